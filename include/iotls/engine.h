@@ -1,0 +1,72 @@
+/* The sans-I/O engine: a TLS 1.3 connection that never touches a socket.
+ *
+ *   size_t need = iotls_conn_size(cfg);
+ *   iotls_conn *c = iotls_conn_init(mem, need, cfg, IOTLS_ROLE_CLIENT, "host");
+ *   iotls_conn_start(c);                       // client: queues ClientHello
+ *   loop:
+ *     out = iotls_conn_output(c, &n); send(out, n); iotls_conn_output_consume(c, sent);
+ *     n = recv(...); iotls_conn_input(c, buf, n, &used);   // feeds records in
+ *     iotls_conn_read(c, ...) / iotls_conn_write(c, ...)   // application data
+ *
+ * All memory is the caller's: iotls_conn_size() tells how much the
+ * configuration needs (connection struct plus record and handshake buffers).
+ * Nothing is allocated by the engine itself; the crypto library may allocate
+ * for bignum arithmetic (counted by iotls_crypto_mem_stats). */
+#ifndef IOTLS_ENGINE_H
+#define IOTLS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotls/iotls.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOTLS_ROLE_CLIENT 0
+#define IOTLS_ROLE_SERVER 1
+
+size_t iotls_conn_size(const iotls_config *cfg);
+/* server_name: client only (SNI and the certificate name check; NULL skips
+ * both, which is only allowed with iotls_config_insecure_noverifycert or
+ * pins). Returns NULL when mem is too small or misaligned. */
+iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
+                            const char *server_name);
+/* Client: queue the ClientHello. Server: nothing (waits for one). */
+int iotls_conn_start(iotls_conn *c);
+/* Feeds up to len received bytes; *used tells how many were taken (fewer
+ * when decrypted application data waits to be read, or the output buffer
+ * must drain first). Returns IOTLS_OK, or a fatal error (then the alert to
+ * send is queued in the output). */
+int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used);
+/* Bytes waiting to be sent (NULL/0 when none). */
+const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len);
+void iotls_conn_output_consume(iotls_conn *c, size_t n);
+int iotls_conn_handshake_done(const iotls_conn *c);
+/* Application data: IOTLS_OK with *n > 0; IOTLS_WANT_READ when none is
+ * buffered; IOTLS_ERR_CLOSED after close_notify; another error when failed. */
+int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n);
+/* Seals up to len bytes into output records; *n tells how many were taken
+ * (IOTLS_WANT_WRITE when the output buffer is full: drain it first). */
+int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n);
+/* Queue close_notify. */
+int iotls_conn_close(iotls_conn *c);
+/* Queue a KeyUpdate (and switch our write keys). */
+int iotls_conn_key_update(iotls_conn *c, int request_peer);
+/* The error that failed the connection (0 while healthy). */
+int iotls_conn_error(const iotls_conn *c);
+int iotls_conn_info(const iotls_conn *c, iotls_info *info);
+/* Peer certificate chain (leaf first), DER views valid while c lives. */
+size_t iotls_conn_peer_cert_count(const iotls_conn *c);
+int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint8_t **der, size_t *len);
+/* Wipes every secret and frees what the crypto library holds. */
+void iotls_conn_free(iotls_conn *c);
+/* Application pointer, for callbacks. */
+void iotls_conn_set_user(iotls_conn *c, void *user);
+void *iotls_conn_user(const iotls_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,201 @@
+/* iotls: TLS 1.3 for microcontrollers and gateways.
+ *
+ * Two ways in:
+ *  - the blocking API (iotls_connect / iotls_accept / iotls_read /
+ *    iotls_write / iotls_close) over POSIX or lwIP sockets, in the spirit of
+ *    OpenBSD's libtls; and
+ *  - the sans-I/O engine (iotls_conn_*, include/iotls/engine.h), for event
+ *    loops and RTOS tasks: you feed received bytes in and take bytes to send.
+ * Both use one iotls_config, whose defaults are the secure ones: the peer's
+ * certificate is verified, TLS 1.3 only, AEAD suites only. */
+#ifndef IOTLS_IOTLS_H
+#define IOTLS_IOTLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "iotls/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOTLS_VERSION "0.1.0"
+
+/* Cipher suites (RFC 8446 B.4). */
+#define IOTLS_TLS_AES_128_GCM_SHA256 0x1301
+#define IOTLS_TLS_AES_256_GCM_SHA384 0x1302
+#define IOTLS_TLS_CHACHA20_POLY1305_SHA256 0x1303
+
+typedef struct iotls_config iotls_config;
+typedef struct iotls_conn iotls_conn; /* sans-I/O engine connection */
+typedef struct iotls iotls;           /* blocking connection (engine + socket) */
+
+/* ---------------- Configuration ---------------- */
+
+iotls_config *iotls_config_new(void);
+void iotls_config_free(iotls_config *cfg);
+
+/* Trust anchors for verifying the peer (PEM or DER file; directory of them). */
+int iotls_config_set_ca_file(iotls_config *cfg, const char *path);
+int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir);
+int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len);
+/* Our certificate chain (leaf first) and its private key. */
+int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const char *key_path);
+int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
+                              const uint8_t *key_pem, size_t key_len);
+/* "h2,http/1.1": offered (client) or accepted in our preference (server). */
+int iotls_config_set_alpn(iotls_config *cfg, const char *list);
+/* "x25519,secp256r1,secp384r1" (also "P-256", "P-384"): preference order.
+ * The client sends a key share for the first one. */
+int iotls_config_set_groups(iotls_config *cfg, const char *list);
+/* "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" (':' or ','),
+ * also short names "aes128gcm", "aes256gcm", "chacha20". */
+int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
+/* Server: ask clients for a certificate signed by the configured CA. */
+#define IOTLS_VERIFY_CLIENT_NONE 0
+#define IOTLS_VERIFY_CLIENT_OPTIONAL 1
+#define IOTLS_VERIFY_CLIENT_REQUIRED 2
+int iotls_config_set_verify_client(iotls_config *cfg, int mode);
+/* Pin the peer leaf's SubjectPublicKeyInfo: SHA-256 as 64 hex digits or
+ * "sha256//BASE64"-free plain hex. Several pins may be added; one must match. */
+int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
+/* DANGER: turns off verification of the peer's certificate chain and name,
+ * which lets anyone in the middle read and change the traffic. The name is
+ * long on purpose; every connection made with it prints a warning. */
+void iotls_config_insecure_noverifycert(iotls_config *cfg);
+/* Middlebox compatibility mode (RFC 8446 D.4): on by default. */
+void iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
+/* Blocking API timeout for connect, handshake, read and write (ms; 0 none). */
+void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
+/* Largest handshake message accepted (a Certificate chain over 16 KiB needs
+ * more than the 16 KiB default); from 4096 to 262144. */
+int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+
+/* NSS key log lines ("CLIENT_HANDSHAKE_TRAFFIC_SECRET <cr> <secret>"). */
+typedef void (*iotls_keylog_fn)(void *arg, const char *line);
+void iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg);
+
+/* Trace of the handshake, for "-v" output and demos. */
+enum iotls_event_kind {
+    IOTLS_EV_HS_SENT = 1,     /* handshake message sent: hs_type, len */
+    IOTLS_EV_HS_RECEIVED = 2, /* handshake message received: hs_type, len */
+    IOTLS_EV_KEYS_READ = 3,   /* new read keys: detail "handshake"/"application"/"early" */
+    IOTLS_EV_KEYS_WRITE = 4,  /* new write keys */
+    IOTLS_EV_ALERT_SENT = 5,  /* alert: value */
+    IOTLS_EV_ALERT_RECEIVED = 6,
+    IOTLS_EV_CCS_SENT = 7,
+    IOTLS_EV_CCS_RECEIVED = 8,
+    IOTLS_EV_HANDSHAKE_DONE = 9,
+    IOTLS_EV_HRR = 10,         /* HelloRetryRequest sent or received: value = group */
+    IOTLS_EV_CERT_VERIFIED = 11, /* peer chain verified (or skipped, value = 1) */
+    IOTLS_EV_KEY_UPDATE = 12,  /* value: 1 sent, 0 received */
+};
+typedef struct {
+    int kind;
+    uint8_t hs_type;
+    size_t len;
+    int value;
+    const char *detail;
+} iotls_event;
+typedef void (*iotls_trace_fn)(void *arg, const iotls_conn *conn, const iotls_event *ev);
+void iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg);
+
+/* A NewSessionTicket received by a client, handed to the application. */
+typedef struct {
+    uint32_t lifetime;
+    uint32_t age_add;
+    uint32_t max_early_data;
+    uint16_t cipher_suite;
+    const uint8_t *ticket;
+    size_t ticket_len;
+    const uint8_t *psk; /* resumption PSK derived for this ticket */
+    size_t psk_len;
+} iotls_ticket;
+typedef void (*iotls_ticket_fn)(void *arg, const iotls_conn *conn, const iotls_ticket *t);
+void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
+
+/* Server: choose the certificate by the client's server_name. Return a
+ * config whose cert/key to use (or NULL to keep the default). */
+typedef const iotls_config *(*iotls_sni_fn)(void *arg, const char *server_name);
+void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
+
+/* ---------------- What was negotiated ---------------- */
+
+typedef struct {
+    int handshake_done;
+    uint16_t version;      /* 0x0304 */
+    uint16_t cipher_suite;
+    const char *cipher_suite_name;
+    uint16_t group;        /* 0 for psk_ke */
+    const char *group_name;
+    uint16_t sig_scheme;   /* the peer's CertificateVerify scheme, 0 if none */
+    const char *sig_scheme_name;
+    uint16_t own_sig_scheme; /* ours, 0 if we sent none */
+    const char *alpn;      /* "" when none */
+    const char *server_name; /* SNI sent (client) or received (server) */
+    int hrr;               /* a HelloRetryRequest happened */
+    int resumed;
+    int peer_cert_verified;  /* 1 chain+name checked; 0 not presented/insecure */
+    int peer_cert_presented;
+    int client_auth;       /* client proved a certificate */
+    char peer_subject[256];
+    char peer_issuer[256];
+    char peer_sans[256];
+    char peer_key[32];
+    uint8_t peer_spki_sha256[32];
+    size_t peer_chain_len;
+    /* Counters since the connection started. */
+    uint64_t bytes_in, bytes_out;      /* on the wire */
+    uint64_t records_in, records_out;
+    uint32_t flights_in, flights_out;  /* handshake flights: round trips */
+    int peer_alert;                    /* alert the peer sent, -1 none */
+    int alert_sent;                    /* alert we sent, -1 none */
+} iotls_info;
+
+const char *iotls_suite_name(uint16_t suite);
+const char *iotls_group_name(uint16_t group);
+const char *iotls_sig_scheme_name(uint16_t scheme);
+
+/* ---------------- Blocking API ---------------- */
+
+iotls *iotls_client_new(const iotls_config *cfg);
+iotls *iotls_server_new(const iotls_config *cfg);
+/* Resolve, connect (IPv4/IPv6), handshake. servername NULL: host is used
+ * for SNI (not for IP literals) and for certificate name checking. */
+int iotls_connect(iotls *t, const char *host, const char *port, const char *servername);
+/* Handshake over an already connected socket. */
+int iotls_connect_socket(iotls *t, int fd, const char *servername);
+/* Server: listening socket on 127.0.0.1 or addr, port ("0": any free one). */
+int iotls_listen(const char *addr, const char *port, int backlog, int *fd_out, int *port_out);
+/* Server: accept a connection from lfd and run the handshake on it. */
+int iotls_accept(iotls *server, int lfd, iotls **conn_out);
+/* Server: handshake on an accepted socket. */
+int iotls_accept_socket(iotls *server, int fd, iotls **conn_out);
+/* Run the handshake now (otherwise done by the first read or write). */
+int iotls_handshake(iotls *t);
+/* > 0 bytes read; 0 peer closed (close_notify); < 0 error code. */
+ssize_t iotls_read(iotls *t, void *buf, size_t len);
+/* len bytes written, or < 0 error code. */
+ssize_t iotls_write(iotls *t, const void *buf, size_t len);
+/* Start a KeyUpdate; request_peer asks the peer to update too. */
+int iotls_key_update(iotls *t, int request_peer);
+/* close_notify, then close the socket. */
+int iotls_close(iotls *t);
+void iotls_free(iotls *t);
+/* Last error as one line: "handshake failed: bad_certificate (peer
+ * certificate does not match the host name)". */
+const char *iotls_error(const iotls *t);
+int iotls_last_error(const iotls *t);
+int iotls_get_info(const iotls *t, iotls_info *info);
+int iotls_fd(const iotls *t);
+/* Non-blocking use: the socket is left non-blocking and read/write/
+ * handshake return IOTLS_WANT_READ / IOTLS_WANT_WRITE instead of waiting. */
+void iotls_set_nonblocking(iotls *t, int on);
+iotls_conn *iotls_engine(iotls *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,52 @@
+/* Client handshake state, embedded in struct iotls_conn (owned by client.c).
+ *
+ * conn.c zero-fills the connection at init, which is IOTLS_CL_IDLE with no
+ * key share. Received handshake messages are NOT added to the transcript by
+ * conn.c: client.c adds each one itself at the moment RFC 8446 needs it
+ * (CertificateVerify and Finished are checked against the hash of the
+ * messages BEFORE them, and a HelloRetryRequest goes in after the
+ * message_hash substitution). */
+#ifndef IOTLS_CLIENT_STATE_H
+#define IOTLS_CLIENT_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+
+/* Where the client handshake stands: the message it waits for next. */
+enum iotls_client_phase {
+    IOTLS_CL_IDLE = 0,        /* nothing sent yet */
+    IOTLS_CL_WAIT_SH,         /* ClientHello (1 or 2) sent: ServerHello or HRR */
+    IOTLS_CL_WAIT_EE,         /* handshake keys in: EncryptedExtensions */
+    IOTLS_CL_WAIT_CERT_CR,    /* CertificateRequest or Certificate */
+    IOTLS_CL_WAIT_CERT,       /* after CertificateRequest: Certificate */
+    IOTLS_CL_WAIT_CV,         /* CertificateVerify */
+    IOTLS_CL_WAIT_FINISHED,   /* server Finished */
+    IOTLS_CL_CONNECTED,       /* our Finished sent: only NewSessionTicket et al. */
+};
+
+struct iotls_client_state {
+    int state; /* enum iotls_client_phase */
+
+    /* Our (EC)DHE share: the private half lives in kex until the server's
+     * share arrives; the public half is kept to resend it unchanged in a
+     * ClientHello2 after a cookie-only HelloRetryRequest. */
+    iotls_kex_ctx kex;
+    uint16_t share_group;
+    uint8_t share_pub[IOTLS_MAX_KEX_PUBLIC_LEN];
+    size_t share_pub_len;
+
+    uint8_t session_id[32]; /* legacy_session_id we sent (middlebox compat) */
+    size_t session_id_len;
+
+    uint16_t hrr_suite; /* suite the HelloRetryRequest chose; 0 when none */
+    int sni_sent;       /* server_name went out: an empty ack is allowed */
+    int ccs_sent;       /* the one middlebox-compat CCS went out */
+    int psk_offered;    /* never yet: resumption is not offered */
+
+    int cert_requested;        /* the server sent CertificateRequest */
+    uint16_t client_sig_scheme; /* scheme we will sign with; 0: empty Certificate */
+};
+
+#endif

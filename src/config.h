@@ -1,0 +1,74 @@
+/* The configuration struct behind iotls_config (include/iotls/iotls.h).
+ * Filled by src/io/config.c (setters, file loading); read-only for the
+ * engine, which may share one config between many connections. */
+#ifndef IOTLS_CONFIG_H
+#define IOTLS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+#include "iotls/iotls.h"
+
+#define IOTLS_MAX_SUITES 3
+#define IOTLS_MAX_GROUPS 3
+#define IOTLS_MAX_SIG_ALGS 8
+#define IOTLS_MAX_PINS 4
+#define IOTLS_MAX_ALPN_WIRE 256
+#define IOTLS_DEFAULT_MAX_HANDSHAKE 16384
+#define IOTLS_MAX_SERVER_NAME 255
+
+struct iotls_config {
+    uint16_t suites[IOTLS_MAX_SUITES]; /* preference order */
+    size_t suite_count;
+    uint16_t groups[IOTLS_MAX_GROUPS]; /* preference order */
+    size_t group_count;
+    uint16_t sig_algs[IOTLS_MAX_SIG_ALGS]; /* CertificateVerify schemes we accept/offer */
+    size_t sig_alg_count;
+    uint16_t sig_algs_cert[IOTLS_MAX_SIG_ALGS]; /* schemes accepted in certificates */
+    size_t sig_alg_cert_count;
+
+    iotls_x509 ca; /* trust anchors */
+    int has_ca;
+    iotls_x509 cert; /* our chain, leaf first */
+    iotls_pkey key;
+    int has_cert;
+
+    uint8_t alpn[IOTLS_MAX_ALPN_WIRE]; /* ProtocolNameList body: len-prefixed names */
+    size_t alpn_len;
+
+    int insecure_noverifycert;
+    int verify_client; /* IOTLS_VERIFY_CLIENT_* */
+    uint8_t pins[IOTLS_MAX_PINS][32];
+    size_t pin_count;
+    int middlebox_compat;
+
+    size_t max_handshake;     /* largest handshake message in or out */
+    size_t max_record_plain;  /* largest plaintext we put in a record (<= 16384) */
+    uint32_t timeout_ms;
+
+    iotls_keylog_fn keylog;
+    void *keylog_arg;
+    iotls_trace_fn trace;
+    void *trace_arg;
+    iotls_ticket_fn ticket_cb;
+    void *ticket_arg;
+    iotls_sni_fn sni_cb;
+    void *sni_arg;
+
+    /* Server: HMAC key that seals the HelloRetryRequest cookie (server.c).
+     * Sharing one key between connections lets any of them accept the
+     * second ClientHello; without one each connection makes its own. */
+    uint8_t cookie_key[32];
+    int has_cookie_key;
+};
+
+/* Defaults: AES-128-GCM, AES-256-GCM, ChaCha20 suites; x25519, secp256r1,
+ * secp384r1; ECDSA P-256/P-384 and RSA-PSS; middlebox compat on. */
+void iotls_config_defaults(struct iotls_config *cfg);
+
+/* Suite → its hash and AEAD (0 / NONE when unknown). */
+iotls_hash_alg iotls_suite_hash(uint16_t suite);
+iotls_aead_alg iotls_suite_aead(uint16_t suite);
+
+#endif

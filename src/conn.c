@@ -1,0 +1,414 @@
+/* The engine driver: connection memory, the receive path (records in,
+ * dispatch by content type, handshake messages to the state machines,
+ * post-handshake messages, alerts), and application reads. */
+#include <string.h>
+
+#include "conn.h"
+#include "conn_internal.h"
+#include "msg/msg.h"
+
+#define ALIGN_UP(n) (((n) + 15u) & ~(size_t)15u)
+#define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
+
+typedef struct {
+    size_t rx, reasm, hs_out, tx;
+} buffer_sizes;
+
+static size_t max_record_out(const iotls_config *cfg)
+{
+    size_t n = cfg->max_record_plain;
+    return n == 0 || n > IOTLS_MAX_PLAINTEXT ? IOTLS_MAX_PLAINTEXT : n;
+}
+
+static buffer_sizes sizes_for(const iotls_config *cfg)
+{
+    buffer_sizes s;
+    size_t max_hs = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
+    size_t frag = max_record_out(cfg);
+    s.rx = IOTLS_MAX_RECORD; /* a peer may always send full records */
+    /* A partial message of up to max_hs bytes may be held when a record of
+     * up to 2^14 more arrives (the reassembler takes whole payloads). */
+    s.reasm = max_hs + IOTLS_MAX_PLAINTEXT;
+    /* Our own flight: the largest message plus the small ones beside it. */
+    s.hs_out = max_hs + 4096;
+    /* tx takes a whole sealed flight (plus a CCS and an alert), or one full
+     * application record. */
+    s.tx = s.hs_out + RECORD_OVERHEAD * (s.hs_out / frag + 3) + 64;
+    if (s.tx < frag + RECORD_OVERHEAD + 64)
+        s.tx = frag + RECORD_OVERHEAD + 64;
+    return s;
+}
+
+size_t iotls_conn_size(const iotls_config *cfg)
+{
+    buffer_sizes s = sizes_for(cfg);
+    return ALIGN_UP(sizeof(struct iotls_conn)) + ALIGN_UP(s.rx) + ALIGN_UP(s.reasm) +
+           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx);
+}
+
+iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
+                            const char *server_name)
+{
+    if (!mem || !cfg || ((uintptr_t)mem & 15u) != 0 ||
+        mem_len < iotls_conn_size(cfg) ||
+        (role != IOTLS_ROLE_CLIENT && role != IOTLS_ROLE_SERVER))
+        return NULL;
+    size_t name_len = server_name ? strlen(server_name) : 0;
+    if (name_len > IOTLS_MAX_SERVER_NAME)
+        return NULL;
+    memset(mem, 0, mem_len);
+    iotls_conn *c = mem;
+    buffer_sizes s = sizes_for(cfg);
+    uint8_t *p = (uint8_t *)mem + ALIGN_UP(sizeof *c);
+    c->rx = p;
+    c->rx_cap = s.rx;
+    p += ALIGN_UP(s.rx);
+    iotls_hs_reasm_init(&c->reasm, p, s.reasm);
+    p += ALIGN_UP(s.reasm);
+    c->hs_out = p;
+    c->hs_out_cap = s.hs_out;
+    p += ALIGN_UP(s.hs_out);
+    c->tx = p;
+    c->tx_cap = s.tx;
+
+    c->cfg = cfg;
+    c->cert_cfg = cfg;
+    c->role = role;
+    c->peer_alert = -1;
+    c->alert_sent = -1;
+    c->max_record_out = max_record_out(cfg);
+    if (name_len > 0)
+        memcpy(c->server_name, server_name, name_len);
+    iotls_x509_init(&c->peer_chain);
+    if (iotls_transcript_init(&c->transcript) != IOTLS_OK)
+        return NULL;
+    return c;
+}
+
+int iotls_conn_start(iotls_conn *c)
+{
+    if (c->error != IOTLS_OK)
+        return c->error;
+    if (c->role == IOTLS_ROLE_SERVER)
+        return c->cfg->has_cert ? IOTLS_OK : IOTLS_ERR_CONFIG;
+    const iotls_config *cfg = c->cfg;
+    /* A client must be able to tell who it talks to, unless told not to. */
+    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 &&
+        (!cfg->has_ca || c->server_name[0] == '\0'))
+        return IOTLS_ERR_CONFIG;
+    int rc = iotls_client_start(c);
+    return rc == IOTLS_OK ? rc : iotls_conn_fail(c, rc);
+}
+
+void iotls_conn_wipe_secrets(iotls_conn *c)
+{
+    iotls_ks_wipe(&c->ks);
+    iotls_record_cipher_free(&c->rd);
+    iotls_record_cipher_free(&c->wr);
+    if (c->role == IOTLS_ROLE_CLIENT)
+        iotls_client_wipe(c);
+    else
+        iotls_server_wipe(c);
+}
+
+void iotls_conn_free(iotls_conn *c)
+{
+    if (!c)
+        return;
+    iotls_conn_wipe_secrets(c);
+    iotls_transcript_free(&c->transcript);
+    iotls_x509_free(&c->peer_chain);
+    /* Buffers hold decrypted data and handshake plaintext. */
+    iotls_wipe(c->rx, c->rx_cap);
+    iotls_hs_reasm_wipe(&c->reasm);
+    iotls_wipe(c->hs_out, c->hs_out_cap);
+    iotls_wipe(c->tx, c->tx_cap);
+    c->app = NULL;
+    c->app_len = 0;
+    c->error = IOTLS_ERR_FAILED;
+}
+
+/* ---- post-handshake messages ---- */
+
+static uint8_t *peer_app_secret(iotls_conn *c)
+{
+    return c->role == IOTLS_ROLE_CLIENT ? c->ks.server_app_traffic : c->ks.client_app_traffic;
+}
+
+static int on_key_update(iotls_conn *c, const uint8_t *body, size_t len)
+{
+    int requested = 0;
+    int rc = iotls_key_update_parse(body, len, &requested);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (++c->key_updates_in_row > IOTLS_MAX_KEY_UPDATES_IN_ROW)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    uint8_t *secret = peer_app_secret(c);
+    rc = iotls_next_traffic_secret(c->hash, secret, secret);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_read_secret(c, secret, IOTLS_EPOCH_APPLICATION);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, len, 0, NULL);
+    /* Answer an update_requested at once unless we already sent ours
+     * (RFC 8446 4.6.3); if tx is full it goes out before the next write. */
+    if (requested && !c->close_notify_sent) {
+        if (iotls_conn_tx_free(c) >= 64)
+            return iotls_conn_send_key_update(c, 0);
+        c->key_update_pending = 1;
+    }
+    return IOTLS_OK;
+}
+
+static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, size_t len)
+{
+    const uint8_t *body = msg + IOTLS_HS_HEADER_LEN;
+    size_t body_len = len - IOTLS_HS_HEADER_LEN;
+    switch (type) {
+    case IOTLS_HS_KEY_UPDATE:
+        return on_key_update(c, body, body_len);
+    case IOTLS_HS_NEW_SESSION_TICKET:
+        if (c->role != IOTLS_ROLE_CLIENT)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        return iotls_client_on_ticket(c, body, body_len);
+    default:
+        /* CertificateRequest needs post_handshake_auth, never offered. */
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    }
+}
+
+/* ---- the receive path ---- */
+
+static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
+{
+    int rc = iotls_hs_reasm_add(&c->reasm, data, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    for (;;) {
+        uint8_t type;
+        const uint8_t *msg;
+        size_t msg_len;
+        int epoch = c->rd_epoch;
+        rc = iotls_hs_reasm_next(&c->reasm, &type, &msg, &msg_len);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return IOTLS_OK;
+        if (c->last_dir != 2) {
+            c->flights_in++;
+            c->last_dir = 2;
+        }
+        iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
+        if (!c->handshake_done) {
+            rc = c->role == IOTLS_ROLE_CLIENT ? iotls_client_handle(c, type, msg, msg_len)
+                                              : iotls_server_handle(c, type, msg, msg_len);
+        } else {
+            rc = on_post_handshake(c, type, msg, msg_len);
+        }
+        if (rc != IOTLS_OK)
+            return rc;
+        /* Whatever followed a key change in the same record was protected
+         * with the old keys: not allowed (RFC 8446 5.1). */
+        if (c->rd_epoch != epoch && iotls_hs_reasm_pending(&c->reasm) != 0)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        if (c->rd_epoch != epoch) {
+            uint8_t t2;
+            const uint8_t *m2;
+            size_t l2;
+            if (iotls_hs_reasm_next(&c->reasm, &t2, &m2, &l2) != 0)
+                return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        }
+    }
+}
+
+static int on_alert(iotls_conn *c, const uint8_t *data, size_t len)
+{
+    if (len != 2)
+        return IOTLS_ERR_DECODE;
+    if (data[0] != 1 && data[0] != 2)
+        return IOTLS_ERR_DECODE;
+    iotls_conn_event(c, IOTLS_EV_ALERT_RECEIVED, 0, len, data[1], iotls_alert_name(data[1]));
+    if (data[1] == IOTLS_ALERT_CLOSE_NOTIFY) {
+        c->close_notify_received = 1;
+        return IOTLS_OK;
+    }
+    if (data[1] == IOTLS_ALERT_USER_CANCELED) {
+        if (++c->empty_records_in_row > IOTLS_MAX_WARNING_ALERTS)
+            return IOTLS_ERR_TOO_MANY_EMPTY;
+        return IOTLS_OK;
+    }
+    /* TLS 1.3: every other alert is fatal whatever its level (6.2). */
+    c->peer_alert = data[1];
+    c->error = IOTLS_ERR_ALERT_RECEIVED;
+    iotls_conn_wipe_secrets(c);
+    return IOTLS_ERR_ALERT_RECEIVED;
+}
+
+static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
+{
+    /* Middlebox compatibility (RFC 8446 5): one unprotected CCS of value 1
+     * is dropped during the handshake; anything else is an error. */
+    if (len != 1 || body[0] != 1 || c->handshake_done || c->ccs_received)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    if (c->role == IOTLS_ROLE_SERVER && c->transcript.alg == IOTLS_HASH_NONE &&
+        c->flights_in == 0)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE; /* before any ClientHello */
+    c->ccs_received = 1;
+    iotls_conn_event(c, IOTLS_EV_CCS_RECEIVED, 0, len, 0, NULL);
+    return IOTLS_OK;
+}
+
+static int process_record(iotls_conn *c)
+{
+    uint8_t outer_type = c->rx[0];
+    size_t body_len = c->rx_len - IOTLS_RECORD_HEADER_LEN;
+    c->bytes_in += c->rx_len;
+    c->records_in++;
+
+    if (outer_type == IOTLS_CT_CHANGE_CIPHER_SPEC)
+        return on_ccs(c, c->rx + IOTLS_RECORD_HEADER_LEN, body_len);
+
+    uint8_t type = outer_type;
+    uint8_t *content = c->rx + IOTLS_RECORD_HEADER_LEN;
+    size_t content_len = body_len;
+    if (c->rd.active) {
+        if (outer_type == IOTLS_CT_ALERT && !c->handshake_done && content_len == 2 &&
+            content[1] != IOTLS_ALERT_CLOSE_NOTIFY && content[1] != IOTLS_ALERT_USER_CANCELED) {
+            /* A peer that failed before installing its keys sends its fatal
+             * alert in the clear; report it as the alert it is. (A plaintext
+             * close_notify is not accepted: that would allow truncation.) */
+            return on_alert(c, content, content_len);
+        }
+        if (outer_type != IOTLS_CT_APPLICATION_DATA)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        int rc = iotls_record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
+        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data) {
+            /* 0-RTT data we declined (RFC 8446 4.2.10): skip, bounded. */
+            if (body_len > c->early_skip_budget)
+                return IOTLS_ERR_BAD_RECORD_MAC;
+            c->early_skip_budget -= (uint32_t)body_len;
+            return IOTLS_OK;
+        }
+        if (rc != IOTLS_OK)
+            return rc;
+        c->skip_early_data = 0;
+    } else if (outer_type == IOTLS_CT_APPLICATION_DATA) {
+        return IOTLS_ERR_UNEXPECTED_MESSAGE; /* nothing may be protected yet */
+    }
+
+    if (type != IOTLS_CT_HANDSHAKE && iotls_hs_reasm_pending(&c->reasm) != 0)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE; /* interleaved with a partial message */
+
+    switch (type) {
+    case IOTLS_CT_HANDSHAKE:
+        if (content_len == 0)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        return on_handshake_payload(c, content, content_len);
+    case IOTLS_CT_ALERT:
+        return on_alert(c, content, content_len);
+    case IOTLS_CT_APPLICATION_DATA:
+        if (!c->handshake_done)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        if (c->close_notify_received)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        if (content_len == 0) {
+            if (++c->empty_records_in_row > IOTLS_MAX_EMPTY_RECORDS)
+                return IOTLS_ERR_TOO_MANY_EMPTY;
+            return IOTLS_OK;
+        }
+        c->empty_records_in_row = 0;
+        c->key_updates_in_row = 0;
+        c->app = content;
+        c->app_len = content_len;
+        c->rx_hold = 1;
+        return IOTLS_OK;
+    case IOTLS_CT_CHANGE_CIPHER_SPEC:
+        return IOTLS_ERR_UNEXPECTED_MESSAGE; /* a protected CCS */
+    default:
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    }
+}
+
+int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used)
+{
+    *used = 0;
+    if (c->error != IOTLS_OK)
+        return c->error;
+    while (*used < len) {
+        if (c->rx_hold || c->close_notify_received)
+            break; /* the application must read first / nothing more to take */
+        /* Processing a record may produce a flight or an answer: keep the
+         * output drained during the handshake so it always fits. */
+        if (!c->handshake_done && c->tx_len != c->tx_pos)
+            break;
+        if (c->handshake_done && iotls_conn_tx_free(c) < 256)
+            break;
+        size_t want;
+        if (c->rx_len < IOTLS_RECORD_HEADER_LEN) {
+            want = IOTLS_RECORD_HEADER_LEN - c->rx_len;
+        } else {
+            uint8_t type;
+            size_t body_len;
+            int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
+            if (rc != IOTLS_OK)
+                return iotls_conn_fail(c, rc);
+            if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
+                return iotls_conn_fail(c, IOTLS_ERR_RECORD_OVERFLOW);
+            want = IOTLS_RECORD_HEADER_LEN + body_len - c->rx_len;
+        }
+        size_t take = len - *used < want ? len - *used : want;
+        memcpy(c->rx + c->rx_len, data + *used, take);
+        c->rx_len += take;
+        *used += take;
+        if (take < want)
+            break;
+        if (c->rx_len == IOTLS_RECORD_HEADER_LEN) {
+            /* Header complete: validate now so the body length is known,
+             * and handle an empty body (only legal for application data,
+             * which still carries the AEAD tag, so never empty here). */
+            uint8_t type;
+            size_t body_len;
+            int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
+            if (rc != IOTLS_OK)
+                return iotls_conn_fail(c, rc);
+            if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
+                return iotls_conn_fail(c, IOTLS_ERR_RECORD_OVERFLOW);
+            if (body_len != 0)
+                continue;
+        }
+        int rc = process_record(c);
+        if (!c->rx_hold)
+            c->rx_len = 0;
+        if (rc != IOTLS_OK) {
+            if (rc == IOTLS_ERR_ALERT_RECEIVED)
+                return rc;
+            return iotls_conn_fail(c, rc);
+        }
+    }
+    return IOTLS_OK;
+}
+
+int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (c->app_len > 0) {
+        size_t take = cap < c->app_len ? cap : c->app_len;
+        memcpy(buf, c->app, take);
+        c->app += take;
+        c->app_len -= take;
+        *n = take;
+        if (c->app_len == 0) {
+            /* The record is consumed: wipe its plaintext, free rx. */
+            iotls_wipe(c->rx, c->rx_len);
+            c->rx_hold = 0;
+            c->rx_len = 0;
+            c->app = NULL;
+        }
+        return IOTLS_OK;
+    }
+    if (c->close_notify_received)
+        return IOTLS_ERR_CLOSED;
+    if (c->error != IOTLS_OK)
+        return c->error;
+    return IOTLS_WANT_READ;
+}

@@ -1,0 +1,158 @@
+/* The connection struct and the services the engine driver (conn.c) offers
+ * the two handshake state machines (client.c, server.c).
+ *
+ * Data flow: iotls_conn_input() collects one record at a time in rx, opens
+ * it, and dispatches: handshake payloads go through the reassembler and each
+ * whole message to iotls_client_handle() / iotls_server_handle() during the
+ * handshake, or to the post-handshake handler after; application data stays
+ * in rx until the application reads it; alerts and CCS are handled here.
+ * The state machines write their messages into hs_out with
+ * iotls_conn_hs_writer()/iotls_conn_hs_commit(), switch keys with
+ * iotls_conn_set_*_secret(), and iotls_conn_flush() seals hs_out into
+ * records in tx. */
+#ifndef IOTLS_CONN_H
+#define IOTLS_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "client_state.h"
+#include "config.h"
+#include "crypto/crypto.h"
+#include "iotls/engine.h"
+#include "keysched.h"
+#include "record.h"
+#include "server_state.h"
+#include "transcript.h"
+
+enum iotls_epoch {
+    IOTLS_EPOCH_PLAIN = 0,
+    IOTLS_EPOCH_EARLY = 1,
+    IOTLS_EPOCH_HANDSHAKE = 2,
+    IOTLS_EPOCH_APPLICATION = 3,
+};
+
+struct iotls_conn {
+    const iotls_config *cfg;
+    int role; /* IOTLS_ROLE_CLIENT / IOTLS_ROLE_SERVER */
+    int error; /* sticky: the first fatal error */
+    void *user;
+
+    /* ---- buffers (carved from the caller's memory after the struct) ---- */
+    uint8_t *rx;     /* one record being received / opened */
+    size_t rx_cap;
+    size_t rx_len;   /* bytes of the current record received so far */
+    const uint8_t *app;   /* decrypted application data inside rx */
+    size_t app_len;       /* bytes not yet read by the application */
+    int rx_hold;          /* rx holds an opened record whose data is unread */
+    iotls_hs_reasm reasm; /* incoming handshake messages */
+    uint8_t *hs_out;      /* outgoing handshake messages before sealing */
+    size_t hs_out_cap;
+    size_t hs_out_len;
+    uint8_t *tx;          /* records ready to send */
+    size_t tx_cap;
+    size_t tx_len;
+    size_t tx_pos;        /* bytes already taken by the transport */
+
+    /* ---- protection ---- */
+    iotls_record_cipher rd;
+    iotls_record_cipher wr;
+    int rd_epoch; /* enum iotls_epoch */
+    int wr_epoch;
+    iotls_transcript transcript;
+    iotls_key_schedule ks;
+
+    /* ---- negotiated ---- */
+    uint16_t suite;
+    iotls_hash_alg hash;
+    iotls_aead_alg aead;
+    size_t hash_len;
+    uint16_t group;          /* 0 for psk_ke */
+    uint16_t peer_sig_scheme;
+    uint16_t own_sig_scheme;
+    char alpn[256];          /* NUL-ended selected protocol */
+    char server_name[IOTLS_MAX_SERVER_NAME + 1];
+    uint8_t client_random[32];
+    int hrr;
+    int resumed;
+    int handshake_done;
+    int peer_cert_presented;
+    int peer_cert_verified;
+    int client_auth; /* the client proved a certificate */
+    iotls_x509 peer_chain;
+    const iotls_config *cert_cfg; /* whose cert/key we present (SNI may change it) */
+    size_t max_record_out;        /* plaintext bytes per record we send */
+
+    /* ---- record-level bookkeeping ---- */
+    int ccs_received;
+    int close_notify_received;
+    int close_notify_sent;
+    int peer_alert;     /* -1 none */
+    int alert_sent;     /* -1 none */
+    unsigned empty_records_in_row;
+    unsigned key_updates_in_row;
+    int key_update_pending; /* peer asked us to update: send before next write */
+    /* Server that declined 0-RTT: the client's early records cannot be
+     * opened with the handshake keys and are skipped (RFC 8446 4.2.10), up
+     * to early_skip_budget bytes. Set by server.c. */
+    int skip_early_data;
+    uint32_t early_skip_budget;
+
+    /* ---- statistics ---- */
+    uint64_t bytes_in, bytes_out, records_in, records_out;
+    uint32_t flights_in, flights_out;
+    int last_dir; /* 1 last traffic was ours, 2 theirs: counts flights */
+
+    /* ---- role-specific handshake state ---- */
+    struct iotls_client_state cl;
+    struct iotls_server_state sv;
+};
+
+/* ---- services for client.c / server.c ---- */
+
+/* A writer over the free part of hs_out. Write ONE whole message with it,
+ * then commit: the message is added to the transcript, traced, and kept for
+ * the next flush. */
+void iotls_conn_hs_writer(iotls_conn *c, iotls_writer *w);
+int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w);
+/* Same, but the message is not added to the transcript (the caller already
+ * did, e.g. a ClientHello whose binders it patched). */
+int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
+/* Seal everything in hs_out into handshake records (current write keys). */
+int iotls_conn_flush(iotls_conn *c);
+/* A change_cipher_spec record (middlebox compatibility). */
+int iotls_conn_send_ccs(iotls_conn *c);
+/* Install traffic keys derived from secret (HashLen bytes) for reading or
+ * writing. epoch says which for the trace. Changing read keys while a
+ * partial handshake message is buffered fails with UNEXPECTED_MESSAGE. */
+int iotls_conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch);
+int iotls_conn_set_write_secret(iotls_conn *c, const uint8_t *secret, int epoch);
+/* Negotiated suite: sets suite, hash, aead, hash_len; selects transcript. */
+int iotls_conn_set_suite(iotls_conn *c, uint16_t suite);
+/* Emit "LABEL <client_random hex> <secret hex>" to the keylog callback. */
+void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret);
+void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
+                      const char *detail);
+/* Verify the peer's chain per configuration (CA, host name for a server
+ * certificate, pins). Sets peer_cert_verified. */
+int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
+/* The handshake is complete: emit the event, reset per-handshake state. */
+void iotls_conn_handshake_complete(iotls_conn *c);
+
+/* ---- implemented by client.c and server.c ---- */
+
+/* Queue the ClientHello. */
+int iotls_client_start(iotls_conn *c);
+/* One whole handshake message (header included) during the handshake. */
+int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
+/* NewSessionTicket after the handshake (body only). */
+int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len);
+/* CertificateRequest after the handshake is not supported: client.c
+ * answers whether post_handshake_auth was offered (it never is). */
+int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
+/* Wipe role-specific secrets (called from iotls_conn_free and on error). */
+void iotls_client_wipe(iotls_conn *c);
+void iotls_server_wipe(iotls_conn *c);
+
+#endif

@@ -1,0 +1,165 @@
+/* Engine driver services that are neither input nor output: suite choice,
+ * key log lines, trace events, peer certificate policy, what was
+ * negotiated. */
+#include <string.h>
+
+#include "conn.h"
+#include "conn_internal.h"
+
+int iotls_conn_set_suite(iotls_conn *c, uint16_t suite)
+{
+    iotls_hash_alg hash = iotls_suite_hash(suite);
+    iotls_aead_alg aead = iotls_suite_aead(suite);
+    if (hash == IOTLS_HASH_NONE || aead == IOTLS_AEAD_NONE)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    c->suite = suite;
+    c->hash = hash;
+    c->aead = aead;
+    c->hash_len = iotls_hash_len(hash);
+    return iotls_transcript_select(&c->transcript, hash);
+}
+
+static char *put_hex(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        *out++ = digits[p[i] >> 4];
+        *out++ = digits[p[i] & 15];
+    }
+    return out;
+}
+
+void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
+{
+    if (!c->cfg->keylog)
+        return;
+    /* "LABEL <client_random> <secret>": label <= 40, random 64, secret <= 96 */
+    char line[40 + 1 + 64 + 1 + 2 * IOTLS_MAX_HASH_LEN + 1];
+    size_t label_len = strlen(label);
+    if (label_len > 40)
+        return;
+    char *p = line;
+    memcpy(p, label, label_len);
+    p += label_len;
+    *p++ = ' ';
+    p = put_hex(p, c->client_random, sizeof c->client_random);
+    *p++ = ' ';
+    p = put_hex(p, secret, c->hash_len);
+    *p = '\0';
+    c->cfg->keylog(c->cfg->keylog_arg, line);
+    iotls_wipe(line, sizeof line);
+}
+
+void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
+                      const char *detail)
+{
+    if (!c->cfg->trace)
+        return;
+    iotls_event ev;
+    ev.kind = kind;
+    ev.hs_type = hs_type;
+    ev.len = len;
+    ev.value = value;
+    ev.detail = detail;
+    c->cfg->trace(c->cfg->trace_arg, c, &ev);
+}
+
+int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
+{
+    const iotls_config *cfg = c->cfg;
+    if (iotls_x509_count(&c->peer_chain) == 0)
+        return IOTLS_ERR_BAD_CERTIFICATE;
+    c->peer_cert_presented = 1;
+    if (cfg->has_ca && !cfg->insecure_noverifycert) {
+        iotls_x509_policy policy;
+        memset(&policy, 0, sizeof policy);
+        policy.trust = &cfg->ca;
+        policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
+        policy.is_server_cert = is_server_cert;
+        int rc = iotls_x509_verify(&c->peer_chain, &policy, NULL, 0);
+        if (rc != IOTLS_OK)
+            return rc;
+    } else if (!cfg->insecure_noverifycert && cfg->pin_count == 0) {
+        /* Nothing to check the chain against: refuse rather than trust. */
+        return IOTLS_ERR_CERT_UNKNOWN_CA;
+    }
+    if (cfg->pin_count > 0) {
+        uint8_t spki[32];
+        int rc = iotls_x509_spki_sha256(&c->peer_chain, spki);
+        if (rc != IOTLS_OK)
+            return rc;
+        int matched = 0;
+        for (size_t i = 0; i < cfg->pin_count; i++)
+            matched |= iotls_ct_memcmp(spki, cfg->pins[i], sizeof spki) == 0;
+        if (!matched)
+            return IOTLS_ERR_CERT_PIN;
+    }
+    c->peer_cert_verified = !cfg->insecure_noverifycert;
+    iotls_conn_event(c, IOTLS_EV_CERT_VERIFIED, 0, iotls_x509_count(&c->peer_chain),
+                     cfg->insecure_noverifycert, cfg->insecure_noverifycert ? "NOT verified (insecure)" : "verified");
+    return IOTLS_OK;
+}
+
+void iotls_conn_handshake_complete(iotls_conn *c)
+{
+    c->handshake_done = 1;
+    /* Only the application and resumption secrets are needed from here. */
+    iotls_wipe(c->ks.early_secret, sizeof c->ks.early_secret);
+    iotls_wipe(c->ks.handshake_secret, sizeof c->ks.handshake_secret);
+    iotls_wipe(c->ks.master_secret, sizeof c->ks.master_secret);
+    iotls_wipe(c->ks.client_early_traffic, sizeof c->ks.client_early_traffic);
+    iotls_wipe(c->ks.client_hs_traffic, sizeof c->ks.client_hs_traffic);
+    iotls_wipe(c->ks.server_hs_traffic, sizeof c->ks.server_hs_traffic);
+    iotls_transcript_free(&c->transcript);
+    iotls_conn_event(c, IOTLS_EV_HANDSHAKE_DONE, 0, 0, 0, NULL);
+}
+
+int iotls_conn_info(const iotls_conn *c, iotls_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->handshake_done = c->handshake_done;
+    info->version = c->suite ? 0x0304 : 0;
+    info->cipher_suite = c->suite;
+    info->cipher_suite_name = iotls_suite_name(c->suite);
+    info->group = c->group;
+    info->group_name = iotls_group_name(c->group);
+    info->sig_scheme = c->peer_sig_scheme;
+    info->sig_scheme_name = iotls_sig_scheme_name(c->peer_sig_scheme);
+    info->own_sig_scheme = c->own_sig_scheme;
+    info->alpn = c->alpn;
+    info->server_name = c->server_name;
+    info->hrr = c->hrr;
+    info->resumed = c->resumed;
+    info->peer_cert_verified = c->peer_cert_verified;
+    info->peer_cert_presented = c->peer_cert_presented;
+    info->client_auth = c->client_auth;
+    info->peer_chain_len = iotls_x509_count(&c->peer_chain);
+    if (info->peer_chain_len > 0) {
+        (void)iotls_x509_subject(&c->peer_chain, 0, info->peer_subject, sizeof info->peer_subject);
+        (void)iotls_x509_issuer(&c->peer_chain, 0, info->peer_issuer, sizeof info->peer_issuer);
+        (void)iotls_x509_sans(&c->peer_chain, info->peer_sans, sizeof info->peer_sans);
+        (void)iotls_x509_key_desc(&c->peer_chain, 0, info->peer_key, sizeof info->peer_key);
+        (void)iotls_x509_spki_sha256(&c->peer_chain, info->peer_spki_sha256);
+    }
+    info->bytes_in = c->bytes_in;
+    info->bytes_out = c->bytes_out;
+    info->records_in = c->records_in;
+    info->records_out = c->records_out;
+    info->flights_in = c->flights_in;
+    info->flights_out = c->flights_out;
+    info->peer_alert = c->peer_alert;
+    info->alert_sent = c->alert_sent;
+    return IOTLS_OK;
+}
+
+size_t iotls_conn_peer_cert_count(const iotls_conn *c) { return iotls_x509_count(&c->peer_chain); }
+
+int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint8_t **der, size_t *len)
+{
+    return iotls_x509_der(&c->peer_chain, i, der, len);
+}
+
+int iotls_conn_error(const iotls_conn *c) { return c->error; }
+int iotls_conn_handshake_done(const iotls_conn *c) { return c->handshake_done; }
+void iotls_conn_set_user(iotls_conn *c, void *user) { c->user = user; }
+void *iotls_conn_user(const iotls_conn *c) { return c->user; }

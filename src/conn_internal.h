@@ -1,0 +1,25 @@
+/* Driver-internal functions shared by conn.c, conn_out.c and conn_info.c
+ * (not for the state machines). */
+#ifndef IOTLS_CONN_INTERNAL_H
+#define IOTLS_CONN_INTERNAL_H
+
+#include "conn.h"
+
+/* Free bytes in tx after moving pending output to its start. */
+size_t iotls_conn_tx_free(iotls_conn *c);
+/* Seal an alert record into tx (fatal alerts drop unsent handshake data). */
+int iotls_conn_send_alert(iotls_conn *c, int description);
+/* Record the first fatal error, queue its alert, wipe secrets; returns err
+ * (or the earlier error). */
+int iotls_conn_fail(iotls_conn *c, int err);
+/* Send a KeyUpdate and move our write keys forward. */
+int iotls_conn_send_key_update(iotls_conn *c, int request_peer);
+/* Wipe every secret the connection holds (keys, schedule, ephemeral). */
+void iotls_conn_wipe_secrets(iotls_conn *c);
+
+/* Limits against peers that make us work without progress. */
+#define IOTLS_MAX_EMPTY_RECORDS 32
+#define IOTLS_MAX_KEY_UPDATES_IN_ROW 32
+#define IOTLS_MAX_WARNING_ALERTS 8
+
+#endif

@@ -1,0 +1,313 @@
+/* The sending half of the engine driver: handshake messages into hs_out,
+ * records into tx, key switches, alerts, application writes, KeyUpdate and
+ * close_notify. */
+#include <string.h>
+
+#include "conn.h"
+#include "conn_internal.h"
+#include "msg/msg.h"
+
+/* Largest AEAD expansion of one record: header, content type byte, tag. */
+#define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
+
+static void tx_compact(iotls_conn *c)
+{
+    if (c->tx_pos == 0)
+        return;
+    size_t left = c->tx_len - c->tx_pos;
+    if (left > 0)
+        memmove(c->tx, c->tx + c->tx_pos, left);
+    c->tx_len = left;
+    c->tx_pos = 0;
+}
+
+size_t iotls_conn_tx_free(iotls_conn *c)
+{
+    tx_compact(c);
+    return c->tx_cap - c->tx_len;
+}
+
+static void count_out(iotls_conn *c, size_t bytes, size_t records)
+{
+    c->bytes_out += bytes;
+    c->records_out += records;
+}
+
+void iotls_conn_hs_writer(iotls_conn *c, iotls_writer *w)
+{
+    iotls_wr_init(w, c->hs_out + c->hs_out_len, c->hs_out_cap - c->hs_out_len);
+}
+
+static int hs_commit(iotls_conn *c, iotls_writer *w, int add_to_transcript)
+{
+    if (iotls_wr_error(w) != IOTLS_OK || w->len < IOTLS_HS_HEADER_LEN)
+        return IOTLS_ERR_INTERNAL; /* our own message does not fit hs_out */
+    const uint8_t *msg = c->hs_out + c->hs_out_len;
+    if (add_to_transcript) {
+        int rc = iotls_transcript_update(&c->transcript, msg, w->len);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    if (c->last_dir != 1) {
+        c->flights_out++;
+        c->last_dir = 1;
+    }
+    iotls_conn_event(c, IOTLS_EV_HS_SENT, msg[0], w->len, 0, NULL);
+    c->hs_out_len += w->len;
+    return IOTLS_OK;
+}
+
+int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w) { return hs_commit(c, w, 1); }
+
+int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w) { return hs_commit(c, w, 0); }
+
+int iotls_conn_flush(iotls_conn *c)
+{
+    if (c->hs_out_len == 0)
+        return IOTLS_OK;
+    tx_compact(c);
+    size_t written = 0;
+    uint64_t seq_before = c->wr.seq;
+    int rc = iotls_record_write_fragmented(&c->wr, IOTLS_CT_HANDSHAKE, c->hs_out, c->hs_out_len,
+                                           c->max_record_out, c->tx + c->tx_len,
+                                           c->tx_cap - c->tx_len, &written);
+    if (rc != IOTLS_OK)
+        return rc == IOTLS_ERR_BUFFER_TOO_SMALL ? IOTLS_ERR_INTERNAL : rc;
+    size_t records = c->wr.active ? (size_t)(c->wr.seq - seq_before)
+                                  : (c->hs_out_len + c->max_record_out - 1) / c->max_record_out;
+    c->tx_len += written;
+    count_out(c, written, records);
+    iotls_wipe(c->hs_out, c->hs_out_len);
+    c->hs_out_len = 0;
+    return IOTLS_OK;
+}
+
+int iotls_conn_send_ccs(iotls_conn *c)
+{
+    static const uint8_t ccs[] = {IOTLS_CT_CHANGE_CIPHER_SPEC, 0x03, 0x03, 0x00, 0x01, 0x01};
+    int rc = iotls_conn_flush(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (iotls_conn_tx_free(c) < sizeof ccs)
+        return IOTLS_ERR_INTERNAL;
+    memcpy(c->tx + c->tx_len, ccs, sizeof ccs);
+    c->tx_len += sizeof ccs;
+    count_out(c, sizeof ccs, 1);
+    iotls_conn_event(c, IOTLS_EV_CCS_SENT, 0, 1, 0, NULL);
+    return IOTLS_OK;
+}
+
+static const char *epoch_name(int epoch)
+{
+    switch (epoch) {
+    case IOTLS_EPOCH_EARLY:
+        return "early";
+    case IOTLS_EPOCH_HANDSHAKE:
+        return "handshake";
+    case IOTLS_EPOCH_APPLICATION:
+        return "application";
+    default:
+        return "plaintext";
+    }
+}
+
+static int install_keys(iotls_conn *c, iotls_record_cipher *rc_out, const uint8_t *secret)
+{
+    uint8_t key[IOTLS_MAX_AEAD_KEY_LEN];
+    uint8_t iv[IOTLS_AEAD_NONCE_LEN];
+    size_t key_len = iotls_aead_key_len(c->aead);
+    if (key_len == 0 || c->hash == IOTLS_HASH_NONE)
+        return IOTLS_ERR_INTERNAL;
+    int rc = iotls_traffic_keys(c->hash, c->aead, secret, key, key_len, iv);
+    if (rc == IOTLS_OK) {
+        iotls_record_cipher_free(rc_out);
+        rc = iotls_record_cipher_init(rc_out, c->aead, key, key_len, iv);
+    }
+    iotls_wipe(key, sizeof key);
+    iotls_wipe(iv, sizeof iv);
+    return rc;
+}
+
+int iotls_conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch)
+{
+    /* RFC 8446 5.1: handshake messages must not span a key change. */
+    if (iotls_hs_reasm_pending(&c->reasm) != 0)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    int rc = install_keys(c, &c->rd, secret);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->rd_epoch = epoch;
+    iotls_conn_event(c, IOTLS_EV_KEYS_READ, 0, 0, epoch, epoch_name(epoch));
+    return IOTLS_OK;
+}
+
+int iotls_conn_set_write_secret(iotls_conn *c, const uint8_t *secret, int epoch)
+{
+    /* Whatever was committed under the old keys leaves under them. */
+    int rc = iotls_conn_flush(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    rc = install_keys(c, &c->wr, secret);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->wr_epoch = epoch;
+    iotls_conn_event(c, IOTLS_EV_KEYS_WRITE, 0, 0, epoch, epoch_name(epoch));
+    return IOTLS_OK;
+}
+
+/* Seals one record of content into tx. */
+static int send_record(iotls_conn *c, uint8_t type, const uint8_t *data, size_t len)
+{
+    tx_compact(c);
+    size_t written = 0;
+    int rc = iotls_record_seal(&c->wr, type, data, len, 0, c->tx + c->tx_len,
+                               c->tx_cap - c->tx_len, &written);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->tx_len += written;
+    count_out(c, written, 1);
+    return IOTLS_OK;
+}
+
+int iotls_conn_send_alert(iotls_conn *c, int description)
+{
+    uint8_t alert[2];
+    int warning = description == IOTLS_ALERT_CLOSE_NOTIFY ||
+                  description == IOTLS_ALERT_USER_CANCELED;
+    alert[0] = warning ? 1 : 2;
+    alert[1] = (uint8_t)description;
+    /* A fatal alert replaces whatever handshake data was still unsent. */
+    if (!warning) {
+        iotls_wipe(c->hs_out, c->hs_out_len);
+        c->hs_out_len = 0;
+    } else {
+        int rc = iotls_conn_flush(c);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    if (iotls_conn_tx_free(c) < RECORD_OVERHEAD + sizeof alert) {
+        /* Make room: an unsent fatal alert matters more than unsent data. */
+        if (warning)
+            return IOTLS_WANT_WRITE;
+        c->tx_len = c->tx_pos = 0;
+    }
+    int rc = send_record(c, IOTLS_CT_ALERT, alert, sizeof alert);
+    if (rc == IOTLS_OK) {
+        c->alert_sent = description;
+        iotls_conn_event(c, IOTLS_EV_ALERT_SENT, 0, 2, description, iotls_alert_name(description));
+    }
+    return rc;
+}
+
+int iotls_conn_fail(iotls_conn *c, int err)
+{
+    if (c->error != IOTLS_OK)
+        return c->error;
+    c->error = err;
+    int alert = iotls_error_alert(err);
+    if (alert >= 0 && !c->close_notify_sent)
+        (void)iotls_conn_send_alert(c, alert);
+    /* Nothing secret is needed any more except the keys that sealed the
+     * alert, which go now too. */
+    iotls_conn_wipe_secrets(c);
+    return err;
+}
+
+/* Our application traffic secret, in the key schedule. */
+static uint8_t *own_app_secret(iotls_conn *c)
+{
+    return c->role == IOTLS_ROLE_CLIENT ? c->ks.client_app_traffic : c->ks.server_app_traffic;
+}
+
+int iotls_conn_send_key_update(iotls_conn *c, int request_peer)
+{
+    iotls_writer w;
+    iotls_conn_hs_writer(c, &w);
+    int rc = iotls_key_update_write(&w, request_peer);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit_raw(c, &w);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    uint8_t *secret = own_app_secret(c);
+    rc = iotls_next_traffic_secret(c->hash, secret, secret);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, secret, IOTLS_EPOCH_APPLICATION);
+    if (rc == IOTLS_OK)
+        iotls_conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, 0, 1, NULL);
+    c->key_update_pending = 0;
+    return rc;
+}
+
+int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n)
+{
+    *n = 0;
+    if (c->error != IOTLS_OK)
+        return c->error;
+    if (!c->handshake_done || c->close_notify_sent)
+        return IOTLS_ERR_BAD_STATE;
+    if (c->key_update_pending) {
+        if (iotls_conn_tx_free(c) < 64)
+            return IOTLS_WANT_WRITE;
+        int rc = iotls_conn_send_key_update(c, 0);
+        if (rc != IOTLS_OK)
+            return iotls_conn_fail(c, rc);
+    }
+    while (*n < len) {
+        size_t chunk = len - *n;
+        if (chunk > c->max_record_out)
+            chunk = c->max_record_out;
+        size_t need = iotls_record_sealed_len(&c->wr, chunk, 0);
+        if (iotls_conn_tx_free(c) < need) {
+            /* Take a smaller piece rather than nothing when some room is left. */
+            size_t room = c->tx_cap - c->tx_len;
+            if (room <= RECORD_OVERHEAD + 256)
+                break;
+            chunk = room - RECORD_OVERHEAD;
+        }
+        int rc = send_record(c, IOTLS_CT_APPLICATION_DATA, data + *n, chunk);
+        if (rc != IOTLS_OK)
+            return iotls_conn_fail(c, rc);
+        *n += chunk;
+    }
+    return *n > 0 || len == 0 ? IOTLS_OK : IOTLS_WANT_WRITE;
+}
+
+int iotls_conn_close(iotls_conn *c)
+{
+    if (c->close_notify_sent)
+        return IOTLS_OK;
+    if (c->error != IOTLS_OK)
+        return c->error;
+    int rc = iotls_conn_send_alert(c, IOTLS_ALERT_CLOSE_NOTIFY);
+    if (rc == IOTLS_OK)
+        c->close_notify_sent = 1;
+    return rc;
+}
+
+int iotls_conn_key_update(iotls_conn *c, int request_peer)
+{
+    if (c->error != IOTLS_OK)
+        return c->error;
+    if (!c->handshake_done || c->close_notify_sent)
+        return IOTLS_ERR_BAD_STATE;
+    if (iotls_conn_tx_free(c) < 64)
+        return IOTLS_WANT_WRITE;
+    int rc = iotls_conn_send_key_update(c, request_peer);
+    return rc == IOTLS_OK ? rc : iotls_conn_fail(c, rc);
+}
+
+const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len)
+{
+    *len = c->tx_len - c->tx_pos;
+    return *len ? c->tx + c->tx_pos : NULL;
+}
+
+void iotls_conn_output_consume(iotls_conn *c, size_t n)
+{
+    size_t left = c->tx_len - c->tx_pos;
+    c->tx_pos += n < left ? n : left;
+    if (c->tx_pos == c->tx_len)
+        c->tx_pos = c->tx_len = 0;
+}

@@ -1,0 +1,247 @@
+/* The crypto provider: every primitive the protocol needs, as small functions.
+ *
+ * The core never calls a crypto library directly; it calls these. A backend
+ * (src/crypto/mbedtls/, later src/crypto/openssl/) implements them and
+ * defines the context structs in its "crypto_backend.h", which the build puts
+ * on the include path. All functions return IOTLS_OK or a negative iotls
+ * error code (IOTLS_ERR_CRYPTO for a library failure unless stated).
+ * Contexts are plain structs embedded in the connection; *_free wipes them. */
+#ifndef IOTLS_CRYPTO_H
+#define IOTLS_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto_backend.h"
+
+#define IOTLS_MAX_HASH_LEN 48
+#define IOTLS_MAX_AEAD_KEY_LEN 32
+#define IOTLS_AEAD_NONCE_LEN 12
+#define IOTLS_AEAD_TAG_LEN 16
+#define IOTLS_MAX_KEX_PUBLIC_LEN 97 /* uncompressed secp384r1 point */
+#define IOTLS_MAX_KEX_SECRET_LEN 48
+#define IOTLS_MAX_SIGNATURE_LEN 512 /* RSA-4096 */
+
+/* ---- Hash with cheap snapshots (for the transcript) ---- */
+
+typedef enum {
+    IOTLS_HASH_NONE = 0,
+    IOTLS_HASH_SHA256 = 1,
+    IOTLS_HASH_SHA384 = 2,
+    IOTLS_HASH_SHA512 = 3, /* signatures only */
+} iotls_hash_alg;
+
+size_t iotls_hash_len(iotls_hash_alg alg); /* 0 for NONE/unknown */
+
+/* iotls_hash_ctx is defined by the backend. A zero-filled ctx is "empty";
+ * iotls_hash_free on an empty ctx is a no-op. */
+int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg);
+int iotls_hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len);
+/* The digest of everything so far; ctx stays usable (the transcript needs
+ * Hash(CH..SH), then Hash(CH..SF), ...). */
+int iotls_hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out);
+/* dst becomes an independent copy of src (dst must be empty or freed). */
+int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src);
+void iotls_hash_free(iotls_hash_ctx *ctx);
+/* One-shot. */
+int iotls_hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out);
+
+/* ---- HMAC and HKDF (RFC 2104, RFC 5869) ---- */
+
+int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
+               size_t len, uint8_t *out);
+/* salt may be NULL/0 (then HashLen zeros, per RFC 5869); ikm may be NULL/0. */
+int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                       const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out);
+int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                      const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+
+/* Constant-time comparison: 0 when equal. Not a library call, but lives here
+ * so every secret comparison goes through one place. */
+int iotls_ct_memcmp(const void *a, const void *b, size_t len);
+/* Wipe memory the compiler may not optimise away (mbedtls_platform_zeroize). */
+void iotls_wipe(void *p, size_t len);
+
+/* ---- AEAD (RFC 5116) ---- */
+
+typedef enum {
+    IOTLS_AEAD_NONE = 0,
+    IOTLS_AEAD_AES_128_GCM = 1,
+    IOTLS_AEAD_AES_256_GCM = 2,
+    IOTLS_AEAD_CHACHA20_POLY1305 = 3,
+} iotls_aead_alg;
+
+size_t iotls_aead_key_len(iotls_aead_alg alg); /* 16 or 32; 0 unknown */
+
+int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len);
+/* out receives in_len bytes of ciphertext followed by the 16-byte tag;
+ * out may equal in (in place). */
+int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                    uint8_t *out);
+/* in is ciphertext||tag (in_len >= 16); out receives in_len - 16 bytes;
+ * out may equal in. A bad tag returns IOTLS_ERR_BAD_RECORD_MAC and out is
+ * wiped. */
+int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                    uint8_t *out);
+void iotls_aead_free(iotls_aead_ctx *ctx);
+
+/* ---- Key exchange (TLS 1.3 key_share) ---- */
+
+typedef enum {
+    IOTLS_GROUP_SECP256R1 = 0x0017,
+    IOTLS_GROUP_SECP384R1 = 0x0018,
+    IOTLS_GROUP_X25519 = 0x001D,
+} iotls_group;
+
+int iotls_kex_supported(uint16_t group); /* 1 when the backend has it */
+/* Generates a fresh key pair; pub receives the key_share encoding: 32 bytes
+ * for X25519, the uncompressed point 0x04||X||Y for the NIST curves. */
+int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t pub_cap,
+                       size_t *pub_len);
+/* Computes the shared secret with the peer's key_share. Rejects with
+ * IOTLS_ERR_ILLEGAL_PARAMETER: wrong length, a point not on the curve, a
+ * compressed point, low-order points and an all-zero X25519 result. secret
+ * receives 32 (X25519, P-256) or 48 (P-384) bytes. */
+int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len,
+                     uint8_t *secret, size_t secret_cap, size_t *secret_len);
+void iotls_kex_free(iotls_kex_ctx *ctx);
+/* Tests only (known-answer vectors): like iotls_kex_generate, but with the
+ * given private key (X25519: 32 bytes as in RFC 7748, clamped here; NIST
+ * curves: the big-endian scalar). IOTLS_ERR_BAD_ARG for a bad length or an
+ * out-of-range scalar. */
+int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *priv, size_t len,
+                          uint8_t *pub, size_t pub_cap, size_t *pub_len);
+
+/* ---- Randomness ---- */
+
+/* Fills out from the provider's CTR-DRBG (seeded from the platform entropy
+ * source on first use). IOTLS_ERR_RANDOM on failure. */
+int iotls_random(uint8_t *out, size_t len);
+/* Tests and fuzzers only: replace the generator with a deterministic one
+ * (fn == NULL restores the real one). */
+typedef int (*iotls_random_fn)(void *arg, uint8_t *out, size_t len);
+void iotls_random_override(iotls_random_fn fn, void *arg);
+
+/* ---- Signature schemes (RFC 8446 section 4.2.3 code points) ---- */
+
+enum {
+    IOTLS_SIG_RSA_PKCS1_SHA256 = 0x0401,
+    IOTLS_SIG_RSA_PKCS1_SHA384 = 0x0501,
+    IOTLS_SIG_RSA_PKCS1_SHA512 = 0x0601,
+    IOTLS_SIG_ECDSA_SECP256R1_SHA256 = 0x0403,
+    IOTLS_SIG_ECDSA_SECP384R1_SHA384 = 0x0503,
+    IOTLS_SIG_RSA_PSS_RSAE_SHA256 = 0x0804,
+    IOTLS_SIG_RSA_PSS_RSAE_SHA384 = 0x0805,
+    IOTLS_SIG_RSA_PSS_RSAE_SHA512 = 0x0806,
+};
+
+/* ---- Private keys ---- */
+
+/* iotls_pkey is defined by the backend (wraps mbedtls_pk_context). */
+void iotls_pkey_init(iotls_pkey *key);
+/* PEM or DER, optionally encrypted (password may be NULL). */
+int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password);
+int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password);
+/* 1 when key can produce scheme in TLS 1.3 CertificateVerify (ECDSA curve
+ * must match; RSA keys do PSS; PKCS#1 v1.5 never for CertificateVerify). */
+int iotls_pkey_can_sign(const iotls_pkey *key, uint16_t scheme);
+/* Hashes msg with the scheme's hash and signs it. */
+int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                    uint8_t *sig, size_t sig_cap, size_t *sig_len);
+void iotls_pkey_free(iotls_pkey *key);
+
+/* ---- Certificates ---- */
+
+/* iotls_x509 is a chain of parsed certificates (wraps mbedtls_x509_crt):
+ * used for our own chain, for trust anchors, and for the peer's chain. */
+void iotls_x509_init(iotls_x509 *chain);
+/* Append every certificate in a PEM or DER file / buffer / directory. */
+int iotls_x509_load_file(iotls_x509 *chain, const char *path);
+int iotls_x509_load_dir(iotls_x509 *chain, const char *dir);
+int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len);
+/* Append one DER certificate (copied). IOTLS_ERR_BAD_CERTIFICATE if
+ * unparsable. */
+int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len);
+size_t iotls_x509_count(const iotls_x509 *chain);
+/* View of the DER of certificate i (0 = first added: the leaf). */
+int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len);
+void iotls_x509_free(iotls_x509 *chain);
+
+/* What the peer's chain must satisfy. */
+typedef struct {
+    const iotls_x509 *trust;  /* CA certificates; required */
+    const char *host;         /* DNS name or IP literal; NULL skips the name check */
+    int is_server_cert;       /* 1: check serverAuth EKU/KU; 0: clientAuth */
+    int64_t now;              /* Unix time for the validity check; 0 = system clock */
+} iotls_x509_policy;
+
+/* Verifies chain (leaf first, as sent) up to a trust anchor, validity
+ * period, key usage / extended key usage, and host name (DNS SAN, IP SAN,
+ * or CN when no SAN). Returns the specific error: IOTLS_ERR_CERT_UNKNOWN_CA,
+ * IOTLS_ERR_CERT_EXPIRED, IOTLS_ERR_CERT_HOSTNAME,
+ * IOTLS_ERR_UNSUPPORTED_CERTIFICATE (usage), IOTLS_ERR_BAD_CERTIFICATE (other).
+ * If detail is non-NULL, a short text explaining the failure goes there. */
+int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
+                      size_t detail_cap);
+/* Verifies a signature made with the leaf's public key (chain index 0).
+ * IOTLS_ERR_DECRYPT_ERROR when it does not verify,
+ * IOTLS_ERR_ILLEGAL_PARAMETER when scheme does not fit the key. */
+int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
+                                size_t msg_len, const uint8_t *sig, size_t sig_len);
+/* 1 when the leaf's key type matches scheme (ECDSA curve, RSA). */
+int iotls_x509_key_fits(const iotls_x509 *chain, uint16_t scheme);
+/* SHA-256 of the leaf's SubjectPublicKeyInfo DER (for pinning). */
+int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32]);
+/* Printable subject DN of certificate i ("CN=device-1, O=..."). */
+int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap);
+/* Printable issuer DN of certificate i. */
+int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap);
+/* The leaf's subjectAltNames as "DNS:a, DNS:b, IP:1.2.3.4" (empty if none). */
+int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap);
+/* Short description of the leaf's key, e.g. "ECDSA P-256", "RSA-2048". */
+int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap);
+/* Does our own certificate's key pair with key (sanity check at config)?
+ * 1 when it does, 0 otherwise (not an error code). */
+int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key);
+
+/* ---- Throwaway PKI (demo and tests): mbedTLS writes the certificates ---- */
+
+typedef enum {
+    IOTLS_KEY_EC_P256 = 1,
+    IOTLS_KEY_EC_P384 = 2,
+    IOTLS_KEY_RSA_2048 = 3,
+} iotls_key_type;
+
+typedef struct {
+    const char *subject;      /* "CN=iotls demo CA,O=iotls" */
+    const char *dns_names;    /* comma-separated DNS SANs, or NULL */
+    const char *ip_addrs;     /* comma-separated IPv4 SANs, or NULL */
+    int is_ca;
+    int for_server;           /* EKU serverAuth */
+    int for_client;           /* EKU clientAuth */
+    int64_t not_before;       /* Unix time; 0 = now - 1 hour */
+    int64_t not_after;        /* Unix time; 0 = now + 30 days */
+} iotls_cert_spec;
+
+/* Generates a key of type and writes it as PEM into key_pem (NUL-ended). */
+int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap);
+/* Issues a certificate for the public half of subject_key_pem, signed by
+ * issuer_key_pem with issuer_cert_pem as issuer (both NULL: self-signed).
+ * Writes PEM into cert_pem (NUL-ended). */
+int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem,
+                        const char *issuer_key_pem, const char *issuer_cert_pem,
+                        char *cert_pem, size_t cap);
+
+/* ---- Allocation accounting (benchmarks, docs/memory.md) ---- */
+
+/* Bytes currently and at most allocated through the crypto library since the
+ * last reset; 0/0 when the backend cannot count. */
+void iotls_crypto_mem_stats(size_t *current, size_t *peak);
+void iotls_crypto_mem_reset_peak(void);
+
+/* Backend name and version, e.g. "mbedTLS 2.28.3". */
+const char *iotls_crypto_backend_name(void);
+
+#endif

@@ -1,0 +1,131 @@
+/* AEAD through mbedtls_cipher: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305.
+ *
+ * mbedtls_cipher_auth_encrypt_ext / _decrypt_ext exist with the same
+ * signature in mbedTLS 2.28 and 3.6, and both work in place (output ==
+ * input): the ciphertext or plaintext is written over the input and the
+ * tag lives after it. */
+#include <string.h>
+
+#include <mbedtls/cipher.h>
+#include <mbedtls/platform_util.h>
+
+#include "crypto/crypto.h"
+#include "iotls/error.h"
+
+size_t iotls_aead_key_len(iotls_aead_alg alg)
+{
+    switch (alg) {
+    case IOTLS_AEAD_AES_128_GCM:
+        return 16;
+    case IOTLS_AEAD_AES_256_GCM:
+    case IOTLS_AEAD_CHACHA20_POLY1305:
+        return 32;
+    default:
+        return 0;
+    }
+}
+
+static mbedtls_cipher_type_t cipher_type(iotls_aead_alg alg)
+{
+    switch (alg) {
+    case IOTLS_AEAD_AES_128_GCM:
+        return MBEDTLS_CIPHER_AES_128_GCM;
+    case IOTLS_AEAD_AES_256_GCM:
+        return MBEDTLS_CIPHER_AES_256_GCM;
+    case IOTLS_AEAD_CHACHA20_POLY1305:
+        return MBEDTLS_CIPHER_CHACHA20_POLY1305;
+    default:
+        return MBEDTLS_CIPHER_NONE;
+    }
+}
+
+int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
+{
+    if (ctx == NULL || key == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    size_t want = iotls_aead_key_len(alg);
+    if (want == 0 || key_len != want)
+        return IOTLS_ERR_BAD_ARG;
+    const mbedtls_cipher_info_t *info = mbedtls_cipher_info_from_type(cipher_type(alg));
+    if (info == NULL)
+        return IOTLS_ERR_CRYPTO;
+
+    /* Re-keying an active context (KeyUpdate) must not leak the old one. */
+    iotls_aead_free(ctx);
+    mbedtls_cipher_init(&ctx->cipher);
+    /* GCM and ChaCha20-Poly1305 use the same key schedule for both
+     * directions, and the AEAD calls do not look at the operation, so one
+     * context keyed "encrypt" serves seal and open. */
+    if (mbedtls_cipher_setup(&ctx->cipher, info) != 0 ||
+        mbedtls_cipher_setkey(&ctx->cipher, key, (int)(key_len * 8), MBEDTLS_ENCRYPT) != 0) {
+        mbedtls_cipher_free(&ctx->cipher);
+        mbedtls_platform_zeroize(ctx, sizeof(*ctx));
+        return IOTLS_ERR_CRYPTO;
+    }
+    ctx->alg = (int)alg;
+    ctx->active = 1;
+    return IOTLS_OK;
+}
+
+int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                    uint8_t *out)
+{
+    static const uint8_t empty[1] = {0};
+    if (ctx == NULL || !ctx->active || nonce == NULL || out == NULL ||
+        (aad == NULL && aad_len > 0) || (in == NULL && in_len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    /* mbedTLS asserts non-NULL pointers even for empty inputs. */
+    if (aad == NULL)
+        aad = empty;
+    if (in == NULL)
+        in = empty;
+    size_t written = 0;
+    int ret = mbedtls_cipher_auth_encrypt_ext(&ctx->cipher, nonce, IOTLS_AEAD_NONCE_LEN, aad,
+                                              aad_len, in, in_len, out, in_len + IOTLS_AEAD_TAG_LEN,
+                                              &written, IOTLS_AEAD_TAG_LEN);
+    if (ret != 0 || written != in_len + IOTLS_AEAD_TAG_LEN)
+        return IOTLS_ERR_CRYPTO;
+    return IOTLS_OK;
+}
+
+int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                    uint8_t *out)
+{
+    static const uint8_t empty[1] = {0};
+    uint8_t scratch[1];
+    if (ctx == NULL || !ctx->active || nonce == NULL || in == NULL || (aad == NULL && aad_len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    /* Too short to even carry a tag: it cannot be authentic. */
+    if (in_len < IOTLS_AEAD_TAG_LEN)
+        return IOTLS_ERR_BAD_RECORD_MAC;
+    size_t plain_len = in_len - IOTLS_AEAD_TAG_LEN;
+    if (out == NULL && plain_len > 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (out == NULL)
+        out = scratch;
+    if (aad == NULL)
+        aad = empty;
+    size_t written = 0;
+    int ret =
+        mbedtls_cipher_auth_decrypt_ext(&ctx->cipher, nonce, IOTLS_AEAD_NONCE_LEN, aad, aad_len, in,
+                                        in_len, out, plain_len, &written, IOTLS_AEAD_TAG_LEN);
+    if (ret == 0 && written == plain_len)
+        return IOTLS_OK;
+    /* mbedTLS already zeroes the output on a bad tag; do it ourselves too so
+     * the guarantee does not depend on the library version. */
+    mbedtls_platform_zeroize(out, plain_len);
+    if (ret == MBEDTLS_ERR_CIPHER_AUTH_FAILED)
+        return IOTLS_ERR_BAD_RECORD_MAC;
+    return IOTLS_ERR_CRYPTO;
+}
+
+void iotls_aead_free(iotls_aead_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    if (ctx->active)
+        mbedtls_cipher_free(&ctx->cipher); /* zeroizes the key schedule */
+    mbedtls_platform_zeroize(ctx, sizeof(*ctx));
+}

@@ -1,0 +1,167 @@
+/* Private keys: loading (PEM or DER, plain or encrypted) and signing
+ * TLS 1.3 CertificateVerify content with mbedtls_pk_*. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
+
+#include "compat.h"
+#include "crypto/crypto.h"
+#include "iotls/error.h"
+
+void iotls_pkey_init(iotls_pkey *key)
+{
+    if (key == NULL)
+        return;
+    mbedtls_pk_init(&key->pk);
+    key->loaded = 0;
+}
+
+void iotls_pkey_free(iotls_pkey *key)
+{
+    if (key == NULL)
+        return;
+    /* mbedtls_pk_free zeroizes the key material it owned. */
+    mbedtls_pk_free(&key->pk);
+    iotls_pkey_init(key);
+}
+
+/* 1 when data holds a PEM armour line somewhere within len bytes. */
+static int looks_pem(const uint8_t *data, size_t len)
+{
+    static const char marker[] = "-----BEGIN ";
+    const size_t mlen = sizeof(marker) - 1;
+    for (size_t i = 0; i + mlen <= len; i++) {
+        if (memcmp(data + i, marker, mlen) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static size_t password_len(const char *password)
+{
+    return password != NULL ? strlen(password) : 0;
+}
+
+int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
+{
+    if (key == NULL || data == NULL || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_pkey_free(key);
+
+    /* mbedTLS parses PEM only from a NUL-ended buffer whose length counts
+     * the NUL; a caller's PEM without one gets a terminated copy. */
+    const uint8_t *in = data;
+    size_t in_len = len;
+    uint8_t *copy = NULL;
+    if (data[len - 1] != '\0' && looks_pem(data, len)) {
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            return IOTLS_ERR_NO_MEMORY;
+        memcpy(copy, data, len);
+        copy[len] = '\0';
+        in = copy;
+        in_len = len + 1;
+    }
+
+    int ret = iotls_compat_pk_parse_key(&key->pk, in, in_len, (const unsigned char *)password,
+                                        password_len(password));
+    if (copy != NULL) {
+        mbedtls_platform_zeroize(copy, len + 1);
+        free(copy);
+    }
+    if (ret != 0) {
+        iotls_pkey_free(key);
+        return IOTLS_ERR_KEY_LOAD;
+    }
+    key->loaded = 1;
+    return IOTLS_OK;
+}
+
+int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password)
+{
+    if (key == NULL || path == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_pkey_free(key);
+    /* Missing file, unreadable contents and a wrong or missing password all
+     * mean the same to the caller: this key cannot be used. */
+    if (iotls_compat_pk_parse_keyfile(&key->pk, path, password) != 0) {
+        iotls_pkey_free(key);
+        return IOTLS_ERR_KEY_LOAD;
+    }
+    key->loaded = 1;
+    return IOTLS_OK;
+}
+
+/* 1 when pk can make (or, for x509.c, check) scheme's CertificateVerify
+ * signature: ECDSA on exactly the scheme's curve, RSA-PSS with an RSA key
+ * long enough for a salt of the hash's length (RFC 8446 4.2.3). */
+static int pk_fits_cv_scheme(const mbedtls_pk_context *pk, const iotls_mbedtls_scheme *s)
+{
+    if (s->curve != MBEDTLS_ECP_DP_NONE)
+        return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA) && iotls_compat_pk_ec_group(pk) == s->curve;
+    if (s->rsa_pss) {
+        /* EMSA-PSS needs emLen >= hLen + sLen + 2 with sLen = hLen. */
+        return mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA &&
+               mbedtls_pk_get_len(pk) >= 2 * s->hash_len + 2;
+    }
+    return 0; /* rsa_pkcs1_*: never in a TLS 1.3 CertificateVerify */
+}
+
+int iotls_pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
+{
+    iotls_mbedtls_scheme s;
+    if (key == NULL || !key->loaded || iotls_mbedtls_scheme_info(scheme, &s) != 0)
+        return 0;
+    return pk_fits_cv_scheme(&key->pk, &s);
+}
+
+int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                    uint8_t *sig, size_t sig_cap, size_t *sig_len)
+{
+    iotls_mbedtls_scheme s;
+    if (key == NULL || sig == NULL || sig_len == NULL || (msg == NULL && msg_len != 0))
+        return IOTLS_ERR_BAD_ARG;
+    *sig_len = 0;
+    if (!key->loaded || iotls_mbedtls_scheme_info(scheme, &s) != 0 ||
+        !pk_fits_cv_scheme(&key->pk, &s))
+        return IOTLS_ERR_BAD_ARG;
+
+    size_t need = s.rsa_pss ? mbedtls_pk_get_len(&key->pk)
+                            : (size_t)MBEDTLS_ECDSA_MAX_SIG_LEN(mbedtls_pk_get_bitlen(&key->pk));
+    if (sig_cap < need)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+
+    static const unsigned char empty[1] = {0};
+    unsigned char hash[64];
+    int ret =
+        mbedtls_md(mbedtls_md_info_from_type(s.md), msg_len != 0 ? msg : empty, msg_len, hash);
+    if (ret != 0)
+        return IOTLS_ERR_CRYPTO;
+
+    if (s.rsa_pss) {
+        /* The padding lives in the key's RSA context; with PKCS_V21 the
+         * hash id also selects MGF1, and mbedTLS picks the largest salt up
+         * to the hash length, which for keys that pass pk_fits_cv_scheme is
+         * exactly the hash length that RFC 8446 requires. Because this
+         * changes the key, one RSA key must not sign from two threads at
+         * once. */
+        if (iotls_compat_rsa_set_padding(mbedtls_pk_rsa(key->pk), MBEDTLS_RSA_PKCS_V21, s.md) !=
+            0) {
+            mbedtls_platform_zeroize(hash, sizeof(hash));
+            return IOTLS_ERR_CRYPTO;
+        }
+    }
+
+    ret = iotls_compat_pk_sign(&key->pk, s.md, hash, s.hash_len, sig, sig_cap, sig_len);
+    mbedtls_platform_zeroize(hash, sizeof(hash));
+    if (ret != 0) {
+        *sig_len = 0;
+        return ret == MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED ? IOTLS_ERR_RANDOM
+                                                                 : IOTLS_ERR_CRYPTO;
+    }
+    return IOTLS_OK;
+}

@@ -1,0 +1,43 @@
+/* Server handshake state, embedded in struct iotls_conn (owned by server.c).
+ * A zero-filled struct is the initial state: waiting for a ClientHello. */
+#ifndef IOTLS_SERVER_STATE_H
+#define IOTLS_SERVER_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+
+/* Where the server handshake stands: the one message each state accepts is
+ * named after "WAIT_". */
+enum iotls_server_hs_state {
+    IOTLS_SV_WAIT_CH = 0,   /* first ClientHello */
+    IOTLS_SV_WAIT_CH2,      /* second ClientHello, after our HelloRetryRequest */
+    IOTLS_SV_WAIT_CERT,     /* client Certificate (we sent CertificateRequest) */
+    IOTLS_SV_WAIT_CV,       /* client CertificateVerify */
+    IOTLS_SV_WAIT_FINISHED, /* client Finished */
+    IOTLS_SV_DONE,          /* handshake complete */
+    IOTLS_SV_FAILED,        /* a fatal error happened: nothing more is accepted */
+};
+
+#define IOTLS_COOKIE_KEY_LEN 32
+
+struct iotls_server_state {
+    int state; /* enum iotls_server_hs_state */
+
+    int cert_requested;  /* we sent a CertificateRequest */
+    int ccs_sent;        /* middlebox-compatibility CCS already sent */
+    int sni_done;        /* the SNI callback ran (it runs once per handshake) */
+    int sni_ack;         /* acknowledge server_name in EncryptedExtensions */
+
+    /* Per-connection cookie key, used when the config has none. */
+    int own_cookie_key;
+    uint8_t cookie_key[IOTLS_COOKIE_KEY_LEN];
+
+    /* Our ephemeral key share: alive only between ServerHello and the
+     * shared-secret computation right after it. */
+    int kex_active;
+    iotls_kex_ctx kex;
+};
+
+#endif

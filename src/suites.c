@@ -1,0 +1,119 @@
+/* Cipher suites, groups and signature schemes: names, properties, defaults. */
+#include <string.h>
+
+#include "config.h"
+#include "msg/msg.h"
+
+iotls_hash_alg iotls_suite_hash(uint16_t suite)
+{
+    switch (suite) {
+    case IOTLS_TLS_AES_128_GCM_SHA256:
+    case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
+        return IOTLS_HASH_SHA256;
+    case IOTLS_TLS_AES_256_GCM_SHA384:
+        return IOTLS_HASH_SHA384;
+    default:
+        return IOTLS_HASH_NONE;
+    }
+}
+
+iotls_aead_alg iotls_suite_aead(uint16_t suite)
+{
+    switch (suite) {
+    case IOTLS_TLS_AES_128_GCM_SHA256:
+        return IOTLS_AEAD_AES_128_GCM;
+    case IOTLS_TLS_AES_256_GCM_SHA384:
+        return IOTLS_AEAD_AES_256_GCM;
+    case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
+        return IOTLS_AEAD_CHACHA20_POLY1305;
+    default:
+        return IOTLS_AEAD_NONE;
+    }
+}
+
+const char *iotls_suite_name(uint16_t suite)
+{
+    switch (suite) {
+    case IOTLS_TLS_AES_128_GCM_SHA256:
+        return "TLS_AES_128_GCM_SHA256";
+    case IOTLS_TLS_AES_256_GCM_SHA384:
+        return "TLS_AES_256_GCM_SHA384";
+    case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
+        return "TLS_CHACHA20_POLY1305_SHA256";
+    default:
+        return "unknown";
+    }
+}
+
+const char *iotls_group_name(uint16_t group)
+{
+    switch (group) {
+    case IOTLS_GROUP_X25519:
+        return "x25519";
+    case IOTLS_GROUP_SECP256R1:
+        return "secp256r1";
+    case IOTLS_GROUP_SECP384R1:
+        return "secp384r1";
+    case 0:
+        return "none";
+    default:
+        return "unknown";
+    }
+}
+
+const char *iotls_sig_scheme_name(uint16_t scheme)
+{
+    switch (scheme) {
+    case IOTLS_SIG_ECDSA_SECP256R1_SHA256:
+        return "ecdsa_secp256r1_sha256";
+    case IOTLS_SIG_ECDSA_SECP384R1_SHA384:
+        return "ecdsa_secp384r1_sha384";
+    case IOTLS_SIG_RSA_PSS_RSAE_SHA256:
+        return "rsa_pss_rsae_sha256";
+    case IOTLS_SIG_RSA_PSS_RSAE_SHA384:
+        return "rsa_pss_rsae_sha384";
+    case IOTLS_SIG_RSA_PSS_RSAE_SHA512:
+        return "rsa_pss_rsae_sha512";
+    case IOTLS_SIG_RSA_PKCS1_SHA256:
+        return "rsa_pkcs1_sha256";
+    case IOTLS_SIG_RSA_PKCS1_SHA384:
+        return "rsa_pkcs1_sha384";
+    case IOTLS_SIG_RSA_PKCS1_SHA512:
+        return "rsa_pkcs1_sha512";
+    case 0:
+        return "none";
+    default:
+        return "unknown";
+    }
+}
+
+void iotls_config_defaults(struct iotls_config *cfg)
+{
+    static const uint16_t suites[] = {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_TLS_AES_256_GCM_SHA384,
+                                      IOTLS_TLS_CHACHA20_POLY1305_SHA256};
+    static const uint16_t groups[] = {IOTLS_GROUP_X25519, IOTLS_GROUP_SECP256R1,
+                                      IOTLS_GROUP_SECP384R1};
+    /* CertificateVerify: PKCS#1 v1.5 is forbidden there (RFC 8446 4.4.3). */
+    static const uint16_t sigs[] = {IOTLS_SIG_ECDSA_SECP256R1_SHA256,
+                                    IOTLS_SIG_ECDSA_SECP384R1_SHA384,
+                                    IOTLS_SIG_RSA_PSS_RSAE_SHA256, IOTLS_SIG_RSA_PSS_RSAE_SHA384,
+                                    IOTLS_SIG_RSA_PSS_RSAE_SHA512};
+    /* Certificates signed by CAs still commonly use PKCS#1 v1.5. */
+    static const uint16_t sigs_cert[] = {
+        IOTLS_SIG_ECDSA_SECP256R1_SHA256, IOTLS_SIG_ECDSA_SECP384R1_SHA384,
+        IOTLS_SIG_RSA_PSS_RSAE_SHA256,    IOTLS_SIG_RSA_PSS_RSAE_SHA384,
+        IOTLS_SIG_RSA_PSS_RSAE_SHA512,    IOTLS_SIG_RSA_PKCS1_SHA256,
+        IOTLS_SIG_RSA_PKCS1_SHA384,       IOTLS_SIG_RSA_PKCS1_SHA512};
+    memcpy(cfg->suites, suites, sizeof suites);
+    cfg->suite_count = sizeof suites / sizeof suites[0];
+    memcpy(cfg->groups, groups, sizeof groups);
+    cfg->group_count = sizeof groups / sizeof groups[0];
+    memcpy(cfg->sig_algs, sigs, sizeof sigs);
+    cfg->sig_alg_count = sizeof sigs / sizeof sigs[0];
+    memcpy(cfg->sig_algs_cert, sigs_cert, sizeof sigs_cert);
+    cfg->sig_alg_cert_count = sizeof sigs_cert / sizeof sigs_cert[0];
+    cfg->middlebox_compat = 1;
+    cfg->max_handshake = IOTLS_DEFAULT_MAX_HANDSHAKE;
+    cfg->max_record_plain = 16384;
+    cfg->verify_client = IOTLS_VERIFY_CLIENT_NONE;
+}
