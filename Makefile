@@ -1,12 +1,20 @@
 # Thin wrapper over CMake. `make demo` and `make test` install the Debian
 # packages they need first (scripts/deps.sh), so both work on a fresh clone.
+
+# CRYPTO=openssl selects the OpenSSL libcrypto provider instead of mbedTLS,
+# built in directories of its own so the two never share a CMake cache.
+CRYPTO ?= mbedtls
+ifeq ($(CRYPTO),openssl)
+BUILD ?= build-openssl
+ASAN_BUILD ?= build-openssl-asan
+endif
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-unit test-asan demo install format clean bench fuzz
+.PHONY: all deps configure test test-unit test-asan demo install format clean bench fuzz size
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -15,7 +23,7 @@ deps:
 	@sh scripts/deps.sh
 
 configure:
-	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
 # then again under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -25,7 +33,7 @@ test: deps
 	$(MAKE) test-asan
 
 test-asan:
-	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
@@ -37,6 +45,12 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	./$(BUILD)/iotls bench
+
+# Engine footprint for Cortex-M4 and RV32IMC (docs/footprint.md). Installs
+# the cross toolchains first; they are not needed by anything else.
+size:
+	@sh scripts/size-deps.sh
+	sh scripts/size-report.sh
 
 install: all
 	cmake --install $(BUILD)

@@ -16,14 +16,14 @@
 
 /* Where the client handshake stands: the message it waits for next. */
 enum iotls_client_phase {
-    IOTLS_CL_IDLE = 0,        /* nothing sent yet */
-    IOTLS_CL_WAIT_SH,         /* ClientHello (1 or 2) sent: ServerHello or HRR */
-    IOTLS_CL_WAIT_EE,         /* handshake keys in: EncryptedExtensions */
-    IOTLS_CL_WAIT_CERT_CR,    /* CertificateRequest or Certificate */
-    IOTLS_CL_WAIT_CERT,       /* after CertificateRequest: Certificate */
-    IOTLS_CL_WAIT_CV,         /* CertificateVerify */
-    IOTLS_CL_WAIT_FINISHED,   /* server Finished */
-    IOTLS_CL_CONNECTED,       /* our Finished sent: only NewSessionTicket et al. */
+    IOTLS_CL_IDLE = 0,      /* nothing sent yet */
+    IOTLS_CL_WAIT_SH,       /* ClientHello (1 or 2) sent: ServerHello or HRR */
+    IOTLS_CL_WAIT_EE,       /* handshake keys in: EncryptedExtensions */
+    IOTLS_CL_WAIT_CERT_CR,  /* CertificateRequest or Certificate */
+    IOTLS_CL_WAIT_CERT,     /* after CertificateRequest: Certificate */
+    IOTLS_CL_WAIT_CV,       /* CertificateVerify */
+    IOTLS_CL_WAIT_FINISHED, /* server Finished */
+    IOTLS_CL_CONNECTED,     /* our Finished sent: only NewSessionTicket et al. */
 };
 
 struct iotls_client_state {
@@ -45,7 +45,7 @@ struct iotls_client_state {
     int ccs_sent;       /* the one middlebox-compat CCS went out */
     int psk_offered;    /* never yet: resumption is not offered */
 
-    int cert_requested;        /* the server sent CertificateRequest */
+    int cert_requested;         /* the server sent CertificateRequest */
     uint16_t client_sig_scheme; /* scheme we will sign with; 0: empty Certificate */
 };
 

@@ -64,6 +64,7 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
     c->rx_cap = s.rx;
     p += ALIGN_UP(s.rx);
     iotls_hs_reasm_init(&c->reasm, p, s.reasm);
+    c->reasm.max_msg = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
     p += ALIGN_UP(s.reasm);
     c->hs_out = p;
     c->hs_out_cap = s.hs_out;
@@ -293,7 +294,14 @@ static int process_record(iotls_conn *c)
             return rc;
         c->skip_early_data = 0;
     } else if (outer_type == IOTLS_CT_APPLICATION_DATA) {
-        return IOTLS_ERR_UNEXPECTED_MESSAGE; /* nothing may be protected yet */
+        /* 0-RTT records that follow a ClientHello we answered with a
+         * HelloRetryRequest arrive before any read keys: skip them within
+         * the budget (RFC 8446 4.2.10); otherwise nothing may be protected
+         * yet. */
+        if (!c->skip_early_data || body_len > c->early_skip_budget)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        c->early_skip_budget -= (uint32_t)body_len;
+        return IOTLS_OK;
     }
 
     if (type != IOTLS_CT_HANDSHAKE && iotls_hs_reasm_pending(&c->reasm) != 0)

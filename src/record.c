@@ -250,6 +250,7 @@ void iotls_hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap)
     r->cap = buf != NULL ? cap : 0;
     r->len = 0;
     r->consumed = 0;
+    r->max_msg = 0;
 }
 
 /* Byte i of the concatenation held || data. */
@@ -285,7 +286,8 @@ int iotls_hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len)
         size_t body = ((size_t)joined_byte(r, data, pos + 1) << 16) |
                       ((size_t)joined_byte(r, data, pos + 2) << 8) |
                       (size_t)joined_byte(r, data, pos + 3);
-        if (HS_HEADER_LEN + body > r->cap)
+        size_t limit = r->max_msg != 0 && r->max_msg < r->cap ? r->max_msg : r->cap;
+        if (HS_HEADER_LEN + body > limit)
             return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
         if (total - pos < HS_HEADER_LEN + body)
             break;

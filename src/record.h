@@ -83,6 +83,7 @@ typedef struct {
     size_t cap;
     size_t len;      /* bytes held */
     size_t consumed; /* bytes of messages already handed out */
+    size_t max_msg;  /* largest message accepted, header included (0: cap) */
 } iotls_hs_reasm;
 
 void iotls_hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap);

@@ -1,0 +1,434 @@
+/* iotls client HOST:PORT: a TLS 1.3 connection on stdin/stdout, or one
+ * HTTP GET. Verifies the server against the system CAs unless told
+ * otherwise. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "iotls/engine.h"
+#include "iotls/iotls.h"
+#include "keylog.h"
+#include "trace.h"
+
+#define SYSTEM_CA_DIR "/etc/ssl/certs"
+#define DEFAULT_TIMEOUT_MS 10000
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: iotls client HOST:PORT [options]      ([v6addr]:PORT for IPv6)\n"
+            "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR ")\n"
+            "  --servername NAME    name for SNI and the certificate check (default: HOST)\n"
+            "  --alpn LIST          offer protocols, e.g. h2,http/1.1\n"
+            "  --cert FILE --key FILE  client certificate chain and key\n"
+            "  --groups LIST        key exchange groups: x25519,secp256r1,secp384r1\n"
+            "  --ciphers LIST       TLS_AES_128_GCM_SHA256:... or aes128gcm,aes256gcm,chacha20\n"
+            "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
+            "  --insecure           DANGER: do not verify the server certificate\n"
+            "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
+            "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+            "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
+            "  --get PATH           send an HTTP GET for PATH and print the response\n"
+            "  -v                   trace the handshake on stderr\n"
+            "  --quiet              print nothing but data and errors\n",
+            DEFAULT_TIMEOUT_MS);
+}
+
+/* "host:port", "[v6]:port", "host" (port 443). Writes into host/port. */
+static int split_target(const char *target, char *host, size_t host_cap, char *port,
+                        size_t port_cap)
+{
+    const char *p_port = NULL;
+    size_t host_len;
+    if (target[0] == '[') {
+        const char *close = strchr(target, ']');
+        if (close == NULL)
+            return -1;
+        host_len = (size_t)(close - target - 1);
+        if (host_len == 0 || host_len >= host_cap)
+            return -1;
+        memcpy(host, target + 1, host_len);
+        host[host_len] = '\0';
+        if (close[1] == ':')
+            p_port = close + 2;
+        else if (close[1] != '\0')
+            return -1;
+    } else {
+        const char *colon = strchr(target, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return -1; /* a bare IPv6 address: ambiguous without brackets */
+        host_len = colon ? (size_t)(colon - target) : strlen(target);
+        if (host_len == 0 || host_len >= host_cap)
+            return -1;
+        memcpy(host, target, host_len);
+        host[host_len] = '\0';
+        if (colon)
+            p_port = colon + 1;
+    }
+    if (p_port == NULL)
+        p_port = "443";
+    if (p_port[0] == '\0' || strlen(p_port) >= port_cap)
+        return -1;
+    for (const char *q = p_port; *q; q++)
+        if (*q < '0' || *q > '9')
+            return -1;
+    strcpy(port, p_port);
+    return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int write_tls_all(iotls *t, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = iotls_write(t, p, len);
+        if (w < 0)
+            return (int)w;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Everything decrypted so far goes to stdout without waiting for more.
+ * Returns 1 to go on, 0 when the peer closed, -1 on error (printed). */
+static int drain_tls(iotls *t, uint8_t *buf, size_t cap)
+{
+    iotls_set_nonblocking(t, 1);
+    int result = 1;
+    for (;;) {
+        ssize_t r = iotls_read(t, buf, cap);
+        if (r > 0) {
+            if (write_all(STDOUT_FILENO, buf, (size_t)r) != 0) {
+                result = -1; /* stdout went away: nothing left to do */
+                break;
+            }
+            continue;
+        }
+        if (r == 0) {
+            result = 0;
+            break;
+        }
+        if (r == IOTLS_WANT_READ)
+            break;
+        if (r == IOTLS_WANT_WRITE) {
+            /* Post-handshake output waits: send it (blocking) and go on. */
+            iotls_set_nonblocking(t, 0);
+            if (iotls_write(t, NULL, 0) < 0) {
+                fprintf(stderr, "iotls: %s\n", iotls_error(t));
+                result = -1;
+                break;
+            }
+            iotls_set_nonblocking(t, 1);
+            continue;
+        }
+        fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        result = -1;
+        break;
+    }
+    iotls_set_nonblocking(t, 0);
+    return result;
+}
+
+/* stdin -> connection, connection -> stdout. When stdin ends, our
+ * close_notify goes out and we wait (up to linger_ms) for the peer's. */
+static int copy_loop(iotls *t, uint32_t linger_ms)
+{
+    static uint8_t buf[16384];
+    int stdin_open = 1;
+    int64_t linger_until = 0;
+    for (;;) {
+        int d = drain_tls(t, buf, sizeof buf);
+        if (d <= 0)
+            return d < 0 ? 1 : 0;
+        struct pollfd p[2];
+        p[0].fd = iotls_fd(t);
+        p[0].events = POLLIN;
+        p[0].revents = 0;
+        p[1].fd = STDIN_FILENO;
+        p[1].events = POLLIN;
+        p[1].revents = 0;
+        int timeout = -1;
+        if (!stdin_open && linger_ms > 0) {
+            int64_t left = linger_until - mono_ms();
+            if (left <= 0)
+                return 0; /* the peer never closed; our side is done */
+            timeout = (int)left;
+        }
+        int r = poll(p, stdin_open ? 2 : 1, timeout);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("iotls: poll");
+            return 1;
+        }
+        if (r == 0)
+            continue;
+        if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n > 0) {
+                if (write_tls_all(t, buf, (size_t)n) != 0) {
+                    fprintf(stderr, "iotls: %s\n", iotls_error(t));
+                    return 1;
+                }
+            } else {
+                /* End of input: half-close (RFC 8446 6.1 lets the peer
+                 * still send until it closes too). */
+                stdin_open = 0;
+                linger_until = mono_ms() + linger_ms;
+                if (iotls_conn_close(iotls_engine(t)) != IOTLS_OK || iotls_write(t, NULL, 0) < 0) {
+                    fprintf(stderr, "iotls: %s\n", iotls_error(t));
+                    return 1;
+                }
+            }
+        }
+    }
+}
+
+static int http_get(iotls *t, const char *host_header, const char *path)
+{
+    char req[2048];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: iotls/%s\r\nAccept: */*\r\n"
+                     "Connection: close\r\n\r\n",
+                     path, host_header, IOTLS_VERSION);
+    if (n < 0 || (size_t)n >= sizeof req) {
+        fprintf(stderr, "iotls: --get: path too long\n");
+        return 1;
+    }
+    if (write_tls_all(t, req, (size_t)n) != 0) {
+        fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        return 1;
+    }
+    static uint8_t buf[16384];
+    for (;;) {
+        ssize_t r = iotls_read(t, buf, sizeof buf);
+        if (r > 0) {
+            if (write_all(STDOUT_FILENO, buf, (size_t)r) != 0)
+                return 1;
+            continue;
+        }
+        if (r == 0)
+            return 0;
+        fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        return 1;
+    }
+}
+
+static void print_connected(const iotls *t, const char *target)
+{
+    iotls_info info;
+    if (iotls_get_info(t, &info) != IOTLS_OK)
+        return;
+    fprintf(stderr, "iotls: connected to %s: TLSv1.3 %s %s%s", target, info.cipher_suite_name,
+            info.group_name, info.hrr ? " (HRR)" : "");
+    if (info.alpn && info.alpn[0])
+        fprintf(stderr, " alpn=%s", info.alpn);
+    if (info.peer_chain_len > 0)
+        fprintf(stderr, ", server \"%s\"%s", info.peer_subject,
+                info.peer_cert_verified ? " verified" : " NOT VERIFIED");
+    fprintf(stderr, "\n");
+}
+
+int cmd_client(int argc, char **argv)
+{
+    const char *target = NULL, *ca = NULL, *servername = NULL, *alpn = NULL, *cert = NULL,
+               *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL;
+    const char *pins[8];
+    size_t pin_count = 0;
+    int insecure = 0, verbose = 0, quiet = 0;
+    unsigned long max_hs = 0, timeout = DEFAULT_TIMEOUT_MS;
+
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = app_opt_value(argc, argv, &i, "--ca")))
+            ca = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--servername")))
+            servername = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--alpn")))
+            alpn = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--cert")))
+            cert = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key")))
+            key = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--groups")))
+            groups = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--ciphers")))
+            ciphers = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--keylog")))
+            keylog = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--get")))
+            get = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
+            if (pin_count == sizeof pins / sizeof pins[0]) {
+                fprintf(stderr, "iotls: too many --pin options\n");
+                return 2;
+            }
+            pins[pin_count++] = v;
+        } else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
+            max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
+        else if ((v = app_opt_value(argc, argv, &i, "--timeout"))) {
+            timeout = app_parse_num("--timeout", v, 0, 3600000);
+        } else if (app_opt_flag(argv, i, "--insecure"))
+            insecure = 1;
+        else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
+            verbose = 1;
+        else if (app_opt_flag(argv, i, "--quiet") || app_opt_flag(argv, i, "-q"))
+            quiet = 1;
+        else if (app_opt_flag(argv, i, "--help") || app_opt_flag(argv, i, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "iotls client: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else if (target == NULL)
+            target = argv[i];
+        else {
+            fprintf(stderr, "iotls client: unexpected argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (target == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if ((cert == NULL) != (key == NULL)) {
+        fprintf(stderr, "iotls client: --cert and --key go together\n");
+        return 2;
+    }
+    char host[256], port[16];
+    if (split_target(target, host, sizeof host, port, sizeof port) != 0) {
+        fprintf(stderr, "iotls client: bad target '%s' (want HOST:PORT or [IPv6]:PORT)\n",
+                target);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 1;
+    iotls *t = NULL;
+    iotls_config *cfg = iotls_config_new();
+    if (cfg == NULL) {
+        app_error("configuration", IOTLS_ERR_NO_MEMORY);
+        return 1;
+    }
+    int rc;
+    if (ca) {
+        if (app_load_ca(cfg, ca) != IOTLS_OK)
+            goto out;
+    } else if (!insecure) {
+        rc = iotls_config_set_ca_dir(cfg, SYSTEM_CA_DIR);
+        if (rc != IOTLS_OK) {
+            fprintf(stderr, "iotls: no system CA certificates in %s (%s); use --ca FILE\n",
+                    SYSTEM_CA_DIR, iotls_error_string(rc));
+            goto out;
+        }
+    }
+    if (groups && (rc = iotls_config_set_groups(cfg, groups)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --groups %s: unknown or repeated group (x25519, secp256r1, "
+                        "secp384r1)\n", groups);
+        goto out;
+    }
+    if (ciphers && (rc = iotls_config_set_ciphers(cfg, ciphers)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --ciphers %s: unknown or repeated cipher suite\n", ciphers);
+        goto out;
+    }
+    if (alpn && (rc = iotls_config_set_alpn(cfg, alpn)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --alpn %s: bad protocol list\n", alpn);
+        goto out;
+    }
+    if (cert && (rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --cert %s --key %s: %s (or they do not belong together)\n", cert,
+                key, iotls_error_string(rc));
+        goto out;
+    }
+    for (size_t i = 0; i < pin_count; i++) {
+        if (iotls_config_add_pin_sha256(cfg, pins[i]) != IOTLS_OK) {
+            fprintf(stderr, "iotls: --pin %s: want 64 hex digits (SHA-256 of the SPKI)\n",
+                    pins[i]);
+            goto out;
+        }
+    }
+    if (max_hs)
+        (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
+    if (insecure)
+        iotls_config_insecure_noverifycert(cfg);
+    if (keylog_setup(cfg, keylog) != 0)
+        goto out;
+    if (verbose) {
+        trace_install(cfg, stderr);
+        if (keylog_path())
+            fprintf(stderr, "iotls: writing TLS secrets to %s\n", keylog_path());
+    }
+
+    t = iotls_client_new(cfg);
+    if (t == NULL) {
+        app_error("client", IOTLS_ERR_NO_MEMORY);
+        goto out;
+    }
+    trace_begin("");
+    if (verbose)
+        fprintf(stderr, "connecting to %s port %s\n", host, port);
+    rc = iotls_connect(t, host, port, servername);
+    if (rc != IOTLS_OK) {
+        fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        goto out;
+    }
+    if (verbose)
+        trace_summary(stderr, t, 1);
+    else if (!quiet)
+        print_connected(t, target);
+
+    if (get) {
+        char host_header[300];
+        const char *name = servername ? servername : host;
+        int v6 = strchr(name, ':') != NULL;
+        if (strcmp(port, "443") == 0)
+            snprintf(host_header, sizeof host_header, v6 ? "[%s]" : "%s", name);
+        else
+            snprintf(host_header, sizeof host_header, v6 ? "[%s]:%s" : "%s:%s", name, port);
+        exit_code = http_get(t, host_header, get);
+    } else {
+        exit_code = copy_loop(t, (uint32_t)(timeout ? timeout : DEFAULT_TIMEOUT_MS));
+    }
+    rc = iotls_close(t);
+    if (rc != IOTLS_OK && exit_code == 0) {
+        fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        exit_code = 1;
+    }
+out:
+    iotls_free(t);
+    iotls_config_free(cfg);
+    keylog_close();
+    return exit_code;
+}

@@ -1,0 +1,617 @@
+/* iotls server: accepts TLS 1.3 connections, one thread each, and echoes
+ * or answers HTTP requests. Prints one line per connection with what was
+ * negotiated (or why the handshake failed). Stops on SIGINT/SIGTERM. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "iotls/iotls.h"
+#include "keylog.h"
+#include "trace.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define STOP_CHECK_MS 200 /* how often blocked loops look at the stop flag */
+#define MAX_ACTIVE 256
+#define HTTP_MAX_REQUEST 8192
+
+enum { MODE_ECHO, MODE_HTTP };
+
+static atomic_int stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_requested, 1);
+}
+
+typedef struct {
+    iotls *server; /* shared: only its config is read */
+    int mode;
+    int verbose;
+    pthread_mutex_t lock; /* output lines, active count */
+    pthread_cond_t idle;
+    int active;
+} server_ctx;
+
+typedef struct {
+    server_ctx *ctx;
+    int fd;
+    unsigned long id;
+    char peer[64];
+} conn_job;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: iotls server --port N --cert FILE --key FILE [options]\n"
+            "  --addr ADDR          listen address (default 127.0.0.1)\n"
+            "  --port N             port; 0 picks a free one (see ACCEPT line, --ready-file)\n"
+            "  --cert FILE --key FILE  certificate chain (leaf first) and its key\n"
+            "  --ca FILE|DIR        require client certificates signed by these CAs\n"
+            "  --verify-optional    with --ca: ask for, but do not require, a certificate\n"
+            "  --alpn LIST          accepted protocols in preference order\n"
+            "  --groups LIST        key exchange groups in preference order\n"
+            "  --ciphers LIST       cipher suites in preference order\n"
+            "  --echo               echo received data back (default)\n"
+            "  --http               answer HTTP/1.x requests with the negotiated parameters\n"
+            "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
+            "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+            "  --timeout MS         handshake and write timeout (default %d)\n"
+            "  --once               exit after one connection (exit status: its result)\n"
+            "  --ready-file FILE    write the port there once listening\n"
+            "  -v                   trace handshakes on stderr\n",
+            DEFAULT_TIMEOUT_MS);
+}
+
+/* ---- per-connection work ---- */
+
+static void out_line(server_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&ctx->lock);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+    pthread_mutex_unlock(&ctx->lock);
+    va_end(ap);
+}
+
+static int write_tls_all(iotls *t, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = iotls_write(t, p, len);
+        if (w < 0)
+            return (int)w;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Waits until the connection has something to read, checking the stop
+ * flag. 1 readable, 0 stop. Data already inside iotls is found by the
+ * caller's non-blocking read before it waits. */
+static int wait_readable(iotls *t)
+{
+    while (!atomic_load(&stop_requested)) {
+        struct pollfd p = {.fd = iotls_fd(t), .events = POLLIN, .revents = 0};
+        int r = poll(&p, 1, STOP_CHECK_MS);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return 1; /* let the read report it */
+    }
+    return 0;
+}
+
+/* Reads what is available. > 0 bytes, 0 peer closed, IOTLS_WANT_READ
+ * nothing yet, < 0 error. Never waits. */
+static ssize_t read_now(iotls *t, void *buf, size_t cap)
+{
+    iotls_set_nonblocking(t, 1);
+    ssize_t r = iotls_read(t, buf, cap);
+    iotls_set_nonblocking(t, 0);
+    if (r == IOTLS_WANT_WRITE) {
+        if (iotls_write(t, NULL, 0) < 0)
+            return iotls_last_error(t);
+        return IOTLS_WANT_READ;
+    }
+    return r;
+}
+
+/* Returns 0 when the client closed cleanly, else the error. */
+static int serve_echo(iotls *t)
+{
+    uint8_t buf[16384];
+    for (;;) {
+        ssize_t r = read_now(t, buf, sizeof buf);
+        if (r == IOTLS_WANT_READ) {
+            if (!wait_readable(t))
+                return 0;
+            continue;
+        }
+        if (r == 0)
+            return 0;
+        if (r < 0)
+            return (int)r;
+        int rc = write_tls_all(t, buf, (size_t)r);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+static const char *find_header_end(const char *req, size_t len)
+{
+    for (size_t i = 0; i + 3 < len; i++)
+        if (memcmp(req + i, "\r\n\r\n", 4) == 0)
+            return req + i + 4;
+    return NULL;
+}
+
+/* Value of header name in the request head (NUL-ended), copied into out. */
+static int header_value(const char *head, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    const char *line = strstr(head, "\r\n");
+    while (line) {
+        line += 2;
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            const char *end = strstr(v, "\r\n");
+            size_t len = end ? (size_t)(end - v) : strlen(v);
+            if (len >= cap)
+                len = cap - 1;
+            memcpy(out, v, len);
+            out[len] = '\0';
+            return 1;
+        }
+        line = strstr(line, "\r\n");
+    }
+    return 0;
+}
+
+static int send_http(iotls *t, int status, const char *reason, const char *body, int keep_alive)
+{
+    char head[256];
+    size_t body_len = strlen(body);
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nConnection: %s\r\nServer: iotls/%s\r\n\r\n",
+                     status, reason, body_len, keep_alive ? "keep-alive" : "close",
+                     IOTLS_VERSION);
+    int rc = write_tls_all(t, head, (size_t)n);
+    if (rc == 0)
+        rc = write_tls_all(t, body, body_len);
+    return rc;
+}
+
+static void describe_page(iotls *t, const char *method, const char *path, char *out, size_t cap)
+{
+    iotls_info info;
+    if (iotls_get_info(t, &info) != IOTLS_OK) {
+        snprintf(out, cap, "iotls server\n");
+        return;
+    }
+    snprintf(out, cap,
+             "iotls server: TLS 1.3 connection established\n"
+             "request:      %s %s\n"
+             "version:      TLSv1.3\n"
+             "cipher suite: %s\n"
+             "group:        %s%s\n"
+             "signature:    %s\n"
+             "ALPN:         %s\n"
+             "server name:  %s\n"
+             "client:       %s%s\n",
+             method, path, info.cipher_suite_name, info.group_name,
+             info.hrr ? " (after HelloRetryRequest)" : "",
+             iotls_sig_scheme_name(info.own_sig_scheme),
+             info.alpn && info.alpn[0] ? info.alpn : "none",
+             info.server_name && info.server_name[0] ? info.server_name : "none",
+             info.client_auth ? info.peer_subject : "anonymous",
+             info.client_auth ? " (certificate verified)" : "");
+}
+
+/* HTTP/1.x: answer each request; keep-alive unless asked not to. */
+static int serve_http(iotls *t)
+{
+    char req[HTTP_MAX_REQUEST + 1];
+    size_t have = 0;
+    size_t skip_body = 0;
+    for (;;) {
+        const char *end = have ? find_header_end(req, have) : NULL;
+        if (end == NULL) {
+            if (have == HTTP_MAX_REQUEST) {
+                (void)send_http(t, 431, "Request Header Fields Too Large", "request too large\n",
+                                0);
+                return 0;
+            }
+            uint8_t tmp[HTTP_MAX_REQUEST];
+            ssize_t r = read_now(t, tmp, sizeof tmp);
+            if (r == IOTLS_WANT_READ) {
+                if (!wait_readable(t))
+                    return 0;
+                continue;
+            }
+            if (r == 0)
+                return 0;
+            if (r < 0)
+                return (int)r;
+            size_t n = (size_t)r;
+            size_t off = 0;
+            if (skip_body > 0) {
+                size_t s = skip_body < n ? skip_body : n;
+                skip_body -= s;
+                off = s;
+            }
+            size_t room = HTTP_MAX_REQUEST - have;
+            size_t take = n - off < room ? n - off : room;
+            memcpy(req + have, tmp + off, take);
+            have += take;
+            continue;
+        }
+        size_t head_len = (size_t)(end - req);
+        char head[HTTP_MAX_REQUEST + 1];
+        memcpy(head, req, head_len);
+        head[head_len] = '\0';
+        memmove(req, end, have - head_len);
+        have -= head_len;
+
+        char method[16] = "", path[1024] = "", version[16] = "";
+        if (sscanf(head, "%15s %1023s %15s", method, path, version) != 3 ||
+            strncmp(version, "HTTP/1.", 7) != 0) {
+            (void)send_http(t, 400, "Bad Request", "not an HTTP/1.x request\n", 0);
+            return 0;
+        }
+        char value[64];
+        int keep_alive = strcmp(version, "HTTP/1.0") != 0;
+        if (header_value(head, "Connection", value, sizeof value))
+            keep_alive = strcasecmp(value, "keep-alive") == 0 ||
+                         (keep_alive && strcasecmp(value, "close") != 0);
+        if (header_value(head, "Content-Length", value, sizeof value)) {
+            /* The body means nothing to us: drop it. */
+            size_t body = (size_t)strtoul(value, NULL, 10);
+            size_t s = body < have ? body : have;
+            memmove(req, req + s, have - s);
+            have -= s;
+            skip_body = body - s;
+        }
+        char page[2048];
+        describe_page(t, method, path, page, sizeof page);
+        int rc = send_http(t, 200, "OK", page, keep_alive);
+        if (rc != 0)
+            return rc;
+        if (!keep_alive)
+            return 0;
+    }
+}
+
+static void peer_name(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char addr[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    snprintf(out, cap, "?");
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
+        port = ntohs(a->sin_port);
+        snprintf(out, cap, "%s:%d", addr, port);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
+        port = ntohs(a->sin6_port);
+        snprintf(out, cap, "[%s]:%d", addr, port);
+    }
+}
+
+/* Handshake, one line, serve, close. Returns 0 when everything went well. */
+static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const char *peer)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "[conn %lu] ", id);
+    trace_begin(tag);
+    iotls *t = NULL;
+    int rc = iotls_accept_socket(ctx->server, fd, &t);
+    if (rc != IOTLS_OK) {
+        out_line(ctx, "conn %lu from %s: %s", id, peer,
+                 t ? iotls_error(t) : iotls_error_string(rc));
+        iotls_free(t);
+        close(fd);
+        return 1;
+    }
+    iotls_info info;
+    if (iotls_get_info(t, &info) == IOTLS_OK) {
+        char client[300];
+        if (info.client_auth)
+            snprintf(client, sizeof client, "client=\"%s\"", info.peer_subject);
+        else
+            snprintf(client, sizeof client, "client=anonymous");
+        out_line(ctx, "conn %lu from %s: TLSv1.3 %s %s%s %s alpn=%s sni=%s %s", id, peer,
+                 info.cipher_suite_name, info.group_name, info.hrr ? " (HRR)" : "",
+                 iotls_sig_scheme_name(info.own_sig_scheme),
+                 info.alpn && info.alpn[0] ? info.alpn : "none",
+                 info.server_name && info.server_name[0] ? info.server_name : "none", client);
+    }
+    if (ctx->verbose)
+        trace_summary(stderr, t, 0);
+    rc = ctx->mode == MODE_HTTP ? serve_http(t) : serve_echo(t);
+    if (rc != 0 && ctx->verbose)
+        fprintf(stderr, "%s%s\n", tag, iotls_error(t));
+    int crc = iotls_close(t);
+    if (rc == 0 && crc != IOTLS_OK && ctx->verbose)
+        fprintf(stderr, "%s%s\n", tag, iotls_error(t));
+    iotls_free(t);
+    close(fd);
+    return rc == 0 ? 0 : 1;
+}
+
+static void *conn_thread(void *arg)
+{
+    conn_job *job = arg;
+    server_ctx *ctx = job->ctx;
+    (void)handle_connection(ctx, job->fd, job->id, job->peer);
+    free(job);
+    pthread_mutex_lock(&ctx->lock);
+    ctx->active--;
+    pthread_cond_signal(&ctx->idle);
+    pthread_mutex_unlock(&ctx->lock);
+    return NULL;
+}
+
+/* Workers must not take SIGINT/SIGTERM: the main thread's poll has to see
+ * them to stop accepting. They inherit this mask. */
+static int spawn_worker(server_ctx *ctx, conn_job *job)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    pthread_mutex_lock(&ctx->lock);
+    ctx->active++;
+    pthread_mutex_unlock(&ctx->lock);
+    int err = pthread_create(&th, &attr, conn_thread, job);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        pthread_mutex_lock(&ctx->lock);
+        ctx->active--;
+        pthread_mutex_unlock(&ctx->lock);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_ready_file(const char *path, int port)
+{
+    /* Written to a temporary name and renamed, so a test polling for the
+     * file never reads it half-written. */
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+int cmd_server(int argc, char **argv)
+{
+    const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
+               *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL,
+               *ready_file = NULL;
+    int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
+    unsigned long max_hs = 0, timeout = DEFAULT_TIMEOUT_MS;
+
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = app_opt_value(argc, argv, &i, "--addr")))
+            addr = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--port"))) {
+            (void)app_parse_num("--port", v, 0, 65535);
+            port = v;
+        } else if ((v = app_opt_value(argc, argv, &i, "--cert")))
+            cert = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key")))
+            key = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--ca")))
+            ca = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--alpn")))
+            alpn = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--groups")))
+            groups = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--ciphers")))
+            ciphers = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--keylog")))
+            keylog = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--ready-file")))
+            ready_file = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
+            max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
+        else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
+            timeout = app_parse_num("--timeout", v, 0, 3600000);
+        else if (app_opt_flag(argv, i, "--verify-optional"))
+            verify_optional = 1;
+        else if (app_opt_flag(argv, i, "--echo"))
+            mode = MODE_ECHO;
+        else if (app_opt_flag(argv, i, "--http") || app_opt_flag(argv, i, "--www"))
+            mode = MODE_HTTP;
+        else if (app_opt_flag(argv, i, "--once"))
+            once = 1;
+        else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
+            verbose = 1;
+        else if (app_opt_flag(argv, i, "--help") || app_opt_flag(argv, i, "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "iotls server: unknown argument %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (port == NULL || cert == NULL || key == NULL) {
+        fprintf(stderr, "iotls server: --port, --cert and --key are required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (verify_optional && ca == NULL) {
+        fprintf(stderr, "iotls server: --verify-optional needs --ca\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 1, lfd = -1, rc;
+    iotls *server = NULL;
+    server_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    pthread_mutex_init(&ctx.lock, NULL);
+    pthread_cond_init(&ctx.idle, NULL);
+    iotls_config *cfg = iotls_config_new();
+    if (cfg == NULL) {
+        app_error("configuration", IOTLS_ERR_NO_MEMORY);
+        goto out;
+    }
+    if ((rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --cert %s --key %s: %s (or they do not belong together)\n", cert,
+                key, iotls_error_string(rc));
+        goto out;
+    }
+    if (ca) {
+        if (app_load_ca(cfg, ca) != IOTLS_OK)
+            goto out;
+        (void)iotls_config_set_verify_client(cfg, verify_optional ? IOTLS_VERIFY_CLIENT_OPTIONAL
+                                                                  : IOTLS_VERIFY_CLIENT_REQUIRED);
+    }
+    if (groups && iotls_config_set_groups(cfg, groups) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --groups %s: unknown or repeated group\n", groups);
+        goto out;
+    }
+    if (ciphers && iotls_config_set_ciphers(cfg, ciphers) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --ciphers %s: unknown or repeated cipher suite\n", ciphers);
+        goto out;
+    }
+    if (alpn && iotls_config_set_alpn(cfg, alpn) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --alpn %s: bad protocol list\n", alpn);
+        goto out;
+    }
+    if (max_hs)
+        (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
+    if (keylog_setup(cfg, keylog) != 0)
+        goto out;
+    if (verbose)
+        trace_install(cfg, stderr);
+
+    server = iotls_server_new(cfg);
+    if (server == NULL) {
+        app_error("server", IOTLS_ERR_NO_MEMORY);
+        goto out;
+    }
+    ctx.server = server;
+    ctx.mode = mode;
+    ctx.verbose = verbose;
+
+    int bound_port = 0;
+    rc = iotls_listen(addr, port, 64, &lfd, &bound_port);
+    if (rc != IOTLS_OK) {
+        fprintf(stderr, "iotls: cannot listen on %s port %s: %s (%s)\n", addr, port,
+                iotls_error_string(rc), strerror(errno));
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: poll must return EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    printf(strchr(addr, ':') ? "ACCEPT [%s]:%d\n" : "ACCEPT %s:%d\n", addr, bound_port);
+    fflush(stdout);
+    if (ready_file && write_ready_file(ready_file, bound_port) != 0) {
+        fprintf(stderr, "iotls: cannot write %s: %s\n", ready_file, strerror(errno));
+        goto out;
+    }
+
+    exit_code = 0;
+    unsigned long next_id = 1;
+    while (!atomic_load(&stop_requested)) {
+        struct pollfd p = {.fd = lfd, .events = POLLIN, .revents = 0};
+        int r = poll(&p, 1, STOP_CHECK_MS);
+        if (r <= 0)
+            continue; /* timeout or EINTR: look at the flag again */
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        unsigned long id = next_id++;
+        char peer[64];
+        peer_name(fd, peer, sizeof peer);
+        if (once) {
+            exit_code = handle_connection(&ctx, fd, id, peer);
+            break;
+        }
+        pthread_mutex_lock(&ctx.lock);
+        int busy = ctx.active >= MAX_ACTIVE;
+        pthread_mutex_unlock(&ctx.lock);
+        conn_job *job = busy ? NULL : malloc(sizeof *job);
+        if (job == NULL) {
+            out_line(&ctx, "conn %lu from %s: refused (too many connections)", id, peer);
+            close(fd);
+            continue;
+        }
+        job->ctx = &ctx;
+        job->fd = fd;
+        job->id = id;
+        snprintf(job->peer, sizeof job->peer, "%s", peer);
+        if (spawn_worker(&ctx, job) != 0) {
+            out_line(&ctx, "conn %lu from %s: refused (cannot start a thread)", id, peer);
+            close(fd);
+            free(job);
+        }
+    }
+    close(lfd);
+    lfd = -1;
+    /* Workers see the stop flag within STOP_CHECK_MS once idle; a handshake
+     * in progress ends by its timeout. */
+    atomic_store(&stop_requested, 1);
+    pthread_mutex_lock(&ctx.lock);
+    while (ctx.active > 0)
+        pthread_cond_wait(&ctx.idle, &ctx.lock);
+    pthread_mutex_unlock(&ctx.lock);
+
+out:
+    if (lfd >= 0)
+        close(lfd);
+    iotls_free(server);
+    iotls_config_free(cfg);
+    keylog_close();
+    pthread_cond_destroy(&ctx.idle);
+    pthread_mutex_destroy(&ctx.lock);
+    return exit_code;
+}

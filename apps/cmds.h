@@ -1,0 +1,30 @@
+/* Subcommands of the iotls program and the small helpers they share
+ * (implemented in main.c). Each command returns the process exit code:
+ * 0 success, 1 failure, 2 usage error. */
+#ifndef IOTLS_APP_CMDS_H
+#define IOTLS_APP_CMDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotls/iotls.h"
+
+int cmd_client(int argc, char **argv);
+int cmd_server(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Option scanning: when argv[*i] is "--name" (value in argv[*i + 1]) or
+ * "--name=value", returns the value and advances *i past it; NULL when
+ * argv[*i] is another option. A missing value prints an error and exits 2. */
+const char *app_opt_value(int argc, char **argv, int *i, const char *name);
+/* 1 when argv[*i] is the flag "--name" (or any of the given aliases). */
+int app_opt_flag(char **argv, int i, const char *name);
+/* Decimal number in [min, max]; prints an error naming opt and exits 2. */
+unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, unsigned long max);
+/* Load trust anchors from a file or a directory. Prints the error. */
+int app_load_ca(iotls_config *cfg, const char *path);
+/* Print "iotls: <what>: <error text>" to stderr. */
+void app_error(const char *what, int rc);
+
+#endif

@@ -1,0 +1,186 @@
+/* "-v" output: each handshake step as it happens, then a summary. */
+#include "trace.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "iotls/engine.h"
+
+static _Thread_local struct {
+    double t0;      /* ms at trace_begin */
+    double last;    /* ms at the previous event */
+    int started;
+    char tag[32];
+} ts;
+
+static double mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+void trace_begin(const char *tag)
+{
+    ts.t0 = ts.last = mono_ms();
+    ts.started = 1;
+    snprintf(ts.tag, sizeof ts.tag, "%s", tag ? tag : "");
+}
+
+double trace_elapsed_ms(void) { return ts.started ? mono_ms() - ts.t0 : 0.0; }
+
+const char *trace_hs_name(int hs_type)
+{
+    switch (hs_type) {
+    case 1:
+        return "ClientHello";
+    case 2:
+        return "ServerHello";
+    case 4:
+        return "NewSessionTicket";
+    case 5:
+        return "EndOfEarlyData";
+    case 8:
+        return "EncryptedExtensions";
+    case 11:
+        return "Certificate";
+    case 13:
+        return "CertificateRequest";
+    case 15:
+        return "CertificateVerify";
+    case 20:
+        return "Finished";
+    case 24:
+        return "KeyUpdate";
+    default:
+        return "unknown handshake message";
+    }
+}
+
+static void on_event(void *arg, const iotls_conn *conn, const iotls_event *ev)
+{
+    (void)conn;
+    FILE *out = arg;
+    if (!ts.started)
+        trace_begin("");
+    double now = mono_ms();
+    char line[200];
+    switch (ev->kind) {
+    case IOTLS_EV_HS_SENT:
+        snprintf(line, sizeof line, "-> %s (%zu bytes)", trace_hs_name(ev->hs_type), ev->len);
+        break;
+    case IOTLS_EV_HS_RECEIVED:
+        snprintf(line, sizeof line, "<- %s (%zu bytes)", trace_hs_name(ev->hs_type), ev->len);
+        break;
+    case IOTLS_EV_KEYS_READ:
+        snprintf(line, sizeof line, "   keys switch: now reading with %s keys",
+                 ev->detail ? ev->detail : "new");
+        break;
+    case IOTLS_EV_KEYS_WRITE:
+        snprintf(line, sizeof line, "   keys switch: now writing with %s keys",
+                 ev->detail ? ev->detail : "new");
+        break;
+    case IOTLS_EV_ALERT_SENT:
+        snprintf(line, sizeof line, "-> alert %s", iotls_alert_name(ev->value));
+        break;
+    case IOTLS_EV_ALERT_RECEIVED:
+        snprintf(line, sizeof line, "<- alert %s", iotls_alert_name(ev->value));
+        break;
+    case IOTLS_EV_CCS_SENT:
+        snprintf(line, sizeof line, "-> ChangeCipherSpec (middlebox compatibility, ignored)");
+        break;
+    case IOTLS_EV_CCS_RECEIVED:
+        snprintf(line, sizeof line, "<- ChangeCipherSpec (middlebox compatibility, ignored)");
+        break;
+    case IOTLS_EV_HANDSHAKE_DONE:
+        snprintf(line, sizeof line, "   handshake complete");
+        break;
+    case IOTLS_EV_HRR:
+        snprintf(line, sizeof line, "   HelloRetryRequest: key share for %s needed",
+                 iotls_group_name((uint16_t)ev->value));
+        break;
+    case IOTLS_EV_CERT_VERIFIED:
+        if (ev->value)
+            snprintf(line, sizeof line,
+                     "   peer certificate chain (%zu) NOT verified: --insecure", ev->len);
+        else
+            snprintf(line, sizeof line, "   peer certificate chain (%zu) verified", ev->len);
+        break;
+    case IOTLS_EV_KEY_UPDATE:
+        snprintf(line, sizeof line, "%s KeyUpdate", ev->value ? "->" : "<-");
+        break;
+    default:
+        snprintf(line, sizeof line, "   event %d", ev->kind);
+        break;
+    }
+    fprintf(out, "%s%9.2f ms (+%6.2f)  %s\n", ts.tag, now - ts.t0, now - ts.last, line);
+    fflush(out);
+    ts.last = now;
+}
+
+void trace_install(iotls_config *cfg, FILE *out) { iotls_config_set_trace(cfg, on_event, out); }
+
+static void print_chain(FILE *out, iotls *t)
+{
+    iotls_conn *c = iotls_engine(t);
+    size_t n = c ? iotls_conn_peer_cert_count(c) : 0;
+    if (n == 0) {
+        fprintf(out, "%s  peer chain:     none\n", ts.tag);
+        return;
+    }
+    iotls_x509 chain;
+    iotls_x509_init(&chain);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *der;
+        size_t len;
+        if (iotls_conn_peer_cert_der(c, i, &der, &len) != IOTLS_OK ||
+            iotls_x509_add_der(&chain, der, len) != IOTLS_OK)
+            break;
+    }
+    size_t parsed = iotls_x509_count(&chain);
+    fprintf(out, "%s  peer chain:     %zu certificate%s\n", ts.tag, n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < parsed; i++) {
+        char subject[256] = "?", issuer[256] = "?", key[64] = "?";
+        (void)iotls_x509_subject(&chain, i, subject, sizeof subject);
+        (void)iotls_x509_issuer(&chain, i, issuer, sizeof issuer);
+        (void)iotls_x509_key_desc(&chain, i, key, sizeof key);
+        fprintf(out, "%s    %zu subject: %s\n%s      issuer:  %s\n%s      key:     %s\n", ts.tag,
+                i, subject, ts.tag, issuer, ts.tag, key);
+    }
+    iotls_x509_free(&chain);
+}
+
+void trace_summary(FILE *out, iotls *t, int is_client)
+{
+    iotls_info info;
+    if (iotls_get_info(t, &info) != IOTLS_OK)
+        return;
+    const char *tag = ts.tag;
+    fprintf(out, "%s--- handshake summary (%.2f ms)\n", tag, trace_elapsed_ms());
+    fprintf(out, "%s  version:        %s\n", tag, info.version == 0x0304 ? "TLSv1.3" : "unknown");
+    fprintf(out, "%s  cipher suite:   %s\n", tag, info.cipher_suite_name);
+    fprintf(out, "%s  key exchange:   %s%s\n", tag, info.group_name,
+            info.hrr ? " (after HelloRetryRequest)" : "");
+    fprintf(out, "%s  peer signature: %s\n", tag, info.sig_scheme_name);
+    fprintf(out, "%s  own signature:  %s\n", tag, iotls_sig_scheme_name(info.own_sig_scheme));
+    fprintf(out, "%s  ALPN:           %s\n", tag, info.alpn && info.alpn[0] ? info.alpn : "none");
+    fprintf(out, "%s  server name:    %s\n", tag,
+            info.server_name && info.server_name[0] ? info.server_name : "none");
+    print_chain(out, t);
+    if (info.peer_chain_len > 0)
+        fprintf(out, "%s  peer verified:  %s\n", tag,
+                info.peer_cert_verified ? "yes" : "NO (verification disabled)");
+    if (!is_client)
+        fprintf(out, "%s  client auth:    %s\n", tag, info.client_auth ? "yes" : "no");
+    /* A round trip is one flight of the peer answering one of ours: the
+     * client counts the server's flights, the server its own. */
+    fprintf(out, "%s  flights:        %u sent, %u received (%u round trip%s)\n", tag,
+            info.flights_out, info.flights_in, is_client ? info.flights_in : info.flights_out,
+            (is_client ? info.flights_in : info.flights_out) == 1 ? "" : "s");
+    fprintf(out, "%s  bytes:          %llu sent in %llu records, %llu received in %llu records\n",
+            tag, (unsigned long long)info.bytes_out, (unsigned long long)info.records_out,
+            (unsigned long long)info.bytes_in, (unsigned long long)info.records_in);
+    fflush(out);
+}

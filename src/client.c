@@ -1,0 +1,729 @@
+/* The TLS 1.3 client handshake state machine (RFC 8446 section 2, figure 1
+ * without PSK and early data), sans I/O: it reads whole handshake messages
+ * handed in by conn.c and writes its answers into hs_out through conn.c.
+ *
+ *   IDLE --send CH--> WAIT_SH --SH--> WAIT_EE --EE--> WAIT_CERT_CR
+ *                      |    ^                          |        |
+ *                     HRR   | (once: send CH2)         CR       |
+ *                      +----+                          v        |
+ *                                                   WAIT_CERT   |
+ *                                                      |        |
+ *                                          Certificate +<-------+
+ *                                                      v
+ *            CONNECTED <--SF, send [CCS] [Cert CV] CF-- WAIT_FINISHED <--CV-- WAIT_CV
+ *
+ * Every message is checked against the state before it is parsed: anything
+ * else is unexpected_message. conn.c does not add received messages to the
+ * transcript; each transition function adds its message itself, after using
+ * the hash of the messages before it where RFC 8446 needs that. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "conn.h"
+#include "msg/msg.h"
+
+/* RFC 8446 4.1.3: the last 8 bytes of ServerHello.random of a TLS 1.3
+ * capable server that negotiates TLS 1.2 (...01) or TLS 1.1 or below (...00). */
+static const uint8_t downgrade_tls12[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x01};
+static const uint8_t downgrade_tls11[8] = {0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x00};
+
+/* Our own chain in a Certificate message: leaf plus intermediates. */
+#define CLIENT_MAX_CHAIN 8
+
+static int u16_in(const uint16_t *list, size_t count, uint16_t value)
+{
+    for (size_t i = 0; i < count; i++)
+        if (list[i] == value)
+            return 1;
+    return 0;
+}
+
+static int is_pkcs1_scheme(uint16_t scheme)
+{
+    return scheme == IOTLS_SIG_RSA_PKCS1_SHA256 || scheme == IOTLS_SIG_RSA_PKCS1_SHA384 ||
+           scheme == IOTLS_SIG_RSA_PKCS1_SHA512;
+}
+
+/* RFC 6066 3: "Literal IPv4 and IPv6 addresses are not permitted in
+ * HostName". Digits and dots only is an IPv4 literal (no TLD is numeric);
+ * a colon only appears in IPv6 literals. */
+static int is_ip_literal(const char *name)
+{
+    if (strchr(name, ':') != NULL)
+        return 1;
+    int dots = 0;
+    for (const char *p = name; *p != '\0'; p++) {
+        if (*p == '.')
+            dots++;
+        else if (*p < '0' || *p > '9')
+            return 0;
+    }
+    return dots > 0;
+}
+
+/* The server_name to send, or NULL: none for an empty name or an IP
+ * literal; a trailing dot is not part of a HostName (RFC 6066 3). */
+static const char *sni_to_send(const iotls_conn *c, char out[IOTLS_MAX_SERVER_NAME + 1])
+{
+    size_t n = strlen(c->server_name);
+    if (n > IOTLS_MAX_SERVER_NAME)
+        return NULL;
+    memcpy(out, c->server_name, n + 1);
+    if (n > 0 && out[n - 1] == '.')
+        out[--n] = '\0';
+    if (n == 0 || is_ip_literal(out))
+        return NULL;
+    return out;
+}
+
+/* A fresh key pair for group; the previous one (if any) is freed. */
+static int make_share(iotls_conn *c, uint16_t group)
+{
+    struct iotls_client_state *s = &c->cl;
+    iotls_kex_free(&s->kex);
+    s->share_group = 0;
+    s->share_pub_len = 0;
+    int rc =
+        iotls_kex_generate(&s->kex, group, s->share_pub, sizeof s->share_pub, &s->share_pub_len);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->share_group = group;
+    return IOTLS_OK;
+}
+
+/* Writes, commits and flushes a ClientHello: the first one, or the second
+ * after a HelloRetryRequest (same random and session id, the share for the
+ * group the server chose, its cookie echoed). */
+static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie_len)
+{
+    const iotls_config *cfg = c->cfg;
+    struct iotls_client_state *s = &c->cl;
+    char sni[IOTLS_MAX_SERVER_NAME + 1];
+    iotls_key_share_param share;
+    iotls_client_hello_params p;
+
+    share.group = s->share_group;
+    share.key = s->share_pub;
+    share.key_len = s->share_pub_len;
+
+    memset(&p, 0, sizeof p);
+    p.random = c->client_random;
+    p.session_id = s->session_id;
+    p.session_id_len = s->session_id_len;
+    p.suites = cfg->suites;
+    p.suite_count = cfg->suite_count;
+    p.server_name = sni_to_send(c, sni);
+    p.groups = cfg->groups;
+    p.group_count = cfg->group_count;
+    p.sig_algs = cfg->sig_algs;
+    p.sig_alg_count = cfg->sig_alg_count;
+    if (cfg->sig_alg_cert_count > 0) {
+        p.sig_algs_cert = cfg->sig_algs_cert;
+        p.sig_alg_cert_count = cfg->sig_alg_cert_count;
+    }
+    p.shares = &share;
+    p.share_count = 1;
+    if (cfg->alpn_len > 0) {
+        p.alpn = cfg->alpn;
+        p.alpn_len = cfg->alpn_len;
+    }
+    p.cookie = cookie;
+    p.cookie_len = cookie_len;
+    /* Servers only issue tickets usable with a mode the client listed
+     * (RFC 8446 4.2.9); ask for them when someone will receive them. */
+    p.psk_dhe_ke = cfg->ticket_cb != NULL;
+    s->sni_sent = p.server_name != NULL;
+
+    iotls_writer w;
+    size_t binders_offset = 0;
+    iotls_conn_hs_writer(c, &w);
+    int rc = iotls_client_hello_write(&w, &p, &binders_offset);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    return rc;
+}
+
+/* The one change_cipher_spec of middlebox compatibility mode (RFC 8446
+ * D.4), sent right before our second flight: ClientHello2 or the encrypted
+ * flight, whichever comes first. */
+static int send_compat_ccs(iotls_conn *c)
+{
+    if (!c->cfg->middlebox_compat || c->cl.ccs_sent)
+        return IOTLS_OK;
+    int rc = iotls_conn_send_ccs(c);
+    if (rc == IOTLS_OK)
+        c->cl.ccs_sent = 1;
+    return rc;
+}
+
+int iotls_client_start(iotls_conn *c)
+{
+    const iotls_config *cfg = c->cfg;
+    struct iotls_client_state *s = &c->cl;
+    if (c->role != IOTLS_ROLE_CLIENT || s->state != IOTLS_CL_IDLE)
+        return IOTLS_ERR_BAD_STATE;
+    if (cfg->suite_count == 0 || cfg->group_count == 0 || cfg->sig_alg_count == 0)
+        return IOTLS_ERR_CONFIG;
+
+    int rc = iotls_random(c->client_random, sizeof c->client_random);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->session_id_len = 0;
+    if (cfg->middlebox_compat) {
+        rc = iotls_random(s->session_id, sizeof s->session_id);
+        if (rc != IOTLS_OK)
+            return rc;
+        s->session_id_len = sizeof s->session_id;
+    }
+    rc = make_share(c, cfg->groups[0]);
+    if (rc != IOTLS_OK)
+        return rc;
+    rc = send_client_hello(c, NULL, 0);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->state = IOTLS_CL_WAIT_SH;
+    return IOTLS_OK;
+}
+
+/* Reads just enough of a ServerHello to see whether it carries
+ * supported_versions at all. A TLS 1.2 ServerHello may hold extensions the
+ * TLS 1.3 parser rightly rejects, and the answer to it is protocol_version
+ * (or the downgrade check), not illegal_parameter. */
+static int server_hello_prescan(const uint8_t *body, size_t len, iotls_bytes *random,
+                                int *has_versions)
+{
+    iotls_reader r;
+    iotls_reader exts;
+    iotls_bytes session_id;
+    iotls_bytes ext_data;
+    uint16_t version;
+    uint16_t suite;
+    uint16_t ext_type;
+    uint8_t compression;
+
+    *has_versions = 0;
+    iotls_rd_init(&r, body, len);
+    if (iotls_rd_u16(&r, &version) != IOTLS_OK || iotls_rd_bytes(&r, 32, random) != IOTLS_OK ||
+        iotls_rd_vec8(&r, 0, 32, &session_id) != IOTLS_OK || iotls_rd_u16(&r, &suite) != IOTLS_OK ||
+        iotls_rd_u8(&r, &compression) != IOTLS_OK)
+        return IOTLS_ERR_DECODE;
+    if (iotls_rd_remaining(&r) == 0)
+        return IOTLS_OK; /* a TLS 1.2 (or older) hello without extensions */
+    if (iotls_rd_sub16(&r, 0, 0xFFFF, &exts) != IOTLS_OK)
+        return IOTLS_ERR_DECODE;
+    while (iotls_rd_remaining(&exts) > 0) {
+        if (iotls_rd_u16(&exts, &ext_type) != IOTLS_OK ||
+            iotls_rd_vec16(&exts, 0, 0xFFFF, &ext_data) != IOTLS_OK)
+            return IOTLS_ERR_DECODE;
+        if (ext_type == IOTLS_EXT_SUPPORTED_VERSIONS)
+            *has_versions = 1;
+    }
+    return IOTLS_OK;
+}
+
+/* HelloRetryRequest (RFC 8446 4.1.4): the common ServerHello checks are
+ * done; sh is parsed from msg. */
+static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
+                                  const iotls_server_hello *sh)
+{
+    const iotls_config *cfg = c->cfg;
+    struct iotls_client_state *s = &c->cl;
+    int has_group = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
+    int has_cookie = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_COOKIE)) != 0;
+
+    if (has_group) {
+        /* A group we did not offer, or the one we already sent a share
+         * for, cannot help. */
+        if (!u16_in(cfg->groups, cfg->group_count, sh->key_share_group) ||
+            sh->key_share_group == s->share_group || !iotls_kex_supported(sh->key_share_group))
+            return IOTLS_ERR_ILLEGAL_PARAMETER;
+    }
+    /* An HRR that would not change the ClientHello is illegal. */
+    if (!has_group && (!has_cookie || sh->cookie.len == 0))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    int rc = iotls_conn_set_suite(c, sh->cipher_suite);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->hrr_suite = sh->cipher_suite;
+    /* Transcript: message_hash(ClientHello1) || HelloRetryRequest || ... */
+    rc = iotls_transcript_hrr_substitute(&c->transcript);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->hrr = 1;
+    iotls_conn_event(c, IOTLS_EV_HRR, IOTLS_HS_SERVER_HELLO, len,
+                     has_group ? sh->key_share_group : s->share_group, NULL);
+
+    if (has_group) {
+        rc = make_share(c, sh->key_share_group);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    rc = send_compat_ccs(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* The cookie is a view into msg, which stays valid during this call. */
+    rc = send_client_hello(c, has_cookie ? sh->cookie.p : NULL, has_cookie ? sh->cookie.len : 0);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->state = IOTLS_CL_WAIT_SH;
+    return IOTLS_OK;
+}
+
+/* ServerHello or HelloRetryRequest (RFC 8446 4.1.3, 4.1.4). */
+static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    const iotls_config *cfg = c->cfg;
+    struct iotls_client_state *s = &c->cl;
+    const uint8_t *body = msg + IOTLS_HS_HEADER_LEN;
+    size_t body_len = len - IOTLS_HS_HEADER_LEN;
+    iotls_bytes random;
+    int has_versions = 0;
+
+    int rc = server_hello_prescan(body, body_len, &random, &has_versions);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (!has_versions) {
+        /* The server chose TLS 1.2 or older. If it could do 1.3 (sentinel
+         * present), someone in the middle removed our offer. */
+        const uint8_t *tail = random.p + 24;
+        if (memcmp(tail, downgrade_tls12, 8) == 0 || memcmp(tail, downgrade_tls11, 8) == 0)
+            return IOTLS_ERR_ILLEGAL_PARAMETER;
+        return IOTLS_ERR_PROTOCOL_VERSION;
+    }
+
+    iotls_server_hello sh;
+    rc = iotls_server_hello_parse(body, body_len, &sh);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (sh.is_hrr && c->hrr)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE; /* RFC 8446 4.1.4: a second HRR */
+    /* Checks common to ServerHello and HelloRetryRequest. */
+    if (sh.selected_version != IOTLS_TLS13)
+        return IOTLS_ERR_ILLEGAL_PARAMETER; /* RFC 8446 4.2.1 */
+    if (sh.legacy_version != IOTLS_TLS12)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    if (sh.session_id_echo.len != s->session_id_len ||
+        (s->session_id_len > 0 &&
+         memcmp(sh.session_id_echo.p, s->session_id, s->session_id_len) != 0))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    if (!u16_in(cfg->suites, cfg->suite_count, sh.cipher_suite))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    if (sh.compression_method != 0)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    if (sh.is_hrr)
+        return on_hello_retry_request(c, msg, len, &sh);
+
+    /* RFC 8446 4.1.4: the suite must not change after a HelloRetryRequest. */
+    if (s->hrr_suite != 0 && sh.cipher_suite != s->hrr_suite)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    if ((sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PRE_SHARED_KEY)) && !s->psk_offered)
+        return IOTLS_ERR_UNSUPPORTED_EXTENSION;
+    /* Without a PSK the (EC)DHE share is the only way to keys. */
+    if (!(sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)))
+        return IOTLS_ERR_MISSING_EXTENSION;
+    if (sh.key_share_group != s->share_group)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    rc = iotls_conn_set_suite(c, sh.cipher_suite);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    size_t dhe_len = 0;
+    rc = iotls_kex_derive(&s->kex, sh.key_share.p, sh.key_share.len, dhe, sizeof dhe, &dhe_len);
+    /* The private key has done its one job. */
+    iotls_kex_free(&s->kex);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_init(&c->ks, c->hash, NULL, 0);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_handshake(&c->ks, dhe, dhe_len, hash);
+    iotls_wipe(dhe, sizeof dhe);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->group = s->share_group;
+    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
+    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
+    /* Our write keys stay plaintext until our second flight: a CCS in
+     * compatibility mode goes out unprotected before it. */
+    rc = iotls_conn_set_read_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->state = IOTLS_CL_WAIT_EE;
+    return IOTLS_OK;
+}
+
+/* 1 when name is one of the protocols we offered. */
+static int alpn_offered(const iotls_config *cfg, iotls_bytes name)
+{
+    iotls_bytes list;
+    iotls_bytes offered;
+    size_t pos = 0;
+    list.p = cfg->alpn;
+    list.len = cfg->alpn_len;
+    while (iotls_alpn_next(list, &pos, &offered))
+        if (offered.len == name.len && memcmp(offered.p, name.p, name.len) == 0)
+            return 1;
+    return 0;
+}
+
+static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    const iotls_config *cfg = c->cfg;
+    struct iotls_client_state *s = &c->cl;
+    iotls_encrypted_extensions ee;
+    int rc =
+        iotls_encrypted_extensions_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ee);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* RFC 8446 4.2: a response to an extension we did not send is
+     * unsupported_extension. supported_groups may always come (informational,
+     * and we sent ours). */
+    uint32_t allowed = IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_GROUPS);
+    if (s->sni_sent)
+        allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME);
+    if (cfg->alpn_len > 0)
+        allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_ALPN);
+    if ((ee.exts_seen & ~allowed) != 0)
+        return IOTLS_ERR_UNSUPPORTED_EXTENSION;
+    if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN)) {
+        if (ee.alpn.len == 0 || ee.alpn.len >= sizeof c->alpn || !alpn_offered(cfg, ee.alpn))
+            return IOTLS_ERR_ILLEGAL_PARAMETER;
+        memcpy(c->alpn, ee.alpn.p, ee.alpn.len);
+        c->alpn[ee.alpn.len] = '\0';
+    }
+    rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->state = IOTLS_CL_WAIT_CERT_CR;
+    return IOTLS_OK;
+}
+
+/* The configuration whose certificate and key we present. */
+static const iotls_config *own_cert_cfg(const iotls_conn *c)
+{
+    return c->cert_cfg != NULL ? c->cert_cfg : c->cfg;
+}
+
+static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    const iotls_config *cfg = c->cfg;
+    const iotls_config *own = own_cert_cfg(c);
+    struct iotls_client_state *s = &c->cl;
+    iotls_certificate_request cr;
+    int rc =
+        iotls_certificate_request_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cr);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* RFC 8446 4.3.2: zero length except in post-handshake authentication. */
+    if (cr.context.len != 0)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    s->cert_requested = 1;
+    /* Our preference order, limited to what the server accepts and our key
+     * can do; none means we answer with an empty Certificate. */
+    s->client_sig_scheme = 0;
+    if (own->has_cert) {
+        for (size_t i = 0; i < cfg->sig_alg_count; i++) {
+            uint16_t scheme = cfg->sig_algs[i];
+            if (!is_pkcs1_scheme(scheme) &&
+                iotls_u16_list_contains(cr.signature_algorithms, scheme) &&
+                iotls_pkey_can_sign(&own->key, scheme)) {
+                s->client_sig_scheme = scheme;
+                break;
+            }
+        }
+    }
+    rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->state = IOTLS_CL_WAIT_CERT;
+    return IOTLS_OK;
+}
+
+static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    iotls_certificate cert;
+    int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (cert.context.len != 0)
+        return IOTLS_ERR_ILLEGAL_PARAMETER; /* RFC 8446 4.4.2: empty in the handshake */
+    if (cert.count == 0)
+        return IOTLS_ERR_DECODE; /* RFC 8446 4.4.2.4 */
+
+    iotls_bytes der;
+    size_t pos = 0;
+    while (iotls_certificate_next(cert.certificate_list, &pos, &der)) {
+        rc = iotls_x509_add_der(&c->peer_chain, der.p, der.len);
+        if (rc != IOTLS_OK)
+            return rc == IOTLS_ERR_NO_MEMORY ? rc : IOTLS_ERR_BAD_CERTIFICATE;
+    }
+    c->peer_cert_presented = 1;
+    rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    rc = iotls_conn_verify_peer_chain(c, 1);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->cl.state = IOTLS_CL_WAIT_CV;
+    return IOTLS_OK;
+}
+
+static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    const iotls_config *cfg = c->cfg;
+    iotls_certificate_verify cv;
+    int rc =
+        iotls_certificate_verify_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cv);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* Only a scheme we offered, never PKCS#1 v1.5 (RFC 8446 4.4.3), and one
+     * that fits the leaf's key. */
+    if (!u16_in(cfg->sig_algs, cfg->sig_alg_count, cv.scheme) || is_pkcs1_scheme(cv.scheme) ||
+        !iotls_x509_key_fits(&c->peer_chain, cv.scheme))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
+    size_t content_len = 0;
+    rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..Certificate */
+    if (rc == IOTLS_OK)
+        rc = iotls_certificate_verify_content(1, hash, c->hash_len, content, sizeof content,
+                                              &content_len);
+    if (rc == IOTLS_OK)
+        rc = iotls_x509_verify_signature(&c->peer_chain, cv.scheme, content, content_len,
+                                         cv.signature.p, cv.signature.len);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->peer_sig_scheme = cv.scheme;
+    rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->cl.state = IOTLS_CL_WAIT_FINISHED;
+    return IOTLS_OK;
+}
+
+/* Our Certificate (all of our chain, or empty) and, with a certificate,
+ * CertificateVerify, in answer to a CertificateRequest. */
+static int send_client_certificate(iotls_conn *c)
+{
+    const iotls_config *own = own_cert_cfg(c);
+    struct iotls_client_state *s = &c->cl;
+    const uint8_t *ders[CLIENT_MAX_CHAIN];
+    size_t der_lens[CLIENT_MAX_CHAIN];
+    size_t count = 0;
+    iotls_writer w;
+    int rc;
+
+    if (s->client_sig_scheme != 0) {
+        count = iotls_x509_count(&own->cert);
+        if (count == 0 || count > CLIENT_MAX_CHAIN)
+            return IOTLS_ERR_CONFIG;
+        for (size_t i = 0; i < count; i++) {
+            rc = iotls_x509_der(&own->cert, i, &ders[i], &der_lens[i]);
+            if (rc != IOTLS_OK)
+                return rc;
+        }
+    }
+    iotls_conn_hs_writer(c, &w);
+    rc = iotls_certificate_write(&w, NULL, 0, ders, der_lens, count);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
+    /* A long chain may fill hs_out: send it on its own. */
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    if (rc != IOTLS_OK || count == 0)
+        return rc;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
+    uint8_t sig[IOTLS_MAX_SIGNATURE_LEN];
+    size_t content_len = 0;
+    size_t sig_len = 0;
+    rc = iotls_transcript_hash(&c->transcript, hash); /* ..client Certificate */
+    if (rc == IOTLS_OK)
+        rc = iotls_certificate_verify_content(0, hash, c->hash_len, content, sizeof content,
+                                              &content_len);
+    /* The provider's sign call takes a mutable key (mbedTLS updates RSA
+     * blinding values inside it); the configuration is otherwise untouched. */
+    if (rc == IOTLS_OK)
+        rc = iotls_pkey_sign((iotls_pkey *)&own->key, s->client_sig_scheme, content, content_len,
+                             sig, sizeof sig, &sig_len);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_hs_writer(c, &w);
+    rc = iotls_certificate_verify_write(&w, s->client_sig_scheme, sig, sig_len);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->own_sig_scheme = s->client_sig_scheme;
+    c->client_auth = 1;
+    return IOTLS_OK;
+}
+
+/* Our second flight: [CCS] then, under the client handshake keys,
+ * [Certificate, CertificateVerify], Finished. */
+static int send_client_finished(iotls_conn *c)
+{
+    struct iotls_client_state *s = &c->cl;
+    int rc = send_compat_ccs(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    if (rc == IOTLS_OK && s->cert_requested)
+        rc = send_client_certificate(c);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t verify_data[IOTLS_MAX_HASH_LEN];
+    iotls_writer w;
+    rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, verify_data);
+    if (rc == IOTLS_OK) {
+        iotls_conn_hs_writer(c, &w);
+        rc = iotls_finished_write(&w, verify_data, c->hash_len);
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
+    iotls_wipe(verify_data, sizeof verify_data);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..client Finished */
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_resumption(&c->ks, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
+    return rc;
+}
+
+static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    iotls_bytes verify_data;
+    int rc = iotls_finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, c->hash_len,
+                                  &verify_data);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t expected[IOTLS_MAX_HASH_LEN];
+    rc = iotls_transcript_hash(&c->transcript, hash); /* ..CertificateVerify */
+    if (rc == IOTLS_OK)
+        rc = iotls_finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, expected);
+    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, verify_data.p, c->hash_len) != 0)
+        rc = IOTLS_ERR_DECRYPT_ERROR;
+    iotls_wipe(expected, sizeof expected);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..server Finished */
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_master(&c->ks, hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->ks.client_app_traffic);
+    iotls_conn_keylog(c, "SERVER_TRAFFIC_SECRET_0", c->ks.server_app_traffic);
+    iotls_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter_master);
+    rc = iotls_conn_set_read_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
+    if (rc == IOTLS_OK)
+        rc = send_client_finished(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->cl.state = IOTLS_CL_CONNECTED;
+    iotls_conn_handshake_complete(c);
+    return IOTLS_OK;
+}
+
+int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
+{
+    if (msg == NULL || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
+        return IOTLS_ERR_INTERNAL;
+    /* The state decides which messages may come; only those are parsed. */
+    switch (c->cl.state) {
+    case IOTLS_CL_WAIT_SH:
+        if (hs_type == IOTLS_HS_SERVER_HELLO)
+            return on_server_hello(c, msg, len);
+        break;
+    case IOTLS_CL_WAIT_EE:
+        if (hs_type == IOTLS_HS_ENCRYPTED_EXTENSIONS)
+            return on_encrypted_extensions(c, msg, len);
+        break;
+    case IOTLS_CL_WAIT_CERT_CR:
+        /* Without a PSK the server must authenticate with a certificate:
+         * CertificateVerify or Finished here is unexpected_message. */
+        if (hs_type == IOTLS_HS_CERTIFICATE_REQUEST)
+            return on_certificate_request(c, msg, len);
+        if (hs_type == IOTLS_HS_CERTIFICATE)
+            return on_certificate(c, msg, len);
+        break;
+    case IOTLS_CL_WAIT_CERT:
+        if (hs_type == IOTLS_HS_CERTIFICATE)
+            return on_certificate(c, msg, len);
+        break;
+    case IOTLS_CL_WAIT_CV:
+        if (hs_type == IOTLS_HS_CERTIFICATE_VERIFY)
+            return on_certificate_verify(c, msg, len);
+        break;
+    case IOTLS_CL_WAIT_FINISHED:
+        if (hs_type == IOTLS_HS_FINISHED)
+            return on_server_finished(c, msg, len);
+        break;
+    default:
+        break;
+    }
+    return IOTLS_ERR_UNEXPECTED_MESSAGE;
+}
+
+int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
+{
+    const iotls_config *cfg = c->cfg;
+    if (c->cl.state != IOTLS_CL_CONNECTED)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    iotls_new_session_ticket nst;
+    int rc = iotls_new_session_ticket_parse(body, len, &nst);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (cfg->ticket_cb == NULL)
+        return IOTLS_OK; /* nobody keeps sessions: a ticket is just dropped */
+
+    uint8_t psk[IOTLS_MAX_HASH_LEN];
+    rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, nst.nonce.p, nst.nonce.len, psk);
+    if (rc == IOTLS_OK) {
+        iotls_ticket t;
+        t.lifetime = nst.lifetime;
+        t.age_add = nst.age_add;
+        t.max_early_data = nst.max_early_data;
+        t.cipher_suite = c->suite;
+        t.ticket = nst.ticket.p;
+        t.ticket_len = nst.ticket.len;
+        t.psk = psk;
+        t.psk_len = c->hash_len;
+        cfg->ticket_cb(cfg->ticket_arg, c, &t);
+    }
+    iotls_wipe(psk, sizeof psk);
+    return rc;
+}
+
+void iotls_client_wipe(iotls_conn *c)
+{
+    /* The phase survives: it is no secret, and the state machine must keep
+     * refusing messages after a failure or accept tickets after success. */
+    int state = c->cl.state;
+    iotls_kex_free(&c->cl.kex);
+    iotls_wipe(&c->cl, sizeof c->cl);
+    c->cl.state = state;
+}

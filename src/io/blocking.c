@@ -1,0 +1,832 @@
+/* The blocking API (include/iotls/iotls.h) over POSIX sockets: the
+ * sans-I/O engine plus a socket and a loop that moves bytes between them.
+ *
+ * The socket is always switched to O_NONBLOCK while iotls drives it; the
+ * "blocking" behaviour is poll() with the configured timeout, so no single
+ * send or recv can outlast it. In non-blocking mode the loop returns
+ * IOTLS_WANT_READ / IOTLS_WANT_WRITE where it would have polled.
+ *
+ * Sockets iotls opened itself (iotls_connect, iotls_accept) are closed by
+ * iotls_close / iotls_free; sockets the caller passed in
+ * (iotls_connect_socket, iotls_accept_socket) stay the caller's to close.
+ *
+ * iotls_write(t, NULL, 0) only flushes records the engine still holds
+ * (useful in non-blocking mode, after iotls_write returned a short count). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "config.h"
+#include "crypto/crypto.h"
+#include "iotls/engine.h"
+#include "iotls/iotls.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* e.g. macOS: SO_NOSIGPIPE is set on the socket instead */
+#endif
+
+/* Received bytes the engine has not taken yet. They must outlive one call
+ * (the engine takes fewer than offered while decrypted application data
+ * waits to be read), so they live in the object, not on the stack. */
+#define IO_CHUNK 8192
+/* Best-effort flushes (the alert after a failure, close_notify) never wait
+ * longer than this, even without a configured timeout. */
+#define FLUSH_GRACE_MS 2000
+/* iotls_close drains at most this much unread input so that close() does
+ * not turn into a TCP reset that could destroy our last records in flight. */
+#define CLOSE_DRAIN_MAX 65536
+
+#define INSECURE_WARNING                                                                          \
+    "iotls: WARNING: certificate verification is OFF (--insecure): anyone on the path can read " \
+    "and change this connection\n"
+
+struct iotls {
+    const iotls_config *cfg;
+    int role;
+    int fd;
+    int own_fd;       /* iotls opened it: iotls_close closes it */
+    int nonblocking;  /* return WANT_* instead of polling */
+    uint32_t timeout_ms;
+
+    void *mem;        /* engine memory (iotls_conn_size bytes) */
+    size_t mem_len;
+    iotls_conn *conn; /* NULL until connect/accept */
+
+    int failed;       /* err is fatal and sticky */
+    int err;          /* last error code (0 none) */
+    int read_closed;  /* close_notify received */
+    int close_sent;
+    int app_data_seen; /* iotls_read has returned data */
+    char errbuf[256];
+
+    uint8_t in[IO_CHUNK];
+    size_t in_off, in_len;
+};
+
+/* ---- time ---- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 0: no deadline. */
+static int64_t deadline_in(uint32_t ms) { return ms == 0 ? 0 : now_ms() + ms; }
+
+/* Milliseconds left for poll(): -1 forever, 0 expired. */
+static int remaining_ms(int64_t deadline)
+{
+    if (deadline == 0)
+        return -1;
+    int64_t left = deadline - now_ms();
+    if (left <= 0)
+        return 0;
+    return left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+/* ---- errors ---- */
+
+/* Records err with a one-line text. sys_detail (may be NULL) goes in
+ * parentheses for errors that carry no alert (errno text, host name). */
+static int set_error(iotls *t, const char *phase, int err, const char *sys_detail)
+{
+    t->err = err;
+    if (err == IOTLS_ERR_ALERT_RECEIVED && t->conn) {
+        iotls_info info;
+        int alert = -1;
+        if (iotls_conn_info(t->conn, &info) == IOTLS_OK)
+            alert = info.peer_alert;
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: peer sent alert %s", phase,
+                 iotls_alert_name(alert));
+        return err;
+    }
+    int alert = iotls_error_alert(err);
+    if (t->conn) {
+        iotls_info info;
+        if (iotls_conn_info(t->conn, &info) == IOTLS_OK && info.alert_sent > 0)
+            alert = info.alert_sent;
+    }
+    if (alert > 0 && err != IOTLS_ERR_CLOSED)
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s)", phase, iotls_alert_name(alert),
+                 iotls_error_string(err));
+    else if (sys_detail)
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s)", phase, iotls_error_string(err),
+                 sys_detail);
+    else
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s", phase, iotls_error_string(err));
+    return err;
+}
+
+static int flush_out(iotls *t, int64_t deadline);
+
+/* A fatal error: remember it, and send the alert the engine queued for it
+ * (best effort: the socket may be what failed). */
+static int fail(iotls *t, const char *phase, int err, const char *sys_detail)
+{
+    if (t->failed)
+        return t->err;
+    set_error(t, phase, err, sys_detail);
+    t->failed = 1;
+    if (t->conn && t->fd >= 0 && err != IOTLS_ERR_IO && err != IOTLS_ERR_EOF) {
+        int saved_nb = t->nonblocking;
+        uint32_t grace = t->timeout_ms && t->timeout_ms < FLUSH_GRACE_MS ? t->timeout_ms
+                                                                        : FLUSH_GRACE_MS;
+        t->nonblocking = 0;
+        (void)flush_out(t, deadline_in(grace));
+        t->nonblocking = saved_nb;
+    }
+    return err;
+}
+
+/* WANT_* and timeouts are not fatal: the engine's state is intact and the
+ * caller may try again. Everything else is. */
+static int fail_or_want(iotls *t, const char *phase, int err, const char *sys_detail)
+{
+    if (err == IOTLS_WANT_READ || err == IOTLS_WANT_WRITE)
+        return err;
+    if (err == IOTLS_ERR_TIMEOUT)
+        return set_error(t, phase, err, NULL);
+    return fail(t, phase, err, sys_detail);
+}
+
+/* ---- socket helpers ---- */
+
+static int set_nonblock_fd(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return 0;
+}
+
+static void set_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+/* Waits until fd is ready for events or the deadline passes. Errno-free
+ * results: IOTLS_OK, IOTLS_ERR_TIMEOUT, IOTLS_WANT_* (non-blocking). */
+static int wait_fd(iotls *t, short events, int64_t deadline, int *sys_errno)
+{
+    if (t->nonblocking)
+        return (events & POLLOUT) ? IOTLS_WANT_WRITE : IOTLS_WANT_READ;
+    for (;;) {
+        int ms = remaining_ms(deadline);
+        if (ms == 0)
+            return IOTLS_ERR_TIMEOUT;
+        struct pollfd p = {.fd = t->fd, .events = events, .revents = 0};
+        int r = poll(&p, 1, ms);
+        if (r > 0)
+            return IOTLS_OK; /* readable, writable, or an error the next call reports */
+        if (r == 0)
+            continue; /* re-check the deadline */
+        if (errno != EINTR) {
+            *sys_errno = errno;
+            return IOTLS_ERR_IO;
+        }
+    }
+}
+
+static int output_pending(const iotls *t)
+{
+    size_t n = 0;
+    return t->conn && iotls_conn_output(t->conn, &n) != NULL && n > 0;
+}
+
+/* Sends everything the engine has queued. */
+static int flush_out(iotls *t, int64_t deadline)
+{
+    for (;;) {
+        size_t n = 0;
+        const uint8_t *p = iotls_conn_output(t->conn, &n);
+        if (p == NULL || n == 0)
+            return IOTLS_OK;
+        ssize_t s = send(t->fd, p, n, MSG_NOSIGNAL);
+        if (s > 0) {
+            iotls_conn_output_consume(t->conn, (size_t)s);
+            continue;
+        }
+        if (s < 0 && errno == EINTR)
+            continue;
+        if (s < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int e = 0;
+            int rc = wait_fd(t, POLLOUT, deadline, &e);
+            if (rc != IOTLS_OK) {
+                if (rc == IOTLS_ERR_IO)
+                    errno = e;
+                return rc;
+            }
+            continue;
+        }
+        return IOTLS_ERR_IO; /* errno tells why */
+    }
+}
+
+/* Receives into the (empty) input buffer. */
+static int fill_in(iotls *t, int64_t deadline)
+{
+    for (;;) {
+        ssize_t r = recv(t->fd, t->in, sizeof t->in, 0);
+        if (r > 0) {
+            t->in_off = 0;
+            t->in_len = (size_t)r;
+            return IOTLS_OK;
+        }
+        if (r == 0)
+            return IOTLS_ERR_EOF;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int e = 0;
+            int rc = wait_fd(t, POLLIN, deadline, &e);
+            if (rc != IOTLS_OK) {
+                if (rc == IOTLS_ERR_IO)
+                    errno = e;
+                return rc;
+            }
+            continue;
+        }
+        return IOTLS_ERR_IO;
+    }
+}
+
+/* Offers the buffered input to the engine; *progress tells whether it took
+ * any. */
+static int feed(iotls *t, int *progress)
+{
+    size_t used = 0;
+    int rc = iotls_conn_input(t->conn, t->in + t->in_off, t->in_len - t->in_off, &used);
+    if (used > t->in_len - t->in_off)
+        used = t->in_len - t->in_off; /* defensive: never trust a count past the buffer */
+    t->in_off += used;
+    if (t->in_off == t->in_len)
+        t->in_off = t->in_len = 0;
+    *progress = used > 0;
+    return rc;
+}
+
+/* Maps a transport result to the error recorded for it. */
+static int io_fail(iotls *t, const char *phase, int rc)
+{
+    if (rc == IOTLS_ERR_IO) {
+        int e = errno;
+        return fail(t, phase, rc, strerror(e));
+    }
+    return fail_or_want(t, phase, rc, NULL);
+}
+
+/* ---- handshake ---- */
+
+static int do_handshake(iotls *t)
+{
+    if (t->failed)
+        return t->err;
+    if (t->conn == NULL)
+        return set_error(t, "handshake", IOTLS_ERR_BAD_STATE, "not connected");
+    int64_t deadline = deadline_in(t->timeout_ms);
+    for (;;) {
+        int rc = flush_out(t, deadline);
+        if (rc != IOTLS_OK)
+            return io_fail(t, "handshake", rc);
+        if (iotls_conn_handshake_done(t->conn))
+            return IOTLS_OK;
+        if (t->in_off < t->in_len) {
+            int progress = 0;
+            rc = feed(t, &progress);
+            if (rc != IOTLS_OK)
+                return fail(t, "handshake", rc, NULL);
+            if (progress || output_pending(t) || iotls_conn_handshake_done(t->conn))
+                continue;
+            /* The engine takes nothing after a close_notify. */
+            uint8_t probe;
+            size_t got = 0;
+            if (iotls_conn_read(t->conn, &probe, 0, &got) == IOTLS_ERR_CLOSED)
+                return fail(t, "handshake", IOTLS_ERR_CLOSED, NULL);
+            return fail(t, "handshake", IOTLS_ERR_INTERNAL, "engine took no input");
+        }
+        rc = fill_in(t, deadline);
+        if (rc == IOTLS_ERR_EOF)
+            return fail(t, "handshake", rc, "peer closed the TCP connection");
+        if (rc != IOTLS_OK)
+            return io_fail(t, "handshake", rc);
+    }
+}
+
+static int ensure_handshake(iotls *t)
+{
+    if (t->failed)
+        return t->err;
+    if (t->conn == NULL)
+        return set_error(t, "handshake", IOTLS_ERR_BAD_STATE, "not connected");
+    if (iotls_conn_handshake_done(t->conn))
+        return IOTLS_OK;
+    return do_handshake(t);
+}
+
+int iotls_handshake(iotls *t)
+{
+    if (t == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    return ensure_handshake(t);
+}
+
+/* ---- objects ---- */
+
+static iotls *new_object(const iotls_config *cfg, int role)
+{
+    if (cfg == NULL)
+        return NULL;
+    iotls *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->cfg = cfg;
+    t->role = role;
+    t->fd = -1;
+    t->timeout_ms = cfg->timeout_ms;
+    return t;
+}
+
+iotls *iotls_client_new(const iotls_config *cfg) { return new_object(cfg, IOTLS_ROLE_CLIENT); }
+
+iotls *iotls_server_new(const iotls_config *cfg) { return new_object(cfg, IOTLS_ROLE_SERVER); }
+
+/* Builds the engine on fd and starts it (client: queues ClientHello). */
+static int start_engine(iotls *t, int fd, const char *server_name)
+{
+    const iotls_config *cfg = t->cfg;
+    size_t need = iotls_conn_size(cfg);
+    t->mem = malloc(need);
+    if (t->mem == NULL)
+        return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
+    t->mem_len = need;
+    t->conn = iotls_conn_init(t->mem, need, cfg, t->role, server_name);
+    if (t->conn == NULL)
+        return fail(t, "handshake", IOTLS_ERR_CONFIG, "the engine rejected the configuration");
+    t->fd = fd;
+    if (set_nonblock_fd(fd) != 0)
+        return fail(t, "handshake", IOTLS_ERR_IO, strerror(errno));
+    if (cfg->insecure_noverifycert)
+        fputs(INSECURE_WARNING, stderr);
+    int rc = iotls_conn_start(t->conn);
+    if (rc != IOTLS_OK)
+        return fail(t, "handshake", rc, NULL);
+    return do_handshake(t);
+}
+
+int iotls_connect_socket(iotls *t, int fd, const char *servername)
+{
+    if (t == NULL || fd < 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->role != IOTLS_ROLE_CLIENT || t->conn != NULL)
+        return set_error(t, "connect", IOTLS_ERR_BAD_STATE, NULL);
+    const iotls_config *cfg = t->cfg;
+    /* Fail here, with a clear message, rather than after a round trip. */
+    if (!cfg->insecure_noverifycert && !cfg->has_ca && cfg->pin_count == 0)
+        return fail(t, "connect", IOTLS_ERR_CONFIG,
+                    "no trusted CA configured to verify the server");
+    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 &&
+        (servername == NULL || servername[0] == '\0'))
+        return fail(t, "connect", IOTLS_ERR_CONFIG, "no server name to check the certificate");
+    if (servername && strlen(servername) > IOTLS_MAX_SERVER_NAME)
+        return fail(t, "connect", IOTLS_ERR_CONFIG, "server name too long");
+    return start_engine(t, fd, servername && servername[0] ? servername : NULL);
+}
+
+/* TCP connect to one address with the timeout. Returns the fd or -1 with
+ * errno set. */
+static int connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    set_cloexec(fd);
+    if (set_nonblock_fd(fd) != 0)
+        goto fail;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return fd;
+    if (errno != EINPROGRESS && errno != EINTR)
+        goto fail;
+    for (;;) {
+        int ms = remaining_ms(deadline);
+        if (ms == 0) {
+            errno = ETIMEDOUT;
+            goto fail;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+        int r = poll(&p, 1, ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto fail;
+        if (r == 0)
+            continue;
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+            goto fail;
+        if (soerr != 0) {
+            errno = soerr;
+            goto fail;
+        }
+        return fd;
+    }
+fail: {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+}
+
+int iotls_connect(iotls *t, const char *host, const char *port, const char *servername)
+{
+    if (t == NULL || host == NULL || port == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->role != IOTLS_ROLE_CLIENT || t->conn != NULL || t->fd >= 0)
+        return set_error(t, "connect", IOTLS_ERR_BAD_STATE, NULL);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    int g = getaddrinfo(host, port, &hints, &res);
+    if (g != 0 || res == NULL) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s: %s", host, gai_strerror(g));
+        return fail(t, "connect", IOTLS_ERR_RESOLVE, detail);
+    }
+    int64_t deadline = deadline_in(t->timeout_ms);
+    int fd = -1, last_errno = 0;
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = connect_one(ai, deadline);
+        if (fd < 0)
+            last_errno = errno;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s port %s: %s", host, port, strerror(last_errno));
+        return fail(t, "connect", last_errno == ETIMEDOUT ? IOTLS_ERR_TIMEOUT : IOTLS_ERR_IO,
+                    detail);
+    }
+    t->own_fd = 1;
+    t->fd = fd;
+    return iotls_connect_socket(t, fd, servername ? servername : host);
+}
+
+int iotls_listen(const char *addr, const char *port, int backlog, int *fd_out, int *port_out)
+{
+    if (port == NULL || fd_out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    *fd_out = -1;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(addr ? addr : "127.0.0.1", port, &hints, &res) != 0 || res == NULL)
+        return IOTLS_ERR_RESOLVE;
+    int fd = -1, err = IOTLS_ERR_IO;
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        set_cloexec(fd);
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, backlog > 0 ? backlog : 16) == 0)
+            break;
+        int e = errno;
+        close(fd);
+        fd = -1;
+        errno = e;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return err;
+    if (port_out) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+            close(fd);
+            return IOTLS_ERR_IO;
+        }
+        if (ss.ss_family == AF_INET)
+            *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            *port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        else
+            *port_out = 0;
+    }
+    *fd_out = fd;
+    return IOTLS_OK;
+}
+
+int iotls_accept_socket(iotls *server, int fd, iotls **conn_out)
+{
+    if (conn_out)
+        *conn_out = NULL;
+    if (server == NULL || fd < 0 || conn_out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (server->role != IOTLS_ROLE_SERVER || server->conn != NULL)
+        return IOTLS_ERR_BAD_STATE;
+    iotls *t = new_object(server->cfg, IOTLS_ROLE_SERVER);
+    if (t == NULL)
+        return IOTLS_ERR_NO_MEMORY;
+    t->nonblocking = server->nonblocking;
+    t->timeout_ms = server->timeout_ms;
+    /* Handed out even when the handshake fails, so the caller can read
+     * iotls_error() and must iotls_free() it. */
+    *conn_out = t;
+    if (!t->cfg->has_cert)
+        return fail(t, "handshake", IOTLS_ERR_CONFIG, "the server has no certificate");
+    return start_engine(t, fd, NULL);
+}
+
+int iotls_accept(iotls *server, int lfd, iotls **conn_out)
+{
+    if (conn_out)
+        *conn_out = NULL;
+    if (server == NULL || lfd < 0 || conn_out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    int fd;
+    for (;;) {
+        fd = accept(lfd, NULL, NULL);
+        if (fd >= 0)
+            break;
+        if (errno == EINTR)
+            return set_error(server, "accept", IOTLS_ERR_IO, strerror(EINTR));
+        if ((errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (server->nonblocking)
+                return IOTLS_WANT_READ;
+            struct pollfd p = {.fd = lfd, .events = POLLIN, .revents = 0};
+            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                return set_error(server, "accept", IOTLS_ERR_IO, strerror(errno));
+            continue;
+        }
+        return set_error(server, "accept", IOTLS_ERR_IO, strerror(errno));
+    }
+    set_cloexec(fd);
+    int rc = iotls_accept_socket(server, fd, conn_out);
+    if (*conn_out) {
+        (*conn_out)->own_fd = 1;
+        (*conn_out)->fd = fd;
+    } else {
+        close(fd);
+    }
+    return rc;
+}
+
+/* ---- application data ---- */
+
+/* A TLS 1.3 client finishes its handshake before the server has checked
+ * the client's Finished and certificate; the server's verdict then arrives
+ * as an alert on the first read. Call that what it is for the user. */
+static const char *read_phase(const iotls *t, int err)
+{
+    if (err == IOTLS_ERR_ALERT_RECEIVED && !t->app_data_seen)
+        return "handshake";
+    return "read";
+}
+
+ssize_t iotls_read(iotls *t, void *buf, size_t len)
+{
+    if (t == NULL || (buf == NULL && len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    int rc = ensure_handshake(t);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (t->read_closed)
+        return 0;
+    if (len == 0)
+        return 0;
+    int64_t deadline = deadline_in(t->timeout_ms);
+    for (;;) {
+        size_t n = 0;
+        rc = iotls_conn_read(t->conn, buf, len, &n);
+        if (rc == IOTLS_OK && n > 0) {
+            t->app_data_seen = 1;
+            return (ssize_t)n;
+        }
+        if (rc == IOTLS_ERR_CLOSED) {
+            t->read_closed = 1;
+            set_error(t, "read", IOTLS_ERR_CLOSED, NULL);
+            return 0;
+        }
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_READ)
+            return fail(t, read_phase(t, rc), rc, NULL);
+
+        /* Post-handshake messages may have queued output (a KeyUpdate
+         * answer, tickets): send it before waiting for the peer. */
+        rc = flush_out(t, deadline);
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_WRITE)
+            return io_fail(t, "read", rc);
+        if (t->in_off < t->in_len) {
+            int progress = 0;
+            rc = feed(t, &progress);
+            if (rc == IOTLS_ERR_CLOSED)
+                continue; /* the read above reports it */
+            if (rc != IOTLS_OK)
+                return fail(t, read_phase(t, rc), rc, NULL);
+            if (progress)
+                continue;
+            if (output_pending(t)) {
+                if (t->nonblocking)
+                    return IOTLS_WANT_WRITE;
+                continue;
+            }
+            /* Nothing taken, nothing to send, nothing to read: the
+             * engine cannot make progress. */
+            return fail(t, "read", IOTLS_ERR_INTERNAL, "engine took no input");
+        }
+        rc = fill_in(t, deadline);
+        if (rc == IOTLS_WANT_READ && output_pending(t))
+            return IOTLS_WANT_WRITE;
+        if (rc == IOTLS_ERR_EOF)
+            return fail(t, "read", rc, NULL);
+        if (rc != IOTLS_OK)
+            return io_fail(t, "read", rc);
+    }
+}
+
+ssize_t iotls_write(iotls *t, const void *buf, size_t len)
+{
+    if (t == NULL || (buf == NULL && len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    int rc = ensure_handshake(t);
+    if (rc != IOTLS_OK)
+        return rc;
+    const uint8_t *p = buf;
+    size_t done = 0;
+    int64_t deadline = deadline_in(t->timeout_ms);
+    for (;;) {
+        rc = flush_out(t, deadline);
+        if (rc != IOTLS_OK) {
+            /* Non-blocking: what the engine sealed is ours to send later;
+             * report it as written. */
+            if (rc == IOTLS_WANT_WRITE && done > 0)
+                return (ssize_t)done;
+            return io_fail(t, "write", rc);
+        }
+        if (done == len)
+            return (ssize_t)done;
+        size_t n = 0;
+        rc = iotls_conn_write(t->conn, p + done, len - done, &n);
+        done += n;
+        if (rc == IOTLS_WANT_WRITE) {
+            if (n == 0 && !output_pending(t))
+                return fail(t, "write", IOTLS_ERR_INTERNAL, "engine took no data");
+            continue;
+        }
+        if (rc != IOTLS_OK)
+            return fail(t, "write", rc, NULL);
+    }
+}
+
+int iotls_key_update(iotls *t, int request_peer)
+{
+    if (t == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    int rc = ensure_handshake(t);
+    if (rc != IOTLS_OK)
+        return rc;
+    rc = iotls_conn_key_update(t->conn, request_peer);
+    if (rc != IOTLS_OK)
+        return fail(t, "key update", rc, NULL);
+    rc = flush_out(t, deadline_in(t->timeout_ms));
+    if (rc != IOTLS_OK && rc != IOTLS_WANT_WRITE)
+        return io_fail(t, "key update", rc);
+    return IOTLS_OK;
+}
+
+/* ---- the end ---- */
+
+/* Reads and drops what the peer already sent, without waiting, so close()
+ * on a socket with unread data does not send a reset. */
+static void drain_input(int fd)
+{
+    uint8_t scratch[2048];
+    size_t total = 0;
+    while (total < CLOSE_DRAIN_MAX) {
+        ssize_t r = recv(fd, scratch, sizeof scratch, 0);
+        if (r <= 0)
+            break;
+        total += (size_t)r;
+    }
+}
+
+int iotls_close(iotls *t)
+{
+    if (t == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    int rc = IOTLS_OK;
+    if (t->conn && t->fd >= 0 && !t->failed && iotls_conn_handshake_done(t->conn)) {
+        uint32_t grace = t->timeout_ms ? t->timeout_ms : FLUSH_GRACE_MS;
+        if (!t->close_sent) {
+            rc = iotls_conn_close(t->conn);
+            if (rc == IOTLS_WANT_WRITE) {
+                /* No room for the alert yet: send what is queued first. */
+                rc = flush_out(t, deadline_in(grace));
+                if (rc == IOTLS_WANT_WRITE)
+                    return rc;
+                if (rc == IOTLS_OK)
+                    rc = iotls_conn_close(t->conn);
+            }
+            t->close_sent = 1;
+            if (rc != IOTLS_OK && !t->read_closed)
+                rc = rc == IOTLS_ERR_IO ? io_fail(t, "close", rc) : fail(t, "close", rc, NULL);
+            else
+                rc = IOTLS_OK;
+        }
+        if (rc == IOTLS_OK) {
+            rc = flush_out(t, deadline_in(grace));
+            if (rc == IOTLS_WANT_WRITE)
+                return rc; /* non-blocking: call again when writable */
+            /* After the peer's close_notify, ours is a courtesy: a peer
+             * that already closed its socket is no failure. */
+            if (rc != IOTLS_OK && t->read_closed)
+                rc = IOTLS_OK;
+            if (rc != IOTLS_OK)
+                rc = io_fail(t, "close", rc);
+        }
+    }
+    if (t->own_fd && t->fd >= 0) {
+        (void)shutdown(t->fd, SHUT_WR);
+        drain_input(t->fd);
+        close(t->fd);
+        t->fd = -1;
+    }
+    return rc;
+}
+
+void iotls_free(iotls *t)
+{
+    if (t == NULL)
+        return;
+    if (t->conn)
+        iotls_conn_free(t->conn);
+    if (t->mem) {
+        iotls_wipe(t->mem, t->mem_len);
+        free(t->mem);
+    }
+    if (t->own_fd && t->fd >= 0)
+        close(t->fd);
+    /* The input buffer may hold records of this connection. */
+    iotls_wipe(t, sizeof *t);
+    free(t);
+}
+
+/* ---- inspection ---- */
+
+const char *iotls_error(const iotls *t)
+{
+    if (t == NULL)
+        return "no connection object (out of memory?)";
+    if (t->err == IOTLS_OK)
+        return "no error";
+    return t->errbuf;
+}
+
+int iotls_last_error(const iotls *t) { return t ? t->err : IOTLS_ERR_BAD_ARG; }
+
+int iotls_get_info(const iotls *t, iotls_info *info)
+{
+    if (t == NULL || info == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn == NULL) {
+        memset(info, 0, sizeof *info);
+        info->peer_alert = -1;
+        info->alert_sent = -1;
+        info->alpn = "";
+        return IOTLS_ERR_BAD_STATE;
+    }
+    return iotls_conn_info(t->conn, info);
+}
+
+int iotls_fd(const iotls *t) { return t ? t->fd : -1; }
+
+void iotls_set_nonblocking(iotls *t, int on)
+{
+    if (t)
+        t->nonblocking = on != 0;
+}
+
+iotls_conn *iotls_engine(iotls *t) { return t ? t->conn : NULL; }

@@ -1,0 +1,399 @@
+/* iotls_config: allocation, file loading and the setters of include/iotls/iotls.h.
+ *
+ * Every list setter parses into a temporary first, so a bad list leaves the
+ * configuration exactly as it was. Loading certificates or keys is the
+ * exception: a failed load leaves the config WITHOUT that material (fail
+ * closed: an empty trust store verifies nothing) rather than half-loaded. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "crypto/crypto.h"
+#include "iotls/iotls.h"
+
+#define NAME_MAX_LEN 64
+
+iotls_config *iotls_config_new(void)
+{
+    iotls_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return NULL;
+    iotls_config_defaults(cfg);
+    iotls_x509_init(&cfg->ca);
+    iotls_x509_init(&cfg->cert);
+    iotls_pkey_init(&cfg->key);
+    return cfg;
+}
+
+void iotls_config_free(iotls_config *cfg)
+{
+    if (!cfg)
+        return;
+    iotls_x509_free(&cfg->ca);
+    iotls_x509_free(&cfg->cert);
+    iotls_pkey_free(&cfg->key);
+    /* Pins and callback arguments are not secret, but the struct held the
+     * key context: wipe all of it before it goes back to the heap. */
+    iotls_wipe(cfg, sizeof *cfg);
+    free(cfg);
+}
+
+/* ---- list tokenizer ---- */
+
+/* Copies the next token of list (separated by any char of seps, surrounding
+ * blanks trimmed) into tok. Returns 1 with *pos advanced, 0 at the end, -1
+ * on an empty or overlong token. */
+static int next_token(const char *list, size_t *pos, const char *seps, char *tok, size_t cap)
+{
+    size_t i = *pos;
+    if (list[i] == '\0')
+        return 0;
+    size_t start = i;
+    while (list[i] != '\0' && strchr(seps, list[i]) == NULL)
+        i++;
+    size_t end = i;
+    while (start < end && (list[start] == ' ' || list[start] == '\t'))
+        start++;
+    while (end > start && (list[end - 1] == ' ' || list[end - 1] == '\t'))
+        end--;
+    if (list[i] != '\0') {
+        i++; /* the separator */
+        if (list[i] == '\0')
+            return -1; /* trailing separator: an empty last element */
+    }
+    *pos = i;
+    if (end == start || end - start >= cap)
+        return -1;
+    memcpy(tok, list + start, end - start);
+    tok[end - start] = '\0';
+    return 1;
+}
+
+static int contains(const uint16_t *v, size_t n, uint16_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return 1;
+    return 0;
+}
+
+/* ---- groups ---- */
+
+static uint16_t group_by_name(const char *name)
+{
+    static const struct {
+        const char *name;
+        uint16_t id;
+    } names[] = {
+        {"x25519", IOTLS_GROUP_X25519},       {"secp256r1", IOTLS_GROUP_SECP256R1},
+        {"P-256", IOTLS_GROUP_SECP256R1},     {"prime256v1", IOTLS_GROUP_SECP256R1},
+        {"secp384r1", IOTLS_GROUP_SECP384R1}, {"P-384", IOTLS_GROUP_SECP384R1},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i].name) == 0)
+            return names[i].id;
+    return 0;
+}
+
+int iotls_config_set_groups(iotls_config *cfg, const char *list)
+{
+    if (!cfg || !list)
+        return IOTLS_ERR_BAD_ARG;
+    uint16_t groups[IOTLS_MAX_GROUPS];
+    size_t n = 0, pos = 0;
+    char tok[NAME_MAX_LEN];
+    int r;
+    while ((r = next_token(list, &pos, ",:", tok, sizeof tok)) == 1) {
+        uint16_t g = group_by_name(tok);
+        if (g == 0 || !iotls_kex_supported(g) || contains(groups, n, g) ||
+            n == IOTLS_MAX_GROUPS)
+            return IOTLS_ERR_CONFIG;
+        groups[n++] = g;
+    }
+    if (r < 0 || n == 0)
+        return IOTLS_ERR_CONFIG;
+    memcpy(cfg->groups, groups, n * sizeof groups[0]);
+    cfg->group_count = n;
+    return IOTLS_OK;
+}
+
+/* ---- cipher suites ---- */
+
+static uint16_t suite_by_name(const char *name)
+{
+    static const struct {
+        const char *name;
+        uint16_t id;
+    } names[] = {
+        {"TLS_AES_128_GCM_SHA256", IOTLS_TLS_AES_128_GCM_SHA256},
+        {"TLS_AES_256_GCM_SHA384", IOTLS_TLS_AES_256_GCM_SHA384},
+        {"TLS_CHACHA20_POLY1305_SHA256", IOTLS_TLS_CHACHA20_POLY1305_SHA256},
+        {"aes128gcm", IOTLS_TLS_AES_128_GCM_SHA256},
+        {"aes256gcm", IOTLS_TLS_AES_256_GCM_SHA384},
+        {"chacha20", IOTLS_TLS_CHACHA20_POLY1305_SHA256},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i].name) == 0)
+            return names[i].id;
+    return 0;
+}
+
+int iotls_config_set_ciphers(iotls_config *cfg, const char *list)
+{
+    if (!cfg || !list)
+        return IOTLS_ERR_BAD_ARG;
+    uint16_t suites[IOTLS_MAX_SUITES];
+    size_t n = 0, pos = 0;
+    char tok[NAME_MAX_LEN];
+    int r;
+    while ((r = next_token(list, &pos, ",:", tok, sizeof tok)) == 1) {
+        uint16_t s = suite_by_name(tok);
+        if (s == 0 || contains(suites, n, s) || n == IOTLS_MAX_SUITES)
+            return IOTLS_ERR_CONFIG;
+        suites[n++] = s;
+    }
+    if (r < 0 || n == 0)
+        return IOTLS_ERR_CONFIG;
+    memcpy(cfg->suites, suites, n * sizeof suites[0]);
+    cfg->suite_count = n;
+    return IOTLS_OK;
+}
+
+/* ---- ALPN ---- */
+
+int iotls_config_set_alpn(iotls_config *cfg, const char *list)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    if (!list || list[0] == '\0') {
+        cfg->alpn_len = 0; /* no ALPN */
+        return IOTLS_OK;
+    }
+    uint8_t wire[IOTLS_MAX_ALPN_WIRE];
+    size_t len = 0, pos = 0;
+    char tok[256]; /* a ProtocolName is 1..255 bytes (RFC 7301) */
+    int r;
+    while ((r = next_token(list, &pos, ",", tok, sizeof tok)) == 1) {
+        size_t tl = strlen(tok);
+        if (len + 1 + tl > sizeof wire)
+            return IOTLS_ERR_CONFIG;
+        wire[len++] = (uint8_t)tl;
+        memcpy(wire + len, tok, tl);
+        len += tl;
+    }
+    if (r < 0 || len == 0)
+        return IOTLS_ERR_CONFIG;
+    memcpy(cfg->alpn, wire, len);
+    cfg->alpn_len = len;
+    return IOTLS_OK;
+}
+
+/* ---- pins ---- */
+
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex)
+{
+    if (!cfg || !hex)
+        return IOTLS_ERR_BAD_ARG;
+    if (cfg->pin_count == IOTLS_MAX_PINS)
+        return IOTLS_ERR_CONFIG;
+    uint8_t pin[32];
+    size_t n = 0;
+    const char *p = hex;
+    /* 64 hex digits; "AB:CD:..." (as openssl x509 -fingerprint prints) is
+     * accepted too, with a colon only between two bytes. */
+    while (*p) {
+        if (n == sizeof pin)
+            return IOTLS_ERR_CONFIG;
+        int hi = hex_digit(p[0]);
+        int lo = hi < 0 ? -1 : hex_digit(p[1]);
+        if (lo < 0)
+            return IOTLS_ERR_CONFIG;
+        pin[n++] = (uint8_t)(hi << 4 | lo);
+        p += 2;
+        if (*p == ':' && n < sizeof pin && p[1] != '\0')
+            p++;
+    }
+    if (n != sizeof pin)
+        return IOTLS_ERR_CONFIG;
+    memcpy(cfg->pins[cfg->pin_count++], pin, sizeof pin);
+    return IOTLS_OK;
+}
+
+/* ---- trust anchors ---- */
+
+static int ca_loaded(iotls_config *cfg, int rc)
+{
+    if (rc != IOTLS_OK || iotls_x509_count(&cfg->ca) == 0) {
+        iotls_x509_free(&cfg->ca);
+        iotls_x509_init(&cfg->ca);
+        cfg->has_ca = 0;
+        return rc == IOTLS_OK ? IOTLS_ERR_KEY_LOAD : rc;
+    }
+    cfg->has_ca = 1;
+    return IOTLS_OK;
+}
+
+static int as_load_error(int rc)
+{
+    /* The provider may report a parse failure as BAD_CERTIFICATE (the
+     * peer-facing code); for local files the caller wants KEY_LOAD. */
+    if (rc == IOTLS_OK || rc == IOTLS_ERR_NO_MEMORY || rc == IOTLS_ERR_BAD_ARG)
+        return rc;
+    return IOTLS_ERR_KEY_LOAD;
+}
+
+int iotls_config_set_ca_file(iotls_config *cfg, const char *path)
+{
+    if (!cfg || !path)
+        return IOTLS_ERR_BAD_ARG;
+    return ca_loaded(cfg, as_load_error(iotls_x509_load_file(&cfg->ca, path)));
+}
+
+int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir)
+{
+    if (!cfg || !dir)
+        return IOTLS_ERR_BAD_ARG;
+    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir)));
+}
+
+int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
+{
+    if (!cfg || !pem || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    return ca_loaded(cfg, as_load_error(iotls_x509_load_mem(&cfg->ca, pem, len)));
+}
+
+/* ---- our certificate and key ---- */
+
+static void drop_cert(iotls_config *cfg)
+{
+    iotls_x509_free(&cfg->cert);
+    iotls_pkey_free(&cfg->key);
+    iotls_x509_init(&cfg->cert);
+    iotls_pkey_init(&cfg->key);
+    cfg->has_cert = 0;
+}
+
+/* Both halves are loaded: they must belong together, or every handshake
+ * would fail later with a CertificateVerify the peer rejects. */
+static int cert_loaded(iotls_config *cfg, int rc)
+{
+    if (rc == IOTLS_OK && iotls_x509_count(&cfg->cert) == 0)
+        rc = IOTLS_ERR_KEY_LOAD;
+    if (rc == IOTLS_OK && iotls_x509_matches_key(&cfg->cert, &cfg->key) != 1)
+        rc = IOTLS_ERR_KEY_LOAD;
+    if (rc != IOTLS_OK) {
+        drop_cert(cfg);
+        return rc;
+    }
+    cfg->has_cert = 1;
+    return IOTLS_OK;
+}
+
+int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const char *key_path)
+{
+    if (!cfg || !cert_path || !key_path)
+        return IOTLS_ERR_BAD_ARG;
+    drop_cert(cfg);
+    int rc = as_load_error(iotls_x509_load_file(&cfg->cert, cert_path));
+    if (rc == IOTLS_OK)
+        rc = as_load_error(iotls_pkey_load_file(&cfg->key, key_path, NULL));
+    return cert_loaded(cfg, rc);
+}
+
+int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
+                              const uint8_t *key_pem, size_t key_len)
+{
+    if (!cfg || !cert_pem || !key_pem || cert_len == 0 || key_len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    drop_cert(cfg);
+    int rc = as_load_error(iotls_x509_load_mem(&cfg->cert, cert_pem, cert_len));
+    if (rc == IOTLS_OK)
+        rc = as_load_error(iotls_pkey_load_mem(&cfg->key, key_pem, key_len, NULL));
+    return cert_loaded(cfg, rc);
+}
+
+/* ---- the rest ---- */
+
+int iotls_config_set_verify_client(iotls_config *cfg, int mode)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    if (mode != IOTLS_VERIFY_CLIENT_NONE && mode != IOTLS_VERIFY_CLIENT_OPTIONAL &&
+        mode != IOTLS_VERIFY_CLIENT_REQUIRED)
+        return IOTLS_ERR_CONFIG;
+    cfg->verify_client = mode;
+    return IOTLS_OK;
+}
+
+void iotls_config_insecure_noverifycert(iotls_config *cfg)
+{
+    if (cfg)
+        cfg->insecure_noverifycert = 1;
+}
+
+void iotls_config_set_middlebox_compat(iotls_config *cfg, int on)
+{
+    if (cfg)
+        cfg->middlebox_compat = on != 0;
+}
+
+void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms)
+{
+    if (cfg)
+        cfg->timeout_ms = ms;
+}
+
+int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    if (bytes < 4096 || bytes > 262144)
+        return IOTLS_ERR_CONFIG;
+    cfg->max_handshake = bytes;
+    return IOTLS_OK;
+}
+
+void iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg)
+{
+    if (!cfg)
+        return;
+    cfg->keylog = fn;
+    cfg->keylog_arg = arg;
+}
+
+void iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg)
+{
+    if (!cfg)
+        return;
+    cfg->trace = fn;
+    cfg->trace_arg = arg;
+}
+
+void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg)
+{
+    if (!cfg)
+        return;
+    cfg->ticket_cb = fn;
+    cfg->ticket_arg = arg;
+}
+
+void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg)
+{
+    if (!cfg)
+        return;
+    cfg->sni_cb = fn;
+    cfg->sni_arg = arg;
+}

@@ -1,0 +1,1015 @@
+/* The TLS 1.3 server handshake (RFC 8446 section 2, 4), sans I/O.
+ *
+ *   WAIT_CH --ClientHello--> [HRR] --> WAIT_CH2 --ClientHello--+
+ *      |                                                       |
+ *      +--------------------------+----------------------------+
+ *                                 v
+ *      ServerHello [CCS] {EncryptedExtensions} {CertificateRequest}
+ *      {Certificate} {CertificateVerify} {Finished}
+ *                                 |
+ *            +---- we asked for a certificate ----+
+ *            v                                    v
+ *        WAIT_CERT --Certificate--> WAIT_CV --CertificateVerify--+
+ *            | (empty, optional)                                 |
+ *            v                                                   v
+ *        WAIT_FINISHED <-----------------------------------------+
+ *            |
+ *        --Finished--> DONE
+ *
+ * conn.c hands every whole handshake message here. The message type is
+ * checked against the state (table "transitions") before anything is
+ * parsed, so a message out of order never reaches a parser. Received
+ * messages are added to the transcript here, after the values that need the
+ * hash before them (CertificateVerify, Finished) are computed; messages we
+ * send are added by iotls_conn_hs_commit.
+ *
+ * Pre-shared keys and 0-RTT are not accepted yet: a pre_shared_key offer is
+ * ignored (full handshake), early_data is not acknowledged and the client's
+ * 0-RTT records are skipped by conn.c while c->skip_early_data is set. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "conn.h"
+#include "iotls/error.h"
+#include "msg/msg.h"
+
+/* Stateless HelloRetryRequest cookie:
+ *   version(1) | suite(2) | group(2) | hash_len(1) | Hash(ClientHello1) | tag(32)
+ * tag = HMAC-SHA256(cookie_key, everything before the tag || fields digest),
+ * where the fields digest is a SHA-256 over the ClientHello fields RFC 8446
+ * 4.1.2 forbids the client to change in its second ClientHello. The digest
+ * is not carried in the cookie, only bound by the tag: a second ClientHello
+ * that changed any of them, or a forged or damaged cookie, fails the tag. */
+#define COOKIE_VERSION 1
+#define COOKIE_TAG_LEN 32
+#define COOKIE_HEAD_LEN 6
+#define COOKIE_MAX_LEN (COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN + COOKIE_TAG_LEN)
+#define FIELDS_DIGEST_LEN 32
+
+/* Longest HelloRetryRequest we write: header, version, random, session id,
+ * suite, compression, extensions (supported_versions, key_share, cookie). */
+#define HRR_MAX_LEN (4 + 2 + 32 + 33 + 2 + 1 + 2 + 6 + 6 + 6 + COOKIE_MAX_LEN)
+
+/* Bytes of declined 0-RTT records skipped before giving up: the 16 KiB
+ * OpenSSL and others allow by default, plus record overhead. */
+#define EARLY_SKIP_BUDGET (16384u + 4096u)
+
+/* Certificates we put in one Certificate message. */
+#define MAX_OWN_CHAIN 16
+
+/* What the ClientHello negotiation decided. */
+typedef struct {
+    uint16_t suite;
+    uint16_t group;
+    iotls_bytes share;   /* the client's key share for group; len 0: send HRR */
+    uint16_t sig_scheme; /* for our CertificateVerify */
+    iotls_bytes alpn;    /* selected protocol; len 0: none */
+} sv_choice;
+
+static const iotls_config *cert_config(const iotls_conn *c)
+{
+    return c->cert_cfg ? c->cert_cfg : c->cfg;
+}
+
+static int has_ext(const iotls_client_hello *ch, enum iotls_ext_id id)
+{
+    return (ch->exts_seen & IOTLS_EXT_BIT(id)) != 0;
+}
+
+/* RFC 8446 5.1: ClientHello and Finished precede a key change and must end
+ * on a record boundary; a message (or part of one) still buffered behind
+ * them came under the old keys. */
+static int check_key_change_boundary(const iotls_conn *c)
+{
+    if (iotls_hs_reasm_pending(&c->reasm) != 0)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    return IOTLS_OK;
+}
+
+/* ---------------- writing messages ---------------- */
+
+typedef int (*sv_write_fn)(iotls_conn *c, iotls_writer *w, const void *arg);
+
+/* Writes one message into hs_out and commits it. When it does not fit
+ * behind messages already queued, those are sealed first and the message
+ * is written again at the start of the then empty buffer. */
+static int send_message(iotls_conn *c, sv_write_fn write_fn, const void *arg)
+{
+    for (int attempt = 0;; attempt++) {
+        iotls_writer w;
+        iotls_conn_hs_writer(c, &w);
+        int rc = write_fn(c, &w, arg);
+        if (rc == IOTLS_OK)
+            rc = iotls_wr_error(&w);
+        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && attempt == 0 && c->hs_out_len > 0) {
+            rc = iotls_conn_flush(c);
+            if (rc != IOTLS_OK)
+                return rc;
+            continue;
+        }
+        if (rc != IOTLS_OK)
+            return rc;
+        return iotls_conn_hs_commit(c, &w);
+    }
+}
+
+static int write_server_hello(iotls_conn *c, iotls_writer *w, const void *arg)
+{
+    (void)c;
+    return iotls_server_hello_write(w, (const iotls_server_hello_params *)arg);
+}
+
+static int write_encrypted_extensions(iotls_conn *c, iotls_writer *w, const void *arg)
+{
+    (void)c;
+    return iotls_encrypted_extensions_write(w, (const iotls_encrypted_extensions_params *)arg);
+}
+
+static int write_certificate_request(iotls_conn *c, iotls_writer *w, const void *arg)
+{
+    (void)arg;
+    /* RFC 8446 4.3.2: the context is empty in the main handshake. */
+    return iotls_certificate_request_write(w, NULL, 0, c->cfg->sig_algs, c->cfg->sig_alg_count);
+}
+
+typedef struct {
+    const uint8_t *ders[MAX_OWN_CHAIN];
+    size_t lens[MAX_OWN_CHAIN];
+    size_t count;
+} own_chain;
+
+static int write_certificate(iotls_conn *c, iotls_writer *w, const void *arg)
+{
+    (void)c;
+    const own_chain *chain = (const own_chain *)arg;
+    return iotls_certificate_write(w, NULL, 0, chain->ders, chain->lens, chain->count);
+}
+
+typedef struct {
+    uint16_t scheme;
+    const uint8_t *sig;
+    size_t sig_len;
+} cv_out;
+
+static int write_certificate_verify(iotls_conn *c, iotls_writer *w, const void *arg)
+{
+    (void)c;
+    const cv_out *cv = (const cv_out *)arg;
+    return iotls_certificate_verify_write(w, cv->scheme, cv->sig, cv->sig_len);
+}
+
+static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
+{
+    return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
+}
+
+/* ---------------- ClientHello checks ---------------- */
+
+/* Checks every ClientHello must pass, before anything is negotiated. */
+static int check_client_hello(const iotls_client_hello *ch)
+{
+    /* RFC 8446 4.2.1: only supported_versions decides the version. Without
+     * it the client speaks TLS 1.2 or older, which we do not. */
+    if (!has_ext(ch, IOTLS_EXTID_SUPPORTED_VERSIONS) ||
+        !iotls_u16_list_contains(ch->supported_versions, IOTLS_TLS13))
+        return IOTLS_ERR_PROTOCOL_VERSION;
+    /* legacy_version: RFC 8446 D.5 demands protocol_version for 0x0300 or
+     * less (SSL 3.0 and below). Anything else than 0x0303 next to a
+     * supported_versions offering TLS 1.3 breaks 4.1.2's "MUST be set to
+     * 0x0303": a malformed TLS 1.3 ClientHello, so illegal_parameter (the
+     * field is not used for negotiation, 4.2.1, so protocol_version would
+     * misdescribe it). */
+    if ((ch->legacy_version >> 8) != 0x03 || ch->legacy_version <= 0x0300)
+        return IOTLS_ERR_PROTOCOL_VERSION;
+    if (ch->legacy_version != IOTLS_TLS12)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    /* RFC 8446 4.1.2: exactly one compression method, null. */
+    if (ch->compression_methods.len != 1 || ch->compression_methods.p[0] != 0)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    /* RFC 8446 9.2 mandatory-to-implement extensions. We always
+     * authenticate with a certificate, so signature_algorithms is required
+     * even next to a PSK offer (4.2.3). */
+    int has_psk = has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY);
+    int has_groups = has_ext(ch, IOTLS_EXTID_SUPPORTED_GROUPS);
+    int has_shares = has_ext(ch, IOTLS_EXTID_KEY_SHARE);
+    if (has_psk && !has_ext(ch, IOTLS_EXTID_PSK_KEY_EXCHANGE_MODES))
+        return IOTLS_ERR_MISSING_EXTENSION;
+    if (!has_ext(ch, IOTLS_EXTID_SIGNATURE_ALGORITHMS))
+        return IOTLS_ERR_MISSING_EXTENSION;
+    if (!has_psk && (!has_groups || !has_shares))
+        return IOTLS_ERR_MISSING_EXTENSION;
+    if (has_groups != has_shares)
+        return IOTLS_ERR_MISSING_EXTENSION;
+
+    /* RFC 8446 4.2.8: no share for a group the client does not list. */
+    size_t pos = 0;
+    iotls_key_share_entry entry;
+    while (iotls_key_share_next(ch->key_shares, &pos, &entry))
+        if (!iotls_u16_list_contains(ch->supported_groups, entry.group))
+            return IOTLS_ERR_ILLEGAL_PARAMETER;
+    return IOTLS_OK;
+}
+
+/* ---------------- negotiation ---------------- */
+
+static int suite_ok(const iotls_config *cfg, uint16_t suite)
+{
+    for (size_t i = 0; i < cfg->suite_count; i++)
+        if (cfg->suites[i] == suite)
+            return iotls_suite_hash(suite) != IOTLS_HASH_NONE;
+    return 0;
+}
+
+static int group_ok(const iotls_config *cfg, uint16_t group)
+{
+    for (size_t i = 0; i < cfg->group_count; i++)
+        if (cfg->groups[i] == group)
+            return iotls_kex_supported(group);
+    return 0;
+}
+
+/* Our preference: the first of our suites the client offers. */
+static uint16_t pick_suite(const iotls_config *cfg, const iotls_client_hello *ch)
+{
+    for (size_t i = 0; i < cfg->suite_count; i++)
+        if (iotls_suite_hash(cfg->suites[i]) != IOTLS_HASH_NONE &&
+            iotls_u16_list_contains(ch->cipher_suites, cfg->suites[i]))
+            return cfg->suites[i];
+    return 0;
+}
+
+static int find_share(const iotls_client_hello *ch, uint16_t group, iotls_bytes *share)
+{
+    size_t pos = 0;
+    iotls_key_share_entry entry;
+    while (iotls_key_share_next(ch->key_shares, &pos, &entry))
+        if (entry.group == group) {
+            *share = entry.key_exchange;
+            return 1;
+        }
+    return 0;
+}
+
+/* Group policy: a share the client already sent saves a round trip, so
+ * the group is the first of OUR preference among the groups the client sent
+ * shares for, even when it supports a group we like better without a share.
+ * Only when no share is usable do we ask, with a HelloRetryRequest, for the
+ * first of our groups in the client's supported_groups. The share is left
+ * empty in that case. */
+static int pick_group(const iotls_config *cfg, const iotls_client_hello *ch, uint16_t *group,
+                      iotls_bytes *share)
+{
+    share->p = NULL;
+    share->len = 0;
+    for (size_t i = 0; i < cfg->group_count; i++)
+        if (iotls_kex_supported(cfg->groups[i]) && find_share(ch, cfg->groups[i], share)) {
+            *group = cfg->groups[i];
+            return IOTLS_OK;
+        }
+    for (size_t i = 0; i < cfg->group_count; i++)
+        if (iotls_kex_supported(cfg->groups[i]) &&
+            iotls_u16_list_contains(ch->supported_groups, cfg->groups[i])) {
+            *group = cfg->groups[i];
+            return IOTLS_OK;
+        }
+    return IOTLS_ERR_HANDSHAKE_FAILURE;
+}
+
+/* Our CertificateVerify scheme: the first of the connection's sig_algs
+ * that the client offers and the presented key can make. */
+static int pick_sig_scheme(const iotls_conn *c, const iotls_client_hello *ch, uint16_t *scheme)
+{
+    const iotls_config *cc = cert_config(c);
+    if (!cc->has_cert)
+        return IOTLS_ERR_CONFIG; /* a server without a certificate cannot answer */
+    for (size_t i = 0; i < c->cfg->sig_alg_count; i++) {
+        uint16_t s = c->cfg->sig_algs[i];
+        if (iotls_u16_list_contains(ch->signature_algorithms, s) &&
+            iotls_pkey_can_sign(&cc->key, s)) {
+            *scheme = s;
+            return IOTLS_OK;
+        }
+    }
+    return IOTLS_ERR_HANDSHAKE_FAILURE;
+}
+
+static int alpn_contains(iotls_bytes list, iotls_bytes name)
+{
+    size_t pos = 0;
+    iotls_bytes offered;
+    while (iotls_alpn_next(list, &pos, &offered))
+        if (offered.len == name.len && memcmp(offered.p, name.p, name.len) == 0)
+            return 1;
+    return 0;
+}
+
+/* ALPN (RFC 7301): the first of our protocols the client offers. No ALPN
+ * when the client sent none or we have none configured. */
+static int pick_alpn(const iotls_config *cfg, const iotls_client_hello *ch, iotls_bytes *out)
+{
+    out->p = NULL;
+    out->len = 0;
+    if (!has_ext(ch, IOTLS_EXTID_ALPN) || cfg->alpn_len == 0)
+        return IOTLS_OK;
+    iotls_bytes ours = {cfg->alpn, cfg->alpn_len};
+    size_t pos = 0;
+    iotls_bytes name;
+    while (iotls_alpn_next(ours, &pos, &name))
+        if (alpn_contains(ch->alpn, name)) {
+            *out = name;
+            return IOTLS_OK;
+        }
+    return IOTLS_ERR_NO_APPLICATION_PROTOCOL;
+}
+
+/* server_name: keep the host name for the application and let the SNI
+ * callback pick the certificate. Runs once per handshake. */
+static int process_sni(iotls_conn *c, const iotls_client_hello *ch)
+{
+    if (c->sv.sni_done)
+        return IOTLS_OK;
+    c->sv.sni_done = 1;
+    if (!has_ext(ch, IOTLS_EXTID_SERVER_NAME) || ch->server_name.len == 0)
+        return IOTLS_OK;
+    if (ch->server_name.len > IOTLS_MAX_SERVER_NAME ||
+        memchr(ch->server_name.p, 0, ch->server_name.len) != NULL)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    memcpy(c->server_name, ch->server_name.p, ch->server_name.len);
+    c->server_name[ch->server_name.len] = '\0';
+    if (c->cfg->sni_cb) {
+        const iotls_config *chosen = c->cfg->sni_cb(c->cfg->sni_arg, c->server_name);
+        if (chosen) {
+            /* The name chose the certificate: RFC 6066 3 asks us to say so
+             * with an empty server_name in EncryptedExtensions. */
+            c->cert_cfg = chosen;
+            c->sv.sni_ack = 1;
+        }
+    }
+    return IOTLS_OK;
+}
+
+/* Everything but the group, which the two ClientHellos decide differently. */
+static int negotiate_rest(iotls_conn *c, const iotls_client_hello *ch, sv_choice *choice)
+{
+    int rc = pick_sig_scheme(c, ch, &choice->sig_scheme);
+    if (rc == IOTLS_OK)
+        rc = pick_alpn(c->cfg, ch, &choice->alpn);
+    return rc;
+}
+
+/* ---------------- HelloRetryRequest cookie ---------------- */
+
+static int digest_field(iotls_hash_ctx *h, const uint8_t *p, size_t len)
+{
+    uint8_t prefix[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                         (uint8_t)len};
+    int rc = iotls_hash_update(h, prefix, sizeof prefix);
+    if (rc == IOTLS_OK && len > 0)
+        rc = iotls_hash_update(h, p, len);
+    return rc;
+}
+
+/* SHA-256 over the ClientHello fields that must not change between the
+ * two ClientHellos (RFC 8446 4.1.2 lists what may: key_share, early_data,
+ * cookie, pre_shared_key, padding). Each field is length-prefixed, and the
+ * presence of the optional extensions is part of the digest. */
+static int fields_digest(const iotls_client_hello *ch, uint8_t out[FIELDS_DIGEST_LEN])
+{
+    const uint32_t bound =
+        IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME) | IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_GROUPS) |
+        IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS) | IOTLS_EXT_BIT(IOTLS_EXTID_ALPN) |
+        IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_VERSIONS) |
+        IOTLS_EXT_BIT(IOTLS_EXTID_PSK_KEY_EXCHANGE_MODES) |
+        IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS_CERT);
+    uint32_t present = ch->exts_seen & bound;
+    uint8_t head[6] = {
+        (uint8_t)(ch->legacy_version >> 8), (uint8_t)ch->legacy_version, (uint8_t)(present >> 24),
+        (uint8_t)(present >> 16),           (uint8_t)(present >> 8),     (uint8_t)present};
+    const iotls_bytes *fields[] = {
+        &ch->random,
+        &ch->session_id,
+        &ch->cipher_suites,
+        &ch->compression_methods,
+        &ch->server_name,
+        &ch->supported_versions,
+        &ch->supported_groups,
+        &ch->signature_algorithms,
+        &ch->signature_algorithms_cert,
+        &ch->alpn,
+        &ch->psk_modes,
+    };
+    iotls_hash_ctx h;
+    memset(&h, 0, sizeof h);
+    int rc = iotls_hash_init(&h, IOTLS_HASH_SHA256);
+    if (rc == IOTLS_OK)
+        rc = iotls_hash_update(&h, head, sizeof head);
+    for (size_t i = 0; rc == IOTLS_OK && i < sizeof fields / sizeof fields[0]; i++)
+        rc = digest_field(&h, fields[i]->p, fields[i]->len);
+    if (rc == IOTLS_OK)
+        rc = iotls_hash_snapshot(&h, out);
+    iotls_hash_free(&h);
+    return rc;
+}
+
+static const uint8_t *cookie_key(const iotls_conn *c)
+{
+    if (c->cfg->has_cookie_key)
+        return c->cfg->cookie_key;
+    return c->sv.own_cookie_key ? c->sv.cookie_key : NULL;
+}
+
+/* tag = HMAC-SHA256(key, head_and_hash || fields digest of ch). */
+static int cookie_tag(const uint8_t *key, const uint8_t *cookie, size_t body_len,
+                      const iotls_client_hello *ch, uint8_t tag[COOKIE_TAG_LEN])
+{
+    uint8_t input[COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN + FIELDS_DIGEST_LEN];
+    if (body_len > COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN)
+        return IOTLS_ERR_INTERNAL;
+    memcpy(input, cookie, body_len);
+    int rc = fields_digest(ch, input + body_len);
+    if (rc == IOTLS_OK)
+        rc = iotls_hmac(IOTLS_HASH_SHA256, key, IOTLS_COOKIE_KEY_LEN, input,
+                        body_len + FIELDS_DIGEST_LEN, tag);
+    iotls_wipe(input, sizeof input);
+    return rc;
+}
+
+static int make_cookie(iotls_conn *c, const iotls_client_hello *ch, uint16_t suite, uint16_t group,
+                       const uint8_t *ch1_hash, size_t hash_len, uint8_t *cookie,
+                       size_t *cookie_len)
+{
+    if (!c->cfg->has_cookie_key && !c->sv.own_cookie_key) {
+        int rc = iotls_random(c->sv.cookie_key, sizeof c->sv.cookie_key);
+        if (rc != IOTLS_OK)
+            return rc;
+        c->sv.own_cookie_key = 1;
+    }
+    cookie[0] = COOKIE_VERSION;
+    cookie[1] = (uint8_t)(suite >> 8);
+    cookie[2] = (uint8_t)suite;
+    cookie[3] = (uint8_t)(group >> 8);
+    cookie[4] = (uint8_t)group;
+    cookie[5] = (uint8_t)hash_len;
+    memcpy(cookie + COOKIE_HEAD_LEN, ch1_hash, hash_len);
+    size_t body_len = COOKIE_HEAD_LEN + hash_len;
+    int rc = cookie_tag(cookie_key(c), cookie, body_len, ch, cookie + body_len);
+    if (rc == IOTLS_OK)
+        *cookie_len = body_len + COOKIE_TAG_LEN;
+    return rc;
+}
+
+/* Checks the second ClientHello's cookie; on success returns what the
+ * first ClientHello decided and the view of Hash(ClientHello1). */
+static int open_cookie(const iotls_conn *c, const iotls_client_hello *ch2, uint16_t *suite,
+                       uint16_t *group, iotls_bytes *ch1_hash)
+{
+    const uint8_t *key = cookie_key(c);
+    const uint8_t *p = ch2->cookie.p;
+    size_t len = ch2->cookie.len;
+    if (!key || !has_ext(ch2, IOTLS_EXTID_COOKIE) || len < COOKIE_HEAD_LEN + COOKIE_TAG_LEN)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    size_t hash_len = p[5];
+    if (p[0] != COOKIE_VERSION || hash_len > IOTLS_MAX_HASH_LEN ||
+        len != COOKIE_HEAD_LEN + hash_len + COOKIE_TAG_LEN)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    uint8_t tag[COOKIE_TAG_LEN];
+    int rc = cookie_tag(key, p, COOKIE_HEAD_LEN + hash_len, ch2, tag);
+    if (rc != IOTLS_OK)
+        return rc;
+    int differs = iotls_ct_memcmp(tag, p + COOKIE_HEAD_LEN + hash_len, COOKIE_TAG_LEN);
+    iotls_wipe(tag, sizeof tag);
+    if (differs)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    *suite = (uint16_t)((p[1] << 8) | p[2]);
+    *group = (uint16_t)((p[3] << 8) | p[4]);
+    if (iotls_hash_len(iotls_suite_hash(*suite)) != hash_len)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    ch1_hash->p = p + COOKIE_HEAD_LEN;
+    ch1_hash->len = hash_len;
+    return IOTLS_OK;
+}
+
+static void hrr_params(iotls_server_hello_params *hp, const iotls_client_hello *ch, uint16_t suite,
+                       uint16_t group, const uint8_t *cookie, size_t cookie_len)
+{
+    memset(hp, 0, sizeof *hp);
+    hp->random = iotls_hrr_random;
+    hp->is_hrr = 1;
+    hp->session_id_echo = ch->session_id.p;
+    hp->session_id_len = ch->session_id.len;
+    hp->cipher_suite = suite;
+    hp->key_share_group = group;
+    hp->cookie = cookie;
+    hp->cookie_len = cookie_len;
+}
+
+/* RFC 8446 D.4: a client that sent a legacy_session_id is in middlebox
+ * compatibility mode and expects one change_cipher_spec right after our
+ * first handshake message (ServerHello or HelloRetryRequest). */
+static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
+{
+    if (ch->session_id.len == 0 || c->sv.ccs_sent)
+        return IOTLS_OK;
+    c->sv.ccs_sent = 1;
+    return iotls_conn_send_ccs(c);
+}
+
+static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
+                                    const sv_choice *choice)
+{
+    uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
+    uint8_t cookie[COOKIE_MAX_LEN];
+    size_t cookie_len = 0;
+    int rc = iotls_transcript_hash(&c->transcript, ch1_hash);
+    if (rc == IOTLS_OK)
+        rc = make_cookie(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len, cookie,
+                         &cookie_len);
+    /* Our own transcript goes on too (the second ClientHello rebuilds it
+     * from the cookie anyway, as a stateless server would). */
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hrr_substitute(&c->transcript);
+    iotls_server_hello_params hp;
+    hrr_params(&hp, ch, choice->suite, choice->group, cookie, cookie_len);
+    if (rc == IOTLS_OK)
+        rc = send_message(c, write_server_hello, &hp);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    if (rc == IOTLS_OK)
+        rc = maybe_send_ccs(c, ch);
+    if (rc == IOTLS_OK) {
+        c->hrr = 1;
+        iotls_conn_event(c, IOTLS_EV_HRR, 0, 0, (int)choice->group, "sent");
+    }
+    iotls_wipe(ch1_hash, sizeof ch1_hash);
+    return rc;
+}
+
+/* Transcript after a HelloRetryRequest, from the cookie alone (RFC 8446
+ * 4.4.1): message_hash(ClientHello1) || HelloRetryRequest || ClientHello2.
+ * The HelloRetryRequest is written again byte for byte: it depends only on
+ * the session id (bound by the cookie), suite, group and the cookie. */
+static int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2, uint16_t suite,
+                              uint16_t group, iotls_bytes ch1_hash, const uint8_t *ch2_msg,
+                              size_t ch2_len)
+{
+    uint8_t synthetic[IOTLS_HS_HEADER_LEN + IOTLS_MAX_HASH_LEN];
+    synthetic[0] = IOTLS_HS_MESSAGE_HASH;
+    synthetic[1] = 0;
+    synthetic[2] = 0;
+    synthetic[3] = (uint8_t)ch1_hash.len;
+    memcpy(synthetic + IOTLS_HS_HEADER_LEN, ch1_hash.p, ch1_hash.len);
+
+    uint8_t hrr[HRR_MAX_LEN];
+    iotls_writer w;
+    iotls_wr_init(&w, hrr, sizeof hrr);
+    iotls_server_hello_params hp;
+    hrr_params(&hp, ch2, suite, group, ch2->cookie.p, ch2->cookie.len);
+    int rc = iotls_server_hello_write(&w, &hp);
+    if (rc == IOTLS_OK)
+        rc = iotls_wr_error(&w);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    iotls_transcript_free(&c->transcript);
+    rc = iotls_transcript_init(&c->transcript);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_select(&c->transcript, iotls_suite_hash(suite));
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, synthetic, IOTLS_HS_HEADER_LEN + ch1_hash.len);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, hrr, w.len);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, ch2_msg, ch2_len);
+    return rc;
+}
+
+/* ---------------- the server's flight ---------------- */
+
+static int send_certificate(iotls_conn *c)
+{
+    const iotls_config *cc = cert_config(c);
+    own_chain chain;
+    chain.count = iotls_x509_count(&cc->cert);
+    if (chain.count == 0 || chain.count > MAX_OWN_CHAIN)
+        return IOTLS_ERR_CONFIG;
+    for (size_t i = 0; i < chain.count; i++) {
+        int rc = iotls_x509_der(&cc->cert, i, &chain.ders[i], &chain.lens[i]);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    return send_message(c, write_certificate, &chain);
+}
+
+static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
+{
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
+    uint8_t sig[IOTLS_MAX_SIGNATURE_LEN];
+    size_t content_len = 0;
+    cv_out cv = {scheme, sig, 0};
+    int rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_certificate_verify_content(1, hash, c->hash_len, content, sizeof content,
+                                              &content_len);
+    /* The key is only borrowed from the (shared, const) config: signing
+     * does not change it, mbedTLS just wants a mutable context. */
+    if (rc == IOTLS_OK)
+        rc = iotls_pkey_sign((iotls_pkey *)&cert_config(c)->key, scheme, content, content_len, sig,
+                             sizeof sig, &cv.sig_len);
+    if (rc == IOTLS_OK)
+        rc = send_message(c, write_certificate_verify, &cv);
+    if (rc == IOTLS_OK)
+        c->own_sig_scheme = scheme;
+    return rc;
+}
+
+static int send_finished(iotls_conn *c)
+{
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t verify_data[IOTLS_MAX_HASH_LEN];
+    int rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, verify_data);
+    if (rc == IOTLS_OK)
+        rc = send_message(c, write_finished, verify_data);
+    iotls_wipe(verify_data, sizeof verify_data);
+    return rc;
+}
+
+/* ServerHello and the handshake keys. */
+static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const sv_choice *choice)
+{
+    uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
+    uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
+    uint8_t random[32];
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    size_t pub_len = 0, dhe_len = 0;
+
+    int rc = iotls_kex_generate(&c->sv.kex, choice->group, pub, sizeof pub, &pub_len);
+    if (rc == IOTLS_OK) {
+        c->sv.kex_active = 1;
+        /* A bad client share fails here, before anything is sent. */
+        rc = iotls_kex_derive(&c->sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
+                              &dhe_len);
+    }
+    if (c->sv.kex_active) {
+        iotls_kex_free(&c->sv.kex);
+        c->sv.kex_active = 0;
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_random(random, sizeof random);
+    if (rc == IOTLS_OK) {
+        iotls_server_hello_params hp;
+        memset(&hp, 0, sizeof hp);
+        hp.random = random;
+        hp.session_id_echo = ch->session_id.p;
+        hp.session_id_len = ch->session_id.len;
+        hp.cipher_suite = choice->suite;
+        hp.key_share_group = choice->group;
+        hp.key_share = pub;
+        hp.key_share_len = pub_len;
+        rc = send_message(c, write_server_hello, &hp);
+    }
+    if (rc == IOTLS_OK) {
+        c->group = choice->group;
+        rc = iotls_transcript_hash(&c->transcript, hash);
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_init(&c->ks, c->hash, NULL, 0);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_handshake(&c->ks, dhe, dhe_len, hash);
+    iotls_wipe(dhe, sizeof dhe);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
+    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
+
+    /* ServerHello goes out in the clear, then the optional CCS; everything
+     * after it under the handshake keys. */
+    rc = iotls_conn_flush(c);
+    if (rc == IOTLS_OK)
+        rc = maybe_send_ccs(c, ch);
+    if (rc == IOTLS_OK)
+        rc = check_key_change_boundary(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    return rc;
+}
+
+/* The whole answer to an acceptable ClientHello: ServerHello [CCS]
+ * {EncryptedExtensions} {CertificateRequest} {Certificate}
+ * {CertificateVerify} {Finished}, then the application write keys. */
+static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const sv_choice *choice)
+{
+    if (choice->alpn.len >= sizeof c->alpn)
+        return IOTLS_ERR_INTERNAL;
+    if (choice->alpn.len > 0)
+        memcpy(c->alpn, choice->alpn.p, choice->alpn.len);
+    c->alpn[choice->alpn.len] = '\0';
+
+    int rc = send_server_hello(c, ch, choice);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    iotls_encrypted_extensions_params ee;
+    memset(&ee, 0, sizeof ee);
+    if (choice->alpn.len > 0) {
+        ee.alpn = choice->alpn.p;
+        ee.alpn_len = choice->alpn.len;
+    }
+    ee.server_name_ack = c->sv.sni_ack;
+    /* RFC 8446 4.2.7: tells the client our groups, for next time. */
+    ee.groups = c->cfg->groups;
+    ee.group_count = c->cfg->group_count;
+    rc = send_message(c, write_encrypted_extensions, &ee);
+
+    if (rc == IOTLS_OK && c->cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE) {
+        rc = send_message(c, write_certificate_request, NULL);
+        c->sv.cert_requested = 1;
+    }
+    if (rc == IOTLS_OK)
+        rc = send_certificate(c);
+    if (rc == IOTLS_OK)
+        rc = send_certificate_verify(c, choice->sig_scheme);
+    if (rc == IOTLS_OK)
+        rc = send_finished(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_master(&c->ks, hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->ks.client_app_traffic);
+    iotls_conn_keylog(c, "SERVER_TRAFFIC_SECRET_0", c->ks.server_app_traffic);
+    iotls_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter_master);
+    /* Read keys stay the client's handshake keys until its Finished. */
+    rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
+    if (rc == IOTLS_OK)
+        c->sv.state = c->sv.cert_requested ? IOTLS_SV_WAIT_CERT : IOTLS_SV_WAIT_FINISHED;
+    return rc;
+}
+
+/* ---------------- transitions ---------------- */
+
+static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    iotls_client_hello ch;
+    sv_choice choice;
+    memset(&choice, 0, sizeof choice);
+    int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ch);
+    if (rc == IOTLS_OK)
+        rc = check_client_hello(&ch);
+    if (rc != IOTLS_OK)
+        return rc;
+    memcpy(c->client_random, ch.random.p, sizeof c->client_random);
+
+    /* A cookie in a first ClientHello belongs to no HelloRetryRequest of
+     * this connection (RFC 8446 4.2.2 forbids reusing one): ignored. */
+    rc = process_sni(c, &ch);
+    if (rc != IOTLS_OK)
+        return rc;
+    choice.suite = pick_suite(c->cfg, &ch);
+    if (choice.suite == 0)
+        return IOTLS_ERR_HANDSHAKE_FAILURE;
+    rc = pick_group(c->cfg, &ch, &choice.group, &choice.share);
+    if (rc == IOTLS_OK)
+        rc = negotiate_rest(c, &ch, &choice);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* 0-RTT is never accepted: its records follow this ClientHello and
+     * must be skipped (RFC 8446 4.2.10). */
+    if (ch.early_data) {
+        c->skip_early_data = 1;
+        c->early_skip_budget = EARLY_SKIP_BUDGET;
+    }
+
+    rc = iotls_conn_set_suite(c, choice.suite);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (choice.share.len == 0) {
+        rc = send_hello_retry_request(c, &ch, &choice);
+        if (rc == IOTLS_OK)
+            c->sv.state = IOTLS_SV_WAIT_CH2;
+        return rc;
+    }
+    return send_server_flight(c, &ch, &choice);
+}
+
+/* The answer to our HelloRetryRequest. Everything it depends on comes from
+ * the cookie and this message, so a server that forgot the first
+ * ClientHello would reach the same result. */
+static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    iotls_client_hello ch;
+    sv_choice choice;
+    iotls_bytes ch1_hash;
+    memset(&choice, 0, sizeof choice);
+    int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ch);
+    if (rc == IOTLS_OK)
+        rc = check_client_hello(&ch);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* Any 0-RTT records came before this message; none may follow. */
+    c->skip_early_data = 0;
+    if (ch.early_data) /* RFC 8446 4.1.2: removed in the second ClientHello */
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    rc = open_cookie(c, &ch, &choice.suite, &choice.group, &ch1_hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* The same suite as the HelloRetryRequest (RFC 8446 4.1.4). */
+    if (!suite_ok(c->cfg, choice.suite) || pick_suite(c->cfg, &ch) != choice.suite ||
+        (c->suite != 0 && c->suite != choice.suite))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    /* RFC 8446 4.2.8: exactly one share, for the group we asked for. A
+     * second HelloRetryRequest is never sent. */
+    if (!group_ok(c->cfg, choice.group) || !find_share(&ch, choice.group, &choice.share))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    size_t pos = 0, shares = 0;
+    iotls_key_share_entry entry;
+    while (iotls_key_share_next(ch.key_shares, &pos, &entry))
+        shares++;
+    if (shares != 1)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    memcpy(c->client_random, ch.random.p, sizeof c->client_random);
+    rc = process_sni(c, &ch);
+    if (rc == IOTLS_OK)
+        rc = negotiate_rest(c, &ch, &choice);
+    if (rc == IOTLS_OK && c->suite == 0)
+        rc = iotls_conn_set_suite(c, choice.suite);
+    if (rc == IOTLS_OK)
+        rc = rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash, msg, len);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->hrr = 1;
+    return send_server_flight(c, &ch, &choice);
+}
+
+static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    iotls_certificate cert;
+    c->skip_early_data = 0;
+    int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* RFC 8446 4.4.2: the context echoes CertificateRequest's, empty. */
+    if (cert.context.len != 0)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    if (cert.count == 0) {
+        /* RFC 8446 4.4.2.4: no certificate. Fatal only when we require one;
+         * otherwise no CertificateVerify follows. */
+        if (c->cfg->verify_client == IOTLS_VERIFY_CLIENT_REQUIRED)
+            return IOTLS_ERR_CERT_REQUIRED;
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+        if (rc == IOTLS_OK)
+            c->sv.state = IOTLS_SV_WAIT_FINISHED;
+        return rc;
+    }
+    size_t pos = 0;
+    iotls_bytes der;
+    while (iotls_certificate_next(cert.certificate_list, &pos, &der)) {
+        rc = iotls_x509_add_der(&c->peer_chain, der.p, der.len);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    c->peer_cert_presented = 1;
+    rc = iotls_conn_verify_peer_chain(c, 0);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc == IOTLS_OK)
+        c->sv.state = IOTLS_SV_WAIT_CV;
+    return rc;
+}
+
+static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    iotls_certificate_verify cv;
+    int rc =
+        iotls_certificate_verify_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cv);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* RFC 8446 4.4.3: a scheme we offered in CertificateRequest. */
+    int offered = 0;
+    for (size_t i = 0; i < c->cfg->sig_alg_count; i++)
+        if (c->cfg->sig_algs[i] == cv.scheme)
+            offered = 1;
+    if (!offered)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
+    size_t content_len = 0;
+    rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_certificate_verify_content(0, hash, c->hash_len, content, sizeof content,
+                                              &content_len);
+    if (rc == IOTLS_OK)
+        rc = iotls_x509_verify_signature(&c->peer_chain, cv.scheme, content, content_len,
+                                         cv.signature.p, cv.signature.len);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc == IOTLS_OK) {
+        c->peer_sig_scheme = cv.scheme;
+        c->sv.state = IOTLS_SV_WAIT_FINISHED;
+    }
+    return rc;
+}
+
+static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    iotls_bytes received;
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t expected[IOTLS_MAX_HASH_LEN];
+    c->skip_early_data = 0;
+    int rc = iotls_finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, c->hash_len,
+                                  &received);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, expected);
+    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, received.p, c->hash_len) != 0)
+        rc = IOTLS_ERR_DECRYPT_ERROR;
+    iotls_wipe(expected, sizeof expected);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_resumption(&c->ks, hash);
+    if (rc == IOTLS_OK)
+        rc = check_key_change_boundary(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* Certificate, CertificateVerify and Finished all checked. */
+    c->client_auth = c->peer_cert_presented && c->peer_cert_verified && c->peer_sig_scheme != 0;
+    c->sv.state = IOTLS_SV_DONE;
+    iotls_server_wipe(c); /* the cookie key has no further use */
+    iotls_conn_handshake_complete(c);
+    return IOTLS_OK;
+}
+
+typedef int (*sv_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
+
+/* The one message each state accepts, and the read epoch it must arrive in
+ * (a ClientHello in the clear, the client's second flight under the
+ * handshake keys). */
+static const struct {
+    int state;
+    uint8_t hs_type;
+    int epoch;
+    sv_handler handler;
+} transitions[] = {
+    {IOTLS_SV_WAIT_CH, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello},
+    {IOTLS_SV_WAIT_CH2, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello2},
+    {IOTLS_SV_WAIT_CERT, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate},
+    {IOTLS_SV_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify},
+    {IOTLS_SV_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_finished},
+};
+
+int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
+{
+    if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
+        return IOTLS_ERR_BAD_ARG;
+    if (c->sv.state == IOTLS_SV_FAILED)
+        return IOTLS_ERR_FAILED;
+    int rc = IOTLS_ERR_UNEXPECTED_MESSAGE;
+    for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
+        if (transitions[i].state != c->sv.state)
+            continue;
+        if (transitions[i].hs_type == hs_type && transitions[i].epoch == c->rd_epoch)
+            rc = transitions[i].handler(c, msg, len);
+        break;
+    }
+    if (rc != IOTLS_OK) {
+        c->sv.state = IOTLS_SV_FAILED;
+        c->skip_early_data = 0;
+        iotls_server_wipe(c);
+    }
+    return rc;
+}
+
+void iotls_server_wipe(iotls_conn *c)
+{
+    if (!c)
+        return;
+    if (c->sv.kex_active) {
+        iotls_kex_free(&c->sv.kex);
+        c->sv.kex_active = 0;
+    }
+    iotls_wipe(c->sv.cookie_key, sizeof c->sv.cookie_key);
+    c->sv.own_cookie_key = 0;
+}

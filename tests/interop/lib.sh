@@ -1,0 +1,415 @@
+# lib.sh: the interop harness, sourced by every tests/interop/*.sh script.
+# bash only. See README.md for the overview; in short:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   ia_init my-test                      # work dir, trap that kills every child
+#   ia_need_peer openssl                 # FAILS (never skips) when a peer is missing
+#   ia_start_server srv -- openssl s_server -accept 127.0.0.1:{PORT} ...
+#   ia_client c1 "$input" "grep:hello" -- 127.0.0.1:$IA_PORT --ca "$IA_PKI/ca.pem" -v
+#   ia_cell_begin "client openssl-server suite=... group=... cert=..."
+#   ia_expect_rc 0; ia_expect_out_has "hello"; ia_expect_suite TLS_AES_128_GCM_SHA256
+#   ia_cell_end                          # prints "CELL ...: PASS" or "...: FAIL (why)"
+#   ia_finish                            # "N passed, M failed"; exit 1 if any failed
+#
+# Environment, set by tests/interop/CMakeLists.txt on every test:
+#   IOTLS            our command ($<TARGET_FILE:iotls_cli>, so the ASan build uses its own)
+#   IA_PKI           the test PKI made by the "pki" fixture (pki.sh)
+#   IA_FREEPORT      freeport helper;  IA_WOLFSSL_PEER  wolfssl_peer helper
+#   IA_WORKROOT      where per-test work directories go (kept on failure)
+# Optional: IA_CLIENT_TIMEOUT / IA_SERVER_TIMEOUT (seconds), IA_KEEP=1 keeps work dirs.
+
+set -u
+IA_CLIENT_TIMEOUT=${IA_CLIENT_TIMEOUT:-20}
+IA_SERVER_TIMEOUT=${IA_SERVER_TIMEOUT:-30}
+IA_PIDS=()
+IA_PASSED=0
+IA_FAILED=0
+IA_FAILED_CELLS=()
+
+ia_die() {
+    echo "interop: $*" >&2
+    exit 1
+}
+
+# ia_init NAME: per-test work directory and cleanup of every child we start.
+ia_init() {
+    IA_NAME=$1
+    : "${IOTLS:?IOTLS must name the iotls command (set by CMake)}"
+    : "${IA_PKI:?IA_PKI must name the test PKI directory (set by CMake)}"
+    : "${IA_FREEPORT:?IA_FREEPORT must name the freeport helper (set by CMake)}"
+    mkdir -p "${IA_WORKROOT:-/tmp}"
+    IA_WORK=$(mktemp -d "${IA_WORKROOT:-/tmp}/$IA_NAME.XXXXXX")
+    trap ia__cleanup EXIT
+    trap 'exit 130' INT TERM
+    [ -f "$IA_PKI/ca.pem" ] || ia_die "no test PKI in $IA_PKI (the interop.pki fixture must run first)"
+    [ -x "$IOTLS" ] || ia_die "iotls command not found at $IOTLS (build the iotls_cli target)"
+}
+
+ia__cleanup() {
+    local pid
+    for pid in "${IA_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${IA_PIDS[@]}"; do
+        # timeout(1) passes TERM on to its command; KILL whatever lingers.
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    if [ "$IA_FAILED" -eq 0 ] && [ "${IA_KEEP:-0}" != 1 ]; then
+        rm -rf "$IA_WORK"
+    else
+        echo "interop: work files kept in $IA_WORK"
+    fi
+}
+
+# ia_need_peer openssl|gnutls|wolfssl|tshark: a missing peer is a FAILURE,
+# with the Debian package that brings it (scripts/deps.sh installs them all).
+ia_need_peer() {
+    case $1 in
+    openssl) command -v openssl >/dev/null || ia_die "openssl not found: apt-get install openssl" ;;
+    gnutls) command -v gnutls-serv >/dev/null && command -v gnutls-cli >/dev/null ||
+        ia_die "gnutls-serv/gnutls-cli not found: apt-get install gnutls-bin" ;;
+    wolfssl) [ -x "${IA_WOLFSSL_PEER:-}" ] ||
+        ia_die "wolfssl_peer not built (${IA_WOLFSSL_PEER:-unset}): apt-get install libwolfssl-dev, re-run cmake, build" ;;
+    tshark) command -v tshark >/dev/null || ia_die "tshark not found: apt-get install tshark" ;;
+    *) ia_die "unknown peer $1" ;;
+    esac
+}
+
+# ia_listening PORT: true when something listens on TCP PORT (IPv4 or IPv6).
+ia_listening() {
+    local hex
+    hex=$(printf ':%04X' "$1")
+    awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# ia_start_server LABEL [--stdin-fifo] -- CMD ARGS...
+#   Starts a peer server in the background under timeout(1). In CMD, {PORT}
+#   is replaced by a free port (freeport) and {READY} by a file that a server
+#   taking --port 0 writes its port into (wolfssl_peer, iotls server). Waits
+#   until the port is listening. When the server dies first (a lost bind
+#   race), it retries with a new port. Sets IA_PORT, IA_SERVER_PID and
+#   IA_SERVER_LOG (stdout+stderr). With --stdin-fifo, the server reads a fifo
+#   whose write end is open on fd IA_SERVER_IN_FD (ia_server_send writes it).
+ia_start_server() {
+    local label=$1 fifo=0 attempt port ready log pid arg deadline
+    shift
+    if [ "${1:-}" = --stdin-fifo ]; then fifo=1; shift; fi
+    [ "${1:-}" = -- ] && shift
+    log=$IA_WORK/$label.server.log
+    ready=$IA_WORK/$label.ready
+    IA_SERVER_LOG=$log
+    for attempt in 1 2 3 4 5; do
+        port=$("$IA_FREEPORT") || ia_die "freeport failed"
+        rm -f "$ready"
+        local cmd=()
+        for arg in "$@"; do
+            arg=${arg//\{PORT\}/$port}
+            arg=${arg//\{READY\}/$ready}
+            cmd+=("$arg")
+        done
+        echo "+ ${cmd[*]}" > "$log"
+        if [ $fifo = 1 ]; then
+            rm -f "$IA_WORK/$label.stdin"
+            mkfifo "$IA_WORK/$label.stdin"
+            # read-write open never blocks; the server then opens the read end.
+            exec {IA_SERVER_IN_FD}<>"$IA_WORK/$label.stdin"
+            (
+                exec {IA_SERVER_IN_FD}>&-
+                exec timeout -k 2 "$IA_SERVER_TIMEOUT" "${cmd[@]}" <"$IA_WORK/$label.stdin" >>"$log" 2>&1
+            ) &
+        else
+            timeout -k 2 "$IA_SERVER_TIMEOUT" "${cmd[@]}" </dev/null >>"$log" 2>&1 &
+        fi
+        pid=$!
+        IA_PIDS+=("$pid")
+        deadline=$((SECONDS + 10))
+        while [ $SECONDS -lt $deadline ]; do
+            if [[ " $* " == *"{READY}"* ]]; then
+                [ -s "$ready" ] && port=$(cat "$ready")
+            fi
+            if { [[ " $* " != *"{READY}"* ]] || [ -s "$ready" ]; } && ia_listening "$port"; then
+                IA_PORT=$port
+                IA_SERVER_PID=$pid
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.02
+        done
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        [ $fifo = 1 ] && exec {IA_SERVER_IN_FD}>&-
+        echo "interop: server $label did not start listening (attempt $attempt):" >&2
+        tail -n 5 "$log" | sed 's/^/    /' >&2
+    done
+    return 1
+}
+
+# ia_server_send TEXT: a line to the server's stdin (--stdin-fifo servers).
+ia_server_send() {
+    printf '%s\n' "$1" >&"$IA_SERVER_IN_FD"
+}
+
+# ia_server_stop: ends the current server (if still running); sets IA_SERVER_RC.
+ia_server_stop() {
+    if [ -n "${IA_SERVER_IN_FD:-}" ]; then
+        exec {IA_SERVER_IN_FD}>&-
+        IA_SERVER_IN_FD=
+    fi
+    kill -TERM "$IA_SERVER_PID" 2>/dev/null
+    wait "$IA_SERVER_PID" 2>/dev/null
+    IA_SERVER_RC=$?
+}
+
+# ia_server_wait [SECONDS]: waits for a one-shot server (s_server -naccept 1,
+# wolfssl_peer) to end by itself; sets IA_SERVER_RC (124: had to be killed).
+ia_server_wait() {
+    local deadline=$((SECONDS + ${1:-5}))
+    while kill -0 "$IA_SERVER_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+    if kill -0 "$IA_SERVER_PID" 2>/dev/null; then
+        ia_server_stop
+        IA_SERVER_RC=124
+    else
+        wait "$IA_SERVER_PID" 2>/dev/null
+        IA_SERVER_RC=$?
+    fi
+}
+
+# ia__hold UNTIL RCFILE: keeps a client's stdin open until UNTIL holds, the
+# client has exited (RCFILE exists), or IA_CLIENT_TIMEOUT passes. UNTIL:
+#   grep:TEXT   the client's stdout contains TEXT
+#   size:N      the client's stdout has at least N bytes
+#   exit        only the client's own exit (or the timeout) ends it
+#   eof         close stdin at once
+ia__hold() {
+    local until=$1 rcf=$2 deadline=$((SECONDS + IA_CLIENT_TIMEOUT))
+    [ "$until" = eof ] && return 0
+    while [ ! -e "$rcf" ] && [ $SECONDS -lt $deadline ]; do
+        case $until in
+        grep:*) grep -qF -- "${until#grep:}" "$IA_OUT" 2>/dev/null && return 0 ;;
+        size:*) [ "$(stat -c %s "$IA_OUT" 2>/dev/null || echo 0)" -ge "${until#size:}" ] && return 0 ;;
+        esac
+        sleep 0.02
+    done
+}
+
+# ia_client TAG INPUTFILE UNTIL -- ARGS...: runs `$IOTLS client ARGS` in the
+# foreground with INPUTFILE on stdin, holding stdin open per UNTIL (above),
+# under timeout(1). Sets IA_RC, IA_OUT (stdout file), IA_ERR (stderr file).
+# Set IA_CLIENT_CMD (an array) to run another client (a peer's, for the
+# server-side cells) instead: ia_client still does the stdin/timeout work.
+ia_client() {
+    local tag=$1 input=$2 until=$3 rcf
+    shift 3
+    [ "${1:-}" = -- ] && shift
+    IA_OUT=$IA_WORK/$tag.client.out
+    IA_ERR=$IA_WORK/$tag.client.err
+    rcf=$IA_WORK/$tag.client.rc
+    rm -f "$rcf" "$IA_OUT" "$IA_ERR"
+    : >"$IA_OUT"
+    local cmd=("$IOTLS" client)
+    [ -n "${IA_CLIENT_CMD+x}" ] && cmd=("${IA_CLIENT_CMD[@]}")
+    echo "+ ${cmd[*]} $*" >"$IA_WORK/$tag.client.cmd"
+    {
+        cat "$input"
+        ia__hold "$until" "$rcf"
+    } 2>/dev/null | {
+        timeout -k 2 "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" >"$IA_OUT" 2>"$IA_ERR"
+        echo $? >"$rcf"
+    }
+    IA_RC=$(cat "$rcf")
+}
+
+# ia_client_bg TAG -- ARGS...: starts the client in the background with a fifo
+# on stdin (write end: fd IA_CLIENT_IN_FD, see ia_client_send) for cells that
+# interleave both directions. ia_client_close closes stdin and waits (IA_RC).
+ia_client_bg() {
+    local tag=$1
+    shift
+    [ "${1:-}" = -- ] && shift
+    IA_OUT=$IA_WORK/$tag.client.out
+    IA_ERR=$IA_WORK/$tag.client.err
+    local fifo=$IA_WORK/$tag.client.stdin
+    rm -f "$fifo" "$IA_OUT" "$IA_ERR"
+    mkfifo "$fifo"
+    : >"$IA_OUT"
+    local cmd=("$IOTLS" client)
+    [ -n "${IA_CLIENT_CMD+x}" ] && cmd=("${IA_CLIENT_CMD[@]}")
+    echo "+ ${cmd[*]} $*" >"$IA_WORK/$tag.client.cmd"
+    exec {IA_CLIENT_IN_FD}<>"$fifo"
+    (
+        # The client must not hold a write end of its own stdin (or of the
+        # server's): it would never see end of input.
+        exec {IA_CLIENT_IN_FD}>&-
+        if [ -n "${IA_SERVER_IN_FD:-}" ]; then exec {IA_SERVER_IN_FD}>&-; fi
+        exec timeout -k 2 "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" <"$fifo" >"$IA_OUT" 2>"$IA_ERR"
+    ) &
+    IA_CLIENT_PID=$!
+    IA_PIDS+=("$IA_CLIENT_PID")
+}
+
+ia_client_send() {
+    printf '%s\n' "$1" >&"$IA_CLIENT_IN_FD"
+}
+
+ia_client_close() {
+    local deadline=$((SECONDS + ${1:-10}))
+    exec {IA_CLIENT_IN_FD}>&-
+    while kill -0 "$IA_CLIENT_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+    kill -TERM "$IA_CLIENT_PID" 2>/dev/null
+    wait "$IA_CLIENT_PID" 2>/dev/null
+    IA_RC=$?
+}
+
+# ia_wait_for FILE TEXT [SECONDS]: true once FILE contains TEXT.
+ia_wait_for() {
+    local deadline=$((SECONDS + ${3:-10}))
+    while [ $SECONDS -lt $deadline ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- cells
+# A cell is one scenario; it prints exactly one line "CELL <label>: PASS" or
+# "CELL <label>: FAIL (<reasons>)", followed on failure by the tails of the
+# client's stderr and the server log, indented.
+
+ia_cell_begin() {
+    IA_CELL=$1
+    IA_REASONS=()
+    IA_OUT=/dev/null
+    IA_ERR=/dev/null
+    IA_SERVER_LOG=/dev/null
+}
+
+ia_fail() {
+    IA_REASONS+=("$*")
+}
+
+ia_cell_end() {
+    if [ ${#IA_REASONS[@]} -eq 0 ]; then
+        echo "CELL $IA_CELL: PASS"
+        IA_PASSED=$((IA_PASSED + 1))
+        return 0
+    fi
+    local why
+    why=$(printf '%s; ' "${IA_REASONS[@]}")
+    echo "CELL $IA_CELL: FAIL (${why%; })"
+    IA_FAILED=$((IA_FAILED + 1))
+    IA_FAILED_CELLS+=("$IA_CELL")
+    if [ -s "$IA_ERR" ]; then
+        echo "    --- client stderr (last 8 lines):"
+        tail -n 8 "$IA_ERR" | cut -c1-300 | sed 's/^/    | /'
+    fi
+    if [ -s "$IA_SERVER_LOG" ]; then
+        echo "    --- server log (last 8 lines):"
+        tail -n 8 "$IA_SERVER_LOG" | cut -c1-300 | sed 's/^/    | /'
+    fi
+    return 1
+}
+
+ia_finish() {
+    local f
+    echo
+    if [ "$IA_FAILED" -ne 0 ]; then
+        echo "$IA_NAME: failed cells:"
+        for f in "${IA_FAILED_CELLS[@]}"; do echo "  $f"; done
+    fi
+    echo "$IA_NAME: $IA_PASSED passed, $IA_FAILED failed"
+    [ "$IA_FAILED" -eq 0 ] && [ "$IA_PASSED" -gt 0 ]
+}
+
+# ---------------------------------------------------------------- checks
+# What our client prints is matched here and only here, so a change of the
+# -v format is a change in one place. The client's stdout and stderr both
+# count as its "trace" (it may print -v to either).
+
+ia__trace() { cat "$IA_OUT" "$IA_ERR" 2>/dev/null; }
+
+ia_expect_rc() {
+    [ "$IA_RC" = "$1" ] || ia_fail "exit code $IA_RC, want $1$([ "$IA_RC" = 124 ] && echo ' (timed out)')"
+}
+
+# A failed connection is exit code 1 (not 0, not a crash, not a time-out).
+ia_expect_fail_rc() {
+    case $IA_RC in
+    1) ;;
+    0) ia_fail "exit code 0, want 1 (failure)" ;;
+    124 | 137) ia_fail "timed out instead of failing" ;;
+    *) ia_fail "exit code $IA_RC, want 1" ;;
+    esac
+}
+
+ia_expect_out_has() {
+    grep -qF -- "$1" "$IA_OUT" || ia_fail "output lacks '$1'"
+}
+
+# ia_expect_trace RE WHAT: an extended regex (case-insensitive) somewhere in the trace.
+ia_expect_trace() {
+    ia__trace | grep -qiE -- "$1" || ia_fail "trace does not show $2"
+}
+
+ia_suite_re() { echo "$1"; }
+ia_group_re() {
+    case $1 in
+    x25519) echo 'x25519' ;;
+    secp256r1) echo '(secp256r1|P-256|prime256v1)' ;;
+    secp384r1) echo '(secp384r1|P-384)' ;;
+    secp521r1) echo '(secp521r1|P-521)' ;;
+    *) echo "$1" ;;
+    esac
+}
+
+ia_expect_suite() {
+    ia__trace | grep -qF -- "$1" || ia_fail "trace does not show suite $1"
+}
+
+# The group must appear on a line that talks about a group / key exchange.
+ia_expect_group() {
+    ia__trace | grep -iE '(group|key.?share|kex|key exchange)' | grep -qiE -- "\\b$(ia_group_re "$1")\\b" ||
+        ia_fail "trace does not show group $1"
+}
+
+ia_expect_hrr() {
+    ia_expect_trace 'HelloRetryRequest|hello_retry_request|\bHRR\b' "a HelloRetryRequest"
+}
+
+ia_expect_alpn() {
+    ia__trace | grep -iE 'alpn' | grep -qE -- "(^|[^a-z0-9/.-])$1([^a-z0-9/.-]|$)" ||
+        ia_fail "trace does not show ALPN $1"
+}
+
+# ia_expect_tickets N: at least N NewSessionTicket messages in the trace.
+ia_expect_tickets() {
+    local n
+    n=$(ia__trace | grep -ciE 'NewSessionTicket|new_session_ticket|session ticket')
+    [ "$n" -ge "$1" ] || ia_fail "trace shows $n NewSessionTicket lines, want >= $1"
+}
+
+# ia_expect_error ALERT [TEXT_RE]: exit code 1 and the one error line
+# "iotls: ... ALERT ..." on stderr (and TEXT_RE in it, when given).
+ia_expect_error() {
+    local line
+    ia_expect_fail_rc
+    line=$(grep -E '^iotls: ' "$IA_ERR" | grep -v -iE 'warning' | tail -n 1)
+    if [ -z "$line" ]; then
+        ia_fail "no 'iotls: ...' error line on stderr"
+        return
+    fi
+    case $line in
+    *"$1"*) ;;
+    *) ia_fail "error line '$line' does not name $1" ;;
+    esac
+    if [ -n "${2:-}" ] && ! grep -qiE -- "$2" <<<"$line"; then
+        ia_fail "error line '$line' does not match /$2/"
+    fi
+}
+
+# ia_expect_server_log TEXT WHAT
+ia_expect_server_log() {
+    grep -qF -- "$1" "$IA_SERVER_LOG" || ia_fail "server log does not show $2"
+}

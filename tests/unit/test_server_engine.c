@@ -1,0 +1,1375 @@
+/* Server handshake (src/server.c) tests.
+ *
+ * 1. Interop: a server iotls_conn driven over a loopback socket against the
+ *    real `openssl s_client` and `gnutls-cli` programs: every suite and
+ *    group, HelloRetryRequest (with and without middlebox compatibility),
+ *    mutual authentication, a missing client certificate, ALPN, SNI with a
+ *    certificate callback, RSA-PSS and P-384 keys, a TLS 1.2 client. The
+ *    secrets we log must equal the ones s_client logs (-keylogfile), and the
+ *    client must receive our echo of what it sent.
+ * 2. In memory: hand-built ClientHellos (every field under the test's
+ *    control) that must be refused with a specific error and alert, and the
+ *    HelloRetryRequest cookie checks on the second ClientHello.
+ *
+ * Certificates are made with the openssl command in a temporary directory,
+ * so nothing here depends on our own certificate writer; the openssl
+ * command is therefore required, gnutls-cli is used when installed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "config.h"
+#include "conn.h"
+#include "iotls/engine.h"
+#include "msg/msg.h"
+#include "testlib.h"
+
+static char g_dir[64];
+static char g_path_buf[16][160];
+
+static const char *path_of(int slot, const char *name)
+{
+    snprintf(g_path_buf[slot], sizeof g_path_buf[slot], "%s/%s", g_dir, name);
+    return g_path_buf[slot];
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining_ms(int64_t deadline)
+{
+    int64_t left = deadline - now_ms();
+    return left < 0 ? 0 : (int)left;
+}
+
+static int have_program(const char *name)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
+    return system(cmd) == 0;
+}
+
+static int run_quiet(const char *cmd)
+{
+    char full[2048];
+    snprintf(full, sizeof full, "cd %s && (%s) >>openssl-gen.log 2>&1", g_dir, cmd);
+    int rc = system(full);
+    if (rc != 0)
+        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+    return rc;
+}
+
+/* CA (P-256), server certificates for P-256, P-384 and RSA-2048 keys (SAN
+ * localhost and 127.0.0.1), and a client certificate (P-256). */
+static int make_pki(void)
+{
+    static const char *const cmds[] = {
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key",
+        "openssl req -x509 -new -key ca.key -subj '/CN=iotls test CA' -days 2 -out ca.pem"
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\\nbasicConstraints=CA:FALSE\\n' "
+        ">srv.ext",
+        "printf 'extendedKeyUsage=clientAuth\\nkeyUsage=critical,digitalSignature\\n"
+        "basicConstraints=CA:FALSE\\n' >cli.ext",
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out srv256.key",
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out srv384.key",
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out srvrsa.key",
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out cli.key",
+        "n=10; for k in srv256 srv384 srvrsa; do n=$((n+1)); openssl req -new -key $k.key"
+        " -subj /CN=localhost -out $k.csr && openssl x509 -req -in $k.csr -CA ca.pem"
+        " -CAkey ca.key -set_serial $n -days 2 -extfile srv.ext -out $k.pem || exit 1; done",
+        "openssl req -new -key cli.key -subj /CN=iotls-test-client -out cli.csr && openssl x509"
+        " -req -in cli.csr -CA ca.pem -CAkey ca.key -set_serial 77 -days 2 -extfile cli.ext"
+        " -out cli.pem",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (run_quiet(cmds[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* ---------------- configuration ---------------- */
+
+typedef struct {
+    char lines[16][256];
+    size_t count;
+} keylog_lines;
+
+static void keylog_cb(void *arg, const char *line)
+{
+    keylog_lines *k = arg;
+    if (k->count < 16)
+        snprintf(k->lines[k->count++], sizeof k->lines[0], "%s", line);
+}
+
+static void config_init(struct iotls_config *cfg, const char *key_name)
+{
+    memset(cfg, 0, sizeof *cfg);
+    iotls_config_defaults(cfg);
+    iotls_x509_init(&cfg->cert);
+    iotls_x509_init(&cfg->ca);
+    iotls_pkey_init(&cfg->key);
+    char name[64];
+    snprintf(name, sizeof name, "%s.pem", key_name);
+    CHECK_OK(iotls_x509_load_file(&cfg->cert, path_of(0, name)));
+    snprintf(name, sizeof name, "%s.key", key_name);
+    CHECK_OK(iotls_pkey_load_file(&cfg->key, path_of(0, name), NULL));
+    cfg->has_cert = 1;
+    CHECK_OK(iotls_x509_load_file(&cfg->ca, path_of(0, "ca.pem")));
+    cfg->has_ca = 1;
+}
+
+static void config_free(struct iotls_config *cfg)
+{
+    iotls_x509_free(&cfg->cert);
+    iotls_x509_free(&cfg->ca);
+    iotls_pkey_free(&cfg->key);
+}
+
+static void set_alpn(struct iotls_config *cfg, const char *a, const char *b)
+{
+    size_t n = 0;
+    const char *names[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        if (!names[i])
+            continue;
+        size_t len = strlen(names[i]);
+        cfg->alpn[n++] = (uint8_t)len;
+        memcpy(cfg->alpn + n, names[i], len);
+        n += len;
+    }
+    cfg->alpn_len = n;
+}
+
+static iotls_conn *server_new(const struct iotls_config *cfg)
+{
+    size_t need = iotls_conn_size(cfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    if (!mem)
+        return NULL;
+    iotls_conn *c = iotls_conn_init(mem, need, cfg, IOTLS_ROLE_SERVER, NULL);
+    if (!c) {
+        free(mem);
+        return NULL;
+    }
+    if (iotls_conn_start(c) != IOTLS_OK) {
+        iotls_conn_free(c);
+        free(mem);
+        return NULL;
+    }
+    return c;
+}
+
+static void server_free(iotls_conn *c)
+{
+    if (!c)
+        return;
+    iotls_conn_free(c);
+    free(c);
+}
+
+/* ---------------- interop runner ---------------- */
+
+enum { PEER_OPENSSL, PEER_GNUTLS };
+
+typedef struct {
+    int server_rc; /* first failure of our server, IOTLS_OK if none */
+    int handshake_done;
+    int echoed; /* we received the client's line and echoed it */
+    uint16_t suite, group, own_sig_scheme, peer_sig_scheme;
+    int hrr, client_auth, alert_sent, ccs_sent;
+    char alpn[256];
+    char server_name[256];
+    char log[32768]; /* the client program's stdout and stderr */
+    keylog_lines keys;
+} outcome;
+
+static int listen_loopback(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    socklen_t sl = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static pid_t spawn(char *const argv[], int *stdin_w, const char *log_path)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(p[0], 0);
+        if (log >= 0) {
+            dup2(log, 1);
+            dup2(log, 2);
+        }
+        close(p[0]);
+        close(p[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(p[0]);
+    *stdin_w = p[1];
+    return pid;
+}
+
+static void reap(pid_t pid, int64_t deadline)
+{
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return;
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return;
+        }
+        usleep(10000);
+    }
+}
+
+/* Sends everything the engine has queued. */
+static int pump_out(iotls_conn *c, int fd, int64_t deadline)
+{
+    size_t n;
+    const uint8_t *p;
+    while ((p = iotls_conn_output(c, &n)) != NULL) {
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        if (poll(&pfd, 1, remaining_ms(deadline)) <= 0)
+            return -1;
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return -1;
+        }
+        iotls_conn_output_consume(c, (size_t)w);
+    }
+    return 0;
+}
+
+static void capture(outcome *o, const iotls_conn *c)
+{
+    o->handshake_done = c->handshake_done;
+    o->suite = c->suite;
+    o->group = c->group;
+    o->own_sig_scheme = c->own_sig_scheme;
+    o->peer_sig_scheme = c->peer_sig_scheme;
+    o->hrr = c->hrr;
+    o->client_auth = c->client_auth;
+    o->alert_sent = c->alert_sent;
+    o->ccs_sent = c->sv.ccs_sent;
+    snprintf(o->alpn, sizeof o->alpn, "%s", c->alpn);
+    snprintf(o->server_name, sizeof o->server_name, "%s", c->server_name);
+}
+
+/* The server side of one connection: handshake, then read one line from
+ * the client, answer "echo:<line>", close_notify. */
+static void serve(iotls_conn *c, int fd, int stdin_w, const char *line, outcome *o,
+                  int64_t deadline)
+{
+    uint8_t in[8192];
+    size_t in_len = 0, in_pos = 0;
+    char app[1024];
+    size_t app_len = 0;
+    int line_sent = 0;
+    for (;;) {
+        if (pump_out(c, fd, deadline) != 0)
+            break;
+        if (iotls_conn_error(c) != IOTLS_OK)
+            break;
+        if (iotls_conn_handshake_done(c)) {
+            if (!line_sent) {
+                /* Only now, so the client's data comes after the handshake. */
+                if (write(stdin_w, line, strlen(line)) < 0)
+                    break;
+                line_sent = 1;
+            }
+            size_t n = 0;
+            int rc;
+            while ((rc = iotls_conn_read(c, (uint8_t *)app + app_len, sizeof app - 1 - app_len,
+                                         &n)) == IOTLS_OK &&
+                   n > 0)
+                app_len += n;
+            char *nl = memchr(app, '\n', app_len);
+            if (nl) {
+                char reply[1100];
+                int len = snprintf(reply, sizeof reply, "echo:%.*s\n", (int)(nl - app), app);
+                size_t written = 0;
+                CHECK_OK(iotls_conn_write(c, (const uint8_t *)reply, (size_t)len, &written));
+                CHECK(written == (size_t)len);
+                o->echoed = 1;
+                iotls_conn_close(c);
+                pump_out(c, fd, deadline);
+                break;
+            }
+            if (rc == IOTLS_ERR_CLOSED)
+                break;
+        }
+        if (in_pos < in_len) {
+            size_t used = 0;
+            int rc = iotls_conn_input(c, in + in_pos, in_len - in_pos, &used);
+            in_pos += used;
+            if (rc != IOTLS_OK) {
+                o->server_rc = rc;
+                pump_out(c, fd, deadline);
+                break;
+            }
+            if (used > 0 || c->app_len > 0)
+                continue;
+            size_t pending;
+            if (iotls_conn_output(c, &pending) != NULL)
+                continue;
+            fprintf(stderr, "serve: engine takes no input\n");
+            break;
+        }
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, remaining_ms(deadline));
+        if (pr <= 0) {
+            fprintf(stderr, "serve: timeout waiting for the client\n");
+            break;
+        }
+        ssize_t r = recv(fd, in, sizeof in, 0);
+        if (r <= 0)
+            break;
+        in_len = (size_t)r;
+        in_pos = 0;
+    }
+    if (o->server_rc == IOTLS_OK)
+        o->server_rc = iotls_conn_error(c);
+}
+
+/* Runs one client program against a fresh server connection on cfg. */
+static void run_peer(struct iotls_config *cfg, int peer, const char *const *extra, outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->server_rc = IOTLS_ERR_INTERNAL;
+    cfg->keylog = keylog_cb;
+    cfg->keylog_arg = &o->keys;
+    int port = 0;
+    int lfd = listen_loopback(&port);
+    if (lfd < 0) {
+        CHECK(lfd >= 0);
+        return;
+    }
+    char hostport[32], portstr[16];
+    snprintf(hostport, sizeof hostport, "127.0.0.1:%d", port);
+    snprintf(portstr, sizeof portstr, "%d", port);
+    const char *argv[48];
+    size_t n = 0;
+    if (peer == PEER_OPENSSL) {
+        const char *base[] = {"openssl",
+                              "s_client",
+                              "-connect",
+                              hostport,
+                              "-CAfile",
+                              path_of(1, "ca.pem"),
+                              "-verify_return_error",
+                              "-verify_ip",
+                              "127.0.0.1",
+                              "-ign_eof",
+                              "-brief",
+                              "-keylogfile",
+                              path_of(2, "client.keylog")};
+        for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+            argv[n++] = base[i];
+    } else {
+        const char *base[] = {"gnutls-cli", "-p", portstr, "--x509cafile", path_of(1, "ca.pem")};
+        for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+            argv[n++] = base[i];
+    }
+    for (size_t i = 0; extra && extra[i]; i++)
+        argv[n++] = extra[i];
+    if (peer == PEER_GNUTLS)
+        argv[n++] = "127.0.0.1";
+    argv[n] = NULL;
+    unlink(path_of(2, "client.keylog"));
+
+    int64_t deadline = now_ms() + 20000;
+    int stdin_w = -1;
+    pid_t pid = spawn((char *const *)argv, &stdin_w, path_of(3, "client.log"));
+    CHECK(pid > 0);
+    if (pid <= 0) {
+        close(lfd);
+        return;
+    }
+    struct pollfd pfd = {lfd, POLLIN, 0};
+    int fd = -1;
+    if (poll(&pfd, 1, remaining_ms(deadline)) == 1)
+        fd = accept(lfd, NULL, NULL);
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+        iotls_conn *c = server_new(cfg);
+        CHECK(c != NULL);
+        if (c) {
+            static int serial;
+            char line[64];
+            snprintf(line, sizeof line, "ping-%d\n", ++serial);
+            o->server_rc = IOTLS_OK;
+            serve(c, fd, stdin_w, line, o, deadline);
+            capture(o, c);
+            char want[80];
+            snprintf(want, sizeof want, "echo:ping-%d", serial);
+            server_free(c);
+            shutdown(fd, SHUT_WR);
+            reap(pid, deadline);
+            pid = -1;
+            /* The client's log now holds everything it printed. */
+            FILE *f = fopen(path_of(3, "client.log"), "r");
+            if (f) {
+                size_t got = fread(o->log, 1, sizeof o->log - 1, f);
+                o->log[got] = '\0';
+                fclose(f);
+            }
+            if (o->echoed && !strstr(o->log, want)) {
+                fprintf(stderr, "client did not print %s\n", want);
+                o->echoed = 0;
+            }
+        }
+        close(fd);
+    }
+    close(stdin_w);
+    if (pid > 0)
+        reap(pid, deadline);
+    close(lfd);
+    cfg->keylog = NULL;
+    cfg->keylog_arg = NULL;
+}
+
+static void dump_on_failure(const char *what, const outcome *o, int ok)
+{
+    if (!ok)
+        fprintf(stderr, "---- %s: server rc %d (%s), client log:\n%s\n----\n", what, o->server_rc,
+                tl_errname(o->server_rc), o->log);
+}
+
+/* Every line we logged must be in the client's key log, and all five kinds
+ * must be there: the two sides derived the same secrets. */
+static void check_keylog_matches(const outcome *o)
+{
+    FILE *f = fopen(path_of(2, "client.keylog"), "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    static char theirs[16384];
+    size_t got = fread(theirs, 1, sizeof theirs - 1, f);
+    theirs[got] = '\0';
+    fclose(f);
+    CHECK(o->keys.count == 5);
+    static const char *const labels[] = {
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET ", "SERVER_HANDSHAKE_TRAFFIC_SECRET ",
+        "CLIENT_TRAFFIC_SECRET_0 ", "SERVER_TRAFFIC_SECRET_0 ", "EXPORTER_SECRET "};
+    for (size_t l = 0; l < 5; l++) {
+        int found = 0;
+        for (size_t i = 0; i < o->keys.count; i++)
+            if (strncmp(o->keys.lines[i], labels[l], strlen(labels[l])) == 0) {
+                found = 1;
+                /* Case-insensitive hex: compare lowercased copies. */
+                char ours[256];
+                snprintf(ours, sizeof ours, "%s", o->keys.lines[i]);
+                for (char *p = ours; *p; p++)
+                    if (*p >= 'A' && *p <= 'F')
+                        *p = (char)(*p - 'A' + 'a');
+                static char lower[16384];
+                memcpy(lower, theirs, got + 1);
+                for (char *p = lower; *p; p++)
+                    if (*p >= 'A' && *p <= 'F')
+                        *p = (char)(*p - 'A' + 'a');
+                if (!strstr(lower, ours)) {
+                    fprintf(stderr, "key log line not in the client's: %s\n", ours);
+                    CHECK(0);
+                }
+            }
+        CHECK(found);
+    }
+}
+
+/* ---------------- interop cases ---------------- */
+
+static void test_openssl_suites_groups(void)
+{
+    static const struct {
+        uint16_t id;
+        const char *name;
+    } suites[] = {{IOTLS_TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256"},
+                  {IOTLS_TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384"},
+                  {IOTLS_TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256"}};
+    static const struct {
+        uint16_t id;
+        const char *name;
+    } groups[] = {{IOTLS_GROUP_X25519, "X25519"},
+                  {IOTLS_GROUP_SECP256R1, "P-256"},
+                  {IOTLS_GROUP_SECP384R1, "P-384"}};
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    static outcome o;
+    for (size_t s = 0; s < 3; s++) {
+        for (size_t g = 0; g < 3; g++) {
+            cfg.suites[0] = suites[s].id;
+            cfg.suite_count = 1;
+            cfg.groups[0] = groups[g].id;
+            cfg.group_count = 1;
+            const char *extra[] = {"-tls1_3",
+                                   "-ciphersuites",
+                                   "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                   "TLS_CHACHA20_POLY1305_SHA256",
+                                   "-groups",
+                                   groups[g].name,
+                                   NULL};
+            run_peer(&cfg, PEER_OPENSSL, extra, &o);
+            char want[96];
+            snprintf(want, sizeof want, "Ciphersuite: %s", suites[s].name);
+            int ok = o.server_rc == IOTLS_OK && o.echoed && o.suite == suites[s].id &&
+                     o.group == groups[g].id && !o.hrr && strstr(o.log, want) &&
+                     strstr(o.log, "Verification: OK") &&
+                     o.own_sig_scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256 && o.ccs_sent;
+            CHECK(ok);
+            dump_on_failure(want, &o, ok);
+            check_keylog_matches(&o);
+        }
+    }
+    config_free(&cfg);
+}
+
+static void test_openssl_hrr(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    cfg.groups[0] = IOTLS_GROUP_SECP256R1;
+    cfg.group_count = 1;
+    static outcome o;
+    /* s_client sends a share only for its first group, X25519. */
+    const char *extra[] = {"-tls1_3", "-groups", "X25519:P-256", NULL};
+    run_peer(&cfg, PEER_OPENSSL, extra, &o);
+    int ok = o.server_rc == IOTLS_OK && o.echoed && o.hrr && o.group == IOTLS_GROUP_SECP256R1 &&
+             o.ccs_sent && strstr(o.log, "Server Temp Key: ECDH, prime256v1");
+    CHECK(ok);
+    dump_on_failure("HRR", &o, ok);
+    check_keylog_matches(&o);
+
+    /* Without middlebox compatibility: no session id, no CCS from us. */
+    const char *extra2[] = {"-tls1_3", "-groups", "X25519:P-256", "-no_middlebox", NULL};
+    run_peer(&cfg, PEER_OPENSSL, extra2, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && o.hrr && !o.ccs_sent;
+    CHECK(ok);
+    dump_on_failure("HRR no middlebox", &o, ok);
+
+    /* A per-config cookie key works the same. */
+    cfg.has_cookie_key = 1;
+    memset(cfg.cookie_key, 0x5a, sizeof cfg.cookie_key);
+    cfg.suites[0] = IOTLS_TLS_AES_256_GCM_SHA384; /* SHA-384 cookie and transcript */
+    cfg.suite_count = 1;
+    run_peer(&cfg, PEER_OPENSSL, extra, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && o.hrr && o.suite == IOTLS_TLS_AES_256_GCM_SHA384;
+    CHECK(ok);
+    dump_on_failure("HRR SHA-384, config cookie key", &o, ok);
+    check_keylog_matches(&o);
+
+    /* Our preference is P-384 but the client sent a P-256 share: use it,
+     * no extra round trip. */
+    cfg.groups[0] = IOTLS_GROUP_SECP384R1;
+    cfg.groups[1] = IOTLS_GROUP_SECP256R1;
+    cfg.group_count = 2;
+    const char *extra3[] = {"-tls1_3", "-groups", "P-256:P-384", NULL};
+    run_peer(&cfg, PEER_OPENSSL, extra3, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && !o.hrr && o.group == IOTLS_GROUP_SECP256R1;
+    CHECK(ok);
+    dump_on_failure("share over preference", &o, ok);
+    config_free(&cfg);
+}
+
+static void test_openssl_client_auth(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    cfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
+    static outcome o;
+    const char *with_cert[] = {
+        "-tls1_3", "-cert", path_of(4, "cli.pem"), "-key", path_of(5, "cli.key"), NULL};
+    run_peer(&cfg, PEER_OPENSSL, with_cert, &o);
+    int ok = o.server_rc == IOTLS_OK && o.echoed && o.client_auth &&
+             o.peer_sig_scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256;
+    CHECK(ok);
+    dump_on_failure("client auth", &o, ok);
+    check_keylog_matches(&o);
+
+    /* No certificate while one is required: certificate_required. */
+    const char *without[] = {"-tls1_3", NULL};
+    run_peer(&cfg, PEER_OPENSSL, without, &o);
+    ok = o.server_rc == IOTLS_ERR_CERT_REQUIRED &&
+         o.alert_sent == IOTLS_ALERT_CERTIFICATE_REQUIRED && !o.echoed &&
+         strstr(o.log, "certificate required");
+    CHECK(ok);
+    dump_on_failure("certificate required", &o, ok);
+
+    /* Optional: the client may go without. */
+    cfg.verify_client = IOTLS_VERIFY_CLIENT_OPTIONAL;
+    run_peer(&cfg, PEER_OPENSSL, without, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && !o.client_auth;
+    CHECK(ok);
+    dump_on_failure("client auth optional, none", &o, ok);
+    run_peer(&cfg, PEER_OPENSSL, with_cert, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && o.client_auth;
+    CHECK(ok);
+    dump_on_failure("client auth optional, given", &o, ok);
+
+    /* A client certificate from a CA we do not trust: unknown_ca. */
+    cfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
+    const char *self[] = {"-tls1_3", "-cert", path_of(4, "ca.pem"), "-key", path_of(5, "ca.key"),
+                          NULL};
+    iotls_x509_free(&cfg.ca);
+    iotls_x509_init(&cfg.ca);
+    CHECK_OK(iotls_x509_load_file(&cfg.ca, path_of(6, "srv384.pem"))); /* not a CA */
+    run_peer(&cfg, PEER_OPENSSL, self, &o);
+    ok = o.server_rc == IOTLS_ERR_CERT_UNKNOWN_CA && !o.echoed && strstr(o.log, "unknown ca");
+    CHECK(ok);
+    dump_on_failure("client cert unknown CA", &o, ok);
+    config_free(&cfg);
+}
+
+static void test_openssl_version_and_alpn(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    static outcome o;
+    const char *tls12[] = {"-tls1_2", NULL};
+    run_peer(&cfg, PEER_OPENSSL, tls12, &o);
+    int ok = o.server_rc == IOTLS_ERR_PROTOCOL_VERSION &&
+             o.alert_sent == IOTLS_ALERT_PROTOCOL_VERSION && strstr(o.log, "protocol version");
+    CHECK(ok);
+    dump_on_failure("TLS 1.2 client", &o, ok);
+
+    set_alpn(&cfg, "h2", "http/1.1");
+    const char *alpn[] = {"-tls1_3", "-alpn", "foo,http/1.1", NULL};
+    run_peer(&cfg, PEER_OPENSSL, alpn, &o);
+    /* (s_client -brief does not print the protocol; gnutls-cli below does.) */
+    ok = o.server_rc == IOTLS_OK && o.echoed && strcmp(o.alpn, "http/1.1") == 0;
+    CHECK(ok);
+    dump_on_failure("ALPN", &o, ok);
+
+    const char *no_alpn[] = {"-tls1_3", NULL};
+    run_peer(&cfg, PEER_OPENSSL, no_alpn, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && o.alpn[0] == '\0';
+    CHECK(ok);
+    dump_on_failure("no ALPN offered", &o, ok);
+
+    const char *bad_alpn[] = {"-tls1_3", "-alpn", "foo", NULL};
+    run_peer(&cfg, PEER_OPENSSL, bad_alpn, &o);
+    ok = o.server_rc == IOTLS_ERR_NO_APPLICATION_PROTOCOL &&
+         o.alert_sent == IOTLS_ALERT_NO_APPLICATION_PROTOCOL &&
+         strstr(o.log, "no application protocol");
+    CHECK(ok);
+    dump_on_failure("ALPN mismatch", &o, ok);
+
+    /* No suite in common. */
+    cfg.alpn_len = 0;
+    cfg.suites[0] = IOTLS_TLS_CHACHA20_POLY1305_SHA256;
+    cfg.suite_count = 1;
+    const char *aes[] = {"-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256", NULL};
+    run_peer(&cfg, PEER_OPENSSL, aes, &o);
+    ok = o.server_rc == IOTLS_ERR_HANDSHAKE_FAILURE &&
+         o.alert_sent == IOTLS_ALERT_HANDSHAKE_FAILURE && strstr(o.log, "handshake failure");
+    CHECK(ok);
+    dump_on_failure("no common suite", &o, ok);
+    config_free(&cfg);
+}
+
+static struct iotls_config g_rsa_cfg;
+static int g_sni_calls;
+static char g_sni_name[64];
+
+static const iotls_config *sni_pick(void *arg, const char *name)
+{
+    (void)arg;
+    g_sni_calls++;
+    snprintf(g_sni_name, sizeof g_sni_name, "%s", name);
+    return strcmp(name, "rsa.localhost") == 0 ? &g_rsa_cfg : NULL;
+}
+
+static void test_openssl_keys_and_sni(void)
+{
+    static outcome o;
+    struct iotls_config cfg;
+    config_init(&cfg, "srv384");
+    const char *plain[] = {"-tls1_3", NULL};
+    run_peer(&cfg, PEER_OPENSSL, plain, &o);
+    int ok =
+        o.server_rc == IOTLS_OK && o.echoed && o.own_sig_scheme == IOTLS_SIG_ECDSA_SECP384R1_SHA384;
+    CHECK(ok);
+    dump_on_failure("P-384 key", &o, ok);
+    config_free(&cfg);
+
+    config_init(&cfg, "srvrsa");
+    run_peer(&cfg, PEER_OPENSSL, plain, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && o.own_sig_scheme == IOTLS_SIG_RSA_PSS_RSAE_SHA256 &&
+         strstr(o.log, "RSA-PSS");
+    CHECK(ok);
+    dump_on_failure("RSA key", &o, ok);
+    /* The client accepts only ECDSA: nothing we can sign with. */
+    const char *ecdsa_only[] = {"-tls1_3", "-sigalgs", "ECDSA+SHA256:ECDSA+SHA384", NULL};
+    run_peer(&cfg, PEER_OPENSSL, ecdsa_only, &o);
+    ok = o.server_rc == IOTLS_ERR_HANDSHAKE_FAILURE;
+    CHECK(ok);
+    dump_on_failure("no common signature scheme", &o, ok);
+    config_free(&cfg);
+
+    /* SNI: the callback swaps in the RSA certificate for one name. */
+    config_init(&cfg, "srv256");
+    config_init(&g_rsa_cfg, "srvrsa");
+    cfg.sni_cb = sni_pick;
+    const char *sni_rsa[] = {"-tls1_3", "-servername", "rsa.localhost", NULL};
+    g_sni_calls = 0;
+    run_peer(&cfg, PEER_OPENSSL, sni_rsa, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && g_sni_calls == 1 &&
+         strcmp(o.server_name, "rsa.localhost") == 0 && strcmp(g_sni_name, "rsa.localhost") == 0 &&
+         o.own_sig_scheme == IOTLS_SIG_RSA_PSS_RSAE_SHA256;
+    CHECK(ok);
+    dump_on_failure("SNI picks RSA", &o, ok);
+    const char *sni_other[] = {"-tls1_3", "-servername", "localhost", NULL};
+    g_sni_calls = 0;
+    run_peer(&cfg, PEER_OPENSSL, sni_other, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && g_sni_calls == 1 &&
+         strcmp(o.server_name, "localhost") == 0 &&
+         o.own_sig_scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256;
+    CHECK(ok);
+    dump_on_failure("SNI keeps default", &o, ok);
+    config_free(&g_rsa_cfg);
+    config_free(&cfg);
+}
+
+static void test_gnutls(void)
+{
+    static outcome o;
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    const char *plain[] = {"--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL};
+    run_peer(&cfg, PEER_GNUTLS, plain, &o);
+    int ok = o.server_rc == IOTLS_OK && o.echoed && o.group == IOTLS_GROUP_X25519;
+    CHECK(ok);
+    dump_on_failure("gnutls", &o, ok);
+
+    /* gnutls sends shares for X25519 (and maybe P-256); we want P-384. */
+    cfg.groups[0] = IOTLS_GROUP_SECP384R1;
+    cfg.group_count = 1;
+    cfg.suites[0] = IOTLS_TLS_AES_256_GCM_SHA384;
+    cfg.suite_count = 1;
+    const char *hrr[] = {"--priority",
+                         "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
+                         "+GROUP-SECP384R1",
+                         NULL};
+    run_peer(&cfg, PEER_GNUTLS, hrr, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && o.hrr && o.group == IOTLS_GROUP_SECP384R1;
+    CHECK(ok);
+    dump_on_failure("gnutls HRR", &o, ok);
+
+    cfg.groups[0] = IOTLS_GROUP_X25519;
+    set_alpn(&cfg, "h2", "http/1.1");
+    const char *alpn[] = {
+        "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3", "--alpn", "http/1.1", "--alpn", "h2", NULL};
+    run_peer(&cfg, PEER_GNUTLS, alpn, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && strcmp(o.alpn, "h2") == 0 &&
+         strstr(o.log, "Application protocol: h2");
+    CHECK(ok);
+    dump_on_failure("gnutls ALPN", &o, ok);
+    cfg.alpn_len = 0;
+
+    cfg.suites[0] = IOTLS_TLS_CHACHA20_POLY1305_SHA256;
+    cfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
+    const char *mutual[] = {"--priority",
+                            "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+                            "--x509certfile",
+                            path_of(4, "cli.pem"),
+                            "--x509keyfile",
+                            path_of(5, "cli.key"),
+                            NULL};
+    run_peer(&cfg, PEER_GNUTLS, mutual, &o);
+    ok = o.server_rc == IOTLS_OK && o.echoed && o.client_auth &&
+         o.suite == IOTLS_TLS_CHACHA20_POLY1305_SHA256;
+    CHECK(ok);
+    dump_on_failure("gnutls client auth", &o, ok);
+    config_free(&cfg);
+}
+
+/* ---------------- in memory: hand-built ClientHellos ---------------- */
+
+typedef struct {
+    uint16_t legacy_version;
+    uint8_t compression[4];
+    size_t compression_len;
+    size_t session_id_len;
+    const uint16_t *suites;
+    size_t suite_count;
+    int versions;           /* 0: no supported_versions, 1: TLS 1.3, 2: TLS 1.2 only */
+    const uint16_t *groups; /* NULL: no supported_groups */
+    size_t group_count;
+    const uint16_t *share_groups; /* key shares to send */
+    size_t share_count;
+    int no_key_share; /* omit the extension */
+    int no_sig_algs;
+    int early_data;
+    const uint8_t *cookie;
+    size_t cookie_len;
+    uint8_t random_byte;
+} ch_spec;
+
+static const uint16_t k_suites[] = {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_TLS_AES_256_GCM_SHA384};
+static const uint16_t k_groups[] = {IOTLS_GROUP_X25519, IOTLS_GROUP_SECP256R1};
+static const uint16_t k_x25519[] = {IOTLS_GROUP_X25519};
+static const uint16_t k_p256[] = {IOTLS_GROUP_SECP256R1};
+
+static ch_spec spec_default(void)
+{
+    ch_spec s;
+    memset(&s, 0, sizeof s);
+    s.legacy_version = 0x0303;
+    s.compression_len = 1;
+    s.session_id_len = 32;
+    s.suites = k_suites;
+    s.suite_count = 2;
+    s.versions = 1;
+    s.groups = k_groups;
+    s.group_count = 2;
+    s.share_groups = k_x25519;
+    s.share_count = 1;
+    s.random_byte = 0x11;
+    return s;
+}
+
+static void ext_begin(iotls_writer *w, uint16_t type, size_t *mark)
+{
+    iotls_wr_u16(w, type);
+    *mark = iotls_wr_vec_begin(w, 2);
+}
+
+/* A whole plaintext handshake record holding the ClientHello. */
+static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
+{
+    iotls_writer w;
+    iotls_wr_init(&w, out, cap);
+    iotls_wr_u8(&w, IOTLS_CT_HANDSHAKE);
+    iotls_wr_u16(&w, 0x0301);
+    size_t rec = iotls_wr_vec_begin(&w, 2);
+    iotls_wr_u8(&w, IOTLS_HS_CLIENT_HELLO);
+    size_t msg = iotls_wr_vec_begin(&w, 3);
+    iotls_wr_u16(&w, s->legacy_version);
+    for (int i = 0; i < 32; i++)
+        iotls_wr_u8(&w, s->random_byte);
+    size_t v = iotls_wr_vec_begin(&w, 1);
+    for (size_t i = 0; i < s->session_id_len; i++)
+        iotls_wr_u8(&w, 0xA0);
+    iotls_wr_vec_end(&w, v, 1);
+    v = iotls_wr_vec_begin(&w, 2);
+    for (size_t i = 0; i < s->suite_count; i++)
+        iotls_wr_u16(&w, s->suites[i]);
+    iotls_wr_vec_end(&w, v, 2);
+    v = iotls_wr_vec_begin(&w, 1);
+    iotls_wr_bytes(&w, s->compression, s->compression_len);
+    iotls_wr_vec_end(&w, v, 1);
+
+    size_t exts = iotls_wr_vec_begin(&w, 2);
+    size_t e, l;
+    if (s->versions) {
+        ext_begin(&w, IOTLS_EXT_SUPPORTED_VERSIONS, &e);
+        l = iotls_wr_vec_begin(&w, 1);
+        if (s->versions == 1)
+            iotls_wr_u16(&w, 0x0304);
+        iotls_wr_u16(&w, 0x0303);
+        iotls_wr_vec_end(&w, l, 1);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    if (s->groups) {
+        ext_begin(&w, IOTLS_EXT_SUPPORTED_GROUPS, &e);
+        l = iotls_wr_vec_begin(&w, 2);
+        for (size_t i = 0; i < s->group_count; i++)
+            iotls_wr_u16(&w, s->groups[i]);
+        iotls_wr_vec_end(&w, l, 2);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    if (!s->no_sig_algs) {
+        ext_begin(&w, IOTLS_EXT_SIGNATURE_ALGORITHMS, &e);
+        l = iotls_wr_vec_begin(&w, 2);
+        iotls_wr_u16(&w, IOTLS_SIG_ECDSA_SECP256R1_SHA256);
+        iotls_wr_u16(&w, IOTLS_SIG_RSA_PSS_RSAE_SHA256);
+        iotls_wr_vec_end(&w, l, 2);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    if (s->early_data) {
+        ext_begin(&w, IOTLS_EXT_EARLY_DATA, &e);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    if (s->cookie) {
+        ext_begin(&w, IOTLS_EXT_COOKIE, &e);
+        l = iotls_wr_vec_begin(&w, 2);
+        iotls_wr_bytes(&w, s->cookie, s->cookie_len);
+        iotls_wr_vec_end(&w, l, 2);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    if (!s->no_key_share) {
+        ext_begin(&w, IOTLS_EXT_KEY_SHARE, &e);
+        l = iotls_wr_vec_begin(&w, 2);
+        for (size_t i = 0; i < s->share_count; i++) {
+            iotls_kex_ctx kex;
+            memset(&kex, 0, sizeof kex);
+            uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
+            size_t pub_len = 0;
+            CHECK_OK(iotls_kex_generate(&kex, s->share_groups[i], pub, sizeof pub, &pub_len));
+            iotls_kex_free(&kex);
+            iotls_wr_u16(&w, s->share_groups[i]);
+            size_t k = iotls_wr_vec_begin(&w, 2);
+            iotls_wr_bytes(&w, pub, pub_len);
+            iotls_wr_vec_end(&w, k, 2);
+        }
+        iotls_wr_vec_end(&w, l, 2);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    iotls_wr_vec_end(&w, exts, 2);
+    iotls_wr_vec_end(&w, msg, 3);
+    iotls_wr_vec_end(&w, rec, 2);
+    CHECK_OK(iotls_wr_error(&w));
+    return w.len;
+}
+
+/* Feeds one ClientHello record; returns the engine's result. */
+static int feed(iotls_conn *c, const ch_spec *s)
+{
+    static uint8_t rec[2048];
+    size_t len = build_client_hello(s, rec, sizeof rec);
+    size_t used = 0;
+    return iotls_conn_input(c, rec, len, &used);
+}
+
+/* The first record of our output must be a plaintext alert with desc. */
+static int output_is_alert(iotls_conn *c, int desc)
+{
+    size_t n;
+    const uint8_t *p = iotls_conn_output(c, &n);
+    return p && n == 7 && p[0] == IOTLS_CT_ALERT && p[5] == 2 && p[6] == desc;
+}
+
+static void expect_refusal(const struct iotls_config *cfg, const ch_spec *s, int want_rc,
+                           int want_alert, const char *what)
+{
+    iotls_conn *c = server_new(cfg);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    int rc = feed(c, s);
+    CHECK_RC(rc, want_rc);
+    int alert_ok = output_is_alert(c, want_alert);
+    CHECK(alert_ok);
+    if (rc != want_rc || !alert_ok)
+        fprintf(stderr, "  (case: %s)\n", what);
+    server_free(c);
+}
+
+static void test_client_hello_refusals(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    ch_spec s;
+
+    s = spec_default();
+    s.versions = 0; /* a TLS 1.2 ClientHello */
+    expect_refusal(&cfg, &s, IOTLS_ERR_PROTOCOL_VERSION, IOTLS_ALERT_PROTOCOL_VERSION, "no sv");
+    s = spec_default();
+    s.versions = 2; /* supported_versions without TLS 1.3 */
+    expect_refusal(&cfg, &s, IOTLS_ERR_PROTOCOL_VERSION, IOTLS_ALERT_PROTOCOL_VERSION, "sv 1.2");
+    s = spec_default();
+    s.legacy_version = 0x0300; /* RFC 8446 D.5 */
+    expect_refusal(&cfg, &s, IOTLS_ERR_PROTOCOL_VERSION, IOTLS_ALERT_PROTOCOL_VERSION, "ssl3");
+    s = spec_default();
+    s.legacy_version = 0x0301;
+    expect_refusal(&cfg, &s, IOTLS_ERR_ILLEGAL_PARAMETER, IOTLS_ALERT_ILLEGAL_PARAMETER,
+                   "legacy 0x0301");
+    s = spec_default();
+    s.compression[0] = 1;
+    expect_refusal(&cfg, &s, IOTLS_ERR_ILLEGAL_PARAMETER, IOTLS_ALERT_ILLEGAL_PARAMETER,
+                   "compression 1");
+    s = spec_default();
+    s.compression_len = 2; /* {0, 0}: not exactly one null method */
+    expect_refusal(&cfg, &s, IOTLS_ERR_ILLEGAL_PARAMETER, IOTLS_ALERT_ILLEGAL_PARAMETER,
+                   "compression twice");
+    s = spec_default();
+    s.no_sig_algs = 1;
+    expect_refusal(&cfg, &s, IOTLS_ERR_MISSING_EXTENSION, IOTLS_ALERT_MISSING_EXTENSION,
+                   "no signature_algorithms");
+    s = spec_default();
+    s.no_key_share = 1;
+    expect_refusal(&cfg, &s, IOTLS_ERR_MISSING_EXTENSION, IOTLS_ALERT_MISSING_EXTENSION,
+                   "no key_share");
+    s = spec_default();
+    s.groups = NULL;
+    expect_refusal(&cfg, &s, IOTLS_ERR_MISSING_EXTENSION, IOTLS_ALERT_MISSING_EXTENSION,
+                   "no supported_groups");
+    s = spec_default();
+    s.groups = k_p256; /* share for X25519, which it does not list */
+    s.group_count = 1;
+    expect_refusal(&cfg, &s, IOTLS_ERR_ILLEGAL_PARAMETER, IOTLS_ALERT_ILLEGAL_PARAMETER,
+                   "share outside supported_groups");
+    static const uint16_t chacha[] = {IOTLS_TLS_CHACHA20_POLY1305_SHA256};
+    cfg.suites[0] = IOTLS_TLS_CHACHA20_POLY1305_SHA256;
+    cfg.suite_count = 1;
+    s = spec_default();
+    expect_refusal(&cfg, &s, IOTLS_ERR_HANDSHAKE_FAILURE, IOTLS_ALERT_HANDSHAKE_FAILURE,
+                   "no common suite");
+    s.suites = chacha;
+    s.suite_count = 1;
+    cfg.groups[0] = IOTLS_GROUP_SECP384R1;
+    cfg.group_count = 1;
+    expect_refusal(&cfg, &s, IOTLS_ERR_HANDSHAKE_FAILURE, IOTLS_ALERT_HANDSHAKE_FAILURE,
+                   "no common group");
+    config_free(&cfg);
+
+    /* A message out of order: Finished first. */
+    config_init(&cfg, "srv256");
+    iotls_conn *c = server_new(&cfg);
+    CHECK(c != NULL);
+    if (c) {
+        uint8_t fin[] = {IOTLS_CT_HANDSHAKE, 3, 3, 0, 36, IOTLS_HS_FINISHED, 0, 0, 32};
+        uint8_t rec[sizeof fin + 32];
+        memcpy(rec, fin, sizeof fin);
+        memset(rec + sizeof fin, 0, 32);
+        size_t used = 0;
+        CHECK_RC(iotls_conn_input(c, rec, sizeof rec, &used), IOTLS_ERR_UNEXPECTED_MESSAGE);
+        CHECK(output_is_alert(c, IOTLS_ALERT_UNEXPECTED_MESSAGE));
+        server_free(c);
+    }
+    config_free(&cfg);
+}
+
+/* Parses the plaintext handshake message at the start of a record. */
+static int first_server_hello(iotls_conn *c, iotls_server_hello *sh, size_t *rec_len)
+{
+    size_t n;
+    const uint8_t *p = iotls_conn_output(c, &n);
+    if (!p || n < 9 || p[0] != IOTLS_CT_HANDSHAKE || p[5] != IOTLS_HS_SERVER_HELLO)
+        return -1;
+    size_t len = ((size_t)p[3] << 8) | p[4];
+    *rec_len = 5 + len;
+    return iotls_server_hello_parse(p + 9, len - 4, sh);
+}
+
+static void test_server_hello_in_memory(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    ch_spec s = spec_default();
+    iotls_conn *c = server_new(&cfg);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_OK(feed(c, &s));
+    iotls_server_hello sh;
+    size_t rec_len = 0;
+    CHECK_OK(first_server_hello(c, &sh, &rec_len));
+    CHECK(!sh.is_hrr);
+    CHECK(sh.cipher_suite == IOTLS_TLS_AES_128_GCM_SHA256);
+    CHECK(sh.key_share_group == IOTLS_GROUP_X25519 && sh.key_share.len == 32);
+    CHECK(sh.selected_version == 0x0304);
+    CHECK(sh.session_id_echo.len == 32 && sh.session_id_echo.p[0] == 0xA0);
+    size_t n;
+    const uint8_t *out = iotls_conn_output(c, &n);
+    /* Then the CCS (session id given), then protected records. */
+    CHECK(n > rec_len + 6 && out[rec_len] == IOTLS_CT_CHANGE_CIPHER_SPEC &&
+          out[rec_len + 6] == IOTLS_CT_APPLICATION_DATA);
+    CHECK(c->sv.state == IOTLS_SV_WAIT_FINISHED);
+    CHECK(c->rd_epoch == IOTLS_EPOCH_HANDSHAKE && c->wr_epoch == IOTLS_EPOCH_APPLICATION);
+    server_free(c);
+
+    /* No session id: no CCS; early_data offered: its records get skipped. */
+    s.session_id_len = 0;
+    s.early_data = 1;
+    c = server_new(&cfg);
+    CHECK_OK(feed(c, &s));
+    CHECK_OK(first_server_hello(c, &sh, &rec_len));
+    out = iotls_conn_output(c, &n);
+    CHECK(out[rec_len] == IOTLS_CT_APPLICATION_DATA);
+    CHECK(c->skip_early_data == 1 && c->early_skip_budget > 0);
+    /* A 0-RTT record (undecryptable with the handshake keys) is skipped. */
+    iotls_conn_output_consume(c, n);
+    uint8_t early[5 + 100];
+    memset(early, 0x5c, sizeof early);
+    early[0] = IOTLS_CT_APPLICATION_DATA;
+    early[1] = 3;
+    early[2] = 3;
+    early[3] = 0;
+    early[4] = 100;
+    size_t used = 0;
+    CHECK_OK(iotls_conn_input(c, early, sizeof early, &used));
+    CHECK(used == sizeof early && c->sv.state == IOTLS_SV_WAIT_FINISHED);
+    CHECK(iotls_conn_output(c, &n) == NULL);
+    server_free(c);
+
+    /* Our preference wins among the client's shares. */
+    static const uint16_t both[] = {IOTLS_GROUP_X25519, IOTLS_GROUP_SECP256R1};
+    cfg.groups[0] = IOTLS_GROUP_SECP256R1;
+    cfg.groups[1] = IOTLS_GROUP_X25519;
+    cfg.group_count = 2;
+    s = spec_default();
+    s.share_groups = both;
+    s.share_count = 2;
+    c = server_new(&cfg);
+    CHECK_OK(feed(c, &s));
+    CHECK_OK(first_server_hello(c, &sh, &rec_len));
+    CHECK(sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.key_share.len == 65);
+    server_free(c);
+    config_free(&cfg);
+}
+
+/* Starts a connection that answered the first ClientHello (X25519 share
+ * only) with a HelloRetryRequest for P-256; copies the cookie out. */
+static iotls_conn *start_hrr(const struct iotls_config *cfg, const ch_spec *s1, uint8_t *cookie,
+                             size_t *cookie_len)
+{
+    iotls_conn *c = server_new(cfg);
+    if (!c)
+        return NULL;
+    CHECK_OK(feed(c, s1));
+    iotls_server_hello sh;
+    size_t rec_len = 0;
+    CHECK_OK(first_server_hello(c, &sh, &rec_len));
+    CHECK(sh.is_hrr && sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.cookie.len > 0 &&
+          sh.cookie.len <= 128);
+    CHECK(c->sv.state == IOTLS_SV_WAIT_CH2);
+    *cookie_len = sh.cookie.len <= 128 ? sh.cookie.len : 0;
+    memcpy(cookie, sh.cookie.p, *cookie_len);
+    size_t n;
+    iotls_conn_output(c, &n);
+    iotls_conn_output_consume(c, n);
+    return c;
+}
+
+static void test_hrr_cookie_checks(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    cfg.groups[0] = IOTLS_GROUP_SECP256R1;
+    cfg.group_count = 1;
+    ch_spec s1 = spec_default();
+    uint8_t cookie[128];
+    size_t cookie_len = 0;
+
+    /* The conforming second ClientHello is answered with a ServerHello. */
+    iotls_conn *c = start_hrr(&cfg, &s1, cookie, &cookie_len);
+    ch_spec s2 = s1;
+    s2.share_groups = k_p256;
+    s2.cookie = cookie;
+    s2.cookie_len = cookie_len;
+    CHECK_OK(feed(c, &s2));
+    iotls_server_hello sh;
+    size_t rec_len;
+    CHECK_OK(first_server_hello(c, &sh, &rec_len));
+    CHECK(!sh.is_hrr && sh.key_share_group == IOTLS_GROUP_SECP256R1 && c->hrr == 1);
+    CHECK(c->sv.state == IOTLS_SV_WAIT_FINISHED);
+    server_free(c);
+
+    static const struct {
+        const char *what;
+        int mutation;
+    } cases[] = {
+        {"damaged cookie", 1}, {"no cookie", 2},           {"share for the wrong group", 3},
+        {"two shares", 4},     {"suites changed", 5},      {"early_data in CH2", 6},
+        {"random changed", 7}, {"a second HRR wanted", 8}, {"session id changed", 9},
+    };
+    static const uint16_t two[] = {IOTLS_GROUP_SECP256R1, IOTLS_GROUP_X25519};
+    static const uint16_t one_suite[] = {IOTLS_TLS_AES_128_GCM_SHA256};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        c = start_hrr(&cfg, &s1, cookie, &cookie_len);
+        CHECK(c != NULL);
+        if (!c)
+            continue;
+        s2 = s1;
+        s2.share_groups = k_p256;
+        s2.cookie = cookie;
+        s2.cookie_len = cookie_len;
+        switch (cases[i].mutation) {
+        case 1:
+            cookie[cookie_len / 2] ^= 0x01;
+            break;
+        case 2:
+            s2.cookie = NULL;
+            break;
+        case 3:
+            s2.share_groups = k_x25519;
+            break;
+        case 4:
+            s2.share_groups = two;
+            s2.share_count = 2;
+            break;
+        case 5:
+            s2.suites = one_suite;
+            s2.suite_count = 1;
+            break;
+        case 6:
+            s2.early_data = 1;
+            break;
+        case 7:
+            s2.random_byte = 0x22;
+            break;
+        case 8:
+            s2.share_count = 0;
+            break;
+        case 9:
+            s2.session_id_len = 16;
+            break;
+        }
+        int rc = feed(c, &s2);
+        CHECK_RC(rc, IOTLS_ERR_ILLEGAL_PARAMETER);
+        int alert_ok = output_is_alert(c, IOTLS_ALERT_ILLEGAL_PARAMETER);
+        CHECK(alert_ok);
+        if (rc != IOTLS_ERR_ILLEGAL_PARAMETER || !alert_ok)
+            fprintf(stderr, "  (case: %s)\n", cases[i].what);
+        server_free(c);
+    }
+    config_free(&cfg);
+}
+
+/* ---------------- in memory: our client against our server ---------------- */
+
+/* One direction of an in-memory transport: what the sender handed over
+ * and the receiver has not taken yet. */
+typedef struct {
+    uint8_t buf[65536];
+    size_t len;
+} wire;
+
+/* Sender's output onto the wire (all of it, as a socket would), then as
+ * much of the wire as the receiver takes. 1: progress, 0: none, < 0 error. */
+static int shuttle(iotls_conn *from, wire *w, iotls_conn *to)
+{
+    int progress = 0;
+    size_t n;
+    const uint8_t *p = iotls_conn_output(from, &n);
+    if (p && n <= sizeof w->buf - w->len) {
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        iotls_conn_output_consume(from, n);
+        progress = 1;
+    }
+    if (w->len == 0)
+        return progress;
+    size_t used = 0;
+    int rc = iotls_conn_input(to, w->buf, w->len, &used);
+    memmove(w->buf, w->buf + used, w->len - used);
+    w->len -= used;
+    if (rc != IOTLS_OK)
+        return rc;
+    return progress || used > 0;
+}
+
+static void test_pair(void)
+{
+    struct iotls_config scfg, ccfg;
+    config_init(&scfg, "srv256");
+    config_init(&ccfg, "cli");
+    scfg.groups[0] = IOTLS_GROUP_SECP384R1; /* the client's share is X25519: HRR */
+    scfg.group_count = 1;
+    scfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
+    iotls_conn *sv = server_new(&scfg);
+    size_t need = iotls_conn_size(&ccfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    iotls_conn *cl = mem ? iotls_conn_init(mem, need, &ccfg, IOTLS_ROLE_CLIENT, "localhost") : NULL;
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
+        static wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+             i++) {
+            int a = shuttle(cl, &to_sv, sv);
+            int b = shuttle(sv, &to_cl, cl);
+            if (a < 0 || b < 0 || (a == 0 && b == 0))
+                break;
+        }
+        CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+        CHECK_OK(iotls_conn_error(sv));
+        CHECK_OK(iotls_conn_error(cl));
+        CHECK(sv->hrr && cl->hrr && sv->group == IOTLS_GROUP_SECP384R1 && sv->client_auth);
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"hello", 5, &n));
+        CHECK(shuttle(cl, &to_sv, sv) > 0);
+        uint8_t buf[16];
+        CHECK_OK(iotls_conn_read(sv, buf, sizeof buf, &n));
+        CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+    }
+    server_free(sv);
+    if (cl)
+        iotls_conn_free(cl);
+    free(mem);
+    config_free(&scfg);
+    config_free(&ccfg);
+}
+
+static void run_all(void)
+{
+    test_client_hello_refusals();
+    test_server_hello_in_memory();
+    test_hrr_cookie_checks();
+    test_pair();
+
+    test_openssl_suites_groups();
+    test_openssl_hrr();
+    test_openssl_client_auth();
+    test_openssl_version_and_alpn();
+    test_openssl_keys_and_sni();
+    if (have_program("gnutls-cli"))
+        test_gnutls();
+    else
+        fprintf(stderr, "gnutls-cli not installed: GnuTLS interop skipped\n");
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(g_dir, sizeof g_dir, "/tmp/iotls-server-test-XXXXXX");
+    if (!mkdtemp(g_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    if (!have_program("openssl") || make_pki() != 0) {
+        fprintf(stderr, "openssl command missing or failed: cannot make test certificates\n");
+        CHECK(0);
+    } else {
+        run_all();
+    }
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", g_dir);
+    return tl_finish("server_engine");
+}
