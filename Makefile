@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-unit test-asan demo install format clean bench fuzz size
+.PHONY: all deps configure test test-other-provider test-asan demo install format clean bench fuzz size
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -26,11 +26,19 @@ configure:
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
-# then again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# again with the OpenSSL libcrypto provider, then again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
 test: deps
 	$(MAKE) all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-other-provider
 	$(MAKE) test-asan
+
+# The same suite built with the other crypto provider.
+OTHER_CRYPTO = $(if $(filter openssl,$(CRYPTO)),mbedtls,openssl)
+test-other-provider:
+	$(MAKE) CRYPTO=$(OTHER_CRYPTO) BUILD=build-$(OTHER_CRYPTO) all
+	cd build-$(OTHER_CRYPTO) && ctest --output-on-failure -j $(JOBS)
 
 test-asan:
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)

@@ -165,23 +165,29 @@ iotls *iotls_server_new(const iotls_config *cfg);
 /* Resolve, connect (IPv4/IPv6), handshake. servername NULL: host is used
  * for SNI (not for IP literals) and for certificate name checking. */
 int iotls_connect(iotls *t, const char *host, const char *port, const char *servername);
-/* Handshake over an already connected socket. */
+/* Handshake over an already connected socket (it stays the caller's to
+ * close: iotls_close does not close it). */
 int iotls_connect_socket(iotls *t, int fd, const char *servername);
 /* Server: listening socket on 127.0.0.1 or addr, port ("0": any free one). */
 int iotls_listen(const char *addr, const char *port, int backlog, int *fd_out, int *port_out);
-/* Server: accept a connection from lfd and run the handshake on it. */
+/* Server: accept a connection from lfd and run the handshake on it. When
+ * the handshake fails, *conn_out is still set (NULL only when nothing could
+ * be allocated) so iotls_error() can tell why; iotls_free() it. */
 int iotls_accept(iotls *server, int lfd, iotls **conn_out);
-/* Server: handshake on an accepted socket. */
+/* Server: handshake on an accepted socket (the caller closes fd; *conn_out
+ * as for iotls_accept). */
 int iotls_accept_socket(iotls *server, int fd, iotls **conn_out);
 /* Run the handshake now (otherwise done by the first read or write). */
 int iotls_handshake(iotls *t);
 /* > 0 bytes read; 0 peer closed (close_notify); < 0 error code. */
 ssize_t iotls_read(iotls *t, void *buf, size_t len);
-/* len bytes written, or < 0 error code. */
+/* len bytes written, or < 0 error code. Non-blocking: may write fewer;
+ * iotls_write(t, NULL, 0) sends records still queued. */
 ssize_t iotls_write(iotls *t, const void *buf, size_t len);
 /* Start a KeyUpdate; request_peer asks the peer to update too. */
 int iotls_key_update(iotls *t, int request_peer);
-/* close_notify, then close the socket. */
+/* close_notify, then close the socket if iotls opened it (iotls_connect,
+ * iotls_accept). */
 int iotls_close(iotls *t);
 void iotls_free(iotls *t);
 /* Last error as one line: "handshake failed: bad_certificate (peer

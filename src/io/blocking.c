@@ -36,8 +36,13 @@
 
 /* Received bytes the engine has not taken yet. They must outlive one call
  * (the engine takes fewer than offered while decrypted application data
- * waits to be read), so they live in the object, not on the stack. */
-#define IO_CHUNK 8192
+ * waits to be read), so they live in the object, not on the stack. The
+ * engine holds a whole record itself, so this only sets how much one recv()
+ * asks for: small devices can build with a smaller one. */
+#ifndef IOTLS_IO_CHUNK
+#define IOTLS_IO_CHUNK 4096
+#endif
+#define IO_CHUNK IOTLS_IO_CHUNK
 /* Best-effort flushes (the alert after a failure, close_notify) never wait
  * longer than this, even without a configured timeout. */
 #define FLUSH_GRACE_MS 2000

@@ -23,6 +23,10 @@ iotls_config *iotls_config_new(void)
     iotls_x509_init(&cfg->ca);
     iotls_x509_init(&cfg->cert);
     iotls_pkey_init(&cfg->key);
+    /* One HelloRetryRequest cookie key for every connection of this config,
+     * so a retried ClientHello may land on any of them. */
+    if (iotls_random(cfg->cookie_key, sizeof cfg->cookie_key) == IOTLS_OK)
+        cfg->has_cookie_key = 1;
     return cfg;
 }
 

@@ -12,6 +12,18 @@
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
+/* RSA-PSS signing sets the padding on the key's RSA context, and a server's
+ * key is shared by every connection thread: serialise set-and-sign. */
+#if !defined(IOTLS_NO_THREADS) && (defined(__unix__) || defined(__APPLE__) || defined(ESP_PLATFORM))
+#include <pthread.h>
+static pthread_mutex_t rsa_sign_lock = PTHREAD_MUTEX_INITIALIZER;
+static void rsa_lock(void) { pthread_mutex_lock(&rsa_sign_lock); }
+static void rsa_unlock(void) { pthread_mutex_unlock(&rsa_sign_lock); }
+#else
+static void rsa_lock(void) {}
+static void rsa_unlock(void) {}
+#endif
+
 void iotls_pkey_init(iotls_pkey *key)
 {
     if (key == NULL)
@@ -143,20 +155,23 @@ int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t
         return IOTLS_ERR_CRYPTO;
 
     if (s.rsa_pss) {
+        rsa_lock();
         /* The padding lives in the key's RSA context; with PKCS_V21 the
          * hash id also selects MGF1, and mbedTLS picks the largest salt up
          * to the hash length, which for keys that pass pk_fits_cv_scheme is
-         * exactly the hash length that RFC 8446 requires. Because this
-         * changes the key, one RSA key must not sign from two threads at
-         * once. */
+         * exactly the hash length that RFC 8446 requires. This changes
+         * the key, hence the lock held until the signature is made. */
         if (iotls_compat_rsa_set_padding(mbedtls_pk_rsa(key->pk), MBEDTLS_RSA_PKCS_V21, s.md) !=
             0) {
+            rsa_unlock();
             mbedtls_platform_zeroize(hash, sizeof(hash));
             return IOTLS_ERR_CRYPTO;
         }
     }
 
     ret = iotls_compat_pk_sign(&key->pk, s.md, hash, s.hash_len, sig, sig_cap, sig_len);
+    if (s.rsa_pss)
+        rsa_unlock();
     mbedtls_platform_zeroize(hash, sizeof(hash));
     if (ret != 0) {
         *sig_len = 0;

@@ -1,0 +1,170 @@
+/* AEAD through EVP_CIPHER: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305.
+ *
+ * The context is keyed once in iotls_aead_init. Each seal/open then
+ * re-initialises it with only the nonce and the direction (EVP_CipherInit_ex
+ * with a NULL cipher and key keeps the key schedule), so one context serves
+ * both directions, as in the mbedTLS backend. EVP_CipherUpdate allows the
+ * output to be exactly the input, which gives in-place operation. */
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "crypto/crypto.h"
+#include "iotls/error.h"
+
+size_t iotls_aead_key_len(iotls_aead_alg alg)
+{
+    switch (alg) {
+    case IOTLS_AEAD_AES_128_GCM:
+        return 16;
+    case IOTLS_AEAD_AES_256_GCM:
+    case IOTLS_AEAD_CHACHA20_POLY1305:
+        return 32;
+    default:
+        return 0;
+    }
+}
+
+static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_CIPHER *fetched[4]; /* indexed by iotls_aead_alg */
+
+/* Fetched once: an implicit fetch on every re-initialisation would cost a
+ * method-store lookup per record. */
+static void fetch_all(void)
+{
+    fetched[IOTLS_AEAD_AES_128_GCM] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    fetched[IOTLS_AEAD_AES_256_GCM] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    fetched[IOTLS_AEAD_CHACHA20_POLY1305] = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+}
+
+static const EVP_CIPHER *cipher_for(iotls_aead_alg alg)
+{
+    (void)CRYPTO_THREAD_run_once(&fetch_once, fetch_all);
+    switch (alg) {
+    case IOTLS_AEAD_AES_128_GCM:
+        return fetched[alg] != NULL ? fetched[alg] : EVP_aes_128_gcm();
+    case IOTLS_AEAD_AES_256_GCM:
+        return fetched[alg] != NULL ? fetched[alg] : EVP_aes_256_gcm();
+    case IOTLS_AEAD_CHACHA20_POLY1305:
+        return fetched[alg] != NULL ? fetched[alg] : EVP_chacha20_poly1305();
+    default:
+        return NULL;
+    }
+}
+
+int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
+{
+    if (ctx == NULL || key == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    size_t want = iotls_aead_key_len(alg);
+    if (want == 0 || key_len != want)
+        return IOTLS_ERR_BAD_ARG;
+    const EVP_CIPHER *cipher = cipher_for(alg);
+    if (cipher == NULL)
+        return IOTLS_ERR_CRYPTO;
+
+    /* Re-keying an active context (KeyUpdate) must not leak the old one. */
+    iotls_aead_free(ctx);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (c == NULL)
+        return IOTLS_ERR_NO_MEMORY;
+    /* Both ciphers default to a 96-bit nonce, which is TLS 1.3's; set it
+     * anyway so the context does not rely on the default. */
+    if (EVP_CipherInit_ex(c, cipher, NULL, NULL, NULL, 1) != 1 ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, IOTLS_AEAD_NONCE_LEN, NULL) != 1 ||
+        EVP_CipherInit_ex(c, NULL, NULL, key, NULL, 1) != 1) {
+        EVP_CIPHER_CTX_free(c);
+        ERR_clear_error();
+        return IOTLS_ERR_CRYPTO;
+    }
+    ctx->cipher = c;
+    ctx->alg = (int)alg;
+    ctx->active = 1;
+    return IOTLS_OK;
+}
+
+int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                    uint8_t *out)
+{
+    if (ctx == NULL || !ctx->active || nonce == NULL || out == NULL ||
+        (aad == NULL && aad_len > 0) || (in == NULL && in_len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    if (aad_len > INT_MAX || in_len > INT_MAX)
+        return IOTLS_ERR_BAD_ARG;
+    EVP_CIPHER_CTX *c = ctx->cipher;
+    int len = 0, fin = 0;
+    int ok = EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 1) == 1;
+    if (ok && aad_len > 0)
+        ok = EVP_CipherUpdate(c, NULL, &len, aad, (int)aad_len) == 1;
+    if (ok && in_len > 0)
+        ok = EVP_CipherUpdate(c, out, &len, in, (int)in_len) == 1 && (size_t)len == in_len;
+    if (ok)
+        ok = EVP_CipherFinal_ex(c, out + in_len, &fin) == 1 && fin == 0;
+    if (ok)
+        ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, IOTLS_AEAD_TAG_LEN, out + in_len) == 1;
+    if (!ok) {
+        ERR_clear_error();
+        return IOTLS_ERR_CRYPTO;
+    }
+    return IOTLS_OK;
+}
+
+int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                    uint8_t *out)
+{
+    uint8_t scratch[1];
+    if (ctx == NULL || !ctx->active || nonce == NULL || in == NULL || (aad == NULL && aad_len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    /* Too short to even carry a tag: it cannot be authentic. */
+    if (in_len < IOTLS_AEAD_TAG_LEN)
+        return IOTLS_ERR_BAD_RECORD_MAC;
+    size_t plain_len = in_len - IOTLS_AEAD_TAG_LEN;
+    if (out == NULL && plain_len > 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (aad_len > INT_MAX || plain_len > INT_MAX)
+        return IOTLS_ERR_BAD_ARG;
+    if (out == NULL)
+        out = scratch;
+
+    /* The tag is copied first: with out == in it stays in place anyway,
+     * but a caller's out may overlap the tag otherwise. */
+    uint8_t tag[IOTLS_AEAD_TAG_LEN];
+    memcpy(tag, in + plain_len, IOTLS_AEAD_TAG_LEN);
+
+    EVP_CIPHER_CTX *c = ctx->cipher;
+    int len = 0, fin = 0;
+    int ok = EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 0) == 1;
+    if (ok && aad_len > 0)
+        ok = EVP_CipherUpdate(c, NULL, &len, aad, (int)aad_len) == 1;
+    if (ok && plain_len > 0)
+        ok = EVP_CipherUpdate(c, out, &len, in, (int)plain_len) == 1 && (size_t)len == plain_len;
+    if (ok)
+        ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, IOTLS_AEAD_TAG_LEN, tag) == 1;
+    if (!ok) {
+        OPENSSL_cleanse(out, plain_len);
+        ERR_clear_error();
+        return IOTLS_ERR_CRYPTO;
+    }
+    /* Final compares the tag (in constant time); only then is the
+     * plaintext released. */
+    if (EVP_CipherFinal_ex(c, out + plain_len, &fin) != 1 || fin != 0) {
+        OPENSSL_cleanse(out, plain_len);
+        ERR_clear_error();
+        return IOTLS_ERR_BAD_RECORD_MAC;
+    }
+    return IOTLS_OK;
+}
+
+void iotls_aead_free(iotls_aead_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    if (ctx->active)
+        EVP_CIPHER_CTX_free(ctx->cipher); /* cleanses the key schedule */
+    OPENSSL_cleanse(ctx, sizeof(*ctx));
+}

@@ -1,0 +1,280 @@
+/* Hashing, HMAC, HKDF and the small helpers around them, on OpenSSL 3's
+ * EVP_MD / EVP_KDF layer.
+ *
+ * The digests and the HKDF implementation are fetched once per process:
+ * OpenSSL 3.0 otherwise repeats an implicit fetch (a locked method-store
+ * lookup) on every EVP_DigestInit_ex with a legacy EVP_sha256() object. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include "crypto/crypto.h"
+#include "iotls/error.h"
+#include "ossl.h"
+
+/* OpenSSL accepts NULL only for zero-length input in some calls; passing a
+ * real (empty) buffer keeps every call happy. */
+static const unsigned char empty_input[1] = {0};
+
+static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_MD *fetched_md[4]; /* indexed by iotls_hash_alg */
+static EVP_KDF *fetched_hkdf;
+
+static void fetch_all(void)
+{
+    /* A failed fetch leaves NULL; the getters below then fall back to the
+     * legacy objects, which fetch implicitly. */
+    fetched_md[IOTLS_HASH_SHA256] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    fetched_md[IOTLS_HASH_SHA384] = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    fetched_md[IOTLS_HASH_SHA512] = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+    fetched_hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
+static void ensure_fetched(void)
+{
+    (void)CRYPTO_THREAD_run_once(&fetch_once, fetch_all);
+}
+
+const EVP_MD *iotls_ossl_md(int alg)
+{
+    if (alg != IOTLS_HASH_SHA256 && alg != IOTLS_HASH_SHA384 && alg != IOTLS_HASH_SHA512)
+        return NULL;
+    ensure_fetched();
+    if (fetched_md[alg] != NULL)
+        return fetched_md[alg];
+    switch (alg) {
+    case IOTLS_HASH_SHA256:
+        return EVP_sha256();
+    case IOTLS_HASH_SHA384:
+        return EVP_sha384();
+    default:
+        return EVP_sha512();
+    }
+}
+
+size_t iotls_hash_len(iotls_hash_alg alg)
+{
+    switch (alg) {
+    case IOTLS_HASH_SHA256:
+        return 32;
+    case IOTLS_HASH_SHA384:
+        return 48;
+    case IOTLS_HASH_SHA512:
+        return 64;
+    default:
+        return 0;
+    }
+}
+
+/* ctx must be empty (zero-filled) or freed: an active one would leak. */
+int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
+{
+    if (!ctx)
+        return IOTLS_ERR_BAD_ARG;
+    const EVP_MD *md = iotls_ossl_md(alg);
+    memset(ctx, 0, sizeof(*ctx));
+    if (!md)
+        return IOTLS_ERR_BAD_ARG;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    if (m == NULL)
+        return IOTLS_ERR_NO_MEMORY;
+    if (EVP_DigestInit_ex(m, md, NULL) != 1) {
+        EVP_MD_CTX_free(m);
+        return IOTLS_ERR_CRYPTO;
+    }
+    ctx->md = m;
+    ctx->alg = alg;
+    ctx->active = 1;
+    return IOTLS_OK;
+}
+
+int iotls_hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
+{
+    if (!ctx || !ctx->active || (!data && len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    if (len == 0)
+        return IOTLS_OK;
+    return EVP_DigestUpdate(ctx->md, data, len) == 1 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
+}
+
+int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
+{
+    if (!dst || !src || !src->active || dst == src)
+        return IOTLS_ERR_BAD_ARG;
+    memset(dst, 0, sizeof(*dst));
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    if (m == NULL)
+        return IOTLS_ERR_NO_MEMORY;
+    if (EVP_MD_CTX_copy_ex(m, src->md) != 1) {
+        EVP_MD_CTX_free(m);
+        return IOTLS_ERR_CRYPTO;
+    }
+    dst->md = m;
+    dst->alg = src->alg;
+    dst->active = 1;
+    return IOTLS_OK;
+}
+
+/* Finishing destroys the running state, so finish a copy instead. */
+int iotls_hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out)
+{
+    if (!ctx || !out)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_hash_ctx tmp;
+    int rc = iotls_hash_clone(&tmp, ctx);
+    if (rc != IOTLS_OK)
+        return rc;
+    rc = EVP_DigestFinal_ex(tmp.md, out, NULL) == 1 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
+    iotls_hash_free(&tmp);
+    return rc;
+}
+
+void iotls_hash_free(iotls_hash_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->active)
+        EVP_MD_CTX_free(ctx->md); /* cleanses the digest state */
+    OPENSSL_cleanse(ctx, sizeof(*ctx));
+}
+
+int iotls_hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
+{
+    const EVP_MD *md = iotls_ossl_md(alg);
+    if (!md || !out || (!data && len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    if (!data)
+        data = empty_input;
+    return EVP_Digest(data, len, out, NULL, md, NULL) == 1 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
+}
+
+int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
+               size_t len, uint8_t *out)
+{
+    const EVP_MD *md = iotls_ossl_md(alg);
+    if (!md || !out || (!key && key_len > 0) || (!data && len > 0) || key_len > INT_MAX)
+        return IOTLS_ERR_BAD_ARG;
+    /* OpenSSL's HMAC wants a key pointer even for an empty key. */
+    if (!key)
+        key = empty_input;
+    if (!data)
+        data = empty_input;
+    unsigned int out_len = 0;
+    if (HMAC(md, key, (int)key_len, data, len, out, &out_len) == NULL ||
+        out_len != iotls_hash_len(alg)) {
+        ERR_clear_error();
+        return IOTLS_ERR_CRYPTO;
+    }
+    return IOTLS_OK;
+}
+
+/* One HKDF step through EVP_KDF "HKDF" in the given mode. key is the IKM
+ * (extract) or the PRK (expand); salt is only used by extract, info only
+ * by expand. */
+static int hkdf_run(int alg, int mode, const uint8_t *key, size_t key_len, const uint8_t *salt,
+                    size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out,
+                    size_t out_len)
+{
+    ensure_fetched();
+    const EVP_MD *md = iotls_ossl_md(alg);
+    if (fetched_hkdf == NULL || md == NULL)
+        return IOTLS_ERR_CRYPTO;
+    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(fetched_hkdf);
+    if (kctx == NULL)
+        return IOTLS_ERR_NO_MEMORY;
+
+    OSSL_PARAM params[6];
+    size_t n = 0;
+    params[n++] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    params[n++] =
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
+    if (salt != NULL)
+        params[n++] =
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    if (info != NULL)
+        params[n++] =
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    params[n] = OSSL_PARAM_construct_end();
+
+    int rc = EVP_KDF_derive(kctx, out, out_len, params) == 1 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
+    EVP_KDF_CTX_free(kctx); /* cleanses the copied key */
+    if (rc != IOTLS_OK)
+        ERR_clear_error();
+    return rc;
+}
+
+int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+                       size_t ikm_len, uint8_t *prk_out)
+{
+    size_t hash_len = iotls_hash_len(alg);
+    if (!iotls_ossl_md(alg) || !prk_out || (!salt && salt_len > 0) || (!ikm && ikm_len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    /* RFC 5869: no salt means HashLen zeros. Passed explicitly, so the
+     * result does not depend on how a library version treats an empty
+     * salt. */
+    static const uint8_t zeros[IOTLS_MAX_HASH_LEN + 16] = {0};
+    if (salt_len == 0) {
+        salt = zeros;
+        salt_len = hash_len;
+    }
+    if (!ikm)
+        ikm = empty_input;
+    return hkdf_run(alg, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, ikm, ikm_len, salt, salt_len, NULL, 0,
+                    prk_out, hash_len);
+}
+
+int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                      size_t info_len, uint8_t *out, size_t out_len)
+{
+    size_t hash_len = iotls_hash_len(alg);
+    /* RFC 5869: PRK is at least HashLen, L at most 255 * HashLen. */
+    if (!iotls_ossl_md(alg) || !prk || prk_len < hash_len || (!info && info_len > 0) || !out ||
+        out_len > 255 * hash_len)
+        return IOTLS_ERR_BAD_ARG;
+    if (out_len == 0)
+        return IOTLS_OK;
+    if (!info)
+        info = empty_input;
+    return hkdf_run(alg, EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, prk_len, NULL, 0, info, info_len, out,
+                    out_len);
+}
+
+int iotls_ct_memcmp(const void *a, const void *b, size_t len)
+{
+    /* CRYPTO_memcmp is OpenSSL's constant-time comparison: no early exit,
+     * 0 when equal. */
+    if (len == 0)
+        return 0;
+    return CRYPTO_memcmp(a, b, len) != 0;
+}
+
+void iotls_wipe(void *p, size_t len)
+{
+    if (p && len > 0)
+        OPENSSL_cleanse(p, len);
+}
+
+static CRYPTO_ONCE name_once = CRYPTO_ONCE_STATIC_INIT;
+static char backend_name[48] = "OpenSSL";
+
+static void make_name(void)
+{
+    /* The library actually loaded, which may be newer than the headers. */
+    snprintf(backend_name, sizeof(backend_name), "OpenSSL %s",
+             OpenSSL_version(OPENSSL_VERSION_STRING));
+}
+
+const char *iotls_crypto_backend_name(void)
+{
+    (void)CRYPTO_THREAD_run_once(&name_once, make_name);
+    return backend_name;
+}

@@ -1,0 +1,513 @@
+/* Transports: the in-memory pair (src/io/mem.c) and the blocking API over
+ * real sockets (src/io/blocking.c): handshakes, data both ways,
+ * close_notify vs. bare EOF, the one-line error texts, timeouts,
+ * non-blocking use, listen/connect/accept over loopback TCP. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "crypto/crypto.h"
+#include "io/mem.h"
+#include "iotls/engine.h"
+#include "iotls/iotls.h"
+#include "testlib.h"
+
+static char ca_key[4096], ca_cert[4096], srv_key[4096], srv_cert[4096];
+
+static int make_pki(void)
+{
+    iotls_cert_spec ca = {.subject = "CN=io test CA", .is_ca = 1};
+    iotls_cert_spec leaf = {.subject = "CN=device.local", .dns_names = "device.local",
+                            .ip_addrs = "127.0.0.1", .for_server = 1};
+    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, srv_key, sizeof srv_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&leaf, srv_key, ca_key, ca_cert, srv_cert, sizeof srv_cert);
+    return rc;
+}
+
+static iotls_config *client_cfg(void)
+{
+    iotls_config *cfg = iotls_config_new();
+    if (iotls_config_set_ca_mem(cfg, (const uint8_t *)ca_cert, strlen(ca_cert)) != IOTLS_OK)
+        abort();
+    return cfg;
+}
+
+static iotls_config *server_cfg(void)
+{
+    iotls_config *cfg = iotls_config_new();
+    if (iotls_config_set_cert_mem(cfg, (const uint8_t *)srv_cert, strlen(srv_cert),
+                                  (const uint8_t *)srv_key, strlen(srv_key)) != IOTLS_OK)
+        abort();
+    return cfg;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------- in-memory pair ---------------- */
+
+typedef struct {
+    iotls_conn *c, *s;
+    void *cm, *sm;
+} mem_pair;
+
+static void pair_open(mem_pair *p, const iotls_config *ccfg, const iotls_config *scfg,
+                      const char *name)
+{
+    size_t cn = iotls_conn_size(ccfg), sn = iotls_conn_size(scfg);
+    p->cm = malloc(cn);
+    p->sm = malloc(sn);
+    p->c = iotls_conn_init(p->cm, cn, ccfg, IOTLS_ROLE_CLIENT, name);
+    p->s = iotls_conn_init(p->sm, sn, scfg, IOTLS_ROLE_SERVER, NULL);
+    if (!p->c || !p->s)
+        abort();
+    CHECK_OK(iotls_conn_start(p->c));
+    CHECK_OK(iotls_conn_start(p->s));
+}
+
+static void pair_close(mem_pair *p)
+{
+    iotls_conn_free(p->c);
+    iotls_conn_free(p->s);
+    free(p->cm);
+    free(p->sm);
+}
+
+static void test_mem_pair(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    mem_pair p;
+    pair_open(&p, ccfg, scfg, "device.local");
+    iotls_mem_opts o;
+    iotls_mem_opts_init(&o);
+    CHECK_OK(iotls_mem_pair_run(p.c, p.s, &o));
+    CHECK(iotls_conn_handshake_done(p.c) && iotls_conn_handshake_done(p.s));
+    CHECK(o.failed_side == -1);
+    CHECK(o.bytes_to_server > 0 && o.bytes_to_client > o.bytes_to_server);
+    /* Every byte each side sent was delivered. */
+    iotls_info ci, si;
+    CHECK_OK(iotls_conn_info(p.c, &ci));
+    CHECK_OK(iotls_conn_info(p.s, &si));
+    CHECK(ci.bytes_out == o.bytes_to_server && si.bytes_out == o.bytes_to_client);
+    CHECK(ci.bytes_in == si.bytes_out);
+
+    /* Application data through one step. */
+    size_t n = 0, moved = 0;
+    CHECK_OK(iotls_conn_write(p.c, (const uint8_t *)"ping", 4, &n));
+    CHECK(n == 4);
+    CHECK_OK(iotls_mem_pair_step(p.c, p.s, &o, &moved));
+    CHECK(moved > 4);
+    uint8_t buf[16];
+    CHECK_OK(iotls_conn_read(p.s, buf, sizeof buf, &n));
+    CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
+    CHECK_OK(iotls_mem_pair_step(p.c, p.s, &o, &moved));
+    CHECK(moved == 0);
+    pair_close(&p);
+
+    /* One byte at a time: every record and message split everywhere. */
+    pair_open(&p, ccfg, scfg, "device.local");
+    iotls_mem_opts_init(&o);
+    o.chunk = 1;
+    CHECK_OK(iotls_mem_pair_run(p.c, p.s, &o));
+    CHECK(iotls_conn_handshake_done(p.c) && iotls_conn_handshake_done(p.s));
+    pair_close(&p);
+
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
+/* Flips one byte of the server's stream at a chosen offset. */
+static int flip_tap(void *arg, int dir, uint64_t offset, uint8_t *data, size_t len)
+{
+    uint64_t at = *(uint64_t *)arg;
+    if (dir == IOTLS_MEM_TO_CLIENT && at >= offset && at < offset + len)
+        data[at - offset] ^= 0x01;
+    return 0;
+}
+
+static void test_mem_tamper(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    /* Find where the server's encrypted flight ends, then flip a byte 20
+     * before it: inside the ciphertext of the last record (Finished, 58
+     * bytes on the wire) even though the ECDSA signature's length varies
+     * by a byte or two from one handshake to the next. */
+    mem_pair p;
+    pair_open(&p, ccfg, scfg, "device.local");
+    size_t moved = 0;
+    iotls_mem_opts o;
+    iotls_mem_opts_init(&o);
+    o.chunk = 0;
+    /* Step 1 delivers ClientHello and the whole server flight. */
+    CHECK_OK(iotls_mem_pair_step(p.c, p.s, &o, &moved));
+    uint64_t flight_end = o.bytes_to_client;
+    pair_close(&p);
+    CHECK(flight_end > 200);
+
+    pair_open(&p, ccfg, scfg, "device.local");
+    iotls_mem_opts_init(&o);
+    uint64_t at = flight_end - 20;
+    o.tap = flip_tap;
+    o.tap_arg = &at;
+    int rc = iotls_mem_pair_run(p.c, p.s, &o);
+    CHECK_RC(rc, IOTLS_ERR_BAD_RECORD_MAC);
+    CHECK(o.failed_side == IOTLS_ROLE_CLIENT);
+    CHECK(!iotls_conn_handshake_done(p.c));
+    /* The client's bad_record_mac alert reached the server. */
+    CHECK_RC(iotls_conn_error(p.s), IOTLS_ERR_ALERT_RECEIVED);
+    iotls_info si;
+    CHECK_OK(iotls_conn_info(p.s, &si));
+    CHECK(si.peer_alert == IOTLS_ALERT_BAD_RECORD_MAC);
+    pair_close(&p);
+
+    /* A client that checks a different name fails with bad_certificate. */
+    pair_open(&p, ccfg, scfg, "other.local");
+    iotls_mem_opts_init(&o);
+    CHECK_RC(iotls_mem_pair_run(p.c, p.s, &o), IOTLS_ERR_CERT_HOSTNAME);
+    CHECK(o.failed_side == IOTLS_ROLE_CLIENT);
+    CHECK_RC(iotls_conn_error(p.s), IOTLS_ERR_ALERT_RECEIVED);
+    pair_close(&p);
+
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
+/* ---------------- blocking API over a socketpair ---------------- */
+
+typedef struct {
+    const iotls_config *cfg;
+    int fd;
+    int mode; /* 0 echo until close_notify; 1 handshake then drop TCP; 2 silent */
+    int rc;   /* handshake result */
+    int end;  /* how the read loop ended */
+    char err[256];
+} server_job;
+
+static void *server_thread(void *arg)
+{
+    server_job *job = arg;
+    if (job->mode == 2) {
+        /* Never answer: the client must time out. */
+        char b[4096];
+        while (read(job->fd, b, sizeof b) > 0)
+            ;
+        return NULL;
+    }
+    iotls *srv = iotls_server_new(job->cfg);
+    iotls *t = NULL;
+    job->rc = iotls_accept_socket(srv, job->fd, &t);
+    snprintf(job->err, sizeof job->err, "%s", iotls_error(t));
+    if (job->rc == IOTLS_OK) {
+        if (job->mode == 1) {
+            shutdown(job->fd, SHUT_RDWR);
+        } else {
+            char buf[1024];
+            ssize_t r;
+            while ((r = iotls_read(t, buf, sizeof buf)) > 0)
+                if (iotls_write(t, buf, (size_t)r) != r)
+                    break;
+            job->end = (int)r;
+            (void)iotls_close(t);
+        }
+    }
+    iotls_free(t);
+    iotls_free(srv);
+    return NULL;
+}
+
+static void start_server(pthread_t *th, server_job *job, const iotls_config *cfg, int fd, int mode)
+{
+    memset(job, 0, sizeof *job);
+    job->cfg = cfg;
+    job->fd = fd;
+    job->mode = mode;
+    if (pthread_create(th, NULL, server_thread, job) != 0)
+        abort();
+}
+
+static void test_blocking_echo(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pthread_t th;
+    server_job job;
+    start_server(&th, &job, scfg, sv[1], 0);
+
+    iotls *t = iotls_client_new(ccfg);
+    CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
+    CHECK(strcmp(iotls_error(t), "no error") == 0);
+    CHECK(iotls_fd(t) == sv[0]);
+    CHECK(iotls_engine(t) != NULL);
+    iotls_info info;
+    CHECK_OK(iotls_get_info(t, &info));
+    CHECK(info.handshake_done && info.version == 0x0304);
+    CHECK(info.cipher_suite == IOTLS_TLS_AES_128_GCM_SHA256);
+    CHECK(info.peer_cert_verified == 1);
+
+    /* More than one record each way, echoed back intact. */
+    static uint8_t out[100000], in[100000];
+    for (size_t i = 0; i < sizeof out; i++)
+        out[i] = (uint8_t)(i * 7 + 3);
+    size_t got = 0;
+    CHECK(iotls_write(t, out, 50000) == 50000);
+    while (got < 50000) {
+        ssize_t r = iotls_read(t, in + got, sizeof in - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    CHECK(got == 50000 && memcmp(in, out, 50000) == 0);
+    CHECK_OK(iotls_key_update(t, 1));
+    CHECK(iotls_write(t, out + 50000, 50000) == 50000);
+    while (got < 100000) {
+        ssize_t r = iotls_read(t, in + got, sizeof in - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    CHECK(got == 100000 && memcmp(in, out, sizeof out) == 0);
+
+    /* Our close_notify ends the server's read loop with 0. */
+    CHECK_OK(iotls_close(t));
+    pthread_join(th, NULL);
+    CHECK_OK(job.rc);
+    CHECK(job.end == 0);
+    /* The server answered with its own close_notify. */
+    char b[16];
+    CHECK(iotls_read(t, b, sizeof b) == 0);
+    CHECK_RC(iotls_last_error(t), IOTLS_ERR_CLOSED);
+    iotls_free(t);
+    close(sv[0]);
+    close(sv[1]);
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
+static void test_blocking_errors(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    int sv[2];
+    pthread_t th;
+    server_job job;
+
+    /* Wrong name: one-line texts on both sides. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    start_server(&th, &job, scfg, sv[1], 0);
+    iotls *t = iotls_client_new(ccfg);
+    CHECK_RC(iotls_connect_socket(t, sv[0], "other.local"), IOTLS_ERR_CERT_HOSTNAME);
+    CHECK(strcmp(iotls_error(t),
+                 "handshake failed: bad_certificate (peer certificate does not match the host "
+                 "name)") == 0);
+    CHECK_RC(iotls_last_error(t), IOTLS_ERR_CERT_HOSTNAME);
+    /* Sticky: later calls report the same failure. */
+    char b[16];
+    ssize_t r;
+    CHECK(iotls_read(t, b, sizeof b) == IOTLS_ERR_CERT_HOSTNAME);
+    iotls_free(t);
+    close(sv[0]);
+    pthread_join(th, NULL);
+    close(sv[1]);
+    CHECK_RC(job.rc, IOTLS_ERR_ALERT_RECEIVED);
+    CHECK(strcmp(job.err, "handshake failed: peer sent alert bad_certificate") == 0);
+
+    /* The server requires a client certificate we do not have. The client's
+     * handshake completes first (TLS 1.3); the server's verdict arrives on
+     * the first read and is reported as the handshake failure it is. */
+    iotls_config *strict = server_cfg();
+    CHECK_OK(iotls_config_set_ca_mem(strict, (const uint8_t *)ca_cert, strlen(ca_cert)));
+    CHECK_OK(iotls_config_set_verify_client(strict, IOTLS_VERIFY_CLIENT_REQUIRED));
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    start_server(&th, &job, strict, sv[1], 0);
+    t = iotls_client_new(ccfg);
+    CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
+    CHECK(iotls_read(t, b, sizeof b) == IOTLS_ERR_ALERT_RECEIVED);
+    CHECK(strcmp(iotls_error(t), "handshake failed: peer sent alert certificate_required") == 0);
+    iotls_free(t);
+    pthread_join(th, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    CHECK_RC(job.rc, IOTLS_ERR_CERT_REQUIRED);
+    CHECK(strcmp(job.err, "handshake failed: certificate_required (peer sent no certificate but "
+                          "one is required)") == 0);
+    iotls_config_free(strict);
+
+    /* TCP closed without close_notify: IOTLS_ERR_EOF, not a clean 0. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    start_server(&th, &job, scfg, sv[1], 1);
+    t = iotls_client_new(ccfg);
+    CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
+    pthread_join(th, NULL);
+    do {
+        r = iotls_read(t, b, sizeof b); /* tickets first, then the EOF */
+    } while (r > 0);
+    CHECK(r == IOTLS_ERR_EOF);
+    CHECK(strcmp(iotls_error(t), "read failed: connection closed without close_notify") == 0);
+    iotls_free(t);
+    close(sv[0]);
+    close(sv[1]);
+
+    /* A silent peer: the handshake gives up after the timeout. */
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    start_server(&th, &job, scfg, sv[1], 2);
+    iotls_config_set_timeout_ms(ccfg, 300);
+    t = iotls_client_new(ccfg);
+    int64_t t0 = mono_ms();
+    CHECK_RC(iotls_connect_socket(t, sv[0], "device.local"), IOTLS_ERR_TIMEOUT);
+    int64_t took = mono_ms() - t0;
+    CHECK(took >= 250 && took < 3000);
+    CHECK(strcmp(iotls_error(t), "handshake failed: timed out") == 0);
+    iotls_free(t);
+    close(sv[0]);
+    pthread_join(th, NULL);
+    close(sv[1]);
+    iotls_config_set_timeout_ms(ccfg, 0);
+
+    /* No trust anchors: refused before anything is sent. */
+    iotls_config *bare = iotls_config_new();
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    t = iotls_client_new(bare);
+    CHECK_RC(iotls_connect_socket(t, sv[0], "device.local"), IOTLS_ERR_CONFIG);
+    iotls_free(t);
+    close(sv[0]);
+    close(sv[1]);
+    iotls_config_free(bare);
+
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
+/* Non-blocking client: WANT_READ instead of waiting, driven by poll. */
+static void test_nonblocking(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pthread_t th;
+    server_job job;
+    start_server(&th, &job, scfg, sv[1], 0);
+
+    iotls *t = iotls_client_new(ccfg);
+    iotls_set_nonblocking(t, 1);
+    int rc = iotls_connect_socket(t, sv[0], "device.local");
+    int wants = 0;
+    while (rc == IOTLS_WANT_READ || rc == IOTLS_WANT_WRITE) {
+        wants++;
+        struct pollfd p = {.fd = sv[0], .events = rc == IOTLS_WANT_READ ? POLLIN : POLLOUT};
+        poll(&p, 1, 5000);
+        rc = iotls_handshake(t);
+    }
+    CHECK_OK(rc);
+    CHECK(wants >= 1);
+    CHECK(iotls_write(t, "abc", 3) == 3);
+    char b[8];
+    ssize_t r;
+    for (;;) {
+        r = iotls_read(t, b, sizeof b);
+        if (r != IOTLS_WANT_READ && r != IOTLS_WANT_WRITE)
+            break;
+        struct pollfd p = {.fd = sv[0], .events = POLLIN};
+        poll(&p, 1, 5000);
+    }
+    CHECK(r == 3 && memcmp(b, "abc", 3) == 0);
+    CHECK_OK(iotls_close(t));
+    pthread_join(th, NULL);
+    CHECK(job.end == 0);
+    iotls_free(t);
+    close(sv[0]);
+    close(sv[1]);
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
+/* ---------------- TCP: listen, connect, accept ---------------- */
+
+typedef struct {
+    iotls *server;
+    int lfd;
+    int rc;
+} accept_job;
+
+static void *accept_thread(void *arg)
+{
+    accept_job *job = arg;
+    iotls *t = NULL;
+    job->rc = iotls_accept(job->server, job->lfd, &t);
+    if (job->rc == IOTLS_OK) {
+        char buf[64];
+        ssize_t r = iotls_read(t, buf, sizeof buf);
+        if (r > 0)
+            (void)iotls_write(t, buf, (size_t)r);
+        (void)iotls_close(t);
+    }
+    iotls_free(t);
+    return NULL;
+}
+
+static void test_tcp(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    int lfd = -1, port = 0;
+    CHECK_OK(iotls_listen("127.0.0.1", "0", 4, &lfd, &port));
+    CHECK(lfd >= 0 && port > 0 && port < 65536);
+    accept_job job = {.server = iotls_server_new(scfg), .lfd = lfd, .rc = 1};
+    pthread_t th;
+    if (pthread_create(&th, NULL, accept_thread, &job) != 0)
+        abort();
+
+    char port_str[16];
+    snprintf(port_str, sizeof port_str, "%d", port);
+    iotls *t = iotls_client_new(ccfg);
+    /* An IP literal: checked against the certificate's IP SAN. */
+    CHECK_OK(iotls_connect(t, "127.0.0.1", port_str, NULL));
+    CHECK(iotls_write(t, "tcp!", 4) == 4);
+    char b[8];
+    CHECK(iotls_read(t, b, sizeof b) == 4 && memcmp(b, "tcp!", 4) == 0);
+    CHECK(iotls_read(t, b, sizeof b) == 0);
+    CHECK_OK(iotls_close(t));
+    CHECK(iotls_fd(t) == -1); /* we opened it, we closed it */
+    iotls_free(t);
+    pthread_join(th, NULL);
+    CHECK_OK(job.rc);
+    iotls_free(job.server);
+    close(lfd);
+
+    /* Nothing listens on the port any more. */
+    t = iotls_client_new(ccfg);
+    CHECK_RC(iotls_connect(t, "127.0.0.1", port_str, NULL), IOTLS_ERR_IO);
+    CHECK(strncmp(iotls_error(t), "connect failed: socket error (", 30) == 0);
+    iotls_free(t);
+
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
+int main(void)
+{
+    int rc = make_pki();
+    CHECK_OK(rc);
+    if (rc != IOTLS_OK)
+        return tl_finish("io");
+    test_mem_pair();
+    test_mem_tamper();
+    test_blocking_echo();
+    test_blocking_errors();
+    test_nonblocking();
+    test_tcp();
+    return tl_finish("io");
+}
