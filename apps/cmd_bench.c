@@ -17,6 +17,7 @@
 
 #include "cmds.h"
 #include "crypto/crypto.h"
+#include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "memtrack.h"
 
@@ -344,6 +345,8 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("  peak heap: not measured in sanitizer builds\n");
     }
+    printf("  %-34s %10zu B   %10s\n", "engine memory (iotls_conn_size)", iotls_conn_size(ccfg),
+           "-");
     printf("  %-34s %10llu B   %10s\n", "client bytes on the wire",
            (unsigned long long)ours.client_wire, "-");
     printf("  %-34s %10llu B   %10s\n", "server bytes on the wire",
