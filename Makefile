@@ -60,6 +60,24 @@ size:
 	@sh scripts/size-deps.sh
 	sh scripts/size-report.sh
 
+# libFuzzer targets (tests/fuzz/, clang): each runs FUZZ_SECONDS on a scratch
+# copy of its seed corpus; any crash, leak or sanitizer report fails. Crash
+# inputs land in $(FUZZ_BUILD)/artifacts/.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= msg record server client x509
+fuzz:
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DIOTLS_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		rm -rf $(FUZZ_BUILD)/corpus-$$t; mkdir -p $(FUZZ_BUILD)/corpus-$$t $(FUZZ_BUILD)/artifacts; \
+		cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus-$$t/; \
+		echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+		ASAN_OPTIONS=detect_leaks=1 $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+			$(FUZZ_BUILD)/corpus-$$t || { echo "fuzz_$$t failed: see $(FUZZ_BUILD)/artifacts/"; exit 1; }; \
+	done
+
 install: all
 	cmake --install $(BUILD)
 

@@ -72,8 +72,11 @@ int iotls_record_header(const uint8_t *p, size_t len, int protected_expected, ui
         iotls_rd_u8(&rd, &version_minor) != IOTLS_OK || iotls_rd_u16(&rd, &length) != IOTLS_OK)
         return IOTLS_ERR_DECODE;
     (void)version_minor; /* 0x0301 (first ClientHello) .. 0x0303: all allowed */
-    if (!known_content_type(content_type) || version_major != 0x03)
+    if (version_major != 0x03)
         return IOTLS_ERR_DECODE;
+    /* RFC 8446 5: an unexpected record type is unexpected_message. */
+    if (!known_content_type(content_type))
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     size_t limit = protected_expected ? IOTLS_MAX_CIPHERTEXT : IOTLS_MAX_PLAINTEXT;
     if (length > limit)
         return IOTLS_ERR_RECORD_OVERFLOW;

@@ -41,8 +41,9 @@ void iotls_record_nonce(const iotls_record_cipher *rc, uint8_t nonce[IOTLS_AEAD_
 /* Parses a record header. Returns IOTLS_OK and the body length; or
  * IOTLS_WANT_READ if fewer than 5 bytes; IOTLS_ERR_RECORD_OVERFLOW when the
  * length exceeds 2^14+256 (protected) or 2^14 (plaintext, when
- * !protected_expected); IOTLS_ERR_DECODE for an unknown content type, and
- * IOTLS_ERR_DECODE when legacy_record_version is not 0x03xx. */
+ * !protected_expected); IOTLS_ERR_UNEXPECTED_MESSAGE for an unknown content
+ * type (RFC 8446 5), and IOTLS_ERR_DECODE when legacy_record_version is not
+ * 0x03xx. */
 int iotls_record_header(const uint8_t *p, size_t len, int protected_expected, uint8_t *type,
                         size_t *body_len);
 
