@@ -70,12 +70,50 @@ static void usage(void)
     exit(2);
 }
 
+/* RFC 8446 names of the alerts a TLS 1.3 peer may send us. */
+static const char *alert_name(int code)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } names[] = {
+        {10, "unexpected_message"},
+        {20, "bad_record_mac"},
+        {40, "handshake_failure"},
+        {42, "bad_certificate"},
+        {43, "unsupported_certificate"},
+        {45, "certificate_expired"},
+        {46, "certificate_unknown"},
+        {47, "illegal_parameter"},
+        {48, "unknown_ca"},
+        {50, "decode_error"},
+        {51, "decrypt_error"},
+        {70, "protocol_version"},
+        {80, "internal_error"},
+        {109, "missing_extension"},
+        {110, "unsupported_extension"},
+        {112, "unrecognized_name"},
+        {116, "certificate_required"},
+        {120, "no_application_protocol"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == code)
+            return names[i].name;
+    return "?";
+}
+
 static void ssl_fail(WOLFSSL *ssl, int ret, const char *what)
 {
     int err = wolfSSL_get_error(ssl, ret);
     char text[WOLFSSL_MAX_ERROR_SZ];
     wolfSSL_ERR_error_string_n((unsigned long)err, text, sizeof text);
     fprintf(stderr, "wolfssl_peer: %s failed: error %d: %s\n", what, err, text);
+    /* The error text only says "received alert fatal error": name the alert,
+     * so a test can assert which one the peer sent. */
+    WOLFSSL_ALERT_HISTORY alerts;
+    if (wolfSSL_get_alert_history(ssl, &alerts) == WOLFSSL_SUCCESS && alerts.last_rx.level == 2)
+        fprintf(stderr, "wolfssl_peer: received fatal alert %d (%s)\n", alerts.last_rx.code,
+                alert_name(alerts.last_rx.code));
 }
 
 static int group_id(const char *name)
