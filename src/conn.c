@@ -7,7 +7,46 @@
 #include "conn_internal.h"
 #include "msg/msg.h"
 
+#if defined(IOTLS_NO_CLIENT) && defined(IOTLS_NO_SERVER)
+#error "IOTLS_NO_CLIENT and IOTLS_NO_SERVER leave no role to build"
+#endif
+
 #define ALIGN_UP(n) (((n) + 15u) & ~(size_t)15u)
+
+/* A firmware image that is only a client (or only a server) builds without
+ * the other state machine: IOTLS_NO_SERVER / IOTLS_NO_CLIENT. */
+#ifdef IOTLS_NO_CLIENT
+#define ROLE_BUILT(role) ((role) == IOTLS_ROLE_SERVER)
+#elif defined(IOTLS_NO_SERVER)
+#define ROLE_BUILT(role) ((role) == IOTLS_ROLE_CLIENT)
+#else
+#define ROLE_BUILT(role) ((role) == IOTLS_ROLE_CLIENT || (role) == IOTLS_ROLE_SERVER)
+#endif
+
+static int role_handle(iotls_conn *c, uint8_t type, const uint8_t *msg, size_t len)
+{
+#ifndef IOTLS_NO_CLIENT
+    if (c->role == IOTLS_ROLE_CLIENT)
+        return iotls_client_handle(c, type, msg, len);
+#endif
+#ifndef IOTLS_NO_SERVER
+    if (c->role == IOTLS_ROLE_SERVER)
+        return iotls_server_handle(c, type, msg, len);
+#endif
+    return IOTLS_ERR_INTERNAL;
+}
+
+static void role_wipe(iotls_conn *c)
+{
+#ifndef IOTLS_NO_CLIENT
+    if (c->role == IOTLS_ROLE_CLIENT)
+        iotls_client_wipe(c);
+#endif
+#ifndef IOTLS_NO_SERVER
+    if (c->role == IOTLS_ROLE_SERVER)
+        iotls_server_wipe(c);
+#endif
+}
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
@@ -51,7 +90,7 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
 {
     if (!mem || !cfg || ((uintptr_t)mem & 15u) != 0 ||
         mem_len < iotls_conn_size(cfg) ||
-        (role != IOTLS_ROLE_CLIENT && role != IOTLS_ROLE_SERVER))
+        !ROLE_BUILT(role))
         return NULL;
     size_t name_len = server_name ? strlen(server_name) : 0;
     if (name_len > IOTLS_MAX_SERVER_NAME)
@@ -97,8 +136,12 @@ int iotls_conn_start(iotls_conn *c)
     if (!cfg->insecure_noverifycert && cfg->pin_count == 0 &&
         (!cfg->has_ca || c->server_name[0] == '\0'))
         return IOTLS_ERR_CONFIG;
+#ifdef IOTLS_NO_CLIENT
+    return IOTLS_ERR_BAD_STATE;
+#else
     int rc = iotls_client_start(c);
     return rc == IOTLS_OK ? rc : iotls_conn_fail(c, rc);
+#endif
 }
 
 void iotls_conn_wipe_secrets(iotls_conn *c)
@@ -106,10 +149,7 @@ void iotls_conn_wipe_secrets(iotls_conn *c)
     iotls_ks_wipe(&c->ks);
     iotls_record_cipher_free(&c->rd);
     iotls_record_cipher_free(&c->wr);
-    if (c->role == IOTLS_ROLE_CLIENT)
-        iotls_client_wipe(c);
-    else
-        iotls_server_wipe(c);
+    role_wipe(c);
 }
 
 void iotls_conn_free(iotls_conn *c)
@@ -169,9 +209,11 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
     case IOTLS_HS_KEY_UPDATE:
         return on_key_update(c, body, body_len);
     case IOTLS_HS_NEW_SESSION_TICKET:
-        if (c->role != IOTLS_ROLE_CLIENT)
-            return IOTLS_ERR_UNEXPECTED_MESSAGE;
-        return iotls_client_on_ticket(c, body, body_len);
+#ifndef IOTLS_NO_CLIENT
+        if (c->role == IOTLS_ROLE_CLIENT)
+            return iotls_client_on_ticket(c, body, body_len);
+#endif
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     default:
         /* CertificateRequest needs post_handshake_auth, never offered. */
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
@@ -201,8 +243,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         }
         iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
         if (!c->handshake_done) {
-            rc = c->role == IOTLS_ROLE_CLIENT ? iotls_client_handle(c, type, msg, msg_len)
-                                              : iotls_server_handle(c, type, msg, msg_len);
+            rc = role_handle(c, type, msg, msg_len);
         } else {
             rc = on_post_handshake(c, type, msg, msg_len);
         }

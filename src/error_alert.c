@@ -1,0 +1,75 @@
+/* Error code -> the alert sent for it. Kept apart from the name/text
+ * table in error.c so that an image that never prints errors links only
+ * this switch (the engine calls it on every failure). */
+#include "iotls/error.h"
+
+int iotls_error_alert(int err)
+{
+    switch (err) {
+    case IOTLS_ERR_BUFFER_TOO_SMALL:
+    case IOTLS_ERR_INTERNAL:
+    case IOTLS_ERR_CRYPTO:
+    case IOTLS_ERR_RANDOM:
+    case IOTLS_ERR_NO_MEMORY:
+        return IOTLS_ALERT_INTERNAL_ERROR;
+    case IOTLS_ERR_DECODE:
+    case IOTLS_ERR_HANDSHAKE_TOO_LARGE:
+        return IOTLS_ALERT_DECODE_ERROR;
+    case IOTLS_ERR_ILLEGAL_PARAMETER:
+        return IOTLS_ALERT_ILLEGAL_PARAMETER;
+    case IOTLS_ERR_UNEXPECTED_MESSAGE:
+    case IOTLS_ERR_TOO_MANY_EMPTY:
+        return IOTLS_ALERT_UNEXPECTED_MESSAGE;
+    case IOTLS_ERR_RECORD_OVERFLOW:
+        return IOTLS_ALERT_RECORD_OVERFLOW;
+    case IOTLS_ERR_BAD_RECORD_MAC:
+        return IOTLS_ALERT_BAD_RECORD_MAC;
+    case IOTLS_ERR_HANDSHAKE_FAILURE:
+        return IOTLS_ALERT_HANDSHAKE_FAILURE;
+    case IOTLS_ERR_PROTOCOL_VERSION:
+        return IOTLS_ALERT_PROTOCOL_VERSION;
+    case IOTLS_ERR_MISSING_EXTENSION:
+        return IOTLS_ALERT_MISSING_EXTENSION;
+    case IOTLS_ERR_UNSUPPORTED_EXTENSION:
+        return IOTLS_ALERT_UNSUPPORTED_EXTENSION;
+    case IOTLS_ERR_DECRYPT_ERROR:
+        return IOTLS_ALERT_DECRYPT_ERROR;
+    case IOTLS_ERR_NO_APPLICATION_PROTOCOL:
+        return IOTLS_ALERT_NO_APPLICATION_PROTOCOL;
+    case IOTLS_ERR_INSUFFICIENT_SECURITY:
+        return IOTLS_ALERT_INSUFFICIENT_SECURITY;
+    case IOTLS_ERR_BAD_CERTIFICATE:
+    case IOTLS_ERR_CERT_HOSTNAME:
+    case IOTLS_ERR_CERT_PIN:
+        return IOTLS_ALERT_BAD_CERTIFICATE;
+    case IOTLS_ERR_CERT_EXPIRED:
+        return IOTLS_ALERT_CERTIFICATE_EXPIRED;
+    case IOTLS_ERR_CERT_UNKNOWN_CA:
+        return IOTLS_ALERT_UNKNOWN_CA;
+    case IOTLS_ERR_CERT_REQUIRED:
+        return IOTLS_ALERT_CERTIFICATE_REQUIRED;
+    case IOTLS_ERR_UNSUPPORTED_CERTIFICATE:
+        return IOTLS_ALERT_UNSUPPORTED_CERTIFICATE;
+    case IOTLS_ERR_CERT_REVOKED:
+        return IOTLS_ALERT_CERTIFICATE_REVOKED;
+    case IOTLS_OK:
+    case IOTLS_WANT_READ:
+    case IOTLS_WANT_WRITE:
+    case IOTLS_ERR_BAD_ARG:
+    case IOTLS_ERR_BAD_STATE:
+    case IOTLS_ERR_CONFIG:
+    case IOTLS_ERR_KEY_LOAD:
+    case IOTLS_ERR_ALERT_RECEIVED:
+    case IOTLS_ERR_CLOSED:
+    case IOTLS_ERR_EOF:
+    case IOTLS_ERR_IO:
+    case IOTLS_ERR_TIMEOUT:
+    case IOTLS_ERR_RESOLVE:
+    case IOTLS_ERR_FAILED:
+    case IOTLS_ERR_SESSION_INVALID:
+    case IOTLS_ERR_SESSION_EXPIRED:
+        return -1;
+    default:
+        return IOTLS_ALERT_INTERNAL_ERROR;
+    }
+}
