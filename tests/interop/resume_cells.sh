@@ -3,8 +3,9 @@
 # our client/server and OpenSSL over 127.0.0.1.
 #
 #   resume_cells.sh
-# Cells: our client resumes with openssl s_server; openssl s_client resumes
-# with our server ("Reused, TLSv1.3"); our client with our server; a ticket
+# Cells: our client resumes with openssl s_server and gnutls-serv; openssl
+# s_client ("Reused, TLSv1.3") and gnutls-cli --resume resume with our
+# server; our client with our server; a ticket
 # from another server key gives a full handshake; two servers sharing
 # --ticket-keys resume each other's tickets; a damaged session file is
 # refused (full handshake). Every cell prints "CELL ...: PASS|FAIL (why)".
@@ -65,6 +66,26 @@ else
     pass $cell
 fi
 
+# ---- our client, gnutls-serv (tickets by default) ----
+cell="client-gnutls-resume"
+if ! command -v gnutls-serv >/dev/null; then
+    fail $cell "gnutls-serv not installed"
+else
+    PORT=$("$IA_FREEPORT")
+    timeout 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" --x509keyfile "$PKI/ecdsa-p256.key" \
+        -p "$PORT" --echo >"$W/gs.log" 2>&1 &
+    IA_PIDS+=($!)
+    for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
+    if ! our_client g1 "$PORT" --sess-out "$W/g1.sess" || [ ! -s "$W/g1.sess" ]; then
+        fail $cell "no ticket saved" "$W/g1.err" "$W/gs.log"
+    elif ! our_client g2 "$PORT" --sess-in "$W/g1.sess" || ! grep -q "(resumed)" "$W/g2.err" \
+        || ! grep -q "hello g2" "$W/g2.out"; then
+        fail $cell "not resumed" "$W/g2.err" "$W/gs.log"
+    else
+        pass $cell
+    fi
+fi
+
 # ---- openssl s_client, our server ----
 cell="server-openssl-resume"
 if ! our_server s1 --tickets 2; then
@@ -81,6 +102,16 @@ else
         fail $cell "s_client did not resume" "$W/o2.log" "$W/s1.log"
     elif ! grep -q "(resumed)" "$W/s1.log"; then
         fail $cell "our server does not report resumption" "$W/s1.log"
+    else
+        pass $cell
+    fi
+
+    # ---- gnutls-cli --resume, our server ----
+    cell="server-gnutls-resume"
+    (echo hi; sleep 0.6) | timeout 20 gnutls-cli --x509cafile "$PKI/ca.pem" -p "$S1" localhost \
+        --resume >"$W/gc.log" 2>&1
+    if ! grep -q "This is a resumed session" "$W/gc.log"; then
+        fail $cell "gnutls-cli did not resume" "$W/gc.log" "$W/s1.log"
     else
         pass $cell
     fi
