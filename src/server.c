@@ -79,10 +79,14 @@ typedef struct {
 
 /* Stateless ticket:
  *   key_name(16) | nonce(12) | AES-256-GCM(key, nonce, aad = key_name,
- *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4)) | tag(16) */
+ *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4) |
+ *     SHA-256(server_name)(32)) | tag(16)
+ * The server name is bound so that a ticket issued under one name (and,
+ * with an SNI callback, one certificate) does not resume under another. */
 #define TICKET_VERSION 1
 #define TICKET_NAME_LEN 16
-#define TICKET_PLAIN_MAX (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4)
+#define TICKET_SNI_DIGEST_LEN 32
+#define TICKET_PLAIN_MAX (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN)
 #define TICKET_MAX_LEN (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
@@ -92,6 +96,7 @@ typedef struct {
     uint32_t age_add;
     uint64_t issued_ms;
     uint32_t lifetime;
+    uint8_t sni_digest[TICKET_SNI_DIGEST_LEN];
 } sv_ticket;
 
 static const iotls_config *cert_config(const iotls_conn *c)
@@ -810,6 +815,7 @@ static int ticket_seal(const iotls_config *cfg, const sv_ticket *t, uint8_t *out
     iotls_wr_u32(&w, (uint32_t)(t->issued_ms >> 32));
     iotls_wr_u32(&w, (uint32_t)t->issued_ms);
     iotls_wr_u32(&w, t->lifetime);
+    iotls_wr_bytes(&w, t->sni_digest, sizeof t->sni_digest);
     int rc = iotls_wr_error(&w);
     memcpy(out, cfg->ticket_key_name, TICKET_NAME_LEN);
     if (rc == IOTLS_OK)
@@ -859,6 +865,7 @@ static int ticket_open(const iotls_config *cfg, iotls_bytes ticket, sv_ticket *t
         iotls_rd_vec8(&r, 1, IOTLS_MAX_HASH_LEN, &psk) != IOTLS_OK ||
         iotls_rd_u32(&r, &t->age_add) != IOTLS_OK || iotls_rd_u32(&r, &hi) != IOTLS_OK ||
         iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &t->lifetime) != IOTLS_OK ||
+        iotls_rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
         iotls_rd_done(&r) != IOTLS_OK) {
         rc = IOTLS_ERR_DECODE;
     } else {
@@ -868,6 +875,12 @@ static int ticket_open(const iotls_config *cfg, iotls_bytes ticket, sv_ticket *t
     }
     iotls_wipe(plain, sizeof plain);
     return rc;
+}
+
+static int sni_digest(const iotls_conn *c, uint8_t out[TICKET_SNI_DIGEST_LEN])
+{
+    return iotls_hash(IOTLS_HASH_SHA256, (const uint8_t *)c->server_name, strlen(c->server_name),
+                      out);
 }
 
 typedef struct {
@@ -905,7 +918,9 @@ static int send_tickets(iotls_conn *c)
         t.psk_len = c->hash_len;
         t.lifetime = cfg->ticket_lifetime;
         t.issued_ms = iotls_config_now_ms(cfg);
-        rc = iotls_random(age_add, sizeof age_add);
+        rc = sni_digest(c, t.sni_digest);
+        if (rc == IOTLS_OK)
+            rc = iotls_random(age_add, sizeof age_add);
         t.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
                     ((uint32_t)age_add[2] << 8) | age_add[3];
         if (rc == IOTLS_OK)
@@ -970,6 +985,10 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     iotls_hash_alg alg = iotls_suite_hash(choice->suite);
     size_t hash_len = iotls_hash_len(alg);
     uint64_t now = iotls_config_now_ms(cfg);
+    uint8_t sni[TICKET_SNI_DIGEST_LEN];
+    int rc = sni_digest(c, sni);
+    if (rc != IOTLS_OK)
+        return rc;
     sv_ticket t;
     size_t index = 0;
     int found = 0;
@@ -977,7 +996,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     while (!found && iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
         memset(&t, 0, sizeof t);
         if (ticket_open(cfg, identity, &t) == IOTLS_OK && iotls_suite_hash(t.suite) == alg &&
-            t.psk_len == hash_len &&
+            t.psk_len == hash_len && memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
             (now == 0 || (now >= t.issued_ms && now - t.issued_ms < (uint64_t)t.lifetime * 1000u)))
             found = 1;
         else
@@ -996,7 +1015,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     uint8_t expected[IOTLS_MAX_HASH_LEN];
     iotls_key_schedule early;
     memset(&early, 0, sizeof early);
-    int rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
+    rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
     if (rc == IOTLS_OK)

@@ -120,6 +120,9 @@ static void test_blob(void)
 
 /* ---------------- in memory ---------------- */
 
+/* The name the client connects to in run(). */
+static const char *g_name = "device.local";
+
 typedef struct {
     uint64_t now;
 } test_clock;
@@ -140,7 +143,7 @@ static void store_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *
     st->count++;
     CHECK_OK(iotls_session_from_ticket(&s, t));
     CHECK_OK(iotls_session_save(&s, st->blob, sizeof st->blob, &st->len));
-    CHECK(strcmp(s.server_name, "device.local") == 0);
+    CHECK(strcmp(s.server_name, g_name) == 0);
 }
 
 typedef struct {
@@ -218,7 +221,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     int certs = 0;
     iotls_config_set_trace(scfg, count_cert, &certs);
     iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, "device.local");
+    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(sv != NULL && cl != NULL);
     if (!sv || !cl) {
         conn_free(sv);
@@ -363,6 +366,24 @@ static void test_resumption(void)
         cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, "other.local");
         CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
         conn_free(cl);
+    }
+
+    /* The ticket presented under another server name (the client is made
+     * to believe it belongs there): the server must not resume, so the full
+     * handshake's certificate check fails on the name. */
+    {
+        iotls_session s;
+        static uint8_t moved[IOTLS_SESSION_MAX_BLOB];
+        size_t moved_len = 0;
+        CHECK_OK(iotls_session_load(&s, blob, blob_len, 0));
+        strcpy(s.server_name, "other.local");
+        CHECK_OK(iotls_session_save(&s, moved, sizeof moved, &moved_len));
+        g_name = "other.local";
+        r = run(scfg, ccfg, moved, moved_len, 0);
+        g_name = "device.local";
+        CHECK(!r.resumed_sv && !r.resumed_cl && r.cert_sent == 1);
+        CHECK_RC(r.cl_err, IOTLS_ERR_CERT_HOSTNAME);
+        iotls_session_wipe(&s);
     }
 
     /* The server now prefers a SHA-384 suite: the SHA-256 ticket is not
