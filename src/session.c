@@ -41,7 +41,22 @@ int iotls_session_from_ticket(iotls_session *s, const iotls_ticket *t)
     return IOTLS_OK;
 }
 
+/* The trailer: SHA-256 of the blob, or HMAC-SHA256 under a device key. */
+static int trailer(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
+                   uint8_t out[SESSION_DIGEST_LEN])
+{
+    if (key && key_len > 0)
+        return iotls_hmac(IOTLS_HASH_SHA256, key, key_len, data, len, out);
+    return iotls_hash(IOTLS_HASH_SHA256, data, len, out);
+}
+
 int iotls_session_save(const iotls_session *s, uint8_t *out, size_t cap, size_t *len)
+{
+    return iotls_session_save_keyed(s, NULL, 0, out, cap, len);
+}
+
+int iotls_session_save_keyed(const iotls_session *s, const uint8_t *key, size_t key_len,
+                             uint8_t *out, size_t cap, size_t *len)
 {
     if (!s || !out || !len || s->psk_len == 0 || s->psk_len > IOTLS_SESSION_MAX_PSK ||
         s->ticket_len == 0 || s->ticket_len > IOTLS_SESSION_MAX_TICKET)
@@ -69,7 +84,7 @@ int iotls_session_save(const iotls_session *s, uint8_t *out, size_t cap, size_t 
     int rc = iotls_wr_error(&w);
     if (rc != IOTLS_OK)
         return rc;
-    rc = iotls_hash(IOTLS_HASH_SHA256, out, w.len - SESSION_DIGEST_LEN, digest);
+    rc = trailer(key, key_len, out, w.len - SESSION_DIGEST_LEN, digest);
     if (rc == IOTLS_OK)
         *len = w.len;
     return rc;
@@ -84,14 +99,16 @@ int iotls_session_expired(const iotls_session *s, uint64_t now_ms)
     return now_ms - s->received_ms >= (uint64_t)s->lifetime * 1000u;
 }
 
-static int parse(iotls_session *s, const uint8_t *blob, size_t len)
+static int parse(iotls_session *s, const uint8_t *key, size_t key_len, const uint8_t *blob,
+                 size_t len)
 {
     uint8_t digest[SESSION_DIGEST_LEN];
     if (len < sizeof session_magic + SESSION_DIGEST_LEN)
         return IOTLS_ERR_SESSION_INVALID;
-    if (iotls_hash(IOTLS_HASH_SHA256, blob, len - SESSION_DIGEST_LEN, digest) != IOTLS_OK)
+    if (trailer(key, key_len, blob, len - SESSION_DIGEST_LEN, digest) != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
-    if (memcmp(digest, blob + len - SESSION_DIGEST_LEN, SESSION_DIGEST_LEN) != 0)
+    /* Constant time: with a device key the trailer is a MAC. */
+    if (iotls_ct_memcmp(digest, blob + len - SESSION_DIGEST_LEN, SESSION_DIGEST_LEN) != 0)
         return IOTLS_ERR_SESSION_INVALID;
 
     iotls_reader r;
@@ -126,10 +143,16 @@ static int parse(iotls_session *s, const uint8_t *blob, size_t len)
 
 int iotls_session_load(iotls_session *s, const uint8_t *blob, size_t len, uint64_t now_ms)
 {
+    return iotls_session_load_keyed(s, NULL, 0, blob, len, now_ms);
+}
+
+int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_len,
+                             const uint8_t *blob, size_t len, uint64_t now_ms)
+{
     if (!s || (!blob && len > 0))
         return IOTLS_ERR_BAD_ARG;
     memset(s, 0, sizeof *s);
-    int rc = parse(s, blob, len);
+    int rc = parse(s, key, key_len, blob, len);
     if (rc == IOTLS_OK && iotls_session_expired(s, now_ms))
         rc = IOTLS_ERR_SESSION_EXPIRED;
     if (rc != IOTLS_OK)

@@ -6,8 +6,10 @@
  *   received_ms(8) | max_early_data(4) | psk<1> | ticket<2> | server_name<1> |
  *   SHA-256 of everything before it (32)
  *
- * The digest only catches damage (a truncated write, bit rot); the blob
- * holds the resumption PSK in the clear and must be stored like a key. */
+ * The digest only catches damage (a truncated write, bit rot); with a device
+ * key (the *_keyed variants) the trailer is HMAC-SHA256 instead, so a blob
+ * written by someone without the key is refused. Either way the blob holds
+ * the resumption PSK in the clear and must be stored like a key. */
 #ifndef IOTLS_SESSION_H
 #define IOTLS_SESSION_H
 
@@ -49,6 +51,11 @@ int iotls_session_save(const iotls_session *s, uint8_t *out, size_t cap, size_t 
  * another version or inconsistent; IOTLS_ERR_SESSION_EXPIRED when its
  * lifetime has passed at now_ms (0: expiry not checked). */
 int iotls_session_load(iotls_session *s, const uint8_t *blob, size_t len, uint64_t now_ms);
+/* The same with an HMAC-SHA256 trailer under key (NULL/0: plain SHA-256). */
+int iotls_session_save_keyed(const iotls_session *s, const uint8_t *key, size_t key_len,
+                             uint8_t *out, size_t cap, size_t *len);
+int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_len,
+                             const uint8_t *blob, size_t len, uint64_t now_ms);
 /* 1 when the lifetime has passed at now_ms. */
 int iotls_session_expired(const iotls_session *s, uint64_t now_ms);
 void iotls_session_wipe(iotls_session *s);

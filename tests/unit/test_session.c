@@ -116,6 +116,21 @@ static void test_blob(void)
     CHECK_RC(iotls_session_load(&back, blob, len, end + 86400000u), IOTLS_ERR_SESSION_EXPIRED);
     /* A refused load leaves nothing behind. */
     CHECK(back.psk_len == 0 && back.psk[0] == 0);
+
+    /* With a device key: the trailer is HMAC-SHA256(key, body). */
+    static const uint8_t dev_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    static const uint8_t other_key[16] = {2};
+    uint8_t mac[32];
+    CHECK_OK(iotls_session_save_keyed(&s, dev_key, sizeof dev_key, copy, sizeof copy, &len));
+    CHECK_OK(iotls_hmac(IOTLS_HASH_SHA256, dev_key, sizeof dev_key, copy, len - 32, mac));
+    CHECK(memcmp(mac, copy + len - 32, 32) == 0);
+    CHECK_OK(iotls_session_load_keyed(&back, dev_key, sizeof dev_key, copy, len, 0));
+    CHECK(back.psk_len == 48 && memcmp(back.psk, s.psk, 48) == 0);
+    CHECK_RC(iotls_session_load_keyed(&back, other_key, sizeof other_key, copy, len, 0),
+             IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_session_load(&back, copy, len, 0), IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_session_load_keyed(&back, dev_key, sizeof dev_key, blob, len, 0),
+             IOTLS_ERR_SESSION_INVALID);
 }
 
 /* ---------------- in memory ---------------- */
