@@ -13,6 +13,7 @@
 #include "cmds.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
+#include "iotls/session.h"
 #include "keylog.h"
 #include "trace.h"
 
@@ -35,6 +36,8 @@ static void usage(FILE *out)
             "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
             "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
             "  --get PATH           send an HTTP GET for PATH and print the response\n"
+            "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
+            "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
             "  -v                   trace the handshake on stderr\n"
             "  --quiet              print nothing but data and errors\n",
             DEFAULT_TIMEOUT_MS);
@@ -244,6 +247,46 @@ static int http_get(iotls *t, const char *host_header, const char *path)
     }
 }
 
+/* --sess-out: every ticket replaces the file, so it holds the last one. */
+static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *ticket)
+{
+    (void)conn;
+    const char *path = (const char *)arg;
+    iotls_session s;
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t len = 0;
+    if (iotls_session_from_ticket(&s, ticket) != IOTLS_OK ||
+        iotls_session_save(&s, blob, sizeof blob, &len) != IOTLS_OK) {
+        fprintf(stderr, "iotls: session ticket not saved (too large)\n");
+        iotls_session_wipe(&s);
+        return;
+    }
+    iotls_session_wipe(&s);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(blob, 1, len, f) != len) {
+        fprintf(stderr, "iotls: --sess-out %s: %s\n", path, strerror(errno));
+    }
+    if (f)
+        fclose(f);
+}
+
+static int load_session(iotls *t, const char *path)
+{
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB + 1];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "iotls: --sess-in %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t len = fread(blob, 1, sizeof blob, f);
+    fclose(f);
+    int rc = iotls_set_session(t, blob, len);
+    if (rc != IOTLS_OK)
+        fprintf(stderr, "iotls: --sess-in %s: %s; doing a full handshake\n", path,
+                iotls_error_string(rc));
+    return 0;
+}
+
 static void print_connected(const iotls *t, const char *target)
 {
     iotls_info info;
@@ -251,6 +294,8 @@ static void print_connected(const iotls *t, const char *target)
         return;
     fprintf(stderr, "iotls: connected to %s: TLSv1.3 %s %s%s", target, info.cipher_suite_name,
             info.group_name, info.hrr ? " (HRR)" : "");
+    if (info.resumed)
+        fprintf(stderr, " (resumed)");
     if (info.alpn && info.alpn[0])
         fprintf(stderr, " alpn=%s", info.alpn);
     if (info.peer_chain_len > 0)
@@ -262,7 +307,8 @@ static void print_connected(const iotls *t, const char *target)
 int cmd_client(int argc, char **argv)
 {
     const char *target = NULL, *ca = NULL, *servername = NULL, *alpn = NULL, *cert = NULL,
-               *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL;
+               *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL,
+               *sess_out = NULL, *sess_in = NULL;
     const char *pins[8];
     size_t pin_count = 0;
     int insecure = 0, verbose = 0, quiet = 0;
@@ -288,6 +334,10 @@ int cmd_client(int argc, char **argv)
             keylog = v;
         else if ((v = app_opt_value(argc, argv, &i, "--get")))
             get = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--sess-out")))
+            sess_out = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--sess-in")))
+            sess_in = v;
         else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
             if (pin_count == sizeof pins / sizeof pins[0]) {
                 fprintf(stderr, "iotls: too many --pin options\n");
@@ -391,11 +441,15 @@ int cmd_client(int argc, char **argv)
             fprintf(stderr, "iotls: writing TLS secrets to %s\n", keylog_path());
     }
 
+    if (sess_out)
+        iotls_config_set_ticket_cb(cfg, save_ticket, (void *)sess_out);
     t = iotls_client_new(cfg);
     if (t == NULL) {
         app_error("client", IOTLS_ERR_NO_MEMORY);
         goto out;
     }
+    if (sess_in && load_session(t, sess_in) != 0)
+        goto out;
     trace_begin("");
     if (verbose)
         fprintf(stderr, "connecting to %s port %s\n", host, port);

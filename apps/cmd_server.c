@@ -70,6 +70,8 @@ static void usage(FILE *out)
             "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
             "  --timeout MS         handshake and write timeout (default %d)\n"
             "  --once               exit after one connection (exit status: its result)\n"
+            "  --tickets N          session tickets sent after each handshake (default 0)\n"
+            "  --ticket-keys FILE   ticket key shared between servers: 48 bytes, raw or hex\n"
             "  --ready-file FILE    write the port there once listening\n"
             "  -v                   trace handshakes on stderr\n",
             DEFAULT_TIMEOUT_MS);
@@ -345,8 +347,9 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
             snprintf(client, sizeof client, "client=\"%s\"", info.peer_subject);
         else
             snprintf(client, sizeof client, "client=anonymous");
-        out_line(ctx, "conn %lu from %s: TLSv1.3 %s %s%s %s alpn=%s sni=%s %s", id, peer,
+        out_line(ctx, "conn %lu from %s: TLSv1.3 %s %s%s%s %s alpn=%s sni=%s %s", id, peer,
                  info.cipher_suite_name, info.group_name, info.hrr ? " (HRR)" : "",
+                 info.resumed ? " (resumed)" : "",
                  iotls_sig_scheme_name(info.own_sig_scheme),
                  info.alpn && info.alpn[0] ? info.alpn : "none",
                  info.server_name && info.server_name[0] ? info.server_name : "none", client);
@@ -424,7 +427,8 @@ int cmd_server(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL,
-               *ready_file = NULL;
+               *ready_file = NULL, *ticket_keys = NULL;
+    unsigned long tickets = 0;
     int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
     unsigned long max_hs = 0, timeout = DEFAULT_TIMEOUT_MS;
 
@@ -451,6 +455,10 @@ int cmd_server(int argc, char **argv)
             keylog = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ready-file")))
             ready_file = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--tickets")))
+            tickets = app_parse_num("--tickets", v, 0, 16);
+        else if ((v = app_opt_value(argc, argv, &i, "--ticket-keys")))
+            ticket_keys = v;
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
@@ -522,6 +530,15 @@ int cmd_server(int argc, char **argv)
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
+    if (ticket_keys && (rc = iotls_config_set_ticket_key_file(cfg, ticket_keys)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --ticket-keys %s: want 48 bytes, raw or 96 hex digits\n",
+                ticket_keys);
+        goto out;
+    }
+    if (tickets && (rc = iotls_config_set_tickets(cfg, (unsigned)tickets)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --tickets: %s\n", iotls_error_string(rc));
+        goto out;
+    }
     if (keylog_setup(cfg, keylog) != 0)
         goto out;
     if (verbose)

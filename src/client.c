@@ -132,13 +132,56 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     p.cookie_len = cookie_len;
     /* Servers only issue tickets usable with a mode the client listed
      * (RFC 8446 4.2.9); ask for them when someone will receive them. */
-    p.psk_dhe_ke = cfg->ticket_cb != NULL;
+    p.psk_dhe_ke = cfg->ticket_cb != NULL || s->has_session;
     s->sni_sent = p.server_name != NULL;
+
+    /* Resumption (RFC 8446 4.2.11): the saved ticket, unless a
+     * HelloRetryRequest chose a suite of another hash. */
+    iotls_psk_param psk;
+    iotls_hash_alg psk_alg = s->has_session ? iotls_suite_hash(s->session.suite) : IOTLS_HASH_NONE;
+    s->psk_offered = s->has_session &&
+                     (s->hrr_suite == 0 || iotls_suite_hash(s->hrr_suite) == psk_alg);
+    if (s->psk_offered) {
+        uint64_t now = iotls_config_now_ms(cfg);
+        uint64_t age_ms = now > s->session.received_ms ? now - s->session.received_ms : 0;
+        psk.identity = s->session.ticket;
+        psk.identity_len = s->session.ticket_len;
+        psk.obfuscated_age = (uint32_t)age_ms + s->session.age_add; /* mod 2^32 */
+        psk.binder_len = iotls_hash_len(psk_alg);
+        p.psks = &psk;
+        p.psk_count = 1;
+        p.psk_ke = cfg->psk_ke;
+    }
 
     iotls_writer w;
     size_t binders_offset = 0;
+    uint8_t *msg = c->hs_out + c->hs_out_len;
     iotls_conn_hs_writer(c, &w);
     int rc = iotls_client_hello_write(&w, &p, &binders_offset);
+    if (rc == IOTLS_OK)
+        rc = iotls_wr_error(&w);
+    if (rc == IOTLS_OK && s->psk_offered) {
+        /* binder = HMAC over the ClientHello up to the binders, with the
+         * transcript before it (message_hash and HRR after a retry). */
+        uint8_t hash[IOTLS_MAX_HASH_LEN];
+        uint8_t binder_key[IOTLS_MAX_HASH_LEN];
+        uint8_t binder[IOTLS_MAX_HASH_LEN];
+        iotls_key_schedule early;
+        memset(&early, 0, sizeof early);
+        rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, binders_offset, hash);
+        if (rc == IOTLS_OK)
+            rc = iotls_ks_init(&early, psk_alg, s->session.psk, s->session.psk_len);
+        if (rc == IOTLS_OK)
+            rc = iotls_ks_binder_key(&early, 0, binder_key);
+        if (rc == IOTLS_OK)
+            rc = iotls_finished_verify_data(psk_alg, binder_key, hash, binder);
+        if (rc == IOTLS_OK)
+            rc = iotls_client_hello_set_binder(msg, w.len, binders_offset, 0, binder,
+                                               iotls_hash_len(psk_alg));
+        iotls_ks_wipe(&early);
+        iotls_wipe(binder_key, sizeof binder_key);
+        iotls_wipe(binder, sizeof binder);
+    }
     if (rc == IOTLS_OK)
         rc = iotls_conn_hs_commit(c, &w);
     if (rc == IOTLS_OK)
@@ -322,12 +365,19 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     /* RFC 8446 4.1.4: the suite must not change after a HelloRetryRequest. */
     if (s->hrr_suite != 0 && sh.cipher_suite != s->hrr_suite)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
-    if ((sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PRE_SHARED_KEY)) && !s->psk_offered)
+    int resumed = (sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PRE_SHARED_KEY)) != 0;
+    int has_share = (sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
+    if (resumed && !s->psk_offered)
         return IOTLS_ERR_UNSUPPORTED_EXTENSION;
-    /* Without a PSK the (EC)DHE share is the only way to keys. */
-    if (!(sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)))
+    /* RFC 8446 4.2.11: the one identity we sent, with a suite of its hash. */
+    if (resumed && (sh.selected_identity != 0 ||
+                    iotls_suite_hash(sh.cipher_suite) != iotls_suite_hash(s->session.suite)))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    /* Without a PSK the (EC)DHE share is the only way to keys; psk_ke only
+     * when we offered it. */
+    if (!has_share && (!resumed || !cfg->psk_ke))
         return IOTLS_ERR_MISSING_EXTENSION;
-    if (sh.key_share_group != s->share_group)
+    if (has_share && sh.key_share_group != s->share_group)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
     rc = iotls_conn_set_suite(c, sh.cipher_suite);
@@ -339,19 +389,23 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     size_t dhe_len = 0;
-    rc = iotls_kex_derive(&s->kex, sh.key_share.p, sh.key_share.len, dhe, sizeof dhe, &dhe_len);
+    if (has_share)
+        rc = iotls_kex_derive(&s->kex, sh.key_share.p, sh.key_share.len, dhe, sizeof dhe,
+                              &dhe_len);
     /* The private key has done its one job. */
     iotls_kex_free(&s->kex);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&c->ks, c->hash, NULL, 0);
+        rc = iotls_ks_init(&c->ks, c->hash, resumed ? s->session.psk : NULL,
+                           resumed ? s->session.psk_len : 0);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_handshake(&c->ks, dhe, dhe_len, hash);
+        rc = iotls_ks_handshake(&c->ks, has_share ? dhe : NULL, dhe_len, hash);
     iotls_wipe(dhe, sizeof dhe);
     if (rc != IOTLS_OK)
         return rc;
-    c->group = s->share_group;
+    c->resumed = resumed;
+    c->group = has_share ? s->share_group : 0;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
     iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
     /* Our write keys stay plaintext until our second flight: a CCS in
@@ -405,7 +459,8 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
     rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
-    s->state = IOTLS_CL_WAIT_CERT_CR;
+    /* A resumed handshake is authenticated by the PSK: Finished is next. */
+    s->state = c->resumed ? IOTLS_CL_WAIT_FINISHED : IOTLS_CL_WAIT_CERT_CR;
     return IOTLS_OK;
 }
 
@@ -712,10 +767,32 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
         t.ticket_len = nst.ticket.len;
         t.psk = psk;
         t.psk_len = c->hash_len;
+        t.received_ms = iotls_config_now_ms(cfg);
+        t.server_name = c->server_name;
         cfg->ticket_cb(cfg->ticket_arg, c, &t);
     }
     iotls_wipe(psk, sizeof psk);
     return rc;
+}
+
+int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
+{
+    if (!c || c->role != IOTLS_ROLE_CLIENT || c->cl.state != IOTLS_CL_IDLE)
+        return IOTLS_ERR_BAD_STATE;
+    struct iotls_client_state *s = &c->cl;
+    s->has_session = 0;
+    int rc = iotls_session_load(&s->session, blob, len, iotls_config_now_ms(c->cfg));
+    if (rc != IOTLS_OK)
+        return rc;
+    /* RFC 8446 4.6.1 / 4.2.11: only with the server it came from, and a
+     * suite we still offer. */
+    if (strcmp(s->session.server_name, c->server_name) != 0 ||
+        !u16_in(c->cfg->suites, c->cfg->suite_count, s->session.suite)) {
+        iotls_session_wipe(&s->session);
+        return IOTLS_ERR_SESSION_INVALID;
+    }
+    s->has_session = 1;
+    return IOTLS_OK;
 }
 
 void iotls_client_wipe(iotls_conn *c)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
+#include "iotls/session.h"
 
 /* Where the client handshake stands: the message it waits for next. */
 enum iotls_client_phase {
@@ -43,7 +44,9 @@ struct iotls_client_state {
     uint16_t hrr_suite; /* suite the HelloRetryRequest chose; 0 when none */
     int sni_sent;       /* server_name went out: an empty ack is allowed */
     int ccs_sent;       /* the one middlebox-compat CCS went out */
-    int psk_offered;    /* never yet: resumption is not offered */
+    int psk_offered;    /* the last ClientHello offered session */
+    int has_session;    /* session was set for resumption */
+    iotls_session session;
 
     int cert_requested;         /* the server sent CertificateRequest */
     uint16_t client_sig_scheme; /* scheme we will sign with; 0: empty Certificate */

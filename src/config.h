@@ -61,7 +61,24 @@ struct iotls_config {
      * second ClientHello; without one each connection makes its own. */
     uint8_t cookie_key[32];
     int has_cookie_key;
+
+    /* Server: NewSessionTickets sent after each handshake (0: none), and
+     * the AES-256-GCM key that seals them (stateless: the ticket carries
+     * the resumption PSK, nothing is stored). */
+    unsigned ticket_count;
+    uint32_t ticket_lifetime; /* seconds */
+    uint8_t ticket_key_name[16];
+    uint8_t ticket_key[32];
+    int has_ticket_key;
+    int psk_ke; /* also accept / offer psk_ke (no (EC)DHE) */
+
+    /* Wall clock in ms since the epoch; the engine has none of its own. */
+    uint64_t (*now_ms)(void *arg);
+    void *now_arg;
 };
+
+/* The configured clock, 0 when none. */
+uint64_t iotls_config_now_ms(const struct iotls_config *cfg);
 
 /* Defaults: AES-128-GCM, AES-256-GCM, ChaCha20 suites; x25519, secp256r1,
  * secp384r1; ECDSA P-256/P-384 and RSA-PSS; middlebox compat on. */

@@ -23,8 +23,13 @@
  * hash before them (CertificateVerify, Finished) are computed; messages we
  * send are added by iotls_conn_hs_commit.
  *
- * Pre-shared keys and 0-RTT are not accepted yet: a pre_shared_key offer is
- * ignored (full handshake), early_data is not acknowledged and the client's
+ * Resumption: after the handshake we send cfg->ticket_count stateless
+ * NewSessionTickets (the resumption PSK sealed under the config's ticket
+ * key), and a first ClientHello offering one of them with a valid binder
+ * resumes (no Certificate, CertificateVerify or CertificateRequest). A
+ * ticket we cannot open or use is ignored (full handshake); a second
+ * ClientHello after HelloRetryRequest always does a full handshake.
+ * 0-RTT is not accepted: early_data is not acknowledged and the client's
  * 0-RTT records are skipped by conn.c while c->skip_early_data is set. */
 #include <stddef.h>
 #include <stdint.h>
@@ -65,7 +70,34 @@ typedef struct {
     iotls_bytes share;   /* the client's key share for group; len 0: send HRR */
     uint16_t sig_scheme; /* for our CertificateVerify */
     iotls_bytes alpn;    /* selected protocol; len 0: none */
+    int resumed;         /* a ticket's PSK was accepted */
+    int psk_ke;          /* ... without (EC)DHE: group 0 */
+    uint16_t identity;   /* its index in the client's list */
+    uint8_t psk[IOTLS_MAX_HASH_LEN];
+    size_t psk_len;
 } sv_choice;
+
+/* Stateless ticket:
+ *   key_name(16) | nonce(12) | AES-256-GCM(key, nonce, aad = key_name,
+ *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4) |
+ *     SHA-256(server_name)(32)) | tag(16)
+ * The server name is bound so that a ticket issued under one name (and,
+ * with an SNI callback, one certificate) does not resume under another. */
+#define TICKET_VERSION 1
+#define TICKET_NAME_LEN 16
+#define TICKET_SNI_DIGEST_LEN 32
+#define TICKET_PLAIN_MAX (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN)
+#define TICKET_MAX_LEN (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
+
+typedef struct {
+    uint16_t suite;
+    uint8_t psk[IOTLS_MAX_HASH_LEN];
+    size_t psk_len;
+    uint32_t age_add;
+    uint64_t issued_ms;
+    uint32_t lifetime;
+    uint8_t sni_digest[TICKET_SNI_DIGEST_LEN];
+} sv_ticket;
 
 static const iotls_config *cert_config(const iotls_conn *c)
 {
@@ -647,8 +679,10 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     size_t pub_len = 0, dhe_len = 0;
 
-    int rc = iotls_kex_generate(&c->sv.kex, choice->group, pub, sizeof pub, &pub_len);
-    if (rc == IOTLS_OK) {
+    int rc = IOTLS_OK;
+    if (!choice->psk_ke)
+        rc = iotls_kex_generate(&c->sv.kex, choice->group, pub, sizeof pub, &pub_len);
+    if (rc == IOTLS_OK && !choice->psk_ke) {
         c->sv.kex_active = 1;
         /* A bad client share fails here, before anything is sent. */
         rc = iotls_kex_derive(&c->sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
@@ -670,6 +704,8 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
         hp.key_share_group = choice->group;
         hp.key_share = pub;
         hp.key_share_len = pub_len;
+        hp.has_psk = choice->resumed;
+        hp.selected_identity = choice->identity;
         rc = send_message(c, write_server_hello, &hp);
     }
     if (rc == IOTLS_OK) {
@@ -677,10 +713,13 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
         rc = iotls_transcript_hash(&c->transcript, hash);
     }
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&c->ks, c->hash, NULL, 0);
+        rc = iotls_ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
+                           choice->resumed ? choice->psk_len : 0);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_handshake(&c->ks, dhe, dhe_len, hash);
+        rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
     iotls_wipe(dhe, sizeof dhe);
+    if (rc == IOTLS_OK)
+        c->resumed = choice->resumed;
     if (rc != IOTLS_OK)
         return rc;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
@@ -727,13 +766,15 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
     ee.group_count = c->cfg->group_count;
     rc = send_message(c, write_encrypted_extensions, &ee);
 
-    if (rc == IOTLS_OK && c->cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE) {
+    /* RFC 8446 4.3.2: no CertificateRequest when the PSK authenticates;
+     * and the PSK stands for our certificate too. */
+    if (rc == IOTLS_OK && !choice->resumed && c->cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE) {
         rc = send_message(c, write_certificate_request, NULL);
         c->sv.cert_requested = 1;
     }
-    if (rc == IOTLS_OK)
+    if (rc == IOTLS_OK && !choice->resumed)
         rc = send_certificate(c);
-    if (rc == IOTLS_OK)
+    if (rc == IOTLS_OK && !choice->resumed)
         rc = send_certificate_verify(c, choice->sig_scheme);
     if (rc == IOTLS_OK)
         rc = send_finished(c);
@@ -755,6 +796,252 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
     rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
         c->sv.state = c->sv.cert_requested ? IOTLS_SV_WAIT_CERT : IOTLS_SV_WAIT_FINISHED;
+    return rc;
+}
+
+
+/* ---------------- session tickets ---------------- */
+
+static int ticket_seal(const iotls_config *cfg, const sv_ticket *t, uint8_t *out, size_t *out_len)
+{
+    uint8_t plain[TICKET_PLAIN_MAX];
+    iotls_writer w;
+    iotls_wr_init(&w, plain, sizeof plain);
+    iotls_wr_u8(&w, TICKET_VERSION);
+    iotls_wr_u16(&w, t->suite);
+    iotls_wr_u8(&w, (uint8_t)t->psk_len);
+    iotls_wr_bytes(&w, t->psk, t->psk_len);
+    iotls_wr_u32(&w, t->age_add);
+    iotls_wr_u32(&w, (uint32_t)(t->issued_ms >> 32));
+    iotls_wr_u32(&w, (uint32_t)t->issued_ms);
+    iotls_wr_u32(&w, t->lifetime);
+    iotls_wr_bytes(&w, t->sni_digest, sizeof t->sni_digest);
+    int rc = iotls_wr_error(&w);
+    memcpy(out, cfg->ticket_key_name, TICKET_NAME_LEN);
+    if (rc == IOTLS_OK)
+        rc = iotls_random(out + TICKET_NAME_LEN, IOTLS_AEAD_NONCE_LEN);
+    iotls_aead_ctx aead;
+    memset(&aead, 0, sizeof aead);
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, cfg->ticket_key, sizeof cfg->ticket_key);
+    if (rc == IOTLS_OK) {
+        rc = iotls_aead_seal(&aead, out + TICKET_NAME_LEN, out, TICKET_NAME_LEN, plain, w.len,
+                             out + TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN);
+        iotls_aead_free(&aead);
+    }
+    if (rc == IOTLS_OK)
+        *out_len = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + w.len + IOTLS_AEAD_TAG_LEN;
+    iotls_wipe(plain, sizeof plain);
+    return rc;
+}
+
+/* IOTLS_OK and the contents when the ticket is ours and intact; anything
+ * else means "not usable" (the caller ignores the identity). */
+static int ticket_open(const iotls_config *cfg, iotls_bytes ticket, sv_ticket *t)
+{
+    uint8_t plain[TICKET_PLAIN_MAX];
+    size_t head = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
+    if (ticket.len < head + IOTLS_AEAD_TAG_LEN || ticket.len > TICKET_MAX_LEN ||
+        memcmp(ticket.p, cfg->ticket_key_name, TICKET_NAME_LEN) != 0)
+        return IOTLS_ERR_DECODE;
+    size_t plain_len = ticket.len - head - IOTLS_AEAD_TAG_LEN;
+    iotls_aead_ctx aead;
+    memset(&aead, 0, sizeof aead);
+    int rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, cfg->ticket_key, sizeof cfg->ticket_key);
+    if (rc == IOTLS_OK) {
+        rc = iotls_aead_open(&aead, ticket.p + TICKET_NAME_LEN, ticket.p, TICKET_NAME_LEN,
+                             ticket.p + head, ticket.len - head, plain);
+        iotls_aead_free(&aead);
+    }
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_reader r;
+    iotls_bytes psk;
+    uint8_t version;
+    uint32_t hi, lo;
+    iotls_rd_init(&r, plain, plain_len);
+    if (iotls_rd_u8(&r, &version) != IOTLS_OK || version != TICKET_VERSION ||
+        iotls_rd_u16(&r, &t->suite) != IOTLS_OK ||
+        iotls_rd_vec8(&r, 1, IOTLS_MAX_HASH_LEN, &psk) != IOTLS_OK ||
+        iotls_rd_u32(&r, &t->age_add) != IOTLS_OK || iotls_rd_u32(&r, &hi) != IOTLS_OK ||
+        iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &t->lifetime) != IOTLS_OK ||
+        iotls_rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
+        iotls_rd_done(&r) != IOTLS_OK) {
+        rc = IOTLS_ERR_DECODE;
+    } else {
+        memcpy(t->psk, psk.p, psk.len);
+        t->psk_len = psk.len;
+        t->issued_ms = ((uint64_t)hi << 32) | lo;
+    }
+    iotls_wipe(plain, sizeof plain);
+    return rc;
+}
+
+static int sni_digest(const iotls_conn *c, uint8_t out[TICKET_SNI_DIGEST_LEN])
+{
+    return iotls_hash(IOTLS_HASH_SHA256, (const uint8_t *)c->server_name, strlen(c->server_name),
+                      out);
+}
+
+typedef struct {
+    uint32_t lifetime;
+    uint32_t age_add;
+    uint8_t nonce;
+    const uint8_t *ticket;
+    size_t ticket_len;
+} nst_out;
+
+static int write_new_session_ticket(iotls_conn *c, iotls_writer *w, const void *arg)
+{
+    (void)c;
+    const nst_out *n = (const nst_out *)arg;
+    return iotls_new_session_ticket_write(w, n->lifetime, n->age_add, &n->nonce, 1, n->ticket,
+                                          n->ticket_len, 0);
+}
+
+/* cfg->ticket_count NewSessionTickets under the application keys; each
+ * nonce gives its own PSK (RFC 8446 4.6.1). */
+static int send_tickets(iotls_conn *c)
+{
+    const iotls_config *cfg = c->cfg;
+    if (cfg->ticket_count == 0 || !cfg->has_ticket_key)
+        return IOTLS_OK;
+    int rc = IOTLS_OK;
+    for (unsigned i = 0; i < cfg->ticket_count && i < 256 && rc == IOTLS_OK; i++) {
+        sv_ticket t;
+        uint8_t ticket[TICKET_MAX_LEN];
+        uint8_t age_add[4];
+        nst_out n;
+        memset(&t, 0, sizeof t);
+        n.nonce = (uint8_t)i;
+        t.suite = c->suite;
+        t.psk_len = c->hash_len;
+        t.lifetime = cfg->ticket_lifetime;
+        t.issued_ms = iotls_config_now_ms(cfg);
+        rc = sni_digest(c, t.sni_digest);
+        if (rc == IOTLS_OK)
+            rc = iotls_random(age_add, sizeof age_add);
+        t.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
+                    ((uint32_t)age_add[2] << 8) | age_add[3];
+        if (rc == IOTLS_OK)
+            rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t.psk);
+        if (rc == IOTLS_OK)
+            rc = ticket_seal(cfg, &t, ticket, &n.ticket_len);
+        iotls_wipe(&t, sizeof t);
+        if (rc != IOTLS_OK)
+            break;
+        n.lifetime = cfg->ticket_lifetime;
+        n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
+                    ((uint32_t)age_add[2] << 8) | age_add[3];
+        n.ticket = ticket;
+        iotls_writer w;
+        iotls_conn_hs_writer(c, &w);
+        rc = write_new_session_ticket(c, &w, &n);
+        if (rc == IOTLS_OK)
+            rc = iotls_wr_error(&w);
+        /* After the handshake: not part of any transcript. */
+        if (rc == IOTLS_OK)
+            rc = iotls_conn_hs_commit_raw(c, &w);
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    return rc;
+}
+
+/* RFC 8446 4.2.11: the first identity that is one of our tickets, for the
+ * chosen suite's hash and not expired, is selected; its binder must verify
+ * (decrypt_error otherwise). Unusable identities are skipped, and with none
+ * left the handshake goes on without a PSK. */
+static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hello *ch,
+                      sv_choice *choice)
+{
+    const iotls_config *cfg = c->cfg;
+    if (!has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY) || !cfg->has_ticket_key)
+        return IOTLS_OK;
+    int mode_dhe = 0, mode_ke = 0;
+    for (size_t i = 0; i < ch->psk_modes.len; i++) {
+        if (ch->psk_modes.p[i] == 1)
+            mode_dhe = 1;
+        else if (ch->psk_modes.p[i] == 0)
+            mode_ke = 1;
+    }
+    int use_dhe = mode_dhe && choice->share.len > 0;
+    int use_ke = !use_dhe && mode_ke && cfg->psk_ke;
+    if (!use_dhe && !use_ke)
+        return IOTLS_OK;
+
+    /* One binder per identity (RFC 8446 4.2.11). */
+    size_t ids = 0, binders = 0, pos = 0;
+    iotls_bytes identity, binder;
+    uint32_t age;
+    while (iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age))
+        ids++;
+    pos = 0;
+    while (iotls_psk_binder_next(ch->psk_binders, &pos, &binder))
+        binders++;
+    if (ids != binders || ids == 0)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+
+    iotls_hash_alg alg = iotls_suite_hash(choice->suite);
+    size_t hash_len = iotls_hash_len(alg);
+    uint64_t now = iotls_config_now_ms(cfg);
+    uint8_t sni[TICKET_SNI_DIGEST_LEN];
+    int rc = sni_digest(c, sni);
+    if (rc != IOTLS_OK)
+        return rc;
+    sv_ticket t;
+    size_t index = 0;
+    int found = 0;
+    pos = 0;
+    while (!found && iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
+        memset(&t, 0, sizeof t);
+        if (ticket_open(cfg, identity, &t) == IOTLS_OK && iotls_suite_hash(t.suite) == alg &&
+            t.psk_len == hash_len && memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
+            (now == 0 || (now >= t.issued_ms && now - t.issued_ms < (uint64_t)t.lifetime * 1000u)))
+            found = 1;
+        else
+            index++;
+        if (!found)
+            iotls_wipe(&t, sizeof t);
+    }
+    if (!found)
+        return IOTLS_OK;
+
+    pos = 0;
+    for (size_t i = 0; i <= index; i++)
+        iotls_psk_binder_next(ch->psk_binders, &pos, &binder);
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t binder_key[IOTLS_MAX_HASH_LEN];
+    uint8_t expected[IOTLS_MAX_HASH_LEN];
+    iotls_key_schedule early;
+    memset(&early, 0, sizeof early);
+    rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_init(&early, alg, t.psk, t.psk_len);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_binder_key(&early, 0, binder_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_finished_verify_data(alg, binder_key, hash, expected);
+    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, binder.p, hash_len) != 0)
+        rc = IOTLS_ERR_DECRYPT_ERROR;
+    iotls_ks_wipe(&early);
+    iotls_wipe(binder_key, sizeof binder_key);
+    iotls_wipe(expected, sizeof expected);
+    if (rc == IOTLS_OK) {
+        choice->resumed = 1;
+        choice->psk_ke = use_ke;
+        choice->identity = (uint16_t)index;
+        memcpy(choice->psk, t.psk, t.psk_len);
+        choice->psk_len = t.psk_len;
+        if (use_ke) {
+            choice->group = 0;
+            choice->share.p = NULL;
+            choice->share.len = 0;
+        }
+    }
+    iotls_wipe(&t, sizeof t);
     return rc;
 }
 
@@ -780,11 +1067,16 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     choice.suite = pick_suite(c->cfg, &ch);
     if (choice.suite == 0)
         return IOTLS_ERR_HANDSHAKE_FAILURE;
-    rc = pick_group(c->cfg, &ch, &choice.group, &choice.share);
+    int group_rc = pick_group(c->cfg, &ch, &choice.group, &choice.share);
+    rc = select_psk(c, msg, &ch, &choice);
+    if (rc == IOTLS_OK && group_rc != IOTLS_OK && !choice.psk_ke)
+        rc = group_rc;
     if (rc == IOTLS_OK)
-        rc = negotiate_rest(c, &ch, &choice);
-    if (rc != IOTLS_OK)
+        rc = choice.resumed ? pick_alpn(c->cfg, &ch, &choice.alpn) : negotiate_rest(c, &ch, &choice);
+    if (rc != IOTLS_OK) {
+        iotls_wipe(choice.psk, sizeof choice.psk);
         return rc;
+    }
     /* 0-RTT is never accepted: its records follow this ClientHello and
      * must be skipped (RFC 8446 4.2.10). */
     if (ch.early_data) {
@@ -795,15 +1087,15 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     rc = iotls_conn_set_suite(c, choice.suite);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
-    if (rc != IOTLS_OK)
-        return rc;
-    if (choice.share.len == 0) {
+    if (rc == IOTLS_OK && choice.share.len == 0 && !choice.psk_ke) {
         rc = send_hello_retry_request(c, &ch, &choice);
         if (rc == IOTLS_OK)
             c->sv.state = IOTLS_SV_WAIT_CH2;
-        return rc;
+    } else if (rc == IOTLS_OK) {
+        rc = send_server_flight(c, &ch, &choice);
     }
-    return send_server_flight(c, &ch, &choice);
+    iotls_wipe(choice.psk, sizeof choice.psk);
+    return rc;
 }
 
 /* The answer to our HelloRetryRequest. Everything it depends on comes from
@@ -959,7 +1251,7 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     c->sv.state = IOTLS_SV_DONE;
     iotls_server_wipe(c); /* the cookie key has no further use */
     iotls_conn_handshake_complete(c);
-    return IOTLS_OK;
+    return send_tickets(c);
 }
 
 typedef int (*sv_handler)(iotls_conn *c, const uint8_t *msg, size_t len);

@@ -117,3 +117,8 @@ void iotls_config_defaults(struct iotls_config *cfg)
     cfg->max_record_plain = 16384;
     cfg->verify_client = IOTLS_VERIFY_CLIENT_NONE;
 }
+
+uint64_t iotls_config_now_ms(const struct iotls_config *cfg)
+{
+    return cfg->now_ms ? cfg->now_ms(cfg->now_arg) : 0;
+}

@@ -65,6 +65,10 @@ void iotls_conn_free(iotls_conn *c);
 /* Application pointer, for callbacks. */
 void iotls_conn_set_user(iotls_conn *c, void *user);
 void *iotls_conn_user(const iotls_conn *c);
+/* Client, before iotls_conn_start: offer the session in blob
+ * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
+ * other server name, suite not configured) or SESSION_EXPIRED. */
+int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
 
 #ifdef __cplusplus
 }

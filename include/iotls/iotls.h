@@ -112,9 +112,26 @@ typedef struct {
     size_t ticket_len;
     const uint8_t *psk; /* resumption PSK derived for this ticket */
     size_t psk_len;
+    uint64_t received_ms;    /* config clock when the ticket arrived */
+    const char *server_name; /* SNI the connection used ("" none) */
 } iotls_ticket;
 typedef void (*iotls_ticket_fn)(void *arg, const iotls_conn *conn, const iotls_ticket *t);
 void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
+
+/* Server: NewSessionTickets sent after each handshake (0, the default,
+ * sends none). Tickets are sealed with a random key made at config
+ * creation, or the one loaded from a file shared by several processes:
+ * 48 bytes (16-byte key name, 32-byte AES-256-GCM key), raw or as 96 hex
+ * digits. */
+int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
+int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
+int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
+/* Resumption without (EC)DHE (psk_ke): off by default, it gives no
+ * forward secrecy. Client: offered next to psk_dhe_ke; server: accepted. */
+void iotls_config_set_psk_ke(iotls_config *cfg, int on);
+/* Wall clock for ticket ages and expiry (ms since the epoch). Default:
+ * CLOCK_REALTIME. */
+void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
 
 /* Server: choose the certificate by the client's server_name. Return a
  * config whose cert/key to use (or NULL to keep the default). */
@@ -200,6 +217,10 @@ int iotls_fd(const iotls *t);
  * handshake return IOTLS_WANT_READ / IOTLS_WANT_WRITE instead of waiting. */
 void iotls_set_nonblocking(iotls *t, int on);
 iotls_conn *iotls_engine(iotls *t);
+/* Client: offer a saved session (iotls_session_save blob) for resumption
+ * on the next connect. IOTLS_ERR_SESSION_INVALID / _EXPIRED when it cannot
+ * be used; the connection then does a full handshake. */
+int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
 
 #ifdef __cplusplus
 }

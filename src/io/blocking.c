@@ -29,6 +29,7 @@
 #include "crypto/crypto.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
+#include "iotls/session.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* e.g. macOS: SO_NOSIGPIPE is set on the socket instead */
@@ -71,6 +72,8 @@ struct iotls {
     int read_closed;  /* close_notify received */
     int close_sent;
     int app_data_seen; /* iotls_read has returned data */
+    uint8_t *session;  /* blob to offer for resumption (iotls_set_session) */
+    size_t session_len;
     char errbuf[256];
 
     uint8_t in[IO_CHUNK];
@@ -384,6 +387,10 @@ static int start_engine(iotls *t, int fd, const char *server_name)
     t->conn = iotls_conn_init(t->mem, need, cfg, t->role, server_name);
     if (t->conn == NULL)
         return fail(t, "handshake", IOTLS_ERR_CONFIG, "the engine rejected the configuration");
+    if (t->session) {
+        /* A session for another name or suite is not offered: full handshake. */
+        (void)iotls_conn_set_session(t->conn, t->session, t->session_len);
+    }
     t->fd = fd;
     if (set_nonblock_fd(fd) != 0)
         return fail(t, "handshake", IOTLS_ERR_IO, strerror(errno));
@@ -794,6 +801,10 @@ void iotls_free(iotls *t)
     }
     if (t->own_fd && t->fd >= 0)
         close(t->fd);
+    if (t->session) {
+        iotls_wipe(t->session, t->session_len);
+        free(t->session);
+    }
     /* The input buffer may hold records of this connection. */
     iotls_wipe(t, sizeof *t);
     free(t);
@@ -835,3 +846,27 @@ void iotls_set_nonblocking(iotls *t, int on)
 }
 
 iotls_conn *iotls_engine(iotls *t) { return t ? t->conn : NULL; }
+
+int iotls_set_session(iotls *t, const uint8_t *blob, size_t len)
+{
+    if (t == NULL || blob == NULL || t->role != IOTLS_ROLE_CLIENT)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn != NULL)
+        return IOTLS_ERR_BAD_STATE;
+    iotls_session check;
+    int rc = iotls_session_load(&check, blob, len, iotls_config_now_ms(t->cfg));
+    iotls_session_wipe(&check);
+    if (rc != IOTLS_OK)
+        return rc;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return IOTLS_ERR_NO_MEMORY;
+    memcpy(copy, blob, len);
+    if (t->session) {
+        iotls_wipe(t->session, t->session_len);
+        free(t->session);
+    }
+    t->session = copy;
+    t->session_len = len;
+    return IOTLS_OK;
+}

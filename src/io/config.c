@@ -4,15 +4,28 @@
  * configuration exactly as it was. Loading certificates or keys is the
  * exception: a failed load leaves the config WITHOUT that material (fail
  * closed: an empty trust store verifies nothing) rather than half-loaded. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config.h"
 #include "crypto/crypto.h"
 #include "iotls/iotls.h"
 
 #define NAME_MAX_LEN 64
+#define TICKET_KEY_FILE_LEN 48
+#define DEFAULT_TICKET_LIFETIME_S 7200u
+
+static uint64_t realtime_ms(void *arg)
+{
+    (void)arg;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 iotls_config *iotls_config_new(void)
 {
@@ -20,6 +33,13 @@ iotls_config *iotls_config_new(void)
     if (!cfg)
         return NULL;
     iotls_config_defaults(cfg);
+    cfg->now_ms = realtime_ms;
+    cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
+    /* Each config seals its tickets with its own random key until one is
+     * loaded; a failure only leaves ticket issuing off. */
+    if (iotls_random(cfg->ticket_key_name, sizeof cfg->ticket_key_name) == IOTLS_OK &&
+        iotls_random(cfg->ticket_key, sizeof cfg->ticket_key) == IOTLS_OK)
+        cfg->has_ticket_key = 1;
     iotls_x509_init(&cfg->ca);
     iotls_x509_init(&cfg->cert);
     iotls_pkey_init(&cfg->key);
@@ -400,4 +420,82 @@ void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg)
         return;
     cfg->sni_cb = fn;
     cfg->sni_arg = arg;
+}
+
+int iotls_config_set_tickets(iotls_config *cfg, unsigned count)
+{
+    if (!cfg || count > 16)
+        return IOTLS_ERR_BAD_ARG;
+    if (count > 0 && !cfg->has_ticket_key)
+        return IOTLS_ERR_CONFIG;
+    cfg->ticket_count = count;
+    return IOTLS_OK;
+}
+
+int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48])
+{
+    if (!cfg || !key)
+        return IOTLS_ERR_BAD_ARG;
+    memcpy(cfg->ticket_key_name, key, sizeof cfg->ticket_key_name);
+    memcpy(cfg->ticket_key, key + sizeof cfg->ticket_key_name, sizeof cfg->ticket_key);
+    cfg->has_ticket_key = 1;
+    return IOTLS_OK;
+}
+
+/* 48 raw bytes, or 96 hex digits (whitespace ignored). */
+int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path)
+{
+    if (!cfg || !path)
+        return IOTLS_ERR_BAD_ARG;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return IOTLS_ERR_KEY_LOAD;
+    uint8_t buf[256];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    int more = fgetc(f) != EOF;
+    fclose(f);
+    uint8_t key[TICKET_KEY_FILE_LEN];
+    int rc = IOTLS_ERR_KEY_LOAD;
+    if (!more && n == TICKET_KEY_FILE_LEN) {
+        memcpy(key, buf, sizeof key);
+        rc = IOTLS_OK;
+    } else if (!more) {
+        size_t digits = 0;
+        rc = IOTLS_OK;
+        for (size_t i = 0; i < n && rc == IOTLS_OK; i++) {
+            if (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')
+                continue;
+            int v = hex_digit((char)buf[i]);
+            if (v < 0 || digits >= 2 * sizeof key) {
+                rc = IOTLS_ERR_KEY_LOAD;
+                break;
+            }
+            if (digits % 2 == 0)
+                key[digits / 2] = (uint8_t)(v << 4);
+            else
+                key[digits / 2] |= (uint8_t)v;
+            digits++;
+        }
+        if (digits != 2 * sizeof key)
+            rc = IOTLS_ERR_KEY_LOAD;
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_config_set_ticket_key(cfg, key);
+    iotls_wipe(key, sizeof key);
+    iotls_wipe(buf, sizeof buf);
+    return rc;
+}
+
+void iotls_config_set_psk_ke(iotls_config *cfg, int on)
+{
+    if (cfg)
+        cfg->psk_ke = on != 0;
+}
+
+void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg)
+{
+    if (!cfg)
+        return;
+    cfg->now_ms = now_ms ? now_ms : realtime_ms;
+    cfg->now_arg = now_ms ? arg : NULL;
 }

@@ -1,0 +1,66 @@
+/* A resumable session on the client: one NewSessionTicket with what is
+ * needed to offer it again (RFC 8446 4.6.1, 4.2.11), and its compact,
+ * versioned serialisation for storage between runs (e.g. in flash):
+ *
+ *   "IOTS" | version 1 | suite(2) | lifetime(4) | age_add(4) |
+ *   received_ms(8) | max_early_data(4) | psk<1> | ticket<2> | server_name<1> |
+ *   SHA-256 of everything before it (32)
+ *
+ * The digest only catches damage (a truncated write, bit rot); with a device
+ * key (the *_keyed variants) the trailer is HMAC-SHA256 instead, so a blob
+ * written by someone without the key is refused. Either way the blob holds
+ * the resumption PSK in the clear and must be stored like a key. */
+#ifndef IOTLS_SESSION_H
+#define IOTLS_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotls/iotls.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOTLS_SESSION_MAX_TICKET 1024
+#define IOTLS_SESSION_MAX_PSK 48
+#define IOTLS_SESSION_MAX_NAME 255
+/* Largest blob iotls_session_save writes. */
+#define IOTLS_SESSION_MAX_BLOB                                                                     \
+    (4 + 1 + 2 + 4 + 4 + 8 + 4 + 1 + IOTLS_SESSION_MAX_PSK + 2 + IOTLS_SESSION_MAX_TICKET + 1 +      \
+     IOTLS_SESSION_MAX_NAME + 32)
+
+typedef struct {
+    uint16_t suite;
+    uint32_t lifetime; /* seconds */
+    uint32_t age_add;
+    uint64_t received_ms;
+    uint32_t max_early_data;
+    uint8_t psk[IOTLS_SESSION_MAX_PSK];
+    size_t psk_len;
+    uint8_t ticket[IOTLS_SESSION_MAX_TICKET];
+    size_t ticket_len;
+    char server_name[IOTLS_SESSION_MAX_NAME + 1];
+} iotls_session;
+
+/* Copies a ticket handed to the ticket callback. IOTLS_ERR_BAD_ARG when it
+ * does not fit (ticket over IOTLS_SESSION_MAX_TICKET bytes). */
+int iotls_session_from_ticket(iotls_session *s, const iotls_ticket *t);
+int iotls_session_save(const iotls_session *s, uint8_t *out, size_t cap, size_t *len);
+/* Parses a blob: IOTLS_ERR_SESSION_INVALID when damaged, truncated, of
+ * another version or inconsistent; IOTLS_ERR_SESSION_EXPIRED when its
+ * lifetime has passed at now_ms (0: expiry not checked). */
+int iotls_session_load(iotls_session *s, const uint8_t *blob, size_t len, uint64_t now_ms);
+/* The same with an HMAC-SHA256 trailer under key (NULL/0: plain SHA-256). */
+int iotls_session_save_keyed(const iotls_session *s, const uint8_t *key, size_t key_len,
+                             uint8_t *out, size_t cap, size_t *len);
+int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_len,
+                             const uint8_t *blob, size_t len, uint64_t now_ms);
+/* 1 when the lifetime has passed at now_ms. */
+int iotls_session_expired(const iotls_session *s, uint64_t now_ms);
+void iotls_session_wipe(iotls_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

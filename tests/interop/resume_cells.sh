@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Session resumption cells (RFC 8446 2.2): tickets and PSK resumption between
+# our client/server and OpenSSL over 127.0.0.1.
+#
+#   resume_cells.sh
+# Cells: our client resumes with openssl s_server and gnutls-serv; openssl
+# s_client ("Reused, TLSv1.3") and gnutls-cli --resume resume with our
+# server; our client with our server; a ticket
+# from another server key gives a full handshake; two servers sharing
+# --ticket-keys resume each other's tickets; a damaged session file is
+# refused (full handshake). Every cell prints "CELL ...: PASS|FAIL (why)".
+set -u
+. "$(dirname "$0")/lib.sh"
+ia_init "resume"
+PKI=$IA_PKI
+W=$IA_WORK
+FAILS=0
+
+pass() { echo "CELL $1: PASS"; IA_PASSED=$((IA_PASSED + 1)); }
+fail() {
+    echo "CELL $1: FAIL ($2)"
+    IA_FAILED=$((IA_FAILED + 1))
+    FAILS=$((FAILS + 1))
+    for f in "${@:3}"; do echo "---- $f"; tail -n 20 "$f" 2>/dev/null; done
+}
+
+# our_server TAG ARGS...: starts `iotls server` on a free port; sets PORT.
+our_server() {
+    local tag=$1
+    shift
+    rm -f "$W/$tag.ready"
+    timeout 60 "$IOTLS" server --port 0 --ready-file "$W/$tag.ready" \
+        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" "$@" \
+        >"$W/$tag.log" 2>&1 &
+    IA_PIDS+=($!)
+    for _ in $(seq 1 100); do [ -s "$W/$tag.ready" ] && break; sleep 0.05; done
+    PORT=$(cat "$W/$tag.ready" 2>/dev/null)
+    [ -n "$PORT" ]
+}
+
+# our_client TAG PORT ARGS...: one connection sending a line, keeping stdin
+# open a moment so the tickets that follow the handshake are read.
+our_client() {
+    local tag=$1 port=$2
+    shift 2
+    (echo "hello $tag"; sleep 0.6) | timeout 20 "$IOTLS" client "localhost:$port" \
+        --ca "$PKI/ca.pem" "$@" >"$W/$tag.out" 2>"$W/$tag.err"
+}
+
+# ---- our client, openssl s_server (tickets by default) ----
+PORT=$("$IA_FREEPORT")
+(sleep 6 | timeout 10 openssl s_server -accept "127.0.0.1:$PORT" -naccept 2 \
+    -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/oss.log" 2>&1) &
+IA_PIDS+=($!)
+for _ in $(seq 1 100); do grep -q ACCEPT "$W/oss.log" 2>/dev/null && break; sleep 0.05; done
+cell="client-openssl-resume"
+if ! our_client c1 "$PORT" --sess-out "$W/c1.sess" || [ ! -s "$W/c1.sess" ]; then
+    fail $cell "no ticket saved from the full handshake" "$W/c1.err" "$W/oss.log"
+elif grep -q resumed "$W/c1.err"; then
+    fail $cell "first connection claims resumption" "$W/c1.err"
+elif ! our_client c2 "$PORT" --sess-in "$W/c1.sess"; then
+    fail $cell "resumed connection failed" "$W/c2.err" "$W/oss.log"
+elif ! grep -q "(resumed)" "$W/c2.err" || ! grep -q "Reused session-id" "$W/oss.log"; then
+    fail $cell "not resumed" "$W/c2.err" "$W/oss.log"
+else
+    pass $cell
+fi
+
+# ---- our client, gnutls-serv (tickets by default) ----
+cell="client-gnutls-resume"
+if ! command -v gnutls-serv >/dev/null; then
+    fail $cell "gnutls-serv not installed"
+else
+    PORT=$("$IA_FREEPORT")
+    timeout 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" --x509keyfile "$PKI/ecdsa-p256.key" \
+        -p "$PORT" --echo >"$W/gs.log" 2>&1 &
+    IA_PIDS+=($!)
+    for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
+    if ! our_client g1 "$PORT" --sess-out "$W/g1.sess" || [ ! -s "$W/g1.sess" ]; then
+        fail $cell "no ticket saved" "$W/g1.err" "$W/gs.log"
+    elif ! our_client g2 "$PORT" --sess-in "$W/g1.sess" || ! grep -q "(resumed)" "$W/g2.err" \
+        || ! grep -q "hello g2" "$W/g2.out"; then
+        fail $cell "not resumed" "$W/g2.err" "$W/gs.log"
+    else
+        pass $cell
+    fi
+fi
+
+# ---- openssl s_client, our server ----
+cell="server-openssl-resume"
+if ! our_server s1 --tickets 2; then
+    fail $cell "our server did not start" "$W/s1.log"
+else
+    S1=$PORT
+    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$S1" \
+        -servername localhost -CAfile "$PKI/ca.pem" -sess_out "$W/o.sess" >"$W/o1.log" 2>&1
+    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$S1" \
+        -servername localhost -CAfile "$PKI/ca.pem" -sess_in "$W/o.sess" >"$W/o2.log" 2>&1
+    if ! grep -q "New, TLSv1.3" "$W/o1.log"; then
+        fail $cell "first handshake" "$W/o1.log" "$W/s1.log"
+    elif ! grep -q "Reused, TLSv1.3" "$W/o2.log"; then
+        fail $cell "s_client did not resume" "$W/o2.log" "$W/s1.log"
+    elif ! grep -q "(resumed)" "$W/s1.log"; then
+        fail $cell "our server does not report resumption" "$W/s1.log"
+    else
+        pass $cell
+    fi
+
+    # ---- gnutls-cli --resume, our server ----
+    cell="server-gnutls-resume"
+    (echo hi; sleep 0.6) | timeout 20 gnutls-cli --x509cafile "$PKI/ca.pem" -p "$S1" localhost \
+        --resume >"$W/gc.log" 2>&1
+    if ! grep -q "This is a resumed session" "$W/gc.log"; then
+        fail $cell "gnutls-cli did not resume" "$W/gc.log" "$W/s1.log"
+    else
+        pass $cell
+    fi
+
+    # ---- our client, our server ----
+    cell="client-server-resume"
+    if ! our_client c3 "$S1" --sess-out "$W/c3.sess" || [ ! -s "$W/c3.sess" ]; then
+        fail $cell "no ticket" "$W/c3.err" "$W/s1.log"
+    elif ! our_client c4 "$S1" --sess-in "$W/c3.sess" || ! grep -q "(resumed)" "$W/c4.err" \
+        || ! grep -q "hello c4" "$W/c4.out"; then
+        fail $cell "not resumed" "$W/c4.err" "$W/s1.log"
+    else
+        pass $cell
+    fi
+
+    # ---- a ticket from another server key: full handshake ----
+    cell="other-key-full-handshake"
+    if ! our_server s2 --tickets 1; then
+        fail $cell "second server did not start" "$W/s2.log"
+    elif ! our_client c5 "$PORT" --sess-in "$W/c3.sess"; then
+        fail $cell "handshake failed" "$W/c5.err" "$W/s2.log"
+    elif grep -q "(resumed)" "$W/c5.err" || ! grep -q "verified" "$W/c5.err"; then
+        fail $cell "expected a full handshake" "$W/c5.err"
+    else
+        pass $cell
+    fi
+
+    # ---- a damaged session file: refused, full handshake ----
+    cell="damaged-session"
+    cp "$W/c3.sess" "$W/bad.sess"
+    printf '\x00' | dd of="$W/bad.sess" bs=1 seek=40 conv=notrunc 2>/dev/null
+    head -c 50 "$W/c3.sess" >"$W/short.sess"
+    if ! our_client c6 "$S1" --sess-in "$W/bad.sess"; then
+        fail $cell "handshake failed" "$W/c6.err"
+    elif ! grep -q "session" "$W/c6.err" || grep -q "(resumed)" "$W/c6.err"; then
+        fail $cell "damaged blob not refused" "$W/c6.err"
+    elif ! our_client c7 "$S1" --sess-in "$W/short.sess" || grep -q "(resumed)" "$W/c7.err"; then
+        fail $cell "truncated blob not refused" "$W/c7.err"
+    else
+        pass $cell
+    fi
+fi
+
+# ---- two servers sharing a ticket key file ----
+cell="shared-ticket-keys"
+head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/keys.hex"
+if ! our_server k1 --tickets 1 --ticket-keys "$W/keys.hex"; then
+    fail $cell "server 1 did not start" "$W/k1.log"
+else
+    K1=$PORT
+    if ! our_server k2 --tickets 1 --ticket-keys "$W/keys.hex"; then
+        fail $cell "server 2 did not start" "$W/k2.log"
+    elif ! our_client c8 "$K1" --sess-out "$W/c8.sess" || ! our_client c9 "$PORT" --sess-in "$W/c8.sess"; then
+        fail $cell "handshake failed" "$W/c8.err" "$W/c9.err"
+    elif ! grep -q "(resumed)" "$W/c9.err" || ! grep -q "(resumed)" "$W/k2.log"; then
+        fail $cell "not resumed across servers" "$W/c9.err" "$W/k2.log"
+    else
+        pass $cell
+    fi
+fi
+
+echo "resume cells: $IA_PASSED passed, $FAILS failed"
+[ "$FAILS" -eq 0 ]

@@ -1,0 +1,481 @@
+/* Session tickets and resumption (src/session.c, the ticket and PSK parts
+ * of src/server.c and src/client.c).
+ *
+ * 1. The session blob: round trip, every truncation and a flipped byte
+ *    anywhere refused as SESSION_INVALID, another version refused even with
+ *    a correct digest, expiry at exactly the lifetime.
+ * 2. Our client against our server in memory, with clocks the test sets:
+ *    tickets issued, a resumed handshake (no certificate, both sides
+ *    resumed), a ticket sealed by another server key, an expired ticket and
+ *    a ticket for another suite hash fall back to a full handshake, a wrong
+ *    binder is decrypt_error, a session for another name is refused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "iotls/engine.h"
+#include "iotls/iotls.h"
+#include "iotls/session.h"
+#include "msg/msg.h"
+#include "testlib.h"
+
+static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096];
+
+static int make_pki(void)
+{
+    iotls_cert_spec ca = {.subject = "CN=session test CA", .is_ca = 1};
+    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local",
+                            .for_server = 1};
+    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, leaf_key, sizeof leaf_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&leaf, leaf_key, ca_key, ca_cert, leaf_cert, sizeof leaf_cert);
+    return rc;
+}
+
+/* ---------------- the blob ---------------- */
+
+static void sample_session(iotls_session *s)
+{
+    memset(s, 0, sizeof *s);
+    s->suite = 0x1302; /* TLS_AES_256_GCM_SHA384 */
+    s->lifetime = 3600;
+    s->age_add = 0xA1B2C3D4u;
+    s->received_ms = 0x0000018C12345678ull;
+    s->max_early_data = 0;
+    for (size_t i = 0; i < 48; i++)
+        s->psk[i] = (uint8_t)(i * 7 + 1);
+    s->psk_len = 48;
+    for (size_t i = 0; i < 100; i++)
+        s->ticket[i] = (uint8_t)(0xF0 ^ i);
+    s->ticket_len = 100;
+    strcpy(s->server_name, "device.local");
+}
+
+static void test_blob(void)
+{
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    static uint8_t copy[IOTLS_SESSION_MAX_BLOB];
+    iotls_session s, back;
+    size_t len = 0;
+    sample_session(&s);
+    CHECK_OK(iotls_session_save(&s, blob, sizeof blob, &len));
+    /* magic, version, suite, lifetime, age_add, received, max_early_data,
+     * psk<1>, ticket<2>, name<1>, digest */
+    CHECK(len == 4 + 1 + 2 + 4 + 4 + 8 + 4 + 1 + 48 + 2 + 100 + 1 + 12 + 32);
+    CHECK_HEX(blob, 27, "494f5453 01 1302 00000e10 a1b2c3d4 0000018c12345678 00000000");
+    CHECK_OK(iotls_session_load(&back, blob, len, s.received_ms + 1000));
+    CHECK(back.suite == s.suite && back.lifetime == s.lifetime && back.age_add == s.age_add &&
+          back.received_ms == s.received_ms && back.psk_len == 48 && back.ticket_len == 100 &&
+          memcmp(back.psk, s.psk, 48) == 0 && memcmp(back.ticket, s.ticket, 100) == 0 &&
+          strcmp(back.server_name, "device.local") == 0);
+    /* Too small an output buffer. */
+    size_t small = 0;
+    CHECK_RC(iotls_session_save(&s, copy, len - 1, &small), IOTLS_ERR_BUFFER_TOO_SMALL);
+
+    /* Every truncation. */
+    int all_invalid = 1;
+    for (size_t n = 0; n < len; n++)
+        if (iotls_session_load(&back, blob, n, 0) != IOTLS_ERR_SESSION_INVALID)
+            all_invalid = 0;
+    CHECK(all_invalid);
+    /* A flipped bit anywhere, digest included. */
+    all_invalid = 1;
+    for (size_t i = 0; i < len; i++) {
+        memcpy(copy, blob, len);
+        copy[i] ^= 0x10;
+        if (iotls_session_load(&back, copy, len, 0) != IOTLS_ERR_SESSION_INVALID)
+            all_invalid = 0;
+    }
+    CHECK(all_invalid);
+    /* A trailing byte. */
+    memcpy(copy, blob, len);
+    copy[len] = 0;
+    CHECK_RC(iotls_session_load(&back, copy, len + 1, 0), IOTLS_ERR_SESSION_INVALID);
+    /* Version 2 with a correct digest: still refused. */
+    memcpy(copy, blob, len);
+    copy[4] = 2;
+    CHECK_OK(iotls_hash(IOTLS_HASH_SHA256, copy, len - 32, copy + len - 32));
+    CHECK_RC(iotls_session_load(&back, copy, len, 0), IOTLS_ERR_SESSION_INVALID);
+    /* A PSK length that does not match the suite's hash. */
+    s.suite = 0x1301;
+    CHECK_OK(iotls_session_save(&s, copy, sizeof copy, &len));
+    CHECK_RC(iotls_session_load(&back, copy, len, 0), IOTLS_ERR_SESSION_INVALID);
+    s.suite = 0x1302;
+
+    /* Expiry: valid up to lifetime, expired at it. */
+    CHECK_OK(iotls_session_save(&s, blob, sizeof blob, &len));
+    uint64_t end = s.received_ms + 3600u * 1000u;
+    CHECK_OK(iotls_session_load(&back, blob, len, end - 1));
+    CHECK_RC(iotls_session_load(&back, blob, len, end), IOTLS_ERR_SESSION_EXPIRED);
+    CHECK_RC(iotls_session_load(&back, blob, len, end + 86400000u), IOTLS_ERR_SESSION_EXPIRED);
+    /* A refused load leaves nothing behind. */
+    CHECK(back.psk_len == 0 && back.psk[0] == 0);
+
+    /* With a device key: the trailer is HMAC-SHA256(key, body). */
+    static const uint8_t dev_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    static const uint8_t other_key[16] = {2};
+    uint8_t mac[32];
+    CHECK_OK(iotls_session_save_keyed(&s, dev_key, sizeof dev_key, copy, sizeof copy, &len));
+    CHECK_OK(iotls_hmac(IOTLS_HASH_SHA256, dev_key, sizeof dev_key, copy, len - 32, mac));
+    CHECK(memcmp(mac, copy + len - 32, 32) == 0);
+    CHECK_OK(iotls_session_load_keyed(&back, dev_key, sizeof dev_key, copy, len, 0));
+    CHECK(back.psk_len == 48 && memcmp(back.psk, s.psk, 48) == 0);
+    CHECK_RC(iotls_session_load_keyed(&back, other_key, sizeof other_key, copy, len, 0),
+             IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_session_load(&back, copy, len, 0), IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_session_load_keyed(&back, dev_key, sizeof dev_key, blob, len, 0),
+             IOTLS_ERR_SESSION_INVALID);
+}
+
+/* ---------------- in memory ---------------- */
+
+/* The name the client connects to in run(). */
+static const char *g_name = "device.local";
+
+typedef struct {
+    uint64_t now;
+} test_clock;
+
+static uint64_t clock_now(void *arg) { return ((test_clock *)arg)->now; }
+
+typedef struct {
+    int count;
+    uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t len;
+} ticket_store;
+
+static void store_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
+{
+    (void)conn;
+    ticket_store *st = arg;
+    iotls_session s;
+    st->count++;
+    CHECK_OK(iotls_session_from_ticket(&s, t));
+    CHECK_OK(iotls_session_save(&s, st->blob, sizeof st->blob, &st->len));
+    CHECK(strcmp(s.server_name, g_name) == 0);
+}
+
+typedef struct {
+    uint8_t buf[65536];
+    size_t len;
+} wire;
+
+static int shuttle(iotls_conn *from, wire *w, iotls_conn *to)
+{
+    int progress = 0;
+    size_t n;
+    const uint8_t *p = iotls_conn_output(from, &n);
+    if (p && n <= sizeof w->buf - w->len) {
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        iotls_conn_output_consume(from, n);
+        progress = 1;
+    }
+    if (w->len == 0)
+        return progress;
+    size_t used = 0;
+    int rc = iotls_conn_input(to, w->buf, w->len, &used);
+    memmove(w->buf, w->buf + used, w->len - used);
+    w->len -= used;
+    if (rc != IOTLS_OK)
+        return rc;
+    return progress || used > 0;
+}
+
+static iotls_conn *conn_new(const iotls_config *cfg, int role, const char *name)
+{
+    size_t need = iotls_conn_size(cfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    if (!mem)
+        return NULL;
+    iotls_conn *c = iotls_conn_init(mem, need, cfg, role, name);
+    if (!c)
+        free(mem);
+    return c;
+}
+
+static void conn_free(iotls_conn *c)
+{
+    if (c) {
+        iotls_conn_free(c);
+        free(c);
+    }
+}
+
+typedef struct {
+    int hs_rc;  /* first error: client's or server's */
+    int sv_err, cl_err;
+    int resumed_sv, resumed_cl;
+    int cert_sent; /* the server sent a Certificate */
+    uint16_t suite;
+    uint16_t group; /* 0: psk_ke */
+} result;
+
+static void count_cert(void *arg, const iotls_conn *conn, const iotls_event *ev)
+{
+    (void)conn;
+    if (ev->kind == IOTLS_EV_HS_SENT && ev->hs_type == IOTLS_HS_CERTIFICATE)
+        (*(int *)arg)++;
+}
+
+/* One connection; blob (may be NULL) offered by the client. Runs until
+ * both are done and the tickets have reached the client. If tamper_binder,
+ * the client's PSK is changed after the session was loaded. */
+static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, size_t blob_len,
+                  int tamper_binder)
+{
+    static wire to_sv, to_cl;
+    result r;
+    memset(&r, 0, sizeof r);
+    int certs = 0;
+    iotls_config_set_trace(scfg, count_cert, &certs);
+    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(sv != NULL && cl != NULL);
+    if (!sv || !cl) {
+        conn_free(sv);
+        conn_free(cl);
+        r.hs_rc = IOTLS_ERR_INTERNAL;
+        return r;
+    }
+    to_sv.len = to_cl.len = 0;
+    CHECK_OK(iotls_conn_start(sv));
+    if (blob) {
+        CHECK_OK(iotls_conn_set_session(cl, blob, blob_len));
+        if (tamper_binder)
+            cl->cl.session.psk[0] ^= 1;
+    }
+    CHECK_OK(iotls_conn_start(cl));
+    for (int i = 0; i < 50; i++) {
+        int a = shuttle(cl, &to_sv, sv);
+        int b = shuttle(sv, &to_cl, cl);
+        if (a < 0 || b < 0) {
+            /* deliver the alert, if any */
+            (void)shuttle(sv, &to_cl, cl);
+            (void)shuttle(cl, &to_sv, sv);
+            break;
+        }
+        if (a == 0 && b == 0)
+            break;
+    }
+    r.sv_err = iotls_conn_error(sv);
+    r.cl_err = iotls_conn_error(cl);
+    r.hs_rc = r.sv_err ? r.sv_err : r.cl_err;
+    if (r.hs_rc == 0 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl)))
+        r.hs_rc = IOTLS_ERR_INTERNAL;
+    r.resumed_sv = sv->resumed;
+    r.resumed_cl = cl->resumed;
+    r.cert_sent = certs;
+    r.suite = cl->suite;
+    r.group = sv->group;
+    if (r.hs_rc == 0) {
+        size_t n = 0;
+        uint8_t buf[16];
+        CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"ping", 4, &n));
+        CHECK(shuttle(cl, &to_sv, sv) > 0);
+        CHECK_OK(iotls_conn_read(sv, buf, sizeof buf, &n));
+        CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
+    }
+    iotls_config_set_trace(scfg, NULL, NULL);
+    conn_free(sv);
+    conn_free(cl);
+    return r;
+}
+
+static iotls_config *server_config(test_clock *clk)
+{
+    iotls_config *cfg = iotls_config_new();
+    CHECK(cfg != NULL);
+    CHECK_OK(iotls_config_set_cert_mem(cfg, (const uint8_t *)leaf_cert, strlen(leaf_cert) + 1,
+                                       (const uint8_t *)leaf_key, strlen(leaf_key) + 1));
+    CHECK_OK(iotls_config_set_tickets(cfg, 2));
+    iotls_config_set_time_cb(cfg, clock_now, clk);
+    return cfg;
+}
+
+static iotls_config *client_config(test_clock *clk, ticket_store *st)
+{
+    iotls_config *cfg = iotls_config_new();
+    CHECK(cfg != NULL);
+    CHECK_OK(iotls_config_set_ca_mem(cfg, (const uint8_t *)ca_cert, strlen(ca_cert) + 1));
+    iotls_config_set_ticket_cb(cfg, store_ticket, st);
+    iotls_config_set_time_cb(cfg, clock_now, clk);
+    return cfg;
+}
+
+static void test_resumption(void)
+{
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    iotls_config *scfg = server_config(&sclk);
+    iotls_config *ccfg = client_config(&cclk, &st);
+
+    /* Full handshake: two tickets. */
+    memset(&st, 0, sizeof st);
+    result r = run(scfg, ccfg, NULL, 0, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.resumed_sv && !r.resumed_cl && r.cert_sent == 1);
+    CHECK(st.count == 2 && st.len > 0);
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t blob_len = st.len;
+    memcpy(blob, st.blob, blob_len);
+
+    /* Resumed, a minute later: no certificate, both sides agree. */
+    sclk.now += 60000;
+    cclk.now += 60000;
+    st.count = 0;
+    r = run(scfg, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.resumed_cl && r.cert_sent == 0 && r.group == IOTLS_GROUP_X25519);
+    CHECK(st.count == 2); /* fresh tickets after resumption too */
+
+    /* A wrong binder: decrypt_error from the server, the client sees the
+     * alert. */
+    r = run(scfg, ccfg, blob, blob_len, 1);
+    CHECK_RC(r.sv_err, IOTLS_ERR_DECRYPT_ERROR);
+    CHECK_RC(r.cl_err, IOTLS_ERR_ALERT_RECEIVED);
+
+    /* Another server key (a restarted server): full handshake. */
+    iotls_config *other = server_config(&sclk);
+    r = run(other, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.resumed_sv && !r.resumed_cl && r.cert_sent == 1);
+
+    /* ... unless it shares the key: resumed. */
+    uint8_t key[48];
+    memcpy(key, scfg->ticket_key_name, 16);
+    memcpy(key + 16, scfg->ticket_key, 32);
+    CHECK_OK(iotls_config_set_ticket_key(other, key));
+    r = run(other, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.resumed_cl);
+    iotls_config_free(other);
+
+    /* Expired by the server's clock (the client's still thinks it fine):
+     * full handshake. */
+    sclk.now += 7200u * 1000u;
+    r = run(scfg, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.resumed_sv && !r.resumed_cl);
+    sclk.now = cclk.now;
+
+    /* Expired by the client's clock: refused before anything is sent. */
+    {
+        iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, "device.local");
+        cclk.now += 7200u * 1000u;
+        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_EXPIRED);
+        cclk.now -= 7200u * 1000u;
+        /* Damaged: refused. */
+        blob[blob_len / 2] ^= 1;
+        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
+        blob[blob_len / 2] ^= 1;
+        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len - 1), IOTLS_ERR_SESSION_INVALID);
+        conn_free(cl);
+        /* Another server name: refused. */
+        cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, "other.local");
+        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
+        conn_free(cl);
+    }
+
+    /* The ticket presented under another server name (the client is made
+     * to believe it belongs there): the server must not resume, so the full
+     * handshake's certificate check fails on the name. */
+    {
+        iotls_session s;
+        static uint8_t moved[IOTLS_SESSION_MAX_BLOB];
+        size_t moved_len = 0;
+        CHECK_OK(iotls_session_load(&s, blob, blob_len, 0));
+        strcpy(s.server_name, "other.local");
+        CHECK_OK(iotls_session_save(&s, moved, sizeof moved, &moved_len));
+        g_name = "other.local";
+        r = run(scfg, ccfg, moved, moved_len, 0);
+        g_name = "device.local";
+        CHECK(!r.resumed_sv && !r.resumed_cl && r.cert_sent == 1);
+        CHECK_RC(r.cl_err, IOTLS_ERR_CERT_HOSTNAME);
+        iotls_session_wipe(&s);
+    }
+
+    /* The server now prefers a SHA-384 suite: the SHA-256 ticket is not
+     * usable, full handshake. */
+    CHECK_OK(iotls_config_set_ciphers(scfg, "TLS_AES_256_GCM_SHA384"));
+    r = run(scfg, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.resumed_sv && !r.resumed_cl && r.suite == 0x1302);
+    /* ... and its SHA-384 ticket resumes. */
+    memcpy(blob, st.blob, st.len);
+    blob_len = st.len;
+    r = run(scfg, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.resumed_cl && r.suite == 0x1302);
+
+    /* psk_ke on both sides, the server without a usable group share:
+     * resumed without (EC)DHE instead of a HelloRetryRequest. */
+    iotls_config_set_psk_ke(scfg, 1);
+    iotls_config_set_psk_ke(ccfg, 1);
+    CHECK_OK(iotls_config_set_groups(scfg, "secp384r1"));
+    r = run(scfg, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.resumed_cl && r.group == 0 && r.cert_sent == 0);
+
+    /* Without psk_ke on the server: HelloRetryRequest, full handshake. */
+    iotls_config_set_psk_ke(scfg, 0);
+    r = run(scfg, ccfg, blob, blob_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.resumed_sv && !r.resumed_cl && r.cert_sent == 1 && r.group == IOTLS_GROUP_SECP384R1);
+
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
+static void test_ticket_key_file(void)
+{
+    iotls_config *cfg = iotls_config_new();
+    char path[] = "/tmp/iotls-ticket-key-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    /* 96 hex digits with a newline. */
+    for (int i = 0; i < 48; i++)
+        fprintf(f, "%02x", i);
+    fputc('\n', f);
+    fclose(f);
+    CHECK_OK(iotls_config_set_ticket_key_file(cfg, path));
+    CHECK(cfg->ticket_key_name[0] == 0 && cfg->ticket_key_name[15] == 15 &&
+          cfg->ticket_key[0] == 16 && cfg->ticket_key[31] == 47);
+    /* 48 raw bytes. */
+    f = fopen(path, "wb");
+    for (int i = 0; i < 48; i++)
+        fputc(0xC0 + (i & 0x0F), f);
+    fclose(f);
+    CHECK_OK(iotls_config_set_ticket_key_file(cfg, path));
+    CHECK(cfg->ticket_key_name[1] == 0xC1 && cfg->ticket_key[31] == 0xCF);
+    /* 47 bytes, odd hex: refused. */
+    f = fopen(path, "wb");
+    for (int i = 0; i < 47; i++)
+        fputc('a', f);
+    fclose(f);
+    CHECK_RC(iotls_config_set_ticket_key_file(cfg, path), IOTLS_ERR_KEY_LOAD);
+    remove(path);
+    CHECK_RC(iotls_config_set_ticket_key_file(cfg, path), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls_config_set_tickets(cfg, 17), IOTLS_ERR_BAD_ARG);
+    iotls_config_free(cfg);
+}
+
+int main(void)
+{
+    test_blob();
+    test_ticket_key_file();
+    if (make_pki() != IOTLS_OK) {
+        fprintf(stderr, "could not make test certificates\n");
+        CHECK(0);
+    } else {
+        test_resumption();
+    }
+    return tl_finish("session");
+}
