@@ -1,49 +1,45 @@
-/* `iotls bench`: full handshakes and bulk transfer, iotls and OpenSSL's
- * libssl side by side in the same run, over a socketpair with one thread
- * per side. Per handshake: wall time (median), peak heap of each side
- * (every malloc of the thread, engine and crypto library alike, through
- * apps/memtrack.c), bytes on the wire; bulk: MB/s. Figures are reported
- * with their ratio to OpenSSL's. Nothing here is asserted: it measures. */
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
+/* `iotls bench`: full TLS 1.3 handshakes and bulk transfer of iotls,
+ * OpenSSL, wolfSSL and GnuTLS side by side in one run, same suite, group
+ * and certificate, client and server in one process over a socketpair with
+ * one thread per side. Per handshake: wall time (median), peak heap of each
+ * side (every malloc of the side's thread, engine and crypto library alike,
+ * apps/memtrack.c), deepest stack use of each side (painted thread stacks),
+ * bytes on the wire; bulk: MB/s. With --instructions (what `make bench`
+ * runs) each stack is also run under valgrind's callgrind with collection
+ * on only around the handshakes, and so is the crypto-only floor
+ * (bench_cryptoonly.c). Every figure is printed with iotls' ratio to each
+ * peer. Nothing here is asserted: it measures. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <valgrind/callgrind.h>
 
+#include "bench.h"
 #include "cmds.h"
 #include "crypto/crypto.h"
-#include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "memtrack.h"
 
 #define PEM_CAP 8192
-#define BENCH_NAME "bench.iotls.test"
 #define BULK_CHUNK 16384
+#define STACK_BYTES (256 * 1024)
+#define STACK_PAINT 0xA5
+
+static const bench_stack *const all_stacks[] = {&bench_stack_iotls, &bench_stack_openssl,
+                                                &bench_stack_wolfssl, &bench_stack_gnutls};
+#define NSTACKS (sizeof all_stacks / sizeof all_stacks[0])
 
 typedef struct {
     char ca_key[PEM_CAP], ca_cert[PEM_CAP], key[PEM_CAP], cert[PEM_CAP];
 } bench_pki;
 
-typedef struct {
-    double ms;
-    size_t peak;
-    int ok;
-} side_result;
-
-typedef struct {
-    int fd;
-    void *ctx;          /* iotls *server or SSL_CTX * */
-    side_result res;
-    size_t bulk_bytes;  /* server: bytes to read (0: handshake only) */
-    uint64_t wire_bytes;
-} side_arg;
-
-static double now_ms(void)
+double bench_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -62,306 +58,455 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* ---- iotls ---- */
-
-static void *iotls_server_side(void *p)
-{
-    side_arg *a = p;
-    memtrack_reset_thread();
-    double t0 = now_ms();
-    iotls *conn = NULL;
-    a->res.ok = iotls_accept_socket(a->ctx, a->fd, &conn) == IOTLS_OK;
-    a->res.ms = now_ms() - t0;
-    a->res.peak = memtrack_thread_peak();
-    if (a->res.ok && a->bulk_bytes) {
-        static char buf[BULK_CHUNK];
-        size_t got = 0;
-        ssize_t n;
-        while (got < a->bulk_bytes && (n = iotls_read(conn, buf, sizeof buf)) > 0)
-            got += (size_t)n;
-        a->res.ok = got == a->bulk_bytes;
-    }
-    iotls_info info;
-    if (conn && iotls_get_info(conn, &info) == IOTLS_OK)
-        a->wire_bytes = info.bytes_out;
-    iotls_free(conn);
-    return NULL;
-}
-
-static side_result iotls_client_side(const iotls_config *cfg, int fd, size_t bulk,
-                                     uint64_t *wire, double *bulk_ms)
-{
-    side_result r = {0};
-    memtrack_reset_thread();
-    double t0 = now_ms();
-    iotls *t = iotls_client_new(cfg);
-    r.ok = t && iotls_connect_socket(t, fd, BENCH_NAME) == IOTLS_OK;
-    r.ms = now_ms() - t0;
-    r.peak = memtrack_thread_peak();
-    if (r.ok && bulk) {
-        static char buf[BULK_CHUNK];
-        double b0 = now_ms();
-        for (size_t sent = 0; sent < bulk && r.ok; sent += sizeof buf)
-            r.ok = iotls_write(t, buf, sizeof buf) == (ssize_t)sizeof buf;
-        *bulk_ms = now_ms() - b0;
-    }
-    iotls_info info;
-    if (t && iotls_get_info(t, &info) == IOTLS_OK)
-        *wire = info.bytes_out;
-    iotls_free(t);
-    return r;
-}
-
-/* ---- OpenSSL libssl, the reference ---- */
-
-static int ossl_drive(SSL *ssl, int fd, int server)
-{
-    SSL_set_fd(ssl, fd);
-    return (server ? SSL_accept(ssl) : SSL_connect(ssl)) == 1;
-}
-
-static void *ossl_server_side(void *p)
-{
-    side_arg *a = p;
-    memtrack_reset_thread();
-    double t0 = now_ms();
-    SSL *ssl = SSL_new(a->ctx);
-    a->res.ok = ssl && ossl_drive(ssl, a->fd, 1);
-    a->res.ms = now_ms() - t0;
-    a->res.peak = memtrack_thread_peak();
-    if (a->res.ok && a->bulk_bytes) {
-        static char buf[BULK_CHUNK];
-        size_t got = 0;
-        int n;
-        while (got < a->bulk_bytes && (n = SSL_read(ssl, buf, sizeof buf)) > 0)
-            got += (size_t)n;
-        a->res.ok = got == a->bulk_bytes;
-    }
-    SSL_free(ssl);
-    return NULL;
-}
-
-static side_result ossl_client_side(SSL_CTX *ctx, int fd, size_t bulk, double *bulk_ms)
-{
-    side_result r = {0};
-    memtrack_reset_thread();
-    double t0 = now_ms();
-    SSL *ssl = SSL_new(ctx);
-    if (ssl)
-        SSL_set_tlsext_host_name(ssl, BENCH_NAME);
-    if (ssl)
-        SSL_set1_host(ssl, BENCH_NAME);
-    r.ok = ssl && ossl_drive(ssl, fd, 0);
-    r.ms = now_ms() - t0;
-    r.peak = memtrack_thread_peak();
-    if (r.ok && bulk) {
-        static char buf[BULK_CHUNK];
-        double b0 = now_ms();
-        for (size_t sent = 0; sent < bulk && r.ok; sent += sizeof buf)
-            r.ok = SSL_write(ssl, buf, sizeof buf) == (int)sizeof buf;
-        *bulk_ms = now_ms() - b0;
-    }
-    SSL_free(ssl);
-    return r;
-}
-
-static int ossl_use_pem(SSL_CTX *ctx, const char *cert, const char *key)
-{
-    BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
-    X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-    EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
-    int ok = x && k && SSL_CTX_use_certificate(ctx, x) == 1 && SSL_CTX_use_PrivateKey(ctx, k) == 1;
-    X509_free(x);
-    EVP_PKEY_free(k);
-    BIO_free(cb);
-    BIO_free(kb);
-    return ok;
-}
-
-static int ossl_trust_pem(SSL_CTX *ctx, const char *ca)
-{
-    BIO *b = BIO_new_mem_buf(ca, -1);
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    int ok = x && X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x) == 1;
-    X509_free(x);
-    BIO_free(b);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    return ok;
-}
-
-static void ossl_common(SSL_CTX *ctx)
-{
-    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256");
-    SSL_CTX_set1_groups_list(ctx, "X25519");
-    SSL_CTX_set_num_tickets(ctx, 0); /* iotls sends none either */
-}
-
-/* ---- the run ---- */
+/* ---- one side of one connection, on its own thread ---- */
 
 typedef struct {
-    const char *name;
-    double client_ms, server_ms;
-    size_t client_peak, server_peak;
-    uint64_t client_wire, server_wire;
-    double bulk_mbps;
+    const bench_stack *st;
+    void *ctx;
+    int fd;
+    int is_server;
+    size_t bulk;   /* bytes to send (client) or receive (server) after the handshake */
+    int callgrind; /* toggle callgrind's collection around the handshake */
+    /* results */
+    int ok;
+    double ms;
+    size_t peak;
+    uint64_t wire;
+    double bulk_start, bulk_end;
+} side_job;
+
+static void *side_main(void *p)
+{
+    side_job *j = p;
+    memtrack_reset_thread();
+    double t0 = bench_now_ms();
+    /* Callgrind's collection state is per thread and starts off in every
+     * thread (--collect-atstart=no): on for exactly the handshake. */
+    if (j->callgrind)
+        CALLGRIND_TOGGLE_COLLECT;
+    void *conn = j->is_server ? j->st->server(j->ctx, j->fd) : j->st->client(j->ctx, j->fd);
+    if (j->callgrind)
+        CALLGRIND_TOGGLE_COLLECT;
+    j->ms = bench_now_ms() - t0;
+    j->peak = memtrack_thread_peak();
+    j->ok = conn != NULL;
+    if (conn)
+        j->wire = j->st->wire_out(conn);
+    char *buf = j->ok && j->bulk ? calloc(1, BULK_CHUNK) : NULL;
+    if (buf) {
+        size_t done = 0;
+        j->bulk_start = bench_now_ms();
+        if (j->is_server) {
+            long n;
+            while (done < j->bulk && (n = j->st->read(conn, buf, BULK_CHUNK)) > 0)
+                done += (size_t)n;
+        } else {
+            for (; done < j->bulk && j->st->write(conn, buf, BULK_CHUNK); done += BULK_CHUNK)
+                ;
+        }
+        j->bulk_end = bench_now_ms();
+        j->ok = done >= j->bulk;
+        free(buf);
+    } else if (j->bulk) {
+        j->ok = 0;
+    }
+    if (conn)
+        j->st->close(conn);
+    return NULL;
+}
+
+/* Thread stacks painted with a pattern: after the thread ends, the bytes
+ * still holding the pattern (from the low end: stacks grow down) were
+ * never touched. */
+typedef struct {
+    unsigned char *mem[2];
+    size_t baseline; /* what an empty thread touches: glibc's thread start, TLS */
+} painted;
+
+static int start_thread(pthread_t *th, unsigned char *stack, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (stack) {
+        memset(stack, STACK_PAINT, STACK_BYTES);
+        pthread_attr_setstack(&attr, stack, STACK_BYTES);
+    }
+    int rc = pthread_create(th, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc == 0;
+}
+
+static size_t stack_touched(const unsigned char *stack)
+{
+    size_t untouched = 0;
+    while (untouched < STACK_BYTES && stack[untouched] == STACK_PAINT)
+        untouched++;
+    return STACK_BYTES - untouched;
+}
+
+static void *empty_thread(void *p) { return p; }
+
+/* One connection: both sides, each on a thread. */
+static int run_round(const bench_stack *st, void *ctx, size_t bulk, painted *pt, int callgrind,
+                     side_job job[2], size_t stack_used[2])
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return 0;
+    pthread_t th[2];
+    int started[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        job[k] = (side_job){.st = st, .ctx = ctx, .fd = sv[k], .is_server = k == 1, .bulk = bulk,
+                            .callgrind = callgrind};
+        started[k] = start_thread(&th[k], pt ? pt->mem[k] : NULL, side_main, &job[k]);
+    }
+    for (int k = 0; k < 2; k++) {
+        if (started[k])
+            pthread_join(th[k], NULL);
+        if (pt && stack_used)
+            stack_used[k] = stack_touched(pt->mem[k]) - pt->baseline;
+    }
+    close(sv[0]);
+    close(sv[1]);
+    return started[0] && started[1] && job[0].ok && job[1].ok;
+}
+
+/* ---- the quick run ---- */
+
+typedef struct {
+    double ms[2];
+    size_t peak[2];
+    size_t stack[2];
+    uint64_t wire[2];
+    double mbps;
+    double instr; /* per full handshake, client + server; 0: not measured */
     int failures;
+    int ran;
 } stack_result;
 
-static void run_stack(int use_ossl, void *client_ctx, void *server_ctx, int rounds,
-                      size_t bulk, stack_result *out)
+static void run_stack(const bench_stack *st, void *ctx, int rounds, size_t bulk, painted *pt,
+                      stack_result *out)
 {
-    double *cms = calloc((size_t)rounds, sizeof *cms), *sms = calloc((size_t)rounds, sizeof *sms);
-    double *cpk = calloc((size_t)rounds, sizeof *cpk), *spk = calloc((size_t)rounds, sizeof *spk);
+    double *v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = calloc((size_t)rounds, sizeof(double));
     int done = 0;
-    /* Round 0 warms caches (library init, first allocations) and is not counted. */
+    out->ran = 1;
+    /* Round -1 warms up (library init, first allocations) and is not counted. */
     for (int i = -1; i < rounds; i++) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-            break;
-        side_arg a = {.fd = sv[1], .ctx = server_ctx, .bulk_bytes = i == rounds - 1 ? bulk : 0};
-        pthread_t th;
-        pthread_create(&th, NULL, use_ossl ? ossl_server_side : iotls_server_side, &a);
-        uint64_t wire = 0;
-        double bulk_ms = 0;
-        side_result c = use_ossl ? ossl_client_side(client_ctx, sv[0], a.bulk_bytes, &bulk_ms)
-                                 : iotls_client_side(client_ctx, sv[0], a.bulk_bytes, &wire,
-                                                     &bulk_ms);
-        shutdown(sv[0], SHUT_WR);
-        pthread_join(th, NULL);
-        close(sv[0]);
-        close(sv[1]);
-        if (!c.ok || !a.res.ok) {
+        side_job job[2];
+        size_t used[2] = {0, 0};
+        if (!v[0] || !v[1] || !v[2] || !v[3] || !run_round(st, ctx, 0, pt, 0, job, used)) {
             out->failures++;
             continue;
         }
-        if (a.bulk_bytes && bulk_ms > 0)
-            out->bulk_mbps = (double)bulk / (1024.0 * 1024.0) / (bulk_ms / 1e3);
         if (i < 0)
             continue;
-        cms[done] = c.ms;
-        sms[done] = a.res.ms;
-        cpk[done] = (double)c.peak;
-        spk[done] = (double)a.res.peak;
-        if (!a.bulk_bytes) { /* the handshake alone */
-            out->client_wire = wire;
-            out->server_wire = a.wire_bytes;
+        for (int k = 0; k < 2; k++) {
+            v[k][done] = job[k].ms;
+            v[2 + k][done] = (double)job[k].peak;
+            if (used[k] > out->stack[k])
+                out->stack[k] = used[k];
+            out->wire[k] = job[k].wire;
         }
         done++;
     }
     if (done > 0) {
-        out->client_ms = median(cms, done);
-        out->server_ms = median(sms, done);
-        out->client_peak = (size_t)median(cpk, done);
-        out->server_peak = (size_t)median(spk, done);
+        for (int k = 0; k < 2; k++) {
+            out->ms[k] = median(v[k], done);
+            out->peak[k] = (size_t)median(v[2 + k], done);
+        }
     }
-    free(cms);
-    free(sms);
-    free(cpk);
-    free(spk);
+    for (int k = 0; k < 4; k++)
+        free(v[k]);
+    if (bulk) {
+        side_job job[2];
+        if (run_round(st, ctx, bulk, NULL, 0, job, NULL) && job[1].bulk_end > job[0].bulk_start)
+            out->mbps = (double)bulk / 1e6 / ((job[1].bulk_end - job[0].bulk_start) / 1e3);
+        else
+            out->failures++;
+    }
 }
 
-static void row(const char *what, double ours, double ref, const char *unit, int lower_better)
+/* ---- instructions under callgrind ---- */
+
+/* The child: `iotls bench --callgrind NAME`, run by run_callgrind() under
+ * valgrind --tool=callgrind --collect-atstart=no. Collection is on only
+ * around the handshakes (inside each side's thread), after set-up and two
+ * warm-up handshakes. */
+static int callgrind_child(const char *name, const bench_params *params, int rounds)
 {
-    double ratio = ref > 0 ? ours / ref : 0;
-    printf("  %-34s %10.2f %-3s %10.2f %-3s   %5.2fx%s\n", what, ours, unit, ref, unit, ratio,
-           ref > 0 ? (lower_better ? "  (lower is better)" : "  (higher is better)") : "");
+    if (strcmp(name, "cryptoonly") == 0) {
+        bench_msg_trace msgs;
+        void *x = bench_iotls_trace_handshake(params, &msgs) ? bench_cryptoonly_setup(params, &msgs)
+                                                             : NULL;
+        int ok = x != NULL;
+        for (int i = 0; ok && i < 2; i++)
+            ok = bench_cryptoonly_handshake(x);
+        for (int i = 0; ok && i < rounds; i++) {
+            CALLGRIND_TOGGLE_COLLECT;
+            ok = bench_cryptoonly_handshake(x);
+            CALLGRIND_TOGGLE_COLLECT;
+        }
+        bench_cryptoonly_teardown(x);
+        if (!ok)
+            fprintf(stderr, "iotls bench: crypto-only handshake failed\n");
+        return ok ? 0 : 1;
+    }
+    for (size_t s = 0; s < NSTACKS; s++) {
+        const bench_stack *st = all_stacks[s];
+        if (strcasecmp(st->name, name) != 0)
+            continue;
+        void *ctx = st->setup(params);
+        int ok = ctx != NULL;
+        side_job job[2];
+        for (int i = 0; ok && i < 2; i++)
+            ok = run_round(st, ctx, 0, NULL, 0, job, NULL);
+        for (int i = 0; ok && i < rounds; i++)
+            ok = run_round(st, ctx, 0, NULL, 1, job, NULL);
+        if (ctx)
+            st->teardown(ctx);
+        if (!ok)
+            fprintf(stderr, "iotls bench: %s handshake failed under callgrind\n", st->name);
+        return ok ? 0 : 1;
+    }
+    fprintf(stderr, "iotls bench: --callgrind: unknown stack '%s'\n", name);
+    return 2;
+}
+
+/* Runs the child under callgrind and returns its instructions per
+ * handshake (0 on failure). The output file stays in dir for
+ * callgrind_annotate. */
+static double run_callgrind(const char *self, const char *name, int rounds, const char *dir)
+{
+    char outfile[512], outopt[560], nrounds[16];
+    snprintf(outfile, sizeof outfile, "%s/callgrind.%s.out", dir, name);
+    snprintf(outopt, sizeof outopt, "--callgrind-out-file=%s", outfile);
+    snprintf(nrounds, sizeof nrounds, "%d", rounds);
+    char *argv[] = {"valgrind", "--tool=callgrind", "--collect-atstart=no", "-q",  outopt,
+                    (char *)self, "bench", "--callgrind", (char *)name, "--rounds", nrounds,
+                    NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        execvp("valgrind", argv);
+        fprintf(stderr, "iotls bench: cannot run valgrind: %s\n", strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 0;
+    FILE *f = fopen(outfile, "r");
+    if (!f)
+        return 0;
+    char line[512];
+    double total = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "totals:", 7) == 0 || (total == 0 && strncmp(line, "summary:", 8) == 0))
+            total = strtod(strchr(line, ':') + 1, NULL);
+    }
+    fclose(f);
+    return total / rounds;
+}
+
+/* ---- printing ---- */
+
+static void print_header(const stack_result *res)
+{
+    printf("  %-34s %12s", "", "iotls");
+    for (size_t s = 1; s < NSTACKS; s++)
+        if (res[s].ran)
+            printf(" %21s", all_stacks[s]->name);
+    printf("\n");
+}
+
+/* iotls' figure, then each peer's with iotls' ratio to it. */
+static void print_row(const char *what, const char *unit, const stack_result *res,
+                      double (*get)(const stack_result *), int decimals)
+{
+    double ours = get(&res[0]);
+    char label[64];
+    snprintf(label, sizeof label, "%s (%s)", what, unit);
+    printf("  %-34s %12.*f", label, decimals, ours);
+    for (size_t s = 1; s < NSTACKS; s++) {
+        if (!res[s].ran)
+            continue;
+        double ref = get(&res[s]);
+        if (ref > 0)
+            printf(" %12.*f (%5.2fx)", decimals, ref, ours / ref);
+        else
+            printf(" %12s %7s", "-", "");
+    }
+    printf("\n");
+}
+
+static double g_cms(const stack_result *r) { return r->ms[0]; }
+static double g_sms(const stack_result *r) { return r->ms[1]; }
+static double g_cpeak(const stack_result *r) { return (double)r->peak[0] / 1024; }
+static double g_speak(const stack_result *r) { return (double)r->peak[1] / 1024; }
+static double g_cstack(const stack_result *r) { return (double)r->stack[0] / 1024; }
+static double g_sstack(const stack_result *r) { return (double)r->stack[1] / 1024; }
+static double g_cwire(const stack_result *r) { return (double)r->wire[0]; }
+static double g_swire(const stack_result *r) { return (double)r->wire[1]; }
+static double g_mbps(const stack_result *r) { return r->mbps; }
+static double g_instr(const stack_result *r) { return r->instr / 1e6; }
+
+static int make_pki(bench_pki *pki)
+{
+    iotls_cert_spec ca = {.subject = "CN=iotls bench CA", .is_ca = 1};
+    iotls_cert_spec leaf = {.subject = "CN=" BENCH_SERVER_NAME, .dns_names = BENCH_SERVER_NAME,
+                            .for_server = 1};
+    return iotls_pki_make_key(IOTLS_KEY_EC_P256, pki->ca_key, PEM_CAP) == IOTLS_OK &&
+           iotls_pki_make_cert(&ca, pki->ca_key, NULL, NULL, pki->ca_cert, PEM_CAP) == IOTLS_OK &&
+           iotls_pki_make_key(IOTLS_KEY_EC_P256, pki->key, PEM_CAP) == IOTLS_OK &&
+           iotls_pki_make_cert(&leaf, pki->key, pki->ca_key, pki->ca_cert, pki->cert, PEM_CAP) ==
+               IOTLS_OK;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: iotls bench [--rounds N] [--bulk-mib N] [--instructions [--cg-rounds N]]\n"
+            "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|cryptoonly [--rounds N]\n"
+            "  --instructions  also count instructions per handshake under valgrind's callgrind\n"
+            "                  (what `make bench` runs; takes a minute or two)\n");
 }
 
 int cmd_bench(int argc, char **argv)
 {
-    int rounds = 30;
+    int rounds = 30, cg_rounds = 10, instructions = 0;
     size_t bulk_mib = 32;
+    const char *callgrind = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if ((v = app_opt_value(argc, argv, &i, "--rounds")))
             rounds = (int)app_parse_num("--rounds", v, 1, 100000);
         else if ((v = app_opt_value(argc, argv, &i, "--bulk-mib")))
             bulk_mib = app_parse_num("--bulk-mib", v, 1, 4096);
+        else if ((v = app_opt_value(argc, argv, &i, "--cg-rounds")))
+            cg_rounds = (int)app_parse_num("--cg-rounds", v, 1, 100000);
+        else if ((v = app_opt_value(argc, argv, &i, "--callgrind")))
+            callgrind = v;
+        else if (app_opt_flag(argv, i, "--instructions"))
+            instructions = 1;
         else {
-            fprintf(stderr, "usage: iotls bench [--rounds N] [--bulk-mib N]\n");
+            usage();
             return 2;
         }
     }
     bench_pki *pki = calloc(1, sizeof *pki);
-    iotls_cert_spec ca = {.subject = "CN=iotls bench CA", .is_ca = 1};
-    iotls_cert_spec leaf = {.subject = "CN=" BENCH_NAME, .dns_names = BENCH_NAME, .for_server = 1};
-    if (!pki || iotls_pki_make_key(IOTLS_KEY_EC_P256, pki->ca_key, PEM_CAP) ||
-        iotls_pki_make_cert(&ca, pki->ca_key, NULL, NULL, pki->ca_cert, PEM_CAP) ||
-        iotls_pki_make_key(IOTLS_KEY_EC_P256, pki->key, PEM_CAP) ||
-        iotls_pki_make_cert(&leaf, pki->key, pki->ca_key, pki->ca_cert, pki->cert, PEM_CAP)) {
+    if (!pki || !make_pki(pki)) {
         fprintf(stderr, "iotls bench: could not make the PKI\n");
         free(pki);
         return 1;
     }
-
-    iotls_config *scfg = iotls_config_new(), *ccfg = iotls_config_new();
-    int rc = (!scfg || !ccfg) ? IOTLS_ERR_NO_MEMORY : IOTLS_OK;
-    if (!rc)
-        rc = iotls_config_set_cert_mem(scfg, (const uint8_t *)pki->cert, strlen(pki->cert) + 1,
-                                       (const uint8_t *)pki->key, strlen(pki->key) + 1);
-    if (!rc)
-        rc = iotls_config_set_ca_mem(ccfg, (const uint8_t *)pki->ca_cert,
-                                     strlen(pki->ca_cert) + 1);
-    for (int k = 0; !rc && k < 2; k++) {
-        iotls_config *c = k ? ccfg : scfg;
-        rc = iotls_config_set_ciphers(c, "TLS_AES_128_GCM_SHA256");
-        if (!rc)
-            rc = iotls_config_set_groups(c, "x25519");
-    }
-    iotls *srv = rc ? NULL : iotls_server_new(scfg);
-    SSL_CTX *octx_s = SSL_CTX_new(TLS_server_method()), *octx_c = SSL_CTX_new(TLS_client_method());
-    if (rc || !srv || !octx_s || !octx_c) {
-        fprintf(stderr, "iotls bench: setup failed: %s\n", iotls_error_string(rc));
-        return 1;
-    }
-    ossl_common(octx_s);
-    ossl_common(octx_c);
-    if (!ossl_use_pem(octx_s, pki->cert, pki->key) || !ossl_trust_pem(octx_c, pki->ca_cert)) {
-        fprintf(stderr, "iotls bench: OpenSSL setup failed\n");
-        return 1;
+    bench_params params = {.ca_cert_pem = pki->ca_cert, .cert_pem = pki->cert,
+                           .key_pem = pki->key, .server_name = BENCH_SERVER_NAME,
+                           .suite = BENCH_SUITE, .group = BENCH_GROUP};
+    if (callgrind) {
+        int rc = callgrind_child(callgrind, &params, rounds);
+        free(pki);
+        return rc;
     }
 
-    printf("iotls bench: full TLS 1.3 handshakes, TLS_AES_128_GCM_SHA256, x25519, ECDSA P-256\n"
-           "certificate, server verified by the client; client and server in one process on a\n"
-           "socketpair, one thread each; %d rounds (medians), then %zu MiB client->server.\n"
-           "crypto provider: %s; reference: %s (libssl, same suite, group, certificate)\n\n",
-           rounds, bulk_mib, iotls_crypto_backend_name(), OpenSSL_version(OPENSSL_VERSION));
+    painted pt = {{aligned_alloc(4096, STACK_BYTES), aligned_alloc(4096, STACK_BYTES)}, 0};
+    if (pt.mem[0] && pt.mem[1]) {
+        pthread_t th;
+        if (start_thread(&th, pt.mem[0], empty_thread, NULL)) {
+            pthread_join(th, NULL);
+            pt.baseline = stack_touched(pt.mem[0]);
+        }
+    }
 
-    stack_result ours = {.name = "iotls"}, ref = {.name = "OpenSSL"};
-    size_t bulk = bulk_mib * 1024 * 1024;
-    run_stack(0, ccfg, srv, rounds, bulk, &ours);
-    run_stack(1, octx_c, octx_s, rounds, bulk, &ref);
+    printf("iotls bench: full TLS 1.3 handshakes, %s, %s, ECDSA P-256 certificate,\n"
+           "server verified by the client; client and server in one process on a socketpair,\n"
+           "one thread each; %d rounds (medians), then %zu MiB client->server.\n"
+           "iotls crypto provider: %s\n",
+           BENCH_SUITE, BENCH_GROUP, rounds, bulk_mib, iotls_crypto_backend_name());
 
-    printf("  %-34s %14s %14s   %s\n", "", "iotls", "OpenSSL", "ratio");
-    row("client handshake time (median)", ours.client_ms, ref.client_ms, "ms", 1);
-    row("server handshake time (median)", ours.server_ms, ref.server_ms, "ms", 1);
+    stack_result res[NSTACKS];
+    memset(res, 0, sizeof res);
+    size_t conn_size = 0;
+    int failures = 0;
+    for (size_t s = 0; s < NSTACKS; s++) {
+        const bench_stack *st = all_stacks[s];
+        void *ctx = st->setup(&params);
+        if (!ctx) {
+            failures++;
+            continue;
+        }
+        if (s == 0)
+            conn_size = bench_iotls_conn_size(ctx);
+        else
+            printf("peer: %s\n", st->version());
+        run_stack(st, ctx, rounds, bulk_mib * 1024 * 1024, pt.mem[0] && pt.mem[1] ? &pt : NULL,
+                  &res[s]);
+        failures += res[s].failures;
+        st->teardown(ctx);
+    }
+    free(pt.mem[0]);
+    free(pt.mem[1]);
+
+    if (instructions) {
+        char self[512], dir[] = "/tmp/iotls-bench-XXXXXX";
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0 && mkdtemp(dir)) {
+            self[n] = '\0';
+            printf("instructions: valgrind --tool=callgrind --collect-atstart=no, collection on\n"
+                   "only around each handshake, %d handshakes after 2 warm-up ones; output in "
+                   "%s\n",
+                   cg_rounds, dir);
+            for (size_t s = 0; s < NSTACKS; s++) {
+                char lower[16];
+                size_t k = 0;
+                for (; all_stacks[s]->name[k] && k + 1 < sizeof lower; k++)
+                    lower[k] = (char)(all_stacks[s]->name[k] | 0x20);
+                lower[k] = '\0';
+                if (res[s].ran)
+                    res[s].instr = run_callgrind(self, lower, cg_rounds, dir);
+            }
+            double floor = run_callgrind(self, "cryptoonly", cg_rounds, dir);
+            printf("\n");
+            print_header(res);
+            print_row("instructions per full handshake", "M", res, g_instr, 3);
+            if (floor > 0 && res[0].instr > 0)
+                printf("  %-34s %12.3f  iotls / crypto alone: %.3fx\n",
+                       "crypto operations alone (M)", floor / 1e6, res[0].instr / floor);
+            else
+                printf("  crypto operations alone: not measured\n");
+        } else {
+            printf("instructions: not measured (no /proc/self/exe or temporary directory)\n");
+        }
+    }
+
+    printf("\n");
+    print_header(res);
+    print_row("client handshake time", "ms", res, g_cms, 3);
+    print_row("server handshake time", "ms", res, g_sms, 3);
     if (memtrack_available()) {
-        row("client peak heap per connection", (double)ours.client_peak / 1024,
-            (double)ref.client_peak / 1024, "KB", 1);
-        row("server peak heap per connection", (double)ours.server_peak / 1024,
-            (double)ref.server_peak / 1024, "KB", 1);
+        print_row("client peak heap", "KiB", res, g_cpeak, 1);
+        print_row("server peak heap", "KiB", res, g_speak, 1);
     } else {
         printf("  peak heap: not measured in sanitizer builds\n");
     }
-    printf("  %-34s %10zu B   %10s\n", "engine memory (iotls_conn_size)", iotls_conn_size(ccfg),
-           "-");
-    printf("  %-34s %10llu B   %10s\n", "client bytes on the wire",
-           (unsigned long long)ours.client_wire, "-");
-    printf("  %-34s %10llu B   %10s\n", "server bytes on the wire",
-           (unsigned long long)ours.server_wire, "-");
-    row("bulk client->server", ours.bulk_mbps, ref.bulk_mbps, "MB/s", 0);
-    if (ours.failures || ref.failures)
-        printf("\n  failed rounds: iotls %d, OpenSSL %d\n", ours.failures, ref.failures);
-    printf("\n  Peak heap counts every allocation the side's thread made during its handshake\n"
-           "  (iotls: engine buffers from iotls_conn_size() plus the crypto library's).\n");
-
-    iotls_free(srv);
-    iotls_config_free(scfg);
-    iotls_config_free(ccfg);
-    SSL_CTX_free(octx_s);
-    SSL_CTX_free(octx_c);
+    print_row("client deepest stack", "KiB", res, g_cstack, 1);
+    print_row("server deepest stack", "KiB", res, g_sstack, 1);
+    print_row("client bytes on the wire", "B", res, g_cwire, 0);
+    print_row("server bytes on the wire", "B", res, g_swire, 0);
+    print_row("bulk client->server", "MB/s", res, g_mbps, 1);
+    printf("  %-34s %12zu\n", "iotls engine block (B)", conn_size);
+    if (failures)
+        printf("\n  failed rounds or set-ups: %d\n", failures);
+    printf("\n  Ratios are iotls / peer: below 1 means iotls uses less (for MB/s: is slower).\n"
+           "  Peak heap: every allocation of the side's thread during connection set-up and\n"
+           "  handshake (iotls: engine block plus the crypto library's). Deepest stack: bytes\n"
+           "  touched on the side's painted %d KiB thread stack during set-up, handshake and\n"
+           "  free, minus what an empty thread touches (%zu B).\n",
+           STACK_BYTES / 1024, pt.baseline);
     free(pki);
-    return ours.failures || ref.failures ? 1 : 0;
+    return failures ? 1 : 0;
 }

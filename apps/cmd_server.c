@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -40,6 +41,7 @@ typedef struct {
     iotls *server; /* shared: only its config is read */
     int mode;
     int verbose;
+    uint32_t timeout_ms; /* handshake limit, 0 none */
     pthread_mutex_t lock; /* output lines, active count */
     pthread_cond_t idle;
     int active;
@@ -325,6 +327,49 @@ static void peer_name(int fd, char *out, size_t cap)
     }
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The server object is non-blocking (see cmd_server), so the handshake
+ * returns WANT_* instead of waiting inside iotls: waiting here, in steps of
+ * STOP_CHECK_MS, lets a stop request end a handshake that a client has
+ * stalled, instead of waiting out the whole handshake timeout. Leaves the
+ * connection blocking. Sets *why for the two failures it finds itself. */
+static int accept_handshake(server_ctx *ctx, int fd, iotls **out, const char **why)
+{
+    *why = NULL;
+    int rc = iotls_accept_socket(ctx->server, fd, out);
+    int64_t deadline = ctx->timeout_ms ? mono_ms() + ctx->timeout_ms : 0;
+    while (rc == IOTLS_WANT_READ || rc == IOTLS_WANT_WRITE) {
+        if (atomic_load(&stop_requested)) {
+            *why = "handshake interrupted: server stopping";
+            return IOTLS_ERR_CLOSED;
+        }
+        int wait_ms = STOP_CHECK_MS;
+        if (deadline) {
+            int64_t left = deadline - mono_ms();
+            if (left <= 0) {
+                *why = "handshake failed: timed out";
+                return IOTLS_ERR_TIMEOUT;
+            }
+            if (left < wait_ms)
+                wait_ms = (int)left;
+        }
+        struct pollfd p = {
+            .fd = fd, .events = rc == IOTLS_WANT_READ ? POLLIN : POLLOUT, .revents = 0};
+        if (poll(&p, 1, wait_ms) == 0)
+            continue;
+        rc = iotls_handshake(*out);
+    }
+    if (*out)
+        iotls_set_nonblocking(*out, 0);
+    return rc;
+}
+
 /* Handshake, one line, serve, close. Returns 0 when everything went well. */
 static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const char *peer)
 {
@@ -332,10 +377,11 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
     snprintf(tag, sizeof tag, "[conn %lu] ", id);
     trace_begin(tag);
     iotls *t = NULL;
-    int rc = iotls_accept_socket(ctx->server, fd, &t);
+    const char *why = NULL;
+    int rc = accept_handshake(ctx, fd, &t, &why);
     if (rc != IOTLS_OK) {
         out_line(ctx, "conn %lu from %s: %s", id, peer,
-                 t ? iotls_error(t) : iotls_error_string(rc));
+                 why ? why : t ? iotls_error(t) : iotls_error_string(rc));
         iotls_free(t);
         close(fd);
         return 1;
@@ -552,6 +598,9 @@ int cmd_server(int argc, char **argv)
     ctx.server = server;
     ctx.mode = mode;
     ctx.verbose = verbose;
+    ctx.timeout_ms = (uint32_t)timeout;
+    /* Connections inherit it: accept_handshake does the waiting. */
+    iotls_set_nonblocking(server, 1);
 
     int bound_port = 0;
     rc = iotls_listen(addr, port, 64, &lfd, &bound_port);

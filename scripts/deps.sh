@@ -3,7 +3,7 @@
 # any is missing. Uses sudo when not root. Safe to run again: it does nothing
 # when everything is there.
 set -eu
-PKGS="build-essential cmake pkg-config libmbedtls-dev libssl-dev openssl gnutls-bin libwolfssl-dev \
+PKGS="build-essential cmake pkg-config libmbedtls-dev libssl-dev openssl gnutls-bin libgnutls28-dev libwolfssl-dev \
 clang libclang-rt-14-dev valgrind tshark iproute2 procps"
 missing=""
 for p in $PKGS; do
