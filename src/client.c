@@ -515,6 +515,8 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
         return IOTLS_ERR_ILLEGAL_PARAMETER; /* RFC 8446 4.4.2: empty in the handshake */
     if (cert.count == 0)
         return IOTLS_ERR_DECODE; /* RFC 8446 4.4.2.4 */
+    if (cert.count > IOTLS_MAX_PEER_CHAIN)
+        return IOTLS_ERR_BAD_CERTIFICATE; /* well-formed, but more than we parse */
 
     iotls_bytes der;
     size_t pos = 0;

@@ -325,9 +325,10 @@ static int process_record(iotls_conn *c)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         int rc = iotls_record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
         if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data) {
-            /* 0-RTT data we declined (RFC 8446 4.2.10): skip, bounded. */
+            /* 0-RTT data we declined (RFC 8446 4.2.10): skip, bounded;
+             * more than we allow is unexpected_message (4.6.1). */
             if (body_len > c->early_skip_budget)
-                return IOTLS_ERR_BAD_RECORD_MAC;
+                return IOTLS_ERR_UNEXPECTED_MESSAGE;
             c->early_skip_budget -= (uint32_t)body_len;
             return IOTLS_OK;
         }

@@ -109,6 +109,11 @@ struct iotls_conn {
     struct iotls_server_state sv;
 };
 
+/* Most certificates accepted in the peer's Certificate message (leaf
+ * included); a longer chain is refused with bad_certificate before any
+ * entry is parsed (docs/malformed-input.md, Limits). */
+#define IOTLS_MAX_PEER_CHAIN 10
+
 /* ---- services for client.c / server.c ---- */
 
 /* A writer over the free part of hs_out. Write ONE whole message with it,

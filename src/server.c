@@ -1169,6 +1169,8 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
             c->sv.state = IOTLS_SV_WAIT_FINISHED;
         return rc;
     }
+    if (cert.count > IOTLS_MAX_PEER_CHAIN)
+        return IOTLS_ERR_BAD_CERTIFICATE; /* well-formed, but more than we parse */
     size_t pos = 0;
     iotls_bytes der;
     while (iotls_certificate_next(cert.certificate_list, &pos, &der)) {

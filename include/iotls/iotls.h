@@ -67,7 +67,9 @@ int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
 void iotls_config_insecure_noverifycert(iotls_config *cfg);
 /* Middlebox compatibility mode (RFC 8446 D.4): on by default. */
 void iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
-/* Blocking API timeout for connect, handshake, read and write (ms; 0 none). */
+/* Blocking API timeout for connect, handshake, read and write, in ms. 0:
+ * reads and writes wait as long as it takes, connect and handshake give up
+ * after 30 s (a silent peer never blocks a handshake forever). */
 void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
 /* Largest handshake message accepted (a Certificate chain over 16 KiB needs
  * more than the 16 KiB default); from 4096 to 262144. */

@@ -302,13 +302,23 @@ static int io_fail(iotls *t, const char *phase, int rc)
 
 /* ---- handshake ---- */
 
+/* A handshake (and a TCP connect) never waits forever, even when the
+ * application set no timeout: a silent or stalled peer must not pin a
+ * device's only task or a server thread. */
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 30000u
+
+static uint32_t handshake_timeout(const iotls *t)
+{
+    return t->timeout_ms ? t->timeout_ms : DEFAULT_HANDSHAKE_TIMEOUT_MS;
+}
+
 static int do_handshake(iotls *t)
 {
     if (t->failed)
         return t->err;
     if (t->conn == NULL)
         return set_error(t, "handshake", IOTLS_ERR_BAD_STATE, "not connected");
-    int64_t deadline = deadline_in(t->timeout_ms);
+    int64_t deadline = deadline_in(handshake_timeout(t));
     for (;;) {
         int rc = flush_out(t, deadline);
         if (rc != IOTLS_OK)
@@ -484,7 +494,7 @@ int iotls_connect(iotls *t, const char *host, const char *port, const char *serv
         snprintf(detail, sizeof detail, "%s: %s", host, gai_strerror(g));
         return fail(t, "connect", IOTLS_ERR_RESOLVE, detail);
     }
-    int64_t deadline = deadline_in(t->timeout_ms);
+    int64_t deadline = deadline_in(handshake_timeout(t));
     int fd = -1, last_errno = 0;
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = connect_one(ai, deadline);
