@@ -85,7 +85,7 @@ typedef struct {
     uint16_t ticket_suite;
     int ticket_age_ok;
     uint8_t ticket_alpn[256]; /* NUL-ended protocol of the issuing connection */
-    uint8_t binder_hash[32];  /* SHA-256 of the selected binder: the replay key */
+    uint8_t binder_hash[32];  /* SHA-256 of the selected ticket: the replay key */
 } sv_choice;
 
 /* Stateless ticket:
@@ -1033,9 +1033,11 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     size_t index = 0;
     int found = 0;
     uint32_t found_age = 0;
+    iotls_bytes chosen_identity = {NULL, 0};
     pos = 0;
     while (!found && iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
         found_age = age;
+        chosen_identity = identity;
         memset(&t, 0, sizeof t);
         if (ticket_open(cfg, identity, &t) == IOTLS_OK && iotls_suite_hash(t.suite) == alg &&
             t.psk_len == hash_len && memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
@@ -1071,8 +1073,13 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     iotls_ks_wipe(&early);
     iotls_wipe(binder_key, sizeof binder_key);
     iotls_wipe(expected, sizeof expected);
+    /* The anti-replay key is the ticket itself, not this ClientHello's
+     * binder: a replayed ClientHello carries the same ticket, and so does a
+     * client that reuses one ticket for several 0-RTT attempts (OpenSSL's
+     * s_client -sess_in does) - each ticket carries 0-RTT once per window. */
     if (rc == IOTLS_OK)
-        rc = iotls_hash(IOTLS_HASH_SHA256, binder.p, binder.len, choice->binder_hash);
+        rc = iotls_hash(IOTLS_HASH_SHA256, chosen_identity.p, chosen_identity.len,
+                        choice->binder_hash);
     if (rc == IOTLS_OK) {
         choice->ticket_max_early = t.max_early_data;
         choice->ticket_suite = t.suite;
