@@ -38,6 +38,8 @@ static void usage(FILE *out)
             "  --get PATH           send an HTTP GET for PATH and print the response\n"
             "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
             "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
+            "  --early-data FILE    with --sess-in: send FILE's contents as 0-RTT early data\n"
+            "                       (sent again after the handshake if the server refuses it)\n"
             "  -v                   trace the handshake on stderr\n"
             "  --quiet              print nothing but data and errors\n",
             DEFAULT_TIMEOUT_MS);
@@ -270,6 +272,57 @@ static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t
         fclose(f);
 }
 
+/* --early-data: the file's contents, sent as 0-RTT with the ClientHello. */
+static uint8_t early_buf[16384];
+static size_t early_len;
+
+static int load_early_data(iotls *t, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "iotls: --early-data %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    early_len = fread(early_buf, 1, sizeof early_buf, f);
+    int more = fgetc(f) != EOF;
+    fclose(f);
+    if (more) {
+        fprintf(stderr, "iotls: --early-data %s: larger than %zu bytes\n", path, sizeof early_buf);
+        return -1;
+    }
+    int rc = iotls_set_early_data(t, early_buf, early_len);
+    if (rc != IOTLS_OK) {
+        fprintf(stderr, "iotls: --early-data: %s\n", iotls_error_string(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* After the handshake: say what became of the early data, and send it
+ * again when the server never got it. */
+static int finish_early_data(iotls *t, int quiet)
+{
+    iotls_info info;
+    if (iotls_get_info(t, &info) != IOTLS_OK)
+        return -1;
+    if (info.early_data == IOTLS_EARLY_DATA_ACCEPTED) {
+        if (!quiet)
+            fprintf(stderr, "iotls: early data accepted (%u bytes in 0-RTT)\n",
+                    (unsigned)info.early_data_bytes);
+        return 0;
+    }
+    if (!quiet)
+        fprintf(stderr, "iotls: early data %s; resending %zu bytes after the handshake\n",
+                info.early_data == IOTLS_EARLY_DATA_REJECTED ? "rejected"
+                                                             : "not sent (session allows none)",
+                early_len);
+    if (write_tls_all(t, early_buf, early_len) != 0) {
+        fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        return -1;
+    }
+    return 0;
+}
+
 static int load_session(iotls *t, const char *path)
 {
     static uint8_t blob[IOTLS_SESSION_MAX_BLOB + 1];
@@ -308,7 +361,7 @@ int cmd_client(int argc, char **argv)
 {
     const char *target = NULL, *ca = NULL, *servername = NULL, *alpn = NULL, *cert = NULL,
                *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL,
-               *sess_out = NULL, *sess_in = NULL;
+               *sess_out = NULL, *sess_in = NULL, *early_file = NULL;
     const char *pins[8];
     size_t pin_count = 0;
     int insecure = 0, verbose = 0, quiet = 0;
@@ -338,6 +391,8 @@ int cmd_client(int argc, char **argv)
             sess_out = v;
         else if ((v = app_opt_value(argc, argv, &i, "--sess-in")))
             sess_in = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--early-data")))
+            early_file = v;
         else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
             if (pin_count == sizeof pins / sizeof pins[0]) {
                 fprintf(stderr, "iotls: too many --pin options\n");
@@ -450,6 +505,8 @@ int cmd_client(int argc, char **argv)
     }
     if (sess_in && load_session(t, sess_in) != 0)
         goto out;
+    if (early_file && load_early_data(t, early_file) != 0)
+        goto out;
     trace_begin("");
     if (verbose)
         fprintf(stderr, "connecting to %s port %s\n", host, port);
@@ -462,6 +519,8 @@ int cmd_client(int argc, char **argv)
         trace_summary(stderr, t, 1);
     else if (!quiet)
         print_connected(t, target);
+    if (early_file && finish_early_data(t, quiet) != 0)
+        goto out;
 
     if (get) {
         char host_header[300];

@@ -74,6 +74,8 @@ static void usage(FILE *out)
             "  --once               exit after one connection (exit status: its result)\n"
             "  --tickets N          session tickets sent after each handshake (default 0)\n"
             "  --ticket-keys FILE   ticket key shared between servers: 48 bytes, raw or hex\n"
+            "  --early-data MAX     accept up to MAX bytes of 0-RTT early data per connection\n"
+            "                       (needs --tickets; replays refused within this process only)\n"
             "  --ready-file FILE    write the port there once listening\n"
             "  -v                   trace handshakes on stderr\n",
             DEFAULT_TIMEOUT_MS);
@@ -399,6 +401,11 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
                  iotls_sig_scheme_name(info.own_sig_scheme),
                  info.alpn && info.alpn[0] ? info.alpn : "none",
                  info.server_name && info.server_name[0] ? info.server_name : "none", client);
+        if (info.early_data == IOTLS_EARLY_DATA_ACCEPTED)
+            out_line(ctx, "conn %lu early data: accepted %u bytes", id,
+                     (unsigned)info.early_data_bytes);
+        else if (info.early_data == IOTLS_EARLY_DATA_REJECTED)
+            out_line(ctx, "conn %lu early data: rejected", id);
     }
     if (ctx->verbose)
         trace_summary(stderr, t, 0);
@@ -474,7 +481,7 @@ int cmd_server(int argc, char **argv)
     const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL,
                *ready_file = NULL, *ticket_keys = NULL;
-    unsigned long tickets = 0;
+    unsigned long tickets = 0, early_max = 0;
     int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
     unsigned long max_hs = 0, timeout = DEFAULT_TIMEOUT_MS;
 
@@ -505,6 +512,8 @@ int cmd_server(int argc, char **argv)
             tickets = app_parse_num("--tickets", v, 0, 16);
         else if ((v = app_opt_value(argc, argv, &i, "--ticket-keys")))
             ticket_keys = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--early-data")))
+            early_max = app_parse_num("--early-data", v, 0, 1u << 20);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
@@ -579,6 +588,10 @@ int cmd_server(int argc, char **argv)
     if (ticket_keys && (rc = iotls_config_set_ticket_key_file(cfg, ticket_keys)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --ticket-keys %s: want 48 bytes, raw or 96 hex digits\n",
                 ticket_keys);
+        goto out;
+    }
+    if (early_max && (rc = iotls_config_set_early_data(cfg, (uint32_t)early_max)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --early-data: %s\n", iotls_error_string(rc));
         goto out;
     }
     if (tickets && (rc = iotls_config_set_tickets(cfg, (unsigned)tickets)) != IOTLS_OK) {

@@ -152,6 +152,11 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         p.psk_count = 1;
         p.psk_ke = cfg->psk_ke;
     }
+    /* 0-RTT (RFC 8446 4.2.10): only in the first ClientHello, with a
+     * ticket that allows it, when the application has data for it. */
+    s->early_offered = s->psk_offered && s->hrr_suite == 0 && s->session.max_early_data > 0 &&
+                       s->early_pending_len > 0 && !c->hrr;
+    p.early_data = s->early_offered;
 
     iotls_writer w;
     size_t binders_offset = 0;
@@ -178,6 +183,13 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         if (rc == IOTLS_OK)
             rc = iotls_client_hello_set_binder(msg, w.len, binders_offset, 0, binder,
                                                iotls_hash_len(psk_alg));
+        /* client_early_traffic_secret from Hash(ClientHello), binders in. */
+        if (rc == IOTLS_OK && s->early_offered)
+            rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, w.len, hash);
+        if (rc == IOTLS_OK && s->early_offered)
+            rc = iotls_ks_early_traffic(&early, hash);
+        if (rc == IOTLS_OK && s->early_offered)
+            memcpy(s->early_traffic, early.client_early_traffic, iotls_hash_len(psk_alg));
         iotls_ks_wipe(&early);
         iotls_wipe(binder_key, sizeof binder_key);
         iotls_wipe(binder, sizeof binder);
@@ -199,6 +211,28 @@ static int send_compat_ccs(iotls_conn *c)
     int rc = iotls_conn_send_ccs(c);
     if (rc == IOTLS_OK)
         c->cl.ccs_sent = 1;
+    return rc;
+}
+
+/* Right after the first ClientHello: [CCS] (RFC 8446 D.4 puts it here
+ * when early data follows), the early write keys, the early records. The
+ * suite is not negotiated yet: the keys use the ticket's, which the server
+ * must choose to accept them. */
+static int start_early_data(iotls_conn *c)
+{
+    struct iotls_client_state *s = &c->cl;
+    int rc = send_compat_ccs(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->hash = iotls_suite_hash(s->session.suite);
+    c->aead = iotls_suite_aead(s->session.suite);
+    c->hash_len = iotls_hash_len(c->hash);
+    iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", s->early_traffic);
+    rc = iotls_conn_set_write_secret(c, s->early_traffic, IOTLS_EPOCH_EARLY);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_send_early_records(c, s->early_pending, s->early_pending_len);
+    if (rc == IOTLS_OK)
+        c->early_bytes = (uint32_t)s->early_pending_len;
     return rc;
 }
 
@@ -228,7 +262,12 @@ int iotls_client_start(iotls_conn *c)
     if (rc != IOTLS_OK)
         return rc;
     s->state = IOTLS_CL_WAIT_SH;
-    return IOTLS_OK;
+    if (s->early_offered) {
+        rc = start_early_data(c);
+        s->early_pending = NULL;
+        s->early_pending_len = 0;
+    }
+    return rc;
 }
 
 /* Reads just enough of a ServerHello to see whether it carries
@@ -299,6 +338,14 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
     if (rc != IOTLS_OK)
         return rc;
     c->hrr = 1;
+    if (s->early_offered) {
+        /* RFC 8446 4.2.10: early data is rejected by a HelloRetryRequest;
+         * the second ClientHello goes out in the clear. */
+        s->early_offered = 0;
+        c->early_status = IOTLS_EARLY_DATA_REJECTED;
+        iotls_record_cipher_free(&c->wr);
+        c->wr_epoch = IOTLS_EPOCH_PLAIN;
+    }
     iotls_conn_event(c, IOTLS_EV_HRR, IOTLS_HS_SERVER_HELLO, len,
                      has_group ? sh->key_share_group : s->share_group, NULL);
 
@@ -448,8 +495,17 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME);
     if (cfg->alpn_len > 0)
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_ALPN);
+    if (s->early_offered)
+        allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_EARLY_DATA);
     if ((ee.exts_seen & ~allowed) != 0)
         return IOTLS_ERR_UNSUPPORTED_EXTENSION;
+    if (s->early_offered) {
+        /* Accepted 0-RTT means our first PSK and the ticket's suite
+         * (RFC 8446 4.2.10); otherwise the early data was dropped. */
+        if (ee.early_data && (!c->resumed || c->suite != s->session.suite))
+            return IOTLS_ERR_ILLEGAL_PARAMETER;
+        c->early_status = ee.early_data ? IOTLS_EARLY_DATA_ACCEPTED : IOTLS_EARLY_DATA_REJECTED;
+    }
     if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN)) {
         if (ee.alpn.len == 0 || ee.alpn.len >= sizeof c->alpn || !alpn_offered(cfg, ee.alpn))
             return IOTLS_ERR_ILLEGAL_PARAMETER;
@@ -634,7 +690,19 @@ static int send_client_certificate(iotls_conn *c)
 static int send_client_finished(iotls_conn *c)
 {
     struct iotls_client_state *s = &c->cl;
-    int rc = send_compat_ccs(c);
+    int rc = IOTLS_OK;
+    if (c->early_status == IOTLS_EARLY_DATA_ACCEPTED) {
+        /* EndOfEarlyData: under the early keys, into the transcript. */
+        iotls_writer w;
+        iotls_conn_hs_writer(c, &w);
+        rc = iotls_end_of_early_data_write(&w);
+        if (rc == IOTLS_OK)
+            rc = iotls_conn_hs_commit(c, &w);
+        if (rc == IOTLS_OK)
+            rc = iotls_conn_flush(c);
+    }
+    if (rc == IOTLS_OK)
+        rc = send_compat_ccs(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK && s->cert_requested)
@@ -795,6 +863,35 @@ int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
     }
     s->has_session = 1;
     return IOTLS_OK;
+}
+
+int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len)
+{
+    if (!c || c->role != IOTLS_ROLE_CLIENT)
+        return IOTLS_ERR_BAD_STATE;
+    if (c->error != IOTLS_OK)
+        return c->error;
+    struct iotls_client_state *s = &c->cl;
+    if (!s->has_session || s->session.max_early_data == 0)
+        return IOTLS_ERR_BAD_STATE;
+    if (len == 0 || (data == NULL))
+        return IOTLS_ERR_BAD_ARG;
+    if (s->state == IOTLS_CL_IDLE) {
+        if (len > s->session.max_early_data)
+            return IOTLS_ERR_BAD_ARG;
+        s->early_pending = data;
+        s->early_pending_len = len;
+        return IOTLS_OK;
+    }
+    /* After the start: only while the early keys are ours to use. */
+    if (s->state != IOTLS_CL_WAIT_SH || !s->early_offered || c->wr_epoch != IOTLS_EPOCH_EARLY)
+        return IOTLS_ERR_BAD_STATE;
+    if (len > s->session.max_early_data - c->early_bytes)
+        return IOTLS_ERR_BAD_ARG;
+    int rc = iotls_conn_send_early_records(c, data, len);
+    if (rc == IOTLS_OK)
+        c->early_bytes += (uint32_t)len;
+    return rc;
 }
 
 void iotls_client_wipe(iotls_conn *c)

@@ -48,6 +48,14 @@ struct iotls_client_state {
     int has_session;    /* session was set for resumption */
     iotls_session session;
 
+    /* 0-RTT: data handed to iotls_conn_write_early before the start (the
+     * caller keeps it alive until iotls_conn_start), whether the
+     * ClientHello offered early_data, and its traffic secret. */
+    const uint8_t *early_pending;
+    size_t early_pending_len;
+    int early_offered;
+    uint8_t early_traffic[IOTLS_MAX_HASH_LEN];
+
     int cert_requested;         /* the server sent CertificateRequest */
     uint16_t client_sig_scheme; /* scheme we will sign with; 0: empty Certificate */
 };

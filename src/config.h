@@ -72,6 +72,16 @@ struct iotls_config {
     int has_ticket_key;
     int psk_ke; /* also accept / offer psk_ke (no (EC)DHE) */
 
+    /* Server 0-RTT (RFC 8446 4.2.10, 8): max_early_data_size put in
+     * tickets (0: off), the ticket-age window in ms, and the anti-replay
+     * callback that remembers ClientHellos (by binder hash) within it. The
+     * default store lives in src/io/replay.c; the engine only calls it. */
+    uint32_t max_early_data;
+    uint32_t early_window_ms;
+    iotls_replay_fn early_replay;
+    void *early_replay_arg;
+    void *default_replay; /* owned by the config (src/io/replay.c) */
+
     /* Wall clock in ms since the epoch; the engine has none of its own. */
     uint64_t (*now_ms)(void *arg);
     void *now_arg;

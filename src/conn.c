@@ -357,8 +357,15 @@ static int process_record(iotls_conn *c)
     case IOTLS_CT_ALERT:
         return on_alert(c, content, content_len);
     case IOTLS_CT_APPLICATION_DATA:
-        if (!c->handshake_done)
+        if (c->rd_epoch == IOTLS_EPOCH_EARLY && c->role == IOTLS_ROLE_SERVER) {
+            /* Accepted 0-RTT data: delivered before the handshake ends,
+             * within the ticket's max_early_data_size (RFC 8446 4.2.10). */
+            if (content_len > c->early_max - c->early_bytes)
+                return IOTLS_ERR_UNEXPECTED_MESSAGE;
+            c->early_bytes += (uint32_t)content_len;
+        } else if (!c->handshake_done) {
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        }
         if (c->close_notify_received)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         if (content_len == 0) {
@@ -462,3 +469,5 @@ int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)
         return c->error;
     return IOTLS_WANT_READ;
 }
+
+int iotls_conn_early_data_status(const iotls_conn *c) { return c ? c->early_status : 0; }

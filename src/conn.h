@@ -98,6 +98,12 @@ struct iotls_conn {
      * to early_skip_budget bytes. Set by server.c. */
     int skip_early_data;
     uint32_t early_skip_budget;
+    /* 0-RTT (RFC 8446 4.2.10): IOTLS_EARLY_DATA_* for iotls_info, and the
+     * early application bytes received (server) or sent (client) against
+     * the ticket's max_early_data_size. */
+    int early_status;
+    uint32_t early_bytes;
+    uint32_t early_max;
 
     /* ---- statistics ---- */
     uint64_t bytes_in, bytes_out, records_in, records_out;
@@ -126,6 +132,9 @@ int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w);
 int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
 /* Seal everything in hs_out into handshake records (current write keys). */
 int iotls_conn_flush(iotls_conn *c);
+/* Client 0-RTT: seal all of data as application records under the current
+ * (early) write keys; BAD_ARG when tx cannot take it all. */
+int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);
 /* A change_cipher_spec record (middlebox compatibility). */
 int iotls_conn_send_ccs(iotls_conn *c);
 /* Install traffic keys derived from secret (HashLen bytes) for reading or

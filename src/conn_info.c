@@ -147,6 +147,8 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->records_out = c->records_out;
     info->flights_in = c->flights_in;
     info->flights_out = c->flights_out;
+    info->early_data = c->early_status;
+    info->early_data_bytes = c->early_bytes;
     info->peer_alert = c->peer_alert;
     info->alert_sent = c->alert_sent;
     return IOTLS_OK;

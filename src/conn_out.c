@@ -169,6 +169,25 @@ static int send_record(iotls_conn *c, uint8_t type, const uint8_t *data, size_t 
     return IOTLS_OK;
 }
 
+int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len)
+{
+    int rc = iotls_conn_flush(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    size_t need = 0;
+    for (size_t off = 0; off < len; off += c->max_record_out) {
+        size_t chunk = len - off < c->max_record_out ? len - off : c->max_record_out;
+        need += iotls_record_sealed_len(&c->wr, chunk, 0);
+    }
+    if (!c->wr.active || iotls_conn_tx_free(c) < need + 64)
+        return IOTLS_ERR_BAD_ARG;
+    for (size_t off = 0; off < len && rc == IOTLS_OK; off += c->max_record_out) {
+        size_t chunk = len - off < c->max_record_out ? len - off : c->max_record_out;
+        rc = send_record(c, IOTLS_CT_APPLICATION_DATA, data + off, chunk);
+    }
+    return rc;
+}
+
 int iotls_conn_send_alert(iotls_conn *c, int description)
 {
     uint8_t alert[2];

@@ -29,8 +29,13 @@
  * resumes (no Certificate, CertificateVerify or CertificateRequest). A
  * ticket we cannot open or use is ignored (full handshake); a second
  * ClientHello after HelloRetryRequest always does a full handshake.
- * 0-RTT is not accepted: early_data is not acknowledged and the client's
- * 0-RTT records are skipped by conn.c while c->skip_early_data is set. */
+ *
+ * 0-RTT (RFC 8446 4.2.10): with cfg->max_early_data the tickets allow early
+ * data, and early_data in a resumed first ClientHello is accepted by the
+ * policy in early_data_policy(); the read keys are then the client's early
+ * traffic keys until EndOfEarlyData (state WAIT_EOED), and conn.c hands the
+ * early application data to the application. Declined early data is
+ * skipped by conn.c while c->skip_early_data is set. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -75,18 +80,25 @@ typedef struct {
     uint16_t identity;   /* its index in the client's list */
     uint8_t psk[IOTLS_MAX_HASH_LEN];
     size_t psk_len;
+    /* What the selected ticket says about 0-RTT. */
+    uint32_t ticket_max_early;
+    uint16_t ticket_suite;
+    int ticket_age_ok;
+    uint8_t ticket_alpn[256]; /* NUL-ended protocol of the issuing connection */
+    uint8_t binder_hash[32];  /* SHA-256 of the selected ticket: the replay key */
 } sv_choice;
 
 /* Stateless ticket:
  *   key_name(16) | nonce(12) | AES-256-GCM(key, nonce, aad = key_name,
  *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4) |
- *     SHA-256(server_name)(32)) | tag(16)
+ *     SHA-256(server_name)(32) | max_early_data(4) | alpn<1>) | tag(16)
  * The server name is bound so that a ticket issued under one name (and,
  * with an SNI callback, one certificate) does not resume under another. */
-#define TICKET_VERSION 1
+#define TICKET_VERSION 2
 #define TICKET_NAME_LEN 16
 #define TICKET_SNI_DIGEST_LEN 32
-#define TICKET_PLAIN_MAX (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN)
+#define TICKET_PLAIN_MAX                                                                           \
+    (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN + 4 + 1 + 255)
 #define TICKET_MAX_LEN (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
@@ -97,6 +109,8 @@ typedef struct {
     uint64_t issued_ms;
     uint32_t lifetime;
     uint8_t sni_digest[TICKET_SNI_DIGEST_LEN];
+    uint32_t max_early_data;
+    char alpn[256]; /* NUL-ended */
 } sv_ticket;
 
 static const iotls_config *cert_config(const iotls_conn *c)
@@ -715,6 +729,10 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     if (rc == IOTLS_OK)
         rc = iotls_ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
                            choice->resumed ? choice->psk_len : 0);
+    /* client_early_traffic_secret hangs off the PSK's early secret and
+     * Hash(ClientHello), kept from before the ServerHello. */
+    if (rc == IOTLS_OK && c->sv.early_accepted)
+        rc = iotls_ks_early_traffic(&c->ks, c->sv.ch_hash);
     if (rc == IOTLS_OK)
         rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
     iotls_wipe(dhe, sizeof dhe);
@@ -724,6 +742,8 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
         return rc;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
     iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
+    if (c->sv.early_accepted)
+        iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
 
     /* ServerHello goes out in the clear, then the optional CCS; everything
      * after it under the handshake keys. */
@@ -734,7 +754,11 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
         rc = check_key_change_boundary(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
-    if (rc == IOTLS_OK)
+    /* Accepted 0-RTT: the client's early records come first, until its
+     * EndOfEarlyData. */
+    if (rc == IOTLS_OK && c->sv.early_accepted)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
+    else if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     return rc;
 }
@@ -761,6 +785,7 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
         ee.alpn_len = choice->alpn.len;
     }
     ee.server_name_ack = c->sv.sni_ack;
+    ee.early_data = c->sv.early_accepted;
     /* RFC 8446 4.2.7: tells the client our groups, for next time. */
     ee.groups = c->cfg->groups;
     ee.group_count = c->cfg->group_count;
@@ -795,7 +820,9 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
     /* Read keys stay the client's handshake keys until its Finished. */
     rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
-        c->sv.state = c->sv.cert_requested ? IOTLS_SV_WAIT_CERT : IOTLS_SV_WAIT_FINISHED;
+        c->sv.state = c->sv.early_accepted ? IOTLS_SV_WAIT_EOED
+                      : c->sv.cert_requested ? IOTLS_SV_WAIT_CERT
+                                             : IOTLS_SV_WAIT_FINISHED;
     return rc;
 }
 
@@ -816,6 +843,10 @@ static int ticket_seal(const iotls_config *cfg, const sv_ticket *t, uint8_t *out
     iotls_wr_u32(&w, (uint32_t)t->issued_ms);
     iotls_wr_u32(&w, t->lifetime);
     iotls_wr_bytes(&w, t->sni_digest, sizeof t->sni_digest);
+    iotls_wr_u32(&w, t->max_early_data);
+    size_t alpn_len = strlen(t->alpn);
+    iotls_wr_u8(&w, (uint8_t)alpn_len);
+    iotls_wr_bytes(&w, (const uint8_t *)t->alpn, alpn_len);
     int rc = iotls_wr_error(&w);
     memcpy(out, cfg->ticket_key_name, TICKET_NAME_LEN);
     if (rc == IOTLS_OK)
@@ -857,6 +888,7 @@ static int ticket_open(const iotls_config *cfg, iotls_bytes ticket, sv_ticket *t
         return rc;
     iotls_reader r;
     iotls_bytes psk;
+    iotls_bytes alpn;
     uint8_t version;
     uint32_t hi, lo;
     iotls_rd_init(&r, plain, plain_len);
@@ -866,12 +898,15 @@ static int ticket_open(const iotls_config *cfg, iotls_bytes ticket, sv_ticket *t
         iotls_rd_u32(&r, &t->age_add) != IOTLS_OK || iotls_rd_u32(&r, &hi) != IOTLS_OK ||
         iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &t->lifetime) != IOTLS_OK ||
         iotls_rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
-        iotls_rd_done(&r) != IOTLS_OK) {
+        iotls_rd_u32(&r, &t->max_early_data) != IOTLS_OK ||
+        iotls_rd_vec8(&r, 0, 255, &alpn) != IOTLS_OK || iotls_rd_done(&r) != IOTLS_OK) {
         rc = IOTLS_ERR_DECODE;
     } else {
         memcpy(t->psk, psk.p, psk.len);
         t->psk_len = psk.len;
         t->issued_ms = ((uint64_t)hi << 32) | lo;
+        memcpy(t->alpn, alpn.p, alpn.len);
+        t->alpn[alpn.len] = '\0';
     }
     iotls_wipe(plain, sizeof plain);
     return rc;
@@ -889,6 +924,7 @@ typedef struct {
     uint8_t nonce;
     const uint8_t *ticket;
     size_t ticket_len;
+    uint32_t max_early_data;
 } nst_out;
 
 static int write_new_session_ticket(iotls_conn *c, iotls_writer *w, const void *arg)
@@ -896,7 +932,7 @@ static int write_new_session_ticket(iotls_conn *c, iotls_writer *w, const void *
     (void)c;
     const nst_out *n = (const nst_out *)arg;
     return iotls_new_session_ticket_write(w, n->lifetime, n->age_add, &n->nonce, 1, n->ticket,
-                                          n->ticket_len, 0);
+                                          n->ticket_len, n->max_early_data);
 }
 
 /* cfg->ticket_count NewSessionTickets under the application keys; each
@@ -918,6 +954,9 @@ static int send_tickets(iotls_conn *c)
         t.psk_len = c->hash_len;
         t.lifetime = cfg->ticket_lifetime;
         t.issued_ms = iotls_config_now_ms(cfg);
+        t.max_early_data = cfg->max_early_data;
+        memcpy(t.alpn, c->alpn, sizeof t.alpn);
+        t.alpn[sizeof t.alpn - 1] = '\0';
         rc = sni_digest(c, t.sni_digest);
         if (rc == IOTLS_OK)
             rc = iotls_random(age_add, sizeof age_add);
@@ -934,6 +973,7 @@ static int send_tickets(iotls_conn *c)
         n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
                     ((uint32_t)age_add[2] << 8) | age_add[3];
         n.ticket = ticket;
+        n.max_early_data = cfg->max_early_data;
         iotls_writer w;
         iotls_conn_hs_writer(c, &w);
         rc = write_new_session_ticket(c, &w, &n);
@@ -992,8 +1032,12 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     sv_ticket t;
     size_t index = 0;
     int found = 0;
+    uint32_t found_age = 0;
+    iotls_bytes chosen_identity = {NULL, 0};
     pos = 0;
     while (!found && iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
+        found_age = age;
+        chosen_identity = identity;
         memset(&t, 0, sizeof t);
         if (ticket_open(cfg, identity, &t) == IOTLS_OK && iotls_suite_hash(t.suite) == alg &&
             t.psk_len == hash_len && memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
@@ -1029,7 +1073,23 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     iotls_ks_wipe(&early);
     iotls_wipe(binder_key, sizeof binder_key);
     iotls_wipe(expected, sizeof expected);
+    /* The anti-replay key is the ticket itself, not this ClientHello's
+     * binder: a replayed ClientHello carries the same ticket, and so does a
+     * client that reuses one ticket for several 0-RTT attempts (OpenSSL's
+     * s_client -sess_in does) - each ticket carries 0-RTT once per window. */
+    if (rc == IOTLS_OK)
+        rc = iotls_hash(IOTLS_HASH_SHA256, chosen_identity.p, chosen_identity.len,
+                        choice->binder_hash);
     if (rc == IOTLS_OK) {
+        choice->ticket_max_early = t.max_early_data;
+        choice->ticket_suite = t.suite;
+        memcpy(choice->ticket_alpn, t.alpn, sizeof choice->ticket_alpn);
+        /* RFC 8446 8.3: the client's view of the ticket age (obfuscated
+         * age minus age_add) must match ours within the window. */
+        uint32_t client_age = found_age - t.age_add; /* mod 2^32 */
+        uint64_t our_age = now >= t.issued_ms ? now - t.issued_ms : 0;
+        uint64_t diff = our_age > client_age ? our_age - client_age : client_age - our_age;
+        choice->ticket_age_ok = now != 0 && now >= t.issued_ms && diff <= cfg->early_window_ms;
         choice->resumed = 1;
         choice->psk_ke = use_ke;
         choice->identity = (uint16_t)index;
@@ -1042,6 +1102,47 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         }
     }
     iotls_wipe(&t, sizeof t);
+    return rc;
+}
+
+/* ---------------- 0-RTT ---------------- */
+
+/* RFC 8446 4.2.10: accept early data only when it is the ticket's
+ * connection continuing: the first identity, the same suite and ALPN, a
+ * plausible ticket age, a ticket that allowed it, no HelloRetryRequest
+ * needed; and (RFC 8446 8) this ClientHello was not seen before. The
+ * replay check runs last, so only ClientHellos that would otherwise be
+ * accepted take a place in the store. */
+static int early_data_policy(iotls_conn *c, const sv_choice *choice)
+{
+    const iotls_config *cfg = c->cfg;
+    if (cfg->max_early_data == 0 || !choice->resumed || choice->identity != 0 ||
+        choice->ticket_max_early == 0 || choice->ticket_suite != choice->suite ||
+        !choice->ticket_age_ok)
+        return 0;
+    if (!choice->psk_ke && choice->share.len == 0)
+        return 0; /* a HelloRetryRequest comes: early data is lost anyway */
+    const char *ticket_alpn = (const char *)choice->ticket_alpn;
+    if (strlen(ticket_alpn) != choice->alpn.len ||
+        (choice->alpn.len > 0 && memcmp(ticket_alpn, choice->alpn.p, choice->alpn.len) != 0))
+        return 0;
+    if (cfg->early_replay == NULL)
+        return 0; /* no way to refuse a replay: no 0-RTT */
+    return cfg->early_replay(cfg->early_replay_arg, choice->binder_hash,
+                             sizeof choice->binder_hash, iotls_config_now_ms(cfg)) == 0;
+}
+
+static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
+{
+    int rc = iotls_end_of_early_data_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc == IOTLS_OK)
+        rc = check_key_change_boundary(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    if (rc == IOTLS_OK)
+        c->sv.state = IOTLS_SV_WAIT_FINISHED; /* resumed: no client certificate */
     return rc;
 }
 
@@ -1077,16 +1178,27 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
         iotls_wipe(choice.psk, sizeof choice.psk);
         return rc;
     }
-    /* 0-RTT is never accepted: its records follow this ClientHello and
-     * must be skipped (RFC 8446 4.2.10). */
     if (ch.early_data) {
-        c->skip_early_data = 1;
-        c->early_skip_budget = EARLY_SKIP_BUDGET;
+        if (early_data_policy(c, &choice)) {
+            c->sv.early_accepted = 1;
+            c->early_status = IOTLS_EARLY_DATA_ACCEPTED;
+            c->early_max = choice.ticket_max_early < c->cfg->max_early_data
+                               ? choice.ticket_max_early
+                               : c->cfg->max_early_data;
+        } else {
+            /* Declined: its records follow this ClientHello and are
+             * skipped (RFC 8446 4.2.10). */
+            c->early_status = IOTLS_EARLY_DATA_REJECTED;
+            c->skip_early_data = 1;
+            c->early_skip_budget = EARLY_SKIP_BUDGET;
+        }
     }
 
     rc = iotls_conn_set_suite(c, choice.suite);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc == IOTLS_OK && c->sv.early_accepted)
+        rc = iotls_transcript_hash(&c->transcript, c->sv.ch_hash);
     if (rc == IOTLS_OK && choice.share.len == 0 && !choice.psk_ke) {
         rc = send_hello_retry_request(c, &ch, &choice);
         if (rc == IOTLS_OK)
@@ -1269,6 +1381,7 @@ static const struct {
 } transitions[] = {
     {IOTLS_SV_WAIT_CH, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello},
     {IOTLS_SV_WAIT_CH2, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello2},
+    {IOTLS_SV_WAIT_EOED, IOTLS_HS_END_OF_EARLY_DATA, IOTLS_EPOCH_EARLY, on_end_of_early_data},
     {IOTLS_SV_WAIT_CERT, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate},
     {IOTLS_SV_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify},
     {IOTLS_SV_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_finished},
@@ -1306,4 +1419,5 @@ void iotls_server_wipe(iotls_conn *c)
     }
     iotls_wipe(c->sv.cookie_key, sizeof c->sv.cookie_key);
     c->sv.own_cookie_key = 0;
+    iotls_wipe(c->sv.ch_hash, sizeof c->sv.ch_hash);
 }

@@ -13,6 +13,7 @@
 enum iotls_server_hs_state {
     IOTLS_SV_WAIT_CH = 0,   /* first ClientHello */
     IOTLS_SV_WAIT_CH2,      /* second ClientHello, after our HelloRetryRequest */
+    IOTLS_SV_WAIT_EOED,     /* 0-RTT accepted: EndOfEarlyData (under the early keys) */
     IOTLS_SV_WAIT_CERT,     /* client Certificate (we sent CertificateRequest) */
     IOTLS_SV_WAIT_CV,       /* client CertificateVerify */
     IOTLS_SV_WAIT_FINISHED, /* client Finished */
@@ -33,6 +34,11 @@ struct iotls_server_state {
     /* Per-connection cookie key, used when the config has none. */
     int own_cookie_key;
     uint8_t cookie_key[IOTLS_COOKIE_KEY_LEN];
+
+    /* 0-RTT accepted: Hash(ClientHello) for client_early_traffic_secret,
+     * kept until the key schedule restarts with the PSK. */
+    int early_accepted;
+    uint8_t ch_hash[IOTLS_MAX_HASH_LEN];
 
     /* Our ephemeral key share: alive only between ServerHello and the
      * shared-secret computation right after it. */

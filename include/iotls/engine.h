@@ -69,6 +69,16 @@ void *iotls_conn_user(const iotls_conn *c);
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
  * other server name, suite not configured) or SESSION_EXPIRED. */
 int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
+/* Client, after iotls_conn_set_session: send data as 0-RTT early data. Before
+ * iotls_conn_start the data is only referenced (keep it alive until
+ * iotls_conn_start returns) and goes out right after the ClientHello; after
+ * the start (until the ServerHello) it is sealed at once. BAD_STATE when the
+ * session allows no early data; BAD_ARG when the total would exceed its
+ * max_early_data_size or the output buffer. */
+int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len);
+/* IOTLS_EARLY_DATA_NONE / _ACCEPTED / _REJECTED (final once the server's
+ * EncryptedExtensions is processed, on either side). */
+int iotls_conn_early_data_status(const iotls_conn *c);
 
 #ifdef __cplusplus
 }

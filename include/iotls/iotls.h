@@ -140,6 +140,37 @@ void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), 
 typedef const iotls_config *(*iotls_sni_fn)(void *arg, const char *server_name);
 void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
 
+/* ---------------- 0-RTT early data (RFC 8446 2.3, 4.2.10, 8) ----------------
+ *
+ * Server: with max_bytes > 0, tickets allow up to max_bytes of early data
+ * and a resumed ClientHello's early data is accepted when all hold: the
+ * PSK is the client's first identity, same suite and ALPN as the
+ * connection that issued the ticket, the ticket age is within the window
+ * (default 10 s) of what the server expects, and the anti-replay store has
+ * not seen this ticket's 0-RTT within the window. Accepted early data
+ * is read with iotls_conn_read / iotls_read before the handshake ends.
+ * Also installs the default anti-replay store: a ring of recent binder
+ * hashes in this process (see docs/early-data.md for what it does NOT
+ * cover: several server processes need a shared store). 0 turns 0-RTT off.
+ *
+ * Early data can be replayed by an attacker (to another server process,
+ * or after the window): only send idempotent requests in it. */
+#define IOTLS_EARLY_DATA_NONE 0     /* not offered */
+#define IOTLS_EARLY_DATA_ACCEPTED 1
+#define IOTLS_EARLY_DATA_REJECTED 2 /* offered, not accepted: the client must resend */
+int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
+/* Anti-replay: return 1 when this key was seen within the window (and
+ * remember it otherwise), 0 when new. The key (binder_hash, 32 bytes) is the
+ * SHA-256 of the PSK identity (the ticket) of a ClientHello whose early data
+ * passed every other check: a replayed ClientHello has the same one, so each
+ * ticket carries 0-RTT at most once per window. */
+typedef int (*iotls_replay_fn)(void *arg, const uint8_t *binder_hash, size_t len,
+                               uint64_t now_ms);
+void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
+/* Ticket-age window (ms) and the default store's size (entries; when all
+ * entries are younger than the window, further early data is refused). */
+int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, size_t entries);
+
 /* ---------------- What was negotiated ---------------- */
 
 typedef struct {
@@ -169,6 +200,8 @@ typedef struct {
     uint64_t bytes_in, bytes_out;      /* on the wire */
     uint64_t records_in, records_out;
     uint32_t flights_in, flights_out;  /* handshake flights: round trips */
+    int early_data;                    /* IOTLS_EARLY_DATA_* */
+    uint32_t early_data_bytes;         /* 0-RTT bytes sent (client) / received (server) */
     int peer_alert;                    /* alert the peer sent, -1 none */
     int alert_sent;                    /* alert we sent, -1 none */
 } iotls_info;
@@ -223,6 +256,12 @@ iotls_conn *iotls_engine(iotls *t);
  * on the next connect. IOTLS_ERR_SESSION_INVALID / _EXPIRED when it cannot
  * be used; the connection then does a full handshake. */
 int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
+/* Client, before connect, after iotls_set_session: data (copied) sent as
+ * 0-RTT early data with the ClientHello when the session allows it.
+ * After the handshake iotls_get_info().early_data tells what happened:
+ * REJECTED (or NONE when the session did not allow it) means the server
+ * never saw the data and the application must write it again. */
+int iotls_set_early_data(iotls *t, const void *data, size_t len);
 
 #ifdef __cplusplus
 }

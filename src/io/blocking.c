@@ -74,6 +74,12 @@ struct iotls {
     int app_data_seen; /* iotls_read has returned data */
     uint8_t *session;  /* blob to offer for resumption (iotls_set_session) */
     size_t session_len;
+    uint8_t *early_out; /* client: 0-RTT data to send (iotls_set_early_data) */
+    size_t early_out_len;
+    /* Server: accepted 0-RTT data the engine delivered during the
+     * handshake, returned first by iotls_read. */
+    uint8_t *early_in;
+    size_t early_in_len, early_in_off;
     char errbuf[256];
 
     uint8_t in[IO_CHUNK];
@@ -312,6 +318,35 @@ static uint32_t handshake_timeout(const iotls *t)
     return t->timeout_ms ? t->timeout_ms : DEFAULT_HANDSHAKE_TIMEOUT_MS;
 }
 
+/* Server: accepted 0-RTT data waits in the engine before the handshake
+ * ends and blocks further input until read: move it aside. */
+static int drain_early(iotls *t)
+{
+    uint8_t tmp[1024];
+    for (;;) {
+        size_t n = 0;
+        if (iotls_conn_handshake_done(t->conn) ||
+            iotls_conn_read(t->conn, tmp, sizeof tmp, &n) != IOTLS_OK || n == 0)
+            return IOTLS_OK;
+        /* Not realloc: the old block holds plaintext and must be wiped
+         * before it goes back to the heap. */
+        uint8_t *grown = malloc(t->early_in_len + n);
+        if (grown == NULL) {
+            iotls_wipe(tmp, sizeof tmp);
+            return IOTLS_ERR_NO_MEMORY;
+        }
+        if (t->early_in_len > 0) {
+            memcpy(grown, t->early_in, t->early_in_len);
+            iotls_wipe(t->early_in, t->early_in_len);
+        }
+        free(t->early_in);
+        memcpy(grown + t->early_in_len, tmp, n);
+        t->early_in = grown;
+        t->early_in_len += n;
+        iotls_wipe(tmp, sizeof tmp);
+    }
+}
+
 static int do_handshake(iotls *t)
 {
     if (t->failed)
@@ -325,11 +360,15 @@ static int do_handshake(iotls *t)
             return io_fail(t, "handshake", rc);
         if (iotls_conn_handshake_done(t->conn))
             return IOTLS_OK;
+        if (t->role == IOTLS_ROLE_SERVER && drain_early(t) != IOTLS_OK)
+            return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
         if (t->in_off < t->in_len) {
             int progress = 0;
             rc = feed(t, &progress);
             if (rc != IOTLS_OK)
                 return fail(t, "handshake", rc, NULL);
+            if (t->role == IOTLS_ROLE_SERVER && drain_early(t) != IOTLS_OK)
+                return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
             if (progress || output_pending(t) || iotls_conn_handshake_done(t->conn))
                 continue;
             /* The engine takes nothing after a close_notify. */
@@ -399,7 +438,12 @@ static int start_engine(iotls *t, int fd, const char *server_name)
         return fail(t, "handshake", IOTLS_ERR_CONFIG, "the engine rejected the configuration");
     if (t->session) {
         /* A session for another name or suite is not offered: full handshake. */
-        (void)iotls_conn_set_session(t->conn, t->session, t->session_len);
+        if (iotls_conn_set_session(t->conn, t->session, t->session_len) == IOTLS_OK &&
+            t->early_out_len > 0) {
+            /* Without 0-RTT in the session the data is simply not sent
+             * early (early_data NONE): the application writes it later. */
+            (void)iotls_conn_write_early(t->conn, t->early_out, t->early_out_len);
+        }
     }
     t->fd = fd;
     if (set_nonblock_fd(fd) != 0)
@@ -636,6 +680,15 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
     int rc = ensure_handshake(t);
     if (rc != IOTLS_OK)
         return rc;
+    if (t->early_in_off < t->early_in_len && len > 0) {
+        size_t n = t->early_in_len - t->early_in_off;
+        if (n > len)
+            n = len;
+        memcpy(buf, t->early_in + t->early_in_off, n);
+        t->early_in_off += n;
+        t->app_data_seen = 1;
+        return (ssize_t)n;
+    }
     if (t->read_closed)
         return 0;
     if (len == 0)
@@ -815,6 +868,14 @@ void iotls_free(iotls *t)
         iotls_wipe(t->session, t->session_len);
         free(t->session);
     }
+    if (t->early_out) {
+        iotls_wipe(t->early_out, t->early_out_len);
+        free(t->early_out);
+    }
+    if (t->early_in) {
+        iotls_wipe(t->early_in, t->early_in_len);
+        free(t->early_in);
+    }
     /* The input buffer may hold records of this connection. */
     iotls_wipe(t, sizeof *t);
     free(t);
@@ -878,5 +939,27 @@ int iotls_set_session(iotls *t, const uint8_t *blob, size_t len)
     }
     t->session = copy;
     t->session_len = len;
+    return IOTLS_OK;
+}
+
+int iotls_set_early_data(iotls *t, const void *data, size_t len)
+{
+    if (t == NULL || (data == NULL && len > 0) || t->role != IOTLS_ROLE_CLIENT)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn != NULL)
+        return IOTLS_ERR_BAD_STATE;
+    uint8_t *copy = NULL;
+    if (len > 0) {
+        copy = malloc(len);
+        if (copy == NULL)
+            return IOTLS_ERR_NO_MEMORY;
+        memcpy(copy, data, len);
+    }
+    if (t->early_out) {
+        iotls_wipe(t->early_out, t->early_out_len);
+        free(t->early_out);
+    }
+    t->early_out = copy;
+    t->early_out_len = len;
     return IOTLS_OK;
 }

@@ -11,6 +11,12 @@
 #include <time.h>
 
 #include "config.h"
+#include "replay.h"
+
+/* 0-RTT: ticket-age window and the default anti-replay ring (RFC 8446 8.3
+ * suggests a window of seconds; a device on a slow link may need more). */
+#define DEFAULT_EARLY_WINDOW_MS 10000u
+#define DEFAULT_REPLAY_ENTRIES 4096u
 #include "crypto/crypto.h"
 #include "iotls/iotls.h"
 
@@ -35,6 +41,7 @@ iotls_config *iotls_config_new(void)
     iotls_config_defaults(cfg);
     cfg->now_ms = realtime_ms;
     cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
+    cfg->early_window_ms = DEFAULT_EARLY_WINDOW_MS;
     /* Each config seals its tickets with its own random key until one is
      * loaded; a failure only leaves ticket issuing off. */
     if (iotls_random(cfg->ticket_key_name, sizeof cfg->ticket_key_name) == IOTLS_OK &&
@@ -57,6 +64,7 @@ void iotls_config_free(iotls_config *cfg)
     iotls_x509_free(&cfg->ca);
     iotls_x509_free(&cfg->cert);
     iotls_pkey_free(&cfg->key);
+    iotls_replay_store_free(cfg->default_replay);
     /* Pins and callback arguments are not secret, but the struct held the
      * key context: wipe all of it before it goes back to the heap. */
     iotls_wipe(cfg, sizeof *cfg);
@@ -498,4 +506,51 @@ void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), 
         return;
     cfg->now_ms = now_ms ? now_ms : realtime_ms;
     cfg->now_arg = now_ms ? arg : NULL;
+}
+
+/* ---- 0-RTT ---- */
+
+int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->max_early_data = max_bytes;
+    if (max_bytes > 0 && cfg->early_replay == NULL) {
+        if (!cfg->default_replay)
+            cfg->default_replay =
+                iotls_replay_store_new(DEFAULT_REPLAY_ENTRIES, cfg->early_window_ms);
+        if (!cfg->default_replay) {
+            cfg->max_early_data = 0;
+            return IOTLS_ERR_NO_MEMORY;
+        }
+        cfg->early_replay = iotls_replay_store_check;
+        cfg->early_replay_arg = cfg->default_replay;
+    }
+    return IOTLS_OK;
+}
+
+void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg)
+{
+    if (!cfg)
+        return;
+    cfg->early_replay = fn;
+    cfg->early_replay_arg = fn ? arg : NULL;
+}
+
+int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, size_t entries)
+{
+    if (!cfg || window_ms == 0 || entries == 0)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_replay_store *st = iotls_replay_store_new(entries, window_ms);
+    if (!st)
+        return IOTLS_ERR_NO_MEMORY;
+    int ours = cfg->early_replay == iotls_replay_store_check;
+    iotls_replay_store_free(cfg->default_replay);
+    cfg->default_replay = st;
+    cfg->early_window_ms = window_ms;
+    if (ours || cfg->early_replay == NULL) {
+        cfg->early_replay = iotls_replay_store_check;
+        cfg->early_replay_arg = st;
+    }
+    return IOTLS_OK;
 }

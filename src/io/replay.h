@@ -1,0 +1,15 @@
+/* Default 0-RTT anti-replay store (src/io/replay.c), owned by a config. */
+#ifndef IOTLS_IO_REPLAY_H
+#define IOTLS_IO_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct iotls_replay_store iotls_replay_store;
+
+iotls_replay_store *iotls_replay_store_new(size_t entries, uint32_t window_ms);
+void iotls_replay_store_free(iotls_replay_store *st);
+/* iotls_replay_fn: 1 seen (or no room to remember), 0 new (now remembered). */
+int iotls_replay_store_check(void *arg, const uint8_t *hash, size_t len, uint64_t now_ms);
+
+#endif

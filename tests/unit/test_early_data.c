@@ -1,0 +1,419 @@
+/* 0-RTT early data (RFC 8446 2.3, 4.2.10, 8): our client against our server
+ * in memory, with clocks the test sets.
+ *
+ *  - accepted: the server reads the early data before the client's Finished
+ *    arrives, both sides report ACCEPTED, EndOfEarlyData is sent under the
+ *    early keys and the server switches early -> handshake read keys on it
+ *    (both Finished MACs, which cover it, verify);
+ *  - rejected by policy (server with 0-RTT off, same ticket key): both
+ *    report REJECTED, the server never sees the data, the client resends it
+ *    after the handshake;
+ *  - more early data than the ticket allows: unexpected_message;
+ *  - the same first flight (ClientHello + early records) fed to a second
+ *    server connection of the same config: its early data is refused;
+ *  - a ticket age outside the window: refused;
+ *  - the default replay store itself: seen, expiry, full ring. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "io/replay.h"
+#include "iotls/engine.h"
+#include "iotls/iotls.h"
+#include "iotls/session.h"
+#include "msg/msg.h"
+#include "testlib.h"
+
+static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096];
+static const char *g_name = "device.local";
+static const uint8_t g_ticket_key[48] = {7, 7, 7, 1, 2, 3};
+
+static int make_pki(void)
+{
+    iotls_cert_spec ca = {.subject = "CN=early test CA", .is_ca = 1};
+    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local", .for_server = 1};
+    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, leaf_key, sizeof leaf_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&leaf, leaf_key, ca_key, ca_cert, leaf_cert, sizeof leaf_cert);
+    return rc;
+}
+
+typedef struct {
+    uint64_t now;
+} test_clock;
+
+static uint64_t clock_now(void *arg) { return ((test_clock *)arg)->now; }
+
+typedef struct {
+    int count;
+    uint32_t max_early;
+    uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t len;
+} ticket_store;
+
+static void store_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
+{
+    (void)conn;
+    ticket_store *st = arg;
+    iotls_session s;
+    st->count++;
+    st->max_early = t->max_early_data;
+    CHECK_OK(iotls_session_from_ticket(&s, t));
+    CHECK_OK(iotls_session_save(&s, st->blob, sizeof st->blob, &st->len));
+}
+
+typedef struct {
+    uint8_t buf[65536];
+    size_t len;
+} wire;
+
+/* Moves from's output to to's input; returns <0 on to's error, 1 progress. */
+static int shuttle(iotls_conn *from, wire *w, iotls_conn *to, wire *copy)
+{
+    int progress = 0;
+    size_t n;
+    const uint8_t *p = iotls_conn_output(from, &n);
+    if (p && n <= sizeof w->buf - w->len) {
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        if (copy && n <= sizeof copy->buf - copy->len) {
+            memcpy(copy->buf + copy->len, p, n);
+            copy->len += n;
+        }
+        iotls_conn_output_consume(from, n);
+        progress = 1;
+    }
+    if (w->len == 0)
+        return progress;
+    size_t used = 0;
+    int rc = iotls_conn_input(to, w->buf, w->len, &used);
+    memmove(w->buf, w->buf + used, w->len - used);
+    w->len -= used;
+    if (rc != IOTLS_OK)
+        return rc;
+    return progress || used > 0;
+}
+
+static iotls_conn *conn_new(const iotls_config *cfg, int role, const char *name)
+{
+    size_t need = iotls_conn_size(cfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    if (!mem)
+        return NULL;
+    iotls_conn *c = iotls_conn_init(mem, need, cfg, role, name);
+    if (!c)
+        free(mem);
+    return c;
+}
+
+static void conn_free(iotls_conn *c)
+{
+    if (c) {
+        iotls_conn_free(c);
+        free(c);
+    }
+}
+
+/* What the trace saw, in order. */
+typedef struct {
+    char log[64][24];
+    int n;
+} trace_log;
+
+static void tracer(void *arg, const iotls_conn *conn, const iotls_event *ev)
+{
+    trace_log *t = arg;
+    if (t->n >= 64)
+        return;
+    const char *who = conn->role == IOTLS_ROLE_CLIENT ? "c" : "s";
+    if (ev->kind == IOTLS_EV_HS_SENT || ev->kind == IOTLS_EV_HS_RECEIVED)
+        snprintf(t->log[t->n++], 24, "%s%s%u", who, ev->kind == IOTLS_EV_HS_SENT ? ">" : "<",
+                 ev->hs_type);
+    else if (ev->kind == IOTLS_EV_KEYS_READ)
+        snprintf(t->log[t->n++], 24, "%sR%s", who, ev->detail);
+    else if (ev->kind == IOTLS_EV_KEYS_WRITE)
+        snprintf(t->log[t->n++], 24, "%sW%s", who, ev->detail);
+}
+
+static int log_index(const trace_log *t, const char *s)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->log[i], s) == 0)
+            return i;
+    return -1;
+}
+
+typedef struct {
+    int hs_rc, sv_err, cl_err;
+    int sv_status, cl_status;
+    int resumed;
+    size_t early_before_finished; /* bytes the server read before the client Finished */
+    char got[512];                /* everything the server read */
+    size_t got_len;
+} result;
+
+/* One connection. early (may be NULL) is given to the client as 0-RTT;
+ * max_override > 0 replaces the session's max_early_data (to send more than
+ * allowed); flight (may be NULL) collects the client's first flight;
+ * replay_flight (may be NULL) is fed to the server instead of a client. */
+static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, size_t blob_len,
+                  const char *early, uint32_t max_override, wire *flight, trace_log *tl)
+{
+    static wire to_sv, to_cl;
+    result r;
+    memset(&r, 0, sizeof r);
+    if (tl) {
+        memset(tl, 0, sizeof *tl);
+        iotls_config_set_trace(scfg, tracer, tl);
+        iotls_config_set_trace(ccfg, tracer, tl);
+    }
+    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(sv != NULL && cl != NULL);
+    to_sv.len = to_cl.len = 0;
+    CHECK_OK(iotls_conn_start(sv));
+    if (blob) {
+        CHECK_OK(iotls_conn_set_session(cl, blob, blob_len));
+        if (max_override)
+            cl->cl.session.max_early_data = max_override;
+    }
+    if (early)
+        CHECK_OK(iotls_conn_write_early(cl, (const uint8_t *)early, strlen(early)));
+    CHECK_OK(iotls_conn_start(cl));
+    for (int i = 0; i < 60; i++) {
+        int a = shuttle(cl, &to_sv, sv, i == 0 ? flight : NULL);
+        /* Whatever the server can read now; before the handshake ends it
+         * can only be early data. */
+        size_t n = 0;
+        while (iotls_conn_read(sv, (uint8_t *)r.got + r.got_len, sizeof r.got - r.got_len, &n) ==
+                   IOTLS_OK &&
+               n > 0) {
+            if (!iotls_conn_handshake_done(sv))
+                r.early_before_finished += n;
+            r.got_len += n;
+        }
+        int b = shuttle(sv, &to_cl, cl, NULL);
+        if (a < 0 || b < 0) {
+            (void)shuttle(sv, &to_cl, cl, NULL);
+            (void)shuttle(cl, &to_sv, sv, NULL);
+            break;
+        }
+        if (a == 0 && b == 0)
+            break;
+    }
+    r.sv_err = iotls_conn_error(sv);
+    r.cl_err = iotls_conn_error(cl);
+    r.hs_rc = r.sv_err ? r.sv_err : r.cl_err;
+    if (r.hs_rc == 0 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl)))
+        r.hs_rc = IOTLS_ERR_INTERNAL;
+    r.sv_status = iotls_conn_early_data_status(sv);
+    r.cl_status = iotls_conn_early_data_status(cl);
+    r.resumed = sv->resumed && cl->resumed;
+    if (r.hs_rc == 0 && r.cl_status == IOTLS_EARLY_DATA_REJECTED && early) {
+        /* The data was lost: the application sends it again. */
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(cl, (const uint8_t *)early, strlen(early), &n));
+        CHECK(n == strlen(early));
+        CHECK(shuttle(cl, &to_sv, sv, NULL) > 0);
+        CHECK_OK(iotls_conn_read(sv, (uint8_t *)r.got + r.got_len, sizeof r.got - r.got_len, &n));
+        r.got_len += n;
+    }
+    iotls_info info;
+    CHECK_OK(iotls_conn_info(sv, &info));
+    CHECK(info.early_data == r.sv_status);
+    iotls_config_set_trace(scfg, NULL, NULL);
+    iotls_config_set_trace(ccfg, NULL, NULL);
+    conn_free(sv);
+    conn_free(cl);
+    return r;
+}
+
+/* Feeds bytes (a recorded first flight) to a fresh server connection. */
+static int replay_to_server(iotls_config *scfg, const wire *flight, int *status, size_t *read_n)
+{
+    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    CHECK(sv != NULL);
+    CHECK_OK(iotls_conn_start(sv));
+    size_t off = 0;
+    int rc = IOTLS_OK;
+    *read_n = 0;
+    for (int i = 0; i < 20 && off < flight->len && rc == IOTLS_OK; i++) {
+        size_t used = 0, n;
+        rc = iotls_conn_input(sv, flight->buf + off, flight->len - off, &used);
+        off += used;
+        iotls_conn_output(sv, &n);
+        iotls_conn_output_consume(sv, n);
+        uint8_t buf[256];
+        while (iotls_conn_read(sv, buf, sizeof buf, &n) == IOTLS_OK && n > 0)
+            *read_n += n;
+    }
+    *status = iotls_conn_early_data_status(sv);
+    conn_free(sv);
+    return rc;
+}
+
+static iotls_config *server_config(test_clock *clk, uint32_t early_max)
+{
+    iotls_config *cfg = iotls_config_new();
+    CHECK(cfg != NULL);
+    CHECK_OK(iotls_config_set_cert_mem(cfg, (const uint8_t *)leaf_cert, strlen(leaf_cert) + 1,
+                                       (const uint8_t *)leaf_key, strlen(leaf_key) + 1));
+    CHECK_OK(iotls_config_set_tickets(cfg, 1));
+    CHECK_OK(iotls_config_set_ticket_key(cfg, g_ticket_key));
+    CHECK_OK(iotls_config_set_early_data(cfg, early_max));
+    iotls_config_set_time_cb(cfg, clock_now, clk);
+    return cfg;
+}
+
+static iotls_config *client_config(test_clock *clk, ticket_store *st)
+{
+    iotls_config *cfg = iotls_config_new();
+    CHECK(cfg != NULL);
+    CHECK_OK(iotls_config_set_ca_mem(cfg, (const uint8_t *)ca_cert, strlen(ca_cert) + 1));
+    iotls_config_set_ticket_cb(cfg, store_ticket, st);
+    iotls_config_set_time_cb(cfg, clock_now, clk);
+    return cfg;
+}
+
+static const char *g_early = "temperature=21.5C";
+
+static void test_early_data(void)
+{
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    iotls_config *scfg = server_config(&sclk, 1024);
+    iotls_config *ccfg = client_config(&cclk, &st);
+    iotls_config *off_cfg = server_config(&sclk, 0);
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    static trace_log tl;
+    static wire flight;
+
+    /* Full handshake: the ticket allows 1024 bytes of early data. */
+    memset(&st, 0, sizeof st);
+    result r = run(scfg, ccfg, NULL, 0, NULL, 0, NULL, NULL);
+    CHECK_OK(r.hs_rc);
+    CHECK(st.count == 1 && st.max_early == 1024);
+    CHECK(r.sv_status == IOTLS_EARLY_DATA_NONE && r.cl_status == IOTLS_EARLY_DATA_NONE);
+    size_t blob_len = st.len;
+    memcpy(blob, st.blob, blob_len);
+
+    /* A session without early data: write_early refuses. */
+    {
+        iotls_config *plain = server_config(&sclk, 0);
+        memset(&st, 0, sizeof st);
+        CHECK_OK(run(plain, ccfg, NULL, 0, NULL, 0, NULL, NULL).hs_rc);
+        CHECK(st.max_early == 0);
+        iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+        CHECK_OK(iotls_conn_set_session(cl, st.blob, st.len));
+        CHECK_RC(iotls_conn_write_early(cl, (const uint8_t *)"x", 1), IOTLS_ERR_BAD_STATE);
+        conn_free(cl);
+        iotls_config_free(plain);
+    }
+
+    /* Accepted, two seconds later. */
+    sclk.now += 2000;
+    cclk.now += 2000;
+    flight.len = 0;
+    r = run(scfg, ccfg, blob, blob_len, g_early, 0, &flight, &tl);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed);
+    CHECK(r.sv_status == IOTLS_EARLY_DATA_ACCEPTED && r.cl_status == IOTLS_EARLY_DATA_ACCEPTED);
+    CHECK(r.early_before_finished == strlen(g_early));
+    CHECK(r.got_len == strlen(g_early) && memcmp(r.got, g_early, r.got_len) == 0);
+    /* Keys and EndOfEarlyData in order: client early write keys, server
+     * early read keys; EOED sent after the server Finished arrived and
+     * before the client's handshake keys; the server switches to the
+     * handshake read keys on it, before the client Finished. */
+    int c_early = log_index(&tl, "cWearly");
+    int s_early = log_index(&tl, "sRearly");
+    int c_sf = log_index(&tl, "c<20");
+    int c_eoed = log_index(&tl, "c>5");
+    int c_hs = log_index(&tl, "cWhandshake");
+    int s_eoed = log_index(&tl, "s<5");
+    int s_hs = log_index(&tl, "sRhandshake");
+    int s_cf = log_index(&tl, "s<20");
+    CHECK(c_early >= 0 && s_early >= 0 && c_sf >= 0 && c_eoed > c_sf && c_hs > c_eoed);
+    CHECK(s_eoed > s_early && s_hs > s_eoed && s_cf > s_hs);
+
+    /* The same first flight again, to another connection of the server:
+     * the replay store has seen its binder, the early data is refused (the
+     * handshake itself cannot complete without the client). */
+    int status = 0;
+    size_t read_n = 99;
+    CHECK(flight.len > 0);
+    (void)replay_to_server(scfg, &flight, &status, &read_n);
+    CHECK(status == IOTLS_EARLY_DATA_REJECTED);
+    CHECK(read_n == 0);
+
+    /* Rejected by policy: a server (same ticket key) with 0-RTT off. */
+    r = run(off_cfg, ccfg, blob, blob_len, g_early, 0, NULL, NULL);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed);
+    CHECK(r.sv_status == IOTLS_EARLY_DATA_REJECTED && r.cl_status == IOTLS_EARLY_DATA_REJECTED);
+    CHECK(r.early_before_finished == 0);
+    CHECK(r.got_len == strlen(g_early) && memcmp(r.got, g_early, r.got_len) == 0); /* resent */
+
+    /* Ticket age: the client's clock says 2 s more, the server's 30 s
+     * more: outside the 10 s window, refused (still resumed). */
+    sclk.now += 30000;
+    cclk.now += 2000;
+    r = run(scfg, ccfg, blob, blob_len, g_early, 0, NULL, NULL);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed && r.sv_status == IOTLS_EARLY_DATA_REJECTED);
+    cclk.now = sclk.now;
+
+    /* More than the ticket allows (the client is made to ignore it). */
+    {
+        iotls_config *small = server_config(&sclk, 8);
+        memset(&st, 0, sizeof st);
+        CHECK_OK(run(small, ccfg, NULL, 0, NULL, 0, NULL, NULL).hs_rc);
+        CHECK(st.max_early == 8);
+        /* The client API refuses it ... */
+        iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+        CHECK_OK(iotls_conn_set_session(cl, st.blob, st.len));
+        CHECK_RC(iotls_conn_write_early(cl, (const uint8_t *)g_early, strlen(g_early)),
+                 IOTLS_ERR_BAD_ARG);
+        conn_free(cl);
+        /* ... and the server refuses it on the wire. */
+        sclk.now += 1000;
+        cclk.now += 1000;
+        r = run(small, ccfg, st.blob, st.len, g_early, 4096, NULL, NULL);
+        CHECK_RC(r.sv_err, IOTLS_ERR_UNEXPECTED_MESSAGE);
+        CHECK(r.got_len <= 8);
+        iotls_config_free(small);
+    }
+
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+    iotls_config_free(off_cfg);
+}
+
+static void test_replay_store(void)
+{
+    uint8_t a[32] = {1}, b[32] = {2}, c[32] = {3};
+    iotls_replay_store *st = iotls_replay_store_new(2, 1000);
+    CHECK(st != NULL);
+    CHECK(iotls_replay_store_check(st, a, 32, 5000) == 0);
+    CHECK(iotls_replay_store_check(st, a, 32, 5500) == 1);  /* seen */
+    CHECK(iotls_replay_store_check(st, b, 32, 5600) == 0);
+    CHECK(iotls_replay_store_check(st, c, 32, 5700) == 1);  /* full of live entries: refuse */
+    CHECK(iotls_replay_store_check(st, c, 32, 6001) == 0);  /* a expired: room for c */
+    CHECK(iotls_replay_store_check(st, b, 32, 6002) == 1);  /* b still live */
+    CHECK(iotls_replay_store_check(st, a, 32, 6700) == 0);  /* a forgotten, b's slot free */
+    CHECK(iotls_replay_store_check(st, c, 32, 6701) == 1);
+    iotls_replay_store_free(st);
+}
+
+int main(void)
+{
+    CHECK_OK(make_pki());
+    test_replay_store();
+    test_early_data();
+    return tl_finish("early_data");
+}
