@@ -9,21 +9,9 @@
 #include <mbedtls/cipher.h>
 #include <mbedtls/platform_util.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
-
-size_t iotls_aead_key_len(iotls_aead_alg alg)
-{
-    switch (alg) {
-    case IOTLS_AEAD_AES_128_GCM:
-        return 16;
-    case IOTLS_AEAD_AES_256_GCM:
-    case IOTLS_AEAD_CHACHA20_POLY1305:
-        return 32;
-    default:
-        return 0;
-    }
-}
 
 static mbedtls_cipher_type_t cipher_type(iotls_aead_alg alg)
 {
@@ -41,10 +29,7 @@ static mbedtls_cipher_type_t cipher_type(iotls_aead_alg alg)
 
 int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
 {
-    if (ctx == NULL || key == NULL)
-        return IOTLS_ERR_BAD_ARG;
-    size_t want = iotls_aead_key_len(alg);
-    if (want == 0 || key_len != want)
+    if (ctx == NULL || !iotls_common_aead_key_ok(alg, key, key_len))
         return IOTLS_ERR_BAD_ARG;
     const mbedtls_cipher_info_t *info = mbedtls_cipher_info_from_type(cipher_type(alg));
     if (info == NULL)
@@ -72,9 +57,10 @@ int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
                     uint8_t *out)
 {
     static const uint8_t empty[1] = {0};
-    if (ctx == NULL || !ctx->active || nonce == NULL || out == NULL ||
-        (aad == NULL && aad_len > 0) || (in == NULL && in_len > 0))
-        return IOTLS_ERR_BAD_ARG;
+    int rc = iotls_common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                          in_len, out);
+    if (rc != IOTLS_OK)
+        return rc;
     /* mbedTLS asserts non-NULL pointers even for empty inputs. */
     if (aad == NULL)
         aad = empty;
@@ -95,14 +81,11 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
 {
     static const uint8_t empty[1] = {0};
     uint8_t scratch[1];
-    if (ctx == NULL || !ctx->active || nonce == NULL || in == NULL || (aad == NULL && aad_len > 0))
-        return IOTLS_ERR_BAD_ARG;
-    /* Too short to even carry a tag: it cannot be authentic. */
-    if (in_len < IOTLS_AEAD_TAG_LEN)
-        return IOTLS_ERR_BAD_RECORD_MAC;
-    size_t plain_len = in_len - IOTLS_AEAD_TAG_LEN;
-    if (out == NULL && plain_len > 0)
-        return IOTLS_ERR_BAD_ARG;
+    size_t plain_len = 0;
+    int rc = iotls_common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                          in_len, out, &plain_len);
+    if (rc != IOTLS_OK)
+        return rc;
     if (out == NULL)
         out = scratch;
     if (aad == NULL)

@@ -17,6 +17,7 @@
 #include <mbedtls/rsa.h>
 #include <mbedtls/x509_crt.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
@@ -183,34 +184,23 @@ typedef struct {
     int rsa_pkcs1;              /* 1: PKCS#1 v1.5 (certificates only) */
 } iotls_mbedtls_scheme;
 
-/* 0 and *out filled for a scheme this backend knows, -1 otherwise. */
+/* 0 and *out filled for a scheme iotls knows (iotls_common_scheme_info,
+ * in mbedTLS's identifiers), -1 otherwise. */
 static inline int iotls_mbedtls_scheme_info(uint16_t scheme, iotls_mbedtls_scheme *out)
 {
-    static const struct {
-        uint16_t scheme;
-        iotls_mbedtls_scheme info;
-    } table[] = {
-        {IOTLS_SIG_ECDSA_SECP256R1_SHA256, {MBEDTLS_MD_SHA256, 32, MBEDTLS_ECP_DP_SECP256R1, 0, 0}},
-        {IOTLS_SIG_ECDSA_SECP384R1_SHA384, {MBEDTLS_MD_SHA384, 48, MBEDTLS_ECP_DP_SECP384R1, 0, 0}},
-        {IOTLS_SIG_RSA_PSS_RSAE_SHA256, {MBEDTLS_MD_SHA256, 32, MBEDTLS_ECP_DP_NONE, 1, 0}},
-        {IOTLS_SIG_RSA_PSS_RSAE_SHA384, {MBEDTLS_MD_SHA384, 48, MBEDTLS_ECP_DP_NONE, 1, 0}},
-        {IOTLS_SIG_RSA_PSS_RSAE_SHA512, {MBEDTLS_MD_SHA512, 64, MBEDTLS_ECP_DP_NONE, 1, 0}},
-        {IOTLS_SIG_RSA_PKCS1_SHA256, {MBEDTLS_MD_SHA256, 32, MBEDTLS_ECP_DP_NONE, 0, 1}},
-        {IOTLS_SIG_RSA_PKCS1_SHA384, {MBEDTLS_MD_SHA384, 48, MBEDTLS_ECP_DP_NONE, 0, 1}},
-        {IOTLS_SIG_RSA_PKCS1_SHA512, {MBEDTLS_MD_SHA512, 64, MBEDTLS_ECP_DP_NONE, 0, 1}},
-    };
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        if (table[i].scheme == scheme) {
-            *out = table[i].info;
-            return 0;
-        }
-    }
-    return -1;
+    iotls_common_scheme s;
+    if (iotls_common_scheme_info(scheme, &s) != 0)
+        return -1;
+    out->md = s.hash == IOTLS_HASH_SHA512   ? MBEDTLS_MD_SHA512
+              : s.hash == IOTLS_HASH_SHA384 ? MBEDTLS_MD_SHA384
+                                            : MBEDTLS_MD_SHA256;
+    out->hash_len = s.hash_len;
+    out->curve = s.curve == IOTLS_GROUP_SECP256R1   ? MBEDTLS_ECP_DP_SECP256R1
+                 : s.curve == IOTLS_GROUP_SECP384R1 ? MBEDTLS_ECP_DP_SECP384R1
+                                                    : MBEDTLS_ECP_DP_NONE;
+    out->rsa_pss = s.rsa_pss;
+    out->rsa_pkcs1 = s.rsa_pkcs1;
+    return 0;
 }
-
-/* 4 or 16 with the address in out when text is an IPv4 dotted quad or an
- * IPv6 literal (optionally in brackets); 0 when it is not an IP literal
- * (then it is a DNS name). Defined in x509.c. */
-size_t iotls_mbedtls_parse_ip(const char *text, uint8_t out[16]);
 
 #endif

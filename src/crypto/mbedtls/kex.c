@@ -14,30 +14,23 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/platform_util.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
-typedef struct {
-    uint16_t group;
-    mbedtls_ecp_group_id id;
-    size_t coord_len; /* bytes of one coordinate (and of the shared secret) */
-    size_t pub_len;   /* key_share length */
-    int montgomery;
-} curve_desc;
-
-static const curve_desc curves[] = {
-    {IOTLS_GROUP_X25519, MBEDTLS_ECP_DP_CURVE25519, 32, 32, 1},
-    {IOTLS_GROUP_SECP256R1, MBEDTLS_ECP_DP_SECP256R1, 32, 65, 0},
-    {IOTLS_GROUP_SECP384R1, MBEDTLS_ECP_DP_SECP384R1, 48, 97, 0},
-};
-
-static const curve_desc *find_curve(uint16_t group)
+/* mbedTLS's identifier of a group iotls_common_kex_curve knows. */
+static mbedtls_ecp_group_id curve_id(const iotls_common_curve *c)
 {
-    for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
-        if (curves[i].group == group)
-            return &curves[i];
+    switch (c->group) {
+    case IOTLS_GROUP_X25519:
+        return MBEDTLS_ECP_DP_CURVE25519;
+    case IOTLS_GROUP_SECP256R1:
+        return MBEDTLS_ECP_DP_SECP256R1;
+    case IOTLS_GROUP_SECP384R1:
+        return MBEDTLS_ECP_DP_SECP384R1;
+    default:
+        return MBEDTLS_ECP_DP_NONE;
     }
-    return NULL;
 }
 
 /* mbedTLS wants an RNG for key generation and for blinding the scalar
@@ -57,26 +50,26 @@ static int map_ecp_error(int ret)
 
 int iotls_kex_supported(uint16_t group)
 {
-    const curve_desc *c = find_curve(group);
-    return c != NULL && mbedtls_ecp_curve_info_from_grp_id(c->id) != NULL;
+    const iotls_common_curve *c = iotls_common_kex_curve(group);
+    return c != NULL && mbedtls_ecp_curve_info_from_grp_id(curve_id(c)) != NULL;
 }
 
 /* Loads the group into a fresh ctx (freeing whatever it held). */
-static int kex_start(iotls_kex_ctx *ctx, const curve_desc *c)
+static int kex_start(iotls_kex_ctx *ctx, const iotls_common_curve *c)
 {
     iotls_kex_free(ctx);
     mbedtls_ecp_group_init(&ctx->grp);
     mbedtls_mpi_init(&ctx->d);
     ctx->group = c->group;
     ctx->active = 1;
-    if (mbedtls_ecp_group_load(&ctx->grp, c->id) != 0) {
+    if (mbedtls_ecp_group_load(&ctx->grp, curve_id(c)) != 0) {
         iotls_kex_free(ctx);
         return IOTLS_ERR_CRYPTO;
     }
     return IOTLS_OK;
 }
 
-static int write_public(iotls_kex_ctx *ctx, const curve_desc *c, const mbedtls_ecp_point *q,
+static int write_public(iotls_kex_ctx *ctx, const iotls_common_curve *c, const mbedtls_ecp_point *q,
                         uint8_t *pub, size_t pub_cap, size_t *pub_len)
 {
     size_t olen = 0;
@@ -95,7 +88,7 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
 {
     if (ctx == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const curve_desc *c = find_curve(group);
+    const iotls_common_curve *c = iotls_common_kex_curve(group);
     if (c == NULL)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -141,7 +134,7 @@ int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *pri
 {
     if (ctx == NULL || priv == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const curve_desc *c = find_curve(group);
+    const iotls_common_curve *c = iotls_common_kex_curve(group);
     if (c == NULL || len != c->coord_len)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -195,22 +188,19 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
         return IOTLS_ERR_BAD_ARG;
     if (!ctx->active)
         return IOTLS_ERR_BAD_STATE;
-    const curve_desc *c = find_curve(ctx->group);
+    const iotls_common_curve *c = iotls_common_kex_curve(ctx->group);
     if (c == NULL)
         return IOTLS_ERR_BAD_STATE;
-    /* Exact length, and for the NIST curves only the uncompressed form
-     * (RFC 8446 4.2.8.2): mbedTLS 3.x would otherwise accept compressed
-     * points on some curves. */
-    if (peer_len != c->pub_len || (!c->montgomery && peer[0] != 0x04))
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    if (secret_cap < c->coord_len)
-        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    /* Exact length, and for the NIST curves only the uncompressed form:
+     * mbedTLS 3.x would otherwise accept compressed points on some curves. */
+    int rc = iotls_common_kex_derive_check(c, peer, peer_len, secret_cap);
+    if (rc != IOTLS_OK)
+        return rc;
 
     mbedtls_ecp_point qp;
     mbedtls_mpi z;
     mbedtls_ecp_point_init(&qp);
     mbedtls_mpi_init(&z);
-    int rc = IOTLS_OK;
     /* read_binary masks the top bit of an X25519 u-coordinate (RFC 7748
      * section 5); check_pubkey rejects off-curve points, coordinates >= p,
      * the point at infinity and, for X25519, the known low-order points. */
@@ -238,17 +228,11 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
         rc = IOTLS_ERR_CRYPTO;
         goto out;
     }
-    if (c->montgomery) {
-        /* RFC 7748 section 6.1 / RFC 8446 7.4.2: an all-zero X25519 result
-         * means the peer sent a low-order point. Checked without branching
-         * on individual secret bytes. */
-        uint8_t acc = 0;
-        for (size_t i = 0; i < c->coord_len; i++)
-            acc = (uint8_t)(acc | secret[i]);
-        if (acc == 0) {
-            rc = IOTLS_ERR_ILLEGAL_PARAMETER;
-            goto out;
-        }
+    /* RFC 7748 section 6.1 / RFC 8446 7.4.2: an all-zero X25519 result
+     * means the peer sent a low-order point. */
+    if (c->montgomery && iotls_common_all_zero(secret, c->coord_len)) {
+        rc = IOTLS_ERR_ILLEGAL_PARAMETER;
+        goto out;
     }
     *secret_len = c->coord_len;
 

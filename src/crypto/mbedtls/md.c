@@ -8,6 +8,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/version.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
@@ -26,20 +27,6 @@ static const mbedtls_md_info_t *md_info(int alg)
         return mbedtls_md_info_from_type(MBEDTLS_MD_SHA512);
     default:
         return NULL;
-    }
-}
-
-size_t iotls_hash_len(iotls_hash_alg alg)
-{
-    switch (alg) {
-    case IOTLS_HASH_SHA256:
-        return 32;
-    case IOTLS_HASH_SHA384:
-        return 48;
-    case IOTLS_HASH_SHA512:
-        return 64;
-    default:
-        return 0;
     }
 }
 
@@ -172,13 +159,11 @@ int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, co
                       size_t info_len, uint8_t *out, size_t out_len)
 {
     const mbedtls_md_info_t *md = md_info(alg);
-    size_t hash_len = iotls_hash_len(alg);
-    /* RFC 5869: PRK is at least HashLen, L at most 255 * HashLen. */
-    if (!md || !prk || prk_len < hash_len || (!info && info_len > 0) || !out ||
-        out_len > 255 * hash_len)
+    if (!md)
         return IOTLS_ERR_BAD_ARG;
-    if (out_len == 0)
-        return IOTLS_OK;
+    int rc = iotls_common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
+    if (rc != IOTLS_OK || out_len == 0)
+        return rc;
     if (!info)
         info = empty_input;
     return mbedtls_hkdf_expand(md, prk, prk_len, info, info_len, out, out_len) == 0

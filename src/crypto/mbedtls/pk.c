@@ -9,6 +9,7 @@
 #include <mbedtls/rsa.h>
 
 #include "compat.h"
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
@@ -41,18 +42,6 @@ void iotls_pkey_free(iotls_pkey *key)
     iotls_pkey_init(key);
 }
 
-/* 1 when data holds a PEM armour line somewhere within len bytes. */
-static int looks_pem(const uint8_t *data, size_t len)
-{
-    static const char marker[] = "-----BEGIN ";
-    const size_t mlen = sizeof(marker) - 1;
-    for (size_t i = 0; i + mlen <= len; i++) {
-        if (memcmp(data + i, marker, mlen) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static size_t password_len(const char *password)
 {
     return password != NULL ? strlen(password) : 0;
@@ -69,7 +58,7 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
     const uint8_t *in = data;
     size_t in_len = len;
     uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && looks_pem(data, len)) {
+    if (data[len - 1] != '\0' && iotls_common_looks_pem(data, len)) {
         copy = malloc(len + 1);
         if (copy == NULL)
             return IOTLS_ERR_NO_MEMORY;

@@ -17,11 +17,12 @@
 #include <mbedtls/x509_crt.h>
 
 #include "compat.h"
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
-#define MAX_SAN_ENTRIES 16
-#define MAX_SAN_NAME 253 /* longest DNS name */
+#define MAX_SAN_ENTRIES IOTLS_COMMON_MAX_SAN_ENTRIES
+#define MAX_SAN_NAME IOTLS_COMMON_MAX_SAN_NAME
 #define SAN_BUF_SIZE (MAX_SAN_ENTRIES * (MAX_SAN_NAME + 4) + 8)
 
 int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
@@ -93,29 +94,15 @@ static int collect_sans(const char *list, unsigned char tag, san_entry *entries,
 {
     if (list == NULL)
         return 0;
-    const char *p = list;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *start = p;
-        while (*p != '\0' && *p != ',')
-            p++;
-        size_t len = (size_t)(p - start);
-        while (len > 0 && start[len - 1] == ' ')
-            len--;
+    const char *start;
+    size_t len;
+    while (iotls_common_list_next(&list, &start, &len)) {
         if (*count >= MAX_SAN_ENTRIES || len > MAX_SAN_NAME)
             return -1;
         san_entry *e = &entries[*count];
         e->tag = tag;
         if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)) {
-            char text[64];
-            if (len >= sizeof(text))
-                return -1;
-            memcpy(text, start, len);
-            text[len] = '\0';
-            size_t ip_len = iotls_mbedtls_parse_ip(text, ip_store[*count]);
+            size_t ip_len = iotls_common_parse_ip_n(start, len, ip_store[*count]);
             if (ip_len == 0)
                 return -1;
             e->data = (const char *)ip_store[*count];
@@ -246,17 +233,13 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
                         const char *issuer_key_pem, const char *issuer_cert_pem, char *cert_pem,
                         size_t cap)
 {
-    if (spec == NULL || spec->subject == NULL || subject_key_pem == NULL || cert_pem == NULL ||
-        cap == 0 || (issuer_key_pem == NULL) != (issuer_cert_pem == NULL))
-        return IOTLS_ERR_BAD_ARG;
-    cert_pem[0] = '\0';
-
-    int64_t now = (int64_t)time(NULL);
-    int64_t not_before = spec->not_before != 0 ? spec->not_before : now - 3600;
-    int64_t not_after = spec->not_after != 0 ? spec->not_after : now + 30 * 86400;
+    int64_t not_before, not_after;
+    int rc = iotls_common_cert_start(spec, subject_key_pem, issuer_key_pem, issuer_cert_pem,
+                                     cert_pem, cap, &not_before, &not_after);
+    if (rc != IOTLS_OK)
+        return rc;
     char from[16], to[16];
-    if (not_after <= not_before || format_time(not_before, from) != 0 ||
-        format_time(not_after, to) != 0)
+    if (format_time(not_before, from) != 0 || format_time(not_after, to) != 0)
         return IOTLS_ERR_BAD_ARG;
 
     mbedtls_pk_context subject_key, issuer_key;
@@ -269,7 +252,6 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
     char issuer_name[512];
     const char *issuer_dn = spec->subject;
     mbedtls_pk_context *signer = &subject_key;
-    int rc = IOTLS_OK;
 
     if (parse_key_pem(&subject_key, subject_key_pem) != 0) {
         rc = IOTLS_ERR_KEY_LOAD;
@@ -301,16 +283,10 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
         signer = &issuer_key;
     }
 
-    /* A positive serial of 16 random bytes (RFC 5280 4.1.2.2 allows 20):
-     * top bit clear, first byte non-zero so the DER INTEGER is minimal. */
-    uint8_t serial[16];
-    if (iotls_random(serial, sizeof(serial)) != IOTLS_OK) {
-        rc = IOTLS_ERR_RANDOM;
+    uint8_t serial[IOTLS_COMMON_SERIAL_LEN];
+    rc = iotls_common_cert_serial(serial);
+    if (rc != IOTLS_OK)
         goto done;
-    }
-    serial[0] &= 0x7f;
-    if (serial[0] == 0)
-        serial[0] = 1;
 
     mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
     mbedtls_x509write_crt_set_md_alg(&w, md_for_key(signer));

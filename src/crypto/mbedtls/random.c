@@ -2,21 +2,18 @@
  * entropy collector (the platform source: getrandom / /dev/urandom on
  * POSIX, the hardware RNG on ESP-IDF) on first use.
  *
- * This file is the provider, so it may use OS headers: a pthread mutex
- * guards lazy seeding and generation where threads exist, and on POSIX the
- * generator reseeds after fork() so parent and child never share output. */
+ * This file is the provider, so it may use OS headers: the random lock of
+ * random_common.c guards lazy seeding and generation, and on POSIX the
+ * generator reseeds after fork() so parent and child never share output.
+ * The argument checks and the test override are in random_common.c. */
 #include <string.h>
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
-
-#if !defined(IOTLS_NO_THREADS) && (defined(__unix__) || defined(__APPLE__) || defined(ESP_PLATFORM))
-#define IOTLS_RANDOM_PTHREAD 1
-#include <pthread.h>
-#endif
 
 #if defined(__unix__) || defined(__APPLE__)
 #define IOTLS_RANDOM_FORK_CHECK 1
@@ -28,24 +25,6 @@ static mbedtls_ctr_drbg_context drbg;
 static int seeded;
 #ifdef IOTLS_RANDOM_FORK_CHECK
 static pid_t seeded_pid;
-#endif
-
-static iotls_random_fn override_fn;
-static void *override_arg;
-
-#ifdef IOTLS_RANDOM_PTHREAD
-static pthread_mutex_t random_lock = PTHREAD_MUTEX_INITIALIZER;
-static void lock(void)
-{
-    pthread_mutex_lock(&random_lock);
-}
-static void unlock(void)
-{
-    pthread_mutex_unlock(&random_lock);
-}
-#else
-static void lock(void) {}
-static void unlock(void) {}
 #endif
 
 /* Personalization string: separates our stream from any other DRBG the
@@ -81,21 +60,9 @@ static int ensure_seeded(void)
     return IOTLS_OK;
 }
 
-int iotls_random(uint8_t *out, size_t len)
+int iotls_provider_random(uint8_t *out, size_t len)
 {
-    if (out == NULL && len > 0)
-        return IOTLS_ERR_BAD_ARG;
-    if (len == 0)
-        return IOTLS_OK;
-
-    lock();
-    iotls_random_fn fn = override_fn;
-    void *arg = override_arg;
-    unlock();
-    if (fn != NULL)
-        return fn(arg, out, len) == 0 ? IOTLS_OK : IOTLS_ERR_RANDOM;
-
-    lock();
+    iotls_common_random_lock();
     int rc = ensure_seeded();
     /* One request is limited to MBEDTLS_CTR_DRBG_MAX_REQUEST bytes. */
     while (rc == IOTLS_OK && len > 0) {
@@ -105,14 +72,6 @@ int iotls_random(uint8_t *out, size_t len)
         out += chunk;
         len -= chunk;
     }
-    unlock();
+    iotls_common_random_unlock();
     return rc;
-}
-
-void iotls_random_override(iotls_random_fn fn, void *arg)
-{
-    lock();
-    override_fn = fn;
-    override_arg = arg;
-    unlock();
 }

@@ -20,6 +20,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "compat.h"
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
@@ -123,17 +124,6 @@ static int parse_result(int ret, const mbedtls_x509_crt *parsed)
     return IOTLS_OK;
 }
 
-static int looks_pem(const uint8_t *data, size_t len)
-{
-    static const char marker[] = "-----BEGIN ";
-    const size_t mlen = sizeof(marker) - 1;
-    for (size_t i = 0; i + mlen <= len; i++) {
-        if (memcmp(data + i, marker, mlen) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 {
     if (chain == NULL || data == NULL || len == 0)
@@ -144,7 +134,7 @@ int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
     const uint8_t *in = data;
     size_t in_len = len;
     uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && looks_pem(data, len)) {
+    if (data[len - 1] != '\0' && iotls_common_looks_pem(data, len)) {
         copy = malloc(len + 1);
         if (copy == NULL)
             return IOTLS_ERR_NO_MEMORY;
@@ -205,128 +195,6 @@ int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_
 
 /* ---- IP literals and host names ---- */
 
-/* Strict dotted quad: four decimal parts 0..255 without leading zeros
- * (which some resolvers read as octal). */
-static int parse_ipv4(const char *s, size_t len, uint8_t out[4])
-{
-    size_t pos = 0;
-    for (int part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (pos >= len || s[pos] != '.')
-                return -1;
-            pos++;
-        }
-        unsigned value = 0;
-        size_t digits = 0;
-        while (pos < len && s[pos] >= '0' && s[pos] <= '9' && digits < 4) {
-            value = value * 10 + (unsigned)(s[pos] - '0');
-            pos++;
-            digits++;
-        }
-        if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && s[pos - digits] == '0'))
-            return -1;
-        out[part] = (uint8_t)value;
-    }
-    return pos == len ? 0 : -1;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* RFC 4291 section 2.2 text forms: eight groups, one "::", an embedded
- * dotted quad at the end. No zone index. */
-static int parse_ipv6(const char *s, size_t len, uint8_t out[16])
-{
-    uint16_t words[8];
-    size_t count = 0, pos = 0;
-    int gap = -1; /* index in words where "::" stands */
-
-    if (len >= 2 && s[0] == ':' && s[1] == ':') {
-        gap = 0;
-        pos = 2;
-    } else if (len >= 1 && s[0] == ':') {
-        return -1;
-    }
-
-    while (pos < len) {
-        /* The token up to the next ':' may be an embedded IPv4 address,
-         * which must be the last thing. */
-        size_t end = pos;
-        while (end < len && s[end] != ':')
-            end++;
-        if (memchr(s + pos, '.', end - pos) != NULL) {
-            uint8_t v4[4];
-            if (end != len || count > 6 || parse_ipv4(s + pos, len - pos, v4) != 0)
-                return -1;
-            words[count++] = (uint16_t)(v4[0] << 8 | v4[1]);
-            words[count++] = (uint16_t)(v4[2] << 8 | v4[3]);
-            pos = len;
-            break;
-        }
-        if (end - pos < 1 || end - pos > 4 || count >= 8)
-            return -1;
-        unsigned w = 0;
-        for (size_t i = pos; i < end; i++) {
-            int h = hex_value(s[i]);
-            if (h < 0)
-                return -1;
-            w = w << 4 | (unsigned)h;
-        }
-        words[count++] = (uint16_t)w;
-        pos = end;
-        if (pos == len)
-            break;
-        pos++; /* the ':' */
-        if (pos < len && s[pos] == ':') {
-            if (gap >= 0)
-                return -1;
-            gap = (int)count;
-            pos++;
-        } else if (pos == len) {
-            return -1; /* a single trailing ':' */
-        }
-    }
-
-    if (gap < 0) {
-        if (count != 8)
-            return -1;
-    } else {
-        if (count > 7)
-            return -1;
-        size_t zeros = 8 - count, g = (size_t)gap;
-        memmove(words + g + zeros, words + g, (count - g) * sizeof(words[0]));
-        for (size_t i = 0; i < zeros; i++)
-            words[g + i] = 0;
-    }
-    for (size_t i = 0; i < 8; i++) {
-        out[2 * i] = (uint8_t)(words[i] >> 8);
-        out[2 * i + 1] = (uint8_t)words[i];
-    }
-    return 0;
-}
-
-size_t iotls_mbedtls_parse_ip(const char *host, uint8_t out[16])
-{
-    size_t len = strlen(host);
-    if (parse_ipv4(host, len, out) == 0)
-        return 4;
-    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-        host++;
-        len -= 2;
-    }
-    if (parse_ipv6(host, len, out) == 0)
-        return 16;
-    return 0;
-}
-
 static int ascii_lower(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
@@ -376,7 +244,7 @@ static int has_san_of(const mbedtls_x509_crt *crt, int tag)
 static int host_matches(const mbedtls_x509_crt *crt, const char *host)
 {
     uint8_t ip[16];
-    size_t ip_len = iotls_mbedtls_parse_ip(host, ip);
+    size_t ip_len = iotls_common_parse_ip(host, ip);
     if (ip_len != 0) {
         for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
             if (s->buf.p != NULL && s->buf.tag == SAN_TAG_IP && s->buf.len == ip_len &&
@@ -386,9 +254,7 @@ static int host_matches(const mbedtls_x509_crt *crt, const char *host)
         return 0;
     }
 
-    size_t hlen = strlen(host);
-    if (hlen > 0 && host[hlen - 1] == '.')
-        hlen--; /* the absolute form "example.com." names the same host */
+    size_t hlen = iotls_common_host_len(host);
     if (hlen == 0)
         return 0;
 
@@ -443,13 +309,6 @@ static int validity_at(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *fl
     return 0;
 }
 
-static void set_detail(char *detail, size_t cap, const char *text, const char *more)
-{
-    if (detail == NULL || cap == 0)
-        return;
-    snprintf(detail, cap, "%s%s%s", text, more != NULL ? ": " : "", more != NULL ? more : "");
-}
-
 static int flags_to_error(uint32_t flags, const char **what)
 {
     if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
@@ -486,19 +345,10 @@ static int flags_to_error(uint32_t flags, const char **what)
 int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
                       size_t detail_cap)
 {
-    if (detail != NULL && detail_cap > 0)
-        detail[0] = '\0';
-    if (chain == NULL || policy == NULL || policy->trust == NULL)
-        return IOTLS_ERR_BAD_ARG;
+    int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    if (rc != IOTLS_OK)
+        return rc;
     const mbedtls_x509_crt *leaf = nth(chain, 0);
-    if (leaf == NULL) {
-        set_detail(detail, detail_cap, "no certificate", NULL);
-        return IOTLS_ERR_BAD_CERTIFICATE;
-    }
-    if (nth(policy->trust, 0) == NULL) {
-        set_detail(detail, detail_cap, "no trust anchors configured", NULL);
-        return IOTLS_ERR_CERT_UNKNOWN_CA;
-    }
 
     /* The name is checked below, so mbedTLS gets no CN. mbedTLS's API
      * takes non-const lists although verification does not change them. */
@@ -508,13 +358,14 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
         (mbedtls_x509_crt *)&chain->crt, (mbedtls_x509_crt *)&policy->trust->crt, NULL,
         &iotls_profile, NULL, &flags, now != 0 ? validity_at : NULL, now != 0 ? &now : NULL);
     if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-        set_detail(detail, detail_cap, "certificate chain could not be verified", NULL);
+        iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                NULL);
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
                                                     : IOTLS_ERR_BAD_CERTIFICATE;
     }
     if (ret != 0 || flags != 0) {
         const char *what = "";
-        int rc = flags_to_error(flags, &what);
+        rc = flags_to_error(flags, &what);
         char info[256];
         if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
             info[0] = '\0';
@@ -522,37 +373,33 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
             if (*c == '\n')
                 *c = (c[1] == '\0') ? '\0' : ';';
         }
-        set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
+        iotls_common_set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
         return rc;
     }
 
     /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
      * 4.4.2.2). Both checks pass when the extension is absent. */
     if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
-        set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature", NULL);
+        iotls_common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (policy->is_server_cert) {
         if (mbedtls_x509_crt_check_extended_key_usage(
                 leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
-            set_detail(detail, detail_cap, "certificate is not for TLS servers (no serverAuth)",
-                       NULL);
+            iotls_common_set_detail(detail, detail_cap,
+                                    "certificate is not for TLS servers (no serverAuth)", NULL);
             return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
         }
     } else if (mbedtls_x509_crt_check_extended_key_usage(
                    leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
-        set_detail(detail, detail_cap, "certificate is not for TLS clients (no clientAuth)", NULL);
+        iotls_common_set_detail(detail, detail_cap,
+                                "certificate is not for TLS clients (no clientAuth)", NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
 
     if (policy->host != NULL && !host_matches(leaf, policy->host)) {
-        if (detail != NULL && detail_cap > 0) {
-            char sans[200];
-            if (iotls_x509_sans(chain, sans, sizeof(sans)) != IOTLS_OK)
-                snprintf(sans, sizeof(sans), "(too many to list)");
-            snprintf(detail, detail_cap, "certificate is not for host '%s' (it names: %s)",
-                     policy->host, sans[0] != '\0' ? sans : "no subjectAltName");
-        }
+        iotls_common_host_detail(chain, policy->host, detail, detail_cap);
         return IOTLS_ERR_CERT_HOSTNAME;
     }
     return IOTLS_OK;
@@ -657,120 +504,34 @@ int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
     return dn_text(&crt->issuer, out, cap);
 }
 
-/* A bounded text appender: overflow is remembered, not written. */
-typedef struct {
-    char *out;
-    size_t cap, len;
-    int overflow;
-} text_out;
-
-static void put_bytes(text_out *t, const char *s, size_t n)
-{
-    if (t->overflow || t->len + n + 1 > t->cap) {
-        t->overflow = 1;
-        return;
-    }
-    memcpy(t->out + t->len, s, n);
-    t->len += n;
-    t->out[t->len] = '\0';
-}
-
-static void put_str(text_out *t, const char *s)
-{
-    put_bytes(t, s, strlen(s));
-}
-
-/* A SAN's text, with anything not printable ASCII shown as '?'. */
-static void put_printable(text_out *t, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
-        put_bytes(t, &c, 1);
-    }
-}
-
-/* RFC 5952 text: lower-case hex, the longest run of two or more zero
- * groups (the first of equals) as "::". */
-static void put_ipv6(text_out *t, const unsigned char *p)
-{
-    unsigned words[8];
-    for (int i = 0; i < 8; i++)
-        words[i] = (unsigned)p[2 * i] << 8 | p[2 * i + 1];
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-        int j = i;
-        while (j < 8 && words[j] == 0)
-            j++;
-        if (j - i > best_len && j - i >= 2) {
-            best = i;
-            best_len = j - i;
-        }
-        i = (j == i) ? i + 1 : j;
-    }
-    char part[8];
-    for (int i = 0; i < 8; i++) {
-        if (i == best) {
-            put_str(t, "::");
-            i += best_len - 1;
-            continue;
-        }
-        if (i > 0 && i != best + best_len)
-            put_str(t, ":");
-        snprintf(part, sizeof(part), "%x", words[i]);
-        put_str(t, part);
-    }
-}
-
 int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
 {
     const mbedtls_x509_crt *leaf = nth(chain, 0);
     if (leaf == NULL || out == NULL || cap == 0)
         return IOTLS_ERR_BAD_ARG;
-    text_out t = {out, cap, 0, 0};
-    out[0] = '\0';
-    char part[24];
+    iotls_common_text t;
+    iotls_common_text_init(&t, out, cap);
     for (const mbedtls_x509_sequence *s = &leaf->subject_alt_names; s != NULL; s = s->next) {
         if (s->buf.p == NULL)
             continue;
-        const char *sep = t.len > 0 ? ", " : "";
         switch (s->buf.tag) {
         case SAN_TAG_DNS:
-            put_str(&t, sep);
-            put_str(&t, "DNS:");
-            put_printable(&t, s->buf.p, s->buf.len);
+            iotls_common_text_san(&t, IOTLS_SAN_DNS, s->buf.p, s->buf.len);
             break;
         case SAN_TAG_RFC822:
-            put_str(&t, sep);
-            put_str(&t, "email:");
-            put_printable(&t, s->buf.p, s->buf.len);
+            iotls_common_text_san(&t, IOTLS_SAN_EMAIL, s->buf.p, s->buf.len);
             break;
         case SAN_TAG_URI:
-            put_str(&t, sep);
-            put_str(&t, "URI:");
-            put_printable(&t, s->buf.p, s->buf.len);
+            iotls_common_text_san(&t, IOTLS_SAN_URI, s->buf.p, s->buf.len);
             break;
         case SAN_TAG_IP:
-            put_str(&t, sep);
-            if (s->buf.len == 4) {
-                snprintf(part, sizeof(part), "IP:%u.%u.%u.%u", s->buf.p[0], s->buf.p[1],
-                         s->buf.p[2], s->buf.p[3]);
-                put_str(&t, part);
-            } else if (s->buf.len == 16) {
-                put_str(&t, "IP:");
-                put_ipv6(&t, s->buf.p);
-            } else {
-                put_str(&t, "IP:?");
-            }
+            iotls_common_text_san(&t, IOTLS_SAN_IP, s->buf.p, s->buf.len);
             break;
         default:
             break; /* otherName and the rest: nothing a TLS peer is named by */
         }
     }
-    if (t.overflow) {
-        out[0] = '\0';
-        return IOTLS_ERR_BUFFER_TOO_SMALL;
-    }
-    return IOTLS_OK;
+    return iotls_common_text_finish(&t);
 }
 
 int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)

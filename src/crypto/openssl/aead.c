@@ -12,21 +12,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
-
-size_t iotls_aead_key_len(iotls_aead_alg alg)
-{
-    switch (alg) {
-    case IOTLS_AEAD_AES_128_GCM:
-        return 16;
-    case IOTLS_AEAD_AES_256_GCM:
-    case IOTLS_AEAD_CHACHA20_POLY1305:
-        return 32;
-    default:
-        return 0;
-    }
-}
 
 static CRYPTO_ONCE fetch_once = CRYPTO_ONCE_STATIC_INIT;
 static EVP_CIPHER *fetched[4]; /* indexed by iotls_aead_alg */
@@ -57,10 +45,7 @@ static const EVP_CIPHER *cipher_for(iotls_aead_alg alg)
 
 int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
 {
-    if (ctx == NULL || key == NULL)
-        return IOTLS_ERR_BAD_ARG;
-    size_t want = iotls_aead_key_len(alg);
-    if (want == 0 || key_len != want)
+    if (ctx == NULL || !iotls_common_aead_key_ok(alg, key, key_len))
         return IOTLS_ERR_BAD_ARG;
     const EVP_CIPHER *cipher = cipher_for(alg);
     if (cipher == NULL)
@@ -90,9 +75,10 @@ int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
                     uint8_t *out)
 {
-    if (ctx == NULL || !ctx->active || nonce == NULL || out == NULL ||
-        (aad == NULL && aad_len > 0) || (in == NULL && in_len > 0))
-        return IOTLS_ERR_BAD_ARG;
+    int rc = iotls_common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                          in_len, out);
+    if (rc != IOTLS_OK)
+        return rc;
     if (aad_len > INT_MAX || in_len > INT_MAX)
         return IOTLS_ERR_BAD_ARG;
     EVP_CIPHER_CTX *c = ctx->cipher;
@@ -118,14 +104,11 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
                     uint8_t *out)
 {
     uint8_t scratch[1];
-    if (ctx == NULL || !ctx->active || nonce == NULL || in == NULL || (aad == NULL && aad_len > 0))
-        return IOTLS_ERR_BAD_ARG;
-    /* Too short to even carry a tag: it cannot be authentic. */
-    if (in_len < IOTLS_AEAD_TAG_LEN)
-        return IOTLS_ERR_BAD_RECORD_MAC;
-    size_t plain_len = in_len - IOTLS_AEAD_TAG_LEN;
-    if (out == NULL && plain_len > 0)
-        return IOTLS_ERR_BAD_ARG;
+    size_t plain_len = 0;
+    int rc = iotls_common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                          in_len, out, &plain_len);
+    if (rc != IOTLS_OK)
+        return rc;
     if (aad_len > INT_MAX || plain_len > INT_MAX)
         return IOTLS_ERR_BAD_ARG;
     if (out == NULL)

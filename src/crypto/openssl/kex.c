@@ -23,31 +23,15 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
-typedef struct {
-    uint16_t group;
-    int nid;          /* EC curve NID; NID_undef for X25519 */
-    const char *name; /* OpenSSL group name */
-    size_t coord_len; /* bytes of one coordinate, of a scalar and of the secret */
-    size_t pub_len;   /* key_share length */
-    int montgomery;
-} curve_desc;
-
-static const curve_desc curves[] = {
-    {IOTLS_GROUP_X25519, NID_undef, "X25519", 32, 32, 1},
-    {IOTLS_GROUP_SECP256R1, NID_X9_62_prime256v1, "P-256", 32, 65, 0},
-    {IOTLS_GROUP_SECP384R1, NID_secp384r1, "P-384", 48, 97, 0},
-};
-
-static const curve_desc *find_curve(uint16_t group)
+/* OpenSSL's name of a NIST group iotls_common_kex_curve knows (X25519
+ * goes through EVP_PKEY_X25519 instead). */
+static const char *curve_name(const iotls_common_curve *c)
 {
-    for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
-        if (curves[i].group == group)
-            return &curves[i];
-    }
-    return NULL;
+    return c->group == IOTLS_GROUP_SECP384R1 ? "P-384" : "P-256";
 }
 
 /* The EC groups, built once: they are read-only afterwards and safe to
@@ -61,19 +45,19 @@ static void load_groups(void)
     group_p384 = EC_GROUP_new_by_curve_name(NID_secp384r1);
 }
 
-static const EC_GROUP *ec_group(const curve_desc *c)
+static const EC_GROUP *ec_group(const iotls_common_curve *c)
 {
     (void)CRYPTO_THREAD_run_once(&groups_once, load_groups);
-    if (c->nid == NID_X9_62_prime256v1)
+    if (c->group == IOTLS_GROUP_SECP256R1)
         return group_p256;
-    if (c->nid == NID_secp384r1)
+    if (c->group == IOTLS_GROUP_SECP384R1)
         return group_p384;
     return NULL;
 }
 
 int iotls_kex_supported(uint16_t group)
 {
-    const curve_desc *c = find_curve(group);
+    const iotls_common_curve *c = iotls_common_kex_curve(group);
     if (c == NULL)
         return 0;
     return c->montgomery || ec_group(c) != NULL;
@@ -105,7 +89,7 @@ static int x25519_from_private(iotls_kex_ctx *ctx, const uint8_t *priv, uint8_t 
 
 /* EC key pair from a big-endian scalar. IOTLS_ERR_BAD_ARG when the scalar
  * is 0 or not below the group order. */
-static int ec_from_private(iotls_kex_ctx *ctx, const curve_desc *c, const uint8_t *priv,
+static int ec_from_private(iotls_kex_ctx *ctx, const iotls_common_curve *c, const uint8_t *priv,
                            uint8_t *pub, size_t *pub_len)
 {
     const EC_GROUP *grp = ec_group(c);
@@ -133,7 +117,7 @@ static int ec_from_private(iotls_kex_ctx *ctx, const curve_desc *c, const uint8_
         EC_POINT_point2oct(grp, q, POINT_CONVERSION_UNCOMPRESSED, pub, c->pub_len, NULL) !=
             c->pub_len)
         goto out;
-    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, c->name, 0) != 1 ||
+    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curve_name(c), 0) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1 ||
         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, c->pub_len) != 1)
         goto out;
@@ -160,7 +144,7 @@ out:
 }
 
 /* Replaces ctx's key with one made from priv (coord_len bytes). */
-static int kex_from_private(iotls_kex_ctx *ctx, const curve_desc *c, const uint8_t *priv,
+static int kex_from_private(iotls_kex_ctx *ctx, const iotls_common_curve *c, const uint8_t *priv,
                             uint8_t *pub, size_t *pub_len)
 {
     iotls_kex_free(ctx);
@@ -181,7 +165,7 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
 {
     if (ctx == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const curve_desc *c = find_curve(group);
+    const iotls_common_curve *c = iotls_common_kex_curve(group);
     if (c == NULL)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -214,7 +198,7 @@ int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *pri
 {
     if (ctx == NULL || priv == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const curve_desc *c = find_curve(group);
+    const iotls_common_curve *c = iotls_common_kex_curve(group);
     if (c == NULL || len != c->coord_len)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -225,8 +209,8 @@ int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *pri
 /* The peer's key_share as an EVP_PKEY of our key's type, checked: on the
  * curve, not the point at infinity, coordinates below p. NULL when it is
  * not a valid public key. */
-static EVP_PKEY *peer_key(const iotls_kex_ctx *ctx, const curve_desc *c, const uint8_t *peer,
-                          size_t peer_len)
+static EVP_PKEY *peer_key(const iotls_kex_ctx *ctx, const iotls_common_curve *c,
+                          const uint8_t *peer, size_t peer_len)
 {
     if (c->montgomery)
         return EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, peer_len);
@@ -257,18 +241,15 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
         return IOTLS_ERR_BAD_ARG;
     if (!ctx->active)
         return IOTLS_ERR_BAD_STATE;
-    const curve_desc *c = find_curve(ctx->group);
+    const iotls_common_curve *c = iotls_common_kex_curve(ctx->group);
     if (c == NULL || ctx->key == NULL)
         return IOTLS_ERR_BAD_STATE;
-    /* Exact length, and for the NIST curves only the uncompressed form
-     * (RFC 8446 4.2.8.2): OpenSSL would otherwise accept compressed and
-     * hybrid encodings. */
-    if (peer_len != c->pub_len || (!c->montgomery && peer[0] != 0x04))
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    if (secret_cap < c->coord_len)
-        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    /* Exact length, and for the NIST curves only the uncompressed form:
+     * OpenSSL would otherwise accept compressed and hybrid encodings. */
+    int rc = iotls_common_kex_derive_check(c, peer, peer_len, secret_cap);
+    if (rc != IOTLS_OK)
+        return rc;
 
-    int rc = IOTLS_OK;
     EVP_PKEY_CTX *dctx = NULL;
     EVP_PKEY *pk = peer_key(ctx, c, peer, peer_len);
     if (pk == NULL) {
@@ -296,17 +277,12 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
         rc = IOTLS_ERR_CRYPTO;
         goto out;
     }
-    if (c->montgomery) {
-        /* RFC 8446 7.4.2: an all-zero X25519 result means the peer sent a
-         * low-order point. Checked here too, without branching on
-         * individual secret bytes, so it does not rest on the library. */
-        uint8_t acc = 0;
-        for (size_t i = 0; i < c->coord_len; i++)
-            acc = (uint8_t)(acc | secret[i]);
-        if (acc == 0) {
-            rc = IOTLS_ERR_ILLEGAL_PARAMETER;
-            goto out;
-        }
+    /* RFC 8446 7.4.2: an all-zero X25519 result means the peer sent a
+     * low-order point. Checked here too, so it does not rest on the
+     * library. */
+    if (c->montgomery && iotls_common_all_zero(secret, c->coord_len)) {
+        rc = IOTLS_ERR_ILLEGAL_PARAMETER;
+        goto out;
     }
     *secret_len = c->coord_len;
 

@@ -16,6 +16,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "ossl.h"
@@ -57,20 +58,6 @@ const EVP_MD *iotls_ossl_md(int alg)
         return EVP_sha384();
     default:
         return EVP_sha512();
-    }
-}
-
-size_t iotls_hash_len(iotls_hash_alg alg)
-{
-    switch (alg) {
-    case IOTLS_HASH_SHA256:
-        return 32;
-    case IOTLS_HASH_SHA384:
-        return 48;
-    case IOTLS_HASH_SHA512:
-        return 64;
-    default:
-        return 0;
     }
 }
 
@@ -235,13 +222,11 @@ int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
 int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
                       size_t info_len, uint8_t *out, size_t out_len)
 {
-    size_t hash_len = iotls_hash_len(alg);
-    /* RFC 5869: PRK is at least HashLen, L at most 255 * HashLen. */
-    if (!iotls_ossl_md(alg) || !prk || prk_len < hash_len || (!info && info_len > 0) || !out ||
-        out_len > 255 * hash_len)
+    if (!iotls_ossl_md(alg))
         return IOTLS_ERR_BAD_ARG;
-    if (out_len == 0)
-        return IOTLS_OK;
+    int rc = iotls_common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
+    if (rc != IOTLS_OK || out_len == 0)
+        return rc;
     if (!info)
         info = empty_input;
     return hkdf_run(alg, EVP_KDF_HKDF_MODE_EXPAND_ONLY, prk, prk_len, NULL, 0, info, info_len, out,

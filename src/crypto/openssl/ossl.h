@@ -36,17 +36,9 @@ int iotls_ossl_key_fits_cv(const EVP_PKEY *key, const iotls_ossl_scheme *s);
 /* 1 when key is an EC key on the named group ("P-256", "P-384"). */
 int iotls_ossl_ec_group_is(const EVP_PKEY *key, const char *group);
 
-/* 4 or 16 with the address in out when text is a strict IPv4 dotted quad
- * or an IPv6 literal (optionally in brackets); 0 when it is not an IP
- * literal (then it is a DNS name). Defined in x509.c. */
-size_t iotls_ossl_parse_ip(const char *text, uint8_t out[16]);
-
 /* Reads a whole file into a malloc'ed buffer with one spare byte set to 0
  * after the data (not counted in *len). IOTLS_ERR_KEY_LOAD when it cannot
  * be read. Defined in x509.c. */
 int iotls_ossl_read_file(const char *path, uint8_t **data, size_t *len);
-
-/* 1 when data holds a PEM armour line somewhere within len bytes. */
-int iotls_ossl_looks_pem(const uint8_t *data, size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "ossl.h"
@@ -22,26 +23,17 @@
 
 int iotls_ossl_scheme_info(uint16_t scheme, iotls_ossl_scheme *out)
 {
-    static const struct {
-        uint16_t scheme;
-        iotls_ossl_scheme info;
-    } table[] = {
-        {IOTLS_SIG_ECDSA_SECP256R1_SHA256, {IOTLS_HASH_SHA256, 32, "P-256", 0, 0}},
-        {IOTLS_SIG_ECDSA_SECP384R1_SHA384, {IOTLS_HASH_SHA384, 48, "P-384", 0, 0}},
-        {IOTLS_SIG_RSA_PSS_RSAE_SHA256, {IOTLS_HASH_SHA256, 32, NULL, 1, 0}},
-        {IOTLS_SIG_RSA_PSS_RSAE_SHA384, {IOTLS_HASH_SHA384, 48, NULL, 1, 0}},
-        {IOTLS_SIG_RSA_PSS_RSAE_SHA512, {IOTLS_HASH_SHA512, 64, NULL, 1, 0}},
-        {IOTLS_SIG_RSA_PKCS1_SHA256, {IOTLS_HASH_SHA256, 32, NULL, 0, 1}},
-        {IOTLS_SIG_RSA_PKCS1_SHA384, {IOTLS_HASH_SHA384, 48, NULL, 0, 1}},
-        {IOTLS_SIG_RSA_PKCS1_SHA512, {IOTLS_HASH_SHA512, 64, NULL, 0, 1}},
-    };
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        if (table[i].scheme == scheme) {
-            *out = table[i].info;
-            return 0;
-        }
-    }
-    return -1;
+    iotls_common_scheme s;
+    if (iotls_common_scheme_info(scheme, &s) != 0)
+        return -1;
+    out->hash = (int)s.hash;
+    out->hash_len = s.hash_len;
+    out->curve = s.curve == IOTLS_GROUP_SECP256R1   ? "P-256"
+                 : s.curve == IOTLS_GROUP_SECP384R1 ? "P-384"
+                                                    : NULL;
+    out->rsa_pss = s.rsa_pss;
+    out->rsa_pkcs1 = s.rsa_pkcs1;
+    return 0;
 }
 
 int iotls_ossl_ec_group_is(const EVP_PKEY *key, const char *group)
@@ -74,17 +66,6 @@ int iotls_ossl_key_fits_cv(const EVP_PKEY *key, const iotls_ossl_scheme *s)
                (size_t)EVP_PKEY_get_size(key) >= 2 * s->hash_len + 2;
     }
     return 0; /* rsa_pkcs1_*: never in a TLS 1.3 CertificateVerify */
-}
-
-int iotls_ossl_looks_pem(const uint8_t *data, size_t len)
-{
-    static const char marker[] = "-----BEGIN ";
-    const size_t mlen = sizeof(marker) - 1;
-    for (size_t i = 0; i + mlen <= len; i++) {
-        if (memcmp(data + i, marker, mlen) == 0)
-            return 1;
-    }
-    return 0;
 }
 
 /* ---- loading ---- */
@@ -130,7 +111,7 @@ static EVP_PKEY *parse_private_key(const uint8_t *data, size_t len, const char *
     BIO *bio = BIO_new_mem_buf(data, (int)len);
     if (bio == NULL)
         return NULL;
-    if (iotls_ossl_looks_pem(data, len)) {
+    if (iotls_common_looks_pem(data, len)) {
         key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, (void *)password);
     } else {
         const unsigned char *p = data;

@@ -18,12 +18,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "ossl.h"
 
-#define MAX_SAN_ENTRIES 16
-#define MAX_SAN_NAME 253 /* longest DNS name */
+#define MAX_SAN_ENTRIES IOTLS_COMMON_MAX_SAN_ENTRIES
+#define MAX_SAN_NAME IOTLS_COMMON_MAX_SAN_NAME
 
 /* Copies a memory BIO's contents into out as a NUL-ended string. */
 static int bio_to_text(BIO *bio, char *out, size_t cap)
@@ -183,18 +184,9 @@ static int collect_sans(const char *list, int ip, GENERAL_NAMES *names)
 {
     if (list == NULL)
         return IOTLS_OK;
-    const char *p = list;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *start = p;
-        while (*p != '\0' && *p != ',')
-            p++;
-        size_t len = (size_t)(p - start);
-        while (len > 0 && start[len - 1] == ' ')
-            len--;
+    const char *start;
+    size_t len;
+    while (iotls_common_list_next(&list, &start, &len)) {
         if (sk_GENERAL_NAME_num(names) >= MAX_SAN_ENTRIES || len > MAX_SAN_NAME)
             return IOTLS_ERR_BAD_ARG;
 
@@ -207,14 +199,8 @@ static int collect_sans(const char *list, int ip, GENERAL_NAMES *names)
         }
         int ok;
         if (ip) {
-            char text[64];
             uint8_t addr[16];
-            size_t addr_len = 0;
-            if (len < sizeof(text)) {
-                memcpy(text, start, len);
-                text[len] = '\0';
-                addr_len = iotls_ossl_parse_ip(text, addr);
-            }
+            size_t addr_len = iotls_common_parse_ip_n(start, len, addr);
             ok = addr_len != 0 && ASN1_OCTET_STRING_set(value, addr, (int)addr_len) == 1;
         } else {
             ok = len > 0 && ASN1_STRING_set(value, start, (int)len) == 1;
@@ -292,17 +278,13 @@ static const EVP_MD *md_for_key(const EVP_PKEY *key)
     return EVP_sha256();
 }
 
-/* A random positive serial of 16 bytes (RFC 5280 4.1.2.2 allows 20), from
- * iotls_random: top bit clear, first byte non-zero so the DER INTEGER is
- * minimal. */
+/* A random positive serial (iotls_common_cert_serial). */
 static int set_serial(X509 *x)
 {
-    uint8_t serial[16];
-    if (iotls_random(serial, sizeof(serial)) != IOTLS_OK)
-        return IOTLS_ERR_RANDOM;
-    serial[0] &= 0x7f;
-    if (serial[0] == 0)
-        serial[0] = 1;
+    uint8_t serial[IOTLS_COMMON_SERIAL_LEN];
+    int rc = iotls_common_cert_serial(serial);
+    if (rc != IOTLS_OK)
+        return rc;
     BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
     int ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
     BN_free(bn);
@@ -313,22 +295,15 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
                         const char *issuer_key_pem, const char *issuer_cert_pem, char *cert_pem,
                         size_t cap)
 {
-    if (spec == NULL || spec->subject == NULL || subject_key_pem == NULL || cert_pem == NULL ||
-        cap == 0 || (issuer_key_pem == NULL) != (issuer_cert_pem == NULL))
-        return IOTLS_ERR_BAD_ARG;
-    cert_pem[0] = '\0';
-
-    int64_t now = (int64_t)time(NULL);
-    int64_t not_before = spec->not_before != 0 ? spec->not_before : now - 3600;
-    int64_t not_after = spec->not_after != 0 ? spec->not_after : now + 30 * 86400;
-    if (not_after <= not_before || (int64_t)(time_t)not_before != not_before ||
-        (int64_t)(time_t)not_after != not_after)
-        return IOTLS_ERR_BAD_ARG;
+    int64_t not_before, not_after;
+    int rc = iotls_common_cert_start(spec, subject_key_pem, issuer_key_pem, issuer_cert_pem,
+                                     cert_pem, cap, &not_before, &not_after);
+    if (rc != IOTLS_OK)
+        return rc;
 
     EVP_PKEY *subject_key = NULL, *issuer_key = NULL;
     X509 *issuer = NULL, *x = NULL;
     BIO *bio = NULL;
-    int rc = IOTLS_OK;
 
     subject_key = parse_key_pem(subject_key_pem);
     if (subject_key == NULL) {

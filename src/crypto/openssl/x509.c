@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -26,6 +25,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "ossl.h"
@@ -127,7 +127,10 @@ static X509 *parse_der(const uint8_t *der, size_t len)
         return NULL;
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (x != NULL && p != der + len) {
+    /* OpenSSL decodes the public key lazily; mbedTLS refuses a certificate
+     * whose key does not parse at once. Do the same, so a broken key is
+     * bad_certificate with either provider. */
+    if (x != NULL && (p != der + len || X509_get0_pubkey(x) == NULL)) {
         X509_free(x);
         x = NULL;
     }
@@ -281,7 +284,7 @@ static int parse_pem(const uint8_t *data, size_t len, pending *out)
 
 static int parse_any(const uint8_t *data, size_t len, pending *out)
 {
-    if (iotls_ossl_looks_pem(data, len))
+    if (iotls_common_looks_pem(data, len))
         return parse_pem(data, len, out);
     X509 *x = parse_der(data, len);
     if (x == NULL)
@@ -374,103 +377,6 @@ int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_
     *der = chain->certs[i].der;
     *len = chain->certs[i].der_len;
     return IOTLS_OK;
-}
-
-/* ---- IP literals ---- */
-
-size_t iotls_ossl_parse_ip(const char *text, uint8_t out[16])
-{
-    /* inet_pton is strict: exactly four decimal parts without leading
-     * zeros for IPv4 ("127.1" and "127.0.0.01" are not addresses), the
-     * RFC 4291 forms for IPv6, no zone index. */
-    if (inet_pton(AF_INET, text, out) == 1)
-        return 4;
-    char buf[64];
-    size_t len = strlen(text);
-    if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
-        text++;
-        len -= 2;
-    }
-    if (len >= sizeof(buf))
-        return 0;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    if (inet_pton(AF_INET6, buf, out) == 1)
-        return 16;
-    return 0;
-}
-
-/* ---- text output ---- */
-
-/* A bounded text appender: overflow is remembered, not written. */
-typedef struct {
-    char *out;
-    size_t cap, len;
-    int overflow;
-} text_out;
-
-static void put_bytes(text_out *t, const char *s, size_t n)
-{
-    if (t->overflow || t->len + n + 1 > t->cap) {
-        t->overflow = 1;
-        return;
-    }
-    memcpy(t->out + t->len, s, n);
-    t->len += n;
-    t->out[t->len] = '\0';
-}
-
-static void put_str(text_out *t, const char *s)
-{
-    put_bytes(t, s, strlen(s));
-}
-
-/* A SAN's text, with anything not printable ASCII shown as '?'. */
-static void put_printable(text_out *t, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
-        put_bytes(t, &c, 1);
-    }
-}
-
-/* RFC 5952 text: lower-case hex, the longest run of two or more zero
- * groups (the first of equals) as "::". */
-static void put_ipv6(text_out *t, const unsigned char *p)
-{
-    unsigned words[8];
-    for (int i = 0; i < 8; i++)
-        words[i] = (unsigned)p[2 * i] << 8 | p[2 * i + 1];
-    int best = -1, best_len = 0;
-    for (int i = 0; i < 8;) {
-        int j = i;
-        while (j < 8 && words[j] == 0)
-            j++;
-        if (j - i > best_len && j - i >= 2) {
-            best = i;
-            best_len = j - i;
-        }
-        i = (j == i) ? i + 1 : j;
-    }
-    char part[8];
-    for (int i = 0; i < 8; i++) {
-        if (i == best) {
-            put_str(t, "::");
-            i += best_len - 1;
-            continue;
-        }
-        if (i > 0 && i != best + best_len)
-            put_str(t, ":");
-        snprintf(part, sizeof(part), "%x", words[i]);
-        put_str(t, part);
-    }
-}
-
-static void set_detail(char *detail, size_t cap, const char *text, const char *more)
-{
-    if (detail == NULL || cap == 0)
-        return;
-    snprintf(detail, cap, "%s%s%s", text, more != NULL ? ": " : "", more != NULL ? more : "");
 }
 
 /* ---- verification ---- */
@@ -627,7 +533,7 @@ static void detail_for(const verify_state *st, unsigned category, const char *wh
                              ? "signature algorithm outside the iotls profile"
                              : X509_verify_cert_error_string(st->err[i]);
     snprintf(more, sizeof(more), "%s (certificate %d of the chain)", reason, st->depth[i]);
-    set_detail(detail, cap, what, more);
+    iotls_common_set_detail(detail, cap, what, more);
 }
 
 /* Sets up the host or IP address OpenSSL checks. 0 on success, -1 when the
@@ -635,12 +541,10 @@ static void detail_for(const verify_state *st, unsigned category, const char *wh
 static int set_peer_name(X509_VERIFY_PARAM *param, const char *host)
 {
     uint8_t ip[16];
-    size_t ip_len = iotls_ossl_parse_ip(host, ip);
+    size_t ip_len = iotls_common_parse_ip(host, ip);
     if (ip_len != 0)
         return X509_VERIFY_PARAM_set1_ip(param, ip, ip_len) == 1 ? 0 : -2;
-    size_t hlen = strlen(host);
-    if (hlen > 0 && host[hlen - 1] == '.')
-        hlen--; /* the absolute form "example.com." names the same host */
+    size_t hlen = iotls_common_host_len(host);
     if (hlen == 0)
         return -1; /* OpenSSL would take an empty name as "no check" */
     /* RFC 6125 6.4.3: a wildcard stands for one whole left-most label. */
@@ -730,24 +634,15 @@ static X509_STORE *store_without(const iotls_x509 *trust, X509 *leaf)
 int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
                       size_t detail_cap)
 {
-    if (detail != NULL && detail_cap > 0)
-        detail[0] = '\0';
-    if (chain == NULL || policy == NULL || policy->trust == NULL)
-        return IOTLS_ERR_BAD_ARG;
+    int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    if (rc != IOTLS_OK)
+        return rc;
     X509 *leaf = leaf_of(chain);
-    if (leaf == NULL) {
-        set_detail(detail, detail_cap, "no certificate", NULL);
-        return IOTLS_ERR_BAD_CERTIFICATE;
-    }
-    if (policy->trust->count == 0 || policy->trust->store == NULL) {
-        set_detail(detail, detail_cap, "no trust anchors configured", NULL);
-        return IOTLS_ERR_CERT_UNKNOWN_CA;
-    }
 
     verify_state st;
     memset(&st, 0, sizeof(st));
     int leaf_anchor = 0;
-    int rc = run_verify(chain, policy, policy->trust->store, &st, &leaf_anchor);
+    rc = run_verify(chain, policy, policy->trust->store, &st, &leaf_anchor);
     if (rc == IOTLS_OK && leaf_anchor) {
         /* With X509_V_FLAG_PARTIAL_CHAIN OpenSSL stops at a leaf found in
          * the trust list. mbedTLS trusts a leaf directly only when it is
@@ -760,7 +655,8 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
         X509_STORE_free(others);
     }
     if (rc != IOTLS_OK) {
-        set_detail(detail, detail_cap, "certificate chain could not be verified", NULL);
+        iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                NULL);
         return rc;
     }
 
@@ -796,34 +692,28 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
      * 4.4.2.2), which OpenSSL's TLS purposes do not insist on (they also
      * take keyEncipherment). Passes when the extension is absent. */
     if (!(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-        set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature", NULL);
+        iotls_common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (st.flags & VF_PURPOSE) {
         if (st.depth[index_of(VF_PURPOSE)] == 0)
-            set_detail(detail, detail_cap,
-                       policy->is_server_cert
-                           ? "certificate is not for TLS servers (no serverAuth)"
-                           : "certificate is not for TLS clients (no clientAuth)",
-                       NULL);
+            iotls_common_set_detail(detail, detail_cap,
+                                    policy->is_server_cert
+                                        ? "certificate is not for TLS servers (no serverAuth)"
+                                        : "certificate is not for TLS clients (no clientAuth)",
+                                    NULL);
         else
             detail_for(&st, VF_PURPOSE, "a certificate in the chain may not be used for this",
                        detail, detail_cap);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (st.flags & VF_HOST) {
-        if (detail != NULL && detail_cap > 0) {
-            char sans[200];
-            if (iotls_x509_sans(chain, sans, sizeof(sans)) != IOTLS_OK)
-                snprintf(sans, sizeof(sans), "(too many to list)");
-            snprintf(detail, detail_cap, "certificate is not for host '%s' (it names: %s)",
-                     policy->host != NULL ? policy->host : "",
-                     sans[0] != '\0' ? sans : "no subjectAltName");
-        }
+        iotls_common_host_detail(chain, policy->host, detail, detail_cap);
         return IOTLS_ERR_CERT_HOSTNAME;
     }
     if (st.flags != 0) {
-        set_detail(detail, detail_cap, "certificate chain is not acceptable", NULL);
+        iotls_common_set_detail(detail, detail_cap, "certificate chain is not acceptable", NULL);
         return IOTLS_ERR_BAD_CERTIFICATE;
     }
     return IOTLS_OK;
@@ -957,58 +847,38 @@ int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
     X509 *leaf = leaf_of(chain);
     if (leaf == NULL || out == NULL || cap == 0)
         return IOTLS_ERR_BAD_ARG;
-    text_out t = {out, cap, 0, 0};
-    out[0] = '\0';
+    iotls_common_text t;
+    iotls_common_text_init(&t, out, cap);
     GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
-    char part[24];
     for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-        const char *sep = t.len > 0 ? ", " : "";
-        const ASN1_STRING *s = NULL;
-        const char *label = NULL;
+        const ASN1_STRING *s;
+        iotls_common_san_kind kind;
         switch (g->type) {
         case GEN_DNS:
             s = g->d.dNSName;
-            label = "DNS:";
+            kind = IOTLS_SAN_DNS;
             break;
         case GEN_EMAIL:
             s = g->d.rfc822Name;
-            label = "email:";
+            kind = IOTLS_SAN_EMAIL;
             break;
         case GEN_URI:
             s = g->d.uniformResourceIdentifier;
-            label = "URI:";
+            kind = IOTLS_SAN_URI;
             break;
-        case GEN_IPADD: {
-            const ASN1_OCTET_STRING *ip = g->d.iPAddress;
-            const unsigned char *p = ASN1_STRING_get0_data(ip);
-            int n = ASN1_STRING_length(ip);
-            put_str(&t, sep);
-            if (n == 4) {
-                snprintf(part, sizeof(part), "IP:%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
-                put_str(&t, part);
-            } else if (n == 16) {
-                put_str(&t, "IP:");
-                put_ipv6(&t, p);
-            } else {
-                put_str(&t, "IP:?");
-            }
-            continue;
-        }
+        case GEN_IPADD:
+            s = g->d.iPAddress;
+            kind = IOTLS_SAN_IP;
+            break;
         default:
             continue; /* otherName and the rest: nothing a TLS peer is named by */
         }
-        put_str(&t, sep);
-        put_str(&t, label);
-        put_printable(&t, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
+        iotls_common_text_san(&t, kind, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
     }
     GENERAL_NAMES_free(names);
     ERR_clear_error();
-    if (t.overflow) {
-        out[0] = '\0';
-        return IOTLS_ERR_BUFFER_TOO_SMALL;
-    }
-    return IOTLS_OK;
+    return iotls_common_text_finish(&t);
 }
 
 int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)

@@ -1,0 +1,303 @@
+/* Certificate helpers that do not depend on the library: PEM sniffing, IP
+ * literals (parsing a host name, printing an iPAddress SAN), the text of
+ * iotls_x509_sans and the verdict texts both providers give. */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto_common.h"
+#include "iotls/error.h"
+
+int iotls_common_looks_pem(const uint8_t *data, size_t len)
+{
+    static const char marker[] = "-----BEGIN ";
+    const size_t mlen = sizeof(marker) - 1;
+    for (size_t i = 0; i + mlen <= len; i++) {
+        if (memcmp(data + i, marker, mlen) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- IP literals and host names ---- */
+
+/* Strict dotted quad: four decimal parts 0..255 without leading zeros
+ * (which some resolvers read as octal). */
+static int parse_ipv4(const char *s, size_t len, uint8_t out[4])
+{
+    size_t pos = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (pos >= len || s[pos] != '.')
+                return -1;
+            pos++;
+        }
+        unsigned value = 0;
+        size_t digits = 0;
+        while (pos < len && s[pos] >= '0' && s[pos] <= '9' && digits < 4) {
+            value = value * 10 + (unsigned)(s[pos] - '0');
+            pos++;
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && s[pos - digits] == '0'))
+            return -1;
+        out[part] = (uint8_t)value;
+    }
+    return pos == len ? 0 : -1;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* RFC 4291 section 2.2 text forms: eight groups, one "::", an embedded
+ * dotted quad at the end. No zone index. */
+static int parse_ipv6(const char *s, size_t len, uint8_t out[16])
+{
+    uint16_t words[8];
+    size_t count = 0, pos = 0;
+    int gap = -1; /* index in words where "::" stands */
+
+    if (len >= 2 && s[0] == ':' && s[1] == ':') {
+        gap = 0;
+        pos = 2;
+    } else if (len >= 1 && s[0] == ':') {
+        return -1;
+    }
+
+    while (pos < len) {
+        /* The token up to the next ':' may be an embedded IPv4 address,
+         * which must be the last thing. */
+        size_t end = pos;
+        while (end < len && s[end] != ':')
+            end++;
+        if (memchr(s + pos, '.', end - pos) != NULL) {
+            uint8_t v4[4];
+            if (end != len || count > 6 || parse_ipv4(s + pos, len - pos, v4) != 0)
+                return -1;
+            words[count++] = (uint16_t)(v4[0] << 8 | v4[1]);
+            words[count++] = (uint16_t)(v4[2] << 8 | v4[3]);
+            pos = len;
+            break;
+        }
+        if (end - pos < 1 || end - pos > 4 || count >= 8)
+            return -1;
+        unsigned w = 0;
+        for (size_t i = pos; i < end; i++) {
+            int h = hex_value(s[i]);
+            if (h < 0)
+                return -1;
+            w = w << 4 | (unsigned)h;
+        }
+        words[count++] = (uint16_t)w;
+        pos = end;
+        if (pos == len)
+            break;
+        pos++; /* the ':' */
+        if (pos < len && s[pos] == ':') {
+            if (gap >= 0)
+                return -1;
+            gap = (int)count;
+            pos++;
+        } else if (pos == len) {
+            return -1; /* a single trailing ':' */
+        }
+    }
+
+    if (gap < 0) {
+        if (count != 8)
+            return -1;
+    } else {
+        if (count > 7)
+            return -1;
+        size_t zeros = 8 - count, g = (size_t)gap;
+        memmove(words + g + zeros, words + g, (count - g) * sizeof(words[0]));
+        for (size_t i = 0; i < zeros; i++)
+            words[g + i] = 0;
+    }
+    for (size_t i = 0; i < 8; i++) {
+        out[2 * i] = (uint8_t)(words[i] >> 8);
+        out[2 * i + 1] = (uint8_t)words[i];
+    }
+    return 0;
+}
+
+size_t iotls_common_parse_ip_n(const char *text, size_t len, uint8_t out[16])
+{
+    if (parse_ipv4(text, len, out) == 0)
+        return 4;
+    if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
+        text++;
+        len -= 2;
+    }
+    if (parse_ipv6(text, len, out) == 0)
+        return 16;
+    return 0;
+}
+
+size_t iotls_common_parse_ip(const char *text, uint8_t out[16])
+{
+    return iotls_common_parse_ip_n(text, strlen(text), out);
+}
+
+size_t iotls_common_host_len(const char *host)
+{
+    size_t len = strlen(host);
+    if (len > 0 && host[len - 1] == '.')
+        len--;
+    return len;
+}
+
+/* ---- verdict texts ---- */
+
+void iotls_common_set_detail(char *detail, size_t cap, const char *text, const char *more)
+{
+    if (detail == NULL || cap == 0)
+        return;
+    snprintf(detail, cap, "%s%s%s", text, more != NULL ? ": " : "", more != NULL ? more : "");
+}
+
+int iotls_common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                              char *detail, size_t detail_cap)
+{
+    if (detail != NULL && detail_cap > 0)
+        detail[0] = '\0';
+    if (chain == NULL || policy == NULL || policy->trust == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (iotls_x509_count(chain) == 0) {
+        iotls_common_set_detail(detail, detail_cap, "no certificate", NULL);
+        return IOTLS_ERR_BAD_CERTIFICATE;
+    }
+    if (iotls_x509_count(policy->trust) == 0) {
+        iotls_common_set_detail(detail, detail_cap, "no trust anchors configured", NULL);
+        return IOTLS_ERR_CERT_UNKNOWN_CA;
+    }
+    return IOTLS_OK;
+}
+
+void iotls_common_host_detail(const iotls_x509 *chain, const char *host, char *detail,
+                              size_t detail_cap)
+{
+    if (detail == NULL || detail_cap == 0)
+        return;
+    char sans[200];
+    if (iotls_x509_sans(chain, sans, sizeof(sans)) != IOTLS_OK)
+        snprintf(sans, sizeof(sans), "(too many to list)");
+    snprintf(detail, detail_cap, "certificate is not for host '%s' (it names: %s)",
+             host != NULL ? host : "", sans[0] != '\0' ? sans : "no subjectAltName");
+}
+
+/* ---- the text of iotls_x509_sans ---- */
+
+void iotls_common_text_init(iotls_common_text *t, char *out, size_t cap)
+{
+    t->out = out;
+    t->cap = cap;
+    t->len = 0;
+    t->overflow = 0;
+    out[0] = '\0';
+}
+
+static void put_bytes(iotls_common_text *t, const char *s, size_t n)
+{
+    if (t->overflow || t->len + n + 1 > t->cap) {
+        t->overflow = 1;
+        return;
+    }
+    memcpy(t->out + t->len, s, n);
+    t->len += n;
+    t->out[t->len] = '\0';
+}
+
+static void put_str(iotls_common_text *t, const char *s)
+{
+    put_bytes(t, s, strlen(s));
+}
+
+/* A SAN's text, with anything not printable ASCII shown as '?'. */
+static void put_printable(iotls_common_text *t, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+        put_bytes(t, &c, 1);
+    }
+}
+
+/* RFC 5952 text: lower-case hex, the longest run of two or more zero
+ * groups (the first of equals) as "::". */
+static void put_ipv6(iotls_common_text *t, const uint8_t *p)
+{
+    unsigned words[8];
+    for (int i = 0; i < 8; i++)
+        words[i] = (unsigned)p[2 * i] << 8 | p[2 * i + 1];
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && words[j] == 0)
+            j++;
+        if (j - i > best_len && j - i >= 2) {
+            best = i;
+            best_len = j - i;
+        }
+        i = (j == i) ? i + 1 : j;
+    }
+    char part[8];
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            put_str(t, "::");
+            i += best_len - 1;
+            continue;
+        }
+        if (i > 0 && i != best + best_len)
+            put_str(t, ":");
+        snprintf(part, sizeof(part), "%x", words[i]);
+        put_str(t, part);
+    }
+}
+
+void iotls_common_text_san(iotls_common_text *t, iotls_common_san_kind kind, const uint8_t *p,
+                           size_t n)
+{
+    put_str(t, t->len > 0 ? ", " : "");
+    switch (kind) {
+    case IOTLS_SAN_DNS:
+        put_str(t, "DNS:");
+        put_printable(t, p, n);
+        break;
+    case IOTLS_SAN_EMAIL:
+        put_str(t, "email:");
+        put_printable(t, p, n);
+        break;
+    case IOTLS_SAN_URI:
+        put_str(t, "URI:");
+        put_printable(t, p, n);
+        break;
+    case IOTLS_SAN_IP:
+        if (n == 4) {
+            char part[24];
+            snprintf(part, sizeof(part), "IP:%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+            put_str(t, part);
+        } else if (n == 16) {
+            put_str(t, "IP:");
+            put_ipv6(t, p);
+        } else {
+            put_str(t, "IP:?");
+        }
+        break;
+    }
+}
+
+int iotls_common_text_finish(iotls_common_text *t)
+{
+    if (t->overflow) {
+        t->out[0] = '\0';
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    }
+    return IOTLS_OK;
+}
