@@ -168,6 +168,7 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     /* Resumption (RFC 8446 4.2.11): the saved ticket, or else the external
      * PSK, unless a HelloRetryRequest chose a suite of another hash. */
     iotls_psk_param psk;
+    uint16_t suites[IOTLS_MAX_SUITES];
     const uint8_t *psk_key = NULL;
     size_t psk_key_len = 0;
     s->psk_offered = psk_to_offer(c, &psk_key, &psk_key_len, &s->psk_alg, &s->psk_external);
@@ -190,6 +191,15 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         p.psk_count = 1;
         p.psk_ke = cfg->psk_ke != 0;
         p.psk_dhe_ke = s->share_group != 0; /* IOTLS_PSK_KE_ONLY: no share, psk_ke alone */
+        /* Suites of the PSK's hash first: a server that follows our order
+         * (OpenSSL does) could otherwise pick one the PSK cannot go with. */
+        size_t n = 0;
+        for (size_t pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < cfg->suite_count && n < IOTLS_MAX_SUITES; i++)
+                if ((iotls_suite_hash(cfg->suites[i]) == psk_alg) == (pass == 0))
+                    suites[n++] = cfg->suites[i];
+        p.suites = suites;
+        p.suite_count = n;
     }
     if (s->share_group == 0) {
         p.groups = NULL;

@@ -118,6 +118,7 @@ typedef struct {
     int ext_sv, ext_cl, resumed;
     int cert_sent;
     int cl_share_sent; /* the ClientHello had a key_share */
+    uint16_t first_suite; /* the ClientHello's first suite */
     uint16_t suite;
     uint16_t group;
 } result;
@@ -175,8 +176,10 @@ static result run(iotls_config *scfg, iotls_config *ccfg)
     iotls_client_hello parsed;
     if (ch && ch_len > 9 &&
         iotls_client_hello_parse(ch + 9, ch_len - 9, &parsed) == IOTLS_OK)
+    {
         r.cl_share_sent = (parsed.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
-    else
+        r.first_suite = (uint16_t)(parsed.cipher_suites.p[0] << 8 | parsed.cipher_suites.p[1]);
+    } else
         CHECK(0);
     r.hs_rc = handshake(sv, cl);
     r.sv_err = iotls_conn_error(sv);
@@ -266,6 +269,8 @@ static void test_psk_modes(void)
         CHECK(r.ext_sv == 1 && r.ext_cl == 1 && !r.resumed && r.cert_sent == 0);
         CHECK(iotls_suite_hash(r.suite) == alg);
         CHECK(r.group == IOTLS_GROUP_X25519 && r.cl_share_sent);
+        /* The client lists the suites of the PSK's hash first. */
+        CHECK(r.first_suite == suite);
 
         /* Client offers both modes, server allows psk_ke: (EC)DHE wins. */
         iotls_config_set_psk_ke(scfg, 1);
