@@ -62,7 +62,7 @@ ossl_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    (sleep 8 | timeout 12 openssl s_server -accept "127.0.0.1:$PORT" -naccept 1 -quiet "$@" \
+    (sleep 15 | timeout 20 openssl s_server -accept "127.0.0.1:$PORT" -naccept 1 -quiet "$@" \
         >"$W/$tag.log" 2>"$W/$tag.slog") &
     IA_PIDS+=($!)
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
@@ -72,13 +72,21 @@ gnutls_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    timeout 20 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1 &
+    timeout 30 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1 &
     IA_PIDS+=($!)
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
 }
 
-wait_pid_file() { # up to 3 s for TEXT in FILE
-    for _ in $(seq 1 60); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+wait_pid_file() { # up to 6 s for TEXT in FILE
+    for _ in $(seq 1 120); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
+wait_size() { # up to 10 s for FILE to reach SIZE bytes
+    for _ in $(seq 1 200); do
+        [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+        sleep 0.05
+    done
     return 1
 }
 
@@ -320,7 +328,7 @@ cell="client-openssl-keyupdate-limit-1MiB"
 ossl_server ku -psk "$KEY" -psk_identity "$ID" -nocert
 (cat "$W/1m.txt"; sleep 1) | timeout 20 "$IOTLS" client "127.0.0.1:$PORT" --psk "$KEY" \
     --psk-identity "$ID" --key-update-limit 3 >"$W/ku.out" 2>"$W/ku.err"
-sleep 0.3
+wait_size "$W/ku.log" "$(stat -c %s "$W/1m.txt")"
 n=$(sed -n 's/.*key updates sent \([0-9]*\) received.*/\1/p' "$W/ku.err")
 if ! cmp -s "$W/ku.log" "$W/1m.txt"; then
     fail $cell "s_server did not receive the same 1 MiB" "$W/ku.err" "$W/ku.slog"
@@ -389,7 +397,8 @@ cell="server-openssl-keyupdate-limit-1MiB"
 if ! our_server sL --psk "$KEY" --psk-identity "$ID" --key-update-limit 3 --once; then
     fail $cell "our server did not start" "$W/sL.log"
 else
-    (cat "$W/1m.txt"; sleep 2) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -quiet \
+    # -quiet implies -ign_eof: s_client stays until its timeout ends it.
+    (cat "$W/1m.txt"; sleep 2) | timeout 8 openssl s_client -connect "127.0.0.1:$PORT" -quiet \
         -psk "$KEY" -psk_identity "$ID" >"$W/sL.out" 2>"$W/sL.err"
     wait_pid_file "$W/sL.log" "key updates"
     n=$(sed -n 's/.*key updates sent \([0-9]*\) received.*/\1/p' "$W/sL.log")

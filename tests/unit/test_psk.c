@@ -432,6 +432,32 @@ static void test_key_update_limit(void)
     conn_free(sv);
     conn_free(cl);
 
+    /* One-way traffic: only the server writes, 300 records at 3 a key. The
+     * client answers each update_requested and sends nothing else: its
+     * answers are no KeyUpdate flood to the server. */
+    iotls_config_set_key_update_limit(scfg, 3);
+    sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    to_sv.len = to_cl.len = 0;
+    CHECK_OK(iotls_conn_start(sv));
+    CHECK_OK(iotls_conn_start(cl));
+    CHECK_OK(handshake(sv, cl));
+    static uint8_t one_way[300 * 50];
+    size_t one_way_len = 0;
+    for (size_t k = 0; k < 300; k++) {
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(sv, sent_s + (k % RECORDS) * RLEN, 50, &n));
+        CHECK(shuttle(sv, &to_cl, cl, one_way, sizeof one_way, &one_way_len) >= 0);
+        CHECK(shuttle(cl, &to_sv, sv, NULL, 0, NULL) >= 0);
+    }
+    CHECK(one_way_len == sizeof one_way);
+    CHECK_OK(iotls_conn_error(sv));
+    CHECK_OK(iotls_conn_error(cl));
+    CHECK_OK(iotls_conn_info(sv, &si));
+    CHECK(si.key_updates_sent == 99 && si.key_updates_received == 99);
+    conn_free(sv);
+    conn_free(cl);
+
     /* Without a limit set, 100 records need no KeyUpdate. */
     iotls_config_set_key_update_limit(scfg, 0);
     iotls_config_set_key_update_limit(ccfg, 0);
