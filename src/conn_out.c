@@ -236,11 +236,11 @@ int iotls_conn_send_key_update(iotls_conn *c, int request_peer)
         rc = iotls_conn_set_write_secret(c, secret, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK) {
         c->key_updates_sent++;
-        /* The peer's answer to our request is no flood: it must not count
-         * towards IOTLS_MAX_KEY_UPDATES_IN_ROW when the peer sends no data
-         * otherwise (one-way traffic with automatic updates). */
-        if (request_peer)
-            c->key_updates_in_row = 0;
+        /* The peer owes us one KeyUpdate for each request: those answers
+         * are no flood (on_key_update), even many in a row when the peer
+         * sends no data otherwise (one-way traffic, automatic updates). */
+        if (request_peer && c->key_update_answers_owed < UINT32_MAX)
+            c->key_update_answers_owed++;
         iotls_conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, 0, 1, NULL);
     }
     c->key_update_pending = 0;

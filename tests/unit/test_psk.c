@@ -455,6 +455,31 @@ static void test_key_update_limit(void)
     CHECK_OK(iotls_conn_error(cl));
     CHECK_OK(iotls_conn_info(sv, &si));
     CHECK(si.key_updates_sent == 99 && si.key_updates_received == 99);
+    /* A burst of 150 records (50 requests) before the client answers: its
+     * 50 answers arrive in a row, more than IOTLS_MAX_KEY_UPDATES_IN_ROW,
+     * and are still no flood. */
+    for (size_t k = 0; k < 150; k++) {
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(sv, sent_s, 50, &n));
+        CHECK(n == 50);
+    }
+    static uint8_t burst[150 * 50];
+    size_t burst_len = 0;
+    for (int i = 0; i < 10; i++)
+        if (shuttle(sv, &to_cl, cl, burst, sizeof burst, &burst_len) <= 0)
+            break;
+    CHECK(burst_len == sizeof burst);
+    CHECK(shuttle(cl, &to_sv, sv, NULL, 0, NULL) > 0);
+    CHECK_OK(iotls_conn_error(sv));
+    CHECK_OK(iotls_conn_error(cl));
+    CHECK_OK(iotls_conn_info(sv, &si));
+    CHECK(si.key_updates_sent == 149 && si.key_updates_received == 149);
+    /* Unasked KeyUpdates without data in between are still limited. */
+    for (int i = 0; i < 40 && iotls_conn_error(sv) == IOTLS_OK; i++) {
+        CHECK(iotls_conn_key_update(cl, 0) == IOTLS_OK);
+        (void)shuttle(cl, &to_sv, sv, NULL, 0, NULL);
+    }
+    CHECK_RC(iotls_conn_error(sv), IOTLS_ERR_UNEXPECTED_MESSAGE);
     conn_free(sv);
     conn_free(cl);
 
