@@ -40,6 +40,12 @@ static void usage(FILE *out)
             "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
             "  --early-data FILE    with --sess-in: send FILE's contents as 0-RTT early data\n"
             "                       (sent again after the handshake if the server refuses it)\n"
+            "  --psk HEX --psk-identity ID  external PSK (authenticates the server; no CA\n"
+            "                       needed); --psk-hash sha256|sha384 (default: the first\n"
+            "                       --ciphers suite's, else sha256)\n"
+            "  --psk-ke             PSK without ECDHE: offer psk_ke only, no key share\n"
+            "  --key-update         send a KeyUpdate (update_requested) after the handshake\n"
+            "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
             "  -v                   trace the handshake on stderr\n"
             "  --quiet              print nothing but data and errors\n",
             DEFAULT_TIMEOUT_MS);
@@ -349,6 +355,8 @@ static void print_connected(const iotls *t, const char *target)
             info.group_name, info.hrr ? " (HRR)" : "");
     if (info.resumed)
         fprintf(stderr, " (resumed)");
+    if (info.external_psk)
+        fprintf(stderr, " (external PSK%s)", info.group ? "" : ", psk_ke");
     if (info.alpn && info.alpn[0])
         fprintf(stderr, " alpn=%s", info.alpn);
     if (info.peer_chain_len > 0)
@@ -361,7 +369,10 @@ int cmd_client(int argc, char **argv)
 {
     const char *target = NULL, *ca = NULL, *servername = NULL, *alpn = NULL, *cert = NULL,
                *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL,
-               *sess_out = NULL, *sess_in = NULL, *early_file = NULL;
+               *sess_out = NULL, *sess_in = NULL, *early_file = NULL, *psk = NULL,
+               *psk_identity = NULL, *psk_hash = NULL;
+    int psk_ke = 0, key_update = 0;
+    unsigned long key_update_limit = 0;
     const char *pins[8];
     size_t pin_count = 0;
     int insecure = 0, verbose = 0, quiet = 0;
@@ -393,6 +404,18 @@ int cmd_client(int argc, char **argv)
             sess_in = v;
         else if ((v = app_opt_value(argc, argv, &i, "--early-data")))
             early_file = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--psk")))
+            psk = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--psk-identity")))
+            psk_identity = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--psk-hash")))
+            psk_hash = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key-update-limit")))
+            key_update_limit = app_parse_num("--key-update-limit", v, 1, 16777216);
+        else if (app_opt_flag(argv, i, "--psk-ke"))
+            psk_ke = 1;
+        else if (app_opt_flag(argv, i, "--key-update"))
+            key_update = 1;
         else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
             if (pin_count == sizeof pins / sizeof pins[0]) {
                 fprintf(stderr, "iotls: too many --pin options\n");
@@ -450,7 +473,7 @@ int cmd_client(int argc, char **argv)
     if (ca) {
         if (app_load_ca(cfg, ca) != IOTLS_OK)
             goto out;
-    } else if (!insecure) {
+    } else if (!insecure && !psk) {
         rc = iotls_config_set_ca_dir(cfg, SYSTEM_CA_DIR);
         if (rc != IOTLS_OK) {
             fprintf(stderr, "iotls: no system CA certificates in %s (%s); use --ca FILE\n",
@@ -483,6 +506,12 @@ int cmd_client(int argc, char **argv)
             goto out;
         }
     }
+    if (psk && app_set_psk(cfg, psk, psk_identity, psk_hash, ciphers) != 0)
+        goto out;
+    if (psk_ke)
+        iotls_config_set_psk_ke(cfg, IOTLS_PSK_KE_ONLY);
+    if (key_update_limit)
+        iotls_config_set_key_update_limit(cfg, key_update_limit);
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
@@ -521,6 +550,16 @@ int cmd_client(int argc, char **argv)
         print_connected(t, target);
     if (early_file && finish_early_data(t, quiet) != 0)
         goto out;
+    if (key_update) {
+        /* Ours now, the server's in answer (RFC 8446 4.6.3). */
+        rc = iotls_key_update(t, 1);
+        if (rc == IOTLS_OK && iotls_write(t, NULL, 0) < 0)
+            rc = iotls_last_error(t);
+        if (rc != IOTLS_OK) {
+            fprintf(stderr, "iotls: --key-update: %s\n", iotls_error(t));
+            goto out;
+        }
+    }
 
     if (get) {
         char host_header[300];
@@ -533,6 +572,13 @@ int cmd_client(int argc, char **argv)
         exit_code = http_get(t, host_header, get);
     } else {
         exit_code = copy_loop(t, (uint32_t)(timeout ? timeout : DEFAULT_TIMEOUT_MS));
+    }
+    if (!quiet) {
+        iotls_info info;
+        if (iotls_get_info(t, &info) == IOTLS_OK &&
+            (info.key_updates_sent > 0 || info.key_updates_received > 0))
+            fprintf(stderr, "iotls: key updates sent %u received %u\n", info.key_updates_sent,
+                    info.key_updates_received);
     }
     rc = iotls_close(t);
     if (rc != IOTLS_OK && exit_code == 0) {

@@ -57,7 +57,7 @@ typedef struct {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: iotls server --port N --cert FILE --key FILE [options]\n"
+            "usage: iotls server --port N (--cert FILE --key FILE | --psk HEX --psk-identity ID) [options]\n"
             "  --addr ADDR          listen address (default 127.0.0.1)\n"
             "  --port N             port; 0 picks a free one (see ACCEPT line, --ready-file)\n"
             "  --cert FILE --key FILE  certificate chain (leaf first) and its key\n"
@@ -77,6 +77,11 @@ static void usage(FILE *out)
             "  --early-data MAX     accept up to MAX bytes of 0-RTT early data per connection\n"
             "                       (needs --tickets; replays refused within this process only)\n"
             "  --ready-file FILE    write the port there once listening\n"
+            "  --psk HEX --psk-identity ID  external PSK (then --cert/--key are optional);\n"
+            "                       --psk-hash sha256|sha384 (default: the first --ciphers\n"
+            "                       suite's, else sha256)\n"
+            "  --psk-ke             prefer PSK without ECDHE (psk_ke) when the client offers it\n"
+            "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
             "  -v                   trace handshakes on stderr\n",
             DEFAULT_TIMEOUT_MS);
 }
@@ -397,7 +402,7 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
             snprintf(client, sizeof client, "client=anonymous");
         out_line(ctx, "conn %lu from %s: TLSv1.3 %s %s%s%s %s alpn=%s sni=%s %s", id, peer,
                  info.cipher_suite_name, info.group_name, info.hrr ? " (HRR)" : "",
-                 info.resumed ? " (resumed)" : "",
+                 info.resumed ? " (resumed)" : info.external_psk ? " (external PSK)" : "",
                  iotls_sig_scheme_name(info.own_sig_scheme),
                  info.alpn && info.alpn[0] ? info.alpn : "none",
                  info.server_name && info.server_name[0] ? info.server_name : "none", client);
@@ -412,6 +417,10 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
     rc = ctx->mode == MODE_HTTP ? serve_http(t) : serve_echo(t);
     if (rc != 0 && ctx->verbose)
         fprintf(stderr, "%s%s\n", tag, iotls_error(t));
+    if (iotls_get_info(t, &info) == IOTLS_OK &&
+        (info.key_updates_sent > 0 || info.key_updates_received > 0))
+        out_line(ctx, "conn %lu: key updates sent %u received %u", id, info.key_updates_sent,
+                 info.key_updates_received);
     int crc = iotls_close(t);
     if (rc == 0 && crc != IOTLS_OK && ctx->verbose)
         fprintf(stderr, "%s%s\n", tag, iotls_error(t));
@@ -480,7 +489,10 @@ int cmd_server(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL,
-               *ready_file = NULL, *ticket_keys = NULL;
+               *ready_file = NULL, *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL,
+               *psk_hash = NULL;
+    int psk_ke = 0;
+    unsigned long key_update_limit = 0;
     unsigned long tickets = 0, early_max = 0;
     int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
     unsigned long max_hs = 0, timeout = DEFAULT_TIMEOUT_MS;
@@ -514,6 +526,16 @@ int cmd_server(int argc, char **argv)
             ticket_keys = v;
         else if ((v = app_opt_value(argc, argv, &i, "--early-data")))
             early_max = app_parse_num("--early-data", v, 0, 1u << 20);
+        else if ((v = app_opt_value(argc, argv, &i, "--psk")))
+            psk = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--psk-identity")))
+            psk_identity = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--psk-hash")))
+            psk_hash = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key-update-limit")))
+            key_update_limit = app_parse_num("--key-update-limit", v, 1, 16777216);
+        else if (app_opt_flag(argv, i, "--psk-ke"))
+            psk_ke = 1;
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
@@ -537,8 +559,8 @@ int cmd_server(int argc, char **argv)
             return 2;
         }
     }
-    if (port == NULL || cert == NULL || key == NULL) {
-        fprintf(stderr, "iotls server: --port, --cert and --key are required\n");
+    if (port == NULL || (cert == NULL) != (key == NULL) || (cert == NULL && psk == NULL)) {
+        fprintf(stderr, "iotls server: --port, and --cert with --key or --psk, are required\n");
         usage(stderr);
         return 2;
     }
@@ -559,7 +581,13 @@ int cmd_server(int argc, char **argv)
         app_error("configuration", IOTLS_ERR_NO_MEMORY);
         goto out;
     }
-    if ((rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
+    if (psk && app_set_psk(cfg, psk, psk_identity, psk_hash, ciphers) != 0)
+        goto out;
+    if (psk_ke)
+        iotls_config_set_psk_ke(cfg, IOTLS_PSK_KE_ONLY);
+    if (key_update_limit)
+        iotls_config_set_key_update_limit(cfg, key_update_limit);
+    if (cert && (rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --cert %s --key %s: %s (or they do not belong together)\n", cert,
                 key, iotls_error_string(rc));
         goto out;

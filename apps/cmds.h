@@ -24,6 +24,11 @@ int app_opt_flag(char **argv, int i, const char *name);
 unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, unsigned long max);
 /* Load trust anchors from a file or a directory. Prints the error. */
 int app_load_ca(iotls_config *cfg, const char *path);
+/* --psk HEX --psk-identity ID [--psk-hash sha256|sha384]: the external
+ * PSK. Without --psk-hash the hash is the first --ciphers suite's (ciphers
+ * may be NULL), else SHA-256. Prints the error; returns 0 or -1. */
+int app_set_psk(iotls_config *cfg, const char *hex, const char *identity, const char *hash,
+                const char *ciphers);
 /* Print "iotls: <what>: <error text>" to stderr. */
 void app_error(const char *what, int rc);
 

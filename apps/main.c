@@ -55,6 +55,54 @@ unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, u
     return v;
 }
 
+int app_set_psk(iotls_config *cfg, const char *hex, const char *identity, const char *hash,
+                const char *ciphers)
+{
+    uint8_t key[64];
+    size_t len = strlen(hex);
+    if (identity == NULL || identity[0] == '\0') {
+        fprintf(stderr, "iotls: --psk needs --psk-identity\n");
+        return -1;
+    }
+    if (len % 2 != 0 || len / 2 < 16 || len / 2 > sizeof key) {
+        fprintf(stderr, "iotls: --psk: want 32 to 128 hex digits (16 to 64 bytes)\n");
+        return -1;
+    }
+    for (size_t i = 0; i < len / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
+            !strchr("0123456789abcdefABCDEF", hex[2 * i + 1])) {
+            fprintf(stderr, "iotls: --psk: not hex\n");
+            return -1;
+        }
+        key[i] = (uint8_t)v;
+    }
+    uint16_t suite = IOTLS_TLS_AES_128_GCM_SHA256;
+    if (hash) {
+        if (strcmp(hash, "sha384") == 0 || strcmp(hash, "SHA384") == 0)
+            suite = IOTLS_TLS_AES_256_GCM_SHA384;
+        else if (strcmp(hash, "sha256") != 0 && strcmp(hash, "SHA256") != 0) {
+            fprintf(stderr, "iotls: --psk-hash: sha256 or sha384\n");
+            return -1;
+        }
+    } else if (ciphers) {
+        /* The first suite listed decides: only AES-256-GCM has SHA-384. */
+        size_t first = strcspn(ciphers, ":,");
+        char tok[64];
+        snprintf(tok, sizeof tok, "%.*s", (int)(first < 63 ? first : 63), ciphers);
+        if (strstr(tok, "384") || strstr(tok, "aes256") || strstr(tok, "AES_256"))
+            suite = IOTLS_TLS_AES_256_GCM_SHA384;
+    }
+    int rc = iotls_config_set_psk(cfg, (const uint8_t *)identity, strlen(identity), key,
+                                  len / 2, suite);
+    memset(key, 0, sizeof key);
+    if (rc != IOTLS_OK) {
+        fprintf(stderr, "iotls: --psk: %s (identity 1..128 bytes)\n", iotls_error_string(rc));
+        return -1;
+    }
+    return 0;
+}
+
 void app_error(const char *what, int rc)
 {
     fprintf(stderr, "iotls: %s: %s\n", what, iotls_error_string(rc));

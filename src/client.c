@@ -92,6 +92,36 @@ static int make_share(iotls_conn *c, uint16_t group)
     return IOTLS_OK;
 }
 
+/* The PSK the next ClientHello offers: the saved session, or else the
+ * configured external PSK when one of our suites has its hash. After a
+ * HelloRetryRequest only one of the suite's hash (RFC 8446 4.1.4). */
+static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_len,
+                        iotls_hash_alg *alg, int *external)
+{
+    const iotls_config *cfg = c->cfg;
+    const struct iotls_client_state *s = &c->cl;
+    *external = 0;
+    *alg = IOTLS_HASH_NONE;
+    if (s->has_session) {
+        *alg = iotls_suite_hash(s->session.suite);
+        *key = s->session.psk;
+        *key_len = s->session.psk_len;
+    } else if (cfg->has_ext_psk) {
+        int usable = 0;
+        for (size_t i = 0; i < cfg->suite_count; i++)
+            usable |= iotls_suite_hash(cfg->suites[i]) == cfg->ext_psk_hash;
+        if (!usable)
+            return 0;
+        *alg = cfg->ext_psk_hash;
+        *key = cfg->ext_psk;
+        *key_len = cfg->ext_psk_len;
+        *external = 1;
+    } else {
+        return 0;
+    }
+    return s->hrr_suite == 0 || iotls_suite_hash(s->hrr_suite) == *alg;
+}
+
 /* Writes, commits and flushes a ClientHello: the first one, or the second
  * after a HelloRetryRequest (same random and session id, the share for the
  * group the server chose, its cookie echoed). */
@@ -132,25 +162,50 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     p.cookie_len = cookie_len;
     /* Servers only issue tickets usable with a mode the client listed
      * (RFC 8446 4.2.9); ask for them when someone will receive them. */
-    p.psk_dhe_ke = cfg->ticket_cb != NULL || s->has_session;
+    p.psk_dhe_ke = cfg->ticket_cb != NULL || s->has_session || cfg->has_ext_psk;
     s->sni_sent = p.server_name != NULL;
 
-    /* Resumption (RFC 8446 4.2.11): the saved ticket, unless a
-     * HelloRetryRequest chose a suite of another hash. */
+    /* Resumption (RFC 8446 4.2.11): the saved ticket, or else the external
+     * PSK, unless a HelloRetryRequest chose a suite of another hash. */
     iotls_psk_param psk;
-    iotls_hash_alg psk_alg = s->has_session ? iotls_suite_hash(s->session.suite) : IOTLS_HASH_NONE;
-    s->psk_offered = s->has_session &&
-                     (s->hrr_suite == 0 || iotls_suite_hash(s->hrr_suite) == psk_alg);
+    uint16_t suites[IOTLS_MAX_SUITES];
+    const uint8_t *psk_key = NULL;
+    size_t psk_key_len = 0;
+    s->psk_offered = psk_to_offer(c, &psk_key, &psk_key_len, &s->psk_alg, &s->psk_external);
+    iotls_hash_alg psk_alg = s->psk_alg;
     if (s->psk_offered) {
-        uint64_t now = iotls_config_now_ms(cfg);
-        uint64_t age_ms = now > s->session.received_ms ? now - s->session.received_ms : 0;
-        psk.identity = s->session.ticket;
-        psk.identity_len = s->session.ticket_len;
-        psk.obfuscated_age = (uint32_t)age_ms + s->session.age_add; /* mod 2^32 */
+        if (s->psk_external) {
+            /* RFC 8446 4.2.11: 0 for identities not from a ticket. */
+            psk.identity = cfg->ext_psk_identity;
+            psk.identity_len = cfg->ext_psk_identity_len;
+            psk.obfuscated_age = 0;
+        } else {
+            uint64_t now = iotls_config_now_ms(cfg);
+            uint64_t age_ms = now > s->session.received_ms ? now - s->session.received_ms : 0;
+            psk.identity = s->session.ticket;
+            psk.identity_len = s->session.ticket_len;
+            psk.obfuscated_age = (uint32_t)age_ms + s->session.age_add; /* mod 2^32 */
+        }
         psk.binder_len = iotls_hash_len(psk_alg);
         p.psks = &psk;
         p.psk_count = 1;
-        p.psk_ke = cfg->psk_ke;
+        p.psk_ke = cfg->psk_ke != 0;
+        p.psk_dhe_ke = s->share_group != 0; /* IOTLS_PSK_KE_ONLY: no share, psk_ke alone */
+        /* Suites of the PSK's hash first: a server that follows our order
+         * (OpenSSL does) could otherwise pick one the PSK cannot go with. */
+        size_t n = 0;
+        for (size_t pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < cfg->suite_count && n < IOTLS_MAX_SUITES; i++)
+                if ((iotls_suite_hash(cfg->suites[i]) == psk_alg) == (pass == 0))
+                    suites[n++] = cfg->suites[i];
+        p.suites = suites;
+        p.suite_count = n;
+    }
+    if (s->share_group == 0) {
+        p.groups = NULL;
+        p.group_count = 0;
+        p.shares = NULL;
+        p.share_count = 0;
     }
     /* 0-RTT (RFC 8446 4.2.10): only in the first ClientHello, with a
      * ticket that allows it, when the application has data for it. */
@@ -175,9 +230,9 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         memset(&early, 0, sizeof early);
         rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, binders_offset, hash);
         if (rc == IOTLS_OK)
-            rc = iotls_ks_init(&early, psk_alg, s->session.psk, s->session.psk_len);
+            rc = iotls_ks_init(&early, psk_alg, psk_key, psk_key_len);
         if (rc == IOTLS_OK)
-            rc = iotls_ks_binder_key(&early, 0, binder_key);
+            rc = iotls_ks_binder_key(&early, s->psk_external, binder_key);
         if (rc == IOTLS_OK)
             rc = iotls_finished_verify_data(psk_alg, binder_key, hash, binder);
         if (rc == IOTLS_OK)
@@ -255,9 +310,17 @@ int iotls_client_start(iotls_conn *c)
             return rc;
         s->session_id_len = sizeof s->session_id;
     }
-    rc = make_share(c, cfg->groups[0]);
-    if (rc != IOTLS_OK)
-        return rc;
+    /* A device without ECC (IOTLS_PSK_KE_ONLY) offering a PSK makes no
+     * key share at all. */
+    const uint8_t *key;
+    size_t key_len;
+    iotls_hash_alg alg;
+    int external;
+    if (cfg->psk_ke != IOTLS_PSK_KE_ONLY || !psk_to_offer(c, &key, &key_len, &alg, &external)) {
+        rc = make_share(c, cfg->groups[0]);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
     rc = send_client_hello(c, NULL, 0);
     if (rc != IOTLS_OK)
         return rc;
@@ -417,8 +480,7 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (resumed && !s->psk_offered)
         return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     /* RFC 8446 4.2.11: the one identity we sent, with a suite of its hash. */
-    if (resumed && (sh.selected_identity != 0 ||
-                    iotls_suite_hash(sh.cipher_suite) != iotls_suite_hash(s->session.suite)))
+    if (resumed && (sh.selected_identity != 0 || iotls_suite_hash(sh.cipher_suite) != s->psk_alg))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     /* Without a PSK the (EC)DHE share is the only way to keys; psk_ke only
      * when we offered it. */
@@ -441,9 +503,14 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
                               &dhe_len);
     /* The private key has done its one job. */
     iotls_kex_free(&s->kex);
+    const uint8_t *psk_key = NULL;
+    size_t psk_len = 0;
+    if (resumed) {
+        psk_key = s->psk_external ? cfg->ext_psk : s->session.psk;
+        psk_len = s->psk_external ? cfg->ext_psk_len : s->session.psk_len;
+    }
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&c->ks, c->hash, resumed ? s->session.psk : NULL,
-                           resumed ? s->session.psk_len : 0);
+        rc = iotls_ks_init(&c->ks, c->hash, psk_key, psk_len);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
@@ -451,7 +518,8 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     iotls_wipe(dhe, sizeof dhe);
     if (rc != IOTLS_OK)
         return rc;
-    c->resumed = resumed;
+    c->resumed = resumed && !s->psk_external;
+    c->ext_psk = resumed && s->psk_external;
     c->group = has_share ? s->share_group : 0;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
     iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
@@ -515,8 +583,9 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
     rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
-    /* A resumed handshake is authenticated by the PSK: Finished is next. */
-    s->state = c->resumed ? IOTLS_CL_WAIT_FINISHED : IOTLS_CL_WAIT_CERT_CR;
+    /* A PSK handshake (resumed or external) is authenticated by the PSK:
+     * Finished is next. */
+    s->state = c->resumed || c->ext_psk ? IOTLS_CL_WAIT_FINISHED : IOTLS_CL_WAIT_CERT_CR;
     return IOTLS_OK;
 }
 

@@ -17,6 +17,8 @@
 #define IOTLS_MAX_ALPN_WIRE 256
 #define IOTLS_DEFAULT_MAX_HANDSHAKE 16384
 #define IOTLS_MAX_SERVER_NAME 255
+#define IOTLS_MAX_PSK_IDENTITY 128
+#define IOTLS_MAX_EXT_PSK 64
 
 struct iotls_config {
     uint16_t suites[IOTLS_MAX_SUITES]; /* preference order */
@@ -70,7 +72,20 @@ struct iotls_config {
     uint8_t ticket_key_name[16];
     uint8_t ticket_key[32];
     int has_ticket_key;
-    int psk_ke; /* also accept / offer psk_ke (no (EC)DHE) */
+    int psk_ke; /* 0 off; 1 also accept / offer psk_ke; IOTLS_PSK_KE_ONLY (see iotls.h) */
+
+    /* One external (provisioned) PSK (RFC 8446 2.2): its identity, key and
+     * the hash of the suites it may be used with. */
+    uint8_t ext_psk_identity[IOTLS_MAX_PSK_IDENTITY];
+    size_t ext_psk_identity_len;
+    uint8_t ext_psk[IOTLS_MAX_EXT_PSK];
+    size_t ext_psk_len;
+    iotls_hash_alg ext_psk_hash;
+    int has_ext_psk;
+
+    /* Records sealed under one write key before we send a KeyUpdate (0:
+     * the AEAD's limit, see iotls_config_key_update_limit). */
+    uint64_t key_update_limit;
 
     /* Server 0-RTT (RFC 8446 4.2.10, 8): max_early_data_size put in
      * tickets (0: off), the ticket-age window in ms, and the anti-replay
@@ -93,6 +108,10 @@ uint64_t iotls_config_now_ms(const struct iotls_config *cfg);
 /* Defaults: AES-128-GCM, AES-256-GCM, ChaCha20 suites; x25519, secp256r1,
  * secp384r1; ECDSA P-256/P-384 and RSA-PSS; middlebox compat on. */
 void iotls_config_defaults(struct iotls_config *cfg);
+
+/* Records one write key may seal before a KeyUpdate for aead: the
+ * configured limit, or the AEAD's own (RFC 8446 5.5). */
+uint64_t iotls_config_key_update_limit(const struct iotls_config *cfg, iotls_aead_alg aead);
 
 /* Suite → its hash and AEAD (0 / NONE when unknown). */
 iotls_hash_alg iotls_suite_hash(uint16_t suite);

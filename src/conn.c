@@ -130,10 +130,13 @@ int iotls_conn_start(iotls_conn *c)
     if (c->error != IOTLS_OK)
         return c->error;
     if (c->role == IOTLS_ROLE_SERVER)
-        return c->cfg->has_cert ? IOTLS_OK : IOTLS_ERR_CONFIG;
+        return c->cfg->has_cert || c->cfg->has_ext_psk ? IOTLS_OK : IOTLS_ERR_CONFIG;
     const iotls_config *cfg = c->cfg;
-    /* A client must be able to tell who it talks to, unless told not to. */
-    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 &&
+    /* A client must be able to tell who it talks to, unless told not to.
+     * An external PSK does that by itself: only the holder of the key can
+     * complete the handshake (and without it, the certificate check below
+     * refuses the server for want of a CA). */
+    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 && !cfg->has_ext_psk &&
         (!cfg->has_ca || c->server_name[0] == '\0'))
         return IOTLS_ERR_CONFIG;
 #ifdef IOTLS_NO_CLIENT
@@ -182,7 +185,11 @@ static int on_key_update(iotls_conn *c, const uint8_t *body, size_t len)
     int rc = iotls_key_update_parse(body, len, &requested);
     if (rc != IOTLS_OK)
         return rc;
-    if (++c->key_updates_in_row > IOTLS_MAX_KEY_UPDATES_IN_ROW)
+    /* An answer to one of our requests is owed to us; anything beyond is
+     * limited when no data comes in between. */
+    if (c->key_update_answers_owed > 0)
+        c->key_update_answers_owed--;
+    else if (++c->key_updates_in_row > IOTLS_MAX_KEY_UPDATES_IN_ROW)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     uint8_t *secret = peer_app_secret(c);
     rc = iotls_next_traffic_secret(c->hash, secret, secret);
@@ -190,6 +197,7 @@ static int on_key_update(iotls_conn *c, const uint8_t *body, size_t len)
         rc = iotls_conn_set_read_secret(c, secret, IOTLS_EPOCH_APPLICATION);
     if (rc != IOTLS_OK)
         return rc;
+    c->key_updates_received++;
     iotls_conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, len, 0, NULL);
     /* Answer an update_requested at once unless we already sent ours
      * (RFC 8446 4.6.3); if tx is full it goes out before the next write. */

@@ -76,6 +76,7 @@ struct iotls_conn {
     uint8_t client_random[32];
     int hrr;
     int resumed;
+    int ext_psk; /* the external PSK authenticated this handshake */
     int handshake_done;
     int peer_cert_presented;
     int peer_cert_verified;
@@ -93,6 +94,8 @@ struct iotls_conn {
     unsigned empty_records_in_row;
     unsigned key_updates_in_row;
     int key_update_pending; /* peer asked us to update: send before next write */
+    uint32_t key_updates_sent, key_updates_received;
+    uint32_t key_update_answers_owed; /* our update_requested not yet answered */
     /* Server that declined 0-RTT: the client's early records cannot be
      * opened with the handshake keys and are skipped (RFC 8446 4.2.10), up
      * to early_skip_budget bytes. Set by server.c. */

@@ -130,6 +130,9 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->server_name = c->server_name;
     info->hrr = c->hrr;
     info->resumed = c->resumed;
+    info->external_psk = c->ext_psk;
+    info->key_updates_sent = c->key_updates_sent;
+    info->key_updates_received = c->key_updates_received;
     info->peer_cert_verified = c->peer_cert_verified;
     info->peer_cert_presented = c->peer_cert_presented;
     info->client_auth = c->client_auth;

@@ -253,8 +253,15 @@ int iotls_conn_send_key_update(iotls_conn *c, int request_peer)
     rc = iotls_next_traffic_secret(c->hash, secret, secret);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, secret, IOTLS_EPOCH_APPLICATION);
-    if (rc == IOTLS_OK)
+    if (rc == IOTLS_OK) {
+        c->key_updates_sent++;
+        /* The peer owes us one KeyUpdate for each request: those answers
+         * are no flood (on_key_update), even many in a row when the peer
+         * sends no data otherwise (one-way traffic, automatic updates). */
+        if (request_peer && c->key_update_answers_owed < UINT32_MAX)
+            c->key_update_answers_owed++;
         iotls_conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, 0, 1, NULL);
+    }
     c->key_update_pending = 0;
     return rc;
 }
@@ -273,7 +280,17 @@ int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n)
         if (rc != IOTLS_OK)
             return iotls_conn_fail(c, rc);
     }
+    uint64_t key_limit = iotls_config_key_update_limit(c->cfg, c->aead);
     while (*n < len) {
+        if (c->wr.seq >= key_limit) {
+            /* RFC 8446 5.5: a fresh write key before the AEAD's limit; ask
+             * the peer to rotate too (its answer is one small record). */
+            if (iotls_conn_tx_free(c) < 64)
+                break;
+            int rc = iotls_conn_send_key_update(c, 1);
+            if (rc != IOTLS_OK)
+                return iotls_conn_fail(c, rc);
+        }
         size_t chunk = len - *n;
         if (chunk > c->max_record_out)
             chunk = c->max_record_out;

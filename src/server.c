@@ -75,10 +75,11 @@ typedef struct {
     iotls_bytes share;   /* the client's key share for group; len 0: send HRR */
     uint16_t sig_scheme; /* for our CertificateVerify */
     iotls_bytes alpn;    /* selected protocol; len 0: none */
-    int resumed;         /* a ticket's PSK was accepted */
+    int resumed;         /* a PSK was accepted: a ticket's or the external one */
+    int external;        /* ... the external PSK */
     int psk_ke;          /* ... without (EC)DHE: group 0 */
     uint16_t identity;   /* its index in the client's list */
-    uint8_t psk[IOTLS_MAX_HASH_LEN];
+    uint8_t psk[IOTLS_MAX_EXT_PSK]; /* a ticket's (HashLen) or the external one */
     size_t psk_len;
     /* What the selected ticket says about 0-RTT. */
     uint32_t ticket_max_early;
@@ -276,14 +277,44 @@ static int group_ok(const iotls_config *cfg, uint16_t group)
     return 0;
 }
 
-/* Our preference: the first of our suites the client offers. */
-static uint16_t pick_suite(const iotls_config *cfg, const iotls_client_hello *ch)
+/* Our preference: the first of our suites the client offers (of hash
+ * alg, unless IOTLS_HASH_NONE). */
+static uint16_t pick_suite_of(const iotls_config *cfg, const iotls_client_hello *ch,
+                              iotls_hash_alg alg)
 {
     for (size_t i = 0; i < cfg->suite_count; i++)
         if (iotls_suite_hash(cfg->suites[i]) != IOTLS_HASH_NONE &&
+            (alg == IOTLS_HASH_NONE || iotls_suite_hash(cfg->suites[i]) == alg) &&
             iotls_u16_list_contains(ch->cipher_suites, cfg->suites[i]))
             return cfg->suites[i];
     return 0;
+}
+
+static uint16_t pick_suite(const iotls_config *cfg, const iotls_client_hello *ch)
+{
+    return pick_suite_of(cfg, ch, IOTLS_HASH_NONE);
+}
+
+/* 1 when identity is our external PSK's. Compared in constant time (the
+ * length is no secret: it shows on the wire). */
+static int is_ext_psk_identity(const iotls_config *cfg, iotls_bytes identity)
+{
+    return cfg->has_ext_psk && identity.len == cfg->ext_psk_identity_len &&
+           iotls_ct_memcmp(identity.p, cfg->ext_psk_identity, identity.len) == 0;
+}
+
+/* 1 when the client lists our external PSK's identity. */
+static int ext_psk_offered(const iotls_config *cfg, const iotls_client_hello *ch)
+{
+    size_t pos = 0;
+    iotls_bytes identity;
+    uint32_t age;
+    int found = 0;
+    if (!cfg->has_ext_psk || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY))
+        return 0;
+    while (iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age))
+        found |= is_ext_psk_identity(cfg, identity);
+    return found;
 }
 
 static int find_share(const iotls_client_hello *ch, uint16_t group, iotls_bytes *share)
@@ -328,8 +359,11 @@ static int pick_group(const iotls_config *cfg, const iotls_client_hello *ch, uin
 static int pick_sig_scheme(const iotls_conn *c, const iotls_client_hello *ch, uint16_t *scheme)
 {
     const iotls_config *cc = cert_config(c);
-    if (!cc->has_cert)
-        return IOTLS_ERR_CONFIG; /* a server without a certificate cannot answer */
+    if (!cc->has_cert) {
+        /* A server without a certificate cannot answer; one that only
+         * has an external PSK refuses clients that do not use it. */
+        return c->cfg->has_ext_psk ? IOTLS_ERR_HANDSHAKE_FAILURE : IOTLS_ERR_CONFIG;
+    }
     for (size_t i = 0; i < c->cfg->sig_alg_count; i++) {
         uint16_t s = c->cfg->sig_algs[i];
         if (iotls_u16_list_contains(ch->signature_algorithms, s) &&
@@ -736,8 +770,10 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     if (rc == IOTLS_OK)
         rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
     iotls_wipe(dhe, sizeof dhe);
-    if (rc == IOTLS_OK)
-        c->resumed = choice->resumed;
+    if (rc == IOTLS_OK) {
+        c->resumed = choice->resumed && !choice->external;
+        c->ext_psk = choice->resumed && choice->external;
+    }
     if (rc != IOTLS_OK)
         return rc;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
@@ -996,7 +1032,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
                       sv_choice *choice)
 {
     const iotls_config *cfg = c->cfg;
-    if (!has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY) || !cfg->has_ticket_key)
+    if (!has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY) || (!cfg->has_ticket_key && !cfg->has_ext_psk))
         return IOTLS_OK;
     int mode_dhe = 0, mode_ke = 0;
     for (size_t i = 0; i < ch->psk_modes.len; i++) {
@@ -1007,6 +1043,10 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     }
     int use_dhe = mode_dhe && choice->share.len > 0;
     int use_ke = !use_dhe && mode_ke && cfg->psk_ke;
+    if (mode_ke && cfg->psk_ke == IOTLS_PSK_KE_ONLY) {
+        use_ke = 1; /* a server without ECC prefers no (EC)DHE */
+        use_dhe = 0;
+    }
     if (!use_dhe && !use_ke)
         return IOTLS_OK;
 
@@ -1031,7 +1071,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         return rc;
     sv_ticket t;
     size_t index = 0;
-    int found = 0;
+    int found = 0, external = 0;
     uint32_t found_age = 0;
     iotls_bytes chosen_identity = {NULL, 0};
     pos = 0;
@@ -1039,14 +1079,20 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         found_age = age;
         chosen_identity = identity;
         memset(&t, 0, sizeof t);
-        if (ticket_open(cfg, identity, &t) == IOTLS_OK && iotls_suite_hash(t.suite) == alg &&
-            t.psk_len == hash_len && memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
-            (now == 0 || (now >= t.issued_ms && now - t.issued_ms < (uint64_t)t.lifetime * 1000u)))
+        if (is_ext_psk_identity(cfg, identity)) {
+            /* The external PSK, when the suite has its hash (RFC 8446 4.2.11). */
+            found = external = cfg->ext_psk_hash == alg;
+        } else if (cfg->has_ticket_key && ticket_open(cfg, identity, &t) == IOTLS_OK &&
+                   iotls_suite_hash(t.suite) == alg && t.psk_len == hash_len &&
+                   memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
+                   (now == 0 || (now >= t.issued_ms &&
+                                 now - t.issued_ms < (uint64_t)t.lifetime * 1000u))) {
             found = 1;
-        else
+        }
+        if (!found) {
             index++;
-        if (!found)
             iotls_wipe(&t, sizeof t);
+        }
     }
     if (!found)
         return IOTLS_OK;
@@ -1059,13 +1105,15 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     uint8_t expected[IOTLS_MAX_HASH_LEN];
     iotls_key_schedule early;
     memset(&early, 0, sizeof early);
+    const uint8_t *psk_key = external ? cfg->ext_psk : t.psk;
+    size_t psk_key_len = external ? cfg->ext_psk_len : t.psk_len;
     rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&early, alg, t.psk, t.psk_len);
+        rc = iotls_ks_init(&early, alg, psk_key, psk_key_len);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_binder_key(&early, 0, binder_key);
+        rc = iotls_ks_binder_key(&early, external, binder_key);
     if (rc == IOTLS_OK)
         rc = iotls_finished_verify_data(alg, binder_key, hash, expected);
     if (rc == IOTLS_OK && iotls_ct_memcmp(expected, binder.p, hash_len) != 0)
@@ -1091,10 +1139,11 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         uint64_t diff = our_age > client_age ? our_age - client_age : client_age - our_age;
         choice->ticket_age_ok = now != 0 && now >= t.issued_ms && diff <= cfg->early_window_ms;
         choice->resumed = 1;
+        choice->external = external;
         choice->psk_ke = use_ke;
         choice->identity = (uint16_t)index;
-        memcpy(choice->psk, t.psk, t.psk_len);
-        choice->psk_len = t.psk_len;
+        memcpy(choice->psk, psk_key, psk_key_len);
+        choice->psk_len = psk_key_len;
         if (use_ke) {
             choice->group = 0;
             choice->share.p = NULL;
@@ -1165,7 +1214,13 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     rc = process_sni(c, &ch);
     if (rc != IOTLS_OK)
         return rc;
-    choice.suite = pick_suite(c->cfg, &ch);
+    /* A client naming our external PSK gets a suite of its hash if it
+     * offers one (the PSK is only usable with that hash). */
+    choice.suite = 0;
+    if (ext_psk_offered(c->cfg, &ch))
+        choice.suite = pick_suite_of(c->cfg, &ch, c->cfg->ext_psk_hash);
+    if (choice.suite == 0)
+        choice.suite = pick_suite(c->cfg, &ch);
     if (choice.suite == 0)
         return IOTLS_ERR_HANDSHAKE_FAILURE;
     int group_rc = pick_group(c->cfg, &ch, &choice.group, &choice.share);

@@ -122,3 +122,15 @@ uint64_t iotls_config_now_ms(const struct iotls_config *cfg)
 {
     return cfg->now_ms ? cfg->now_ms(cfg->now_arg) : 0;
 }
+
+uint64_t iotls_config_key_update_limit(const struct iotls_config *cfg, iotls_aead_alg aead)
+{
+    /* RFC 8446 5.5: AES-GCM may protect 2^24.5 full-size records per key;
+     * 2^24 leaves room for the KeyUpdate and alerts. ChaCha20-Poly1305's
+     * limit is beyond 2^64 records; 2^40 is a conservative stand-in. */
+    uint64_t aead_limit = aead == IOTLS_AEAD_CHACHA20_POLY1305 ? (uint64_t)1 << 40
+                                                               : (uint64_t)1 << 24;
+    if (cfg->key_update_limit != 0 && cfg->key_update_limit < aead_limit)
+        return cfg->key_update_limit;
+    return aead_limit;
+}

@@ -131,6 +131,29 @@ int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
 /* Resumption without (EC)DHE (psk_ke): off by default, it gives no
  * forward secrecy. Client: offered next to psk_dhe_ke; server: accepted. */
 void iotls_config_set_psk_ke(iotls_config *cfg, int on);
+/* on = IOTLS_PSK_KE_ONLY, for devices without ECC: a client offering a PSK
+ * offers psk_ke alone and sends no key share (a full handshake is then
+ * impossible); a server prefers psk_ke whenever the client offers it. */
+#define IOTLS_PSK_KE_ONLY 2
+/* External PSK (RFC 8446 2.2): a provisioned identity (1..128 bytes) and
+ * key (16..64 bytes), usable with the suites of cipher_suite's hash
+ * (SHA-256 or SHA-384). One per config; a second call replaces it.
+ * Client: offered in every ClientHello (unless a saved session is offered
+ * instead); the PSK authenticates the server, so no CA is needed, and the
+ * handshake fails if the server does not accept it and has no certificate
+ * the client can verify. Server: a client naming this identity gets a PSK
+ * handshake without certificates (psk_dhe_ke, or psk_ke per
+ * iotls_config_set_psk_ke); another identity gets a full handshake, or
+ * handshake_failure when the server has no certificate. A server with an
+ * external PSK needs no certificate. */
+int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
+                         const uint8_t *key, size_t key_len, uint16_t cipher_suite);
+/* Automatic KeyUpdate (RFC 8446 5.5): once `records` records were sealed
+ * under our current write key, a KeyUpdate with update_requested goes out
+ * before the next record (so the peer's keys rotate too). 0 (default): the
+ * AEAD's limit, 2^24 records for AES-GCM and 2^40 for ChaCha20-Poly1305; a
+ * larger value is lowered to it. Small values are for tests. */
+void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records);
 /* Wall clock for ticket ages and expiry (ms since the epoch). Default:
  * CLOCK_REALTIME. */
 void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
@@ -204,6 +227,8 @@ typedef struct {
     uint32_t early_data_bytes;         /* 0-RTT bytes sent (client) / received (server) */
     int peer_alert;                    /* alert the peer sent, -1 none */
     int alert_sent;                    /* alert we sent, -1 none */
+    int external_psk;                  /* authenticated by the external PSK */
+    uint32_t key_updates_sent, key_updates_received;
 } iotls_info;
 
 const char *iotls_suite_name(uint16_t suite);

@@ -463,11 +463,12 @@ int iotls_connect_socket(iotls *t, int fd, const char *servername)
     if (t->role != IOTLS_ROLE_CLIENT || t->conn != NULL)
         return set_error(t, "connect", IOTLS_ERR_BAD_STATE, NULL);
     const iotls_config *cfg = t->cfg;
-    /* Fail here, with a clear message, rather than after a round trip. */
-    if (!cfg->insecure_noverifycert && !cfg->has_ca && cfg->pin_count == 0)
+    /* Fail here, with a clear message, rather than after a round trip. An
+     * external PSK authenticates the server by itself. */
+    if (!cfg->insecure_noverifycert && !cfg->has_ca && cfg->pin_count == 0 && !cfg->has_ext_psk)
         return fail(t, "connect", IOTLS_ERR_CONFIG,
                     "no trusted CA configured to verify the server");
-    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 &&
+    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 && !cfg->has_ext_psk &&
         (servername == NULL || servername[0] == '\0'))
         return fail(t, "connect", IOTLS_ERR_CONFIG, "no server name to check the certificate");
     if (servername && strlen(servername) > IOTLS_MAX_SERVER_NAME)
@@ -622,7 +623,7 @@ int iotls_accept_socket(iotls *server, int fd, iotls **conn_out)
     /* Handed out even when the handshake fails, so the caller can read
      * iotls_error() and must iotls_free() it. */
     *conn_out = t;
-    if (!t->cfg->has_cert)
+    if (!t->cfg->has_cert && !t->cfg->has_ext_psk)
         return fail(t, "handshake", IOTLS_ERR_CONFIG, "the server has no certificate");
     return start_engine(t, fd, NULL);
 }

@@ -497,7 +497,33 @@ int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path)
 void iotls_config_set_psk_ke(iotls_config *cfg, int on)
 {
     if (cfg)
-        cfg->psk_ke = on != 0;
+        cfg->psk_ke = on == IOTLS_PSK_KE_ONLY ? IOTLS_PSK_KE_ONLY : on != 0;
+}
+
+int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
+                         const uint8_t *key, size_t key_len, uint16_t cipher_suite)
+{
+    if (!cfg || !identity || !key || identity_len == 0 ||
+        identity_len > sizeof cfg->ext_psk_identity || key_len < 16 ||
+        key_len > sizeof cfg->ext_psk)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_hash_alg alg = iotls_suite_hash(cipher_suite);
+    if (alg == IOTLS_HASH_NONE)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_wipe(cfg->ext_psk, sizeof cfg->ext_psk);
+    memcpy(cfg->ext_psk_identity, identity, identity_len);
+    cfg->ext_psk_identity_len = identity_len;
+    memcpy(cfg->ext_psk, key, key_len);
+    cfg->ext_psk_len = key_len;
+    cfg->ext_psk_hash = alg;
+    cfg->has_ext_psk = 1;
+    return IOTLS_OK;
+}
+
+void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records)
+{
+    if (cfg)
+        cfg->key_update_limit = records;
 }
 
 void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg)

@@ -1,0 +1,518 @@
+/* External PSKs and automatic KeyUpdate (src/server.c select_psk, the PSK
+ * parts of src/client.c, src/conn_out.c iotls_conn_write).
+ *
+ * Our client against our server in memory:
+ * 1. external PSK with psk_dhe_ke and psk_ke, SHA-256 and SHA-384 suites:
+ *    no certificate on either side, both report external_psk, the suite
+ *    has the PSK's hash, group 0 exactly for psk_ke;
+ * 2. a wrong key is decrypt_error (the binder), an unknown identity a full
+ *    handshake (server with a certificate) or handshake_failure (PSK-only
+ *    server), a PSK-only client refuses a certificate it cannot check;
+ * 3. KeyUpdate every 5 records: 100 records each way arrive intact while
+ *    both sides rotate their keys many times. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "iotls/engine.h"
+#include "iotls/iotls.h"
+#include "msg/msg.h"
+#include "testlib.h"
+
+static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096];
+static const char *g_name = "device.local";
+
+static const uint8_t g_key[32] = {0x0b, 0x1c, 0x2d, 0x3e, 0x4f, 0x50, 0x61, 0x72, 0x83, 0x94, 0xa5,
+                                  0xb6, 0xc7, 0xd8, 0xe9, 0xfa, 0x01, 0x12, 0x23, 0x34, 0x45, 0x56,
+                                  0x67, 0x78, 0x89, 0x9a, 0xab, 0xbc, 0xcd, 0xde, 0xef, 0xf0};
+static const char *g_id = "sensor-0042";
+
+static int make_pki(void)
+{
+    iotls_cert_spec ca = {.subject = "CN=psk test CA", .is_ca = 1};
+    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local",
+                            .for_server = 1};
+    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, leaf_key, sizeof leaf_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&leaf, leaf_key, ca_key, ca_cert, leaf_cert, sizeof leaf_cert);
+    return rc;
+}
+
+typedef struct {
+    uint8_t buf[65536];
+    size_t len;
+} wire;
+
+/* Moves from's output to `to` and feeds it; received application data is
+ * appended to sink (may be NULL: then it must not come). Returns <0 on an
+ * error, 1 on progress, 0 when nothing moved. */
+static int shuttle(iotls_conn *from, wire *w, iotls_conn *to, uint8_t *sink, size_t sink_cap,
+                   size_t *sink_len)
+{
+    int progress = 0;
+    size_t n;
+    const uint8_t *p = iotls_conn_output(from, &n);
+    if (p && n <= sizeof w->buf - w->len) {
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        iotls_conn_output_consume(from, n);
+        progress = 1;
+    }
+    for (;;) {
+        size_t used = 0;
+        int rc = w->len ? iotls_conn_input(to, w->buf, w->len, &used) : IOTLS_OK;
+        memmove(w->buf, w->buf + used, w->len - used);
+        w->len -= used;
+        if (rc != IOTLS_OK)
+            return rc;
+        size_t got = 0;
+        uint8_t tmp[4096];
+        int rrc = iotls_conn_read(to, tmp, sizeof tmp, &got);
+        if (rrc == IOTLS_OK && got > 0) {
+            CHECK(sink != NULL && *sink_len + got <= sink_cap);
+            if (sink && *sink_len + got <= sink_cap) {
+                memcpy(sink + *sink_len, tmp, got);
+                *sink_len += got;
+            }
+            progress = 1;
+            continue;
+        }
+        if (used > 0) {
+            progress = 1;
+            continue;
+        }
+        return progress;
+    }
+}
+
+static iotls_conn *conn_new(const iotls_config *cfg, int role, const char *name)
+{
+    size_t need = iotls_conn_size(cfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    if (!mem)
+        return NULL;
+    iotls_conn *c = iotls_conn_init(mem, need, cfg, role, name);
+    if (!c)
+        free(mem);
+    return c;
+}
+
+static void conn_free(iotls_conn *c)
+{
+    if (c) {
+        iotls_conn_free(c);
+        free(c);
+    }
+}
+
+typedef struct {
+    int hs_rc; /* first error: server's or client's */
+    int sv_err, cl_err;
+    int sv_alert_sent, cl_peer_alert;
+    int ext_sv, ext_cl, resumed;
+    int cert_sent;
+    int cl_share_sent; /* the ClientHello had a key_share */
+    uint16_t first_suite; /* the ClientHello's first suite */
+    uint16_t suite;
+    uint16_t group;
+} result;
+
+static void count_cert(void *arg, const iotls_conn *conn, const iotls_event *ev)
+{
+    (void)conn;
+    if (ev->kind == IOTLS_EV_HS_SENT && ev->hs_type == IOTLS_HS_CERTIFICATE)
+        (*(int *)arg)++;
+}
+
+static wire to_sv, to_cl;
+
+static int handshake(iotls_conn *sv, iotls_conn *cl)
+{
+    for (int i = 0; i < 50; i++) {
+        int a = shuttle(cl, &to_sv, sv, NULL, 0, NULL);
+        int b = shuttle(sv, &to_cl, cl, NULL, 0, NULL);
+        if (a < 0 || b < 0) {
+            (void)shuttle(sv, &to_cl, cl, NULL, 0, NULL); /* deliver the alert */
+            (void)shuttle(cl, &to_sv, sv, NULL, 0, NULL);
+            break;
+        }
+        if (a == 0 && b == 0)
+            break;
+    }
+    int sv_err = iotls_conn_error(sv), cl_err = iotls_conn_error(cl);
+    if (sv_err || cl_err)
+        return sv_err ? sv_err : cl_err;
+    return iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl) ? IOTLS_OK
+                                                                          : IOTLS_ERR_INTERNAL;
+}
+
+static result run(iotls_config *scfg, iotls_config *ccfg)
+{
+    result r;
+    memset(&r, 0, sizeof r);
+    int certs = 0;
+    iotls_config_set_trace(scfg, count_cert, &certs);
+    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(sv != NULL && cl != NULL);
+    if (!sv || !cl) {
+        conn_free(sv);
+        conn_free(cl);
+        r.hs_rc = IOTLS_ERR_INTERNAL;
+        return r;
+    }
+    to_sv.len = to_cl.len = 0;
+    CHECK_OK(iotls_conn_start(sv));
+    CHECK_OK(iotls_conn_start(cl));
+    /* Look into the ClientHello for a key_share before it leaves. */
+    size_t ch_len = 0;
+    const uint8_t *ch = iotls_conn_output(cl, &ch_len);
+    iotls_client_hello parsed;
+    if (ch && ch_len > 9 &&
+        iotls_client_hello_parse(ch + 9, ch_len - 9, &parsed) == IOTLS_OK)
+    {
+        r.cl_share_sent = (parsed.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
+        r.first_suite = (uint16_t)(parsed.cipher_suites.p[0] << 8 | parsed.cipher_suites.p[1]);
+    } else
+        CHECK(0);
+    r.hs_rc = handshake(sv, cl);
+    r.sv_err = iotls_conn_error(sv);
+    r.cl_err = iotls_conn_error(cl);
+    iotls_info si, ci;
+    CHECK_OK(iotls_conn_info(sv, &si));
+    CHECK_OK(iotls_conn_info(cl, &ci));
+    r.sv_alert_sent = si.alert_sent;
+    r.cl_peer_alert = ci.peer_alert;
+    r.ext_sv = si.external_psk;
+    r.ext_cl = ci.external_psk;
+    r.resumed = si.resumed || ci.resumed;
+    r.cert_sent = certs;
+    r.suite = cl->suite;
+    r.group = sv->group;
+    if (r.hs_rc == 0) {
+        CHECK(sv->suite == cl->suite && sv->group == cl->group);
+        size_t n = 0, got = 0;
+        uint8_t buf[16];
+        CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"ping", 4, &n));
+        CHECK(shuttle(cl, &to_sv, sv, buf, sizeof buf, &got) > 0);
+        CHECK(got == 4 && memcmp(buf, "ping", 4) == 0);
+    }
+    iotls_config_set_trace(scfg, NULL, NULL);
+    conn_free(sv);
+    conn_free(cl);
+    return r;
+}
+
+static iotls_config *psk_config(uint16_t suite, const char *id, int flip_key)
+{
+    iotls_config *cfg = iotls_config_new();
+    CHECK(cfg != NULL);
+    uint8_t key[sizeof g_key];
+    memcpy(key, g_key, sizeof key);
+    key[5] ^= (uint8_t)flip_key;
+    CHECK_OK(iotls_config_set_psk(cfg, (const uint8_t *)id, strlen(id), key, sizeof key, suite));
+    return cfg;
+}
+
+static void add_cert(iotls_config *cfg)
+{
+    CHECK_OK(iotls_config_set_cert_mem(cfg, (const uint8_t *)leaf_cert, strlen(leaf_cert) + 1,
+                                       (const uint8_t *)leaf_key, strlen(leaf_key) + 1));
+}
+
+static void add_ca(iotls_config *cfg)
+{
+    CHECK_OK(iotls_config_set_ca_mem(cfg, (const uint8_t *)ca_cert, strlen(ca_cert) + 1));
+}
+
+static void test_setter(void)
+{
+    iotls_config *cfg = iotls_config_new();
+    const uint8_t id[1] = {'a'};
+    uint8_t big[IOTLS_MAX_PSK_IDENTITY + 1];
+    memset(big, 'x', sizeof big);
+    CHECK_RC(iotls_config_set_psk(cfg, id, 0, g_key, 32, 0x1301), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_psk(cfg, big, sizeof big, g_key, 32, 0x1301), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_psk(cfg, id, 1, g_key, 15, 0x1301), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_psk(cfg, id, 1, big, 65, 0x1301), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_psk(cfg, id, 1, g_key, 32, 0x00FF), IOTLS_ERR_BAD_ARG);
+    CHECK(!cfg->has_ext_psk);
+    CHECK_OK(iotls_config_set_psk(cfg, big, IOTLS_MAX_PSK_IDENTITY, big, 64, 0x1302));
+    CHECK(cfg->has_ext_psk && cfg->ext_psk_hash == IOTLS_HASH_SHA384 && cfg->ext_psk_len == 64);
+    /* The key-update limit: configured below the AEAD's, capped above. */
+    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_AES_128_GCM) == (uint64_t)1 << 24);
+    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_CHACHA20_POLY1305) == (uint64_t)1 << 40);
+    iotls_config_set_key_update_limit(cfg, 5);
+    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_AES_256_GCM) == 5);
+    iotls_config_set_key_update_limit(cfg, (uint64_t)1 << 30);
+    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_AES_256_GCM) == (uint64_t)1 << 24);
+    iotls_config_free(cfg);
+}
+
+static void test_psk_modes(void)
+{
+    static const uint16_t suites[2] = {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_TLS_AES_256_GCM_SHA384};
+    for (size_t i = 0; i < 2; i++) {
+        uint16_t suite = suites[i];
+        iotls_hash_alg alg = iotls_suite_hash(suite);
+        /* PSK only on both sides: no certificate, no CA. */
+        iotls_config *scfg = psk_config(suite, g_id, 0);
+        iotls_config *ccfg = psk_config(suite, g_id, 0);
+        result r = run(scfg, ccfg);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.ext_sv == 1 && r.ext_cl == 1 && !r.resumed && r.cert_sent == 0);
+        CHECK(iotls_suite_hash(r.suite) == alg);
+        CHECK(r.group == IOTLS_GROUP_X25519 && r.cl_share_sent);
+        /* The client lists the suites of the PSK's hash first. */
+        CHECK(r.first_suite == suite);
+
+        /* Client offers both modes, server allows psk_ke: (EC)DHE wins. */
+        iotls_config_set_psk_ke(scfg, 1);
+        iotls_config_set_psk_ke(ccfg, 1);
+        r = run(scfg, ccfg);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.ext_sv && r.ext_cl && r.group == IOTLS_GROUP_X25519);
+
+        /* A server without ECC prefers psk_ke. */
+        iotls_config_set_psk_ke(scfg, IOTLS_PSK_KE_ONLY);
+        r = run(scfg, ccfg);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.ext_sv && r.ext_cl && r.group == 0 && r.cert_sent == 0);
+        CHECK(iotls_suite_hash(r.suite) == alg);
+
+        /* A client without ECC: psk_ke alone, no key share at all. */
+        iotls_config_set_psk_ke(scfg, 1);
+        iotls_config_set_psk_ke(ccfg, IOTLS_PSK_KE_ONLY);
+        r = run(scfg, ccfg);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.ext_sv && r.ext_cl && r.group == 0 && !r.cl_share_sent);
+
+        /* ... refused by a server that does not allow psk_ke. */
+        iotls_config_set_psk_ke(scfg, 0);
+        r = run(scfg, ccfg);
+        CHECK_RC(r.sv_err, IOTLS_ERR_HANDSHAKE_FAILURE);
+        CHECK(r.cl_peer_alert == IOTLS_ALERT_HANDSHAKE_FAILURE);
+
+        /* The wrong key: the binder does not verify. */
+        iotls_config *bad = psk_config(suite, g_id, 0x40);
+        r = run(scfg, bad);
+        CHECK_RC(r.sv_err, IOTLS_ERR_DECRYPT_ERROR);
+        CHECK(r.sv_alert_sent == IOTLS_ALERT_DECRYPT_ERROR &&
+              r.cl_peer_alert == IOTLS_ALERT_DECRYPT_ERROR);
+        iotls_config_free(bad);
+        iotls_config_free(scfg);
+        iotls_config_free(ccfg);
+    }
+
+    /* A SHA-384 PSK on a server that prefers AES-128-GCM (SHA-256): the
+     * server picks AES-256-GCM-SHA384 for it. */
+    iotls_config *scfg = psk_config(IOTLS_TLS_AES_256_GCM_SHA384, g_id, 0);
+    iotls_config *ccfg = psk_config(IOTLS_TLS_AES_256_GCM_SHA384, g_id, 0);
+    CHECK_OK(iotls_config_set_ciphers(scfg, "aes128gcm,chacha20,aes256gcm"));
+    result r = run(scfg, ccfg);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.suite == IOTLS_TLS_AES_256_GCM_SHA384 && r.ext_sv && r.ext_cl);
+    /* A client whose suites have no SHA-384 cannot use it: it offers no PSK
+     * and, without a CA, cannot accept the full handshake either. */
+    add_cert(scfg);
+    CHECK_OK(iotls_config_set_ciphers(ccfg, "aes128gcm"));
+    r = run(scfg, ccfg);
+    CHECK_RC(r.cl_err, IOTLS_ERR_CERT_UNKNOWN_CA);
+    CHECK(r.cert_sent == 1 && !r.ext_sv);
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
+static void test_unknown_identity(void)
+{
+    /* Server with a certificate and a PSK; client with another identity
+     * and a CA: a full, certificate-authenticated handshake. */
+    iotls_config *scfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+    add_cert(scfg);
+    iotls_config *ccfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, "sensor-0043", 0);
+    add_ca(ccfg);
+    result r = run(scfg, ccfg);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.ext_sv && !r.ext_cl && r.cert_sent == 1);
+    /* An identity of the same length but other bytes: the same. */
+    iotls_config *same_len = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, "sensor-0041", 0);
+    add_ca(same_len);
+    r = run(scfg, same_len);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.ext_sv && r.cert_sent == 1);
+    /* The right identity: no certificate although the server has one. */
+    iotls_config *good = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+    r = run(scfg, good);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.ext_sv && r.ext_cl && r.cert_sent == 0);
+    /* The unknown identity on a PSK-only client (no CA): the server's
+     * certificate cannot be checked. */
+    iotls_config *no_ca = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, "sensor-0043", 0);
+    r = run(scfg, no_ca);
+    CHECK_RC(r.cl_err, IOTLS_ERR_CERT_UNKNOWN_CA);
+    iotls_config_free(scfg);
+
+    /* A PSK-only server: handshake_failure. */
+    scfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+    r = run(scfg, ccfg);
+    CHECK_RC(r.sv_err, IOTLS_ERR_HANDSHAKE_FAILURE);
+    CHECK(r.cl_peer_alert == IOTLS_ALERT_HANDSHAKE_FAILURE);
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+    iotls_config_free(same_len);
+    iotls_config_free(good);
+    iotls_config_free(no_ca);
+}
+
+static void test_key_update_limit(void)
+{
+    iotls_config *scfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+    iotls_config *ccfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+    iotls_config_set_key_update_limit(scfg, 5);
+    iotls_config_set_key_update_limit(ccfg, 5);
+    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(sv && cl);
+    if (!sv || !cl)
+        return;
+    to_sv.len = to_cl.len = 0;
+    CHECK_OK(iotls_conn_start(sv));
+    CHECK_OK(iotls_conn_start(cl));
+    CHECK_OK(handshake(sv, cl));
+
+    enum { RECORDS = 100, RLEN = 200 };
+    static uint8_t sent_c[RECORDS * RLEN], sent_s[RECORDS * RLEN];
+    static uint8_t got_c[RECORDS * RLEN], got_s[RECORDS * RLEN];
+    size_t got_c_len = 0, got_s_len = 0;
+    for (size_t i = 0; i < sizeof sent_c; i++) {
+        sent_c[i] = (uint8_t)(i * 7 + i / 256);
+        sent_s[i] = (uint8_t)(i * 13 + 1 + i / 512);
+    }
+    /* Records in bursts of 7 each way (more than the limit, so a KeyUpdate
+     * falls inside a burst), interleaved. */
+    for (size_t rec = 0; rec < RECORDS; rec += 7) {
+        for (size_t k = rec; k < rec + 7 && k < RECORDS; k++) {
+            size_t n = 0;
+            CHECK_OK(iotls_conn_write(cl, sent_c + k * RLEN, RLEN, &n));
+            CHECK(n == RLEN);
+            CHECK_OK(iotls_conn_write(sv, sent_s + k * RLEN, RLEN, &n));
+            CHECK(n == RLEN);
+        }
+        for (int i = 0; i < 20; i++) {
+            int a = shuttle(cl, &to_sv, sv, got_s, sizeof got_s, &got_s_len);
+            int b = shuttle(sv, &to_cl, cl, got_c, sizeof got_c, &got_c_len);
+            CHECK(a >= 0 && b >= 0);
+            if (a <= 0 && b <= 0)
+                break;
+        }
+    }
+    /* Everything arrived, in order. */
+    CHECK(got_s_len == sizeof sent_c && memcmp(got_s, sent_c, sizeof sent_c) == 0);
+    CHECK(got_c_len == sizeof sent_s && memcmp(got_c, sent_s, sizeof sent_s) == 0);
+    iotls_info si, ci;
+    CHECK_OK(iotls_conn_info(sv, &si));
+    CHECK_OK(iotls_conn_info(cl, &ci));
+    /* 100 records at 5 per key: at least 19 updates of our own each, plus
+     * the answers to the peer's update_requested. */
+    CHECK(ci.key_updates_sent >= 19 && si.key_updates_sent >= 19);
+    CHECK(ci.key_updates_received == si.key_updates_sent);
+    CHECK(si.key_updates_received == ci.key_updates_sent);
+    CHECK(cl->wr.seq <= 5 && sv->wr.seq <= 5);
+    CHECK_OK(iotls_conn_error(sv));
+    CHECK_OK(iotls_conn_error(cl));
+    printf("key updates: client sent %u received %u, server sent %u received %u\n",
+           ci.key_updates_sent, ci.key_updates_received, si.key_updates_sent,
+           si.key_updates_received);
+    conn_free(sv);
+    conn_free(cl);
+
+    /* One-way traffic: only the server writes, 300 records at 3 a key. The
+     * client answers each update_requested and sends nothing else: its
+     * answers are no KeyUpdate flood to the server. */
+    iotls_config_set_key_update_limit(scfg, 3);
+    sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    to_sv.len = to_cl.len = 0;
+    CHECK_OK(iotls_conn_start(sv));
+    CHECK_OK(iotls_conn_start(cl));
+    CHECK_OK(handshake(sv, cl));
+    static uint8_t one_way[300 * 50];
+    size_t one_way_len = 0;
+    for (size_t k = 0; k < 300; k++) {
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(sv, sent_s + (k % RECORDS) * RLEN, 50, &n));
+        CHECK(shuttle(sv, &to_cl, cl, one_way, sizeof one_way, &one_way_len) >= 0);
+        CHECK(shuttle(cl, &to_sv, sv, NULL, 0, NULL) >= 0);
+    }
+    CHECK(one_way_len == sizeof one_way);
+    CHECK_OK(iotls_conn_error(sv));
+    CHECK_OK(iotls_conn_error(cl));
+    CHECK_OK(iotls_conn_info(sv, &si));
+    CHECK(si.key_updates_sent == 99 && si.key_updates_received == 99);
+    /* A burst of 150 records (50 requests) before the client answers: its
+     * 50 answers arrive in a row, more than IOTLS_MAX_KEY_UPDATES_IN_ROW,
+     * and are still no flood. */
+    for (size_t k = 0; k < 150; k++) {
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(sv, sent_s, 50, &n));
+        CHECK(n == 50);
+    }
+    static uint8_t burst[150 * 50];
+    size_t burst_len = 0;
+    for (int i = 0; i < 10; i++)
+        if (shuttle(sv, &to_cl, cl, burst, sizeof burst, &burst_len) <= 0)
+            break;
+    CHECK(burst_len == sizeof burst);
+    CHECK(shuttle(cl, &to_sv, sv, NULL, 0, NULL) > 0);
+    CHECK_OK(iotls_conn_error(sv));
+    CHECK_OK(iotls_conn_error(cl));
+    CHECK_OK(iotls_conn_info(sv, &si));
+    CHECK(si.key_updates_sent == 149 && si.key_updates_received == 149);
+    /* Unasked KeyUpdates without data in between are still limited. */
+    for (int i = 0; i < 40 && iotls_conn_error(sv) == IOTLS_OK; i++) {
+        CHECK(iotls_conn_key_update(cl, 0) == IOTLS_OK);
+        (void)shuttle(cl, &to_sv, sv, NULL, 0, NULL);
+    }
+    CHECK_RC(iotls_conn_error(sv), IOTLS_ERR_UNEXPECTED_MESSAGE);
+    conn_free(sv);
+    conn_free(cl);
+
+    /* Without a limit set, 100 records need no KeyUpdate. */
+    iotls_config_set_key_update_limit(scfg, 0);
+    iotls_config_set_key_update_limit(ccfg, 0);
+    sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    to_sv.len = to_cl.len = 0;
+    CHECK_OK(iotls_conn_start(sv));
+    CHECK_OK(iotls_conn_start(cl));
+    CHECK_OK(handshake(sv, cl));
+    got_s_len = 0;
+    for (size_t k = 0; k < RECORDS; k++) {
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(cl, sent_c + k * RLEN, RLEN, &n));
+        CHECK(shuttle(cl, &to_sv, sv, got_s, sizeof got_s, &got_s_len) >= 0);
+    }
+    CHECK(got_s_len == sizeof sent_c && memcmp(got_s, sent_c, sizeof sent_c) == 0);
+    CHECK_OK(iotls_conn_info(cl, &ci));
+    CHECK(ci.key_updates_sent == 0 && cl->wr.seq == RECORDS);
+    conn_free(sv);
+    conn_free(cl);
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
+int main(void)
+{
+    CHECK_OK(make_pki());
+    test_setter();
+    test_psk_modes();
+    test_unknown_identity();
+    test_key_update_limit();
+    return tl_finish("psk");
+}
