@@ -83,6 +83,7 @@ struct iotls_conn {
     iotls_x509 peer_chain;
     const iotls_config *cert_cfg; /* whose cert/key we present (SNI may change it) */
     size_t max_record_out;        /* plaintext bytes per record we send */
+    size_t max_record_in;         /* plaintext bytes per record we accept (our record size) */
 
     /* ---- record-level bookkeeping ---- */
     int ccs_received;

@@ -306,6 +306,70 @@ int iotls_hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len)
     return IOTLS_OK;
 }
 
+static size_t reasm_limit(const iotls_hs_reasm *r)
+{
+    return r->max_msg != 0 && r->max_msg < r->cap ? r->max_msg : r->cap;
+}
+
+int iotls_hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
+                        uint8_t *type, const uint8_t **msg, size_t *msg_len)
+{
+    if (r == NULL || used == NULL || type == NULL || msg == NULL || msg_len == NULL ||
+        (data == NULL && len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    *used = 0;
+    /* The message handed out last time is done with. */
+    if (r->consumed > 0 && r->consumed == r->len) {
+        r->len = 0;
+        r->consumed = 0;
+    }
+    if (r->consumed != 0)
+        return IOTLS_ERR_BAD_ARG; /* iotls_hs_reasm_add's leftovers: not mixed */
+    if (len == 0)
+        return r->len == 0 ? IOTLS_ERR_DECODE : 0;
+    size_t limit = reasm_limit(r);
+    if (r->len == 0 && len >= HS_HEADER_LEN) {
+        size_t body = ((size_t)data[1] << 16) | ((size_t)data[2] << 8) | (size_t)data[3];
+        if (HS_HEADER_LEN + body > limit)
+            return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
+        if (len >= HS_HEADER_LEN + body) {
+            /* Whole in this payload: no copy. */
+            *type = data[0];
+            *msg = data;
+            *msg_len = HS_HEADER_LEN + body;
+            *used = HS_HEADER_LEN + body;
+            return 1;
+        }
+    }
+    size_t take;
+    if (r->len < HS_HEADER_LEN) {
+        take = HS_HEADER_LEN - r->len < len ? HS_HEADER_LEN - r->len : len;
+        if (take > r->cap)
+            return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
+        memcpy(r->buf + r->len, data, take);
+        r->len += take;
+        *used = take;
+        if (r->len < HS_HEADER_LEN)
+            return 0;
+    }
+    size_t body = ((size_t)r->buf[1] << 16) | ((size_t)r->buf[2] << 8) | (size_t)r->buf[3];
+    size_t total = HS_HEADER_LEN + body;
+    if (total > limit)
+        return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
+    take = total - r->len < len - *used ? total - r->len : len - *used;
+    if (take > 0)
+        memcpy(r->buf + r->len, data + *used, take);
+    r->len += take;
+    *used += take;
+    if (r->len < total)
+        return 0;
+    *type = r->buf[0];
+    *msg = r->buf;
+    *msg_len = total;
+    r->consumed = total;
+    return 1;
+}
+
 int iotls_hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, size_t *msg_len)
 {
     if (r == NULL)
