@@ -51,6 +51,10 @@ static void *iotls_setup(const bench_params *p)
         rc = iotls_config_set_ciphers(c, p->suite);
         if (!rc)
             rc = iotls_config_set_groups(c, p->group);
+        if (!rc && p->record_size)
+            rc = iotls_config_set_record_size(c, p->record_size);
+        if (!rc && p->max_handshake)
+            rc = iotls_config_set_max_handshake_size(c, p->max_handshake);
     }
     if (!rc) {
         x->listener = iotls_server_new(x->server_cfg);

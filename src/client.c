@@ -173,8 +173,8 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
 
     iotls_writer w;
     size_t binders_offset = 0;
-    uint8_t *msg = c->hs_out + c->hs_out_len;
     iotls_conn_hs_writer(c, &w);
+    uint8_t *msg = c->hs_out + c->hs_out_len; /* after the writer: hs_out may live in tx */
     int rc = iotls_client_hello_write(&w, &p, &binders_offset);
     if (rc == IOTLS_OK)
         rc = iotls_wr_error(&w);

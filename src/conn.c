@@ -60,14 +60,21 @@ static size_t record_size(const iotls_config *cfg)
 }
 
 /* Everything a client without a certificate ever puts in hs_out at once:
- * its ClientHello (SNI, ALPN, a session ticket, an HRR cookie) or its
- * Finished, or a KeyUpdate. */
-#define CLIENT_HELLO_ROOM (1536u + IOTLS_MAX_SERVER_NAME + IOTLS_MAX_ALPN_WIRE + \
-                           IOTLS_SESSION_MAX_TICKET)
+ * its ClientHello (fixed part, an HRR cookie, SNI, its ALPN list, a session
+ * ticket and binder) or its Finished, or a KeyUpdate. */
+static size_t client_hello_room(const iotls_config *cfg)
+{
+    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + IOTLS_SESSION_MAX_TICKET;
+}
+
 /* The smallest peer record limit the flight's record overhead is sized for
  * (RFC 8449 allows 64; a smaller one with a large flight fails as an
  * internal error when the flight does not fit). */
 #define MIN_FRAGMENT_SIZED 512u
+
+/* A client that presents no certificate builds its messages in tx and
+ * seals them in place: no hs_out of its own. A server always has one. */
+static int hs_in_tx(const iotls_config *cfg) { return !cfg->has_cert; }
 
 static buffer_sizes sizes_for(const iotls_config *cfg)
 {
@@ -88,15 +95,13 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
     s.reasm = max_hs;
     /* Our own flight: the largest message plus the small ones beside it. A
      * client that presents no certificate only ever sends a ClientHello, a
-     * Finished or a KeyUpdate. */
-    if (cfg->has_cert)
-        s.hs_out = max_hs + 4096;
-    else
-        s.hs_out = CLIENT_HELLO_ROOM < max_hs + 4096 ? CLIENT_HELLO_ROOM : max_hs + 4096;
+     * Finished or a KeyUpdate, and builds them in tx. */
+    size_t flight = hs_in_tx(cfg) ? client_hello_room(cfg) : max_hs + 4096;
+    s.hs_out = hs_in_tx(cfg) ? 0 : flight;
     /* tx takes a whole sealed flight (plus a CCS and an alert), or one full
      * application record. */
     size_t per = frag < MIN_FRAGMENT_SIZED ? frag : MIN_FRAGMENT_SIZED;
-    s.tx = s.hs_out + RECORD_OVERHEAD * (s.hs_out / per + 3) + 64;
+    s.tx = flight + RECORD_OVERHEAD * (flight / per + 3) + 64;
     if (s.tx < frag + RECORD_OVERHEAD + 64)
         s.tx = frag + RECORD_OVERHEAD + 64;
     return s;
@@ -129,8 +134,9 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
     iotls_hs_reasm_init(&c->reasm, p, s.reasm);
     c->reasm.max_msg = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
     p += ALIGN_UP(s.reasm);
-    c->hs_out = p;
-    c->hs_out_cap = s.hs_out;
+    c->hs_in_tx = hs_in_tx(cfg);
+    c->hs_out = c->hs_in_tx ? NULL : p;
+    c->hs_out_cap = c->hs_in_tx ? 0 : s.hs_out;
     p += ALIGN_UP(s.hs_out);
     c->tx = p;
     c->tx_cap = s.tx;
@@ -187,7 +193,8 @@ void iotls_conn_free(iotls_conn *c)
     /* Buffers hold decrypted data and handshake plaintext. */
     iotls_wipe(c->rx, c->rx_cap);
     iotls_hs_reasm_wipe(&c->reasm);
-    iotls_wipe(c->hs_out, c->hs_out_cap);
+    if (!c->hs_in_tx)
+        iotls_wipe(c->hs_out, c->hs_out_cap);
     iotls_wipe(c->tx, c->tx_cap);
     c->app = NULL;
     c->app_len = 0;

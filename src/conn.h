@@ -49,6 +49,8 @@ struct iotls_conn {
     iotls_hs_reasm reasm; /* incoming handshake messages */
     uint8_t *hs_out;      /* outgoing handshake messages before sealing */
     size_t hs_out_cap;
+    int hs_in_tx;         /* hs_out is the free part of tx, sealed in place (a client
+                             that presents no certificate: no buffer of its own) */
     size_t hs_out_len;
     uint8_t *tx;          /* records ready to send */
     size_t tx_cap;

@@ -449,3 +449,46 @@ int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
     *out_len = written;
     return IOTLS_OK;
 }
+
+int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
+                                           uint8_t *buf, size_t len, size_t max_fragment,
+                                           size_t cap, size_t *out_len)
+{
+    if (rc == NULL || out_len == NULL || buf == NULL || max_fragment == 0 || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (max_fragment > IOTLS_MAX_PLAINTEXT)
+        max_fragment = IOTLS_MAX_PLAINTEXT;
+    size_t records = (len + max_fragment - 1) / max_fragment;
+    size_t per_full = iotls_record_sealed_len(rc, max_fragment, 0);
+    size_t last = len - (records - 1) * max_fragment;
+    if (records - 1 > SIZE_MAX / per_full)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    size_t need = (records - 1) * per_full + iotls_record_sealed_len(rc, last, 0);
+    if (need > cap || IOTLS_RECORD_HEADER_LEN + len > cap)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    if (rc->active && (uint64_t)records > UINT64_MAX - rc->seq)
+        return IOTLS_ERR_INTERNAL;
+    /* Record i goes to buf + i * per_full; its content sits at
+     * buf + 5 + i * max_fragment, at or before that record's own content
+     * position, and after every earlier record's content: sealing from the
+     * last record back, each move only covers bytes already used. */
+    uint64_t seq0 = rc->seq;
+    for (size_t i = records; i-- > 0;) {
+        size_t chunk = i == records - 1 ? last : max_fragment;
+        size_t rec_len = 0;
+        rc->seq = seq0 + i;
+        int err = iotls_record_seal(rc, content_type, buf + IOTLS_RECORD_HEADER_LEN + i * max_fragment,
+                                    chunk, 0, buf + i * per_full, cap - i * per_full, &rec_len);
+        if (err != IOTLS_OK) {
+            rc->seq = seq0;
+            iotls_wipe(buf, cap);
+            return err;
+        }
+    }
+    if (rc->active)
+        rc->seq = seq0 + records;
+    else
+        rc->seq = seq0;
+    *out_len = need;
+    return IOTLS_OK;
+}

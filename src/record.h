@@ -126,4 +126,14 @@ int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
                                   const uint8_t *data, size_t len, size_t max_fragment,
                                   uint8_t *out, size_t out_cap, size_t *out_len);
 
+/* The same, in place: the content lies at buf + IOTLS_RECORD_HEADER_LEN
+ * (len bytes) and the records are written from buf on (cap bytes there).
+ * Records are sealed last to first, each moved to its final place, so no
+ * record overwrites content not yet sealed; sequence numbers are as if
+ * sealed in order. IOTLS_ERR_BUFFER_TOO_SMALL (nothing changed) when they do
+ * not fit. */
+int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
+                                           uint8_t *buf, size_t len, size_t max_fragment,
+                                           size_t cap, size_t *out_len);
+
 #endif
