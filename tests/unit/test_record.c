@@ -848,6 +848,39 @@ static size_t open_and_reassemble(iotls_record_cipher *rx, uint8_t *wire, size_t
     return records;
 }
 
+/* Sealing in place gives byte for byte the records the copying version
+ * gives, with the same sequence numbers; one byte short changes nothing. */
+static void test_fragmentation_in_place(size_t len, size_t max_fragment, int protect)
+{
+    static uint8_t msg[20000], want[24000], buf[24000];
+    for (size_t i = 0; i < len; i++)
+        msg[i] = (uint8_t)(i * 13 + 1);
+    uint8_t key[16] = {0x42}, iv[12] = {0x24};
+    iotls_record_cipher a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    if (protect) {
+        CHECK_OK(iotls_record_cipher_init(&a, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        CHECK_OK(iotls_record_cipher_init(&b, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        a.seq = b.seq = 7;
+    }
+    size_t want_len = 0, got_len = 0;
+    CHECK_OK(iotls_record_write_fragmented(&a, IOTLS_CT_HANDSHAKE, msg, len, max_fragment, want,
+                                           sizeof want, &want_len));
+    memset(buf, 0xEE, sizeof buf);
+    memcpy(buf + 5, msg, len);
+    CHECK_RC(iotls_record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
+                                                    want_len - 1, &got_len),
+             IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK(memcmp(buf + 5, msg, len) == 0 && b.seq == (protect ? 7u : 0u));
+    CHECK_OK(iotls_record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
+                                                    want_len, &got_len));
+    CHECK(got_len == want_len && memcmp(buf, want, want_len) == 0);
+    CHECK(a.seq == b.seq);
+    iotls_record_cipher_free(&a);
+    iotls_record_cipher_free(&b);
+}
+
 static void test_fragmentation(size_t max_fragment, int protect)
 {
     enum { MSG_LEN = 40 * 1024 };
@@ -960,5 +993,11 @@ int main(void)
     test_fragmentation(16384, 0);
     test_fragmentation(1000, 0);
     test_fragmentation_edges();
+    test_fragmentation_in_place(3000, 512, 1);
+    test_fragmentation_in_place(3000, 512, 0);
+    test_fragmentation_in_place(512, 512, 1);
+    test_fragmentation_in_place(1, 16384, 1);
+    test_fragmentation_in_place(20000, 16384, 1);
+    test_fragmentation_in_place(20000, 64, 0);
     return tl_finish("record");
 }
