@@ -74,7 +74,10 @@ static size_t client_hello_room(const iotls_config *cfg)
 
 /* A client that presents no certificate builds its messages in tx and
  * seals them in place: no hs_out of its own. A server always has one. */
-static int hs_in_tx(const iotls_config *cfg) { return !cfg->has_cert; }
+static int hs_in_tx(const iotls_config *cfg)
+{
+    return !cfg->has_cert;
+}
 
 static buffer_sizes sizes_for(const iotls_config *cfg)
 {
@@ -263,8 +266,8 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         size_t msg_len;
         size_t used = 0;
         int epoch = c->rd_epoch;
-        int rc = iotls_hs_reasm_feed(&c->reasm, data + off, len - off, &used, &type, &msg,
-                                     &msg_len);
+        int rc =
+            iotls_hs_reasm_feed(&c->reasm, data + off, len - off, &used, &type, &msg, &msg_len);
         if (rc < 0)
             return rc;
         off += used;

@@ -49,7 +49,8 @@ void iotls_conn_hs_writer(iotls_conn *c, iotls_writer *w)
          * ahead of where their first record will start; the room for the
          * other records' headers and tags is kept free at the end. */
         size_t avail = c->tx_cap - c->tx_len;
-        size_t reserve = IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (avail / MIN_FRAGMENT_SIZED + 1);
+        size_t reserve =
+            IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (avail / MIN_FRAGMENT_SIZED + 1);
         c->hs_out = c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN;
         c->hs_out_cap = avail > reserve ? avail - reserve : 0;
     }

@@ -477,8 +477,9 @@ int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t cont
         size_t chunk = i == records - 1 ? last : max_fragment;
         size_t rec_len = 0;
         rc->seq = seq0 + i;
-        int err = iotls_record_seal(rc, content_type, buf + IOTLS_RECORD_HEADER_LEN + i * max_fragment,
-                                    chunk, 0, buf + i * per_full, cap - i * per_full, &rec_len);
+        int err =
+            iotls_record_seal(rc, content_type, buf + IOTLS_RECORD_HEADER_LEN + i * max_fragment,
+                              chunk, 0, buf + i * per_full, cap - i * per_full, &rec_len);
         if (err != IOTLS_OK) {
             rc->seq = seq0;
             iotls_wipe(buf, cap);
