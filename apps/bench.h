@@ -19,6 +19,9 @@ typedef struct {
     const char *server_name; /* SNI and the name the client verifies */
     const char *suite;       /* IANA name; each stack maps it to its own */
     const char *group;       /* "x25519" */
+    size_t record_size;      /* iotls only: iotls_config_set_record_size (0: default) */
+    size_t max_handshake;    /* iotls only: iotls_config_set_max_handshake_size (0: default) */
+    int resume;              /* iotls only: resumed handshakes (a ticket from the first one) */
 } bench_params;
 
 /* One TLS implementation. setup() builds a context holding both the client

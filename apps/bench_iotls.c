@@ -10,12 +10,31 @@
 #include "crypto/crypto.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
+#include "iotls/session.h"
 
 typedef struct {
     iotls_config *client_cfg, *server_cfg;
     iotls *listener; /* iotls_accept_socket's server object */
     const char *server_name;
+    /* Resumption: the session blob of the first ticket received. */
+    int resume;
+    pthread_mutex_t lock;
+    uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t blob_len;
 } iotls_bench_ctx;
+
+static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
+{
+    (void)conn;
+    iotls_bench_ctx *x = arg;
+    iotls_session s;
+    pthread_mutex_lock(&x->lock);
+    if (x->blob_len == 0 && iotls_session_from_ticket(&s, t) == IOTLS_OK &&
+        iotls_session_save(&s, x->blob, sizeof x->blob, &x->blob_len) != IOTLS_OK)
+        x->blob_len = 0;
+    iotls_session_wipe(&s);
+    pthread_mutex_unlock(&x->lock);
+}
 
 static const char *iotls_version(void) { return iotls_crypto_backend_name(); }
 
@@ -27,6 +46,7 @@ static void iotls_teardown(void *p)
     iotls_free(x->listener);
     iotls_config_free(x->client_cfg);
     iotls_config_free(x->server_cfg);
+    pthread_mutex_destroy(&x->lock);
     free(x);
 }
 
@@ -36,6 +56,8 @@ static void *iotls_setup(const bench_params *p)
     if (!x)
         return NULL;
     x->server_name = p->server_name;
+    x->resume = p->resume;
+    pthread_mutex_init(&x->lock, NULL);
     x->client_cfg = iotls_config_new();
     x->server_cfg = iotls_config_new();
     int rc = (!x->client_cfg || !x->server_cfg) ? IOTLS_ERR_NO_MEMORY : IOTLS_OK;
@@ -51,6 +73,14 @@ static void *iotls_setup(const bench_params *p)
         rc = iotls_config_set_ciphers(c, p->suite);
         if (!rc)
             rc = iotls_config_set_groups(c, p->group);
+        if (!rc && p->record_size)
+            rc = iotls_config_set_record_size(c, p->record_size);
+        if (!rc && p->max_handshake)
+            rc = iotls_config_set_max_handshake_size(c, p->max_handshake);
+    }
+    if (!rc && p->resume) {
+        rc = iotls_config_set_tickets(x->server_cfg, 1);
+        iotls_config_set_ticket_cb(x->client_cfg, on_ticket, x);
     }
     if (!rc) {
         x->listener = iotls_server_new(x->server_cfg);
@@ -69,8 +99,40 @@ static void *iotls_client(void *p, int fd)
 {
     iotls_bench_ctx *x = p;
     iotls *t = iotls_client_new(x->client_cfg);
-    if (t && iotls_connect_socket(t, fd, x->server_name) == IOTLS_OK)
-        return t;
+    if (!t)
+        return NULL;
+    int have_session = 0;
+    if (x->resume) {
+        pthread_mutex_lock(&x->lock);
+        have_session = x->blob_len > 0 && iotls_set_session(t, x->blob, x->blob_len) == IOTLS_OK;
+        pthread_mutex_unlock(&x->lock);
+    }
+    if (iotls_connect_socket(t, fd, x->server_name) == IOTLS_OK) {
+        iotls_info info;
+        if (have_session) {
+            /* A round that should have resumed and did not is a failure. */
+            if (iotls_get_info(t, &info) == IOTLS_OK && info.resumed)
+                return t;
+        } else if (x->resume) {
+            /* The first (warm-up) round: wait (up to 2 s) for the ticket,
+             * which the server sends right after the handshake. */
+            uint8_t b[64];
+            iotls_set_nonblocking(t, 1);
+            for (int i = 0; i < 2000; i++) {
+                pthread_mutex_lock(&x->lock);
+                size_t got = x->blob_len;
+                pthread_mutex_unlock(&x->lock);
+                ssize_t n = iotls_read(t, b, sizeof b);
+                if (got > 0 || (n < 0 && n != IOTLS_WANT_READ) || n == 0)
+                    break;
+                usleep(1000);
+            }
+            iotls_set_nonblocking(t, 0);
+            return t;
+        } else {
+            return t;
+        }
+    }
     iotls_free(t);
     return NULL;
 }

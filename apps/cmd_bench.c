@@ -371,6 +371,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: iotls bench [--rounds N] [--bulk-mib N] [--instructions [--cg-rounds N]]\n"
+            "                   [--record-size N] [--max-handshake N] [--resume]   (iotls alone)\n"
             "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|cryptoonly [--rounds N]\n"
             "  --instructions  also count instructions per handshake under valgrind's callgrind\n"
             "                  (what `make bench` runs; takes a minute or two)\n");
@@ -379,7 +380,8 @@ static void usage(void)
 int cmd_bench(int argc, char **argv)
 {
     int rounds = 30, cg_rounds = 10, instructions = 0;
-    size_t bulk_mib = 32;
+    size_t bulk_mib = 32, record_size = 0, max_hs = 0;
+    int resume = 0;
     const char *callgrind = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -389,8 +391,14 @@ int cmd_bench(int argc, char **argv)
             bulk_mib = app_parse_num("--bulk-mib", v, 1, 4096);
         else if ((v = app_opt_value(argc, argv, &i, "--cg-rounds")))
             cg_rounds = (int)app_parse_num("--cg-rounds", v, 1, 100000);
+        else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
+            record_size = app_parse_num("--record-size", v, 512, 16384);
+        else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
+            max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--callgrind")))
             callgrind = v;
+        else if (app_opt_flag(argv, i, "--resume"))
+            resume = 1;
         else if (app_opt_flag(argv, i, "--instructions"))
             instructions = 1;
         else {
@@ -406,7 +414,12 @@ int cmd_bench(int argc, char **argv)
     }
     bench_params params = {.ca_cert_pem = pki->ca_cert, .cert_pem = pki->cert,
                            .key_pem = pki->key, .server_name = BENCH_SERVER_NAME,
-                           .suite = BENCH_SUITE, .group = BENCH_GROUP};
+                           .suite = BENCH_SUITE, .group = BENCH_GROUP,
+                           .record_size = record_size, .max_handshake = max_hs,
+                           .resume = resume};
+    /* Record size and handshake limit are iotls settings: the other stacks
+     * would run with their defaults, so they are left out then. */
+    size_t nstacks = record_size || max_hs || resume ? 1 : NSTACKS;
     if (callgrind) {
         int rc = callgrind_child(callgrind, &params, rounds);
         free(pki);
@@ -432,7 +445,7 @@ int cmd_bench(int argc, char **argv)
     memset(res, 0, sizeof res);
     size_t conn_size = 0;
     int failures = 0;
-    for (size_t s = 0; s < NSTACKS; s++) {
+    for (size_t s = 0; s < nstacks; s++) {
         const bench_stack *st = all_stacks[s];
         void *ctx = st->setup(&params);
         if (!ctx) {

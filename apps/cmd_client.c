@@ -34,6 +34,8 @@ static void usage(FILE *out)
             "  --insecure           DANGER: do not verify the server certificate\n"
             "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
             "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+            "  --record-size N      largest record plaintext received and sent (512..16384);\n"
+            "                       below 16384 announced as record_size_limit/max_fragment_length\n"
             "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
             "  --get PATH           send an HTTP GET for PATH and print the response\n"
             "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
@@ -376,7 +378,7 @@ int cmd_client(int argc, char **argv)
     const char *pins[8];
     size_t pin_count = 0;
     int insecure = 0, verbose = 0, quiet = 0;
-    unsigned long max_hs = 0, timeout = DEFAULT_TIMEOUT_MS;
+    unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -422,7 +424,9 @@ int cmd_client(int argc, char **argv)
                 return 2;
             }
             pins[pin_count++] = v;
-        } else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
+        } else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
+            record_size = app_parse_num("--record-size", v, 512, 16384);
+        else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout"))) {
             timeout = app_parse_num("--timeout", v, 0, 3600000);
@@ -514,6 +518,8 @@ int cmd_client(int argc, char **argv)
         iotls_config_set_key_update_limit(cfg, key_update_limit);
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    if (record_size)
+        (void)iotls_config_set_record_size(cfg, record_size);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
     if (insecure)
         iotls_config_insecure_noverifycert(cfg);

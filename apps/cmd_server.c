@@ -70,6 +70,8 @@ static void usage(FILE *out)
             "  --http               answer HTTP/1.x requests with the negotiated parameters\n"
             "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
             "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+            "  --record-size N      largest record plaintext received and sent (512..16384);\n"
+            "                       below 16384 announced as record_size_limit/max_fragment_length\n"
             "  --timeout MS         handshake and write timeout (default %d)\n"
             "  --once               exit after one connection (exit status: its result)\n"
             "  --tickets N          session tickets sent after each handshake (default 0)\n"
@@ -495,7 +497,7 @@ int cmd_server(int argc, char **argv)
     unsigned long key_update_limit = 0;
     unsigned long tickets = 0, early_max = 0;
     int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
-    unsigned long max_hs = 0, timeout = DEFAULT_TIMEOUT_MS;
+    unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -536,6 +538,8 @@ int cmd_server(int argc, char **argv)
             key_update_limit = app_parse_num("--key-update-limit", v, 1, 16777216);
         else if (app_opt_flag(argv, i, "--psk-ke"))
             psk_ke = 1;
+        else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
+            record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
@@ -612,6 +616,8 @@ int cmd_server(int argc, char **argv)
     }
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    if (record_size)
+        (void)iotls_config_set_record_size(cfg, record_size);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
     if (ticket_keys && (rc = iotls_config_set_ticket_key_file(cfg, ticket_keys)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --ticket-keys %s: want 48 bytes, raw or 96 hex digits\n",

@@ -122,6 +122,23 @@ static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_le
     return s->hrr_suite == 0 || iotls_suite_hash(s->hrr_suite) == *alg;
 }
 
+/* What we announce for our record size (iotls_config_set_record_size):
+ * record_size_limit counts the content type byte in TLS 1.3 (RFC 8449 4);
+ * max_fragment_length (RFC 6066 4: 2^9..2^12) is for servers without RFC
+ * 8449. Nothing for the full 2^14. */
+static void own_record_limits(const iotls_config *cfg, uint16_t *rsl, uint8_t *mfl)
+{
+    size_t size = cfg->max_record_plain;
+    *rsl = 0;
+    *mfl = 0;
+    if (size == 0 || size >= IOTLS_MAX_PLAINTEXT)
+        return;
+    *rsl = (uint16_t)(size + 1);
+    for (uint8_t code = 1; code <= 4; code++)
+        if (size == ((size_t)1 << (8 + code)))
+            *mfl = code;
+}
+
 /* Writes, commits and flushes a ClientHello: the first one, or the second
  * after a HelloRetryRequest (same random and session id, the share for the
  * group the server chose, its cookie echoed). */
@@ -160,6 +177,7 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     }
     p.cookie = cookie;
     p.cookie_len = cookie_len;
+    own_record_limits(cfg, &p.record_size_limit, &p.max_fragment_length);
     /* Servers only issue tickets usable with a mode the client listed
      * (RFC 8446 4.2.9); ask for them when someone will receive them. */
     p.psk_dhe_ke = cfg->ticket_cb != NULL || s->has_session || cfg->has_ext_psk;
@@ -215,8 +233,8 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
 
     iotls_writer w;
     size_t binders_offset = 0;
-    uint8_t *msg = c->hs_out + c->hs_out_len;
     iotls_conn_hs_writer(c, &w);
+    uint8_t *msg = c->hs_out + c->hs_out_len; /* after the writer: hs_out may live in tx */
     int rc = iotls_client_hello_write(&w, &p, &binders_offset);
     if (rc == IOTLS_OK)
         rc = iotls_wr_error(&w);
@@ -565,6 +583,13 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_ALPN);
     if (s->early_offered)
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_EARLY_DATA);
+    uint16_t rsl_sent;
+    uint8_t mfl_sent;
+    own_record_limits(cfg, &rsl_sent, &mfl_sent);
+    if (rsl_sent != 0)
+        allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT);
+    if (mfl_sent != 0)
+        allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH);
     if ((ee.exts_seen & ~allowed) != 0)
         return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     if (s->early_offered) {
@@ -573,6 +598,22 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
         if (ee.early_data && (!c->resumed || c->suite != s->session.suite))
             return IOTLS_ERR_ILLEGAL_PARAMETER;
         c->early_status = ee.early_data ? IOTLS_EARLY_DATA_ACCEPTED : IOTLS_EARLY_DATA_REJECTED;
+    }
+    /* The server's limits on what we send: record_size_limit counts the
+     * content type byte (RFC 8449 4; above 2^14 + 1 means no limit); a
+     * max_fragment_length answer must echo ours (RFC 6066 4). Should a
+     * server send both, both are kept. */
+    if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT)) {
+        size_t limit = (size_t)ee.record_size_limit - 1;
+        if (limit < c->max_record_out)
+            c->max_record_out = limit;
+    }
+    if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH)) {
+        if (ee.max_fragment_length != mfl_sent)
+            return IOTLS_ERR_ILLEGAL_PARAMETER;
+        size_t limit = (size_t)1 << (8 + ee.max_fragment_length);
+        if (limit < c->max_record_out)
+            c->max_record_out = limit;
     }
     if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN)) {
         if (ee.alpn.len == 0 || ee.alpn.len >= sizeof c->alpn || !alpn_offered(cfg, ee.alpn))

@@ -46,7 +46,7 @@ struct iotls_config {
     int middlebox_compat;
 
     size_t max_handshake;     /* largest handshake message in or out */
-    size_t max_record_plain;  /* largest plaintext we put in a record (<= 16384) */
+    size_t max_record_plain;  /* record size: largest plaintext we receive and send (512..16384) */
     uint32_t timeout_ms;
 
     iotls_keylog_fn keylog;

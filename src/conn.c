@@ -53,26 +53,58 @@ typedef struct {
     size_t rx, reasm, hs_out, tx;
 } buffer_sizes;
 
-static size_t max_record_out(const iotls_config *cfg)
+static size_t record_size(const iotls_config *cfg)
 {
     size_t n = cfg->max_record_plain;
     return n == 0 || n > IOTLS_MAX_PLAINTEXT ? IOTLS_MAX_PLAINTEXT : n;
+}
+
+/* Everything a client without a certificate ever puts in hs_out at once:
+ * its ClientHello (fixed part, an HRR cookie, SNI, its ALPN list, a session
+ * ticket and binder) or its Finished, or a KeyUpdate. */
+static size_t client_hello_room(const iotls_config *cfg)
+{
+    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + IOTLS_SESSION_MAX_TICKET;
+}
+
+/* The smallest peer record limit the flight's record overhead is sized for
+ * (RFC 8449 allows 64; a smaller one with a large flight fails as an
+ * internal error when the flight does not fit). */
+#define MIN_FRAGMENT_SIZED 512u
+
+/* A client that presents no certificate builds its messages in tx and
+ * seals them in place: no hs_out of its own. A server always has one. */
+static int hs_in_tx(const iotls_config *cfg)
+{
+    return !cfg->has_cert;
 }
 
 static buffer_sizes sizes_for(const iotls_config *cfg)
 {
     buffer_sizes s;
     size_t max_hs = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-    size_t frag = max_record_out(cfg);
-    s.rx = IOTLS_MAX_RECORD; /* a peer may always send full records */
-    /* A partial message of up to max_hs bytes may be held when a record of
-     * up to 2^14 more arrives (the reassembler takes whole payloads). */
-    s.reasm = max_hs + IOTLS_MAX_PLAINTEXT;
-    /* Our own flight: the largest message plus the small ones beside it. */
-    s.hs_out = max_hs + 4096;
+    size_t frag = record_size(cfg);
+    /* rx holds one record as received. With the full record size a peer may
+     * send anything RFC 8446 allows (2^14 + 256 of ciphertext); with a
+     * smaller one only what our announced limit allows: content, content
+     * type and tag (RFC 8449 4: the limit counts the inner plaintext). */
+    if (frag >= IOTLS_MAX_PLAINTEXT)
+        s.rx = IOTLS_MAX_RECORD;
+    else
+        s.rx = IOTLS_RECORD_HEADER_LEN + frag + 1 + IOTLS_AEAD_TAG_LEN;
+    /* The reassembler takes only the bytes of the message it completes (the
+     * rest of the record stays in rx), and whole messages inside one record
+     * are never copied: one message of max_hs at most. */
+    s.reasm = max_hs;
+    /* Our own flight: the largest message plus the small ones beside it. A
+     * client that presents no certificate only ever sends a ClientHello, a
+     * Finished or a KeyUpdate, and builds them in tx. */
+    size_t flight = hs_in_tx(cfg) ? client_hello_room(cfg) : max_hs + 4096;
+    s.hs_out = hs_in_tx(cfg) ? 0 : flight;
     /* tx takes a whole sealed flight (plus a CCS and an alert), or one full
      * application record. */
-    s.tx = s.hs_out + RECORD_OVERHEAD * (s.hs_out / frag + 3) + 64;
+    size_t per = frag < MIN_FRAGMENT_SIZED ? frag : MIN_FRAGMENT_SIZED;
+    s.tx = flight + RECORD_OVERHEAD * (flight / per + 3) + 64;
     if (s.tx < frag + RECORD_OVERHEAD + 64)
         s.tx = frag + RECORD_OVERHEAD + 64;
     return s;
@@ -105,8 +137,9 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
     iotls_hs_reasm_init(&c->reasm, p, s.reasm);
     c->reasm.max_msg = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
     p += ALIGN_UP(s.reasm);
-    c->hs_out = p;
-    c->hs_out_cap = s.hs_out;
+    c->hs_in_tx = hs_in_tx(cfg);
+    c->hs_out = c->hs_in_tx ? NULL : p;
+    c->hs_out_cap = c->hs_in_tx ? 0 : s.hs_out;
     p += ALIGN_UP(s.hs_out);
     c->tx = p;
     c->tx_cap = s.tx;
@@ -116,7 +149,8 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
     c->role = role;
     c->peer_alert = -1;
     c->alert_sent = -1;
-    c->max_record_out = max_record_out(cfg);
+    c->max_record_out = record_size(cfg);
+    c->max_record_in = record_size(cfg);
     if (name_len > 0)
         memcpy(c->server_name, server_name, name_len);
     iotls_x509_init(&c->peer_chain);
@@ -165,7 +199,8 @@ void iotls_conn_free(iotls_conn *c)
     /* Buffers hold decrypted data and handshake plaintext. */
     iotls_wipe(c->rx, c->rx_cap);
     iotls_hs_reasm_wipe(&c->reasm);
-    iotls_wipe(c->hs_out, c->hs_out_cap);
+    if (!c->hs_in_tx)
+        iotls_wipe(c->hs_out, c->hs_out_cap);
     iotls_wipe(c->tx, c->tx_cap);
     c->app = NULL;
     c->app_len = 0;
@@ -232,19 +267,20 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
 
 static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
 {
-    int rc = iotls_hs_reasm_add(&c->reasm, data, len);
-    if (rc != IOTLS_OK)
-        return rc;
-    for (;;) {
+    size_t off = 0;
+    while (off < len) {
         uint8_t type;
         const uint8_t *msg;
         size_t msg_len;
-        int epoch = c->rd_epoch;
-        rc = iotls_hs_reasm_next(&c->reasm, &type, &msg, &msg_len);
+        size_t used = 0;
+        uint32_t keys_gen = c->rd_keys_gen;
+        int rc =
+            iotls_hs_reasm_feed(&c->reasm, data + off, len - off, &used, &type, &msg, &msg_len);
         if (rc < 0)
             return rc;
+        off += used;
         if (rc == 0)
-            return IOTLS_OK;
+            return IOTLS_OK; /* the rest of the message comes in the next record */
         if (c->last_dir != 2) {
             c->flights_in++;
             c->last_dir = 2;
@@ -258,17 +294,12 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         if (rc != IOTLS_OK)
             return rc;
         /* Whatever followed a key change in the same record was protected
-         * with the old keys: not allowed (RFC 8446 5.1). */
-        if (c->rd_epoch != epoch && iotls_hs_reasm_pending(&c->reasm) != 0)
+         * with the old keys: not allowed (RFC 8446 5.1). The rest of the
+         * record has not been fed yet, so it is what is left of data. */
+        if (c->rd_keys_gen != keys_gen && (off < len || iotls_hs_reasm_pending(&c->reasm) != 0))
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
-        if (c->rd_epoch != epoch) {
-            uint8_t t2;
-            const uint8_t *m2;
-            size_t l2;
-            if (iotls_hs_reasm_next(&c->reasm, &t2, &m2, &l2) != 0)
-                return IOTLS_ERR_UNEXPECTED_MESSAGE;
-        }
     }
+    return IOTLS_OK;
 }
 
 static int on_alert(iotls_conn *c, const uint8_t *data, size_t len)
@@ -342,6 +373,10 @@ static int process_record(iotls_conn *c)
         }
         if (rc != IOTLS_OK)
             return rc;
+        /* RFC 8449 4: the inner plaintext (content, type, padding) is at
+         * most our limit plus the content type byte. */
+        if (body_len - IOTLS_AEAD_TAG_LEN > c->max_record_in + 1)
+            return IOTLS_ERR_RECORD_OVERFLOW;
         c->skip_early_data = 0;
     } else if (outer_type == IOTLS_CT_APPLICATION_DATA) {
         /* 0-RTT records that follow a ClientHello we answered with a

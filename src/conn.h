@@ -49,6 +49,8 @@ struct iotls_conn {
     iotls_hs_reasm reasm; /* incoming handshake messages */
     uint8_t *hs_out;      /* outgoing handshake messages before sealing */
     size_t hs_out_cap;
+    int hs_in_tx;         /* hs_out is the free part of tx, sealed in place (a client
+                             that presents no certificate: no buffer of its own) */
     size_t hs_out_len;
     uint8_t *tx;          /* records ready to send */
     size_t tx_cap;
@@ -59,6 +61,7 @@ struct iotls_conn {
     iotls_record_cipher rd;
     iotls_record_cipher wr;
     int rd_epoch; /* enum iotls_epoch */
+    uint32_t rd_keys_gen; /* counts read-key changes, KeyUpdates included */
     int wr_epoch;
     iotls_transcript transcript;
     iotls_key_schedule ks;
@@ -84,6 +87,7 @@ struct iotls_conn {
     iotls_x509 peer_chain;
     const iotls_config *cert_cfg; /* whose cert/key we present (SNI may change it) */
     size_t max_record_out;        /* plaintext bytes per record we send */
+    size_t max_record_in;         /* plaintext bytes per record we accept (our record size) */
 
     /* ---- record-level bookkeeping ---- */
     int ccs_received;

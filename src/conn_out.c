@@ -10,13 +10,22 @@
 /* Largest AEAD expansion of one record: header, content type byte, tag. */
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
+/* The smallest peer record limit the in-place flight's room is kept for. */
+#define MIN_FRAGMENT_SIZED 512u
+
 static void tx_compact(iotls_conn *c)
 {
     if (c->tx_pos == 0)
         return;
     size_t left = c->tx_len - c->tx_pos;
-    if (left > 0)
-        memmove(c->tx, c->tx + c->tx_pos, left);
+    /* Messages built in tx after the records move with them. */
+    size_t move = left;
+    if (c->hs_in_tx && c->hs_out_len > 0)
+        move = (size_t)(c->hs_out + c->hs_out_len - c->tx) - c->tx_pos;
+    if (move > 0)
+        memmove(c->tx, c->tx + c->tx_pos, move);
+    if (c->hs_in_tx && c->hs_out_len > 0)
+        c->hs_out -= c->tx_pos;
     c->tx_len = left;
     c->tx_pos = 0;
 }
@@ -35,6 +44,16 @@ static void count_out(iotls_conn *c, size_t bytes, size_t records)
 
 void iotls_conn_hs_writer(iotls_conn *c, iotls_writer *w)
 {
+    if (c->hs_in_tx && c->hs_out_len == 0) {
+        /* Messages go right after the queued records, one header's room
+         * ahead of where their first record will start; the room for the
+         * other records' headers and tags is kept free at the end. */
+        size_t avail = c->tx_cap - c->tx_len;
+        size_t reserve =
+            IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (avail / MIN_FRAGMENT_SIZED + 1);
+        c->hs_out = c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN;
+        c->hs_out_cap = avail > reserve ? avail - reserve : 0;
+    }
     iotls_wr_init(w, c->hs_out + c->hs_out_len, c->hs_out_cap - c->hs_out_len);
 }
 
@@ -68,7 +87,15 @@ int iotls_conn_flush(iotls_conn *c)
     tx_compact(c);
     size_t written = 0;
     uint64_t seq_before = c->wr.seq;
-    int rc = iotls_record_write_fragmented(&c->wr, IOTLS_CT_HANDSHAKE, c->hs_out, c->hs_out_len,
+    int rc;
+    if (c->hs_in_tx && c->hs_out != c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN)
+        return IOTLS_ERR_INTERNAL; /* tx changed under messages built in it */
+    if (c->hs_in_tx)
+        rc = iotls_record_write_fragmented_in_place(&c->wr, IOTLS_CT_HANDSHAKE, c->tx + c->tx_len,
+                                                    c->hs_out_len, c->max_record_out,
+                                                    c->tx_cap - c->tx_len, &written);
+    else
+        rc = iotls_record_write_fragmented(&c->wr, IOTLS_CT_HANDSHAKE, c->hs_out, c->hs_out_len,
                                            c->max_record_out, c->tx + c->tx_len,
                                            c->tx_cap - c->tx_len, &written);
     if (rc != IOTLS_OK)
@@ -77,7 +104,8 @@ int iotls_conn_flush(iotls_conn *c)
                                   : (c->hs_out_len + c->max_record_out - 1) / c->max_record_out;
     c->tx_len += written;
     count_out(c, written, records);
-    iotls_wipe(c->hs_out, c->hs_out_len);
+    if (!c->hs_in_tx) /* in place, the plaintext became the records */
+        iotls_wipe(c->hs_out, c->hs_out_len);
     c->hs_out_len = 0;
     return IOTLS_OK;
 }
@@ -137,6 +165,7 @@ int iotls_conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch)
     if (rc != IOTLS_OK)
         return rc;
     c->rd_epoch = epoch;
+    c->rd_keys_gen++;
     iotls_conn_event(c, IOTLS_EV_KEYS_READ, 0, 0, epoch, epoch_name(epoch));
     return IOTLS_OK;
 }

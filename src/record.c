@@ -306,6 +306,70 @@ int iotls_hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len)
     return IOTLS_OK;
 }
 
+static size_t reasm_limit(const iotls_hs_reasm *r)
+{
+    return r->max_msg != 0 && r->max_msg < r->cap ? r->max_msg : r->cap;
+}
+
+int iotls_hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
+                        uint8_t *type, const uint8_t **msg, size_t *msg_len)
+{
+    if (r == NULL || used == NULL || type == NULL || msg == NULL || msg_len == NULL ||
+        (data == NULL && len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    *used = 0;
+    /* The message handed out last time is done with. */
+    if (r->consumed > 0 && r->consumed == r->len) {
+        r->len = 0;
+        r->consumed = 0;
+    }
+    if (r->consumed != 0)
+        return IOTLS_ERR_BAD_ARG; /* iotls_hs_reasm_add's leftovers: not mixed */
+    if (len == 0)
+        return r->len == 0 ? IOTLS_ERR_DECODE : 0;
+    size_t limit = reasm_limit(r);
+    if (r->len == 0 && len >= HS_HEADER_LEN) {
+        size_t body = ((size_t)data[1] << 16) | ((size_t)data[2] << 8) | (size_t)data[3];
+        if (HS_HEADER_LEN + body > limit)
+            return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
+        if (len >= HS_HEADER_LEN + body) {
+            /* Whole in this payload: no copy. */
+            *type = data[0];
+            *msg = data;
+            *msg_len = HS_HEADER_LEN + body;
+            *used = HS_HEADER_LEN + body;
+            return 1;
+        }
+    }
+    size_t take;
+    if (r->len < HS_HEADER_LEN) {
+        take = HS_HEADER_LEN - r->len < len ? HS_HEADER_LEN - r->len : len;
+        if (take > r->cap)
+            return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
+        memcpy(r->buf + r->len, data, take);
+        r->len += take;
+        *used = take;
+        if (r->len < HS_HEADER_LEN)
+            return 0;
+    }
+    size_t body = ((size_t)r->buf[1] << 16) | ((size_t)r->buf[2] << 8) | (size_t)r->buf[3];
+    size_t total = HS_HEADER_LEN + body;
+    if (total > limit)
+        return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
+    take = total - r->len < len - *used ? total - r->len : len - *used;
+    if (take > 0)
+        memcpy(r->buf + r->len, data + *used, take);
+    r->len += take;
+    *used += take;
+    if (r->len < total)
+        return 0;
+    *type = r->buf[0];
+    *msg = r->buf;
+    *msg_len = total;
+    r->consumed = total;
+    return 1;
+}
+
 int iotls_hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, size_t *msg_len)
 {
     if (r == NULL)
@@ -383,5 +447,49 @@ int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
         off += chunk;
     }
     *out_len = written;
+    return IOTLS_OK;
+}
+
+int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
+                                           uint8_t *buf, size_t len, size_t max_fragment,
+                                           size_t cap, size_t *out_len)
+{
+    if (rc == NULL || out_len == NULL || buf == NULL || max_fragment == 0 || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (max_fragment > IOTLS_MAX_PLAINTEXT)
+        max_fragment = IOTLS_MAX_PLAINTEXT;
+    size_t records = (len + max_fragment - 1) / max_fragment;
+    size_t per_full = iotls_record_sealed_len(rc, max_fragment, 0);
+    size_t last = len - (records - 1) * max_fragment;
+    if (records - 1 > SIZE_MAX / per_full)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    size_t need = (records - 1) * per_full + iotls_record_sealed_len(rc, last, 0);
+    if (need > cap || IOTLS_RECORD_HEADER_LEN + len > cap)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    if (rc->active && (uint64_t)records > UINT64_MAX - rc->seq)
+        return IOTLS_ERR_INTERNAL;
+    /* Record i goes to buf + i * per_full; its content sits at
+     * buf + 5 + i * max_fragment, at or before that record's own content
+     * position, and after every earlier record's content: sealing from the
+     * last record back, each move only covers bytes already used. */
+    uint64_t seq0 = rc->seq;
+    for (size_t i = records; i-- > 0;) {
+        size_t chunk = i == records - 1 ? last : max_fragment;
+        size_t rec_len = 0;
+        rc->seq = seq0 + i;
+        int err =
+            iotls_record_seal(rc, content_type, buf + IOTLS_RECORD_HEADER_LEN + i * max_fragment,
+                              chunk, 0, buf + i * per_full, cap - i * per_full, &rec_len);
+        if (err != IOTLS_OK) {
+            rc->seq = seq0;
+            iotls_wipe(buf, cap);
+            return err;
+        }
+    }
+    if (rc->active)
+        rc->seq = seq0 + records;
+    else
+        rc->seq = seq0;
+    *out_len = need;
     return IOTLS_OK;
 }

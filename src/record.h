@@ -98,6 +98,20 @@ int iotls_hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len);
 /* 1 and the next whole message when one is available, 0 when more bytes
  * are needed. The view stays valid until the next add. */
 int iotls_hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, size_t *msg_len);
+/* The receive path's way in: takes from one record's payload only the bytes
+ * the current message needs, so the buffer never holds more than one
+ * message (its size is the largest message accepted, not that plus a
+ * record). *used says how many bytes of data were taken; returns 1 with a
+ * whole message (header included) in *msg, 0 when all of data was taken and
+ * the message is still incomplete, or an error: IOTLS_ERR_HANDSHAKE_TOO_LARGE
+ * as soon as a header announces more than the limit, IOTLS_ERR_DECODE for an
+ * empty payload. A message that lies whole in data and nothing of it is held
+ * is handed out as a view into data (no copy); otherwise into the buffer.
+ * The view stays valid until the next feed (and, when into data, while data
+ * does). The caller feeds the rest of the payload (data + *used) after
+ * handling the message. */
+int iotls_hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
+                        uint8_t *type, const uint8_t **msg, size_t *msg_len);
 /* Bytes of a partial message held: must be 0 at a key change (RFC 8446
  * 5.1: a message must not span a key change → unexpected_message). */
 size_t iotls_hs_reasm_pending(const iotls_hs_reasm *r);
@@ -111,5 +125,15 @@ void iotls_hs_reasm_wipe(iotls_hs_reasm *r);
 int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
                                   const uint8_t *data, size_t len, size_t max_fragment,
                                   uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* The same, in place: the content lies at buf + IOTLS_RECORD_HEADER_LEN
+ * (len bytes) and the records are written from buf on (cap bytes there).
+ * Records are sealed last to first, each moved to its final place, so no
+ * record overwrites content not yet sealed; sequence numbers are as if
+ * sealed in order. IOTLS_ERR_BUFFER_TOO_SMALL (nothing changed) when they do
+ * not fit. */
+int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
+                                           uint8_t *buf, size_t len, size_t max_fragment,
+                                           size_t cap, size_t *out_len);
 
 #endif

@@ -799,6 +799,28 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     return rc;
 }
 
+/* The client's record limits on what we send, and our answer in
+ * EncryptedExtensions: record_size_limit (RFC 8449) wins over
+ * max_fragment_length (RFC 6066) when both come (RFC 8449 5); our own
+ * limit, the configured record size, goes back with record_size_limit. */
+static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch,
+                                iotls_encrypted_extensions_params *ee)
+{
+    size_t own = c->max_record_in;
+    if (ch->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT)) {
+        /* In TLS 1.3 the limit counts the content type byte (RFC 8449 4). */
+        size_t limit = (size_t)ch->record_size_limit - 1;
+        if (limit < c->max_record_out)
+            c->max_record_out = limit;
+        ee->record_size_limit = (uint16_t)(own + 1);
+    } else if (ch->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH)) {
+        size_t limit = (size_t)1 << (8 + ch->max_fragment_length);
+        if (limit < c->max_record_out)
+            c->max_record_out = limit;
+        ee->max_fragment_length = ch->max_fragment_length;
+    }
+}
+
 /* The whole answer to an acceptable ClientHello: ServerHello [CCS]
  * {EncryptedExtensions} {CertificateRequest} {Certificate}
  * {CertificateVerify} {Finished}, then the application write keys. */
@@ -822,6 +844,7 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
     }
     ee.server_name_ack = c->sv.sni_ack;
     ee.early_data = c->sv.early_accepted;
+    apply_record_limits(c, ch, &ee);
     /* RFC 8446 4.2.7: tells the client our groups, for next time. */
     ee.groups = c->cfg->groups;
     ee.group_count = c->cfg->group_count;

@@ -74,6 +74,14 @@ void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
 /* Largest handshake message accepted (a Certificate chain over 16 KiB needs
  * more than the 16 KiB default); from 4096 to 262144. */
 int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+/* Largest record plaintext this side wants to receive and will send, from
+ * 512 to 16384 (the default). Below 16384 the receive buffer shrinks to
+ * match: a client announces record_size_limit (RFC 8449) and, for 512, 1024,
+ * 2048 or 4096, also max_fragment_length (RFC 6066); a server honours
+ * either one from the client and announces its own limit. A peer that
+ * ignores them and sends larger records is a record_overflow: use 16384 to
+ * talk to every peer. */
+int iotls_config_set_record_size(iotls_config *cfg, size_t bytes);
 
 /* NSS key log lines ("CLIENT_HANDSHAKE_TRAFFIC_SECRET <cr> <secret>"). */
 typedef void (*iotls_keylog_fn)(void *arg, const char *line);

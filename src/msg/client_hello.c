@@ -321,7 +321,7 @@ static int check_params(const iotls_client_hello_params *p)
         !p->suites || p->suite_count == 0 || (p->group_count > 0 && !p->groups) ||
         (p->sig_alg_count > 0 && !p->sig_algs) || (p->share_count > 0 && !p->shares) ||
         (p->alpn && p->alpn_len < 2) || (p->cookie && p->cookie_len == 0) ||
-        (p->record_size_limit != 0 && p->record_size_limit < 64))
+        (p->record_size_limit != 0 && p->record_size_limit < 64) || p->max_fragment_length > 4)
         return IOTLS_ERR_BAD_ARG;
     if (p->server_name) {
         size_t name_len = strlen(p->server_name);
@@ -434,6 +434,11 @@ int iotls_client_hello_write(iotls_writer *w, const iotls_client_hello_params *p
     if (p->record_size_limit != 0) {
         ext = iotls_ext_begin(w, IOTLS_EXT_RECORD_SIZE_LIMIT);
         iotls_wr_u16(w, p->record_size_limit);
+        iotls_ext_end(w, ext);
+    }
+    if (p->max_fragment_length != 0) {
+        ext = iotls_ext_begin(w, IOTLS_EXT_MAX_FRAGMENT_LENGTH);
+        iotls_wr_u8(w, p->max_fragment_length);
         iotls_ext_end(w, ext);
     }
     if (p->alpn) {

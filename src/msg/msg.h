@@ -191,6 +191,7 @@ typedef struct {
     int psk_ke;                 /* offer psk_ke */
     const iotls_psk_param *psks; /* NULL: no pre_shared_key extension */
     size_t psk_count;
+    uint8_t max_fragment_length; /* RFC 6066 code 1..4; 0: not sent */
 } iotls_client_hello_params;
 
 /* Writes the whole ClientHello. With PSKs, binders are written as zeros of

@@ -173,6 +173,15 @@ static void test_scalars(void)
     CHECK_RC(iotls_config_set_max_handshake_size(cfg, 262145), IOTLS_ERR_CONFIG);
     CHECK_RC(iotls_config_set_max_handshake_size(cfg, 0), IOTLS_ERR_CONFIG);
     CHECK(cfg->max_handshake == 262144);
+    CHECK(cfg->max_record_plain == 16384);
+    CHECK_RC(iotls_config_set_record_size(cfg, 511), IOTLS_ERR_CONFIG);
+    CHECK_RC(iotls_config_set_record_size(cfg, 16385), IOTLS_ERR_CONFIG);
+    CHECK(cfg->max_record_plain == 16384);
+    CHECK_OK(iotls_config_set_record_size(cfg, 512));
+    CHECK(cfg->max_record_plain == 512);
+    CHECK_OK(iotls_config_set_record_size(cfg, 3000));
+    CHECK(cfg->max_record_plain == 3000);
+    CHECK_RC(iotls_config_set_record_size(NULL, 2048), IOTLS_ERR_BAD_ARG);
 
     CHECK_OK(iotls_config_set_verify_client(cfg, IOTLS_VERIFY_CLIENT_REQUIRED));
     CHECK(cfg->verify_client == IOTLS_VERIFY_CLIENT_REQUIRED);

@@ -644,6 +644,99 @@ static void feed_flight(const uint8_t *flight, size_t flight_len, const size_t *
     CHECK(zero);
 }
 
+/* The same through iotls_hs_reasm_feed with a buffer of exactly the largest
+ * message (445 bytes): it takes only what each message needs; messages whole
+ * inside one piece come out as views into it (no copy). */
+static void feed_flight_by_message(const uint8_t *flight, size_t flight_len, const size_t *steps,
+                                   size_t nsteps, const char *what)
+{
+    uint8_t buf[445];
+    iotls_hs_reasm r;
+    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    size_t got = 0, expect_off = 0, step = 0, zero_copy = 0;
+    int ok = 1;
+    for (size_t off = 0; off < flight_len && ok; step++) {
+        size_t n = steps[step % nsteps];
+        if (n > flight_len - off)
+            n = flight_len - off;
+        const uint8_t *piece = flight + off;
+        size_t pos = 0;
+        while (pos < n && ok) {
+            uint8_t type;
+            const uint8_t *msg;
+            size_t msg_len, used = 0;
+            int rc = iotls_hs_reasm_feed(&r, piece + pos, n - pos, &used, &type, &msg, &msg_len);
+            if (rc < 0 || used == 0 || used > n - pos)
+                ok = 0;
+            pos += used;
+            if (rc != 1)
+                continue;
+            if (got >= 4 || type != flight_types[got] || msg_len != flight_lens[got] ||
+                memcmp(msg, flight + expect_off, msg_len) != 0)
+                ok = 0;
+            if (msg >= piece && msg < piece + n)
+                zero_copy++;
+            /* Nothing of the next message is held yet. */
+            if (iotls_hs_reasm_pending(&r) != 0)
+                ok = 0;
+            expect_off += msg_len;
+            got++;
+        }
+        off += n;
+    }
+    if (!ok || got != 4)
+        fprintf(stderr, "FAIL reassembly (feed, %s): got %zu messages\n", what, got);
+    CHECK(ok && got == 4);
+    if (nsteps == 1 && steps[0] >= flight_len)
+        CHECK(zero_copy == 4); /* one record: all four handed out in place */
+    iotls_hs_reasm_wipe(&r);
+}
+
+static void test_reassembly_feed(void)
+{
+    size_t flight_len;
+    uint8_t *flight = unhex_new(SERVER_FLIGHT_PAYLOAD, &flight_len);
+    static const size_t one[] = {1};
+    static const size_t whole[] = {657};
+    static const size_t odd[] = {3, 2, 1, 40, 500, 7};
+    static const size_t split_hdr[] = {42, 2, 600};
+    feed_flight_by_message(flight, flight_len, one, 1, "1-byte fragments");
+    feed_flight_by_message(flight, flight_len, whole, 1, "all in one record");
+    feed_flight_by_message(flight, flight_len, odd, 6, "odd splits");
+    feed_flight_by_message(flight, flight_len, split_hdr, 3, "split inside a header");
+
+    /* A header announcing more than the buffer (or max_msg) is refused at
+     * once, whole or split; an empty payload is a decode error. */
+    uint8_t buf[64];
+    iotls_hs_reasm r;
+    uint8_t type;
+    const uint8_t *msg;
+    size_t msg_len, used;
+    static const uint8_t big[4] = {11, 0, 0, 61};
+    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    CHECK_RC(iotls_hs_reasm_feed(&r, big, 4, &used, &type, &msg, &msg_len),
+             IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    CHECK(iotls_hs_reasm_feed(&r, big, 2, &used, &type, &msg, &msg_len) == 0 && used == 2);
+    CHECK_RC(iotls_hs_reasm_feed(&r, big + 2, 2, &used, &type, &msg, &msg_len),
+             IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    r.max_msg = 20;
+    static const uint8_t mid[4] = {11, 0, 0, 17};
+    CHECK_RC(iotls_hs_reasm_feed(&r, mid, 4, &used, &type, &msg, &msg_len),
+             IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    CHECK_RC(iotls_hs_reasm_feed(&r, big, 0, &used, &type, &msg, &msg_len), IOTLS_ERR_DECODE);
+    /* A message of exactly the buffer's size fits. */
+    uint8_t exact[64] = {20, 0, 0, 60};
+    CHECK(iotls_hs_reasm_feed(&r, exact, 30, &used, &type, &msg, &msg_len) == 0 && used == 30);
+    CHECK(iotls_hs_reasm_pending(&r) == 30);
+    CHECK(iotls_hs_reasm_feed(&r, exact + 30, 34, &used, &type, &msg, &msg_len) == 1);
+    CHECK(used == 34 && msg_len == 64 && msg == buf && type == 20);
+    CHECK(iotls_hs_reasm_pending(&r) == 0);
+    free(flight);
+}
+
 static void test_reassembly(void)
 {
     size_t flight_len;
@@ -755,6 +848,39 @@ static size_t open_and_reassemble(iotls_record_cipher *rx, uint8_t *wire, size_t
     return records;
 }
 
+/* Sealing in place gives byte for byte the records the copying version
+ * gives, with the same sequence numbers; one byte short changes nothing. */
+static void test_fragmentation_in_place(size_t len, size_t max_fragment, int protect)
+{
+    static uint8_t msg[20000], want[24000], buf[24000];
+    for (size_t i = 0; i < len; i++)
+        msg[i] = (uint8_t)(i * 13 + 1);
+    uint8_t key[16] = {0x42}, iv[12] = {0x24};
+    iotls_record_cipher a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    if (protect) {
+        CHECK_OK(iotls_record_cipher_init(&a, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        CHECK_OK(iotls_record_cipher_init(&b, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        a.seq = b.seq = 7;
+    }
+    size_t want_len = 0, got_len = 0;
+    CHECK_OK(iotls_record_write_fragmented(&a, IOTLS_CT_HANDSHAKE, msg, len, max_fragment, want,
+                                           sizeof want, &want_len));
+    memset(buf, 0xEE, sizeof buf);
+    memcpy(buf + 5, msg, len);
+    CHECK_RC(iotls_record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
+                                                    want_len - 1, &got_len),
+             IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK(memcmp(buf + 5, msg, len) == 0 && b.seq == (protect ? 7u : 0u));
+    CHECK_OK(iotls_record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
+                                                    want_len, &got_len));
+    CHECK(got_len == want_len && memcmp(buf, want, want_len) == 0);
+    CHECK(a.seq == b.seq);
+    iotls_record_cipher_free(&a);
+    iotls_record_cipher_free(&b);
+}
+
 static void test_fragmentation(size_t max_fragment, int protect)
 {
     enum { MSG_LEN = 40 * 1024 };
@@ -860,11 +986,18 @@ int main(void)
     test_header();
     test_limits_and_inner_plaintext();
     test_reassembly();
+    test_reassembly_feed();
     test_fragmentation(16384, 1);
     test_fragmentation(1024, 1);
     test_fragmentation(20000, 1); /* clamped to 2^14 */
     test_fragmentation(16384, 0);
     test_fragmentation(1000, 0);
     test_fragmentation_edges();
+    test_fragmentation_in_place(3000, 512, 1);
+    test_fragmentation_in_place(3000, 512, 0);
+    test_fragmentation_in_place(512, 512, 1);
+    test_fragmentation_in_place(1, 16384, 1);
+    test_fragmentation_in_place(20000, 16384, 1);
+    test_fragmentation_in_place(20000, 64, 0);
     return tl_finish("record");
 }

@@ -1334,12 +1334,106 @@ static void test_pair(void)
     config_free(&ccfg);
 }
 
+/* Largest record (header included) in a stretch of wire bytes. */
+static size_t largest_record(const uint8_t *p, size_t len)
+{
+    size_t max = 0;
+    for (size_t off = 0; off + 5 <= len;) {
+        size_t rec = 5 + (((size_t)p[off + 3] << 8) | p[off + 4]);
+        if (rec > max)
+            max = rec;
+        off += rec;
+    }
+    return max;
+}
+
+/* record_size_limit between our client and server: each sends no record
+ * over the other's limit, the buffers shrink with the configured size, and
+ * a record over the limit is record_overflow. */
+static void test_pair_record_size(size_t cl_size, size_t sv_size)
+{
+    struct iotls_config scfg, ccfg;
+    config_init(&scfg, "srv256");
+    config_init(&ccfg, "cli");
+    CHECK_OK(iotls_config_set_record_size(&ccfg, cl_size));
+    CHECK_OK(iotls_config_set_record_size(&scfg, sv_size));
+    struct iotls_config full;
+    config_init(&full, "cli");
+    /* The receive buffer is what the record size allows, not 16 KiB. */
+    CHECK(iotls_conn_size(&ccfg) + 16384 - cl_size - 256 < iotls_conn_size(&full) ||
+          cl_size == 16384);
+    config_free(&full);
+    iotls_conn *sv = server_new(&scfg);
+    size_t need = iotls_conn_size(&ccfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    iotls_conn *cl = mem ? iotls_conn_init(mem, need, &ccfg, IOTLS_ROLE_CLIENT, "localhost") : NULL;
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
+        static wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+             i++) {
+            int a = shuttle(cl, &to_sv, sv);
+            int b = shuttle(sv, &to_cl, cl);
+            if (a < 0 || b < 0 || (a == 0 && b == 0))
+                break;
+        }
+        CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+        size_t small = cl_size < sv_size ? cl_size : sv_size;
+        CHECK(cl->max_record_out == (cl_size < 16384 ? small : 16384));
+        CHECK(sv->max_record_out == small); /* its own size is also what it sends */
+        /* 10000 bytes from the server: records of at most the client's limit. */
+        static uint8_t data[10000], got[10000];
+        for (size_t i = 0; i < sizeof data; i++)
+            data[i] = (uint8_t)(i * 7);
+        size_t n = 0, total = 0;
+        CHECK_OK(iotls_conn_write(sv, data, sizeof data, &n));
+        CHECK(n == sizeof data);
+        size_t out_len;
+        const uint8_t *out = iotls_conn_output(sv, &out_len);
+        CHECK(out != NULL && largest_record(out, out_len) <= cl_size + 5 + 17);
+        for (int i = 0; i < 40 && total < sizeof data; i++) {
+            (void)shuttle(sv, &to_cl, cl);
+            size_t r = 0;
+            while (iotls_conn_read(cl, got + total, sizeof got - total, &r) == IOTLS_OK && r > 0)
+                total += r;
+        }
+        CHECK(total == sizeof data && memcmp(got, data, sizeof data) == 0);
+        if (cl_size < 16384) {
+            /* A server that ignored the limit: record_overflow, alert sent. */
+            sv->max_record_out = 16384;
+            CHECK_OK(iotls_conn_write(sv, data, sizeof data, &n));
+            int rc = IOTLS_OK;
+            for (int i = 0; i < 10 && rc == IOTLS_OK; i++) {
+                rc = shuttle(sv, &to_cl, cl);
+                rc = rc < 0 ? rc : IOTLS_OK;
+                size_t r = 0;
+                while (iotls_conn_read(cl, got, sizeof got, &r) == IOTLS_OK && r > 0)
+                    ;
+            }
+            CHECK_RC(iotls_conn_error(cl), IOTLS_ERR_RECORD_OVERFLOW);
+            CHECK(cl->alert_sent == IOTLS_ALERT_RECORD_OVERFLOW);
+        }
+    }
+    server_free(sv);
+    if (cl)
+        iotls_conn_free(cl);
+    free(mem);
+    config_free(&scfg);
+    config_free(&ccfg);
+}
+
 static void run_all(void)
 {
     test_client_hello_refusals();
     test_server_hello_in_memory();
     test_hrr_cookie_checks();
     test_pair();
+    test_pair_record_size(2048, 2048);
+    test_pair_record_size(2048, 16384);
+    test_pair_record_size(4096, 1024);
+    test_pair_record_size(16384, 4096);
 
     test_openssl_suites_groups();
     test_openssl_hrr();
