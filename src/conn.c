@@ -286,6 +286,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
             c->last_dir = 2;
         }
         iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
+        c->hs_more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
         if (!c->handshake_done) {
             rc = role_handle(c, type, msg, msg_len);
         } else {

@@ -129,7 +129,7 @@ static int has_ext(const iotls_client_hello *ch, enum iotls_ext_id id)
  * them came under the old keys. */
 static int check_key_change_boundary(const iotls_conn *c)
 {
-    if (iotls_hs_reasm_pending(&c->reasm) != 0)
+    if (c->hs_more_in_record || iotls_hs_reasm_pending(&c->reasm) != 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     return IOTLS_OK;
 }
@@ -1224,6 +1224,11 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_client_hello ch;
     sv_choice choice;
+    /* Every answer to a ClientHello changes our read keys (or asks for a
+     * new ClientHello): nothing may follow it in its record. Refuse before
+     * anything is sent (RFC 8446 5.1). */
+    if (c->hs_more_in_record)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     memset(&choice, 0, sizeof choice);
     int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ch);
     if (rc == IOTLS_OK)
@@ -1295,6 +1300,11 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_client_hello ch;
     sv_choice choice;
+    /* Every answer to a ClientHello changes our read keys (or asks for a
+     * new ClientHello): nothing may follow it in its record. Refuse before
+     * anything is sent (RFC 8446 5.1). */
+    if (c->hs_more_in_record)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     iotls_bytes ch1_hash;
     memset(&choice, 0, sizeof choice);
     int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ch);

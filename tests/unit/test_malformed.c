@@ -582,6 +582,11 @@ static void test_key_change_span(void)
                 CHECK(p.sv.c->rd_epoch == IOTLS_EPOCH_HANDSHAKE);
             } else {
                 CHECK_RC(rc, IOTLS_ERR_UNEXPECTED_MESSAGE);
+                /* Refused before answering: the only record out is the
+                 * plaintext alert, no ServerHello ahead of it. */
+                size_t out_len = 0;
+                const uint8_t *out = iotls_conn_output(p.sv.c, &out_len);
+                CHECK(out != NULL && out_len == 7 && out[0] == IOTLS_CT_ALERT);
                 check_failed(
                     &p, p.sv.c, IOTLS_ERR_UNEXPECTED_MESSAGE, IOTLS_ALERT_UNEXPECTED_MESSAGE,
                     i == 1 ? "ClientHello + partial Finished" : "ClientHello + whole Finished");
