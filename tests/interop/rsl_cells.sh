@@ -153,20 +153,17 @@ for size in 3000 16384; do
         port=$(cat "$IA_WORK/w$N.port")
         : >"$IA_WORK/empty"
         ia_client "c$N" "$IA_WORK/empty" eof -- 127.0.0.1:$port "${OUR_COMMON[@]}" \
-            --record-size $size --get /www.txt
+            --record-size $size --get /www.txt -v
         if [ $size = 16384 ]; then
             ia_expect_rc 0
             grep -q "xxxxxxxxxx" "$IA_OUT" || ia_fail "the file did not arrive"
         else
             ia_expect_error record_overflow
-            # s_server logs the alert when it reads it, which may be just
-            # after our client has exited: give it up to 5 s.
-            for _ in $(seq 1 50); do
-                grep -q "description=record overflow" "$IA_SERVER_LOG" && break
-                sleep 0.1
-            done
-            grep -q "description=record overflow" "$IA_SERVER_LOG" ||
-                ia_fail "s_server did not receive our record_overflow alert"
+            # Our client sent the alert (its trace says so). Whether s_server
+            # still reads it is a race: -WWW may have closed the connection
+            # after writing the whole file, so its log is not checked.
+            grep -q -- "-> alert record_overflow" "$IA_ERR" ||
+                ia_fail "our client did not send the record_overflow alert"
         fi
     else
         started 1
