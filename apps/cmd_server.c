@@ -75,7 +75,10 @@ static void usage(FILE *out)
             "  --timeout MS         handshake and write timeout (default %d)\n"
             "  --once               exit after one connection (exit status: its result)\n"
             "  --tickets N          session tickets sent after each handshake (default 0)\n"
-            "  --ticket-keys FILE   ticket key shared between servers: 48 bytes, raw or hex\n"
+            "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
+            "                       hex (servers sharing it and the clock rotate keys in step)\n"
+            "  --ticket-rotation S  ticket key rotation period in seconds (default 86400, min 60);\n"
+            "                       tickets last at most one period, old key accepted one period\n"
             "  --early-data MAX     accept up to MAX bytes of 0-RTT early data per connection\n"
             "                       (needs --tickets; replays refused within this process only)\n"
             "  --ready-file FILE    write the port there once listening\n"
@@ -495,7 +498,7 @@ int cmd_server(int argc, char **argv)
                *psk_hash = NULL;
     int psk_ke = 0;
     unsigned long key_update_limit = 0;
-    unsigned long tickets = 0, early_max = 0;
+    unsigned long tickets = 0, early_max = 0, ticket_rotation = 0;
     int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
     unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
@@ -526,6 +529,8 @@ int cmd_server(int argc, char **argv)
             tickets = app_parse_num("--tickets", v, 0, 16);
         else if ((v = app_opt_value(argc, argv, &i, "--ticket-keys")))
             ticket_keys = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--ticket-rotation")))
+            ticket_rotation = app_parse_num("--ticket-rotation", v, 60, 0xFFFFFFFFul);
         else if ((v = app_opt_value(argc, argv, &i, "--early-data")))
             early_max = app_parse_num("--early-data", v, 0, 1u << 20);
         else if ((v = app_opt_value(argc, argv, &i, "--psk")))
@@ -622,6 +627,11 @@ int cmd_server(int argc, char **argv)
     if (ticket_keys && (rc = iotls_config_set_ticket_key_file(cfg, ticket_keys)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --ticket-keys %s: want 48 bytes, raw or 96 hex digits\n",
                 ticket_keys);
+        goto out;
+    }
+    if (ticket_rotation &&
+        (rc = iotls_config_set_ticket_rotation(cfg, (uint32_t)ticket_rotation)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --ticket-rotation: %s\n", iotls_error_string(rc));
         goto out;
     }
     if (early_max && (rc = iotls_config_set_early_data(cfg, (uint32_t)early_max)) != IOTLS_OK) {

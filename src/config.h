@@ -19,6 +19,8 @@
 #define IOTLS_MAX_SERVER_NAME 255
 #define IOTLS_MAX_PSK_IDENTITY 128
 #define IOTLS_MAX_EXT_PSK 64
+#define IOTLS_DEFAULT_TICKET_ROTATION_S 86400u
+#define IOTLS_MIN_TICKET_ROTATION_S 60u
 
 struct iotls_config {
     uint16_t suites[IOTLS_MAX_SUITES]; /* preference order */
@@ -65,13 +67,18 @@ struct iotls_config {
     int has_cookie_key;
 
     /* Server: NewSessionTickets sent after each handshake (0: none), and
-     * the AES-256-GCM key that seals them (stateless: the ticket carries
-     * the resumption PSK, nothing is stored). */
+     * the 48-byte ticket master secret (ticket_key_name || ticket_key, as
+     * set by iotls_config_set_ticket_key). Stateless: the ticket carries
+     * the resumption PSK, nothing is stored. The AES-256-GCM key and key
+     * name that seal a ticket are derived from the master for the rotation
+     * period floor(now_ms / (ticket_rotation_s * 1000)) (server.c), so
+     * processes sharing the master rotate in step without talking. */
     unsigned ticket_count;
-    uint32_t ticket_lifetime; /* seconds */
+    uint32_t ticket_lifetime; /* seconds; the engine sends at most ticket_rotation_s */
     uint8_t ticket_key_name[16];
     uint8_t ticket_key[32];
     int has_ticket_key;
+    uint32_t ticket_rotation_s; /* seconds; 0: IOTLS_DEFAULT_TICKET_ROTATION_S */
     int psk_ke; /* 0 off; 1 also accept / offer psk_ke; IOTLS_PSK_KE_ONLY (see iotls.h) */
 
     /* One external (provisioned) PSK (RFC 8446 2.2): its identity, key and

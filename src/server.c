@@ -24,9 +24,10 @@
  * send are added by iotls_conn_hs_commit.
  *
  * Resumption: after the handshake we send cfg->ticket_count stateless
- * NewSessionTickets (the resumption PSK sealed under the config's ticket
- * key), and a first ClientHello offering one of them with a valid binder
- * resumes (no Certificate, CertificateVerify or CertificateRequest). A
+ * NewSessionTickets (the resumption PSK sealed under the current rotation
+ * period's ticket key, derived from the config's ticket master), and a
+ * first ClientHello offering one of them with a valid binder resumes (no
+ * Certificate, CertificateVerify or CertificateRequest). A
  * ticket we cannot open or use is ignored (full handshake); a second
  * ClientHello after HelloRetryRequest always does a full handshake.
  *
@@ -90,13 +91,27 @@ typedef struct {
 } sv_choice;
 
 /* Stateless ticket:
- *   key_name(16) | nonce(12) | AES-256-GCM(key, nonce, aad = key_name,
+ *   key_name(16) | nonce(12) | AES-256-GCM(key_i, nonce, aad = key_name,
  *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4) |
  *     SHA-256(server_name)(32) | max_early_data(4) | alpn<1>) | tag(16)
  * The server name is bound so that a ticket issued under one name (and,
- * with an SNI callback, one certificate) does not resume under another. */
+ * with an SNI callback, one certificate) does not resume under another.
+ *
+ * Key rotation: the config's 48 bytes are a master secret; for the period
+ * i = floor(now_ms / period_ms),
+ *   key_i    = HKDF-Expand-SHA256(master, "iotls ticket key" || be64(i), 32)
+ *   key_name = HKDF-Expand-SHA256(master, "iotls ticket name", 8) || be64(i)
+ * A ticket is sealed under the current period's key and opens only in its
+ * own period or the next one. Nothing is stored or updated: processes with
+ * the same master and clock agree on every key, and the keys are derived
+ * per ticket and wiped. */
 #define TICKET_VERSION 2
 #define TICKET_NAME_LEN 16
+#define TICKET_PREFIX_LEN 8
+#define TICKET_KEY_LEN 32
+#define TICKET_MASTER_LEN 48
+#define TICKET_KEY_LABEL "iotls ticket key"
+#define TICKET_NAME_LABEL "iotls ticket name"
 #define TICKET_SNI_DIGEST_LEN 32
 #define TICKET_PLAIN_MAX                                                                           \
     (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN + 4 + 1 + 255)
@@ -888,7 +903,73 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
 
 /* ---------------- session tickets ---------------- */
 
-static int ticket_seal(const iotls_config *cfg, const sv_ticket *t, uint8_t *out, size_t *out_len)
+static uint64_t ticket_period_ms(const iotls_config *cfg)
+{
+    uint32_t period_s =
+        cfg->ticket_rotation_s ? cfg->ticket_rotation_s : IOTLS_DEFAULT_TICKET_ROTATION_S;
+    return (uint64_t)period_s * 1000u;
+}
+
+/* The lifetime we announce and enforce: at most one period, so that a
+ * ticket sealed in period i (accepted through i+1) never outlives its key. */
+static uint32_t ticket_lifetime_s(const iotls_config *cfg)
+{
+    uint32_t period_s =
+        cfg->ticket_rotation_s ? cfg->ticket_rotation_s : IOTLS_DEFAULT_TICKET_ROTATION_S;
+    return cfg->ticket_lifetime < period_s ? cfg->ticket_lifetime : period_s;
+}
+
+static void put_be64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be64(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+/* HKDF-Expand-SHA256(master, label [|| be64(period)]); with_period 0 for
+ * the key name prefix, which is the same in every period. */
+static int ticket_derive(const iotls_config *cfg, const char *label, int with_period,
+                         uint64_t period, uint8_t *out, size_t out_len)
+{
+    uint8_t master[TICKET_MASTER_LEN];
+    uint8_t info[32];
+    size_t label_len = strlen(label);
+    size_t info_len = label_len;
+    memcpy(info, label, label_len);
+    if (with_period) {
+        put_be64(info + label_len, period);
+        info_len += 8;
+    }
+    memcpy(master, cfg->ticket_key_name, sizeof cfg->ticket_key_name);
+    memcpy(master + sizeof cfg->ticket_key_name, cfg->ticket_key, sizeof cfg->ticket_key);
+    int rc =
+        iotls_hkdf_expand(IOTLS_HASH_SHA256, master, sizeof master, info, info_len, out, out_len);
+    iotls_wipe(master, sizeof master);
+    return rc;
+}
+
+/* The AEAD context for period's key; the derived key is wiped here. */
+static int ticket_aead(const iotls_config *cfg, uint64_t period, iotls_aead_ctx *aead)
+{
+    uint8_t key[TICKET_KEY_LEN];
+    int rc = ticket_derive(cfg, TICKET_KEY_LABEL, 1, period, key, sizeof key);
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_init(aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+    iotls_wipe(key, sizeof key);
+    return rc;
+}
+
+static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t, uint8_t *out,
+                       size_t *out_len)
 {
     uint8_t plain[TICKET_PLAIN_MAX];
     iotls_writer w;
@@ -907,13 +988,16 @@ static int ticket_seal(const iotls_config *cfg, const sv_ticket *t, uint8_t *out
     iotls_wr_u8(&w, (uint8_t)alpn_len);
     iotls_wr_bytes(&w, (const uint8_t *)t->alpn, alpn_len);
     int rc = iotls_wr_error(&w);
-    memcpy(out, cfg->ticket_key_name, TICKET_NAME_LEN);
+    uint64_t period = now / ticket_period_ms(cfg);
+    if (rc == IOTLS_OK)
+        rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, out, TICKET_PREFIX_LEN);
+    put_be64(out + TICKET_PREFIX_LEN, period);
     if (rc == IOTLS_OK)
         rc = iotls_random(out + TICKET_NAME_LEN, IOTLS_AEAD_NONCE_LEN);
     iotls_aead_ctx aead;
     memset(&aead, 0, sizeof aead);
     if (rc == IOTLS_OK)
-        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, cfg->ticket_key, sizeof cfg->ticket_key);
+        rc = ticket_aead(cfg, period, &aead);
     if (rc == IOTLS_OK) {
         rc = iotls_aead_seal(&aead, out + TICKET_NAME_LEN, out, TICKET_NAME_LEN, plain, w.len,
                              out + TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN);
@@ -925,19 +1009,31 @@ static int ticket_seal(const iotls_config *cfg, const sv_ticket *t, uint8_t *out
     return rc;
 }
 
-/* IOTLS_OK and the contents when the ticket is ours and intact; anything
- * else means "not usable" (the caller ignores the identity). */
-static int ticket_open(const iotls_config *cfg, iotls_bytes ticket, sv_ticket *t)
+/* IOTLS_OK and the contents when the ticket is ours, sealed in the current
+ * period (by now) or the previous one, and intact; anything else means
+ * "not usable" (the caller ignores the identity). */
+static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket, sv_ticket *t)
 {
     uint8_t plain[TICKET_PLAIN_MAX];
+    uint8_t prefix[TICKET_PREFIX_LEN];
     size_t head = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
-    if (ticket.len < head + IOTLS_AEAD_TAG_LEN || ticket.len > TICKET_MAX_LEN ||
-        memcmp(ticket.p, cfg->ticket_key_name, TICKET_NAME_LEN) != 0)
+    if (ticket.len < head + IOTLS_AEAD_TAG_LEN || ticket.len > TICKET_MAX_LEN)
         return IOTLS_ERR_DECODE;
+    /* Another master's ticket, or one whose key has rotated out (or is not
+     * in use yet: a future period is never accepted, whatever its tag). */
+    uint64_t current = now / ticket_period_ms(cfg);
+    uint64_t period = get_be64(ticket.p + TICKET_PREFIX_LEN);
+    if (period != current && (current == 0 || period != current - 1))
+        return IOTLS_ERR_DECODE;
+    int rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, prefix, sizeof prefix);
+    if (rc == IOTLS_OK && iotls_ct_memcmp(ticket.p, prefix, sizeof prefix) != 0)
+        rc = IOTLS_ERR_DECODE;
+    if (rc != IOTLS_OK)
+        return rc;
     size_t plain_len = ticket.len - head - IOTLS_AEAD_TAG_LEN;
     iotls_aead_ctx aead;
     memset(&aead, 0, sizeof aead);
-    int rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, cfg->ticket_key, sizeof cfg->ticket_key);
+    rc = ticket_aead(cfg, period, &aead);
     if (rc == IOTLS_OK) {
         rc = iotls_aead_open(&aead, ticket.p + TICKET_NAME_LEN, ticket.p, TICKET_NAME_LEN,
                              ticket.p + head, ticket.len - head, plain);
@@ -1011,7 +1107,7 @@ static int send_tickets(iotls_conn *c)
         n.nonce = (uint8_t)i;
         t.suite = c->suite;
         t.psk_len = c->hash_len;
-        t.lifetime = cfg->ticket_lifetime;
+        t.lifetime = ticket_lifetime_s(cfg);
         t.issued_ms = iotls_config_now_ms(cfg);
         t.max_early_data = cfg->max_early_data;
         memcpy(t.alpn, c->alpn, sizeof t.alpn);
@@ -1024,11 +1120,11 @@ static int send_tickets(iotls_conn *c)
         if (rc == IOTLS_OK)
             rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t.psk);
         if (rc == IOTLS_OK)
-            rc = ticket_seal(cfg, &t, ticket, &n.ticket_len);
+            rc = ticket_seal(cfg, t.issued_ms, &t, ticket, &n.ticket_len);
         iotls_wipe(&t, sizeof t);
         if (rc != IOTLS_OK)
             break;
-        n.lifetime = cfg->ticket_lifetime;
+        n.lifetime = ticket_lifetime_s(cfg);
         n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
                     ((uint32_t)age_add[2] << 8) | age_add[3];
         n.ticket = ticket;
@@ -1105,7 +1201,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         if (is_ext_psk_identity(cfg, identity)) {
             /* The external PSK, when the suite has its hash (RFC 8446 4.2.11). */
             found = external = cfg->ext_psk_hash == alg;
-        } else if (cfg->has_ticket_key && ticket_open(cfg, identity, &t) == IOTLS_OK &&
+        } else if (cfg->has_ticket_key && ticket_open(cfg, now, identity, &t) == IOTLS_OK &&
                    iotls_suite_hash(t.suite) == alg && t.psk_len == hash_len &&
                    memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
                    (now == 0 || (now >= t.issued_ms &&

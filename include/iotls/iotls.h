@@ -129,13 +129,24 @@ typedef void (*iotls_ticket_fn)(void *arg, const iotls_conn *conn, const iotls_t
 void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
 
 /* Server: NewSessionTickets sent after each handshake (0, the default,
- * sends none). Tickets are sealed with a random key made at config
- * creation, or the one loaded from a file shared by several processes:
- * 48 bytes (16-byte key name, 32-byte AES-256-GCM key), raw or as 96 hex
- * digits. */
+ * sends none). Tickets are stateless, AEAD-sealed (AES-256-GCM) under a
+ * ticket key that rotates every rotation period. The 48 bytes are a
+ * master secret: random per config at creation, or the one loaded from a
+ * file shared by several processes (48 bytes raw or as 96 hex digits).
+ * For period i = floor(now_ms / (period_s * 1000)) of the time callback's
+ * clock, key_i = HKDF-Expand-SHA256(master, "iotls ticket key" || be64(i),
+ * 32) and the ticket's key name is HKDF-Expand-SHA256(master,
+ * "iotls ticket name", 8) || be64(i). Processes sharing the master and a
+ * synchronised clock therefore rotate in step with no coordination. */
 int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
 int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
 int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
+/* The rotation period in seconds (default 86400, minimum 60: smaller is
+ * IOTLS_ERR_BAD_ARG). A ticket sealed in period i opens in periods i and
+ * i+1 only (an older or a future key name: full handshake). The lifetime
+ * announced in NewSessionTicket (and enforced) is clamped to the period,
+ * so every ticket stays usable for its whole lifetime. */
+int iotls_config_set_ticket_rotation(iotls_config *cfg, uint32_t period_s);
 /* Resumption without (EC)DHE (psk_ke): off by default, it gives no
  * forward secrecy. Client: offered next to psk_dhe_ke; server: accepted. */
 void iotls_config_set_psk_ke(iotls_config *cfg, int on);

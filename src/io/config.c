@@ -41,6 +41,7 @@ iotls_config *iotls_config_new(void)
     iotls_config_defaults(cfg);
     cfg->now_ms = realtime_ms;
     cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
+    cfg->ticket_rotation_s = IOTLS_DEFAULT_TICKET_ROTATION_S;
     cfg->early_window_ms = DEFAULT_EARLY_WINDOW_MS;
     /* Each config seals its tickets with its own random key until one is
      * loaded; a failure only leaves ticket issuing off. */
@@ -457,6 +458,17 @@ int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48])
     memcpy(cfg->ticket_key_name, key, sizeof cfg->ticket_key_name);
     memcpy(cfg->ticket_key, key + sizeof cfg->ticket_key_name, sizeof cfg->ticket_key);
     cfg->has_ticket_key = 1;
+    return IOTLS_OK;
+}
+
+/* The period only: the keys themselves are derived when a ticket is
+ * sealed or opened (server.c), so the config stays read-only for the
+ * engine. */
+int iotls_config_set_ticket_rotation(iotls_config *cfg, uint32_t period_s)
+{
+    if (!cfg || period_s < IOTLS_MIN_TICKET_ROTATION_S)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->ticket_rotation_s = period_s;
     return IOTLS_OK;
 }
 

@@ -8,7 +8,14 @@
  *    tickets issued, a resumed handshake (no certificate, both sides
  *    resumed), a ticket sealed by another server key, an expired ticket and
  *    a ticket for another suite hash fall back to a full handshake, a wrong
- *    binder is decrypt_error, a session for another name is refused. */
+ *    binder is decrypt_error, a session for another name is refused.
+ * 3. Ticket key rotation, with the test's own HKDF derivation of the key
+ *    name and key from the master: the lifetime clamped to the period, a
+ *    ticket resuming in its period and the next but not the one after
+ *    (also when re-sealed with a fresh issue time, so only the rotation can
+ *    refuse it), a key name from a future period refused until that period
+ *    comes, two servers with one master resuming each other's tickets and
+ *    another master refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +440,239 @@ static void test_resumption(void)
     iotls_config_free(ccfg);
 }
 
+/* ---------------- ticket key rotation ---------------- */
+
+#define ROT_PERIOD_S 3600u
+#define ROT_PERIOD_MS ((uint64_t)ROT_PERIOD_S * 1000u)
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* The documented derivation, written out here rather than taken from
+ * server.c: HKDF-Expand-SHA256(master, label [|| be64(period)], out_len). */
+static int rot_derive(const uint8_t master[48], const char *label, int with_period, uint64_t period,
+                      uint8_t *out, size_t out_len)
+{
+    uint8_t info[32];
+    size_t n = strlen(label);
+    memcpy(info, label, n);
+    if (with_period) {
+        put64(info + n, period);
+        n += 8;
+    }
+    return iotls_hkdf_expand(IOTLS_HASH_SHA256, master, 48, info, n, out, out_len);
+}
+
+/* Opens ticket `in` with the key of its own key name's period, puts
+ * issued_ms into it and seals it again for new_period, as a server with
+ * this master would have in that period (with flip_prefix, under a key
+ * name prefix that is not the master's). Returns the length, 0 on error. */
+static size_t rot_reseal(const uint8_t master[48], const uint8_t *in, size_t in_len,
+                         uint64_t new_period, uint64_t issued_ms, int flip_prefix, uint8_t *out)
+{
+    uint8_t key[32], plain[512];
+    const size_t head = 16 + IOTLS_AEAD_NONCE_LEN;
+    if (in_len < head + IOTLS_AEAD_TAG_LEN || in_len - head > sizeof plain)
+        return 0;
+    size_t plain_len = in_len - head - IOTLS_AEAD_TAG_LEN;
+    iotls_aead_ctx aead;
+    int rc = rot_derive(master, "iotls ticket key", 1, get64(in + 8), key, sizeof key);
+    memset(&aead, 0, sizeof aead); /* iotls_aead_init frees what it is given */
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+    if (rc == IOTLS_OK) {
+        rc = iotls_aead_open(&aead, in + 16, in, 16, in + head, in_len - head, plain);
+        iotls_aead_free(&aead);
+    }
+    /* version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) ... */
+    size_t at = rc == IOTLS_OK && plain_len > 4 ? 1 + 2 + 1 + (size_t)plain[3] + 4 : 0;
+    if (at == 0 || at + 8 > plain_len)
+        rc = IOTLS_ERR_DECODE;
+    if (rc == IOTLS_OK) {
+        put64(plain + at, issued_ms);
+        memcpy(out, in, 8); /* the master's prefix */
+        out[0] ^= (uint8_t)(flip_prefix ? 1 : 0);
+        put64(out + 8, new_period);
+        memcpy(out + 16, in + 16, IOTLS_AEAD_NONCE_LEN);
+        rc = rot_derive(master, "iotls ticket key", 1, new_period, key, sizeof key);
+    }
+    memset(&aead, 0, sizeof aead); /* iotls_aead_init frees what it is given */
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+    if (rc == IOTLS_OK) {
+        rc = iotls_aead_seal(&aead, out + 16, out, 16, plain, plain_len, out + head);
+        iotls_aead_free(&aead);
+    }
+    iotls_wipe(key, sizeof key);
+    iotls_wipe(plain, sizeof plain);
+    CHECK_OK(rc);
+    return rc == IOTLS_OK ? in_len : 0;
+}
+
+/* blob with its ticket replaced by ticket; the new blob's length. */
+static size_t blob_with_ticket(const uint8_t *blob, size_t blob_len, const uint8_t *ticket,
+                               size_t ticket_len, uint8_t *out)
+{
+    iotls_session s;
+    size_t len = 0;
+    CHECK_OK(iotls_session_load(&s, blob, blob_len, 0));
+    CHECK(ticket_len > 0 && ticket_len <= sizeof s.ticket);
+    if (ticket_len > 0 && ticket_len <= sizeof s.ticket) {
+        memcpy(s.ticket, ticket, ticket_len);
+        s.ticket_len = ticket_len;
+    }
+    CHECK_OK(iotls_session_save(&s, out, IOTLS_SESSION_MAX_BLOB, &len));
+    iotls_session_wipe(&s);
+    return len;
+}
+
+/* The handshake completed, resumed (want 1) or full (want 0); a macro so
+ * that a failure names the caller's line. */
+#define CHECK_RESUMED(call, want)                                                                  \
+    do {                                                                                           \
+        result r_ = (call);                                                                        \
+        CHECK_OK(r_.hs_rc);                                                                        \
+        if (want)                                                                                  \
+            CHECK(r_.resumed_sv && r_.resumed_cl && r_.cert_sent == 0);                            \
+        else                                                                                       \
+            CHECK(!r_.resumed_sv && !r_.resumed_cl && r_.cert_sent == 1);                          \
+    } while (0)
+
+static void test_ticket_rotation(void)
+{
+    /* Period i of 3600 s; the first ticket is issued 100 s before its end.
+     * The client's clock stays at the issue time, so it always offers. */
+    const uint64_t i = 472222;
+    const uint64_t issue = (i + 1) * ROT_PERIOD_MS - 100000u;
+    test_clock sclk = {issue}, cclk = {issue};
+    static ticket_store st;
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB], forged[IOTLS_SESSION_MAX_BLOB];
+    uint8_t ticket[IOTLS_SESSION_MAX_TICKET];
+    iotls_session s;
+    iotls_config *scfg = server_config(&sclk);
+    iotls_config *ccfg = client_config(&cclk, &st);
+
+    CHECK(scfg->ticket_rotation_s == 86400u);
+    CHECK_RC(iotls_config_set_ticket_rotation(scfg, 59), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_ticket_rotation(scfg, 0), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_ticket_rotation(NULL, ROT_PERIOD_S), IOTLS_ERR_BAD_ARG);
+    CHECK(scfg->ticket_rotation_s == 86400u);
+    CHECK_OK(iotls_config_set_ticket_rotation(scfg, 60));
+    CHECK_OK(iotls_config_set_ticket_rotation(scfg, ROT_PERIOD_S));
+    uint8_t master[48];
+    memcpy(master, scfg->ticket_key_name, 16);
+    memcpy(master + 16, scfg->ticket_key, 32);
+
+    memset(&st, 0, sizeof st);
+    CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
+    CHECK(st.count == 2);
+    size_t blob_len = st.len;
+    memcpy(blob, st.blob, blob_len);
+    CHECK_OK(iotls_session_load(&s, blob, blob_len, 0));
+    /* The 7200 s default lifetime is clamped to the period. */
+    CHECK(s.lifetime == ROT_PERIOD_S);
+    /* key name = HKDF(master, "iotls ticket name", 8) || be64(i). */
+    uint8_t prefix[8];
+    CHECK_OK(rot_derive(master, "iotls ticket name", 0, 0, prefix, sizeof prefix));
+    CHECK(s.ticket_len > 16 && memcmp(s.ticket, prefix, 8) == 0 && get64(s.ticket + 8) == i);
+    size_t ticket_len = s.ticket_len;
+    memcpy(ticket, s.ticket, ticket_len);
+    iotls_session_wipe(&s);
+
+    /* Period i, and i+1 up to the end of the lifetime: resumed. */
+    sclk.now = issue + 50000u;
+    CHECK_RESUMED(run(scfg, ccfg, blob, blob_len, 0), 1);
+    sclk.now = issue + 150000u;
+    CHECK(sclk.now / ROT_PERIOD_MS == i + 1);
+    CHECK_RESUMED(run(scfg, ccfg, blob, blob_len, 0), 1);
+    sclk.now = issue + ROT_PERIOD_MS - 1000u;
+    CHECK(sclk.now / ROT_PERIOD_MS == i + 1);
+    CHECK_RESUMED(run(scfg, ccfg, blob, blob_len, 0), 1);
+    /* Period i+2: full handshake. */
+    sclk.now = (i + 2) * ROT_PERIOD_MS;
+    CHECK_RESUMED(run(scfg, ccfg, blob, blob_len, 0), 0);
+
+    /* The same ticket issued 1 s ago (well within its lifetime): still
+     * refused under period i's key name in period i+2; the same forgery
+     * for period i+1 or i+2 resumes, so only the rotation refused it. */
+    uint64_t now2 = (i + 2) * ROT_PERIOD_MS + 5000u;
+    uint8_t resealed[IOTLS_SESSION_MAX_TICKET];
+    size_t n, forged_len;
+    sclk.now = now2;
+    n = rot_reseal(master, ticket, ticket_len, i, now2 - 1000u, 0, resealed);
+    forged_len = blob_with_ticket(blob, blob_len, resealed, n, forged);
+    CHECK_RESUMED(run(scfg, ccfg, forged, forged_len, 0), 0);
+    n = rot_reseal(master, ticket, ticket_len, i + 1, now2 - 1000u, 0, resealed);
+    forged_len = blob_with_ticket(blob, blob_len, resealed, n, forged);
+    CHECK_RESUMED(run(scfg, ccfg, forged, forged_len, 0), 1);
+    n = rot_reseal(master, ticket, ticket_len, i + 2, now2 - 1000u, 0, resealed);
+    forged_len = blob_with_ticket(blob, blob_len, resealed, n, forged);
+    CHECK_RESUMED(run(scfg, ccfg, forged, forged_len, 0), 1);
+    /* ... but not under another key name prefix, though sealed with the
+     * right key. */
+    n = rot_reseal(master, ticket, ticket_len, i + 2, now2 - 1000u, 1, resealed);
+    forged_len = blob_with_ticket(blob, blob_len, resealed, n, forged);
+    CHECK_RESUMED(run(scfg, ccfg, forged, forged_len, 0), 0);
+    /* A key name from a future period (i+3 in period i+2): refused, and
+     * the same ticket resumes once period i+3 has come. */
+    n = rot_reseal(master, ticket, ticket_len, i + 3, now2 - 1000u, 0, resealed);
+    forged_len = blob_with_ticket(blob, blob_len, resealed, n, forged);
+    CHECK_RESUMED(run(scfg, ccfg, forged, forged_len, 0), 0);
+    sclk.now = (i + 3) * ROT_PERIOD_MS + 1000u;
+    CHECK_RESUMED(run(scfg, ccfg, forged, forged_len, 0), 1);
+    iotls_config_free(scfg);
+
+    /* Two servers sharing one master (as processes sharing --ticket-keys)
+     * and the clock resume each other's tickets, across a rotation too. */
+    uint8_t shared[48];
+    static uint8_t blob_a[IOTLS_SESSION_MAX_BLOB], blob_b[IOTLS_SESSION_MAX_BLOB];
+    size_t len_a, len_b;
+    CHECK_OK(iotls_random(shared, sizeof shared));
+    iotls_config *a = server_config(&sclk), *b = server_config(&sclk);
+    CHECK_OK(iotls_config_set_ticket_key(a, shared));
+    CHECK_OK(iotls_config_set_ticket_key(b, shared));
+    CHECK_OK(iotls_config_set_ticket_rotation(a, ROT_PERIOD_S));
+    CHECK_OK(iotls_config_set_ticket_rotation(b, ROT_PERIOD_S));
+    sclk.now = issue;
+    st.count = 0;
+    CHECK_RESUMED(run(a, ccfg, NULL, 0, 0), 0);
+    CHECK(st.count == 2);
+    len_a = st.len;
+    memcpy(blob_a, st.blob, len_a);
+    sclk.now = issue + 10000u;
+    CHECK_RESUMED(run(b, ccfg, blob_a, len_a, 0), 1);
+    len_b = st.len;
+    memcpy(blob_b, st.blob, len_b);
+    sclk.now = issue + 150000u; /* period i+1 */
+    CHECK_RESUMED(run(a, ccfg, blob_b, len_b, 0), 1);
+    CHECK_RESUMED(run(b, ccfg, blob_a, len_a, 0), 1);
+
+    /* Another master: full handshake. Its rotation is the default one, so
+     * its ticket keeps the 7200 s lifetime. */
+    iotls_config *c = server_config(&sclk);
+    st.count = 0;
+    CHECK_RESUMED(run(c, ccfg, blob_a, len_a, 0), 0);
+    CHECK(st.count == 2);
+    CHECK_OK(iotls_session_load(&s, st.blob, st.len, 0));
+    CHECK(s.lifetime == 7200u);
+    iotls_session_wipe(&s);
+    iotls_config_free(a);
+    iotls_config_free(b);
+    iotls_config_free(c);
+    iotls_config_free(ccfg);
+}
+
 static void test_ticket_key_file(void)
 {
     iotls_config *cfg = iotls_config_new();
@@ -476,6 +716,7 @@ int main(void)
         CHECK(0);
     } else {
         test_resumption();
+        test_ticket_rotation();
     }
     return tl_finish("session");
 }
