@@ -35,8 +35,8 @@ typedef struct {
     void *(*setup)(const bench_params *p); /* NULL on failure (prints why) */
     void *(*client)(void *ctx, int fd);
     void *(*server)(void *ctx, int fd);
-    int (*write)(void *conn, const void *buf, size_t len);  /* 1: all of it written */
-    long (*read)(void *conn, void *buf, size_t cap);        /* bytes; <= 0 end or error */
+    int (*write)(void *conn, const void *buf, size_t len); /* 1: all of it written */
+    long (*read)(void *conn, void *buf, size_t cap);       /* bytes; <= 0 end or error */
     uint64_t (*wire_out)(void *conn); /* bytes this side has sent, records included */
     void (*close)(void *conn);        /* frees the connection */
     void (*teardown)(void *ctx);

@@ -32,7 +32,7 @@ typedef struct {
     size_t leaf_len;
     bench_msg_trace msgs;
     const char *server_name;
-    uint8_t zeros[MSG_CAP];     /* message bytes: their values do not change the cost */
+    uint8_t zeros[MSG_CAP]; /* message bytes: their values do not change the cost */
     uint8_t record[MSG_CAP + 64];
 } crypto_ctx;
 
@@ -203,8 +203,8 @@ int bench_cryptoonly_handshake(void *p)
     ok = ok && iotls_hash_init(&s->transcript, IOTLS_HASH_SHA256) == IOTLS_OK && hash_msg(s, x, 0);
     ok = ok && iotls_kex_generate(&s->kex, IOTLS_GROUP_X25519, s->pub, sizeof s->pub,
                                   &s->pub_len) == IOTLS_OK;
-    ok = ok && iotls_kex_derive(&s->kex, c->pub, c->pub_len, s->dhe, sizeof s->dhe,
-                                &s->dhe_len) == IOTLS_OK;
+    ok = ok && iotls_kex_derive(&s->kex, c->pub, c->pub_len, s->dhe, sizeof s->dhe, &s->dhe_len) ==
+                   IOTLS_OK;
     ok = ok && hash_msg(s, x, 1) && iotls_hash_snapshot(&s->transcript, th) == IOTLS_OK;
     ok = ok && handshake_schedule(s, th, s_hs_secret, 1);
     /* EncryptedExtensions .. Certificate, CertificateVerify, Finished. */
@@ -213,17 +213,18 @@ int bench_cryptoonly_handshake(void *p)
         ok = hash_msg(s, x, i);
     ok = ok && iotls_hash_snapshot(&s->transcript, th_cert) == IOTLS_OK;
     content_len = cv_content(th_cert, content);
-    ok = ok && iotls_pkey_sign(&x->key, IOTLS_SIG_ECDSA_SECP256R1_SHA256, content, content_len,
-                               sig, sizeof sig, &sig_len) == IOTLS_OK;
+    ok = ok && iotls_pkey_sign(&x->key, IOTLS_SIG_ECDSA_SECP256R1_SHA256, content, content_len, sig,
+                               sizeof sig, &sig_len) == IOTLS_OK;
     ok = ok && hash_msg(s, x, i) && iotls_hash_snapshot(&s->transcript, th) == IOTLS_OK;
     ok = ok && finished(s->s_hs, th, sfin) && hash_msg(s, x, i + 1);
     ok = ok && iotls_hash_snapshot(&s->transcript, th) == IOTLS_OK;
     ok = ok && master_schedule(s, s_hs_secret, th);
-    ok = ok && traffic_keys(s->s_ap, &s->ap_write, NULL) && traffic_keys(s->c_ap, &s->ap_read, NULL);
+    ok =
+        ok && traffic_keys(s->s_ap, &s->ap_write, NULL) && traffic_keys(s->c_ap, &s->ap_read, NULL);
 
     /* Client: the secret, handshake keys. */
-    ok = ok && iotls_kex_derive(&c->kex, s->pub, s->pub_len, c->dhe, sizeof c->dhe,
-                                &c->dhe_len) == IOTLS_OK;
+    ok = ok && iotls_kex_derive(&c->kex, s->pub, s->pub_len, c->dhe, sizeof c->dhe, &c->dhe_len) ==
+                   IOTLS_OK;
     ok = ok && hash_msg(c, x, 1) && iotls_hash_snapshot(&c->transcript, th) == IOTLS_OK;
     ok = ok && handshake_schedule(c, th, c_hs_secret, 0);
 
@@ -253,10 +254,11 @@ int bench_cryptoonly_handshake(void *p)
     ok = ok && finished(c->s_hs, th, check) && iotls_ct_memcmp(check, sfin, H) == 0;
     ok = ok && hash_msg(c, x, k + 2) && iotls_hash_snapshot(&c->transcript, th) == IOTLS_OK;
     ok = ok && master_schedule(c, c_hs_secret, th);
-    ok = ok && traffic_keys(c->c_ap, &c->ap_write, NULL) && traffic_keys(c->s_ap, &c->ap_read, NULL);
+    ok =
+        ok && traffic_keys(c->c_ap, &c->ap_write, NULL) && traffic_keys(c->s_ap, &c->ap_read, NULL);
     ok = ok && finished(c->c_hs, th, cfin) && hash_msg(c, x, last);
-    ok = ok && seal_open(x, &c->hs_write, c->hs_write_iv, &s->hs_read, s->hs_read_iv, 0,
-                         m->len[last]);
+    ok = ok &&
+         seal_open(x, &c->hs_write, c->hs_write_iv, &s->hs_read, s->hs_read_iv, 0, m->len[last]);
     ok = ok && iotls_hash_snapshot(&c->transcript, th) == IOTLS_OK && resumption(c, th);
 
     /* Server: the client's Finished. */
@@ -306,8 +308,8 @@ void *bench_cryptoonly_setup(const bench_params *p, const bench_msg_trace *msgs)
                                    strlen(p->ca_cert_pem) + 1) == IOTLS_OK;
     ok = ok && iotls_pkey_load_mem(&x->key, (const uint8_t *)p->key_pem, strlen(p->key_pem) + 1,
                                    NULL) == IOTLS_OK;
-    ok = ok && iotls_x509_load_mem(&leaf, (const uint8_t *)p->cert_pem,
-                                   strlen(p->cert_pem) + 1) == IOTLS_OK;
+    ok = ok && iotls_x509_load_mem(&leaf, (const uint8_t *)p->cert_pem, strlen(p->cert_pem) + 1) ==
+                   IOTLS_OK;
     ok = ok && iotls_x509_der(&leaf, 0, &der, &x->leaf_len) == IOTLS_OK;
     if (ok && (x->leaf_der = malloc(x->leaf_len)) != NULL)
         memcpy(x->leaf_der, der, x->leaf_len);

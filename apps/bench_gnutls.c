@@ -131,9 +131,8 @@ static void *gtls_client(void *p, int fd)
 {
     gtls_ctx *x = p;
     gtls_conn *c = new_conn(x, fd, 0);
-    if (c &&
-        gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, x->server_name, strlen(x->server_name)) ==
-            0) {
+    if (c && gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, x->server_name,
+                                    strlen(x->server_name)) == 0) {
         gnutls_session_set_verify_cert(c->s, x->server_name, 0);
         if (drive(c))
             return c;
@@ -178,7 +177,10 @@ static long gtls_read(void *p, void *buf, size_t cap)
     return (long)n;
 }
 
-static uint64_t gtls_wire_out(void *p) { return ((gtls_conn *)p)->sent; }
+static uint64_t gtls_wire_out(void *p)
+{
+    return ((gtls_conn *)p)->sent;
+}
 
 const bench_stack bench_stack_gnutls = {
     .name = "GnuTLS",

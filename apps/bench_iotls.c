@@ -36,7 +36,10 @@ static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
     pthread_mutex_unlock(&x->lock);
 }
 
-static const char *iotls_version(void) { return iotls_crypto_backend_name(); }
+static const char *iotls_version(void)
+{
+    return iotls_crypto_backend_name();
+}
 
 static void iotls_teardown(void *p)
 {
@@ -163,7 +166,10 @@ static uint64_t iotls_wire_out(void *conn)
     return iotls_get_info(conn, &info) == IOTLS_OK ? info.bytes_out : 0;
 }
 
-static void iotls_close_conn(void *conn) { iotls_free(conn); }
+static void iotls_close_conn(void *conn)
+{
+    iotls_free(conn);
+}
 
 const bench_stack bench_stack_iotls = {
     .name = "iotls",

@@ -14,7 +14,10 @@ typedef struct {
     const char *server_name;
 } ossl_ctx;
 
-static const char *ossl_version(void) { return OpenSSL_version(OPENSSL_VERSION); }
+static const char *ossl_version(void)
+{
+    return OpenSSL_version(OPENSSL_VERSION);
+}
 
 static int use_pem(SSL_CTX *ctx, const char *cert, const char *key)
 {
@@ -47,8 +50,7 @@ static int common(SSL_CTX *ctx, const bench_params *p)
     return SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 &&
            SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1 &&
            SSL_CTX_set_ciphersuites(ctx, p->suite) == 1 &&
-           SSL_CTX_set1_groups_list(ctx, group) == 1 &&
-           SSL_CTX_set_num_tickets(ctx, 0) == 1;
+           SSL_CTX_set1_groups_list(ctx, group) == 1 && SSL_CTX_set_num_tickets(ctx, 0) == 1;
 }
 
 static void ossl_teardown(void *p)
@@ -113,9 +115,15 @@ static long ossl_read(void *conn, void *buf, size_t cap)
     return SSL_read_ex(conn, buf, cap, &got) == 1 ? (long)got : -1;
 }
 
-static uint64_t ossl_wire_out(void *conn) { return BIO_number_written(SSL_get_wbio(conn)); }
+static uint64_t ossl_wire_out(void *conn)
+{
+    return BIO_number_written(SSL_get_wbio(conn));
+}
 
-static void ossl_close(void *conn) { SSL_free(conn); }
+static void ossl_close(void *conn)
+{
+    SSL_free(conn);
+}
 
 const bench_stack bench_stack_openssl = {
     .name = "OpenSSL",

@@ -156,7 +156,10 @@ static long wolf_read(void *p, void *buf, size_t cap)
     return wolfSSL_read(c->ssl, buf, (int)cap);
 }
 
-static uint64_t wolf_wire_out(void *p) { return ((wolf_conn *)p)->sent; }
+static uint64_t wolf_wire_out(void *p)
+{
+    return ((wolf_conn *)p)->sent;
+}
 
 const bench_stack bench_stack_wolfssl = {
     .name = "wolfSSL",

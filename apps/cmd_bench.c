@@ -144,7 +144,10 @@ static size_t stack_touched(const unsigned char *stack)
     return STACK_BYTES - untouched;
 }
 
-static void *empty_thread(void *p) { return p; }
+static void *empty_thread(void *p)
+{
+    return p;
+}
 
 /* One connection: both sides, each on a thread. */
 static int run_round(const bench_stack *st, void *ctx, size_t bulk, painted *pt, int callgrind,
@@ -156,7 +159,11 @@ static int run_round(const bench_stack *st, void *ctx, size_t bulk, painted *pt,
     pthread_t th[2];
     int started[2] = {0, 0};
     for (int k = 0; k < 2; k++) {
-        job[k] = (side_job){.st = st, .ctx = ctx, .fd = sv[k], .is_server = k == 1, .bulk = bulk,
+        job[k] = (side_job){.st = st,
+                            .ctx = ctx,
+                            .fd = sv[k],
+                            .is_server = k == 1,
+                            .bulk = bulk,
                             .callgrind = callgrind};
         started[k] = start_thread(&th[k], pt ? pt->mem[k] : NULL, side_main, &job[k]);
     }
@@ -283,9 +290,9 @@ static double run_callgrind(const char *self, const char *name, int rounds, cons
     snprintf(outfile, sizeof outfile, "%s/callgrind.%s.out", dir, name);
     snprintf(outopt, sizeof outopt, "--callgrind-out-file=%s", outfile);
     snprintf(nrounds, sizeof nrounds, "%d", rounds);
-    char *argv[] = {"valgrind", "--tool=callgrind", "--collect-atstart=no", "-q",  outopt,
-                    (char *)self, "bench", "--callgrind", (char *)name, "--rounds", nrounds,
-                    NULL};
+    char *argv[] = {
+        "valgrind", "--tool=callgrind", "--collect-atstart=no", "-q",       outopt,  (char *)self,
+        "bench",    "--callgrind",      (char *)name,           "--rounds", nrounds, NULL};
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
@@ -344,22 +351,52 @@ static void print_row(const char *what, const char *unit, const stack_result *re
     printf("\n");
 }
 
-static double g_cms(const stack_result *r) { return r->ms[0]; }
-static double g_sms(const stack_result *r) { return r->ms[1]; }
-static double g_cpeak(const stack_result *r) { return (double)r->peak[0] / 1024; }
-static double g_speak(const stack_result *r) { return (double)r->peak[1] / 1024; }
-static double g_cstack(const stack_result *r) { return (double)r->stack[0] / 1024; }
-static double g_sstack(const stack_result *r) { return (double)r->stack[1] / 1024; }
-static double g_cwire(const stack_result *r) { return (double)r->wire[0]; }
-static double g_swire(const stack_result *r) { return (double)r->wire[1]; }
-static double g_mbps(const stack_result *r) { return r->mbps; }
-static double g_instr(const stack_result *r) { return r->instr / 1e6; }
+static double g_cms(const stack_result *r)
+{
+    return r->ms[0];
+}
+static double g_sms(const stack_result *r)
+{
+    return r->ms[1];
+}
+static double g_cpeak(const stack_result *r)
+{
+    return (double)r->peak[0] / 1024;
+}
+static double g_speak(const stack_result *r)
+{
+    return (double)r->peak[1] / 1024;
+}
+static double g_cstack(const stack_result *r)
+{
+    return (double)r->stack[0] / 1024;
+}
+static double g_sstack(const stack_result *r)
+{
+    return (double)r->stack[1] / 1024;
+}
+static double g_cwire(const stack_result *r)
+{
+    return (double)r->wire[0];
+}
+static double g_swire(const stack_result *r)
+{
+    return (double)r->wire[1];
+}
+static double g_mbps(const stack_result *r)
+{
+    return r->mbps;
+}
+static double g_instr(const stack_result *r)
+{
+    return r->instr / 1e6;
+}
 
 static int make_pki(bench_pki *pki)
 {
     iotls_cert_spec ca = {.subject = "CN=iotls bench CA", .is_ca = 1};
-    iotls_cert_spec leaf = {.subject = "CN=" BENCH_SERVER_NAME, .dns_names = BENCH_SERVER_NAME,
-                            .for_server = 1};
+    iotls_cert_spec leaf = {
+        .subject = "CN=" BENCH_SERVER_NAME, .dns_names = BENCH_SERVER_NAME, .for_server = 1};
     return iotls_pki_make_key(IOTLS_KEY_EC_P256, pki->ca_key, PEM_CAP) == IOTLS_OK &&
            iotls_pki_make_cert(&ca, pki->ca_key, NULL, NULL, pki->ca_cert, PEM_CAP) == IOTLS_OK &&
            iotls_pki_make_key(IOTLS_KEY_EC_P256, pki->key, PEM_CAP) == IOTLS_OK &&
@@ -412,10 +449,14 @@ int cmd_bench(int argc, char **argv)
         free(pki);
         return 1;
     }
-    bench_params params = {.ca_cert_pem = pki->ca_cert, .cert_pem = pki->cert,
-                           .key_pem = pki->key, .server_name = BENCH_SERVER_NAME,
-                           .suite = BENCH_SUITE, .group = BENCH_GROUP,
-                           .record_size = record_size, .max_handshake = max_hs,
+    bench_params params = {.ca_cert_pem = pki->ca_cert,
+                           .cert_pem = pki->cert,
+                           .key_pem = pki->key,
+                           .server_name = BENCH_SERVER_NAME,
+                           .suite = BENCH_SUITE,
+                           .group = BENCH_GROUP,
+                           .record_size = record_size,
+                           .max_handshake = max_hs,
                            .resume = resume};
     /* Record size and handshake limit are iotls settings: the other stacks
      * would run with their defaults, so they are left out then. */

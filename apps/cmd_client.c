@@ -22,35 +22,36 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: iotls client HOST:PORT [options]      ([v6addr]:PORT for IPv6)\n"
-            "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR ")\n"
-            "  --servername NAME    name for SNI and the certificate check (default: HOST)\n"
-            "  --alpn LIST          offer protocols, e.g. h2,http/1.1\n"
-            "  --cert FILE --key FILE  client certificate chain and key\n"
-            "  --groups LIST        key exchange groups: x25519,secp256r1,secp384r1\n"
-            "  --ciphers LIST       TLS_AES_128_GCM_SHA256:... or aes128gcm,aes256gcm,chacha20\n"
-            "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
-            "  --insecure           DANGER: do not verify the server certificate\n"
-            "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
-            "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
-            "  --record-size N      largest record plaintext received and sent (512..16384);\n"
-            "                       below 16384 announced as record_size_limit/max_fragment_length\n"
-            "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
-            "  --get PATH           send an HTTP GET for PATH and print the response\n"
-            "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
-            "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
-            "  --early-data FILE    with --sess-in: send FILE's contents as 0-RTT early data\n"
-            "                       (sent again after the handshake if the server refuses it)\n"
-            "  --psk HEX --psk-identity ID  external PSK (authenticates the server; no CA\n"
-            "                       needed); --psk-hash sha256|sha384 (default: the first\n"
-            "                       --ciphers suite's, else sha256)\n"
-            "  --psk-ke             PSK without ECDHE: offer psk_ke only, no key share\n"
-            "  --key-update         send a KeyUpdate (update_requested) after the handshake\n"
-            "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
-            "  -v                   trace the handshake on stderr\n"
-            "  --quiet              print nothing but data and errors\n",
-            DEFAULT_TIMEOUT_MS);
+    fprintf(
+        out,
+        "usage: iotls client HOST:PORT [options]      ([v6addr]:PORT for IPv6)\n"
+        "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR ")\n"
+        "  --servername NAME    name for SNI and the certificate check (default: HOST)\n"
+        "  --alpn LIST          offer protocols, e.g. h2,http/1.1\n"
+        "  --cert FILE --key FILE  client certificate chain and key\n"
+        "  --groups LIST        key exchange groups: x25519,secp256r1,secp384r1\n"
+        "  --ciphers LIST       TLS_AES_128_GCM_SHA256:... or aes128gcm,aes256gcm,chacha20\n"
+        "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
+        "  --insecure           DANGER: do not verify the server certificate\n"
+        "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
+        "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+        "  --record-size N      largest record plaintext received and sent (512..16384);\n"
+        "                       below 16384 announced as record_size_limit/max_fragment_length\n"
+        "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
+        "  --get PATH           send an HTTP GET for PATH and print the response\n"
+        "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
+        "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
+        "  --early-data FILE    with --sess-in: send FILE's contents as 0-RTT early data\n"
+        "                       (sent again after the handshake if the server refuses it)\n"
+        "  --psk HEX --psk-identity ID  external PSK (authenticates the server; no CA\n"
+        "                       needed); --psk-hash sha256|sha384 (default: the first\n"
+        "                       --ciphers suite's, else sha256)\n"
+        "  --psk-ke             PSK without ECDHE: offer psk_ke only, no key share\n"
+        "  --key-update         send a KeyUpdate (update_requested) after the handshake\n"
+        "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
+        "  -v                   trace the handshake on stderr\n"
+        "  --quiet              print nothing but data and errors\n",
+        DEFAULT_TIMEOUT_MS);
 }
 
 /* "host:port", "[v6]:port", "host" (port 443). Writes into host/port. */
@@ -460,8 +461,7 @@ int cmd_client(int argc, char **argv)
     }
     char host[256], port[16];
     if (split_target(target, host, sizeof host, port, sizeof port) != 0) {
-        fprintf(stderr, "iotls client: bad target '%s' (want HOST:PORT or [IPv6]:PORT)\n",
-                target);
+        fprintf(stderr, "iotls client: bad target '%s' (want HOST:PORT or [IPv6]:PORT)\n", target);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -486,8 +486,10 @@ int cmd_client(int argc, char **argv)
         }
     }
     if (groups && (rc = iotls_config_set_groups(cfg, groups)) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --groups %s: unknown or repeated group (x25519, secp256r1, "
-                        "secp384r1)\n", groups);
+        fprintf(stderr,
+                "iotls: --groups %s: unknown or repeated group (x25519, secp256r1, "
+                "secp384r1)\n",
+                groups);
         goto out;
     }
     if (ciphers && (rc = iotls_config_set_ciphers(cfg, ciphers)) != IOTLS_OK) {
@@ -505,8 +507,7 @@ int cmd_client(int argc, char **argv)
     }
     for (size_t i = 0; i < pin_count; i++) {
         if (iotls_config_add_pin_sha256(cfg, pins[i]) != IOTLS_OK) {
-            fprintf(stderr, "iotls: --pin %s: want 64 hex digits (SHA-256 of the SPKI)\n",
-                    pins[i]);
+            fprintf(stderr, "iotls: --pin %s: want 64 hex digits (SHA-256 of the SPKI)\n", pins[i]);
             goto out;
         }
     }

@@ -44,7 +44,7 @@ typedef struct {
     int lfd;
     int rc;
     char error[256];
-    int conns;        /* connections to serve: act 1, then the woken device */
+    int conns; /* connections to serve: act 1, then the woken device */
     server_conn c[2];
     /* The device prints act 1's figures while the gateway waits for act 2:
      * "served" tells it when c[0] is complete. */
@@ -104,7 +104,10 @@ static int make_pki(demo_pki *p)
     return IOTLS_OK;
 }
 
-static size_t pem_len(const char *pem) { return strlen(pem) + 1; }
+static size_t pem_len(const char *pem)
+{
+    return strlen(pem) + 1;
+}
 
 /* ---- the narrative: the device's view of each handshake step ---- */
 
@@ -191,46 +194,46 @@ static void *server_main(void *arg)
         return NULL;
     }
     for (int i = 0; i < s->conns && s->rc == IOTLS_OK; i++) {
-    server_conn *sc = &s->c[i];
-    memtrack_reset_thread();
-    iotls_free(conn);
-    conn = NULL;
-    double t0 = now_ms();
-    s->rc = iotls_accept(srv, s->lfd, &conn);
-    if (s->rc == IOTLS_OK) {
-        sc->handshake_ms = now_ms() - t0;
-        char req[1024];
-        ssize_t n = iotls_read(conn, req, sizeof req - 1);
-        if (n > 0) {
-            req[n] = '\0';
-            char *eol = strstr(req, "\r\n");
-            if (eol)
-                *eol = '\0';
-            snprintf(sc->request_line, sizeof sc->request_line, "%.100s", req);
+        server_conn *sc = &s->c[i];
+        memtrack_reset_thread();
+        iotls_free(conn);
+        conn = NULL;
+        double t0 = now_ms();
+        s->rc = iotls_accept(srv, s->lfd, &conn);
+        if (s->rc == IOTLS_OK) {
+            sc->handshake_ms = now_ms() - t0;
+            char req[1024];
+            ssize_t n = iotls_read(conn, req, sizeof req - 1);
+            if (n > 0) {
+                req[n] = '\0';
+                char *eol = strstr(req, "\r\n");
+                if (eol)
+                    *eol = '\0';
+                snprintf(sc->request_line, sizeof sc->request_line, "%.100s", req);
+                iotls_get_info(conn, &sc->info);
+                char body[512];
+                int blen = snprintf(body, sizeof body,
+                                    "Hello sensor! You are \"%s\".\n"
+                                    "TLS 1.3, %s, %s, your key proved with a signature.\n",
+                                    i == 0 ? sc->info.peer_subject : "sensor-0042 (resumed)",
+                                    sc->info.cipher_suite_name, sc->info.group_name);
+                char resp[1024];
+                int rlen = snprintf(resp, sizeof resp,
+                                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                                    blen, body);
+                if (iotls_write(conn, resp, (size_t)rlen) < 0)
+                    s->rc = iotls_last_error(conn);
+            } else {
+                s->rc = n == 0 ? IOTLS_ERR_CLOSED : (int)n;
+            }
             iotls_get_info(conn, &sc->info);
-            char body[512];
-            int blen = snprintf(body, sizeof body,
-                                "Hello sensor! You are \"%s\".\n"
-                                "TLS 1.3, %s, %s, your key proved with a signature.\n",
-                                i == 0 ? sc->info.peer_subject : "sensor-0042 (resumed)",
-                                sc->info.cipher_suite_name, sc->info.group_name);
-            char resp[1024];
-            int rlen = snprintf(resp, sizeof resp,
-                                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                                "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                                blen, body);
-            if (iotls_write(conn, resp, (size_t)rlen) < 0)
-                s->rc = iotls_last_error(conn);
-        } else {
-            s->rc = n == 0 ? IOTLS_ERR_CLOSED : (int)n;
+            iotls_close(conn);
         }
-        iotls_get_info(conn, &sc->info);
-        iotls_close(conn);
-    }
-    if (s->rc != IOTLS_OK)
-        snprintf(s->error, sizeof s->error, "%s", conn ? iotls_error(conn) : iotls_error(srv));
-    sc->peak_heap = memtrack_thread_peak();
-    mark_served(s, i + 1);
+        if (s->rc != IOTLS_OK)
+            snprintf(s->error, sizeof s->error, "%s", conn ? iotls_error(conn) : iotls_error(srv));
+        sc->peak_heap = memtrack_thread_peak();
+        mark_served(s, i + 1);
     }
     mark_served(s, s->conns); /* also when a failure ended the loop early */
     iotls_free(conn);
@@ -309,8 +312,8 @@ static int device_wake(const char *dir, const char *port)
     iotls_config_set_trace(cfg, device_trace, NULL);
     iotls_config_set_ticket_cb(cfg, save_ticket, NULL);
     iotls *dev = iotls_client_new(cfg);
-    const char *req = "GET /reading?t=21.5C HTTP/1.1\r\nHost: " GATEWAY_NAME
-                      "\r\nConnection: close\r\n\r\n";
+    const char *req =
+        "GET /reading?t=21.5C HTTP/1.1\r\nHost: " GATEWAY_NAME "\r\nConnection: close\r\n\r\n";
     int rc = dev ? iotls_set_session(dev, blob, blob_len) : IOTLS_ERR_NO_MEMORY;
     if (rc == IOTLS_OK)
         rc = iotls_set_early_data(dev, req, strlen(req));
@@ -405,12 +408,14 @@ int cmd_demo(int argc, char **argv)
         return 1;
     if ((rc = iotls_config_set_cert_mem(scfg, (const uint8_t *)pki->gw_cert, pem_len(pki->gw_cert),
                                         (const uint8_t *)pki->gw_key, pem_len(pki->gw_key))) ||
-        (rc = iotls_config_set_ca_mem(scfg, (const uint8_t *)pki->ca_cert, pem_len(pki->ca_cert))) ||
+        (rc =
+             iotls_config_set_ca_mem(scfg, (const uint8_t *)pki->ca_cert, pem_len(pki->ca_cert))) ||
         (rc = iotls_config_set_verify_client(scfg, IOTLS_VERIFY_CLIENT_REQUIRED)) ||
-        (rc = iotls_config_set_cert_mem(ccfg, (const uint8_t *)pki->dev_cert,
-                                        pem_len(pki->dev_cert), (const uint8_t *)pki->dev_key,
-                                        pem_len(pki->dev_key))) ||
-        (rc = iotls_config_set_ca_mem(ccfg, (const uint8_t *)pki->ca_cert, pem_len(pki->ca_cert)))) {
+        (rc =
+             iotls_config_set_cert_mem(ccfg, (const uint8_t *)pki->dev_cert, pem_len(pki->dev_cert),
+                                       (const uint8_t *)pki->dev_key, pem_len(pki->dev_key))) ||
+        (rc =
+             iotls_config_set_ca_mem(ccfg, (const uint8_t *)pki->ca_cert, pem_len(pki->ca_cert)))) {
         fprintf(stderr, "iotls demo: configuration failed: %s\n", iotls_error_string(rc));
         return 1;
     }
@@ -426,7 +431,8 @@ int cmd_demo(int argc, char **argv)
     char ca_path[600];
     snprintf(ca_path, sizeof ca_path, "%s/ca.pem", dir);
     if (write_file(ca_path, pki->ca_cert, strlen(pki->ca_cert)) != 0 ||
-        (rc = iotls_config_set_tickets(scfg, 1)) || (rc = iotls_config_set_early_data(scfg, 1024))) {
+        (rc = iotls_config_set_tickets(scfg, 1)) ||
+        (rc = iotls_config_set_early_data(scfg, 1024))) {
         fprintf(stderr, "iotls demo: setup for act 2 failed\n");
         return 1;
     }
@@ -536,8 +542,8 @@ int cmd_demo(int argc, char **argv)
     printf("   %-28s %12s %12s\n", "", "device", "gateway");
     printf("   %-28s %9.2f ms %9.2f ms\n", "handshake time (loopback)", client_hs_ms,
            srv.c[0].handshake_ms);
-    printf("   %-28s %12llu %12llu\n", "bytes sent on the wire", (unsigned long long)cinfo.bytes_out,
-           (unsigned long long)srv.c[0].info.bytes_out);
+    printf("   %-28s %12llu %12llu\n", "bytes sent on the wire",
+           (unsigned long long)cinfo.bytes_out, (unsigned long long)srv.c[0].info.bytes_out);
     printf("   %-28s %12llu %12llu\n", "records sent", (unsigned long long)cinfo.records_out,
            (unsigned long long)srv.c[0].info.records_out);
     if (memtrack_available())
@@ -571,7 +577,7 @@ int cmd_demo(int argc, char **argv)
     printf("   %-34s %14u %14u\n", "round trips before the request", hs_round_trips,
            ws.early == IOTLS_EARLY_DATA_ACCEPTED ? 0u : ws.flights_in);
     printf("   %-34s %11.2f ms %11.2f ms\n", "handshake time (loopback)", client_hs_ms, ws.hs_ms);
-    printf("   %-34s %14llu %14llu\n", "bytes sent by the device", 
+    printf("   %-34s %14llu %14llu\n", "bytes sent by the device",
            (unsigned long long)cinfo.bytes_out, ws.bytes_out);
     printf("   %-34s %14llu %14llu\n", "bytes received by the device",
            (unsigned long long)cinfo.bytes_in, ws.bytes_in);

@@ -41,7 +41,7 @@ typedef struct {
     iotls *server; /* shared: only its config is read */
     int mode;
     int verbose;
-    uint32_t timeout_ms; /* handshake limit, 0 none */
+    uint32_t timeout_ms;  /* handshake limit, 0 none */
     pthread_mutex_t lock; /* output lines, active count */
     pthread_cond_t idle;
     int active;
@@ -56,39 +56,41 @@ typedef struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: iotls server --port N (--cert FILE --key FILE | --psk HEX --psk-identity ID) [options]\n"
-            "  --addr ADDR          listen address (default 127.0.0.1)\n"
-            "  --port N             port; 0 picks a free one (see ACCEPT line, --ready-file)\n"
-            "  --cert FILE --key FILE  certificate chain (leaf first) and its key\n"
-            "  --ca FILE|DIR        require client certificates signed by these CAs\n"
-            "  --verify-optional    with --ca: ask for, but do not require, a certificate\n"
-            "  --alpn LIST          accepted protocols in preference order\n"
-            "  --groups LIST        key exchange groups in preference order\n"
-            "  --ciphers LIST       cipher suites in preference order\n"
-            "  --echo               echo received data back (default)\n"
-            "  --http               answer HTTP/1.x requests with the negotiated parameters\n"
-            "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
-            "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
-            "  --record-size N      largest record plaintext received and sent (512..16384);\n"
-            "                       below 16384 announced as record_size_limit/max_fragment_length\n"
-            "  --timeout MS         handshake and write timeout (default %d)\n"
-            "  --once               exit after one connection (exit status: its result)\n"
-            "  --tickets N          session tickets sent after each handshake (default 0)\n"
-            "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
-            "                       hex (servers sharing it and the clock rotate keys in step)\n"
-            "  --ticket-rotation S  ticket key rotation period in seconds (default 86400, min 60);\n"
-            "                       tickets last at most one period, old key accepted one period\n"
-            "  --early-data MAX     accept up to MAX bytes of 0-RTT early data per connection\n"
-            "                       (needs --tickets; replays refused within this process only)\n"
-            "  --ready-file FILE    write the port there once listening\n"
-            "  --psk HEX --psk-identity ID  external PSK (then --cert/--key are optional);\n"
-            "                       --psk-hash sha256|sha384 (default: the first --ciphers\n"
-            "                       suite's, else sha256)\n"
-            "  --psk-ke             prefer PSK without ECDHE (psk_ke) when the client offers it\n"
-            "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
-            "  -v                   trace handshakes on stderr\n",
-            DEFAULT_TIMEOUT_MS);
+    fprintf(
+        out,
+        "usage: iotls server --port N (--cert FILE --key FILE | --psk HEX --psk-identity ID) "
+        "[options]\n"
+        "  --addr ADDR          listen address (default 127.0.0.1)\n"
+        "  --port N             port; 0 picks a free one (see ACCEPT line, --ready-file)\n"
+        "  --cert FILE --key FILE  certificate chain (leaf first) and its key\n"
+        "  --ca FILE|DIR        require client certificates signed by these CAs\n"
+        "  --verify-optional    with --ca: ask for, but do not require, a certificate\n"
+        "  --alpn LIST          accepted protocols in preference order\n"
+        "  --groups LIST        key exchange groups in preference order\n"
+        "  --ciphers LIST       cipher suites in preference order\n"
+        "  --echo               echo received data back (default)\n"
+        "  --http               answer HTTP/1.x requests with the negotiated parameters\n"
+        "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
+        "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+        "  --record-size N      largest record plaintext received and sent (512..16384);\n"
+        "                       below 16384 announced as record_size_limit/max_fragment_length\n"
+        "  --timeout MS         handshake and write timeout (default %d)\n"
+        "  --once               exit after one connection (exit status: its result)\n"
+        "  --tickets N          session tickets sent after each handshake (default 0)\n"
+        "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
+        "                       hex (servers sharing it and the clock rotate keys in step)\n"
+        "  --ticket-rotation S  ticket key rotation period in seconds (default 86400, min 60);\n"
+        "                       tickets last at most one period, old key accepted one period\n"
+        "  --early-data MAX     accept up to MAX bytes of 0-RTT early data per connection\n"
+        "                       (needs --tickets; replays refused within this process only)\n"
+        "  --ready-file FILE    write the port there once listening\n"
+        "  --psk HEX --psk-identity ID  external PSK (then --cert/--key are optional);\n"
+        "                       --psk-hash sha256|sha384 (default: the first --ciphers\n"
+        "                       suite's, else sha256)\n"
+        "  --psk-ke             prefer PSK without ECDHE (psk_ke) when the client offers it\n"
+        "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
+        "  -v                   trace handshakes on stderr\n",
+        DEFAULT_TIMEOUT_MS);
 }
 
 /* ---- per-connection work ---- */
@@ -209,8 +211,7 @@ static int send_http(iotls *t, int status, const char *reason, const char *body,
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\nConnection: %s\r\nServer: iotls/%s\r\n\r\n",
-                     status, reason, body_len, keep_alive ? "keep-alive" : "close",
-                     IOTLS_VERSION);
+                     status, reason, body_len, keep_alive ? "keep-alive" : "close", IOTLS_VERSION);
     int rc = write_tls_all(t, head, (size_t)n);
     if (rc == 0)
         rc = write_tls_all(t, body, body_len);
@@ -393,7 +394,9 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
     int rc = accept_handshake(ctx, fd, &t, &why);
     if (rc != IOTLS_OK) {
         out_line(ctx, "conn %lu from %s: %s", id, peer,
-                 why ? why : t ? iotls_error(t) : iotls_error_string(rc));
+                 why ? why
+                 : t ? iotls_error(t)
+                     : iotls_error_string(rc));
         iotls_free(t);
         close(fd);
         return 1;
@@ -407,7 +410,9 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
             snprintf(client, sizeof client, "client=anonymous");
         out_line(ctx, "conn %lu from %s: TLSv1.3 %s %s%s%s %s alpn=%s sni=%s %s", id, peer,
                  info.cipher_suite_name, info.group_name, info.hrr ? " (HRR)" : "",
-                 info.resumed ? " (resumed)" : info.external_psk ? " (external PSK)" : "",
+                 info.resumed        ? " (resumed)"
+                 : info.external_psk ? " (external PSK)"
+                                     : "",
                  iotls_sig_scheme_name(info.own_sig_scheme),
                  info.alpn && info.alpn[0] ? info.alpn : "none",
                  info.server_name && info.server_name[0] ? info.server_name : "none", client);
@@ -493,9 +498,8 @@ static int write_ready_file(const char *path, int port)
 int cmd_server(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
-               *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL,
-               *ready_file = NULL, *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL,
-               *psk_hash = NULL;
+               *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *ready_file = NULL,
+               *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL;
     int psk_ke = 0;
     unsigned long key_update_limit = 0;
     unsigned long tickets = 0, early_max = 0, ticket_rotation = 0;

@@ -53,7 +53,10 @@ int keylog_setup(iotls_config *cfg, const char *path)
     return 0;
 }
 
-const char *keylog_path(void) { return keylog_file ? keylog_name : NULL; }
+const char *keylog_path(void)
+{
+    return keylog_file ? keylog_name : NULL;
+}
 
 void keylog_close(void)
 {

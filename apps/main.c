@@ -41,7 +41,10 @@ const char *app_opt_value(int argc, char **argv, int *i, const char *name)
     return argv[*i];
 }
 
-int app_opt_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
+int app_opt_flag(char **argv, int i, const char *name)
+{
+    return strcmp(argv[i], name) == 0;
+}
 
 unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, unsigned long max)
 {
@@ -93,8 +96,8 @@ int app_set_psk(iotls_config *cfg, const char *hex, const char *identity, const 
         if (strstr(tok, "384") || strstr(tok, "aes256") || strstr(tok, "AES_256"))
             suite = IOTLS_TLS_AES_256_GCM_SHA384;
     }
-    int rc = iotls_config_set_psk(cfg, (const uint8_t *)identity, strlen(identity), key,
-                                  len / 2, suite);
+    int rc =
+        iotls_config_set_psk(cfg, (const uint8_t *)identity, strlen(identity), key, len / 2, suite);
     memset(key, 0, sizeof key);
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls: --psk: %s (identity 1..128 bytes)\n", iotls_error_string(rc));
@@ -118,8 +121,7 @@ int app_load_ca(iotls_config *cfg, const char *path)
     int rc = S_ISDIR(st.st_mode) ? iotls_config_set_ca_dir(cfg, path)
                                  : iotls_config_set_ca_file(cfg, path);
     if (rc != IOTLS_OK)
-        fprintf(stderr, "iotls: CA %s: no usable certificate (%s)\n", path,
-                iotls_error_string(rc));
+        fprintf(stderr, "iotls: CA %s: no usable certificate (%s)\n", path, iotls_error_string(rc));
     return rc;
 }
 

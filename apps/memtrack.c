@@ -65,7 +65,10 @@ void free(void *p)
     __libc_free(p);
 }
 
-int memtrack_available(void) { return 1; }
+int memtrack_available(void)
+{
+    return 1;
+}
 
 void memtrack_reset_thread(void)
 {
@@ -73,7 +76,10 @@ void memtrack_reset_thread(void)
     tl_peak = 0;
 }
 
-size_t memtrack_thread_peak(void) { return tl_peak > 0 ? (size_t)tl_peak : 0; }
+size_t memtrack_thread_peak(void)
+{
+    return tl_peak > 0 ? (size_t)tl_peak : 0;
+}
 
 size_t memtrack_thread_current(void)
 {
@@ -82,9 +88,18 @@ size_t memtrack_thread_current(void)
 
 #else
 
-int memtrack_available(void) { return 0; }
+int memtrack_available(void)
+{
+    return 0;
+}
 void memtrack_reset_thread(void) {}
-size_t memtrack_thread_peak(void) { return 0; }
-size_t memtrack_thread_current(void) { return 0; }
+size_t memtrack_thread_peak(void)
+{
+    return 0;
+}
+size_t memtrack_thread_current(void)
+{
+    return 0;
+}
 
 #endif

@@ -9,8 +9,8 @@
 #include "iotls/engine.h"
 
 static _Thread_local struct {
-    double t0;      /* ms at trace_begin */
-    double last;    /* ms at the previous event */
+    double t0;   /* ms at trace_begin */
+    double last; /* ms at the previous event */
     int started;
     char tag[32];
 } ts;
@@ -29,7 +29,10 @@ void trace_begin(const char *tag)
     snprintf(ts.tag, sizeof ts.tag, "%s", tag ? tag : "");
 }
 
-double trace_elapsed_ms(void) { return ts.started ? mono_ms() - ts.t0 : 0.0; }
+double trace_elapsed_ms(void)
+{
+    return ts.started ? mono_ms() - ts.t0 : 0.0;
+}
 
 const char *trace_hs_name(int hs_type)
 {
@@ -103,8 +106,8 @@ static void on_event(void *arg, const iotls_conn *conn, const iotls_event *ev)
         break;
     case IOTLS_EV_CERT_VERIFIED:
         if (ev->value)
-            snprintf(line, sizeof line,
-                     "   peer certificate chain (%zu) NOT verified: --insecure", ev->len);
+            snprintf(line, sizeof line, "   peer certificate chain (%zu) NOT verified: --insecure",
+                     ev->len);
         else
             snprintf(line, sizeof line, "   peer certificate chain (%zu) verified", ev->len);
         break;
@@ -120,7 +123,10 @@ static void on_event(void *arg, const iotls_conn *conn, const iotls_event *ev)
     ts.last = now;
 }
 
-void trace_install(iotls_config *cfg, FILE *out) { iotls_config_set_trace(cfg, on_event, out); }
+void trace_install(iotls_config *cfg, FILE *out)
+{
+    iotls_config_set_trace(cfg, on_event, out);
+}
 
 static void print_chain(FILE *out, iotls *t)
 {
@@ -146,8 +152,8 @@ static void print_chain(FILE *out, iotls *t)
         (void)iotls_x509_subject(&chain, i, subject, sizeof subject);
         (void)iotls_x509_issuer(&chain, i, issuer, sizeof issuer);
         (void)iotls_x509_key_desc(&chain, i, key, sizeof key);
-        fprintf(out, "%s    %zu subject: %s\n%s      issuer:  %s\n%s      key:     %s\n", ts.tag,
-                i, subject, ts.tag, issuer, ts.tag, key);
+        fprintf(out, "%s    %zu subject: %s\n%s      issuer:  %s\n%s      key:     %s\n", ts.tag, i,
+                subject, ts.tag, issuer, ts.tag, key);
     }
     iotls_x509_free(&chain);
 }

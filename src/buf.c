@@ -11,7 +11,10 @@ void iotls_rd_init(iotls_reader *r, const uint8_t *p, size_t len)
     r->pos = 0;
 }
 
-size_t iotls_rd_remaining(const iotls_reader *r) { return r->len - r->pos; }
+size_t iotls_rd_remaining(const iotls_reader *r)
+{
+    return r->len - r->pos;
+}
 
 int iotls_rd_done(const iotls_reader *r)
 {
@@ -48,8 +51,14 @@ int iotls_rd_u16(iotls_reader *r, uint16_t *v)
     return rc;
 }
 
-int iotls_rd_u24(iotls_reader *r, uint32_t *v) { return read_uint(r, 3, v); }
-int iotls_rd_u32(iotls_reader *r, uint32_t *v) { return read_uint(r, 4, v); }
+int iotls_rd_u24(iotls_reader *r, uint32_t *v)
+{
+    return read_uint(r, 3, v);
+}
+int iotls_rd_u32(iotls_reader *r, uint32_t *v)
+{
+    return read_uint(r, 4, v);
+}
 
 int iotls_rd_bytes(iotls_reader *r, size_t n, iotls_bytes *out)
 {
@@ -129,7 +138,10 @@ void iotls_wr_init(iotls_writer *w, uint8_t *p, size_t cap)
     w->err = IOTLS_OK;
 }
 
-int iotls_wr_error(const iotls_writer *w) { return w->err; }
+int iotls_wr_error(const iotls_writer *w)
+{
+    return w->err;
+}
 
 uint8_t *iotls_wr_reserve(iotls_writer *w, size_t n)
 {
@@ -153,10 +165,22 @@ static void write_uint(iotls_writer *w, size_t n, uint32_t v)
         at[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-void iotls_wr_u8(iotls_writer *w, uint8_t v) { write_uint(w, 1, v); }
-void iotls_wr_u16(iotls_writer *w, uint16_t v) { write_uint(w, 2, v); }
-void iotls_wr_u24(iotls_writer *w, uint32_t v) { write_uint(w, 3, v); }
-void iotls_wr_u32(iotls_writer *w, uint32_t v) { write_uint(w, 4, v); }
+void iotls_wr_u8(iotls_writer *w, uint8_t v)
+{
+    write_uint(w, 1, v);
+}
+void iotls_wr_u16(iotls_writer *w, uint16_t v)
+{
+    write_uint(w, 2, v);
+}
+void iotls_wr_u24(iotls_writer *w, uint32_t v)
+{
+    write_uint(w, 3, v);
+}
+void iotls_wr_u32(iotls_writer *w, uint32_t v)
+{
+    write_uint(w, 4, v);
+}
 
 void iotls_wr_bytes(iotls_writer *w, const void *data, size_t n)
 {

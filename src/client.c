@@ -517,8 +517,7 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     size_t dhe_len = 0;
     if (has_share)
-        rc = iotls_kex_derive(&s->kex, sh.key_share.p, sh.key_share.len, dhe, sizeof dhe,
-                              &dhe_len);
+        rc = iotls_kex_derive(&s->kex, sh.key_share.p, sh.key_share.len, dhe, sizeof dhe, &dhe_len);
     /* The private key has done its one job. */
     iotls_kex_free(&s->kex);
     const uint8_t *psk_key = NULL;

@@ -41,13 +41,13 @@ struct iotls_client_state {
     uint8_t session_id[32]; /* legacy_session_id we sent (middlebox compat) */
     size_t session_id_len;
 
-    uint16_t hrr_suite; /* suite the HelloRetryRequest chose; 0 when none */
-    int sni_sent;       /* server_name went out: an empty ack is allowed */
-    int ccs_sent;       /* the one middlebox-compat CCS went out */
-    int psk_offered;    /* the last ClientHello offered a PSK: session or external */
-    int psk_external;   /* ... and it was the config's external PSK */
+    uint16_t hrr_suite;     /* suite the HelloRetryRequest chose; 0 when none */
+    int sni_sent;           /* server_name went out: an empty ack is allowed */
+    int ccs_sent;           /* the one middlebox-compat CCS went out */
+    int psk_offered;        /* the last ClientHello offered a PSK: session or external */
+    int psk_external;       /* ... and it was the config's external PSK */
     iotls_hash_alg psk_alg; /* the offered PSK's hash */
-    int has_session;    /* session was set for resumption */
+    int has_session;        /* session was set for resumption */
     iotls_session session;
 
     /* 0-RTT: data handed to iotls_conn_write_early before the start (the

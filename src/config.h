@@ -47,8 +47,8 @@ struct iotls_config {
     size_t pin_count;
     int middlebox_compat;
 
-    size_t max_handshake;     /* largest handshake message in or out */
-    size_t max_record_plain;  /* record size: largest plaintext we receive and send (512..16384) */
+    size_t max_handshake;    /* largest handshake message in or out */
+    size_t max_record_plain; /* record size: largest plaintext we receive and send (512..16384) */
     uint32_t timeout_ms;
 
     iotls_keylog_fn keylog;

@@ -120,8 +120,7 @@ size_t iotls_conn_size(const iotls_config *cfg)
 iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
                             const char *server_name)
 {
-    if (!mem || !cfg || ((uintptr_t)mem & 15u) != 0 ||
-        mem_len < iotls_conn_size(cfg) ||
+    if (!mem || !cfg || ((uintptr_t)mem & 15u) != 0 || mem_len < iotls_conn_size(cfg) ||
         !ROLE_BUILT(role))
         return NULL;
     size_t name_len = server_name ? strlen(server_name) : 0;
@@ -332,8 +331,7 @@ static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
      * is dropped during the handshake; anything else is an error. */
     if (len != 1 || body[0] != 1 || c->handshake_done || c->ccs_received)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
-    if (c->role == IOTLS_ROLE_SERVER && c->transcript.alg == IOTLS_HASH_NONE &&
-        c->flights_in == 0)
+    if (c->role == IOTLS_ROLE_SERVER && c->transcript.alg == IOTLS_HASH_NONE && c->flights_in == 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE; /* before any ClientHello */
     c->ccs_received = 1;
     iotls_conn_event(c, IOTLS_EV_CCS_RECEIVED, 0, len, 0, NULL);
@@ -514,4 +512,7 @@ int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)
     return IOTLS_WANT_READ;
 }
 
-int iotls_conn_early_data_status(const iotls_conn *c) { return c ? c->early_status : 0; }
+int iotls_conn_early_data_status(const iotls_conn *c)
+{
+    return c ? c->early_status : 0;
+}

@@ -35,32 +35,32 @@ enum iotls_epoch {
 
 struct iotls_conn {
     const iotls_config *cfg;
-    int role; /* IOTLS_ROLE_CLIENT / IOTLS_ROLE_SERVER */
+    int role;  /* IOTLS_ROLE_CLIENT / IOTLS_ROLE_SERVER */
     int error; /* sticky: the first fatal error */
     void *user;
 
     /* ---- buffers (carved from the caller's memory after the struct) ---- */
-    uint8_t *rx;     /* one record being received / opened */
+    uint8_t *rx; /* one record being received / opened */
     size_t rx_cap;
-    size_t rx_len;   /* bytes of the current record received so far */
+    size_t rx_len;        /* bytes of the current record received so far */
     const uint8_t *app;   /* decrypted application data inside rx */
     size_t app_len;       /* bytes not yet read by the application */
     int rx_hold;          /* rx holds an opened record whose data is unread */
     iotls_hs_reasm reasm; /* incoming handshake messages */
     uint8_t *hs_out;      /* outgoing handshake messages before sealing */
     size_t hs_out_cap;
-    int hs_in_tx;         /* hs_out is the free part of tx, sealed in place (a client
-                             that presents no certificate: no buffer of its own) */
+    int hs_in_tx; /* hs_out is the free part of tx, sealed in place (a client
+                     that presents no certificate: no buffer of its own) */
     size_t hs_out_len;
-    uint8_t *tx;          /* records ready to send */
+    uint8_t *tx; /* records ready to send */
     size_t tx_cap;
     size_t tx_len;
-    size_t tx_pos;        /* bytes already taken by the transport */
+    size_t tx_pos; /* bytes already taken by the transport */
 
     /* ---- protection ---- */
     iotls_record_cipher rd;
     iotls_record_cipher wr;
-    int rd_epoch; /* enum iotls_epoch */
+    int rd_epoch;         /* enum iotls_epoch */
     uint32_t rd_keys_gen; /* counts read-key changes, KeyUpdates included */
     /* While a handshake message is handled: more bytes follow it in the same
      * record. A message that changes the read keys must end its record
@@ -75,10 +75,10 @@ struct iotls_conn {
     iotls_hash_alg hash;
     iotls_aead_alg aead;
     size_t hash_len;
-    uint16_t group;          /* 0 for psk_ke */
+    uint16_t group; /* 0 for psk_ke */
     uint16_t peer_sig_scheme;
     uint16_t own_sig_scheme;
-    char alpn[256];          /* NUL-ended selected protocol */
+    char alpn[256]; /* NUL-ended selected protocol */
     char server_name[IOTLS_MAX_SERVER_NAME + 1];
     uint8_t client_random[32];
     int hrr;
@@ -97,8 +97,8 @@ struct iotls_conn {
     int ccs_received;
     int close_notify_received;
     int close_notify_sent;
-    int peer_alert;     /* -1 none */
-    int alert_sent;     /* -1 none */
+    int peer_alert; /* -1 none */
+    int alert_sent; /* -1 none */
     unsigned empty_records_in_row;
     unsigned key_updates_in_row;
     int key_update_pending; /* peer asked us to update: send before next write */

@@ -96,7 +96,8 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
     }
     c->peer_cert_verified = !cfg->insecure_noverifycert;
     iotls_conn_event(c, IOTLS_EV_CERT_VERIFIED, 0, iotls_x509_count(&c->peer_chain),
-                     cfg->insecure_noverifycert, cfg->insecure_noverifycert ? "NOT verified (insecure)" : "verified");
+                     cfg->insecure_noverifycert,
+                     cfg->insecure_noverifycert ? "NOT verified (insecure)" : "verified");
     return IOTLS_OK;
 }
 
@@ -157,14 +158,29 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     return IOTLS_OK;
 }
 
-size_t iotls_conn_peer_cert_count(const iotls_conn *c) { return iotls_x509_count(&c->peer_chain); }
+size_t iotls_conn_peer_cert_count(const iotls_conn *c)
+{
+    return iotls_x509_count(&c->peer_chain);
+}
 
 int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint8_t **der, size_t *len)
 {
     return iotls_x509_der(&c->peer_chain, i, der, len);
 }
 
-int iotls_conn_error(const iotls_conn *c) { return c->error; }
-int iotls_conn_handshake_done(const iotls_conn *c) { return c->handshake_done; }
-void iotls_conn_set_user(iotls_conn *c, void *user) { c->user = user; }
-void *iotls_conn_user(const iotls_conn *c) { return c->user; }
+int iotls_conn_error(const iotls_conn *c)
+{
+    return c->error;
+}
+int iotls_conn_handshake_done(const iotls_conn *c)
+{
+    return c->handshake_done;
+}
+void iotls_conn_set_user(iotls_conn *c, void *user)
+{
+    c->user = user;
+}
+void *iotls_conn_user(const iotls_conn *c)
+{
+    return c->user;
+}

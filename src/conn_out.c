@@ -76,9 +76,15 @@ static int hs_commit(iotls_conn *c, iotls_writer *w, int add_to_transcript)
     return IOTLS_OK;
 }
 
-int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w) { return hs_commit(c, w, 1); }
+int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w)
+{
+    return hs_commit(c, w, 1);
+}
 
-int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w) { return hs_commit(c, w, 0); }
+int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w)
+{
+    return hs_commit(c, w, 0);
+}
 
 int iotls_conn_flush(iotls_conn *c)
 {
@@ -189,8 +195,8 @@ static int send_record(iotls_conn *c, uint8_t type, const uint8_t *data, size_t 
 {
     tx_compact(c);
     size_t written = 0;
-    int rc = iotls_record_seal(&c->wr, type, data, len, 0, c->tx + c->tx_len,
-                               c->tx_cap - c->tx_len, &written);
+    int rc = iotls_record_seal(&c->wr, type, data, len, 0, c->tx + c->tx_len, c->tx_cap - c->tx_len,
+                               &written);
     if (rc != IOTLS_OK)
         return rc;
     c->tx_len += written;
@@ -220,8 +226,8 @@ int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len
 int iotls_conn_send_alert(iotls_conn *c, int description)
 {
     uint8_t alert[2];
-    int warning = description == IOTLS_ALERT_CLOSE_NOTIFY ||
-                  description == IOTLS_ALERT_USER_CANCELED;
+    int warning =
+        description == IOTLS_ALERT_CLOSE_NOTIFY || description == IOTLS_ALERT_USER_CANCELED;
     alert[0] = warning ? 1 : 2;
     alert[1] = (uint8_t)description;
     /* A fatal alert replaces whatever handshake data was still unsent. */

@@ -49,8 +49,7 @@ typedef struct {
 } iotls_key_schedule;
 
 /* Early Secret = HKDF-Extract(0, PSK or HashLen zeros). */
-int iotls_ks_init(iotls_key_schedule *ks, iotls_hash_alg alg, const uint8_t *psk,
-                  size_t psk_len);
+int iotls_ks_init(iotls_key_schedule *ks, iotls_hash_alg alg, const uint8_t *psk, size_t psk_len);
 /* binder_key = Derive-Secret(early, "ext binder" | "res binder", "") */
 int iotls_ks_binder_key(const iotls_key_schedule *ks, int external, uint8_t *out);
 /* client_early_traffic_secret from Hash(ClientHello). */
@@ -69,7 +68,7 @@ int iotls_ks_resumption(iotls_key_schedule *ks, const uint8_t *ch_cf_hash);
 void iotls_ks_wipe(iotls_key_schedule *ks);
 
 /* The HKDF-Expand-Label "info" bytes, exposed for the tests. */
-int iotls_hkdf_label(const char *label, const uint8_t *context, size_t context_len,
-                     size_t out_len, uint8_t *info, size_t info_cap, size_t *info_len);
+int iotls_hkdf_label(const char *label, const uint8_t *context, size_t context_len, size_t out_len,
+                     uint8_t *info, size_t info_cap, size_t *info_len);
 
 #endif

@@ -18,7 +18,7 @@ enum {
 };
 
 #define IOTLS_RECORD_HEADER_LEN 5
-#define IOTLS_MAX_PLAINTEXT 16384u                      /* 2^14 */
+#define IOTLS_MAX_PLAINTEXT 16384u                        /* 2^14 */
 #define IOTLS_MAX_CIPHERTEXT (IOTLS_MAX_PLAINTEXT + 256u) /* 2^14 + 256 */
 /* Largest record on the wire, header included. */
 #define IOTLS_MAX_RECORD (IOTLS_RECORD_HEADER_LEN + IOTLS_MAX_CIPHERTEXT)

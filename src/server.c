@@ -73,13 +73,13 @@
 typedef struct {
     uint16_t suite;
     uint16_t group;
-    iotls_bytes share;   /* the client's key share for group; len 0: send HRR */
-    uint16_t sig_scheme; /* for our CertificateVerify */
-    iotls_bytes alpn;    /* selected protocol; len 0: none */
-    int resumed;         /* a PSK was accepted: a ticket's or the external one */
-    int external;        /* ... the external PSK */
-    int psk_ke;          /* ... without (EC)DHE: group 0 */
-    uint16_t identity;   /* its index in the client's list */
+    iotls_bytes share;              /* the client's key share for group; len 0: send HRR */
+    uint16_t sig_scheme;            /* for our CertificateVerify */
+    iotls_bytes alpn;               /* selected protocol; len 0: none */
+    int resumed;                    /* a PSK was accepted: a ticket's or the external one */
+    int external;                   /* ... the external PSK */
+    int psk_ke;                     /* ... without (EC)DHE: group 0 */
+    uint16_t identity;              /* its index in the client's list */
     uint8_t psk[IOTLS_MAX_EXT_PSK]; /* a ticket's (HashLen) or the external one */
     size_t psk_len;
     /* What the selected ticket says about 0-RTT. */
@@ -115,7 +115,8 @@ typedef struct {
 #define TICKET_SNI_DIGEST_LEN 32
 #define TICKET_PLAIN_MAX                                                                           \
     (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN + 4 + 1 + 255)
-#define TICKET_MAX_LEN (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
+#define TICKET_MAX_LEN                                                                             \
+    (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
     uint16_t suite;
@@ -894,12 +895,11 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
     /* Read keys stay the client's handshake keys until its Finished. */
     rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
-        c->sv.state = c->sv.early_accepted ? IOTLS_SV_WAIT_EOED
+        c->sv.state = c->sv.early_accepted   ? IOTLS_SV_WAIT_EOED
                       : c->sv.cert_requested ? IOTLS_SV_WAIT_CERT
                                              : IOTLS_SV_WAIT_FINISHED;
     return rc;
 }
-
 
 /* ---------------- session tickets ---------------- */
 
@@ -1204,8 +1204,8 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         } else if (cfg->has_ticket_key && ticket_open(cfg, now, identity, &t) == IOTLS_OK &&
                    iotls_suite_hash(t.suite) == alg && t.psk_len == hash_len &&
                    memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
-                   (now == 0 || (now >= t.issued_ms &&
-                                 now - t.issued_ms < (uint64_t)t.lifetime * 1000u))) {
+                   (now == 0 ||
+                    (now >= t.issued_ms && now - t.issued_ms < (uint64_t)t.lifetime * 1000u))) {
             found = 1;
         }
         if (!found) {
@@ -1296,8 +1296,8 @@ static int early_data_policy(iotls_conn *c, const sv_choice *choice)
         return 0;
     if (cfg->early_replay == NULL)
         return 0; /* no way to refuse a replay: no 0-RTT */
-    return cfg->early_replay(cfg->early_replay_arg, choice->binder_hash,
-                             sizeof choice->binder_hash, iotls_config_now_ms(cfg)) == 0;
+    return cfg->early_replay(cfg->early_replay_arg, choice->binder_hash, sizeof choice->binder_hash,
+                             iotls_config_now_ms(cfg)) == 0;
 }
 
 static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
@@ -1352,7 +1352,8 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK && group_rc != IOTLS_OK && !choice.psk_ke)
         rc = group_rc;
     if (rc == IOTLS_OK)
-        rc = choice.resumed ? pick_alpn(c->cfg, &ch, &choice.alpn) : negotiate_rest(c, &ch, &choice);
+        rc =
+            choice.resumed ? pick_alpn(c->cfg, &ch, &choice.alpn) : negotiate_rest(c, &ch, &choice);
     if (rc != IOTLS_OK) {
         iotls_wipe(choice.psk, sizeof choice.psk);
         return rc;

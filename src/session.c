@@ -124,11 +124,12 @@ static int parse(iotls_session *s, const uint8_t *key, size_t key_len, const uin
         iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &s->max_early_data) != IOTLS_OK ||
         iotls_rd_vec8(&r, 1, IOTLS_SESSION_MAX_PSK, &psk) != IOTLS_OK ||
         iotls_rd_vec16(&r, 1, IOTLS_SESSION_MAX_TICKET, &ticket) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 0, IOTLS_SESSION_MAX_NAME, &name) != IOTLS_OK || iotls_rd_done(&r) != IOTLS_OK)
+        iotls_rd_vec8(&r, 0, IOTLS_SESSION_MAX_NAME, &name) != IOTLS_OK ||
+        iotls_rd_done(&r) != IOTLS_OK)
         return IOTLS_ERR_SESSION_INVALID;
     iotls_hash_alg alg = iotls_suite_hash(s->suite);
-    if (alg == IOTLS_HASH_NONE || psk.len != iotls_hash_len(alg) ||
-        s->lifetime > MAX_LIFETIME_S || (name.len > 0 && memchr(name.p, 0, name.len) != NULL))
+    if (alg == IOTLS_HASH_NONE || psk.len != iotls_hash_len(alg) || s->lifetime > MAX_LIFETIME_S ||
+        (name.len > 0 && memchr(name.p, 0, name.len) != NULL))
         return IOTLS_ERR_SESSION_INVALID;
     s->received_ms = ((uint64_t)hi << 32) | lo;
     memcpy(s->psk, psk.p, psk.len);

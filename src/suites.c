@@ -95,9 +95,8 @@ void iotls_config_defaults(struct iotls_config *cfg)
                                       IOTLS_GROUP_SECP384R1};
     /* CertificateVerify: PKCS#1 v1.5 is forbidden there (RFC 8446 4.4.3). */
     static const uint16_t sigs[] = {IOTLS_SIG_ECDSA_SECP256R1_SHA256,
-                                    IOTLS_SIG_ECDSA_SECP384R1_SHA384,
-                                    IOTLS_SIG_RSA_PSS_RSAE_SHA256, IOTLS_SIG_RSA_PSS_RSAE_SHA384,
-                                    IOTLS_SIG_RSA_PSS_RSAE_SHA512};
+                                    IOTLS_SIG_ECDSA_SECP384R1_SHA384, IOTLS_SIG_RSA_PSS_RSAE_SHA256,
+                                    IOTLS_SIG_RSA_PSS_RSAE_SHA384, IOTLS_SIG_RSA_PSS_RSAE_SHA512};
     /* Certificates signed by CAs still commonly use PKCS#1 v1.5. */
     static const uint16_t sigs_cert[] = {
         IOTLS_SIG_ECDSA_SECP256R1_SHA256, IOTLS_SIG_ECDSA_SECP384R1_SHA384,
@@ -128,8 +127,8 @@ uint64_t iotls_config_key_update_limit(const struct iotls_config *cfg, iotls_aea
     /* RFC 8446 5.5: AES-GCM may protect 2^24.5 full-size records per key;
      * 2^24 leaves room for the KeyUpdate and alerts. ChaCha20-Poly1305's
      * limit is beyond 2^64 records; 2^40 is a conservative stand-in. */
-    uint64_t aead_limit = aead == IOTLS_AEAD_CHACHA20_POLY1305 ? (uint64_t)1 << 40
-                                                               : (uint64_t)1 << 24;
+    uint64_t aead_limit =
+        aead == IOTLS_AEAD_CHACHA20_POLY1305 ? (uint64_t)1 << 40 : (uint64_t)1 << 24;
     if (cfg->key_update_limit != 0 && cfg->key_update_limit < aead_limit)
         return cfg->key_update_limit;
     return aead_limit;

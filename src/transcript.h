@@ -27,8 +27,8 @@ int iotls_transcript_select(iotls_transcript *t, iotls_hash_alg alg);
 int iotls_transcript_hash(const iotls_transcript *t, uint8_t *out);
 /* Hash of everything so far plus extra bytes, without adding them: the
  * PSK binder covers a ClientHello truncated before its binders. */
-int iotls_transcript_hash_with(const iotls_transcript *t, iotls_hash_alg alg,
-                               const uint8_t *extra, size_t extra_len, uint8_t *out);
+int iotls_transcript_hash_with(const iotls_transcript *t, iotls_hash_alg alg, const uint8_t *extra,
+                               size_t extra_len, uint8_t *out);
 /* Replace the transcript (ClientHello1 so far, alg selected) with
  * message_hash = 0xfe 00 00 HashLen || Hash(ClientHello1). */
 int iotls_transcript_hrr_substitute(iotls_transcript *t);

@@ -25,50 +25,50 @@ enum iotls_error {
     IOTLS_ERR_CONFIG = -13,
 
     /* Malformed or illegal input from the peer. */
-    IOTLS_ERR_DECODE = -20,              /* decode_error */
-    IOTLS_ERR_ILLEGAL_PARAMETER = -21,   /* illegal_parameter */
-    IOTLS_ERR_UNEXPECTED_MESSAGE = -22,  /* unexpected_message */
-    IOTLS_ERR_RECORD_OVERFLOW = -23,     /* record_overflow */
-    IOTLS_ERR_BAD_RECORD_MAC = -24,      /* bad_record_mac */
-    IOTLS_ERR_HANDSHAKE_FAILURE = -25,   /* handshake_failure: nothing in common */
-    IOTLS_ERR_PROTOCOL_VERSION = -26,    /* protocol_version: peer is not TLS 1.3 */
-    IOTLS_ERR_MISSING_EXTENSION = -27,   /* missing_extension */
-    IOTLS_ERR_UNSUPPORTED_EXTENSION = -28, /* unsupported_extension */
-    IOTLS_ERR_DECRYPT_ERROR = -29,       /* decrypt_error: Finished or signature */
-    IOTLS_ERR_HANDSHAKE_TOO_LARGE = -30, /* a handshake message over the configured limit */
+    IOTLS_ERR_DECODE = -20,                  /* decode_error */
+    IOTLS_ERR_ILLEGAL_PARAMETER = -21,       /* illegal_parameter */
+    IOTLS_ERR_UNEXPECTED_MESSAGE = -22,      /* unexpected_message */
+    IOTLS_ERR_RECORD_OVERFLOW = -23,         /* record_overflow */
+    IOTLS_ERR_BAD_RECORD_MAC = -24,          /* bad_record_mac */
+    IOTLS_ERR_HANDSHAKE_FAILURE = -25,       /* handshake_failure: nothing in common */
+    IOTLS_ERR_PROTOCOL_VERSION = -26,        /* protocol_version: peer is not TLS 1.3 */
+    IOTLS_ERR_MISSING_EXTENSION = -27,       /* missing_extension */
+    IOTLS_ERR_UNSUPPORTED_EXTENSION = -28,   /* unsupported_extension */
+    IOTLS_ERR_DECRYPT_ERROR = -29,           /* decrypt_error: Finished or signature */
+    IOTLS_ERR_HANDSHAKE_TOO_LARGE = -30,     /* a handshake message over the configured limit */
     IOTLS_ERR_NO_APPLICATION_PROTOCOL = -31, /* no_application_protocol */
     IOTLS_ERR_INSUFFICIENT_SECURITY = -32,   /* insufficient_security */
-    IOTLS_ERR_TOO_MANY_EMPTY = -33,      /* too many empty records / warnings in a row */
+    IOTLS_ERR_TOO_MANY_EMPTY = -33,          /* too many empty records / warnings in a row */
 
     /* Certificates. */
-    IOTLS_ERR_BAD_CERTIFICATE = -40,     /* bad_certificate: unparsable, bad signature */
-    IOTLS_ERR_CERT_EXPIRED = -41,        /* certificate_expired (or not yet valid) */
-    IOTLS_ERR_CERT_UNKNOWN_CA = -42,     /* unknown_ca */
-    IOTLS_ERR_CERT_HOSTNAME = -43,       /* bad_certificate: name does not match */
-    IOTLS_ERR_CERT_REQUIRED = -44,       /* certificate_required */
+    IOTLS_ERR_BAD_CERTIFICATE = -40,         /* bad_certificate: unparsable, bad signature */
+    IOTLS_ERR_CERT_EXPIRED = -41,            /* certificate_expired (or not yet valid) */
+    IOTLS_ERR_CERT_UNKNOWN_CA = -42,         /* unknown_ca */
+    IOTLS_ERR_CERT_HOSTNAME = -43,           /* bad_certificate: name does not match */
+    IOTLS_ERR_CERT_REQUIRED = -44,           /* certificate_required */
     IOTLS_ERR_UNSUPPORTED_CERTIFICATE = -45, /* unsupported_certificate (key usage, key type) */
-    IOTLS_ERR_CERT_PIN = -46,            /* bad_certificate: SPKI pin mismatch */
-    IOTLS_ERR_CERT_REVOKED = -47,        /* certificate_revoked */
+    IOTLS_ERR_CERT_PIN = -46,                /* bad_certificate: SPKI pin mismatch */
+    IOTLS_ERR_CERT_REVOKED = -47,            /* certificate_revoked */
 
     /* Local failures. */
-    IOTLS_ERR_INTERNAL = -60,            /* internal_error */
-    IOTLS_ERR_CRYPTO = -61,              /* a crypto library call failed */
-    IOTLS_ERR_RANDOM = -62,              /* the random generator failed */
-    IOTLS_ERR_KEY_LOAD = -63,            /* key or certificate file could not be loaded */
-    IOTLS_ERR_NO_MEMORY = -64,           /* outside the engine: allocation failed */
+    IOTLS_ERR_INTERNAL = -60,  /* internal_error */
+    IOTLS_ERR_CRYPTO = -61,    /* a crypto library call failed */
+    IOTLS_ERR_RANDOM = -62,    /* the random generator failed */
+    IOTLS_ERR_KEY_LOAD = -63,  /* key or certificate file could not be loaded */
+    IOTLS_ERR_NO_MEMORY = -64, /* outside the engine: allocation failed */
 
     /* The connection's end. */
-    IOTLS_ERR_ALERT_RECEIVED = -80,      /* the peer sent a fatal alert (see peer_alert) */
-    IOTLS_ERR_CLOSED = -81,              /* close_notify received: orderly end */
-    IOTLS_ERR_EOF = -82,                 /* transport closed without close_notify */
-    IOTLS_ERR_IO = -83,                  /* socket error */
-    IOTLS_ERR_TIMEOUT = -84,             /* blocking API timed out */
-    IOTLS_ERR_RESOLVE = -85,             /* host name lookup failed */
-    IOTLS_ERR_FAILED = -86,              /* the connection already failed earlier */
+    IOTLS_ERR_ALERT_RECEIVED = -80, /* the peer sent a fatal alert (see peer_alert) */
+    IOTLS_ERR_CLOSED = -81,         /* close_notify received: orderly end */
+    IOTLS_ERR_EOF = -82,            /* transport closed without close_notify */
+    IOTLS_ERR_IO = -83,             /* socket error */
+    IOTLS_ERR_TIMEOUT = -84,        /* blocking API timed out */
+    IOTLS_ERR_RESOLVE = -85,        /* host name lookup failed */
+    IOTLS_ERR_FAILED = -86,         /* the connection already failed earlier */
 
     /* Sessions. */
-    IOTLS_ERR_SESSION_INVALID = -90,     /* session blob damaged, truncated or wrong version */
-    IOTLS_ERR_SESSION_EXPIRED = -91,     /* session ticket lifetime passed */
+    IOTLS_ERR_SESSION_INVALID = -90, /* session blob damaged, truncated or wrong version */
+    IOTLS_ERR_SESSION_EXPIRED = -91, /* session ticket lifetime passed */
 };
 
 /* RFC 8446 section 6 alert descriptions. */

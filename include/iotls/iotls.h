@@ -98,9 +98,9 @@ enum iotls_event_kind {
     IOTLS_EV_CCS_SENT = 7,
     IOTLS_EV_CCS_RECEIVED = 8,
     IOTLS_EV_HANDSHAKE_DONE = 9,
-    IOTLS_EV_HRR = 10,         /* HelloRetryRequest sent or received: value = group */
+    IOTLS_EV_HRR = 10,           /* HelloRetryRequest sent or received: value = group */
     IOTLS_EV_CERT_VERIFIED = 11, /* peer chain verified (or skipped, value = 1) */
-    IOTLS_EV_KEY_UPDATE = 12,  /* value: 1 sent, 0 received */
+    IOTLS_EV_KEY_UPDATE = 12,    /* value: 1 sent, 0 received */
 };
 typedef struct {
     int kind;
@@ -197,7 +197,7 @@ void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
  *
  * Early data can be replayed by an attacker (to another server process,
  * or after the window): only send idempotent requests in it. */
-#define IOTLS_EARLY_DATA_NONE 0     /* not offered */
+#define IOTLS_EARLY_DATA_NONE 0 /* not offered */
 #define IOTLS_EARLY_DATA_ACCEPTED 1
 #define IOTLS_EARLY_DATA_REJECTED 2 /* offered, not accepted: the client must resend */
 int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
@@ -206,8 +206,7 @@ int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
  * SHA-256 of the PSK identity (the ticket) of a ClientHello whose early data
  * passed every other check: a replayed ClientHello has the same one, so each
  * ticket carries 0-RTT at most once per window. */
-typedef int (*iotls_replay_fn)(void *arg, const uint8_t *binder_hash, size_t len,
-                               uint64_t now_ms);
+typedef int (*iotls_replay_fn)(void *arg, const uint8_t *binder_hash, size_t len, uint64_t now_ms);
 void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
 /* Ticket-age window (ms) and the default store's size (entries; when all
  * entries are younger than the window, further early data is refused). */
@@ -217,21 +216,21 @@ int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, si
 
 typedef struct {
     int handshake_done;
-    uint16_t version;      /* 0x0304 */
+    uint16_t version; /* 0x0304 */
     uint16_t cipher_suite;
     const char *cipher_suite_name;
-    uint16_t group;        /* 0 for psk_ke */
+    uint16_t group; /* 0 for psk_ke */
     const char *group_name;
-    uint16_t sig_scheme;   /* the peer's CertificateVerify scheme, 0 if none */
+    uint16_t sig_scheme; /* the peer's CertificateVerify scheme, 0 if none */
     const char *sig_scheme_name;
     uint16_t own_sig_scheme; /* ours, 0 if we sent none */
-    const char *alpn;      /* "" when none */
+    const char *alpn;        /* "" when none */
     const char *server_name; /* SNI sent (client) or received (server) */
-    int hrr;               /* a HelloRetryRequest happened */
+    int hrr;                 /* a HelloRetryRequest happened */
     int resumed;
-    int peer_cert_verified;  /* 1 chain+name checked; 0 not presented/insecure */
+    int peer_cert_verified; /* 1 chain+name checked; 0 not presented/insecure */
     int peer_cert_presented;
-    int client_auth;       /* client proved a certificate */
+    int client_auth; /* client proved a certificate */
     char peer_subject[256];
     char peer_issuer[256];
     char peer_sans[256];
@@ -239,14 +238,14 @@ typedef struct {
     uint8_t peer_spki_sha256[32];
     size_t peer_chain_len;
     /* Counters since the connection started. */
-    uint64_t bytes_in, bytes_out;      /* on the wire */
+    uint64_t bytes_in, bytes_out; /* on the wire */
     uint64_t records_in, records_out;
-    uint32_t flights_in, flights_out;  /* handshake flights: round trips */
-    int early_data;                    /* IOTLS_EARLY_DATA_* */
-    uint32_t early_data_bytes;         /* 0-RTT bytes sent (client) / received (server) */
-    int peer_alert;                    /* alert the peer sent, -1 none */
-    int alert_sent;                    /* alert we sent, -1 none */
-    int external_psk;                  /* authenticated by the external PSK */
+    uint32_t flights_in, flights_out; /* handshake flights: round trips */
+    int early_data;                   /* IOTLS_EARLY_DATA_* */
+    uint32_t early_data_bytes;        /* 0-RTT bytes sent (client) / received (server) */
+    int peer_alert;                   /* alert the peer sent, -1 none */
+    int alert_sent;                   /* alert we sent, -1 none */
+    int external_psk;                 /* authenticated by the external PSK */
     uint32_t key_updates_sent, key_updates_received;
 } iotls_info;
 

@@ -27,7 +27,7 @@ extern "C" {
 #define IOTLS_SESSION_MAX_NAME 255
 /* Largest blob iotls_session_save writes. */
 #define IOTLS_SESSION_MAX_BLOB                                                                     \
-    (4 + 1 + 2 + 4 + 4 + 8 + 4 + 1 + IOTLS_SESSION_MAX_PSK + 2 + IOTLS_SESSION_MAX_TICKET + 1 +      \
+    (4 + 1 + 2 + 4 + 4 + 8 + 4 + 1 + IOTLS_SESSION_MAX_PSK + 2 + IOTLS_SESSION_MAX_TICKET + 1 +    \
      IOTLS_SESSION_MAX_NAME + 32)
 
 typedef struct {

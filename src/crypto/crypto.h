@@ -51,10 +51,10 @@ int iotls_hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out
 int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
                size_t len, uint8_t *out);
 /* salt may be NULL/0 (then HashLen zeros, per RFC 5869); ikm may be NULL/0. */
-int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
-                       const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out);
-int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len,
-                      const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+                       size_t ikm_len, uint8_t *prk_out);
+int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                      size_t info_len, uint8_t *out, size_t out_len);
 
 /* Constant-time comparison: 0 when equal. Not a library call, but lives here
  * so every secret comparison goes through one place. */
@@ -104,8 +104,8 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
  * IOTLS_ERR_ILLEGAL_PARAMETER: wrong length, a point not on the curve, a
  * compressed point, low-order points and an all-zero X25519 result. secret
  * receives 32 (X25519, P-256) or 48 (P-384) bytes. */
-int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len,
-                     uint8_t *secret, size_t secret_cap, size_t *secret_len);
+int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                     size_t secret_cap, size_t *secret_len);
 void iotls_kex_free(iotls_kex_ctx *ctx);
 /* Tests only (known-answer vectors): like iotls_kex_generate, but with the
  * given private key (X25519: 32 bytes as in RFC 7748, clamped here; NIST
@@ -171,10 +171,10 @@ void iotls_x509_free(iotls_x509 *chain);
 
 /* What the peer's chain must satisfy. */
 typedef struct {
-    const iotls_x509 *trust;  /* CA certificates; required */
-    const char *host;         /* DNS name or IP literal; NULL skips the name check */
-    int is_server_cert;       /* 1: check serverAuth EKU/KU; 0: clientAuth */
-    int64_t now;              /* Unix time for the validity check; 0 = system clock */
+    const iotls_x509 *trust; /* CA certificates; required */
+    const char *host;        /* DNS name or IP literal; NULL skips the name check */
+    int is_server_cert;      /* 1: check serverAuth EKU/KU; 0: clientAuth */
+    int64_t now;             /* Unix time for the validity check; 0 = system clock */
 } iotls_x509_policy;
 
 /* Verifies chain (leaf first, as sent) up to a trust anchor, validity
@@ -215,14 +215,14 @@ typedef enum {
 } iotls_key_type;
 
 typedef struct {
-    const char *subject;      /* "CN=iotls demo CA,O=iotls" */
-    const char *dns_names;    /* comma-separated DNS SANs, or NULL */
-    const char *ip_addrs;     /* comma-separated IPv4 SANs, or NULL */
+    const char *subject;   /* "CN=iotls demo CA,O=iotls" */
+    const char *dns_names; /* comma-separated DNS SANs, or NULL */
+    const char *ip_addrs;  /* comma-separated IPv4 SANs, or NULL */
     int is_ca;
-    int for_server;           /* EKU serverAuth */
-    int for_client;           /* EKU clientAuth */
-    int64_t not_before;       /* Unix time; 0 = now - 1 hour */
-    int64_t not_after;        /* Unix time; 0 = now + 30 days */
+    int for_server;     /* EKU serverAuth */
+    int for_client;     /* EKU clientAuth */
+    int64_t not_before; /* Unix time; 0 = now - 1 hour */
+    int64_t not_after;  /* Unix time; 0 = now + 30 days */
 } iotls_cert_spec;
 
 /* Generates a key of type and writes it as PEM into key_pem (NUL-ended). */
@@ -231,8 +231,8 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap);
  * issuer_key_pem with issuer_cert_pem as issuer (both NULL: self-signed).
  * Writes PEM into cert_pem (NUL-ended). */
 int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem,
-                        const char *issuer_key_pem, const char *issuer_cert_pem,
-                        char *cert_pem, size_t cap);
+                        const char *issuer_key_pem, const char *issuer_cert_pem, char *cert_pem,
+                        size_t cap);
 
 /* ---- Allocation accounting (benchmarks, docs/memory.md) ---- */
 

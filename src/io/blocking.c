@@ -51,25 +51,25 @@
  * not turn into a TCP reset that could destroy our last records in flight. */
 #define CLOSE_DRAIN_MAX 65536
 
-#define INSECURE_WARNING                                                                          \
-    "iotls: WARNING: certificate verification is OFF (--insecure): anyone on the path can read " \
+#define INSECURE_WARNING                                                                           \
+    "iotls: WARNING: certificate verification is OFF (--insecure): anyone on the path can read "   \
     "and change this connection\n"
 
 struct iotls {
     const iotls_config *cfg;
     int role;
     int fd;
-    int own_fd;       /* iotls opened it: iotls_close closes it */
-    int nonblocking;  /* return WANT_* instead of polling */
+    int own_fd;      /* iotls opened it: iotls_close closes it */
+    int nonblocking; /* return WANT_* instead of polling */
     uint32_t timeout_ms;
 
-    void *mem;        /* engine memory (iotls_conn_size bytes) */
+    void *mem; /* engine memory (iotls_conn_size bytes) */
     size_t mem_len;
     iotls_conn *conn; /* NULL until connect/accept */
 
-    int failed;       /* err is fatal and sticky */
-    int err;          /* last error code (0 none) */
-    int read_closed;  /* close_notify received */
+    int failed;      /* err is fatal and sticky */
+    int err;         /* last error code (0 none) */
+    int read_closed; /* close_notify received */
     int close_sent;
     int app_data_seen; /* iotls_read has returned data */
     uint8_t *session;  /* blob to offer for resumption (iotls_set_session) */
@@ -96,7 +96,10 @@ static int64_t now_ms(void)
 }
 
 /* 0: no deadline. */
-static int64_t deadline_in(uint32_t ms) { return ms == 0 ? 0 : now_ms() + ms; }
+static int64_t deadline_in(uint32_t ms)
+{
+    return ms == 0 ? 0 : now_ms() + ms;
+}
 
 /* Milliseconds left for poll(): -1 forever, 0 expired. */
 static int remaining_ms(int64_t deadline)
@@ -154,8 +157,8 @@ static int fail(iotls *t, const char *phase, int err, const char *sys_detail)
     t->failed = 1;
     if (t->conn && t->fd >= 0 && err != IOTLS_ERR_IO && err != IOTLS_ERR_EOF) {
         int saved_nb = t->nonblocking;
-        uint32_t grace = t->timeout_ms && t->timeout_ms < FLUSH_GRACE_MS ? t->timeout_ms
-                                                                        : FLUSH_GRACE_MS;
+        uint32_t grace =
+            t->timeout_ms && t->timeout_ms < FLUSH_GRACE_MS ? t->timeout_ms : FLUSH_GRACE_MS;
         t->nonblocking = 0;
         (void)flush_out(t, deadline_in(grace));
         t->nonblocking = saved_nb;
@@ -420,9 +423,15 @@ static iotls *new_object(const iotls_config *cfg, int role)
     return t;
 }
 
-iotls *iotls_client_new(const iotls_config *cfg) { return new_object(cfg, IOTLS_ROLE_CLIENT); }
+iotls *iotls_client_new(const iotls_config *cfg)
+{
+    return new_object(cfg, IOTLS_ROLE_CLIENT);
+}
 
-iotls *iotls_server_new(const iotls_config *cfg) { return new_object(cfg, IOTLS_ROLE_SERVER); }
+iotls *iotls_server_new(const iotls_config *cfg)
+{
+    return new_object(cfg, IOTLS_ROLE_SERVER);
+}
 
 /* Builds the engine on fd and starts it (client: queues ClientHello). */
 static int start_engine(iotls *t, int fd, const char *server_name)
@@ -514,7 +523,7 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
         }
         return fd;
     }
-fail: {
+fail : {
     int e = errno;
     close(fd);
     errno = e;
@@ -893,7 +902,10 @@ const char *iotls_error(const iotls *t)
     return t->errbuf;
 }
 
-int iotls_last_error(const iotls *t) { return t ? t->err : IOTLS_ERR_BAD_ARG; }
+int iotls_last_error(const iotls *t)
+{
+    return t ? t->err : IOTLS_ERR_BAD_ARG;
+}
 
 int iotls_get_info(const iotls *t, iotls_info *info)
 {
@@ -909,7 +921,10 @@ int iotls_get_info(const iotls *t, iotls_info *info)
     return iotls_conn_info(t->conn, info);
 }
 
-int iotls_fd(const iotls *t) { return t ? t->fd : -1; }
+int iotls_fd(const iotls *t)
+{
+    return t ? t->fd : -1;
+}
 
 void iotls_set_nonblocking(iotls *t, int on)
 {
@@ -917,7 +932,10 @@ void iotls_set_nonblocking(iotls *t, int on)
         t->nonblocking = on != 0;
 }
 
-iotls_conn *iotls_engine(iotls *t) { return t ? t->conn : NULL; }
+iotls_conn *iotls_engine(iotls *t)
+{
+    return t ? t->conn : NULL;
+}
 
 int iotls_set_session(iotls *t, const uint8_t *blob, size_t len)
 {

@@ -139,8 +139,7 @@ int iotls_config_set_groups(iotls_config *cfg, const char *list)
     int r;
     while ((r = next_token(list, &pos, ",:", tok, sizeof tok)) == 1) {
         uint16_t g = group_by_name(tok);
-        if (g == 0 || !iotls_kex_supported(g) || contains(groups, n, g) ||
-            n == IOTLS_MAX_GROUPS)
+        if (g == 0 || !iotls_kex_supported(g) || contains(groups, n, g) || n == IOTLS_MAX_GROUPS)
             return IOTLS_ERR_CONFIG;
         groups[n++] = g;
     }

@@ -54,8 +54,7 @@ static int deliver(iotls_conn *from, iotls_conn *to, iotls_mem_opts *o, int dir,
     }
 }
 
-int iotls_mem_pair_step(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts,
-                        size_t *moved)
+int iotls_mem_pair_step(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts, size_t *moved)
 {
     iotls_mem_opts local;
     if (opts == NULL) {

@@ -123,16 +123,16 @@ typedef struct {
     iotls_bytes supported_groups;    /* raw u16 list */
     iotls_bytes signature_algorithms;
     iotls_bytes signature_algorithms_cert;
-    iotls_bytes key_shares;          /* raw KeyShareEntry list, entries checked well-formed */
-    iotls_bytes alpn;                /* raw ProtocolNameList body, names checked non-empty */
+    iotls_bytes key_shares; /* raw KeyShareEntry list, entries checked well-formed */
+    iotls_bytes alpn;       /* raw ProtocolNameList body, names checked non-empty */
     iotls_bytes cookie;
-    iotls_bytes psk_modes;           /* raw u8 list */
-    int early_data;                  /* early_data extension present */
+    iotls_bytes psk_modes; /* raw u8 list */
+    int early_data;        /* early_data extension present */
     int post_handshake_auth;
-    uint16_t record_size_limit;      /* 0 when absent */
-    uint8_t max_fragment_length;     /* 0 when absent, else 1..4 */
-    iotls_bytes psk_identities;      /* raw PskIdentity list */
-    iotls_bytes psk_binders;         /* raw PskBinderEntry list */
+    uint16_t record_size_limit;  /* 0 when absent */
+    uint8_t max_fragment_length; /* 0 when absent, else 1..4 */
+    iotls_bytes psk_identities;  /* raw PskIdentity list */
+    iotls_bytes psk_binders;     /* raw PskBinderEntry list */
     /* Offset, from the start of the whole message (header included), of the
      * binders vector's 2-byte length: the PSK binder covers msg[0..off). */
     size_t binders_offset;
@@ -185,10 +185,10 @@ typedef struct {
     size_t alpn_len;
     const uint8_t *cookie; /* from HelloRetryRequest; NULL: none */
     size_t cookie_len;
-    uint16_t record_size_limit; /* 0: not sent */
-    int early_data;             /* send the early_data extension */
-    int psk_dhe_ke;             /* offer psk_dhe_ke in psk_key_exchange_modes */
-    int psk_ke;                 /* offer psk_ke */
+    uint16_t record_size_limit;  /* 0: not sent */
+    int early_data;              /* send the early_data extension */
+    int psk_dhe_ke;              /* offer psk_dhe_ke in psk_key_exchange_modes */
+    int psk_ke;                  /* offer psk_ke */
     const iotls_psk_param *psks; /* NULL: no pre_shared_key extension */
     size_t psk_count;
     uint8_t max_fragment_length; /* RFC 6066 code 1..4; 0: not sent */
@@ -216,7 +216,7 @@ typedef struct {
     iotls_bytes session_id_echo;
     uint16_t cipher_suite;
     uint8_t compression_method;
-    int is_hrr;                 /* random == iotls_hrr_random */
+    int is_hrr; /* random == iotls_hrr_random */
     uint32_t exts_seen;
     uint16_t selected_version;  /* 0 when supported_versions absent */
     uint16_t key_share_group;   /* SH: the server's share group; HRR: selected_group */
@@ -266,9 +266,9 @@ typedef struct {
     size_t alpn_len;
     int server_name_ack;
     int early_data;
-    uint16_t record_size_limit; /* 0: not sent */
+    uint16_t record_size_limit;  /* 0: not sent */
     uint8_t max_fragment_length; /* 0: not sent */
-    const uint16_t *groups;     /* NULL: not sent */
+    const uint16_t *groups;      /* NULL: not sent */
     size_t group_count;
 } iotls_encrypted_extensions_params;
 
@@ -321,13 +321,14 @@ int iotls_certificate_verify_write(iotls_writer *w, uint16_t scheme, const uint8
 /* The content that is signed (RFC 8446 4.4.3): 64 spaces, the context
  * string ("TLS 1.3, server CertificateVerify" or "... client ..."), 0x00,
  * then the transcript hash. out needs 64 + 34 + 48 bytes at most. */
-int iotls_certificate_verify_content(int by_server, const uint8_t *transcript_hash,
-                                     size_t hash_len, uint8_t *out, size_t cap, size_t *out_len);
+int iotls_certificate_verify_content(int by_server, const uint8_t *transcript_hash, size_t hash_len,
+                                     uint8_t *out, size_t cap, size_t *out_len);
 
 /* ---------------- Finished ---------------- */
 
 /* Body must be exactly hash_len bytes → else DECODE. */
-int iotls_finished_parse(const uint8_t *body, size_t len, size_t hash_len, iotls_bytes *verify_data);
+int iotls_finished_parse(const uint8_t *body, size_t len, size_t hash_len,
+                         iotls_bytes *verify_data);
 int iotls_finished_write(iotls_writer *w, const uint8_t *verify_data, size_t len);
 
 /* ---------------- NewSessionTicket ---------------- */

@@ -104,8 +104,8 @@ static inline iotls_config *fuzz_server_config(int variant)
     iotls_random_override(NULL, NULL);
     FUZZ_REQUIRE(cfg != NULL);
     FUZZ_REQUIRE(iotls_config_set_cert_mem(cfg, (const uint8_t *)cert_pem, strlen(cert_pem) + 1,
-                                           (const uint8_t *)key_pem, strlen(key_pem) + 1) ==
-                 IOTLS_OK);
+                                           (const uint8_t *)key_pem,
+                                           strlen(key_pem) + 1) == IOTLS_OK);
     FUZZ_REQUIRE(iotls_config_set_alpn(cfg, "h2,http/1.1") == IOTLS_OK);
     if (variant == 1)
         FUZZ_REQUIRE(iotls_config_set_groups(cfg, "secp384r1") == IOTLS_OK);

@@ -57,8 +57,8 @@ static void query_chain(const iotls_x509 *chain)
         iotls_x509_verify_signature(chain, schemes[i], msg, sizeof msg, sig, sizeof sig);
     }
     /* The chain as its own trust anchor: exercises path building. */
-    iotls_x509_policy policy = {.trust = chain, .host = "fuzz.example", .is_server_cert = 1,
-                                .now = 1700000000};
+    iotls_x509_policy policy = {
+        .trust = chain, .host = "fuzz.example", .is_server_cert = 1, .now = 1700000000};
     iotls_x509_verify(chain, &policy, text, sizeof text);
 }
 
@@ -87,8 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default: {
         iotls_pkey key;
         iotls_pkey_init(&key);
-        if (iotls_pkey_load_mem(&key, copy, len, (data[0] & 3) == 3 ? "fuzz" : NULL) ==
-            IOTLS_OK) {
+        if (iotls_pkey_load_mem(&key, copy, len, (data[0] & 3) == 3 ? "fuzz" : NULL) == IOTLS_OK) {
             static const uint16_t schemes[] = {IOTLS_SIG_ECDSA_SECP256R1_SHA256,
                                                IOTLS_SIG_RSA_PSS_RSAE_SHA256};
             for (size_t i = 0; i < 2; i++)

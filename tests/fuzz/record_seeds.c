@@ -20,7 +20,7 @@ typedef struct {
 typedef struct {
     iotls_conn *c;
     fuzz_rng *rng;
-    log_buf sent; /* everything it sent, in order */
+    log_buf sent;     /* everything it sent, in order */
     size_t delivered; /* bytes of sent the peer has taken */
 } end;
 

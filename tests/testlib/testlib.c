@@ -9,7 +9,10 @@
 int tl_failures;
 int tl_checks;
 
-const char *tl_errname(int rc) { return iotls_error_name(rc); }
+const char *tl_errname(int rc)
+{
+    return iotls_error_name(rc);
+}
 
 static int hexval(int c)
 {
@@ -63,8 +66,8 @@ int tl_check_hex(const char *file, int line, const char *what, const uint8_t *bu
     int ok = n == len && memcmp(buf, want, len) == 0;
     if (!ok) {
         tl_failures++;
-        fprintf(stderr, "%s:%d: %s differs (got %zu bytes, want %zu)\n  got:  ", file, line,
-                what, len, n);
+        fprintf(stderr, "%s:%d: %s differs (got %zu bytes, want %zu)\n  got:  ", file, line, what,
+                len, n);
         for (size_t i = 0; i < len; i++)
             fprintf(stderr, "%02x", buf[i]);
         fprintf(stderr, "\n  want: ");

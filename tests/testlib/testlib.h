@@ -10,25 +10,24 @@
 extern int tl_failures;
 extern int tl_checks;
 
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        tl_checks++;                                                                     \
-        if (!(cond)) {                                                                   \
-            tl_failures++;                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                                                \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        tl_checks++;                                                                               \
+        if (!(cond)) {                                                                             \
+            tl_failures++;                                                                         \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_RC(expr, want)                                                             \
-    do {                                                                                 \
-        int tl_rc_ = (expr);                                                             \
-        tl_checks++;                                                                     \
-        if (tl_rc_ != (want)) {                                                          \
-            tl_failures++;                                                               \
-            fprintf(stderr, "%s:%d: %s returned %d (%s), want %d (%s)\n", __FILE__,      \
-                    __LINE__, #expr, tl_rc_, tl_errname(tl_rc_), (int)(want),            \
-                    tl_errname(want));                                                   \
-        }                                                                                \
+#define CHECK_RC(expr, want)                                                                       \
+    do {                                                                                           \
+        int tl_rc_ = (expr);                                                                       \
+        tl_checks++;                                                                               \
+        if (tl_rc_ != (want)) {                                                                    \
+            tl_failures++;                                                                         \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), want %d (%s)\n", __FILE__, __LINE__,      \
+                    #expr, tl_rc_, tl_errname(tl_rc_), (int)(want), tl_errname(want));             \
+        }                                                                                          \
     } while (0)
 
 #define CHECK_OK(expr) CHECK_RC(expr, 0)

@@ -132,24 +132,30 @@ static void test_pins(void)
         cfg, "00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1a:1b:"
              "1c:1d:1e:FF"));
     CHECK(cfg->pin_count == 2);
-    CHECK_HEX(cfg->pins[1], 32,
-              "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1eff");
+    CHECK_HEX(cfg->pins[1], 32, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1eff");
 
     /* One digit short or long, a non-hex digit, stray colons. */
-    CHECK_RC(iotls_config_add_pin_sha256(cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"),
+    CHECK_RC(iotls_config_add_pin_sha256(
+                 cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"),
              IOTLS_ERR_CONFIG);
-    CHECK_RC(iotls_config_add_pin_sha256(cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550"),
+    CHECK_RC(iotls_config_add_pin_sha256(
+                 cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550"),
              IOTLS_ERR_CONFIG);
-    CHECK_RC(iotls_config_add_pin_sha256(cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550a"),
+    CHECK_RC(iotls_config_add_pin_sha256(
+                 cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550a"),
              IOTLS_ERR_CONFIG);
-    CHECK_RC(iotls_config_add_pin_sha256(cfg, "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+    CHECK_RC(iotls_config_add_pin_sha256(
+                 cfg, "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
              IOTLS_ERR_CONFIG);
-    CHECK_RC(iotls_config_add_pin_sha256(cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855:"),
+    CHECK_RC(iotls_config_add_pin_sha256(
+                 cfg, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855:"),
              IOTLS_ERR_CONFIG);
-    CHECK_RC(iotls_config_add_pin_sha256(cfg, ":e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+    CHECK_RC(iotls_config_add_pin_sha256(
+                 cfg, ":e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
              IOTLS_ERR_CONFIG);
-    CHECK_RC(iotls_config_add_pin_sha256(cfg, "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
-             IOTLS_ERR_CONFIG);
+    CHECK_RC(
+        iotls_config_add_pin_sha256(cfg, "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+        IOTLS_ERR_CONFIG);
     CHECK_RC(iotls_config_add_pin_sha256(cfg, ""), IOTLS_ERR_CONFIG);
     CHECK(cfg->pin_count == 2);
 
@@ -207,8 +213,8 @@ static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096], other_
 static int make_pki(void)
 {
     iotls_cert_spec ca = {.subject = "CN=config test CA", .is_ca = 1};
-    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local",
-                            .for_server = 1, .for_client = 1};
+    iotls_cert_spec leaf = {
+        .subject = "CN=device", .dns_names = "device.local", .for_server = 1, .for_client = 1};
     int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
     if (rc == IOTLS_OK)
         rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);

@@ -48,7 +48,10 @@ typedef struct {
     uint64_t now;
 } test_clock;
 
-static uint64_t clock_now(void *arg) { return ((test_clock *)arg)->now; }
+static uint64_t clock_now(void *arg)
+{
+    return ((test_clock *)arg)->now;
+}
 
 typedef struct {
     int count;
@@ -400,12 +403,12 @@ static void test_replay_store(void)
     iotls_replay_store *st = iotls_replay_store_new(2, 1000);
     CHECK(st != NULL);
     CHECK(iotls_replay_store_check(st, a, 32, 5000) == 0);
-    CHECK(iotls_replay_store_check(st, a, 32, 5500) == 1);  /* seen */
+    CHECK(iotls_replay_store_check(st, a, 32, 5500) == 1); /* seen */
     CHECK(iotls_replay_store_check(st, b, 32, 5600) == 0);
-    CHECK(iotls_replay_store_check(st, c, 32, 5700) == 1);  /* full of live entries: refuse */
-    CHECK(iotls_replay_store_check(st, c, 32, 6001) == 0);  /* a expired: room for c */
-    CHECK(iotls_replay_store_check(st, b, 32, 6002) == 1);  /* b still live */
-    CHECK(iotls_replay_store_check(st, a, 32, 6700) == 0);  /* a forgotten, b's slot free */
+    CHECK(iotls_replay_store_check(st, c, 32, 5700) == 1); /* full of live entries: refuse */
+    CHECK(iotls_replay_store_check(st, c, 32, 6001) == 0); /* a expired: room for c */
+    CHECK(iotls_replay_store_check(st, b, 32, 6002) == 1); /* b still live */
+    CHECK(iotls_replay_store_check(st, a, 32, 6700) == 0); /* a forgotten, b's slot free */
     CHECK(iotls_replay_store_check(st, c, 32, 6701) == 1);
     iotls_replay_store_free(st);
 }

@@ -23,8 +23,10 @@ static char ca_key[4096], ca_cert[4096], srv_key[4096], srv_cert[4096];
 static int make_pki(void)
 {
     iotls_cert_spec ca = {.subject = "CN=io test CA", .is_ca = 1};
-    iotls_cert_spec leaf = {.subject = "CN=device.local", .dns_names = "device.local",
-                            .ip_addrs = "127.0.0.1", .for_server = 1};
+    iotls_cert_spec leaf = {.subject = "CN=device.local",
+                            .dns_names = "device.local",
+                            .ip_addrs = "127.0.0.1",
+                            .for_server = 1};
     int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
     if (rc == IOTLS_OK)
         rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);

@@ -32,8 +32,7 @@ static const char *g_id = "sensor-0042";
 static int make_pki(void)
 {
     iotls_cert_spec ca = {.subject = "CN=psk test CA", .is_ca = 1};
-    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local",
-                            .for_server = 1};
+    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local", .for_server = 1};
     int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
     if (rc == IOTLS_OK)
         rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
@@ -117,7 +116,7 @@ typedef struct {
     int sv_alert_sent, cl_peer_alert;
     int ext_sv, ext_cl, resumed;
     int cert_sent;
-    int cl_share_sent; /* the ClientHello had a key_share */
+    int cl_share_sent;    /* the ClientHello had a key_share */
     uint16_t first_suite; /* the ClientHello's first suite */
     uint16_t suite;
     uint16_t group;
@@ -174,9 +173,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg)
     size_t ch_len = 0;
     const uint8_t *ch = iotls_conn_output(cl, &ch_len);
     iotls_client_hello parsed;
-    if (ch && ch_len > 9 &&
-        iotls_client_hello_parse(ch + 9, ch_len - 9, &parsed) == IOTLS_OK)
-    {
+    if (ch && ch_len > 9 && iotls_client_hello_parse(ch + 9, ch_len - 9, &parsed) == IOTLS_OK) {
         r.cl_share_sent = (parsed.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
         r.first_suite = (uint16_t)(parsed.cipher_suites.p[0] << 8 | parsed.cipher_suites.p[1]);
     } else

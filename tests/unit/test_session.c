@@ -33,8 +33,7 @@ static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096];
 static int make_pki(void)
 {
     iotls_cert_spec ca = {.subject = "CN=session test CA", .is_ca = 1};
-    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local",
-                            .for_server = 1};
+    iotls_cert_spec leaf = {.subject = "CN=device", .dns_names = "device.local", .for_server = 1};
     int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
     if (rc == IOTLS_OK)
         rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
@@ -149,7 +148,10 @@ typedef struct {
     uint64_t now;
 } test_clock;
 
-static uint64_t clock_now(void *arg) { return ((test_clock *)arg)->now; }
+static uint64_t clock_now(void *arg)
+{
+    return ((test_clock *)arg)->now;
+}
 
 typedef struct {
     int count;
@@ -216,7 +218,7 @@ static void conn_free(iotls_conn *c)
 }
 
 typedef struct {
-    int hs_rc;  /* first error: client's or server's */
+    int hs_rc; /* first error: client's or server's */
     int sv_err, cl_err;
     int resumed_sv, resumed_cl;
     int cert_sent; /* the server sent a Certificate */
@@ -544,7 +546,7 @@ static size_t blob_with_ticket(const uint8_t *blob, size_t blob_len, const uint8
         result r_ = (call);                                                                        \
         CHECK_OK(r_.hs_rc);                                                                        \
         if (want)                                                                                  \
-            CHECK(r_.resumed_sv && r_.resumed_cl && r_.cert_sent == 0);                            \
+            CHECK(r_.resumed_sv &&r_.resumed_cl &&r_.cert_sent == 0);                              \
         else                                                                                       \
             CHECK(!r_.resumed_sv && !r_.resumed_cl && r_.cert_sent == 1);                          \
     } while (0)

@@ -18,8 +18,14 @@
 #if !defined(IOTLS_NO_THREADS) && (defined(__unix__) || defined(__APPLE__) || defined(ESP_PLATFORM))
 #include <pthread.h>
 static pthread_mutex_t rsa_sign_lock = PTHREAD_MUTEX_INITIALIZER;
-static void rsa_lock(void) { pthread_mutex_lock(&rsa_sign_lock); }
-static void rsa_unlock(void) { pthread_mutex_unlock(&rsa_sign_lock); }
+static void rsa_lock(void)
+{
+    pthread_mutex_lock(&rsa_sign_lock);
+}
+static void rsa_unlock(void)
+{
+    pthread_mutex_unlock(&rsa_sign_lock);
+}
 #else
 static void rsa_lock(void) {}
 static void rsa_unlock(void) {}
