@@ -864,14 +864,9 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
 
     rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..server Finished */
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_master(&c->ks, hash);
+        rc = iotls_conn_derive_master(c); /* over ClientHello..server Finished */
     if (rc != IOTLS_OK)
         return rc;
-    iotls_conn_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->ks.client_app_traffic);
-    iotls_conn_keylog(c, "SERVER_TRAFFIC_SECRET_0", c->ks.server_app_traffic);
-    iotls_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter_master);
     rc = iotls_conn_set_read_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
         rc = send_client_finished(c);

@@ -162,6 +162,10 @@ void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int 
 /* Verify the peer's chain per configuration (CA, host name for a server
  * certificate, pins). Sets peer_cert_verified. */
 int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
+/* Master secret, application traffic and exporter secrets from the
+ * transcript so far (ClientHello..server Finished), and their key log
+ * lines. */
+int iotls_conn_derive_master(iotls_conn *c);
 /* The handshake is complete: emit the event, reset per-handshake state. */
 void iotls_conn_handshake_complete(iotls_conn *c);
 

@@ -101,6 +101,20 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
     return IOTLS_OK;
 }
 
+int iotls_conn_derive_master(iotls_conn *c)
+{
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    int rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_master(&c->ks, hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->ks.client_app_traffic);
+    iotls_conn_keylog(c, "SERVER_TRAFFIC_SECRET_0", c->ks.server_app_traffic);
+    iotls_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter_master);
+    return IOTLS_OK;
+}
+
 void iotls_conn_handshake_complete(iotls_conn *c)
 {
     c->handshake_done = 1;

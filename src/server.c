@@ -883,15 +883,9 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
     if (rc != IOTLS_OK)
         return rc;
 
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    rc = iotls_transcript_hash(&c->transcript, hash);
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_master(&c->ks, hash);
+    rc = iotls_conn_derive_master(c);
     if (rc != IOTLS_OK)
         return rc;
-    iotls_conn_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->ks.client_app_traffic);
-    iotls_conn_keylog(c, "SERVER_TRAFFIC_SECRET_0", c->ks.server_app_traffic);
-    iotls_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter_master);
     /* Read keys stay the client's handshake keys until its Finished. */
     rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
@@ -1316,19 +1310,24 @@ static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
 
 /* ---------------- transitions ---------------- */
 
+/* Parses and checks either ClientHello. Every answer to a ClientHello
+ * changes our read keys (or asks for a new ClientHello): nothing may follow
+ * it in its record, refused before anything is sent (RFC 8446 5.1). */
+static int read_client_hello(const iotls_conn *c, const uint8_t *msg, size_t len,
+                             iotls_client_hello *ch)
+{
+    if (c->hs_more_in_record)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, ch);
+    return rc == IOTLS_OK ? check_client_hello(ch) : rc;
+}
+
 static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_client_hello ch;
     sv_choice choice;
-    /* Every answer to a ClientHello changes our read keys (or asks for a
-     * new ClientHello): nothing may follow it in its record. Refuse before
-     * anything is sent (RFC 8446 5.1). */
-    if (c->hs_more_in_record)
-        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     memset(&choice, 0, sizeof choice);
-    int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ch);
-    if (rc == IOTLS_OK)
-        rc = check_client_hello(&ch);
+    int rc = read_client_hello(c, msg, len, &ch);
     if (rc != IOTLS_OK)
         return rc;
     memcpy(c->client_random, ch.random.p, sizeof c->client_random);
@@ -1397,16 +1396,9 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_client_hello ch;
     sv_choice choice;
-    /* Every answer to a ClientHello changes our read keys (or asks for a
-     * new ClientHello): nothing may follow it in its record. Refuse before
-     * anything is sent (RFC 8446 5.1). */
-    if (c->hs_more_in_record)
-        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     iotls_bytes ch1_hash;
     memset(&choice, 0, sizeof choice);
-    int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ch);
-    if (rc == IOTLS_OK)
-        rc = check_client_hello(&ch);
+    int rc = read_client_hello(c, msg, len, &ch);
     if (rc != IOTLS_OK)
         return rc;
     /* Any 0-RTT records came before this message; none may follow. */
