@@ -1,7 +1,9 @@
 # 0-RTT early data cells (early_cells.sh): our client with openssl s_server
 # -early_data (accepted) and without (rejected, resent), openssl s_client
 # -early_data with our server (accepted, then a replay refused), our client
-# with our server. Included at the end of tests/interop/CMakeLists.txt.
+# with our server; the same with gnutls-serv --earlydata / without it and
+# gnutls-cli --resume --earlydata. Included at the end of
+# tests/interop/CMakeLists.txt.
 if(TARGET iotls_cli)
   set(IA_EARLY_IOTLS $<TARGET_FILE:iotls_cli>)
 else()
