@@ -24,6 +24,7 @@
 #include "iotls/iotls.h"
 #include "iotls/session.h"
 #include "msg/msg.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096];
@@ -71,58 +72,6 @@ static void store_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *
     CHECK_OK(iotls_session_save(&s, st->blob, sizeof st->blob, &st->len));
 }
 
-typedef struct {
-    uint8_t buf[65536];
-    size_t len;
-} wire;
-
-/* Moves from's output to to's input; returns <0 on to's error, 1 progress. */
-static int shuttle(iotls_conn *from, wire *w, iotls_conn *to, wire *copy)
-{
-    int progress = 0;
-    size_t n;
-    const uint8_t *p = iotls_conn_output(from, &n);
-    if (p && n <= sizeof w->buf - w->len) {
-        memcpy(w->buf + w->len, p, n);
-        w->len += n;
-        if (copy && n <= sizeof copy->buf - copy->len) {
-            memcpy(copy->buf + copy->len, p, n);
-            copy->len += n;
-        }
-        iotls_conn_output_consume(from, n);
-        progress = 1;
-    }
-    if (w->len == 0)
-        return progress;
-    size_t used = 0;
-    int rc = iotls_conn_input(to, w->buf, w->len, &used);
-    memmove(w->buf, w->buf + used, w->len - used);
-    w->len -= used;
-    if (rc != IOTLS_OK)
-        return rc;
-    return progress || used > 0;
-}
-
-static iotls_conn *conn_new(const iotls_config *cfg, int role, const char *name)
-{
-    size_t need = iotls_conn_size(cfg);
-    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
-    if (!mem)
-        return NULL;
-    iotls_conn *c = iotls_conn_init(mem, need, cfg, role, name);
-    if (!c)
-        free(mem);
-    return c;
-}
-
-static void conn_free(iotls_conn *c)
-{
-    if (c) {
-        iotls_conn_free(c);
-        free(c);
-    }
-}
-
 /* What the trace saw, in order. */
 typedef struct {
     char log[64][24];
@@ -166,9 +115,9 @@ typedef struct {
  * allowed); flight (may be NULL) collects the client's first flight;
  * replay_flight (may be NULL) is fed to the server instead of a client. */
 static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, size_t blob_len,
-                  const char *early, uint32_t max_override, wire *flight, trace_log *tl)
+                  const char *early, uint32_t max_override, tl_wire *flight, trace_log *tl)
 {
-    static wire to_sv, to_cl;
+    static tl_wire to_sv, to_cl;
     result r;
     memset(&r, 0, sizeof r);
     if (tl) {
@@ -176,8 +125,8 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
         iotls_config_set_trace(scfg, tracer, tl);
         iotls_config_set_trace(ccfg, tracer, tl);
     }
-    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(sv != NULL && cl != NULL);
     to_sv.len = to_cl.len = 0;
     CHECK_OK(iotls_conn_start(sv));
@@ -190,7 +139,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
         CHECK_OK(iotls_conn_write_early(cl, (const uint8_t *)early, strlen(early)));
     CHECK_OK(iotls_conn_start(cl));
     for (int i = 0; i < 60; i++) {
-        int a = shuttle(cl, &to_sv, sv, i == 0 ? flight : NULL);
+        int a = tl_shuttle(cl, &to_sv, sv, i == 0 ? flight : NULL);
         /* Whatever the server can read now; before the handshake ends it
          * can only be early data. */
         size_t n = 0;
@@ -201,10 +150,10 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
                 r.early_before_finished += n;
             r.got_len += n;
         }
-        int b = shuttle(sv, &to_cl, cl, NULL);
+        int b = tl_shuttle(sv, &to_cl, cl, NULL);
         if (a < 0 || b < 0) {
-            (void)shuttle(sv, &to_cl, cl, NULL);
-            (void)shuttle(cl, &to_sv, sv, NULL);
+            (void)tl_shuttle(sv, &to_cl, cl, NULL);
+            (void)tl_shuttle(cl, &to_sv, sv, NULL);
             break;
         }
         if (a == 0 && b == 0)
@@ -223,7 +172,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
         size_t n = 0;
         CHECK_OK(iotls_conn_write(cl, (const uint8_t *)early, strlen(early), &n));
         CHECK(n == strlen(early));
-        CHECK(shuttle(cl, &to_sv, sv, NULL) > 0);
+        CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
         CHECK_OK(iotls_conn_read(sv, (uint8_t *)r.got + r.got_len, sizeof r.got - r.got_len, &n));
         r.got_len += n;
     }
@@ -232,15 +181,15 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     CHECK(info.early_data == r.sv_status);
     iotls_config_set_trace(scfg, NULL, NULL);
     iotls_config_set_trace(ccfg, NULL, NULL);
-    conn_free(sv);
-    conn_free(cl);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
     return r;
 }
 
 /* Feeds bytes (a recorded first flight) to a fresh server connection. */
-static int replay_to_server(iotls_config *scfg, const wire *flight, int *status, size_t *read_n)
+static int replay_to_server(iotls_config *scfg, const tl_wire *flight, int *status, size_t *read_n)
 {
-    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
     CHECK(sv != NULL);
     CHECK_OK(iotls_conn_start(sv));
     size_t off = 0;
@@ -257,7 +206,7 @@ static int replay_to_server(iotls_config *scfg, const wire *flight, int *status,
             *read_n += n;
     }
     *status = iotls_conn_early_data_status(sv);
-    conn_free(sv);
+    tl_conn_free(sv);
     return rc;
 }
 
@@ -295,7 +244,7 @@ static void test_early_data(void)
     iotls_config *off_cfg = server_config(&sclk, 0);
     static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
     static trace_log tl;
-    static wire flight;
+    static tl_wire flight;
 
     /* Full handshake: the ticket allows 1024 bytes of early data. */
     memset(&st, 0, sizeof st);
@@ -312,10 +261,10 @@ static void test_early_data(void)
         memset(&st, 0, sizeof st);
         CHECK_OK(run(plain, ccfg, NULL, 0, NULL, 0, NULL, NULL).hs_rc);
         CHECK(st.max_early == 0);
-        iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+        iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
         CHECK_OK(iotls_conn_set_session(cl, st.blob, st.len));
         CHECK_RC(iotls_conn_write_early(cl, (const uint8_t *)"x", 1), IOTLS_ERR_BAD_STATE);
-        conn_free(cl);
+        tl_conn_free(cl);
         iotls_config_free(plain);
     }
 
@@ -378,11 +327,11 @@ static void test_early_data(void)
         CHECK_OK(run(small, ccfg, NULL, 0, NULL, 0, NULL, NULL).hs_rc);
         CHECK(st.max_early == 8);
         /* The client API refuses it ... */
-        iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+        iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
         CHECK_OK(iotls_conn_set_session(cl, st.blob, st.len));
         CHECK_RC(iotls_conn_write_early(cl, (const uint8_t *)g_early, strlen(g_early)),
                  IOTLS_ERR_BAD_ARG);
-        conn_free(cl);
+        tl_conn_free(cl);
         /* ... and the server refuses it on the wire. */
         sclk.now += 1000;
         cclk.now += 1000;

@@ -32,55 +32,26 @@
 #include "conn_internal.h"
 #include "io/mem.h"
 #include "iotls/engine.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static char g_dir[64];
 
-static const char *path_of(char *buf, size_t cap, const char *name)
-{
-    snprintf(buf, cap, "%s/%s", g_dir, name);
-    return buf;
-}
-
-static int run_quiet(const char *cmd)
-{
-    char full[2048];
-    snprintf(full, sizeof full, "cd %s && (%s) >>openssl-gen.log 2>&1", g_dir, cmd);
-    int rc = system(full);
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
-/* CA, server certificate for localhost, client certificate (all P-256),
- * made with the openssl command so nothing depends on our own code. */
+/* tl_openssl_pki's CA, server and client certificates, then chains of 10
+ * and 11 certificates: the leaf, then copies of the CA (verification still
+ * succeeds; only the count differs). */
 static int make_pki(void)
 {
     static const char *const cmds[] = {
-        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key",
-        "openssl req -x509 -new -key ca.key -subj '/CN=iotls limits CA' -days 2 -out ca.pem"
-        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
-        "printf 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n"
-        "keyUsage=critical,digitalSignature\\nbasicConstraints=CA:FALSE\\n' >srv.ext",
-        "printf 'extendedKeyUsage=clientAuth\\nkeyUsage=critical,digitalSignature\\n"
-        "basicConstraints=CA:FALSE\\n' >cli.ext",
-        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out srv.key",
-        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out cli.key",
-        "openssl req -new -key srv.key -subj /CN=localhost -out srv.csr && openssl x509 -req"
-        " -in srv.csr -CA ca.pem -CAkey ca.key -set_serial 11 -days 2 -extfile srv.ext"
-        " -out srv.pem",
-        "openssl req -new -key cli.key -subj /CN=iotls-limits-client -out cli.csr && openssl x509"
-        " -req -in cli.csr -CA ca.pem -CAkey ca.key -set_serial 12 -days 2 -extfile cli.ext"
-        " -out cli.pem",
-        /* Chains of 10 and 11 certificates: the leaf, then copies of the CA
-         * (verification still succeeds; only the count differs). */
         "cat srv.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem >srv10.pem",
         "cat srv10.pem ca.pem >srv11.pem",
         "cat ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem >ca9.pem",
         "cat ca9.pem ca.pem >ca10.pem",
     };
+    if (tl_openssl_pki(g_dir, "iotls limits CA", "iotls-limits-client") != 0)
+        return -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (run_quiet(cmds[i]) != 0)
+        if (tl_run_quiet(g_dir, cmds[i]) != 0)
             return -1;
     return 0;
 }
@@ -100,10 +71,10 @@ static iotls_config *make_cfg(const char *cert, const char *key)
     CHECK(cfg != NULL);
     if (!cfg)
         return NULL;
-    CHECK_OK(iotls_config_set_ca_file(cfg, path_of(a, sizeof a, "ca.pem")));
+    CHECK_OK(iotls_config_set_ca_file(cfg, tl_path_of(g_dir, a, sizeof a, "ca.pem")));
     if (cert)
-        CHECK_OK(
-            iotls_config_set_cert_file(cfg, path_of(a, sizeof a, cert), path_of(b, sizeof b, key)));
+        CHECK_OK(iotls_config_set_cert_file(cfg, tl_path_of(g_dir, a, sizeof a, cert),
+                                            tl_path_of(g_dir, b, sizeof b, key)));
     return cfg;
 }
 
@@ -340,7 +311,8 @@ static void server_sees_client_chain(const char *chain_file, int want)
     CHECK_RC(rc, want);
     if (rc != want) {
         fprintf(stderr, "  (client chain %s: %s; see %s)\n", chain_file,
-                conn ? iotls_error(conn) : "no connection", path_of(a, sizeof a, "s_client.log"));
+                conn ? iotls_error(conn) : "no connection",
+                tl_path_of(g_dir, a, sizeof a, "s_client.log"));
     }
     if (conn) {
         CHECK_RC(iotls_last_error(conn), want);

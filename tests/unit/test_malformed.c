@@ -23,52 +23,10 @@
 #include "keysched.h"
 #include "msg/msg.h"
 #include "record.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static char g_dir[64];
-
-static const char *path_of(char *buf, size_t cap, const char *name)
-{
-    snprintf(buf, cap, "%s/%s", g_dir, name);
-    return buf;
-}
-
-static int run_quiet(const char *cmd)
-{
-    char full[2048];
-    snprintf(full, sizeof full, "cd %s && (%s) >>openssl-gen.log 2>&1", g_dir, cmd);
-    int rc = system(full);
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
-/* CA, server certificate for localhost, client certificate (all P-256),
- * made with the openssl command so nothing depends on our own code. */
-static int make_pki(void)
-{
-    static const char *const cmds[] = {
-        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key",
-        "openssl req -x509 -new -key ca.key -subj '/CN=iotls malformed CA' -days 2 -out ca.pem"
-        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
-        "printf 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n"
-        "keyUsage=critical,digitalSignature\\nbasicConstraints=CA:FALSE\\n' >srv.ext",
-        "printf 'extendedKeyUsage=clientAuth\\nkeyUsage=critical,digitalSignature\\n"
-        "basicConstraints=CA:FALSE\\n' >cli.ext",
-        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out srv.key",
-        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out cli.key",
-        "openssl req -new -key srv.key -subj /CN=localhost -out srv.csr && openssl x509 -req"
-        " -in srv.csr -CA ca.pem -CAkey ca.key -set_serial 11 -days 2 -extfile srv.ext"
-        " -out srv.pem",
-        "openssl req -new -key cli.key -subj /CN=iotls-malformed-client -out cli.csr && openssl"
-        " x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -set_serial 12 -days 2 -extfile cli.ext"
-        " -out cli.pem",
-    };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (run_quiet(cmds[i]) != 0)
-            return -1;
-    return 0;
-}
 
 /* ---------------- key log ---------------- */
 
@@ -133,11 +91,11 @@ static iotls_config *make_cfg(int server, int with_cert, const char *groups, key
     CHECK(cfg != NULL);
     if (!cfg)
         return NULL;
-    CHECK_OK(iotls_config_set_ca_file(cfg, path_of(a, sizeof a, "ca.pem")));
+    CHECK_OK(iotls_config_set_ca_file(cfg, tl_path_of(g_dir, a, sizeof a, "ca.pem")));
     if (with_cert)
-        CHECK_OK(iotls_config_set_cert_file(cfg,
-                                            path_of(a, sizeof a, server ? "srv.pem" : "cli.pem"),
-                                            path_of(b, sizeof b, server ? "srv.key" : "cli.key")));
+        CHECK_OK(iotls_config_set_cert_file(
+            cfg, tl_path_of(g_dir, a, sizeof a, server ? "srv.pem" : "cli.pem"),
+            tl_path_of(g_dir, b, sizeof b, server ? "srv.key" : "cli.key")));
     if (groups)
         CHECK_OK(iotls_config_set_groups(cfg, groups));
     iotls_config_set_keylog(cfg, keylog_cb, log);
@@ -1263,7 +1221,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    if (make_pki() != 0) {
+    if (tl_openssl_pki(g_dir, "iotls malformed CA", "iotls-malformed-client") != 0) {
         fprintf(stderr, "openssl command missing or failed: cannot make test certificates\n");
         CHECK(0);
     } else {

@@ -19,6 +19,7 @@
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "msg/msg.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096];
@@ -43,15 +44,10 @@ static int make_pki(void)
     return rc;
 }
 
-typedef struct {
-    uint8_t buf[65536];
-    size_t len;
-} wire;
-
 /* Moves from's output to `to` and feeds it; received application data is
  * appended to sink (may be NULL: then it must not come). Returns <0 on an
  * error, 1 on progress, 0 when nothing moved. */
-static int shuttle(iotls_conn *from, wire *w, iotls_conn *to, uint8_t *sink, size_t sink_cap,
+static int shuttle(iotls_conn *from, tl_wire *w, iotls_conn *to, uint8_t *sink, size_t sink_cap,
                    size_t *sink_len)
 {
     int progress = 0;
@@ -90,26 +86,6 @@ static int shuttle(iotls_conn *from, wire *w, iotls_conn *to, uint8_t *sink, siz
     }
 }
 
-static iotls_conn *conn_new(const iotls_config *cfg, int role, const char *name)
-{
-    size_t need = iotls_conn_size(cfg);
-    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
-    if (!mem)
-        return NULL;
-    iotls_conn *c = iotls_conn_init(mem, need, cfg, role, name);
-    if (!c)
-        free(mem);
-    return c;
-}
-
-static void conn_free(iotls_conn *c)
-{
-    if (c) {
-        iotls_conn_free(c);
-        free(c);
-    }
-}
-
 typedef struct {
     int hs_rc; /* first error: server's or client's */
     int sv_err, cl_err;
@@ -129,7 +105,7 @@ static void count_cert(void *arg, const iotls_conn *conn, const iotls_event *ev)
         (*(int *)arg)++;
 }
 
-static wire to_sv, to_cl;
+static tl_wire to_sv, to_cl;
 
 static int handshake(iotls_conn *sv, iotls_conn *cl)
 {
@@ -157,12 +133,12 @@ static result run(iotls_config *scfg, iotls_config *ccfg)
     memset(&r, 0, sizeof r);
     int certs = 0;
     iotls_config_set_trace(scfg, count_cert, &certs);
-    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(sv != NULL && cl != NULL);
     if (!sv || !cl) {
-        conn_free(sv);
-        conn_free(cl);
+        tl_conn_free(sv);
+        tl_conn_free(cl);
         r.hs_rc = IOTLS_ERR_INTERNAL;
         return r;
     }
@@ -201,8 +177,8 @@ static result run(iotls_config *scfg, iotls_config *ccfg)
         CHECK(got == 4 && memcmp(buf, "ping", 4) == 0);
     }
     iotls_config_set_trace(scfg, NULL, NULL);
-    conn_free(sv);
-    conn_free(cl);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
     return r;
 }
 
@@ -373,8 +349,8 @@ static void test_key_update_limit(void)
     iotls_config *ccfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
     iotls_config_set_key_update_limit(scfg, 5);
     iotls_config_set_key_update_limit(ccfg, 5);
-    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(sv && cl);
     if (!sv || !cl)
         return;
@@ -426,15 +402,15 @@ static void test_key_update_limit(void)
     printf("key updates: client sent %u received %u, server sent %u received %u\n",
            ci.key_updates_sent, ci.key_updates_received, si.key_updates_sent,
            si.key_updates_received);
-    conn_free(sv);
-    conn_free(cl);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
 
     /* One-way traffic: only the server writes, 300 records at 3 a key. The
      * client answers each update_requested and sends nothing else: its
      * answers are no KeyUpdate flood to the server. */
     iotls_config_set_key_update_limit(scfg, 3);
-    sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     to_sv.len = to_cl.len = 0;
     CHECK_OK(iotls_conn_start(sv));
     CHECK_OK(iotls_conn_start(cl));
@@ -477,14 +453,14 @@ static void test_key_update_limit(void)
         (void)shuttle(cl, &to_sv, sv, NULL, 0, NULL);
     }
     CHECK_RC(iotls_conn_error(sv), IOTLS_ERR_UNEXPECTED_MESSAGE);
-    conn_free(sv);
-    conn_free(cl);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
 
     /* Without a limit set, 100 records need no KeyUpdate. */
     iotls_config_set_key_update_limit(scfg, 0);
     iotls_config_set_key_update_limit(ccfg, 0);
-    sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     to_sv.len = to_cl.len = 0;
     CHECK_OK(iotls_conn_start(sv));
     CHECK_OK(iotls_conn_start(cl));
@@ -498,8 +474,8 @@ static void test_key_update_limit(void)
     CHECK(got_s_len == sizeof sent_c && memcmp(got_s, sent_c, sizeof sent_c) == 0);
     CHECK_OK(iotls_conn_info(cl, &ci));
     CHECK(ci.key_updates_sent == 0 && cl->wr.seq == RECORDS);
-    conn_free(sv);
-    conn_free(cl);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
     iotls_config_free(scfg);
     iotls_config_free(ccfg);
 }

@@ -34,6 +34,7 @@
 #include "conn.h"
 #include "iotls/engine.h"
 #include "msg/msg.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static char g_dir[64];
@@ -65,16 +66,6 @@ static int have_program(const char *name)
     return system(cmd) == 0;
 }
 
-static int run_quiet(const char *cmd)
-{
-    char full[2048];
-    snprintf(full, sizeof full, "cd %s && (%s) >>openssl-gen.log 2>&1", g_dir, cmd);
-    int rc = system(full);
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
 /* CA (P-256), server certificates for P-256, P-384 and RSA-2048 keys (SAN
  * localhost and 127.0.0.1), and a client certificate (P-256). */
 static int make_pki(void)
@@ -100,7 +91,7 @@ static int make_pki(void)
         " -out cli.pem",
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (run_quiet(cmds[i]) != 0)
+        if (tl_run_quiet(g_dir, cmds[i]) != 0)
             return -1;
     return 0;
 }
@@ -160,29 +151,12 @@ static void set_alpn(struct iotls_config *cfg, const char *a, const char *b)
 
 static iotls_conn *server_new(const struct iotls_config *cfg)
 {
-    size_t need = iotls_conn_size(cfg);
-    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
-    if (!mem)
-        return NULL;
-    iotls_conn *c = iotls_conn_init(mem, need, cfg, IOTLS_ROLE_SERVER, NULL);
-    if (!c) {
-        free(mem);
-        return NULL;
-    }
-    if (iotls_conn_start(c) != IOTLS_OK) {
-        iotls_conn_free(c);
-        free(mem);
+    iotls_conn *c = tl_conn_new(cfg, IOTLS_ROLE_SERVER, NULL);
+    if (c && iotls_conn_start(c) != IOTLS_OK) {
+        tl_conn_free(c);
         return NULL;
     }
     return c;
-}
-
-static void server_free(iotls_conn *c)
-{
-    if (!c)
-        return;
-    iotls_conn_free(c);
-    free(c);
 }
 
 /* ---------------- interop runner ---------------- */
@@ -444,7 +418,7 @@ static void run_peer(struct iotls_config *cfg, int peer, const char *const *extr
             capture(o, c);
             char want[80];
             snprintf(want, sizeof want, "echo:ping-%d", serial);
-            server_free(c);
+            tl_conn_free(c);
             shutdown(fd, SHUT_WR);
             reap(pid, deadline);
             pid = -1;
@@ -993,7 +967,7 @@ static void expect_refusal(const struct iotls_config *cfg, const ch_spec *s, int
     CHECK(alert_ok);
     if (rc != want_rc || !alert_ok)
         fprintf(stderr, "  (case: %s)\n", what);
-    server_free(c);
+    tl_conn_free(c);
 }
 
 static void test_client_hello_refusals(void)
@@ -1066,7 +1040,7 @@ static void test_client_hello_refusals(void)
         size_t used = 0;
         CHECK_RC(iotls_conn_input(c, rec, sizeof rec, &used), IOTLS_ERR_UNEXPECTED_MESSAGE);
         CHECK(output_is_alert(c, IOTLS_ALERT_UNEXPECTED_MESSAGE));
-        server_free(c);
+        tl_conn_free(c);
     }
     config_free(&cfg);
 }
@@ -1108,7 +1082,7 @@ static void test_server_hello_in_memory(void)
           out[rec_len + 6] == IOTLS_CT_APPLICATION_DATA);
     CHECK(c->sv.state == IOTLS_SV_WAIT_FINISHED);
     CHECK(c->rd_epoch == IOTLS_EPOCH_HANDSHAKE && c->wr_epoch == IOTLS_EPOCH_APPLICATION);
-    server_free(c);
+    tl_conn_free(c);
 
     /* No session id: no CCS; early_data offered: its records get skipped. */
     s.session_id_len = 0;
@@ -1132,7 +1106,7 @@ static void test_server_hello_in_memory(void)
     CHECK_OK(iotls_conn_input(c, early, sizeof early, &used));
     CHECK(used == sizeof early && c->sv.state == IOTLS_SV_WAIT_FINISHED);
     CHECK(iotls_conn_output(c, &n) == NULL);
-    server_free(c);
+    tl_conn_free(c);
 
     /* Our preference wins among the client's shares. */
     static const uint16_t both[] = {IOTLS_GROUP_X25519, IOTLS_GROUP_SECP256R1};
@@ -1146,7 +1120,7 @@ static void test_server_hello_in_memory(void)
     CHECK_OK(feed(c, &s));
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
     CHECK(sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.key_share.len == 65);
-    server_free(c);
+    tl_conn_free(c);
     config_free(&cfg);
 }
 
@@ -1195,7 +1169,7 @@ static void test_hrr_cookie_checks(void)
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
     CHECK(!sh.is_hrr && sh.key_share_group == IOTLS_GROUP_SECP256R1 && c->hrr == 1);
     CHECK(c->sv.state == IOTLS_SV_WAIT_FINISHED);
-    server_free(c);
+    tl_conn_free(c);
 
     static const struct {
         const char *what;
@@ -1253,43 +1227,12 @@ static void test_hrr_cookie_checks(void)
         CHECK(alert_ok);
         if (rc != IOTLS_ERR_ILLEGAL_PARAMETER || !alert_ok)
             fprintf(stderr, "  (case: %s)\n", cases[i].what);
-        server_free(c);
+        tl_conn_free(c);
     }
     config_free(&cfg);
 }
 
 /* ---------------- in memory: our client against our server ---------------- */
-
-/* One direction of an in-memory transport: what the sender handed over
- * and the receiver has not taken yet. */
-typedef struct {
-    uint8_t buf[65536];
-    size_t len;
-} wire;
-
-/* Sender's output onto the wire (all of it, as a socket would), then as
- * much of the wire as the receiver takes. 1: progress, 0: none, < 0 error. */
-static int shuttle(iotls_conn *from, wire *w, iotls_conn *to)
-{
-    int progress = 0;
-    size_t n;
-    const uint8_t *p = iotls_conn_output(from, &n);
-    if (p && n <= sizeof w->buf - w->len) {
-        memcpy(w->buf + w->len, p, n);
-        w->len += n;
-        iotls_conn_output_consume(from, n);
-        progress = 1;
-    }
-    if (w->len == 0)
-        return progress;
-    size_t used = 0;
-    int rc = iotls_conn_input(to, w->buf, w->len, &used);
-    memmove(w->buf, w->buf + used, w->len - used);
-    w->len -= used;
-    if (rc != IOTLS_OK)
-        return rc;
-    return progress || used > 0;
-}
 
 static void test_pair(void)
 {
@@ -1300,18 +1243,16 @@ static void test_pair(void)
     scfg.group_count = 1;
     scfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
     iotls_conn *sv = server_new(&scfg);
-    size_t need = iotls_conn_size(&ccfg);
-    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
-    iotls_conn *cl = mem ? iotls_conn_init(mem, need, &ccfg, IOTLS_ROLE_CLIENT, "localhost") : NULL;
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
     CHECK(sv != NULL && cl != NULL);
     if (sv && cl) {
-        static wire to_sv, to_cl;
+        static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
         for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
              i++) {
-            int a = shuttle(cl, &to_sv, sv);
-            int b = shuttle(sv, &to_cl, cl);
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
             if (a < 0 || b < 0 || (a == 0 && b == 0))
                 break;
         }
@@ -1321,15 +1262,13 @@ static void test_pair(void)
         CHECK(sv->hrr && cl->hrr && sv->group == IOTLS_GROUP_SECP384R1 && sv->client_auth);
         size_t n = 0;
         CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"hello", 5, &n));
-        CHECK(shuttle(cl, &to_sv, sv) > 0);
+        CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
         uint8_t buf[16];
         CHECK_OK(iotls_conn_read(sv, buf, sizeof buf, &n));
         CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
     }
-    server_free(sv);
-    if (cl)
-        iotls_conn_free(cl);
-    free(mem);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
     config_free(&scfg);
     config_free(&ccfg);
 }
@@ -1364,18 +1303,16 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
           cl_size == 16384);
     config_free(&full);
     iotls_conn *sv = server_new(&scfg);
-    size_t need = iotls_conn_size(&ccfg);
-    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
-    iotls_conn *cl = mem ? iotls_conn_init(mem, need, &ccfg, IOTLS_ROLE_CLIENT, "localhost") : NULL;
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
     CHECK(sv != NULL && cl != NULL);
     if (sv && cl) {
-        static wire to_sv, to_cl;
+        static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
         for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
              i++) {
-            int a = shuttle(cl, &to_sv, sv);
-            int b = shuttle(sv, &to_cl, cl);
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
             if (a < 0 || b < 0 || (a == 0 && b == 0))
                 break;
         }
@@ -1394,7 +1331,7 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
         const uint8_t *out = iotls_conn_output(sv, &out_len);
         CHECK(out != NULL && largest_record(out, out_len) <= cl_size + 5 + 17);
         for (int i = 0; i < 40 && total < sizeof data; i++) {
-            (void)shuttle(sv, &to_cl, cl);
+            (void)tl_shuttle(sv, &to_cl, cl, NULL);
             size_t r = 0;
             while (iotls_conn_read(cl, got + total, sizeof got - total, &r) == IOTLS_OK && r > 0)
                 total += r;
@@ -1406,7 +1343,7 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
             CHECK_OK(iotls_conn_write(sv, data, sizeof data, &n));
             int rc = IOTLS_OK;
             for (int i = 0; i < 10 && rc == IOTLS_OK; i++) {
-                rc = shuttle(sv, &to_cl, cl);
+                rc = tl_shuttle(sv, &to_cl, cl, NULL);
                 rc = rc < 0 ? rc : IOTLS_OK;
                 size_t r = 0;
                 while (iotls_conn_read(cl, got, sizeof got, &r) == IOTLS_OK && r > 0)
@@ -1416,10 +1353,8 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
             CHECK(cl->alert_sent == IOTLS_ALERT_RECORD_OVERFLOW);
         }
     }
-    server_free(sv);
-    if (cl)
-        iotls_conn_free(cl);
-    free(mem);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
     config_free(&scfg);
     config_free(&ccfg);
 }

@@ -26,6 +26,7 @@
 #include "iotls/iotls.h"
 #include "iotls/session.h"
 #include "msg/msg.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096];
@@ -174,53 +175,6 @@ static void store_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *
 }
 
 typedef struct {
-    uint8_t buf[65536];
-    size_t len;
-} wire;
-
-static int shuttle(iotls_conn *from, wire *w, iotls_conn *to)
-{
-    int progress = 0;
-    size_t n;
-    const uint8_t *p = iotls_conn_output(from, &n);
-    if (p && n <= sizeof w->buf - w->len) {
-        memcpy(w->buf + w->len, p, n);
-        w->len += n;
-        iotls_conn_output_consume(from, n);
-        progress = 1;
-    }
-    if (w->len == 0)
-        return progress;
-    size_t used = 0;
-    int rc = iotls_conn_input(to, w->buf, w->len, &used);
-    memmove(w->buf, w->buf + used, w->len - used);
-    w->len -= used;
-    if (rc != IOTLS_OK)
-        return rc;
-    return progress || used > 0;
-}
-
-static iotls_conn *conn_new(const iotls_config *cfg, int role, const char *name)
-{
-    size_t need = iotls_conn_size(cfg);
-    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
-    if (!mem)
-        return NULL;
-    iotls_conn *c = iotls_conn_init(mem, need, cfg, role, name);
-    if (!c)
-        free(mem);
-    return c;
-}
-
-static void conn_free(iotls_conn *c)
-{
-    if (c) {
-        iotls_conn_free(c);
-        free(c);
-    }
-}
-
-typedef struct {
     int hs_rc; /* first error: client's or server's */
     int sv_err, cl_err;
     int resumed_sv, resumed_cl;
@@ -242,17 +196,17 @@ static void count_cert(void *arg, const iotls_conn *conn, const iotls_event *ev)
 static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, size_t blob_len,
                   int tamper_binder)
 {
-    static wire to_sv, to_cl;
+    static tl_wire to_sv, to_cl;
     result r;
     memset(&r, 0, sizeof r);
     int certs = 0;
     iotls_config_set_trace(scfg, count_cert, &certs);
-    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(sv != NULL && cl != NULL);
     if (!sv || !cl) {
-        conn_free(sv);
-        conn_free(cl);
+        tl_conn_free(sv);
+        tl_conn_free(cl);
         r.hs_rc = IOTLS_ERR_INTERNAL;
         return r;
     }
@@ -265,12 +219,12 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     }
     CHECK_OK(iotls_conn_start(cl));
     for (int i = 0; i < 50; i++) {
-        int a = shuttle(cl, &to_sv, sv);
-        int b = shuttle(sv, &to_cl, cl);
+        int a = tl_shuttle(cl, &to_sv, sv, NULL);
+        int b = tl_shuttle(sv, &to_cl, cl, NULL);
         if (a < 0 || b < 0) {
             /* deliver the alert, if any */
-            (void)shuttle(sv, &to_cl, cl);
-            (void)shuttle(cl, &to_sv, sv);
+            (void)tl_shuttle(sv, &to_cl, cl, NULL);
+            (void)tl_shuttle(cl, &to_sv, sv, NULL);
             break;
         }
         if (a == 0 && b == 0)
@@ -290,13 +244,13 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
         size_t n = 0;
         uint8_t buf[16];
         CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"ping", 4, &n));
-        CHECK(shuttle(cl, &to_sv, sv) > 0);
+        CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
         CHECK_OK(iotls_conn_read(sv, buf, sizeof buf, &n));
         CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
     }
     iotls_config_set_trace(scfg, NULL, NULL);
-    conn_free(sv);
-    conn_free(cl);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
     return r;
 }
 
@@ -379,7 +333,7 @@ static void test_resumption(void)
 
     /* Expired by the client's clock: refused before anything is sent. */
     {
-        iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, "device.local");
+        iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, "device.local");
         cclk.now += 7200u * 1000u;
         CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_EXPIRED);
         cclk.now -= 7200u * 1000u;
@@ -388,11 +342,11 @@ static void test_resumption(void)
         CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
         blob[blob_len / 2] ^= 1;
         CHECK_RC(iotls_conn_set_session(cl, blob, blob_len - 1), IOTLS_ERR_SESSION_INVALID);
-        conn_free(cl);
+        tl_conn_free(cl);
         /* Another server name: refused. */
-        cl = conn_new(ccfg, IOTLS_ROLE_CLIENT, "other.local");
+        cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, "other.local");
         CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
-        conn_free(cl);
+        tl_conn_free(cl);
     }
 
     /* The ticket presented under another server name (the client is made

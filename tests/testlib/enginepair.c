@@ -1,0 +1,99 @@
+#include "enginepair.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+iotls_conn *tl_conn_new(const iotls_config *cfg, int role, const char *name)
+{
+    size_t need = iotls_conn_size(cfg);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    if (!mem)
+        return NULL;
+    iotls_conn *c = iotls_conn_init(mem, need, cfg, role, name);
+    if (!c)
+        free(mem);
+    return c;
+}
+
+void tl_conn_free(iotls_conn *c)
+{
+    if (c) {
+        iotls_conn_free(c);
+        free(c);
+    }
+}
+
+int tl_shuttle(iotls_conn *from, tl_wire *w, iotls_conn *to, tl_wire *copy)
+{
+    int progress = 0;
+    size_t n;
+    const uint8_t *p = iotls_conn_output(from, &n);
+    if (p && n <= sizeof w->buf - w->len) {
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        if (copy && n <= sizeof copy->buf - copy->len) {
+            memcpy(copy->buf + copy->len, p, n);
+            copy->len += n;
+        }
+        iotls_conn_output_consume(from, n);
+        progress = 1;
+    }
+    if (w->len == 0)
+        return progress;
+    size_t used = 0;
+    int rc = iotls_conn_input(to, w->buf, w->len, &used);
+    memmove(w->buf, w->buf + used, w->len - used);
+    w->len -= used;
+    if (rc != IOTLS_OK)
+        return rc;
+    return progress || used > 0;
+}
+
+const char *tl_path_of(const char *dir, char *buf, size_t cap, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", dir, name);
+    return buf;
+}
+
+int tl_run_quiet(const char *dir, const char *cmd)
+{
+    char full[2048];
+    snprintf(full, sizeof full, "cd %s && (%s) >>openssl-gen.log 2>&1", dir, cmd);
+    int rc = system(full);
+    if (rc != 0)
+        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+    return rc;
+}
+
+int tl_openssl_pki(const char *dir, const char *ca_cn, const char *client_cn)
+{
+    char ca_req[512], cli_req[512];
+    snprintf(ca_req, sizeof ca_req,
+             "openssl req -x509 -new -key ca.key -subj '/CN=%s' -days 2 -out ca.pem"
+             " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+             ca_cn);
+    snprintf(cli_req, sizeof cli_req,
+             "openssl req -new -key cli.key -subj /CN=%s -out cli.csr && openssl x509 -req"
+             " -in cli.csr -CA ca.pem -CAkey ca.key -set_serial 12 -days 2 -extfile cli.ext"
+             " -out cli.pem",
+             client_cn);
+    const char *const cmds[] = {
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key",
+        ca_req,
+        "printf 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n"
+        "keyUsage=critical,digitalSignature\\nbasicConstraints=CA:FALSE\\n' >srv.ext",
+        "printf 'extendedKeyUsage=clientAuth\\nkeyUsage=critical,digitalSignature\\n"
+        "basicConstraints=CA:FALSE\\n' >cli.ext",
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out srv.key",
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out cli.key",
+        "openssl req -new -key srv.key -subj /CN=localhost -out srv.csr && openssl x509 -req"
+        " -in srv.csr -CA ca.pem -CAkey ca.key -set_serial 11 -days 2 -extfile srv.ext"
+        " -out srv.pem",
+        cli_req,
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (tl_run_quiet(dir, cmds[i]) != 0)
+            return -1;
+    return 0;
+}

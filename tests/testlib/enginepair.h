@@ -1,0 +1,40 @@
+/* Helpers for the unit tests that run a client and a server engine against
+ * each other in memory, and for those that make a PKI with the openssl
+ * command (so nothing in it depends on our own code). */
+#ifndef IOTLS_TESTLIB_ENGINEPAIR_H
+#define IOTLS_TESTLIB_ENGINEPAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotls/engine.h"
+
+/* An engine in its own heap block; role IOTLS_ROLE_*, name the server name
+ * a client checks (NULL for a server). NULL when allocation or init fails. */
+iotls_conn *tl_conn_new(const iotls_config *cfg, int role, const char *name);
+/* iotls_conn_free, then the block itself; NULL is ignored. */
+void tl_conn_free(iotls_conn *c);
+
+/* One direction of an in-memory transport: what the sender handed over and
+ * the receiver has not taken yet. */
+typedef struct {
+    uint8_t buf[65536];
+    size_t len;
+} tl_wire;
+
+/* Sender's output onto the wire (all of it, as a socket would), then as much
+ * of the wire as the receiver takes. copy (may be NULL) also receives what
+ * left the sender, for tests that replay a flight. 1: progress, 0: none,
+ * < 0: the receiver's error. */
+int tl_shuttle(iotls_conn *from, tl_wire *w, iotls_conn *to, tl_wire *copy);
+
+/* dir/name into buf; returns buf. */
+const char *tl_path_of(const char *dir, char *buf, size_t cap, const char *name);
+/* Runs cmd in dir with its output appended to dir/openssl-gen.log; the
+ * system() status, reported on stderr when not 0. */
+int tl_run_quiet(const char *dir, const char *cmd);
+/* In dir: ca.key/ca.pem (subject CN=ca_cn), srv.key/srv.pem for localhost and
+ * cli.key/cli.pem (CN=client_cn), all P-256. 0 or -1. */
+int tl_openssl_pki(const char *dir, const char *ca_cn, const char *client_cn);
+
+#endif
