@@ -31,6 +31,14 @@
 #define FUZZ_SEED_CLIENT 0x0123456789abcdefull
 #define FUZZ_SEED_SERVER 0xfedcba9876543210ull
 
+/* fuzz_session: the device key of the keyed blobs and the clock the blobs
+ * are loaded at (2026-01-01; the seeds were received shortly before). */
+#define FUZZ_SESSION_KEY                                                                           \
+    {                                                                                              \
+        'f', 'u', 'z', 'z', '-', 'd', 'e', 'v', 'i', 'c', 'e', '-', 'k', 'e', 'y'                  \
+    }
+#define FUZZ_SESSION_NOW_MS 1767225600000ull
+
 #define FUZZ_REQUIRE(cond)                                                                         \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
