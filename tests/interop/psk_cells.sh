@@ -21,39 +21,21 @@ set -u
 . "$(dirname "$0")/lib.sh"
 ia_init "psk"
 PKI=$IA_PKI
-W=$IA_WORK
-FAILS=0
 KEY=8f0a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef
 BAD=8f0a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeee
 ID=sensor-0042
 
-pass() { echo "CELL $1: PASS"; IA_PASSED=$((IA_PASSED + 1)); }
-fail() {
-    echo "CELL $1: FAIL ($2)"
-    IA_FAILED=$((IA_FAILED + 1))
-    FAILS=$((FAILS + 1))
-    for f in "${@:3}"; do echo "---- $f"; tail -n 20 "$f" 2>/dev/null; done
-}
+. "$(dirname "$0")/feature_lib.sh"
 
-# our_server TAG ARGS...: `iotls server` on a free port; sets PORT.
-our_server() {
-    local tag=$1
-    shift
-    rm -f "$W/$tag.ready"
-    timeout 60 "$IOTLS" server --port 0 --ready-file "$W/$tag.ready" "$@" \
-        >"$W/$tag.log" 2>&1 &
-    IA_PIDS+=($!)
-    for _ in $(seq 1 100); do [ -s "$W/$tag.ready" ] && break; sleep 0.05; done
-    PORT=$(cat "$W/$tag.ready" 2>/dev/null)
-    [ -n "$PORT" ]
-}
+# our_server TAG ARGS...: our server with ARGS only (PSK cells need no
+# certificate); sets PORT.
+our_server() { iotls_server_bg "$@"; }
 
-# our_client TAG PORT ARGS...: sends a line, keeps stdin open a moment.
+# our_client TAG PORT ARGS...: see iotls_client_line.
 our_client() {
     local tag=$1 port=$2
     shift 2
-    (echo "hello $tag"; sleep 0.6) | timeout 20 "$IOTLS" client "127.0.0.1:$port" "$@" \
-        >"$W/$tag.out" 2>"$W/$tag.err"
+    iotls_client_line "$tag" "127.0.0.1:$port" "$@"
 }
 
 # ossl_server TAG ARGS...: openssl s_server for one connection, its

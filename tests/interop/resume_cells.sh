@@ -13,38 +13,20 @@ set -u
 . "$(dirname "$0")/lib.sh"
 ia_init "resume"
 PKI=$IA_PKI
-W=$IA_WORK
-FAILS=0
+. "$(dirname "$0")/feature_lib.sh"
 
-pass() { echo "CELL $1: PASS"; IA_PASSED=$((IA_PASSED + 1)); }
-fail() {
-    echo "CELL $1: FAIL ($2)"
-    IA_FAILED=$((IA_FAILED + 1))
-    FAILS=$((FAILS + 1))
-    for f in "${@:3}"; do echo "---- $f"; tail -n 20 "$f" 2>/dev/null; done
-}
-
-# our_server TAG ARGS...: starts `iotls server` on a free port; sets PORT.
+# our_server TAG ARGS...: our server with the P-256 certificate; sets PORT.
 our_server() {
     local tag=$1
     shift
-    rm -f "$W/$tag.ready"
-    timeout 60 "$IOTLS" server --port 0 --ready-file "$W/$tag.ready" \
-        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" "$@" \
-        >"$W/$tag.log" 2>&1 &
-    IA_PIDS+=($!)
-    for _ in $(seq 1 100); do [ -s "$W/$tag.ready" ] && break; sleep 0.05; done
-    PORT=$(cat "$W/$tag.ready" 2>/dev/null)
-    [ -n "$PORT" ]
+    iotls_server_bg "$tag" --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" "$@"
 }
 
-# our_client TAG PORT ARGS...: one connection sending a line, keeping stdin
-# open a moment so the tickets that follow the handshake are read.
+# our_client TAG PORT ARGS...: see iotls_client_line; verifies localhost.
 our_client() {
     local tag=$1 port=$2
     shift 2
-    (echo "hello $tag"; sleep 0.6) | timeout 20 "$IOTLS" client "localhost:$port" \
-        --ca "$PKI/ca.pem" "$@" >"$W/$tag.out" 2>"$W/$tag.err"
+    iotls_client_line "$tag" "localhost:$port" --ca "$PKI/ca.pem" "$@"
 }
 
 # ---- our client, openssl s_server (tickets by default) ----
