@@ -34,7 +34,7 @@ static void usage(FILE *out)
         "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
         "  --insecure           DANGER: do not verify the server certificate\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
-        "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+        "  --max-handshake N    largest handshake message accepted (512..262144)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
         "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
@@ -428,7 +428,7 @@ int cmd_client(int argc, char **argv)
         } else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
-            max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
+            max_hs = app_parse_num("--max-handshake", v, 512, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout"))) {
             timeout = app_parse_num("--timeout", v, 0, 3600000);
         } else if (app_opt_flag(argv, i, "--insecure"))

@@ -71,7 +71,7 @@ static void usage(FILE *out)
         "  --echo               echo received data back (default)\n"
         "  --http               answer HTTP/1.x requests with the negotiated parameters\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
-        "  --max-handshake N    largest handshake message accepted (4096..262144)\n"
+        "  --max-handshake N    largest handshake message accepted (512..262144)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
         "  --timeout MS         handshake and write timeout (default %d)\n"
@@ -550,7 +550,7 @@ int cmd_server(int argc, char **argv)
         else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
-            max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
+            max_hs = app_parse_num("--max-handshake", v, 512, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
             timeout = app_parse_num("--timeout", v, 0, 3600000);
         else if (app_opt_flag(argv, i, "--verify-optional"))

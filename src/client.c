@@ -955,14 +955,15 @@ int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
         return IOTLS_ERR_BAD_STATE;
     struct iotls_client_state *s = &c->cl;
     s->has_session = 0;
-    int rc = iotls_session_load(&s->session, blob, len, iotls_config_now_ms(c->cfg));
+    int rc = iotls_session_ref_parse(&s->session, NULL, 0, blob, len, iotls_config_now_ms(c->cfg));
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.6.1 / 4.2.11: only with the server it came from, and a
      * suite we still offer. */
-    if (strcmp(s->session.server_name, c->server_name) != 0 ||
+    if (s->session.server_name_len != strlen(c->server_name) ||
+        memcmp(s->session.server_name, c->server_name, s->session.server_name_len) != 0 ||
         !u16_in(c->cfg->suites, c->cfg->suite_count, s->session.suite)) {
-        iotls_session_wipe(&s->session);
+        iotls_wipe(&s->session, sizeof s->session);
         return IOTLS_ERR_SESSION_INVALID;
     }
     s->has_session = 1;

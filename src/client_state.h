@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
-#include "iotls/session.h"
+#include "session_ref.h"
 
 /* Where the client handshake stands: the message it waits for next. */
 enum iotls_client_phase {
@@ -48,7 +48,9 @@ struct iotls_client_state {
     int psk_external;       /* ... and it was the config's external PSK */
     iotls_hash_alg psk_alg; /* the offered PSK's hash */
     int has_session;        /* session was set for resumption */
-    iotls_session session;
+    /* The offered session; its ticket stays in the caller's blob, which
+     * must live until the handshake is done (iotls_conn_set_session). */
+    iotls_session_ref session;
 
     /* 0-RTT: data handed to iotls_conn_write_early before the start (the
      * caller keeps it alive until iotls_conn_start), whether the

@@ -428,63 +428,118 @@ static int process_record(iotls_conn *c)
     }
 }
 
+/* How many more bytes the record being received needs (the rest of its
+ * header, or of its body once the header is in); 0 when the engine takes
+ * nothing now. */
+static int rx_want(iotls_conn *c, size_t *want)
+{
+    *want = 0;
+    if (c->rx_hold || c->close_notify_received)
+        return IOTLS_OK; /* the application must read first / nothing more to take */
+    /* Processing a record may produce a flight or an answer: keep the
+     * output drained during the handshake so it always fits. */
+    if (!c->handshake_done && c->tx_len != c->tx_pos)
+        return IOTLS_OK;
+    if (c->handshake_done && iotls_conn_tx_free(c) < 256)
+        return IOTLS_OK;
+    if (c->rx_len < IOTLS_RECORD_HEADER_LEN) {
+        *want = IOTLS_RECORD_HEADER_LEN - c->rx_len;
+        return IOTLS_OK;
+    }
+    uint8_t type;
+    size_t body_len;
+    int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
+    if (rc != IOTLS_OK)
+        return rc;
+    if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
+        return IOTLS_ERR_RECORD_OVERFLOW;
+    *want = IOTLS_RECORD_HEADER_LEN + body_len - c->rx_len;
+    return IOTLS_OK;
+}
+
+/* n more bytes of the current record are in rx: check a completed header,
+ * process a completed record. */
+static int rx_advance(iotls_conn *c, size_t n, size_t want)
+{
+    c->rx_len += n;
+    if (n < want)
+        return IOTLS_OK;
+    if (c->rx_len == IOTLS_RECORD_HEADER_LEN) {
+        /* Header complete: validate now so the body length is known,
+         * and handle an empty body (only legal for application data,
+         * which still carries the AEAD tag, so never empty here). */
+        uint8_t type;
+        size_t body_len;
+        int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
+        if (rc != IOTLS_OK)
+            return iotls_conn_fail(c, rc);
+        if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
+            return iotls_conn_fail(c, IOTLS_ERR_RECORD_OVERFLOW);
+        if (body_len != 0)
+            return IOTLS_OK;
+    }
+    int rc = process_record(c);
+    if (!c->rx_hold)
+        c->rx_len = 0;
+    if (rc != IOTLS_OK && rc != IOTLS_ERR_ALERT_RECEIVED)
+        return iotls_conn_fail(c, rc);
+    return rc;
+}
+
 int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used)
 {
     *used = 0;
     if (c->error != IOTLS_OK)
         return c->error;
     while (*used < len) {
-        if (c->rx_hold || c->close_notify_received)
-            break; /* the application must read first / nothing more to take */
-        /* Processing a record may produce a flight or an answer: keep the
-         * output drained during the handshake so it always fits. */
-        if (!c->handshake_done && c->tx_len != c->tx_pos)
-            break;
-        if (c->handshake_done && iotls_conn_tx_free(c) < 256)
-            break;
         size_t want;
-        if (c->rx_len < IOTLS_RECORD_HEADER_LEN) {
-            want = IOTLS_RECORD_HEADER_LEN - c->rx_len;
-        } else {
-            uint8_t type;
-            size_t body_len;
-            int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
-            if (rc != IOTLS_OK)
-                return iotls_conn_fail(c, rc);
-            if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
-                return iotls_conn_fail(c, IOTLS_ERR_RECORD_OVERFLOW);
-            want = IOTLS_RECORD_HEADER_LEN + body_len - c->rx_len;
-        }
+        int rc = rx_want(c, &want);
+        if (rc != IOTLS_OK)
+            return iotls_conn_fail(c, rc);
+        if (want == 0)
+            break;
         size_t take = len - *used < want ? len - *used : want;
         memcpy(c->rx + c->rx_len, data + *used, take);
-        c->rx_len += take;
         *used += take;
+        rc = rx_advance(c, take, want);
+        if (rc != IOTLS_OK)
+            return rc;
         if (take < want)
             break;
-        if (c->rx_len == IOTLS_RECORD_HEADER_LEN) {
-            /* Header complete: validate now so the body length is known,
-             * and handle an empty body (only legal for application data,
-             * which still carries the AEAD tag, so never empty here). */
-            uint8_t type;
-            size_t body_len;
-            int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
-            if (rc != IOTLS_OK)
-                return iotls_conn_fail(c, rc);
-            if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
-                return iotls_conn_fail(c, IOTLS_ERR_RECORD_OVERFLOW);
-            if (body_len != 0)
-                continue;
-        }
-        int rc = process_record(c);
-        if (!c->rx_hold)
-            c->rx_len = 0;
-        if (rc != IOTLS_OK) {
-            if (rc == IOTLS_ERR_ALERT_RECEIVED)
-                return rc;
-            return iotls_conn_fail(c, rc);
-        }
     }
     return IOTLS_OK;
+}
+
+uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap)
+{
+    *cap = 0;
+    if (c->error != IOTLS_OK)
+        return NULL;
+    size_t want;
+    int rc = rx_want(c, &want);
+    if (rc != IOTLS_OK) {
+        iotls_conn_fail(c, rc);
+        return NULL;
+    }
+    if (want == 0)
+        return NULL;
+    *cap = want;
+    return c->rx + c->rx_len;
+}
+
+int iotls_conn_input_commit(iotls_conn *c, size_t n)
+{
+    if (c->error != IOTLS_OK)
+        return c->error;
+    size_t want;
+    int rc = rx_want(c, &want);
+    if (rc != IOTLS_OK)
+        return iotls_conn_fail(c, rc);
+    if (n > want)
+        return IOTLS_ERR_BAD_ARG;
+    if (n == 0)
+        return IOTLS_OK;
+    return rx_advance(c, n, want);
 }
 
 int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)

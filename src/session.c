@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "iotls/session.h"
+#include "session_ref.h"
 
 #define SESSION_VERSION 1
 #define SESSION_DIGEST_LEN 32
@@ -90,19 +91,27 @@ int iotls_session_save_keyed(const iotls_session *s, const uint8_t *key, size_t 
     return rc;
 }
 
-int iotls_session_expired(const iotls_session *s, uint64_t now_ms)
+static int lifetime_passed(uint64_t received_ms, uint32_t lifetime, uint64_t now_ms)
 {
     if (now_ms == 0)
         return 0;
-    if (now_ms < s->received_ms)
+    if (now_ms < received_ms)
         return 0; /* the clock went back: the server judges the age */
-    return now_ms - s->received_ms >= (uint64_t)s->lifetime * 1000u;
+    return now_ms - received_ms >= (uint64_t)lifetime * 1000u;
 }
 
-static int parse(iotls_session *s, const uint8_t *key, size_t key_len, const uint8_t *blob,
-                 size_t len)
+int iotls_session_expired(const iotls_session *s, uint64_t now_ms)
+{
+    return lifetime_passed(s->received_ms, s->lifetime, now_ms);
+}
+
+int iotls_session_ref_parse(iotls_session_ref *s, const uint8_t *key, size_t key_len,
+                            const uint8_t *blob, size_t len, uint64_t now_ms)
 {
     uint8_t digest[SESSION_DIGEST_LEN];
+    if (!s || (!blob && len > 0))
+        return IOTLS_ERR_BAD_ARG;
+    memset(s, 0, sizeof *s);
     if (len < sizeof session_magic + SESSION_DIGEST_LEN)
         return IOTLS_ERR_SESSION_INVALID;
     if (trailer(key, key_len, blob, len - SESSION_DIGEST_LEN, digest) != IOTLS_OK)
@@ -126,20 +135,26 @@ static int parse(iotls_session *s, const uint8_t *key, size_t key_len, const uin
         iotls_rd_vec16(&r, 1, IOTLS_SESSION_MAX_TICKET, &ticket) != IOTLS_OK ||
         iotls_rd_vec8(&r, 0, IOTLS_SESSION_MAX_NAME, &name) != IOTLS_OK ||
         iotls_rd_done(&r) != IOTLS_OK)
-        return IOTLS_ERR_SESSION_INVALID;
+        goto invalid;
     iotls_hash_alg alg = iotls_suite_hash(s->suite);
     if (alg == IOTLS_HASH_NONE || psk.len != iotls_hash_len(alg) || s->lifetime > MAX_LIFETIME_S ||
         (name.len > 0 && memchr(name.p, 0, name.len) != NULL))
-        return IOTLS_ERR_SESSION_INVALID;
+        goto invalid;
     s->received_ms = ((uint64_t)hi << 32) | lo;
     memcpy(s->psk, psk.p, psk.len);
     s->psk_len = psk.len;
-    memcpy(s->ticket, ticket.p, ticket.len);
+    s->ticket = ticket.p;
     s->ticket_len = ticket.len;
-    if (name.len > 0)
-        memcpy(s->server_name, name.p, name.len);
-    s->server_name[name.len] = '\0';
+    s->server_name = name.p;
+    s->server_name_len = name.len;
+    if (lifetime_passed(s->received_ms, s->lifetime, now_ms)) {
+        iotls_wipe(s, sizeof *s);
+        return IOTLS_ERR_SESSION_EXPIRED;
+    }
     return IOTLS_OK;
+invalid:
+    iotls_wipe(s, sizeof *s);
+    return IOTLS_ERR_SESSION_INVALID;
 }
 
 int iotls_session_load(iotls_session *s, const uint8_t *blob, size_t len, uint64_t now_ms)
@@ -153,12 +168,24 @@ int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_le
     if (!s || (!blob && len > 0))
         return IOTLS_ERR_BAD_ARG;
     memset(s, 0, sizeof *s);
-    int rc = parse(s, key, key_len, blob, len);
-    if (rc == IOTLS_OK && iotls_session_expired(s, now_ms))
-        rc = IOTLS_ERR_SESSION_EXPIRED;
+    iotls_session_ref ref;
+    int rc = iotls_session_ref_parse(&ref, key, key_len, blob, len, now_ms);
     if (rc != IOTLS_OK)
-        iotls_session_wipe(s);
-    return rc;
+        return rc;
+    s->suite = ref.suite;
+    s->lifetime = ref.lifetime;
+    s->age_add = ref.age_add;
+    s->received_ms = ref.received_ms;
+    s->max_early_data = ref.max_early_data;
+    memcpy(s->psk, ref.psk, ref.psk_len);
+    s->psk_len = ref.psk_len;
+    memcpy(s->ticket, ref.ticket, ref.ticket_len);
+    s->ticket_len = ref.ticket_len;
+    if (ref.server_name_len > 0)
+        memcpy(s->server_name, ref.server_name, ref.server_name_len);
+    s->server_name[ref.server_name_len] = '\0';
+    iotls_wipe(&ref, sizeof ref);
+    return IOTLS_OK;
 }
 
 void iotls_session_wipe(iotls_session *s)

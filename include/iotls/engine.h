@@ -40,6 +40,17 @@ int iotls_conn_start(iotls_conn *c);
  * must drain first). Returns IOTLS_OK, or a fatal error (then the alert to
  * send is queued in the output). */
 int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used);
+/* Zero-copy input, instead of iotls_conn_input: receive straight into the
+ * connection's record buffer. iotls_conn_input_space tells where and how
+ * many bytes the engine takes now (*cap; the rest of the current record's
+ * header or body, so a transport never reads past a record); NULL and 0
+ * when it takes nothing now (application data waits to be read, or the
+ * output must drain first; or the connection failed: iotls_conn_error).
+ * After receiving n <= *cap bytes there, iotls_conn_input_commit(c, n)
+ * processes them, with the same results as iotls_conn_input. Saves the
+ * transport a receive buffer of its own (the blocking API has none). */
+uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap);
+int iotls_conn_input_commit(iotls_conn *c, size_t n);
 /* Bytes waiting to be sent (NULL/0 when none). */
 const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len);
 void iotls_conn_output_consume(iotls_conn *c, size_t n);
@@ -67,7 +78,10 @@ void iotls_conn_set_user(iotls_conn *c, void *user);
 void *iotls_conn_user(const iotls_conn *c);
 /* Client, before iotls_conn_start: offer the session in blob
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
- * other server name, suite not configured) or SESSION_EXPIRED. */
+ * other server name, suite not configured) or SESSION_EXPIRED. The blob is
+ * checked and referenced, not copied (the connection keeps no room for a
+ * ticket): keep it unchanged until iotls_conn_handshake_done() or
+ * iotls_conn_free(). */
 int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
 /* Client, after iotls_conn_set_session: send data as 0-RTT early data. Before
  * iotls_conn_start the data is only referenced (keep it alive until

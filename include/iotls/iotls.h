@@ -72,7 +72,11 @@ void iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
  * after 30 s (a silent peer never blocks a handshake forever). */
 void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
 /* Largest handshake message accepted (a Certificate chain over 16 KiB needs
- * more than the 16 KiB default); from 4096 to 262144. */
+ * more than the 16 KiB default); from 512 to 262144. It sizes the buffer
+ * that reassembles a message spanning records: a device that only resumes
+ * or uses an external PSK receives no Certificate and can go as low as
+ * 1024 (a refused ticket then fails with HANDSHAKE_TOO_LARGE when the
+ * server's chain does not fit; docs/memory.md). */
 int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
 /* Largest record plaintext this side wants to receive and will send, from
  * 512 to 16384 (the default). Below 16384 the receive buffer shrinks to

@@ -30,20 +30,12 @@
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "iotls/session.h"
+#include "session_ref.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* e.g. macOS: SO_NOSIGPIPE is set on the socket instead */
 #endif
 
-/* Received bytes the engine has not taken yet. They must outlive one call
- * (the engine takes fewer than offered while decrypted application data
- * waits to be read), so they live in the object, not on the stack. The
- * engine holds a whole record itself, so this only sets how much one recv()
- * asks for: small devices can build with a smaller one. */
-#ifndef IOTLS_IO_CHUNK
-#define IOTLS_IO_CHUNK 4096
-#endif
-#define IO_CHUNK IOTLS_IO_CHUNK
 /* Best-effort flushes (the alert after a failure, close_notify) never wait
  * longer than this, even without a configured timeout. */
 #define FLUSH_GRACE_MS 2000
@@ -81,9 +73,6 @@ struct iotls {
     uint8_t *early_in;
     size_t early_in_len, early_in_off;
     char errbuf[256];
-
-    uint8_t in[IO_CHUNK];
-    size_t in_off, in_len;
 };
 
 /* ---- time ---- */
@@ -257,13 +246,24 @@ static int flush_out(iotls *t, int64_t deadline)
 }
 
 /* Receives into the (empty) input buffer. */
-static int fill_in(iotls *t, int64_t deadline)
+/* Receives straight into the engine's record buffer (no receive buffer of
+ * our own: iotls_conn_input_space) and hands the bytes over. Returns the
+ * transport's result; *engine_rc is the engine's for the bytes received.
+ * The caller has checked that the engine takes input now. */
+static int fill_in(iotls *t, int64_t deadline, int *engine_rc)
 {
+    *engine_rc = IOTLS_OK;
     for (;;) {
-        ssize_t r = recv(t->fd, t->in, sizeof t->in, 0);
+        size_t cap = 0;
+        uint8_t *space = iotls_conn_input_space(t->conn, &cap);
+        if (space == NULL) {
+            int e = iotls_conn_error(t->conn);
+            *engine_rc = e != IOTLS_OK ? e : IOTLS_ERR_INTERNAL;
+            return IOTLS_OK;
+        }
+        ssize_t r = recv(t->fd, space, cap, 0);
         if (r > 0) {
-            t->in_off = 0;
-            t->in_len = (size_t)r;
+            *engine_rc = iotls_conn_input_commit(t->conn, (size_t)r);
             return IOTLS_OK;
         }
         if (r == 0)
@@ -284,19 +284,15 @@ static int fill_in(iotls *t, int64_t deadline)
     }
 }
 
-/* Offers the buffered input to the engine; *progress tells whether it took
- * any. */
-static int feed(iotls *t, int *progress)
+/* Whether the engine takes input now; when not, its error (if any). */
+static int engine_takes_input(iotls *t, int *err)
 {
-    size_t used = 0;
-    int rc = iotls_conn_input(t->conn, t->in + t->in_off, t->in_len - t->in_off, &used);
-    if (used > t->in_len - t->in_off)
-        used = t->in_len - t->in_off; /* defensive: never trust a count past the buffer */
-    t->in_off += used;
-    if (t->in_off == t->in_len)
-        t->in_off = t->in_len = 0;
-    *progress = used > 0;
-    return rc;
+    size_t cap = 0;
+    *err = IOTLS_OK;
+    if (iotls_conn_input_space(t->conn, &cap) != NULL)
+        return 1;
+    *err = iotls_conn_error(t->conn);
+    return 0;
 }
 
 /* Maps a transport result to the error recorded for it. */
@@ -365,27 +361,26 @@ static int do_handshake(iotls *t)
             return IOTLS_OK;
         if (t->role == IOTLS_ROLE_SERVER && drain_early(t) != IOTLS_OK)
             return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
-        if (t->in_off < t->in_len) {
-            int progress = 0;
-            rc = feed(t, &progress);
-            if (rc != IOTLS_OK)
-                return fail(t, "handshake", rc, NULL);
-            if (t->role == IOTLS_ROLE_SERVER && drain_early(t) != IOTLS_OK)
-                return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
-            if (progress || output_pending(t) || iotls_conn_handshake_done(t->conn))
+        int err = IOTLS_OK;
+        if (!engine_takes_input(t, &err)) {
+            if (err != IOTLS_OK)
+                return fail(t, "handshake", err, NULL);
+            if (output_pending(t) || iotls_conn_handshake_done(t->conn))
                 continue;
             /* The engine takes nothing after a close_notify. */
             uint8_t probe;
             size_t got = 0;
             if (iotls_conn_read(t->conn, &probe, 0, &got) == IOTLS_ERR_CLOSED)
                 return fail(t, "handshake", IOTLS_ERR_CLOSED, NULL);
-            return fail(t, "handshake", IOTLS_ERR_INTERNAL, "engine took no input");
+            return fail(t, "handshake", IOTLS_ERR_INTERNAL, "engine takes no input");
         }
-        rc = fill_in(t, deadline);
+        rc = fill_in(t, deadline, &err);
         if (rc == IOTLS_ERR_EOF)
             return fail(t, "handshake", rc, "peer closed the TCP connection");
         if (rc != IOTLS_OK)
             return io_fail(t, "handshake", rc);
+        if (err != IOTLS_OK)
+            return fail(t, "handshake", err, NULL);
     }
 }
 
@@ -724,29 +719,30 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
         rc = flush_out(t, deadline);
         if (rc != IOTLS_OK && rc != IOTLS_WANT_WRITE)
             return io_fail(t, "read", rc);
-        if (t->in_off < t->in_len) {
-            int progress = 0;
-            rc = feed(t, &progress);
-            if (rc == IOTLS_ERR_CLOSED)
-                continue; /* the read above reports it */
-            if (rc != IOTLS_OK)
-                return fail(t, read_phase(t, rc), rc, NULL);
-            if (progress)
-                continue;
+        int err = IOTLS_OK;
+        if (!engine_takes_input(t, &err)) {
+            if (err != IOTLS_OK)
+                return fail(t, read_phase(t, err), err, NULL);
             if (output_pending(t)) {
                 if (t->nonblocking)
                     return IOTLS_WANT_WRITE;
                 continue;
             }
+            if (iotls_conn_read(t->conn, buf, 0, &n) == IOTLS_ERR_CLOSED)
+                continue; /* the read above reports it */
             /* Nothing taken, nothing to send, nothing to read: the
              * engine cannot make progress. */
-            return fail(t, "read", IOTLS_ERR_INTERNAL, "engine took no input");
+            return fail(t, "read", IOTLS_ERR_INTERNAL, "engine takes no input");
         }
-        rc = fill_in(t, deadline);
+        rc = fill_in(t, deadline, &err);
         if (rc == IOTLS_WANT_READ && output_pending(t))
             return IOTLS_WANT_WRITE;
         if (rc == IOTLS_ERR_EOF)
             return fail(t, "read", rc, NULL);
+        if (rc == IOTLS_OK && err == IOTLS_ERR_CLOSED)
+            continue; /* the read above reports it */
+        if (rc == IOTLS_OK && err != IOTLS_OK)
+            return fail(t, read_phase(t, err), err, NULL);
         if (rc != IOTLS_OK)
             return io_fail(t, "read", rc);
     }
@@ -943,9 +939,9 @@ int iotls_set_session(iotls *t, const uint8_t *blob, size_t len)
         return IOTLS_ERR_BAD_ARG;
     if (t->conn != NULL)
         return IOTLS_ERR_BAD_STATE;
-    iotls_session check;
-    int rc = iotls_session_load(&check, blob, len, iotls_config_now_ms(t->cfg));
-    iotls_session_wipe(&check);
+    iotls_session_ref check;
+    int rc = iotls_session_ref_parse(&check, NULL, 0, blob, len, iotls_config_now_ms(t->cfg));
+    iotls_wipe(&check, sizeof check);
     if (rc != IOTLS_OK)
         return rc;
     uint8_t *copy = malloc(len);

@@ -392,7 +392,7 @@ int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
 {
     if (!cfg)
         return IOTLS_ERR_BAD_ARG;
-    if (bytes < 4096 || bytes > 262144)
+    if (bytes < 512 || bytes > 262144)
         return IOTLS_ERR_CONFIG;
     cfg->max_handshake = bytes;
     return IOTLS_OK;

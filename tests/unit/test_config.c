@@ -170,8 +170,10 @@ static void test_pins(void)
 static void test_scalars(void)
 {
     iotls_config *cfg = iotls_config_new();
-    CHECK_RC(iotls_config_set_max_handshake_size(cfg, 4095), IOTLS_ERR_CONFIG);
+    CHECK_RC(iotls_config_set_max_handshake_size(cfg, 511), IOTLS_ERR_CONFIG);
     CHECK(cfg->max_handshake == 16384);
+    CHECK_OK(iotls_config_set_max_handshake_size(cfg, 512));
+    CHECK(cfg->max_handshake == 512);
     CHECK_OK(iotls_config_set_max_handshake_size(cfg, 4096));
     CHECK(cfg->max_handshake == 4096);
     CHECK_OK(iotls_config_set_max_handshake_size(cfg, 262144));

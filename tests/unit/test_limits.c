@@ -262,6 +262,10 @@ static void test_handshake_size_and_chain(void)
     handshake_with("srv10.pem", 0, IOTLS_OK, -1);
     /* The same message over a client limit of 4096 bytes. */
     handshake_with("srv10.pem", 4096, IOTLS_ERR_HANDSHAKE_TOO_LARGE, IOTLS_ALERT_DECODE_ERROR);
+    /* The smallest limit, 512: this one-certificate P-256 chain still fits
+     * (its Certificate message is under 512 bytes), ten do not. */
+    handshake_with("srv.pem", 512, IOTLS_OK, -1);
+    handshake_with("srv10.pem", 512, IOTLS_ERR_HANDSHAKE_TOO_LARGE, IOTLS_ALERT_DECODE_ERROR);
     /* 11 certificates: one over IOTLS_MAX_PEER_CHAIN. */
     handshake_with("srv11.pem", 0, IOTLS_ERR_BAD_CERTIFICATE, IOTLS_ALERT_BAD_CERTIFICATE);
 }
