@@ -50,8 +50,9 @@ demo: deps
 	$(MAKE) all
 	$(BUILD)/iotls demo
 
-# iotls, OpenSSL, wolfSSL and GnuTLS in one run (apps/cmd_bench.c), with
-# instructions per handshake counted under valgrind's callgrind.
+# iotls, OpenSSL, wolfSSL and GnuTLS in one run (apps/cmd_bench.c): full,
+# resumed and external-PSK handshakes, with instructions per handshake
+# counted under valgrind's callgrind.
 bench: deps
 	$(MAKE) all
 	$(BUILD)/iotls bench --instructions

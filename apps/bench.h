@@ -11,6 +11,17 @@
 #define BENCH_SUITE "TLS_AES_128_GCM_SHA256"
 #define BENCH_GROUP "x25519"
 
+/* The handshake kinds measured. Resumed: a ticket from a previous full
+ * handshake of the same stack (that handshake is set-up, not measured),
+ * psk_dhe_ke with x25519. External PSK: BENCH_PSK_IDENTITY and a 32-byte
+ * key for SHA-256 (TLS_AES_128_GCM_SHA256) on both sides, psk_dhe_ke with
+ * x25519; the server has no certificate, so a completed handshake was
+ * authenticated by the PSK. */
+typedef enum { BENCH_FULL = 0, BENCH_RESUMED = 1, BENCH_PSK = 2 } bench_kind;
+#define BENCH_NKINDS 3
+#define BENCH_PSK_IDENTITY "iotls-bench-psk"
+#define BENCH_PSK_LEN 32
+
 /* What every stack is set up with. PEM strings are NUL-terminated. */
 typedef struct {
     const char *ca_cert_pem; /* the client's only trust anchor */
@@ -21,24 +32,40 @@ typedef struct {
     const char *group;       /* "x25519" */
     size_t record_size;      /* iotls only: iotls_config_set_record_size (0: default) */
     size_t max_handshake;    /* iotls only: iotls_config_set_max_handshake_size (0: default) */
-    int resume;              /* iotls only: resumed handshakes (a ticket from the first one) */
+    bench_kind kind;
+    const uint8_t *psk; /* BENCH_PSK_LEN bytes (BENCH_PSK) */
 } bench_params;
 
 /* One TLS implementation. setup() builds a context holding both the client
- * and the server configuration (cert, key, CA, suite, group, no session
- * tickets: iotls sends none). client()/server() create a connection on the
- * connected socket fd and run a full handshake to completion, returning the
- * connection or NULL. Connections are used from one thread at a time. */
+ * and the server configuration for one handshake kind: full (cert, key, CA,
+ * suite, group, no session tickets), resumed (the same, the server sending
+ * one ticket per handshake where the stack lets us choose) or external PSK
+ * (no certificate, the PSK on both sides). client()/server() create a
+ * connection on the connected socket fd and run a handshake to completion,
+ * returning the connection or NULL; a resumed-kind client offers the
+ * session kept by keep_session() when there is one. Connections are used
+ * from one thread at a time. */
 typedef struct {
     const char *name; /* as printed, and lower-cased on the command line */
     const char *(*version)(void);
+    /* NULL when the stack can run p->kind here, else why it cannot (printed
+     * in the table instead of its figures). */
+    const char *(*cannot)(const bench_params *p);
     void *(*setup)(const bench_params *p); /* NULL on failure (prints why) */
     void *(*client)(void *ctx, int fd);
     void *(*server)(void *ctx, int fd);
     int (*write)(void *conn, const void *buf, size_t len); /* 1: all of it written */
     long (*read)(void *conn, void *buf, size_t cap);       /* bytes; <= 0 end or error */
     uint64_t (*wire_out)(void *conn); /* bytes this side has sent, records included */
-    void (*close)(void *conn);        /* frees the connection */
+    /* Resumed kind, client side, after the connection read application data
+     * (so the tickets sent before it were processed): keep the session for
+     * the next client() calls. 1 when a resumable session was kept. */
+    int (*keep_session)(void *ctx, void *conn);
+    /* 1 when the finished handshake was of the kind ctx is set up for, as
+     * the stack reports it (resumed: its "session reused" flag; PSK: the
+     * external PSK was used; both: (EC)DHE with x25519 where reported). */
+    int (*kind_ok)(void *ctx, void *conn, int is_server);
+    void (*close)(void *conn); /* frees the connection */
     void (*teardown)(void *ctx);
 } bench_stack;
 

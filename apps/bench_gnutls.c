@@ -12,8 +12,14 @@
 
 typedef struct {
     gnutls_certificate_credentials_t client_cred, server_cred;
+    gnutls_psk_client_credentials_t client_psk;
+    gnutls_psk_server_credentials_t server_psk;
     gnutls_priority_t prio;
     const char *server_name;
+    bench_kind kind;
+    gnutls_datum_t ticket_key; /* resumed kind: the server's ticket key */
+    gnutls_datum_t resume;     /* resumed kind: the client's session from the set-up handshake */
+    uint8_t psk[BENCH_PSK_LEN];
 } gtls_ctx;
 
 typedef struct {
@@ -41,6 +47,12 @@ static ssize_t count_push(gnutls_transport_ptr_t arg, const void *buf, size_t le
     return n;
 }
 
+static const char *gtls_cannot(const bench_params *p)
+{
+    (void)p;
+    return NULL;
+}
+
 static void gtls_teardown(void *p)
 {
     gtls_ctx *x = p;
@@ -50,9 +62,33 @@ static void gtls_teardown(void *p)
         gnutls_certificate_free_credentials(x->client_cred);
     if (x->server_cred)
         gnutls_certificate_free_credentials(x->server_cred);
+    if (x->client_psk)
+        gnutls_psk_free_client_credentials(x->client_psk);
+    if (x->server_psk)
+        gnutls_psk_free_server_credentials(x->server_psk);
     if (x->prio)
         gnutls_priority_deinit(x->prio);
+    if (x->ticket_key.data) {
+        gnutls_memset(x->ticket_key.data, 0, x->ticket_key.size);
+        gnutls_free(x->ticket_key.data);
+    }
+    gnutls_free(x->resume.data);
+    gnutls_memset(x->psk, 0, sizeof x->psk);
     free(x);
+}
+
+/* The server's external PSK, looked up by the identity the client names. */
+static int psk_lookup(gnutls_session_t s, const char *identity, gnutls_datum_t *key)
+{
+    gtls_ctx *x = gnutls_session_get_ptr(s);
+    if (!x || strcmp(identity, BENCH_PSK_IDENTITY) != 0)
+        return -1;
+    key->data = gnutls_malloc(BENCH_PSK_LEN);
+    if (!key->data)
+        return -1;
+    memcpy(key->data, x->psk, BENCH_PSK_LEN);
+    key->size = BENCH_PSK_LEN;
+    return 0;
 }
 
 static void *gtls_setup(const bench_params *p)
@@ -61,24 +97,46 @@ static void *gtls_setup(const bench_params *p)
     if (!x)
         return NULL;
     x->server_name = p->server_name;
+    x->kind = p->kind;
     if (strcmp(p->suite, "TLS_AES_128_GCM_SHA256") != 0 || strcmp(p->group, "x25519") != 0) {
         fprintf(stderr, "iotls bench: GnuTLS: only %s with %s is mapped\n", BENCH_SUITE,
                 BENCH_GROUP);
         free(x);
         return NULL;
     }
-    gnutls_datum_t cert = {(unsigned char *)p->cert_pem, (unsigned)strlen(p->cert_pem)};
-    gnutls_datum_t key = {(unsigned char *)p->key_pem, (unsigned)strlen(p->key_pem)};
-    gnutls_datum_t ca = {(unsigned char *)p->ca_cert_pem, (unsigned)strlen(p->ca_cert_pem)};
-    int ok = gnutls_certificate_allocate_credentials(&x->server_cred) == 0 &&
+    int ok;
+    if (p->kind == BENCH_PSK) {
+        /* No certificate and no CA: the PSK authenticates both sides;
+         * ECDHE-PSK alone is psk_dhe_ke. */
+        memcpy(x->psk, p->psk, BENCH_PSK_LEN);
+        gnutls_datum_t key = {x->psk, BENCH_PSK_LEN};
+        ok = gnutls_psk_allocate_client_credentials(&x->client_psk) == 0 &&
+             gnutls_psk_allocate_server_credentials(&x->server_psk) == 0 &&
+             gnutls_psk_set_client_credentials(x->client_psk, BENCH_PSK_IDENTITY, &key,
+                                               GNUTLS_PSK_KEY_RAW) == 0;
+        if (ok)
+            gnutls_psk_set_server_credentials_function(x->server_psk, psk_lookup);
+        ok = ok && gnutls_priority_init(&x->prio,
+                                        "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
+                                        "-GROUP-ALL:+GROUP-X25519:-KX-ALL:+ECDHE-PSK",
+                                        NULL) == 0;
+    } else {
+        gnutls_datum_t cert = {(unsigned char *)p->cert_pem, (unsigned)strlen(p->cert_pem)};
+        gnutls_datum_t key = {(unsigned char *)p->key_pem, (unsigned)strlen(p->key_pem)};
+        gnutls_datum_t ca = {(unsigned char *)p->ca_cert_pem, (unsigned)strlen(p->ca_cert_pem)};
+        ok = gnutls_certificate_allocate_credentials(&x->server_cred) == 0 &&
              gnutls_certificate_allocate_credentials(&x->client_cred) == 0;
-    ok = ok && gnutls_certificate_set_x509_key_mem2(x->server_cred, &cert, &key,
-                                                    GNUTLS_X509_FMT_PEM, NULL, 0) >= 0;
-    ok = ok && gnutls_certificate_set_x509_trust_mem(x->client_cred, &ca, GNUTLS_X509_FMT_PEM) == 1;
-    ok = ok && gnutls_priority_init(&x->prio,
-                                    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
-                                    "-GROUP-ALL:+GROUP-X25519",
-                                    NULL) == 0;
+        ok = ok && gnutls_certificate_set_x509_key_mem2(x->server_cred, &cert, &key,
+                                                        GNUTLS_X509_FMT_PEM, NULL, 0) >= 0;
+        ok = ok &&
+             gnutls_certificate_set_x509_trust_mem(x->client_cred, &ca, GNUTLS_X509_FMT_PEM) == 1;
+        ok = ok && gnutls_priority_init(&x->prio,
+                                        "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
+                                        "-GROUP-ALL:+GROUP-X25519",
+                                        NULL) == 0;
+    }
+    if (p->kind == BENCH_RESUMED)
+        ok = ok && gnutls_session_ticket_key_generate(&x->ticket_key) == 0;
     if (!ok) {
         fprintf(stderr, "iotls bench: GnuTLS setup failed\n");
         gtls_teardown(x);
@@ -102,13 +160,25 @@ static gtls_conn *new_conn(gtls_ctx *x, int fd, int server)
     if (!c)
         return NULL;
     c->fd = fd;
-    if (gnutls_init(&c->s, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_TICKETS) != 0) {
+    unsigned flags = (server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+                     (x->kind == BENCH_RESUMED ? 0 : GNUTLS_NO_TICKETS);
+    if (gnutls_init(&c->s, flags) != 0) {
         free(c);
         return NULL;
     }
-    if (gnutls_priority_set(c->s, x->prio) != 0 ||
-        gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
-                               server ? x->server_cred : x->client_cred) != 0) {
+    gnutls_session_set_ptr(c->s, x);
+    int rc = gnutls_priority_set(c->s, x->prio);
+    if (rc == 0 && x->kind == BENCH_PSK)
+        rc = server ? gnutls_credentials_set(c->s, GNUTLS_CRD_PSK, x->server_psk)
+                    : gnutls_credentials_set(c->s, GNUTLS_CRD_PSK, x->client_psk);
+    else if (rc == 0)
+        rc = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
+                                    server ? x->server_cred : x->client_cred);
+    if (rc == 0 && x->kind == BENCH_RESUMED && server)
+        rc = gnutls_session_ticket_enable_server(c->s, &x->ticket_key);
+    if (rc == 0 && x->kind == BENCH_RESUMED && !server && x->resume.size > 0)
+        rc = gnutls_session_set_data(c->s, x->resume.data, x->resume.size);
+    if (rc != 0) {
         gtls_close(c);
         return NULL;
     }
@@ -133,7 +203,8 @@ static void *gtls_client(void *p, int fd)
     gtls_conn *c = new_conn(x, fd, 0);
     if (c && gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, x->server_name,
                                     strlen(x->server_name)) == 0) {
-        gnutls_session_set_verify_cert(c->s, x->server_name, 0);
+        if (x->kind != BENCH_PSK)
+            gnutls_session_set_verify_cert(c->s, x->server_name, 0);
         if (drive(c))
             return c;
     }
@@ -182,15 +253,49 @@ static uint64_t gtls_wire_out(void *p)
     return ((gtls_conn *)p)->sent;
 }
 
+static int gtls_keep_session(void *ctx, void *conn)
+{
+    gtls_ctx *x = ctx;
+    gtls_conn *c = conn;
+    gnutls_free(x->resume.data);
+    x->resume.data = NULL;
+    x->resume.size = 0;
+    /* Without a ticket received, TLS 1.3 session data cannot resume. */
+    if (!(gnutls_session_get_flags(c->s) & GNUTLS_SFLAGS_SESSION_TICKET))
+        return 0;
+    return gnutls_session_get_data2(c->s, &x->resume) == 0 && x->resume.size > 0;
+}
+
+static int gtls_kind_ok(void *ctx, void *conn, int is_server)
+{
+    (void)is_server;
+    gtls_ctx *x = ctx;
+    gnutls_session_t s = ((gtls_conn *)conn)->s;
+    int x25519 = gnutls_group_get(s) == GNUTLS_GROUP_X25519;
+    switch (x->kind) {
+    case BENCH_FULL:
+        return !gnutls_session_is_resumed(s);
+    case BENCH_RESUMED:
+        return gnutls_session_is_resumed(s) && x25519;
+    case BENCH_PSK:
+        return gnutls_auth_get_type(s) == GNUTLS_CRD_PSK &&
+               gnutls_kx_get(s) == GNUTLS_KX_ECDHE_PSK && x25519;
+    }
+    return 0;
+}
+
 const bench_stack bench_stack_gnutls = {
     .name = "GnuTLS",
     .version = gtls_version,
+    .cannot = gtls_cannot,
     .setup = gtls_setup,
     .client = gtls_client,
     .server = gtls_server,
     .write = gtls_write,
     .read = gtls_read,
     .wire_out = gtls_wire_out,
+    .keep_session = gtls_keep_session,
+    .kind_ok = gtls_kind_ok,
     .close = gtls_close,
     .teardown = gtls_teardown,
 };

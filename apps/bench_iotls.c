@@ -16,8 +16,8 @@ typedef struct {
     iotls_config *client_cfg, *server_cfg;
     iotls *listener; /* iotls_accept_socket's server object */
     const char *server_name;
+    bench_kind kind;
     /* Resumption: the session blob of the first ticket received. */
-    int resume;
     pthread_mutex_t lock;
     uint8_t blob[IOTLS_SESSION_MAX_BLOB];
     size_t blob_len;
@@ -41,6 +41,12 @@ static const char *iotls_version(void)
     return iotls_crypto_backend_name();
 }
 
+static const char *iotls_cannot(const bench_params *p)
+{
+    (void)p;
+    return NULL;
+}
+
 static void iotls_teardown(void *p)
 {
     iotls_bench_ctx *x = p;
@@ -59,16 +65,18 @@ static void *iotls_setup(const bench_params *p)
     if (!x)
         return NULL;
     x->server_name = p->server_name;
-    x->resume = p->resume;
+    x->kind = p->kind;
     pthread_mutex_init(&x->lock, NULL);
     x->client_cfg = iotls_config_new();
     x->server_cfg = iotls_config_new();
     int rc = (!x->client_cfg || !x->server_cfg) ? IOTLS_ERR_NO_MEMORY : IOTLS_OK;
-    if (!rc)
+    /* An external-PSK server has no certificate (and its client no CA):
+     * the PSK authenticates both sides. */
+    if (!rc && p->kind != BENCH_PSK)
         rc = iotls_config_set_cert_mem(x->server_cfg, (const uint8_t *)p->cert_pem,
                                        strlen(p->cert_pem) + 1, (const uint8_t *)p->key_pem,
                                        strlen(p->key_pem) + 1);
-    if (!rc)
+    if (!rc && p->kind != BENCH_PSK)
         rc = iotls_config_set_ca_mem(x->client_cfg, (const uint8_t *)p->ca_cert_pem,
                                      strlen(p->ca_cert_pem) + 1);
     for (int k = 0; !rc && k < 2; k++) {
@@ -80,8 +88,13 @@ static void *iotls_setup(const bench_params *p)
             rc = iotls_config_set_record_size(c, p->record_size);
         if (!rc && p->max_handshake)
             rc = iotls_config_set_max_handshake_size(c, p->max_handshake);
+        /* psk_ke stays off (the default): psk_dhe_ke only. */
+        if (!rc && p->kind == BENCH_PSK)
+            rc = iotls_config_set_psk(c, (const uint8_t *)BENCH_PSK_IDENTITY,
+                                      strlen(BENCH_PSK_IDENTITY), p->psk, BENCH_PSK_LEN,
+                                      0x1301 /* TLS_AES_128_GCM_SHA256 */);
     }
-    if (!rc && p->resume) {
+    if (!rc && p->kind == BENCH_RESUMED) {
         rc = iotls_config_set_tickets(x->server_cfg, 1);
         iotls_config_set_ticket_cb(x->client_cfg, on_ticket, x);
     }
@@ -104,40 +117,47 @@ static void *iotls_client(void *p, int fd)
     iotls *t = iotls_client_new(x->client_cfg);
     if (!t)
         return NULL;
-    int have_session = 0;
-    if (x->resume) {
+    if (x->kind == BENCH_RESUMED) {
         pthread_mutex_lock(&x->lock);
-        have_session = x->blob_len > 0 && iotls_set_session(t, x->blob, x->blob_len) == IOTLS_OK;
+        int rc = x->blob_len > 0 ? iotls_set_session(t, x->blob, x->blob_len) : IOTLS_OK;
         pthread_mutex_unlock(&x->lock);
-    }
-    if (iotls_connect_socket(t, fd, x->server_name) == IOTLS_OK) {
-        iotls_info info;
-        if (have_session) {
-            /* A round that should have resumed and did not is a failure. */
-            if (iotls_get_info(t, &info) == IOTLS_OK && info.resumed)
-                return t;
-        } else if (x->resume) {
-            /* The first (warm-up) round: wait (up to 2 s) for the ticket,
-             * which the server sends right after the handshake. */
-            uint8_t b[64];
-            iotls_set_nonblocking(t, 1);
-            for (int i = 0; i < 2000; i++) {
-                pthread_mutex_lock(&x->lock);
-                size_t got = x->blob_len;
-                pthread_mutex_unlock(&x->lock);
-                ssize_t n = iotls_read(t, b, sizeof b);
-                if (got > 0 || (n < 0 && n != IOTLS_WANT_READ) || n == 0)
-                    break;
-                usleep(1000);
-            }
-            iotls_set_nonblocking(t, 0);
-            return t;
-        } else {
-            return t;
+        if (rc != IOTLS_OK) {
+            iotls_free(t);
+            return NULL;
         }
     }
+    if (iotls_connect_socket(t, fd, x->server_name) == IOTLS_OK)
+        return t;
     iotls_free(t);
     return NULL;
+}
+
+static int iotls_keep_session(void *ctx, void *conn)
+{
+    (void)conn; /* on_ticket kept it when the ticket was read */
+    iotls_bench_ctx *x = ctx;
+    pthread_mutex_lock(&x->lock);
+    int kept = x->blob_len > 0;
+    pthread_mutex_unlock(&x->lock);
+    return kept;
+}
+
+static int iotls_kind_ok(void *ctx, void *conn, int is_server)
+{
+    (void)is_server;
+    iotls_bench_ctx *x = ctx;
+    iotls_info info;
+    if (iotls_get_info(conn, &info) != IOTLS_OK || !info.handshake_done)
+        return 0;
+    switch (x->kind) {
+    case BENCH_FULL:
+        return !info.resumed && !info.external_psk;
+    case BENCH_RESUMED:
+        return info.resumed && !info.external_psk && info.group == 0x001d;
+    case BENCH_PSK:
+        return info.external_psk && info.group == 0x001d;
+    }
+    return 0;
 }
 
 static void *iotls_server(void *p, int fd)
@@ -174,12 +194,15 @@ static void iotls_close_conn(void *conn)
 const bench_stack bench_stack_iotls = {
     .name = "iotls",
     .version = iotls_version,
+    .cannot = iotls_cannot,
     .setup = iotls_setup,
     .client = iotls_client,
     .server = iotls_server,
     .write = iotls_bench_write,
     .read = iotls_bench_read,
     .wire_out = iotls_wire_out,
+    .keep_session = iotls_keep_session,
+    .kind_ok = iotls_kind_ok,
     .close = iotls_close_conn,
     .teardown = iotls_teardown,
 };

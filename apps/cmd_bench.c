@@ -1,7 +1,10 @@
-/* `iotls bench`: full TLS 1.3 handshakes and bulk transfer of iotls,
- * OpenSSL, wolfSSL and GnuTLS side by side in one run, same suite, group
- * and certificate, client and server in one process over a socketpair with
- * one thread per side. Per handshake: wall time (median), peak heap of each
+/* `iotls bench`: TLS 1.3 handshakes of three kinds (full with a
+ * certificate, resumed from a ticket, external PSK) and bulk transfer of
+ * iotls, OpenSSL, wolfSSL and GnuTLS side by side in one run, same suite,
+ * group, certificate and PSK, client and server in one process over a
+ * socketpair with one thread per side. A handshake counts only when the
+ * stack reports it was of the kind measured (resumed, PSK used, x25519).
+ * Per handshake kind: wall time (median), peak heap of each
  * side (every malloc of the side's thread, engine and crypto library alike,
  * apps/memtrack.c), deepest stack use of each side (painted thread stacks),
  * bytes on the wire; bulk: MB/s. With --instructions (what `make bench`
@@ -67,8 +70,14 @@ typedef struct {
     int is_server;
     size_t bulk;   /* bytes to send (client) or receive (server) after the handshake */
     int callgrind; /* toggle callgrind's collection around the handshake */
+    /* Set-up round of the resumed kind: a full handshake, then one byte of
+     * application data server->client, so the client has read the tickets
+     * sent before it and keeps the session for the measured rounds. */
+    int prime;
     /* results */
     int ok;
+    int handshaken; /* the handshake completed */
+    int kind_ok;    /* ... and was of the kind measured */
     double ms;
     size_t peak;
     uint64_t wire;
@@ -90,8 +99,19 @@ static void *side_main(void *p)
     j->ms = bench_now_ms() - t0;
     j->peak = memtrack_thread_peak();
     j->ok = conn != NULL;
-    if (conn)
+    if (conn) {
+        j->handshaken = 1;
         j->wire = j->st->wire_out(conn);
+        j->kind_ok = j->prime || j->st->kind_ok(j->ctx, conn, j->is_server);
+        j->ok = j->kind_ok;
+    }
+    if (conn && j->prime) {
+        unsigned char one = 1;
+        if (j->is_server)
+            j->ok = j->st->write(conn, &one, 1);
+        else
+            j->ok = j->st->read(conn, &one, 1) == 1 && j->st->keep_session(j->ctx, conn);
+    }
     char *buf = j->ok && j->bulk ? calloc(1, BULK_CHUNK) : NULL;
     if (buf) {
         size_t done = 0;
@@ -151,7 +171,7 @@ static void *empty_thread(void *p)
 
 /* One connection: both sides, each on a thread. */
 static int run_round(const bench_stack *st, void *ctx, size_t bulk, painted *pt, int callgrind,
-                     side_job job[2], size_t stack_used[2])
+                     int prime, side_job job[2], size_t stack_used[2])
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
@@ -164,7 +184,8 @@ static int run_round(const bench_stack *st, void *ctx, size_t bulk, painted *pt,
                             .fd = sv[k],
                             .is_server = k == 1,
                             .bulk = bulk,
-                            .callgrind = callgrind};
+                            .callgrind = callgrind,
+                            .prime = prime};
         started[k] = start_thread(&th[k], pt ? pt->mem[k] : NULL, side_main, &job[k]);
     }
     for (int k = 0; k < 2; k++) {
@@ -186,25 +207,45 @@ typedef struct {
     size_t stack[2];
     uint64_t wire[2];
     double mbps;
-    double instr; /* per full handshake, client + server; 0: not measured */
+    double instr; /* per handshake, client + server; 0: not measured */
     int failures;
+    int wrong_kind; /* handshakes that completed but not as the kind measured */
     int ran;
+    const char *cannot; /* why the stack cannot run this kind, or NULL */
 } stack_result;
 
-static void run_stack(const bench_stack *st, void *ctx, int rounds, size_t bulk, painted *pt,
-                      stack_result *out)
+static const char *const kind_names[BENCH_NKINDS] = {"full", "resumed", "psk"};
+
+/* The resumed kind's set-up: a full handshake whose ticket the client
+ * keeps (not measured). */
+static int prime_session(const bench_stack *st, void *ctx)
+{
+    side_job job[2];
+    return run_round(st, ctx, 0, NULL, 0, 1, job, NULL);
+}
+
+static void run_stack(const bench_stack *st, void *ctx, bench_kind kind, int rounds, size_t bulk,
+                      painted *pt, stack_result *out)
 {
     double *v[4];
     for (int k = 0; k < 4; k++)
         v[k] = calloc((size_t)rounds, sizeof(double));
     int done = 0;
     out->ran = 1;
+    if (kind == BENCH_RESUMED && !prime_session(st, ctx)) {
+        fprintf(stderr, "iotls bench: %s: no session from the set-up handshake\n", st->name);
+        out->failures++;
+        rounds = 0;
+    }
     /* Round -1 warms up (library init, first allocations) and is not counted. */
     for (int i = -1; i < rounds; i++) {
         side_job job[2];
+        memset(job, 0, sizeof job);
         size_t used[2] = {0, 0};
-        if (!v[0] || !v[1] || !v[2] || !v[3] || !run_round(st, ctx, 0, pt, 0, job, used)) {
+        if (!v[0] || !v[1] || !v[2] || !v[3] || !run_round(st, ctx, 0, pt, 0, 0, job, used)) {
             out->failures++;
+            if (job[0].handshaken && job[1].handshaken && job[0].kind_ok + job[1].kind_ok < 2)
+                out->wrong_kind++;
             continue;
         }
         if (i < 0)
@@ -228,7 +269,7 @@ static void run_stack(const bench_stack *st, void *ctx, int rounds, size_t bulk,
         free(v[k]);
     if (bulk) {
         side_job job[2];
-        if (run_round(st, ctx, bulk, NULL, 0, job, NULL) && job[1].bulk_end > job[0].bulk_start)
+        if (run_round(st, ctx, bulk, NULL, 0, 0, job, NULL) && job[1].bulk_end > job[0].bulk_start)
             out->mbps = (double)bulk / 1e6 / ((job[1].bulk_end - job[0].bulk_start) / 1e3);
         else
             out->failures++;
@@ -237,10 +278,11 @@ static void run_stack(const bench_stack *st, void *ctx, int rounds, size_t bulk,
 
 /* ---- instructions under callgrind ---- */
 
-/* The child: `iotls bench --callgrind NAME`, run by run_callgrind() under
- * valgrind --tool=callgrind --collect-atstart=no. Collection is on only
- * around the handshakes (inside each side's thread), after set-up and two
- * warm-up handshakes. */
+/* The child: `iotls bench --callgrind NAME --kind KIND`, run by
+ * run_callgrind() under valgrind --tool=callgrind --collect-atstart=no.
+ * Collection is on only around the handshakes (inside each side's thread),
+ * after set-up (for the resumed kind: the full handshake that gets the
+ * ticket) and two warm-up handshakes. */
 static int callgrind_child(const char *name, const bench_params *params, int rounds)
 {
     if (strcmp(name, "cryptoonly") == 0) {
@@ -264,17 +306,26 @@ static int callgrind_child(const char *name, const bench_params *params, int rou
         const bench_stack *st = all_stacks[s];
         if (strcasecmp(st->name, name) != 0)
             continue;
+        const char *why = st->cannot(params);
+        if (why) {
+            fprintf(stderr, "iotls bench: %s cannot run %s handshakes: %s\n", st->name,
+                    kind_names[params->kind], why);
+            return 1;
+        }
         void *ctx = st->setup(params);
         int ok = ctx != NULL;
         side_job job[2];
+        if (ok && params->kind == BENCH_RESUMED)
+            ok = prime_session(st, ctx);
         for (int i = 0; ok && i < 2; i++)
-            ok = run_round(st, ctx, 0, NULL, 0, job, NULL);
+            ok = run_round(st, ctx, 0, NULL, 0, 0, job, NULL);
         for (int i = 0; ok && i < rounds; i++)
-            ok = run_round(st, ctx, 0, NULL, 1, job, NULL);
+            ok = run_round(st, ctx, 0, NULL, 1, 0, job, NULL);
         if (ctx)
             st->teardown(ctx);
         if (!ok)
-            fprintf(stderr, "iotls bench: %s handshake failed under callgrind\n", st->name);
+            fprintf(stderr, "iotls bench: %s %s handshake failed under callgrind\n", st->name,
+                    kind_names[params->kind]);
         return ok ? 0 : 1;
     }
     fprintf(stderr, "iotls bench: --callgrind: unknown stack '%s'\n", name);
@@ -283,16 +334,32 @@ static int callgrind_child(const char *name, const bench_params *params, int rou
 
 /* Runs the child under callgrind and returns its instructions per
  * handshake (0 on failure). The output file stays in dir for
- * callgrind_annotate. */
-static double run_callgrind(const char *self, const char *name, int rounds, const char *dir)
+ * callgrind_annotate. extra: iotls-only settings passed on (may be empty). */
+static double run_callgrind(const char *self, const char *name, bench_kind kind, int rounds,
+                            const char *dir, char *const extra[4])
 {
     char outfile[512], outopt[560], nrounds[16];
-    snprintf(outfile, sizeof outfile, "%s/callgrind.%s.out", dir, name);
+    snprintf(outfile, sizeof outfile, "%s/callgrind.%s.%s.out", dir, name, kind_names[kind]);
     snprintf(outopt, sizeof outopt, "--callgrind-out-file=%s", outfile);
     snprintf(nrounds, sizeof nrounds, "%d", rounds);
-    char *argv[] = {
-        "valgrind", "--tool=callgrind", "--collect-atstart=no", "-q",       outopt,  (char *)self,
-        "bench",    "--callgrind",      (char *)name,           "--rounds", nrounds, NULL};
+    char *argv[] = {"valgrind",
+                    "--tool=callgrind",
+                    "--collect-atstart=no",
+                    "-q",
+                    outopt,
+                    (char *)self,
+                    "bench",
+                    "--callgrind",
+                    (char *)name,
+                    "--kind",
+                    (char *)kind_names[kind],
+                    "--rounds",
+                    nrounds,
+                    extra[0],
+                    extra[1],
+                    extra[2],
+                    extra[3],
+                    NULL};
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
@@ -322,31 +389,47 @@ static double run_callgrind(const char *self, const char *name, int rounds, cons
 
 /* ---- printing ---- */
 
+#define CELL_WIDTH 21
+#define LABEL_W "38"
+
 static void print_header(const stack_result *res)
 {
-    printf("  %-34s %12s", "", "iotls");
+    printf("  %-" LABEL_W "s %12s", "", "iotls");
     for (size_t s = 1; s < NSTACKS; s++)
-        if (res[s].ran)
-            printf(" %21s", all_stacks[s]->name);
+        if (res[s].ran || res[s].cannot)
+            printf(" %*s", CELL_WIDTH, all_stacks[s]->name);
     printf("\n");
 }
 
-/* iotls' figure, then each peer's with iotls' ratio to it. */
+/* iotls' figure, then each peer's with iotls' ratio to it; a peer that
+ * cannot run this kind gets the reason in its cell, one that failed
+ * "failed". */
 static void print_row(const char *what, const char *unit, const stack_result *res,
                       double (*get)(const stack_result *), int decimals)
 {
     double ours = get(&res[0]);
     char label[64];
     snprintf(label, sizeof label, "%s (%s)", what, unit);
-    printf("  %-34s %12.*f", label, decimals, ours);
+    if (res[0].ran && !res[0].failures)
+        printf("  %-" LABEL_W "s %12.*f", label, decimals, ours);
+    else
+        printf("  %-" LABEL_W "s %12s", label, res[0].cannot ? res[0].cannot : "failed");
     for (size_t s = 1; s < NSTACKS; s++) {
+        if (res[s].cannot) {
+            printf(" %*.*s", CELL_WIDTH, CELL_WIDTH, res[s].cannot);
+            continue;
+        }
         if (!res[s].ran)
             continue;
         double ref = get(&res[s]);
-        if (ref > 0)
+        if (res[s].failures && ref <= 0)
+            printf(" %*s", CELL_WIDTH, "failed");
+        else if (ref > 0 && ours > 0)
             printf(" %12.*f (%5.2fx)", decimals, ref, ours / ref);
+        else if (ref > 0)
+            printf(" %12.*f %8s", decimals, ref, "");
         else
-            printf(" %12s %7s", "-", "");
+            printf(" %12s %8s", "-", "");
     }
     printf("\n");
 }
@@ -408,137 +491,43 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: iotls bench [--rounds N] [--bulk-mib N] [--instructions [--cg-rounds N]]\n"
-            "                   [--record-size N] [--max-handshake N] [--resume]   (iotls alone)\n"
-            "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|cryptoonly [--rounds N]\n"
+            "                   [--record-size N] [--max-handshake N] [--resume | --psk]\n"
+            "                   (any of the last four: iotls alone)\n"
+            "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|cryptoonly\n"
+            "                   [--kind full|resumed|psk] [--rounds N]\n"
+            "  Full, resumed and external-PSK handshakes of every stack, then bulk.\n"
             "  --instructions  also count instructions per handshake under valgrind's callgrind\n"
-            "                  (what `make bench` runs; takes a minute or two)\n");
+            "                  (what `make bench` runs; takes a minute or two)\n"
+            "  --resume, --psk iotls alone, resumed (or external-PSK) handshakes only, with\n"
+            "                  --record-size / --max-handshake (default: full handshakes only)\n");
 }
 
-int cmd_bench(int argc, char **argv)
+static const char *const kind_titles[BENCH_NKINDS] = {
+    "full handshake: ECDSA P-256 certificate verified by the client, x25519",
+    "resumed handshake: ticket from a full handshake (set-up, not counted),\n"
+    "psk_dhe_ke with x25519; the server's new tickets are counted (one; GnuTLS: two,\n"
+    "its fixed number)",
+    "external-PSK handshake: 32-byte SHA-256 PSK, identity \"" BENCH_PSK_IDENTITY "\" on both\n"
+    "sides, psk_dhe_ke with x25519, no certificates",
+};
+
+static void print_kind(bench_kind kind, const stack_result *res, int instructions, double floor)
 {
-    int rounds = 30, cg_rounds = 10, instructions = 0;
-    size_t bulk_mib = 32, record_size = 0, max_hs = 0;
-    int resume = 0;
-    const char *callgrind = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = app_opt_value(argc, argv, &i, "--rounds")))
-            rounds = (int)app_parse_num("--rounds", v, 1, 100000);
-        else if ((v = app_opt_value(argc, argv, &i, "--bulk-mib")))
-            bulk_mib = app_parse_num("--bulk-mib", v, 1, 4096);
-        else if ((v = app_opt_value(argc, argv, &i, "--cg-rounds")))
-            cg_rounds = (int)app_parse_num("--cg-rounds", v, 1, 100000);
-        else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
-            record_size = app_parse_num("--record-size", v, 512, 16384);
-        else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
-            max_hs = app_parse_num("--max-handshake", v, 4096, 262144);
-        else if ((v = app_opt_value(argc, argv, &i, "--callgrind")))
-            callgrind = v;
-        else if (app_opt_flag(argv, i, "--resume"))
-            resume = 1;
-        else if (app_opt_flag(argv, i, "--instructions"))
-            instructions = 1;
-        else {
-            usage();
-            return 2;
-        }
-    }
-    bench_pki *pki = calloc(1, sizeof *pki);
-    if (!pki || !make_pki(pki)) {
-        fprintf(stderr, "iotls bench: could not make the PKI\n");
-        free(pki);
-        return 1;
-    }
-    bench_params params = {.ca_cert_pem = pki->ca_cert,
-                           .cert_pem = pki->cert,
-                           .key_pem = pki->key,
-                           .server_name = BENCH_SERVER_NAME,
-                           .suite = BENCH_SUITE,
-                           .group = BENCH_GROUP,
-                           .record_size = record_size,
-                           .max_handshake = max_hs,
-                           .resume = resume};
-    /* Record size and handshake limit are iotls settings: the other stacks
-     * would run with their defaults, so they are left out then. */
-    size_t nstacks = record_size || max_hs || resume ? 1 : NSTACKS;
-    if (callgrind) {
-        int rc = callgrind_child(callgrind, &params, rounds);
-        free(pki);
-        return rc;
-    }
-
-    painted pt = {{aligned_alloc(4096, STACK_BYTES), aligned_alloc(4096, STACK_BYTES)}, 0};
-    if (pt.mem[0] && pt.mem[1]) {
-        pthread_t th;
-        if (start_thread(&th, pt.mem[0], empty_thread, NULL)) {
-            pthread_join(th, NULL);
-            pt.baseline = stack_touched(pt.mem[0]);
-        }
-    }
-
-    printf("iotls bench: full TLS 1.3 handshakes, %s, %s, ECDSA P-256 certificate,\n"
-           "server verified by the client; client and server in one process on a socketpair,\n"
-           "one thread each; %d rounds (medians), then %zu MiB client->server.\n"
-           "iotls crypto provider: %s\n",
-           BENCH_SUITE, BENCH_GROUP, rounds, bulk_mib, iotls_crypto_backend_name());
-
-    stack_result res[NSTACKS];
-    memset(res, 0, sizeof res);
-    size_t conn_size = 0;
-    int failures = 0;
-    for (size_t s = 0; s < nstacks; s++) {
-        const bench_stack *st = all_stacks[s];
-        void *ctx = st->setup(&params);
-        if (!ctx) {
-            failures++;
-            continue;
-        }
-        if (s == 0)
-            conn_size = bench_iotls_conn_size(ctx);
-        else
-            printf("peer: %s\n", st->version());
-        run_stack(st, ctx, rounds, bulk_mib * 1024 * 1024, pt.mem[0] && pt.mem[1] ? &pt : NULL,
-                  &res[s]);
-        failures += res[s].failures;
-        st->teardown(ctx);
-    }
-    free(pt.mem[0]);
-    free(pt.mem[1]);
-
+    printf("\n%s\n", kind_titles[kind]);
+    print_header(res);
     if (instructions) {
-        char self[512], dir[] = "/tmp/iotls-bench-XXXXXX";
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0 && mkdtemp(dir)) {
-            self[n] = '\0';
-            printf("instructions: valgrind --tool=callgrind --collect-atstart=no, collection on\n"
-                   "only around each handshake, %d handshakes after 2 warm-up ones; output in "
-                   "%s\n",
-                   cg_rounds, dir);
-            for (size_t s = 0; s < NSTACKS; s++) {
-                char lower[16];
-                size_t k = 0;
-                for (; all_stacks[s]->name[k] && k + 1 < sizeof lower; k++)
-                    lower[k] = (char)(all_stacks[s]->name[k] | 0x20);
-                lower[k] = '\0';
-                if (res[s].ran)
-                    res[s].instr = run_callgrind(self, lower, cg_rounds, dir);
-            }
-            double floor = run_callgrind(self, "cryptoonly", cg_rounds, dir);
-            printf("\n");
-            print_header(res);
-            print_row("instructions per full handshake", "M", res, g_instr, 3);
+        char what[48];
+        snprintf(what, sizeof what, "instructions per %s handshake",
+                 kind == BENCH_PSK ? "PSK" : kind_names[kind]);
+        print_row(what, "M", res, g_instr, 3);
+        if (kind == BENCH_FULL) {
             if (floor > 0 && res[0].instr > 0)
-                printf("  %-34s %12.3f  iotls / crypto alone: %.3fx\n",
+                printf("  %-" LABEL_W "s %12.3f  iotls / crypto alone: %.3fx\n",
                        "crypto operations alone (M)", floor / 1e6, res[0].instr / floor);
             else
                 printf("  crypto operations alone: not measured\n");
-        } else {
-            printf("instructions: not measured (no /proc/self/exe or temporary directory)\n");
         }
     }
-
-    printf("\n");
-    print_header(res);
     print_row("client handshake time", "ms", res, g_cms, 3);
     print_row("server handshake time", "ms", res, g_sms, 3);
     if (memtrack_available()) {
@@ -551,16 +540,218 @@ int cmd_bench(int argc, char **argv)
     print_row("server deepest stack", "KiB", res, g_sstack, 1);
     print_row("client bytes on the wire", "B", res, g_cwire, 0);
     print_row("server bytes on the wire", "B", res, g_swire, 0);
-    print_row("bulk client->server", "MB/s", res, g_mbps, 1);
-    printf("  %-34s %12zu\n", "iotls engine block (B)", conn_size);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    int rounds = 30, cg_rounds = 10, instructions = 0;
+    size_t bulk_mib = 32, record_size = 0, max_hs = 0;
+    int resume = 0, psk_only = 0;
+    bench_kind child_kind = BENCH_FULL;
+    const char *callgrind = NULL, *record_arg = NULL, *max_hs_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = app_opt_value(argc, argv, &i, "--rounds")))
+            rounds = (int)app_parse_num("--rounds", v, 1, 100000);
+        else if ((v = app_opt_value(argc, argv, &i, "--bulk-mib")))
+            bulk_mib = app_parse_num("--bulk-mib", v, 1, 4096);
+        else if ((v = app_opt_value(argc, argv, &i, "--cg-rounds")))
+            cg_rounds = (int)app_parse_num("--cg-rounds", v, 1, 100000);
+        else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
+            record_size = app_parse_num("--record-size", record_arg = v, 512, 16384);
+        else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
+            max_hs = app_parse_num("--max-handshake", max_hs_arg = v, 4096, 262144);
+        else if ((v = app_opt_value(argc, argv, &i, "--callgrind")))
+            callgrind = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--kind"))) {
+            int k = 0;
+            while (k < BENCH_NKINDS && strcmp(v, kind_names[k]) != 0)
+                k++;
+            if (k == BENCH_NKINDS) {
+                usage();
+                return 2;
+            }
+            child_kind = (bench_kind)k;
+        } else if (app_opt_flag(argv, i, "--resume"))
+            resume = 1;
+        else if (app_opt_flag(argv, i, "--psk"))
+            psk_only = 1;
+        else if (app_opt_flag(argv, i, "--instructions"))
+            instructions = 1;
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (resume && psk_only) {
+        usage();
+        return 2;
+    }
+    bench_pki *pki = calloc(1, sizeof *pki);
+    if (!pki || !make_pki(pki)) {
+        fprintf(stderr, "iotls bench: could not make the PKI\n");
+        free(pki);
+        return 1;
+    }
+    /* The external PSK: random per run, the same for every stack. */
+    uint8_t psk[BENCH_PSK_LEN];
+    if (iotls_random(psk, sizeof psk) != IOTLS_OK) {
+        fprintf(stderr, "iotls bench: no random PSK\n");
+        free(pki);
+        return 1;
+    }
+    bench_params params = {.ca_cert_pem = pki->ca_cert,
+                           .cert_pem = pki->cert,
+                           .key_pem = pki->key,
+                           .server_name = BENCH_SERVER_NAME,
+                           .suite = BENCH_SUITE,
+                           .group = BENCH_GROUP,
+                           .record_size = record_size,
+                           .max_handshake = max_hs,
+                           .kind = child_kind,
+                           .psk = psk};
+    if (callgrind) {
+        int rc = callgrind_child(callgrind, &params, rounds);
+        free(pki);
+        return rc;
+    }
+    /* Record size and handshake limit are iotls settings: the other stacks
+     * would run with their defaults, so they are left out then, and so are
+     * the kinds not asked for. */
+    int iotls_alone = record_size || max_hs || resume || psk_only;
+    size_t nstacks = iotls_alone ? 1 : NSTACKS;
+    int run_kind[BENCH_NKINDS] = {!iotls_alone || (!resume && !psk_only), !iotls_alone || resume,
+                                  !iotls_alone || psk_only};
+    /* Bulk once per stack, after a full handshake (or of the only kind run). */
+    int bulk_kind = run_kind[BENCH_FULL] ? BENCH_FULL : resume ? BENCH_RESUMED : BENCH_PSK;
+    char *extra[4] = {NULL, NULL, NULL, NULL};
+    {
+        int e = 0;
+        if (record_arg) {
+            extra[e++] = "--record-size";
+            extra[e++] = (char *)record_arg;
+        }
+        if (max_hs_arg) {
+            extra[e++] = "--max-handshake";
+            extra[e++] = (char *)max_hs_arg;
+        }
+    }
+
+    painted pt = {{aligned_alloc(4096, STACK_BYTES), aligned_alloc(4096, STACK_BYTES)}, 0};
+    if (pt.mem[0] && pt.mem[1]) {
+        pthread_t th;
+        if (start_thread(&th, pt.mem[0], empty_thread, NULL)) {
+            pthread_join(th, NULL);
+            pt.baseline = stack_touched(pt.mem[0]);
+        }
+    }
+
+    printf("iotls bench: TLS 1.3 handshakes (%s%s%s), %s, %s;\n"
+           "client and server in one process on a socketpair, one thread each;\n"
+           "%d rounds per kind (medians), then %zu MiB client->server on one more %s connection.\n"
+           "iotls crypto provider: %s\n",
+           run_kind[BENCH_FULL] ? "full" : "",
+           run_kind[BENCH_RESUMED] ? (iotls_alone ? "resumed" : ", resumed") : "",
+           run_kind[BENCH_PSK] ? (iotls_alone ? "external PSK" : ", external PSK") : "",
+           BENCH_SUITE, BENCH_GROUP, rounds, bulk_mib, kind_names[bulk_kind],
+           iotls_crypto_backend_name());
+    for (size_t s = 1; s < nstacks; s++)
+        printf("peer: %s\n", all_stacks[s]->version());
+
+    stack_result res[BENCH_NKINDS][NSTACKS];
+    memset(res, 0, sizeof res);
+    size_t conn_size = 0;
+    int failures = 0;
+    for (int kind = 0; kind < BENCH_NKINDS; kind++) {
+        if (!run_kind[kind])
+            continue;
+        params.kind = (bench_kind)kind;
+        for (size_t s = 0; s < nstacks; s++) {
+            const bench_stack *st = all_stacks[s];
+            if ((res[kind][s].cannot = st->cannot(&params)) != NULL)
+                continue;
+            void *ctx = st->setup(&params);
+            if (!ctx) {
+                res[kind][s].failures++;
+                failures++;
+                continue;
+            }
+            if (s == 0 && (kind == BENCH_FULL || !conn_size))
+                conn_size = bench_iotls_conn_size(ctx);
+            size_t bulk = kind == bulk_kind ? bulk_mib * 1024 * 1024 : 0;
+            run_stack(st, ctx, (bench_kind)kind, rounds, bulk, pt.mem[0] && pt.mem[1] ? &pt : NULL,
+                      &res[kind][s]);
+            failures += res[kind][s].failures;
+            if (res[kind][s].wrong_kind)
+                fprintf(stderr, "iotls bench: %s: %d %s handshakes were not %s\n", st->name,
+                        res[kind][s].wrong_kind, kind_names[kind],
+                        kind == BENCH_RESUMED ? "resumed (psk_dhe_ke, x25519)"
+                        : kind == BENCH_PSK   ? "external-PSK ones (psk_dhe_ke, x25519)"
+                                              : "full ones");
+            st->teardown(ctx);
+        }
+    }
+    free(pt.mem[0]);
+    free(pt.mem[1]);
+
+    double floor = 0;
+    if (instructions) {
+        char self[512], dir[] = "/tmp/iotls-bench-XXXXXX";
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0 && mkdtemp(dir)) {
+            self[n] = '\0';
+            printf("instructions: valgrind --tool=callgrind --collect-atstart=no, collection on\n"
+                   "only around each handshake, %d handshakes after set-up and 2 warm-up ones;\n"
+                   "client + server; output in %s\n",
+                   cg_rounds, dir);
+            for (int kind = 0; kind < BENCH_NKINDS; kind++) {
+                for (size_t s = 0; s < NSTACKS; s++) {
+                    char lower[16];
+                    size_t k = 0;
+                    for (; all_stacks[s]->name[k] && k + 1 < sizeof lower; k++)
+                        lower[k] = (char)(all_stacks[s]->name[k] | 0x20);
+                    lower[k] = '\0';
+                    if (res[kind][s].ran && !res[kind][s].failures) {
+                        res[kind][s].instr =
+                            run_callgrind(self, lower, (bench_kind)kind, cg_rounds, dir, extra);
+                        if (res[kind][s].instr <= 0) {
+                            res[kind][s].failures++;
+                            failures++;
+                        }
+                    }
+                }
+            }
+            if (run_kind[BENCH_FULL] && !iotls_alone)
+                floor = run_callgrind(self, "cryptoonly", BENCH_FULL, cg_rounds, dir, extra);
+        } else {
+            printf("instructions: not measured (no /proc/self/exe or temporary directory)\n");
+            instructions = 0;
+        }
+    }
+
+    for (int kind = 0; kind < BENCH_NKINDS; kind++)
+        if (run_kind[kind])
+            print_kind((bench_kind)kind, res[kind], instructions, floor);
+
+    printf("\nafter the handshake\n");
+    print_header(res[bulk_kind]);
+    print_row("bulk client->server", "MB/s", res[bulk_kind], g_mbps, 1);
+    printf("  %-" LABEL_W "s %12zu\n", "iotls engine block (B)", conn_size);
+    for (int kind = 0; kind < BENCH_NKINDS; kind++)
+        for (size_t s = 0; s < NSTACKS; s++)
+            if (run_kind[kind] && res[kind][s].cannot)
+                printf("  %s, %s handshake: unsupported: %s\n", all_stacks[s]->name,
+                       kind_names[kind], res[kind][s].cannot);
     if (failures)
-        printf("\n  failed rounds or set-ups: %d\n", failures);
+        printf("\n  failed rounds or set-ups: %d (FAILED)\n", failures);
     printf("\n  Ratios are iotls / peer: below 1 means iotls uses less (for MB/s: is slower).\n"
            "  Peak heap: every allocation of the side's thread during connection set-up and\n"
            "  handshake (iotls: engine block plus the crypto library's). Deepest stack: bytes\n"
            "  touched on the side's painted %d KiB thread stack during set-up, handshake and\n"
-           "  free, minus what an empty thread touches (%zu B).\n",
+           "  free, minus what an empty thread touches (%zu B). A handshake counts only when\n"
+           "  both sides report it as the kind measured (resumed / external PSK, x25519).\n",
            STACK_BYTES / 1024, pt.baseline);
+    iotls_wipe(psk, sizeof psk);
     free(pki);
     return failures ? 1 : 0;
 }
