@@ -560,7 +560,7 @@ int cmd_bench(int argc, char **argv)
         else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
             record_size = app_parse_num("--record-size", record_arg = v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
-            max_hs = app_parse_num("--max-handshake", max_hs_arg = v, 4096, 262144);
+            max_hs = app_parse_num("--max-handshake", max_hs_arg = v, 512, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--callgrind")))
             callgrind = v;
         else if ((v = app_opt_value(argc, argv, &i, "--kind"))) {
