@@ -209,19 +209,6 @@ static int write_certificate(iotls_conn *c, iotls_writer *w, const void *arg)
     return iotls_certificate_write(w, NULL, 0, chain->ders, chain->lens, chain->count);
 }
 
-typedef struct {
-    uint16_t scheme;
-    const uint8_t *sig;
-    size_t sig_len;
-} cv_out;
-
-static int write_certificate_verify(iotls_conn *c, iotls_writer *w, const void *arg)
-{
-    (void)c;
-    const cv_out *cv = (const cv_out *)arg;
-    return iotls_certificate_verify_write(w, cv->scheme, cv->sig, cv->sig_len);
-}
-
 static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
 {
     return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
@@ -702,9 +689,7 @@ static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
-    uint8_t sig[IOTLS_MAX_SIGNATURE_LEN];
     size_t content_len = 0;
-    cv_out cv = {scheme, sig, 0};
     int rc = iotls_transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
         rc = iotls_certificate_verify_content(1, hash, c->hash_len, content, sizeof content,
@@ -712,10 +697,8 @@ static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
     /* The key is only borrowed from the (shared, const) config: signing
      * does not change it, mbedTLS just wants a mutable context. */
     if (rc == IOTLS_OK)
-        rc = iotls_pkey_sign((iotls_pkey *)&cert_config(c)->key, scheme, content, content_len, sig,
-                             sizeof sig, &cv.sig_len);
-    if (rc == IOTLS_OK)
-        rc = send_message(c, write_certificate_verify, &cv);
+        rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&cert_config(c)->key, scheme,
+                                                content, content_len);
     if (rc == IOTLS_OK)
         c->own_sig_scheme = scheme;
     return rc;
@@ -1216,22 +1199,24 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t binder_key[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
-    iotls_key_schedule early;
-    memset(&early, 0, sizeof early);
+    /* The connection's schedule holds the early secret for the binder:
+     * unused before send_server_hello initializes it again, and a second
+     * key schedule (480 B) on the stack would sit on the deepest path. */
+    iotls_key_schedule *early = &c->ks;
     const uint8_t *psk_key = external ? cfg->ext_psk : t.psk;
     size_t psk_key_len = external ? cfg->ext_psk_len : t.psk_len;
     rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&early, alg, psk_key, psk_key_len);
+        rc = iotls_ks_init(early, alg, psk_key, psk_key_len);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_binder_key(&early, external, binder_key);
+        rc = iotls_ks_binder_key(early, external, binder_key);
     if (rc == IOTLS_OK)
         rc = iotls_finished_verify_data(alg, binder_key, hash, expected);
     if (rc == IOTLS_OK && iotls_ct_memcmp(expected, binder.p, hash_len) != 0)
         rc = IOTLS_ERR_DECRYPT_ERROR;
-    iotls_ks_wipe(&early);
+    iotls_ks_wipe(early);
     iotls_wipe(binder_key, sizeof binder_key);
     iotls_wipe(expected, sizeof expected);
     /* The anti-replay key is the ticket itself, not this ClientHello's
