@@ -2,10 +2,11 @@
  * crypto library behind them (scripts/stack-report.sh, docs/stack.md).
  *
  * Each call runs on a thread whose stack (memory we own) is painted with
- * 0xA5 first; afterwards the lowest byte that changed tells how deep the
- * thread went. The same thread running an empty call gives the base (thread
- * start-up, the wrapper's own frame), which is subtracted: what is left is
- * the call's depth below its caller, provider + library + libc. Each call
+ * 0xA5 below the thread function's frame; afterwards the lowest byte that
+ * changed tells how deep the call went below that frame. The same thread
+ * running an empty call gives the base (the call itself, the return
+ * address), which is subtracted: what is left is the call's depth below its
+ * caller, provider + library + libc. Each call
  * runs ROUNDS times (the first use of the DRBG seeds it), the deepest kept.
  * The wrappers (p_*) keep their buffers static so that their own frames,
  * counted in, stay small (tens of bytes, like the engine's call site).
@@ -13,7 +14,13 @@
  * Painting is a lower bound: a local array the call reserves but never
  * writes below its top is not seen.
  *
- * Output, one line per measurement: "probe <function> <bytes> <what>". */
+ * Then whole engine calls (src/, src/msg/ with this provider): a client and
+ * a server in memory, every iotls_conn_* call of either on its own painted
+ * stack, the deepest per role and entry point (full handshake, with client
+ * certificate, resumed from a ticket, application data, KeyUpdate, close).
+ *
+ * Output, one line per measurement: "probe <function> <bytes> <what>" and
+ * "engine <role> <entry point> <bytes> <what>". */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +28,10 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "iotls/engine.h"
 #include "iotls/error.h"
+#include "iotls/iotls.h"
+#include "iotls/session.h"
 
 #define PROBE_STACK (256 * 1024)
 #define PAINT 0xA5
@@ -33,11 +43,19 @@ typedef void (*probe_fn)(void *arg);
 struct probe_job {
     probe_fn fn;
     void *arg;
+    const uint8_t *top; /* the thread's frame, above the call */
 };
 
+/* The thread paints its stack itself, up to just below its own frame:
+ * whatever the thread start-up touched deeper is painted over, so only the
+ * call is seen (memset, a leaf, runs in the 256 bytes left unpainted). */
 static void *probe_thread(void *p)
 {
     struct probe_job *job = p;
+    volatile uint8_t marker = 0;
+    const uint8_t *top = (const uint8_t *)&marker;
+    memset(probe_stack, PAINT, (size_t)(top - probe_stack) - 256);
+    job->top = top;
     job->fn(job->arg);
     return NULL;
 }
@@ -47,8 +65,7 @@ static size_t run_painted(probe_fn fn, void *arg)
 {
     pthread_attr_t attr;
     pthread_t th;
-    struct probe_job job = {fn, arg};
-    memset(probe_stack, PAINT, PROBE_STACK);
+    struct probe_job job = {fn, arg, NULL};
     if (pthread_attr_init(&attr) != 0 || pthread_attr_setstack(&attr, probe_stack, PROBE_STACK) != 0 ||
         pthread_create(&th, &attr, probe_thread, &job) != 0) {
         fprintf(stderr, "stackprobe: cannot start the probe thread\n");
@@ -59,7 +76,7 @@ static size_t run_painted(probe_fn fn, void *arg)
     size_t i = 0;
     while (i < PROBE_STACK && probe_stack[i] == PAINT)
         i++;
-    return PROBE_STACK - i;
+    return (size_t)(job.top - (probe_stack + i));
 }
 
 static int probe_failed;
@@ -340,12 +357,252 @@ static void probe_kex(uint16_t group, const char *label)
     iotls_kex_free(&peer);
 }
 
+
+/* ---- whole engine calls ---- */
+
+enum { E_START, E_INPUT, E_WRITE, E_READ, E_KEY_UPDATE, E_CLOSE, E_SET_SESSION, E_COUNT };
+static const char *const entry_name[E_COUNT] = {
+    "iotls_conn_start", "iotls_conn_input",      "iotls_conn_write",      "iotls_conn_read",
+    "iotls_conn_key_update", "iotls_conn_close", "iotls_conn_set_session"};
+static size_t deepest[2][E_COUNT]; /* [0] client, [1] server */
+static unsigned calls[2][E_COUNT];
+static char deepest_what[2][E_COUNT][48];
+
+struct engine_call {
+    int op;
+    iotls_conn *c;
+    const uint8_t *data;
+    size_t len;
+    uint8_t *buf;
+    size_t cap;
+    size_t n;
+    int rc;
+};
+
+static void engine_call_run(void *a)
+{
+    struct engine_call *e = a;
+    switch (e->op) {
+    case E_START: e->rc = iotls_conn_start(e->c); break;
+    case E_INPUT: e->rc = iotls_conn_input(e->c, e->data, e->len, &e->n); break;
+    case E_WRITE: e->rc = iotls_conn_write(e->c, e->data, e->len, &e->n); break;
+    case E_READ: e->rc = iotls_conn_read(e->c, e->buf, e->cap, &e->n); break;
+    case E_KEY_UPDATE: e->rc = iotls_conn_key_update(e->c, 1); break;
+    case E_CLOSE: e->rc = iotls_conn_close(e->c); break;
+    case E_SET_SESSION: e->rc = iotls_conn_set_session(e->c, e->data, e->len); break;
+    }
+}
+
+static const char *scenario = "";
+static int engine_call(struct engine_call *e, int role)
+{
+    size_t d = run_painted(engine_call_run, e);
+    d = d > base_depth ? d - base_depth : 0;
+    int r = role == IOTLS_ROLE_CLIENT ? 0 : 1;
+    calls[r][e->op]++;
+    if (d > deepest[r][e->op]) {
+        deepest[r][e->op] = d;
+        snprintf(deepest_what[r][e->op], sizeof deepest_what[r][e->op], "%s", scenario);
+    }
+    return e->rc;
+}
+
+/* Everything from's output into to, as a socket would carry it. */
+static int shuttle(iotls_conn *from, int from_role, iotls_conn *to, int to_role)
+{
+    static uint8_t wire[65536];
+    size_t n = 0, len = 0;
+    const uint8_t *out;
+    (void)from_role;
+    while ((out = iotls_conn_output(from, &n)) != NULL && n > 0 && len + n <= sizeof wire) {
+        memcpy(wire + len, out, n);
+        len += n;
+        iotls_conn_output_consume(from, n);
+    }
+    static uint8_t app[16384];
+    size_t off = 0;
+    while (off < len) {
+        struct engine_call e = {E_INPUT, to, wire + off, len - off, NULL, 0, 0, 0};
+        int rc = engine_call(&e, to_role);
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_READ)
+            return rc;
+        off += e.n;
+        if (e.n == 0) {
+            /* An application record waits to be read before the next. */
+            struct engine_call rd = {E_READ, to, NULL, 0, app, sizeof app, 0, 0};
+            engine_call(&rd, to_role);
+            if (rd.n == 0)
+                break;
+        }
+    }
+    for (;;) {
+        struct engine_call rd = {E_READ, to, NULL, 0, app, sizeof app, 0, 0};
+        if (engine_call(&rd, to_role) != IOTLS_OK || rd.n == 0)
+            break;
+    }
+    return len > 0;
+}
+
+static iotls_conn *conn_new(const iotls_config *cfg, int role)
+{
+    size_t need = iotls_conn_size(cfg);
+    void *mem = malloc(need);
+    iotls_conn *c = mem ? iotls_conn_init(mem, need, cfg, role, "device.example") : NULL;
+    if (!c) {
+        fprintf(stderr, "stackprobe: iotls_conn_init failed\n");
+        probe_failed = 1;
+    }
+    return c;
+}
+
+static void conn_free(iotls_conn *c)
+{
+    iotls_conn_free(c);
+    free(c);
+}
+
+static uint8_t session_blob[IOTLS_SESSION_MAX_BLOB];
+static size_t session_len;
+static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
+{
+    iotls_session s;
+    (void)arg;
+    (void)conn;
+    if (session_len == 0 && iotls_session_from_ticket(&s, t) == IOTLS_OK)
+        iotls_session_save(&s, session_blob, sizeof session_blob, &session_len);
+}
+
+static void pem_into(char *dst, size_t cap, const char *a, const char *b)
+{
+    snprintf(dst, cap, "%s%s", a, b);
+}
+
+/* One connection pair through handshake, data both ways, KeyUpdate, close. */
+static void run_pair(const iotls_config *ccfg, const iotls_config *scfg, int resume)
+{
+    iotls_conn *cl = conn_new(ccfg, IOTLS_ROLE_CLIENT);
+    iotls_conn *sv = conn_new(scfg, IOTLS_ROLE_SERVER);
+    if (!cl || !sv)
+        return;
+    if (resume) {
+        struct engine_call e = {E_SET_SESSION, cl, session_blob, session_len, NULL, 0, 0, 0};
+        check(engine_call(&e, IOTLS_ROLE_CLIENT), "set_session");
+    }
+    struct engine_call st = {E_START, cl, NULL, 0, NULL, 0, 0, 0};
+    check(engine_call(&st, IOTLS_ROLE_CLIENT), "conn_start");
+    for (int i = 0; i < 20 && !(iotls_conn_handshake_done(cl) && iotls_conn_handshake_done(sv));
+         i++) {
+        if (shuttle(cl, IOTLS_ROLE_CLIENT, sv, IOTLS_ROLE_SERVER) < 0 ||
+            shuttle(sv, IOTLS_ROLE_SERVER, cl, IOTLS_ROLE_CLIENT) < 0)
+            break;
+    }
+    if (!iotls_conn_handshake_done(cl) || !iotls_conn_handshake_done(sv)) {
+        fprintf(stderr, "stackprobe: %s: handshake failed: client %d, server %d\n", scenario,
+                iotls_conn_error(cl), iotls_conn_error(sv));
+        probe_failed = 1;
+    }
+    shuttle(sv, IOTLS_ROLE_SERVER, cl, IOTLS_ROLE_CLIENT); /* tickets */
+    static uint8_t data[4096];
+    for (int r = 0; r < 2; r++) {
+        iotls_conn *from = r == 0 ? cl : sv, *to = r == 0 ? sv : cl;
+        int fr = r == 0 ? IOTLS_ROLE_CLIENT : IOTLS_ROLE_SERVER;
+        int tr = r == 0 ? IOTLS_ROLE_SERVER : IOTLS_ROLE_CLIENT;
+        struct engine_call w = {E_WRITE, from, data, sizeof data, NULL, 0, 0, 0};
+        check(engine_call(&w, fr), "conn_write");
+        struct engine_call k = {E_KEY_UPDATE, from, NULL, 0, NULL, 0, 0, 0};
+        check(engine_call(&k, fr), "conn_key_update");
+        check(engine_call(&w, fr), "conn_write");
+        if (shuttle(from, fr, to, tr) < 0 || shuttle(to, tr, from, fr) < 0) { /* + KeyUpdate answer */
+            fprintf(stderr, "stackprobe: %s: data or KeyUpdate failed\n", scenario);
+            probe_failed = 1;
+        }
+    }
+    struct engine_call cc = {E_CLOSE, cl, NULL, 0, NULL, 0, 0, 0};
+    engine_call(&cc, IOTLS_ROLE_CLIENT);
+    shuttle(cl, IOTLS_ROLE_CLIENT, sv, IOTLS_ROLE_SERVER);
+    struct engine_call sc = {E_CLOSE, sv, NULL, 0, NULL, 0, 0, 0};
+    engine_call(&sc, IOTLS_ROLE_SERVER);
+    conn_free(cl);
+    conn_free(sv);
+}
+
+static void probe_engine(void)
+{
+    static struct pki p;
+    static char chain[8192], client_cert[4096];
+    iotls_cert_spec client_spec = {"CN=stackprobe client", NULL, NULL, 0, 0, 1, 0, 0};
+    make_pki(&p, IOTLS_KEY_EC_P256);
+    pem_into(chain, sizeof chain, p.leaf_cert, "");
+    check(iotls_pki_make_cert(&client_spec, p.leaf_key, p.ca_key, p.ca_cert, client_cert,
+                              sizeof client_cert),
+          "make_cert");
+    iotls_config *scfg = iotls_config_new(), *ccfg = iotls_config_new();
+    iotls_config *mscfg = iotls_config_new(), *mccfg = iotls_config_new();
+    static const uint8_t ticket_key[48] = {7};
+    if (!scfg || !ccfg || !mscfg || !mccfg) {
+        probe_failed = 1;
+        return;
+    }
+    check(iotls_config_set_cert_mem(scfg, (const uint8_t *)chain, strlen(chain) + 1,
+                                    (const uint8_t *)p.leaf_key, strlen(p.leaf_key) + 1),
+          "server cert");
+    check(iotls_config_set_tickets(scfg, 1), "tickets");
+    check(iotls_config_set_ticket_key(scfg, ticket_key), "ticket key");
+    check(iotls_config_set_ca_mem(ccfg, (const uint8_t *)p.ca_cert, strlen(p.ca_cert) + 1), "ca");
+    iotls_config_set_ticket_cb(ccfg, on_ticket, NULL);
+    /* Mutual authentication: the client's certificate has the same key. */
+    check(iotls_config_set_cert_mem(mscfg, (const uint8_t *)chain, strlen(chain) + 1,
+                                    (const uint8_t *)p.leaf_key, strlen(p.leaf_key) + 1),
+          "server cert");
+    check(iotls_config_set_ca_mem(mscfg, (const uint8_t *)p.ca_cert, strlen(p.ca_cert) + 1), "ca");
+    check(iotls_config_set_verify_client(mscfg, IOTLS_VERIFY_CLIENT_REQUIRED), "verify client");
+    check(iotls_config_set_ca_mem(mccfg, (const uint8_t *)p.ca_cert, strlen(p.ca_cert) + 1), "ca");
+    check(iotls_config_set_cert_mem(mccfg, (const uint8_t *)client_cert, strlen(client_cert) + 1,
+                                    (const uint8_t *)p.leaf_key, strlen(p.leaf_key) + 1),
+          "client cert");
+
+    scenario = "full handshake (x25519, ECDSA P-256)";
+    run_pair(ccfg, scfg, 0);
+    scenario = "resumed from a ticket (psk_dhe_ke)";
+    if (session_len > 0)
+        run_pair(ccfg, scfg, 1);
+    else {
+        fprintf(stderr, "stackprobe: no ticket received\n");
+        probe_failed = 1;
+    }
+    scenario = "HelloRetryRequest (client offers x25519 first, server secp256r1 only)";
+    iotls_config_set_groups(ccfg, "x25519,secp256r1");
+    iotls_config_set_groups(scfg, "secp256r1");
+    run_pair(ccfg, scfg, 0);
+    scenario = "mutual authentication (both ECDSA P-256)";
+    run_pair(mccfg, mscfg, 0);
+
+    for (int r = 0; r < 2; r++)
+        for (int e = 0; e < E_COUNT; e++)
+            if (calls[r][e] > 0)
+                printf("engine %s %s %zu %s\n", r == 0 ? "client" : "server", entry_name[e],
+                       deepest[r][e], deepest_what[r][e]);
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+    iotls_config_free(mscfg);
+    iotls_config_free(mccfg);
+    iotls_x509_free(&p.ca);
+    iotls_x509_free(&p.leaf);
+    iotls_pkey_free(&p.key);
+}
+
 int main(void)
 {
     probe_stack = malloc(PROBE_STACK);
     if (!probe_stack)
         return 2;
+    /* The base: the least an empty call touches. */
     base_depth = run_painted(empty_call, NULL);
+    for (int i = 0; i < 3; i++) {
+        size_t d = run_painted(empty_call, NULL);
+        if (d < base_depth)
+            base_depth = d;
+    }
     measure("calloc,free", "glibc, 216 bytes (an mbedTLS SHA-512 context)", p_calloc, NULL);
     measure("iotls_random", "32 bytes (first: DRBG seeding)", p_random, NULL);
     probe_kex(IOTLS_GROUP_X25519, "X25519");
@@ -364,6 +621,7 @@ int main(void)
     measure("iotls_aead_init,iotls_aead_seal,iotls_aead_open", "AES-256-GCM init, seal and open of 16 KiB", p_aead, &gcm256);
     measure("iotls_aead_init,iotls_aead_seal,iotls_aead_open",
             "ChaCha20-Poly1305 init, seal and open of 16 KiB", p_aead, &chacha);
+    probe_engine();
     free(probe_stack);
     return probe_failed;
 }
