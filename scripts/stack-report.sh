@@ -61,8 +61,10 @@ cat >"$OUT/inc/iotls_stack_mbedtls_config.h" <<'EOF'
 EOF
 
 cd "$ROOT"
-ENGINE_SRC=$(ls src/*.c src/msg/*.c 2>/dev/null | LC_ALL=C sort)
-PROVIDER_SRC=$(ls src/crypto/mbedtls/*.c src/crypto/common/*.c 2>/dev/null | LC_ALL=C sort)
+list_c() { for f in "$@"; do [ -f "$f" ] && echo "$f"; done | LC_ALL=C sort; }
+ENGINE_SRC=$(list_c src/*.c src/msg/*.c)
+PROVIDER_SRC=$(list_c src/crypto/mbedtls/*.c src/crypto/common/*.c)
+IO_SRC=$(list_c src/io/*.c)
 [ -n "$ENGINE_SRC" ] || { echo "stack-report: no engine sources" >&2; exit 2; }
 
 INCS="-I$ROOT/include -I$ROOT/src -I$ROOT/src/crypto/mbedtls"
@@ -76,7 +78,7 @@ HOST_FLAGS="-O2 -D_POSIX_C_SOURCE=200809L $INCS"
 problems=""
 compile() { # $1 = target (cm4|x86_64)
     t=$1
-    rm -rf "$SOUT/$t"
+    rm -rf "${SOUT:?}/$t"
     mkdir -p "$SOUT/$t"
     for src in $ENGINE_SRC $PROVIDER_SRC; do
         base=$(echo "${src%.c}" | tr / _)
@@ -111,7 +113,7 @@ PROBE_OK=0
 mkdir -p "$SOUT/probe"
 # shellcheck disable=SC2086
 if $HOST_CC -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $INCS \
-    -o "$SOUT/probe/stackprobe" scripts/stackprobe.c $ENGINE_SRC $(ls src/io/*.c) $PROVIDER_SRC \
+    -o "$SOUT/probe/stackprobe" scripts/stackprobe.c $ENGINE_SRC $IO_SRC $PROVIDER_SRC \
     -lmbedx509 -lmbedcrypto -lpthread -Wl,-z,now >"$SOUT/probe/build.log" 2>&1 &&
     "$SOUT/probe/stackprobe" >"$SOUT/probe/probe.txt" 2>"$SOUT/probe/run.log"; then
     PROBE_OK=1
