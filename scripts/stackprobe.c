@@ -66,7 +66,8 @@ static size_t run_painted(probe_fn fn, void *arg)
     pthread_attr_t attr;
     pthread_t th;
     struct probe_job job = {fn, arg, NULL};
-    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstack(&attr, probe_stack, PROBE_STACK) != 0 ||
+    if (pthread_attr_init(&attr) != 0 ||
+        pthread_attr_setstack(&attr, probe_stack, PROBE_STACK) != 0 ||
         pthread_create(&th, &attr, probe_thread, &job) != 0) {
         fprintf(stderr, "stackprobe: cannot start the probe thread\n");
         exit(2);
@@ -292,7 +293,8 @@ static void make_pki(struct pki *p, iotls_key_type type)
     iotls_x509_init(&p->ca);
     iotls_x509_init(&p->leaf);
     iotls_pkey_init(&p->key);
-    check(iotls_x509_load_mem(&p->ca, (const uint8_t *)p->ca_cert, strlen(p->ca_cert) + 1), "load ca");
+    check(iotls_x509_load_mem(&p->ca, (const uint8_t *)p->ca_cert, strlen(p->ca_cert) + 1),
+          "load ca");
     check(iotls_x509_load_mem(&p->leaf, (const uint8_t *)p->leaf_cert, strlen(p->leaf_cert) + 1),
           "load leaf");
     check(iotls_pkey_load_mem(&p->key, (const uint8_t *)p->leaf_key, strlen(p->leaf_key) + 1, NULL),
@@ -328,7 +330,9 @@ static void probe_pki(iotls_key_type type, uint16_t scheme, const char *label)
     snprintf(what, sizeof what, "%s leaf to CA chain check", label);
     measure("iotls_x509_verify", what, p_x509_verify, &d);
     snprintf(what, sizeof what, "%s subject, issuer, SANs, key, SPKI hash", label);
-    measure("iotls_x509_subject,iotls_x509_issuer,iotls_x509_sans,iotls_x509_key_desc,iotls_x509_spki_sha256", what, p_x509_names, NULL);
+    measure("iotls_x509_subject,iotls_x509_issuer,iotls_x509_sans,"
+            "iotls_x509_key_desc,iotls_x509_spki_sha256",
+            what, p_x509_names, NULL);
     iotls_x509_free(&verify_chain);
 
     iotls_x509_free(&p.ca);
@@ -357,12 +361,11 @@ static void probe_kex(uint16_t group, const char *label)
     iotls_kex_free(&peer);
 }
 
-
 /* ---- whole engine calls ---- */
 
 enum { E_START, E_INPUT, E_WRITE, E_READ, E_KEY_UPDATE, E_CLOSE, E_SET_SESSION, E_COUNT };
 static const char *const entry_name[E_COUNT] = {
-    "iotls_conn_start", "iotls_conn_input",      "iotls_conn_write",      "iotls_conn_read",
+    "iotls_conn_start",      "iotls_conn_input", "iotls_conn_write",      "iotls_conn_read",
     "iotls_conn_key_update", "iotls_conn_close", "iotls_conn_set_session"};
 static size_t deepest[2][E_COUNT]; /* [0] client, [1] server */
 static unsigned calls[2][E_COUNT];
@@ -383,13 +386,27 @@ static void engine_call_run(void *a)
 {
     struct engine_call *e = a;
     switch (e->op) {
-    case E_START: e->rc = iotls_conn_start(e->c); break;
-    case E_INPUT: e->rc = iotls_conn_input(e->c, e->data, e->len, &e->n); break;
-    case E_WRITE: e->rc = iotls_conn_write(e->c, e->data, e->len, &e->n); break;
-    case E_READ: e->rc = iotls_conn_read(e->c, e->buf, e->cap, &e->n); break;
-    case E_KEY_UPDATE: e->rc = iotls_conn_key_update(e->c, 1); break;
-    case E_CLOSE: e->rc = iotls_conn_close(e->c); break;
-    case E_SET_SESSION: e->rc = iotls_conn_set_session(e->c, e->data, e->len); break;
+    case E_START:
+        e->rc = iotls_conn_start(e->c);
+        break;
+    case E_INPUT:
+        e->rc = iotls_conn_input(e->c, e->data, e->len, &e->n);
+        break;
+    case E_WRITE:
+        e->rc = iotls_conn_write(e->c, e->data, e->len, &e->n);
+        break;
+    case E_READ:
+        e->rc = iotls_conn_read(e->c, e->buf, e->cap, &e->n);
+        break;
+    case E_KEY_UPDATE:
+        e->rc = iotls_conn_key_update(e->c, 1);
+        break;
+    case E_CLOSE:
+        e->rc = iotls_conn_close(e->c);
+        break;
+    case E_SET_SESSION:
+        e->rc = iotls_conn_set_session(e->c, e->data, e->len);
+        break;
     }
 }
 
@@ -512,7 +529,8 @@ static void run_pair(const iotls_config *ccfg, const iotls_config *scfg, int res
         struct engine_call k = {E_KEY_UPDATE, from, NULL, 0, NULL, 0, 0, 0};
         check(engine_call(&k, fr), "conn_key_update");
         check(engine_call(&w, fr), "conn_write");
-        if (shuttle(from, fr, to, tr) < 0 || shuttle(to, tr, from, fr) < 0) { /* + KeyUpdate answer */
+        if (shuttle(from, fr, to, tr) < 0 ||
+            shuttle(to, tr, from, fr) < 0) { /* + KeyUpdate answer */
             fprintf(stderr, "stackprobe: %s: data or KeyUpdate failed\n", scenario);
             probe_failed = 1;
         }
@@ -614,11 +632,14 @@ int main(void)
     measure("iotls_hkdf_extract", "SHA-384", p_hkdf_extract, NULL);
     measure("iotls_hkdf_expand", "SHA-384, 48 bytes", p_hkdf_expand, NULL);
     measure("iotls_hmac", "SHA-384", p_hmac, NULL);
-    measure("iotls_hash_init,iotls_hash_update,iotls_hash_clone,iotls_hash_snapshot,iotls_hash", "init, update, clone, snapshot; one-shot SHA-512", p_hash, NULL);
+    measure("iotls_hash_init,iotls_hash_update,iotls_hash_clone,iotls_hash_snapshot,iotls_hash",
+            "init, update, clone, snapshot; one-shot SHA-512", p_hash, NULL);
     iotls_aead_alg gcm128 = IOTLS_AEAD_AES_128_GCM, gcm256 = IOTLS_AEAD_AES_256_GCM,
                    chacha = IOTLS_AEAD_CHACHA20_POLY1305;
-    measure("iotls_aead_init,iotls_aead_seal,iotls_aead_open", "AES-128-GCM init, seal and open of 16 KiB", p_aead, &gcm128);
-    measure("iotls_aead_init,iotls_aead_seal,iotls_aead_open", "AES-256-GCM init, seal and open of 16 KiB", p_aead, &gcm256);
+    measure("iotls_aead_init,iotls_aead_seal,iotls_aead_open",
+            "AES-128-GCM init, seal and open of 16 KiB", p_aead, &gcm128);
+    measure("iotls_aead_init,iotls_aead_seal,iotls_aead_open",
+            "AES-256-GCM init, seal and open of 16 KiB", p_aead, &gcm256);
     measure("iotls_aead_init,iotls_aead_seal,iotls_aead_open",
             "ChaCha20-Poly1305 init, seal and open of 16 KiB", p_aead, &chacha);
     probe_engine();
