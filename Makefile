@@ -62,6 +62,7 @@ bench: deps
 size:
 	@sh scripts/size-deps.sh
 	sh scripts/size-report.sh
+	sh scripts/stack-report.sh
 
 # libFuzzer targets (tests/fuzz/, clang): each runs FUZZ_SECONDS on a scratch
 # copy of its seed corpus; any crash, leak or sanitizer report fails it. Every

@@ -244,13 +244,15 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         uint8_t hash[IOTLS_MAX_HASH_LEN];
         uint8_t binder_key[IOTLS_MAX_HASH_LEN];
         uint8_t binder[IOTLS_MAX_HASH_LEN];
-        iotls_key_schedule early;
-        memset(&early, 0, sizeof early);
+        /* The connection's schedule holds the early secret: unused until
+         * the ServerHello initializes it again, and a second key schedule
+         * (480 B) on the stack would sit on the deepest path. */
+        iotls_key_schedule *early = &c->ks;
         rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, binders_offset, hash);
         if (rc == IOTLS_OK)
-            rc = iotls_ks_init(&early, psk_alg, psk_key, psk_key_len);
+            rc = iotls_ks_init(early, psk_alg, psk_key, psk_key_len);
         if (rc == IOTLS_OK)
-            rc = iotls_ks_binder_key(&early, s->psk_external, binder_key);
+            rc = iotls_ks_binder_key(early, s->psk_external, binder_key);
         if (rc == IOTLS_OK)
             rc = iotls_finished_verify_data(psk_alg, binder_key, hash, binder);
         if (rc == IOTLS_OK)
@@ -260,10 +262,10 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         if (rc == IOTLS_OK && s->early_offered)
             rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, w.len, hash);
         if (rc == IOTLS_OK && s->early_offered)
-            rc = iotls_ks_early_traffic(&early, hash);
+            rc = iotls_ks_early_traffic(early, hash);
         if (rc == IOTLS_OK && s->early_offered)
-            memcpy(s->early_traffic, early.client_early_traffic, iotls_hash_len(psk_alg));
-        iotls_ks_wipe(&early);
+            memcpy(s->early_traffic, early->client_early_traffic, iotls_hash_len(psk_alg));
+        iotls_ks_wipe(early);
         iotls_wipe(binder_key, sizeof binder_key);
         iotls_wipe(binder, sizeof binder);
     }
@@ -769,9 +771,7 @@ static int send_client_certificate(iotls_conn *c)
 
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
-    uint8_t sig[IOTLS_MAX_SIGNATURE_LEN];
     size_t content_len = 0;
-    size_t sig_len = 0;
     rc = iotls_transcript_hash(&c->transcript, hash); /* ..client Certificate */
     if (rc == IOTLS_OK)
         rc = iotls_certificate_verify_content(0, hash, c->hash_len, content, sizeof content,
@@ -779,14 +779,8 @@ static int send_client_certificate(iotls_conn *c)
     /* The provider's sign call takes a mutable key (mbedTLS updates RSA
      * blinding values inside it); the configuration is otherwise untouched. */
     if (rc == IOTLS_OK)
-        rc = iotls_pkey_sign((iotls_pkey *)&own->key, s->client_sig_scheme, content, content_len,
-                             sig, sizeof sig, &sig_len);
-    if (rc != IOTLS_OK)
-        return rc;
-    iotls_conn_hs_writer(c, &w);
-    rc = iotls_certificate_verify_write(&w, s->client_sig_scheme, sig, sig_len);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
+        rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&own->key, s->client_sig_scheme,
+                                                content, content_len);
     if (rc != IOTLS_OK)
         return rc;
     c->own_sig_scheme = s->client_sig_scheme;

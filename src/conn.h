@@ -143,6 +143,12 @@ int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w);
 int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
 /* Seal everything in hs_out into handshake records (current write keys). */
 int iotls_conn_flush(iotls_conn *c);
+/* Signs content with key and writes + commits the CertificateVerify; the
+ * signature is made in place in hs_out, not in a stack buffer. When the
+ * largest signature of key does not fit behind the messages queued, those
+ * are sealed first. */
+int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
+                                       const uint8_t *content, size_t content_len);
 /* Client 0-RTT: seal all of data as application records under the current
  * (early) write keys; BAD_ARG when tx cannot take it all. */
 int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);

@@ -382,3 +382,39 @@ void iotls_conn_output_consume(iotls_conn *c, size_t n)
     if (c->tx_pos == c->tx_len)
         c->tx_pos = c->tx_len = 0;
 }
+
+int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
+                                       const uint8_t *content, size_t content_len)
+{
+    for (int attempt = 0;; attempt++) {
+        /* The message as iotls_certificate_verify_write makes it, with the
+         * signature written by the provider right where the message holds
+         * it: a 512-byte signature buffer on the stack would sit under the
+         * deepest call of the handshake (docs/stack.md). */
+        iotls_writer w;
+        iotls_conn_hs_writer(c, &w);
+        size_t msg = iotls_msg_begin(&w, IOTLS_HS_CERTIFICATE_VERIFY);
+        iotls_wr_u16(&w, scheme);
+        size_t mark = iotls_wr_vec_begin(&w, 2);
+        int rc = iotls_wr_error(&w);
+        size_t room = rc == IOTLS_OK ? w.cap - w.len : 0;
+        size_t sig_len = 0;
+        if (room > IOTLS_MAX_SIGNATURE_LEN)
+            room = IOTLS_MAX_SIGNATURE_LEN;
+        if (rc == IOTLS_OK)
+            rc = iotls_pkey_sign(key, scheme, content, content_len, w.p + w.len, room, &sig_len);
+        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && attempt == 0 && c->hs_out_len > 0) {
+            rc = iotls_conn_flush(c);
+            if (rc != IOTLS_OK)
+                return rc;
+            continue;
+        }
+        if (rc != IOTLS_OK)
+            return rc;
+        iotls_wr_reserve(&w, sig_len);
+        iotls_wr_vec_end(&w, mark, 2);
+        iotls_msg_end(&w, msg);
+        rc = iotls_wr_error(&w);
+        return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
+    }
+}

@@ -29,6 +29,10 @@
 #define LABEL_PREFIX_LEN 6
 /* HkdfLabel: uint16 length, label<7..255>, context<0..255>. */
 #define MAX_HKDF_LABEL_LEN (2 + 1 + 255 + 1 + 255)
+/* Longest label iotls_hkdf_expand_label takes, without "tls13 ": RFC 8446's
+ * are at most 12 characters ("c hs traffic"), the others ours. */
+#define EXPAND_LABEL_MAX 32
+#define EXPAND_LABEL_INFO_MAX (2 + 1 + LABEL_PREFIX_LEN + EXPAND_LABEL_MAX + 1 + 255)
 
 /* Only the two hashes of the TLS 1.3 cipher suites have a schedule. */
 static size_t schedule_hash_len(iotls_hash_alg alg)
@@ -87,8 +91,13 @@ int iotls_hkdf_expand_label(iotls_hash_alg alg, const uint8_t *secret, const cha
     size_t hash_len = schedule_hash_len(alg);
     if (hash_len == 0 || !secret || !out)
         return IOTLS_ERR_BAD_ARG;
-    uint8_t info[MAX_HKDF_LABEL_LEN];
+    /* Sized for the engine's labels, not for any label HkdfLabel allows:
+     * this buffer is under the provider's HKDF on most of the deepest call
+     * paths (docs/stack.md). */
+    uint8_t info[EXPAND_LABEL_INFO_MAX];
     size_t info_len = 0;
+    if (strlen(label) > EXPAND_LABEL_MAX)
+        return IOTLS_ERR_BAD_ARG;
     int rc = iotls_hkdf_label(label, context, context_len, out_len, info, sizeof(info), &info_len);
     if (rc == IOTLS_OK)
         rc = iotls_hkdf_expand(alg, secret, hash_len, info, info_len, out, out_len);

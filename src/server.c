@@ -209,19 +209,6 @@ static int write_certificate(iotls_conn *c, iotls_writer *w, const void *arg)
     return iotls_certificate_write(w, NULL, 0, chain->ders, chain->lens, chain->count);
 }
 
-typedef struct {
-    uint16_t scheme;
-    const uint8_t *sig;
-    size_t sig_len;
-} cv_out;
-
-static int write_certificate_verify(iotls_conn *c, iotls_writer *w, const void *arg)
-{
-    (void)c;
-    const cv_out *cv = (const cv_out *)arg;
-    return iotls_certificate_verify_write(w, cv->scheme, cv->sig, cv->sig_len);
-}
-
 static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
 {
     return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
@@ -702,9 +689,7 @@ static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
-    uint8_t sig[IOTLS_MAX_SIGNATURE_LEN];
     size_t content_len = 0;
-    cv_out cv = {scheme, sig, 0};
     int rc = iotls_transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
         rc = iotls_certificate_verify_content(1, hash, c->hash_len, content, sizeof content,
@@ -712,10 +697,8 @@ static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
     /* The key is only borrowed from the (shared, const) config: signing
      * does not change it, mbedTLS just wants a mutable context. */
     if (rc == IOTLS_OK)
-        rc = iotls_pkey_sign((iotls_pkey *)&cert_config(c)->key, scheme, content, content_len, sig,
-                             sizeof sig, &cv.sig_len);
-    if (rc == IOTLS_OK)
-        rc = send_message(c, write_certificate_verify, &cv);
+        rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&cert_config(c)->key, scheme,
+                                                content, content_len);
     if (rc == IOTLS_OK)
         c->own_sig_scheme = scheme;
     return rc;
@@ -1006,9 +989,9 @@ static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t
 /* IOTLS_OK and the contents when the ticket is ours, sealed in the current
  * period (by now) or the previous one, and intact; anything else means
  * "not usable" (the caller ignores the identity). */
-static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket, sv_ticket *t)
+static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket, sv_ticket *t,
+                       uint8_t plain[TICKET_PLAIN_MAX])
 {
-    uint8_t plain[TICKET_PLAIN_MAX];
     uint8_t prefix[TICKET_PREFIX_LEN];
     size_t head = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
     if (ticket.len < head + IOTLS_AEAD_TAG_LEN || ticket.len > TICKET_MAX_LEN)
@@ -1057,7 +1040,7 @@ static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
         memcpy(t->alpn, alpn.p, alpn.len);
         t->alpn[alpn.len] = '\0';
     }
-    iotls_wipe(plain, sizeof plain);
+    iotls_wipe(plain, TICKET_PLAIN_MAX);
     return rc;
 }
 
@@ -1141,6 +1124,11 @@ static int send_tickets(iotls_conn *c)
  * chosen suite's hash and not expired, is selected; its binder must verify
  * (decrypt_error otherwise). Unusable identities are skipped, and with none
  * left the handshake goes on without a PSK. */
+typedef struct {
+    sv_ticket ticket;
+    uint8_t plain[TICKET_PLAIN_MAX];
+} sv_psk_scratch;
+
 static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hello *ch,
                       sv_choice *choice)
 {
@@ -1182,7 +1170,17 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     int rc = sni_digest(c, sni);
     if (rc != IOTLS_OK)
         return rc;
-    sv_ticket t;
+    /* The ticket and its plaintext are kept in the free part of hs_out (in
+     * tx without a certificate), idle until the answer to this ClientHello
+     * is written there: on the stack they would sit under the whole server
+     * flight (docs/stack.md). Aligned from hs_out's or tx's start. */
+    iotls_writer room;
+    iotls_conn_hs_writer(c, &room);
+    size_t pad = (16u - (size_t)(room.p - (c->hs_in_tx ? c->tx : c->hs_out)) % 16u) % 16u;
+    if (room.cap < pad + sizeof(sv_psk_scratch))
+        return IOTLS_ERR_INTERNAL;
+    sv_psk_scratch *scratch = (sv_psk_scratch *)(void *)(room.p + pad);
+    sv_ticket *t = &scratch->ticket;
     size_t index = 0;
     int found = 0, external = 0;
     uint32_t found_age = 0;
@@ -1191,20 +1189,21 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     while (!found && iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
         found_age = age;
         chosen_identity = identity;
-        memset(&t, 0, sizeof t);
+        memset(t, 0, sizeof *t);
         if (is_ext_psk_identity(cfg, identity)) {
             /* The external PSK, when the suite has its hash (RFC 8446 4.2.11). */
             found = external = cfg->ext_psk_hash == alg;
-        } else if (cfg->has_ticket_key && ticket_open(cfg, now, identity, &t) == IOTLS_OK &&
-                   iotls_suite_hash(t.suite) == alg && t.psk_len == hash_len &&
-                   memcmp(t.sni_digest, sni, sizeof sni) == 0 &&
+        } else if (cfg->has_ticket_key &&
+                   ticket_open(cfg, now, identity, t, scratch->plain) == IOTLS_OK &&
+                   iotls_suite_hash(t->suite) == alg && t->psk_len == hash_len &&
+                   memcmp(t->sni_digest, sni, sizeof sni) == 0 &&
                    (now == 0 ||
-                    (now >= t.issued_ms && now - t.issued_ms < (uint64_t)t.lifetime * 1000u))) {
+                    (now >= t->issued_ms && now - t->issued_ms < (uint64_t)t->lifetime * 1000u))) {
             found = 1;
         }
         if (!found) {
             index++;
-            iotls_wipe(&t, sizeof t);
+            iotls_wipe(t, sizeof *t);
         }
     }
     if (!found)
@@ -1216,22 +1215,24 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t binder_key[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
-    iotls_key_schedule early;
-    memset(&early, 0, sizeof early);
-    const uint8_t *psk_key = external ? cfg->ext_psk : t.psk;
-    size_t psk_key_len = external ? cfg->ext_psk_len : t.psk_len;
+    /* The connection's schedule holds the early secret for the binder:
+     * unused before send_server_hello initializes it again, and a second
+     * key schedule (480 B) on the stack would sit on the deepest path. */
+    iotls_key_schedule *early = &c->ks;
+    const uint8_t *psk_key = external ? cfg->ext_psk : t->psk;
+    size_t psk_key_len = external ? cfg->ext_psk_len : t->psk_len;
     rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&early, alg, psk_key, psk_key_len);
+        rc = iotls_ks_init(early, alg, psk_key, psk_key_len);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_binder_key(&early, external, binder_key);
+        rc = iotls_ks_binder_key(early, external, binder_key);
     if (rc == IOTLS_OK)
         rc = iotls_finished_verify_data(alg, binder_key, hash, expected);
     if (rc == IOTLS_OK && iotls_ct_memcmp(expected, binder.p, hash_len) != 0)
         rc = IOTLS_ERR_DECRYPT_ERROR;
-    iotls_ks_wipe(&early);
+    iotls_ks_wipe(early);
     iotls_wipe(binder_key, sizeof binder_key);
     iotls_wipe(expected, sizeof expected);
     /* The anti-replay key is the ticket itself, not this ClientHello's
@@ -1242,15 +1243,15 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         rc = iotls_hash(IOTLS_HASH_SHA256, chosen_identity.p, chosen_identity.len,
                         choice->binder_hash);
     if (rc == IOTLS_OK) {
-        choice->ticket_max_early = t.max_early_data;
-        choice->ticket_suite = t.suite;
-        memcpy(choice->ticket_alpn, t.alpn, sizeof choice->ticket_alpn);
+        choice->ticket_max_early = t->max_early_data;
+        choice->ticket_suite = t->suite;
+        memcpy(choice->ticket_alpn, t->alpn, sizeof choice->ticket_alpn);
         /* RFC 8446 8.3: the client's view of the ticket age (obfuscated
          * age minus age_add) must match ours within the window. */
-        uint32_t client_age = found_age - t.age_add; /* mod 2^32 */
-        uint64_t our_age = now >= t.issued_ms ? now - t.issued_ms : 0;
+        uint32_t client_age = found_age - t->age_add; /* mod 2^32 */
+        uint64_t our_age = now >= t->issued_ms ? now - t->issued_ms : 0;
         uint64_t diff = our_age > client_age ? our_age - client_age : client_age - our_age;
-        choice->ticket_age_ok = now != 0 && now >= t.issued_ms && diff <= cfg->early_window_ms;
+        choice->ticket_age_ok = now != 0 && now >= t->issued_ms && diff <= cfg->early_window_ms;
         choice->resumed = 1;
         choice->external = external;
         choice->psk_ke = use_ke;
@@ -1263,7 +1264,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
             choice->share.len = 0;
         }
     }
-    iotls_wipe(&t, sizeof t);
+    iotls_wipe(t, sizeof *t);
     return rc;
 }
 
