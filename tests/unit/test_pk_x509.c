@@ -892,8 +892,8 @@ static void test_peer_cert_reuse(void)
     CHECK_RC(verify_der(other, other_len, inter_der, inter_len, 0), IOTLS_ERR_CERT_EXPIRED);
 
     /* Many different certificates in between: the first ones still work. */
-    const ident *all[] = {&ca,      &inter,      &inter384, &leaf384,    &leaf_rsa,
-                          &expired, &other_ca,   &other_leaf, &client_only, &leaf};
+    const ident *all[] = {&ca,      &inter,    &inter384,   &leaf384,     &leaf_rsa,
+                          &expired, &other_ca, &other_leaf, &client_only, &leaf};
     for (size_t round = 0; round < 2; round++) {
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
             iotls_x509 c;

@@ -209,8 +209,8 @@ int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *pri
 /* The peer's key_share as an EVP_PKEY of our key's type, checked: on the
  * curve, not the point at infinity, coordinates below p. NULL when it is
  * not a valid public key. */
-static EVP_PKEY *peer_key(const iotls_kex_ctx *ctx, EVP_PKEY_CTX *dctx,
-                          const iotls_common_curve *c, const uint8_t *peer, size_t peer_len)
+static EVP_PKEY *peer_key(const iotls_kex_ctx *ctx, EVP_PKEY_CTX *dctx, const iotls_common_curve *c,
+                          const uint8_t *peer, size_t peer_len)
 {
     if (c->montgomery) {
         /* Through dctx (made from our key) rather than

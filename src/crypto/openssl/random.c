@@ -49,8 +49,7 @@ static void drbg_setup(void)
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, (char *)"AES-256-CTR", 0);
     params[1] = OSSL_PARAM_construct_end();
     if (ctx != NULL && EVP_RAND_enable_locking(ctx) == 1 &&
-        EVP_RAND_instantiate(ctx, 256, 0, NULL, 0, params) == 1 &&
-        OPENSSL_atexit(drbg_free) == 1) {
+        EVP_RAND_instantiate(ctx, 256, 0, NULL, 0, params) == 1 && OPENSSL_atexit(drbg_free) == 1) {
         shared_drbg = ctx;
     } else {
         EVP_RAND_CTX_free(ctx);
