@@ -292,8 +292,13 @@ static X509 *parse_der_cached(const uint8_t *der, size_t len)
     if (x != NULL)
         return x;
     x = parse_der(der, len);
-    if (x != NULL)
+    /* OpenSSL fills in the extension cache (key identifiers, usages, ...)
+     * on first use; doing it here, before the object is shared, leaves
+     * the other threads nothing to write. A certificate whose extensions
+     * do not decode is not shared at all (verification refuses it). */
+    if (x != NULL && X509_check_purpose(x, -1, 0) == 1)
         cert_cache_put(x, der, len);
+    ERR_clear_error();
     return x;
 }
 
