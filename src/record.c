@@ -164,19 +164,52 @@ int iotls_record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8
 /* ---- open ---- */
 
 /* Offset of the last non-zero byte of p[0..len), or len when all are zero.
- * Scans every byte without data-dependent branches, so the time taken does
- * not reveal the padding length (RFC 8446 5.4 leaves this to the
- * implementation; it costs little). */
-static size_t last_nonzero(const uint8_t *p, size_t len)
+ * Looks at every byte without data-dependent branches or addresses, so the
+ * time taken does not reveal the padding length (RFC 8446 5.4 leaves this
+ * to the implementation). This runs over every received record: byte by
+ * byte it cost several times the AEAD, so it goes 32 bytes at a time and
+ * keeps the last block that has a non-zero byte, then looks into that one
+ * block byte by byte. */
+#define SCAN_WORDS 4
+#define SCAN_BLOCK (8 * SCAN_WORDS)
+
+static size_t last_nonzero_bytes(const uint8_t *p, size_t from, size_t len, size_t found)
 {
-    size_t found = len;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = from; i < len; i++) {
         /* mask is all ones when p[i] != 0. */
         size_t nonzero = (size_t)((0u - (unsigned)p[i]) >> 8) & 1u;
         size_t mask = (size_t)0 - nonzero;
         found = (i & mask) | (found & ~mask);
     }
     return found;
+}
+
+static size_t last_nonzero(const uint8_t *p, size_t len)
+{
+    size_t blocks = len / SCAN_BLOCK;
+    uint64_t last[SCAN_WORDS] = {0}; /* the last block with a non-zero byte */
+    size_t last_block = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        uint64_t v[SCAN_WORDS], any = 0;
+        memcpy(v, p + b * SCAN_BLOCK, SCAN_BLOCK);
+        for (size_t k = 0; k < SCAN_WORDS; k++)
+            any |= v[k];
+        uint64_t mask = 0u - ((any | (0u - any)) >> 63); /* all ones when any != 0 */
+        for (size_t k = 0; k < SCAN_WORDS; k++)
+            last[k] ^= (last[k] ^ v[k]) & mask;
+        last_block ^= (last_block ^ b) & (size_t)mask;
+    }
+    /* Back in memory order, that block is scanned like any other bytes;
+     * when no block had a non-zero byte, it is all zeros and finds none. */
+    uint8_t block[SCAN_BLOCK];
+    memcpy(block, last, SCAN_BLOCK);
+    size_t in_block = last_nonzero_bytes(block, 0, SCAN_BLOCK, SCAN_BLOCK);
+    size_t have = (size_t)0 - (size_t)(in_block != SCAN_BLOCK);
+    size_t found = ((last_block * SCAN_BLOCK + in_block) & have) | (len & ~have);
+    iotls_wipe(block, sizeof block);
+    iotls_wipe(last, sizeof last);
+    /* The bytes after the last whole block come later, so they win. */
+    return last_nonzero_bytes(p, blocks * SCAN_BLOCK, len, found);
 }
 
 int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_len,

@@ -91,6 +91,32 @@ static void test_hkdf(void)
     CHECK_HEX(okm, 42,
               "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
               "34007208d5b887185865");
+    /* Outputs of one block or less (all the TLS key schedule asks for; a
+     * provider may take a shorter way for them) are prefixes of it. */
+    memset(okm, 0, sizeof(okm));
+    CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA256, prk, 32, info, 10, okm, 32));
+    CHECK_HEX(okm, 33, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf00");
+    memset(okm, 0, sizeof(okm));
+    CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA256, prk, 32, info, 10, okm, 12));
+    CHECK_HEX(okm, 13, "3cb25f25faacd57a90434f6400");
+    CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA256, prk, 32, info, 10, okm, 1));
+    CHECK_HEX(okm, 1, "3c");
+
+    /* SHA-384 (no RFC 5869 vector): one block and less agree with the
+     * first bytes of a two-block output. */
+    {
+        uint8_t prk384[48], one[48], two[60];
+        CHECK_OK(iotls_hkdf_extract(IOTLS_HASH_SHA384, salt, 13, ikm, 22, prk384));
+        CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA384, prk384, 48, info, 10, two, 60));
+        CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA384, prk384, 48, info, 10, one, 48));
+        CHECK(memcmp(one, two, 48) == 0);
+        CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA384, prk384, 48, info, 10, one, 16));
+        CHECK(memcmp(one, two, 16) == 0);
+        /* ... and the PRK is HMAC-SHA-384(salt, IKM) (RFC 5869 2.2). */
+        uint8_t mac[48];
+        CHECK_OK(iotls_hmac(IOTLS_HASH_SHA384, salt, 13, ikm, 22, mac));
+        CHECK(memcmp(mac, prk384, 48) == 0);
+    }
 
     /* Test case 2: long inputs, an output of three blocks. */
     for (int i = 0; i < 80; i++) {
@@ -118,6 +144,8 @@ static void test_hkdf(void)
     CHECK_HEX(okm, 42,
               "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
               "9d201395faa4b61a96c8");
+    CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA256, prk, 32, NULL, 0, okm, 32));
+    CHECK_HEX(okm, 32, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d");
 
     /* Limits: L <= 255 * HashLen, PRK >= HashLen, a known hash. */
     static uint8_t big[255 * 32 + 1];

@@ -810,6 +810,104 @@ static void test_pki_args(void)
     CHECK(strstr(out, "notAfter=Jan  1 00:00:00 2050 GMT") != NULL);
 }
 
+/* DER of certificate 0 of id's PEM, into out (cap bytes); its length. */
+static size_t der_of(const ident *id, uint8_t *out, size_t cap)
+{
+    iotls_x509 c;
+    const uint8_t *der = NULL;
+    size_t len = 0;
+    load_chain(&c, id, NULL);
+    CHECK_OK(iotls_x509_der(&c, 0, &der, &len));
+    CHECK(len > 0 && len <= cap);
+    if (len > cap)
+        len = 0;
+    memcpy(out, der, len);
+    iotls_x509_free(&c);
+    return len;
+}
+
+/* A peer chain as the engine builds it: DER certificates one by one. */
+static int verify_der(const uint8_t *leaf_der, size_t leaf_len, const uint8_t *inter_der,
+                      size_t inter_len, int64_t at)
+{
+    iotls_x509 chain, trust;
+    iotls_x509_init(&chain);
+    load_chain(&trust, &ca, NULL);
+    int rc = iotls_x509_add_der(&chain, leaf_der, leaf_len);
+    if (rc == IOTLS_OK)
+        rc = iotls_x509_add_der(&chain, inter_der, inter_len);
+    if (rc == IOTLS_OK) {
+        /* The chain hands back exactly the bytes it was given. */
+        const uint8_t *der = NULL;
+        size_t len = 0;
+        CHECK_OK(iotls_x509_der(&chain, 0, &der, &len));
+        CHECK(len == leaf_len && memcmp(der, leaf_der, len) == 0);
+        iotls_x509_policy pol = {&trust, "device.example", 1, at};
+        rc = iotls_x509_verify(&chain, &pol, NULL, 0);
+    }
+    iotls_x509_free(&chain);
+    iotls_x509_free(&trust);
+    return rc;
+}
+
+/* The same peer certificates again and again (a provider may keep them
+ * parsed): every chain is still verified in full, and bytes that differ
+ * in the least are never taken for ones seen before. */
+static void test_peer_cert_reuse(void)
+{
+    static uint8_t leaf_der[PEM_CAP], inter_der[PEM_CAP], bad[PEM_CAP], other[PEM_CAP];
+    size_t leaf_len = der_of(&leaf, leaf_der, sizeof(leaf_der));
+    size_t inter_len = der_of(&inter, inter_der, sizeof(inter_der));
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(verify_der(leaf_der, leaf_len, inter_der, inter_len, 0));
+
+    /* Two chains holding the same certificates at once; one freed first. */
+    iotls_x509 a, b, trust;
+    iotls_x509_init(&a);
+    iotls_x509_init(&b);
+    load_chain(&trust, &ca, NULL);
+    CHECK_OK(iotls_x509_add_der(&a, leaf_der, leaf_len));
+    CHECK_OK(iotls_x509_add_der(&a, inter_der, inter_len));
+    CHECK_OK(iotls_x509_add_der(&b, leaf_der, leaf_len));
+    CHECK_OK(iotls_x509_add_der(&b, inter_der, inter_len));
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0};
+    CHECK_OK(iotls_x509_verify(&a, &pol, NULL, 0));
+    iotls_x509_free(&a);
+    CHECK_OK(iotls_x509_verify(&b, &pol, NULL, 0));
+    iotls_x509_free(&b);
+    iotls_x509_free(&trust);
+
+    /* One bit of the signature flipped: same length, still parses, and
+     * must fail as the forgery it is. */
+    memcpy(bad, leaf_der, leaf_len);
+    bad[leaf_len - 1] ^= 0x01;
+    CHECK_RC(verify_der(bad, leaf_len, inter_der, inter_len, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
+    CHECK_OK(verify_der(leaf_der, leaf_len, inter_der, inter_len, 0));
+
+    /* Time is checked on every verification, not remembered. */
+    CHECK_RC(verify_der(leaf_der, leaf_len, inter_der, inter_len, now + 400 * 86400),
+             IOTLS_ERR_CERT_EXPIRED);
+    CHECK_OK(verify_der(leaf_der, leaf_len, inter_der, inter_len, 0));
+    size_t other_len = der_of(&expired, other, sizeof(other));
+    CHECK_RC(verify_der(other, other_len, inter_der, inter_len, 0), IOTLS_ERR_CERT_EXPIRED);
+
+    /* Many different certificates in between: the first ones still work. */
+    const ident *all[] = {&ca,      &inter,    &inter384,   &leaf384,     &leaf_rsa,
+                          &expired, &other_ca, &other_leaf, &client_only, &leaf};
+    for (size_t round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+            iotls_x509 c;
+            iotls_x509_init(&c);
+            other_len = der_of(all[i], other, sizeof(other));
+            CHECK_OK(iotls_x509_add_der(&c, other, other_len));
+            iotls_x509_free(&c);
+        }
+    }
+    CHECK_OK(verify_der(leaf_der, leaf_len, inter_der, inter_len, 0));
+    other_len = der_of(&other_leaf, other, sizeof(other));
+    CHECK_RC(verify_der(other, other_len, inter_der, inter_len, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
+}
+
 static void test_mem_stats(void)
 {
     size_t cur = 1, peak = 1;
@@ -858,6 +956,7 @@ int main(void)
     test_describe();
     test_loading();
     test_pki_args();
+    test_peer_cert_reuse();
     test_mem_stats();
 
     run(NULL, 0, "rm -rf '%s'", tmpdir);

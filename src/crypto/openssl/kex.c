@@ -209,11 +209,25 @@ int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *pri
 /* The peer's key_share as an EVP_PKEY of our key's type, checked: on the
  * curve, not the point at infinity, coordinates below p. NULL when it is
  * not a valid public key. */
-static EVP_PKEY *peer_key(const iotls_kex_ctx *ctx, const iotls_common_curve *c,
+static EVP_PKEY *peer_key(const iotls_kex_ctx *ctx, EVP_PKEY_CTX *dctx, const iotls_common_curve *c,
                           const uint8_t *peer, size_t peer_len)
 {
-    if (c->montgomery)
-        return EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, peer_len);
+    if (c->montgomery) {
+        /* Through dctx (made from our key) rather than
+         * EVP_PKEY_new_raw_public_key, which looks the key management
+         * up by name on every call. */
+        EVP_PKEY *pk = NULL;
+        OSSL_PARAM params[2];
+        params[0] =
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, peer_len);
+        params[1] = OSSL_PARAM_construct_end();
+        if (EVP_PKEY_fromdata_init(dctx) != 1 ||
+            EVP_PKEY_fromdata(dctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+            EVP_PKEY_free(pk);
+            return NULL;
+        }
+        return pk;
+    }
 
     EVP_PKEY *key = EVP_PKEY_new();
     EVP_PKEY_CTX *check = NULL;
@@ -250,19 +264,24 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
     if (rc != IOTLS_OK)
         return rc;
 
-    EVP_PKEY_CTX *dctx = NULL;
-    EVP_PKEY *pk = peer_key(ctx, c, peer, peer_len);
-    if (pk == NULL) {
-        rc = IOTLS_ERR_ILLEGAL_PARAMETER;
-        goto out;
-    }
-    dctx = EVP_PKEY_CTX_new_from_pkey(NULL, ctx->key, NULL);
+    EVP_PKEY *pk = NULL;
+    /* One context for decoding the peer's share and for the derivation. */
+    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, ctx->key, NULL);
     if (dctx == NULL) {
         rc = IOTLS_ERR_NO_MEMORY;
         goto out;
     }
+    pk = peer_key(ctx, dctx, c, peer, peer_len);
+    if (pk == NULL) {
+        rc = IOTLS_ERR_ILLEGAL_PARAMETER;
+        goto out;
+    }
     size_t len = secret_cap;
-    if (EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer_ex(dctx, pk, 1) != 1) {
+    /* No second validation of the peer's key here: peer_key already ran
+     * the full public-key check on a NIST point, and an X25519 share has
+     * nothing to check but its length (the all-zero result is refused
+     * below). */
+    if (EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer_ex(dctx, pk, 0) != 1) {
         rc = IOTLS_ERR_ILLEGAL_PARAMETER;
         goto out;
     }

@@ -173,11 +173,141 @@ nomem:
     return IOTLS_ERR_NO_MEMORY;
 }
 
+/* ---- parsed peer certificates, shared ----
+ *
+ * A client talking to the same servers (and a server to the same
+ * clients) receives the same certificates over and over, and decoding
+ * one costs OpenSSL 3.0 more than an ECDSA verification (d2i_X509 sets
+ * up a provider decoder for the public key). So the last few peer
+ * certificates stay parsed, keyed by their exact DER bytes: the same
+ * bytes give the same X509 object, which is reference-counted and
+ * meant to be shared between threads (OpenSSL's own stores do). Only
+ * the parsing is saved: every connection still runs the whole of
+ * X509_verify_cert, signatures, dates, names and purposes included. */
+#define CERT_CACHE_SLOTS 8
+#define CERT_CACHE_MAX_DER 8192u /* larger certificates are parsed every time */
+
+typedef struct {
+    uint8_t *der;
+    size_t len;
+    X509 *x509;
+    uint64_t last_use; /* for evicting the least recently used */
+} cert_cache_slot;
+
+static CRYPTO_ONCE cert_cache_once = CRYPTO_ONCE_STATIC_INIT;
+static CRYPTO_RWLOCK *cert_cache_lock;
+static cert_cache_slot cert_cache[CERT_CACHE_SLOTS];
+static uint64_t cert_cache_clock;
+
+/* Run by OPENSSL_cleanup (at exit), before libcrypto goes away. */
+static void cert_cache_cleanup(void)
+{
+    for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
+        X509_free(cert_cache[i].x509);
+        free(cert_cache[i].der);
+        memset(&cert_cache[i], 0, sizeof(cert_cache[i]));
+    }
+    CRYPTO_THREAD_lock_free(cert_cache_lock);
+    cert_cache_lock = NULL;
+}
+
+static void cert_cache_setup(void)
+{
+    cert_cache_lock = CRYPTO_THREAD_lock_new();
+    if (cert_cache_lock != NULL && OPENSSL_atexit(cert_cache_cleanup) != 1) {
+        /* Without the clean-up the cache would look like a leak: go
+         * without it. */
+        CRYPTO_THREAD_lock_free(cert_cache_lock);
+        cert_cache_lock = NULL;
+    }
+}
+
+/* A new reference to the cached X509 of exactly these bytes, or NULL. */
+static X509 *cert_cache_get(const uint8_t *der, size_t len)
+{
+    X509 *found = NULL;
+    if (CRYPTO_THREAD_write_lock(cert_cache_lock) != 1)
+        return NULL;
+    for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
+        cert_cache_slot *s = &cert_cache[i];
+        if (s->x509 != NULL && s->len == len && memcmp(s->der, der, len) == 0) {
+            if (X509_up_ref(s->x509) == 1) {
+                found = s->x509;
+                s->last_use = ++cert_cache_clock;
+            }
+            break;
+        }
+    }
+    CRYPTO_THREAD_unlock(cert_cache_lock);
+    return found;
+}
+
+/* Remembers x (a new reference of the cache's own) for these bytes. A
+ * failure only means the next connection parses again. */
+static void cert_cache_put(X509 *x, const uint8_t *der, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return;
+    memcpy(copy, der, len);
+    if (CRYPTO_THREAD_write_lock(cert_cache_lock) != 1) {
+        free(copy);
+        return;
+    }
+    cert_cache_slot *victim = &cert_cache[0];
+    for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
+        cert_cache_slot *s = &cert_cache[i];
+        if (s->x509 != NULL && s->len == len && memcmp(s->der, der, len) == 0) {
+            victim = NULL; /* another thread was first */
+            break;
+        }
+        if (s->x509 == NULL || (victim->x509 != NULL && s->last_use < victim->last_use))
+            victim = s;
+    }
+    if (victim != NULL && X509_up_ref(x) == 1) {
+        X509 *old = victim->x509;
+        uint8_t *old_der = victim->der;
+        victim->x509 = x;
+        victim->der = copy;
+        victim->len = len;
+        victim->last_use = ++cert_cache_clock;
+        copy = NULL;
+        /* Connections still holding the old one keep their reference. */
+        X509_free(old);
+        free(old_der);
+    }
+    CRYPTO_THREAD_unlock(cert_cache_lock);
+    free(copy);
+}
+
+/* parse_der, through the cache. */
+static X509 *parse_der_cached(const uint8_t *der, size_t len)
+{
+    if (len > CERT_CACHE_MAX_DER)
+        return parse_der(der, len);
+    (void)CRYPTO_THREAD_run_once(&cert_cache_once, cert_cache_setup);
+    if (cert_cache_lock == NULL)
+        return parse_der(der, len);
+    X509 *x = cert_cache_get(der, len);
+    if (x != NULL)
+        return x;
+    x = parse_der(der, len);
+    /* OpenSSL fills in the extension cache (key identifiers, usages, ...)
+     * on first use; doing it here, before the object is shared, leaves
+     * the other threads nothing to write. A certificate whose extensions
+     * do not decode is not shared at all (verification refuses it). */
+    if (x != NULL && X509_check_purpose(x, -1, 0) == 1)
+        cert_cache_put(x, der, len);
+    ERR_clear_error();
+    return x;
+}
+
 int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
 {
     if (chain == NULL || der == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    X509 *x = parse_der(der, len);
+    /* Peer certificates come this way, one connection after another. */
+    X509 *x = parse_der_cached(der, len);
     if (x == NULL) {
         ERR_clear_error();
         return IOTLS_ERR_BAD_CERTIFICATE;
