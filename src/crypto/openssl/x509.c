@@ -184,7 +184,10 @@ nomem:
  * meant to be shared between threads (OpenSSL's own stores do). Only
  * the parsing is saved: every connection still runs the whole of
  * X509_verify_cert, signatures, dates, names and purposes included. */
-#define CERT_CACHE_SLOTS 8
+#ifndef IOTLS_OSSL_CERT_CACHE
+#define IOTLS_OSSL_CERT_CACHE 8 /* build with -DIOTLS_OSSL_CERT_CACHE=0 to parse every time */
+#endif
+#define CERT_CACHE_SLOTS (IOTLS_OSSL_CERT_CACHE > 0 ? IOTLS_OSSL_CERT_CACHE : 1)
 #define CERT_CACHE_MAX_DER 8192u /* larger certificates are parsed every time */
 
 typedef struct {
@@ -283,7 +286,7 @@ static void cert_cache_put(X509 *x, const uint8_t *der, size_t len)
 /* parse_der, through the cache. */
 static X509 *parse_der_cached(const uint8_t *der, size_t len)
 {
-    if (len > CERT_CACHE_MAX_DER)
+    if (IOTLS_OSSL_CERT_CACHE == 0 || len > CERT_CACHE_MAX_DER)
         return parse_der(der, len);
     (void)CRYPTO_THREAD_run_once(&cert_cache_once, cert_cache_setup);
     if (cert_cache_lock == NULL)
