@@ -711,7 +711,13 @@ int cmd_bench(int argc, char **argv)
         double mbps[NSTACKS][BULK_RUNS_MAX];
         params.kind = (bench_kind)bulk_kind;
         for (size_t s = 0; s < nstacks; s++)
-            if (!res[bulk_kind][s].cannot && !(ctx[s] = all_stacks[s]->setup(&params))) {
+            if (!res[bulk_kind][s].cannot &&
+                (!(ctx[s] = all_stacks[s]->setup(&params)) ||
+                 (bulk_kind == BENCH_RESUMED && !prime_session(all_stacks[s], ctx[s])))) {
+                fprintf(stderr, "iotls bench: %s: bulk set-up failed\n", all_stacks[s]->name);
+                if (ctx[s])
+                    all_stacks[s]->teardown(ctx[s]);
+                ctx[s] = NULL;
                 res[bulk_kind][s].failures++;
                 failures++;
             }
