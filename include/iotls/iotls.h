@@ -93,7 +93,7 @@ enum iotls_event_kind {
     IOTLS_EV_HS_RECEIVED = 2, /* handshake message received: hs_type, len */
     IOTLS_EV_KEYS_READ = 3,   /* new read keys: detail "handshake"/"application"/"early" */
     IOTLS_EV_KEYS_WRITE = 4,  /* new write keys */
-    IOTLS_EV_ALERT_SENT = 5,  /* alert: value */
+    IOTLS_EV_ALERT_SENT = 5,  /* alert: value (iotls_alert_name names it; detail NULL) */
     IOTLS_EV_ALERT_RECEIVED = 6,
     IOTLS_EV_CCS_SENT = 7,
     IOTLS_EV_CCS_RECEIVED = 8,
