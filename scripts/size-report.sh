@@ -96,13 +96,23 @@ ENGINE_SRC=$(for f in src/*.c src/msg/*.c; do [ -f "$f" ] && echo "$f"; done | L
 REPORT="$OUT/size-report.md"
 problems=""
 
+# Two feature profiles (include/iotls/features.h): "full", every feature
+# built (the default), and "minimal", the device profile with every
+# optional feature switched off (the same switches as `make test-minimal`).
+# The minimal profile's objects and links live in $OUT/<target>-minimal.
+MINIMAL_FLAGS="-DIOTLS_FEATURE_RESUMPTION=0 -DIOTLS_FEATURE_EARLY_DATA=0 \
+-DIOTLS_FEATURE_EXT_PSK=0 -DIOTLS_FEATURE_CLIENT_AUTH=0 -DIOTLS_FEATURE_RECORD_SIZE=0 \
+-DIOTLS_FEATURE_ALPN=0 -DIOTLS_FEATURE_KEYLOG=0 -DIOTLS_FEATURE_TRACE=0"
+PSUF=""
+PFLAGS=""
+
 # ---------------------------------------------------------------- compile --
 compile_target() { # $1 = target; fills $OUT/$1/obj and $OUT/$1/sizes.txt
     t=$1
     p=$(target_prefix "$t")
     arch=$(target_arch "$t")
     libc=$(target_libc "$t")
-    dir="$OUT/$t"
+    dir="$OUT/$t$PSUF"
     rm -rf "$dir/obj"
     mkdir -p "$dir/obj/src/msg"
     : >"$dir/sizes.txt"
@@ -112,7 +122,7 @@ compile_target() { # $1 = target; fills $OUT/$1/obj and $OUT/$1/sizes.txt
         obj="$dir/obj/${src%.c}.o"
         log="$dir/obj/${src%.c}.log"
         # shellcheck disable=SC2086
-        if "$p-gcc" $arch $libc $CFLAGS_COMMON -MD -MF "$dir/obj/${src%.c}.d" \
+        if "$p-gcc" $arch $libc $CFLAGS_COMMON $PFLAGS -MD -MF "$dir/obj/${src%.c}.d" \
             -c "$src" -o "$obj" >"$log" 2>&1; then
             if [ -s "$log" ]; then
                 problems="$problems $t:$src(warnings)"
@@ -133,6 +143,11 @@ compile_target() { # $1 = target; fills $OUT/$1/obj and $OUT/$1/sizes.txt
 }
 
 for t in $TARGETS; do compile_target "$t"; done
+PSUF=-minimal
+PFLAGS=$MINIMAL_FLAGS
+for t in $TARGETS; do compile_target "$t"; done
+PSUF=""
+PFLAGS=""
 
 # ------------------------------------------------------------ link probes --
 # The probe is the whole public engine API (include/iotls/engine.h) plus the
@@ -192,7 +207,7 @@ link_probe() { # $1 = target, $2 = build (client|server|both)
     p=$(target_prefix "$t")
     arch=$(target_arch "$t")
     libc=$(target_libc "$t")
-    dir="$OUT/$t"
+    dir="$OUT/$t$PSUF"
     ldir="$dir/link-$build"
     rm -rf "$ldir"
     mkdir -p "$ldir"
@@ -202,7 +217,7 @@ link_probe() { # $1 = target, $2 = build (client|server|both)
     both) role=IOTLS_ROLE_CLIENT; skip=none ;;
     esac
     # shellcheck disable=SC2086
-    "$p-gcc" $arch $libc $CFLAGS_COMMON -DSIZE_PROBE_ROLE=$role -c "$OUT/size_probe.c" \
+    "$p-gcc" $arch $libc $CFLAGS_COMMON $PFLAGS -DSIZE_PROBE_ROLE=$role -c "$OUT/size_probe.c" \
         -o "$ldir/size_probe.o" >"$ldir/probe.log" 2>&1 || return 1
     (
         cd "$dir/obj"
@@ -262,11 +277,17 @@ link_probe() { # $1 = target, $2 = build (client|server|both)
 }
 
 linkfail=""
-for t in $TARGETS; do
-    for b in client server both; do
-        link_probe "$t" "$b" || linkfail="$linkfail $t/$b"
+for PSUF in "" -minimal; do
+    PFLAGS=""
+    [ -n "$PSUF" ] && PFLAGS=$MINIMAL_FLAGS
+    for t in $TARGETS; do
+        for b in client server both; do
+            link_probe "$t" "$b" || linkfail="$linkfail $t$PSUF/$b"
+        done
     done
 done
+PSUF=""
+PFLAGS=""
 # ----------------------------------------------------------------- report --
 sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
     awk -v skip="$2" '$1 != skip && $2 != "FAILED" { t += $2; d += $3; b += $4 }
@@ -328,18 +349,23 @@ sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
     echo "Only sections from engine objects are summed. Stubbed and not counted: the"
     echo "crypto provider, libc, and in the one-role builds the other role's entry points."
     echo
-    echo "| build | cm4 text | cm4 data | cm4 bss | rv32imc text | rv32imc data | rv32imc bss |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for b in client server both; do
-        case $b in
-        client) label="client-only (src/server.c left out)" ;;
-        server) label="server-only (src/client.c left out)" ;;
-        both) label="both roles" ;;
-        esac
-        a=$(sum_sizes "$OUT/cm4/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
-        r=$(sum_sizes "$OUT/rv32imc/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
-        # shellcheck disable=SC2086
-        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" $a $r
+    echo "Profiles: full = every feature (the default); minimal = $MINIMAL_FLAGS" | tr -s ' \\' ' '
+    echo
+    echo "| profile | build | cm4 text | cm4 data | cm4 bss | rv32imc text | rv32imc data | rv32imc bss |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for prof in "" -minimal; do
+        for b in client server both; do
+            case $b in
+            client) label="client-only (src/server.c left out)" ;;
+            server) label="server-only (src/client.c left out)" ;;
+            both) label="both roles" ;;
+            esac
+            a=$(sum_sizes "$OUT/cm4$prof/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
+            r=$(sum_sizes "$OUT/rv32imc$prof/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
+            # shellcheck disable=SC2086
+            printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "${prof:--full}" "$label" $a $r |
+                sed 's/^| -/| /'
+        done
     done
     echo
     echo "RAM structs on the target (with the mbedTLS headers above; not in the tables):"
