@@ -100,9 +100,10 @@ problems=""
 # built (the default), and "minimal", the device profile with every
 # optional feature switched off (the same switches as `make test-minimal`).
 # The minimal profile's objects and links live in $OUT/<target>-minimal.
-MINIMAL_FLAGS="-DIOTLS_FEATURE_RESUMPTION=0 -DIOTLS_FEATURE_EARLY_DATA=0 \
+# SIZE_MINIMAL_FLAGS replaces the switch list (e.g. one switch at a time).
+MINIMAL_FLAGS=${SIZE_MINIMAL_FLAGS:-"-DIOTLS_FEATURE_RESUMPTION=0 -DIOTLS_FEATURE_EARLY_DATA=0 \
 -DIOTLS_FEATURE_EXT_PSK=0 -DIOTLS_FEATURE_CLIENT_AUTH=0 -DIOTLS_FEATURE_RECORD_SIZE=0 \
--DIOTLS_FEATURE_ALPN=0 -DIOTLS_FEATURE_KEYLOG=0 -DIOTLS_FEATURE_TRACE=0"
+-DIOTLS_FEATURE_ALPN=0 -DIOTLS_FEATURE_KEYLOG=0 -DIOTLS_FEATURE_TRACE=0"}
 PSUF=""
 PFLAGS=""
 

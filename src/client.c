@@ -180,8 +180,8 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     own_record_limits(cfg, &p.record_size_limit, &p.max_fragment_length);
     /* Servers only issue tickets usable with a mode the client listed
      * (RFC 8446 4.2.9); ask for them when someone will receive them. */
-    p.psk_dhe_ke = IOTLS_FEATURE_ANY_PSK &&
-                   (cfg->ticket_cb != NULL || s->has_session || cfg->has_ext_psk);
+    p.psk_dhe_ke =
+        IOTLS_FEATURE_ANY_PSK && (cfg->ticket_cb != NULL || s->has_session || cfg->has_ext_psk);
     s->sni_sent = p.server_name != NULL;
 
     /* Resumption (RFC 8446 4.2.11): the saved ticket, or else the external
@@ -604,7 +604,8 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
      * content type byte (RFC 8449 4; above 2^14 + 1 means no limit); a
      * max_fragment_length answer must echo ours (RFC 6066 4). Should a
      * server send both, both are kept. */
-    if (IOTLS_FEATURE_RECORD_SIZE && (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT))) {
+    if (IOTLS_FEATURE_RECORD_SIZE &&
+        (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT))) {
         size_t limit = (size_t)ee.record_size_limit - 1;
         if (limit < c->max_record_out)
             c->max_record_out = limit;

@@ -172,8 +172,8 @@ static inline void iotls_conn_keylog(iotls_conn *c, const char *label, const uin
 void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
                       const char *detail);
 #else
-static inline void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len,
-                                    int value, const char *detail)
+static inline void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
+                                    const char *detail)
 {
     (void)c;
     (void)kind;
