@@ -407,21 +407,25 @@ sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
     echo "handshake buffers the configuration asks for, in memory the caller provides."
     echo
 
-    echo "Per module after the link (text bytes; '-' = nothing kept or left out):"
-    echo
-    echo "| module | cm4 client | cm4 server | cm4 both | rv32imc client | rv32imc server | rv32imc both |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for src in $ENGINE_SRC; do
-        line="| $src |"
-        for t in $TARGETS; do
-            for b in client server both; do
-                v=$(awk -v m="$src" '$1 == m { print $2 }' "$OUT/$t/link-$b/sizes.txt" 2>/dev/null || true)
-                line="$line ${v:--} |"
+    for prof in "" -minimal; do
+        pname=full
+        [ -n "$prof" ] && pname=minimal
+        echo "Per module after the link, $pname profile (text bytes; '-' = nothing kept or left out):"
+        echo
+        echo "| module | cm4 client | cm4 server | cm4 both | rv32imc client | rv32imc server | rv32imc both |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for src in $ENGINE_SRC; do
+            line="| $src |"
+            for t in $TARGETS; do
+                for b in client server both; do
+                    v=$(awk -v m="$src" '$1 == m { print $2 }' "$OUT/$t$prof/link-$b/sizes.txt" 2>/dev/null || true)
+                    line="$line ${v:--} |"
+                done
             done
+            echo "$line"
         done
-        echo "$line"
+        echo
     done
-    echo
     echo "Stubbed symbols:"
     echo
     for t in $TARGETS; do
