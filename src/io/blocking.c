@@ -943,6 +943,8 @@ int iotls_set_session(iotls *t, const uint8_t *blob, size_t len)
         return IOTLS_ERR_BAD_ARG;
     if (t->conn != NULL)
         return IOTLS_ERR_BAD_STATE;
+    if (!IOTLS_FEATURE_RESUMPTION)
+        return IOTLS_ERR_UNSUPPORTED;
     iotls_session check;
     int rc = iotls_session_load(&check, blob, len, iotls_config_now_ms(t->cfg));
     iotls_session_wipe(&check);
@@ -967,6 +969,8 @@ int iotls_set_early_data(iotls *t, const void *data, size_t len)
         return IOTLS_ERR_BAD_ARG;
     if (t->conn != NULL)
         return IOTLS_ERR_BAD_STATE;
+    if (!IOTLS_FEATURE_EARLY_DATA && len > 0)
+        return IOTLS_ERR_UNSUPPORTED;
     uint8_t *copy = NULL;
     if (len > 0) {
         copy = malloc(len);

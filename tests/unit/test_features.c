@@ -74,6 +74,14 @@ static void test_api(void)
     CHECK_RC(iotls_conn_write_early(c, junk, sizeof junk),
              IOTLS_FEATURE_EARLY_DATA ? IOTLS_ERR_BAD_STATE : IOTLS_ERR_UNSUPPORTED);
     tl_conn_free(c);
+
+    /* The blocking API's counterparts. */
+    iotls *t = iotls_client_new(cfg);
+    CHECK(t != NULL);
+    CHECK_RC(iotls_set_session(t, junk, sizeof junk),
+             IOTLS_FEATURE_RESUMPTION ? IOTLS_ERR_SESSION_INVALID : IOTLS_ERR_UNSUPPORTED);
+    CHECK_RC(iotls_set_early_data(t, junk, sizeof junk), want(IOTLS_FEATURE_EARLY_DATA));
+    iotls_free(t);
     iotls_config_free(cfg);
 }
 
