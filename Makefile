@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-other-provider test-asan demo install format clean bench fuzz size
+.PHONY: all deps configure test test-other-provider test-minimal test-asan demo install format clean bench fuzz size
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -32,6 +32,7 @@ test: deps
 	$(MAKE) all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-other-provider
+	$(MAKE) test-minimal
 	$(MAKE) test-asan
 
 # The same suite built with the other crypto provider.
@@ -39,6 +40,22 @@ OTHER_CRYPTO = $(if $(filter openssl,$(CRYPTO)),mbedtls,openssl)
 test-other-provider:
 	$(MAKE) CRYPTO=$(OTHER_CRYPTO) BUILD=build-$(OTHER_CRYPTO) all
 	cd build-$(OTHER_CRYPTO) && ctest --output-on-failure -j $(JOBS)
+
+# The minimal device profile: every optional feature switched off
+# (include/iotls/features.h; the same switches scripts/size-report.sh
+# measures). Builds only the unit tests that apply (tests/CMakeLists.txt
+# declares which need what), the iotls command and the port helper, then
+# runs them and the suites x groups cells of our client against openssl
+# s_server (two certificates) and of openssl s_client against our server.
+MINIMAL_BUILD ?= build-minimal
+MINIMAL_FLAGS = -DIOTLS_RESUMPTION=OFF -DIOTLS_EARLY_DATA=OFF -DIOTLS_EXT_PSK=OFF \
+	-DIOTLS_CLIENT_AUTH=OFF -DIOTLS_RECORD_SIZE=OFF -DIOTLS_ALPN=OFF -DIOTLS_KEYLOG=OFF \
+	-DIOTLS_TRACE=OFF
+test-minimal:
+	@test -f $(MINIMAL_BUILD)/CMakeCache.txt || cmake -S . -B $(MINIMAL_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) $(MINIMAL_FLAGS) $(CMAKE_FLAGS)
+	cmake --build $(MINIMAL_BUILD) -j $(JOBS) --target iotls_unit_tests iotls_cli interop_freeport
+	cd $(MINIMAL_BUILD) && ctest --output-on-failure -j $(JOBS) \
+		-R '^(unit[.].*|interop[.]pki|interop[.]client[.]openssl[.](ecdsa-p256|rsa2048)|interop[.]server[.]openssl[.]ecdsa-p256)$$'
 
 test-asan:
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
@@ -97,4 +114,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD)

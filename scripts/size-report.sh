@@ -96,13 +96,24 @@ ENGINE_SRC=$(for f in src/*.c src/msg/*.c; do [ -f "$f" ] && echo "$f"; done | L
 REPORT="$OUT/size-report.md"
 problems=""
 
+# Two feature profiles (include/iotls/features.h): "full", every feature
+# built (the default), and "minimal", the device profile with every
+# optional feature switched off (the same switches as `make test-minimal`).
+# The minimal profile's objects and links live in $OUT/<target>-minimal.
+# SIZE_MINIMAL_FLAGS replaces the switch list (e.g. one switch at a time).
+MINIMAL_FLAGS=${SIZE_MINIMAL_FLAGS:-"-DIOTLS_FEATURE_RESUMPTION=0 -DIOTLS_FEATURE_EARLY_DATA=0 \
+-DIOTLS_FEATURE_EXT_PSK=0 -DIOTLS_FEATURE_CLIENT_AUTH=0 -DIOTLS_FEATURE_RECORD_SIZE=0 \
+-DIOTLS_FEATURE_ALPN=0 -DIOTLS_FEATURE_KEYLOG=0 -DIOTLS_FEATURE_TRACE=0"}
+PSUF=""
+PFLAGS=""
+
 # ---------------------------------------------------------------- compile --
 compile_target() { # $1 = target; fills $OUT/$1/obj and $OUT/$1/sizes.txt
     t=$1
     p=$(target_prefix "$t")
     arch=$(target_arch "$t")
     libc=$(target_libc "$t")
-    dir="$OUT/$t"
+    dir="$OUT/$t$PSUF"
     rm -rf "$dir/obj"
     mkdir -p "$dir/obj/src/msg"
     : >"$dir/sizes.txt"
@@ -112,7 +123,7 @@ compile_target() { # $1 = target; fills $OUT/$1/obj and $OUT/$1/sizes.txt
         obj="$dir/obj/${src%.c}.o"
         log="$dir/obj/${src%.c}.log"
         # shellcheck disable=SC2086
-        if "$p-gcc" $arch $libc $CFLAGS_COMMON -MD -MF "$dir/obj/${src%.c}.d" \
+        if "$p-gcc" $arch $libc $CFLAGS_COMMON $PFLAGS -MD -MF "$dir/obj/${src%.c}.d" \
             -c "$src" -o "$obj" >"$log" 2>&1; then
             if [ -s "$log" ]; then
                 problems="$problems $t:$src(warnings)"
@@ -133,6 +144,11 @@ compile_target() { # $1 = target; fills $OUT/$1/obj and $OUT/$1/sizes.txt
 }
 
 for t in $TARGETS; do compile_target "$t"; done
+PSUF=-minimal
+PFLAGS=$MINIMAL_FLAGS
+for t in $TARGETS; do compile_target "$t"; done
+PSUF=""
+PFLAGS=""
 
 # ------------------------------------------------------------ link probes --
 # The probe is the whole public engine API (include/iotls/engine.h) plus the
@@ -166,7 +182,10 @@ int size_probe_entry(void *mem, size_t len, struct iotls_config *cfg, const uint
     if (iotls_conn_size(cfg) > len)
         return -1;
     iotls_conn *c = iotls_conn_init(mem, len, cfg, SIZE_PROBE_ROLE, "device.example");
-    int rc = iotls_conn_start(c);
+    int rc = iotls_conn_set_session(c, in, in_len);
+    rc |= iotls_conn_write_early(c, buf, cap);
+    rc |= iotls_conn_early_data_status(c);
+    rc |= iotls_conn_start(c);
     rc |= iotls_conn_input(c, in, in_len, &n);
     if (iotls_conn_output(c, &n) != NULL)
         iotls_conn_output_consume(c, n);
@@ -192,7 +211,7 @@ link_probe() { # $1 = target, $2 = build (client|server|both)
     p=$(target_prefix "$t")
     arch=$(target_arch "$t")
     libc=$(target_libc "$t")
-    dir="$OUT/$t"
+    dir="$OUT/$t$PSUF"
     ldir="$dir/link-$build"
     rm -rf "$ldir"
     mkdir -p "$ldir"
@@ -202,7 +221,7 @@ link_probe() { # $1 = target, $2 = build (client|server|both)
     both) role=IOTLS_ROLE_CLIENT; skip=none ;;
     esac
     # shellcheck disable=SC2086
-    "$p-gcc" $arch $libc $CFLAGS_COMMON -DSIZE_PROBE_ROLE=$role -c "$OUT/size_probe.c" \
+    "$p-gcc" $arch $libc $CFLAGS_COMMON $PFLAGS -DSIZE_PROBE_ROLE=$role -c "$OUT/size_probe.c" \
         -o "$ldir/size_probe.o" >"$ldir/probe.log" 2>&1 || return 1
     (
         cd "$dir/obj"
@@ -262,11 +281,41 @@ link_probe() { # $1 = target, $2 = build (client|server|both)
 }
 
 linkfail=""
-for t in $TARGETS; do
-    for b in client server both; do
-        link_probe "$t" "$b" || linkfail="$linkfail $t/$b"
+for PSUF in "" -minimal; do
+    PFLAGS=""
+    [ -n "$PSUF" ] && PFLAGS=$MINIMAL_FLAGS
+    for t in $TARGETS; do
+        for b in client server both; do
+            link_probe "$t" "$b" || linkfail="$linkfail $t$PSUF/$b"
+        done
     done
 done
+PSUF=""
+PFLAGS=""
+# --------------------------------------------------------- OS headers --
+# The engine is freestanding: every file it compiles, .c and project header
+# alike (read from the dependency files, so exactly what was reached), may
+# include only these system headers. Anything else fails the report.
+reached_files() {
+    for d in "$OUT"/cm4/obj/src/*.d "$OUT"/cm4/obj/src/msg/*.d \
+        "$OUT"/cm4-minimal/obj/src/*.d "$OUT"/cm4-minimal/obj/src/msg/*.d; do
+        [ -f "$d" ] && sed 's/[\\ ]/\n/g' "$d"
+    done | grep "^$ROOT/" | sed "s|^$ROOT/||" | grep -v '[.]o:*$' | LC_ALL=C sort -u
+}
+os_headers=""
+for f in $(reached_files); do
+    for h in $(grep -o '^[[:space:]]*#[[:space:]]*include[[:space:]]*<[^>]*>' "$f" |
+        sed 's/.*<\(.*\)>/\1/'); do
+        case $h in
+        stdint.h | stddef.h | string.h | stdbool.h | limits.h | mbedtls/*) ;;
+        *) os_headers="$os_headers<$h> in $f
+" ;;
+        esac
+    done
+done
+os_headers=$(printf '%s' "$os_headers" | sed '/^$/d')
+[ -n "$os_headers" ] && problems="$problems os-headers"
+
 # ----------------------------------------------------------------- report --
 sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
     awk -v skip="$2" '$1 != skip && $2 != "FAILED" { t += $2; d += $3; b += $4 }
@@ -328,18 +377,23 @@ sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
     echo "Only sections from engine objects are summed. Stubbed and not counted: the"
     echo "crypto provider, libc, and in the one-role builds the other role's entry points."
     echo
-    echo "| build | cm4 text | cm4 data | cm4 bss | rv32imc text | rv32imc data | rv32imc bss |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for b in client server both; do
-        case $b in
-        client) label="client-only (src/server.c left out)" ;;
-        server) label="server-only (src/client.c left out)" ;;
-        both) label="both roles" ;;
-        esac
-        a=$(sum_sizes "$OUT/cm4/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
-        r=$(sum_sizes "$OUT/rv32imc/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
-        # shellcheck disable=SC2086
-        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" $a $r
+    echo "Profiles: full = every feature (the default); minimal = $MINIMAL_FLAGS" | tr -s ' \\' ' '
+    echo
+    echo "| profile | build | cm4 text | cm4 data | cm4 bss | rv32imc text | rv32imc data | rv32imc bss |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for prof in "" -minimal; do
+        for b in client server both; do
+            case $b in
+            client) label="client-only (src/server.c left out)" ;;
+            server) label="server-only (src/client.c left out)" ;;
+            both) label="both roles" ;;
+            esac
+            a=$(sum_sizes "$OUT/cm4$prof/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
+            r=$(sum_sizes "$OUT/rv32imc$prof/link-$b/sizes.txt" none 2>/dev/null || echo "- - -")
+            # shellcheck disable=SC2086
+            printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "${prof:--full}" "$label" $a $r |
+                sed 's/^| -/| /'
+        done
     done
     echo
     echo "RAM structs on the target (with the mbedTLS headers above; not in the tables):"
@@ -356,21 +410,25 @@ sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
     echo "handshake buffers the configuration asks for, in memory the caller provides."
     echo
 
-    echo "Per module after the link (text bytes; '-' = nothing kept or left out):"
-    echo
-    echo "| module | cm4 client | cm4 server | cm4 both | rv32imc client | rv32imc server | rv32imc both |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for src in $ENGINE_SRC; do
-        line="| $src |"
-        for t in $TARGETS; do
-            for b in client server both; do
-                v=$(awk -v m="$src" '$1 == m { print $2 }' "$OUT/$t/link-$b/sizes.txt" 2>/dev/null || true)
-                line="$line ${v:--} |"
+    for prof in "" -minimal; do
+        pname=full
+        [ -n "$prof" ] && pname=minimal
+        echo "Per module after the link, $pname profile (text bytes; '-' = nothing kept or left out):"
+        echo
+        echo "| module | cm4 client | cm4 server | cm4 both | rv32imc client | rv32imc server | rv32imc both |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for src in $ENGINE_SRC; do
+            line="| $src |"
+            for t in $TARGETS; do
+                for b in client server both; do
+                    v=$(awk -v m="$src" '$1 == m { print $2 }' "$OUT/$t$prof/link-$b/sizes.txt" 2>/dev/null || true)
+                    line="$line ${v:--} |"
+                done
             done
+            echo "$line"
         done
-        echo "$line"
+        echo
     done
-    echo
     echo "Stubbed symbols:"
     echo
     for t in $TARGETS; do
@@ -388,30 +446,16 @@ sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
 
     echo "## 3. Headers"
     echo
-    bad=$(grep -h -o '#include <[^>]*>' src/*.c src/*.h src/msg/*.c src/msg/*.h \
-        src/crypto/crypto.h include/iotls/*.h 2>/dev/null |
-        grep -v -e '<stdint.h>' -e '<stddef.h>' -e '<string.h>' -e '<stdbool.h>' -e '<limits.h>' \
-            -e '<mbedtls/' | LC_ALL=C sort -u | tr '\n' ' ')
-    if [ -n "$bad" ]; then
-        echo "OS/libc headers included by engine files or the headers they include:"
-        for h in $(echo "$bad" | sed 's/#include //g'); do
-            # shellcheck disable=SC2013
-            for f in $(grep -l "#include $h" src/*.c src/*.h src/msg/*.c src/msg/*.h \
-                src/crypto/crypto.h include/iotls/*.h 2>/dev/null); do
-                via=""
-                case $f in
-                include/*) via=$(grep -l "#include \"${f#include/}\"" src/*.c src/*.h src/msg/*.c \
-                    src/msg/*.h src/crypto/crypto.h 2>/dev/null | tr '\n' ' ' | sed 's/ $//') ;;
-                esac
-                hn=${h#<}
-                hn=${hn%>}
-                n=$(grep -l "/$hn" "$OUT"/cm4/obj/src/*.d "$OUT"/cm4/obj/src/msg/*.d 2>/dev/null |
-                    wc -l | tr -d ' ')
-                echo "- \`$h\` in $f${via:+, included by the engine from $via} (reached by $n engine .c files)"
-            done
-        done
+    if [ -n "$os_headers" ]; then
+        echo "**FAIL**: OS headers included by engine files or by the project headers they reach:"
+        echo
+        echo "$os_headers" | sed 's/^/- /'
     else
-        echo "Engine files include only <stdint.h>, <stddef.h>, <string.h> (and <mbedtls/*.h> via crypto_backend.h)."
+        echo "Checked: the engine files and every project header they reach (from the"
+        echo "compilers' dependency files, both profiles) include only <stdint.h>, <stddef.h>,"
+        echo "<string.h> (also allowed: <stdbool.h>, <limits.h>) and <mbedtls/*.h> (the"
+        echo "backend's context structs). include/iotls/iotls.h (<sys/types.h>, for the"
+        echo "blocking API's ssize_t) is not among them."
     fi
     echo
     echo "C library headers reached on cm4 (newlib), counting those reached through mbedTLS:"
@@ -426,7 +470,12 @@ sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
     if [ -n "$problems" ] || [ -n "$linkfail" ]; then
         echo "## Problems"
         echo
-        for x in $problems; do echo "- compile: $x (log: build-size/<target>/warnings.txt)"; done
+        for x in $problems; do
+            case $x in
+            os-headers) echo "- OS headers reach the engine (section 3)" ;;
+            *) echo "- compile: $x (log: build-size/<target>/warnings.txt)" ;;
+            esac
+        done
         for x in $linkfail; do echo "- link probe failed: $x (log: build-size/$x/link.log)"; done
         echo
     fi

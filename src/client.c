@@ -102,11 +102,11 @@ static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_le
     const struct iotls_client_state *s = &c->cl;
     *external = 0;
     *alg = IOTLS_HASH_NONE;
-    if (s->has_session) {
+    if (IOTLS_FEATURE_RESUMPTION && s->has_session) {
         *alg = iotls_suite_hash(s->session.suite);
         *key = s->session.psk;
         *key_len = s->session.psk_len;
-    } else if (cfg->has_ext_psk) {
+    } else if (IOTLS_FEATURE_EXT_PSK && cfg->has_ext_psk) {
         int usable = 0;
         for (size_t i = 0; i < cfg->suite_count; i++)
             usable |= iotls_suite_hash(cfg->suites[i]) == cfg->ext_psk_hash;
@@ -131,7 +131,7 @@ static void own_record_limits(const iotls_config *cfg, uint16_t *rsl, uint8_t *m
     size_t size = cfg->max_record_plain;
     *rsl = 0;
     *mfl = 0;
-    if (size == 0 || size >= IOTLS_MAX_PLAINTEXT)
+    if (!IOTLS_FEATURE_RECORD_SIZE || size == 0 || size >= IOTLS_MAX_PLAINTEXT)
         return;
     *rsl = (uint16_t)(size + 1);
     for (uint8_t code = 1; code <= 4; code++)
@@ -171,7 +171,7 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     }
     p.shares = &share;
     p.share_count = 1;
-    if (cfg->alpn_len > 0) {
+    if (IOTLS_FEATURE_ALPN && cfg->alpn_len > 0) {
         p.alpn = cfg->alpn;
         p.alpn_len = cfg->alpn_len;
     }
@@ -180,7 +180,8 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     own_record_limits(cfg, &p.record_size_limit, &p.max_fragment_length);
     /* Servers only issue tickets usable with a mode the client listed
      * (RFC 8446 4.2.9); ask for them when someone will receive them. */
-    p.psk_dhe_ke = cfg->ticket_cb != NULL || s->has_session || cfg->has_ext_psk;
+    p.psk_dhe_ke =
+        IOTLS_FEATURE_ANY_PSK && (cfg->ticket_cb != NULL || s->has_session || cfg->has_ext_psk);
     s->sni_sent = p.server_name != NULL;
 
     /* Resumption (RFC 8446 4.2.11): the saved ticket, or else the external
@@ -191,8 +192,8 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     size_t psk_key_len = 0;
     s->psk_offered = psk_to_offer(c, &psk_key, &psk_key_len, &s->psk_alg, &s->psk_external);
     iotls_hash_alg psk_alg = s->psk_alg;
-    if (s->psk_offered) {
-        if (s->psk_external) {
+    if (IOTLS_FEATURE_ANY_PSK && s->psk_offered) {
+        if (!IOTLS_FEATURE_RESUMPTION || s->psk_external) {
             /* RFC 8446 4.2.11: 0 for identities not from a ticket. */
             psk.identity = cfg->ext_psk_identity;
             psk.identity_len = cfg->ext_psk_identity_len;
@@ -227,8 +228,8 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     }
     /* 0-RTT (RFC 8446 4.2.10): only in the first ClientHello, with a
      * ticket that allows it, when the application has data for it. */
-    s->early_offered = s->psk_offered && s->hrr_suite == 0 && s->session.max_early_data > 0 &&
-                       s->early_pending_len > 0 && !c->hrr;
+    s->early_offered = IOTLS_FEATURE_EARLY_DATA && s->psk_offered && s->hrr_suite == 0 &&
+                       s->session.max_early_data > 0 && s->early_pending_len > 0 && !c->hrr;
     p.early_data = s->early_offered;
 
     iotls_writer w;
@@ -238,7 +239,7 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     int rc = iotls_client_hello_write(&w, &p, &binders_offset);
     if (rc == IOTLS_OK)
         rc = iotls_wr_error(&w);
-    if (rc == IOTLS_OK && s->psk_offered) {
+    if (rc == IOTLS_OK && IOTLS_FEATURE_ANY_PSK && s->psk_offered) {
         /* binder = HMAC over the ClientHello up to the binders, with the
          * transcript before it (message_hash and HRR after a retry). */
         uint8_t hash[IOTLS_MAX_HASH_LEN];
@@ -259,11 +260,12 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
             rc = iotls_client_hello_set_binder(msg, w.len, binders_offset, 0, binder,
                                                iotls_hash_len(psk_alg));
         /* client_early_traffic_secret from Hash(ClientHello), binders in. */
-        if (rc == IOTLS_OK && s->early_offered)
+        int with_early = IOTLS_FEATURE_EARLY_DATA && s->early_offered;
+        if (rc == IOTLS_OK && with_early)
             rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, w.len, hash);
-        if (rc == IOTLS_OK && s->early_offered)
+        if (rc == IOTLS_OK && with_early)
             rc = iotls_ks_early_traffic(early, hash);
-        if (rc == IOTLS_OK && s->early_offered)
+        if (rc == IOTLS_OK && with_early)
             memcpy(s->early_traffic, early->client_early_traffic, iotls_hash_len(psk_alg));
         iotls_ks_wipe(early);
         iotls_wipe(binder_key, sizeof binder_key);
@@ -345,7 +347,7 @@ int iotls_client_start(iotls_conn *c)
     if (rc != IOTLS_OK)
         return rc;
     s->state = IOTLS_CL_WAIT_SH;
-    if (s->early_offered) {
+    if (IOTLS_FEATURE_EARLY_DATA && s->early_offered) {
         rc = start_early_data(c);
         s->early_pending = NULL;
         s->early_pending_len = 0;
@@ -421,7 +423,7 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
     if (rc != IOTLS_OK)
         return rc;
     c->hrr = 1;
-    if (s->early_offered) {
+    if (IOTLS_FEATURE_EARLY_DATA && s->early_offered) {
         /* RFC 8446 4.2.10: early data is rejected by a HelloRetryRequest;
          * the second ClientHello goes out in the clear. */
         s->early_offered = 0;
@@ -497,7 +499,7 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     int resumed = (sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PRE_SHARED_KEY)) != 0;
     int has_share = (sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
-    if (resumed && !s->psk_offered)
+    if (resumed && (!IOTLS_FEATURE_ANY_PSK || !s->psk_offered))
         return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     /* RFC 8446 4.2.11: the one identity we sent, with a suite of its hash. */
     if (resumed && (sh.selected_identity != 0 || iotls_suite_hash(sh.cipher_suite) != s->psk_alg))
@@ -524,7 +526,7 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     iotls_kex_free(&s->kex);
     const uint8_t *psk_key = NULL;
     size_t psk_len = 0;
-    if (resumed) {
+    if (IOTLS_FEATURE_ANY_PSK && resumed) {
         psk_key = s->psk_external ? cfg->ext_psk : s->session.psk;
         psk_len = s->psk_external ? cfg->ext_psk_len : s->session.psk_len;
     }
@@ -580,9 +582,9 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
     uint32_t allowed = IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_GROUPS);
     if (s->sni_sent)
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME);
-    if (cfg->alpn_len > 0)
+    if (IOTLS_FEATURE_ALPN && cfg->alpn_len > 0)
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_ALPN);
-    if (s->early_offered)
+    if (IOTLS_FEATURE_EARLY_DATA && s->early_offered)
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_EARLY_DATA);
     uint16_t rsl_sent;
     uint8_t mfl_sent;
@@ -593,7 +595,7 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
         allowed |= IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH);
     if ((ee.exts_seen & ~allowed) != 0)
         return IOTLS_ERR_UNSUPPORTED_EXTENSION;
-    if (s->early_offered) {
+    if (IOTLS_FEATURE_EARLY_DATA && s->early_offered) {
         /* Accepted 0-RTT means our first PSK and the ticket's suite
          * (RFC 8446 4.2.10); otherwise the early data was dropped. */
         if (ee.early_data && (!c->resumed || c->suite != s->session.suite))
@@ -604,19 +606,21 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
      * content type byte (RFC 8449 4; above 2^14 + 1 means no limit); a
      * max_fragment_length answer must echo ours (RFC 6066 4). Should a
      * server send both, both are kept. */
-    if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT)) {
+    if (IOTLS_FEATURE_RECORD_SIZE &&
+        (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT))) {
         size_t limit = (size_t)ee.record_size_limit - 1;
         if (limit < c->max_record_out)
             c->max_record_out = limit;
     }
-    if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH)) {
+    if (IOTLS_FEATURE_RECORD_SIZE &&
+        (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH))) {
         if (ee.max_fragment_length != mfl_sent)
             return IOTLS_ERR_ILLEGAL_PARAMETER;
         size_t limit = (size_t)1 << (8 + ee.max_fragment_length);
         if (limit < c->max_record_out)
             c->max_record_out = limit;
     }
-    if (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN)) {
+    if (IOTLS_FEATURE_ALPN && (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN))) {
         if (ee.alpn.len == 0 || ee.alpn.len >= sizeof c->alpn || !alpn_offered(cfg, ee.alpn))
             return IOTLS_ERR_ILLEGAL_PARAMETER;
         memcpy(c->alpn, ee.alpn.p, ee.alpn.len);
@@ -654,7 +658,7 @@ static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
     /* Our preference order, limited to what the server accepts and our key
      * can do; none means we answer with an empty Certificate. */
     s->client_sig_scheme = 0;
-    if (own->has_cert) {
+    if (IOTLS_FEATURE_CLIENT_AUTH && own->has_cert) {
         for (size_t i = 0; i < cfg->sig_alg_count; i++) {
             uint16_t scheme = cfg->sig_algs[i];
             if (!is_pkcs1_scheme(scheme) &&
@@ -749,7 +753,7 @@ static int send_client_certificate(iotls_conn *c)
     iotls_writer w;
     int rc;
 
-    if (s->client_sig_scheme != 0) {
+    if (IOTLS_FEATURE_CLIENT_AUTH && s->client_sig_scheme != 0) {
         count = iotls_x509_count(&own->cert);
         if (count == 0 || count > CLIENT_MAX_CHAIN)
             return IOTLS_ERR_CONFIG;
@@ -766,7 +770,7 @@ static int send_client_certificate(iotls_conn *c)
     /* A long chain may fill hs_out: send it on its own. */
     if (rc == IOTLS_OK)
         rc = iotls_conn_flush(c);
-    if (rc != IOTLS_OK || count == 0)
+    if (rc != IOTLS_OK || !IOTLS_FEATURE_CLIENT_AUTH || count == 0)
         return rc;
 
     uint8_t hash[IOTLS_MAX_HASH_LEN];
@@ -794,7 +798,7 @@ static int send_client_finished(iotls_conn *c)
 {
     struct iotls_client_state *s = &c->cl;
     int rc = IOTLS_OK;
-    if (c->early_status == IOTLS_EARLY_DATA_ACCEPTED) {
+    if (IOTLS_FEATURE_EARLY_DATA && c->early_status == IOTLS_EARLY_DATA_ACCEPTED) {
         /* EndOfEarlyData: under the early keys, into the transcript. */
         iotls_writer w;
         iotls_conn_hs_writer(c, &w);
@@ -828,9 +832,10 @@ static int send_client_finished(iotls_conn *c)
     iotls_wipe(verify_data, sizeof verify_data);
     if (rc == IOTLS_OK)
         rc = iotls_conn_flush(c);
-    if (rc == IOTLS_OK)
+    /* The resumption secret is only for tickets. */
+    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
         rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..client Finished */
-    if (rc == IOTLS_OK)
+    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
         rc = iotls_ks_resumption(&c->ks, hash);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
@@ -916,6 +921,8 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
     const iotls_config *cfg = c->cfg;
     if (c->cl.state != IOTLS_CL_CONNECTED)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    if (!IOTLS_FEATURE_RESUMPTION)
+        return IOTLS_OK; /* no resumption built in: tickets are dropped unread */
     iotls_new_session_ticket nst;
     int rc = iotls_new_session_ticket_parse(body, len, &nst);
     if (rc != IOTLS_OK)
@@ -945,6 +952,8 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
 
 int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
 {
+    if (!IOTLS_FEATURE_RESUMPTION)
+        return IOTLS_ERR_UNSUPPORTED;
     if (!c || c->role != IOTLS_ROLE_CLIENT || c->cl.state != IOTLS_CL_IDLE)
         return IOTLS_ERR_BAD_STATE;
     struct iotls_client_state *s = &c->cl;
@@ -966,6 +975,8 @@ int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
 
 int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len)
 {
+    if (!IOTLS_FEATURE_EARLY_DATA)
+        return IOTLS_ERR_UNSUPPORTED;
     if (!c || c->role != IOTLS_ROLE_CLIENT)
         return IOTLS_ERR_BAD_STATE;
     if (c->error != IOTLS_OK)

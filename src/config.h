@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
-#include "iotls/iotls.h"
+#include "iotls/types.h"
 
 #define IOTLS_MAX_SUITES 3
 #define IOTLS_MAX_GROUPS 3

@@ -308,7 +308,7 @@ static int on_alert(iotls_conn *c, const uint8_t *data, size_t len)
         return IOTLS_ERR_DECODE;
     if (data[0] != 1 && data[0] != 2)
         return IOTLS_ERR_DECODE;
-    iotls_conn_event(c, IOTLS_EV_ALERT_RECEIVED, 0, len, data[1], iotls_alert_name(data[1]));
+    iotls_conn_event(c, IOTLS_EV_ALERT_RECEIVED, 0, len, data[1], NULL);
     if (data[1] == IOTLS_ALERT_CLOSE_NOTIFY) {
         c->close_notify_received = 1;
         return IOTLS_OK;

@@ -161,10 +161,34 @@ int iotls_conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch);
 int iotls_conn_set_write_secret(iotls_conn *c, const uint8_t *secret, int epoch);
 /* Negotiated suite: sets suite, hash, aead, hash_len; selects transcript. */
 int iotls_conn_set_suite(iotls_conn *c, uint16_t suite);
-/* Emit "LABEL <client_random hex> <secret hex>" to the keylog callback. */
+/* Emit "LABEL <client_random hex> <secret hex>" to the keylog callback.
+ * Without IOTLS_FEATURE_KEYLOG / _TRACE (iotls/features.h) these are empty
+ * and every call with its label or detail string compiles away. */
+#if IOTLS_FEATURE_KEYLOG
 void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret);
+#else
+static inline void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
+{
+    (void)c;
+    (void)label;
+    (void)secret;
+}
+#endif
+#if IOTLS_FEATURE_TRACE
 void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
                       const char *detail);
+#else
+static inline void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
+                                    const char *detail)
+{
+    (void)c;
+    (void)kind;
+    (void)hs_type;
+    (void)len;
+    (void)value;
+    (void)detail;
+}
+#endif
 /* Verify the peer's chain per configuration (CA, host name for a server
  * certificate, pins). Sets peer_cert_verified. */
 int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);

@@ -19,6 +19,7 @@ int iotls_conn_set_suite(iotls_conn *c, uint16_t suite)
     return iotls_transcript_select(&c->transcript, hash);
 }
 
+#if IOTLS_FEATURE_KEYLOG
 static char *put_hex(char *out, const uint8_t *p, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
@@ -49,6 +50,9 @@ void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
     c->cfg->keylog(c->cfg->keylog_arg, line);
     iotls_wipe(line, sizeof line);
 }
+#endif
+
+#if IOTLS_FEATURE_TRACE
 
 void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
                       const char *detail)
@@ -63,6 +67,7 @@ void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int 
     ev.detail = detail;
     c->cfg->trace(c->cfg->trace_arg, c, &ev);
 }
+#endif
 
 int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
 {

@@ -248,7 +248,7 @@ int iotls_conn_send_alert(iotls_conn *c, int description)
     int rc = send_record(c, IOTLS_CT_ALERT, alert, sizeof alert);
     if (rc == IOTLS_OK) {
         c->alert_sent = description;
-        iotls_conn_event(c, IOTLS_EV_ALERT_SENT, 0, 2, description, iotls_alert_name(description));
+        iotls_conn_event(c, IOTLS_EV_ALERT_SENT, 0, 2, description, NULL);
     }
     return rc;
 }

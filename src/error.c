@@ -18,6 +18,8 @@ static const error_entry error_table[] = {
     {IOTLS_ERR_BUFFER_TOO_SMALL, "IOTLS_ERR_BUFFER_TOO_SMALL", "buffer too small"},
     {IOTLS_ERR_BAD_STATE, "IOTLS_ERR_BAD_STATE", "call not valid in this connection state"},
     {IOTLS_ERR_CONFIG, "IOTLS_ERR_CONFIG", "invalid configuration"},
+    {IOTLS_ERR_UNSUPPORTED, "IOTLS_ERR_UNSUPPORTED",
+     "feature not built into this image (iotls/features.h)"},
     {IOTLS_ERR_DECODE, "IOTLS_ERR_DECODE", "malformed message from the peer"},
     {IOTLS_ERR_ILLEGAL_PARAMETER, "IOTLS_ERR_ILLEGAL_PARAMETER", "peer sent an illegal value"},
     {IOTLS_ERR_UNEXPECTED_MESSAGE, "IOTLS_ERR_UNEXPECTED_MESSAGE",

@@ -58,6 +58,7 @@ int iotls_error_alert(int err)
     case IOTLS_ERR_BAD_ARG:
     case IOTLS_ERR_BAD_STATE:
     case IOTLS_ERR_CONFIG:
+    case IOTLS_ERR_UNSUPPORTED:
     case IOTLS_ERR_KEY_LOAD:
     case IOTLS_ERR_ALERT_RECEIVED:
     case IOTLS_ERR_CLOSED:

@@ -228,6 +228,26 @@ int iotls_ks_early_traffic(iotls_key_schedule *ks, const uint8_t *ch_hash)
                                ks->client_early_traffic);
 }
 
+/* One step down the schedule (RFC 8446 7.1): to = HKDF-Extract(
+ * Derive-Secret(from, "derived", ""), ikm), then the client's and the
+ * server's traffic secrets from to and the transcript hash. Shared by the
+ * handshake and master steps (smaller code than two copies). */
+static int ks_step(const iotls_key_schedule *ks, const uint8_t *from, const uint8_t *ikm,
+                   size_t ikm_len, uint8_t *to, const char *client_label, uint8_t *client_out,
+                   const char *server_label, uint8_t *server_out, const uint8_t *hash)
+{
+    uint8_t derived[IOTLS_MAX_HASH_LEN];
+    int rc = derive_secret_empty(ks->alg, from, "derived", derived);
+    if (rc == IOTLS_OK)
+        rc = iotls_hkdf_extract(ks->alg, derived, ks->hash_len, ikm, ikm_len, to);
+    if (rc == IOTLS_OK)
+        rc = iotls_derive_secret(ks->alg, to, client_label, hash, client_out);
+    if (rc == IOTLS_OK)
+        rc = iotls_derive_secret(ks->alg, to, server_label, hash, server_out);
+    iotls_wipe(derived, sizeof(derived));
+    return rc;
+}
+
 int iotls_ks_handshake(iotls_key_schedule *ks, const uint8_t *dhe, size_t dhe_len,
                        const uint8_t *ch_sh_hash)
 {
@@ -241,17 +261,8 @@ int iotls_ks_handshake(iotls_key_schedule *ks, const uint8_t *dhe, size_t dhe_le
         dhe = zeros;
         dhe_len = ks->hash_len;
     }
-    uint8_t derived[IOTLS_MAX_HASH_LEN];
-    int rc = derive_secret_empty(ks->alg, ks->early_secret, "derived", derived);
-    if (rc == IOTLS_OK)
-        rc = iotls_hkdf_extract(ks->alg, derived, ks->hash_len, dhe, dhe_len, ks->handshake_secret);
-    if (rc == IOTLS_OK)
-        rc = iotls_derive_secret(ks->alg, ks->handshake_secret, "c hs traffic", ch_sh_hash,
-                                 ks->client_hs_traffic);
-    if (rc == IOTLS_OK)
-        rc = iotls_derive_secret(ks->alg, ks->handshake_secret, "s hs traffic", ch_sh_hash,
-                                 ks->server_hs_traffic);
-    iotls_wipe(derived, sizeof(derived));
+    int rc = ks_step(ks, ks->early_secret, dhe, dhe_len, ks->handshake_secret, "c hs traffic",
+                     ks->client_hs_traffic, "s hs traffic", ks->server_hs_traffic, ch_sh_hash);
     if (rc == IOTLS_OK) {
         iotls_wipe(ks->early_secret, sizeof(ks->early_secret));
     } else {
@@ -270,21 +281,12 @@ int iotls_ks_master(iotls_key_schedule *ks, const uint8_t *ch_sf_hash)
         return IOTLS_ERR_BAD_ARG;
     uint8_t zeros[IOTLS_MAX_HASH_LEN];
     memset(zeros, 0, sizeof(zeros));
-    uint8_t derived[IOTLS_MAX_HASH_LEN];
-    int rc = derive_secret_empty(ks->alg, ks->handshake_secret, "derived", derived);
-    if (rc == IOTLS_OK)
-        rc = iotls_hkdf_extract(ks->alg, derived, ks->hash_len, zeros, ks->hash_len,
-                                ks->master_secret);
-    if (rc == IOTLS_OK)
-        rc = iotls_derive_secret(ks->alg, ks->master_secret, "c ap traffic", ch_sf_hash,
-                                 ks->client_app_traffic);
-    if (rc == IOTLS_OK)
-        rc = iotls_derive_secret(ks->alg, ks->master_secret, "s ap traffic", ch_sf_hash,
-                                 ks->server_app_traffic);
+    int rc =
+        ks_step(ks, ks->handshake_secret, zeros, ks->hash_len, ks->master_secret, "c ap traffic",
+                ks->client_app_traffic, "s ap traffic", ks->server_app_traffic, ch_sf_hash);
     if (rc == IOTLS_OK)
         rc = iotls_derive_secret(ks->alg, ks->master_secret, "exp master", ch_sf_hash,
                                  ks->exporter_master);
-    iotls_wipe(derived, sizeof(derived));
     if (rc == IOTLS_OK) {
         iotls_wipe(ks->handshake_secret, sizeof(ks->handshake_secret));
     } else {

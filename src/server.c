@@ -302,7 +302,7 @@ static uint16_t pick_suite(const iotls_config *cfg, const iotls_client_hello *ch
  * length is no secret: it shows on the wire). */
 static int is_ext_psk_identity(const iotls_config *cfg, iotls_bytes identity)
 {
-    return cfg->has_ext_psk && identity.len == cfg->ext_psk_identity_len &&
+    return IOTLS_FEATURE_EXT_PSK && cfg->has_ext_psk && identity.len == cfg->ext_psk_identity_len &&
            iotls_ct_memcmp(identity.p, cfg->ext_psk_identity, identity.len) == 0;
 }
 
@@ -313,7 +313,7 @@ static int ext_psk_offered(const iotls_config *cfg, const iotls_client_hello *ch
     iotls_bytes identity;
     uint32_t age;
     int found = 0;
-    if (!cfg->has_ext_psk || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY))
+    if (!IOTLS_FEATURE_EXT_PSK || !cfg->has_ext_psk || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY))
         return 0;
     while (iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age))
         found |= is_ext_psk_identity(cfg, identity);
@@ -394,7 +394,7 @@ static int pick_alpn(const iotls_config *cfg, const iotls_client_hello *ch, iotl
 {
     out->p = NULL;
     out->len = 0;
-    if (!has_ext(ch, IOTLS_EXTID_ALPN) || cfg->alpn_len == 0)
+    if (!IOTLS_FEATURE_ALPN || !has_ext(ch, IOTLS_EXTID_ALPN) || cfg->alpn_len == 0)
         return IOTLS_OK;
     iotls_bytes ours = {cfg->alpn, cfg->alpn_len};
     size_t pos = 0;
@@ -806,6 +806,8 @@ static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch,
                                 iotls_encrypted_extensions_params *ee)
 {
     size_t own = c->max_record_in;
+    if (!IOTLS_FEATURE_RECORD_SIZE)
+        return; /* built without: both are ignored, as an unknown extension */
     if (ch->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT)) {
         /* In TLS 1.3 the limit counts the content type byte (RFC 8449 4). */
         size_t limit = (size_t)ch->record_size_limit - 1;
@@ -1072,7 +1074,7 @@ static int write_new_session_ticket(iotls_conn *c, iotls_writer *w, const void *
 static int send_tickets(iotls_conn *c)
 {
     const iotls_config *cfg = c->cfg;
-    if (cfg->ticket_count == 0 || !cfg->has_ticket_key)
+    if (!IOTLS_FEATURE_RESUMPTION || cfg->ticket_count == 0 || !cfg->has_ticket_key)
         return IOTLS_OK;
     int rc = IOTLS_OK;
     for (unsigned i = 0; i < cfg->ticket_count && i < 256 && rc == IOTLS_OK; i++) {
@@ -1133,7 +1135,8 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
                       sv_choice *choice)
 {
     const iotls_config *cfg = c->cfg;
-    if (!has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY) || (!cfg->has_ticket_key && !cfg->has_ext_psk))
+    if (!IOTLS_FEATURE_ANY_PSK || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY) ||
+        (!cfg->has_ticket_key && !cfg->has_ext_psk))
         return IOTLS_OK;
     int mode_dhe = 0, mode_ke = 0;
     for (size_t i = 0; i < ch->psk_modes.len; i++) {
@@ -1279,9 +1282,9 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
 static int early_data_policy(iotls_conn *c, const sv_choice *choice)
 {
     const iotls_config *cfg = c->cfg;
-    if (cfg->max_early_data == 0 || !choice->resumed || choice->identity != 0 ||
-        choice->ticket_max_early == 0 || choice->ticket_suite != choice->suite ||
-        !choice->ticket_age_ok)
+    if (!IOTLS_FEATURE_EARLY_DATA || cfg->max_early_data == 0 || !choice->resumed ||
+        choice->identity != 0 || choice->ticket_max_early == 0 ||
+        choice->ticket_suite != choice->suite || !choice->ticket_age_ok)
         return 0;
     if (!choice->psk_ke && choice->share.len == 0)
         return 0; /* a HelloRetryRequest comes: early data is lost anyway */
@@ -1528,9 +1531,10 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     iotls_wipe(expected, sizeof expected);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
-    if (rc == IOTLS_OK)
+    /* The resumption secret is only for tickets. */
+    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
         rc = iotls_transcript_hash(&c->transcript, hash);
-    if (rc == IOTLS_OK)
+    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
         rc = iotls_ks_resumption(&c->ks, hash);
     if (rc == IOTLS_OK)
         rc = check_key_change_boundary(c);

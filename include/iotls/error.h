@@ -23,6 +23,7 @@ enum iotls_error {
     IOTLS_ERR_BUFFER_TOO_SMALL = -11,
     IOTLS_ERR_BAD_STATE = -12,
     IOTLS_ERR_CONFIG = -13,
+    IOTLS_ERR_UNSUPPORTED = -14, /* feature left out at compile time (iotls/features.h) */
 
     /* Malformed or illegal input from the peer. */
     IOTLS_ERR_DECODE = -20,                  /* decode_error */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "iotls/iotls.h"
+#include "iotls/types.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -939,6 +939,8 @@ int iotls_set_session(iotls *t, const uint8_t *blob, size_t len)
         return IOTLS_ERR_BAD_ARG;
     if (t->conn != NULL)
         return IOTLS_ERR_BAD_STATE;
+    if (!IOTLS_FEATURE_RESUMPTION)
+        return IOTLS_ERR_UNSUPPORTED;
     iotls_session_ref check;
     int rc = iotls_session_ref_parse(&check, NULL, 0, blob, len, iotls_config_now_ms(t->cfg));
     iotls_wipe(&check, sizeof check);
@@ -963,6 +965,8 @@ int iotls_set_early_data(iotls *t, const void *data, size_t len)
         return IOTLS_ERR_BAD_ARG;
     if (t->conn != NULL)
         return IOTLS_ERR_BAD_STATE;
+    if (!IOTLS_FEATURE_EARLY_DATA && len > 0)
+        return IOTLS_ERR_UNSUPPORTED;
     uint8_t *copy = NULL;
     if (len > 0) {
         copy = malloc(len);

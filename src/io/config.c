@@ -198,6 +198,8 @@ int iotls_config_set_alpn(iotls_config *cfg, const char *list)
 {
     if (!cfg)
         return IOTLS_ERR_BAD_ARG;
+    if (!IOTLS_FEATURE_ALPN)
+        return IOTLS_ERR_UNSUPPORTED;
     if (!list || list[0] == '\0') {
         cfg->alpn_len = 0; /* no ALPN */
         return IOTLS_OK;
@@ -363,6 +365,8 @@ int iotls_config_set_verify_client(iotls_config *cfg, int mode)
 {
     if (!cfg)
         return IOTLS_ERR_BAD_ARG;
+    if (!IOTLS_FEATURE_CLIENT_AUTH && mode != IOTLS_VERIFY_CLIENT_NONE)
+        return IOTLS_ERR_UNSUPPORTED;
     if (mode != IOTLS_VERIFY_CLIENT_NONE && mode != IOTLS_VERIFY_CLIENT_OPTIONAL &&
         mode != IOTLS_VERIFY_CLIENT_REQUIRED)
         return IOTLS_ERR_CONFIG;
@@ -404,6 +408,8 @@ int iotls_config_set_record_size(iotls_config *cfg, size_t bytes)
         return IOTLS_ERR_BAD_ARG;
     if (bytes < 512 || bytes > 16384)
         return IOTLS_ERR_CONFIG;
+    if (!IOTLS_FEATURE_RECORD_SIZE && bytes != 16384)
+        return IOTLS_ERR_UNSUPPORTED;
     cfg->max_record_plain = bytes;
     return IOTLS_OK;
 }
@@ -444,6 +450,8 @@ int iotls_config_set_tickets(iotls_config *cfg, unsigned count)
 {
     if (!cfg || count > 16)
         return IOTLS_ERR_BAD_ARG;
+    if (!IOTLS_FEATURE_RESUMPTION && count > 0)
+        return IOTLS_ERR_UNSUPPORTED;
     if (count > 0 && !cfg->has_ticket_key)
         return IOTLS_ERR_CONFIG;
     cfg->ticket_count = count;
@@ -528,6 +536,8 @@ int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t iden
         identity_len > sizeof cfg->ext_psk_identity || key_len < 16 ||
         key_len > sizeof cfg->ext_psk)
         return IOTLS_ERR_BAD_ARG;
+    if (!IOTLS_FEATURE_EXT_PSK)
+        return IOTLS_ERR_UNSUPPORTED;
     iotls_hash_alg alg = iotls_suite_hash(cipher_suite);
     if (alg == IOTLS_HASH_NONE)
         return IOTLS_ERR_BAD_ARG;
@@ -561,6 +571,8 @@ int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes)
 {
     if (!cfg)
         return IOTLS_ERR_BAD_ARG;
+    if (!IOTLS_FEATURE_EARLY_DATA && max_bytes > 0)
+        return IOTLS_ERR_UNSUPPORTED;
     cfg->max_early_data = max_bytes;
     if (max_bytes > 0 && cfg->early_replay == NULL) {
         if (!cfg->default_replay)

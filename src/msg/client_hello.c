@@ -5,6 +5,7 @@
 
 #include "ext_internal.h"
 #include "iotls/error.h"
+#include "iotls/features.h"
 
 /* ---------------- iterators over validated lists ---------------- */
 
@@ -355,6 +356,13 @@ int iotls_client_hello_write(iotls_writer *w, const iotls_client_hello_params *p
         return rc;
     if (p->psks && !binders_offset)
         return IOTLS_ERR_BAD_ARG;
+    /* Features left out of the build (iotls/features.h) are refused, not
+     * silently dropped from the message. */
+    if ((!IOTLS_FEATURE_ANY_PSK && (p->psks || p->psk_ke || p->psk_dhe_ke)) ||
+        (!IOTLS_FEATURE_EARLY_DATA && p->early_data) ||
+        (!IOTLS_FEATURE_RECORD_SIZE && (p->record_size_limit || p->max_fragment_length)) ||
+        (!IOTLS_FEATURE_ALPN && p->alpn))
+        return IOTLS_ERR_UNSUPPORTED;
 
     size_t msg = iotls_msg_begin(w, IOTLS_HS_CLIENT_HELLO);
     iotls_wr_u16(w, IOTLS_TLS12);
@@ -396,7 +404,7 @@ int iotls_client_hello_write(iotls_writer *w, const iotls_client_hello_params *p
         iotls_wr_vec_end(w, vec, 2);
         iotls_ext_end(w, ext);
     }
-    if (p->early_data) {
+    if (IOTLS_FEATURE_EARLY_DATA && p->early_data) {
         ext = iotls_ext_begin(w, IOTLS_EXT_EARLY_DATA);
         iotls_ext_end(w, ext);
     }
@@ -421,7 +429,7 @@ int iotls_client_hello_write(iotls_writer *w, const iotls_client_hello_params *p
         iotls_wr_vec_end(w, vec, 2);
         iotls_ext_end(w, ext);
     }
-    if (p->psk_dhe_ke || p->psk_ke) {
+    if (IOTLS_FEATURE_ANY_PSK && (p->psk_dhe_ke || p->psk_ke)) {
         ext = iotls_ext_begin(w, IOTLS_EXT_PSK_KEY_EXCHANGE_MODES);
         vec = iotls_wr_vec_begin(w, 1);
         if (p->psk_dhe_ke)
@@ -431,17 +439,17 @@ int iotls_client_hello_write(iotls_writer *w, const iotls_client_hello_params *p
         iotls_wr_vec_end(w, vec, 1);
         iotls_ext_end(w, ext);
     }
-    if (p->record_size_limit != 0) {
+    if (IOTLS_FEATURE_RECORD_SIZE && p->record_size_limit != 0) {
         ext = iotls_ext_begin(w, IOTLS_EXT_RECORD_SIZE_LIMIT);
         iotls_wr_u16(w, p->record_size_limit);
         iotls_ext_end(w, ext);
     }
-    if (p->max_fragment_length != 0) {
+    if (IOTLS_FEATURE_RECORD_SIZE && p->max_fragment_length != 0) {
         ext = iotls_ext_begin(w, IOTLS_EXT_MAX_FRAGMENT_LENGTH);
         iotls_wr_u8(w, p->max_fragment_length);
         iotls_ext_end(w, ext);
     }
-    if (p->alpn) {
+    if (IOTLS_FEATURE_ALPN && p->alpn) {
         ext = iotls_ext_begin(w, IOTLS_EXT_ALPN);
         vec = iotls_wr_vec_begin(w, 2);
         iotls_wr_bytes(w, p->alpn, p->alpn_len);
@@ -449,7 +457,7 @@ int iotls_client_hello_write(iotls_writer *w, const iotls_client_hello_params *p
         iotls_ext_end(w, ext);
     }
     size_t binders_at = 0;
-    if (p->psks) {
+    if (IOTLS_FEATURE_ANY_PSK && p->psks) {
         ext = iotls_ext_begin(w, IOTLS_EXT_PRE_SHARED_KEY);
         vec = iotls_wr_vec_begin(w, 2);
         for (size_t i = 0; i < p->psk_count; i++) {

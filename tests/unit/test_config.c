@@ -85,6 +85,11 @@ static void test_ciphers(void)
 static void test_alpn(void)
 {
     iotls_config *cfg = iotls_config_new();
+#if !IOTLS_FEATURE_ALPN
+    /* Built without ALPN (iotls/features.h): refused, nothing stored. */
+    CHECK_RC(iotls_config_set_alpn(cfg, "h2,http/1.1"), IOTLS_ERR_UNSUPPORTED);
+    CHECK(cfg->alpn_len == 0);
+#else
     CHECK_OK(iotls_config_set_alpn(cfg, "h2,http/1.1"));
     /* RFC 7301 ProtocolNameList body: each name with a one-byte length. */
     CHECK_HEX(cfg->alpn, cfg->alpn_len, "02 6832 08 687474702f312e31");
@@ -117,6 +122,7 @@ static void test_alpn(void)
     CHECK_OK(iotls_config_set_alpn(cfg, "h2"));
     CHECK_OK(iotls_config_set_alpn(cfg, NULL));
     CHECK(cfg->alpn_len == 0);
+#endif
     iotls_config_free(cfg);
 }
 
@@ -185,17 +191,30 @@ static void test_scalars(void)
     CHECK_RC(iotls_config_set_record_size(cfg, 511), IOTLS_ERR_CONFIG);
     CHECK_RC(iotls_config_set_record_size(cfg, 16385), IOTLS_ERR_CONFIG);
     CHECK(cfg->max_record_plain == 16384);
+#if IOTLS_FEATURE_RECORD_SIZE
     CHECK_OK(iotls_config_set_record_size(cfg, 512));
     CHECK(cfg->max_record_plain == 512);
     CHECK_OK(iotls_config_set_record_size(cfg, 3000));
     CHECK(cfg->max_record_plain == 3000);
+#else
+    CHECK_RC(iotls_config_set_record_size(cfg, 512), IOTLS_ERR_UNSUPPORTED);
+    CHECK_OK(iotls_config_set_record_size(cfg, 16384));
+    CHECK(cfg->max_record_plain == 16384);
+#endif
     CHECK_RC(iotls_config_set_record_size(NULL, 2048), IOTLS_ERR_BAD_ARG);
 
+#if IOTLS_FEATURE_CLIENT_AUTH
     CHECK_OK(iotls_config_set_verify_client(cfg, IOTLS_VERIFY_CLIENT_REQUIRED));
     CHECK(cfg->verify_client == IOTLS_VERIFY_CLIENT_REQUIRED);
     CHECK_RC(iotls_config_set_verify_client(cfg, 3), IOTLS_ERR_CONFIG);
     CHECK_RC(iotls_config_set_verify_client(cfg, -1), IOTLS_ERR_CONFIG);
     CHECK(cfg->verify_client == IOTLS_VERIFY_CLIENT_REQUIRED);
+#else
+    CHECK_RC(iotls_config_set_verify_client(cfg, IOTLS_VERIFY_CLIENT_REQUIRED),
+             IOTLS_ERR_UNSUPPORTED);
+    CHECK_OK(iotls_config_set_verify_client(cfg, IOTLS_VERIFY_CLIENT_NONE));
+    CHECK(cfg->verify_client == IOTLS_VERIFY_CLIENT_NONE);
+#endif
 
     iotls_config_insecure_noverifycert(cfg);
     CHECK(cfg->insecure_noverifycert == 1);

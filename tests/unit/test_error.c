@@ -32,6 +32,7 @@ int main(void)
         /* Nothing is sent for the caller's mistakes, a peer's alert or a
          * dead transport. */
         {IOTLS_ERR_BAD_ARG, -1},
+        {IOTLS_ERR_UNSUPPORTED, -1},
         {IOTLS_ERR_ALERT_RECEIVED, -1},
         {IOTLS_ERR_EOF, -1},
         {IOTLS_ERR_TIMEOUT, -1},

@@ -32,6 +32,7 @@
 #include "conn_internal.h"
 #include "io/mem.h"
 #include "iotls/engine.h"
+#include "iotls/iotls.h"
 #include "enginepair.h"
 #include "testlib.h"
 

@@ -1,0 +1,260 @@
+/* The part of the iotls API that the sans-I/O engine shares with the
+ * blocking API: the configuration, trace events, tickets and what was
+ * negotiated. Freestanding: it includes only <stddef.h> and <stdint.h>, so
+ * the engine (src/), which includes this header and never
+ * include/iotls/iotls.h, builds with no OS header (scripts/size-report.sh
+ * checks it). Applications include iotls/iotls.h (all of it) or
+ * iotls/engine.h (the engine and this). */
+#ifndef IOTLS_TYPES_H
+#define IOTLS_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotls/error.h"
+#include "iotls/features.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOTLS_VERSION "0.1.0"
+
+/* Cipher suites (RFC 8446 B.4). */
+#define IOTLS_TLS_AES_128_GCM_SHA256 0x1301
+#define IOTLS_TLS_AES_256_GCM_SHA384 0x1302
+#define IOTLS_TLS_CHACHA20_POLY1305_SHA256 0x1303
+
+typedef struct iotls_config iotls_config;
+typedef struct iotls_conn iotls_conn; /* sans-I/O engine connection */
+typedef struct iotls iotls;           /* blocking connection (engine + socket) */
+
+/* ---------------- Configuration ---------------- */
+
+iotls_config *iotls_config_new(void);
+void iotls_config_free(iotls_config *cfg);
+
+/* Trust anchors for verifying the peer (PEM or DER file; directory of them). */
+int iotls_config_set_ca_file(iotls_config *cfg, const char *path);
+int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir);
+int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len);
+/* Our certificate chain (leaf first) and its private key. */
+int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const char *key_path);
+int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
+                              const uint8_t *key_pem, size_t key_len);
+/* "h2,http/1.1": offered (client) or accepted in our preference (server). */
+int iotls_config_set_alpn(iotls_config *cfg, const char *list);
+/* "x25519,secp256r1,secp384r1" (also "P-256", "P-384"): preference order.
+ * The client sends a key share for the first one. */
+int iotls_config_set_groups(iotls_config *cfg, const char *list);
+/* "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" (':' or ','),
+ * also short names "aes128gcm", "aes256gcm", "chacha20". */
+int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
+/* Server: ask clients for a certificate signed by the configured CA. */
+#define IOTLS_VERIFY_CLIENT_NONE 0
+#define IOTLS_VERIFY_CLIENT_OPTIONAL 1
+#define IOTLS_VERIFY_CLIENT_REQUIRED 2
+int iotls_config_set_verify_client(iotls_config *cfg, int mode);
+/* Pin the peer leaf's SubjectPublicKeyInfo: SHA-256 as 64 hex digits or
+ * "sha256//BASE64"-free plain hex. Several pins may be added; one must match. */
+int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
+/* DANGER: turns off verification of the peer's certificate chain and name,
+ * which lets anyone in the middle read and change the traffic. The name is
+ * long on purpose; every connection made with it prints a warning. */
+void iotls_config_insecure_noverifycert(iotls_config *cfg);
+/* Middlebox compatibility mode (RFC 8446 D.4): on by default. */
+void iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
+/* Blocking API timeout for connect, handshake, read and write, in ms. 0:
+ * reads and writes wait as long as it takes, connect and handshake give up
+ * after 30 s (a silent peer never blocks a handshake forever). */
+void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
+/* Largest handshake message accepted (a Certificate chain over 16 KiB needs
+ * more than the 16 KiB default); from 512 to 262144. It sizes the buffer
+ * that reassembles a message spanning records: a device that only resumes
+ * or uses an external PSK receives no Certificate and can go as low as
+ * 1024 (a refused ticket then fails with HANDSHAKE_TOO_LARGE when the
+ * server's chain does not fit; docs/memory.md). */
+int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+/* Largest record plaintext this side wants to receive and will send, from
+ * 512 to 16384 (the default). Below 16384 the receive buffer shrinks to
+ * match: a client announces record_size_limit (RFC 8449) and, for 512, 1024,
+ * 2048 or 4096, also max_fragment_length (RFC 6066); a server honours
+ * either one from the client and announces its own limit. A peer that
+ * ignores them and sends larger records is a record_overflow: use 16384 to
+ * talk to every peer. */
+int iotls_config_set_record_size(iotls_config *cfg, size_t bytes);
+
+/* NSS key log lines ("CLIENT_HANDSHAKE_TRAFFIC_SECRET <cr> <secret>"). */
+typedef void (*iotls_keylog_fn)(void *arg, const char *line);
+void iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg);
+
+/* Trace of the handshake, for "-v" output and demos. */
+enum iotls_event_kind {
+    IOTLS_EV_HS_SENT = 1,     /* handshake message sent: hs_type, len */
+    IOTLS_EV_HS_RECEIVED = 2, /* handshake message received: hs_type, len */
+    IOTLS_EV_KEYS_READ = 3,   /* new read keys: detail "handshake"/"application"/"early" */
+    IOTLS_EV_KEYS_WRITE = 4,  /* new write keys */
+    IOTLS_EV_ALERT_SENT = 5,  /* alert: value (iotls_alert_name names it; detail NULL) */
+    IOTLS_EV_ALERT_RECEIVED = 6,
+    IOTLS_EV_CCS_SENT = 7,
+    IOTLS_EV_CCS_RECEIVED = 8,
+    IOTLS_EV_HANDSHAKE_DONE = 9,
+    IOTLS_EV_HRR = 10,           /* HelloRetryRequest sent or received: value = group */
+    IOTLS_EV_CERT_VERIFIED = 11, /* peer chain verified (or skipped, value = 1) */
+    IOTLS_EV_KEY_UPDATE = 12,    /* value: 1 sent, 0 received */
+};
+typedef struct {
+    int kind;
+    uint8_t hs_type;
+    size_t len;
+    int value;
+    const char *detail;
+} iotls_event;
+typedef void (*iotls_trace_fn)(void *arg, const iotls_conn *conn, const iotls_event *ev);
+void iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg);
+
+/* A NewSessionTicket received by a client, handed to the application. */
+typedef struct {
+    uint32_t lifetime;
+    uint32_t age_add;
+    uint32_t max_early_data;
+    uint16_t cipher_suite;
+    const uint8_t *ticket;
+    size_t ticket_len;
+    const uint8_t *psk; /* resumption PSK derived for this ticket */
+    size_t psk_len;
+    uint64_t received_ms;    /* config clock when the ticket arrived */
+    const char *server_name; /* SNI the connection used ("" none) */
+} iotls_ticket;
+typedef void (*iotls_ticket_fn)(void *arg, const iotls_conn *conn, const iotls_ticket *t);
+void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
+
+/* Server: NewSessionTickets sent after each handshake (0, the default,
+ * sends none). Tickets are stateless, AEAD-sealed (AES-256-GCM) under a
+ * ticket key that rotates every rotation period. The 48 bytes are a
+ * master secret: random per config at creation, or the one loaded from a
+ * file shared by several processes (48 bytes raw or as 96 hex digits).
+ * For period i = floor(now_ms / (period_s * 1000)) of the time callback's
+ * clock, key_i = HKDF-Expand-SHA256(master, "iotls ticket key" || be64(i),
+ * 32) and the ticket's key name is HKDF-Expand-SHA256(master,
+ * "iotls ticket name", 8) || be64(i). Processes sharing the master and a
+ * synchronised clock therefore rotate in step with no coordination. */
+int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
+int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
+int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
+/* The rotation period in seconds (default 86400, minimum 60: smaller is
+ * IOTLS_ERR_BAD_ARG). A ticket sealed in period i opens in periods i and
+ * i+1 only (an older or a future key name: full handshake). The lifetime
+ * announced in NewSessionTicket (and enforced) is clamped to the period,
+ * so every ticket stays usable for its whole lifetime. */
+int iotls_config_set_ticket_rotation(iotls_config *cfg, uint32_t period_s);
+/* Resumption without (EC)DHE (psk_ke): off by default, it gives no
+ * forward secrecy. Client: offered next to psk_dhe_ke; server: accepted. */
+void iotls_config_set_psk_ke(iotls_config *cfg, int on);
+/* on = IOTLS_PSK_KE_ONLY, for devices without ECC: a client offering a PSK
+ * offers psk_ke alone and sends no key share (a full handshake is then
+ * impossible); a server prefers psk_ke whenever the client offers it. */
+#define IOTLS_PSK_KE_ONLY 2
+/* External PSK (RFC 8446 2.2): a provisioned identity (1..128 bytes) and
+ * key (16..64 bytes), usable with the suites of cipher_suite's hash
+ * (SHA-256 or SHA-384). One per config; a second call replaces it.
+ * Client: offered in every ClientHello (unless a saved session is offered
+ * instead); the PSK authenticates the server, so no CA is needed, and the
+ * handshake fails if the server does not accept it and has no certificate
+ * the client can verify. Server: a client naming this identity gets a PSK
+ * handshake without certificates (psk_dhe_ke, or psk_ke per
+ * iotls_config_set_psk_ke); another identity gets a full handshake, or
+ * handshake_failure when the server has no certificate. A server with an
+ * external PSK needs no certificate. */
+int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
+                         const uint8_t *key, size_t key_len, uint16_t cipher_suite);
+/* Automatic KeyUpdate (RFC 8446 5.5): once `records` records were sealed
+ * under our current write key, a KeyUpdate with update_requested goes out
+ * before the next record (so the peer's keys rotate too). 0 (default): the
+ * AEAD's limit, 2^24 records for AES-GCM and 2^40 for ChaCha20-Poly1305; a
+ * larger value is lowered to it. Small values are for tests. */
+void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records);
+/* Wall clock for ticket ages and expiry (ms since the epoch). Default:
+ * CLOCK_REALTIME. */
+void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
+
+/* Server: choose the certificate by the client's server_name. Return a
+ * config whose cert/key to use (or NULL to keep the default). */
+typedef const iotls_config *(*iotls_sni_fn)(void *arg, const char *server_name);
+void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
+
+/* ---------------- 0-RTT early data (RFC 8446 2.3, 4.2.10, 8) ----------------
+ *
+ * Server: with max_bytes > 0, tickets allow up to max_bytes of early data
+ * and a resumed ClientHello's early data is accepted when all hold: the
+ * PSK is the client's first identity, same suite and ALPN as the
+ * connection that issued the ticket, the ticket age is within the window
+ * (default 10 s) of what the server expects, and the anti-replay store has
+ * not seen this ticket's 0-RTT within the window. Accepted early data
+ * is read with iotls_conn_read / iotls_read before the handshake ends.
+ * Also installs the default anti-replay store: a ring of recent binder
+ * hashes in this process (see docs/early-data.md for what it does NOT
+ * cover: several server processes need a shared store). 0 turns 0-RTT off.
+ *
+ * Early data can be replayed by an attacker (to another server process,
+ * or after the window): only send idempotent requests in it. */
+#define IOTLS_EARLY_DATA_NONE 0 /* not offered */
+#define IOTLS_EARLY_DATA_ACCEPTED 1
+#define IOTLS_EARLY_DATA_REJECTED 2 /* offered, not accepted: the client must resend */
+int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
+/* Anti-replay: return 1 when this key was seen within the window (and
+ * remember it otherwise), 0 when new. The key (binder_hash, 32 bytes) is the
+ * SHA-256 of the PSK identity (the ticket) of a ClientHello whose early data
+ * passed every other check: a replayed ClientHello has the same one, so each
+ * ticket carries 0-RTT at most once per window. */
+typedef int (*iotls_replay_fn)(void *arg, const uint8_t *binder_hash, size_t len, uint64_t now_ms);
+void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
+/* Ticket-age window (ms) and the default store's size (entries; when all
+ * entries are younger than the window, further early data is refused). */
+int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, size_t entries);
+
+/* ---------------- What was negotiated ---------------- */
+
+typedef struct {
+    int handshake_done;
+    uint16_t version; /* 0x0304 */
+    uint16_t cipher_suite;
+    const char *cipher_suite_name;
+    uint16_t group; /* 0 for psk_ke */
+    const char *group_name;
+    uint16_t sig_scheme; /* the peer's CertificateVerify scheme, 0 if none */
+    const char *sig_scheme_name;
+    uint16_t own_sig_scheme; /* ours, 0 if we sent none */
+    const char *alpn;        /* "" when none */
+    const char *server_name; /* SNI sent (client) or received (server) */
+    int hrr;                 /* a HelloRetryRequest happened */
+    int resumed;
+    int peer_cert_verified; /* 1 chain+name checked; 0 not presented/insecure */
+    int peer_cert_presented;
+    int client_auth; /* client proved a certificate */
+    char peer_subject[256];
+    char peer_issuer[256];
+    char peer_sans[256];
+    char peer_key[32];
+    uint8_t peer_spki_sha256[32];
+    size_t peer_chain_len;
+    /* Counters since the connection started. */
+    uint64_t bytes_in, bytes_out; /* on the wire */
+    uint64_t records_in, records_out;
+    uint32_t flights_in, flights_out; /* handshake flights: round trips */
+    int early_data;                   /* IOTLS_EARLY_DATA_* */
+    uint32_t early_data_bytes;        /* 0-RTT bytes sent (client) / received (server) */
+    int peer_alert;                   /* alert the peer sent, -1 none */
+    int alert_sent;                   /* alert we sent, -1 none */
+    int external_psk;                 /* authenticated by the external PSK */
+    uint32_t key_updates_sent, key_updates_received;
+} iotls_info;
+
+const char *iotls_suite_name(uint16_t suite);
+const char *iotls_group_name(uint16_t group);
+const char *iotls_sig_scheme_name(uint16_t scheme);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
