@@ -97,3 +97,17 @@ int tl_openssl_pki(const char *dir, const char *ca_cn, const char *client_cn)
             return -1;
     return 0;
 }
+
+int tl_make_pki(const char *ca_subject, const iotls_cert_spec *leaf, char *ca_key, char *ca_cert,
+                char *leaf_key, char *leaf_cert, size_t cap)
+{
+    iotls_cert_spec ca = {.subject = ca_subject, .is_ca = 1};
+    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, cap);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, cap);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, leaf_key, cap);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(leaf, leaf_key, ca_key, ca_cert, leaf_cert, cap);
+    return rc;
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/crypto.h"
 #include "iotls/engine.h"
 
 /* An engine in its own heap block; role IOTLS_ROLE_*, name the server name
@@ -36,5 +37,11 @@ int tl_run_quiet(const char *dir, const char *cmd);
 /* In dir: ca.key/ca.pem (subject CN=ca_cn), srv.key/srv.pem for localhost and
  * cli.key/cli.pem (CN=client_cn), all P-256. 0 or -1. */
 int tl_openssl_pki(const char *dir, const char *ca_cn, const char *client_cn);
+
+/* A P-256 CA (subject ca_subject) and a P-256 leaf it signs, as the spec
+ * leaf says, made with the library's own PKI maker (iotls_pki_*): PEM into
+ * the four buffers of cap bytes each. IOTLS_OK or the maker's error. */
+int tl_make_pki(const char *ca_subject, const iotls_cert_spec *leaf, char *ca_key, char *ca_cert,
+                char *leaf_key, char *leaf_cert, size_t cap);
 
 #endif

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "crypto/crypto.h"
 #include "iotls/iotls.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static void test_defaults(void)
@@ -233,16 +234,10 @@ static char ca_key[4096], ca_cert[4096], leaf_key[4096], leaf_cert[4096], other_
 
 static int make_pki(void)
 {
-    iotls_cert_spec ca = {.subject = "CN=config test CA", .is_ca = 1};
     iotls_cert_spec leaf = {
         .subject = "CN=device", .dns_names = "device.local", .for_server = 1, .for_client = 1};
-    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, leaf_key, sizeof leaf_key);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_cert(&leaf, leaf_key, ca_key, ca_cert, leaf_cert, sizeof leaf_cert);
+    int rc = tl_make_pki("CN=config test CA", &leaf, ca_key, ca_cert, leaf_key, leaf_cert,
+                         sizeof ca_key);
     if (rc == IOTLS_OK)
         rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, other_key, sizeof other_key);
     return rc;

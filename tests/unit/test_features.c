@@ -28,16 +28,10 @@ static const char *g_name = "device.local";
 
 static int make_pki(void)
 {
-    iotls_cert_spec ca = {.subject = "CN=features test CA", .is_ca = 1};
     iotls_cert_spec leaf = {
         .subject = "CN=device", .dns_names = "device.local", .for_server = 1, .for_client = 1};
-    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, leaf_key, sizeof leaf_key);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_cert(&leaf, leaf_key, ca_key, ca_cert, leaf_cert, sizeof leaf_cert);
+    int rc = tl_make_pki("CN=features test CA", &leaf, ca_key, ca_cert, leaf_key, leaf_cert,
+                         sizeof ca_key);
     return rc;
 }
 

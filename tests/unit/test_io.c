@@ -16,24 +16,18 @@
 #include "io/mem.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
+#include "enginepair.h"
 #include "testlib.h"
 
 static char ca_key[4096], ca_cert[4096], srv_key[4096], srv_cert[4096];
 
 static int make_pki(void)
 {
-    iotls_cert_spec ca = {.subject = "CN=io test CA", .is_ca = 1};
     iotls_cert_spec leaf = {.subject = "CN=device.local",
                             .dns_names = "device.local",
                             .ip_addrs = "127.0.0.1",
                             .for_server = 1};
-    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, ca_key, sizeof ca_key);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_cert(&ca, ca_key, NULL, NULL, ca_cert, sizeof ca_cert);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, srv_key, sizeof srv_key);
-    if (rc == IOTLS_OK)
-        rc = iotls_pki_make_cert(&leaf, srv_key, ca_key, ca_cert, srv_cert, sizeof srv_cert);
+    int rc = tl_make_pki("CN=io test CA", &leaf, ca_key, ca_cert, srv_key, srv_cert, sizeof ca_key);
     return rc;
 }
 
