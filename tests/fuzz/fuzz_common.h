@@ -12,8 +12,8 @@
  *
  * Input format for both connection fuzzers: byte 0 is a selector (bit 0:
  * server configuration variant, see fuzz_server_config; bits 1-7: seed of
- * the chunk sizes, 0 = the whole stream at once), the rest is the peer's
- * byte stream. */
+ * the chunk sizes, 0 = the whole stream at once; bit 1 also picks the
+ * zero-copy input path), the rest is the peer's byte stream. */
 #ifndef IOTLS_FUZZ_COMMON_H
 #define IOTLS_FUZZ_COMMON_H
 
@@ -178,8 +178,38 @@ static inline int fuzz_service(iotls_conn *c, int *answered)
 }
 
 /* Feeds stream to c in chunks chosen by chunk_seed (0: all at once). */
+/* iotls_conn_input, or with zero_copy the same bytes through
+ * iotls_conn_input_space / iotls_conn_input_commit (what the blocking API
+ * does), which must take them exactly as iotls_conn_input would. */
+static inline int fuzz_input(iotls_conn *c, int zero_copy, const uint8_t *data, size_t len,
+                             size_t *used)
+{
+    if (!zero_copy)
+        return iotls_conn_input(c, data, len, used);
+    *used = 0;
+    while (*used < len) {
+        size_t cap = 0;
+        uint8_t *space = iotls_conn_input_space(c, &cap);
+        if (space == NULL) {
+            FUZZ_REQUIRE(cap == 0);
+            return iotls_conn_error(c);
+        }
+        FUZZ_REQUIRE(cap > 0 && cap <= 16384 + 256 + 5);
+        size_t n = len - *used < cap ? len - *used : cap;
+        memcpy(space, data + *used, n);
+        *used += n;
+        int rc = iotls_conn_input_commit(c, n);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    return IOTLS_OK;
+}
+
+/* Bit 0 of chunk_seed (bit 1 of the selector) picks the zero-copy input
+ * path for the whole stream. */
 static inline void fuzz_feed(iotls_conn *c, const uint8_t *stream, size_t len, unsigned chunk_seed)
 {
+    int zero_copy = (int)(chunk_seed & 1u);
     fuzz_rng chunks = {chunk_seed};
     size_t pos = 0;
     int answered = 0;
@@ -195,7 +225,7 @@ static inline void fuzz_feed(iotls_conn *c, const uint8_t *stream, size_t len, u
         size_t end = pos + chunk;
         while (pos < end) {
             size_t used = 0;
-            int rc = iotls_conn_input(c, stream + pos, end - pos, &used);
+            int rc = fuzz_input(c, zero_copy, stream + pos, end - pos, &used);
             FUZZ_REQUIRE(used <= end - pos);
             pos += used;
             int err = fuzz_service(c, &answered);
@@ -206,7 +236,7 @@ static inline void fuzz_feed(iotls_conn *c, const uint8_t *stream, size_t len, u
             }
             if (used == 0) {
                 /* Stalled with output drained and data read: it takes no more. */
-                rc = iotls_conn_input(c, stream + pos, end - pos, &used);
+                rc = fuzz_input(c, zero_copy, stream + pos, end - pos, &used);
                 pos += used;
                 if (rc != IOTLS_OK || used == 0)
                     return;
