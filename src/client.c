@@ -621,7 +621,7 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
             c->max_record_out = limit;
     }
     if (IOTLS_FEATURE_ALPN && (ee.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN))) {
-        if (ee.alpn.len == 0 || ee.alpn.len >= sizeof c->alpn || !alpn_offered(cfg, ee.alpn))
+        if (ee.alpn.len == 0 || ee.alpn.len >= c->alpn_cap || !alpn_offered(cfg, ee.alpn))
             return IOTLS_ERR_ILLEGAL_PARAMETER;
         memcpy(c->alpn, ee.alpn.p, ee.alpn.len);
         c->alpn[ee.alpn.len] = '\0';

@@ -50,8 +50,20 @@ static void role_wipe(iotls_conn *c)
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
-    size_t rx, reasm, hs_out, tx;
+    size_t rx, reasm, hs_out, tx, alpn;
 } buffer_sizes;
+
+/* Room for the selected ALPN protocol, NUL-ended: the longest name in our
+ * list (a client accepts only a name it offered, a server picks one of its
+ * own), 1 byte without a list. */
+static size_t alpn_room(const iotls_config *cfg)
+{
+    size_t longest = 0;
+    for (size_t pos = 0; pos < cfg->alpn_len; pos += 1u + cfg->alpn[pos])
+        if (cfg->alpn[pos] > longest)
+            longest = cfg->alpn[pos];
+    return longest + 1;
+}
 
 static size_t record_size(const iotls_config *cfg)
 {
@@ -107,6 +119,7 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
     s.tx = flight + RECORD_OVERHEAD * (flight / per + 3) + 64;
     if (s.tx < frag + RECORD_OVERHEAD + 64)
         s.tx = frag + RECORD_OVERHEAD + 64;
+    s.alpn = alpn_room(cfg);
     return s;
 }
 
@@ -114,7 +127,7 @@ size_t iotls_conn_size(const iotls_config *cfg)
 {
     buffer_sizes s = sizes_for(cfg);
     return ALIGN_UP(sizeof(struct iotls_conn)) + ALIGN_UP(s.rx) + ALIGN_UP(s.reasm) +
-           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx);
+           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn);
 }
 
 iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
@@ -142,6 +155,9 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
     p += ALIGN_UP(s.hs_out);
     c->tx = p;
     c->tx_cap = s.tx;
+    p += ALIGN_UP(s.tx);
+    c->alpn = (char *)p;
+    c->alpn_cap = s.alpn;
 
     c->cfg = cfg;
     c->cert_cfg = cfg;

@@ -78,7 +78,10 @@ struct iotls_conn {
     uint16_t group; /* 0 for psk_ke */
     uint16_t peer_sig_scheme;
     uint16_t own_sig_scheme;
-    char alpn[256]; /* NUL-ended selected protocol */
+    /* NUL-ended selected protocol, in the block: room for the longest name
+     * in our configured ALPN list (the selected one is always one of them). */
+    char *alpn;
+    size_t alpn_cap;
     char server_name[IOTLS_MAX_SERVER_NAME + 1];
     uint8_t client_random[32];
     int hrr;

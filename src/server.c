@@ -827,7 +827,7 @@ static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch,
  * {CertificateVerify} {Finished}, then the application write keys. */
 static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const sv_choice *choice)
 {
-    if (choice->alpn.len >= sizeof c->alpn)
+    if (choice->alpn.len >= c->alpn_cap)
         return IOTLS_ERR_INTERNAL;
     if (choice->alpn.len > 0)
         memcpy(c->alpn, choice->alpn.p, choice->alpn.len);
@@ -1089,8 +1089,11 @@ static int send_tickets(iotls_conn *c)
         t.lifetime = ticket_lifetime_s(cfg);
         t.issued_ms = iotls_config_now_ms(cfg);
         t.max_early_data = cfg->max_early_data;
-        memcpy(t.alpn, c->alpn, sizeof t.alpn);
-        t.alpn[sizeof t.alpn - 1] = '\0';
+        size_t alpn_len = strlen(c->alpn);
+        if (alpn_len >= sizeof t.alpn)
+            alpn_len = sizeof t.alpn - 1;
+        memcpy(t.alpn, c->alpn, alpn_len);
+        t.alpn[alpn_len] = '\0';
         rc = sni_digest(c, t.sni_digest);
         if (rc == IOTLS_OK)
             rc = iotls_random(age_add, sizeof age_add);

@@ -10,7 +10,11 @@
  * 3. Committing more than the space is BAD_ARG and changes nothing.
  * 4. A bad record header arriving through the space fails the connection
  *    with the same error and alert as through iotls_conn_input; then there
- *    is no space and commit returns the error. */
+ *    is no space and commit returns the error.
+ * 5. The selected ALPN protocol lives in the connection block, sized for
+ *    the longest name of the configured list: a 200-character protocol is
+ *    negotiated and reported whole on both sides; a short list adds next
+ *    to nothing to the block. */
 #include <stdio.h>
 #include <string.h>
 
@@ -244,6 +248,54 @@ out:
     tl_conn_free(b);
 }
 
+#if IOTLS_FEATURE_ALPN
+static void long_alpn(void)
+{
+    char name[201], list[256];
+    memset(name, 'p', 200);
+    name[200] = '\0';
+    snprintf(list, sizeof list, "h2,%s", name);
+    iotls_config *scfg = server_config();
+    iotls_config *ccfg = client_config();
+    /* A short list costs next to nothing; a 200-character name costs its
+     * room for the selected protocol (16-byte aligned). */
+    size_t without = iotls_conn_size(ccfg);
+    CHECK_OK(iotls_config_set_alpn(ccfg, "h2"));
+    size_t with_short = iotls_conn_size(ccfg);
+    CHECK(with_short <= without + 32);
+    CHECK_OK(iotls_config_set_alpn(scfg, name));
+    CHECK_OK(iotls_config_set_alpn(ccfg, list));
+    size_t with_long = iotls_conn_size(ccfg);
+    CHECK(with_long >= with_short + 200 - 16);
+
+    static tl_wire to_sv, to_cl;
+    to_sv.len = to_cl.len = 0;
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
+        CHECK_OK(iotls_conn_start(sv));
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50; i++) {
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
+            if (a <= 0 && b <= 0)
+                break;
+        }
+        CHECK(iotls_conn_handshake_done(cl) && iotls_conn_handshake_done(sv));
+        iotls_info ci, si;
+        CHECK_OK(iotls_conn_info(cl, &ci));
+        CHECK_OK(iotls_conn_info(sv, &si));
+        CHECK(ci.alpn != NULL && strcmp(ci.alpn, name) == 0);
+        CHECK(si.alpn != NULL && strcmp(si.alpn, name) == 0);
+    }
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+#endif
+
 int main(void)
 {
     if (make_pki() != IOTLS_OK) {
@@ -263,6 +315,9 @@ int main(void)
     run_pair(scfg, ccfg, 0);
 #endif
     bad_header(ccfg);
+#if IOTLS_FEATURE_ALPN
+    long_alpn();
+#endif
     iotls_config_free(scfg);
     iotls_config_free(ccfg);
     return tl_finish("input_space");
