@@ -663,7 +663,7 @@ static int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2, uint
         rc = iotls_transcript_update(&c->transcript, synthetic, IOTLS_HS_HEADER_LEN + ch1_hash.len);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, hrr, w.len);
-    if (rc == IOTLS_OK)
+    if (rc == IOTLS_OK && ch2_msg != NULL)
         rc = iotls_transcript_update(&c->transcript, ch2_msg, ch2_len);
     return rc;
 }
@@ -1433,16 +1433,26 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
 
     memcpy(c->client_random, ch.random.p, sizeof c->client_random);
     rc = process_sni(c, &ch);
-    if (rc == IOTLS_OK)
-        rc = negotiate_rest(c, &ch, &choice);
     if (rc == IOTLS_OK && c->suite == 0)
         rc = iotls_conn_set_suite(c, choice.suite);
+    /* The transcript up to this message: message_hash(ClientHello1) and
+     * the HelloRetryRequest. A PSK offered again (RFC 8446 4.1.4) has its
+     * binder over them and this message up to the binders (4.2.11.2). */
     if (rc == IOTLS_OK)
-        rc = rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash, msg, len);
-    if (rc != IOTLS_OK)
-        return rc;
-    c->hrr = 1;
-    return send_server_flight(c, &ch, &choice);
+        rc = rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash, NULL, 0);
+    if (rc == IOTLS_OK)
+        rc = select_psk(c, msg, &ch, &choice);
+    if (rc == IOTLS_OK)
+        rc =
+            choice.resumed ? pick_alpn(c->cfg, &ch, &choice.alpn) : negotiate_rest(c, &ch, &choice);
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_update(&c->transcript, msg, len);
+    if (rc == IOTLS_OK) {
+        c->hrr = 1;
+        rc = send_server_flight(c, &ch, &choice);
+    }
+    iotls_wipe(choice.psk, sizeof choice.psk);
+    return rc;
 }
 
 static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)

@@ -8,7 +8,9 @@
 # server; our client with our server; a ticket
 # from another server key gives a full handshake; two servers sharing
 # --ticket-keys resume each other's tickets; a damaged session file is
-# refused (full handshake). Every cell prints "CELL ...: PASS|FAIL (why)".
+# refused (full handshake); resumption after a HelloRetryRequest, our
+# client with openssl s_server and openssl s_client with our server. Every
+# cell prints "CELL ...: PASS|FAIL (why)".
 set -u
 . "$(dirname "$0")/lib.sh"
 ia_init "resume"
@@ -132,6 +134,54 @@ else
         fail $cell "damaged blob not refused" "$W/c6.err"
     elif ! our_client c7 "$S1" --sess-in "$W/short.sess" || grep -q "(resumed)" "$W/c7.err"; then
         fail $cell "truncated blob not refused" "$W/c7.err"
+    else
+        pass $cell
+    fi
+fi
+
+# ---- resumption after a HelloRetryRequest (RFC 8446 4.1.4): the session
+# offered again in the second ClientHello, its binder over message_hash and
+# the HelloRetryRequest. The server only has secp384r1; our client and
+# s_client send an x25519 share first. ----
+cell="client-openssl-resume-after-hrr"
+PORT=$("$IA_FREEPORT")
+(sleep 6 | timeout 10 openssl s_server -accept "127.0.0.1:$PORT" -naccept 2 -groups P-384 \
+    -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/ossh.log" 2>&1) &
+IA_PIDS+=($!)
+for _ in $(seq 1 100); do grep -q ACCEPT "$W/ossh.log" 2>/dev/null && break; sleep 0.05; done
+if ! our_client h1 "$PORT" --groups x25519,secp384r1 --sess-out "$W/h1.sess" ||
+    [ ! -s "$W/h1.sess" ]; then
+    fail $cell "no ticket saved from the full handshake" "$W/h1.err" "$W/ossh.log"
+elif ! our_client h2 "$PORT" --groups x25519,secp384r1 --sess-in "$W/h1.sess"; then
+    fail $cell "resumed connection failed" "$W/h2.err" "$W/ossh.log"
+elif ! grep -q "(HRR)" "$W/h2.err"; then
+    fail $cell "no HelloRetryRequest" "$W/h2.err"
+elif ! grep -q "(resumed)" "$W/h2.err" || ! grep -q "Reused session-id" "$W/ossh.log"; then
+    fail $cell "not resumed" "$W/h2.err" "$W/ossh.log"
+else
+    pass $cell
+fi
+
+cell="server-openssl-resume-after-hrr"
+if ! our_server sh --tickets 1 --groups secp384r1; then
+    fail $cell "our server did not start" "$W/sh.log"
+else
+    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+        -groups X25519:P-384 -servername localhost -CAfile "$PKI/ca.pem" \
+        -sess_out "$W/oh.sess" >"$W/oh1.log" 2>&1
+    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+        -groups X25519:P-384 -servername localhost -CAfile "$PKI/ca.pem" -msg \
+        -sess_in "$W/oh.sess" >"$W/oh2.log" 2>&1
+    if ! grep -q "New, TLSv1.3" "$W/oh1.log"; then
+        fail $cell "first handshake" "$W/oh1.log" "$W/sh.log"
+    elif [ "$(grep -c '>>> .*ClientHello' "$W/oh2.log")" -ne 2 ]; then
+        # s_client -msg shows a HelloRetryRequest as a ServerHello: two
+        # ClientHellos mean one was asked for.
+        fail $cell "no HelloRetryRequest (expected two ClientHellos)" "$W/oh2.log"
+    elif ! grep -q "Reused, TLSv1.3" "$W/oh2.log"; then
+        fail $cell "s_client did not resume" "$W/oh2.log" "$W/sh.log"
+    elif ! grep -q "(resumed)" "$W/sh.log"; then
+        fail $cell "our server does not report resumption" "$W/sh.log"
     else
         pass $cell
     fi

@@ -8,7 +8,9 @@
  *    tickets issued, a resumed handshake (no certificate, both sides
  *    resumed), a ticket sealed by another server key, an expired ticket and
  *    a ticket for another suite hash fall back to a full handshake, a wrong
- *    binder is decrypt_error, a session for another name is refused.
+ *    binder is decrypt_error, a session for another name is refused; after
+ *    a HelloRetryRequest the session offered again resumes (and a wrong
+ *    binder there is decrypt_error too).
  * 3. Ticket key rotation, with the test's own HKDF derivation of the key
  *    name and key from the master: the lifetime clamped to the period, a
  *    ticket resuming in its period and the next but not the one after
@@ -172,7 +174,8 @@ typedef struct {
     int hs_rc; /* first error: client's or server's */
     int sv_err, cl_err;
     int resumed_sv, resumed_cl;
-    int cert_sent; /* the server sent a Certificate */
+    int hrr_sv, hrr_cl; /* a HelloRetryRequest was sent / received */
+    int cert_sent;      /* the server sent a Certificate */
     uint16_t suite;
     uint16_t group; /* 0: psk_ke */
 } result;
@@ -231,6 +234,8 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
         r.hs_rc = IOTLS_ERR_INTERNAL;
     r.resumed_sv = sv->resumed;
     r.resumed_cl = cl->resumed;
+    r.hrr_sv = sv->hrr;
+    r.hrr_cl = cl->hrr;
     r.cert_sent = certs;
     r.suite = cl->suite;
     r.group = sv->group;
@@ -383,11 +388,18 @@ static void test_resumption(void)
     CHECK_OK(r.hs_rc);
     CHECK(r.resumed_sv && r.resumed_cl && r.group == 0 && r.cert_sent == 0);
 
-    /* Without psk_ke on the server: HelloRetryRequest, full handshake. */
+    /* Without psk_ke on the server: a HelloRetryRequest for secp384r1, and
+     * the session offered again in the second ClientHello (its binder over
+     * message_hash, the HelloRetryRequest and the new ClientHello) resumes
+     * with psk_dhe_ke (RFC 8446 4.1.4, 4.2.11.2). */
     iotls_config_set_psk_ke(scfg, 0);
     r = run(scfg, ccfg, blob, blob_len, 0);
     CHECK_OK(r.hs_rc);
-    CHECK(!r.resumed_sv && !r.resumed_cl && r.cert_sent == 1 && r.group == IOTLS_GROUP_SECP384R1);
+    CHECK(r.hrr_sv && r.hrr_cl);
+    CHECK(r.resumed_sv && r.resumed_cl && r.cert_sent == 0 && r.group == IOTLS_GROUP_SECP384R1);
+    /* ... and a wrong binder in the second ClientHello is decrypt_error. */
+    r = run(scfg, ccfg, blob, blob_len, 1);
+    CHECK_RC(r.sv_err, IOTLS_ERR_DECRYPT_ERROR);
 
     iotls_config_free(scfg);
     iotls_config_free(ccfg);
