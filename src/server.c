@@ -1134,6 +1134,12 @@ typedef struct {
     uint8_t plain[TICKET_PLAIN_MAX];
 } sv_psk_scratch;
 
+/* Whether any PSK could be accepted at all: tickets or an external PSK. */
+static int cfg_has_psk_source(const iotls_config *cfg)
+{
+    return IOTLS_FEATURE_ANY_PSK && (cfg->has_ticket_key || cfg->has_ext_psk);
+}
+
 static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hello *ch,
                       sv_choice *choice)
 {
@@ -1357,9 +1363,17 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     rc = select_psk(c, msg, &ch, &choice);
     if (rc == IOTLS_OK && group_rc != IOTLS_OK && !choice.psk_ke)
         rc = group_rc;
-    if (rc == IOTLS_OK)
-        rc =
-            choice.resumed ? pick_alpn(c->cfg, &ch, &choice.alpn) : negotiate_rest(c, &ch, &choice);
+    if (rc == IOTLS_OK && !choice.resumed) {
+        rc = negotiate_rest(c, &ch, &choice);
+        /* No certificate answers this client (a PSK-only server), but a
+         * HelloRetryRequest is coming and the client offers a PSK: the
+         * second ClientHello decides (on_client_hello2). */
+        if (rc == IOTLS_ERR_HANDSHAKE_FAILURE && choice.share.len == 0 && !choice.psk_ke &&
+            cfg_has_psk_source(c->cfg) && has_ext(&ch, IOTLS_EXTID_PRE_SHARED_KEY))
+            rc = pick_alpn(c->cfg, &ch, &choice.alpn);
+    } else if (rc == IOTLS_OK) {
+        rc = pick_alpn(c->cfg, &ch, &choice.alpn);
+    }
     if (rc != IOTLS_OK) {
         iotls_wipe(choice.psk, sizeof choice.psk);
         return rc;

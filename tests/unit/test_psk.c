@@ -277,6 +277,28 @@ static void test_psk_modes(void)
         iotls_config_free(ccfg);
     }
 
+    /* A PSK-only server that only has secp384r1: a HelloRetryRequest, and
+     * the PSK offered again in the second ClientHello (binder over
+     * message_hash and the HelloRetryRequest) completes with psk_dhe_ke on
+     * secp384r1; with a wrong key, that binder fails. */
+    {
+        iotls_config *scfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+        iotls_config *ccfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+        CHECK_OK(iotls_config_set_groups(scfg, "secp384r1"));
+        CHECK_OK(iotls_config_set_groups(ccfg, "x25519,secp384r1"));
+        result r = run(scfg, ccfg);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.ext_sv && r.ext_cl && r.cert_sent == 0 && r.group == IOTLS_GROUP_SECP384R1);
+        iotls_config *bad = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0x40);
+        CHECK_OK(iotls_config_set_groups(bad, "x25519,secp384r1"));
+        r = run(scfg, bad);
+        CHECK_RC(r.sv_err, IOTLS_ERR_DECRYPT_ERROR);
+        CHECK(r.cl_peer_alert == IOTLS_ALERT_DECRYPT_ERROR);
+        iotls_config_free(bad);
+        iotls_config_free(scfg);
+        iotls_config_free(ccfg);
+    }
+
     /* A SHA-384 PSK on a server that prefers AES-128-GCM (SHA-256): the
      * server picks AES-256-GCM-SHA384 for it. */
     iotls_config *scfg = psk_config(IOTLS_TLS_AES_256_GCM_SHA384, g_id, 0);
