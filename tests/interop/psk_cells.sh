@@ -5,7 +5,8 @@
 #   psk_cells.sh
 # PSK: our client with openssl s_server -psk -nocert (psk_dhe_ke, and psk_ke
 # with -allow_no_dhe_kex), openssl s_client -psk with our PSK-only server
-# (both modes), SHA-384 both ways (OpenSSL's -psk is always SHA-256, so the
+# (both modes, and after a HelloRetryRequest), SHA-384 both ways (OpenSSL's -psk is
+# always SHA-256, so the
 # SHA-384 PSK is a session file, -psk_session, whose key we read with
 # sess_id), a wrong key (decrypt_error), GnuTLS (gnutls-serv --pskpasswd,
 # gnutls-cli --pskusername/--pskkey, ECDHE-PSK and PSK; GnuTLS has no
@@ -172,6 +173,24 @@ else
         fail $cell "no PSK handshake or no echo" "$W/sd.out" "$W/sd.log"
     elif grep -q "Server certificate" "$W/sd.out"; then
         fail $cell "a certificate was sent" "$W/sd.out"
+    else
+        pass $cell
+    fi
+fi
+
+# A PSK-only server with secp384r1 alone: s_client's x25519 share gets a
+# HelloRetryRequest, and the PSK offered again in its second ClientHello
+# completes the handshake (RFC 8446 4.1.4).
+cell="server-openssl-psk-after-hrr"
+if ! our_server sh --psk "$KEY" --psk-identity "$ID" --groups secp384r1 --once; then
+    fail $cell "our server did not start" "$W/sh.log"
+else
+    (echo hi-sh; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+        -psk "$KEY" -psk_identity "$ID" -groups X25519:P-384 -msg >"$W/sh.out" 2>&1
+    if [ "$(grep -c '>>> .*ClientHello' "$W/sh.out")" -ne 2 ]; then
+        fail $cell "no HelloRetryRequest (expected two ClientHellos)" "$W/sh.out" "$W/sh.log"
+    elif ! grep -q "^hi-sh" "$W/sh.out" || ! grep -q "secp384r1 (HRR) (external PSK)" "$W/sh.log"; then
+        fail $cell "no PSK handshake after the HelloRetryRequest" "$W/sh.out" "$W/sh.log"
     else
         pass $cell
     fi
