@@ -5,9 +5,9 @@
 #   psk_cells.sh
 # PSK: our client with openssl s_server -psk -nocert (psk_dhe_ke, and psk_ke
 # with -allow_no_dhe_kex), openssl s_client -psk with our PSK-only server
-# (both modes, and after a HelloRetryRequest), SHA-384 both ways (OpenSSL's -psk is
-# always SHA-256, so the
-# SHA-384 PSK is a session file, -psk_session, whose key we read with
+# (both modes, and after a HelloRetryRequest), SHA-384 both ways (OpenSSL's
+# -psk is always SHA-256, so the SHA-384 PSK is a session file, -psk_session,
+# whose key we read with
 # sess_id), a wrong key (decrypt_error), GnuTLS (gnutls-serv --pskpasswd,
 # gnutls-cli --pskusername/--pskkey, ECDHE-PSK and PSK; GnuTLS has no
 # SHA-384 external PSK and DHE-PSK needs FFDHE, which we do not do), our
