@@ -447,6 +447,17 @@ static int process_record(iotls_conn *c)
 /* How many more bytes the record being received needs (the rest of its
  * header, or of its body once the header is in); 0 when the engine takes
  * nothing now. */
+/* The body length the complete header in rx announces, checked (a record
+ * over our record size does not fit rx: record_overflow). */
+static int rx_body_len(const iotls_conn *c, size_t *body_len)
+{
+    uint8_t type;
+    int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, body_len);
+    if (rc == IOTLS_OK && *body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
+        rc = IOTLS_ERR_RECORD_OVERFLOW;
+    return rc;
+}
+
 static int rx_want(iotls_conn *c, size_t *want)
 {
     *want = 0;
@@ -462,15 +473,11 @@ static int rx_want(iotls_conn *c, size_t *want)
         *want = IOTLS_RECORD_HEADER_LEN - c->rx_len;
         return IOTLS_OK;
     }
-    uint8_t type;
     size_t body_len;
-    int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
-    if (rc != IOTLS_OK)
-        return rc;
-    if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
-        return IOTLS_ERR_RECORD_OVERFLOW;
-    *want = IOTLS_RECORD_HEADER_LEN + body_len - c->rx_len;
-    return IOTLS_OK;
+    int rc = rx_body_len(c, &body_len);
+    if (rc == IOTLS_OK)
+        *want = IOTLS_RECORD_HEADER_LEN + body_len - c->rx_len;
+    return rc;
 }
 
 /* n more bytes of the current record are in rx: check a completed header,
@@ -484,13 +491,10 @@ static int rx_advance(iotls_conn *c, size_t n, size_t want)
         /* Header complete: validate now so the body length is known,
          * and handle an empty body (only legal for application data,
          * which still carries the AEAD tag, so never empty here). */
-        uint8_t type;
         size_t body_len;
-        int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, &body_len);
+        int rc = rx_body_len(c, &body_len);
         if (rc != IOTLS_OK)
             return iotls_conn_fail(c, rc);
-        if (body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
-            return iotls_conn_fail(c, IOTLS_ERR_RECORD_OVERFLOW);
         if (body_len != 0)
             return IOTLS_OK;
     }

@@ -246,21 +246,23 @@ static int flush_out(iotls *t, int64_t deadline)
 }
 
 /* Receives into the (empty) input buffer. */
-/* Receives straight into the engine's record buffer (no receive buffer of
- * our own: iotls_conn_input_space) and hands the bytes over. Returns the
- * transport's result; *engine_rc is the engine's for the bytes received.
- * The caller has checked that the engine takes input now. */
-static int fill_in(iotls *t, int64_t deadline, int *engine_rc)
+/* The engine's room for the next received bytes (iotls_conn_input_space:
+ * the blocking API has no receive buffer of its own); NULL when it takes
+ * nothing now, with *err its error, if any. */
+static uint8_t *input_space(iotls *t, size_t *cap, int *err)
+{
+    uint8_t *space = iotls_conn_input_space(t->conn, cap);
+    *err = space == NULL ? iotls_conn_error(t->conn) : IOTLS_OK;
+    return space;
+}
+
+/* Receives up to cap bytes into space (from input_space; the engine's
+ * state does not change while we wait) and hands them over. Returns the
+ * transport's result; *engine_rc is the engine's for the bytes received. */
+static int fill_in(iotls *t, int64_t deadline, uint8_t *space, size_t cap, int *engine_rc)
 {
     *engine_rc = IOTLS_OK;
     for (;;) {
-        size_t cap = 0;
-        uint8_t *space = iotls_conn_input_space(t->conn, &cap);
-        if (space == NULL) {
-            int e = iotls_conn_error(t->conn);
-            *engine_rc = e != IOTLS_OK ? e : IOTLS_ERR_INTERNAL;
-            return IOTLS_OK;
-        }
         ssize_t r = recv(t->fd, space, cap, 0);
         if (r > 0) {
             *engine_rc = iotls_conn_input_commit(t->conn, (size_t)r);
@@ -282,17 +284,6 @@ static int fill_in(iotls *t, int64_t deadline, int *engine_rc)
         }
         return IOTLS_ERR_IO;
     }
-}
-
-/* Whether the engine takes input now; when not, its error (if any). */
-static int engine_takes_input(iotls *t, int *err)
-{
-    size_t cap = 0;
-    *err = IOTLS_OK;
-    if (iotls_conn_input_space(t->conn, &cap) != NULL)
-        return 1;
-    *err = iotls_conn_error(t->conn);
-    return 0;
 }
 
 /* Maps a transport result to the error recorded for it. */
@@ -362,7 +353,9 @@ static int do_handshake(iotls *t)
         if (t->role == IOTLS_ROLE_SERVER && drain_early(t) != IOTLS_OK)
             return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
         int err = IOTLS_OK;
-        if (!engine_takes_input(t, &err)) {
+        size_t cap = 0;
+        uint8_t *space = input_space(t, &cap, &err);
+        if (space == NULL) {
             if (err != IOTLS_OK)
                 return fail(t, "handshake", err, NULL);
             if (output_pending(t) || iotls_conn_handshake_done(t->conn))
@@ -374,7 +367,7 @@ static int do_handshake(iotls *t)
                 return fail(t, "handshake", IOTLS_ERR_CLOSED, NULL);
             return fail(t, "handshake", IOTLS_ERR_INTERNAL, "engine takes no input");
         }
-        rc = fill_in(t, deadline, &err);
+        rc = fill_in(t, deadline, space, cap, &err);
         if (rc == IOTLS_ERR_EOF)
             return fail(t, "handshake", rc, "peer closed the TCP connection");
         if (rc != IOTLS_OK)
@@ -720,7 +713,9 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
         if (rc != IOTLS_OK && rc != IOTLS_WANT_WRITE)
             return io_fail(t, "read", rc);
         int err = IOTLS_OK;
-        if (!engine_takes_input(t, &err)) {
+        size_t cap = 0;
+        uint8_t *space = input_space(t, &cap, &err);
+        if (space == NULL) {
             if (err != IOTLS_OK)
                 return fail(t, read_phase(t, err), err, NULL);
             if (output_pending(t)) {
@@ -734,7 +729,7 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
              * engine cannot make progress. */
             return fail(t, "read", IOTLS_ERR_INTERNAL, "engine takes no input");
         }
-        rc = fill_in(t, deadline, &err);
+        rc = fill_in(t, deadline, space, cap, &err);
         if (rc == IOTLS_WANT_READ && output_pending(t))
             return IOTLS_WANT_WRITE;
         if (rc == IOTLS_ERR_EOF)
