@@ -111,19 +111,6 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static int write_tls_all(iotls *t, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t w = iotls_write(t, p, len);
-        if (w < 0)
-            return (int)w;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -210,7 +197,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
             if (n < 0 && errno == EINTR)
                 continue;
             if (n > 0) {
-                if (write_tls_all(t, buf, (size_t)n) != 0) {
+                if (app_write_all(t, buf, (size_t)n) != 0) {
                     fprintf(stderr, "iotls: %s\n", iotls_error(t));
                     return 1;
                 }
@@ -239,7 +226,7 @@ static int http_get(iotls *t, const char *host_header, const char *path)
         fprintf(stderr, "iotls: --get: path too long\n");
         return 1;
     }
-    if (write_tls_all(t, req, (size_t)n) != 0) {
+    if (app_write_all(t, req, (size_t)n) != 0) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
         return 1;
     }
@@ -325,7 +312,7 @@ static int finish_early_data(iotls *t, int quiet)
                 info.early_data == IOTLS_EARLY_DATA_REJECTED ? "rejected"
                                                              : "not sent (session allows none)",
                 early_len);
-    if (write_tls_all(t, early_buf, early_len) != 0) {
+    if (app_write_all(t, early_buf, early_len) != 0) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
         return -1;
     }

@@ -107,19 +107,6 @@ static void out_line(server_ctx *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
-static int write_tls_all(iotls *t, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t w = iotls_write(t, p, len);
-        if (w < 0)
-            return (int)w;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Waits until the connection has something to read, checking the stop
  * flag. 1 readable, 0 stop. Data already inside iotls is found by the
  * caller's non-blocking read before it waits. */
@@ -166,7 +153,7 @@ static int serve_echo(iotls *t)
             return 0;
         if (r < 0)
             return (int)r;
-        int rc = write_tls_all(t, buf, (size_t)r);
+        int rc = app_write_all(t, buf, (size_t)r);
         if (rc != 0)
             return rc;
     }
@@ -212,9 +199,9 @@ static int send_http(iotls *t, int status, const char *reason, const char *body,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\nConnection: %s\r\nServer: iotls/%s\r\n\r\n",
                      status, reason, body_len, keep_alive ? "keep-alive" : "close", IOTLS_VERSION);
-    int rc = write_tls_all(t, head, (size_t)n);
+    int rc = app_write_all(t, head, (size_t)n);
     if (rc == 0)
-        rc = write_tls_all(t, body, body_len);
+        rc = app_write_all(t, body, body_len);
     return rc;
 }
 

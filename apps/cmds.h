@@ -29,6 +29,8 @@ int app_load_ca(iotls_config *cfg, const char *path);
  * may be NULL), else SHA-256. Prints the error; returns 0 or -1. */
 int app_set_psk(iotls_config *cfg, const char *hex, const char *identity, const char *hash,
                 const char *ciphers);
+/* iotls_write until all of buf is sent: 0, or the negative iotls error. */
+int app_write_all(iotls *t, const void *buf, size_t len);
 /* Print "iotls: <what>: <error text>" to stderr. */
 void app_error(const char *what, int rc);
 

@@ -46,6 +46,19 @@ int app_opt_flag(char **argv, int i, const char *name)
     return strcmp(argv[i], name) == 0;
 }
 
+int app_write_all(iotls *t, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = iotls_write(t, p, len);
+        if (w < 0)
+            return (int)w;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
 unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, unsigned long max)
 {
     char *end = NULL;
