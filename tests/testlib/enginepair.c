@@ -1,4 +1,5 @@
 #include "enginepair.h"
+#include "testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +111,34 @@ int tl_make_pki(const char *ca_subject, const iotls_cert_spec *leaf, char *ca_ke
     if (rc == IOTLS_OK)
         rc = iotls_pki_make_cert(leaf, leaf_key, ca_key, ca_cert, leaf_cert, cap);
     return rc;
+}
+
+void tl_keylog_cb(void *arg, const char *line)
+{
+    tl_keylog *k = arg;
+    const char *sp1 = strchr(line, ' ');
+    const char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || k->count >= 8 || (size_t)(sp1 - line) >= sizeof k->label[0]) {
+        k->malformed = 1;
+        return;
+    }
+    size_t i = k->count;
+    memcpy(k->label[i], line, (size_t)(sp1 - line));
+    k->label[i][sp1 - line] = '\0';
+    const char *hex = sp2 + 1;
+    size_t hex_len = strlen(hex);
+    if (hex_len % 2 != 0 || hex_len / 2 > IOTLS_MAX_HASH_LEN || hex_len == 0) {
+        k->malformed = 1;
+        return;
+    }
+    for (size_t j = 0; j < hex_len / 2; j++) {
+        int hi = tl_hexval(hex[2 * j]), lo = tl_hexval(hex[2 * j + 1]);
+        if (hi < 0 || lo < 0) {
+            k->malformed = 1;
+            return;
+        }
+        k->secret[i][j] = (uint8_t)(hi << 4 | lo);
+    }
+    k->secret_len[i] = hex_len / 2;
+    k->count++;
 }

@@ -38,6 +38,18 @@ int tl_run_quiet(const char *dir, const char *cmd);
  * cli.key/cli.pem (CN=client_cn), all P-256. 0 or -1. */
 int tl_openssl_pki(const char *dir, const char *ca_cn, const char *client_cn);
 
+/* Key log lines of one side, "LABEL <client_random> <secret>", collected by
+ * tl_keylog_cb (iotls_config_set_keylog(cfg, tl_keylog_cb, &log)). A line
+ * that does not parse, or a ninth one, is not kept and sets malformed. */
+typedef struct {
+    char label[8][40];
+    uint8_t secret[8][IOTLS_MAX_HASH_LEN];
+    size_t secret_len[8];
+    size_t count;
+    int malformed;
+} tl_keylog;
+void tl_keylog_cb(void *arg, const char *line);
+
 /* A P-256 CA (subject ca_subject) and a P-256 leaf it signs, as the spec
  * leaf says, made with the library's own PKI maker (iotls_pki_*): PEM into
  * the four buffers of cap bytes each. IOTLS_OK or the maker's error. */

@@ -14,7 +14,7 @@ const char *tl_errname(int rc)
     return iotls_error_name(rc);
 }
 
-static int hexval(int c)
+int tl_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -31,7 +31,7 @@ size_t tl_unhex(const char *hex, uint8_t *out, size_t cap)
     for (const char *p = hex; *p; p++) {
         if (isspace((unsigned char)*p))
             continue;
-        int v = hexval((unsigned char)*p);
+        int v = tl_hexval((unsigned char)*p);
         if (v < 0) {
             fprintf(stderr, "tl_unhex: bad hex digit '%c'\n", *p);
             exit(2);

@@ -41,6 +41,8 @@ int tl_check_hex(const char *file, int line, const char *what, const uint8_t *bu
 /* Decode hex (whitespace ignored) into out; returns the byte count, or
  * aborts the test if it does not fit or is malformed. */
 size_t tl_unhex(const char *hex, uint8_t *out, size_t cap);
+/* The value of one hex digit, -1 for any other character. */
+int tl_hexval(int c);
 /* Print the summary line and return the process exit code. */
 int tl_finish(const char *suite);
 

@@ -28,54 +28,11 @@
 
 static char g_dir[64];
 
-/* ---------------- key log ---------------- */
-
-typedef struct {
-    char label[8][40];
-    uint8_t secret[8][IOTLS_MAX_HASH_LEN];
-    size_t count;
-} keylog;
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* "LABEL <client_random> <secret>" */
-static void keylog_cb(void *arg, const char *line)
-{
-    keylog *k = arg;
-    const char *sp1 = strchr(line, ' ');
-    const char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || k->count >= 8 || (size_t)(sp1 - line) >= sizeof k->label[0])
-        return;
-    const char *hex = sp2 + 1;
-    size_t hex_len = strlen(hex);
-    if (hex_len % 2 != 0 || hex_len / 2 > IOTLS_MAX_HASH_LEN)
-        return;
-    size_t i = k->count;
-    for (size_t j = 0; j < hex_len / 2; j++) {
-        int hi = hexval(hex[2 * j]), lo = hexval(hex[2 * j + 1]);
-        if (hi < 0 || lo < 0)
-            return;
-        k->secret[i][j] = (uint8_t)(hi << 4 | lo);
-    }
-    memcpy(k->label[i], line, (size_t)(sp1 - line));
-    k->label[i][sp1 - line] = '\0';
-    k->count++;
-}
-
 /* ---------------- a client and a server in memory ---------------- */
 
 typedef struct {
     iotls_config *cfg;
-    keylog log;
+    tl_keylog log;
     void *mem;
     iotls_conn *c;
 } side;
@@ -84,7 +41,7 @@ typedef struct {
     side cl, sv;
 } pair;
 
-static iotls_config *make_cfg(int server, int with_cert, const char *groups, keylog *log)
+static iotls_config *make_cfg(int server, int with_cert, const char *groups, tl_keylog *log)
 {
     char a[160], b[160];
     iotls_config *cfg = iotls_config_new();
@@ -98,7 +55,7 @@ static iotls_config *make_cfg(int server, int with_cert, const char *groups, key
             tl_path_of(g_dir, b, sizeof b, server ? "srv.key" : "cli.key")));
     if (groups)
         CHECK_OK(iotls_config_set_groups(cfg, groups));
-    iotls_config_set_keylog(cfg, keylog_cb, log);
+    iotls_config_set_keylog(cfg, tl_keylog_cb, log);
     return cfg;
 }
 
@@ -190,7 +147,7 @@ static uint16_t pair_suite(const pair *p)
 
 static const uint8_t *secret_of(const pair *p, const char *label)
 {
-    const keylog *logs[2] = {&p->sv.log, &p->cl.log};
+    const tl_keylog *logs[2] = {&p->sv.log, &p->cl.log};
     for (int j = 0; j < 2; j++)
         for (size_t i = 0; i < logs[j]->count; i++)
             if (strcmp(logs[j]->label[i], label) == 0)
@@ -332,7 +289,7 @@ static int alert_in(const pair *p, int role, const uint8_t *r, size_t n)
     if (r[0] != IOTLS_CT_APPLICATION_DATA)
         return -1;
     const char *prefix = role == IOTLS_ROLE_CLIENT ? "CLIENT_" : "SERVER_";
-    const keylog *logs[2] = {&p->sv.log, &p->cl.log};
+    const tl_keylog *logs[2] = {&p->sv.log, &p->cl.log};
     static uint8_t rec[IOTLS_MAX_RECORD];
     for (int j = 0; j < 2; j++) {
         for (size_t i = 0; i < logs[j]->count; i++) {

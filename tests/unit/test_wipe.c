@@ -49,56 +49,6 @@ typedef struct {
     size_t count;
 } needles;
 
-/* Key log lines of one side: "LABEL <client_random> <secret>". */
-typedef struct {
-    char label[8][40];
-    uint8_t secret[8][IOTLS_MAX_HASH_LEN];
-    size_t secret_len[8];
-    size_t count;
-    int malformed;
-} keylog;
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-static void keylog_cb(void *arg, const char *line)
-{
-    keylog *k = arg;
-    const char *sp1 = strchr(line, ' ');
-    const char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || k->count >= 8 || (size_t)(sp1 - line) >= sizeof k->label[0]) {
-        k->malformed = 1;
-        return;
-    }
-    size_t i = k->count;
-    memcpy(k->label[i], line, (size_t)(sp1 - line));
-    k->label[i][sp1 - line] = '\0';
-    const char *hex = sp2 + 1;
-    size_t hex_len = strlen(hex);
-    if (hex_len % 2 != 0 || hex_len / 2 > IOTLS_MAX_HASH_LEN || hex_len == 0) {
-        k->malformed = 1;
-        return;
-    }
-    for (size_t j = 0; j < hex_len / 2; j++) {
-        int hi = hexval(hex[2 * j]), lo = hexval(hex[2 * j + 1]);
-        if (hi < 0 || lo < 0) {
-            k->malformed = 1;
-            return;
-        }
-        k->secret[i][j] = (uint8_t)(hi << 4 | lo);
-    }
-    k->secret_len[i] = hex_len / 2;
-    k->count++;
-}
-
 static void add_needle(needles *n, const uint8_t *p, size_t len, const char *what)
 {
     if (n->count >= MAX_NEEDLES || len > IOTLS_MAX_HASH_LEN)
@@ -112,7 +62,7 @@ static void add_needle(needles *n, const uint8_t *p, size_t len, const char *wha
 /* Every logged secret, and for traffic secrets their key and IV. The
  * suite decides the hash and AEAD of the derivation. Labels in skip (may be
  * NULL) are left out. */
-static void needles_from(needles *n, const keylog *k, uint16_t suite, const char *skip)
+static void needles_from(needles *n, const tl_keylog *k, uint16_t suite, const char *skip)
 {
     iotls_hash_alg hash = iotls_suite_hash(suite);
     iotls_aead_alg aead = iotls_suite_aead(suite);
@@ -172,7 +122,7 @@ static void expect_clean(const char *where, const void *mem, size_t len, const n
 
 typedef struct {
     iotls_config *cfg;
-    keylog log;
+    tl_keylog log;
     void *mem;
     size_t size;
     iotls_conn *c;
@@ -183,7 +133,7 @@ typedef struct {
     iotls_mem_opts opts;
 } pair;
 
-static iotls_config *make_cfg(int server, int with_cert, const char *cipher, keylog *log)
+static iotls_config *make_cfg(int server, int with_cert, const char *cipher, tl_keylog *log)
 {
     char a[160], b[160];
     iotls_config *cfg = iotls_config_new();
@@ -201,7 +151,7 @@ static iotls_config *make_cfg(int server, int with_cert, const char *cipher, key
     }
     if (cipher)
         CHECK_OK(iotls_config_set_ciphers(cfg, cipher));
-    iotls_config_set_keylog(cfg, keylog_cb, log);
+    iotls_config_set_keylog(cfg, tl_keylog_cb, log);
     return cfg;
 }
 
