@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-other-provider test-minimal test-asan demo install format clean bench fuzz size
+.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-asan demo install format clean bench fuzz size
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -26,13 +26,15 @@ configure:
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
-# again with the OpenSSL libcrypto provider, then again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# again with the OpenSSL libcrypto provider, the minimal profile's share of
+# it, the whole suite against mbedTLS 3.6 (Debian's source package), then
+# again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: deps
 	$(MAKE) all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-other-provider
 	$(MAKE) test-minimal
+	$(MAKE) test-mbedtls3
 	$(MAKE) test-asan
 
 # The same suite built with the other crypto provider.
@@ -56,6 +58,20 @@ test-minimal:
 	cmake --build $(MINIMAL_BUILD) -j $(JOBS) --target iotls_unit_tests iotls_cli interop_freeport
 	cd $(MINIMAL_BUILD) && ctest --output-on-failure -j $(JOBS) \
 		-R '^(unit[.].*|interop[.]pki|interop[.]client[.]openssl[.](ecdsa-p256|rsa2048)|interop[.]server[.]openssl[.]ecdsa-p256)$$'
+
+# The mbedTLS provider against mbedTLS 3.6, the series ESP-IDF 5 ships,
+# built from Debian's source package by scripts/mbedtls3.sh (the system's
+# libmbedtls-dev is 2.28): the whole suite again.
+MBEDTLS3_DIR ?= build-mbedtls3-lib
+MBEDTLS3_BUILD ?= build-mbedtls3
+test-mbedtls3:
+	sh scripts/mbedtls3.sh $(MBEDTLS3_DIR)
+	@test -f $(MBEDTLS3_BUILD)/CMakeCache.txt || cmake -S . -B $(MBEDTLS3_BUILD) -DIOTLS_CRYPTO=mbedtls \
+		-DMBEDTLS_INCLUDE_DIR=$(abspath $(MBEDTLS3_DIR))/include \
+		-DMBEDTLS_CRYPTO_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedcrypto.a \
+		-DMBEDTLS_X509_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedx509.a $(CMAKE_FLAGS)
+	cmake --build $(MBEDTLS3_BUILD) -j $(JOBS)
+	cd $(MBEDTLS3_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-asan:
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
@@ -114,4 +130,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR)

@@ -124,14 +124,15 @@ static inline int iotls_compat_rsa_set_padding(mbedtls_rsa_context *rsa, int pad
 }
 
 /* The curve of an EC key. 2.28 has no accessor, but its fields are public;
- * 3.5+ has mbedtls_pk_get_ec_group_id; 3.0-3.4 only offer a copy through
- * mbedtls_ecp_export. MBEDTLS_ECP_DP_NONE when pk is not an EC key. */
+ * 3.6 has mbedtls_ecp_keypair_get_group_id (mbedtls_pk_get_ec_group_id is
+ * internal); 3.0-3.5 only offer a copy through mbedtls_ecp_export.
+ * MBEDTLS_ECP_DP_NONE when pk is not an EC key. */
 static inline mbedtls_ecp_group_id iotls_compat_pk_ec_group(const mbedtls_pk_context *pk)
 {
     if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY))
         return MBEDTLS_ECP_DP_NONE;
-#if MBEDTLS_VERSION_NUMBER >= 0x03050000
-    return mbedtls_pk_get_ec_group_id(pk);
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+    return mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*pk));
 #elif IOTLS_MBEDTLS_3
     {
         mbedtls_ecp_group grp;
