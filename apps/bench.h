@@ -65,6 +65,9 @@ typedef struct {
      * the stack reports it (resumed: its "session reused" flag; PSK: the
      * external PSK was used; both: (EC)DHE with x25519 where reported). */
     int (*kind_ok)(void *ctx, void *conn, int is_server);
+    /* iotls only (NULL for the peers): bytes the connection holds in the
+     * stack's own allocations (iotls_memory_used). */
+    size_t (*own_bytes)(void *conn);
     void (*close)(void *conn); /* frees the connection */
     void (*teardown)(void *ctx);
 } bench_stack;

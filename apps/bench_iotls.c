@@ -132,6 +132,11 @@ static void *iotls_client(void *p, int fd)
     return NULL;
 }
 
+static size_t iotls_own_bytes(void *conn)
+{
+    return iotls_memory_used(conn);
+}
+
 static int iotls_keep_session(void *ctx, void *conn)
 {
     (void)conn; /* on_ticket kept it when the ticket was read */
@@ -203,6 +208,7 @@ const bench_stack bench_stack_iotls = {
     .wire_out = iotls_wire_out,
     .keep_session = iotls_keep_session,
     .kind_ok = iotls_kind_ok,
+    .own_bytes = iotls_own_bytes,
     .close = iotls_close_conn,
     .teardown = iotls_teardown,
 };

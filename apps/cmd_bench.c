@@ -81,6 +81,8 @@ typedef struct {
     int kind_ok;    /* ... and was of the kind measured */
     double ms;
     size_t peak;
+    size_t own;  /* iotls_memory_used after the handshake (iotls only) */
+    size_t hook; /* this thread's peak through the crypto library's allocator hook */
     uint64_t wire;
     double bulk_start, bulk_end;
 } side_job;
@@ -89,6 +91,7 @@ static void *side_main(void *p)
 {
     side_job *j = p;
     memtrack_reset_thread();
+    iotls_crypto_mem_thread_reset();
     double t0 = bench_now_ms();
     /* Callgrind's collection state is per thread and starts off in every
      * thread (--collect-atstart=no): on for exactly the handshake. */
@@ -99,10 +102,12 @@ static void *side_main(void *p)
         CALLGRIND_TOGGLE_COLLECT;
     j->ms = bench_now_ms() - t0;
     j->peak = memtrack_thread_peak();
+    j->hook = iotls_crypto_mem_thread_peak();
     j->ok = conn != NULL;
     if (conn) {
         j->handshaken = 1;
         j->wire = j->st->wire_out(conn);
+        j->own = j->st->own_bytes ? j->st->own_bytes(conn) : 0;
         j->kind_ok = j->prime || j->st->kind_ok(j->ctx, conn, j->is_server);
         j->ok = j->kind_ok;
     }
@@ -205,6 +210,8 @@ static int run_round(const bench_stack *st, void *ctx, size_t bulk, painted *pt,
 typedef struct {
     double ms[2];
     size_t peak[2];
+    size_t own[2];  /* largest over the rounds */
+    size_t hook[2]; /* median over the rounds */
     size_t stack[2];
     uint64_t wire[2];
     double mbps;
@@ -228,8 +235,8 @@ static int prime_session(const bench_stack *st, void *ctx)
 static void run_stack(const bench_stack *st, void *ctx, bench_kind kind, int rounds, painted *pt,
                       stack_result *out)
 {
-    double *v[4];
-    for (int k = 0; k < 4; k++)
+    double *v[6];
+    for (int k = 0; k < 6; k++)
         v[k] = calloc((size_t)rounds, sizeof(double));
     int done = 0;
     out->ran = 1;
@@ -243,7 +250,8 @@ static void run_stack(const bench_stack *st, void *ctx, bench_kind kind, int rou
         side_job job[2];
         memset(job, 0, sizeof job);
         size_t used[2] = {0, 0};
-        if (!v[0] || !v[1] || !v[2] || !v[3] || !run_round(st, ctx, 0, pt, 0, 0, job, used)) {
+        if (!v[0] || !v[1] || !v[2] || !v[3] || !v[4] || !v[5] ||
+            !run_round(st, ctx, 0, pt, 0, 0, job, used)) {
             out->failures++;
             if (job[0].handshaken && job[1].handshaken && job[0].kind_ok + job[1].kind_ok < 2)
                 out->wrong_kind++;
@@ -254,6 +262,9 @@ static void run_stack(const bench_stack *st, void *ctx, bench_kind kind, int rou
         for (int k = 0; k < 2; k++) {
             v[k][done] = job[k].ms;
             v[2 + k][done] = (double)job[k].peak;
+            v[4 + k][done] = (double)job[k].hook;
+            if (job[k].own > out->own[k])
+                out->own[k] = job[k].own;
             if (used[k] > out->stack[k])
                 out->stack[k] = used[k];
             out->wire[k] = job[k].wire;
@@ -264,9 +275,10 @@ static void run_stack(const bench_stack *st, void *ctx, bench_kind kind, int rou
         for (int k = 0; k < 2; k++) {
             out->ms[k] = median(v[k], done);
             out->peak[k] = (size_t)median(v[2 + k], done);
+            out->hook[k] = (size_t)median(v[4 + k], done);
         }
     }
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 6; k++)
         free(v[k]);
 }
 
@@ -453,6 +465,22 @@ static double g_speak(const stack_result *r)
 {
     return (double)r->peak[1] / 1024;
 }
+static double g_cown(const stack_result *r)
+{
+    return (double)r->own[0];
+}
+static double g_sown(const stack_result *r)
+{
+    return (double)r->own[1];
+}
+static double g_chook(const stack_result *r)
+{
+    return (double)r->hook[0] / 1024;
+}
+static double g_shook(const stack_result *r)
+{
+    return (double)r->hook[1] / 1024;
+}
 static double g_cstack(const stack_result *r)
 {
     return (double)r->stack[0] / 1024;
@@ -542,6 +570,21 @@ static void print_kind(bench_kind kind, const stack_result *res, int instruction
     } else {
         printf("  peak heap: not measured in sanitizer builds\n");
     }
+    /* The same heap split in two: what iotls' own accounting says the
+     * connection holds, and what went through the crypto library's
+     * allocator hook ('-': that library cannot be hooked here). */
+    print_row("  of which iotls' own, client", "B", res, g_cown, 0);
+    print_row("  of which iotls' own, server", "B", res, g_sown, 0);
+    size_t hooked = 0;
+    iotls_crypto_mem_stats(NULL, &hooked);
+    if (hooked > 0) {
+        print_row("crypto library hook peak, client", "KiB", res, g_chook, 1);
+        print_row("crypto library hook peak, server", "KiB", res, g_shook, 1);
+    } else {
+        printf("  crypto library hook: none in %s (MBEDTLS_PLATFORM_MEMORY off;\n"
+               "  make test-mbedtls3 builds mbedTLS 3.6 with it)\n",
+               iotls_crypto_backend_name());
+    }
     print_row("client deepest stack", "KiB", res, g_cstack, 1);
     print_row("server deepest stack", "KiB", res, g_sstack, 1);
     print_row("client bytes on the wire", "B", res, g_cwire, 0);
@@ -550,6 +593,10 @@ static void print_kind(bench_kind kind, const stack_result *res, int instruction
 
 int cmd_bench(int argc, char **argv)
 {
+    /* The crypto library's allocator hook must be in place before the
+     * library allocates anything; the provider installs it from a
+     * constructor, which this call also links in (src/crypto/.../mem.c). */
+    iotls_crypto_mem_reset_peak();
     int rounds = 30, cg_rounds = 10, instructions = 0;
     size_t bulk_mib = 32, record_size = 0, max_hs = 0;
     int bulk_runs = 5;

@@ -54,6 +54,11 @@ int iotls_key_update(iotls *t, int request_peer);
  * iotls_accept). */
 int iotls_close(iotls *t);
 void iotls_free(iotls *t);
+/* Bytes t holds in iotls' own allocations: the engine block
+ * (iotls_conn_size of its configuration), the blocking API's state, and a
+ * session blob or early data it keeps. The crypto library's allocations
+ * during a handshake come on top (docs/memory.md measures both). */
+size_t iotls_memory_used(const iotls *t);
 /* Last error as one line: "handshake failed: bad_certificate (peer
  * certificate does not match the host name)". */
 const char *iotls_error(const iotls *t);

@@ -240,6 +240,11 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
  * last reset; 0/0 when the backend cannot count. */
 void iotls_crypto_mem_stats(size_t *current, size_t *peak);
 void iotls_crypto_mem_reset_peak(void);
+/* The same for the calling thread alone (src/crypto/common/mem_common.c):
+ * the peak of what this thread allocated through the crypto library above
+ * what it held at the reset; 0 when the backend cannot count. */
+void iotls_crypto_mem_thread_reset(void);
+size_t iotls_crypto_mem_thread_peak(void);
 
 /* Backend name and version, e.g. "mbedTLS 2.28.3". */
 const char *iotls_crypto_backend_name(void);

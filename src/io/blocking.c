@@ -853,6 +853,13 @@ int iotls_close(iotls *t)
     return rc;
 }
 
+size_t iotls_memory_used(const iotls *t)
+{
+    if (t == NULL)
+        return 0;
+    return sizeof *t + t->mem_len + t->session_len + t->early_out_len + t->early_in_len;
+}
+
 void iotls_free(iotls *t)
 {
     if (t == NULL)

@@ -246,7 +246,13 @@ static void test_blocking_echo(void)
     start_server(&th, &job, scfg, sv[1], 0);
 
     iotls *t = iotls_client_new(ccfg);
+    /* The engine block, taken when the connection starts, is the bulk of
+     * what the object holds; the handshake adds nothing of iotls' own. */
+    size_t before = iotls_memory_used(t);
+    CHECK(before > 0 && before < 1024);
+    CHECK(iotls_memory_used(NULL) == 0);
     CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
+    CHECK(iotls_memory_used(t) == before + iotls_conn_size(ccfg));
     CHECK(strcmp(iotls_error(t), "no error") == 0);
     CHECK(iotls_fd(t) == sv[0]);
     CHECK(iotls_engine(t) != NULL);

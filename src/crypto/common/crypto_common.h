@@ -165,4 +165,8 @@ int iotls_common_cert_serial(uint8_t serial[IOTLS_COMMON_SERIAL_LEN]);
  * 0 at the end of the list. */
 int iotls_common_list_next(const char **cursor, const char **item, size_t *item_len);
 
+/* Called by the providers' counting allocators (mem.c) with each block's
+ * size, positive when allocated, negative when freed. */
+void iotls_common_mem_thread_account(long long delta);
+
 #endif

@@ -4,17 +4,22 @@
  * only when the configuration has MBEDTLS_PLATFORM_MEMORY (and no
  * compile-time CALLOC/FREE macros). Debian's libmbedtls 2.28 is built
  * without it, so on a Debian host iotls_crypto_mem_stats reports 0/0
- * ("cannot count"). ESP-IDF builds usually have it; there a counting
- * allocator is installed by the first iotls_crypto_mem_reset_peak() call,
- * which must come before any other use of the crypto library, since a
- * block allocated earlier would later be freed through the counting free,
- * which expects its own header. The counters are plain variables: exact
- * for one thread, approximate when several threads use mbedTLS at once. */
+ * ("cannot count"); the mbedTLS 3.6 that `make test-mbedtls3` builds has it,
+ * and so do ESP-IDF builds usually. The counting allocator must be in place
+ * before mbedTLS allocates anything, since a block allocated earlier would
+ * later be freed through the counting free, which expects its own header:
+ * it is installed from a constructor, before main() (GCC and Clang; this
+ * file is only linked in when a program refers to the accounting
+ * functions), and otherwise by the first iotls_crypto_mem_reset_peak()
+ * call. The totals are atomics, exact with many threads; each thread's own
+ * share is kept too (src/crypto/common/mem_common.c). */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 
 #include <mbedtls/platform.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 
 #if defined(MBEDTLS_PLATFORM_MEMORY) && !defined(MBEDTLS_PLATFORM_CALLOC_MACRO) &&                 \
@@ -35,9 +40,18 @@ typedef union {
     size_t size;
 } block_header;
 
-static size_t mem_current;
-static size_t mem_peak;
-static int mem_installed;
+static atomic_size_t mem_current;
+static atomic_size_t mem_peak;
+static atomic_int mem_installed;
+
+static void count_alloc(size_t bytes)
+{
+    size_t now = atomic_fetch_add(&mem_current, bytes) + bytes;
+    size_t peak = atomic_load(&mem_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, now)) {
+    }
+    iotls_common_mem_thread_account((long long)bytes);
+}
 
 static void *counting_calloc(size_t n, size_t size)
 {
@@ -48,9 +62,7 @@ static void *counting_calloc(size_t n, size_t size)
     if (h == NULL)
         return NULL;
     h->size = bytes;
-    mem_current += bytes;
-    if (mem_current > mem_peak)
-        mem_peak = mem_current;
+    count_alloc(bytes);
     return h + 1;
 }
 
@@ -59,25 +71,37 @@ static void counting_free(void *p)
     if (p == NULL)
         return;
     block_header *h = (block_header *)p - 1;
-    mem_current -= h->size;
+    atomic_fetch_sub(&mem_current, h->size);
+    iotls_common_mem_thread_account(-(long long)h->size);
     UNDERLYING_FREE(h);
 }
+
+static void install(void)
+{
+    if (atomic_exchange(&mem_installed, 1))
+        return;
+    mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((constructor)) static void install_early(void)
+{
+    install();
+}
+#endif
 
 void iotls_crypto_mem_stats(size_t *current, size_t *peak)
 {
     if (current != NULL)
-        *current = mem_current;
+        *current = atomic_load(&mem_current);
     if (peak != NULL)
-        *peak = mem_peak;
+        *peak = atomic_load(&mem_peak);
 }
 
 void iotls_crypto_mem_reset_peak(void)
 {
-    if (!mem_installed) {
-        mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
-        mem_installed = 1;
-    }
-    mem_peak = mem_current;
+    install();
+    atomic_store(&mem_peak, atomic_load(&mem_current));
 }
 
 #else /* the library's allocations cannot be intercepted */

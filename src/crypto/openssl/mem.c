@@ -12,13 +12,15 @@
  * refuses and the stats stay 0/0 ("cannot count").
  *
  * Counters are atomics, so the totals are exact with many threads; the
- * peak is the highest total any thread observed. */
+ * peak is the highest total any thread observed. Each thread's own share
+ * is kept too (src/crypto/common/mem_common.c). */
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 
 #include <openssl/crypto.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 
 /* Each block carries its size in front, padded so the caller's part keeps
@@ -39,6 +41,7 @@ static void count_alloc(size_t bytes)
     size_t peak = atomic_load(&mem_peak);
     while (now > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, now)) {
     }
+    iotls_common_mem_thread_account((long long)bytes);
 }
 
 static void *counting_malloc(size_t n, const char *file, int line)
@@ -63,6 +66,7 @@ static void counting_free(void *p, const char *file, int line)
         return;
     block_header *h = (block_header *)p - 1;
     atomic_fetch_sub(&mem_current, h->size);
+    iotls_common_mem_thread_account(-(long long)h->size);
     free(h);
 }
 
@@ -83,6 +87,7 @@ static void *counting_realloc(void *p, size_t n, const char *file, int line)
         return NULL; /* the old block is untouched and still counted */
     h->size = n;
     atomic_fetch_sub(&mem_current, old_size);
+    iotls_common_mem_thread_account(-(long long)old_size);
     count_alloc(n);
     return h + 1;
 }
