@@ -165,8 +165,12 @@ int iotls_common_cert_serial(uint8_t serial[IOTLS_COMMON_SERIAL_LEN]);
  * 0 at the end of the list. */
 int iotls_common_list_next(const char **cursor, const char **item, size_t *item_len);
 
-/* Called by the providers' counting allocators (mem.c) with each block's
- * size, positive when allocated, negative when freed. */
-void iotls_common_mem_thread_account(long long delta);
+/* The counters of the providers' counting allocators (mem.c; kept in
+ * mem_common.c): each block's size when allocated and when freed, and the
+ * totals iotls_crypto_mem_stats reports once the hook is in place. */
+void iotls_common_mem_alloc(size_t bytes);
+void iotls_common_mem_free(size_t bytes);
+void iotls_common_mem_stats(size_t *current, size_t *peak);
+void iotls_common_mem_reset_peak(void);
 
 #endif

@@ -11,8 +11,7 @@
  * it is installed from a constructor, before main() (GCC and Clang; this
  * file is only linked in when a program refers to the accounting
  * functions), and otherwise by the first iotls_crypto_mem_reset_peak()
- * call. The totals are atomics, exact with many threads; each thread's own
- * share is kept too (src/crypto/common/mem_common.c). */
+ * call. The counters are in src/crypto/common/mem_common.c. */
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -40,18 +39,7 @@ typedef union {
     size_t size;
 } block_header;
 
-static atomic_size_t mem_current;
-static atomic_size_t mem_peak;
 static atomic_int mem_installed;
-
-static void count_alloc(size_t bytes)
-{
-    size_t now = atomic_fetch_add(&mem_current, bytes) + bytes;
-    size_t peak = atomic_load(&mem_peak);
-    while (now > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, now)) {
-    }
-    iotls_common_mem_thread_account((long long)bytes);
-}
 
 static void *counting_calloc(size_t n, size_t size)
 {
@@ -62,7 +50,7 @@ static void *counting_calloc(size_t n, size_t size)
     if (h == NULL)
         return NULL;
     h->size = bytes;
-    count_alloc(bytes);
+    iotls_common_mem_alloc(bytes);
     return h + 1;
 }
 
@@ -71,8 +59,7 @@ static void counting_free(void *p)
     if (p == NULL)
         return;
     block_header *h = (block_header *)p - 1;
-    atomic_fetch_sub(&mem_current, h->size);
-    iotls_common_mem_thread_account(-(long long)h->size);
+    iotls_common_mem_free(h->size);
     UNDERLYING_FREE(h);
 }
 
@@ -92,16 +79,13 @@ __attribute__((constructor)) static void install_early(void)
 
 void iotls_crypto_mem_stats(size_t *current, size_t *peak)
 {
-    if (current != NULL)
-        *current = atomic_load(&mem_current);
-    if (peak != NULL)
-        *peak = atomic_load(&mem_peak);
+    iotls_common_mem_stats(current, peak);
 }
 
 void iotls_crypto_mem_reset_peak(void)
 {
     install();
-    atomic_store(&mem_peak, atomic_load(&mem_current));
+    iotls_common_mem_reset_peak();
 }
 
 #else /* the library's allocations cannot be intercepted */

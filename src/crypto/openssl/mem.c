@@ -11,9 +11,7 @@
  * the same; if OpenSSL was already used by then, CRYPTO_set_mem_functions
  * refuses and the stats stay 0/0 ("cannot count").
  *
- * Counters are atomics, so the totals are exact with many threads; the
- * peak is the highest total any thread observed. Each thread's own share
- * is kept too (src/crypto/common/mem_common.c). */
+ * The counters are in src/crypto/common/mem_common.c. */
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -30,19 +28,8 @@ typedef union {
     size_t size;
 } block_header;
 
-static atomic_size_t mem_current;
-static atomic_size_t mem_peak;
 static atomic_int mem_installed; /* 1: our functions are OpenSSL's */
 static atomic_int mem_tried;
-
-static void count_alloc(size_t bytes)
-{
-    size_t now = atomic_fetch_add(&mem_current, bytes) + bytes;
-    size_t peak = atomic_load(&mem_peak);
-    while (now > peak && !atomic_compare_exchange_weak(&mem_peak, &peak, now)) {
-    }
-    iotls_common_mem_thread_account((long long)bytes);
-}
 
 static void *counting_malloc(size_t n, const char *file, int line)
 {
@@ -54,7 +41,7 @@ static void *counting_malloc(size_t n, const char *file, int line)
     if (h == NULL)
         return NULL;
     h->size = n;
-    count_alloc(n);
+    iotls_common_mem_alloc(n);
     return h + 1;
 }
 
@@ -65,8 +52,7 @@ static void counting_free(void *p, const char *file, int line)
     if (p == NULL)
         return;
     block_header *h = (block_header *)p - 1;
-    atomic_fetch_sub(&mem_current, h->size);
-    iotls_common_mem_thread_account(-(long long)h->size);
+    iotls_common_mem_free(h->size);
     free(h);
 }
 
@@ -86,9 +72,8 @@ static void *counting_realloc(void *p, size_t n, const char *file, int line)
     if (h == NULL)
         return NULL; /* the old block is untouched and still counted */
     h->size = n;
-    atomic_fetch_sub(&mem_current, old_size);
-    iotls_common_mem_thread_account(-(long long)old_size);
-    count_alloc(n);
+    iotls_common_mem_free(old_size);
+    iotls_common_mem_alloc(n);
     return h + 1;
 }
 
@@ -109,15 +94,18 @@ __attribute__((constructor)) static void install_early(void)
 
 void iotls_crypto_mem_stats(size_t *current, size_t *peak)
 {
-    int counting = atomic_load(&mem_installed);
+    if (atomic_load(&mem_installed)) {
+        iotls_common_mem_stats(current, peak);
+        return;
+    }
     if (current != NULL)
-        *current = counting ? atomic_load(&mem_current) : 0;
+        *current = 0;
     if (peak != NULL)
-        *peak = counting ? atomic_load(&mem_peak) : 0;
+        *peak = 0;
 }
 
 void iotls_crypto_mem_reset_peak(void)
 {
     install();
-    atomic_store(&mem_peak, atomic_load(&mem_current));
+    iotls_common_mem_reset_peak();
 }
