@@ -7,6 +7,7 @@
  * iotls_x509_verify below), so both providers give the same error for the
  * same chain. */
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
+#include "ossl_cert_cache.h"
 #include "ossl.h"
 
 /* Largest certificate file we read (a system CA bundle is ~200 KiB). */
@@ -183,10 +185,9 @@ nomem:
  * bytes give the same X509 object, which is reference-counted and
  * meant to be shared between threads (OpenSSL's own stores do). Only
  * the parsing is saved: every connection still runs the whole of
- * X509_verify_cert, signatures, dates, names and purposes included. */
-#ifndef IOTLS_OSSL_CERT_CACHE
-#define IOTLS_OSSL_CERT_CACHE 8 /* build with -DIOTLS_OSSL_CERT_CACHE=0 to parse every time */
-#endif
+ * X509_verify_cert, signatures, dates, names and purposes included.
+ * IOTLS_OSSL_CERT_CACHE (ossl_cert_cache.h) is the number of slots; build
+ * with -DIOTLS_OSSL_CERT_CACHE=0 to parse every time. */
 #define CERT_CACHE_SLOTS (IOTLS_OSSL_CERT_CACHE > 0 ? IOTLS_OSSL_CERT_CACHE : 1)
 #define CERT_CACHE_MAX_DER 8192u /* larger certificates are parsed every time */
 
@@ -201,6 +202,35 @@ static CRYPTO_ONCE cert_cache_once = CRYPTO_ONCE_STATIC_INIT;
 static CRYPTO_RWLOCK *cert_cache_lock;
 static cert_cache_slot cert_cache[CERT_CACHE_SLOTS];
 static uint64_t cert_cache_clock;
+/* Turned off at run time by the bench (iotls_ossl_cert_cache_set_enabled);
+ * counters for the tests. Relaxed atomics: nothing else is ordered by them. */
+static atomic_int cert_cache_on = 1;
+static atomic_ulong cert_parsed, cert_hits;
+
+void iotls_ossl_cert_cache_set_enabled(int on)
+{
+    atomic_store_explicit(&cert_cache_on, on != 0, memory_order_relaxed);
+}
+
+int iotls_ossl_cert_cache_enabled(void)
+{
+    return IOTLS_OSSL_CERT_CACHE > 0 && atomic_load_explicit(&cert_cache_on, memory_order_relaxed);
+}
+
+void iotls_ossl_cert_cache_counts(unsigned long *parsed, unsigned long *hits)
+{
+    if (parsed)
+        *parsed = atomic_load_explicit(&cert_parsed, memory_order_relaxed);
+    if (hits)
+        *hits = atomic_load_explicit(&cert_hits, memory_order_relaxed);
+}
+
+/* parse_der of a peer certificate, counted. */
+static X509 *parse_peer_der(const uint8_t *der, size_t len)
+{
+    atomic_fetch_add_explicit(&cert_parsed, 1, memory_order_relaxed);
+    return parse_der(der, len);
+}
 
 /* Run by OPENSSL_cleanup (at exit), before libcrypto goes away. */
 static void cert_cache_cleanup(void)
@@ -286,15 +316,17 @@ static void cert_cache_put(X509 *x, const uint8_t *der, size_t len)
 /* parse_der, through the cache. */
 static X509 *parse_der_cached(const uint8_t *der, size_t len)
 {
-    if (IOTLS_OSSL_CERT_CACHE == 0 || len > CERT_CACHE_MAX_DER)
-        return parse_der(der, len);
+    if (!iotls_ossl_cert_cache_enabled() || len > CERT_CACHE_MAX_DER)
+        return parse_peer_der(der, len);
     (void)CRYPTO_THREAD_run_once(&cert_cache_once, cert_cache_setup);
     if (cert_cache_lock == NULL)
-        return parse_der(der, len);
+        return parse_peer_der(der, len);
     X509 *x = cert_cache_get(der, len);
-    if (x != NULL)
+    if (x != NULL) {
+        atomic_fetch_add_explicit(&cert_hits, 1, memory_order_relaxed);
         return x;
-    x = parse_der(der, len);
+    }
+    x = parse_peer_der(der, len);
     /* OpenSSL fills in the extension cache (key identifiers, usages, ...)
      * on first use; doing it here, before the object is shared, leaves
      * the other threads nothing to write. A certificate whose extensions
