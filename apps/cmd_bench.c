@@ -11,7 +11,12 @@
  * runs) each stack is also run under valgrind's callgrind with collection
  * on only around the handshakes, and so is the crypto-only floor
  * (bench_cryptoonly.c). Every figure is printed with iotls' ratio to each
- * peer. Nothing here is asserted: it measures. */
+ * peer. With the OpenSSL provider, whose cache of parsed peer certificates
+ * makes every full handshake after the first one a known server's, iotls'
+ * full handshake and the floor are measured a second time with the cache
+ * off at run time: a new server certificate every handshake (the bench
+ * checks that each of those handshakes did parse it). Nothing else here is
+ * asserted: it measures. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +33,17 @@
 #include "crypto/crypto.h"
 #include "iotls/iotls.h"
 #include "memtrack.h"
+
+/* The OpenSSL provider keeps parsed peer certificates (src/crypto/openssl/
+ * x509.c): its full handshake is also measured with that cache off at run
+ * time, as for a never-seen certificate. The mbedTLS provider has no such
+ * cache. */
+#ifdef IOTLS_CRYPTO_BACKEND_OPENSSL
+#include "ossl_cert_cache.h"
+#define BENCH_COLD 1
+#else
+#define BENCH_COLD 0
+#endif
 
 #define PEM_CAP 8192
 #define BULK_CHUNK 16384
@@ -291,15 +307,69 @@ static double bulk_once(const bench_stack *st, void *ctx, size_t bulk)
     return 0;
 }
 
+/* ---- iotls with the certificate cache off ---- */
+
+typedef struct {
+    unsigned long parsed, hits;
+} cert_counts;
+
+/* The OpenSSL provider's count of peer certificates parsed and taken from
+ * its cache so far (0, 0 with another provider). */
+static cert_counts cert_counts_now(void)
+{
+    cert_counts c = {0, 0};
+#if BENCH_COLD
+    iotls_ossl_cert_cache_counts(&c.parsed, &c.hits);
+#endif
+    return c;
+}
+
+/* Turns the OpenSSL provider's certificate cache on or off (with another
+ * provider: nothing to turn); the counts before the change. */
+static cert_counts cert_cache_set(int on)
+{
+    cert_counts c = cert_counts_now();
+#if BENCH_COLD
+    iotls_ossl_cert_cache_set_enabled(on);
+#else
+    (void)on;
+#endif
+    return c;
+}
+
+/* After handshakes run with the cache off since *before: 1 when each of
+ * them parsed the peer's certificate and none took it from the cache, so
+ * the figures are those of a never-seen certificate. */
+static int cert_parsed_each(const cert_counts *before, unsigned long handshakes, const char *who)
+{
+    cert_counts now = cert_counts_now();
+    unsigned long parsed = now.parsed - before->parsed, hits = now.hits - before->hits;
+    if (parsed >= handshakes && hits == 0)
+        return 1;
+    fprintf(stderr,
+            "iotls bench: %s, certificate cache off: %lu handshakes parsed %lu certificates"
+            " and took %lu from the cache\n",
+            who, handshakes, parsed, hits);
+    return 0;
+}
+
 /* ---- instructions under callgrind ---- */
 
 /* The child: `iotls bench --callgrind NAME --kind KIND`, run by
  * run_callgrind() under valgrind --tool=callgrind --collect-atstart=no.
  * Collection is on only around the handshakes (inside each side's thread),
  * after set-up (for the resumed kind: the full handshake that gets the
- * ticket) and two warm-up handshakes. */
-static int callgrind_child(const char *name, const bench_params *params, int rounds)
+ * ticket) and two warm-up handshakes. cold (--cert-cache-off, OpenSSL
+ * provider): iotls' certificate cache is off from the start, and the child
+ * fails unless every handshake parsed the certificate. */
+static int callgrind_child(const char *name, const bench_params *params, int rounds, int cold)
 {
+    if (cold && (params->kind != BENCH_FULL ||
+                 (strcmp(name, "iotls") != 0 && strcmp(name, "cryptoonly") != 0))) {
+        fprintf(stderr, "iotls bench: --cert-cache-off: full handshakes of iotls or cryptoonly\n");
+        return 2;
+    }
+    cert_counts before = cert_cache_set(!cold);
     if (strcmp(name, "cryptoonly") == 0) {
         bench_msg_trace msgs;
         void *x = bench_iotls_trace_handshake(params, &msgs) ? bench_cryptoonly_setup(params, &msgs)
@@ -315,6 +385,8 @@ static int callgrind_child(const char *name, const bench_params *params, int rou
         bench_cryptoonly_teardown(x);
         if (!ok)
             fprintf(stderr, "iotls bench: crypto-only handshake failed\n");
+        else if (cold)
+            ok = cert_parsed_each(&before, (unsigned long)rounds + 2, "crypto operations alone");
         return ok ? 0 : 1;
     }
     for (size_t s = 0; s < NSTACKS; s++) {
@@ -341,6 +413,8 @@ static int callgrind_child(const char *name, const bench_params *params, int rou
         if (!ok)
             fprintf(stderr, "iotls bench: %s %s handshake failed under callgrind\n", st->name,
                     kind_names[params->kind]);
+        else if (cold)
+            ok = cert_parsed_each(&before, (unsigned long)rounds + 2, st->name);
         return ok ? 0 : 1;
     }
     fprintf(stderr, "iotls bench: --callgrind: unknown stack '%s'\n", name);
@@ -349,12 +423,14 @@ static int callgrind_child(const char *name, const bench_params *params, int rou
 
 /* Runs the child under callgrind and returns its instructions per
  * handshake (0 on failure). The output file stays in dir for
- * callgrind_annotate. extra: iotls-only settings passed on (may be empty). */
+ * callgrind_annotate. extra: iotls-only settings passed on (may be empty).
+ * cold: with iotls' certificate cache off (--cert-cache-off). */
 static double run_callgrind(const char *self, const char *name, bench_kind kind, int rounds,
-                            const char *dir, char *const extra[4])
+                            const char *dir, char *const extra[4], int cold)
 {
     char outfile[512], outopt[560], nrounds[16];
-    snprintf(outfile, sizeof outfile, "%s/callgrind.%s.%s.out", dir, name, kind_names[kind]);
+    snprintf(outfile, sizeof outfile, "%s/callgrind.%s%s.%s.out", dir, name, cold ? "-nocache" : "",
+             kind_names[kind]);
     snprintf(outopt, sizeof outopt, "--callgrind-out-file=%s", outfile);
     snprintf(nrounds, sizeof nrounds, "%d", rounds);
     char *argv[] = {"valgrind",
@@ -370,10 +446,11 @@ static double run_callgrind(const char *self, const char *name, bench_kind kind,
                     (char *)kind_names[kind],
                     "--rounds",
                     nrounds,
-                    extra[0],
-                    extra[1],
-                    extra[2],
-                    extra[3],
+                    cold ? "--cert-cache-off" : extra[0],
+                    cold ? extra[0] : extra[1],
+                    cold ? extra[1] : extra[2],
+                    cold ? extra[2] : extra[3],
+                    cold ? extra[3] : NULL,
                     NULL};
     fflush(NULL);
     pid_t pid = fork();
@@ -526,14 +603,21 @@ static void usage(void)
             "                   [--record-size N] [--max-handshake N] [--resume | --psk]\n"
             "                   (any of the last four: iotls alone)\n"
             "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|cryptoonly\n"
-            "                   [--kind full|resumed|psk] [--rounds N]\n"
+            "                   [--kind full|resumed|psk] [--rounds N]%s\n"
             "  Full, resumed and external-PSK handshakes of every stack, then bulk: --bulk-runs\n"
             "  transfers of --bulk-mib MiB per stack (default 5 x 32), stacks taking turns,\n"
             "  median MB/s.\n"
             "  --instructions  also count instructions per handshake under valgrind's callgrind\n"
             "                  (what `make bench` runs; takes a minute or two)\n"
             "  --resume, --psk iotls alone, resumed (or external-PSK) handshakes only, with\n"
-            "                  --record-size / --max-handshake (default: full handshakes only)\n");
+            "                  --record-size / --max-handshake (default: full handshakes only)\n"
+            "%s",
+            BENCH_COLD ? " [--cert-cache-off]" : "",
+            BENCH_COLD
+                ? "  --cert-cache-off  (a --callgrind child) iotls with the OpenSSL provider's\n"
+                  "                  certificate cache off: every handshake parses the\n"
+                  "                  certificate, as a never-seen one\n"
+                : "");
 }
 
 static const char *const kind_titles[BENCH_NKINDS] = {
@@ -545,22 +629,57 @@ static const char *const kind_titles[BENCH_NKINDS] = {
     "sides, psk_dhe_ke with x25519, no certificates",
 };
 
-static void print_kind(bench_kind kind, const stack_result *res, int instructions, double floor)
+/* The floor of a full handshake: the crypto operations alone (ours: iotls'
+ * instructions it is compared with) and, with the OpenSSL provider, the
+ * floor's own ratio to OpenSSL's libssl: how low iotls could go there. */
+static void print_floor(const char *indent, double floor, double ours, const stack_result *res)
+{
+    if (!(floor > 0 && ours > 0)) {
+        printf("  %scrypto operations alone: not measured\n", indent);
+        return;
+    }
+    char label[64];
+    snprintf(label, sizeof label, "%scrypto operations alone (M)", indent);
+    printf("  %-" LABEL_W "s %12.3f  iotls / crypto alone: %.3fx", label, floor / 1e6,
+           ours / floor);
+#if BENCH_COLD
+    for (size_t s = 1; s < NSTACKS; s++)
+        if (all_stacks[s] == &bench_stack_openssl && res[s].instr > 0)
+            printf(", crypto alone / OpenSSL: %.2fx", floor / res[s].instr);
+#else
+    (void)res;
+#endif
+    printf("\n");
+}
+
+/* What the bench measured of iotls with the OpenSSL provider's certificate
+ * cache off (the full kind; ran = 0 otherwise) and the floor to go with it. */
+typedef struct {
+    stack_result iotls;
+    double floor;
+} cold_result;
+
+static void print_kind(bench_kind kind, const stack_result *res, int instructions, double floor,
+                       const cold_result *cold)
 {
     printf("\n%s\n", kind_titles[kind]);
+#if BENCH_COLD
+    if (kind == BENCH_FULL)
+        printf("%s\n",
+               IOTLS_OSSL_CERT_CACHE > 0
+                   ? "iotls: the server's certificate parsed once, then taken parsed from the\n"
+                     "OpenSSL provider's cache (a known server); a new one: further down"
+                   : "iotls: the OpenSSL provider's certificate cache is built out\n"
+                     "(IOTLS_OSSL_CERT_CACHE=0): every handshake parses the certificate");
+#endif
     print_header(res);
     if (instructions) {
         char what[48];
         snprintf(what, sizeof what, "instructions per %s handshake",
                  kind == BENCH_PSK ? "PSK" : kind_names[kind]);
         print_row(what, "M", res, g_instr, 3);
-        if (kind == BENCH_FULL) {
-            if (floor > 0 && res[0].instr > 0)
-                printf("  %-" LABEL_W "s %12.3f  iotls / crypto alone: %.3fx\n",
-                       "crypto operations alone (M)", floor / 1e6, res[0].instr / floor);
-            else
-                printf("  crypto operations alone: not measured\n");
-        }
+        if (kind == BENCH_FULL)
+            print_floor("", floor, res[0].instr, res);
     }
     print_row("client handshake time", "ms", res, g_cms, 3);
     print_row("server handshake time", "ms", res, g_sms, 3);
@@ -589,6 +708,23 @@ static void print_kind(bench_kind kind, const stack_result *res, int instruction
     print_row("server deepest stack", "KiB", res, g_sstack, 1);
     print_row("client bytes on the wire", "B", res, g_cwire, 0);
     print_row("server bytes on the wire", "B", res, g_swire, 0);
+    if (kind == BENCH_FULL && cold->iotls.ran) {
+        /* iotls' figures in the cold case, the peers' as they are (they
+         * parse the certificate on every handshake anyway). */
+        stack_result row[NSTACKS];
+        memcpy(row, res, sizeof row);
+        row[0] = cold->iotls;
+        printf("  new peer certificate every handshake (iotls: the OpenSSL provider's\n"
+               "  certificate cache off at run time, so every handshake parses it):\n");
+        if (instructions) {
+            print_row("  instructions per full handshake", "M", row, g_instr, 3);
+            print_floor("  ", cold->floor, cold->iotls.instr, res);
+        }
+        print_row("  client handshake time", "ms", row, g_cms, 3);
+        print_row("  server handshake time", "ms", row, g_sms, 3);
+        if (memtrack_available()) /* the parsed certificate is the client's */
+            print_row("  client peak heap", "KiB", row, g_cpeak, 1);
+    }
 }
 
 int cmd_bench(int argc, char **argv)
@@ -602,6 +738,7 @@ int cmd_bench(int argc, char **argv)
     int bulk_runs = 5;
     int resume = 0, psk_only = 0;
     bench_kind child_kind = BENCH_FULL;
+    int cold = 0; /* the child, with the certificate cache off */
     const char *callgrind = NULL, *record_arg = NULL, *max_hs_arg = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -634,12 +771,14 @@ int cmd_bench(int argc, char **argv)
             psk_only = 1;
         else if (app_opt_flag(argv, i, "--instructions"))
             instructions = 1;
+        else if (BENCH_COLD && app_opt_flag(argv, i, "--cert-cache-off"))
+            cold = 1;
         else {
             usage();
             return 2;
         }
     }
-    if (resume && psk_only) {
+    if ((resume && psk_only) || (cold && !callgrind)) {
         usage();
         return 2;
     }
@@ -667,7 +806,7 @@ int cmd_bench(int argc, char **argv)
                            .kind = child_kind,
                            .psk = psk};
     if (callgrind) {
-        int rc = callgrind_child(callgrind, &params, rounds);
+        int rc = callgrind_child(callgrind, &params, rounds, cold);
         free(pki);
         return rc;
     }
@@ -717,6 +856,8 @@ int cmd_bench(int argc, char **argv)
 
     stack_result res[BENCH_NKINDS][NSTACKS];
     memset(res, 0, sizeof res);
+    cold_result cold_res;
+    memset(&cold_res, 0, sizeof cold_res);
     size_t conn_size = 0;
     int failures = 0;
     for (int kind = 0; kind < BENCH_NKINDS; kind++) {
@@ -738,6 +879,17 @@ int cmd_bench(int argc, char **argv)
             run_stack(st, ctx, (bench_kind)kind, rounds, pt.mem[0] && pt.mem[1] ? &pt : NULL,
                       &res[kind][s]);
             failures += res[kind][s].failures;
+            if (BENCH_COLD && s == 0 && kind == BENCH_FULL) {
+                /* Again with the certificate cache off: a new server
+                 * certificate every handshake (the warm-up round too). */
+                stack_result *c = &cold_res.iotls;
+                cert_counts before = cert_cache_set(0);
+                run_stack(st, ctx, BENCH_FULL, rounds, pt.mem[0] && pt.mem[1] ? &pt : NULL, c);
+                cert_cache_set(1);
+                if (!c->failures && !cert_parsed_each(&before, (unsigned long)rounds + 1, "iotls"))
+                    c->failures++;
+                failures += c->failures;
+            }
             if (res[kind][s].wrong_kind)
                 fprintf(stderr, "iotls bench: %s: %d %s handshakes were not %s\n", st->name,
                         res[kind][s].wrong_kind, kind_names[kind],
@@ -802,7 +954,7 @@ int cmd_bench(int argc, char **argv)
                     lower[k] = '\0';
                     if (res[kind][s].ran && !res[kind][s].failures) {
                         res[kind][s].instr =
-                            run_callgrind(self, lower, (bench_kind)kind, cg_rounds, dir, extra);
+                            run_callgrind(self, lower, (bench_kind)kind, cg_rounds, dir, extra, 0);
                         if (res[kind][s].instr <= 0) {
                             res[kind][s].failures++;
                             failures++;
@@ -810,8 +962,18 @@ int cmd_bench(int argc, char **argv)
                     }
                 }
             }
-            if (run_kind[BENCH_FULL] && !iotls_alone)
-                floor = run_callgrind(self, "cryptoonly", BENCH_FULL, cg_rounds, dir, extra);
+            if (cold_res.iotls.ran && !cold_res.iotls.failures &&
+                (cold_res.iotls.instr =
+                     run_callgrind(self, "iotls", BENCH_FULL, cg_rounds, dir, extra, 1)) <= 0) {
+                cold_res.iotls.failures++;
+                failures++;
+            }
+            if (run_kind[BENCH_FULL] && !iotls_alone) {
+                floor = run_callgrind(self, "cryptoonly", BENCH_FULL, cg_rounds, dir, extra, 0);
+                if (cold_res.iotls.ran)
+                    cold_res.floor =
+                        run_callgrind(self, "cryptoonly", BENCH_FULL, cg_rounds, dir, extra, 1);
+            }
         } else {
             printf("instructions: not measured (no /proc/self/exe or temporary directory)\n");
             instructions = 0;
@@ -820,7 +982,7 @@ int cmd_bench(int argc, char **argv)
 
     for (int kind = 0; kind < BENCH_NKINDS; kind++)
         if (run_kind[kind])
-            print_kind((bench_kind)kind, res[kind], instructions, floor);
+            print_kind((bench_kind)kind, res[kind], instructions, floor, &cold_res);
 
     printf("\nafter the handshake\n");
     print_header(res[bulk_kind]);
