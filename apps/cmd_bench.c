@@ -722,8 +722,11 @@ static void print_kind(bench_kind kind, const stack_result *res, int instruction
         }
         print_row("  client handshake time", "ms", row, g_cms, 3);
         print_row("  server handshake time", "ms", row, g_sms, 3);
-        if (memtrack_available()) /* the parsed certificate is the client's */
+        /* The parsed certificate is the client's, allocated by OpenSSL. */
+        if (memtrack_available())
             print_row("  client peak heap", "KiB", row, g_cpeak, 1);
+        if (hooked > 0)
+            print_row("  crypto hook peak, client", "KiB", row, g_chook, 1);
     }
 }
 
