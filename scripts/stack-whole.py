@@ -240,7 +240,7 @@ RULES.update({
     ("hmac_drbg.c", "f_entropy"): ("args", "mbedtls_hmac_drbg_seed", 2),
     ("entropy.c", "f_source"): ("args", "mbedtls_entropy_add_source", 1),
     ("asn1parse.c", "cb"): ("args", "mbedtls_asn1_traverse_sequence_of", 6),
-    ("x509_crt.c", "cb"): ("args", r"x509_crt_parse_der_internal|"
+    ("x509_crt.c", "cb"): ("args", r"mbedtls_x509_crt_parse_der_internal|"
                            r"mbedtls_x509_crt_parse_der_with_ext_cb", 4),
     ("x509_crt.c", "f_vrfy"): ("args", r"mbedtls_x509_crt_verify\w*|x509_crt_verify_\w+"),
     ("x509_crt.c", "f_ca_cb"): ("args", r"mbedtls_x509_crt_verify\w*|x509_crt_verify_\w+"),
@@ -402,12 +402,17 @@ def analyze(target, d):
             idx = rule[2] if len(rule) > 2 else None
             for name, args in call_args(texts, rule[1]):
                 for i, a in enumerate(args):
-                    if (idx is None or i == idx) and re.fullmatch(r"\w+", a) and a in known:
-                        vals.add(a)
-                        where.add(name)
+                    if idx is not None and i != idx:
+                        continue
+                    # Every function named in the argument expression
+                    # (`now != 0 ? validity_at : NULL` names validity_at).
+                    for ident in re.findall(r"[A-Za-z_]\w*", a):
+                        if ident in known:
+                            vals.add(ident)
+                            where.add(name)
             tg, rest = fn_targets(vals, None)
             how = "every function passed to %s (%s)" % (rule[1].replace("\\w*", "*").replace(
-                "\\w+", "*"), ", ".join(sorted(where)))
+                "\\w+", "*"), ", ".join(sorted(where)) or "none is, anywhere in the build")
         elif kind == "rng":
             tg, rest = fn_targets(rng_set, None)
             how = "every function of the f_rng type whose address is taken in the build"
@@ -660,10 +665,12 @@ def main():
                 notes.append("UNSOUND: %s (%s): unbounded dynamic frame" % (f["name"], rel(f["file"])))
         ext = defaultdict(set)
         sites = {}
+        base_reached = {v.split("#")[0] for v in reached_all}
+        for (v, loc), r in site_info.items():
+            if v in base_reached:
+                sites[(rel(loc), funcs[v]["name"])] = r
         for v in sorted(reached_all):
             for wt, label, loc in calls.get(v, []):
-                if (v, loc) in site_info:
-                    sites[(rel(loc), funcs[v]["name"])] = site_info[(v, loc)]
                 if wt is None:
                     ext[label].add(funcs[v]["name"])
         for (loc, caller), r in sorted(sites.items()):
