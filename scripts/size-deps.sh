@@ -7,9 +7,11 @@
 set -eu
 # The compilers, and a C library for each target that provides <string.h>
 # (newlib for ARM, picolibc for RISC-V; Debian ships no newlib for RISC-V).
+# dpkg-dev: dpkg-source, with which scripts/mbedtls3.sh unpacks the mbedTLS
+# 3.6 source that stack-report.sh compiles for the devices.
 SIZE_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi libnewlib-dev binutils-arm-none-eabi \
 gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
-libmbedtls-dev"
+libmbedtls-dev dpkg-dev"
 missing=""
 for p in $SIZE_PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -20,13 +20,21 @@
 #      libmbedcrypto/libmbedx509) behind them, and prints the deepest stack
 #      of each. Worst case of an entry point = engine frames down to a call
 #      that leaves the engine + that call's measured depth, maximum over the
-#      calls (cm4 uses the x86_64 measurement: no Cortex-M4 mbedTLS here).
+#      calls (cm4 uses the x86_64 measurement; section 6 replaces it).
+#   3. Whole stack, static, on the device targets (section 6): the engine,
+#      the provider and mbedTLS 3.6 (Debian's source package, fetched by
+#      scripts/mbedtls3.sh into $SIZE_BUILD/mbedtls3) compiled for
+#      Cortex-M4 and RV32IMC with -fcallgraph-info=su under a bare-metal
+#      configuration; longest path engine -> provider -> mbedTLS per entry
+#      point and role, mbedTLS' indirect calls resolved from the
+#      preprocessed sources by scripts/stack-whole.py.
 #
 # Usage: scripts/stack-report.sh   (also run by `make size`). Output: markdown
 # on stdout, also kept in $SIZE_BUILD/stack-report.md (build-size/ by
 # default). Exit status 1 when a file does not compile, when a bound is
-# unsound (recursion, unbounded dynamic frame, unresolved indirect call) or
-# when the stack probe fails.
+# unsound (recursion, unbounded dynamic frame, unresolved indirect call,
+# in the engine or, for section 6, anywhere under it), when the stack probe
+# fails or when the mbedTLS 3.6 source cannot be had.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -101,6 +109,100 @@ compile() { # $1 = target (cm4|x86_64)
 compile cm4
 compile x86_64
 
+# ------------------------------------------- mbedTLS 3.6, device builds --
+# The whole stack (section 6): engine + provider + mbedTLS 3.6 compiled
+# from source for the device targets, so nothing of a desktop build is
+# added to a device figure. Debian's mbedtls 3.6.x source package
+# (scripts/mbedtls3.sh DIR fetch; STACK_MBEDTLS3_DIR reuses a copy), in
+# mbedTLS' default configuration with what a device has not turned off by
+# mbedTLS' own scripts/config.py, on a copy (M3_CONFIG_DESC says what).
+M3_DIR=${STACK_MBEDTLS3_DIR:-$OUT/mbedtls3}
+mkdir -p "$M3_DIR"
+M3_DIR=$(cd "$M3_DIR" && pwd)
+M3_SRC=$M3_DIR/src
+M3_OK=0
+M3_UNSET="MBEDTLS_NET_C MBEDTLS_TIMING_C MBEDTLS_FS_IO MBEDTLS_PSA_ITS_FILE_C \
+MBEDTLS_PSA_CRYPTO_STORAGE_C MBEDTLS_PLATFORM_MEMORY"
+M3_SET="MBEDTLS_NO_PLATFORM_ENTROPY MBEDTLS_ENTROPY_HARDWARE_ALT MBEDTLS_PLATFORM_MS_TIME_ALT"
+M3_CONFIG_DESC="default configuration, off: $M3_UNSET; on: $M3_SET"
+M3_TARGETS="cm4 rv32imc"
+m3_cc() {
+    case $1 in
+    cm4) echo "$CM4_CC $CM4_ARCH" ;;
+    rv32imc) echo "riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 --specs=picolibc.specs" ;;
+    esac
+}
+m3_objdump() {
+    case $1 in
+    cm4) echo arm-none-eabi-objdump ;;
+    rv32imc) echo riscv64-unknown-elf-objdump ;;
+    esac
+}
+mkdir -p "$SOUT"
+if ! command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+    problems="$problems rv32imc(no-compiler)"
+    M3_TARGETS="cm4"
+fi
+if sh scripts/mbedtls3.sh "$M3_DIR" fetch >"$SOUT/mbedtls3-fetch.log" 2>&1 &&
+    [ -f "$M3_SRC/include/mbedtls/mbedtls_config.h" ]; then
+    M3_OK=1
+    M3_VERSION=$(sed -n 's/^#define MBEDTLS_VERSION_STRING  *"\(.*\)"/\1/p' \
+        "$M3_SRC/include/mbedtls/build_info.h")
+    rm -rf "$SOUT/m3cfg"
+    mkdir -p "$SOUT/m3cfg"
+    M3_CFG=$SOUT/m3cfg/iotls_m3_device_config.h
+    # -w: writes the copy; the unpacked source is left as it is.
+    first=1
+    for o in $M3_UNSET; do
+        if [ $first = 1 ]; then
+            python3 "$M3_SRC/scripts/config.py" -f "$M3_SRC/include/mbedtls/mbedtls_config.h" \
+                -w "$M3_CFG" unset "$o"
+            first=0
+        else
+            python3 "$M3_SRC/scripts/config.py" -f "$M3_CFG" unset "$o"
+        fi
+    done
+    for o in $M3_SET; do python3 "$M3_SRC/scripts/config.py" -f "$M3_CFG" set "$o"; done
+    M3_FLAGS="-Os -ffunction-sections -fdata-sections $INCS -I$SOUT/m3cfg -I$M3_SRC/include \
+-DMBEDTLS_CONFIG_FILE=<iotls_m3_device_config.h>"
+    for t in $M3_TARGETS; do
+        dir="$SOUT/$t-mbedtls3"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        cc=$(m3_cc "$t")
+        for src in "$M3_SRC"/library/*.c $PROVIDER_SRC $ENGINE_SRC; do
+            case $src in
+            "$M3_SRC"/*) base=mbedtls_$(basename "${src%.c}"); warn="-std=c11 -w -I$M3_SRC/library" ;;
+            src/crypto/*) base=$(echo "${src%.c}" | tr / _); warn="-std=c11 -w" ;;
+            *) base=$(echo "${src%.c}" | tr / _); warn=$ENGINE_WARN ;;
+            esac
+            # shellcheck disable=SC2086
+            if ! $cc $warn $M3_FLAGS -fcallgraph-info=su -c "$src" -o "$dir/$base.o" \
+                >"$dir/$base.log" 2>&1; then
+                # A library file that does not build for the target is only
+                # a problem when the engine reaches it: section 6 flags any
+                # call to a function with no frame.
+                case $src in
+                "$M3_SRC"/*) echo "$t: $src does not compile" >>"$dir/failed.txt" ;;
+                *) problems="$problems $t-mbedtls3:$src(FAILED)"; cat "$dir/$base.log" >&2 ;;
+                esac
+                continue
+            elif [ -s "$dir/$base.log" ] && [ "$warn" = "$ENGINE_WARN" ]; then
+                problems="$problems $t-mbedtls3:$src(warnings)"
+                cat "$dir/$base.log" >&2
+            fi
+            # The preprocessed source (indirect calls are resolved from it,
+            # under the exact configuration) and the symbol table (aliases).
+            # shellcheck disable=SC2086
+            $cc $warn $M3_FLAGS -E "$src" -o "$dir/$base.i" 2>/dev/null || :
+            $(m3_objdump "$t") -t "$dir/$base.o" >"$dir/$base.sym" 2>/dev/null || :
+        done
+    done
+else
+    problems="$problems mbedtls3-source(FAILED:see-$SOUT/mbedtls3-fetch.log)"
+    cat "$SOUT/mbedtls3-fetch.log" >&2
+fi
+
 # ----------------------------------------------------------- stack probe --
 # Host program: the provider (src/crypto/mbedtls, src/crypto/common) and
 # mbedTLS, called directly ("probe name bytes what" lines), then whole
@@ -139,6 +241,10 @@ REPORT="$OUT/stack-report.md"
     echo "- x86_64: \`$HOST_CC -O2\` — $($HOST_CC --version | head -n 1)"
     echo "- dynamic probe (x86_64 only): mbedTLS $(dpkg-query -W -f='${Version}' libmbedtls-dev 2>/dev/null || echo '?')" \
         "(Debian's build), scripts/stackprobe.c"
+    if [ "$M3_OK" = 1 ]; then
+        echo "- whole stack (section 6): mbedTLS $M3_VERSION from Debian's source package, $M3_CONFIG_DESC;" \
+            "cm4 as above; rv32imc: \`$(m3_cc rv32imc) -Os\` — $(riscv64-unknown-elf-gcc --version 2>/dev/null | head -n 1)"
+    fi
     echo
     python3 - "$ROOT" "$SOUT" "$PROBE_OK" <<'PYEOF'
 import os, re, sys
@@ -620,6 +726,12 @@ if unsound:
     print("**Unsound**: see section 5.")
     sys.exit(3)
 PYEOF
+    if [ "$M3_OK" = 1 ]; then
+        echo
+        set --
+        for t in $M3_TARGETS; do set -- "$@" "$t:$SOUT/$t-mbedtls3"; done
+        python3 "$ROOT/scripts/stack-whole.py" "$ROOT" "$M3_SRC" "$M3_VERSION ($M3_CONFIG_DESC)" "$@"
+    fi
     if [ -n "$problems" ]; then
         echo
         echo "## Problems"
