@@ -451,7 +451,7 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
 }
 
 /* ServerHello or HelloRetryRequest (RFC 8446 4.1.3, 4.1.4). */
-static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
+IOTLS_NOINLINE static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     struct iotls_client_state *s = &c->cl;
@@ -707,7 +707,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
     return IOTLS_OK;
 }
 
-static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
+IOTLS_NOINLINE static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     iotls_certificate_verify cv;
@@ -741,55 +741,82 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
     return IOTLS_OK;
 }
 
-/* Our Certificate (all of our chain, or empty) and, with a certificate,
- * CertificateVerify, in answer to a CertificateRequest. */
-static int send_client_certificate(iotls_conn *c)
+/* Our Certificate message: all of our chain, or empty. Not inlined, so its
+ * arrays are not on the stack during the CertificateVerify signature that
+ * follows, the client's deepest call (docs/stack.md). */
+IOTLS_NOINLINE static int write_client_certificate(iotls_conn *c, const iotls_config *own,
+                                                   size_t *count)
 {
-    const iotls_config *own = own_cert_cfg(c);
-    struct iotls_client_state *s = &c->cl;
     const uint8_t *ders[CLIENT_MAX_CHAIN];
     size_t der_lens[CLIENT_MAX_CHAIN];
-    size_t count = 0;
-    iotls_writer w;
-    int rc;
-
-    if (IOTLS_FEATURE_CLIENT_AUTH && s->client_sig_scheme != 0) {
-        count = iotls_x509_count(&own->cert);
-        if (count == 0 || count > CLIENT_MAX_CHAIN)
+    *count = 0;
+    if (IOTLS_FEATURE_CLIENT_AUTH && c->cl.client_sig_scheme != 0) {
+        *count = iotls_x509_count(&own->cert);
+        if (*count == 0 || *count > CLIENT_MAX_CHAIN)
             return IOTLS_ERR_CONFIG;
-        for (size_t i = 0; i < count; i++) {
-            rc = iotls_x509_der(&own->cert, i, &ders[i], &der_lens[i]);
+        for (size_t i = 0; i < *count; i++) {
+            int rc = iotls_x509_der(&own->cert, i, &ders[i], &der_lens[i]);
             if (rc != IOTLS_OK)
                 return rc;
         }
     }
+    iotls_writer w;
     iotls_conn_hs_writer(c, &w);
-    rc = iotls_certificate_write(&w, NULL, 0, ders, der_lens, count);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
+    int rc = iotls_certificate_write(&w, NULL, 0, ders, der_lens, *count);
+    return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
+}
+
+/* Our Certificate and, with a certificate, CertificateVerify, in answer to
+ * a CertificateRequest. */
+static int send_client_certificate(iotls_conn *c)
+{
+    const iotls_config *own = own_cert_cfg(c);
+    struct iotls_client_state *s = &c->cl;
+    size_t count = 0;
+    int rc = write_client_certificate(c, own, &count);
     /* A long chain may fill hs_out: send it on its own. */
     if (rc == IOTLS_OK)
         rc = iotls_conn_flush(c);
     if (rc != IOTLS_OK || !IOTLS_FEATURE_CLIENT_AUTH || count == 0)
         return rc;
 
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
-    size_t content_len = 0;
-    rc = iotls_transcript_hash(&c->transcript, hash); /* ..client Certificate */
-    if (rc == IOTLS_OK)
-        rc = iotls_certificate_verify_content(0, hash, c->hash_len, content, sizeof content,
-                                              &content_len);
     /* The provider's sign call takes a mutable key (mbedTLS updates RSA
-     * blinding values inside it); the configuration is otherwise untouched. */
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&own->key, s->client_sig_scheme,
-                                                content, content_len);
+     * blinding values inside it); the configuration is otherwise untouched.
+     * The content signed covers the transcript up to our Certificate. */
+    rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&own->key, s->client_sig_scheme, 0);
     if (rc != IOTLS_OK)
         return rc;
     c->own_sig_scheme = s->client_sig_scheme;
     c->client_auth = 1;
     return IOTLS_OK;
+}
+
+/* Our Finished, sealed, and the resumption secret. Not inlined, so its
+ * arrays are not on the stack during the CertificateVerify signature made
+ * before it in the same flight (docs/stack.md). */
+IOTLS_NOINLINE static int write_client_finished(iotls_conn *c)
+{
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t verify_data[IOTLS_MAX_HASH_LEN];
+    iotls_writer w;
+    int rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, verify_data);
+    if (rc == IOTLS_OK) {
+        iotls_conn_hs_writer(c, &w);
+        rc = iotls_finished_write(&w, verify_data, c->hash_len);
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
+    iotls_wipe(verify_data, sizeof verify_data);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    /* The resumption secret is only for tickets. */
+    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
+        rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..client Finished */
+    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
+        rc = iotls_ks_resumption(&c->ks, hash);
+    return rc;
 }
 
 /* Our second flight: [CCS] then, under the client handshake keys,
@@ -817,28 +844,24 @@ static int send_client_finished(iotls_conn *c)
     if (rc != IOTLS_OK)
         return rc;
 
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    uint8_t verify_data[IOTLS_MAX_HASH_LEN];
-    iotls_writer w;
-    rc = iotls_transcript_hash(&c->transcript, hash);
-    if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, verify_data);
-    if (rc == IOTLS_OK) {
-        iotls_conn_hs_writer(c, &w);
-        rc = iotls_finished_write(&w, verify_data, c->hash_len);
-    }
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
-    iotls_wipe(verify_data, sizeof verify_data);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
-    /* The resumption secret is only for tickets. */
-    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
-        rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..client Finished */
-    if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
-        rc = iotls_ks_resumption(&c->ks, hash);
+    rc = write_client_finished(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
+    return rc;
+}
+
+/* The server's Finished against our own computation. Not inlined, so its
+ * arrays are not on the stack during our second flight (docs/stack.md). */
+IOTLS_NOINLINE static int check_server_finished(iotls_conn *c, const uint8_t *verify_data)
+{
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    uint8_t expected[IOTLS_MAX_HASH_LEN];
+    int rc = iotls_transcript_hash(&c->transcript, hash); /* ..CertificateVerify */
+    if (rc == IOTLS_OK)
+        rc = iotls_finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, expected);
+    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, verify_data, c->hash_len) != 0)
+        rc = IOTLS_ERR_DECRYPT_ERROR;
+    iotls_wipe(expected, sizeof expected);
     return rc;
 }
 
@@ -850,14 +873,7 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc != IOTLS_OK)
         return rc;
 
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    uint8_t expected[IOTLS_MAX_HASH_LEN];
-    rc = iotls_transcript_hash(&c->transcript, hash); /* ..CertificateVerify */
-    if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, expected);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, verify_data.p, c->hash_len) != 0)
-        rc = IOTLS_ERR_DECRYPT_ERROR;
-    iotls_wipe(expected, sizeof expected);
+    rc = check_server_finished(c, verify_data.p);
     if (rc != IOTLS_OK)
         return rc;
 

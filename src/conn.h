@@ -26,6 +26,16 @@
 #include "server_state.h"
 #include "transcript.h"
 
+/* Keeps a message handler out of its dispatcher's frame. A static function
+ * called once is inlined, and the dispatcher's frame then holds the largest
+ * handler's locals on every path through it, the deepest one included (the
+ * CertificateVerify signature under the client's Finished: docs/stack.md). */
+#if defined(__GNUC__) || defined(__clang__)
+#define IOTLS_NOINLINE __attribute__((noinline))
+#else
+#define IOTLS_NOINLINE
+#endif
+
 enum iotls_epoch {
     IOTLS_EPOCH_PLAIN = 0,
     IOTLS_EPOCH_EARLY = 1,
@@ -146,12 +156,14 @@ int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w);
 int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
 /* Seal everything in hs_out into handshake records (current write keys). */
 int iotls_conn_flush(iotls_conn *c);
-/* Signs content with key and writes + commits the CertificateVerify; the
- * signature is made in place in hs_out, not in a stack buffer. When the
- * largest signature of key does not fit behind the messages queued, those
+/* Signs the CertificateVerify content (RFC 8446 4.4.3: the transcript hash
+ * so far, for the server's or the client's context) with key, and writes +
+ * commits the message. Content and signature are made in place in hs_out,
+ * not in stack buffers: this is the deepest call of a handshake
+ * (docs/stack.md). When they do not fit behind the messages queued, those
  * are sealed first. */
 int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
-                                       const uint8_t *content, size_t content_len);
+                                       int by_server);
 /* Client 0-RTT: seal all of data as application records under the current
  * (early) write keys; BAD_ARG when tx cannot take it all. */
 int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);

@@ -687,18 +687,9 @@ static int send_certificate(iotls_conn *c)
 
 static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
 {
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
-    size_t content_len = 0;
-    int rc = iotls_transcript_hash(&c->transcript, hash);
-    if (rc == IOTLS_OK)
-        rc = iotls_certificate_verify_content(1, hash, c->hash_len, content, sizeof content,
-                                              &content_len);
     /* The key is only borrowed from the (shared, const) config: signing
      * does not change it, mbedTLS just wants a mutable context. */
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&cert_config(c)->key, scheme,
-                                                content, content_len);
+    int rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&cert_config(c)->key, scheme, 1);
     if (rc == IOTLS_OK)
         c->own_sig_scheme = scheme;
     return rc;
