@@ -374,63 +374,17 @@ def analyze(t):
                           % (f["name"], f["file"])))
     return funcs, calls, flags
 
-def scc_cycles(funcs, calls, members):
-    """Recursion among members: list of cycles (Tarjan)."""
-    index, low, stack, on, out = {}, {}, [], set(), []
-    counter = [0]
-    sys.setrecursionlimit(10000)
-    def strong(v):
-        index[v] = low[v] = counter[0]; counter[0] += 1
-        stack.append(v); on.add(v)
-        for w, _, _ in calls.get(v, []):
-            if w is None or w not in members:
-                continue
-            if w not in index:
-                strong(w); low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop(); on.discard(w); comp.append(w)
-                if w == v:
-                    break
-            self_loop = any(w == v for w, _, _ in calls.get(v, []))
-            if len(comp) > 1 or self_loop:
-                out.append(comp)
-    for v in members:
-        if v not in index:
-            strong(v)
-    return out
+# Recursion (Tarjan) and the longest path: scripts/stackgraph.py, shared
+# with scripts/stack-whole.py.
+sys.path.insert(0, os.path.join(root, "scripts"))
+import stackgraph
 
-def longest(funcs, calls, entry, members):
-    """Longest path (sum of frames of members) from entry. Returns dist, pred.
-    Back edges (recursion) are dropped: each function counted once per path."""
-    order, seen, onpath = [], set(), set()
-    back = set()
-    def dfs(v):
-        seen.add(v); onpath.add(v)
-        for w, _, _ in calls.get(v, []):
-            if w is None or w not in members:
-                continue
-            if w in onpath:
-                back.add((v, w)); continue
-            if w not in seen:
-                dfs(w)
-        onpath.discard(v); order.append(v)
-    dfs(entry)
-    order.reverse()
-    dist, pred = {entry: funcs[entry]["frame"]}, {entry: None}
-    for v in order:
-        if v not in dist:
-            continue
-        for w, _, _ in calls.get(v, []):
-            if w is None or w not in members or (v, w) in back:
-                continue
-            d = dist[v] + funcs[w]["frame"]
-            if d > dist.get(w, -1):
-                dist[w], pred[w] = d, v
-    return dist, pred, back
+
+def scc_cycles(funcs, calls, members):
+    return stackgraph.cycles(calls, members)
+
+
+longest = stackgraph.longest
 
 def path_of(pred, funcs, v):
     p = []

@@ -23,6 +23,8 @@ import re
 import sys
 from collections import defaultdict
 
+import stackgraph  # scripts/stackgraph.py, beside this file
+
 ROOT, M3, CONFIG = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
 TARGETS = [a.split(":", 1) for a in sys.argv[4:]]
 LIMIT = 4096  # issue 7: "engine stack at most 4 KB"
@@ -533,68 +535,8 @@ def reach(calls, entry, members):
     return seen
 
 
-def cycles(calls, nodes):
-    index, low, stack, on, out = {}, {}, [], set(), []
-    counter = [0]
-    sys.setrecursionlimit(100000)
-
-    def strong(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w, _, _ in calls.get(v, []):
-            if w is None or w not in nodes:
-                continue
-            if w not in index:
-                strong(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1 or any(w == v for w, _, _ in calls.get(v, [])):
-                out.append(comp)
-    for v in sorted(nodes):
-        if v not in index:
-            strong(v)
-    return out
-
-
 def longest(funcs, calls, entry, nodes):
-    order, seen, onpath, back = [], set(), set(), set()
-
-    def dfs(v):
-        seen.add(v)
-        onpath.add(v)
-        for w, _, _ in calls.get(v, []):
-            if w is None or w not in nodes:
-                continue
-            if w in onpath:
-                back.add((v, w))
-                continue
-            if w not in seen:
-                dfs(w)
-        onpath.discard(v)
-        order.append(v)
-    dfs(entry)
-    order.reverse()
-    dist, pred = {entry: funcs[entry]["frame"]}, {entry: None}
-    for v in order:
-        if v not in dist:
-            continue
-        for w, _, _ in calls.get(v, []):
-            if w is None or w not in nodes or (v, w) in back:
-                continue
-            dd = dist[v] + funcs[w]["frame"]
-            if dd > dist.get(w, -1):
-                dist[w], pred[w] = dd, v
+    dist, pred, _ = stackgraph.longest(funcs, calls, entry, nodes)
     worst = max(dist, key=lambda v: (dist[v], funcs[v]["name"]))
     path = []
     v = worst
@@ -655,7 +597,7 @@ def main():
         results[target] = (funcs, calls, res)
         # Soundness over everything reachable from any entry point.
         notes = []
-        for comp in cycles(calls, reached_all):
+        for comp in stackgraph.cycles(calls, reached_all):
             unsound = True
             notes.append("UNSOUND: recursion: " + ", ".join(sorted(funcs[c]["name"] for c in comp)))
         for v in sorted(reached_all):
