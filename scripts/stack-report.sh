@@ -251,6 +251,10 @@ import os, re, sys
 from collections import defaultdict
 
 root, sout, probe_ok = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+# Reading GCC's call graphs, recursion (Tarjan) and the longest path:
+# scripts/stackgraph.py, shared with scripts/stack-whole.py.
+sys.path.insert(0, os.path.join(root, "scripts"))
+import stackgraph
 TARGETS = ["cm4", "x86_64"]
 LIBC = {"memcpy", "memset", "memmove", "memcmp", "memchr", "strlen", "strcmp", "strncmp",
         "strchr", "snprintf", "abort", "__aeabi_memcpy", "__aeabi_memset", "__aeabi_memclr",
@@ -274,8 +278,6 @@ def read_src(path):
     except OSError:
         return ""
 
-node_re = re.compile(r'node: \{ title: "([^"]*)" label: "([^"]*)"')
-edge_re = re.compile(r'edge: \{ sourcename: "([^"]*)" targetname: "([^"]*)"(?: label: "([^"]*)")?')
 
 def load(t):
     funcs = {}   # title -> dict(name, file, frame, qual)
@@ -283,25 +285,17 @@ def load(t):
     for fn in sorted(os.listdir(os.path.join(sout, t))):
         if not fn.endswith(".ci"):
             continue
-        with open(os.path.join(sout, t, fn)) as f:
-            for line in f:
-                m = node_re.match(line)
-                if m:
-                    parts = m.group(2).split("\\n")
-                    if len(parts) >= 3:
-                        sm = re.match(r"(\d+) bytes \(([^)]*)\)", parts[2])
-                        floc = parts[1].rsplit(":", 2)[0]
-                        if floc.startswith(root + "/"):
-                            floc = floc[len(root) + 1:]
-                        funcs[m.group(1)] = {"name": parts[0], "file": floc,
-                                             "frame": int(sm.group(1)), "qual": sm.group(2)}
-                    continue
-                m = edge_re.match(line)
-                if m:
-                    loc = m.group(3) or ""
-                    if loc.startswith(root + "/"):
-                        loc = loc[len(root) + 1:]
-                    edges[m.group(1)].append((m.group(2), loc))
+        for rec in stackgraph.read_ci(os.path.join(sout, t, fn)):
+            if rec[0] == "node":
+                _, title, name, floc, frame, qual = rec
+                if floc.startswith(root + "/"):
+                    floc = floc[len(root) + 1:]
+                funcs[title] = {"name": name, "file": floc, "frame": frame, "qual": qual}
+            else:
+                _, src, dst, loc = rec
+                if loc.startswith(root + "/"):
+                    loc = loc[len(root) + 1:]
+                edges[src].append((dst, loc))
     return funcs, edges
 
 def kind(f):
@@ -373,12 +367,6 @@ def analyze(t):
             flags.append(("UNSOUND", "%s (%s): unbounded dynamic frame (VLA/alloca)"
                           % (f["name"], f["file"])))
     return funcs, calls, flags
-
-# Recursion (Tarjan) and the longest path: scripts/stackgraph.py, shared
-# with scripts/stack-whole.py.
-sys.path.insert(0, os.path.join(root, "scripts"))
-import stackgraph
-
 
 def scc_cycles(funcs, calls, members):
     return stackgraph.cycles(calls, members)

@@ -37,9 +37,6 @@ LIBC_RE = re.compile(r"^(mem(cpy|set|move|cmp|chr)|str\w+|v?s?n?printf|abort|cal
 # esp_hardware.c). Depth is the platform's; listed, not added.
 PLATFORM = {"mbedtls_hardware_poll"}
 
-node_re = re.compile(r'node: \{ title: "([^"]*)" label: "([^"]*)"')
-edge_re = re.compile(r'edge: \{ sourcename: "([^"]*)" targetname: "([^"]*)"(?: label: "([^"]*)")?')
-
 
 def rel(path):
     for pre, rep in ((M3 + "/", "mbedtls/"), (ROOT + "/", "")):
@@ -65,22 +62,14 @@ def load(d):
         if not fn.endswith(".ci"):
             continue
         titles, fedges = set(), []
-        with open(os.path.join(d, fn)) as f:
-            for line in f:
-                m = node_re.match(line)
-                if m:
-                    parts = m.group(2).split("\\n")
-                    if len(parts) >= 3:
-                        sm = re.match(r"(\d+) bytes \(([^)]*)\)", parts[2])
-                        floc = parts[1].rsplit(":", 2)[0]
-                        funcs[m.group(1)] = {"name": parts[0], "file": floc, "kind": kind_of(floc),
-                                             "frame": int(sm.group(1)), "qual": sm.group(2),
-                                             "obj": fn[:-3]}
-                        titles.add(m.group(1))
-                    continue
-                m = edge_re.match(line)
-                if m:
-                    fedges.append((m.group(1), m.group(2), m.group(3) or ""))
+        for rec in stackgraph.read_ci(os.path.join(d, fn)):
+            if rec[0] == "node":
+                _, title, name, floc, frame, qual = rec
+                funcs[title] = {"name": name, "file": floc, "kind": kind_of(floc),
+                                "frame": frame, "qual": qual, "obj": fn[:-3]}
+                titles.add(title)
+            else:
+                fedges.append(rec[1:])
         per_file[fn[:-3]] = (titles, fedges)
         for s, t, loc in fedges:
             edges[s].append((t, loc))

@@ -4,6 +4,7 @@ analysis and scripts/stack-whole.py).
 calls: {caller: [(callee or None, label, location), ...]}; funcs: {name:
 {"frame": bytes, ...}}; nodes: the functions to walk (others are leaves
 left out)."""
+import re
 import sys
 
 
@@ -77,3 +78,27 @@ def longest(funcs, calls, entry, nodes):
             if d > dist.get(w, -1):
                 dist[w], pred[w] = d, v
     return dist, pred, back
+
+
+NODE_RE = re.compile(r'node: \{ title: "([^"]*)" label: "([^"]*)"')
+EDGE_RE = re.compile(r'edge: \{ sourcename: "([^"]*)" targetname: "([^"]*)"(?: label: "([^"]*)")?')
+
+
+def read_ci(path):
+    """The records of one GCC -fcallgraph-info=su file:
+    ("node", title, name, source file, frame bytes, frame qualifier) for each
+    function compiled in it, ("edge", caller, callee, call location) for
+    each call."""
+    with open(path) as f:
+        for line in f:
+            m = NODE_RE.match(line)
+            if m:
+                parts = m.group(2).split("\\n")
+                if len(parts) >= 3:
+                    sm = re.match(r"(\d+) bytes \(([^)]*)\)", parts[2])
+                    yield ("node", m.group(1), parts[0], parts[1].rsplit(":", 2)[0],
+                           int(sm.group(1)), sm.group(2))
+                continue
+            m = EDGE_RE.match(line)
+            if m:
+                yield ("edge", m.group(1), m.group(2), m.group(3) or "")
