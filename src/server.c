@@ -165,12 +165,8 @@ static int send_message(iotls_conn *c, sv_write_fn write_fn, const void *arg)
         int rc = write_fn(c, &w, arg);
         if (rc == IOTLS_OK)
             rc = iotls_wr_error(&w);
-        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && attempt == 0 && c->hs_out_len > 0) {
-            rc = iotls_conn_flush(c);
-            if (rc != IOTLS_OK)
-                return rc;
+        if (iotls_conn_retry_in_empty_hs_out(c, &rc, attempt))
             continue;
-        }
         if (rc != IOTLS_OK)
             return rc;
         return iotls_conn_hs_commit(c, &w);
