@@ -446,12 +446,18 @@ static double run_callgrind(const char *self, const char *name, bench_kind kind,
                     (char *)kind_names[kind],
                     "--rounds",
                     nrounds,
-                    cold ? "--cert-cache-off" : extra[0],
-                    cold ? extra[0] : extra[1],
-                    cold ? extra[1] : extra[2],
-                    cold ? extra[2] : extra[3],
-                    cold ? extra[3] : NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
                     NULL};
+    /* Then the optional arguments: the flag, and extra up to its first NULL. */
+    size_t n = sizeof argv / sizeof argv[0] - 6;
+    if (cold)
+        argv[n++] = "--cert-cache-off";
+    for (size_t k = 0; k < 4 && extra[k] != NULL; k++)
+        argv[n++] = extra[k];
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
