@@ -156,12 +156,14 @@ int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w);
 int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
 /* Seal everything in hs_out into handshake records (current write keys). */
 int iotls_conn_flush(iotls_conn *c);
-/* For a writer whose message did not fit in hs_out (*rc ==
+/* For a writer whose message did not fit in hs_out (rc ==
  * IOTLS_ERR_BUFFER_TOO_SMALL) on its first attempt behind queued messages:
  * seals those, so the message can be written again at the start of the
- * then empty buffer. 1: write it again; 0: *rc stands (the flush's error,
- * if it failed). */
-int iotls_conn_retry_in_empty_hs_out(iotls_conn *c, int *rc, int attempt);
+ * then empty buffer. Returns IOTLS_CONN_RETRY for that, else rc (or the
+ * flush's error). Not a pointer to rc: it would sit in the writer's frame,
+ * above the CertificateVerify signature (docs/stack.md). */
+#define IOTLS_CONN_RETRY 1 /* above every iotls_error code */
+int iotls_conn_retry_in_empty_hs_out(iotls_conn *c, int rc, int attempt);
 /* Signs the CertificateVerify content (RFC 8446 4.4.3: the transcript hash
  * so far, for the server's or the client's context) with key, and writes +
  * commits the message. Content and signature are made in place in hs_out,

@@ -383,12 +383,12 @@ void iotls_conn_output_consume(iotls_conn *c, size_t n)
         c->tx_pos = c->tx_len = 0;
 }
 
-int iotls_conn_retry_in_empty_hs_out(iotls_conn *c, int *rc, int attempt)
+int iotls_conn_retry_in_empty_hs_out(iotls_conn *c, int rc, int attempt)
 {
-    if (*rc != IOTLS_ERR_BUFFER_TOO_SMALL || attempt != 0 || c->hs_out_len == 0)
-        return 0;
-    *rc = iotls_conn_flush(c);
-    return *rc == IOTLS_OK;
+    if (rc != IOTLS_ERR_BUFFER_TOO_SMALL || attempt != 0 || c->hs_out_len == 0)
+        return rc;
+    rc = iotls_conn_flush(c);
+    return rc == IOTLS_OK ? IOTLS_CONN_RETRY : rc;
 }
 
 int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
@@ -430,7 +430,8 @@ int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t 
             rc = iotls_pkey_sign(key, scheme, content, content_used, w.p + w.len, room, &sig_len);
         if (content != NULL)
             iotls_wipe(content, tail);
-        if (iotls_conn_retry_in_empty_hs_out(c, &rc, attempt))
+        rc = iotls_conn_retry_in_empty_hs_out(c, rc, attempt);
+        if (rc == IOTLS_CONN_RETRY)
             continue;
         if (rc != IOTLS_OK)
             return rc;

@@ -165,7 +165,8 @@ static int send_message(iotls_conn *c, sv_write_fn write_fn, const void *arg)
         int rc = write_fn(c, &w, arg);
         if (rc == IOTLS_OK)
             rc = iotls_wr_error(&w);
-        if (iotls_conn_retry_in_empty_hs_out(c, &rc, attempt))
+        rc = iotls_conn_retry_in_empty_hs_out(c, rc, attempt);
+        if (rc == IOTLS_CONN_RETRY)
             continue;
         if (rc != IOTLS_OK)
             return rc;
