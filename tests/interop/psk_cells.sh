@@ -350,7 +350,11 @@ else
     pass $cell
 fi
 
-if command -v gnutls-serv >/dev/null; then
+if ! command -v gnutls-serv >/dev/null; then
+    for cell in client-gnutls-key-update-flag client-gnutls-echo-keyupdate-limit-576KiB; do
+        fail $cell "gnutls-serv not installed (Debian: gnutls-bin)"
+    done
+else
     cell="client-gnutls-key-update-flag"
     gnutls_server gkf --priority "NORMAL:+ECDHE-PSK" --echo
     if ! our_client gkf "$PORT" --psk "$KEY" --psk-identity "$ID" --key-update ||

@@ -17,6 +17,7 @@ set -u
 
 ia_init "rsl"
 ia_need_peer openssl
+ia_need_peer gnutls
 PKI=$IA_PKI
 IA_CLIENT_TIMEOUT=30
 N=0
@@ -68,28 +69,26 @@ done
 
 # our client against gnutls-serv --echo: record_size_limit N + 1 (RFC 8449,
 # TLS 1.3 counts the type byte) negotiated, as gnutls-serv's log says.
-if command -v gnutls-serv >/dev/null; then
-    for size in 2048 4096; do
-        ia_cell_begin "rsl client $size vs gnutls (record_size_limit)"
-        N=$((N + 1))
-        if ia_start_server "g$N" -- gnutls-serv -p "{PORT}" --echo -d 4 \
-            --x509certfile "$PKI/ecdsa-p256.pem" --x509keyfile "$PKI/ecdsa-p256.key" \
-            2>"$IA_WORK/start$N.err"; then
-            ia_client "c$N" "$BIG" "size:$BIG_SIZE" -- 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
-                --record-size $size
-            ia_expect_rc 0
-            cmp -s "$IA_OUT" "$BIG" || ia_fail "1 MiB not echoed intact ($(stat -c %s "$IA_OUT") bytes back)"
-            grep -q "record_size_limit $((size + 1)) negotiated" "$IA_SERVER_LOG" ||
-                ia_fail "gnutls-serv did not negotiate record_size_limit $((size + 1))"
-            grep -q "Sending extension Record Size Limit" "$IA_SERVER_LOG" ||
-                ia_fail "gnutls-serv sent no record_size_limit in EncryptedExtensions"
-            ia_server_stop 2>/dev/null
-        else
-            started 1
-        fi
-        ia_cell_end
-    done
-fi
+for size in 2048 4096; do
+    ia_cell_begin "rsl client $size vs gnutls (record_size_limit)"
+    N=$((N + 1))
+    if ia_start_server "g$N" -- gnutls-serv -p "{PORT}" --echo -d 4 \
+        --x509certfile "$PKI/ecdsa-p256.pem" --x509keyfile "$PKI/ecdsa-p256.key" \
+        2>"$IA_WORK/start$N.err"; then
+        ia_client "c$N" "$BIG" "size:$BIG_SIZE" -- 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --record-size $size
+        ia_expect_rc 0
+        cmp -s "$IA_OUT" "$BIG" || ia_fail "1 MiB not echoed intact ($(stat -c %s "$IA_OUT") bytes back)"
+        grep -q "record_size_limit $((size + 1)) negotiated" "$IA_SERVER_LOG" ||
+            ia_fail "gnutls-serv did not negotiate record_size_limit $((size + 1))"
+        grep -q "Sending extension Record Size Limit" "$IA_SERVER_LOG" ||
+            ia_fail "gnutls-serv sent no record_size_limit in EncryptedExtensions"
+        ia_server_stop 2>/dev/null
+    else
+        started 1
+    fi
+    ia_cell_end
+done
 
 # our client and our server: small on both sides, and a small client
 # against a full-size server (which honours the client's limit; a record
