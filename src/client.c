@@ -199,8 +199,13 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
             psk.identity_len = cfg->ext_psk_identity_len;
             psk.obfuscated_age = 0;
         } else {
+            /* RFC 8446 4.2.11.1: the age since the ticket arrived. Both
+             * times are whole milliseconds, so their difference can exceed
+             * the real age by up to 1 ms; one less never does. A server
+             * may refuse 0-RTT when our age is more than its own view
+             * (GnuTLS does), and that view starts before ours. */
             uint64_t now = iotls_config_now_ms(cfg);
-            uint64_t age_ms = now > s->session.received_ms ? now - s->session.received_ms : 0;
+            uint64_t age_ms = now > s->session.received_ms ? now - s->session.received_ms - 1 : 0;
             psk.identity = s->session.ticket;
             psk.identity_len = s->session.ticket_len;
             psk.obfuscated_age = (uint32_t)age_ms + s->session.age_add; /* mod 2^32 */

@@ -514,6 +514,66 @@ static size_t blob_with_ticket(const uint8_t *blob, size_t blob_len, const uint8
             CHECK(!r_.resumed_sv && !r_.resumed_cl && r_.cert_sent == 1);                          \
     } while (0)
 
+/* The ticket age the client offers (RFC 8446 4.2.11.1): obfuscated age
+ * minus age_add, read back from its ClientHello with the clock at
+ * received_ms + elapsed_ms. */
+static uint32_t offered_age(iotls_config *ccfg, test_clock *cclk, const iotls_session *s,
+                            uint64_t elapsed_ms)
+{
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t blob_len = 0;
+    uint32_t age = UINT32_MAX;
+    CHECK_OK(iotls_session_save(s, blob, sizeof blob, &blob_len));
+    cclk->now = s->received_ms + elapsed_ms;
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(cl != NULL);
+    CHECK_OK(iotls_conn_set_session(cl, blob, blob_len));
+    CHECK_OK(iotls_conn_start(cl));
+    size_t n = 0;
+    const uint8_t *out = iotls_conn_output(cl, &n);
+    iotls_client_hello ch;
+    memset(&ch, 0, sizeof ch);
+    CHECK(out != NULL && n > 9 && out[5] == IOTLS_HS_CLIENT_HELLO);
+    if (out && n > 9 && iotls_client_hello_parse(out + 9, n - 9, &ch) == IOTLS_OK) {
+        size_t pos = 0;
+        iotls_bytes identity;
+        uint32_t obfuscated = 0;
+        CHECK(iotls_psk_identity_next(ch.psk_identities, &pos, &identity, &obfuscated) == 1);
+        CHECK(identity.len == s->ticket_len && memcmp(identity.p, s->ticket, s->ticket_len) == 0);
+        age = obfuscated - s->age_add; /* mod 2^32 */
+    } else {
+        CHECK(0);
+    }
+    tl_conn_free(cl);
+    return age;
+}
+
+/* The client's clock counts whole milliseconds, so now - received_ms can
+ * exceed the time that really passed by up to 1 ms; the offered age must
+ * not (GnuTLS refuses 0-RTT when the client's age is above its own view,
+ * which started before the client's). */
+static void test_ticket_age(void)
+{
+    test_clock cclk = {0};
+    static ticket_store st;
+    iotls_config *ccfg = client_config(&cclk, &st);
+    iotls_session s;
+    sample_session(&s);
+    s.suite = 0x1301; /* TLS_AES_128_GCM_SHA256, offered by default */
+    s.psk_len = 32;
+    CHECK(offered_age(ccfg, &cclk, &s, 0) == 0);
+    CHECK(offered_age(ccfg, &cclk, &s, 1) == 0);
+    CHECK(offered_age(ccfg, &cclk, &s, 2) == 1);
+    CHECK(offered_age(ccfg, &cclk, &s, 1500) == 1499);
+    /* age_add wraps modulo 2^32 */
+    s.age_add = 0xFFFFFF00u;
+    CHECK(offered_age(ccfg, &cclk, &s, 60001) == 60000);
+    /* A clock that went back 5 s (a device whose RTC was corrected) offers
+     * 0, not an age near 2^32. */
+    CHECK(offered_age(ccfg, &cclk, &s, (uint64_t)0 - 5000u) == 0);
+    iotls_config_free(ccfg);
+}
+
 static void test_ticket_rotation(void)
 {
     /* Period i of 3600 s; the first ticket is issued 100 s before its end.
@@ -681,6 +741,7 @@ int main(void)
         CHECK(0);
     } else {
         test_resumption();
+        test_ticket_age();
         test_ticket_rotation();
     }
     return tl_finish("session");
