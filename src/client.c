@@ -572,7 +572,7 @@ static int alpn_offered(const iotls_config *cfg, iotls_bytes name)
     return 0;
 }
 
-static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len)
+IOTLS_NOINLINE static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     struct iotls_client_state *s = &c->cl;
@@ -646,7 +646,7 @@ static const iotls_config *own_cert_cfg(const iotls_conn *c)
     return c->cert_cfg != NULL ? c->cert_cfg : c->cfg;
 }
 
-static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
+IOTLS_NOINLINE static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     const iotls_config *own = own_cert_cfg(c);
@@ -681,7 +681,7 @@ static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
     return IOTLS_OK;
 }
 
-static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
+IOTLS_NOINLINE static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate cert;
     int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
@@ -824,22 +824,29 @@ IOTLS_NOINLINE static int write_client_finished(iotls_conn *c)
     return rc;
 }
 
+/* EndOfEarlyData: under the early keys, into the transcript. Not inlined:
+ * its writer would otherwise stay on the stack under our CertificateVerify
+ * signature, the client's deepest call (docs/stack.md). */
+IOTLS_NOINLINE static int send_end_of_early_data(iotls_conn *c)
+{
+    iotls_writer w;
+    iotls_conn_hs_writer(c, &w);
+    int rc = iotls_end_of_early_data_write(&w);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    return rc;
+}
+
 /* Our second flight: [CCS] then, under the client handshake keys,
  * [Certificate, CertificateVerify], Finished. */
 static int send_client_finished(iotls_conn *c)
 {
     struct iotls_client_state *s = &c->cl;
     int rc = IOTLS_OK;
-    if (IOTLS_FEATURE_EARLY_DATA && c->early_status == IOTLS_EARLY_DATA_ACCEPTED) {
-        /* EndOfEarlyData: under the early keys, into the transcript. */
-        iotls_writer w;
-        iotls_conn_hs_writer(c, &w);
-        rc = iotls_end_of_early_data_write(&w);
-        if (rc == IOTLS_OK)
-            rc = iotls_conn_hs_commit(c, &w);
-        if (rc == IOTLS_OK)
-            rc = iotls_conn_flush(c);
-    }
+    if (IOTLS_FEATURE_EARLY_DATA && c->early_status == IOTLS_EARLY_DATA_ACCEPTED)
+        rc = send_end_of_early_data(c);
     if (rc == IOTLS_OK)
         rc = send_compat_ccs(c);
     if (rc == IOTLS_OK)

@@ -406,7 +406,7 @@ static int pick_alpn(const iotls_config *cfg, const iotls_client_hello *ch, iotl
 
 /* server_name: keep the host name for the application and let the SNI
  * callback pick the certificate. Runs once per handshake. */
-static int process_sni(iotls_conn *c, const iotls_client_hello *ch)
+static IOTLS_NOINLINE int process_sni(iotls_conn *c, const iotls_client_hello *ch)
 {
     if (c->sv.sni_done)
         return IOTLS_OK;
@@ -431,7 +431,8 @@ static int process_sni(iotls_conn *c, const iotls_client_hello *ch)
 }
 
 /* Everything but the group, which the two ClientHellos decide differently. */
-static int negotiate_rest(iotls_conn *c, const iotls_client_hello *ch, sv_choice *choice)
+static IOTLS_NOINLINE int negotiate_rest(iotls_conn *c, const iotls_client_hello *ch,
+                                         sv_choice *choice)
 {
     int rc = pick_sig_scheme(c, ch, &choice->sig_scheme);
     if (rc == IOTLS_OK)
@@ -542,8 +543,8 @@ static int make_cookie(iotls_conn *c, const iotls_client_hello *ch, uint16_t sui
 
 /* Checks the second ClientHello's cookie; on success returns what the
  * first ClientHello decided and the view of Hash(ClientHello1). */
-static int open_cookie(const iotls_conn *c, const iotls_client_hello *ch2, uint16_t *suite,
-                       uint16_t *group, iotls_bytes *ch1_hash)
+static IOTLS_NOINLINE int open_cookie(const iotls_conn *c, const iotls_client_hello *ch2,
+                                      uint16_t *suite, uint16_t *group, iotls_bytes *ch1_hash)
 {
     const uint8_t *key = cookie_key(c);
     const uint8_t *p = ch2->cookie.p;
@@ -596,8 +597,8 @@ static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
     return iotls_conn_send_ccs(c);
 }
 
-static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
-                                    const sv_choice *choice)
+static IOTLS_NOINLINE int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
+                                                   const sv_choice *choice)
 {
     uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
     uint8_t cookie[COOKIE_MAX_LEN];
@@ -630,9 +631,9 @@ static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
  * 4.4.1): message_hash(ClientHello1) || HelloRetryRequest || ClientHello2.
  * The HelloRetryRequest is written again byte for byte: it depends only on
  * the session id (bound by the cookie), suite, group and the cookie. */
-static int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2, uint16_t suite,
-                              uint16_t group, iotls_bytes ch1_hash, const uint8_t *ch2_msg,
-                              size_t ch2_len)
+static IOTLS_NOINLINE int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2,
+                                             uint16_t suite, uint16_t group, iotls_bytes ch1_hash,
+                                             const uint8_t *ch2_msg, size_t ch2_len)
 {
     uint8_t synthetic[IOTLS_HS_HEADER_LEN + IOTLS_MAX_HASH_LEN];
     synthetic[0] = IOTLS_HS_MESSAGE_HASH;
@@ -667,7 +668,7 @@ static int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2, uint
 
 /* ---------------- the server's flight ---------------- */
 
-static int send_certificate(iotls_conn *c)
+static IOTLS_NOINLINE int send_certificate(iotls_conn *c)
 {
     const iotls_config *cc = cert_config(c);
     own_chain chain;
@@ -692,7 +693,7 @@ static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
     return rc;
 }
 
-static int send_finished(iotls_conn *c)
+static IOTLS_NOINLINE int send_finished(iotls_conn *c)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t verify_data[IOTLS_MAX_HASH_LEN];
@@ -810,10 +811,13 @@ static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch,
     }
 }
 
-/* The whole answer to an acceptable ClientHello: ServerHello [CCS]
- * {EncryptedExtensions} {CertificateRequest} {Certificate}
- * {CertificateVerify} {Finished}, then the application write keys. */
-static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const sv_choice *choice)
+/* The first part of the answer to an acceptable ClientHello, while it is at
+ * hand: ServerHello [CCS] {EncryptedExtensions} {CertificateRequest}. The
+ * rest, send_flight_rest, runs when the ClientHello's handler has returned,
+ * so that the handler's frame (the parsed ClientHello, the negotiation's
+ * choice, the ticket it opened) does not sit above the CertificateVerify
+ * signature, the deepest stack of the server (docs/stack.md). */
+static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch, const sv_choice *choice)
 {
     if (choice->alpn.len >= c->alpn_cap)
         return IOTLS_ERR_INTERNAL;
@@ -845,10 +849,25 @@ static int send_server_flight(iotls_conn *c, const iotls_client_hello *ch, const
         rc = send_message(c, write_certificate_request, NULL);
         c->sv.cert_requested = 1;
     }
-    if (rc == IOTLS_OK && !choice->resumed)
+    if (rc == IOTLS_OK) {
+        c->sv.sig_scheme = choice->sig_scheme;
+        c->sv.state = IOTLS_SV_FLIGHT_REST;
+    }
+    return rc;
+}
+
+/* The rest of the flight: {Certificate} {CertificateVerify} (not when a
+ * PSK authenticates) {Finished}, then the application write keys. Its own
+ * frame, with the Certificate and Finished writers beside the signature
+ * rather than above it. */
+static IOTLS_NOINLINE int send_flight_rest(iotls_conn *c)
+{
+    int psk_auth = c->resumed || c->ext_psk;
+    int rc = IOTLS_OK;
+    if (!psk_auth)
         rc = send_certificate(c);
-    if (rc == IOTLS_OK && !choice->resumed)
-        rc = send_certificate_verify(c, choice->sig_scheme);
+    if (rc == IOTLS_OK && !psk_auth)
+        rc = send_certificate_verify(c, c->sv.sig_scheme);
     if (rc == IOTLS_OK)
         rc = send_finished(c);
     if (rc == IOTLS_OK)
@@ -1392,7 +1411,7 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
         if (rc == IOTLS_OK)
             c->sv.state = IOTLS_SV_WAIT_CH2;
     } else if (rc == IOTLS_OK) {
-        rc = send_server_flight(c, &ch, &choice);
+        rc = send_flight_start(c, &ch, &choice);
     }
     iotls_wipe(choice.psk, sizeof choice.psk);
     return rc;
@@ -1451,7 +1470,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
         c->hrr = 1;
-        rc = send_server_flight(c, &ch, &choice);
+        rc = send_flight_start(c, &ch, &choice);
     }
     iotls_wipe(choice.psk, sizeof choice.psk);
     return rc;
@@ -1596,6 +1615,9 @@ int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
             continue;
         if (transitions[i].hs_type == hs_type && transitions[i].epoch == c->rd_epoch)
             rc = transitions[i].handler(c, msg, len);
+        /* After the ClientHello's handler, from this shallow frame. */
+        if (rc == IOTLS_OK && c->sv.state == IOTLS_SV_FLIGHT_REST)
+            rc = send_flight_rest(c);
         break;
     }
     if (rc != IOTLS_OK) {

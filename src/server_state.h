@@ -13,6 +13,9 @@
 enum iotls_server_hs_state {
     IOTLS_SV_WAIT_CH = 0,   /* first ClientHello */
     IOTLS_SV_WAIT_CH2,      /* second ClientHello, after our HelloRetryRequest */
+    IOTLS_SV_FLIGHT_REST,   /* ServerHello and EncryptedExtensions written: the rest of
+                             * our flight goes out as soon as the ClientHello's handler
+                             * returns (server.c, send_flight_rest); accepts nothing */
     IOTLS_SV_WAIT_EOED,     /* 0-RTT accepted: EndOfEarlyData (under the early keys) */
     IOTLS_SV_WAIT_CERT,     /* client Certificate (we sent CertificateRequest) */
     IOTLS_SV_WAIT_CV,       /* client CertificateVerify */
@@ -26,10 +29,11 @@ enum iotls_server_hs_state {
 struct iotls_server_state {
     int state; /* enum iotls_server_hs_state */
 
-    int cert_requested; /* we sent a CertificateRequest */
-    int ccs_sent;       /* middlebox-compatibility CCS already sent */
-    int sni_done;       /* the SNI callback ran (it runs once per handshake) */
-    int sni_ack;        /* acknowledge server_name in EncryptedExtensions */
+    int cert_requested;  /* we sent a CertificateRequest */
+    int ccs_sent;        /* middlebox-compatibility CCS already sent */
+    int sni_done;        /* the SNI callback ran (it runs once per handshake) */
+    int sni_ack;         /* acknowledge server_name in EncryptedExtensions */
+    uint16_t sig_scheme; /* for our CertificateVerify, chosen from the ClientHello */
 
     /* Per-connection cookie key, used when the config has none. */
     int own_cookie_key;
