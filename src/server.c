@@ -683,14 +683,12 @@ static IOTLS_NOINLINE int send_certificate(iotls_conn *c)
     return send_message(c, write_certificate, &chain);
 }
 
-static int send_certificate_verify(iotls_conn *c, uint16_t scheme)
+static int send_certificate_verify(iotls_conn *c)
 {
     /* The key is only borrowed from the (shared, const) config: signing
      * does not change it, mbedTLS just wants a mutable context. */
-    int rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&cert_config(c)->key, scheme, 1);
-    if (rc == IOTLS_OK)
-        c->own_sig_scheme = scheme;
-    return rc;
+    return iotls_conn_send_certificate_verify(c, (iotls_pkey *)&cert_config(c)->key,
+                                              c->own_sig_scheme, 1);
 }
 
 static IOTLS_NOINLINE int send_finished(iotls_conn *c)
@@ -850,7 +848,8 @@ static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch, const 
         c->sv.cert_requested = 1;
     }
     if (rc == IOTLS_OK) {
-        c->sv.sig_scheme = choice->sig_scheme;
+        /* The scheme send_flight_rest signs with; 0 when a PSK authenticates. */
+        c->own_sig_scheme = choice->resumed ? 0 : choice->sig_scheme;
         c->sv.state = IOTLS_SV_FLIGHT_REST;
     }
     return rc;
@@ -867,7 +866,7 @@ static IOTLS_NOINLINE int send_flight_rest(iotls_conn *c)
     if (!psk_auth)
         rc = send_certificate(c);
     if (rc == IOTLS_OK && !psk_auth)
-        rc = send_certificate_verify(c, c->sv.sig_scheme);
+        rc = send_certificate_verify(c);
     if (rc == IOTLS_OK)
         rc = send_finished(c);
     if (rc == IOTLS_OK)

@@ -29,11 +29,10 @@ enum iotls_server_hs_state {
 struct iotls_server_state {
     int state; /* enum iotls_server_hs_state */
 
-    int cert_requested;  /* we sent a CertificateRequest */
-    int ccs_sent;        /* middlebox-compatibility CCS already sent */
-    int sni_done;        /* the SNI callback ran (it runs once per handshake) */
-    int sni_ack;         /* acknowledge server_name in EncryptedExtensions */
-    uint16_t sig_scheme; /* for our CertificateVerify, chosen from the ClientHello */
+    int cert_requested; /* we sent a CertificateRequest */
+    int ccs_sent;       /* middlebox-compatibility CCS already sent */
+    int sni_done;       /* the SNI callback ran (it runs once per handshake) */
+    int sni_ack;        /* acknowledge server_name in EncryptedExtensions */
 
     /* Per-connection cookie key, used when the config has none. */
     int own_cookie_key;
