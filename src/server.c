@@ -406,7 +406,7 @@ static int pick_alpn(const iotls_config *cfg, const iotls_client_hello *ch, iotl
 
 /* server_name: keep the host name for the application and let the SNI
  * callback pick the certificate. Runs once per handshake. */
-static IOTLS_NOINLINE int process_sni(iotls_conn *c, const iotls_client_hello *ch)
+IOTLS_NOINLINE static int process_sni(iotls_conn *c, const iotls_client_hello *ch)
 {
     if (c->sv.sni_done)
         return IOTLS_OK;
@@ -431,7 +431,7 @@ static IOTLS_NOINLINE int process_sni(iotls_conn *c, const iotls_client_hello *c
 }
 
 /* Everything but the group, which the two ClientHellos decide differently. */
-static IOTLS_NOINLINE int negotiate_rest(iotls_conn *c, const iotls_client_hello *ch,
+IOTLS_NOINLINE static int negotiate_rest(iotls_conn *c, const iotls_client_hello *ch,
                                          sv_choice *choice)
 {
     int rc = pick_sig_scheme(c, ch, &choice->sig_scheme);
@@ -543,7 +543,7 @@ static int make_cookie(iotls_conn *c, const iotls_client_hello *ch, uint16_t sui
 
 /* Checks the second ClientHello's cookie; on success returns what the
  * first ClientHello decided and the view of Hash(ClientHello1). */
-static IOTLS_NOINLINE int open_cookie(const iotls_conn *c, const iotls_client_hello *ch2,
+IOTLS_NOINLINE static int open_cookie(const iotls_conn *c, const iotls_client_hello *ch2,
                                       uint16_t *suite, uint16_t *group, iotls_bytes *ch1_hash)
 {
     const uint8_t *key = cookie_key(c);
@@ -597,7 +597,7 @@ static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
     return iotls_conn_send_ccs(c);
 }
 
-static IOTLS_NOINLINE int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
+IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
                                                    const sv_choice *choice)
 {
     uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
@@ -631,7 +631,7 @@ static IOTLS_NOINLINE int send_hello_retry_request(iotls_conn *c, const iotls_cl
  * 4.4.1): message_hash(ClientHello1) || HelloRetryRequest || ClientHello2.
  * The HelloRetryRequest is written again byte for byte: it depends only on
  * the session id (bound by the cookie), suite, group and the cookie. */
-static IOTLS_NOINLINE int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2,
+IOTLS_NOINLINE static int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2,
                                              uint16_t suite, uint16_t group, iotls_bytes ch1_hash,
                                              const uint8_t *ch2_msg, size_t ch2_len)
 {
@@ -668,7 +668,7 @@ static IOTLS_NOINLINE int rebuild_transcript(iotls_conn *c, const iotls_client_h
 
 /* ---------------- the server's flight ---------------- */
 
-static IOTLS_NOINLINE int send_certificate(iotls_conn *c)
+IOTLS_NOINLINE static int send_certificate(iotls_conn *c)
 {
     const iotls_config *cc = cert_config(c);
     own_chain chain;
@@ -691,7 +691,7 @@ static int send_certificate_verify(iotls_conn *c)
                                               c->own_sig_scheme, 1);
 }
 
-static IOTLS_NOINLINE int send_finished(iotls_conn *c)
+IOTLS_NOINLINE static int send_finished(iotls_conn *c)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t verify_data[IOTLS_MAX_HASH_LEN];
@@ -859,7 +859,7 @@ static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch, const 
  * PSK authenticates) {Finished}, then the application write keys. Its own
  * frame, with the Certificate and Finished writers beside the signature
  * rather than above it. */
-static IOTLS_NOINLINE int send_flight_rest(iotls_conn *c)
+IOTLS_NOINLINE static int send_flight_rest(iotls_conn *c)
 {
     int psk_auth = c->resumed || c->ext_psk;
     int rc = IOTLS_OK;
