@@ -174,6 +174,8 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->early_data_bytes = c->early_bytes;
     info->peer_alert = c->peer_alert;
     info->alert_sent = c->alert_sent;
+    info->record_size_in = (uint32_t)c->max_record_in;
+    info->record_size_out = (uint32_t)c->max_record_out;
     return IOTLS_OK;
 }
 

@@ -248,6 +248,10 @@ typedef struct {
     int alert_sent;                   /* alert we sent, -1 none */
     int external_psk;                 /* authenticated by the external PSK */
     uint32_t key_updates_sent, key_updates_received;
+    /* Record plaintext sizes (iotls_config_set_record_size): the largest this
+     * side accepts, and the largest it sends, which the peer's
+     * record_size_limit or max_fragment_length may have lowered. */
+    uint32_t record_size_in, record_size_out;
 } iotls_info;
 
 const char *iotls_suite_name(uint16_t suite);

@@ -1320,6 +1320,12 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
         size_t small = cl_size < sv_size ? cl_size : sv_size;
         CHECK(cl->max_record_out == (cl_size < 16384 ? small : 16384));
         CHECK(sv->max_record_out == small); /* its own size is also what it sends */
+        /* iotls_info reports both directions as negotiated. */
+        iotls_info ci, si;
+        CHECK_OK(iotls_conn_info(cl, &ci));
+        CHECK_OK(iotls_conn_info(sv, &si));
+        CHECK(ci.record_size_in == cl_size && ci.record_size_out == cl->max_record_out);
+        CHECK(si.record_size_in == sv_size && si.record_size_out == small);
         /* 10000 bytes from the server: records of at most the client's limit. */
         static uint8_t data[10000], got[10000];
         for (size_t i = 0; i < sizeof data; i++)
