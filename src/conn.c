@@ -280,6 +280,16 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
 
 /* ---- the receive path ---- */
 
+/* The messages after which the sender's keys may change: ClientHello,
+ * ServerHello (and HelloRetryRequest), EndOfEarlyData, Finished and
+ * KeyUpdate must end their record (RFC 8446 5.1). */
+static int precedes_key_change(uint8_t type)
+{
+    return type == IOTLS_HS_CLIENT_HELLO || type == IOTLS_HS_SERVER_HELLO ||
+           type == IOTLS_HS_END_OF_EARLY_DATA || type == IOTLS_HS_FINISHED ||
+           type == IOTLS_HS_KEY_UPDATE;
+}
+
 static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
 {
     size_t off = 0;
@@ -302,6 +312,15 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         }
         iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
         c->hs_more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
+        /* Whatever follows a key change in the same record came under the
+         * old keys (RFC 8446 5.1). Refused before the message is acted on:
+         * a handler that answers (a client's second flight after the
+         * server's Finished) would otherwise send it, install keys and
+         * report the handshake done on a connection that then fails. The
+         * rest of the record has not been fed yet: it is what is left of
+         * data. */
+        if (c->hs_more_in_record && precedes_key_change(type))
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
         if (!c->handshake_done) {
             rc = role_handle(c, type, msg, msg_len);
         } else {
@@ -309,11 +328,9 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         }
         if (rc != IOTLS_OK)
             return rc;
-        /* Whatever followed a key change in the same record was protected
-         * with the old keys: not allowed (RFC 8446 5.1). The rest of the
-         * record has not been fed yet, so it is what is left of data. */
-        if (c->rd_keys_gen != keys_gen && (off < len || iotls_hs_reasm_pending(&c->reasm) != 0))
-            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        /* Every message that changes the read keys is in the list above. */
+        if (c->rd_keys_gen != keys_gen && c->hs_more_in_record)
+            return IOTLS_ERR_INTERNAL;
     }
     return IOTLS_OK;
 }

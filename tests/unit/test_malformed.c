@@ -1098,10 +1098,18 @@ static void server_flight_case(flight_change k, int want, const char *what)
                         g_rec, sizeof g_rec);
         int rc = feed(p.cl.c, g_rec, n);
         CHECK_RC(rc, want);
-        if (want == IOTLS_OK)
+        if (want == IOTLS_OK) {
             CHECK(iotls_conn_handshake_done(p.cl.c));
-        else
+        } else {
+            /* Refused before the client answered: no handshake reported
+             * done, and the only record out is the plaintext alert (no
+             * CCS, no Finished ahead of it). */
+            size_t out_len = 0;
+            const uint8_t *out = iotls_conn_output(p.cl.c, &out_len);
+            CHECK(!iotls_conn_handshake_done(p.cl.c));
+            CHECK(out != NULL && out_len == 7 && out[0] == IOTLS_CT_ALERT);
             check_failed(&p, p.cl.c, want, iotls_error_alert(want), what);
+        }
     }
     pair_close(&p);
 }
@@ -1112,6 +1120,12 @@ static void test_server_certificate(void)
     server_flight_case(FL_DER_TAG, IOTLS_ERR_BAD_CERTIFICATE, "server cert DER tag");
     server_flight_case(FL_DER_LENGTH, IOTLS_ERR_BAD_CERTIFICATE, "server cert DER length");
     server_flight_case(FL_DER_KEY, IOTLS_ERR_BAD_CERTIFICATE, "server cert EC point");
+    server_flight_case(FL_FINISHED, IOTLS_ERR_DECRYPT_ERROR, "server Finished");
+    /* The server's Finished must end its record (RFC 8446 5.1). */
+    server_flight_case(FL_FIN_PARTIAL, IOTLS_ERR_UNEXPECTED_MESSAGE,
+                       "partial after server Finished");
+    server_flight_case(FL_FIN_WHOLE, IOTLS_ERR_UNEXPECTED_MESSAGE,
+                       "KeyUpdate after server Finished");
 }
 
 /* ---------------- alerts ---------------- */
