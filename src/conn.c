@@ -364,6 +364,9 @@ static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
      * is dropped during the handshake; anything else is an error. */
     if (len != 1 || body[0] != 1 || c->handshake_done || c->ccs_received)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    /* Not between the records of one handshake message (RFC 8446 5.1). */
+    if (iotls_hs_reasm_pending(&c->reasm) != 0)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     if (c->role == IOTLS_ROLE_SERVER && c->transcript.alg == IOTLS_HASH_NONE && c->flights_in == 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE; /* before any ClientHello */
     c->ccs_received = 1;

@@ -701,6 +701,36 @@ static void test_interleaved(void)
         pair_close(&p);
     }
 
+    /* Server: the first half of the client's second flight, then a CCS of
+     * value 1 (the client's first, acceptable on its own), then the rest.
+     * Control: the CCS ahead of the first half. */
+    static const uint8_t ccs_one[] = {1};
+    for (int i = 0; i < 2; i++) {
+        if (stage_client_flight(&p, 1) == 0) {
+            const char *key = "CLIENT_HANDSHAKE_TRAFFIC_SECRET";
+            size_t half = g_hs_len / 2, n;
+            if (i == 0) {
+                n = plain_record(IOTLS_CT_CHANGE_CIPHER_SPEC, ccs_one, 1, g_rec);
+                CHECK_OK(feed(p.sv.c, g_rec, n));
+            }
+            n = seal(&p, key, 0, IOTLS_CT_HANDSHAKE, g_hs, half, g_rec, sizeof g_rec);
+            CHECK_OK(feed(p.sv.c, g_rec, n));
+            CHECK(iotls_hs_reasm_pending(&p.sv.c->reasm) > 0);
+            if (i == 0) {
+                n = seal(&p, key, 1, IOTLS_CT_HANDSHAKE, g_hs + half, g_hs_len - half, g_rec,
+                         sizeof g_rec);
+                CHECK_OK(feed(p.sv.c, g_rec, n));
+                CHECK(iotls_conn_handshake_done(p.sv.c));
+            } else {
+                n = plain_record(IOTLS_CT_CHANGE_CIPHER_SPEC, ccs_one, 1, g_rec);
+                CHECK_RC(feed(p.sv.c, g_rec, n), IOTLS_ERR_UNEXPECTED_MESSAGE);
+                check_failed(&p, p.sv.c, IOTLS_ERR_UNEXPECTED_MESSAGE,
+                             IOTLS_ALERT_UNEXPECTED_MESSAGE, "partial Certificate then CCS");
+            }
+        }
+        pair_close(&p);
+    }
+
     /* Server after the handshake: half a KeyUpdate, then application data.
      * Control: half a KeyUpdate, then its other half. */
     static const uint8_t key_update[] = {IOTLS_HS_KEY_UPDATE, 0, 0, 1, 0};
