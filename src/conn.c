@@ -374,6 +374,21 @@ static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
     return IOTLS_OK;
 }
 
+/* A record of declined 0-RTT data (RFC 8446 4.2.10), skipped within the
+ * budget; beyond it, unexpected_message. Each record costs its body, and at
+ * least the smallest body a client can seal (content type and tag): a
+ * flood of empty or tiny records is bounded like any other. */
+#define MIN_PROTECTED_BODY (1 + IOTLS_AEAD_TAG_LEN)
+
+static int skip_early_record(iotls_conn *c, size_t body_len)
+{
+    size_t cost = body_len < MIN_PROTECTED_BODY ? MIN_PROTECTED_BODY : body_len;
+    if (cost > c->early_skip_budget)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    c->early_skip_budget -= (uint32_t)cost;
+    return IOTLS_OK;
+}
+
 static int process_record(iotls_conn *c)
 {
     uint8_t outer_type = c->rx[0];
@@ -398,14 +413,8 @@ static int process_record(iotls_conn *c)
         if (outer_type != IOTLS_CT_APPLICATION_DATA)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         int rc = iotls_record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
-        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data) {
-            /* 0-RTT data we declined (RFC 8446 4.2.10): skip, bounded;
-             * more than we allow is unexpected_message (4.6.1). */
-            if (body_len > c->early_skip_budget)
-                return IOTLS_ERR_UNEXPECTED_MESSAGE;
-            c->early_skip_budget -= (uint32_t)body_len;
-            return IOTLS_OK;
-        }
+        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data)
+            return skip_early_record(c, body_len); /* 0-RTT data we declined */
         if (rc != IOTLS_OK)
             return rc;
         /* RFC 8449 4: the inner plaintext (content, type, padding) is at
@@ -418,10 +427,9 @@ static int process_record(iotls_conn *c)
          * HelloRetryRequest arrive before any read keys: skip them within
          * the budget (RFC 8446 4.2.10); otherwise nothing may be protected
          * yet. */
-        if (!c->skip_early_data || body_len > c->early_skip_budget)
+        if (!c->skip_early_data)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
-        c->early_skip_budget -= (uint32_t)body_len;
-        return IOTLS_OK;
+        return skip_early_record(c, body_len);
     }
 
     if (type != IOTLS_CT_HANDSHAKE && iotls_hs_reasm_pending(&c->reasm) != 0)
