@@ -1215,8 +1215,10 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
                    ticket_open(cfg, now, identity, t, scratch->plain) == IOTLS_OK &&
                    iotls_suite_hash(t->suite) == alg && t->psk_len == hash_len &&
                    memcmp(t->sni_digest, sni, sizeof sni) == 0 &&
-                   (now == 0 ||
-                    (now >= t->issued_ms && now - t->issued_ms < (uint64_t)t->lifetime * 1000u))) {
+                   /* A clock that reads 0 cannot tell the ticket's age:
+                    * no resumption rather than no lifetime. */
+                   now != 0 && now >= t->issued_ms &&
+                   now - t->issued_ms < (uint64_t)t->lifetime * 1000u) {
             found = 1;
         }
         if (!found) {

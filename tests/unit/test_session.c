@@ -17,7 +17,9 @@
  *    (also when re-sealed with a fresh issue time, so only the rotation can
  *    refuse it), a key name from a future period refused until that period
  *    comes, two servers with one master resuming each other's tickets and
- *    another master refused. */
+ *    another master refused.
+ * 4. A server whose clock reads 0 resumes nothing (its tickets' lifetime
+ *    cannot be checked). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -698,6 +700,32 @@ static void test_ticket_rotation(void)
     iotls_config_free(ccfg);
 }
 
+/* A server whose time callback reads 0 (no clock, or a failing one)
+ * cannot tell a ticket's age: it must not resume, rather than take every
+ * ticket as within its lifetime. The client's clock is fine. Control: the
+ * same server with a clock resumes the same way. */
+static void test_server_clock_zero(void)
+{
+    for (int zero = 0; zero < 2; zero++) {
+        test_clock sclk = {zero ? 0 : 1700000000000ull}, cclk = {1700000000000ull};
+        static ticket_store st;
+        iotls_config *scfg = server_config(&sclk);
+        iotls_config *ccfg = client_config(&cclk, &st);
+        memset(&st, 0, sizeof st);
+        CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
+        CHECK(st.count == 2 && st.len > 0);
+        static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+        size_t blob_len = st.len;
+        memcpy(blob, st.blob, blob_len);
+        /* A minute later by the client's clock; the server's still reads
+         * the same, 0 or not. */
+        cclk.now += 60000;
+        CHECK_RESUMED(run(scfg, ccfg, blob, blob_len, 0), !zero);
+        iotls_config_free(scfg);
+        iotls_config_free(ccfg);
+    }
+}
+
 static void test_ticket_key_file(void)
 {
     iotls_config *cfg = iotls_config_new();
@@ -743,6 +771,7 @@ int main(void)
         test_resumption();
         test_ticket_age();
         test_ticket_rotation();
+        test_server_clock_zero();
     }
     return tl_finish("session");
 }
