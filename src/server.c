@@ -140,16 +140,6 @@ static int has_ext(const iotls_client_hello *ch, enum iotls_ext_id id)
     return (ch->exts_seen & IOTLS_EXT_BIT(id)) != 0;
 }
 
-/* RFC 8446 5.1: ClientHello and Finished precede a key change and must end
- * on a record boundary; a message (or part of one) still buffered behind
- * them came under the old keys. */
-static int check_key_change_boundary(const iotls_conn *c)
-{
-    if (c->hs_more_in_record || iotls_hs_reasm_pending(&c->reasm) != 0)
-        return IOTLS_ERR_UNEXPECTED_MESSAGE;
-    return IOTLS_OK;
-}
-
 /* ---------------- writing messages ---------------- */
 
 typedef int (*sv_write_fn)(iotls_conn *c, iotls_writer *w, const void *arg);
@@ -773,8 +763,6 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     if (rc == IOTLS_OK)
         rc = maybe_send_ccs(c, ch);
     if (rc == IOTLS_OK)
-        rc = check_key_change_boundary(c);
-    if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     /* Accepted 0-RTT: the client's early records come first, until its
      * EndOfEarlyData. */
@@ -1321,8 +1309,6 @@ static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK)
-        rc = check_key_change_boundary(c);
-    if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK)
         c->sv.state = IOTLS_SV_WAIT_FINISHED; /* resumed: no client certificate */
@@ -1571,8 +1557,6 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
         rc = iotls_ks_resumption(&c->ks, hash);
-    if (rc == IOTLS_OK)
-        rc = check_key_change_boundary(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc != IOTLS_OK)
