@@ -980,13 +980,24 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
 
 int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
 {
+    return iotls_conn_set_session_keyed(c, blob, len, NULL, 0);
+}
+
+int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len, const uint8_t *key,
+                                 size_t key_len)
+{
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_ERR_UNSUPPORTED;
     if (!c || c->role != IOTLS_ROLE_CLIENT || c->cl.state != IOTLS_CL_IDLE)
         return IOTLS_ERR_BAD_STATE;
+    if (key == NULL && key_len > 0)
+        return IOTLS_ERR_BAD_ARG;
     struct iotls_client_state *s = &c->cl;
     s->has_session = 0;
-    int rc = iotls_session_ref_parse(&s->session, NULL, 0, blob, len, iotls_config_now_ms(c->cfg));
+    /* The key only checks the trailer here: the connection keeps the
+     * fields it needs and references the rest of the blob, not the key. */
+    int rc =
+        iotls_session_ref_parse(&s->session, key, key_len, blob, len, iotls_config_now_ms(c->cfg));
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.6.1 / 4.2.11: only with the server it came from, and a

@@ -280,6 +280,16 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
 
 /* ---- the receive path ---- */
 
+/* The messages after which the sender's keys may change: ClientHello,
+ * ServerHello (and HelloRetryRequest), EndOfEarlyData, Finished and
+ * KeyUpdate must end their record (RFC 8446 5.1). */
+static int precedes_key_change(uint8_t type)
+{
+    return type == IOTLS_HS_CLIENT_HELLO || type == IOTLS_HS_SERVER_HELLO ||
+           type == IOTLS_HS_END_OF_EARLY_DATA || type == IOTLS_HS_FINISHED ||
+           type == IOTLS_HS_KEY_UPDATE;
+}
+
 static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
 {
     size_t off = 0;
@@ -302,6 +312,15 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         }
         iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
         c->hs_more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
+        /* Whatever follows a key change in the same record came under the
+         * old keys (RFC 8446 5.1). Refused before the message is acted on:
+         * a handler that answers (a client's second flight after the
+         * server's Finished) would otherwise send it, install keys and
+         * report the handshake done on a connection that then fails. The
+         * rest of the record has not been fed yet: it is what is left of
+         * data. */
+        if (c->hs_more_in_record && precedes_key_change(type))
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
         if (!c->handshake_done) {
             rc = role_handle(c, type, msg, msg_len);
         } else {
@@ -309,11 +328,9 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         }
         if (rc != IOTLS_OK)
             return rc;
-        /* Whatever followed a key change in the same record was protected
-         * with the old keys: not allowed (RFC 8446 5.1). The rest of the
-         * record has not been fed yet, so it is what is left of data. */
-        if (c->rd_keys_gen != keys_gen && (off < len || iotls_hs_reasm_pending(&c->reasm) != 0))
-            return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        /* Every message that changes the read keys is in the list above. */
+        if (c->rd_keys_gen != keys_gen && c->hs_more_in_record)
+            return IOTLS_ERR_INTERNAL;
     }
     return IOTLS_OK;
 }
@@ -347,10 +364,28 @@ static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
      * is dropped during the handshake; anything else is an error. */
     if (len != 1 || body[0] != 1 || c->handshake_done || c->ccs_received)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    /* Not between the records of one handshake message (RFC 8446 5.1). */
+    if (iotls_hs_reasm_pending(&c->reasm) != 0)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     if (c->role == IOTLS_ROLE_SERVER && c->transcript.alg == IOTLS_HASH_NONE && c->flights_in == 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE; /* before any ClientHello */
     c->ccs_received = 1;
     iotls_conn_event(c, IOTLS_EV_CCS_RECEIVED, 0, len, 0, NULL);
+    return IOTLS_OK;
+}
+
+/* A record of declined 0-RTT data (RFC 8446 4.2.10), skipped within the
+ * budget; beyond it, unexpected_message. Each record costs its body, and at
+ * least the smallest body a client can seal (content type and tag): a
+ * flood of empty or tiny records is bounded like any other. */
+#define MIN_PROTECTED_BODY (1 + IOTLS_AEAD_TAG_LEN)
+
+static int skip_early_record(iotls_conn *c, size_t body_len)
+{
+    size_t cost = body_len < MIN_PROTECTED_BODY ? MIN_PROTECTED_BODY : body_len;
+    if (cost > c->early_skip_budget)
+        return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    c->early_skip_budget -= (uint32_t)cost;
     return IOTLS_OK;
 }
 
@@ -378,14 +413,8 @@ static int process_record(iotls_conn *c)
         if (outer_type != IOTLS_CT_APPLICATION_DATA)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         int rc = iotls_record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
-        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data) {
-            /* 0-RTT data we declined (RFC 8446 4.2.10): skip, bounded;
-             * more than we allow is unexpected_message (4.6.1). */
-            if (body_len > c->early_skip_budget)
-                return IOTLS_ERR_UNEXPECTED_MESSAGE;
-            c->early_skip_budget -= (uint32_t)body_len;
-            return IOTLS_OK;
-        }
+        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data)
+            return skip_early_record(c, body_len); /* 0-RTT data we declined */
         if (rc != IOTLS_OK)
             return rc;
         /* RFC 8449 4: the inner plaintext (content, type, padding) is at
@@ -398,10 +427,9 @@ static int process_record(iotls_conn *c)
          * HelloRetryRequest arrive before any read keys: skip them within
          * the budget (RFC 8446 4.2.10); otherwise nothing may be protected
          * yet. */
-        if (!c->skip_early_data || body_len > c->early_skip_budget)
+        if (!c->skip_early_data)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
-        c->early_skip_budget -= (uint32_t)body_len;
-        return IOTLS_OK;
+        return skip_early_record(c, body_len);
     }
 
     if (type != IOTLS_CT_HANDSHAKE && iotls_hs_reasm_pending(&c->reasm) != 0)

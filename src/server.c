@@ -140,16 +140,6 @@ static int has_ext(const iotls_client_hello *ch, enum iotls_ext_id id)
     return (ch->exts_seen & IOTLS_EXT_BIT(id)) != 0;
 }
 
-/* RFC 8446 5.1: ClientHello and Finished precede a key change and must end
- * on a record boundary; a message (or part of one) still buffered behind
- * them came under the old keys. */
-static int check_key_change_boundary(const iotls_conn *c)
-{
-    if (c->hs_more_in_record || iotls_hs_reasm_pending(&c->reasm) != 0)
-        return IOTLS_ERR_UNEXPECTED_MESSAGE;
-    return IOTLS_OK;
-}
-
 /* ---------------- writing messages ---------------- */
 
 typedef int (*sv_write_fn)(iotls_conn *c, iotls_writer *w, const void *arg);
@@ -773,8 +763,6 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     if (rc == IOTLS_OK)
         rc = maybe_send_ccs(c, ch);
     if (rc == IOTLS_OK)
-        rc = check_key_change_boundary(c);
-    if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     /* Accepted 0-RTT: the client's early records come first, until its
      * EndOfEarlyData. */
@@ -1215,8 +1203,10 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
                    ticket_open(cfg, now, identity, t, scratch->plain) == IOTLS_OK &&
                    iotls_suite_hash(t->suite) == alg && t->psk_len == hash_len &&
                    memcmp(t->sni_digest, sni, sizeof sni) == 0 &&
-                   (now == 0 ||
-                    (now >= t->issued_ms && now - t->issued_ms < (uint64_t)t->lifetime * 1000u))) {
+                   /* A clock that reads 0 cannot tell the ticket's age:
+                    * no resumption rather than no lifetime. */
+                   now != 0 && now >= t->issued_ms &&
+                   now - t->issued_ms < (uint64_t)t->lifetime * 1000u) {
             found = 1;
         }
         if (!found) {
@@ -1318,8 +1308,6 @@ static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
     int rc = iotls_end_of_early_data_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
-    if (rc == IOTLS_OK)
-        rc = check_key_change_boundary(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK)
@@ -1569,8 +1557,6 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
         rc = iotls_ks_resumption(&c->ks, hash);
-    if (rc == IOTLS_OK)
-        rc = check_key_change_boundary(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc != IOTLS_OK)

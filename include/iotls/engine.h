@@ -83,6 +83,12 @@ void *iotls_conn_user(const iotls_conn *c);
  * ticket): keep it unchanged until iotls_conn_handshake_done() or
  * iotls_conn_free(). */
 int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
+/* The same for a blob saved with iotls_session_save_keyed: its HMAC-SHA256
+ * trailer is checked under key (NULL/0: the plain SHA-256 digest, as
+ * iotls_conn_set_session). A blob not made under that key is
+ * SESSION_INVALID. The key is only used during the call. */
+int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len, const uint8_t *key,
+                                 size_t key_len);
 /* Client, after iotls_conn_set_session: send data as 0-RTT early data. Before
  * iotls_conn_start the data is only referenced (keep it alive until
  * iotls_conn_start returns) and goes out right after the ClientHello; after

@@ -73,6 +73,11 @@ iotls_conn *iotls_engine(iotls *t);
  * on the next connect. IOTLS_ERR_SESSION_INVALID / _EXPIRED when it cannot
  * be used; the connection then does a full handshake. */
 int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
+/* The same for a blob saved with iotls_session_save_keyed, checked under
+ * key (NULL/0: as iotls_set_session). Blob and key are copied, and both
+ * are wiped when replaced or when t is freed. */
+int iotls_set_session_keyed(iotls *t, const uint8_t *blob, size_t len, const uint8_t *key,
+                            size_t key_len);
 /* Client, before connect, after iotls_set_session: data (copied) sent as
  * 0-RTT early data with the ClientHello when the session allows it.
  * After the handshake iotls_get_info().early_data tells what happened:

@@ -175,7 +175,8 @@ int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t iden
  * larger value is lowered to it. Small values are for tests. */
 void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records);
 /* Wall clock for ticket ages and expiry (ms since the epoch). Default:
- * CLOCK_REALTIME. */
+ * CLOCK_REALTIME. 0 means the time is unknown: a server then resumes no
+ * ticket (full handshakes), rather than accept tickets of any age. */
 void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
 
 /* Server: choose the certificate by the client's server_name. Return a

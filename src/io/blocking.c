@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,9 @@ struct iotls {
     int app_data_seen; /* iotls_read has returned data */
     uint8_t *session;  /* blob to offer for resumption (iotls_set_session) */
     size_t session_len;
+    /* Device key of a keyed blob (iotls_set_session_keyed), in the same
+     * allocation right after the blob; 0 bytes for a plain one. */
+    size_t session_key_len;
     uint8_t *early_out; /* client: 0-RTT data to send (iotls_set_early_data) */
     size_t early_out_len;
     /* Server: accepted 0-RTT data the engine delivered during the
@@ -435,7 +439,9 @@ static int start_engine(iotls *t, int fd, const char *server_name)
         return fail(t, "handshake", IOTLS_ERR_CONFIG, "the engine rejected the configuration");
     if (t->session) {
         /* A session for another name or suite is not offered: full handshake. */
-        if (iotls_conn_set_session(t->conn, t->session, t->session_len) == IOTLS_OK &&
+        const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
+        if (iotls_conn_set_session_keyed(t->conn, t->session, t->session_len, key,
+                                         t->session_key_len) == IOTLS_OK &&
             t->early_out_len > 0) {
             /* Without 0-RTT in the session the data is simply not sent
              * early (early_data NONE): the application writes it later. */
@@ -857,7 +863,8 @@ size_t iotls_memory_used(const iotls *t)
 {
     if (t == NULL)
         return 0;
-    return sizeof *t + t->mem_len + t->session_len + t->early_out_len + t->early_in_len;
+    return sizeof *t + t->mem_len + t->session_len + t->session_key_len + t->early_out_len +
+           t->early_in_len;
 }
 
 void iotls_free(iotls *t)
@@ -873,7 +880,7 @@ void iotls_free(iotls *t)
     if (t->own_fd && t->fd >= 0)
         close(t->fd);
     if (t->session) {
-        iotls_wipe(t->session, t->session_len);
+        iotls_wipe(t->session, t->session_len + t->session_key_len);
         free(t->session);
     }
     if (t->early_out) {
@@ -937,27 +944,40 @@ iotls_conn *iotls_engine(iotls *t)
 
 int iotls_set_session(iotls *t, const uint8_t *blob, size_t len)
 {
-    if (t == NULL || blob == NULL || t->role != IOTLS_ROLE_CLIENT)
+    return iotls_set_session_keyed(t, blob, len, NULL, 0);
+}
+
+int iotls_set_session_keyed(iotls *t, const uint8_t *blob, size_t len, const uint8_t *key,
+                            size_t key_len)
+{
+    if (t == NULL || blob == NULL || t->role != IOTLS_ROLE_CLIENT || (key == NULL && key_len > 0))
         return IOTLS_ERR_BAD_ARG;
     if (t->conn != NULL)
         return IOTLS_ERR_BAD_STATE;
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_ERR_UNSUPPORTED;
     iotls_session_ref check;
-    int rc = iotls_session_ref_parse(&check, NULL, 0, blob, len, iotls_config_now_ms(t->cfg));
+    int rc = iotls_session_ref_parse(&check, key, key_len, blob, len, iotls_config_now_ms(t->cfg));
     iotls_wipe(&check, sizeof check);
     if (rc != IOTLS_OK)
         return rc;
-    uint8_t *copy = malloc(len);
+    /* The engine checks the blob again when the connection starts, so the
+     * key is kept with it. */
+    if (key_len > SIZE_MAX - len)
+        return IOTLS_ERR_BAD_ARG;
+    uint8_t *copy = malloc(len + key_len);
     if (copy == NULL)
         return IOTLS_ERR_NO_MEMORY;
     memcpy(copy, blob, len);
+    if (key_len > 0)
+        memcpy(copy + len, key, key_len);
     if (t->session) {
-        iotls_wipe(t->session, t->session_len);
+        iotls_wipe(t->session, t->session_len + t->session_key_len);
         free(t->session);
     }
     t->session = copy;
     t->session_len = len;
+    t->session_key_len = key_len;
     return IOTLS_OK;
 }
 

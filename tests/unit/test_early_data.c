@@ -11,6 +11,9 @@
  *  - more early data than the ticket allows: unexpected_message;
  *  - the same first flight (ClientHello + early records) fed to a second
  *    server connection of the same config: its early data is refused;
+ *  - after such a declined flight, a flood of empty or tiny records the
+ *    server cannot open: skipped only within its budget, then
+ *    unexpected_message;
  *  - a ticket age outside the window: refused;
  *  - the default replay store itself: seen, expiry, full ring. */
 #include <stdio.h>
@@ -204,6 +207,39 @@ static int replay_to_server(iotls_config *scfg, const tl_wire *flight, int *stat
     return rc;
 }
 
+/* Feeds a recorded first flight to a fresh server connection, which
+ * declines its early data, then up to count copies of record (a forged
+ * 0-RTT record it cannot open). The server's error; *taken: how many
+ * copies it skipped before it. */
+static int flood_declined(iotls_config *scfg, const tl_wire *flight, const uint8_t *record,
+                          size_t record_len, int count, int *taken)
+{
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    CHECK(sv != NULL);
+    CHECK_OK(iotls_conn_start(sv));
+    size_t off = 0, used = 0, n;
+    int rc = IOTLS_OK;
+    for (int i = 0; i < 20 && off < flight->len && rc == IOTLS_OK; i++) {
+        rc = iotls_conn_input(sv, flight->buf + off, flight->len - off, &used);
+        off += used;
+        iotls_conn_output(sv, &n);
+        iotls_conn_output_consume(sv, n);
+    }
+    CHECK_OK(rc);
+    CHECK(off == flight->len);
+    CHECK(iotls_conn_early_data_status(sv) == IOTLS_EARLY_DATA_REJECTED);
+    *taken = 0;
+    while (rc == IOTLS_OK && *taken < count) {
+        rc = iotls_conn_input(sv, record, record_len, &used);
+        if (rc == IOTLS_OK && used == record_len)
+            (*taken)++;
+        else if (rc == IOTLS_OK)
+            rc = IOTLS_ERR_INTERNAL; /* the server stopped taking input */
+    }
+    tl_conn_free(sv);
+    return rc;
+}
+
 static iotls_config *server_config(test_clock *clk, uint32_t early_max)
 {
     iotls_config *cfg = iotls_config_new();
@@ -296,6 +332,22 @@ static void test_early_data(void)
     (void)replay_to_server(scfg, &flight, &status, &read_n);
     CHECK(status == IOTLS_EARLY_DATA_REJECTED);
     CHECK(read_n == 0);
+
+    /* Declined 0-RTT is skipped within a budget, and records too short to
+     * be anything a client sealed (empty, 15 bytes) count against it like
+     * the smallest real one: a flood of them ends in unexpected_message
+     * (the budget allows 20 KiB, far less than 100000 of either). */
+    {
+        static const uint8_t empty[5] = {IOTLS_CT_APPLICATION_DATA, 3, 3, 0, 0};
+        static uint8_t tiny[5 + 15] = {IOTLS_CT_APPLICATION_DATA, 3, 3, 0, 15};
+        int taken = 0;
+        CHECK_RC(flood_declined(scfg, &flight, empty, sizeof empty, 100000, &taken),
+                 IOTLS_ERR_UNEXPECTED_MESSAGE);
+        CHECK(taken >= 100 && taken < 100000);
+        CHECK_RC(flood_declined(scfg, &flight, tiny, sizeof tiny, 100000, &taken),
+                 IOTLS_ERR_UNEXPECTED_MESSAGE);
+        CHECK(taken >= 100 && taken < 100000);
+    }
 
     /* Rejected by policy: a server (same ticket key) with 0-RTT off. */
     r = run(off_cfg, ccfg, blob, blob_len, g_early, 0, NULL, NULL);

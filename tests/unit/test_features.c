@@ -65,6 +65,8 @@ static void test_api(void)
     /* Built: the blob is refused as damaged; not built: the call itself. */
     CHECK_RC(iotls_conn_set_session(c, junk, sizeof junk),
              IOTLS_FEATURE_RESUMPTION ? IOTLS_ERR_SESSION_INVALID : IOTLS_ERR_UNSUPPORTED);
+    CHECK_RC(iotls_conn_set_session_keyed(c, junk, sizeof junk, key, sizeof key),
+             IOTLS_FEATURE_RESUMPTION ? IOTLS_ERR_SESSION_INVALID : IOTLS_ERR_UNSUPPORTED);
     CHECK_RC(iotls_conn_write_early(c, junk, sizeof junk),
              IOTLS_FEATURE_EARLY_DATA ? IOTLS_ERR_BAD_STATE : IOTLS_ERR_UNSUPPORTED);
     tl_conn_free(c);
@@ -73,6 +75,8 @@ static void test_api(void)
     iotls *t = iotls_client_new(cfg);
     CHECK(t != NULL);
     CHECK_RC(iotls_set_session(t, junk, sizeof junk),
+             IOTLS_FEATURE_RESUMPTION ? IOTLS_ERR_SESSION_INVALID : IOTLS_ERR_UNSUPPORTED);
+    CHECK_RC(iotls_set_session_keyed(t, junk, sizeof junk, key, sizeof key),
              IOTLS_FEATURE_RESUMPTION ? IOTLS_ERR_SESSION_INVALID : IOTLS_ERR_UNSUPPORTED);
     CHECK_RC(iotls_set_early_data(t, junk, sizeof junk), want(IOTLS_FEATURE_EARLY_DATA));
     iotls_free(t);

@@ -701,6 +701,36 @@ static void test_interleaved(void)
         pair_close(&p);
     }
 
+    /* Server: the first half of the client's second flight, then a CCS of
+     * value 1 (the client's first, acceptable on its own), then the rest.
+     * Control: the CCS ahead of the first half. */
+    static const uint8_t ccs_one[] = {1};
+    for (int i = 0; i < 2; i++) {
+        if (stage_client_flight(&p, 1) == 0) {
+            const char *key = "CLIENT_HANDSHAKE_TRAFFIC_SECRET";
+            size_t half = g_hs_len / 2, n;
+            if (i == 0) {
+                n = plain_record(IOTLS_CT_CHANGE_CIPHER_SPEC, ccs_one, 1, g_rec);
+                CHECK_OK(feed(p.sv.c, g_rec, n));
+            }
+            n = seal(&p, key, 0, IOTLS_CT_HANDSHAKE, g_hs, half, g_rec, sizeof g_rec);
+            CHECK_OK(feed(p.sv.c, g_rec, n));
+            CHECK(iotls_hs_reasm_pending(&p.sv.c->reasm) > 0);
+            if (i == 0) {
+                n = seal(&p, key, 1, IOTLS_CT_HANDSHAKE, g_hs + half, g_hs_len - half, g_rec,
+                         sizeof g_rec);
+                CHECK_OK(feed(p.sv.c, g_rec, n));
+                CHECK(iotls_conn_handshake_done(p.sv.c));
+            } else {
+                n = plain_record(IOTLS_CT_CHANGE_CIPHER_SPEC, ccs_one, 1, g_rec);
+                CHECK_RC(feed(p.sv.c, g_rec, n), IOTLS_ERR_UNEXPECTED_MESSAGE);
+                check_failed(&p, p.sv.c, IOTLS_ERR_UNEXPECTED_MESSAGE,
+                             IOTLS_ALERT_UNEXPECTED_MESSAGE, "partial Certificate then CCS");
+            }
+        }
+        pair_close(&p);
+    }
+
     /* Server after the handshake: half a KeyUpdate, then application data.
      * Control: half a KeyUpdate, then its other half. */
     static const uint8_t key_update[] = {IOTLS_HS_KEY_UPDATE, 0, 0, 1, 0};
@@ -1098,10 +1128,18 @@ static void server_flight_case(flight_change k, int want, const char *what)
                         g_rec, sizeof g_rec);
         int rc = feed(p.cl.c, g_rec, n);
         CHECK_RC(rc, want);
-        if (want == IOTLS_OK)
+        if (want == IOTLS_OK) {
             CHECK(iotls_conn_handshake_done(p.cl.c));
-        else
+        } else {
+            /* Refused before the client answered: no handshake reported
+             * done, and the only record out is the plaintext alert (no
+             * CCS, no Finished ahead of it). */
+            size_t out_len = 0;
+            const uint8_t *out = iotls_conn_output(p.cl.c, &out_len);
+            CHECK(!iotls_conn_handshake_done(p.cl.c));
+            CHECK(out != NULL && out_len == 7 && out[0] == IOTLS_CT_ALERT);
             check_failed(&p, p.cl.c, want, iotls_error_alert(want), what);
+        }
     }
     pair_close(&p);
 }
@@ -1112,6 +1150,12 @@ static void test_server_certificate(void)
     server_flight_case(FL_DER_TAG, IOTLS_ERR_BAD_CERTIFICATE, "server cert DER tag");
     server_flight_case(FL_DER_LENGTH, IOTLS_ERR_BAD_CERTIFICATE, "server cert DER length");
     server_flight_case(FL_DER_KEY, IOTLS_ERR_BAD_CERTIFICATE, "server cert EC point");
+    server_flight_case(FL_FINISHED, IOTLS_ERR_DECRYPT_ERROR, "server Finished");
+    /* The server's Finished must end its record (RFC 8446 5.1). */
+    server_flight_case(FL_FIN_PARTIAL, IOTLS_ERR_UNEXPECTED_MESSAGE,
+                       "partial after server Finished");
+    server_flight_case(FL_FIN_WHOLE, IOTLS_ERR_UNEXPECTED_MESSAGE,
+                       "KeyUpdate after server Finished");
 }
 
 /* ---------------- alerts ---------------- */

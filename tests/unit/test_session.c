@@ -17,10 +17,18 @@
  *    (also when re-sealed with a fresh issue time, so only the rotation can
  *    refuse it), a key name from a future period refused until that period
  *    comes, two servers with one master resuming each other's tickets and
- *    another master refused. */
+ *    another master refused.
+ * 4. A server whose clock reads 0 resumes nothing (its tickets' lifetime
+ *    cannot be checked).
+ * 5. A blob saved under a device key resumes through the keyed set_session
+ *    calls of the engine and the blocking API; without the key, under
+ *    another, or a plain blob under the key: SESSION_INVALID. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conn.h"
@@ -187,6 +195,10 @@ static void count_cert(void *arg, const iotls_conn *conn, const iotls_event *ev)
         (*(int *)arg)++;
 }
 
+/* The device key run() checks a blob under (NULL: a plain blob). */
+static const uint8_t *g_blob_key;
+static size_t g_blob_key_len;
+
 /* One connection; blob (may be NULL) offered by the client. Runs until
  * both are done and the tickets have reached the client. If tamper_binder,
  * the client's PSK is changed after the session was loaded. */
@@ -210,7 +222,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     to_sv.len = to_cl.len = 0;
     CHECK_OK(iotls_conn_start(sv));
     if (blob) {
-        CHECK_OK(iotls_conn_set_session(cl, blob, blob_len));
+        CHECK_OK(iotls_conn_set_session_keyed(cl, blob, blob_len, g_blob_key, g_blob_key_len));
         if (tamper_binder)
             cl->cl.session.psk[0] ^= 1;
     }
@@ -698,6 +710,156 @@ static void test_ticket_rotation(void)
     iotls_config_free(ccfg);
 }
 
+/* The blocking API over a socketpair: a server thread that accepts and
+ * echoes until close_notify. */
+typedef struct {
+    const iotls_config *cfg;
+    int fd;
+    int rc;
+} accept_job;
+
+static void *accept_echo(void *arg)
+{
+    accept_job *job = arg;
+    iotls *srv = iotls_server_new(job->cfg);
+    iotls *t = NULL;
+    job->rc = srv ? iotls_accept_socket(srv, job->fd, &t) : IOTLS_ERR_NO_MEMORY;
+    if (job->rc == IOTLS_OK) {
+        char buf[64];
+        ssize_t n;
+        while ((n = iotls_read(t, buf, sizeof buf)) > 0)
+            if (iotls_write(t, buf, (size_t)n) != n)
+                break;
+        (void)iotls_close(t);
+    }
+    iotls_free(t);
+    iotls_free(srv);
+    return NULL;
+}
+
+/* One blocking client connection offering t's session (set by the
+ * caller): a ping echoed back (the tickets arrive before it). 1 resumed,
+ * 0 full handshake, -1 failed. */
+static int blocking_run(iotls *t, const iotls_config *scfg)
+{
+    int fds[2];
+    pthread_t th;
+    accept_job job = {scfg, -1, IOTLS_ERR_INTERNAL};
+    int resumed = -1;
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    job.fd = fds[1];
+    CHECK(pthread_create(&th, NULL, accept_echo, &job) == 0);
+    if (iotls_connect_socket(t, fds[0], g_name) == IOTLS_OK) {
+        char buf[8];
+        iotls_info info;
+        CHECK(iotls_write(t, "ping", 4) == 4);
+        CHECK(iotls_read(t, buf, sizeof buf) == 4);
+        CHECK_OK(iotls_get_info(t, &info));
+        resumed = info.resumed;
+        (void)iotls_close(t);
+    }
+    pthread_join(th, NULL);
+    CHECK_OK(job.rc);
+    close(fds[0]);
+    close(fds[1]);
+    return resumed;
+}
+
+/* A blob saved under a device key (iotls_session_save_keyed) is offered
+ * through iotls_conn_set_session_keyed / iotls_set_session_keyed and
+ * resumes; the same blob without the key, under another key, and a plain
+ * blob (which anyone who can write the storage can make) under the key
+ * are SESSION_INVALID. */
+static void test_keyed_blob(void)
+{
+    static const uint8_t device_key[32] = {0x5e, 0xc7, 0xe7, 1, 2, 3, 4, 5};
+    static const uint8_t other_key[32] = {0x5e, 0xc7, 0xe7, 1, 2, 3, 4, 6};
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    iotls_config *scfg = server_config(&sclk);
+    iotls_config *ccfg = client_config(&cclk, &st);
+    static uint8_t plain[IOTLS_SESSION_MAX_BLOB], keyed[IOTLS_SESSION_MAX_BLOB];
+    size_t plain_len = 0, keyed_len = 0;
+    iotls_session s;
+
+    memset(&st, 0, sizeof st);
+    CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
+    CHECK(st.count == 2);
+    plain_len = st.len;
+    memcpy(plain, st.blob, plain_len);
+    CHECK_OK(iotls_session_load(&s, plain, plain_len, 0));
+    CHECK_OK(iotls_session_save_keyed(&s, device_key, sizeof device_key, keyed, sizeof keyed,
+                                      &keyed_len));
+    iotls_session_wipe(&s);
+
+    /* Engine API. */
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(cl != NULL);
+    CHECK_RC(iotls_conn_set_session(cl, keyed, keyed_len), IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_conn_set_session_keyed(cl, keyed, keyed_len, other_key, sizeof other_key),
+             IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_conn_set_session_keyed(cl, plain, plain_len, device_key, sizeof device_key),
+             IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_conn_set_session_keyed(cl, keyed, keyed_len, NULL, 1), IOTLS_ERR_BAD_ARG);
+    tl_conn_free(cl);
+    sclk.now += 60000;
+    cclk.now += 60000;
+    g_blob_key = device_key;
+    g_blob_key_len = sizeof device_key;
+    CHECK_RESUMED(run(scfg, ccfg, keyed, keyed_len, 0), 1);
+    g_blob_key = NULL;
+    g_blob_key_len = 0;
+
+    /* Blocking API: the same refusals, then a resumed connection. */
+    iotls *t = iotls_client_new(ccfg);
+    CHECK(t != NULL);
+    CHECK_RC(iotls_set_session(t, keyed, keyed_len), IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_set_session_keyed(t, keyed, keyed_len, other_key, sizeof other_key),
+             IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_set_session_keyed(t, plain, plain_len, device_key, sizeof device_key),
+             IOTLS_ERR_SESSION_INVALID);
+    size_t mem_before = iotls_memory_used(t);
+    CHECK_OK(iotls_set_session_keyed(t, keyed, keyed_len, device_key, sizeof device_key));
+    CHECK(iotls_memory_used(t) == mem_before + keyed_len + sizeof device_key);
+    CHECK(blocking_run(t, scfg) == 1);
+    iotls_free(t);
+    /* Control: without a session the blocking client does a full
+     * handshake against the same server. */
+    t = iotls_client_new(ccfg);
+    CHECK(t != NULL);
+    CHECK(blocking_run(t, scfg) == 0);
+    iotls_free(t);
+
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
+/* A server whose time callback reads 0 (no clock, or a failing one)
+ * cannot tell a ticket's age: it must not resume, rather than take every
+ * ticket as within its lifetime. The client's clock is fine. Control: the
+ * same server with a clock resumes the same way. */
+static void test_server_clock_zero(void)
+{
+    for (int zero = 0; zero < 2; zero++) {
+        test_clock sclk = {zero ? 0 : 1700000000000ull}, cclk = {1700000000000ull};
+        static ticket_store st;
+        iotls_config *scfg = server_config(&sclk);
+        iotls_config *ccfg = client_config(&cclk, &st);
+        memset(&st, 0, sizeof st);
+        CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
+        CHECK(st.count == 2 && st.len > 0);
+        static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+        size_t blob_len = st.len;
+        memcpy(blob, st.blob, blob_len);
+        /* A minute later by the client's clock; the server's still reads
+         * the same, 0 or not. */
+        cclk.now += 60000;
+        CHECK_RESUMED(run(scfg, ccfg, blob, blob_len, 0), !zero);
+        iotls_config_free(scfg);
+        iotls_config_free(ccfg);
+    }
+}
+
 static void test_ticket_key_file(void)
 {
     iotls_config *cfg = iotls_config_new();
@@ -743,6 +905,8 @@ int main(void)
         test_resumption();
         test_ticket_age();
         test_ticket_rotation();
+        test_server_clock_zero();
+        test_keyed_blob();
     }
     return tl_finish("session");
 }

@@ -442,9 +442,11 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
     mbedtls_pk_context *pk = (mbedtls_pk_context *)&leaf->pk;
     int ret;
     if (s.rsa_pss) {
+        /* RFC 8446 4.2.3: MGF1 with the scheme's hash and a salt exactly as
+         * long as the digest; any other salt length is a bad signature. */
         mbedtls_pk_rsassa_pss_options opts;
         opts.mgf1_hash_id = s.md;
-        opts.expected_salt_len = MBEDTLS_RSA_SALT_LEN_ANY;
+        opts.expected_salt_len = (int)s.hash_len;
         ret = mbedtls_pk_verify_ext(MBEDTLS_PK_RSASSA_PSS, &opts, pk, s.md, hash, s.hash_len, sig,
                                     sig_len);
     } else {

@@ -924,11 +924,10 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
     if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, X509_get0_pubkey(leaf)) != 1)
         goto out;
     if (s.rsa_pss) {
-        /* MGF1 with the scheme's hash; the salt length is recovered from
-         * the signature (RFC 8446 asks the signer for the hash length; the
-         * mbedTLS backend also accepts any). */
+        /* RFC 8446 4.2.3: MGF1 with the scheme's hash and a salt exactly as
+         * long as the digest; any other salt length is a bad signature. */
         if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO) != 1 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)
             goto out;
     }
