@@ -28,6 +28,8 @@ P=$IA_PKI
 W=$IA_WORK
 IA_SERVER_TIMEOUT=60
 EXAMPLES="https_get mqtt_publish event_loop_client psk_sensor"
+# mosquitto and nginx live in /usr/sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 need() { # need PROGRAM PACKAGE: a missing server program is a failure
     command -v "$1" >/dev/null || ia_die "$1 not found: apt-get install $2 (scripts/deps.sh)"
