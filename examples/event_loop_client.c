@@ -71,7 +71,8 @@ int main(int argc, char **argv)
     if (req_len < 0 || (size_t)req_len >= sizeof request)
         return 2;
 
-    int status = 1, connected = 0, request_sent = 0, closing = 0, peer_eof = 0, fd = -1;
+    int status = 1, connected = 0, closing = 0, peer_eof = 0, fd = -1;
+    size_t req_off = 0; /* request bytes the engine has taken */
     void *mem = NULL;
     iotls_conn *c = NULL;
     iotls_config *cfg = iotls_config_new();
@@ -98,12 +99,14 @@ int main(int argc, char **argv)
         const uint8_t *out = iotls_conn_output(c, &out_len);
         if (closing && out_len == 0)
             break; /* our last bytes (close_notify or an alert) are out */
-        struct pollfd p = {.fd = fd, .events = 0};
+        struct pollfd p = {.fd = fd, .events = 0, .revents = 0};
         if (!connected || out_len > 0)
             p.events |= POLLOUT;
         if (connected && in_off == in_len && !closing)
             p.events |= POLLIN;
-        int ready = poll(&p, 1, 10000);
+        /* Nothing to wait for: received bytes are left to feed (the engine
+         * paused for its application data, drained below). */
+        int ready = p.events ? poll(&p, 1, 10000) : 1;
         if (ready <= 0) {
             fprintf(stderr, "event_loop_client: %s\n", ready == 0 ? "timed out" : "poll failed");
             break;
@@ -128,7 +131,7 @@ int main(int argc, char **argv)
             if (n > 0)
                 iotls_conn_output_consume(c, (size_t)n);
         }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (in_off == in_len && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
             ssize_t n = recv(fd, in, sizeof in, 0);
             if (n > 0) {
                 in_len = (size_t)n;
@@ -142,7 +145,7 @@ int main(int argc, char **argv)
         }
         if (closing)
             continue;
-        /* Feed what we received; the engine may take it in parts (it waits
+        /* Feed what we received: the engine may take it in parts (pausing
          * while decrypted data is unread or its output is full). */
         int rc = IOTLS_OK, done = 0;
         while (rc == IOTLS_OK && !done && in_off < in_len) {
@@ -171,21 +174,24 @@ int main(int argc, char **argv)
         } else if (peer_eof) {
             fprintf(stderr, "event_loop_client: connection closed without close_notify\n");
             break;
-        } else if (iotls_conn_handshake_done(c) && !request_sent) {
-            iotls_info info;
-            iotls_conn_info(c, &info);
-            fprintf(stderr, "event_loop_client: handshake done: %s %s, server %s verified\n",
-                    info.cipher_suite_name, info.group_name, argv[3]);
+        } else if (iotls_conn_handshake_done(c) && req_off < (size_t)req_len) {
+            if (req_off == 0) {
+                iotls_info info;
+                iotls_conn_info(c, &info);
+                fprintf(stderr, "event_loop_client: handshake done: %s %s, server %s verified\n",
+                        info.cipher_suite_name, info.group_name, argv[3]);
+            }
+            /* Seals what fits in the output buffer (WANT_WRITE: none now). */
             size_t taken = 0;
-            if (iotls_conn_write(c, (const uint8_t *)request, (size_t)req_len, &taken) == IOTLS_OK)
-                request_sent = taken == (size_t)req_len; /* a short request fits one record */
+            if (iotls_conn_write(c, (const uint8_t *)request + req_off, (size_t)req_len - req_off,
+                                 &taken) == IOTLS_OK)
+                req_off += taken;
         }
     }
 out:
     if (fd >= 0)
         close(fd);
-    if (c != NULL)
-        iotls_conn_free(c);
+    iotls_conn_free(c); /* wipes the keys; NULL is fine */
     free(mem);
     iotls_config_free(cfg);
     return status;
