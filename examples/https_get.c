@@ -31,6 +31,9 @@ static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t
             fprintf(stderr, "https_get: cannot write %s\n", (const char *)arg);
         if (f != NULL)
             fclose(f);
+    } else {
+        fprintf(stderr, "https_get: session ticket of %zu bytes too large to keep\n",
+                ticket->ticket_len);
     }
     iotls_session_wipe(&s);
 }
@@ -95,10 +98,11 @@ int main(int argc, char **argv)
                          : "full handshake, server certificate verified");
 
     char req[512];
+    int default_port = strcmp(port, "443") == 0;
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s%s%s\r\nConnection: close\r\n"
                      "User-Agent: iotls-example\r\n\r\n",
-                     path, host);
+                     path, host, default_port ? "" : ":", default_port ? "" : port);
     if (n < 0 || (size_t)n >= sizeof req || write_all(t, req, (size_t)n) != 0) {
         fprintf(stderr, "https_get: request not sent: %s\n", iotls_error(t));
         goto out;

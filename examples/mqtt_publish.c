@@ -31,6 +31,9 @@ static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t
             fprintf(stderr, "mqtt_publish: cannot write %s\n", (const char *)arg);
         if (f != NULL)
             fclose(f);
+    } else {
+        fprintf(stderr, "mqtt_publish: session ticket of %zu bytes too large to keep\n",
+                ticket->ticket_len);
     }
     iotls_session_wipe(&s);
 }
