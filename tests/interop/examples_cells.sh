@@ -110,11 +110,11 @@ mqtt_cells() {
     device_cert device sensor-0042 ca && device_cert reader reader ca &&
         device_cert rogue sensor-0042 other-ca || ia_die "could not make the device certificates"
     printf 'user sensor-0042\ntopic write sensors/sensor-0042/#\nuser reader\ntopic read sensors/#\n' >"$W/acl"
-    cat >"$W/mosquitto.conf.in" <<EOF
+    cat >"$W/mosquitto.conf.in" <<CONF
 per_listener_settings false
 persistence false
 user root
-log_dest file $W/mosquitto.log
+log_dest file @LOG@
 log_type all
 acl_file $W/acl
 listener @PORT@ 127.0.0.1
@@ -124,29 +124,26 @@ keyfile $P/ecdsa-p256.key
 tls_version tlsv1.3
 require_certificate true
 use_identity_as_username true
-EOF
-    : >"$W/mosquitto.log"
-    # shellcheck disable=SC2016
-    ia_start_server mosquitto -- bash -c 'sed "s/@PORT@/$1/" "$2" >"$3" && exec mosquitto -c "$3"' \
-        _ "{PORT}" "$W/mosquitto.conf.in" "$W/mosquitto.conf" || ia_die "mosquitto did not start"
-    port=$IA_PORT
-    MQTT_LOG=$W/mosquitto.log
-
+CONF
+    # broker_start TAG: a Mosquitto of this cell's own (log MQTT_LOG, port),
+    # ended by ia_server_stop at the end of the cell.
+    broker_start() {
+        MQTT_LOG=$W/$1.mosquitto.log
+        : >"$MQTT_LOG"
+        # shellcheck disable=SC2016
+        ia_start_server "$1" -- bash -c 'sed "s/@PORT@/$1/; s|@LOG@|$2|" "$3" >"$4" && exec mosquitto -c "$4"' \
+            _ "{PORT}" "$MQTT_LOG" "$W/mosquitto.conf.in" "$W/$1.mosquitto.conf" || ia_die "mosquitto did not start"
+        port=$IA_PORT
+    }
     # sub_start TAG: mosquitto_sub over TLS 1.3 with the reader's certificate,
     # for one message; returns once the broker has its subscription.
     sub_start() {
-        local n
-        n=$(grep -c 'Received SUBSCRIBE' "$MQTT_LOG")
         timeout -k 2 15 mosquitto_sub -h 127.0.0.1 -p "$port" --cafile "$P/ca.pem" --cert "$W/reader.pem" \
             --key "$W/reader.key" --tls-version tlsv1.3 -t 'sensors/#' -C 1 -W 10 \
             >"$W/$1.sub.out" 2>"$W/$1.sub.err" &
         sub_pid=$!
         IA_PIDS+=("$sub_pid")
-        for _ in $(seq 1 200); do
-            [ "$(grep -c 'Received SUBSCRIBE' "$MQTT_LOG")" -gt "$n" ] && return 0
-            sleep 0.05
-        done
-        return 1
+        ia_wait_for "$MQTT_LOG" 'Received SUBSCRIBE' 10
     }
     # sub_expect TAG PAYLOAD: the subscriber got exactly PAYLOAD.
     sub_expect() {
@@ -156,45 +153,55 @@ EOF
         got=$(cat "$W/$1.sub.out")
         [ "$got" = "$2" ] || ia_fail "mosquitto_sub received '$got', want '$2'"
     }
-    publish() { # publish TAG CERT TOPIC PAYLOAD
-        run "$1" mqtt_publish localhost "$port" "$P/ca.pem" "$W/$2.pem" "$W/$2.key" "$W/$2.session" "$3" "$4"
+    publish() { # publish TAG CERT TOPIC PAYLOAD (session file: TAG.session)
+        run "$1" mqtt_publish localhost "$port" "$P/ca.pem" "$W/$2.pem" "$W/$2.key" "$W/$1.session" "$3" "$4"
+    }
+    cell_done() {
+        IA_SERVER_LOG=$MQTT_LOG
+        ia_server_stop
+        ia_cell_end
     }
 
     seq=$$-$RANDOM
     payload="t=21.5C rh=40% seq=$seq"
     ia_cell_begin "mqtt_publish mosquitto: device certificate, QoS 1 PUBLISH, mosquitto_sub gets the payload"
-    sub_start first || ia_fail "mosquitto_sub did not subscribe"
-    publish first device sensors/sensor-0042/climate "$payload"
+    broker_start pub
+    sub_start pub || ia_fail "mosquitto_sub did not subscribe"
+    publish pub device sensors/sensor-0042/climate "$payload"
     ia_expect_rc 0
     expect_err_has "full handshake with device certificate"
     expect_err_has "PUBACK received"
-    [ -s "$W/device.session" ] || ia_fail "no session saved for the next run"
     grep -q "u'sensor-0042'" "$MQTT_LOG" || ia_fail "broker did not take the certificate's CN as user name"
-    sub_expect first "$payload"
-    IA_SERVER_LOG=$MQTT_LOG
-    ia_cell_end
+    sub_expect pub "$payload"
+    cell_done
 
+    # Two runs, as two boots of the device: the second offers the ticket the
+    # first saved (a restarted Mosquitto would have lost its ticket key).
     payload="t=21.6C rh=41% seq=$seq"
-    ia_cell_begin "mqtt_publish mosquitto: the second run resumes its TLS session (ticket from the first)"
-    sub_start second || ia_fail "mosquitto_sub did not subscribe"
-    publish second device sensors/sensor-0042/climate "$payload"
+    ia_cell_begin "mqtt_publish mosquitto: the second run resumes the TLS session the first saved"
+    broker_start resume
+    publish resume device sensors/sensor-0042/climate "boot 1 seq=$seq"
+    expect_err_has "full handshake with device certificate"
+    [ -s "$W/resume.session" ] || ia_fail "no session saved by the first run"
+    sub_start resume || ia_fail "mosquitto_sub did not subscribe"
+    publish resume device sensors/sensor-0042/climate "$payload"
     ia_expect_rc 0
     expect_err_has "resumed session"
     expect_err_has "PUBACK received"
-    sub_expect second "$payload"
-    IA_SERVER_LOG=$MQTT_LOG
-    ia_cell_end
+    sub_expect resume "$payload"
+    cell_done
 
     ia_cell_begin "mqtt_publish mosquitto: a topic outside the device's ACL is not delivered"
+    broker_start acl
     sub_start acl || ia_fail "mosquitto_sub did not subscribe"
-    publish acl-denied device sensors/sensor-0099/climate "spoofed seq=$seq"
+    publish acl device sensors/sensor-0099/climate "spoofed seq=$seq"
     ia_expect_rc 0 # MQTT 3.1.1 brokers acknowledge and drop a denied PUBLISH
-    publish acl-allowed device sensors/sensor-0042/climate "allowed seq=$seq"
+    publish acl device sensors/sensor-0042/climate "allowed seq=$seq"
     sub_expect acl "allowed seq=$seq"
-    IA_SERVER_LOG=$MQTT_LOG
-    ia_cell_end
+    cell_done
 
     ia_cell_begin "mqtt_publish mosquitto: a device certificate from another CA is refused"
+    broker_start rogue
     sub_start rogue || ia_fail "mosquitto_sub did not subscribe"
     publish rogue rogue sensors/sensor-0042/climate "rogue seq=$seq"
     ia_expect_fail_rc
@@ -203,29 +210,27 @@ EOF
     grep -q "certificate verify failed" "$MQTT_LOG" || ia_fail "mosquitto log shows no certificate failure"
     # The subscriber must see nothing: it times out (-W) with no output.
     sub_expect rogue ""
-    IA_SERVER_LOG=$MQTT_LOG
-    ia_cell_end
+    cell_done
 
     ia_cell_begin "mqtt mosquitto: the broker refuses TLS 1.2 (tls_version tlsv1.3)"
+    broker_start tls12
     IA_ERR=$W/tls12.err
     if timeout 10 openssl s_client -connect "127.0.0.1:$port" -tls1_2 -CAfile "$P/ca.pem" \
         -cert "$W/device.pem" -key "$W/device.key" </dev/null >"$W/tls12.out" 2>"$IA_ERR"; then
         ia_fail "a TLS 1.2 handshake succeeded"
     fi
     grep -q "alert protocol version" "$IA_ERR" || ia_fail "no protocol_version alert from the broker"
-    ia_cell_end
-    ia_server_stop
+    cell_done
 }
 
 # ---------------------------------------------------------------- https
 https_cells() {
-    local body
+    local body port srv N=$W/nginx
     need nginx nginx
-    mkdir -p "$W/nginx/www" "$W/nginx/tmp"
+    mkdir -p "$N/www" "$N/tmp"
     body="reading 42 from $$: all good"
-    echo "$body" >"$W/nginx/www/status.txt"
-    local N=$W/nginx
-    cat >"$N/nginx.conf.in" <<EOF
+    echo "$body" >"$N/www/status.txt"
+    cat >"$N/nginx.conf.in" <<CONF
 worker_processes 1;
 master_process off;
 daemon off;
@@ -249,54 +254,68 @@ http {
         root $N/www;
     }
 }
-EOF
-    # shellcheck disable=SC2016
-    ia_start_server nginx -- bash -c 'sed "s/@PORT@/$1/" "$2" >"$3" && exec nginx -p "$4" -e "$4/error.log" -c "$3"' \
-        _ "{PORT}" "$N/nginx.conf.in" "$N/nginx.conf" "$N" || ia_die "nginx did not start"
-    local port=$IA_PORT
+CONF
+    # nginx_start / iotls_start: a server of the cell's own, ended by
+    # ia_server_stop. nginx runs in the foreground with its own prefix, pid,
+    # logs and temp dirs in the work dir.
+    nginx_start() {
+        # shellcheck disable=SC2016
+        ia_start_server nginx -- bash -c 'sed "s/@PORT@/$1/" "$2" >"$3" && exec nginx -p "$4" -e "$4/error.log" -c "$3"' \
+            _ "{PORT}" "$N/nginx.conf.in" "$N/nginx.conf" "$N" || ia_die "nginx did not start"
+        port=$IA_PORT
+    }
+    iotls_start() {
+        ia_start_server iotls -- "$IOTLS" server --port 0 --ready-file {READY} --cert "$P/ecdsa-p256.pem" \
+            --key "$P/ecdsa-p256.key" --http --tickets 2 || ia_die "iotls server did not start"
+        port=$IA_PORT
+    }
+    # get SERVER SESSION: https_get of /status.txt (nginx) or /reading (iotls).
+    get() {
+        local path=/status.txt
+        [ "$1" = iotls ] && path=/reading
+        run "$1-$2" https_get localhost "$port" "$path" "$P/ca.pem" "$W/$1-$2.session"
+    }
+    expect_body() {
+        if [ "$1" = nginx ]; then
+            [ "$(cat "$IA_OUT")" = "$body" ] || ia_fail "body is not the file's content"
+        else
+            ia_expect_out_has "request:      GET /reading"
+        fi
+    }
 
-    ia_cell_begin "https_get nginx: verified full handshake, GET /status.txt, session saved"
-    run ng1 https_get localhost "$port" /status.txt "$P/ca.pem" "$W/nginx.session"
-    ia_expect_rc 0
-    [ "$(cat "$IA_OUT")" = "$body" ] || ia_fail "body is not the file's content"
-    expect_err_has "full handshake, server certificate verified"
-    [ -s "$W/nginx.session" ] || ia_fail "no session saved"
-    IA_SERVER_LOG=$N/error.log
-    ia_cell_end
+    for srv in nginx iotls; do
+        ia_cell_begin "https_get $srv: verified full handshake, GET, session saved"
+        "${srv}_start"
+        get $srv full
+        ia_expect_rc 0
+        expect_body $srv
+        expect_err_has "full handshake, server certificate verified"
+        [ -s "$W/$srv-full.session" ] || ia_fail "no session saved"
+        [ $srv = nginx ] && IA_SERVER_LOG=$N/error.log
+        ia_server_stop
+        ia_cell_end
 
-    ia_cell_begin "https_get nginx: the next run resumes the saved session"
-    run ng2 https_get localhost "$port" /status.txt "$P/ca.pem" "$W/nginx.session"
-    ia_expect_rc 0
-    [ "$(cat "$IA_OUT")" = "$body" ] || ia_fail "body is not the file's content"
-    expect_err_has "resumed session"
-    ia_cell_end
+        ia_cell_begin "https_get $srv: the next run resumes the session the first saved"
+        "${srv}_start"
+        get $srv boot
+        expect_err_has "full handshake"
+        [ -s "$W/$srv-boot.session" ] || ia_fail "no session saved by the first run"
+        get $srv boot
+        ia_expect_rc 0
+        expect_body $srv
+        expect_err_has "resumed session"
+        ia_server_stop
+        ia_cell_end
+    done
 
     ia_cell_begin "https_get nginx: a server the CA did not sign is refused"
-    run ng3 https_get localhost "$port" /status.txt "$P/other-ca.pem" "$W/other.session"
+    nginx_start
+    run other https_get localhost "$port" /status.txt "$P/other-ca.pem" "$W/other.session"
     ia_expect_fail_rc
     expect_err_has "unknown_ca"
     [ -s "$IA_OUT" ] && ia_fail "printed a body"
-    ia_cell_end
     ia_server_stop
-
-    ia_start_server iotls -- "$IOTLS" server --port 0 --ready-file {READY} --cert "$P/ecdsa-p256.pem" \
-        --key "$P/ecdsa-p256.key" --http --tickets 2 || ia_die "iotls server did not start"
-    port=$IA_PORT
-    ia_cell_begin "https_get iotls-server --http: verified full handshake, GET, session saved"
-    run io1 https_get localhost "$port" /reading "$P/ca.pem" "$W/iotls.session"
-    ia_expect_rc 0
-    ia_expect_out_has "request:      GET /reading"
-    expect_err_has "full handshake, server certificate verified"
-    [ -s "$W/iotls.session" ] || ia_fail "no session saved"
     ia_cell_end
-
-    ia_cell_begin "https_get iotls-server --http: the next run resumes the saved session"
-    run io2 https_get localhost "$port" /reading "$P/ca.pem" "$W/iotls.session"
-    ia_expect_rc 0
-    ia_expect_out_has "request:      GET /reading"
-    expect_err_has "resumed session"
-    ia_cell_end
-    ia_server_stop
 }
 
 # ---------------------------------------------------------------- openssl s_server
