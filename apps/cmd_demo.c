@@ -746,6 +746,8 @@ int cmd_demo(int argc, char **argv)
             DEVICE_BUDGET_FULL_KIB * 1024, resumed.engine, crypto_part(&resumed), resumed.peak,
             DEVICE_BUDGET_RESUMED_KIB * 1024, (unsigned)cinfo.record_size_in,
             (unsigned)gw->record_size_out, (unsigned)gw->record_size_in);
+    printf("\nTo copy into firmware: examples/ (HTTPS, MQTT with a device certificate, a poll() "
+           "event loop, a PSK sensor), examples/README.md\n");
     if (check_budget && over)
         printf("\niotls demo: the device went over its budget\n");
     else
