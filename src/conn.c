@@ -181,12 +181,16 @@ int iotls_conn_start(iotls_conn *c)
     if (c->role == IOTLS_ROLE_SERVER)
         return c->cfg->has_cert || c->cfg->has_ext_psk ? IOTLS_OK : IOTLS_ERR_CONFIG;
     const iotls_config *cfg = c->cfg;
-    /* A client must be able to tell who it talks to, unless told not to.
-     * An external PSK does that by itself: only the holder of the key can
-     * complete the handshake (and without it, the certificate check below
-     * refuses the server for want of a CA). */
-    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 && !cfg->has_ext_psk &&
-        (!cfg->has_ca || c->server_name[0] == '\0'))
+    /* A client must be able to tell who it talks to, unless told not to:
+     * a certificate is accepted only with its name checked or a pin
+     * matched. An external PSK authenticates the server by itself, so a
+     * PSK-only client (no CA) needs neither: a server that ignores the PSK
+     * has its certificate refused for want of a CA. With a CA, the server
+     * may ignore the PSK and present any certificate that CA signed, for
+     * any name: without a name (or a pin) to check, that is no
+     * authentication. */
+    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 &&
+        (cfg->has_ca ? c->server_name[0] == '\0' : !cfg->has_ext_psk))
         return IOTLS_ERR_CONFIG;
 #ifdef IOTLS_NO_CLIENT
     return IOTLS_ERR_BAD_STATE;

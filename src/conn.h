@@ -101,6 +101,7 @@ struct iotls_conn {
     int peer_cert_presented;
     int peer_cert_verified;
     int client_auth; /* the client proved a certificate */
+    int peer_auth;   /* enum iotls_peer_auth */
     iotls_x509 peer_chain;
     const iotls_config *cert_cfg; /* whose cert/key we present (SNI may change it) */
     size_t max_record_out;        /* plaintext bytes per record we send */
@@ -213,7 +214,7 @@ static inline void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, si
 }
 #endif
 /* Verify the peer's chain per configuration (CA, host name for a server
- * certificate, pins). Sets peer_cert_verified. */
+ * certificate, pins). Sets peer_cert_verified and peer_auth. */
 int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
 /* Master secret, application traffic and exporter secrets from the
  * transcript so far (ClientHello..server Finished), and their key log

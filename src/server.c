@@ -759,6 +759,8 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     if (rc == IOTLS_OK) {
         c->resumed = choice->resumed && !choice->external;
         c->ext_psk = choice->resumed && choice->external;
+        /* A full handshake's client certificate sets it in on_certificate. */
+        c->peer_auth = c->ext_psk ? IOTLS_PEER_AUTH_PSK : IOTLS_PEER_AUTH_NONE;
     }
     if (rc != IOTLS_OK)
         return rc;
@@ -1575,8 +1577,10 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_conn_set_read_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc != IOTLS_OK)
         return rc;
-    /* Certificate, CertificateVerify and Finished all checked. */
-    c->client_auth = c->peer_cert_presented && c->peer_cert_verified && c->peer_sig_scheme != 0;
+    /* Certificate, CertificateVerify and Finished all checked (by the CA
+     * or a pin: peer_cert_verified is 0 for a pin alone). */
+    c->client_auth =
+        c->peer_cert_presented && c->peer_auth != IOTLS_PEER_AUTH_NONE && c->peer_sig_scheme != 0;
     c->sv.state = IOTLS_SV_DONE;
     iotls_server_wipe(c); /* the cookie key has no further use */
     iotls_conn_handshake_complete(c);
