@@ -50,7 +50,7 @@ static void role_wipe(iotls_conn *c)
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
-    size_t rx, reasm, hs_out, tx, alpn;
+    size_t rx, reasm, hs_out, tx, alpn, client_id;
 } buffer_sizes;
 
 /* Room for the selected ALPN protocol, NUL-ended: the longest name in our
@@ -120,6 +120,10 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
     if (s.tx < frag + RECORD_OVERHEAD + 64)
         s.tx = frag + RECORD_OVERHEAD + 64;
     s.alpn = alpn_room(cfg);
+    /* Only a server that verifies clients keeps a client identity (for its
+     * tickets, and from them on resumption); a client config never sets
+     * verify_client, so devices pay nothing for it. */
+    s.client_id = cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE ? sizeof(iotls_peer_id) : 0;
     return s;
 }
 
@@ -127,7 +131,7 @@ size_t iotls_conn_size(const iotls_config *cfg)
 {
     buffer_sizes s = sizes_for(cfg);
     return ALIGN_UP(sizeof(struct iotls_conn)) + ALIGN_UP(s.rx) + ALIGN_UP(s.reasm) +
-           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn);
+           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn) + ALIGN_UP(s.client_id);
 }
 
 iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
@@ -158,6 +162,8 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
     p += ALIGN_UP(s.tx);
     c->alpn = (char *)p;
     c->alpn_cap = s.alpn;
+    p += ALIGN_UP(s.alpn);
+    c->client_id = s.client_id ? (iotls_peer_id *)(void *)p : NULL;
 
     c->cfg = cfg;
     c->cert_cfg = cfg;

@@ -175,7 +175,11 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     /* Only a completed handshake has authenticated anyone. */
     info->peer_auth = c->handshake_done ? c->peer_auth : IOTLS_PEER_AUTH_NONE;
     info->peer_chain_len = iotls_x509_count(&c->peer_chain);
-    if (info->peer_chain_len > 0) {
+    if (info->peer_chain_len == 0 && c->client_auth && c->client_id != NULL) {
+        /* Resumed: the client identity the ticket carried. */
+        memcpy(info->peer_subject, c->client_id->subject, sizeof c->client_id->subject);
+        memcpy(info->peer_spki_sha256, c->client_id->spki_sha256, sizeof info->peer_spki_sha256);
+    } else if (info->peer_chain_len > 0) {
         (void)iotls_x509_subject(&c->peer_chain, 0, info->peer_subject, sizeof info->peer_subject);
         (void)iotls_x509_issuer(&c->peer_chain, 0, info->peer_issuer, sizeof info->peer_issuer);
         (void)iotls_x509_sans(&c->peer_chain, info->peer_sans, sizeof info->peer_sans);

@@ -50,7 +50,15 @@ int iotls_config_set_groups(iotls_config *cfg, const char *list);
 /* "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" (':' or ','),
  * also short names "aes128gcm", "aes256gcm", "chacha20". */
 int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
-/* Server: ask clients for a certificate signed by the configured CA. */
+/* Server: ask clients for a certificate signed by the configured CA (or
+ * matching a pin). An external PSK authenticates the client by itself: a
+ * client that completes a handshake with it is never asked for a
+ * certificate, whatever the mode. A resumed connection carries the client
+ * identity sealed in its ticket (iotls_info.peer_auth
+ * IOTLS_PEER_AUTH_RESUMED); with REQUIRED, a ticket issued to a client that
+ * did not authenticate (by a server of another policy sharing the ticket
+ * key, or this one before the policy changed) is not resumed: a full
+ * handshake asks for a certificate. */
 #define IOTLS_VERIFY_CLIENT_NONE 0
 #define IOTLS_VERIFY_CLIENT_OPTIONAL 1
 #define IOTLS_VERIFY_CLIENT_REQUIRED 2
@@ -233,7 +241,8 @@ enum iotls_peer_auth {
                                     identity is peer_subject / peer_spki_sha256) */
     IOTLS_PEER_AUTH_PSK = 4,     /* the external PSK */
     IOTLS_PEER_AUTH_RESUMED = 5, /* a ticket: authenticated by the connection that issued
-                                    it */
+                                    it. Server: the client identity sealed in the ticket
+                                    is in peer_subject / peer_spki_sha256 */
 };
 /* "none", "name", "pin", "ca", "psk", "resumed" ("?" otherwise). */
 const char *iotls_peer_auth_name(int peer_auth);
@@ -257,8 +266,13 @@ typedef struct {
      * or a pin alone: see peer_auth). */
     int peer_cert_verified;
     int peer_cert_presented;
-    int client_auth; /* client proved a certificate */
-    int peer_auth;   /* enum iotls_peer_auth: how the peer was authenticated */
+    /* Client: we proved a certificate. Server: the client is authenticated
+     * by a certificate, in this handshake or (resumed) in the one that
+     * issued the ticket. */
+    int client_auth;
+    int peer_auth; /* enum iotls_peer_auth: how the peer was authenticated */
+    /* The peer's leaf, or on a resumed server connection the client
+     * identity its ticket carries (subject and SPKI SHA-256 only). */
     char peer_subject[256];
     char peer_issuer[256];
     char peer_sans[256];
