@@ -755,6 +755,57 @@ static void test_ticket_key_file(void)
 
 static char cca_key[4096], cca_cert[4096], ccli_key[4096], ccli_cert[4096];
 
+/* Opens ticket `in` with master's key of its own period, replaces the last
+ * `cut` bytes of its plaintext with tail and seals it again (same key name,
+ * nonce and period): what only a holder of the master can make. Returns the
+ * new length, 0 on error. */
+static size_t reseal_tail(const uint8_t master[48], const uint8_t *in, size_t in_len, size_t cut,
+                          const uint8_t *tail, size_t tail_len, uint8_t *out)
+{
+    uint8_t key[32], plain[1024];
+    const size_t head = 16 + IOTLS_AEAD_NONCE_LEN;
+    if (in_len < head + IOTLS_AEAD_TAG_LEN + cut || in_len - head > sizeof plain)
+        return 0;
+    size_t plain_len = in_len - head - IOTLS_AEAD_TAG_LEN;
+    if (plain_len - cut + tail_len > sizeof plain)
+        return 0;
+    iotls_aead_ctx aead;
+    memset(&aead, 0, sizeof aead);
+    int rc = rot_derive(master, "iotls ticket key", 1, get64(in + 8), key, sizeof key);
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_open(&aead, in + 16, in, 16, in + head, in_len - head, plain);
+    if (rc == IOTLS_OK) {
+        plain_len -= cut;
+        memcpy(plain + plain_len, tail, tail_len);
+        plain_len += tail_len;
+        memcpy(out, in, head);
+        rc = iotls_aead_seal(&aead, out + 16, out, 16, plain, plain_len, out + head);
+    }
+    iotls_aead_free(&aead);
+    iotls_wipe(key, sizeof key);
+    iotls_wipe(plain, sizeof plain);
+    CHECK_OK(rc);
+    return rc == IOTLS_OK ? head + plain_len + IOTLS_AEAD_TAG_LEN : 0;
+}
+
+/* run() offering the session blob with its ticket's last plaintext byte
+ * (client_auth, for an anonymous client's ticket) replaced by tail. */
+static result run_with_tail(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob,
+                            size_t blob_len, const uint8_t master[48], const uint8_t *tail,
+                            size_t tail_len)
+{
+    static iotls_session s;
+    static uint8_t forged[IOTLS_SESSION_MAX_BLOB];
+    uint8_t sealed[IOTLS_SESSION_MAX_TICKET];
+    CHECK_OK(iotls_session_load(&s, blob, blob_len, 0));
+    size_t n = reseal_tail(master, s.ticket, s.ticket_len, 1, tail, tail_len, sealed);
+    size_t forged_len = blob_with_ticket(blob, blob_len, sealed, n, forged);
+    iotls_session_wipe(&s);
+    return run(scfg, ccfg, forged, forged_len, 0);
+}
+
 static void test_client_auth_tickets(void)
 {
     /* Clients' own PKI: a CA the servers trust for client certificates. */
@@ -810,6 +861,33 @@ static void test_client_auth_tickets(void)
     CHECK_OK(r.hs_rc);
     CHECK(r.resumed_sv && r.resumed_cl && r.cr_sent == 0);
     CHECK(!r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_NONE);
+
+    /* The client fields as the parser sees them, in tickets sealed with
+     * the master (the anonymous ticket ends with client_auth = 0): each
+     * malformed one is unusable, a full handshake; a well-formed identity
+     * is taken as it stands (only the master can seal one). */
+    {
+        uint8_t tail[1 + 32 + 1 + 8];
+        memset(tail, 0xA5, sizeof tail);
+        tail[0] = 0; /* unchanged: resumes */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 1), 1);
+        tail[0] = 2; /* neither 0 nor 1 */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 1), 0);
+        tail[0] = 0; /* a byte after the end */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 2), 0);
+        tail[0] = 1; /* the identity missing, then cut in the SPKI hash */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 1), 0);
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 20), 0);
+        tail[33] = 9; /* subject<1> of 9 bytes, 8 present */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, sizeof tail),
+                      0);
+        tail[33] = 8; /* complete: "CN=forge" */
+        memcpy(tail + 34, "CN=forge", 8);
+        r = run_with_tail(strict, anon, anon_ticket, anon_len, master, tail, sizeof tail);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.resumed_sv && r.si.client_auth && strcmp(r.si.peer_subject, "CN=forge") == 0);
+        CHECK(r.si.peer_spki_sha256[0] == 0xA5 && r.si.peer_spki_sha256[31] == 0xA5);
+    }
 
     /* A device with a certificate, its ticket from "open" (which did not
      * ask for it): at "strict", a full handshake that authenticates it. */
