@@ -171,11 +171,14 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->key_updates_received = c->key_updates_received;
     info->peer_cert_verified = c->peer_cert_verified;
     info->peer_cert_presented = c->peer_cert_presented;
-    info->client_auth = c->client_auth;
+    /* A server's resumed client is known from the ClientHello's ticket,
+     * but authenticated only once the handshake is done. */
+    int client_known = c->client_auth && (c->role != IOTLS_ROLE_SERVER || c->handshake_done);
+    info->client_auth = client_known;
     /* Only a completed handshake has authenticated anyone. */
     info->peer_auth = c->handshake_done ? c->peer_auth : IOTLS_PEER_AUTH_NONE;
     info->peer_chain_len = iotls_x509_count(&c->peer_chain);
-    if (info->peer_chain_len == 0 && c->client_auth && c->client_id != NULL) {
+    if (info->peer_chain_len == 0 && client_known && c->client_id != NULL) {
         /* Resumed: the client identity the ticket carried. */
         memcpy(info->peer_subject, c->client_id->subject, sizeof c->client_id->subject);
         memcpy(info->peer_spki_sha256, c->client_id->spki_sha256, sizeof info->peer_spki_sha256);

@@ -925,6 +925,32 @@ static void test_client_auth_tickets(void)
     CHECK(r.si.peer_chain_len == 0 && !r.si.peer_cert_presented && !r.si.peer_cert_verified);
     CHECK(strcmp(r.si.peer_subject, device_subject) == 0);
     CHECK(memcmp(r.si.peer_spki_sha256, device_spki, sizeof device_spki) == 0);
+    /* Half-way (the ClientHello with the ticket taken, the client's
+     * Finished not yet), the server reports no client yet. */
+    {
+        static tl_wire to_sv, to_cl;
+        iotls_conn *sv = tl_conn_new(strict, IOTLS_ROLE_SERVER, NULL);
+        iotls_conn *cl = tl_conn_new(device, IOTLS_ROLE_CLIENT, g_name);
+        CHECK(sv != NULL && cl != NULL);
+        if (sv && cl) {
+            iotls_info mid;
+            to_sv.len = to_cl.len = 0;
+            CHECK_OK(iotls_conn_start(sv));
+            CHECK_OK(iotls_conn_set_session(cl, device_ticket, device_len));
+            CHECK_OK(iotls_conn_start(cl));
+            CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
+            CHECK_OK(iotls_conn_info(sv, &mid));
+            CHECK(!mid.handshake_done && !mid.client_auth && mid.peer_subject[0] == '\0' &&
+                  mid.peer_auth == IOTLS_PEER_AUTH_NONE);
+            CHECK(tl_shuttle(sv, &to_cl, cl, NULL) > 0);
+            CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
+            CHECK_OK(iotls_conn_info(sv, &mid));
+            CHECK(mid.handshake_done && mid.resumed && mid.client_auth &&
+                  strcmp(mid.peer_subject, device_subject) == 0);
+        }
+        tl_conn_free(sv);
+        tl_conn_free(cl);
+    }
     /* The tickets of the resumed connection carry the identity on. */
     CHECK(st.count == 2);
     static uint8_t again[IOTLS_SESSION_MAX_BLOB];
