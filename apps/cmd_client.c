@@ -351,8 +351,10 @@ static void print_connected(const iotls *t, const char *target)
         fprintf(stderr, " alpn=%s", info.alpn);
     if (info.peer_chain_len > 0)
         fprintf(stderr, ", server \"%s\"%s", info.peer_subject,
-                info.peer_cert_verified ? " verified" : " NOT VERIFIED");
-    fprintf(stderr, "\n");
+                info.peer_auth == IOTLS_PEER_AUTH_NAME  ? " verified"
+                : info.peer_auth == IOTLS_PEER_AUTH_PIN ? " key pinned (name not checked)"
+                                                        : " NOT VERIFIED");
+    fprintf(stderr, ", peer auth: %s\n", iotls_peer_auth_name(info.peer_auth));
 }
 
 int cmd_client(int argc, char **argv)

@@ -212,6 +212,11 @@ static void describe_page(iotls *t, const char *method, const char *path, char *
         snprintf(out, cap, "iotls server\n");
         return;
     }
+    /* The client's key names it even when its subject does not (and on a
+     * resumed connection it is what the ticket carried). */
+    char spki[2 * sizeof info.peer_spki_sha256 + 1] = "none";
+    for (size_t i = 0; info.client_auth && i < sizeof info.peer_spki_sha256; i++)
+        snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
     snprintf(out, cap,
              "iotls server: TLS 1.3 connection established\n"
              "request:      %s %s\n"
@@ -221,14 +226,19 @@ static void describe_page(iotls *t, const char *method, const char *path, char *
              "signature:    %s\n"
              "ALPN:         %s\n"
              "server name:  %s\n"
-             "client:       %s%s\n",
+             "client:       %s%s\n"
+             "client key:   SPKI SHA-256 %s\n"
+             "peer auth:    %s\n",
              method, path, info.cipher_suite_name, info.group_name,
              info.hrr ? " (after HelloRetryRequest)" : "",
              iotls_sig_scheme_name(info.own_sig_scheme),
              info.alpn && info.alpn[0] ? info.alpn : "none",
              info.server_name && info.server_name[0] ? info.server_name : "none",
              info.client_auth ? info.peer_subject : "anonymous",
-             info.client_auth ? " (certificate verified)" : "");
+             !info.client_auth ? ""
+             : info.resumed    ? " (certificate verified when the ticket was issued)"
+                               : " (certificate verified)",
+             spki, iotls_peer_auth_name(info.peer_auth));
 }
 
 /* HTTP/1.x: answer each request; keep-alive unless asked not to. */

@@ -109,7 +109,8 @@ static void on_event(void *arg, const iotls_conn *conn, const iotls_event *ev)
             snprintf(line, sizeof line, "   peer certificate chain (%zu) NOT verified: --insecure",
                      ev->len);
         else
-            snprintf(line, sizeof line, "   peer certificate chain (%zu) verified", ev->len);
+            snprintf(line, sizeof line, "   peer certificate chain (%zu) %s", ev->len,
+                     ev->detail ? ev->detail : "verified");
         break;
     case IOTLS_EV_KEY_UPDATE:
         snprintf(line, sizeof line, "%s KeyUpdate", ev->value ? "->" : "<-");
@@ -177,9 +178,22 @@ void trace_summary(FILE *out, iotls *t, int is_client)
     print_chain(out, t);
     if (info.peer_chain_len > 0)
         fprintf(out, "%s  peer verified:  %s\n", tag,
-                info.peer_cert_verified ? "yes" : "NO (verification disabled)");
+                info.peer_cert_verified                 ? "yes"
+                : info.peer_auth == IOTLS_PEER_AUTH_PIN ? "no, but its key matches a pin"
+                                                        : "NO (verification disabled)");
+    /* What authenticated the peer: a checked name, a pin, the CA (a
+     * client), the external PSK, or the ticket's connection. */
+    fprintf(out, "%s  peer auth:      %s\n", tag, iotls_peer_auth_name(info.peer_auth));
     if (!is_client)
-        fprintf(out, "%s  client auth:    %s\n", tag, info.client_auth ? "yes" : "no");
+        fprintf(out, "%s  client auth:    %s%s\n", tag, info.client_auth ? "yes" : "no",
+                info.client_auth && info.resumed ? " (from the ticket)" : "");
+    if (!is_client && info.client_auth && info.peer_chain_len == 0) {
+        /* Resumed: no chain to print; the identity the ticket carried. */
+        char spki[65];
+        for (size_t i = 0; i < sizeof info.peer_spki_sha256; i++)
+            snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
+        fprintf(out, "%s  client:         %s, SPKI SHA-256 %s\n", tag, info.peer_subject, spki);
+    }
     /* A round trip is one flight of the peer answering one of ours: the
      * client counts the server's flights, the server its own. */
     fprintf(out, "%s  flights:        %u sent, %u received (%u round trip%s)\n", tag,

@@ -546,6 +546,8 @@ IOTLS_NOINLINE static int on_server_hello(iotls_conn *c, const uint8_t *msg, siz
         return rc;
     c->resumed = resumed && !s->psk_external;
     c->ext_psk = resumed && s->psk_external;
+    if (resumed) /* a full handshake's certificate check sets it */
+        c->peer_auth = s->psk_external ? IOTLS_PEER_AUTH_PSK : IOTLS_PEER_AUTH_RESUMED;
     c->group = has_share ? s->share_group : 0;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
     iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);

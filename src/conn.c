@@ -50,7 +50,7 @@ static void role_wipe(iotls_conn *c)
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
-    size_t rx, reasm, hs_out, tx, alpn;
+    size_t rx, reasm, hs_out, tx, alpn, client_id;
 } buffer_sizes;
 
 /* Room for the selected ALPN protocol, NUL-ended: the longest name in our
@@ -120,6 +120,10 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
     if (s.tx < frag + RECORD_OVERHEAD + 64)
         s.tx = frag + RECORD_OVERHEAD + 64;
     s.alpn = alpn_room(cfg);
+    /* Only a server that verifies clients keeps a client identity (for its
+     * tickets, and from them on resumption); a client config never sets
+     * verify_client, so devices pay nothing for it. */
+    s.client_id = cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE ? sizeof(iotls_peer_id) : 0;
     return s;
 }
 
@@ -127,7 +131,7 @@ size_t iotls_conn_size(const iotls_config *cfg)
 {
     buffer_sizes s = sizes_for(cfg);
     return ALIGN_UP(sizeof(struct iotls_conn)) + ALIGN_UP(s.rx) + ALIGN_UP(s.reasm) +
-           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn);
+           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn) + ALIGN_UP(s.client_id);
 }
 
 iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
@@ -158,6 +162,8 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
     p += ALIGN_UP(s.tx);
     c->alpn = (char *)p;
     c->alpn_cap = s.alpn;
+    p += ALIGN_UP(s.alpn);
+    c->client_id = s.client_id ? (iotls_peer_id *)(void *)p : NULL;
 
     c->cfg = cfg;
     c->cert_cfg = cfg;
@@ -181,12 +187,16 @@ int iotls_conn_start(iotls_conn *c)
     if (c->role == IOTLS_ROLE_SERVER)
         return c->cfg->has_cert || c->cfg->has_ext_psk ? IOTLS_OK : IOTLS_ERR_CONFIG;
     const iotls_config *cfg = c->cfg;
-    /* A client must be able to tell who it talks to, unless told not to.
-     * An external PSK does that by itself: only the holder of the key can
-     * complete the handshake (and without it, the certificate check below
-     * refuses the server for want of a CA). */
-    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 && !cfg->has_ext_psk &&
-        (!cfg->has_ca || c->server_name[0] == '\0'))
+    /* A client must be able to tell who it talks to, unless told not to:
+     * a certificate is accepted only with its name checked or a pin
+     * matched. An external PSK authenticates the server by itself, so a
+     * PSK-only client (no CA) needs neither: a server that ignores the PSK
+     * has its certificate refused for want of a CA. With a CA, the server
+     * may ignore the PSK and present any certificate that CA signed, for
+     * any name: without a name (or a pin) to check, that is no
+     * authentication. */
+    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 &&
+        (cfg->has_ca ? c->server_name[0] == '\0' : !cfg->has_ext_psk))
         return IOTLS_ERR_CONFIG;
 #ifdef IOTLS_NO_CLIENT
     return IOTLS_ERR_BAD_STATE;

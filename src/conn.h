@@ -36,6 +36,16 @@
 #define IOTLS_NOINLINE
 #endif
 
+/* The client identity a server seals into its tickets and gets back from
+ * one on resumption: the leaf's SPKI SHA-256 and its printable subject,
+ * NUL-ended; like iotls_info.peer_subject, empty when longer than 255
+ * characters. */
+#define IOTLS_PEER_SUBJECT_MAX 255
+typedef struct {
+    uint8_t spki_sha256[32];
+    char subject[IOTLS_PEER_SUBJECT_MAX + 1];
+} iotls_peer_id;
+
 enum iotls_epoch {
     IOTLS_EPOCH_PLAIN = 0,
     IOTLS_EPOCH_EARLY = 1,
@@ -100,7 +110,13 @@ struct iotls_conn {
     int handshake_done;
     int peer_cert_presented;
     int peer_cert_verified;
-    int client_auth; /* the client proved a certificate */
+    int client_auth; /* the client proved a certificate (server: maybe in the ticket's handshake) */
+    int peer_auth;   /* enum iotls_peer_auth */
+    /* Server that verifies clients (a region of the block, NULL otherwise):
+     * the authenticated client's identity, from its chain or from the
+     * ticket it resumed with, sealed into the tickets we issue. Valid when
+     * client_auth is set. */
+    iotls_peer_id *client_id;
     iotls_x509 peer_chain;
     const iotls_config *cert_cfg; /* whose cert/key we present (SNI may change it) */
     size_t max_record_out;        /* plaintext bytes per record we send */
@@ -213,7 +229,7 @@ static inline void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, si
 }
 #endif
 /* Verify the peer's chain per configuration (CA, host name for a server
- * certificate, pins). Sets peer_cert_verified. */
+ * certificate, pins). Sets peer_cert_verified and peer_auth. */
 int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
 /* Master secret, application traffic and exporter secrets from the
  * transcript so far (ClientHello..server Finished), and their key log

@@ -75,7 +75,14 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
     if (iotls_x509_count(&c->peer_chain) == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
     c->peer_cert_presented = 1;
+    int chain_checked = 0;
     if (cfg->has_ca && !cfg->insecure_noverifycert) {
+        /* A server certificate proves nothing without its name checked or
+         * a pin matched: any certificate the CA signed, for any name, would
+         * chain. iotls_conn_start refuses such a client configuration; this
+         * keeps the engine from ever accepting one. */
+        if (is_server_cert && c->server_name[0] == '\0' && cfg->pin_count == 0)
+            return IOTLS_ERR_CERT_HOSTNAME;
         iotls_x509_policy policy;
         memset(&policy, 0, sizeof policy);
         policy.trust = &cfg->ca;
@@ -84,6 +91,7 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
         int rc = iotls_x509_verify(&c->peer_chain, &policy, NULL, 0);
         if (rc != IOTLS_OK)
             return rc;
+        chain_checked = 1;
     } else if (!cfg->insecure_noverifycert && cfg->pin_count == 0) {
         /* Nothing to check the chain against: refuse rather than trust. */
         return IOTLS_ERR_CERT_UNKNOWN_CA;
@@ -99,10 +107,18 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
         if (!matched)
             return IOTLS_ERR_CERT_PIN;
     }
-    c->peer_cert_verified = !cfg->insecure_noverifycert;
+    /* peer_cert_verified keeps its meaning (chain, and a server's name);
+     * peer_auth says what did authenticate the peer. */
+    int name_checked = chain_checked && (!is_server_cert || c->server_name[0] != '\0');
+    c->peer_cert_verified = name_checked;
+    c->peer_auth = name_checked ? (is_server_cert ? IOTLS_PEER_AUTH_NAME : IOTLS_PEER_AUTH_CA)
+                   : cfg->pin_count > 0 ? IOTLS_PEER_AUTH_PIN
+                                        : IOTLS_PEER_AUTH_NONE;
     iotls_conn_event(c, IOTLS_EV_CERT_VERIFIED, 0, iotls_x509_count(&c->peer_chain),
                      cfg->insecure_noverifycert,
-                     cfg->insecure_noverifycert ? "NOT verified (insecure)" : "verified");
+                     cfg->insecure_noverifycert ? "NOT verified (insecure)"
+                     : name_checked             ? "verified"
+                                                : "key matches a pin (name not checked)");
     return IOTLS_OK;
 }
 
@@ -155,9 +171,18 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->key_updates_received = c->key_updates_received;
     info->peer_cert_verified = c->peer_cert_verified;
     info->peer_cert_presented = c->peer_cert_presented;
-    info->client_auth = c->client_auth;
+    /* A server's resumed client is known from the ClientHello's ticket,
+     * but authenticated only once the handshake is done. */
+    int client_known = c->client_auth && (c->role != IOTLS_ROLE_SERVER || c->handshake_done);
+    info->client_auth = client_known;
+    /* Only a completed handshake has authenticated anyone. */
+    info->peer_auth = c->handshake_done ? c->peer_auth : IOTLS_PEER_AUTH_NONE;
     info->peer_chain_len = iotls_x509_count(&c->peer_chain);
-    if (info->peer_chain_len > 0) {
+    if (info->peer_chain_len == 0 && client_known && c->client_id != NULL) {
+        /* Resumed: the client identity the ticket carried. */
+        memcpy(info->peer_subject, c->client_id->subject, sizeof c->client_id->subject);
+        memcpy(info->peer_spki_sha256, c->client_id->spki_sha256, sizeof info->peer_spki_sha256);
+    } else if (info->peer_chain_len > 0) {
         (void)iotls_x509_subject(&c->peer_chain, 0, info->peer_subject, sizeof info->peer_subject);
         (void)iotls_x509_issuer(&c->peer_chain, 0, info->peer_issuer, sizeof info->peer_issuer);
         (void)iotls_x509_sans(&c->peer_chain, info->peer_sans, sizeof info->peer_sans);
@@ -177,6 +202,26 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->record_size_in = (uint32_t)c->max_record_in;
     info->record_size_out = (uint32_t)c->max_record_out;
     return IOTLS_OK;
+}
+
+const char *iotls_peer_auth_name(int peer_auth)
+{
+    switch (peer_auth) {
+    case IOTLS_PEER_AUTH_NONE:
+        return "none";
+    case IOTLS_PEER_AUTH_NAME:
+        return "name";
+    case IOTLS_PEER_AUTH_PIN:
+        return "pin";
+    case IOTLS_PEER_AUTH_CA:
+        return "ca";
+    case IOTLS_PEER_AUTH_PSK:
+        return "psk";
+    case IOTLS_PEER_AUTH_RESUMED:
+        return "resumed";
+    default:
+        return "?";
+    }
 }
 
 size_t iotls_conn_peer_cert_count(const iotls_conn *c)

@@ -93,9 +93,16 @@ typedef struct {
 /* Stateless ticket:
  *   key_name(16) | nonce(12) | AES-256-GCM(key_i, nonce, aad = key_name,
  *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4) |
- *     SHA-256(server_name)(32) | max_early_data(4) | alpn<1>) | tag(16)
+ *     SHA-256(server_name)(32) | max_early_data(4) | alpn<1> |
+ *     client_auth(1) [| client_spki_sha256(32) | client_subject<1>]) | tag(16)
  * The server name is bound so that a ticket issued under one name (and,
  * with an SNI callback, one certificate) does not resume under another.
+ * client_auth (0 or 1) says whether the client was authenticated by a
+ * certificate in the handshake that issued the ticket (or carried into it
+ * by the ticket it resumed with); its identity follows only when it was. A
+ * server that requires client certificates does not resume a ticket
+ * without it (another policy sharing the ticket key, or ours before it
+ * changed, issued it): a full handshake asks for a certificate.
  *
  * Key rotation: the config's 48 bytes are a master secret; for the period
  * i = floor(now_ms / period_ms),
@@ -105,7 +112,7 @@ typedef struct {
  * own period or the next one. Nothing is stored or updated: processes with
  * the same master and clock agree on every key, and the keys are derived
  * per ticket and wiped. */
-#define TICKET_VERSION 2
+#define TICKET_VERSION 3
 #define TICKET_NAME_LEN 16
 #define TICKET_PREFIX_LEN 8
 #define TICKET_KEY_LEN 32
@@ -114,9 +121,12 @@ typedef struct {
 #define TICKET_NAME_LABEL "iotls ticket name"
 #define TICKET_SNI_DIGEST_LEN 32
 #define TICKET_PLAIN_MAX                                                                           \
-    (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN + 4 + 1 + 255)
+    (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN + 4 + 1 + 255 + 1 + 32 +   \
+     1 + IOTLS_PEER_SUBJECT_MAX)
 #define TICKET_MAX_LEN                                                                             \
     (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
+/* Our largest ticket (693 bytes) must fit a device's session. */
+_Static_assert(TICKET_MAX_LEN <= IOTLS_SESSION_MAX_TICKET, "ticket too large for iotls_session");
 
 typedef struct {
     uint16_t suite;
@@ -127,7 +137,8 @@ typedef struct {
     uint32_t lifetime;
     uint8_t sni_digest[TICKET_SNI_DIGEST_LEN];
     uint32_t max_early_data;
-    char alpn[256]; /* NUL-ended */
+    char alpn[256];  /* NUL-ended */
+    int client_auth; /* the client identity (kept beside the ticket) is valid */
 } sv_ticket;
 
 static const iotls_config *cert_config(const iotls_conn *c)
@@ -749,6 +760,10 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
     if (rc == IOTLS_OK) {
         c->resumed = choice->resumed && !choice->external;
         c->ext_psk = choice->resumed && choice->external;
+        /* A full handshake's client certificate sets it in on_certificate. */
+        c->peer_auth = c->ext_psk                     ? IOTLS_PEER_AUTH_PSK
+                       : c->resumed && c->client_auth ? IOTLS_PEER_AUTH_RESUMED
+                                                      : IOTLS_PEER_AUTH_NONE;
     }
     if (rc != IOTLS_OK)
         return rc;
@@ -941,12 +956,15 @@ static int ticket_aead(const iotls_config *cfg, uint64_t period, iotls_aead_ctx 
     return rc;
 }
 
-static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t, uint8_t *out,
-                       size_t *out_len)
+/* The plaintext is written where its ciphertext goes and sealed in place
+ * (out has TICKET_MAX_LEN bytes): no second buffer on the stack. client is
+ * the authenticated client's identity, NULL for none. */
+static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t,
+                       const iotls_peer_id *client, uint8_t *out, size_t *out_len)
 {
-    uint8_t plain[TICKET_PLAIN_MAX];
+    uint8_t *plain = out + TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
     iotls_writer w;
-    iotls_wr_init(&w, plain, sizeof plain);
+    iotls_wr_init(&w, plain, TICKET_PLAIN_MAX);
     iotls_wr_u8(&w, TICKET_VERSION);
     iotls_wr_u16(&w, t->suite);
     iotls_wr_u8(&w, (uint8_t)t->psk_len);
@@ -960,6 +978,15 @@ static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t
     size_t alpn_len = strlen(t->alpn);
     iotls_wr_u8(&w, (uint8_t)alpn_len);
     iotls_wr_bytes(&w, (const uint8_t *)t->alpn, alpn_len);
+    iotls_wr_u8(&w, client != NULL);
+    if (client != NULL) {
+        size_t subject_len = strlen(client->subject);
+        if (subject_len > IOTLS_PEER_SUBJECT_MAX)
+            subject_len = IOTLS_PEER_SUBJECT_MAX;
+        iotls_wr_bytes(&w, client->spki_sha256, sizeof client->spki_sha256);
+        iotls_wr_u8(&w, (uint8_t)subject_len);
+        iotls_wr_bytes(&w, (const uint8_t *)client->subject, subject_len);
+    }
     int rc = iotls_wr_error(&w);
     uint64_t period = now / ticket_period_ms(cfg);
     if (rc == IOTLS_OK)
@@ -973,12 +1000,13 @@ static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t
         rc = ticket_aead(cfg, period, &aead);
     if (rc == IOTLS_OK) {
         rc = iotls_aead_seal(&aead, out + TICKET_NAME_LEN, out, TICKET_NAME_LEN, plain, w.len,
-                             out + TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN);
+                             plain);
         iotls_aead_free(&aead);
     }
     if (rc == IOTLS_OK)
         *out_len = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + w.len + IOTLS_AEAD_TAG_LEN;
-    iotls_wipe(plain, sizeof plain);
+    else
+        iotls_wipe(plain, TICKET_PLAIN_MAX); /* not sealed: still the PSK in the clear */
     return rc;
 }
 
@@ -986,7 +1014,7 @@ static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t
  * period (by now) or the previous one, and intact; anything else means
  * "not usable" (the caller ignores the identity). */
 static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket, sv_ticket *t,
-                       uint8_t plain[TICKET_PLAIN_MAX])
+                       iotls_peer_id *client, uint8_t plain[TICKET_PLAIN_MAX])
 {
     uint8_t prefix[TICKET_PREFIX_LEN];
     size_t head = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
@@ -1017,7 +1045,8 @@ static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
     iotls_reader r;
     iotls_bytes psk;
     iotls_bytes alpn;
-    uint8_t version;
+    iotls_bytes subject = {NULL, 0};
+    uint8_t version, client_auth = 0;
     uint32_t hi, lo;
     iotls_rd_init(&r, plain, plain_len);
     if (iotls_rd_u8(&r, &version) != IOTLS_OK || version != TICKET_VERSION ||
@@ -1027,7 +1056,12 @@ static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
         iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &t->lifetime) != IOTLS_OK ||
         iotls_rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
         iotls_rd_u32(&r, &t->max_early_data) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 0, 255, &alpn) != IOTLS_OK || iotls_rd_done(&r) != IOTLS_OK) {
+        iotls_rd_vec8(&r, 0, 255, &alpn) != IOTLS_OK || iotls_rd_u8(&r, &client_auth) != IOTLS_OK ||
+        client_auth > 1 ||
+        (client_auth &&
+         (iotls_rd_copy(&r, client->spki_sha256, sizeof client->spki_sha256) != IOTLS_OK ||
+          iotls_rd_vec8(&r, 0, IOTLS_PEER_SUBJECT_MAX, &subject) != IOTLS_OK)) ||
+        iotls_rd_done(&r) != IOTLS_OK) {
         rc = IOTLS_ERR_DECODE;
     } else {
         memcpy(t->psk, psk.p, psk.len);
@@ -1035,6 +1069,10 @@ static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
         t->issued_ms = ((uint64_t)hi << 32) | lo;
         memcpy(t->alpn, alpn.p, alpn.len);
         t->alpn[alpn.len] = '\0';
+        t->client_auth = client_auth;
+        if (subject.len > 0)
+            memcpy(client->subject, subject.p, subject.len);
+        client->subject[subject.len] = '\0';
     }
     iotls_wipe(plain, TICKET_PLAIN_MAX);
     return rc;
@@ -1095,8 +1133,11 @@ static int send_tickets(iotls_conn *c)
                     ((uint32_t)age_add[2] << 8) | age_add[3];
         if (rc == IOTLS_OK)
             rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t.psk);
+        /* The client identity goes into every ticket of an authenticated
+         * client, so that it resumes as that client (select_psk). */
+        const iotls_peer_id *client = c->client_auth ? c->client_id : NULL;
         if (rc == IOTLS_OK)
-            rc = ticket_seal(cfg, t.issued_ms, &t, ticket, &n.ticket_len);
+            rc = ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
         iotls_wipe(&t, sizeof t);
         if (rc != IOTLS_OK)
             break;
@@ -1125,6 +1166,7 @@ static int send_tickets(iotls_conn *c)
  * left the handshake goes on without a PSK. */
 typedef struct {
     sv_ticket ticket;
+    iotls_peer_id client;
     uint8_t plain[TICKET_PLAIN_MAX];
 } sv_psk_scratch;
 
@@ -1138,6 +1180,8 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
                       sv_choice *choice)
 {
     const iotls_config *cfg = c->cfg;
+    /* A second ClientHello selects again: forget the first one's ticket. */
+    c->client_auth = 0;
     if (!IOTLS_FEATURE_ANY_PSK || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY) ||
         (!cfg->has_ticket_key && !cfg->has_ext_psk))
         return IOTLS_OK;
@@ -1200,9 +1244,14 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
             /* The external PSK, when the suite has its hash (RFC 8446 4.2.11). */
             found = external = cfg->ext_psk_hash == alg;
         } else if (cfg->has_ticket_key &&
-                   ticket_open(cfg, now, identity, t, scratch->plain) == IOTLS_OK &&
+                   ticket_open(cfg, now, identity, t, &scratch->client, scratch->plain) ==
+                       IOTLS_OK &&
                    iotls_suite_hash(t->suite) == alg && t->psk_len == hash_len &&
                    memcmp(t->sni_digest, sni, sizeof sni) == 0 &&
+                   /* Resuming would skip the CertificateRequest we owe this
+                    * client: a ticket of an unauthenticated client is for a
+                    * full handshake. */
+                   (cfg->verify_client != IOTLS_VERIFY_CLIENT_REQUIRED || t->client_auth) &&
                    /* A clock that reads 0 cannot tell the ticket's age:
                     * no resumption rather than no lifetime. */
                    now != 0 && now >= t->issued_ms &&
@@ -1262,6 +1311,13 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         choice->ticket_age_ok = now != 0 && now >= t->issued_ms && diff <= cfg->early_window_ms;
         choice->resumed = 1;
         choice->external = external;
+        /* The client identity the ticket carries, for iotls_info and the
+         * tickets this connection issues. A server that does not verify
+         * clients keeps none (no room): the client is anonymous to it. */
+        if (!external && t->client_auth && c->client_id != NULL) {
+            memcpy(c->client_id, &scratch->client, sizeof *c->client_id);
+            c->client_auth = 1;
+        }
         choice->psk_ke = use_ke;
         choice->identity = (uint16_t)index;
         memcpy(choice->psk, psk_key, psk_key_len);
@@ -1561,8 +1617,23 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_conn_set_read_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc != IOTLS_OK)
         return rc;
-    /* Certificate, CertificateVerify and Finished all checked. */
-    c->client_auth = c->peer_cert_presented && c->peer_cert_verified && c->peer_sig_scheme != 0;
+    /* Certificate, CertificateVerify and Finished all checked. Resumed:
+     * the ticket said (select_psk). */
+    if (!c->resumed) {
+        c->client_auth = c->peer_cert_presented && c->peer_auth != IOTLS_PEER_AUTH_NONE &&
+                         c->peer_sig_scheme != 0 && c->client_id != NULL;
+        if (c->client_auth) {
+            /* What our tickets carry for this client. */
+            rc = iotls_x509_spki_sha256(&c->peer_chain, c->client_id->spki_sha256);
+            if (rc != IOTLS_OK)
+                return rc;
+            /* A subject too long for it is left empty, as in iotls_info:
+             * the SPKI hash still names the client. */
+            c->client_id->subject[0] = '\0';
+            (void)iotls_x509_subject(&c->peer_chain, 0, c->client_id->subject,
+                                     sizeof c->client_id->subject);
+        }
+    }
     c->sv.state = IOTLS_SV_DONE;
     iotls_server_wipe(c); /* the cookie key has no further use */
     iotls_conn_handshake_complete(c);

@@ -50,7 +50,15 @@ int iotls_config_set_groups(iotls_config *cfg, const char *list);
 /* "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" (':' or ','),
  * also short names "aes128gcm", "aes256gcm", "chacha20". */
 int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
-/* Server: ask clients for a certificate signed by the configured CA. */
+/* Server: ask clients for a certificate signed by the configured CA (or
+ * matching a pin). An external PSK authenticates the client by itself: a
+ * client that completes a handshake with it is never asked for a
+ * certificate, whatever the mode. A resumed connection carries the client
+ * identity sealed in its ticket (iotls_info.peer_auth
+ * IOTLS_PEER_AUTH_RESUMED); with REQUIRED, a ticket issued to a client that
+ * did not authenticate (by a server of another policy sharing the ticket
+ * key, or this one before the policy changed) is not resumed: a full
+ * handshake asks for a certificate. */
 #define IOTLS_VERIFY_CLIENT_NONE 0
 #define IOTLS_VERIFY_CLIENT_OPTIONAL 1
 #define IOTLS_VERIFY_CLIENT_REQUIRED 2
@@ -161,8 +169,11 @@ void iotls_config_set_psk_ke(iotls_config *cfg, int on);
  * Client: offered in every ClientHello (unless a saved session is offered
  * instead); the PSK authenticates the server, so no CA is needed, and the
  * handshake fails if the server does not accept it and has no certificate
- * the client can verify. Server: a client naming this identity gets a PSK
- * handshake without certificates (psk_dhe_ke, or psk_ke per
+ * the client can verify. A client with a CA as well needs a server name
+ * (or a pin), like any client with a CA: the server may ignore the PSK and
+ * present a certificate, which is only accepted with its name checked
+ * (IOTLS_ERR_CONFIG at start-up otherwise). Server: a client naming this
+ * identity gets a PSK handshake without certificates (psk_dhe_ke, or psk_ke per
  * iotls_config_set_psk_ke); another identity gets a full handshake, or
  * handshake_failure when the server has no certificate. A server with an
  * external PSK needs no certificate. */
@@ -216,6 +227,27 @@ int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, si
 
 /* ---------------- What was negotiated ---------------- */
 
+/* How the peer was authenticated (iotls_info.peer_auth). A client accepts
+ * a server certificate only with its name checked (NAME) or a pin matched
+ * (PIN): a CA-signed certificate for another name proves nothing. */
+enum iotls_peer_auth {
+    IOTLS_PEER_AUTH_NONE = 0,    /* not at all: insecure_noverifycert without a pin, a
+                                    client that sent no certificate, the handshake not done */
+    IOTLS_PEER_AUTH_NAME = 1,    /* server certificate: chain to a trusted CA and the
+                                    server name checked (and the pins, if any) */
+    IOTLS_PEER_AUTH_PIN = 2,     /* the leaf's SPKI matched a pin, no name checked (the
+                                    chain too when a CA is configured, without insecure) */
+    IOTLS_PEER_AUTH_CA = 3,      /* client certificate: chain to the server's trusted CA
+                                    (a client certificate has no name to check; the
+                                    identity is peer_subject / peer_spki_sha256) */
+    IOTLS_PEER_AUTH_PSK = 4,     /* the external PSK */
+    IOTLS_PEER_AUTH_RESUMED = 5, /* a ticket: authenticated by the connection that issued
+                                    it. Server: the client identity sealed in the ticket
+                                    is in peer_subject / peer_spki_sha256 */
+};
+/* "none", "name", "pin", "ca", "psk", "resumed" ("?" otherwise). */
+const char *iotls_peer_auth_name(int peer_auth);
+
 typedef struct {
     int handshake_done;
     uint16_t version; /* 0x0304 */
@@ -230,9 +262,18 @@ typedef struct {
     const char *server_name; /* SNI sent (client) or received (server) */
     int hrr;                 /* a HelloRetryRequest happened */
     int resumed;
-    int peer_cert_verified; /* 1 chain+name checked; 0 not presented/insecure */
+    /* 1: the peer's chain was verified to a trusted CA and, for a server's
+     * certificate, its name checked; 0 otherwise (none presented, insecure,
+     * or a pin alone: see peer_auth). */
+    int peer_cert_verified;
     int peer_cert_presented;
-    int client_auth; /* client proved a certificate */
+    /* Client: we proved a certificate. Server: the client is authenticated
+     * by a certificate, in this handshake or (resumed) in the one that
+     * issued the ticket. */
+    int client_auth;
+    int peer_auth; /* enum iotls_peer_auth: how the peer was authenticated */
+    /* The peer's leaf, or on a resumed server connection the client
+     * identity its ticket carries (subject and SPKI SHA-256 only). */
     char peer_subject[256];
     char peer_issuer[256];
     char peer_sans[256];

@@ -466,14 +466,19 @@ int iotls_connect_socket(iotls *t, int fd, const char *servername)
     if (t->role != IOTLS_ROLE_CLIENT || t->conn != NULL)
         return set_error(t, "connect", IOTLS_ERR_BAD_STATE, NULL);
     const iotls_config *cfg = t->cfg;
-    /* Fail here, with a clear message, rather than after a round trip. An
-     * external PSK authenticates the server by itself. */
+    /* Fail here, with a clear message, rather than after a round trip (the
+     * engine's iotls_conn_start applies the same rule). An external PSK
+     * authenticates the server by itself; with a CA too, the server may
+     * ignore the PSK and present a certificate, which proves nothing
+     * without its name checked or a pin matched. */
     if (!cfg->insecure_noverifycert && !cfg->has_ca && cfg->pin_count == 0 && !cfg->has_ext_psk)
         return fail(t, "connect", IOTLS_ERR_CONFIG,
                     "no trusted CA configured to verify the server");
-    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 && !cfg->has_ext_psk &&
+    if (!cfg->insecure_noverifycert && cfg->pin_count == 0 && cfg->has_ca &&
         (servername == NULL || servername[0] == '\0'))
-        return fail(t, "connect", IOTLS_ERR_CONFIG, "no server name to check the certificate");
+        return fail(t, "connect", IOTLS_ERR_CONFIG,
+                    "no server name to check the certificate (a CA is configured: give a name "
+                    "or a pin)");
     if (servername && strlen(servername) > IOTLS_MAX_SERVER_NAME)
         return fail(t, "connect", IOTLS_ERR_CONFIG, "server name too long");
     return start_engine(t, fd, servername && servername[0] ? servername : NULL);

@@ -9,10 +9,18 @@
  *    handshake (server with a certificate) or handshake_failure (PSK-only
  *    server), a PSK-only client refuses a certificate it cannot check;
  * 3. KeyUpdate every 5 records: 100 records each way arrive intact while
- *    both sides rotate their keys many times. */
+ *    both sides rotate their keys many times;
+ * 4. a client with a PSK, a CA and no server name against a server that
+ *    ignores the PSK and presents a certificate of that CA for another
+ *    name: refused at start-up (engine and blocking API), and by the
+ *    certificate check should a name be missing there anyway; with a pin
+ *    and no name the handshake completes and reports authentication by the
+ *    pin, not a verified certificate. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conn.h"
@@ -90,6 +98,9 @@ typedef struct {
     uint16_t first_suite; /* the ClientHello's first suite */
     uint16_t suite;
     uint16_t group;
+    int cl_auth, sv_auth; /* iotls_info.peer_auth of each side */
+    int cl_verified;      /* the client's peer_cert_verified */
+    uint8_t cl_spki[32];  /* SPKI SHA-256 of the server's leaf, as the client saw it */
 } result;
 
 static void count_cert(void *arg, const iotls_conn *conn, const iotls_event *ev)
@@ -121,14 +132,15 @@ static int handshake(iotls_conn *sv, iotls_conn *cl)
                                                                           : IOTLS_ERR_INTERNAL;
 }
 
-static result run(iotls_config *scfg, iotls_config *ccfg)
+/* One connection; the client checks name (NULL or "": none). */
+static result run_named(iotls_config *scfg, iotls_config *ccfg, const char *name)
 {
     result r;
     memset(&r, 0, sizeof r);
     int certs = 0;
     iotls_config_set_trace(scfg, count_cert, &certs);
     iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
-    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, name);
     CHECK(sv != NULL && cl != NULL);
     if (!sv || !cl) {
         tl_conn_free(sv);
@@ -138,7 +150,17 @@ static result run(iotls_config *scfg, iotls_config *ccfg)
     }
     to_sv.len = to_cl.len = 0;
     CHECK_OK(iotls_conn_start(sv));
-    CHECK_OK(iotls_conn_start(cl));
+    int start_rc = iotls_conn_start(cl);
+    if (start_rc != IOTLS_OK) {
+        /* Refused before anything was sent. */
+        size_t n = 0;
+        CHECK(iotls_conn_output(cl, &n) == NULL || n == 0);
+        iotls_config_set_trace(scfg, NULL, NULL);
+        tl_conn_free(sv);
+        tl_conn_free(cl);
+        r.hs_rc = r.cl_err = start_rc;
+        return r;
+    }
     /* Look into the ClientHello for a key_share before it leaves. */
     size_t ch_len = 0;
     const uint8_t *ch = iotls_conn_output(cl, &ch_len);
@@ -156,6 +178,10 @@ static result run(iotls_config *scfg, iotls_config *ccfg)
     CHECK_OK(iotls_conn_info(cl, &ci));
     r.sv_alert_sent = si.alert_sent;
     r.cl_peer_alert = ci.peer_alert;
+    r.cl_auth = ci.peer_auth;
+    r.sv_auth = si.peer_auth;
+    r.cl_verified = ci.peer_cert_verified;
+    memcpy(r.cl_spki, ci.peer_spki_sha256, sizeof r.cl_spki);
     r.ext_sv = si.external_psk;
     r.ext_cl = ci.external_psk;
     r.resumed = si.resumed || ci.resumed;
@@ -174,6 +200,11 @@ static result run(iotls_config *scfg, iotls_config *ccfg)
     tl_conn_free(sv);
     tl_conn_free(cl);
     return r;
+}
+
+static result run(iotls_config *scfg, iotls_config *ccfg)
+{
+    return run_named(scfg, ccfg, g_name);
 }
 
 static iotls_config *psk_config(uint16_t suite, const char *id, int flip_key)
@@ -234,6 +265,7 @@ static void test_psk_modes(void)
         result r = run(scfg, ccfg);
         CHECK_OK(r.hs_rc);
         CHECK(r.ext_sv == 1 && r.ext_cl == 1 && !r.resumed && r.cert_sent == 0);
+        CHECK(r.cl_auth == IOTLS_PEER_AUTH_PSK && r.sv_auth == IOTLS_PEER_AUTH_PSK);
         CHECK(iotls_suite_hash(r.suite) == alg);
         CHECK(r.group == IOTLS_GROUP_X25519 && r.cl_share_sent);
         /* The client lists the suites of the PSK's hash first. */
@@ -496,6 +528,143 @@ static void test_key_update_limit(void)
     iotls_config_free(ccfg);
 }
 
+/* A certificate the client's CA signed for another name, and its key. */
+static char other_key[4096], other_cert[4096];
+
+static int make_other_leaf(void)
+{
+    iotls_cert_spec spec = {
+        .subject = "CN=attacker", .dns_names = "attacker.example", .for_server = 1};
+    int rc = iotls_pki_make_key(IOTLS_KEY_EC_P256, other_key, sizeof other_key);
+    if (rc == IOTLS_OK)
+        rc = iotls_pki_make_cert(&spec, other_key, ca_key, ca_cert, other_cert, sizeof other_cert);
+    return rc;
+}
+
+static void add_pin(iotls_config *cfg, const uint8_t spki[32])
+{
+    char hex[65];
+    for (size_t i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", spki[i]);
+    CHECK_OK(iotls_config_add_pin_sha256(cfg, hex));
+}
+
+static void test_ca_without_name(void)
+{
+    const uint16_t suite = IOTLS_TLS_AES_128_GCM_SHA256;
+    CHECK_OK(make_other_leaf());
+    /* The attacker has a certificate from the client's CA, for its own
+     * name, and not the client's PSK: it ignores the PSK (another identity
+     * is all it knows) and answers with a full handshake. */
+    iotls_config *attacker = psk_config(suite, "attacker-1", 0);
+    CHECK_OK(iotls_config_set_cert_mem(attacker, (const uint8_t *)other_cert,
+                                       strlen(other_cert) + 1, (const uint8_t *)other_key,
+                                       strlen(other_key) + 1));
+    /* The real gateway: also another identity, the device.local certificate. */
+    iotls_config *gateway = psk_config(suite, "gateway-7", 0);
+    add_cert(gateway);
+
+    /* A client with a PSK, a CA and no server name: nothing would check
+     * whose certificate the CA signed. Refused up front, whatever the
+     * server. */
+    iotls_config *ccfg = psk_config(suite, g_id, 0);
+    add_ca(ccfg);
+    result r = run_named(attacker, ccfg, NULL);
+    CHECK_RC(r.hs_rc, IOTLS_ERR_CONFIG);
+    CHECK(r.cl_auth == IOTLS_PEER_AUTH_NONE);
+    r = run_named(attacker, ccfg, "");
+    CHECK_RC(r.hs_rc, IOTLS_ERR_CONFIG);
+    r = run_named(gateway, ccfg, NULL);
+    CHECK_RC(r.hs_rc, IOTLS_ERR_CONFIG);
+    /* With the name: the attacker's certificate fails the name check, the
+     * gateway's passes, authenticated by its name. */
+    r = run_named(attacker, ccfg, g_name);
+    CHECK_RC(r.cl_err, IOTLS_ERR_CERT_HOSTNAME);
+    r = run_named(gateway, ccfg, g_name);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.ext_cl && r.cl_auth == IOTLS_PEER_AUTH_NAME && r.cl_verified == 1);
+    uint8_t gateway_spki[32];
+    memcpy(gateway_spki, r.cl_spki, sizeof gateway_spki);
+
+    /* Should the engine ever meet such a certificate with no name (the
+     * name lost after start-up here), the chain check refuses it too:
+     * bad_certificate. */
+    {
+        iotls_conn *sv = tl_conn_new(attacker, IOTLS_ROLE_SERVER, NULL);
+        iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+        CHECK(sv != NULL && cl != NULL);
+        if (sv && cl) {
+            to_sv.len = to_cl.len = 0;
+            CHECK_OK(iotls_conn_start(sv));
+            CHECK_OK(iotls_conn_start(cl));
+            cl->server_name[0] = '\0';
+            CHECK(handshake(sv, cl) != IOTLS_OK);
+            CHECK_RC(iotls_conn_error(cl), IOTLS_ERR_CERT_HOSTNAME);
+            iotls_info ci;
+            CHECK_OK(iotls_conn_info(cl, &ci));
+            CHECK(ci.alert_sent == IOTLS_ALERT_BAD_CERTIFICATE && ci.peer_cert_verified == 0 &&
+                  ci.peer_auth == IOTLS_PEER_AUTH_NONE && !iotls_conn_handshake_done(cl));
+        }
+        tl_conn_free(sv);
+        tl_conn_free(cl);
+    }
+
+    /* The blocking API refuses it before the handshake as well (the
+     * timeout only bounds a client that would go ahead). */
+    {
+        iotls_config_set_timeout_ms(ccfg, 500);
+        int sp[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+        iotls *t = iotls_client_new(ccfg);
+        CHECK(t != NULL);
+        CHECK_RC(iotls_connect_socket(t, sp[0], NULL), IOTLS_ERR_CONFIG);
+        CHECK(strstr(iotls_error(t), "no server name") != NULL);
+        iotls_free(t);
+        t = iotls_client_new(ccfg);
+        CHECK_RC(iotls_connect_socket(t, sp[0], ""), IOTLS_ERR_CONFIG);
+        iotls_free(t);
+        close(sp[0]);
+        close(sp[1]);
+    }
+
+    /* A pin and no name: the pinned key is the authentication. Reported as
+     * such, not as a verified certificate (no name was checked). */
+    iotls_config *pinned = psk_config(suite, g_id, 0);
+    add_pin(pinned, gateway_spki);
+    r = run_named(gateway, pinned, NULL);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.ext_cl && r.cl_auth == IOTLS_PEER_AUTH_PIN && r.cl_verified == 0);
+    r = run_named(attacker, pinned, NULL);
+    CHECK_RC(r.cl_err, IOTLS_ERR_CERT_PIN);
+    CHECK(r.cl_auth == IOTLS_PEER_AUTH_NONE);
+    /* The same with the CA: the chain is checked too, the name still not. */
+    add_ca(pinned);
+    r = run_named(gateway, pinned, NULL);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.cl_auth == IOTLS_PEER_AUTH_PIN && r.cl_verified == 0);
+    r = run_named(attacker, pinned, NULL);
+    CHECK_RC(r.cl_err, IOTLS_ERR_CERT_PIN);
+    /* Pin and name: the name was checked, so was the pin. */
+    r = run_named(gateway, pinned, g_name);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.cl_auth == IOTLS_PEER_AUTH_NAME && r.cl_verified == 1);
+
+    /* A PSK-only client (no CA) needs no name: the PSK authenticates. */
+    iotls_config *psk_only = psk_config(suite, "gateway-7", 0);
+    r = run_named(gateway, psk_only, NULL);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.ext_cl && r.cl_auth == IOTLS_PEER_AUTH_PSK && r.cl_verified == 0);
+    /* ... and a server that ignores its PSK has nothing it can check. */
+    r = run_named(attacker, psk_only, NULL);
+    CHECK_RC(r.cl_err, IOTLS_ERR_CERT_UNKNOWN_CA);
+
+    iotls_config_free(attacker);
+    iotls_config_free(gateway);
+    iotls_config_free(ccfg);
+    iotls_config_free(pinned);
+    iotls_config_free(psk_only);
+}
+
 int main(void)
 {
     CHECK_OK(make_pki());
@@ -503,5 +672,6 @@ int main(void)
     test_psk_modes();
     test_unknown_identity();
     test_key_update_limit();
+    test_ca_without_name();
     return tl_finish("psk");
 }

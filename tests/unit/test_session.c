@@ -22,7 +22,14 @@
  *    cannot be checked).
  * 5. A blob saved under a device key resumes through the keyed set_session
  *    calls of the engine and the blocking API; without the key, under
- *    another, or a plain blob under the key: SESSION_INVALID. */
+ *    another, or a plain blob under the key: SESSION_INVALID.
+ * 6. Client authentication and tickets, servers sharing one ticket master:
+ *    a ticket issued without client authentication is not resumed by a
+ *    server that requires it (full handshake with CertificateRequest; a
+ *    client without a certificate fails with certificate_required); a
+ *    ticket issued to an authenticated client resumes with that client's
+ *    identity (subject, SPKI SHA-256), also in the tickets of the resumed
+ *    connection. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -184,15 +191,22 @@ typedef struct {
     int resumed_sv, resumed_cl;
     int hrr_sv, hrr_cl; /* a HelloRetryRequest was sent / received */
     int cert_sent;      /* the server sent a Certificate */
+    int cr_sent;        /* the server sent a CertificateRequest */
     uint16_t suite;
-    uint16_t group; /* 0: psk_ke */
+    uint16_t group;    /* 0: psk_ke */
+    int cl_peer_alert; /* the alert the client received, -1 none */
+    iotls_info si;     /* the server's view, after the handshake */
 } result;
 
+/* Counts the server's Certificate ([0]) and CertificateRequest ([1]). */
 static void count_cert(void *arg, const iotls_conn *conn, const iotls_event *ev)
 {
     (void)conn;
+    int *counts = arg;
     if (ev->kind == IOTLS_EV_HS_SENT && ev->hs_type == IOTLS_HS_CERTIFICATE)
-        (*(int *)arg)++;
+        counts[0]++;
+    if (ev->kind == IOTLS_EV_HS_SENT && ev->hs_type == IOTLS_HS_CERTIFICATE_REQUEST)
+        counts[1]++;
 }
 
 /* The device key run() checks a blob under (NULL: a plain blob). */
@@ -208,8 +222,8 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     static tl_wire to_sv, to_cl;
     result r;
     memset(&r, 0, sizeof r);
-    int certs = 0;
-    iotls_config_set_trace(scfg, count_cert, &certs);
+    int certs[2] = {0, 0};
+    iotls_config_set_trace(scfg, count_cert, certs);
     iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
     iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(sv != NULL && cl != NULL);
@@ -248,9 +262,14 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     r.resumed_cl = cl->resumed;
     r.hrr_sv = sv->hrr;
     r.hrr_cl = cl->hrr;
-    r.cert_sent = certs;
+    r.cert_sent = certs[0];
+    r.cr_sent = certs[1];
     r.suite = cl->suite;
     r.group = sv->group;
+    iotls_info ci;
+    CHECK_OK(iotls_conn_info(cl, &ci));
+    r.cl_peer_alert = ci.peer_alert;
+    CHECK_OK(iotls_conn_info(sv, &r.si));
     if (r.hs_rc == 0) {
         size_t n = 0;
         uint8_t buf[16];
@@ -894,6 +913,241 @@ static void test_ticket_key_file(void)
     iotls_config_free(cfg);
 }
 
+/* ---------------- client authentication and tickets ---------------- */
+
+static char cca_key[4096], cca_cert[4096], ccli_key[4096], ccli_cert[4096];
+
+/* Opens ticket `in` with master's key of its own period, replaces the last
+ * `cut` bytes of its plaintext with tail and seals it again (same key name,
+ * nonce and period): what only a holder of the master can make. Returns the
+ * new length, 0 on error. */
+static size_t reseal_tail(const uint8_t master[48], const uint8_t *in, size_t in_len, size_t cut,
+                          const uint8_t *tail, size_t tail_len, uint8_t *out)
+{
+    uint8_t key[32], plain[1024];
+    const size_t head = 16 + IOTLS_AEAD_NONCE_LEN;
+    if (in_len < head + IOTLS_AEAD_TAG_LEN + cut || in_len - head > sizeof plain)
+        return 0;
+    size_t plain_len = in_len - head - IOTLS_AEAD_TAG_LEN;
+    if (plain_len - cut + tail_len > sizeof plain)
+        return 0;
+    iotls_aead_ctx aead;
+    memset(&aead, 0, sizeof aead);
+    int rc = rot_derive(master, "iotls ticket key", 1, get64(in + 8), key, sizeof key);
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+    if (rc == IOTLS_OK)
+        rc = iotls_aead_open(&aead, in + 16, in, 16, in + head, in_len - head, plain);
+    if (rc == IOTLS_OK) {
+        plain_len -= cut;
+        memcpy(plain + plain_len, tail, tail_len);
+        plain_len += tail_len;
+        memcpy(out, in, head);
+        rc = iotls_aead_seal(&aead, out + 16, out, 16, plain, plain_len, out + head);
+    }
+    iotls_aead_free(&aead);
+    iotls_wipe(key, sizeof key);
+    iotls_wipe(plain, sizeof plain);
+    CHECK_OK(rc);
+    return rc == IOTLS_OK ? head + plain_len + IOTLS_AEAD_TAG_LEN : 0;
+}
+
+/* run() offering the session blob with its ticket's last plaintext byte
+ * (client_auth, for an anonymous client's ticket) replaced by tail. */
+static result run_with_tail(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob,
+                            size_t blob_len, const uint8_t master[48], const uint8_t *tail,
+                            size_t tail_len)
+{
+    static iotls_session s;
+    static uint8_t forged[IOTLS_SESSION_MAX_BLOB];
+    uint8_t sealed[IOTLS_SESSION_MAX_TICKET];
+    CHECK_OK(iotls_session_load(&s, blob, blob_len, 0));
+    size_t n = reseal_tail(master, s.ticket, s.ticket_len, 1, tail, tail_len, sealed);
+    size_t forged_len = blob_with_ticket(blob, blob_len, sealed, n, forged);
+    iotls_session_wipe(&s);
+    return run(scfg, ccfg, forged, forged_len, 0);
+}
+
+static void test_client_auth_tickets(void)
+{
+    /* Clients' own PKI: a CA the servers trust for client certificates. */
+    iotls_cert_spec leaf = {.subject = "CN=sensor-7,O=plant", .for_client = 1};
+    CHECK_OK(
+        tl_make_pki("CN=client CA", &leaf, cca_key, cca_cert, ccli_key, ccli_cert, sizeof cca_key));
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    uint8_t master[48];
+    for (size_t i = 0; i < sizeof master; i++)
+        master[i] = (uint8_t)(0x5A ^ (i * 11));
+    /* Three servers of one deployment share the ticket master (as with
+     * --ticket-keys): "open" does not ask for client certificates, "strict"
+     * requires them, "lax" asks but lets clients decline. */
+    iotls_config *open_cfg = server_config(&sclk);
+    iotls_config *strict = server_config(&sclk);
+    iotls_config *lax = server_config(&sclk);
+    CHECK_OK(iotls_config_set_ticket_key(open_cfg, master));
+    CHECK_OK(iotls_config_set_ticket_key(strict, master));
+    CHECK_OK(iotls_config_set_ticket_key(lax, master));
+    CHECK_OK(iotls_config_set_ca_mem(strict, (const uint8_t *)cca_cert, strlen(cca_cert) + 1));
+    CHECK_OK(iotls_config_set_ca_mem(lax, (const uint8_t *)cca_cert, strlen(cca_cert) + 1));
+    CHECK_OK(iotls_config_set_verify_client(strict, IOTLS_VERIFY_CLIENT_REQUIRED));
+    CHECK_OK(iotls_config_set_verify_client(lax, IOTLS_VERIFY_CLIENT_OPTIONAL));
+    iotls_config *anon = client_config(&cclk, &st);
+    iotls_config *device = client_config(&cclk, &st);
+    CHECK_OK(iotls_config_set_cert_mem(device, (const uint8_t *)ccli_cert, strlen(ccli_cert) + 1,
+                                       (const uint8_t *)ccli_key, strlen(ccli_key) + 1));
+    static uint8_t anon_ticket[IOTLS_SESSION_MAX_BLOB], device_open_ticket[IOTLS_SESSION_MAX_BLOB],
+        device_ticket[IOTLS_SESSION_MAX_BLOB];
+    size_t anon_len, device_open_len, device_len;
+
+    /* A client without a certificate gets a ticket from "open". */
+    memset(&st, 0, sizeof st);
+    result r = run(open_cfg, anon, NULL, 0, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(st.count == 2 && r.cr_sent == 0 && !r.si.client_auth);
+    anon_len = st.len;
+    memcpy(anon_ticket, st.blob, anon_len);
+
+    /* The attack: that ticket at "strict". It must not resume (that would
+     * skip the CertificateRequest): a full handshake asks for a
+     * certificate, and a client with none fails with certificate_required. */
+    memset(&st, 0, sizeof st);
+    r = run(strict, anon, anon_ticket, anon_len, 0);
+    CHECK_RC(r.sv_err, IOTLS_ERR_CERT_REQUIRED);
+    CHECK(r.cl_peer_alert == IOTLS_ALERT_CERTIFICATE_REQUIRED);
+    CHECK(!r.resumed_sv && !r.resumed_cl && r.cr_sent == 1 && r.cert_sent == 1);
+    CHECK(!r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_NONE && st.count == 0);
+
+    /* "lax" does not require a certificate: the ticket resumes, anonymous. */
+    r = run(lax, anon, anon_ticket, anon_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.resumed_cl && r.cr_sent == 0);
+    CHECK(!r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_NONE);
+
+    /* The client fields as the parser sees them, in tickets sealed with
+     * the master (the anonymous ticket ends with client_auth = 0): each
+     * malformed one is unusable, a full handshake; a well-formed identity
+     * is taken as it stands (only the master can seal one). */
+    {
+        uint8_t tail[1 + 32 + 1 + 8];
+        memset(tail, 0xA5, sizeof tail);
+        tail[0] = 0; /* unchanged: resumes */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 1), 1);
+        tail[0] = 2; /* neither 0 nor 1 */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 1), 0);
+        tail[0] = 0; /* a byte after the end */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 2), 0);
+        tail[0] = 1; /* the identity missing, then cut in the SPKI hash */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 1), 0);
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, 20), 0);
+        tail[33] = 9; /* subject<1> of 9 bytes, 8 present */
+        CHECK_RESUMED(run_with_tail(lax, anon, anon_ticket, anon_len, master, tail, sizeof tail),
+                      0);
+        tail[33] = 8; /* complete: "CN=forge" */
+        memcpy(tail + 34, "CN=forge", 8);
+        r = run_with_tail(strict, anon, anon_ticket, anon_len, master, tail, sizeof tail);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.resumed_sv && r.si.client_auth && strcmp(r.si.peer_subject, "CN=forge") == 0);
+        CHECK(r.si.peer_spki_sha256[0] == 0xA5 && r.si.peer_spki_sha256[31] == 0xA5);
+    }
+
+    /* A device with a certificate, its ticket from "open" (which did not
+     * ask for it): at "strict", a full handshake that authenticates it. */
+    memset(&st, 0, sizeof st);
+    r = run(open_cfg, device, NULL, 0, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.si.client_auth && st.count == 2);
+    device_open_len = st.len;
+    memcpy(device_open_ticket, st.blob, device_open_len);
+    memset(&st, 0, sizeof st);
+    r = run(strict, device, device_open_ticket, device_open_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(!r.resumed_sv && !r.resumed_cl && r.cr_sent == 1);
+    CHECK(r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_CA && r.si.peer_cert_verified);
+    CHECK(strstr(r.si.peer_subject, "sensor-7") != NULL);
+    uint8_t device_spki[32];
+    char device_subject[256];
+    memcpy(device_spki, r.si.peer_spki_sha256, sizeof device_spki);
+    memcpy(device_subject, r.si.peer_subject, sizeof device_subject);
+    CHECK(st.count == 2);
+    device_len = st.len;
+    memcpy(device_ticket, st.blob, device_len);
+    /* A device stores its session: still small with the identity in it. */
+    CHECK(device_len < 512);
+
+    /* That ticket resumes at "strict", as the authenticated device: no
+     * CertificateRequest, the identity from the ticket. */
+    sclk.now += 60000;
+    cclk.now += 60000;
+    memset(&st, 0, sizeof st);
+    r = run(strict, device, device_ticket, device_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.resumed_cl && r.cr_sent == 0 && r.cert_sent == 0);
+    CHECK(r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_RESUMED);
+    CHECK(r.si.peer_chain_len == 0 && !r.si.peer_cert_presented && !r.si.peer_cert_verified);
+    CHECK(strcmp(r.si.peer_subject, device_subject) == 0);
+    CHECK(memcmp(r.si.peer_spki_sha256, device_spki, sizeof device_spki) == 0);
+    /* Half-way (the ClientHello with the ticket taken, the client's
+     * Finished not yet), the server reports no client yet. */
+    {
+        static tl_wire to_sv, to_cl;
+        iotls_conn *sv = tl_conn_new(strict, IOTLS_ROLE_SERVER, NULL);
+        iotls_conn *cl = tl_conn_new(device, IOTLS_ROLE_CLIENT, g_name);
+        CHECK(sv != NULL && cl != NULL);
+        if (sv && cl) {
+            iotls_info mid;
+            to_sv.len = to_cl.len = 0;
+            CHECK_OK(iotls_conn_start(sv));
+            CHECK_OK(iotls_conn_set_session(cl, device_ticket, device_len));
+            CHECK_OK(iotls_conn_start(cl));
+            CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
+            CHECK_OK(iotls_conn_info(sv, &mid));
+            CHECK(!mid.handshake_done && !mid.client_auth && mid.peer_subject[0] == '\0' &&
+                  mid.peer_auth == IOTLS_PEER_AUTH_NONE);
+            CHECK(tl_shuttle(sv, &to_cl, cl, NULL) > 0);
+            CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
+            CHECK_OK(iotls_conn_info(sv, &mid));
+            CHECK(mid.handshake_done && mid.resumed && mid.client_auth &&
+                  strcmp(mid.peer_subject, device_subject) == 0);
+        }
+        tl_conn_free(sv);
+        tl_conn_free(cl);
+    }
+    /* The tickets of the resumed connection carry the identity on. */
+    CHECK(st.count == 2);
+    static uint8_t again[IOTLS_SESSION_MAX_BLOB];
+    size_t again_len = st.len;
+    memcpy(again, st.blob, again_len);
+    r = run(strict, device, again, again_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.cr_sent == 0 && r.si.client_auth &&
+          r.si.peer_auth == IOTLS_PEER_AUTH_RESUMED);
+    CHECK(strcmp(r.si.peer_subject, device_subject) == 0);
+    CHECK(memcmp(r.si.peer_spki_sha256, device_spki, sizeof device_spki) == 0);
+    /* The ticket's PSK is what authenticates on resumption: whoever holds
+     * the session resumes as the device, certificate or not (a session
+     * must be stored like a key: include/iotls/session.h). */
+    r = run(strict, anon, device_ticket, device_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.si.client_auth && strcmp(r.si.peer_subject, device_subject) == 0);
+
+    /* "lax" resumes it with the identity too; "open" verifies no client
+     * and keeps none: anonymous to it. */
+    r = run(lax, device, device_ticket, device_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_RESUMED);
+    CHECK(memcmp(r.si.peer_spki_sha256, device_spki, sizeof device_spki) == 0);
+    r = run(open_cfg, device, device_ticket, device_len, 0);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.resumed_sv && !r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_NONE);
+
+    iotls_config_free(open_cfg);
+    iotls_config_free(strict);
+    iotls_config_free(lax);
+    iotls_config_free(anon);
+    iotls_config_free(device);
+}
+
 int main(void)
 {
     test_blob();
@@ -907,6 +1161,7 @@ int main(void)
         test_ticket_rotation();
         test_server_clock_zero();
         test_keyed_blob();
+        test_client_auth_tickets();
     }
     return tl_finish("session");
 }
