@@ -823,6 +823,8 @@ typedef struct {
     const char *psk_id; /* an external PSK offered (SHA-256), with psk_key */
     const uint8_t *psk_key;
     size_t psk_key_len;
+    size_t unknown_exts; /* this many extensions of unknown types first */
+    int repeat_versions; /* supported_versions again, last */
 } ch_spec;
 
 static const uint16_t k_suites[] = {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_TLS_AES_256_GCM_SHA384};
@@ -881,6 +883,17 @@ static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
 
     size_t exts = iotls_wr_vec_begin(&w, 2);
     size_t e, l;
+    uint32_t x = 1;
+    for (size_t i = 0; i < s->unknown_exts; i++) {
+        /* Half empty with distinct types, half with 0..7 bytes of payload
+         * and types that repeat. */
+        x = x * 1103515245u + 12345u;
+        size_t len = i % 2 ? (x >> 16) % 8 : 0;
+        ext_begin(&w, (uint16_t)(i % 2 ? 0xfa00 + (x >> 24) % 5 : 0x8000 + i), &e);
+        for (size_t j = 0; j < len; j++)
+            iotls_wr_u8(&w, (uint8_t)(x >> j));
+        iotls_wr_vec_end(&w, e, 2);
+    }
     if (s->versions) {
         ext_begin(&w, IOTLS_EXT_SUPPORTED_VERSIONS, &e);
         l = iotls_wr_vec_begin(&w, 1);
@@ -935,6 +948,13 @@ static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
         iotls_wr_vec_end(&w, l, 2);
         iotls_wr_vec_end(&w, e, 2);
     }
+    if (s->repeat_versions) {
+        ext_begin(&w, IOTLS_EXT_SUPPORTED_VERSIONS, &e);
+        l = iotls_wr_vec_begin(&w, 1);
+        iotls_wr_u16(&w, 0x0304);
+        iotls_wr_vec_end(&w, l, 1);
+        iotls_wr_vec_end(&w, e, 2);
+    }
     if (s->psk_modes) {
         ext_begin(&w, IOTLS_EXT_PSK_KEY_EXCHANGE_MODES, &e);
         l = iotls_wr_vec_begin(&w, 1);
@@ -985,7 +1005,7 @@ static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
 /* Feeds one ClientHello record; returns the engine's result. */
 static int feed(iotls_conn *c, const ch_spec *s)
 {
-    static uint8_t rec[2048];
+    static uint8_t rec[IOTLS_RECORD_HEADER_LEN + 16384];
     size_t len = build_client_hello(s, rec, sizeof rec);
     size_t used = 0;
     return iotls_conn_input(c, rec, len, &used);
@@ -1166,6 +1186,31 @@ static void test_server_hello_in_memory(void)
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
     CHECK(sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.key_share.len == 65);
     tl_conn_free(c);
+    config_free(&cfg);
+}
+
+/* Extensions of unknown types are ignored, however many (RFC 8446 4.2):
+ * 2,000 of them in a 12 KB ClientHello. A known type repeated after them
+ * is still refused. */
+static void test_many_unknown_extensions(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    ch_spec s = spec_default();
+    s.unknown_exts = 2000;
+    iotls_conn *c = server_new(&cfg);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_OK(feed(c, &s));
+        iotls_server_hello sh;
+        size_t rec_len = 0;
+        CHECK_OK(first_server_hello(c, &sh, &rec_len));
+        CHECK(sh.key_share_group == IOTLS_GROUP_X25519);
+        tl_conn_free(c);
+    }
+    s.repeat_versions = 1;
+    expect_refusal(&cfg, &s, IOTLS_ERR_ILLEGAL_PARAMETER, IOTLS_ALERT_ILLEGAL_PARAMETER,
+                   "2,000 unknown extensions, supported_versions twice");
     config_free(&cfg);
 }
 
@@ -1470,6 +1515,7 @@ static void run_all(void)
 {
     test_client_hello_refusals();
     test_psk_only_client_hello();
+    test_many_unknown_extensions();
     test_server_hello_in_memory();
     test_hrr_cookie_checks();
     test_pair();
