@@ -191,18 +191,23 @@ static int header_value(const char *head, const char *name, char *out, size_t ca
     return 0;
 }
 
+#define HTTP_HEAD_MAX 256
+#define HTTP_PAGE_MAX 2048
+
+/* Headers and body in one write, so one record (one AEAD operation, one
+ * record's 22 bytes of overhead) per response while it fits a record. */
 static int send_http(iotls *t, int status, const char *reason, const char *body, int keep_alive)
 {
-    char head[256];
+    char msg[HTTP_HEAD_MAX + HTTP_PAGE_MAX];
     size_t body_len = strlen(body);
-    int n = snprintf(head, sizeof head,
+    int n = snprintf(msg, HTTP_HEAD_MAX,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\nConnection: %s\r\nServer: iotls/%s\r\n\r\n",
                      status, reason, body_len, keep_alive ? "keep-alive" : "close", IOTLS_VERSION);
-    int rc = app_write_all(t, head, (size_t)n);
-    if (rc == 0)
-        rc = app_write_all(t, body, body_len);
-    return rc;
+    if (n < 0 || n >= HTTP_HEAD_MAX || body_len > sizeof msg - (size_t)n)
+        return IOTLS_ERR_INTERNAL; /* cannot happen: the page is at most HTTP_PAGE_MAX - 1 */
+    memcpy(msg + n, body, body_len);
+    return app_write_all(t, msg, (size_t)n + body_len);
 }
 
 static void describe_page(iotls *t, const char *method, const char *path, char *out, size_t cap)
@@ -295,7 +300,7 @@ static int serve_http(iotls *t)
             have -= s;
             skip_body = body - s;
         }
-        char page[2048];
+        char page[HTTP_PAGE_MAX];
         describe_page(t, method, path, page, sizeof page);
         int rc = send_http(t, 200, "OK", page, keep_alive);
         if (rc != 0)

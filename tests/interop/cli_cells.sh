@@ -556,6 +556,21 @@ server_cells() {
     fi
     ia_cell_end
 
+    ia_cell_begin "cli server --http: each response (headers and body) in one record (two keep-alive requests, s_client -msg)"
+    if our_server --http --once; then
+        printf 'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+            >"$IA_WORK/http4.in"
+        ossl_client http4 "$IA_WORK/http4.in" exit -msg -ign_eof
+        ia_expect_rc 0
+        [ "$(grep -c '^HTTP/1\.1 200 ' "$IA_OUT")" = 2 ] || ia_fail "not two HTTP/1.1 200 responses"
+        # -msg prints the inner content type of each protected record it
+        # receives on the line after "InnerContent": 17 is application_data.
+        n=$(awk '/^<<< TLS 1.3, InnerContent/ { getline; if ($1 == "17") n++ } END { print n + 0 }' "$IA_OUT")
+        [ "$n" = 2 ] || ia_fail "$n application_data records for two responses (want 2)"
+        ia_server_wait 5
+    fi
+    ia_cell_end
+
     ia_cell_begin "cli server --keylog FILE: same secrets as openssl s_client -keylogfile"
     if our_server --echo --once --keylog "$IA_WORK/skl1.server"; then
         printf 'keylog\n' >"$IA_WORK/skl1.in"
