@@ -166,6 +166,25 @@ client_cells() {
     fi
     ia_cell_end
 
+    ia_cell_begin "cli client --ca bundle holding an Ed25519 root and the usable CA: connects, one line says 1 skipped"
+    if openssl genpkey -algorithm ed25519 -out "$IA_WORK/ed.key" 2>/dev/null &&
+        openssl req -x509 -new -key "$IA_WORK/ed.key" -subj /CN=ed25519-root -days 2 \
+            -addext basicConstraints=critical,CA:TRUE -out "$IA_WORK/ed.pem" 2>/dev/null; then
+        cat "$IA_WORK/ed.pem" "$PKI/ca.pem" >"$IA_WORK/ed_bundle.pem"
+        if ossl_server -naccept 1; then
+            our_client edca "bundle ok" "$(rev_line "bundle ok")" 127.0.0.1:$IA_PORT \
+                --ca "$IA_WORK/ed_bundle.pem" --servername localhost --timeout 10000
+            ia_expect_rc 0
+            expect_stdout_exactly "$(rev_line "bundle ok")"
+            [ "$(grep -c 'skipped' "$IA_ERR")" = 1 ] && grep -q ': 1 certificates skipped' "$IA_ERR" ||
+                ia_fail "stderr does not say once that 1 certificate was skipped: $(head -c 300 "$IA_ERR")"
+            ia_server_stop
+        fi
+    else
+        ia_fail "openssl cannot make an Ed25519 certificate"
+    fi
+    ia_cell_end
+
     ia_cell_begin "cli client --pin wrong pin: bad_certificate alert, error names the pin"
     if ossl_server -naccept 1; then
         our_client pin2 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --pin "$wrong"
