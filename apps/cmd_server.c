@@ -25,6 +25,7 @@
 #define DEFAULT_TIMEOUT_MS 10000
 #define STOP_CHECK_MS 200 /* how often blocked loops look at the stop flag */
 #define MAX_ACTIVE 256
+#define CLOSE_LINGER_MS 2000 /* longest wait for a client to close after us */
 #define HTTP_MAX_REQUEST 8192
 
 enum { MODE_ECHO, MODE_HTTP };
@@ -375,6 +376,16 @@ static int accept_handshake(server_ctx *ctx, int fd, iotls **out, const char **w
     return rc;
 }
 
+/* Closes a connection's socket without a TCP reset that could destroy our
+ * last records (the fatal alert after a bad message, the tickets before
+ * it): see iotls_close_socket. Not while stopping, which must be quick. */
+static void close_conn_socket(const server_ctx *ctx, int fd)
+{
+    uint32_t linger =
+        ctx->timeout_ms && ctx->timeout_ms < CLOSE_LINGER_MS ? ctx->timeout_ms : CLOSE_LINGER_MS;
+    iotls_close_socket(fd, atomic_load(&stop_requested) ? 0 : linger);
+}
+
 /* Handshake, one line, serve, close. Returns 0 when everything went well. */
 static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const char *peer)
 {
@@ -390,7 +401,7 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
                  : t ? iotls_error(t)
                      : iotls_error_string(rc));
         iotls_free(t);
-        close(fd);
+        close_conn_socket(ctx, fd);
         return 1;
     }
     iotls_info info;
@@ -427,7 +438,7 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
     if (rc == 0 && crc != IOTLS_OK && ctx->verbose)
         fprintf(stderr, "%s%s\n", tag, iotls_error(t));
     iotls_free(t);
-    close(fd);
+    close_conn_socket(ctx, fd);
     return rc == 0 ? 0 : 1;
 }
 
