@@ -25,6 +25,7 @@
 #define DEFAULT_TIMEOUT_MS 10000
 #define STOP_CHECK_MS 200 /* how often blocked loops look at the stop flag */
 #define MAX_ACTIVE 256
+#define CLOSE_LINGER_MS 2000 /* longest wait for a client to close after us */
 #define HTTP_MAX_REQUEST 8192
 
 enum { MODE_ECHO, MODE_HTTP };
@@ -191,18 +192,23 @@ static int header_value(const char *head, const char *name, char *out, size_t ca
     return 0;
 }
 
+#define HTTP_HEAD_MAX 256
+#define HTTP_PAGE_MAX 2048
+
+/* Headers and body in one write, so one record (one AEAD operation, one
+ * record's 22 bytes of overhead) per response while it fits a record. */
 static int send_http(iotls *t, int status, const char *reason, const char *body, int keep_alive)
 {
-    char head[256];
+    char msg[HTTP_HEAD_MAX + HTTP_PAGE_MAX];
     size_t body_len = strlen(body);
-    int n = snprintf(head, sizeof head,
+    int n = snprintf(msg, HTTP_HEAD_MAX,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\nConnection: %s\r\nServer: iotls/%s\r\n\r\n",
                      status, reason, body_len, keep_alive ? "keep-alive" : "close", IOTLS_VERSION);
-    int rc = app_write_all(t, head, (size_t)n);
-    if (rc == 0)
-        rc = app_write_all(t, body, body_len);
-    return rc;
+    if (n < 0 || n >= HTTP_HEAD_MAX || body_len > sizeof msg - (size_t)n)
+        return IOTLS_ERR_INTERNAL; /* cannot happen: the page is at most HTTP_PAGE_MAX - 1 */
+    memcpy(msg + n, body, body_len);
+    return app_write_all(t, msg, (size_t)n + body_len);
 }
 
 static void describe_page(iotls *t, const char *method, const char *path, char *out, size_t cap)
@@ -305,7 +311,7 @@ static int serve_http(iotls *t)
             have -= s;
             skip_body = body - s;
         }
-        char page[2048];
+        char page[HTTP_PAGE_MAX];
         describe_page(t, method, path, page, sizeof page);
         int rc = send_http(t, 200, "OK", page, keep_alive);
         if (rc != 0)
@@ -380,6 +386,16 @@ static int accept_handshake(server_ctx *ctx, int fd, iotls **out, const char **w
     return rc;
 }
 
+/* Closes a connection's socket without a TCP reset that could destroy our
+ * last records (the fatal alert after a bad message, the tickets before
+ * it): see iotls_close_socket. Not while stopping, which must be quick. */
+static void close_conn_socket(const server_ctx *ctx, int fd)
+{
+    uint32_t linger =
+        ctx->timeout_ms && ctx->timeout_ms < CLOSE_LINGER_MS ? ctx->timeout_ms : CLOSE_LINGER_MS;
+    iotls_close_socket(fd, atomic_load(&stop_requested) ? 0 : linger);
+}
+
 /* Handshake, one line, serve, close. Returns 0 when everything went well. */
 static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const char *peer)
 {
@@ -395,7 +411,7 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
                  : t ? iotls_error(t)
                      : iotls_error_string(rc));
         iotls_free(t);
-        close(fd);
+        close_conn_socket(ctx, fd);
         return 1;
     }
     iotls_info info;
@@ -432,7 +448,7 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
     if (rc == 0 && crc != IOTLS_OK && ctx->verbose)
         fprintf(stderr, "%s%s\n", tag, iotls_error(t));
     iotls_free(t);
-    close(fd);
+    close_conn_socket(ctx, fd);
     return rc == 0 ? 0 : 1;
 }
 

@@ -135,6 +135,12 @@ int app_load_ca(iotls_config *cfg, const char *path)
                                  : iotls_config_set_ca_file(cfg, path);
     if (rc != IOTLS_OK)
         fprintf(stderr, "iotls: CA %s: no usable certificate (%s)\n", path, iotls_error_string(rc));
+    else if (iotls_config_ca_skipped(cfg) > 0)
+        fprintf(stderr,
+                "iotls: CA %s: %zu %s skipped (not usable by iotls: unparsable, or a key "
+                "neither RSA nor EC)\n",
+                path, iotls_config_ca_skipped(cfg),
+                S_ISDIR(st.st_mode) ? "files or certificates" : "certificates");
     return rc;
 }
 

@@ -34,6 +34,8 @@ struct iotls_config {
 
     iotls_x509 ca; /* trust anchors */
     int has_ca;
+    /* certificates the last iotls_config_set_ca_* call skipped */
+    size_t ca_skipped;
     iotls_x509 cert; /* our chain, leaf first */
     iotls_pkey key;
     int has_cert;

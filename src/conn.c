@@ -451,6 +451,10 @@ static int process_record(iotls_conn *c)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         return on_handshake_payload(c, content, content_len);
     case IOTLS_CT_ALERT:
+        /* RFC 8446 5.4: an empty alert record, padded or not, is
+         * unexpected_message; other wrong lengths are decode_error (6). */
+        if (content_len == 0)
+            return IOTLS_ERR_UNEXPECTED_MESSAGE;
         return on_alert(c, content, content_len);
     case IOTLS_CT_APPLICATION_DATA:
         if (c->rd_epoch == IOTLS_EPOCH_EARLY && c->role == IOTLS_ROLE_SERVER) {

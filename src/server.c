@@ -236,15 +236,16 @@ static int check_client_hello(const iotls_client_hello *ch)
     if (ch->compression_methods.len != 1 || ch->compression_methods.p[0] != 0)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
-    /* RFC 8446 9.2 mandatory-to-implement extensions. We always
-     * authenticate with a certificate, so signature_algorithms is required
-     * even next to a PSK offer (4.2.3). */
+    /* RFC 8446 9.2 mandatory-to-implement extensions. signature_algorithms
+     * is not among them here: it is required only when we authenticate with
+     * a certificate (4.2.3, 9.2), which a PSK handshake does not, so a
+     * client without ECC may leave it out (pick_sig_scheme checks it). */
     int has_psk = has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY);
     int has_groups = has_ext(ch, IOTLS_EXTID_SUPPORTED_GROUPS);
     int has_shares = has_ext(ch, IOTLS_EXTID_KEY_SHARE);
     if (has_psk && !has_ext(ch, IOTLS_EXTID_PSK_KEY_EXCHANGE_MODES))
         return IOTLS_ERR_MISSING_EXTENSION;
-    if (!has_ext(ch, IOTLS_EXTID_SIGNATURE_ALGORITHMS))
+    if (!has_psk && !has_ext(ch, IOTLS_EXTID_SIGNATURE_ALGORITHMS))
         return IOTLS_ERR_MISSING_EXTENSION;
     if (!has_psk && (!has_groups || !has_shares))
         return IOTLS_ERR_MISSING_EXTENSION;
@@ -365,6 +366,10 @@ static int pick_sig_scheme(const iotls_conn *c, const iotls_client_hello *ch, ui
          * has an external PSK refuses clients that do not use it. */
         return c->cfg->has_ext_psk ? IOTLS_ERR_HANDSHAKE_FAILURE : IOTLS_ERR_CONFIG;
     }
+    /* RFC 8446 9.2: authenticating with a certificate to a client that
+     * sent no signature_algorithms (it offered a PSK we do not accept). */
+    if (!has_ext(ch, IOTLS_EXTID_SIGNATURE_ALGORITHMS))
+        return IOTLS_ERR_MISSING_EXTENSION;
     for (size_t i = 0; i < c->cfg->sig_alg_count; i++) {
         uint16_t s = c->cfg->sig_algs[i];
         if (iotls_u16_list_contains(ch->signature_algorithms, s) &&
@@ -1415,11 +1420,13 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = group_rc;
     if (rc == IOTLS_OK && !choice.resumed) {
         rc = negotiate_rest(c, &ch, &choice);
-        /* No certificate answers this client (a PSK-only server), but a
-         * HelloRetryRequest is coming and the client offers a PSK: the
-         * second ClientHello decides (on_client_hello2). */
-        if (rc == IOTLS_ERR_HANDSHAKE_FAILURE && choice.share.len == 0 && !choice.psk_ke &&
-            cfg_has_psk_source(c->cfg) && has_ext(&ch, IOTLS_EXTID_PRE_SHARED_KEY))
+        /* No certificate answers this client (a PSK-only server, or a
+         * client without signature_algorithms), but a HelloRetryRequest is
+         * coming and the client offers a PSK: the second ClientHello
+         * decides (on_client_hello2). */
+        if ((rc == IOTLS_ERR_HANDSHAKE_FAILURE || rc == IOTLS_ERR_MISSING_EXTENSION) &&
+            choice.share.len == 0 && !choice.psk_ke && cfg_has_psk_source(c->cfg) &&
+            has_ext(&ch, IOTLS_EXTID_PRE_SHARED_KEY))
             rc = pick_alpn(c->cfg, &ch, &choice.alpn);
     } else if (rc == IOTLS_OK) {
         rc = pick_alpn(c->cfg, &ch, &choice.alpn);

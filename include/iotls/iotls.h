@@ -51,8 +51,17 @@ ssize_t iotls_write(iotls *t, const void *buf, size_t len);
 /* Start a KeyUpdate; request_peer asks the peer to update too. */
 int iotls_key_update(iotls *t, int request_peer);
 /* close_notify, then close the socket if iotls opened it (iotls_connect,
- * iotls_accept). */
+ * iotls_accept), as iotls_close_socket does (lingering up to 2 s, or the
+ * timeout if shorter; not at all in non-blocking mode). */
 int iotls_close(iotls *t);
+/* Closes a socket without losing what was sent on it, for sockets the
+ * caller owns (iotls_connect_socket, iotls_accept_socket), after
+ * iotls_close (or a failure, whose alert iotls has already sent): shuts
+ * down the write side, reads and drops what the peer still sends until it
+ * closes or linger_ms pass, then close(). A plain close() with unread input
+ * makes TCP reset the connection, and the peer may get ECONNRESET instead
+ * of our last records (a fatal alert, session tickets). */
+void iotls_close_socket(int fd, uint32_t linger_ms);
 void iotls_free(iotls *t);
 /* Bytes t holds in iotls' own allocations: the engine block
  * (iotls_conn_size of its configuration), the blocking API's state, and a

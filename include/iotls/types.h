@@ -38,6 +38,13 @@ void iotls_config_free(iotls_config *cfg);
 int iotls_config_set_ca_file(iotls_config *cfg, const char *path);
 int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir);
 int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len);
+/* A bundle is loaded as other TLS libraries load system bundles: a
+ * certificate iotls cannot use (it does not parse, or its key is neither
+ * RSA nor EC, such as an Ed25519 root) is skipped, the others are loaded;
+ * the call fails only when nothing usable was found. This returns how many
+ * the last iotls_config_set_ca_* call skipped (for a directory, also each
+ * file without any certificate, such as a README). */
+size_t iotls_config_ca_skipped(const iotls_config *cfg);
 /* Our certificate chain (leaf first) and its private key. */
 int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const char *key_path);
 int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,

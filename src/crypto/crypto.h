@@ -157,10 +157,19 @@ void iotls_pkey_free(iotls_pkey *key);
 /* iotls_x509 is a chain of parsed certificates (wraps mbedtls_x509_crt):
  * used for our own chain, for trust anchors, and for the peer's chain. */
 void iotls_x509_init(iotls_x509 *chain);
-/* Append every certificate in a PEM or DER file / buffer / directory. */
+/* Append every certificate in a PEM or DER file / buffer, all or none. */
 int iotls_x509_load_file(iotls_x509 *chain, const char *path);
-int iotls_x509_load_dir(iotls_x509 *chain, const char *dir);
 int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len);
+/* Trust anchors, as TLS libraries load system bundles: a certificate iotls
+ * cannot use (one that does not parse, or whose key is neither RSA nor EC,
+ * such as an Ed25519 root) is skipped and counted in *skipped (may be NULL)
+ * rather than failing the bundle; IOTLS_ERR_BAD_CERTIFICATE only when
+ * nothing was loaded. A directory: every regular file in it, a file without
+ * any usable certificate (a README, a CRL) counting as one skipped. */
+int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped);
+int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len,
+                                size_t *skipped);
+int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped);
 /* Append one DER certificate (copied). IOTLS_ERR_BAD_CERTIFICATE if
  * unparsable. */
 int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len);

@@ -40,8 +40,10 @@
 /* Best-effort flushes (the alert after a failure, close_notify) never wait
  * longer than this, even without a configured timeout. */
 #define FLUSH_GRACE_MS 2000
-/* iotls_close drains at most this much unread input so that close() does
- * not turn into a TCP reset that could destroy our last records in flight. */
+/* How long a socket being closed waits for the peer to close its side,
+ * reading and dropping what it still sends (iotls_close_socket), and how
+ * much it drops without waiting when it may not wait. */
+#define CLOSE_LINGER_MS 2000
 #define CLOSE_DRAIN_MAX 65536
 
 #define INSECURE_WARNING                                                                           \
@@ -806,18 +808,44 @@ int iotls_key_update(iotls *t, int request_peer)
 
 /* ---- the end ---- */
 
-/* Reads and drops what the peer already sent, without waiting, so close()
- * on a socket with unread data does not send a reset. */
-static void drain_input(int fd)
+/* close() on a TCP socket with unread input, or one that receives more
+ * after it, makes the kernel send a reset and throw away what it has not
+ * sent yet: our last records (a fatal alert, the tickets before it) may be
+ * lost, and the peer sees ECONNRESET instead. So: shut down the write side
+ * (what is queued still goes out, then our FIN), read and drop what the
+ * peer sends until it closes too or linger_ms pass, then close. */
+void iotls_close_socket(int fd, uint32_t linger_ms)
 {
-    uint8_t scratch[2048];
-    size_t total = 0;
-    while (total < CLOSE_DRAIN_MAX) {
-        ssize_t r = recv(fd, scratch, sizeof scratch, 0);
-        if (r <= 0)
+    if (fd < 0)
+        return;
+    (void)shutdown(fd, SHUT_WR);
+    int64_t deadline = now_ms() + linger_ms;
+    uint8_t scratch[4096];
+    size_t dropped = 0;
+    for (;;) {
+        ssize_t r = recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+        if (r == 0)
+            break; /* the peer closed too */
+        if (r > 0) {
+            /* What already arrived goes, up to CLOSE_DRAIN_MAX even when
+             * the time is up (linger_ms 0); more only within the time. */
+            dropped += (size_t)r;
+            if (dropped >= CLOSE_DRAIN_MAX && remaining_ms(deadline) == 0)
+                break;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             break;
-        total += (size_t)r;
+        int ms = remaining_ms(deadline);
+        if (ms == 0)
+            break;
+        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&p, 1, ms) < 0 && errno != EINTR)
+            break;
     }
+    close(fd);
 }
 
 int iotls_close(iotls *t)
@@ -856,9 +884,11 @@ int iotls_close(iotls *t)
         }
     }
     if (t->own_fd && t->fd >= 0) {
-        (void)shutdown(t->fd, SHUT_WR);
-        drain_input(t->fd);
-        close(t->fd);
+        /* Non-blocking: drop only what already arrived, never wait. */
+        uint32_t linger = t->nonblocking                                     ? 0
+                          : t->timeout_ms && t->timeout_ms < CLOSE_LINGER_MS ? t->timeout_ms
+                                                                             : CLOSE_LINGER_MS;
+        iotls_close_socket(t->fd, linger);
         t->fd = -1;
     }
     return rc;

@@ -292,21 +292,28 @@ int iotls_config_set_ca_file(iotls_config *cfg, const char *path)
 {
     if (!cfg || !path)
         return IOTLS_ERR_BAD_ARG;
-    return ca_loaded(cfg, as_load_error(iotls_x509_load_file(&cfg->ca, path)));
+    return ca_loaded(cfg,
+                     as_load_error(iotls_x509_load_anchors_file(&cfg->ca, path, &cfg->ca_skipped)));
 }
 
 int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir)
 {
     if (!cfg || !dir)
         return IOTLS_ERR_BAD_ARG;
-    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir)));
+    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)));
 }
 
 int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
 {
     if (!cfg || !pem || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    return ca_loaded(cfg, as_load_error(iotls_x509_load_mem(&cfg->ca, pem, len)));
+    return ca_loaded(
+        cfg, as_load_error(iotls_x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)));
+}
+
+size_t iotls_config_ca_skipped(const iotls_config *cfg)
+{
+    return cfg ? cfg->ca_skipped : 0;
 }
 
 /* ---- our certificate and key ---- */

@@ -189,20 +189,20 @@ void iotls_ext_walk_start(iotls_ext_walker *wk, iotls_bytes block, uint8_t hs_ty
     wk->check_legal = 1;
 }
 
-/* 1 when ext_type already appeared in the block, 0 when not, DECODE past
- * the limit on unknown types. */
+/* One bit per table row in iotls_ext_walker.table_seen. */
+_Static_assert(sizeof(ext_table) / sizeof(ext_table[0]) <= 32, "table_seen holds one bit per row");
+
+/* 1 when ext_type, a type of the table, already appeared in the block; 0
+ * when not, and always for an unknown type (see iotls_ext_walker). */
 static int seen_before(iotls_ext_walker *wk, uint16_t ext_type)
 {
-    enum iotls_ext_id id = iotls_ext_id_of(ext_type);
-    if (id != IOTLS_EXTID_OTHER)
-        return (wk->seen & IOTLS_EXT_BIT(id)) != 0;
-    for (size_t i = 0; i < wk->unknown_count; i++) {
-        if (wk->unknown[i] == ext_type)
-            return 1;
-    }
-    if (wk->unknown_count == IOTLS_EXT_MAX_UNKNOWN)
-        return IOTLS_ERR_DECODE;
-    wk->unknown[wk->unknown_count++] = ext_type;
+    const ext_rule *rule = find_rule(ext_type);
+    if (!rule)
+        return 0;
+    uint32_t bit = 1u << (unsigned)(rule - ext_table);
+    if (wk->table_seen & bit)
+        return 1;
+    wk->table_seen |= bit;
     return 0;
 }
 
@@ -216,10 +216,7 @@ int iotls_ext_walk_next(iotls_ext_walker *wk, uint16_t *type, iotls_reader *data
         rc = iotls_rd_sub16(&wk->block, 0, 0xFFFF, data);
     if (rc != IOTLS_OK)
         return rc;
-    rc = seen_before(wk, ext_type);
-    if (rc < 0)
-        return rc;
-    if (rc == 1)
+    if (seen_before(wk, ext_type))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     if (wk->check_legal && !iotls_ext_allowed(ext_type, wk->hs_type, wk->is_hrr))
         return iotls_ext_in_table(ext_type) ? IOTLS_ERR_ILLEGAL_PARAMETER

@@ -166,6 +166,25 @@ client_cells() {
     fi
     ia_cell_end
 
+    ia_cell_begin "cli client --ca bundle holding an Ed25519 root and the usable CA: connects, one line says 1 skipped"
+    if openssl genpkey -algorithm ed25519 -out "$IA_WORK/ed.key" 2>/dev/null &&
+        openssl req -x509 -new -key "$IA_WORK/ed.key" -subj /CN=ed25519-root -days 2 \
+            -addext basicConstraints=critical,CA:TRUE -out "$IA_WORK/ed.pem" 2>/dev/null; then
+        cat "$IA_WORK/ed.pem" "$PKI/ca.pem" >"$IA_WORK/ed_bundle.pem"
+        if ossl_server -naccept 1; then
+            our_client edca "bundle ok" "$(rev_line "bundle ok")" 127.0.0.1:$IA_PORT \
+                --ca "$IA_WORK/ed_bundle.pem" --servername localhost --timeout 10000
+            ia_expect_rc 0
+            expect_stdout_exactly "$(rev_line "bundle ok")"
+            [ "$(grep -c 'skipped' "$IA_ERR")" = 1 ] && grep -q ': 1 certificates skipped' "$IA_ERR" ||
+                ia_fail "stderr does not say once that 1 certificate was skipped: $(head -c 300 "$IA_ERR")"
+            ia_server_stop
+        fi
+    else
+        ia_fail "openssl cannot make an Ed25519 certificate"
+    fi
+    ia_cell_end
+
     ia_cell_begin "cli client --pin wrong pin: bad_certificate alert, error names the pin"
     if ossl_server -naccept 1; then
         our_client pin2 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --pin "$wrong"
@@ -553,6 +572,21 @@ server_cells() {
         grep -qiE 'client.*anonymous' "$IA_OUT" || ia_fail "page does not say the client is anonymous"
         ia_server_wait 5
         [ "$IA_SERVER_RC" = 0 ] || ia_fail "--once server exit code $IA_SERVER_RC"
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli server --http: each response (headers and body) in one record (two keep-alive requests, s_client -msg)"
+    if our_server --http --once; then
+        printf 'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+            >"$IA_WORK/http4.in"
+        ossl_client http4 "$IA_WORK/http4.in" exit -msg -ign_eof
+        ia_expect_rc 0
+        [ "$(grep -c '^HTTP/1\.1 200 ' "$IA_OUT")" = 2 ] || ia_fail "not two HTTP/1.1 200 responses"
+        # -msg prints the inner content type of each protected record it
+        # receives on the line after "InnerContent": 17 is application_data.
+        n=$(awk '/^<<< TLS 1.3, InnerContent/ { getline; if ($1 == "17") n++ } END { print n + 0 }' "$IA_OUT")
+        [ "$n" = 2 ] || ia_fail "$n application_data records for two responses (want 2)"
+        ia_server_wait 5
     fi
     ia_cell_end
 

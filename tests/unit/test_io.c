@@ -3,6 +3,7 @@
  * close_notify vs. bare EOF, the one-line error texts, timeouts,
  * non-blocking use, listen/connect/accept over loopback TCP. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -12,8 +13,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "conn.h"
 #include "crypto/crypto.h"
 #include "io/mem.h"
+#include "msg/msg.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "enginepair.h"
@@ -508,6 +511,218 @@ static void test_tcp(void)
     iotls_config_free(scfg);
 }
 
+/* ---------------- closing after a bad message, over TCP ---------------- */
+
+/* Our side, the blocking API on a socket it opened: writes 64 KiB (more
+ * than the peer's small receive buffer takes, so some of it still waits in
+ * our send queue), then reads until the peer's bad message fails the
+ * connection, then iotls_close and iotls_free. */
+typedef struct {
+    const iotls_config *cfg;
+    int role;
+    int lfd;          /* server: listening socket */
+    char port[16];    /* client: where to connect */
+    int handshake_rc; /* iotls_accept / iotls_connect */
+    int read_rc;      /* how the read loop ended */
+} ours_job;
+
+static void *ours_thread(void *arg)
+{
+    ours_job *j = arg;
+    iotls *srv = NULL, *t = NULL;
+    if (j->role == IOTLS_ROLE_SERVER) {
+        srv = iotls_server_new(j->cfg);
+        j->handshake_rc = iotls_accept(srv, j->lfd, &t);
+    } else {
+        t = iotls_client_new(j->cfg);
+        j->handshake_rc = iotls_connect(t, "127.0.0.1", j->port, "device.local");
+    }
+    if (j->handshake_rc == IOTLS_OK) {
+        uint8_t *big = calloc(1, 65536);
+        if (big == NULL || iotls_write(t, big, 65536) != 65536)
+            j->read_rc = 1;
+        free(big);
+        char buf[4096];
+        ssize_t r;
+        while ((r = iotls_read(t, buf, sizeof buf)) > 0)
+            ;
+        if (j->read_rc == 0)
+            j->read_rc = (int)r;
+        (void)iotls_close(t);
+    }
+    iotls_free(t);
+    iotls_free(srv);
+    return NULL;
+}
+
+/* Sends what the engine has queued, without waiting (a reset or a closed
+ * peer: -1). */
+static int send_some(iotls_conn *c, int fd)
+{
+    size_t n = 0;
+    const uint8_t *p = iotls_conn_output(c, &n);
+    while (p && n > 0) {
+        ssize_t s = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (s < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        iotls_conn_output_consume(c, (size_t)s);
+        p = iotls_conn_output(c, &n);
+    }
+    return 0;
+}
+
+/* Feeds received bytes, reading (and dropping) application data as it
+ * comes so the engine keeps taking input. Returns the engine's result. */
+static int feed_all(iotls_conn *c, const uint8_t *d, size_t len)
+{
+    while (len > 0) {
+        size_t used = 0;
+        int rc = iotls_conn_input(c, d, len, &used);
+        if (rc != IOTLS_OK)
+            return rc;
+        d += used;
+        len -= used;
+        uint8_t sink[4096];
+        size_t got = 0;
+        while (iotls_conn_read(c, sink, sizeof sink, &got) == IOTLS_OK && got > 0)
+            ;
+    }
+    return IOTLS_OK;
+}
+
+typedef enum { END_NONE, END_ALERT, END_RESET, END_EOF, END_OTHER } peer_end;
+
+/* The hostile peer: our engine of the other role, driven by hand over a
+ * socket with a 4 KiB receive buffer. After the handshake it sends a
+ * KeyUpdate with request_update 2 (illegal_parameter), then keeps sending
+ * application data every 10 ms while it reads slowly (1 KiB per 5 ms), as a
+ * peer still busy writing would. Returns how its reading ended. */
+static peer_end hostile_peer(const iotls_config *cfg, int role, int fd, int *alert)
+{
+    size_t size = iotls_conn_size(cfg);
+    void *mem = malloc(size);
+    iotls_conn *c = iotls_conn_init(mem, size, cfg, role, "device.local");
+    peer_end end = END_OTHER;
+    int64_t deadline = mono_ms() + 8000;
+    uint8_t buf[1024];
+    if (!c || iotls_conn_start(c) != IOTLS_OK)
+        goto out;
+    while (!iotls_conn_handshake_done(c) || iotls_conn_output(c, &size) != NULL) {
+        if (send_some(c, fd) != 0 || mono_ms() > deadline)
+            goto out;
+        struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&pf, 1, 10) > 0) {
+            ssize_t r = recv(fd, buf, sizeof buf, 0);
+            if (r <= 0 || feed_all(c, buf, (size_t)r) != IOTLS_OK)
+                goto out;
+        }
+    }
+    static const uint8_t bad_key_update[] = {IOTLS_HS_KEY_UPDATE, 0, 0, 1, 2};
+    uint8_t rec[64];
+    size_t n = 0;
+    if (iotls_record_seal(&c->wr, IOTLS_CT_HANDSHAKE, bad_key_update, sizeof bad_key_update, 0, rec,
+                          sizeof rec, &n) != IOTLS_OK ||
+        send(fd, rec, n, MSG_NOSIGNAL) != (ssize_t)n)
+        goto out;
+    int sending = 1, reset = 0;
+    int64_t next_send = mono_ms();
+    end = END_NONE;
+    while (end == END_NONE && mono_ms() < deadline) {
+        if (sending && mono_ms() >= next_send) {
+            size_t took = 0;
+            (void)iotls_conn_write(c, (const uint8_t *)"still talking", 13, &took);
+            sending = send_some(c, fd) == 0;
+            if (!sending && (errno == ECONNRESET || errno == EPIPE))
+                reset = 1; /* reported to send, then recv just sees EOF */
+            next_send = mono_ms() + 10;
+        }
+        struct pollfd pf = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&pf, 1, 5) <= 0)
+            continue;
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r == 0)
+            end = END_EOF;
+        else if (r < 0)
+            end = errno == ECONNRESET ? END_RESET : END_OTHER;
+        else if (feed_all(c, buf, (size_t)r) == IOTLS_ERR_ALERT_RECEIVED) {
+            iotls_info info;
+            end = END_ALERT;
+            *alert = iotls_conn_info(c, &info) == IOTLS_OK ? info.peer_alert : -1;
+        }
+        if (mono_ms() < deadline)
+            usleep(5000);
+    }
+    if (reset && end != END_ALERT)
+        end = END_RESET;
+out:
+    if (c)
+        iotls_conn_free(c);
+    free(mem);
+    return end;
+}
+
+/* A peer whose bad message arrives while our last records are still
+ * queued, and which keeps sending: closing must not reset the connection
+ * (RFC 8446 6.2 wants the peer to get the alert), in both roles. Before
+ * iotls_close lingered, the close came with input still arriving, TCP
+ * answered with a reset, the kernel dropped our queued bytes and the
+ * peer's recv failed with ECONNRESET. */
+static void test_close_after_bad_message(int our_role)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    ours_job job;
+    memset(&job, 0, sizeof job);
+    job.role = our_role;
+    job.cfg = our_role == IOTLS_ROLE_SERVER ? scfg : ccfg;
+    job.lfd = -1;
+    int small = 4096, fd = -1, lfd = -1, port = 0;
+    pthread_t th;
+    if (our_role == IOTLS_ROLE_SERVER) {
+        CHECK_OK(iotls_listen("127.0.0.1", "0", 4, &job.lfd, &port));
+        if (pthread_create(&th, NULL, ours_thread, &job) != 0)
+            abort();
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    } else {
+        lfd = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t al = sizeof a;
+        CHECK(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 1) == 0 &&
+              getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
+        snprintf(job.port, sizeof job.port, "%d", ntohs(a.sin_port));
+        if (pthread_create(&th, NULL, ours_thread, &job) != 0)
+            abort();
+        fd = accept(lfd, NULL, NULL);
+    }
+    CHECK(fd >= 0);
+    int alert = -1;
+    peer_end end = hostile_peer(
+        our_role == IOTLS_ROLE_SERVER ? ccfg : scfg,
+        our_role == IOTLS_ROLE_SERVER ? IOTLS_ROLE_CLIENT : IOTLS_ROLE_SERVER, fd, &alert);
+    close(fd);
+    pthread_join(th, NULL);
+    CHECK_OK(job.handshake_rc);
+    CHECK_RC(job.read_rc, IOTLS_ERR_ILLEGAL_PARAMETER);
+    CHECK(end == END_ALERT && alert == IOTLS_ALERT_ILLEGAL_PARAMETER);
+    if (end != END_ALERT)
+        fprintf(stderr, "  (our %s: the peer saw %s instead of the alert)\n",
+                our_role == IOTLS_ROLE_SERVER ? "server" : "client",
+                end == END_RESET ? "a TCP reset"
+                : end == END_EOF ? "EOF"
+                                 : "no alert");
+    if (job.lfd >= 0)
+        close(job.lfd);
+    if (lfd >= 0)
+        close(lfd);
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
 int main(void)
 {
     int rc = make_pki();
@@ -520,5 +735,7 @@ int main(void)
     test_blocking_errors();
     test_nonblocking();
     test_tcp();
+    test_close_after_bad_message(IOTLS_ROLE_SERVER);
+    test_close_after_bad_message(IOTLS_ROLE_CLIENT);
     return tl_finish("io");
 }

@@ -440,6 +440,72 @@ static int send_sealed(iotls_conn *from, iotls_conn *to, uint8_t type, const uin
     return rc == IOTLS_OK ? feed(to, g_rec, n) : rc;
 }
 
+/* ---------------- empty handshake and alert records ---------------- */
+
+/* RFC 8446 5.4: a Handshake or Alert record whose TLSInnerPlaintext content
+ * is empty, padded or not, is unexpected_message. Under the handshake keys
+ * (to the server after the ClientHello, to the client after the
+ * ServerHello) and under the application keys (both ways). The records
+ * open (else bad_record_mac): only their emptiness is refused. */
+static void test_empty_records(void)
+{
+    static const uint8_t types[2] = {IOTLS_CT_ALERT, IOTLS_CT_HANDSHAKE};
+    static const size_t pads[2] = {0, 16};
+    static const uint8_t none[1] = {0};
+    char what[128];
+    pair p;
+    for (size_t t = 0; t < 2; t++) {
+        for (size_t pd = 0; pd < 2; pd++) {
+            const char *tname = types[t] == IOTLS_CT_ALERT ? "alert" : "handshake";
+            for (int stage = 0; stage < 4; stage++) {
+                /* 0: to the server under handshake keys, 1: to the client
+                 * under handshake keys, 2/3: after the handshake, to the
+                 * server / to the client. */
+                static const char *const stage_names[4] = {
+                    "server, handshake keys", "client, handshake keys", "server, application keys",
+                    "client, application keys"};
+                snprintf(what, sizeof what, "%s: empty %s record, %zu bytes of padding",
+                         stage_names[stage], tname, pads[pd]);
+                int ok = stage == 0   ? stage_server_after_ch(&p, 0)
+                         : stage == 1 ? stage_client_after_sh(&p, 0, NULL)
+                                      : stage_connected(&p);
+                if (ok == 0) {
+                    iotls_conn *to = stage == 1 || stage == 3 ? p.cl.c : p.sv.c;
+                    size_t n = 0;
+                    int rc;
+                    if (stage < 2) {
+                        iotls_record_cipher cipher;
+                        const char *label = stage == 0 ? "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
+                                                       : "SERVER_HANDSHAKE_TRAFFIC_SECRET";
+                        rc = cipher_from(&p, secret_of(&p, label), 0, &cipher);
+                        if (rc == IOTLS_OK)
+                            rc = iotls_record_seal(&cipher, types[t], none, 0, pads[pd], g_rec,
+                                                   sizeof g_rec, &n);
+                        iotls_record_cipher_free(&cipher);
+                    } else {
+                        iotls_conn *from = stage == 2 ? p.cl.c : p.sv.c;
+                        rc = iotls_record_seal(&from->wr, types[t], none, 0, pads[pd], g_rec,
+                                               sizeof g_rec, &n);
+                    }
+                    CHECK_OK(rc);
+                    CHECK_RC(feed(to, g_rec, n), IOTLS_ERR_UNEXPECTED_MESSAGE);
+                    check_failed(&p, to, IOTLS_ERR_UNEXPECTED_MESSAGE,
+                                 IOTLS_ALERT_UNEXPECTED_MESSAGE, what);
+                }
+                pair_close(&p);
+            }
+        }
+    }
+    /* An empty alert record in the clear, before any keys: the same. */
+    if (pair_open(&p, 0, NULL) == 0) {
+        size_t n = plain_record(IOTLS_CT_ALERT, none, 0, g_rec);
+        CHECK_RC(feed(p.sv.c, g_rec, n), IOTLS_ERR_UNEXPECTED_MESSAGE);
+        check_failed(&p, p.sv.c, IOTLS_ERR_UNEXPECTED_MESSAGE, IOTLS_ALERT_UNEXPECTED_MESSAGE,
+                     "server, plaintext: empty alert record");
+    }
+    pair_close(&p);
+}
+
 /* ---------------- handshake message spanning a key change ---------------- */
 
 static void test_key_change_span(void)
@@ -1173,7 +1239,6 @@ static void test_alerts(void)
         {{2, 255, 0}, 2, 255, "description 255"},
         {{2, 0, 0}, 1, -1, "1 byte"},
         {{2, 40, 0}, 3, -1, "3 bytes"},
-        {{0, 0, 0}, 0, -1, "empty"},
         {{0, 40, 0}, 2, -1, "level 0"},
         {{3, 40, 0}, 2, -1, "level 3"},
         {{255, 0, 0}, 2, -1, "level 255, close_notify"},
@@ -1235,6 +1300,7 @@ int main(void)
         test_client_flight();
         test_server_certificate();
         test_alerts();
+        test_empty_records();
     }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);

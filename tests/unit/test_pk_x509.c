@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "iotls/error.h"
+#include "iotls/types.h"
 #include "testlib.h"
 
 #ifndef IOTLS_CRYPTO_BACKEND_OPENSSL
@@ -765,7 +766,7 @@ static void test_loading(void)
     iotls_x509_free(&chain);
     CHECK(iotls_x509_count(&chain) == 0);
 
-    CHECK_OK(iotls_x509_load_dir(&chain, path_of("cadir")));
+    CHECK_OK(iotls_x509_load_dir(&chain, path_of("cadir"), NULL));
     CHECK(iotls_x509_count(&chain) == 2);
     iotls_x509 leaf_chain;
     load_chain(&leaf_chain, &leaf, &inter);
@@ -773,8 +774,8 @@ static void test_loading(void)
     CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
     iotls_x509_free(&leaf_chain);
     iotls_x509_free(&chain);
-    CHECK_RC(iotls_x509_load_dir(&chain, path_of("emptydir")), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK_RC(iotls_x509_load_dir(&chain, path_of("no-such-dir")), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls_x509_load_dir(&chain, path_of("emptydir"), NULL), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls_x509_load_dir(&chain, path_of("no-such-dir"), NULL), IOTLS_ERR_KEY_LOAD);
 
     /* Errors, and a failed load leaves the chain as it was. */
     CHECK_RC(iotls_x509_load_file(&chain, path_of("no-such.pem")), IOTLS_ERR_KEY_LOAD);
@@ -798,6 +799,72 @@ static void test_loading(void)
     CHECK_OK(iotls_x509_verify(&chain, &pol, NULL, 0));
     iotls_x509_free(&trust);
     iotls_x509_free(&chain);
+}
+
+/* Trust anchors load as TLS libraries load system bundles: an Ed25519 root
+ * (mbedTLS does not parse it, OpenSSL does but iotls cannot use its key) or
+ * a PEM block that does not decode is skipped and counted; the usable roots
+ * load, and verify. Runs after test_loading (its ca.pem and broken.pem). */
+static void test_anchor_bundles(void)
+{
+    char out[1024];
+    CHECK(run(out, sizeof(out),
+              "openssl genpkey -algorithm ed25519 -out ed.key && "
+              "openssl req -x509 -new -key ed.key -subj /CN=ed25519-root -days 2 -out ed.pem "
+              "-addext basicConstraints=critical,CA:TRUE && "
+              "cat ed.pem ca.pem > ed_bundle.pem && cat ca.pem ed.pem broken.pem > ed_half.pem && "
+              "mkdir -p eddir && cp ed_bundle.pem eddir/ && echo junk > eddir/README") == 0);
+    iotls_x509 leaf_chain;
+    load_chain(&leaf_chain, &leaf, &inter);
+    iotls_x509 trust;
+    iotls_x509_init(&trust);
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0};
+    size_t skipped = 99;
+
+    /* As one file, in memory (not NUL-ended), in a directory. */
+    CHECK_OK(iotls_x509_load_anchors_file(&trust, path_of("ed_bundle.pem"), &skipped));
+    CHECK(iotls_x509_count(&trust) == 1 && skipped == 1);
+    CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
+    iotls_x509_free(&trust);
+    uint8_t buf[2 * PEM_CAP];
+    size_t n = read_file("ed_bundle.pem", buf, sizeof(buf));
+    skipped = 99;
+    CHECK_OK(iotls_x509_load_anchors_mem(&trust, buf, n, &skipped));
+    CHECK(iotls_x509_count(&trust) == 1 && skipped == 1);
+    CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
+    iotls_x509_free(&trust);
+    skipped = 99;
+    CHECK_OK(iotls_x509_load_dir(&trust, path_of("eddir"), &skipped));
+    CHECK(iotls_x509_count(&trust) == 1 && skipped == 2); /* the Ed25519 root and the README */
+    CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
+    iotls_x509_free(&trust);
+    /* A block that does not decode is skipped too. */
+    skipped = 99;
+    CHECK_OK(iotls_x509_load_anchors_file(&trust, path_of("ed_half.pem"), &skipped));
+    CHECK(iotls_x509_count(&trust) == 1 && skipped == 2);
+    iotls_x509_free(&trust);
+    /* Nothing usable: refused, the chain unchanged. */
+    CHECK_RC(iotls_x509_load_anchors_file(&trust, path_of("ed.pem"), &skipped),
+             IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls_x509_load_anchors_file(&trust, path_of("broken.pem"), &skipped),
+             IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK(iotls_x509_count(&trust) == 0);
+    /* Our own chain stays all or nothing. */
+    CHECK_RC(iotls_x509_load_file(&trust, path_of("half.pem")), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK(iotls_x509_count(&trust) == 0);
+
+    /* Through the configuration, which tells the application. */
+    iotls_config *cfg = iotls_config_new();
+    CHECK(cfg != NULL);
+    CHECK_OK(iotls_config_set_ca_file(cfg, path_of("ed_bundle.pem")));
+    CHECK(iotls_config_ca_skipped(cfg) == 1);
+    CHECK_OK(iotls_config_set_ca_mem(cfg, buf, n));
+    CHECK(iotls_config_ca_skipped(cfg) == 1);
+    CHECK_OK(iotls_config_set_ca_file(cfg, path_of("ca.pem")));
+    CHECK(iotls_config_ca_skipped(cfg) == 0);
+    CHECK_RC(iotls_config_set_ca_file(cfg, path_of("ed.pem")), IOTLS_ERR_KEY_LOAD);
+    iotls_config_free(cfg);
+    iotls_x509_free(&leaf_chain);
 }
 
 static void test_pki_args(void)
@@ -990,6 +1057,7 @@ int main(void)
     test_can_sign();
     test_describe();
     test_loading();
+    test_anchor_bundles();
     test_pki_args();
     test_peer_cert_reuse();
     test_mem_stats();

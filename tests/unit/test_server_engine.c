@@ -33,6 +33,7 @@
 #include "config.h"
 #include "conn.h"
 #include "iotls/engine.h"
+#include "keysched.h"
 #include "msg/msg.h"
 #include "enginepair.h"
 #include "testlib.h"
@@ -818,6 +819,12 @@ typedef struct {
     const uint8_t *cookie;
     size_t cookie_len;
     uint8_t random_byte;
+    int psk_modes;      /* psk_key_exchange_modes: bit 0 psk_ke, bit 1 psk_dhe_ke */
+    const char *psk_id; /* an external PSK offered (SHA-256), with psk_key */
+    const uint8_t *psk_key;
+    size_t psk_key_len;
+    size_t unknown_exts; /* this many extensions of unknown types first */
+    int repeat_versions; /* supported_versions again, last */
 } ch_spec;
 
 static const uint16_t k_suites[] = {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_TLS_AES_256_GCM_SHA384};
@@ -876,6 +883,17 @@ static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
 
     size_t exts = iotls_wr_vec_begin(&w, 2);
     size_t e, l;
+    uint32_t x = 1;
+    for (size_t i = 0; i < s->unknown_exts; i++) {
+        /* Half empty with distinct types, half with 0..7 bytes of payload
+         * and types that repeat. */
+        x = x * 1103515245u + 12345u;
+        size_t len = i % 2 ? (x >> 16) % 8 : 0;
+        ext_begin(&w, (uint16_t)(i % 2 ? 0xfa00 + (x >> 24) % 5 : 0x8000 + i), &e);
+        for (size_t j = 0; j < len; j++)
+            iotls_wr_u8(&w, (uint8_t)(x >> j));
+        iotls_wr_vec_end(&w, e, 2);
+    }
     if (s->versions) {
         ext_begin(&w, IOTLS_EXT_SUPPORTED_VERSIONS, &e);
         l = iotls_wr_vec_begin(&w, 1);
@@ -930,17 +948,64 @@ static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
         iotls_wr_vec_end(&w, l, 2);
         iotls_wr_vec_end(&w, e, 2);
     }
+    if (s->repeat_versions) {
+        ext_begin(&w, IOTLS_EXT_SUPPORTED_VERSIONS, &e);
+        l = iotls_wr_vec_begin(&w, 1);
+        iotls_wr_u16(&w, 0x0304);
+        iotls_wr_vec_end(&w, l, 1);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    if (s->psk_modes) {
+        ext_begin(&w, IOTLS_EXT_PSK_KEY_EXCHANGE_MODES, &e);
+        l = iotls_wr_vec_begin(&w, 1);
+        if (s->psk_modes & 2)
+            iotls_wr_u8(&w, 1);
+        if (s->psk_modes & 1)
+            iotls_wr_u8(&w, 0);
+        iotls_wr_vec_end(&w, l, 1);
+        iotls_wr_vec_end(&w, e, 2);
+    }
+    size_t binders_at = 0, binder_at = 0;
+    if (s->psk_id) {
+        ext_begin(&w, IOTLS_EXT_PRE_SHARED_KEY, &e);
+        l = iotls_wr_vec_begin(&w, 2);
+        size_t id = iotls_wr_vec_begin(&w, 2);
+        iotls_wr_bytes(&w, s->psk_id, strlen(s->psk_id));
+        iotls_wr_vec_end(&w, id, 2);
+        iotls_wr_u32(&w, 0); /* obfuscated_ticket_age: 0 for an external PSK */
+        iotls_wr_vec_end(&w, l, 2);
+        binders_at = w.len;
+        l = iotls_wr_vec_begin(&w, 2);
+        iotls_wr_u8(&w, 32);
+        binder_at = w.len;
+        iotls_wr_zeros(&w, 32);
+        iotls_wr_vec_end(&w, l, 2);
+        iotls_wr_vec_end(&w, e, 2);
+    }
     iotls_wr_vec_end(&w, exts, 2);
     iotls_wr_vec_end(&w, msg, 3);
     iotls_wr_vec_end(&w, rec, 2);
     CHECK_OK(iotls_wr_error(&w));
+    if (s->psk_id) {
+        /* RFC 8446 4.2.11.2: HMAC over the ClientHello up to the binders,
+         * with the binder key of the external PSK's early secret. */
+        const uint8_t *m = out + 5;
+        uint8_t hash[32], key[32];
+        iotls_key_schedule ks;
+        memset(&ks, 0, sizeof ks);
+        CHECK_OK(iotls_hash(IOTLS_HASH_SHA256, m, binders_at - 5, hash));
+        CHECK_OK(iotls_ks_init(&ks, IOTLS_HASH_SHA256, s->psk_key, s->psk_key_len));
+        CHECK_OK(iotls_ks_binder_key(&ks, 1, key));
+        CHECK_OK(iotls_finished_verify_data(IOTLS_HASH_SHA256, key, hash, out + binder_at));
+        iotls_ks_wipe(&ks);
+    }
     return w.len;
 }
 
 /* Feeds one ClientHello record; returns the engine's result. */
 static int feed(iotls_conn *c, const ch_spec *s)
 {
-    static uint8_t rec[2048];
+    static uint8_t rec[IOTLS_RECORD_HEADER_LEN + 16384];
     size_t len = build_client_hello(s, rec, sizeof rec);
     size_t used = 0;
     return iotls_conn_input(c, rec, len, &used);
@@ -1121,6 +1186,93 @@ static void test_server_hello_in_memory(void)
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
     CHECK(sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.key_share.len == 65);
     tl_conn_free(c);
+    config_free(&cfg);
+}
+
+/* Extensions of unknown types are ignored, however many (RFC 8446 4.2):
+ * 2,000 of them in a 12 KB ClientHello. A known type repeated after them
+ * is still refused. */
+static void test_many_unknown_extensions(void)
+{
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    ch_spec s = spec_default();
+    s.unknown_exts = 2000;
+    iotls_conn *c = server_new(&cfg);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_OK(feed(c, &s));
+        iotls_server_hello sh;
+        size_t rec_len = 0;
+        CHECK_OK(first_server_hello(c, &sh, &rec_len));
+        CHECK(sh.key_share_group == IOTLS_GROUP_X25519);
+        tl_conn_free(c);
+    }
+    s.repeat_versions = 1;
+    expect_refusal(&cfg, &s, IOTLS_ERR_ILLEGAL_PARAMETER, IOTLS_ALERT_ILLEGAL_PARAMETER,
+                   "2,000 unknown extensions, supported_versions twice");
+    config_free(&cfg);
+}
+
+/* A client without ECC (RFC 8446 4.2.3, 9.2): an external PSK with
+ * psk_ke, and no key_share, supported_groups or signature_algorithms.
+ * signature_algorithms matters only when we authenticate with a
+ * certificate, so the hello is accepted; so is psk_dhe_ke without it. A
+ * PSK we do not accept means a certificate: then missing_extension. */
+static void test_psk_only_client_hello(void)
+{
+    static const uint8_t psk[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+    static const char id[] = "sensor-7";
+    struct iotls_config cfg;
+    config_init(&cfg, "srv256");
+    CHECK_OK(iotls_config_set_psk(&cfg, (const uint8_t *)id, strlen(id), psk, sizeof psk,
+                                  IOTLS_TLS_AES_128_GCM_SHA256));
+    iotls_config_set_psk_ke(&cfg, 1);
+
+    for (int mode = 1; mode <= 2; mode++) {
+        ch_spec s = spec_default();
+        s.no_sig_algs = 1;
+        s.psk_modes = mode;
+        s.psk_id = id;
+        s.psk_key = psk;
+        s.psk_key_len = sizeof psk;
+        if (mode == 1) { /* psk_ke: nothing of (EC)DHE at all */
+            s.groups = NULL;
+            s.no_key_share = 1;
+        }
+        iotls_conn *c = server_new(&cfg);
+        CHECK(c != NULL);
+        if (!c)
+            continue;
+        int rc = feed(c, &s);
+        CHECK_OK(rc);
+        iotls_server_hello sh;
+        size_t rec_len = 0;
+        CHECK_OK(first_server_hello(c, &sh, &rec_len));
+        CHECK(sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PRE_SHARED_KEY));
+        CHECK(sh.selected_identity == 0);
+        CHECK(!!(sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) == (mode == 2));
+        if (rc != IOTLS_OK)
+            fprintf(stderr, "  (psk mode %d without signature_algorithms: %d)\n", mode, rc);
+        tl_conn_free(c);
+    }
+
+    /* The same hellos naming an identity we do not know: a full handshake,
+     * with our certificate, needs signature_algorithms. */
+    ch_spec s = spec_default();
+    s.no_sig_algs = 1;
+    s.psk_modes = 3;
+    s.psk_id = "someone-else";
+    s.psk_key = psk;
+    s.psk_key_len = sizeof psk;
+    expect_refusal(&cfg, &s, IOTLS_ERR_MISSING_EXTENSION, IOTLS_ALERT_MISSING_EXTENSION,
+                   "unknown PSK, no signature_algorithms");
+    /* Without a PSK offer, signature_algorithms is required at once. */
+    s.psk_modes = 0;
+    s.psk_id = NULL;
+    expect_refusal(&cfg, &s, IOTLS_ERR_MISSING_EXTENSION, IOTLS_ALERT_MISSING_EXTENSION,
+                   "no PSK, no signature_algorithms");
     config_free(&cfg);
 }
 
@@ -1368,6 +1520,8 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
 static void run_all(void)
 {
     test_client_hello_refusals();
+    test_psk_only_client_hello();
+    test_many_unknown_extensions();
     test_server_hello_in_memory();
     test_hrr_cookie_checks();
     test_pair();

@@ -112,19 +112,25 @@ static int append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
 }
 
 /* mbedtls_x509_crt_parse* return 0, a negative error, or the number of PEM
- * blocks that failed to parse. */
-static int parse_result(int ret, const mbedtls_x509_crt *parsed)
+ * blocks that failed to parse (a certificate mbedTLS cannot parse, such as
+ * an Ed25519 one, is one of them). With skipped (trust anchors) those are
+ * counted there; without, any of them fails the whole. */
+static int parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped)
 {
     if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR || ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
         return IOTLS_ERR_KEY_LOAD;
     if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
         return IOTLS_ERR_NO_MEMORY;
-    if (ret != 0 || crt_list_count(parsed) == 0)
+    if (ret < 0 || (ret > 0 && skipped == NULL) || crt_list_count(parsed) == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
+    if (skipped != NULL)
+        *skipped = (size_t)ret;
     return IOTLS_OK;
 }
 
-int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
+/* skipped: NULL for all or nothing, else where the count of skipped
+ * certificates goes. */
+static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
 {
     if (chain == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
@@ -146,7 +152,7 @@ int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
-    int rc = parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed);
+    int rc = parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed, skipped);
     if (rc == IOTLS_OK)
         rc = append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
@@ -154,30 +160,63 @@ int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
     return rc;
 }
 
-int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     if (chain == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
-    int rc = parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed);
+    int rc = parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed, skipped);
     if (rc == IOTLS_OK)
         rc = append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
     return rc;
 }
 
-int iotls_x509_load_dir(iotls_x509 *chain, const char *dir)
+int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 {
+    return load_mem(chain, data, len, NULL);
+}
+
+int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+{
+    return load_file(chain, path, NULL);
+}
+
+int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_mem(chain, data, len, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_file(chain, path, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
+{
+    if (skipped != NULL)
+        *skipped = 0;
     if (chain == NULL || dir == NULL)
         return IOTLS_ERR_BAD_ARG;
     /* A system CA directory holds files that are not certificates (links,
-     * READMEs, CRLs): keep whatever parses, fail only when nothing did. */
+     * READMEs, CRLs): keep whatever parses, fail only when nothing did.
+     * mbedTLS returns how many files and certificates it skipped. */
     size_t before = crt_list_count(&chain->crt);
     int ret = mbedtls_x509_crt_parse_path(&chain->crt, dir);
     chain->count = crt_list_count(&chain->crt);
     if (ret < 0)
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
+    if (skipped != NULL)
+        *skipped = (size_t)ret;
     return chain->count > before ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
 }
 

@@ -399,10 +399,21 @@ static int pending_add(pending *p, X509 *x, uint8_t *der, size_t len)
     return IOTLS_OK;
 }
 
+/* A key iotls can verify with: RSA, RSA-PSS or EC, what mbedTLS parses
+ * (it refuses an Ed25519 or DSA certificate at once; OpenSSL parses them). */
+static int key_usable(X509 *x)
+{
+    EVP_PKEY *key = X509_get0_pubkey(x);
+    int type = key != NULL ? EVP_PKEY_get_base_id(key) : EVP_PKEY_NONE;
+    return type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS || type == EVP_PKEY_EC;
+}
+
 /* Every CERTIFICATE block of a PEM buffer (other blocks, such as keys, are
- * skipped, as mbedTLS does). Any block that does not decode or parse fails
- * the whole buffer; so does a buffer without a certificate. */
-static int parse_pem(const uint8_t *data, size_t len, pending *out)
+ * skipped, as mbedTLS does). Without skipped, any block that does not
+ * decode or parse fails the whole buffer; with it (trust anchors), such a
+ * block and a certificate without a usable key are counted there instead.
+ * A buffer without a certificate fails either way. */
+static int parse_pem(const uint8_t *data, size_t len, pending *out, size_t *skipped)
 {
     if (len > INT_MAX)
         return IOTLS_ERR_BAD_CERTIFICATE;
@@ -414,13 +425,21 @@ static int parse_pem(const uint8_t *data, size_t len, pending *out)
         char *name = NULL, *header = NULL;
         unsigned char *der = NULL;
         long der_len = 0;
+        size_t left = BIO_ctrl_pending(bio);
         ERR_set_mark();
         if (PEM_read_bio(bio, &name, &header, &der, &der_len) != 1) {
             unsigned long e = ERR_peek_last_error();
             ERR_pop_to_mark();
             /* No further BEGIN line is the normal end of the buffer. */
-            if (!(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
-                rc = IOTLS_ERR_BAD_CERTIFICATE;
+            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+                break;
+            /* A block that does not decode: the reader has moved past it
+             * (else it would come back forever). */
+            if (skipped != NULL && BIO_ctrl_pending(bio) < left) {
+                (*skipped)++;
+                continue;
+            }
+            rc = IOTLS_ERR_BAD_CERTIFICATE;
             break;
         }
         ERR_pop_to_mark();
@@ -432,6 +451,12 @@ static int parse_pem(const uint8_t *data, size_t len, pending *out)
             continue;
         }
         X509 *x = der_len > 0 ? parse_der(der, (size_t)der_len) : NULL;
+        if (skipped != NULL && (x == NULL || !key_usable(x))) {
+            X509_free(x);
+            OPENSSL_free(der);
+            (*skipped)++;
+            continue;
+        }
         if (x == NULL) {
             OPENSSL_free(der);
             rc = IOTLS_ERR_BAD_CERTIFICATE;
@@ -447,11 +472,15 @@ static int parse_pem(const uint8_t *data, size_t len, pending *out)
     return rc;
 }
 
-static int parse_any(const uint8_t *data, size_t len, pending *out)
+static int parse_any(const uint8_t *data, size_t len, pending *out, size_t *skipped)
 {
     if (iotls_common_looks_pem(data, len))
-        return parse_pem(data, len, out);
+        return parse_pem(data, len, out, skipped);
     X509 *x = parse_der(data, len);
+    if (x != NULL && skipped != NULL && !key_usable(x)) {
+        X509_free(x); /* the only certificate: nothing usable */
+        x = NULL;
+    }
     if (x == NULL)
         return IOTLS_ERR_BAD_CERTIFICATE;
     uint8_t *copy = OPENSSL_malloc(len);
@@ -477,13 +506,17 @@ static int append_all(iotls_x509 *chain, pending *p)
     return rc;
 }
 
-int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
+/* skipped: NULL for all or nothing, else where the count of skipped
+ * certificates goes (set to 0 first). */
+static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
 {
+    if (skipped != NULL)
+        *skipped = 0;
     if (chain == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
     pending p;
     memset(&p, 0, sizeof(p));
-    int rc = parse_any(data, len, &p);
+    int rc = parse_any(data, len, &p, skipped);
     ERR_clear_error();
     if (rc == IOTLS_OK)
         rc = append_all(chain, &p);
@@ -491,8 +524,10 @@ int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
     return rc;
 }
 
-int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
+    if (skipped != NULL)
+        *skipped = 0;
     if (chain == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
     uint8_t *data = NULL;
@@ -500,13 +535,43 @@ int iotls_x509_load_file(iotls_x509 *chain, const char *path)
     int rc = iotls_ossl_read_file(path, &data, &len);
     if (rc != IOTLS_OK)
         return rc;
-    rc = len > 0 ? iotls_x509_load_mem(chain, data, len) : IOTLS_ERR_BAD_CERTIFICATE;
+    rc = len > 0 ? load_mem(chain, data, len, skipped) : IOTLS_ERR_BAD_CERTIFICATE;
     free(data);
     return rc;
 }
 
-int iotls_x509_load_dir(iotls_x509 *chain, const char *dir)
+int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 {
+    return load_mem(chain, data, len, NULL);
+}
+
+int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+{
+    return load_file(chain, path, NULL);
+}
+
+int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_mem(chain, data, len, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_file(chain, path, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
+{
+    if (skipped != NULL)
+        *skipped = 0;
     if (chain == NULL || dir == NULL)
         return IOTLS_ERR_BAD_ARG;
     DIR *d = opendir(dir);
@@ -525,9 +590,14 @@ int iotls_x509_load_dir(iotls_x509 *chain, const char *dir)
             continue;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        int one = iotls_x509_load_file(chain, path);
+        /* Counted as mbedtls_x509_crt_parse_path counts: the certificates
+         * skipped in a file, or the file when nothing in it loaded. */
+        size_t in_file = 0;
+        int one = load_file(chain, path, &in_file);
         if (one == IOTLS_ERR_NO_MEMORY)
             rc = one;
+        else if (skipped != NULL)
+            *skipped += one == IOTLS_OK ? in_file : 1;
     }
     closedir(d);
     if (rc != IOTLS_OK)
