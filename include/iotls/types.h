@@ -75,6 +75,15 @@ void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
  * 1024 (a refused ticket then fails with HANDSHAKE_TOO_LARGE when the
  * server's chain does not fit; docs/memory.md). */
 int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+/* Largest RSA modulus (bits) accepted in the peer's certificate chain, from
+ * 2048 to 8192; default 4096. Every certificate the peer presents is
+ * checked before any signature work, whether or not the chain is verified
+ * (pinning, iotls_config_insecure_noverifycert): RSA keys of 2048 bits up
+ * to this size with an odd public exponent of at most 2^31-1, or EC keys on
+ * P-256 / P-384. Anything else is IOTLS_ERR_CERT_KEY_REFUSED
+ * (unsupported_certificate). The bounds cap the CPU a peer can make us
+ * spend on its chain (docs/malformed-input.md). */
+int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits);
 /* Largest record plaintext this side wants to receive and will send, from
  * 512 to 16384 (the default). Below 16384 the receive buffer shrinks to
  * match: a client announces record_size_limit (RFC 8449) and, for 512, 1024,
