@@ -922,6 +922,18 @@ static void test_pki_args(void)
     memset(&s, 0, sizeof(s));
     s.subject = "CN=x";
     CHECK_RC(iotls_pki_make_key((iotls_key_type)99, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    /* RSA of a chosen size and exponent (the bench's keys at the limits). */
+    CHECK_RC(iotls_pki_make_rsa_key(1022, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(8194, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(1024, 65536, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(1024, 1, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(1024, 0x80000001u, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_OK(iotls_pki_make_rsa_key(1024, 0x7fffffffu, key, sizeof(key)));
+    write_file("rsa_e31.key", key, strlen(key));
+    char rsa_text[4096];
+    CHECK(run(rsa_text, sizeof(rsa_text), "openssl pkey -in rsa_e31.key -noout -text") == 0);
+    CHECK(strstr(rsa_text, "(1024 bit") != NULL &&
+          strstr(rsa_text, "publicExponent: 2147483647") != NULL);
     CHECK_RC(iotls_pki_make_key(IOTLS_KEY_EC_P256, small, sizeof(small)),
              IOTLS_ERR_BUFFER_TOO_SMALL);
     CHECK_OK(iotls_pki_make_key(IOTLS_KEY_EC_P256, key, sizeof(key)));
