@@ -101,4 +101,8 @@ void bench_cryptoonly_teardown(void *ctx);
 
 double bench_now_ms(void);
 
+/* `iotls bench --cert-keys [--max-rsa-bits N]` (bench_certkeys.c): the CPU
+ * a presented chain costs at the key limits. Returns the exit code. */
+int bench_cert_keys(unsigned max_rsa_bits, int rounds);
+
 #endif

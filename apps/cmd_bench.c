@@ -610,6 +610,7 @@ static void usage(void)
             "                   (any of the last four: iotls alone)\n"
             "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|cryptoonly\n"
             "                   [--kind full|resumed|psk] [--rounds N]%s\n"
+            "       iotls bench --cert-keys [--max-rsa-bits N] [--rounds N]\n"
             "  Full, resumed and external-PSK handshakes of every stack, then bulk: --bulk-runs\n"
             "  transfers of --bulk-mib MiB per stack (default 5 x 32), stacks taking turns,\n"
             "  median MB/s.\n"
@@ -617,6 +618,8 @@ static void usage(void)
             "                  (what `make bench` runs; takes a minute or two)\n"
             "  --resume, --psk iotls alone, resumed (or external-PSK) handshakes only, with\n"
             "                  --record-size / --max-handshake (default: full handshakes only)\n"
+            "  --cert-keys     CPU time of the worst certificate chains the key limits allow\n"
+            "                  (RSA up to --max-rsa-bits, default 4096; exponent up to 2^31-1)\n"
             "%s",
             BENCH_COLD ? " [--cert-cache-off]" : "",
             BENCH_COLD
@@ -745,7 +748,8 @@ int cmd_bench(int argc, char **argv)
     int rounds = 30, cg_rounds = 10, instructions = 0;
     size_t bulk_mib = 32, record_size = 0, max_hs = 0;
     int bulk_runs = 5;
-    int resume = 0, psk_only = 0;
+    int resume = 0, psk_only = 0, cert_keys = 0;
+    unsigned long max_rsa_bits = 0;
     bench_kind child_kind = BENCH_FULL;
     int cold = 0; /* the child, with the certificate cache off */
     const char *callgrind = NULL, *record_arg = NULL, *max_hs_arg = NULL;
@@ -780,6 +784,10 @@ int cmd_bench(int argc, char **argv)
             psk_only = 1;
         else if (app_opt_flag(argv, i, "--instructions"))
             instructions = 1;
+        else if (app_opt_flag(argv, i, "--cert-keys"))
+            cert_keys = 1;
+        else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
+            max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
         else if (BENCH_COLD && app_opt_flag(argv, i, "--cert-cache-off"))
             cold = 1;
         else {
@@ -787,10 +795,12 @@ int cmd_bench(int argc, char **argv)
             return 2;
         }
     }
-    if ((resume && psk_only) || (cold && !callgrind)) {
+    if ((resume && psk_only) || (cold && !callgrind) || (max_rsa_bits && !cert_keys)) {
         usage();
         return 2;
     }
+    if (cert_keys)
+        return bench_cert_keys((unsigned)max_rsa_bits, rounds < 100 ? rounds : 100);
     bench_pki *pki = calloc(1, sizeof *pki);
     if (!pki || !make_pki(pki)) {
         fprintf(stderr, "iotls bench: could not make the PKI\n");

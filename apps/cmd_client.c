@@ -35,6 +35,7 @@ static void usage(FILE *out)
         "  --insecure           DANGER: do not verify the server certificate\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
+        "  --max-rsa-bits N     largest RSA key in the server's chain (2048..8192, default 4096)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
         "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
@@ -368,7 +369,7 @@ int cmd_client(int argc, char **argv)
     const char *pins[8];
     size_t pin_count = 0;
     int insecure = 0, verbose = 0, quiet = 0;
-    unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
+    unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -418,6 +419,8 @@ int cmd_client(int argc, char **argv)
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
+        else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
+            max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout"))) {
             timeout = app_parse_num("--timeout", v, 0, 3600000);
         } else if (app_opt_flag(argv, i, "--insecure"))
@@ -508,6 +511,8 @@ int cmd_client(int argc, char **argv)
         iotls_config_set_key_update_limit(cfg, key_update_limit);
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    if (max_rsa_bits)
+        (void)iotls_config_set_max_rsa_bits(cfg, (unsigned)max_rsa_bits);
     if (record_size)
         (void)iotls_config_set_record_size(cfg, record_size);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);

@@ -73,6 +73,7 @@ static void usage(FILE *out)
         "  --http               answer HTTP/1.x requests with the negotiated parameters\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
+        "  --max-rsa-bits N     largest RSA key in the client's chain (2048..8192, default 4096)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
         "  --timeout MS         handshake and write timeout (default %d)\n"
@@ -517,7 +518,7 @@ int cmd_server(int argc, char **argv)
     unsigned long key_update_limit = 0;
     unsigned long tickets = 0, early_max = 0, ticket_rotation = 0;
     int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
-    unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
+    unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -564,6 +565,8 @@ int cmd_server(int argc, char **argv)
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
+        else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
+            max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
             timeout = app_parse_num("--timeout", v, 0, 3600000);
         else if (app_opt_flag(argv, i, "--verify-optional"))
@@ -638,6 +641,8 @@ int cmd_server(int argc, char **argv)
     }
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    if (max_rsa_bits)
+        (void)iotls_config_set_max_rsa_bits(cfg, (unsigned)max_rsa_bits);
     if (record_size)
         (void)iotls_config_set_record_size(cfg, record_size);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);

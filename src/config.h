@@ -47,6 +47,7 @@ struct iotls_config {
     int verify_client; /* IOTLS_VERIFY_CLIENT_* */
     uint8_t pins[IOTLS_MAX_PINS][32];
     size_t pin_count;
+    unsigned max_rsa_bits; /* largest RSA modulus in a peer's chain; 0: 4096 */
     int middlebox_compat;
 
     size_t max_handshake;    /* largest handshake message in or out */

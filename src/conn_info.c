@@ -75,6 +75,11 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
     if (iotls_x509_count(&c->peer_chain) == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
     c->peer_cert_presented = 1;
+    /* Before any signature work, verified chain or not: the leaf's key
+     * checks CertificateVerify even when nothing else is checked. */
+    int key_rc = iotls_x509_check_keys(&c->peer_chain, cfg->max_rsa_bits, NULL, 0);
+    if (key_rc != IOTLS_OK)
+        return key_rc;
     int chain_checked = 0;
     if (cfg->has_ca && !cfg->insecure_noverifycert) {
         /* A server certificate proves nothing without its name checked or
@@ -88,6 +93,7 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
         policy.trust = &cfg->ca;
         policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
         policy.is_server_cert = is_server_cert;
+        policy.max_rsa_bits = cfg->max_rsa_bits;
         int rc = iotls_x509_verify(&c->peer_chain, &policy, NULL, 0);
         if (rc != IOTLS_OK)
             return rc;

@@ -56,6 +56,8 @@ static const error_entry error_table[] = {
      "peer certificate key or usage not acceptable"},
     {IOTLS_ERR_CERT_PIN, "IOTLS_ERR_CERT_PIN", "peer public key does not match the pinned key"},
     {IOTLS_ERR_CERT_REVOKED, "IOTLS_ERR_CERT_REVOKED", "peer certificate revoked"},
+    {IOTLS_ERR_CERT_KEY_REFUSED, "IOTLS_ERR_CERT_KEY_REFUSED",
+     "peer certificate chain holds a key outside the accepted profile"},
     {IOTLS_ERR_INTERNAL, "IOTLS_ERR_INTERNAL", "internal error"},
     {IOTLS_ERR_CRYPTO, "IOTLS_ERR_CRYPTO", "crypto library failure"},
     {IOTLS_ERR_RANDOM, "IOTLS_ERR_RANDOM", "random generator failure"},

@@ -50,6 +50,7 @@ enum iotls_error {
     IOTLS_ERR_UNSUPPORTED_CERTIFICATE = -45, /* unsupported_certificate (key usage, key type) */
     IOTLS_ERR_CERT_PIN = -46,                /* bad_certificate: SPKI pin mismatch */
     IOTLS_ERR_CERT_REVOKED = -47,            /* certificate_revoked */
+    IOTLS_ERR_CERT_KEY_REFUSED = -48, /* unsupported_certificate: a chain key outside the profile */
 
     /* Local failures. */
     IOTLS_ERR_INTERNAL = -60,  /* internal_error */

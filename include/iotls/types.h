@@ -90,6 +90,15 @@ void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
  * 1024 (a refused ticket then fails with HANDSHAKE_TOO_LARGE when the
  * server's chain does not fit; docs/memory.md). */
 int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+/* Largest RSA modulus (bits) accepted in the peer's certificate chain, from
+ * 2048 to 8192; default 4096. Every certificate the peer presents is
+ * checked before any signature work, whether or not the chain is verified
+ * (pinning, iotls_config_insecure_noverifycert): RSA keys of 2048 bits up
+ * to this size with an odd public exponent of at most 2^31-1, or EC keys on
+ * P-256 / P-384. Anything else is IOTLS_ERR_CERT_KEY_REFUSED
+ * (unsupported_certificate). The bounds cap the CPU a peer can make us
+ * spend on its chain (docs/malformed-input.md). */
+int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits);
 /* Largest record plaintext this side wants to receive and will send, from
  * 512 to 16384 (the default). Below 16384 the receive buffer shrinks to
  * match: a client announces record_size_limit (RFC 8449) and, for 512, 1024,
@@ -209,7 +218,7 @@ void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
  * PSK is the client's first identity, same suite and ALPN as the
  * connection that issued the ticket, the ticket age is within the window
  * (default 10 s) of what the server expects, and the anti-replay store has
- * not seen this ticket's 0-RTT within the window. Accepted early data
+ * not seen this ticket's 0-RTT within twice the window. Accepted early data
  * is read with iotls_conn_read / iotls_read before the handshake ends.
  * Also installs the default anti-replay store: a ring of recent binder
  * hashes in this process (see docs/early-data.md for what it does NOT
@@ -221,15 +230,18 @@ void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
 #define IOTLS_EARLY_DATA_ACCEPTED 1
 #define IOTLS_EARLY_DATA_REJECTED 2 /* offered, not accepted: the client must resend */
 int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
-/* Anti-replay: return 1 when this key was seen within the window (and
- * remember it otherwise), 0 when new. The key (binder_hash, 32 bytes) is the
- * SHA-256 of the PSK identity (the ticket) of a ClientHello whose early data
- * passed every other check: a replayed ClientHello has the same one, so each
- * ticket carries 0-RTT at most once per window. */
+/* Anti-replay: return 1 when this key was seen within twice the ticket-age
+ * window (and remember it otherwise), 0 when new. The key (binder_hash, 32
+ * bytes) is the SHA-256 of the PSK identity (the ticket) of a ClientHello
+ * whose early data passed every other check: a replayed ClientHello has the
+ * same one. Twice the window, because a copy of one ClientHello passes the
+ * age check for up to 2 * window after its first use (docs/early-data.md):
+ * a store that forgets sooner lets that copy's early data in again. */
 typedef int (*iotls_replay_fn)(void *arg, const uint8_t *binder_hash, size_t len, uint64_t now_ms);
 void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
-/* Ticket-age window (ms) and the default store's size (entries; when all
- * entries are younger than the window, further early data is refused). */
+/* Ticket-age window (ms) and the default store's size (entries, each kept
+ * twice the window; when all are still kept, further early data is
+ * refused). */
 int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, size_t entries);
 
 /* ---------------- What was negotiated ---------------- */

@@ -184,11 +184,35 @@ typedef struct {
     const char *host;        /* DNS name or IP literal; NULL skips the name check */
     int is_server_cert;      /* 1: check serverAuth EKU/KU; 0: clientAuth */
     int64_t now;             /* Unix time for the validity check; 0 = system clock */
+    unsigned max_rsa_bits;   /* largest RSA modulus; 0 = IOTLS_RSA_DEFAULT_MAX_BITS */
 } iotls_x509_policy;
 
-/* Verifies chain (leaf first, as sent) up to a trust anchor, validity
- * period, key usage / extended key usage, and host name (DNS SAN, IP SAN,
- * or CN when no SAN). Returns the specific error: IOTLS_ERR_CERT_UNKNOWN_CA,
+/* The keys a certificate chain may hold: RSA (rsaEncryption or RSA-PSS)
+ * of IOTLS_RSA_MIN_BITS up to a configured maximum (default 4096, at most
+ * 8192) with an odd public exponent of 3 to IOTLS_RSA_MAX_EXPONENT, or EC
+ * on P-256 / P-384. The bounds exist for the verifier's CPU: an RSA
+ * public operation costs about (modulus bits)^2 x (exponent bits), and a
+ * peer picks both (an 8192-bit modulus with exponent N-2 costs some 0.4 s
+ * per certificate on a 2-core x86 VM, minutes on an ESP32). 65537 is what
+ * CAs use; Go's crypto/rsa refuses exponents above 2^31-1 too. */
+#define IOTLS_RSA_MIN_BITS 2048u
+#define IOTLS_RSA_DEFAULT_MAX_BITS 4096u
+#define IOTLS_RSA_MAX_MAX_BITS 8192u
+#define IOTLS_RSA_MAX_EXPONENT 0x7fffffffu /* 2^31 - 1 */
+
+/* IOTLS_ERR_CERT_KEY_REFUSED when any certificate of chain (leaf and every
+ * other one, as presented) has a key outside that profile, with
+ * max_rsa_bits (0: the default) as the RSA maximum; IOTLS_OK otherwise.
+ * Reads the keys only: no signature work, so it runs before any. detail
+ * as in iotls_x509_verify. */
+int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
+                          size_t detail_cap);
+
+/* Verifies chain (leaf first, as sent): first its keys
+ * (iotls_x509_check_keys, before any signature), then the path up to a
+ * trust anchor, validity period, key usage / extended key usage, and host
+ * name (DNS SAN, IP SAN, or CN when no SAN). Returns the specific error:
+ * IOTLS_ERR_CERT_KEY_REFUSED, IOTLS_ERR_CERT_UNKNOWN_CA,
  * IOTLS_ERR_CERT_EXPIRED, IOTLS_ERR_CERT_HOSTNAME,
  * IOTLS_ERR_UNSUPPORTED_CERTIFICATE (usage), IOTLS_ERR_BAD_CERTIFICATE (other).
  * If detail is non-NULL, a short text explaining the failure goes there. */
@@ -236,6 +260,9 @@ typedef struct {
 
 /* Generates a key of type and writes it as PEM into key_pem (NUL-ended). */
 int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap);
+/* The same for an RSA key of bits (1024..8192, even) with public exponent
+ * exponent (odd, 3..2^31-1): for the benchmark of the key limits above. */
+int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap);
 /* Issues a certificate for the public half of subject_key_pem, signed by
  * issuer_key_pem with issuer_cert_pem as issuer (both NULL: self-signed).
  * Writes PEM into cert_pem (NUL-ended). */

@@ -409,6 +409,16 @@ int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
     return IOTLS_OK;
 }
 
+int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    if (bits < IOTLS_RSA_MIN_BITS || bits > IOTLS_RSA_MAX_MAX_BITS)
+        return IOTLS_ERR_CONFIG;
+    cfg->max_rsa_bits = bits;
+    return IOTLS_OK;
+}
+
 int iotls_config_set_record_size(iotls_config *cfg, size_t bytes)
 {
     if (!cfg)

@@ -1,18 +1,27 @@
 /* The default 0-RTT anti-replay store (RFC 8446 8.1, "single-use" by
- * ClientHello recording): the hashes of the first PSK binder of every
- * ClientHello whose early data passed the other checks, for as long as the
- * ticket-age window lets the same ClientHello be accepted again.
+ * ClientHello recording): the key of every ClientHello whose early data
+ * passed the other checks (the engine passes SHA-256 of its PSK identity,
+ * the ticket), for as long as the ticket-age check lets a copy of that
+ * ClientHello be accepted again.
+ *
+ * That is twice the window W, not W: the server accepts a claimed ticket
+ * age a while its own view of the age is within a - W .. a + W, so copies
+ * of one ClientHello (same a) pass during a 2W span of server time. The
+ * first use may fall at the very start of that span (a client whose clock
+ * runs ahead, ages counted in whole seconds, RTC drift across deep sleep),
+ * and a copy then still passes until 2W later. Both times are read from
+ * the server's clock (iotls_config_now_ms), so a step of that clock moves
+ * both alike.
  *
  * A fixed ring of entries under a mutex: no allocation after creation.
- * An entry older than the window is free. When every entry is younger than
- * the window the store cannot tell, and answers "seen" (0-RTT refused, the
- * data is then sent again after the handshake): a flood costs 0-RTT, never
- * safety.
+ * An entry older than 2W is free. When every entry is younger than that
+ * the store cannot tell, and answers "seen" (0-RTT refused, the data is
+ * then sent again after the handshake): a flood costs 0-RTT, never safety.
  *
  * Its limit: the record is in this process only. Several server processes
- * (or machines) behind one address, or a restart within the window, let a
- * captured ClientHello be accepted once per process: they need a shared
- * store, installed with iotls_config_set_early_data_replay. */
+ * (or machines) behind one address, or a restart within 2W, let a captured
+ * ClientHello be accepted once per process: they need a shared store,
+ * installed with iotls_config_set_early_data_replay. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +38,7 @@ typedef struct {
 
 struct iotls_replay_store {
     pthread_mutex_t lock;
-    uint32_t window_ms;
+    uint64_t retain_ms; /* twice the ticket-age window */
     size_t count;
     size_t next; /* ring position of the next insertion */
     replay_entry entries[];
@@ -47,7 +56,7 @@ iotls_replay_store *iotls_replay_store_new(size_t entries, uint32_t window_ms)
         return NULL;
     }
     st->count = entries;
-    st->window_ms = window_ms;
+    st->retain_ms = 2u * (uint64_t)window_ms;
     return st;
 }
 
@@ -62,7 +71,7 @@ void iotls_replay_store_free(iotls_replay_store *st)
 static int expired(const iotls_replay_store *st, const replay_entry *e, uint64_t now_ms)
 {
     /* A clock that went backwards keeps the entry: safer to refuse. */
-    return !e->used || (now_ms >= e->at_ms && now_ms - e->at_ms > st->window_ms);
+    return !e->used || (now_ms >= e->at_ms && now_ms - e->at_ms > st->retain_ms);
 }
 
 int iotls_replay_store_check(void *arg, const uint8_t *hash, size_t len, uint64_t now_ms)

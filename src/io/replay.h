@@ -7,6 +7,8 @@
 
 typedef struct iotls_replay_store iotls_replay_store;
 
+/* window_ms is the ticket-age window; each entry is kept twice as long
+ * (replay.c says why). */
 iotls_replay_store *iotls_replay_store_new(size_t entries, uint32_t window_ms);
 void iotls_replay_store_free(iotls_replay_store *st);
 /* iotls_replay_fn: 1 seen (or no room to remember), 0 new (now remembered). */

@@ -186,6 +186,17 @@ static void test_scalars(void)
     CHECK_OK(iotls_config_set_max_handshake_size(cfg, 262144));
     CHECK(cfg->max_handshake == 262144);
     CHECK_RC(iotls_config_set_max_handshake_size(cfg, 262145), IOTLS_ERR_CONFIG);
+
+    /* RSA modulus maximum: 2048..8192, 0 (the default 4096) until set. */
+    CHECK(cfg->max_rsa_bits == 0);
+    CHECK_RC(iotls_config_set_max_rsa_bits(cfg, 2047), IOTLS_ERR_CONFIG);
+    CHECK_RC(iotls_config_set_max_rsa_bits(cfg, 8193), IOTLS_ERR_CONFIG);
+    CHECK(cfg->max_rsa_bits == 0);
+    CHECK_OK(iotls_config_set_max_rsa_bits(cfg, 2048));
+    CHECK(cfg->max_rsa_bits == 2048);
+    CHECK_OK(iotls_config_set_max_rsa_bits(cfg, 8192));
+    CHECK(cfg->max_rsa_bits == 8192);
+    CHECK_RC(iotls_config_set_max_rsa_bits(NULL, 4096), IOTLS_ERR_BAD_ARG);
     CHECK_RC(iotls_config_set_max_handshake_size(cfg, 0), IOTLS_ERR_CONFIG);
     CHECK(cfg->max_handshake == 262144);
     CHECK(cfg->max_record_plain == 16384);

@@ -15,7 +15,10 @@
  *    server cannot open: skipped only within its budget, then
  *    unexpected_message;
  *  - a ticket age outside the window: refused;
- *  - the default replay store itself: seen, expiry, full ring. */
+ *  - a client whose clock runs ahead: its first flight replayed after the
+ *    window, while the age check still passes it, is refused;
+ *  - the default replay store itself: seen, expiry after twice the window,
+ *    full ring. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,8 +395,69 @@ static void test_early_data(void)
     iotls_config_free(off_cfg);
 }
 
+/* A client whose clock runs 6 s ahead (RTC drift across deep sleep, an NTP
+ * step) with a 10 s window: its first flight passes the age check from its
+ * first use until 16 s later, so the store must remember it past the
+ * window. A copy sent 10.5 s after the first use passes the age check (a
+ * server with a fresh store takes it) and must still be refused. */
+static void test_replay_fast_client(void)
+{
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    static tl_wire flight;
+    iotls_config *scfg = server_config(&sclk, 1024);
+    iotls_config *ccfg = client_config(&cclk, &st);
+    CHECK_OK(iotls_config_set_early_data_window(scfg, 10000, 64));
+
+    memset(&st, 0, sizeof st);
+    CHECK_OK(run(scfg, ccfg, NULL, 0, NULL, 0, NULL, NULL).hs_rc);
+    CHECK(st.count == 1 && st.max_early == 1024);
+
+    /* Two seconds later by the server, eight by the client: ages differ
+     * by 6 s, within the window. Accepted, and the flight recorded. */
+    sclk.now += 2000;
+    cclk.now = sclk.now + 6000;
+    flight.len = 0;
+    result r = run(scfg, ccfg, st.blob, st.len, g_early, 0, &flight, NULL);
+    CHECK_OK(r.hs_rc);
+    CHECK(r.sv_status == IOTLS_EARLY_DATA_ACCEPTED);
+    CHECK(r.got_len == strlen(g_early));
+    CHECK(flight.len > 0);
+
+    /* The copy at +10.5 s: the server's age is 12.5 s against the 8 s the
+     * ClientHello claims, 4.5 s apart. */
+    sclk.now += 10500;
+    int status = 0;
+    size_t read_n = 0;
+    iotls_config *fresh = server_config(&sclk, 1024);
+    CHECK_OK(iotls_config_set_early_data_window(fresh, 10000, 64));
+    (void)replay_to_server(fresh, &flight, &status, &read_n);
+    CHECK(status == IOTLS_EARLY_DATA_ACCEPTED); /* the age check alone lets it in */
+    CHECK(read_n == strlen(g_early));
+    read_n = 99;
+    (void)replay_to_server(scfg, &flight, &status, &read_n);
+    CHECK(status == IOTLS_EARLY_DATA_REJECTED);
+    CHECK(read_n == 0);
+
+    /* Past first use + 2W the age check refuses every copy by itself
+     * (age 22.5 s against 8 s claimed), whatever the store remembers. */
+    sclk.now += 10000;
+    iotls_config *fresh2 = server_config(&sclk, 1024);
+    CHECK_OK(iotls_config_set_early_data_window(fresh2, 10000, 64));
+    read_n = 99;
+    (void)replay_to_server(fresh2, &flight, &status, &read_n);
+    CHECK(status == IOTLS_EARLY_DATA_REJECTED);
+    CHECK(read_n == 0);
+
+    iotls_config_free(fresh2);
+    iotls_config_free(fresh);
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
 static void test_replay_store(void)
 {
+    /* Window 1 s: entries live 2 s (twice the window). */
     uint8_t a[32] = {1}, b[32] = {2}, c[32] = {3};
     iotls_replay_store *st = iotls_replay_store_new(2, 1000);
     CHECK(st != NULL);
@@ -401,10 +465,12 @@ static void test_replay_store(void)
     CHECK(iotls_replay_store_check(st, a, 32, 5500) == 1); /* seen */
     CHECK(iotls_replay_store_check(st, b, 32, 5600) == 0);
     CHECK(iotls_replay_store_check(st, c, 32, 5700) == 1); /* full of live entries: refuse */
-    CHECK(iotls_replay_store_check(st, c, 32, 6001) == 0); /* a expired: room for c */
-    CHECK(iotls_replay_store_check(st, b, 32, 6002) == 1); /* b still live */
-    CHECK(iotls_replay_store_check(st, a, 32, 6700) == 0); /* a forgotten, b's slot free */
-    CHECK(iotls_replay_store_check(st, c, 32, 6701) == 1);
+    CHECK(iotls_replay_store_check(st, a, 32, 6500) == 1); /* past the window, still kept */
+    CHECK(iotls_replay_store_check(st, c, 32, 7000) == 1); /* a live for exactly 2W */
+    CHECK(iotls_replay_store_check(st, c, 32, 7001) == 0); /* a expired: room for c */
+    CHECK(iotls_replay_store_check(st, b, 32, 7002) == 1); /* b still live */
+    CHECK(iotls_replay_store_check(st, a, 32, 7700) == 0); /* a forgotten, b's slot free */
+    CHECK(iotls_replay_store_check(st, c, 32, 7701) == 1);
     iotls_replay_store_free(st);
 }
 
@@ -413,5 +479,6 @@ int main(void)
     CHECK_OK(make_pki());
     test_replay_store();
     test_early_data();
+    test_replay_fast_client();
     return tl_finish("early_data");
 }

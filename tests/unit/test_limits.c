@@ -11,6 +11,10 @@
  *   - certificates in the peer's chain (IOTLS_MAX_PEER_CHAIN), for our
  *     client (our server sends the chain) and our server (openssl s_client
  *     sends it);
+ *   - the keys in the peer's chain (iotls_config_set_max_rsa_bits): an RSA
+ *     public exponent above 2^31-1 in an intermediate or in the leaf (an
+ *     insecure client, which checks only CertificateVerify with it), and a
+ *     modulus above the configured maximum, for our client and our server;
  *   - declined 0-RTT data skipped by a server (the early data budget);
  *   - the blocking API's timeout against a peer that never answers, for
  *     iotls_connect_socket and iotls_accept_socket.
@@ -40,7 +44,14 @@ static char g_dir[64];
 
 /* tl_openssl_pki's CA, server and client certificates, then chains of 10
  * and 11 certificates: the leaf, then copies of the CA (verification still
- * succeeds; only the count differs). */
+ * succeeds; only the count differs). Then RSA intermediate CAs under the CA
+ * with exponent 2^32+3 (bige), 2^31-1 (edge, the largest accepted) and a
+ * 3072-bit modulus (r3072), each with a server chain srv_K.pem (srv.key's
+ * leaf and the intermediate) and a client leaf cli_K.pem under it; and
+ * srv_bigekey.pem, a server leaf whose own key is bige.key. Every chain is
+ * valid: only the key profile refuses some. The openssl command makes the
+ * keys since neither provider's key generation takes exponents above
+ * 2^31-1. */
 static int make_pki(void)
 {
     static const char *const cmds[] = {
@@ -48,6 +59,22 @@ static int make_pki(void)
         "cat srv10.pem ca.pem >srv11.pem",
         "cat ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem ca.pem >ca9.pem",
         "cat ca9.pem ca.pem >ca10.pem",
+        "printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=critical,keyCertSign\\n' >int.ext",
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048"
+        " -pkeyopt rsa_keygen_pubexp:4294967299 -out bige.key",
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048"
+        " -pkeyopt rsa_keygen_pubexp:2147483647 -out edge.key",
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out r3072.key",
+        "for k in bige edge r3072; do"
+        " openssl req -new -key $k.key -subj \"/CN=$k CA\" -out $k.csr &&"
+        " openssl x509 -req -in $k.csr -CA ca.pem -CAkey ca.key -days 2 -extfile int.ext"
+        " -out $k.pem &&"
+        " openssl x509 -req -in srv.csr -CA $k.pem -CAkey $k.key -days 2 -extfile srv.ext"
+        " -out srv_$k.leaf && cat srv_$k.leaf $k.pem >srv_$k.pem &&"
+        " openssl x509 -req -in cli.csr -CA $k.pem -CAkey $k.key -days 2 -extfile cli.ext"
+        " -out cli_$k.pem || exit 1; done",
+        "openssl req -new -key bige.key -subj /CN=localhost -out srvk.csr && openssl x509 -req"
+        " -in srvk.csr -CA ca.pem -CAkey ca.key -days 2 -extfile srv.ext -out srv_bigekey.pem",
     };
     if (tl_openssl_pki(g_dir, "iotls limits CA", "iotls-limits-client") != 0)
         return -1;
@@ -88,17 +115,29 @@ static iotls_conn *conn_new(const iotls_config *cfg, int role, void **mem)
     return iotls_conn_init(*mem, size, cfg, role, role == IOTLS_ROLE_CLIENT ? "localhost" : NULL);
 }
 
-/* Server with the given certificate file (srv.pem, srv10.pem, ...);
- * client_max_hs: the client's handshake message limit, 0 for the default. */
-static int pair_open(pair *p, const char *srv_cert, size_t client_max_hs)
+/* What the client of a pair is set up with besides the defaults. */
+typedef struct {
+    size_t max_hs;         /* handshake message limit; 0: default */
+    unsigned max_rsa_bits; /* 0: default */
+    int insecure;          /* iotls_config_insecure_noverifycert */
+} client_opts;
+
+/* Server with the given certificate and key files; the client as opts
+ * says. */
+static int pair_open_with(pair *p, const char *srv_cert, const char *srv_key,
+                          const client_opts *opts)
 {
     memset(p, 0, sizeof *p);
     p->ccfg = make_cfg(NULL, NULL);
-    p->scfg = make_cfg(srv_cert, "srv.key");
+    p->scfg = make_cfg(srv_cert, srv_key);
     if (!p->ccfg || !p->scfg)
         return -1;
-    if (client_max_hs)
-        CHECK_OK(iotls_config_set_max_handshake_size(p->ccfg, client_max_hs));
+    if (opts->max_hs)
+        CHECK_OK(iotls_config_set_max_handshake_size(p->ccfg, opts->max_hs));
+    if (opts->max_rsa_bits)
+        CHECK_OK(iotls_config_set_max_rsa_bits(p->ccfg, opts->max_rsa_bits));
+    if (opts->insecure)
+        iotls_config_insecure_noverifycert(p->ccfg);
     p->cl = conn_new(p->ccfg, IOTLS_ROLE_CLIENT, &p->cmem);
     p->sv = conn_new(p->scfg, IOTLS_ROLE_SERVER, &p->smem);
     if (!p->cl || !p->sv)
@@ -106,6 +145,15 @@ static int pair_open(pair *p, const char *srv_cert, size_t client_max_hs)
     CHECK_OK(iotls_conn_start(p->sv));
     CHECK_OK(iotls_conn_start(p->cl));
     return 0;
+}
+
+/* Server with the given certificate file (srv.pem, srv10.pem, ...) and
+ * srv.key; client_max_hs: the client's handshake message limit, 0 for the
+ * default. */
+static int pair_open(pair *p, const char *srv_cert, size_t client_max_hs)
+{
+    client_opts opts = {.max_hs = client_max_hs};
+    return pair_open_with(p, srv_cert, "srv.key", &opts);
 }
 
 static void pair_close(pair *p)
@@ -231,13 +279,14 @@ static void test_key_updates(void)
 
 /* ---------------- handshake message size, chain length ---------------- */
 
-/* The server presents srv_cert; the client's outcome must be want_client
- * and the alert the server receives want_alert (-1: none). */
-static void handshake_with(const char *srv_cert, size_t client_max_hs, int want_client,
-                           int want_alert)
+/* The server presents srv_cert with srv_key; the client (set up as opts
+ * says) must end with want_client and the server receive the alert
+ * want_alert (-1: none, the handshake completes). */
+static void handshake_opts(const char *srv_cert, const char *srv_key, const client_opts *opts,
+                           int want_client, int want_alert)
 {
     pair p;
-    if (pair_open(&p, srv_cert, client_max_hs) == 0) {
+    if (pair_open_with(&p, srv_cert, srv_key, opts) == 0) {
         int rc = iotls_mem_pair_run(p.cl, p.sv, NULL);
         CHECK_RC(rc, want_client);
         CHECK_RC(iotls_conn_error(p.cl), want_client);
@@ -250,11 +299,18 @@ static void handshake_with(const char *srv_cert, size_t client_max_hs, int want_
         }
         if (rc != want_client)
             fprintf(stderr, "  (server certificate %s, client limit %zu)\n", srv_cert,
-                    client_max_hs);
+                    opts->max_hs);
     } else {
         CHECK(0);
     }
     pair_close(&p);
+}
+
+static void handshake_with(const char *srv_cert, size_t client_max_hs, int want_client,
+                           int want_alert)
+{
+    client_opts opts = {.max_hs = client_max_hs};
+    handshake_opts(srv_cert, "srv.key", &opts, want_client, want_alert);
 }
 
 static void test_handshake_size_and_chain(void)
@@ -271,6 +327,31 @@ static void test_handshake_size_and_chain(void)
     handshake_with("srv11.pem", 0, IOTLS_ERR_BAD_CERTIFICATE, IOTLS_ALERT_BAD_CERTIFICATE);
 }
 
+/* A server (or a man in the middle) whose chain holds an RSA key that
+ * makes every signature check with it a full-size exponentiation. The
+ * client refuses it before any: the chains are otherwise valid. */
+static void test_client_chain_keys(void)
+{
+    client_opts dflt = {0};
+    handshake_with("srv_edge.pem", 0, IOTLS_OK, -1); /* exponent 2^31-1 */
+    handshake_with("srv_bige.pem", 0, IOTLS_ERR_CERT_KEY_REFUSED,
+                   IOTLS_ALERT_UNSUPPORTED_CERTIFICATE); /* 2^32+3 */
+    /* The leaf's own key: a client that verifies nothing still checks
+     * CertificateVerify with it, so it refuses the key all the same. */
+    client_opts insecure = {.insecure = 1};
+    handshake_opts("srv.pem", "srv.key", &insecure, IOTLS_OK, -1);
+    handshake_opts("srv_bigekey.pem", "bige.key", &insecure, IOTLS_ERR_CERT_KEY_REFUSED,
+                   IOTLS_ALERT_UNSUPPORTED_CERTIFICATE);
+    handshake_opts("srv_bigekey.pem", "bige.key", &dflt, IOTLS_ERR_CERT_KEY_REFUSED,
+                   IOTLS_ALERT_UNSUPPORTED_CERTIFICATE);
+    /* The modulus maximum: 3072 bits pass the default 4096, not 2048. */
+    handshake_with("srv_r3072.pem", 0, IOTLS_OK, -1);
+    client_opts max2048 = {.max_rsa_bits = 2048};
+    handshake_opts("srv_r3072.pem", "srv.key", &max2048, IOTLS_ERR_CERT_KEY_REFUSED,
+                   IOTLS_ALERT_UNSUPPORTED_CERTIFICATE);
+    handshake_opts("srv_edge.pem", "srv.key", &max2048, IOTLS_OK, -1);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -278,9 +359,9 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* openssl s_client presents cli.pem plus the certificates of chain_file to
- * our server, which requires a client certificate. */
-static void server_sees_client_chain(const char *chain_file, int want)
+/* openssl s_client presents cli_cert (with cli.key) plus the certificates
+ * of chain_file to our server, which requires a client certificate. */
+static void server_sees_client_chain(const char *cli_cert, const char *chain_file, int want)
 {
     char a[160];
     iotls_config *cfg = make_cfg("srv.pem", "srv.key");
@@ -302,9 +383,9 @@ static void server_sees_client_chain(const char *chain_file, int want)
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
              "cd %s && exec openssl s_client -connect 127.0.0.1:%d -servername localhost"
-             " -CAfile ca.pem -cert cli.pem -key cli.key -cert_chain %s </dev/null"
+             " -CAfile ca.pem -cert %s -key cli.key -cert_chain %s </dev/null"
              " >>s_client.log 2>&1",
-             g_dir, port, chain_file);
+             g_dir, port, cli_cert, chain_file);
     pid_t pid = fork();
     if (pid == 0) {
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -344,8 +425,16 @@ static void server_sees_client_chain(const char *chain_file, int want)
 
 static void test_server_chain_limit(void)
 {
-    server_sees_client_chain("ca9.pem", IOTLS_OK);
-    server_sees_client_chain("ca10.pem", IOTLS_ERR_BAD_CERTIFICATE);
+    server_sees_client_chain("cli.pem", "ca9.pem", IOTLS_OK);
+    server_sees_client_chain("cli.pem", "ca10.pem", IOTLS_ERR_BAD_CERTIFICATE);
+}
+
+/* A client whose chain holds an intermediate with exponent 2^32+3: the
+ * server refuses it before any signature (the chain is otherwise valid). */
+static void test_server_chain_keys(void)
+{
+    server_sees_client_chain("cli_edge.pem", "edge.pem", IOTLS_OK);
+    server_sees_client_chain("cli_bige.pem", "bige.pem", IOTLS_ERR_CERT_KEY_REFUSED);
 }
 
 /* ---------------- declined 0-RTT: the skip budget ---------------- */
@@ -493,6 +582,8 @@ int main(void)
         test_key_updates();
         test_handshake_size_and_chain();
         test_server_chain_limit();
+        test_client_chain_keys();
+        test_server_chain_keys();
         test_early_data_budget();
         test_timeout(0);
         test_timeout(1);

@@ -255,7 +255,7 @@ static int verify(const ident *l, const ident *i, const ident *anchor, const cha
     iotls_x509 chain, trust;
     load_chain(&chain, l, i);
     load_chain(&trust, anchor, NULL);
-    iotls_x509_policy pol = {&trust, host, server, at};
+    iotls_x509_policy pol = {&trust, host, server, at, 0};
     int rc = iotls_x509_verify(&chain, &pol, detail, cap);
     iotls_x509_free(&chain);
     iotls_x509_free(&trust);
@@ -343,7 +343,7 @@ static void test_verify(void)
     iotls_x509 empty, trust;
     iotls_x509_init(&empty);
     load_chain(&trust, &ca, NULL);
-    iotls_x509_policy pol = {&trust, NULL, 1, 0};
+    iotls_x509_policy pol = {&trust, NULL, 1, 0, 0};
     CHECK_RC(iotls_x509_verify(&empty, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
     pol.trust = &empty;
     CHECK_RC(iotls_x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
@@ -372,13 +372,13 @@ static void test_profile(void)
     uint8_t pem[PEM_CAP];
     iotls_x509 chain, trust;
     load_chain(&trust, &ca, NULL);
-    iotls_x509_policy pol = {&trust, NULL, 1, 0};
+    iotls_x509_policy pol = {&trust, NULL, 1, 0, 0};
 
     iotls_x509_init(&chain);
     size_t n = read_file("weak.pem", pem, sizeof(pem));
     CHECK_OK(iotls_x509_load_mem(&chain, pem, n));
     CHECK_OK(iotls_x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert)));
-    CHECK_RC(iotls_x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_UNSUPPORTED_CERTIFICATE);
+    CHECK_RC(iotls_x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
     iotls_x509_free(&chain);
 
     n = read_file("sha1.pem", pem, sizeof(pem));
@@ -387,6 +387,146 @@ static void test_profile(void)
     CHECK_RC(iotls_x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
     iotls_x509_free(&chain);
     iotls_x509_free(&trust);
+}
+
+/* Loads the PEM files names (NULL-ended, leaf first) into chain. */
+static void load_files(iotls_x509 *chain, const char *const *names)
+{
+    static uint8_t pem[16384];
+    iotls_x509_init(chain);
+    for (; *names != NULL; names++) {
+        size_t n = read_file(*names, pem, sizeof(pem));
+        CHECK(n > 0);
+        CHECK_OK(iotls_x509_load_mem(chain, pem, n));
+    }
+}
+
+/* iotls_x509_verify of the files against anchor for device.example, RSA
+ * maximum max_bits (0: the default). */
+static int verify_files(const char *const *names, const ident *anchor, unsigned max_bits,
+                        char *detail, size_t cap)
+{
+    iotls_x509 chain, trust;
+    load_files(&chain, names);
+    load_chain(&trust, anchor, NULL);
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0, max_bits};
+    int rc = iotls_x509_verify(&chain, &pol, detail, cap);
+    iotls_x509_free(&chain);
+    iotls_x509_free(&trust);
+    return rc;
+}
+
+/* The key profile, checked on every presented certificate before any
+ * signature (the CPU attack: a chain of RSA keys with huge exponents or
+ * moduli, each costing a full-size exponentiation). The keys come from
+ * the openssl command: neither provider's key generation takes exponents
+ * above 2^31-1. Each bad chain is otherwise valid, so without the check it
+ * verifies. */
+static void test_key_limits(void)
+{
+    char out[4096], detail[256];
+    /* An intermediate CA under ca of each key, and a device.example leaf
+     * (leaf.key, P-256) under each intermediate. */
+    static const char intermediates[] =
+        "printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n' >int.ext && "
+        "printf 'subjectAltName=DNS:device.example\nextendedKeyUsage=serverAuth\n"
+        "keyUsage=critical,digitalSignature\n' >dev.ext && "
+        "openssl req -new -key leaf.key -subj /CN=device.example -out dev.csr && "
+        "for k in bige edge big; do "
+        "openssl req -new -key $k.key -subj \"/CN=$k CA\" -out $k.csr && "
+        "openssl x509 -req -in $k.csr -CA ca.pem -CAkey ca.key -days 2 -sha256 -extfile int.ext "
+        "-out $k.pem && "
+        "openssl x509 -req -in dev.csr -CA $k.pem -CAkey $k.key -days 2 -sha256 -extfile dev.ext "
+        "-out dev_$k.pem || exit 1; done && "
+        /* The big-exponent key as the leaf's own key, under inter. */
+        "openssl req -new -key bige.key -subj /CN=device.example -out devk.csr && "
+        "openssl x509 -req -in devk.csr -CA inter.pem -CAkey inter.key -days 2 -sha256 "
+        "-extfile dev.ext -out dev_bigekey.pem && "
+        /* A P-521 leaf: a curve outside the profile. */
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out p521.key && "
+        "openssl req -new -key p521.key -subj /CN=device.example -out p521.csr && "
+        "openssl x509 -req -in p521.csr -CA inter.pem -CAkey inter.key -days 2 -sha256 "
+        "-extfile dev.ext -out dev_p521.pem";
+    int rc = run(out, sizeof(out),
+                 /* 2^32+3: above the limit (and above 2^32+1). */
+                 "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+                 "-pkeyopt rsa_keygen_pubexp:4294967299 -out bige.key && "
+                 /* 2^31-1: the largest exponent accepted. */
+                 "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+                 "-pkeyopt rsa_keygen_pubexp:2147483647 -out edge.key && "
+                 /* 4160 bits: above the default maximum of 4096. */
+                 "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4160 -out big.key && %s",
+                 intermediates);
+    CHECK(rc == 0);
+    if (rc != 0) {
+        fprintf(stderr, "openssl: %s\n", out);
+        return;
+    }
+    CHECK(run(out, sizeof(out), "openssl pkey -in bige.key -noout -text") == 0);
+    CHECK(strstr(out, "publicExponent: 4294967299") != NULL);
+    CHECK(run(out, sizeof(out), "openssl pkey -in big.key -noout -text") == 0);
+    CHECK(strstr(out, "(4160 bit") != NULL);
+    /* openssl itself finds every chain valid. */
+    CHECK(run(out, sizeof(out),
+              "for k in bige edge big; do openssl verify -CAfile ca.pem -untrusted $k.pem "
+              "dev_$k.pem || exit 1; done && openssl verify -CAfile ca.pem -untrusted inter.pem "
+              "dev_bigekey.pem dev_p521.pem") == 0);
+
+    static const char *const edge[] = {"dev_edge.pem", "edge.pem", NULL};
+    static const char *const bige[] = {"dev_bige.pem", "bige.pem", NULL};
+    static const char *const bigekey[] = {"dev_bigekey.pem", "inter.pem", NULL};
+    static const char *const big[] = {"dev_big.pem", "big.pem", NULL};
+    static const char *const p521[] = {"dev_p521.pem", "inter.pem", NULL};
+
+    /* Exponent 2^31-1 is still accepted. */
+    CHECK_OK(verify_files(edge, &ca, 0, NULL, 0));
+
+    /* Exponent 2^32+3 in the intermediate, then in the leaf. */
+    CHECK_RC(verify_files(bige, &ca, 0, detail, sizeof(detail)), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK(strstr(detail, "exponent") != NULL && strstr(detail, "certificate 1") != NULL);
+    CHECK_RC(verify_files(bigekey, &ca, 0, detail, sizeof(detail)), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK(strstr(detail, "exponent") != NULL && strstr(detail, "certificate 0") != NULL);
+    /* Before any signature: under an anchor that signed none of it, the
+     * verdict is still the key's, not unknown_ca (which the signature
+     * check would give). */
+    CHECK_RC(verify_files(bige, &other_ca, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK_RC(verify_files(edge, &other_ca, 0, NULL, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
+
+    /* 4160 bits: over the default, within a configured maximum. */
+    CHECK_RC(verify_files(big, &ca, 0, detail, sizeof(detail)), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK(strstr(detail, "modulus") != NULL && strstr(detail, "certificate 1") != NULL);
+    CHECK_RC(verify_files(big, &ca, 4096, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK_OK(verify_files(big, &ca, 4160, NULL, 0));
+    CHECK_OK(verify_files(big, &ca, 8192, NULL, 0));
+    /* The edge chain's 2048-bit keys with a maximum of 2048. */
+    CHECK_OK(verify_files(edge, &ca, 2048, NULL, 0));
+
+    /* A curve outside the profile. */
+    CHECK_RC(verify_files(p521, &ca, 0, detail, sizeof(detail)), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK(strstr(detail, "curve") != NULL);
+
+    /* The check on its own, as the engine runs it for every presented
+     * chain (verified or not). */
+    iotls_x509 chain;
+    load_files(&chain, bige);
+    CHECK_RC(iotls_x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    iotls_x509_free(&chain);
+    load_files(&chain, big);
+    CHECK_RC(iotls_x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK_OK(iotls_x509_check_keys(&chain, 8192, NULL, 0));
+    iotls_x509_free(&chain);
+    load_files(&chain, edge);
+    CHECK_OK(iotls_x509_check_keys(&chain, 0, detail, sizeof(detail)));
+    CHECK(detail[0] == '\0');
+    iotls_x509_free(&chain);
+    /* Our usual chains: P-256, P-384, RSA-2048 with 65537. */
+    load_chain(&chain, &leaf_rsa, &inter);
+    CHECK_OK(iotls_x509_check_keys(&chain, 0, NULL, 0));
+    iotls_x509_free(&chain);
+    load_chain(&chain, &leaf384, &inter384);
+    CHECK_OK(iotls_x509_check_keys(&chain, 0, NULL, 0));
+    iotls_x509_free(&chain);
+    CHECK_RC(iotls_x509_check_keys(NULL, 0, NULL, 0), IOTLS_ERR_BAD_ARG);
 }
 
 /* The TLS 1.3 CertificateVerify content (RFC 8446 4.4.3) for some hash. */
@@ -770,7 +910,7 @@ static void test_loading(void)
     CHECK(iotls_x509_count(&chain) == 2);
     iotls_x509 leaf_chain;
     load_chain(&leaf_chain, &leaf, &inter);
-    iotls_x509_policy pol = {&chain, "device.example", 1, 0};
+    iotls_x509_policy pol = {&chain, "device.example", 1, 0, 0};
     CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
     iotls_x509_free(&leaf_chain);
     iotls_x509_free(&chain);
@@ -818,7 +958,7 @@ static void test_anchor_bundles(void)
     load_chain(&leaf_chain, &leaf, &inter);
     iotls_x509 trust;
     iotls_x509_init(&trust);
-    iotls_x509_policy pol = {&trust, "device.example", 1, 0};
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0};
     size_t skipped = 99;
 
     /* As one file, in memory (not NUL-ended), in a directory. */
@@ -874,6 +1014,18 @@ static void test_pki_args(void)
     memset(&s, 0, sizeof(s));
     s.subject = "CN=x";
     CHECK_RC(iotls_pki_make_key((iotls_key_type)99, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    /* RSA of a chosen size and exponent (the bench's keys at the limits). */
+    CHECK_RC(iotls_pki_make_rsa_key(1022, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(8194, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(1024, 65536, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(1024, 1, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_pki_make_rsa_key(1024, 0x80000001u, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_OK(iotls_pki_make_rsa_key(1024, 0x7fffffffu, key, sizeof(key)));
+    write_file("rsa_e31.key", key, strlen(key));
+    char rsa_text[4096];
+    CHECK(run(rsa_text, sizeof(rsa_text), "openssl pkey -in rsa_e31.key -noout -text") == 0);
+    CHECK(strstr(rsa_text, "(1024 bit") != NULL &&
+          strstr(rsa_text, "publicExponent: 2147483647") != NULL);
     CHECK_RC(iotls_pki_make_key(IOTLS_KEY_EC_P256, small, sizeof(small)),
              IOTLS_ERR_BUFFER_TOO_SMALL);
     CHECK_OK(iotls_pki_make_key(IOTLS_KEY_EC_P256, key, sizeof(key)));
@@ -934,7 +1086,7 @@ static int verify_der(const uint8_t *leaf_der, size_t leaf_len, const uint8_t *i
         size_t len = 0;
         CHECK_OK(iotls_x509_der(&chain, 0, &der, &len));
         CHECK(len == leaf_len && memcmp(der, leaf_der, len) == 0);
-        iotls_x509_policy pol = {&trust, "device.example", 1, at};
+        iotls_x509_policy pol = {&trust, "device.example", 1, at, 0};
         rc = iotls_x509_verify(&chain, &pol, NULL, 0);
     }
     iotls_x509_free(&chain);
@@ -962,7 +1114,7 @@ static void test_peer_cert_reuse(void)
     CHECK_OK(iotls_x509_add_der(&a, inter_der, inter_len));
     CHECK_OK(iotls_x509_add_der(&b, leaf_der, leaf_len));
     CHECK_OK(iotls_x509_add_der(&b, inter_der, inter_len));
-    iotls_x509_policy pol = {&trust, "device.example", 1, 0};
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0};
     CHECK_OK(iotls_x509_verify(&a, &pol, NULL, 0));
     iotls_x509_free(&a);
     CHECK_OK(iotls_x509_verify(&b, &pol, NULL, 0));
@@ -1053,6 +1205,7 @@ int main(void)
     test_openssl_accepts_pki();
     test_verify();
     test_profile();
+    test_key_limits();
     test_signatures();
     test_can_sign();
     test_describe();

@@ -111,6 +111,18 @@ void iotls_common_set_detail(char *detail, size_t cap, const char *text, const c
  * detail text; IOTLS_OK when verification can go on. */
 int iotls_common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *policy,
                               char *detail, size_t detail_cap);
+/* The key profile of iotls_x509_check_keys (crypto.h), decided here so
+ * that both providers draw the same lines; they only read the numbers.
+ * The RSA maximum a policy asks for: configured, or the default for 0. */
+unsigned iotls_common_max_rsa_bits(unsigned configured);
+/* NULL when an RSA key of bits with the public exponent e is inside the
+ * profile, else why not. e_fits is 0 when the exponent did not fit in 64
+ * bits (then e is not looked at). */
+const char *iotls_common_rsa_key_problem(size_t bits, int e_fits, uint64_t e,
+                                         unsigned max_rsa_bits);
+/* "a certificate in the chain has a key we do not accept: why (certificate
+ * index of the chain)" into detail; returns IOTLS_ERR_CERT_KEY_REFUSED. */
+int iotls_common_key_refused(char *detail, size_t cap, size_t index, const char *why);
 /* The detail text for a leaf that is not for host (lists the leaf's
  * subjectAltNames through iotls_x509_sans). */
 void iotls_common_host_detail(const iotls_x509 *chain, const char *host, char *detail,
@@ -144,6 +156,11 @@ void iotls_common_text_san(iotls_common_text *t, iotls_common_san_kind kind, con
 int iotls_common_text_finish(iotls_common_text *t);
 
 /* ---- Throwaway PKI (pki_common.c) ---- */
+
+/* The arguments iotls_pki_make_rsa_key takes: bits even, 1024..8192;
+ * exponent odd, 3..2^31-1 (mbedtls_rsa_gen_key takes an int).
+ * IOTLS_OK or IOTLS_ERR_BAD_ARG. */
+int iotls_common_rsa_keygen_check(unsigned bits, uint32_t exponent);
 
 #define IOTLS_COMMON_MAX_SAN_ENTRIES 16
 #define IOTLS_COMMON_MAX_SAN_NAME 253 /* longest DNS name */

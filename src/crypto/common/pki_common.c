@@ -54,3 +54,12 @@ int iotls_common_list_next(const char **cursor, const char **item, size_t *item_
     *item_len = len;
     return 1;
 }
+
+int iotls_common_rsa_keygen_check(unsigned bits, uint32_t exponent)
+{
+    if (bits < 1024 || bits > 8192 || bits % 2 != 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (exponent < 3 || exponent > IOTLS_RSA_MAX_EXPONENT || exponent % 2 == 0)
+        return IOTLS_ERR_BAD_ARG;
+    return IOTLS_OK;
+}

@@ -181,6 +181,36 @@ int iotls_common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *
     return IOTLS_OK;
 }
 
+/* ---- the key profile ---- */
+
+unsigned iotls_common_max_rsa_bits(unsigned configured)
+{
+    return configured != 0 ? configured : IOTLS_RSA_DEFAULT_MAX_BITS;
+}
+
+const char *iotls_common_rsa_key_problem(size_t bits, int e_fits, uint64_t e, unsigned max_rsa_bits)
+{
+    if (bits < IOTLS_RSA_MIN_BITS)
+        return "RSA modulus below 2048 bits";
+    if (bits > iotls_common_max_rsa_bits(max_rsa_bits))
+        return "RSA modulus above the configured maximum (iotls_config_set_max_rsa_bits)";
+    if (!e_fits || e > IOTLS_RSA_MAX_EXPONENT)
+        return "RSA public exponent above 2^31-1";
+    if (e < 3 || (e & 1u) == 0)
+        return "RSA public exponent not an odd number of at least 3";
+    return NULL;
+}
+
+int iotls_common_key_refused(char *detail, size_t cap, size_t index, const char *why)
+{
+    if (detail != NULL && cap > 0)
+        snprintf(detail, cap,
+                 "a certificate in the chain has a key we do not accept: %s "
+                 "(certificate %zu of the chain)",
+                 why, index);
+    return IOTLS_ERR_CERT_KEY_REFUSED;
+}
+
 void iotls_common_host_detail(const iotls_x509 *chain, const char *host, char *detail,
                               size_t detail_cap)
 {

@@ -25,40 +25,11 @@
 #define MAX_SAN_NAME IOTLS_COMMON_MAX_SAN_NAME
 #define SAN_BUF_SIZE (MAX_SAN_ENTRIES * (MAX_SAN_NAME + 4) + 8)
 
-int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
+/* Writes pk (then freed) as PEM into key_pem. */
+static int write_key_pem(mbedtls_pk_context *pk, char *key_pem, size_t cap)
 {
-    if (key_pem == NULL || cap == 0)
-        return IOTLS_ERR_BAD_ARG;
-    key_pem[0] = '\0';
-
-    mbedtls_pk_context pk;
-    mbedtls_pk_init(&pk);
-    int ret;
-    switch (type) {
-    case IOTLS_KEY_EC_P256:
-    case IOTLS_KEY_EC_P384:
-        ret = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
-        if (ret == 0)
-            ret = mbedtls_ecp_gen_key(type == IOTLS_KEY_EC_P256 ? MBEDTLS_ECP_DP_SECP256R1
-                                                                : MBEDTLS_ECP_DP_SECP384R1,
-                                      mbedtls_pk_ec(pk), iotls_mbedtls_rng, NULL);
-        break;
-    case IOTLS_KEY_RSA_2048:
-        ret = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
-        if (ret == 0)
-            ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), iotls_mbedtls_rng, NULL, 2048, 65537);
-        break;
-    default:
-        mbedtls_pk_free(&pk);
-        return IOTLS_ERR_BAD_ARG;
-    }
-    if (ret != 0) {
-        mbedtls_pk_free(&pk);
-        return IOTLS_ERR_CRYPTO;
-    }
-
-    ret = mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, cap);
-    mbedtls_pk_free(&pk); /* zeroizes the private key */
+    int ret = mbedtls_pk_write_key_pem(pk, (unsigned char *)key_pem, cap);
+    mbedtls_pk_free(pk); /* zeroizes the private key */
     if (ret != 0) {
         mbedtls_platform_zeroize(key_pem, cap);
         key_pem[0] = '\0';
@@ -67,6 +38,52 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
                    : IOTLS_ERR_CRYPTO;
     }
     return IOTLS_OK;
+}
+
+static int make_rsa(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
+{
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    int ret = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
+    if (ret == 0)
+        ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), iotls_mbedtls_rng, NULL, bits, (int)exponent);
+    if (ret != 0) {
+        mbedtls_pk_free(&pk);
+        return IOTLS_ERR_CRYPTO;
+    }
+    return write_key_pem(&pk, key_pem, cap);
+}
+
+int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
+{
+    if (key_pem == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    key_pem[0] = '\0';
+
+    if (type == IOTLS_KEY_RSA_2048)
+        return make_rsa(2048, 65537, key_pem, cap);
+    if (type != IOTLS_KEY_EC_P256 && type != IOTLS_KEY_EC_P384)
+        return IOTLS_ERR_BAD_ARG;
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    int ret = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+    if (ret == 0)
+        ret = mbedtls_ecp_gen_key(type == IOTLS_KEY_EC_P256 ? MBEDTLS_ECP_DP_SECP256R1
+                                                            : MBEDTLS_ECP_DP_SECP384R1,
+                                  mbedtls_pk_ec(pk), iotls_mbedtls_rng, NULL);
+    if (ret != 0) {
+        mbedtls_pk_free(&pk);
+        return IOTLS_ERR_CRYPTO;
+    }
+    return write_key_pem(&pk, key_pem, cap);
+}
+
+int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
+{
+    if (key_pem == NULL || cap == 0 || iotls_common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
+        return IOTLS_ERR_BAD_ARG;
+    key_pem[0] = '\0';
+    return make_rsa(bits, exponent, key_pem, cap);
 }
 
 /* "YYYYMMDDhhmmss" in UTC, the form mbedtls_x509write_crt_set_validity

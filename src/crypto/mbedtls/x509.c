@@ -31,7 +31,9 @@
 #define SAN_TAG_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
 
 /* What we accept anywhere in a chain: SHA-2 signatures, RSA >= 2048 bits,
- * the two NIST curves TLS 1.3 clients offer. */
+ * the two NIST curves TLS 1.3 clients offer. mbedTLS checks a key against
+ * it only next to the signature work; the presented keys are checked
+ * before (iotls_x509_check_keys), with the upper bounds it lacks. */
 static const mbedtls_x509_crt_profile iotls_profile = {
     .allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
                    MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
@@ -313,6 +315,63 @@ static int host_matches(const mbedtls_x509_crt *crt, const char *host)
     return 0;
 }
 
+/* ---- the key profile (before any signature) ---- */
+
+/* The public exponent of an RSA key, when it fits in 64 bits (0 when it
+ * does not: mbedtls_rsa_export_raw refuses a buffer too short for E). */
+static int rsa_exponent(const mbedtls_pk_context *pk, uint64_t *e)
+{
+    const mbedtls_rsa_context *rsa = mbedtls_pk_rsa(*pk);
+    unsigned char be[8];
+    if (rsa == NULL ||
+        mbedtls_rsa_export_raw(rsa, NULL, 0, NULL, 0, NULL, 0, NULL, 0, be, sizeof be) != 0)
+        return 0;
+    *e = 0;
+    for (size_t i = 0; i < sizeof be; i++)
+        *e = *e << 8 | be[i];
+    return 1;
+}
+
+/* NULL when pk is inside the profile of iotls_x509_check_keys, else why
+ * not. mbedTLS parses rsaEncryption keys as MBEDTLS_PK_RSA and EC keys as
+ * MBEDTLS_PK_ECKEY; anything else (id-ecDH keys) signs nothing. */
+static const char *key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bits)
+{
+    switch (mbedtls_pk_get_type(pk)) {
+    case MBEDTLS_PK_RSA: {
+        uint64_t e = 0;
+        int fits = rsa_exponent(pk, &e);
+        return iotls_common_rsa_key_problem(mbedtls_pk_get_bitlen(pk), fits, e, max_rsa_bits);
+    }
+    case MBEDTLS_PK_ECKEY:
+    case MBEDTLS_PK_ECDSA: {
+        mbedtls_ecp_group_id id = iotls_compat_pk_ec_group(pk);
+        return (id == MBEDTLS_ECP_DP_SECP256R1 || id == MBEDTLS_ECP_DP_SECP384R1)
+                   ? NULL
+                   : "EC key on a curve other than P-256 or P-384";
+    }
+    default:
+        return "a key type other than RSA or EC";
+    }
+}
+
+int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
+                          size_t detail_cap)
+{
+    if (detail != NULL && detail_cap > 0)
+        detail[0] = '\0';
+    if (chain == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    size_t i = 0;
+    for (const mbedtls_x509_crt *crt = &chain->crt; crt != NULL && crt->raw.p != NULL;
+         crt = crt->next, i++) {
+        const char *why = key_problem(&crt->pk, max_rsa_bits);
+        if (why != NULL)
+            return iotls_common_key_refused(detail, detail_cap, i, why);
+    }
+    return IOTLS_OK;
+}
+
 /* ---- verification ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
@@ -385,6 +444,8 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
                       size_t detail_cap)
 {
     int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    if (rc == IOTLS_OK)
+        rc = iotls_x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
     const mbedtls_x509_crt *leaf = nth(chain, 0);

@@ -40,6 +40,24 @@ static int bio_to_text(BIO *bio, char *out, size_t cap)
     return IOTLS_OK;
 }
 
+/* key's private half as PEM into key_pem. A secure-memory BIO: its buffer
+ * is cleansed when it is freed. The "traditional" form (SEC1 "EC PRIVATE
+ * KEY" / PKCS#1 "RSA PRIVATE KEY") is what the mbedTLS backend writes too. */
+static int write_key_pem(EVP_PKEY *key, char *key_pem, size_t cap)
+{
+    BIO *bio = BIO_new(BIO_s_secmem());
+    int rc = IOTLS_ERR_CRYPTO;
+    if (bio != NULL &&
+        PEM_write_bio_PrivateKey_traditional(bio, key, NULL, NULL, 0, NULL, NULL) == 1)
+        rc = bio_to_text(bio, key_pem, cap);
+    if (rc != IOTLS_OK) {
+        OPENSSL_cleanse(key_pem, cap);
+        key_pem[0] = '\0';
+    }
+    BIO_free(bio);
+    return rc;
+}
+
 int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
 {
     if (key_pem == NULL || cap == 0)
@@ -64,20 +82,27 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
         ERR_clear_error();
         return IOTLS_ERR_CRYPTO;
     }
+    int rc = write_key_pem(key, key_pem, cap);
+    EVP_PKEY_free(key); /* clears the private key */
+    ERR_clear_error();
+    return rc;
+}
 
-    /* A secure-memory BIO: its buffer is cleansed when it is freed. The
-     * "traditional" form (SEC1 "EC PRIVATE KEY" / PKCS#1 "RSA PRIVATE
-     * KEY") is what the mbedTLS backend writes too. */
-    BIO *bio = BIO_new(BIO_s_secmem());
-    int rc = IOTLS_ERR_CRYPTO;
-    if (bio != NULL &&
-        PEM_write_bio_PrivateKey_traditional(bio, key, NULL, NULL, 0, NULL, NULL) == 1)
-        rc = bio_to_text(bio, key_pem, cap);
-    if (rc != IOTLS_OK) {
-        OPENSSL_cleanse(key_pem, cap);
-        key_pem[0] = '\0';
-    }
-    BIO_free(bio);
+int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
+{
+    if (key_pem == NULL || cap == 0 || iotls_common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
+        return IOTLS_ERR_BAD_ARG;
+    key_pem[0] = '\0';
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    BIGNUM *e = BN_new();
+    EVP_PKEY *key = NULL;
+    int ok = ctx != NULL && e != NULL && BN_set_word(e, exponent) == 1 &&
+             EVP_PKEY_keygen_init(ctx) == 1 &&
+             EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) == 1 &&
+             EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, e) == 1 && EVP_PKEY_generate(ctx, &key) == 1;
+    BN_free(e);
+    EVP_PKEY_CTX_free(ctx);
+    int rc = ok ? write_key_pem(key, key_pem, cap) : IOTLS_ERR_CRYPTO;
     EVP_PKEY_free(key); /* clears the private key */
     ERR_clear_error();
     return rc;

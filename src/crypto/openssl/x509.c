@@ -17,6 +17,8 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -614,6 +616,60 @@ int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_
     return IOTLS_OK;
 }
 
+/* ---- the key profile (before any signature) ---- */
+
+/* The public exponent of an RSA key, when it fits in 64 bits. */
+static int rsa_exponent(const EVP_PKEY *key, uint64_t *e)
+{
+    BIGNUM *bn = NULL;
+    unsigned char be[8];
+    int fits = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &bn) == 1 &&
+               BN_num_bits(bn) <= 64 && BN_bn2binpad(bn, be, (int)sizeof be) == (int)sizeof be;
+    BN_free(bn);
+    if (!fits)
+        return 0;
+    *e = 0;
+    for (size_t i = 0; i < sizeof be; i++)
+        *e = *e << 8 | be[i];
+    return 1;
+}
+
+/* NULL when key is inside the profile of iotls_x509_check_keys, else why
+ * not. OpenSSL on its own refuses only exponents above 64 bits with
+ * moduli above 3072 bits (and moduli above 16384 bits). */
+static const char *key_problem(const EVP_PKEY *key, unsigned max_rsa_bits)
+{
+    int type = key != NULL ? EVP_PKEY_get_base_id(key) : EVP_PKEY_NONE;
+    if (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS) {
+        uint64_t e = 0;
+        int fits = rsa_exponent(key, &e);
+        int bits = EVP_PKEY_get_bits(key);
+        return iotls_common_rsa_key_problem(bits > 0 ? (size_t)bits : 0, fits, e, max_rsa_bits);
+    }
+    if (type == EVP_PKEY_EC)
+        return iotls_ossl_ec_group_is(key, "P-256") || iotls_ossl_ec_group_is(key, "P-384")
+                   ? NULL
+                   : "EC key on a curve other than P-256 or P-384";
+    return "a key type other than RSA or EC";
+}
+
+int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
+                          size_t detail_cap)
+{
+    if (detail != NULL && detail_cap > 0)
+        detail[0] = '\0';
+    if (chain == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    int rc = IOTLS_OK;
+    for (size_t i = 0; i < chain->count && rc == IOTLS_OK; i++) {
+        const char *why = key_problem(X509_get0_pubkey(chain->certs[i].x509), max_rsa_bits);
+        if (why != NULL)
+            rc = iotls_common_key_refused(detail, detail_cap, i, why);
+    }
+    ERR_clear_error();
+    return rc;
+}
+
 /* ---- verification ---- */
 
 /* What went wrong, in the categories the mbedTLS backend's flags map to. */
@@ -863,13 +919,16 @@ static X509_STORE *store_without(const iotls_x509 *trust, X509 *leaf)
     return store;
 }
 
-/* Verdicts, in the mbedTLS backend's order: trust, validity, revocation,
+/* Verdicts, in the mbedTLS backend's order: the presented keys (before
+ * any signature work), trust, validity, revocation,
  * key profile, other chain faults, then the leaf's key usage, its
  * serverAuth / clientAuth purpose, and last the host name. */
 int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
                       size_t detail_cap)
 {
     int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    if (rc == IOTLS_OK)
+        rc = iotls_x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
     X509 *leaf = leaf_of(chain);
