@@ -93,9 +93,9 @@ bench: deps
 # Engine footprint for Cortex-M4 and RV32IMC (docs/footprint.md). Installs
 # the cross toolchains first; they are not needed by anything else.
 size:
-	@sh scripts/size-deps.sh
-	sh scripts/size-report.sh
-	sh scripts/stack-report.sh
+	@sh tools/size-deps.sh
+	sh tools/size-report.sh
+	sh tools/stack-report.sh
 
 # libFuzzer targets (tests/fuzz/, clang): each runs FUZZ_SECONDS on a scratch
 # copy of its seed corpus; any crash, leak or sanitizer report fails it. Every
