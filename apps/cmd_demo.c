@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "cmds.h"
-#include "crypto/crypto.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
+#include "iotls/pki.h"
 #include "iotls/session.h"
 #include "memtrack.h"
 

@@ -253,6 +253,8 @@ typedef struct {
 const char *iotls_suite_name(uint16_t suite);
 const char *iotls_group_name(uint16_t group);
 const char *iotls_sig_scheme_name(uint16_t scheme);
+/* The crypto provider and its library's version, e.g. "mbedTLS 2.28.3". */
+const char *iotls_crypto_backend_name(void);
 
 #ifdef __cplusplus
 }
