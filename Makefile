@@ -60,7 +60,7 @@ test-other-provider:
 	cd build-$(OTHER_CRYPTO) && ctest --output-on-failure -j $(JOBS)
 
 # The minimal device profile: every optional feature switched off
-# (include/iotls/features.h; the same switches scripts/size-report.sh
+# (include/iotls/features.h; the same switches tools/size-report.sh
 # measures). Builds only the unit tests that apply (tests/CMakeLists.txt
 # declares which need what), the iotls command and the port helper, then
 # runs them and the suites x groups cells of our client against openssl

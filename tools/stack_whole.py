@@ -2,9 +2,9 @@
 """Static worst-case stack of engine + crypto provider + mbedTLS 3.6 on a
 microcontroller target, per engine entry point and role.
 
-Called by scripts/stack-report.sh (see docs/stack.md, "Whole stack"):
+Called by tools/stack-report.sh (see docs/stack.md, "Whole stack"):
 
-    stack-whole.py ROOT M3SRC CONFIG TARGET:DIR [TARGET:DIR ...]
+    stack_whole.py ROOT M3SRC CONFIG TARGET:DIR [TARGET:DIR ...]
 
 Each DIR holds, for every compiled file (engine src/*.c src/msg/*.c, the
 mbedTLS provider src/crypto/mbedtls/*.c src/crypto/common/*.c, and every
@@ -23,10 +23,11 @@ import re
 import sys
 from collections import defaultdict
 
-import stackgraph  # scripts/stackgraph.py, beside this file
+import stackgraph  # tools/stackgraph.py, beside this file
 
-ROOT, M3, CONFIG = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
-TARGETS = [a.split(":", 1) for a in sys.argv[4:]]
+# Set by main() from the command line.
+ROOT = M3 = CONFIG = None
+TARGETS = []
 LIMIT = 4096  # issue 7: "engine stack at most 4 KB"
 
 # C library and compiler helpers: leaves of a few words (not added; listed).
@@ -537,6 +538,9 @@ def longest(funcs, calls, entry, nodes):
 
 
 def main():
+    global ROOT, M3, CONFIG, TARGETS
+    ROOT, M3, CONFIG = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
+    TARGETS = [a.split(":", 1) for a in sys.argv[4:]]
     hdr = open(os.path.join(ROOT, "include/iotls/engine.h")).read()
     entries = []
     for m in re.finditer(r"^[^\n#/*]*?\b(iotls_\w+)\s*\(", hdr, re.M):
@@ -704,4 +708,5 @@ def main():
         sys.exit(3)
 
 
-main()
+if __name__ == "__main__":
+    main()
