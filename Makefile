@@ -131,7 +131,6 @@ FUZZ_TARGETS ?= msg record server client x509 session
 fuzz: DEPS = test fuzz
 fuzz: deps
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DIOTLS_FUZZ=ON $(CMAKE_FLAGS)
-	$(call lab_on,$(FUZZ_BUILD),-DIOTLS_TESTS=ON)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
 	@set -e; passed=0; failed=0; for t in $(FUZZ_TARGETS); do \
 		rm -rf $(FUZZ_BUILD)/corpus-$$t; mkdir -p $(FUZZ_BUILD)/corpus-$$t $(FUZZ_BUILD)/artifacts; \
