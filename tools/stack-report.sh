@@ -11,9 +11,10 @@
 #      path through the engine's call graph from each entry point; engine
 #      frames are summed apart from the calls that leave the engine (the
 #      crypto provider src/crypto/*, libc, the application's callbacks).
-#      Indirect calls are resolved from the source (the server's handler and
-#      message-writer tables) or reported as calls that leave the engine
-#      (application callbacks); anything else is flagged UNRESOLVED.
+#      Indirect calls are resolved by the rules of tools/indirect_calls.rules
+#      (the server's handler and message-writer tables, read from GCC's
+#      call graph, -fdump-ipa-cgraph) or reported as calls that leave the
+#      engine (application callbacks); anything else is flagged UNRESOLVED.
 #      Recursion and unbounded dynamic frames (VLA/alloca) are flagged.
 #   2. Dynamic (host only). tools/stackprobe.c calls the heaviest provider
 #      functions directly, each on a painted stack, with mbedTLS (Debian's
@@ -97,7 +98,10 @@ compile() { # $1 = target (cm4|x86_64)
             cmd="$HOST_CC $warn $HOST_FLAGS"
         fi
         # shellcheck disable=SC2086
-        if ! $cmd -fcallgraph-info=su -c "$src" -o "$SOUT/$t/$base.o" >"$SOUT/$t/$base.log" 2>&1; then
+        # -fdump-ipa-cgraph: GCC's call graph, where tools/indirect_calls.py
+        # reads the targets of the engine's indirect calls.
+        if ! $cmd -fcallgraph-info=su -fdump-ipa-cgraph -c "$src" -o "$SOUT/$t/$base.o" \
+            >"$SOUT/$t/$base.log" 2>&1; then
             problems="$problems $t:$src(FAILED)"
             cat "$SOUT/$t/$base.log" >&2
         elif [ -s "$SOUT/$t/$base.log" ] && [ "$warn" = "$ENGINE_WARN" ]; then
@@ -176,8 +180,12 @@ if sh scripts/mbedtls3.sh "$M3_DIR" fetch >"$SOUT/mbedtls3-fetch.log" 2>&1 &&
             src/crypto/*) base=$(echo "${src%.c}" | tr / _); warn="-std=c11 -w" ;;
             *) base=$(echo "${src%.c}" | tr / _); warn=$ENGINE_WARN ;;
             esac
+            # The engine's files also dump GCC's call graph, where
+            # tools/indirect_calls.py reads their indirect calls' targets.
+            dump=""
+            [ "$warn" = "$ENGINE_WARN" ] && dump=-fdump-ipa-cgraph
             # shellcheck disable=SC2086
-            if ! $cc $warn $M3_FLAGS -fcallgraph-info=su -c "$src" -o "$dir/$base.o" \
+            if ! $cc $warn $dump $M3_FLAGS -fcallgraph-info=su -c "$src" -o "$dir/$base.o" \
                 >"$dir/$base.log" 2>&1; then
                 # A library file that does not build for the target is only
                 # a problem when the engine reaches it: section 6 flags any

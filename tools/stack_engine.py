@@ -20,6 +20,8 @@ from collections import defaultdict
 # Reading GCC's call graphs, recursion (Tarjan) and the longest path:
 # tools/stackgraph.py, shared with tools/stack_whole.py.
 import stackgraph
+# Which functions an indirect call can reach: tools/indirect_calls.rules.
+import indirect_calls
 
 # Set by main(): the source tree and the directory of the compiled graphs.
 root = sout = None
@@ -28,16 +30,7 @@ LIBC = {"memcpy", "memset", "memmove", "memcmp", "memchr", "strlen", "strcmp", "
         "strchr", "snprintf", "abort", "__aeabi_memcpy", "__aeabi_memset", "__aeabi_memclr",
         "__aeabi_memmove", "__aeabi_uldivmod", "__aeabi_ldivmod", "__aeabi_uidiv",
         "__aeabi_idiv", "__aeabi_uidivmod", "__aeabi_idivmod", "__stack_chk_fail"}
-# Indirect calls inside the engine, by the called expression's last name:
-# (file, regex over that file's source whose group 1 is every possible target).
-RESOLVED = {
-    ("src/server.c", "write_fn"): r"send_message\(\s*\w+\s*,\s*(\w+)\s*,",
-    ("src/server.c", "handler"): r"\{\s*IOTLS_SV_\w+\s*,\s*\w+\s*,\s*\w+\s*,\s*(\w+)\s*\}",
-}
-# Pointers the application sets in its configuration: the call leaves the
-# engine (its depth is the application's).
-APP_CALLBACKS = {"sni_cb", "early_replay", "now_ms", "keylog", "keylog_cb", "trace",
-                 "trace_cb", "ticket_cb", "on_ticket", "replay_cb"}
+RULES = indirect_calls.load_rules()
 
 def read_src(path):
     try:
@@ -69,8 +62,13 @@ def load(t):
 def kind(f):
     return "provider" if f["file"].startswith("src/crypto/") else "engine"
 
-def resolve_indirect(loc):
-    """Returns ('targets', [names]) | ('callback', expr) | ('unresolved', expr)."""
+def resolve_indirect(loc, t, provider):
+    """Returns ('targets', [names], expr, how) | ('callback', expr) |
+    ('unresolved', expr[, why]). The called expression at loc names the
+    pointer; its rule (tools/indirect_calls.rules) the targets, from the
+    call graph GCC dumped for target t. In the provider (provider true)
+    only the rules for any file apply: the provider's own indirect calls
+    are in the measured depth."""
     try:
         path, line, col = loc.rsplit(":", 2)
         text = read_src(path).split("\n")[int(line) - 1]
@@ -81,11 +79,19 @@ def resolve_indirect(loc):
         return ("unresolved", loc)
     expr = m.group(1)
     last = re.findall(r"\w+", expr.split("->")[-1].split(".")[-1])[0]
-    if (path, last) in RESOLVED:
-        return ("targets", re.findall(RESOLVED[(path, last)], read_src(path)), expr)
-    if last in APP_CALLBACKS:
+    rule = RULES.get(("*", last)) if provider else indirect_calls.rule_for(RULES, path, last)
+    if rule is None:
+        return ("unresolved", expr)
+    if rule[0] == "callback":
         return ("callback", expr)
-    return ("unresolved", expr)
+    if rule[0] not in indirect_calls.IPA_KINDS:
+        return ("unresolved", expr, "rule %s is not one for the engine" % rule[0])
+    base = path[:-2].replace("/", "_") if path.endswith(".c") else path
+    graph = indirect_calls.cgraph_of(os.path.join(sout, t), base)
+    names, how = indirect_calls.ipa_targets(graph, rule)
+    if names is None:
+        return ("unresolved", expr, how)
+    return ("targets", names, expr, how)
 
 def analyze(t):
     funcs, edges = load(t)
@@ -103,14 +109,15 @@ def analyze(t):
             continue
         for dst, loc in lst:
             if dst == "__indirect_call":
-                r = resolve_indirect(loc)
+                r = resolve_indirect(loc, t, kind(funcs[src]) == "provider")
                 if r[0] == "targets":
                     for name in r[1]:
                         tt = statics[funcs[src]["file"]].get(name) or by_name.get(name)
                         if tt:
                             calls[src].append((tt, None, loc))
-                    flags.append(("indirect", "%s `%s()` at %s: resolved to %s" %
-                                  (funcs[src]["name"], r[2], loc, ", ".join(sorted(set(r[1]))))))
+                    flags.append(("indirect", "%s `%s()` at %s: resolved to %s (%s)" %
+                                  (funcs[src]["name"], r[2], loc, ", ".join(sorted(set(r[1]))),
+                                   r[3])))
                 elif r[0] == "callback":
                     calls[src].append((None, "callback %s()" % r[1], loc))
                     flags.append(("callback", "%s calls the application's `%s()` at %s: "
@@ -123,8 +130,10 @@ def analyze(t):
                                   % (funcs[src]["name"], r[1], loc)))
                 else:
                     calls[src].append((None, "UNRESOLVED %s()" % r[1], loc))
-                    flags.append(("UNSOUND", "%s: indirect call `%s` at %s not resolved"
-                                  % (funcs[src]["name"], r[1], loc)))
+                    flags.append(("UNSOUND", "%s: indirect call `%s` at %s not resolved%s"
+                                  % (funcs[src]["name"], r[1], loc,
+                                     ": " + r[2] if len(r) > 2 else
+                                     " (no rule in tools/indirect_calls.rules)")))
                 continue
             if dst in funcs:
                 calls[src].append((dst, None, loc))
