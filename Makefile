@@ -1,5 +1,7 @@
-# Thin wrapper over CMake. `make demo` and `make test` install the Debian
-# packages they need first (scripts/deps.sh), so both work on a fresh clone.
+# Thin wrapper over CMake. `make demo`, `make test`, `make bench` and
+# `make fuzz` install the Debian packages they need first (scripts/deps.sh
+# GROUP...), so each works on a fresh clone; plain `make` and `make demo`
+# need only the compiler, CMake and the crypto provider's library.
 
 # CRYPTO=openssl selects the OpenSSL libcrypto provider instead of mbedTLS,
 # built in directories of its own so the two never share a CMake cache.
@@ -13,6 +15,15 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
+# The lab's parts, off in a plain build (CMakeLists.txt): the test suite
+# (tests/) and `iotls bench` (bench/, whose bench.* cells the suite runs).
+TEST_FLAGS = -DIOTLS_TESTS=ON -DIOTLS_BENCH=ON
+# $(call lab_on,DIR,FLAGS): turns them on in DIR's cache, also when DIR was
+# configured without them (by plain `make`): ctest would otherwise find no
+# test there and pass.
+lab_on = cmake -S . -B $(1) $(2) >/dev/null
+# The package groups of scripts/deps.sh each target installs.
+DEPS = demo
 
 .PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-asan demo install format clean bench fuzz size
 
@@ -20,7 +31,7 @@ all: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 deps:
-	@sh scripts/deps.sh
+	@CRYPTO=$(CRYPTO) sh scripts/deps.sh $(DEPS)
 
 configure:
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
@@ -29,7 +40,10 @@ configure:
 # again with the OpenSSL libcrypto provider, the minimal profile's share of
 # it, the whole suite against mbedTLS 3.6 (Debian's source package), then
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test: DEPS = test
 test: deps
+	$(MAKE) configure
+	$(call lab_on,$(BUILD),$(TEST_FLAGS))
 	$(MAKE) all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-other-provider
@@ -40,11 +54,13 @@ test: deps
 # The same suite built with the other crypto provider.
 OTHER_CRYPTO = $(if $(filter openssl,$(CRYPTO)),mbedtls,openssl)
 test-other-provider:
+	$(MAKE) CRYPTO=$(OTHER_CRYPTO) BUILD=build-$(OTHER_CRYPTO) configure
+	$(call lab_on,build-$(OTHER_CRYPTO),$(TEST_FLAGS))
 	$(MAKE) CRYPTO=$(OTHER_CRYPTO) BUILD=build-$(OTHER_CRYPTO) all
 	cd build-$(OTHER_CRYPTO) && ctest --output-on-failure -j $(JOBS)
 
 # The minimal device profile: every optional feature switched off
-# (include/iotls/features.h; the same switches scripts/size-report.sh
+# (include/iotls/features.h; the same switches tools/size-report.sh
 # measures). Builds only the unit tests that apply (tests/CMakeLists.txt
 # declares which need what), the iotls command and the port helper, then
 # runs them and the suites x groups cells of our client against openssl
@@ -55,6 +71,7 @@ MINIMAL_FLAGS = -DIOTLS_RESUMPTION=OFF -DIOTLS_EARLY_DATA=OFF -DIOTLS_EXT_PSK=OF
 	-DIOTLS_TRACE=OFF
 test-minimal:
 	@test -f $(MINIMAL_BUILD)/CMakeCache.txt || cmake -S . -B $(MINIMAL_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) $(MINIMAL_FLAGS) $(CMAKE_FLAGS)
+	$(call lab_on,$(MINIMAL_BUILD),-DIOTLS_TESTS=ON)
 	cmake --build $(MINIMAL_BUILD) -j $(JOBS) --target iotls_unit_tests iotls_cli interop_freeport
 	cd $(MINIMAL_BUILD) && ctest --output-on-failure -j $(JOBS) \
 		-R '^(unit[.].*|interop[.]pki|interop[.]client[.]openssl[.](ecdsa-p256|rsa2048)|interop[.]server[.]openssl[.]ecdsa-p256)$$'
@@ -70,11 +87,13 @@ test-mbedtls3:
 		-DMBEDTLS_INCLUDE_DIR=$(abspath $(MBEDTLS3_DIR))/include \
 		-DMBEDTLS_CRYPTO_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedcrypto.a \
 		-DMBEDTLS_X509_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedx509.a $(CMAKE_FLAGS)
+	$(call lab_on,$(MBEDTLS3_BUILD),$(TEST_FLAGS))
 	cmake --build $(MBEDTLS3_BUILD) -j $(JOBS)
 	cd $(MBEDTLS3_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-asan:
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	$(call lab_on,$(ASAN_BUILD),$(TEST_FLAGS))
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
@@ -83,29 +102,33 @@ demo: deps
 	$(MAKE) all
 	$(BUILD)/iotls demo
 
-# iotls, OpenSSL, wolfSSL and GnuTLS in one run (apps/cmd_bench.c): full,
+# iotls, OpenSSL, wolfSSL and GnuTLS in one run (bench/cmd_bench.c): full,
 # resumed and external-PSK handshakes, with instructions per handshake
-# counted under valgrind's callgrind.
+# counted under valgrind's callgrind. Turns -DIOTLS_BENCH on in $(BUILD).
+bench: DEPS = bench
 bench: deps
+	$(MAKE) configure
+	$(call lab_on,$(BUILD),-DIOTLS_BENCH=ON)
 	$(MAKE) all
 	$(BUILD)/iotls bench --instructions
 
 # Engine footprint for Cortex-M4 and RV32IMC (docs/footprint.md). Installs
 # the cross toolchains first; they are not needed by anything else.
 size:
-	@sh scripts/size-deps.sh
-	sh scripts/size-report.sh
-	sh scripts/stack-report.sh
+	@sh tools/size-deps.sh
+	sh tools/size-report.sh
+	sh tools/stack-report.sh
 
 # libFuzzer targets (tests/fuzz/, clang): each runs FUZZ_SECONDS on a scratch
 # copy of its seed corpus; any crash, leak or sanitizer report fails it. Every
 # target runs even after a failure; the last line is the summary
 # "fuzz: N passed, M failed" (non-zero exit when M > 0). Crash inputs land in
 # $(FUZZ_BUILD)/artifacts/. Installs its packages first (clang,
-# libclang-rt-14-dev: scripts/deps.sh), like `make test`.
+# libclang-rt-14-dev: scripts/deps.sh fuzz), like `make test`.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= msg record server client x509 session
+fuzz: DEPS = test fuzz
 fuzz: deps
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DIOTLS_FUZZ=ON $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))

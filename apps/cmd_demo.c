@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "cmds.h"
-#include "crypto/crypto.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
+#include "iotls/pki.h"
 #include "iotls/session.h"
 #include "memtrack.h"
 #include "device_profile.h"

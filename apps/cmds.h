@@ -12,6 +12,7 @@
 int cmd_client(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/* bench/cmd_bench.c, linked in with -DIOTLS_BENCH=ON. */
 int cmd_bench(int argc, char **argv);
 
 /* Option scanning: when argv[*i] is "--name" (value in argv[*i + 1]) or

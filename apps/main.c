@@ -1,4 +1,5 @@
-/* iotls: one program, several subcommands (client, server, demo, bench). */
+/* iotls: one program, several subcommands (client, server, demo; bench in
+ * builds configured with -DIOTLS_BENCH=ON, bench/). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "cmds.h"
-#include "crypto/crypto.h"
 #include "iotls/iotls.h"
 
 static void usage(FILE *out)
@@ -18,7 +18,9 @@ static void usage(FILE *out)
             "  client HOST:PORT   connect with TLS 1.3 (stdin/stdout, or --get PATH)\n"
             "  server --port N    accept TLS 1.3 connections (--echo or --http)\n"
             "  demo               client and server in one process, step by step\n"
+#ifdef IOTLS_BENCH
             "  bench              handshakes and throughput over memory and loopback\n"
+#endif
             "  version            print the version\n"
             "  help               this text; 'iotls COMMAND --help' for a command's options\n");
 }
@@ -157,8 +159,17 @@ int main(int argc, char **argv)
         return cmd_server(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
-    if (strcmp(cmd, "bench") == 0)
+    if (strcmp(cmd, "bench") == 0) {
+#ifdef IOTLS_BENCH
         return cmd_bench(argc - 1, argv + 1);
+#else
+        /* The benchmark links OpenSSL, wolfSSL and GnuTLS: only a build
+         * configured with -DIOTLS_BENCH=ON (make bench) has it. */
+        fprintf(stderr, "iotls: bench is not in this build (configure with -DIOTLS_BENCH=ON, "
+                        "or run make bench)\n");
+        return 2;
+#endif
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("iotls %s (TLS 1.3; crypto: %s)\n", IOTLS_VERSION, iotls_crypto_backend_name());
         return 0;

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/crypto.h"
 #include "iotls/engine.h"
+#include "iotls/pki.h"
 
 static _Thread_local struct {
     double t0;   /* ms at trace_begin */
@@ -137,26 +137,17 @@ static void print_chain(FILE *out, iotls *t)
         fprintf(out, "%s  peer chain:     none\n", ts.tag);
         return;
     }
-    iotls_x509 chain;
-    iotls_x509_init(&chain);
+    fprintf(out, "%s  peer chain:     %zu certificate%s\n", ts.tag, n, n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
         const uint8_t *der;
         size_t len;
+        iotls_cert_text text;
         if (iotls_conn_peer_cert_der(c, i, &der, &len) != IOTLS_OK ||
-            iotls_x509_add_der(&chain, der, len) != IOTLS_OK)
+            iotls_cert_describe(der, len, &text) != IOTLS_OK)
             break;
-    }
-    size_t parsed = iotls_x509_count(&chain);
-    fprintf(out, "%s  peer chain:     %zu certificate%s\n", ts.tag, n, n == 1 ? "" : "s");
-    for (size_t i = 0; i < parsed; i++) {
-        char subject[256] = "?", issuer[256] = "?", key[64] = "?";
-        (void)iotls_x509_subject(&chain, i, subject, sizeof subject);
-        (void)iotls_x509_issuer(&chain, i, issuer, sizeof issuer);
-        (void)iotls_x509_key_desc(&chain, i, key, sizeof key);
         fprintf(out, "%s    %zu subject: %s\n%s      issuer:  %s\n%s      key:     %s\n", ts.tag, i,
-                subject, ts.tag, issuer, ts.tag, key);
+                text.subject, ts.tag, text.issuer, ts.tag, text.key);
     }
-    iotls_x509_free(&chain);
 }
 
 void trace_summary(FILE *out, iotls *t, int is_client)

@@ -1,12 +1,51 @@
 #!/bin/sh
-# Installs the Debian packages the build, the tests and the demo need, when
-# any is missing. Uses sudo when not root. Safe to run again: it does nothing
-# when everything is there.
+# Installs the Debian packages a make target needs, when any is missing.
+# Uses sudo when not root. Safe to run again: it does nothing when
+# everything is there.
+#
+# Usage: scripts/deps.sh [GROUP...]   (default: demo)
+#   demo   build the library and the iotls command (make, make demo,
+#          make install): compiler, CMake, pkg-config and the crypto
+#          provider's library, CRYPTO=mbedtls (default) or CRYPTO=openssl
+#   test   make test: both providers, the interop peers (openssl, GnuTLS,
+#          wolfSSL), the benchmark's libraries (bench.* cells), valgrind
+#          (memcheck cells), tshark (wire checks), ss and pgrep, Mosquitto and
+#          nginx (the examples' servers)
+#   bench  make bench: OpenSSL's libssl, wolfSSL, GnuTLS, valgrind
+#   fuzz   make fuzz: clang and its libFuzzer runtime
+# The cross toolchains of make size are tools/size-deps.sh's.
 set -eu
-PKGS="build-essential cmake pkg-config libmbedtls-dev libssl-dev openssl gnutls-bin libgnutls28-dev libwolfssl-dev \
-clang libclang-rt-14-dev valgrind tshark iproute2 procps mosquitto mosquitto-clients nginx"
+DEMO="build-essential cmake pkg-config"
+case "${CRYPTO:-mbedtls}" in
+openssl) DEMO="$DEMO libssl-dev" ;;
+mbedtls) DEMO="$DEMO libmbedtls-dev" ;;
+*)
+    echo "deps: CRYPTO must be mbedtls or openssl, not '$CRYPTO'" >&2
+    exit 2
+    ;;
+esac
+BENCH="$DEMO libssl-dev libwolfssl-dev libgnutls28-dev valgrind"
+TEST="$BENCH libmbedtls-dev openssl gnutls-bin tshark iproute2 procps mosquitto mosquitto-clients nginx"
+FUZZ="clang libclang-rt-14-dev"
+
+[ $# -eq 0 ] && set -- demo
+PKGS=""
+for group in "$@"; do
+    case "$group" in
+    demo) PKGS="$PKGS $DEMO" ;;
+    test) PKGS="$PKGS $TEST" ;;
+    bench) PKGS="$PKGS $BENCH" ;;
+    fuzz) PKGS="$PKGS $FUZZ" ;;
+    *)
+        echo "usage: scripts/deps.sh [demo|test|bench|fuzz]..." >&2
+        exit 2
+        ;;
+    esac
+done
+
 missing=""
 for p in $PKGS; do
+    case " $missing " in *" $p "*) continue ;; esac
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0

@@ -2,7 +2,7 @@
  * blocking API: the configuration, trace events, tickets and what was
  * negotiated. Freestanding: it includes only <stddef.h> and <stdint.h>, so
  * the engine (src/), which includes this header and never
- * include/iotls/iotls.h, builds with no OS header (scripts/size-report.sh
+ * include/iotls/iotls.h, builds with no OS header (tools/size-report.sh
  * checks it). Applications include iotls/iotls.h (all of it) or
  * iotls/engine.h (the engine and this). */
 #ifndef IOTLS_TYPES_H
@@ -318,6 +318,8 @@ typedef struct {
 const char *iotls_suite_name(uint16_t suite);
 const char *iotls_group_name(uint16_t group);
 const char *iotls_sig_scheme_name(uint16_t scheme);
+/* The crypto provider and its library's version, e.g. "mbedTLS 2.28.3". */
+const char *iotls_crypto_backend_name(void);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "crypto_backend.h"
+#include "iotls/pki.h"
+#include "iotls/types.h"
 
 #define IOTLS_MAX_HASH_LEN 48
 #define IOTLS_MAX_AEAD_KEY_LEN 32
@@ -239,36 +241,13 @@ int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap
  * 1 when it does, 0 otherwise (not an error code). */
 int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key);
 
-/* ---- Throwaway PKI (demo and tests): mbedTLS writes the certificates ---- */
-
-typedef enum {
-    IOTLS_KEY_EC_P256 = 1,
-    IOTLS_KEY_EC_P384 = 2,
-    IOTLS_KEY_RSA_2048 = 3,
-} iotls_key_type;
-
-typedef struct {
-    const char *subject;   /* "CN=iotls demo CA,O=iotls" */
-    const char *dns_names; /* comma-separated DNS SANs, or NULL */
-    const char *ip_addrs;  /* comma-separated IPv4 SANs, or NULL */
-    int is_ca;
-    int for_server;     /* EKU serverAuth */
-    int for_client;     /* EKU clientAuth */
-    int64_t not_before; /* Unix time; 0 = now - 1 hour */
-    int64_t not_after;  /* Unix time; 0 = now + 30 days */
-} iotls_cert_spec;
-
-/* Generates a key of type and writes it as PEM into key_pem (NUL-ended). */
-int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap);
-/* The same for an RSA key of bits (1024..8192, even) with public exponent
- * exponent (odd, 3..2^31-1): for the benchmark of the key limits above. */
+/* ---- Throwaway PKI (demo and tests) ----
+ * iotls_pki_make_key / iotls_pki_make_cert and iotls_cert_describe are
+ * public (include/iotls/pki.h); the provider implements them. */
+/* An RSA key of bits (1024..8192, even) with public exponent exponent (odd,
+ * 3..2^31-1), as PEM into key_pem (NUL-ended): for the benchmark of the key
+ * limits above, which needs keys no public helper should make. */
 int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap);
-/* Issues a certificate for the public half of subject_key_pem, signed by
- * issuer_key_pem with issuer_cert_pem as issuer (both NULL: self-signed).
- * Writes PEM into cert_pem (NUL-ended). */
-int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem,
-                        const char *issuer_key_pem, const char *issuer_cert_pem, char *cert_pem,
-                        size_t cap);
 
 /* ---- Allocation accounting (benchmarks, docs/memory.md) ---- */
 
@@ -282,7 +261,7 @@ void iotls_crypto_mem_reset_peak(void);
 void iotls_crypto_mem_thread_reset(void);
 size_t iotls_crypto_mem_thread_peak(void);
 
-/* Backend name and version, e.g. "mbedTLS 2.28.3". */
-const char *iotls_crypto_backend_name(void);
+/* iotls_crypto_backend_name() ("mbedTLS 2.28.3") is public:
+ * include/iotls/types.h. */
 
 #endif

@@ -64,7 +64,7 @@ ia__cleanup() {
 }
 
 # ia_need_peer openssl|gnutls|wolfssl|tshark: a missing peer is a FAILURE,
-# with the Debian package that brings it (scripts/deps.sh installs them all).
+# with the Debian package that brings it (scripts/deps.sh test installs them all).
 ia_need_peer() {
     case $1 in
     openssl) command -v openssl >/dev/null || ia_die "openssl not found: apt-get install openssl" ;;

@@ -804,6 +804,28 @@ static void test_describe(void)
     CHECK_OK(iotls_x509_der(&chain, 1, &der, &der_len));
     CHECK(der_len == want_len && memcmp(der, want, want_len) == 0);
     CHECK_RC(iotls_x509_der(&chain, 2, &der, &der_len), IOTLS_ERR_BAD_ARG);
+
+    /* The public iotls_cert_describe (include/iotls/pki.h, what `iotls
+     * client -v` prints for each certificate of the peer's chain): one DER
+     * certificate in, its subject, issuer and key out; a certificate that
+     * does not parse is an error with "?" in every field, never the text of
+     * a previous call. */
+    iotls_cert_text desc;
+    CHECK_OK(iotls_x509_der(&chain, 0, &der, &der_len));
+    CHECK_OK(iotls_cert_describe(der, der_len, &desc));
+    CHECK(strcmp(desc.subject, "CN=device.example, O=iotls") == 0);
+    CHECK(strcmp(desc.issuer, "CN=iotls test intermediate, O=iotls") == 0);
+    CHECK(strcmp(desc.key, "ECDSA P-256") == 0);
+    CHECK_RC(iotls_cert_describe(der, der_len / 2, &desc), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK(strcmp(desc.subject, "?") == 0 && strcmp(desc.issuer, "?") == 0 &&
+          strcmp(desc.key, "?") == 0);
+    CHECK_RC(iotls_cert_describe(NULL, 0, &desc), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls_cert_describe(der, der_len, NULL), IOTLS_ERR_BAD_ARG);
+    iotls_x509_free(&chain);
+    load_chain(&chain, &leaf_rsa, NULL);
+    CHECK_OK(iotls_x509_der(&chain, 0, &der, &der_len));
+    CHECK_OK(iotls_cert_describe(der, der_len, &desc));
+    CHECK(strcmp(desc.key, "RSA-2048") == 0);
     iotls_x509_free(&chain);
 
     load_chain(&chain, &leaf384, &leaf_rsa);

@@ -2,9 +2,9 @@
 """Static worst-case stack of engine + crypto provider + mbedTLS 3.6 on a
 microcontroller target, per engine entry point and role.
 
-Called by scripts/stack-report.sh (see docs/stack.md, "Whole stack"):
+Called by tools/stack-report.sh (see docs/stack.md, "Whole stack"):
 
-    stack-whole.py ROOT M3SRC CONFIG TARGET:DIR [TARGET:DIR ...]
+    stack_whole.py ROOT M3SRC CONFIG TARGET:DIR [TARGET:DIR ...]
 
 Each DIR holds, for every compiled file (engine src/*.c src/msg/*.c, the
 mbedTLS provider src/crypto/mbedtls/*.c src/crypto/common/*.c, and every
@@ -23,10 +23,12 @@ import re
 import sys
 from collections import defaultdict
 
-import stackgraph  # scripts/stackgraph.py, beside this file
+import indirect_calls  # tools/indirect_calls.py, beside this file
+import stackgraph  # tools/stackgraph.py, beside this file
 
-ROOT, M3, CONFIG = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
-TARGETS = [a.split(":", 1) for a in sys.argv[4:]]
+# Set by main() from the command line.
+ROOT = M3 = CONFIG = None
+TARGETS = []
 LIMIT = 4096  # issue 7: "engine stack at most 4 KB"
 
 # C library and compiler helpers: leaves of a few words (not added; listed).
@@ -199,60 +201,10 @@ RNG_SIG = re.compile(r"\bint\s+(\w+)\s*\(\s*void\s*\*\s*\w*\s*,\s*unsigned\s+cha
 
 # How each indirect call reached from the engine is resolved: by the called
 # expression's last name (a struct field or a variable), optionally tied to
-# the file of the call. Every rule is an over-approximation: each target the
-# call could reach under the configuration (the preprocessed sources).
-#   table   every function stored in that field by a static initializer of
-#           the struct type (pk_wrap.c's pk_info tables, cipher_wrap.c's
-#           cipher base tables)
-#   assign  every right-hand side assigned to the field anywhere
-#   args    every function name passed as an argument to a call of the
-#           functions named (the function pointer is a parameter there)
-#   rng     every function of the f_rng type int (void *, unsigned char *,
-#           size_t) defined in the build (type-based: an f_rng is passed down
-#           through several layers of parameters)
-#   libc    a C library function
-#   callback  leaves the library and the provider: the application's
-PK_FIELDS = ["get_bitlen", "can_do", "verify_func", "sign_func", "verify_rs_func", "sign_rs_func",
-             "decrypt_func", "encrypt_func", "check_pair_func", "ctx_alloc_func", "ctx_free_func",
-             "rs_alloc_func", "rs_free_func", "debug_func"]
-CIPHER_FIELDS = ["ecb_func", "cbc_func", "cfb_func", "ofb_func", "ctr_func", "xts_func",
-                 "stream_func", "setkey_enc_func", "setkey_dec_func", "ctx_alloc_func",
-                 "ctx_free_func"]
-RULES = {}
-for f in PK_FIELDS:
-    RULES[("pk.c", f)] = ("table", "mbedtls_pk_info_t", "mbedtls_pk_info_t", f)
-for f in CIPHER_FIELDS:
-    RULES[("cipher.c", f)] = ("table", "mbedtls_cipher_base_t", "mbedtls_cipher_base_t", f)
-RULES.update({
-    ("cipher.c", "add_padding"): ("assign", "add_padding"),
-    ("cipher.c", "get_padding"): ("assign", "get_padding"),
-    ("ecp.c", "modp"): ("assign", "modp"),
-    ("ctr_drbg.c", "f_entropy"): ("args", "mbedtls_ctr_drbg_seed", 1),
-    ("hmac_drbg.c", "f_entropy"): ("args", "mbedtls_hmac_drbg_seed", 2),
-    ("entropy.c", "f_source"): ("args", "mbedtls_entropy_add_source", 1),
-    ("asn1parse.c", "cb"): ("args", "mbedtls_asn1_traverse_sequence_of", 6),
-    ("x509_crt.c", "cb"): ("args", r"mbedtls_x509_crt_parse_der_internal|"
-                           r"mbedtls_x509_crt_parse_der_with_ext_cb", 4),
-    ("x509_crt.c", "f_vrfy"): ("args", r"mbedtls_x509_crt_verify\w*|x509_crt_verify_\w+"),
-    ("x509_crt.c", "f_ca_cb"): ("args", r"mbedtls_x509_crt_verify\w*|x509_crt_verify_\w+"),
-    ("pk_wrap.c", "key_len_func"): ("args", "mbedtls_pk_setup_rsa_alt"),
-    ("pk_wrap.c", "sign_func"): ("args", "mbedtls_pk_setup_rsa_alt"),
-    ("pk_wrap.c", "decrypt_func"): ("args", "mbedtls_pk_setup_rsa_alt"),
-    ("*", "f_rng"): ("rng",),
-    ("*", "f_rng_blind"): ("rng",),
-    ("platform_util.c", "memset_func"): ("libc", "memset"),
-    ("random_common.c", "fn"): ("callback", "the generator a test installs with "
-                                "iotls_random_override (none on a device)"),
-    # The engine's own, as in sections 1-5: the server's state handlers and
-    # message writers (every function of its tables), and the
-    # application's callbacks from its configuration.
-    ("server.c", "handler"): ("regex", "src/server.c",
-                              r"\{\s*IOTLS_SV_\w+\s*,\s*\w+\s*,\s*\w+\s*,\s*(\w+)\s*\}"),
-    ("server.c", "write_fn"): ("regex", "src/server.c", r"send_message\(\s*\w+\s*,\s*(\w+)\s*,"),
-})
-for cb in ("sni_cb", "early_replay", "now_ms", "keylog", "keylog_cb", "trace", "trace_cb",
-           "ticket_cb", "on_ticket", "replay_cb"):
-    RULES[("*", cb)] = ("callback", "the application's (its configuration)")
+# the file of the call, with the rule tools/indirect_calls.rules gives it
+# (the kinds are described there). Every rule is an over-approximation:
+# each target the call could reach under the configuration.
+RULES = indirect_calls.load_rules()
 
 # Calling contexts in which part of the graph below a call cannot run; the
 # subtree under such a call is analysed as a copy without those edges. Each
@@ -407,13 +359,16 @@ def analyze(target, d):
         elif kind == "rng":
             tg, rest = fn_targets(rng_set, None)
             how = "every function of the f_rng type whose address is taken in the build"
-        elif kind == "regex":
-            try:
-                src = open(os.path.join(ROOT, rule[1])).read()
-            except OSError:
-                src = ""
-            tg, rest = fn_targets(re.findall(rule[2], src), os.path.basename(rule[1]))
-            how = "every function of the table in %s" % rule[1]
+        elif kind in indirect_calls.IPA_KINDS:
+            # The engine's: from GCC's call graph of the calling file.
+            r_path = rel(path)
+            graph = indirect_calls.cgraph_of(d, r_path[:-2].replace("/", "_"))
+            names, how = indirect_calls.ipa_targets(graph, rule)
+            if names is None:
+                r = ("unresolved", expr, [], how)
+                cache[key] = r
+                return r
+            tg, rest = fn_targets(names, base)
         elif kind == "libc":
             r = ("libc", expr, [], rule[1])
             cache[key] = r
@@ -537,6 +492,9 @@ def longest(funcs, calls, entry, nodes):
 
 
 def main():
+    global ROOT, M3, CONFIG, TARGETS
+    ROOT, M3, CONFIG = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
+    TARGETS = [a.split(":", 1) for a in sys.argv[4:]]
     hdr = open(os.path.join(ROOT, "include/iotls/engine.h")).read()
     entries = []
     for m in re.finditer(r"^[^\n#/*]*?\b(iotls_\w+)\s*\(", hdr, re.M):
@@ -622,7 +580,9 @@ def main():
                              "not added" % (caller, r[1], loc, r[3]))
             else:
                 unsound = True
-                notes.append("UNSOUND: %s: indirect call `%s` at %s not resolved" % (caller, r[1], loc))
+                notes.append("UNSOUND: %s: indirect call `%s` at %s not resolved%s" % (
+                    caller, r[1], loc, ": " + r[3] if r[3] else
+                    " (no rule in tools/indirect_calls.rules)"))
         leaves, platform = [], []
         for label in sorted(ext):
             if label.startswith("UNRESOLVED") or label.startswith("callback"):
@@ -704,4 +664,5 @@ def main():
         sys.exit(3)
 
 
-main()
+if __name__ == "__main__":
+    main()

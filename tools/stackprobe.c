@@ -1,5 +1,5 @@
 /* Deepest stack of the crypto provider calls the engine makes, with the
- * crypto library behind them (scripts/stack-report.sh, docs/stack.md).
+ * crypto library behind them (tools/stack-report.sh, docs/stack.md).
  *
  * Each call runs on a thread whose stack (memory we own) is painted with
  * 0xA5 below the thread function's frame; afterwards the lowest byte that

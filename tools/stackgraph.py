@@ -1,5 +1,5 @@
-"""Call-graph helpers shared by the stack reports (scripts/stack-report.sh's
-analysis and scripts/stack-whole.py).
+"""Call-graph helpers shared by the stack reports (tools/stack-report.sh's
+analysis and tools/stack_whole.py).
 
 calls: {caller: [(callee or None, label, location), ...]}; funcs: {name:
 {"frame": bytes, ...}}; nodes: the functions to walk (others are leaves

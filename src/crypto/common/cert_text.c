@@ -1,0 +1,31 @@
+/* iotls_cert_describe (include/iotls/pki.h): a DER certificate as text,
+ * through the provider's parser, for logs and tools outside the engine. */
+#include <stdio.h>
+
+#include "crypto/crypto.h"
+#include "iotls/error.h"
+
+int iotls_cert_describe(const uint8_t *der, size_t len, iotls_cert_text *out)
+{
+    if (out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    snprintf(out->subject, sizeof out->subject, "?");
+    snprintf(out->issuer, sizeof out->issuer, "?");
+    snprintf(out->key, sizeof out->key, "?");
+    if (der == NULL || len == 0)
+        return IOTLS_ERR_BAD_CERTIFICATE;
+    iotls_x509 cert;
+    iotls_x509_init(&cert);
+    int rc = iotls_x509_add_der(&cert, der, len);
+    if (rc == IOTLS_OK) {
+        /* A field the library cannot print stays "?": the others still help. */
+        if (iotls_x509_subject(&cert, 0, out->subject, sizeof out->subject) != IOTLS_OK)
+            snprintf(out->subject, sizeof out->subject, "?");
+        if (iotls_x509_issuer(&cert, 0, out->issuer, sizeof out->issuer) != IOTLS_OK)
+            snprintf(out->issuer, sizeof out->issuer, "?");
+        if (iotls_x509_key_desc(&cert, 0, out->key, sizeof out->key) != IOTLS_OK)
+            snprintf(out->key, sizeof out->key, "?");
+    }
+    iotls_x509_free(&cert);
+    return rc;
+}
