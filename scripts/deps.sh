@@ -2,9 +2,17 @@
 # Installs the Debian packages the build, the tests and the demo need, when
 # any is missing. Uses sudo when not root. Safe to run again: it does nothing
 # when everything is there.
+#
+# `scripts/deps.sh mbedtls4`: only what building Mbed TLS 4 from its
+# release tarball needs beyond that (scripts/mbedtls4.sh: its CMake build
+# generates code with Python's jinja2 and checks it with jsonschema);
+# `make test-psa` asks for it when the tarball is there.
 set -eu
 PKGS="build-essential cmake pkg-config libmbedtls-dev libssl-dev openssl gnutls-bin libgnutls28-dev libwolfssl-dev \
 clang libclang-rt-14-dev valgrind tshark iproute2 procps"
+if [ "${1:-}" = mbedtls4 ]; then
+    PKGS="cmake python3 python3-jinja2 python3-jsonschema"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -19,7 +19,8 @@
 #                  iotls' server runs a thread per connection (ESP-IDF's
 #                  configuration has threading on as well)
 #   DIR/include    the installed headers (mbedtls/, psa/, tf-psa-crypto/)
-# With "check", only says whether the tarball is there (exit 0) or not.
+# With "check", only says whether the leg can run: exit 0 when DIR/lib is
+# built or the tarball is there, 3 (and why) otherwise.
 # Safe to run again: it does nothing once DIR/lib holds the libraries.
 #
 # Exit status 3 with a line "Mbed TLS 4 leg not run: <why>" on stderr when
@@ -36,31 +37,36 @@ not_run() {
     exit 3
 }
 
-# Where the tarball is: MBEDTLS4_SRC (relative paths are taken from the
-# repository's top), else ../shared/deps beside this checkout, else beside
-# the main worktree when this is a linked `git worktree`.
+# Where the tarball is: MBEDTLS4_SRC, else shared/deps/mbedtls-4.0.0.tar.xz
+# beside this checkout. A relative path is tried from the current
+# directory, then from the repository's top, then from the top of the main
+# worktree when this checkout is a linked `git worktree` (whose own parent
+# directory is elsewhere).
 find_tarball() {
-    if [ -n "${MBEDTLS4_SRC:-}" ]; then
-        case $MBEDTLS4_SRC in
-        /*) echo "$MBEDTLS4_SRC" ;;
-        *) echo "$REPO/$MBEDTLS4_SRC" ;;
-        esac
+    rel=${MBEDTLS4_SRC:-../shared/deps/mbedtls-4.0.0.tar.xz}
+    case $rel in
+    /*)
+        echo "$rel"
+        return
+        ;;
+    esac
+    if [ -n "${MBEDTLS4_SRC:-}" ] && [ -f "$rel" ]; then
+        echo "$(pwd)/$rel"
         return
     fi
-    name=shared/deps/mbedtls-4.0.0.tar.xz
-    if [ -f "$REPO/../$name" ]; then
-        echo "$REPO/../$name"
+    if [ -f "$REPO/$rel" ]; then
+        echo "$REPO/$rel"
         return
     fi
     common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-    if [ -n "$common" ] && [ -f "$common/../../$name" ]; then
-        echo "$(cd "$common/../.." && pwd)/$name"
+    if [ -n "$common" ] && [ -f "$common/../$rel" ]; then
+        echo "$(cd "$common/.." && pwd)/$rel"
         return
     fi
-    echo "$REPO/../$name"
+    echo "$REPO/$rel"
 }
 
-if [ "$MODE" = build ] && [ -f "$DIR/lib/libtfpsacrypto.a" ] && [ -f "$DIR/lib/libmbedx509.a" ] &&
+if [ -f "$DIR/lib/libtfpsacrypto.a" ] && [ -f "$DIR/lib/libmbedx509.a" ] &&
     [ -f "$DIR/include/psa/crypto.h" ]; then
     exit 0
 fi
