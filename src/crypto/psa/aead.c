@@ -4,9 +4,9 @@
  * algorithm), destroyed by iotls_aead_free and on re-keying.
  *
  * Records are sealed and opened in place (out == in). The PSA API lets an
- * output buffer overlap its input, and Mbed TLS copies the caller's
- * buffers (MBEDTLS_PSA_COPY_CALLER_BUFFERS, on by default) before it
- * works on them. */
+ * output buffer overlap its input; Mbed TLS copies the caller's buffers
+ * before it works on them unless MBEDTLS_PSA_ASSUME_EXCLUSIVE_BUFFERS is
+ * set, and works in place otherwise (docs/psa.md). */
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
