@@ -46,7 +46,9 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
     psa_set_key_bits(&attr, key_len * 8);
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT);
     psa_set_key_algorithm(&attr, aalg);
+    iotls_psa_lock();
     psa_status_t st = psa_import_key(&attr, key, key_len, &ctx->key);
+    iotls_psa_unlock();
     psa_reset_key_attributes(&attr);
     if (st != PSA_SUCCESS) {
         mbedtls_platform_zeroize(ctx, sizeof(*ctx));
@@ -66,9 +68,11 @@ int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     if (rc != IOTLS_OK)
         return rc;
     size_t written = 0;
+    iotls_psa_lock();
     psa_status_t st =
         psa_aead_encrypt(ctx->key, ctx->alg, nonce, IOTLS_AEAD_NONCE_LEN, aad, aad_len, in, in_len,
                          out, in_len + IOTLS_AEAD_TAG_LEN, &written);
+    iotls_psa_unlock();
     if (st != PSA_SUCCESS)
         return iotls_psa_error(st);
     return written == in_len + IOTLS_AEAD_TAG_LEN ? IOTLS_OK : IOTLS_ERR_CRYPTO;
@@ -87,8 +91,10 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     if (out == NULL)
         out = scratch;
     size_t written = 0;
+    iotls_psa_lock();
     psa_status_t st = psa_aead_decrypt(ctx->key, ctx->alg, nonce, IOTLS_AEAD_NONCE_LEN, aad,
                                        aad_len, in, in_len, out, plain_len, &written);
+    iotls_psa_unlock();
     if (st == PSA_SUCCESS && written == plain_len)
         return IOTLS_OK;
     /* Nothing of a forged record may be left for the caller to read. */

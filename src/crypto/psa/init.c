@@ -25,6 +25,24 @@ static pid_t init_pid;
 
 static atomic_int psa_started;
 
+#if !defined(MBEDTLS_THREADING_C)
+#if !defined(IOTLS_NO_THREADS) && (defined(__unix__) || defined(__APPLE__) || defined(ESP_PLATFORM))
+#include <pthread.h>
+static pthread_mutex_t psa_lock = PTHREAD_MUTEX_INITIALIZER;
+void iotls_psa_lock(void)
+{
+    pthread_mutex_lock(&psa_lock);
+}
+void iotls_psa_unlock(void)
+{
+    pthread_mutex_unlock(&psa_lock);
+}
+#else
+void iotls_psa_lock(void) {}
+void iotls_psa_unlock(void) {}
+#endif
+#endif
+
 int iotls_psa_ready(void)
 {
     if (atomic_load_explicit(&psa_started, memory_order_acquire))
@@ -72,7 +90,9 @@ void iotls_psa_destroy(psa_key_id_t *key)
 {
     if (key == NULL || *key == PSA_KEY_ID_NULL)
         return;
+    iotls_psa_lock();
     (void)psa_destroy_key(*key);
+    iotls_psa_unlock();
     *key = PSA_KEY_ID_NULL;
 }
 
@@ -114,7 +134,9 @@ int iotls_psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, p
         psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_VERIFY_HASH);
         psa_set_key_algorithm(&attr, alg);
     }
+    iotls_psa_lock();
     int ret = mbedtls_pk_import_into_psa(pk, &attr, key);
+    iotls_psa_unlock();
     psa_reset_key_attributes(&attr);
     if (ret != 0) {
         *key = PSA_KEY_ID_NULL;

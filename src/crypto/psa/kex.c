@@ -69,14 +69,18 @@ static int import_pair(iotls_kex_ctx *ctx, const iotls_common_curve *c, const ui
     psa_set_key_bits(&attr, key_bits(c));
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_DERIVE);
     psa_set_key_algorithm(&attr, PSA_ALG_ECDH);
+    iotls_psa_lock();
     psa_status_t st = psa_import_key(&attr, priv, c->coord_len, &ctx->key);
+    iotls_psa_unlock();
     psa_reset_key_attributes(&attr);
     if (st != PSA_SUCCESS) {
         ctx->key = PSA_KEY_ID_NULL;
         return st == PSA_ERROR_INVALID_ARGUMENT ? IOTLS_ERR_BAD_ARG : iotls_psa_error(st);
     }
     size_t len = 0;
+    iotls_psa_lock();
     st = psa_export_public_key(ctx->key, pub, pub_cap, &len);
+    iotls_psa_unlock();
     if (st != PSA_SUCCESS || len != c->pub_len) {
         iotls_psa_destroy(&ctx->key);
         return st != PSA_SUCCESS ? iotls_psa_error(st) : IOTLS_ERR_CRYPTO;
@@ -163,8 +167,10 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
     /* The library rejects points off the curve, coordinates >= p, the
      * point at infinity and, for X25519, the known low-order points. */
     size_t len = 0;
+    iotls_psa_lock();
     psa_status_t st =
         psa_raw_key_agreement(PSA_ALG_ECDH, ctx->key, peer, peer_len, secret, secret_cap, &len);
+    iotls_psa_unlock();
     if (st == PSA_ERROR_INVALID_ARGUMENT || st == PSA_ERROR_NOT_SUPPORTED) {
         rc = IOTLS_ERR_ILLEGAL_PARAMETER;
     } else if (st != PSA_SUCCESS) {

@@ -118,7 +118,9 @@ static int hmac_key(psa_algorithm_t halg, const uint8_t *key, size_t key_len, ps
     psa_set_key_type(&attr, PSA_KEY_TYPE_HMAC);
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_MESSAGE);
     psa_set_key_algorithm(&attr, PSA_ALG_HMAC(halg));
+    iotls_psa_lock();
     psa_status_t st = psa_import_key(&attr, key, key_len, id);
+    iotls_psa_unlock();
     psa_reset_key_attributes(&attr);
     if (st != PSA_SUCCESS) {
         *id = PSA_KEY_ID_NULL;
@@ -141,7 +143,9 @@ int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uin
     if (rc != IOTLS_OK)
         return rc;
     size_t want = iotls_hash_len(alg), got = 0;
+    iotls_psa_lock();
     psa_status_t st = psa_mac_compute(id, PSA_ALG_HMAC(halg), data, len, out, want, &got);
+    iotls_psa_unlock();
     iotls_psa_destroy(&id);
     if (st != PSA_SUCCESS)
         return iotls_psa_error(st);
@@ -211,7 +215,9 @@ static int hkdf_expand_hmac(psa_algorithm_t halg, size_t hash_len, const uint8_t
     for (uint8_t i = 1; st == PSA_SUCCESS && done < out_len; i++) {
         psa_mac_operation_t op = PSA_MAC_OPERATION_INIT;
         size_t got = 0;
+        iotls_psa_lock();
         st = psa_mac_sign_setup(&op, key, PSA_ALG_HMAC(halg));
+        iotls_psa_unlock();
         if (st == PSA_SUCCESS)
             st = psa_mac_update(&op, t, t_len);
         if (st == PSA_SUCCESS)

@@ -58,13 +58,18 @@ static int import_private(iotls_pkey *key, const mbedtls_pk_context *pk)
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_HASH);
     psa_set_key_algorithm(&attr, sign_policy(type));
     psa_key_id_t id = PSA_KEY_ID_NULL;
+    iotls_psa_lock();
     int ret = mbedtls_pk_import_into_psa(pk, &attr, &id);
+    iotls_psa_unlock();
     psa_reset_key_attributes(&attr);
     if (ret != 0)
         return ret == PSA_ERROR_INSUFFICIENT_MEMORY ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
     /* The size the key store settled on (the attributes may leave it 0). */
     psa_key_attributes_t got = PSA_KEY_ATTRIBUTES_INIT;
-    if (psa_get_key_attributes(id, &got) != PSA_SUCCESS) {
+    iotls_psa_lock();
+    psa_status_t st = psa_get_key_attributes(id, &got);
+    iotls_psa_unlock();
+    if (st != PSA_SUCCESS) {
         iotls_psa_destroy(&id);
         return IOTLS_ERR_CRYPTO;
     }
@@ -102,13 +107,17 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
 
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
+    iotls_psa_lock();
     int ret = iotls_psa_pk_parse_key(&pk, in, in_len, password);
+    iotls_psa_unlock();
     if (copy != NULL) {
         mbedtls_platform_zeroize(copy, len + 1);
         free(copy);
     }
     rc = ret == 0 ? import_private(key, &pk) : IOTLS_ERR_KEY_LOAD;
+    iotls_psa_lock();
     mbedtls_pk_free(&pk); /* destroys the library's own copy of the key */
+    iotls_psa_unlock();
     if (rc != IOTLS_OK)
         iotls_pkey_free(key);
     return rc;
@@ -126,9 +135,13 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
      * mean the same to the caller: this key cannot be used. */
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
-    rc = iotls_psa_pk_parse_keyfile(&pk, path, password) == 0 ? import_private(key, &pk)
-                                                              : IOTLS_ERR_KEY_LOAD;
+    iotls_psa_lock();
+    int ret = iotls_psa_pk_parse_keyfile(&pk, path, password);
+    iotls_psa_unlock();
+    rc = ret == 0 ? import_private(key, &pk) : IOTLS_ERR_KEY_LOAD;
+    iotls_psa_lock();
     mbedtls_pk_free(&pk);
+    iotls_psa_unlock();
     if (rc != IOTLS_OK)
         iotls_pkey_free(key);
     return rc;
@@ -190,7 +203,9 @@ int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t
     size_t len = 0;
     /* RSA-PSS: the salt is the hash's length, as RFC 8446 requires.
      * ECDSA: PSA gives r||s, TLS wants the DER ECDSA-Sig-Value. */
+    iotls_psa_lock();
     psa_status_t st = psa_sign_hash(key->key, alg, hash, s.hash_len, sig, sig_cap, &len);
+    iotls_psa_unlock();
     mbedtls_platform_zeroize(hash, sizeof(hash));
     if (st != PSA_SUCCESS)
         return iotls_psa_error(st);

@@ -72,18 +72,24 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
     /* Exportable: the whole point is to write it out. */
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_EXPORT);
     psa_key_id_t id = PSA_KEY_ID_NULL;
+    iotls_psa_lock();
     psa_status_t st = psa_generate_key(&attr, &id);
+    iotls_psa_unlock();
     psa_reset_key_attributes(&attr);
     if (st != PSA_SUCCESS)
         return iotls_psa_error(st);
 
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
+    iotls_psa_lock();
     int ret = mbedtls_pk_copy_from_psa(id, &pk);
+    iotls_psa_unlock();
     iotls_psa_destroy(&id);
+    iotls_psa_lock();
     if (ret == 0)
         ret = mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, cap);
     mbedtls_pk_free(&pk); /* wipes the private key */
+    iotls_psa_unlock();
     if (ret != 0) {
         mbedtls_platform_zeroize(key_pem, cap);
         key_pem[0] = '\0';
@@ -195,7 +201,10 @@ static int is_rsa(const mbedtls_pk_context *pk)
 
 static int parse_key_pem(mbedtls_pk_context *pk, const char *pem)
 {
-    return iotls_psa_pk_parse_key(pk, (const unsigned char *)pem, strlen(pem) + 1, NULL);
+    iotls_psa_lock();
+    int ret = iotls_psa_pk_parse_key(pk, (const unsigned char *)pem, strlen(pem) + 1, NULL);
+    iotls_psa_unlock();
+    return ret;
 }
 
 static int write_extensions(mbedtls_x509write_cert *w, const iotls_cert_spec *spec,
@@ -301,7 +310,10 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
         }
         /* A certificate signed by a key other than its issuer's would
          * never verify: refuse it here rather than later. */
-        if (check_pair(&issuer_crt.pk, &issuer_key) != 0) {
+        iotls_psa_lock();
+        int mismatch = check_pair(&issuer_crt.pk, &issuer_key);
+        iotls_psa_unlock();
+        if (mismatch != 0) {
             rc = IOTLS_ERR_BAD_ARG;
             goto done;
         }
@@ -338,7 +350,9 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
     if (rc != IOTLS_OK)
         goto done;
 
+    iotls_psa_lock();
     int ret = write_crt_pem(&w, cert_pem, cap);
+    iotls_psa_unlock();
     if (ret != 0) {
         cert_pem[0] = '\0';
         rc = (ret == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL || ret == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL)
@@ -349,7 +363,9 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
 done:
     mbedtls_x509write_crt_free(&w);
     mbedtls_x509_crt_free(&issuer_crt);
+    iotls_psa_lock();
     mbedtls_pk_free(&issuer_key);
     mbedtls_pk_free(&subject_key);
+    iotls_psa_unlock();
     return rc;
 }

@@ -38,6 +38,20 @@ int iotls_psa_ready(void);
  * it). 0 elsewhere, and always 0 where there is no fork(). */
 int iotls_psa_forked(void);
 
+/* Around every provider call that reaches the PSA key store or the PSA
+ * generator (directly, or through mbedtls_pk / X.509): no-ops when Mbed
+ * TLS has MBEDTLS_THREADING_C, which makes those thread-safe itself; a
+ * mutex otherwise (Mbed TLS 3.6's default configuration, for one), so
+ * that iotls' own threads (a server's connection threads) never race in
+ * them. Never held while calling iotls_random, and never taken twice. */
+#if defined(MBEDTLS_THREADING_C)
+static inline void iotls_psa_lock(void) {}
+static inline void iotls_psa_unlock(void) {}
+#else
+void iotls_psa_lock(void);
+void iotls_psa_unlock(void);
+#endif
+
 /* PSA_ALG_SHA_256 / _384 / _512 for an iotls_hash_alg; 0 for another. */
 psa_algorithm_t iotls_psa_hash_alg(int alg);
 

@@ -17,5 +17,8 @@ int iotls_provider_random(uint8_t *out, size_t len)
     if (iotls_psa_ready() != IOTLS_OK || iotls_psa_forked())
         return IOTLS_ERR_RANDOM;
     /* Mbed TLS splits a long request into DRBG-sized ones itself. */
-    return psa_generate_random(out, len) == PSA_SUCCESS ? IOTLS_OK : IOTLS_ERR_RANDOM;
+    iotls_psa_lock();
+    psa_status_t st = psa_generate_random(out, len);
+    iotls_psa_unlock();
+    return st == PSA_SUCCESS ? IOTLS_OK : IOTLS_ERR_RANDOM;
 }

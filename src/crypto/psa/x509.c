@@ -390,9 +390,12 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
      * non-const lists although verification does not change them. */
     int64_t now = policy->now;
     uint32_t flags = 0;
+    /* Mbed TLS 4 checks the chain's signatures through PSA. */
+    iotls_psa_lock();
     int ret = mbedtls_x509_crt_verify_with_profile((mbedtls_x509_crt *)&chain->crt,
                                                    (mbedtls_x509_crt *)&policy->trust->crt, NULL,
                                                    &iotls_profile, NULL, &flags, check_cert, &now);
+    iotls_psa_unlock();
     if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
                                 NULL);
@@ -496,7 +499,9 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
         }
         to_check = raw;
     }
+    iotls_psa_lock();
     psa_status_t st = psa_verify_hash(key, alg, hash, s.hash_len, to_check, check_len);
+    iotls_psa_unlock();
     iotls_psa_destroy(&key);
     /* Any verdict but success is a bad signature; only running out of
      * memory is ours rather than the peer's. */
@@ -619,9 +624,11 @@ int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
         return 0;
     uint8_t a[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE], b[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE];
     size_t a_len = 0, b_len = 0;
+    iotls_psa_lock();
     int same = psa_export_public_key(pub, a, sizeof(a), &a_len) == PSA_SUCCESS &&
                psa_export_public_key(key->key, b, sizeof(b), &b_len) == PSA_SUCCESS &&
                a_len == b_len && memcmp(a, b, a_len) == 0;
+    iotls_psa_unlock();
     iotls_psa_destroy(&pub);
     return same;
 }
