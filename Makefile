@@ -32,7 +32,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-psa test-psa-run mbedtls4-lib test-asan demo install format clean bench fuzz size
+.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-psa test-psa-run test-psa-mbedtls3 mbedtls4-lib test-asan demo install format clean bench fuzz size
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -112,6 +112,19 @@ test-psa-run: mbedtls4-lib
 	$(MAKE) CRYPTO=psa BUILD=$(PSA_BUILD) all
 	cd $(PSA_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The PSA provider against mbedTLS 3.6 (ESP-IDF 5's series), whose PSA API
+# it builds on as well: scripts/mbedtls3.sh's library (default
+# configuration: PSA on, threading off), the whole suite.
+PSA_MBEDTLS3_BUILD ?= build-psa-mbedtls3
+test-psa-mbedtls3:
+	sh scripts/mbedtls3.sh $(MBEDTLS3_DIR)
+	@test -f $(PSA_MBEDTLS3_BUILD)/CMakeCache.txt || cmake -S . -B $(PSA_MBEDTLS3_BUILD) -DIOTLS_CRYPTO=psa \
+		-DPSA_INCLUDE_DIR=$(abspath $(MBEDTLS3_DIR))/include \
+		-DPSA_CRYPTO_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedcrypto.a \
+		-DPSA_X509_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedx509.a $(CMAKE_FLAGS)
+	cmake --build $(PSA_MBEDTLS3_BUILD) -j $(JOBS)
+	cd $(PSA_MBEDTLS3_BUILD) && ctest --output-on-failure -j $(JOBS)
+
 # Mbed TLS 4 for CRYPTO=psa: exit status 3 and "Mbed TLS 4 leg not run:
 # why" when its tarball is missing.
 mbedtls4-lib:
@@ -175,4 +188,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR) $(PSA_BUILD) $(MBEDTLS4_DIR)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR) $(PSA_BUILD) $(MBEDTLS4_DIR) $(PSA_MBEDTLS3_BUILD)
