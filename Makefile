@@ -96,7 +96,7 @@ test-mbedtls3:
 
 # The PSA provider against Mbed TLS 4.0 (TF-PSA-Crypto 1.0), the series
 # ESP-IDF 6 ships: the library is built once per clone into MBEDTLS4_DIR
-# (scripts/mbedtls4.sh; about a minute on two cores), then the whole suite
+# (scripts/mbedtls4.sh; about 28 s of CPU), then the whole suite
 # runs in PSA_BUILD. Without the release tarball (MBEDTLS4_SRC) the leg is
 # not run and says so on the last line ("Mbed TLS 4 leg not run: why"):
 # never a silent pass.
