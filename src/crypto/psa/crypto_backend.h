@@ -1,5 +1,6 @@
 /* Context types of the PSA Crypto provider: Mbed TLS 4 / TF-PSA-Crypto 1
- * (the series ESP-IDF 6 ships), built on the PSA Crypto API alone. Every
+ * (the series ESP-IDF 6 ships; mbedTLS 3.6 works too), built on the PSA
+ * Crypto API alone. Every
  * key the provider holds (AEAD keys, key-share private keys, our signing
  * key) lives in the PSA key store and is named here by its key id only;
  * the free functions destroy it there. A zero-filled struct is "empty"
@@ -11,10 +12,11 @@
  * application may call it earlier, since the call is idempotent. What the
  * application must do is in docs/psa.md: keep PSA initialised (no
  * mbedtls_psa_crypto_free()) while any iotls object lives, build Mbed TLS
- * with MBEDTLS_THREADING_C when several threads use iotls, and not use a
- * connection in a fork()ed child of a process that already used the
- * provider (the PSA generator cannot be reseeded: iotls_random fails there
- * instead of repeating the parent's output). */
+ * with MBEDTLS_THREADING_C when iotls and other code use PSA from several
+ * threads (without it the provider only serialises its own calls), and
+ * not use a connection in a fork()ed child of a process that already used
+ * the provider (the PSA generator cannot be reseeded: iotls_random fails
+ * there instead of repeating the parent's output). */
 #ifndef IOTLS_CRYPTO_BACKEND_H
 #define IOTLS_CRYPTO_BACKEND_H
 
