@@ -4,11 +4,29 @@
 # need only the compiler, CMake and the crypto provider's library.
 
 # CRYPTO=openssl selects the OpenSSL libcrypto provider instead of mbedTLS,
-# built in directories of its own so the two never share a CMake cache.
+# CRYPTO=psa the PSA Crypto provider against Mbed TLS 4 (built first by
+# scripts/mbedtls4.sh into MBEDTLS4_DIR, from the release tarball at
+# MBEDTLS4_SRC), each in directories of its own so that no two share a
+# CMake cache.
 CRYPTO ?= mbedtls
+MBEDTLS4_DIR ?= build-mbedtls4-lib
+ifdef MBEDTLS4_SRC
+export MBEDTLS4_SRC
+endif
+PROVIDER_FLAGS =
+PROVIDER_LIB =
 ifeq ($(CRYPTO),openssl)
 BUILD ?= build-openssl
 ASAN_BUILD ?= build-openssl-asan
+endif
+ifeq ($(CRYPTO),psa)
+BUILD ?= build-psa
+ASAN_BUILD ?= build-psa-asan
+MINIMAL_BUILD ?= build-psa-minimal
+PROVIDER_FLAGS = -DPSA_INCLUDE_DIR=$(abspath $(MBEDTLS4_DIR))/include \
+	-DPSA_CRYPTO_LIB=$(abspath $(MBEDTLS4_DIR))/lib/libtfpsacrypto.a \
+	-DPSA_X509_LIB=$(abspath $(MBEDTLS4_DIR))/lib/libmbedx509.a
+PROVIDER_LIB = mbedtls4-lib
 endif
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -25,7 +43,7 @@ lab_on = cmake -S . -B $(1) $(2) >/dev/null
 # The package groups of scripts/deps.sh each target installs.
 DEPS = demo
 
-.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-asan demo install format clean bench fuzz size
+.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-psa test-psa-run test-psa-mbedtls3 mbedtls4-lib test-asan demo install format clean bench fuzz size
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -33,13 +51,15 @@ all: configure
 deps:
 	@CRYPTO=$(CRYPTO) sh scripts/deps.sh $(DEPS)
 
-configure:
-	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+configure: $(PROVIDER_LIB)
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(PROVIDER_FLAGS) $(CMAKE_FLAGS)
 
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
 # again with the OpenSSL libcrypto provider, the minimal profile's share of
 # it, the whole suite against mbedTLS 3.6 (Debian's source package), then
-# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# again under AddressSanitizer + UndefinedBehaviorSanitizer, and last the
+# PSA provider against Mbed TLS 4 (whose "not run" line, when the release
+# tarball is missing, is then the last thing printed).
 test: DEPS = test
 test: deps
 	$(MAKE) configure
@@ -50,6 +70,8 @@ test: deps
 	$(MAKE) test-minimal
 	$(MAKE) test-mbedtls3
 	$(MAKE) test-asan
+	$(MAKE) test-psa
+	$(MAKE) test-psa-mbedtls3
 
 # The same suite built with the other crypto provider.
 OTHER_CRYPTO = $(if $(filter openssl,$(CRYPTO)),mbedtls,openssl)
@@ -69,8 +91,8 @@ MINIMAL_BUILD ?= build-minimal
 MINIMAL_FLAGS = -DIOTLS_RESUMPTION=OFF -DIOTLS_EARLY_DATA=OFF -DIOTLS_EXT_PSK=OFF \
 	-DIOTLS_CLIENT_AUTH=OFF -DIOTLS_RECORD_SIZE=OFF -DIOTLS_ALPN=OFF -DIOTLS_KEYLOG=OFF \
 	-DIOTLS_TRACE=OFF
-test-minimal:
-	@test -f $(MINIMAL_BUILD)/CMakeCache.txt || cmake -S . -B $(MINIMAL_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) $(MINIMAL_FLAGS) $(CMAKE_FLAGS)
+test-minimal: $(PROVIDER_LIB)
+	@test -f $(MINIMAL_BUILD)/CMakeCache.txt || cmake -S . -B $(MINIMAL_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) $(MINIMAL_FLAGS) $(PROVIDER_FLAGS) $(CMAKE_FLAGS)
 	$(call lab_on,$(MINIMAL_BUILD),-DIOTLS_TESTS=ON)
 	cmake --build $(MINIMAL_BUILD) -j $(JOBS) --target iotls_unit_tests iotls_cli interop_freeport
 	cd $(MINIMAL_BUILD) && ctest --output-on-failure -j $(JOBS) \
@@ -91,8 +113,48 @@ test-mbedtls3:
 	cmake --build $(MBEDTLS3_BUILD) -j $(JOBS)
 	cd $(MBEDTLS3_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan:
-	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+# The PSA provider against Mbed TLS 4.0 (TF-PSA-Crypto 1.0), the series
+# ESP-IDF 6 ships: the library is built once per clone into MBEDTLS4_DIR
+# (scripts/mbedtls4.sh; about 28 s of CPU), then the whole suite
+# runs in PSA_BUILD. Without the release tarball (MBEDTLS4_SRC) the leg is
+# not run and says so on the last line ("Mbed TLS 4 leg not run: why"):
+# never a silent pass.
+PSA_BUILD ?= build-psa
+test-psa:
+	@if sh scripts/mbedtls4.sh $(MBEDTLS4_DIR) check; then \
+		$(MAKE) --no-print-directory test-psa-run; \
+	else \
+		echo "*** make test-psa: the Mbed TLS 4 leg was NOT run (the line above says why)"; \
+	fi
+
+test-psa-run: mbedtls4-lib
+	$(MAKE) CRYPTO=psa BUILD=$(PSA_BUILD) configure
+	$(call lab_on,$(PSA_BUILD),$(TEST_FLAGS))
+	$(MAKE) CRYPTO=psa BUILD=$(PSA_BUILD) all
+	cd $(PSA_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The PSA provider against mbedTLS 3.6 (ESP-IDF 5's series), whose PSA API
+# it builds on as well: scripts/mbedtls3.sh's library (default
+# configuration: PSA on, threading off), the whole suite.
+PSA_MBEDTLS3_BUILD ?= build-psa-mbedtls3
+test-psa-mbedtls3:
+	sh scripts/mbedtls3.sh $(MBEDTLS3_DIR)
+	@test -f $(PSA_MBEDTLS3_BUILD)/CMakeCache.txt || cmake -S . -B $(PSA_MBEDTLS3_BUILD) -DIOTLS_CRYPTO=psa \
+		-DPSA_INCLUDE_DIR=$(abspath $(MBEDTLS3_DIR))/include \
+		-DPSA_CRYPTO_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedcrypto.a \
+		-DPSA_X509_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedx509.a $(CMAKE_FLAGS)
+	$(call lab_on,$(PSA_MBEDTLS3_BUILD),$(TEST_FLAGS))
+	cmake --build $(PSA_MBEDTLS3_BUILD) -j $(JOBS)
+	cd $(PSA_MBEDTLS3_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Mbed TLS 4 for CRYPTO=psa: exit status 3 and "Mbed TLS 4 leg not run:
+# why" when its tarball is missing.
+mbedtls4-lib:
+	@if sh scripts/mbedtls4.sh $(MBEDTLS4_DIR) check >/dev/null 2>&1; then sh scripts/deps.sh mbedtls4; fi
+	@sh scripts/mbedtls4.sh $(MBEDTLS4_DIR)
+
+test-asan: $(PROVIDER_LIB)
+	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(PROVIDER_FLAGS) $(CMAKE_FLAGS)
 	$(call lab_on,$(ASAN_BUILD),$(TEST_FLAGS))
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -153,4 +215,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR) $(PSA_BUILD) $(MBEDTLS4_DIR) $(PSA_MBEDTLS3_BUILD)

@@ -13,14 +13,19 @@
 #          nginx (the examples' servers)
 #   bench  make bench: OpenSSL's libssl, wolfSSL, GnuTLS, valgrind
 #   fuzz   make fuzz: clang and its libFuzzer runtime
+#   mbedtls4  what building Mbed TLS 4 from its release tarball needs
+#          (scripts/mbedtls4.sh: its CMake build generates code with
+#          Python's jinja2 and checks it with jsonschema); make test-psa
+#          asks for it when the tarball is there
 # The cross toolchains of make size are tools/size-deps.sh's.
 set -eu
 DEMO="build-essential cmake pkg-config"
 case "${CRYPTO:-mbedtls}" in
 openssl) DEMO="$DEMO libssl-dev" ;;
 mbedtls) DEMO="$DEMO libmbedtls-dev" ;;
+psa) DEMO="$DEMO python3 python3-jinja2 python3-jsonschema" ;;
 *)
-    echo "deps: CRYPTO must be mbedtls or openssl, not '$CRYPTO'" >&2
+    echo "deps: CRYPTO must be mbedtls, openssl or psa, not '$CRYPTO'" >&2
     exit 2
     ;;
 esac
@@ -36,8 +41,9 @@ for group in "$@"; do
     test) PKGS="$PKGS $TEST" ;;
     bench) PKGS="$PKGS $BENCH" ;;
     fuzz) PKGS="$PKGS $FUZZ" ;;
+    mbedtls4) PKGS="$PKGS cmake python3 python3-jinja2 python3-jsonschema" ;;
     *)
-        echo "usage: scripts/deps.sh [demo|test|bench|fuzz]..." >&2
+        echo "usage: scripts/deps.sh [demo|test|bench|fuzz|mbedtls4]..." >&2
         exit 2
         ;;
     esac

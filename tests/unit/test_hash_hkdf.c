@@ -118,6 +118,24 @@ static void test_hkdf(void)
         CHECK(memcmp(mac, prk384, 48) == 0);
     }
 
+    /* A PRK longer than HashLen (RFC 5869 2.3: "at least HashLen"; the
+     * server derives ticket keys from a 48-byte master key with SHA-256):
+     * T(1) = HMAC(PRK, info | 0x01), T(2) = HMAC(PRK, T(1) | info | 0x02). */
+    {
+        uint8_t long_prk[48], got[40], want[64], block[32 + 10 + 1];
+        for (int i = 0; i < 48; i++)
+            long_prk[i] = (uint8_t)(0xa0 + i);
+        CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA256, long_prk, 48, info, 10, got, 40));
+        memcpy(block, info, 10);
+        block[10] = 1;
+        CHECK_OK(iotls_hmac(IOTLS_HASH_SHA256, long_prk, 48, block, 11, want));
+        memcpy(block, want, 32);
+        memcpy(block + 32, info, 10);
+        block[42] = 2;
+        CHECK_OK(iotls_hmac(IOTLS_HASH_SHA256, long_prk, 48, block, 43, want + 32));
+        CHECK(memcmp(got, want, 40) == 0);
+    }
+
     /* Test case 2: long inputs, an output of three blocks. */
     for (int i = 0; i < 80; i++) {
         ikm[i] = (uint8_t)i;
@@ -275,6 +293,8 @@ static void test_backend_name(void)
     const char *name = iotls_crypto_backend_name();
 #ifdef IOTLS_CRYPTO_BACKEND_OPENSSL
     CHECK(name != NULL && strncmp(name, "OpenSSL 3.", 10) == 0 && strlen(name) > 10);
+#elif defined(IOTLS_CRYPTO_BACKEND_PSA)
+    CHECK(name != NULL && strncmp(name, "PSA Crypto (Mbed TLS ", 21) == 0 && strlen(name) > 22);
 #else
     CHECK(name != NULL && strncmp(name, "mbedTLS ", 8) == 0 && strlen(name) > 8);
 #endif

@@ -883,6 +883,13 @@ static void test_loading(void)
               "openssl ec -aes128 -passout pass:0ld -in leaf384.key -out legacy.pem") == 0);
     CHECK_OK(iotls_pkey_load_file(&key, path_of("rsa.der"), NULL));
     CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_RSA_PSS_RSAE_SHA256) == 1);
+#if !defined(IOTLS_CRYPTO_BACKEND_OPENSSL) && MBEDTLS_VERSION_NUMBER >= 0x04000000
+    /* TF-PSA-Crypto 1.0 has no DES left: a PBES2 key under DES-EDE3 is
+     * refused whatever the password, and PBES2 with AES (OpenSSL 3's own
+     * default) stands in for it below. */
+    CHECK_RC(iotls_pkey_load_file(&key, path_of("enc.pem"), "s3cret"), IOTLS_ERR_KEY_LOAD);
+    CHECK(run(out, sizeof(out), "cp enc_aes.pem enc.pem") == 0);
+#endif
     CHECK_OK(iotls_pkey_load_file(&key, path_of("enc.pem"), "s3cret"));
     CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
     CHECK_RC(iotls_pkey_load_file(&key, path_of("enc.pem"), "wrong"), IOTLS_ERR_KEY_LOAD);

@@ -23,7 +23,16 @@
  * Not covered: copies of keys inside memory the crypto library allocates
  * (mbedTLS cipher contexts, the ECDHE private scalar in an mbedtls_mpi):
  * they live outside the connection block and are released and zeroized by
- * the provider's free functions, which this test cannot observe. */
+ * the provider's free functions, which this test cannot observe.
+ *
+ * With the PSA provider those keys are PSA keys, and the key store can be
+ * counted (mbedtls_psa_get_stats): a live connection holds some beyond
+ * those of the two configurations (our signing keys); after a fatal error
+ * it holds none any more, before it is freed; and once connections and
+ * configurations are freed the store is back where it was before. */
+/* mbedtls_psa_stats_t's fields are Mbed TLS "private" (not a stable API):
+ * a test may read them. Harmless with the other providers. */
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +46,55 @@
 #include "testlib.h"
 
 static char g_dir[64];
+
+/* ---------------- the PSA key store ---------------- */
+
+#ifdef IOTLS_CRYPTO_BACKEND_PSA
+static size_t psa_keys(void)
+{
+    mbedtls_psa_stats_t st;
+    mbedtls_psa_get_stats(&st);
+    return st.volatile_slots;
+}
+
+/* The key store holds exactly want keys at where. */
+static void expect_keys(const char *where, size_t want)
+{
+    size_t have = psa_keys();
+    tl_checks++;
+    if (have != want) {
+        tl_failures++;
+        fprintf(stderr, "%s: %zu PSA key(s) in the key store, want %zu\n", where, have, want);
+    }
+}
+
+/* The key store holds more than floor keys (a live connection's). */
+static void expect_more_keys(const char *where, size_t floor)
+{
+    size_t have = psa_keys();
+    tl_checks++;
+    if (have <= floor) {
+        tl_failures++;
+        fprintf(stderr, "%s: %zu PSA key(s) in the key store, want more than %zu\n", where, have,
+                floor);
+    }
+}
+#else
+static size_t psa_keys(void)
+{
+    return 0;
+}
+static void expect_keys(const char *where, size_t want)
+{
+    (void)where;
+    (void)want;
+}
+static void expect_more_keys(const char *where, size_t floor)
+{
+    (void)where;
+    (void)floor;
+}
+#endif
 
 /* ---------------- what to look for ---------------- */
 
@@ -131,6 +189,8 @@ typedef struct {
 typedef struct {
     side cl, sv;
     iotls_mem_opts opts;
+    size_t keys_before; /* PSA keys before the configurations were made */
+    size_t keys_cfg;    /* ... once they were: our signing keys */
 } pair;
 
 static iotls_config *make_cfg(int server, int with_cert, const char *cipher, tl_keylog *log)
@@ -172,10 +232,12 @@ static int pair_open(pair *p, const char *cipher, int mutual)
 {
     memset(p, 0, sizeof *p);
     iotls_mem_opts_init(&p->opts);
+    p->keys_before = psa_keys();
     p->cl.cfg = make_cfg(0, mutual, cipher, &p->cl.log);
     p->sv.cfg = make_cfg(1, 1, cipher, &p->sv.log);
     if (!p->cl.cfg || !p->sv.cfg)
         return -1;
+    p->keys_cfg = psa_keys();
     if (mutual)
         CHECK_OK(iotls_config_set_verify_client(p->sv.cfg, IOTLS_VERIFY_CLIENT_REQUIRED));
     if (side_init(&p->cl, IOTLS_ROLE_CLIENT) != 0 || side_init(&p->sv, IOTLS_ROLE_SERVER) != 0)
@@ -275,6 +337,7 @@ static void test_orderly(const char *cipher, int mutual)
     /* The search works: a live connection holds its application secrets. */
     CHECK(scan("live client", p.cl.mem, p.cl.size, &all, 0) > 0);
     CHECK(scan("live server", p.sv.mem, p.sv.size, &all, 0) > 0);
+    expect_more_keys("live connections", p.keys_cfg);
 
     /* A KeyUpdate both ways replaces generation 0 of both application
      * secrets; the handshake secrets went when the handshake completed.
@@ -307,6 +370,7 @@ out:
     snprintf(where, sizeof where, "%s%s: server after close+free", cipher ? cipher : "",
              mutual ? " mutual" : "");
     side_free_checked(&p.sv, where, &all);
+    expect_keys(where, p.keys_before);
 }
 
 /* ---------------- (b) fatal error, (c) received alert ---------------- */
@@ -344,6 +408,7 @@ static void test_error_after_handshake(const char *cipher)
     CHECK_OK(iotls_mem_pair_run(p.cl.c, p.sv.c, &p.opts));
     collect(&p, &all, NULL);
     CHECK(scan("live server", p.sv.mem, p.sv.size, &all, 0) > 0);
+    expect_more_keys("live connections", p.keys_cfg);
 
     tamper t = {IOTLS_MEM_TO_SERVER, 0, p.opts.bytes_to_server};
     p.opts.tap = tamper_tap;
@@ -360,11 +425,14 @@ static void test_error_after_handshake(const char *cipher)
     expect_clean(where, p.sv.mem, p.sv.size, &all);
     snprintf(where, sizeof where, "%s: client after the alert, before free", cipher);
     expect_clean(where, p.cl.mem, p.cl.size, &all);
+    snprintf(where, sizeof where, "%s: both failed, before free", cipher);
+    expect_keys(where, p.keys_cfg);
 out:
     snprintf(where, sizeof where, "%s: client after alert+free", cipher);
     side_free_checked(&p.cl, where, &all);
     snprintf(where, sizeof where, "%s: server after error+free", cipher);
     side_free_checked(&p.sv, where, &all);
+    expect_keys(where, p.keys_before);
 }
 
 /* The server's encrypted flight damaged: the client fails with
@@ -401,11 +469,14 @@ static void test_error_during_handshake(const char *cipher)
     expect_clean(where, p.cl.mem, p.cl.size, &all);
     snprintf(where, sizeof where, "%s: server after the alert mid-handshake, before free", cipher);
     expect_clean(where, p.sv.mem, p.sv.size, &all);
+    snprintf(where, sizeof where, "%s: both failed mid-handshake, before free", cipher);
+    expect_keys(where, p.keys_cfg);
 out:
     snprintf(where, sizeof where, "%s: client after mid-handshake error+free", cipher);
     side_free_checked(&p.cl, where, &all);
     snprintf(where, sizeof where, "%s: server after mid-handshake alert+free", cipher);
     side_free_checked(&p.sv, where, &all);
+    expect_keys(where, p.keys_before);
 }
 
 /* ---------------- (d) free in the middle of the handshake ---------------- */
@@ -438,6 +509,7 @@ static void test_free_mid_handshake(const char *cipher, int mutual)
     /* Both hold secrets now: the search must see them. */
     CHECK(scan("client mid-handshake", p.cl.mem, p.cl.size, &all, 0) > 0);
     CHECK(scan("server mid-handshake", p.sv.mem, p.sv.size, &all, 0) > 0);
+    expect_more_keys("connections mid-handshake", p.keys_cfg);
 out:
     snprintf(where, sizeof where, "%s%s: client freed mid-handshake", cipher,
              mutual ? " mutual" : "");
@@ -445,6 +517,7 @@ out:
     snprintf(where, sizeof where, "%s%s: server freed mid-handshake", cipher,
              mutual ? " mutual" : "");
     side_free_checked(&p.sv, where, &all);
+    expect_keys(where, p.keys_before);
 }
 
 int main(void)

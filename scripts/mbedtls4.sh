@@ -1,0 +1,118 @@
+#!/bin/sh
+# Builds Mbed TLS 4.0 (with TF-PSA-Crypto 1.0), the series ESP-IDF 6 ships,
+# from its release tarball, so that iotls' PSA provider (src/crypto/psa/) is
+# compiled and tested against it (`make test-psa`).
+#
+# Nothing is vendored: the tarball stays where it is (MBEDTLS4_SRC, by
+# default ../shared/deps/mbedtls-4.0.0.tar.xz beside the repository or
+# beside its main worktree), is checked against the SHA256SUMS next to it
+# when there is one, and is unpacked and built in DIR.
+#
+# Usage: scripts/mbedtls4.sh DIR [check]
+#   DIR/src        the unpacked source (mbedtls-4.0.0)
+#   DIR/build      CMake's build tree
+#   DIR/lib        libtfpsacrypto.a, libmbedx509.a, libmbedtls.a (host,
+#                  -O2 -fPIC), default configuration plus
+#                  MBEDTLS_PLATFORM_MEMORY, the allocator hook `iotls bench`
+#                  counts the heap through, and MBEDTLS_THREADING_C with
+#                  pthreads: the PSA key store is shared by every thread, and
+#                  iotls' server runs a thread per connection (ESP-IDF's
+#                  configuration has threading on as well)
+#   DIR/include    the installed headers (mbedtls/, psa/, tf-psa-crypto/)
+# With "check", only says whether the leg can run: exit 0 when DIR/lib is
+# built or the tarball is there, 3 (and why) otherwise.
+# Safe to run again: it does nothing once DIR/lib holds the libraries.
+#
+# Exit status 3 with a line "Mbed TLS 4 leg not run: <why>" on stderr when
+# the tarball or a build prerequisite is missing: callers report that, they
+# never count it as a pass. Building needs cmake, python3 with jinja2 and
+# jsonschema (Debian: python3-jinja2 python3-jsonschema).
+set -eu
+DIR=${1:?usage: scripts/mbedtls4.sh DIR [check]}
+MODE=${2:-build}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+
+not_run() {
+    echo "Mbed TLS 4 leg not run: $*" >&2
+    exit 3
+}
+
+# Where the tarball is: MBEDTLS4_SRC, else shared/deps/mbedtls-4.0.0.tar.xz
+# beside this checkout. A relative path is tried from the current
+# directory, then from the repository's top, then from the top of the main
+# worktree when this checkout is a linked `git worktree` (whose own parent
+# directory is elsewhere).
+find_tarball() {
+    rel=${MBEDTLS4_SRC:-../shared/deps/mbedtls-4.0.0.tar.xz}
+    case $rel in
+    /*)
+        echo "$rel"
+        return
+        ;;
+    esac
+    if [ -n "${MBEDTLS4_SRC:-}" ] && [ -f "$rel" ]; then
+        echo "$(pwd)/$rel"
+        return
+    fi
+    if [ -f "$REPO/$rel" ]; then
+        echo "$REPO/$rel"
+        return
+    fi
+    common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+    if [ -n "$common" ] && [ -f "$common/../$rel" ]; then
+        echo "$(cd "$common/.." && pwd)/$rel"
+        return
+    fi
+    echo "$REPO/$rel"
+}
+
+if [ -f "$DIR/lib/libtfpsacrypto.a" ] && [ -f "$DIR/lib/libmbedx509.a" ] &&
+    [ -f "$DIR/include/psa/crypto.h" ]; then
+    exit 0
+fi
+
+TARBALL=$(find_tarball)
+[ -f "$TARBALL" ] || not_run "no $TARBALL (set MBEDTLS4_SRC to the mbedtls-4.0.0.tar.xz release tarball)"
+TARBALL=$(cd "$(dirname "$TARBALL")" && pwd)/$(basename "$TARBALL")
+SUMS=$(dirname "$TARBALL")/SHA256SUMS
+if [ -f "$SUMS" ] && grep -q " $(basename "$TARBALL")\$" "$SUMS"; then
+    want=$(grep " $(basename "$TARBALL")\$" "$SUMS" | cut -d' ' -f1)
+    have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
+    [ "$want" = "$have" ] || not_run "$TARBALL does not match its SHA256SUMS ($have)"
+fi
+[ "$MODE" = check ] && exit 0
+
+command -v cmake >/dev/null 2>&1 || not_run "cmake not found"
+python3 -c 'import jinja2, jsonschema' 2>/dev/null ||
+    not_run "python3 modules jinja2 and jsonschema missing (Debian: python3-jinja2 python3-jsonschema; make deps)"
+
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+if [ ! -f "$DIR/src/tf-psa-crypto/include/psa/crypto.h" ]; then
+    rm -rf "$DIR/src" "$DIR/src.tmp"
+    mkdir -p "$DIR/src.tmp"
+    tar -xJf "$TARBALL" -C "$DIR/src.tmp" --strip-components=1
+    # The default configuration plus the allocator hook, set with
+    # TF-PSA-Crypto's own configuration script in the unpacked copy, so
+    # that the library and every user of DIR/include see the same one.
+    for opt in MBEDTLS_PLATFORM_MEMORY MBEDTLS_THREADING_C MBEDTLS_THREADING_PTHREAD; do
+        python3 "$DIR/src.tmp/tf-psa-crypto/scripts/config.py" \
+            -f "$DIR/src.tmp/tf-psa-crypto/include/psa/crypto_config.h" set $opt
+    done
+    mv "$DIR/src.tmp" "$DIR/src"
+fi
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+echo "mbedtls4: building Mbed TLS 4 from $TARBALL in $DIR ($JOBS jobs)"
+start=$(date +%s)
+rm -rf "$DIR/include" "$DIR/lib"
+# Release is -O2 in Mbed TLS' CMake; PIC so that libiotls.so can link it.
+cmake -S "$DIR/src" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+    -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF -DPython3_EXECUTABLE="$(command -v python3)" \
+    -DCMAKE_INSTALL_PREFIX="$DIR" -DCMAKE_INSTALL_LIBDIR=lib >"$DIR/configure.log" 2>&1 ||
+    { tail -n 30 "$DIR/configure.log" >&2; exit 1; }
+cmake --build "$DIR/build" -j "$JOBS" >"$DIR/build.log" 2>&1 ||
+    { tail -n 30 "$DIR/build.log" >&2; exit 1; }
+cmake --install "$DIR/build" >"$DIR/install.log" 2>&1 ||
+    { tail -n 30 "$DIR/install.log" >&2; exit 1; }
+echo "mbedtls4: built in $(($(date +%s) - start)) s"

@@ -1,0 +1,102 @@
+/* Allocation accounting for benchmarks and docs/memory.md, the same hook
+ * as the mbedTLS provider's (src/crypto/mbedtls/mem.c): Mbed TLS 4 still
+ * routes its allocations through mbedtls_platform_set_calloc_free when the
+ * configuration has MBEDTLS_PLATFORM_MEMORY (scripts/mbedtls4.sh builds it
+ * so) and no compile-time CALLOC/FREE macros; otherwise
+ * iotls_crypto_mem_stats reports 0/0 ("cannot count"). The PSA key store's
+ * slots and every key's material are among what is counted. The counting
+ * allocator must be in place before the library allocates anything, since
+ * a block allocated earlier would later be freed through the counting
+ * free: it is installed from a constructor, before main() (GCC and Clang;
+ * this file is only linked in when a program refers to the accounting
+ * functions), and otherwise by the first iotls_crypto_mem_reset_peak()
+ * call. The counters are in src/crypto/common/mem_common.c. */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <mbedtls/platform.h>
+
+#include "crypto/common/crypto_common.h"
+#include "crypto/crypto.h"
+
+#if defined(MBEDTLS_PLATFORM_MEMORY) && !defined(MBEDTLS_PLATFORM_CALLOC_MACRO) &&                 \
+    !defined(MBEDTLS_PLATFORM_FREE_MACRO)
+
+#if defined(MBEDTLS_PLATFORM_STD_CALLOC) && defined(MBEDTLS_PLATFORM_STD_FREE)
+#define UNDERLYING_CALLOC MBEDTLS_PLATFORM_STD_CALLOC
+#define UNDERLYING_FREE MBEDTLS_PLATFORM_STD_FREE
+#else
+#define UNDERLYING_CALLOC calloc
+#define UNDERLYING_FREE free
+#endif
+
+/* Each block carries its size in front, padded so the caller's part keeps
+ * the strictest alignment. */
+typedef union {
+    max_align_t align;
+    size_t size;
+} block_header;
+
+static atomic_int mem_installed;
+
+static void *counting_calloc(size_t n, size_t size)
+{
+    if (size != 0 && n > ((size_t)-1 - sizeof(block_header)) / size)
+        return NULL;
+    size_t bytes = n * size;
+    block_header *h = UNDERLYING_CALLOC(1, sizeof(block_header) + bytes);
+    if (h == NULL)
+        return NULL;
+    h->size = bytes;
+    iotls_common_mem_alloc(bytes);
+    return h + 1;
+}
+
+static void counting_free(void *p)
+{
+    if (p == NULL)
+        return;
+    block_header *h = (block_header *)p - 1;
+    iotls_common_mem_free(h->size);
+    UNDERLYING_FREE(h);
+}
+
+static void install(void)
+{
+    if (atomic_exchange(&mem_installed, 1))
+        return;
+    mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((constructor)) static void install_early(void)
+{
+    install();
+}
+#endif
+
+void iotls_crypto_mem_stats(size_t *current, size_t *peak)
+{
+    iotls_common_mem_stats(current, peak);
+}
+
+void iotls_crypto_mem_reset_peak(void)
+{
+    install();
+    iotls_common_mem_reset_peak();
+}
+
+#else /* the library's allocations cannot be intercepted */
+
+void iotls_crypto_mem_stats(size_t *current, size_t *peak)
+{
+    if (current != NULL)
+        *current = 0;
+    if (peak != NULL)
+        *peak = 0;
+}
+
+void iotls_crypto_mem_reset_peak(void) {}
+
+#endif

@@ -1,0 +1,218 @@
+/* Private keys: parsed by mbedtls_pk (PEM or DER, plain or encrypted),
+ * then moved into the PSA key store with mbedtls_pk_get_psa_attributes +
+ * mbedtls_pk_import_into_psa under the one policy TLS 1.3 needs (RSA-PSS
+ * or ECDSA, any hash, sign only); the pk context is freed at once, so an
+ * iotls_pkey holds nothing but the PSA key id, which iotls_pkey_free
+ * destroys. CertificateVerify is made with psa_sign_hash. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/psa_util.h>
+
+#include "crypto/common/crypto_common.h"
+#include "crypto/crypto.h"
+#include "iotls/error.h"
+#include "psa_glue.h"
+
+void iotls_pkey_init(iotls_pkey *key)
+{
+    if (key == NULL)
+        return;
+    memset(key, 0, sizeof(*key));
+}
+
+void iotls_pkey_free(iotls_pkey *key)
+{
+    if (key == NULL)
+        return;
+    iotls_psa_destroy(&key->key); /* wipes the key in the key store */
+    iotls_pkey_init(key);
+}
+
+/* The signing policy of a private key of type. */
+static psa_algorithm_t sign_policy(psa_key_type_t type)
+{
+    if (type == PSA_KEY_TYPE_RSA_KEY_PAIR)
+        return PSA_ALG_RSA_PSS(PSA_ALG_ANY_HASH);
+    return IOTLS_PSA_ECDSA(PSA_ALG_ANY_HASH);
+}
+
+/* Moves the private key in pk into the key store as key->key. */
+static int import_private(iotls_pkey *key, const mbedtls_pk_context *pk)
+{
+    psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
+    if (mbedtls_pk_get_psa_attributes(pk, PSA_KEY_USAGE_SIGN_HASH, &attr) != 0) {
+        psa_reset_key_attributes(&attr);
+        return IOTLS_ERR_KEY_LOAD;
+    }
+    psa_key_type_t type = psa_get_key_type(&attr);
+    if (type != PSA_KEY_TYPE_RSA_KEY_PAIR &&
+        !(PSA_KEY_TYPE_IS_ECC_KEY_PAIR(type) &&
+          PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_SECP_R1)) {
+        psa_reset_key_attributes(&attr);
+        return IOTLS_ERR_KEY_LOAD; /* nothing TLS 1.3 can sign with here */
+    }
+    /* Sign only: not exportable, not copyable. */
+    psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_HASH);
+    psa_set_key_algorithm(&attr, sign_policy(type));
+    psa_key_id_t id = PSA_KEY_ID_NULL;
+    iotls_psa_lock();
+    int ret = mbedtls_pk_import_into_psa(pk, &attr, &id);
+    iotls_psa_unlock();
+    psa_reset_key_attributes(&attr);
+    if (ret != 0)
+        return ret == PSA_ERROR_INSUFFICIENT_MEMORY ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
+    /* The size the key store settled on (the attributes may leave it 0). */
+    psa_key_attributes_t got = PSA_KEY_ATTRIBUTES_INIT;
+    iotls_psa_lock();
+    psa_status_t st = psa_get_key_attributes(id, &got);
+    iotls_psa_unlock();
+    if (st != PSA_SUCCESS) {
+        iotls_psa_destroy(&id);
+        return IOTLS_ERR_CRYPTO;
+    }
+    key->key = id;
+    key->type = psa_get_key_type(&got);
+    key->bits = psa_get_key_bits(&got);
+    key->loaded = 1;
+    psa_reset_key_attributes(&got);
+    return IOTLS_OK;
+}
+
+int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
+{
+    if (key == NULL || data == NULL || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_pkey_free(key);
+    int rc = iotls_psa_ready();
+    if (rc != IOTLS_OK)
+        return rc;
+
+    /* Mbed TLS parses PEM only from a NUL-ended buffer whose length counts
+     * the NUL; a caller's PEM without one gets a terminated copy. */
+    const uint8_t *in = data;
+    size_t in_len = len;
+    uint8_t *copy = NULL;
+    if (data[len - 1] != '\0' && iotls_common_looks_pem(data, len)) {
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            return IOTLS_ERR_NO_MEMORY;
+        memcpy(copy, data, len);
+        copy[len] = '\0';
+        in = copy;
+        in_len = len + 1;
+    }
+
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    iotls_psa_lock();
+    int ret = iotls_psa_pk_parse_key(&pk, in, in_len, password);
+    iotls_psa_unlock();
+    if (copy != NULL) {
+        mbedtls_platform_zeroize(copy, len + 1);
+        free(copy);
+    }
+    rc = ret == 0 ? import_private(key, &pk) : IOTLS_ERR_KEY_LOAD;
+    iotls_psa_lock();
+    mbedtls_pk_free(&pk); /* destroys the library's own copy of the key */
+    iotls_psa_unlock();
+    if (rc != IOTLS_OK)
+        iotls_pkey_free(key);
+    return rc;
+}
+
+int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password)
+{
+    if (key == NULL || path == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_pkey_free(key);
+    int rc = iotls_psa_ready();
+    if (rc != IOTLS_OK)
+        return rc;
+    /* Missing file, unreadable contents and a wrong or missing password all
+     * mean the same to the caller: this key cannot be used. */
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    iotls_psa_lock();
+    int ret = iotls_psa_pk_parse_keyfile(&pk, path, password);
+    iotls_psa_unlock();
+    rc = ret == 0 ? import_private(key, &pk) : IOTLS_ERR_KEY_LOAD;
+    iotls_psa_lock();
+    mbedtls_pk_free(&pk);
+    iotls_psa_unlock();
+    if (rc != IOTLS_OK)
+        iotls_pkey_free(key);
+    return rc;
+}
+
+int iotls_psa_key_fits(psa_key_type_t type, size_t bits, const iotls_common_scheme *s)
+{
+    if (s->curve != 0) {
+        size_t want = s->curve == IOTLS_GROUP_SECP256R1 ? 256 : 384;
+        return PSA_KEY_TYPE_IS_ECC(type) &&
+               PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_SECP_R1 && bits == want;
+    }
+    return PSA_KEY_TYPE_IS_RSA(type);
+}
+
+/* 1 when a key of type/bits can make scheme's CertificateVerify
+ * signature: ECDSA on exactly the scheme's curve, RSA-PSS with an RSA key
+ * long enough for a salt of the hash's length (RFC 8446 4.2.3: EMSA-PSS
+ * needs emLen >= hLen + sLen + 2 with sLen = hLen). */
+static int fits_cv_scheme(psa_key_type_t type, size_t bits, const iotls_common_scheme *s)
+{
+    if (s->curve != 0)
+        return iotls_psa_key_fits(type, bits, s);
+    if (s->rsa_pss)
+        return PSA_KEY_TYPE_IS_RSA(type) && PSA_BITS_TO_BYTES(bits) >= 2 * s->hash_len + 2;
+    return 0; /* rsa_pkcs1_*: never in a TLS 1.3 CertificateVerify */
+}
+
+int iotls_pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
+{
+    iotls_common_scheme s;
+    if (key == NULL || !key->loaded || iotls_common_scheme_info(scheme, &s) != 0)
+        return 0;
+    return fits_cv_scheme(key->type, key->bits, &s);
+}
+
+int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                    uint8_t *sig, size_t sig_cap, size_t *sig_len)
+{
+    iotls_common_scheme s;
+    if (key == NULL || sig == NULL || sig_len == NULL || (msg == NULL && msg_len != 0))
+        return IOTLS_ERR_BAD_ARG;
+    *sig_len = 0;
+    if (!key->loaded || iotls_common_scheme_info(scheme, &s) != 0 ||
+        !fits_cv_scheme(key->type, key->bits, &s))
+        return IOTLS_ERR_BAD_ARG;
+
+    size_t coord = PSA_BITS_TO_BYTES(key->bits);
+    size_t need = s.rsa_pss ? coord : IOTLS_PSA_ECDSA_DER_MAX(key->bits);
+    if (sig_cap < need)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN + 16];
+    int rc = iotls_hash(s.hash, msg, msg_len, hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    psa_algorithm_t halg = iotls_psa_hash_alg(s.hash);
+    psa_algorithm_t alg = s.rsa_pss ? PSA_ALG_RSA_PSS(halg) : IOTLS_PSA_ECDSA(halg);
+    size_t len = 0;
+    /* RSA-PSS: the salt is the hash's length, as RFC 8446 requires.
+     * ECDSA: PSA gives r||s, TLS wants the DER ECDSA-Sig-Value. */
+    iotls_psa_lock();
+    psa_status_t st = psa_sign_hash(key->key, alg, hash, s.hash_len, sig, sig_cap, &len);
+    iotls_psa_unlock();
+    mbedtls_platform_zeroize(hash, sizeof(hash));
+    if (st != PSA_SUCCESS)
+        return iotls_psa_error(st);
+    if (!s.rsa_pss && mbedtls_ecdsa_raw_to_der(key->bits, sig, len, sig, sig_cap, &len) != 0) {
+        mbedtls_platform_zeroize(sig, sig_cap);
+        return IOTLS_ERR_CRYPTO;
+    }
+    *sig_len = len;
+    return IOTLS_OK;
+}

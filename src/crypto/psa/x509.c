@@ -1,0 +1,634 @@
+/* Certificates: loading, chain verification with the iotls policy, and the
+ * public-key operations on the peer's leaf (CertificateVerify, pinning).
+ *
+ * Mbed TLS' X.509 module parses and verifies the chain (it checks the
+ * signatures in it through PSA itself); this file decides policy and reads
+ * fields that are public in Mbed TLS 4 and 3.6 (raw, pk_raw, subject,
+ * issuer, valid_from, valid_to, pk, subject_alt_names, next). The leaf's
+ * key is looked at through PSA only: its type and size from
+ * mbedtls_pk_get_psa_attributes, and for a CertificateVerify it is
+ * imported as a volatile PSA key, used by psa_verify_hash and destroyed.
+ *
+ * Mbed TLS 4 no longer names curves or key types in its public API, so the
+ * verification profile cannot list them: the verify callback checks every
+ * certificate of the chain instead (RSA, or ECDSA on P-256 / P-384). The
+ * host name check is done here too, the same as the Mbed TLS provider's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/md.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/psa_util.h>
+#include <mbedtls/x509.h>
+#include <mbedtls/x509_crt.h>
+
+#include "crypto/common/crypto_common.h"
+#include "crypto/crypto.h"
+#include "iotls/error.h"
+#include "psa_glue.h"
+
+/* GeneralName tags as they appear in crt->subject_alt_names entries. */
+#define SAN_TAG_RFC822 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_RFC822_NAME)
+#define SAN_TAG_DNS (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME)
+#define SAN_TAG_URI (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
+#define SAN_TAG_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
+
+/* What we accept anywhere in a chain: SHA-2 signatures, RSA >= 2048 bits;
+ * key types and curves (the two NIST curves TLS 1.3 clients offer) are
+ * checked by check_cert below. */
+static const mbedtls_x509_crt_profile iotls_profile = {
+    .allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
+                   MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
+                   MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA512),
+    .allowed_pks = 0x0FFFFFFF,
+    .allowed_curves = 0x0FFFFFFF,
+    .rsa_min_bitlen = 2048,
+};
+
+/* ---- chain storage ---- */
+
+void iotls_x509_init(iotls_x509 *chain)
+{
+    if (chain == NULL)
+        return;
+    mbedtls_x509_crt_init(&chain->crt);
+    chain->count = 0;
+}
+
+void iotls_x509_free(iotls_x509 *chain)
+{
+    if (chain == NULL)
+        return;
+    mbedtls_x509_crt_free(&chain->crt);
+    iotls_x509_init(chain);
+}
+
+/* An empty mbedtls_x509_crt list is one node with no raw data. */
+static size_t crt_list_count(const mbedtls_x509_crt *crt)
+{
+    size_t n = 0;
+    for (; crt != NULL && crt->raw.p != NULL; crt = crt->next)
+        n++;
+    return n;
+}
+
+static const mbedtls_x509_crt *nth(const iotls_x509 *chain, size_t i)
+{
+    if (chain == NULL)
+        return NULL;
+    const mbedtls_x509_crt *crt = &chain->crt;
+    for (; crt != NULL && crt->raw.p != NULL; crt = crt->next) {
+        if (i-- == 0)
+            return crt;
+    }
+    return NULL;
+}
+
+size_t iotls_x509_count(const iotls_x509 *chain)
+{
+    return chain != NULL ? chain->count : 0;
+}
+
+int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
+{
+    if (chain == NULL || der == NULL || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    int rc = iotls_psa_ready();
+    if (rc != IOTLS_OK)
+        return rc;
+    int ret = mbedtls_x509_crt_parse_der(&chain->crt, der, len);
+    chain->count = crt_list_count(&chain->crt);
+    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
+        return IOTLS_ERR_NO_MEMORY;
+    return ret == 0 ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
+}
+
+/* Appends every certificate of parsed (already checked) to chain, so that
+ * a file or buffer is added whole or not at all. */
+static int append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
+{
+    for (; parsed != NULL && parsed->raw.p != NULL; parsed = parsed->next) {
+        int rc = iotls_x509_add_der(chain, parsed->raw.p, parsed->raw.len);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    return IOTLS_OK;
+}
+
+/* mbedtls_x509_crt_parse* return 0, a negative error, or the number of PEM
+ * blocks that failed to parse. */
+static int parse_result(int ret, const mbedtls_x509_crt *parsed)
+{
+    if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR || ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
+        return IOTLS_ERR_KEY_LOAD;
+    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
+        return IOTLS_ERR_NO_MEMORY;
+    if (ret != 0 || crt_list_count(parsed) == 0)
+        return IOTLS_ERR_BAD_CERTIFICATE;
+    return IOTLS_OK;
+}
+
+int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
+{
+    if (chain == NULL || data == NULL || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (iotls_psa_ready() != IOTLS_OK)
+        return IOTLS_ERR_CRYPTO;
+
+    /* Mbed TLS reads PEM only from a NUL-ended buffer whose length counts
+     * the NUL. */
+    const uint8_t *in = data;
+    size_t in_len = len;
+    uint8_t *copy = NULL;
+    if (data[len - 1] != '\0' && iotls_common_looks_pem(data, len)) {
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            return IOTLS_ERR_NO_MEMORY;
+        memcpy(copy, data, len);
+        copy[len] = '\0';
+        in = copy;
+        in_len = len + 1;
+    }
+
+    mbedtls_x509_crt parsed;
+    mbedtls_x509_crt_init(&parsed);
+    int rc = parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed);
+    if (rc == IOTLS_OK)
+        rc = append_all(chain, &parsed);
+    mbedtls_x509_crt_free(&parsed);
+    free(copy);
+    return rc;
+}
+
+int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+{
+    if (chain == NULL || path == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (iotls_psa_ready() != IOTLS_OK)
+        return IOTLS_ERR_CRYPTO;
+    mbedtls_x509_crt parsed;
+    mbedtls_x509_crt_init(&parsed);
+    int rc = parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed);
+    if (rc == IOTLS_OK)
+        rc = append_all(chain, &parsed);
+    mbedtls_x509_crt_free(&parsed);
+    return rc;
+}
+
+int iotls_x509_load_dir(iotls_x509 *chain, const char *dir)
+{
+    if (chain == NULL || dir == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (iotls_psa_ready() != IOTLS_OK)
+        return IOTLS_ERR_CRYPTO;
+    /* A system CA directory holds files that are not certificates (links,
+     * READMEs, CRLs): keep whatever parses, fail only when nothing did. */
+    size_t before = crt_list_count(&chain->crt);
+    int ret = mbedtls_x509_crt_parse_path(&chain->crt, dir);
+    chain->count = crt_list_count(&chain->crt);
+    if (ret < 0)
+        return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
+    return chain->count > before ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
+}
+
+int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len)
+{
+    if (der == NULL || len == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    const mbedtls_x509_crt *crt = nth(chain, i);
+    if (crt == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    *der = crt->raw.p;
+    *len = crt->raw.len;
+    return IOTLS_OK;
+}
+
+/* ---- IP literals and host names ---- */
+
+static int ascii_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+static int names_equal(const unsigned char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return 0;
+    for (size_t i = 0; i < a_len; i++) {
+        if (ascii_lower(a[i]) != ascii_lower((unsigned char)b[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* RFC 6125 section 6.4: exact match, or "*." followed by at least two
+ * labels standing for exactly one whole left-most label of host. */
+static int dns_name_matches(const unsigned char *pattern, size_t plen, const char *host,
+                            size_t hlen)
+{
+    if (names_equal(pattern, plen, host, hlen))
+        return 1;
+    if (plen < 4 || pattern[0] != '*' || pattern[1] != '.')
+        return 0;
+    if (memchr(pattern + 2, '.', plen - 2) == NULL)
+        return 0; /* "*.com" */
+    const char *dot = memchr(host, '.', hlen);
+    if (dot == NULL || dot == host)
+        return 0;
+    size_t rest = hlen - (size_t)(dot - host);
+    return names_equal(pattern + 1, plen - 1, dot, rest);
+}
+
+static int has_san_of(const mbedtls_x509_crt *crt, int tag)
+{
+    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
+        if (s->buf.p != NULL && s->buf.tag == tag)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when the leaf is for host: an IP literal must equal an iPAddress SAN;
+ * a DNS name must match a dNSName SAN, or, only when the certificate has
+ * no dNSName SAN at all, its subject CN (the OpenSSL rule). */
+static int host_matches(const mbedtls_x509_crt *crt, const char *host)
+{
+    uint8_t ip[16];
+    size_t ip_len = iotls_common_parse_ip(host, ip);
+    if (ip_len != 0) {
+        for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
+            if (s->buf.p != NULL && s->buf.tag == SAN_TAG_IP && s->buf.len == ip_len &&
+                memcmp(s->buf.p, ip, ip_len) == 0)
+                return 1;
+        }
+        return 0;
+    }
+
+    size_t hlen = iotls_common_host_len(host);
+    if (hlen == 0)
+        return 0;
+
+    if (has_san_of(crt, SAN_TAG_DNS)) {
+        for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
+            if (s->buf.p != NULL && s->buf.tag == SAN_TAG_DNS &&
+                dns_name_matches(s->buf.p, s->buf.len, host, hlen))
+                return 1;
+        }
+        return 0;
+    }
+    for (const mbedtls_x509_name *n = &crt->subject; n != NULL; n = n->next) {
+        if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 &&
+            dns_name_matches(n->val.p, n->val.len, host, hlen))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- verification ---- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int64_t x509_time_unix(const mbedtls_x509_time *t)
+{
+    return days_from_civil(t->year, t->mon, t->day) * 86400 + (int64_t)t->hour * 3600 +
+           (int64_t)t->min * 60 + t->sec;
+}
+
+/* 1 for a key we accept in a chain: RSA (its size is the profile's
+ * business), ECDSA on P-256 or P-384. */
+static int key_acceptable(const mbedtls_pk_context *pk)
+{
+    psa_key_type_t type;
+    size_t bits;
+    if (iotls_psa_pk_info(pk, &type, &bits) != IOTLS_OK)
+        return 0;
+    if (PSA_KEY_TYPE_IS_RSA(type))
+        return 1;
+    return PSA_KEY_TYPE_IS_ECC(type) &&
+           PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_SECP_R1 &&
+           (bits == 256 || bits == 384);
+}
+
+/* Called by Mbed TLS for every certificate of the built chain (the trust
+ * anchor included): refuses keys the profile cannot name, and when the
+ * policy gives a time, replaces the system-clock validity verdict with one
+ * against that time (now == 0: the library's verdict stands). */
+static int check_cert(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    const int64_t now = *(const int64_t *)arg;
+    (void)depth;
+    if (!key_acceptable(&crt->pk))
+        *flags |= MBEDTLS_X509_BADCERT_BAD_KEY;
+    if (now == 0)
+        return 0;
+    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+    if (x509_time_unix(&crt->valid_to) < now)
+        *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+    if (x509_time_unix(&crt->valid_from) > now)
+        *flags |= MBEDTLS_X509_BADCERT_FUTURE;
+    return 0;
+}
+
+static int flags_to_error(uint32_t flags, const char **what)
+{
+    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
+        *what = "certificate chain does not lead to a trusted CA";
+        return IOTLS_ERR_CERT_UNKNOWN_CA;
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
+        *what = (flags & MBEDTLS_X509_BADCERT_EXPIRED) ? "certificate has expired"
+                                                       : "certificate is not yet valid";
+        return IOTLS_ERR_CERT_EXPIRED;
+    }
+    if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
+        *what = "certificate is revoked";
+        return IOTLS_ERR_CERT_REVOKED;
+    }
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+        *what = "certificate is not for this host";
+        return IOTLS_ERR_CERT_HOSTNAME;
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+                 MBEDTLS_X509_BADCERT_NS_CERT_TYPE)) {
+        *what = "a certificate in the chain may not be used for this";
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY)) {
+        /* error.h: unsupported_certificate covers key types we refuse. */
+        *what = "a certificate in the chain has a key type or size we do not accept";
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    *what = "certificate chain is not acceptable";
+    return IOTLS_ERR_BAD_CERTIFICATE;
+}
+
+int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
+                      size_t detail_cap)
+{
+    int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    if (rc != IOTLS_OK)
+        return rc;
+    const mbedtls_x509_crt *leaf = nth(chain, 0);
+
+    rc = iotls_psa_ready();
+    if (rc != IOTLS_OK)
+        return rc;
+    /* The name is checked below, so Mbed TLS gets no CN. Its API takes
+     * non-const lists although verification does not change them. */
+    int64_t now = policy->now;
+    uint32_t flags = 0;
+    /* Mbed TLS 4 checks the chain's signatures through PSA. */
+    iotls_psa_lock();
+    int ret = mbedtls_x509_crt_verify_with_profile((mbedtls_x509_crt *)&chain->crt,
+                                                   (mbedtls_x509_crt *)&policy->trust->crt, NULL,
+                                                   &iotls_profile, NULL, &flags, check_cert, &now);
+    iotls_psa_unlock();
+    if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                NULL);
+        return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
+                                                    : IOTLS_ERR_BAD_CERTIFICATE;
+    }
+    if (ret != 0 || flags != 0) {
+        const char *what = "";
+        rc = flags_to_error(flags, &what);
+        char info[256];
+        if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
+            info[0] = '\0';
+        for (char *c = info; *c != '\0'; c++) {
+            if (*c == '\n')
+                *c = (c[1] == '\0') ? '\0' : ';';
+        }
+        iotls_common_set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
+        return rc;
+    }
+
+    /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
+     * 4.4.2.2). Both checks pass when the extension is absent. */
+    if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
+        iotls_common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                NULL);
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    if (policy->is_server_cert) {
+        if (mbedtls_x509_crt_check_extended_key_usage(
+                leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
+            iotls_common_set_detail(detail, detail_cap,
+                                    "certificate is not for TLS servers (no serverAuth)", NULL);
+            return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+        }
+    } else if (mbedtls_x509_crt_check_extended_key_usage(
+                   leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
+        iotls_common_set_detail(detail, detail_cap,
+                                "certificate is not for TLS clients (no clientAuth)", NULL);
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+
+    if (policy->host != NULL && !host_matches(leaf, policy->host)) {
+        iotls_common_host_detail(chain, policy->host, detail, detail_cap);
+        return IOTLS_ERR_CERT_HOSTNAME;
+    }
+    return IOTLS_OK;
+}
+
+/* ---- the leaf's public key ---- */
+
+int iotls_x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
+{
+    iotls_common_scheme s;
+    psa_key_type_t type;
+    size_t bits;
+    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    if (leaf == NULL || iotls_common_scheme_info(scheme, &s) != 0 ||
+        iotls_psa_pk_info(&leaf->pk, &type, &bits) != IOTLS_OK)
+        return 0;
+    return iotls_psa_key_fits(type, bits, &s);
+}
+
+int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
+                                size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    iotls_common_scheme s;
+    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    if (leaf == NULL || (msg == NULL && msg_len != 0) || (sig == NULL && sig_len != 0))
+        return IOTLS_ERR_BAD_ARG;
+    /* rsa_pkcs1_* never appear in a TLS 1.3 CertificateVerify. */
+    if (iotls_common_scheme_info(scheme, &s) != 0 || s.rsa_pkcs1 ||
+        !iotls_x509_key_fits(chain, scheme))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    if (sig_len == 0)
+        return IOTLS_ERR_DECRYPT_ERROR;
+
+    uint8_t hash[IOTLS_MAX_HASH_LEN + 16];
+    int rc = iotls_hash(s.hash, msg, msg_len, hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    psa_algorithm_t halg = iotls_psa_hash_alg(s.hash);
+    /* RSA-PSS with the salt as long as the hash, as RFC 8446 4.2.3
+     * requires; ECDSA of either kind (PSA_ALG_ECDSA verifies both). */
+    psa_algorithm_t alg = s.rsa_pss ? PSA_ALG_RSA_PSS(halg) : PSA_ALG_ECDSA(halg);
+    psa_key_id_t key = PSA_KEY_ID_NULL;
+    rc = iotls_psa_import_public(&leaf->pk, alg, &key);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    const uint8_t *to_check = sig;
+    size_t check_len = sig_len;
+    uint8_t raw[2 * PSA_BITS_TO_BYTES(PSA_VENDOR_ECC_MAX_CURVE_BITS)];
+    if (!s.rsa_pss) {
+        /* TLS carries the DER ECDSA-Sig-Value, PSA takes r||s. Malformed
+         * DER, trailing bytes or numbers too long for the curve: not a
+         * valid signature. */
+        size_t bits = s.curve == IOTLS_GROUP_SECP256R1 ? 256 : 384;
+        if (mbedtls_ecdsa_der_to_raw(bits, sig, sig_len, raw, sizeof(raw), &check_len) != 0) {
+            iotls_psa_destroy(&key);
+            return IOTLS_ERR_DECRYPT_ERROR;
+        }
+        to_check = raw;
+    }
+    iotls_psa_lock();
+    psa_status_t st = psa_verify_hash(key, alg, hash, s.hash_len, to_check, check_len);
+    iotls_psa_unlock();
+    iotls_psa_destroy(&key);
+    /* Any verdict but success is a bad signature; only running out of
+     * memory is ours rather than the peer's. */
+    if (st == PSA_ERROR_INSUFFICIENT_MEMORY)
+        return IOTLS_ERR_NO_MEMORY;
+    return st == PSA_SUCCESS ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
+}
+
+int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
+{
+    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    if (leaf == NULL || out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    /* pk_raw is the SubjectPublicKeyInfo exactly as the certificate holds
+     * it. */
+    if (leaf->pk_raw.p == NULL || leaf->pk_raw.len == 0)
+        return IOTLS_ERR_CRYPTO;
+    return iotls_hash(IOTLS_HASH_SHA256, leaf->pk_raw.p, leaf->pk_raw.len, out);
+}
+
+static int dn_text(const mbedtls_x509_name *dn, char *out, size_t cap)
+{
+    if (out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    int n = mbedtls_x509_dn_gets(out, cap, dn);
+    if (n < 0) {
+        out[0] = '\0';
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    }
+    return IOTLS_OK;
+}
+
+int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+{
+    const mbedtls_x509_crt *crt = nth(chain, i);
+    if (crt == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    return dn_text(&crt->subject, out, cap);
+}
+
+int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+{
+    const mbedtls_x509_crt *crt = nth(chain, i);
+    if (crt == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    return dn_text(&crt->issuer, out, cap);
+}
+
+int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
+{
+    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    if (leaf == NULL || out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_common_text t;
+    iotls_common_text_init(&t, out, cap);
+    for (const mbedtls_x509_sequence *s = &leaf->subject_alt_names; s != NULL; s = s->next) {
+        if (s->buf.p == NULL)
+            continue;
+        switch (s->buf.tag) {
+        case SAN_TAG_DNS:
+            iotls_common_text_san(&t, IOTLS_SAN_DNS, s->buf.p, s->buf.len);
+            break;
+        case SAN_TAG_RFC822:
+            iotls_common_text_san(&t, IOTLS_SAN_EMAIL, s->buf.p, s->buf.len);
+            break;
+        case SAN_TAG_URI:
+            iotls_common_text_san(&t, IOTLS_SAN_URI, s->buf.p, s->buf.len);
+            break;
+        case SAN_TAG_IP:
+            iotls_common_text_san(&t, IOTLS_SAN_IP, s->buf.p, s->buf.len);
+            break;
+        default:
+            break; /* otherName and the rest: nothing a TLS peer is named by */
+        }
+    }
+    return iotls_common_text_finish(&t);
+}
+
+int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+{
+    const mbedtls_x509_crt *crt = nth(chain, i);
+    if (crt == NULL || out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    psa_key_type_t type = 0;
+    size_t bits = 0;
+    int n;
+    if (iotls_psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK) {
+        n = snprintf(out, cap, "unknown key");
+    } else if (PSA_KEY_TYPE_IS_RSA(type)) {
+        n = snprintf(out, cap, "RSA-%zu", bits);
+    } else if (PSA_KEY_TYPE_IS_ECC(type)) {
+        psa_ecc_family_t family = PSA_KEY_TYPE_ECC_GET_FAMILY(type);
+        if (family == PSA_ECC_FAMILY_SECP_R1)
+            n = snprintf(out, cap, "ECDSA P-%zu", bits);
+        else if (family == PSA_ECC_FAMILY_BRAINPOOL_P_R1)
+            n = snprintf(out, cap, "ECDSA brainpoolP%zur1", bits);
+        else if (family == PSA_ECC_FAMILY_SECP_K1)
+            n = snprintf(out, cap, "ECDSA secp%zuk1", bits);
+        else
+            n = snprintf(out, cap, "ECDSA unknown curve");
+    } else {
+        n = snprintf(out, cap, "unknown key");
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = '\0';
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    }
+    return IOTLS_OK;
+}
+
+/* Compares the public halves: the leaf's, imported for the moment, and
+ * our key's, both in PSA's export format. */
+int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
+{
+    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    if (leaf == NULL || key == NULL || !key->loaded)
+        return 0;
+    psa_key_id_t pub = PSA_KEY_ID_NULL;
+    if (iotls_psa_import_public(&leaf->pk, 0, &pub) != IOTLS_OK)
+        return 0;
+    uint8_t a[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE], b[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE];
+    size_t a_len = 0, b_len = 0;
+    iotls_psa_lock();
+    int same = psa_export_public_key(pub, a, sizeof(a), &a_len) == PSA_SUCCESS &&
+               psa_export_public_key(key->key, b, sizeof(b), &b_len) == PSA_SUCCESS &&
+               a_len == b_len && memcmp(a, b, a_len) == 0;
+    iotls_psa_unlock();
+    iotls_psa_destroy(&pub);
+    return same;
+}
