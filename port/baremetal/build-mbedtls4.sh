@@ -35,14 +35,18 @@ if [ ! -f "$OUT/src/tf-psa-crypto/include/psa/crypto.h" ]; then
         sed 's/^Mbed TLS 4 leg not run/device leg not run/' "$OUT/check.log" >&2
         exit 3
     }
-    TARBALL=$(cd "$REPO" && sh -c '. /dev/null; echo "${MBEDTLS4_SRC:-}"')
-    if [ -z "$TARBALL" ]; then
-        for t in "$REPO/../shared/deps/mbedtls-4.0.0.tar.xz" \
-            "$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)/../../shared/deps/mbedtls-4.0.0.tar.xz"; do
-            [ -f "$t" ] && TARBALL=$t && break
-        done
-    fi
-    [ -f "$TARBALL" ] || { echo "device leg not run: Mbed TLS 4 tarball not found (MBEDTLS4_SRC)" >&2; exit 3; }
+    # Found as scripts/mbedtls4.sh finds it (that script just checked it).
+    rel=${MBEDTLS4_SRC:-../shared/deps/mbedtls-4.0.0.tar.xz}
+    common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo /nonexistent)
+    TARBALL=""
+    for t in "$rel" "$REPO/$rel" "$common/../$rel"; do
+        case $t in /*) ;; *) t=$(pwd)/$t ;; esac
+        if [ -f "$t" ]; then
+            TARBALL=$t
+            break
+        fi
+    done
+    [ -n "$TARBALL" ] || { echo "device leg not run: Mbed TLS 4 tarball not found (MBEDTLS4_SRC)" >&2; exit 3; }
     rm -rf "$OUT/src" "$OUT/src.tmp"
     mkdir -p "$OUT/src.tmp"
     tar -xJf "$TARBALL" -C "$OUT/src.tmp" --strip-components=1

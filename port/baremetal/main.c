@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "board.h"
 #include "crypto/crypto.h"
@@ -305,10 +304,6 @@ int main(int argc, char **argv)
     const char *early = job_get("early");
     const char *session_path = job_get("session");
     int key_update = job_get("keyupdate") != NULL;
-
-    /* Calendar time (certificate validity, ticket age): the host's clock
-     * at boot, then the board's own. */
-    port_set_epoch_ms((uint64_t)time(NULL) * 1000u);
 
     /* Emulation only: the host's seed for the entropy hook (entropy.c). */
     size_t seed_len = 0;

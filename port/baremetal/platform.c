@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/platform_time.h>
 
@@ -35,24 +36,22 @@ size_t port_arena_peak(void)
     return arena_peak;
 }
 
-/* Milliseconds of the board's clock (Mbed TLS' timing uses it; iotls gets
- * port_now_ms). Under -icount shift=0 an instruction is a nanosecond of
- * virtual time. */
-static uint64_t epoch_ms;
-
-void port_set_epoch_ms(uint64_t ms)
-{
-    epoch_ms = ms;
-}
-
+/* Calendar time, for certificate validity and ticket ages: the host's
+ * clock through semihosting (time(): SYS_TIME, whole seconds), standing in
+ * for the RTC an ESP32 sets over SNTP. Not the board's timer: under
+ * -icount the timer runs on instructions (1 ns each), not on real time, so
+ * the ticket age it gives a peer that keeps real time is off by seconds
+ * and the peer refuses 0-RTT (OpenSSL allows 10 s). */
 uint64_t port_now_ms(void)
 {
-    return epoch_ms + board_instructions() / 1000000u;
+    time_t now = time(NULL);
+    return now < 0 ? 0 : (uint64_t)now * 1000u;
 }
 
+/* Mbed TLS' millisecond timer: the board's own clock (instruction time). */
 mbedtls_ms_time_t mbedtls_ms_time(void)
 {
-    return (mbedtls_ms_time_t)port_now_ms();
+    return (mbedtls_ms_time_t)(board_instructions() / 1000000u);
 }
 
 /* Stack painting: the region between the bottom of the stack (linker

@@ -12,7 +12,6 @@
 #endif
 
 size_t port_arena_peak(void);
-void port_set_epoch_ms(uint64_t ms);
 uint64_t port_now_ms(void);
 void port_stack_paint(void);
 size_t port_stack_peak(void);
