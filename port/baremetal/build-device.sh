@@ -40,6 +40,7 @@ OUT=$(cd "$OUT" && pwd)
 start=$(date +%s)
 for b in $BOARDS; do
     sh "$HERE/build-mbedtls4.sh" "$OUT/mbedtls4" "$b"
+    mkdir -p "$OUT/$b"
     sh "$HERE/build-firmware.sh" "$OUT" "$b" >"$OUT/$b/size.txt"
     echo "device: $OUT/$b/iotls-$b.elf"
     sed 's/^/    /' "$OUT/$b/size.txt"
