@@ -337,11 +337,14 @@ int main(int argc, char **argv)
 
     /* The HTTP request. On the resumed boot it goes out as 0-RTT with the
      * reading in its query (a sensor's "here is my value"), or the reading
-     * alone when there is no request. */
+     * alone when there is no request. HTTP/1.1, so that a server that can
+     * keeps the connection open after its response: the KeyUpdate that
+     * follows the 0-RTT request must not reach a closed socket (whose reset
+     * would destroy the response still in flight). */
     static char request[768];
     size_t request_len = 0;
     if (get != NULL) {
-        int n = snprintf(request, sizeof request, "GET %s%s%s HTTP/1.0\r\nHost: %s\r\n\r\n", get,
+        int n = snprintf(request, sizeof request, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", get,
                          resume && early ? (strchr(get, '?') ? "&reading=" : "?reading=") : "",
                          resume && early ? early : "", servername ? servername : "device");
         if (n < 0 || (size_t)n >= sizeof request) {
