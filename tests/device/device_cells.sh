@@ -7,6 +7,9 @@
 #   resume   a first boot (full handshake, ticket kept in retained RAM), then
 #            a second boot that resumes with a reading sent as 0-RTT (which
 #            the server must report having received), KeyUpdate, close_notify
+#   refuse   (iotls peer only) the board refuses a server certificate for
+#            another name, and one from a CA it does not trust: the checks
+#            really run on the target
 #
 # Usage: device_cells.sh BOARD PEER      BOARD: cm4 | rv32; PEER: openssl | iotls
 # Environment (tests/device/CMakeLists.txt): IOTLS, IA_PKI, IA_FREEPORT,
@@ -30,13 +33,14 @@ fi
 
 # run_board TAG ARGS...: run-client with the CA and the device certificate;
 # IA_RC, IA_OUT.
+# CA and SNI (default: the test root, localhost) may be changed per call.
 run_board() {
     local tag=$1
     shift
     IA_OUT=$W/$tag.out
     IA_ERR=$W/$tag.out
-    timeout -k 5 300 "${RUN[@]}" "$@" --ca "$PKI/ca.pem" --cert "$PKI/client-ecdsa.pem" \
-        --key "$PKI/client-ecdsa.key" --servername localhost >"$IA_OUT" 2>&1
+    timeout -k 5 300 "${RUN[@]}" "$@" --ca "${CA:-$PKI/ca.pem}" --cert "$PKI/client-ecdsa.pem" \
+        --key "$PKI/client-ecdsa.key" --servername "${SNI:-localhost}" >"$IA_OUT" 2>&1
     IA_RC=$?
 }
 
@@ -103,5 +107,22 @@ if [ ${#IA_REASONS[@]} -eq 0 ]; then
     ia_server_stop
 fi
 ia_cell_end
+
+# ---- the board refuses a wrong name and an unknown CA ----
+if [ "$PEER" = iotls ]; then
+    ia_cell_begin "device $BOARD $PEER refuse-wrong-name+unknown-ca"
+    ia_start_server refuse -- "$IOTLS" server --port 0 --ready-file "{READY}" --http \
+        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" || ia_fail "iotls server did not start"
+    if [ ${#IA_REASONS[@]} -eq 0 ]; then
+        SNI=wrong.example run_board wrongname "127.0.0.1:$IA_PORT" --get /
+        [ "$IA_RC" -ne 0 ] || ia_fail "wrong name: run-client succeeded"
+        expect_board "FAIL handshake: IOTLS_ERR_CERT_HOSTNAME" "wrong name: not refused for its name"
+        CA=$PKI/other-ca.pem run_board unknownca "127.0.0.1:$IA_PORT" --get /
+        [ "$IA_RC" -ne 0 ] || ia_fail "unknown CA: run-client succeeded"
+        expect_board "FAIL handshake: IOTLS_ERR_CERT_UNKNOWN_CA" "unknown CA: not refused for its CA"
+        ia_server_stop
+    fi
+    ia_cell_end
+fi
 
 ia_finish

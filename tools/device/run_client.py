@@ -36,7 +36,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-ESP32C3_HZ = 160e6  # ESP32-C3 at 160 MHz, one instruction per cycle assumed
+ESP32C3_HZ = 160e6
+# Seconds the board may go on after the peer closed (it may still be
+# working on the last bytes, e.g. verifying a chain) before it is stopped.
+PEER_CLOSED_GRACE = 10  # ESP32-C3 at 160 MHz, one instruction per cycle assumed
 
 BOARDS = {
     "cm4": {
@@ -72,9 +75,11 @@ def relay(listener, peer, stop, stats):
                 data = s.recv(65536)
                 if not data:
                     # The peer closed: the board sees no more bytes (a UART
-                    # has no end of stream); the firmware stops on its own.
+                    # has no end of stream). run_boot gives it a moment to
+                    # finish on what it has, then stops it.
                     if s is tls:
                         socks = [uart]
+                        stats["peer_closed"] = time.time()
                         continue
                     return
                 other[s].sendall(data)
@@ -107,13 +112,26 @@ def run_boot(args, elf, job, timeout):
         "-semihosting-config", "enable=on,target=native,arg=iotls,arg=%s" % job,
         "-kernel", elf,
     ]
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
-        out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode("utf-8", "replace")
-        out += "\nFAIL the board did not finish within %d s\n" % timeout
+    logf = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    why = None
+    while p.poll() is None:
+        now = time.time()
+        if now > deadline:
+            why = "the board did not finish within %d s" % timeout
+        elif now - stats.get("peer_closed", now) > PEER_CLOSED_GRACE:
+            why = "the peer closed the connection and the board was still waiting for bytes"
+        if why:
+            p.kill()
+            break
+        time.sleep(0.05)
+    rc = p.wait()
+    logf.seek(0)
+    out = logf.read().decode("utf-8", "replace")
+    logf.close()
+    if why:
+        out += "\nFAIL %s\n" % why
         rc = 124
     stop.set()
     t.join(2)
