@@ -18,9 +18,10 @@ set -u
 BOARD=${1:?usage: device_cells.sh BOARD PEER}
 PEER=${2:?usage: device_cells.sh BOARD PEER}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# Two emulated boots per server on a loaded machine: more room than the
+# interop default (set before lib.sh, which keeps a value already there).
+: "${IA_SERVER_TIMEOUT:=240}"
 . "$HERE/../interop/lib.sh"
-# An emulated handshake under a loaded machine: more room than a host one.
-IA_SERVER_TIMEOUT=${IA_SERVER_TIMEOUT:-240}
 ia_init "device-$BOARD-$PEER"
 RUN=(python3 "$HERE/../../tools/device/run_client.py" "$BOARD")
 PKI=$IA_PKI
