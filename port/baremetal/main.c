@@ -305,6 +305,9 @@ int main(int argc, char **argv)
     const char *session_path = job_get("session");
     int key_update = job_get("keyupdate") != NULL;
 
+    if (job_get("clock_ms") != NULL)
+        port_set_host_clock(strtoull(job_get("clock_ms"), NULL, 10));
+
     /* Emulation only: the host's seed for the entropy hook (entropy.c). */
     size_t seed_len = 0;
     uint8_t *seed = job_get("seed") ? read_file(job_get("seed"), &seed_len) : NULL;

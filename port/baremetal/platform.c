@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <mbedtls/platform_time.h>
+#include <semihost.h>
 
 #include "board.h"
 #include "platform.h"
@@ -37,13 +38,27 @@ size_t port_arena_peak(void)
 }
 
 /* Calendar time, for certificate validity and ticket ages: the host's
- * clock through semihosting (time(): SYS_TIME, whole seconds), standing in
- * for the RTC an ESP32 sets over SNTP. Not the board's timer: under
- * -icount the timer runs on instructions (1 ns each), not on real time, so
- * the ticket age it gives a peer that keeps real time is off by seconds
- * and the peer refuses 0-RTT (OpenSSL allows 10 s). */
+ * clock, standing in for the RTC an ESP32 sets over SNTP. Not the board's
+ * timer: under -icount the timer runs on instructions (1 ns each), not on
+ * real time, so the ticket age it gives a peer that keeps real time is off
+ * by seconds and the peer refuses 0-RTT (OpenSSL allows 10 s).
+ * With the host's time at launch (port_set_host_clock, from the job) plus
+ * semihosting's SYS_ELAPSED (real time since the emulator started), it has
+ * millisecond resolution; without, whole seconds from time() (SYS_TIME). */
+static uint64_t host_epoch_ms;
+
+void port_set_host_clock(uint64_t epoch_ms)
+{
+    host_epoch_ms = epoch_ms;
+}
+
 uint64_t port_now_ms(void)
 {
+    if (host_epoch_ms != 0) {
+        uintptr_t hz = sys_semihost_tickfreq();
+        if (hz >= 1000)
+            return host_epoch_ms + sys_semihost_elapsed() / (hz / 1000u);
+    }
     time_t now = time(NULL);
     return now < 0 ? 0 : (uint64_t)now * 1000u;
 }

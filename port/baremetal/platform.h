@@ -12,6 +12,8 @@
 #endif
 
 size_t port_arena_peak(void);
+/* Emulation: the host's Unix time in ms when it launched the board. */
+void port_set_host_clock(uint64_t epoch_ms);
 uint64_t port_now_ms(void);
 void port_stack_paint(void);
 size_t port_stack_peak(void);

@@ -91,7 +91,7 @@ def relay(listener, peer, stop, stats):
         tls.close()
 
 
-def run_boot(args, elf, job, timeout):
+def run_boot(args, elf, job_lines, job, timeout):
     board = BOARDS[args.board]
     host, port = args.peer
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -112,6 +112,11 @@ def run_boot(args, elf, job, timeout):
         "-semihosting-config", "enable=on,target=native,arg=iotls,arg=%s" % job,
         "-kernel", elf,
     ]
+    # The board's calendar clock: this machine's time now, plus the real
+    # time since the emulator started (semihosting SYS_ELAPSED;
+    # port/baremetal/platform.c).
+    with open(job, "w") as f:
+        f.write("\n".join(job_lines + ["clock_ms=%d" % int(time.time() * 1000)]) + "\n")
     logf = tempfile.TemporaryFile()
     p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.time() + timeout
@@ -270,10 +275,8 @@ def main():
                 lines.append("keyupdate=1")
             if mode == "resume" and args.early_data:
                 lines.append("early=" + args.early_data)
-            with open(job, "w") as f:
-                f.write("\n".join(lines) + "\n")
             start = time.time()
-            rc, out, stats = run_boot(args, elf, job, args.timeout)
+            rc, out, stats = run_boot(args, elf, lines, job, args.timeout)
             report(mode, args.board, out)
             print("[%s] relay: %d bytes to the peer, %d to the board; %.1f s wall clock"
                   " (emulated)" % (mode, stats["to_peer"], stats["to_board"],
