@@ -33,7 +33,7 @@ PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
 .PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-psa test-psa-run test-psa-mbedtls3 mbedtls4-lib test-asan demo install format clean bench fuzz size \
-	device test-device test-device-run
+	device device-compare test-device test-device-run
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -144,6 +144,12 @@ DEVICE_BUILD ?= build-device
 device:
 	@sh scripts/deps.sh device
 	JOBS=$(JOBS) sh port/baremetal/build-device.sh $(DEVICE_BUILD)
+
+# For comparison, not tested by make test: Mbed TLS 4's own TLS 1.3 client
+# on the same boards (port/baremetal/compare/; run-client --stack mbedtls).
+device-compare:
+	@sh scripts/deps.sh device
+	JOBS=$(JOBS) sh port/baremetal/build-device.sh $(DEVICE_BUILD) compare
 
 # The full and the resumed 0-RTT handshake on both boards against openssl
 # s_server and iotls server (tests/device/, a ctest project of its own in

@@ -4,7 +4,10 @@
 # the firmware (build-firmware.sh), and OUT/run-client, which runs it in
 # QEMU (tools/device/run_client.py).
 #
-# Usage: port/baremetal/build-device.sh OUT [check]
+# Usage: port/baremetal/build-device.sh OUT [check | compare]
+# With "compare": the comparison firmware too (Mbed TLS 4's own TLS 1.3
+# client on the same boards, port/baremetal/compare/; `make device-compare`),
+# run with `run-client --stack mbedtls`.
 # With "check", only says whether the device leg can run: exit 0, or 3 with
 # "device leg not run: why" on stderr (a cross toolchain, QEMU or the Mbed
 # TLS 4 tarball missing). Callers report that; it is never a pass.
@@ -44,6 +47,12 @@ for b in $BOARDS; do
     sh "$HERE/build-firmware.sh" "$OUT" "$b" >"$OUT/$b/size.txt"
     echo "device: $OUT/$b/iotls-$b.elf"
     sed 's/^/    /' "$OUT/$b/size.txt"
+    if [ "$MODE" = compare ]; then
+        sh "$HERE/build-mbedtls4.sh" "$OUT/mbedtls4" "$b" tls
+        sh "$HERE/build-firmware.sh" "$OUT" "$b" mbedtls >"$OUT/$b/size-mbedtls.txt"
+        echo "device: $OUT/$b/mbedtls-$b.elf (comparison: Mbed TLS 4's TLS client)"
+        sed 's/^/    /' "$OUT/$b/size-mbedtls.txt"
+    fi
 done
 cat >"$OUT/run-client" <<EOT
 #!/bin/sh

@@ -5,12 +5,16 @@
 # (port/baremetal/) and picolibc with its semihosting layer, linked with
 # the board's Mbed TLS 4 (build-mbedtls4.sh) into OUT/BOARD/iotls-BOARD.elf.
 #
-# Usage: port/baremetal/build-firmware.sh OUT BOARD   (BOARD: cm4 | rv32)
+# Usage: port/baremetal/build-firmware.sh OUT BOARD [mbedtls]   (BOARD: cm4 | rv32)
 # OUT/mbedtls4/BOARD must hold the library. Exit status 1 on a compile error
 # or warning (-Werror).
+# With "mbedtls": the comparison firmware instead (compare/main_mbedtls.c:
+# Mbed TLS 4's own TLS 1.3 client with the same port), OUT/BOARD/mbedtls-BOARD.elf,
+# linked with OUT/mbedtls4/BOARD-tls (build-mbedtls4.sh OUT/mbedtls4 BOARD tls).
 set -eu
 OUT=${1:?usage: build-firmware.sh OUT BOARD}
 BOARD=${2:?usage: build-firmware.sh OUT BOARD}
+VARIANT=${3:-}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$REPO/port/baremetal
 mkdir -p "$OUT"
@@ -20,6 +24,13 @@ board_flags "$BOARD"
 LIB=$OUT/mbedtls4/$BOARD
 OBJ=$OUT/$BOARD/obj
 ELF=$OUT/$BOARD/iotls-$BOARD.elf
+X509_CONFIG=$HERE/mbedtls/mbedtls_config.h
+if [ "$VARIANT" = mbedtls ]; then
+    LIB=$OUT/mbedtls4/$BOARD-tls
+    OBJ=$OUT/$BOARD/obj-mbedtls
+    ELF=$OUT/$BOARD/mbedtls-$BOARD.elf
+    X509_CONFIG=$HERE/mbedtls/mbedtls_config_tls.h
+fi
 mkdir -p "$OBJ"
 
 # Memory map (linker script: picolibc.ld). The stack is measured by
@@ -45,7 +56,7 @@ CC=$CROSS-gcc
 COMMON="$ARCH_FLAGS --specs=picolibc.specs -std=c11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
 -I$REPO/include -I$REPO/src -I$REPO/src/io -I$REPO/src/crypto/psa -I$OUT/mbedtls4/src/include -I$OUT/mbedtls4/src/tf-psa-crypto/include \
 -I$OUT/mbedtls4/src/tf-psa-crypto/drivers/builtin/include \
--DTF_PSA_CRYPTO_CONFIG_FILE=\"$HERE/mbedtls/crypto_config.h\" -DMBEDTLS_CONFIG_FILE=\"$HERE/mbedtls/mbedtls_config.h\" \
+-DTF_PSA_CRYPTO_CONFIG_FILE=\"$HERE/mbedtls/crypto_config.h\" -DMBEDTLS_CONFIG_FILE=\"$X509_CONFIG\" \
 -DIOTLS_NO_THREADS"
 # The engine's own stricter set (CMakeLists.txt: IOTLS_CORE_WARNINGS).
 CORE="-Wshadow -Wconversion"
@@ -60,6 +71,18 @@ compile() { # src extra-flags
 
 objs=""
 cd "$REPO"
+if [ "$VARIANT" = mbedtls ]; then
+    for f in port/baremetal/compare/main_mbedtls.c port/baremetal/platform.c port/baremetal/entropy.c \
+        port/baremetal/board_$BOARD.c port/baremetal/atomic.c; do
+        objs="$objs $(compile "$f" "$CORE -I$HERE")" || exit 1
+    done
+    # shellcheck disable=SC2086
+    $CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM \
+        -Wl,--defsym=__stack_size=$STACK -Wl,--gc-sections -Wl,-Map,"${ELF%.elf}.map" \
+        -o "$ELF" $objs "$LIB/lib/libmbedtls.a" "$LIB/lib/libmbedx509.a" "$LIB/lib/libtfpsacrypto.a"
+    $CROSS-size "$ELF"
+    exit 0
+fi
 for f in src/*.c src/msg/*.c; do
     objs="$objs $(compile "$f" "$CORE")" || exit 1
 done

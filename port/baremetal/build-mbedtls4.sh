@@ -5,7 +5,9 @@
 # the board configuration of port/baremetal/mbedtls/ (no file system, no
 # threads, no built-in entropy source).
 #
-# Usage: port/baremetal/build-mbedtls4.sh OUT BOARD    (BOARD: cm4 | rv32)
+# Usage: port/baremetal/build-mbedtls4.sh OUT BOARD [tls]   (BOARD: cm4 | rv32)
+#   tls: also Mbed TLS' own TLS 1.3 client (libmbedtls), for the comparison
+#        firmware (mbedtls_config_tls.h), into OUT/BOARD-tls
 #   OUT/src              the unpacked source, shared by both boards
 #   OUT/BOARD/lib        libtfpsacrypto.a libmbedx509.a
 # The firmware compiles against the unpacked headers (OUT/src) with the same
@@ -15,6 +17,7 @@
 set -eu
 OUT=${1:?usage: build-mbedtls4.sh OUT BOARD}
 BOARD=${2:?usage: build-mbedtls4.sh OUT BOARD}
+VARIANT=${3:-}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$REPO/port/baremetal
 mkdir -p "$OUT"
@@ -23,7 +26,15 @@ OUT=$(cd "$OUT" && pwd)
 board_flags "$BOARD"
 
 LIB=$OUT/$BOARD
-if [ -f "$LIB/lib/libtfpsacrypto.a" ] && [ -f "$LIB/lib/libmbedx509.a" ]; then
+X509_CONFIG=$HERE/mbedtls/mbedtls_config.h
+TARGETS="tfpsacrypto mbedx509"
+if [ "$VARIANT" = tls ]; then
+    LIB=$OUT/$BOARD-tls
+    X509_CONFIG=$HERE/mbedtls/mbedtls_config_tls.h
+    TARGETS="tfpsacrypto mbedx509 mbedtls"
+fi
+if [ -f "$LIB/lib/libtfpsacrypto.a" ] && [ -f "$LIB/lib/libmbedx509.a" ] &&
+    { [ "$VARIANT" != tls ] || [ -f "$LIB/lib/libmbedtls.a" ]; }; then
     exit 0
 fi
 command -v "$CROSS-gcc" >/dev/null 2>&1 || { echo "device leg not run: $CROSS-gcc not found" >&2; exit 3; }
@@ -67,16 +78,17 @@ rm -rf "$LIB"
 cmake -S "$OUT/src" -B "$LIB/build" -DCMAKE_TOOLCHAIN_FILE="$OUT/toolchain-$BOARD.cmake" \
     -DCMAKE_BUILD_TYPE=MinSizeRel -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF \
     -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DUSE_STATIC_MBEDTLS_LIBRARY=ON \
-    -DMBEDTLS_CONFIG_FILE="$HERE/mbedtls/mbedtls_config.h" \
+    -DMBEDTLS_CONFIG_FILE="$X509_CONFIG" \
     -DTF_PSA_CRYPTO_CONFIG_FILE="$HERE/mbedtls/crypto_config.h" \
     -DPython3_EXECUTABLE="$(command -v python3)" \
     -DCMAKE_INSTALL_PREFIX="$LIB" -DCMAKE_INSTALL_LIBDIR=lib >"$LIB.configure.log" 2>&1 ||
     { tail -n 30 "$LIB.configure.log" >&2; exit 1; }
-cmake --build "$LIB/build" -j "${JOBS:-2}" --target tfpsacrypto mbedx509 >"$LIB.build.log" 2>&1 ||
+cmake --build "$LIB/build" -j "${JOBS:-2}" --target $TARGETS >"$LIB.build.log" 2>&1 ||
     { tail -n 30 "$LIB.build.log" >&2; exit 1; }
 mkdir -p "$LIB/lib"
 find "$LIB/build" -name libtfpsacrypto.a -exec cp {} "$LIB/lib/" \;
 find "$LIB/build" -name libmbedx509.a -exec cp {} "$LIB/lib/" \;
+find "$LIB/build" -name libmbedtls.a -exec cp {} "$LIB/lib/" \;
 [ -f "$LIB/lib/libtfpsacrypto.a" ] && [ -f "$LIB/lib/libmbedx509.a" ] ||
     { echo "device: the Mbed TLS 4 libraries were not built (see $LIB.build.log)" >&2; exit 1; }
 echo "device: Mbed TLS 4 for $BOARD built in $(($(date +%s) - start)) s"

@@ -6,7 +6,8 @@
 
 Sums the input sections the linker kept, per part: the iotls engine (src/,
 src/msg/), the PSA provider (src/crypto/), the configuration code (src/io/),
-the port (port/baremetal/), Mbed TLS (libtfpsacrypto, libmbedx509), the C
+the port (port/baremetal/), Mbed TLS (libtfpsacrypto, libmbedx509, and
+libmbedtls in the comparison firmware of port/baremetal/compare/), the C
 library and compiler runtime. flash = code + read-only data (+ the initial
 values of .data); RAM = .data + .bss, without the heap arena and the stack,
 which are listed apart.
@@ -18,9 +19,10 @@ PARTS = [
     ("engine (src/, src/msg/)", re.compile(r"/obj/src_(?!crypto_|io_)[^/]*\.o$")),
     ("PSA provider (src/crypto/)", re.compile(r"/obj/src_crypto_[^/]*\.o$")),
     ("config (src/io/config.c)", re.compile(r"/obj/src_io_[^/]*\.o$")),
-    ("port (port/baremetal/)", re.compile(r"/obj/port_baremetal_[^/]*\.o$")),
+    ("port (port/baremetal/)", re.compile(r"/obj(-mbedtls)?/port_baremetal_[^/]*\.o$")),
     ("Mbed TLS: TF-PSA-Crypto", re.compile(r"libtfpsacrypto\.a")),
     ("Mbed TLS: X.509", re.compile(r"libmbedx509\.a")),
+    ("Mbed TLS: TLS (comparison firmware)", re.compile(r"libmbedtls\.a")),
     ("picolibc + libgcc + start-up", re.compile(r".")),
 ]
 FLASH = re.compile(r"^\.(text|rodata|srodata|init|data\.init\.enter|text\.init\.enter)")

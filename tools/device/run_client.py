@@ -224,6 +224,9 @@ def main():
     ap.add_argument("--build", default=os.environ.get("IOTLS_DEVICE_BUILD",
                                                       os.path.join(REPO, "build-device")))
     ap.add_argument("--timeout", type=int, default=120, help="seconds per boot")
+    ap.add_argument("--stack", choices=("iotls", "mbedtls"), default="iotls",
+                    help="mbedtls: the comparison firmware, Mbed TLS 4's own TLS 1.3 client "
+                         "(full handshake and --get only)")
     args = ap.parse_args()
     host, _, port = args.peer.rpartition(":")
     if host not in ("127.0.0.1", "localhost") or not port.isdigit():
@@ -236,7 +239,9 @@ def main():
     if args.servername is None:
         args.servername = "localhost"
     board = BOARDS[args.board]
-    elf = os.path.join(args.build, args.board, "iotls-%s.elf" % args.board)
+    if args.stack == "mbedtls" and (args.resume or args.early_data or args.key_update):
+        ap.error("--stack mbedtls does the full handshake and --get only")
+    elf = os.path.join(args.build, args.board, "%s-%s.elf" % (args.stack, args.board))
     if not os.path.isfile(elf):
         print("run-client: no firmware at %s (run make device)" % elf, file=sys.stderr)
         return 2
