@@ -12,7 +12,8 @@
 #   OUT/BOARD/lib        libtfpsacrypto.a libmbedx509.a
 # The firmware compiles against the unpacked headers (OUT/src) with the same
 # two configuration files (build-firmware.sh).
-# Does nothing once OUT/BOARD/lib holds both libraries. Exit status 3 and
+# Does nothing once OUT/BOARD/lib holds the libraries (remove OUT/BOARD after
+# changing port/baremetal/mbedtls/*.h). Exit status 3 and
 # "device leg not run: why" when the tarball is missing.
 set -eu
 OUT=${1:?usage: build-mbedtls4.sh OUT BOARD}
