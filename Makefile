@@ -43,7 +43,8 @@ lab_on = cmake -S . -B $(1) $(2) >/dev/null
 # The package groups of scripts/deps.sh each target installs.
 DEPS = demo
 
-.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-psa test-psa-run test-psa-mbedtls3 mbedtls4-lib test-asan demo install format clean bench fuzz size
+.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-psa test-psa-run test-psa-mbedtls3 mbedtls4-lib test-asan demo install format clean bench fuzz size \
+	device device-compare test-device test-device-run
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -57,9 +58,11 @@ configure: $(PROVIDER_LIB)
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
 # again with the OpenSSL libcrypto provider, the minimal profile's share of
 # it, the whole suite against mbedTLS 3.6 (Debian's source package), then
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, and last the
-# PSA provider against Mbed TLS 4 (whose "not run" line, when the release
-# tarball is missing, is then the last thing printed).
+# again under AddressSanitizer + UndefinedBehaviorSanitizer, the PSA
+# provider against Mbed TLS 4 and against mbedTLS 3.6, and last the firmware
+# on the two emulated boards (make test-device). The Mbed TLS 4 and device
+# legs say loudly when they were not run (no Mbed TLS 4 release tarball, no
+# cross toolchain or QEMU).
 test: DEPS = test
 test: deps
 	$(MAKE) configure
@@ -72,6 +75,7 @@ test: deps
 	$(MAKE) test-asan
 	$(MAKE) test-psa
 	$(MAKE) test-psa-mbedtls3
+	$(MAKE) test-device
 
 # The same suite built with the other crypto provider.
 OTHER_CRYPTO = $(if $(filter openssl,$(CRYPTO)),mbedtls,openssl)
@@ -153,6 +157,42 @@ mbedtls4-lib:
 	@if sh scripts/mbedtls4.sh $(MBEDTLS4_DIR) check >/dev/null 2>&1; then sh scripts/deps.sh mbedtls4; fi
 	@sh scripts/mbedtls4.sh $(MBEDTLS4_DIR)
 
+# The firmware for two emulated boards (port/baremetal/, docs/device.md):
+# QEMU mps2-an386 (Cortex-M4) and virt (RV32IMC, the ESP32-C3's instruction
+# set), each with Mbed TLS 4 cross-built from the release tarball
+# (MBEDTLS4_SRC) once, into DEVICE_BUILD; DEVICE_BUILD/run-client runs one
+# against a peer on 127.0.0.1. Installs its packages (scripts/deps.sh
+# device) first.
+DEVICE_BUILD ?= build-device
+device:
+	@sh scripts/deps.sh device
+	JOBS=$(JOBS) sh port/baremetal/build-device.sh $(DEVICE_BUILD)
+
+# For comparison, not tested by make test: Mbed TLS 4's own TLS 1.3 client
+# on the same boards (port/baremetal/compare/; run-client --stack mbedtls).
+device-compare:
+	@sh scripts/deps.sh device
+	JOBS=$(JOBS) sh port/baremetal/build-device.sh $(DEVICE_BUILD) compare
+
+# The full and the resumed 0-RTT handshake on both boards against openssl
+# s_server and iotls server (tests/device/, a ctest project of its own in
+# DEVICE_BUILD/tests). Without a cross toolchain, QEMU or the Mbed TLS 4
+# tarball it says so ("device leg not run: why"): never a silent pass.
+test-device:
+	@sh scripts/deps.sh device || true
+	@if sh port/baremetal/build-device.sh $(DEVICE_BUILD) check; then \
+		$(MAKE) --no-print-directory test-device-run; \
+	else \
+		echo "*** make test-device: the device leg was NOT run (the line above says why)"; \
+	fi
+
+test-device-run: device
+	$(MAKE) all
+	cmake -S tests/device -B $(DEVICE_BUILD)/tests -DIOTLS=$(abspath $(BUILD))/iotls \
+		-DIA_FREEPORT=$(abspath $(BUILD))/tests/interop/interop_freeport \
+		-DIOTLS_DEVICE_BUILD=$(abspath $(DEVICE_BUILD)) >/dev/null
+	cd $(DEVICE_BUILD)/tests && ctest --output-on-failure -j $(JOBS)
+
 test-asan: $(PROVIDER_LIB)
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(PROVIDER_FLAGS) $(CMAKE_FLAGS)
 	$(call lab_on,$(ASAN_BUILD),$(TEST_FLAGS))
@@ -215,4 +255,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR) $(PSA_BUILD) $(MBEDTLS4_DIR) $(PSA_MBEDTLS3_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR) $(PSA_BUILD) $(MBEDTLS4_DIR) $(PSA_MBEDTLS3_BUILD) $(DEVICE_BUILD)

@@ -17,6 +17,10 @@
 #          (scripts/mbedtls4.sh: its CMake build generates code with
 #          Python's jinja2 and checks it with jsonschema); make test-psa
 #          asks for it when the tarball is there
+#   device the emulated boards of make device / make test-device
+#          (port/baremetal/): QEMU for Cortex-M4 and RISC-V, the two cross
+#          compilers with picolibc, and what the cross build of Mbed TLS 4
+#          needs (as for mbedtls4)
 # The cross toolchains of make size are tools/size-deps.sh's.
 set -eu
 DEMO="build-essential cmake pkg-config"
@@ -42,8 +46,13 @@ for group in "$@"; do
     bench) PKGS="$PKGS $BENCH" ;;
     fuzz) PKGS="$PKGS $FUZZ" ;;
     mbedtls4) PKGS="$PKGS cmake python3 python3-jinja2 python3-jsonschema" ;;
+    device)
+        PKGS="$PKGS qemu-system-arm qemu-system-misc gcc-arm-none-eabi binutils-arm-none-eabi \
+picolibc-arm-none-eabi gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
+picolibc-riscv64-unknown-elf cmake python3 python3-jinja2 python3-jsonschema"
+        ;;
     *)
-        echo "usage: scripts/deps.sh [demo|test|bench|fuzz|mbedtls4]..." >&2
+        echo "usage: scripts/deps.sh [demo|test|bench|fuzz|mbedtls4|device]..." >&2
         exit 2
         ;;
     esac

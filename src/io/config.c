@@ -27,10 +27,18 @@
 static uint64_t realtime_ms(void *arg)
 {
     (void)arg;
+#if defined(__PICOLIBC__) && !defined(_POSIX_TIMERS)
+    /* Bare-metal picolibc has no clock_gettime: whole seconds from time().
+     * Boards set a finer clock with iotls_config_set_time_cb
+     * (port/baremetal/main.c does). */
+    time_t now = time(NULL);
+    return now < 0 ? 0 : (uint64_t)now * 1000u;
+#else
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
         return 0;
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
 }
 
 iotls_config *iotls_config_new(void)

@@ -1,0 +1,103 @@
+#!/bin/sh
+# Cross-compiles the firmware for one board: the iotls engine (src/,
+# src/msg/), the PSA provider (src/crypto/psa/, src/crypto/common/), the
+# configuration (src/io/config.c, src/io/replay.c), the port
+# (port/baremetal/) and picolibc with its semihosting layer, linked with
+# the board's Mbed TLS 4 (build-mbedtls4.sh) into OUT/BOARD/iotls-BOARD.elf.
+#
+# Usage: port/baremetal/build-firmware.sh OUT BOARD [mbedtls]   (BOARD: cm4 | rv32)
+# OUT/mbedtls4/BOARD must hold the library. Exit status 1 on a compile error
+# or warning (-Werror).
+# With "mbedtls": the comparison firmware instead (compare/main_mbedtls.c:
+# Mbed TLS 4's own TLS 1.3 client with the same port), OUT/BOARD/mbedtls-BOARD.elf,
+# linked with OUT/mbedtls4/BOARD-tls (build-mbedtls4.sh OUT/mbedtls4 BOARD tls).
+set -eu
+OUT=${1:?usage: build-firmware.sh OUT BOARD}
+BOARD=${2:?usage: build-firmware.sh OUT BOARD}
+VARIANT=${3:-}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$REPO/port/baremetal
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+. "$HERE/boards.sh"
+board_flags "$BOARD"
+LIB=$OUT/mbedtls4/$BOARD
+OBJ=$OUT/$BOARD/obj
+ELF=$OUT/$BOARD/iotls-$BOARD.elf
+X509_CONFIG=$HERE/mbedtls/mbedtls_config.h
+if [ "$VARIANT" = mbedtls ]; then
+    LIB=$OUT/mbedtls4/$BOARD-tls
+    OBJ=$OUT/$BOARD/obj-mbedtls
+    ELF=$OUT/$BOARD/mbedtls-$BOARD.elf
+    X509_CONFIG=$HERE/mbedtls/mbedtls_config_tls.h
+fi
+mkdir -p "$OBJ"
+
+# Memory map (linker script: picolibc.ld). The stack is measured by
+# painting (platform.c); the heap is the fixed arena of platform.h, in .bss.
+case $BOARD in
+cm4) # AN386: 4 MiB SSRAM1 at 0 (code), SSRAM2/3 at 0x20000000 (data).
+    MEM="-Wl,--defsym=__flash=0x00000000 -Wl,--defsym=__flash_size=0x00400000 \
+-Wl,--defsym=__ram=0x20000000 -Wl,--defsym=__ram_size=0x00080000" ;;
+rv32) # virt: QEMU loads the image into DRAM at 0x80000000 and starts there.
+    MEM="-Wl,--defsym=__flash=0x80000000 -Wl,--defsym=__flash_size=0x00200000 \
+-Wl,--defsym=__ram=0x80200000 -Wl,--defsym=__ram_size=0x00080000" ;;
+esac
+STACK=0x8000
+
+# Nothing to do when the image is newer than every source it comes from.
+if [ -f "$ELF" ] && [ -f "$LIB/lib/libtfpsacrypto.a" ] && [ ! "$LIB/lib/libtfpsacrypto.a" -nt "$ELF" ] &&
+    [ -z "$(find "$REPO/src" "$REPO/include" "$HERE" -newer "$ELF" -type f | head -n 1)" ]; then
+    $CROSS-size "$ELF"
+    exit 0
+fi
+
+CC=$CROSS-gcc
+COMMON="$ARCH_FLAGS --specs=picolibc.specs -std=c11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
+-I$REPO/include -I$REPO/src -I$REPO/src/io -I$REPO/src/crypto/psa -I$OUT/mbedtls4/src/include -I$OUT/mbedtls4/src/tf-psa-crypto/include \
+-I$OUT/mbedtls4/src/tf-psa-crypto/drivers/builtin/include \
+-DTF_PSA_CRYPTO_CONFIG_FILE=\"$HERE/mbedtls/crypto_config.h\" -DMBEDTLS_CONFIG_FILE=\"$X509_CONFIG\" \
+-DIOTLS_NO_THREADS"
+# The engine's own stricter set (CMakeLists.txt: IOTLS_CORE_WARNINGS).
+CORE="-Wshadow -Wconversion"
+
+compile() { # src extra-flags
+    src=$1
+    o=$OBJ/$(echo "$src" | sed 's|/|_|g; s|\.c$|.o|')
+    # shellcheck disable=SC2086
+    $CC $COMMON $2 -c "$REPO/$src" -o "$o" || return 1
+    echo "$o"
+}
+
+objs=""
+cd "$REPO"
+if [ "$VARIANT" = mbedtls ]; then
+    for f in port/baremetal/compare/main_mbedtls.c port/baremetal/platform.c port/baremetal/entropy.c \
+        port/baremetal/board_$BOARD.c port/baremetal/atomic.c; do
+        objs="$objs $(compile "$f" "$CORE -I$HERE")" || exit 1
+    done
+    # shellcheck disable=SC2086
+    $CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM \
+        -Wl,--defsym=__stack_size=$STACK -Wl,--gc-sections -Wl,-Map,"${ELF%.elf}.map" \
+        -o "$ELF" $objs "$LIB/lib/libmbedtls.a" "$LIB/lib/libmbedx509.a" "$LIB/lib/libtfpsacrypto.a"
+    $CROSS-size "$ELF"
+    exit 0
+fi
+for f in src/*.c src/msg/*.c; do
+    objs="$objs $(compile "$f" "$CORE")" || exit 1
+done
+for f in src/crypto/psa/*.c src/crypto/common/*.c src/io/config.c; do
+    # The same definition as the CMake build gives them (clock_gettime).
+    # no_fs.h: the file parsers the provider names (the board has no files).
+    objs="$objs $(compile "$f" "-D_POSIX_C_SOURCE=200809L -include $HERE/no_fs.h")" || exit 1
+done
+for f in port/baremetal/main.c port/baremetal/platform.c port/baremetal/entropy.c \
+    port/baremetal/board_$BOARD.c port/baremetal/atomic.c port/baremetal/no_fs.c \
+    port/baremetal/no_replay.c; do
+    objs="$objs $(compile "$f" "$CORE")" || exit 1
+done
+# shellcheck disable=SC2086
+$CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM \
+    -Wl,--defsym=__stack_size=$STACK -Wl,--gc-sections -Wl,-Map,"$OUT/$BOARD/iotls-$BOARD.map" \
+    -o "$ELF" $objs "$LIB/lib/libmbedx509.a" "$LIB/lib/libtfpsacrypto.a"
+$CROSS-size "$ELF"

@@ -1,0 +1,510 @@
+/* iotls on a bare-metal board: a TLS 1.3 client over the board's UART.
+ *
+ * One boot runs one connection. The host (tools/device/run-client) starts
+ * the emulator with a job file named on the semihosting command line; the
+ * job says what to do:
+ *   mode=full     full handshake (chain and host name verified, device
+ *                 certificate when the server asks), optional KeyUpdate,
+ *                 an HTTP GET, the NewSessionTicket kept in retained RAM,
+ *                 close_notify; then the "deep sleep": the retained region
+ *                 is handed to the host (session=FILE) since the emulator
+ *                 process ends with the boot.
+ *   mode=resume   a second boot that finds the retained region again (the
+ *                 host hands it back before main runs: session=FILE) and
+ *                 resumes with the early=TEXT reading sent as 0-RTT, then
+ *                 the KeyUpdate, the GET and close_notify.
+ * Files (CA, device certificate and key) are read through semihosting,
+ * standing in for flash; the entropy seed too (emulation only, entropy.c).
+ * Each step prints a line "STEP name key=value..." with what the board
+ * measured: instructions executed (busy: the UART polling is left out),
+ * peak heap of the step, stack high-water mark and bytes on the wire. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "crypto/crypto.h"
+#include "iotls/engine.h"
+#include "iotls/session.h"
+#include "iotls/types.h"
+#include "platform.h"
+
+/* ------------------------------------------------------------ the job -- */
+
+#define JOB_MAX 4096
+static char job_text[JOB_MAX];
+
+static const char *job_get(const char *key)
+{
+    size_t klen = strlen(key);
+    char *line = job_text;
+    while (line != NULL && *line != '\0') {
+        if (strncmp(line, key, klen) == 0 && line[klen] == '=')
+            return line + klen + 1;
+        line = strchr(line, '\0') + 1;
+    }
+    return NULL;
+}
+
+/* "flash": a whole file through semihosting, into the heap. */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1024, n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    while (buf != NULL) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        uint8_t *bigger = realloc(buf, 2 * cap + 1);
+        if (bigger == NULL) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    fclose(f);
+    if (buf != NULL) {
+        buf[n] = 0; /* PEM parsers want the terminating NUL counted */
+        *len = n + 1;
+    }
+    return buf;
+}
+
+static int load_job(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(job_text, 1, JOB_MAX - 2, f);
+    fclose(f);
+    job_text[n] = '\0';
+    job_text[n + 1] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (job_text[i] == '\n' || job_text[i] == '\r')
+            job_text[i] = '\0';
+    return 0;
+}
+
+/* ------------------------------------------------------- retained RAM -- */
+
+/* A region picolibc's linker script leaves out of the start-up zeroing
+ * (.preserve: kept across a warm reset). On an ESP32 it is RTC slow memory,
+ * which survives deep sleep. */
+#define RETAINED_MAGIC 0x544c5331u /* "TLS1" */
+static struct {
+    uint32_t magic;
+    uint32_t len;
+    uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+} retained __attribute__((section(".preserve.iotls_session")));
+
+static int tickets_seen;
+
+static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
+{
+    (void)arg;
+    (void)conn;
+    static iotls_session s; /* 1.4 KiB: not on the stack */
+    size_t len = 0;
+    if (iotls_session_from_ticket(&s, t) == IOTLS_OK &&
+        iotls_session_save(&s, retained.blob, sizeof retained.blob, &len) == IOTLS_OK) {
+        retained.len = (uint32_t)len;
+        retained.magic = RETAINED_MAGIC;
+        tickets_seen++;
+    }
+    iotls_session_wipe(&s);
+}
+
+/* ---------------------------------------------------------- measuring -- */
+
+static uint64_t wire_tx, wire_rx;
+
+typedef struct {
+    const char *name;
+    uint64_t insns0, wait0, tx0, rx0;
+} step;
+
+static void step_begin(step *s, const char *name)
+{
+    s->name = name;
+    iotls_crypto_mem_reset_peak();
+    port_stack_paint();
+    s->tx0 = wire_tx;
+    s->rx0 = wire_rx;
+    s->wait0 = board_wait_instructions();
+    s->insns0 = board_instructions();
+}
+
+static void step_end(const step *s)
+{
+    uint64_t insns = board_instructions() - s->insns0;
+    uint64_t wait = board_wait_instructions() - s->wait0;
+    size_t heap_now = 0, heap_peak = 0;
+    iotls_crypto_mem_stats(&heap_now, &heap_peak);
+    printf("STEP %s insns=%llu wait=%llu tx=%llu rx=%llu mbedtls_heap_peak=%zu stack_peak=%zu\n",
+           s->name, (unsigned long long)(insns - wait), (unsigned long long)wait,
+           (unsigned long long)(wire_tx - s->tx0), (unsigned long long)(wire_rx - s->rx0),
+           heap_peak, port_stack_peak());
+}
+
+/* ---------------------------------------------------------- transport -- */
+
+static int flush(iotls_conn *c)
+{
+    size_t n = 0;
+    const uint8_t *out;
+    while ((out = iotls_conn_output(c, &n)) != NULL && n > 0) {
+        board_uart_write(out, n);
+        wire_tx += n;
+        iotls_conn_output_consume(c, n);
+    }
+    return iotls_conn_error(c);
+}
+
+/* Receives what the engine takes now, straight into its record buffer.
+ * IOTLS_WANT_READ when it takes nothing (application data to read first). */
+static int receive(iotls_conn *c)
+{
+    size_t cap = 0;
+    uint8_t *space = iotls_conn_input_space(c, &cap);
+    if (space == NULL) {
+        int err = iotls_conn_error(c);
+        return err != 0 ? err : IOTLS_WANT_READ;
+    }
+    size_t n = board_uart_read(space, cap);
+    wire_rx += n;
+    return iotls_conn_input_commit(c, n);
+}
+
+static int handshake(iotls_conn *c)
+{
+    int rc = iotls_conn_start(c);
+    while (rc == IOTLS_OK && !iotls_conn_handshake_done(c)) {
+        if ((rc = flush(c)) != IOTLS_OK)
+            break;
+        rc = receive(c);
+        if (rc == IOTLS_WANT_READ)
+            rc = IOTLS_OK;
+    }
+    int frc = flush(c);
+    return rc != IOTLS_OK ? rc : frc;
+}
+
+/* Reads the HTTP response: until close_notify, or until the headers and
+ * Content-Length bytes of body are in. */
+static char response[8192];
+static size_t response_len;
+
+static int response_complete(void)
+{
+    response[response_len] = '\0';
+    const char *end = strstr(response, "\r\n\r\n");
+    if (end == NULL)
+        return 0;
+    const char *cl = strstr(response, "Content-Length:");
+    if (cl == NULL)
+        cl = strstr(response, "content-length:");
+    if (cl == NULL || cl > end)
+        return 0;
+    size_t want = (size_t)strtoul(cl + 15, NULL, 10);
+    return response_len - (size_t)(end + 4 - response) >= want;
+}
+
+static int read_response(iotls_conn *c)
+{
+    for (;;) {
+        size_t n = 0;
+        int rc = iotls_conn_read(c, (uint8_t *)response + response_len,
+                                 sizeof response - 1 - response_len, &n);
+        if (rc == IOTLS_OK) {
+            response_len += n;
+            if (response_complete() || response_len == sizeof response - 1)
+                return IOTLS_OK;
+            continue;
+        }
+        if (rc == IOTLS_ERR_CLOSED)
+            return response_len > 0 ? IOTLS_OK : rc;
+        if (rc != IOTLS_WANT_READ)
+            return rc;
+        if ((rc = flush(c)) != IOTLS_OK)
+            return rc;
+        rc = receive(c);
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_READ)
+            return rc;
+    }
+}
+
+static int write_all(iotls_conn *c, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        size_t n = 0;
+        int rc = iotls_conn_write(c, data, len, &n);
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_WRITE)
+            return rc;
+        data += n;
+        len -= n;
+        if ((rc = flush(c)) != IOTLS_OK)
+            return rc;
+    }
+    return IOTLS_OK;
+}
+
+/* Until a NewSessionTicket has been taken (the GET usually brings it). */
+static int wait_ticket(iotls_conn *c)
+{
+    while (tickets_seen == 0) {
+        int rc = receive(c);
+        if (rc == IOTLS_WANT_READ) {
+            uint8_t sink[256];
+            size_t n = 0;
+            rc = iotls_conn_read(c, sink, sizeof sink, &n);
+        }
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_READ)
+            return rc;
+    }
+    return IOTLS_OK;
+}
+
+/* ---------------------------------------------------------------- main -- */
+
+static uint64_t now_ms(void *arg)
+{
+    (void)arg;
+    return port_now_ms();
+}
+
+static int fail(const char *what, int rc)
+{
+    printf("FAIL %s: %s (%s)\n", what, iotls_error_name(rc), iotls_error_string(rc));
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    board_init();
+    port_stack_paint();
+    printf("BOARD %s\n", board_name());
+    /* The job file is the last argument (QEMU may put the image's name
+     * first). */
+    if (argc < 2 || load_job(argv[argc - 1]) != 0) {
+        printf("FAIL no job file on the semihosting command line (argc %d, %s)\n", argc,
+               argc > 1 ? argv[argc - 1] : "-");
+        return 2;
+    }
+    const char *mode = job_get("mode");
+    int resume = mode != NULL && strcmp(mode, "resume") == 0;
+    const char *servername = job_get("servername");
+    const char *get = job_get("get");
+    const char *early = job_get("early");
+    const char *session_path = job_get("session");
+    int key_update = job_get("keyupdate") != NULL;
+
+    if (job_get("clock_ms") != NULL)
+        port_set_host_clock(strtoull(job_get("clock_ms"), NULL, 10));
+
+    /* Emulation only: the host's seed for the entropy hook (entropy.c). */
+    size_t seed_len = 0;
+    uint8_t *seed = job_get("seed") ? read_file(job_get("seed"), &seed_len) : NULL;
+    if (seed == NULL || seed_len < 65) {
+        printf("FAIL no entropy seed from the host\n");
+        return 2;
+    }
+    board_entropy_seed(seed, seed_len - 1);
+    memset(seed, 0, seed_len);
+    free(seed);
+
+    if (resume) {
+        /* The warm reset: QEMU cannot keep RAM across two runs, so the host
+         * hands back the retained region that the first boot gave it. */
+        size_t len = 0;
+        uint8_t *img = session_path ? read_file(session_path, &len) : NULL;
+        if (img == NULL || len - 1 != sizeof retained) {
+            printf("FAIL no retained session from the first boot\n");
+            return 2;
+        }
+        memcpy(&retained, img, sizeof retained);
+        free(img);
+        if (retained.magic != RETAINED_MAGIC) {
+            printf("FAIL the retained region holds no session\n");
+            return 1;
+        }
+    } else {
+        retained.magic = 0;
+    }
+
+    /* The HTTP request. On the resumed boot it goes out as 0-RTT with the
+     * reading in its query (a sensor's "here is my value"), or the reading
+     * alone when there is no request. HTTP/1.1, so that a server that can
+     * keeps the connection open after its response: the KeyUpdate that
+     * follows the 0-RTT request must not reach a closed socket (whose reset
+     * would destroy the response still in flight). */
+    static char request[768];
+    size_t request_len = 0;
+    if (get != NULL) {
+        int n = snprintf(request, sizeof request, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", get,
+                         resume && early ? (strchr(get, '?') ? "&reading=" : "?reading=") : "",
+                         resume && early ? early : "", servername ? servername : "device");
+        if (n < 0 || (size_t)n >= sizeof request) {
+            printf("FAIL request too long\n");
+            return 2;
+        }
+        request_len = (size_t)n;
+    }
+    const char *zero_rtt = NULL;
+    size_t zero_rtt_len = 0;
+    if (resume && early != NULL) {
+        zero_rtt = get != NULL ? request : early;
+        zero_rtt_len = get != NULL ? request_len : strlen(early);
+    }
+
+    step st;
+    step_begin(&st, "setup");
+    iotls_config *cfg = iotls_config_new();
+    if (cfg == NULL)
+        return fail("config", IOTLS_ERR_NO_MEMORY);
+    iotls_config_set_time_cb(cfg, now_ms, NULL);
+    iotls_config_set_ticket_cb(cfg, on_ticket, NULL);
+    size_t ca_len = 0, cert_len = 0, key_len = 0;
+    uint8_t *ca = job_get("ca") ? read_file(job_get("ca"), &ca_len) : NULL;
+    if (ca == NULL) {
+        printf("FAIL cannot read the CA file\n");
+        return 2;
+    }
+    int rc = iotls_config_set_ca_mem(cfg, ca, ca_len);
+    free(ca);
+    if (rc != IOTLS_OK)
+        return fail("CA", rc);
+    if (job_get("cert") != NULL) {
+        uint8_t *cert = read_file(job_get("cert"), &cert_len);
+        uint8_t *key = job_get("key") ? read_file(job_get("key"), &key_len) : NULL;
+        if (cert == NULL || key == NULL) {
+            printf("FAIL cannot read the device certificate or key\n");
+            return 2;
+        }
+        rc = iotls_config_set_cert_mem(cfg, cert, cert_len, key, key_len);
+        memset(key, 0, key_len);
+        free(cert);
+        free(key);
+        if (rc != IOTLS_OK)
+            return fail("device certificate", rc);
+    }
+    size_t conn_size = iotls_conn_size(cfg);
+    /* The engine wants 16-byte alignment (malloc gives 8 here). */
+    void *mem = aligned_alloc(16, (conn_size + 15u) & ~(size_t)15u);
+    iotls_conn *c =
+        mem ? iotls_conn_init(mem, conn_size, cfg, IOTLS_ROLE_CLIENT, servername) : NULL;
+    if (c == NULL) {
+        printf("FAIL connection: %zu bytes %s\n", conn_size,
+               mem ? "given, refused by iotls_conn_init" : "not available in the heap arena");
+        return 1;
+    }
+    if (resume) {
+        rc = iotls_conn_set_session(c, retained.blob, retained.len);
+        if (rc != IOTLS_OK)
+            return fail("retained session", rc);
+        if (zero_rtt != NULL &&
+            (rc = iotls_conn_write_early(c, (const uint8_t *)zero_rtt, zero_rtt_len)) != IOTLS_OK)
+            return fail("early data", rc);
+    }
+    step_end(&st);
+    printf("CONN_SIZE %zu\n", conn_size);
+
+    step_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
+    rc = handshake(c);
+    step_end(&st);
+    if (rc != IOTLS_OK)
+        return fail("handshake", rc);
+    iotls_info info;
+    iotls_conn_info(c, &info);
+    printf("HANDSHAKE %s group=%s resumed=%d verified=%d client_auth=%d sig=%s\n",
+           info.cipher_suite_name, info.group_name ? info.group_name : "-", info.resumed,
+           info.peer_cert_verified, info.client_auth,
+           info.sig_scheme_name ? info.sig_scheme_name : "-");
+    if (!resume && info.peer_cert_verified != 1)
+        return fail("peer certificate not verified", IOTLS_ERR_BAD_CERTIFICATE);
+    if (resume) {
+        int es = iotls_conn_early_data_status(c);
+        printf("EARLY_DATA %s\n", es == IOTLS_EARLY_DATA_ACCEPTED ? "accepted"
+                                  : es == IOTLS_EARLY_DATA_NONE   ? "none"
+                                                                  : "rejected");
+        if (!info.resumed)
+            return fail("not resumed", IOTLS_ERR_SESSION_INVALID);
+        if (zero_rtt != NULL && es != IOTLS_EARLY_DATA_ACCEPTED) {
+            /* Rejected 0-RTT is lost: it goes again, as 1-RTT. */
+            step_begin(&st, "early_data_resend");
+            rc = write_all(c, (const uint8_t *)zero_rtt, zero_rtt_len);
+            step_end(&st);
+            if (rc != IOTLS_OK)
+                return fail("resend", rc);
+        }
+    }
+
+    if (key_update) {
+        step_begin(&st, "key_update");
+        rc = iotls_conn_key_update(c, 1);
+        if (rc == IOTLS_OK)
+            rc = flush(c);
+        step_end(&st);
+        if (rc != IOTLS_OK)
+            return fail("key update", rc);
+        printf("KEY_UPDATE sent (peer asked to update too)\n");
+    }
+
+    if (get != NULL) {
+        step_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
+        rc = IOTLS_OK;
+        if (zero_rtt == NULL) /* else the request went as 0-RTT (or was resent) */
+            rc = write_all(c, (const uint8_t *)request, request_len);
+        if (rc == IOTLS_OK)
+            rc = read_response(c);
+        step_end(&st);
+        if (rc != IOTLS_OK)
+            return fail("GET", rc);
+        printf("RESPONSE_BEGIN\n%s\nRESPONSE_END\n", response);
+        if (strncmp(response, "HTTP/1.", 7) != 0)
+            return fail("not an HTTP response", IOTLS_ERR_DECODE);
+    }
+
+    if (!resume && session_path != NULL) {
+        step_begin(&st, "ticket");
+        rc = wait_ticket(c);
+        step_end(&st);
+        if (rc != IOTLS_OK)
+            return fail("no NewSessionTicket", rc);
+        printf("TICKET kept in retained RAM (%u bytes)\n", (unsigned)retained.len);
+    }
+
+    step_begin(&st, "close_notify");
+    rc = iotls_conn_close(c);
+    if (rc == IOTLS_OK)
+        rc = flush(c);
+    step_end(&st);
+    if (rc != IOTLS_OK && rc != IOTLS_ERR_CLOSED)
+        return fail("close", rc);
+    iotls_conn_free(c);
+    free(mem);
+    iotls_config_free(cfg);
+
+    if (!resume && session_path != NULL) {
+        /* Deep sleep: the retained region outlives the boot. The emulator
+         * does not, so the host keeps the region's bytes until the next
+         * boot hands them back (mode=resume). */
+        FILE *f = fopen(session_path, "wb");
+        if (f == NULL || fwrite(&retained, 1, sizeof retained, f) != sizeof retained) {
+            printf("FAIL cannot hand the retained region to the host\n");
+            return 2;
+        }
+        fclose(f);
+    }
+    printf("TOTAL wire_tx=%llu wire_rx=%llu arena_peak=%zu stack_size=%zu\n",
+           (unsigned long long)wire_tx, (unsigned long long)wire_rx, port_arena_peak(),
+           port_stack_size());
+    printf("OK\n");
+    return 0;
+}

@@ -1,0 +1,22 @@
+/* The port's C-library and Mbed TLS hooks (platform.c). */
+#ifndef IOTLS_BAREMETAL_PLATFORM_H
+#define IOTLS_BAREMETAL_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The heap arena: what malloc may use in all (the linker script leaves the
+ * rest of RAM to .data, .bss and the stack). */
+#ifndef PORT_ARENA_SIZE
+#define PORT_ARENA_SIZE (160u * 1024u)
+#endif
+
+size_t port_arena_peak(void);
+/* Emulation: the host's Unix time in ms when it launched the board. */
+void port_set_host_clock(uint64_t epoch_ms);
+uint64_t port_now_ms(void);
+void port_stack_paint(void);
+size_t port_stack_peak(void);
+size_t port_stack_size(void);
+
+#endif

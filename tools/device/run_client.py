@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Runs the iotls firmware (port/baremetal/) in QEMU as a TLS client of any
+peer on this machine, and prints the response and the figures the board
+measured.
+
+    run-client BOARD HOST:PORT --ca FILE [--cert FILE --key FILE]
+               [--servername NAME] [--get PATH] [--resume]
+               [--early-data TEXT] [--key-update]
+
+BOARD is cm4 (QEMU mps2-an386, Cortex-M4) or rv32 (QEMU virt, RV32IMC).
+The board has no IP stack: its UART is joined by QEMU to a TCP socket on
+127.0.0.1, and this script relays that socket to HOST:PORT (127.0.0.1
+only). Files and arguments reach the firmware through semihosting (a job
+file); so do the entropy seed bytes, read here from os.urandom: that is
+for emulation only (an ESP32 has a hardware RNG, port/baremetal/entropy.c).
+
+--resume: after the first boot (full handshake, ticket kept in retained
+RAM), a second boot resumes the session, sending --early-data as 0-RTT.
+The retained RAM region crosses from the first boot to the second through
+the host (QEMU cannot keep RAM across two runs): the first boot writes it
+out by semihosting at its "deep sleep", the second reads it back before
+using it. That is a second boot, not a warm reset of one emulator.
+
+Exit status 0 only when every boot succeeded (2: usage or setup error).
+"""
+import argparse
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+ESP32C3_HZ = 160e6
+# Seconds the board may go on after the peer closed (it may still be
+# working on the last bytes, e.g. verifying a chain) before it is stopped.
+PEER_CLOSED_GRACE = 10  # ESP32-C3 at 160 MHz, one instruction per cycle assumed
+
+BOARDS = {
+    "cm4": {
+        "qemu": ["qemu-system-arm", "-M", "mps2-an386"],
+        "cross": "arm-none-eabi",
+    },
+    "rv32": {
+        "qemu": ["qemu-system-riscv32", "-M", "virt", "-cpu", "rv32", "-bios", "none"],
+        "cross": "riscv64-unknown-elf",
+    },
+}
+
+
+def relay(listener, peer, stop, stats):
+    """Accepts QEMU's UART socket and carries bytes to and from the peer."""
+    listener.settimeout(60)
+    try:
+        uart, _ = listener.accept()
+    except OSError:
+        return
+    try:
+        tls = socket.create_connection(peer, timeout=10)
+    except OSError as e:
+        stats["error"] = "cannot connect to %s:%d: %s" % (peer[0], peer[1], e)
+        uart.close()
+        return
+    socks = [uart, tls]
+    other = {uart: tls, tls: uart}
+    try:
+        while not stop.is_set():
+            ready, _, _ = select.select(socks, [], [], 0.2)
+            for s in ready:
+                data = s.recv(65536)
+                if not data:
+                    # The peer closed: the board sees no more bytes (a UART
+                    # has no end of stream). run_boot gives it a moment to
+                    # finish on what it has, then stops it.
+                    if s is tls:
+                        socks = [uart]
+                        stats["peer_closed"] = time.time()
+                        continue
+                    return
+                other[s].sendall(data)
+                stats["to_peer" if s is uart else "to_board"] += len(data)
+    except OSError:
+        pass
+    finally:
+        uart.close()
+        tls.close()
+
+
+def run_boot(args, elf, job_lines, job, timeout):
+    board = BOARDS[args.board]
+    host, port = args.peer
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    uart_port = listener.getsockname()[1]
+    stop = threading.Event()
+    stats = {"to_peer": 0, "to_board": 0}
+    t = threading.Thread(target=relay, args=(listener, (host, port), stop, stats), daemon=True)
+    t.start()
+    cmd = board["qemu"] + [
+        "-nographic", "-monitor", "none",
+        # One instruction = 1 ns of virtual time: the board timer counts
+        # instructions (port/baremetal/board.h).
+        "-icount", "shift=0",
+        "-serial", "tcp:127.0.0.1:%d" % uart_port,
+        "-semihosting-config", "enable=on,target=native,arg=iotls,arg=%s" % job,
+        "-kernel", elf,
+    ]
+    # The board's calendar clock: this machine's time now, plus the real
+    # time since the emulator started (semihosting SYS_ELAPSED;
+    # port/baremetal/platform.c).
+    with open(job, "w") as f:
+        f.write("\n".join(job_lines + ["clock_ms=%d" % int(time.time() * 1000)]) + "\n")
+    logf = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    why = None
+    while p.poll() is None:
+        now = time.time()
+        if now > deadline:
+            why = "the board did not finish within %d s" % timeout
+        elif now - stats.get("peer_closed", now) > PEER_CLOSED_GRACE:
+            why = "the peer closed the connection and the board was still waiting for bytes"
+        if why:
+            p.kill()
+            break
+        time.sleep(0.05)
+    rc = p.wait()
+    logf.seek(0)
+    out = logf.read().decode("utf-8", "replace")
+    logf.close()
+    if why:
+        out += "\nFAIL %s\n" % why
+        rc = 124
+    stop.set()
+    t.join(2)
+    listener.close()
+    if "error" in stats:
+        out += "\nFAIL relay: %s\n" % stats["error"]
+        rc = rc or 1
+    return rc, out, stats
+
+
+def image_sizes(elf, cross):
+    """Berkeley size: text (code + read-only data: flash), data (flash and
+    RAM), bss (RAM: includes the heap arena, the stack and retained RAM)."""
+    try:
+        out = subprocess.run([cross + "-size", elf], stdout=subprocess.PIPE,
+                             check=True).stdout.decode()
+        text, data, bss = (int(x) for x in out.splitlines()[1].split()[:3])
+        return text, data, bss
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return None
+
+
+RESPONSE_LINES = 25  # of the response shown; the rest is counted
+
+
+def report(boot_name, board, out):
+    steps = []
+    lines = out.splitlines()
+    in_resp = False
+    resp = []
+    for line in lines:
+        if line == "RESPONSE_BEGIN":
+            in_resp = True
+            resp = []
+            continue
+        if line == "RESPONSE_END":
+            in_resp = False
+            print("---- response (%s) ----" % boot_name)
+            print("\n".join(resp[:RESPONSE_LINES]))
+            if len(resp) > RESPONSE_LINES:
+                print("... (%d more lines)" % (len(resp) - RESPONSE_LINES))
+            print("---- end of response ----")
+            continue
+        if in_resp:
+            resp.append(line)
+            continue
+        if line.startswith("STEP "):
+            parts = line.split()
+            kv = dict(p.split("=", 1) for p in parts[2:])
+            steps.append((parts[1], kv))
+        elif line.split(" ", 1)[0] in ("BOARD", "HANDSHAKE", "EARLY_DATA", "KEY_UPDATE", "TICKET",
+                                       "TOTAL", "CONN_SIZE", "FAIL", "OK"):
+            print("[%s] %s" % (boot_name, line))
+        elif line.strip():
+            print("[%s] qemu: %s" % (boot_name, line))
+    if steps:
+        print("[%s] figures measured on the board:" % boot_name)
+        print("  %-24s %12s %14s %8s %8s %12s %10s" % (
+            "step", "instructions", "ESP32-C3 est.", "tx B", "rx B", "mbedtls heap", "stack"))
+        for name, kv in steps:
+            insns = int(kv["insns"])
+            # The estimate only means something for the ESP32-C3's own
+            # instruction set (rv32); a Cortex-M4 count is not converted.
+            est = "%11.2f ms" % (insns / ESP32C3_HZ * 1000) if board == "rv32" else "%14s" % "-"
+            print("  %-24s %12d %s %8s %8s %12s %10s" % (
+                name, insns, est, kv["tx"], kv["rx"], kv["mbedtls_heap_peak"], kv["stack_peak"]))
+        print("  (instructions: executed by the step, UART polling left out; ESP32-C3 est. ="
+              " rv32 instructions / 160e6,\n   an ESTIMATE at one instruction per cycle, not a"
+              " measurement; mbedtls heap: bytes Mbed TLS held at the step's peak;"
+              " stack: high-water mark, bytes)")
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="run-client", description=__doc__.split("\n\n")[0])
+    ap.add_argument("board", choices=sorted(BOARDS))
+    ap.add_argument("peer", help="HOST:PORT of the TLS peer (127.0.0.1 only)")
+    ap.add_argument("--ca", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--servername")
+    ap.add_argument("--get")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--early-data")
+    ap.add_argument("--key-update", action="store_true")
+    ap.add_argument("--build", default=os.environ.get("IOTLS_DEVICE_BUILD",
+                                                      os.path.join(REPO, "build-device")))
+    ap.add_argument("--timeout", type=int, default=120, help="seconds per boot")
+    ap.add_argument("--stack", choices=("iotls", "mbedtls"), default="iotls",
+                    help="mbedtls: the comparison firmware, Mbed TLS 4's own TLS 1.3 client "
+                         "(full handshake and --get only)")
+    args = ap.parse_args()
+    host, _, port = args.peer.rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+        ap.error("HOST:PORT must be 127.0.0.1:PORT (or localhost:PORT)")
+    args.peer = ("127.0.0.1", int(port))
+    if bool(args.cert) != bool(args.key):
+        ap.error("--cert and --key go together")
+    if args.early_data and not args.resume:
+        ap.error("--early-data needs --resume (0-RTT is sent on the resumed boot)")
+    if args.servername is None:
+        args.servername = "localhost"
+    board = BOARDS[args.board]
+    if args.stack == "mbedtls" and (args.resume or args.early_data or args.key_update):
+        ap.error("--stack mbedtls does the full handshake and --get only")
+    elf = os.path.join(args.build, args.board, "%s-%s.elf" % (args.stack, args.board))
+    if not os.path.isfile(elf):
+        print("run-client: no firmware at %s (run make device)" % elf, file=sys.stderr)
+        return 2
+    if shutil.which(board["qemu"][0]) is None:
+        print("run-client: %s not found (make device installs it)" % board["qemu"][0],
+              file=sys.stderr)
+        return 2
+    for f in (args.ca, args.cert, args.key):
+        if f and not os.path.isfile(f):
+            print("run-client: no file %s" % f, file=sys.stderr)
+            return 2
+
+    work = tempfile.mkdtemp(prefix="iotls-device-")
+    try:
+        sizes = image_sizes(elf, board["cross"])
+        if sizes:
+            print("[image] %s: flash text+rodata %d B, data %d B, bss %d B"
+                  " (bss holds the heap arena, the stack and retained RAM)"
+                  % (os.path.basename(elf), sizes[0], sizes[1], sizes[2]))
+        boots = ["full"] + (["resume"] if args.resume else [])
+        session = os.path.join(work, "retained.bin")
+        for mode in boots:
+            seed = os.path.join(work, "seed-%s.bin" % mode)
+            with open(seed, "wb") as f:
+                f.write(os.urandom(512))  # emulation only: see entropy.c
+            job = os.path.join(work, "job-%s.txt" % mode)
+            lines = ["mode=" + mode, "servername=" + args.servername,
+                     "ca=" + os.path.abspath(args.ca), "seed=" + seed]
+            if args.cert:
+                lines += ["cert=" + os.path.abspath(args.cert), "key=" + os.path.abspath(args.key)]
+            if args.get:
+                lines.append("get=" + args.get)
+            if args.resume:
+                lines.append("session=" + session)
+            if args.key_update:
+                lines.append("keyupdate=1")
+            if mode == "resume" and args.early_data:
+                lines.append("early=" + args.early_data)
+            start = time.time()
+            rc, out, stats = run_boot(args, elf, lines, job, args.timeout)
+            report(mode, args.board, out)
+            print("[%s] relay: %d bytes to the peer, %d to the board; %.1f s wall clock"
+                  " (emulated)" % (mode, stats["to_peer"], stats["to_board"],
+                                   time.time() - start))
+            if rc != 0 or "\nOK" not in "\n" + out:
+                print("run-client: the %s boot FAILED (exit status %d)" % (mode, rc))
+                return 1
+        print("run-client: OK")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
