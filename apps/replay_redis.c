@@ -3,11 +3,11 @@
  * every gateway of a fleet shares, so a ClientHello replayed to another
  * gateway is refused as it is by the one that saw it (docs/fleet.md).
  *
- * The check is one atomic command, SET iotls:0rtt:<hex key> 1 NX PX <2W>:
- * "OK" means the key was new (0-RTT may go on), nil that some gateway
- * stored it within the last 2W ms. Everything else - no connection, a
- * timeout, an error reply - refuses the 0-RTT: a store that cannot answer
- * must never let early data in unchecked. */
+ * The check is one atomic command, SET iotls:0rtt:<hex key> 1 NX PX <2W+S>
+ * (S: the gateways' clock skew allowance): "OK" means the key was new
+ * (0-RTT may go on), nil that some gateway stored it within that time. Everything else - no
+ * connection, a timeout, an error reply - refuses the 0-RTT: a store that cannot answer must never
+ * let early data in unchecked. */
 #include "replay_redis.h"
 
 #include <stdio.h>
@@ -98,7 +98,8 @@ static int redis_replay_check(void *arg, const uint8_t *key, size_t len, uint64_
     pthread_mutex_lock(&st->lock);
     redisContext *r = store_connect(st);
     if (r) {
-        redisReply *reply = redisCommand(r, "SET %s 1 NX PX %u", name, 2u * REPLAY_REDIS_WINDOW_MS);
+        redisReply *reply = redisCommand(r, "SET %s 1 NX PX %u", name,
+                                         2u * REPLAY_REDIS_WINDOW_MS + REPLAY_REDIS_SKEW_MS);
         if (reply == NULL) {
             /* Connection lost or timed out: the context is unusable. */
             report_down(st, r->errstr[0] ? r->errstr : "no reply");

@@ -16,6 +16,10 @@
 #                              --replay-redis both accept the same ticket's
 #                              0-RTT (this is what replay-other-gateway would
 #                              show without the shared store)
+#   rotation-out-of-step       a gateway with the same ticket keys but another
+#                              --ticket-rotation derives other keys: the
+#                              fleet's ticket gets a full handshake there
+#                              (the rotation must be the fleet's, in step)
 #   redis-down-refuses-0rtt    Redis stopped: a fresh ticket's 0-RTT is
 #                              refused (never accepted unchecked), the
 #                              gateway logs that Redis is unreachable; 1-RTT
@@ -33,7 +37,8 @@ ia_init "fleet"
 PKI=$IA_PKI
 . "$(dirname "$0")/feature_lib.sh"
 command -v haproxy >/dev/null || ia_die "haproxy not found: apt-get install haproxy"
-command -v redis-server >/dev/null || ia_die "redis-server not found: apt-get install redis-server"
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+    ia_die "redis-server/redis-cli not found: apt-get install redis-server"
 ia_need_peer openssl
 
 printf 'GET /sensor?t=21.5 fleet-%s\n' "$$" >"$W/early.txt"
@@ -140,6 +145,12 @@ if ! client e0 "$LB" --sess-out "$W/e0.sess" || [ ! -s "$W/e0.sess" ]; then
 elif ! client e1 "${GW[1]}" --sess-in "$W/e0.sess" --early-data "$W/early.txt" ||
     ! grep -q "early data accepted" "$W/e1.err"; then
     fail $cell "gateway 1 did not accept the first 0-RTT" "$W/e1.err" "$W/gw1.log"
+elif ! KEY=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'iotls:0rtt:*' | head -n 1) || [ -z "$KEY" ]; then
+    fail $cell "no iotls:0rtt: key in Redis after the accepted 0-RTT"
+elif TTL=$(redis-cli -p "$REDIS_PORT" pttl "$KEY") && ! [ "$TTL" -gt 20000 ] 2>/dev/null; then
+    # Kept for twice the 10 s window plus the clock skew allowance (30 s):
+    # a few seconds after the SET, more than 2W must remain.
+    fail $cell "Redis keeps $KEY for $TTL ms, want > 20000 (2 x window)"
 else
     ok=1
     for n in 2 3; do
@@ -183,6 +194,18 @@ else
             pass $cell
         fi
     fi
+fi
+
+# ---- the same master secret with another rotation period: other keys ----
+cell=rotation-out-of-step
+if ! gateway gr --ticket-rotation 7200; then
+    fail $cell "gateway r did not start" "$W/gr.log"
+elif ! client o1 "$PORT" --sess-in "$W/r0.sess"; then
+    fail $cell "connection failed instead of a full handshake" "$W/o1.err" "$W/gr.log"
+elif grep -q "(resumed)" "$W/o1.err"; then
+    fail $cell "resumed a ticket sealed under another period's key" "$W/o1.err"
+else
+    pass $cell
 fi
 
 # ---- Redis down: 0-RTT refused and logged, 1-RTT works ----
