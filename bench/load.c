@@ -126,7 +126,8 @@ static void usage(FILE *out)
             "  --hold S           seconds a connection stays open after its handshake\n"
             "                     (default 0: closed once it has a ticket)\n"
             "  --resume-ratio X   share of handshakes resuming a ticket of an earlier\n"
-            "                     connection, 0..1 (default 0)\n"
+            "                     connection, 0..1 (default 0); until the first ticket\n"
+            "                     arrives, one full handshake at a time\n"
             "  --early-data       send a request as 0-RTT on resumed handshakes\n"
             "  --mtls             authenticate with --cert/--key\n"
             "  --ca FILE          trust anchors (required)\n"
@@ -678,6 +679,14 @@ int main(int argc, char **argv)
             if (L.open >= L.connections)
                 scheduled = due;
             for (; scheduled < due && L.open < L.connections; scheduled++) {
+                /* A resumed handshake is due but no ticket came yet: wait
+                 * for the first connection's ticket rather than fill the
+                 * run's start with full handshakes. */
+                int want_resume =
+                    L.resume_ratio > 0 &&
+                    (double)L.started_resume < L.resume_ratio * (double)(L.started + 1);
+                if (want_resume && L.pool_count == 0 && L.open > 0)
+                    break;
                 for (unsigned long k = 0; k < L.connections; k++) {
                     slot *s = &L.slots[(free_hint + k) % L.connections];
                     if (s->state == ST_FREE) {
