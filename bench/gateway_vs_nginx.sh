@@ -13,7 +13,9 @@
 #                           (default 1 and 0): the server's "per core" figure
 #                           is handshakes per CPU-second it used
 #   RATE_SECONDS            length of each throughput run (default 10)
-#   IDLE_COUNTS             open connections for the memory runs ("250 1000 5000")
+#   RATE_CONNECTIONS        handshakes in flight in the throughput runs (default 64)
+#   IDLE_COUNTS             open connections for the memory runs ("250 1000 5000";
+#                           empty: none)
 # Prints one line per measurement; the server logs and iotls-load summaries
 # stay in the work directory it names.
 set -u
@@ -24,7 +26,8 @@ FREEPORT=$BUILD/tests/interop/interop_freeport
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 RATE_SECONDS=${RATE_SECONDS:-10}
-IDLE_COUNTS=${IDLE_COUNTS:-"250 1000 5000"}
+RATE_CONNECTIONS=${RATE_CONNECTIONS:-64}
+IDLE_COUNTS=${IDLE_COUNTS-"250 1000 5000"}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 for p in "$IOTLS" "$LOAD" "$FREEPORT"; do
     [ -x "$p" ] || { echo "gateway_vs_nginx: $p not built (configure $BUILD with -DIOTLS_BENCH=ON -DIOTLS_TESTS=ON)" >&2; exit 2; }
@@ -137,12 +140,12 @@ stop_server() {
 
 # ---- the measurements ----
 # rate NAME KIND(full|resumed): as many handshakes as the server takes in
-# RATE_SECONDS (64 connections in flight), and the server's CPU time.
+# RATE_SECONDS (RATE_CONNECTIONS in flight), and the server's CPU time.
 rate() {
     local name=$1 kind=$2 out=$W/$1-$2-rate.out args=() c0 c1 cpu hs
     [ "$kind" = resumed ] && args=(--resume-ratio 1)
     c0=$(cpu_ticks "${SERVER_PIDS[@]}")
-    taskset -c "$LOAD_CPU" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --connections 64 \
+    taskset -c "$LOAD_CPU" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --connections "$RATE_CONNECTIONS" \
         --rate 20000 --duration "$RATE_SECONDS" "${args[@]}" >"$out" 2>"$out.err"
     c1=$(cpu_ticks "${SERVER_PIDS[@]}")
     cpu=$(echo "($c1 - $c0) / $CLK_TCK" | bc -l)
@@ -186,7 +189,7 @@ idle() {
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# iotls server of $BUILD ($(sed -n 's/^IOTLS_CRYPTO:STRING=//p' "$BUILD/CMakeCache.txt") provider), $(nginx -v 2>&1), $(openssl version)"
-echo "# server on CPU $SERVER_CPU, iotls-load on CPU $LOAD_CPU"
+echo "# server on CPU $SERVER_CPU, iotls-load on CPU $LOAD_CPU; throughput runs: $RATE_CONNECTIONS in flight for $RATE_SECONDS s"
 for name in iotls nginx; do
     "start_$name"
     listening "$PORT" || { echo "gateway_vs_nginx: $name did not start (see $W)" >&2; exit 1; }
