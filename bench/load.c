@@ -539,6 +539,20 @@ static void summary(double elapsed_s, double run_s)
     fflush(stdout);
 }
 
+/* 1 when argv[*i] is the option name, which takes a value: *i then moves
+ * onto the value. A missing value exits 2. */
+static int opt_value(int argc, char **argv, int *i, const char *name)
+{
+    if (strcmp(argv[*i], name) != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "iotls-load: %s needs a value\n", name);
+        exit(2);
+    }
+    (*i)++;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     L.connections = 10;
@@ -547,32 +561,29 @@ int main(int argc, char **argv)
     L.servername = "localhost";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define VALUE_OPT(name)                                                                            \
-    (strcmp(a, name) == 0 &&                                                                       \
-     (v || (fprintf(stderr, "iotls-load: %s needs a value\n", name), exit(2), 0)) && ++i)
-        if (VALUE_OPT("--connections"))
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL; /* the value, for opt_value's */
+        if (opt_value(argc, argv, &i, "--connections"))
             L.connections = parse_num(a, v, 1, MAX_CONNECTIONS);
-        else if (VALUE_OPT("--rate"))
+        else if (opt_value(argc, argv, &i, "--rate"))
             L.rate = parse_num(a, v, 1, MAX_RATE);
-        else if (VALUE_OPT("--duration"))
+        else if (opt_value(argc, argv, &i, "--duration"))
             L.duration = parse_num(a, v, 1, MAX_DURATION);
-        else if (VALUE_OPT("--hold"))
+        else if (opt_value(argc, argv, &i, "--hold"))
             L.hold_s = parse_num(a, v, 0, MAX_HOLD);
-        else if (VALUE_OPT("--resume-ratio")) {
+        else if (opt_value(argc, argv, &i, "--resume-ratio")) {
             char *end;
             L.resume_ratio = strtod(v, &end);
             if (end == v || *end || !(L.resume_ratio >= 0 && L.resume_ratio <= 1)) {
                 fprintf(stderr, "iotls-load: --resume-ratio wants 0..1, not '%s'\n", v);
                 return 2;
             }
-        } else if (VALUE_OPT("--ca"))
+        } else if (opt_value(argc, argv, &i, "--ca"))
             L.ca = v;
-        else if (VALUE_OPT("--cert"))
+        else if (opt_value(argc, argv, &i, "--cert"))
             L.cert = v;
-        else if (VALUE_OPT("--key"))
+        else if (opt_value(argc, argv, &i, "--key"))
             L.key = v;
-        else if (VALUE_OPT("--servername"))
+        else if (opt_value(argc, argv, &i, "--servername"))
             L.servername = v;
         else if (strcmp(a, "--mtls") == 0)
             L.mtls = 1;
@@ -588,7 +599,6 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-#undef VALUE_OPT
     }
     if (!L.target || !L.ca) {
         fprintf(stderr, "iotls-load: HOST:PORT and --ca are required\n");
