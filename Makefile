@@ -34,8 +34,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 # The lab's parts, off in a plain build (CMakeLists.txt): the test suite
-# (tests/) and `iotls bench` (bench/, whose bench.* cells the suite runs).
-TEST_FLAGS = -DIOTLS_TESTS=ON -DIOTLS_BENCH=ON
+# (tests/) and `iotls bench` (bench/, whose bench.* cells the suite runs);
+# `iotls server --replay-redis` (libhiredis), which the fleet cells use.
+TEST_FLAGS = -DIOTLS_TESTS=ON -DIOTLS_BENCH=ON -DIOTLS_REDIS=ON
 # $(call lab_on,DIR,FLAGS): turns them on in DIR's cache, also when DIR was
 # configured without them (by plain `make`): ctest would otherwise find no
 # test there and pass.

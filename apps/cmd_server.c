@@ -20,6 +20,7 @@
 #include "cmds.h"
 #include "iotls/iotls.h"
 #include "keylog.h"
+#include "replay_redis.h"
 #include "trace.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -85,6 +86,8 @@ static void usage(FILE *out)
         "                       tickets last at most one period, old key accepted one period\n"
         "  --early-data MAX     accept up to MAX bytes of 0-RTT early data per connection\n"
         "                       (needs --tickets; replays refused within this process only)\n"
+        "  --replay-redis H:P   with --early-data: refuse replays across every server sharing\n"
+        "                       this Redis (no Redis: 0-RTT refused; needs -DIOTLS_REDIS=ON)\n"
         "  --ready-file FILE    write the port there once listening\n"
         "  --psk HEX --psk-identity ID  external PSK (then --cert/--key are optional);\n"
         "                       --psk-hash sha256|sha384 (default: the first --ciphers\n"
@@ -513,7 +516,8 @@ int cmd_server(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *ready_file = NULL,
-               *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL;
+               *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL,
+               *replay_redis = NULL;
     int psk_ke = 0;
     unsigned long key_update_limit = 0;
     unsigned long tickets = 0, early_max = 0, ticket_rotation = 0;
@@ -551,6 +555,8 @@ int cmd_server(int argc, char **argv)
             ticket_rotation = app_parse_num("--ticket-rotation", v, 60, 0xFFFFFFFFul);
         else if ((v = app_opt_value(argc, argv, &i, "--early-data")))
             early_max = app_parse_num("--early-data", v, 0, 1u << 20);
+        else if ((v = app_opt_value(argc, argv, &i, "--replay-redis")))
+            replay_redis = v;
         else if ((v = app_opt_value(argc, argv, &i, "--psk")))
             psk = v;
         else if ((v = app_opt_value(argc, argv, &i, "--psk-identity")))
@@ -660,6 +666,8 @@ int cmd_server(int argc, char **argv)
         fprintf(stderr, "iotls: --early-data: %s\n", iotls_error_string(rc));
         goto out;
     }
+    if (replay_redis && replay_redis_install(cfg, replay_redis, early_max > 0) != 0)
+        goto out;
     if (tickets && (rc = iotls_config_set_tickets(cfg, (unsigned)tickets)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --tickets: %s\n", iotls_error_string(rc));
         goto out;

@@ -10,7 +10,8 @@
 #   test   make test: both providers, the interop peers (openssl, GnuTLS,
 #          wolfSSL), the benchmark's libraries (bench.* cells), valgrind
 #          (memcheck cells), tshark (wire checks), ss and pgrep, Mosquitto and
-#          nginx (the examples' servers)
+#          nginx (the examples' servers), HAProxy, Redis and libhiredis (the
+#          fleet cells, iotls server --replay-redis)
 #   bench  make bench: OpenSSL's libssl, wolfSSL, GnuTLS, valgrind
 #   fuzz   make fuzz: clang and its libFuzzer runtime
 #   mbedtls4  what building Mbed TLS 4 from its release tarball needs
@@ -34,7 +35,7 @@ psa) DEMO="$DEMO python3 python3-jinja2 python3-jsonschema" ;;
     ;;
 esac
 BENCH="$DEMO libssl-dev libwolfssl-dev libgnutls28-dev valgrind"
-TEST="$BENCH libmbedtls-dev openssl gnutls-bin tshark iproute2 procps mosquitto mosquitto-clients nginx"
+TEST="$BENCH libmbedtls-dev openssl gnutls-bin tshark iproute2 procps mosquitto mosquitto-clients nginx haproxy redis-server libhiredis-dev"
 FUZZ="clang libclang-rt-14-dev"
 
 [ $# -eq 0 ] && set -- demo
