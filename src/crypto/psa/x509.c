@@ -38,7 +38,9 @@
 
 /* What we accept anywhere in a chain: SHA-2 signatures, RSA >= 2048 bits;
  * key types and curves (the two NIST curves TLS 1.3 clients offer) are
- * checked by check_cert below. */
+ * checked by check_cert below, for the trust anchor too. The presented
+ * keys are checked before any of that (iotls_x509_check_keys), with the
+ * upper bounds Mbed TLS lacks. */
 static const mbedtls_x509_crt_profile iotls_profile = {
     .allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
                    MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
@@ -119,19 +121,25 @@ static int append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
 }
 
 /* mbedtls_x509_crt_parse* return 0, a negative error, or the number of PEM
- * blocks that failed to parse. */
-static int parse_result(int ret, const mbedtls_x509_crt *parsed)
+ * blocks that failed to parse (a certificate Mbed TLS cannot parse, such as
+ * an Ed25519 one, is one of them). With skipped (trust anchors) those are
+ * counted there; without, any of them fails the whole. */
+static int parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped)
 {
     if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR || ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
         return IOTLS_ERR_KEY_LOAD;
     if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
         return IOTLS_ERR_NO_MEMORY;
-    if (ret != 0 || crt_list_count(parsed) == 0)
+    if (ret < 0 || (ret > 0 && skipped == NULL) || crt_list_count(parsed) == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
+    if (skipped != NULL)
+        *skipped = (size_t)ret;
     return IOTLS_OK;
 }
 
-int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
+/* skipped: NULL for all or nothing, else where the count of skipped
+ * certificates goes. */
+static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
 {
     if (chain == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
@@ -155,7 +163,7 @@ int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
-    int rc = parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed);
+    int rc = parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed, skipped);
     if (rc == IOTLS_OK)
         rc = append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
@@ -163,7 +171,7 @@ int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
     return rc;
 }
 
-int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     if (chain == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
@@ -171,26 +179,59 @@ int iotls_x509_load_file(iotls_x509 *chain, const char *path)
         return IOTLS_ERR_CRYPTO;
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
-    int rc = parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed);
+    int rc = parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed, skipped);
     if (rc == IOTLS_OK)
         rc = append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
     return rc;
 }
 
-int iotls_x509_load_dir(iotls_x509 *chain, const char *dir)
+int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 {
+    return load_mem(chain, data, len, NULL);
+}
+
+int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+{
+    return load_file(chain, path, NULL);
+}
+
+int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_mem(chain, data, len, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_file(chain, path, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
+{
+    if (skipped != NULL)
+        *skipped = 0;
     if (chain == NULL || dir == NULL)
         return IOTLS_ERR_BAD_ARG;
     if (iotls_psa_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
     /* A system CA directory holds files that are not certificates (links,
-     * READMEs, CRLs): keep whatever parses, fail only when nothing did. */
+     * READMEs, CRLs): keep whatever parses, fail only when nothing did.
+     * Mbed TLS returns how many files and certificates it skipped. */
     size_t before = crt_list_count(&chain->crt);
     int ret = mbedtls_x509_crt_parse_path(&chain->crt, dir);
     chain->count = crt_list_count(&chain->crt);
     if (ret < 0)
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
+    if (skipped != NULL)
+        *skipped = (size_t)ret;
     return chain->count > before ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
 }
 
@@ -287,6 +328,90 @@ static int host_matches(const mbedtls_x509_crt *crt, const char *host)
     return 0;
 }
 
+/* ---- the key profile (before any signature) ---- */
+
+/* The public exponent of an RSA certificate's key, when it fits in 64
+ * bits (0 when it does not). Mbed TLS 4 has no RSA API left and PSA only
+ * imports keys up to PSA_VENDOR_RSA_MAX_KEY_BITS, below the 8192 bits a
+ * policy may allow, so the exponent is read from the SubjectPublicKeyInfo
+ * the certificate holds (pk_raw, from which Mbed TLS parsed crt->pk) with
+ * Mbed TLS' ASN.1 reader: SEQUENCE { AlgorithmIdentifier, BIT STRING
+ * holding RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent
+ * INTEGER } } (RFC 8017 A.1.1). */
+static int rsa_exponent(const mbedtls_x509_crt *crt, uint64_t *e)
+{
+    unsigned char *p = crt->pk_raw.p;
+    const unsigned char *end = p + crt->pk_raw.len;
+    mbedtls_asn1_buf alg_oid, alg_params;
+    size_t len = 0;
+    if (p == NULL ||
+        mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
+        return 0;
+    end = p + len;
+    if (mbedtls_asn1_get_alg(&p, end, &alg_oid, &alg_params) != 0 ||
+        mbedtls_asn1_get_bitstring_null(&p, end, &len) != 0)
+        return 0;
+    end = p + len;
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) !=
+            0 ||
+        mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_INTEGER) != 0)
+        return 0;
+    p += len; /* the modulus: its size comes from mbedtls_pk_get_bitlen */
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_INTEGER) != 0 || len == 0 ||
+        (p[0] & 0x80) != 0)
+        return 0; /* a negative exponent: Mbed TLS does not parse one anyway */
+    /* DER puts a 0x00 before a value whose top bit is set. */
+    while (len > 0 && p[0] == 0) {
+        p++;
+        len--;
+    }
+    if (len > sizeof *e)
+        return 0;
+    *e = 0;
+    for (size_t i = 0; i < len; i++)
+        *e = *e << 8 | p[i];
+    return 1;
+}
+
+/* NULL when the key of crt is inside the profile of iotls_x509_check_keys,
+ * else why not. Type and curve from the key's PSA attributes, as the rest
+ * of this file reads keys. */
+static const char *key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
+{
+    psa_key_type_t type = 0;
+    size_t bits = 0;
+    if (iotls_psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK)
+        return "a key type other than RSA or EC";
+    if (PSA_KEY_TYPE_IS_RSA(type)) {
+        uint64_t e = 0;
+        int fits = rsa_exponent(crt, &e);
+        return iotls_common_rsa_key_problem(mbedtls_pk_get_bitlen(&crt->pk), fits, e, max_rsa_bits);
+    }
+    if (PSA_KEY_TYPE_IS_ECC(type))
+        return (PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_SECP_R1 &&
+                (bits == 256 || bits == 384))
+                   ? NULL
+                   : "EC key on a curve other than P-256 or P-384";
+    return "a key type other than RSA or EC";
+}
+
+int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
+                          size_t detail_cap)
+{
+    if (detail != NULL && detail_cap > 0)
+        detail[0] = '\0';
+    if (chain == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    size_t i = 0;
+    for (const mbedtls_x509_crt *crt = &chain->crt; crt != NULL && crt->raw.p != NULL;
+         crt = crt->next, i++) {
+        const char *why = key_problem(crt, max_rsa_bits);
+        if (why != NULL)
+            return iotls_common_key_refused(detail, detail_cap, i, why);
+    }
+    return IOTLS_OK;
+}
+
 /* ---- verification ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
@@ -379,6 +504,8 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
                       size_t detail_cap)
 {
     int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    if (rc == IOTLS_OK)
+        rc = iotls_x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
     const mbedtls_x509_crt *leaf = nth(chain, 0);
