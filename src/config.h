@@ -62,7 +62,7 @@ struct iotls_config {
     iotls_sni_fn sni_cb;
     void *sni_arg;
 
-    /* Server: HMAC key that seals the HelloRetryRequest cookie (server.c).
+    /* Server: HMAC key that seals the HelloRetryRequest cookie (cookie.c).
      * Sharing one key between connections lets any of them accept the
      * second ClientHello; without one each connection makes its own. */
     uint8_t cookie_key[32];
@@ -73,7 +73,7 @@ struct iotls_config {
      * set by iotls_config_set_ticket_key). Stateless: the ticket carries
      * the resumption PSK, nothing is stored. The AES-256-GCM key and key
      * name that seal a ticket are derived from the master for the rotation
-     * period floor(now_ms / (ticket_rotation_s * 1000)) (server.c), so
+     * period floor(now_ms / (ticket_rotation_s * 1000)) (ticket.c), so
      * processes sharing the master rotate in step without talking. */
     unsigned ticket_count;
     uint32_t ticket_lifetime; /* seconds; the engine sends at most ticket_rotation_s */

@@ -25,8 +25,8 @@
  *
  * Resumption: after the handshake we send cfg->ticket_count stateless
  * NewSessionTickets (the resumption PSK sealed under the current rotation
- * period's ticket key, derived from the config's ticket master), and a
- * first ClientHello offering one of them with a valid binder resumes (no
+ * period's ticket key, derived from the config's ticket master: ticket.c),
+ * and a first ClientHello offering one of them with a valid binder resumes (no
  * Certificate, CertificateVerify or CertificateRequest). A
  * ticket we cannot open or use is ignored (full handshake); a second
  * ClientHello after HelloRetryRequest always does a full handshake.
@@ -42,25 +42,10 @@
 #include <string.h>
 
 #include "conn.h"
+#include "cookie.h"
 #include "iotls/error.h"
 #include "msg/msg.h"
-
-/* Stateless HelloRetryRequest cookie:
- *   version(1) | suite(2) | group(2) | hash_len(1) | Hash(ClientHello1) | tag(32)
- * tag = HMAC-SHA256(cookie_key, everything before the tag || fields digest),
- * where the fields digest is a SHA-256 over the ClientHello fields RFC 8446
- * 4.1.2 forbids the client to change in its second ClientHello. The digest
- * is not carried in the cookie, only bound by the tag: a second ClientHello
- * that changed any of them, or a forged or damaged cookie, fails the tag. */
-#define COOKIE_VERSION 1
-#define COOKIE_TAG_LEN 32
-#define COOKIE_HEAD_LEN 6
-#define COOKIE_MAX_LEN (COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN + COOKIE_TAG_LEN)
-#define FIELDS_DIGEST_LEN 32
-
-/* Longest HelloRetryRequest we write: header, version, random, session id,
- * suite, compression, extensions (supported_versions, key_share, cookie). */
-#define HRR_MAX_LEN (4 + 2 + 32 + 33 + 2 + 1 + 2 + 6 + 6 + 6 + COOKIE_MAX_LEN)
+#include "ticket.h"
 
 /* Bytes of declined 0-RTT records skipped before giving up: the 16 KiB
  * OpenSSL and others allow by default, plus record overhead. */
@@ -89,57 +74,6 @@ typedef struct {
     uint8_t ticket_alpn[256]; /* NUL-ended protocol of the issuing connection */
     uint8_t binder_hash[32];  /* SHA-256 of the selected ticket: the replay key */
 } sv_choice;
-
-/* Stateless ticket:
- *   key_name(16) | nonce(12) | AES-256-GCM(key_i, nonce, aad = key_name,
- *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4) |
- *     SHA-256(server_name)(32) | max_early_data(4) | alpn<1> |
- *     client_auth(1) [| client_spki_sha256(32) | client_subject<1>]) | tag(16)
- * The server name is bound so that a ticket issued under one name (and,
- * with an SNI callback, one certificate) does not resume under another.
- * client_auth (0 or 1) says whether the client was authenticated by a
- * certificate in the handshake that issued the ticket (or carried into it
- * by the ticket it resumed with); its identity follows only when it was. A
- * server that requires client certificates does not resume a ticket
- * without it (another policy sharing the ticket key, or ours before it
- * changed, issued it): a full handshake asks for a certificate.
- *
- * Key rotation: the config's 48 bytes are a master secret; for the period
- * i = floor(now_ms / period_ms),
- *   key_i    = HKDF-Expand-SHA256(master, "iotls ticket key" || be64(i), 32)
- *   key_name = HKDF-Expand-SHA256(master, "iotls ticket name", 8) || be64(i)
- * A ticket is sealed under the current period's key and opens only in its
- * own period or the next one. Nothing is stored or updated: processes with
- * the same master and clock agree on every key, and the keys are derived
- * per ticket and wiped. */
-#define TICKET_VERSION 3
-#define TICKET_NAME_LEN 16
-#define TICKET_PREFIX_LEN 8
-#define TICKET_KEY_LEN 32
-#define TICKET_MASTER_LEN 48
-#define TICKET_KEY_LABEL "iotls ticket key"
-#define TICKET_NAME_LABEL "iotls ticket name"
-#define TICKET_SNI_DIGEST_LEN 32
-#define TICKET_PLAIN_MAX                                                                           \
-    (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN + 4 + 1 + 255 + 1 + 32 +   \
-     1 + IOTLS_PEER_SUBJECT_MAX)
-#define TICKET_MAX_LEN                                                                             \
-    (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
-/* Our largest ticket (693 bytes) must fit a device's session. */
-_Static_assert(TICKET_MAX_LEN <= IOTLS_SESSION_MAX_TICKET, "ticket too large for iotls_session");
-
-typedef struct {
-    uint16_t suite;
-    uint8_t psk[IOTLS_MAX_HASH_LEN];
-    size_t psk_len;
-    uint32_t age_add;
-    uint64_t issued_ms;
-    uint32_t lifetime;
-    uint8_t sni_digest[TICKET_SNI_DIGEST_LEN];
-    uint32_t max_early_data;
-    char alpn[256];  /* NUL-ended */
-    int client_auth; /* the client identity (kept beside the ticket) is valid */
-} sv_ticket;
 
 static const iotls_config *cert_config(const iotls_conn *c)
 {
@@ -446,152 +380,6 @@ IOTLS_NOINLINE static int negotiate_rest(iotls_conn *c, const iotls_client_hello
     return rc;
 }
 
-/* ---------------- HelloRetryRequest cookie ---------------- */
-
-static int digest_field(iotls_hash_ctx *h, const uint8_t *p, size_t len)
-{
-    uint8_t prefix[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                         (uint8_t)len};
-    int rc = iotls_hash_update(h, prefix, sizeof prefix);
-    if (rc == IOTLS_OK && len > 0)
-        rc = iotls_hash_update(h, p, len);
-    return rc;
-}
-
-/* SHA-256 over the ClientHello fields that must not change between the
- * two ClientHellos (RFC 8446 4.1.2 lists what may: key_share, early_data,
- * cookie, pre_shared_key, padding). Each field is length-prefixed, and the
- * presence of the optional extensions is part of the digest. */
-static int fields_digest(const iotls_client_hello *ch, uint8_t out[FIELDS_DIGEST_LEN])
-{
-    const uint32_t bound =
-        IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME) | IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_GROUPS) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS) | IOTLS_EXT_BIT(IOTLS_EXTID_ALPN) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_VERSIONS) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_PSK_KEY_EXCHANGE_MODES) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS_CERT);
-    uint32_t present = ch->exts_seen & bound;
-    uint8_t head[6] = {
-        (uint8_t)(ch->legacy_version >> 8), (uint8_t)ch->legacy_version, (uint8_t)(present >> 24),
-        (uint8_t)(present >> 16),           (uint8_t)(present >> 8),     (uint8_t)present};
-    const iotls_bytes *fields[] = {
-        &ch->random,
-        &ch->session_id,
-        &ch->cipher_suites,
-        &ch->compression_methods,
-        &ch->server_name,
-        &ch->supported_versions,
-        &ch->supported_groups,
-        &ch->signature_algorithms,
-        &ch->signature_algorithms_cert,
-        &ch->alpn,
-        &ch->psk_modes,
-    };
-    iotls_hash_ctx h;
-    memset(&h, 0, sizeof h);
-    int rc = iotls_hash_init(&h, IOTLS_HASH_SHA256);
-    if (rc == IOTLS_OK)
-        rc = iotls_hash_update(&h, head, sizeof head);
-    for (size_t i = 0; rc == IOTLS_OK && i < sizeof fields / sizeof fields[0]; i++)
-        rc = digest_field(&h, fields[i]->p, fields[i]->len);
-    if (rc == IOTLS_OK)
-        rc = iotls_hash_snapshot(&h, out);
-    iotls_hash_free(&h);
-    return rc;
-}
-
-static const uint8_t *cookie_key(const iotls_conn *c)
-{
-    if (c->cfg->has_cookie_key)
-        return c->cfg->cookie_key;
-    return c->sv.own_cookie_key ? c->sv.cookie_key : NULL;
-}
-
-/* tag = HMAC-SHA256(key, head_and_hash || fields digest of ch). */
-static int cookie_tag(const uint8_t *key, const uint8_t *cookie, size_t body_len,
-                      const iotls_client_hello *ch, uint8_t tag[COOKIE_TAG_LEN])
-{
-    uint8_t input[COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN + FIELDS_DIGEST_LEN];
-    if (body_len > COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN)
-        return IOTLS_ERR_INTERNAL;
-    memcpy(input, cookie, body_len);
-    int rc = fields_digest(ch, input + body_len);
-    if (rc == IOTLS_OK)
-        rc = iotls_hmac(IOTLS_HASH_SHA256, key, IOTLS_COOKIE_KEY_LEN, input,
-                        body_len + FIELDS_DIGEST_LEN, tag);
-    iotls_wipe(input, sizeof input);
-    return rc;
-}
-
-static int make_cookie(iotls_conn *c, const iotls_client_hello *ch, uint16_t suite, uint16_t group,
-                       const uint8_t *ch1_hash, size_t hash_len, uint8_t *cookie,
-                       size_t *cookie_len)
-{
-    if (!c->cfg->has_cookie_key && !c->sv.own_cookie_key) {
-        int rc = iotls_random(c->sv.cookie_key, sizeof c->sv.cookie_key);
-        if (rc != IOTLS_OK)
-            return rc;
-        c->sv.own_cookie_key = 1;
-    }
-    cookie[0] = COOKIE_VERSION;
-    cookie[1] = (uint8_t)(suite >> 8);
-    cookie[2] = (uint8_t)suite;
-    cookie[3] = (uint8_t)(group >> 8);
-    cookie[4] = (uint8_t)group;
-    cookie[5] = (uint8_t)hash_len;
-    memcpy(cookie + COOKIE_HEAD_LEN, ch1_hash, hash_len);
-    size_t body_len = COOKIE_HEAD_LEN + hash_len;
-    int rc = cookie_tag(cookie_key(c), cookie, body_len, ch, cookie + body_len);
-    if (rc == IOTLS_OK)
-        *cookie_len = body_len + COOKIE_TAG_LEN;
-    return rc;
-}
-
-/* Checks the second ClientHello's cookie; on success returns what the
- * first ClientHello decided and the view of Hash(ClientHello1). */
-IOTLS_NOINLINE static int open_cookie(const iotls_conn *c, const iotls_client_hello *ch2,
-                                      uint16_t *suite, uint16_t *group, iotls_bytes *ch1_hash)
-{
-    const uint8_t *key = cookie_key(c);
-    const uint8_t *p = ch2->cookie.p;
-    size_t len = ch2->cookie.len;
-    if (!key || !has_ext(ch2, IOTLS_EXTID_COOKIE) || len < COOKIE_HEAD_LEN + COOKIE_TAG_LEN)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    size_t hash_len = p[5];
-    if (p[0] != COOKIE_VERSION || hash_len > IOTLS_MAX_HASH_LEN ||
-        len != COOKIE_HEAD_LEN + hash_len + COOKIE_TAG_LEN)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    uint8_t tag[COOKIE_TAG_LEN];
-    int rc = cookie_tag(key, p, COOKIE_HEAD_LEN + hash_len, ch2, tag);
-    if (rc != IOTLS_OK)
-        return rc;
-    int differs = iotls_ct_memcmp(tag, p + COOKIE_HEAD_LEN + hash_len, COOKIE_TAG_LEN);
-    iotls_wipe(tag, sizeof tag);
-    if (differs)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    *suite = (uint16_t)((p[1] << 8) | p[2]);
-    *group = (uint16_t)((p[3] << 8) | p[4]);
-    if (iotls_hash_len(iotls_suite_hash(*suite)) != hash_len)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    ch1_hash->p = p + COOKIE_HEAD_LEN;
-    ch1_hash->len = hash_len;
-    return IOTLS_OK;
-}
-
-static void hrr_params(iotls_server_hello_params *hp, const iotls_client_hello *ch, uint16_t suite,
-                       uint16_t group, const uint8_t *cookie, size_t cookie_len)
-{
-    memset(hp, 0, sizeof *hp);
-    hp->random = iotls_hrr_random;
-    hp->is_hrr = 1;
-    hp->session_id_echo = ch->session_id.p;
-    hp->session_id_len = ch->session_id.len;
-    hp->cipher_suite = suite;
-    hp->key_share_group = group;
-    hp->cookie = cookie;
-    hp->cookie_len = cookie_len;
-}
-
 /* RFC 8446 D.4: a client that sent a legacy_session_id is in middlebox
  * compatibility mode and expects one change_cipher_spec right after our
  * first handshake message (ServerHello or HelloRetryRequest). */
@@ -607,18 +395,18 @@ IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_cl
                                                    const sv_choice *choice)
 {
     uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
-    uint8_t cookie[COOKIE_MAX_LEN];
+    uint8_t cookie[IOTLS_COOKIE_MAX_LEN];
     size_t cookie_len = 0;
     int rc = iotls_transcript_hash(&c->transcript, ch1_hash);
     if (rc == IOTLS_OK)
-        rc = make_cookie(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len, cookie,
-                         &cookie_len);
+        rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len, cookie,
+                                &cookie_len);
     /* Our own transcript goes on too (the second ClientHello rebuilds it
      * from the cookie anyway, as a stateless server would). */
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hrr_substitute(&c->transcript);
     iotls_server_hello_params hp;
-    hrr_params(&hp, ch, choice->suite, choice->group, cookie, cookie_len);
+    iotls__hrr_params(&hp, ch, choice->suite, choice->group, cookie, cookie_len);
     if (rc == IOTLS_OK)
         rc = send_message(c, write_server_hello, &hp);
     if (rc == IOTLS_OK)
@@ -630,45 +418,6 @@ IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_cl
         iotls_conn_event(c, IOTLS_EV_HRR, 0, 0, (int)choice->group, "sent");
     }
     iotls_wipe(ch1_hash, sizeof ch1_hash);
-    return rc;
-}
-
-/* Transcript after a HelloRetryRequest, from the cookie alone (RFC 8446
- * 4.4.1): message_hash(ClientHello1) || HelloRetryRequest || ClientHello2.
- * The HelloRetryRequest is written again byte for byte: it depends only on
- * the session id (bound by the cookie), suite, group and the cookie. */
-IOTLS_NOINLINE static int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2,
-                                             uint16_t suite, uint16_t group, iotls_bytes ch1_hash,
-                                             const uint8_t *ch2_msg, size_t ch2_len)
-{
-    uint8_t synthetic[IOTLS_HS_HEADER_LEN + IOTLS_MAX_HASH_LEN];
-    synthetic[0] = IOTLS_HS_MESSAGE_HASH;
-    synthetic[1] = 0;
-    synthetic[2] = 0;
-    synthetic[3] = (uint8_t)ch1_hash.len;
-    memcpy(synthetic + IOTLS_HS_HEADER_LEN, ch1_hash.p, ch1_hash.len);
-
-    uint8_t hrr[HRR_MAX_LEN];
-    iotls_writer w;
-    iotls_wr_init(&w, hrr, sizeof hrr);
-    iotls_server_hello_params hp;
-    hrr_params(&hp, ch2, suite, group, ch2->cookie.p, ch2->cookie.len);
-    int rc = iotls_server_hello_write(&w, &hp);
-    if (rc == IOTLS_OK)
-        rc = iotls_wr_error(&w);
-    if (rc != IOTLS_OK)
-        return rc;
-
-    iotls_transcript_free(&c->transcript);
-    rc = iotls_transcript_init(&c->transcript);
-    if (rc == IOTLS_OK)
-        rc = iotls_transcript_select(&c->transcript, iotls_suite_hash(suite));
-    if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, synthetic, IOTLS_HS_HEADER_LEN + ch1_hash.len);
-    if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, hrr, w.len);
-    if (rc == IOTLS_OK && ch2_msg != NULL)
-        rc = iotls_transcript_update(&c->transcript, ch2_msg, ch2_len);
     return rc;
 }
 
@@ -896,194 +645,7 @@ IOTLS_NOINLINE static int send_flight_rest(iotls_conn *c)
 
 /* ---------------- session tickets ---------------- */
 
-static uint64_t ticket_period_ms(const iotls_config *cfg)
-{
-    uint32_t period_s =
-        cfg->ticket_rotation_s ? cfg->ticket_rotation_s : IOTLS_DEFAULT_TICKET_ROTATION_S;
-    return (uint64_t)period_s * 1000u;
-}
-
-/* The lifetime we announce and enforce: at most one period, so that a
- * ticket sealed in period i (accepted through i+1) never outlives its key. */
-static uint32_t ticket_lifetime_s(const iotls_config *cfg)
-{
-    uint32_t period_s =
-        cfg->ticket_rotation_s ? cfg->ticket_rotation_s : IOTLS_DEFAULT_TICKET_ROTATION_S;
-    return cfg->ticket_lifetime < period_s ? cfg->ticket_lifetime : period_s;
-}
-
-static void put_be64(uint8_t out[8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be64(const uint8_t in[8])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
-
-/* HKDF-Expand-SHA256(master, label [|| be64(period)]); with_period 0 for
- * the key name prefix, which is the same in every period. */
-static int ticket_derive(const iotls_config *cfg, const char *label, int with_period,
-                         uint64_t period, uint8_t *out, size_t out_len)
-{
-    uint8_t master[TICKET_MASTER_LEN];
-    uint8_t info[32];
-    size_t label_len = strlen(label);
-    size_t info_len = label_len;
-    memcpy(info, label, label_len);
-    if (with_period) {
-        put_be64(info + label_len, period);
-        info_len += 8;
-    }
-    memcpy(master, cfg->ticket_key_name, sizeof cfg->ticket_key_name);
-    memcpy(master + sizeof cfg->ticket_key_name, cfg->ticket_key, sizeof cfg->ticket_key);
-    int rc =
-        iotls_hkdf_expand(IOTLS_HASH_SHA256, master, sizeof master, info, info_len, out, out_len);
-    iotls_wipe(master, sizeof master);
-    return rc;
-}
-
-/* The AEAD context for period's key; the derived key is wiped here. */
-static int ticket_aead(const iotls_config *cfg, uint64_t period, iotls_aead_ctx *aead)
-{
-    uint8_t key[TICKET_KEY_LEN];
-    int rc = ticket_derive(cfg, TICKET_KEY_LABEL, 1, period, key, sizeof key);
-    if (rc == IOTLS_OK)
-        rc = iotls_aead_init(aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
-    iotls_wipe(key, sizeof key);
-    return rc;
-}
-
-/* The plaintext is written where its ciphertext goes and sealed in place
- * (out has TICKET_MAX_LEN bytes): no second buffer on the stack. client is
- * the authenticated client's identity, NULL for none. */
-static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t,
-                       const iotls_peer_id *client, uint8_t *out, size_t *out_len)
-{
-    uint8_t *plain = out + TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
-    iotls_writer w;
-    iotls_wr_init(&w, plain, TICKET_PLAIN_MAX);
-    iotls_wr_u8(&w, TICKET_VERSION);
-    iotls_wr_u16(&w, t->suite);
-    iotls_wr_u8(&w, (uint8_t)t->psk_len);
-    iotls_wr_bytes(&w, t->psk, t->psk_len);
-    iotls_wr_u32(&w, t->age_add);
-    iotls_wr_u32(&w, (uint32_t)(t->issued_ms >> 32));
-    iotls_wr_u32(&w, (uint32_t)t->issued_ms);
-    iotls_wr_u32(&w, t->lifetime);
-    iotls_wr_bytes(&w, t->sni_digest, sizeof t->sni_digest);
-    iotls_wr_u32(&w, t->max_early_data);
-    size_t alpn_len = strlen(t->alpn);
-    iotls_wr_u8(&w, (uint8_t)alpn_len);
-    iotls_wr_bytes(&w, (const uint8_t *)t->alpn, alpn_len);
-    iotls_wr_u8(&w, client != NULL);
-    if (client != NULL) {
-        size_t subject_len = strlen(client->subject);
-        if (subject_len > IOTLS_PEER_SUBJECT_MAX)
-            subject_len = IOTLS_PEER_SUBJECT_MAX;
-        iotls_wr_bytes(&w, client->spki_sha256, sizeof client->spki_sha256);
-        iotls_wr_u8(&w, (uint8_t)subject_len);
-        iotls_wr_bytes(&w, (const uint8_t *)client->subject, subject_len);
-    }
-    int rc = iotls_wr_error(&w);
-    uint64_t period = now / ticket_period_ms(cfg);
-    if (rc == IOTLS_OK)
-        rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, out, TICKET_PREFIX_LEN);
-    put_be64(out + TICKET_PREFIX_LEN, period);
-    if (rc == IOTLS_OK)
-        rc = iotls_random(out + TICKET_NAME_LEN, IOTLS_AEAD_NONCE_LEN);
-    iotls_aead_ctx aead;
-    memset(&aead, 0, sizeof aead);
-    if (rc == IOTLS_OK)
-        rc = ticket_aead(cfg, period, &aead);
-    if (rc == IOTLS_OK) {
-        rc = iotls_aead_seal(&aead, out + TICKET_NAME_LEN, out, TICKET_NAME_LEN, plain, w.len,
-                             plain);
-        iotls_aead_free(&aead);
-    }
-    if (rc == IOTLS_OK)
-        *out_len = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + w.len + IOTLS_AEAD_TAG_LEN;
-    else
-        iotls_wipe(plain, TICKET_PLAIN_MAX); /* not sealed: still the PSK in the clear */
-    return rc;
-}
-
-/* IOTLS_OK and the contents when the ticket is ours, sealed in the current
- * period (by now) or the previous one, and intact; anything else means
- * "not usable" (the caller ignores the identity). */
-static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket, sv_ticket *t,
-                       iotls_peer_id *client, uint8_t plain[TICKET_PLAIN_MAX])
-{
-    uint8_t prefix[TICKET_PREFIX_LEN];
-    size_t head = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
-    if (ticket.len < head + IOTLS_AEAD_TAG_LEN || ticket.len > TICKET_MAX_LEN)
-        return IOTLS_ERR_DECODE;
-    /* Another master's ticket, or one whose key has rotated out (or is not
-     * in use yet: a future period is never accepted, whatever its tag). */
-    uint64_t current = now / ticket_period_ms(cfg);
-    uint64_t period = get_be64(ticket.p + TICKET_PREFIX_LEN);
-    if (period != current && (current == 0 || period != current - 1))
-        return IOTLS_ERR_DECODE;
-    int rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, prefix, sizeof prefix);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(ticket.p, prefix, sizeof prefix) != 0)
-        rc = IOTLS_ERR_DECODE;
-    if (rc != IOTLS_OK)
-        return rc;
-    size_t plain_len = ticket.len - head - IOTLS_AEAD_TAG_LEN;
-    iotls_aead_ctx aead;
-    memset(&aead, 0, sizeof aead);
-    rc = ticket_aead(cfg, period, &aead);
-    if (rc == IOTLS_OK) {
-        rc = iotls_aead_open(&aead, ticket.p + TICKET_NAME_LEN, ticket.p, TICKET_NAME_LEN,
-                             ticket.p + head, ticket.len - head, plain);
-        iotls_aead_free(&aead);
-    }
-    if (rc != IOTLS_OK)
-        return rc;
-    iotls_reader r;
-    iotls_bytes psk;
-    iotls_bytes alpn;
-    iotls_bytes subject = {NULL, 0};
-    uint8_t version, client_auth = 0;
-    uint32_t hi, lo;
-    iotls_rd_init(&r, plain, plain_len);
-    if (iotls_rd_u8(&r, &version) != IOTLS_OK || version != TICKET_VERSION ||
-        iotls_rd_u16(&r, &t->suite) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 1, IOTLS_MAX_HASH_LEN, &psk) != IOTLS_OK ||
-        iotls_rd_u32(&r, &t->age_add) != IOTLS_OK || iotls_rd_u32(&r, &hi) != IOTLS_OK ||
-        iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &t->lifetime) != IOTLS_OK ||
-        iotls_rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
-        iotls_rd_u32(&r, &t->max_early_data) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 0, 255, &alpn) != IOTLS_OK || iotls_rd_u8(&r, &client_auth) != IOTLS_OK ||
-        client_auth > 1 ||
-        (client_auth &&
-         (iotls_rd_copy(&r, client->spki_sha256, sizeof client->spki_sha256) != IOTLS_OK ||
-          iotls_rd_vec8(&r, 0, IOTLS_PEER_SUBJECT_MAX, &subject) != IOTLS_OK)) ||
-        iotls_rd_done(&r) != IOTLS_OK) {
-        rc = IOTLS_ERR_DECODE;
-    } else {
-        memcpy(t->psk, psk.p, psk.len);
-        t->psk_len = psk.len;
-        t->issued_ms = ((uint64_t)hi << 32) | lo;
-        memcpy(t->alpn, alpn.p, alpn.len);
-        t->alpn[alpn.len] = '\0';
-        t->client_auth = client_auth;
-        if (subject.len > 0)
-            memcpy(client->subject, subject.p, subject.len);
-        client->subject[subject.len] = '\0';
-    }
-    iotls_wipe(plain, TICKET_PLAIN_MAX);
-    return rc;
-}
-
-static int sni_digest(const iotls_conn *c, uint8_t out[TICKET_SNI_DIGEST_LEN])
+static int sni_digest(const iotls_conn *c, uint8_t out[IOTLS_TICKET_SNI_DIGEST_LEN])
 {
     return iotls_hash(IOTLS_HASH_SHA256, (const uint8_t *)c->server_name, strlen(c->server_name),
                       out);
@@ -1115,15 +677,15 @@ static int send_tickets(iotls_conn *c)
         return IOTLS_OK;
     int rc = IOTLS_OK;
     for (unsigned i = 0; i < cfg->ticket_count && i < 256 && rc == IOTLS_OK; i++) {
-        sv_ticket t;
-        uint8_t ticket[TICKET_MAX_LEN];
+        iotls__ticket_body t;
+        uint8_t ticket[IOTLS_TICKET_MAX_LEN];
         uint8_t age_add[4];
         nst_out n;
         memset(&t, 0, sizeof t);
         n.nonce = (uint8_t)i;
         t.suite = c->suite;
         t.psk_len = c->hash_len;
-        t.lifetime = ticket_lifetime_s(cfg);
+        t.lifetime = iotls__ticket_lifetime_s(cfg);
         t.issued_ms = iotls_config_now_ms(cfg);
         t.max_early_data = cfg->max_early_data;
         size_t alpn_len = strlen(c->alpn);
@@ -1142,11 +704,11 @@ static int send_tickets(iotls_conn *c)
          * client, so that it resumes as that client (select_psk). */
         const iotls_peer_id *client = c->client_auth ? c->client_id : NULL;
         if (rc == IOTLS_OK)
-            rc = ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
+            rc = iotls__ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
         iotls_wipe(&t, sizeof t);
         if (rc != IOTLS_OK)
             break;
-        n.lifetime = ticket_lifetime_s(cfg);
+        n.lifetime = iotls__ticket_lifetime_s(cfg);
         n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
                     ((uint32_t)age_add[2] << 8) | age_add[3];
         n.ticket = ticket;
@@ -1170,9 +732,9 @@ static int send_tickets(iotls_conn *c)
  * (decrypt_error otherwise). Unusable identities are skipped, and with none
  * left the handshake goes on without a PSK. */
 typedef struct {
-    sv_ticket ticket;
+    iotls__ticket_body ticket;
     iotls_peer_id client;
-    uint8_t plain[TICKET_PLAIN_MAX];
+    uint8_t plain[IOTLS_TICKET_PLAIN_MAX];
 } sv_psk_scratch;
 
 /* Whether any PSK could be accepted at all: tickets or an external PSK. */
@@ -1221,7 +783,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     iotls_hash_alg alg = iotls_suite_hash(choice->suite);
     size_t hash_len = iotls_hash_len(alg);
     uint64_t now = iotls_config_now_ms(cfg);
-    uint8_t sni[TICKET_SNI_DIGEST_LEN];
+    uint8_t sni[IOTLS_TICKET_SNI_DIGEST_LEN];
     int rc = sni_digest(c, sni);
     if (rc != IOTLS_OK)
         return rc;
@@ -1235,7 +797,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     if (room.cap < pad + sizeof(sv_psk_scratch))
         return IOTLS_ERR_INTERNAL;
     sv_psk_scratch *scratch = (sv_psk_scratch *)(void *)(room.p + pad);
-    sv_ticket *t = &scratch->ticket;
+    iotls__ticket_body *t = &scratch->ticket;
     size_t index = 0;
     int found = 0, external = 0;
     uint32_t found_age = 0;
@@ -1249,7 +811,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
             /* The external PSK, when the suite has its hash (RFC 8446 4.2.11). */
             found = external = cfg->ext_psk_hash == alg;
         } else if (cfg->has_ticket_key &&
-                   ticket_open(cfg, now, identity, t, &scratch->client, scratch->plain) ==
+                   iotls__ticket_open(cfg, now, identity, t, &scratch->client, scratch->plain) ==
                        IOTLS_OK &&
                    iotls_suite_hash(t->suite) == alg && t->psk_len == hash_len &&
                    memcmp(t->sni_digest, sni, sizeof sni) == 0 &&
@@ -1484,7 +1046,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     if (ch.early_data) /* RFC 8446 4.1.2: removed in the second ClientHello */
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
-    rc = open_cookie(c, &ch, &choice.suite, &choice.group, &ch1_hash);
+    rc = iotls__cookie_open(c, &ch, &choice.suite, &choice.group, &ch1_hash);
     if (rc != IOTLS_OK)
         return rc;
     /* The same suite as the HelloRetryRequest (RFC 8446 4.1.4). */
@@ -1510,7 +1072,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
      * the HelloRetryRequest. A PSK offered again (RFC 8446 4.1.4) has its
      * binder over them and this message up to the binders (4.2.11.2). */
     if (rc == IOTLS_OK)
-        rc = rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash, NULL, 0);
+        rc = iotls__hrr_rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash);
     if (rc == IOTLS_OK)
         rc = select_psk(c, msg, &ch, &choice);
     if (rc == IOTLS_OK)
