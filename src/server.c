@@ -370,16 +370,6 @@ IOTLS_NOINLINE static int process_sni(iotls_conn *c, const iotls_client_hello *c
     return IOTLS_OK;
 }
 
-/* Everything but the group, which the two ClientHellos decide differently. */
-IOTLS_NOINLINE static int negotiate_rest(iotls_conn *c, const iotls_client_hello *ch,
-                                         sv_choice *choice)
-{
-    int rc = pick_sig_scheme(c, ch, &choice->sig_scheme);
-    if (rc == IOTLS_OK)
-        rc = pick_alpn(c->cfg, ch, &choice->alpn);
-    return rc;
-}
-
 /* RFC 8446 D.4: a client that sent a legacy_session_id is in middlebox
  * compatibility mode and expects one change_cipher_spec right after our
  * first handshake message (ServerHello or HelloRetryRequest). */
@@ -938,16 +928,58 @@ static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
     return rc;
 }
 
+/* Accepts or declines the early data a first ClientHello announces. */
+static void decide_early_data(iotls_conn *c, const sv_choice *choice)
+{
+    if (early_data_policy(c, choice)) {
+        c->sv.early_accepted = 1;
+        c->early_status = IOTLS_EARLY_DATA_ACCEPTED;
+        c->early_max = choice->ticket_max_early < c->cfg->max_early_data ? choice->ticket_max_early
+                                                                         : c->cfg->max_early_data;
+    } else {
+        /* Declined: its records follow this ClientHello and are skipped
+         * (RFC 8446 4.2.10). */
+        c->early_status = IOTLS_EARLY_DATA_REJECTED;
+        c->skip_early_data = 1;
+        c->early_skip_budget = EARLY_SKIP_BUDGET;
+    }
+}
+
+/* The negotiation both ClientHellos go through once suite and group are
+ * set (from the first ClientHello's offer, or from the cookie for the
+ * second): the PSK, our signature scheme unless a PSK authenticates, ALPN,
+ * and early data (only a first ClientHello may carry it). group_rc is the
+ * group choice's result: without a group, only a psk_ke PSK goes on. */
+IOTLS_NOINLINE static int negotiate(iotls_conn *c, const uint8_t *msg, const iotls_client_hello *ch,
+                                    int group_rc, sv_choice *choice)
+{
+    int rc = select_psk(c, msg, ch, choice);
+    if (rc == IOTLS_OK && group_rc != IOTLS_OK && !choice->psk_ke)
+        rc = group_rc;
+    if (rc == IOTLS_OK && !choice->resumed) {
+        rc = pick_sig_scheme(c, ch, &choice->sig_scheme);
+        /* No certificate answers this client (a PSK-only server, or a
+         * client without signature_algorithms), but a HelloRetryRequest is
+         * coming and the client offers a PSK: the second ClientHello
+         * decides. */
+        if ((rc == IOTLS_ERR_HANDSHAKE_FAILURE || rc == IOTLS_ERR_MISSING_EXTENSION) &&
+            choice->share.len == 0 && !choice->psk_ke && cfg_has_psk_source(c->cfg) &&
+            has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY))
+            rc = IOTLS_OK;
+    }
+    if (rc == IOTLS_OK)
+        rc = pick_alpn(c->cfg, ch, &choice->alpn);
+    if (rc == IOTLS_OK && ch->early_data)
+        decide_early_data(c, choice);
+    return rc;
+}
+
 /* ---------------- transitions ---------------- */
 
-/* Parses and checks either ClientHello. Every answer to a ClientHello
- * changes our read keys (or asks for a new ClientHello): nothing may follow
- * it in its record, refused before anything is sent (RFC 8446 5.1). */
-static int read_client_hello(const iotls_conn *c, const uint8_t *msg, size_t len,
-                             iotls_client_hello *ch)
+/* Parses and checks either ClientHello. (That nothing follows it in its
+ * record, RFC 8446 5.1, conn.c checked before handing it over.) */
+static int read_client_hello(const uint8_t *msg, size_t len, iotls_client_hello *ch)
 {
-    if (c->hs_more_in_record)
-        return IOTLS_ERR_UNEXPECTED_MESSAGE;
     int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, ch);
     return rc == IOTLS_OK ? check_client_hello(ch) : rc;
 }
@@ -957,7 +989,7 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     iotls_client_hello ch;
     sv_choice choice;
     memset(&choice, 0, sizeof choice);
-    int rc = read_client_hello(c, msg, len, &ch);
+    int rc = read_client_hello(msg, len, &ch);
     if (rc != IOTLS_OK)
         return rc;
     memcpy(c->client_random, ch.random.p, sizeof c->client_random);
@@ -977,43 +1009,9 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (choice.suite == 0)
         return IOTLS_ERR_HANDSHAKE_FAILURE;
     int group_rc = pick_group(c->cfg, &ch, &choice.group, &choice.share);
-    rc = select_psk(c, msg, &ch, &choice);
-    if (rc == IOTLS_OK && group_rc != IOTLS_OK && !choice.psk_ke)
-        rc = group_rc;
-    if (rc == IOTLS_OK && !choice.resumed) {
-        rc = negotiate_rest(c, &ch, &choice);
-        /* No certificate answers this client (a PSK-only server, or a
-         * client without signature_algorithms), but a HelloRetryRequest is
-         * coming and the client offers a PSK: the second ClientHello
-         * decides (on_client_hello2). */
-        if ((rc == IOTLS_ERR_HANDSHAKE_FAILURE || rc == IOTLS_ERR_MISSING_EXTENSION) &&
-            choice.share.len == 0 && !choice.psk_ke && cfg_has_psk_source(c->cfg) &&
-            has_ext(&ch, IOTLS_EXTID_PRE_SHARED_KEY))
-            rc = pick_alpn(c->cfg, &ch, &choice.alpn);
-    } else if (rc == IOTLS_OK) {
-        rc = pick_alpn(c->cfg, &ch, &choice.alpn);
-    }
-    if (rc != IOTLS_OK) {
-        iotls_wipe(choice.psk, sizeof choice.psk);
-        return rc;
-    }
-    if (ch.early_data) {
-        if (early_data_policy(c, &choice)) {
-            c->sv.early_accepted = 1;
-            c->early_status = IOTLS_EARLY_DATA_ACCEPTED;
-            c->early_max = choice.ticket_max_early < c->cfg->max_early_data
-                               ? choice.ticket_max_early
-                               : c->cfg->max_early_data;
-        } else {
-            /* Declined: its records follow this ClientHello and are
-             * skipped (RFC 8446 4.2.10). */
-            c->early_status = IOTLS_EARLY_DATA_REJECTED;
-            c->skip_early_data = 1;
-            c->early_skip_budget = EARLY_SKIP_BUDGET;
-        }
-    }
-
-    rc = iotls_conn_set_suite(c, choice.suite);
+    rc = negotiate(c, msg, &ch, group_rc, &choice);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_suite(c, choice.suite);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK && c->sv.early_accepted)
@@ -1038,7 +1036,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     sv_choice choice;
     iotls_bytes ch1_hash;
     memset(&choice, 0, sizeof choice);
-    int rc = read_client_hello(c, msg, len, &ch);
+    int rc = read_client_hello(msg, len, &ch);
     if (rc != IOTLS_OK)
         return rc;
     /* Any 0-RTT records came before this message; none may follow. */
@@ -1074,10 +1072,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls__hrr_rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash);
     if (rc == IOTLS_OK)
-        rc = select_psk(c, msg, &ch, &choice);
-    if (rc == IOTLS_OK)
-        rc =
-            choice.resumed ? pick_alpn(c->cfg, &ch, &choice.alpn) : negotiate_rest(c, &ch, &choice);
+        rc = negotiate(c, msg, &ch, IOTLS_OK, &choice);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
