@@ -267,6 +267,7 @@ LIBC = {"memcpy", "memset", "memmove", "memcmp", "memchr", "strlen", "strcmp", "
 RESOLVED = {
     ("src/server.c", "write_fn"): r"send_message\(\s*\w+\s*,\s*(\w+)\s*,",
     ("src/server.c", "handler"): r"\{\s*IOTLS_SV_\w+\s*,\s*\w+\s*,\s*\w+\s*,\s*(\w+)\s*\}",
+    ("src/client.c", "handler"): r"\{\s*IOTLS_CL_\w+\s*,\s*\w+\s*,\s*\w+\s*,\s*(\w+)\s*\}",
 }
 # Pointers the application sets in its configuration: the call leaves the
 # engine (its depth is the application's).

@@ -456,7 +456,7 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
 }
 
 /* ServerHello or HelloRetryRequest (RFC 8446 4.1.3, 4.1.4). */
-IOTLS_NOINLINE static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
+static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     struct iotls_client_state *s = &c->cl;
@@ -574,7 +574,7 @@ static int alpn_offered(const iotls_config *cfg, iotls_bytes name)
     return 0;
 }
 
-IOTLS_NOINLINE static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len)
+static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     struct iotls_client_state *s = &c->cl;
@@ -648,7 +648,7 @@ static const iotls_config *own_cert_cfg(const iotls_conn *c)
     return c->cert_cfg != NULL ? c->cert_cfg : c->cfg;
 }
 
-IOTLS_NOINLINE static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
+static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     const iotls_config *own = own_cert_cfg(c);
@@ -683,7 +683,7 @@ IOTLS_NOINLINE static int on_certificate_request(iotls_conn *c, const uint8_t *m
     return IOTLS_OK;
 }
 
-IOTLS_NOINLINE static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
+static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate cert;
     int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
@@ -714,7 +714,7 @@ IOTLS_NOINLINE static int on_certificate(iotls_conn *c, const uint8_t *msg, size
     return IOTLS_OK;
 }
 
-IOTLS_NOINLINE static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
+static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     iotls_certificate_verify cv;
@@ -906,44 +906,41 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     return IOTLS_OK;
 }
 
+/* The messages each state accepts, and the read epoch they must arrive in
+ * (ServerHello in the clear, the rest under the handshake keys). */
+static const iotls_hs_transition transitions[] = {
+    {IOTLS_CL_WAIT_SH, IOTLS_HS_SERVER_HELLO, IOTLS_EPOCH_PLAIN, on_server_hello},
+    {IOTLS_CL_WAIT_EE, IOTLS_HS_ENCRYPTED_EXTENSIONS, IOTLS_EPOCH_HANDSHAKE,
+     on_encrypted_extensions},
+    /* Without a PSK the server must authenticate with a certificate:
+     * CertificateVerify or Finished here is unexpected_message. */
+    {IOTLS_CL_WAIT_CERT_CR, IOTLS_HS_CERTIFICATE_REQUEST, IOTLS_EPOCH_HANDSHAKE,
+     on_certificate_request},
+    {IOTLS_CL_WAIT_CERT_CR, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate},
+    {IOTLS_CL_WAIT_CERT, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate},
+    {IOTLS_CL_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify},
+    {IOTLS_CL_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_server_finished},
+};
+
 int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
 {
-    if (msg == NULL || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
+    if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
         return IOTLS_ERR_INTERNAL;
-    /* The state decides which messages may come; only those are parsed. */
-    switch (c->cl.state) {
-    case IOTLS_CL_WAIT_SH:
-        if (hs_type == IOTLS_HS_SERVER_HELLO)
-            return on_server_hello(c, msg, len);
-        break;
-    case IOTLS_CL_WAIT_EE:
-        if (hs_type == IOTLS_HS_ENCRYPTED_EXTENSIONS)
-            return on_encrypted_extensions(c, msg, len);
-        break;
-    case IOTLS_CL_WAIT_CERT_CR:
-        /* Without a PSK the server must authenticate with a certificate:
-         * CertificateVerify or Finished here is unexpected_message. */
-        if (hs_type == IOTLS_HS_CERTIFICATE_REQUEST)
-            return on_certificate_request(c, msg, len);
-        if (hs_type == IOTLS_HS_CERTIFICATE)
-            return on_certificate(c, msg, len);
-        break;
-    case IOTLS_CL_WAIT_CERT:
-        if (hs_type == IOTLS_HS_CERTIFICATE)
-            return on_certificate(c, msg, len);
-        break;
-    case IOTLS_CL_WAIT_CV:
-        if (hs_type == IOTLS_HS_CERTIFICATE_VERIFY)
-            return on_certificate_verify(c, msg, len);
-        break;
-    case IOTLS_CL_WAIT_FINISHED:
-        if (hs_type == IOTLS_HS_FINISHED)
-            return on_server_finished(c, msg, len);
-        break;
-    default:
-        break;
+    if (c->cl.state == IOTLS_CL_FAILED)
+        return IOTLS_ERR_FAILED;
+    int rc = IOTLS_ERR_UNEXPECTED_MESSAGE;
+    for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
+        if (transitions[i].state == c->cl.state && transitions[i].hs_type == hs_type &&
+            transitions[i].epoch == c->rd_epoch) {
+            rc = transitions[i].handler(c, msg, len);
+            break;
+        }
     }
-    return IOTLS_ERR_UNEXPECTED_MESSAGE;
+    if (rc != IOTLS_OK) {
+        c->cl.state = IOTLS_CL_FAILED;
+        iotls_client_wipe(c);
+    }
+    return rc;
 }
 
 int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)

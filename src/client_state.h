@@ -25,6 +25,7 @@ enum iotls_client_phase {
     IOTLS_CL_WAIT_CV,       /* CertificateVerify */
     IOTLS_CL_WAIT_FINISHED, /* server Finished */
     IOTLS_CL_CONNECTED,     /* our Finished sent: only NewSessionTicket et al. */
+    IOTLS_CL_FAILED,        /* a fatal error happened: nothing more is accepted */
 };
 
 struct iotls_client_state {

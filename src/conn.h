@@ -240,9 +240,25 @@ void iotls_conn_handshake_complete(iotls_conn *c);
 
 /* ---- implemented by client.c and server.c ---- */
 
+/* Both state machines are a table of these: in state, a message of hs_type
+ * read under epoch (enum iotls_epoch) goes to handler; anything else is
+ * unexpected_message, refused before it is parsed. The handler adds its
+ * message to the transcript itself, after the values that need the hash of
+ * the messages before it (CertificateVerify, Finished). */
+typedef int (*iotls_hs_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
+typedef struct {
+    int state;
+    uint8_t hs_type;
+    int epoch;
+    iotls_hs_handler handler;
+} iotls_hs_transition;
+
 /* Queue the ClientHello. */
 int iotls_client_start(iotls_conn *c);
-/* One whole handshake message (header included) during the handshake. */
+/* One whole handshake message (header included) during the handshake:
+ * through the role's transition table; an error leaves the role's FAILED
+ * state, which accepts nothing. A bad argument is IOTLS_ERR_INTERNAL (only
+ * conn.c calls them). */
 int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
 /* NewSessionTicket after the handshake (body only). */
 int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len);

@@ -1204,17 +1204,10 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     return send_tickets(c);
 }
 
-typedef int (*sv_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
-
 /* The one message each state accepts, and the read epoch it must arrive in
  * (a ClientHello in the clear, the client's second flight under the
- * handshake keys). */
-static const struct {
-    int state;
-    uint8_t hs_type;
-    int epoch;
-    sv_handler handler;
-} transitions[] = {
+ * handshake keys, EndOfEarlyData under the early keys). */
+static const iotls_hs_transition transitions[] = {
     {IOTLS_SV_WAIT_CH, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello},
     {IOTLS_SV_WAIT_CH2, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello2},
     {IOTLS_SV_WAIT_EOED, IOTLS_HS_END_OF_EARLY_DATA, IOTLS_EPOCH_EARLY, on_end_of_early_data},
@@ -1226,20 +1219,20 @@ static const struct {
 int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
 {
     if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
-        return IOTLS_ERR_BAD_ARG;
+        return IOTLS_ERR_INTERNAL;
     if (c->sv.state == IOTLS_SV_FAILED)
         return IOTLS_ERR_FAILED;
     int rc = IOTLS_ERR_UNEXPECTED_MESSAGE;
     for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
-        if (transitions[i].state != c->sv.state)
-            continue;
-        if (transitions[i].hs_type == hs_type && transitions[i].epoch == c->rd_epoch)
+        if (transitions[i].state == c->sv.state && transitions[i].hs_type == hs_type &&
+            transitions[i].epoch == c->rd_epoch) {
             rc = transitions[i].handler(c, msg, len);
-        /* After the ClientHello's handler, from this shallow frame. */
-        if (rc == IOTLS_OK && c->sv.state == IOTLS_SV_FLIGHT_REST)
-            rc = send_flight_rest(c);
-        break;
+            break;
+        }
     }
+    /* After the ClientHello's handler, from this shallow frame. */
+    if (rc == IOTLS_OK && c->sv.state == IOTLS_SV_FLIGHT_REST)
+        rc = send_flight_rest(c);
     if (rc != IOTLS_OK) {
         c->sv.state = IOTLS_SV_FAILED;
         c->skip_early_data = 0;
