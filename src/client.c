@@ -1,16 +1,30 @@
-/* The TLS 1.3 client handshake state machine (RFC 8446 section 2, figure 1
- * without PSK and early data), sans I/O: it reads whole handshake messages
- * handed in by conn.c and writes its answers into hs_out through conn.c.
+/* The TLS 1.3 client handshake (RFC 8446 section 2, 4), sans I/O: it reads
+ * whole handshake messages handed in by conn.c (through the table
+ * "transitions") and writes its answers into hs_out through conn.c.
  *
- *   IDLE --send CH--> WAIT_SH --SH--> WAIT_EE --EE--> WAIT_CERT_CR
- *                      |    ^                          |        |
- *                     HRR   | (once: send CH2)         CR       |
- *                      +----+                          v        |
- *                                                   WAIT_CERT   |
- *                                                      |        |
- *                                          Certificate +<-------+
- *                                                      v
- *            CONNECTED <--SF, send [CCS] [Cert CV] CF-- WAIT_FINISHED <--CV-- WAIT_CV
+ *   IDLE --start: send ClientHello [CCS] [early data]--> WAIT_SH --+
+ *                                                       |  ^    | HelloRetryRequest (once):
+ *                                                       |  +----+ send [CCS] ClientHello2
+ *                                                       | ServerHello
+ *                                                       v
+ *                                                    WAIT_EE
+ *                        EncryptedExtensions, a PSK     | EncryptedExtensions
+ *                   +------ authenticates --------------+
+ *                   |                                   v
+ *                   |           WAIT_CERT <--CR--- WAIT_CERT_CR
+ *                   |               |                   |
+ *                   |               +--Certificate--+---+ Certificate
+ *                   |                               v
+ *                   |                            WAIT_CV
+ *                   |                               | CertificateVerify
+ *                   v                               v
+ *               WAIT_FINISHED <---------------------+
+ *                   | Finished: send [EndOfEarlyData] [CCS]
+ *                   |   [{Certificate} [{CertificateVerify}]] {Finished}
+ *                   v
+ *               CONNECTED (NewSessionTicket, KeyUpdate: conn.c)
+ *
+ *   any error: FAILED, which accepts nothing.
  *
  * Every message is checked against the state before it is parsed: anything
  * else is unexpected_message. conn.c does not add received messages to the

@@ -15,7 +15,8 @@
 #include "crypto/crypto.h"
 #include "session_ref.h"
 
-/* Where the client handshake stands: the message it waits for next. */
+/* Where the client handshake stands: the message it waits for next (the
+ * diagram is at the top of client.c). */
 enum iotls_client_phase {
     IOTLS_CL_IDLE = 0,      /* nothing sent yet */
     IOTLS_CL_WAIT_SH,       /* ClientHello (1 or 2) sent: ServerHello or HRR */

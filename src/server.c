@@ -1,20 +1,25 @@
 /* The TLS 1.3 server handshake (RFC 8446 section 2, 4), sans I/O.
  *
- *   WAIT_CH --ClientHello--> [HRR] --> WAIT_CH2 --ClientHello--+
- *      |                                                       |
- *      +--------------------------+----------------------------+
- *                                 v
- *      ServerHello [CCS] {EncryptedExtensions} {CertificateRequest}
- *      {Certificate} {CertificateVerify} {Finished}
- *                                 |
- *            +---- we asked for a certificate ----+
- *            v                                    v
- *        WAIT_CERT --Certificate--> WAIT_CV --CertificateVerify--+
- *            | (empty, optional)                                 |
- *            v                                                   v
- *        WAIT_FINISHED <-----------------------------------------+
- *            |
- *        --Finished--> DONE
+ *   WAIT_CH --ClientHello--+--send HelloRetryRequest [CCS]--> WAIT_CH2
+ *                          |                                      |
+ *                          |<-------------ClientHello-------------+
+ *                          | send ServerHello [CCS] {EncryptedExtensions}
+ *                          |      [{CertificateRequest}]
+ *                          v
+ *                     FLIGHT_REST: send [{Certificate} {CertificateVerify}]
+ *                          |       {Finished} (no certificate when a PSK
+ *                          |       authenticates); accepts nothing
+ *        +-----------------+------------------+
+ *        | 0-RTT accepted  | we asked for a   | otherwise
+ *        v                 v certificate      |
+ *    WAIT_EOED         WAIT_CERT --Certificate--> WAIT_CV
+ *        |                 | (empty, optional)        |
+ *        | EndOfEarlyData  v                          | CertificateVerify
+ *        +------------> WAIT_FINISHED <---------------+
+ *                          |
+ *                          | Finished: send {NewSessionTicket} x N
+ *                          v
+ *                        DONE          any error: FAILED, which accepts nothing
  *
  * conn.c hands every whole handshake message here. The message type is
  * checked against the state (table "transitions") before anything is
@@ -26,10 +31,12 @@
  * Resumption: after the handshake we send cfg->ticket_count stateless
  * NewSessionTickets (the resumption PSK sealed under the current rotation
  * period's ticket key, derived from the config's ticket master: ticket.c),
- * and a first ClientHello offering one of them with a valid binder resumes (no
- * Certificate, CertificateVerify or CertificateRequest). A
- * ticket we cannot open or use is ignored (full handshake); a second
- * ClientHello after HelloRetryRequest always does a full handshake.
+ * and a ClientHello offering one of them with a valid binder resumes (no
+ * Certificate, CertificateVerify or CertificateRequest). That holds for the
+ * second ClientHello after a HelloRetryRequest too (RFC 8446 4.1.4: the
+ * client offers the PSK again, its binder over the transcript rebuilt from
+ * the cookie: cookie.c). A ticket we cannot open or use is ignored (full
+ * handshake). The external PSK is selected the same way (select_psk).
  *
  * 0-RTT (RFC 8446 4.2.10): with cfg->max_early_data the tickets allow early
  * data, and early_data in a resumed first ClientHello is accepted by the

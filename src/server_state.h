@@ -9,7 +9,7 @@
 #include "crypto/crypto.h"
 
 /* Where the server handshake stands: the one message each state accepts is
- * named after "WAIT_". */
+ * named after "WAIT_" (the diagram is at the top of server.c). */
 enum iotls_server_hs_state {
     IOTLS_SV_WAIT_CH = 0,   /* first ClientHello */
     IOTLS_SV_WAIT_CH2,      /* second ClientHello, after our HelloRetryRequest */
