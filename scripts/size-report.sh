@@ -4,7 +4,7 @@
 #
 # What is counted (see docs/footprint.md):
 #   1. Per object file: `size` of each engine .o compiled -Os for the target.
-#      Client-only = every engine object except the server's (src/server.c,
+#      Client-only = every engine object except the server's (src/server*.c,
 #      src/ticket.c, src/cookie.c); server-only =
 #      every engine object except src/client.c; both = all of them. No
 #      linking, so nothing unreachable is dropped: an upper bound.
@@ -366,7 +366,7 @@ sum_sizes() { # $1 = sizes file, $2 = modules to leave out, comma-separated (or 
         # shellcheck disable=SC2086
         printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$src" $a $r
     done
-    for row in "both (all engine objects):none" "client-only (all but the server's files):src/server.c,src/ticket.c,src/cookie.c" \
+    for row in "both (all engine objects):none" "client-only (all but the server's files):src/server.c,src/server_negotiate.c,src/ticket.c,src/cookie.c" \
         "server-only (all but src/client.c):src/client.c"; do
         label=${row%%:*}
         skip=${row#*:}

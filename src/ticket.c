@@ -198,3 +198,8 @@ int iotls__ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
     iotls_wipe(plain, IOTLS_TICKET_PLAIN_MAX);
     return rc;
 }
+
+int iotls__ticket_sni_digest(const char *server_name, uint8_t out[IOTLS_TICKET_SNI_DIGEST_LEN])
+{
+    return iotls_hash(IOTLS_HASH_SHA256, (const uint8_t *)server_name, strlen(server_name), out);
+}

@@ -74,4 +74,8 @@ int iotls__ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
                        iotls__ticket_body *t, iotls_peer_id *client,
                        uint8_t plain[IOTLS_TICKET_PLAIN_MAX]);
 
+/* SHA-256 of the server name (NUL-ended; empty without one) a ticket is
+ * bound to. */
+int iotls__ticket_sni_digest(const char *server_name, uint8_t out[IOTLS_TICKET_SNI_DIGEST_LEN]);
+
 #endif
