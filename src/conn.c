@@ -292,7 +292,8 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
 
 /* The messages after which the sender's keys may change: ClientHello,
  * ServerHello (and HelloRetryRequest), EndOfEarlyData, Finished and
- * KeyUpdate must end their record (RFC 8446 5.1). */
+ * KeyUpdate must end their record (RFC 8446 5.1). This is the one place
+ * that rule is enforced, for both roles. */
 static int precedes_key_change(uint8_t type)
 {
     return type == IOTLS_HS_CLIENT_HELLO || type == IOTLS_HS_SERVER_HELLO ||
@@ -321,7 +322,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
             c->last_dir = 2;
         }
         iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
-        c->hs_more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
+        int more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
         /* Whatever follows a key change in the same record came under the
          * old keys (RFC 8446 5.1). Refused before the message is acted on:
          * a handler that answers (a client's second flight after the
@@ -329,7 +330,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
          * report the handshake done on a connection that then fails. The
          * rest of the record has not been fed yet: it is what is left of
          * data. */
-        if (c->hs_more_in_record && precedes_key_change(type))
+        if (more_in_record && precedes_key_change(type))
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         if (!c->handshake_done) {
             rc = role_handle(c, type, msg, msg_len);
@@ -339,7 +340,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         if (rc != IOTLS_OK)
             return rc;
         /* Every message that changes the read keys is in the list above. */
-        if (c->rd_keys_gen != keys_gen && c->hs_more_in_record)
+        if (c->rd_keys_gen != keys_gen && more_in_record)
             return IOTLS_ERR_INTERNAL;
     }
     return IOTLS_OK;

@@ -82,10 +82,6 @@ struct iotls_conn {
     iotls_record_cipher wr;
     int rd_epoch;         /* enum iotls_epoch */
     uint32_t rd_keys_gen; /* counts read-key changes, KeyUpdates included */
-    /* While a handshake message is handled: more bytes follow it in the same
-     * record. A message after which keys may change must end its record
-     * (RFC 8446 5.1): conn.c refuses it before the state machine runs. */
-    int hs_more_in_record;
     int wr_epoch;
     iotls_transcript transcript;
     iotls_key_schedule ks;
