@@ -14,7 +14,7 @@
 #      provider (src/crypto/), libc (memcpy, memset, strlen ...) and, for the
 #      one-role builds, the other role's entry points (iotls_server_* /
 #      iotls_client_* called by conn.c) are empty stubs and NOT counted.
-# Never counted: src/crypto/ (the provider and mbedTLS itself), src/io/,
+# Never counted: src/crypto/ (the provider and mbedTLS itself), src/io/, src/config/,
 # apps/, libc, and the RAM of a connection (that is iotls_conn_size(), chosen
 # at run time by the configuration, not bss).
 #

@@ -1,5 +1,5 @@
 /* The configuration struct behind iotls_config (include/iotls/iotls.h).
- * Filled by src/io/config.c (setters, file loading); read-only for the
+ * Filled by src/config/config.c (setters, file loading); read-only for the
  * engine, which may share one config between many connections. */
 #ifndef IOTLS_CONFIG_H
 #define IOTLS_CONFIG_H
@@ -99,12 +99,12 @@ struct iotls_config {
     /* Server 0-RTT (RFC 8446 4.2.10, 8): max_early_data_size put in
      * tickets (0: off), the ticket-age window in ms, and the anti-replay
      * callback that remembers ClientHellos (by binder hash) within it. The
-     * default store lives in src/io/replay.c; the engine only calls it. */
+     * default store lives in src/config/replay.c; the engine only calls it. */
     uint32_t max_early_data;
     uint32_t early_window_ms;
     iotls_replay_fn early_replay;
     void *early_replay_arg;
-    void *default_replay; /* owned by the config (src/io/replay.c) */
+    void *default_replay; /* owned by the config (src/config/replay.c) */
 
     /* Wall clock in ms since the epoch; the engine has none of its own. */
     uint64_t (*now_ms)(void *arg);

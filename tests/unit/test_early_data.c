@@ -22,7 +22,7 @@
 
 #include "config.h"
 #include "conn.h"
-#include "io/replay.h"
+#include "config/replay.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "iotls/session.h"
