@@ -94,7 +94,7 @@ static const char *sni_to_send(const iotls_conn *c, char out[IOTLS_MAX_SERVER_NA
 /* A fresh key pair for group; the previous one (if any) is freed. */
 static int make_share(iotls_conn *c, uint16_t group)
 {
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     iotls_kex_free(&s->kex);
     s->share_group = 0;
     s->share_pub_len = 0;
@@ -113,7 +113,7 @@ static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_le
                         iotls_hash_alg *alg, int *external)
 {
     const iotls_config *cfg = c->cfg;
-    const struct iotls_client_state *s = &c->cl;
+    const struct iotls_client_state *s = &c->hs.cl;
     *external = 0;
     *alg = IOTLS_HASH_NONE;
     if (IOTLS_FEATURE_RESUMPTION && s->has_session) {
@@ -159,7 +159,7 @@ static void own_record_limits(const iotls_config *cfg, uint16_t *rsl, uint8_t *m
 static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie_len)
 {
     const iotls_config *cfg = c->cfg;
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     char sni[IOTLS_MAX_SERVER_NAME + 1];
     iotls_key_share_param share;
     iotls_client_hello_params p;
@@ -302,12 +302,9 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
  * flight, whichever comes first. */
 static int send_compat_ccs(iotls_conn *c)
 {
-    if (!c->cfg->middlebox_compat || c->cl.ccs_sent)
+    if (!c->cfg->middlebox_compat || c->ccs_sent)
         return IOTLS_OK;
-    int rc = iotls_conn_send_ccs(c);
-    if (rc == IOTLS_OK)
-        c->cl.ccs_sent = 1;
-    return rc;
+    return iotls_conn_send_ccs(c);
 }
 
 /* Right after the first ClientHello: [CCS] (RFC 8446 D.4 puts it here
@@ -316,7 +313,7 @@ static int send_compat_ccs(iotls_conn *c)
  * must choose to accept them. */
 static int start_early_data(iotls_conn *c)
 {
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     int rc = send_compat_ccs(c);
     if (rc != IOTLS_OK)
         return rc;
@@ -335,7 +332,7 @@ static int start_early_data(iotls_conn *c)
 int iotls_client_start(iotls_conn *c)
 {
     const iotls_config *cfg = c->cfg;
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     if (c->role != IOTLS_ROLE_CLIENT || s->state != IOTLS_CL_IDLE)
         return IOTLS_ERR_BAD_STATE;
     if (cfg->suite_count == 0 || cfg->group_count == 0 || cfg->sig_alg_count == 0)
@@ -416,7 +413,7 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
                                   const iotls_server_hello *sh)
 {
     const iotls_config *cfg = c->cfg;
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     int has_group = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
     int has_cookie = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_COOKIE)) != 0;
 
@@ -473,7 +470,7 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
 static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     const uint8_t *body = msg + IOTLS_HS_HEADER_LEN;
     size_t body_len = len - IOTLS_HS_HEADER_LEN;
     iotls_bytes random;
@@ -591,7 +588,7 @@ static int alpn_offered(const iotls_config *cfg, iotls_bytes name)
 static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     iotls_encrypted_extensions ee;
     int rc =
         iotls_encrypted_extensions_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ee);
@@ -666,7 +663,7 @@ static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     const iotls_config *own = own_cert_cfg(c);
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     iotls_certificate_request cr;
     int rc =
         iotls_certificate_request_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cr);
@@ -724,7 +721,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
     rc = iotls_conn_verify_peer_chain(c, 1);
     if (rc != IOTLS_OK)
         return rc;
-    c->cl.state = IOTLS_CL_WAIT_CV;
+    c->hs.cl.state = IOTLS_CL_WAIT_CV;
     return IOTLS_OK;
 }
 
@@ -758,7 +755,7 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
     rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
-    c->cl.state = IOTLS_CL_WAIT_FINISHED;
+    c->hs.cl.state = IOTLS_CL_WAIT_FINISHED;
     return IOTLS_OK;
 }
 
@@ -771,7 +768,7 @@ IOTLS_NOINLINE static int write_client_certificate(iotls_conn *c, const iotls_co
     const uint8_t *ders[CLIENT_MAX_CHAIN];
     size_t der_lens[CLIENT_MAX_CHAIN];
     *count = 0;
-    if (IOTLS_FEATURE_CLIENT_AUTH && c->cl.client_sig_scheme != 0) {
+    if (IOTLS_FEATURE_CLIENT_AUTH && c->hs.cl.client_sig_scheme != 0) {
         *count = iotls_x509_count(&own->cert);
         if (*count == 0 || *count > CLIENT_MAX_CHAIN)
             return IOTLS_ERR_CONFIG;
@@ -792,7 +789,7 @@ IOTLS_NOINLINE static int write_client_certificate(iotls_conn *c, const iotls_co
 static int send_client_certificate(iotls_conn *c)
 {
     const iotls_config *own = own_cert_cfg(c);
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     size_t count = 0;
     int rc = write_client_certificate(c, own, &count);
     /* A long chain may fill hs_out: send it on its own. */
@@ -859,7 +856,7 @@ IOTLS_NOINLINE static int send_end_of_early_data(iotls_conn *c)
  * [Certificate, CertificateVerify], Finished. */
 static int send_client_finished(iotls_conn *c)
 {
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     int rc = IOTLS_OK;
     if (IOTLS_FEATURE_EARLY_DATA && c->early_status == IOTLS_EARLY_DATA_ACCEPTED)
         rc = send_end_of_early_data(c);
@@ -915,7 +912,7 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = send_client_finished(c);
     if (rc != IOTLS_OK)
         return rc;
-    c->cl.state = IOTLS_CL_CONNECTED;
+    c->hs.cl.state = IOTLS_CL_CONNECTED;
     iotls_conn_handshake_complete(c);
     return IOTLS_OK;
 }
@@ -940,18 +937,18 @@ int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
 {
     if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
         return IOTLS_ERR_INTERNAL;
-    if (c->cl.state == IOTLS_CL_FAILED)
+    if (c->hs.cl.state == IOTLS_CL_FAILED)
         return IOTLS_ERR_FAILED;
     int rc = IOTLS_ERR_UNEXPECTED_MESSAGE;
     for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
-        if (transitions[i].state == c->cl.state && transitions[i].hs_type == hs_type &&
+        if (transitions[i].state == c->hs.cl.state && transitions[i].hs_type == hs_type &&
             transitions[i].epoch == c->rd_epoch) {
             rc = transitions[i].handler(c, msg, len);
             break;
         }
     }
     if (rc != IOTLS_OK) {
-        c->cl.state = IOTLS_CL_FAILED;
+        c->hs.cl.state = IOTLS_CL_FAILED;
         iotls_client_wipe(c);
     }
     return rc;
@@ -960,7 +957,7 @@ int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
 int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
 {
     const iotls_config *cfg = c->cfg;
-    if (c->cl.state != IOTLS_CL_CONNECTED)
+    if (c->hs.cl.state != IOTLS_CL_CONNECTED)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_OK; /* no resumption built in: tickets are dropped unread */
@@ -1001,11 +998,11 @@ int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
 {
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_ERR_UNSUPPORTED;
-    if (!c || c->role != IOTLS_ROLE_CLIENT || c->cl.state != IOTLS_CL_IDLE)
+    if (!c || c->role != IOTLS_ROLE_CLIENT || c->hs.cl.state != IOTLS_CL_IDLE)
         return IOTLS_ERR_BAD_STATE;
     if (key == NULL && key_len > 0)
         return IOTLS_ERR_BAD_ARG;
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     s->has_session = 0;
     /* The key only checks the trailer here: the connection keeps the
      * fields it needs and references the rest of the blob, not the key. */
@@ -1033,7 +1030,7 @@ int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len)
         return IOTLS_ERR_BAD_STATE;
     if (c->error != IOTLS_OK)
         return c->error;
-    struct iotls_client_state *s = &c->cl;
+    struct iotls_client_state *s = &c->hs.cl;
     if (!s->has_session || s->session.max_early_data == 0)
         return IOTLS_ERR_BAD_STATE;
     if (len == 0 || (data == NULL))
@@ -1060,8 +1057,8 @@ void iotls_client_wipe(iotls_conn *c)
 {
     /* The phase survives: it is no secret, and the state machine must keep
      * refusing messages after a failure or accept tickets after success. */
-    int state = c->cl.state;
-    iotls_kex_free(&c->cl.kex);
-    iotls_wipe(&c->cl, sizeof c->cl);
-    c->cl.state = state;
+    int state = c->hs.cl.state;
+    iotls_kex_free(&c->hs.cl.kex);
+    iotls_wipe(&c->hs.cl, sizeof c->hs.cl);
+    c->hs.cl.state = state;
 }

@@ -45,7 +45,6 @@ struct iotls_client_state {
 
     uint16_t hrr_suite;     /* suite the HelloRetryRequest chose; 0 when none */
     int sni_sent;           /* server_name went out: an empty ack is allowed */
-    int ccs_sent;           /* the one middlebox-compat CCS went out */
     int psk_offered;        /* the last ClientHello offered a PSK: session or external */
     int psk_external;       /* ... and it was the config's external PSK */
     iotls_hash_alg psk_alg; /* the offered PSK's hash */

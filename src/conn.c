@@ -206,12 +206,19 @@ int iotls_conn_start(iotls_conn *c)
 #endif
 }
 
+void iotls_conn_wipe_handshake(iotls_conn *c)
+{
+    role_wipe(c);
+    c->hs.skip_early_data = false;
+    c->hs.early_skip_budget = 0;
+}
+
 void iotls_conn_wipe_secrets(iotls_conn *c)
 {
     iotls_ks_wipe(&c->ks);
     iotls_record_cipher_free(&c->rd);
     iotls_record_cipher_free(&c->wr);
-    role_wipe(c);
+    iotls_conn_wipe_handshake(c);
 }
 
 void iotls_conn_free(iotls_conn *c)
@@ -394,9 +401,9 @@ static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
 static int skip_early_record(iotls_conn *c, size_t body_len)
 {
     size_t cost = body_len < MIN_PROTECTED_BODY ? MIN_PROTECTED_BODY : body_len;
-    if (cost > c->early_skip_budget)
+    if (cost > c->hs.early_skip_budget)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
-    c->early_skip_budget -= (uint32_t)cost;
+    c->hs.early_skip_budget -= (uint32_t)cost;
     return IOTLS_OK;
 }
 
@@ -424,7 +431,7 @@ static int process_record(iotls_conn *c)
         if (outer_type != IOTLS_CT_APPLICATION_DATA)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         int rc = iotls_record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
-        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data)
+        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->hs.skip_early_data)
             return skip_early_record(c, body_len); /* 0-RTT data we declined */
         if (rc != IOTLS_OK)
             return rc;
@@ -432,13 +439,13 @@ static int process_record(iotls_conn *c)
          * most our limit plus the content type byte. */
         if (body_len - IOTLS_AEAD_TAG_LEN > c->max_record_in + 1)
             return IOTLS_ERR_RECORD_OVERFLOW;
-        c->skip_early_data = 0;
+        c->hs.skip_early_data = 0;
     } else if (outer_type == IOTLS_CT_APPLICATION_DATA) {
         /* 0-RTT records that follow a ClientHello we answered with a
          * HelloRetryRequest arrive before any read keys: skip them within
          * the budget (RFC 8446 4.2.10); otherwise nothing may be protected
          * yet. */
-        if (!c->skip_early_data)
+        if (!c->hs.skip_early_data)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         return skip_early_record(c, body_len);
     }

@@ -13,6 +13,7 @@
 #ifndef IOTLS_CONN_H
 #define IOTLS_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,25 @@ typedef struct {
     uint8_t spki_sha256[32];
     char subject[IOTLS_PEER_SUBJECT_MAX + 1];
 } iotls_peer_id;
+
+/* What only the handshake needs: alive from the start (or the first
+ * ClientHello) to the handshake's end, when iotls_conn_handshake_complete
+ * wipes it all but the role's state number (a client in CONNECTED still
+ * takes tickets; both roles keep refusing handshake messages). Each role
+ * has its own part, in a union: a connection has one role, and only that
+ * role's code (client.c, or server.c and the server's files) touches its
+ * part; what conn.c reads for either role is outside the union. */
+struct iotls_hs_state {
+    /* Server that declined 0-RTT: the client's early records cannot be
+     * opened with the handshake keys and are skipped (RFC 8446 4.2.10), up
+     * to early_skip_budget bytes. Set by the server's negotiation. */
+    bool skip_early_data;
+    uint32_t early_skip_budget;
+    union {
+        struct iotls_client_state cl;
+        struct iotls_server_state sv;
+    };
+};
 
 enum iotls_epoch {
     IOTLS_EPOCH_PLAIN = 0,
@@ -120,6 +140,7 @@ struct iotls_conn {
 
     /* ---- record-level bookkeeping ---- */
     int ccs_received;
+    bool ccs_sent; /* the one middlebox-compatibility CCS (RFC 8446 D.4) went out */
     int close_notify_received;
     int close_notify_sent;
     int peer_alert; /* -1 none */
@@ -129,11 +150,6 @@ struct iotls_conn {
     int key_update_pending; /* peer asked us to update: send before next write */
     uint32_t key_updates_sent, key_updates_received;
     uint32_t key_update_answers_owed; /* our update_requested not yet answered */
-    /* Server that declined 0-RTT: the client's early records cannot be
-     * opened with the handshake keys and are skipped (RFC 8446 4.2.10), up
-     * to early_skip_budget bytes. Set by server.c. */
-    int skip_early_data;
-    uint32_t early_skip_budget;
     /* 0-RTT (RFC 8446 4.2.10): IOTLS_EARLY_DATA_* for iotls_info, and the
      * early application bytes received (server) or sent (client) against
      * the ticket's max_early_data_size. */
@@ -146,9 +162,8 @@ struct iotls_conn {
     uint32_t flights_in, flights_out;
     int last_dir; /* 1 last traffic was ours, 2 theirs: counts flights */
 
-    /* ---- role-specific handshake state ---- */
-    struct iotls_client_state cl;
-    struct iotls_server_state sv;
+    /* ---- the handshake's own state: wiped when it completes ---- */
+    struct iotls_hs_state hs;
 };
 
 /* Most certificates accepted in the peer's Certificate message (leaf
@@ -187,7 +202,7 @@ int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t 
 /* Client 0-RTT: seal all of data as application records under the current
  * (early) write keys; BAD_ARG when tx cannot take it all. */
 int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);
-/* A change_cipher_spec record (middlebox compatibility). */
+/* A change_cipher_spec record (middlebox compatibility); sets ccs_sent. */
 int iotls_conn_send_ccs(iotls_conn *c);
 /* Install traffic keys derived from secret (HashLen bytes) for reading or
  * writing. epoch says which for the trace. Changing read keys while a
@@ -231,7 +246,8 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
  * transcript so far (ClientHello..server Finished), and their key log
  * lines. */
 int iotls_conn_derive_master(iotls_conn *c);
-/* The handshake is complete: emit the event, reset per-handshake state. */
+/* The handshake is complete: wipe what only it needed (the handshake secrets,
+ * the transcript, c->hs), emit the event. */
 void iotls_conn_handshake_complete(iotls_conn *c);
 
 /* ---- implemented by client.c and server.c ---- */

@@ -44,5 +44,6 @@ void iotls_conn_handshake_complete(iotls_conn *c)
     iotls_wipe(c->ks.client_hs_traffic, sizeof c->ks.client_hs_traffic);
     iotls_wipe(c->ks.server_hs_traffic, sizeof c->ks.server_hs_traffic);
     iotls_transcript_free(&c->transcript);
+    iotls_conn_wipe_handshake(c);
     iotls_conn_event(c, IOTLS_EV_HANDSHAKE_DONE, 0, 0, 0, NULL);
 }

@@ -76,7 +76,7 @@ static const uint8_t *cookie_key(const iotls_conn *c)
 {
     if (c->cfg->has_cookie_key)
         return c->cfg->cookie_key;
-    return c->sv.own_cookie_key ? c->sv.cookie_key : NULL;
+    return c->hs.sv.own_cookie_key ? c->hs.sv.cookie_key : NULL;
 }
 
 /* tag = HMAC-SHA256(key, head_and_hash || fields digest of ch). */
@@ -99,11 +99,11 @@ int iotls__cookie_make(iotls_conn *c, const iotls_client_hello *ch, uint16_t sui
                        const uint8_t *ch1_hash, size_t hash_len, uint8_t *cookie,
                        size_t *cookie_len)
 {
-    if (!c->cfg->has_cookie_key && !c->sv.own_cookie_key) {
-        int rc = iotls_random(c->sv.cookie_key, sizeof c->sv.cookie_key);
+    if (!c->cfg->has_cookie_key && !c->hs.sv.own_cookie_key) {
+        int rc = iotls_random(c->hs.sv.cookie_key, sizeof c->hs.sv.cookie_key);
         if (rc != IOTLS_OK)
             return rc;
-        c->sv.own_cookie_key = 1;
+        c->hs.sv.own_cookie_key = 1;
     }
     cookie[0] = COOKIE_VERSION;
     cookie[1] = (uint8_t)(suite >> 8);

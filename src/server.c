@@ -45,7 +45,7 @@
  * then the client's early traffic keys until EndOfEarlyData (state
  * WAIT_EOED), and conn.c hands the early application data to the
  * application. Declined early data is
- * skipped by conn.c while c->skip_early_data is set. */
+ * skipped by conn.c while c->hs.skip_early_data is set. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -126,9 +126,8 @@ static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
  * first handshake message (ServerHello or HelloRetryRequest). */
 static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
 {
-    if (ch->session_id.len == 0 || c->sv.ccs_sent)
+    if (ch->session_id.len == 0 || c->ccs_sent)
         return IOTLS_OK;
-    c->sv.ccs_sent = 1;
     return iotls_conn_send_ccs(c);
 }
 
@@ -212,16 +211,16 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
 
     int rc = IOTLS_OK;
     if (!choice->psk_ke)
-        rc = iotls_kex_generate(&c->sv.kex, choice->group, pub, sizeof pub, &pub_len);
+        rc = iotls_kex_generate(&c->hs.sv.kex, choice->group, pub, sizeof pub, &pub_len);
     if (rc == IOTLS_OK && !choice->psk_ke) {
-        c->sv.kex_active = 1;
+        c->hs.sv.kex_active = 1;
         /* A bad client share fails here, before anything is sent. */
-        rc = iotls_kex_derive(&c->sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
+        rc = iotls_kex_derive(&c->hs.sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
                               &dhe_len);
     }
-    if (c->sv.kex_active) {
-        iotls_kex_free(&c->sv.kex);
-        c->sv.kex_active = 0;
+    if (c->hs.sv.kex_active) {
+        iotls_kex_free(&c->hs.sv.kex);
+        c->hs.sv.kex_active = 0;
     }
     if (rc == IOTLS_OK)
         rc = iotls_random(random, sizeof random);
@@ -248,8 +247,8 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
                            choice->resumed ? choice->psk_len : 0);
     /* client_early_traffic_secret hangs off the PSK's early secret and
      * Hash(ClientHello), kept from before the ServerHello. */
-    if (rc == IOTLS_OK && c->sv.early_accepted)
-        rc = iotls_ks_early_traffic(&c->ks, c->sv.ch_hash);
+    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
+        rc = iotls_ks_early_traffic(&c->ks, c->hs.sv.ch_hash);
     if (rc == IOTLS_OK)
         rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
     iotls_wipe(dhe, sizeof dhe);
@@ -265,7 +264,7 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
         return rc;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
     iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
-    if (c->sv.early_accepted)
+    if (c->hs.sv.early_accepted)
         iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
 
     /* ServerHello goes out in the clear, then the optional CCS; everything
@@ -277,7 +276,7 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
         rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     /* Accepted 0-RTT: the client's early records come first, until its
      * EndOfEarlyData. */
-    if (rc == IOTLS_OK && c->sv.early_accepted)
+    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
         rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
     else if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
@@ -333,8 +332,8 @@ static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch,
         ee.alpn = choice->alpn.p;
         ee.alpn_len = choice->alpn.len;
     }
-    ee.server_name_ack = c->sv.sni_ack;
-    ee.early_data = c->sv.early_accepted;
+    ee.server_name_ack = c->hs.sv.sni_ack;
+    ee.early_data = c->hs.sv.early_accepted;
     apply_record_limits(c, ch, &ee);
     /* RFC 8446 4.2.7: tells the client our groups, for next time. */
     ee.groups = c->cfg->groups;
@@ -345,12 +344,12 @@ static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch,
      * and the PSK stands for our certificate too. */
     if (rc == IOTLS_OK && !choice->resumed && c->cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE) {
         rc = send_message(c, write_certificate_request, NULL);
-        c->sv.cert_requested = 1;
+        c->hs.sv.cert_requested = 1;
     }
     if (rc == IOTLS_OK) {
         /* The scheme send_flight_rest signs with; 0 when a PSK authenticates. */
         c->own_sig_scheme = choice->resumed ? 0 : choice->sig_scheme;
-        c->sv.state = IOTLS_SV_FLIGHT_REST;
+        c->hs.sv.state = IOTLS_SV_FLIGHT_REST;
     }
     return rc;
 }
@@ -380,9 +379,9 @@ IOTLS_NOINLINE static int send_flight_rest(iotls_conn *c)
     /* Read keys stay the client's handshake keys until its Finished. */
     rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
-        c->sv.state = c->sv.early_accepted   ? IOTLS_SV_WAIT_EOED
-                      : c->sv.cert_requested ? IOTLS_SV_WAIT_CERT
-                                             : IOTLS_SV_WAIT_FINISHED;
+        c->hs.sv.state = c->hs.sv.early_accepted   ? IOTLS_SV_WAIT_EOED
+                         : c->hs.sv.cert_requested ? IOTLS_SV_WAIT_CERT
+                                                   : IOTLS_SV_WAIT_FINISHED;
     return rc;
 }
 
@@ -474,7 +473,7 @@ static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK)
-        c->sv.state = IOTLS_SV_WAIT_FINISHED; /* resumed: no client certificate */
+        c->hs.sv.state = IOTLS_SV_WAIT_FINISHED; /* resumed: no client certificate */
     return rc;
 }
 
@@ -503,12 +502,12 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_conn_set_suite(c, choice.suite);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
-    if (rc == IOTLS_OK && c->sv.early_accepted)
-        rc = iotls_transcript_hash(&c->transcript, c->sv.ch_hash);
+    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
+        rc = iotls_transcript_hash(&c->transcript, c->hs.sv.ch_hash);
     if (rc == IOTLS_OK && choice.share.len == 0 && !choice.psk_ke) {
         rc = send_hello_retry_request(c, &ch, &choice);
         if (rc == IOTLS_OK)
-            c->sv.state = IOTLS_SV_WAIT_CH2;
+            c->hs.sv.state = IOTLS_SV_WAIT_CH2;
     } else if (rc == IOTLS_OK) {
         rc = send_flight_start(c, &ch, &choice);
     }
@@ -529,7 +528,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc != IOTLS_OK)
         return rc;
     /* Any 0-RTT records came before this message; none may follow. */
-    c->skip_early_data = 0;
+    c->hs.skip_early_data = 0;
     if (ch.early_data) /* RFC 8446 4.1.2: removed in the second ClientHello */
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
@@ -563,7 +562,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
 static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate cert;
-    c->skip_early_data = 0;
+    c->hs.skip_early_data = 0;
     int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
     if (rc != IOTLS_OK)
         return rc;
@@ -577,7 +576,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
             return IOTLS_ERR_CERT_REQUIRED;
         rc = iotls_transcript_update(&c->transcript, msg, len);
         if (rc == IOTLS_OK)
-            c->sv.state = IOTLS_SV_WAIT_FINISHED;
+            c->hs.sv.state = IOTLS_SV_WAIT_FINISHED;
         return rc;
     }
     if (cert.count > IOTLS_MAX_PEER_CHAIN)
@@ -594,7 +593,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK)
-        c->sv.state = IOTLS_SV_WAIT_CV;
+        c->hs.sv.state = IOTLS_SV_WAIT_CV;
     return rc;
 }
 
@@ -627,7 +626,7 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
         c->peer_sig_scheme = cv.scheme;
-        c->sv.state = IOTLS_SV_WAIT_FINISHED;
+        c->hs.sv.state = IOTLS_SV_WAIT_FINISHED;
     }
     return rc;
 }
@@ -637,7 +636,7 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     iotls_bytes received;
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
-    c->skip_early_data = 0;
+    c->hs.skip_early_data = 0;
     int rc = iotls_finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, c->hash_len,
                                   &received);
     if (rc == IOTLS_OK)
@@ -675,7 +674,7 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
                                      sizeof c->client_id->subject);
         }
     }
-    c->sv.state = IOTLS_SV_DONE;
+    c->hs.sv.state = IOTLS_SV_DONE;
     iotls_server_wipe(c); /* the cookie key has no further use */
     iotls_conn_handshake_complete(c);
     return send_tickets(c);
@@ -697,22 +696,22 @@ int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
 {
     if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
         return IOTLS_ERR_INTERNAL;
-    if (c->sv.state == IOTLS_SV_FAILED)
+    if (c->hs.sv.state == IOTLS_SV_FAILED)
         return IOTLS_ERR_FAILED;
     int rc = IOTLS_ERR_UNEXPECTED_MESSAGE;
     for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
-        if (transitions[i].state == c->sv.state && transitions[i].hs_type == hs_type &&
+        if (transitions[i].state == c->hs.sv.state && transitions[i].hs_type == hs_type &&
             transitions[i].epoch == c->rd_epoch) {
             rc = transitions[i].handler(c, msg, len);
             break;
         }
     }
     /* After the ClientHello's handler, from this shallow frame. */
-    if (rc == IOTLS_OK && c->sv.state == IOTLS_SV_FLIGHT_REST)
+    if (rc == IOTLS_OK && c->hs.sv.state == IOTLS_SV_FLIGHT_REST)
         rc = send_flight_rest(c);
     if (rc != IOTLS_OK) {
-        c->sv.state = IOTLS_SV_FAILED;
-        c->skip_early_data = 0;
+        c->hs.sv.state = IOTLS_SV_FAILED;
+        c->hs.skip_early_data = 0;
         iotls_server_wipe(c);
     }
     return rc;
@@ -722,11 +721,11 @@ void iotls_server_wipe(iotls_conn *c)
 {
     if (!c)
         return;
-    if (c->sv.kex_active) {
-        iotls_kex_free(&c->sv.kex);
-        c->sv.kex_active = 0;
-    }
-    iotls_wipe(c->sv.cookie_key, sizeof c->sv.cookie_key);
-    c->sv.own_cookie_key = 0;
-    iotls_wipe(c->sv.ch_hash, sizeof c->sv.ch_hash);
+    /* The state survives, as the client's: a failed or finished handshake
+     * keeps refusing handshake messages. */
+    int state = c->hs.sv.state;
+    if (c->hs.sv.kex_active)
+        iotls_kex_free(&c->hs.sv.kex);
+    iotls_wipe(&c->hs.sv, sizeof c->hs.sv);
+    c->hs.sv.state = state;
 }

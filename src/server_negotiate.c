@@ -215,9 +215,9 @@ static int pick_alpn(const iotls_config *cfg, const iotls_client_hello *ch, iotl
 
 int iotls__sv_process_sni(iotls_conn *c, const iotls_client_hello *ch)
 {
-    if (c->sv.sni_done)
+    if (c->hs.sv.sni_done)
         return IOTLS_OK;
-    c->sv.sni_done = 1;
+    c->hs.sv.sni_done = 1;
     if (!has_ext(ch, IOTLS_EXTID_SERVER_NAME) || ch->server_name.len == 0)
         return IOTLS_OK;
     if (ch->server_name.len > IOTLS_MAX_SERVER_NAME ||
@@ -231,7 +231,7 @@ int iotls__sv_process_sni(iotls_conn *c, const iotls_client_hello *ch)
             /* The name chose the certificate: RFC 6066 3 asks us to say so
              * with an empty server_name in EncryptedExtensions. */
             c->cert_cfg = chosen;
-            c->sv.sni_ack = 1;
+            c->hs.sv.sni_ack = 1;
         }
     }
     return IOTLS_OK;
@@ -478,7 +478,7 @@ static int early_data_policy(iotls_conn *c, const iotls__sv_choice *choice)
 static void decide_early_data(iotls_conn *c, const iotls__sv_choice *choice)
 {
     if (early_data_policy(c, choice)) {
-        c->sv.early_accepted = 1;
+        c->hs.sv.early_accepted = 1;
         c->early_status = IOTLS_EARLY_DATA_ACCEPTED;
         c->early_max = choice->ticket_max_early < c->cfg->max_early_data ? choice->ticket_max_early
                                                                          : c->cfg->max_early_data;
@@ -486,8 +486,8 @@ static void decide_early_data(iotls_conn *c, const iotls__sv_choice *choice)
         /* Declined: its records follow this ClientHello and are skipped
          * (RFC 8446 4.2.10). */
         c->early_status = IOTLS_EARLY_DATA_REJECTED;
-        c->skip_early_data = 1;
-        c->early_skip_budget = EARLY_SKIP_BUDGET;
+        c->hs.skip_early_data = 1;
+        c->hs.early_skip_budget = EARLY_SKIP_BUDGET;
     }
 }
 

@@ -30,7 +30,6 @@ struct iotls_server_state {
     int state; /* enum iotls_server_hs_state */
 
     int cert_requested; /* we sent a CertificateRequest */
-    int ccs_sent;       /* middlebox-compatibility CCS already sent */
     int sni_done;       /* the SNI callback ran (it runs once per handshake) */
     int sni_ack;        /* acknowledge server_name in EncryptedExtensions */
 

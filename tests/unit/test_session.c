@@ -238,7 +238,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     if (blob) {
         CHECK_OK(iotls_conn_set_session_keyed(cl, blob, blob_len, g_blob_key, g_blob_key_len));
         if (tamper_binder)
-            cl->cl.session.psk[0] ^= 1;
+            cl->hs.cl.session.psk[0] ^= 1;
     }
     CHECK_OK(iotls_conn_start(cl));
     for (int i = 0; i < 50; i++) {
