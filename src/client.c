@@ -110,11 +110,11 @@ static int make_share(iotls_conn *c, uint16_t group)
  * configured external PSK when one of our suites has its hash. After a
  * HelloRetryRequest only one of the suite's hash (RFC 8446 4.1.4). */
 static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_len,
-                        iotls_hash_alg *alg, int *external)
+                        iotls_hash_alg *alg, bool *ext_psk)
 {
     const iotls_config *cfg = c->cfg;
     const struct iotls_client_state *s = &c->hs.cl;
-    *external = 0;
+    *ext_psk = false;
     *alg = IOTLS_HASH_NONE;
     if (IOTLS_FEATURE_RESUMPTION && s->has_session) {
         *alg = iotls_suite_hash(s->session.suite);
@@ -129,7 +129,7 @@ static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_le
         *alg = cfg->ext_psk_hash;
         *key = cfg->ext_psk;
         *key_len = cfg->ext_psk_len;
-        *external = 1;
+        *ext_psk = true;
     } else {
         return 0;
     }
@@ -204,10 +204,10 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
     uint16_t suites[IOTLS_MAX_SUITES];
     const uint8_t *psk_key = NULL;
     size_t psk_key_len = 0;
-    s->psk_offered = psk_to_offer(c, &psk_key, &psk_key_len, &s->psk_alg, &s->psk_external);
+    s->psk_offered = psk_to_offer(c, &psk_key, &psk_key_len, &s->psk_alg, &s->offered_ext_psk);
     iotls_hash_alg psk_alg = s->psk_alg;
     if (IOTLS_FEATURE_ANY_PSK && s->psk_offered) {
-        if (!IOTLS_FEATURE_RESUMPTION || s->psk_external) {
+        if (!IOTLS_FEATURE_RESUMPTION || s->offered_ext_psk) {
             /* RFC 8446 4.2.11: 0 for identities not from a ticket. */
             psk.identity = cfg->ext_psk_identity;
             psk.identity_len = cfg->ext_psk_identity_len;
@@ -272,7 +272,7 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         if (rc == IOTLS_OK)
             rc = iotls_ks_init(early, psk_alg, psk_key, psk_key_len);
         if (rc == IOTLS_OK)
-            rc = iotls_ks_binder_key(early, s->psk_external, binder_key);
+            rc = iotls_ks_binder_key(early, s->offered_ext_psk, binder_key);
         if (rc == IOTLS_OK)
             rc = iotls_finished_verify_data(psk_alg, binder_key, hash, binder);
         if (rc == IOTLS_OK)
@@ -353,8 +353,8 @@ int iotls_client_start(iotls_conn *c)
     const uint8_t *key;
     size_t key_len;
     iotls_hash_alg alg;
-    int external;
-    if (cfg->psk_ke != IOTLS_PSK_KE_ONLY || !psk_to_offer(c, &key, &key_len, &alg, &external)) {
+    bool ext_psk;
+    if (cfg->psk_ke != IOTLS_PSK_KE_ONLY || !psk_to_offer(c, &key, &key_len, &alg, &ext_psk)) {
         rc = make_share(c, cfg->groups[0]);
         if (rc != IOTLS_OK)
             return rc;
@@ -543,8 +543,8 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     const uint8_t *psk_key = NULL;
     size_t psk_len = 0;
     if (IOTLS_FEATURE_ANY_PSK && resumed) {
-        psk_key = s->psk_external ? cfg->ext_psk : s->session.psk;
-        psk_len = s->psk_external ? cfg->ext_psk_len : s->session.psk_len;
+        psk_key = s->offered_ext_psk ? cfg->ext_psk : s->session.psk;
+        psk_len = s->offered_ext_psk ? cfg->ext_psk_len : s->session.psk_len;
     }
     if (rc == IOTLS_OK)
         rc = iotls_ks_init(&c->ks, c->hash, psk_key, psk_len);
@@ -555,10 +555,10 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     iotls_wipe(dhe, sizeof dhe);
     if (rc != IOTLS_OK)
         return rc;
-    c->resumed = resumed && !s->psk_external;
-    c->ext_psk = resumed && s->psk_external;
+    c->resumed = resumed && !s->offered_ext_psk;
+    c->ext_psk = resumed && s->offered_ext_psk;
     if (resumed) /* a full handshake's certificate check sets it */
-        c->peer_auth = s->psk_external ? IOTLS_PEER_AUTH_PSK : IOTLS_PEER_AUTH_RESUMED;
+        c->peer_auth = s->offered_ext_psk ? IOTLS_PEER_AUTH_PSK : IOTLS_PEER_AUTH_RESUMED;
     c->group = has_share ? s->share_group : 0;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
     iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);

@@ -9,6 +9,7 @@
 #ifndef IOTLS_CLIENT_STATE_H
 #define IOTLS_CLIENT_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,11 +45,11 @@ struct iotls_client_state {
     size_t session_id_len;
 
     uint16_t hrr_suite;     /* suite the HelloRetryRequest chose; 0 when none */
-    int sni_sent;           /* server_name went out: an empty ack is allowed */
-    int psk_offered;        /* the last ClientHello offered a PSK: session or external */
-    int psk_external;       /* ... and it was the config's external PSK */
+    bool sni_sent;          /* server_name went out: an empty ack is allowed */
+    bool psk_offered;       /* the last ClientHello offered a PSK: session or external */
+    bool offered_ext_psk;   /* ... and it was the config's external PSK */
     iotls_hash_alg psk_alg; /* the offered PSK's hash */
-    int has_session;        /* session was set for resumption */
+    bool has_session;       /* session was set for resumption */
     /* The offered session; its ticket stays in the caller's blob, which
      * must live until the handshake is done (iotls_conn_set_session). */
     iotls_session_ref session;
@@ -58,10 +59,10 @@ struct iotls_client_state {
      * ClientHello offered early_data, and its traffic secret. */
     const uint8_t *early_pending;
     size_t early_pending_len;
-    int early_offered;
+    bool early_offered;
     uint8_t early_traffic[IOTLS_MAX_HASH_LEN];
 
-    int cert_requested;         /* the server sent CertificateRequest */
+    bool cert_requested;        /* the server sent CertificateRequest */
     uint16_t client_sig_scheme; /* scheme we will sign with; 0: empty Certificate */
 };
 

@@ -85,11 +85,11 @@ struct iotls_conn {
     size_t rx_len;        /* bytes of the current record received so far */
     const uint8_t *app;   /* decrypted application data inside rx */
     size_t app_len;       /* bytes not yet read by the application */
-    int rx_hold;          /* rx holds an opened record whose data is unread */
+    bool rx_hold;         /* rx holds an opened record whose data is unread */
     iotls_hs_reasm reasm; /* incoming handshake messages */
     uint8_t *hs_out;      /* outgoing handshake messages before sealing */
     size_t hs_out_cap;
-    int hs_in_tx; /* hs_out is the free part of tx, sealed in place (a client
+    bool hs_in_tx; /* hs_out is the free part of tx, sealed in place (a client
                      that presents no certificate: no buffer of its own) */
     size_t hs_out_len;
     uint8_t *tx; /* records ready to send */
@@ -120,13 +120,14 @@ struct iotls_conn {
     size_t alpn_cap;
     char server_name[IOTLS_MAX_SERVER_NAME + 1];
     uint8_t client_random[32];
-    int hrr;
-    int resumed;
-    int ext_psk; /* the external PSK authenticated this handshake */
-    int handshake_done;
-    int peer_cert_presented;
-    int peer_cert_verified;
-    int client_auth; /* the client proved a certificate (server: maybe in the ticket's handshake) */
+    bool hrr;
+    bool resumed;
+    bool ext_psk; /* the external PSK authenticated this handshake */
+    bool handshake_done;
+    bool peer_cert_presented;
+    bool peer_cert_verified;
+    bool
+        client_auth; /* the client proved a certificate (server: maybe in the ticket's handshake) */
     int peer_auth;   /* enum iotls_peer_auth */
     /* Server that verifies clients (a region of the block, NULL otherwise):
      * the authenticated client's identity, from its chain or from the
@@ -139,15 +140,15 @@ struct iotls_conn {
     size_t max_record_in;         /* plaintext bytes per record we accept (our record size) */
 
     /* ---- record-level bookkeeping ---- */
-    int ccs_received;
+    bool ccs_received;
     bool ccs_sent; /* the one middlebox-compatibility CCS (RFC 8446 D.4) went out */
-    int close_notify_received;
-    int close_notify_sent;
+    bool close_notify_received;
+    bool close_notify_sent;
     int peer_alert; /* -1 none */
     int alert_sent; /* -1 none */
     unsigned empty_records_in_row;
     unsigned key_updates_in_row;
-    int key_update_pending; /* peer asked us to update: send before next write */
+    bool key_update_pending; /* peer asked us to update: send before next write */
     uint32_t key_updates_sent, key_updates_received;
     uint32_t key_update_answers_owed; /* our update_requested not yet answered */
     /* 0-RTT (RFC 8446 4.2.10): IOTLS_EARLY_DATA_* for iotls_info, and the

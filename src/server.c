@@ -253,8 +253,8 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
         rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
     iotls_wipe(dhe, sizeof dhe);
     if (rc == IOTLS_OK) {
-        c->resumed = choice->resumed && !choice->external;
-        c->ext_psk = choice->resumed && choice->external;
+        c->resumed = choice->resumed && !choice->ext_psk;
+        c->ext_psk = choice->resumed && choice->ext_psk;
         /* A full handshake's client certificate sets it in on_certificate. */
         c->peer_auth = c->ext_psk                     ? IOTLS_PEER_AUTH_PSK
                        : c->resumed && c->client_auth ? IOTLS_PEER_AUTH_RESUMED

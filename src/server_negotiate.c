@@ -349,7 +349,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     psk_scratch *scratch = (psk_scratch *)(void *)(room.p + pad);
     iotls__ticket_body *t = &scratch->ticket;
     size_t index = 0;
-    int found = 0, external = 0;
+    bool found = false, ext_psk = false;
     uint32_t found_age = 0;
     iotls_bytes chosen_identity = {NULL, 0};
     pos = 0;
@@ -359,7 +359,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         memset(t, 0, sizeof *t);
         if (is_ext_psk_identity(cfg, identity)) {
             /* The external PSK, when the suite has its hash (RFC 8446 4.2.11). */
-            found = external = cfg->ext_psk_hash == alg;
+            found = ext_psk = cfg->ext_psk_hash == alg;
         } else if (cfg->has_ticket_key &&
                    iotls__ticket_open(cfg, now, identity, t, &scratch->client, scratch->plain) ==
                        IOTLS_OK &&
@@ -393,15 +393,15 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
      * unused before send_server_hello initializes it again, and a second
      * key schedule (480 B) on the stack would sit on the deepest path. */
     iotls_key_schedule *early = &c->ks;
-    const uint8_t *psk_key = external ? cfg->ext_psk : t->psk;
-    size_t psk_key_len = external ? cfg->ext_psk_len : t->psk_len;
+    const uint8_t *psk_key = ext_psk ? cfg->ext_psk : t->psk;
+    size_t psk_key_len = ext_psk ? cfg->ext_psk_len : t->psk_len;
     rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
     if (rc == IOTLS_OK)
         rc = iotls_ks_init(early, alg, psk_key, psk_key_len);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_binder_key(early, external, binder_key);
+        rc = iotls_ks_binder_key(early, ext_psk, binder_key);
     if (rc == IOTLS_OK)
         rc = iotls_finished_verify_data(alg, binder_key, hash, expected);
     if (rc == IOTLS_OK && iotls_ct_memcmp(expected, binder.p, hash_len) != 0)
@@ -427,11 +427,11 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         uint64_t diff = our_age > client_age ? our_age - client_age : client_age - our_age;
         choice->ticket_age_ok = now != 0 && now >= t->issued_ms && diff <= cfg->early_window_ms;
         choice->resumed = 1;
-        choice->external = external;
+        choice->ext_psk = ext_psk;
         /* The client identity the ticket carries, for iotls_info and the
          * tickets this connection issues. A server that does not verify
          * clients keeps none (no room): the client is anonymous to it. */
-        if (!external && t->client_auth && c->client_id != NULL) {
+        if (!ext_psk && t->client_auth && c->client_id != NULL) {
             memcpy(c->client_id, &scratch->client, sizeof *c->client_id);
             c->client_auth = 1;
         }

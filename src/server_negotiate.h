@@ -3,6 +3,7 @@
 #ifndef IOTLS_SERVER_NEGOTIATE_H
 #define IOTLS_SERVER_NEGOTIATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,16 +17,16 @@ typedef struct {
     iotls_bytes share;              /* the client's key share for group; len 0: send HRR */
     uint16_t sig_scheme;            /* for our CertificateVerify */
     iotls_bytes alpn;               /* selected protocol; len 0: none */
-    int resumed;                    /* a PSK was accepted: a ticket's or the external one */
-    int external;                   /* ... the external PSK */
-    int psk_ke;                     /* ... without (EC)DHE: group 0 */
+    bool resumed;                   /* a PSK was accepted: a ticket's or the external one */
+    bool ext_psk;                   /* ... the external PSK */
+    bool psk_ke;                    /* ... without (EC)DHE: group 0 */
     uint16_t identity;              /* its index in the client's list */
     uint8_t psk[IOTLS_MAX_EXT_PSK]; /* a ticket's (HashLen) or the external one */
     size_t psk_len;
     /* What the selected ticket says about 0-RTT. */
     uint32_t ticket_max_early;
     uint16_t ticket_suite;
-    int ticket_age_ok;
+    bool ticket_age_ok;
     uint8_t ticket_alpn[256]; /* NUL-ended protocol of the issuing connection */
     uint8_t binder_hash[32];  /* SHA-256 of the selected ticket: the replay key */
 } iotls__sv_choice;
