@@ -69,16 +69,15 @@ struct iotls_config {
     int has_cookie_key;
 
     /* Server: NewSessionTickets sent after each handshake (0: none), and
-     * the 48-byte ticket master secret (ticket_key_name || ticket_key, as
-     * set by iotls_config_set_ticket_key). Stateless: the ticket carries
+     * the 48-byte ticket master secret (as set by
+     * iotls_config_set_ticket_key; has_ticket_key says it is). Stateless: the ticket carries
      * the resumption PSK, nothing is stored. The AES-256-GCM key and key
      * name that seal a ticket are derived from the master for the rotation
      * period floor(now_ms / (ticket_rotation_s * 1000)) (ticket.c), so
      * processes sharing the master rotate in step without talking. */
     unsigned ticket_count;
     uint32_t ticket_lifetime; /* seconds; the engine sends at most ticket_rotation_s */
-    uint8_t ticket_key_name[16];
-    uint8_t ticket_key[32];
+    uint8_t ticket_master[48];
     int has_ticket_key;
     uint32_t ticket_rotation_s; /* seconds; 0: IOTLS_DEFAULT_TICKET_ROTATION_S */
     int psk_ke; /* 0 off; 1 also accept / offer psk_ke; IOTLS_PSK_KE_ONLY (see iotls.h) */

@@ -10,6 +10,8 @@
 #define TICKET_PREFIX_LEN 8
 #define TICKET_KEY_LEN 32
 #define TICKET_MASTER_LEN 48
+_Static_assert(sizeof(((iotls_config *)0)->ticket_master) == TICKET_MASTER_LEN,
+               "the config holds the 48-byte master");
 #define TICKET_KEY_LABEL "iotls ticket key"
 #define TICKET_NAME_LABEL "iotls ticket name"
 _Static_assert(IOTLS_TICKET_MAX_LEN == TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN +
@@ -54,7 +56,6 @@ static uint64_t get_be64(const uint8_t in[8])
 static int ticket_derive(const iotls_config *cfg, const char *label, int with_period,
                          uint64_t period, uint8_t *out, size_t out_len)
 {
-    uint8_t master[TICKET_MASTER_LEN];
     uint8_t info[32];
     size_t label_len = strlen(label);
     size_t info_len = label_len;
@@ -63,12 +64,8 @@ static int ticket_derive(const iotls_config *cfg, const char *label, int with_pe
         put_be64(info + label_len, period);
         info_len += 8;
     }
-    memcpy(master, cfg->ticket_key_name, sizeof cfg->ticket_key_name);
-    memcpy(master + sizeof cfg->ticket_key_name, cfg->ticket_key, sizeof cfg->ticket_key);
-    int rc =
-        iotls_hkdf_expand(IOTLS_HASH_SHA256, master, sizeof master, info, info_len, out, out_len);
-    iotls_wipe(master, sizeof master);
-    return rc;
+    return iotls_hkdf_expand(IOTLS_HASH_SHA256, cfg->ticket_master, sizeof cfg->ticket_master, info,
+                             info_len, out, out_len);
 }
 
 /* The AEAD context for period's key; the derived key is wiped here. */
