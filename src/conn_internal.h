@@ -1,5 +1,5 @@
-/* Driver-internal functions shared by conn.c, conn_out.c and conn_info.c
- * (not for the state machines). */
+/* Driver-internal functions shared by conn.c, conn_out.c, conn_info.c,
+ * conn_keys.c and conn_peer.c (not for the state machines). */
 #ifndef IOTLS_CONN_INTERNAL_H
 #define IOTLS_CONN_INTERNAL_H
 
