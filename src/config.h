@@ -80,7 +80,7 @@ struct iotls_config {
     uint8_t ticket_master[48];
     int has_ticket_key;
     uint32_t ticket_rotation_s; /* seconds; 0: IOTLS_DEFAULT_TICKET_ROTATION_S */
-    int psk_ke; /* 0 off; 1 also accept / offer psk_ke; IOTLS_PSK_KE_ONLY (see iotls.h) */
+    iotls_psk_ke_mode psk_ke;
 
     /* One external (provisioned) PSK (RFC 8446 2.2): its identity, key and
      * the hash of the suites it may be used with. */

@@ -134,7 +134,7 @@ size_t iotls_conn_size(const iotls_config *cfg)
            ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn) + ALIGN_UP(s.client_id);
 }
 
-iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
+iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, iotls_role role,
                             const char *server_name)
 {
     if (!mem || !cfg || ((uintptr_t)mem & 15u) != 0 || mem_len < iotls_conn_size(cfg) ||

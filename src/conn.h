@@ -75,7 +75,7 @@ enum iotls_epoch {
 
 struct iotls_conn {
     const iotls_config *cfg;
-    int role;  /* IOTLS_ROLE_CLIENT / IOTLS_ROLE_SERVER */
+    iotls_role role;
     int error; /* sticky: the first fatal error */
     void *user;
 
