@@ -241,13 +241,15 @@ RULES.update({
     ("*", "f_rng"): ("rng",),
     ("*", "f_rng_blind"): ("rng",),
     ("platform_util.c", "memset_func"): ("libc", "memset"),
-    ("random_common.c", "fn"): ("callback", "the generator a test installs with "
+    ("random.c", "fn"): ("callback", "the generator a test installs with "
                                 "iotls_random_override (none on a device)"),
-    # The engine's own, as in sections 1-5: the server's state handlers and
-    # message writers (every function of its tables), and the
+    # The engine's own, as in sections 1-5: both roles' state handlers, the
+    # server's message writers (every function of their tables), and the
     # application's callbacks from its configuration.
     ("server.c", "handler"): ("regex", "src/server.c",
                               r"\{\s*IOTLS_SV_\w+\s*,\s*\w+\s*,\s*\w+\s*,\s*(\w+)\s*\}"),
+    ("client.c", "handler"): ("regex", "src/client.c",
+                              r"\{\s*IOTLS_CL_\w+\s*,\s*\w+\s*,\s*\w+\s*,\s*(\w+)\s*\}"),
     ("server.c", "write_fn"): ("regex", "src/server.c", r"send_message\(\s*\w+\s*,\s*(\w+)\s*,"),
 })
 for cb in ("sni_cb", "early_replay", "now_ms", "keylog", "keylog_cb", "trace", "trace_cb",
@@ -560,7 +562,8 @@ def main():
         # Everything that is not engine code: provider, mbedTLS, and any
         # function a libc header defines inline ("other").
         lib = {k for k, f in funcs.items() if f["kind"] != "engine"}
-        roles = {"client": {k for k in engine if rel(funcs[k]["file"]) != "src/server.c"} | lib,
+        server_files = {"src/server.c", "src/server_negotiate.c", "src/ticket.c", "src/cookie.c"}
+        roles = {"client": {k for k in engine if rel(funcs[k]["file"]) not in server_files} | lib,
                  "server": {k for k in engine if rel(funcs[k]["file"]) != "src/client.c"} | lib}
         res = {}
         reached_all = set()
