@@ -19,8 +19,11 @@
  *                   |                               | CertificateVerify
  *                   v                               v
  *               WAIT_FINISHED <---------------------+
- *                   | Finished: send [EndOfEarlyData] [CCS]
- *                   |   [{Certificate} [{CertificateVerify}]] {Finished}
+ *                   | Finished
+ *                   v
+ *               SEND_FLIGHT: send [EndOfEarlyData] [CCS]
+ *                   |   [{Certificate} [{CertificateVerify}]] {Finished};
+ *                   |   accepts nothing
  *                   v
  *               CONNECTED (NewSessionTicket, KeyUpdate: conn.c)
  *
@@ -909,12 +912,8 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
         return rc;
     rc = iotls_conn_set_read_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
-        rc = send_client_finished(c);
-    if (rc != IOTLS_OK)
-        return rc;
-    c->hs.cl.state = IOTLS_CL_CONNECTED;
-    iotls_conn_handshake_complete(c);
-    return IOTLS_OK;
+        c->hs.cl.state = IOTLS_CL_SEND_FLIGHT;
+    return rc;
 }
 
 /* The messages each state accepts, and the read epoch they must arrive in
@@ -945,6 +944,16 @@ int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
             transitions[i].epoch == c->rd_epoch) {
             rc = transitions[i].handler(c, msg, len);
             break;
+        }
+    }
+    /* After the server Finished's handler, from this shallow frame, as the
+     * server's flight after its ClientHello's: the handler's frame is not
+     * under our CertificateVerify signature (docs/stack.md). */
+    if (rc == IOTLS_OK && c->hs.cl.state == IOTLS_CL_SEND_FLIGHT) {
+        rc = send_client_finished(c);
+        if (rc == IOTLS_OK) {
+            c->hs.cl.state = IOTLS_CL_CONNECTED;
+            iotls_conn_handshake_complete(c);
         }
     }
     if (rc != IOTLS_OK) {

@@ -26,6 +26,9 @@ enum iotls_client_phase {
     IOTLS_CL_WAIT_CERT,     /* after CertificateRequest: Certificate */
     IOTLS_CL_WAIT_CV,       /* CertificateVerify */
     IOTLS_CL_WAIT_FINISHED, /* server Finished */
+    IOTLS_CL_SEND_FLIGHT,   /* server Finished checked: our second flight goes out as
+                             * soon as its handler returns (client.c,
+                             * iotls_client_handle); accepts nothing */
     IOTLS_CL_CONNECTED,     /* our Finished sent: only NewSessionTicket et al. */
     IOTLS_CL_FAILED,        /* a fatal error happened: nothing more is accepted */
 };
