@@ -9,13 +9,15 @@
 #ifndef IOTLS_CLIENT_STATE_H
 #define IOTLS_CLIENT_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crypto/crypto.h"
 #include "session_ref.h"
 
-/* Where the client handshake stands: the message it waits for next. */
+/* Where the client handshake stands: the message it waits for next (the
+ * diagram is at the top of client.c). */
 enum iotls_client_phase {
     IOTLS_CL_IDLE = 0,      /* nothing sent yet */
     IOTLS_CL_WAIT_SH,       /* ClientHello (1 or 2) sent: ServerHello or HRR */
@@ -24,7 +26,11 @@ enum iotls_client_phase {
     IOTLS_CL_WAIT_CERT,     /* after CertificateRequest: Certificate */
     IOTLS_CL_WAIT_CV,       /* CertificateVerify */
     IOTLS_CL_WAIT_FINISHED, /* server Finished */
+    IOTLS_CL_SEND_FLIGHT,   /* server Finished checked: our second flight goes out as
+                             * soon as its handler returns (client.c,
+                             * iotls_client_handle); accepts nothing */
     IOTLS_CL_CONNECTED,     /* our Finished sent: only NewSessionTicket et al. */
+    IOTLS_CL_FAILED,        /* a fatal error happened: nothing more is accepted */
 };
 
 struct iotls_client_state {
@@ -42,12 +48,11 @@ struct iotls_client_state {
     size_t session_id_len;
 
     uint16_t hrr_suite;     /* suite the HelloRetryRequest chose; 0 when none */
-    int sni_sent;           /* server_name went out: an empty ack is allowed */
-    int ccs_sent;           /* the one middlebox-compat CCS went out */
-    int psk_offered;        /* the last ClientHello offered a PSK: session or external */
-    int psk_external;       /* ... and it was the config's external PSK */
+    bool sni_sent;          /* server_name went out: an empty ack is allowed */
+    bool psk_offered;       /* the last ClientHello offered a PSK: session or external */
+    bool offered_ext_psk;   /* ... and it was the config's external PSK */
     iotls_hash_alg psk_alg; /* the offered PSK's hash */
-    int has_session;        /* session was set for resumption */
+    bool has_session;       /* session was set for resumption */
     /* The offered session; its ticket stays in the caller's blob, which
      * must live until the handshake is done (iotls_conn_set_session). */
     iotls_session_ref session;
@@ -57,10 +62,10 @@ struct iotls_client_state {
      * ClientHello offered early_data, and its traffic secret. */
     const uint8_t *early_pending;
     size_t early_pending_len;
-    int early_offered;
+    bool early_offered;
     uint8_t early_traffic[IOTLS_MAX_HASH_LEN];
 
-    int cert_requested;         /* the server sent CertificateRequest */
+    bool cert_requested;        /* the server sent CertificateRequest */
     uint16_t client_sig_scheme; /* scheme we will sign with; 0: empty Certificate */
 };
 

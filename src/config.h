@@ -1,5 +1,5 @@
 /* The configuration struct behind iotls_config (include/iotls/iotls.h).
- * Filled by src/io/config.c (setters, file loading); read-only for the
+ * Filled by src/config/config.c (setters, file loading); read-only for the
  * engine, which may share one config between many connections. */
 #ifndef IOTLS_CONFIG_H
 #define IOTLS_CONFIG_H
@@ -63,26 +63,25 @@ struct iotls_config {
     iotls_sni_fn sni_cb;
     void *sni_arg;
 
-    /* Server: HMAC key that seals the HelloRetryRequest cookie (server.c).
+    /* Server: HMAC key that seals the HelloRetryRequest cookie (cookie.c).
      * Sharing one key between connections lets any of them accept the
      * second ClientHello; without one each connection makes its own. */
     uint8_t cookie_key[32];
     int has_cookie_key;
 
     /* Server: NewSessionTickets sent after each handshake (0: none), and
-     * the 48-byte ticket master secret (ticket_key_name || ticket_key, as
-     * set by iotls_config_set_ticket_key). Stateless: the ticket carries
+     * the 48-byte ticket master secret (as set by
+     * iotls_config_set_ticket_key; has_ticket_key says it is). Stateless: the ticket carries
      * the resumption PSK, nothing is stored. The AES-256-GCM key and key
      * name that seal a ticket are derived from the master for the rotation
-     * period floor(now_ms / (ticket_rotation_s * 1000)) (server.c), so
+     * period floor(now_ms / (ticket_rotation_s * 1000)) (ticket.c), so
      * processes sharing the master rotate in step without talking. */
     unsigned ticket_count;
     uint32_t ticket_lifetime; /* seconds; the engine sends at most ticket_rotation_s */
-    uint8_t ticket_key_name[16];
-    uint8_t ticket_key[32];
+    uint8_t ticket_master[48];
     int has_ticket_key;
     uint32_t ticket_rotation_s; /* seconds; 0: IOTLS_DEFAULT_TICKET_ROTATION_S */
-    int psk_ke; /* 0 off; 1 also accept / offer psk_ke; IOTLS_PSK_KE_ONLY (see iotls.h) */
+    iotls_psk_ke_mode psk_ke;
 
     /* One external (provisioned) PSK (RFC 8446 2.2): its identity, key and
      * the hash of the suites it may be used with. */
@@ -100,12 +99,12 @@ struct iotls_config {
     /* Server 0-RTT (RFC 8446 4.2.10, 8): max_early_data_size put in
      * tickets (0: off), the ticket-age window in ms, and the anti-replay
      * callback that remembers ClientHellos (by binder hash) within it. The
-     * default store lives in src/io/replay.c; the engine only calls it. */
+     * default store lives in src/config/replay.c; the engine only calls it. */
     uint32_t max_early_data;
     uint32_t early_window_ms;
     iotls_replay_fn early_replay;
     void *early_replay_arg;
-    void *default_replay; /* owned by the config (src/io/replay.c) */
+    void *default_replay; /* owned by the config (src/config/replay.c) */
 
     /* Wall clock in ms since the epoch; the engine has none of its own. */
     uint64_t (*now_ms)(void *arg);

@@ -134,7 +134,7 @@ size_t iotls_conn_size(const iotls_config *cfg)
            ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn) + ALIGN_UP(s.client_id);
 }
 
-iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
+iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, iotls_role role,
                             const char *server_name)
 {
     if (!mem || !cfg || ((uintptr_t)mem & 15u) != 0 || mem_len < iotls_conn_size(cfg) ||
@@ -206,12 +206,19 @@ int iotls_conn_start(iotls_conn *c)
 #endif
 }
 
+void iotls_conn_wipe_handshake(iotls_conn *c)
+{
+    role_wipe(c);
+    c->hs.skip_early_data = false;
+    c->hs.early_skip_budget = 0;
+}
+
 void iotls_conn_wipe_secrets(iotls_conn *c)
 {
     iotls_ks_wipe(&c->ks);
     iotls_record_cipher_free(&c->rd);
     iotls_record_cipher_free(&c->wr);
-    role_wipe(c);
+    iotls_conn_wipe_handshake(c);
 }
 
 void iotls_conn_free(iotls_conn *c)
@@ -292,7 +299,8 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
 
 /* The messages after which the sender's keys may change: ClientHello,
  * ServerHello (and HelloRetryRequest), EndOfEarlyData, Finished and
- * KeyUpdate must end their record (RFC 8446 5.1). */
+ * KeyUpdate must end their record (RFC 8446 5.1). This is the one place
+ * that rule is enforced, for both roles. */
 static int precedes_key_change(uint8_t type)
 {
     return type == IOTLS_HS_CLIENT_HELLO || type == IOTLS_HS_SERVER_HELLO ||
@@ -321,7 +329,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
             c->last_dir = 2;
         }
         iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
-        c->hs_more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
+        int more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
         /* Whatever follows a key change in the same record came under the
          * old keys (RFC 8446 5.1). Refused before the message is acted on:
          * a handler that answers (a client's second flight after the
@@ -329,7 +337,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
          * report the handshake done on a connection that then fails. The
          * rest of the record has not been fed yet: it is what is left of
          * data. */
-        if (c->hs_more_in_record && precedes_key_change(type))
+        if (more_in_record && precedes_key_change(type))
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         if (!c->handshake_done) {
             rc = role_handle(c, type, msg, msg_len);
@@ -339,7 +347,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         if (rc != IOTLS_OK)
             return rc;
         /* Every message that changes the read keys is in the list above. */
-        if (c->rd_keys_gen != keys_gen && c->hs_more_in_record)
+        if (c->rd_keys_gen != keys_gen && more_in_record)
             return IOTLS_ERR_INTERNAL;
     }
     return IOTLS_OK;
@@ -393,9 +401,9 @@ static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
 static int skip_early_record(iotls_conn *c, size_t body_len)
 {
     size_t cost = body_len < MIN_PROTECTED_BODY ? MIN_PROTECTED_BODY : body_len;
-    if (cost > c->early_skip_budget)
+    if (cost > c->hs.early_skip_budget)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
-    c->early_skip_budget -= (uint32_t)cost;
+    c->hs.early_skip_budget -= (uint32_t)cost;
     return IOTLS_OK;
 }
 
@@ -423,7 +431,7 @@ static int process_record(iotls_conn *c)
         if (outer_type != IOTLS_CT_APPLICATION_DATA)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         int rc = iotls_record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
-        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->skip_early_data)
+        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->hs.skip_early_data)
             return skip_early_record(c, body_len); /* 0-RTT data we declined */
         if (rc != IOTLS_OK)
             return rc;
@@ -431,13 +439,13 @@ static int process_record(iotls_conn *c)
          * most our limit plus the content type byte. */
         if (body_len - IOTLS_AEAD_TAG_LEN > c->max_record_in + 1)
             return IOTLS_ERR_RECORD_OVERFLOW;
-        c->skip_early_data = 0;
+        c->hs.skip_early_data = 0;
     } else if (outer_type == IOTLS_CT_APPLICATION_DATA) {
         /* 0-RTT records that follow a ClientHello we answered with a
          * HelloRetryRequest arrive before any read keys: skip them within
          * the budget (RFC 8446 4.2.10); otherwise nothing may be protected
          * yet. */
-        if (!c->skip_early_data)
+        if (!c->hs.skip_early_data)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         return skip_early_record(c, body_len);
     }

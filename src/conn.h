@@ -13,6 +13,7 @@
 #ifndef IOTLS_CONN_H
 #define IOTLS_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,25 @@ typedef struct {
     char subject[IOTLS_PEER_SUBJECT_MAX + 1];
 } iotls_peer_id;
 
+/* What only the handshake needs: alive from the start (or the first
+ * ClientHello) to the handshake's end, when iotls_conn_handshake_complete
+ * wipes it all but the role's state number (a client in CONNECTED still
+ * takes tickets; both roles keep refusing handshake messages). Each role
+ * has its own part, in a union: a connection has one role, and only that
+ * role's code (client.c, or server.c and the server's files) touches its
+ * part; what conn.c reads for either role is outside the union. */
+struct iotls_hs_state {
+    /* Server that declined 0-RTT: the client's early records cannot be
+     * opened with the handshake keys and are skipped (RFC 8446 4.2.10), up
+     * to early_skip_budget bytes. Set by the server's negotiation. */
+    bool skip_early_data;
+    uint32_t early_skip_budget;
+    union {
+        struct iotls_client_state cl;
+        struct iotls_server_state sv;
+    };
+};
+
 enum iotls_epoch {
     IOTLS_EPOCH_PLAIN = 0,
     IOTLS_EPOCH_EARLY = 1,
@@ -55,7 +75,7 @@ enum iotls_epoch {
 
 struct iotls_conn {
     const iotls_config *cfg;
-    int role;  /* IOTLS_ROLE_CLIENT / IOTLS_ROLE_SERVER */
+    iotls_role role;
     int error; /* sticky: the first fatal error */
     void *user;
 
@@ -65,11 +85,11 @@ struct iotls_conn {
     size_t rx_len;        /* bytes of the current record received so far */
     const uint8_t *app;   /* decrypted application data inside rx */
     size_t app_len;       /* bytes not yet read by the application */
-    int rx_hold;          /* rx holds an opened record whose data is unread */
+    bool rx_hold;         /* rx holds an opened record whose data is unread */
     iotls_hs_reasm reasm; /* incoming handshake messages */
     uint8_t *hs_out;      /* outgoing handshake messages before sealing */
     size_t hs_out_cap;
-    int hs_in_tx; /* hs_out is the free part of tx, sealed in place (a client
+    bool hs_in_tx; /* hs_out is the free part of tx, sealed in place (a client
                      that presents no certificate: no buffer of its own) */
     size_t hs_out_len;
     uint8_t *tx; /* records ready to send */
@@ -82,10 +102,6 @@ struct iotls_conn {
     iotls_record_cipher wr;
     int rd_epoch;         /* enum iotls_epoch */
     uint32_t rd_keys_gen; /* counts read-key changes, KeyUpdates included */
-    /* While a handshake message is handled: more bytes follow it in the same
-     * record. A message after which keys may change must end its record
-     * (RFC 8446 5.1): conn.c refuses it before the state machine runs. */
-    int hs_more_in_record;
     int wr_epoch;
     iotls_transcript transcript;
     iotls_key_schedule ks;
@@ -104,13 +120,14 @@ struct iotls_conn {
     size_t alpn_cap;
     char server_name[IOTLS_MAX_SERVER_NAME + 1];
     uint8_t client_random[32];
-    int hrr;
-    int resumed;
-    int ext_psk; /* the external PSK authenticated this handshake */
-    int handshake_done;
-    int peer_cert_presented;
-    int peer_cert_verified;
-    int client_auth; /* the client proved a certificate (server: maybe in the ticket's handshake) */
+    bool hrr;
+    bool resumed;
+    bool ext_psk; /* the external PSK authenticated this handshake */
+    bool handshake_done;
+    bool peer_cert_presented;
+    bool peer_cert_verified;
+    bool
+        client_auth; /* the client proved a certificate (server: maybe in the ticket's handshake) */
     int peer_auth;   /* enum iotls_peer_auth */
     /* Server that verifies clients (a region of the block, NULL otherwise):
      * the authenticated client's identity, from its chain or from the
@@ -123,21 +140,17 @@ struct iotls_conn {
     size_t max_record_in;         /* plaintext bytes per record we accept (our record size) */
 
     /* ---- record-level bookkeeping ---- */
-    int ccs_received;
-    int close_notify_received;
-    int close_notify_sent;
+    bool ccs_received;
+    bool ccs_sent; /* the one middlebox-compatibility CCS (RFC 8446 D.4) went out */
+    bool close_notify_received;
+    bool close_notify_sent;
     int peer_alert; /* -1 none */
     int alert_sent; /* -1 none */
     unsigned empty_records_in_row;
     unsigned key_updates_in_row;
-    int key_update_pending; /* peer asked us to update: send before next write */
+    bool key_update_pending; /* peer asked us to update: send before next write */
     uint32_t key_updates_sent, key_updates_received;
     uint32_t key_update_answers_owed; /* our update_requested not yet answered */
-    /* Server that declined 0-RTT: the client's early records cannot be
-     * opened with the handshake keys and are skipped (RFC 8446 4.2.10), up
-     * to early_skip_budget bytes. Set by server.c. */
-    int skip_early_data;
-    uint32_t early_skip_budget;
     /* 0-RTT (RFC 8446 4.2.10): IOTLS_EARLY_DATA_* for iotls_info, and the
      * early application bytes received (server) or sent (client) against
      * the ticket's max_early_data_size. */
@@ -150,9 +163,8 @@ struct iotls_conn {
     uint32_t flights_in, flights_out;
     int last_dir; /* 1 last traffic was ours, 2 theirs: counts flights */
 
-    /* ---- role-specific handshake state ---- */
-    struct iotls_client_state cl;
-    struct iotls_server_state sv;
+    /* ---- the handshake's own state: wiped when it completes ---- */
+    struct iotls_hs_state hs;
 };
 
 /* Most certificates accepted in the peer's Certificate message (leaf
@@ -191,7 +203,7 @@ int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t 
 /* Client 0-RTT: seal all of data as application records under the current
  * (early) write keys; BAD_ARG when tx cannot take it all. */
 int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);
-/* A change_cipher_spec record (middlebox compatibility). */
+/* A change_cipher_spec record (middlebox compatibility); sets ccs_sent. */
 int iotls_conn_send_ccs(iotls_conn *c);
 /* Install traffic keys derived from secret (HashLen bytes) for reading or
  * writing. epoch says which for the trace. Changing read keys while a
@@ -235,14 +247,31 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
  * transcript so far (ClientHello..server Finished), and their key log
  * lines. */
 int iotls_conn_derive_master(iotls_conn *c);
-/* The handshake is complete: emit the event, reset per-handshake state. */
+/* The handshake is complete: wipe what only it needed (the handshake secrets,
+ * the transcript, c->hs), emit the event. */
 void iotls_conn_handshake_complete(iotls_conn *c);
 
 /* ---- implemented by client.c and server.c ---- */
 
+/* Both state machines are a table of these: in state, a message of hs_type
+ * read under epoch (enum iotls_epoch) goes to handler; anything else is
+ * unexpected_message, refused before it is parsed. The handler adds its
+ * message to the transcript itself, after the values that need the hash of
+ * the messages before it (CertificateVerify, Finished). */
+typedef int (*iotls_hs_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
+typedef struct {
+    int state;
+    uint8_t hs_type;
+    int epoch;
+    iotls_hs_handler handler;
+} iotls_hs_transition;
+
 /* Queue the ClientHello. */
 int iotls_client_start(iotls_conn *c);
-/* One whole handshake message (header included) during the handshake. */
+/* One whole handshake message (header included) during the handshake:
+ * through the role's transition table; an error leaves the role's FAILED
+ * state, which accepts nothing. A bad argument is IOTLS_ERR_INTERNAL (only
+ * conn.c calls them). */
 int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
 /* NewSessionTicket after the handshake (body only). */
 int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len);

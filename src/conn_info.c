@@ -1,23 +1,12 @@
-/* Engine driver services that are neither input nor output: suite choice,
- * key log lines, trace events, peer certificate policy, what was
- * negotiated. */
+/* What a connection tells its application: iotls_conn_info (what was
+ * negotiated), the peer's certificates, the error, the user pointer, and
+ * for an application that asked to watch, key log lines (NSS key log
+ * format) and trace events (each only with its feature,
+ * IOTLS_FEATURE_KEYLOG / _TRACE). */
 #include <string.h>
 
 #include "conn.h"
 #include "conn_internal.h"
-
-int iotls_conn_set_suite(iotls_conn *c, uint16_t suite)
-{
-    iotls_hash_alg hash = iotls_suite_hash(suite);
-    iotls_aead_alg aead = iotls_suite_aead(suite);
-    if (hash == IOTLS_HASH_NONE || aead == IOTLS_AEAD_NONE)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    c->suite = suite;
-    c->hash = hash;
-    c->aead = aead;
-    c->hash_len = iotls_hash_len(hash);
-    return iotls_transcript_select(&c->transcript, hash);
-}
 
 #if IOTLS_FEATURE_KEYLOG
 static char *put_hex(char *out, const uint8_t *p, size_t n)
@@ -68,93 +57,6 @@ void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int 
     c->cfg->trace(c->cfg->trace_arg, c, &ev);
 }
 #endif
-
-int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
-{
-    const iotls_config *cfg = c->cfg;
-    if (iotls_x509_count(&c->peer_chain) == 0)
-        return IOTLS_ERR_BAD_CERTIFICATE;
-    c->peer_cert_presented = 1;
-    /* Before any signature work, verified chain or not: the leaf's key
-     * checks CertificateVerify even when nothing else is checked. */
-    int key_rc = iotls_x509_check_keys(&c->peer_chain, cfg->max_rsa_bits, NULL, 0);
-    if (key_rc != IOTLS_OK)
-        return key_rc;
-    int chain_checked = 0;
-    if (cfg->has_ca && !cfg->insecure_noverifycert) {
-        /* A server certificate proves nothing without its name checked or
-         * a pin matched: any certificate the CA signed, for any name, would
-         * chain. iotls_conn_start refuses such a client configuration; this
-         * keeps the engine from ever accepting one. */
-        if (is_server_cert && c->server_name[0] == '\0' && cfg->pin_count == 0)
-            return IOTLS_ERR_CERT_HOSTNAME;
-        iotls_x509_policy policy;
-        memset(&policy, 0, sizeof policy);
-        policy.trust = &cfg->ca;
-        policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
-        policy.is_server_cert = is_server_cert;
-        policy.max_rsa_bits = cfg->max_rsa_bits;
-        int rc = iotls_x509_verify(&c->peer_chain, &policy, NULL, 0);
-        if (rc != IOTLS_OK)
-            return rc;
-        chain_checked = 1;
-    } else if (!cfg->insecure_noverifycert && cfg->pin_count == 0) {
-        /* Nothing to check the chain against: refuse rather than trust. */
-        return IOTLS_ERR_CERT_UNKNOWN_CA;
-    }
-    if (cfg->pin_count > 0) {
-        uint8_t spki[32];
-        int rc = iotls_x509_spki_sha256(&c->peer_chain, spki);
-        if (rc != IOTLS_OK)
-            return rc;
-        int matched = 0;
-        for (size_t i = 0; i < cfg->pin_count; i++)
-            matched |= iotls_ct_memcmp(spki, cfg->pins[i], sizeof spki) == 0;
-        if (!matched)
-            return IOTLS_ERR_CERT_PIN;
-    }
-    /* peer_cert_verified keeps its meaning (chain, and a server's name);
-     * peer_auth says what did authenticate the peer. */
-    int name_checked = chain_checked && (!is_server_cert || c->server_name[0] != '\0');
-    c->peer_cert_verified = name_checked;
-    c->peer_auth = name_checked ? (is_server_cert ? IOTLS_PEER_AUTH_NAME : IOTLS_PEER_AUTH_CA)
-                   : cfg->pin_count > 0 ? IOTLS_PEER_AUTH_PIN
-                                        : IOTLS_PEER_AUTH_NONE;
-    iotls_conn_event(c, IOTLS_EV_CERT_VERIFIED, 0, iotls_x509_count(&c->peer_chain),
-                     cfg->insecure_noverifycert,
-                     cfg->insecure_noverifycert ? "NOT verified (insecure)"
-                     : name_checked             ? "verified"
-                                                : "key matches a pin (name not checked)");
-    return IOTLS_OK;
-}
-
-int iotls_conn_derive_master(iotls_conn *c)
-{
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    int rc = iotls_transcript_hash(&c->transcript, hash);
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_master(&c->ks, hash);
-    if (rc != IOTLS_OK)
-        return rc;
-    iotls_conn_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->ks.client_app_traffic);
-    iotls_conn_keylog(c, "SERVER_TRAFFIC_SECRET_0", c->ks.server_app_traffic);
-    iotls_conn_keylog(c, "EXPORTER_SECRET", c->ks.exporter_master);
-    return IOTLS_OK;
-}
-
-void iotls_conn_handshake_complete(iotls_conn *c)
-{
-    c->handshake_done = 1;
-    /* Only the application and resumption secrets are needed from here. */
-    iotls_wipe(c->ks.early_secret, sizeof c->ks.early_secret);
-    iotls_wipe(c->ks.handshake_secret, sizeof c->ks.handshake_secret);
-    iotls_wipe(c->ks.master_secret, sizeof c->ks.master_secret);
-    iotls_wipe(c->ks.client_early_traffic, sizeof c->ks.client_early_traffic);
-    iotls_wipe(c->ks.client_hs_traffic, sizeof c->ks.client_hs_traffic);
-    iotls_wipe(c->ks.server_hs_traffic, sizeof c->ks.server_hs_traffic);
-    iotls_transcript_free(&c->transcript);
-    iotls_conn_event(c, IOTLS_EV_HANDSHAKE_DONE, 0, 0, 0, NULL);
-}
 
 int iotls_conn_info(const iotls_conn *c, iotls_info *info)
 {
@@ -208,26 +110,6 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->record_size_in = (uint32_t)c->max_record_in;
     info->record_size_out = (uint32_t)c->max_record_out;
     return IOTLS_OK;
-}
-
-const char *iotls_peer_auth_name(int peer_auth)
-{
-    switch (peer_auth) {
-    case IOTLS_PEER_AUTH_NONE:
-        return "none";
-    case IOTLS_PEER_AUTH_NAME:
-        return "name";
-    case IOTLS_PEER_AUTH_PIN:
-        return "pin";
-    case IOTLS_PEER_AUTH_CA:
-        return "ca";
-    case IOTLS_PEER_AUTH_PSK:
-        return "psk";
-    case IOTLS_PEER_AUTH_RESUMED:
-        return "resumed";
-    default:
-        return "?";
-    }
 }
 
 size_t iotls_conn_peer_cert_count(const iotls_conn *c)

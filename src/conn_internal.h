@@ -1,5 +1,5 @@
-/* Driver-internal functions shared by conn.c, conn_out.c and conn_info.c
- * (not for the state machines). */
+/* Driver-internal functions shared by conn.c, conn_out.c, conn_info.c,
+ * conn_keys.c and conn_peer.c (not for the state machines). */
 #ifndef IOTLS_CONN_INTERNAL_H
 #define IOTLS_CONN_INTERNAL_H
 
@@ -16,6 +16,10 @@ int iotls_conn_fail(iotls_conn *c, int err);
 int iotls_conn_send_key_update(iotls_conn *c, int request_peer);
 /* Wipe every secret the connection holds (keys, schedule, ephemeral). */
 void iotls_conn_wipe_secrets(iotls_conn *c);
+/* Wipe the handshake's own state (c->hs: key shares, cookie key, session,
+ * early-data budget...) but the role's state number. At the handshake's
+ * end and with every secret. */
+void iotls_conn_wipe_handshake(iotls_conn *c);
 
 /* Limits against peers that make us work without progress. */
 #define IOTLS_MAX_EMPTY_RECORDS 32

@@ -126,6 +126,7 @@ int iotls_conn_send_ccs(iotls_conn *c)
         return IOTLS_ERR_INTERNAL;
     memcpy(c->tx + c->tx_len, ccs, sizeof ccs);
     c->tx_len += sizeof ccs;
+    c->ccs_sent = true;
     count_out(c, sizeof ccs, 1);
     iotls_conn_event(c, IOTLS_EV_CCS_SENT, 0, 1, 0, NULL);
     return IOTLS_OK;

@@ -212,11 +212,11 @@ int iotls_ks_init(iotls_key_schedule *ks, iotls_hash_alg alg, const uint8_t *psk
     return IOTLS_OK;
 }
 
-int iotls_ks_binder_key(const iotls_key_schedule *ks, int external, uint8_t *out)
+int iotls_ks_binder_key(const iotls_key_schedule *ks, bool ext_psk, uint8_t *out)
 {
     if (!ks_ready(ks) || !out)
         return IOTLS_ERR_BAD_STATE;
-    return derive_secret_empty(ks->alg, ks->early_secret, external ? "ext binder" : "res binder",
+    return derive_secret_empty(ks->alg, ks->early_secret, ext_psk ? "ext binder" : "res binder",
                                out);
 }
 

@@ -4,6 +4,7 @@
 #ifndef IOTLS_KEYSCHED_H
 #define IOTLS_KEYSCHED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,7 +52,7 @@ typedef struct {
 /* Early Secret = HKDF-Extract(0, PSK or HashLen zeros). */
 int iotls_ks_init(iotls_key_schedule *ks, iotls_hash_alg alg, const uint8_t *psk, size_t psk_len);
 /* binder_key = Derive-Secret(early, "ext binder" | "res binder", "") */
-int iotls_ks_binder_key(const iotls_key_schedule *ks, int external, uint8_t *out);
+int iotls_ks_binder_key(const iotls_key_schedule *ks, bool ext_psk, uint8_t *out);
 /* client_early_traffic_secret from Hash(ClientHello). */
 int iotls_ks_early_traffic(iotls_key_schedule *ks, const uint8_t *ch_hash);
 /* Handshake Secret = HKDF-Extract(Derive-Secret(early, "derived", ""),

@@ -1,20 +1,25 @@
 /* The TLS 1.3 server handshake (RFC 8446 section 2, 4), sans I/O.
  *
- *   WAIT_CH --ClientHello--> [HRR] --> WAIT_CH2 --ClientHello--+
- *      |                                                       |
- *      +--------------------------+----------------------------+
- *                                 v
- *      ServerHello [CCS] {EncryptedExtensions} {CertificateRequest}
- *      {Certificate} {CertificateVerify} {Finished}
- *                                 |
- *            +---- we asked for a certificate ----+
- *            v                                    v
- *        WAIT_CERT --Certificate--> WAIT_CV --CertificateVerify--+
- *            | (empty, optional)                                 |
- *            v                                                   v
- *        WAIT_FINISHED <-----------------------------------------+
- *            |
- *        --Finished--> DONE
+ *   WAIT_CH --ClientHello--+--send HelloRetryRequest [CCS]--> WAIT_CH2
+ *                          |                                      |
+ *                          |<-------------ClientHello-------------+
+ *                          | send ServerHello [CCS] {EncryptedExtensions}
+ *                          |      [{CertificateRequest}]
+ *                          v
+ *                     FLIGHT_REST: send [{Certificate} {CertificateVerify}]
+ *                          |       {Finished} (no certificate when a PSK
+ *                          |       authenticates); accepts nothing
+ *        +-----------------+------------------+
+ *        | 0-RTT accepted  | we asked for a   | otherwise
+ *        v                 v certificate      |
+ *    WAIT_EOED         WAIT_CERT --Certificate--> WAIT_CV
+ *        |                 | (empty, optional)        |
+ *        | EndOfEarlyData  v                          | CertificateVerify
+ *        +------------> WAIT_FINISHED <---------------+
+ *                          |
+ *                          | Finished: send {NewSessionTicket} x N
+ *                          v
+ *                        DONE          any error: FAILED, which accepts nothing
  *
  * conn.c hands every whole handshake message here. The message type is
  * checked against the state (table "transitions") before anything is
@@ -25,131 +30,35 @@
  *
  * Resumption: after the handshake we send cfg->ticket_count stateless
  * NewSessionTickets (the resumption PSK sealed under the current rotation
- * period's ticket key, derived from the config's ticket master), and a
- * first ClientHello offering one of them with a valid binder resumes (no
- * Certificate, CertificateVerify or CertificateRequest). A
- * ticket we cannot open or use is ignored (full handshake); a second
- * ClientHello after HelloRetryRequest always does a full handshake.
+ * period's ticket key, derived from the config's ticket master: ticket.c),
+ * and a ClientHello offering one of them with a valid binder resumes (no
+ * Certificate, CertificateVerify or CertificateRequest). That holds for the
+ * second ClientHello after a HelloRetryRequest too (RFC 8446 4.1.4: the
+ * client offers the PSK again, its binder over the transcript rebuilt from
+ * the cookie: cookie.c). A ticket we cannot open or use is ignored (full
+ * handshake). The external PSK is selected the same way (select_psk in
+ * server_negotiate.c, where everything this file answers is decided).
  *
  * 0-RTT (RFC 8446 4.2.10): with cfg->max_early_data the tickets allow early
  * data, and early_data in a resumed first ClientHello is accepted by the
- * policy in early_data_policy(); the read keys are then the client's early
- * traffic keys until EndOfEarlyData (state WAIT_EOED), and conn.c hands the
- * early application data to the application. Declined early data is
- * skipped by conn.c while c->skip_early_data is set. */
+ * policy in early_data_policy() (server_negotiate.c); the read keys are
+ * then the client's early traffic keys until EndOfEarlyData (state
+ * WAIT_EOED), and conn.c hands the early application data to the
+ * application. Declined early data is
+ * skipped by conn.c while c->hs.skip_early_data is set. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "conn.h"
+#include "cookie.h"
 #include "iotls/error.h"
 #include "msg/msg.h"
-
-/* Stateless HelloRetryRequest cookie:
- *   version(1) | suite(2) | group(2) | hash_len(1) | Hash(ClientHello1) | tag(32)
- * tag = HMAC-SHA256(cookie_key, everything before the tag || fields digest),
- * where the fields digest is a SHA-256 over the ClientHello fields RFC 8446
- * 4.1.2 forbids the client to change in its second ClientHello. The digest
- * is not carried in the cookie, only bound by the tag: a second ClientHello
- * that changed any of them, or a forged or damaged cookie, fails the tag. */
-#define COOKIE_VERSION 1
-#define COOKIE_TAG_LEN 32
-#define COOKIE_HEAD_LEN 6
-#define COOKIE_MAX_LEN (COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN + COOKIE_TAG_LEN)
-#define FIELDS_DIGEST_LEN 32
-
-/* Longest HelloRetryRequest we write: header, version, random, session id,
- * suite, compression, extensions (supported_versions, key_share, cookie). */
-#define HRR_MAX_LEN (4 + 2 + 32 + 33 + 2 + 1 + 2 + 6 + 6 + 6 + COOKIE_MAX_LEN)
-
-/* Bytes of declined 0-RTT records skipped before giving up: the 16 KiB
- * OpenSSL and others allow by default, plus record overhead. */
-#define EARLY_SKIP_BUDGET (16384u + 4096u)
+#include "server_negotiate.h"
+#include "ticket.h"
 
 /* Certificates we put in one Certificate message. */
 #define MAX_OWN_CHAIN 16
-
-/* What the ClientHello negotiation decided. */
-typedef struct {
-    uint16_t suite;
-    uint16_t group;
-    iotls_bytes share;              /* the client's key share for group; len 0: send HRR */
-    uint16_t sig_scheme;            /* for our CertificateVerify */
-    iotls_bytes alpn;               /* selected protocol; len 0: none */
-    int resumed;                    /* a PSK was accepted: a ticket's or the external one */
-    int external;                   /* ... the external PSK */
-    int psk_ke;                     /* ... without (EC)DHE: group 0 */
-    uint16_t identity;              /* its index in the client's list */
-    uint8_t psk[IOTLS_MAX_EXT_PSK]; /* a ticket's (HashLen) or the external one */
-    size_t psk_len;
-    /* What the selected ticket says about 0-RTT. */
-    uint32_t ticket_max_early;
-    uint16_t ticket_suite;
-    int ticket_age_ok;
-    uint8_t ticket_alpn[256]; /* NUL-ended protocol of the issuing connection */
-    uint8_t binder_hash[32];  /* SHA-256 of the selected ticket: the replay key */
-} sv_choice;
-
-/* Stateless ticket:
- *   key_name(16) | nonce(12) | AES-256-GCM(key_i, nonce, aad = key_name,
- *     version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) | lifetime(4) |
- *     SHA-256(server_name)(32) | max_early_data(4) | alpn<1> |
- *     client_auth(1) [| client_spki_sha256(32) | client_subject<1>]) | tag(16)
- * The server name is bound so that a ticket issued under one name (and,
- * with an SNI callback, one certificate) does not resume under another.
- * client_auth (0 or 1) says whether the client was authenticated by a
- * certificate in the handshake that issued the ticket (or carried into it
- * by the ticket it resumed with); its identity follows only when it was. A
- * server that requires client certificates does not resume a ticket
- * without it (another policy sharing the ticket key, or ours before it
- * changed, issued it): a full handshake asks for a certificate.
- *
- * Key rotation: the config's 48 bytes are a master secret; for the period
- * i = floor(now_ms / period_ms),
- *   key_i    = HKDF-Expand-SHA256(master, "iotls ticket key" || be64(i), 32)
- *   key_name = HKDF-Expand-SHA256(master, "iotls ticket name", 8) || be64(i)
- * A ticket is sealed under the current period's key and opens only in its
- * own period or the next one. Nothing is stored or updated: processes with
- * the same master and clock agree on every key, and the keys are derived
- * per ticket and wiped. */
-#define TICKET_VERSION 3
-#define TICKET_NAME_LEN 16
-#define TICKET_PREFIX_LEN 8
-#define TICKET_KEY_LEN 32
-#define TICKET_MASTER_LEN 48
-#define TICKET_KEY_LABEL "iotls ticket key"
-#define TICKET_NAME_LABEL "iotls ticket name"
-#define TICKET_SNI_DIGEST_LEN 32
-#define TICKET_PLAIN_MAX                                                                           \
-    (1 + 2 + 1 + IOTLS_MAX_HASH_LEN + 4 + 8 + 4 + TICKET_SNI_DIGEST_LEN + 4 + 1 + 255 + 1 + 32 +   \
-     1 + IOTLS_PEER_SUBJECT_MAX)
-#define TICKET_MAX_LEN                                                                             \
-    (TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + TICKET_PLAIN_MAX + IOTLS_AEAD_TAG_LEN)
-/* Our largest ticket (693 bytes) must fit a device's session. */
-_Static_assert(TICKET_MAX_LEN <= IOTLS_SESSION_MAX_TICKET, "ticket too large for iotls_session");
-
-typedef struct {
-    uint16_t suite;
-    uint8_t psk[IOTLS_MAX_HASH_LEN];
-    size_t psk_len;
-    uint32_t age_add;
-    uint64_t issued_ms;
-    uint32_t lifetime;
-    uint8_t sni_digest[TICKET_SNI_DIGEST_LEN];
-    uint32_t max_early_data;
-    char alpn[256];  /* NUL-ended */
-    int client_auth; /* the client identity (kept beside the ticket) is valid */
-} sv_ticket;
-
-static const iotls_config *cert_config(const iotls_conn *c)
-{
-    return c->cert_cfg ? c->cert_cfg : c->cfg;
-}
-
-static int has_ext(const iotls_client_hello *ch, enum iotls_ext_id id)
-{
-    return (ch->exts_seen & IOTLS_EXT_BIT(id)) != 0;
-}
 
 /* ---------------- writing messages ---------------- */
 
@@ -212,413 +121,32 @@ static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
     return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
 }
 
-/* ---------------- ClientHello checks ---------------- */
-
-/* Checks every ClientHello must pass, before anything is negotiated. */
-static int check_client_hello(const iotls_client_hello *ch)
-{
-    /* RFC 8446 4.2.1: only supported_versions decides the version. Without
-     * it the client speaks TLS 1.2 or older, which we do not. */
-    if (!has_ext(ch, IOTLS_EXTID_SUPPORTED_VERSIONS) ||
-        !iotls_u16_list_contains(ch->supported_versions, IOTLS_TLS13))
-        return IOTLS_ERR_PROTOCOL_VERSION;
-    /* legacy_version: RFC 8446 D.5 demands protocol_version for 0x0300 or
-     * less (SSL 3.0 and below). Anything else than 0x0303 next to a
-     * supported_versions offering TLS 1.3 breaks 4.1.2's "MUST be set to
-     * 0x0303": a malformed TLS 1.3 ClientHello, so illegal_parameter (the
-     * field is not used for negotiation, 4.2.1, so protocol_version would
-     * misdescribe it). */
-    if ((ch->legacy_version >> 8) != 0x03 || ch->legacy_version <= 0x0300)
-        return IOTLS_ERR_PROTOCOL_VERSION;
-    if (ch->legacy_version != IOTLS_TLS12)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    /* RFC 8446 4.1.2: exactly one compression method, null. */
-    if (ch->compression_methods.len != 1 || ch->compression_methods.p[0] != 0)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-
-    /* RFC 8446 9.2 mandatory-to-implement extensions. signature_algorithms
-     * is not among them here: it is required only when we authenticate with
-     * a certificate (4.2.3, 9.2), which a PSK handshake does not, so a
-     * client without ECC may leave it out (pick_sig_scheme checks it). */
-    int has_psk = has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY);
-    int has_groups = has_ext(ch, IOTLS_EXTID_SUPPORTED_GROUPS);
-    int has_shares = has_ext(ch, IOTLS_EXTID_KEY_SHARE);
-    if (has_psk && !has_ext(ch, IOTLS_EXTID_PSK_KEY_EXCHANGE_MODES))
-        return IOTLS_ERR_MISSING_EXTENSION;
-    if (!has_psk && !has_ext(ch, IOTLS_EXTID_SIGNATURE_ALGORITHMS))
-        return IOTLS_ERR_MISSING_EXTENSION;
-    if (!has_psk && (!has_groups || !has_shares))
-        return IOTLS_ERR_MISSING_EXTENSION;
-    if (has_groups != has_shares)
-        return IOTLS_ERR_MISSING_EXTENSION;
-
-    /* RFC 8446 4.2.8: no share for a group the client does not list. */
-    size_t pos = 0;
-    iotls_key_share_entry entry;
-    while (iotls_key_share_next(ch->key_shares, &pos, &entry))
-        if (!iotls_u16_list_contains(ch->supported_groups, entry.group))
-            return IOTLS_ERR_ILLEGAL_PARAMETER;
-    return IOTLS_OK;
-}
-
-/* ---------------- negotiation ---------------- */
-
-static int suite_ok(const iotls_config *cfg, uint16_t suite)
-{
-    for (size_t i = 0; i < cfg->suite_count; i++)
-        if (cfg->suites[i] == suite)
-            return iotls_suite_hash(suite) != IOTLS_HASH_NONE;
-    return 0;
-}
-
-static int group_ok(const iotls_config *cfg, uint16_t group)
-{
-    for (size_t i = 0; i < cfg->group_count; i++)
-        if (cfg->groups[i] == group)
-            return iotls_kex_supported(group);
-    return 0;
-}
-
-/* Our preference: the first of our suites the client offers (of hash
- * alg, unless IOTLS_HASH_NONE). */
-static uint16_t pick_suite_of(const iotls_config *cfg, const iotls_client_hello *ch,
-                              iotls_hash_alg alg)
-{
-    for (size_t i = 0; i < cfg->suite_count; i++)
-        if (iotls_suite_hash(cfg->suites[i]) != IOTLS_HASH_NONE &&
-            (alg == IOTLS_HASH_NONE || iotls_suite_hash(cfg->suites[i]) == alg) &&
-            iotls_u16_list_contains(ch->cipher_suites, cfg->suites[i]))
-            return cfg->suites[i];
-    return 0;
-}
-
-static uint16_t pick_suite(const iotls_config *cfg, const iotls_client_hello *ch)
-{
-    return pick_suite_of(cfg, ch, IOTLS_HASH_NONE);
-}
-
-/* 1 when identity is our external PSK's. Compared in constant time (the
- * length is no secret: it shows on the wire). */
-static int is_ext_psk_identity(const iotls_config *cfg, iotls_bytes identity)
-{
-    return IOTLS_FEATURE_EXT_PSK && cfg->has_ext_psk && identity.len == cfg->ext_psk_identity_len &&
-           iotls_ct_memcmp(identity.p, cfg->ext_psk_identity, identity.len) == 0;
-}
-
-/* 1 when the client lists our external PSK's identity. */
-static int ext_psk_offered(const iotls_config *cfg, const iotls_client_hello *ch)
-{
-    size_t pos = 0;
-    iotls_bytes identity;
-    uint32_t age;
-    int found = 0;
-    if (!IOTLS_FEATURE_EXT_PSK || !cfg->has_ext_psk || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY))
-        return 0;
-    while (iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age))
-        found |= is_ext_psk_identity(cfg, identity);
-    return found;
-}
-
-static int find_share(const iotls_client_hello *ch, uint16_t group, iotls_bytes *share)
-{
-    size_t pos = 0;
-    iotls_key_share_entry entry;
-    while (iotls_key_share_next(ch->key_shares, &pos, &entry))
-        if (entry.group == group) {
-            *share = entry.key_exchange;
-            return 1;
-        }
-    return 0;
-}
-
-/* Group policy: a share the client already sent saves a round trip, so
- * the group is the first of OUR preference among the groups the client sent
- * shares for, even when it supports a group we like better without a share.
- * Only when no share is usable do we ask, with a HelloRetryRequest, for the
- * first of our groups in the client's supported_groups. The share is left
- * empty in that case. */
-static int pick_group(const iotls_config *cfg, const iotls_client_hello *ch, uint16_t *group,
-                      iotls_bytes *share)
-{
-    share->p = NULL;
-    share->len = 0;
-    for (size_t i = 0; i < cfg->group_count; i++)
-        if (iotls_kex_supported(cfg->groups[i]) && find_share(ch, cfg->groups[i], share)) {
-            *group = cfg->groups[i];
-            return IOTLS_OK;
-        }
-    for (size_t i = 0; i < cfg->group_count; i++)
-        if (iotls_kex_supported(cfg->groups[i]) &&
-            iotls_u16_list_contains(ch->supported_groups, cfg->groups[i])) {
-            *group = cfg->groups[i];
-            return IOTLS_OK;
-        }
-    return IOTLS_ERR_HANDSHAKE_FAILURE;
-}
-
-/* Our CertificateVerify scheme: the first of the connection's sig_algs
- * that the client offers and the presented key can make. */
-static int pick_sig_scheme(const iotls_conn *c, const iotls_client_hello *ch, uint16_t *scheme)
-{
-    const iotls_config *cc = cert_config(c);
-    if (!cc->has_cert) {
-        /* A server without a certificate cannot answer; one that only
-         * has an external PSK refuses clients that do not use it. */
-        return c->cfg->has_ext_psk ? IOTLS_ERR_HANDSHAKE_FAILURE : IOTLS_ERR_CONFIG;
-    }
-    /* RFC 8446 9.2: authenticating with a certificate to a client that
-     * sent no signature_algorithms (it offered a PSK we do not accept). */
-    if (!has_ext(ch, IOTLS_EXTID_SIGNATURE_ALGORITHMS))
-        return IOTLS_ERR_MISSING_EXTENSION;
-    for (size_t i = 0; i < c->cfg->sig_alg_count; i++) {
-        uint16_t s = c->cfg->sig_algs[i];
-        if (iotls_u16_list_contains(ch->signature_algorithms, s) &&
-            iotls_pkey_can_sign(&cc->key, s)) {
-            *scheme = s;
-            return IOTLS_OK;
-        }
-    }
-    return IOTLS_ERR_HANDSHAKE_FAILURE;
-}
-
-static int alpn_contains(iotls_bytes list, iotls_bytes name)
-{
-    size_t pos = 0;
-    iotls_bytes offered;
-    while (iotls_alpn_next(list, &pos, &offered))
-        if (offered.len == name.len && memcmp(offered.p, name.p, name.len) == 0)
-            return 1;
-    return 0;
-}
-
-/* ALPN (RFC 7301): the first of our protocols the client offers. No ALPN
- * when the client sent none or we have none configured. */
-static int pick_alpn(const iotls_config *cfg, const iotls_client_hello *ch, iotls_bytes *out)
-{
-    out->p = NULL;
-    out->len = 0;
-    if (!IOTLS_FEATURE_ALPN || !has_ext(ch, IOTLS_EXTID_ALPN) || cfg->alpn_len == 0)
-        return IOTLS_OK;
-    iotls_bytes ours = {cfg->alpn, cfg->alpn_len};
-    size_t pos = 0;
-    iotls_bytes name;
-    while (iotls_alpn_next(ours, &pos, &name))
-        if (alpn_contains(ch->alpn, name)) {
-            *out = name;
-            return IOTLS_OK;
-        }
-    return IOTLS_ERR_NO_APPLICATION_PROTOCOL;
-}
-
-/* server_name: keep the host name for the application and let the SNI
- * callback pick the certificate. Runs once per handshake. */
-IOTLS_NOINLINE static int process_sni(iotls_conn *c, const iotls_client_hello *ch)
-{
-    if (c->sv.sni_done)
-        return IOTLS_OK;
-    c->sv.sni_done = 1;
-    if (!has_ext(ch, IOTLS_EXTID_SERVER_NAME) || ch->server_name.len == 0)
-        return IOTLS_OK;
-    if (ch->server_name.len > IOTLS_MAX_SERVER_NAME ||
-        memchr(ch->server_name.p, 0, ch->server_name.len) != NULL)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    memcpy(c->server_name, ch->server_name.p, ch->server_name.len);
-    c->server_name[ch->server_name.len] = '\0';
-    if (c->cfg->sni_cb) {
-        const iotls_config *chosen = c->cfg->sni_cb(c->cfg->sni_arg, c->server_name);
-        if (chosen) {
-            /* The name chose the certificate: RFC 6066 3 asks us to say so
-             * with an empty server_name in EncryptedExtensions. */
-            c->cert_cfg = chosen;
-            c->sv.sni_ack = 1;
-        }
-    }
-    return IOTLS_OK;
-}
-
-/* Everything but the group, which the two ClientHellos decide differently. */
-IOTLS_NOINLINE static int negotiate_rest(iotls_conn *c, const iotls_client_hello *ch,
-                                         sv_choice *choice)
-{
-    int rc = pick_sig_scheme(c, ch, &choice->sig_scheme);
-    if (rc == IOTLS_OK)
-        rc = pick_alpn(c->cfg, ch, &choice->alpn);
-    return rc;
-}
-
-/* ---------------- HelloRetryRequest cookie ---------------- */
-
-static int digest_field(iotls_hash_ctx *h, const uint8_t *p, size_t len)
-{
-    uint8_t prefix[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                         (uint8_t)len};
-    int rc = iotls_hash_update(h, prefix, sizeof prefix);
-    if (rc == IOTLS_OK && len > 0)
-        rc = iotls_hash_update(h, p, len);
-    return rc;
-}
-
-/* SHA-256 over the ClientHello fields that must not change between the
- * two ClientHellos (RFC 8446 4.1.2 lists what may: key_share, early_data,
- * cookie, pre_shared_key, padding). Each field is length-prefixed, and the
- * presence of the optional extensions is part of the digest. */
-static int fields_digest(const iotls_client_hello *ch, uint8_t out[FIELDS_DIGEST_LEN])
-{
-    const uint32_t bound =
-        IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME) | IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_GROUPS) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS) | IOTLS_EXT_BIT(IOTLS_EXTID_ALPN) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_VERSIONS) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_PSK_KEY_EXCHANGE_MODES) |
-        IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS_CERT);
-    uint32_t present = ch->exts_seen & bound;
-    uint8_t head[6] = {
-        (uint8_t)(ch->legacy_version >> 8), (uint8_t)ch->legacy_version, (uint8_t)(present >> 24),
-        (uint8_t)(present >> 16),           (uint8_t)(present >> 8),     (uint8_t)present};
-    const iotls_bytes *fields[] = {
-        &ch->random,
-        &ch->session_id,
-        &ch->cipher_suites,
-        &ch->compression_methods,
-        &ch->server_name,
-        &ch->supported_versions,
-        &ch->supported_groups,
-        &ch->signature_algorithms,
-        &ch->signature_algorithms_cert,
-        &ch->alpn,
-        &ch->psk_modes,
-    };
-    iotls_hash_ctx h;
-    memset(&h, 0, sizeof h);
-    int rc = iotls_hash_init(&h, IOTLS_HASH_SHA256);
-    if (rc == IOTLS_OK)
-        rc = iotls_hash_update(&h, head, sizeof head);
-    for (size_t i = 0; rc == IOTLS_OK && i < sizeof fields / sizeof fields[0]; i++)
-        rc = digest_field(&h, fields[i]->p, fields[i]->len);
-    if (rc == IOTLS_OK)
-        rc = iotls_hash_snapshot(&h, out);
-    iotls_hash_free(&h);
-    return rc;
-}
-
-static const uint8_t *cookie_key(const iotls_conn *c)
-{
-    if (c->cfg->has_cookie_key)
-        return c->cfg->cookie_key;
-    return c->sv.own_cookie_key ? c->sv.cookie_key : NULL;
-}
-
-/* tag = HMAC-SHA256(key, head_and_hash || fields digest of ch). */
-static int cookie_tag(const uint8_t *key, const uint8_t *cookie, size_t body_len,
-                      const iotls_client_hello *ch, uint8_t tag[COOKIE_TAG_LEN])
-{
-    uint8_t input[COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN + FIELDS_DIGEST_LEN];
-    if (body_len > COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN)
-        return IOTLS_ERR_INTERNAL;
-    memcpy(input, cookie, body_len);
-    int rc = fields_digest(ch, input + body_len);
-    if (rc == IOTLS_OK)
-        rc = iotls_hmac(IOTLS_HASH_SHA256, key, IOTLS_COOKIE_KEY_LEN, input,
-                        body_len + FIELDS_DIGEST_LEN, tag);
-    iotls_wipe(input, sizeof input);
-    return rc;
-}
-
-static int make_cookie(iotls_conn *c, const iotls_client_hello *ch, uint16_t suite, uint16_t group,
-                       const uint8_t *ch1_hash, size_t hash_len, uint8_t *cookie,
-                       size_t *cookie_len)
-{
-    if (!c->cfg->has_cookie_key && !c->sv.own_cookie_key) {
-        int rc = iotls_random(c->sv.cookie_key, sizeof c->sv.cookie_key);
-        if (rc != IOTLS_OK)
-            return rc;
-        c->sv.own_cookie_key = 1;
-    }
-    cookie[0] = COOKIE_VERSION;
-    cookie[1] = (uint8_t)(suite >> 8);
-    cookie[2] = (uint8_t)suite;
-    cookie[3] = (uint8_t)(group >> 8);
-    cookie[4] = (uint8_t)group;
-    cookie[5] = (uint8_t)hash_len;
-    memcpy(cookie + COOKIE_HEAD_LEN, ch1_hash, hash_len);
-    size_t body_len = COOKIE_HEAD_LEN + hash_len;
-    int rc = cookie_tag(cookie_key(c), cookie, body_len, ch, cookie + body_len);
-    if (rc == IOTLS_OK)
-        *cookie_len = body_len + COOKIE_TAG_LEN;
-    return rc;
-}
-
-/* Checks the second ClientHello's cookie; on success returns what the
- * first ClientHello decided and the view of Hash(ClientHello1). */
-IOTLS_NOINLINE static int open_cookie(const iotls_conn *c, const iotls_client_hello *ch2,
-                                      uint16_t *suite, uint16_t *group, iotls_bytes *ch1_hash)
-{
-    const uint8_t *key = cookie_key(c);
-    const uint8_t *p = ch2->cookie.p;
-    size_t len = ch2->cookie.len;
-    if (!key || !has_ext(ch2, IOTLS_EXTID_COOKIE) || len < COOKIE_HEAD_LEN + COOKIE_TAG_LEN)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    size_t hash_len = p[5];
-    if (p[0] != COOKIE_VERSION || hash_len > IOTLS_MAX_HASH_LEN ||
-        len != COOKIE_HEAD_LEN + hash_len + COOKIE_TAG_LEN)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    uint8_t tag[COOKIE_TAG_LEN];
-    int rc = cookie_tag(key, p, COOKIE_HEAD_LEN + hash_len, ch2, tag);
-    if (rc != IOTLS_OK)
-        return rc;
-    int differs = iotls_ct_memcmp(tag, p + COOKIE_HEAD_LEN + hash_len, COOKIE_TAG_LEN);
-    iotls_wipe(tag, sizeof tag);
-    if (differs)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    *suite = (uint16_t)((p[1] << 8) | p[2]);
-    *group = (uint16_t)((p[3] << 8) | p[4]);
-    if (iotls_hash_len(iotls_suite_hash(*suite)) != hash_len)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    ch1_hash->p = p + COOKIE_HEAD_LEN;
-    ch1_hash->len = hash_len;
-    return IOTLS_OK;
-}
-
-static void hrr_params(iotls_server_hello_params *hp, const iotls_client_hello *ch, uint16_t suite,
-                       uint16_t group, const uint8_t *cookie, size_t cookie_len)
-{
-    memset(hp, 0, sizeof *hp);
-    hp->random = iotls_hrr_random;
-    hp->is_hrr = 1;
-    hp->session_id_echo = ch->session_id.p;
-    hp->session_id_len = ch->session_id.len;
-    hp->cipher_suite = suite;
-    hp->key_share_group = group;
-    hp->cookie = cookie;
-    hp->cookie_len = cookie_len;
-}
-
 /* RFC 8446 D.4: a client that sent a legacy_session_id is in middlebox
  * compatibility mode and expects one change_cipher_spec right after our
  * first handshake message (ServerHello or HelloRetryRequest). */
 static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
 {
-    if (ch->session_id.len == 0 || c->sv.ccs_sent)
+    if (ch->session_id.len == 0 || c->ccs_sent)
         return IOTLS_OK;
-    c->sv.ccs_sent = 1;
     return iotls_conn_send_ccs(c);
 }
 
 IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
-                                                   const sv_choice *choice)
+                                                   const iotls__sv_choice *choice)
 {
     uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
-    uint8_t cookie[COOKIE_MAX_LEN];
+    uint8_t cookie[IOTLS_COOKIE_MAX_LEN];
     size_t cookie_len = 0;
     int rc = iotls_transcript_hash(&c->transcript, ch1_hash);
     if (rc == IOTLS_OK)
-        rc = make_cookie(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len, cookie,
-                         &cookie_len);
+        rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len, cookie,
+                                &cookie_len);
     /* Our own transcript goes on too (the second ClientHello rebuilds it
      * from the cookie anyway, as a stateless server would). */
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hrr_substitute(&c->transcript);
     iotls_server_hello_params hp;
-    hrr_params(&hp, ch, choice->suite, choice->group, cookie, cookie_len);
+    iotls__hrr_params(&hp, ch, choice->suite, choice->group, cookie, cookie_len);
     if (rc == IOTLS_OK)
         rc = send_message(c, write_server_hello, &hp);
     if (rc == IOTLS_OK)
@@ -633,50 +161,11 @@ IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_cl
     return rc;
 }
 
-/* Transcript after a HelloRetryRequest, from the cookie alone (RFC 8446
- * 4.4.1): message_hash(ClientHello1) || HelloRetryRequest || ClientHello2.
- * The HelloRetryRequest is written again byte for byte: it depends only on
- * the session id (bound by the cookie), suite, group and the cookie. */
-IOTLS_NOINLINE static int rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2,
-                                             uint16_t suite, uint16_t group, iotls_bytes ch1_hash,
-                                             const uint8_t *ch2_msg, size_t ch2_len)
-{
-    uint8_t synthetic[IOTLS_HS_HEADER_LEN + IOTLS_MAX_HASH_LEN];
-    synthetic[0] = IOTLS_HS_MESSAGE_HASH;
-    synthetic[1] = 0;
-    synthetic[2] = 0;
-    synthetic[3] = (uint8_t)ch1_hash.len;
-    memcpy(synthetic + IOTLS_HS_HEADER_LEN, ch1_hash.p, ch1_hash.len);
-
-    uint8_t hrr[HRR_MAX_LEN];
-    iotls_writer w;
-    iotls_wr_init(&w, hrr, sizeof hrr);
-    iotls_server_hello_params hp;
-    hrr_params(&hp, ch2, suite, group, ch2->cookie.p, ch2->cookie.len);
-    int rc = iotls_server_hello_write(&w, &hp);
-    if (rc == IOTLS_OK)
-        rc = iotls_wr_error(&w);
-    if (rc != IOTLS_OK)
-        return rc;
-
-    iotls_transcript_free(&c->transcript);
-    rc = iotls_transcript_init(&c->transcript);
-    if (rc == IOTLS_OK)
-        rc = iotls_transcript_select(&c->transcript, iotls_suite_hash(suite));
-    if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, synthetic, IOTLS_HS_HEADER_LEN + ch1_hash.len);
-    if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, hrr, w.len);
-    if (rc == IOTLS_OK && ch2_msg != NULL)
-        rc = iotls_transcript_update(&c->transcript, ch2_msg, ch2_len);
-    return rc;
-}
-
 /* ---------------- the server's flight ---------------- */
 
 IOTLS_NOINLINE static int send_certificate(iotls_conn *c)
 {
-    const iotls_config *cc = cert_config(c);
+    const iotls_config *cc = iotls__sv_cert_config(c);
     own_chain chain;
     chain.count = iotls_x509_count(&cc->cert);
     if (chain.count == 0 || chain.count > MAX_OWN_CHAIN)
@@ -693,7 +182,7 @@ static int send_certificate_verify(iotls_conn *c)
 {
     /* The key is only borrowed from the (shared, const) config: signing
      * does not change it, mbedTLS just wants a mutable context. */
-    return iotls_conn_send_certificate_verify(c, (iotls_pkey *)&cert_config(c)->key,
+    return iotls_conn_send_certificate_verify(c, (iotls_pkey *)&iotls__sv_cert_config(c)->key,
                                               c->own_sig_scheme, 1);
 }
 
@@ -711,7 +200,8 @@ IOTLS_NOINLINE static int send_finished(iotls_conn *c)
 }
 
 /* ServerHello and the handshake keys. */
-static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const sv_choice *choice)
+static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
+                             const iotls__sv_choice *choice)
 {
     uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
     uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
@@ -721,16 +211,16 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
 
     int rc = IOTLS_OK;
     if (!choice->psk_ke)
-        rc = iotls_kex_generate(&c->sv.kex, choice->group, pub, sizeof pub, &pub_len);
+        rc = iotls_kex_generate(&c->hs.sv.kex, choice->group, pub, sizeof pub, &pub_len);
     if (rc == IOTLS_OK && !choice->psk_ke) {
-        c->sv.kex_active = 1;
+        c->hs.sv.kex_active = 1;
         /* A bad client share fails here, before anything is sent. */
-        rc = iotls_kex_derive(&c->sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
+        rc = iotls_kex_derive(&c->hs.sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
                               &dhe_len);
     }
-    if (c->sv.kex_active) {
-        iotls_kex_free(&c->sv.kex);
-        c->sv.kex_active = 0;
+    if (c->hs.sv.kex_active) {
+        iotls_kex_free(&c->hs.sv.kex);
+        c->hs.sv.kex_active = 0;
     }
     if (rc == IOTLS_OK)
         rc = iotls_random(random, sizeof random);
@@ -757,14 +247,14 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
                            choice->resumed ? choice->psk_len : 0);
     /* client_early_traffic_secret hangs off the PSK's early secret and
      * Hash(ClientHello), kept from before the ServerHello. */
-    if (rc == IOTLS_OK && c->sv.early_accepted)
-        rc = iotls_ks_early_traffic(&c->ks, c->sv.ch_hash);
+    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
+        rc = iotls_ks_early_traffic(&c->ks, c->hs.sv.ch_hash);
     if (rc == IOTLS_OK)
         rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
     iotls_wipe(dhe, sizeof dhe);
     if (rc == IOTLS_OK) {
-        c->resumed = choice->resumed && !choice->external;
-        c->ext_psk = choice->resumed && choice->external;
+        c->resumed = choice->resumed && !choice->ext_psk;
+        c->ext_psk = choice->resumed && choice->ext_psk;
         /* A full handshake's client certificate sets it in on_certificate. */
         c->peer_auth = c->ext_psk                     ? IOTLS_PEER_AUTH_PSK
                        : c->resumed && c->client_auth ? IOTLS_PEER_AUTH_RESUMED
@@ -774,7 +264,7 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
         return rc;
     iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
     iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
-    if (c->sv.early_accepted)
+    if (c->hs.sv.early_accepted)
         iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
 
     /* ServerHello goes out in the clear, then the optional CCS; everything
@@ -786,7 +276,7 @@ static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch, const 
         rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     /* Accepted 0-RTT: the client's early records come first, until its
      * EndOfEarlyData. */
-    if (rc == IOTLS_OK && c->sv.early_accepted)
+    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
         rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
     else if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
@@ -823,7 +313,8 @@ static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch,
  * so that the handler's frame (the parsed ClientHello, the negotiation's
  * choice, the ticket it opened) does not sit above the CertificateVerify
  * signature, the deepest stack of the server (docs/stack.md). */
-static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch, const sv_choice *choice)
+static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch,
+                             const iotls__sv_choice *choice)
 {
     if (choice->alpn.len >= c->alpn_cap)
         return IOTLS_ERR_INTERNAL;
@@ -841,8 +332,8 @@ static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch, const 
         ee.alpn = choice->alpn.p;
         ee.alpn_len = choice->alpn.len;
     }
-    ee.server_name_ack = c->sv.sni_ack;
-    ee.early_data = c->sv.early_accepted;
+    ee.server_name_ack = c->hs.sv.sni_ack;
+    ee.early_data = c->hs.sv.early_accepted;
     apply_record_limits(c, ch, &ee);
     /* RFC 8446 4.2.7: tells the client our groups, for next time. */
     ee.groups = c->cfg->groups;
@@ -853,12 +344,12 @@ static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch, const 
      * and the PSK stands for our certificate too. */
     if (rc == IOTLS_OK && !choice->resumed && c->cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE) {
         rc = send_message(c, write_certificate_request, NULL);
-        c->sv.cert_requested = 1;
+        c->hs.sv.cert_requested = 1;
     }
     if (rc == IOTLS_OK) {
         /* The scheme send_flight_rest signs with; 0 when a PSK authenticates. */
         c->own_sig_scheme = choice->resumed ? 0 : choice->sig_scheme;
-        c->sv.state = IOTLS_SV_FLIGHT_REST;
+        c->hs.sv.state = IOTLS_SV_FLIGHT_REST;
     }
     return rc;
 }
@@ -888,206 +379,13 @@ IOTLS_NOINLINE static int send_flight_rest(iotls_conn *c)
     /* Read keys stay the client's handshake keys until its Finished. */
     rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
-        c->sv.state = c->sv.early_accepted   ? IOTLS_SV_WAIT_EOED
-                      : c->sv.cert_requested ? IOTLS_SV_WAIT_CERT
-                                             : IOTLS_SV_WAIT_FINISHED;
+        c->hs.sv.state = c->hs.sv.early_accepted   ? IOTLS_SV_WAIT_EOED
+                         : c->hs.sv.cert_requested ? IOTLS_SV_WAIT_CERT
+                                                   : IOTLS_SV_WAIT_FINISHED;
     return rc;
 }
 
 /* ---------------- session tickets ---------------- */
-
-static uint64_t ticket_period_ms(const iotls_config *cfg)
-{
-    uint32_t period_s =
-        cfg->ticket_rotation_s ? cfg->ticket_rotation_s : IOTLS_DEFAULT_TICKET_ROTATION_S;
-    return (uint64_t)period_s * 1000u;
-}
-
-/* The lifetime we announce and enforce: at most one period, so that a
- * ticket sealed in period i (accepted through i+1) never outlives its key. */
-static uint32_t ticket_lifetime_s(const iotls_config *cfg)
-{
-    uint32_t period_s =
-        cfg->ticket_rotation_s ? cfg->ticket_rotation_s : IOTLS_DEFAULT_TICKET_ROTATION_S;
-    return cfg->ticket_lifetime < period_s ? cfg->ticket_lifetime : period_s;
-}
-
-static void put_be64(uint8_t out[8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be64(const uint8_t in[8])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
-
-/* HKDF-Expand-SHA256(master, label [|| be64(period)]); with_period 0 for
- * the key name prefix, which is the same in every period. */
-static int ticket_derive(const iotls_config *cfg, const char *label, int with_period,
-                         uint64_t period, uint8_t *out, size_t out_len)
-{
-    uint8_t master[TICKET_MASTER_LEN];
-    uint8_t info[32];
-    size_t label_len = strlen(label);
-    size_t info_len = label_len;
-    memcpy(info, label, label_len);
-    if (with_period) {
-        put_be64(info + label_len, period);
-        info_len += 8;
-    }
-    memcpy(master, cfg->ticket_key_name, sizeof cfg->ticket_key_name);
-    memcpy(master + sizeof cfg->ticket_key_name, cfg->ticket_key, sizeof cfg->ticket_key);
-    int rc =
-        iotls_hkdf_expand(IOTLS_HASH_SHA256, master, sizeof master, info, info_len, out, out_len);
-    iotls_wipe(master, sizeof master);
-    return rc;
-}
-
-/* The AEAD context for period's key; the derived key is wiped here. */
-static int ticket_aead(const iotls_config *cfg, uint64_t period, iotls_aead_ctx *aead)
-{
-    uint8_t key[TICKET_KEY_LEN];
-    int rc = ticket_derive(cfg, TICKET_KEY_LABEL, 1, period, key, sizeof key);
-    if (rc == IOTLS_OK)
-        rc = iotls_aead_init(aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
-    iotls_wipe(key, sizeof key);
-    return rc;
-}
-
-/* The plaintext is written where its ciphertext goes and sealed in place
- * (out has TICKET_MAX_LEN bytes): no second buffer on the stack. client is
- * the authenticated client's identity, NULL for none. */
-static int ticket_seal(const iotls_config *cfg, uint64_t now, const sv_ticket *t,
-                       const iotls_peer_id *client, uint8_t *out, size_t *out_len)
-{
-    uint8_t *plain = out + TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
-    iotls_writer w;
-    iotls_wr_init(&w, plain, TICKET_PLAIN_MAX);
-    iotls_wr_u8(&w, TICKET_VERSION);
-    iotls_wr_u16(&w, t->suite);
-    iotls_wr_u8(&w, (uint8_t)t->psk_len);
-    iotls_wr_bytes(&w, t->psk, t->psk_len);
-    iotls_wr_u32(&w, t->age_add);
-    iotls_wr_u32(&w, (uint32_t)(t->issued_ms >> 32));
-    iotls_wr_u32(&w, (uint32_t)t->issued_ms);
-    iotls_wr_u32(&w, t->lifetime);
-    iotls_wr_bytes(&w, t->sni_digest, sizeof t->sni_digest);
-    iotls_wr_u32(&w, t->max_early_data);
-    size_t alpn_len = strlen(t->alpn);
-    iotls_wr_u8(&w, (uint8_t)alpn_len);
-    iotls_wr_bytes(&w, (const uint8_t *)t->alpn, alpn_len);
-    iotls_wr_u8(&w, client != NULL);
-    if (client != NULL) {
-        size_t subject_len = strlen(client->subject);
-        if (subject_len > IOTLS_PEER_SUBJECT_MAX)
-            subject_len = IOTLS_PEER_SUBJECT_MAX;
-        iotls_wr_bytes(&w, client->spki_sha256, sizeof client->spki_sha256);
-        iotls_wr_u8(&w, (uint8_t)subject_len);
-        iotls_wr_bytes(&w, (const uint8_t *)client->subject, subject_len);
-    }
-    int rc = iotls_wr_error(&w);
-    uint64_t period = now / ticket_period_ms(cfg);
-    if (rc == IOTLS_OK)
-        rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, out, TICKET_PREFIX_LEN);
-    put_be64(out + TICKET_PREFIX_LEN, period);
-    if (rc == IOTLS_OK)
-        rc = iotls_random(out + TICKET_NAME_LEN, IOTLS_AEAD_NONCE_LEN);
-    iotls_aead_ctx aead;
-    memset(&aead, 0, sizeof aead);
-    if (rc == IOTLS_OK)
-        rc = ticket_aead(cfg, period, &aead);
-    if (rc == IOTLS_OK) {
-        rc = iotls_aead_seal(&aead, out + TICKET_NAME_LEN, out, TICKET_NAME_LEN, plain, w.len,
-                             plain);
-        iotls_aead_free(&aead);
-    }
-    if (rc == IOTLS_OK)
-        *out_len = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + w.len + IOTLS_AEAD_TAG_LEN;
-    else
-        iotls_wipe(plain, TICKET_PLAIN_MAX); /* not sealed: still the PSK in the clear */
-    return rc;
-}
-
-/* IOTLS_OK and the contents when the ticket is ours, sealed in the current
- * period (by now) or the previous one, and intact; anything else means
- * "not usable" (the caller ignores the identity). */
-static int ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket, sv_ticket *t,
-                       iotls_peer_id *client, uint8_t plain[TICKET_PLAIN_MAX])
-{
-    uint8_t prefix[TICKET_PREFIX_LEN];
-    size_t head = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
-    if (ticket.len < head + IOTLS_AEAD_TAG_LEN || ticket.len > TICKET_MAX_LEN)
-        return IOTLS_ERR_DECODE;
-    /* Another master's ticket, or one whose key has rotated out (or is not
-     * in use yet: a future period is never accepted, whatever its tag). */
-    uint64_t current = now / ticket_period_ms(cfg);
-    uint64_t period = get_be64(ticket.p + TICKET_PREFIX_LEN);
-    if (period != current && (current == 0 || period != current - 1))
-        return IOTLS_ERR_DECODE;
-    int rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, prefix, sizeof prefix);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(ticket.p, prefix, sizeof prefix) != 0)
-        rc = IOTLS_ERR_DECODE;
-    if (rc != IOTLS_OK)
-        return rc;
-    size_t plain_len = ticket.len - head - IOTLS_AEAD_TAG_LEN;
-    iotls_aead_ctx aead;
-    memset(&aead, 0, sizeof aead);
-    rc = ticket_aead(cfg, period, &aead);
-    if (rc == IOTLS_OK) {
-        rc = iotls_aead_open(&aead, ticket.p + TICKET_NAME_LEN, ticket.p, TICKET_NAME_LEN,
-                             ticket.p + head, ticket.len - head, plain);
-        iotls_aead_free(&aead);
-    }
-    if (rc != IOTLS_OK)
-        return rc;
-    iotls_reader r;
-    iotls_bytes psk;
-    iotls_bytes alpn;
-    iotls_bytes subject = {NULL, 0};
-    uint8_t version, client_auth = 0;
-    uint32_t hi, lo;
-    iotls_rd_init(&r, plain, plain_len);
-    if (iotls_rd_u8(&r, &version) != IOTLS_OK || version != TICKET_VERSION ||
-        iotls_rd_u16(&r, &t->suite) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 1, IOTLS_MAX_HASH_LEN, &psk) != IOTLS_OK ||
-        iotls_rd_u32(&r, &t->age_add) != IOTLS_OK || iotls_rd_u32(&r, &hi) != IOTLS_OK ||
-        iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &t->lifetime) != IOTLS_OK ||
-        iotls_rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
-        iotls_rd_u32(&r, &t->max_early_data) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 0, 255, &alpn) != IOTLS_OK || iotls_rd_u8(&r, &client_auth) != IOTLS_OK ||
-        client_auth > 1 ||
-        (client_auth &&
-         (iotls_rd_copy(&r, client->spki_sha256, sizeof client->spki_sha256) != IOTLS_OK ||
-          iotls_rd_vec8(&r, 0, IOTLS_PEER_SUBJECT_MAX, &subject) != IOTLS_OK)) ||
-        iotls_rd_done(&r) != IOTLS_OK) {
-        rc = IOTLS_ERR_DECODE;
-    } else {
-        memcpy(t->psk, psk.p, psk.len);
-        t->psk_len = psk.len;
-        t->issued_ms = ((uint64_t)hi << 32) | lo;
-        memcpy(t->alpn, alpn.p, alpn.len);
-        t->alpn[alpn.len] = '\0';
-        t->client_auth = client_auth;
-        if (subject.len > 0)
-            memcpy(client->subject, subject.p, subject.len);
-        client->subject[subject.len] = '\0';
-    }
-    iotls_wipe(plain, TICKET_PLAIN_MAX);
-    return rc;
-}
-
-static int sni_digest(const iotls_conn *c, uint8_t out[TICKET_SNI_DIGEST_LEN])
-{
-    return iotls_hash(IOTLS_HASH_SHA256, (const uint8_t *)c->server_name, strlen(c->server_name),
-                      out);
-}
 
 typedef struct {
     uint32_t lifetime;
@@ -1115,15 +413,15 @@ static int send_tickets(iotls_conn *c)
         return IOTLS_OK;
     int rc = IOTLS_OK;
     for (unsigned i = 0; i < cfg->ticket_count && i < 256 && rc == IOTLS_OK; i++) {
-        sv_ticket t;
-        uint8_t ticket[TICKET_MAX_LEN];
+        iotls__ticket_body t;
+        uint8_t ticket[IOTLS_TICKET_MAX_LEN];
         uint8_t age_add[4];
         nst_out n;
         memset(&t, 0, sizeof t);
         n.nonce = (uint8_t)i;
         t.suite = c->suite;
         t.psk_len = c->hash_len;
-        t.lifetime = ticket_lifetime_s(cfg);
+        t.lifetime = iotls__ticket_lifetime_s(cfg);
         t.issued_ms = iotls_config_now_ms(cfg);
         t.max_early_data = cfg->max_early_data;
         size_t alpn_len = strlen(c->alpn);
@@ -1131,7 +429,7 @@ static int send_tickets(iotls_conn *c)
             alpn_len = sizeof t.alpn - 1;
         memcpy(t.alpn, c->alpn, alpn_len);
         t.alpn[alpn_len] = '\0';
-        rc = sni_digest(c, t.sni_digest);
+        rc = iotls__ticket_sni_digest(c->server_name, t.sni_digest);
         if (rc == IOTLS_OK)
             rc = iotls_random(age_add, sizeof age_add);
         t.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
@@ -1142,11 +440,11 @@ static int send_tickets(iotls_conn *c)
          * client, so that it resumes as that client (select_psk). */
         const iotls_peer_id *client = c->client_auth ? c->client_id : NULL;
         if (rc == IOTLS_OK)
-            rc = ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
+            rc = iotls__ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
         iotls_wipe(&t, sizeof t);
         if (rc != IOTLS_OK)
             break;
-        n.lifetime = ticket_lifetime_s(cfg);
+        n.lifetime = iotls__ticket_lifetime_s(cfg);
         n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
                     ((uint32_t)age_add[2] << 8) | age_add[3];
         n.ticket = ticket;
@@ -1165,204 +463,7 @@ static int send_tickets(iotls_conn *c)
     return rc;
 }
 
-/* RFC 8446 4.2.11: the first identity that is one of our tickets, for the
- * chosen suite's hash and not expired, is selected; its binder must verify
- * (decrypt_error otherwise). Unusable identities are skipped, and with none
- * left the handshake goes on without a PSK. */
-typedef struct {
-    sv_ticket ticket;
-    iotls_peer_id client;
-    uint8_t plain[TICKET_PLAIN_MAX];
-} sv_psk_scratch;
-
-/* Whether any PSK could be accepted at all: tickets or an external PSK. */
-static int cfg_has_psk_source(const iotls_config *cfg)
-{
-    return IOTLS_FEATURE_ANY_PSK && (cfg->has_ticket_key || cfg->has_ext_psk);
-}
-
-static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hello *ch,
-                      sv_choice *choice)
-{
-    const iotls_config *cfg = c->cfg;
-    /* A second ClientHello selects again: forget the first one's ticket. */
-    c->client_auth = 0;
-    if (!IOTLS_FEATURE_ANY_PSK || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY) ||
-        (!cfg->has_ticket_key && !cfg->has_ext_psk))
-        return IOTLS_OK;
-    int mode_dhe = 0, mode_ke = 0;
-    for (size_t i = 0; i < ch->psk_modes.len; i++) {
-        if (ch->psk_modes.p[i] == 1)
-            mode_dhe = 1;
-        else if (ch->psk_modes.p[i] == 0)
-            mode_ke = 1;
-    }
-    int use_dhe = mode_dhe && choice->share.len > 0;
-    int use_ke = !use_dhe && mode_ke && cfg->psk_ke;
-    if (mode_ke && cfg->psk_ke == IOTLS_PSK_KE_ONLY) {
-        use_ke = 1; /* a server without ECC prefers no (EC)DHE */
-        use_dhe = 0;
-    }
-    if (!use_dhe && !use_ke)
-        return IOTLS_OK;
-
-    /* One binder per identity (RFC 8446 4.2.11). */
-    size_t ids = 0, binders = 0, pos = 0;
-    iotls_bytes identity, binder;
-    uint32_t age;
-    while (iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age))
-        ids++;
-    pos = 0;
-    while (iotls_psk_binder_next(ch->psk_binders, &pos, &binder))
-        binders++;
-    if (ids != binders || ids == 0)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-
-    iotls_hash_alg alg = iotls_suite_hash(choice->suite);
-    size_t hash_len = iotls_hash_len(alg);
-    uint64_t now = iotls_config_now_ms(cfg);
-    uint8_t sni[TICKET_SNI_DIGEST_LEN];
-    int rc = sni_digest(c, sni);
-    if (rc != IOTLS_OK)
-        return rc;
-    /* The ticket and its plaintext are kept in the free part of hs_out (in
-     * tx without a certificate), idle until the answer to this ClientHello
-     * is written there: on the stack they would sit under the whole server
-     * flight (docs/stack.md). Aligned from hs_out's or tx's start. */
-    iotls_writer room;
-    iotls_conn_hs_writer(c, &room);
-    size_t pad = (16u - (size_t)(room.p - (c->hs_in_tx ? c->tx : c->hs_out)) % 16u) % 16u;
-    if (room.cap < pad + sizeof(sv_psk_scratch))
-        return IOTLS_ERR_INTERNAL;
-    sv_psk_scratch *scratch = (sv_psk_scratch *)(void *)(room.p + pad);
-    sv_ticket *t = &scratch->ticket;
-    size_t index = 0;
-    int found = 0, external = 0;
-    uint32_t found_age = 0;
-    iotls_bytes chosen_identity = {NULL, 0};
-    pos = 0;
-    while (!found && iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
-        found_age = age;
-        chosen_identity = identity;
-        memset(t, 0, sizeof *t);
-        if (is_ext_psk_identity(cfg, identity)) {
-            /* The external PSK, when the suite has its hash (RFC 8446 4.2.11). */
-            found = external = cfg->ext_psk_hash == alg;
-        } else if (cfg->has_ticket_key &&
-                   ticket_open(cfg, now, identity, t, &scratch->client, scratch->plain) ==
-                       IOTLS_OK &&
-                   iotls_suite_hash(t->suite) == alg && t->psk_len == hash_len &&
-                   memcmp(t->sni_digest, sni, sizeof sni) == 0 &&
-                   /* Resuming would skip the CertificateRequest we owe this
-                    * client: a ticket of an unauthenticated client is for a
-                    * full handshake. */
-                   (cfg->verify_client != IOTLS_VERIFY_CLIENT_REQUIRED || t->client_auth) &&
-                   /* A clock that reads 0 cannot tell the ticket's age:
-                    * no resumption rather than no lifetime. */
-                   now != 0 && now >= t->issued_ms &&
-                   now - t->issued_ms < (uint64_t)t->lifetime * 1000u) {
-            found = 1;
-        }
-        if (!found) {
-            index++;
-            iotls_wipe(t, sizeof *t);
-        }
-    }
-    if (!found)
-        return IOTLS_OK;
-
-    pos = 0;
-    for (size_t i = 0; i <= index; i++)
-        iotls_psk_binder_next(ch->psk_binders, &pos, &binder);
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    uint8_t binder_key[IOTLS_MAX_HASH_LEN];
-    uint8_t expected[IOTLS_MAX_HASH_LEN];
-    /* The connection's schedule holds the early secret for the binder:
-     * unused before send_server_hello initializes it again, and a second
-     * key schedule (480 B) on the stack would sit on the deepest path. */
-    iotls_key_schedule *early = &c->ks;
-    const uint8_t *psk_key = external ? cfg->ext_psk : t->psk;
-    size_t psk_key_len = external ? cfg->ext_psk_len : t->psk_len;
-    rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
-    if (rc == IOTLS_OK)
-        rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_init(early, alg, psk_key, psk_key_len);
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_binder_key(early, external, binder_key);
-    if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(alg, binder_key, hash, expected);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, binder.p, hash_len) != 0)
-        rc = IOTLS_ERR_DECRYPT_ERROR;
-    iotls_ks_wipe(early);
-    iotls_wipe(binder_key, sizeof binder_key);
-    iotls_wipe(expected, sizeof expected);
-    /* The anti-replay key is the ticket itself, not this ClientHello's
-     * binder: a replayed ClientHello carries the same ticket, and so does a
-     * client that reuses one ticket for several 0-RTT attempts (OpenSSL's
-     * s_client -sess_in does) - each ticket carries 0-RTT once per window. */
-    if (rc == IOTLS_OK)
-        rc = iotls_hash(IOTLS_HASH_SHA256, chosen_identity.p, chosen_identity.len,
-                        choice->binder_hash);
-    if (rc == IOTLS_OK) {
-        choice->ticket_max_early = t->max_early_data;
-        choice->ticket_suite = t->suite;
-        memcpy(choice->ticket_alpn, t->alpn, sizeof choice->ticket_alpn);
-        /* RFC 8446 8.3: the client's view of the ticket age (obfuscated
-         * age minus age_add) must match ours within the window. */
-        uint32_t client_age = found_age - t->age_add; /* mod 2^32 */
-        uint64_t our_age = now >= t->issued_ms ? now - t->issued_ms : 0;
-        uint64_t diff = our_age > client_age ? our_age - client_age : client_age - our_age;
-        choice->ticket_age_ok = now != 0 && now >= t->issued_ms && diff <= cfg->early_window_ms;
-        choice->resumed = 1;
-        choice->external = external;
-        /* The client identity the ticket carries, for iotls_info and the
-         * tickets this connection issues. A server that does not verify
-         * clients keeps none (no room): the client is anonymous to it. */
-        if (!external && t->client_auth && c->client_id != NULL) {
-            memcpy(c->client_id, &scratch->client, sizeof *c->client_id);
-            c->client_auth = 1;
-        }
-        choice->psk_ke = use_ke;
-        choice->identity = (uint16_t)index;
-        memcpy(choice->psk, psk_key, psk_key_len);
-        choice->psk_len = psk_key_len;
-        if (use_ke) {
-            choice->group = 0;
-            choice->share.p = NULL;
-            choice->share.len = 0;
-        }
-    }
-    iotls_wipe(t, sizeof *t);
-    return rc;
-}
-
 /* ---------------- 0-RTT ---------------- */
-
-/* RFC 8446 4.2.10: accept early data only when it is the ticket's
- * connection continuing: the first identity, the same suite and ALPN, a
- * plausible ticket age, a ticket that allowed it, no HelloRetryRequest
- * needed; and (RFC 8446 8) this ClientHello was not seen before. The
- * replay check runs last, so only ClientHellos that would otherwise be
- * accepted take a place in the store. */
-static int early_data_policy(iotls_conn *c, const sv_choice *choice)
-{
-    const iotls_config *cfg = c->cfg;
-    if (!IOTLS_FEATURE_EARLY_DATA || cfg->max_early_data == 0 || !choice->resumed ||
-        choice->identity != 0 || choice->ticket_max_early == 0 ||
-        choice->ticket_suite != choice->suite || !choice->ticket_age_ok)
-        return 0;
-    if (!choice->psk_ke && choice->share.len == 0)
-        return 0; /* a HelloRetryRequest comes: early data is lost anyway */
-    const char *ticket_alpn = (const char *)choice->ticket_alpn;
-    if (strlen(ticket_alpn) != choice->alpn.len ||
-        (choice->alpn.len > 0 && memcmp(ticket_alpn, choice->alpn.p, choice->alpn.len) != 0))
-        return 0;
-    if (cfg->early_replay == NULL)
-        return 0; /* no way to refuse a replay: no 0-RTT */
-    return cfg->early_replay(cfg->early_replay_arg, choice->binder_hash, sizeof choice->binder_hash,
-                             iotls_config_now_ms(cfg)) == 0;
-}
 
 static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
 {
@@ -1372,94 +473,41 @@ static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK)
-        c->sv.state = IOTLS_SV_WAIT_FINISHED; /* resumed: no client certificate */
+        c->hs.sv.state = IOTLS_SV_WAIT_FINISHED; /* resumed: no client certificate */
     return rc;
 }
 
 /* ---------------- transitions ---------------- */
 
-/* Parses and checks either ClientHello. Every answer to a ClientHello
- * changes our read keys (or asks for a new ClientHello): nothing may follow
- * it in its record, refused before anything is sent (RFC 8446 5.1). */
-static int read_client_hello(const iotls_conn *c, const uint8_t *msg, size_t len,
-                             iotls_client_hello *ch)
-{
-    if (c->hs_more_in_record)
-        return IOTLS_ERR_UNEXPECTED_MESSAGE;
-    int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, ch);
-    return rc == IOTLS_OK ? check_client_hello(ch) : rc;
-}
-
 static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_client_hello ch;
-    sv_choice choice;
+    iotls__sv_choice choice;
     memset(&choice, 0, sizeof choice);
-    int rc = read_client_hello(c, msg, len, &ch);
+    int rc = iotls__sv_read_client_hello(msg, len, &ch);
     if (rc != IOTLS_OK)
         return rc;
     memcpy(c->client_random, ch.random.p, sizeof c->client_random);
 
     /* A cookie in a first ClientHello belongs to no HelloRetryRequest of
      * this connection (RFC 8446 4.2.2 forbids reusing one): ignored. */
-    rc = process_sni(c, &ch);
+    rc = iotls__sv_process_sni(c, &ch);
     if (rc != IOTLS_OK)
         return rc;
-    /* A client naming our external PSK gets a suite of its hash if it
-     * offers one (the PSK is only usable with that hash). */
-    choice.suite = 0;
-    if (ext_psk_offered(c->cfg, &ch))
-        choice.suite = pick_suite_of(c->cfg, &ch, c->cfg->ext_psk_hash);
-    if (choice.suite == 0)
-        choice.suite = pick_suite(c->cfg, &ch);
-    if (choice.suite == 0)
-        return IOTLS_ERR_HANDSHAKE_FAILURE;
-    int group_rc = pick_group(c->cfg, &ch, &choice.group, &choice.share);
-    rc = select_psk(c, msg, &ch, &choice);
-    if (rc == IOTLS_OK && group_rc != IOTLS_OK && !choice.psk_ke)
-        rc = group_rc;
-    if (rc == IOTLS_OK && !choice.resumed) {
-        rc = negotiate_rest(c, &ch, &choice);
-        /* No certificate answers this client (a PSK-only server, or a
-         * client without signature_algorithms), but a HelloRetryRequest is
-         * coming and the client offers a PSK: the second ClientHello
-         * decides (on_client_hello2). */
-        if ((rc == IOTLS_ERR_HANDSHAKE_FAILURE || rc == IOTLS_ERR_MISSING_EXTENSION) &&
-            choice.share.len == 0 && !choice.psk_ke && cfg_has_psk_source(c->cfg) &&
-            has_ext(&ch, IOTLS_EXTID_PRE_SHARED_KEY))
-            rc = pick_alpn(c->cfg, &ch, &choice.alpn);
-    } else if (rc == IOTLS_OK) {
-        rc = pick_alpn(c->cfg, &ch, &choice.alpn);
-    }
-    if (rc != IOTLS_OK) {
-        iotls_wipe(choice.psk, sizeof choice.psk);
-        return rc;
-    }
-    if (ch.early_data) {
-        if (early_data_policy(c, &choice)) {
-            c->sv.early_accepted = 1;
-            c->early_status = IOTLS_EARLY_DATA_ACCEPTED;
-            c->early_max = choice.ticket_max_early < c->cfg->max_early_data
-                               ? choice.ticket_max_early
-                               : c->cfg->max_early_data;
-        } else {
-            /* Declined: its records follow this ClientHello and are
-             * skipped (RFC 8446 4.2.10). */
-            c->early_status = IOTLS_EARLY_DATA_REJECTED;
-            c->skip_early_data = 1;
-            c->early_skip_budget = EARLY_SKIP_BUDGET;
-        }
-    }
-
-    rc = iotls_conn_set_suite(c, choice.suite);
+    int group_rc = IOTLS_OK;
+    rc = iotls__sv_choose_from_offer(c, &ch, &choice, &group_rc);
+    if (rc == IOTLS_OK)
+        rc = iotls__sv_negotiate(c, msg, &ch, group_rc, &choice);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_suite(c, choice.suite);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
-    if (rc == IOTLS_OK && c->sv.early_accepted)
-        rc = iotls_transcript_hash(&c->transcript, c->sv.ch_hash);
+    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
+        rc = iotls_transcript_hash(&c->transcript, c->hs.sv.ch_hash);
     if (rc == IOTLS_OK && choice.share.len == 0 && !choice.psk_ke) {
         rc = send_hello_retry_request(c, &ch, &choice);
         if (rc == IOTLS_OK)
-            c->sv.state = IOTLS_SV_WAIT_CH2;
+            c->hs.sv.state = IOTLS_SV_WAIT_CH2;
     } else if (rc == IOTLS_OK) {
         rc = send_flight_start(c, &ch, &choice);
     }
@@ -1473,49 +521,34 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_client_hello ch;
-    sv_choice choice;
+    iotls__sv_choice choice;
     iotls_bytes ch1_hash;
     memset(&choice, 0, sizeof choice);
-    int rc = read_client_hello(c, msg, len, &ch);
+    int rc = iotls__sv_read_client_hello(msg, len, &ch);
     if (rc != IOTLS_OK)
         return rc;
     /* Any 0-RTT records came before this message; none may follow. */
-    c->skip_early_data = 0;
+    c->hs.skip_early_data = 0;
     if (ch.early_data) /* RFC 8446 4.1.2: removed in the second ClientHello */
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
-    rc = open_cookie(c, &ch, &choice.suite, &choice.group, &ch1_hash);
+    rc = iotls__cookie_open(c, &ch, &choice.suite, &choice.group, &ch1_hash);
     if (rc != IOTLS_OK)
         return rc;
-    /* The same suite as the HelloRetryRequest (RFC 8446 4.1.4). */
-    if (!suite_ok(c->cfg, choice.suite) || pick_suite(c->cfg, &ch) != choice.suite ||
-        (c->suite != 0 && c->suite != choice.suite))
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    /* RFC 8446 4.2.8: exactly one share, for the group we asked for. A
-     * second HelloRetryRequest is never sent. */
-    if (!group_ok(c->cfg, choice.group) || !find_share(&ch, choice.group, &choice.share))
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-    size_t pos = 0, shares = 0;
-    iotls_key_share_entry entry;
-    while (iotls_key_share_next(ch.key_shares, &pos, &entry))
-        shares++;
-    if (shares != 1)
-        return IOTLS_ERR_ILLEGAL_PARAMETER;
-
+    rc = iotls__sv_check_retry(c, &ch, &choice);
+    if (rc != IOTLS_OK)
+        return rc;
     memcpy(c->client_random, ch.random.p, sizeof c->client_random);
-    rc = process_sni(c, &ch);
+    rc = iotls__sv_process_sni(c, &ch);
     if (rc == IOTLS_OK && c->suite == 0)
         rc = iotls_conn_set_suite(c, choice.suite);
     /* The transcript up to this message: message_hash(ClientHello1) and
      * the HelloRetryRequest. A PSK offered again (RFC 8446 4.1.4) has its
      * binder over them and this message up to the binders (4.2.11.2). */
     if (rc == IOTLS_OK)
-        rc = rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash, NULL, 0);
+        rc = iotls__hrr_rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash);
     if (rc == IOTLS_OK)
-        rc = select_psk(c, msg, &ch, &choice);
-    if (rc == IOTLS_OK)
-        rc =
-            choice.resumed ? pick_alpn(c->cfg, &ch, &choice.alpn) : negotiate_rest(c, &ch, &choice);
+        rc = iotls__sv_negotiate(c, msg, &ch, IOTLS_OK, &choice);
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
@@ -1529,7 +562,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
 static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate cert;
-    c->skip_early_data = 0;
+    c->hs.skip_early_data = 0;
     int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
     if (rc != IOTLS_OK)
         return rc;
@@ -1543,7 +576,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
             return IOTLS_ERR_CERT_REQUIRED;
         rc = iotls_transcript_update(&c->transcript, msg, len);
         if (rc == IOTLS_OK)
-            c->sv.state = IOTLS_SV_WAIT_FINISHED;
+            c->hs.sv.state = IOTLS_SV_WAIT_FINISHED;
         return rc;
     }
     if (cert.count > IOTLS_MAX_PEER_CHAIN)
@@ -1560,7 +593,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK)
-        c->sv.state = IOTLS_SV_WAIT_CV;
+        c->hs.sv.state = IOTLS_SV_WAIT_CV;
     return rc;
 }
 
@@ -1593,7 +626,7 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
         c->peer_sig_scheme = cv.scheme;
-        c->sv.state = IOTLS_SV_WAIT_FINISHED;
+        c->hs.sv.state = IOTLS_SV_WAIT_FINISHED;
     }
     return rc;
 }
@@ -1603,7 +636,7 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     iotls_bytes received;
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
-    c->skip_early_data = 0;
+    c->hs.skip_early_data = 0;
     int rc = iotls_finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, c->hash_len,
                                   &received);
     if (rc == IOTLS_OK)
@@ -1641,23 +674,16 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
                                      sizeof c->client_id->subject);
         }
     }
-    c->sv.state = IOTLS_SV_DONE;
+    c->hs.sv.state = IOTLS_SV_DONE;
     iotls_server_wipe(c); /* the cookie key has no further use */
     iotls_conn_handshake_complete(c);
     return send_tickets(c);
 }
 
-typedef int (*sv_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
-
 /* The one message each state accepts, and the read epoch it must arrive in
  * (a ClientHello in the clear, the client's second flight under the
- * handshake keys). */
-static const struct {
-    int state;
-    uint8_t hs_type;
-    int epoch;
-    sv_handler handler;
-} transitions[] = {
+ * handshake keys, EndOfEarlyData under the early keys). */
+static const iotls_hs_transition transitions[] = {
     {IOTLS_SV_WAIT_CH, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello},
     {IOTLS_SV_WAIT_CH2, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello2},
     {IOTLS_SV_WAIT_EOED, IOTLS_HS_END_OF_EARLY_DATA, IOTLS_EPOCH_EARLY, on_end_of_early_data},
@@ -1669,23 +695,23 @@ static const struct {
 int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
 {
     if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
-        return IOTLS_ERR_BAD_ARG;
-    if (c->sv.state == IOTLS_SV_FAILED)
+        return IOTLS_ERR_INTERNAL;
+    if (c->hs.sv.state == IOTLS_SV_FAILED)
         return IOTLS_ERR_FAILED;
     int rc = IOTLS_ERR_UNEXPECTED_MESSAGE;
     for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
-        if (transitions[i].state != c->sv.state)
-            continue;
-        if (transitions[i].hs_type == hs_type && transitions[i].epoch == c->rd_epoch)
+        if (transitions[i].state == c->hs.sv.state && transitions[i].hs_type == hs_type &&
+            transitions[i].epoch == c->rd_epoch) {
             rc = transitions[i].handler(c, msg, len);
-        /* After the ClientHello's handler, from this shallow frame. */
-        if (rc == IOTLS_OK && c->sv.state == IOTLS_SV_FLIGHT_REST)
-            rc = send_flight_rest(c);
-        break;
+            break;
+        }
     }
+    /* After the ClientHello's handler, from this shallow frame. */
+    if (rc == IOTLS_OK && c->hs.sv.state == IOTLS_SV_FLIGHT_REST)
+        rc = send_flight_rest(c);
     if (rc != IOTLS_OK) {
-        c->sv.state = IOTLS_SV_FAILED;
-        c->skip_early_data = 0;
+        c->hs.sv.state = IOTLS_SV_FAILED;
+        c->hs.skip_early_data = 0;
         iotls_server_wipe(c);
     }
     return rc;
@@ -1695,11 +721,11 @@ void iotls_server_wipe(iotls_conn *c)
 {
     if (!c)
         return;
-    if (c->sv.kex_active) {
-        iotls_kex_free(&c->sv.kex);
-        c->sv.kex_active = 0;
-    }
-    iotls_wipe(c->sv.cookie_key, sizeof c->sv.cookie_key);
-    c->sv.own_cookie_key = 0;
-    iotls_wipe(c->sv.ch_hash, sizeof c->sv.ch_hash);
+    /* The state survives, as the client's: a failed or finished handshake
+     * keeps refusing handshake messages. */
+    int state = c->hs.sv.state;
+    if (c->hs.sv.kex_active)
+        iotls_kex_free(&c->hs.sv.kex);
+    iotls_wipe(&c->hs.sv, sizeof c->hs.sv);
+    c->hs.sv.state = state;
 }

@@ -3,13 +3,14 @@
 #ifndef IOTLS_SERVER_STATE_H
 #define IOTLS_SERVER_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crypto/crypto.h"
 
 /* Where the server handshake stands: the one message each state accepts is
- * named after "WAIT_". */
+ * named after "WAIT_" (the diagram is at the top of server.c). */
 enum iotls_server_hs_state {
     IOTLS_SV_WAIT_CH = 0,   /* first ClientHello */
     IOTLS_SV_WAIT_CH2,      /* second ClientHello, after our HelloRetryRequest */
@@ -29,23 +30,22 @@ enum iotls_server_hs_state {
 struct iotls_server_state {
     int state; /* enum iotls_server_hs_state */
 
-    int cert_requested; /* we sent a CertificateRequest */
-    int ccs_sent;       /* middlebox-compatibility CCS already sent */
-    int sni_done;       /* the SNI callback ran (it runs once per handshake) */
-    int sni_ack;        /* acknowledge server_name in EncryptedExtensions */
+    bool cert_requested; /* we sent a CertificateRequest */
+    bool sni_done;       /* the SNI callback ran (it runs once per handshake) */
+    bool sni_ack;        /* acknowledge server_name in EncryptedExtensions */
 
     /* Per-connection cookie key, used when the config has none. */
-    int own_cookie_key;
+    bool own_cookie_key;
     uint8_t cookie_key[IOTLS_COOKIE_KEY_LEN];
 
     /* 0-RTT accepted: Hash(ClientHello) for client_early_traffic_secret,
      * kept until the key schedule restarts with the PSK. */
-    int early_accepted;
+    bool early_accepted;
     uint8_t ch_hash[IOTLS_MAX_HASH_LEN];
 
     /* Our ephemeral key share: alive only between ServerHello and the
      * shared-secret computation right after it. */
-    int kex_active;
+    bool kex_active;
     iotls_kex_ctx kex;
 };
 

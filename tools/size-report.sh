@@ -4,7 +4,8 @@
 #
 # What is counted (see docs/footprint.md):
 #   1. Per object file: `size` of each engine .o compiled -Os for the target.
-#      Client-only = every engine object except src/server.c; server-only =
+#      Client-only = every engine object except the server's (src/server*.c,
+#      src/ticket.c, src/cookie.c); server-only =
 #      every engine object except src/client.c; both = all of them. No
 #      linking, so nothing unreachable is dropped: an upper bound.
 #   2. Linked with --gc-sections from a probe entry that calls the public
@@ -13,7 +14,7 @@
 #      provider (src/crypto/), libc (memcpy, memset, strlen ...) and, for the
 #      one-role builds, the other role's entry points (iotls_server_* /
 #      iotls_client_* called by conn.c) are empty stubs and NOT counted.
-# Never counted: src/crypto/ (the provider and mbedTLS itself), src/io/,
+# Never counted: src/crypto/ (the provider and mbedTLS itself), src/io/, src/config/,
 # apps/, libc, and the RAM of a connection (that is iotls_conn_size(), chosen
 # at run time by the configuration, not bss).
 #
@@ -273,8 +274,9 @@ os_headers=$(printf '%s' "$os_headers" | sed '/^$/d')
 [ -n "$os_headers" ] && problems="$problems os-headers"
 
 # ----------------------------------------------------------------- report --
-sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
-    awk -v skip="$2" '$1 != skip && $2 != "FAILED" { t += $2; d += $3; b += $4 }
+sum_sizes() { # $1 = sizes file, $2 = modules to leave out, comma-separated (or none)
+    awk -v skip="$2" 'BEGIN { n = split(skip, s, ","); for (i = 1; i <= n; i++) out[s[i]] = 1 }
+        !($1 in out) && $2 != "FAILED" { t += $2; d += $3; b += $4 }
         END { printf "%d %d %d\n", t, d, b }' "$1"
 }
 
@@ -317,7 +319,7 @@ sum_sizes() { # $1 = sizes file, $2 = module to leave out (or none)
         # shellcheck disable=SC2086
         printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$src" $a $r
     done
-    for row in "both (all engine objects):none" "client-only (all but src/server.c):src/server.c" \
+    for row in "both (all engine objects):none" "client-only (all but the server's files):src/server.c,src/server_negotiate.c,src/ticket.c,src/cookie.c" \
         "server-only (all but src/client.c):src/client.c"; do
         label=${row%%:*}
         skip=${row#*:}

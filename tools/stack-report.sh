@@ -73,7 +73,7 @@ cd "$ROOT"
 list_c() { for f in "$@"; do [ -f "$f" ] && echo "$f"; done | LC_ALL=C sort; }
 ENGINE_SRC=$(list_c src/*.c src/msg/*.c)
 PROVIDER_SRC=$(list_c src/crypto/mbedtls/*.c src/crypto/common/*.c)
-IO_SRC=$(list_c src/io/*.c)
+IO_SRC=$(list_c src/io/*.c src/config/*.c)
 [ -n "$ENGINE_SRC" ] || { echo "stack-report: no engine sources" >&2; exit 2; }
 
 INCS="-I$ROOT/include -I$ROOT/src -I$ROOT/src/crypto/mbedtls"

@@ -24,14 +24,17 @@
 extern "C" {
 #endif
 
-#define IOTLS_ROLE_CLIENT 0
-#define IOTLS_ROLE_SERVER 1
+/* Which side of the handshake a connection plays. */
+typedef enum {
+    IOTLS_ROLE_CLIENT = 0,
+    IOTLS_ROLE_SERVER = 1,
+} iotls_role;
 
 size_t iotls_conn_size(const iotls_config *cfg);
 /* server_name: client only (SNI and the certificate name check; NULL skips
  * both, which is only allowed with iotls_config_insecure_noverifycert or
  * pins). Returns NULL when mem is too small or misaligned. */
-iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, int role,
+iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, iotls_role role,
                             const char *server_name);
 /* Client: queue the ClientHello. Server: nothing (waits for one). */
 int iotls_conn_start(iotls_conn *c);

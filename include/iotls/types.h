@@ -154,15 +154,13 @@ typedef void (*iotls_ticket_fn)(void *arg, const iotls_conn *conn, const iotls_t
 void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
 
 /* Server: NewSessionTickets sent after each handshake (0, the default,
- * sends none). Tickets are stateless, AEAD-sealed (AES-256-GCM) under a
- * ticket key that rotates every rotation period. The 48 bytes are a
- * master secret: random per config at creation, or the one loaded from a
- * file shared by several processes (48 bytes raw or as 96 hex digits).
- * For period i = floor(now_ms / (period_s * 1000)) of the time callback's
- * clock, key_i = HKDF-Expand-SHA256(master, "iotls ticket key" || be64(i),
- * 32) and the ticket's key name is HKDF-Expand-SHA256(master,
- * "iotls ticket name", 8) || be64(i). Processes sharing the master and a
- * synchronised clock therefore rotate in step with no coordination. */
+ * sends none). Tickets are stateless, AEAD-sealed under a ticket key that
+ * rotates every rotation period. The 48 bytes are a master secret the
+ * keys are derived from: random per config at creation, or the one loaded
+ * from a file shared by several processes (48 bytes raw or as 96 hex
+ * digits). Processes sharing the master and a synchronised clock rotate
+ * in step with no coordination (how: docs/architecture.md, "Session
+ * resumption"). */
 int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
 int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
 int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
@@ -172,13 +170,19 @@ int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
  * announced in NewSessionTicket (and enforced) is clamped to the period,
  * so every ticket stays usable for its whole lifetime. */
 int iotls_config_set_ticket_rotation(iotls_config *cfg, uint32_t period_s);
-/* Resumption without (EC)DHE (psk_ke): off by default, it gives no
- * forward secrecy. Client: offered next to psk_dhe_ke; server: accepted. */
+/* Resumption without (EC)DHE (psk_ke), iotls_config_set_psk_ke's on. */
+typedef enum {
+    /* psk_dhe_ke only, the default: psk_ke gives no forward secrecy. */
+    IOTLS_PSK_KE_OFF = 0,
+    /* Client: psk_ke offered next to psk_dhe_ke; server: accepted. */
+    IOTLS_PSK_KE_ALSO = 1,
+    /* For devices without ECC: a client offering a PSK offers psk_ke alone
+     * and sends no key share (a full handshake is then impossible); a
+     * server prefers psk_ke whenever the client offers it. */
+    IOTLS_PSK_KE_ONLY = 2,
+} iotls_psk_ke_mode;
+/* on: an iotls_psk_ke_mode (any other non-zero value is ALSO). */
 void iotls_config_set_psk_ke(iotls_config *cfg, int on);
-/* on = IOTLS_PSK_KE_ONLY, for devices without ECC: a client offering a PSK
- * offers psk_ke alone and sends no key share (a full handshake is then
- * impossible); a server prefers psk_ke whenever the client offers it. */
-#define IOTLS_PSK_KE_ONLY 2
 /* External PSK (RFC 8446 2.2): a provisioned identity (1..128 bytes) and
  * key (16..64 bytes), usable with the suites of cipher_suite's hash
  * (SHA-256 or SHA-384). One per config; a second call replaces it.

@@ -1,4 +1,4 @@
-/* The C11 atomics the provider uses (src/crypto/common/mem_common.c, the PSA
+/* The C11 atomics the provider uses (src/crypto/common/mem.c, the PSA
  * provider's start-up flag), for a core without atomic instructions:
  * RV32IMC has no "A" extension, so GCC calls these. The firmware runs on
  * one core with interrupts off, so a plain read-modify-write is atomic.

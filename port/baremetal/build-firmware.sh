@@ -1,7 +1,7 @@
 #!/bin/sh
 # Cross-compiles the firmware for one board: the iotls engine (src/,
 # src/msg/), the PSA provider (src/crypto/psa/, src/crypto/common/), the
-# configuration (src/io/config.c, src/io/replay.c), the port
+# configuration (src/config/config.c, src/config/replay.c), the port
 # (port/baremetal/) and picolibc with its semihosting layer, linked with
 # the board's Mbed TLS 4 (build-mbedtls4.sh) into OUT/BOARD/iotls-BOARD.elf.
 #
@@ -86,7 +86,7 @@ fi
 for f in src/*.c src/msg/*.c; do
     objs="$objs $(compile "$f" "$CORE")" || exit 1
 done
-for f in src/crypto/psa/*.c src/crypto/common/*.c src/io/config.c; do
+for f in src/crypto/psa/*.c src/crypto/common/*.c src/config/config.c; do
     # The same definition as the CMake build gives them (clock_gettime).
     # no_fs.h: the file parsers the provider names (the board has no files).
     objs="$objs $(compile "$f" "-D_POSIX_C_SOURCE=200809L -include $HERE/no_fs.h")" || exit 1

@@ -1,5 +1,5 @@
 /* The board is a client: no server-side 0-RTT anti-replay store
- * (src/io/replay.c, which needs pthreads). The configuration code still
+ * (src/config/replay.c, which needs pthreads). The configuration code still
  * names it; a client never creates one, so there is never one to check or
  * free. Creating one fails, so a server configuration built by mistake on
  * the board refuses 0-RTT instead of accepting replays. */

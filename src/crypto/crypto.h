@@ -1,11 +1,13 @@
 /* The crypto provider: every primitive the protocol needs, as small functions.
  *
- * The core never calls a crypto library directly; it calls these. A backend
- * (src/crypto/mbedtls/, later src/crypto/openssl/) implements them and
- * defines the context structs in its "crypto_backend.h", which the build puts
- * on the include path. All functions return IOTLS_OK or a negative iotls
- * error code (IOTLS_ERR_CRYPTO for a library failure unless stated).
- * Contexts are plain structs embedded in the connection; *_free wipes them. */
+ * The core never calls a crypto library directly; it calls these. A provider
+ * implements them: src/crypto/mbedtls/ (Mbed TLS 2.28 and 3.6) or
+ * src/crypto/openssl/ (OpenSSL's libcrypto), chosen by the build
+ * (IOTLS_CRYPTO), each with the library-independent code in
+ * src/crypto/common/. The provider defines the context structs in its
+ * "crypto_backend.h", which the build puts on the include path. All functions return IOTLS_OK or a
+ * negative iotls error code (IOTLS_ERR_CRYPTO for a library failure unless stated). Contexts are
+ * plain structs embedded in the connection; *_free wipes them. */
 #ifndef IOTLS_CRYPTO_H
 #define IOTLS_CRYPTO_H
 

@@ -1,4 +1,4 @@
-/* The configuration setters (src/io/config.c): list parsing into exact
+/* The configuration setters (src/config/config.c): list parsing into exact
  * code points and wire bytes, rejection of bad input without touching the
  * config, bounds, and certificate/key loading with the pair check. */
 #include <stdio.h>

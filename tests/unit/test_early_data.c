@@ -25,7 +25,7 @@
 
 #include "config.h"
 #include "conn.h"
-#include "io/replay.h"
+#include "config/replay.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "iotls/session.h"
@@ -133,7 +133,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     if (blob) {
         CHECK_OK(iotls_conn_set_session(cl, blob, blob_len));
         if (max_override)
-            cl->cl.session.max_early_data = max_override;
+            cl->hs.cl.session.max_early_data = max_override;
     }
     if (early)
         CHECK_OK(iotls_conn_write_early(cl, (const uint8_t *)early, strlen(early)));

@@ -497,7 +497,7 @@ static void test_early_data_budget(void)
         CHECK_OK(iotls_conn_start(sv));
         CHECK_OK(iotls_conn_input(sv, ch, ch_len, &used));
         CHECK(used == ch_len);
-        CHECK(sv->skip_early_data == 1);
+        CHECK(sv->hs.skip_early_data == 1);
         /* The server's flight goes nowhere: the client does not matter. */
         CHECK(iotls_conn_output(sv, &n) != NULL);
         iotls_conn_output_consume(sv, n);
@@ -515,7 +515,7 @@ static void test_early_data_budget(void)
             CHECK(used == sizeof rec);
         }
         CHECK_OK(iotls_conn_error(sv));
-        CHECK(sv->early_skip_budget == 0);
+        CHECK(sv->hs.early_skip_budget == 0);
         rec[3] = 0x00;
         rec[4] = 32; /* one small record more */
         CHECK_RC(iotls_conn_input(sv, rec, 5 + 32, &used), IOTLS_ERR_UNEXPECTED_MESSAGE);

@@ -971,7 +971,7 @@ static void client_share_case(const char *groups, share_change k)
     if (pair_open(&p, 0, groups) == 0) {
         uint8_t share[200];
         size_t n = take_output(p.cl.c, g_rec, sizeof g_rec);
-        const struct iotls_client_state *s = &p.cl.c->cl;
+        const struct iotls_client_state *s = &p.cl.c->hs.cl;
         const uint8_t *at = find_bytes(g_rec, n, s->share_pub, s->share_pub_len);
         CHECK(at != NULL && s->share_pub_len + 1 < sizeof share);
         if (at) {

@@ -267,7 +267,7 @@ static void capture(outcome *o, const iotls_conn *c)
     o->hrr = c->hrr;
     o->client_auth = c->client_auth;
     o->alert_sent = c->alert_sent;
-    o->ccs_sent = c->sv.ccs_sent;
+    o->ccs_sent = c->ccs_sent;
     snprintf(o->alpn, sizeof o->alpn, "%s", c->alpn);
     snprintf(o->server_name, sizeof o->server_name, "%s", c->server_name);
 }
@@ -1145,7 +1145,7 @@ static void test_server_hello_in_memory(void)
     /* Then the CCS (session id given), then protected records. */
     CHECK(n > rec_len + 6 && out[rec_len] == IOTLS_CT_CHANGE_CIPHER_SPEC &&
           out[rec_len + 6] == IOTLS_CT_APPLICATION_DATA);
-    CHECK(c->sv.state == IOTLS_SV_WAIT_FINISHED);
+    CHECK(c->hs.sv.state == IOTLS_SV_WAIT_FINISHED);
     CHECK(c->rd_epoch == IOTLS_EPOCH_HANDSHAKE && c->wr_epoch == IOTLS_EPOCH_APPLICATION);
     tl_conn_free(c);
 
@@ -1157,7 +1157,7 @@ static void test_server_hello_in_memory(void)
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
     out = iotls_conn_output(c, &n);
     CHECK(out[rec_len] == IOTLS_CT_APPLICATION_DATA);
-    CHECK(c->skip_early_data == 1 && c->early_skip_budget > 0);
+    CHECK(c->hs.skip_early_data == 1 && c->hs.early_skip_budget > 0);
     /* A 0-RTT record (undecryptable with the handshake keys) is skipped. */
     iotls_conn_output_consume(c, n);
     uint8_t early[5 + 100];
@@ -1169,7 +1169,7 @@ static void test_server_hello_in_memory(void)
     early[4] = 100;
     size_t used = 0;
     CHECK_OK(iotls_conn_input(c, early, sizeof early, &used));
-    CHECK(used == sizeof early && c->sv.state == IOTLS_SV_WAIT_FINISHED);
+    CHECK(used == sizeof early && c->hs.sv.state == IOTLS_SV_WAIT_FINISHED);
     CHECK(iotls_conn_output(c, &n) == NULL);
     tl_conn_free(c);
 
@@ -1290,7 +1290,7 @@ static iotls_conn *start_hrr(const struct iotls_config *cfg, const ch_spec *s1, 
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
     CHECK(sh.is_hrr && sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.cookie.len > 0 &&
           sh.cookie.len <= 128);
-    CHECK(c->sv.state == IOTLS_SV_WAIT_CH2);
+    CHECK(c->hs.sv.state == IOTLS_SV_WAIT_CH2);
     *cookie_len = sh.cookie.len <= 128 ? sh.cookie.len : 0;
     memcpy(cookie, sh.cookie.p, *cookie_len);
     size_t n;
@@ -1320,7 +1320,7 @@ static void test_hrr_cookie_checks(void)
     size_t rec_len;
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
     CHECK(!sh.is_hrr && sh.key_share_group == IOTLS_GROUP_SECP256R1 && c->hrr == 1);
-    CHECK(c->sv.state == IOTLS_SV_WAIT_FINISHED);
+    CHECK(c->hs.sv.state == IOTLS_SV_WAIT_FINISHED);
     tl_conn_free(c);
 
     static const struct {

@@ -238,7 +238,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     if (blob) {
         CHECK_OK(iotls_conn_set_session_keyed(cl, blob, blob_len, g_blob_key, g_blob_key_len));
         if (tamper_binder)
-            cl->cl.session.psk[0] ^= 1;
+            cl->hs.cl.session.psk[0] ^= 1;
     }
     CHECK_OK(iotls_conn_start(cl));
     for (int i = 0; i < 50; i++) {
@@ -345,8 +345,7 @@ static void test_resumption(void)
 
     /* ... unless it shares the key: resumed. */
     uint8_t key[48];
-    memcpy(key, scfg->ticket_key_name, 16);
-    memcpy(key + 16, scfg->ticket_key, 32);
+    memcpy(key, scfg->ticket_master, 48);
     CHECK_OK(iotls_config_set_ticket_key(other, key));
     r = run(other, ccfg, blob, blob_len, 0);
     CHECK_OK(r.hs_rc);
@@ -627,8 +626,7 @@ static void test_ticket_rotation(void)
     CHECK_OK(iotls_config_set_ticket_rotation(scfg, 60));
     CHECK_OK(iotls_config_set_ticket_rotation(scfg, ROT_PERIOD_S));
     uint8_t master[48];
-    memcpy(master, scfg->ticket_key_name, 16);
-    memcpy(master + 16, scfg->ticket_key, 32);
+    memcpy(master, scfg->ticket_master, 48);
 
     memset(&st, 0, sizeof st);
     CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
@@ -892,15 +890,15 @@ static void test_ticket_key_file(void)
     fputc('\n', f);
     fclose(f);
     CHECK_OK(iotls_config_set_ticket_key_file(cfg, path));
-    CHECK(cfg->ticket_key_name[0] == 0 && cfg->ticket_key_name[15] == 15 &&
-          cfg->ticket_key[0] == 16 && cfg->ticket_key[31] == 47);
+    CHECK(cfg->ticket_master[0] == 0 && cfg->ticket_master[15] == 15 &&
+          cfg->ticket_master[16] == 16 && cfg->ticket_master[47] == 47);
     /* 48 raw bytes. */
     f = fopen(path, "wb");
     for (int i = 0; i < 48; i++)
         fputc(0xC0 + (i & 0x0F), f);
     fclose(f);
     CHECK_OK(iotls_config_set_ticket_key_file(cfg, path));
-    CHECK(cfg->ticket_key_name[1] == 0xC1 && cfg->ticket_key[31] == 0xCF);
+    CHECK(cfg->ticket_master[1] == 0xC1 && cfg->ticket_master[47] == 0xCF);
     /* 47 bytes, odd hex: refused. */
     f = fopen(path, "wb");
     for (int i = 0; i < 47; i++)

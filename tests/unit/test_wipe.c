@@ -315,6 +315,24 @@ static void exchange_ping(pair *p)
     CHECK(n == 4 && memcmp(buf, "pong", 4) == 0);
 }
 
+/* What only the handshake needed (key shares, the session offered, the
+ * cookie key, the early-data budget: c->hs) is wiped when it completes,
+ * all but the role's state number. */
+static void expect_hs_wiped(const char *where, const iotls_conn *c)
+{
+    static const struct iotls_hs_state zero;
+    struct iotls_hs_state hs;
+    memcpy(&hs, &c->hs, sizeof hs);
+    if (c->role == IOTLS_ROLE_CLIENT)
+        hs.cl.state = 0;
+    else
+        hs.sv.state = 0;
+    if (memcmp(&hs, &zero, sizeof hs) != 0) {
+        fprintf(stderr, "%s: handshake state not wiped\n", where);
+        CHECK(0);
+    }
+}
+
 static void test_orderly(const char *cipher, int mutual)
 {
     char where[160];
@@ -330,6 +348,12 @@ static void test_orderly(const char *cipher, int mutual)
     /* 2 handshake, 2 application traffic secrets, the exporter secret. */
     CHECK(p.cl.log.count == 5 && p.sv.log.count == 5);
     CHECK(!mutual || p.sv.c->client_auth);
+    snprintf(where, sizeof where, "%s%s: client after the handshake", cipher,
+             mutual ? " mutual" : "");
+    expect_hs_wiped(where, p.cl.c);
+    snprintf(where, sizeof where, "%s%s: server after the handshake", cipher,
+             mutual ? " mutual" : "");
+    expect_hs_wiped(where, p.sv.c);
     exchange_ping(&p);
 
     collect(&p, &all, NULL);

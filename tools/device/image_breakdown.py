@@ -18,7 +18,7 @@ import sys
 PARTS = [
     ("engine (src/, src/msg/)", re.compile(r"/obj/src_(?!crypto_|io_)[^/]*\.o$")),
     ("PSA provider (src/crypto/)", re.compile(r"/obj/src_crypto_[^/]*\.o$")),
-    ("config (src/io/config.c)", re.compile(r"/obj/src_io_[^/]*\.o$")),
+    ("config (src/config/config.c)", re.compile(r"/obj/src_config_[^/]*\.o$")),
     ("port (port/baremetal/)", re.compile(r"/obj(-mbedtls)?/port_baremetal_[^/]*\.o$")),
     ("Mbed TLS: TF-PSA-Crypto", re.compile(r"libtfpsacrypto\.a")),
     ("Mbed TLS: X.509", re.compile(r"libmbedx509\.a")),

@@ -14,7 +14,7 @@
 
 #include "crypto/crypto.h"
 
-/* ---- HKDF (md_common.c) ---- */
+/* ---- HKDF (algorithms.c) ---- */
 
 /* The argument checks of iotls_hkdf_expand (RFC 5869: PRK at least
  * HashLen, L at most 255 * HashLen): IOTLS_OK or IOTLS_ERR_BAD_ARG. */
@@ -22,7 +22,7 @@ int iotls_common_hkdf_expand_check(iotls_hash_alg alg, const uint8_t *prk, size_
                                    const uint8_t *info, size_t info_len, const uint8_t *out,
                                    size_t out_len);
 
-/* ---- AEAD (aead_common.c) ---- */
+/* ---- AEAD (algorithms.c) ---- */
 
 /* 1 when key is there and of the length alg takes (iotls_aead_init). */
 int iotls_common_aead_key_ok(iotls_aead_alg alg, const uint8_t *key, size_t key_len);
@@ -39,7 +39,7 @@ int iotls_common_aead_open_check(int active, const uint8_t *nonce, const uint8_t
                                  size_t aad_len, const uint8_t *in, size_t in_len,
                                  const uint8_t *out, size_t *plain_len);
 
-/* ---- Key exchange (kex_common.c) ---- */
+/* ---- Key exchange (algorithms.c) ---- */
 
 /* The sizes of a key_share group, whatever library computes with it. */
 typedef struct {
@@ -61,7 +61,7 @@ int iotls_common_kex_derive_check(const iotls_common_curve *c, const uint8_t *pe
  * (RFC 7748 section 6.1: an all-zero X25519 result). */
 int iotls_common_all_zero(const uint8_t *p, size_t len);
 
-/* ---- Randomness (random_common.c) ---- */
+/* ---- Randomness (random.c) ---- */
 
 /* The provider's own generator behind iotls_random, which has already
  * checked the arguments (out non-NULL, len > 0) and the test override.
@@ -72,7 +72,7 @@ int iotls_provider_random(uint8_t *out, size_t len);
 void iotls_common_random_lock(void);
 void iotls_common_random_unlock(void);
 
-/* ---- Signature schemes (sig_common.c) ---- */
+/* ---- Signature schemes (algorithms.c) ---- */
 
 /* What a TLS signature scheme asks of the key and how it hashes. */
 typedef struct {
@@ -86,7 +86,7 @@ typedef struct {
 /* 0 and *out filled for a scheme iotls knows, -1 otherwise. */
 int iotls_common_scheme_info(uint16_t scheme, iotls_common_scheme *out);
 
-/* ---- Certificates (x509_common.c) ---- */
+/* ---- Certificates (x509.c) ---- */
 
 /* 1 when data holds a PEM armour line somewhere within len bytes. */
 int iotls_common_looks_pem(const uint8_t *data, size_t len);
@@ -155,7 +155,7 @@ void iotls_common_text_san(iotls_common_text *t, iotls_common_san_kind kind, con
  * did not fit. */
 int iotls_common_text_finish(iotls_common_text *t);
 
-/* ---- Throwaway PKI (pki_common.c) ---- */
+/* ---- Throwaway PKI (x509.c) ---- */
 
 /* The arguments iotls_pki_make_rsa_key takes: bits even, 1024..8192;
  * exponent odd, 3..2^31-1 (mbedtls_rsa_gen_key takes an int).
@@ -183,7 +183,7 @@ int iotls_common_cert_serial(uint8_t serial[IOTLS_COMMON_SERIAL_LEN]);
 int iotls_common_list_next(const char **cursor, const char **item, size_t *item_len);
 
 /* The counters of the providers' counting allocators (mem.c; kept in
- * mem_common.c): each block's size when allocated and when freed, and the
+ * mem.c): each block's size when allocated and when freed, and the
  * totals iotls_crypto_mem_stats reports once the hook is in place. */
 void iotls_common_mem_alloc(size_t bytes);
 void iotls_common_mem_free(size_t bytes);

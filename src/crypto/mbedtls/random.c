@@ -3,9 +3,9 @@
  * POSIX, the hardware RNG on ESP-IDF) on first use.
  *
  * This file is the provider, so it may use OS headers: the random lock of
- * random_common.c guards lazy seeding and generation, and on POSIX the
+ * src/crypto/common/random.c guards lazy seeding and generation, and on POSIX the
  * generator reseeds after fork() so parent and child never share output.
- * The argument checks and the test override are in random_common.c. */
+ * The argument checks and the test override are in src/crypto/common/random.c. */
 #include <string.h>
 
 #include <mbedtls/ctr_drbg.h>

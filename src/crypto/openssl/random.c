@@ -2,7 +2,7 @@
  * itself from the operating system; thread-safe, reseeds in a forked
  * child.
  *
- * Tests and fuzzers can swap in a deterministic generator (random_common.c,
+ * Tests and fuzzers can swap in a deterministic generator (src/crypto/common/random.c,
  * which also checks the arguments). Note that only what the backend
  * draws through iotls_random follows an override (key_share keys, serials
  * of the throwaway PKI); OpenSSL's own internal draws (ECDSA nonces, PSS

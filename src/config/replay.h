@@ -1,6 +1,6 @@
-/* Default 0-RTT anti-replay store (src/io/replay.c), owned by a config. */
-#ifndef IOTLS_IO_REPLAY_H
-#define IOTLS_IO_REPLAY_H
+/* Default 0-RTT anti-replay store (src/config/replay.c), owned by a config. */
+#ifndef IOTLS_CONFIG_REPLAY_H
+#define IOTLS_CONFIG_REPLAY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -53,8 +53,7 @@ iotls_config *iotls_config_new(void)
     cfg->early_window_ms = DEFAULT_EARLY_WINDOW_MS;
     /* Each config seals its tickets with its own random key until one is
      * loaded; a failure only leaves ticket issuing off. */
-    if (iotls_random(cfg->ticket_key_name, sizeof cfg->ticket_key_name) == IOTLS_OK &&
-        iotls_random(cfg->ticket_key, sizeof cfg->ticket_key) == IOTLS_OK)
+    if (iotls_random(cfg->ticket_master, sizeof cfg->ticket_master) == IOTLS_OK)
         cfg->has_ticket_key = 1;
     iotls_x509_init(&cfg->ca);
     iotls_x509_init(&cfg->cert);
@@ -487,8 +486,7 @@ int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48])
 {
     if (!cfg || !key)
         return IOTLS_ERR_BAD_ARG;
-    memcpy(cfg->ticket_key_name, key, sizeof cfg->ticket_key_name);
-    memcpy(cfg->ticket_key, key + sizeof cfg->ticket_key_name, sizeof cfg->ticket_key);
+    memcpy(cfg->ticket_master, key, sizeof cfg->ticket_master);
     cfg->has_ticket_key = 1;
     return IOTLS_OK;
 }
