@@ -20,6 +20,17 @@
 #include <mbedtls/version.h>
 #endif
 
+/* Whether the library parses a certificate with a 4160-bit RSA key: the
+ * PSA provider on Mbed TLS 4 does not, because its pk module holds RSA
+ * keys in PSA, which takes none above PSA_VENDOR_RSA_MAX_KEY_BITS (4096
+ * in the default configuration). */
+#if defined(IOTLS_CRYPTO_BACKEND_PSA) && MBEDTLS_VERSION_NUMBER >= 0x04000000 &&                   \
+    PSA_VENDOR_RSA_MAX_KEY_BITS < 4160
+#define BIG_RSA_PARSES 0
+#else
+#define BIG_RSA_PARSES 1
+#endif
+
 #define PEM_CAP 4096
 
 static char tmpdir[64];
@@ -492,12 +503,27 @@ static void test_key_limits(void)
     CHECK_RC(verify_files(bige, &other_ca, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
     CHECK_RC(verify_files(edge, &other_ca, 0, NULL, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
 
+#if BIG_RSA_PARSES
     /* 4160 bits: over the default, within a configured maximum. */
     CHECK_RC(verify_files(big, &ca, 0, detail, sizeof(detail)), IOTLS_ERR_CERT_KEY_REFUSED);
     CHECK(strstr(detail, "modulus") != NULL && strstr(detail, "certificate 1") != NULL);
     CHECK_RC(verify_files(big, &ca, 4096, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
     CHECK_OK(verify_files(big, &ca, 4160, NULL, 0));
     CHECK_OK(verify_files(big, &ca, 8192, NULL, 0));
+#else
+    /* Mbed TLS 4 does not parse the 4160-bit intermediate at all: no
+     * certificate with that key gets as far as the profile. */
+    {
+        uint8_t pem[8192];
+        size_t n = read_file(big[1], pem, sizeof(pem)); /* big.pem */
+        iotls_x509 big_ca;
+        iotls_x509_init(&big_ca);
+        CHECK(n > 0);
+        CHECK_RC(iotls_x509_load_mem(&big_ca, pem, n), IOTLS_ERR_BAD_CERTIFICATE);
+        CHECK(iotls_x509_count(&big_ca) == 0);
+        iotls_x509_free(&big_ca);
+    }
+#endif
     /* The edge chain's 2048-bit keys with a maximum of 2048. */
     CHECK_OK(verify_files(edge, &ca, 2048, NULL, 0));
 
@@ -511,10 +537,12 @@ static void test_key_limits(void)
     load_files(&chain, bige);
     CHECK_RC(iotls_x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
     iotls_x509_free(&chain);
+#if BIG_RSA_PARSES
     load_files(&chain, big);
     CHECK_RC(iotls_x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
     CHECK_OK(iotls_x509_check_keys(&chain, 8192, NULL, 0));
     iotls_x509_free(&chain);
+#endif
     load_files(&chain, edge);
     CHECK_OK(iotls_x509_check_keys(&chain, 0, detail, sizeof(detail)));
     CHECK(detail[0] == '\0');

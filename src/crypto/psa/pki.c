@@ -44,6 +44,57 @@ static int write_crt_pem(mbedtls_x509write_cert *w, char *out, size_t cap)
 #define MAX_SAN_NAME IOTLS_COMMON_MAX_SAN_NAME
 #define SAN_BUF_SIZE (MAX_SAN_ENTRIES * (MAX_SAN_NAME + 4) + 8)
 
+/* Generates a key of attr (usage and algorithm are set here) and writes
+ * it as PEM into key_pem. exponent: the RSA public exponent, 0 for the
+ * library's default (65537, and no other kind of key takes one). */
+static int generate_pem(psa_key_attributes_t *attr, uint32_t exponent, char *key_pem, size_t cap)
+{
+    int rc = iotls_psa_ready();
+    if (rc != IOTLS_OK) {
+        psa_reset_key_attributes(attr);
+        return rc;
+    }
+    /* Exportable: the whole point is to write it out. */
+    psa_set_key_usage_flags(attr, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_EXPORT);
+    psa_key_id_t id = PSA_KEY_ID_NULL;
+    psa_status_t st;
+    iotls_psa_lock();
+    if (exponent == 0) {
+        st = psa_generate_key(attr, &id);
+    } else {
+        /* psa_custom_key_parameters_t: an RSA key's public exponent as
+         * big-endian bytes in custom_data. */
+        static const psa_custom_key_parameters_t custom = PSA_CUSTOM_KEY_PARAMETERS_INIT;
+        const uint8_t e[4] = {(uint8_t)(exponent >> 24), (uint8_t)(exponent >> 16),
+                              (uint8_t)(exponent >> 8), (uint8_t)exponent};
+        st = psa_generate_key_custom(attr, &custom, e, sizeof e, &id);
+    }
+    iotls_psa_unlock();
+    psa_reset_key_attributes(attr);
+    if (st != PSA_SUCCESS)
+        return st == PSA_ERROR_NOT_SUPPORTED ? IOTLS_ERR_UNSUPPORTED : iotls_psa_error(st);
+
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    iotls_psa_lock();
+    int ret = mbedtls_pk_copy_from_psa(id, &pk);
+    iotls_psa_unlock();
+    iotls_psa_destroy(&id);
+    iotls_psa_lock();
+    if (ret == 0)
+        ret = mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, cap);
+    mbedtls_pk_free(&pk); /* wipes the private key */
+    iotls_psa_unlock();
+    if (ret != 0) {
+        mbedtls_platform_zeroize(key_pem, cap);
+        key_pem[0] = '\0';
+        return (ret == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL || ret == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL)
+                   ? IOTLS_ERR_BUFFER_TOO_SMALL
+                   : IOTLS_ERR_CRYPTO;
+    }
+    return IOTLS_OK;
+}
+
 int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
 {
     if (key_pem == NULL || cap == 0)
@@ -66,38 +117,23 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
     default:
         return IOTLS_ERR_BAD_ARG;
     }
-    int rc = iotls_psa_ready();
-    if (rc != IOTLS_OK)
-        return rc;
-    /* Exportable: the whole point is to write it out. */
-    psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_EXPORT);
-    psa_key_id_t id = PSA_KEY_ID_NULL;
-    iotls_psa_lock();
-    psa_status_t st = psa_generate_key(&attr, &id);
-    iotls_psa_unlock();
-    psa_reset_key_attributes(&attr);
-    if (st != PSA_SUCCESS)
-        return iotls_psa_error(st);
+    return generate_pem(&attr, 0, key_pem, cap);
+}
 
-    mbedtls_pk_context pk;
-    mbedtls_pk_init(&pk);
-    iotls_psa_lock();
-    int ret = mbedtls_pk_copy_from_psa(id, &pk);
-    iotls_psa_unlock();
-    iotls_psa_destroy(&id);
-    iotls_psa_lock();
-    if (ret == 0)
-        ret = mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, cap);
-    mbedtls_pk_free(&pk); /* wipes the private key */
-    iotls_psa_unlock();
-    if (ret != 0) {
-        mbedtls_platform_zeroize(key_pem, cap);
-        key_pem[0] = '\0';
-        return (ret == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL || ret == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL)
-                   ? IOTLS_ERR_BUFFER_TOO_SMALL
-                   : IOTLS_ERR_CRYPTO;
-    }
-    return IOTLS_OK;
+/* PSA generates RSA keys up to PSA_VENDOR_RSA_MAX_KEY_BITS (4096 in Mbed
+ * TLS' default configuration): a larger size is IOTLS_ERR_UNSUPPORTED. */
+int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
+{
+    if (key_pem == NULL || cap == 0 || iotls_common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
+        return IOTLS_ERR_BAD_ARG;
+    key_pem[0] = '\0';
+    if (bits > PSA_VENDOR_RSA_MAX_KEY_BITS)
+        return IOTLS_ERR_UNSUPPORTED;
+    psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
+    psa_set_key_type(&attr, PSA_KEY_TYPE_RSA_KEY_PAIR);
+    psa_set_key_bits(&attr, bits);
+    psa_set_key_algorithm(&attr, PSA_ALG_RSA_PSS(PSA_ALG_ANY_HASH));
+    return generate_pem(&attr, exponent, key_pem, cap);
 }
 
 /* "YYYYMMDDhhmmss" in UTC, the form mbedtls_x509write_crt_set_validity

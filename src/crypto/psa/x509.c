@@ -12,7 +12,8 @@
  * Mbed TLS 4 no longer names curves or key types in its public API, so the
  * verification profile cannot list them: the verify callback checks every
  * certificate of the chain instead (RSA, or ECDSA on P-256 / P-384). The
- * host name check is done here too, the same as the Mbed TLS provider's. */
+ * host name check, the chain list and the names are the Mbed TLS
+ * provider's, shared in src/crypto/common/mbedtls_x509_common.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +27,16 @@
 #include <mbedtls/x509_crt.h>
 
 #include "crypto/common/crypto_common.h"
+#include "crypto/common/mbedtls_x509_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "psa_glue.h"
 
-/* GeneralName tags as they appear in crt->subject_alt_names entries. */
-#define SAN_TAG_RFC822 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_RFC822_NAME)
-#define SAN_TAG_DNS (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME)
-#define SAN_TAG_URI (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
-#define SAN_TAG_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
-
 /* What we accept anywhere in a chain: SHA-2 signatures, RSA >= 2048 bits;
  * key types and curves (the two NIST curves TLS 1.3 clients offer) are
- * checked by check_cert below. */
+ * checked by check_cert below, for the trust anchor too. The presented
+ * keys are checked before any of that (iotls_x509_check_keys), with the
+ * upper bounds Mbed TLS lacks. */
 static const mbedtls_x509_crt_profile iotls_profile = {
     .allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
                    MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
@@ -48,50 +46,6 @@ static const mbedtls_x509_crt_profile iotls_profile = {
     .rsa_min_bitlen = 2048,
 };
 
-/* ---- chain storage ---- */
-
-void iotls_x509_init(iotls_x509 *chain)
-{
-    if (chain == NULL)
-        return;
-    mbedtls_x509_crt_init(&chain->crt);
-    chain->count = 0;
-}
-
-void iotls_x509_free(iotls_x509 *chain)
-{
-    if (chain == NULL)
-        return;
-    mbedtls_x509_crt_free(&chain->crt);
-    iotls_x509_init(chain);
-}
-
-/* An empty mbedtls_x509_crt list is one node with no raw data. */
-static size_t crt_list_count(const mbedtls_x509_crt *crt)
-{
-    size_t n = 0;
-    for (; crt != NULL && crt->raw.p != NULL; crt = crt->next)
-        n++;
-    return n;
-}
-
-static const mbedtls_x509_crt *nth(const iotls_x509 *chain, size_t i)
-{
-    if (chain == NULL)
-        return NULL;
-    const mbedtls_x509_crt *crt = &chain->crt;
-    for (; crt != NULL && crt->raw.p != NULL; crt = crt->next) {
-        if (i-- == 0)
-            return crt;
-    }
-    return NULL;
-}
-
-size_t iotls_x509_count(const iotls_x509 *chain)
-{
-    return chain != NULL ? chain->count : 0;
-}
-
 int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
 {
     if (chain == NULL || der == NULL || len == 0)
@@ -100,38 +54,15 @@ int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
     if (rc != IOTLS_OK)
         return rc;
     int ret = mbedtls_x509_crt_parse_der(&chain->crt, der, len);
-    chain->count = crt_list_count(&chain->crt);
+    chain->count = iotls_mbx509_list_count(&chain->crt);
     if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
         return IOTLS_ERR_NO_MEMORY;
     return ret == 0 ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
 }
 
-/* Appends every certificate of parsed (already checked) to chain, so that
- * a file or buffer is added whole or not at all. */
-static int append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
-{
-    for (; parsed != NULL && parsed->raw.p != NULL; parsed = parsed->next) {
-        int rc = iotls_x509_add_der(chain, parsed->raw.p, parsed->raw.len);
-        if (rc != IOTLS_OK)
-            return rc;
-    }
-    return IOTLS_OK;
-}
-
-/* mbedtls_x509_crt_parse* return 0, a negative error, or the number of PEM
- * blocks that failed to parse. */
-static int parse_result(int ret, const mbedtls_x509_crt *parsed)
-{
-    if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR || ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
-        return IOTLS_ERR_KEY_LOAD;
-    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
-        return IOTLS_ERR_NO_MEMORY;
-    if (ret != 0 || crt_list_count(parsed) == 0)
-        return IOTLS_ERR_BAD_CERTIFICATE;
-    return IOTLS_OK;
-}
-
-int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
+/* skipped: NULL for all or nothing, else where the count of skipped
+ * certificates goes. */
+static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
 {
     if (chain == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
@@ -155,15 +86,16 @@ int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
-    int rc = parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed);
+    int rc =
+        iotls_mbx509_parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed, skipped);
     if (rc == IOTLS_OK)
-        rc = append_all(chain, &parsed);
+        rc = iotls_mbx509_append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
     free(copy);
     return rc;
 }
 
-int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     if (chain == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
@@ -171,141 +103,148 @@ int iotls_x509_load_file(iotls_x509 *chain, const char *path)
         return IOTLS_ERR_CRYPTO;
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
-    int rc = parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed);
+    int rc =
+        iotls_mbx509_parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed, skipped);
     if (rc == IOTLS_OK)
-        rc = append_all(chain, &parsed);
+        rc = iotls_mbx509_append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
     return rc;
 }
 
-int iotls_x509_load_dir(iotls_x509 *chain, const char *dir)
+int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 {
+    return load_mem(chain, data, len, NULL);
+}
+
+int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+{
+    return load_file(chain, path, NULL);
+}
+
+int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_mem(chain, data, len, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
+{
+    size_t n = 0;
+    int rc = load_file(chain, path, &n);
+    if (skipped != NULL)
+        *skipped = n;
+    return rc;
+}
+
+int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
+{
+    if (skipped != NULL)
+        *skipped = 0;
     if (chain == NULL || dir == NULL)
         return IOTLS_ERR_BAD_ARG;
     if (iotls_psa_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
     /* A system CA directory holds files that are not certificates (links,
-     * READMEs, CRLs): keep whatever parses, fail only when nothing did. */
-    size_t before = crt_list_count(&chain->crt);
+     * READMEs, CRLs): keep whatever parses, fail only when nothing did.
+     * Mbed TLS returns how many files and certificates it skipped. */
+    size_t before = iotls_mbx509_list_count(&chain->crt);
     int ret = mbedtls_x509_crt_parse_path(&chain->crt, dir);
-    chain->count = crt_list_count(&chain->crt);
+    chain->count = iotls_mbx509_list_count(&chain->crt);
     if (ret < 0)
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
+    if (skipped != NULL)
+        *skipped = (size_t)ret;
     return chain->count > before ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
 }
 
-int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len)
-{
-    if (der == NULL || len == NULL)
-        return IOTLS_ERR_BAD_ARG;
-    const mbedtls_x509_crt *crt = nth(chain, i);
-    if (crt == NULL)
-        return IOTLS_ERR_BAD_ARG;
-    *der = crt->raw.p;
-    *len = crt->raw.len;
-    return IOTLS_OK;
-}
+/* ---- the key profile (before any signature) ---- */
 
-/* ---- IP literals and host names ---- */
-
-static int ascii_lower(int c)
+/* The public exponent of an RSA certificate's key, when it fits in 64
+ * bits (0 when it does not). Mbed TLS 4 has no RSA API left and PSA only
+ * imports keys up to PSA_VENDOR_RSA_MAX_KEY_BITS, below the 8192 bits a
+ * policy may allow, so the exponent is read from the SubjectPublicKeyInfo
+ * the certificate holds (pk_raw, from which Mbed TLS parsed crt->pk) with
+ * Mbed TLS' ASN.1 reader: SEQUENCE { AlgorithmIdentifier, BIT STRING
+ * holding RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent
+ * INTEGER } } (RFC 8017 A.1.1). */
+static int rsa_exponent(const mbedtls_x509_crt *crt, uint64_t *e)
 {
-    return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
-static int names_equal(const unsigned char *a, size_t a_len, const char *b, size_t b_len)
-{
-    if (a_len != b_len)
+    unsigned char *p = crt->pk_raw.p;
+    const unsigned char *end = p + crt->pk_raw.len;
+    mbedtls_asn1_buf alg_oid, alg_params;
+    size_t len = 0;
+    if (p == NULL ||
+        mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
         return 0;
-    for (size_t i = 0; i < a_len; i++) {
-        if (ascii_lower(a[i]) != ascii_lower((unsigned char)b[i]))
-            return 0;
+    end = p + len;
+    if (mbedtls_asn1_get_alg(&p, end, &alg_oid, &alg_params) != 0 ||
+        mbedtls_asn1_get_bitstring_null(&p, end, &len) != 0)
+        return 0;
+    end = p + len;
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) !=
+            0 ||
+        mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_INTEGER) != 0)
+        return 0;
+    p += len; /* the modulus: its size comes from mbedtls_pk_get_bitlen */
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_INTEGER) != 0 || len == 0 ||
+        (p[0] & 0x80) != 0)
+        return 0; /* a negative exponent: Mbed TLS does not parse one anyway */
+    /* DER puts a 0x00 before a value whose top bit is set. */
+    while (len > 0 && p[0] == 0) {
+        p++;
+        len--;
     }
+    if (len > sizeof *e)
+        return 0;
+    *e = 0;
+    for (size_t i = 0; i < len; i++)
+        *e = *e << 8 | p[i];
     return 1;
 }
 
-/* RFC 6125 section 6.4: exact match, or "*." followed by at least two
- * labels standing for exactly one whole left-most label of host. */
-static int dns_name_matches(const unsigned char *pattern, size_t plen, const char *host,
-                            size_t hlen)
+/* NULL when the key of crt is inside the profile of iotls_x509_check_keys,
+ * else why not. Type and curve from the key's PSA attributes, as the rest
+ * of this file reads keys. */
+static const char *key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
 {
-    if (names_equal(pattern, plen, host, hlen))
-        return 1;
-    if (plen < 4 || pattern[0] != '*' || pattern[1] != '.')
-        return 0;
-    if (memchr(pattern + 2, '.', plen - 2) == NULL)
-        return 0; /* "*.com" */
-    const char *dot = memchr(host, '.', hlen);
-    if (dot == NULL || dot == host)
-        return 0;
-    size_t rest = hlen - (size_t)(dot - host);
-    return names_equal(pattern + 1, plen - 1, dot, rest);
+    psa_key_type_t type = 0;
+    size_t bits = 0;
+    if (iotls_psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK)
+        return "a key type other than RSA or EC";
+    if (PSA_KEY_TYPE_IS_RSA(type)) {
+        uint64_t e = 0;
+        int fits = rsa_exponent(crt, &e);
+        return iotls_common_rsa_key_problem(mbedtls_pk_get_bitlen(&crt->pk), fits, e, max_rsa_bits);
+    }
+    if (PSA_KEY_TYPE_IS_ECC(type))
+        return (PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_SECP_R1 &&
+                (bits == 256 || bits == 384))
+                   ? NULL
+                   : "EC key on a curve other than P-256 or P-384";
+    return "a key type other than RSA or EC";
 }
 
-static int has_san_of(const mbedtls_x509_crt *crt, int tag)
+int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
+                          size_t detail_cap)
 {
-    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
-        if (s->buf.p != NULL && s->buf.tag == tag)
-            return 1;
+    if (detail != NULL && detail_cap > 0)
+        detail[0] = '\0';
+    if (chain == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    size_t i = 0;
+    for (const mbedtls_x509_crt *crt = &chain->crt; crt != NULL && crt->raw.p != NULL;
+         crt = crt->next, i++) {
+        const char *why = key_problem(crt, max_rsa_bits);
+        if (why != NULL)
+            return iotls_common_key_refused(detail, detail_cap, i, why);
     }
-    return 0;
-}
-
-/* 1 when the leaf is for host: an IP literal must equal an iPAddress SAN;
- * a DNS name must match a dNSName SAN, or, only when the certificate has
- * no dNSName SAN at all, its subject CN (the OpenSSL rule). */
-static int host_matches(const mbedtls_x509_crt *crt, const char *host)
-{
-    uint8_t ip[16];
-    size_t ip_len = iotls_common_parse_ip(host, ip);
-    if (ip_len != 0) {
-        for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
-            if (s->buf.p != NULL && s->buf.tag == SAN_TAG_IP && s->buf.len == ip_len &&
-                memcmp(s->buf.p, ip, ip_len) == 0)
-                return 1;
-        }
-        return 0;
-    }
-
-    size_t hlen = iotls_common_host_len(host);
-    if (hlen == 0)
-        return 0;
-
-    if (has_san_of(crt, SAN_TAG_DNS)) {
-        for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
-            if (s->buf.p != NULL && s->buf.tag == SAN_TAG_DNS &&
-                dns_name_matches(s->buf.p, s->buf.len, host, hlen))
-                return 1;
-        }
-        return 0;
-    }
-    for (const mbedtls_x509_name *n = &crt->subject; n != NULL; n = n->next) {
-        if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 &&
-            dns_name_matches(n->val.p, n->val.len, host, hlen))
-            return 1;
-    }
-    return 0;
+    return IOTLS_OK;
 }
 
 /* ---- verification ---- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int64_t x509_time_unix(const mbedtls_x509_time *t)
-{
-    return days_from_civil(t->year, t->mon, t->day) * 86400 + (int64_t)t->hour * 3600 +
-           (int64_t)t->min * 60 + t->sec;
-}
 
 /* 1 for a key we accept in a chain: RSA (its size is the profile's
  * business), ECDSA on P-256 or P-384. */
@@ -335,53 +274,22 @@ static int check_cert(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *fla
     if (now == 0)
         return 0;
     *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
-    if (x509_time_unix(&crt->valid_to) < now)
+    if (iotls_mbx509_time_unix(&crt->valid_to) < now)
         *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
-    if (x509_time_unix(&crt->valid_from) > now)
+    if (iotls_mbx509_time_unix(&crt->valid_from) > now)
         *flags |= MBEDTLS_X509_BADCERT_FUTURE;
     return 0;
-}
-
-static int flags_to_error(uint32_t flags, const char **what)
-{
-    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
-        *what = "certificate chain does not lead to a trusted CA";
-        return IOTLS_ERR_CERT_UNKNOWN_CA;
-    }
-    if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
-        *what = (flags & MBEDTLS_X509_BADCERT_EXPIRED) ? "certificate has expired"
-                                                       : "certificate is not yet valid";
-        return IOTLS_ERR_CERT_EXPIRED;
-    }
-    if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
-        *what = "certificate is revoked";
-        return IOTLS_ERR_CERT_REVOKED;
-    }
-    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
-        *what = "certificate is not for this host";
-        return IOTLS_ERR_CERT_HOSTNAME;
-    }
-    if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
-                 MBEDTLS_X509_BADCERT_NS_CERT_TYPE)) {
-        *what = "a certificate in the chain may not be used for this";
-        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
-    }
-    if (flags & (MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY)) {
-        /* error.h: unsupported_certificate covers key types we refuse. */
-        *what = "a certificate in the chain has a key type or size we do not accept";
-        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
-    }
-    *what = "certificate chain is not acceptable";
-    return IOTLS_ERR_BAD_CERTIFICATE;
 }
 
 int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
                       size_t detail_cap)
 {
     int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    if (rc == IOTLS_OK)
+        rc = iotls_x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
-    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
 
     rc = iotls_psa_ready();
     if (rc != IOTLS_OK)
@@ -404,7 +312,7 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
     }
     if (ret != 0 || flags != 0) {
         const char *what = "";
-        rc = flags_to_error(flags, &what);
+        rc = iotls_mbx509_flags_to_error(flags, &what);
         char info[256];
         if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
             info[0] = '\0';
@@ -437,7 +345,7 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
 
-    if (policy->host != NULL && !host_matches(leaf, policy->host)) {
+    if (policy->host != NULL && !iotls_mbx509_host_matches(leaf, policy->host)) {
         iotls_common_host_detail(chain, policy->host, detail, detail_cap);
         return IOTLS_ERR_CERT_HOSTNAME;
     }
@@ -451,7 +359,7 @@ int iotls_x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
     iotls_common_scheme s;
     psa_key_type_t type;
     size_t bits;
-    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
     if (leaf == NULL || iotls_common_scheme_info(scheme, &s) != 0 ||
         iotls_psa_pk_info(&leaf->pk, &type, &bits) != IOTLS_OK)
         return 0;
@@ -462,7 +370,7 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
                                 size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     iotls_common_scheme s;
-    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
     if (leaf == NULL || (msg == NULL && msg_len != 0) || (sig == NULL && sig_len != 0))
         return IOTLS_ERR_BAD_ARG;
     /* rsa_pkcs1_* never appear in a TLS 1.3 CertificateVerify. */
@@ -512,7 +420,7 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
 
 int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
 {
-    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
     if (leaf == NULL || out == NULL)
         return IOTLS_ERR_BAD_ARG;
     /* pk_raw is the SubjectPublicKeyInfo exactly as the certificate holds
@@ -522,67 +430,9 @@ int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
     return iotls_hash(IOTLS_HASH_SHA256, leaf->pk_raw.p, leaf->pk_raw.len, out);
 }
 
-static int dn_text(const mbedtls_x509_name *dn, char *out, size_t cap)
-{
-    if (out == NULL || cap == 0)
-        return IOTLS_ERR_BAD_ARG;
-    int n = mbedtls_x509_dn_gets(out, cap, dn);
-    if (n < 0) {
-        out[0] = '\0';
-        return IOTLS_ERR_BUFFER_TOO_SMALL;
-    }
-    return IOTLS_OK;
-}
-
-int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
-{
-    const mbedtls_x509_crt *crt = nth(chain, i);
-    if (crt == NULL)
-        return IOTLS_ERR_BAD_ARG;
-    return dn_text(&crt->subject, out, cap);
-}
-
-int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
-{
-    const mbedtls_x509_crt *crt = nth(chain, i);
-    if (crt == NULL)
-        return IOTLS_ERR_BAD_ARG;
-    return dn_text(&crt->issuer, out, cap);
-}
-
-int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
-{
-    const mbedtls_x509_crt *leaf = nth(chain, 0);
-    if (leaf == NULL || out == NULL || cap == 0)
-        return IOTLS_ERR_BAD_ARG;
-    iotls_common_text t;
-    iotls_common_text_init(&t, out, cap);
-    for (const mbedtls_x509_sequence *s = &leaf->subject_alt_names; s != NULL; s = s->next) {
-        if (s->buf.p == NULL)
-            continue;
-        switch (s->buf.tag) {
-        case SAN_TAG_DNS:
-            iotls_common_text_san(&t, IOTLS_SAN_DNS, s->buf.p, s->buf.len);
-            break;
-        case SAN_TAG_RFC822:
-            iotls_common_text_san(&t, IOTLS_SAN_EMAIL, s->buf.p, s->buf.len);
-            break;
-        case SAN_TAG_URI:
-            iotls_common_text_san(&t, IOTLS_SAN_URI, s->buf.p, s->buf.len);
-            break;
-        case SAN_TAG_IP:
-            iotls_common_text_san(&t, IOTLS_SAN_IP, s->buf.p, s->buf.len);
-            break;
-        default:
-            break; /* otherName and the rest: nothing a TLS peer is named by */
-        }
-    }
-    return iotls_common_text_finish(&t);
-}
-
 int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
-    const mbedtls_x509_crt *crt = nth(chain, i);
+    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
     if (crt == NULL || out == NULL || cap == 0)
         return IOTLS_ERR_BAD_ARG;
     psa_key_type_t type = 0;
@@ -616,7 +466,7 @@ int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap
  * our key's, both in PSA's export format. */
 int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
-    const mbedtls_x509_crt *leaf = nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
     if (leaf == NULL || key == NULL || !key->loaded)
         return 0;
     psa_key_id_t pub = PSA_KEY_ID_NULL;

@@ -1,0 +1,302 @@
+/* The part of the certificate code that the two providers built on Mbed
+ * TLS' X.509 module (src/crypto/mbedtls/, src/crypto/psa/) share word for
+ * word: see mbedtls_x509_common.h. Compiled to nothing with OpenSSL. */
+#include "crypto/crypto.h"
+
+#if defined(IOTLS_CRYPTO_BACKEND_OPENSSL)
+/* ISO C wants a declaration in every translation unit. */
+typedef int iotls_mbx509_not_built;
+#else
+
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/asn1.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/x509.h>
+#include <mbedtls/x509_crt.h>
+
+#include "crypto_common.h"
+#include "iotls/error.h"
+#include "mbedtls_x509_common.h"
+
+/* ---- chain storage ---- */
+
+void iotls_x509_init(iotls_x509 *chain)
+{
+    if (chain == NULL)
+        return;
+    mbedtls_x509_crt_init(&chain->crt);
+    chain->count = 0;
+}
+
+void iotls_x509_free(iotls_x509 *chain)
+{
+    if (chain == NULL)
+        return;
+    mbedtls_x509_crt_free(&chain->crt);
+    iotls_x509_init(chain);
+}
+
+/* An empty mbedtls_x509_crt list is one node with no raw data. */
+size_t iotls_mbx509_list_count(const mbedtls_x509_crt *crt)
+{
+    size_t n = 0;
+    for (; crt != NULL && crt->raw.p != NULL; crt = crt->next)
+        n++;
+    return n;
+}
+
+const mbedtls_x509_crt *iotls_mbx509_nth(const iotls_x509 *chain, size_t i)
+{
+    if (chain == NULL)
+        return NULL;
+    const mbedtls_x509_crt *crt = &chain->crt;
+    for (; crt != NULL && crt->raw.p != NULL; crt = crt->next) {
+        if (i-- == 0)
+            return crt;
+    }
+    return NULL;
+}
+
+size_t iotls_x509_count(const iotls_x509 *chain)
+{
+    return chain != NULL ? chain->count : 0;
+}
+
+/* Appends every certificate of parsed (already checked) to chain, so that
+ * a file or buffer is added whole or not at all. */
+int iotls_mbx509_append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
+{
+    for (; parsed != NULL && parsed->raw.p != NULL; parsed = parsed->next) {
+        int rc = iotls_x509_add_der(chain, parsed->raw.p, parsed->raw.len);
+        if (rc != IOTLS_OK)
+            return rc;
+    }
+    return IOTLS_OK;
+}
+
+/* mbedtls_x509_crt_parse* return 0, a negative error, or the number of PEM
+ * blocks that failed to parse (a certificate Mbed TLS cannot parse, such as
+ * an Ed25519 one, is one of them). With skipped (trust anchors) those are
+ * counted there; without, any of them fails the whole. */
+int iotls_mbx509_parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped)
+{
+    if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR || ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
+        return IOTLS_ERR_KEY_LOAD;
+    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
+        return IOTLS_ERR_NO_MEMORY;
+    if (ret < 0 || (ret > 0 && skipped == NULL) || iotls_mbx509_list_count(parsed) == 0)
+        return IOTLS_ERR_BAD_CERTIFICATE;
+    if (skipped != NULL)
+        *skipped = (size_t)ret;
+    return IOTLS_OK;
+}
+
+int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len)
+{
+    if (der == NULL || len == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    if (crt == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    *der = crt->raw.p;
+    *len = crt->raw.len;
+    return IOTLS_OK;
+}
+
+/* ---- IP literals and host names ---- */
+
+static int ascii_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+static int names_equal(const unsigned char *a, size_t a_len, const char *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return 0;
+    for (size_t i = 0; i < a_len; i++) {
+        if (ascii_lower(a[i]) != ascii_lower((unsigned char)b[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* RFC 6125 section 6.4: exact match, or "*." followed by at least two
+ * labels standing for exactly one whole left-most label of host. */
+static int dns_name_matches(const unsigned char *pattern, size_t plen, const char *host,
+                            size_t hlen)
+{
+    if (names_equal(pattern, plen, host, hlen))
+        return 1;
+    if (plen < 4 || pattern[0] != '*' || pattern[1] != '.')
+        return 0;
+    if (memchr(pattern + 2, '.', plen - 2) == NULL)
+        return 0; /* "*.com" */
+    const char *dot = memchr(host, '.', hlen);
+    if (dot == NULL || dot == host)
+        return 0;
+    size_t rest = hlen - (size_t)(dot - host);
+    return names_equal(pattern + 1, plen - 1, dot, rest);
+}
+
+static int has_san_of(const mbedtls_x509_crt *crt, int tag)
+{
+    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
+        if (s->buf.p != NULL && s->buf.tag == tag)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when the leaf is for host: an IP literal must equal an iPAddress SAN;
+ * a DNS name must match a dNSName SAN, or, only when the certificate has
+ * no dNSName SAN at all, its subject CN (the OpenSSL rule). */
+int iotls_mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host)
+{
+    uint8_t ip[16];
+    size_t ip_len = iotls_common_parse_ip(host, ip);
+    if (ip_len != 0) {
+        for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
+            if (s->buf.p != NULL && s->buf.tag == IOTLS_MBX509_SAN_IP && s->buf.len == ip_len &&
+                memcmp(s->buf.p, ip, ip_len) == 0)
+                return 1;
+        }
+        return 0;
+    }
+
+    size_t hlen = iotls_common_host_len(host);
+    if (hlen == 0)
+        return 0;
+
+    if (has_san_of(crt, IOTLS_MBX509_SAN_DNS)) {
+        for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
+            if (s->buf.p != NULL && s->buf.tag == IOTLS_MBX509_SAN_DNS &&
+                dns_name_matches(s->buf.p, s->buf.len, host, hlen))
+                return 1;
+        }
+        return 0;
+    }
+    for (const mbedtls_x509_name *n = &crt->subject; n != NULL; n = n->next) {
+        if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 &&
+            dns_name_matches(n->val.p, n->val.len, host, hlen))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- the policy's clock and the verdict texts ---- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int64_t iotls_mbx509_time_unix(const mbedtls_x509_time *t)
+{
+    return days_from_civil(t->year, t->mon, t->day) * 86400 + (int64_t)t->hour * 3600 +
+           (int64_t)t->min * 60 + t->sec;
+}
+
+int iotls_mbx509_flags_to_error(uint32_t flags, const char **what)
+{
+    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
+        *what = "certificate chain does not lead to a trusted CA";
+        return IOTLS_ERR_CERT_UNKNOWN_CA;
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
+        *what = (flags & MBEDTLS_X509_BADCERT_EXPIRED) ? "certificate has expired"
+                                                       : "certificate is not yet valid";
+        return IOTLS_ERR_CERT_EXPIRED;
+    }
+    if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
+        *what = "certificate is revoked";
+        return IOTLS_ERR_CERT_REVOKED;
+    }
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+        *what = "certificate is not for this host";
+        return IOTLS_ERR_CERT_HOSTNAME;
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+                 MBEDTLS_X509_BADCERT_NS_CERT_TYPE)) {
+        *what = "a certificate in the chain may not be used for this";
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY)) {
+        /* error.h: unsupported_certificate covers key types we refuse. */
+        *what = "a certificate in the chain has a key type or size we do not accept";
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    *what = "certificate chain is not acceptable";
+    return IOTLS_ERR_BAD_CERTIFICATE;
+}
+
+/* ---- names ---- */
+
+static int dn_text(const mbedtls_x509_name *dn, char *out, size_t cap)
+{
+    if (out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    int n = mbedtls_x509_dn_gets(out, cap, dn);
+    if (n < 0) {
+        out[0] = '\0';
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    }
+    return IOTLS_OK;
+}
+
+int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+{
+    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    if (crt == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    return dn_text(&crt->subject, out, cap);
+}
+
+int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+{
+    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    if (crt == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    return dn_text(&crt->issuer, out, cap);
+}
+
+int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
+{
+    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    if (leaf == NULL || out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    iotls_common_text t;
+    iotls_common_text_init(&t, out, cap);
+    for (const mbedtls_x509_sequence *s = &leaf->subject_alt_names; s != NULL; s = s->next) {
+        if (s->buf.p == NULL)
+            continue;
+        switch (s->buf.tag) {
+        case IOTLS_MBX509_SAN_DNS:
+            iotls_common_text_san(&t, IOTLS_SAN_DNS, s->buf.p, s->buf.len);
+            break;
+        case IOTLS_MBX509_SAN_RFC822:
+            iotls_common_text_san(&t, IOTLS_SAN_EMAIL, s->buf.p, s->buf.len);
+            break;
+        case IOTLS_MBX509_SAN_URI:
+            iotls_common_text_san(&t, IOTLS_SAN_URI, s->buf.p, s->buf.len);
+            break;
+        case IOTLS_MBX509_SAN_IP:
+            iotls_common_text_san(&t, IOTLS_SAN_IP, s->buf.p, s->buf.len);
+            break;
+        default:
+            break; /* otherName and the rest: nothing a TLS peer is named by */
+        }
+    }
+    return iotls_common_text_finish(&t);
+}
+
+#endif

@@ -1,0 +1,42 @@
+/* What the two providers built on Mbed TLS' X.509 module share
+ * (src/crypto/mbedtls/ for mbedTLS 2.28 / 3.6, src/crypto/psa/ for Mbed
+ * TLS 4 and 3.6): the chain as an mbedtls_x509_crt list, host name
+ * matching, the policy's clock, the verdict texts and the names of a
+ * certificate. Everything here reads fields public in all those versions.
+ * Internal to src/crypto/; compiled to nothing with the OpenSSL provider. */
+#ifndef IOTLS_MBEDTLS_X509_COMMON_H
+#define IOTLS_MBEDTLS_X509_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mbedtls/x509_crt.h>
+
+#include "crypto/crypto.h"
+
+/* GeneralName tags as they appear in crt->subject_alt_names entries. */
+#define IOTLS_MBX509_SAN_RFC822 (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_RFC822_NAME)
+#define IOTLS_MBX509_SAN_DNS (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME)
+#define IOTLS_MBX509_SAN_URI                                                                       \
+    (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER)
+#define IOTLS_MBX509_SAN_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
+
+/* Certificates in a list (an empty one is one node with no raw data). */
+size_t iotls_mbx509_list_count(const mbedtls_x509_crt *crt);
+/* The i-th certificate of chain (0: the leaf), or NULL. */
+const mbedtls_x509_crt *iotls_mbx509_nth(const iotls_x509 *chain, size_t i);
+/* Appends every certificate of parsed (already checked) to chain with
+ * the provider's iotls_x509_add_der. */
+int iotls_mbx509_append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed);
+/* The iotls result of mbedtls_x509_crt_parse / _parse_file into parsed;
+ * skipped: NULL for all or nothing, else where the count of certificates
+ * that did not parse goes. */
+int iotls_mbx509_parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped);
+/* 1 when the leaf crt is for host (DNS name or IP literal), else 0. */
+int iotls_mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host);
+/* An X.509 time as Unix time. */
+int64_t iotls_mbx509_time_unix(const mbedtls_x509_time *t);
+/* The iotls error for mbedtls_x509_crt_verify flags, *what its text. */
+int iotls_mbx509_flags_to_error(uint32_t flags, const char **what);
+
+#endif
