@@ -9,7 +9,11 @@
 #     SET   matrix   every suite (the CCM ones too) x x25519/secp256r1/secp384r1
 #                    with an ECDSA P-256 certificate; RSA 2048 and a chain
 #                    through an intermediate with x25519
-#           features client authentication, tickets and resumption
+#           features client authentication (and its refusal), tickets and
+#                    resumption, HRR; our client also: 0-RTT accepted,
+#                    record_size_limit, KeyUpdate (which Mbed TLS does not
+#                    implement); our server also: a Certificate over 16 KiB
+#                    (more than Mbed TLS can reassemble)
 #
 # MBEDTLS4_PEERS names the directory with bin/ssl_server2 and bin/ssl_client2
 # (set by CMake, which registers these tests only where the tarball exists).
@@ -146,6 +150,66 @@ client_features() {
         ia_server_stop
     fi
     ia_cell_end
+
+    ia_cell_begin "client $PEER_NAME early_data=1: 0-RTT accepted on resumption"
+    # shellcheck disable=SC2046
+    if start_server2 $(cert_args ecdsa-p256) tickets=1 early_data=1 max_early_data_size=4096; then
+        local sess=$IA_WORK/c$CELLNO.session early=$IA_WORK/c$CELLNO.early
+        printf 'early-%s\n' "$$" >"$early"
+        get "c$CELLNO" --sess-out "$sess"
+        get "c${CELLNO}b" --sess-in "$sess" --early-data "$early"
+        grep -q "early data accepted" "$IA_ERR" || ia_fail "our client does not report 0-RTT accepted"
+        grep -qE 'peer auth: +resumed' "$IA_ERR" || ia_fail "not resumed"
+        ia_server_stop
+        ia_expect_server_log "early data bytes read" "ssl_server2 reading the early data"
+        ia_expect_server_log "early-$$" "the early data itself"
+    fi
+    ia_cell_end
+
+    ia_cell_begin "client $PEER_NAME hrr: server groups=secp384r1, client --groups x25519,secp384r1"
+    # shellcheck disable=SC2046
+    if start_server2 $(cert_args ecdsa-p256) groups=secp384r1; then
+        get "c$CELLNO" --groups x25519,secp384r1
+        ia_expect_hrr
+        ia_expect_group secp384r1
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "client $PEER_NAME record_size_limit: client --record-size 2048"
+    # shellcheck disable=SC2046
+    if start_server2 $(cert_args ecdsa-p256) debug_level=3; then
+        get "c$CELLNO" --record-size 2048
+        ia_server_stop
+        # RFC 8449 4: in TLS 1.3 the limit counts the content type byte.
+        ia_expect_server_log "RecordSizeLimit: 2049 Bytes" "our record_size_limit of 2048 + 1"
+        ia_expect_server_log "EncryptedExtensions: record_size_limit(28) extension exists" \
+            "its own record_size_limit in EncryptedExtensions"
+        grep -qE 'Maximum outgoing record payload length is 204[0-8] ' "$IA_SERVER_LOG" ||
+            ia_fail "ssl_server2 does not keep its records within our limit"
+    fi
+    ia_cell_end
+
+    # Mbed TLS 4.0 does not implement KeyUpdate (RFC 8446 4.6.3): ssl_server2
+    # fails with "unexpected message" and closes the TCP connection without
+    # an alert. Our client must end with an error that says so (not hang,
+    # not exit 0) and count the KeyUpdate it sent.
+    ia_cell_begin "client $PEER_NAME --key-update: Mbed TLS has no KeyUpdate and hangs up, iotls says so"
+    # shellcheck disable=SC2046
+    if start_server2 $(cert_args ecdsa-p256); then
+        printf 'GET / HTTP/1.0\r\n\r\n' >"$IA_WORK/c$CELLNO.in"
+        ia_client "c$CELLNO" "$IA_WORK/c$CELLNO.in" exit -- "127.0.0.1:$IA_PORT" \
+            --ca "$PKI/ca.pem" --servername localhost --timeout 10000 -v --key-update
+        ia_expect_fail_rc
+        grep -q "^iotls: read failed: connection closed without close_notify" "$IA_ERR" ||
+            ia_fail "our client does not report the connection closed without close_notify"
+        grep -q "^iotls: key updates sent 1 received 0" "$IA_ERR" ||
+            ia_fail "our client does not count the KeyUpdate it sent"
+        ia_server_stop
+        ia_expect_server_log "SSL - An unexpected message was received from our peer" \
+            "ssl_server2 refusing the KeyUpdate"
+    fi
+    ia_cell_end
 }
 
 # ---------------- ssl_client2, our server ----------------
@@ -218,6 +282,57 @@ server_features() {
         ia_expect_rc 0
         ia_expect_out_has "GET / HTTP/1.0"
         server_line
+    fi
+    ia_cell_end
+
+    ia_cell_begin "server $PEER_NAME tickets=1 reconnect=1: ssl_client2 resumes with our ticket"
+    CELLNO=$((CELLNO + 1))
+    if ia_start_server "s$CELLNO" -- "$SERVER_BIN" server --port 0 --ready-file "{READY}" \
+        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --tickets 1 \
+        --timeout 10000; then
+        client2 "s$CELLNO" tickets=1 reconnect=1
+        ia_expect_rc 0
+        grep -q "Reconnecting with saved session... ok" "$IA_OUT" ||
+            ia_fail "ssl_client2 did not reconnect with the saved session"
+        ia_server_stop
+        [ "$(grep -cE '^conn [0-9]+ from ' "$IA_SERVER_LOG")" -ge 2 ] ||
+            ia_fail "our server did not see two connections"
+        grep -E '^conn [0-9]+ from ' "$IA_SERVER_LOG" | sed -n 2p | grep -qi 'resumed' ||
+            ia_fail "our server's second connection line does not say resumed"
+    else
+        ia_fail "iotls server did not start"
+    fi
+    ia_cell_end
+
+    # Our server's HelloRetryRequest always carries a cookie (it keeps no
+    # state). RFC 8446 4.2.2 allows a server to send one the client did not
+    # offer, but Mbed TLS 4.0's client accepts in an HRR only extensions it
+    # sent, and answers unsupported_extension. The cell checks that this is
+    # what happens and that our server reports the peer's alert.
+    ia_cell_begin "server $PEER_NAME hrr: server --groups secp384r1, client groups=x25519,secp384r1: Mbed TLS refuses the HRR cookie"
+    if our_server ecdsa-p256 --groups secp384r1; then
+        client2 "s$CELLNO" groups=x25519,secp384r1 debug_level=3
+        [ "$IA_RC" != 0 ] || ia_fail "ssl_client2 exit code 0: Mbed TLS now takes the cookie, make this a positive cell"
+        ia_expect_out_has "HelloRetryRequest: cookie(44) extension is unsupported"
+        server_line
+        grep -q "handshake failed: peer sent alert unsupported_extension" <<<"$SLINE" ||
+            ia_fail "our server does not report the peer's unsupported_extension: '$SLINE'"
+    fi
+    ia_cell_end
+
+    # Mbed TLS reassembles a handshake message in its 16 KiB input buffer
+    # and cannot take one larger: our server's fragmented Certificate of
+    # over 16 KiB (cert=big) ends ssl_client2's handshake ("requesting more
+    # data than fits"), and it closes without an alert; our server reports
+    # exactly that.
+    ia_cell_begin "server $PEER_NAME cert=big: a Certificate over 16 KiB, fragmented: over Mbed TLS' input buffer"
+    if our_server big; then
+        client2 "s$CELLNO" debug_level=1
+        [ "$IA_RC" != 0 ] || ia_fail "ssl_client2 exit code 0: Mbed TLS now takes it, make this a positive cell"
+        ia_expect_out_has "requesting more data than fits"
+        server_line
+        grep -q "handshake failed: connection closed without close_notify" <<<"$SLINE" ||
+            ia_fail "our server does not report the peer closing: '$SLINE'"
     fi
     ia_cell_end
 
