@@ -17,9 +17,6 @@ foreach(peer openssl gnutls wolfssl iotls)
     if(set STREQUAL "features" AND NOT IA_ALL_FEATURES)
       continue() # HRR, client auth, ... : see IA_ALL_FEATURES in CMakeLists.txt
     endif()
-    if(set STREQUAL "ccm" AND peer STREQUAL "wolfssl")
-      continue() # the wolfSSL peer is built without AES-CCM
-    endif()
     set(name interop.server.${peer}.${set})
     add_test(NAME ${name} COMMAND bash ${IA_DIR}/server_cells.sh ${peer} ${set})
     set_tests_properties(${name} PROPERTIES

@@ -152,6 +152,8 @@ peer_client() {
         TLS_AES_128_GCM_SHA256) a+=(--ciphers TLS13-AES128-GCM-SHA256) ;;
         TLS_AES_256_GCM_SHA384) a+=(--ciphers TLS13-AES256-GCM-SHA384) ;;
         TLS_CHACHA20_POLY1305_SHA256) a+=(--ciphers TLS13-CHACHA20-POLY1305-SHA256) ;;
+        TLS_AES_128_CCM_SHA256) a+=(--ciphers TLS13-AES128-CCM-SHA256) ;;
+        TLS_AES_128_CCM_8_SHA256) a+=(--ciphers TLS13-AES128-CCM-8-SHA256) ;;
         *) ia_die "wolfssl: unknown suite $suite" ;;
         esac
         [ -n "$groups" ] && a+=(--groups "$groups")
