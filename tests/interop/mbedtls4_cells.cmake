@@ -33,6 +33,6 @@ else()
   string(STRIP "${ia_mbedtls4_why}" ia_mbedtls4_why)
   message(STATUS "iotls: interop.mbedtls4.* not registered: ${ia_mbedtls4_why}")
   add_test(NAME interop.mbedtls4.not-run
-    COMMAND sh -c "echo 'interop.mbedtls4 NOT RUN: $0'; exit 77" "${ia_mbedtls4_why}")
+    COMMAND sh -c "printf '%s\\n' \"$0\"; exit 77" "interop.mbedtls4 NOT RUN: ${ia_mbedtls4_why}")
   set_tests_properties(interop.mbedtls4.not-run PROPERTIES SKIP_RETURN_CODE 77 LABELS interop)
 endif()
