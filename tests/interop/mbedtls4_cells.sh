@@ -7,13 +7,14 @@
 #     ROLE  client   OUR client (iotls client) against ssl_server2
 #           server   ssl_client2 against OUR server (iotls server --echo --once)
 #     SET   matrix   every suite (the CCM ones too) x x25519/secp256r1/secp384r1
-#                    with an ECDSA P-256 certificate; RSA 2048 and a chain
+#                    with an ECDSA P-256 and an RSA 2048 certificate; a chain
 #                    through an intermediate with x25519
-#           features client authentication (and its refusal), tickets and
-#                    resumption, HRR; our client also: 0-RTT accepted,
-#                    record_size_limit, KeyUpdate (which Mbed TLS does not
-#                    implement); our server also: a Certificate over 16 KiB
-#                    (more than Mbed TLS can reassemble)
+#           features client authentication with ECDSA and RSA certificates
+#                    (and its refusal without one), tickets and resumption,
+#                    0-RTT accepted, HRR; our client also: record_size_limit,
+#                    KeyUpdate (which Mbed TLS does not implement); our server
+#                    also: a Certificate over 16 KiB (more than Mbed TLS can
+#                    reassemble)
 #
 # MBEDTLS4_PEERS names the directory with bin/ssl_server2 and bin/ssl_client2
 # (set by CMake, which registers these tests only where the tarball exists).
@@ -109,22 +110,25 @@ client_matrix() {
     for suite in $SUITE_LIST; do
         for group in $GROUP_LIST; do
             client_matrix_cell ecdsa-p256 "$suite" "$group"
+            client_matrix_cell rsa2048 "$suite" "$group"
         done
     done
-    client_matrix_cell rsa2048 TLS_AES_128_GCM_SHA256 x25519
     client_matrix_cell chain TLS_AES_128_GCM_SHA256 x25519
 }
 
 client_features() {
-    ia_cell_begin "client $PEER_NAME client-auth=required cert=client-ecdsa"
-    # shellcheck disable=SC2046
-    if start_server2 $(cert_args ecdsa-p256) auth_mode=required; then
-        get "c$CELLNO" --cert "$PKI/client-ecdsa.pem" --key "$PKI/client-ecdsa.key"
-        ia_server_stop
-        ia_expect_server_log "Verifying peer X.509 certificate... ok" "our certificate verified"
-        ia_expect_server_log "iotls interop client ecdsa" "our certificate's subject"
-    fi
-    ia_cell_end
+    local kind
+    for kind in client-ecdsa client-rsa; do
+        ia_cell_begin "client $PEER_NAME client-auth=required cert=$kind"
+        # shellcheck disable=SC2046
+        if start_server2 $(cert_args ecdsa-p256) auth_mode=required; then
+            get "c$CELLNO" --cert "$PKI/$kind.pem" --key "$PKI/$kind.key"
+            ia_server_stop
+            ia_expect_server_log "Verifying peer X.509 certificate... ok" "our certificate verified"
+            ia_expect_server_log "iotls interop client ${kind#client-}" "our certificate's subject"
+        fi
+        ia_cell_end
+    done
 
     ia_cell_begin "client $PEER_NAME client-auth=required, no client certificate: refused"
     # shellcheck disable=SC2046
@@ -269,19 +273,40 @@ server_matrix() {
     for suite in $SUITE_LIST; do
         for group in $GROUP_LIST; do
             server_matrix_cell ecdsa-p256 "$suite" "$group"
+            server_matrix_cell rsa2048 "$suite" "$group"
         done
     done
-    server_matrix_cell rsa2048 TLS_AES_128_GCM_SHA256 x25519
     server_matrix_cell chain TLS_AES_128_GCM_SHA256 x25519
 }
 
 server_features() {
-    ia_cell_begin "server $PEER_NAME client-auth=required cert=client-ecdsa"
-    if our_server ecdsa-p256 --ca "$PKI/ca.pem"; then
-        client2 "s$CELLNO" crt_file="$PKI/client-ecdsa.pem" key_file="$PKI/client-ecdsa.key"
+    local kind
+    for kind in client-ecdsa client-rsa; do
+        ia_cell_begin "server $PEER_NAME client-auth=required cert=$kind"
+        if our_server ecdsa-p256 --ca "$PKI/ca.pem"; then
+            client2 "s$CELLNO" crt_file="$PKI/$kind.pem" key_file="$PKI/$kind.key"
+            ia_expect_rc 0
+            ia_expect_out_has "GET / HTTP/1.0"
+            server_line
+            grep -q "iotls interop client ${kind#client-}" <<<"$SLINE" ||
+                ia_fail "our server line does not name the client certificate: '$SLINE'"
+        fi
+        ia_cell_end
+    done
+
+    ia_cell_begin "server $PEER_NAME early_data=1 reconnect=1: 0-RTT accepted by our server"
+    CELLNO=$((CELLNO + 1))
+    if ia_start_server "s$CELLNO" -- "$SERVER_BIN" server --port 0 --ready-file "{READY}" \
+        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --tickets 1 \
+        --early-data 16384 --timeout 10000; then
+        client2 "s$CELLNO" tickets=1 reconnect=1 early_data=1
         ia_expect_rc 0
-        ia_expect_out_has "GET / HTTP/1.0"
-        server_line
+        ia_expect_out_has "bytes of early data written"
+        ia_server_stop
+        grep -qE '^conn 2 early data: accepted [1-9][0-9]* bytes' "$IA_SERVER_LOG" ||
+            ia_fail "our server does not report early data accepted on the resumed connection"
+    else
+        ia_fail "iotls server did not start"
     fi
     ia_cell_end
 
