@@ -10,7 +10,7 @@
 #include "crypto/crypto.h"
 #include "iotls/types.h"
 
-#define IOTLS_MAX_SUITES 3
+#define IOTLS_MAX_SUITES 5
 #define IOTLS_MAX_GROUPS 3
 #define IOTLS_MAX_SIG_ALGS 8
 #define IOTLS_MAX_PINS 4

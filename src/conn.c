@@ -47,6 +47,8 @@ static void role_wipe(iotls_conn *c)
         iotls_server_wipe(c);
 #endif
 }
+/* The largest expansion of one record (a CCM_8 record is 8 bytes smaller):
+ * buffers are sized before the suite is known. */
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
@@ -437,7 +439,7 @@ static int process_record(iotls_conn *c)
             return rc;
         /* RFC 8449 4: the inner plaintext (content, type, padding) is at
          * most our limit plus the content type byte. */
-        if (body_len - IOTLS_AEAD_TAG_LEN > c->max_record_in + 1)
+        if (body_len - iotls_record_tag_len(&c->rd) > c->max_record_in + 1)
             return IOTLS_ERR_RECORD_OVERFLOW;
         c->hs.skip_early_data = 0;
     } else if (outer_type == IOTLS_CT_APPLICATION_DATA) {

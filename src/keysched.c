@@ -48,6 +48,8 @@ static size_t suite_key_len(iotls_aead_alg aead)
 {
     switch (aead) {
     case IOTLS_AEAD_AES_128_GCM:
+    case IOTLS_AEAD_AES_128_CCM:
+    case IOTLS_AEAD_AES_128_CCM_8:
         return 16;
     case IOTLS_AEAD_AES_256_GCM:
     case IOTLS_AEAD_CHACHA20_POLY1305:

@@ -25,6 +25,7 @@ int iotls_record_cipher_init(iotls_record_cipher *rc, iotls_aead_alg alg, const 
         return err;
     memcpy(rc->iv, iv, IOTLS_AEAD_NONCE_LEN);
     rc->seq = 0;
+    rc->tag_len = (uint8_t)iotls_aead_tag_len(alg);
     rc->active = 1;
     return IOTLS_OK;
 }
@@ -37,6 +38,7 @@ void iotls_record_cipher_free(iotls_record_cipher *rc)
     iotls_wipe(rc->iv, sizeof(rc->iv));
     rc->seq = 0;
     rc->active = 0;
+    rc->tag_len = 0;
 }
 
 void iotls_record_nonce(const iotls_record_cipher *rc, uint8_t nonce[IOTLS_AEAD_NONCE_LEN])
@@ -102,7 +104,12 @@ size_t iotls_record_sealed_len(const iotls_record_cipher *rc, size_t len, size_t
 {
     if (rc == NULL || !rc->active)
         return IOTLS_RECORD_HEADER_LEN + len;
-    return IOTLS_RECORD_HEADER_LEN + len + 1 + pad_len + IOTLS_AEAD_TAG_LEN;
+    return IOTLS_RECORD_HEADER_LEN + len + 1 + pad_len + rc->tag_len;
+}
+
+size_t iotls_record_tag_len(const iotls_record_cipher *rc)
+{
+    return rc != NULL && rc->active ? rc->tag_len : 0;
 }
 
 int iotls_record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8_t *data,
@@ -132,7 +139,7 @@ int iotls_record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8
     if (rc->seq == UINT64_MAX)
         return IOTLS_ERR_INTERNAL;
     size_t inner_len = len + 1 + pad_len;
-    size_t body_len = inner_len + IOTLS_AEAD_TAG_LEN;
+    size_t body_len = inner_len + rc->tag_len;
     size_t total = IOTLS_RECORD_HEADER_LEN + body_len;
     if (total > out_cap)
         return IOTLS_ERR_BUFFER_TOO_SMALL;
@@ -252,7 +259,7 @@ int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_le
      * plaintext close_notify would allow truncation). */
     if (outer_type != IOTLS_CT_APPLICATION_DATA)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
-    if (body_len < IOTLS_AEAD_TAG_LEN)
+    if (body_len < rc->tag_len)
         return IOTLS_ERR_BAD_RECORD_MAC;
     if (rc->seq == UINT64_MAX)
         return IOTLS_ERR_INTERNAL;
@@ -264,7 +271,7 @@ int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_le
         return err;
     rc->seq++;
 
-    size_t inner_len = body_len - IOTLS_AEAD_TAG_LEN;
+    size_t inner_len = body_len - rc->tag_len;
     if (inner_len > MAX_INNER_PLAINTEXT) {
         iotls_wipe(body, inner_len);
         return IOTLS_ERR_RECORD_OVERFLOW;

@@ -28,7 +28,8 @@ typedef struct {
     iotls_aead_ctx aead;
     uint8_t iv[IOTLS_AEAD_NONCE_LEN];
     uint64_t seq;
-    int active; /* 0: records are plaintext (before the handshake keys) */
+    int active;      /* 0: records are plaintext (before the handshake keys) */
+    uint8_t tag_len; /* the suite's AEAD tag: 16, or 8 for CCM_8 */
 } iotls_record_cipher;
 
 int iotls_record_cipher_init(iotls_record_cipher *rc, iotls_aead_alg alg, const uint8_t *key,
@@ -60,6 +61,8 @@ int iotls_record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8
                       size_t len, size_t pad_len, uint8_t *out, size_t out_cap, size_t *out_len);
 /* Output size of a record carrying len bytes with pad_len padding. */
 size_t iotls_record_sealed_len(const iotls_record_cipher *rc, size_t len, size_t pad_len);
+/* The tag length of rc's AEAD (0 while rc is not active). */
+size_t iotls_record_tag_len(const iotls_record_cipher *rc);
 
 /* Opens one whole record (header included) in place. Protected: decrypts,
  * strips padding, recovers the real content type; IOTLS_ERR_BAD_RECORD_MAC

@@ -9,6 +9,8 @@ iotls_hash_alg iotls_suite_hash(uint16_t suite)
     switch (suite) {
     case IOTLS_TLS_AES_128_GCM_SHA256:
     case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
+    case IOTLS_TLS_AES_128_CCM_SHA256:
+    case IOTLS_TLS_AES_128_CCM_8_SHA256:
         return IOTLS_HASH_SHA256;
     case IOTLS_TLS_AES_256_GCM_SHA384:
         return IOTLS_HASH_SHA384;
@@ -26,6 +28,10 @@ iotls_aead_alg iotls_suite_aead(uint16_t suite)
         return IOTLS_AEAD_AES_256_GCM;
     case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
         return IOTLS_AEAD_CHACHA20_POLY1305;
+    case IOTLS_TLS_AES_128_CCM_SHA256:
+        return IOTLS_AEAD_AES_128_CCM;
+    case IOTLS_TLS_AES_128_CCM_8_SHA256:
+        return IOTLS_AEAD_AES_128_CCM_8;
     default:
         return IOTLS_AEAD_NONE;
     }
@@ -40,6 +46,10 @@ const char *iotls_suite_name(uint16_t suite)
         return "TLS_AES_256_GCM_SHA384";
     case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
         return "TLS_CHACHA20_POLY1305_SHA256";
+    case IOTLS_TLS_AES_128_CCM_SHA256:
+        return "TLS_AES_128_CCM_SHA256";
+    case IOTLS_TLS_AES_128_CCM_8_SHA256:
+        return "TLS_AES_128_CCM_8_SHA256";
     default:
         return "unknown";
     }
@@ -124,9 +134,17 @@ uint64_t iotls_config_key_update_limit(const struct iotls_config *cfg, iotls_aea
 {
     /* RFC 8446 5.5: AES-GCM may protect 2^24.5 full-size records per key;
      * 2^24 leaves room for the KeyUpdate and alerts. ChaCha20-Poly1305's
-     * limit is beyond 2^64 records; 2^40 is a conservative stand-in. */
-    uint64_t aead_limit =
-        aead == IOTLS_AEAD_CHACHA20_POLY1305 ? (uint64_t)1 << 40 : (uint64_t)1 << 24;
+     * limit is beyond 2^64 records; 2^40 is a conservative stand-in.
+     * AES-CCM runs AES twice over every block (CBC-MAC and CTR), so the
+     * same bound on the distinguishing advantage is reached with about half
+     * the records of GCM: 2^23. The tag length does not change this
+     * confidentiality limit (a failed tag closes a TLS connection, so
+     * forgery attempts are one per connection, not per key). */
+    uint64_t aead_limit = (uint64_t)1 << 24;
+    if (aead == IOTLS_AEAD_CHACHA20_POLY1305)
+        aead_limit = (uint64_t)1 << 40;
+    else if (aead == IOTLS_AEAD_AES_128_CCM || aead == IOTLS_AEAD_AES_128_CCM_8)
+        aead_limit = (uint64_t)1 << 23;
     if (cfg->key_update_limit != 0 && cfg->key_update_limit < aead_limit)
         return cfg->key_update_limit;
     return aead_limit;

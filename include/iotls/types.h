@@ -24,6 +24,12 @@ extern "C" {
 #define IOTLS_TLS_AES_128_GCM_SHA256 0x1301
 #define IOTLS_TLS_AES_256_GCM_SHA384 0x1302
 #define IOTLS_TLS_CHACHA20_POLY1305_SHA256 0x1303
+/* The CCM suites (RFC 8446 B.4; the IoT profiles' choice where AES is in
+ * hardware and GCM's multiplier is not). Never on by default: enable them
+ * with iotls_config_set_ciphers. CCM_8 has an 8-byte tag (docs/memory.md
+ * says what that costs in security and saves on the wire). */
+#define IOTLS_TLS_AES_128_CCM_SHA256 0x1304
+#define IOTLS_TLS_AES_128_CCM_8_SHA256 0x1305
 
 typedef struct iotls_config iotls_config;
 typedef struct iotls_conn iotls_conn; /* sans-I/O engine connection */
@@ -55,7 +61,9 @@ int iotls_config_set_alpn(iotls_config *cfg, const char *list);
  * The client sends a key share for the first one. */
 int iotls_config_set_groups(iotls_config *cfg, const char *list);
 /* "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" (':' or ','),
- * also short names "aes128gcm", "aes256gcm", "chacha20". */
+ * also short names "aes128gcm", "aes256gcm", "chacha20". The CCM suites
+ * are only used when listed here: "TLS_AES_128_CCM_SHA256" ("aes128ccm"),
+ * "TLS_AES_128_CCM_8_SHA256" ("aes128ccm8"). */
 int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
 /* Server: ask clients for a certificate signed by the configured CA (or
  * matching a pin). An external PSK authenticates the client by itself: a

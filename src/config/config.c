@@ -171,6 +171,10 @@ static uint16_t suite_by_name(const char *name)
         {"aes128gcm", IOTLS_TLS_AES_128_GCM_SHA256},
         {"aes256gcm", IOTLS_TLS_AES_256_GCM_SHA384},
         {"chacha20", IOTLS_TLS_CHACHA20_POLY1305_SHA256},
+        {"TLS_AES_128_CCM_SHA256", IOTLS_TLS_AES_128_CCM_SHA256},
+        {"TLS_AES_128_CCM_8_SHA256", IOTLS_TLS_AES_128_CCM_8_SHA256},
+        {"aes128ccm", IOTLS_TLS_AES_128_CCM_SHA256},
+        {"aes128ccm8", IOTLS_TLS_AES_128_CCM_8_SHA256},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(name, names[i].name) == 0)

@@ -21,6 +21,9 @@
 #define IOTLS_MAX_HASH_LEN 48
 #define IOTLS_MAX_AEAD_KEY_LEN 32
 #define IOTLS_AEAD_NONCE_LEN 12
+/* The largest AEAD tag (16 bytes: every suite but TLS_AES_128_CCM_8_SHA256,
+ * whose tag is 8). Buffers are sized with it; the record layer uses the
+ * suite's own length, iotls_aead_tag_len(). */
 #define IOTLS_AEAD_TAG_LEN 16
 #define IOTLS_MAX_KEX_PUBLIC_LEN 97 /* uncompressed secp384r1 point */
 #define IOTLS_MAX_KEX_SECRET_LEN 48
@@ -73,17 +76,22 @@ typedef enum {
     IOTLS_AEAD_AES_128_GCM = 1,
     IOTLS_AEAD_AES_256_GCM = 2,
     IOTLS_AEAD_CHACHA20_POLY1305 = 3,
+    IOTLS_AEAD_AES_128_CCM = 4,   /* RFC 8446 B.4, 16-byte tag */
+    IOTLS_AEAD_AES_128_CCM_8 = 5, /* RFC 8446 B.4, 8-byte tag */
 } iotls_aead_alg;
 
 size_t iotls_aead_key_len(iotls_aead_alg alg); /* 16 or 32; 0 unknown */
+size_t iotls_aead_tag_len(iotls_aead_alg alg); /* 16, or 8 for CCM_8; 0 unknown */
 
 int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len);
-/* out receives in_len bytes of ciphertext followed by the 16-byte tag;
- * out may equal in (in place). */
+/* out receives in_len bytes of ciphertext followed by the tag
+ * (iotls_aead_tag_len of the context's algorithm); out may equal in (in
+ * place). */
 int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
                     uint8_t *out);
-/* in is ciphertext||tag (in_len >= 16); out receives in_len - 16 bytes;
+/* in is ciphertext||tag (in_len >= tag length); out receives in_len - tag
+ * length bytes;
  * out may equal in. A bad tag returns IOTLS_ERR_BAD_RECORD_MAC and out is
  * wiped. */
 int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],

@@ -162,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    static const iotls_aead_alg algs[4] = {IOTLS_AEAD_AES_128_GCM, IOTLS_AEAD_AES_128_GCM,
+    /* CCM_8: the one AEAD whose tag is 8 bytes, not 16. */
+    static const iotls_aead_alg algs[4] = {IOTLS_AEAD_AES_128_CCM_8, IOTLS_AEAD_AES_128_GCM,
                                            IOTLS_AEAD_AES_256_GCM, IOTLS_AEAD_CHACHA20_POLY1305};
     iotls_aead_alg alg = algs[data[0] & 3];
     int protect = (data[0] >> 2) & 1;

@@ -4,6 +4,7 @@
 #
 #   client_cells.sh PEER SET
 #     PEER  openssl | gnutls | wolfssl
+#     SET   ccm   the 2 CCM suites x 3 groups (ECDSA; RSA with x25519), 1 MiB each
 #     SET   ecdsa-p256 | ecdsa-p384 | rsa2048 | chain   the 3 suites x 3 groups matrix
 #                                                      with that server certificate
 #           features                                   HRR, client auth, ALPN, KeyUpdate,
@@ -250,17 +251,18 @@ cell_big_chain() {
 }
 
 # 1 MiB through the echo server, compared byte for byte (sha256).
+# cell_mib [SUITE]: with SUITE, the only suite of both sides.
 cell_mib() {
-    local in out want
-    ia_cell_begin "client $SRV 1 MiB echoed, sha256 equal"
-    if start_or_fail mode=echo; then
+    local suite=${1:-} in out want
+    ia_cell_begin "client $SRV 1 MiB echoed, sha256 equal${suite:+ suite=$suite}"
+    if start_or_fail mode=echo ${suite:+suite="$suite"}; then
         in=$IA_WORK/c$CELLNO.in
         # 16384 lines of 63 base64 characters + "\n" = 1048576 bytes; no line
         # may start with CLOSE (s_server -rev would hang up).
         head -c 774144 /dev/urandom | base64 -w 63 | sed 's/^CLOSE/close/' >"$in"
         ia_peer_expect "$PEER" "$in" "$IA_WORK/c$CELLNO.expect"
         ia_client "c$CELLNO" "$in" "size:1048576" -- "127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" \
-            --servername localhost --timeout 20000
+            --servername localhost --timeout 20000 ${suite:+--ciphers "$suite"}
         ia_expect_rc 0
         out=$(sha256sum <"$IA_OUT" | cut -d' ' -f1)
         want=$(sha256sum <"$IA_WORK/c$CELLNO.expect" | cut -d' ' -f1)
@@ -320,6 +322,16 @@ cell_negatives() {
 
 case $SET in
 ecdsa-p256 | ecdsa-p384 | rsa2048 | chain) matrix "$SET" ;;
+ccm)
+    # The CCM suites (off by default, enabled with --ciphers): each suite x
+    # group with an ECDSA and an RSA certificate, and 1 MiB (full records,
+    # CCM_8's 8-byte tag) with each.
+    SUITE_LIST="TLS_AES_128_CCM_SHA256 TLS_AES_128_CCM_8_SHA256"
+    matrix ecdsa-p256
+    GROUP_LIST=x25519 matrix rsa2048
+    cell_mib TLS_AES_128_CCM_SHA256
+    cell_mib TLS_AES_128_CCM_8_SHA256
+    ;;
 features)
     cell_hrr
     cell_client_auth client-ecdsa

@@ -80,6 +80,8 @@ ia_peer_server() {
         TLS_AES_128_GCM_SHA256) prio+=":-CIPHER-ALL:+AES-128-GCM" ;;
         TLS_AES_256_GCM_SHA384) prio+=":-CIPHER-ALL:+AES-256-GCM" ;;
         TLS_CHACHA20_POLY1305_SHA256) prio+=":-CIPHER-ALL:+CHACHA20-POLY1305" ;;
+        TLS_AES_128_CCM_SHA256) prio+=":-CIPHER-ALL:+AES-128-CCM" ;;
+        TLS_AES_128_CCM_8_SHA256) prio+=":-CIPHER-ALL:+AES-128-CCM-8" ;;
         *) ia_die "gnutls: unknown suite $suite" ;;
         esac
         if [ -n "$groups" ]; then
@@ -121,6 +123,8 @@ ia_peer_server() {
         TLS_AES_128_GCM_SHA256) a+=(--ciphers TLS13-AES128-GCM-SHA256) ;;
         TLS_AES_256_GCM_SHA384) a+=(--ciphers TLS13-AES256-GCM-SHA384) ;;
         TLS_CHACHA20_POLY1305_SHA256) a+=(--ciphers TLS13-CHACHA20-POLY1305-SHA256) ;;
+        TLS_AES_128_CCM_SHA256) a+=(--ciphers TLS13-AES128-CCM-SHA256) ;;
+        TLS_AES_128_CCM_8_SHA256) a+=(--ciphers TLS13-AES128-CCM-8-SHA256) ;;
         *) ia_die "wolfssl: unknown suite $suite" ;;
         esac
         [ -n "$groups" ] && a+=(--groups "$groups")

@@ -13,7 +13,7 @@ else()
 endif()
 
 foreach(peer openssl gnutls wolfssl iotls)
-  foreach(set ecdsa-p256 ecdsa-p384 rsa2048 chain features)
+  foreach(set ecdsa-p256 ecdsa-p384 rsa2048 chain features ccm)
     if(set STREQUAL "features" AND NOT IA_ALL_FEATURES)
       continue() # HRR, client auth, ... : see IA_ALL_FEATURES in CMakeLists.txt
     endif()

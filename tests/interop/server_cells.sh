@@ -5,6 +5,7 @@
 #
 #   server_cells.sh PEER SET
 #     PEER  openssl | gnutls | wolfssl | iotls
+#     SET   ccm   the 2 CCM suites x 3 groups (ECDSA; RSA with x25519), 1 MiB each
 #     SET   ecdsa-p256 | ecdsa-p384 | rsa2048 | chain   3 suites x 3 groups with that
 #                                                      server certificate
 #           features                                   HRR, client auth (ECDSA, RSA,
@@ -120,6 +121,8 @@ peer_client() {
         TLS_AES_128_GCM_SHA256) prio+=":-CIPHER-ALL:+AES-128-GCM" ;;
         TLS_AES_256_GCM_SHA384) prio+=":-CIPHER-ALL:+AES-256-GCM" ;;
         TLS_CHACHA20_POLY1305_SHA256) prio+=":-CIPHER-ALL:+CHACHA20-POLY1305" ;;
+        TLS_AES_128_CCM_SHA256) prio+=":-CIPHER-ALL:+AES-128-CCM" ;;
+        TLS_AES_128_CCM_8_SHA256) prio+=":-CIPHER-ALL:+AES-128-CCM-8" ;;
         *) ia_die "gnutls: unknown suite $suite" ;;
         esac
         if [ -n "$groups" ]; then
@@ -149,6 +152,8 @@ peer_client() {
         TLS_AES_128_GCM_SHA256) a+=(--ciphers TLS13-AES128-GCM-SHA256) ;;
         TLS_AES_256_GCM_SHA384) a+=(--ciphers TLS13-AES256-GCM-SHA384) ;;
         TLS_CHACHA20_POLY1305_SHA256) a+=(--ciphers TLS13-CHACHA20-POLY1305-SHA256) ;;
+        TLS_AES_128_CCM_SHA256) a+=(--ciphers TLS13-AES128-CCM-SHA256) ;;
+        TLS_AES_128_CCM_8_SHA256) a+=(--ciphers TLS13-AES128-CCM-8-SHA256) ;;
         *) ia_die "wolfssl: unknown suite $suite" ;;
         esac
         [ -n "$groups" ] && a+=(--groups "$groups")
@@ -303,14 +308,15 @@ cell_tls12_client() {
 }
 
 # 1 MiB through our echo server, compared by sha256.
+# cell_mib [SUITE]: with SUITE, the only suite of both sides.
 cell_mib() {
-    local in out want
-    ia_cell_begin "server $CLI 1 MiB echoed, sha256 equal"
-    if our_server ecdsa-p256; then
+    local suite=${1:-} in out want
+    ia_cell_begin "server $CLI 1 MiB echoed, sha256 equal${suite:+ suite=$suite}"
+    if our_server ecdsa-p256 ${suite:+--ciphers "$suite"}; then
         in=$IA_WORK/c$CELLNO.in
         # 16384 lines of 63 base64 characters + "\n" = 1048576 bytes.
         head -c 774144 /dev/urandom | base64 -w 63 >"$in"
-        peer_client "c$CELLNO" "$in" "size:1048576"
+        peer_client "c$CELLNO" "$in" "size:1048576" ${suite:+suite="$suite"}
         ia_expect_rc 0
         out=$(sha256sum <"$IA_OUT" | cut -d' ' -f1)
         want=$(sha256sum <"$in" | cut -d' ' -f1)
@@ -324,6 +330,16 @@ cell_mib() {
 
 case $SET in
 ecdsa-p256 | ecdsa-p384 | rsa2048 | chain) matrix "$SET" ;;
+ccm)
+    # The CCM suites (off by default, enabled with --ciphers): each suite x
+    # group with an ECDSA and an RSA certificate, and 1 MiB (full records,
+    # CCM_8's 8-byte tag) with each.
+    SUITE_LIST="TLS_AES_128_CCM_SHA256 TLS_AES_128_CCM_8_SHA256"
+    matrix ecdsa-p256
+    GROUP_LIST=x25519 matrix rsa2048
+    cell_mib TLS_AES_128_CCM_SHA256
+    cell_mib TLS_AES_128_CCM_8_SHA256
+    ;;
 features)
     cell_hrr
     cell_client_auth client-ecdsa required

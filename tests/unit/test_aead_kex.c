@@ -2,8 +2,12 @@
  *
  * Vectors: AES-GCM from McGrew & Viega, "The Galois/Counter Mode of
  * Operation" (test cases 2-4, 14-16); ChaCha20-Poly1305 from RFC 8439
- * section 2.8.2; X25519 from RFC 7748 sections 5.2 and 6.1 and the RFC 8448
- * section 3 trace; P-256 / P-384 ECDH from RFC 5903 sections 8.1 / 8.2. */
+ * section 2.8.2; AES-128-CCM_8 from NIST SP 800-38C appendix C example 3
+ * (12-byte nonce, 8-byte tag), and the same inputs with a 16-byte tag and
+ * with nothing to encrypt computed with an independent implementation
+ * (pyca/cryptography AESCCM; both providers' CCM code must agree); X25519 from RFC 7748
+ * sections 5.2 and 6.1 and the RFC 8448 section 3 trace; P-256 / P-384 ECDH from RFC 5903
+ * sections 8.1 / 8.2. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +32,12 @@ typedef struct {
     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"                             \
     "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
 #define GCM_A "feedfacedeadbeeffeedfacedeadbeefabaddad2"
+
+#define CCM_K "404142434445464748494a4b4c4d4e4f"
+#define CCM_N "101112131415161718191a1b"
+#define CCM_A "000102030405060708090a0b0c0d0e0f10111213"
+#define CCM_P "202122232425262728292a2b2c2d2e2f3031323334353637"
+#define CCM_C "e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5"
 
 static const aead_vector aead_vectors[] = {
     {"GCM test case 2", IOTLS_AEAD_AES_128_GCM, "00000000000000000000000000000000",
@@ -66,6 +76,16 @@ static const aead_vector aead_vectors[] = {
      "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
      "3ff4def08e4b7a9de576d26586cec64b6116",
      "1ae10b594f09e26a7e902ecbd0600691"},
+    /* SP 800-38C C.3: the IoT suite's shape, 12-byte nonce and 8-byte tag. */
+    {"SP 800-38C example 3", IOTLS_AEAD_AES_128_CCM_8, CCM_K, CCM_N, CCM_A, CCM_P, CCM_C,
+     "484392fbc1b09951"},
+    /* The tag length is part of CCM's first block: the same inputs with a
+     * 16-byte tag give the same ciphertext and an unrelated tag. */
+    {"CCM, example 3 inputs, 16-byte tag", IOTLS_AEAD_AES_128_CCM, CCM_K, CCM_N, CCM_A, CCM_P,
+     CCM_C, "c87ae488918de93f17dd3e4934347f44"},
+    {"CCM, empty", IOTLS_AEAD_AES_128_CCM, CCM_K, CCM_N, "", "", "",
+     "538f76630f36a98a2f502d9b23d86343"},
+    {"CCM_8, AAD only", IOTLS_AEAD_AES_128_CCM_8, CCM_K, CCM_N, CCM_A, "", "", "c96092cdd7b84d88"},
 };
 
 static void test_aead_vector(const aead_vector *v)
@@ -77,9 +97,11 @@ static void test_aead_vector(const aead_vector *v)
     size_t aad_len = tl_unhex(v->aad, aad, sizeof aad);
     size_t pt_len = tl_unhex(v->pt, pt, sizeof pt);
     size_t ct_len = tl_unhex(v->ct, ct, sizeof ct);
-    CHECK(tl_unhex(v->tag, tag, sizeof tag) == 16);
+    size_t tag_len = tl_unhex(v->tag, tag, sizeof tag);
+    CHECK(tag_len == iotls_aead_tag_len(v->alg));
     CHECK(ct_len == pt_len);
     CHECK(iotls_aead_key_len(v->alg) == key_len);
+    size_t sealed_len = ct_len + tag_len;
 
     iotls_aead_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -87,37 +109,37 @@ static void test_aead_vector(const aead_vector *v)
 
     /* Separate buffers: ciphertext || tag exactly as published. */
     CHECK_OK(iotls_aead_seal(&ctx, nonce, aad, aad_len, pt, pt_len, out));
-    if (memcmp(out, ct, ct_len) != 0 || memcmp(out + ct_len, tag, 16) != 0) {
+    if (memcmp(out, ct, ct_len) != 0 || memcmp(out + ct_len, tag, tag_len) != 0) {
         fprintf(stderr, "%s: seal mismatch\n", v->name);
         CHECK_HEX(out, ct_len, v->ct);
-        CHECK_HEX(out + ct_len, 16, v->tag);
+        CHECK_HEX(out + ct_len, tag_len, v->tag);
     }
     memset(back, 0xAA, sizeof back);
-    CHECK_OK(iotls_aead_open(&ctx, nonce, aad, aad_len, out, ct_len + 16, back));
+    CHECK_OK(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back));
     CHECK(memcmp(back, pt, pt_len) == 0);
 
     /* In place, both ways. */
     memcpy(inplace, pt, pt_len);
     CHECK_OK(iotls_aead_seal(&ctx, nonce, aad, aad_len, inplace, pt_len, inplace));
-    CHECK(memcmp(inplace, out, ct_len + 16) == 0);
-    CHECK_OK(iotls_aead_open(&ctx, nonce, aad, aad_len, inplace, ct_len + 16, inplace));
+    CHECK(memcmp(inplace, out, sealed_len) == 0);
+    CHECK_OK(iotls_aead_open(&ctx, nonce, aad, aad_len, inplace, sealed_len, inplace));
     CHECK(memcmp(inplace, pt, pt_len) == 0);
 
     /* Tampering with the tag, the ciphertext, the AAD or the nonce: refused,
      * and the output is wiped rather than left holding unauthentic text. */
     uint8_t bad[160];
-    memcpy(bad, out, ct_len + 16);
-    bad[ct_len + 15] ^= 0x01;
+    memcpy(bad, out, sealed_len);
+    bad[sealed_len - 1] ^= 0x01;
     memset(back, 0xAA, sizeof back);
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, bad, ct_len + 16, back),
+    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, bad, sealed_len, back),
              IOTLS_ERR_BAD_RECORD_MAC);
     int wiped = 1;
     for (size_t i = 0; i < pt_len; i++)
         wiped &= back[i] == 0;
     CHECK(wiped);
-    memcpy(bad, out, ct_len + 16);
+    memcpy(bad, out, sealed_len);
     bad[0] ^= 0x80;
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, bad, ct_len + 16, bad),
+    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, bad, sealed_len, bad),
              IOTLS_ERR_BAD_RECORD_MAC);
     wiped = 1;
     for (size_t i = 0; i < pt_len; i++)
@@ -125,16 +147,22 @@ static void test_aead_vector(const aead_vector *v)
     CHECK(wiped);
     if (aad_len > 0) {
         aad[aad_len - 1] ^= 0x01;
-        CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, ct_len + 16, back),
+        CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back),
                  IOTLS_ERR_BAD_RECORD_MAC);
         aad[aad_len - 1] ^= 0x01;
     }
     nonce[11] ^= 0x01;
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, ct_len + 16, back),
+    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back),
              IOTLS_ERR_BAD_RECORD_MAC);
     nonce[11] ^= 0x01;
     /* Shorter than a tag: cannot be authentic. */
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, 15, back), IOTLS_ERR_BAD_RECORD_MAC);
+    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, tag_len - 1, back),
+             IOTLS_ERR_BAD_RECORD_MAC);
+    /* A tag cut to its first bytes (a 16-byte tag read as an 8-byte one,
+     * or the reverse): refused. */
+    if (pt_len >= 8)
+        CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len - 8, back),
+                 IOTLS_ERR_BAD_RECORD_MAC);
 
     iotls_aead_free(&ctx);
     CHECK(ctx.active == 0);
@@ -167,6 +195,22 @@ static void test_aead_misc(void)
     CHECK_RC(iotls_aead_open(&ctx, nonce, NULL, 0, out, 16, NULL), IOTLS_ERR_BAD_RECORD_MAC);
     iotls_aead_free(&ctx);
     iotls_aead_free(&ctx); /* twice is harmless */
+
+    CHECK(iotls_aead_tag_len(IOTLS_AEAD_AES_128_CCM) == 16);
+    CHECK(iotls_aead_tag_len(IOTLS_AEAD_AES_128_CCM_8) == 8);
+    CHECK(iotls_aead_tag_len(IOTLS_AEAD_NONE) == 0);
+    CHECK_RC(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_CCM_8, key, 32), IOTLS_ERR_BAD_ARG);
+    /* One key, both tag lengths: a CCM_8 tag is not the first half of the
+     * 16-byte one (the tag length is authenticated), so a CCM_8 record
+     * never opens under CCM and the reverse. */
+    uint8_t tag8[8];
+    CHECK_OK(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_CCM_8, key, 16));
+    CHECK_OK(iotls_aead_seal(&ctx, nonce, NULL, 0, NULL, 0, tag8));
+    CHECK_OK(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_CCM, key, 16));
+    CHECK_OK(iotls_aead_seal(&ctx, nonce, NULL, 0, NULL, 0, out));
+    CHECK(memcmp(out, tag8, 8) != 0);
+    CHECK_RC(iotls_aead_open(&ctx, nonce, NULL, 0, tag8, 8, NULL), IOTLS_ERR_BAD_RECORD_MAC);
+    iotls_aead_free(&ctx);
 }
 
 /* ---- key exchange ---- */

@@ -72,8 +72,21 @@ static void test_ciphers(void)
     CHECK_OK(iotls_config_set_ciphers(cfg, "TLS_AES_256_GCM_SHA384"));
     CHECK(cfg->suite_count == 1 && cfg->suites[0] == 0x1302);
 
-    /* CCM suites, TLS 1.2 names and junk are not TLS 1.3 suites we do. */
-    CHECK_RC(iotls_config_set_ciphers(cfg, "TLS_AES_128_CCM_SHA256"), IOTLS_ERR_CONFIG);
+    /* The CCM suites are never in the defaults; listed, they are used, in
+     * the order given, by either name. */
+    iotls_config *dflt = iotls_config_new();
+    for (size_t i = 0; i < dflt->suite_count; i++)
+        CHECK(dflt->suites[i] != 0x1304 && dflt->suites[i] != 0x1305);
+    iotls_config_free(dflt);
+    CHECK_OK(iotls_config_set_ciphers(cfg, "TLS_AES_128_CCM_8_SHA256:TLS_AES_128_CCM_SHA256"));
+    CHECK(cfg->suite_count == 2 && cfg->suites[0] == 0x1305 && cfg->suites[1] == 0x1304);
+    CHECK_OK(iotls_config_set_ciphers(cfg, "aes128ccm,aes128gcm,aes128ccm8,aes256gcm,chacha20"));
+    CHECK(cfg->suite_count == 5 && cfg->suites[0] == 0x1304 && cfg->suites[2] == 0x1305);
+    CHECK_RC(iotls_config_set_ciphers(cfg, "aes128ccm:TLS_AES_128_CCM_SHA256"), IOTLS_ERR_CONFIG);
+    CHECK_OK(iotls_config_set_ciphers(cfg, "TLS_AES_256_GCM_SHA384"));
+
+    /* TLS 1.2 names and junk are not TLS 1.3 suites we do. */
+    CHECK_RC(iotls_config_set_ciphers(cfg, "AES128-CCM8"), IOTLS_ERR_CONFIG);
     CHECK_RC(iotls_config_set_ciphers(cfg, "ECDHE-ECDSA-AES128-GCM-SHA256"), IOTLS_ERR_CONFIG);
     CHECK_RC(iotls_config_set_ciphers(cfg, "aes128gcm:RC4"), IOTLS_ERR_CONFIG);
     CHECK_RC(iotls_config_set_ciphers(cfg, "aes128gcm:aes128gcm"), IOTLS_ERR_CONFIG);

@@ -556,7 +556,8 @@ int main(void)
         CHECK(0);
     } else {
         static const char *const ciphers[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
-                                              "TLS_CHACHA20_POLY1305_SHA256"};
+                                              "TLS_CHACHA20_POLY1305_SHA256",
+                                              "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"};
         for (size_t i = 0; i < sizeof ciphers / sizeof ciphers[0]; i++) {
             test_orderly(ciphers[i], 0);
             test_error_after_handshake(ciphers[i]);

@@ -33,11 +33,11 @@ int iotls_common_aead_seal_check(int active, const uint8_t *nonce, const uint8_t
                                  size_t aad_len, const uint8_t *in, size_t in_len,
                                  const uint8_t *out);
 /* The argument checks of iotls_aead_open: IOTLS_ERR_BAD_ARG, or
- * IOTLS_ERR_BAD_RECORD_MAC for an input too short to hold a tag; on
- * IOTLS_OK *plain_len is in_len less the tag. */
+ * IOTLS_ERR_BAD_RECORD_MAC for an input too short to hold a tag of tag_len
+ * bytes; on IOTLS_OK *plain_len is in_len less the tag. */
 int iotls_common_aead_open_check(int active, const uint8_t *nonce, const uint8_t *aad,
                                  size_t aad_len, const uint8_t *in, size_t in_len,
-                                 const uint8_t *out, size_t *plain_len);
+                                 const uint8_t *out, size_t tag_len, size_t *plain_len);
 
 /* ---- Key exchange (algorithms.c) ---- */
 

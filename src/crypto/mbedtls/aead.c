@@ -1,4 +1,6 @@
-/* AEAD through mbedtls_cipher: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305.
+/* AEAD through mbedtls_cipher: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305,
+ * AES-128-CCM with a 16- or 8-byte tag (the cipher layer hands CCM to
+ * mbedtls_ccm_encrypt_and_tag / mbedtls_ccm_auth_decrypt, in 2.28 and 3.6).
  *
  * mbedtls_cipher_auth_encrypt_ext / _decrypt_ext exist with the same
  * signature in mbedTLS 2.28 and 3.6, and both work in place (output ==
@@ -22,6 +24,9 @@ static mbedtls_cipher_type_t cipher_type(iotls_aead_alg alg)
         return MBEDTLS_CIPHER_AES_256_GCM;
     case IOTLS_AEAD_CHACHA20_POLY1305:
         return MBEDTLS_CIPHER_CHACHA20_POLY1305;
+    case IOTLS_AEAD_AES_128_CCM:
+    case IOTLS_AEAD_AES_128_CCM_8: /* the tag length is the call's */
+        return MBEDTLS_CIPHER_AES_128_CCM;
     default:
         return MBEDTLS_CIPHER_NONE;
     }
@@ -38,9 +43,10 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
     /* Re-keying an active context (KeyUpdate) must not leak the old one. */
     iotls_aead_free(ctx);
     mbedtls_cipher_init(&ctx->cipher);
-    /* GCM and ChaCha20-Poly1305 use the same key schedule for both
-     * directions, and the AEAD calls do not look at the operation, so one
-     * context keyed "encrypt" serves seal and open. */
+    /* GCM, CCM and ChaCha20-Poly1305 use the same key schedule (the
+     * forward cipher) for both directions, and the AEAD calls do not look
+     * at the operation, so one context keyed "encrypt" serves seal and
+     * open. */
     if (mbedtls_cipher_setup(&ctx->cipher, info) != 0 ||
         mbedtls_cipher_setkey(&ctx->cipher, key, (int)(key_len * 8), MBEDTLS_ENCRYPT) != 0) {
         mbedtls_cipher_free(&ctx->cipher);
@@ -67,10 +73,11 @@ int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     if (in == NULL)
         in = empty;
     size_t written = 0;
-    int ret = mbedtls_cipher_auth_encrypt_ext(&ctx->cipher, nonce, IOTLS_AEAD_NONCE_LEN, aad,
-                                              aad_len, in, in_len, out, in_len + IOTLS_AEAD_TAG_LEN,
-                                              &written, IOTLS_AEAD_TAG_LEN);
-    if (ret != 0 || written != in_len + IOTLS_AEAD_TAG_LEN)
+    size_t tag_len = iotls_aead_tag_len((iotls_aead_alg)ctx->alg);
+    int ret =
+        mbedtls_cipher_auth_encrypt_ext(&ctx->cipher, nonce, IOTLS_AEAD_NONCE_LEN, aad, aad_len, in,
+                                        in_len, out, in_len + tag_len, &written, tag_len);
+    if (ret != 0 || written != in_len + tag_len)
         return IOTLS_ERR_CRYPTO;
     return IOTLS_OK;
 }
@@ -82,8 +89,9 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     static const uint8_t empty[1] = {0};
     uint8_t scratch[1];
     size_t plain_len = 0;
+    size_t tag_len = ctx != NULL ? iotls_aead_tag_len((iotls_aead_alg)ctx->alg) : 0;
     int rc = iotls_common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out, &plain_len);
+                                          in_len, out, tag_len, &plain_len);
     if (rc != IOTLS_OK)
         return rc;
     if (out == NULL)
@@ -93,7 +101,7 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     size_t written = 0;
     int ret =
         mbedtls_cipher_auth_decrypt_ext(&ctx->cipher, nonce, IOTLS_AEAD_NONCE_LEN, aad, aad_len, in,
-                                        in_len, out, plain_len, &written, IOTLS_AEAD_TAG_LEN);
+                                        in_len, out, plain_len, &written, tag_len);
     if (ret == 0 && written == plain_len)
         return IOTLS_OK;
     /* mbedTLS already zeroes the output on a bad tag; do it ourselves too so

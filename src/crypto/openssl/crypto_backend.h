@@ -21,7 +21,8 @@ typedef struct iotls_hash_ctx {
 } iotls_hash_ctx;
 
 typedef struct iotls_aead_ctx {
-    EVP_CIPHER_CTX *cipher; /* keyed once; each seal/open sets nonce and direction */
+    EVP_CIPHER_CTX *cipher;  /* keyed once; each seal/open sets nonce and direction */
+    EVP_CIPHER_CTX *decrypt; /* CCM only: keyed for decryption (aead.c says why) */
     int alg;
     int active;
 } iotls_aead_ctx;

@@ -1,5 +1,6 @@
 /* AEAD through psa_aead_encrypt / psa_aead_decrypt: AES-128-GCM,
- * AES-256-GCM, ChaCha20-Poly1305. The traffic key is imported once per
+ * AES-256-GCM, ChaCha20-Poly1305, AES-128-CCM (PSA_ALG_CCM, 16-byte tag)
+ * and AES-128-CCM_8 (PSA_ALG_CCM shortened to an 8-byte tag). The traffic key is imported once per
  * iotls_aead_init as a volatile PSA key (usage ENCRYPT | DECRYPT, one
  * algorithm), destroyed by iotls_aead_free and on re-keying.
  *
@@ -28,6 +29,14 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
         type = PSA_KEY_TYPE_AES;
         aalg = PSA_ALG_GCM;
         break;
+    case IOTLS_AEAD_AES_128_CCM:
+        type = PSA_KEY_TYPE_AES;
+        aalg = PSA_ALG_CCM;
+        break;
+    case IOTLS_AEAD_AES_128_CCM_8:
+        type = PSA_KEY_TYPE_AES;
+        aalg = PSA_ALG_AEAD_WITH_SHORTENED_TAG(PSA_ALG_CCM, 8);
+        break;
     case IOTLS_AEAD_CHACHA20_POLY1305:
         type = PSA_KEY_TYPE_CHACHA20;
         aalg = PSA_ALG_CHACHA20_POLY1305;
@@ -55,6 +64,7 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
         return iotls_psa_error(st);
     }
     ctx->alg = aalg;
+    ctx->tag_len = (uint8_t)iotls_aead_tag_len(alg);
     ctx->active = 1;
     return IOTLS_OK;
 }
@@ -69,13 +79,12 @@ int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
         return rc;
     size_t written = 0;
     iotls_psa_lock();
-    psa_status_t st =
-        psa_aead_encrypt(ctx->key, ctx->alg, nonce, IOTLS_AEAD_NONCE_LEN, aad, aad_len, in, in_len,
-                         out, in_len + IOTLS_AEAD_TAG_LEN, &written);
+    psa_status_t st = psa_aead_encrypt(ctx->key, ctx->alg, nonce, IOTLS_AEAD_NONCE_LEN, aad,
+                                       aad_len, in, in_len, out, in_len + ctx->tag_len, &written);
     iotls_psa_unlock();
     if (st != PSA_SUCCESS)
         return iotls_psa_error(st);
-    return written == in_len + IOTLS_AEAD_TAG_LEN ? IOTLS_OK : IOTLS_ERR_CRYPTO;
+    return written == in_len + ctx->tag_len ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
 int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
@@ -85,7 +94,7 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     uint8_t scratch[1];
     size_t plain_len = 0;
     int rc = iotls_common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out, &plain_len);
+                                          in_len, out, ctx != NULL ? ctx->tag_len : 0, &plain_len);
     if (rc != IOTLS_OK)
         return rc;
     if (out == NULL)

@@ -38,6 +38,7 @@ typedef struct iotls_hash_ctx {
 typedef struct iotls_aead_ctx {
     psa_key_id_t key; /* usable for encrypt and decrypt with alg */
     psa_algorithm_t alg;
+    uint8_t tag_len; /* 16, or 8 for CCM_8 */
     int active;
 } iotls_aead_ctx;
 
