@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "exit_codes.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "iotls/session.h"
@@ -50,8 +51,11 @@ static void usage(FILE *out)
         "  --key-update         send a KeyUpdate (update_requested) after the handshake\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
         "  -v                   trace the handshake on stderr\n"
-        "  --quiet              print nothing but data and errors\n",
+        "  --quiet              print nothing but data and errors\n"
+        "\n"
+        "exit codes:\n",
         DEFAULT_TIMEOUT_MS);
+    app_exit_codes_print(out);
 }
 
 /* "host:port", "[v6]:port", "host" (port 443). Writes into host/port. */
@@ -168,7 +172,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
     for (;;) {
         int d = drain_tls(t, buf, sizeof buf);
         if (d <= 0)
-            return d < 0 ? 1 : 0;
+            return d < 0 ? app_exit_for(iotls_last_error(t)) : 0;
         struct pollfd p[2];
         p[0].fd = iotls_fd(t);
         p[0].events = POLLIN;
@@ -188,7 +192,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
             if (errno == EINTR)
                 continue;
             perror("iotls: poll");
-            return 1;
+            return APP_EXIT_FAILURE;
         }
         if (r == 0)
             continue;
@@ -199,7 +203,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
             if (n > 0) {
                 if (app_write_all(t, buf, (size_t)n) != 0) {
                     fprintf(stderr, "iotls: %s\n", iotls_error(t));
-                    return 1;
+                    return app_exit_for(iotls_last_error(t));
                 }
             } else {
                 /* End of input: half-close (RFC 8446 6.1 lets the peer
@@ -208,7 +212,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
                 linger_until = mono_ms() + linger_ms;
                 if (iotls_conn_close(iotls_engine(t)) != IOTLS_OK || iotls_write(t, NULL, 0) < 0) {
                     fprintf(stderr, "iotls: %s\n", iotls_error(t));
-                    return 1;
+                    return app_exit_for(iotls_last_error(t));
                 }
             }
         }
@@ -224,24 +228,24 @@ static int http_get(iotls *t, const char *host_header, const char *path)
                      path, host_header, IOTLS_VERSION);
     if (n < 0 || (size_t)n >= sizeof req) {
         fprintf(stderr, "iotls: --get: path too long\n");
-        return 1;
+        return APP_EXIT_USAGE;
     }
     if (app_write_all(t, req, (size_t)n) != 0) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
-        return 1;
+        return app_exit_for(iotls_last_error(t));
     }
     static uint8_t buf[16384];
     for (;;) {
         ssize_t r = iotls_read(t, buf, sizeof buf);
         if (r > 0) {
             if (write_all(STDOUT_FILENO, buf, (size_t)r) != 0)
-                return 1;
+                return APP_EXIT_FAILURE;
             continue;
         }
         if (r == 0)
             return 0;
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
-        return 1;
+        return app_exit_for(iotls_last_error(t));
     }
 }
 
@@ -411,7 +415,7 @@ int cmd_client(int argc, char **argv)
         else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
             if (pin_count == sizeof pins / sizeof pins[0]) {
                 fprintf(stderr, "iotls: too many --pin options\n");
-                return 2;
+                return APP_EXIT_USAGE;
             }
             pins[pin_count++] = v;
         } else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
@@ -432,35 +436,36 @@ int cmd_client(int argc, char **argv)
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "iotls client: unknown option %s\n", argv[i]);
             usage(stderr);
-            return 2;
+            return APP_EXIT_USAGE;
         } else if (target == NULL)
             target = argv[i];
         else {
             fprintf(stderr, "iotls client: unexpected argument %s\n", argv[i]);
-            return 2;
+            return APP_EXIT_USAGE;
         }
     }
     if (target == NULL) {
         usage(stderr);
-        return 2;
+        return APP_EXIT_USAGE;
     }
     if ((cert == NULL) != (key == NULL)) {
         fprintf(stderr, "iotls client: --cert and --key go together\n");
-        return 2;
+        return APP_EXIT_USAGE;
     }
     char host[256], port[16];
     if (split_target(target, host, sizeof host, port, sizeof port) != 0) {
         fprintf(stderr, "iotls client: bad target '%s' (want HOST:PORT or [IPv6]:PORT)\n", target);
-        return 2;
+        return APP_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int exit_code = 1;
+    /* Until the connection starts, a failure is the configuration's. */
+    int exit_code = APP_EXIT_CONFIG;
     iotls *t = NULL;
     iotls_config *cfg = iotls_config_new();
     if (cfg == NULL) {
         app_error("configuration", IOTLS_ERR_NO_MEMORY);
-        return 1;
+        return APP_EXIT_FAILURE;
     }
     int rc;
     if (ca) {
@@ -526,6 +531,7 @@ int cmd_client(int argc, char **argv)
     t = iotls_client_new(cfg);
     if (t == NULL) {
         app_error("client", IOTLS_ERR_NO_MEMORY);
+        exit_code = APP_EXIT_FAILURE;
         goto out;
     }
     if (sess_in && load_session(t, sess_in) != 0)
@@ -538,14 +544,18 @@ int cmd_client(int argc, char **argv)
     rc = iotls_connect(t, host, port, servername);
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        exit_code = app_exit_for(rc);
         goto out;
     }
+    exit_code = APP_EXIT_FAILURE;
     if (verbose)
         trace_summary(stderr, t, 1);
     else if (!quiet)
         print_connected(t, target);
-    if (early_file && finish_early_data(t, quiet) != 0)
+    if (early_file && finish_early_data(t, quiet) != 0) {
+        exit_code = app_exit_for(iotls_last_error(t));
         goto out;
+    }
     if (key_update) {
         /* Ours now, the server's in answer (RFC 8446 4.6.3). */
         rc = iotls_key_update(t, 1);
@@ -553,6 +563,7 @@ int cmd_client(int argc, char **argv)
             rc = iotls_last_error(t);
         if (rc != IOTLS_OK) {
             fprintf(stderr, "iotls: --key-update: %s\n", iotls_error(t));
+            exit_code = app_exit_for(rc);
             goto out;
         }
     }
@@ -579,7 +590,7 @@ int cmd_client(int argc, char **argv)
     rc = iotls_close(t);
     if (rc != IOTLS_OK && exit_code == 0) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
-        exit_code = 1;
+        exit_code = app_exit_for(rc);
     }
 out:
     iotls_free(t);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "exit_codes.h"
 #include "iotls/iotls.h"
 #include "keylog.h"
 #include "trace.h"
@@ -396,7 +397,8 @@ static void close_conn_socket(const server_ctx *ctx, int fd)
     iotls_close_socket(fd, atomic_load(&stop_requested) ? 0 : linger);
 }
 
-/* Handshake, one line, serve, close. Returns 0 when everything went well. */
+/* Handshake, one line, serve, close. Returns the exit code (exit_codes.h):
+ * 0 when everything went well. */
 static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const char *peer)
 {
     char tag[32];
@@ -410,9 +412,10 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
                  why ? why
                  : t ? iotls_error(t)
                      : iotls_error_string(rc));
+        int code = app_exit_for(t ? iotls_last_error(t) : rc);
         iotls_free(t);
         close_conn_socket(ctx, fd);
-        return 1;
+        return code == APP_EXIT_OK ? APP_EXIT_FAILURE : code;
     }
     iotls_info info;
     if (iotls_get_info(t, &info) == IOTLS_OK) {
@@ -444,12 +447,13 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
         (info.key_updates_sent > 0 || info.key_updates_received > 0))
         out_line(ctx, "conn %lu: key updates sent %u received %u", id, info.key_updates_sent,
                  info.key_updates_received);
+    int code = rc == 0 ? APP_EXIT_OK : app_exit_for(iotls_last_error(t));
     int crc = iotls_close(t);
     if (rc == 0 && crc != IOTLS_OK && ctx->verbose)
         fprintf(stderr, "%s%s\n", tag, iotls_error(t));
     iotls_free(t);
     close_conn_socket(ctx, fd);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 || code != APP_EXIT_OK ? code : APP_EXIT_FAILURE;
 }
 
 static void *conn_thread(void *arg)
@@ -582,21 +586,22 @@ int cmd_server(int argc, char **argv)
         } else {
             fprintf(stderr, "iotls server: unknown argument %s\n", argv[i]);
             usage(stderr);
-            return 2;
+            return APP_EXIT_USAGE;
         }
     }
     if (port == NULL || (cert == NULL) != (key == NULL) || (cert == NULL && psk == NULL)) {
         fprintf(stderr, "iotls server: --port, and --cert with --key or --psk, are required\n");
         usage(stderr);
-        return 2;
+        return APP_EXIT_USAGE;
     }
     if (verify_optional && ca == NULL) {
         fprintf(stderr, "iotls server: --verify-optional needs --ca\n");
-        return 2;
+        return APP_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int exit_code = 1, lfd = -1, rc;
+    /* Until the server listens, a failure is the configuration's. */
+    int exit_code = APP_EXIT_CONFIG, lfd = -1, rc;
     iotls *server = NULL;
     server_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -605,6 +610,7 @@ int cmd_server(int argc, char **argv)
     iotls_config *cfg = iotls_config_new();
     if (cfg == NULL) {
         app_error("configuration", IOTLS_ERR_NO_MEMORY);
+        exit_code = APP_EXIT_FAILURE;
         goto out;
     }
     if (psk && app_set_psk(cfg, psk, psk_identity, psk_hash, ciphers) != 0)
@@ -667,6 +673,7 @@ int cmd_server(int argc, char **argv)
     server = iotls_server_new(cfg);
     if (server == NULL) {
         app_error("server", IOTLS_ERR_NO_MEMORY);
+        exit_code = APP_EXIT_FAILURE;
         goto out;
     }
     ctx.server = server;
@@ -681,6 +688,7 @@ int cmd_server(int argc, char **argv)
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls: cannot listen on %s port %s: %s (%s)\n", addr, port,
                 iotls_error_string(rc), strerror(errno));
+        exit_code = app_exit_for(rc);
         goto out;
     }
 

@@ -1,6 +1,6 @@
 /* Subcommands of the iotls program and the small helpers they share
- * (implemented in main.c). Each command returns the process exit code:
- * 0 success, 1 failure, 2 usage error. */
+ * (implemented in main.c). Each command returns the process exit code
+ * (exit_codes.h: distinct by cause). */
 #ifndef IOTLS_APP_CMDS_H
 #define IOTLS_APP_CMDS_H
 

@@ -6,21 +6,24 @@
 #include <sys/stat.h>
 
 #include "cmds.h"
+#include "exit_codes.h"
 #include "crypto/crypto.h"
 #include "iotls/iotls.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: iotls COMMAND [OPTIONS]\n"
-            "\n"
-            "commands:\n"
-            "  client HOST:PORT   connect with TLS 1.3 (stdin/stdout, or --get PATH)\n"
-            "  server --port N    accept TLS 1.3 connections (--echo or --http)\n"
-            "  demo               client and server in one process, step by step\n"
-            "  bench              handshakes and throughput over memory and loopback\n"
-            "  version            print the version\n"
-            "  help               this text; 'iotls COMMAND --help' for a command's options\n");
+    fprintf(out, "usage: iotls COMMAND [OPTIONS]\n"
+                 "\n"
+                 "commands:\n"
+                 "  client HOST:PORT   connect with TLS 1.3 (stdin/stdout, or --get PATH)\n"
+                 "  server --port N    accept TLS 1.3 connections (--echo or --http)\n"
+                 "  demo               client and server in one process, step by step\n"
+                 "  bench              handshakes and throughput over memory and loopback\n"
+                 "  version            print the version\n"
+                 "  help               this text; 'iotls COMMAND --help' for a command's options\n"
+                 "\n"
+                 "exit codes:\n");
+    app_exit_codes_print(out);
 }
 
 const char *app_opt_value(int argc, char **argv, int *i, const char *name)
@@ -35,7 +38,7 @@ const char *app_opt_value(int argc, char **argv, int *i, const char *name)
         return NULL;
     if (*i + 1 >= argc) {
         fprintf(stderr, "iotls: option %s needs a value\n", name);
-        exit(2);
+        exit(APP_EXIT_USAGE);
     }
     *i += 1;
     return argv[*i];
@@ -66,7 +69,7 @@ unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, u
     unsigned long v = strtoul(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max) {
         fprintf(stderr, "iotls: %s: '%s' is not a number from %lu to %lu\n", opt, s, min, max);
-        exit(2);
+        exit(APP_EXIT_USAGE);
     }
     return v;
 }
@@ -148,7 +151,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return APP_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "client") == 0)
@@ -169,5 +172,5 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "iotls: unknown command '%s'\n", cmd);
     usage(stderr);
-    return 2;
+    return APP_EXIT_USAGE;
 }

@@ -348,29 +348,30 @@ client_cells() {
     local port
     port=$("$IA_FREEPORT")
     ia_client get2 "$EMPTY" exit -- 127.0.0.1:$port "${OUR_COMMON[@]}" --get /
+    ia_expect_rc 5
     expect_one_error 'refused' "the refused connection"
     [ -s "$IA_OUT" ] && ia_fail "something on stdout"
     ia_cell_end
 
-    ia_cell_begin "cli client error: unknown CA: exit 1, one line naming unknown_ca and the reason"
+    ia_cell_begin "cli client error: unknown CA: exit 8 (verification), one line naming unknown_ca and the reason"
     if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
         our_client err1 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
-        ia_expect_rc 1
+        ia_expect_rc 8
         expect_one_error 'unknown_ca \(.*[a-z].*\)' "unknown_ca and a reason in parentheses"
         ia_server_stop
     fi
     ia_cell_end
 
-    ia_cell_begin "cli client error: server demands a certificate, none given: exit 1, one line naming certificate_required"
+    ia_cell_begin "cli client error: server demands a certificate, none given: exit 9 (peer alert), one line naming certificate_required"
     if ossl_server -naccept 1 -Verify 1 -CAfile "$PKI/ca.pem"; then
         our_client err2 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
-        ia_expect_rc 1
+        ia_expect_rc 9
         expect_one_error 'certificate_required' "the peer's alert certificate_required"
         ia_server_stop
     fi
     ia_cell_end
 
-    ia_cell_begin "cli client error: handshake timeout (server stalls): exit 1 in time, one line 'timed out'"
+    ia_cell_begin "cli client error: handshake timeout (server stalls): exit 6 in time, one line 'timed out'"
     if ossl_server -naccept 1; then
         local spid
         spid=$(child_of "$IA_SERVER_PID")
@@ -380,14 +381,14 @@ client_cells() {
             --timeout 1000
         el=$(($(now_ms) - t0))
         kill -CONT "$spid" 2>/dev/null
-        ia_expect_rc 1
+        ia_expect_rc 6
         expect_one_error 'timed out' "the time-out"
         [ $el -le 4000 ] || ia_fail "took $el ms with --timeout 1000"
         ia_server_stop
     fi
     ia_cell_end
 
-    ia_cell_begin "cli client error: server dies without close_notify: exit 1, one line, data kept"
+    ia_cell_begin "cli client error: server dies without close_notify: exit 5 (connection cut), one line, data kept"
     N=$((N + 1))
     ia_start_server "o$N" --stdin-fifo -- openssl s_server -accept "127.0.0.1:{PORT}" -naccept 1 \
         -tls1_3 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" -quiet 2>"$IA_WORK/start$N.err"
@@ -401,8 +402,66 @@ client_cells() {
         t0=$SECONDS
         while kill -0 "$IA_CLIENT_PID" 2>/dev/null && [ $((SECONDS - t0)) -lt 8 ]; do sleep 0.02; done
         ia_client_close 2
-        ia_expect_rc 1
+        ia_expect_rc 5
         expect_one_error 'close_notify|truncat' "the missing close_notify"
+        ia_server_stop
+    fi
+    ia_cell_end
+    exit_code_cells
+}
+
+# Exit codes distinct by cause (apps/exit_codes.h), listed in `iotls --help`
+# and in the README alike.
+exit_code_cells() {
+    local readme help code
+    readme=$(dirname "$0")/../../README.md
+
+    ia_cell_begin "cli exit codes: iotls --help lists 0..9, the README lists the same table"
+    "$IOTLS" --help >"$IA_WORK/help.out" 2>&1 || ia_fail "iotls --help exit code $?"
+    for code in 0 1 2 3 4 5 6 7 8 9; do
+        help=$(sed -n '/^exit codes:/,$p' "$IA_WORK/help.out" | grep -E "^  $code  " | sed 's/^  [0-9]  //')
+        [ -n "$help" ] || ia_fail "iotls --help does not list exit code $code"
+        grep -qF -- "| $code | $help |" "$readme" ||
+            ia_fail "README's exit code table lacks '| $code | $help |'"
+    done
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 2: unknown option"
+    ia_client ex2 "$EMPTY" exit -- 127.0.0.1:9 --no-such-option
+    ia_expect_rc 2
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 3: --ca file missing"
+    ia_client ex3 "$EMPTY" exit -- 127.0.0.1:9 --ca "$IA_WORK/no-such-ca.pem"
+    ia_expect_rc 3
+    expect_one_error 'no-such-ca\.pem' "the missing file"
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 4: host name lookup fails"
+    ia_client ex4 "$EMPTY" exit -- no-such-host.invalid:443 "${OUR_COMMON[@]}"
+    ia_expect_rc 4
+    expect_one_error 'no-such-host\.invalid' "the host name"
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 7: protocol failure found by iotls (Certificate over --max-handshake)"
+    if ossl_server -naccept 1 -cert "$PKI/chain-leaf.pem" -key "$PKI/chain-leaf.key" \
+        -cert_chain "$PKI/int.pem"; then
+        our_client ex7 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --max-handshake 512
+        ia_expect_rc 7
+        expect_one_error 'larger than the configured limit' "the handshake size limit"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 9: the server refuses (protocol_version from a TLS 1.2-only server)"
+    N=$((N + 1))
+    ia_start_server "o$N" -- openssl s_server -accept "127.0.0.1:{PORT}" -tls1_2 -naccept 1 -rev \
+        -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" 2>"$IA_WORK/start$N.err"
+    if started $?; then
+        our_client ex9 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 9
+        expect_one_error 'protocol_version' "the peer's protocol_version alert"
         ia_server_stop
     fi
     ia_cell_end
