@@ -122,6 +122,28 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The status line. With a client certificate, a TLS 1.3 handshake is done
+ * on our side before the server has looked at our certificate: its refusal
+ * (an alert) comes after. So the line waits for a first record from the
+ * server after the handshake (a ticket, data) that is not a refusal. */
+static struct {
+    int pending;
+    uint64_t records_at_handshake;
+    const char *target;
+} status;
+
+static void print_connected(const iotls *t, const char *target, const char *note);
+
+static void status_check(const iotls *t)
+{
+    iotls_info info;
+    if (!status.pending || iotls_get_info(t, &info) != IOTLS_OK ||
+        info.records_in <= status.records_at_handshake)
+        return;
+    status.pending = 0;
+    print_connected(t, status.target, NULL);
+}
+
 /* Everything decrypted so far goes to stdout without waiting for more.
  * Returns 1 to go on, 0 when the peer closed, -1 on error (printed). */
 static int drain_tls(iotls *t, uint8_t *buf, size_t cap)
@@ -130,6 +152,8 @@ static int drain_tls(iotls *t, uint8_t *buf, size_t cap)
     int result = 1;
     for (;;) {
         ssize_t r = iotls_read(t, buf, cap);
+        if (r > 0 || r == IOTLS_WANT_READ)
+            status_check(t);
         if (r > 0) {
             if (write_all(STDOUT_FILENO, buf, (size_t)r) != 0) {
                 result = -1; /* stdout went away: nothing left to do */
@@ -237,6 +261,8 @@ static int http_get(iotls *t, const char *host_header, const char *path)
     static uint8_t buf[16384];
     for (;;) {
         ssize_t r = iotls_read(t, buf, sizeof buf);
+        if (r >= 0)
+            status_check(t);
         if (r > 0) {
             if (write_all(STDOUT_FILENO, buf, (size_t)r) != 0)
                 return APP_EXIT_FAILURE;
@@ -340,7 +366,7 @@ static int load_session(iotls *t, const char *path)
     return 0;
 }
 
-static void print_connected(const iotls *t, const char *target)
+static void print_connected(const iotls *t, const char *target, const char *note)
 {
     iotls_info info;
     if (iotls_get_info(t, &info) != IOTLS_OK)
@@ -358,7 +384,10 @@ static void print_connected(const iotls *t, const char *target)
                 info.peer_auth == IOTLS_PEER_AUTH_NAME  ? " verified"
                 : info.peer_auth == IOTLS_PEER_AUTH_PIN ? " key pinned (name not checked)"
                                                         : " NOT VERIFIED");
-    fprintf(stderr, ", peer auth: %s\n", iotls_peer_auth_name(info.peer_auth));
+    fprintf(stderr, ", peer auth: %s", iotls_peer_auth_name(info.peer_auth));
+    if (info.client_auth)
+        fprintf(stderr, ", client certificate %s", note ? note : "accepted");
+    fputc('\n', stderr);
 }
 
 int cmd_client(int argc, char **argv)
@@ -550,8 +579,16 @@ int cmd_client(int argc, char **argv)
     exit_code = APP_EXIT_FAILURE;
     if (verbose)
         trace_summary(stderr, t, 1);
-    else if (!quiet)
-        print_connected(t, target);
+    else if (!quiet) {
+        iotls_info info;
+        if (iotls_get_info(t, &info) == IOTLS_OK && info.client_auth) {
+            status.pending = 1;
+            status.records_at_handshake = info.records_in;
+            status.target = target;
+        } else {
+            print_connected(t, target, NULL);
+        }
+    }
     if (early_file && finish_early_data(t, quiet) != 0) {
         exit_code = app_exit_for(iotls_last_error(t));
         goto out;
@@ -587,6 +624,9 @@ int cmd_client(int argc, char **argv)
             fprintf(stderr, "iotls: key updates sent %u received %u\n", info.key_updates_sent,
                     info.key_updates_received);
     }
+    if (status.pending && exit_code == 0)
+        print_connected(t, target,
+                        "sent; the server sent nothing after the handshake to confirm it");
     rc = iotls_close(t);
     if (rc != IOTLS_OK && exit_code == 0) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));

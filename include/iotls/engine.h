@@ -68,6 +68,13 @@ int iotls_conn_key_update(iotls_conn *c, int request_peer);
 /* The error that failed the connection (0 while healthy). */
 int iotls_conn_error(const iotls_conn *c);
 int iotls_conn_info(const iotls_conn *c, iotls_info *info);
+/* Words on the error that failed c, for a person, NUL-ended in out (empty
+ * when iotls knows nothing more than iotls_error_string tells): a refused
+ * peer certificate's subject and what was wrong (the host name asked for
+ * and the names it has; its validity and the time now; the issuer that
+ * did not chain), or a likely reason for the peer's alert. Works from the
+ * peer chain the connection keeps: no room in the engine block for it. */
+int iotls_conn_error_detail(const iotls_conn *c, char *out, size_t cap);
 /* Peer certificate chain (leaf first), DER views valid while c lives. */
 size_t iotls_conn_peer_cert_count(const iotls_conn *c);
 int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint8_t **der, size_t *len);

@@ -207,6 +207,14 @@ int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32]);
 int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap);
 /* Printable issuer DN of certificate i. */
 int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap);
+/* Validity period of certificate i in seconds since the epoch (UTC). */
+int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after);
+/* What iotls_x509_verify's verdict err was about, for a person reading
+ * it: for an expired / not yet valid certificate, which one and its
+ * validity against now (seconds since the epoch; 0: the system clock); for
+ * an unknown CA, the subject and issuer of the topmost certificate sent,
+ * the one that did not chain. Empty for other verdicts. */
+void iotls_x509_explain(const iotls_x509 *chain, int err, int64_t now, char *out, size_t cap);
 /* The leaf's subjectAltNames as "DNS:a, DNS:b, IP:1.2.3.4" (empty if none). */
 int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap);
 /* Short description of the leaf's key, e.g. "ECDSA P-256", "RSA-2048". */

@@ -78,7 +78,7 @@ struct iotls {
      * handshake, returned first by iotls_read. */
     uint8_t *early_in;
     size_t early_in_len, early_in_off;
-    char errbuf[256];
+    char errbuf[640];
 };
 
 /* ---- time ---- */
@@ -114,13 +114,19 @@ static int remaining_ms(int64_t deadline)
 static int set_error(iotls *t, const char *phase, int err, const char *sys_detail)
 {
     t->err = err;
+    /* What the engine can say beyond the code: the refused certificate
+     * and why, a likely reason for the peer's alert. */
+    char more[480];
+    more[0] = '\0';
+    if (t->conn && iotls_conn_error(t->conn) == err)
+        (void)iotls_conn_error_detail(t->conn, more, sizeof more);
     if (err == IOTLS_ERR_ALERT_RECEIVED && t->conn) {
         iotls_info info;
         int alert = -1;
         if (iotls_conn_info(t->conn, &info) == IOTLS_OK)
             alert = info.peer_alert;
-        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: peer sent alert %s", phase,
-                 iotls_alert_name(alert));
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: peer sent alert %s%s%s%s", phase,
+                 iotls_alert_name(alert), more[0] ? " (" : "", more, more[0] ? ")" : "");
         return err;
     }
     int alert = iotls_error_alert(err);
@@ -130,8 +136,8 @@ static int set_error(iotls *t, const char *phase, int err, const char *sys_detai
             alert = info.alert_sent;
     }
     if (alert > 0 && err != IOTLS_ERR_CLOSED)
-        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s)", phase, iotls_alert_name(alert),
-                 iotls_error_string(err));
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s%s%s)", phase,
+                 iotls_alert_name(alert), iotls_error_string(err), more[0] ? ": " : "", more);
     else if (sys_detail)
         snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s)", phase, iotls_error_string(err),
                  sys_detail);

@@ -408,6 +408,110 @@ client_cells() {
     fi
     ia_cell_end
     exit_code_cells
+    detail_cells
+}
+
+# Errors carry what iotls knows: the refused certificate and why, a hint
+# for the peer's alert; "connected" only once the server took our flight.
+detail_cells() {
+    local pin
+
+    ia_cell_begin "cli detail: wrong host name: names the name asked for and the certificate's names"
+    if ossl_server -naccept 1; then
+        our_client d1 "must not arrive" "never" 127.0.0.1:$IA_PORT --ca "$PKI/ca.pem" \
+            --servername wrong.example --timeout 10000
+        ia_expect_rc 8
+        expect_one_error "wrong\.example.*DNS:localhost" "the host asked for and the certificate's names"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: expired certificate: names it, its validity and the time now"
+    if ossl_server -naccept 1 -cert "$PKI/expired.pem" -key "$PKI/expired.key"; then
+        our_client d2 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 8
+        expect_one_error "certificate_expired.*CN ?= ?localhost.*valid from 2020-01-01.* to 2021-01-01.*now is $(date -u +%Y-)" \
+            "the certificate, its validity and the time now"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: unknown CA: names the certificate and its issuer"
+    if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
+        our_client d3 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 8
+        expect_one_error "unknown_ca.*CN ?= ?localhost.*issued by.*CN ?= ?unrelated CA" \
+            "the certificate and the issuer that did not chain"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: wrong pin: names the server key's pin"
+    pin=$(spki_pin "$PKI/ecdsa-p256.pem")
+    if ossl_server -naccept 1; then
+        our_client d4 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --pin "$(printf '%064d' 0)"
+        ia_expect_rc 8
+        expect_one_error "pin.*$pin" "the server key's pin"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: certificate_required: the hint names --cert/--key; no 'connected' line"
+    if ossl_server -naccept 1 -Verify 1 -CAfile "$PKI/ca.pem"; then
+        our_client d5 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 9
+        expect_one_error "certificate_required.*client certificate.*--cert" "a hint to give --cert/--key"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: protocol_version from a TLS 1.2 server: the hint says it does not speak TLS 1.3"
+    N=$((N + 1))
+    ia_start_server "o$N" -- openssl s_server -accept "127.0.0.1:{PORT}" -tls1_2 -naccept 1 -rev \
+        -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" 2>"$IA_WORK/start$N.err"
+    if started $?; then
+        our_client d6 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        expect_one_error "protocol_version.*does not speak TLS 1\.3" "the hint"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: PSK identity the server does not know: handshake_failure with a hint on the identity"
+    N=$((N + 1))
+    ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" --once \
+        --psk "$(printf '%064d' 1)" --psk-identity device-1 --timeout 10000 2>"$IA_WORK/start$N.err"
+    if started $?; then
+        our_client d7 "must not arrive" "never" 127.0.0.1:$IA_PORT --psk "$(printf '%064d' 1)" \
+            --psk-identity device-2 --timeout 10000
+        expect_one_error "handshake_failure.*PSK identity" "a hint on the PSK identity"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: client certificate from a CA our server does not trust: no 'connected' line, hint; server log names the client and the reason"
+    if our_server --once --ca "$PKI/other-ca.pem"; then
+        our_client d8 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --cert "$PKI/client-ecdsa.pem" --key "$PKI/client-ecdsa.key"
+        ia_expect_rc 9
+        grep -q 'connected to' "$IA_ERR" && ia_fail "the client said 'connected' although the server refused it"
+        expect_one_error "unknown_ca.*client certificate" "a hint on our client certificate"
+        ia_server_wait 5
+        grep -qE "^conn 1 from .*handshake failed: unknown_ca .*CN ?= ?iotls interop client ecdsa.*issued by.*root CA" "$IA_SERVER_LOG" ||
+            ia_fail "server log does not name the client and the reason: $(grep '^conn' "$IA_SERVER_LOG" | head -c 300)"
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: client certificate accepted: 'connected' line says so"
+    if our_server --once --ca "$PKI/ca.pem"; then
+        our_client d9 "accepted" "accepted" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --cert "$PKI/client-ecdsa.pem" --key "$PKI/client-ecdsa.key"
+        ia_expect_rc 0
+        grep -q 'connected to .*client certificate accepted' "$IA_ERR" ||
+            ia_fail "no 'connected ... client certificate accepted' line: $(head -c 300 "$IA_ERR")"
+        ia_server_wait 5
+    fi
+    ia_cell_end
 }
 
 # Exit codes distinct by cause (apps/exit_codes.h), listed in `iotls --help`

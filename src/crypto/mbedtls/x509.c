@@ -545,6 +545,16 @@ int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
     return dn_text(&crt->issuer, out, cap);
 }
 
+int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after)
+{
+    const mbedtls_x509_crt *crt = nth(chain, i);
+    if (crt == NULL || not_before == NULL || not_after == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    *not_before = x509_time_unix(&crt->valid_from);
+    *not_after = x509_time_unix(&crt->valid_to);
+    return IOTLS_OK;
+}
+
 int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
 {
     const mbedtls_x509_crt *leaf = nth(chain, 0);
