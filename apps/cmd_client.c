@@ -30,6 +30,7 @@ static void usage(FILE *out)
         "  --servername NAME    name for SNI and the certificate check (default: HOST)\n"
         "  --alpn LIST          offer protocols, e.g. h2,http/1.1\n"
         "  --cert FILE --key FILE  client certificate chain and key\n"
+        "  --key-pass SOURCE    passphrase of an encrypted --key: pass:TEXT, env:VAR, file:PATH\n"
         "  --groups LIST        key exchange groups: x25519,secp256r1,secp384r1\n"
         "  --ciphers LIST       TLS_AES_128_GCM_SHA256:... or aes128gcm,aes256gcm,chacha20\n"
         "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
@@ -395,7 +396,7 @@ int cmd_client(int argc, char **argv)
     const char *target = NULL, *ca = NULL, *servername = NULL, *alpn = NULL, *cert = NULL,
                *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL,
                *sess_out = NULL, *sess_in = NULL, *early_file = NULL, *psk = NULL,
-               *psk_identity = NULL, *psk_hash = NULL;
+               *psk_identity = NULL, *psk_hash = NULL, *key_pass = NULL;
     int psk_ke = 0, key_update = 0;
     unsigned long key_update_limit = 0;
     const char *pins[8];
@@ -415,6 +416,8 @@ int cmd_client(int argc, char **argv)
             cert = v;
         else if ((v = app_opt_value(argc, argv, &i, "--key")))
             key = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key-pass")))
+            key_pass = v;
         else if ((v = app_opt_value(argc, argv, &i, "--groups")))
             groups = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ciphers")))
@@ -523,11 +526,8 @@ int cmd_client(int argc, char **argv)
         fprintf(stderr, "iotls: --alpn %s: bad protocol list\n", alpn);
         goto out;
     }
-    if (cert && (rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --cert %s --key %s: %s (or they do not belong together)\n", cert,
-                key, iotls_error_string(rc));
+    if (cert && (rc = app_set_cert(cfg, cert, key, key_pass)) != IOTLS_OK)
         goto out;
-    }
     for (size_t i = 0; i < pin_count; i++) {
         if (iotls_config_add_pin_sha256(cfg, pins[i]) != IOTLS_OK) {
             fprintf(stderr, "iotls: --pin %s: want 64 hex digits (SHA-256 of the SPKI)\n", pins[i]);

@@ -65,6 +65,7 @@ static void usage(FILE *out)
         "  --addr ADDR          listen address (default 127.0.0.1)\n"
         "  --port N             port; 0 picks a free one (see ACCEPT line, --ready-file)\n"
         "  --cert FILE --key FILE  certificate chain (leaf first) and its key\n"
+        "  --key-pass SOURCE    passphrase of an encrypted --key: pass:TEXT, env:VAR, file:PATH\n"
         "  --ca FILE|DIR        require client certificates signed by these CAs\n"
         "  --verify-optional    with --ca: ask for, but do not require, a certificate\n"
         "  --alpn LIST          accepted protocols in preference order\n"
@@ -516,7 +517,8 @@ int cmd_server(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *ready_file = NULL,
-               *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL;
+               *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL,
+               *key_pass = NULL;
     int psk_ke = 0;
     unsigned long key_update_limit = 0;
     unsigned long tickets = 0, early_max = 0, ticket_rotation = 0;
@@ -534,6 +536,8 @@ int cmd_server(int argc, char **argv)
             cert = v;
         else if ((v = app_opt_value(argc, argv, &i, "--key")))
             key = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key-pass")))
+            key_pass = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ca")))
             ca = v;
         else if ((v = app_opt_value(argc, argv, &i, "--alpn")))
@@ -619,11 +623,8 @@ int cmd_server(int argc, char **argv)
         iotls_config_set_psk_ke(cfg, IOTLS_PSK_KE_ONLY);
     if (key_update_limit)
         iotls_config_set_key_update_limit(cfg, key_update_limit);
-    if (cert && (rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --cert %s --key %s: %s (or they do not belong together)\n", cert,
-                key, iotls_error_string(rc));
+    if (cert && (rc = app_set_cert(cfg, cert, key, key_pass)) != IOTLS_OK)
         goto out;
-    }
     if (ca) {
         if (app_load_ca(cfg, ca) != IOTLS_OK)
             goto out;

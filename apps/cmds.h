@@ -24,6 +24,10 @@ int app_opt_flag(char **argv, int i, const char *name);
 unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, unsigned long max);
 /* Load trust anchors from a file or a directory. Prints the error. */
 int app_load_ca(iotls_config *cfg, const char *path);
+/* --cert FILE --key FILE [--key-pass SOURCE]: our certificate and key.
+ * SOURCE as openssl's -passin: pass:TEXT, env:VAR, file:PATH (first line).
+ * Prints the error (naming the file and the cause); returns the iotls code. */
+int app_set_cert(iotls_config *cfg, const char *cert, const char *key, const char *key_pass);
 /* --psk HEX --psk-identity ID [--psk-hash sha256|sha384]: the external
  * PSK. Without --psk-hash the hash is the first --ciphers suite's (ciphers
  * may be NULL), else SHA-256. Prints the error; returns 0 or -1. */

@@ -127,6 +127,59 @@ void app_error(const char *what, int rc)
     fprintf(stderr, "iotls: %s: %s\n", what, iotls_error_string(rc));
 }
 
+/* The passphrase named by an openssl-style source into out. */
+static int key_pass_from(const char *source, char *out, size_t cap)
+{
+    if (strncmp(source, "pass:", 5) == 0) {
+        if (strlen(source + 5) >= cap)
+            return -1;
+        strcpy(out, source + 5);
+        return 0;
+    }
+    if (strncmp(source, "env:", 4) == 0) {
+        const char *v = getenv(source + 4);
+        if (v == NULL) {
+            fprintf(stderr, "iotls: --key-pass %s: no such environment variable\n", source);
+            return -1;
+        }
+        if (strlen(v) >= cap)
+            return -1;
+        strcpy(out, v);
+        return 0;
+    }
+    if (strncmp(source, "file:", 5) == 0) {
+        FILE *f = fopen(source + 5, "r");
+        if (f == NULL) {
+            fprintf(stderr, "iotls: --key-pass %s: %s\n", source, strerror(errno));
+            return -1;
+        }
+        if (fgets(out, (int)cap, f) == NULL)
+            out[0] = '\0';
+        fclose(f);
+        out[strcspn(out, "\r\n")] = '\0';
+        return 0;
+    }
+    fprintf(stderr, "iotls: --key-pass: want pass:TEXT, env:VAR or file:PATH\n");
+    return -1;
+}
+
+int app_set_cert(iotls_config *cfg, const char *cert, const char *key, const char *key_pass)
+{
+    if (key_pass) {
+        char pass[1024];
+        int ok = key_pass_from(key_pass, pass, sizeof pass) == 0 &&
+                 iotls_config_set_key_password(cfg, pass) == IOTLS_OK;
+        memset(pass, 0, sizeof pass);
+        if (!ok)
+            return IOTLS_ERR_CONFIG;
+    }
+    int rc = iotls_config_set_cert_file(cfg, cert, key);
+    if (rc != IOTLS_OK)
+        fprintf(stderr, "iotls: %s\n",
+                iotls_config_error(cfg)[0] ? iotls_config_error(cfg) : iotls_error_string(rc));
+    return rc;
+}
+
 int app_load_ca(iotls_config *cfg, const char *path)
 {
     struct stat st;
@@ -137,7 +190,8 @@ int app_load_ca(iotls_config *cfg, const char *path)
     int rc = S_ISDIR(st.st_mode) ? iotls_config_set_ca_dir(cfg, path)
                                  : iotls_config_set_ca_file(cfg, path);
     if (rc != IOTLS_OK)
-        fprintf(stderr, "iotls: CA %s: no usable certificate (%s)\n", path, iotls_error_string(rc));
+        fprintf(stderr, "iotls: %s\n",
+                iotls_config_error(cfg)[0] ? iotls_config_error(cfg) : iotls_error_string(rc));
     else if (iotls_config_ca_skipped(cfg) > 0)
         fprintf(stderr,
                 "iotls: CA %s: %zu %s skipped (not usable by iotls: unparsable, or a key "

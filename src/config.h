@@ -39,6 +39,10 @@ struct iotls_config {
     iotls_x509 cert; /* our chain, leaf first */
     iotls_pkey key;
     int has_cert;
+    char *key_password; /* iotls_config_set_key_password (heap, wiped), or NULL */
+    /* What the last failed setter that loads files found wrong
+     * (iotls_config_error); empty when it succeeded. */
+    char error[320];
 
     uint8_t alpn[IOTLS_MAX_ALPN_WIRE]; /* ProtocolNameList body: len-prefixed names */
     size_t alpn_len;

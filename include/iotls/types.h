@@ -47,6 +47,16 @@ int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len);
 size_t iotls_config_ca_skipped(const iotls_config *cfg);
 /* Our certificate chain (leaf first) and its private key. */
 int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const char *key_path);
+/* Passphrase of an encrypted private key (PEM or PKCS#8), used by the
+ * iotls_config_set_cert_* calls that follow; copied, wiped when replaced or
+ * freed. NULL: none. */
+int iotls_config_set_key_password(iotls_config *cfg, const char *password);
+/* Why the last failed call that loads certificates, keys or CAs failed, as
+ * one line naming the file and the cause (not found and the system's
+ * reason, not PEM or DER, encrypted without or with a wrong passphrase,
+ * certificate and key not belonging together); "" when it succeeded. As
+ * libtls' tls_config_error. */
+const char *iotls_config_error(const iotls_config *cfg);
 int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
                               const uint8_t *key_pem, size_t key_len);
 /* "h2,http/1.1": offered (client) or accepted in our preference (server). */

@@ -143,6 +143,16 @@ enum {
 void iotls_pkey_init(iotls_pkey *key);
 /* PEM or DER, optionally encrypted (password may be NULL). */
 int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password);
+/* Why the last iotls_pkey_load_* into key failed (what the crypto library
+ * told), for the text of iotls_config_error. */
+enum iotls_pkey_why {
+    IOTLS_PKEY_WHY_NONE = 0,
+    IOTLS_PKEY_WHY_FORMAT = 1,          /* not a private key in PEM or DER */
+    IOTLS_PKEY_WHY_PASSWORD_NEEDED = 2, /* encrypted, and no password given */
+    IOTLS_PKEY_WHY_PASSWORD_WRONG = 3,  /* encrypted, the password does not open it */
+    IOTLS_PKEY_WHY_CIPHER = 4,          /* encrypted with a scheme the library lacks */
+};
+int iotls_pkey_load_why(const iotls_pkey *key);
 int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password);
 /* 1 when key can produce scheme in TLS 1.3 CertificateVerify (ECDSA curve
  * must match; RSA keys do PSS; PKCS#1 v1.5 never for CertificateVerify). */

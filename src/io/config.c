@@ -4,6 +4,8 @@
  * configuration exactly as it was. Loading certificates or keys is the
  * exception: a failed load leaves the config WITHOUT that material (fail
  * closed: an empty trust store verifies nothing) rather than half-loaded. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,10 @@ void iotls_config_free(iotls_config *cfg)
     iotls_x509_free(&cfg->cert);
     iotls_pkey_free(&cfg->key);
     iotls_replay_store_free(cfg->default_replay);
+    if (cfg->key_password) {
+        iotls_wipe(cfg->key_password, strlen(cfg->key_password));
+        free(cfg->key_password);
+    }
     /* Pins and callback arguments are not secret, but the struct held the
      * key context: wipe all of it before it goes back to the heap. */
     iotls_wipe(cfg, sizeof *cfg);
@@ -265,15 +271,45 @@ int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex)
     return IOTLS_OK;
 }
 
+/* ---- what went wrong (iotls_config_error) ---- */
+
+static int config_fail(iotls_config *cfg, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *iotls_config_error(const iotls_config *cfg)
+{
+    return cfg ? cfg->error : "no configuration (out of memory?)";
+}
+
+/* A file the provider is about to read: say which and why when it cannot
+ * be opened (the provider only says it failed). */
+static int check_readable(iotls_config *cfg, const char *what, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return config_fail(cfg, IOTLS_ERR_KEY_LOAD, "%s %s: %s", what, path, strerror(errno));
+    fclose(f);
+    return IOTLS_OK;
+}
+
 /* ---- trust anchors ---- */
 
-static int ca_loaded(iotls_config *cfg, int rc)
+static int ca_loaded(iotls_config *cfg, int rc, const char *source)
 {
     if (rc != IOTLS_OK || iotls_x509_count(&cfg->ca) == 0) {
         iotls_x509_free(&cfg->ca);
         iotls_x509_init(&cfg->ca);
         cfg->has_ca = 0;
-        return rc == IOTLS_OK ? IOTLS_ERR_KEY_LOAD : rc;
+        if (rc == IOTLS_ERR_NO_MEMORY)
+            return config_fail(cfg, rc, "CA %s: out of memory", source);
+        return config_fail(cfg, rc == IOTLS_OK ? IOTLS_ERR_KEY_LOAD : rc,
+                           "CA %s: no usable certificate (PEM or DER, RSA or EC key)", source);
     }
     cfg->has_ca = 1;
     return IOTLS_OK;
@@ -292,23 +328,34 @@ int iotls_config_set_ca_file(iotls_config *cfg, const char *path)
 {
     if (!cfg || !path)
         return IOTLS_ERR_BAD_ARG;
-    return ca_loaded(cfg,
-                     as_load_error(iotls_x509_load_anchors_file(&cfg->ca, path, &cfg->ca_skipped)));
+    cfg->error[0] = '\0';
+    if (check_readable(cfg, "CA", path) != IOTLS_OK) {
+        /* Fail closed as ca_loaded does, keeping the reason. */
+        iotls_x509_free(&cfg->ca);
+        iotls_x509_init(&cfg->ca);
+        cfg->has_ca = 0;
+        return IOTLS_ERR_KEY_LOAD;
+    }
+    return ca_loaded(
+        cfg, as_load_error(iotls_x509_load_anchors_file(&cfg->ca, path, &cfg->ca_skipped)), path);
 }
 
 int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir)
 {
     if (!cfg || !dir)
         return IOTLS_ERR_BAD_ARG;
-    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)));
+    cfg->error[0] = '\0';
+    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)), dir);
 }
 
 int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
 {
     if (!cfg || !pem || len == 0)
         return IOTLS_ERR_BAD_ARG;
+    cfg->error[0] = '\0';
     return ca_loaded(
-        cfg, as_load_error(iotls_x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)));
+        cfg, as_load_error(iotls_x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)),
+        "in memory");
 }
 
 size_t iotls_config_ca_skipped(const iotls_config *cfg)
@@ -327,14 +374,51 @@ static void drop_cert(iotls_config *cfg)
     cfg->has_cert = 0;
 }
 
+/* The certificate half: rc of its load; names say what to call both
+ * halves in the error text ("certificate file x.pem", "key file x.key"). */
+static int cert_half(iotls_config *cfg, int rc, const char *cert_name)
+{
+    if (rc == IOTLS_ERR_NO_MEMORY)
+        return config_fail(cfg, rc, "%s: out of memory", cert_name);
+    if (rc != IOTLS_OK || iotls_x509_count(&cfg->cert) == 0)
+        return config_fail(cfg, IOTLS_ERR_KEY_LOAD,
+                           "%s: no certificate in it (not PEM or DER, or unparsable)", cert_name);
+    return IOTLS_OK;
+}
+
 /* Both halves are loaded: they must belong together, or every handshake
  * would fail later with a CertificateVerify the peer rejects. */
-static int cert_loaded(iotls_config *cfg, int rc)
+static int cert_loaded(iotls_config *cfg, int rc, const char *cert_name, const char *key_name)
 {
-    if (rc == IOTLS_OK && iotls_x509_count(&cfg->cert) == 0)
-        rc = IOTLS_ERR_KEY_LOAD;
-    if (rc == IOTLS_OK && iotls_x509_matches_key(&cfg->cert, &cfg->key) != 1)
-        rc = IOTLS_ERR_KEY_LOAD;
+    if (rc == IOTLS_ERR_NO_MEMORY) {
+        config_fail(cfg, rc, "%s: out of memory", key_name);
+    } else if (rc != IOTLS_OK) {
+        switch (iotls_pkey_load_why(&cfg->key)) {
+        case IOTLS_PKEY_WHY_PASSWORD_NEEDED:
+            config_fail(cfg, rc,
+                        "%s: the key is encrypted: give its passphrase "
+                        "(iotls_config_set_key_password, iotls --key-pass)",
+                        key_name);
+            break;
+        case IOTLS_PKEY_WHY_PASSWORD_WRONG:
+            config_fail(cfg, rc, "%s: the passphrase does not decrypt the key", key_name);
+            break;
+        case IOTLS_PKEY_WHY_CIPHER:
+            config_fail(cfg, rc,
+                        "%s: the key is encrypted with a scheme the crypto library (%s) cannot "
+                        "decrypt; re-encrypt it as traditional PEM (openssl ec|rsa -aes128)",
+                        key_name, iotls_crypto_backend_name());
+            break;
+        default:
+            config_fail(cfg, rc, "%s: not a private key in PEM or DER (or of an unsupported type)",
+                        key_name);
+            break;
+        }
+    } else if (iotls_x509_matches_key(&cfg->cert, &cfg->key) != 1) {
+        rc = config_fail(cfg, IOTLS_ERR_KEY_LOAD,
+                         "%s and %s do not belong together (the certificate is for another key)",
+                         cert_name, key_name);
+    }
     if (rc != IOTLS_OK) {
         drop_cert(cfg);
         return rc;
@@ -348,10 +432,21 @@ int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const c
     if (!cfg || !cert_path || !key_path)
         return IOTLS_ERR_BAD_ARG;
     drop_cert(cfg);
-    int rc = as_load_error(iotls_x509_load_file(&cfg->cert, cert_path));
+    cfg->error[0] = '\0';
+    char cert_name[160], key_name[160];
+    snprintf(cert_name, sizeof cert_name, "certificate file %s", cert_path);
+    snprintf(key_name, sizeof key_name, "key file %s", key_path);
+    int rc = check_readable(cfg, "certificate file", cert_path);
     if (rc == IOTLS_OK)
-        rc = as_load_error(iotls_pkey_load_file(&cfg->key, key_path, NULL));
-    return cert_loaded(cfg, rc);
+        rc = cert_half(cfg, iotls_x509_load_file(&cfg->cert, cert_path), cert_name);
+    if (rc == IOTLS_OK)
+        rc = check_readable(cfg, "key file", key_path);
+    if (rc != IOTLS_OK) {
+        drop_cert(cfg);
+        return rc;
+    }
+    rc = as_load_error(iotls_pkey_load_file(&cfg->key, key_path, cfg->key_password));
+    return cert_loaded(cfg, rc, cert_name, key_name);
 }
 
 int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
@@ -360,10 +455,34 @@ int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t
     if (!cfg || !cert_pem || !key_pem || cert_len == 0 || key_len == 0)
         return IOTLS_ERR_BAD_ARG;
     drop_cert(cfg);
-    int rc = as_load_error(iotls_x509_load_mem(&cfg->cert, cert_pem, cert_len));
-    if (rc == IOTLS_OK)
-        rc = as_load_error(iotls_pkey_load_mem(&cfg->key, key_pem, key_len, NULL));
-    return cert_loaded(cfg, rc);
+    cfg->error[0] = '\0';
+    int rc = cert_half(cfg, iotls_x509_load_mem(&cfg->cert, cert_pem, cert_len), "certificate");
+    if (rc != IOTLS_OK) {
+        drop_cert(cfg);
+        return rc;
+    }
+    rc = as_load_error(iotls_pkey_load_mem(&cfg->key, key_pem, key_len, cfg->key_password));
+    return cert_loaded(cfg, rc, "certificate", "key");
+}
+
+int iotls_config_set_key_password(iotls_config *cfg, const char *password)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    char *copy = NULL;
+    if (password != NULL) {
+        size_t len = strlen(password);
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            return IOTLS_ERR_NO_MEMORY;
+        memcpy(copy, password, len + 1);
+    }
+    if (cfg->key_password) {
+        iotls_wipe(cfg->key_password, strlen(cfg->key_password));
+        free(cfg->key_password);
+    }
+    cfg->key_password = copy;
+    return IOTLS_OK;
 }
 
 /* ---- the rest ---- */

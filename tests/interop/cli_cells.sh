@@ -409,6 +409,70 @@ client_cells() {
     ia_cell_end
     exit_code_cells
     detail_cells
+    key_file_cells
+}
+
+# Loading our certificate and key: which file, and which cause.
+key_file_cells() {
+    local w=$IA_WORK/keys
+    mkdir -p "$w"
+    echo "not a key" >"$w/junk.pem"
+    openssl ec -in "$PKI/client-ecdsa.key" -aes128 -passout pass:s3cret -out "$w/enc.key" 2>/dev/null ||
+        ia_die "openssl cannot encrypt a key"
+    printf 's3cret\n' >"$w/pass.txt"
+
+    ia_cell_begin "cli key files: missing certificate file: exit 3, names the file and the system's reason"
+    ia_client k1 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$w/none.pem" --key "$PKI/client-ecdsa.key"
+    ia_expect_rc 3
+    expect_one_error "certificate file .*none\.pem: No such file" "the file and 'No such file'"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: key file not PEM/DER: exit 3, names the file and the cause"
+    ia_client k2 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/junk.pem"
+    ia_expect_rc 3
+    expect_one_error "key file .*junk\.pem: not a private key in PEM or DER" "the file and the cause"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: encrypted key without --key-pass: says so and names --key-pass"
+    ia_client k3 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key"
+    ia_expect_rc 3
+    expect_one_error "key file .*enc\.key: the key is encrypted.*--key-pass" "the encryption and --key-pass"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: encrypted key, wrong passphrase: says so"
+    ia_client k4 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key" \
+        --key-pass pass:wrong
+    ia_expect_rc 3
+    expect_one_error "enc\.key: the passphrase does not decrypt" "the wrong passphrase"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: certificate and key of different pairs: says they do not belong together"
+    ia_client k5 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$PKI/ecdsa-p256.key"
+    ia_expect_rc 3
+    expect_one_error "client-ecdsa\.pem and key file .*ecdsa-p256\.key do not belong together" "both files"
+    ia_cell_end
+
+    local src
+    for src in pass:s3cret env:IOTLS_TEST_PASS "file:$w/pass.txt"; do
+        ia_cell_begin "cli key files: encrypted key with --key-pass ${src%%:*}: the server (s_server -Verify) accepts the client"
+        if ossl_server -naccept 1 -Verify 1 -CAfile "$PKI/ca.pem"; then
+            IOTLS_TEST_PASS=s3cret our_client k6 "with passphrase" "$(rev_line "with passphrase")" \
+                127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key" \
+                --key-pass "$src"
+            ia_expect_rc 0
+            expect_stdout_exactly "$(rev_line "with passphrase")"
+            ia_server_stop
+        fi
+        ia_cell_end
+    done
+
+    ia_cell_begin "cli key files: server with an encrypted key and no --key-pass: exit 3, one line"
+    "$IOTLS" server --port 0 --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key" >"$IA_WORK/k7.out" 2>"$IA_WORK/k7.err"
+    IA_RC=$?
+    IA_ERR=$IA_WORK/k7.err
+    ia_expect_rc 3
+    expect_one_error "enc\.key: the key is encrypted" "the encrypted key"
+    ia_cell_end
 }
 
 # Errors carry what iotls knows: the refused certificate and why, a hint
