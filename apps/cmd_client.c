@@ -2,6 +2,8 @@
  * HTTP GET. Verifies the server against the system CAs unless told
  * otherwise. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +28,9 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: iotls client HOST:PORT [options]      ([v6addr]:PORT for IPv6)\n"
-        "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR ")\n"
+        "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR
+        ", none with --pin);\n"
+        "                       --cacert is the same\n"
         "  --servername NAME    name for SNI and the certificate check (default: HOST)\n"
         "  --alpn LIST          offer protocols, e.g. h2,http/1.1\n"
         "  --cert FILE --key FILE  client certificate chain and key\n"
@@ -34,7 +38,7 @@ static void usage(FILE *out)
         "  --groups LIST        key exchange groups: x25519,secp256r1,secp384r1\n"
         "  --ciphers LIST       TLS_AES_128_GCM_SHA256:... or aes128gcm,aes256gcm,chacha20\n"
         "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
-        "  --insecure           DANGER: do not verify the server certificate\n"
+        "  -k, --insecure       DANGER: do not verify the server certificate\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
@@ -277,6 +281,8 @@ static int http_get(iotls *t, const char *host_header, const char *path)
 }
 
 /* --sess-out: every ticket replaces the file, so it holds the last one. */
+static unsigned tickets_saved;
+
 static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *ticket)
 {
     (void)conn;
@@ -291,10 +297,16 @@ static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t
         return;
     }
     iotls_session_wipe(&s);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(blob, 1, len, f) != len) {
+    /* The session's secret resumes it: readable by its owner only, even
+     * when the file existed with another mode. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "wb") : NULL;
+    if (f == NULL && fd >= 0)
+        close(fd);
+    if (f == NULL || fwrite(blob, 1, len, f) != len)
         fprintf(stderr, "iotls: --sess-out %s: %s\n", path, strerror(errno));
-    }
+    else
+        tickets_saved++;
     if (f)
         fclose(f);
 }
@@ -406,7 +418,8 @@ int cmd_client(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if ((v = app_opt_value(argc, argv, &i, "--ca")))
+        if ((v = app_opt_value(argc, argv, &i, "--ca")) ||
+            (v = app_opt_value(argc, argv, &i, "--cacert")))
             ca = v;
         else if ((v = app_opt_value(argc, argv, &i, "--servername")))
             servername = v;
@@ -456,7 +469,7 @@ int cmd_client(int argc, char **argv)
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout"))) {
             timeout = app_parse_num("--timeout", v, 0, 3600000);
-        } else if (app_opt_flag(argv, i, "--insecure"))
+        } else if (app_opt_flag(argv, i, "--insecure") || app_opt_flag(argv, i, "-k"))
             insecure = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
             verbose = 1;
@@ -466,8 +479,8 @@ int cmd_client(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "iotls client: unknown option %s\n", argv[i]);
-            usage(stderr);
+            fprintf(stderr, "iotls client: unknown option %s; try 'iotls client --help'\n",
+                    argv[i]);
             return APP_EXIT_USAGE;
         } else if (target == NULL)
             target = argv[i];
@@ -478,6 +491,10 @@ int cmd_client(int argc, char **argv)
     }
     if (target == NULL) {
         usage(stderr);
+        return APP_EXIT_USAGE;
+    }
+    if (early_file && sess_in == NULL) {
+        fprintf(stderr, "iotls client: --early-data needs --sess-in (0-RTT resumes a session)\n");
         return APP_EXIT_USAGE;
     }
     if ((cert == NULL) != (key == NULL)) {
@@ -503,7 +520,8 @@ int cmd_client(int argc, char **argv)
     if (ca) {
         if (app_load_ca(cfg, ca) != IOTLS_OK)
             goto out;
-    } else if (!insecure && !psk) {
+    } else if (!insecure && !psk && pin_count == 0) {
+        /* A pin alone authenticates the server: no CA store needed. */
         rc = iotls_config_set_ca_dir(cfg, SYSTEM_CA_DIR);
         if (rc != IOTLS_OK) {
             fprintf(stderr, "iotls: no system CA certificates in %s (%s); use --ca FILE\n",
@@ -519,7 +537,11 @@ int cmd_client(int argc, char **argv)
         goto out;
     }
     if (ciphers && (rc = iotls_config_set_ciphers(cfg, ciphers)) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --ciphers %s: unknown or repeated cipher suite\n", ciphers);
+        fprintf(stderr,
+                "iotls: --ciphers %s: unknown or repeated cipher suite (valid: "
+                "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
+                "or aes128gcm, aes256gcm, chacha20)\n",
+                ciphers);
         goto out;
     }
     if (alpn && (rc = iotls_config_set_alpn(cfg, alpn)) != IOTLS_OK) {
@@ -624,6 +646,8 @@ int cmd_client(int argc, char **argv)
             fprintf(stderr, "iotls: key updates sent %u received %u\n", info.key_updates_sent,
                     info.key_updates_received);
     }
+    if (sess_out && tickets_saved == 0 && exit_code == 0 && !quiet)
+        fprintf(stderr, "iotls: no session ticket arrived; %s not written\n", sess_out);
     if (status.pending && exit_code == 0)
         print_connected(t, target,
                         "sent; the server sent nothing after the handshake to confirm it");

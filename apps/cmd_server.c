@@ -19,11 +19,13 @@
 
 #include "cmds.h"
 #include "exit_codes.h"
+#include "iotls/features.h"
 #include "iotls/iotls.h"
 #include "keylog.h"
 #include "trace.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_TICKETS 2
 #define STOP_CHECK_MS 200 /* how often blocked loops look at the stop flag */
 #define MAX_ACTIVE 256
 #define CLOSE_LINGER_MS 2000 /* longest wait for a client to close after us */
@@ -79,7 +81,7 @@ static void usage(FILE *out)
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
         "  --timeout MS         handshake and write timeout (default %d)\n"
         "  --once               exit after one connection (exit status: its result)\n"
-        "  --tickets N          session tickets sent after each handshake (default 0)\n"
+        "  --tickets N          session tickets sent after each handshake (default 2; 0: none)\n"
         "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
         "                       hex (servers sharing it and the clock rotate keys in step)\n"
         "  --ticket-rotation S  ticket key rotation period in seconds (default 86400, min 60);\n"
@@ -521,8 +523,12 @@ int cmd_server(int argc, char **argv)
                *key_pass = NULL;
     int psk_ke = 0;
     unsigned long key_update_limit = 0;
-    unsigned long tickets = 0, early_max = 0, ticket_rotation = 0;
-    int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
+    unsigned long early_max = 0, ticket_rotation = 0;
+    /* Tickets by default, as openssl s_server: a client can try resumption
+     * without knowing a flag (none in an image built without it). */
+    unsigned long tickets = IOTLS_FEATURE_RESUMPTION ? DEFAULT_TICKETS : 0;
+    int tickets_given = 0;
+    int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO, mode_echo = 0, mode_http = 0;
     unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
     for (int i = 1; i < argc; i++) {
@@ -550,9 +556,10 @@ int cmd_server(int argc, char **argv)
             keylog = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ready-file")))
             ready_file = v;
-        else if ((v = app_opt_value(argc, argv, &i, "--tickets")))
+        else if ((v = app_opt_value(argc, argv, &i, "--tickets"))) {
             tickets = app_parse_num("--tickets", v, 0, 16);
-        else if ((v = app_opt_value(argc, argv, &i, "--ticket-keys")))
+            tickets_given = 1;
+        } else if ((v = app_opt_value(argc, argv, &i, "--ticket-keys")))
             ticket_keys = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ticket-rotation")))
             ticket_rotation = app_parse_num("--ticket-rotation", v, 60, 0xFFFFFFFFul);
@@ -577,9 +584,9 @@ int cmd_server(int argc, char **argv)
         else if (app_opt_flag(argv, i, "--verify-optional"))
             verify_optional = 1;
         else if (app_opt_flag(argv, i, "--echo"))
-            mode = MODE_ECHO;
+            mode_echo = 1;
         else if (app_opt_flag(argv, i, "--http") || app_opt_flag(argv, i, "--www"))
-            mode = MODE_HTTP;
+            mode_http = 1;
         else if (app_opt_flag(argv, i, "--once"))
             once = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
@@ -588,16 +595,21 @@ int cmd_server(int argc, char **argv)
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "iotls server: unknown argument %s\n", argv[i]);
-            usage(stderr);
+            fprintf(stderr, "iotls server: unknown option %s; try 'iotls server --help'\n",
+                    argv[i]);
             return APP_EXIT_USAGE;
         }
     }
     if (port == NULL || (cert == NULL) != (key == NULL) || (cert == NULL && psk == NULL)) {
-        fprintf(stderr, "iotls server: --port, and --cert with --key or --psk, are required\n");
-        usage(stderr);
+        fprintf(stderr, "iotls server: --port, and --cert with --key or --psk, are required; try "
+                        "'iotls server --help'\n");
         return APP_EXIT_USAGE;
     }
+    if (mode_echo && mode_http) {
+        fprintf(stderr, "iotls server: --echo and --http exclude each other\n");
+        return APP_EXIT_USAGE;
+    }
+    mode = mode_http ? MODE_HTTP : MODE_ECHO;
     if (verify_optional && ca == NULL) {
         fprintf(stderr, "iotls server: --verify-optional needs --ca\n");
         return APP_EXIT_USAGE;
@@ -636,7 +648,11 @@ int cmd_server(int argc, char **argv)
         goto out;
     }
     if (ciphers && iotls_config_set_ciphers(cfg, ciphers) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --ciphers %s: unknown or repeated cipher suite\n", ciphers);
+        fprintf(stderr,
+                "iotls: --ciphers %s: unknown or repeated cipher suite (valid: "
+                "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
+                "or aes128gcm, aes256gcm, chacha20)\n",
+                ciphers);
         goto out;
     }
     if (alpn && iotls_config_set_alpn(cfg, alpn) != IOTLS_OK) {
@@ -662,7 +678,8 @@ int cmd_server(int argc, char **argv)
         fprintf(stderr, "iotls: --early-data: %s\n", iotls_error_string(rc));
         goto out;
     }
-    if (tickets && (rc = iotls_config_set_tickets(cfg, (unsigned)tickets)) != IOTLS_OK) {
+    if ((tickets || tickets_given) &&
+        (rc = iotls_config_set_tickets(cfg, (unsigned)tickets)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --tickets: %s\n", iotls_error_string(rc));
         goto out;
     }

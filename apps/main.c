@@ -221,10 +221,23 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        /* "iotls help client" is "iotls client --help". */
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            char *sub_argv[] = {argv[2], "--help", NULL};
+            if (strcmp(argv[2], "client") == 0)
+                return cmd_client(2, sub_argv);
+            if (strcmp(argv[2], "server") == 0)
+                return cmd_server(2, sub_argv);
+            if (strcmp(argv[2], "demo") == 0)
+                return cmd_demo(2, sub_argv);
+            if (strcmp(argv[2], "bench") == 0)
+                return cmd_bench(2, sub_argv);
+            fprintf(stderr, "iotls: no command '%s'; try 'iotls help'\n", argv[2]);
+            return APP_EXIT_USAGE;
+        }
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "iotls: unknown command '%s'\n", cmd);
-    usage(stderr);
+    fprintf(stderr, "iotls: unknown command '%s'; try 'iotls help'\n", cmd);
     return APP_EXIT_USAGE;
 }

@@ -175,6 +175,10 @@ void trace_summary(FILE *out, iotls *t, int is_client)
     fprintf(out, "%s  ALPN:           %s\n", tag, info.alpn && info.alpn[0] ? info.alpn : "none");
     fprintf(out, "%s  server name:    %s\n", tag,
             info.server_name && info.server_name[0] ? info.server_name : "none");
+    fprintf(out, "%s  resumed:        %s\n", tag,
+            info.resumed        ? "yes, ticket"
+            : info.external_psk ? "no, external PSK"
+                                : "no, full handshake");
     print_chain(out, t);
     if (info.peer_chain_len > 0)
         fprintf(out, "%s  peer verified:  %s\n", tag,
@@ -195,10 +199,12 @@ void trace_summary(FILE *out, iotls *t, int is_client)
         fprintf(out, "%s  client:         %s, SPKI SHA-256 %s\n", tag, info.peer_subject, spki);
     }
     /* A round trip is one flight of the peer answering one of ours: the
-     * client counts the server's flights, the server its own. */
+     * client counts the server's flights; the server the client flights
+     * that answered one of its own (all but the ClientHello: its own
+     * flights include the session tickets, which nobody answers). */
+    unsigned rtts = is_client ? info.flights_in : info.flights_in > 0 ? info.flights_in - 1 : 0;
     fprintf(out, "%s  flights:        %u sent, %u received (%u round trip%s)\n", tag,
-            info.flights_out, info.flights_in, is_client ? info.flights_in : info.flights_out,
-            (is_client ? info.flights_in : info.flights_out) == 1 ? "" : "s");
+            info.flights_out, info.flights_in, rtts, rtts == 1 ? "" : "s");
     fprintf(out, "%s  bytes:          %llu sent in %llu records, %llu received in %llu records\n",
             tag, (unsigned long long)info.bytes_out, (unsigned long long)info.records_out,
             (unsigned long long)info.bytes_in, (unsigned long long)info.records_in);

@@ -410,6 +410,95 @@ client_cells() {
     exit_code_cells
     detail_cells
     key_file_cells
+    convention_cells
+}
+
+# Conventions a user of curl and openssl s_client expects.
+convention_cells() {
+    local pin
+
+    ia_cell_begin "cli conventions: 'iotls help client' and 'iotls client --help' print the client's help"
+    "$IOTLS" help client >"$IA_WORK/h1.out" 2>&1 || ia_fail "iotls help client: exit code $?"
+    "$IOTLS" client --help >"$IA_WORK/h2.out" 2>&1 || ia_fail "iotls client --help: exit code $?"
+    grep -q '^usage: iotls client' "$IA_WORK/h1.out" || ia_fail "iotls help client does not print the client's usage"
+    cmp -s "$IA_WORK/h1.out" "$IA_WORK/h2.out" || ia_fail "the two help texts differ"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: unknown option: one line with a hint, exit 2"
+    ia_client u1 "$EMPTY" exit -- 127.0.0.1:9 --no-such-option
+    ia_expect_rc 2
+    [ "$(grep -c '' "$IA_ERR")" = 1 ] || ia_fail "$(grep -c '' "$IA_ERR") lines on stderr, want 1"
+    grep -q -- "--no-such-option.*iotls client --help" "$IA_ERR" || ia_fail "no hint to --help: $(head -c 200 "$IA_ERR")"
+    "$IOTLS" server --port 0 --no-such-option >/dev/null 2>"$IA_WORK/u2.err"
+    [ "$(grep -c '' "$IA_WORK/u2.err")" = 1 ] || ia_fail "server: $(grep -c '' "$IA_WORK/u2.err") lines on stderr, want 1"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: -k and --cacert: aliases of --insecure (warning included) and --ca"
+    if ossl_server -naccept 2 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
+        our_client a1 "alias k" "$(rev_line "alias k")" 127.0.0.1:$IA_PORT -k --timeout 10000
+        ia_expect_rc 0
+        grep -qiE '^iotls: WARNING: .*(verif|insecure)' "$IA_ERR" || ia_fail "-k printed no warning"
+        our_client a2 "must not arrive" "never" 127.0.0.1:$IA_PORT --cacert "$PKI/ca.pem" \
+            --servername localhost --timeout 10000
+        ia_expect_rc 8 # --cacert took the CA: the unknown CA is refused
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --ciphers error lists the valid names"
+    ia_client c1 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --ciphers TLS_RC4
+    ia_expect_rc 3
+    expect_one_error "TLS_AES_128_GCM_SHA256.*TLS_CHACHA20_POLY1305_SHA256" "the valid names"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --pin without --ca: no system store needed, connects"
+    pin=$(spki_pin "$PKI/other-leaf.pem")
+    if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
+        our_client p1 "pin only" "$(rev_line "pin only")" 127.0.0.1:$IA_PORT --pin "$pin" --timeout 10000
+        ia_expect_rc 0
+        expect_stdout_exactly "$(rev_line "pin only")"
+        grep -qi warning "$IA_ERR" && ia_fail "a warning without --insecure"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: server --echo --http together: usage error"
+    "$IOTLS" server --port 0 --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --http \
+        >/dev/null 2>"$IA_WORK/eh.err"
+    IA_RC=$?
+    ia_expect_rc 2
+    grep -q -- '--echo and --http' "$IA_WORK/eh.err" || ia_fail "the error does not name both options"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --early-data without --sess-in: usage error"
+    ia_client e1 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --early-data "$EMPTY"
+    ia_expect_rc 2
+    grep -q -- '--early-data needs --sess-in' "$IA_ERR" || ia_fail "the error does not name the missing --sess-in"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: iotls server sends tickets by default; --sess-out is mode 0600; resumption says 'resumed: yes, ticket'"
+    if our_server; then
+        (umask 022 && : >"$IA_WORK/t1.sess" && chmod 644 "$IA_WORK/t1.sess")
+        our_client t1 "ticket" "ticket" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --sess-out "$IA_WORK/t1.sess"
+        ia_expect_rc 0
+        [ -s "$IA_WORK/t1.sess" ] || ia_fail "no ticket saved from a server started without --tickets"
+        expect_mode_600 "$IA_WORK/t1.sess"
+        our_client t2 "again" "again" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --sess-in "$IA_WORK/t1.sess" -v
+        ia_expect_rc 0
+        grep -qE 'resumed: +yes, ticket' "$IA_ERR" || ia_fail "the summary does not say 'resumed: yes, ticket'"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --tickets 0: no ticket, and the client says so"
+    if our_server --tickets 0; then
+        our_client t3 "no ticket" "no ticket" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --sess-out "$IA_WORK/t3.sess"
+        ia_expect_rc 0
+        [ -e "$IA_WORK/t3.sess" ] && ia_fail "a session file was written"
+        grep -q 'no session ticket arrived' "$IA_ERR" || ia_fail "the client does not say that no ticket arrived"
+        ia_server_stop
+    fi
+    ia_cell_end
 }
 
 # Loading our certificate and key: which file, and which cause.
