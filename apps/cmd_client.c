@@ -37,7 +37,8 @@ static void usage(FILE *out)
         "  --key-pass SOURCE    passphrase of an encrypted --key: pass:TEXT, env:VAR, file:PATH\n"
         "  --groups LIST        key exchange groups: x25519,secp256r1,secp384r1\n"
         "  --ciphers LIST       TLS_AES_128_GCM_SHA256:... or aes128gcm,aes256gcm,chacha20\n"
-        "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
+        "  --pin PIN            require the server key's SPKI SHA-256, as 64 hex digits or\n"
+        "                       curl's sha256//BASE64 (repeatable; -v prints it)\n"
         "  -k, --insecure       DANGER: do not verify the server certificate\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
@@ -55,7 +56,9 @@ static void usage(FILE *out)
         "  --psk-ke             PSK without ECDHE: offer psk_ke only, no key share\n"
         "  --key-update         send a KeyUpdate (update_requested) after the handshake\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
-        "  -v                   trace the handshake on stderr\n"
+        "  -v                   trace the handshake on stderr (with --show-certs' output)\n"
+        "  --show-certs         print the server's certificates: subject, issuer, validity,\n"
+        "                       names and SPKI pin (for --pin)\n"
         "  --quiet              print nothing but data and errors\n"
         "\n"
         "exit codes:\n",
@@ -413,7 +416,7 @@ int cmd_client(int argc, char **argv)
     unsigned long key_update_limit = 0;
     const char *pins[8];
     size_t pin_count = 0;
-    int insecure = 0, verbose = 0, quiet = 0;
+    int insecure = 0, verbose = 0, quiet = 0, show_certs = 0;
     unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
     for (int i = 1; i < argc; i++) {
@@ -473,6 +476,8 @@ int cmd_client(int argc, char **argv)
             insecure = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
             verbose = 1;
+        else if (app_opt_flag(argv, i, "--show-certs"))
+            show_certs = 1;
         else if (app_opt_flag(argv, i, "--quiet") || app_opt_flag(argv, i, "-q"))
             quiet = 1;
         else if (app_opt_flag(argv, i, "--help") || app_opt_flag(argv, i, "-h")) {
@@ -552,7 +557,10 @@ int cmd_client(int argc, char **argv)
         goto out;
     for (size_t i = 0; i < pin_count; i++) {
         if (iotls_config_add_pin_sha256(cfg, pins[i]) != IOTLS_OK) {
-            fprintf(stderr, "iotls: --pin %s: want 64 hex digits (SHA-256 of the SPKI)\n", pins[i]);
+            fprintf(stderr,
+                    "iotls: --pin %s: want the SPKI's SHA-256 as 64 hex digits or "
+                    "sha256//BASE64\n",
+                    pins[i]);
             goto out;
         }
     }
@@ -611,6 +619,8 @@ int cmd_client(int argc, char **argv)
             print_connected(t, target, NULL);
         }
     }
+    if (show_certs && !verbose)
+        trace_print_certs(stderr, t);
     if (early_file && finish_early_data(t, quiet) != 0) {
         exit_code = app_exit_for(iotls_last_error(t));
         goto out;

@@ -129,6 +129,42 @@ void trace_install(iotls_config *cfg, FILE *out)
     iotls_config_set_trace(cfg, on_event, out);
 }
 
+static void utc(int64_t t, char *out, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, cap, "?");
+}
+
+/* Validity, names and the SPKI pin of one certificate (DER), in the forms
+ * --pin takes. */
+static void print_cert_more(FILE *out, const uint8_t *der, size_t len)
+{
+    iotls_x509 one;
+    iotls_x509_init(&one);
+    if (iotls_x509_add_der(&one, der, len) == IOTLS_OK) {
+        int64_t from, to;
+        char t_from[40], t_to[40], sans[256] = "", hex[65], b64[48];
+        if (iotls_x509_validity(&one, 0, &from, &to) == IOTLS_OK) {
+            utc(from, t_from, sizeof t_from);
+            utc(to, t_to, sizeof t_to);
+            fprintf(out, "%s      valid:   %s to %s\n", ts.tag, t_from, t_to);
+        }
+        if (iotls_x509_sans(&one, sans, sizeof sans) == IOTLS_OK)
+            fprintf(out, "%s      names:   %s\n", ts.tag, sans[0] ? sans : "none");
+        uint8_t spki[32];
+        if (iotls_x509_spki_sha256(&one, spki) == IOTLS_OK &&
+            iotls_base64_encode(spki, sizeof spki, b64, sizeof b64) == IOTLS_OK) {
+            for (size_t i = 0; i < sizeof spki; i++)
+                snprintf(hex + 2 * i, 3, "%02x", spki[i]);
+            fprintf(out, "%s      pin:     sha256//%s\n%s               %s\n", ts.tag, b64, ts.tag,
+                    hex);
+        }
+    }
+    iotls_x509_free(&one);
+}
+
 static void print_chain(FILE *out, iotls *t)
 {
     iotls_conn *c = iotls_engine(t);
@@ -155,8 +191,18 @@ static void print_chain(FILE *out, iotls *t)
         (void)iotls_x509_key_desc(&chain, i, key, sizeof key);
         fprintf(out, "%s    %zu subject: %s\n%s      issuer:  %s\n%s      key:     %s\n", ts.tag, i,
                 subject, ts.tag, issuer, ts.tag, key);
+        const uint8_t *der;
+        size_t len;
+        if (iotls_conn_peer_cert_der(c, i, &der, &len) == IOTLS_OK)
+            print_cert_more(out, der, len);
     }
     iotls_x509_free(&chain);
+}
+
+void trace_print_certs(FILE *out, iotls *t)
+{
+    print_chain(out, t);
+    fflush(out);
 }
 
 void trace_summary(FILE *out, iotls *t, int is_client)

@@ -80,8 +80,9 @@ int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
 #define IOTLS_VERIFY_CLIENT_OPTIONAL 1
 #define IOTLS_VERIFY_CLIENT_REQUIRED 2
 int iotls_config_set_verify_client(iotls_config *cfg, int mode);
-/* Pin the peer leaf's SubjectPublicKeyInfo: SHA-256 as 64 hex digits or
- * "sha256//BASE64"-free plain hex. Several pins may be added; one must match. */
+/* Pin the peer leaf's SubjectPublicKeyInfo SHA-256: 64 hex digits (colons
+ * between bytes allowed), or curl's "sha256//BASE64". Several pins may be
+ * added; one must match. */
 int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
 /* DANGER: turns off verification of the peer's certificate chain and name,
  * which lets anyone in the middle read and change the traffic. The name is

@@ -219,6 +219,11 @@ int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap);
 /* Validity period of certificate i in seconds since the epoch (UTC). */
 int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after);
+/* Base64 (RFC 4648, padded) through the crypto library: decode in_len
+ * characters (IOTLS_ERR_DECODE when they are not base64), encode into a
+ * NUL-ended string. */
+int iotls_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len);
+int iotls_base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap);
 /* What iotls_x509_verify's verdict err was about, for a person reading
  * it: for an expired / not yet valid certificate, which one and its
  * validity against now (seconds since the epoch; 0: the system clock); for

@@ -251,6 +251,16 @@ int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex)
     uint8_t pin[32];
     size_t n = 0;
     const char *p = hex;
+    /* curl's --pinnedpubkey form: "sha256//" and the base64 of the hash. */
+    if (strncmp(hex, "sha256//", 8) == 0) {
+        uint8_t raw[48];
+        size_t raw_len = 0;
+        if (iotls_base64_decode(hex + 8, strlen(hex + 8), raw, sizeof raw, &raw_len) != IOTLS_OK ||
+            raw_len != sizeof pin)
+            return IOTLS_ERR_CONFIG;
+        memcpy(cfg->pins[cfg->pin_count++], raw, sizeof pin);
+        return IOTLS_OK;
+    }
     /* 64 hex digits; "AB:CD:..." (as openssl x509 -fingerprint prints) is
      * accepted too, with a colon only between two bytes. */
     while (*p) {

@@ -462,6 +462,26 @@ convention_cells() {
     fi
     ia_cell_end
 
+    ia_cell_begin "cli conventions: --show-certs prints each certificate (subject, issuer, validity, names, pin); its sha256// pin works with --pin"
+    if ossl_server -naccept 2 -cert "$PKI/chain-leaf.pem" -key "$PKI/chain-leaf.key" -cert_chain "$PKI/int.pem"; then
+        our_client sc1 "show" "$(rev_line show)" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --show-certs
+        ia_expect_rc 0
+        local b64
+        b64=$(grep -m1 -oE 'pin: +sha256//[A-Za-z0-9+/=]+' "$IA_ERR" | sed 's/.*sha256/sha256/')
+        grep -qE "^ +$(spki_pin "$PKI/chain-leaf.pem")$" "$IA_ERR" || ia_fail "the leaf's hex pin is not printed"
+        grep -qE "^ +$(spki_pin "$PKI/int.pem")$" "$IA_ERR" || ia_fail "the intermediate's hex pin is not printed"
+        [ "$(grep -cE 'valid: +[0-9-]+ [0-9:]+ UTC to [0-9-]+ [0-9:]+ UTC' "$IA_ERR")" = 2 ] ||
+            ia_fail "not two validity lines"
+        grep -qE 'names: +DNS:localhost' "$IA_ERR" || ia_fail "the leaf's names are not printed"
+        grep -qE 'issuer: +.*intermediate CA' "$IA_ERR" || ia_fail "the leaf's issuer is not printed"
+        [ -n "$b64" ] || ia_fail "no sha256// pin printed"
+        our_client sc2 "pinned" "$(rev_line pinned)" 127.0.0.1:$IA_PORT --pin "$b64" --timeout 10000
+        ia_expect_rc 0
+        expect_stdout_exactly "$(rev_line pinned)"
+        ia_server_stop
+    fi
+    ia_cell_end
+
     ia_cell_begin "cli conventions: server --echo --http together: usage error"
     "$IOTLS" server --port 0 --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --http \
         >/dev/null 2>"$IA_WORK/eh.err"
