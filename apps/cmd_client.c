@@ -44,7 +44,9 @@ static void usage(FILE *out)
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
-        "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
+        "  --timeout S          handshake and read timeout in seconds, fractions allowed\n"
+        "                       (default %d, 0 none); also the connect's unless:\n"
+        "  --connect-timeout S  TCP connect timeout in seconds\n"
         "  --get PATH           send an HTTP GET for PATH and print the response\n"
         "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
         "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
@@ -62,7 +64,7 @@ static void usage(FILE *out)
         "  --quiet              print nothing but data and errors\n"
         "\n"
         "exit codes:\n",
-        DEFAULT_TIMEOUT_MS);
+        DEFAULT_TIMEOUT_MS / 1000);
     app_exit_codes_print(out);
 }
 
@@ -417,7 +419,7 @@ int cmd_client(int argc, char **argv)
     const char *pins[8];
     size_t pin_count = 0;
     int insecure = 0, verbose = 0, quiet = 0, show_certs = 0;
-    unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
+    unsigned long max_hs = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS, connect_timeout = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -470,9 +472,11 @@ int cmd_client(int argc, char **argv)
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
-        else if ((v = app_opt_value(argc, argv, &i, "--timeout"))) {
-            timeout = app_parse_num("--timeout", v, 0, 3600000);
-        } else if (app_opt_flag(argv, i, "--insecure") || app_opt_flag(argv, i, "-k"))
+        else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
+            timeout = app_parse_seconds("--timeout", v);
+        else if ((v = app_opt_value(argc, argv, &i, "--connect-timeout")))
+            connect_timeout = app_parse_seconds("--connect-timeout", v);
+        else if (app_opt_flag(argv, i, "--insecure") || app_opt_flag(argv, i, "-k"))
             insecure = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
             verbose = 1;
@@ -575,6 +579,7 @@ int cmd_client(int argc, char **argv)
     if (record_size)
         (void)iotls_config_set_record_size(cfg, record_size);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
+    (void)iotls_config_set_connect_timeout_ms(cfg, (uint32_t)connect_timeout);
     if (insecure)
         iotls_config_insecure_noverifycert(cfg);
     if (keylog_setup(cfg, keylog) != 0)

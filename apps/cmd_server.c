@@ -79,7 +79,8 @@ static void usage(FILE *out)
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
-        "  --timeout MS         handshake and write timeout (default %d)\n"
+        "  --timeout S          handshake and write timeout in seconds, fractions allowed\n"
+        "                       (default %d)\n"
         "  --once               exit after one connection (exit status: its result)\n"
         "  --tickets N          session tickets sent after each handshake (default 2; 0: none)\n"
         "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
@@ -95,7 +96,7 @@ static void usage(FILE *out)
         "  --psk-ke             prefer PSK without ECDHE (psk_ke) when the client offers it\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
         "  -v                   trace handshakes on stderr\n",
-        DEFAULT_TIMEOUT_MS);
+        DEFAULT_TIMEOUT_MS / 1000);
 }
 
 /* ---- per-connection work ---- */
@@ -580,7 +581,7 @@ int cmd_server(int argc, char **argv)
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
-            timeout = app_parse_num("--timeout", v, 0, 3600000);
+            timeout = app_parse_seconds("--timeout", v);
         else if (app_opt_flag(argv, i, "--verify-optional"))
             verify_optional = 1;
         else if (app_opt_flag(argv, i, "--echo"))

@@ -22,6 +22,9 @@ const char *app_opt_value(int argc, char **argv, int *i, const char *name);
 int app_opt_flag(char **argv, int i, const char *name);
 /* Decimal number in [min, max]; prints an error naming opt and exits 2. */
 unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, unsigned long max);
+/* Seconds, fractions allowed ("2.5"), in [0, 86400]: milliseconds. Prints
+ * an error naming opt and exits 2. */
+uint32_t app_parse_seconds(const char *opt, const char *s);
 /* Load trust anchors from a file or a directory. Prints the error. */
 int app_load_ca(iotls_config *cfg, const char *path);
 /* --cert FILE --key FILE [--key-pass SOURCE]: our certificate and key.

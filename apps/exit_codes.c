@@ -13,7 +13,7 @@ static const struct {
     {APP_EXIT_CONFIG, "local file or configuration: CA, certificate, key or session file"},
     {APP_EXIT_RESOLVE, "host name lookup failed"},
     {APP_EXIT_CONNECT, "TCP connection refused or unreachable, or cut without close_notify"},
-    {APP_EXIT_TIMEOUT, "connect, handshake or read timed out (--timeout)"},
+    {APP_EXIT_TIMEOUT, "connect, handshake or read timed out (--connect-timeout, --timeout)"},
     {APP_EXIT_PROTOCOL, "TLS handshake or protocol failure detected by iotls"},
     {APP_EXIT_VERIFY, "peer certificate verification: CA, name, dates, pin or revocation"},
     {APP_EXIT_PEER_ALERT, "the peer refused the connection: it sent a fatal alert"},

@@ -74,6 +74,20 @@ unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, u
     return v;
 }
 
+uint32_t app_parse_seconds(const char *opt, const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    /* Decimal digits and one point only: strtod alone would also take
+     * "inf", "nan", hex and exponents. */
+    double v = s[0] != '\0' && strspn(s, "0123456789.") == strlen(s) ? strtod(s, &end) : -1;
+    if (errno != 0 || end == s || end == NULL || *end != '\0' || v < 0 || v > 86400) {
+        fprintf(stderr, "iotls: %s: '%s' is not a number of seconds from 0 to 86400\n", opt, s);
+        exit(APP_EXIT_USAGE);
+    }
+    return (uint32_t)(v * 1000.0 + 0.5);
+}
+
 int app_set_psk(iotls_config *cfg, const char *hex, const char *identity, const char *hash,
                 const char *ciphers)
 {

@@ -56,6 +56,7 @@ struct iotls_config {
     size_t max_handshake;    /* largest handshake message in or out */
     size_t max_record_plain; /* record size: largest plaintext we receive and send (512..16384) */
     uint32_t timeout_ms;
+    uint32_t connect_timeout_ms; /* TCP connect; 0: timeout_ms */
 
     iotls_keylog_fn keylog;
     void *keylog_arg;

@@ -94,6 +94,9 @@ void iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
  * reads and writes wait as long as it takes, connect and handshake give up
  * after 30 s (a silent peer never blocks a handshake forever). */
 void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
+/* The TCP connect of iotls_connect alone, in ms (0, the default: the
+ * timeout above). */
+int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms);
 /* Largest handshake message accepted (a Certificate chain over 16 KiB needs
  * more than the 16 KiB default); from 512 to 262144. It sizes the buffer
  * that reassembles a message spanning records: a device that only resumes

@@ -555,7 +555,8 @@ int iotls_connect(iotls *t, const char *host, const char *port, const char *serv
         snprintf(detail, sizeof detail, "%s: %s", host, gai_strerror(g));
         return fail(t, "connect", IOTLS_ERR_RESOLVE, detail);
     }
-    int64_t deadline = deadline_in(handshake_timeout(t));
+    int64_t deadline =
+        deadline_in(t->cfg->connect_timeout_ms ? t->cfg->connect_timeout_ms : handshake_timeout(t));
     int fd = -1, last_errno = 0;
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = connect_one(ai, deadline);

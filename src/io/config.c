@@ -522,6 +522,14 @@ void iotls_config_set_middlebox_compat(iotls_config *cfg, int on)
         cfg->middlebox_compat = on != 0;
 }
 
+int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->connect_timeout_ms = ms;
+    return IOTLS_OK;
+}
+
 void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms)
 {
     if (cfg)

@@ -23,7 +23,7 @@ N=0
 EMPTY=$IA_WORK/empty
 : >"$EMPTY"
 KEYLOG_LABELS="CLIENT_HANDSHAKE_TRAFFIC_SECRET SERVER_HANDSHAKE_TRAFFIC_SECRET CLIENT_TRAFFIC_SECRET_0 SERVER_TRAFFIC_SECRET_0 EXPORTER_SECRET"
-OUR_COMMON=(--ca "$PKI/ca.pem" --servername localhost --timeout 10000)
+OUR_COMMON=(--ca "$PKI/ca.pem" --servername localhost --timeout 10)
 
 # spki_pin CERTFILE: SHA-256 of the certificate's SubjectPublicKeyInfo (hex).
 spki_pin() {
@@ -55,7 +55,7 @@ ossl_server() {
 our_server() {
     N=$((N + 1))
     ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" \
-        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 10000 "$@" \
+        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 10 "$@" \
         2>"$IA_WORK/start$N.err"
     started $?
 }
@@ -173,7 +173,7 @@ client_cells() {
         cat "$IA_WORK/ed.pem" "$PKI/ca.pem" >"$IA_WORK/ed_bundle.pem"
         if ossl_server -naccept 1; then
             our_client edca "bundle ok" "$(rev_line "bundle ok")" 127.0.0.1:$IA_PORT \
-                --ca "$IA_WORK/ed_bundle.pem" --servername localhost --timeout 10000
+                --ca "$IA_WORK/ed_bundle.pem" --servername localhost --timeout 10
             ia_expect_rc 0
             expect_stdout_exactly "$(rev_line "bundle ok")"
             [ "$(grep -c 'skipped' "$IA_ERR")" = 1 ] && grep -q ': 1 certificates skipped' "$IA_ERR" ||
@@ -218,7 +218,7 @@ client_cells() {
     if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
         pin=$(spki_pin "$PKI/other-leaf.pem")
         our_client pin5 "pin without CA" "$(rev_line "pin without CA")" 127.0.0.1:$IA_PORT \
-            --insecure --pin "$pin" --timeout 10000
+            --insecure --pin "$pin" --timeout 10
         ia_expect_rc 0
         expect_stdout_exactly "$(rev_line "pin without CA")"
         ia_server_stop
@@ -228,7 +228,7 @@ client_cells() {
     ia_cell_begin "cli client --pin wrong --insecure, no CA: bad_certificate, no data"
     if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
         our_client pin6 "must not arrive" "never" 127.0.0.1:$IA_PORT --insecure --pin "$wrong" \
-            --timeout 10000
+            --timeout 10
         expect_one_error 'bad_certificate.*pin' "bad_certificate and the pin"
         [ -s "$IA_OUT" ] && ia_fail "data came back"
         ia_server_stop
@@ -248,7 +248,7 @@ client_cells() {
         local i total=0
         for i in 1 2; do
             our_client ins$i "insecure $i" "$(rev_line "insecure $i")" 127.0.0.1:$IA_PORT \
-                --ca "$PKI/ca.pem" --insecure --timeout 10000
+                --ca "$PKI/ca.pem" --insecure --timeout 10
             ia_expect_rc 0
             expect_stdout_exactly "$(rev_line "insecure $i")"
             n=$(grep -ciE '^iotls: WARNING: .*(verif|insecure)' "$IA_ERR")
@@ -378,12 +378,12 @@ client_cells() {
         kill -STOP "$spid" 2>/dev/null
         t0=$(now_ms)
         ia_client err3 "$EMPTY" exit -- 127.0.0.1:$IA_PORT --ca "$PKI/ca.pem" --servername localhost \
-            --timeout 1000
+            --timeout 1
         el=$(($(now_ms) - t0))
         kill -CONT "$spid" 2>/dev/null
         ia_expect_rc 6
         expect_one_error 'timed out' "the time-out"
-        [ $el -le 4000 ] || ia_fail "took $el ms with --timeout 1000"
+        [ $el -le 4000 ] || ia_fail "took $el ms with --timeout 1"
         ia_server_stop
     fi
     ia_cell_end
@@ -435,11 +435,11 @@ convention_cells() {
 
     ia_cell_begin "cli conventions: -k and --cacert: aliases of --insecure (warning included) and --ca"
     if ossl_server -naccept 2 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
-        our_client a1 "alias k" "$(rev_line "alias k")" 127.0.0.1:$IA_PORT -k --timeout 10000
+        our_client a1 "alias k" "$(rev_line "alias k")" 127.0.0.1:$IA_PORT -k --timeout 10
         ia_expect_rc 0
         grep -qiE '^iotls: WARNING: .*(verif|insecure)' "$IA_ERR" || ia_fail "-k printed no warning"
         our_client a2 "must not arrive" "never" 127.0.0.1:$IA_PORT --cacert "$PKI/ca.pem" \
-            --servername localhost --timeout 10000
+            --servername localhost --timeout 10
         ia_expect_rc 8 # --cacert took the CA: the unknown CA is refused
         ia_server_stop
     fi
@@ -454,7 +454,7 @@ convention_cells() {
     ia_cell_begin "cli conventions: --pin without --ca: no system store needed, connects"
     pin=$(spki_pin "$PKI/other-leaf.pem")
     if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
-        our_client p1 "pin only" "$(rev_line "pin only")" 127.0.0.1:$IA_PORT --pin "$pin" --timeout 10000
+        our_client p1 "pin only" "$(rev_line "pin only")" 127.0.0.1:$IA_PORT --pin "$pin" --timeout 10
         ia_expect_rc 0
         expect_stdout_exactly "$(rev_line "pin only")"
         grep -qi warning "$IA_ERR" && ia_fail "a warning without --insecure"
@@ -475,11 +475,36 @@ convention_cells() {
         grep -qE 'names: +DNS:localhost' "$IA_ERR" || ia_fail "the leaf's names are not printed"
         grep -qE 'issuer: +.*intermediate CA' "$IA_ERR" || ia_fail "the leaf's issuer is not printed"
         [ -n "$b64" ] || ia_fail "no sha256// pin printed"
-        our_client sc2 "pinned" "$(rev_line pinned)" 127.0.0.1:$IA_PORT --pin "$b64" --timeout 10000
+        our_client sc2 "pinned" "$(rev_line pinned)" 127.0.0.1:$IA_PORT --pin "$b64" --timeout 10
         ia_expect_rc 0
         expect_stdout_exactly "$(rev_line pinned)"
         ia_server_stop
     fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --timeout takes seconds with fractions: 0.5 against a stalled server ends in time, exit 6"
+    if ossl_server -naccept 1; then
+        local spid t0 el
+        spid=$(child_of "$IA_SERVER_PID")
+        kill -STOP "$spid" 2>/dev/null
+        t0=$(now_ms)
+        ia_client to1 "$EMPTY" exit -- 127.0.0.1:$IA_PORT --ca "$PKI/ca.pem" --servername localhost \
+            --timeout 0.5 --connect-timeout 5
+        el=$(($(now_ms) - t0))
+        kill -CONT "$spid" 2>/dev/null
+        ia_expect_rc 6
+        [ $el -ge 400 ] && [ $el -le 2500 ] || ia_fail "took $el ms with --timeout 0.5"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --timeout and --connect-timeout refuse what is not seconds"
+    for bad in abc -1 1e9 0x10 nan; do
+        ia_client to2 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --connect-timeout "$bad"
+        ia_expect_rc 2
+        ia_client to3 "$EMPTY" exit -- 127.0.0.1:9 --ca "$PKI/ca.pem" --timeout "$bad"
+        ia_expect_rc 2
+    done
     ia_cell_end
 
     ia_cell_begin "cli conventions: server --echo --http together: usage error"
@@ -592,7 +617,7 @@ detail_cells() {
     ia_cell_begin "cli detail: wrong host name: names the name asked for and the certificate's names"
     if ossl_server -naccept 1; then
         our_client d1 "must not arrive" "never" 127.0.0.1:$IA_PORT --ca "$PKI/ca.pem" \
-            --servername wrong.example --timeout 10000
+            --servername wrong.example --timeout 10
         ia_expect_rc 8
         expect_one_error "wrong\.example.*DNS:localhost" "the host asked for and the certificate's names"
         ia_server_stop
@@ -653,10 +678,10 @@ detail_cells() {
     ia_cell_begin "cli detail: PSK identity the server does not know: handshake_failure with a hint on the identity"
     N=$((N + 1))
     ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" --once \
-        --psk "$(printf '%064d' 1)" --psk-identity device-1 --timeout 10000 2>"$IA_WORK/start$N.err"
+        --psk "$(printf '%064d' 1)" --psk-identity device-1 --timeout 10 2>"$IA_WORK/start$N.err"
     if started $?; then
         our_client d7 "must not arrive" "never" 127.0.0.1:$IA_PORT --psk "$(printf '%064d' 1)" \
-            --psk-identity device-2 --timeout 10000
+            --psk-identity device-2 --timeout 10
         expect_one_error "handshake_failure.*PSK identity" "a hint on the PSK identity"
         ia_server_stop
     fi

@@ -48,7 +48,7 @@ our_server() {
     *) certfile=$PKI/$cert.pem keyfile=$PKI/$cert.key ;;
     esac
     if ! ia_start_server "s$CELLNO" -- "$SERVER_BIN" server --port 0 --ready-file "{READY}" \
-        --cert "$certfile" --key "$keyfile" --echo --once --timeout 10000 "$@" \
+        --cert "$certfile" --key "$keyfile" --echo --once --timeout 10 "$@" \
         2>"$IA_WORK/s$CELLNO.start.err"; then
         ia_fail "iotls server did not start: $(tail -n 2 "$IA_WORK/s$CELLNO.start.err" | tr '\n' ' ')"
         return 1
@@ -161,7 +161,7 @@ peer_client() {
     iotls)
         [ "$version" = tls12 ] && ia_die "iotls client speaks TLS 1.3 only"
         IA_CLIENT_CMD=("$SERVER_BIN" client)
-        a=("127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" --servername localhost --timeout 10000 -v)
+        a=("127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" --servername localhost --timeout 10 -v)
         [ -n "$suite" ] && a+=(--ciphers "$suite")
         [ -n "$groups" ] && a+=(--groups "$groups")
         [ -n "$ccert" ] && a+=(--cert "$PKI/$ccert.pem" --key "$PKI/$ccert.key")

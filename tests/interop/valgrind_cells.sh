@@ -80,7 +80,7 @@ vg_server() {
     shift 3
     vg "$tag"
     if ! ia_start_server "$tag" -- "${VG[@]}" "$BIN" server --port 0 --ready-file "{READY}" \
-        --cert "$cert" --key "$key" --echo --once --timeout 60000 "$@" \
+        --cert "$cert" --key "$key" --echo --once --timeout 60 "$@" \
         2>"$IA_WORK/$tag.start.err"; then
         ia_fail "iotls server did not start under valgrind: $(tail -n 2 "$IA_WORK/$tag.start.err" | tr '\n' ' ')"
         return 1
@@ -102,7 +102,7 @@ vg_client() {
     vg "$tag"
     IA_CLIENT_CMD=("${VG[@]}" "$BIN" client)
     ia_client "$tag" "$input" "$until" -- "127.0.0.1:$IA_PORT" --servername localhost \
-        --timeout 60000 -v "$@"
+        --timeout 60 -v "$@"
     unset IA_CLIENT_CMD
 }
 
