@@ -59,6 +59,7 @@ static void usage(FILE *out)
         "  --key-update         send a KeyUpdate (update_requested) after the handshake\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
         "  -v                   trace the handshake on stderr (with --show-certs' output)\n"
+        "  --json               the connection summary as one JSON object on stderr\n"
         "  --show-certs         print the server's certificates: subject, issuer, validity,\n"
         "                       names and SPKI pin (for --pin)\n"
         "  --quiet              print nothing but data and errors\n"
@@ -137,6 +138,7 @@ static int64_t mono_ms(void)
  * (an alert) comes after. So the line waits for a first record from the
  * server after the handshake (a ticket, data) that is not a refusal. */
 static struct {
+    int json; /* --json: the status as one JSON object */
     int pending;
     uint64_t records_at_handshake;
     const char *target;
@@ -384,8 +386,75 @@ static int load_session(iotls *t, const char *path)
     return 0;
 }
 
+/* s as a JSON string (RFC 8259: quote, backslash and controls escaped). */
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void print_json(const iotls *t, const char *target, const char *note)
+{
+    iotls_info info;
+    if (iotls_get_info(t, &info) != IOTLS_OK)
+        return;
+    FILE *o = stderr;
+    char spki[65] = "";
+    if (info.peer_chain_len > 0)
+        for (size_t i = 0; i < sizeof info.peer_spki_sha256; i++)
+            snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
+    fputs("{\"connected\":", o);
+    json_str(o, target);
+    fputs(",\"version\":\"TLSv1.3\",\"cipher_suite\":", o);
+    json_str(o, info.cipher_suite_name);
+    fputs(",\"group\":", o);
+    json_str(o, info.group ? info.group_name : "");
+    fprintf(o,
+            ",\"hrr\":%s,\"resumed\":%s,\"external_psk\":%s,\"alpn\":", info.hrr ? "true" : "false",
+            info.resumed ? "\"ticket\"" : "false", info.external_psk ? "true" : "false");
+    json_str(o, info.alpn);
+    fputs(",\"server_name\":", o);
+    json_str(o, info.server_name);
+    fputs(",\"signature\":", o);
+    json_str(o, info.sig_scheme ? info.sig_scheme_name : "");
+    fputs(",\"peer_subject\":", o);
+    json_str(o, info.peer_subject);
+    fputs(",\"peer_issuer\":", o);
+    json_str(o, info.peer_issuer);
+    fputs(",\"peer_names\":", o);
+    json_str(o, info.peer_sans);
+    fputs(",\"peer_spki_sha256\":", o);
+    json_str(o, spki);
+    fputs(",\"peer_auth\":", o);
+    json_str(o, iotls_peer_auth_name(info.peer_auth));
+    fprintf(o, ",\"peer_verified\":%s,\"client_certificate\":",
+            info.peer_cert_verified ? "true" : "false");
+    if (info.client_auth)
+        json_str(o, note ? note : "accepted");
+    else
+        fputs("null", o);
+    fprintf(o, ",\"early_data\":\"%s\",\"bytes_sent\":%llu,\"bytes_received\":%llu}\n",
+            info.early_data == IOTLS_EARLY_DATA_ACCEPTED   ? "accepted"
+            : info.early_data == IOTLS_EARLY_DATA_REJECTED ? "rejected"
+                                                           : "none",
+            (unsigned long long)info.bytes_out, (unsigned long long)info.bytes_in);
+    fflush(o);
+}
+
 static void print_connected(const iotls *t, const char *target, const char *note)
 {
+    if (status.json) {
+        print_json(t, target, note);
+        return;
+    }
     iotls_info info;
     if (iotls_get_info(t, &info) != IOTLS_OK)
         return;
@@ -480,6 +549,8 @@ int cmd_client(int argc, char **argv)
             insecure = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
             verbose = 1;
+        else if (app_opt_flag(argv, i, "--json"))
+            status.json = 1;
         else if (app_opt_flag(argv, i, "--show-certs"))
             show_certs = 1;
         else if (app_opt_flag(argv, i, "--quiet") || app_opt_flag(argv, i, "-q"))

@@ -4,7 +4,7 @@
 # when everything is there.
 set -eu
 PKGS="build-essential cmake pkg-config libmbedtls-dev libssl-dev openssl gnutls-bin libgnutls28-dev libwolfssl-dev \
-clang libclang-rt-14-dev valgrind tshark iproute2 procps mosquitto mosquitto-clients nginx"
+clang libclang-rt-14-dev valgrind tshark iproute2 procps mosquitto mosquitto-clients nginx jq"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -507,6 +507,23 @@ convention_cells() {
     done
     ia_cell_end
 
+    ia_cell_begin "cli conventions: --json: the summary is one JSON object (jq parses it) with what was negotiated"
+    command -v jq >/dev/null || ia_die "jq is missing (scripts/deps.sh installs it)"
+    if ossl_server -naccept 1 -ciphersuites TLS_AES_256_GCM_SHA384; then
+        our_client j1 "json" "$(rev_line json)" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --json
+        ia_expect_rc 0
+        [ "$(grep -c '^{' "$IA_ERR")" = 1 ] || ia_fail "not one JSON line on stderr"
+        grep -q 'connected to' "$IA_ERR" && ia_fail "the text status line was printed too"
+        grep '^{' "$IA_ERR" | jq -e '.cipher_suite == "TLS_AES_256_GCM_SHA384" and .version == "TLSv1.3"
+            and .peer_auth == "name" and .peer_verified == true and .resumed == false
+            and (.peer_subject | test("CN ?= ?localhost"))' >/dev/null ||
+            ia_fail "the JSON does not say what was negotiated: $(grep '^{' "$IA_ERR" | head -c 300)"
+        grep '^{' "$IA_ERR" | jq -e --arg pin "$(spki_pin "$PKI/ecdsa-p256.pem")" '.peer_spki_sha256 == $pin' >/dev/null ||
+            ia_fail "the JSON's peer_spki_sha256 is not the server key's"
+        ia_server_stop
+    fi
+    ia_cell_end
+
     ia_cell_begin "cli conventions: server --echo --http together: usage error"
     "$IOTLS" server --port 0 --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --http \
         >/dev/null 2>"$IA_WORK/eh.err"
