@@ -13,6 +13,7 @@ pc="$work/prefix/lib/pkgconfig"
 for h in iotls.h engine.h error.h session.h; do
     [ -f "$work/prefix/include/iotls/$h" ] || { echo "install: missing include/iotls/$h"; exit 1; }
 done
+[ -f "$work/prefix/share/man/man1/iotls.1" ] || { echo "install: missing share/man/man1/iotls.1"; exit 1; }
 cat >"$work/app.c" <<'C'
 #include <iotls/iotls.h>
 #include <stdio.h>
