@@ -40,6 +40,9 @@ struct iotls_config {
     iotls_pkey key;
     int has_cert;
     char *key_password; /* iotls_config_set_key_password (heap, wiped), or NULL */
+    /* Holders: the application (iotls_config_new) and each blocking-API
+     * object made from it; the last iotls_config_free / iotls_free frees. */
+    int refs;
     /* What the last failed setter that loads files found wrong
      * (iotls_config_error); empty when it succeeded. */
     char error[320];
@@ -116,6 +119,8 @@ struct iotls_config {
     void *now_arg;
 };
 
+/* Blocking API objects hold their configuration (config.c). */
+void iotls_config_hold(const struct iotls_config *cfg);
 /* The configured clock, 0 when none. */
 uint64_t iotls_config_now_ms(const struct iotls_config *cfg);
 

@@ -34,6 +34,11 @@ typedef struct iotls iotls;           /* blocking connection (engine + socket) *
 /* ---------------- Configuration ---------------- */
 
 IOTLS_API iotls_config *iotls_config_new(void);
+/* The application lets go of cfg. Blocking-API objects made from it
+ * (iotls_client_new, iotls_server_new, iotls_accept) hold it until their
+ * iotls_free, so it may be freed while they live; the last one frees it.
+ * An engine connection (iotls_conn_init) only refers to it: keep cfg until
+ * iotls_conn_free. Do not change a configuration connections use. */
 IOTLS_API void iotls_config_free(iotls_config *cfg);
 
 /* Trust anchors for verifying the peer (PEM or DER file; directory of them). */

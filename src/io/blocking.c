@@ -417,6 +417,7 @@ static iotls *new_object(const iotls_config *cfg, int role)
     if (t == NULL)
         return NULL;
     t->cfg = cfg;
+    iotls_config_hold(cfg);
     t->role = role;
     t->fd = -1;
     t->timeout_ms = cfg->timeout_ms;
@@ -933,9 +934,13 @@ void iotls_free(iotls *t)
         iotls_wipe(t->early_in, t->early_in_len);
         free(t->early_in);
     }
+    /* Ours was a hold on the configuration (iotls_config_free frees it
+     * when the application has let go too). */
+    iotls_config *cfg = (iotls_config *)t->cfg;
     /* The input buffer may hold records of this connection. */
     iotls_wipe(t, sizeof *t);
     free(t);
+    iotls_config_free(cfg);
 }
 
 /* ---- inspection ---- */

@@ -41,6 +41,7 @@ iotls_config *iotls_config_new(void)
     if (!cfg)
         return NULL;
     iotls_config_defaults(cfg);
+    cfg->refs = 1;
     cfg->now_ms = realtime_ms;
     cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
     cfg->ticket_rotation_s = IOTLS_DEFAULT_TICKET_ROTATION_S;
@@ -60,9 +61,20 @@ iotls_config *iotls_config_new(void)
     return cfg;
 }
 
+void iotls_config_hold(const iotls_config *cfg)
+{
+    /* The count is bookkeeping, not configuration: objects made from a
+     * const configuration still hold it. */
+    if (cfg)
+        __atomic_add_fetch(&((iotls_config *)cfg)->refs, 1, __ATOMIC_RELAXED);
+}
+
 void iotls_config_free(iotls_config *cfg)
 {
     if (!cfg)
+        return;
+    /* Connections still hold it: the last of them frees it. */
+    if (__atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     iotls_x509_free(&cfg->ca);
     iotls_x509_free(&cfg->cert);

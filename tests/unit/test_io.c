@@ -304,6 +304,33 @@ static void test_blocking_echo(void)
     iotls_config_free(scfg);
 }
 
+/* A configuration may be freed while objects made from it live (libtls
+ * counts references too): the client's is freed before it connects. Under
+ * ASan (make test-asan) a use after free fails this test. */
+static void test_config_lifetime(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    iotls *t = iotls_client_new(ccfg);
+    CHECK(t != NULL);
+    iotls_config_free(ccfg); /* t holds it now */
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pthread_t th;
+    server_job job;
+    start_server(&th, &job, scfg, sv[1], 0);
+    CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
+    CHECK(iotls_write(t, "lifetime", 8) == 8);
+    char b[16];
+    CHECK(iotls_read(t, b, sizeof b) == 8 && memcmp(b, "lifetime", 8) == 0);
+    CHECK_OK(iotls_close(t));
+    pthread_join(th, NULL);
+    CHECK_OK(job.rc);
+    iotls_free(t); /* the last holder: frees the client configuration */
+    close(sv[0]);
+    close(sv[1]);
+    iotls_config_free(scfg);
+}
+
 static void test_blocking_errors(void)
 {
     iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
@@ -737,6 +764,7 @@ int main(void)
     test_mem_pair();
     test_mem_tamper();
     test_blocking_echo();
+    test_config_lifetime();
     test_blocking_errors();
     test_nonblocking();
     test_tcp();
