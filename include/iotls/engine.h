@@ -84,7 +84,7 @@ IOTLS_API int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint
 /* Wipes every secret and frees what the crypto library holds. */
 IOTLS_API void iotls_conn_free(iotls_conn *c);
 /* Application pointer, for callbacks. */
-IOTLS_API void iotls_conn_set_user(iotls_conn *c, void *user);
+IOTLS_API int iotls_conn_set_user(iotls_conn *c, void *user);
 IOTLS_API void *iotls_conn_user(const iotls_conn *c);
 /* Client, before iotls_conn_start: offer the session in blob
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,

@@ -79,7 +79,7 @@ IOTLS_API int iotls_get_info(const iotls *t, iotls_info *info);
 IOTLS_API int iotls_fd(const iotls *t);
 /* Non-blocking use: the socket is left non-blocking and read/write/
  * handshake return IOTLS_WANT_READ / IOTLS_WANT_WRITE instead of waiting. */
-IOTLS_API void iotls_set_nonblocking(iotls *t, int on);
+IOTLS_API int iotls_set_nonblocking(iotls *t, int on);
 IOTLS_API iotls_conn *iotls_engine(iotls *t);
 /* Client: offer a saved session (iotls_session_save blob) for resumption
  * on the next connect. IOTLS_ERR_SESSION_INVALID / _EXPIRED when it cannot

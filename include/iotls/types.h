@@ -95,13 +95,13 @@ IOTLS_API int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
 /* DANGER: turns off verification of the peer's certificate chain and name,
  * which lets anyone in the middle read and change the traffic. The name is
  * long on purpose; every connection made with it prints a warning. */
-IOTLS_API void iotls_config_insecure_noverifycert(iotls_config *cfg);
+IOTLS_API int iotls_config_insecure_noverifycert(iotls_config *cfg);
 /* Middlebox compatibility mode (RFC 8446 D.4): on by default. */
-IOTLS_API void iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
+IOTLS_API int iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
 /* Blocking API timeout for connect, handshake, read and write, in ms. 0:
  * reads and writes wait as long as it takes, connect and handshake give up
  * after 30 s (a silent peer never blocks a handshake forever). */
-IOTLS_API void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
+IOTLS_API int iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
 /* The TCP connect of iotls_connect alone, in ms (0, the default: the
  * timeout above). */
 IOTLS_API int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms);
@@ -123,7 +123,7 @@ IOTLS_API int iotls_config_set_record_size(iotls_config *cfg, size_t bytes);
 
 /* NSS key log lines ("CLIENT_HANDSHAKE_TRAFFIC_SECRET <cr> <secret>"). */
 typedef void (*iotls_keylog_fn)(void *arg, const char *line);
-IOTLS_API void iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg);
+IOTLS_API int iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg);
 
 /* Trace of the handshake, for "-v" output and demos. */
 enum iotls_event_kind {
@@ -148,7 +148,7 @@ typedef struct {
     const char *detail;
 } iotls_event;
 typedef void (*iotls_trace_fn)(void *arg, const iotls_conn *conn, const iotls_event *ev);
-IOTLS_API void iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg);
+IOTLS_API int iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg);
 
 /* A NewSessionTicket received by a client, handed to the application. */
 typedef struct {
@@ -164,7 +164,7 @@ typedef struct {
     const char *server_name; /* SNI the connection used ("" none) */
 } iotls_ticket;
 typedef void (*iotls_ticket_fn)(void *arg, const iotls_conn *conn, const iotls_ticket *t);
-IOTLS_API void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
+IOTLS_API int iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
 
 /* Server: NewSessionTickets sent after each handshake (0, the default,
  * sends none). Tickets are stateless, AEAD-sealed (AES-256-GCM) under a
@@ -187,7 +187,7 @@ IOTLS_API int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[4
 IOTLS_API int iotls_config_set_ticket_rotation(iotls_config *cfg, uint32_t period_s);
 /* Resumption without (EC)DHE (psk_ke): off by default, it gives no
  * forward secrecy. Client: offered next to psk_dhe_ke; server: accepted. */
-IOTLS_API void iotls_config_set_psk_ke(iotls_config *cfg, int on);
+IOTLS_API int iotls_config_set_psk_ke(iotls_config *cfg, int on);
 /* on = IOTLS_PSK_KE_ONLY, for devices without ECC: a client offering a PSK
  * offers psk_ke alone and sends no key share (a full handshake is then
  * impossible); a server prefers psk_ke whenever the client offers it. */
@@ -213,17 +213,16 @@ IOTLS_API int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, s
  * before the next record (so the peer's keys rotate too). 0 (default): the
  * AEAD's limit, 2^24 records for AES-GCM and 2^40 for ChaCha20-Poly1305; a
  * larger value is lowered to it. Small values are for tests. */
-IOTLS_API void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records);
+IOTLS_API int iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records);
 /* Wall clock for ticket ages and expiry (ms since the epoch). Default:
  * CLOCK_REALTIME. 0 means the time is unknown: a server then resumes no
  * ticket (full handshakes), rather than accept tickets of any age. */
-IOTLS_API void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg),
-                                        void *arg);
+IOTLS_API int iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
 
 /* Server: choose the certificate by the client's server_name. Return a
  * config whose cert/key to use (or NULL to keep the default). */
 typedef const iotls_config *(*iotls_sni_fn)(void *arg, const char *server_name);
-IOTLS_API void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
+IOTLS_API int iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
 
 /* ---------------- 0-RTT early data (RFC 8446 2.3, 4.2.10, 8) ----------------
  *
@@ -250,7 +249,7 @@ IOTLS_API int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes)
  * passed every other check: a replayed ClientHello has the same one, so each
  * ticket carries 0-RTT at most once per window. */
 typedef int (*iotls_replay_fn)(void *arg, const uint8_t *binder_hash, size_t len, uint64_t now_ms);
-IOTLS_API void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
+IOTLS_API int iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
 /* Ticket-age window (ms) and the default store's size (entries; when all
  * entries are younger than the window, further early data is refused). */
 IOTLS_API int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms,

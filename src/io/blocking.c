@@ -978,10 +978,12 @@ int iotls_fd(const iotls *t)
     return t ? t->fd : -1;
 }
 
-void iotls_set_nonblocking(iotls *t, int on)
+int iotls_set_nonblocking(iotls *t, int on)
 {
-    if (t)
-        t->nonblocking = on != 0;
+    if (!t)
+        return IOTLS_ERR_BAD_ARG;
+    t->nonblocking = on != 0;
+    return IOTLS_OK;
 }
 
 iotls_conn *iotls_engine(iotls *t)

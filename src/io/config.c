@@ -522,16 +522,20 @@ int iotls_config_set_verify_client(iotls_config *cfg, int mode)
     return IOTLS_OK;
 }
 
-void iotls_config_insecure_noverifycert(iotls_config *cfg)
+int iotls_config_insecure_noverifycert(iotls_config *cfg)
 {
-    if (cfg)
-        cfg->insecure_noverifycert = 1;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->insecure_noverifycert = 1;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_middlebox_compat(iotls_config *cfg, int on)
+int iotls_config_set_middlebox_compat(iotls_config *cfg, int on)
 {
-    if (cfg)
-        cfg->middlebox_compat = on != 0;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->middlebox_compat = on != 0;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms)
@@ -542,10 +546,12 @@ int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms)
     return IOTLS_OK;
 }
 
-void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms)
+int iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms)
 {
-    if (cfg)
-        cfg->timeout_ms = ms;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->timeout_ms = ms;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
@@ -570,36 +576,40 @@ int iotls_config_set_record_size(iotls_config *cfg, size_t bytes)
     return IOTLS_OK;
 }
 
-void iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg)
+int iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->keylog = fn;
     cfg->keylog_arg = arg;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg)
+int iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->trace = fn;
     cfg->trace_arg = arg;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg)
+int iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->ticket_cb = fn;
     cfg->ticket_arg = arg;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg)
+int iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->sni_cb = fn;
     cfg->sni_arg = arg;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_tickets(iotls_config *cfg, unsigned count)
@@ -679,10 +689,12 @@ int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path)
     return rc;
 }
 
-void iotls_config_set_psk_ke(iotls_config *cfg, int on)
+int iotls_config_set_psk_ke(iotls_config *cfg, int on)
 {
-    if (cfg)
-        cfg->psk_ke = on == IOTLS_PSK_KE_ONLY ? IOTLS_PSK_KE_ONLY : on != 0;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->psk_ke = on == IOTLS_PSK_KE_ONLY ? IOTLS_PSK_KE_ONLY : on != 0;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
@@ -707,18 +719,21 @@ int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t iden
     return IOTLS_OK;
 }
 
-void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records)
-{
-    if (cfg)
-        cfg->key_update_limit = records;
-}
-
-void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg)
+int iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
+    cfg->key_update_limit = records;
+    return IOTLS_OK;
+}
+
+int iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
     cfg->now_ms = now_ms ? now_ms : realtime_ms;
     cfg->now_arg = now_ms ? arg : NULL;
+    return IOTLS_OK;
 }
 
 /* ---- 0-RTT ---- */
@@ -744,12 +759,13 @@ int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes)
     return IOTLS_OK;
 }
 
-void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg)
+int iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->early_replay = fn;
     cfg->early_replay_arg = fn ? arg : NULL;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, size_t entries)

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "crypto/crypto.h"
+#include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "enginepair.h"
 #include "testlib.h"
@@ -125,6 +126,51 @@ static void test_alpn(void)
     CHECK_OK(iotls_config_set_alpn(cfg, NULL));
     CHECK(cfg->alpn_len == 0);
 #endif
+    iotls_config_free(cfg);
+}
+
+/* Every setter returns a result: IOTLS_OK, or BAD_ARG without a
+ * configuration (none is void). */
+static uint64_t fixed_clock(void *arg)
+{
+    (void)arg;
+    return 1;
+}
+
+static void test_setter_results(void)
+{
+    iotls_config *cfg = iotls_config_new();
+    CHECK_OK(iotls_config_insecure_noverifycert(cfg));
+    CHECK_OK(iotls_config_set_middlebox_compat(cfg, 0));
+    CHECK_OK(iotls_config_set_timeout_ms(cfg, 5));
+    CHECK_OK(iotls_config_set_connect_timeout_ms(cfg, 5));
+    CHECK_OK(iotls_config_set_keylog(cfg, NULL, NULL));
+    CHECK_OK(iotls_config_set_trace(cfg, NULL, NULL));
+    CHECK_OK(iotls_config_set_ticket_cb(cfg, NULL, NULL));
+    CHECK_OK(iotls_config_set_sni_cb(cfg, NULL, NULL));
+    CHECK_OK(iotls_config_set_psk_ke(cfg, 1));
+    CHECK_OK(iotls_config_set_key_update_limit(cfg, 10));
+    CHECK_OK(iotls_config_set_time_cb(cfg, fixed_clock, NULL));
+    CHECK_OK(iotls_config_set_early_data_replay(cfg, NULL, NULL));
+    CHECK(cfg->insecure_noverifycert == 1 && cfg->timeout_ms == 5 && cfg->now_ms == fixed_clock);
+    CHECK_RC(iotls_config_insecure_noverifycert(NULL), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_middlebox_compat(NULL, 0), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_timeout_ms(NULL, 5), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_connect_timeout_ms(NULL, 5), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_keylog(NULL, NULL, NULL), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_trace(NULL, NULL, NULL), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_ticket_cb(NULL, NULL, NULL), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_sni_cb(NULL, NULL, NULL), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_psk_ke(NULL, 1), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_key_update_limit(NULL, 10), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_time_cb(NULL, NULL, NULL), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_early_data_replay(NULL, NULL, NULL), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_config_set_key_password(NULL, "x"), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_set_nonblocking(NULL, 1), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_conn_set_user(NULL, NULL), IOTLS_ERR_BAD_ARG);
+    iotls *t = iotls_client_new(cfg);
+    CHECK_OK(iotls_set_nonblocking(t, 1));
+    iotls_free(t);
     iotls_config_free(cfg);
 }
 
@@ -391,6 +437,7 @@ int main(void)
     test_ciphers();
     test_alpn();
     test_pins();
+    test_setter_results();
     test_scalars();
     int rc = make_pki();
     CHECK_OK(rc);
