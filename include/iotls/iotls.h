@@ -76,6 +76,11 @@ IOTLS_API size_t iotls_memory_used(const iotls *t);
 IOTLS_API const char *iotls_error(const iotls *t);
 IOTLS_API int iotls_last_error(const iotls *t);
 IOTLS_API int iotls_get_info(const iotls *t, iotls_info *info);
+/* The peer's certificate chain (leaf first) as DER, e.g. to store or pin
+ * it: views valid until iotls_free. 0 certificates before the handshake,
+ * after a resumption or with a PSK. */
+IOTLS_API size_t iotls_peer_cert_count(const iotls *t);
+IOTLS_API int iotls_peer_cert_der(const iotls *t, size_t i, const uint8_t **der, size_t *len);
 IOTLS_API int iotls_fd(const iotls *t);
 /* Non-blocking use: the socket is left non-blocking and read/write/
  * handshake return IOTLS_WANT_READ / IOTLS_WANT_WRITE instead of waiting. */

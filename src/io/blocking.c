@@ -973,6 +973,20 @@ int iotls_get_info(const iotls *t, iotls_info *info)
     return iotls_conn_info(t->conn, info);
 }
 
+size_t iotls_peer_cert_count(const iotls *t)
+{
+    return t && t->conn ? iotls_conn_peer_cert_count(t->conn) : 0;
+}
+
+int iotls_peer_cert_der(const iotls *t, size_t i, const uint8_t **der, size_t *len)
+{
+    if (t == NULL || der == NULL || len == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn == NULL)
+        return IOTLS_ERR_BAD_STATE;
+    return iotls_conn_peer_cert_der(t->conn, i, der, len);
+}
+
 int iotls_fd(const iotls *t)
 {
     return t ? t->fd : -1;

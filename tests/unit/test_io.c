@@ -264,6 +264,21 @@ static void test_blocking_echo(void)
     CHECK(info.handshake_done && info.version == 0x0304);
     CHECK(info.cipher_suite == IOTLS_TLS_AES_128_GCM_SHA256);
     CHECK(info.peer_cert_verified == 1);
+    /* The server's chain through the blocking API: its certificate, DER. */
+    const uint8_t *der = NULL;
+    size_t der_len = 0;
+    CHECK(iotls_peer_cert_count(t) == 1);
+    CHECK_OK(iotls_peer_cert_der(t, 0, &der, &der_len));
+    CHECK(der_len > 100 && der[0] == 0x30);
+    iotls_x509 srv_chain;
+    iotls_x509_init(&srv_chain);
+    CHECK_OK(iotls_x509_load_mem(&srv_chain, (const uint8_t *)srv_cert, strlen(srv_cert)));
+    const uint8_t *want = NULL;
+    size_t want_len = 0;
+    CHECK_OK(iotls_x509_der(&srv_chain, 0, &want, &want_len));
+    CHECK(der_len == want_len && memcmp(der, want, der_len) == 0);
+    iotls_x509_free(&srv_chain);
+    CHECK_RC(iotls_peer_cert_der(t, 1, &der, &der_len), IOTLS_ERR_BAD_ARG);
 
     /* More than one record each way, echoed back intact. */
     static uint8_t out[100000], in[100000];
