@@ -39,8 +39,9 @@ IOTLS_API iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_con
 IOTLS_API int iotls_conn_start(iotls_conn *c);
 /* Feeds up to len received bytes; *used tells how many were taken (fewer
  * when decrypted application data waits to be read, or the output buffer
- * must drain first). Returns IOTLS_OK, or a fatal error (then the alert to
- * send is queued in the output). */
+ * must drain first). Returns IOTLS_OK, IOTLS_WANT_READ / IOTLS_WANT_WRITE
+ * where noted (never errors: they say what the engine waits for), or a
+ * fatal error (then the alert to send is queued in the output). */
 IOTLS_API int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used);
 /* Zero-copy input, instead of iotls_conn_input: receive straight into the
  * connection's record buffer. iotls_conn_input_space tells where and how
@@ -58,10 +59,13 @@ IOTLS_API const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len);
 IOTLS_API void iotls_conn_output_consume(iotls_conn *c, size_t n);
 IOTLS_API int iotls_conn_handshake_done(const iotls_conn *c);
 /* Application data: IOTLS_OK with *n > 0; IOTLS_WANT_READ when none is
- * buffered; IOTLS_ERR_CLOSED after close_notify; another error when failed. */
+ * buffered (not an error: feed more input); IOTLS_ERR_CLOSED after the
+ * peer's close_notify (the end of the stream: the blocking iotls_read
+ * returns 0 for it); another error when failed. */
 IOTLS_API int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n);
 /* Seals up to len bytes into output records; *n tells how many were taken
- * (IOTLS_WANT_WRITE when the output buffer is full: drain it first). */
+ * (IOTLS_WANT_WRITE when the output buffer is full: not an error, drain
+ * it first). */
 IOTLS_API int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n);
 /* Queue close_notify. */
 IOTLS_API int iotls_conn_close(iotls_conn *c);

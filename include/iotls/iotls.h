@@ -24,7 +24,14 @@
 extern "C" {
 #endif
 
-/* ---------------- Blocking API ---------------- */
+/* ---------------- Blocking API ----------------
+ *
+ * Results: IOTLS_OK (0) or a byte count on success, a negative
+ * IOTLS_ERR_* code on failure (iotls_error() says why). In non-blocking
+ * mode (iotls_set_nonblocking) connect, accept, handshake, read, write and
+ * close may also return IOTLS_WANT_READ or IOTLS_WANT_WRITE: these are
+ * NOT errors, only "call again when the socket is readable / writable";
+ * the connection is intact. */
 
 IOTLS_API iotls *iotls_client_new(const iotls_config *cfg);
 IOTLS_API iotls *iotls_server_new(const iotls_config *cfg);
@@ -44,12 +51,16 @@ IOTLS_API int iotls_accept(iotls *server, int lfd, iotls **conn_out);
 /* Server: handshake on an accepted socket (the caller closes fd; *conn_out
  * as for iotls_accept). */
 IOTLS_API int iotls_accept_socket(iotls *server, int fd, iotls **conn_out);
-/* Run the handshake now (otherwise done by the first read or write). */
+/* Run the handshake now (otherwise done by the first read or write).
+ * IOTLS_OK, WANT_READ / WANT_WRITE (non-blocking, not errors), or an error. */
 IOTLS_API int iotls_handshake(iotls *t);
-/* > 0 bytes read; 0 peer closed (close_notify); < 0 error code. */
+/* > 0 bytes read; 0 peer closed (close_notify; iotls_last_error() then
+ * tells IOTLS_ERR_CLOSED); IOTLS_WANT_READ / WANT_WRITE (non-blocking, not
+ * errors); another negative value: the error code. */
 IOTLS_API ssize_t iotls_read(iotls *t, void *buf, size_t len);
-/* len bytes written, or < 0 error code. Non-blocking: may write fewer;
- * iotls_write(t, NULL, 0) sends records still queued. */
+/* len bytes written, or < 0 error code. Non-blocking: may write fewer, or
+ * return IOTLS_WANT_WRITE / WANT_READ (not errors: retry when the socket
+ * is ready); iotls_write(t, NULL, 0) sends records still queued. */
 IOTLS_API ssize_t iotls_write(iotls *t, const void *buf, size_t len);
 /* Start a KeyUpdate; request_peer asks the peer to update too. */
 IOTLS_API int iotls_key_update(iotls *t, int request_peer);
