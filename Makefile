@@ -249,8 +249,11 @@ fuzz: deps
 	done; \
 	echo "fuzz: $$passed passed, $$failed failed"; test $$failed -eq 0
 
+# PREFIX and DESTDIR given to make (or in the environment) apply at every
+# install, also to a build tree configured earlier with another prefix.
+INSTALL_PREFIX_ARG = $(if $(filter command environment,$(firstword $(origin PREFIX))),--prefix "$(PREFIX)")
 install: all
-	cmake --install $(BUILD)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) $(INSTALL_PREFIX_ARG)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

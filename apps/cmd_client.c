@@ -2,6 +2,8 @@
  * HTTP GET. Verifies the server against the system CAs unless told
  * otherwise. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "exit_codes.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "iotls/session.h"
@@ -25,21 +28,27 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: iotls client HOST:PORT [options]      ([v6addr]:PORT for IPv6)\n"
-        "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR ")\n"
+        "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR
+        ", none with --pin);\n"
+        "                       --cacert is the same\n"
         "  --servername NAME    name for SNI and the certificate check (default: HOST)\n"
         "  --alpn LIST          offer protocols, e.g. h2,http/1.1\n"
         "  --cert FILE --key FILE  client certificate chain and key\n"
+        "  --key-pass SOURCE    passphrase of an encrypted --key: pass:TEXT, env:VAR, file:PATH\n"
         "  --groups LIST        key exchange groups: x25519,secp256r1,secp384r1\n"
         "  --ciphers LIST       TLS_AES_128_GCM_SHA256:... or aes128gcm,aes256gcm,chacha20;\n"
         "                       aes128ccm,aes128ccm8 only when listed\n"
-        "  --pin SHA256HEX      require the server key's SPKI SHA-256 (repeatable)\n"
-        "  --insecure           DANGER: do not verify the server certificate\n"
+        "  --pin PIN            require the server key's SPKI SHA-256, as 64 hex digits or\n"
+        "                       curl's sha256//BASE64 (repeatable; -v prints it)\n"
+        "  -k, --insecure       DANGER: do not verify the server certificate\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
         "  --max-rsa-bits N     largest RSA key in the server's chain (2048..8192, default 4096)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
-        "  --timeout MS         connect/handshake/read timeout (default %d, 0 none)\n"
+        "  --timeout S          handshake and read timeout in seconds, fractions allowed\n"
+        "                       (default %d, 0 none); also the connect's unless:\n"
+        "  --connect-timeout S  TCP connect timeout in seconds\n"
         "  --get PATH           send an HTTP GET for PATH and print the response\n"
         "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
         "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
@@ -51,9 +60,15 @@ static void usage(FILE *out)
         "  --psk-ke             PSK without ECDHE: offer psk_ke only, no key share\n"
         "  --key-update         send a KeyUpdate (update_requested) after the handshake\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
-        "  -v                   trace the handshake on stderr\n"
-        "  --quiet              print nothing but data and errors\n",
-        DEFAULT_TIMEOUT_MS);
+        "  -v                   trace the handshake on stderr (with --show-certs' output)\n"
+        "  --json               the connection summary as one JSON object on stderr\n"
+        "  --show-certs         print the server's certificates: subject, issuer, validity,\n"
+        "                       names and SPKI pin (for --pin)\n"
+        "  --quiet              print nothing but data and errors\n"
+        "\n"
+        "exit codes:\n",
+        DEFAULT_TIMEOUT_MS / 1000);
+    app_exit_codes_print(out);
 }
 
 /* "host:port", "[v6]:port", "host" (port 443). Writes into host/port. */
@@ -120,6 +135,29 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The status line. With a client certificate, a TLS 1.3 handshake is done
+ * on our side before the server has looked at our certificate: its refusal
+ * (an alert) comes after. So the line waits for a first record from the
+ * server after the handshake (a ticket, data) that is not a refusal. */
+static struct {
+    int json; /* --json: the status as one JSON object */
+    int pending;
+    uint64_t records_at_handshake;
+    const char *target;
+} status;
+
+static void print_connected(const iotls *t, const char *target, const char *note);
+
+static void status_check(const iotls *t)
+{
+    iotls_info info;
+    if (!status.pending || iotls_get_info(t, &info) != IOTLS_OK ||
+        info.records_in <= status.records_at_handshake)
+        return;
+    status.pending = 0;
+    print_connected(t, status.target, NULL);
+}
+
 /* Everything decrypted so far goes to stdout without waiting for more.
  * Returns 1 to go on, 0 when the peer closed, -1 on error (printed). */
 static int drain_tls(iotls *t, uint8_t *buf, size_t cap)
@@ -128,6 +166,8 @@ static int drain_tls(iotls *t, uint8_t *buf, size_t cap)
     int result = 1;
     for (;;) {
         ssize_t r = iotls_read(t, buf, cap);
+        if (r > 0 || r == IOTLS_WANT_READ)
+            status_check(t);
         if (r > 0) {
             if (write_all(STDOUT_FILENO, buf, (size_t)r) != 0) {
                 result = -1; /* stdout went away: nothing left to do */
@@ -170,7 +210,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
     for (;;) {
         int d = drain_tls(t, buf, sizeof buf);
         if (d <= 0)
-            return d < 0 ? 1 : 0;
+            return d < 0 ? app_exit_for(iotls_last_error(t)) : 0;
         struct pollfd p[2];
         p[0].fd = iotls_fd(t);
         p[0].events = POLLIN;
@@ -190,7 +230,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
             if (errno == EINTR)
                 continue;
             perror("iotls: poll");
-            return 1;
+            return APP_EXIT_FAILURE;
         }
         if (r == 0)
             continue;
@@ -201,7 +241,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
             if (n > 0) {
                 if (app_write_all(t, buf, (size_t)n) != 0) {
                     fprintf(stderr, "iotls: %s\n", iotls_error(t));
-                    return 1;
+                    return app_exit_for(iotls_last_error(t));
                 }
             } else {
                 /* End of input: half-close (RFC 8446 6.1 lets the peer
@@ -210,7 +250,7 @@ static int copy_loop(iotls *t, uint32_t linger_ms)
                 linger_until = mono_ms() + linger_ms;
                 if (iotls_conn_close(iotls_engine(t)) != IOTLS_OK || iotls_write(t, NULL, 0) < 0) {
                     fprintf(stderr, "iotls: %s\n", iotls_error(t));
-                    return 1;
+                    return app_exit_for(iotls_last_error(t));
                 }
             }
         }
@@ -226,28 +266,32 @@ static int http_get(iotls *t, const char *host_header, const char *path)
                      path, host_header, IOTLS_VERSION);
     if (n < 0 || (size_t)n >= sizeof req) {
         fprintf(stderr, "iotls: --get: path too long\n");
-        return 1;
+        return APP_EXIT_USAGE;
     }
     if (app_write_all(t, req, (size_t)n) != 0) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
-        return 1;
+        return app_exit_for(iotls_last_error(t));
     }
     static uint8_t buf[16384];
     for (;;) {
         ssize_t r = iotls_read(t, buf, sizeof buf);
+        if (r >= 0)
+            status_check(t);
         if (r > 0) {
             if (write_all(STDOUT_FILENO, buf, (size_t)r) != 0)
-                return 1;
+                return APP_EXIT_FAILURE;
             continue;
         }
         if (r == 0)
             return 0;
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
-        return 1;
+        return app_exit_for(iotls_last_error(t));
     }
 }
 
 /* --sess-out: every ticket replaces the file, so it holds the last one. */
+static unsigned tickets_saved;
+
 static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *ticket)
 {
     (void)conn;
@@ -262,10 +306,16 @@ static void save_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t
         return;
     }
     iotls_session_wipe(&s);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(blob, 1, len, f) != len) {
+    /* The session's secret resumes it: readable by its owner only, even
+     * when the file existed with another mode. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "wb") : NULL;
+    if (f == NULL && fd >= 0)
+        close(fd);
+    if (f == NULL || fwrite(blob, 1, len, f) != len)
         fprintf(stderr, "iotls: --sess-out %s: %s\n", path, strerror(errno));
-    }
+    else
+        tickets_saved++;
     if (f)
         fclose(f);
 }
@@ -338,8 +388,75 @@ static int load_session(iotls *t, const char *path)
     return 0;
 }
 
-static void print_connected(const iotls *t, const char *target)
+/* s as a JSON string (RFC 8259: quote, backslash and controls escaped). */
+static void json_str(FILE *out, const char *s)
 {
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void print_json(const iotls *t, const char *target, const char *note)
+{
+    iotls_info info;
+    if (iotls_get_info(t, &info) != IOTLS_OK)
+        return;
+    FILE *o = stderr;
+    char spki[65] = "";
+    if (info.peer_chain_len > 0)
+        for (size_t i = 0; i < sizeof info.peer_spki_sha256; i++)
+            snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
+    fputs("{\"connected\":", o);
+    json_str(o, target);
+    fputs(",\"version\":\"TLSv1.3\",\"cipher_suite\":", o);
+    json_str(o, info.cipher_suite_name);
+    fputs(",\"group\":", o);
+    json_str(o, info.group ? info.group_name : "");
+    fprintf(o,
+            ",\"hrr\":%s,\"resumed\":%s,\"external_psk\":%s,\"alpn\":", info.hrr ? "true" : "false",
+            info.resumed ? "\"ticket\"" : "false", info.external_psk ? "true" : "false");
+    json_str(o, info.alpn);
+    fputs(",\"server_name\":", o);
+    json_str(o, info.server_name);
+    fputs(",\"signature\":", o);
+    json_str(o, info.sig_scheme ? info.sig_scheme_name : "");
+    fputs(",\"peer_subject\":", o);
+    json_str(o, info.peer_subject);
+    fputs(",\"peer_issuer\":", o);
+    json_str(o, info.peer_issuer);
+    fputs(",\"peer_names\":", o);
+    json_str(o, info.peer_sans);
+    fputs(",\"peer_spki_sha256\":", o);
+    json_str(o, spki);
+    fputs(",\"peer_auth\":", o);
+    json_str(o, iotls_peer_auth_name(info.peer_auth));
+    fprintf(o, ",\"peer_verified\":%s,\"client_certificate\":",
+            info.peer_cert_verified ? "true" : "false");
+    if (info.client_auth)
+        json_str(o, note ? note : "accepted");
+    else
+        fputs("null", o);
+    fprintf(o, ",\"early_data\":\"%s\",\"bytes_sent\":%llu,\"bytes_received\":%llu}\n",
+            info.early_data == IOTLS_EARLY_DATA_ACCEPTED   ? "accepted"
+            : info.early_data == IOTLS_EARLY_DATA_REJECTED ? "rejected"
+                                                           : "none",
+            (unsigned long long)info.bytes_out, (unsigned long long)info.bytes_in);
+    fflush(o);
+}
+
+static void print_connected(const iotls *t, const char *target, const char *note)
+{
+    if (status.json) {
+        print_json(t, target, note);
+        return;
+    }
     iotls_info info;
     if (iotls_get_info(t, &info) != IOTLS_OK)
         return;
@@ -356,7 +473,10 @@ static void print_connected(const iotls *t, const char *target)
                 info.peer_auth == IOTLS_PEER_AUTH_NAME  ? " verified"
                 : info.peer_auth == IOTLS_PEER_AUTH_PIN ? " key pinned (name not checked)"
                                                         : " NOT VERIFIED");
-    fprintf(stderr, ", peer auth: %s\n", iotls_peer_auth_name(info.peer_auth));
+    fprintf(stderr, ", peer auth: %s", iotls_peer_auth_name(info.peer_auth));
+    if (info.client_auth)
+        fprintf(stderr, ", client certificate %s", note ? note : "accepted");
+    fputc('\n', stderr);
 }
 
 int cmd_client(int argc, char **argv)
@@ -364,17 +484,19 @@ int cmd_client(int argc, char **argv)
     const char *target = NULL, *ca = NULL, *servername = NULL, *alpn = NULL, *cert = NULL,
                *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL,
                *sess_out = NULL, *sess_in = NULL, *early_file = NULL, *psk = NULL,
-               *psk_identity = NULL, *psk_hash = NULL;
+               *psk_identity = NULL, *psk_hash = NULL, *key_pass = NULL;
     int psk_ke = 0, key_update = 0;
     unsigned long key_update_limit = 0;
     const char *pins[8];
     size_t pin_count = 0;
-    int insecure = 0, verbose = 0, quiet = 0;
-    unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
+    int insecure = 0, verbose = 0, quiet = 0, show_certs = 0;
+    unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS,
+                  connect_timeout = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
-        if ((v = app_opt_value(argc, argv, &i, "--ca")))
+        if ((v = app_opt_value(argc, argv, &i, "--ca")) ||
+            (v = app_opt_value(argc, argv, &i, "--cacert")))
             ca = v;
         else if ((v = app_opt_value(argc, argv, &i, "--servername")))
             servername = v;
@@ -384,6 +506,8 @@ int cmd_client(int argc, char **argv)
             cert = v;
         else if ((v = app_opt_value(argc, argv, &i, "--key")))
             key = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key-pass")))
+            key_pass = v;
         else if ((v = app_opt_value(argc, argv, &i, "--groups")))
             groups = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ciphers")))
@@ -413,7 +537,7 @@ int cmd_client(int argc, char **argv)
         else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
             if (pin_count == sizeof pins / sizeof pins[0]) {
                 fprintf(stderr, "iotls: too many --pin options\n");
-                return 2;
+                return APP_EXIT_USAGE;
             }
             pins[pin_count++] = v;
         } else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
@@ -422,55 +546,67 @@ int cmd_client(int argc, char **argv)
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
         else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
             max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
-        else if ((v = app_opt_value(argc, argv, &i, "--timeout"))) {
-            timeout = app_parse_num("--timeout", v, 0, 3600000);
-        } else if (app_opt_flag(argv, i, "--insecure"))
+        else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
+            timeout = app_parse_seconds("--timeout", v);
+        else if ((v = app_opt_value(argc, argv, &i, "--connect-timeout")))
+            connect_timeout = app_parse_seconds("--connect-timeout", v);
+        else if (app_opt_flag(argv, i, "--insecure") || app_opt_flag(argv, i, "-k"))
             insecure = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
             verbose = 1;
+        else if (app_opt_flag(argv, i, "--json"))
+            status.json = 1;
+        else if (app_opt_flag(argv, i, "--show-certs"))
+            show_certs = 1;
         else if (app_opt_flag(argv, i, "--quiet") || app_opt_flag(argv, i, "-q"))
             quiet = 1;
         else if (app_opt_flag(argv, i, "--help") || app_opt_flag(argv, i, "-h")) {
             usage(stdout);
             return 0;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "iotls client: unknown option %s\n", argv[i]);
-            usage(stderr);
-            return 2;
+            fprintf(stderr, "iotls client: unknown option %s; try 'iotls client --help'\n",
+                    argv[i]);
+            return APP_EXIT_USAGE;
         } else if (target == NULL)
             target = argv[i];
         else {
             fprintf(stderr, "iotls client: unexpected argument %s\n", argv[i]);
-            return 2;
+            return APP_EXIT_USAGE;
         }
     }
     if (target == NULL) {
         usage(stderr);
-        return 2;
+        return APP_EXIT_USAGE;
+    }
+    if (early_file && sess_in == NULL) {
+        fprintf(stderr, "iotls client: --early-data needs --sess-in (0-RTT resumes a session)\n");
+        return APP_EXIT_USAGE;
     }
     if ((cert == NULL) != (key == NULL)) {
         fprintf(stderr, "iotls client: --cert and --key go together\n");
-        return 2;
+        return APP_EXIT_USAGE;
     }
     char host[256], port[16];
     if (split_target(target, host, sizeof host, port, sizeof port) != 0) {
         fprintf(stderr, "iotls client: bad target '%s' (want HOST:PORT or [IPv6]:PORT)\n", target);
-        return 2;
+        return APP_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int exit_code = 1;
+    /* Until the connection starts, a failure is the configuration's. */
+    int exit_code = APP_EXIT_CONFIG;
     iotls *t = NULL;
     iotls_config *cfg = iotls_config_new();
     if (cfg == NULL) {
         app_error("configuration", IOTLS_ERR_NO_MEMORY);
-        return 1;
+        return APP_EXIT_FAILURE;
     }
     int rc;
     if (ca) {
         if (app_load_ca(cfg, ca) != IOTLS_OK)
             goto out;
-    } else if (!insecure && !psk) {
+    } else if (!insecure && !psk && pin_count == 0) {
+        /* A pin alone authenticates the server: no CA store needed. */
         rc = iotls_config_set_ca_dir(cfg, SYSTEM_CA_DIR);
         if (rc != IOTLS_OK) {
             fprintf(stderr, "iotls: no system CA certificates in %s (%s); use --ca FILE\n",
@@ -486,21 +622,25 @@ int cmd_client(int argc, char **argv)
         goto out;
     }
     if (ciphers && (rc = iotls_config_set_ciphers(cfg, ciphers)) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --ciphers %s: unknown or repeated cipher suite\n", ciphers);
+        fprintf(stderr,
+                "iotls: --ciphers %s: unknown or repeated cipher suite (valid: "
+                "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
+                "or aes128gcm, aes256gcm, chacha20)\n",
+                ciphers);
         goto out;
     }
     if (alpn && (rc = iotls_config_set_alpn(cfg, alpn)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --alpn %s: bad protocol list\n", alpn);
         goto out;
     }
-    if (cert && (rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --cert %s --key %s: %s (or they do not belong together)\n", cert,
-                key, iotls_error_string(rc));
+    if (cert && (rc = app_set_cert(cfg, cert, key, key_pass)) != IOTLS_OK)
         goto out;
-    }
     for (size_t i = 0; i < pin_count; i++) {
         if (iotls_config_add_pin_sha256(cfg, pins[i]) != IOTLS_OK) {
-            fprintf(stderr, "iotls: --pin %s: want 64 hex digits (SHA-256 of the SPKI)\n", pins[i]);
+            fprintf(stderr,
+                    "iotls: --pin %s: want the SPKI's SHA-256 as 64 hex digits or "
+                    "sha256//BASE64\n",
+                    pins[i]);
             goto out;
         }
     }
@@ -517,6 +657,7 @@ int cmd_client(int argc, char **argv)
     if (record_size)
         (void)iotls_config_set_record_size(cfg, record_size);
     iotls_config_set_timeout_ms(cfg, (uint32_t)timeout);
+    (void)iotls_config_set_connect_timeout_ms(cfg, (uint32_t)connect_timeout);
     if (insecure)
         iotls_config_insecure_noverifycert(cfg);
     if (keylog_setup(cfg, keylog) != 0)
@@ -532,6 +673,7 @@ int cmd_client(int argc, char **argv)
     t = iotls_client_new(cfg);
     if (t == NULL) {
         app_error("client", IOTLS_ERR_NO_MEMORY);
+        exit_code = APP_EXIT_FAILURE;
         goto out;
     }
     if (sess_in && load_session(t, sess_in) != 0)
@@ -544,14 +686,28 @@ int cmd_client(int argc, char **argv)
     rc = iotls_connect(t, host, port, servername);
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
+        exit_code = app_exit_for(rc);
         goto out;
     }
+    exit_code = APP_EXIT_FAILURE;
     if (verbose)
         trace_summary(stderr, t, 1);
-    else if (!quiet)
-        print_connected(t, target);
-    if (early_file && finish_early_data(t, quiet) != 0)
+    else if (!quiet) {
+        iotls_info info;
+        if (iotls_get_info(t, &info) == IOTLS_OK && info.client_auth) {
+            status.pending = 1;
+            status.records_at_handshake = info.records_in;
+            status.target = target;
+        } else {
+            print_connected(t, target, NULL);
+        }
+    }
+    if (show_certs && !verbose)
+        trace_print_certs(stderr, t);
+    if (early_file && finish_early_data(t, quiet) != 0) {
+        exit_code = app_exit_for(iotls_last_error(t));
         goto out;
+    }
     if (key_update) {
         /* Ours now, the server's in answer (RFC 8446 4.6.3). */
         rc = iotls_key_update(t, 1);
@@ -559,6 +715,7 @@ int cmd_client(int argc, char **argv)
             rc = iotls_last_error(t);
         if (rc != IOTLS_OK) {
             fprintf(stderr, "iotls: --key-update: %s\n", iotls_error(t));
+            exit_code = app_exit_for(rc);
             goto out;
         }
     }
@@ -582,10 +739,15 @@ int cmd_client(int argc, char **argv)
             fprintf(stderr, "iotls: key updates sent %u received %u\n", info.key_updates_sent,
                     info.key_updates_received);
     }
+    if (sess_out && tickets_saved == 0 && exit_code == 0 && !quiet)
+        fprintf(stderr, "iotls: no session ticket arrived; %s not written\n", sess_out);
+    if (status.pending && exit_code == 0)
+        print_connected(t, target,
+                        "sent; the server sent nothing after the handshake to confirm it");
     rc = iotls_close(t);
     if (rc != IOTLS_OK && exit_code == 0) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
-        exit_code = 1;
+        exit_code = app_exit_for(rc);
     }
 out:
     iotls_free(t);

@@ -18,12 +18,15 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "exit_codes.h"
+#include "iotls/features.h"
 #include "iotls/iotls.h"
 #include "keylog.h"
 #include "replay_redis.h"
 #include "trace.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_TICKETS 2
 #define STOP_CHECK_MS 200 /* how often blocked loops look at the stop flag */
 #define MAX_ACTIVE 256
 #define CLOSE_LINGER_MS 2000 /* longest wait for a client to close after us */
@@ -65,6 +68,7 @@ static void usage(FILE *out)
         "  --addr ADDR          listen address (default 127.0.0.1)\n"
         "  --port N             port; 0 picks a free one (see ACCEPT line, --ready-file)\n"
         "  --cert FILE --key FILE  certificate chain (leaf first) and its key\n"
+        "  --key-pass SOURCE    passphrase of an encrypted --key: pass:TEXT, env:VAR, file:PATH\n"
         "  --ca FILE|DIR        require client certificates signed by these CAs\n"
         "  --verify-optional    with --ca: ask for, but do not require, a certificate\n"
         "  --alpn LIST          accepted protocols in preference order\n"
@@ -77,9 +81,10 @@ static void usage(FILE *out)
         "  --max-rsa-bits N     largest RSA key in the client's chain (2048..8192, default 4096)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
-        "  --timeout MS         handshake and write timeout (default %d)\n"
+        "  --timeout S          handshake and write timeout in seconds, fractions allowed\n"
+        "                       (default %d)\n"
         "  --once               exit after one connection (exit status: its result)\n"
-        "  --tickets N          session tickets sent after each handshake (default 0)\n"
+        "  --tickets N          session tickets sent after each handshake (default 2; 0: none)\n"
         "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
         "                       hex (servers sharing it and the clock rotate keys in step)\n"
         "  --ticket-rotation S  ticket key rotation period in seconds (default 86400, min 60);\n"
@@ -95,7 +100,7 @@ static void usage(FILE *out)
         "  --psk-ke             prefer PSK without ECDHE (psk_ke) when the client offers it\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
         "  -v                   trace handshakes on stderr\n",
-        DEFAULT_TIMEOUT_MS);
+        DEFAULT_TIMEOUT_MS / 1000);
 }
 
 /* ---- per-connection work ---- */
@@ -400,7 +405,8 @@ static void close_conn_socket(const server_ctx *ctx, int fd)
     iotls_close_socket(fd, atomic_load(&stop_requested) ? 0 : linger);
 }
 
-/* Handshake, one line, serve, close. Returns 0 when everything went well. */
+/* Handshake, one line, serve, close. Returns the exit code (exit_codes.h):
+ * 0 when everything went well. */
 static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const char *peer)
 {
     char tag[32];
@@ -414,9 +420,10 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
                  why ? why
                  : t ? iotls_error(t)
                      : iotls_error_string(rc));
+        int code = app_exit_for(t ? iotls_last_error(t) : rc);
         iotls_free(t);
         close_conn_socket(ctx, fd);
-        return 1;
+        return code == APP_EXIT_OK ? APP_EXIT_FAILURE : code;
     }
     iotls_info info;
     if (iotls_get_info(t, &info) == IOTLS_OK) {
@@ -448,12 +455,13 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
         (info.key_updates_sent > 0 || info.key_updates_received > 0))
         out_line(ctx, "conn %lu: key updates sent %u received %u", id, info.key_updates_sent,
                  info.key_updates_received);
+    int code = rc == 0 ? APP_EXIT_OK : app_exit_for(iotls_last_error(t));
     int crc = iotls_close(t);
     if (rc == 0 && crc != IOTLS_OK && ctx->verbose)
         fprintf(stderr, "%s%s\n", tag, iotls_error(t));
     iotls_free(t);
     close_conn_socket(ctx, fd);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 || code != APP_EXIT_OK ? code : APP_EXIT_FAILURE;
 }
 
 static void *conn_thread(void *arg)
@@ -517,11 +525,15 @@ int cmd_server(int argc, char **argv)
     const char *addr = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL, *ca = NULL,
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *ready_file = NULL,
                *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL,
-               *replay_redis = NULL;
+               *key_pass = NULL, *replay_redis = NULL;
     int psk_ke = 0;
     unsigned long key_update_limit = 0;
-    unsigned long tickets = 0, early_max = 0, ticket_rotation = 0;
-    int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO;
+    unsigned long early_max = 0, ticket_rotation = 0;
+    /* Tickets by default, as openssl s_server: a client can try resumption
+     * without knowing a flag (none in an image built without it). */
+    unsigned long tickets = IOTLS_FEATURE_RESUMPTION ? DEFAULT_TICKETS : 0;
+    int tickets_given = 0;
+    int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO, mode_echo = 0, mode_http = 0;
     unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
     for (int i = 1; i < argc; i++) {
@@ -535,6 +547,8 @@ int cmd_server(int argc, char **argv)
             cert = v;
         else if ((v = app_opt_value(argc, argv, &i, "--key")))
             key = v;
+        else if ((v = app_opt_value(argc, argv, &i, "--key-pass")))
+            key_pass = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ca")))
             ca = v;
         else if ((v = app_opt_value(argc, argv, &i, "--alpn")))
@@ -547,9 +561,10 @@ int cmd_server(int argc, char **argv)
             keylog = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ready-file")))
             ready_file = v;
-        else if ((v = app_opt_value(argc, argv, &i, "--tickets")))
+        else if ((v = app_opt_value(argc, argv, &i, "--tickets"))) {
             tickets = app_parse_num("--tickets", v, 0, 16);
-        else if ((v = app_opt_value(argc, argv, &i, "--ticket-keys")))
+            tickets_given = 1;
+        } else if ((v = app_opt_value(argc, argv, &i, "--ticket-keys")))
             ticket_keys = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ticket-rotation")))
             ticket_rotation = app_parse_num("--ticket-rotation", v, 60, 0xFFFFFFFFul);
@@ -574,13 +589,13 @@ int cmd_server(int argc, char **argv)
         else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
             max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
-            timeout = app_parse_num("--timeout", v, 0, 3600000);
+            timeout = app_parse_seconds("--timeout", v);
         else if (app_opt_flag(argv, i, "--verify-optional"))
             verify_optional = 1;
         else if (app_opt_flag(argv, i, "--echo"))
-            mode = MODE_ECHO;
+            mode_echo = 1;
         else if (app_opt_flag(argv, i, "--http") || app_opt_flag(argv, i, "--www"))
-            mode = MODE_HTTP;
+            mode_http = 1;
         else if (app_opt_flag(argv, i, "--once"))
             once = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
@@ -589,23 +604,29 @@ int cmd_server(int argc, char **argv)
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "iotls server: unknown argument %s\n", argv[i]);
-            usage(stderr);
-            return 2;
+            fprintf(stderr, "iotls server: unknown option %s; try 'iotls server --help'\n",
+                    argv[i]);
+            return APP_EXIT_USAGE;
         }
     }
     if (port == NULL || (cert == NULL) != (key == NULL) || (cert == NULL && psk == NULL)) {
-        fprintf(stderr, "iotls server: --port, and --cert with --key or --psk, are required\n");
-        usage(stderr);
-        return 2;
+        fprintf(stderr, "iotls server: --port, and --cert with --key or --psk, are required; try "
+                        "'iotls server --help'\n");
+        return APP_EXIT_USAGE;
     }
+    if (mode_echo && mode_http) {
+        fprintf(stderr, "iotls server: --echo and --http exclude each other\n");
+        return APP_EXIT_USAGE;
+    }
+    mode = mode_http ? MODE_HTTP : MODE_ECHO;
     if (verify_optional && ca == NULL) {
         fprintf(stderr, "iotls server: --verify-optional needs --ca\n");
-        return 2;
+        return APP_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int exit_code = 1, lfd = -1, rc;
+    /* Until the server listens, a failure is the configuration's. */
+    int exit_code = APP_EXIT_CONFIG, lfd = -1, rc;
     iotls *server = NULL;
     server_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -614,6 +635,7 @@ int cmd_server(int argc, char **argv)
     iotls_config *cfg = iotls_config_new();
     if (cfg == NULL) {
         app_error("configuration", IOTLS_ERR_NO_MEMORY);
+        exit_code = APP_EXIT_FAILURE;
         goto out;
     }
     if (psk && app_set_psk(cfg, psk, psk_identity, psk_hash, ciphers) != 0)
@@ -622,11 +644,8 @@ int cmd_server(int argc, char **argv)
         iotls_config_set_psk_ke(cfg, IOTLS_PSK_KE_ONLY);
     if (key_update_limit)
         iotls_config_set_key_update_limit(cfg, key_update_limit);
-    if (cert && (rc = iotls_config_set_cert_file(cfg, cert, key)) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --cert %s --key %s: %s (or they do not belong together)\n", cert,
-                key, iotls_error_string(rc));
+    if (cert && (rc = app_set_cert(cfg, cert, key, key_pass)) != IOTLS_OK)
         goto out;
-    }
     if (ca) {
         if (app_load_ca(cfg, ca) != IOTLS_OK)
             goto out;
@@ -638,7 +657,11 @@ int cmd_server(int argc, char **argv)
         goto out;
     }
     if (ciphers && iotls_config_set_ciphers(cfg, ciphers) != IOTLS_OK) {
-        fprintf(stderr, "iotls: --ciphers %s: unknown or repeated cipher suite\n", ciphers);
+        fprintf(stderr,
+                "iotls: --ciphers %s: unknown or repeated cipher suite (valid: "
+                "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256, "
+                "or aes128gcm, aes256gcm, chacha20)\n",
+                ciphers);
         goto out;
     }
     if (alpn && iotls_config_set_alpn(cfg, alpn) != IOTLS_OK) {
@@ -668,7 +691,8 @@ int cmd_server(int argc, char **argv)
     }
     if (replay_redis && replay_redis_install(cfg, replay_redis, early_max > 0) != 0)
         goto out;
-    if (tickets && (rc = iotls_config_set_tickets(cfg, (unsigned)tickets)) != IOTLS_OK) {
+    if ((tickets || tickets_given) &&
+        (rc = iotls_config_set_tickets(cfg, (unsigned)tickets)) != IOTLS_OK) {
         fprintf(stderr, "iotls: --tickets: %s\n", iotls_error_string(rc));
         goto out;
     }
@@ -680,6 +704,7 @@ int cmd_server(int argc, char **argv)
     server = iotls_server_new(cfg);
     if (server == NULL) {
         app_error("server", IOTLS_ERR_NO_MEMORY);
+        exit_code = APP_EXIT_FAILURE;
         goto out;
     }
     ctx.server = server;
@@ -694,6 +719,7 @@ int cmd_server(int argc, char **argv)
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls: cannot listen on %s port %s: %s (%s)\n", addr, port,
                 iotls_error_string(rc), strerror(errno));
+        exit_code = app_exit_for(rc);
         goto out;
     }
 

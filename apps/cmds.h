@@ -1,6 +1,6 @@
 /* Subcommands of the iotls program and the small helpers they share
- * (implemented in main.c). Each command returns the process exit code:
- * 0 success, 1 failure, 2 usage error. */
+ * (implemented in main.c). Each command returns the process exit code
+ * (exit_codes.h: distinct by cause). */
 #ifndef IOTLS_APP_CMDS_H
 #define IOTLS_APP_CMDS_H
 
@@ -23,8 +23,15 @@ const char *app_opt_value(int argc, char **argv, int *i, const char *name);
 int app_opt_flag(char **argv, int i, const char *name);
 /* Decimal number in [min, max]; prints an error naming opt and exits 2. */
 unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, unsigned long max);
+/* Seconds, fractions allowed ("2.5"), in [0, 86400]: milliseconds. Prints
+ * an error naming opt and exits 2. */
+uint32_t app_parse_seconds(const char *opt, const char *s);
 /* Load trust anchors from a file or a directory. Prints the error. */
 int app_load_ca(iotls_config *cfg, const char *path);
+/* --cert FILE --key FILE [--key-pass SOURCE]: our certificate and key.
+ * SOURCE as openssl's -passin: pass:TEXT, env:VAR, file:PATH (first line).
+ * Prints the error (naming the file and the cause); returns the iotls code. */
+int app_set_cert(iotls_config *cfg, const char *cert, const char *key, const char *key_pass);
 /* --psk HEX --psk-identity ID [--psk-hash sha256|sha384]: the external
  * PSK. Without --psk-hash the hash is the first --ciphers suite's (ciphers
  * may be NULL), else SHA-256. Prints the error; returns 0 or -1. */

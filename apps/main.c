@@ -7,22 +7,25 @@
 #include <sys/stat.h>
 
 #include "cmds.h"
+#include "exit_codes.h"
 #include "iotls/iotls.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: iotls COMMAND [OPTIONS]\n"
-            "\n"
-            "commands:\n"
-            "  client HOST:PORT   connect with TLS 1.3 (stdin/stdout, or --get PATH)\n"
-            "  server --port N    accept TLS 1.3 connections (--echo or --http)\n"
-            "  demo               client and server in one process, step by step\n"
+    fprintf(out, "usage: iotls COMMAND [OPTIONS]\n"
+                 "\n"
+                 "commands:\n"
+                 "  client HOST:PORT   connect with TLS 1.3 (stdin/stdout, or --get PATH)\n"
+                 "  server --port N    accept TLS 1.3 connections (--echo or --http)\n"
+                 "  demo               client and server in one process, step by step\n"
 #ifdef IOTLS_BENCH
-            "  bench              handshakes and throughput over memory and loopback\n"
+                 "  bench              handshakes and throughput over memory and loopback\n"
 #endif
-            "  version            print the version\n"
-            "  help               this text; 'iotls COMMAND --help' for a command's options\n");
+                 "  version            print the version\n"
+                 "  help               this text; 'iotls COMMAND --help' for a command's options\n"
+                 "\n"
+                 "exit codes:\n");
+    app_exit_codes_print(out);
 }
 
 const char *app_opt_value(int argc, char **argv, int *i, const char *name)
@@ -37,7 +40,7 @@ const char *app_opt_value(int argc, char **argv, int *i, const char *name)
         return NULL;
     if (*i + 1 >= argc) {
         fprintf(stderr, "iotls: option %s needs a value\n", name);
-        exit(2);
+        exit(APP_EXIT_USAGE);
     }
     *i += 1;
     return argv[*i];
@@ -68,9 +71,23 @@ unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, u
     unsigned long v = strtoul(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max) {
         fprintf(stderr, "iotls: %s: '%s' is not a number from %lu to %lu\n", opt, s, min, max);
-        exit(2);
+        exit(APP_EXIT_USAGE);
     }
     return v;
+}
+
+uint32_t app_parse_seconds(const char *opt, const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    /* Decimal digits and one point only: strtod alone would also take
+     * "inf", "nan", hex and exponents. */
+    double v = s[0] != '\0' && strspn(s, "0123456789.") == strlen(s) ? strtod(s, &end) : -1;
+    if (errno != 0 || end == s || end == NULL || *end != '\0' || v < 0 || v > 86400) {
+        fprintf(stderr, "iotls: %s: '%s' is not a number of seconds from 0 to 86400\n", opt, s);
+        exit(APP_EXIT_USAGE);
+    }
+    return (uint32_t)(v * 1000.0 + 0.5);
 }
 
 int app_set_psk(iotls_config *cfg, const char *hex, const char *identity, const char *hash,
@@ -126,6 +143,59 @@ void app_error(const char *what, int rc)
     fprintf(stderr, "iotls: %s: %s\n", what, iotls_error_string(rc));
 }
 
+/* The passphrase named by an openssl-style source into out. */
+static int key_pass_from(const char *source, char *out, size_t cap)
+{
+    if (strncmp(source, "pass:", 5) == 0) {
+        if (strlen(source + 5) >= cap)
+            return -1;
+        strcpy(out, source + 5);
+        return 0;
+    }
+    if (strncmp(source, "env:", 4) == 0) {
+        const char *v = getenv(source + 4);
+        if (v == NULL) {
+            fprintf(stderr, "iotls: --key-pass %s: no such environment variable\n", source);
+            return -1;
+        }
+        if (strlen(v) >= cap)
+            return -1;
+        strcpy(out, v);
+        return 0;
+    }
+    if (strncmp(source, "file:", 5) == 0) {
+        FILE *f = fopen(source + 5, "r");
+        if (f == NULL) {
+            fprintf(stderr, "iotls: --key-pass %s: %s\n", source, strerror(errno));
+            return -1;
+        }
+        if (fgets(out, (int)cap, f) == NULL)
+            out[0] = '\0';
+        fclose(f);
+        out[strcspn(out, "\r\n")] = '\0';
+        return 0;
+    }
+    fprintf(stderr, "iotls: --key-pass: want pass:TEXT, env:VAR or file:PATH\n");
+    return -1;
+}
+
+int app_set_cert(iotls_config *cfg, const char *cert, const char *key, const char *key_pass)
+{
+    if (key_pass) {
+        char pass[1024];
+        int ok = key_pass_from(key_pass, pass, sizeof pass) == 0 &&
+                 iotls_config_set_key_password(cfg, pass) == IOTLS_OK;
+        memset(pass, 0, sizeof pass);
+        if (!ok)
+            return IOTLS_ERR_CONFIG;
+    }
+    int rc = iotls_config_set_cert_file(cfg, cert, key);
+    if (rc != IOTLS_OK)
+        fprintf(stderr, "iotls: %s\n",
+                iotls_config_error(cfg)[0] ? iotls_config_error(cfg) : iotls_error_string(rc));
+    return rc;
+}
+
 int app_load_ca(iotls_config *cfg, const char *path)
 {
     struct stat st;
@@ -136,7 +206,8 @@ int app_load_ca(iotls_config *cfg, const char *path)
     int rc = S_ISDIR(st.st_mode) ? iotls_config_set_ca_dir(cfg, path)
                                  : iotls_config_set_ca_file(cfg, path);
     if (rc != IOTLS_OK)
-        fprintf(stderr, "iotls: CA %s: no usable certificate (%s)\n", path, iotls_error_string(rc));
+        fprintf(stderr, "iotls: %s\n",
+                iotls_config_error(cfg)[0] ? iotls_config_error(cfg) : iotls_error_string(rc));
     else if (iotls_config_ca_skipped(cfg) > 0)
         fprintf(stderr,
                 "iotls: CA %s: %zu %s skipped (not usable by iotls: unparsable, or a key "
@@ -150,7 +221,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return APP_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "client") == 0)
@@ -175,10 +246,23 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        /* "iotls help client" is "iotls client --help". */
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            char *sub_argv[] = {argv[2], "--help", NULL};
+            if (strcmp(argv[2], "client") == 0)
+                return cmd_client(2, sub_argv);
+            if (strcmp(argv[2], "server") == 0)
+                return cmd_server(2, sub_argv);
+            if (strcmp(argv[2], "demo") == 0)
+                return cmd_demo(2, sub_argv);
+            if (strcmp(argv[2], "bench") == 0)
+                return cmd_bench(2, sub_argv);
+            fprintf(stderr, "iotls: no command '%s'; try 'iotls help'\n", argv[2]);
+            return APP_EXIT_USAGE;
+        }
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "iotls: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 2;
+    fprintf(stderr, "iotls: unknown command '%s'; try 'iotls help'\n", cmd);
+    return APP_EXIT_USAGE;
 }

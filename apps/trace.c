@@ -129,6 +129,33 @@ void trace_install(iotls_config *cfg, FILE *out)
     iotls_config_set_trace(cfg, on_event, out);
 }
 
+static void utc(int64_t t, char *out, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, cap, "?");
+}
+
+/* Validity, names and the SPKI pin of one certificate, in the forms --pin
+ * takes. */
+static void print_cert_more(FILE *out, const iotls_cert_text *text)
+{
+    char t_from[40], t_to[40], hex[65];
+    if (text->not_before != 0 || text->not_after != 0) {
+        utc(text->not_before, t_from, sizeof t_from);
+        utc(text->not_after, t_to, sizeof t_to);
+        fprintf(out, "%s      valid:   %s to %s\n", ts.tag, t_from, t_to);
+    }
+    fprintf(out, "%s      names:   %s\n", ts.tag, text->names[0] ? text->names : "none");
+    if (text->pin_base64[0] != '\0') {
+        for (size_t i = 0; i < sizeof text->spki_sha256; i++)
+            snprintf(hex + 2 * i, 3, "%02x", text->spki_sha256[i]);
+        fprintf(out, "%s      pin:     sha256//%s\n%s               %s\n", ts.tag, text->pin_base64,
+                ts.tag, hex);
+    }
+}
+
 static void print_chain(FILE *out, iotls *t)
 {
     iotls_conn *c = iotls_engine(t);
@@ -147,7 +174,14 @@ static void print_chain(FILE *out, iotls *t)
             break;
         fprintf(out, "%s    %zu subject: %s\n%s      issuer:  %s\n%s      key:     %s\n", ts.tag, i,
                 text.subject, ts.tag, text.issuer, ts.tag, text.key);
+        print_cert_more(out, &text);
     }
+}
+
+void trace_print_certs(FILE *out, iotls *t)
+{
+    print_chain(out, t);
+    fflush(out);
 }
 
 void trace_summary(FILE *out, iotls *t, int is_client)
@@ -166,6 +200,10 @@ void trace_summary(FILE *out, iotls *t, int is_client)
     fprintf(out, "%s  ALPN:           %s\n", tag, info.alpn && info.alpn[0] ? info.alpn : "none");
     fprintf(out, "%s  server name:    %s\n", tag,
             info.server_name && info.server_name[0] ? info.server_name : "none");
+    fprintf(out, "%s  resumed:        %s\n", tag,
+            info.resumed        ? "yes, ticket"
+            : info.external_psk ? "no, external PSK"
+                                : "no, full handshake");
     print_chain(out, t);
     if (info.peer_chain_len > 0)
         fprintf(out, "%s  peer verified:  %s\n", tag,
@@ -186,10 +224,12 @@ void trace_summary(FILE *out, iotls *t, int is_client)
         fprintf(out, "%s  client:         %s, SPKI SHA-256 %s\n", tag, info.peer_subject, spki);
     }
     /* A round trip is one flight of the peer answering one of ours: the
-     * client counts the server's flights, the server its own. */
+     * client counts the server's flights; the server the client flights
+     * that answered one of its own (all but the ClientHello: its own
+     * flights include the session tickets, which nobody answers). */
+    unsigned rtts = is_client ? info.flights_in : info.flights_in > 0 ? info.flights_in - 1 : 0;
     fprintf(out, "%s  flights:        %u sent, %u received (%u round trip%s)\n", tag,
-            info.flights_out, info.flights_in, is_client ? info.flights_in : info.flights_out,
-            (is_client ? info.flights_in : info.flights_out) == 1 ? "" : "s");
+            info.flights_out, info.flights_in, rtts, rtts == 1 ? "" : "s");
     fprintf(out, "%s  bytes:          %llu sent in %llu records, %llu received in %llu records\n",
             tag, (unsigned long long)info.bytes_out, (unsigned long long)info.records_out,
             (unsigned long long)info.bytes_in, (unsigned long long)info.records_in);

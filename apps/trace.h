@@ -19,6 +19,9 @@ double trace_elapsed_ms(void);
 /* Multi-line summary: version, suite, group, signatures, ALPN, peer chain,
  * flights and bytes. is_client picks how round trips are counted. */
 void trace_summary(FILE *out, iotls *t, int is_client);
+/* The peer's chain: per certificate its subject, issuer, key, validity,
+ * names and SPKI pin (as --pin takes it). */
+void trace_print_certs(FILE *out, iotls *t);
 /* Name of a handshake message type ("ClientHello"). */
 const char *trace_hs_name(int hs_type);
 

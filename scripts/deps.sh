@@ -35,7 +35,7 @@ psa) DEMO="$DEMO python3 python3-jinja2 python3-jsonschema" ;;
     ;;
 esac
 BENCH="$DEMO libssl-dev libwolfssl-dev libgnutls28-dev valgrind"
-TEST="$BENCH libmbedtls-dev openssl gnutls-bin tshark iproute2 procps mosquitto mosquitto-clients nginx haproxy redis-server libhiredis-dev"
+TEST="$BENCH libmbedtls-dev openssl gnutls-bin tshark iproute2 procps mosquitto mosquitto-clients nginx haproxy redis-server libhiredis-dev jq"
 FUZZ="clang libclang-rt-14-dev"
 
 [ $# -eq 0 ] && set -- demo

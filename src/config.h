@@ -39,6 +39,13 @@ struct iotls_config {
     iotls_x509 cert; /* our chain, leaf first */
     iotls_pkey key;
     int has_cert;
+    char *key_password; /* iotls_config_set_key_password (heap, wiped), or NULL */
+    /* Holders: the application (iotls_config_new) and each blocking-API
+     * object made from it; the last iotls_config_free / iotls_free frees. */
+    int refs;
+    /* What the last failed setter that loads files found wrong
+     * (iotls_config_error); empty when it succeeded. */
+    char error[320];
 
     uint8_t alpn[IOTLS_MAX_ALPN_WIRE]; /* ProtocolNameList body: len-prefixed names */
     size_t alpn_len;
@@ -53,6 +60,7 @@ struct iotls_config {
     size_t max_handshake;    /* largest handshake message in or out */
     size_t max_record_plain; /* record size: largest plaintext we receive and send (512..16384) */
     uint32_t timeout_ms;
+    uint32_t connect_timeout_ms; /* TCP connect; 0: timeout_ms */
 
     iotls_keylog_fn keylog;
     void *keylog_arg;
@@ -111,6 +119,8 @@ struct iotls_config {
     void *now_arg;
 };
 
+/* Blocking API objects hold their configuration (config.c). */
+void iotls_config_hold(const struct iotls_config *cfg);
 /* The configured clock, 0 when none. */
 uint64_t iotls_config_now_ms(const struct iotls_config *cfg);
 

@@ -130,9 +130,12 @@ int iotls_conn_handshake_done(const iotls_conn *c)
 {
     return c->handshake_done;
 }
-void iotls_conn_set_user(iotls_conn *c, void *user)
+int iotls_conn_set_user(iotls_conn *c, void *user)
 {
+    if (c == NULL)
+        return IOTLS_ERR_BAD_ARG;
     c->user = user;
+    return IOTLS_OK;
 }
 void *iotls_conn_user(const iotls_conn *c)
 {

@@ -15,6 +15,8 @@
 #ifndef IOTLS_ENGINE_H
 #define IOTLS_ENGINE_H
 
+#include "iotls/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,19 +32,20 @@ typedef enum {
     IOTLS_ROLE_SERVER = 1,
 } iotls_role;
 
-size_t iotls_conn_size(const iotls_config *cfg);
+IOTLS_API size_t iotls_conn_size(const iotls_config *cfg);
 /* server_name: client only (SNI and the certificate name check; NULL skips
  * both, which is only allowed with iotls_config_insecure_noverifycert or
  * pins). Returns NULL when mem is too small or misaligned. */
-iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, iotls_role role,
-                            const char *server_name);
+IOTLS_API iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg,
+                                      iotls_role role, const char *server_name);
 /* Client: queue the ClientHello. Server: nothing (waits for one). */
-int iotls_conn_start(iotls_conn *c);
+IOTLS_API int iotls_conn_start(iotls_conn *c);
 /* Feeds up to len received bytes; *used tells how many were taken (fewer
  * when decrypted application data waits to be read, or the output buffer
- * must drain first). Returns IOTLS_OK, or a fatal error (then the alert to
- * send is queued in the output). */
-int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used);
+ * must drain first). Returns IOTLS_OK, IOTLS_WANT_READ / IOTLS_WANT_WRITE
+ * where noted (never errors: they say what the engine waits for), or a
+ * fatal error (then the alert to send is queued in the output). */
+IOTLS_API int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used);
 /* Zero-copy input, instead of iotls_conn_input: receive straight into the
  * connection's record buffer. iotls_conn_input_space tells where and how
  * many bytes the engine takes now (*cap; the rest of the current record's
@@ -52,56 +55,67 @@ int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *use
  * After receiving n <= *cap bytes there, iotls_conn_input_commit(c, n)
  * processes them, with the same results as iotls_conn_input. Saves the
  * transport a receive buffer of its own (the blocking API has none). */
-uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap);
-int iotls_conn_input_commit(iotls_conn *c, size_t n);
+IOTLS_API uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap);
+IOTLS_API int iotls_conn_input_commit(iotls_conn *c, size_t n);
 /* Bytes waiting to be sent (NULL/0 when none). */
-const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len);
-void iotls_conn_output_consume(iotls_conn *c, size_t n);
-int iotls_conn_handshake_done(const iotls_conn *c);
+IOTLS_API const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len);
+IOTLS_API void iotls_conn_output_consume(iotls_conn *c, size_t n);
+IOTLS_API int iotls_conn_handshake_done(const iotls_conn *c);
 /* Application data: IOTLS_OK with *n > 0; IOTLS_WANT_READ when none is
- * buffered; IOTLS_ERR_CLOSED after close_notify; another error when failed. */
-int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n);
+ * buffered (not an error: feed more input); IOTLS_ERR_CLOSED after the
+ * peer's close_notify (the end of the stream: the blocking iotls_read
+ * returns 0 for it); another error when failed. */
+IOTLS_API int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n);
 /* Seals up to len bytes into output records; *n tells how many were taken
- * (IOTLS_WANT_WRITE when the output buffer is full: drain it first). */
-int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n);
+ * (IOTLS_WANT_WRITE when the output buffer is full: not an error, drain
+ * it first). */
+IOTLS_API int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n);
 /* Queue close_notify. */
-int iotls_conn_close(iotls_conn *c);
+IOTLS_API int iotls_conn_close(iotls_conn *c);
 /* Queue a KeyUpdate (and switch our write keys). */
-int iotls_conn_key_update(iotls_conn *c, int request_peer);
+IOTLS_API int iotls_conn_key_update(iotls_conn *c, int request_peer);
 /* The error that failed the connection (0 while healthy). */
-int iotls_conn_error(const iotls_conn *c);
-int iotls_conn_info(const iotls_conn *c, iotls_info *info);
+IOTLS_API int iotls_conn_error(const iotls_conn *c);
+IOTLS_API int iotls_conn_info(const iotls_conn *c, iotls_info *info);
+/* Words on the error that failed c, for a person, NUL-ended in out (empty
+ * when iotls knows nothing more than iotls_error_string tells): a refused
+ * peer certificate's subject and what was wrong (the host name asked for
+ * and the names it has; its validity and the time now; the issuer that
+ * did not chain), or a likely reason for the peer's alert. Works from the
+ * peer chain the connection keeps: no room in the engine block for it. */
+IOTLS_API int iotls_conn_error_detail(const iotls_conn *c, char *out, size_t cap);
 /* Peer certificate chain (leaf first), DER views valid while c lives. */
-size_t iotls_conn_peer_cert_count(const iotls_conn *c);
-int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint8_t **der, size_t *len);
+IOTLS_API size_t iotls_conn_peer_cert_count(const iotls_conn *c);
+IOTLS_API int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint8_t **der,
+                                       size_t *len);
 /* Wipes every secret and frees what the crypto library holds. */
-void iotls_conn_free(iotls_conn *c);
+IOTLS_API void iotls_conn_free(iotls_conn *c);
 /* Application pointer, for callbacks. */
-void iotls_conn_set_user(iotls_conn *c, void *user);
-void *iotls_conn_user(const iotls_conn *c);
+IOTLS_API int iotls_conn_set_user(iotls_conn *c, void *user);
+IOTLS_API void *iotls_conn_user(const iotls_conn *c);
 /* Client, before iotls_conn_start: offer the session in blob
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
  * other server name, suite not configured) or SESSION_EXPIRED. The blob is
  * checked and referenced, not copied (the connection keeps no room for a
  * ticket): keep it unchanged until iotls_conn_handshake_done() or
  * iotls_conn_free(). */
-int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
+IOTLS_API int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed: its HMAC-SHA256
  * trailer is checked under key (NULL/0: the plain SHA-256 digest, as
  * iotls_conn_set_session). A blob not made under that key is
  * SESSION_INVALID. The key is only used during the call. */
-int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len, const uint8_t *key,
-                                 size_t key_len);
+IOTLS_API int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
+                                           const uint8_t *key, size_t key_len);
 /* Client, after iotls_conn_set_session: send data as 0-RTT early data. Before
  * iotls_conn_start the data is only referenced (keep it alive until
  * iotls_conn_start returns) and goes out right after the ClientHello; after
  * the start (until the ServerHello) it is sealed at once. BAD_STATE when the
  * session allows no early data; BAD_ARG when the total would exceed its
  * max_early_data_size or the output buffer. */
-int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len);
+IOTLS_API int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len);
 /* IOTLS_EARLY_DATA_NONE / _ACCEPTED / _REJECTED (final once the server's
  * EncryptedExtensions is processed, on either side). */
-int iotls_conn_early_data_status(const iotls_conn *c);
+IOTLS_API int iotls_conn_early_data_status(const iotls_conn *c);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef IOTLS_ERROR_H
 #define IOTLS_ERROR_H
 
+#include "iotls/api.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -105,13 +107,13 @@ enum iotls_alert {
 };
 
 /* Short stable name of an error code, e.g. "IOTLS_ERR_DECODE". */
-const char *iotls_error_name(int err);
+IOTLS_API const char *iotls_error_name(int err);
 /* One-line human explanation of an error code. */
-const char *iotls_error_string(int err);
+IOTLS_API const char *iotls_error_string(int err);
 /* The alert description to send for err, or -1 when none is sent. */
-int iotls_error_alert(int err);
+IOTLS_API int iotls_error_alert(int err);
 /* Name of an alert description, e.g. "decode_error"; "unknown" otherwise. */
-const char *iotls_alert_name(int alert);
+IOTLS_API const char *iotls_alert_name(int alert);
 /* The local error code that a received fatal alert maps to is always
  * IOTLS_ERR_ALERT_RECEIVED; the description is kept on the connection. */
 

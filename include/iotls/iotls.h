@@ -11,6 +11,8 @@
 #ifndef IOTLS_IOTLS_H
 #define IOTLS_IOTLS_H
 
+#include "iotls/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h> /* ssize_t: the blocking API only */
@@ -22,38 +24,50 @@
 extern "C" {
 #endif
 
-/* ---------------- Blocking API ---------------- */
+/* ---------------- Blocking API ----------------
+ *
+ * Results: IOTLS_OK (0) or a byte count on success, a negative
+ * IOTLS_ERR_* code on failure (iotls_error() says why). In non-blocking
+ * mode (iotls_set_nonblocking) connect, accept, handshake, read, write and
+ * close may also return IOTLS_WANT_READ or IOTLS_WANT_WRITE: these are
+ * NOT errors, only "call again when the socket is readable / writable";
+ * the connection is intact. */
 
-iotls *iotls_client_new(const iotls_config *cfg);
-iotls *iotls_server_new(const iotls_config *cfg);
+IOTLS_API iotls *iotls_client_new(const iotls_config *cfg);
+IOTLS_API iotls *iotls_server_new(const iotls_config *cfg);
 /* Resolve, connect (IPv4/IPv6), handshake. servername NULL: host is used
  * for SNI (not for IP literals) and for certificate name checking. */
-int iotls_connect(iotls *t, const char *host, const char *port, const char *servername);
+IOTLS_API int iotls_connect(iotls *t, const char *host, const char *port, const char *servername);
 /* Handshake over an already connected socket (it stays the caller's to
  * close: iotls_close does not close it). */
-int iotls_connect_socket(iotls *t, int fd, const char *servername);
+IOTLS_API int iotls_connect_socket(iotls *t, int fd, const char *servername);
 /* Server: listening socket on 127.0.0.1 or addr, port ("0": any free one). */
-int iotls_listen(const char *addr, const char *port, int backlog, int *fd_out, int *port_out);
+IOTLS_API int iotls_listen(const char *addr, const char *port, int backlog, int *fd_out,
+                           int *port_out);
 /* Server: accept a connection from lfd and run the handshake on it. When
  * the handshake fails, *conn_out is still set (NULL only when nothing could
  * be allocated) so iotls_error() can tell why; iotls_free() it. */
-int iotls_accept(iotls *server, int lfd, iotls **conn_out);
+IOTLS_API int iotls_accept(iotls *server, int lfd, iotls **conn_out);
 /* Server: handshake on an accepted socket (the caller closes fd; *conn_out
  * as for iotls_accept). */
-int iotls_accept_socket(iotls *server, int fd, iotls **conn_out);
-/* Run the handshake now (otherwise done by the first read or write). */
-int iotls_handshake(iotls *t);
-/* > 0 bytes read; 0 peer closed (close_notify); < 0 error code. */
-ssize_t iotls_read(iotls *t, void *buf, size_t len);
-/* len bytes written, or < 0 error code. Non-blocking: may write fewer;
- * iotls_write(t, NULL, 0) sends records still queued. */
-ssize_t iotls_write(iotls *t, const void *buf, size_t len);
+IOTLS_API int iotls_accept_socket(iotls *server, int fd, iotls **conn_out);
+/* Run the handshake now (otherwise done by the first read or write).
+ * IOTLS_OK, WANT_READ / WANT_WRITE (non-blocking, not errors), or an error. */
+IOTLS_API int iotls_handshake(iotls *t);
+/* > 0 bytes read; 0 peer closed (close_notify; iotls_last_error() then
+ * tells IOTLS_ERR_CLOSED); IOTLS_WANT_READ / WANT_WRITE (non-blocking, not
+ * errors); another negative value: the error code. */
+IOTLS_API ssize_t iotls_read(iotls *t, void *buf, size_t len);
+/* len bytes written, or < 0 error code. Non-blocking: may write fewer, or
+ * return IOTLS_WANT_WRITE / WANT_READ (not errors: retry when the socket
+ * is ready); iotls_write(t, NULL, 0) sends records still queued. */
+IOTLS_API ssize_t iotls_write(iotls *t, const void *buf, size_t len);
 /* Start a KeyUpdate; request_peer asks the peer to update too. */
-int iotls_key_update(iotls *t, int request_peer);
+IOTLS_API int iotls_key_update(iotls *t, int request_peer);
 /* close_notify, then close the socket if iotls opened it (iotls_connect,
  * iotls_accept), as iotls_close_socket does (lingering up to 2 s, or the
  * timeout if shorter; not at all in non-blocking mode). */
-int iotls_close(iotls *t);
+IOTLS_API int iotls_close(iotls *t);
 /* Closes a socket without losing what was sent on it, for sockets the
  * caller owns (iotls_connect_socket, iotls_accept_socket), after
  * iotls_close (or a failure, whose alert iotls has already sent): shuts
@@ -61,38 +75,43 @@ int iotls_close(iotls *t);
  * closes or linger_ms pass, then close(). A plain close() with unread input
  * makes TCP reset the connection, and the peer may get ECONNRESET instead
  * of our last records (a fatal alert, session tickets). */
-void iotls_close_socket(int fd, uint32_t linger_ms);
-void iotls_free(iotls *t);
+IOTLS_API void iotls_close_socket(int fd, uint32_t linger_ms);
+IOTLS_API void iotls_free(iotls *t);
 /* Bytes t holds in iotls' own allocations: the engine block
  * (iotls_conn_size of its configuration), the blocking API's state, and a
  * session blob or early data it keeps. The crypto library's allocations
  * during a handshake come on top (docs/memory.md measures both). */
-size_t iotls_memory_used(const iotls *t);
+IOTLS_API size_t iotls_memory_used(const iotls *t);
 /* Last error as one line: "handshake failed: bad_certificate (peer
  * certificate does not match the host name)". */
-const char *iotls_error(const iotls *t);
-int iotls_last_error(const iotls *t);
-int iotls_get_info(const iotls *t, iotls_info *info);
-int iotls_fd(const iotls *t);
+IOTLS_API const char *iotls_error(const iotls *t);
+IOTLS_API int iotls_last_error(const iotls *t);
+IOTLS_API int iotls_get_info(const iotls *t, iotls_info *info);
+/* The peer's certificate chain (leaf first) as DER, e.g. to store or pin
+ * it: views valid until iotls_free. 0 certificates before the handshake,
+ * after a resumption or with a PSK. */
+IOTLS_API size_t iotls_peer_cert_count(const iotls *t);
+IOTLS_API int iotls_peer_cert_der(const iotls *t, size_t i, const uint8_t **der, size_t *len);
+IOTLS_API int iotls_fd(const iotls *t);
 /* Non-blocking use: the socket is left non-blocking and read/write/
  * handshake return IOTLS_WANT_READ / IOTLS_WANT_WRITE instead of waiting. */
-void iotls_set_nonblocking(iotls *t, int on);
-iotls_conn *iotls_engine(iotls *t);
+IOTLS_API int iotls_set_nonblocking(iotls *t, int on);
+IOTLS_API iotls_conn *iotls_engine(iotls *t);
 /* Client: offer a saved session (iotls_session_save blob) for resumption
  * on the next connect. IOTLS_ERR_SESSION_INVALID / _EXPIRED when it cannot
  * be used; the connection then does a full handshake. */
-int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
+IOTLS_API int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed, checked under
  * key (NULL/0: as iotls_set_session). Blob and key are copied, and both
  * are wiped when replaced or when t is freed. */
-int iotls_set_session_keyed(iotls *t, const uint8_t *blob, size_t len, const uint8_t *key,
-                            size_t key_len);
+IOTLS_API int iotls_set_session_keyed(iotls *t, const uint8_t *blob, size_t len, const uint8_t *key,
+                                      size_t key_len);
 /* Client, before connect, after iotls_set_session: data (copied) sent as
  * 0-RTT early data with the ClientHello when the session allows it.
  * After the handshake iotls_get_info().early_data tells what happened:
  * REJECTED (or NONE when the session did not allow it) means the server
  * never saw the data and the application must write it again. */
-int iotls_set_early_data(iotls *t, const void *data, size_t len);
+IOTLS_API int iotls_set_early_data(iotls *t, const void *data, size_t len);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #ifndef IOTLS_SESSION_H
 #define IOTLS_SESSION_H
 
+#include "iotls/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,20 +54,21 @@ typedef struct {
 
 /* Copies a ticket handed to the ticket callback. IOTLS_ERR_BAD_ARG when it
  * does not fit (ticket over IOTLS_SESSION_MAX_TICKET bytes). */
-int iotls_session_from_ticket(iotls_session *s, const iotls_ticket *t);
-int iotls_session_save(const iotls_session *s, uint8_t *out, size_t cap, size_t *len);
+IOTLS_API int iotls_session_from_ticket(iotls_session *s, const iotls_ticket *t);
+IOTLS_API int iotls_session_save(const iotls_session *s, uint8_t *out, size_t cap, size_t *len);
 /* Parses a blob: IOTLS_ERR_SESSION_INVALID when damaged, truncated, of
  * another version or inconsistent; IOTLS_ERR_SESSION_EXPIRED when its
  * lifetime has passed at now_ms (0: expiry not checked). */
-int iotls_session_load(iotls_session *s, const uint8_t *blob, size_t len, uint64_t now_ms);
+IOTLS_API int iotls_session_load(iotls_session *s, const uint8_t *blob, size_t len,
+                                 uint64_t now_ms);
 /* The same with an HMAC-SHA256 trailer under key (NULL/0: plain SHA-256). */
-int iotls_session_save_keyed(const iotls_session *s, const uint8_t *key, size_t key_len,
-                             uint8_t *out, size_t cap, size_t *len);
-int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_len,
-                             const uint8_t *blob, size_t len, uint64_t now_ms);
+IOTLS_API int iotls_session_save_keyed(const iotls_session *s, const uint8_t *key, size_t key_len,
+                                       uint8_t *out, size_t cap, size_t *len);
+IOTLS_API int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_len,
+                                       const uint8_t *blob, size_t len, uint64_t now_ms);
 /* 1 when the lifetime has passed at now_ms. */
-int iotls_session_expired(const iotls_session *s, uint64_t now_ms);
-void iotls_session_wipe(iotls_session *s);
+IOTLS_API int iotls_session_expired(const iotls_session *s, uint64_t now_ms);
+IOTLS_API void iotls_session_wipe(iotls_session *s);
 
 #ifdef __cplusplus
 }

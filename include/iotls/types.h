@@ -8,6 +8,8 @@
 #ifndef IOTLS_TYPES_H
 #define IOTLS_TYPES_H
 
+#include "iotls/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,34 +39,50 @@ typedef struct iotls iotls;           /* blocking connection (engine + socket) *
 
 /* ---------------- Configuration ---------------- */
 
-iotls_config *iotls_config_new(void);
-void iotls_config_free(iotls_config *cfg);
+IOTLS_API iotls_config *iotls_config_new(void);
+/* The application lets go of cfg. Blocking-API objects made from it
+ * (iotls_client_new, iotls_server_new, iotls_accept) hold it until their
+ * iotls_free, so it may be freed while they live; the last one frees it.
+ * An engine connection (iotls_conn_init) only refers to it: keep cfg until
+ * iotls_conn_free. Do not change a configuration connections use. */
+IOTLS_API void iotls_config_free(iotls_config *cfg);
 
 /* Trust anchors for verifying the peer (PEM or DER file; directory of them). */
-int iotls_config_set_ca_file(iotls_config *cfg, const char *path);
-int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir);
-int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len);
+IOTLS_API int iotls_config_set_ca_file(iotls_config *cfg, const char *path);
+IOTLS_API int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir);
+IOTLS_API int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len);
 /* A bundle is loaded as other TLS libraries load system bundles: a
  * certificate iotls cannot use (it does not parse, or its key is neither
  * RSA nor EC, such as an Ed25519 root) is skipped, the others are loaded;
  * the call fails only when nothing usable was found. This returns how many
  * the last iotls_config_set_ca_* call skipped (for a directory, also each
  * file without any certificate, such as a README). */
-size_t iotls_config_ca_skipped(const iotls_config *cfg);
+IOTLS_API size_t iotls_config_ca_skipped(const iotls_config *cfg);
 /* Our certificate chain (leaf first) and its private key. */
-int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const char *key_path);
-int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
-                              const uint8_t *key_pem, size_t key_len);
+IOTLS_API int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path,
+                                         const char *key_path);
+/* Passphrase of an encrypted private key (PEM or PKCS#8), used by the
+ * iotls_config_set_cert_* calls that follow; copied, wiped when replaced or
+ * freed. NULL: none. */
+IOTLS_API int iotls_config_set_key_password(iotls_config *cfg, const char *password);
+/* Why the last failed call that loads certificates, keys or CAs failed, as
+ * one line naming the file and the cause (not found and the system's
+ * reason, not PEM or DER, encrypted without or with a wrong passphrase,
+ * certificate and key not belonging together); "" when it succeeded. As
+ * libtls' tls_config_error. */
+IOTLS_API const char *iotls_config_error(const iotls_config *cfg);
+IOTLS_API int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
+                                        const uint8_t *key_pem, size_t key_len);
 /* "h2,http/1.1": offered (client) or accepted in our preference (server). */
-int iotls_config_set_alpn(iotls_config *cfg, const char *list);
+IOTLS_API int iotls_config_set_alpn(iotls_config *cfg, const char *list);
 /* "x25519,secp256r1,secp384r1" (also "P-256", "P-384"): preference order.
  * The client sends a key share for the first one. */
-int iotls_config_set_groups(iotls_config *cfg, const char *list);
+IOTLS_API int iotls_config_set_groups(iotls_config *cfg, const char *list);
 /* "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" (':' or ','),
  * also short names "aes128gcm", "aes256gcm", "chacha20". The CCM suites
  * are only used when listed here: "TLS_AES_128_CCM_SHA256" ("aes128ccm"),
  * "TLS_AES_128_CCM_8_SHA256" ("aes128ccm8"). */
-int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
+IOTLS_API int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
 /* Server: ask clients for a certificate signed by the configured CA (or
  * matching a pin). An external PSK authenticates the client by itself: a
  * client that completes a handshake with it is never asked for a
@@ -77,27 +95,31 @@ int iotls_config_set_ciphers(iotls_config *cfg, const char *list);
 #define IOTLS_VERIFY_CLIENT_NONE 0
 #define IOTLS_VERIFY_CLIENT_OPTIONAL 1
 #define IOTLS_VERIFY_CLIENT_REQUIRED 2
-int iotls_config_set_verify_client(iotls_config *cfg, int mode);
-/* Pin the peer leaf's SubjectPublicKeyInfo: SHA-256 as 64 hex digits or
- * "sha256//BASE64"-free plain hex. Several pins may be added; one must match. */
-int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
+IOTLS_API int iotls_config_set_verify_client(iotls_config *cfg, int mode);
+/* Pin the peer leaf's SubjectPublicKeyInfo SHA-256: 64 hex digits (colons
+ * between bytes allowed), or curl's "sha256//BASE64". Several pins may be
+ * added; one must match. */
+IOTLS_API int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
 /* DANGER: turns off verification of the peer's certificate chain and name,
  * which lets anyone in the middle read and change the traffic. The name is
  * long on purpose; every connection made with it prints a warning. */
-void iotls_config_insecure_noverifycert(iotls_config *cfg);
+IOTLS_API int iotls_config_insecure_noverifycert(iotls_config *cfg);
 /* Middlebox compatibility mode (RFC 8446 D.4): on by default. */
-void iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
+IOTLS_API int iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
 /* Blocking API timeout for connect, handshake, read and write, in ms. 0:
  * reads and writes wait as long as it takes, connect and handshake give up
  * after 30 s (a silent peer never blocks a handshake forever). */
-void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
+IOTLS_API int iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms);
+/* The TCP connect of iotls_connect alone, in ms (0, the default: the
+ * timeout above). */
+IOTLS_API int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms);
 /* Largest handshake message accepted (a Certificate chain over 16 KiB needs
  * more than the 16 KiB default); from 512 to 262144. It sizes the buffer
  * that reassembles a message spanning records: a device that only resumes
  * or uses an external PSK receives no Certificate and can go as low as
  * 1024 (a refused ticket then fails with HANDSHAKE_TOO_LARGE when the
  * server's chain does not fit; docs/memory.md). */
-int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+IOTLS_API int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
 /* Largest RSA modulus (bits) accepted in the peer's certificate chain, from
  * 2048 to 8192; default 4096. Every certificate the peer presents is
  * checked before any signature work, whether or not the chain is verified
@@ -106,7 +128,7 @@ int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
  * P-256 / P-384. Anything else is IOTLS_ERR_CERT_KEY_REFUSED
  * (unsupported_certificate). The bounds cap the CPU a peer can make us
  * spend on its chain (docs/malformed-input.md). */
-int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits);
+IOTLS_API int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits);
 /* Largest record plaintext this side wants to receive and will send, from
  * 512 to 16384 (the default). Below 16384 the receive buffer shrinks to
  * match: a client announces record_size_limit (RFC 8449) and, for 512, 1024,
@@ -114,11 +136,11 @@ int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits);
  * either one from the client and announces its own limit. A peer that
  * ignores them and sends larger records is a record_overflow: use 16384 to
  * talk to every peer. */
-int iotls_config_set_record_size(iotls_config *cfg, size_t bytes);
+IOTLS_API int iotls_config_set_record_size(iotls_config *cfg, size_t bytes);
 
 /* NSS key log lines ("CLIENT_HANDSHAKE_TRAFFIC_SECRET <cr> <secret>"). */
 typedef void (*iotls_keylog_fn)(void *arg, const char *line);
-void iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg);
+IOTLS_API int iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg);
 
 /* Trace of the handshake, for "-v" output and demos. */
 enum iotls_event_kind {
@@ -143,7 +165,7 @@ typedef struct {
     const char *detail;
 } iotls_event;
 typedef void (*iotls_trace_fn)(void *arg, const iotls_conn *conn, const iotls_event *ev);
-void iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg);
+IOTLS_API int iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg);
 
 /* A NewSessionTicket received by a client, handed to the application. */
 typedef struct {
@@ -159,7 +181,7 @@ typedef struct {
     const char *server_name; /* SNI the connection used ("" none) */
 } iotls_ticket;
 typedef void (*iotls_ticket_fn)(void *arg, const iotls_conn *conn, const iotls_ticket *t);
-void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
+IOTLS_API int iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg);
 
 /* Server: NewSessionTickets sent after each handshake (0, the default,
  * sends none). Tickets are stateless, AEAD-sealed under a ticket key that
@@ -169,15 +191,15 @@ void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg
  * digits). Processes sharing the master and a synchronised clock rotate
  * in step with no coordination (how: docs/architecture.md, "Session
  * resumption"). */
-int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
-int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
-int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
+IOTLS_API int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
+IOTLS_API int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
+IOTLS_API int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);
 /* The rotation period in seconds (default 86400, minimum 60: smaller is
  * IOTLS_ERR_BAD_ARG). A ticket sealed in period i opens in periods i and
  * i+1 only (an older or a future key name: full handshake). The lifetime
  * announced in NewSessionTicket (and enforced) is clamped to the period,
  * so every ticket stays usable for its whole lifetime. */
-int iotls_config_set_ticket_rotation(iotls_config *cfg, uint32_t period_s);
+IOTLS_API int iotls_config_set_ticket_rotation(iotls_config *cfg, uint32_t period_s);
 /* Resumption without (EC)DHE (psk_ke), iotls_config_set_psk_ke's on. */
 typedef enum {
     /* psk_dhe_ke only, the default: psk_ke gives no forward secrecy. */
@@ -190,7 +212,7 @@ typedef enum {
     IOTLS_PSK_KE_ONLY = 2,
 } iotls_psk_ke_mode;
 /* on: an iotls_psk_ke_mode (any other non-zero value is ALSO). */
-void iotls_config_set_psk_ke(iotls_config *cfg, int on);
+IOTLS_API int iotls_config_set_psk_ke(iotls_config *cfg, int on);
 /* External PSK (RFC 8446 2.2): a provisioned identity (1..128 bytes) and
  * key (16..64 bytes), usable with the suites of cipher_suite's hash
  * (SHA-256 or SHA-384). One per config; a second call replaces it.
@@ -205,23 +227,23 @@ void iotls_config_set_psk_ke(iotls_config *cfg, int on);
  * iotls_config_set_psk_ke); another identity gets a full handshake, or
  * handshake_failure when the server has no certificate. A server with an
  * external PSK needs no certificate. */
-int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
-                         const uint8_t *key, size_t key_len, uint16_t cipher_suite);
+IOTLS_API int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
+                                   const uint8_t *key, size_t key_len, uint16_t cipher_suite);
 /* Automatic KeyUpdate (RFC 8446 5.5): once `records` records were sealed
  * under our current write key, a KeyUpdate with update_requested goes out
  * before the next record (so the peer's keys rotate too). 0 (default): the
  * AEAD's limit, 2^24 records for AES-GCM and 2^40 for ChaCha20-Poly1305; a
  * larger value is lowered to it. Small values are for tests. */
-void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records);
+IOTLS_API int iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records);
 /* Wall clock for ticket ages and expiry (ms since the epoch). Default:
  * CLOCK_REALTIME. 0 means the time is unknown: a server then resumes no
  * ticket (full handshakes), rather than accept tickets of any age. */
-void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
+IOTLS_API int iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
 
 /* Server: choose the certificate by the client's server_name. Return a
  * config whose cert/key to use (or NULL to keep the default). */
 typedef const iotls_config *(*iotls_sni_fn)(void *arg, const char *server_name);
-void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
+IOTLS_API int iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
 
 /* ---------------- 0-RTT early data (RFC 8446 2.3, 4.2.10, 8) ----------------
  *
@@ -241,7 +263,7 @@ void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
 #define IOTLS_EARLY_DATA_NONE 0 /* not offered */
 #define IOTLS_EARLY_DATA_ACCEPTED 1
 #define IOTLS_EARLY_DATA_REJECTED 2 /* offered, not accepted: the client must resend */
-int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
+IOTLS_API int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
 /* Anti-replay: return 1 when this key was seen within twice the ticket-age
  * window (and remember it otherwise), 0 when new. The key (binder_hash, 32
  * bytes) is the SHA-256 of the PSK identity (the ticket) of a ClientHello
@@ -250,11 +272,12 @@ int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes);
  * age check for up to 2 * window after its first use (docs/early-data.md):
  * a store that forgets sooner lets that copy's early data in again. */
 typedef int (*iotls_replay_fn)(void *arg, const uint8_t *binder_hash, size_t len, uint64_t now_ms);
-void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
+IOTLS_API int iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg);
 /* Ticket-age window (ms) and the default store's size (entries, each kept
  * twice the window; when all are still kept, further early data is
  * refused). */
-int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, size_t entries);
+IOTLS_API int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms,
+                                                 size_t entries);
 
 /* ---------------- What was negotiated ---------------- */
 
@@ -277,7 +300,7 @@ enum iotls_peer_auth {
                                     is in peer_subject / peer_spki_sha256 */
 };
 /* "none", "name", "pin", "ca", "psk", "resumed" ("?" otherwise). */
-const char *iotls_peer_auth_name(int peer_auth);
+IOTLS_API const char *iotls_peer_auth_name(int peer_auth);
 
 typedef struct {
     int handshake_done;
@@ -327,11 +350,11 @@ typedef struct {
     uint32_t record_size_in, record_size_out;
 } iotls_info;
 
-const char *iotls_suite_name(uint16_t suite);
-const char *iotls_group_name(uint16_t group);
-const char *iotls_sig_scheme_name(uint16_t scheme);
+IOTLS_API const char *iotls_suite_name(uint16_t suite);
+IOTLS_API const char *iotls_group_name(uint16_t group);
+IOTLS_API const char *iotls_sig_scheme_name(uint16_t scheme);
 /* The crypto provider and its library's version, e.g. "mbedTLS 2.28.3". */
-const char *iotls_crypto_backend_name(void);
+IOTLS_API const char *iotls_crypto_backend_name(void);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
  * configuration exactly as it was. Loading certificates or keys is the
  * exception: a failed load leaves the config WITHOUT that material (fail
  * closed: an empty trust store verifies nothing) rather than half-loaded. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,7 @@ iotls_config *iotls_config_new(void)
     if (!cfg)
         return NULL;
     iotls_config_defaults(cfg);
+    cfg->refs = 1;
     cfg->now_ms = realtime_ms;
     cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
     cfg->ticket_rotation_s = IOTLS_DEFAULT_TICKET_ROTATION_S;
@@ -65,14 +68,29 @@ iotls_config *iotls_config_new(void)
     return cfg;
 }
 
+void iotls_config_hold(const iotls_config *cfg)
+{
+    /* The count is bookkeeping, not configuration: objects made from a
+     * const configuration still hold it. */
+    if (cfg)
+        __atomic_add_fetch(&((iotls_config *)cfg)->refs, 1, __ATOMIC_RELAXED);
+}
+
 void iotls_config_free(iotls_config *cfg)
 {
     if (!cfg)
+        return;
+    /* Connections still hold it: the last of them frees it. */
+    if (__atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     iotls_x509_free(&cfg->ca);
     iotls_x509_free(&cfg->cert);
     iotls_pkey_free(&cfg->key);
     iotls_replay_store_free(cfg->default_replay);
+    if (cfg->key_password) {
+        iotls_wipe(cfg->key_password, strlen(cfg->key_password));
+        free(cfg->key_password);
+    }
     /* Pins and callback arguments are not secret, but the struct held the
      * key context: wipe all of it before it goes back to the heap. */
     iotls_wipe(cfg, sizeof *cfg);
@@ -256,6 +274,16 @@ int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex)
     uint8_t pin[32];
     size_t n = 0;
     const char *p = hex;
+    /* curl's --pinnedpubkey form: "sha256//" and the base64 of the hash. */
+    if (strncmp(hex, "sha256//", 8) == 0) {
+        uint8_t raw[48];
+        size_t raw_len = 0;
+        if (iotls_base64_decode(hex + 8, strlen(hex + 8), raw, sizeof raw, &raw_len) != IOTLS_OK ||
+            raw_len != sizeof pin)
+            return IOTLS_ERR_CONFIG;
+        memcpy(cfg->pins[cfg->pin_count++], raw, sizeof pin);
+        return IOTLS_OK;
+    }
     /* 64 hex digits; "AB:CD:..." (as openssl x509 -fingerprint prints) is
      * accepted too, with a colon only between two bytes. */
     while (*p) {
@@ -276,15 +304,45 @@ int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex)
     return IOTLS_OK;
 }
 
+/* ---- what went wrong (iotls_config_error) ---- */
+
+static int config_fail(iotls_config *cfg, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *iotls_config_error(const iotls_config *cfg)
+{
+    return cfg ? cfg->error : "no configuration (out of memory?)";
+}
+
+/* A file the provider is about to read: say which and why when it cannot
+ * be opened (the provider only says it failed). */
+static int check_readable(iotls_config *cfg, const char *what, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return config_fail(cfg, IOTLS_ERR_KEY_LOAD, "%s %s: %s", what, path, strerror(errno));
+    fclose(f);
+    return IOTLS_OK;
+}
+
 /* ---- trust anchors ---- */
 
-static int ca_loaded(iotls_config *cfg, int rc)
+static int ca_loaded(iotls_config *cfg, int rc, const char *source)
 {
     if (rc != IOTLS_OK || iotls_x509_count(&cfg->ca) == 0) {
         iotls_x509_free(&cfg->ca);
         iotls_x509_init(&cfg->ca);
         cfg->has_ca = 0;
-        return rc == IOTLS_OK ? IOTLS_ERR_KEY_LOAD : rc;
+        if (rc == IOTLS_ERR_NO_MEMORY)
+            return config_fail(cfg, rc, "CA %s: out of memory", source);
+        return config_fail(cfg, rc == IOTLS_OK ? IOTLS_ERR_KEY_LOAD : rc,
+                           "CA %s: no usable certificate (PEM or DER, RSA or EC key)", source);
     }
     cfg->has_ca = 1;
     return IOTLS_OK;
@@ -303,23 +361,34 @@ int iotls_config_set_ca_file(iotls_config *cfg, const char *path)
 {
     if (!cfg || !path)
         return IOTLS_ERR_BAD_ARG;
-    return ca_loaded(cfg,
-                     as_load_error(iotls_x509_load_anchors_file(&cfg->ca, path, &cfg->ca_skipped)));
+    cfg->error[0] = '\0';
+    if (check_readable(cfg, "CA", path) != IOTLS_OK) {
+        /* Fail closed as ca_loaded does, keeping the reason. */
+        iotls_x509_free(&cfg->ca);
+        iotls_x509_init(&cfg->ca);
+        cfg->has_ca = 0;
+        return IOTLS_ERR_KEY_LOAD;
+    }
+    return ca_loaded(
+        cfg, as_load_error(iotls_x509_load_anchors_file(&cfg->ca, path, &cfg->ca_skipped)), path);
 }
 
 int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir)
 {
     if (!cfg || !dir)
         return IOTLS_ERR_BAD_ARG;
-    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)));
+    cfg->error[0] = '\0';
+    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)), dir);
 }
 
 int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
 {
     if (!cfg || !pem || len == 0)
         return IOTLS_ERR_BAD_ARG;
+    cfg->error[0] = '\0';
     return ca_loaded(
-        cfg, as_load_error(iotls_x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)));
+        cfg, as_load_error(iotls_x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)),
+        "in memory");
 }
 
 size_t iotls_config_ca_skipped(const iotls_config *cfg)
@@ -338,14 +407,51 @@ static void drop_cert(iotls_config *cfg)
     cfg->has_cert = 0;
 }
 
+/* The certificate half: rc of its load; names say what to call both
+ * halves in the error text ("certificate file x.pem", "key file x.key"). */
+static int cert_half(iotls_config *cfg, int rc, const char *cert_name)
+{
+    if (rc == IOTLS_ERR_NO_MEMORY)
+        return config_fail(cfg, rc, "%s: out of memory", cert_name);
+    if (rc != IOTLS_OK || iotls_x509_count(&cfg->cert) == 0)
+        return config_fail(cfg, IOTLS_ERR_KEY_LOAD,
+                           "%s: no certificate in it (not PEM or DER, or unparsable)", cert_name);
+    return IOTLS_OK;
+}
+
 /* Both halves are loaded: they must belong together, or every handshake
  * would fail later with a CertificateVerify the peer rejects. */
-static int cert_loaded(iotls_config *cfg, int rc)
+static int cert_loaded(iotls_config *cfg, int rc, const char *cert_name, const char *key_name)
 {
-    if (rc == IOTLS_OK && iotls_x509_count(&cfg->cert) == 0)
-        rc = IOTLS_ERR_KEY_LOAD;
-    if (rc == IOTLS_OK && iotls_x509_matches_key(&cfg->cert, &cfg->key) != 1)
-        rc = IOTLS_ERR_KEY_LOAD;
+    if (rc == IOTLS_ERR_NO_MEMORY) {
+        config_fail(cfg, rc, "%s: out of memory", key_name);
+    } else if (rc != IOTLS_OK) {
+        switch (iotls_pkey_load_why(&cfg->key)) {
+        case IOTLS_PKEY_WHY_PASSWORD_NEEDED:
+            config_fail(cfg, rc,
+                        "%s: the key is encrypted: give its passphrase "
+                        "(iotls_config_set_key_password, iotls --key-pass)",
+                        key_name);
+            break;
+        case IOTLS_PKEY_WHY_PASSWORD_WRONG:
+            config_fail(cfg, rc, "%s: the passphrase does not decrypt the key", key_name);
+            break;
+        case IOTLS_PKEY_WHY_CIPHER:
+            config_fail(cfg, rc,
+                        "%s: the key is encrypted with a scheme the crypto library (%s) cannot "
+                        "decrypt; re-encrypt it as traditional PEM (openssl ec|rsa -aes128)",
+                        key_name, iotls_crypto_backend_name());
+            break;
+        default:
+            config_fail(cfg, rc, "%s: not a private key in PEM or DER (or of an unsupported type)",
+                        key_name);
+            break;
+        }
+    } else if (iotls_x509_matches_key(&cfg->cert, &cfg->key) != 1) {
+        rc = config_fail(cfg, IOTLS_ERR_KEY_LOAD,
+                         "%s and %s do not belong together (the certificate is for another key)",
+                         cert_name, key_name);
+    }
     if (rc != IOTLS_OK) {
         drop_cert(cfg);
         return rc;
@@ -359,10 +465,21 @@ int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const c
     if (!cfg || !cert_path || !key_path)
         return IOTLS_ERR_BAD_ARG;
     drop_cert(cfg);
-    int rc = as_load_error(iotls_x509_load_file(&cfg->cert, cert_path));
+    cfg->error[0] = '\0';
+    char cert_name[160], key_name[160];
+    snprintf(cert_name, sizeof cert_name, "certificate file %s", cert_path);
+    snprintf(key_name, sizeof key_name, "key file %s", key_path);
+    int rc = check_readable(cfg, "certificate file", cert_path);
     if (rc == IOTLS_OK)
-        rc = as_load_error(iotls_pkey_load_file(&cfg->key, key_path, NULL));
-    return cert_loaded(cfg, rc);
+        rc = cert_half(cfg, iotls_x509_load_file(&cfg->cert, cert_path), cert_name);
+    if (rc == IOTLS_OK)
+        rc = check_readable(cfg, "key file", key_path);
+    if (rc != IOTLS_OK) {
+        drop_cert(cfg);
+        return rc;
+    }
+    rc = as_load_error(iotls_pkey_load_file(&cfg->key, key_path, cfg->key_password));
+    return cert_loaded(cfg, rc, cert_name, key_name);
 }
 
 int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
@@ -371,10 +488,34 @@ int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t
     if (!cfg || !cert_pem || !key_pem || cert_len == 0 || key_len == 0)
         return IOTLS_ERR_BAD_ARG;
     drop_cert(cfg);
-    int rc = as_load_error(iotls_x509_load_mem(&cfg->cert, cert_pem, cert_len));
-    if (rc == IOTLS_OK)
-        rc = as_load_error(iotls_pkey_load_mem(&cfg->key, key_pem, key_len, NULL));
-    return cert_loaded(cfg, rc);
+    cfg->error[0] = '\0';
+    int rc = cert_half(cfg, iotls_x509_load_mem(&cfg->cert, cert_pem, cert_len), "certificate");
+    if (rc != IOTLS_OK) {
+        drop_cert(cfg);
+        return rc;
+    }
+    rc = as_load_error(iotls_pkey_load_mem(&cfg->key, key_pem, key_len, cfg->key_password));
+    return cert_loaded(cfg, rc, "certificate", "key");
+}
+
+int iotls_config_set_key_password(iotls_config *cfg, const char *password)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    char *copy = NULL;
+    if (password != NULL) {
+        size_t len = strlen(password);
+        copy = malloc(len + 1);
+        if (copy == NULL)
+            return IOTLS_ERR_NO_MEMORY;
+        memcpy(copy, password, len + 1);
+    }
+    if (cfg->key_password) {
+        iotls_wipe(cfg->key_password, strlen(cfg->key_password));
+        free(cfg->key_password);
+    }
+    cfg->key_password = copy;
+    return IOTLS_OK;
 }
 
 /* ---- the rest ---- */
@@ -392,22 +533,36 @@ int iotls_config_set_verify_client(iotls_config *cfg, int mode)
     return IOTLS_OK;
 }
 
-void iotls_config_insecure_noverifycert(iotls_config *cfg)
+int iotls_config_insecure_noverifycert(iotls_config *cfg)
 {
-    if (cfg)
-        cfg->insecure_noverifycert = 1;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->insecure_noverifycert = 1;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_middlebox_compat(iotls_config *cfg, int on)
+int iotls_config_set_middlebox_compat(iotls_config *cfg, int on)
 {
-    if (cfg)
-        cfg->middlebox_compat = on != 0;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->middlebox_compat = on != 0;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms)
+int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms)
 {
-    if (cfg)
-        cfg->timeout_ms = ms;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->connect_timeout_ms = ms;
+    return IOTLS_OK;
+}
+
+int iotls_config_set_timeout_ms(iotls_config *cfg, uint32_t ms)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->timeout_ms = ms;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
@@ -442,36 +597,40 @@ int iotls_config_set_record_size(iotls_config *cfg, size_t bytes)
     return IOTLS_OK;
 }
 
-void iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg)
+int iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->keylog = fn;
     cfg->keylog_arg = arg;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg)
+int iotls_config_set_trace(iotls_config *cfg, iotls_trace_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->trace = fn;
     cfg->trace_arg = arg;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg)
+int iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->ticket_cb = fn;
     cfg->ticket_arg = arg;
+    return IOTLS_OK;
 }
 
-void iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg)
+int iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->sni_cb = fn;
     cfg->sni_arg = arg;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_tickets(iotls_config *cfg, unsigned count)
@@ -550,10 +709,12 @@ int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path)
     return rc;
 }
 
-void iotls_config_set_psk_ke(iotls_config *cfg, int on)
+int iotls_config_set_psk_ke(iotls_config *cfg, int on)
 {
-    if (cfg)
-        cfg->psk_ke = on == IOTLS_PSK_KE_ONLY ? IOTLS_PSK_KE_ONLY : on != 0;
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->psk_ke = on == IOTLS_PSK_KE_ONLY ? IOTLS_PSK_KE_ONLY : on != 0;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
@@ -578,18 +739,21 @@ int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t iden
     return IOTLS_OK;
 }
 
-void iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records)
-{
-    if (cfg)
-        cfg->key_update_limit = records;
-}
-
-void iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg)
+int iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t records)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
+    cfg->key_update_limit = records;
+    return IOTLS_OK;
+}
+
+int iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
     cfg->now_ms = now_ms ? now_ms : realtime_ms;
     cfg->now_arg = now_ms ? arg : NULL;
+    return IOTLS_OK;
 }
 
 /* ---- 0-RTT ---- */
@@ -615,12 +779,13 @@ int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes)
     return IOTLS_OK;
 }
 
-void iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg)
+int iotls_config_set_early_data_replay(iotls_config *cfg, iotls_replay_fn fn, void *arg)
 {
     if (!cfg)
-        return;
+        return IOTLS_ERR_BAD_ARG;
     cfg->early_replay = fn;
     cfg->early_replay_arg = fn ? arg : NULL;
+    return IOTLS_OK;
 }
 
 int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, size_t entries)

@@ -155,6 +155,16 @@ enum {
 void iotls_pkey_init(iotls_pkey *key);
 /* PEM or DER, optionally encrypted (password may be NULL). */
 int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password);
+/* Why the last iotls_pkey_load_* into key failed (what the crypto library
+ * told), for the text of iotls_config_error. */
+enum iotls_pkey_why {
+    IOTLS_PKEY_WHY_NONE = 0,
+    IOTLS_PKEY_WHY_FORMAT = 1,          /* not a private key in PEM or DER */
+    IOTLS_PKEY_WHY_PASSWORD_NEEDED = 2, /* encrypted, and no password given */
+    IOTLS_PKEY_WHY_PASSWORD_WRONG = 3,  /* encrypted, the password does not open it */
+    IOTLS_PKEY_WHY_CIPHER = 4,          /* encrypted with a scheme the library lacks */
+};
+int iotls_pkey_load_why(const iotls_pkey *key);
 int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password);
 /* 1 when key can produce scheme in TLS 1.3 CertificateVerify (ECDSA curve
  * must match; RSA keys do PSS; PKCS#1 v1.5 never for CertificateVerify). */
@@ -243,6 +253,19 @@ int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32]);
 int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap);
 /* Printable issuer DN of certificate i. */
 int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap);
+/* Validity period of certificate i in seconds since the epoch (UTC). */
+int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after);
+/* Base64 (RFC 4648, padded) through the crypto library: decode in_len
+ * characters (IOTLS_ERR_DECODE when they are not base64), encode into a
+ * NUL-ended string. */
+int iotls_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len);
+int iotls_base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap);
+/* What iotls_x509_verify's verdict err was about, for a person reading
+ * it: for an expired / not yet valid certificate, which one and its
+ * validity against now (seconds since the epoch; 0: the system clock); for
+ * an unknown CA, the subject and issuer of the topmost certificate sent,
+ * the one that did not chain. Empty for other verdicts. */
+void iotls_x509_explain(const iotls_x509 *chain, int err, int64_t now, char *out, size_t cap);
 /* The leaf's subjectAltNames as "DNS:a, DNS:b, IP:1.2.3.4" (empty if none). */
 int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap);
 /* Short description of the leaf's key, e.g. "ECDSA P-256", "RSA-2048". */

@@ -78,7 +78,7 @@ struct iotls {
      * handshake, returned first by iotls_read. */
     uint8_t *early_in;
     size_t early_in_len, early_in_off;
-    char errbuf[256];
+    char errbuf[640];
 };
 
 /* ---- time ---- */
@@ -114,13 +114,19 @@ static int remaining_ms(int64_t deadline)
 static int set_error(iotls *t, const char *phase, int err, const char *sys_detail)
 {
     t->err = err;
+    /* What the engine can say beyond the code: the refused certificate
+     * and why, a likely reason for the peer's alert. */
+    char more[480];
+    more[0] = '\0';
+    if (t->conn && iotls_conn_error(t->conn) == err)
+        (void)iotls_conn_error_detail(t->conn, more, sizeof more);
     if (err == IOTLS_ERR_ALERT_RECEIVED && t->conn) {
         iotls_info info;
         int alert = -1;
         if (iotls_conn_info(t->conn, &info) == IOTLS_OK)
             alert = info.peer_alert;
-        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: peer sent alert %s", phase,
-                 iotls_alert_name(alert));
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: peer sent alert %s%s%s%s", phase,
+                 iotls_alert_name(alert), more[0] ? " (" : "", more, more[0] ? ")" : "");
         return err;
     }
     int alert = iotls_error_alert(err);
@@ -130,8 +136,8 @@ static int set_error(iotls *t, const char *phase, int err, const char *sys_detai
             alert = info.alert_sent;
     }
     if (alert > 0 && err != IOTLS_ERR_CLOSED)
-        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s)", phase, iotls_alert_name(alert),
-                 iotls_error_string(err));
+        snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s%s%s)", phase,
+                 iotls_alert_name(alert), iotls_error_string(err), more[0] ? ": " : "", more);
     else if (sys_detail)
         snprintf(t->errbuf, sizeof t->errbuf, "%s failed: %s (%s)", phase, iotls_error_string(err),
                  sys_detail);
@@ -411,6 +417,7 @@ static iotls *new_object(const iotls_config *cfg, int role)
     if (t == NULL)
         return NULL;
     t->cfg = cfg;
+    iotls_config_hold(cfg);
     t->role = role;
     t->fd = -1;
     t->timeout_ms = cfg->timeout_ms;
@@ -549,7 +556,8 @@ int iotls_connect(iotls *t, const char *host, const char *port, const char *serv
         snprintf(detail, sizeof detail, "%s: %s", host, gai_strerror(g));
         return fail(t, "connect", IOTLS_ERR_RESOLVE, detail);
     }
-    int64_t deadline = deadline_in(handshake_timeout(t));
+    int64_t deadline =
+        deadline_in(t->cfg->connect_timeout_ms ? t->cfg->connect_timeout_ms : handshake_timeout(t));
     int fd = -1, last_errno = 0;
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = connect_one(ai, deadline);
@@ -926,9 +934,13 @@ void iotls_free(iotls *t)
         iotls_wipe(t->early_in, t->early_in_len);
         free(t->early_in);
     }
+    /* Ours was a hold on the configuration (iotls_config_free frees it
+     * when the application has let go too). */
+    iotls_config *cfg = (iotls_config *)t->cfg;
     /* The input buffer may hold records of this connection. */
     iotls_wipe(t, sizeof *t);
     free(t);
+    iotls_config_free(cfg);
 }
 
 /* ---- inspection ---- */
@@ -961,15 +973,31 @@ int iotls_get_info(const iotls *t, iotls_info *info)
     return iotls_conn_info(t->conn, info);
 }
 
+size_t iotls_peer_cert_count(const iotls *t)
+{
+    return t && t->conn ? iotls_conn_peer_cert_count(t->conn) : 0;
+}
+
+int iotls_peer_cert_der(const iotls *t, size_t i, const uint8_t **der, size_t *len)
+{
+    if (t == NULL || der == NULL || len == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn == NULL)
+        return IOTLS_ERR_BAD_STATE;
+    return iotls_conn_peer_cert_der(t->conn, i, der, len);
+}
+
 int iotls_fd(const iotls *t)
 {
     return t ? t->fd : -1;
 }
 
-void iotls_set_nonblocking(iotls *t, int on)
+int iotls_set_nonblocking(iotls *t, int on)
 {
-    if (t)
-        t->nonblocking = on != 0;
+    if (!t)
+        return IOTLS_ERR_BAD_ARG;
+    t->nonblocking = on != 0;
+    return IOTLS_OK;
 }
 
 iotls_conn *iotls_engine(iotls *t)

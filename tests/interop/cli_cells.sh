@@ -23,7 +23,7 @@ N=0
 EMPTY=$IA_WORK/empty
 : >"$EMPTY"
 KEYLOG_LABELS="CLIENT_HANDSHAKE_TRAFFIC_SECRET SERVER_HANDSHAKE_TRAFFIC_SECRET CLIENT_TRAFFIC_SECRET_0 SERVER_TRAFFIC_SECRET_0 EXPORTER_SECRET"
-OUR_COMMON=(--ca "$PKI/ca.pem" --servername localhost --timeout 10000)
+OUR_COMMON=(--ca "$PKI/ca.pem" --servername localhost --timeout 10)
 
 # spki_pin CERTFILE: SHA-256 of the certificate's SubjectPublicKeyInfo (hex).
 spki_pin() {
@@ -55,7 +55,7 @@ ossl_server() {
 our_server() {
     N=$((N + 1))
     ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" \
-        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 10000 "$@" \
+        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 10 "$@" \
         2>"$IA_WORK/start$N.err"
     started $?
 }
@@ -173,7 +173,7 @@ client_cells() {
         cat "$IA_WORK/ed.pem" "$PKI/ca.pem" >"$IA_WORK/ed_bundle.pem"
         if ossl_server -naccept 1; then
             our_client edca "bundle ok" "$(rev_line "bundle ok")" 127.0.0.1:$IA_PORT \
-                --ca "$IA_WORK/ed_bundle.pem" --servername localhost --timeout 10000
+                --ca "$IA_WORK/ed_bundle.pem" --servername localhost --timeout 10
             ia_expect_rc 0
             expect_stdout_exactly "$(rev_line "bundle ok")"
             [ "$(grep -c 'skipped' "$IA_ERR")" = 1 ] && grep -q ': 1 certificates skipped' "$IA_ERR" ||
@@ -218,7 +218,7 @@ client_cells() {
     if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
         pin=$(spki_pin "$PKI/other-leaf.pem")
         our_client pin5 "pin without CA" "$(rev_line "pin without CA")" 127.0.0.1:$IA_PORT \
-            --insecure --pin "$pin" --timeout 10000
+            --insecure --pin "$pin" --timeout 10
         ia_expect_rc 0
         expect_stdout_exactly "$(rev_line "pin without CA")"
         ia_server_stop
@@ -228,7 +228,7 @@ client_cells() {
     ia_cell_begin "cli client --pin wrong --insecure, no CA: bad_certificate, no data"
     if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
         our_client pin6 "must not arrive" "never" 127.0.0.1:$IA_PORT --insecure --pin "$wrong" \
-            --timeout 10000
+            --timeout 10
         expect_one_error 'bad_certificate.*pin' "bad_certificate and the pin"
         [ -s "$IA_OUT" ] && ia_fail "data came back"
         ia_server_stop
@@ -248,7 +248,7 @@ client_cells() {
         local i total=0
         for i in 1 2; do
             our_client ins$i "insecure $i" "$(rev_line "insecure $i")" 127.0.0.1:$IA_PORT \
-                --ca "$PKI/ca.pem" --insecure --timeout 10000
+                --ca "$PKI/ca.pem" --insecure --timeout 10
             ia_expect_rc 0
             expect_stdout_exactly "$(rev_line "insecure $i")"
             n=$(grep -ciE '^iotls: WARNING: .*(verif|insecure)' "$IA_ERR")
@@ -348,46 +348,47 @@ client_cells() {
     local port
     port=$("$IA_FREEPORT")
     ia_client get2 "$EMPTY" exit -- 127.0.0.1:$port "${OUR_COMMON[@]}" --get /
+    ia_expect_rc 5
     expect_one_error 'refused' "the refused connection"
     [ -s "$IA_OUT" ] && ia_fail "something on stdout"
     ia_cell_end
 
-    ia_cell_begin "cli client error: unknown CA: exit 1, one line naming unknown_ca and the reason"
+    ia_cell_begin "cli client error: unknown CA: exit 8 (verification), one line naming unknown_ca and the reason"
     if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
         our_client err1 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
-        ia_expect_rc 1
+        ia_expect_rc 8
         expect_one_error 'unknown_ca \(.*[a-z].*\)' "unknown_ca and a reason in parentheses"
         ia_server_stop
     fi
     ia_cell_end
 
-    ia_cell_begin "cli client error: server demands a certificate, none given: exit 1, one line naming certificate_required"
+    ia_cell_begin "cli client error: server demands a certificate, none given: exit 9 (peer alert), one line naming certificate_required"
     if ossl_server -naccept 1 -Verify 1 -CAfile "$PKI/ca.pem"; then
         our_client err2 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
-        ia_expect_rc 1
+        ia_expect_rc 9
         expect_one_error 'certificate_required' "the peer's alert certificate_required"
         ia_server_stop
     fi
     ia_cell_end
 
-    ia_cell_begin "cli client error: handshake timeout (server stalls): exit 1 in time, one line 'timed out'"
+    ia_cell_begin "cli client error: handshake timeout (server stalls): exit 6 in time, one line 'timed out'"
     if ossl_server -naccept 1; then
         local spid
         spid=$(child_of "$IA_SERVER_PID")
         kill -STOP "$spid" 2>/dev/null
         t0=$(now_ms)
         ia_client err3 "$EMPTY" exit -- 127.0.0.1:$IA_PORT --ca "$PKI/ca.pem" --servername localhost \
-            --timeout 1000
+            --timeout 1
         el=$(($(now_ms) - t0))
         kill -CONT "$spid" 2>/dev/null
-        ia_expect_rc 1
+        ia_expect_rc 6
         expect_one_error 'timed out' "the time-out"
-        [ $el -le 4000 ] || ia_fail "took $el ms with --timeout 1000"
+        [ $el -le 4000 ] || ia_fail "took $el ms with --timeout 1"
         ia_server_stop
     fi
     ia_cell_end
 
-    ia_cell_begin "cli client error: server dies without close_notify: exit 1, one line, data kept"
+    ia_cell_begin "cli client error: server dies without close_notify: exit 5 (connection cut), one line, data kept"
     N=$((N + 1))
     ia_start_server "o$N" --stdin-fifo -- openssl s_server -accept "127.0.0.1:{PORT}" -naccept 1 \
         -tls1_3 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" -quiet 2>"$IA_WORK/start$N.err"
@@ -401,8 +402,385 @@ client_cells() {
         t0=$SECONDS
         while kill -0 "$IA_CLIENT_PID" 2>/dev/null && [ $((SECONDS - t0)) -lt 8 ]; do sleep 0.02; done
         ia_client_close 2
-        ia_expect_rc 1
+        ia_expect_rc 5
         expect_one_error 'close_notify|truncat' "the missing close_notify"
+        ia_server_stop
+    fi
+    ia_cell_end
+    exit_code_cells
+    detail_cells
+    key_file_cells
+    convention_cells
+}
+
+# Conventions a user of curl and openssl s_client expects.
+convention_cells() {
+    local pin
+
+    ia_cell_begin "cli conventions: 'iotls help client' and 'iotls client --help' print the client's help"
+    "$IOTLS" help client >"$IA_WORK/h1.out" 2>&1 || ia_fail "iotls help client: exit code $?"
+    "$IOTLS" client --help >"$IA_WORK/h2.out" 2>&1 || ia_fail "iotls client --help: exit code $?"
+    grep -q '^usage: iotls client' "$IA_WORK/h1.out" || ia_fail "iotls help client does not print the client's usage"
+    cmp -s "$IA_WORK/h1.out" "$IA_WORK/h2.out" || ia_fail "the two help texts differ"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: unknown option: one line with a hint, exit 2"
+    ia_client u1 "$EMPTY" exit -- 127.0.0.1:9 --no-such-option
+    ia_expect_rc 2
+    [ "$(grep -c '' "$IA_ERR")" = 1 ] || ia_fail "$(grep -c '' "$IA_ERR") lines on stderr, want 1"
+    grep -q -- "--no-such-option.*iotls client --help" "$IA_ERR" || ia_fail "no hint to --help: $(head -c 200 "$IA_ERR")"
+    "$IOTLS" server --port 0 --no-such-option >/dev/null 2>"$IA_WORK/u2.err"
+    [ "$(grep -c '' "$IA_WORK/u2.err")" = 1 ] || ia_fail "server: $(grep -c '' "$IA_WORK/u2.err") lines on stderr, want 1"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: -k and --cacert: aliases of --insecure (warning included) and --ca"
+    if ossl_server -naccept 2 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
+        our_client a1 "alias k" "$(rev_line "alias k")" 127.0.0.1:$IA_PORT -k --timeout 10
+        ia_expect_rc 0
+        grep -qiE '^iotls: WARNING: .*(verif|insecure)' "$IA_ERR" || ia_fail "-k printed no warning"
+        our_client a2 "must not arrive" "never" 127.0.0.1:$IA_PORT --cacert "$PKI/ca.pem" \
+            --servername localhost --timeout 10
+        ia_expect_rc 8 # --cacert took the CA: the unknown CA is refused
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --ciphers error lists the valid names"
+    ia_client c1 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --ciphers TLS_RC4
+    ia_expect_rc 3
+    expect_one_error "TLS_AES_128_GCM_SHA256.*TLS_CHACHA20_POLY1305_SHA256" "the valid names"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --pin without --ca: no system store needed, connects"
+    pin=$(spki_pin "$PKI/other-leaf.pem")
+    if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
+        our_client p1 "pin only" "$(rev_line "pin only")" 127.0.0.1:$IA_PORT --pin "$pin" --timeout 10
+        ia_expect_rc 0
+        expect_stdout_exactly "$(rev_line "pin only")"
+        grep -qi warning "$IA_ERR" && ia_fail "a warning without --insecure"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --show-certs prints each certificate (subject, issuer, validity, names, pin); its sha256// pin works with --pin"
+    if ossl_server -naccept 2 -cert "$PKI/chain-leaf.pem" -key "$PKI/chain-leaf.key" -cert_chain "$PKI/int.pem"; then
+        our_client sc1 "show" "$(rev_line show)" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --show-certs
+        ia_expect_rc 0
+        local b64
+        b64=$(grep -m1 -oE 'pin: +sha256//[A-Za-z0-9+/=]+' "$IA_ERR" | sed 's/.*sha256/sha256/')
+        grep -qE "^ +$(spki_pin "$PKI/chain-leaf.pem")$" "$IA_ERR" || ia_fail "the leaf's hex pin is not printed"
+        grep -qE "^ +$(spki_pin "$PKI/int.pem")$" "$IA_ERR" || ia_fail "the intermediate's hex pin is not printed"
+        [ "$(grep -cE 'valid: +[0-9-]+ [0-9:]+ UTC to [0-9-]+ [0-9:]+ UTC' "$IA_ERR")" = 2 ] ||
+            ia_fail "not two validity lines"
+        grep -qE 'names: +DNS:localhost' "$IA_ERR" || ia_fail "the leaf's names are not printed"
+        grep -qE 'issuer: +.*intermediate CA' "$IA_ERR" || ia_fail "the leaf's issuer is not printed"
+        [ -n "$b64" ] || ia_fail "no sha256// pin printed"
+        our_client sc2 "pinned" "$(rev_line pinned)" 127.0.0.1:$IA_PORT --pin "$b64" --timeout 10
+        ia_expect_rc 0
+        expect_stdout_exactly "$(rev_line pinned)"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --timeout takes seconds with fractions: 0.5 against a stalled server ends in time, exit 6"
+    if ossl_server -naccept 1; then
+        local spid t0 el
+        spid=$(child_of "$IA_SERVER_PID")
+        kill -STOP "$spid" 2>/dev/null
+        t0=$(now_ms)
+        ia_client to1 "$EMPTY" exit -- 127.0.0.1:$IA_PORT --ca "$PKI/ca.pem" --servername localhost \
+            --timeout 0.5 --connect-timeout 5
+        el=$(($(now_ms) - t0))
+        kill -CONT "$spid" 2>/dev/null
+        ia_expect_rc 6
+        [ $el -ge 400 ] && [ $el -le 2500 ] || ia_fail "took $el ms with --timeout 0.5"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --timeout and --connect-timeout refuse what is not seconds"
+    for bad in abc -1 1e9 0x10 nan; do
+        ia_client to2 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --connect-timeout "$bad"
+        ia_expect_rc 2
+        ia_client to3 "$EMPTY" exit -- 127.0.0.1:9 --ca "$PKI/ca.pem" --timeout "$bad"
+        ia_expect_rc 2
+    done
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --json: the summary is one JSON object (jq parses it) with what was negotiated"
+    command -v jq >/dev/null || ia_die "jq is missing (scripts/deps.sh installs it)"
+    if ossl_server -naccept 1 -ciphersuites TLS_AES_256_GCM_SHA384; then
+        our_client j1 "json" "$(rev_line json)" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --json
+        ia_expect_rc 0
+        [ "$(grep -c '^{' "$IA_ERR")" = 1 ] || ia_fail "not one JSON line on stderr"
+        grep -q 'connected to' "$IA_ERR" && ia_fail "the text status line was printed too"
+        grep '^{' "$IA_ERR" | jq -e '.cipher_suite == "TLS_AES_256_GCM_SHA384" and .version == "TLSv1.3"
+            and .peer_auth == "name" and .peer_verified == true and .resumed == false
+            and (.peer_subject | test("CN ?= ?localhost"))' >/dev/null ||
+            ia_fail "the JSON does not say what was negotiated: $(grep '^{' "$IA_ERR" | head -c 300)"
+        grep '^{' "$IA_ERR" | jq -e --arg pin "$(spki_pin "$PKI/ecdsa-p256.pem")" '.peer_spki_sha256 == $pin' >/dev/null ||
+            ia_fail "the JSON's peer_spki_sha256 is not the server key's"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: server --echo --http together: usage error"
+    "$IOTLS" server --port 0 --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --http \
+        >/dev/null 2>"$IA_WORK/eh.err"
+    IA_RC=$?
+    ia_expect_rc 2
+    grep -q -- '--echo and --http' "$IA_WORK/eh.err" || ia_fail "the error does not name both options"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --early-data without --sess-in: usage error"
+    ia_client e1 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --early-data "$EMPTY"
+    ia_expect_rc 2
+    grep -q -- '--early-data needs --sess-in' "$IA_ERR" || ia_fail "the error does not name the missing --sess-in"
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: iotls server sends tickets by default; --sess-out is mode 0600; resumption says 'resumed: yes, ticket'"
+    if our_server; then
+        (umask 022 && : >"$IA_WORK/t1.sess" && chmod 644 "$IA_WORK/t1.sess")
+        our_client t1 "ticket" "ticket" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --sess-out "$IA_WORK/t1.sess"
+        ia_expect_rc 0
+        [ -s "$IA_WORK/t1.sess" ] || ia_fail "no ticket saved from a server started without --tickets"
+        expect_mode_600 "$IA_WORK/t1.sess"
+        our_client t2 "again" "again" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --sess-in "$IA_WORK/t1.sess" -v
+        ia_expect_rc 0
+        grep -qE 'resumed: +yes, ticket' "$IA_ERR" || ia_fail "the summary does not say 'resumed: yes, ticket'"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli conventions: --tickets 0: no ticket, and the client says so"
+    if our_server --tickets 0; then
+        our_client t3 "no ticket" "no ticket" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --sess-out "$IA_WORK/t3.sess"
+        ia_expect_rc 0
+        [ -e "$IA_WORK/t3.sess" ] && ia_fail "a session file was written"
+        grep -q 'no session ticket arrived' "$IA_ERR" || ia_fail "the client does not say that no ticket arrived"
+        ia_server_stop
+    fi
+    ia_cell_end
+}
+
+# Loading our certificate and key: which file, and which cause.
+key_file_cells() {
+    local w=$IA_WORK/keys
+    mkdir -p "$w"
+    echo "not a key" >"$w/junk.pem"
+    openssl ec -in "$PKI/client-ecdsa.key" -aes128 -passout pass:s3cret -out "$w/enc.key" 2>/dev/null ||
+        ia_die "openssl cannot encrypt a key"
+    printf 's3cret\n' >"$w/pass.txt"
+
+    ia_cell_begin "cli key files: missing certificate file: exit 3, names the file and the system's reason"
+    ia_client k1 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$w/none.pem" --key "$PKI/client-ecdsa.key"
+    ia_expect_rc 3
+    expect_one_error "certificate file .*none\.pem: No such file" "the file and 'No such file'"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: key file not PEM/DER: exit 3, names the file and the cause"
+    ia_client k2 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/junk.pem"
+    ia_expect_rc 3
+    expect_one_error "key file .*junk\.pem: not a private key in PEM or DER" "the file and the cause"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: encrypted key without --key-pass: says so and names --key-pass"
+    ia_client k3 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key"
+    ia_expect_rc 3
+    expect_one_error "key file .*enc\.key: the key is encrypted.*--key-pass" "the encryption and --key-pass"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: encrypted key, wrong passphrase: says so"
+    ia_client k4 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key" \
+        --key-pass pass:wrong
+    ia_expect_rc 3
+    expect_one_error "enc\.key: the passphrase does not decrypt" "the wrong passphrase"
+    ia_cell_end
+
+    ia_cell_begin "cli key files: certificate and key of different pairs: says they do not belong together"
+    ia_client k5 "$EMPTY" exit -- 127.0.0.1:9 "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$PKI/ecdsa-p256.key"
+    ia_expect_rc 3
+    expect_one_error "client-ecdsa\.pem and key file .*ecdsa-p256\.key do not belong together" "both files"
+    ia_cell_end
+
+    local src
+    for src in pass:s3cret env:IOTLS_TEST_PASS "file:$w/pass.txt"; do
+        ia_cell_begin "cli key files: encrypted key with --key-pass ${src%%:*}: the server (s_server -Verify) accepts the client"
+        if ossl_server -naccept 1 -Verify 1 -CAfile "$PKI/ca.pem"; then
+            IOTLS_TEST_PASS=s3cret our_client k6 "with passphrase" "$(rev_line "with passphrase")" \
+                127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key" \
+                --key-pass "$src"
+            ia_expect_rc 0
+            expect_stdout_exactly "$(rev_line "with passphrase")"
+            ia_server_stop
+        fi
+        ia_cell_end
+    done
+
+    ia_cell_begin "cli key files: server with an encrypted key and no --key-pass: exit 3, one line"
+    "$IOTLS" server --port 0 --cert "$PKI/client-ecdsa.pem" --key "$w/enc.key" >"$IA_WORK/k7.out" 2>"$IA_WORK/k7.err"
+    IA_RC=$?
+    IA_ERR=$IA_WORK/k7.err
+    ia_expect_rc 3
+    expect_one_error "enc\.key: the key is encrypted" "the encrypted key"
+    ia_cell_end
+}
+
+# Errors carry what iotls knows: the refused certificate and why, a hint
+# for the peer's alert; "connected" only once the server took our flight.
+detail_cells() {
+    local pin
+
+    ia_cell_begin "cli detail: wrong host name: names the name asked for and the certificate's names"
+    if ossl_server -naccept 1; then
+        our_client d1 "must not arrive" "never" 127.0.0.1:$IA_PORT --ca "$PKI/ca.pem" \
+            --servername wrong.example --timeout 10
+        ia_expect_rc 8
+        expect_one_error "wrong\.example.*DNS:localhost" "the host asked for and the certificate's names"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: expired certificate: names it, its validity and the time now"
+    if ossl_server -naccept 1 -cert "$PKI/expired.pem" -key "$PKI/expired.key"; then
+        our_client d2 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 8
+        expect_one_error "certificate_expired.*CN ?= ?localhost.*valid from 2020-01-01.* to 2021-01-01.*now is $(date -u +%Y-)" \
+            "the certificate, its validity and the time now"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: unknown CA: names the certificate and its issuer"
+    if ossl_server -naccept 1 -cert "$PKI/other-leaf.pem" -key "$PKI/other-leaf.key"; then
+        our_client d3 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 8
+        expect_one_error "unknown_ca.*CN ?= ?localhost.*issued by.*CN ?= ?unrelated CA" \
+            "the certificate and the issuer that did not chain"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: wrong pin: names the server key's pin"
+    pin=$(spki_pin "$PKI/ecdsa-p256.pem")
+    if ossl_server -naccept 1; then
+        our_client d4 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --pin "$(printf '%064d' 0)"
+        ia_expect_rc 8
+        expect_one_error "pin.*$pin" "the server key's pin"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: certificate_required: the hint names --cert/--key; no 'connected' line"
+    if ossl_server -naccept 1 -Verify 1 -CAfile "$PKI/ca.pem"; then
+        our_client d5 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 9
+        expect_one_error "certificate_required.*client certificate.*--cert" "a hint to give --cert/--key"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: protocol_version from a TLS 1.2 server: the hint says it does not speak TLS 1.3"
+    N=$((N + 1))
+    ia_start_server "o$N" -- openssl s_server -accept "127.0.0.1:{PORT}" -tls1_2 -naccept 1 -rev \
+        -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" 2>"$IA_WORK/start$N.err"
+    if started $?; then
+        our_client d6 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        expect_one_error "protocol_version.*does not speak TLS 1\.3" "the hint"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: PSK identity the server does not know: handshake_failure with a hint on the identity"
+    N=$((N + 1))
+    ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" --once \
+        --psk "$(printf '%064d' 1)" --psk-identity device-1 --timeout 10 2>"$IA_WORK/start$N.err"
+    if started $?; then
+        our_client d7 "must not arrive" "never" 127.0.0.1:$IA_PORT --psk "$(printf '%064d' 1)" \
+            --psk-identity device-2 --timeout 10
+        expect_one_error "handshake_failure.*PSK identity" "a hint on the PSK identity"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: client certificate from a CA our server does not trust: no 'connected' line, hint; server log names the client and the reason"
+    if our_server --once --ca "$PKI/other-ca.pem"; then
+        our_client d8 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --cert "$PKI/client-ecdsa.pem" --key "$PKI/client-ecdsa.key"
+        ia_expect_rc 9
+        grep -q 'connected to' "$IA_ERR" && ia_fail "the client said 'connected' although the server refused it"
+        expect_one_error "unknown_ca.*client certificate" "a hint on our client certificate"
+        ia_server_wait 5
+        grep -qE "^conn 1 from .*handshake failed: unknown_ca .*CN ?= ?iotls interop client ecdsa.*issued by.*root CA" "$IA_SERVER_LOG" ||
+            ia_fail "server log does not name the client and the reason: $(grep '^conn' "$IA_SERVER_LOG" | head -c 300)"
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli detail: client certificate accepted: 'connected' line says so"
+    if our_server --once --ca "$PKI/ca.pem"; then
+        our_client d9 "accepted" "accepted" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --cert "$PKI/client-ecdsa.pem" --key "$PKI/client-ecdsa.key"
+        ia_expect_rc 0
+        grep -q 'connected to .*client certificate accepted' "$IA_ERR" ||
+            ia_fail "no 'connected ... client certificate accepted' line: $(head -c 300 "$IA_ERR")"
+        ia_server_wait 5
+    fi
+    ia_cell_end
+}
+
+# Exit codes distinct by cause (apps/exit_codes.h), listed in `iotls --help`
+# and in the README alike.
+exit_code_cells() {
+    local readme help code
+    readme=$(dirname "$0")/../../README.md
+
+    ia_cell_begin "cli exit codes: iotls --help lists 0..9, the README lists the same table"
+    "$IOTLS" --help >"$IA_WORK/help.out" 2>&1 || ia_fail "iotls --help exit code $?"
+    for code in 0 1 2 3 4 5 6 7 8 9; do
+        help=$(sed -n '/^exit codes:/,$p' "$IA_WORK/help.out" | grep -E "^  $code  " | sed 's/^  [0-9]  //')
+        [ -n "$help" ] || ia_fail "iotls --help does not list exit code $code"
+        grep -qF -- "| $code | $help |" "$readme" ||
+            ia_fail "README's exit code table lacks '| $code | $help |'"
+    done
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 2: unknown option"
+    ia_client ex2 "$EMPTY" exit -- 127.0.0.1:9 --no-such-option
+    ia_expect_rc 2
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 3: --ca file missing"
+    ia_client ex3 "$EMPTY" exit -- 127.0.0.1:9 --ca "$IA_WORK/no-such-ca.pem"
+    ia_expect_rc 3
+    expect_one_error 'no-such-ca\.pem' "the missing file"
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 4: host name lookup fails"
+    ia_client ex4 "$EMPTY" exit -- no-such-host.invalid:443 "${OUR_COMMON[@]}"
+    ia_expect_rc 4
+    expect_one_error 'no-such-host\.invalid' "the host name"
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 7: protocol failure found by iotls (Certificate over --max-handshake)"
+    if ossl_server -naccept 1 -cert "$PKI/chain-leaf.pem" -key "$PKI/chain-leaf.key" \
+        -cert_chain "$PKI/int.pem"; then
+        our_client ex7 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --max-handshake 512
+        ia_expect_rc 7
+        expect_one_error 'larger than the configured limit' "the handshake size limit"
+        ia_server_stop
+    fi
+    ia_cell_end
+
+    ia_cell_begin "cli exit code 9: the server refuses (protocol_version from a TLS 1.2-only server)"
+    N=$((N + 1))
+    ia_start_server "o$N" -- openssl s_server -accept "127.0.0.1:{PORT}" -tls1_2 -naccept 1 -rev \
+        -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" 2>"$IA_WORK/start$N.err"
+    if started $?; then
+        our_client ex9 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+        ia_expect_rc 9
+        expect_one_error 'protocol_version' "the peer's protocol_version alert"
         ia_server_stop
     fi
     ia_cell_end

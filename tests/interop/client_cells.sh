@@ -45,7 +45,7 @@ round_trip() {
     local first
     first=$(head -n 1 "$IA_WORK/$tag.expect")
     ia_client "$tag" "$input" "grep:$first" -- "127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" \
-        --servername localhost --timeout 10000 -v "$@"
+        --servername localhost --timeout 10 -v "$@"
     ia_expect_rc 0
     cmp -s "$IA_OUT" "$IA_WORK/$tag.expect" ||
         ia_fail "data did not round-trip (got $(wc -c <"$IA_OUT") bytes, want $(wc -c <"$IA_WORK/$tag.expect"))"
@@ -57,7 +57,7 @@ negative() {
     shift
     printf 'must not arrive\n' >"$IA_WORK/$tag.in"
     ia_client "$tag" "$IA_WORK/$tag.in" exit -- "127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" \
-        --timeout 10000 -v "$@"
+        --timeout 10 -v "$@"
     ! grep -q 'must not arrive' "$IA_OUT" || ia_fail "data arrived"
 }
 
@@ -177,7 +177,7 @@ cell_keyupdate_openssl() {
     ia_cell_begin "client $SRV server KeyUpdate(update_requested) then data both ways"
     if start_or_fail mode=interactive; then
         ia_client_bg "c$CELLNO" -- "127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" --servername localhost \
-            --timeout 15000 -v
+            --timeout 15 -v
         s=$IA_SERVER_LOG
         ia_client_send "c2s-before-update"
         if ! ia_wait_for "$s" "c2s-before-update"; then
@@ -207,7 +207,7 @@ cell_keyupdate_wolfssl() {
     ia_cell_begin "client $SRV server KeyUpdate(update_requested) then data both ways"
     if start_or_fail keyupdate=1 mode=echo; then
         ia_client_bg "c$CELLNO" -- "127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" --servername localhost \
-            --timeout 15000 -v
+            --timeout 15 -v
         ia_client_send "before-update"
         ia_wait_for "$IA_OUT" "before-update" || ia_fail "no echo before the KeyUpdate"
         ia_wait_for "$IA_SERVER_LOG" "KeyUpdate sent" 5 || ia_fail "server did not send KeyUpdate"
@@ -262,7 +262,7 @@ cell_mib() {
         head -c 774144 /dev/urandom | base64 -w 63 | sed 's/^CLOSE/close/' >"$in"
         ia_peer_expect "$PEER" "$in" "$IA_WORK/c$CELLNO.expect"
         ia_client "c$CELLNO" "$in" "size:1048576" -- "127.0.0.1:$IA_PORT" --ca "$PKI/ca.pem" \
-            --servername localhost --timeout 20000 ${suite:+--ciphers "$suite"}
+            --servername localhost --timeout 20 ${suite:+--ciphers "$suite"}
         ia_expect_rc 0
         out=$(sha256sum <"$IA_OUT" | cut -d' ' -f1)
         want=$(sha256sum <"$IA_WORK/c$CELLNO.expect" | cut -d' ' -f1)

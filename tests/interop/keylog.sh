@@ -36,7 +36,7 @@ if ia_peer_server openssl srv mode=http 2>"$IA_WORK/start.err"; then
     else
         : >"$IA_WORK/empty"
         ia_client get "$IA_WORK/empty" exit -- "127.0.0.1:$IA_PORT" --ca "$IA_PKI/ca.pem" \
-            --servername localhost --keylog "$keylog" --get / --timeout 10000
+            --servername localhost --keylog "$keylog" --get / --timeout 10
         ia_expect_rc 0
         grep -qi "HTTP/1.[01] 200" "$IA_OUT" || ia_fail "no HTTP 200 answer from s_server -www"
         sleep 0.5 # let the last packets reach the capture file

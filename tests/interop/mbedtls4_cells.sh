@@ -85,7 +85,7 @@ get() {
     shift
     printf 'GET / HTTP/1.0\r\n\r\n' >"$IA_WORK/$tag.in"
     ia_client "$tag" "$IA_WORK/$tag.in" "grep:Successful connection" -- "127.0.0.1:$IA_PORT" \
-        --ca "$PKI/ca.pem" --servername localhost --timeout 10000 -v "$@"
+        --ca "$PKI/ca.pem" --servername localhost --timeout 10 -v "$@"
     ia_expect_rc 0
     ia_expect_out_has "Mbed TLS Test Server"
 }
@@ -135,7 +135,7 @@ client_features() {
     if start_server2 $(cert_args ecdsa-p256) auth_mode=required; then
         printf 'GET / HTTP/1.0\r\n\r\n' >"$IA_WORK/c$CELLNO.in"
         ia_client "c$CELLNO" "$IA_WORK/c$CELLNO.in" exit -- "127.0.0.1:$IA_PORT" \
-            --ca "$PKI/ca.pem" --servername localhost --timeout 10000 -v
+            --ca "$PKI/ca.pem" --servername localhost --timeout 10 -v
         ia_expect_fail_rc
         ! grep -q "Successful connection" "$IA_OUT" || ia_fail "the server answered"
         ia_server_stop
@@ -203,7 +203,7 @@ client_features() {
     if start_server2 $(cert_args ecdsa-p256); then
         printf 'GET / HTTP/1.0\r\n\r\n' >"$IA_WORK/c$CELLNO.in"
         ia_client "c$CELLNO" "$IA_WORK/c$CELLNO.in" exit -- "127.0.0.1:$IA_PORT" \
-            --ca "$PKI/ca.pem" --servername localhost --timeout 10000 -v --key-update
+            --ca "$PKI/ca.pem" --servername localhost --timeout 10 -v --key-update
         ia_expect_fail_rc
         grep -q "^iotls: read failed: connection closed without close_notify" "$IA_ERR" ||
             ia_fail "our client does not report the connection closed without close_notify"
@@ -228,7 +228,7 @@ our_server() {
     *) certfile=$PKI/$cert.pem keyfile=$PKI/$cert.key ;;
     esac
     if ! ia_start_server "s$CELLNO" -- "$SERVER_BIN" server --port 0 --ready-file "{READY}" \
-        --cert "$certfile" --key "$keyfile" --echo --once --timeout 10000 "$@" \
+        --cert "$certfile" --key "$keyfile" --echo --once --timeout 10 "$@" \
         2>"$IA_WORK/s$CELLNO.start.err"; then
         ia_fail "iotls server did not start: $(tail -n 2 "$IA_WORK/s$CELLNO.start.err" | tr '\n' ' ')"
         return 1
@@ -298,7 +298,7 @@ server_features() {
     CELLNO=$((CELLNO + 1))
     if ia_start_server "s$CELLNO" -- "$SERVER_BIN" server --port 0 --ready-file "{READY}" \
         --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --tickets 1 \
-        --early-data 16384 --timeout 10000; then
+        --early-data 16384 --timeout 10; then
         client2 "s$CELLNO" tickets=1 reconnect=1 early_data=1
         ia_expect_rc 0
         ia_expect_out_has "bytes of early data written"
@@ -314,7 +314,7 @@ server_features() {
     CELLNO=$((CELLNO + 1))
     if ia_start_server "s$CELLNO" -- "$SERVER_BIN" server --port 0 --ready-file "{READY}" \
         --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --echo --tickets 1 \
-        --timeout 10000; then
+        --timeout 10; then
         client2 "s$CELLNO" tickets=1 reconnect=1
         ia_expect_rc 0
         grep -q "Reconnecting with saved session... ok" "$IA_OUT" ||

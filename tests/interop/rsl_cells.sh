@@ -21,7 +21,7 @@ ia_need_peer gnutls
 PKI=$IA_PKI
 IA_CLIENT_TIMEOUT=30
 N=0
-OUR_COMMON=(--ca "$PKI/ca.pem" --servername localhost --timeout 20000)
+OUR_COMMON=(--ca "$PKI/ca.pem" --servername localhost --timeout 20)
 BIG=$IA_WORK/big.txt
 # 1 MiB of base64 lines (s_server -rev answers line by line).
 head -c 786432 /dev/urandom | base64 -w 76 >"$BIG"
@@ -98,7 +98,7 @@ for pair in "2048 2048" "2048 16384" "4096 512"; do
     ia_cell_begin "rsl client $1 vs our server $2"
     N=$((N + 1))
     if ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" --once \
-        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 20000 \
+        --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 20 \
         --record-size $2 2>"$IA_WORK/start$N.err"; then
         ia_client "c$N" "$BIG" "size:$BIG_SIZE" -- 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
             --record-size $1
@@ -117,7 +117,7 @@ done
 ia_cell_begin "rsl openssl s_client -maxfraglen 2048 vs our server 2048"
 N=$((N + 1))
 if ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" --once \
-    --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 20000 \
+    --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 20 \
     --record-size 2048 2>"$IA_WORK/start$N.err"; then
     IA_CLIENT_CMD=(openssl s_client -connect 127.0.0.1:$IA_PORT -tls1_3 -maxfraglen 2048
         -CAfile "$PKI/ca.pem" -servername localhost -verify_return_error -quiet -trace

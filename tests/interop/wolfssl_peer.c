@@ -34,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -254,6 +255,14 @@ static int relay(WOLFSSL *ssl, int fd)
 {
     char buf[16384];
     int stdin_open = 1;
+    /* A record that carries no data for us (a NewSessionTicket, which
+     * servers send by default) must not leave wolfSSL_read blocked while
+     * stdin has data to send: reads give up after 50 ms (WANT_READ). */
+    struct timeval tv = {0, 50000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+        perror("wolfssl_peer: SO_RCVTIMEO");
+        return -1;
+    }
     for (;;) {
         struct pollfd pfd[2] = {{fd, POLLIN, 0}, {0, POLLIN, 0}};
         int nfds = stdin_open ? 2 : 1;

@@ -264,6 +264,21 @@ static void test_blocking_echo(void)
     CHECK(info.handshake_done && info.version == 0x0304);
     CHECK(info.cipher_suite == IOTLS_TLS_AES_128_GCM_SHA256);
     CHECK(info.peer_cert_verified == 1);
+    /* The server's chain through the blocking API: its certificate, DER. */
+    const uint8_t *der = NULL;
+    size_t der_len = 0;
+    CHECK(iotls_peer_cert_count(t) == 1);
+    CHECK_OK(iotls_peer_cert_der(t, 0, &der, &der_len));
+    CHECK(der_len > 100 && der[0] == 0x30);
+    iotls_x509 srv_chain;
+    iotls_x509_init(&srv_chain);
+    CHECK_OK(iotls_x509_load_mem(&srv_chain, (const uint8_t *)srv_cert, strlen(srv_cert)));
+    const uint8_t *want = NULL;
+    size_t want_len = 0;
+    CHECK_OK(iotls_x509_der(&srv_chain, 0, &want, &want_len));
+    CHECK(der_len == want_len && memcmp(der, want, der_len) == 0);
+    iotls_x509_free(&srv_chain);
+    CHECK_RC(iotls_peer_cert_der(t, 1, &der, &der_len), IOTLS_ERR_BAD_ARG);
 
     /* More than one record each way, echoed back intact. */
     static uint8_t out[100000], in[100000];
@@ -304,6 +319,33 @@ static void test_blocking_echo(void)
     iotls_config_free(scfg);
 }
 
+/* A configuration may be freed while objects made from it live (libtls
+ * counts references too): the client's is freed before it connects. Under
+ * ASan (make test-asan) a use after free fails this test. */
+static void test_config_lifetime(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    iotls *t = iotls_client_new(ccfg);
+    CHECK(t != NULL);
+    iotls_config_free(ccfg); /* t holds it now */
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pthread_t th;
+    server_job job;
+    start_server(&th, &job, scfg, sv[1], 0);
+    CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
+    CHECK(iotls_write(t, "lifetime", 8) == 8);
+    char b[16];
+    CHECK(iotls_read(t, b, sizeof b) == 8 && memcmp(b, "lifetime", 8) == 0);
+    CHECK_OK(iotls_close(t));
+    pthread_join(th, NULL);
+    CHECK_OK(job.rc);
+    iotls_free(t); /* the last holder: frees the client configuration */
+    close(sv[0]);
+    close(sv[1]);
+    iotls_config_free(scfg);
+}
+
 static void test_blocking_errors(void)
 {
     iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
@@ -316,9 +358,11 @@ static void test_blocking_errors(void)
     start_server(&th, &job, scfg, sv[1], 0);
     iotls *t = iotls_client_new(ccfg);
     CHECK_RC(iotls_connect_socket(t, sv[0], "other.local"), IOTLS_ERR_CERT_HOSTNAME);
+    /* The text names the name asked for and those the certificate has. */
     CHECK(strcmp(iotls_error(t),
                  "handshake failed: bad_certificate (peer certificate does not match the host "
-                 "name)") == 0);
+                 "name: certificate is not for host 'other.local' (it names: DNS:device.local, "
+                 "IP:127.0.0.1))") == 0);
     CHECK_RC(iotls_last_error(t), IOTLS_ERR_CERT_HOSTNAME);
     /* Sticky: later calls report the same failure. */
     char b[16];
@@ -329,7 +373,8 @@ static void test_blocking_errors(void)
     pthread_join(th, NULL);
     close(sv[1]);
     CHECK_RC(job.rc, IOTLS_ERR_ALERT_RECEIVED);
-    CHECK(strcmp(job.err, "handshake failed: peer sent alert bad_certificate") == 0);
+    CHECK(strcmp(job.err, "handshake failed: peer sent alert bad_certificate (the client does not "
+                          "accept our certificate)") == 0);
 
     /* The server requires a client certificate we do not have. The client's
      * handshake completes first (TLS 1.3); the server's verdict arrives on
@@ -343,14 +388,16 @@ static void test_blocking_errors(void)
     t = iotls_client_new(ccfg);
     CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
     CHECK(iotls_read(t, b, sizeof b) == IOTLS_ERR_ALERT_RECEIVED);
-    CHECK(strcmp(iotls_error(t), "handshake failed: peer sent alert certificate_required") == 0);
+    CHECK(strcmp(iotls_error(t), "handshake failed: peer sent alert certificate_required (the "
+                                 "server wants a client certificate: configure one (iotls client "
+                                 "--cert/--key))") == 0);
     iotls_free(t);
     pthread_join(th, NULL);
     close(sv[0]);
     close(sv[1]);
     CHECK_RC(job.rc, IOTLS_ERR_CERT_REQUIRED);
     CHECK(strcmp(job.err, "handshake failed: certificate_required (peer sent no certificate but "
-                          "one is required)") == 0);
+                          "one is required: the client sent no certificate)") == 0);
 #else
     /* Built without client certificates (iotls/features.h): refused. */
     CHECK_RC(iotls_config_set_verify_client(strict, IOTLS_VERIFY_CLIENT_REQUIRED),
@@ -732,6 +779,7 @@ int main(void)
     test_mem_pair();
     test_mem_tamper();
     test_blocking_echo();
+    test_config_lifetime();
     test_blocking_errors();
     test_nonblocking();
     test_tcp();

@@ -365,6 +365,45 @@ static void test_verify(void)
 }
 
 /* Certificates made by openssl that our profile must refuse. */
+/* iotls_x509_validity and iotls_x509_explain: the words iotls_error()
+ * gets for a refused certificate. */
+static void test_explain(void)
+{
+    iotls_x509 chain;
+    int64_t from = 0, to = 0;
+    char text[320], want[64];
+
+    load_chain(&chain, &expired, &inter);
+    CHECK_OK(iotls_x509_validity(&chain, 0, &from, &to));
+    CHECK(from == now - 10 * 86400);
+    CHECK(to == now - 86400);
+    CHECK(iotls_x509_validity(&chain, 2, &from, &to) == IOTLS_ERR_BAD_ARG);
+    iotls_x509_explain(&chain, IOTLS_ERR_CERT_EXPIRED, now, text, sizeof text);
+    CHECK(strstr(text, "device.example") != NULL);
+    struct tm tm;
+    time_t t = (time_t)(now - 86400);
+    gmtime_r(&t, &tm);
+    strftime(want, sizeof want, "to %Y-%m-%d %H:%M:%S UTC", &tm);
+    CHECK(strstr(text, want) != NULL);
+    t = (time_t)now;
+    gmtime_r(&t, &tm);
+    strftime(want, sizeof want, "now is %Y-%m-%d %H:%M:%S UTC", &tm);
+    CHECK(strstr(text, want) != NULL);
+    /* Within the validity (a year later the CA would be expired too, but
+     * only the leaf is out of range at now - 5 days): nothing to say. */
+    iotls_x509_explain(&chain, IOTLS_ERR_CERT_EXPIRED, now - 5 * 86400, text, sizeof text);
+    CHECK(strstr(text, "device.example") == NULL);
+    iotls_x509_free(&chain);
+
+    load_chain(&chain, &other_leaf, NULL);
+    iotls_x509_explain(&chain, IOTLS_ERR_CERT_UNKNOWN_CA, now, text, sizeof text);
+    CHECK(strstr(text, "device.example") != NULL && strstr(text, "issued by") != NULL &&
+          strstr(text, "other CA") != NULL);
+    iotls_x509_explain(&chain, IOTLS_ERR_DECODE, now, text, sizeof text);
+    CHECK(text[0] == '\0');
+    iotls_x509_free(&chain);
+}
+
 static void test_profile(void)
 {
     char out[4096];
@@ -1261,6 +1300,7 @@ int main(void)
     make_pki();
     test_openssl_accepts_pki();
     test_verify();
+    test_explain();
     test_profile();
     test_key_limits();
     test_signatures();

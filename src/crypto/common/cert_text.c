@@ -1,6 +1,7 @@
 /* iotls_cert_describe (include/iotls/pki.h): a DER certificate as text,
  * through the provider's parser, for logs and tools outside the engine. */
 #include <stdio.h>
+#include <string.h>
 
 #include "crypto/crypto.h"
 #include "iotls/error.h"
@@ -12,6 +13,10 @@ int iotls_cert_describe(const uint8_t *der, size_t len, iotls_cert_text *out)
     snprintf(out->subject, sizeof out->subject, "?");
     snprintf(out->issuer, sizeof out->issuer, "?");
     snprintf(out->key, sizeof out->key, "?");
+    out->names[0] = '\0';
+    out->not_before = out->not_after = 0;
+    memset(out->spki_sha256, 0, sizeof out->spki_sha256);
+    out->pin_base64[0] = '\0';
     if (der == NULL || len == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
     iotls_x509 cert;
@@ -25,6 +30,14 @@ int iotls_cert_describe(const uint8_t *der, size_t len, iotls_cert_text *out)
             snprintf(out->issuer, sizeof out->issuer, "?");
         if (iotls_x509_key_desc(&cert, 0, out->key, sizeof out->key) != IOTLS_OK)
             snprintf(out->key, sizeof out->key, "?");
+        if (iotls_x509_sans(&cert, out->names, sizeof out->names) != IOTLS_OK)
+            out->names[0] = '\0';
+        if (iotls_x509_validity(&cert, 0, &out->not_before, &out->not_after) != IOTLS_OK)
+            out->not_before = out->not_after = 0;
+        if (iotls_x509_spki_sha256(&cert, out->spki_sha256) != IOTLS_OK ||
+            iotls_base64_encode(out->spki_sha256, sizeof out->spki_sha256, out->pin_base64,
+                                sizeof out->pin_base64) != IOTLS_OK)
+            out->pin_base64[0] = '\0';
     }
     iotls_x509_free(&cert);
     return rc;

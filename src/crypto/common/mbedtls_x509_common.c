@@ -12,6 +12,7 @@ typedef int iotls_mbx509_not_built;
 #include <string.h>
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
@@ -297,6 +298,43 @@ int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
         }
     }
     return iotls_common_text_finish(&t);
+}
+
+int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after)
+{
+    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    if (crt == NULL || not_before == NULL || not_after == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    *not_before = iotls_mbx509_time_unix(&crt->valid_from);
+    *not_after = iotls_mbx509_time_unix(&crt->valid_to);
+    return IOTLS_OK;
+}
+
+/* ---- base64 (SPKI pins written as curl writes them) ---- */
+
+int iotls_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (in == NULL || out == NULL || out_len == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    size_t n = 0;
+    int ret = mbedtls_base64_decode(out, cap, &n, (const unsigned char *)in, in_len);
+    if (ret == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    if (ret != 0)
+        return IOTLS_ERR_DECODE;
+    *out_len = n;
+    return IOTLS_OK;
+}
+
+int iotls_base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap)
+{
+    if (in == NULL || out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    size_t n = 0;
+    /* Writes the terminating NUL too. */
+    if (mbedtls_base64_encode((unsigned char *)out, cap, &n, in, in_len) != 0)
+        return IOTLS_ERR_BUFFER_TOO_SMALL;
+    return IOTLS_OK;
 }
 
 #endif

@@ -227,6 +227,50 @@ void iotls_common_host_detail(const iotls_x509 *chain, const char *host, char *d
              host != NULL ? host : "", sans[0] != '\0' ? sans : "no subjectAltName");
 }
 
+static void utc_text(int64_t t, char *out, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, cap, "%lld", (long long)t);
+}
+
+void iotls_x509_explain(const iotls_x509 *chain, int err, int64_t now, char *out, size_t cap)
+{
+    if (out == NULL || cap == 0)
+        return;
+    out[0] = '\0';
+    size_t n = chain != NULL ? iotls_x509_count(chain) : 0;
+    if (n == 0)
+        return;
+    char subject[160], issuer[160];
+    if (err == IOTLS_ERR_CERT_EXPIRED) {
+        if (now == 0)
+            now = (int64_t)time(NULL);
+        for (size_t i = 0; i < n; i++) {
+            int64_t from, to;
+            if (iotls_x509_validity(chain, i, &from, &to) != IOTLS_OK || (now >= from && now <= to))
+                continue;
+            char t_from[40], t_to[40], t_now[40];
+            utc_text(from, t_from, sizeof t_from);
+            utc_text(to, t_to, sizeof t_to);
+            utc_text(now, t_now, sizeof t_now);
+            if (iotls_x509_subject(chain, i, subject, sizeof subject) != IOTLS_OK)
+                snprintf(subject, sizeof subject, "?");
+            snprintf(out, cap, "'%s' is valid from %s to %s, the time now is %s", subject, t_from,
+                     t_to, t_now);
+            return;
+        }
+    } else if (err == IOTLS_ERR_CERT_UNKNOWN_CA) {
+        if (iotls_x509_subject(chain, n - 1, subject, sizeof subject) != IOTLS_OK)
+            snprintf(subject, sizeof subject, "?");
+        if (iotls_x509_issuer(chain, n - 1, issuer, sizeof issuer) != IOTLS_OK)
+            snprintf(issuer, sizeof issuer, "?");
+        snprintf(out, cap, "'%s' issued by '%s', which is not among the trusted CAs", subject,
+                 issuer);
+    }
+}
+
 /* ---- the text of iotls_x509_sans ---- */
 
 void iotls_common_text_init(iotls_common_text *t, char *out, size_t cap)

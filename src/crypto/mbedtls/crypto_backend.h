@@ -33,6 +33,7 @@ typedef struct iotls_kex_ctx {
 typedef struct iotls_pkey {
     mbedtls_pk_context pk;
     int loaded;
+    int why; /* enum iotls_pkey_why of the last failed load */
 } iotls_pkey;
 
 typedef struct iotls_x509 {

@@ -5,6 +5,7 @@
 
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/pkcs5.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
 
@@ -37,6 +38,24 @@ void iotls_pkey_init(iotls_pkey *key)
         return;
     mbedtls_pk_init(&key->pk);
     key->loaded = 0;
+    key->why = IOTLS_PKEY_WHY_NONE;
+}
+
+static int why_of(int ret)
+{
+    if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED)
+        return IOTLS_PKEY_WHY_PASSWORD_NEEDED;
+    if (ret == MBEDTLS_ERR_PK_PASSWORD_MISMATCH || ret == MBEDTLS_ERR_PKCS5_PASSWORD_MISMATCH)
+        return IOTLS_PKEY_WHY_PASSWORD_WRONG;
+    /* mbedTLS 2.28's PKCS#8 decryption knows DES and 3DES only. */
+    if (ret == MBEDTLS_ERR_PKCS5_FEATURE_UNAVAILABLE || ret == MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE)
+        return IOTLS_PKEY_WHY_CIPHER;
+    return IOTLS_PKEY_WHY_FORMAT;
+}
+
+int iotls_pkey_load_why(const iotls_pkey *key)
+{
+    return key != NULL ? key->why : IOTLS_PKEY_WHY_NONE;
 }
 
 void iotls_pkey_free(iotls_pkey *key)
@@ -82,6 +101,7 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
     }
     if (ret != 0) {
         iotls_pkey_free(key);
+        key->why = why_of(ret);
         return IOTLS_ERR_KEY_LOAD;
     }
     key->loaded = 1;
@@ -95,8 +115,10 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
     iotls_pkey_free(key);
     /* Missing file, unreadable contents and a wrong or missing password all
      * mean the same to the caller: this key cannot be used. */
-    if (iotls_compat_pk_parse_keyfile(&key->pk, path, password) != 0) {
+    int ret = iotls_compat_pk_parse_keyfile(&key->pk, path, password);
+    if (ret != 0) {
         iotls_pkey_free(key);
+        key->why = why_of(ret);
         return IOTLS_ERR_KEY_LOAD;
     }
     key->loaded = 1;

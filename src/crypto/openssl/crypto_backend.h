@@ -36,6 +36,7 @@ typedef struct iotls_kex_ctx {
 typedef struct iotls_pkey {
     EVP_PKEY *key;
     int loaded;
+    int why; /* enum iotls_pkey_why of the last failed load */
 } iotls_pkey;
 
 /* One certificate: the parsed object and the DER exactly as it was given

@@ -76,6 +76,12 @@ void iotls_pkey_init(iotls_pkey *key)
         return;
     key->key = NULL;
     key->loaded = 0;
+    key->why = IOTLS_PKEY_WHY_NONE;
+}
+
+int iotls_pkey_load_why(const iotls_pkey *key)
+{
+    return key != NULL ? key->why : IOTLS_PKEY_WHY_NONE;
 }
 
 void iotls_pkey_free(iotls_pkey *key)
@@ -86,12 +92,21 @@ void iotls_pkey_free(iotls_pkey *key)
     iotls_pkey_init(key);
 }
 
+/* The caller's password, and whether OpenSSL asked for one (the key is
+ * encrypted). */
+typedef struct {
+    const char *password;
+    int asked;
+} password_req;
+
 /* Hands OpenSSL the caller's password; never prompts. Without one an
  * encrypted key simply fails to load. */
 static int password_cb(char *buf, int size, int rwflag, void *u)
 {
     (void)rwflag;
-    const char *password = u;
+    password_req *req = u;
+    req->asked = 1;
+    const char *password = req->password;
     if (password == NULL || size <= 0)
         return -1;
     size_t len = strlen(password);
@@ -103,7 +118,7 @@ static int password_cb(char *buf, int size, int rwflag, void *u)
 
 /* A private key from PEM (any of the usual armours, encrypted or not) or
  * DER (PKCS#8, encrypted PKCS#8, SEC1, PKCS#1). NULL when it is none. */
-static EVP_PKEY *parse_private_key(const uint8_t *data, size_t len, const char *password)
+static EVP_PKEY *parse_private_key(const uint8_t *data, size_t len, password_req *req)
 {
     if (len > INT_MAX)
         return NULL;
@@ -112,7 +127,7 @@ static EVP_PKEY *parse_private_key(const uint8_t *data, size_t len, const char *
     if (bio == NULL)
         return NULL;
     if (iotls_common_looks_pem(data, len)) {
-        key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, (void *)password);
+        key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, req);
     } else {
         const unsigned char *p = data;
         key = d2i_AutoPrivateKey(NULL, &p, (long)len);
@@ -122,7 +137,7 @@ static EVP_PKEY *parse_private_key(const uint8_t *data, size_t len, const char *
             key = NULL;
         }
         if (key == NULL) {
-            key = d2i_PKCS8PrivateKey_bio(bio, NULL, password_cb, (void *)password);
+            key = d2i_PKCS8PrivateKey_bio(bio, NULL, password_cb, req);
         }
     }
     BIO_free(bio);
@@ -134,12 +149,15 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
     if (key == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
     iotls_pkey_free(key);
-    EVP_PKEY *k = parse_private_key(data, len, password);
+    password_req req = {password, 0};
+    EVP_PKEY *k = parse_private_key(data, len, &req);
     ERR_clear_error();
-    /* Unreadable contents and a wrong or missing password all mean the
-     * same to the caller: this key cannot be used. */
-    if (k == NULL)
+    if (k == NULL) {
+        key->why = !req.asked         ? IOTLS_PKEY_WHY_FORMAT
+                   : password == NULL ? IOTLS_PKEY_WHY_PASSWORD_NEEDED
+                                      : IOTLS_PKEY_WHY_PASSWORD_WRONG;
         return IOTLS_ERR_KEY_LOAD;
+    }
     key->key = k;
     key->loaded = 1;
     return IOTLS_OK;
@@ -156,6 +174,8 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
     if (rc != IOTLS_OK)
         return rc;
     rc = len > 0 ? iotls_pkey_load_mem(key, data, len, password) : IOTLS_ERR_KEY_LOAD;
+    if (len == 0)
+        key->why = IOTLS_PKEY_WHY_FORMAT;
     OPENSSL_cleanse(data, len);
     free(data);
     return rc;

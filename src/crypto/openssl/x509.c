@@ -1127,6 +1127,30 @@ int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
     return dn_text(X509_get_subject_name(x), out, cap);
 }
 
+/* Seconds from the epoch to t, through OpenSSL's own time arithmetic. */
+static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+    int days = 0, secs = 0;
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+    int ok = epoch != NULL && ASN1_TIME_diff(&days, &secs, epoch, t) == 1;
+    ASN1_TIME_free(epoch);
+    if (!ok) {
+        ERR_clear_error();
+        return IOTLS_ERR_BAD_CERTIFICATE;
+    }
+    *out = (int64_t)days * 86400 + secs;
+    return IOTLS_OK;
+}
+
+int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after)
+{
+    X509 *x = nth(chain, i);
+    if (x == NULL || not_before == NULL || not_after == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    int rc = asn1_time_unix(X509_get0_notBefore(x), not_before);
+    return rc != IOTLS_OK ? rc : asn1_time_unix(X509_get0_notAfter(x), not_after);
+}
+
 int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
     X509 *x = nth(chain, i);

@@ -53,6 +53,7 @@ typedef struct iotls_pkey {
     psa_key_type_t type; /* PSA_KEY_TYPE_RSA_KEY_PAIR or an ECC key pair type */
     size_t bits;
     int loaded;
+    int why; /* enum iotls_pkey_why of the last failed load */
 } iotls_pkey;
 
 typedef struct iotls_x509 {

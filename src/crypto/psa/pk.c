@@ -31,6 +31,24 @@ void iotls_pkey_free(iotls_pkey *key)
     iotls_pkey_init(key);
 }
 
+/* Why Mbed TLS refused a key file (PKCS#5 errors are private in Mbed TLS 4
+ * and not told apart there: a wrong password reads as PK_PASSWORD_MISMATCH). */
+static int why_of(int ret)
+{
+    if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED)
+        return IOTLS_PKEY_WHY_PASSWORD_NEEDED;
+    if (ret == MBEDTLS_ERR_PK_PASSWORD_MISMATCH)
+        return IOTLS_PKEY_WHY_PASSWORD_WRONG;
+    if (ret == MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE)
+        return IOTLS_PKEY_WHY_CIPHER;
+    return IOTLS_PKEY_WHY_FORMAT;
+}
+
+int iotls_pkey_load_why(const iotls_pkey *key)
+{
+    return key != NULL ? key->why : IOTLS_PKEY_WHY_NONE;
+}
+
 /* The signing policy of a private key of type. */
 static psa_algorithm_t sign_policy(psa_key_type_t type)
 {
@@ -118,8 +136,10 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
     iotls_psa_lock();
     mbedtls_pk_free(&pk); /* destroys the library's own copy of the key */
     iotls_psa_unlock();
-    if (rc != IOTLS_OK)
+    if (rc != IOTLS_OK) {
         iotls_pkey_free(key);
+        key->why = ret != 0 ? why_of(ret) : IOTLS_PKEY_WHY_FORMAT;
+    }
     return rc;
 }
 
@@ -142,8 +162,10 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
     iotls_psa_lock();
     mbedtls_pk_free(&pk);
     iotls_psa_unlock();
-    if (rc != IOTLS_OK)
+    if (rc != IOTLS_OK) {
         iotls_pkey_free(key);
+        key->why = ret != 0 ? why_of(ret) : IOTLS_PKEY_WHY_FORMAT;
+    }
     return rc;
 }
 
