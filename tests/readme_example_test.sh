@@ -7,7 +7,7 @@ src=$1
 build=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-awk '/^## The API in twenty lines/ {f = 1} f && /^```c$/ {c = 1; next} c && /^```$/ {exit} c' \
+awk '/^## Using the library/ {f = 1} f && /^```c$/ {c = 1; next} c && /^```$/ {exit} c' \
     "$src/README.md" >"$work/example.c"
 grep -q 'iotls_connect' "$work/example.c" || { echo "readme: no example found in README.md"; exit 1; }
 cat >"$work/main.c" <<'C'
