@@ -10,6 +10,8 @@
 # Each scenario's processes carry a unique marker in their command line; a
 # cell fails when any of them is still alive after the inner script ended.
 set -u
+# The scenarios give a stopped process 1 s (timeout's KILL comes 5 s later).
+[ "${1:-}" = inner ] && IA_STOP_GRACE=1
 . "$(dirname "$0")/lib.sh"
 
 # A process that ignores TERM, as one stuck in an exit-time check does
@@ -25,7 +27,6 @@ ready() {
 }
 
 if [ "${1:-}" = inner ]; then
-    IA_STOP_GRACE=1
     mark=$3
     ia_init "harness-inner-$2"
     case $2 in
@@ -44,12 +45,14 @@ if [ "${1:-}" = inner ]; then
     exit-pipeline)
         # A peer behind a pipeline and timeout --foreground, kept across
         # cells: ended as a whole at exit.
-        ia_spawn_held 30 timeout --foreground -k 2 60 bash -c 'cat >/dev/null; sleep 30' "$mark"
+        ia_spawn_held 30 timeout --foreground -k "$IA_KILL_AFTER" 60 bash -c 'cat >/dev/null; sleep 30' "$mark"
         ia_cell_begin "a cell"
         ia_cell_end
         ;;
     exit-stubborn)
-        ia_spawn timeout -k 30 60 bash -c "$STUBBORN" "$mark" "$IA_WORK/ready"
+        # As the harness starts its peers: timeout(1) TERMs and KILLs too, but
+        # its KILL comes after the harness's grace, which sees the hang.
+        ia_spawn timeout -k "$IA_KILL_AFTER" 60 bash -c "$STUBBORN" "$mark" "$IA_WORK/ready"
         ready "$IA_WORK/ready"
         ia_cell_begin "a cell"
         ia_cell_end

@@ -32,6 +32,9 @@ set -u
 IA_CLIENT_TIMEOUT=${IA_CLIENT_TIMEOUT:-20}
 IA_SERVER_TIMEOUT=${IA_SERVER_TIMEOUT:-30}
 IA_STOP_GRACE=${IA_STOP_GRACE:-10}
+# timeout(1)'s KILL for a background peer comes after ours: a peer that hangs
+# on our TERM is then seen hanging (and fails its cell), not killed quietly.
+IA_KILL_AFTER=$((IA_STOP_GRACE + 5))
 IA_PIDS=()
 declare -A IA_STOPPED=()
 IA_STOP_PROBLEMS=()
@@ -240,9 +243,9 @@ ia_start_server() {
             # read-write open never blocks; the server then opens the read end.
             exec {IA_SERVER_IN_FD}<>"$IA_WORK/$label.stdin"
             ia_spawn --stdin "$IA_WORK/$label.stdin" --close "$IA_SERVER_IN_FD" \
-                timeout -k 2 "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
+                timeout -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
         else
-            ia_spawn timeout -k 2 "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
+            ia_spawn timeout -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
         fi
         pid=$IA_SPAWNED
         deadline=$((SECONDS + 10))
@@ -361,7 +364,7 @@ ia_client_bg() {
     # The client must not hold a write end of its own stdin (or of the
     # server's): it would never see end of input.
     ia_spawn --stdin "$fifo" --close "$IA_CLIENT_IN_FD" ${IA_SERVER_IN_FD:+--close "$IA_SERVER_IN_FD"} \
-        timeout -k 2 "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" >"$IA_OUT" 2>"$IA_ERR"
+        timeout -k "$IA_KILL_AFTER" "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" >"$IA_OUT" 2>"$IA_ERR"
     IA_CLIENT_PID=$IA_SPAWNED
 }
 

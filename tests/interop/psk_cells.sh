@@ -45,7 +45,7 @@ ossl_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    ia_spawn_held 15 timeout --foreground -k 2 20 openssl s_server -accept "127.0.0.1:$PORT" \
+    ia_spawn_held 15 timeout --foreground -k "$IA_KILL_AFTER" 20 openssl s_server -accept "127.0.0.1:$PORT" \
         -naccept 1 -quiet "$@" >"$W/$tag.log" 2>"$W/$tag.slog"
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
 }
@@ -54,7 +54,7 @@ gnutls_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    ia_spawn timeout -k 2 30 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1
+    ia_spawn timeout -k "$IA_KILL_AFTER" 30 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
 }
 

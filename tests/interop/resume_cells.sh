@@ -33,7 +33,7 @@ our_client() {
 
 # ---- our client, openssl s_server (tickets by default) ----
 PORT=$("$IA_FREEPORT")
-ia_spawn_held 6 timeout --foreground -k 2 10 openssl s_server -accept "127.0.0.1:$PORT" \
+ia_spawn_held 6 timeout --foreground -k "$IA_KILL_AFTER" 10 openssl s_server -accept "127.0.0.1:$PORT" \
     -naccept 2 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/oss.log" 2>&1
 for _ in $(seq 1 100); do grep -q ACCEPT "$W/oss.log" 2>/dev/null && break; sleep 0.05; done
 cell="client-openssl-resume"
@@ -55,7 +55,7 @@ if ! command -v gnutls-serv >/dev/null; then
     fail $cell "gnutls-serv not installed"
 else
     PORT=$("$IA_FREEPORT")
-    ia_spawn timeout -k 2 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
+    ia_spawn timeout -k "$IA_KILL_AFTER" 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
         --x509keyfile "$PKI/ecdsa-p256.key" -p "$PORT" --echo >"$W/gs.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
     if ! our_client g1 "$PORT" --sess-out "$W/g1.sess" || [ ! -s "$W/g1.sess" ]; then
@@ -143,7 +143,7 @@ fi
 # s_client send an x25519 share first. ----
 cell="client-openssl-resume-after-hrr"
 PORT=$("$IA_FREEPORT")
-ia_spawn_held 6 timeout --foreground -k 2 10 openssl s_server -accept "127.0.0.1:$PORT" \
+ia_spawn_held 6 timeout --foreground -k "$IA_KILL_AFTER" 10 openssl s_server -accept "127.0.0.1:$PORT" \
     -naccept 2 -groups P-384 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/ossh.log" 2>&1
 for _ in $(seq 1 100); do grep -q ACCEPT "$W/ossh.log" 2>/dev/null && break; sleep 0.05; done
 if ! our_client h1 "$PORT" --groups x25519,secp384r1 --sess-out "$W/h1.sess" ||
