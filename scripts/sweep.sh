@@ -16,14 +16,17 @@ ID=${1:?usage: scripts/sweep.sh ID}
 case $ID in
 *[!A-Za-z0-9._-]*) echo "sweep: bad id '$ID'" >&2; exit 2 ;;
 esac
-# Our own children must not carry the id (grep below would find itself).
-unset IOTLS_TEST_RUN
-SELF=$$
+# Neither this script nor its subshells (forks that keep the environment it
+# was started with, as /proc shows it) nor its children may carry the id: it
+# starts again without it.
+if [ -n "${IOTLS_TEST_RUN:-}" ]; then
+    exec env -u IOTLS_TEST_RUN sh "$0" "$@"
+fi
 
-# ours: the pids whose environment holds IOTLS_TEST_RUN=ID, this script aside.
+# ours: the pids whose environment holds IOTLS_TEST_RUN=ID.
 ours() {
     grep -l -s -z -x "IOTLS_TEST_RUN=$ID" /proc/[0-9]*/environ 2>/dev/null |
-        sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' | grep -v -x "$SELF" || true
+        sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p' || true
 }
 
 found=$(ours)
@@ -33,8 +36,8 @@ if [ -z "$found" ]; then
 fi
 echo "sweep: FAIL: processes of this run still running after it ended:" >&2
 for p in $found; do
-    line=$(ps -o pid=,ppid=,etime=,pcpu=,args= -p "$p" 2>/dev/null | cut -c1-200) || continue
-    echo "    $line" >&2
+    line=$(ps -o pid=,ppid=,etime=,pcpu=,args= -p "$p" 2>/dev/null | cut -c1-200)
+    [ -n "$line" ] && echo "    $line" >&2
 done
 for p in $found; do kill -TERM "$p" 2>/dev/null || true; done
 i=0

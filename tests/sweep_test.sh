@@ -25,11 +25,13 @@ OURS=$(cat "$W/ours.pid") OTHER_PID=$(cat "$W/other.pid") NONE=$(cat "$W/none.pi
 cleanup() { kill -KILL "$OURS" "$OTHER_PID" "$NONE" 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT
 
-sh "$REPO/scripts/sweep.sh" "$ID" >"$W/out" 2>&1
+# As make test runs it: with the run's id in its own environment.
+IOTLS_TEST_RUN=$ID sh "$REPO/scripts/sweep.sh" "$ID" >"$W/out" 2>&1
 rc=$?
 cat "$W/out"
 [ $rc = 1 ] || fail "sweep exit status $rc with an orphan left, want 1"
 grep -q "^ *$OURS " "$W/out" || fail "the orphan $OURS is not listed"
+[ "$(grep -c '^    ' "$W/out")" = 1 ] || fail "the sweep lists more than the orphan (itself?)"
 grep -q "killed (KILL" "$W/out" || fail "the KILL of the TERM-ignoring orphan is not reported"
 sleep 0.2
 [ "$(ps -o stat= -p "$OURS" 2>/dev/null | cut -c1)" = "" ] ||
@@ -37,7 +39,7 @@ sleep 0.2
 kill -0 "$OTHER_PID" 2>/dev/null || fail "a process of another run ($OTHER_PID) was killed"
 kill -0 "$NONE" 2>/dev/null || fail "a process without the id ($NONE) was killed"
 
-sh "$REPO/scripts/sweep.sh" "$ID" >"$W/out2" 2>&1
+IOTLS_TEST_RUN=$ID sh "$REPO/scripts/sweep.sh" "$ID" >"$W/out2" 2>&1
 rc=$?
 [ $rc = 0 ] || fail "second sweep exit status $rc with nothing left, want 0: $(cat "$W/out2")"
 
