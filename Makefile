@@ -91,7 +91,7 @@ MBEDTLS3_BUILD ?= build-mbedtls3
 test-mbedtls3:
 	@rc=0; sh scripts/mbedtls3.sh $(MBEDTLS3_DIR) || rc=$$?; \
 	if [ $$rc -eq 3 ]; then \
-		echo "*** make test-mbedtls3: NOT RUN (see the line above)"; \
+		echo "*** make test-mbedtls3: NOT RUN (why: the line 'Mbed TLS 3.6 leg not run: ...')" >&2; \
 		exit $(if $(MBEDTLS3_NOT_RUN_OK),0,3); \
 	fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \
