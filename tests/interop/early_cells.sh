@@ -139,7 +139,7 @@ gs_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    ia_spawn timeout -k "$IA_KILL_AFTER" 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
         --x509keyfile "$PKI/ecdsa-p256.key" -p "$PORT" --echo -d 5 "$@" >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
     ia_listening "$PORT" 2>/dev/null

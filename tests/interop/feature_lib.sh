@@ -20,7 +20,7 @@ iotls_server_bg() {
     local tag=$1
     shift
     rm -f "$W/$tag.ready"
-    ia_spawn timeout -k "$IA_KILL_AFTER" 60 "$IOTLS" server --port 0 --ready-file "$W/$tag.ready" "$@" \
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 60 "$IOTLS" server --port 0 --ready-file "$W/$tag.ready" "$@" \
         >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do [ -s "$W/$tag.ready" ] && break; sleep 0.05; done
     PORT=$(cat "$W/$tag.ready" 2>/dev/null)

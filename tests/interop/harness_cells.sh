@@ -52,7 +52,7 @@ if [ "${1:-}" = inner ]; then
     exit-stubborn)
         # As the harness starts its peers: timeout(1) TERMs and KILLs too, but
         # its KILL comes after the harness's grace, which sees the hang.
-        ia_spawn timeout -k "$IA_KILL_AFTER" 60 bash -c "$STUBBORN" "$mark" "$IA_WORK/ready"
+        ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 60 bash -c "$STUBBORN" "$mark" "$IA_WORK/ready"
         ready "$IA_WORK/ready"
         ia_cell_begin "a cell"
         ia_cell_end

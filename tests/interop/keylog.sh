@@ -19,7 +19,7 @@ if ia_peer_server openssl srv mode=http 2>"$IA_WORK/start.err"; then
     # to an unused port (also in the filter) until tshark prints one (-P -l).
     probe=$("$IA_FREEPORT")
     # -a duration bounds the capture even if we are killed.
-    ia_spawn timeout -k "$IA_KILL_AFTER" 40 tshark -i lo -f "tcp port $IA_PORT or udp port $probe" -w "$cap" -P -l \
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 40 tshark -i lo -f "tcp port $IA_PORT or udp port $probe" -w "$cap" -P -l \
         -a duration:30 >"$IA_WORK/tshark.out" 2>"$IA_WORK/tshark.err"
     tshark_pid=$IA_SPAWNED
     live=0

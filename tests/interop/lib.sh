@@ -91,9 +91,10 @@ ia__cleanup() {
 # never see end of input). CMD's stdin is FILE (/dev/null without --stdin:
 # bash gives a background command /dev/null, whatever stdin the function
 # call had); stdout and stderr redirections given to ia_spawn apply. Sets
-# IA_SPAWNED (the pid, which is also the group id). A timeout(1) inside a
-# pipeline CMD runs must be `timeout --foreground` (plain timeout moves
-# itself to a group of its own); as CMD itself, plain timeout is fine.
+# IA_SPAWNED (the pid, which is also the group id). A timeout(1) in CMD must
+# be `timeout --foreground`: plain timeout moves itself to a group of its own
+# when it is not the leader, and after passing a signal on it sends SIGCONT to
+# its whole group, which can leave an exiting ASan process spinning (ia_stop).
 # (Not bash's `set -m`: a command substitution racing with the end of such a
 # job can run the script's EXIT trap in the substitution's subshell.)
 ia_spawn() {
@@ -131,13 +132,17 @@ ia_spawn_held() {
     ia_spawn bash -c 'sleep "$0" | "$@"' "$seconds" "$@"
 }
 
-# ia__live PGID...: "pid pgid command" for every process of these groups that
-# is still running (zombies, whose end only waits for a parent's reaping, are
-# not counted).
+# ia__live PGID...: "pid pgid [state cpu% wait-channel] command" for every
+# process of these groups that is still running (zombies, whose end only
+# waits for a parent's reaping, are not counted). The state says what a
+# process that will not end is doing: R at high CPU spins (a sanitizer's
+# exit-time check), S names what it waits in.
 ia__live() {
-    ps -e -o pid=,pgid=,stat=,args= 2>/dev/null | awk -v groups=" $* " '
+    ps -e -o pid=,pgid=,stat=,pcpu=,wchan:20=,args= 2>/dev/null | awk -v groups=" $* " '
         index(groups, " " $2 " ") && $3 !~ /^Z/ {
-            line = $1 " " $2; for (i = 4; i <= NF && i < 12; i++) line = line " " $i; print line
+            line = $1 " " $2 " [" $3 " " $4 "% " $5 "]"
+            for (i = 6; i <= NF && i < 14; i++) line = line " " $i
+            print line
         }'
 }
 
@@ -146,22 +151,44 @@ ia__now_ms() {
     echo $((t / 1000))
 }
 
-# ia_stop PGID...: ends these groups (ia_spawn's ids): TERM to each whole
-# group, up to IA_STOP_GRACE seconds for all of them to end, KILL to any
-# group still running, then reaps the leaders. Sets IA_STOP_RC (the exit
-# status of the last leader reaped). Returns 1, with one line per process in
-# IA_STOP_PROBLEMS, when a process needed the KILL or outlived it.
+# ia_stop PGID...: ends these groups (ia_spawn's ids): TERM to each leader
+# (the peer, or the timeout(1) --foreground that passes it on to the peer
+# alone), then, once a leader has ended, TERM to what is left of its group
+# (a pipeline's other commands); up to IA_STOP_GRACE seconds for all of them
+# to end, KILL to any group still running, then reaps the leaders. Sets
+# IA_STOP_RC (the exit status of the last leader reaped). Returns 1, with one
+# line per process in IA_STOP_PROBLEMS, when a process needed the KILL or
+# outlived it.
+# Why not TERM to the whole group at once: an ASan process that is exiting
+# runs LeakSanitizer, whose tracer (a child in the same group) stops the
+# process with ptrace; a signal to the group kills the tracer, or a SIGCONT
+# (plain timeout(1) sends one to its group after passing a signal on)
+# cancels the tracer's stop, and the check then spins for ever.
 ia_stop() {
     local pg deadline live line
     [ $# -gt 0 ] || return 0
-    for pg in "$@"; do kill -TERM -- "-$pg" 2>/dev/null; done
+    for pg in "$@"; do kill -TERM "$pg" 2>/dev/null; done
     deadline=$(($(ia__now_ms) + IA_STOP_GRACE * 1000))
-    while live=$(ia__live "$@") && [ -n "$live" ] && [ "$(ia__now_ms)" -lt $deadline ]; do sleep 0.05; done
+    local -A group_termed=()
+    while live=$(ia__live "$@") && [ -n "$live" ] && [ "$(ia__now_ms)" -lt $deadline ]; do
+        for pg in "$@"; do
+            if [ -z "${group_termed[$pg]:-}" ] && ! ia__live "$pg" | grep -q "^$pg "; then
+                kill -TERM -- "-$pg" 2>/dev/null
+                group_termed[$pg]=1
+            fi
+        done
+        sleep 0.05
+    done
     local ok=0
     if [ -n "$live" ]; then
         ok=1
         while read -r line; do
             IA_STOP_PROBLEMS+=("still running ${IA_STOP_GRACE} s after TERM, killed: pid ${line%% *} (${line#* * })")
+            # Its threads and children, for the kept work directory.
+            {
+                ps -L -o tid,stat,pcpu,wchan:32,comm -p "${line%% *}"
+                ps -o pid,ppid,pgid,stat,pcpu,wchan:32,args --ppid "${line%% *}"
+            } >"$IA_WORK/stuck-${line%% *}.txt" 2>&1
         done <<<"$live"
         for pg in "$@"; do kill -KILL -- "-$pg" 2>/dev/null; done
     fi
@@ -243,9 +270,9 @@ ia_start_server() {
             # read-write open never blocks; the server then opens the read end.
             exec {IA_SERVER_IN_FD}<>"$IA_WORK/$label.stdin"
             ia_spawn --stdin "$IA_WORK/$label.stdin" --close "$IA_SERVER_IN_FD" \
-                timeout -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
+                timeout --foreground -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
         else
-            ia_spawn timeout -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
+            ia_spawn timeout --foreground -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
         fi
         pid=$IA_SPAWNED
         deadline=$((SECONDS + 10))
@@ -364,7 +391,7 @@ ia_client_bg() {
     # The client must not hold a write end of its own stdin (or of the
     # server's): it would never see end of input.
     ia_spawn --stdin "$fifo" --close "$IA_CLIENT_IN_FD" ${IA_SERVER_IN_FD:+--close "$IA_SERVER_IN_FD"} \
-        timeout -k "$IA_KILL_AFTER" "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" >"$IA_OUT" 2>"$IA_ERR"
+        timeout --foreground -k "$IA_KILL_AFTER" "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" >"$IA_OUT" 2>"$IA_ERR"
     IA_CLIENT_PID=$IA_SPAWNED
 }
 

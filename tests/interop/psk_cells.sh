@@ -54,7 +54,7 @@ gnutls_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    ia_spawn timeout -k "$IA_KILL_AFTER" 30 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 30 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
 }
 

@@ -55,7 +55,7 @@ if ! command -v gnutls-serv >/dev/null; then
     fail $cell "gnutls-serv not installed"
 else
     PORT=$("$IA_FREEPORT")
-    ia_spawn timeout -k "$IA_KILL_AFTER" 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
         --x509keyfile "$PKI/ecdsa-p256.key" -p "$PORT" --echo >"$W/gs.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
     if ! our_client g1 "$PORT" --sess-out "$W/g1.sess" || [ ! -s "$W/g1.sess" ]; then
