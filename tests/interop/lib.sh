@@ -21,9 +21,10 @@
 #
 # Processes: everything a script starts in the background goes through
 # ia_spawn, which makes it the leader of a process group of its own, so that
-# ia_stop signals the peer itself and whatever it started (timeout(1)'s child,
-# a pipeline), never a wrapper alone: TERM to the group, up to IA_STOP_GRACE
-# seconds, KILL to the group, reap. A process that needed the KILL (it hung on
+# ia_stop ends the peer itself and whatever it started (timeout(1)'s child,
+# a pipeline), never a wrapper alone: TERM to the leader (then to the rest of
+# the group), up to IA_STOP_GRACE seconds, KILL to the group, reap (ia_stop
+# says why not TERM to the group at once). A process that needed the KILL (it hung on
 # TERM, e.g. in a sanitizer's exit-time check) or survived it fails the cell
 # that started it (ia_cell_end stops what the cell started) or, for what a
 # script keeps across cells, the script (ia__cleanup at exit).
