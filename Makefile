@@ -44,7 +44,8 @@ lab_on = cmake -S . -B $(1) $(2) >/dev/null
 # The package groups of scripts/deps.sh each target installs.
 DEPS = demo
 
-.PHONY: all deps configure test test-other-provider test-minimal test-mbedtls3 test-psa test-psa-run test-psa-mbedtls3 mbedtls4-lib test-asan demo install format clean bench fuzz size \
+.PHONY: all deps configure test test-legs test-other-provider test-minimal test-mbedtls3 test-mbedtls3-suite \
+	test-psa test-psa-run test-psa-mbedtls3 test-psa-mbedtls3-suite mbedtls4-lib test-asan demo install format clean bench fuzz size \
 	device device-compare test-device test-device-run
 
 all: configure
@@ -58,24 +59,43 @@ configure: $(PROVIDER_LIB)
 
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
 # again with the OpenSSL libcrypto provider, the minimal profile's share of
-# it, the whole suite against mbedTLS 3.6 (Debian's source package), then
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, the PSA
-# provider against Mbed TLS 4 and against mbedTLS 3.6, and last the firmware
-# on the two emulated boards (make test-device). The Mbed TLS 4 and device
-# legs say loudly when they were not run (no Mbed TLS 4 release tarball, no
-# cross toolchain or QEMU).
+# it, the whole suite against mbedTLS 3.6, again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, the PSA provider against Mbed TLS 4 and
+# against mbedTLS 3.6, and last the firmware on the two emulated boards
+# (make test-device). The mbedTLS 3.6, Mbed TLS 4 and device legs say loudly
+# when they were not run (no 3.6 source, no Mbed TLS 4 release tarball, no
+# cross toolchain or QEMU), and the closing notes repeat it.
+#
+# Everything the run starts carries IOTLS_TEST_RUN (an id new each run) in
+# its environment; at the end scripts/sweep.sh finds any process still
+# carrying it (an orphan), ends it and fails the run, whether the legs passed
+# or not. Only this run's processes are looked at: other people's tests on
+# the same machine are left alone. The run ends with its notes: what was not
+# run and why, how leaks were checked.
+TEST_NOTES = $(abspath $(BUILD))/make-test-notes.txt
 test: DEPS = test
 test: deps
+	@mkdir -p $(BUILD) && : >$(TEST_NOTES)
+	+@IOTLS_TEST_RUN=iotls-test-$$$$-$$(date +%s); export IOTLS_TEST_RUN; \
+	rc=0; $(MAKE) test-legs IOTLS_TEST_NOTES=$(TEST_NOTES) || rc=$$?; \
+	echo "== make test: processes left behind"; \
+	sh scripts/sweep.sh "$$IOTLS_TEST_RUN" || rc=1; \
+	echo "== make test: notes"; \
+	if [ -s $(TEST_NOTES) ]; then sed 's/^/    /' $(TEST_NOTES); else echo "    (none)"; fi; \
+	if [ $$rc -eq 0 ]; then echo "== make test: PASSED"; else echo "== make test: FAILED"; fi; \
+	exit $$rc
+
+test-legs:
 	$(MAKE) configure
 	$(call lab_on,$(BUILD),$(TEST_FLAGS))
 	$(MAKE) all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-other-provider
 	$(MAKE) test-minimal
-	$(MAKE) test-mbedtls3
+	$(MAKE) test-mbedtls3 MBEDTLS3_NOT_RUN_OK=1
 	$(MAKE) test-asan
 	$(MAKE) test-psa
-	$(MAKE) test-psa-mbedtls3
+	$(MAKE) test-psa-mbedtls3 MBEDTLS3_NOT_RUN_OK=1
 	$(MAKE) test-device
 
 # The same suite built with the other crypto provider.
@@ -104,12 +124,24 @@ test-minimal: $(PROVIDER_LIB)
 		-R '^(unit[.].*|interop[.]pki|interop[.]client[.]openssl[.](ecdsa-p256|rsa2048)|interop[.]server[.]openssl[.]ecdsa-p256)$$'
 
 # The mbedTLS provider against mbedTLS 3.6, the series ESP-IDF 5 ships,
-# built from Debian's source package by scripts/mbedtls3.sh (the system's
-# libmbedtls-dev is 2.28): the whole suite again.
+# built by scripts/mbedtls3.sh (the system's libmbedtls-dev is 2.28) from
+# MBEDTLS3_SRC (a directory or tarball of mbedTLS 3.6.x) or else Debian's
+# source package, fetched through the machine's own apt sources: the whole
+# suite again. Without either source the leg says it was not run and why
+# (exit status 3; within make test, MBEDTLS3_NOT_RUN_OK=1, the run goes on
+# and its closing notes say so).
 MBEDTLS3_DIR ?= build-mbedtls3-lib
 MBEDTLS3_BUILD ?= build-mbedtls3
 test-mbedtls3:
-	sh scripts/mbedtls3.sh $(MBEDTLS3_DIR)
+	@rc=0; sh scripts/mbedtls3.sh $(MBEDTLS3_DIR) || rc=$$?; \
+	if [ $$rc -eq 3 ]; then \
+		echo "*** make test-mbedtls3: NOT RUN (why: the line 'Mbed TLS 3.6 leg not run: ...')" >&2; \
+		exit $(if $(MBEDTLS3_NOT_RUN_OK),0,3); \
+	fi; \
+	[ $$rc -eq 0 ] || exit $$rc; \
+	$(MAKE) test-mbedtls3-suite
+
+test-mbedtls3-suite:
 	@test -f $(MBEDTLS3_BUILD)/CMakeCache.txt || cmake -S . -B $(MBEDTLS3_BUILD) -DIOTLS_CRYPTO=mbedtls \
 		-DMBEDTLS_INCLUDE_DIR=$(abspath $(MBEDTLS3_DIR))/include \
 		-DMBEDTLS_CRYPTO_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedcrypto.a \
@@ -130,6 +162,9 @@ test-psa:
 		$(MAKE) --no-print-directory test-psa-run; \
 	else \
 		echo "*** make test-psa: the Mbed TLS 4 leg was NOT run (the line above says why)"; \
+		if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
+			echo "Mbed TLS 4 (PSA provider) leg: NOT RUN ($$(sh scripts/mbedtls4.sh $(MBEDTLS4_DIR) check 2>&1 | tail -n 1))" >>$(IOTLS_TEST_NOTES); \
+		fi; \
 	fi
 
 test-psa-run: mbedtls4-lib
@@ -143,7 +178,16 @@ test-psa-run: mbedtls4-lib
 # configuration: PSA on, threading off), the whole suite.
 PSA_MBEDTLS3_BUILD ?= build-psa-mbedtls3
 test-psa-mbedtls3:
-	sh scripts/mbedtls3.sh $(MBEDTLS3_DIR)
+	@rc=0; sh scripts/mbedtls3.sh $(MBEDTLS3_DIR) || rc=$$?; \
+	if [ $$rc -eq 3 ]; then \
+		echo "*** make test-psa-mbedtls3: NOT RUN (why: the line 'Mbed TLS 3.6 leg not run: ...')" >&2; \
+		if [ -n "$(IOTLS_TEST_NOTES)" ]; then echo "PSA provider on mbedTLS 3.6: NOT RUN (no 3.6 source)" >>$(IOTLS_TEST_NOTES); fi; \
+		exit $(if $(MBEDTLS3_NOT_RUN_OK),0,3); \
+	fi; \
+	[ $$rc -eq 0 ] || exit $$rc; \
+	$(MAKE) test-psa-mbedtls3-suite
+
+test-psa-mbedtls3-suite:
 	@test -f $(PSA_MBEDTLS3_BUILD)/CMakeCache.txt || cmake -S . -B $(PSA_MBEDTLS3_BUILD) -DIOTLS_CRYPTO=psa \
 		-DPSA_INCLUDE_DIR=$(abspath $(MBEDTLS3_DIR))/include \
 		-DPSA_CRYPTO_LIB=$(abspath $(MBEDTLS3_DIR))/lib/libmbedcrypto.a \
@@ -185,6 +229,9 @@ test-device:
 		$(MAKE) --no-print-directory test-device-run; \
 	else \
 		echo "*** make test-device: the device leg was NOT run (the line above says why)"; \
+		if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
+			echo "device leg (emulated boards): NOT RUN ($$(sh port/baremetal/build-device.sh $(DEVICE_BUILD) check 2>&1 | tail -n 1))" >>$(IOTLS_TEST_NOTES); \
+		fi; \
 	fi
 
 test-device-run: device
@@ -194,12 +241,19 @@ test-device-run: device
 		-DIOTLS_DEVICE_BUILD=$(abspath $(DEVICE_BUILD)) >/dev/null
 	cd $(DEVICE_BUILD)/tests && ctest --output-on-failure -j $(JOBS)
 
+# ASan + UBSan. Whether LeakSanitizer can check leaks here was decided when
+# the build was configured (cmake/LsanProbe.cmake: a probe program that
+# leaks on purpose); every test carries the resulting ASAN_OPTIONS. Where it
+# cannot, valgrind's memcheck tests of the other builds check leaks.
 test-asan: $(PROVIDER_LIB)
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DIOTLS_CRYPTO=$(CRYPTO) -DIOTLS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(PROVIDER_FLAGS) $(CMAKE_FLAGS)
 	$(call lab_on,$(ASAN_BUILD),$(TEST_FLAGS))
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -j $(JOBS)
+	@echo "test-asan: ASAN_OPTIONS $$(sed -n 1p $(ASAN_BUILD)/lsan.txt): $$(sed -n 2p $(ASAN_BUILD)/lsan.txt)"
+	@if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
+		echo "ASan leg: leak checking $$(sed -n 1p $(ASAN_BUILD)/lsan.txt | sed 's/detect_leaks=1/by LeakSanitizer/; s/detect_leaks=0/OFF, by valgrind memcheck instead/') ($$(sed -n 2p $(ASAN_BUILD)/lsan.txt))" >>$(IOTLS_TEST_NOTES); \
+	fi
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: deps
 	$(MAKE) all
@@ -223,7 +277,9 @@ size:
 	sh tools/stack-report.sh
 
 # libFuzzer targets (tests/fuzz/, clang): each runs FUZZ_SECONDS on a scratch
-# copy of its seed corpus; any crash, leak or sanitizer report fails it. Every
+# copy of its seed corpus; any crash, leak or sanitizer report fails it (leaks
+# where LeakSanitizer can run: the configure-time probe of
+# cmake/LsanProbe.cmake decides -detect_leaks and ASAN_OPTIONS). Every
 # target runs even after a failure; the last line is the summary
 # "fuzz: N passed, M failed" (non-zero exit when M > 0). Crash inputs land in
 # $(FUZZ_BUILD)/artifacts/. Installs its packages first (clang,
@@ -235,11 +291,14 @@ fuzz: DEPS = test fuzz
 fuzz: deps
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DIOTLS_FUZZ=ON $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
-	@set -e; passed=0; failed=0; for t in $(FUZZ_TARGETS); do \
+	@echo "fuzz: leak checking $$(sed -n 1p $(FUZZ_BUILD)/lsan.txt) ($$(sed -n 2p $(FUZZ_BUILD)/lsan.txt))"
+	@set -e; leaks=$$(sed -n 's/^detect_leaks=//p' $(FUZZ_BUILD)/lsan.txt); \
+	passed=0; failed=0; for t in $(FUZZ_TARGETS); do \
 		rm -rf $(FUZZ_BUILD)/corpus-$$t; mkdir -p $(FUZZ_BUILD)/corpus-$$t $(FUZZ_BUILD)/artifacts; \
 		cp tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus-$$t/; \
 		echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
-		if ASAN_OPTIONS=detect_leaks=1 $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		if ASAN_OPTIONS=detect_leaks=$$leaks $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -detect_leaks=$$leaks \
+			-max_total_time=$(FUZZ_SECONDS) \
 			-rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
 			$(FUZZ_BUILD)/corpus-$$t; then \
 			passed=$$((passed + 1)); \

@@ -864,6 +864,11 @@ server_cells() {
     fi
     ia_cell_end
 
+    # CONC_CLIENT (bash -c, for ia_spawn) IN OUT ERR RC RELEASE CMD...: sends IN
+    # and holds the connection until RELEASE exists, CMD's exit code to RC.
+    local conc_client='{ cat "$0"; t0=$SECONDS; while [ ! -e "$4" ] && [ $((SECONDS - t0)) -lt 20 ]; do
+        sleep 0.02; done; } | "${@:5}" >"$1" 2>"$2"; echo $? >"$3"'
+
     # Four clients hold their connections open until all four have their
     # 100 KiB back: the server served them at the same time.
     ia_cell_begin "cli server: 4 concurrent clients each echoing 100 KiB"
@@ -871,17 +876,10 @@ server_cells() {
         local pids=() release=$IA_WORK/conc.release all
         for i in 1 2 3 4; do
             head -c 102400 /dev/urandom >"$IA_WORK/conc$i.in"
-            (
-                {
-                    cat "$IA_WORK/conc$i.in"
-                    t0=$SECONDS
-                    while [ ! -e "$release" ] && [ $((SECONDS - t0)) -lt 20 ]; do sleep 0.02; done
-                } | timeout -k 2 25 "$IOTLS" client 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
-                    >"$IA_WORK/conc$i.out" 2>"$IA_WORK/conc$i.err"
-                echo $? >"$IA_WORK/conc$i.rc"
-            ) &
-            pids+=($!)
-            IA_PIDS+=($!)
+            ia_spawn bash -c "$conc_client" "$IA_WORK/conc$i.in" "$IA_WORK/conc$i.out" \
+                "$IA_WORK/conc$i.err" "$IA_WORK/conc$i.rc" "$release" \
+                timeout --foreground -k 2 25 "$IOTLS" client 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
+            pids+=("$IA_SPAWNED")
         done
         t0=$SECONDS
         all=0

@@ -46,9 +46,8 @@ oss_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    (sleep 8 | timeout 12 openssl s_server -accept "127.0.0.1:$PORT" -naccept 2 \
-        -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" "$@" >"$W/$tag.log" 2>&1) &
-    IA_PIDS+=($!)
+    ia_spawn_held 8 timeout --foreground -k "$IA_KILL_AFTER" 12 openssl s_server -accept "127.0.0.1:$PORT" \
+        -naccept 2 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" "$@" >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do grep -q ACCEPT "$W/$tag.log" 2>/dev/null && break; sleep 0.05; done
 }
 
@@ -89,14 +88,14 @@ if ! our_server s1 --tickets 1 --early-data 16384; then
     fail $cell "our server did not start" "$W/s1.log"
 else
     S1=$PORT
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$S1" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$S1" \
         -servername localhost -CAfile "$PKI/ca.pem" -sess_out "$W/o.sess" >"$W/o1.log" 2>&1
-    (sleep 0.8) | timeout 20 openssl s_client -connect "127.0.0.1:$S1" \
+    (sleep 0.8) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$S1" \
         -servername localhost -CAfile "$PKI/ca.pem" -sess_in "$W/o.sess" \
         -early_data "$W/early.txt" >"$W/o2.log" 2>&1
     # The same session again: the same ticket, and s_client keeps using the
     # first binder's PSK: our server must refuse this replayed 0-RTT.
-    (sleep 0.8) | timeout 20 openssl s_client -connect "127.0.0.1:$S1" \
+    (sleep 0.8) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$S1" \
         -servername localhost -CAfile "$PKI/ca.pem" -sess_in "$W/o.sess" \
         -early_data "$W/early.txt" >"$W/o3.log" 2>&1
     if ! grep -q "New, TLSv1.3" "$W/o1.log"; then
@@ -140,9 +139,8 @@ gs_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    timeout 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
-        --x509keyfile "$PKI/ecdsa-p256.key" -p "$PORT" --echo -d 5 "$@" >"$W/$tag.log" 2>&1 &
-    IA_PIDS+=($!)
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
+        --x509keyfile "$PKI/ecdsa-p256.key" -p "$PORT" --echo -d 5 "$@" >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
     ia_listening "$PORT" 2>/dev/null
 }
@@ -201,7 +199,7 @@ else
     if ! our_server s3 --tickets 2 --early-data 16384 --echo; then
         fail $cell "our server did not start" "$W/s3.log"
     else
-        (echo "hello gc"; sleep 1) | timeout 20 gnutls-cli --x509cafile "$PKI/ca.pem" \
+        (echo "hello gc"; sleep 1) | timeout -k 2 20 gnutls-cli --x509cafile "$PKI/ca.pem" \
             -p "$PORT" localhost --resume --waitresumption --earlydata "$W/early.txt" \
             >"$W/gc.log" 2>&1
         # The connection our server reports as resumed is the one that must

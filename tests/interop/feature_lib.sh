@@ -14,14 +14,14 @@ fail() {
 }
 
 # iotls_server_bg TAG ARGS...: `iotls server ARGS` on a free port (bounded
-# by timeout, killed at exit); sets PORT, fails when it does not listen.
+# by timeout, in a process group of its own that ia_stop ends at exit, see
+# lib.sh); sets PORT, fails when it does not listen.
 iotls_server_bg() {
     local tag=$1
     shift
     rm -f "$W/$tag.ready"
-    timeout 60 "$IOTLS" server --port 0 --ready-file "$W/$tag.ready" "$@" \
-        >"$W/$tag.log" 2>&1 &
-    IA_PIDS+=($!)
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 60 "$IOTLS" server --port 0 --ready-file "$W/$tag.ready" "$@" \
+        >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do [ -s "$W/$tag.ready" ] && break; sleep 0.05; done
     PORT=$(cat "$W/$tag.ready" 2>/dev/null)
     [ -n "$PORT" ]
@@ -33,6 +33,6 @@ iotls_server_bg() {
 iotls_client_line() {
     local tag=$1 target=$2
     shift 2
-    (echo "hello $tag"; sleep 0.8) | timeout 20 "$IOTLS" client "$target" "$@" \
+    (echo "hello $tag"; sleep 0.8) | timeout -k 2 20 "$IOTLS" client "$target" "$@" \
         >"$W/$tag.out" 2>"$W/$tag.err"
 }

@@ -19,10 +19,9 @@ if ia_peer_server openssl srv mode=http 2>"$IA_WORK/start.err"; then
     # to an unused port (also in the filter) until tshark prints one (-P -l).
     probe=$("$IA_FREEPORT")
     # -a duration bounds the capture even if we are killed.
-    timeout -k 2 40 tshark -i lo -f "tcp port $IA_PORT or udp port $probe" -w "$cap" -P -l \
-        -a duration:30 >"$IA_WORK/tshark.out" 2>"$IA_WORK/tshark.err" &
-    tshark_pid=$!
-    IA_PIDS+=("$tshark_pid")
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 40 tshark -i lo -f "tcp port $IA_PORT or udp port $probe" -w "$cap" -P -l \
+        -a duration:30 >"$IA_WORK/tshark.out" 2>"$IA_WORK/tshark.err"
+    tshark_pid=$IA_SPAWNED
     live=0
     for _ in $(seq 1 300); do
         if [ -s "$IA_WORK/tshark.out" ]; then live=1; break; fi
@@ -53,11 +52,11 @@ if ia_peer_server openssl srv mode=http 2>"$IA_WORK/start.err"; then
         else
             # s_server -www answers HTTP/1.0 with no Content-Length (the body
             # ends at close): without desegment_body:FALSE tshark waits for it.
-            timeout 60 tshark -r "$cap" -o "tls.keylog_file:$keylog" -o http.desegment_body:FALSE -Y http \
+            timeout -k 2 60 tshark -r "$cap" -o "tls.keylog_file:$keylog" -o http.desegment_body:FALSE -Y http \
                 -T fields -e http.request.method -e http.request.uri -e http.response.code \
                 >"$IA_WORK/decoded.txt" 2>"$IA_WORK/decode.err"
             # Without the key log nothing may decode: proves the keys did the work.
-            timeout 60 tshark -r "$cap" -o http.desegment_body:FALSE -Y http >"$IA_WORK/nokeys.txt" 2>/dev/null
+            timeout -k 2 60 tshark -r "$cap" -o http.desegment_body:FALSE -Y http >"$IA_WORK/nokeys.txt" 2>/dev/null
             grep -qE "^GET[[:space:]]+/" "$IA_WORK/decoded.txt" ||
                 ia_fail "tshark did not decrypt the HTTP request (see decoded.txt)"
             grep -qE "(^|[[:space:]])200$" "$IA_WORK/decoded.txt" ||

@@ -16,12 +16,30 @@
 #   IA_PKI           the test PKI made by the "pki" fixture (pki.sh)
 #   IA_FREEPORT      freeport helper;  IA_WOLFSSL_PEER  wolfssl_peer helper
 #   IA_WORKROOT      where per-test work directories go (kept on failure)
-# Optional: IA_CLIENT_TIMEOUT / IA_SERVER_TIMEOUT (seconds), IA_KEEP=1 keeps work dirs.
+# Optional: IA_CLIENT_TIMEOUT / IA_SERVER_TIMEOUT (seconds), IA_KEEP=1 keeps work dirs,
+# IA_STOP_GRACE (seconds a stopped process gets between TERM and KILL, 10).
+#
+# Processes: everything a script starts in the background goes through
+# ia_spawn, which makes it the leader of a process group of its own, so that
+# ia_stop ends the peer itself and whatever it started (timeout(1)'s child,
+# a pipeline), never a wrapper alone: TERM to the leader (then to the rest of
+# the group), up to IA_STOP_GRACE seconds, KILL to the group, reap (ia_stop
+# says why not TERM to the group at once). A process that needed the KILL (it hung on
+# TERM, e.g. in a sanitizer's exit-time check) or survived it fails the cell
+# that started it (ia_cell_end stops what the cell started) or, for what a
+# script keeps across cells, the script (ia__cleanup at exit).
 
 set -u
 IA_CLIENT_TIMEOUT=${IA_CLIENT_TIMEOUT:-20}
 IA_SERVER_TIMEOUT=${IA_SERVER_TIMEOUT:-30}
+IA_STOP_GRACE=${IA_STOP_GRACE:-10}
+# timeout(1)'s KILL for a background peer comes after ours: a peer that hangs
+# on our TERM is then seen hanging (and fails its cell), not killed quietly.
+IA_KILL_AFTER=$((IA_STOP_GRACE + 5))
 IA_PIDS=()
+declare -A IA_STOPPED=()
+IA_STOP_PROBLEMS=()
+IA_CELL_MARK=0
 IA_PASSED=0
 IA_FAILED=0
 IA_FAILED_CELLS=()
@@ -46,21 +64,157 @@ ia_init() {
 }
 
 ia__cleanup() {
-    local pid
-    for pid in "${IA_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
+    local rc=$? pg pending=()
+    trap - EXIT
+    for pg in "${IA_PIDS[@]}"; do
+        [ -n "${IA_STOPPED[$pg]:-}" ] || pending+=("$pg")
     done
-    for pid in "${IA_PIDS[@]}"; do
-        # timeout(1) passes TERM on to its command; KILL whatever lingers.
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
+    IA_STOP_PROBLEMS=()
+    if [ ${#pending[@]} -gt 0 ] && ! ia_stop "${pending[@]}"; then
+        echo "CELL $IA_NAME processes at exit: FAIL ($(printf '%s; ' "${IA_STOP_PROBLEMS[@]}" | sed 's/; $//'))"
+        IA_FAILED=$((IA_FAILED + 1))
+        rc=1
+    fi
     if [ "$IA_FAILED" -eq 0 ] && [ "${IA_KEEP:-0}" != 1 ]; then
         rm -rf "$IA_WORK"
     else
         echo "interop: work files kept in $IA_WORK"
     fi
+    exit "$rc"
+}
+
+# ia_spawn [--stdin FILE] [--close FD]... CMD ARGS...: runs the program CMD in the
+# background as the leader of a new process group (pgid = its pid; it stays
+# in our session) and records it for ia_stop and the cleanup at exit. perl
+# (perl-base, always there on Debian) makes the group and then becomes CMD:
+# no wrapper stays in between. Each --close FD is closed in the child first
+# (write ends of the fifos on the peers' stdin: a child holding one would
+# never see end of input). CMD's stdin is FILE (/dev/null without --stdin:
+# bash gives a background command /dev/null, whatever stdin the function
+# call had); stdout and stderr redirections given to ia_spawn apply. Sets
+# IA_SPAWNED (the pid, which is also the group id). A timeout(1) in CMD must
+# be `timeout --foreground`: plain timeout moves itself to a group of its own
+# when it is not the leader, and after passing a signal on it sends SIGCONT to
+# its whole group, which can leave an exiting ASan process spinning (ia_stop).
+# (Not bash's `set -m`: a command substitution racing with the end of such a
+# job can run the script's EXIT trap in the substitution's subshell.)
+ia_spawn() {
+    local close="" stdin=/dev/null
+    while :; do
+        case ${1:-} in
+        --close) close="$close $2" ;;
+        --stdin) stdin=$2 ;;
+        *) break ;;
+        esac
+        shift 2
+    done
+    [ "${1:-}" = -- ] && shift
+    perl -MPOSIX -e 'POSIX::close($_) for split " ", shift;
+        POSIX::setpgid(0, 0) or die "setpgid: $!\n";
+        exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!\n"' "$close" "$@" <"$stdin" &
+    IA_SPAWNED=$!
+    IA_PIDS+=("$IA_SPAWNED")
+    # The group exists once the child has called setpgid: until then a
+    # signal to the group would reach nobody.
+    local stat fields _
+    for _ in $(seq 1 250); do
+        read -r stat <"/proc/$IA_SPAWNED/stat" 2>/dev/null || break
+        read -ra fields <<<"${stat##*) }"
+        [ "${fields[2]}" = "$IA_SPAWNED" ] && break
+        sleep 0.02
+    done
+}
+
+# ia_spawn_held SECONDS CMD ARGS...: ia_spawn for CMD with a stdin that stays
+# open SECONDS (a peer that would end at end of input serves that long).
+ia_spawn_held() {
+    local seconds=$1
+    shift
+    ia_spawn bash -c 'sleep "$0" | "$@"' "$seconds" "$@"
+}
+
+# ia__live PGID...: "pid pgid [state cpu% wait-channel] command" for every
+# process of these groups that is still running (zombies, whose end only
+# waits for a parent's reaping, are not counted). The state says what a
+# process that will not end is doing: R at high CPU spins (a sanitizer's
+# exit-time check), S names what it waits in.
+ia__live() {
+    ps -e -o pid=,pgid=,stat=,pcpu=,wchan:20=,args= 2>/dev/null | awk -v groups=" $* " '
+        index(groups, " " $2 " ") && $3 !~ /^Z/ {
+            line = $1 " " $2 " [" $3 " " $4 "% " $5 "]"
+            for (i = 6; i <= NF && i < 14; i++) line = line " " $i
+            print line
+        }'
+}
+
+ia__now_ms() {
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((t / 1000))
+}
+
+# ia_stop PGID...: ends these groups (ia_spawn's ids): TERM to each leader
+# (the peer, or the timeout(1) --foreground that passes it on to the peer
+# alone), then, once a leader has ended, TERM to what is left of its group
+# (a pipeline's other commands); up to IA_STOP_GRACE seconds for all of them
+# to end, KILL to any group still running, then reaps the leaders. Sets
+# IA_STOP_RC (the exit status of the last leader reaped). Returns 1, with one
+# line per process in IA_STOP_PROBLEMS, when a process needed the KILL or
+# outlived it.
+# Why not TERM to the whole group at once: an ASan process that is exiting
+# runs LeakSanitizer, whose tracer (a child in the same group) stops the
+# process with ptrace; a signal to the group kills the tracer, or a SIGCONT
+# (plain timeout(1) sends one to its group after passing a signal on)
+# cancels the tracer's stop, and the check then spins for ever.
+ia_stop() {
+    local pg deadline live line
+    [ $# -gt 0 ] || return 0
+    for pg in "$@"; do kill -TERM "$pg" 2>/dev/null; done
+    deadline=$(($(ia__now_ms) + IA_STOP_GRACE * 1000))
+    local -A group_termed=()
+    while live=$(ia__live "$@") && [ -n "$live" ] && [ "$(ia__now_ms)" -lt $deadline ]; do
+        for pg in "$@"; do
+            if [ -z "${group_termed[$pg]:-}" ] && ! ia__live "$pg" | grep -q "^$pg "; then
+                kill -TERM -- "-$pg" 2>/dev/null
+                group_termed[$pg]=1
+            fi
+        done
+        sleep 0.05
+    done
+    local ok=0
+    if [ -n "$live" ]; then
+        ok=1
+        while read -r line; do
+            IA_STOP_PROBLEMS+=("still running ${IA_STOP_GRACE} s after TERM, killed: pid ${line%% *} (${line#* * })")
+            # Its threads and children, for the kept work directory.
+            {
+                ps -L -o tid,stat,pcpu,wchan:32,comm -p "${line%% *}"
+                ps -o pid,ppid,pgid,stat,pcpu,wchan:32,args --ppid "${line%% *}"
+            } >"$IA_WORK/stuck-${line%% *}.txt" 2>&1
+        done <<<"$live"
+        for pg in "$@"; do kill -KILL -- "-$pg" 2>/dev/null; done
+    fi
+    for pg in "$@"; do
+        wait "$pg" 2>/dev/null
+        IA_STOP_RC=$?
+        IA_STOPPED[$pg]=1
+    done
+    if [ -n "$live" ]; then
+        deadline=$((SECONDS + 3))
+        while live=$(ia__live "$@") && [ -n "$live" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+        while read -r line; do
+            [ -n "$line" ] && IA_STOP_PROBLEMS+=("survived KILL: pid ${line%% *} (${line#* * })")
+        done <<<"$live"
+    fi
+    return $ok
+}
+
+# ia__stop_checked PGID...: ia_stop inside a cell; what it reports fails the cell.
+ia__stop_checked() {
+    IA_STOP_PROBLEMS=()
+    ia_stop "$@" && return 0
+    local p
+    for p in "${IA_STOP_PROBLEMS[@]}"; do ia_fail "$p"; done
+    return 1
 }
 
 # ia_need_peer openssl|gnutls|wolfssl|tshark: a missing peer is a FAILURE,
@@ -116,15 +270,12 @@ ia_start_server() {
             mkfifo "$IA_WORK/$label.stdin"
             # read-write open never blocks; the server then opens the read end.
             exec {IA_SERVER_IN_FD}<>"$IA_WORK/$label.stdin"
-            (
-                exec {IA_SERVER_IN_FD}>&-
-                exec timeout -k 2 "$IA_SERVER_TIMEOUT" "${cmd[@]}" <"$IA_WORK/$label.stdin" >>"$log" 2>&1
-            ) &
+            ia_spawn --stdin "$IA_WORK/$label.stdin" --close "$IA_SERVER_IN_FD" \
+                timeout --foreground -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
         else
-            timeout -k 2 "$IA_SERVER_TIMEOUT" "${cmd[@]}" </dev/null >>"$log" 2>&1 &
+            ia_spawn timeout --foreground -k "$IA_KILL_AFTER" "$IA_SERVER_TIMEOUT" "${cmd[@]}" >>"$log" 2>&1
         fi
-        pid=$!
-        IA_PIDS+=("$pid")
+        pid=$IA_SPAWNED
         deadline=$((SECONDS + 10))
         while [ $SECONDS -lt $deadline ]; do
             if [[ " $* " == *"{READY}"* ]]; then
@@ -138,8 +289,8 @@ ia_start_server() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.02
         done
-        kill -TERM "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        IA_STOP_PROBLEMS=()
+        ia_stop "$pid" || printf 'interop: %s\n' "${IA_STOP_PROBLEMS[@]}" >&2
         [ $fifo = 1 ] && exec {IA_SERVER_IN_FD}>&-
         echo "interop: server $label did not start listening (attempt $attempt):" >&2
         tail -n 5 "$log" | sed 's/^/    /' >&2
@@ -158,9 +309,8 @@ ia_server_stop() {
         exec {IA_SERVER_IN_FD}>&-
         IA_SERVER_IN_FD=
     fi
-    kill -TERM "$IA_SERVER_PID" 2>/dev/null
-    wait "$IA_SERVER_PID" 2>/dev/null
-    IA_SERVER_RC=$?
+    ia__stop_checked "$IA_SERVER_PID"
+    IA_SERVER_RC=$IA_STOP_RC
 }
 
 # ia_server_wait [SECONDS]: waits for a one-shot server (s_server -naccept 1,
@@ -172,8 +322,8 @@ ia_server_wait() {
         ia_server_stop
         IA_SERVER_RC=124
     else
-        wait "$IA_SERVER_PID" 2>/dev/null
-        IA_SERVER_RC=$?
+        ia__stop_checked "$IA_SERVER_PID"
+        IA_SERVER_RC=$IA_STOP_RC
     fi
 }
 
@@ -239,15 +389,11 @@ ia_client_bg() {
     [ -n "${IA_CLIENT_CMD+x}" ] && cmd=("${IA_CLIENT_CMD[@]}")
     echo "+ ${cmd[*]} $*" >"$IA_WORK/$tag.client.cmd"
     exec {IA_CLIENT_IN_FD}<>"$fifo"
-    (
-        # The client must not hold a write end of its own stdin (or of the
-        # server's): it would never see end of input.
-        exec {IA_CLIENT_IN_FD}>&-
-        if [ -n "${IA_SERVER_IN_FD:-}" ]; then exec {IA_SERVER_IN_FD}>&-; fi
-        exec timeout -k 2 "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" <"$fifo" >"$IA_OUT" 2>"$IA_ERR"
-    ) &
-    IA_CLIENT_PID=$!
-    IA_PIDS+=("$IA_CLIENT_PID")
+    # The client must not hold a write end of its own stdin (or of the
+    # server's): it would never see end of input.
+    ia_spawn --stdin "$fifo" --close "$IA_CLIENT_IN_FD" ${IA_SERVER_IN_FD:+--close "$IA_SERVER_IN_FD"} \
+        timeout --foreground -k "$IA_KILL_AFTER" "$IA_CLIENT_TIMEOUT" "${cmd[@]}" "$@" >"$IA_OUT" 2>"$IA_ERR"
+    IA_CLIENT_PID=$IA_SPAWNED
 }
 
 ia_client_send() {
@@ -257,10 +403,9 @@ ia_client_send() {
 ia_client_close() {
     local deadline=$((SECONDS + ${1:-10}))
     exec {IA_CLIENT_IN_FD}>&-
-    while kill -0 "$IA_CLIENT_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
-    kill -TERM "$IA_CLIENT_PID" 2>/dev/null
-    wait "$IA_CLIENT_PID" 2>/dev/null
-    IA_RC=$?
+    while [ -n "$(ia__live "$IA_CLIENT_PID")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+    ia__stop_checked "$IA_CLIENT_PID"
+    IA_RC=$IA_STOP_RC
 }
 
 # ia_wait_for FILE TEXT [SECONDS]: true once FILE contains TEXT.
@@ -280,6 +425,7 @@ ia_wait_for() {
 
 ia_cell_begin() {
     IA_CELL=$1
+    IA_CELL_MARK=${#IA_PIDS[@]}
     IA_REASONS=()
     IA_OUT=/dev/null
     IA_ERR=/dev/null
@@ -291,6 +437,12 @@ ia_fail() {
 }
 
 ia_cell_end() {
+    # What the cell started and did not stop ends here, checked like any stop.
+    local pg pending=()
+    for pg in "${IA_PIDS[@]:$IA_CELL_MARK}"; do
+        [ -n "${IA_STOPPED[$pg]:-}" ] || pending+=("$pg")
+    done
+    [ ${#pending[@]} -eq 0 ] || ia__stop_checked "${pending[@]}"
     if [ ${#IA_REASONS[@]} -eq 0 ]; then
         echo "CELL $IA_CELL: PASS"
         IA_PASSED=$((IA_PASSED + 1))

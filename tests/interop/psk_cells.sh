@@ -45,9 +45,8 @@ ossl_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    (sleep 15 | timeout 20 openssl s_server -accept "127.0.0.1:$PORT" -naccept 1 -quiet "$@" \
-        >"$W/$tag.log" 2>"$W/$tag.slog") &
-    IA_PIDS+=($!)
+    ia_spawn_held 15 timeout --foreground -k "$IA_KILL_AFTER" 20 openssl s_server -accept "127.0.0.1:$PORT" \
+        -naccept 1 -quiet "$@" >"$W/$tag.log" 2>"$W/$tag.slog"
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
 }
 
@@ -55,8 +54,7 @@ gnutls_server() {
     local tag=$1
     shift
     PORT=$("$IA_FREEPORT")
-    timeout 30 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1 &
-    IA_PIDS+=($!)
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 30 gnutls-serv -p "$PORT" --pskpasswd "$W/psk.passwd" "$@" >"$W/$tag.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
 }
 
@@ -125,7 +123,7 @@ cell="sha384-session-setup"
 S384=""
 if our_server t384 --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --ciphers aes256gcm \
     --tickets 1; then
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -servername localhost -CAfile "$PKI/ca.pem" -sess_out "$W/s384.pem" >"$W/t384.out" 2>&1
     S384=$(openssl sess_id -in "$W/s384.pem" -noout -text 2>/dev/null |
         awk '/Resumption PSK:|Master-Key:/{print $NF}')
@@ -150,7 +148,7 @@ else
     if ! our_server s384 --psk "$S384" --psk-identity "$ID" --psk-hash sha384 --once; then
         fail $cell "our server did not start" "$W/s384.log"
     else
-        (echo hi384; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+        (echo hi384; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
             -psk_session "$W/s384.pem" -psk_identity "$ID" -ciphersuites TLS_AES_256_GCM_SHA384 \
             >"$W/s384.out" 2>&1
         if ! grep -q "^hi384" "$W/s384.out" ||
@@ -167,7 +165,7 @@ cell="server-openssl-psk_dhe_ke"
 if ! our_server sd --psk "$KEY" --psk-identity "$ID" --once; then
     fail $cell "our server did not start" "$W/sd.log"
 else
-    (echo hi-sd; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi-sd; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -psk "$KEY" -psk_identity "$ID" >"$W/sd.out" 2>&1
     if ! grep -q "^hi-sd" "$W/sd.out" || ! grep -q "x25519 (external PSK)" "$W/sd.log"; then
         fail $cell "no PSK handshake or no echo" "$W/sd.out" "$W/sd.log"
@@ -185,7 +183,7 @@ cell="server-openssl-psk-after-hrr"
 if ! our_server sh --psk "$KEY" --psk-identity "$ID" --groups secp384r1 --once; then
     fail $cell "our server did not start" "$W/sh.log"
 else
-    (echo hi-sh; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi-sh; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -psk "$KEY" -psk_identity "$ID" -groups X25519:P-384 -msg >"$W/sh.out" 2>&1
     if [ "$(grep -c '>>> .*ClientHello' "$W/sh.out")" -ne 2 ]; then
         fail $cell "no HelloRetryRequest (expected two ClientHellos)" "$W/sh.out" "$W/sh.log"
@@ -200,7 +198,7 @@ cell="server-openssl-psk_ke"
 if ! our_server sk --psk "$KEY" --psk-identity "$ID" --psk-ke --once; then
     fail $cell "our server did not start" "$W/sk.log"
 else
-    (echo hi-sk; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi-sk; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -psk "$KEY" -psk_identity "$ID" -allow_no_dhe_kex >"$W/sk.out" 2>&1
     if ! grep -q "^hi-sk" "$W/sk.out" || ! grep -q "SHA256 none (external PSK)" "$W/sk.log"; then
         fail $cell "no psk_ke handshake" "$W/sk.out" "$W/sk.log"
@@ -213,7 +211,7 @@ cell="server-openssl-wrong-key"
 if ! our_server sw --psk "$KEY" --psk-identity "$ID" --once; then
     fail $cell "our server did not start" "$W/sw.log"
 else
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -psk "$BAD" -psk_identity "$ID" >"$W/sw.out" 2>&1
     wait_pid_file "$W/sw.log" "conn 1"
     if ! grep -q "decrypt_error" "$W/sw.log" || ! grep -qi "decrypt error" "$W/sw.out"; then
@@ -227,7 +225,7 @@ cell="server-openssl-unknown-identity"
 if ! our_server su --psk "$KEY" --psk-identity "$ID" --once; then
     fail $cell "our server did not start" "$W/su.log"
 else
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -psk "$KEY" -psk_identity "someone-else" >"$W/su.out" 2>&1
     wait_pid_file "$W/su.log" "conn 1"
     if ! grep -q "handshake_failure" "$W/su.log"; then
@@ -263,7 +261,7 @@ else
     if ! our_server gsd --psk "$KEY" --psk-identity "$ID" --once; then
         fail $cell "our server did not start" "$W/gsd.log"
     else
-        (echo hi-gsd; sleep 0.6) | timeout 20 gnutls-cli -p "$PORT" 127.0.0.1 --pskusername "$ID" \
+        (echo hi-gsd; sleep 0.6) | timeout -k 2 20 gnutls-cli -p "$PORT" 127.0.0.1 --pskusername "$ID" \
             --pskkey "$KEY" --priority "NORMAL:-KX-ALL:+ECDHE-PSK" >"$W/gsd.out" 2>&1
         if ! grep -q "^hi-gsd" "$W/gsd.out" || ! grep -q "x25519 (external PSK)" "$W/gsd.log"; then
             fail $cell "no PSK handshake or no echo" "$W/gsd.out" "$W/gsd.log"
@@ -275,7 +273,7 @@ else
     if ! our_server gsk --psk "$KEY" --psk-identity "$ID" --psk-ke --once; then
         fail $cell "our server did not start" "$W/gsk.log"
     else
-        (echo hi-gsk; sleep 0.6) | timeout 20 gnutls-cli -p "$PORT" 127.0.0.1 --pskusername "$ID" \
+        (echo hi-gsk; sleep 0.6) | timeout -k 2 20 gnutls-cli -p "$PORT" 127.0.0.1 --pskusername "$ID" \
             --pskkey "$KEY" --priority "NORMAL:-KX-ALL:+PSK" >"$W/gsk.out" 2>&1
         if ! grep -q "^hi-gsk" "$W/gsk.out" || ! grep -q "none (external PSK)" "$W/gsk.log"; then
             fail $cell "no psk_ke handshake" "$W/gsk.out" "$W/gsk.log"
@@ -327,7 +325,7 @@ fi
 # ---------------- KeyUpdate ----------------
 cell="client-openssl-keyupdate-limit-1MiB"
 ossl_server ku -psk "$KEY" -psk_identity "$ID" -nocert
-(cat "$W/1m.txt"; sleep 1) | timeout 20 "$IOTLS" client "127.0.0.1:$PORT" --psk "$KEY" \
+(cat "$W/1m.txt"; sleep 1) | timeout -k 2 20 "$IOTLS" client "127.0.0.1:$PORT" --psk "$KEY" \
     --psk-identity "$ID" --key-update-limit 3 >"$W/ku.out" 2>"$W/ku.err"
 wait_size "$W/ku.log" "$(stat -c %s "$W/1m.txt")"
 n=$(sed -n 's/.*key updates sent \([0-9]*\) received.*/\1/p' "$W/ku.err")
@@ -376,7 +374,7 @@ else
     # small pieces under load, one 128 KiB chunk made 9 KeyUpdates at once.
     head -c $((48 * 12288)) "$W/1m.txt" >"$W/gku.in"
     (for i in $(seq 0 47); do tail -c +$((i * 12288 + 1)) "$W/gku.in" | head -c 12288; sleep 0.3; done
-     sleep 2) | timeout 45 "$IOTLS" client "127.0.0.1:$PORT" --psk "$KEY" --psk-identity "$ID" \
+     sleep 2) | timeout -k 2 45 "$IOTLS" client "127.0.0.1:$PORT" --psk "$KEY" --psk-identity "$ID" \
         --key-update-limit 2 >"$W/gku.out" 2>"$W/gku.err"
     n=$(sed -n 's/.*key updates sent \([0-9]*\) received.*/\1/p' "$W/gku.err")
     if ! cmp -s "$W/gku.out" "$W/gku.in"; then
@@ -393,7 +391,7 @@ if ! our_server sK --psk "$KEY" --psk-identity "$ID" --once; then
     fail $cell "our server did not start" "$W/sK.log"
 else
     (for i in 1 2 3 4 5 6; do echo "line$i"; sleep 0.3; echo K; sleep 0.3; done; echo last; sleep 0.5) |
-        timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -psk "$KEY" -psk_identity "$ID" \
+        timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" -psk "$KEY" -psk_identity "$ID" \
             >"$W/sK.out" 2>&1
     wait_pid_file "$W/sK.log" "key updates"
     if ! grep -q "^last" "$W/sK.out" || [ "$(grep -c '^line' "$W/sK.out")" -ne 6 ]; then
@@ -412,7 +410,7 @@ if ! our_server sL --psk "$KEY" --psk-identity "$ID" --key-update-limit 3 --once
     fail $cell "our server did not start" "$W/sL.log"
 else
     # -quiet implies -ign_eof: s_client stays until its timeout ends it.
-    (cat "$W/1m.txt"; sleep 2) | timeout 8 openssl s_client -connect "127.0.0.1:$PORT" -quiet \
+    (cat "$W/1m.txt"; sleep 2) | timeout -k 2 8 openssl s_client -connect "127.0.0.1:$PORT" -quiet \
         -psk "$KEY" -psk_identity "$ID" >"$W/sL.out" 2>"$W/sL.err"
     wait_pid_file "$W/sL.log" "key updates"
     n=$(sed -n 's/.*key updates sent \([0-9]*\) received.*/\1/p' "$W/sL.log")

@@ -33,9 +33,8 @@ our_client() {
 
 # ---- our client, openssl s_server (tickets by default) ----
 PORT=$("$IA_FREEPORT")
-(sleep 6 | timeout 10 openssl s_server -accept "127.0.0.1:$PORT" -naccept 2 \
-    -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/oss.log" 2>&1) &
-IA_PIDS+=($!)
+ia_spawn_held 6 timeout --foreground -k "$IA_KILL_AFTER" 10 openssl s_server -accept "127.0.0.1:$PORT" \
+    -naccept 2 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/oss.log" 2>&1
 for _ in $(seq 1 100); do grep -q ACCEPT "$W/oss.log" 2>/dev/null && break; sleep 0.05; done
 cell="client-openssl-resume"
 if ! our_client c1 "$PORT" --sess-out "$W/c1.sess" || [ ! -s "$W/c1.sess" ]; then
@@ -56,9 +55,8 @@ if ! command -v gnutls-serv >/dev/null; then
     fail $cell "gnutls-serv not installed"
 else
     PORT=$("$IA_FREEPORT")
-    timeout 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" --x509keyfile "$PKI/ecdsa-p256.key" \
-        -p "$PORT" --echo >"$W/gs.log" 2>&1 &
-    IA_PIDS+=($!)
+    ia_spawn timeout --foreground -k "$IA_KILL_AFTER" 15 gnutls-serv --x509certfile "$PKI/ecdsa-p256.pem" \
+        --x509keyfile "$PKI/ecdsa-p256.key" -p "$PORT" --echo >"$W/gs.log" 2>&1
     for _ in $(seq 1 100); do ia_listening "$PORT" 2>/dev/null && break; sleep 0.05; done
     if ! our_client g1 "$PORT" --sess-out "$W/g1.sess" || [ ! -s "$W/g1.sess" ]; then
         fail $cell "no ticket saved" "$W/g1.err" "$W/gs.log"
@@ -76,9 +74,9 @@ if ! our_server s1 --tickets 2; then
     fail $cell "our server did not start" "$W/s1.log"
 else
     S1=$PORT
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$S1" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$S1" \
         -servername localhost -CAfile "$PKI/ca.pem" -sess_out "$W/o.sess" >"$W/o1.log" 2>&1
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$S1" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$S1" \
         -servername localhost -CAfile "$PKI/ca.pem" -sess_in "$W/o.sess" >"$W/o2.log" 2>&1
     if ! grep -q "New, TLSv1.3" "$W/o1.log"; then
         fail $cell "first handshake" "$W/o1.log" "$W/s1.log"
@@ -92,7 +90,7 @@ else
 
     # ---- gnutls-cli --resume, our server ----
     cell="server-gnutls-resume"
-    (echo hi; sleep 0.6) | timeout 20 gnutls-cli --x509cafile "$PKI/ca.pem" -p "$S1" localhost \
+    (echo hi; sleep 0.6) | timeout -k 2 20 gnutls-cli --x509cafile "$PKI/ca.pem" -p "$S1" localhost \
         --resume >"$W/gc.log" 2>&1
     if ! grep -q "This is a resumed session" "$W/gc.log"; then
         fail $cell "gnutls-cli did not resume" "$W/gc.log" "$W/s1.log"
@@ -145,9 +143,8 @@ fi
 # s_client send an x25519 share first. ----
 cell="client-openssl-resume-after-hrr"
 PORT=$("$IA_FREEPORT")
-(sleep 6 | timeout 10 openssl s_server -accept "127.0.0.1:$PORT" -naccept 2 -groups P-384 \
-    -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/ossh.log" 2>&1) &
-IA_PIDS+=($!)
+ia_spawn_held 6 timeout --foreground -k "$IA_KILL_AFTER" 10 openssl s_server -accept "127.0.0.1:$PORT" \
+    -naccept 2 -groups P-384 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" >"$W/ossh.log" 2>&1
 for _ in $(seq 1 100); do grep -q ACCEPT "$W/ossh.log" 2>/dev/null && break; sleep 0.05; done
 if ! our_client h1 "$PORT" --groups x25519,secp384r1 --sess-out "$W/h1.sess" ||
     [ ! -s "$W/h1.sess" ]; then
@@ -166,10 +163,10 @@ cell="server-openssl-resume-after-hrr"
 if ! our_server sh --tickets 1 --groups secp384r1; then
     fail $cell "our server did not start" "$W/sh.log"
 else
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -groups X25519:P-384 -servername localhost -CAfile "$PKI/ca.pem" \
         -sess_out "$W/oh.sess" >"$W/oh1.log" 2>&1
-    (echo hi; sleep 0.6) | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" \
+    (echo hi; sleep 0.6) | timeout -k 2 20 openssl s_client -connect "127.0.0.1:$PORT" \
         -groups X25519:P-384 -servername localhost -CAfile "$PKI/ca.pem" -msg \
         -sess_in "$W/oh.sess" >"$W/oh2.log" 2>&1
     if ! grep -q "New, TLSv1.3" "$W/oh1.log"; then
