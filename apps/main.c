@@ -255,8 +255,10 @@ int main(int argc, char **argv)
                 return cmd_server(2, sub_argv);
             if (strcmp(argv[2], "demo") == 0)
                 return cmd_demo(2, sub_argv);
+#ifdef IOTLS_BENCH
             if (strcmp(argv[2], "bench") == 0)
                 return cmd_bench(2, sub_argv);
+#endif
             fprintf(stderr, "iotls: no command '%s'; try 'iotls help'\n", argv[2]);
             return APP_EXIT_USAGE;
         }
