@@ -163,7 +163,7 @@ test-psa:
 	else \
 		echo "*** make test-psa: the Mbed TLS 4 leg was NOT run (the line above says why)"; \
 		if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
-			echo "Mbed TLS 4 (PSA provider) leg: NOT RUN ($$(sh scripts/mbedtls4.sh $(MBEDTLS4_DIR) check 2>&1 | tail -n 1))" >>$(IOTLS_TEST_NOTES); \
+			echo "Mbed TLS 4 (PSA provider) leg: NOT RUN ($$(sh scripts/mbedtls4.sh $(MBEDTLS4_DIR) check 2>&1 | tail -n 1))" >>"$(IOTLS_TEST_NOTES)"; \
 		fi; \
 	fi
 
@@ -181,7 +181,7 @@ test-psa-mbedtls3:
 	@rc=0; sh scripts/mbedtls3.sh $(MBEDTLS3_DIR) || rc=$$?; \
 	if [ $$rc -eq 3 ]; then \
 		echo "*** make test-psa-mbedtls3: NOT RUN (why: the line 'Mbed TLS 3.6 leg not run: ...')" >&2; \
-		if [ -n "$(IOTLS_TEST_NOTES)" ]; then echo "PSA provider on mbedTLS 3.6: NOT RUN (no 3.6 source)" >>$(IOTLS_TEST_NOTES); fi; \
+		if [ -n "$(IOTLS_TEST_NOTES)" ]; then echo "PSA provider on mbedTLS 3.6: NOT RUN (no 3.6 source)" >>"$(IOTLS_TEST_NOTES)"; fi; \
 		exit $(if $(MBEDTLS3_NOT_RUN_OK),0,3); \
 	fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \
@@ -230,7 +230,7 @@ test-device:
 	else \
 		echo "*** make test-device: the device leg was NOT run (the line above says why)"; \
 		if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
-			echo "device leg (emulated boards): NOT RUN ($$(sh port/baremetal/build-device.sh $(DEVICE_BUILD) check 2>&1 | tail -n 1))" >>$(IOTLS_TEST_NOTES); \
+			echo "device leg (emulated boards): NOT RUN ($$(sh port/baremetal/build-device.sh $(DEVICE_BUILD) check 2>&1 | tail -n 1))" >>"$(IOTLS_TEST_NOTES)"; \
 		fi; \
 	fi
 
@@ -251,7 +251,7 @@ test-asan: $(PROVIDER_LIB)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@echo "test-asan: ASAN_OPTIONS $$(sed -n 1p $(ASAN_BUILD)/lsan.txt): $$(sed -n 2p $(ASAN_BUILD)/lsan.txt)"
 	@if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
-		echo "ASan leg: leak checking $$(sed -n 1p $(ASAN_BUILD)/lsan.txt | sed 's/detect_leaks=1/by LeakSanitizer/; s/detect_leaks=0/OFF, by valgrind memcheck instead/') ($$(sed -n 2p $(ASAN_BUILD)/lsan.txt))" >>$(IOTLS_TEST_NOTES); \
+		echo "ASan leg: leak checking $$(sed -n 1p $(ASAN_BUILD)/lsan.txt | sed 's/detect_leaks=1/by LeakSanitizer/; s/detect_leaks=0/OFF, by valgrind memcheck instead/') ($$(sed -n 2p $(ASAN_BUILD)/lsan.txt))" >>"$(IOTLS_TEST_NOTES)"; \
 	fi
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
