@@ -1,10 +1,12 @@
 #!/bin/sh
 # The README's API example is real code: extracted from the README, it
 # compiles with -Wall -Wextra -Werror against the build tree and links.
-#   readme_example_test.sh SOURCE_DIR BUILD_DIR
+#   readme_example_test.sh SOURCE_DIR BUILD_DIR [EXTRA_CFLAGS]
+# EXTRA_CFLAGS: the sanitizer build's flags, so that its library links.
 set -eu
 src=$1
 build=$2
+extra_cflags=${3:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 awk '/^## Using the library/ {f = 1} f && /^```c$/ {c = 1; next} c && /^```$/ {exit} c' \
@@ -21,8 +23,10 @@ int main(int argc, char **argv)
 }
 C
 export PKG_CONFIG_PATH="$build"
-cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $(pkg-config --cflags iotls) \
+# shellcheck disable=SC2086
+cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $extra_cflags $(pkg-config --cflags iotls) \
     -c "$work/example.c" -o "$work/example.o"
-cc "$work/main.c" "$work/example.o" $(pkg-config --libs iotls) -Wl,-rpath,"$build" -o "$work/app"
+# shellcheck disable=SC2086
+cc $extra_cflags "$work/main.c" "$work/example.o" $(pkg-config --libs iotls) -Wl,-rpath,"$build" -o "$work/app"
 "$work/app"
 echo "readme: the API example compiles with -Wall -Wextra -Werror and links"
