@@ -54,7 +54,7 @@ fi
 
 CC=$CROSS-gcc
 COMMON="$ARCH_FLAGS --specs=picolibc.specs -std=c11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
--I$REPO/include -I$REPO/src -I$REPO/src/io -I$REPO/src/crypto/psa -I$OUT/mbedtls4/src/include -I$OUT/mbedtls4/src/tf-psa-crypto/include \
+-I$REPO/include -I$REPO/src -I$REPO/src/config -I$REPO/src/crypto/psa -I$OUT/mbedtls4/src/include -I$OUT/mbedtls4/src/tf-psa-crypto/include \
 -I$OUT/mbedtls4/src/tf-psa-crypto/drivers/builtin/include \
 -DTF_PSA_CRYPTO_CONFIG_FILE=\"$HERE/mbedtls/crypto_config.h\" -DMBEDTLS_CONFIG_FILE=\"$X509_CONFIG\" \
 -DIOTLS_NO_THREADS"

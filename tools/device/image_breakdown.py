@@ -5,7 +5,7 @@
     image_breakdown.py build-device/cm4/iotls-cm4.map
 
 Sums the input sections the linker kept, per part: the iotls engine (src/,
-src/msg/), the PSA provider (src/crypto/), the configuration code (src/io/),
+src/msg/), the PSA provider (src/crypto/), the configuration code (src/config/),
 the port (port/baremetal/), Mbed TLS (libtfpsacrypto, libmbedx509, and
 libmbedtls in the comparison firmware of port/baremetal/compare/), the C
 library and compiler runtime. flash = code + read-only data (+ the initial
