@@ -1,14 +1,14 @@
 /* The configuration struct behind iotls_config (include/iotls/iotls.h).
  * Filled by src/config/config.c (setters, file loading); read-only for the
  * engine, which may share one config between many connections. */
-#ifndef IOTLS_CONFIG_H
-#define IOTLS_CONFIG_H
+#ifndef IOTLS_SRC_CONFIG_H
+#define IOTLS_SRC_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crypto/crypto.h"
-#include "iotls/types.h"
+#include "iotls/config.h"
 
 #define IOTLS_MAX_SUITES 5
 #define IOTLS_MAX_GROUPS 3

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "iotls/types.h"
+#include "iotls/config.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,7 +18,7 @@
 #include <sys/types.h> /* ssize_t: the blocking API only */
 
 #include "iotls/error.h"
-#include "iotls/types.h" /* configuration, events, info: shared with the engine */
+#include "iotls/config.h" /* configuration, events, info: shared with the engine */
 
 #ifdef __cplusplus
 extern "C" {

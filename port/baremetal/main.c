@@ -27,7 +27,7 @@
 #include "crypto/crypto.h"
 #include "iotls/engine.h"
 #include "iotls/session.h"
-#include "iotls/types.h"
+#include "iotls/config.h"
 #include "platform.h"
 
 /* ------------------------------------------------------------ the job -- */

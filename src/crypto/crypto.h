@@ -16,7 +16,7 @@
 
 #include "crypto_backend.h"
 #include "iotls/pki.h"
-#include "iotls/types.h"
+#include "iotls/config.h"
 
 #define IOTLS_MAX_HASH_LEN 48
 #define IOTLS_MAX_AEAD_KEY_LEN 32
@@ -295,6 +295,6 @@ void iotls_crypto_mem_thread_reset(void);
 size_t iotls_crypto_mem_thread_peak(void);
 
 /* iotls_crypto_backend_name() ("mbedTLS 2.28.3") is public:
- * include/iotls/types.h. */
+ * include/iotls/config.h. */
 
 #endif

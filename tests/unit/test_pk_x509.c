@@ -13,7 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "iotls/error.h"
-#include "iotls/types.h"
+#include "iotls/config.h"
 #include "testlib.h"
 
 #ifndef IOTLS_CRYPTO_BACKEND_OPENSSL

@@ -5,8 +5,8 @@
  * include/iotls/iotls.h, builds with no OS header (tools/size-report.sh
  * checks it). Applications include iotls/iotls.h (all of it) or
  * iotls/engine.h (the engine and this). */
-#ifndef IOTLS_TYPES_H
-#define IOTLS_TYPES_H
+#ifndef IOTLS_CONFIG_H
+#define IOTLS_CONFIG_H
 
 #include "iotls/api.h"
 
