@@ -14,6 +14,9 @@
  *     the intermediate's CRL, and the intermediate against the root's when
  *     that is loaded; several CRLs in one PEM file, in DER, and over
  *     several calls;
+ *   - resumption: a server with CRLs does not resume a session a client
+ *     certificate authenticated (the ticket does not carry what a CRL
+ *     lists), so a device revoked after it got a ticket is refused;
  *   - the configuration: a missing file or one that is not a CRL fails
  *     with the file named in iotls_config_error, and leaves the
  *     configuration refusing every chain (never checking without the list).
@@ -27,6 +30,7 @@
 #include "io/mem.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
+#include "iotls/session.h"
 #include "enginepair.h"
 #include "testlib.h"
 
@@ -286,6 +290,118 @@ static void test_config_errors(void)
     }
 }
 
+/* ---------------- resumption ---------------- */
+
+static uint64_t clock_now(void *arg)
+{
+    (void)arg;
+    return 1700000000000ull; /* tickets need a clock; its value does not matter */
+}
+
+typedef struct {
+    uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t len;
+} ticket_store;
+
+static void store_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
+{
+    (void)conn;
+    ticket_store *st = arg;
+    iotls_session s;
+    CHECK_OK(iotls_session_from_ticket(&s, t));
+    CHECK_OK(iotls_session_save(&s, st->blob, sizeof st->blob, &st->len));
+}
+
+/* Our server (crls: its CRL files) asking for a client certificate and
+ * issuing tickets under one fixed key. */
+static iotls_config *ticket_server(const char *const *crls)
+{
+    static const uint8_t key[48] = {1, 2, 3};
+    iotls_config *cfg = make_cfg("srv-ok.pem", "srv-ok.key", crls);
+    if (cfg) {
+        CHECK_OK(iotls_config_set_verify_client(cfg, IOTLS_VERIFY_CLIENT_REQUIRED));
+        CHECK_OK(iotls_config_set_tickets(cfg, 1));
+        CHECK_OK(iotls_config_set_ticket_key(cfg, key));
+        CHECK_OK(iotls_config_set_time_cb(cfg, clock_now, NULL));
+    }
+    return cfg;
+}
+
+/* One connection of ccfg to scfg, offering st's session when it holds one;
+ * returns the server's error (IOTLS_OK when both finished) and whether the
+ * server resumed. */
+static int connect_once(iotls_config *ccfg, iotls_config *scfg, ticket_store *st, int *resumed)
+{
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, "localhost");
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    int rc = IOTLS_ERR_INTERNAL;
+    *resumed = 0;
+    if (cl && sv) {
+        if (st->len > 0)
+            CHECK_OK(iotls_conn_set_session(cl, st->blob, st->len));
+        st->len = 0;
+        CHECK_OK(iotls_conn_start(sv));
+        CHECK_OK(iotls_conn_start(cl));
+        (void)iotls_mem_pair_run(cl, sv, NULL);
+        /* The tickets follow the server's handshake. */
+        for (int i = 0; i < 4; i++)
+            (void)iotls_mem_pair_step(cl, sv, NULL, NULL);
+        rc = iotls_conn_error(sv);
+        if (rc == IOTLS_OK && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl)))
+            rc = IOTLS_ERR_INTERNAL;
+        *resumed = sv->resumed;
+    }
+    tl_conn_free(cl);
+    tl_conn_free(sv);
+    return rc;
+}
+
+/* A ticket does not carry what a CRL lists: a server with CRLs does not
+ * resume a certificate-authenticated session, so a device revoked after it
+ * got its ticket is refused on its next connection. */
+static void test_resumption(void)
+{
+    ticket_store st = {.len = 0};
+    iotls_config *plain = ticket_server(NULL);
+    iotls_config *with_crl = ticket_server(ca_crl);
+    iotls_config *dev = make_cfg("dev-revoked.pem", "dev-revoked.key", NULL);
+    if (plain && with_crl && dev) {
+        CHECK_OK(iotls_config_set_ticket_cb(dev, store_ticket, &st));
+        CHECK_OK(iotls_config_set_time_cb(dev, clock_now, NULL));
+        int resumed = 0;
+        /* Without a CRL: a ticket, then a resumption (what is refused
+         * below would otherwise work). */
+        CHECK_OK(connect_once(dev, plain, &st, &resumed));
+        CHECK(st.len > 0 && !resumed);
+        CHECK_OK(connect_once(dev, plain, &st, &resumed));
+        CHECK(resumed);
+        /* The gateways got the CRL that revokes it: the ticket from before
+         * does not let it in. */
+        CHECK(st.len > 0);
+        CHECK_RC(connect_once(dev, with_crl, &st, &resumed), IOTLS_ERR_CERT_REVOKED);
+        CHECK(!resumed);
+    }
+    iotls_config_free(plain);
+    iotls_config_free(with_crl);
+    iotls_config_free(dev);
+
+    /* A device not revoked connects in full every time. */
+    st.len = 0;
+    with_crl = ticket_server(ca_crl);
+    dev = make_cfg("dev-ok.pem", "dev-ok.key", NULL);
+    if (with_crl && dev) {
+        CHECK_OK(iotls_config_set_ticket_cb(dev, store_ticket, &st));
+        CHECK_OK(iotls_config_set_time_cb(dev, clock_now, NULL));
+        int resumed = 1;
+        CHECK_OK(connect_once(dev, with_crl, &st, &resumed));
+        CHECK(st.len > 0 && !resumed);
+        CHECK_OK(connect_once(dev, with_crl, &st, &resumed));
+        CHECK(!resumed);
+    }
+    iotls_config_free(with_crl);
+    iotls_config_free(dev);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/iotls-crl-test-XXXXXX");
@@ -308,6 +424,7 @@ int main(void)
         test_unusable_crls();
         test_intermediate();
         test_config_errors();
+        test_resumption();
     }
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd) != 0)
