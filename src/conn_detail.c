@@ -76,6 +76,8 @@ static void cert_detail(const iotls_conn *c, char *out, size_t cap)
     append(out, cap, text);
     iotls_x509_explain(&c->peer_chain, verdict, policy.now, text, sizeof text);
     append(out, cap, text);
+    if (verdict == IOTLS_ERR_CRL_UNUSABLE)
+        append(out, cap, "load a current CRL of the CA that issued the certificate");
 }
 
 static void alert_hint(const iotls_conn *c, char *out, size_t cap)
@@ -92,12 +94,16 @@ static void alert_hint(const iotls_conn *c, char *out, size_t cap)
             hint = "the server wants a client certificate: configure one (iotls client "
                    "--cert/--key)";
         break;
+    case IOTLS_ALERT_CERTIFICATE_REVOKED:
+        hint = client ? "the server's CRL lists our client certificate: this device needs a new "
+                        "certificate"
+                      : "the client's CRL lists our certificate";
+        break;
     case IOTLS_ALERT_UNKNOWN_CA:
     case IOTLS_ALERT_BAD_CERTIFICATE:
     case IOTLS_ALERT_CERTIFICATE_UNKNOWN:
     case IOTLS_ALERT_UNSUPPORTED_CERTIFICATE:
     case IOTLS_ALERT_CERTIFICATE_EXPIRED:
-    case IOTLS_ALERT_CERTIFICATE_REVOKED:
         if (!client)
             hint = "the client does not accept our certificate";
         else if (cfg->has_cert)
