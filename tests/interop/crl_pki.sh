@@ -121,13 +121,16 @@ gencrl other other.crl.pem -crldays 30
 
 # Self-checks with openssl's own verifier, so a broken PKI fails here.
 ok() { openssl verify -crl_check "$@" >/dev/null 2>&1; }
+refused() {
+    if ok "$@"; then echo "crl_pki.sh: openssl verify accepts $*" >&2; exit 1; fi
+}
 ok -CAfile ca.pem -CRLfile ca.crl.pem srv-ok.pem
 ok -CAfile ca.pem -CRLfile ca.crl.pem dev-ok.pem
-! ok -CAfile ca.pem -CRLfile ca.crl.pem dev-revoked.pem
-! ok -CAfile ca.pem -CRLfile ca-expired.crl.pem dev-ok.pem
-! ok -CAfile ca.pem -CRLfile forged.crl.pem dev-ok.pem
+refused -CAfile ca.pem -CRLfile ca.crl.pem dev-revoked.pem
+refused -CAfile ca.pem -CRLfile ca-expired.crl.pem dev-ok.pem
+refused -CAfile ca.pem -CRLfile forged.crl.pem dev-ok.pem
 ok -CAfile ca.pem -untrusted int.pem -CRLfile int.crl.pem idev-ok.pem
-! ok -CAfile ca.pem -untrusted int.pem -CRLfile int.crl.pem idev-revoked.pem
+refused -CAfile ca.pem -untrusted int.pem -CRLfile int.crl.pem idev-revoked.pem
 [ "$(openssl crl -in forged.crl.pem -noout -issuer)" = "$(openssl crl -in ca.crl.pem -noout -issuer)" ]
 
 rm -rf ./*.csr ./*.full.pem ./*.db
