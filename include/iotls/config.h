@@ -66,7 +66,8 @@ IOTLS_API size_t iotls_config_ca_skipped(const iotls_config *cfg);
  * loaded, or its CRL is past its nextUpdate (or before its thisUpdate), or
  * does not verify with the CA's key. CAs above the leaf are checked
  * against their issuer's CRL when one is loaded. A failed call
- * (IOTLS_ERR_KEY_LOAD, detail in iotls_config_error) keeps the CRLs loaded
+ * (IOTLS_ERR_KEY_LOAD, detail in iotls_config_error; IOTLS_ERR_UNSUPPORTED
+ * when the crypto library was built without CRL support) keeps the CRLs loaded
  * before and makes the configuration refuse every certificate chain, so a
  * missed error cannot let revoked devices in. docs/api.md has the policy. */
 IOTLS_API int iotls_config_set_crl_file(iotls_config *cfg, const char *path);
