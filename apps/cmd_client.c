@@ -31,6 +31,10 @@ static void usage(FILE *out)
         "  --ca FILE|DIR        trusted CA certificates (default: " SYSTEM_CA_DIR
         ", none with --pin);\n"
         "                       --cacert is the same\n"
+        "  --crl FILE           refuse a server certificate its CA revoked (PEM, several per\n"
+        "                       file, or DER; repeatable). The CA of the server's certificate\n"
+        "                       must have a CRL loaded; one past its nextUpdate or not signed\n"
+        "                       by its CA refuses the connection (exit code 8)\n"
         "  --servername NAME    name for SNI and the certificate check (default: HOST)\n"
         "  --alpn LIST          offer protocols, e.g. h2,http/1.1\n"
         "  --cert FILE --key FILE  client certificate chain and key\n"
@@ -489,6 +493,8 @@ int cmd_client(int argc, char **argv)
     unsigned long key_update_limit = 0;
     const char *pins[8];
     size_t pin_count = 0;
+    const char *crls[APP_MAX_CRLS];
+    size_t crl_count = 0;
     int insecure = 0, verbose = 0, quiet = 0, show_certs = 0;
     unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS,
                   connect_timeout = 0;
@@ -534,7 +540,13 @@ int cmd_client(int argc, char **argv)
             psk_ke = 1;
         else if (app_opt_flag(argv, i, "--key-update"))
             key_update = 1;
-        else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
+        else if ((v = app_opt_value(argc, argv, &i, "--crl"))) {
+            if (crl_count == APP_MAX_CRLS) {
+                fprintf(stderr, "iotls: too many --crl options\n");
+                return APP_EXIT_USAGE;
+            }
+            crls[crl_count++] = v;
+        } else if ((v = app_opt_value(argc, argv, &i, "--pin"))) {
             if (pin_count == sizeof pins / sizeof pins[0]) {
                 fprintf(stderr, "iotls: too many --pin options\n");
                 return APP_EXIT_USAGE;
@@ -614,6 +626,8 @@ int cmd_client(int argc, char **argv)
             goto out;
         }
     }
+    if (app_load_crls(cfg, crls, crl_count) != IOTLS_OK)
+        goto out;
     if (groups && (rc = iotls_config_set_groups(cfg, groups)) != IOTLS_OK) {
         fprintf(stderr,
                 "iotls: --groups %s: unknown or repeated group (x25519, secp256r1, "

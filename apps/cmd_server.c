@@ -71,6 +71,10 @@ static void usage(FILE *out)
         "  --key-pass SOURCE    passphrase of an encrypted --key: pass:TEXT, env:VAR, file:PATH\n"
         "  --ca FILE|DIR        require client certificates signed by these CAs\n"
         "  --verify-optional    with --ca: ask for, but do not require, a certificate\n"
+        "  --crl FILE           with --ca: refuse client certificates their CA revoked (PEM,\n"
+        "                       several per file, or DER; repeatable). The CA of the client's\n"
+        "                       certificate must have a CRL loaded; one past its nextUpdate\n"
+        "                       or not signed by its CA refuses the client\n"
         "  --alpn LIST          accepted protocols in preference order\n"
         "  --groups LIST        key exchange groups in preference order\n"
         "  --ciphers LIST       cipher suites in preference order\n"
@@ -533,6 +537,8 @@ int cmd_server(int argc, char **argv)
      * without knowing a flag (none in an image built without it). */
     unsigned long tickets = IOTLS_FEATURE_RESUMPTION ? DEFAULT_TICKETS : 0;
     int tickets_given = 0;
+    const char *crls[APP_MAX_CRLS];
+    size_t crl_count = 0;
     int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO, mode_echo = 0, mode_http = 0;
     unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
 
@@ -551,7 +557,13 @@ int cmd_server(int argc, char **argv)
             key_pass = v;
         else if ((v = app_opt_value(argc, argv, &i, "--ca")))
             ca = v;
-        else if ((v = app_opt_value(argc, argv, &i, "--alpn")))
+        else if ((v = app_opt_value(argc, argv, &i, "--crl"))) {
+            if (crl_count == APP_MAX_CRLS) {
+                fprintf(stderr, "iotls server: too many --crl options\n");
+                return APP_EXIT_USAGE;
+            }
+            crls[crl_count++] = v;
+        } else if ((v = app_opt_value(argc, argv, &i, "--alpn")))
             alpn = v;
         else if ((v = app_opt_value(argc, argv, &i, "--groups")))
             groups = v;
@@ -623,6 +635,11 @@ int cmd_server(int argc, char **argv)
         fprintf(stderr, "iotls server: --verify-optional needs --ca\n");
         return APP_EXIT_USAGE;
     }
+    if (crl_count > 0 && ca == NULL) {
+        fprintf(stderr, "iotls server: --crl needs --ca (client certificates are not asked "
+                        "for without it)\n");
+        return APP_EXIT_USAGE;
+    }
     signal(SIGPIPE, SIG_IGN);
 
     /* Until the server listens, a failure is the configuration's. */
@@ -647,7 +664,7 @@ int cmd_server(int argc, char **argv)
     if (cert && (rc = app_set_cert(cfg, cert, key, key_pass)) != IOTLS_OK)
         goto out;
     if (ca) {
-        if (app_load_ca(cfg, ca) != IOTLS_OK)
+        if (app_load_ca(cfg, ca) != IOTLS_OK || app_load_crls(cfg, crls, crl_count) != IOTLS_OK)
             goto out;
         (void)iotls_config_set_verify_client(cfg, verify_optional ? IOTLS_VERIFY_CLIENT_OPTIONAL
                                                                   : IOTLS_VERIFY_CLIENT_REQUIRED);

@@ -28,6 +28,10 @@ unsigned long app_parse_num(const char *opt, const char *s, unsigned long min, u
 uint32_t app_parse_seconds(const char *opt, const char *s);
 /* Load trust anchors from a file or a directory. Prints the error. */
 int app_load_ca(iotls_config *cfg, const char *path);
+/* --crl FILE, repeatable: certificate revocation lists (PEM, several per
+ * file, or DER). Prints the error naming the file; returns the iotls code. */
+#define APP_MAX_CRLS 16
+int app_load_crls(iotls_config *cfg, const char *const *paths, size_t count);
 /* --cert FILE --key FILE [--key-pass SOURCE]: our certificate and key.
  * SOURCE as openssl's -passin: pass:TEXT, env:VAR, file:PATH (first line).
  * Prints the error (naming the file and the cause); returns the iotls code. */

@@ -61,6 +61,7 @@ int app_exit_for(int err)
     case IOTLS_ERR_UNSUPPORTED_CERTIFICATE:
     case IOTLS_ERR_CERT_PIN:
     case IOTLS_ERR_CERT_REVOKED:
+    case IOTLS_ERR_CRL_UNUSABLE:
         return APP_EXIT_VERIFY;
     case IOTLS_ERR_ALERT_RECEIVED:
         return APP_EXIT_PEER_ALERT;

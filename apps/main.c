@@ -217,6 +217,19 @@ int app_load_ca(iotls_config *cfg, const char *path)
     return rc;
 }
 
+int app_load_crls(iotls_config *cfg, const char *const *paths, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int rc = iotls_config_set_crl_file(cfg, paths[i]);
+        if (rc != IOTLS_OK) {
+            fprintf(stderr, "iotls: %s\n",
+                    iotls_config_error(cfg)[0] ? iotls_config_error(cfg) : iotls_error_string(rc));
+            return rc;
+        }
+    }
+    return IOTLS_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -36,6 +36,10 @@ struct iotls_config {
     int has_ca;
     /* certificates the last iotls_config_set_ca_* call skipped */
     size_t ca_skipped;
+    iotls_crl crl; /* iotls_config_set_crl_*: revocation lists; empty: not checked */
+    /* A iotls_config_set_crl_* call failed: every chain is refused
+     * (IOTLS_ERR_CRL_UNUSABLE) rather than checked without that list. */
+    int crl_failed;
     iotls_x509 cert; /* our chain, leaf first */
     iotls_pkey key;
     int has_cert;

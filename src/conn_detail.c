@@ -12,7 +12,7 @@ static int is_cert_error(int err)
     return err == IOTLS_ERR_BAD_CERTIFICATE || err == IOTLS_ERR_CERT_EXPIRED ||
            err == IOTLS_ERR_CERT_UNKNOWN_CA || err == IOTLS_ERR_CERT_HOSTNAME ||
            err == IOTLS_ERR_UNSUPPORTED_CERTIFICATE || err == IOTLS_ERR_CERT_REVOKED ||
-           err == IOTLS_ERR_CERT_PIN;
+           err == IOTLS_ERR_CERT_PIN || err == IOTLS_ERR_CRL_UNUSABLE;
 }
 
 /* "a; b" into out (at its end), as far as it fits. */
@@ -58,9 +58,14 @@ static void cert_detail(const iotls_conn *c, char *out, size_t cap)
             append(out, cap, "no trusted CA certificates are configured to check it against");
         return;
     }
+    if (cfg->crl_failed) {
+        append(out, cap, "a CRL file failed to load, so every certificate is refused");
+        return;
+    }
     iotls_x509_policy policy;
     memset(&policy, 0, sizeof policy);
     policy.trust = &cfg->ca;
+    policy.crl = &cfg->crl;
     policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
     policy.is_server_cert = is_server_cert;
     /* As iotls_conn_verify_peer_chain: the system clock (0). */
@@ -71,6 +76,8 @@ static void cert_detail(const iotls_conn *c, char *out, size_t cap)
     append(out, cap, text);
     iotls_x509_explain(&c->peer_chain, verdict, policy.now, text, sizeof text);
     append(out, cap, text);
+    if (verdict == IOTLS_ERR_CRL_UNUSABLE)
+        append(out, cap, "load a current CRL of the CA that issued the certificate");
 }
 
 static void alert_hint(const iotls_conn *c, char *out, size_t cap)
@@ -87,12 +94,16 @@ static void alert_hint(const iotls_conn *c, char *out, size_t cap)
             hint = "the server wants a client certificate: configure one (iotls client "
                    "--cert/--key)";
         break;
+    case IOTLS_ALERT_CERTIFICATE_REVOKED:
+        hint = client ? "the server's CRL lists our client certificate: this device needs a new "
+                        "certificate"
+                      : "the client's CRL lists our certificate";
+        break;
     case IOTLS_ALERT_UNKNOWN_CA:
     case IOTLS_ALERT_BAD_CERTIFICATE:
     case IOTLS_ALERT_CERTIFICATE_UNKNOWN:
     case IOTLS_ALERT_UNSUPPORTED_CERTIFICATE:
     case IOTLS_ALERT_CERTIFICATE_EXPIRED:
-    case IOTLS_ALERT_CERTIFICATE_REVOKED:
         if (!client)
             hint = "the client does not accept our certificate";
         else if (cfg->has_cert)

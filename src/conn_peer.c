@@ -24,9 +24,12 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
          * keeps the engine from ever accepting one. */
         if (is_server_cert && c->server_name[0] == '\0' && cfg->pin_count == 0)
             return IOTLS_ERR_CERT_HOSTNAME;
+        if (cfg->crl_failed)
+            return IOTLS_ERR_CRL_UNUSABLE;
         iotls_x509_policy policy;
         memset(&policy, 0, sizeof policy);
         policy.trust = &cfg->ca;
+        policy.crl = &cfg->crl;
         policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
         policy.is_server_cert = is_server_cert;
         policy.max_rsa_bits = cfg->max_rsa_bits;

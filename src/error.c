@@ -58,6 +58,9 @@ static const error_entry error_table[] = {
     {IOTLS_ERR_CERT_REVOKED, "IOTLS_ERR_CERT_REVOKED", "peer certificate revoked"},
     {IOTLS_ERR_CERT_KEY_REFUSED, "IOTLS_ERR_CERT_KEY_REFUSED",
      "peer certificate chain holds a key outside the accepted profile"},
+    {IOTLS_ERR_CRL_UNUSABLE, "IOTLS_ERR_CRL_UNUSABLE",
+     "a configured CRL cannot decide on the peer certificate (expired, not signed by its CA, "
+     "or none from its issuer)"},
     {IOTLS_ERR_INTERNAL, "IOTLS_ERR_INTERNAL", "internal error"},
     {IOTLS_ERR_CRYPTO, "IOTLS_ERR_CRYPTO", "crypto library failure"},
     {IOTLS_ERR_RANDOM, "IOTLS_ERR_RANDOM", "random generator failure"},

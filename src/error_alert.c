@@ -53,6 +53,8 @@ int iotls_error_alert(int err)
         return IOTLS_ALERT_UNSUPPORTED_CERTIFICATE;
     case IOTLS_ERR_CERT_REVOKED:
         return IOTLS_ALERT_CERTIFICATE_REVOKED;
+    case IOTLS_ERR_CRL_UNUSABLE:
+        return IOTLS_ALERT_CERTIFICATE_UNKNOWN;
     case IOTLS_OK:
     case IOTLS_WANT_READ:
     case IOTLS_WANT_WRITE:

@@ -369,6 +369,12 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
                     * client: a ticket of an unauthenticated client is for a
                     * full handshake. */
                    (cfg->verify_client != IOTLS_VERIFY_CLIENT_REQUIRED || t->client_auth) &&
+                   /* A ticket does not carry what a CRL lists (issuer and
+                    * serial): with CRLs configured a certificate-
+                    * authenticated client makes a full handshake, so a
+                    * device revoked after its ticket was issued is
+                    * refused at once. */
+                   !(t->client_auth && (iotls_crl_count(&cfg->crl) > 0 || cfg->crl_failed)) &&
                    /* A clock that reads 0 cannot tell the ticket's age:
                     * no resumption rather than no lifetime. */
                    now != 0 && now >= t->issued_ms &&

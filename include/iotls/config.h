@@ -58,6 +58,20 @@ IOTLS_API int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, siz
  * the last iotls_config_set_ca_* call skipped (for a directory, also each
  * file without any certificate, such as a README). */
 IOTLS_API size_t iotls_config_ca_skipped(const iotls_config *cfg);
+/* Certificate revocation lists (PEM, one or more per file, or DER); each
+ * call adds to those loaded before. With any loaded, a peer certificate
+ * listed by its issuer's CRL is refused (IOTLS_ERR_CERT_REVOKED, alert
+ * certificate_revoked), and IOTLS_ERR_CRL_UNUSABLE (alert
+ * certificate_unknown) refuses a chain when the leaf's issuer has no CRL
+ * loaded, or its CRL is past its nextUpdate (or before its thisUpdate), or
+ * does not verify with the CA's key. CAs above the leaf are checked
+ * against their issuer's CRL when one is loaded. A failed call
+ * (IOTLS_ERR_KEY_LOAD, detail in iotls_config_error; IOTLS_ERR_UNSUPPORTED
+ * when the crypto library was built without CRL support) keeps the CRLs loaded
+ * before and makes the configuration refuse every certificate chain, so a
+ * missed error cannot let revoked devices in. docs/api.md has the policy. */
+IOTLS_API int iotls_config_set_crl_file(iotls_config *cfg, const char *path);
+IOTLS_API int iotls_config_set_crl_mem(iotls_config *cfg, const uint8_t *data, size_t len);
 /* Our certificate chain (leaf first) and its private key. */
 IOTLS_API int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path,
                                          const char *key_path);

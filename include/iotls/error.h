@@ -53,6 +53,9 @@ enum iotls_error {
     IOTLS_ERR_CERT_PIN = -46,                /* bad_certificate: SPKI pin mismatch */
     IOTLS_ERR_CERT_REVOKED = -47,            /* certificate_revoked */
     IOTLS_ERR_CERT_KEY_REFUSED = -48, /* unsupported_certificate: a chain key outside the profile */
+    /* certificate_unknown: a configured CRL cannot decide (expired, not yet
+     * valid, not signed by its CA, or none from the leaf's issuer) */
+    IOTLS_ERR_CRL_UNUSABLE = -49,
 
     /* Local failures. */
     IOTLS_ERR_INTERNAL = -60,  /* internal_error */

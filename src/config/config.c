@@ -59,6 +59,7 @@ iotls_config *iotls_config_new(void)
     if (iotls_random(cfg->ticket_master, sizeof cfg->ticket_master) == IOTLS_OK)
         cfg->has_ticket_key = 1;
     iotls_x509_init(&cfg->ca);
+    iotls_crl_init(&cfg->crl);
     iotls_x509_init(&cfg->cert);
     iotls_pkey_init(&cfg->key);
     /* One HelloRetryRequest cookie key for every connection of this config,
@@ -84,6 +85,7 @@ void iotls_config_free(iotls_config *cfg)
     if (__atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     iotls_x509_free(&cfg->ca);
+    iotls_crl_free(&cfg->crl);
     iotls_x509_free(&cfg->cert);
     iotls_pkey_free(&cfg->key);
     iotls_replay_store_free(cfg->default_replay);
@@ -394,6 +396,44 @@ int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
 size_t iotls_config_ca_skipped(const iotls_config *cfg)
 {
     return cfg ? cfg->ca_skipped : 0;
+}
+
+/* ---- revocation lists ---- */
+
+/* A failed load leaves the CRLs added before, and marks the configuration
+ * so that it refuses every chain: firmware that misses the error must not
+ * accept the devices the list was meant to refuse. */
+static int crl_loaded(iotls_config *cfg, int rc, const char *source)
+{
+    if (rc == IOTLS_OK)
+        return IOTLS_OK;
+    cfg->crl_failed = 1;
+    if (rc == IOTLS_ERR_NO_MEMORY)
+        return config_fail(cfg, rc, "CRL %s: out of memory", source);
+    if (rc == IOTLS_ERR_UNSUPPORTED)
+        return config_fail(cfg, rc, "CRL %s: the crypto library was built without CRL support",
+                           source);
+    return config_fail(cfg, IOTLS_ERR_KEY_LOAD, "CRL %s: not a CRL in PEM or DER", source);
+}
+
+int iotls_config_set_crl_file(iotls_config *cfg, const char *path)
+{
+    if (!cfg || !path)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->error[0] = '\0';
+    if (check_readable(cfg, "CRL", path) != IOTLS_OK) {
+        cfg->crl_failed = 1;
+        return IOTLS_ERR_KEY_LOAD;
+    }
+    return crl_loaded(cfg, iotls_crl_load_file(&cfg->crl, path), path);
+}
+
+int iotls_config_set_crl_mem(iotls_config *cfg, const uint8_t *data, size_t len)
+{
+    if (!cfg || !data || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->error[0] = '\0';
+    return crl_loaded(cfg, iotls_crl_load_mem(&cfg->crl, data, len), "in memory");
 }
 
 /* ---- our certificate and key ---- */

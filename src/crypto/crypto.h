@@ -200,6 +200,20 @@ size_t iotls_x509_count(const iotls_x509 *chain);
 int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len);
 void iotls_x509_free(iotls_x509 *chain);
 
+/* ---- Certificate revocation lists ----
+ *
+ * iotls_crl is defined by the backend: the CRLs of one configuration, as
+ * the library parsed them (PEM, one or more per file, or DER). */
+void iotls_crl_init(iotls_crl *crls);
+/* Appends every CRL of a file / buffer, all or none: IOTLS_ERR_KEY_LOAD
+ * when the file cannot be read, IOTLS_ERR_BAD_CERTIFICATE when it holds
+ * anything that is not a CRL (or nothing), IOTLS_ERR_UNSUPPORTED when the
+ * library was built without CRL support. */
+int iotls_crl_load_file(iotls_crl *crls, const char *path);
+int iotls_crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len);
+size_t iotls_crl_count(const iotls_crl *crls);
+void iotls_crl_free(iotls_crl *crls);
+
 /* What the peer's chain must satisfy. */
 typedef struct {
     const iotls_x509 *trust; /* CA certificates; required */
@@ -207,6 +221,16 @@ typedef struct {
     int is_server_cert;      /* 1: check serverAuth EKU/KU; 0: clientAuth */
     int64_t now;             /* Unix time for the validity check; 0 = system clock */
     unsigned max_rsa_bits;   /* largest RSA modulus; 0 = IOTLS_RSA_DEFAULT_MAX_BITS */
+    /* CRLs; NULL or empty: no revocation check. With some, the leaf's
+     * issuer must have one (a CRL of another CA alone would check
+     * nothing), and every other certificate of the chain is checked
+     * against its issuer's CRL when one is loaded. A CRL that does not
+     * verify with its CA's key, is past its nextUpdate or before its
+     * thisUpdate fails verification (IOTLS_ERR_CRL_UNUSABLE). The Mbed TLS
+     * providers hold a CRL's dates against the system clock whatever now
+     * says (the library has no other clock for them); the engine verifies
+     * with now = 0, the system clock, in every provider. */
+    const iotls_crl *crl;
 } iotls_x509_policy;
 
 /* The keys a certificate chain may hold: RSA (rsaEncryption or RSA-PSS)
@@ -235,7 +259,10 @@ int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *
  * trust anchor, validity period, key usage / extended key usage, and host
  * name (DNS SAN, IP SAN, or CN when no SAN). Returns the specific error:
  * IOTLS_ERR_CERT_KEY_REFUSED, IOTLS_ERR_CERT_UNKNOWN_CA,
- * IOTLS_ERR_CERT_EXPIRED, IOTLS_ERR_CERT_HOSTNAME,
+ * IOTLS_ERR_CERT_EXPIRED, IOTLS_ERR_CRL_UNUSABLE, IOTLS_ERR_CERT_REVOKED
+ * (in that order: a verdict from an unusable CRL is not trusted; the
+ * detail names the revoked certificate's subject and serial),
+ * IOTLS_ERR_CERT_HOSTNAME,
  * IOTLS_ERR_UNSUPPORTED_CERTIFICATE (usage), IOTLS_ERR_BAD_CERTIFICATE (other).
  * If detail is non-NULL, a short text explaining the failure goes there. */
 int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,

@@ -298,11 +298,44 @@ static int fill_in(iotls *t, int64_t deadline, uint8_t *space, size_t cap, int *
     }
 }
 
+/* Reads what the peer already sent, without waiting, and hands it to the
+ * engine: at most PENDING_READS receives. Returns the engine's error when
+ * that input failed the connection (a fatal alert, typically), else
+ * IOTLS_OK. */
+#define PENDING_READS 4
+static int pending_peer_error(iotls *t)
+{
+    for (int i = 0; i < PENDING_READS && t->conn != NULL && t->fd >= 0; i++) {
+        int err = IOTLS_OK;
+        size_t cap = 0;
+        uint8_t *space = input_space(t, &cap, &err);
+        if (space == NULL)
+            return err;
+        ssize_t r = recv(t->fd, space, cap, MSG_DONTWAIT);
+        if (r <= 0)
+            break;
+        (void)iotls_conn_input_commit(t->conn, (size_t)r);
+        err = iotls_conn_error(t->conn);
+        if (err != IOTLS_OK)
+            return err;
+    }
+    return IOTLS_OK;
+}
+
 /* Maps a transport result to the error recorded for it. */
 static int io_fail(iotls *t, const char *phase, int rc)
 {
     if (rc == IOTLS_ERR_IO) {
         int e = errno;
+        /* A peer that refuses us often sends its fatal alert and closes
+         * while we are still writing (a server refusing our client
+         * certificate after our Finished): send() then fails with EPIPE or
+         * ECONNRESET while the alert waits unread. The alert says why. */
+        if (e == EPIPE || e == ECONNRESET) {
+            int peer_err = pending_peer_error(t);
+            if (peer_err != IOTLS_OK)
+                return fail(t, phase, peer_err, NULL);
+        }
         return fail(t, phase, rc, strerror(e));
     }
     return fail_or_want(t, phase, rc, NULL);

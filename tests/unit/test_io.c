@@ -1,7 +1,8 @@
 /* Transports: the in-memory pair (src/io/mem.c) and the blocking API over
  * real sockets (src/io/blocking.c): handshakes, data both ways,
  * close_notify vs. bare EOF, the one-line error texts, timeouts,
- * non-blocking use, listen/connect/accept over loopback TCP. */
+ * non-blocking use, listen/connect/accept over loopback TCP, a peer's
+ * alert reported when it closed before our write. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -558,6 +559,68 @@ static void test_tcp(void)
     iotls_config_free(scfg);
 }
 
+/* ---------------- a refusal that arrives while we write ---------------- */
+
+#if IOTLS_FEATURE_CLIENT_AUTH
+
+/* The server: accepts one connection, refuses the client (no client
+ * certificate: certificate_required), closes. */
+static void *refusing_thread(void *arg)
+{
+    accept_job *job = arg;
+    iotls *t = NULL;
+    job->rc = iotls_accept(job->server, job->lfd, &t);
+    iotls_free(t); /* closes the socket */
+    return NULL;
+}
+
+/* A TLS 1.3 client's handshake is done once it sent its Finished; a
+ * server that then refuses its certificate sends the alert and closes.
+ * The client, writing by then, gets EPIPE / ECONNRESET from send() while
+ * the alert sits unread in its receive buffer: the error must be the
+ * alert (what the peer said), not a reset. The server is gone before the
+ * client writes, and the client writes until send() fails, so the order
+ * is fixed. */
+static void test_alert_behind_failed_write(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    CHECK_OK(iotls_config_set_ca_mem(scfg, (const uint8_t *)ca_cert, strlen(ca_cert)));
+    CHECK_OK(iotls_config_set_verify_client(scfg, IOTLS_VERIFY_CLIENT_REQUIRED));
+    int lfd = -1, port = 0;
+    CHECK_OK(iotls_listen("127.0.0.1", "0", 4, &lfd, &port));
+    accept_job job = {.server = iotls_server_new(scfg), .lfd = lfd, .rc = 1};
+    pthread_t th;
+    if (pthread_create(&th, NULL, refusing_thread, &job) != 0)
+        abort();
+    char port_str[16];
+    snprintf(port_str, sizeof port_str, "%d", port);
+    iotls *t = iotls_client_new(ccfg);
+    CHECK_OK(iotls_connect(t, "127.0.0.1", port_str, NULL));
+    pthread_join(th, NULL);
+    CHECK_RC(job.rc, IOTLS_ERR_CERT_REQUIRED);
+    ssize_t w = 0;
+    for (int i = 0; i < 200 && w >= 0; i++) {
+        w = iotls_write(t, "data", 4);
+        if (w >= 0) {
+            struct timespec pause = {0, 5000000}; /* 5 ms: the peer's RST arrives */
+            nanosleep(&pause, NULL);
+        }
+    }
+    CHECK_RC((int)w, IOTLS_ERR_ALERT_RECEIVED);
+    iotls_info info;
+    CHECK_OK(iotls_get_info(t, &info));
+    CHECK(info.peer_alert == IOTLS_ALERT_CERTIFICATE_REQUIRED);
+    CHECK(strstr(iotls_error(t), "certificate_required") != NULL);
+    if (w != IOTLS_ERR_ALERT_RECEIVED)
+        fprintf(stderr, "  (write: %s)\n", iotls_error(t));
+    iotls_free(t);
+    iotls_free(job.server);
+    close(lfd);
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+#endif
+
 /* ---------------- closing after a bad message, over TCP ---------------- */
 
 /* Our side, the blocking API on a socket it opened: writes 64 KiB (more
@@ -783,6 +846,9 @@ int main(void)
     test_blocking_errors();
     test_nonblocking();
     test_tcp();
+#if IOTLS_FEATURE_CLIENT_AUTH
+    test_alert_behind_failed_write();
+#endif
     test_close_after_bad_message(IOTLS_ROLE_SERVER);
     test_close_after_bad_message(IOTLS_ROLE_CLIENT);
     return tl_finish("io");

@@ -266,7 +266,7 @@ static int verify(const ident *l, const ident *i, const ident *anchor, const cha
     iotls_x509 chain, trust;
     load_chain(&chain, l, i);
     load_chain(&trust, anchor, NULL);
-    iotls_x509_policy pol = {&trust, host, server, at, 0};
+    iotls_x509_policy pol = {&trust, host, server, at, 0, NULL};
     int rc = iotls_x509_verify(&chain, &pol, detail, cap);
     iotls_x509_free(&chain);
     iotls_x509_free(&trust);
@@ -354,7 +354,7 @@ static void test_verify(void)
     iotls_x509 empty, trust;
     iotls_x509_init(&empty);
     load_chain(&trust, &ca, NULL);
-    iotls_x509_policy pol = {&trust, NULL, 1, 0, 0};
+    iotls_x509_policy pol = {&trust, NULL, 1, 0, 0, NULL};
     CHECK_RC(iotls_x509_verify(&empty, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
     pol.trust = &empty;
     CHECK_RC(iotls_x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
@@ -422,7 +422,7 @@ static void test_profile(void)
     uint8_t pem[PEM_CAP];
     iotls_x509 chain, trust;
     load_chain(&trust, &ca, NULL);
-    iotls_x509_policy pol = {&trust, NULL, 1, 0, 0};
+    iotls_x509_policy pol = {&trust, NULL, 1, 0, 0, NULL};
 
     iotls_x509_init(&chain);
     size_t n = read_file("weak.pem", pem, sizeof(pem));
@@ -459,7 +459,7 @@ static int verify_files(const char *const *names, const ident *anchor, unsigned 
     iotls_x509 chain, trust;
     load_files(&chain, names);
     load_chain(&trust, anchor, NULL);
-    iotls_x509_policy pol = {&trust, "device.example", 1, 0, max_bits};
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0, max_bits, NULL};
     int rc = iotls_x509_verify(&chain, &pol, detail, cap);
     iotls_x509_free(&chain);
     iotls_x509_free(&trust);
@@ -1006,7 +1006,7 @@ static void test_loading(void)
     CHECK(iotls_x509_count(&chain) == 2);
     iotls_x509 leaf_chain;
     load_chain(&leaf_chain, &leaf, &inter);
-    iotls_x509_policy pol = {&chain, "device.example", 1, 0, 0};
+    iotls_x509_policy pol = {&chain, "device.example", 1, 0, 0, NULL};
     CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
     iotls_x509_free(&leaf_chain);
     iotls_x509_free(&chain);
@@ -1054,7 +1054,7 @@ static void test_anchor_bundles(void)
     load_chain(&leaf_chain, &leaf, &inter);
     iotls_x509 trust;
     iotls_x509_init(&trust);
-    iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0};
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0, NULL};
     size_t skipped = 99;
 
     /* As one file, in memory (not NUL-ended), in a directory. */
@@ -1182,7 +1182,7 @@ static int verify_der(const uint8_t *leaf_der, size_t leaf_len, const uint8_t *i
         size_t len = 0;
         CHECK_OK(iotls_x509_der(&chain, 0, &der, &len));
         CHECK(len == leaf_len && memcmp(der, leaf_der, len) == 0);
-        iotls_x509_policy pol = {&trust, "device.example", 1, at, 0};
+        iotls_x509_policy pol = {&trust, "device.example", 1, at, 0, NULL};
         rc = iotls_x509_verify(&chain, &pol, NULL, 0);
     }
     iotls_x509_free(&chain);
@@ -1210,7 +1210,7 @@ static void test_peer_cert_reuse(void)
     CHECK_OK(iotls_x509_add_der(&a, inter_der, inter_len));
     CHECK_OK(iotls_x509_add_der(&b, leaf_der, leaf_len));
     CHECK_OK(iotls_x509_add_der(&b, inter_der, inter_len));
-    iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0};
+    iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0, NULL};
     CHECK_OK(iotls_x509_verify(&a, &pol, NULL, 0));
     iotls_x509_free(&a);
     CHECK_OK(iotls_x509_verify(&b, &pol, NULL, 0));

@@ -123,6 +123,12 @@ const char *iotls_common_rsa_key_problem(size_t bits, int e_fits, uint64_t e,
 /* "a certificate in the chain has a key we do not accept: why (certificate
  * index of the chain)" into detail; returns IOTLS_ERR_CERT_KEY_REFUSED. */
 int iotls_common_key_refused(char *detail, size_t cap, size_t index, const char *why);
+/* "certificate is revoked: 'subject' (serial HEX) is on the CRL of
+ * 'issuer'" into detail; serial is the certificate's serialNumber as its
+ * big-endian bytes (leading zero bytes are not printed), in upper-case hex
+ * as openssl x509 -serial prints it. */
+void iotls_common_revoked_detail(char *detail, size_t cap, const char *subject,
+                                 const uint8_t *serial, size_t serial_len, const char *issuer);
 /* The detail text for a leaf that is not for host (lists the leaf's
  * subjectAltNames through iotls_x509_sans). */
 void iotls_common_host_detail(const iotls_x509 *chain, const char *host, char *detail,

@@ -9,12 +9,14 @@ typedef int iotls_mbx509_not_built;
 #else
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/x509.h>
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "crypto_common.h"
@@ -104,6 +106,227 @@ int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_
     *der = crt->raw.p;
     *len = crt->raw.len;
     return IOTLS_OK;
+}
+
+/* ---- revocation lists ---- */
+
+void iotls_crl_init(iotls_crl *crls)
+{
+    if (crls == NULL)
+        return;
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+    mbedtls_x509_crl_init(&crls->crl);
+#endif
+    crls->count = 0;
+}
+
+void iotls_crl_free(iotls_crl *crls)
+{
+    if (crls == NULL)
+        return;
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+    mbedtls_x509_crl_free(&crls->crl);
+#endif
+    iotls_crl_init(crls);
+}
+
+size_t iotls_crl_count(const iotls_crl *crls)
+{
+    return crls != NULL ? crls->count : 0;
+}
+
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+/* CRLs in a list (an empty one is one node of version 0). */
+static size_t crl_list_count(const mbedtls_x509_crl *crl)
+{
+    size_t n = 0;
+    for (; crl != NULL && crl->version != 0; crl = crl->next)
+        n++;
+    return n;
+}
+
+/* mbedtls_x509_crl_parse appends to the list as it goes and stops at the
+ * first bad PEM block, keeping what it parsed: parse into a list of our
+ * own and move it onto the configured one only when all of it parsed. */
+static int crl_take(iotls_crl *crls, mbedtls_x509_crl *parsed, int ret)
+{
+    if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR) {
+        mbedtls_x509_crl_free(parsed);
+        return IOTLS_ERR_KEY_LOAD;
+    }
+    if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED) {
+        mbedtls_x509_crl_free(parsed);
+        return IOTLS_ERR_NO_MEMORY;
+    }
+    size_t n = crl_list_count(parsed);
+    if (ret != 0 || n == 0) {
+        mbedtls_x509_crl_free(parsed);
+        return IOTLS_ERR_BAD_CERTIFICATE;
+    }
+    /* The parsed list is re-parsed from its DER onto ours, so that no two
+     * lists share nodes (mbedTLS owns each node's memory). */
+    for (const mbedtls_x509_crl *c = parsed; c != NULL && c->version != 0; c = c->next) {
+        ret = mbedtls_x509_crl_parse_der(&crls->crl, c->raw.p, c->raw.len);
+        if (ret != 0) {
+            mbedtls_x509_crl_free(parsed);
+            return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
+                                                        : IOTLS_ERR_BAD_CERTIFICATE;
+        }
+        crls->count++;
+    }
+    mbedtls_x509_crl_free(parsed);
+    return IOTLS_OK;
+}
+#endif
+
+int iotls_crl_load_file(iotls_crl *crls, const char *path)
+{
+    if (crls == NULL || path == NULL)
+        return IOTLS_ERR_BAD_ARG;
+#if defined(MBEDTLS_X509_CRL_PARSE_C) && defined(MBEDTLS_FS_IO)
+    mbedtls_x509_crl parsed;
+    mbedtls_x509_crl_init(&parsed);
+    return crl_take(crls, &parsed, mbedtls_x509_crl_parse_file(&parsed, path));
+#else
+    return IOTLS_ERR_UNSUPPORTED;
+#endif
+}
+
+int iotls_crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
+{
+    if (crls == NULL || data == NULL || len == 0)
+        return IOTLS_ERR_BAD_ARG;
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+    mbedtls_x509_crl parsed;
+    mbedtls_x509_crl_init(&parsed);
+    int ret;
+    /* A PEM buffer must end with its NUL for mbedTLS; copy when it does
+     * not. */
+    if (iotls_common_looks_pem(data, len) && data[len - 1] != '\0') {
+        unsigned char *copy = calloc(1, len + 1);
+        if (copy == NULL)
+            return IOTLS_ERR_NO_MEMORY;
+        memcpy(copy, data, len);
+        ret = mbedtls_x509_crl_parse(&parsed, copy, len + 1);
+        free(copy);
+    } else {
+        ret = mbedtls_x509_crl_parse(&parsed, data, len);
+    }
+    return crl_take(crls, &parsed, ret);
+#else
+    (void)data;
+    (void)len;
+    return IOTLS_ERR_UNSUPPORTED;
+#endif
+}
+
+mbedtls_x509_crl *iotls_mbx509_crl_list(const iotls_crl *crls)
+{
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+    if (crls != NULL && crls->count > 0)
+        return (mbedtls_x509_crl *)&crls->crl;
+#else
+    (void)crls;
+#endif
+    return NULL;
+}
+
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+static int same_name(const mbedtls_x509_buf *a, const mbedtls_x509_buf *b)
+{
+    return a->len == b->len && a->p != NULL && b->p != NULL && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/* 1 when a CRL from crt's issuer is loaded. */
+static int has_crl_for(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *crt)
+{
+    for (; crl != NULL && crl->version != 0; crl = crl->next) {
+        if (same_name(&crl->issuer_raw, &crt->issuer_raw))
+            return 1;
+    }
+    return 0;
+}
+
+/* Names the first certificate of chain that a loaded CRL of its issuer
+ * lists. */
+static void revoked_detail(const iotls_x509 *chain, const mbedtls_x509_crl *crls, char *detail,
+                           size_t cap)
+{
+    for (const mbedtls_x509_crt *crt = &chain->crt; crt != NULL && crt->raw.p != NULL;
+         crt = crt->next) {
+        for (const mbedtls_x509_crl *crl = crls; crl != NULL && crl->version != 0;
+             crl = crl->next) {
+            if (!same_name(&crl->issuer_raw, &crt->issuer_raw) ||
+                !mbedtls_x509_crt_is_revoked(crt, crl))
+                continue;
+            char subject[160], issuer[160];
+            if (mbedtls_x509_dn_gets(subject, sizeof subject, &crt->subject) < 0)
+                subject[0] = '\0';
+            if (mbedtls_x509_dn_gets(issuer, sizeof issuer, &crl->issuer) < 0)
+                issuer[0] = '\0';
+            iotls_common_revoked_detail(detail, cap, subject, crt->serial.p, crt->serial.len,
+                                        issuer);
+            return;
+        }
+    }
+    iotls_common_set_detail(detail, cap, "certificate is revoked", NULL);
+}
+#endif
+
+#define IOTLS_MBX509_BADCRL                                                                        \
+    (MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE |  \
+     MBEDTLS_X509_BADCRL_BAD_MD | MBEDTLS_X509_BADCRL_BAD_PK | MBEDTLS_X509_BADCRL_BAD_KEY)
+
+int iotls_mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
+                         char *detail, size_t detail_cap)
+{
+    const mbedtls_x509_crl *crl = iotls_mbx509_crl_list(crls);
+    int crl_missing = 0;
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+    /* mbedTLS checks a certificate only against a CRL of its issuer that
+     * is there; the policy wants the leaf's issuer to have one. */
+    crl_missing = crl != NULL && !has_crl_for(crl, iotls_mbx509_nth(chain, 0));
+#else
+    (void)crl; /* always NULL: iotls_crl_load_* refuse without CRL support */
+#endif
+    if (flags == 0 && !crl_missing)
+        return IOTLS_OK;
+
+    const char *what = "";
+    int rc;
+    if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_EXPIRED |
+                 MBEDTLS_X509_BADCERT_FUTURE)) {
+        rc = iotls_mbx509_flags_to_error(flags, &what);
+    } else if (crl_missing) {
+        char issuer[160];
+        if (iotls_x509_issuer(chain, 0, issuer, sizeof issuer) != IOTLS_OK)
+            issuer[0] = '\0';
+        char more[240];
+        snprintf(more, sizeof more, "none is loaded from '%s', the certificate's issuer", issuer);
+        iotls_common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
+                                more);
+        return IOTLS_ERR_CRL_UNUSABLE;
+    } else if (flags & IOTLS_MBX509_BADCRL) {
+        what = "a CRL cannot be used";
+        rc = IOTLS_ERR_CRL_UNUSABLE;
+        flags &= IOTLS_MBX509_BADCRL; /* say only what is wrong with it */
+    } else if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+        revoked_detail(chain, crl, detail, detail_cap);
+#endif
+        return IOTLS_ERR_CERT_REVOKED;
+    } else {
+        rc = iotls_mbx509_flags_to_error(flags, &what);
+    }
+    char info[256];
+    if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
+        info[0] = '\0';
+    for (char *c = info; *c != '\0'; c++) {
+        if (*c == '\n')
+            *c = (c[1] == '\0') ? '\0' : ';';
+    }
+    iotls_common_set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
+    return rc;
 }
 
 /* ---- IP literals and host names ---- */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "crypto/crypto.h"
@@ -36,6 +37,14 @@ int iotls_mbx509_parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *s
 int iotls_mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host);
 /* An X.509 time as Unix time. */
 int64_t iotls_mbx509_time_unix(const mbedtls_x509_time *t);
+/* The list to give mbedtls_x509_crt_verify: NULL when crls holds none
+ * (or mbedTLS is built without CRL support). */
+mbedtls_x509_crl *iotls_mbx509_crl_list(const iotls_crl *crls);
+/* The verdict on mbedtls_x509_crt_verify's flags for chain under the
+ * revocation policy of crypto.h: IOTLS_OK, or the error with its text in
+ * detail (may be NULL). */
+int iotls_mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
+                         char *detail, size_t detail_cap);
 /* The iotls error for mbedtls_x509_crt_verify flags, *what its text. */
 int iotls_mbx509_flags_to_error(uint32_t flags, const char **what);
 

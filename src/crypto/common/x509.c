@@ -215,6 +215,24 @@ int iotls_common_key_refused(char *detail, size_t cap, size_t index, const char 
     return IOTLS_ERR_CERT_KEY_REFUSED;
 }
 
+void iotls_common_revoked_detail(char *detail, size_t cap, const char *subject,
+                                 const uint8_t *serial, size_t serial_len, const char *issuer)
+{
+    if (detail == NULL || cap == 0)
+        return;
+    while (serial_len > 1 && serial[0] == 0) {
+        serial++;
+        serial_len--;
+    }
+    char hex[2 * 20 + 1]; /* RFC 5280 4.1.2.2: at most 20 octets */
+    size_t n = 0;
+    for (size_t i = 0; i < serial_len && n + 2 < sizeof hex; i++, n += 2)
+        snprintf(hex + n, 3, "%02X", serial[i]);
+    hex[n] = '\0';
+    snprintf(detail, cap, "certificate is revoked: '%s' (serial %s) is on the CRL of '%s'", subject,
+             hex, issuer);
+}
+
 void iotls_common_host_detail(const iotls_x509 *chain, const char *host, char *detail,
                               size_t detail_cap)
 {

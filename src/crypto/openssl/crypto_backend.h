@@ -56,4 +56,10 @@ typedef struct iotls_x509 {
     X509_STORE *store;
 } iotls_x509;
 
+/* The CRLs of a configuration (src/crypto/openssl/crl.c). */
+typedef struct iotls_crl {
+    struct stack_st_X509_CRL *crls; /* STACK_OF(X509_CRL); NULL until one is loaded */
+    size_t count;
+} iotls_crl;
+
 #endif

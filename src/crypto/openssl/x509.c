@@ -683,14 +683,18 @@ enum {
     VF_PURPOSE = 1 << 6, /* serverAuth / clientAuth / key usage */
     VF_HOST = 1 << 7,
     VF_FATAL = 1 << 8, /* out of memory and the like: verification aborted */
+    VF_CRL = 1 << 9,   /* a CRL that cannot decide (expired, bad signature, missing) */
 };
-#define VF_COUNT 9
+#define VF_COUNT 10
 
 typedef struct {
     unsigned flags;
     int err[VF_COUNT];   /* the first X509_V_ERR_* seen in each category */
     int depth[VF_COUNT]; /* ... and where in the chain */
+    char revoked[320];   /* the detail naming the first revoked certificate */
 } verify_state;
+
+static int dn_text(const X509_NAME *dn, char *out, size_t cap);
 
 static unsigned classify(int err)
 {
@@ -720,6 +724,19 @@ static unsigned classify(int err)
         return VF_FUTURE;
     case X509_V_ERR_CERT_REVOKED:
         return VF_REVOKED;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+        return VF_CRL;
     case X509_V_ERR_EE_KEY_TOO_SMALL:
     case X509_V_ERR_CA_KEY_TOO_SMALL:
         return VF_BAD_KEY;
@@ -757,8 +774,26 @@ static int collect_cb(int ok, X509_STORE_CTX *sctx)
         return 1;
     verify_state *st = X509_STORE_CTX_get_app_data(sctx);
     int err = X509_STORE_CTX_get_error(sctx);
+    int depth = X509_STORE_CTX_get_error_depth(sctx);
+    /* The policy (crypto.h) wants a CRL from the leaf's issuer only; a CA
+     * above is checked when its issuer's CRL is there. */
+    if (err == X509_V_ERR_UNABLE_TO_GET_CRL && depth > 0)
+        return 1;
     unsigned category = classify(err);
-    note(st, category, err, X509_STORE_CTX_get_error_depth(sctx));
+    if (category == VF_REVOKED && !(st->flags & VF_REVOKED)) {
+        X509 *x = X509_STORE_CTX_get_current_cert(sctx);
+        const ASN1_INTEGER *serial = x != NULL ? X509_get0_serialNumber(x) : NULL;
+        char subject[160], issuer[160];
+        if (x == NULL || serial == NULL ||
+            dn_text(X509_get_subject_name(x), subject, sizeof subject) != IOTLS_OK ||
+            dn_text(X509_get_issuer_name(x), issuer, sizeof issuer) != IOTLS_OK)
+            snprintf(st->revoked, sizeof st->revoked, "certificate is revoked");
+        else
+            iotls_common_revoked_detail(st->revoked, sizeof st->revoked, subject,
+                                        ASN1_STRING_get0_data(serial),
+                                        (size_t)ASN1_STRING_length(serial), issuer);
+    }
+    note(st, category, err, depth);
     return category == VF_FATAL ? 0 : 1;
 }
 
@@ -867,6 +902,12 @@ static int run_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
     /* Any certificate in the trust list is an anchor, as in mbedTLS (an
      * intermediate may be trusted directly). */
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+    if (iotls_crl_count(policy->crl) > 0) {
+        /* The CRLs go with this verification only; the store stays the
+         * CA chain's. */
+        X509_STORE_CTX_set0_crls(sctx, policy->crl->crls);
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    }
     if (policy->now != 0)
         X509_VERIFY_PARAM_set_time(param, (time_t)policy->now);
     if (X509_STORE_CTX_set_purpose(sctx, policy->is_server_cert ? X509_PURPOSE_SSL_SERVER
@@ -966,8 +1007,24 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
             detail_for(&st, VF_FUTURE, "certificate is not yet valid", detail, detail_cap);
         return IOTLS_ERR_CERT_EXPIRED;
     }
+    /* A verdict from a CRL that cannot be used is not trusted. */
+    if (st.flags & VF_CRL) {
+        char issuer[160], more[240];
+        if (st.err[index_of(VF_CRL)] == X509_V_ERR_UNABLE_TO_GET_CRL &&
+            dn_text(X509_get_issuer_name(leaf), issuer, sizeof issuer) == IOTLS_OK) {
+            /* Worded as the Mbed TLS providers word it. */
+            snprintf(more, sizeof more, "none is loaded from '%s', the certificate's issuer",
+                     issuer);
+            iotls_common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
+                                    more);
+        } else {
+            detail_for(&st, VF_CRL, "a CRL cannot be used", detail, detail_cap);
+        }
+        return IOTLS_ERR_CRL_UNUSABLE;
+    }
     if (st.flags & VF_REVOKED) {
-        detail_for(&st, VF_REVOKED, "certificate is revoked", detail, detail_cap);
+        if (detail != NULL && detail_cap > 0)
+            snprintf(detail, detail_cap, "%s", st.revoked);
         return IOTLS_ERR_CERT_REVOKED;
     }
     if (st.flags & VF_BAD_KEY) {

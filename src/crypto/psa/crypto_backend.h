@@ -61,4 +61,11 @@ typedef struct iotls_x509 {
     size_t count;
 } iotls_x509;
 
+typedef struct iotls_crl {
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+    mbedtls_x509_crl crl;
+#endif
+    size_t count;
+} iotls_crl;
+
 #endif

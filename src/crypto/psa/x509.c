@@ -300,9 +300,9 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
     uint32_t flags = 0;
     /* Mbed TLS 4 checks the chain's signatures through PSA. */
     iotls_psa_lock();
-    int ret = mbedtls_x509_crt_verify_with_profile((mbedtls_x509_crt *)&chain->crt,
-                                                   (mbedtls_x509_crt *)&policy->trust->crt, NULL,
-                                                   &iotls_profile, NULL, &flags, check_cert, &now);
+    int ret = mbedtls_x509_crt_verify_with_profile(
+        (mbedtls_x509_crt *)&chain->crt, (mbedtls_x509_crt *)&policy->trust->crt,
+        iotls_mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags, check_cert, &now);
     iotls_psa_unlock();
     if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
@@ -310,19 +310,11 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
                                                     : IOTLS_ERR_BAD_CERTIFICATE;
     }
-    if (ret != 0 || flags != 0) {
-        const char *what = "";
-        rc = iotls_mbx509_flags_to_error(flags, &what);
-        char info[256];
-        if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
-            info[0] = '\0';
-        for (char *c = info; *c != '\0'; c++) {
-            if (*c == '\n')
-                *c = (c[1] == '\0') ? '\0' : ';';
-        }
-        iotls_common_set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
+    if (ret != 0 && flags == 0)
+        flags = MBEDTLS_X509_BADCERT_OTHER;
+    rc = iotls_mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
+    if (rc != IOTLS_OK)
         return rc;
-    }
 
     /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
      * 4.4.2.2). Both checks pass when the extension is absent. */
