@@ -62,6 +62,7 @@ int app_exit_for(int err)
     case IOTLS_ERR_CERT_PIN:
     case IOTLS_ERR_CERT_REVOKED:
     case IOTLS_ERR_CRL_UNUSABLE:
+    case IOTLS_ERR_CERT_KEY_REFUSED: /* a chain key outside the profile */
         return APP_EXIT_VERIFY;
     case IOTLS_ERR_ALERT_RECEIVED:
         return APP_EXIT_PEER_ALERT;

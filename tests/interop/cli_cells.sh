@@ -672,6 +672,19 @@ detail_cells() {
     fi
     ia_cell_end
 
+    ia_cell_begin "cli detail: RSA key above --max-rsa-bits: refused as a verification failure (exit 8)"
+    openssl req -x509 -newkey rsa:3072 -nodes -keyout "$IA_WORK/rsa3072.key" -out "$IA_WORK/rsa3072.pem" \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost -days 2 2>/dev/null ||
+        ia_fail "openssl could not make an RSA-3072 certificate"
+    if ossl_server -naccept 1 -cert "$IA_WORK/rsa3072.pem" -key "$IA_WORK/rsa3072.key"; then
+        our_client d4b "must not arrive" "never" 127.0.0.1:$IA_PORT --ca "$IA_WORK/rsa3072.pem" \
+            --servername localhost --timeout 10 --max-rsa-bits 2048
+        ia_expect_rc 8
+        expect_one_error "unsupported_certificate|key" "the refused key"
+        ia_server_stop
+    fi
+    ia_cell_end
+
     ia_cell_begin "cli detail: certificate_required: the hint names --cert/--key; no 'connected' line"
     if ossl_server -naccept 1 -Verify 1 -CAfile "$PKI/ca.pem"; then
         our_client d5 "must not arrive" "never" 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}"
