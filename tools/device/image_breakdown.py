@@ -19,7 +19,7 @@ PARTS = [
     ("engine (src/, src/msg/)", re.compile(r"/obj/src_(?!crypto_|io_)[^/]*\.o$")),
     ("PSA provider (src/crypto/)", re.compile(r"/obj/src_crypto_[^/]*\.o$")),
     ("config (src/config/config.c)", re.compile(r"/obj/src_config_[^/]*\.o$")),
-    ("port (port/baremetal/)", re.compile(r"/obj(-mbedtls)?/port_baremetal_[^/]*\.o$")),
+    ("port (port/baremetal/)", re.compile(r"/obj(-mbedtls[-0-9]*)?/port_baremetal_[^/]*\.o$")),
     ("Mbed TLS: TF-PSA-Crypto", re.compile(r"libtfpsacrypto\.a")),
     ("Mbed TLS: X.509", re.compile(r"libmbedx509\.a")),
     ("Mbed TLS: TLS (comparison firmware)", re.compile(r"libmbedtls\.a")),

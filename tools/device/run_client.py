@@ -188,7 +188,8 @@ def report(boot_name, board, out):
             kv = dict(p.split("=", 1) for p in parts[2:])
             steps.append((parts[1], kv))
         elif line.split(" ", 1)[0] in ("BOARD", "HANDSHAKE", "EARLY_DATA", "KEY_UPDATE", "TICKET",
-                                       "TOTAL", "CONN_SIZE", "FAIL", "OK"):
+                                       "TOTAL", "CONN_SIZE", "RECORD_BUFFERS", "FAIL",
+                                       "OK"):
             print("[%s] %s" % (boot_name, line))
         elif line.strip():
             print("[%s] qemu: %s" % (boot_name, line))
@@ -226,7 +227,15 @@ def main():
     ap.add_argument("--timeout", type=int, default=120, help="seconds per boot")
     ap.add_argument("--stack", choices=("iotls", "mbedtls"), default="iotls",
                     help="mbedtls: the comparison firmware, Mbed TLS 4's own TLS 1.3 client "
-                         "(full handshake and --get only)")
+                         "(make device-compare; it has no KeyUpdate)")
+    ap.add_argument("--records", default="16384/4096", metavar="IN/OUT",
+                    help="--stack mbedtls: the build with these record buffers "
+                         "(MBEDTLS_SSL_IN/OUT_CONTENT_LEN; default ESP-IDF's 16384/4096)")
+    ap.add_argument("--record-size", type=int,
+                    help="iotls: iotls_config_set_record_size (record_size_limit and "
+                         "max_fragment_length below 16384)")
+    ap.add_argument("--max-handshake", type=int,
+                    help="iotls: iotls_config_set_max_handshake_size")
     args = ap.parse_args()
     host, _, port = args.peer.rpartition(":")
     if host not in ("127.0.0.1", "localhost") or not port.isdigit():
@@ -239,11 +248,19 @@ def main():
     if args.servername is None:
         args.servername = "localhost"
     board = BOARDS[args.board]
-    if args.stack == "mbedtls" and (args.resume or args.early_data or args.key_update):
-        ap.error("--stack mbedtls does the full handshake and --get only")
-    elf = os.path.join(args.build, args.board, "%s-%s.elf" % (args.stack, args.board))
+    if args.stack == "mbedtls":
+        if args.record_size or args.max_handshake:
+            ap.error("--stack mbedtls: record buffers are chosen with --records IN/OUT")
+        rin, _, rout = args.records.partition("/")
+        if not (rin.isdigit() and rout.isdigit()):
+            ap.error("--records IN/OUT, e.g. 16384/4096")
+        elf = os.path.join(args.build, args.board,
+                           "mbedtls-%s-%s-%s.elf" % (rin, rout, args.board))
+    else:
+        elf = os.path.join(args.build, args.board, "iotls-%s.elf" % args.board)
     if not os.path.isfile(elf):
-        print("run-client: no firmware at %s (run make device)" % elf, file=sys.stderr)
+        print("run-client: no firmware at %s (run make device%s)"
+              % (elf, "-compare" if args.stack == "mbedtls" else ""), file=sys.stderr)
         return 2
     if shutil.which(board["qemu"][0]) is None:
         print("run-client: %s not found (make device installs it)" % board["qemu"][0],
@@ -278,6 +295,10 @@ def main():
                 lines.append("session=" + session)
             if args.key_update:
                 lines.append("keyupdate=1")
+            if args.record_size:
+                lines.append("record_size=%d" % args.record_size)
+            if args.max_handshake:
+                lines.append("max_handshake=%d" % args.max_handshake)
             if mode == "resume" and args.early_data:
                 lines.append("early=" + args.early_data)
             start = time.time()
