@@ -118,16 +118,15 @@ static void keep_ticket(void)
     mbedtls_ssl_session_free(&s);
 }
 
-/* mbedtls_ssl_read that takes tickets on the way. > 0 bytes, 0 at the
- * peer's close_notify, < 0 an error. */
+/* mbedtls_ssl_read that keeps the tickets on the way: > 0 bytes, 0 at the
+ * peer's close_notify, MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET once a
+ * ticket was kept, < 0 an error. */
 static int read_app(unsigned char *buf, size_t cap)
 {
     for (;;) {
         int ret = mbedtls_ssl_read(&ssl, buf, cap);
-        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
             keep_ticket();
-            continue;
-        }
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
             continue;
         if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
@@ -266,6 +265,16 @@ int main(int argc, char **argv)
     mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
     mbedtls_ssl_conf_verify(&conf, count_verify, NULL);
     mbedtls_ssl_conf_early_data(&conf, MBEDTLS_SSL_EARLY_DATA_ENABLED);
+    /* iotls' offer, in its order (src/suites.c), so that a peer that follows
+     * the client's preference picks the same suite and group for both. */
+    static const int suites[] = {MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+                                 MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+                                 MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256, 0};
+    static const uint16_t groups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+                                      MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+                                      MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
+    mbedtls_ssl_conf_ciphersuites(&conf, suites);
+    mbedtls_ssl_conf_groups(&conf, groups);
     if (job_get("cert") != NULL && (ret = mbedtls_ssl_conf_own_cert(&conf, &cert, &key)) != 0)
         return fail("own certificate", ret);
     if ((ret = mbedtls_ssl_setup(&ssl, &conf)) != 0)
@@ -353,7 +362,8 @@ int main(int argc, char **argv)
         measure_begin(&st, "ticket");
         unsigned char sink[256];
         ret = 0;
-        while (tickets_seen == 0 && ret >= 0) {
+        while (tickets_seen == 0 &&
+               (ret >= 0 || ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)) {
             ret = read_app(sink, sizeof sink);
             if (ret == 0)
                 ret = -1; /* closed without a ticket */
