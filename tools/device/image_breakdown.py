@@ -30,7 +30,8 @@ DATA = re.compile(r"^\.(data|sdata|tdata)")
 BSS = re.compile(r"^\.(bss|sbss|tbss|preserve)|^COMMON$")
 
 
-def main(path):
+def parse(path):
+    """{part: [flash, data, bss]} and the heap arena's size, from a map file."""
     text = open(path).read().split("Linker script and memory map", 1)[-1]
     sums = {name: [0, 0, 0] for name, _ in PARTS}
     arena = 0
@@ -64,6 +65,11 @@ def main(path):
             sums[part][1] += n
         elif BSS.match(sec):
             sums[part][2] += n
+    return sums, arena
+
+
+def main(path):
+    sums, arena = parse(path)
     print("| part | flash: code + rodata | data | bss |")
     print("| --- | ---: | ---: | ---: |")
     total = [0, 0, 0]

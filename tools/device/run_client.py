@@ -162,7 +162,7 @@ def image_sizes(elf, cross):
 RESPONSE_LINES = 25  # of the response shown; the rest is counted
 
 
-def report(boot_name, board, out):
+def report(boot_name, board, out, raw=False):
     steps = []
     lines = out.splitlines()
     in_resp = False
@@ -184,6 +184,8 @@ def report(boot_name, board, out):
             resp.append(line)
             continue
         if line.startswith("STEP "):
+            if raw:
+                print("[%s] %s" % (boot_name, line))
             parts = line.split()
             kv = dict(p.split("=", 1) for p in parts[2:])
             steps.append((parts[1], kv))
@@ -234,6 +236,8 @@ def main():
     ap.add_argument("--record-size", type=int,
                     help="iotls: iotls_config_set_record_size (record_size_limit and "
                          "max_fragment_length below 16384)")
+    ap.add_argument("--raw", action="store_true",
+                    help="also print the board's STEP lines as they are (tools/device/compare.py)")
     ap.add_argument("--max-handshake", type=int,
                     help="iotls: iotls_config_set_max_handshake_size")
     args = ap.parse_args()
@@ -303,7 +307,7 @@ def main():
                 lines.append("early=" + args.early_data)
             start = time.time()
             rc, out, stats = run_boot(args, elf, lines, job, args.timeout)
-            report(mode, args.board, out)
+            report(mode, args.board, out, args.raw)
             print("[%s] relay: %d bytes to the peer, %d to the board; %.1f s wall clock"
                   " (emulated)" % (mode, stats["to_peer"], stats["to_board"],
                                    time.time() - start))

@@ -139,7 +139,10 @@ static int write_all(const unsigned char *p, size_t len)
 {
     while (len > 0) {
         int ret = mbedtls_ssl_write(&ssl, p, len);
-        if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            keep_ticket(); /* read while flushing: kept, then on */
+        if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
+            ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
             continue;
         if (ret < 0)
             return ret;
@@ -170,6 +173,8 @@ static int read_response(void)
     for (;;) {
         int ret =
             read_app((unsigned char *)response + response_len, sizeof response - 1 - response_len);
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue; /* kept; the response goes on */
         if (ret == 0)
             return response_len > 0 ? 0 : MBEDTLS_ERR_SSL_CONN_EOF;
         if (ret < 0)
