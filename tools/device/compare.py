@@ -124,7 +124,7 @@ def main():
                     help="iotls' small configuration: record size and handshake buffer")
     ap.add_argument("--small-mbedtls-iotls", default="1024/1024", metavar="IN/OUT",
                     help="Mbed TLS' smallest buffers that worked with iotls server")
-    ap.add_argument("--small-mbedtls-openssl", default="4096/1024", metavar="IN/OUT",
+    ap.add_argument("--small-mbedtls-openssl", default="1024/1024", metavar="IN/OUT",
                     help="Mbed TLS' smallest buffers that worked with openssl s_server")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="iotls-compare-")
