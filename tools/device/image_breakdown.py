@@ -16,7 +16,7 @@ import re
 import sys
 
 PARTS = [
-    ("engine (src/, src/msg/)", re.compile(r"/obj/src_(?!crypto_|io_)[^/]*\.o$")),
+    ("engine (src/, src/msg/)", re.compile(r"/obj/src_(?!crypto_|io_|config_)[^/]*\.o$")),
     ("PSA provider (src/crypto/)", re.compile(r"/obj/src_crypto_[^/]*\.o$")),
     ("config (src/config/config.c)", re.compile(r"/obj/src_config_[^/]*\.o$")),
     ("port (port/baremetal/)", re.compile(r"/obj(-mbedtls[-0-9]*)?/port_baremetal_[^/]*\.o$")),
