@@ -185,6 +185,29 @@ static int wait_ticket(iotls_conn *c)
     return IOTLS_OK;
 }
 
+/* Until the peer's close_notify. Before the deep sleep's system reset, so
+ * that no byte of this connection is left in the UART for the next boot
+ * (on a socket the device would just close it). */
+static int drain_until_closed(iotls_conn *c)
+{
+    for (;;) {
+        uint8_t sink[256];
+        size_t n = 0;
+        int rc = iotls_conn_read(c, sink, sizeof sink, &n);
+        if (rc == IOTLS_ERR_CLOSED)
+            return IOTLS_OK;
+        if (rc == IOTLS_OK)
+            continue;
+        if (rc != IOTLS_WANT_READ)
+            return rc;
+        rc = receive(c);
+        if (rc == IOTLS_ERR_CLOSED)
+            return IOTLS_OK;
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_READ)
+            return rc;
+    }
+}
+
 /* ---------------------------------------------------------------- main -- */
 
 static uint64_t now_ms(void *arg)
@@ -205,11 +228,15 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     const char *mode = job_get("mode");
-    int resume = mode != NULL && strcmp(mode, "resume") == 0;
+    int warm = mode != NULL && strcmp(mode, "warm") == 0;
+    /* mode=warm: the boot after the deep sleep's system reset resumes. */
+    int resume = (mode != NULL && strcmp(mode, "resume") == 0) || startup_warm_boot;
     const char *servername = job_get("servername");
     const char *get = job_get("get");
     const char *early = job_get("early");
-    const char *session_path = job_get("session");
+    /* The first boot keeps the ticket: for the host (session=FILE) or
+     * across a system reset (mode=warm). */
+    int keep_session = job_get("session") != NULL || warm;
     int key_update = job_get("keyupdate") != NULL;
     if ((rc = retained_restore(resume)) != 0)
         return rc;
@@ -357,7 +384,7 @@ int main(int argc, char **argv)
             return fail("not an HTTP response", IOTLS_ERR_DECODE);
     }
 
-    if (!resume && session_path != NULL) {
+    if (!resume && keep_session) {
         measure_begin(&st, "ticket");
         rc = wait_ticket(c);
         measure_end(&st);
@@ -373,11 +400,13 @@ int main(int argc, char **argv)
     measure_end(&st);
     if (rc != IOTLS_OK && rc != IOTLS_ERR_CLOSED)
         return fail("close", rc);
+    if (warm && !resume && (rc = drain_until_closed(c)) != IOTLS_OK)
+        return fail("waiting for the peer's close_notify", rc);
     iotls_conn_free(c);
     free(mem);
     iotls_config_free(cfg);
 
-    if (!resume && session_path != NULL && (rc = retained_hand_over()) != 0)
+    if (!resume && keep_session && (rc = retained_hand_over()) != 0)
         return rc;
     return startup_finish();
 }

@@ -66,6 +66,41 @@ static int load_job(const char *path)
     return 0;
 }
 
+/* CRC-32 (IEEE 802.3, bitwise): an integrity check of the retained
+ * region after the reset, not a security measure. */
+static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    while (n-- > 0) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static uint32_t retained_crc(void)
+{
+    uint32_t crc = crc32_update(0, (const uint8_t *)&retained.len, sizeof retained.len);
+    crc = crc32_update(crc, (const uint8_t *)&retained.warm, sizeof retained.warm);
+    return crc32_update(crc, retained.blob,
+                        retained.len <= RETAINED_BLOB_MAX ? retained.len : RETAINED_BLOB_MAX);
+}
+
+void retained_seal(void)
+{
+    retained.magic = RETAINED_MAGIC;
+    retained.crc = retained_crc();
+}
+
+static int retained_valid(void)
+{
+    return retained.magic == RETAINED_MAGIC && retained.len <= RETAINED_BLOB_MAX &&
+           retained.crc == retained_crc();
+}
+
+int startup_warm_boot;
+
 int startup_begin(int argc, char **argv, const char *what)
 {
     board_init();
@@ -80,9 +115,19 @@ int startup_begin(int argc, char **argv, const char *what)
     }
     if (job_get("clock_ms") != NULL)
         port_set_host_clock(strtoull(job_get("clock_ms"), NULL, 10));
-    /* Emulation only: the host's seed for the entropy hook (entropy.c). */
+    const char *mode = job_get("mode");
+    if (mode != NULL && strcmp(mode, "warm") == 0 && retained_valid() && retained.warm == 1) {
+        startup_warm_boot = 1;
+        printf("WARM_BOOT after a system reset: the retained region passed its magic and CRC "
+               "checks (%u bytes)\n",
+               (unsigned)retained.len);
+    }
+    /* Emulation only: the host's seed for the entropy hook (entropy.c); the
+     * boot after a warm reset takes bytes of its own, never the first
+     * boot's again. */
+    const char *seed_path = job_get(startup_warm_boot ? "seed_warm" : "seed");
     size_t seed_len = 0;
-    uint8_t *seed = job_get("seed") ? flash_read(job_get("seed"), &seed_len) : NULL;
+    uint8_t *seed = seed_path ? flash_read(seed_path, &seed_len) : NULL;
     if (seed == NULL || seed_len < 65) {
         printf("FAIL no entropy seed from the host\n");
         free(seed);
@@ -94,14 +139,17 @@ int startup_begin(int argc, char **argv, const char *what)
     return 0;
 }
 
-/* A region picolibc's linker script leaves out of the start-up zeroing
- * (.preserve: kept across a warm reset). */
-retained_region retained __attribute__((section(".preserve.retained_session")));
-
 int retained_restore(int resume)
 {
+    if (startup_warm_boot) {
+        /* Used once: a reset from here on finds no session. */
+        retained.warm = 0;
+        retained.magic = 0;
+        return 0;
+    }
     if (!resume) {
         retained.magic = 0;
+        retained.warm = 0;
         return 0;
     }
     /* The warm reset: QEMU cannot keep RAM across two runs, so the host
@@ -125,6 +173,19 @@ int retained_restore(int resume)
 
 int retained_hand_over(void)
 {
+    const char *mode = job_get("mode");
+    if (mode != NULL && strcmp(mode, "warm") == 0) {
+        if (retained.magic != RETAINED_MAGIC) {
+            printf("FAIL no session in the retained region before the deep sleep\n");
+            return 1;
+        }
+        retained.warm = 1;
+        retained_seal();
+        printf("DEEP_SLEEP system reset, the session in retained RAM (%u bytes)\n",
+               (unsigned)retained.len);
+        fflush(stdout);
+        board_reset();
+    }
     /* Deep sleep: the retained region outlives the boot. The emulator does
      * not, so the host keeps the region's bytes until the next boot hands
      * them back (mode=resume). */

@@ -22,22 +22,35 @@ const char *job_get(const char *key);
 uint8_t *flash_read(const char *path, size_t *len);
 
 /* The retained-RAM region: kept across the "deep sleep" (on an ESP32: RTC
- * slow memory). The session blob a firmware saves there is its own. */
+ * slow memory). The session blob a firmware saves there is its own. It
+ * lies at a fixed address outside every segment of the image
+ * (PORT_RETAINED_ADDR, build-firmware.sh): neither the start-up code nor
+ * QEMU's reset, which reloads the image's segments, clears it. */
 #define RETAINED_BLOB_MAX 2048u
 typedef struct {
     uint32_t magic;
     uint32_t len;
+    uint32_t warm; /* 1: the deep sleep's system reset has been requested */
+    uint32_t crc;  /* CRC-32 of len, warm and blob[0..len) */
     uint8_t blob[RETAINED_BLOB_MAX];
 } retained_region;
-extern retained_region retained;
+#define retained (*(retained_region *)PORT_RETAINED_ADDR)
 #define RETAINED_MAGIC 0x544c5331u /* "TLS1" */
 
+/* Marks the region as holding blob[0..len) (magic and CRC). */
+void retained_seal(void);
+/* 1 when this boot is the one after the deep sleep's system reset
+ * (job mode=warm): the region passed its magic and CRC checks. */
+extern int startup_warm_boot;
+
 /* mode=resume: the host hands back the region the first boot gave it
- * (QEMU cannot keep RAM across two runs); else the region is emptied.
- * 0, or the exit status (the reason printed). */
+ * (--resume without --warm-reset); a warm boot keeps what survived the
+ * reset; else the region is emptied. 0, or the exit status (the reason
+ * printed). */
 int retained_restore(int resume);
-/* The first boot's "deep sleep": the region goes to the host (session=FILE
- * of the job). 0, or the exit status. */
+/* The first boot's "deep sleep": with mode=warm, a system reset with the
+ * region sealed (no return); else the region goes to the host
+ * (session=FILE of the job). 0, or the exit status. */
 int retained_hand_over(void);
 
 /* The UART as the TLS transport, counting the bytes on the wire. */

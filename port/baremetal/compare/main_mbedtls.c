@@ -191,11 +191,15 @@ int main(int argc, char **argv)
     if (ret != 0)
         return ret;
     const char *mode = job_get("mode");
-    int resume = mode != NULL && strcmp(mode, "resume") == 0;
+    int warm = mode != NULL && strcmp(mode, "warm") == 0;
+    /* mode=warm: the boot after the deep sleep's system reset resumes. */
+    int resume = (mode != NULL && strcmp(mode, "resume") == 0) || startup_warm_boot;
     const char *servername = job_get("servername");
     const char *get = job_get("get");
     const char *early = job_get("early");
-    const char *session_path = job_get("session");
+    /* The first boot keeps the ticket: for the host (session=FILE) or
+     * across a system reset (mode=warm). */
+    int keep_session = job_get("session") != NULL || warm;
     if ((ret = retained_restore(resume)) != 0)
         return ret;
     printf("RECORD_BUFFERS in=%d out=%d%s\n", MBEDTLS_SSL_IN_CONTENT_LEN,
@@ -363,7 +367,7 @@ int main(int argc, char **argv)
             return fail("not an HTTP response", -1);
     }
 
-    if (!resume && session_path != NULL) {
+    if (!resume && keep_session) {
         measure_begin(&st, "ticket");
         unsigned char sink[256];
         ret = 0;
@@ -384,13 +388,24 @@ int main(int argc, char **argv)
     measure_end(&st);
     if (ret != 0)
         return fail("close", ret);
+    /* Before the deep sleep's system reset: the peer's close_notify, so
+     * that no byte of this connection is left in the UART for the next
+     * boot. */
+    while (warm && !resume) {
+        unsigned char sink[256];
+        ret = read_app(sink, sizeof sink);
+        if (ret == 0)
+            break;
+        if (ret < 0 && ret != MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            return fail("waiting for the peer's close_notify", ret);
+    }
     mbedtls_ssl_free(&ssl);
     mbedtls_ssl_config_free(&conf);
     mbedtls_ssl_session_free(&session);
     mbedtls_x509_crt_free(&ca);
     mbedtls_x509_crt_free(&cert);
     mbedtls_pk_free(&key);
-    if (!resume && session_path != NULL && (ret = retained_hand_over()) != 0)
+    if (!resume && keep_session && (ret = retained_hand_over()) != 0)
         return ret;
     return startup_finish();
 }
