@@ -48,13 +48,6 @@ rv32) # virt: QEMU loads the image into DRAM at 0x80000000 and starts there.
 -Wl,--defsym=__ram=0x80200000 -Wl,--defsym=__ram_size=0x00080000" ;;
 esac
 STACK=0x8000
-# The retained region: RAM just past what the linker script is given, so
-# that it lies in no segment of the image (QEMU's reset reloads those and
-# zeroes their .bss) and the start-up code does not clear it.
-case $BOARD in
-cm4) RETAINED=0x20080000 ;;
-rv32) RETAINED=0x80280000 ;;
-esac
 
 # Nothing to do when the image is newer than every source it comes from.
 if [ -f "$ELF" ] && [ -f "$LIB/lib/libtfpsacrypto.a" ] && [ ! "$LIB/lib/libtfpsacrypto.a" -nt "$ELF" ] &&
@@ -68,7 +61,7 @@ COMMON="$ARCH_FLAGS --specs=picolibc.specs -std=c11 -Wall -Wextra -Werror -ffunc
 -I$REPO/include -I$REPO/src -I$REPO/src/config -I$REPO/src/crypto/psa -I$OUT/mbedtls4/src/include -I$OUT/mbedtls4/src/tf-psa-crypto/include \
 -I$OUT/mbedtls4/src/tf-psa-crypto/drivers/builtin/include \
 -DTF_PSA_CRYPTO_CONFIG_FILE=\"$HERE/mbedtls/crypto_config.h\" -DMBEDTLS_CONFIG_FILE=\"$X509_CONFIG\" \
--DIOTLS_NO_THREADS -DPORT_RETAINED_ADDR=$RETAINED"
+-DIOTLS_NO_THREADS"
 # The engine's own stricter set (CMakeLists.txt: IOTLS_CORE_WARNINGS).
 CORE="-Wshadow -Wconversion"
 

@@ -66,6 +66,8 @@ static int load_job(const char *path)
     return 0;
 }
 
+retained_region retained __attribute__((section(".preserve.retained_session")));
+
 /* CRC-32 (IEEE 802.3, bitwise): an integrity check of the retained
  * region after the reset, not a security measure. */
 static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)

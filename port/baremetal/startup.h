@@ -23,9 +23,8 @@ uint8_t *flash_read(const char *path, size_t *len);
 
 /* The retained-RAM region: kept across the "deep sleep" (on an ESP32: RTC
  * slow memory). The session blob a firmware saves there is its own. It
- * lies at a fixed address outside every segment of the image
- * (PORT_RETAINED_ADDR, build-firmware.sh): neither the start-up code nor
- * QEMU's reset, which reloads the image's segments, clears it. */
+ * lies in picolibc's .preserve section (NOLOAD), which the start-up code
+ * does not clear and QEMU's system reset leaves as it was. */
 #define RETAINED_BLOB_MAX 2048u
 typedef struct {
     uint32_t magic;
@@ -34,7 +33,7 @@ typedef struct {
     uint32_t crc;  /* CRC-32 of len, warm and blob[0..len) */
     uint8_t blob[RETAINED_BLOB_MAX];
 } retained_region;
-#define retained (*(retained_region *)PORT_RETAINED_ADDR)
+extern retained_region retained;
 #define RETAINED_MAGIC 0x544c5331u /* "TLS1" */
 
 /* Marks the region as holding blob[0..len) (magic and CRC). */
