@@ -4,8 +4,9 @@ peer on this machine, and prints the response and the figures the board
 measured.
 
     run-client BOARD HOST:PORT --ca FILE [--cert FILE --key FILE]
-               [--servername NAME] [--get PATH] [--resume]
+               [--servername NAME] [--get PATH] [--resume | --warm-reset]
                [--early-data TEXT] [--key-update]
+               [--stack mbedtls [--records IN/OUT]]
 
 BOARD is cm4 (QEMU mps2-an386, Cortex-M4) or rv32 (QEMU virt, RV32IMC).
 The board has no IP stack: its UART is joined by QEMU to a TCP socket on
@@ -20,6 +21,12 @@ The retained RAM region crosses from the first boot to the second through
 the host (QEMU cannot keep RAM across two runs): the first boot writes it
 out by semihosting at its "deep sleep", the second reads it back before
 using it. That is a second boot, not a warm reset of one emulator.
+
+--warm-reset: the same within ONE emulator run: the first boot seals the
+retained region (magic, CRC-32) and resets the board (AIRCR SYSRESETREQ on
+cm4, the virt test finisher on rv32); the boot after the reset finds the
+region intact and resumes. The relay opens the second TLS connection on
+the board's first bytes after the peer closed the first.
 
 Exit status 0 only when every boot succeeded (2: usage or setup error).
 """
