@@ -239,7 +239,7 @@ test-device:
 	fi
 
 test-device-run: device
-	DEVICE_MBEDTLS_RECORDS=1024/1024 JOBS=$(JOBS) sh port/baremetal/build-device.sh $(DEVICE_BUILD) compare
+	DEVICE_MBEDTLS_RECORDS=1024/512 JOBS=$(JOBS) sh port/baremetal/build-device.sh $(DEVICE_BUILD) compare
 	$(MAKE) all
 	cmake -S tests/device -B $(DEVICE_BUILD)/tests -DIOTLS=$(abspath $(BUILD))/iotls \
 		-DIA_FREEPORT=$(abspath $(BUILD))/tests/interop/interop_freeport \

@@ -50,7 +50,7 @@ for b in $BOARDS; do
     if [ "$MODE" = compare ]; then
         # Record buffers IN/OUT: ESP-IDF's default, then the smallest that
         # still worked with the test peers (docs/device.md).
-        for r in ${DEVICE_MBEDTLS_RECORDS:-16384/4096 1024/1024}; do
+        for r in ${DEVICE_MBEDTLS_RECORDS:-16384/4096 1024/512}; do
             in=${r%/*}
             outlen=${r#*/}
             sh "$HERE/build-mbedtls4.sh" "$OUT/mbedtls4" "$b" tls "$in" "$outlen"

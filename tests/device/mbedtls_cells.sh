@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mbed TLS 4's own TLS 1.3 client firmware (port/baremetal/compare/, the
 # comparison of docs/device.md) on an emulated board, with its smallest
-# record buffers (1024 in / 1024 out), the scenario of the comparison:
+# record buffers (1024 in / 512 out), the scenario of the comparison:
 #   first boot   full handshake (chain and host name verified, device
 #                certificate asked for and sent), GET (iotls server only),
 #                ticket kept in retained RAM, close_notify
@@ -26,7 +26,7 @@ READING="t=21.5;id=$$"
 
 [ "$PEER" = openssl ] && ia_need_peer openssl
 
-ia_cell_begin "device $BOARD Mbed TLS client vs $PEER: full+ticket, resume+0rtt, 1024/1024 records"
+ia_cell_begin "device $BOARD Mbed TLS client vs $PEER: full+ticket, resume+0rtt, 1024/512 records"
 if [ "$PEER" = openssl ]; then
     ia_start_server resume --stdin-fifo -- openssl s_server -accept "127.0.0.1:{PORT}" -naccept 2 \
         -tls1_3 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" -CAfile "$PKI/ca.pem" \
@@ -41,12 +41,12 @@ fi
 if [ ${#IA_REASONS[@]} -eq 0 ]; then
     IA_OUT=$W/board.out
     timeout -k 5 300 python3 "$HERE/../../tools/device/run_client.py" "$BOARD" "127.0.0.1:$IA_PORT" \
-        --stack mbedtls --records 1024/1024 --ca "$PKI/ca.pem" --cert "$PKI/client-ecdsa.pem" \
+        --stack mbedtls --records 1024/512 --ca "$PKI/ca.pem" --cert "$PKI/client-ecdsa.pem" \
         --key "$PKI/client-ecdsa.key" --servername localhost --resume --early-data "$READING" \
         "${args[@]}" >"$IA_OUT" 2>&1
     rc=$?
     [ "$rc" -eq 0 ] || ia_fail "run-client exit status $rc"
-    for want in "RECORD_BUFFERS in=1024 out=1024 record_size_limit" \
+    for want in "RECORD_BUFFERS in=1024 out=512 record_size_limit" \
         "[full] HANDSHAKE TLS1-3-AES-128-GCM-SHA256 resumed=0 verified=1 client_auth=1" \
         "[full] TICKET kept in retained RAM" "resumed=1" "EARLY_DATA accepted" \
         "  handshake_resumed_0rtt " "run-client: OK"; do

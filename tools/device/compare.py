@@ -122,9 +122,9 @@ def main():
     ap.add_argument("--peers", default="iotls,openssl")
     ap.add_argument("--small-iotls", default="512/1024", metavar="RECORD/HANDSHAKE",
                     help="iotls' small configuration: record size and handshake buffer")
-    ap.add_argument("--small-mbedtls-iotls", default="1024/1024", metavar="IN/OUT",
+    ap.add_argument("--small-mbedtls-iotls", default="1024/512", metavar="IN/OUT",
                     help="Mbed TLS' smallest buffers that worked with iotls server")
-    ap.add_argument("--small-mbedtls-openssl", default="1024/1024", metavar="IN/OUT",
+    ap.add_argument("--small-mbedtls-openssl", default="1024/512", metavar="IN/OUT",
                     help="Mbed TLS' smallest buffers that worked with openssl s_server")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="iotls-compare-")
