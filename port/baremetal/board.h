@@ -25,6 +25,10 @@ uint64_t board_instructions(void);
 /* Of those, the ones spent waiting for UART input (polling). */
 uint64_t board_wait_instructions(void);
 
+/* System reset: the board starts again from its reset vector; RAM that
+ * the image does not load or clear (the retained region) survives. */
+void board_reset(void) __attribute__((noreturn));
+
 /* Entropy for the crypto library's DRBG (mbedtls_platform_get_entropy).
  * On an ESP32 this is esp_fill_random (the hardware RNG, with the radio
  * on). These emulated boards have no random generator: the host hands the

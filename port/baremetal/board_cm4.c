@@ -82,3 +82,13 @@ size_t board_uart_read(uint8_t *p, size_t cap)
         p[n++] = (uint8_t)UART_DATA;
     return n;
 }
+
+/* A system reset (the emulated wake from deep sleep): SYSRESETREQ in the
+ * System Control Block's AIRCR. QEMU resets the whole board and starts the
+ * image again; RAM outside the image's segments keeps its contents. */
+void board_reset(void)
+{
+    REG(0xE000ED0Cu) = 0x05FA0004u; /* VECTKEY | SYSRESETREQ */
+    for (;;)
+        ;
+}

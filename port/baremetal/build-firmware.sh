@@ -5,12 +5,14 @@
 # (port/baremetal/) and picolibc with its semihosting layer, linked with
 # the board's Mbed TLS 4 (build-mbedtls4.sh) into OUT/BOARD/iotls-BOARD.elf.
 #
-# Usage: port/baremetal/build-firmware.sh OUT BOARD [mbedtls]   (BOARD: cm4 | rv32)
+# Usage: port/baremetal/build-firmware.sh OUT BOARD [mbedtls IN OUT]   (BOARD: cm4 | rv32)
 # OUT/mbedtls4/BOARD must hold the library. Exit status 1 on a compile error
 # or warning (-Werror).
 # With "mbedtls": the comparison firmware instead (compare/main_mbedtls.c:
-# Mbed TLS 4's own TLS 1.3 client with the same port), OUT/BOARD/mbedtls-BOARD.elf,
-# linked with OUT/mbedtls4/BOARD-tls (build-mbedtls4.sh OUT/mbedtls4 BOARD tls).
+# Mbed TLS 4's own TLS 1.3 client with the same port and record buffers of
+# IN and OUT bytes, default 16384 and 4096), OUT/BOARD/mbedtls-IN-OUT-BOARD.elf,
+# linked with OUT/mbedtls4/BOARD-tls-IN-OUT (build-mbedtls4.sh OUT/mbedtls4
+# BOARD tls IN OUT).
 set -eu
 OUT=${1:?usage: build-firmware.sh OUT BOARD}
 BOARD=${2:?usage: build-firmware.sh OUT BOARD}
@@ -26,10 +28,12 @@ OBJ=$OUT/$BOARD/obj
 ELF=$OUT/$BOARD/iotls-$BOARD.elf
 X509_CONFIG=$HERE/mbedtls/mbedtls_config.h
 if [ "$VARIANT" = mbedtls ]; then
-    LIB=$OUT/mbedtls4/$BOARD-tls
-    OBJ=$OUT/$BOARD/obj-mbedtls
-    ELF=$OUT/$BOARD/mbedtls-$BOARD.elf
-    X509_CONFIG=$HERE/mbedtls/mbedtls_config_tls.h
+    IN=${4:-16384}
+    OUTLEN=${5:-4096}
+    LIB=$OUT/mbedtls4/$BOARD-tls-$IN-$OUTLEN
+    OBJ=$OUT/$BOARD/obj-mbedtls-$IN-$OUTLEN
+    ELF=$OUT/$BOARD/mbedtls-$IN-$OUTLEN-$BOARD.elf
+    X509_CONFIG=$OUT/mbedtls4/config-tls-$IN-$OUTLEN.h
 fi
 mkdir -p "$OBJ"
 
@@ -72,7 +76,8 @@ compile() { # src extra-flags
 objs=""
 cd "$REPO"
 if [ "$VARIANT" = mbedtls ]; then
-    for f in port/baremetal/compare/main_mbedtls.c port/baremetal/platform.c port/baremetal/entropy.c \
+    for f in port/baremetal/compare/main_mbedtls.c port/baremetal/startup.c \
+        port/baremetal/platform.c port/baremetal/entropy.c \
         port/baremetal/board_$BOARD.c port/baremetal/atomic.c; do
         objs="$objs $(compile "$f" "$CORE -I$HERE")" || exit 1
     done
@@ -88,12 +93,12 @@ for f in src/*.c src/msg/*.c; do
 done
 for f in src/crypto/psa/*.c src/crypto/common/*.c src/config/config.c; do
     # The same definition as the CMake build gives them (clock_gettime).
-    # no_fs.h: the file parsers the provider names (the board has no files).
-    objs="$objs $(compile "$f" "-D_POSIX_C_SOURCE=200809L -include $HERE/no_fs.h")" || exit 1
+    # The board's Mbed TLS has no MBEDTLS_FS_IO: the provider's file
+    # functions say IOTLS_ERR_UNSUPPORTED, files reach memory first.
+    objs="$objs $(compile "$f" "-D_POSIX_C_SOURCE=200809L")" || exit 1
 done
-for f in port/baremetal/main.c port/baremetal/platform.c port/baremetal/entropy.c \
-    port/baremetal/board_$BOARD.c port/baremetal/atomic.c port/baremetal/no_fs.c \
-    port/baremetal/no_replay.c; do
+for f in port/baremetal/main.c port/baremetal/startup.c port/baremetal/platform.c port/baremetal/entropy.c \
+    port/baremetal/board_$BOARD.c port/baremetal/atomic.c port/baremetal/no_replay.c; do
     objs="$objs $(compile "$f" "$CORE")" || exit 1
 done
 # shellcheck disable=SC2086

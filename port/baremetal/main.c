@@ -29,80 +29,13 @@
 #include "iotls/session.h"
 #include "iotls/config.h"
 #include "platform.h"
-
-/* ------------------------------------------------------------ the job -- */
-
-#define JOB_MAX 4096
-static char job_text[JOB_MAX];
-
-static const char *job_get(const char *key)
-{
-    size_t klen = strlen(key);
-    char *line = job_text;
-    while (line != NULL && *line != '\0') {
-        if (strncmp(line, key, klen) == 0 && line[klen] == '=')
-            return line + klen + 1;
-        line = strchr(line, '\0') + 1;
-    }
-    return NULL;
-}
-
-/* "flash": a whole file through semihosting, into the heap. */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1024, n = 0;
-    uint8_t *buf = malloc(cap + 1);
-    while (buf != NULL) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        uint8_t *bigger = realloc(buf, 2 * cap + 1);
-        if (bigger == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = 0; /* PEM parsers want the terminating NUL counted */
-        *len = n + 1;
-    }
-    return buf;
-}
-
-static int load_job(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(job_text, 1, JOB_MAX - 2, f);
-    fclose(f);
-    job_text[n] = '\0';
-    job_text[n + 1] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if (job_text[i] == '\n' || job_text[i] == '\r')
-            job_text[i] = '\0';
-    return 0;
-}
+#include "startup.h"
 
 /* ------------------------------------------------------- retained RAM -- */
 
-/* A region picolibc's linker script leaves out of the start-up zeroing
- * (.preserve: kept across a warm reset). On an ESP32 it is RTC slow memory,
- * which survives deep sleep. */
-#define RETAINED_MAGIC 0x544c5331u /* "TLS1" */
-static struct {
-    uint32_t magic;
-    uint32_t len;
-    uint8_t blob[IOTLS_SESSION_MAX_BLOB];
-} retained __attribute__((section(".preserve.iotls_session")));
+/* The session goes into the retained region (startup.c): RTC slow memory on
+ * an ESP32, which survives deep sleep. */
+_Static_assert(IOTLS_SESSION_MAX_BLOB <= RETAINED_BLOB_MAX, "retained region too small");
 
 static int tickets_seen;
 
@@ -123,34 +56,17 @@ static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
 
 /* ---------------------------------------------------------- measuring -- */
 
-static uint64_t wire_tx, wire_rx;
-
-typedef struct {
-    const char *name;
-    uint64_t insns0, wait0, tx0, rx0;
-} step;
-
-static void step_begin(step *s, const char *name)
+static void measure_begin(step *s, const char *name)
 {
-    s->name = name;
     iotls_crypto_mem_reset_peak();
-    port_stack_paint();
-    s->tx0 = wire_tx;
-    s->rx0 = wire_rx;
-    s->wait0 = board_wait_instructions();
-    s->insns0 = board_instructions();
+    step_begin(s, name);
 }
 
-static void step_end(const step *s)
+static void measure_end(const step *s)
 {
-    uint64_t insns = board_instructions() - s->insns0;
-    uint64_t wait = board_wait_instructions() - s->wait0;
     size_t heap_now = 0, heap_peak = 0;
     iotls_crypto_mem_stats(&heap_now, &heap_peak);
-    printf("STEP %s insns=%llu wait=%llu tx=%llu rx=%llu mbedtls_heap_peak=%zu stack_peak=%zu\n",
-           s->name, (unsigned long long)(insns - wait), (unsigned long long)wait,
-           (unsigned long long)(wire_tx - s->tx0), (unsigned long long)(wire_rx - s->rx0),
-           heap_peak, port_stack_peak());
+    step_end(s, heap_peak);
 }
 
 /* ---------------------------------------------------------- transport -- */
@@ -160,8 +76,7 @@ static int flush(iotls_conn *c)
     size_t n = 0;
     const uint8_t *out;
     while ((out = iotls_conn_output(c, &n)) != NULL && n > 0) {
-        board_uart_write(out, n);
-        wire_tx += n;
+        wire_send(out, n);
         iotls_conn_output_consume(c, n);
     }
     return iotls_conn_error(c);
@@ -177,8 +92,7 @@ static int receive(iotls_conn *c)
         int err = iotls_conn_error(c);
         return err != 0 ? err : IOTLS_WANT_READ;
     }
-    size_t n = board_uart_read(space, cap);
-    wire_rx += n;
+    size_t n = wire_recv(space, cap);
     return iotls_conn_input_commit(c, n);
 }
 
@@ -271,6 +185,29 @@ static int wait_ticket(iotls_conn *c)
     return IOTLS_OK;
 }
 
+/* Until the peer's close_notify. Before the deep sleep's system reset, so
+ * that no byte of this connection is left in the UART for the next boot
+ * (on a socket the device would just close it). */
+static int drain_until_closed(iotls_conn *c)
+{
+    for (;;) {
+        uint8_t sink[256];
+        size_t n = 0;
+        int rc = iotls_conn_read(c, sink, sizeof sink, &n);
+        if (rc == IOTLS_ERR_CLOSED)
+            return IOTLS_OK;
+        if (rc == IOTLS_OK)
+            continue;
+        if (rc != IOTLS_WANT_READ)
+            return rc;
+        rc = receive(c);
+        if (rc == IOTLS_ERR_CLOSED)
+            return IOTLS_OK;
+        if (rc != IOTLS_OK && rc != IOTLS_WANT_READ)
+            return rc;
+    }
+}
+
 /* ---------------------------------------------------------------- main -- */
 
 static uint64_t now_ms(void *arg)
@@ -287,56 +224,22 @@ static int fail(const char *what, int rc)
 
 int main(int argc, char **argv)
 {
-    board_init();
-    port_stack_paint();
-    printf("BOARD %s\n", board_name());
-    /* The job file is the last argument (QEMU may put the image's name
-     * first). */
-    if (argc < 2 || load_job(argv[argc - 1]) != 0) {
-        printf("FAIL no job file on the semihosting command line (argc %d, %s)\n", argc,
-               argc > 1 ? argv[argc - 1] : "-");
-        return 2;
-    }
+    int rc = startup_begin(argc, argv, NULL);
+    if (rc != 0)
+        return rc;
     const char *mode = job_get("mode");
-    int resume = mode != NULL && strcmp(mode, "resume") == 0;
+    int warm = mode != NULL && strcmp(mode, "warm") == 0;
+    /* mode=warm: the boot after the deep sleep's system reset resumes. */
+    int resume = (mode != NULL && strcmp(mode, "resume") == 0) || startup_warm_boot;
     const char *servername = job_get("servername");
     const char *get = job_get("get");
     const char *early = job_get("early");
-    const char *session_path = job_get("session");
+    /* The first boot keeps the ticket: for the host (session=FILE) or
+     * across a system reset (mode=warm). */
+    int keep_session = job_get("session") != NULL || warm;
     int key_update = job_get("keyupdate") != NULL;
-
-    if (job_get("clock_ms") != NULL)
-        port_set_host_clock(strtoull(job_get("clock_ms"), NULL, 10));
-
-    /* Emulation only: the host's seed for the entropy hook (entropy.c). */
-    size_t seed_len = 0;
-    uint8_t *seed = job_get("seed") ? read_file(job_get("seed"), &seed_len) : NULL;
-    if (seed == NULL || seed_len < 65) {
-        printf("FAIL no entropy seed from the host\n");
-        return 2;
-    }
-    board_entropy_seed(seed, seed_len - 1);
-    memset(seed, 0, seed_len);
-    free(seed);
-
-    if (resume) {
-        /* The warm reset: QEMU cannot keep RAM across two runs, so the host
-         * hands back the retained region that the first boot gave it. */
-        size_t len = 0;
-        uint8_t *img = session_path ? read_file(session_path, &len) : NULL;
-        if (img == NULL || len - 1 != sizeof retained) {
-            printf("FAIL no retained session from the first boot\n");
-            return 2;
-        }
-        memcpy(&retained, img, sizeof retained);
-        free(img);
-        if (retained.magic != RETAINED_MAGIC) {
-            printf("FAIL the retained region holds no session\n");
-            return 1;
-        }
-    } else {
-        retained.magic = 0;
-    }
+    if ((rc = retained_restore(resume)) != 0)
+        return rc;
 
     /* The HTTP request. On the resumed boot it goes out as 0-RTT with the
      * reading in its query (a sensor's "here is my value"), or the reading
@@ -364,25 +267,25 @@ int main(int argc, char **argv)
     }
 
     step st;
-    step_begin(&st, "setup");
+    measure_begin(&st, "setup");
     iotls_config *cfg = iotls_config_new();
     if (cfg == NULL)
         return fail("config", IOTLS_ERR_NO_MEMORY);
     iotls_config_set_time_cb(cfg, now_ms, NULL);
     iotls_config_set_ticket_cb(cfg, on_ticket, NULL);
     size_t ca_len = 0, cert_len = 0, key_len = 0;
-    uint8_t *ca = job_get("ca") ? read_file(job_get("ca"), &ca_len) : NULL;
+    uint8_t *ca = job_get("ca") ? flash_read(job_get("ca"), &ca_len) : NULL;
     if (ca == NULL) {
         printf("FAIL cannot read the CA file\n");
         return 2;
     }
-    int rc = iotls_config_set_ca_mem(cfg, ca, ca_len);
+    rc = iotls_config_set_ca_mem(cfg, ca, ca_len);
     free(ca);
     if (rc != IOTLS_OK)
         return fail("CA", rc);
     if (job_get("cert") != NULL) {
-        uint8_t *cert = read_file(job_get("cert"), &cert_len);
-        uint8_t *key = job_get("key") ? read_file(job_get("key"), &key_len) : NULL;
+        uint8_t *cert = flash_read(job_get("cert"), &cert_len);
+        uint8_t *key = job_get("key") ? flash_read(job_get("key"), &key_len) : NULL;
         if (cert == NULL || key == NULL) {
             printf("FAIL cannot read the device certificate or key\n");
             return 2;
@@ -394,6 +297,16 @@ int main(int argc, char **argv)
         if (rc != IOTLS_OK)
             return fail("device certificate", rc);
     }
+    /* Small records (record_size_limit / max_fragment_length, where the
+     * peer takes them) and a handshake buffer sized for the peer's chain. */
+    if (job_get("record_size") != NULL &&
+        (rc = iotls_config_set_record_size(cfg, strtoul(job_get("record_size"), NULL, 10))) !=
+            IOTLS_OK)
+        return fail("record size", rc);
+    if (job_get("max_handshake") != NULL &&
+        (rc = iotls_config_set_max_handshake_size(
+             cfg, strtoul(job_get("max_handshake"), NULL, 10))) != IOTLS_OK)
+        return fail("handshake size", rc);
     size_t conn_size = iotls_conn_size(cfg);
     /* The engine wants 16-byte alignment (malloc gives 8 here). */
     void *mem = aligned_alloc(16, (conn_size + 15u) & ~(size_t)15u);
@@ -412,12 +325,12 @@ int main(int argc, char **argv)
             (rc = iotls_conn_write_early(c, (const uint8_t *)zero_rtt, zero_rtt_len)) != IOTLS_OK)
             return fail("early data", rc);
     }
-    step_end(&st);
+    measure_end(&st);
     printf("CONN_SIZE %zu\n", conn_size);
 
-    step_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
+    measure_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
     rc = handshake(c);
-    step_end(&st);
+    measure_end(&st);
     if (rc != IOTLS_OK)
         return fail("handshake", rc);
     iotls_info info;
@@ -437,33 +350,33 @@ int main(int argc, char **argv)
             return fail("not resumed", IOTLS_ERR_SESSION_INVALID);
         if (zero_rtt != NULL && es != IOTLS_EARLY_DATA_ACCEPTED) {
             /* Rejected 0-RTT is lost: it goes again, as 1-RTT. */
-            step_begin(&st, "early_data_resend");
+            measure_begin(&st, "early_data_resend");
             rc = write_all(c, (const uint8_t *)zero_rtt, zero_rtt_len);
-            step_end(&st);
+            measure_end(&st);
             if (rc != IOTLS_OK)
                 return fail("resend", rc);
         }
     }
 
     if (key_update) {
-        step_begin(&st, "key_update");
+        measure_begin(&st, "key_update");
         rc = iotls_conn_key_update(c, 1);
         if (rc == IOTLS_OK)
             rc = flush(c);
-        step_end(&st);
+        measure_end(&st);
         if (rc != IOTLS_OK)
             return fail("key update", rc);
         printf("KEY_UPDATE sent (peer asked to update too)\n");
     }
 
     if (get != NULL) {
-        step_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
+        measure_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
         rc = IOTLS_OK;
         if (zero_rtt == NULL) /* else the request went as 0-RTT (or was resent) */
             rc = write_all(c, (const uint8_t *)request, request_len);
         if (rc == IOTLS_OK)
             rc = read_response(c);
-        step_end(&st);
+        measure_end(&st);
         if (rc != IOTLS_OK)
             return fail("GET", rc);
         printf("RESPONSE_BEGIN\n%s\nRESPONSE_END\n", response);
@@ -471,40 +384,29 @@ int main(int argc, char **argv)
             return fail("not an HTTP response", IOTLS_ERR_DECODE);
     }
 
-    if (!resume && session_path != NULL) {
-        step_begin(&st, "ticket");
+    if (!resume && keep_session) {
+        measure_begin(&st, "ticket");
         rc = wait_ticket(c);
-        step_end(&st);
+        measure_end(&st);
         if (rc != IOTLS_OK)
             return fail("no NewSessionTicket", rc);
         printf("TICKET kept in retained RAM (%u bytes)\n", (unsigned)retained.len);
     }
 
-    step_begin(&st, "close_notify");
+    measure_begin(&st, "close_notify");
     rc = iotls_conn_close(c);
     if (rc == IOTLS_OK)
         rc = flush(c);
-    step_end(&st);
+    measure_end(&st);
     if (rc != IOTLS_OK && rc != IOTLS_ERR_CLOSED)
         return fail("close", rc);
+    if (warm && !resume && (rc = drain_until_closed(c)) != IOTLS_OK)
+        return fail("waiting for the peer's close_notify", rc);
     iotls_conn_free(c);
     free(mem);
     iotls_config_free(cfg);
 
-    if (!resume && session_path != NULL) {
-        /* Deep sleep: the retained region outlives the boot. The emulator
-         * does not, so the host keeps the region's bytes until the next
-         * boot hands them back (mode=resume). */
-        FILE *f = fopen(session_path, "wb");
-        if (f == NULL || fwrite(&retained, 1, sizeof retained, f) != sizeof retained) {
-            printf("FAIL cannot hand the retained region to the host\n");
-            return 2;
-        }
-        fclose(f);
-    }
-    printf("TOTAL wire_tx=%llu wire_rx=%llu arena_peak=%zu stack_size=%zu\n",
-           (unsigned long long)wire_tx, (unsigned long long)wire_rx, port_arena_peak(),
-           port_stack_size());
-    printf("OK\n");
-    return 0;
+    if (!resume && keep_session && (rc = retained_hand_over()) != 0)
+        return rc;
+    return startup_finish();
 }

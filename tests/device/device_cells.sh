@@ -126,6 +126,33 @@ if [ ${#IA_REASONS[@]} -eq 0 ]; then
 fi
 ia_cell_end
 
+# ---- resumption with 0-RTT after a real system reset (one emulator run) ----
+if [ "$PEER" = iotls ]; then
+    ia_cell_begin "device $BOARD $PEER warm-reset+resume+0rtt"
+    ia_start_server warm -- "$IOTLS" server --port 0 --ready-file "{READY}" --http -v \
+        --tickets 1 --early-data 16384 --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" \
+        --ca "$PKI/ca.pem" || ia_fail "iotls server did not start"
+    if [ ${#IA_REASONS[@]} -eq 0 ]; then
+        run_board warm "127.0.0.1:$IA_PORT" --warm-reset --early-data "$READING" --get /reading
+        [ "$IA_RC" -eq 0 ] || ia_fail "run-client exit status $IA_RC"
+        expect_board "[full] TICKET kept in retained RAM" "no ticket kept before the reset"
+        expect_board "[full] DEEP_SLEEP system reset" "the first boot did not reset the board"
+        expect_board "[warm] WARM_BOOT after a system reset: the retained region passed its magic and CRC checks" \
+            "the retained region did not survive the reset"
+        expect_board "[warm] HANDSHAKE TLS_AES_128_GCM_SHA256 group=x25519 resumed=1" \
+            "the boot after the reset did not resume"
+        expect_board "[warm] EARLY_DATA accepted" "0-RTT not accepted after the reset"
+        expect_board "[warm] one emulator run: 2 TLS connections" "not one emulator run"
+        expect_board "HTTP/1.1 200" "no 200 response to the 0-RTT request"
+        # The server's response names the request it got as 0-RTT.
+        expect_board "request:      GET /reading?reading=$READING" "the server did not get the reading"
+        ia_wait_for "$IA_SERVER_LOG" "early data: accepted" 5 ||
+            ia_fail "iotls server did not report early data accepted"
+        ia_server_stop
+    fi
+    ia_cell_end
+fi
+
 # ---- the board refuses a wrong name and an unknown CA ----
 if [ "$PEER" = iotls ]; then
     ia_cell_begin "device $BOARD $PEER refuse-wrong-name+unknown-ca"

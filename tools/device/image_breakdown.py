@@ -16,10 +16,10 @@ import re
 import sys
 
 PARTS = [
-    ("engine (src/, src/msg/)", re.compile(r"/obj/src_(?!crypto_|io_)[^/]*\.o$")),
+    ("engine (src/, src/msg/)", re.compile(r"/obj/src_(?!crypto_|io_|config_)[^/]*\.o$")),
     ("PSA provider (src/crypto/)", re.compile(r"/obj/src_crypto_[^/]*\.o$")),
     ("config (src/config/config.c)", re.compile(r"/obj/src_config_[^/]*\.o$")),
-    ("port (port/baremetal/)", re.compile(r"/obj(-mbedtls)?/port_baremetal_[^/]*\.o$")),
+    ("port (port/baremetal/)", re.compile(r"/obj(-mbedtls[-0-9]*)?/port_baremetal_[^/]*\.o$")),
     ("Mbed TLS: TF-PSA-Crypto", re.compile(r"libtfpsacrypto\.a")),
     ("Mbed TLS: X.509", re.compile(r"libmbedx509\.a")),
     ("Mbed TLS: TLS (comparison firmware)", re.compile(r"libmbedtls\.a")),
@@ -30,7 +30,8 @@ DATA = re.compile(r"^\.(data|sdata|tdata)")
 BSS = re.compile(r"^\.(bss|sbss|tbss|preserve)|^COMMON$")
 
 
-def main(path):
+def parse(path):
+    """{part: [flash, data, bss]} and the heap arena's size, from a map file."""
     text = open(path).read().split("Linker script and memory map", 1)[-1]
     sums = {name: [0, 0, 0] for name, _ in PARTS}
     arena = 0
@@ -64,6 +65,11 @@ def main(path):
             sums[part][1] += n
         elif BSS.match(sec):
             sums[part][2] += n
+    return sums, arena
+
+
+def main(path):
+    sums, arena = parse(path)
     print("| part | flash: code + rodata | data | bss |")
     print("| --- | ---: | ---: | ---: |")
     total = [0, 0, 0]

@@ -4,8 +4,9 @@ peer on this machine, and prints the response and the figures the board
 measured.
 
     run-client BOARD HOST:PORT --ca FILE [--cert FILE --key FILE]
-               [--servername NAME] [--get PATH] [--resume]
+               [--servername NAME] [--get PATH] [--resume | --warm-reset]
                [--early-data TEXT] [--key-update]
+               [--stack mbedtls [--records IN/OUT]]
 
 BOARD is cm4 (QEMU mps2-an386, Cortex-M4) or rv32 (QEMU virt, RV32IMC).
 The board has no IP stack: its UART is joined by QEMU to a TCP socket on
@@ -20,6 +21,12 @@ The retained RAM region crosses from the first boot to the second through
 the host (QEMU cannot keep RAM across two runs): the first boot writes it
 out by semihosting at its "deep sleep", the second reads it back before
 using it. That is a second boot, not a warm reset of one emulator.
+
+--warm-reset: the same within ONE emulator run: the first boot seals the
+retained region (magic, CRC-32) and resets the board (AIRCR SYSRESETREQ on
+cm4, the virt test finisher on rv32); the boot after the reset finds the
+region intact and resumes. The relay opens the second TLS connection on
+the board's first bytes after the peer closed the first.
 
 Exit status 0 only when every boot succeeded (2: usage or setup error).
 """
@@ -53,45 +60,59 @@ BOARDS = {
 }
 
 
-def relay(listener, peer, stop, stats):
-    """Accepts QEMU's UART socket and carries bytes to and from the peer."""
+def relay(listener, peer, stop, stats, connections=1):
+    """Accepts QEMU's UART socket and carries bytes to and from the peer.
+    With connections=2 (a warm reset inside one run), once the peer has
+    closed the first connection, the board's next bytes open the second."""
     listener.settimeout(60)
     try:
         uart, _ = listener.accept()
     except OSError:
         return
-    try:
-        tls = socket.create_connection(peer, timeout=10)
-    except OSError as e:
-        stats["error"] = "cannot connect to %s:%d: %s" % (peer[0], peer[1], e)
-        uart.close()
-        return
-    socks = [uart, tls]
-    other = {uart: tls, tls: uart}
+    tls = None
+    opened = 0
     try:
         while not stop.is_set():
+            socks = [uart] + ([tls] if tls is not None else [])
             ready, _, _ = select.select(socks, [], [], 0.2)
             for s in ready:
                 data = s.recv(65536)
+                if s is uart:
+                    if not data:
+                        return
+                    if tls is None:
+                        if opened == connections:
+                            continue  # nothing to carry them to
+                        try:
+                            tls = socket.create_connection(peer, timeout=10)
+                        except OSError as e:
+                            stats["error"] = "cannot connect to %s:%d: %s" % (peer[0], peer[1], e)
+                            return
+                        opened += 1
+                        stats["connections"] = opened
+                        stats.pop("peer_closed", None)
+                    tls.sendall(data)
+                    stats["to_peer"] += len(data)
+                    continue
                 if not data:
                     # The peer closed: the board sees no more bytes (a UART
                     # has no end of stream). run_boot gives it a moment to
                     # finish on what it has, then stops it.
-                    if s is tls:
-                        socks = [uart]
-                        stats["peer_closed"] = time.time()
-                        continue
-                    return
-                other[s].sendall(data)
-                stats["to_peer" if s is uart else "to_board"] += len(data)
+                    tls.close()
+                    tls = None
+                    stats["peer_closed"] = time.time()
+                    continue
+                uart.sendall(data)
+                stats["to_board"] += len(data)
     except OSError:
         pass
     finally:
         uart.close()
-        tls.close()
+        if tls is not None:
+            tls.close()
 
 
-def run_boot(args, elf, job_lines, job, timeout):
+def run_boot(args, elf, job_lines, job, timeout, connections=1):
     board = BOARDS[args.board]
     host, port = args.peer
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -101,7 +122,8 @@ def run_boot(args, elf, job_lines, job, timeout):
     uart_port = listener.getsockname()[1]
     stop = threading.Event()
     stats = {"to_peer": 0, "to_board": 0}
-    t = threading.Thread(target=relay, args=(listener, (host, port), stop, stats), daemon=True)
+    t = threading.Thread(target=relay, args=(listener, (host, port), stop, stats, connections),
+                         daemon=True)
     t.start()
     cmd = board["qemu"] + [
         "-nographic", "-monitor", "none",
@@ -125,8 +147,16 @@ def run_boot(args, elf, job_lines, job, timeout):
         now = time.time()
         if now > deadline:
             why = "the board did not finish within %d s" % timeout
-        elif now - stats.get("peer_closed", now) > PEER_CLOSED_GRACE:
+        elif (stats.get("connections", 0) == connections
+              and now - stats.get("peer_closed", now) > PEER_CLOSED_GRACE):
             why = "the peer closed the connection and the board was still waiting for bytes"
+        elif connections == 2 and stats.get("connections", 0) == 2:
+            # A warm reset whose retained region was lost starts over with
+            # a full handshake and a second deep sleep: stop it there.
+            logf.seek(0)
+            if logf.read().count(b"\nDEEP_SLEEP ") >= 2:
+                why = "the retained region did not survive the reset (a second full boot)"
+            logf.seek(0, 2)
         if why:
             p.kill()
             break
@@ -162,7 +192,7 @@ def image_sizes(elf, cross):
 RESPONSE_LINES = 25  # of the response shown; the rest is counted
 
 
-def report(boot_name, board, out):
+def report(boot_name, board, out, raw=False):
     steps = []
     lines = out.splitlines()
     in_resp = False
@@ -184,11 +214,15 @@ def report(boot_name, board, out):
             resp.append(line)
             continue
         if line.startswith("STEP "):
+            if raw:
+                print("[%s] %s" % (boot_name, line))
             parts = line.split()
             kv = dict(p.split("=", 1) for p in parts[2:])
             steps.append((parts[1], kv))
         elif line.split(" ", 1)[0] in ("BOARD", "HANDSHAKE", "EARLY_DATA", "KEY_UPDATE", "TICKET",
-                                       "TOTAL", "CONN_SIZE", "FAIL", "OK"):
+                                       "WARM_BOOT", "DEEP_SLEEP",
+                                       "TOTAL", "CONN_SIZE", "RECORD_BUFFERS", "FAIL",
+                                       "OK"):
             print("[%s] %s" % (boot_name, line))
         elif line.strip():
             print("[%s] qemu: %s" % (boot_name, line))
@@ -219,6 +253,9 @@ def main():
     ap.add_argument("--servername")
     ap.add_argument("--get")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--warm-reset", action="store_true",
+                    help="resume after a real system reset inside one emulator run (the "
+                         "retained region survives it) instead of a second boot")
     ap.add_argument("--early-data")
     ap.add_argument("--key-update", action="store_true")
     ap.add_argument("--build", default=os.environ.get("IOTLS_DEVICE_BUILD",
@@ -226,7 +263,17 @@ def main():
     ap.add_argument("--timeout", type=int, default=120, help="seconds per boot")
     ap.add_argument("--stack", choices=("iotls", "mbedtls"), default="iotls",
                     help="mbedtls: the comparison firmware, Mbed TLS 4's own TLS 1.3 client "
-                         "(full handshake and --get only)")
+                         "(make device-compare; it has no KeyUpdate)")
+    ap.add_argument("--records", default="16384/4096", metavar="IN/OUT",
+                    help="--stack mbedtls: the build with these record buffers "
+                         "(MBEDTLS_SSL_IN/OUT_CONTENT_LEN; default ESP-IDF's 16384/4096)")
+    ap.add_argument("--record-size", type=int,
+                    help="iotls: iotls_config_set_record_size (record_size_limit and "
+                         "max_fragment_length below 16384)")
+    ap.add_argument("--raw", action="store_true",
+                    help="also print the board's STEP lines as they are (tools/device/compare.py)")
+    ap.add_argument("--max-handshake", type=int,
+                    help="iotls: iotls_config_set_max_handshake_size")
     args = ap.parse_args()
     host, _, port = args.peer.rpartition(":")
     if host not in ("127.0.0.1", "localhost") or not port.isdigit():
@@ -234,16 +281,26 @@ def main():
     args.peer = ("127.0.0.1", int(port))
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
-    if args.early_data and not args.resume:
-        ap.error("--early-data needs --resume (0-RTT is sent on the resumed boot)")
+    if args.warm_reset and args.resume:
+        ap.error("--warm-reset and --resume are two ways of doing the same: choose one")
+    if args.early_data and not (args.resume or args.warm_reset):
+        ap.error("--early-data needs --resume or --warm-reset (0-RTT is sent on the resumed boot)")
     if args.servername is None:
         args.servername = "localhost"
     board = BOARDS[args.board]
-    if args.stack == "mbedtls" and (args.resume or args.early_data or args.key_update):
-        ap.error("--stack mbedtls does the full handshake and --get only")
-    elf = os.path.join(args.build, args.board, "%s-%s.elf" % (args.stack, args.board))
+    if args.stack == "mbedtls":
+        if args.record_size or args.max_handshake:
+            ap.error("--stack mbedtls: record buffers are chosen with --records IN/OUT")
+        rin, _, rout = args.records.partition("/")
+        if not (rin.isdigit() and rout.isdigit()):
+            ap.error("--records IN/OUT, e.g. 16384/4096")
+        elf = os.path.join(args.build, args.board,
+                           "mbedtls-%s-%s-%s.elf" % (rin, rout, args.board))
+    else:
+        elf = os.path.join(args.build, args.board, "iotls-%s.elf" % args.board)
     if not os.path.isfile(elf):
-        print("run-client: no firmware at %s (run make device)" % elf, file=sys.stderr)
+        print("run-client: no firmware at %s (run make device%s)"
+              % (elf, "-compare" if args.stack == "mbedtls" else ""), file=sys.stderr)
         return 2
     if shutil.which(board["qemu"][0]) is None:
         print("run-client: %s not found (make device installs it)" % board["qemu"][0],
@@ -261,7 +318,7 @@ def main():
             print("[image] %s: flash text+rodata %d B, data %d B, bss %d B"
                   " (bss holds the heap arena, the stack and retained RAM)"
                   % (os.path.basename(elf), sizes[0], sizes[1], sizes[2]))
-        boots = ["full"] + (["resume"] if args.resume else [])
+        boots = ["warm"] if args.warm_reset else ["full"] + (["resume"] if args.resume else [])
         session = os.path.join(work, "retained.bin")
         for mode in boots:
             seed = os.path.join(work, "seed-%s.bin" % mode)
@@ -278,14 +335,38 @@ def main():
                 lines.append("session=" + session)
             if args.key_update:
                 lines.append("keyupdate=1")
-            if mode == "resume" and args.early_data:
+            if args.record_size:
+                lines.append("record_size=%d" % args.record_size)
+            if args.max_handshake:
+                lines.append("max_handshake=%d" % args.max_handshake)
+            if mode == "warm":
+                # The boot after the reset draws on seed bytes of its own.
+                seed_warm = os.path.join(work, "seed-warm-2.bin")
+                with open(seed_warm, "wb") as f:
+                    f.write(os.urandom(512))  # emulation only: see entropy.c
+                lines.append("seed_warm=" + seed_warm)
+            if mode in ("resume", "warm") and args.early_data:
                 lines.append("early=" + args.early_data)
             start = time.time()
-            rc, out, stats = run_boot(args, elf, lines, job, args.timeout)
-            report(mode, args.board, out)
+            rc, out, stats = run_boot(args, elf, lines, job, args.timeout,
+                                      2 if mode == "warm" else 1)
+            if mode == "warm":
+                # One emulator run, two boots: the second starts at the
+                # board's banner after the system reset.
+                at = out.find("\nBOARD ", out.find("BOARD ") + 1)
+                report("full", args.board, out if at < 0 else out[:at], args.raw)
+                if at >= 0:
+                    report("warm", args.board, out[at + 1:], args.raw)
+                print("[warm] one emulator run: %d TLS connections through the UART"
+                      % stats.get("connections", 0))
+            else:
+                report(mode, args.board, out, args.raw)
             print("[%s] relay: %d bytes to the peer, %d to the board; %.1f s wall clock"
                   " (emulated)" % (mode, stats["to_peer"], stats["to_board"],
                                    time.time() - start))
+            if mode == "warm" and "\nWARM_BOOT " not in "\n" + out:
+                print("run-client: no boot found the session in retained RAM after the reset")
+                return 1
             if rc != 0 or "\nOK" not in "\n" + out:
                 print("run-client: the %s boot FAILED (exit status %d)" % (mode, rc))
                 return 1

@@ -1,11 +1,18 @@
 /* For comparison only: Mbed TLS 4's own TLS 1.3 client on the same boards,
- * with the same crypto configuration, entropy hook, UART, clock, heap arena
- * and measurements as the iotls firmware (port/baremetal/main.c), doing
- * the same full-handshake boot: chain and host name verified, the device
- * certificate when asked, an HTTP GET, close_notify. Not a product: no
- * resumption, 0-RTT or KeyUpdate here (Mbed TLS 4 has no KeyUpdate API).
- * Reads the same job file (tools/device/run_client.py --stack mbedtls) and
- * prints the same lines. */
+ * with the same crypto configuration and the same board start-up
+ * (startup.c: job, semihosted files, entropy hook, retained RAM, UART,
+ * measurements) as the iotls firmware (port/baremetal/main.c), doing the
+ * same scenario:
+ *   mode=full    full handshake (chain and host name verified, the device
+ *                certificate when asked), an HTTP GET, the NewSessionTicket
+ *                kept in retained RAM (mbedtls_ssl_session_save),
+ *                close_notify, then the "deep sleep";
+ *   mode=resume  the session from retained RAM (mbedtls_ssl_set_session),
+ *                the reading sent as 0-RTT (mbedtls_ssl_write_early_data),
+ *                the response read, close_notify.
+ * Mbed TLS 4 has no KeyUpdate API: keyupdate=1 is reported as not done.
+ * The record buffers are the build's (MBEDTLS_SSL_IN/OUT_CONTENT_LEN,
+ * build-mbedtls4.sh); they are printed. Not a product. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,66 +23,8 @@
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
-#include "board.h"
 #include "platform.h"
-
-#define JOB_MAX 4096
-static char job_text[JOB_MAX];
-
-static const char *job_get(const char *key)
-{
-    size_t klen = strlen(key);
-    char *line = job_text;
-    while (line != NULL && *line != '\0') {
-        if (strncmp(line, key, klen) == 0 && line[klen] == '=')
-            return line + klen + 1;
-        line = strchr(line, '\0') + 1;
-    }
-    return NULL;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1024, n = 0;
-    uint8_t *buf = malloc(cap + 1);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        uint8_t *bigger = realloc(buf, 2 * cap + 1);
-        if (bigger == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = 0; /* PEM parsers want the terminating NUL counted */
-        *len = n + 1;
-    }
-    return buf;
-}
-
-static int load_job(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(job_text, 1, JOB_MAX - 2, f);
-    fclose(f);
-    job_text[n] = '\0';
-    job_text[n + 1] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if (job_text[i] == '\n' || job_text[i] == '\r')
-            job_text[i] = '\0';
-    return 0;
-}
+#include "startup.h"
 
 /* Mbed TLS' heap, counted the way the iotls firmware's PSA provider counts
  * it: a size header in front of each block. */
@@ -108,54 +57,99 @@ static void counting_free(void *p)
     free(h);
 }
 
-static uint64_t wire_tx, wire_rx;
-
-typedef struct {
-    const char *name;
-    uint64_t insns0, wait0, tx0, rx0;
-} step;
-
-static void step_begin(step *s, const char *name)
+static void measure_begin(step *s, const char *name)
 {
-    s->name = name;
     heap_peak = heap_now;
-    port_stack_paint();
-    s->tx0 = wire_tx;
-    s->rx0 = wire_rx;
-    s->wait0 = board_wait_instructions();
-    s->insns0 = board_instructions();
+    step_begin(s, name);
 }
 
-static void step_end(const step *s)
+static void measure_end(const step *s)
 {
-    uint64_t insns = board_instructions() - s->insns0;
-    uint64_t wait = board_wait_instructions() - s->wait0;
-    printf("STEP %s insns=%llu wait=%llu tx=%llu rx=%llu mbedtls_heap_peak=%zu stack_peak=%zu\n",
-           s->name, (unsigned long long)(insns - wait), (unsigned long long)wait,
-           (unsigned long long)(wire_tx - s->tx0), (unsigned long long)(wire_rx - s->rx0),
-           heap_peak, port_stack_peak());
+    step_end(s, heap_peak);
 }
 
 static int uart_send(void *ctx, const unsigned char *buf, size_t len)
 {
     (void)ctx;
-    board_uart_write(buf, len);
-    wire_tx += len;
+    wire_send(buf, len);
     return (int)len;
 }
 
 static int uart_recv(void *ctx, unsigned char *buf, size_t len)
 {
     (void)ctx;
-    size_t n = board_uart_read(buf, len);
-    wire_rx += n;
-    return (int)n;
+    return (int)wire_recv(buf, len);
 }
 
 static int fail(const char *what, int ret)
 {
     printf("FAIL %s: Mbed TLS error -0x%04x\n", what, (unsigned)-ret);
     return 1;
+}
+
+static mbedtls_ssl_context ssl;
+static int tickets_seen;
+static int certs_checked;
+
+/* Counts the certificates of the chain Mbed TLS verifies (none when the
+ * handshake resumed); their verdict is Mbed TLS' own. */
+static int count_verify(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    (void)arg;
+    (void)crt;
+    (void)depth;
+    (void)flags;
+    certs_checked++;
+    return 0;
+}
+
+/* A NewSessionTicket arrived: the session goes into retained RAM. */
+static void keep_ticket(void)
+{
+    mbedtls_ssl_session s;
+    size_t len = 0;
+    mbedtls_ssl_session_init(&s);
+    if (mbedtls_ssl_get_session(&ssl, &s) == 0 &&
+        mbedtls_ssl_session_save(&s, retained.blob, sizeof retained.blob, &len) == 0) {
+        retained.len = (uint32_t)len;
+        retained.magic = RETAINED_MAGIC;
+        tickets_seen++;
+    }
+    mbedtls_ssl_session_free(&s);
+}
+
+/* mbedtls_ssl_read that keeps the tickets on the way: > 0 bytes, 0 at the
+ * peer's close_notify, MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET once a
+ * ticket was kept, < 0 an error. */
+static int read_app(unsigned char *buf, size_t cap)
+{
+    for (;;) {
+        int ret = mbedtls_ssl_read(&ssl, buf, cap);
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            keep_ticket();
+        if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+            continue;
+        if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+            return 0;
+        return ret;
+    }
+}
+
+static int write_all(const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        int ret = mbedtls_ssl_write(&ssl, p, len);
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            keep_ticket(); /* read while flushing: kept, then on */
+        if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
+            ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue;
+        if (ret < 0)
+            return ret;
+        p += ret;
+        len -= (size_t)ret;
+    }
+    return 0;
 }
 
 static char response[8192];
@@ -166,46 +160,84 @@ static int response_complete(void)
     response[response_len] = '\0';
     const char *end = strstr(response, "\r\n\r\n");
     const char *cl = strstr(response, "Content-Length:");
+    if (cl == NULL)
+        cl = strstr(response, "content-length:");
     if (end == NULL || cl == NULL || cl > end)
         return 0;
     size_t want = (size_t)strtoul(cl + 15, NULL, 10);
     return response_len - (size_t)(end + 4 - response) >= want;
 }
 
+static int read_response(void)
+{
+    for (;;) {
+        int ret =
+            read_app((unsigned char *)response + response_len, sizeof response - 1 - response_len);
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            continue; /* kept; the response goes on */
+        if (ret == 0)
+            return response_len > 0 ? 0 : MBEDTLS_ERR_SSL_CONN_EOF;
+        if (ret < 0)
+            return ret;
+        response_len += (size_t)ret;
+        if (response_complete() || response_len == sizeof response - 1)
+            return 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
-    board_init();
-    port_stack_paint();
-    printf("BOARD %s (Mbed TLS 4 TLS client, for comparison)\n", board_name());
-    if (argc < 2 || load_job(argv[argc - 1]) != 0) {
-        printf("FAIL no job file on the semihosting command line\n");
-        return 2;
-    }
-    if (job_get("mode") != NULL && strcmp(job_get("mode"), "full") != 0) {
-        printf("FAIL the comparison firmware does only the full handshake\n");
-        return 2;
-    }
-    if (job_get("clock_ms") != NULL)
-        port_set_host_clock(strtoull(job_get("clock_ms"), NULL, 10));
+    int ret = startup_begin(argc, argv, "(Mbed TLS 4 TLS client, for comparison)");
+    if (ret != 0)
+        return ret;
+    const char *mode = job_get("mode");
+    int warm = mode != NULL && strcmp(mode, "warm") == 0;
+    /* mode=warm: the boot after the deep sleep's system reset resumes. */
+    int resume = (mode != NULL && strcmp(mode, "resume") == 0) || startup_warm_boot;
     const char *servername = job_get("servername");
     const char *get = job_get("get");
-    size_t seed_len = 0;
-    uint8_t *seed = job_get("seed") ? read_file(job_get("seed"), &seed_len) : NULL;
-    if (seed == NULL || seed_len < 65) {
-        printf("FAIL no entropy seed from the host\n");
-        return 2;
-    }
-    board_entropy_seed(seed, seed_len - 1);
-    memset(seed, 0, seed_len);
-    free(seed);
-    mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
+    const char *early = job_get("early");
+    /* The first boot keeps the ticket: for the host (session=FILE) or
+     * across a system reset (mode=warm). */
+    int keep_session = job_get("session") != NULL || warm;
+    if ((ret = retained_restore(resume)) != 0)
+        return ret;
+    printf("RECORD_BUFFERS in=%d out=%d%s\n", MBEDTLS_SSL_IN_CONTENT_LEN,
+           MBEDTLS_SSL_OUT_CONTENT_LEN,
+#if defined(MBEDTLS_SSL_RECORD_SIZE_LIMIT)
+           " record_size_limit"
+#else
+           ""
+#endif
+    );
 
-    static mbedtls_ssl_context ssl;
+    /* The same request as the iotls firmware's (main.c). */
+    static char request[768];
+    size_t request_len = 0;
+    if (get != NULL) {
+        int n = snprintf(request, sizeof request, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", get,
+                         resume && early ? (strchr(get, '?') ? "&reading=" : "?reading=") : "",
+                         resume && early ? early : "", servername ? servername : "device");
+        if (n < 0 || (size_t)n >= sizeof request) {
+            printf("FAIL request too long\n");
+            return 2;
+        }
+        request_len = (size_t)n;
+    }
+    const char *zero_rtt = NULL;
+    size_t zero_rtt_len = 0;
+    if (resume && early != NULL) {
+        zero_rtt = get != NULL ? request : early;
+        zero_rtt_len = get != NULL ? request_len : strlen(early);
+    }
+
+    mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
     static mbedtls_ssl_config conf;
     static mbedtls_x509_crt ca, cert;
     static mbedtls_pk_context key;
+    static mbedtls_ssl_session session;
     step st;
-    step_begin(&st, "setup");
+    measure_begin(&st, "setup");
     if (psa_crypto_init() != PSA_SUCCESS)
         return fail("psa_crypto_init", -1);
     mbedtls_x509_crt_init(&ca);
@@ -213,19 +245,20 @@ int main(int argc, char **argv)
     mbedtls_pk_init(&key);
     mbedtls_ssl_init(&ssl);
     mbedtls_ssl_config_init(&conf);
+    mbedtls_ssl_session_init(&session);
     size_t len = 0;
-    uint8_t *pem = job_get("ca") ? read_file(job_get("ca"), &len) : NULL;
-    int ret = pem ? mbedtls_x509_crt_parse(&ca, pem, len) : -1;
+    uint8_t *pem = job_get("ca") ? flash_read(job_get("ca"), &len) : NULL;
+    ret = pem ? mbedtls_x509_crt_parse(&ca, pem, len) : -1;
     free(pem);
     if (ret != 0)
         return fail("CA", ret);
     if (job_get("cert") != NULL) {
-        pem = read_file(job_get("cert"), &len);
+        pem = flash_read(job_get("cert"), &len);
         ret = pem ? mbedtls_x509_crt_parse(&cert, pem, len) : -1;
         free(pem);
         if (ret != 0)
             return fail("device certificate", ret);
-        pem = job_get("key") ? read_file(job_get("key"), &len) : NULL;
+        pem = job_get("key") ? flash_read(job_get("key"), &len) : NULL;
         ret = pem ? mbedtls_pk_parse_key(&key, pem, len, NULL, 0) : -1;
         if (pem != NULL)
             memset(pem, 0, len);
@@ -239,6 +272,18 @@ int main(int argc, char **argv)
         return fail("config", ret);
     mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+    mbedtls_ssl_conf_verify(&conf, count_verify, NULL);
+    mbedtls_ssl_conf_early_data(&conf, MBEDTLS_SSL_EARLY_DATA_ENABLED);
+    /* iotls' offer, in its order (src/suites.c), so that a peer that follows
+     * the client's preference picks the same suite and group for both. */
+    static const int suites[] = {MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+                                 MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+                                 MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256, 0};
+    static const uint16_t groups[] = {MBEDTLS_SSL_IANA_TLS_GROUP_X25519,
+                                      MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+                                      MBEDTLS_SSL_IANA_TLS_GROUP_NONE};
+    mbedtls_ssl_conf_ciphersuites(&conf, suites);
+    mbedtls_ssl_conf_groups(&conf, groups);
     if (job_get("cert") != NULL && (ret = mbedtls_ssl_conf_own_cert(&conf, &cert, &key)) != 0)
         return fail("own certificate", ret);
     if ((ret = mbedtls_ssl_setup(&ssl, &conf)) != 0)
@@ -246,64 +291,121 @@ int main(int argc, char **argv)
     if ((ret = mbedtls_ssl_set_hostname(&ssl, servername)) != 0)
         return fail("hostname", ret);
     mbedtls_ssl_set_bio(&ssl, NULL, uart_send, uart_recv, NULL);
-    step_end(&st);
+    if (resume) {
+        if ((ret = mbedtls_ssl_session_load(&session, retained.blob, retained.len)) != 0)
+            return fail("retained session", ret);
+        if ((ret = mbedtls_ssl_set_session(&ssl, &session)) != 0)
+            return fail("set session", ret);
+    }
+    measure_end(&st);
 
-    step_begin(&st, "handshake_full");
+    measure_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
+    size_t early_sent = 0;
+    if (zero_rtt != NULL) {
+        /* Drives the handshake past the ClientHello and writes the reading
+         * under the early keys, until Mbed TLS says early data can no
+         * longer go (CANNOT_WRITE_EARLY_DATA). */
+        while (early_sent < zero_rtt_len) {
+            ret = mbedtls_ssl_write_early_data(&ssl, (const unsigned char *)zero_rtt + early_sent,
+                                               zero_rtt_len - early_sent);
+            if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+                continue;
+            if (ret < 0)
+                break;
+            early_sent += (size_t)ret;
+        }
+        if (ret < 0 && ret != MBEDTLS_ERR_SSL_CANNOT_WRITE_EARLY_DATA)
+            return fail("early data", ret);
+    }
     do
         ret = mbedtls_ssl_handshake(&ssl);
     while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
-    step_end(&st);
+    measure_end(&st);
     if (ret != 0)
         return fail("handshake", ret);
-    printf("HANDSHAKE %s resumed=0 verified=%d\n", mbedtls_ssl_get_ciphersuite(&ssl),
-           mbedtls_ssl_get_verify_result(&ssl) == 0);
+    /* Mbed TLS has no "resumed?" call: a handshake that verified no
+     * certificate was a resumption (the session offered was taken). */
+    int resumed = resume && certs_checked == 0;
+    printf("HANDSHAKE %s resumed=%d verified=%d client_auth=%d\n",
+           mbedtls_ssl_get_ciphersuite(&ssl), resumed,
+           certs_checked > 0 && mbedtls_ssl_get_verify_result(&ssl) == 0, job_get("cert") != NULL);
+    if (!resume && certs_checked == 0)
+        return fail("peer certificate not verified", -1);
+    if (resume && !resumed)
+        return fail("not resumed", -1);
+    if (resume) {
+        int es = mbedtls_ssl_get_early_data_status(&ssl);
+        printf("EARLY_DATA %s (%zu bytes written early)\n",
+               es == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED   ? "accepted"
+               : es == MBEDTLS_SSL_EARLY_DATA_STATUS_REJECTED ? "rejected"
+                                                              : "none",
+               early_sent);
+        if (zero_rtt != NULL &&
+            (es != MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED || early_sent < zero_rtt_len)) {
+            /* Rejected or unsent 0-RTT goes (again), as 1-RTT. */
+            size_t from = es == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED ? early_sent : 0;
+            measure_begin(&st, "early_data_resend");
+            ret = write_all((const unsigned char *)zero_rtt + from, zero_rtt_len - from);
+            measure_end(&st);
+            if (ret != 0)
+                return fail("resend", ret);
+        }
+    }
+    if (job_get("keyupdate") != NULL)
+        printf("KEY_UPDATE not done: Mbed TLS 4 has no KeyUpdate API\n");
 
     if (get != NULL) {
-        char req[512];
-        int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", get,
-                         servername ? servername : "device");
-        step_begin(&st, "http_get");
-        ret = mbedtls_ssl_write(&ssl, (const unsigned char *)req, (size_t)n);
-        while (ret >= 0) {
-            ret = mbedtls_ssl_read(&ssl, (unsigned char *)response + response_len,
-                                   sizeof response - 1 - response_len);
-            if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET ||
-                ret == MBEDTLS_ERR_SSL_WANT_READ) {
-                ret = 0;
-                continue;
-            }
-            if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == 0) {
-                ret = response_len > 0 ? 0 : -1;
-                break;
-            }
-            if (ret < 0)
-                break;
-            response_len += (size_t)ret;
-            if (response_complete() || response_len == sizeof response - 1) {
-                ret = 0;
-                break;
-            }
-        }
-        step_end(&st);
+        measure_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
+        ret = zero_rtt == NULL ? write_all((const unsigned char *)request, request_len) : 0;
+        if (ret == 0)
+            ret = read_response();
+        measure_end(&st);
         if (ret != 0)
             return fail("GET", ret);
-        response[response_len] = '\0';
         printf("RESPONSE_BEGIN\n%s\nRESPONSE_END\n", response);
+        if (strncmp(response, "HTTP/1.", 7) != 0)
+            return fail("not an HTTP response", -1);
     }
 
-    step_begin(&st, "close_notify");
+    if (!resume && keep_session) {
+        measure_begin(&st, "ticket");
+        unsigned char sink[256];
+        ret = 0;
+        while (tickets_seen == 0 &&
+               (ret >= 0 || ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)) {
+            ret = read_app(sink, sizeof sink);
+            if (ret == 0)
+                ret = -1; /* closed without a ticket */
+        }
+        measure_end(&st);
+        if (tickets_seen == 0)
+            return fail("no NewSessionTicket", ret);
+        printf("TICKET kept in retained RAM (%u bytes)\n", (unsigned)retained.len);
+    }
+
+    measure_begin(&st, "close_notify");
     ret = mbedtls_ssl_close_notify(&ssl);
-    step_end(&st);
+    measure_end(&st);
     if (ret != 0)
         return fail("close", ret);
+    /* Before the deep sleep's system reset: the peer's close_notify, so
+     * that no byte of this connection is left in the UART for the next
+     * boot. */
+    while (warm && !resume) {
+        unsigned char sink[256];
+        ret = read_app(sink, sizeof sink);
+        if (ret == 0)
+            break;
+        if (ret < 0 && ret != MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+            return fail("waiting for the peer's close_notify", ret);
+    }
     mbedtls_ssl_free(&ssl);
     mbedtls_ssl_config_free(&conf);
+    mbedtls_ssl_session_free(&session);
     mbedtls_x509_crt_free(&ca);
     mbedtls_x509_crt_free(&cert);
     mbedtls_pk_free(&key);
-    printf("TOTAL wire_tx=%llu wire_rx=%llu arena_peak=%zu stack_size=%zu\n",
-           (unsigned long long)wire_tx, (unsigned long long)wire_rx, port_arena_peak(),
-           port_stack_size());
-    printf("OK\n");
-    return 0;
+    if (!resume && keep_session && (ret = retained_hand_over()) != 0)
+        return ret;
+    return startup_finish();
 }

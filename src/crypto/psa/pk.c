@@ -148,6 +148,12 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
     if (key == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
     iotls_pkey_free(key);
+#if !defined(MBEDTLS_FS_IO)
+    /* Mbed TLS without a file system (a bare-metal board): keys come from
+     * memory (iotls_pkey_load_mem). */
+    (void)password;
+    return IOTLS_ERR_UNSUPPORTED;
+#else
     int rc = iotls_psa_ready();
     if (rc != IOTLS_OK)
         return rc;
@@ -167,6 +173,7 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
         key->why = ret != 0 ? why_of(ret) : IOTLS_PKEY_WHY_FORMAT;
     }
     return rc;
+#endif
 }
 
 int iotls_psa_key_fits(psa_key_type_t type, size_t bits, const iotls_common_scheme *s)

@@ -92,6 +92,7 @@ static inline int iotls_psa_pk_parse_key(mbedtls_pk_context *pk, const unsigned 
 #endif
 }
 
+#if defined(MBEDTLS_FS_IO)
 static inline int iotls_psa_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
                                              const char *password)
 {
@@ -102,5 +103,6 @@ static inline int iotls_psa_pk_parse_keyfile(mbedtls_pk_context *pk, const char 
                                     MBEDTLS_PSA_RANDOM_STATE);
 #endif
 }
+#endif
 
 #endif

@@ -99,6 +99,12 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     if (chain == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
+#if !defined(MBEDTLS_FS_IO)
+    /* Mbed TLS without a file system (a bare-metal board): certificates
+     * come from memory (load_mem). */
+    (void)skipped;
+    return IOTLS_ERR_UNSUPPORTED;
+#else
     if (iotls_psa_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
     mbedtls_x509_crt parsed;
@@ -109,6 +115,7 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
         rc = iotls_mbx509_append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
     return rc;
+#endif
 }
 
 int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
@@ -145,6 +152,9 @@ int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
         *skipped = 0;
     if (chain == NULL || dir == NULL)
         return IOTLS_ERR_BAD_ARG;
+#if !defined(MBEDTLS_FS_IO)
+    return IOTLS_ERR_UNSUPPORTED; /* no file system in Mbed TLS */
+#else
     if (iotls_psa_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
     /* A system CA directory holds files that are not certificates (links,
@@ -158,6 +168,7 @@ int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
     if (skipped != NULL)
         *skipped = (size_t)ret;
     return chain->count > before ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
+#endif
 }
 
 /* ---- the key profile (before any signature) ---- */
