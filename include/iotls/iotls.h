@@ -97,9 +97,14 @@ IOTLS_API int iotls_fd(const iotls *t);
  * handshake return IOTLS_WANT_READ / IOTLS_WANT_WRITE instead of waiting. */
 IOTLS_API int iotls_set_nonblocking(iotls *t, int on);
 IOTLS_API iotls_conn *iotls_engine(iotls *t);
-/* Client: offer a saved session (iotls_session_save blob) for resumption
- * on the next connect. IOTLS_ERR_SESSION_INVALID / _EXPIRED when it cannot
- * be used; the connection then does a full handshake. */
+/* Client: offer a saved session (iotls_session_save blob, copied) for
+ * resumption on the next connect. IOTLS_ERR_SESSION_INVALID (damaged) /
+ * _EXPIRED when it cannot be used. The server name is only known at the
+ * connect: iotls_connect / iotls_connect_socket return
+ * IOTLS_ERR_SESSION_INVALID, before sending anything, for a session saved
+ * for another server name or a suite the configuration does not offer
+ * (as iotls_conn_set_session does); the session is then dropped and
+ * connecting again on the same object does a full handshake. */
 IOTLS_API int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed, checked under
  * key (NULL/0: as iotls_set_session). Blob and key are copied, and both

@@ -447,7 +447,8 @@ static int start_engine(iotls *t, int fd, const char *server_name)
     if (t->conn == NULL)
         return fail(t, "handshake", IOTLS_ERR_CONFIG, "the engine rejected the configuration");
     if (t->session) {
-        /* A session for another name or suite is not offered: full handshake. */
+        /* Name and suite were checked (check_session_name): only an expiry
+         * since iotls_set_session leaves it unoffered, a full handshake. */
         const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
         if (iotls_conn_set_session_keyed(t->conn, t->session, t->session_len, key,
                                          t->session_key_len) == IOTLS_OK &&
@@ -466,6 +467,48 @@ static int start_engine(iotls *t, int fd, const char *server_name)
     if (rc != IOTLS_OK)
         return fail(t, "handshake", rc, NULL);
     return do_handshake(t);
+}
+
+static void drop_session(iotls *t)
+{
+    if (t->session) {
+        iotls_wipe(t->session, t->session_len + t->session_key_len);
+        free(t->session);
+    }
+    t->session = NULL;
+    t->session_len = t->session_key_len = 0;
+}
+
+/* Before anything is sent: a session set with iotls_set_session (which
+ * cannot know the name yet) that was saved for another server name, or
+ * whose suite the configuration no longer offers, is refused with
+ * SESSION_INVALID, as iotls_conn_set_session refuses it, rather than
+ * silently turned into a full handshake. The session is dropped and the
+ * object stays usable: connecting again does a full handshake. An expiry
+ * since iotls_set_session is not the caller's mistake: the engine then
+ * simply does not offer it. */
+static int check_session_name(iotls *t, const char *server_name)
+{
+    if (t->session == NULL)
+        return IOTLS_OK;
+    const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
+    iotls_session_ref ref;
+    int rc = iotls_session_ref_parse(&ref, key, t->session_key_len, t->session, t->session_len, 0);
+    size_t name_len = server_name ? strlen(server_name) : 0;
+    int suite_ok = 0;
+    for (size_t i = 0; rc == IOTLS_OK && i < t->cfg->suite_count; i++)
+        suite_ok |= t->cfg->suites[i] == ref.suite;
+    if (rc == IOTLS_OK &&
+        (ref.server_name_len != name_len ||
+         (name_len > 0 && memcmp(ref.server_name, server_name, name_len) != 0) || !suite_ok))
+        rc = IOTLS_ERR_SESSION_INVALID;
+    iotls_wipe(&ref, sizeof ref);
+    if (rc == IOTLS_OK)
+        return IOTLS_OK;
+    drop_session(t);
+    return set_error(t, "connect", rc,
+                     "the session was saved for another server name, or for a cipher suite "
+                     "no longer configured (dropped: connect again for a full handshake)");
 }
 
 int iotls_connect_socket(iotls *t, int fd, const char *servername)
@@ -490,7 +533,11 @@ int iotls_connect_socket(iotls *t, int fd, const char *servername)
                     "or a pin)");
     if (servername && strlen(servername) > IOTLS_MAX_SERVER_NAME)
         return fail(t, "connect", IOTLS_ERR_CONFIG, "server name too long");
-    return start_engine(t, fd, servername && servername[0] ? servername : NULL);
+    const char *name = servername && servername[0] ? servername : NULL;
+    int rc = check_session_name(t, name);
+    if (rc != IOTLS_OK)
+        return rc;
+    return start_engine(t, fd, name);
 }
 
 /* TCP connect to one address with the timeout. Returns the fd or -1 with
@@ -545,6 +592,11 @@ int iotls_connect(iotls *t, const char *host, const char *port, const char *serv
         return IOTLS_ERR_BAD_ARG;
     if (t->role != IOTLS_ROLE_CLIENT || t->conn != NULL || t->fd >= 0)
         return set_error(t, "connect", IOTLS_ERR_BAD_STATE, NULL);
+    /* Refused before the TCP connection, not after. */
+    const char *name = servername ? servername : host;
+    int rc = check_session_name(t, name[0] ? name : NULL);
+    if (rc != IOTLS_OK)
+        return rc;
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;

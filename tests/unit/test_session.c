@@ -1146,6 +1146,131 @@ static void test_client_auth_tickets(void)
     iotls_config_free(device);
 }
 
+/* A session saved for device.local, handed to a blocking client that then
+ * connects to another name: iotls_set_session cannot know the name yet,
+ * so the connect refuses it with SESSION_INVALID before sending anything
+ * (as the engine's iotls_conn_set_session does), instead of a silent full
+ * handshake. The session is dropped: connecting again does a full one. */
+static void test_blocking_other_name(void)
+{
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    iotls_config *scfg = server_config(&sclk);
+    iotls_config *ccfg = client_config(&cclk, &st);
+    memset(&st, 0, sizeof st);
+    CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
+    CHECK(st.count == 2);
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t blob_len = st.len;
+    memcpy(blob, st.blob, blob_len);
+
+    iotls *t = iotls_client_new(ccfg);
+    CHECK(t != NULL);
+    CHECK_OK(iotls_set_session(t, blob, blob_len));
+    int fds[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+    /* Non-blocking, so that a client that goes ahead returns WANT_READ
+     * rather than waiting for a server that is not there. */
+    CHECK_OK(iotls_set_nonblocking(t, 1));
+    int rc = iotls_connect_socket(t, fds[0], "other.local");
+    CHECK_RC(rc, IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_last_error(t), IOTLS_ERR_SESSION_INVALID);
+    char byte;
+    CHECK(recv(fds[1], &byte, 1, MSG_DONTWAIT) < 0); /* nothing was sent */
+    close(fds[0]);
+    close(fds[1]);
+    if (rc == IOTLS_ERR_SESSION_INVALID) {
+        /* Dropped: the same object connects again, with a full handshake. */
+        CHECK_OK(iotls_set_nonblocking(t, 0));
+        CHECK(blocking_run(t, scfg) == 0);
+    }
+    iotls_free(t);
+
+    /* Through iotls_connect: refused before the TCP connection (port 9 on
+     * 127.0.0.1 has no listener; a client that went ahead would report
+     * the refused connection instead). */
+    t = iotls_client_new(ccfg);
+    CHECK(t != NULL);
+    CHECK_OK(iotls_set_session(t, blob, blob_len));
+    CHECK_RC(iotls_connect(t, "127.0.0.1", "9", "other.local"), IOTLS_ERR_SESSION_INVALID);
+    iotls_free(t);
+
+    /* Control: the right name resumes. */
+    t = iotls_client_new(ccfg);
+    CHECK(t != NULL);
+    CHECK_OK(iotls_set_session(t, blob, blob_len));
+    CHECK(blocking_run(t, scfg) == 1);
+    iotls_free(t);
+
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
+/* A ticket between 1,024 B (the old limit) and IOTLS_SESSION_MAX_TICKET,
+ * the size OpenSSL and GnuTLS send when they seal a client certificate
+ * into it: kept by iotls_session_from_ticket, saved and loaded unchanged,
+ * and offered by a client without a certificate (its ClientHello room).
+ * Our server cannot open it: a full handshake. One byte over the limit is
+ * refused. */
+static void test_large_ticket(void)
+{
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    iotls_config *scfg = server_config(&sclk);
+    iotls_config *ccfg = client_config(&cclk, &st);
+    memset(&st, 0, sizeof st);
+    CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
+    CHECK(st.count == 2);
+
+    static uint8_t big_ticket[IOTLS_SESSION_MAX_TICKET + 1];
+    for (size_t i = 0; i < sizeof big_ticket; i++)
+        big_ticket[i] = (uint8_t)(i * 13 + 5);
+    static const size_t sizes[] = {1032, 3046, IOTLS_SESSION_MAX_TICKET};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        iotls_session s;
+        iotls_ticket tk;
+        uint8_t psk[32] = {1, 2, 3};
+        memset(&tk, 0, sizeof tk);
+        tk.cipher_suite = 0x1301;
+        tk.lifetime = 3600;
+        tk.ticket = big_ticket;
+        tk.ticket_len = n;
+        tk.psk = psk;
+        tk.psk_len = sizeof psk;
+        tk.received_ms = cclk.now;
+        tk.server_name = g_name;
+        CHECK_OK(iotls_session_from_ticket(&s, &tk));
+        static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+        size_t blob_len = 0;
+        CHECK_OK(iotls_session_save(&s, blob, sizeof blob, &blob_len));
+        iotls_session_wipe(&s);
+        CHECK_OK(iotls_session_load(&s, blob, blob_len, cclk.now));
+        CHECK(s.ticket_len == n && memcmp(s.ticket, big_ticket, n) == 0);
+        iotls_session_wipe(&s);
+
+        /* A real session's PSK with the big ticket: offered, not resumed. */
+        static uint8_t offered[IOTLS_SESSION_MAX_BLOB];
+        size_t offered_len = blob_with_ticket(st.blob, st.len, big_ticket, n, offered);
+        CHECK(offered_len > n);
+        if (offered_len > n)
+            CHECK_RESUMED(run(scfg, ccfg, offered, offered_len, 0), 0);
+    }
+    iotls_session s;
+    iotls_ticket tk;
+    uint8_t psk[32] = {1};
+    memset(&tk, 0, sizeof tk);
+    tk.cipher_suite = 0x1301;
+    tk.ticket = big_ticket;
+    tk.ticket_len = IOTLS_SESSION_MAX_TICKET + 1;
+    tk.psk = psk;
+    tk.psk_len = sizeof psk;
+    CHECK_RC(iotls_session_from_ticket(&s, &tk), IOTLS_ERR_BAD_ARG);
+
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
 int main(void)
 {
     test_blob();
@@ -1160,6 +1285,8 @@ int main(void)
         test_server_clock_zero();
         test_keyed_blob();
         test_client_auth_tickets();
+        test_blocking_other_name();
+        test_large_ticket();
     }
     return tl_finish("session");
 }
