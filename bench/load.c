@@ -439,7 +439,7 @@ static int slot_pump(slot *s, uint64_t now)
                 progress = 1;
                 continue;
             }
-            if (rc == IOTLS_ERR_CLOSED) {
+            if (rc == IOTLS_OK && iotls_conn_peer_closed(s->tls)) {
                 slot_close(s);
                 return -1;
             }

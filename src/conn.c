@@ -633,7 +633,7 @@ int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)
         return IOTLS_OK;
     }
     if (c->close_notify_received)
-        return IOTLS_ERR_CLOSED;
+        return IOTLS_OK; /* *n == 0: the end of the stream, as read() */
     if (c->error != IOTLS_OK)
         return c->error;
     return IOTLS_WANT_READ;

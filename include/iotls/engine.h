@@ -62,10 +62,20 @@ IOTLS_API const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len);
 IOTLS_API void iotls_conn_output_consume(iotls_conn *c, size_t n);
 IOTLS_API int iotls_conn_handshake_done(const iotls_conn *c);
 /* Application data: IOTLS_OK with *n > 0; IOTLS_WANT_READ when none is
- * buffered (not an error: feed more input); IOTLS_ERR_CLOSED after the
- * peer's close_notify (the end of the stream: the blocking iotls_read
- * returns 0 for it); another error when failed. */
+ * buffered (not an error: feed more input); another error when failed.
+ * The end of the stream is as for read() and the blocking iotls_read:
+ * after the peer's close_notify, IOTLS_OK with *n == 0 (with cap > 0),
+ * every time, and iotls_conn_peer_closed() is 1. Writing stays allowed
+ * (RFC 8446 6.1: each side closes its own write side). */
 IOTLS_API int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n);
+/* 1 once the peer's close_notify arrived: a clean end of its stream. */
+IOTLS_API int iotls_conn_peer_closed(const iotls_conn *c);
+/* The transport reports the peer closed the connection (recv() gave 0).
+ * IOTLS_OK after the peer's close_notify (a clean end); otherwise the
+ * stream was cut, which must not pass for a clean end: IOTLS_ERR_EOF, and
+ * the connection fails with it (iotls_conn_read then returns it too), as
+ * the blocking iotls_read returns IOTLS_ERR_EOF. */
+IOTLS_API int iotls_conn_input_eof(iotls_conn *c);
 /* Seals up to len bytes into output records; *n tells how many were taken
  * (IOTLS_WANT_WRITE when the output buffer is full: not an error, drain
  * it first). */

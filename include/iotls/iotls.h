@@ -54,9 +54,14 @@ IOTLS_API int iotls_accept_socket(iotls *server, int fd, iotls **conn_out);
 /* Run the handshake now (otherwise done by the first read or write).
  * IOTLS_OK, WANT_READ / WANT_WRITE (non-blocking, not errors), or an error. */
 IOTLS_API int iotls_handshake(iotls *t);
-/* > 0 bytes read; 0 peer closed (close_notify; iotls_last_error() then
- * tells IOTLS_ERR_CLOSED); IOTLS_WANT_READ / WANT_WRITE (non-blocking, not
- * errors); another negative value: the error code. */
+/* > 0 bytes read; 0: the peer closed its stream cleanly with close_notify
+ * (every later read gives 0 again; iotls_last_error() tells
+ * IOTLS_ERR_CLOSED, and writing stays allowed, RFC 8446 6.1);
+ * IOTLS_ERR_EOF: the connection was closed WITHOUT close_notify, a cut
+ * stream that must not be taken for a complete one; IOTLS_WANT_READ /
+ * WANT_WRITE (non-blocking, not errors); another negative value: the
+ * error code. The engine says the same (include/iotls/engine.h:
+ * iotls_conn_read, iotls_conn_peer_closed, iotls_conn_input_eof). */
 IOTLS_API ssize_t iotls_read(iotls *t, void *buf, size_t len);
 /* len bytes written, or < 0 error code. Non-blocking: may write fewer, or
  * return IOTLS_WANT_WRITE / WANT_READ (not errors: retry when the socket

@@ -373,9 +373,7 @@ static int do_handshake(iotls *t)
             if (output_pending(t) || iotls_conn_handshake_done(t->conn))
                 continue;
             /* The engine takes nothing after a close_notify. */
-            uint8_t probe;
-            size_t got = 0;
-            if (iotls_conn_read(t->conn, &probe, 0, &got) == IOTLS_ERR_CLOSED)
+            if (iotls_conn_peer_closed(t->conn))
                 return fail(t, "handshake", IOTLS_ERR_CLOSED, NULL);
             return fail(t, "handshake", IOTLS_ERR_INTERNAL, "engine takes no input");
         }
@@ -772,7 +770,7 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
             t->app_data_seen = 1;
             return (ssize_t)n;
         }
-        if (rc == IOTLS_ERR_CLOSED) {
+        if (rc == IOTLS_OK && iotls_conn_peer_closed(t->conn)) {
             t->read_closed = 1;
             set_error(t, "read", IOTLS_ERR_CLOSED, NULL);
             return 0;
@@ -796,7 +794,7 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
                     return IOTLS_WANT_WRITE;
                 continue;
             }
-            if (iotls_conn_read(t->conn, buf, 0, &n) == IOTLS_ERR_CLOSED)
+            if (iotls_conn_peer_closed(t->conn))
                 continue; /* the read above reports it */
             /* Nothing taken, nothing to send, nothing to read: the
              * engine cannot make progress. */
@@ -805,8 +803,8 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
         rc = fill_in(t, deadline, space, cap, &err);
         if (rc == IOTLS_WANT_READ && output_pending(t))
             return IOTLS_WANT_WRITE;
-        if (rc == IOTLS_ERR_EOF)
-            return fail(t, "read", rc, NULL);
+        if (rc == IOTLS_ERR_EOF) /* no close_notify came: truncated */
+            return fail(t, "read", iotls_conn_input_eof(t->conn), NULL);
         if (rc == IOTLS_OK && err == IOTLS_ERR_CLOSED)
             continue; /* the read above reports it */
         if (rc == IOTLS_OK && err != IOTLS_OK)
