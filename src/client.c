@@ -997,13 +997,13 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
     return rc;
 }
 
-int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
+int iotls_conn_borrow_session(iotls_conn *c, const uint8_t *blob, size_t len)
 {
-    return iotls_conn_set_session_keyed(c, blob, len, NULL, 0);
+    return iotls_conn_borrow_session_keyed(c, blob, len, NULL, 0);
 }
 
-int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len, const uint8_t *key,
-                                 size_t key_len)
+int iotls_conn_borrow_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
+                                    const uint8_t *key, size_t key_len)
 {
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_ERR_UNSUPPORTED;

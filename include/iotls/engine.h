@@ -105,18 +105,20 @@ IOTLS_API int iotls_conn_set_user(iotls_conn *c, void *user);
 IOTLS_API void *iotls_conn_user(const iotls_conn *c);
 /* Client, before iotls_conn_start: offer the session in blob
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
- * other server name, suite not configured) or SESSION_EXPIRED. The blob is
- * checked and referenced, not copied (the connection keeps no room for a
- * ticket): keep it unchanged until iotls_conn_handshake_done() or
- * iotls_conn_free(). */
-IOTLS_API int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
+ * other server name, suite not configured) or SESSION_EXPIRED. BORROWED,
+ * as the name says: the blob is checked and the connection keeps pointing
+ * into it (its ticket), so keep it alive and unchanged until
+ * iotls_conn_handshake_done() or iotls_conn_free(). A copy would make every
+ * connection reserve room for the largest ticket (IOTLS_SESSION_MAX_TICKET,
+ * 4 KB); the blocking iotls_set_session copies the blob for you. */
+IOTLS_API int iotls_conn_borrow_session(iotls_conn *c, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed: its HMAC-SHA256
  * trailer is checked under key (NULL/0: the plain SHA-256 digest, as
- * iotls_conn_set_session). A blob not made under that key is
+ * iotls_conn_borrow_session). A blob not made under that key is
  * SESSION_INVALID. The key is only used during the call. */
-IOTLS_API int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
-                                           const uint8_t *key, size_t key_len);
-/* Client, after iotls_conn_set_session: send data as 0-RTT early data. Before
+IOTLS_API int iotls_conn_borrow_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
+                                              const uint8_t *key, size_t key_len);
+/* Client, after iotls_conn_borrow_session: send data as 0-RTT early data. Before
  * iotls_conn_start the data is only referenced (keep it alive until
  * iotls_conn_start returns) and goes out right after the ClientHello; after
  * the start (until the ServerHello) it is sealed at once. BAD_STATE when the

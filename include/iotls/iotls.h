@@ -108,7 +108,7 @@ IOTLS_API iotls_conn *iotls_engine(iotls *t);
  * connect: iotls_connect / iotls_connect_socket return
  * IOTLS_ERR_SESSION_INVALID, before sending anything, for a session saved
  * for another server name or a suite the configuration does not offer
- * (as iotls_conn_set_session does); the session is then dropped and
+ * (as iotls_conn_borrow_session does); the session is then dropped and
  * connecting again on the same object does a full handshake. */
 IOTLS_API int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed, checked under

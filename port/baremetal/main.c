@@ -407,7 +407,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (resume) {
-        rc = iotls_conn_set_session(c, retained.blob, retained.len);
+        rc = iotls_conn_borrow_session(c, retained.blob, retained.len);
         if (rc != IOTLS_OK)
             return fail("retained session", rc);
         if (zero_rtt != NULL &&

@@ -448,8 +448,8 @@ static int start_engine(iotls *t, int fd, const char *server_name)
         /* Name and suite were checked (check_session_name): only an expiry
          * since iotls_set_session leaves it unoffered, a full handshake. */
         const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
-        if (iotls_conn_set_session_keyed(t->conn, t->session, t->session_len, key,
-                                         t->session_key_len) == IOTLS_OK &&
+        if (iotls_conn_borrow_session_keyed(t->conn, t->session, t->session_len, key,
+                                            t->session_key_len) == IOTLS_OK &&
             t->early_out_len > 0) {
             /* Without 0-RTT in the session the data is simply not sent
              * early (early_data NONE): the application writes it later. */
@@ -480,7 +480,7 @@ static void drop_session(iotls *t)
 /* Before anything is sent: a session set with iotls_set_session (which
  * cannot know the name yet) that was saved for another server name, or
  * whose suite the configuration no longer offers, is refused with
- * SESSION_INVALID, as iotls_conn_set_session refuses it, rather than
+ * SESSION_INVALID, as iotls_conn_borrow_session refuses it, rather than
  * silently turned into a full handshake. The session is dropped and the
  * object stays usable: connecting again does a full handshake. An expiry
  * since iotls_set_session is not the caller's mistake: the engine then

@@ -236,7 +236,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     to_sv.len = to_cl.len = 0;
     CHECK_OK(iotls_conn_start(sv));
     if (blob) {
-        CHECK_OK(iotls_conn_set_session_keyed(cl, blob, blob_len, g_blob_key, g_blob_key_len));
+        CHECK_OK(iotls_conn_borrow_session_keyed(cl, blob, blob_len, g_blob_key, g_blob_key_len));
         if (tamper_binder)
             cl->hs.cl.session.psk[0] ^= 1;
     }
@@ -364,17 +364,17 @@ static void test_resumption(void)
     {
         iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, "device.local");
         cclk.now += 7200u * 1000u;
-        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_EXPIRED);
+        CHECK_RC(iotls_conn_borrow_session(cl, blob, blob_len), IOTLS_ERR_SESSION_EXPIRED);
         cclk.now -= 7200u * 1000u;
         /* Damaged: refused. */
         blob[blob_len / 2] ^= 1;
-        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
+        CHECK_RC(iotls_conn_borrow_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
         blob[blob_len / 2] ^= 1;
-        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len - 1), IOTLS_ERR_SESSION_INVALID);
+        CHECK_RC(iotls_conn_borrow_session(cl, blob, blob_len - 1), IOTLS_ERR_SESSION_INVALID);
         tl_conn_free(cl);
         /* Another server name: refused. */
         cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, "other.local");
-        CHECK_RC(iotls_conn_set_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
+        CHECK_RC(iotls_conn_borrow_session(cl, blob, blob_len), IOTLS_ERR_SESSION_INVALID);
         tl_conn_free(cl);
     }
 
@@ -557,7 +557,7 @@ static uint32_t offered_age(iotls_config *ccfg, test_clock *cclk, const iotls_se
     cclk->now = s->received_ms + elapsed_ms;
     iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(cl != NULL);
-    CHECK_OK(iotls_conn_set_session(cl, blob, blob_len));
+    CHECK_OK(iotls_conn_borrow_session(cl, blob, blob_len));
     CHECK_OK(iotls_conn_start(cl));
     size_t n = 0;
     const uint8_t *out = iotls_conn_output(cl, &n);
@@ -783,7 +783,7 @@ static int blocking_run(iotls *t, const iotls_config *scfg)
 }
 
 /* A blob saved under a device key (iotls_session_save_keyed) is offered
- * through iotls_conn_set_session_keyed / iotls_set_session_keyed and
+ * through iotls_conn_borrow_session_keyed / iotls_set_session_keyed and
  * resumes; the same blob without the key, under another key, and a plain
  * blob (which anyone who can write the storage can make) under the key
  * are SESSION_INVALID. */
@@ -812,12 +812,12 @@ static void test_keyed_blob(void)
     /* Engine API. */
     iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
     CHECK(cl != NULL);
-    CHECK_RC(iotls_conn_set_session(cl, keyed, keyed_len), IOTLS_ERR_SESSION_INVALID);
-    CHECK_RC(iotls_conn_set_session_keyed(cl, keyed, keyed_len, other_key, sizeof other_key),
+    CHECK_RC(iotls_conn_borrow_session(cl, keyed, keyed_len), IOTLS_ERR_SESSION_INVALID);
+    CHECK_RC(iotls_conn_borrow_session_keyed(cl, keyed, keyed_len, other_key, sizeof other_key),
              IOTLS_ERR_SESSION_INVALID);
-    CHECK_RC(iotls_conn_set_session_keyed(cl, plain, plain_len, device_key, sizeof device_key),
+    CHECK_RC(iotls_conn_borrow_session_keyed(cl, plain, plain_len, device_key, sizeof device_key),
              IOTLS_ERR_SESSION_INVALID);
-    CHECK_RC(iotls_conn_set_session_keyed(cl, keyed, keyed_len, NULL, 1), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls_conn_borrow_session_keyed(cl, keyed, keyed_len, NULL, 1), IOTLS_ERR_BAD_ARG);
     tl_conn_free(cl);
     sclk.now += 60000;
     cclk.now += 60000;
@@ -1096,7 +1096,7 @@ static void test_client_auth_tickets(void)
             iotls_info mid;
             to_sv.len = to_cl.len = 0;
             CHECK_OK(iotls_conn_start(sv));
-            CHECK_OK(iotls_conn_set_session(cl, device_ticket, device_len));
+            CHECK_OK(iotls_conn_borrow_session(cl, device_ticket, device_len));
             CHECK_OK(iotls_conn_start(cl));
             CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
             CHECK_OK(iotls_conn_info(sv, &mid));
@@ -1149,7 +1149,7 @@ static void test_client_auth_tickets(void)
 /* A session saved for device.local, handed to a blocking client that then
  * connects to another name: iotls_set_session cannot know the name yet,
  * so the connect refuses it with SESSION_INVALID before sending anything
- * (as the engine's iotls_conn_set_session does), instead of a silent full
+ * (as the engine's iotls_conn_borrow_session does), instead of a silent full
  * handshake. The session is dropped: connecting again does a full one. */
 static void test_blocking_other_name(void)
 {
@@ -1271,6 +1271,58 @@ static void test_large_ticket(void)
     iotls_config_free(ccfg);
 }
 
+/* The blocking API copies the blob: the caller's may be overwritten and
+ * freed right after iotls_set_session (a device reusing its RTC buffer)
+ * and the connection still resumes. Under ASan a kept pointer into the
+ * freed blob is a use-after-free report, not a silent pass. (The engine's
+ * iotls_conn_borrow_session borrows it, as its name says.) */
+static void test_blob_freed_after_set(void)
+{
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    iotls_config *scfg = server_config(&sclk);
+    iotls_config *ccfg = client_config(&cclk, &st);
+    memset(&st, 0, sizeof st);
+    CHECK_RESUMED(run(scfg, ccfg, NULL, 0, 0), 0);
+    CHECK(st.count == 2);
+    for (int keyed = 0; keyed < 2; keyed++) {
+        static const uint8_t key[32] = {7, 7, 7};
+        size_t len = st.len;
+        uint8_t *blob = malloc(IOTLS_SESSION_MAX_BLOB);
+        uint8_t *key_copy = malloc(sizeof key);
+        CHECK(blob != NULL && key_copy != NULL);
+        if (!blob || !key_copy) {
+            free(blob);
+            free(key_copy);
+            break;
+        }
+        memcpy(key_copy, key, sizeof key);
+        if (keyed) {
+            iotls_session s;
+            CHECK_OK(iotls_session_load(&s, st.blob, st.len, 0));
+            CHECK_OK(
+                iotls_session_save_keyed(&s, key, sizeof key, blob, IOTLS_SESSION_MAX_BLOB, &len));
+            iotls_session_wipe(&s);
+        } else {
+            memcpy(blob, st.blob, len);
+        }
+        iotls *t = iotls_client_new(ccfg);
+        CHECK(t != NULL);
+        if (keyed)
+            CHECK_OK(iotls_set_session_keyed(t, blob, len, key_copy, sizeof key));
+        else
+            CHECK_OK(iotls_set_session(t, blob, len));
+        memset(blob, 0xA5, IOTLS_SESSION_MAX_BLOB);
+        memset(key_copy, 0xA5, sizeof key);
+        free(blob);
+        free(key_copy);
+        CHECK(blocking_run(t, scfg) == 1);
+        iotls_free(t);
+    }
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
 int main(void)
 {
     test_blob();
@@ -1287,6 +1339,7 @@ int main(void)
         test_client_auth_tickets();
         test_blocking_other_name();
         test_large_ticket();
+        test_blob_freed_after_set();
     }
     return tl_finish("session");
 }
