@@ -409,10 +409,15 @@ static void print_json(const iotls *t, const char *target, const char *note)
     if (iotls_get_info(t, &info) != IOTLS_OK)
         return;
     FILE *o = stderr;
-    char spki[65] = "";
-    if (info.peer_chain_len > 0)
-        for (size_t i = 0; i < sizeof info.peer_spki_sha256; i++)
-            snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
+    /* The names are formatted on request, not carried in iotls_info. */
+    char spki[65] = "", subject[256] = "", issuer[256] = "", names[256] = "";
+    uint8_t hash[32];
+    if (info.peer_chain_len > 0 && iotls_peer_spki_sha256(t, hash) == IOTLS_OK)
+        for (size_t i = 0; i < sizeof hash; i++)
+            snprintf(spki + 2 * i, 3, "%02x", hash[i]);
+    (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
+    (void)iotls_peer_text(t, IOTLS_PEER_ISSUER, issuer, sizeof issuer);
+    (void)iotls_peer_text(t, IOTLS_PEER_SANS, names, sizeof names);
     fputs("{\"connected\":", o);
     json_str(o, target);
     fputs(",\"version\":\"TLSv1.3\",\"cipher_suite\":", o);
@@ -428,11 +433,11 @@ static void print_json(const iotls *t, const char *target, const char *note)
     fputs(",\"signature\":", o);
     json_str(o, info.sig_scheme ? info.sig_scheme_name : "");
     fputs(",\"peer_subject\":", o);
-    json_str(o, info.peer_subject);
+    json_str(o, subject);
     fputs(",\"peer_issuer\":", o);
-    json_str(o, info.peer_issuer);
+    json_str(o, issuer);
     fputs(",\"peer_names\":", o);
-    json_str(o, info.peer_sans);
+    json_str(o, names);
     fputs(",\"peer_spki_sha256\":", o);
     json_str(o, spki);
     fputs(",\"peer_auth\":", o);
@@ -468,8 +473,11 @@ static void print_connected(const iotls *t, const char *target, const char *note
         fprintf(stderr, " (external PSK%s)", info.group ? "" : ", psk_ke");
     if (info.alpn && info.alpn[0])
         fprintf(stderr, " alpn=%s", info.alpn);
+    char subject[256] = "";
     if (info.peer_chain_len > 0)
-        fprintf(stderr, ", server \"%s\"%s", info.peer_subject,
+        (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
+    if (info.peer_chain_len > 0)
+        fprintf(stderr, ", server \"%s\"%s", subject,
                 info.peer_auth == IOTLS_PEER_AUTH_NAME  ? " verified"
                 : info.peer_auth == IOTLS_PEER_AUTH_PIN ? " key pinned (name not checked)"
                                                         : " NOT VERIFIED");

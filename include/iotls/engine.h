@@ -86,7 +86,22 @@ IOTLS_API int iotls_conn_close(iotls_conn *c);
 IOTLS_API int iotls_conn_key_update(iotls_conn *c, int request_peer);
 /* The error that failed the connection (0 while healthy). */
 IOTLS_API int iotls_conn_error(const iotls_conn *c);
+/* What was negotiated, flags and counters: copied, nothing formatted or
+ * hashed (cheap to call on every record, a few dozen bytes of stack). */
 IOTLS_API int iotls_conn_info(const iotls_conn *c, iotls_info *info);
+/* The peer's certificate as text, formatted now from its leaf (what =
+ * IOTLS_PEER_SUBJECT / _ISSUER / _SANS / _KEY), NUL-ended into out.
+ * Works whenever the connection holds the peer's chain, also after a
+ * failed verification (to show what was refused). On a server resumed
+ * with a client's ticket, the subject it carries (the rest is not kept).
+ * IOTLS_ERR_BAD_STATE (out "") when there is none (no certificate
+ * presented, resumption, PSK); IOTLS_ERR_BUFFER_TOO_SMALL when it does not
+ * fit in cap. Costs the crypto library's DN formatting: about 2.3 KB of stack. */
+IOTLS_API int iotls_conn_peer_text(const iotls_conn *c, int what, char *out, size_t cap);
+/* SHA-256 of the peer leaf's SubjectPublicKeyInfo (what pins are made
+ * of), hashed now; on a server that verifies clients, the stored identity
+ * of the authenticated client (also when resumed). BAD_STATE as above. */
+IOTLS_API int iotls_conn_peer_spki_sha256(const iotls_conn *c, uint8_t out[32]);
 /* Words on the error that failed c, for a person, NUL-ended in out (empty
  * when iotls knows nothing more than iotls_error_string tells): a refused
  * peer certificate's subject and what was wrong (the host name asked for

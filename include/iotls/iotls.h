@@ -91,7 +91,14 @@ IOTLS_API size_t iotls_memory_used(const iotls *t);
  * certificate does not match the host name)". */
 IOTLS_API const char *iotls_error(const iotls *t);
 IOTLS_API int iotls_last_error(const iotls *t);
+/* Negotiated parameters, flags, counters (cheap: nothing formatted). */
 IOTLS_API int iotls_get_info(const iotls *t, iotls_info *info);
+/* The peer certificate's subject, issuer, names or key as text, formatted
+ * when asked, and its SPKI SHA-256: as iotls_conn_peer_text /
+ * iotls_conn_peer_spki_sha256 (include/iotls/engine.h); BAD_STATE before
+ * a connection exists or when the peer presented none. */
+IOTLS_API int iotls_peer_text(const iotls *t, int what, char *out, size_t cap);
+IOTLS_API int iotls_peer_spki_sha256(const iotls *t, uint8_t out[32]);
 /* The peer's certificate chain (leaf first) as DER, e.g. to store or pin
  * it: views valid until iotls_free. 0 certificates before the handshake,
  * after a resumption or with a PSK. */

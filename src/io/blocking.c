@@ -1023,6 +1023,26 @@ int iotls_get_info(const iotls *t, iotls_info *info)
     return iotls_conn_info(t->conn, info);
 }
 
+int iotls_peer_text(const iotls *t, int what, char *out, size_t cap)
+{
+    if (t == NULL || out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn == NULL) {
+        out[0] = '\0';
+        return IOTLS_ERR_BAD_STATE;
+    }
+    return iotls_conn_peer_text(t->conn, what, out, cap);
+}
+
+int iotls_peer_spki_sha256(const iotls *t, uint8_t out[32])
+{
+    if (t == NULL || out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn == NULL)
+        return IOTLS_ERR_BAD_STATE;
+    return iotls_conn_peer_spki_sha256(t->conn, out);
+}
+
 size_t iotls_peer_cert_count(const iotls *t)
 {
     return t && t->conn ? iotls_conn_peer_cert_count(t->conn) : 0;

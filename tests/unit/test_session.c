@@ -196,6 +196,9 @@ typedef struct {
     uint16_t group;    /* 0: psk_ke */
     int cl_peer_alert; /* the alert the client received, -1 none */
     iotls_info si;     /* the server's view, after the handshake */
+    /* The client identity the server tells on request ("" / zeros: none). */
+    char sv_subject[256];
+    uint8_t sv_spki[32];
 } result;
 
 /* Counts the server's Certificate ([0]) and CertificateRequest ([1]). */
@@ -270,6 +273,9 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     CHECK_OK(iotls_conn_info(cl, &ci));
     r.cl_peer_alert = ci.peer_alert;
     CHECK_OK(iotls_conn_info(sv, &r.si));
+    (void)iotls_conn_peer_text(sv, IOTLS_PEER_SUBJECT, r.sv_subject, sizeof r.sv_subject);
+    if (iotls_conn_peer_spki_sha256(sv, r.sv_spki) != IOTLS_OK)
+        memset(r.sv_spki, 0, sizeof r.sv_spki);
     if (r.hs_rc == 0) {
         size_t n = 0;
         uint8_t buf[16];
@@ -1045,8 +1051,8 @@ static void test_client_auth_tickets(void)
         memcpy(tail + 34, "CN=forge", 8);
         r = run_with_tail(strict, anon, anon_ticket, anon_len, master, tail, sizeof tail);
         CHECK_OK(r.hs_rc);
-        CHECK(r.resumed_sv && r.si.client_auth && strcmp(r.si.peer_subject, "CN=forge") == 0);
-        CHECK(r.si.peer_spki_sha256[0] == 0xA5 && r.si.peer_spki_sha256[31] == 0xA5);
+        CHECK(r.resumed_sv && r.si.client_auth && strcmp(r.sv_subject, "CN=forge") == 0);
+        CHECK(r.sv_spki[0] == 0xA5 && r.sv_spki[31] == 0xA5);
     }
 
     /* A device with a certificate, its ticket from "open" (which did not
@@ -1062,11 +1068,11 @@ static void test_client_auth_tickets(void)
     CHECK_OK(r.hs_rc);
     CHECK(!r.resumed_sv && !r.resumed_cl && r.cr_sent == 1);
     CHECK(r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_CA && r.si.peer_cert_verified);
-    CHECK(strstr(r.si.peer_subject, "sensor-7") != NULL);
+    CHECK(strstr(r.sv_subject, "sensor-7") != NULL);
     uint8_t device_spki[32];
     char device_subject[256];
-    memcpy(device_spki, r.si.peer_spki_sha256, sizeof device_spki);
-    memcpy(device_subject, r.si.peer_subject, sizeof device_subject);
+    memcpy(device_spki, r.sv_spki, sizeof device_spki);
+    memcpy(device_subject, r.sv_subject, sizeof device_subject);
     CHECK(st.count == 2);
     device_len = st.len;
     memcpy(device_ticket, st.blob, device_len);
@@ -1083,8 +1089,8 @@ static void test_client_auth_tickets(void)
     CHECK(r.resumed_sv && r.resumed_cl && r.cr_sent == 0 && r.cert_sent == 0);
     CHECK(r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_RESUMED);
     CHECK(r.si.peer_chain_len == 0 && !r.si.peer_cert_presented && !r.si.peer_cert_verified);
-    CHECK(strcmp(r.si.peer_subject, device_subject) == 0);
-    CHECK(memcmp(r.si.peer_spki_sha256, device_spki, sizeof device_spki) == 0);
+    CHECK(strcmp(r.sv_subject, device_subject) == 0);
+    CHECK(memcmp(r.sv_spki, device_spki, sizeof device_spki) == 0);
     /* Half-way (the ClientHello with the ticket taken, the client's
      * Finished not yet), the server reports no client yet. */
     {
@@ -1100,13 +1106,18 @@ static void test_client_auth_tickets(void)
             CHECK_OK(iotls_conn_start(cl));
             CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
             CHECK_OK(iotls_conn_info(sv, &mid));
-            CHECK(!mid.handshake_done && !mid.client_auth && mid.peer_subject[0] == '\0' &&
-                  mid.peer_auth == IOTLS_PEER_AUTH_NONE);
+            char subject[256];
+            CHECK(!mid.handshake_done && !mid.client_auth && mid.peer_auth == IOTLS_PEER_AUTH_NONE);
+            /* Not authenticated yet: no identity told. */
+            CHECK_RC(iotls_conn_peer_text(sv, IOTLS_PEER_SUBJECT, subject, sizeof subject),
+                     IOTLS_ERR_BAD_STATE);
+            CHECK(subject[0] == '\0');
             CHECK(tl_shuttle(sv, &to_cl, cl, NULL) > 0);
             CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
             CHECK_OK(iotls_conn_info(sv, &mid));
-            CHECK(mid.handshake_done && mid.resumed && mid.client_auth &&
-                  strcmp(mid.peer_subject, device_subject) == 0);
+            CHECK(mid.handshake_done && mid.resumed && mid.client_auth);
+            CHECK_OK(iotls_conn_peer_text(sv, IOTLS_PEER_SUBJECT, subject, sizeof subject));
+            CHECK(strcmp(subject, device_subject) == 0);
         }
         tl_conn_free(sv);
         tl_conn_free(cl);
@@ -1120,21 +1131,21 @@ static void test_client_auth_tickets(void)
     CHECK_OK(r.hs_rc);
     CHECK(r.resumed_sv && r.cr_sent == 0 && r.si.client_auth &&
           r.si.peer_auth == IOTLS_PEER_AUTH_RESUMED);
-    CHECK(strcmp(r.si.peer_subject, device_subject) == 0);
-    CHECK(memcmp(r.si.peer_spki_sha256, device_spki, sizeof device_spki) == 0);
+    CHECK(strcmp(r.sv_subject, device_subject) == 0);
+    CHECK(memcmp(r.sv_spki, device_spki, sizeof device_spki) == 0);
     /* The ticket's PSK is what authenticates on resumption: whoever holds
      * the session resumes as the device, certificate or not (a session
      * must be stored like a key: include/iotls/session.h). */
     r = run(strict, anon, device_ticket, device_len, 0);
     CHECK_OK(r.hs_rc);
-    CHECK(r.resumed_sv && r.si.client_auth && strcmp(r.si.peer_subject, device_subject) == 0);
+    CHECK(r.resumed_sv && r.si.client_auth && strcmp(r.sv_subject, device_subject) == 0);
 
     /* "lax" resumes it with the identity too; "open" verifies no client
      * and keeps none: anonymous to it. */
     r = run(lax, device, device_ticket, device_len, 0);
     CHECK_OK(r.hs_rc);
     CHECK(r.resumed_sv && r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_RESUMED);
-    CHECK(memcmp(r.si.peer_spki_sha256, device_spki, sizeof device_spki) == 0);
+    CHECK(memcmp(r.sv_spki, device_spki, sizeof device_spki) == 0);
     r = run(open_cfg, device, device_ticket, device_len, 0);
     CHECK_OK(r.hs_rc);
     CHECK(r.resumed_sv && !r.si.client_auth && r.si.peer_auth == IOTLS_PEER_AUTH_NONE);
