@@ -78,7 +78,7 @@ static size_t record_size(const iotls_config *cfg)
  * ticket and binder) or its Finished, or a KeyUpdate. */
 static size_t client_hello_room(const iotls_config *cfg)
 {
-    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + IOTLS_SESSION_MAX_TICKET;
+    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + iotls_session_ticket_room(cfg);
 }
 
 /* The smallest peer record limit the flight's record overhead is sized for

@@ -24,6 +24,12 @@ typedef struct {
     size_t server_name_len;
 } iotls_session_ref;
 
+/* The longest ticket a client with cfg offers: its ClientHello is one
+ * handshake message, and max_handshake bounds those in and out (a device
+ * configured for small ones keeps a small ClientHello room), and at most
+ * IOTLS_SESSION_MAX_TICKET. A longer one is SESSION_INVALID for it. */
+size_t iotls_session_ticket_room(const iotls_config *cfg);
+
 /* Checks the trailer (SHA-256, or HMAC-SHA256 under key) and the fields of
  * blob and references them. SESSION_INVALID / SESSION_EXPIRED (at now_ms;
  * 0: not checked) as iotls_session_load_keyed; r is wiped on failure. */

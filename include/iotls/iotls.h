@@ -114,8 +114,9 @@ IOTLS_API iotls_conn *iotls_engine(iotls *t);
  * _EXPIRED when it cannot be used. The server name is only known at the
  * connect: iotls_connect / iotls_connect_socket return
  * IOTLS_ERR_SESSION_INVALID, before sending anything, for a session saved
- * for another server name or a suite the configuration does not offer
- * (as iotls_conn_borrow_session does); the session is then dropped and
+ * for another server name, a suite the configuration does not offer or
+ * with a ticket over its max handshake size (as iotls_conn_borrow_session
+ * does); the session is then dropped and
  * connecting again on the same object does a full handshake. */
 IOTLS_API int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed, checked under

@@ -39,8 +39,10 @@ extern "C" {
  * gnutls-serv --require-client-cert 3,046 B for the RSA-4096 leaf and its
  * RSA-4096 intermediate: the whole chain. Mbed TLS stores the leaf only,
  * as OpenSSL (its session format). 4,096 B takes all of them and stays
- * bounded; a client without a certificate reserves this much in its
- * ClientHello room (docs/memory.md). */
+ * bounded. A client offers a ticket up to its max_handshake size (the
+ * ClientHello is one handshake message; a longer one is
+ * IOTLS_ERR_SESSION_INVALID), and one without a certificate reserves that
+ * much in its ClientHello room (docs/memory.md). */
 #define IOTLS_SESSION_MAX_TICKET 4096
 #define IOTLS_SESSION_MAX_PSK 48
 #define IOTLS_SESSION_MAX_NAME 255

@@ -479,7 +479,8 @@ static void drop_session(iotls *t)
 
 /* Before anything is sent: a session set with iotls_set_session (which
  * cannot know the name yet) that was saved for another server name, or
- * whose suite the configuration no longer offers, is refused with
+ * whose suite the configuration no longer offers, or whose ticket is
+ * longer than the configuration's ClientHello takes, is refused with
  * SESSION_INVALID, as iotls_conn_borrow_session refuses it, rather than
  * silently turned into a full handshake. The session is dropped and the
  * object stays usable: connecting again does a full handshake. An expiry
@@ -496,17 +497,18 @@ static int check_session_name(iotls *t, const char *server_name)
     int suite_ok = 0;
     for (size_t i = 0; rc == IOTLS_OK && i < t->cfg->suite_count; i++)
         suite_ok |= t->cfg->suites[i] == ref.suite;
-    if (rc == IOTLS_OK &&
-        (ref.server_name_len != name_len ||
-         (name_len > 0 && memcmp(ref.server_name, server_name, name_len) != 0) || !suite_ok))
+    if (rc == IOTLS_OK && (ref.server_name_len != name_len ||
+                           (name_len > 0 && memcmp(ref.server_name, server_name, name_len) != 0) ||
+                           !suite_ok || ref.ticket_len > iotls_session_ticket_room(t->cfg)))
         rc = IOTLS_ERR_SESSION_INVALID;
     iotls_wipe(&ref, sizeof ref);
     if (rc == IOTLS_OK)
         return IOTLS_OK;
     drop_session(t);
     return set_error(t, "connect", rc,
-                     "the session was saved for another server name, or for a cipher suite "
-                     "no longer configured (dropped: connect again for a full handshake)");
+                     "the session was saved for another server name, for a cipher suite no "
+                     "longer configured, or its ticket is over the max handshake size "
+                     "(dropped: connect again for a full handshake)");
 }
 
 int iotls_connect_socket(iotls *t, int fd, const char *servername)

@@ -1267,6 +1267,35 @@ static void test_large_ticket(void)
         if (offered_len > n)
             CHECK_RESUMED(run(scfg, ccfg, offered, offered_len, 0), 0);
     }
+    /* A client configured for handshake messages of 1,024 B keeps a
+     * ClientHello room to match (the README's resumed device): a 3,046-B
+     * ticket does not fit, and is refused up front by the engine and by the
+     * blocking connect, not turned into a ClientHello that cannot be built. */
+    {
+        test_clock small_clk = cclk;
+        iotls_config *small = client_config(&small_clk, &st);
+        CHECK_OK(iotls_config_set_max_handshake_size(small, 1024));
+        static uint8_t offered[IOTLS_SESSION_MAX_BLOB];
+        size_t offered_len = blob_with_ticket(st.blob, st.len, big_ticket, 3046, offered);
+        iotls_conn *cl = tl_conn_new(small, IOTLS_ROLE_CLIENT, g_name);
+        CHECK(cl != NULL);
+        if (cl) {
+            CHECK_RC(iotls_conn_borrow_session(cl, offered, offered_len),
+                     IOTLS_ERR_SESSION_INVALID);
+            tl_conn_free(cl);
+        }
+        iotls *t = iotls_client_new(small);
+        CHECK(t != NULL);
+        CHECK_OK(iotls_set_session(t, offered, offered_len));
+        CHECK_RC(iotls_connect(t, "127.0.0.1", "9", g_name), IOTLS_ERR_SESSION_INVALID);
+        iotls_free(t);
+        /* Control: a 1,000-B ticket fits and is offered (not resumed: our
+         * server cannot open it). */
+        offered_len = blob_with_ticket(st.blob, st.len, big_ticket, 1000, offered);
+        CHECK_RESUMED(run(scfg, small, offered, offered_len, 0), 0);
+        iotls_config_free(small);
+    }
+
     iotls_session s;
     iotls_ticket tk;
     uint8_t psk[32] = {1};
