@@ -413,10 +413,15 @@ static void print_json(const iotls *t, const char *target, const char *note)
     if (iotls_get_info(t, &info) != IOTLS_OK)
         return;
     FILE *o = stderr;
-    char spki[65] = "";
-    if (info.peer_chain_len > 0)
-        for (size_t i = 0; i < sizeof info.peer_spki_sha256; i++)
-            snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
+    /* The names are formatted on request, not carried in iotls_info. */
+    char spki[65] = "", subject[256] = "", issuer[256] = "", names[256] = "";
+    uint8_t hash[32];
+    if (info.peer_chain_len > 0 && iotls_peer_spki_sha256(t, hash) == IOTLS_OK)
+        for (size_t i = 0; i < sizeof hash; i++)
+            snprintf(spki + 2 * i, 3, "%02x", hash[i]);
+    (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
+    (void)iotls_peer_text(t, IOTLS_PEER_ISSUER, issuer, sizeof issuer);
+    (void)iotls_peer_text(t, IOTLS_PEER_SANS, names, sizeof names);
     fputs("{\"connected\":", o);
     json_str(o, target);
     fputs(",\"version\":\"TLSv1.3\",\"cipher_suite\":", o);
@@ -432,11 +437,11 @@ static void print_json(const iotls *t, const char *target, const char *note)
     fputs(",\"signature\":", o);
     json_str(o, info.sig_scheme ? info.sig_scheme_name : "");
     fputs(",\"peer_subject\":", o);
-    json_str(o, info.peer_subject);
+    json_str(o, subject);
     fputs(",\"peer_issuer\":", o);
-    json_str(o, info.peer_issuer);
+    json_str(o, issuer);
     fputs(",\"peer_names\":", o);
-    json_str(o, info.peer_sans);
+    json_str(o, names);
     fputs(",\"peer_spki_sha256\":", o);
     json_str(o, spki);
     fputs(",\"peer_auth\":", o);
@@ -472,8 +477,11 @@ static void print_connected(const iotls *t, const char *target, const char *note
         fprintf(stderr, " (external PSK%s)", info.group ? "" : ", psk_ke");
     if (info.alpn && info.alpn[0])
         fprintf(stderr, " alpn=%s", info.alpn);
+    char subject[256] = "";
     if (info.peer_chain_len > 0)
-        fprintf(stderr, ", server \"%s\"%s", info.peer_subject,
+        (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
+    if (info.peer_chain_len > 0)
+        fprintf(stderr, ", server \"%s\"%s", subject,
                 info.peer_auth == IOTLS_PEER_AUTH_NAME  ? " verified"
                 : info.peer_auth == IOTLS_PEER_AUTH_PIN ? " key pinned (name not checked)"
                                                         : " NOT VERIFIED");
@@ -698,6 +706,13 @@ int cmd_client(int argc, char **argv)
     if (verbose)
         fprintf(stderr, "connecting to %s port %s\n", host, port);
     rc = iotls_connect(t, host, port, servername);
+    if (rc == IOTLS_ERR_SESSION_INVALID) {
+        /* --sess-in saved for another server name: refused before
+         * connecting and dropped, so the second try is a full handshake. */
+        fprintf(stderr, "iotls: --sess-in %s: %s; doing a full handshake\n", sess_in,
+                iotls_error(t));
+        rc = iotls_connect(t, host, port, servername);
+    }
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls: %s\n", iotls_error(t));
         exit_code = app_exit_for(rc);

@@ -33,9 +33,24 @@ typedef struct {
     char dev_key[PEM_CAP], dev_cert[PEM_CAP];
 } demo_pki;
 
+/* The peer's certificate as text, asked for while the connection lives
+ * (iotls_info carries no names). */
+typedef struct {
+    char subject[256], issuer[256], sans[256], key[32];
+} peer_names;
+
+static void get_peer_names(const iotls *t, peer_names *p)
+{
+    (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, p->subject, sizeof p->subject);
+    (void)iotls_peer_text(t, IOTLS_PEER_ISSUER, p->issuer, sizeof p->issuer);
+    (void)iotls_peer_text(t, IOTLS_PEER_SANS, p->sans, sizeof p->sans);
+    (void)iotls_peer_text(t, IOTLS_PEER_KEY, p->key, sizeof p->key);
+}
+
 /* One connection as the gateway saw it. */
 typedef struct {
     iotls_info info;
+    peer_names peer;
     double handshake_ms;
     size_t peak_heap;
     char request_line[128];
@@ -230,11 +245,12 @@ static void *server_main(void *arg)
                     *eol = '\0';
                 snprintf(sc->request_line, sizeof sc->request_line, "%.100s", req);
                 iotls_get_info(conn, &sc->info);
+                get_peer_names(conn, &sc->peer);
                 char body[512];
                 int blen = snprintf(body, sizeof body,
                                     "Hello sensor! You are \"%s\".\n"
                                     "TLS 1.3, %s, %s, your key proved with a signature.\n",
-                                    i == 0 ? sc->info.peer_subject : "sensor-0042 (resumed)",
+                                    i == 0 ? sc->peer.subject : "sensor-0042 (resumed)",
                                     sc->info.cipher_suite_name, sc->info.group_name);
                 char resp[1024];
                 int rlen = snprintf(resp, sizeof resp,
@@ -316,11 +332,11 @@ static int print_device_ram(const device_ram *full, const device_ram *resumed)
     return full_over || resumed_over;
 }
 
-static void print_chain_line(const char *who, const iotls_info *info)
+static void print_chain_line(const char *who, const peer_names *p)
 {
-    printf("    %s presented: %s\n", who, info->peer_subject);
-    printf("      issued by %s, key %s, names [%s]\n", info->peer_issuer, info->peer_key,
-           info->peer_sans[0] ? info->peer_sans : "none");
+    printf("    %s presented: %s\n", who, p->subject);
+    printf("      issued by %s, key %s, names [%s]\n", p->issuer, p->key,
+           p->sans[0] ? p->sans : "none");
 }
 
 /* ---- act 2: the device sleeps, wakes up in a new process, 0-RTT ---- */
@@ -581,6 +597,8 @@ int cmd_demo(int argc, char **argv)
     device_ram full = {.engine = iotls_conn_size(ccfg), .own = iotls_memory_used(dev)};
     iotls_info cinfo;
     memset(&cinfo, 0, sizeof cinfo);
+    peer_names cnames;
+    memset(&cnames, 0, sizeof cnames);
     char response[2048] = "";
     size_t resp_len = 0;
     /* Flights each way during the handshake alone (tickets come later). */
@@ -605,6 +623,7 @@ int cmd_demo(int argc, char **argv)
                 rc = (int)n;
         }
         iotls_get_info(dev, &cinfo);
+        get_peer_names(dev, &cnames);
     }
     full.peak = memtrack_thread_peak();
     if (rc != IOTLS_OK)
@@ -643,10 +662,10 @@ int cmd_demo(int argc, char **argv)
            "     the handshake with %s; the device checked the chain up to the root CA,\n"
            "     the validity dates and the name \"%s\".\n",
            cinfo.sig_scheme_name, GATEWAY_NAME);
-    print_chain_line("  gateway", &cinfo);
+    print_chain_line("  gateway", &cnames);
     printf("   - The device proved its identity to the gateway the same way (mutual TLS):\n"
            "     the gateway verified the device's certificate against the same CA.\n");
-    print_chain_line("  device", &srv.c[0].info);
+    print_chain_line("  device", &srv.c[0].peer);
     printf("   - An eavesdropper saw only the two Hellos in the clear (including the name\n"
            "     the device asked for, in SNI); both certificates and the HTTP exchange were\n"
            "     encrypted. A man in the middle without a key the CA signed could not have\n"

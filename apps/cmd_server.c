@@ -233,9 +233,13 @@ static void describe_page(iotls *t, const char *method, const char *path, char *
     }
     /* The client's key names it even when its subject does not (and on a
      * resumed connection it is what the ticket carried). */
-    char spki[2 * sizeof info.peer_spki_sha256 + 1] = "none";
-    for (size_t i = 0; info.client_auth && i < sizeof info.peer_spki_sha256; i++)
-        snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
+    char spki[2 * 32 + 1] = "none", subject[256] = "";
+    uint8_t hash[32];
+    if (info.client_auth && iotls_peer_spki_sha256(t, hash) == IOTLS_OK)
+        for (size_t i = 0; i < sizeof hash; i++)
+            snprintf(spki + 2 * i, 3, "%02x", hash[i]);
+    if (info.client_auth)
+        (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
     snprintf(out, cap,
              "iotls server: TLS 1.3 connection established\n"
              "request:      %s %s\n"
@@ -253,7 +257,7 @@ static void describe_page(iotls *t, const char *method, const char *path, char *
              iotls_sig_scheme_name(info.own_sig_scheme),
              info.alpn && info.alpn[0] ? info.alpn : "none",
              info.server_name && info.server_name[0] ? info.server_name : "none",
-             info.client_auth ? info.peer_subject : "anonymous",
+             info.client_auth ? subject : "anonymous",
              !info.client_auth ? ""
              : info.resumed    ? " (certificate verified when the ticket was issued)"
                                : " (certificate verified)",
@@ -431,10 +435,11 @@ static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const ch
     }
     iotls_info info;
     if (iotls_get_info(t, &info) == IOTLS_OK) {
-        char client[300];
-        if (info.client_auth)
-            snprintf(client, sizeof client, "client=\"%s\"", info.peer_subject);
-        else
+        char client[300], subject[256] = "";
+        if (info.client_auth) {
+            (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
+            snprintf(client, sizeof client, "client=\"%s\"", subject);
+        } else
             snprintf(client, sizeof client, "client=anonymous");
         out_line(ctx, "conn %lu from %s: TLSv1.3 %s %s%s%s %s alpn=%s sni=%s %s", id, peer,
                  info.cipher_suite_name, info.group_name, info.hrr ? " (HRR)" : "",

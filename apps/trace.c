@@ -218,10 +218,13 @@ void trace_summary(FILE *out, iotls *t, int is_client)
                 info.client_auth && info.resumed ? " (from the ticket)" : "");
     if (!is_client && info.client_auth && info.peer_chain_len == 0) {
         /* Resumed: no chain to print; the identity the ticket carried. */
-        char spki[65];
-        for (size_t i = 0; i < sizeof info.peer_spki_sha256; i++)
-            snprintf(spki + 2 * i, 3, "%02x", info.peer_spki_sha256[i]);
-        fprintf(out, "%s  client:         %s, SPKI SHA-256 %s\n", tag, info.peer_subject, spki);
+        char spki[65] = "unknown", subject[256];
+        uint8_t hash[32];
+        if (iotls_peer_spki_sha256(t, hash) == IOTLS_OK)
+            for (size_t i = 0; i < sizeof hash; i++)
+                snprintf(spki + 2 * i, 3, "%02x", hash[i]);
+        (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
+        fprintf(out, "%s  client:         %s, SPKI SHA-256 %s\n", tag, subject, spki);
     }
     /* A round trip is one flight of the peer answering one of ours: the
      * client counts the server's flights; the server the client flights

@@ -316,7 +316,7 @@ static void slot_start(slot *s, uint64_t now)
          * handshakes, and the share catches up later. */
         if (pick_ticket(s)) {
             L.started_resume++;
-            int rc = iotls_conn_set_session(s->tls, s->blob, s->blob_len);
+            int rc = iotls_conn_borrow_session(s->tls, s->blob, s->blob_len);
             if (rc == IOTLS_OK) {
                 s->offered_ticket = 1;
                 if (L.early) {
@@ -439,7 +439,7 @@ static int slot_pump(slot *s, uint64_t now)
                 progress = 1;
                 continue;
             }
-            if (rc == IOTLS_ERR_CLOSED) {
+            if (rc == IOTLS_OK && iotls_conn_peer_closed(s->tls)) {
                 slot_close(s);
                 return -1;
             }

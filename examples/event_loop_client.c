@@ -51,8 +51,8 @@ static int drain_app_data(iotls_conn *c)
         int rc = iotls_conn_read(c, buf, sizeof buf, &n);
         if (rc == IOTLS_WANT_READ)
             return 0;
-        if (rc == IOTLS_ERR_CLOSED)
-            return 1;
+        if (rc == IOTLS_OK && n == 0)
+            return 1; /* the end of the stream: close_notify */
         if (rc != IOTLS_OK)
             return -1;
         fwrite(buf, 1, n, stdout);

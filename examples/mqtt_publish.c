@@ -140,7 +140,10 @@ int main(int argc, char **argv)
     if (t == NULL)
         goto out;
     offer_session(t, argv[6]);
-    if (iotls_connect(t, argv[1], argv[2], NULL) != IOTLS_OK) {
+    int rc = iotls_connect(t, argv[1], argv[2], NULL);
+    if (rc == IOTLS_ERR_SESSION_INVALID)               /* saved for another broker: dropped, */
+        rc = iotls_connect(t, argv[1], argv[2], NULL); /* so a full handshake now */
+    if (rc != IOTLS_OK) {
         fprintf(stderr, "mqtt_publish: TLS handshake failed: %s\n", iotls_error(t));
         goto out;
     }

@@ -997,13 +997,13 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
     return rc;
 }
 
-int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len)
+int iotls_conn_borrow_session(iotls_conn *c, const uint8_t *blob, size_t len)
 {
-    return iotls_conn_set_session_keyed(c, blob, len, NULL, 0);
+    return iotls_conn_borrow_session_keyed(c, blob, len, NULL, 0);
 }
 
-int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len, const uint8_t *key,
-                                 size_t key_len)
+int iotls_conn_borrow_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
+                                    const uint8_t *key, size_t key_len)
 {
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_ERR_UNSUPPORTED;
@@ -1020,10 +1020,11 @@ int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.6.1 / 4.2.11: only with the server it came from, and a
-     * suite we still offer. */
+     * suite we still offer; and a ticket our ClientHello has room for. */
     if (s->session.server_name_len != strlen(c->server_name) ||
         memcmp(s->session.server_name, c->server_name, s->session.server_name_len) != 0 ||
-        !u16_in(c->cfg->suites, c->cfg->suite_count, s->session.suite)) {
+        !u16_in(c->cfg->suites, c->cfg->suite_count, s->session.suite) ||
+        s->session.ticket_len > iotls_session_ticket_room(c->cfg)) {
         iotls_wipe(&s->session, sizeof s->session);
         return IOTLS_ERR_SESSION_INVALID;
     }

@@ -54,7 +54,7 @@ struct iotls_client_state {
     iotls_hash_alg psk_alg; /* the offered PSK's hash */
     bool has_session;       /* session was set for resumption */
     /* The offered session; its ticket stays in the caller's blob, which
-     * must live until the handshake is done (iotls_conn_set_session). */
+     * must live until the handshake is done (iotls_conn_borrow_session). */
     iotls_session_ref session;
 
     /* 0-RTT: data handed to iotls_conn_write_early before the start (the

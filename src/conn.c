@@ -78,7 +78,7 @@ static size_t record_size(const iotls_config *cfg)
  * ticket and binder) or its Finished, or a KeyUpdate. */
 static size_t client_hello_room(const iotls_config *cfg)
 {
-    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + IOTLS_SESSION_MAX_TICKET;
+    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + iotls_session_ticket_room(cfg);
 }
 
 /* The smallest peer record limit the flight's record overhead is sized for
@@ -633,7 +633,7 @@ int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)
         return IOTLS_OK;
     }
     if (c->close_notify_received)
-        return IOTLS_ERR_CLOSED;
+        return IOTLS_OK; /* *n == 0: the end of the stream, as read() */
     if (c->error != IOTLS_OK)
         return c->error;
     return IOTLS_WANT_READ;

@@ -39,7 +39,7 @@
 
 /* The client identity a server seals into its tickets and gets back from
  * one on resumption: the leaf's SPKI SHA-256 and its printable subject,
- * NUL-ended; like iotls_info.peer_subject, empty when longer than 255
+ * NUL-ended (what iotls_conn_peer_text tells for it), empty when longer than 255
  * characters. */
 #define IOTLS_PEER_SUBJECT_MAX 255
 typedef struct {

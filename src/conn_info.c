@@ -1,5 +1,6 @@
 /* What a connection tells its application: iotls_conn_info (what was
- * negotiated), the peer's certificates, the error, the user pointer, and
+ * negotiated: copied, cheap), the peer's certificates (as DER, and as
+ * text or SPKI hash formatted on request), the error, the user pointer, and
  * for an application that asked to watch, key log lines (NSS key log
  * format) and trace events (each only with its feature,
  * IOTLS_FEATURE_KEYLOG / _TRACE). */
@@ -58,6 +59,72 @@ void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int 
 }
 #endif
 
+/* A server's resumed client is known from the ClientHello's ticket, but
+ * authenticated only once the handshake is done. */
+static int client_known(const iotls_conn *c)
+{
+    return c->client_auth && (c->role != IOTLS_ROLE_SERVER || c->handshake_done);
+}
+
+/* The identity a server keeps for an authenticated client (its tickets
+ * carry it): NULL when there is none. */
+static const iotls_peer_id *stored_client_id(const iotls_conn *c)
+{
+    return client_known(c) ? c->client_id : NULL;
+}
+
+int iotls_conn_peer_text(const iotls_conn *c, int what, char *out, size_t cap)
+{
+    if (c == NULL || out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    out[0] = '\0';
+    if (what < IOTLS_PEER_SUBJECT || what > IOTLS_PEER_KEY)
+        return IOTLS_ERR_BAD_ARG;
+    if (iotls_x509_count(&c->peer_chain) == 0) {
+        /* Resumed: only the subject the ticket carried. */
+        const iotls_peer_id *id = stored_client_id(c);
+        if (id == NULL || what != IOTLS_PEER_SUBJECT)
+            return IOTLS_ERR_BAD_STATE;
+        size_t len = strlen(id->subject);
+        if (len + 1 > cap)
+            return IOTLS_ERR_BUFFER_TOO_SMALL;
+        memcpy(out, id->subject, len + 1);
+        return IOTLS_OK;
+    }
+    int rc;
+    switch (what) {
+    case IOTLS_PEER_SUBJECT:
+        rc = iotls_x509_subject(&c->peer_chain, 0, out, cap);
+        break;
+    case IOTLS_PEER_ISSUER:
+        rc = iotls_x509_issuer(&c->peer_chain, 0, out, cap);
+        break;
+    case IOTLS_PEER_SANS:
+        rc = iotls_x509_sans(&c->peer_chain, out, cap);
+        break;
+    default:
+        rc = iotls_x509_key_desc(&c->peer_chain, 0, out, cap);
+        break;
+    }
+    if (rc != IOTLS_OK)
+        out[0] = '\0';
+    return rc;
+}
+
+int iotls_conn_peer_spki_sha256(const iotls_conn *c, uint8_t out[32])
+{
+    if (c == NULL || out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    const iotls_peer_id *id = stored_client_id(c);
+    if (id != NULL) {
+        memcpy(out, id->spki_sha256, sizeof id->spki_sha256);
+        return IOTLS_OK;
+    }
+    if (iotls_x509_count(&c->peer_chain) == 0)
+        return IOTLS_ERR_BAD_STATE;
+    return iotls_x509_spki_sha256(&c->peer_chain, out);
+}
+
 int iotls_conn_info(const iotls_conn *c, iotls_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -79,24 +146,10 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->key_updates_received = c->key_updates_received;
     info->peer_cert_verified = c->peer_cert_verified;
     info->peer_cert_presented = c->peer_cert_presented;
-    /* A server's resumed client is known from the ClientHello's ticket,
-     * but authenticated only once the handshake is done. */
-    int client_known = c->client_auth && (c->role != IOTLS_ROLE_SERVER || c->handshake_done);
-    info->client_auth = client_known;
+    info->client_auth = client_known(c);
     /* Only a completed handshake has authenticated anyone. */
     info->peer_auth = c->handshake_done ? c->peer_auth : IOTLS_PEER_AUTH_NONE;
     info->peer_chain_len = iotls_x509_count(&c->peer_chain);
-    if (info->peer_chain_len == 0 && client_known && c->client_id != NULL) {
-        /* Resumed: the client identity the ticket carried. */
-        memcpy(info->peer_subject, c->client_id->subject, sizeof c->client_id->subject);
-        memcpy(info->peer_spki_sha256, c->client_id->spki_sha256, sizeof info->peer_spki_sha256);
-    } else if (info->peer_chain_len > 0) {
-        (void)iotls_x509_subject(&c->peer_chain, 0, info->peer_subject, sizeof info->peer_subject);
-        (void)iotls_x509_issuer(&c->peer_chain, 0, info->peer_issuer, sizeof info->peer_issuer);
-        (void)iotls_x509_sans(&c->peer_chain, info->peer_sans, sizeof info->peer_sans);
-        (void)iotls_x509_key_desc(&c->peer_chain, 0, info->peer_key, sizeof info->peer_key);
-        (void)iotls_x509_spki_sha256(&c->peer_chain, info->peer_spki_sha256);
-    }
     info->bytes_in = c->bytes_in;
     info->bytes_out = c->bytes_out;
     info->records_in = c->records_in;

@@ -18,6 +18,12 @@ static const uint8_t session_magic[4] = {'I', 'O', 'T', 'S'};
 /* RFC 8446 4.6.1: no ticket lives longer than 7 days. */
 #define MAX_LIFETIME_S 604800u
 
+size_t iotls_session_ticket_room(const iotls_config *cfg)
+{
+    size_t max_hs = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
+    return max_hs < IOTLS_SESSION_MAX_TICKET ? max_hs : IOTLS_SESSION_MAX_TICKET;
+}
+
 int iotls_session_from_ticket(iotls_session *s, const iotls_ticket *t)
 {
     if (!s || !t || !t->ticket || t->ticket_len == 0 || t->ticket_len > IOTLS_SESSION_MAX_TICKET ||

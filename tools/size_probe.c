@@ -22,7 +22,7 @@ int size_probe_entry(void *mem, size_t len, struct iotls_config *cfg, const uint
     if (iotls_conn_size(cfg) > len)
         return -1;
     iotls_conn *c = iotls_conn_init(mem, len, cfg, SIZE_PROBE_ROLE, "device.example");
-    int rc = iotls_conn_set_session(c, in, in_len);
+    int rc = iotls_conn_borrow_session(c, in, in_len);
     rc |= iotls_conn_write_early(c, buf, cap);
     rc |= iotls_conn_early_data_status(c);
     rc |= iotls_conn_start(c);

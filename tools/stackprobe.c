@@ -365,8 +365,8 @@ static void probe_kex(uint16_t group, const char *label)
 
 enum { E_START, E_INPUT, E_WRITE, E_READ, E_KEY_UPDATE, E_CLOSE, E_SET_SESSION, E_COUNT };
 static const char *const entry_name[E_COUNT] = {
-    "iotls_conn_start",      "iotls_conn_input", "iotls_conn_write",      "iotls_conn_read",
-    "iotls_conn_key_update", "iotls_conn_close", "iotls_conn_set_session"};
+    "iotls_conn_start",      "iotls_conn_input", "iotls_conn_write",         "iotls_conn_read",
+    "iotls_conn_key_update", "iotls_conn_close", "iotls_conn_borrow_session"};
 static size_t deepest[2][E_COUNT]; /* [0] client, [1] server */
 static unsigned calls[2][E_COUNT];
 static char deepest_what[2][E_COUNT][48];
@@ -405,7 +405,7 @@ static void engine_call_run(void *a)
         e->rc = iotls_conn_close(e->c);
         break;
     case E_SET_SESSION:
-        e->rc = iotls_conn_set_session(e->c, e->data, e->len);
+        e->rc = iotls_conn_borrow_session(e->c, e->data, e->len);
         break;
     }
 }

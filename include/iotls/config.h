@@ -307,14 +307,24 @@ enum iotls_peer_auth {
                                     chain too when a CA is configured, without insecure) */
     IOTLS_PEER_AUTH_CA = 3,      /* client certificate: chain to the server's trusted CA
                                     (a client certificate has no name to check; the
-                                    identity is peer_subject / peer_spki_sha256) */
+                                    identity: iotls_conn_peer_text / _spki_sha256) */
     IOTLS_PEER_AUTH_PSK = 4,     /* the external PSK */
     IOTLS_PEER_AUTH_RESUMED = 5, /* a ticket: authenticated by the connection that issued
                                     it. Server: the client identity sealed in the ticket
-                                    is in peer_subject / peer_spki_sha256 */
+                                    is what iotls_conn_peer_text (subject) and
+                                    iotls_conn_peer_spki_sha256 tell */
 };
 /* "none", "name", "pin", "ca", "psk", "resumed" ("?" otherwise). */
 IOTLS_API const char *iotls_peer_auth_name(int peer_auth);
+
+/* What iotls_conn_peer_text / iotls_peer_text format from the peer's leaf
+ * certificate, on request (the engine keeps the DER, not the text). */
+enum iotls_peer_text_kind {
+    IOTLS_PEER_SUBJECT = 0, /* subject DN: "CN=device-1, O=..." */
+    IOTLS_PEER_ISSUER = 1,  /* issuer DN */
+    IOTLS_PEER_SANS = 2,    /* subjectAltNames: "DNS:a, DNS:b, IP:1.2.3.4" ("" none) */
+    IOTLS_PEER_KEY = 3,     /* its key: "ECDSA P-256", "RSA-2048" */
+};
 
 typedef struct {
     int handshake_done;
@@ -340,13 +350,10 @@ typedef struct {
      * issued the ticket. */
     int client_auth;
     int peer_auth; /* enum iotls_peer_auth: how the peer was authenticated */
-    /* The peer's leaf, or on a resumed server connection the client
-     * identity its ticket carries (subject and SPKI SHA-256 only). */
-    char peer_subject[256];
-    char peer_issuer[256];
-    char peer_sans[256];
-    char peer_key[32];
-    uint8_t peer_spki_sha256[32];
+    /* Certificates in the peer's chain (0: none presented, resumed, PSK).
+     * Its names are not here: iotls_info is only what is already known
+     * and cheap to copy; iotls_conn_peer_text / iotls_peer_text format
+     * them when asked. */
     size_t peer_chain_len;
     /* Counters since the connection started. */
     uint64_t bytes_in, bytes_out; /* on the wire */

@@ -62,10 +62,20 @@ IOTLS_API const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len);
 IOTLS_API void iotls_conn_output_consume(iotls_conn *c, size_t n);
 IOTLS_API int iotls_conn_handshake_done(const iotls_conn *c);
 /* Application data: IOTLS_OK with *n > 0; IOTLS_WANT_READ when none is
- * buffered (not an error: feed more input); IOTLS_ERR_CLOSED after the
- * peer's close_notify (the end of the stream: the blocking iotls_read
- * returns 0 for it); another error when failed. */
+ * buffered (not an error: feed more input); another error when failed.
+ * The end of the stream is as for read() and the blocking iotls_read:
+ * after the peer's close_notify, IOTLS_OK with *n == 0 (with cap > 0),
+ * every time, and iotls_conn_peer_closed() is 1. Writing stays allowed
+ * (RFC 8446 6.1: each side closes its own write side). */
 IOTLS_API int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n);
+/* 1 once the peer's close_notify arrived: a clean end of its stream. */
+IOTLS_API int iotls_conn_peer_closed(const iotls_conn *c);
+/* The transport reports the peer closed the connection (recv() gave 0).
+ * IOTLS_OK after the peer's close_notify (a clean end); otherwise the
+ * stream was cut, which must not pass for a clean end: IOTLS_ERR_EOF, and
+ * the connection fails with it (iotls_conn_read then returns it too), as
+ * the blocking iotls_read returns IOTLS_ERR_EOF. */
+IOTLS_API int iotls_conn_input_eof(iotls_conn *c);
 /* Seals up to len bytes into output records; *n tells how many were taken
  * (IOTLS_WANT_WRITE when the output buffer is full: not an error, drain
  * it first). */
@@ -76,7 +86,22 @@ IOTLS_API int iotls_conn_close(iotls_conn *c);
 IOTLS_API int iotls_conn_key_update(iotls_conn *c, int request_peer);
 /* The error that failed the connection (0 while healthy). */
 IOTLS_API int iotls_conn_error(const iotls_conn *c);
+/* What was negotiated, flags and counters: copied, nothing formatted or
+ * hashed (cheap to call on every record, a few dozen bytes of stack). */
 IOTLS_API int iotls_conn_info(const iotls_conn *c, iotls_info *info);
+/* The peer's certificate as text, formatted now from its leaf (what =
+ * IOTLS_PEER_SUBJECT / _ISSUER / _SANS / _KEY), NUL-ended into out.
+ * Works whenever the connection holds the peer's chain, also after a
+ * failed verification (to show what was refused). On a server resumed
+ * with a client's ticket, the subject it carries (the rest is not kept).
+ * IOTLS_ERR_BAD_STATE (out "") when there is none (no certificate
+ * presented, resumption, PSK); IOTLS_ERR_BUFFER_TOO_SMALL when it does not
+ * fit in cap. Costs the crypto library's DN formatting: about 2.3 KB of stack. */
+IOTLS_API int iotls_conn_peer_text(const iotls_conn *c, int what, char *out, size_t cap);
+/* SHA-256 of the peer leaf's SubjectPublicKeyInfo (what pins are made
+ * of), hashed now; on a server that verifies clients, the stored identity
+ * of the authenticated client (also when resumed). BAD_STATE as above. */
+IOTLS_API int iotls_conn_peer_spki_sha256(const iotls_conn *c, uint8_t out[32]);
 /* Words on the error that failed c, for a person, NUL-ended in out (empty
  * when iotls knows nothing more than iotls_error_string tells): a refused
  * peer certificate's subject and what was wrong (the host name asked for
@@ -95,18 +120,21 @@ IOTLS_API int iotls_conn_set_user(iotls_conn *c, void *user);
 IOTLS_API void *iotls_conn_user(const iotls_conn *c);
 /* Client, before iotls_conn_start: offer the session in blob
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
- * other server name, suite not configured) or SESSION_EXPIRED. The blob is
- * checked and referenced, not copied (the connection keeps no room for a
- * ticket): keep it unchanged until iotls_conn_handshake_done() or
- * iotls_conn_free(). */
-IOTLS_API int iotls_conn_set_session(iotls_conn *c, const uint8_t *blob, size_t len);
+ * other server name, suite not configured, ticket longer than the
+ * configuration's max handshake size) or SESSION_EXPIRED. BORROWED,
+ * as the name says: the blob is checked and the connection keeps pointing
+ * into it (its ticket), so keep it alive and unchanged until
+ * iotls_conn_handshake_done() or iotls_conn_free(). A copy would make every
+ * connection reserve room for the largest ticket (IOTLS_SESSION_MAX_TICKET,
+ * 4 KB); the blocking iotls_set_session copies the blob for you. */
+IOTLS_API int iotls_conn_borrow_session(iotls_conn *c, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed: its HMAC-SHA256
  * trailer is checked under key (NULL/0: the plain SHA-256 digest, as
- * iotls_conn_set_session). A blob not made under that key is
+ * iotls_conn_borrow_session). A blob not made under that key is
  * SESSION_INVALID. The key is only used during the call. */
-IOTLS_API int iotls_conn_set_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
-                                           const uint8_t *key, size_t key_len);
-/* Client, after iotls_conn_set_session: send data as 0-RTT early data. Before
+IOTLS_API int iotls_conn_borrow_session_keyed(iotls_conn *c, const uint8_t *blob, size_t len,
+                                              const uint8_t *key, size_t key_len);
+/* Client, after iotls_conn_borrow_session: send data as 0-RTT early data. Before
  * iotls_conn_start the data is only referenced (keep it alive until
  * iotls_conn_start returns) and goes out right after the ClientHello; after
  * the start (until the ServerHello) it is sealed at once. BAD_STATE when the

@@ -19,7 +19,7 @@
 /* Session resumption with tickets (RFC 8446 4.6.1, 2.2). Off: a client
  * ignores NewSessionTicket (the ticket callback is never called) and
  * offers no session; a server sends no ticket. IOTLS_ERR_UNSUPPORTED:
- * iotls_config_set_tickets with a count > 0, iotls_conn_set_session,
+ * iotls_config_set_tickets with a count > 0, iotls_conn_borrow_session,
  * iotls_set_session (and their _keyed variants).  CMake: IOTLS_RESUMPTION. */
 #ifndef IOTLS_FEATURE_RESUMPTION
 #define IOTLS_FEATURE_RESUMPTION 1

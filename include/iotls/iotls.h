@@ -54,9 +54,14 @@ IOTLS_API int iotls_accept_socket(iotls *server, int fd, iotls **conn_out);
 /* Run the handshake now (otherwise done by the first read or write).
  * IOTLS_OK, WANT_READ / WANT_WRITE (non-blocking, not errors), or an error. */
 IOTLS_API int iotls_handshake(iotls *t);
-/* > 0 bytes read; 0 peer closed (close_notify; iotls_last_error() then
- * tells IOTLS_ERR_CLOSED); IOTLS_WANT_READ / WANT_WRITE (non-blocking, not
- * errors); another negative value: the error code. */
+/* > 0 bytes read; 0: the peer closed its stream cleanly with close_notify
+ * (every later read gives 0 again; iotls_last_error() tells
+ * IOTLS_ERR_CLOSED, and writing stays allowed, RFC 8446 6.1);
+ * IOTLS_ERR_EOF: the connection was closed WITHOUT close_notify, a cut
+ * stream that must not be taken for a complete one; IOTLS_WANT_READ /
+ * WANT_WRITE (non-blocking, not errors); another negative value: the
+ * error code. The engine says the same (include/iotls/engine.h:
+ * iotls_conn_read, iotls_conn_peer_closed, iotls_conn_input_eof). */
 IOTLS_API ssize_t iotls_read(iotls *t, void *buf, size_t len);
 /* len bytes written, or < 0 error code. Non-blocking: may write fewer, or
  * return IOTLS_WANT_WRITE / WANT_READ (not errors: retry when the socket
@@ -86,7 +91,14 @@ IOTLS_API size_t iotls_memory_used(const iotls *t);
  * certificate does not match the host name)". */
 IOTLS_API const char *iotls_error(const iotls *t);
 IOTLS_API int iotls_last_error(const iotls *t);
+/* Negotiated parameters, flags, counters (cheap: nothing formatted). */
 IOTLS_API int iotls_get_info(const iotls *t, iotls_info *info);
+/* The peer certificate's subject, issuer, names or key as text, formatted
+ * when asked, and its SPKI SHA-256: as iotls_conn_peer_text /
+ * iotls_conn_peer_spki_sha256 (include/iotls/engine.h); BAD_STATE before
+ * a connection exists or when the peer presented none. */
+IOTLS_API int iotls_peer_text(const iotls *t, int what, char *out, size_t cap);
+IOTLS_API int iotls_peer_spki_sha256(const iotls *t, uint8_t out[32]);
 /* The peer's certificate chain (leaf first) as DER, e.g. to store or pin
  * it: views valid until iotls_free. 0 certificates before the handshake,
  * after a resumption or with a PSK. */
@@ -97,9 +109,15 @@ IOTLS_API int iotls_fd(const iotls *t);
  * handshake return IOTLS_WANT_READ / IOTLS_WANT_WRITE instead of waiting. */
 IOTLS_API int iotls_set_nonblocking(iotls *t, int on);
 IOTLS_API iotls_conn *iotls_engine(iotls *t);
-/* Client: offer a saved session (iotls_session_save blob) for resumption
- * on the next connect. IOTLS_ERR_SESSION_INVALID / _EXPIRED when it cannot
- * be used; the connection then does a full handshake. */
+/* Client: offer a saved session (iotls_session_save blob, copied) for
+ * resumption on the next connect. IOTLS_ERR_SESSION_INVALID (damaged) /
+ * _EXPIRED when it cannot be used. The server name is only known at the
+ * connect: iotls_connect / iotls_connect_socket return
+ * IOTLS_ERR_SESSION_INVALID, before sending anything, for a session saved
+ * for another server name, a suite the configuration does not offer or
+ * with a ticket over its max handshake size (as iotls_conn_borrow_session
+ * does); the session is then dropped and
+ * connecting again on the same object does a full handshake. */
 IOTLS_API int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
 /* The same for a blob saved with iotls_session_save_keyed, checked under
  * key (NULL/0: as iotls_set_session). Blob and key are copied, and both

@@ -31,7 +31,19 @@ extern "C" {
  * identity, 34 bytes plus its 42-character subject), 296 with an OpenSSL
  * 3.0 s_server's (2026-11-28); test_session checks < 512 for ours.
  * IOTLS_SESSION_MAX_BLOB is the worst case (long ticket and name). */
-#define IOTLS_SESSION_MAX_TICKET 1024
+/* The largest ticket kept. A ticket is the server's own sealed state, and
+ * servers that put the client's certificate in it send large ones.
+ * Measured 2026-12-05 with a client certificate from an intermediate CA:
+ * OpenSSL 3.0 s_server -Verify sends 1,296 B for an RSA-2048 leaf (1,089
+ * B) and 1,568 B for an RSA-4096 one (1,345 B): the leaf only; GnuTLS 3.7
+ * gnutls-serv --require-client-cert 3,046 B for the RSA-4096 leaf and its
+ * RSA-4096 intermediate: the whole chain. Mbed TLS stores the leaf only,
+ * as OpenSSL (its session format). 4,096 B takes all of them and stays
+ * bounded. A client offers a ticket up to its max_handshake size (the
+ * ClientHello is one handshake message; a longer one is
+ * IOTLS_ERR_SESSION_INVALID), and one without a certificate reserves that
+ * much in its ClientHello room (docs/memory.md). */
+#define IOTLS_SESSION_MAX_TICKET 4096
 #define IOTLS_SESSION_MAX_PSK 48
 #define IOTLS_SESSION_MAX_NAME 255
 /* Largest blob iotls_session_save writes. */

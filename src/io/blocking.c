@@ -406,9 +406,7 @@ static int do_handshake(iotls *t)
             if (output_pending(t) || iotls_conn_handshake_done(t->conn))
                 continue;
             /* The engine takes nothing after a close_notify. */
-            uint8_t probe;
-            size_t got = 0;
-            if (iotls_conn_read(t->conn, &probe, 0, &got) == IOTLS_ERR_CLOSED)
+            if (iotls_conn_peer_closed(t->conn))
                 return fail(t, "handshake", IOTLS_ERR_CLOSED, NULL);
             return fail(t, "handshake", IOTLS_ERR_INTERNAL, "engine takes no input");
         }
@@ -480,10 +478,11 @@ static int start_engine(iotls *t, int fd, const char *server_name)
     if (t->conn == NULL)
         return fail(t, "handshake", IOTLS_ERR_CONFIG, "the engine rejected the configuration");
     if (t->session) {
-        /* A session for another name or suite is not offered: full handshake. */
+        /* Name and suite were checked (check_session_name): only an expiry
+         * since iotls_set_session leaves it unoffered, a full handshake. */
         const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
-        if (iotls_conn_set_session_keyed(t->conn, t->session, t->session_len, key,
-                                         t->session_key_len) == IOTLS_OK &&
+        if (iotls_conn_borrow_session_keyed(t->conn, t->session, t->session_len, key,
+                                            t->session_key_len) == IOTLS_OK &&
             t->early_out_len > 0) {
             /* Without 0-RTT in the session the data is simply not sent
              * early (early_data NONE): the application writes it later. */
@@ -499,6 +498,50 @@ static int start_engine(iotls *t, int fd, const char *server_name)
     if (rc != IOTLS_OK)
         return fail(t, "handshake", rc, NULL);
     return do_handshake(t);
+}
+
+static void drop_session(iotls *t)
+{
+    if (t->session) {
+        iotls_wipe(t->session, t->session_len + t->session_key_len);
+        free(t->session);
+    }
+    t->session = NULL;
+    t->session_len = t->session_key_len = 0;
+}
+
+/* Before anything is sent: a session set with iotls_set_session (which
+ * cannot know the name yet) that was saved for another server name, or
+ * whose suite the configuration no longer offers, or whose ticket is
+ * longer than the configuration's ClientHello takes, is refused with
+ * SESSION_INVALID, as iotls_conn_borrow_session refuses it, rather than
+ * silently turned into a full handshake. The session is dropped and the
+ * object stays usable: connecting again does a full handshake. An expiry
+ * since iotls_set_session is not the caller's mistake: the engine then
+ * simply does not offer it. */
+static int check_session_name(iotls *t, const char *server_name)
+{
+    if (t->session == NULL)
+        return IOTLS_OK;
+    const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
+    iotls_session_ref ref;
+    int rc = iotls_session_ref_parse(&ref, key, t->session_key_len, t->session, t->session_len, 0);
+    size_t name_len = server_name ? strlen(server_name) : 0;
+    int suite_ok = 0;
+    for (size_t i = 0; rc == IOTLS_OK && i < t->cfg->suite_count; i++)
+        suite_ok |= t->cfg->suites[i] == ref.suite;
+    if (rc == IOTLS_OK && (ref.server_name_len != name_len ||
+                           (name_len > 0 && memcmp(ref.server_name, server_name, name_len) != 0) ||
+                           !suite_ok || ref.ticket_len > iotls_session_ticket_room(t->cfg)))
+        rc = IOTLS_ERR_SESSION_INVALID;
+    iotls_wipe(&ref, sizeof ref);
+    if (rc == IOTLS_OK)
+        return IOTLS_OK;
+    drop_session(t);
+    return set_error(t, "connect", rc,
+                     "the session was saved for another server name, for a cipher suite no "
+                     "longer configured, or its ticket is over the max handshake size "
+                     "(dropped: connect again for a full handshake)");
 }
 
 int iotls_connect_socket(iotls *t, int fd, const char *servername)
@@ -523,7 +566,11 @@ int iotls_connect_socket(iotls *t, int fd, const char *servername)
                     "or a pin)");
     if (servername && strlen(servername) > IOTLS_MAX_SERVER_NAME)
         return fail(t, "connect", IOTLS_ERR_CONFIG, "server name too long");
-    return start_engine(t, fd, servername && servername[0] ? servername : NULL);
+    const char *name = servername && servername[0] ? servername : NULL;
+    int rc = check_session_name(t, name);
+    if (rc != IOTLS_OK)
+        return rc;
+    return start_engine(t, fd, name);
 }
 
 /* TCP connect to one address with the timeout. Returns the fd or -1 with
@@ -578,6 +625,11 @@ int iotls_connect(iotls *t, const char *host, const char *port, const char *serv
         return IOTLS_ERR_BAD_ARG;
     if (t->role != IOTLS_ROLE_CLIENT || t->conn != NULL || t->fd >= 0)
         return set_error(t, "connect", IOTLS_ERR_BAD_STATE, NULL);
+    /* Refused before the TCP connection, not after. */
+    const char *name = servername ? servername : host;
+    int rc = check_session_name(t, name[0] ? name : NULL);
+    if (rc != IOTLS_OK)
+        return rc;
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -753,7 +805,7 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
             t->app_data_seen = 1;
             return (ssize_t)n;
         }
-        if (rc == IOTLS_ERR_CLOSED) {
+        if (rc == IOTLS_OK && iotls_conn_peer_closed(t->conn)) {
             t->read_closed = 1;
             set_error(t, "read", IOTLS_ERR_CLOSED, NULL);
             return 0;
@@ -777,7 +829,7 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
                     return IOTLS_WANT_WRITE;
                 continue;
             }
-            if (iotls_conn_read(t->conn, buf, 0, &n) == IOTLS_ERR_CLOSED)
+            if (iotls_conn_peer_closed(t->conn))
                 continue; /* the read above reports it */
             /* Nothing taken, nothing to send, nothing to read: the
              * engine cannot make progress. */
@@ -786,8 +838,8 @@ ssize_t iotls_read(iotls *t, void *buf, size_t len)
         rc = fill_in(t, deadline, space, cap, &err);
         if (rc == IOTLS_WANT_READ && output_pending(t))
             return IOTLS_WANT_WRITE;
-        if (rc == IOTLS_ERR_EOF)
-            return fail(t, "read", rc, NULL);
+        if (rc == IOTLS_ERR_EOF) /* no close_notify came: truncated */
+            return fail(t, "read", iotls_conn_input_eof(t->conn), NULL);
         if (rc == IOTLS_OK && err == IOTLS_ERR_CLOSED)
             continue; /* the read above reports it */
         if (rc == IOTLS_OK && err != IOTLS_OK)
@@ -1004,6 +1056,26 @@ int iotls_get_info(const iotls *t, iotls_info *info)
         return IOTLS_ERR_BAD_STATE;
     }
     return iotls_conn_info(t->conn, info);
+}
+
+int iotls_peer_text(const iotls *t, int what, char *out, size_t cap)
+{
+    if (t == NULL || out == NULL || cap == 0)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn == NULL) {
+        out[0] = '\0';
+        return IOTLS_ERR_BAD_STATE;
+    }
+    return iotls_conn_peer_text(t->conn, what, out, cap);
+}
+
+int iotls_peer_spki_sha256(const iotls *t, uint8_t out[32])
+{
+    if (t == NULL || out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    if (t->conn == NULL)
+        return IOTLS_ERR_BAD_STATE;
+    return iotls_conn_peer_spki_sha256(t->conn, out);
 }
 
 size_t iotls_peer_cert_count(const iotls *t)

@@ -3,7 +3,8 @@
 # our client/server and OpenSSL over 127.0.0.1.
 #
 #   resume_cells.sh
-# Cells: our client resumes with openssl s_server and gnutls-serv; openssl
+# Cells: our client resumes with openssl s_server (also with an RSA client
+# certificate sealed in a ticket over 1,024 B) and gnutls-serv; openssl
 # s_client ("Reused, TLSv1.3") and gnutls-cli --resume resume with our
 # server; our client with our server; a ticket
 # from another server key gives a full handshake; two servers sharing
@@ -45,6 +46,35 @@ elif ! our_client c2 "$PORT" --sess-in "$W/c1.sess"; then
     fail $cell "resumed connection failed" "$W/c2.err" "$W/oss.log"
 elif ! grep -q "(resumed)" "$W/c2.err" || ! grep -q "Reused session-id" "$W/oss.log"; then
     fail $cell "not resumed" "$W/c2.err" "$W/oss.log"
+else
+    pass $cell
+fi
+
+# ---- our client with an RSA client certificate, openssl s_server -Verify ----
+# OpenSSL seals the client's certificate into its ticket: over 1,024 B with
+# an RSA-4096 leaf (as a broker's device certificates may be), which a
+# session blob must still hold and offer.
+openssl req -new -newkey rsa:4096 -nodes -keyout "$W/rsa4096.key" -out "$W/rsa4096.csr" \
+    -subj "/O=iotls interop/CN=iotls interop client rsa-4096" >/dev/null 2>&1
+printf 'extendedKeyUsage = clientAuth\n' >"$W/rsa4096.ext"
+openssl x509 -req -in "$W/rsa4096.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -set_serial 4096 \
+    -days 2 -extfile "$W/rsa4096.ext" -out "$W/rsa4096.pem" >/dev/null 2>&1
+PORT=$("$IA_FREEPORT")
+ia_spawn_held 6 timeout --foreground -k "$IA_KILL_AFTER" 10 openssl s_server -accept "127.0.0.1:$PORT" \
+    -naccept 2 -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" -Verify 1 \
+    -CAfile "$PKI/ca.pem" >"$W/ossv.log" 2>&1
+for _ in $(seq 1 100); do grep -q ACCEPT "$W/ossv.log" 2>/dev/null && break; sleep 0.05; done
+cell="client-openssl-resume-rsa-client-cert"
+CLI_CERT=(--cert "$W/rsa4096.pem" --key "$W/rsa4096.key")
+# The blob is 104 B plus the ticket with a SHA-256 suite and "localhost".
+if ! our_client v1 "$PORT" "${CLI_CERT[@]}" --sess-out "$W/v1.sess" || [ ! -s "$W/v1.sess" ]; then
+    fail $cell "no ticket saved from the full handshake" "$W/v1.err" "$W/ossv.log"
+elif [ "$(($(wc -c <"$W/v1.sess") - 104))" -le 1024 ]; then
+    fail $cell "ticket of $(($(wc -c <"$W/v1.sess") - 104)) B: not over 1,024 B, proves nothing" "$W/v1.err"
+elif ! our_client v2 "$PORT" "${CLI_CERT[@]}" --sess-in "$W/v1.sess"; then
+    fail $cell "resumed connection failed" "$W/v2.err" "$W/ossv.log"
+elif ! grep -q "(resumed)" "$W/v2.err" || ! grep -q "Reused session-id" "$W/ossv.log"; then
+    fail $cell "not resumed" "$W/v2.err" "$W/ossv.log"
 else
     pass $cell
 fi

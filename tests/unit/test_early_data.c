@@ -131,7 +131,7 @@ static result run(iotls_config *scfg, iotls_config *ccfg, const uint8_t *blob, s
     to_sv.len = to_cl.len = 0;
     CHECK_OK(iotls_conn_start(sv));
     if (blob) {
-        CHECK_OK(iotls_conn_set_session(cl, blob, blob_len));
+        CHECK_OK(iotls_conn_borrow_session(cl, blob, blob_len));
         if (max_override)
             cl->hs.cl.session.max_early_data = max_override;
     }
@@ -295,7 +295,7 @@ static void test_early_data(void)
         CHECK_OK(run(plain, ccfg, NULL, 0, NULL, 0, NULL, NULL).hs_rc);
         CHECK(st.max_early == 0);
         iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
-        CHECK_OK(iotls_conn_set_session(cl, st.blob, st.len));
+        CHECK_OK(iotls_conn_borrow_session(cl, st.blob, st.len));
         CHECK_RC(iotls_conn_write_early(cl, (const uint8_t *)"x", 1), IOTLS_ERR_BAD_STATE);
         tl_conn_free(cl);
         iotls_config_free(plain);
@@ -377,7 +377,7 @@ static void test_early_data(void)
         CHECK(st.max_early == 8);
         /* The client API refuses it ... */
         iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
-        CHECK_OK(iotls_conn_set_session(cl, st.blob, st.len));
+        CHECK_OK(iotls_conn_borrow_session(cl, st.blob, st.len));
         CHECK_RC(iotls_conn_write_early(cl, (const uint8_t *)g_early, strlen(g_early)),
                  IOTLS_ERR_BAD_ARG);
         tl_conn_free(cl);

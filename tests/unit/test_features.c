@@ -63,9 +63,9 @@ static void test_api(void)
     CHECK(c != NULL);
     static const uint8_t junk[8] = {0};
     /* Built: the blob is refused as damaged; not built: the call itself. */
-    CHECK_RC(iotls_conn_set_session(c, junk, sizeof junk),
+    CHECK_RC(iotls_conn_borrow_session(c, junk, sizeof junk),
              IOTLS_FEATURE_RESUMPTION ? IOTLS_ERR_SESSION_INVALID : IOTLS_ERR_UNSUPPORTED);
-    CHECK_RC(iotls_conn_set_session_keyed(c, junk, sizeof junk, key, sizeof key),
+    CHECK_RC(iotls_conn_borrow_session_keyed(c, junk, sizeof junk, key, sizeof key),
              IOTLS_FEATURE_RESUMPTION ? IOTLS_ERR_SESSION_INVALID : IOTLS_ERR_UNSUPPORTED);
     CHECK_RC(iotls_conn_write_early(c, junk, sizeof junk),
              IOTLS_FEATURE_EARLY_DATA ? IOTLS_ERR_BAD_STATE : IOTLS_ERR_UNSUPPORTED);

@@ -181,7 +181,9 @@ static result run_named(iotls_config *scfg, iotls_config *ccfg, const char *name
     r.cl_auth = ci.peer_auth;
     r.sv_auth = si.peer_auth;
     r.cl_verified = ci.peer_cert_verified;
-    memcpy(r.cl_spki, ci.peer_spki_sha256, sizeof r.cl_spki);
+    /* Zero when the server presented no certificate (BAD_STATE). */
+    if (iotls_conn_peer_spki_sha256(cl, r.cl_spki) != IOTLS_OK)
+        memset(r.cl_spki, 0, sizeof r.cl_spki);
     r.ext_sv = si.external_psk;
     r.ext_cl = ci.external_psk;
     r.resumed = si.resumed || ci.resumed;

@@ -312,7 +312,7 @@ static void serve(iotls_conn *c, int fd, int stdin_w, const char *line, outcome 
                 pump_out(c, fd, deadline);
                 break;
             }
-            if (rc == IOTLS_ERR_CLOSED)
+            if (iotls_conn_peer_closed(c))
                 break;
         }
         if (in_pos < in_len) {
