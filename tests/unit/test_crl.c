@@ -338,7 +338,7 @@ static int connect_once(iotls_config *ccfg, iotls_config *scfg, ticket_store *st
     *resumed = 0;
     if (cl && sv) {
         if (st->len > 0)
-            CHECK_OK(iotls_conn_set_session(cl, st->blob, st->len));
+            CHECK_OK(iotls_conn_borrow_session(cl, st->blob, st->len));
         st->len = 0;
         CHECK_OK(iotls_conn_start(sv));
         CHECK_OK(iotls_conn_start(cl));
