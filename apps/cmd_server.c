@@ -85,6 +85,8 @@ static void usage(FILE *out)
         "  --workers N          event-loop threads (default: the number of cores)\n"
         "  --max-connections N  connections open at once; more are accepted and closed at\n"
         "                       once (default: the descriptor limit, less a few)\n"
+        "  --poll               wait with poll(2) instead of epoll (the same as where epoll\n"
+        "                       is missing)\n"
         "  --once               exit after one connection (exit status: its result)\n"
         "  --tickets N          session tickets sent after each handshake (default 2; 0: none)\n"
         "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
@@ -138,6 +140,7 @@ int cmd_server(int argc, char **argv)
     int verify_optional = 0, verbose = 0, once = 0, mode_echo = 0, mode_http = 0;
     unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
     unsigned long idle_timeout = 0, workers = 0, max_connections = 0;
+    int use_poll = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -207,6 +210,8 @@ int cmd_server(int argc, char **argv)
             mode_http = 1;
         else if (app_opt_flag(argv, i, "--once"))
             once = 1;
+        else if (app_opt_flag(argv, i, "--poll"))
+            use_poll = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
             verbose = 1;
         else if (app_opt_flag(argv, i, "--help") || app_opt_flag(argv, i, "-h")) {
@@ -317,6 +322,7 @@ int cmd_server(int argc, char **argv)
         .mode = mode_http ? SERVER_HTTP : SERVER_ECHO,
         .verbose = verbose,
         .once = once,
+        .use_poll = use_poll,
         .workers = workers ? (unsigned)workers : default_workers(),
         .max_connections = max_connections ? max_connections : fd_room,
         .handshake_timeout_ms = (uint32_t)timeout,

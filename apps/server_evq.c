@@ -1,84 +1,9 @@
-/* epoll where there is epoll, poll(2) where not. */
+/* epoll where there is epoll, poll(2) where not (or when asked). */
 #include "server_evq.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#ifdef EVQ_EPOLL
-#include <sys/epoll.h>
-
-static uint32_t to_epoll(unsigned events)
-{
-    uint32_t e = 0;
-    if (events & EVQ_IN)
-        e |= EPOLLIN;
-    if (events & EVQ_OUT)
-        e |= EPOLLOUT;
-#ifdef EPOLLEXCLUSIVE
-    if (events & EVQ_EXCLUSIVE)
-        e |= EPOLLEXCLUSIVE;
-#endif
-    return e;
-}
-
-int evq_init(evq *q)
-{
-    q->epfd = epoll_create1(EPOLL_CLOEXEC);
-    return q->epfd < 0 ? -1 : 0;
-}
-
-void evq_close(evq *q)
-{
-    if (q->epfd >= 0)
-        close(q->epfd);
-    q->epfd = -1;
-}
-
-static int ctl(evq *q, int op, int fd, void *ptr, unsigned events)
-{
-    struct epoll_event ev;
-    ev.events = to_epoll(events);
-    ev.data.ptr = ptr;
-    return epoll_ctl(q->epfd, op, fd, &ev);
-}
-
-int evq_add(evq *q, int fd, void *ptr, unsigned events)
-{
-    return ctl(q, EPOLL_CTL_ADD, fd, ptr, events);
-}
-
-int evq_mod(evq *q, int fd, void *ptr, unsigned events)
-{
-    return ctl(q, EPOLL_CTL_MOD, fd, ptr, events);
-}
-
-int evq_del(evq *q, int fd)
-{
-    return ctl(q, EPOLL_CTL_DEL, fd, NULL, 0);
-}
-
-int evq_wait(evq *q, evq_event *out, int max, int timeout_ms)
-{
-    struct epoll_event ev[256];
-    if (max > 256)
-        max = 256;
-    int n = epoll_wait(q->epfd, ev, max, timeout_ms);
-    if (n < 0)
-        return 0; /* EINTR */
-    for (int i = 0; i < n; i++) {
-        out[i].ptr = ev[i].data.ptr;
-        out[i].events = 0;
-        if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-            out[i].events |= EVQ_IN;
-        if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-            out[i].events |= EVQ_OUT;
-    }
-    return n;
-}
-
-#else
-#include <poll.h>
 
 static short to_poll(unsigned events)
 {
@@ -90,7 +15,7 @@ static short to_poll(unsigned events)
     return e;
 }
 
-int evq_init(evq *q)
+static int pl_init(evq *q)
 {
     q->fds = NULL;
     q->ptrs = NULL;
@@ -98,7 +23,7 @@ int evq_init(evq *q)
     return 0;
 }
 
-void evq_close(evq *q)
+static void pl_close(evq *q)
 {
     free(q->fds);
     free(q->ptrs);
@@ -115,7 +40,7 @@ static size_t find(const evq *q, int fd)
     return q->n;
 }
 
-int evq_add(evq *q, int fd, void *ptr, unsigned events)
+static int pl_add(evq *q, int fd, void *ptr, unsigned events)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? 2 * q->cap : 64;
@@ -137,7 +62,7 @@ int evq_add(evq *q, int fd, void *ptr, unsigned events)
     return 0;
 }
 
-int evq_mod(evq *q, int fd, void *ptr, unsigned events)
+static int pl_mod(evq *q, int fd, void *ptr, unsigned events)
 {
     size_t i = find(q, fd);
     if (i == q->n)
@@ -147,7 +72,7 @@ int evq_mod(evq *q, int fd, void *ptr, unsigned events)
     return 0;
 }
 
-int evq_del(evq *q, int fd)
+static int pl_del(evq *q, int fd)
 {
     size_t i = find(q, fd);
     if (i == q->n)
@@ -158,7 +83,7 @@ int evq_del(evq *q, int fd)
     return 0;
 }
 
-int evq_wait(evq *q, evq_event *out, int max, int timeout_ms)
+static int pl_wait(evq *q, evq_event *out, int max, int timeout_ms)
 {
     int r = poll(q->fds, (nfds_t)q->n, timeout_ms);
     if (r <= 0)
@@ -178,4 +103,126 @@ int evq_wait(evq *q, evq_event *out, int max, int timeout_ms)
     }
     return n;
 }
+
+#ifdef EVQ_EPOLL
+#include <sys/epoll.h>
+
+static uint32_t to_epoll(unsigned events)
+{
+    uint32_t e = 0;
+    if (events & EVQ_IN)
+        e |= EPOLLIN;
+    if (events & EVQ_OUT)
+        e |= EPOLLOUT;
+#ifdef EPOLLEXCLUSIVE
+    if (events & EVQ_EXCLUSIVE)
+        e |= EPOLLEXCLUSIVE;
 #endif
+    return e;
+}
+
+static int ep_init(evq *q)
+{
+    q->epfd = epoll_create1(EPOLL_CLOEXEC);
+    return q->epfd < 0 ? -1 : 0;
+}
+
+static void ep_close(evq *q)
+{
+    if (q->epfd >= 0)
+        close(q->epfd);
+    q->epfd = -1;
+}
+
+static int ctl(evq *q, int op, int fd, void *ptr, unsigned events)
+{
+    struct epoll_event ev;
+    ev.events = to_epoll(events);
+    ev.data.ptr = ptr;
+    return epoll_ctl(q->epfd, op, fd, &ev);
+}
+
+static int ep_add(evq *q, int fd, void *ptr, unsigned events)
+{
+    return ctl(q, EPOLL_CTL_ADD, fd, ptr, events);
+}
+
+static int ep_mod(evq *q, int fd, void *ptr, unsigned events)
+{
+    return ctl(q, EPOLL_CTL_MOD, fd, ptr, events);
+}
+
+static int ep_del(evq *q, int fd)
+{
+    return ctl(q, EPOLL_CTL_DEL, fd, NULL, 0);
+}
+
+static int ep_wait(evq *q, evq_event *out, int max, int timeout_ms)
+{
+    struct epoll_event ev[256];
+    if (max > 256)
+        max = 256;
+    int n = epoll_wait(q->epfd, ev, max, timeout_ms);
+    if (n < 0)
+        return 0; /* EINTR */
+    for (int i = 0; i < n; i++) {
+        out[i].ptr = ev[i].data.ptr;
+        out[i].events = 0;
+        if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+            out[i].events |= EVQ_IN;
+        if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+            out[i].events |= EVQ_OUT;
+    }
+    return n;
+}
+
+#endif
+
+int evq_init(evq *q, int use_poll)
+{
+    q->epfd = -1;
+#ifdef EVQ_EPOLL
+    if (!use_poll)
+        return ep_init(q);
+#else
+    (void)use_poll;
+#endif
+    return pl_init(q);
+}
+
+#ifdef EVQ_EPOLL
+#define DISPATCH(ep_call, pl_call) return q->epfd >= 0 ? ep_call : pl_call
+#else
+#define DISPATCH(ep_call, pl_call) return pl_call
+#endif
+
+void evq_close(evq *q)
+{
+#ifdef EVQ_EPOLL
+    if (q->epfd >= 0) {
+        ep_close(q);
+        return;
+    }
+#endif
+    pl_close(q);
+}
+
+int evq_add(evq *q, int fd, void *ptr, unsigned events)
+{
+    DISPATCH(ep_add(q, fd, ptr, events), pl_add(q, fd, ptr, events));
+}
+
+int evq_mod(evq *q, int fd, void *ptr, unsigned events)
+{
+    DISPATCH(ep_mod(q, fd, ptr, events), pl_mod(q, fd, ptr, events));
+}
+
+int evq_del(evq *q, int fd)
+{
+    DISPATCH(ep_del(q, fd), pl_del(q, fd));
+}
+
+int evq_wait(evq *q, evq_event *out, int max, int timeout_ms)
+{
+    DISPATCH(ep_wait(q, out, max, timeout_ms), pl_wait(q, out, max, timeout_ms));
+}

@@ -1,5 +1,5 @@
-/* A worker's event set: epoll on Linux, poll(2) elsewhere (or with
- * -DIOTLS_SERVER_POLL, which the test build uses to exercise it). Level
+/* A worker's event set: epoll on Linux, poll(2) elsewhere or when asked
+ * (`iotls server --poll`, which the tests use to exercise it). Level
  * triggered. The pointer given with a descriptor comes back with its
  * events; NULL is allowed (the server uses it for the listening socket). */
 #ifndef IOTLS_APP_SERVER_EVQ_H
@@ -7,10 +7,10 @@
 
 #include <stddef.h>
 
-#if defined(__linux__) && !defined(IOTLS_SERVER_POLL)
-#define EVQ_EPOLL 1
-#else
 #include <poll.h>
+
+#if defined(__linux__)
+#define EVQ_EPOLL 1
 #endif
 
 #define EVQ_IN 1u
@@ -25,16 +25,14 @@ typedef struct {
 } evq_event;
 
 typedef struct {
-#ifdef EVQ_EPOLL
-    int epfd;
-#else
+    int epfd; /* -1: poll */
     struct pollfd *fds;
     void **ptrs;
     size_t n, cap;
-#endif
 } evq;
 
-int evq_init(evq *q);
+/* use_poll: poll(2) even where epoll exists. */
+int evq_init(evq *q, int use_poll);
 void evq_close(evq *q);
 int evq_add(evq *q, int fd, void *ptr, unsigned events);
 int evq_mod(evq *q, int fd, void *ptr, unsigned events);

@@ -861,7 +861,7 @@ int server_loop_run(const server_opts *o, int *lfd)
     pthread_sigmask(SIG_BLOCK, &block, &old);
     for (unsigned i = 0; ws && i < nw; i++) {
         worker *w = calloc(1, sizeof *w);
-        if (w == NULL || evq_init(&w->q) != 0) {
+        if (w == NULL || evq_init(&w->q, o->use_poll) != 0) {
             free(w);
             break;
         }

@@ -16,6 +16,7 @@ typedef struct {
     server_mode mode;
     int verbose;
     int once;                      /* serve one connection; exit with its result */
+    int use_poll;                  /* poll(2) even where epoll exists */
     unsigned workers;              /* threads, each with its own event set */
     unsigned long max_connections; /* open at once; more are accepted and closed */
     uint32_t handshake_timeout_ms; /* handshake, and a send that makes no progress */
