@@ -866,14 +866,15 @@ int server_loop_run(const server_opts *o, int *lfd)
             break;
         }
         w->sh = &sh;
-        /* NULL marks the listening socket. */
+        /* NULL marks the listening socket. Set before the thread starts:
+         * a --once worker that saw itself not listening would end. */
+        w->listening = 1;
         if (evq_add(&w->q, *lfd, NULL, EVQ_IN | EVQ_EXCLUSIVE) != 0 ||
             pthread_create(&w->th, NULL, worker_main, w) != 0) {
             evq_close(&w->q);
             free(w);
             break;
         }
-        w->listening = 1;
         ws[started++] = w;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
