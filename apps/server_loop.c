@@ -51,6 +51,10 @@
 #define ACCEPT_BATCH 16      /* accepts per wake-up: spreads bursts over workers */
 #define EVENTS_MAX 256
 #define SCRATCH_LEN 16384
+/* Stopping: how long a handshake under way may still finish. Short, so
+ * that a stalled client does not hold the stop up for the whole handshake
+ * timeout (an established exchange gets the handshake timeout). */
+#define DRAIN_HANDSHAKE_MS 1000
 
 atomic_int server_stop_requested;
 
@@ -101,7 +105,8 @@ typedef struct {
     pthread_t th;
     int listening;
     int draining;
-    int64_t drain_deadline;
+    int64_t drain_deadline;    /* open exchanges end by then */
+    int64_t drain_hs_deadline; /* handshakes under way end by then */
     size_t open;
     sconn *lists[L_COUNT][2]; /* head, tail */
     uint8_t scratch[SCRATCH_LEN];
@@ -295,9 +300,18 @@ static void conn_free(worker *w, sconn *c)
 /* Our last bytes are out: shut our side and read what the client still
  * sends until it closes, so that closing does not reset the connection
  * and destroy those bytes (a fatal alert, tickets) on their way. */
+static int linger_read(worker *w, sconn *c);
+
 static void begin_linger(worker *w, sconn *c)
 {
     (void)shutdown(c->fd, SHUT_WR);
+    if (w->draining) {
+        /* Stopping must be quick: drop what has arrived (so that close
+         * sends no reset) and close without waiting for the client. */
+        if (!linger_read(w, c))
+            conn_free(w, c);
+        return;
+    }
     c->state = ST_LINGER;
     set_events(w, c, EVQ_IN);
     if (c->list != L_CLOSING)
@@ -572,8 +586,9 @@ static int quiet(const sconn *c)
     return n == 0 && c->pend_len == c->pend_off && c->req_len == 0;
 }
 
-/* Drops what a closing client still sends, until it closes. */
-static void linger_read(worker *w, sconn *c)
+/* Drops what a closing client still sends, until it closes: 1 when it
+ * has (c is freed), 0 when more may come. */
+static int linger_read(worker *w, sconn *c)
 {
     for (;;) {
         ssize_t r = recv(c->fd, w->scratch, sizeof w->scratch, 0);
@@ -582,9 +597,9 @@ static void linger_read(worker *w, sconn *c)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
+            return 0;
         conn_free(w, c); /* the client closed too (or reset) */
-        return;
+        return 1;
     }
 }
 
@@ -595,7 +610,7 @@ static void conn_run(worker *w, sconn *c)
 {
     const server_opts *o = w->sh->o;
     if (c->state == ST_LINGER) {
-        linger_read(w, c);
+        (void)linger_read(w, c);
         return;
     }
     int64_t t = now_ms();
@@ -765,7 +780,9 @@ static void start_drain(worker *w)
 {
     w->draining = 1;
     uint32_t ms = w->sh->o->handshake_timeout_ms;
-    w->drain_deadline = now_ms() + (ms ? ms : 10000);
+    int64_t t = now_ms();
+    w->drain_deadline = t + (ms ? ms : 10000);
+    w->drain_hs_deadline = t + (ms && ms < DRAIN_HANDSHAKE_MS ? ms : DRAIN_HANDSHAKE_MS);
     stop_listening(w);
     for (sconn *c = w->lists[L_IDLE][0], *next; c; c = next) {
         next = c->next;
@@ -778,9 +795,12 @@ static void expire(worker *w, int64_t t)
 {
     for (int l = 0; l < L_COUNT; l++) {
         sconn *c;
+        int64_t drain_by = l == L_HANDSHAKE ? w->drain_hs_deadline : w->drain_deadline;
         while ((c = w->lists[l][0]) != NULL &&
-               (c->deadline <= t || (w->draining && t >= w->drain_deadline))) {
-            if (l == L_HANDSHAKE) {
+               (c->deadline <= t || (w->draining && t >= drain_by))) {
+            if (l == L_HANDSHAKE && c->deadline > t) {
+                conn_fail(w, c, IOTLS_ERR_CLOSED, "handshake interrupted: server stopping");
+            } else if (l == L_HANDSHAKE) {
                 conn_fail(w, c, IOTLS_ERR_TIMEOUT, NULL);
             } else if (l == L_IDLE && !w->draining) {
                 out_line(w->sh, "conn %lu: closed after %.1f s idle", c->id,
