@@ -20,7 +20,8 @@
 #                           runs (default 5000: each process needs a descriptor
 #                           per connection, 20,000 allowed per process here)
 #   IDLE_RAMP               new connections per second in the memory runs, over
-#                           all loaders (default 1000)
+#                           all loaders (default 400: on a busy 2-CPU machine
+#                           faster ramps made handshakes time out)
 # Latency is measured at 80 % of nginx's peak rate (of the throughput run of
 # the same kind), for both servers.
 # Prints one line per measurement; the server logs and iotls-load summaries
@@ -36,7 +37,7 @@ RATE_SECONDS=${RATE_SECONDS:-10}
 RATE_CONNECTIONS=${RATE_CONNECTIONS:-64}
 IDLE_COUNTS=${IDLE_COUNTS-"5000 18000"}
 IDLE_PER_LOADER=${IDLE_PER_LOADER:-5000}
-IDLE_RAMP=${IDLE_RAMP:-1000}
+IDLE_RAMP=${IDLE_RAMP:-400}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 for p in "$IOTLS" "$LOAD" "$FREEPORT"; do
     [ -x "$p" ] || { echo "gateway_vs_nginx: $p not built (configure $BUILD with -DIOTLS_BENCH=ON -DIOTLS_TESTS=ON)" >&2; exit 2; }
@@ -177,42 +178,55 @@ latency() {
         "$rate" "$(field "$out" handshakes)" "$(field "$out" handshakes_per_s)" "$(field "$out" errors)" \
         "$(sed -n 's/^latency_ms: //p' "$out")"
 }
+# loaders_sum FIELD FILE...: the sum of FIELD ("open" or "errors") over the
+# last progress line of each iotls-load stderr file.
+loaders_sum() {
+    local field=$1 f t=0 v
+    shift
+    for f in "$@"; do
+        v=$(tail -n 1 "$f" 2>/dev/null | sed -n "s/.*$field \([0-9]*\).*/\1/p")
+        t=$((t + ${v:-0}))
+    done
+    echo $t
+}
 # idle NAME N: N connections opened (IDLE_RAMP a second, by processes of
-# IDLE_PER_LOADER) and held; the server's resident memory before and while
-# they are open.
+# IDLE_PER_LOADER) and held; the server's resident memory before, and 3 s
+# after all N are open (or the count stopped growing for 15 s).
 idle() {
-    local name=$1 n=$2 ramp rss0 rss1 open=0 pid left k=0 loaders=() each rate errors=0 f
+    local name=$1 n=$2 rss0 rss1 open=0 pid left k=0 loaders=() errs=() each rate
+    local nload=$(((n + IDLE_PER_LOADER - 1) / IDLE_PER_LOADER)) last=0 still=0 waited=0
     rss0=$(rss_kb "${SERVER_PIDS[@]}")
-    local nload=$(((n + IDLE_PER_LOADER - 1) / IDLE_PER_LOADER))
-    rate=$((IDLE_RAMP / nload))
+    rate=$(((IDLE_RAMP + nload - 1) / nload))
     left=$n
     while [ "$left" -gt 0 ]; do
         each=$((left < IDLE_PER_LOADER ? left : IDLE_PER_LOADER))
-        ramp=$(((each + rate - 1) / rate))
+        # Starting goes on (replacing failed ones) until stopped below.
         taskset -c "$LOAD_CPU" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --connections "$each" \
-            --rate "$rate" --duration $((ramp + 8)) --hold 3600 >"$W/$name-idle-$n.$k.out" \
+            --rate "$rate" --duration 3000 --hold 3600 >"$W/$name-idle-$n.$k.out" \
             2>"$W/$name-idle-$n.$k.err" &
         pid=$!
         PIDS+=($pid)
         loaders+=($pid)
+        errs+=("$W/$name-idle-$n.$k.err")
         left=$((left - each))
         k=$((k + 1))
     done
-    # Sample once the ramp is over and the connections sat idle a few s.
-    sleep $(((IDLE_PER_LOADER + rate - 1) / rate + 5))
-    open=0
-    for f in "$W/$name-idle-$n".*.err; do
-        open=$((open + $(tail -n 1 "$f" | sed -n 's/.*open \([0-9]*\),.*/\1/p')))
+    while [ "$waited" -lt 600 ] && [ "$still" -lt 15 ]; do
+        sleep 1
+        waited=$((waited + 1))
+        open=$(loaders_sum open "${errs[@]}")
+        [ "$open" -ge "$n" ] && break
+        if [ "$open" -gt "$last" ]; then still=0; else still=$((still + 1)); fi
+        last=$open
     done
+    sleep 3
+    open=$(loaders_sum open "${errs[@]}")
     rss1=$(rss_kb "${SERVER_PIDS[@]}")
-    for pid in "${loaders[@]}"; do wait "$pid"; done
-    for f in "$W/$name-idle-$n".*.out; do
-        errors=$((errors + $(field "$f" errors)))
-    done
-    printf '%-6s idle %5s asked: %5s open when sampled (%s errors: %s); RSS %s KiB -> %s KiB: %s KiB per open connection\n' \
-        "$name" "$n" "${open:-0}" "$errors" \
-        "$(cat "$W/$name-idle-$n".*.out | grep '^error\.' | tr '\n' ' ')" "$rss0" "$rss1" \
-        "$(echo "scale=2; ($rss1 - $rss0) / (${open:-0} + 0.0001)" | bc -l)"
+    printf '%-6s idle %5s asked: %5s open when sampled after %s s (%s errors while opening); RSS %s KiB -> %s KiB: %s KiB per open connection\n' \
+        "$name" "$n" "$open" "$((waited + 3))" "$(loaders_sum errors "${errs[@]}")" "$rss0" "$rss1" \
+        "$(echo "scale=2; ($rss1 - $rss0) / ($open + 0.0001)" | bc -l)"
+    for pid in "${loaders[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${loaders[@]}"; do wait "$pid" 2>/dev/null; done
     sleep 1
 }
 
