@@ -46,6 +46,10 @@
 #include "server_http.h"
 #include "trace.h"
 
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* SIGPIPE is ignored by the command anyway */
+#endif
+
 #define TICK_MS 200          /* longest wait before looking at the stop flag */
 #define CLOSE_LINGER_MS 2000 /* longest wait for a client to close after us */
 #define ACCEPT_BATCH 16      /* accepts per wake-up: spreads bursts over workers */
@@ -745,11 +749,26 @@ static void stop_listening(worker *w)
     atomic_fetch_add(&w->sh->detached, 1);
 }
 
+/* accept4 where there is one (Linux, the BSDs); else accept and fcntl. */
+static int accept_nonblocking(int lfd)
+{
+#ifdef SOCK_NONBLOCK
+    return accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int fd = accept(lfd, NULL, NULL);
+    if (fd >= 0) {
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    return fd;
+#endif
+}
+
 static void accept_some(worker *w)
 {
     shared *sh = w->sh;
     for (int i = 0; i < ACCEPT_BATCH && w->listening; i++) {
-        int fd = accept4(sh->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept_nonblocking(sh->lfd);
         if (fd < 0) {
             if (errno == EINTR)
                 continue;
