@@ -43,7 +43,7 @@
 #include "exit_codes.h"
 #include "iotls/engine.h"
 #include "server_evq.h"
-#include "server_http.h"
+#include "server_app.h"
 #include "trace.h"
 
 #ifndef MSG_NOSIGNAL
@@ -78,15 +78,8 @@ struct sconn {
     int err;       /* first error (0: none, the connection ended well) */
     int sys_errno; /* with IOTLS_ERR_IO */
     int peer_eof;
-    int close_after; /* HTTP: close once the response is out */
-    int announced;   /* the handshake line is printed */
-    /* Bytes for the engine to seal (a response, an echo, early data
-     * before the handshake ends): allocated only while they wait. */
-    uint8_t *pend;
-    size_t pend_len, pend_off;
-    /* HTTP: the request head received so far (allocated while partial). */
-    char *req;
-    size_t req_len, skip_body;
+    int announced;      /* the handshake line is printed */
+    server_app app;     /* bytes between the engine and echo/HTTP */
     trace_state *trace; /* -v only */
     iotls_conn *tls;
 };
@@ -115,15 +108,6 @@ typedef struct {
     sconn *lists[L_COUNT][2]; /* head, tail */
     uint8_t scratch[SCRATCH_LEN];
 } worker;
-
-/* Plaintext leaves no copy behind in freed memory (volatile: a memset
- * before free may be optimised away). */
-static void wipe(void *p, size_t n)
-{
-    volatile uint8_t *v = p;
-    while (n--)
-        *v++ = 0;
-}
 
 static int64_t now_ms(void)
 {
@@ -262,21 +246,6 @@ static void set_events(worker *w, sconn *c, unsigned events)
     }
 }
 
-static void drop_buffers(sconn *c)
-{
-    if (c->pend) {
-        wipe(c->pend, c->pend_len);
-        free(c->pend);
-    }
-    if (c->req) {
-        wipe(c->req, c->req_len);
-        free(c->req);
-    }
-    c->pend = NULL;
-    c->req = NULL;
-    c->pend_len = c->pend_off = c->req_len = 0;
-}
-
 /* The end: its result for --once, the key update line, and the memory. */
 static void conn_free(worker *w, sconn *c)
 {
@@ -293,7 +262,7 @@ static void conn_free(worker *w, sconn *c)
     list_remove(w, c);
     (void)evq_del(&w->q, c->fd);
     close(c->fd);
-    drop_buffers(c);
+    server_app_clear(&c->app);
     iotls_conn_free(c->tls);
     free(c->trace);
     free(c);
@@ -333,7 +302,7 @@ static int begin_close(worker *w, sconn *c, int send_close_notify)
     }
     if (send_close_notify)
         (void)iotls_conn_close(c->tls);
-    drop_buffers(c);
+    server_app_clear(&c->app);
     c->state = ST_FLUSH;
     list_move(w, c, L_CLOSING, now_ms() + close_ms(w->sh->o));
     return 0;
@@ -388,145 +357,6 @@ static void announce(worker *w, sconn *c)
     }
     if (sh->o->verbose)
         trace_summary_conn(stderr, c->tls, 0);
-}
-
-/* Keeps n bytes for the engine to seal once it can. */
-static int queue_bytes(sconn *c, const uint8_t *p, size_t n)
-{
-    if (c->pend_off == c->pend_len) {
-        free(c->pend);
-        c->pend = NULL;
-        c->pend_len = c->pend_off = 0;
-    }
-    /* Not realloc: the old block holds plaintext to wipe first. */
-    uint8_t *grown = malloc(c->pend_len - c->pend_off + n);
-    if (grown == NULL)
-        return IOTLS_ERR_NO_MEMORY;
-    size_t kept = c->pend_len - c->pend_off;
-    if (kept)
-        memcpy(grown, c->pend + c->pend_off, kept);
-    memcpy(grown + kept, p, n);
-    if (c->pend) {
-        wipe(c->pend, c->pend_len);
-        free(c->pend);
-    }
-    c->pend = grown;
-    c->pend_len = kept + n;
-    c->pend_off = 0;
-    return IOTLS_OK;
-}
-
-/* Hands waiting bytes to the engine: 0 all taken, 1 some wait for the
- * output to drain, < 0 an error. */
-static int push_pend(sconn *c, int *progress)
-{
-    while (c->pend_off < c->pend_len) {
-        size_t n = 0;
-        int rc = iotls_conn_write(c->tls, c->pend + c->pend_off, c->pend_len - c->pend_off, &n);
-        if (rc == IOTLS_WANT_WRITE || (rc == IOTLS_OK && n == 0))
-            return 1;
-        if (rc != IOTLS_OK)
-            return rc;
-        c->pend_off += n;
-        *progress = 1;
-    }
-    if (c->pend) {
-        wipe(c->pend, c->pend_len);
-        free(c->pend);
-        c->pend = NULL;
-        c->pend_len = c->pend_off = 0;
-    }
-    return 0;
-}
-
-/* Echo: what the client sends goes back. Before the handshake ends only
- * accepted 0-RTT data arrives: it waits in pend. */
-static int app_echo(worker *w, sconn *c, int *progress)
-{
-    for (;;) {
-        if (iotls_conn_handshake_done(c->tls)) {
-            int r = push_pend(c, progress);
-            if (r != 0)
-                return r < 0 ? r : 0;
-        }
-        size_t n = 0;
-        int rc = iotls_conn_read(c->tls, w->scratch, sizeof w->scratch, &n);
-        if (rc == IOTLS_WANT_READ)
-            return 0;
-        if (rc != IOTLS_OK)
-            return rc;
-        *progress = 1;
-        rc = queue_bytes(c, w->scratch, n);
-        wipe(w->scratch, n);
-        if (rc != IOTLS_OK)
-            return rc;
-    }
-}
-
-/* HTTP/1.x: one answer per request head, keep-alive unless asked not to. */
-static int app_http(worker *w, sconn *c, int *progress)
-{
-    int done = iotls_conn_handshake_done(c->tls);
-    for (;;) {
-        if (done) {
-            int r = push_pend(c, progress);
-            if (r != 0)
-                return r < 0 ? r : 0;
-        }
-        if (c->close_after)
-            return 0;
-        size_t head = done && c->req_len ? http_head_len(c->req, c->req_len) : 0;
-        if (head || (done && c->req_len == HTTP_MAX_REQUEST)) {
-            http_answer ans;
-            if (head) {
-                iotls_info info;
-                int ok = iotls_conn_info(c->tls, &info) == IOTLS_OK;
-                http_answer_request(c->req, head, ok ? &info : NULL, (char *)w->scratch, &ans);
-            } else {
-                http_answer_too_large((char *)w->scratch, &ans);
-                head = c->req_len;
-            }
-            memmove(c->req, c->req + head, c->req_len - head);
-            c->req_len -= head;
-            /* The body means nothing to us: drop it. */
-            size_t s = ans.content_length < c->req_len ? ans.content_length : c->req_len;
-            memmove(c->req, c->req + s, c->req_len - s);
-            c->req_len -= s;
-            c->skip_body = ans.content_length - s;
-            if (!ans.keep_alive)
-                c->close_after = 1;
-            *progress = 1;
-            int rc = queue_bytes(c, w->scratch, ans.len);
-            if (rc != IOTLS_OK)
-                return rc;
-            continue;
-        }
-        size_t n = 0;
-        int rc = iotls_conn_read(c->tls, w->scratch, sizeof w->scratch, &n);
-        if (rc == IOTLS_WANT_READ) {
-            if (c->req_len == 0 && c->req) {
-                free(c->req); /* an idle keep-alive connection keeps none */
-                c->req = NULL;
-            }
-            return 0;
-        }
-        if (rc != IOTLS_OK)
-            return rc;
-        *progress = 1;
-        size_t off = 0;
-        if (c->skip_body > 0) {
-            off = c->skip_body < n ? c->skip_body : n;
-            c->skip_body -= off;
-        }
-        if (off < n && c->req == NULL && (c->req = malloc(HTTP_MAX_REQUEST)) == NULL)
-            return IOTLS_ERR_NO_MEMORY;
-        size_t room = HTTP_MAX_REQUEST - c->req_len;
-        size_t take = n - off < room ? n - off : room;
-        if (take)
-            memcpy(c->req + c->req_len, w->scratch + off, take);
-        c->req_len += take;
-        wipe(w->scratch, n);
-    }
 }
 
 /* Sends what the engine holds. 0 or IOTLS_ERR_IO. */
@@ -587,7 +417,7 @@ static int quiet(const sconn *c)
 {
     size_t n = 0;
     (void)iotls_conn_output(c->tls, &n);
-    return n == 0 && c->pend_len == c->pend_off && c->req_len == 0;
+    return n == 0 && c->app.pend_len == c->app.pend_off && c->app.req_len == 0;
 }
 
 /* Drops what a closing client still sends, until it closes: 1 when it
@@ -645,7 +475,9 @@ static void conn_run(worker *w, sconn *c)
             announce(w, c);
             list_move(w, c, L_IDLE, INT64_MAX);
         }
-        rc = o->mode == SERVER_HTTP ? app_http(w, c, &progress) : app_echo(w, c, &progress);
+        rc = o->mode == SERVER_HTTP
+                 ? server_app_http(&c->app, c->tls, w->scratch, sizeof w->scratch, &progress)
+                 : server_app_echo(&c->app, c->tls, w->scratch, sizeof w->scratch, &progress);
         if (rc == IOTLS_ERR_CLOSED && c->announced) {
             (void)begin_close(w, c, 1); /* the client's close_notify: ours back */
             continue;
@@ -655,7 +487,7 @@ static void conn_run(worker *w, sconn *c)
             conn_fail(w, c, rc, NULL);
             return;
         }
-        if (c->close_after && c->pend_len == c->pend_off) {
+        if (c->app.close_after && c->app.pend_len == c->app.pend_off) {
             (void)begin_close(w, c, 1);
             continue;
         }
@@ -692,7 +524,7 @@ static void conn_run(worker *w, sconn *c)
     if (c->state == ST_OPEN) {
         /* Waiting to send: the handshake timeout bounds a client that
          * reads nothing; else the idle timeout. */
-        int list = out_n || c->pend_len > c->pend_off ? L_SEND : L_IDLE;
+        int list = out_n || c->app.pend_len > c->app.pend_off ? L_SEND : L_IDLE;
         if (list != c->list || moved) {
             uint32_t ms = list == L_SEND ? o->handshake_timeout_ms : o->idle_timeout_ms;
             list_move(w, c, list, ms ? t + ms : INT64_MAX);
