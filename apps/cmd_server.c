@@ -1,20 +1,14 @@
-/* iotls server: accepts TLS 1.3 connections, one thread each, and echoes
- * or answers HTTP requests. Prints one line per connection with what was
- * negotiated (or why the handshake failed). Stops on SIGINT/SIGTERM. */
-#include <arpa/inet.h>
+/* iotls server: accepts TLS 1.3 connections and echoes or answers HTTP
+ * requests, in an event loop (server_loop.c) of --workers threads. Prints
+ * one line per connection with what was negotiated (or why the handshake
+ * failed). SIGINT/SIGTERM: stops accepting, lets open exchanges finish and
+ * ends them with close_notify. */
 #include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmds.h"
@@ -23,41 +17,43 @@
 #include "iotls/iotls.h"
 #include "keylog.h"
 #include "replay_redis.h"
+#include "server_loop.h"
 #include "trace.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_TICKETS 2
-#define STOP_CHECK_MS 200 /* how often blocked loops look at the stop flag */
-#define MAX_ACTIVE 256
-#define CLOSE_LINGER_MS 2000 /* longest wait for a client to close after us */
-#define HTTP_MAX_REQUEST 8192
-
-enum { MODE_ECHO, MODE_HTTP };
-
-static atomic_int stop_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    atomic_store(&stop_requested, 1);
+    atomic_store(&server_stop_requested, 1);
 }
 
-typedef struct {
-    iotls *server; /* shared: only its config is read */
-    int mode;
-    int verbose;
-    uint32_t timeout_ms;  /* handshake limit, 0 none */
-    pthread_mutex_t lock; /* output lines, active count */
-    pthread_cond_t idle;
-    int active;
-} server_ctx;
+/* Descriptors: the soft limit is raised to the hard one (a gateway holds
+ * thousands of sockets); connections get all but a few kept for the
+ * listener, logs, key files and Redis. */
+#define FDS_RESERVED 32
 
-typedef struct {
-    server_ctx *ctx;
-    int fd;
-    unsigned long id;
-    char peer[64];
-} conn_job;
+static unsigned long raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024 - FDS_RESERVED;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000)
+        return 1000000;
+    return rl.rlim_cur > 2 * FDS_RESERVED ? (unsigned long)rl.rlim_cur - FDS_RESERVED : 1;
+}
+
+static unsigned default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+}
 
 static void usage(FILE *out)
 {
@@ -85,8 +81,16 @@ static void usage(FILE *out)
         "  --max-rsa-bits N     largest RSA key in the client's chain (2048..8192, default 4096)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
-        "  --timeout S          handshake and write timeout in seconds, fractions allowed\n"
-        "                       (default %d)\n"
+        "  --timeout S          handshake timeout in seconds, fractions allowed (default %d);\n"
+        "                       also how long a send may make no progress, and how long\n"
+        "                       stopping waits for open exchanges\n"
+        "  --idle-timeout S     close (close_notify) a connection after S seconds with\n"
+        "                       nothing received or sent (default 0: never)\n"
+        "  --workers N          event-loop threads (default: the number of cores)\n"
+        "  --max-connections N  connections open at once; more are accepted and closed at\n"
+        "                       once (default: the descriptor limit, less a few)\n"
+        "  --poll               wait with poll(2) instead of epoll (the same as where epoll\n"
+        "                       is missing)\n"
         "  --once               exit after one connection (exit status: its result)\n"
         "  --tickets N          session tickets sent after each handshake (default 2; 0: none)\n"
         "  --ticket-keys FILE   ticket master secret shared between servers: 48 bytes, raw or\n"
@@ -103,415 +107,10 @@ static void usage(FILE *out)
         "                       suite's, else sha256)\n"
         "  --psk-ke             prefer PSK without ECDHE (psk_ke) when the client offers it\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
-        "  -v                   trace handshakes on stderr\n",
+        "  -v                   trace handshakes on stderr\n"
+        "SIGINT/SIGTERM stop accepting (new connections are refused), let open exchanges\n"
+        "finish, close them with close_notify and exit 0.\n",
         DEFAULT_TIMEOUT_MS / 1000);
-}
-
-/* ---- per-connection work ---- */
-
-static void out_line(server_ctx *ctx, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    pthread_mutex_lock(&ctx->lock);
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    pthread_mutex_unlock(&ctx->lock);
-    va_end(ap);
-}
-
-/* Waits until the connection has something to read, checking the stop
- * flag. 1 readable, 0 stop. Data already inside iotls is found by the
- * caller's non-blocking read before it waits. */
-static int wait_readable(iotls *t)
-{
-    while (!atomic_load(&stop_requested)) {
-        struct pollfd p = {.fd = iotls_fd(t), .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, STOP_CHECK_MS);
-        if (r > 0)
-            return 1;
-        if (r < 0 && errno != EINTR)
-            return 1; /* let the read report it */
-    }
-    return 0;
-}
-
-/* Reads what is available. > 0 bytes, 0 peer closed, IOTLS_WANT_READ
- * nothing yet, < 0 error. Never waits. */
-static ssize_t read_now(iotls *t, void *buf, size_t cap)
-{
-    iotls_set_nonblocking(t, 1);
-    ssize_t r = iotls_read(t, buf, cap);
-    iotls_set_nonblocking(t, 0);
-    if (r == IOTLS_WANT_WRITE) {
-        if (iotls_write(t, NULL, 0) < 0)
-            return iotls_last_error(t);
-        return IOTLS_WANT_READ;
-    }
-    return r;
-}
-
-/* Returns 0 when the client closed cleanly, else the error. */
-static int serve_echo(iotls *t)
-{
-    uint8_t buf[16384];
-    for (;;) {
-        ssize_t r = read_now(t, buf, sizeof buf);
-        if (r == IOTLS_WANT_READ) {
-            if (!wait_readable(t))
-                return 0;
-            continue;
-        }
-        if (r == 0)
-            return 0;
-        if (r < 0)
-            return (int)r;
-        int rc = app_write_all(t, buf, (size_t)r);
-        if (rc != 0)
-            return rc;
-    }
-}
-
-static const char *find_header_end(const char *req, size_t len)
-{
-    for (size_t i = 0; i + 3 < len; i++)
-        if (memcmp(req + i, "\r\n\r\n", 4) == 0)
-            return req + i + 4;
-    return NULL;
-}
-
-/* Value of header name in the request head (NUL-ended), copied into out. */
-static int header_value(const char *head, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    const char *line = strstr(head, "\r\n");
-    while (line) {
-        line += 2;
-        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
-            const char *v = line + n + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            const char *end = strstr(v, "\r\n");
-            size_t len = end ? (size_t)(end - v) : strlen(v);
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, v, len);
-            out[len] = '\0';
-            return 1;
-        }
-        line = strstr(line, "\r\n");
-    }
-    return 0;
-}
-
-#define HTTP_HEAD_MAX 256
-#define HTTP_PAGE_MAX 2048
-
-/* Headers and body in one write, so one record (one AEAD operation, one
- * record's 22 bytes of overhead) per response while it fits a record. */
-static int send_http(iotls *t, int status, const char *reason, const char *body, int keep_alive)
-{
-    char msg[HTTP_HEAD_MAX + HTTP_PAGE_MAX];
-    size_t body_len = strlen(body);
-    int n = snprintf(msg, HTTP_HEAD_MAX,
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\nConnection: %s\r\nServer: iotls/%s\r\n\r\n",
-                     status, reason, body_len, keep_alive ? "keep-alive" : "close", IOTLS_VERSION);
-    if (n < 0 || n >= HTTP_HEAD_MAX || body_len > sizeof msg - (size_t)n)
-        return IOTLS_ERR_INTERNAL; /* cannot happen: the page is at most HTTP_PAGE_MAX - 1 */
-    memcpy(msg + n, body, body_len);
-    return app_write_all(t, msg, (size_t)n + body_len);
-}
-
-static void describe_page(iotls *t, const char *method, const char *path, char *out, size_t cap)
-{
-    iotls_info info;
-    if (iotls_get_info(t, &info) != IOTLS_OK) {
-        snprintf(out, cap, "iotls server\n");
-        return;
-    }
-    /* The client's key names it even when its subject does not (and on a
-     * resumed connection it is what the ticket carried). */
-    char spki[2 * 32 + 1] = "none", subject[256] = "";
-    uint8_t hash[32];
-    if (info.client_auth && iotls_peer_spki_sha256(t, hash) == IOTLS_OK)
-        for (size_t i = 0; i < sizeof hash; i++)
-            snprintf(spki + 2 * i, 3, "%02x", hash[i]);
-    if (info.client_auth)
-        (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
-    snprintf(out, cap,
-             "iotls server: TLS 1.3 connection established\n"
-             "request:      %s %s\n"
-             "version:      TLSv1.3\n"
-             "cipher suite: %s\n"
-             "group:        %s%s\n"
-             "signature:    %s\n"
-             "ALPN:         %s\n"
-             "server name:  %s\n"
-             "client:       %s%s\n"
-             "client key:   SPKI SHA-256 %s\n"
-             "peer auth:    %s\n",
-             method, path, info.cipher_suite_name, info.group_name,
-             info.hrr ? " (after HelloRetryRequest)" : "",
-             iotls_sig_scheme_name(info.own_sig_scheme),
-             info.alpn && info.alpn[0] ? info.alpn : "none",
-             info.server_name && info.server_name[0] ? info.server_name : "none",
-             info.client_auth ? subject : "anonymous",
-             !info.client_auth ? ""
-             : info.resumed    ? " (certificate verified when the ticket was issued)"
-                               : " (certificate verified)",
-             spki, iotls_peer_auth_name(info.peer_auth));
-}
-
-/* HTTP/1.x: answer each request; keep-alive unless asked not to. */
-static int serve_http(iotls *t)
-{
-    char req[HTTP_MAX_REQUEST + 1];
-    size_t have = 0;
-    size_t skip_body = 0;
-    for (;;) {
-        const char *end = have ? find_header_end(req, have) : NULL;
-        if (end == NULL) {
-            if (have == HTTP_MAX_REQUEST) {
-                (void)send_http(t, 431, "Request Header Fields Too Large", "request too large\n",
-                                0);
-                return 0;
-            }
-            uint8_t tmp[HTTP_MAX_REQUEST];
-            ssize_t r = read_now(t, tmp, sizeof tmp);
-            if (r == IOTLS_WANT_READ) {
-                if (!wait_readable(t))
-                    return 0;
-                continue;
-            }
-            if (r == 0)
-                return 0;
-            if (r < 0)
-                return (int)r;
-            size_t n = (size_t)r;
-            size_t off = 0;
-            if (skip_body > 0) {
-                size_t s = skip_body < n ? skip_body : n;
-                skip_body -= s;
-                off = s;
-            }
-            size_t room = HTTP_MAX_REQUEST - have;
-            size_t take = n - off < room ? n - off : room;
-            memcpy(req + have, tmp + off, take);
-            have += take;
-            continue;
-        }
-        size_t head_len = (size_t)(end - req);
-        char head[HTTP_MAX_REQUEST + 1];
-        memcpy(head, req, head_len);
-        head[head_len] = '\0';
-        memmove(req, end, have - head_len);
-        have -= head_len;
-
-        char method[16] = "", path[1024] = "", version[16] = "";
-        if (sscanf(head, "%15s %1023s %15s", method, path, version) != 3 ||
-            strncmp(version, "HTTP/1.", 7) != 0) {
-            (void)send_http(t, 400, "Bad Request", "not an HTTP/1.x request\n", 0);
-            return 0;
-        }
-        char value[64];
-        int keep_alive = strcmp(version, "HTTP/1.0") != 0;
-        if (header_value(head, "Connection", value, sizeof value))
-            keep_alive = strcasecmp(value, "keep-alive") == 0 ||
-                         (keep_alive && strcasecmp(value, "close") != 0);
-        if (header_value(head, "Content-Length", value, sizeof value)) {
-            /* The body means nothing to us: drop it. */
-            size_t body = (size_t)strtoul(value, NULL, 10);
-            size_t s = body < have ? body : have;
-            memmove(req, req + s, have - s);
-            have -= s;
-            skip_body = body - s;
-        }
-        char page[HTTP_PAGE_MAX];
-        describe_page(t, method, path, page, sizeof page);
-        int rc = send_http(t, 200, "OK", page, keep_alive);
-        if (rc != 0)
-            return rc;
-        if (!keep_alive)
-            return 0;
-    }
-}
-
-static void peer_name(int fd, char *out, size_t cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char addr[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    snprintf(out, cap, "?");
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
-        port = ntohs(a->sin_port);
-        snprintf(out, cap, "%s:%d", addr, port);
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
-        port = ntohs(a->sin6_port);
-        snprintf(out, cap, "[%s]:%d", addr, port);
-    }
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The server object is non-blocking (see cmd_server), so the handshake
- * returns WANT_* instead of waiting inside iotls: waiting here, in steps of
- * STOP_CHECK_MS, lets a stop request end a handshake that a client has
- * stalled, instead of waiting out the whole handshake timeout. Leaves the
- * connection blocking. Sets *why for the two failures it finds itself. */
-static int accept_handshake(server_ctx *ctx, int fd, iotls **out, const char **why)
-{
-    *why = NULL;
-    int rc = iotls_accept_socket(ctx->server, fd, out);
-    int64_t deadline = ctx->timeout_ms ? mono_ms() + ctx->timeout_ms : 0;
-    while (rc == IOTLS_WANT_READ || rc == IOTLS_WANT_WRITE) {
-        if (atomic_load(&stop_requested)) {
-            *why = "handshake interrupted: server stopping";
-            return IOTLS_ERR_CLOSED;
-        }
-        int wait_ms = STOP_CHECK_MS;
-        if (deadline) {
-            int64_t left = deadline - mono_ms();
-            if (left <= 0) {
-                *why = "handshake failed: timed out";
-                return IOTLS_ERR_TIMEOUT;
-            }
-            if (left < wait_ms)
-                wait_ms = (int)left;
-        }
-        struct pollfd p = {
-            .fd = fd, .events = rc == IOTLS_WANT_READ ? POLLIN : POLLOUT, .revents = 0};
-        if (poll(&p, 1, wait_ms) == 0)
-            continue;
-        rc = iotls_handshake(*out);
-    }
-    if (*out)
-        iotls_set_nonblocking(*out, 0);
-    return rc;
-}
-
-/* Closes a connection's socket without a TCP reset that could destroy our
- * last records (the fatal alert after a bad message, the tickets before
- * it): see iotls_close_socket. Not while stopping, which must be quick. */
-static void close_conn_socket(const server_ctx *ctx, int fd)
-{
-    uint32_t linger =
-        ctx->timeout_ms && ctx->timeout_ms < CLOSE_LINGER_MS ? ctx->timeout_ms : CLOSE_LINGER_MS;
-    iotls_close_socket(fd, atomic_load(&stop_requested) ? 0 : linger);
-}
-
-/* Handshake, one line, serve, close. Returns the exit code (exit_codes.h):
- * 0 when everything went well. */
-static int handle_connection(server_ctx *ctx, int fd, unsigned long id, const char *peer)
-{
-    char tag[32];
-    snprintf(tag, sizeof tag, "[conn %lu] ", id);
-    trace_begin(tag);
-    iotls *t = NULL;
-    const char *why = NULL;
-    int rc = accept_handshake(ctx, fd, &t, &why);
-    if (rc != IOTLS_OK) {
-        out_line(ctx, "conn %lu from %s: %s", id, peer,
-                 why ? why
-                 : t ? iotls_error(t)
-                     : iotls_error_string(rc));
-        int code = app_exit_for(t ? iotls_last_error(t) : rc);
-        iotls_free(t);
-        close_conn_socket(ctx, fd);
-        return code == APP_EXIT_OK ? APP_EXIT_FAILURE : code;
-    }
-    iotls_info info;
-    if (iotls_get_info(t, &info) == IOTLS_OK) {
-        char client[300], subject[256] = "";
-        if (info.client_auth) {
-            (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
-            snprintf(client, sizeof client, "client=\"%s\"", subject);
-        } else
-            snprintf(client, sizeof client, "client=anonymous");
-        out_line(ctx, "conn %lu from %s: TLSv1.3 %s %s%s%s %s alpn=%s sni=%s %s", id, peer,
-                 info.cipher_suite_name, info.group_name, info.hrr ? " (HRR)" : "",
-                 info.resumed        ? " (resumed)"
-                 : info.external_psk ? " (external PSK)"
-                                     : "",
-                 iotls_sig_scheme_name(info.own_sig_scheme),
-                 info.alpn && info.alpn[0] ? info.alpn : "none",
-                 info.server_name && info.server_name[0] ? info.server_name : "none", client);
-        if (info.early_data == IOTLS_EARLY_DATA_ACCEPTED)
-            out_line(ctx, "conn %lu early data: accepted %u bytes", id,
-                     (unsigned)info.early_data_bytes);
-        else if (info.early_data == IOTLS_EARLY_DATA_REJECTED)
-            out_line(ctx, "conn %lu early data: rejected", id);
-    }
-    if (ctx->verbose)
-        trace_summary(stderr, t, 0);
-    rc = ctx->mode == MODE_HTTP ? serve_http(t) : serve_echo(t);
-    if (rc != 0 && ctx->verbose)
-        fprintf(stderr, "%s%s\n", tag, iotls_error(t));
-    if (iotls_get_info(t, &info) == IOTLS_OK &&
-        (info.key_updates_sent > 0 || info.key_updates_received > 0))
-        out_line(ctx, "conn %lu: key updates sent %u received %u", id, info.key_updates_sent,
-                 info.key_updates_received);
-    int code = rc == 0 ? APP_EXIT_OK : app_exit_for(iotls_last_error(t));
-    int crc = iotls_close(t);
-    if (rc == 0 && crc != IOTLS_OK && ctx->verbose)
-        fprintf(stderr, "%s%s\n", tag, iotls_error(t));
-    iotls_free(t);
-    close_conn_socket(ctx, fd);
-    return rc == 0 || code != APP_EXIT_OK ? code : APP_EXIT_FAILURE;
-}
-
-static void *conn_thread(void *arg)
-{
-    conn_job *job = arg;
-    server_ctx *ctx = job->ctx;
-    (void)handle_connection(ctx, job->fd, job->id, job->peer);
-    free(job);
-    pthread_mutex_lock(&ctx->lock);
-    ctx->active--;
-    pthread_cond_signal(&ctx->idle);
-    pthread_mutex_unlock(&ctx->lock);
-    return NULL;
-}
-
-/* Workers must not take SIGINT/SIGTERM: the main thread's poll has to see
- * them to stop accepting. They inherit this mask. */
-static int spawn_worker(server_ctx *ctx, conn_job *job)
-{
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    pthread_mutex_lock(&ctx->lock);
-    ctx->active++;
-    pthread_mutex_unlock(&ctx->lock);
-    int err = pthread_create(&th, &attr, conn_thread, job);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
-        pthread_mutex_lock(&ctx->lock);
-        ctx->active--;
-        pthread_mutex_unlock(&ctx->lock);
-        return -1;
-    }
-    return 0;
 }
 
 static int write_ready_file(const char *path, int port)
@@ -544,8 +143,10 @@ int cmd_server(int argc, char **argv)
     int tickets_given = 0;
     const char *crls[APP_MAX_CRLS];
     size_t crl_count = 0;
-    int verify_optional = 0, verbose = 0, once = 0, mode = MODE_ECHO, mode_echo = 0, mode_http = 0;
+    int verify_optional = 0, verbose = 0, once = 0, mode_echo = 0, mode_http = 0;
     unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS;
+    unsigned long idle_timeout = 0, workers = 0, max_connections = 0;
+    int use_poll = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -607,6 +208,12 @@ int cmd_server(int argc, char **argv)
             max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
             timeout = app_parse_seconds("--timeout", v);
+        else if ((v = app_opt_value(argc, argv, &i, "--idle-timeout")))
+            idle_timeout = app_parse_seconds("--idle-timeout", v);
+        else if ((v = app_opt_value(argc, argv, &i, "--workers")))
+            workers = app_parse_num("--workers", v, 1, 256);
+        else if ((v = app_opt_value(argc, argv, &i, "--max-connections")))
+            max_connections = app_parse_num("--max-connections", v, 1, 1000000);
         else if (app_opt_flag(argv, i, "--verify-optional"))
             verify_optional = 1;
         else if (app_opt_flag(argv, i, "--echo"))
@@ -615,6 +222,8 @@ int cmd_server(int argc, char **argv)
             mode_http = 1;
         else if (app_opt_flag(argv, i, "--once"))
             once = 1;
+        else if (app_opt_flag(argv, i, "--poll"))
+            use_poll = 1;
         else if (app_opt_flag(argv, i, "-v") || app_opt_flag(argv, i, "--verbose"))
             verbose = 1;
         else if (app_opt_flag(argv, i, "--help") || app_opt_flag(argv, i, "-h")) {
@@ -635,7 +244,6 @@ int cmd_server(int argc, char **argv)
         fprintf(stderr, "iotls server: --echo and --http exclude each other\n");
         return APP_EXIT_USAGE;
     }
-    mode = mode_http ? MODE_HTTP : MODE_ECHO;
     if (verify_optional && ca == NULL) {
         fprintf(stderr, "iotls server: --verify-optional needs --ca\n");
         return APP_EXIT_USAGE;
@@ -650,10 +258,6 @@ int cmd_server(int argc, char **argv)
     /* Until the server listens, a failure is the configuration's. */
     int exit_code = APP_EXIT_CONFIG, lfd = -1, rc;
     iotls *server = NULL;
-    server_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    pthread_mutex_init(&ctx.lock, NULL);
-    pthread_cond_init(&ctx.idle, NULL);
     iotls_config *cfg = iotls_config_new();
     if (cfg == NULL) {
         app_error("configuration", IOTLS_ERR_NO_MEMORY);
@@ -729,15 +333,22 @@ int cmd_server(int argc, char **argv)
         exit_code = APP_EXIT_FAILURE;
         goto out;
     }
-    ctx.server = server;
-    ctx.mode = mode;
-    ctx.verbose = verbose;
-    ctx.timeout_ms = (uint32_t)timeout;
-    /* Connections inherit it: accept_handshake does the waiting. */
-    iotls_set_nonblocking(server, 1);
+    unsigned long fd_room = raise_fd_limit();
+    server_opts opts = {
+        .cfg = cfg,
+        .mode = mode_http ? SERVER_HTTP : SERVER_ECHO,
+        .verbose = verbose,
+        .once = once,
+        .use_poll = use_poll,
+        .workers = workers ? (unsigned)workers : default_workers(),
+        .max_connections = max_connections ? max_connections : fd_room,
+        .handshake_timeout_ms = (uint32_t)timeout,
+        .idle_timeout_ms = (uint32_t)idle_timeout,
+    };
 
     int bound_port = 0;
-    rc = iotls_listen(addr, port, 64, &lfd, &bound_port);
+    /* A deep accept queue: gateways take bursts of reconnections. */
+    rc = iotls_listen(addr, port, 4096, &lfd, &bound_port);
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls: cannot listen on %s port %s: %s (%s)\n", addr, port,
                 iotls_error_string(rc), strerror(errno));
@@ -749,7 +360,7 @@ int cmd_server(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: poll must return EINTR */
+    sa.sa_flags = 0; /* no SA_RESTART: the loop's sleep must end */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
@@ -760,51 +371,7 @@ int cmd_server(int argc, char **argv)
         goto out;
     }
 
-    exit_code = 0;
-    unsigned long next_id = 1;
-    while (!atomic_load(&stop_requested)) {
-        struct pollfd p = {.fd = lfd, .events = POLLIN, .revents = 0};
-        int r = poll(&p, 1, STOP_CHECK_MS);
-        if (r <= 0)
-            continue; /* timeout or EINTR: look at the flag again */
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        unsigned long id = next_id++;
-        char peer[64];
-        peer_name(fd, peer, sizeof peer);
-        if (once) {
-            exit_code = handle_connection(&ctx, fd, id, peer);
-            break;
-        }
-        pthread_mutex_lock(&ctx.lock);
-        int busy = ctx.active >= MAX_ACTIVE;
-        pthread_mutex_unlock(&ctx.lock);
-        conn_job *job = busy ? NULL : malloc(sizeof *job);
-        if (job == NULL) {
-            out_line(&ctx, "conn %lu from %s: refused (too many connections)", id, peer);
-            close(fd);
-            continue;
-        }
-        job->ctx = &ctx;
-        job->fd = fd;
-        job->id = id;
-        snprintf(job->peer, sizeof job->peer, "%s", peer);
-        if (spawn_worker(&ctx, job) != 0) {
-            out_line(&ctx, "conn %lu from %s: refused (cannot start a thread)", id, peer);
-            close(fd);
-            free(job);
-        }
-    }
-    close(lfd);
-    lfd = -1;
-    /* Workers see the stop flag within STOP_CHECK_MS once idle; a handshake
-     * in progress ends by its timeout. */
-    atomic_store(&stop_requested, 1);
-    pthread_mutex_lock(&ctx.lock);
-    while (ctx.active > 0)
-        pthread_cond_wait(&ctx.idle, &ctx.lock);
-    pthread_mutex_unlock(&ctx.lock);
+    exit_code = server_loop_run(&opts, &lfd);
 
 out:
     if (lfd >= 0)
@@ -812,7 +379,5 @@ out:
     iotls_free(server);
     iotls_config_free(cfg);
     keylog_close();
-    pthread_cond_destroy(&ctx.idle);
-    pthread_mutex_destroy(&ctx.lock);
     return exit_code;
 }

@@ -8,12 +8,17 @@
 #include "iotls/engine.h"
 #include "iotls/pki.h"
 
-static _Thread_local struct {
-    double t0;   /* ms at trace_begin */
-    double last; /* ms at the previous event */
-    int started;
-    char tag[32];
-} ts;
+static _Thread_local trace_state ts;
+
+void trace_save(trace_state *out)
+{
+    *out = ts;
+}
+
+void trace_load(const trace_state *in)
+{
+    ts = *in;
+}
 
 static double mono_ms(void)
 {
@@ -156,9 +161,8 @@ static void print_cert_more(FILE *out, const iotls_cert_text *text)
     }
 }
 
-static void print_chain(FILE *out, iotls *t)
+static void print_chain(FILE *out, const iotls_conn *c)
 {
-    iotls_conn *c = iotls_engine(t);
     size_t n = c ? iotls_conn_peer_cert_count(c) : 0;
     if (n == 0) {
         fprintf(out, "%s  peer chain:     none\n", ts.tag);
@@ -180,15 +184,31 @@ static void print_chain(FILE *out, iotls *t)
 
 void trace_print_certs(FILE *out, iotls *t)
 {
-    print_chain(out, t);
+    print_chain(out, iotls_engine(t));
     fflush(out);
 }
+
+static void summary(FILE *out, const iotls_conn *c, const iotls_info *ip, int is_client);
 
 void trace_summary(FILE *out, iotls *t, int is_client)
 {
     iotls_info info;
     if (iotls_get_info(t, &info) != IOTLS_OK)
         return;
+    summary(out, iotls_engine(t), &info, is_client);
+}
+
+void trace_summary_conn(FILE *out, const iotls_conn *c, int is_client)
+{
+    iotls_info info;
+    if (iotls_conn_info(c, &info) != IOTLS_OK)
+        return;
+    summary(out, c, &info, is_client);
+}
+
+static void summary(FILE *out, const iotls_conn *c, const iotls_info *ip, int is_client)
+{
+    iotls_info info = *ip;
     const char *tag = ts.tag;
     fprintf(out, "%s--- handshake summary (%.2f ms)\n", tag, trace_elapsed_ms());
     fprintf(out, "%s  version:        %s\n", tag, info.version == 0x0304 ? "TLSv1.3" : "unknown");
@@ -204,7 +224,7 @@ void trace_summary(FILE *out, iotls *t, int is_client)
             info.resumed        ? "yes, ticket"
             : info.external_psk ? "no, external PSK"
                                 : "no, full handshake");
-    print_chain(out, t);
+    print_chain(out, c);
     if (info.peer_chain_len > 0)
         fprintf(out, "%s  peer verified:  %s\n", tag,
                 info.peer_cert_verified                 ? "yes"
@@ -220,10 +240,10 @@ void trace_summary(FILE *out, iotls *t, int is_client)
         /* Resumed: no chain to print; the identity the ticket carried. */
         char spki[65] = "unknown", subject[256];
         uint8_t hash[32];
-        if (iotls_peer_spki_sha256(t, hash) == IOTLS_OK)
+        if (iotls_conn_peer_spki_sha256(c, hash) == IOTLS_OK)
             for (size_t i = 0; i < sizeof hash; i++)
                 snprintf(spki + 2 * i, 3, "%02x", hash[i]);
-        (void)iotls_peer_text(t, IOTLS_PEER_SUBJECT, subject, sizeof subject);
+        (void)iotls_conn_peer_text(c, IOTLS_PEER_SUBJECT, subject, sizeof subject);
         fprintf(out, "%s  client:         %s, SPKI SHA-256 %s\n", tag, subject, spki);
     }
     /* A round trip is one flight of the peer answering one of ours: the

@@ -7,7 +7,20 @@
 
 #include <stdio.h>
 
+#include "iotls/engine.h"
 #include "iotls/iotls.h"
+
+/* One connection's trace timing and tag: an event loop serving many
+ * connections on one thread saves it after working on a connection and
+ * loads it before the next turn of that connection. */
+typedef struct {
+    double t0;   /* ms at trace_begin */
+    double last; /* ms at the previous event */
+    int started;
+    char tag[32];
+} trace_state;
+void trace_save(trace_state *out);
+void trace_load(const trace_state *in);
 
 /* Route cfg's trace events to out (normally stderr). */
 void trace_install(iotls_config *cfg, FILE *out);
@@ -19,6 +32,8 @@ double trace_elapsed_ms(void);
 /* Multi-line summary: version, suite, group, signatures, ALPN, peer chain,
  * flights and bytes. is_client picks how round trips are counted. */
 void trace_summary(FILE *out, iotls *t, int is_client);
+/* The same for an engine connection (iotls/engine.h). */
+void trace_summary_conn(FILE *out, const iotls_conn *c, int is_client);
 /* The peer's chain: per certificate its subject, issuer, key, validity,
  * names and SPKI pin (as --pin takes it). */
 void trace_print_certs(FILE *out, iotls *t);

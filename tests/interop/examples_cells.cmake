@@ -16,7 +16,7 @@ interop_test(interop.examples.build 180 examples_cells.sh build)
 set_tests_properties(interop.examples.build PROPERTIES
   ENVIRONMENT "${IA_EXAMPLES_ENV}"
   FIXTURES_SETUP examples)
-foreach(mode mqtt https event_loop psk)
+foreach(mode mqtt https event_loop event_loop_server psk)
   interop_test(interop.examples.${mode} 120 examples_cells.sh ${mode})
   set_tests_properties(interop.examples.${mode} PROPERTIES
     ENVIRONMENT "${IA_EXAMPLES_ENV}"

@@ -20,14 +20,14 @@
 # servers a cell starts are stopped and reaped at its end.
 set -u
 . "$(dirname "$0")/lib.sh"
-mode=${1:?usage: examples_cells.sh build|mqtt|https|event_loop|psk}
+mode=${1:?usage: examples_cells.sh build|mqtt|https|event_loop|event_loop_server|psk}
 ia_init "examples-$mode"
 : "${IA_EXAMPLES_DIR:?IA_EXAMPLES_DIR must be set (examples_cells.cmake)}"
 BIN=$IA_EXAMPLES_DIR/bin
 P=$IA_PKI
 W=$IA_WORK
 IA_SERVER_TIMEOUT=60
-EXAMPLES="https_get mqtt_publish event_loop_client psk_sensor"
+EXAMPLES="https_get mqtt_publish event_loop_client event_loop_server psk_sensor"
 # mosquitto and nginx live in /usr/sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
@@ -365,6 +365,52 @@ event_loop_cells() {
     ia_cell_end
 }
 
+# ---------------------------------------------------------------- event_loop_server
+event_loop_server_cells() {
+    local i pids=() ok=1
+    ia_cell_begin "event_loop_server: three event_loop_clients at once get the page, close_notify ends each"
+    ia_start_server els -- "$BIN/event_loop_server" {PORT} "$P/ecdsa-p256.pem" "$P/ecdsa-p256.key" ||
+        ia_fail "event_loop_server did not start"
+    for i in 1 2 3; do
+        timeout -k 2 20 "$BIN/event_loop_client" 127.0.0.1 "$IA_PORT" localhost "$P/ca.pem" / \
+            >"$W/elc$i.out" 2>"$W/elc$i.err" &
+        pids+=($!)
+    done
+    for i in 1 2 3; do
+        wait "${pids[$((i - 1))]}" || ok=0
+        grep -q "hello from event_loop_server" "$W/elc$i.out" || ok=0
+    done
+    [ $ok = 1 ] || { IA_ERR=$W/elc1.err; ia_fail "a client did not get the page (or failed)"; }
+    ia_server_stop
+    ia_cell_end
+
+    # SIGTERM in the middle of a request: the listener closes (a new
+    # connection is refused), the request is still answered, the server
+    # exits 0 once it is.
+    ia_cell_begin "event_loop_server: SIGTERM drains (open request answered, new ones refused, exit 0)"
+    ia_start_server els2 -- "$BIN/event_loop_server" {PORT} "$P/ecdsa-p256.pem" "$P/ecdsa-p256.key" ||
+        ia_fail "event_loop_server did not start"
+    timeout -k 2 20 "$IOTLS" client "127.0.0.1:$IA_PORT" --ca "$P/ca.pem" --servername localhost \
+        >"$W/eld.out" 2>"$W/eld.err" < <(
+            printf 'GET / HTTP/1.0\r\n'
+            sleep 2
+            printf '\r\n'
+            sleep 8
+        ) &
+    local cpid=$!
+    sleep 1
+    kill -TERM "$IA_SERVER_PID"
+    sleep 0.3
+    timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$IA_PORT" 2>/dev/null &&
+        ia_fail "a new connection was accepted after SIGTERM"
+    wait "$cpid" || ia_fail "the client failed (exit $?)"
+    grep -q "hello from event_loop_server" "$W/eld.out" || ia_fail "the open request was not answered"
+    ia_server_wait 5
+    [ "$IA_SERVER_RC" = 0 ] || ia_fail "server exit $IA_SERVER_RC, want 0"
+    IA_ERR=$W/eld.err
+    ia_cell_end
+}
+
 psk_cells() {
     local key=8f0a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef
     local bad=8f0a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeee
@@ -419,6 +465,7 @@ build) build_cells ;;
 mqtt) mqtt_cells ;;
 https) https_cells ;;
 event_loop) event_loop_cells ;;
+event_loop_server) event_loop_server_cells ;;
 psk) psk_cells ;;
 *) ia_die "unknown mode $mode" ;;
 esac
