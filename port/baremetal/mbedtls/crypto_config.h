@@ -8,10 +8,11 @@
  *     with an EC key, but the public-key code is shared),
  *   - SHA-256/384, HMAC, HKDF, AES-GCM and ChaCha20-Poly1305,
  *   - PEM and DER parsing of keys (pk) for the device key.
- * No file system (no MBEDTLS_FS_IO: the PSA provider's file functions then say IOTLS_ERR_UNSUPPORTED), no threads, no time() beyond what x509 needs for
- * validity checks (MBEDTLS_HAVE_TIME_DATE: the board's clock comes from the host), and no built-in
- * entropy source: the port's entropy hook (mbedtls_platform_get_entropy, port/baremetal/entropy.c)
- * feeds the DRBG. */
+ * No file system (no MBEDTLS_FS_IO: the PSA provider's file functions then say
+ * IOTLS_ERR_UNSUPPORTED), no threads, no time() beyond what x509 needs for validity checks
+ * (MBEDTLS_HAVE_TIME_DATE: the board's clock comes from the host), and no built-in entropy source:
+ * the port's entropy hook (mbedtls_platform_get_entropy, port/baremetal/entropy.c) feeds the DRBG.
+ */
 #ifndef IOTLS_BAREMETAL_CRYPTO_CONFIG_H
 #define IOTLS_BAREMETAL_CRYPTO_CONFIG_H
 
