@@ -217,6 +217,24 @@ int app_load_ca(iotls_config *cfg, const char *path)
     return rc;
 }
 
+/* The key-exchange groups this build's crypto library has, as `iotls
+ * version` reports them: a library configured without some curve (Mbed TLS
+ * with p256-m has P-256 only) refuses them in --groups, and the test legs
+ * read this line to know which cells apply. */
+static void print_groups(void)
+{
+    static const char *const names[] = {"x25519", "secp256r1", "secp384r1"};
+    iotls_config *cfg = iotls_config_new();
+    if (cfg == NULL)
+        return;
+    printf("groups:");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (iotls_config_set_groups(cfg, names[i]) == IOTLS_OK)
+            printf(" %s", names[i]);
+    printf("\n");
+    iotls_config_free(cfg);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -243,6 +261,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("iotls %s (TLS 1.3; crypto: %s)\n", IOTLS_VERSION, iotls_crypto_backend_name());
+        print_groups();
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
