@@ -640,7 +640,7 @@ static void usage(void)
 }
 
 static const char *const kind_titles[BENCH_NKINDS] = {
-    "full handshake: ECDSA P-256 certificate verified by the client, x25519",
+    "full handshake: ECDSA P-256 certificate verified by the client, %s",
     "resumed handshake: ticket from a full handshake (set-up, not counted),\n"
     "psk_dhe_ke with x25519; the server's new tickets are counted (one; GnuTLS: two,\n"
     "its fixed number)",
@@ -679,9 +679,14 @@ typedef struct {
 } cold_result;
 
 static void print_kind(bench_kind kind, const stack_result *res, int instructions, double floor,
-                       const cold_result *cold)
+                       const cold_result *cold, const char *group)
 {
-    printf("\n%s\n", kind_titles[kind]);
+    printf("\n");
+    if (kind == BENCH_FULL)
+        printf(kind_titles[kind], group); /* the title names the group */
+    else
+        printf("%s", kind_titles[kind]);
+    printf("\n");
 #if BENCH_COLD
     if (kind == BENCH_FULL)
         printf("%s\n",
@@ -1030,7 +1035,7 @@ int cmd_bench(int argc, char **argv)
 
     for (int kind = 0; kind < BENCH_NKINDS; kind++)
         if (run_kind[kind])
-            print_kind((bench_kind)kind, res[kind], instructions, floor, &cold_res);
+            print_kind((bench_kind)kind, res[kind], instructions, floor, &cold_res, group);
 
     printf("\nafter the handshake\n");
     print_header(res[bulk_kind]);
