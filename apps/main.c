@@ -21,7 +21,7 @@ static void usage(FILE *out)
 #ifdef IOTLS_BENCH
                  "  bench              handshakes and throughput over memory and loopback\n"
 #endif
-                 "  version            print the version\n"
+                 "  version            print the version, crypto library and key exchange groups\n"
                  "  help               this text; 'iotls COMMAND --help' for a command's options\n"
                  "\n"
                  "exit codes:\n");
