@@ -60,8 +60,9 @@ configure: $(PROVIDER_LIB)
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
 # again with the OpenSSL libcrypto provider, the minimal profile's share of
 # it, the whole suite against mbedTLS 3.6, again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, the PSA provider against Mbed TLS 4 and
-# against mbedTLS 3.6, and last the firmware on the two emulated boards
+# UndefinedBehaviorSanitizer, the PSA provider against Mbed TLS 4, its
+# P-256 share against Mbed TLS 4 with p256-m (make test-psa-p256m) and the
+# whole suite against mbedTLS 3.6, and last the firmware on the two emulated boards
 # (make test-device). The mbedTLS 3.6, Mbed TLS 4 and device legs say loudly
 # when they were not run (no 3.6 source, no Mbed TLS 4 release tarball, no
 # cross toolchain or QEMU), and the closing notes repeat it.
