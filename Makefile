@@ -45,7 +45,7 @@ lab_on = cmake -S . -B $(1) $(2) >/dev/null
 DEPS = demo
 
 .PHONY: all deps configure test test-legs test-other-provider test-minimal test-mbedtls3 test-mbedtls3-suite \
-	test-psa test-psa-run test-psa-mbedtls3 test-psa-mbedtls3-suite mbedtls4-lib test-asan demo install format clean bench fuzz size \
+	test-psa test-psa-run test-psa-p256m test-psa-p256m-run test-psa-mbedtls3 test-psa-mbedtls3-suite mbedtls4-lib test-asan demo install format clean bench fuzz size \
 	device device-compare test-device test-device-run
 
 all: configure
@@ -60,8 +60,9 @@ configure: $(PROVIDER_LIB)
 # The whole suite (unit, RFC 8448, provider, interop) in the normal build,
 # again with the OpenSSL libcrypto provider, the minimal profile's share of
 # it, the whole suite against mbedTLS 3.6, again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, the PSA provider against Mbed TLS 4 and
-# against mbedTLS 3.6, and last the firmware on the two emulated boards
+# UndefinedBehaviorSanitizer, the PSA provider against Mbed TLS 4, its
+# P-256 share against Mbed TLS 4 with p256-m (make test-psa-p256m) and the
+# whole suite against mbedTLS 3.6, and last the firmware on the two emulated boards
 # (make test-device). The mbedTLS 3.6, Mbed TLS 4 and device legs say loudly
 # when they were not run (no 3.6 source, no Mbed TLS 4 release tarball, no
 # cross toolchain or QEMU), and the closing notes repeat it.
@@ -95,6 +96,7 @@ test-legs:
 	$(MAKE) test-mbedtls3 MBEDTLS3_NOT_RUN_OK=1
 	$(MAKE) test-asan
 	$(MAKE) test-psa
+	$(MAKE) test-psa-p256m
 	$(MAKE) test-psa-mbedtls3 MBEDTLS3_NOT_RUN_OK=1
 	$(MAKE) test-device
 
@@ -172,6 +174,54 @@ test-psa-run: mbedtls4-lib
 	$(call lab_on,$(PSA_BUILD),$(TEST_FLAGS))
 	$(MAKE) CRYPTO=psa BUILD=$(PSA_BUILD) all
 	cd $(PSA_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The PSA provider against Mbed TLS 4 with p256-m (Mbed TLS' small fast
+# P-256, MBEDTLS_PSA_P256M_DRIVER_ENABLED): scripts/mbedtls4.sh's p256m
+# variant in MBEDTLS4_P256M_DIR, P-256 the only curve (TF-PSA-Crypto 1.0
+# would build its own ECC code again for any other). The leg first checks
+# what it is testing: the library has p256-m's entry points and not the
+# built-in ECC arithmetic, and `iotls version` reports secp256r1 as the
+# only group. Then the unit tests that do not need X25519 or P-384 and the
+# ECDSA P-256 cells against openssl (client and server, a chain through an
+# intermediate) with IA_BUILD_GROUPS_ONLY=1: each x25519 and secp384r1
+# cell prints NOT RUN and why. A minute or two. Without the tarball the
+# leg says it was not run, as test-psa does.
+MBEDTLS4_P256M_DIR ?= build-mbedtls4-p256m-lib
+PSA_P256M_BUILD ?= build-psa-p256m
+# Unit tests built around X25519 or P-384 (the default groups' first, the
+# HRR and resumption cases, RFC 7748 and P-384 vectors, P-384 certificates).
+P256M_UNIT_NEEDS_OTHER_CURVES = aead_kex client_engine malformed pk_x509 psa_provider psk \
+	server_engine session
+test-psa-p256m:
+	@if sh scripts/mbedtls4.sh $(MBEDTLS4_P256M_DIR) check p256m; then \
+		$(MAKE) --no-print-directory test-psa-p256m-run; \
+	else \
+		echo "*** make test-psa-p256m: the Mbed TLS 4 p256-m leg was NOT run (the line above says why)"; \
+		if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
+			echo "Mbed TLS 4 with p256-m (PSA provider) leg: NOT RUN ($$(sh scripts/mbedtls4.sh $(MBEDTLS4_P256M_DIR) check p256m 2>&1 | tail -n 1))" >>"$(IOTLS_TEST_NOTES)"; \
+		fi; \
+	fi
+
+test-psa-p256m-run:
+	@if sh scripts/mbedtls4.sh $(MBEDTLS4_P256M_DIR) check p256m >/dev/null 2>&1; then sh scripts/deps.sh mbedtls4; fi
+	@sh scripts/mbedtls4.sh $(MBEDTLS4_P256M_DIR) build p256m
+	@nm $(MBEDTLS4_P256M_DIR)/lib/libtfpsacrypto.a 2>/dev/null | grep -q ' T p256_transparent_sign_hash$$' || \
+		{ echo "*** make test-psa-p256m: $(MBEDTLS4_P256M_DIR) has no p256-m driver"; exit 1; }
+	@if nm $(MBEDTLS4_P256M_DIR)/lib/libtfpsacrypto.a 2>/dev/null | grep -q ' T mbedtls_ecp_mul$$'; then \
+		echo "*** make test-psa-p256m: $(MBEDTLS4_P256M_DIR) also has the built-in ECC code"; exit 1; fi
+	$(MAKE) CRYPTO=psa BUILD=$(PSA_P256M_BUILD) MBEDTLS4_DIR=$(MBEDTLS4_P256M_DIR) PROVIDER_LIB= configure
+	$(call lab_on,$(PSA_P256M_BUILD),$(TEST_FLAGS))
+	cmake --build $(PSA_P256M_BUILD) -j $(JOBS) --target iotls_unit_tests iotls_cli interop_freeport wolfssl_peer
+	@groups=$$($(PSA_P256M_BUILD)/iotls version | sed -n 's/^groups: *//p'); \
+	if [ "$$groups" != secp256r1 ]; then \
+		echo "*** make test-psa-p256m: iotls version says groups: '$$groups', want secp256r1 alone"; exit 1; fi; \
+	echo "test-psa-p256m: the build has only secp256r1; not run (they need X25519 or P-384):$(foreach t,$(P256M_UNIT_NEEDS_OTHER_CURVES), unit.$(t))"
+	cd $(PSA_P256M_BUILD) && IA_BUILD_GROUPS_ONLY=1 ctest --output-on-failure -j $(JOBS) \
+		-R '^(unit[.].*|interop[.]pki|interop[.](client|server)[.]openssl[.](ecdsa-p256|chain))$$' \
+		-E '^unit[.]($(subst $(eval) ,|,$(strip $(P256M_UNIT_NEEDS_OTHER_CURVES))))$$'
+	@if [ -n "$(IOTLS_TEST_NOTES)" ]; then \
+		echo "Mbed TLS 4 with p256-m leg: unit tests needing X25519 or P-384 not run ($(P256M_UNIT_NEEDS_OTHER_CURVES)); x25519 and secp384r1 interop cells NOT RUN (the build has only secp256r1)" >>"$(IOTLS_TEST_NOTES)"; \
+	fi
 
 # The PSA provider against mbedTLS 3.6 (ESP-IDF 5's series), whose PSA API
 # it builds on as well: scripts/mbedtls3.sh's library (default
@@ -323,4 +373,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR) $(PSA_BUILD) $(MBEDTLS4_DIR) $(PSA_MBEDTLS3_BUILD) $(DEVICE_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MINIMAL_BUILD) $(MBEDTLS3_BUILD) $(MBEDTLS3_DIR) $(PSA_BUILD) $(MBEDTLS4_DIR) $(PSA_MBEDTLS3_BUILD) $(PSA_P256M_BUILD) $(MBEDTLS4_P256M_DIR) $(DEVICE_BUILD)

@@ -29,7 +29,7 @@ typedef struct {
     const char *key_pem;     /* its private key */
     const char *server_name; /* SNI and the name the client verifies */
     const char *suite;       /* IANA name; each stack maps it to its own */
-    const char *group;       /* "x25519" */
+    const char *group;       /* "x25519" (BENCH_GROUP) or "secp256r1" (--group) */
     size_t record_size;      /* iotls only: iotls_config_set_record_size (0: default) */
     size_t max_handshake;    /* iotls only: iotls_config_set_max_handshake_size (0: default) */
     bench_kind kind;
@@ -76,6 +76,9 @@ extern const bench_stack bench_stack_iotls;
 extern const bench_stack bench_stack_openssl;
 extern const bench_stack bench_stack_wolfssl;
 extern const bench_stack bench_stack_gnutls;
+#if defined(IOTLS_BENCH_MBEDTLS4)
+extern const bench_stack bench_stack_mbedtls4;
+#endif
 
 /* The handshake messages one iotls full handshake sends, in order (type and
  * length with header), learnt from a traced handshake: bench_cryptoonly.c

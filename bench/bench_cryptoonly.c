@@ -1,7 +1,8 @@
 /* The crypto operations of one iotls full handshake (TLS_AES_128_GCM_SHA256,
- * x25519, ECDSA P-256 server certificate verified by the client), both
- * sides, done directly through the provider interface and nothing else:
- *   client and server: an X25519 key pair and the shared secret each;
+ * x25519 or with --group secp256r1, ECDSA P-256 server certificate verified
+ * by the client), both sides, done directly through the provider interface
+ * and nothing else:
+ *   client and server: a key pair of the group and the shared secret each;
  *   server: one ECDSA P-256 signature (CertificateVerify);
  *   client: the certificate parse, the chain check (one ECDSA verify of the
  *     certificate's signature) and one ECDSA verify of CertificateVerify;
@@ -31,6 +32,7 @@ typedef struct {
     uint8_t *leaf_der;
     size_t leaf_len;
     bench_msg_trace msgs;
+    uint16_t group; /* the key exchange: IOTLS_GROUP_X25519 or IOTLS_GROUP_SECP256R1 */
     const char *server_name;
     uint8_t zeros[MSG_CAP]; /* message bytes: their values do not change the cost */
     uint8_t record[MSG_CAP + 64];
@@ -194,15 +196,15 @@ int bench_cryptoonly_handshake(void *p)
 
     /* Client: hello randoms, key share, ClientHello into the transcript. */
     ok = ok && iotls_random(rnd, 32) == IOTLS_OK && iotls_random(rnd, 32) == IOTLS_OK;
-    ok = ok && iotls_kex_generate(&c->kex, IOTLS_GROUP_X25519, c->pub, sizeof c->pub,
-                                  &c->pub_len) == IOTLS_OK;
+    ok =
+        ok && iotls_kex_generate(&c->kex, x->group, c->pub, sizeof c->pub, &c->pub_len) == IOTLS_OK;
     ok = ok && iotls_hash_init(&c->transcript, IOTLS_HASH_SHA256) == IOTLS_OK && hash_msg(c, x, 0);
 
     /* Server: its share, the secret, ServerHello, handshake keys. */
     ok = ok && iotls_random(rnd, 32) == IOTLS_OK;
     ok = ok && iotls_hash_init(&s->transcript, IOTLS_HASH_SHA256) == IOTLS_OK && hash_msg(s, x, 0);
-    ok = ok && iotls_kex_generate(&s->kex, IOTLS_GROUP_X25519, s->pub, sizeof s->pub,
-                                  &s->pub_len) == IOTLS_OK;
+    ok =
+        ok && iotls_kex_generate(&s->kex, x->group, s->pub, sizeof s->pub, &s->pub_len) == IOTLS_OK;
     ok = ok && iotls_kex_derive(&s->kex, c->pub, c->pub_len, s->dhe, sizeof s->dhe, &s->dhe_len) ==
                    IOTLS_OK;
     ok = ok && hash_msg(s, x, 1) && iotls_hash_snapshot(&s->transcript, th) == IOTLS_OK;
@@ -298,6 +300,7 @@ void *bench_cryptoonly_setup(const bench_params *p, const bench_msg_trace *msgs)
     iotls_pkey_init(&x->key);
     x->msgs = *msgs;
     x->server_name = p->server_name;
+    x->group = strcmp(p->group, "secp256r1") == 0 ? IOTLS_GROUP_SECP256R1 : IOTLS_GROUP_X25519;
     iotls_x509 leaf;
     iotls_x509_init(&leaf);
     const uint8_t *der = NULL;

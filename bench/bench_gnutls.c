@@ -98,9 +98,11 @@ static void *gtls_setup(const bench_params *p)
         return NULL;
     x->server_name = p->server_name;
     x->kind = p->kind;
-    if (strcmp(p->suite, "TLS_AES_128_GCM_SHA256") != 0 || strcmp(p->group, "x25519") != 0) {
-        fprintf(stderr, "iotls bench: GnuTLS: only %s with %s is mapped\n", BENCH_SUITE,
-                BENCH_GROUP);
+    int p256 = strcmp(p->group, "secp256r1") == 0;
+    if (strcmp(p->suite, "TLS_AES_128_GCM_SHA256") != 0 ||
+        (strcmp(p->group, "x25519") != 0 && !p256)) {
+        fprintf(stderr, "iotls bench: GnuTLS: only %s with x25519 or secp256r1 is mapped\n",
+                BENCH_SUITE);
         free(x);
         return NULL;
     }
@@ -131,8 +133,10 @@ static void *gtls_setup(const bench_params *p)
         ok = ok &&
              gnutls_certificate_set_x509_trust_mem(x->client_cred, &ca, GNUTLS_X509_FMT_PEM) == 1;
         ok = ok && gnutls_priority_init(&x->prio,
-                                        "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
-                                        "-GROUP-ALL:+GROUP-X25519",
+                                        p256 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:"
+                                               "+AES-128-GCM:-GROUP-ALL:+GROUP-SECP256R1"
+                                             : "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:"
+                                               "+AES-128-GCM:-GROUP-ALL:+GROUP-X25519",
                                         NULL) == 0;
     }
     if (p->kind == BENCH_RESUMED)

@@ -52,9 +52,15 @@ static int count_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 
 static int common(WOLFSSL_CTX *ctx, const bench_params *p)
 {
-    if (strcmp(p->suite, "TLS_AES_128_GCM_SHA256") != 0 || strcmp(p->group, "x25519") != 0)
-        return 0; /* only the suite and group the bench uses are mapped */
-    int groups[] = {WOLFSSL_ECC_X25519};
+    if (strcmp(p->suite, "TLS_AES_128_GCM_SHA256") != 0)
+        return 0; /* only the suite and groups the bench uses are mapped */
+    int groups[1];
+    if (strcmp(p->group, "x25519") == 0)
+        groups[0] = WOLFSSL_ECC_X25519;
+    else if (strcmp(p->group, "secp256r1") == 0)
+        groups[0] = WOLFSSL_ECC_SECP256R1;
+    else
+        return 0;
     return wolfSSL_CTX_set_cipher_list(ctx, "TLS13-AES128-GCM-SHA256") == WOLFSSL_SUCCESS &&
            wolfSSL_CTX_set_groups(ctx, groups, 1) == WOLFSSL_SUCCESS;
 }

@@ -51,8 +51,14 @@
 #define STACK_BYTES (256 * 1024)
 #define STACK_PAINT 0xA5
 
-static const bench_stack *const all_stacks[] = {&bench_stack_iotls, &bench_stack_openssl,
-                                                &bench_stack_wolfssl, &bench_stack_gnutls};
+/* Mbed TLS 4's own TLS 1.3 joins in a PSA build against Mbed TLS 4
+ * (bench_mbedtls4.c). */
+static const bench_stack *const all_stacks[] = {
+    &bench_stack_iotls,    &bench_stack_openssl, &bench_stack_wolfssl, &bench_stack_gnutls,
+#if defined(IOTLS_BENCH_MBEDTLS4)
+    &bench_stack_mbedtls4,
+#endif
+};
 #define NSTACKS (sizeof all_stacks / sizeof all_stacks[0])
 
 typedef struct {
@@ -426,7 +432,7 @@ static int callgrind_child(const char *name, const bench_params *params, int rou
  * callgrind_annotate. extra: iotls-only settings passed on (may be empty).
  * cold: with iotls' certificate cache off (--cert-cache-off). */
 static double run_callgrind(const char *self, const char *name, bench_kind kind, int rounds,
-                            const char *dir, char *const extra[4], int cold)
+                            const char *dir, char *const extra[6], int cold)
 {
     char outfile[512], outopt[560], nrounds[16];
     snprintf(outfile, sizeof outfile, "%s/callgrind.%s%s.%s.out", dir, name, cold ? "-nocache" : "",
@@ -451,12 +457,14 @@ static double run_callgrind(const char *self, const char *name, bench_kind kind,
                     NULL,
                     NULL,
                     NULL,
+                    NULL,
+                    NULL,
                     NULL};
     /* Then the optional arguments: the flag, and extra up to its first NULL. */
-    size_t n = sizeof argv / sizeof argv[0] - 6;
+    size_t n = sizeof argv / sizeof argv[0] - 8;
     if (cold)
         argv[n++] = "--cert-cache-off";
-    for (size_t k = 0; k < 4 && extra[k] != NULL; k++)
+    for (size_t k = 0; k < 6 && extra[k] != NULL; k++)
         argv[n++] = extra[k];
     fflush(NULL);
     pid_t pid = fork();
@@ -605,15 +613,17 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: iotls bench [--rounds N] [--bulk-mib N] [--bulk-runs N]\n"
-            "                   [--instructions [--cg-rounds N]]\n"
+            "                   [--instructions [--cg-rounds N]] [--group x25519|secp256r1]\n"
             "                   [--record-size N] [--max-handshake N] [--resume | --psk]\n"
             "                   (any of the last four: iotls alone)\n"
-            "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|cryptoonly\n"
-            "                   [--kind full|resumed|psk] [--rounds N]%s\n"
+            "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|mbedtls4|cryptoonly\n"
+            "                   [--kind full|resumed|psk] [--group G] [--rounds N]%s\n"
             "       iotls bench --cert-keys [--max-rsa-bits N] [--rounds N]\n"
             "  Full, resumed and external-PSK handshakes of every stack, then bulk: --bulk-runs\n"
             "  transfers of --bulk-mib MiB per stack (default 5 x 32), stacks taking turns,\n"
             "  median MB/s.\n"
+            "  --group G       the key exchange group (default x25519); secp256r1: full\n"
+            "                  handshakes only\n"
             "  --instructions  also count instructions per handshake under valgrind's callgrind\n"
             "                  (what `make bench` runs; takes a minute or two)\n"
             "  --resume, --psk iotls alone, resumed (or external-PSK) handshakes only, with\n"
@@ -630,7 +640,7 @@ static void usage(void)
 }
 
 static const char *const kind_titles[BENCH_NKINDS] = {
-    "full handshake: ECDSA P-256 certificate verified by the client, x25519",
+    "full handshake: ECDSA P-256 certificate verified by the client, %s",
     "resumed handshake: ticket from a full handshake (set-up, not counted),\n"
     "psk_dhe_ke with x25519; the server's new tickets are counted (one; GnuTLS: two,\n"
     "its fixed number)",
@@ -669,9 +679,14 @@ typedef struct {
 } cold_result;
 
 static void print_kind(bench_kind kind, const stack_result *res, int instructions, double floor,
-                       const cold_result *cold)
+                       const cold_result *cold, const char *group)
 {
-    printf("\n%s\n", kind_titles[kind]);
+    printf("\n");
+    if (kind == BENCH_FULL)
+        printf(kind_titles[kind], group); /* the title names the group */
+    else
+        printf("%s", kind_titles[kind]);
+    printf("\n");
 #if BENCH_COLD
     if (kind == BENCH_FULL)
         printf("%s\n",
@@ -743,7 +758,8 @@ int cmd_bench(int argc, char **argv)
 {
     /* The crypto library's allocator hook must be in place before the
      * library allocates anything; the provider installs it from a
-     * constructor, which this call also links in (src/crypto/.../mem.c). */
+     * constructor, which this call also links in (src/crypto/openssl/mem.c,
+     * src/crypto/common/mbedtls_mem_common.c). */
     iotls_crypto_mem_reset_peak();
     int rounds = 30, cg_rounds = 10, instructions = 0;
     size_t bulk_mib = 32, record_size = 0, max_hs = 0;
@@ -752,7 +768,7 @@ int cmd_bench(int argc, char **argv)
     unsigned long max_rsa_bits = 0;
     bench_kind child_kind = BENCH_FULL;
     int cold = 0; /* the child, with the certificate cache off */
-    const char *callgrind = NULL, *record_arg = NULL, *max_hs_arg = NULL;
+    const char *callgrind = NULL, *record_arg = NULL, *max_hs_arg = NULL, *group = BENCH_GROUP;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if ((v = app_opt_value(argc, argv, &i, "--rounds")))
@@ -767,7 +783,13 @@ int cmd_bench(int argc, char **argv)
             record_size = app_parse_num("--record-size", record_arg = v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", max_hs_arg = v, 512, 262144);
-        else if ((v = app_opt_value(argc, argv, &i, "--callgrind")))
+        else if ((v = app_opt_value(argc, argv, &i, "--group"))) {
+            if (strcmp(v, "x25519") != 0 && strcmp(v, "secp256r1") != 0) {
+                usage();
+                return 2;
+            }
+            group = v;
+        } else if ((v = app_opt_value(argc, argv, &i, "--callgrind")))
             callgrind = v;
         else if ((v = app_opt_value(argc, argv, &i, "--kind"))) {
             int k = 0;
@@ -819,7 +841,7 @@ int cmd_bench(int argc, char **argv)
                            .key_pem = pki->key,
                            .server_name = BENCH_SERVER_NAME,
                            .suite = BENCH_SUITE,
-                           .group = BENCH_GROUP,
+                           .group = group,
                            .record_size = record_size,
                            .max_handshake = max_hs,
                            .kind = child_kind,
@@ -833,14 +855,26 @@ int cmd_bench(int argc, char **argv)
      * would run with their defaults, so they are left out then, and so are
      * the kinds not asked for. */
     int iotls_alone = record_size || max_hs || resume || psk_only;
+    /* Another group than x25519: full handshakes only (the resumed and
+     * external-PSK kinds are defined with x25519). */
+    if (strcmp(group, BENCH_GROUP) != 0 && (resume || psk_only)) {
+        usage();
+        return 2;
+    }
     size_t nstacks = iotls_alone ? 1 : NSTACKS;
-    int run_kind[BENCH_NKINDS] = {!iotls_alone || (!resume && !psk_only), !iotls_alone || resume,
-                                  !iotls_alone || psk_only};
+    int other_group = strcmp(group, BENCH_GROUP) != 0;
+    int run_kind[BENCH_NKINDS] = {!iotls_alone || (!resume && !psk_only),
+                                  (!iotls_alone || resume) && !other_group,
+                                  (!iotls_alone || psk_only) && !other_group};
     /* Bulk once per stack, after a full handshake (or of the only kind run). */
     int bulk_kind = run_kind[BENCH_FULL] ? BENCH_FULL : resume ? BENCH_RESUMED : BENCH_PSK;
-    char *extra[4] = {NULL, NULL, NULL, NULL};
+    char *extra[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     {
         int e = 0;
+        if (other_group) {
+            extra[e++] = "--group";
+            extra[e++] = (char *)group;
+        }
         if (record_arg) {
             extra[e++] = "--record-size";
             extra[e++] = (char *)record_arg;
@@ -868,7 +902,7 @@ int cmd_bench(int argc, char **argv)
            run_kind[BENCH_FULL] ? "full" : "",
            run_kind[BENCH_RESUMED] ? (iotls_alone ? "resumed" : ", resumed") : "",
            run_kind[BENCH_PSK] ? (iotls_alone ? "external PSK" : ", external PSK") : "",
-           BENCH_SUITE, BENCH_GROUP, rounds, bulk_mib, kind_names[bulk_kind], bulk_runs,
+           BENCH_SUITE, group, rounds, bulk_mib, kind_names[bulk_kind], bulk_runs,
            iotls_crypto_backend_name());
     for (size_t s = 1; s < nstacks; s++)
         printf("peer: %s\n", all_stacks[s]->version());
@@ -1001,7 +1035,7 @@ int cmd_bench(int argc, char **argv)
 
     for (int kind = 0; kind < BENCH_NKINDS; kind++)
         if (run_kind[kind])
-            print_kind((bench_kind)kind, res[kind], instructions, floor, &cold_res);
+            print_kind((bench_kind)kind, res[kind], instructions, floor, &cold_res, group);
 
     printf("\nafter the handshake\n");
     print_header(res[bulk_kind]);

@@ -22,6 +22,8 @@ set -eu
 DIR=${1:?usage: scripts/mbedtls4-peers.sh DIR [check]}
 MODE=${2:-build}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# mbedtls4_tarball, mbedtls4_build_tools
+. "$REPO/scripts/mbedtls4-tarball.sh"
 
 not_run() {
     echo "Mbed TLS 4 peers not built: $*" >&2
@@ -32,44 +34,10 @@ if [ -x "$DIR/bin/ssl_server2" ] && [ -x "$DIR/bin/ssl_client2" ]; then
     exit 0
 fi
 
-find_tarball() {
-    rel=${MBEDTLS4_SRC:-../shared/deps/mbedtls-4.0.0.tar.xz}
-    case $rel in
-    /*)
-        echo "$rel"
-        return
-        ;;
-    esac
-    if [ -n "${MBEDTLS4_SRC:-}" ] && [ -f "$rel" ]; then
-        echo "$(pwd)/$rel"
-        return
-    fi
-    if [ -f "$REPO/$rel" ]; then
-        echo "$REPO/$rel"
-        return
-    fi
-    common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-    if [ -n "$common" ] && [ -f "$common/../$rel" ]; then
-        echo "$(cd "$common/.." && pwd)/$rel"
-        return
-    fi
-    echo "$REPO/$rel"
-}
-
-TARBALL=$(find_tarball)
-[ -f "$TARBALL" ] || not_run "no $TARBALL (set MBEDTLS4_SRC to the mbedtls-4.0.0.tar.xz release tarball)"
-TARBALL=$(cd "$(dirname "$TARBALL")" && pwd)/$(basename "$TARBALL")
-SUMS=$(dirname "$TARBALL")/SHA256SUMS
-if [ -f "$SUMS" ] && grep -q " $(basename "$TARBALL")\$" "$SUMS"; then
-    want=$(grep " $(basename "$TARBALL")\$" "$SUMS" | cut -d' ' -f1)
-    have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
-    [ "$want" = "$have" ] || not_run "$TARBALL does not match its SHA256SUMS ($have)"
-fi
+mbedtls4_tarball
 [ "$MODE" = check ] && exit 0
 
-command -v cmake >/dev/null 2>&1 || not_run "cmake not found"
-python3 -c 'import jinja2, jsonschema' 2>/dev/null ||
-    not_run "python3 modules jinja2 and jsonschema missing (Debian: python3-jinja2 python3-jsonschema; make deps)"
+mbedtls4_build_tools
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)

@@ -8,7 +8,7 @@
 # beside its main worktree), is checked against the SHA256SUMS next to it
 # when there is one, and is unpacked and built in DIR.
 #
-# Usage: scripts/mbedtls4.sh DIR [check]
+# Usage: scripts/mbedtls4.sh DIR [build|check] [default|p256m]
 #   DIR/src        the unpacked source (mbedtls-4.0.0)
 #   DIR/build      CMake's build tree
 #   DIR/lib        libtfpsacrypto.a, libmbedx509.a, libmbedtls.a (host,
@@ -19,6 +19,15 @@
 #                  iotls' server runs a thread per connection (ESP-IDF's
 #                  configuration has threading on as well)
 #   DIR/include    the installed headers (mbedtls/, psa/, tf-psa-crypto/)
+#   DIR/variant    which configuration DIR holds
+# The variant p256m is that configuration with P-256 served by p256-m
+# (MBEDTLS_PSA_P256M_DRIVER_ENABLED, Mbed TLS' small fast P-256 driver) and
+# no other elliptic curve: TF-PSA-Crypto 1.0 would otherwise build its
+# built-in ECC code for the other curves as well, which is what p256-m is
+# meant to leave out. So X25519, P-384, P-521, the Brainpool and Koblitz
+# curves, deterministic ECDSA, EC-JPAKE, key derivation into EC keys and
+# compressed-point parsing are off; RSA stays. iotls built against it
+# offers only secp256r1 (the PSA provider asks PSA_WANT_* what there is).
 # With "check", only says whether the leg can run: exit 0 when DIR/lib is
 # built or the tarball is there, 3 (and why) otherwise.
 # Safe to run again: it does nothing once DIR/lib holds the libraries.
@@ -28,82 +37,75 @@
 # never count it as a pass. Building needs cmake, python3 with jinja2 and
 # jsonschema (Debian: python3-jinja2 python3-jsonschema).
 set -eu
-DIR=${1:?usage: scripts/mbedtls4.sh DIR [check]}
+DIR=${1:?usage: scripts/mbedtls4.sh DIR [build|check] [default|p256m]}
 MODE=${2:-build}
+VARIANT=${3:-default}
+case $VARIANT in
+default | p256m) ;;
+*)
+    echo "scripts/mbedtls4.sh: unknown variant '$VARIANT' (default or p256m)" >&2
+    exit 2
+    ;;
+esac
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# mbedtls4_tarball, mbedtls4_build_tools
+. "$REPO/scripts/mbedtls4-tarball.sh"
 
 not_run() {
     echo "Mbed TLS 4 leg not run: $*" >&2
     exit 3
 }
 
-# Where the tarball is: MBEDTLS4_SRC, else shared/deps/mbedtls-4.0.0.tar.xz
-# beside this checkout. A relative path is tried from the current
-# directory, then from the repository's top, then from the top of the main
-# worktree when this checkout is a linked `git worktree` (whose own parent
-# directory is elsewhere).
-find_tarball() {
-    rel=${MBEDTLS4_SRC:-../shared/deps/mbedtls-4.0.0.tar.xz}
-    case $rel in
-    /*)
-        echo "$rel"
-        return
-        ;;
-    esac
-    if [ -n "${MBEDTLS4_SRC:-}" ] && [ -f "$rel" ]; then
-        echo "$(pwd)/$rel"
-        return
-    fi
-    if [ -f "$REPO/$rel" ]; then
-        echo "$REPO/$rel"
-        return
-    fi
-    common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-    if [ -n "$common" ] && [ -f "$common/../$rel" ]; then
-        echo "$(cd "$common/.." && pwd)/$rel"
-        return
-    fi
-    echo "$REPO/$rel"
-}
-
 if [ -f "$DIR/lib/libtfpsacrypto.a" ] && [ -f "$DIR/lib/libmbedx509.a" ] &&
     [ -f "$DIR/include/psa/crypto.h" ]; then
-    exit 0
+    # A DIR built before variants existed holds the default one.
+    built=$(cat "$DIR/variant" 2>/dev/null || echo default)
+    [ "$built" = "$VARIANT" ] && exit 0
+    [ "$MODE" = check ] || {
+        echo "scripts/mbedtls4.sh: $DIR holds the $built configuration, not $VARIANT (remove it or use another DIR)" >&2
+        exit 1
+    }
 fi
 
-TARBALL=$(find_tarball)
-[ -f "$TARBALL" ] || not_run "no $TARBALL (set MBEDTLS4_SRC to the mbedtls-4.0.0.tar.xz release tarball)"
-TARBALL=$(cd "$(dirname "$TARBALL")" && pwd)/$(basename "$TARBALL")
-SUMS=$(dirname "$TARBALL")/SHA256SUMS
-if [ -f "$SUMS" ] && grep -q " $(basename "$TARBALL")\$" "$SUMS"; then
-    want=$(grep " $(basename "$TARBALL")\$" "$SUMS" | cut -d' ' -f1)
-    have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
-    [ "$want" = "$have" ] || not_run "$TARBALL does not match its SHA256SUMS ($have)"
-fi
+mbedtls4_tarball
 [ "$MODE" = check ] && exit 0
 
-command -v cmake >/dev/null 2>&1 || not_run "cmake not found"
-python3 -c 'import jinja2, jsonschema' 2>/dev/null ||
-    not_run "python3 modules jinja2 and jsonschema missing (Debian: python3-jinja2 python3-jsonschema; make deps)"
+mbedtls4_build_tools
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
-if [ ! -f "$DIR/src/tf-psa-crypto/include/psa/crypto.h" ]; then
+if [ ! -f "$DIR/src/tf-psa-crypto/include/psa/crypto.h" ] ||
+    [ "$(cat "$DIR/variant" 2>/dev/null || echo default)" != "$VARIANT" ]; then
     rm -rf "$DIR/src" "$DIR/src.tmp"
     mkdir -p "$DIR/src.tmp"
     tar -xJf "$TARBALL" -C "$DIR/src.tmp" --strip-components=1
     # The default configuration plus the allocator hook, set with
     # TF-PSA-Crypto's own configuration script in the unpacked copy, so
     # that the library and every user of DIR/include see the same one.
-    for opt in MBEDTLS_PLATFORM_MEMORY MBEDTLS_THREADING_C MBEDTLS_THREADING_PTHREAD; do
+    config() {
         python3 "$DIR/src.tmp/tf-psa-crypto/scripts/config.py" \
-            -f "$DIR/src.tmp/tf-psa-crypto/include/psa/crypto_config.h" set $opt
+            -f "$DIR/src.tmp/tf-psa-crypto/include/psa/crypto_config.h" "$@"
+    }
+    for opt in MBEDTLS_PLATFORM_MEMORY MBEDTLS_THREADING_C MBEDTLS_THREADING_PTHREAD; do
+        config set $opt
     done
+    if [ "$VARIANT" = p256m ]; then
+        config set MBEDTLS_PSA_P256M_DRIVER_ENABLED
+        for opt in PSA_WANT_ECC_BRAINPOOL_P_R1_256 PSA_WANT_ECC_BRAINPOOL_P_R1_384 \
+            PSA_WANT_ECC_BRAINPOOL_P_R1_512 PSA_WANT_ECC_MONTGOMERY_255 PSA_WANT_ECC_MONTGOMERY_448 \
+            PSA_WANT_ECC_SECP_K1_256 PSA_WANT_ECC_SECP_R1_384 PSA_WANT_ECC_SECP_R1_521 \
+            PSA_WANT_ALG_DETERMINISTIC_ECDSA PSA_WANT_ALG_JPAKE PSA_WANT_KEY_TYPE_ECC_KEY_PAIR_DERIVE \
+            MBEDTLS_PK_PARSE_EC_COMPRESSED MBEDTLS_PK_PARSE_EC_EXTENDED; do
+            config unset $opt
+        done
+    fi
+    rm -rf "$DIR/build"
     mv "$DIR/src.tmp" "$DIR/src"
+    echo "$VARIANT" >"$DIR/variant"
 fi
 
 JOBS=$(nproc 2>/dev/null || echo 2)
-echo "mbedtls4: building Mbed TLS 4 from $TARBALL in $DIR ($JOBS jobs)"
+echo "mbedtls4: building Mbed TLS 4 ($VARIANT configuration) from $TARBALL in $DIR ($JOBS jobs)"
 start=$(date +%s)
 rm -rf "$DIR/include" "$DIR/lib"
 # Release is -O2 in Mbed TLS' CMake; PIC so that libiotls.so can link it.

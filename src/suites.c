@@ -113,8 +113,12 @@ void iotls_config_defaults(struct iotls_config *cfg)
         IOTLS_SIG_RSA_PKCS1_SHA384,       IOTLS_SIG_RSA_PKCS1_SHA512};
     memcpy(cfg->suites, suites, sizeof suites);
     cfg->suite_count = sizeof suites / sizeof suites[0];
-    memcpy(cfg->groups, groups, sizeof groups);
-    cfg->group_count = sizeof groups / sizeof groups[0];
+    /* Only what the crypto library has: one configured with a single curve
+     * (Mbed TLS with p256-m: P-256 only) must not offer the others. */
+    cfg->group_count = 0;
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+        if (iotls_kex_supported(groups[i]))
+            cfg->groups[cfg->group_count++] = groups[i];
     memcpy(cfg->sig_algs, sigs, sizeof sigs);
     cfg->sig_alg_count = sizeof sigs / sizeof sigs[0];
     memcpy(cfg->sig_algs_cert, sigs_cert, sizeof sigs_cert);

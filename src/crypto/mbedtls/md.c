@@ -171,23 +171,6 @@ int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, co
                : IOTLS_ERR_CRYPTO;
 }
 
-int iotls_ct_memcmp(const void *a, const void *b, size_t len)
-{
-    const volatile unsigned char *pa = a;
-    const volatile unsigned char *pb = b;
-    unsigned char diff = 0;
-    /* No early exit: the time taken must not depend on where bytes differ. */
-    for (size_t i = 0; i < len; i++)
-        diff |= (unsigned char)(pa[i] ^ pb[i]);
-    return diff != 0;
-}
-
-void iotls_wipe(void *p, size_t len)
-{
-    if (p && len > 0)
-        mbedtls_platform_zeroize(p, len);
-}
-
 const char *iotls_crypto_backend_name(void)
 {
     return "mbedTLS " MBEDTLS_VERSION_STRING;

@@ -1,16 +1,23 @@
-/* Allocation accounting for benchmarks and docs/memory.md, the same hook
- * as the mbedTLS provider's (src/crypto/mbedtls/mem.c): Mbed TLS 4 still
- * routes its allocations through mbedtls_platform_set_calloc_free when the
- * configuration has MBEDTLS_PLATFORM_MEMORY (scripts/mbedtls4.sh builds it
- * so) and no compile-time CALLOC/FREE macros; otherwise
- * iotls_crypto_mem_stats reports 0/0 ("cannot count"). The PSA key store's
- * slots and every key's material are among what is counted. The counting
- * allocator must be in place before the library allocates anything, since
- * a block allocated earlier would later be freed through the counting
- * free: it is installed from a constructor, before main() (GCC and Clang;
- * this file is only linked in when a program refers to the accounting
- * functions), and otherwise by the first iotls_crypto_mem_reset_peak()
- * call. The counters are in src/crypto/common/mem_common.c. */
+/* Allocation accounting for benchmarks and docs/memory.md, shared by the
+ * two providers built on Mbed TLS (src/crypto/mbedtls/ for 2.28 and 3.6,
+ * src/crypto/psa/ for Mbed TLS 4 and 3.6): every one of those versions
+ * lets a program route the library's allocations through its own
+ * functions (mbedtls_platform_set_calloc_free) when the configuration has
+ * MBEDTLS_PLATFORM_MEMORY and no compile-time CALLOC/FREE macros.
+ * Otherwise iotls_crypto_mem_stats reports 0/0 ("cannot count"): Debian's
+ * libmbedtls 2.28 is built without the hook; the 3.6 of `make
+ * test-mbedtls3`, the Mbed TLS 4 of scripts/mbedtls4.sh and ESP-IDF's
+ * builds usually have it. With PSA, the key store's slots and every key's
+ * material are among what is counted.
+ *
+ * The counting allocator must be in place before the library allocates
+ * anything, since a block allocated earlier would later be freed through
+ * the counting free, which expects its own header: it is installed from a
+ * constructor, before main() (GCC and Clang; this file is only linked in
+ * when a program refers to the accounting functions), and otherwise by the
+ * first iotls_crypto_mem_reset_peak() call. The counters are in
+ * src/crypto/common/mem.c. Built only with the Mbed TLS providers
+ * (CMakeLists.txt). */
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
