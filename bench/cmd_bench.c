@@ -759,7 +759,7 @@ int cmd_bench(int argc, char **argv)
     /* The crypto library's allocator hook must be in place before the
      * library allocates anything; the provider installs it from a
      * constructor, which this call also links in (src/crypto/openssl/mem.c,
-     * src/crypto/common/mbedtls_mem_common.c). */
+     * src/crypto/mbedtls_common/mem.c). */
     iotls_crypto_mem_reset_peak();
     int rounds = 30, cg_rounds = 10, instructions = 0;
     size_t bulk_mib = 32, record_size = 0, max_hs = 0;

@@ -72,7 +72,7 @@ EOF
 cd "$ROOT"
 list_c() { for f in "$@"; do [ -f "$f" ] && echo "$f"; done | LC_ALL=C sort; }
 ENGINE_SRC=$(list_c src/*.c src/msg/*.c)
-PROVIDER_SRC=$(list_c src/crypto/mbedtls/*.c src/crypto/common/*.c)
+PROVIDER_SRC=$(list_c src/crypto/mbedtls/*.c src/crypto/common/*.c src/crypto/mbedtls_common/*.c)
 IO_SRC=$(list_c src/io/*.c src/config/*.c)
 [ -n "$ENGINE_SRC" ] || { echo "stack-report: no engine sources" >&2; exit 2; }
 
@@ -212,7 +212,7 @@ else
 fi
 
 # ----------------------------------------------------------- stack probe --
-# Host program: the provider (src/crypto/mbedtls, src/crypto/common) and
+# Host program: the provider (src/crypto/mbedtls, src/crypto/common, src/crypto/mbedtls_common) and
 # mbedTLS, called directly ("probe name bytes what" lines), then whole
 # engine calls of a client and a server in memory ("engine role entry bytes
 # what" lines), built -O2 like the x86_64 static analysis.

@@ -369,7 +369,7 @@ def main(argv):
 
     w("## 3. Crypto provider: static frames and measured depth")
     w("")
-    w("Static: the provider's own frames (src/crypto/mbedtls, src/crypto/common) on the deepest")
+    w("Static: the provider's own frames (src/crypto/mbedtls, src/crypto/common, src/crypto/mbedtls_common) on the deepest")
     w("path from each provider function the engine calls; the mbedTLS functions it reaches are")
     w("not counted (their frames are in the measurement). Measured: tools/stackprobe.c calls")
     w("the function directly on a painted stack (x86_64, Debian's mbedTLS), provider + mbedTLS")

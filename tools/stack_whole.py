@@ -7,7 +7,7 @@ Called by tools/stack-report.sh (see docs/stack.md, "Whole stack"):
     stack_whole.py ROOT M3SRC CONFIG TARGET:DIR [TARGET:DIR ...]
 
 Each DIR holds, for every compiled file (engine src/*.c src/msg/*.c, the
-mbedTLS provider src/crypto/mbedtls/*.c src/crypto/common/*.c, and every
+mbedTLS provider src/crypto/mbedtls/*.c src/crypto/common/*.c src/crypto/mbedtls_common/*.c, and every
 mbedTLS 3.6 library/*.c), GCC's -fcallgraph-info=su graph (.ci), the
 preprocessed source (.i, used to resolve indirect calls under the exact
 configuration) and the object's symbol table (.sym, `objdump -t`, used for

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Cross-compiles the firmware for one board: the iotls engine (src/,
-# src/msg/), the PSA provider (src/crypto/psa/, src/crypto/common/), the
+# src/msg/), the PSA provider (src/crypto/psa/, src/crypto/common/, src/crypto/mbedtls_common/), the
 # configuration (src/config/config.c, src/config/replay.c), the port
 # (port/baremetal/) and picolibc with its semihosting layer, linked with
 # the board's Mbed TLS 4 (build-mbedtls4.sh) into OUT/BOARD/iotls-BOARD.elf.
@@ -91,7 +91,7 @@ fi
 for f in src/*.c src/msg/*.c; do
     objs="$objs $(compile "$f" "$CORE")" || exit 1
 done
-for f in src/crypto/psa/*.c src/crypto/common/*.c src/config/config.c; do
+for f in src/crypto/psa/*.c src/crypto/common/*.c src/crypto/mbedtls_common/*.c src/config/config.c; do
     # The same definition as the CMake build gives them (clock_gettime).
     # The board's Mbed TLS has no MBEDTLS_FS_IO: the provider's file
     # functions say IOTLS_ERR_UNSUPPORTED, files reach memory first.

@@ -56,7 +56,7 @@
 /* mbedtls_ms_time() comes from the board's timer (port/baremetal/clock.c). */
 #define MBEDTLS_PLATFORM_MS_TIME_ALT
 /* The allocator hook the PSA provider counts the heap through
- * (src/crypto/common/mbedtls_mem_common.c); the memory itself is the port's fixed arena. */
+ * (src/crypto/mbedtls_common/mem.c); the memory itself is the port's fixed arena. */
 #define MBEDTLS_PLATFORM_MEMORY
 
 #define MBEDTLS_MD_C

@@ -1,6 +1,6 @@
 /* Throwaway PKI for the demo and the tests: key generation with mbedTLS's
  * legacy API, and what certificate issuance with mbedTLS's writers
- * (common/mbedtls_pki_common.c, shared with the PSA provider) needs from
+ * (mbedtls_common/pki.c, shared with the PSA provider) needs from
  * this provider. */
 #include <string.h>
 
@@ -14,7 +14,7 @@
 
 #include "compat.h"
 #include "crypto/common/crypto_common.h"
-#include "crypto/common/mbedtls_pki_common.h"
+#include "crypto/mbedtls_common/pki.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
@@ -79,7 +79,7 @@ int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size
     return make_rsa(bits, exponent, key_pem, cap);
 }
 
-/* ---- the calls iotls_pki_make_cert (common/mbedtls_pki_common.c) needs ---- */
+/* ---- the calls iotls_pki_make_cert (mbedtls_common/pki.c) needs ---- */
 
 int iotls_mbpki_ready(void)
 {

@@ -8,7 +8,7 @@
  * every SAN entry's raw bytes whatever its type (an iPAddress 97.98.99.100
  * would match the name "abcd") and never matches an IP address at all.
  * That check, the chain list and the names are shared with the PSA
- * provider in src/crypto/common/mbedtls_x509_common.c. */
+ * provider in src/crypto/mbedtls_common/x509.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +23,8 @@
 
 #include "compat.h"
 #include "crypto/common/crypto_common.h"
-#include "crypto/common/mbedtls_x509_common.h"
-#include "crypto/common/mbedtls_x509_load.h"
+#include "crypto/mbedtls_common/x509.h"
+#include "crypto/mbedtls_common/x509_load.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
@@ -95,7 +95,7 @@ static const char *key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bi
     }
 }
 
-/* ---- what common/mbedtls_x509_load.c needs ---- */
+/* ---- what mbedtls_common/x509_load.c needs ---- */
 
 int iotls_mbx509_ready(void)
 {

@@ -1,6 +1,6 @@
 /* Throwaway PKI for the demo and the tests: keys made by psa_generate_key
  * and written out as PEM through mbedtls_pk, and what certificate issuance
- * with Mbed TLS' writers (common/mbedtls_pki_common.c, shared with the
+ * with Mbed TLS' writers (mbedtls_common/pki.c, shared with the
  * mbedTLS provider; they sign through PSA) needs from this provider. */
 #include <string.h>
 
@@ -12,7 +12,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "crypto/common/crypto_common.h"
-#include "crypto/common/mbedtls_pki_common.h"
+#include "crypto/mbedtls_common/pki.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "psa_glue.h"
@@ -109,7 +109,7 @@ int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size
     return generate_pem(&attr, exponent, key_pem, cap);
 }
 
-/* ---- the calls iotls_pki_make_cert (common/mbedtls_pki_common.c) needs ---- */
+/* ---- the calls iotls_pki_make_cert (mbedtls_common/pki.c) needs ---- */
 
 int iotls_mbpki_ready(void)
 {

@@ -13,7 +13,7 @@
  * verification profile cannot list them: the verify callback checks every
  * certificate of the chain instead (RSA, or ECDSA on P-256 / P-384). The
  * host name check, the chain list and the names are the Mbed TLS
- * provider's, shared in src/crypto/common/mbedtls_x509_common.c. */
+ * provider's, shared in src/crypto/mbedtls_common/x509.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +27,8 @@
 #include <mbedtls/x509_crt.h>
 
 #include "crypto/common/crypto_common.h"
-#include "crypto/common/mbedtls_x509_common.h"
-#include "crypto/common/mbedtls_x509_load.h"
+#include "crypto/mbedtls_common/x509.h"
+#include "crypto/mbedtls_common/x509_load.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "psa_glue.h"
@@ -128,7 +128,7 @@ static const char *key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bit
     return "a key type other than RSA or EC";
 }
 
-/* ---- what common/mbedtls_x509_load.c needs ---- */
+/* ---- what mbedtls_common/x509_load.c needs ---- */
 
 int iotls_mbx509_ready(void)
 {

@@ -1,5 +1,5 @@
 /* iotls_pki_make_cert for the two providers built on Mbed TLS (see
- * mbedtls_pki_common.h): certificates issued with Mbed TLS' writers
+ * mbedtls_common/pki.h): certificates issued with Mbed TLS' writers
  * (mbedtls_x509write_crt_*). Extensions that 2.28 has no setter for
  * (extendedKeyUsage, subjectAltName) are encoded with Mbed TLS' ASN.1
  * writer and added as raw extensions, which works the same in 3.x and 4.
@@ -16,7 +16,7 @@
 #include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
-#include "mbedtls_pki_common.h"
+#include "crypto/mbedtls_common/pki.h"
 
 #define MAX_SAN_ENTRIES IOTLS_COMMON_MAX_SAN_ENTRIES
 #define MAX_SAN_NAME IOTLS_COMMON_MAX_SAN_NAME

@@ -1,6 +1,6 @@
 /* The part of the certificate code that the two providers built on Mbed
  * TLS' X.509 module (src/crypto/mbedtls/, src/crypto/psa/) share word for
- * word: see mbedtls_x509_common.h. Compiled to nothing with OpenSSL. */
+ * word: see mbedtls_common/x509.h. Compiled to nothing with OpenSSL. */
 #include "crypto/crypto.h"
 
 #if defined(IOTLS_CRYPTO_BACKEND_OPENSSL)
@@ -19,9 +19,9 @@ typedef int iotls_mbx509_not_built;
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
-#include "crypto_common.h"
+#include "crypto/common/crypto_common.h"
 #include "iotls/error.h"
-#include "mbedtls_x509_common.h"
+#include "crypto/mbedtls_common/x509.h"
 
 /* ---- chain storage ---- */
 

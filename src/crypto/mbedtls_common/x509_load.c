@@ -1,7 +1,7 @@
 /* Loading certificates and the key check of a chain, for the two
  * providers built on Mbed TLS' X.509 module (src/crypto/mbedtls/,
  * src/crypto/psa/), which do both with the same calls: what differs is
- * behind the two functions of mbedtls_x509_load.h that each provider's
+ * behind the two functions of mbedtls_common/x509_load.h that each provider's
  * x509.c defines. Built only with the Mbed TLS providers (CMakeLists.txt). */
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +12,8 @@
 #include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
-#include "mbedtls_x509_common.h"
-#include "mbedtls_x509_load.h"
+#include "crypto/mbedtls_common/x509.h"
+#include "crypto/mbedtls_common/x509_load.h"
 
 /* skipped: NULL for all or nothing, else where the count of skipped
  * certificates goes. */

@@ -1,4 +1,4 @@
-/* What mbedtls_x509_load.c (certificate loading and the key check of a
+/* What mbedtls_common/x509_load.c (certificate loading and the key check of a
  * chain, shared by the two providers built on Mbed TLS' X.509 module)
  * needs from the provider; each provider's x509.c defines both. Internal
  * to src/crypto/; built only with the Mbed TLS providers. */
