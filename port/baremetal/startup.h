@@ -25,7 +25,11 @@ uint8_t *flash_read(const char *path, size_t *len);
  * slow memory). The session blob a firmware saves there is its own. It
  * lies in picolibc's .preserve section (NOLOAD), which the start-up code
  * does not clear and QEMU's system reset leaves as it was. */
-#define RETAINED_BLOB_MAX 2048u
+/* Room for iotls' largest session blob (IOTLS_SESSION_MAX_BLOB, 4,462 B:
+ * a ticket of up to 4 KiB; main.c checks it at compile time). A device
+ * that talks only to its own gateway, whose tickets it knows, can keep a
+ * smaller region: iotls_session_save says when the blob does not fit. */
+#define RETAINED_BLOB_MAX 4608u
 typedef struct {
     uint32_t magic;
     uint32_t len;
