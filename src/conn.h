@@ -27,19 +27,6 @@
 #include "server_state.h"
 #include "transcript.h"
 
-/* Keeps a function out of its caller's frame: a static function called once
- * is inlined, and the caller's frame then holds its locals on every path
- * through the caller. The handshake's sending steps need none (each is a
- * state of its own, called through its role's table); the one use left is
- * the server's HelloRetryRequest, whose cookie buffers would otherwise sit
- * in the ClientHello handler's frame above the key generation of the
- * ServerHello (docs/stack.md). */
-#if defined(__GNUC__) || defined(__clang__)
-#define IOTLS_NOINLINE __attribute__((noinline))
-#else
-#define IOTLS_NOINLINE
-#endif
-
 /* The client identity a server seals into its tickets and gets back from
  * one on resumption: the leaf's SPKI SHA-256 and its printable subject,
  * NUL-ended; like iotls_info.peer_subject, empty when longer than 255

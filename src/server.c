@@ -3,7 +3,8 @@
  *   WAIT_CH --ClientHello--+--send HelloRetryRequest [CCS]--> WAIT_CH2
  *                          |                                      |
  *                          |<-------------ClientHello-------------+
- *                          | send ServerHello [CCS]
+ *                          v
+ *                       SEND_SH: ServerHello [CCS], handshake keys
  *                          v
  *                       SEND_EE: {EncryptedExtensions}
  *        a PSK authenticates |                        | we verify clients
@@ -33,8 +34,9 @@
  * iotls_server_advance after each record, which runs the send states one
  * after the other until a WAIT_ state (or DONE). So every sending step
  * returns before the next starts and none runs under a message handler:
- * the deepest stack of a handshake, the CertificateVerify signature, is
- * the dispatcher, SEND_CV's step and the signature (docs/stack.md).
+ * the deepest stacks of a handshake, the CertificateVerify signature and
+ * the key generation, are the dispatcher, one step's frame and the
+ * provider's call (docs/stack.md).
  *
  * conn.c hands every whole handshake message here. The message type is
  * checked against the state (table "transitions") before anything is
@@ -140,8 +142,8 @@ static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
     return iotls_conn_send_ccs(c);
 }
 
-IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
-                                                   const iotls__sv_choice *choice)
+static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
+                                    const iotls__sv_choice *choice)
 {
     uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
     uint8_t cookie[IOTLS_COOKIE_MAX_LEN];
@@ -170,90 +172,6 @@ IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_cl
     return rc;
 }
 
-/* ServerHello and the handshake keys. */
-static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
-                             const iotls__sv_choice *choice)
-{
-    uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
-    uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
-    uint8_t random[32];
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    size_t pub_len = 0, dhe_len = 0;
-
-    int rc = IOTLS_OK;
-    if (!choice->psk_ke)
-        rc = iotls_kex_generate(&c->hs.sv.kex, choice->group, pub, sizeof pub, &pub_len);
-    if (rc == IOTLS_OK && !choice->psk_ke) {
-        c->hs.sv.kex_active = 1;
-        /* A bad client share fails here, before anything is sent. */
-        rc = iotls_kex_derive(&c->hs.sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
-                              &dhe_len);
-    }
-    if (c->hs.sv.kex_active) {
-        iotls_kex_free(&c->hs.sv.kex);
-        c->hs.sv.kex_active = 0;
-    }
-    if (rc == IOTLS_OK)
-        rc = iotls_random(random, sizeof random);
-    if (rc == IOTLS_OK) {
-        iotls_server_hello_params hp;
-        memset(&hp, 0, sizeof hp);
-        hp.random = random;
-        hp.session_id_echo = ch->session_id.p;
-        hp.session_id_len = ch->session_id.len;
-        hp.cipher_suite = choice->suite;
-        hp.key_share_group = choice->group;
-        hp.key_share = pub;
-        hp.key_share_len = pub_len;
-        hp.has_psk = choice->resumed;
-        hp.selected_identity = choice->identity;
-        rc = send_message(c, write_server_hello, &hp);
-    }
-    if (rc == IOTLS_OK) {
-        c->group = choice->group;
-        rc = iotls_transcript_hash(&c->transcript, hash);
-    }
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
-                           choice->resumed ? choice->psk_len : 0);
-    /* client_early_traffic_secret hangs off the PSK's early secret and
-     * Hash(ClientHello), kept from before the ServerHello. */
-    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
-        rc = iotls_ks_early_traffic(&c->ks, c->hs.sv.ch_hash);
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
-    iotls_wipe(dhe, sizeof dhe);
-    if (rc == IOTLS_OK) {
-        c->resumed = choice->resumed && !choice->ext_psk;
-        c->ext_psk = choice->resumed && choice->ext_psk;
-        /* A full handshake's client certificate sets it in on_certificate. */
-        c->peer_auth = c->ext_psk                     ? IOTLS_PEER_AUTH_PSK
-                       : c->resumed && c->client_auth ? IOTLS_PEER_AUTH_RESUMED
-                                                      : IOTLS_PEER_AUTH_NONE;
-    }
-    if (rc != IOTLS_OK)
-        return rc;
-    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
-    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
-    if (c->hs.sv.early_accepted)
-        iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
-
-    /* ServerHello goes out in the clear, then the optional CCS; everything
-     * after it under the handshake keys. */
-    rc = iotls_conn_flush(c);
-    if (rc == IOTLS_OK)
-        rc = maybe_send_ccs(c, ch);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
-    /* Accepted 0-RTT: the client's early records come first, until its
-     * EndOfEarlyData. */
-    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
-    else if (rc == IOTLS_OK)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
-    return rc;
-}
-
 /* The client's record limits on what we send, and our answer for
  * EncryptedExtensions (kept until send_encrypted_extensions):
  * record_size_limit (RFC 8449) wins over max_fragment_length (RFC 6066)
@@ -278,29 +196,53 @@ static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch)
     }
 }
 
-/* What the answer to an acceptable ClientHello needs from it while it is
- * at hand: the ALPN choice, the record limits, the scheme we sign with;
- * then ServerHello [CCS] and the handshake keys. The rest of the flight
- * is send states (below), run once the ClientHello's handler has returned,
- * so that its frame (the parsed ClientHello, the negotiation's choice, the
- * ticket it opened) is not under any of them. */
+/* What the answer to an acceptable ClientHello needs from it, kept while
+ * it is at hand (the send states run after its handler has returned, so
+ * that its frame, the parsed ClientHello, the negotiation's choice, the
+ * ticket it opened, is under none of them): the session id to echo, the
+ * client's key share, the PSK's early secret, the ALPN choice, the record
+ * limits, the scheme we sign with. */
 static int answer_client_hello(iotls_conn *c, const iotls_client_hello *ch,
                                const iotls__sv_choice *choice)
 {
-    if (choice->alpn.len >= c->alpn_cap)
+    struct iotls_server_state *s = &c->hs.sv;
+    if (choice->alpn.len >= c->alpn_cap || ch->session_id.len > sizeof s->session_id)
         return IOTLS_ERR_INTERNAL;
+    /* The provider takes only the group's exact length (RFC 8446 4.2.8.2). */
+    if (choice->share.len > sizeof s->peer_share)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    memcpy(s->session_id, ch->session_id.p, ch->session_id.len);
+    s->session_id_len = (uint8_t)ch->session_id.len;
+    if (choice->share.len > 0)
+        memcpy(s->peer_share, choice->share.p, choice->share.len);
+    s->peer_share_len = (uint8_t)choice->share.len;
+    c->group = choice->group; /* 0: psk_ke, no key share */
+    s->psk_identity = choice->identity;
+
+    /* The PSK's early secret, and client_early_traffic_secret from it and
+     * Hash(ClientHello), kept from before the ServerHello. */
+    int rc = iotls_ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
+                           choice->resumed ? choice->psk_len : 0);
+    if (rc == IOTLS_OK && s->early_accepted)
+        rc = iotls_ks_early_traffic(&c->ks, s->ch_hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->resumed = choice->resumed && !choice->ext_psk;
+    c->ext_psk = choice->resumed && choice->ext_psk;
+    /* A full handshake's client certificate sets it in on_certificate. */
+    c->peer_auth = c->ext_psk                     ? IOTLS_PEER_AUTH_PSK
+                   : c->resumed && c->client_auth ? IOTLS_PEER_AUTH_RESUMED
+                                                  : IOTLS_PEER_AUTH_NONE;
+
     if (choice->alpn.len > 0)
         memcpy(c->alpn, choice->alpn.p, choice->alpn.len);
     c->alpn[choice->alpn.len] = '\0';
-    c->hs.sv.alpn_len = (uint8_t)choice->alpn.len;
+    s->alpn_len = (uint8_t)choice->alpn.len;
     apply_record_limits(c, ch);
     /* Unused when a PSK authenticates (no CertificateVerify). */
-    c->hs.sv.sig_scheme = choice->sig_scheme;
-
-    int rc = send_server_hello(c, ch, choice);
-    if (rc == IOTLS_OK)
-        c->hs.sv.state = IOTLS_SV_SEND_EE;
-    return rc;
+    s->sig_scheme = choice->sig_scheme;
+    s->state = IOTLS_SV_SEND_SH;
+    return IOTLS_OK;
 }
 
 /* ---------------- send states ----------------
@@ -311,6 +253,76 @@ static int answer_client_hello(iotls_conn *c, const iotls_client_hello *ch,
 static int psk_authenticates(const iotls_conn *c)
 {
     return c->resumed || c->ext_psk;
+}
+
+/* ServerHello [CCS] and the handshake keys: our key share, the shared
+ * secret (a bad client share fails here, before anything is sent), the
+ * handshake secrets. */
+static int send_server_hello(iotls_conn *c)
+{
+    struct iotls_server_state *s = &c->hs.sv;
+    uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
+    uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
+    uint8_t random[32];
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    size_t pub_len = 0, dhe_len = 0;
+
+    int rc = IOTLS_OK;
+    if (c->group != 0)
+        rc = iotls_kex_generate(&s->kex, c->group, pub, sizeof pub, &pub_len);
+    if (rc == IOTLS_OK && c->group != 0) {
+        s->kex_active = 1;
+        rc = iotls_kex_derive(&s->kex, s->peer_share, s->peer_share_len, dhe, sizeof dhe, &dhe_len);
+    }
+    if (s->kex_active) {
+        iotls_kex_free(&s->kex);
+        s->kex_active = 0;
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_random(random, sizeof random);
+    if (rc == IOTLS_OK) {
+        iotls_server_hello_params hp;
+        memset(&hp, 0, sizeof hp);
+        hp.random = random;
+        hp.session_id_echo = s->session_id;
+        hp.session_id_len = s->session_id_len;
+        hp.cipher_suite = c->suite;
+        hp.key_share_group = c->group;
+        hp.key_share = pub;
+        hp.key_share_len = pub_len;
+        hp.has_psk = psk_authenticates(c);
+        hp.selected_identity = s->psk_identity;
+        rc = send_message(c, write_server_hello, &hp);
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
+    iotls_wipe(dhe, sizeof dhe);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
+    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
+    if (s->early_accepted)
+        iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
+
+    /* ServerHello goes out in the clear, then the optional CCS (RFC 8446
+     * D.4: the client sent a legacy_session_id); everything after it under
+     * the handshake keys. */
+    rc = iotls_conn_flush(c);
+    if (rc == IOTLS_OK && s->session_id_len > 0 && !c->ccs_sent)
+        rc = iotls_conn_send_ccs(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    /* Accepted 0-RTT: the client's early records come first, until its
+     * EndOfEarlyData. */
+    if (rc == IOTLS_OK && s->early_accepted)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
+    else if (rc == IOTLS_OK)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    if (rc == IOTLS_OK)
+        s->state = IOTLS_SV_SEND_EE;
+    return rc;
 }
 
 static int send_encrypted_extensions(iotls_conn *c)
@@ -745,6 +757,7 @@ int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
 
 /* The states that send, each with its step (the send states above). */
 static const iotls_send_state send_states[] = {
+    {IOTLS_SV_SEND_SH, send_server_hello},
     {IOTLS_SV_SEND_EE, send_encrypted_extensions},
     {IOTLS_SV_SEND_CERT_REQUEST, send_certificate_request},
     {IOTLS_SV_SEND_CERT, send_certificate},

@@ -16,7 +16,8 @@
 enum iotls_server_hs_state {
     IOTLS_SV_WAIT_CH = 0,       /* first ClientHello */
     IOTLS_SV_WAIT_CH2,          /* second ClientHello, after our HelloRetryRequest */
-    IOTLS_SV_SEND_EE,           /* ServerHello sent: EncryptedExtensions */
+    IOTLS_SV_SEND_SH,           /* ClientHello accepted: ServerHello, handshake keys */
+    IOTLS_SV_SEND_EE,           /* EncryptedExtensions */
     IOTLS_SV_SEND_CERT_REQUEST, /* CertificateRequest (we verify clients) */
     IOTLS_SV_SEND_CERT,         /* our Certificate (no PSK authenticates) */
     IOTLS_SV_SEND_CV,           /* our CertificateVerify */
@@ -39,11 +40,18 @@ struct iotls_server_state {
     bool sni_done;       /* the SNI callback ran (it runs once per handshake) */
     bool sni_ack;        /* acknowledge server_name in EncryptedExtensions */
 
-    /* The answer to the ClientHello, for the send states after it:
-     * the selected ALPN name's length (the name is c->alpn), our
+    /* The answer to the ClientHello, for the send states after it: the
+     * legacy_session_id to echo, the client's key share (for c->group),
+     * the index of the PSK identity accepted; the selected ALPN name's
+     * length (the name is c->alpn), our
      * record_size_limit or the max_fragment_length echoed in
      * EncryptedExtensions (0: not sent), the scheme our CertificateVerify
      * signs with (c->own_sig_scheme once it is sent). */
+    uint8_t session_id[32];
+    uint8_t session_id_len;
+    uint8_t peer_share[IOTLS_MAX_KEX_PUBLIC_LEN];
+    uint8_t peer_share_len;
+    uint16_t psk_identity;
     uint8_t alpn_len;
     uint16_t ee_record_size_limit;
     uint8_t ee_max_fragment_length;
