@@ -1,8 +1,8 @@
 /* The TLS 1.3 server handshake (RFC 8446 section 2, 4), sans I/O.
  *
- *   WAIT_CH --ClientHello--+--send HelloRetryRequest [CCS]--> WAIT_CH2
- *                          |                                      |
- *                          |<-------------ClientHello-------------+
+ *   WAIT_CH --ClientHello--+--no usable share--> SEND_HRR: HelloRetryRequest [CCS]
+ *                          |                                      v
+ *                          |<-------------ClientHello-------- WAIT_CH2
  *                          v
  *                       SEND_SH: ServerHello [CCS], handshake keys
  *                          v
@@ -132,44 +132,34 @@ static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
     return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
 }
 
-/* RFC 8446 D.4: a client that sent a legacy_session_id is in middlebox
- * compatibility mode and expects one change_cipher_spec right after our
- * first handshake message (ServerHello or HelloRetryRequest). */
-static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
+/* A first ClientHello without a share we can use: its cookie (which
+ * binds fields of this ClientHello) is made now, while the message is at
+ * hand, and SEND_HRR sends the HelloRetryRequest. */
+static int ask_for_retry(iotls_conn *c, const iotls_client_hello *ch,
+                         const iotls__sv_choice *choice)
 {
-    if (ch->session_id.len == 0 || c->ccs_sent)
-        return IOTLS_OK;
-    return iotls_conn_send_ccs(c);
-}
-
-static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
-                                    const iotls__sv_choice *choice)
-{
+    struct iotls_server_state *s = &c->hs.sv;
+    if (ch->session_id.len > sizeof s->session_id)
+        return IOTLS_ERR_INTERNAL;
     uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
-    uint8_t cookie[IOTLS_COOKIE_MAX_LEN];
     size_t cookie_len = 0;
     int rc = iotls_transcript_hash(&c->transcript, ch1_hash);
     if (rc == IOTLS_OK)
-        rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len, cookie,
-                                &cookie_len);
+        rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len,
+                                s->hrr_cookie, &cookie_len);
+    iotls_wipe(ch1_hash, sizeof ch1_hash);
     /* Our own transcript goes on too (the second ClientHello rebuilds it
      * from the cookie anyway, as a stateless server would). */
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hrr_substitute(&c->transcript);
-    iotls_server_hello_params hp;
-    iotls__hrr_params(&hp, ch, choice->suite, choice->group, cookie, cookie_len);
-    if (rc == IOTLS_OK)
-        rc = send_message(c, write_server_hello, &hp);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
-    if (rc == IOTLS_OK)
-        rc = maybe_send_ccs(c, ch);
-    if (rc == IOTLS_OK) {
-        c->hrr = 1;
-        iotls_conn_event(c, IOTLS_EV_HRR, 0, 0, (int)choice->group, "sent");
-    }
-    iotls_wipe(ch1_hash, sizeof ch1_hash);
-    return rc;
+    if (rc != IOTLS_OK)
+        return rc;
+    s->hrr_cookie_len = (uint8_t)cookie_len;
+    s->hrr_group = choice->group;
+    memcpy(s->session_id, ch->session_id.p, ch->session_id.len);
+    s->session_id_len = (uint8_t)ch->session_id.len;
+    s->state = IOTLS_SV_SEND_HRR;
+    return IOTLS_OK;
 }
 
 /* The client's record limits on what we send, and our answer for
@@ -253,6 +243,27 @@ static int answer_client_hello(iotls_conn *c, const iotls_client_hello *ch,
 static int psk_authenticates(const iotls_conn *c)
 {
     return c->resumed || c->ext_psk;
+}
+
+/* HelloRetryRequest [CCS] (RFC 8446 D.4: the client sent a
+ * legacy_session_id), in the clear; then the second ClientHello. */
+static int send_hello_retry_request(iotls_conn *c)
+{
+    struct iotls_server_state *s = &c->hs.sv;
+    iotls_server_hello_params hp;
+    iotls__hrr_params(&hp, s->session_id, s->session_id_len, c->suite, s->hrr_group, s->hrr_cookie,
+                      s->hrr_cookie_len);
+    int rc = send_message(c, write_server_hello, &hp);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    if (rc == IOTLS_OK && s->session_id_len > 0 && !c->ccs_sent)
+        rc = iotls_conn_send_ccs(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->hrr = 1;
+    iotls_conn_event(c, IOTLS_EV_HRR, 0, 0, (int)s->hrr_group, "sent");
+    s->state = IOTLS_SV_WAIT_CH2;
+    return IOTLS_OK;
 }
 
 /* ServerHello [CCS] and the handshake keys: our key share, the shared
@@ -542,9 +553,7 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK && c->hs.sv.early_accepted)
         rc = iotls_transcript_hash(&c->transcript, c->hs.sv.ch_hash);
     if (rc == IOTLS_OK && choice.share.len == 0 && !choice.psk_ke) {
-        rc = send_hello_retry_request(c, &ch, &choice);
-        if (rc == IOTLS_OK)
-            c->hs.sv.state = IOTLS_SV_WAIT_CH2;
+        rc = ask_for_retry(c, &ch, &choice);
     } else if (rc == IOTLS_OK) {
         rc = answer_client_hello(c, &ch, &choice);
     }
@@ -757,6 +766,7 @@ int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
 
 /* The states that send, each with its step (the send states above). */
 static const iotls_send_state send_states[] = {
+    {IOTLS_SV_SEND_HRR, send_hello_retry_request},
     {IOTLS_SV_SEND_SH, send_server_hello},
     {IOTLS_SV_SEND_EE, send_encrypted_extensions},
     {IOTLS_SV_SEND_CERT_REQUEST, send_certificate_request},

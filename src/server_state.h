@@ -15,6 +15,7 @@
  * (iotls_server_advance runs it). */
 enum iotls_server_hs_state {
     IOTLS_SV_WAIT_CH = 0,       /* first ClientHello */
+    IOTLS_SV_SEND_HRR,          /* first ClientHello without a usable share: HelloRetryRequest */
     IOTLS_SV_WAIT_CH2,          /* second ClientHello, after our HelloRetryRequest */
     IOTLS_SV_SEND_SH,           /* ClientHello accepted: ServerHello, handshake keys */
     IOTLS_SV_SEND_EE,           /* EncryptedExtensions */
@@ -32,6 +33,9 @@ enum iotls_server_hs_state {
 };
 
 #define IOTLS_COOKIE_KEY_LEN 32
+/* A HelloRetryRequest cookie: version, suite, group, hash length,
+ * Hash(ClientHello1), tag (cookie.c). */
+#define IOTLS_COOKIE_MAX_LEN (6 + IOTLS_MAX_HASH_LEN + 32)
 
 struct iotls_server_state {
     int state; /* enum iotls_server_hs_state */
@@ -42,7 +46,8 @@ struct iotls_server_state {
 
     /* The answer to the ClientHello, for the send states after it: the
      * legacy_session_id to echo, the client's key share (for c->group),
-     * the index of the PSK identity accepted; the selected ALPN name's
+     * the index of the PSK identity accepted, or for a HelloRetryRequest
+     * the group it asks for and its cookie; the selected ALPN name's
      * length (the name is c->alpn), our
      * record_size_limit or the max_fragment_length echoed in
      * EncryptedExtensions (0: not sent), the scheme our CertificateVerify
@@ -52,6 +57,9 @@ struct iotls_server_state {
     uint8_t peer_share[IOTLS_MAX_KEX_PUBLIC_LEN];
     uint8_t peer_share_len;
     uint16_t psk_identity;
+    uint16_t hrr_group;
+    uint8_t hrr_cookie[IOTLS_COOKIE_MAX_LEN];
+    uint8_t hrr_cookie_len;
     uint8_t alpn_len;
     uint16_t ee_record_size_limit;
     uint8_t ee_max_fragment_length;
