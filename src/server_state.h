@@ -54,12 +54,16 @@ struct iotls_server_state {
      * signs with (c->own_sig_scheme once it is sent). */
     uint8_t session_id[32];
     uint8_t session_id_len;
-    uint8_t peer_share[IOTLS_MAX_KEX_PUBLIC_LEN];
+    /* SEND_HRR and SEND_SH never wait at once: the HelloRetryRequest's
+     * cookie is sent before a second ClientHello brings its share. */
+    union {
+        uint8_t peer_share[IOTLS_MAX_KEX_PUBLIC_LEN];
+        uint8_t hrr_cookie[IOTLS_COOKIE_MAX_LEN];
+    };
     uint8_t peer_share_len;
+    uint8_t hrr_cookie_len;
     uint16_t psk_identity;
     uint16_t hrr_group;
-    uint8_t hrr_cookie[IOTLS_COOKIE_MAX_LEN];
-    uint8_t hrr_cookie_len;
     uint8_t alpn_len;
     uint16_t ee_record_size_limit;
     uint8_t ee_max_fragment_length;
