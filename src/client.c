@@ -789,6 +789,8 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
 /* EndOfEarlyData (0-RTT accepted): under the early keys, sealed. */
 static int send_end_of_early_data(iotls_conn *c)
 {
+    if (!IOTLS_FEATURE_EARLY_DATA)
+        return IOTLS_ERR_INTERNAL; /* never entered: built without 0-RTT */
     iotls_writer w;
     iotls_conn_hs_writer(c, &w);
     int rc = iotls_end_of_early_data_write(&w);
@@ -839,7 +841,8 @@ static int send_certificate(iotls_conn *c)
     if (rc == IOTLS_OK)
         rc = iotls_conn_flush(c);
     if (rc == IOTLS_OK)
-        c->hs.cl.state = count > 0 ? IOTLS_CL_SEND_CV : IOTLS_CL_SEND_FINISHED;
+        c->hs.cl.state =
+            IOTLS_FEATURE_CLIENT_AUTH && count > 0 ? IOTLS_CL_SEND_CV : IOTLS_CL_SEND_FINISHED;
     return rc;
 }
 
@@ -848,6 +851,8 @@ static int send_certificate(iotls_conn *c)
  * under this small frame and the dispatcher only. */
 static int send_certificate_verify(iotls_conn *c)
 {
+    if (!IOTLS_FEATURE_CLIENT_AUTH)
+        return IOTLS_ERR_INTERNAL; /* never entered: built without client certificates */
     struct iotls_client_state *s = &c->hs.cl;
     /* The provider's sign call takes a mutable key (mbedTLS updates RSA
      * blinding values inside it); the configuration is otherwise untouched. */
