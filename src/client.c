@@ -20,14 +20,32 @@
  *                   v                               v
  *               WAIT_FINISHED <---------------------+
  *                   | Finished
- *                   v
- *               SEND_FLIGHT: send [EndOfEarlyData] [CCS]
- *                   |   [{Certificate} [{CertificateVerify}]] {Finished};
- *                   |   accepts nothing
+ *                   +--------- 0-RTT accepted ---------+
+ *                   |                                  v
+ *                   |                  SEND_EOED: EndOfEarlyData
+ *                   v                                  |
+ *               SEND_CCS: [CCS], handshake write keys <+
+ *                   |                         | the server asked (CR)
+ *                   |                         v
+ *                   |       SEND_CERT: {Certificate} (our chain, or empty)
+ *                   |         empty |         | our chain
+ *                   |               |         v
+ *                   |               |   SEND_CV: {CertificateVerify}
+ *                   v               v         |
+ *               SEND_FINISHED: {Finished} <---+, application write keys
  *                   v
  *               CONNECTED (NewSessionTicket, KeyUpdate: conn.c)
  *
  *   any error: FAILED, which accepts nothing.
+ *
+ * WAIT_ states accept the messages of table "transitions"; SEND_ states
+ * accept nothing and send (table "send_states"): conn.c runs
+ * iotls_client_advance after each record, which runs them one after the
+ * other until a WAIT_ state (or CONNECTED). So every sending step returns
+ * before the next starts and none runs under the server Finished's
+ * handler: the deepest stack of a handshake, our CertificateVerify
+ * signature, is the dispatcher, SEND_CV's step and the signature
+ * (docs/stack.md).
  *
  * Every message is checked against the state before it is parsed: anything
  * else is unexpected_message. conn.c does not add received messages to the
@@ -762,20 +780,54 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
     return IOTLS_OK;
 }
 
-/* Our Certificate message: all of our chain, or empty. Not inlined, so its
- * arrays are not on the stack during the CertificateVerify signature that
- * follows, the client's deepest call (docs/stack.md). */
-IOTLS_NOINLINE static int write_client_certificate(iotls_conn *c, const iotls_config *own,
-                                                   size_t *count)
+/* ---------------- send states ----------------
+ * After the server's Finished, each sending step of our second flight is
+ * a state: its step writes one message and moves the state on, and
+ * iotls_client_advance runs them one after the other, each returning
+ * before the next starts. */
+
+/* EndOfEarlyData (0-RTT accepted): under the early keys, sealed. */
+static int send_end_of_early_data(iotls_conn *c)
 {
+    if (!IOTLS_FEATURE_EARLY_DATA)
+        return IOTLS_ERR_INTERNAL; /* never entered: built without 0-RTT */
+    iotls_writer w;
+    iotls_conn_hs_writer(c, &w);
+    int rc = iotls_end_of_early_data_write(&w);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_flush(c);
+    if (rc == IOTLS_OK)
+        c->hs.cl.state = IOTLS_CL_SEND_CCS;
+    return rc;
+}
+
+/* [CCS] (middlebox compatibility, unless ClientHello2 had it), then the
+ * handshake write keys for the rest of the flight. */
+static int send_ccs(iotls_conn *c)
+{
+    int rc = send_compat_ccs(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    if (rc == IOTLS_OK)
+        c->hs.cl.state = c->hs.cl.cert_requested ? IOTLS_CL_SEND_CERT : IOTLS_CL_SEND_FINISHED;
+    return rc;
+}
+
+/* Our Certificate in answer to a CertificateRequest: all of our chain, or
+ * empty; sealed on its own (a long chain may fill hs_out). */
+static int send_certificate(iotls_conn *c)
+{
+    const iotls_config *own = own_cert_cfg(c);
     const uint8_t *ders[CLIENT_MAX_CHAIN];
     size_t der_lens[CLIENT_MAX_CHAIN];
-    *count = 0;
+    size_t count = 0;
     if (IOTLS_FEATURE_CLIENT_AUTH && c->hs.cl.client_sig_scheme != 0) {
-        *count = iotls_x509_count(&own->cert);
-        if (*count == 0 || *count > CLIENT_MAX_CHAIN)
+        count = iotls_x509_count(&own->cert);
+        if (count == 0 || count > CLIENT_MAX_CHAIN)
             return IOTLS_ERR_CONFIG;
-        for (size_t i = 0; i < *count; i++) {
+        for (size_t i = 0; i < count; i++) {
             int rc = iotls_x509_der(&own->cert, i, &ders[i], &der_lens[i]);
             if (rc != IOTLS_OK)
                 return rc;
@@ -783,39 +835,40 @@ IOTLS_NOINLINE static int write_client_certificate(iotls_conn *c, const iotls_co
     }
     iotls_writer w;
     iotls_conn_hs_writer(c, &w);
-    int rc = iotls_certificate_write(&w, NULL, 0, ders, der_lens, *count);
-    return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
-}
-
-/* Our Certificate and, with a certificate, CertificateVerify, in answer to
- * a CertificateRequest. */
-static int send_client_certificate(iotls_conn *c)
-{
-    const iotls_config *own = own_cert_cfg(c);
-    struct iotls_client_state *s = &c->hs.cl;
-    size_t count = 0;
-    int rc = write_client_certificate(c, own, &count);
-    /* A long chain may fill hs_out: send it on its own. */
+    int rc = iotls_certificate_write(&w, NULL, 0, ders, der_lens, count);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit(c, &w);
     if (rc == IOTLS_OK)
         rc = iotls_conn_flush(c);
-    if (rc != IOTLS_OK || !IOTLS_FEATURE_CLIENT_AUTH || count == 0)
-        return rc;
+    if (rc == IOTLS_OK)
+        c->hs.cl.state =
+            IOTLS_FEATURE_CLIENT_AUTH && count > 0 ? IOTLS_CL_SEND_CV : IOTLS_CL_SEND_FINISHED;
+    return rc;
+}
 
+/* Our CertificateVerify, over the transcript up to our Certificate: the
+ * deepest call of a client's handshake, the signature (docs/stack.md),
+ * under this small frame and the dispatcher only. */
+static int send_certificate_verify(iotls_conn *c)
+{
+    if (!IOTLS_FEATURE_CLIENT_AUTH)
+        return IOTLS_ERR_INTERNAL; /* never entered: built without client certificates */
+    struct iotls_client_state *s = &c->hs.cl;
     /* The provider's sign call takes a mutable key (mbedTLS updates RSA
-     * blinding values inside it); the configuration is otherwise untouched.
-     * The content signed covers the transcript up to our Certificate. */
-    rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&own->key, s->client_sig_scheme, 0);
+     * blinding values inside it); the configuration is otherwise untouched. */
+    int rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&own_cert_cfg(c)->key,
+                                                s->client_sig_scheme, 0);
     if (rc != IOTLS_OK)
         return rc;
     c->own_sig_scheme = s->client_sig_scheme;
     c->client_auth = 1;
+    s->state = IOTLS_CL_SEND_FINISHED;
     return IOTLS_OK;
 }
 
-/* Our Finished, sealed, and the resumption secret. Not inlined, so its
- * arrays are not on the stack during the CertificateVerify signature made
- * before it in the same flight (docs/stack.md). */
-IOTLS_NOINLINE static int write_client_finished(iotls_conn *c)
+/* Our Finished, sealed, the resumption secret and the application write
+ * keys: the handshake is complete. */
+static int send_finished(iotls_conn *c)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t verify_data[IOTLS_MAX_HASH_LEN];
@@ -837,50 +890,17 @@ IOTLS_NOINLINE static int write_client_finished(iotls_conn *c)
         rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..client Finished */
     if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
         rc = iotls_ks_resumption(&c->ks, hash);
-    return rc;
-}
-
-/* EndOfEarlyData: under the early keys, into the transcript. Not inlined:
- * its writer would otherwise stay on the stack under our CertificateVerify
- * signature, the client's deepest call (docs/stack.md). */
-IOTLS_NOINLINE static int send_end_of_early_data(iotls_conn *c)
-{
-    iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
-    int rc = iotls_end_of_early_data_write(&w);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
-    return rc;
-}
-
-/* Our second flight: [CCS] then, under the client handshake keys,
- * [Certificate, CertificateVerify], Finished. */
-static int send_client_finished(iotls_conn *c)
-{
-    struct iotls_client_state *s = &c->hs.cl;
-    int rc = IOTLS_OK;
-    if (IOTLS_FEATURE_EARLY_DATA && c->early_status == IOTLS_EARLY_DATA_ACCEPTED)
-        rc = send_end_of_early_data(c);
-    if (rc == IOTLS_OK)
-        rc = send_compat_ccs(c);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
-    if (rc == IOTLS_OK && s->cert_requested)
-        rc = send_client_certificate(c);
-    if (rc != IOTLS_OK)
-        return rc;
-
-    rc = write_client_finished(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_set_write_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
+    if (rc == IOTLS_OK) {
+        c->hs.cl.state = IOTLS_CL_CONNECTED;
+        iotls_conn_handshake_complete(c);
+    }
     return rc;
 }
 
-/* The server's Finished against our own computation. Not inlined, so its
- * arrays are not on the stack during our second flight (docs/stack.md). */
-IOTLS_NOINLINE static int check_server_finished(iotls_conn *c, const uint8_t *verify_data)
+/* The server's Finished against our own computation. */
+static int check_server_finished(iotls_conn *c, const uint8_t *verify_data)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
@@ -911,8 +931,11 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc != IOTLS_OK)
         return rc;
     rc = iotls_conn_set_read_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
+    /* Our second flight: the send states, from [EndOfEarlyData] on. */
     if (rc == IOTLS_OK)
-        c->hs.cl.state = IOTLS_CL_SEND_FLIGHT;
+        c->hs.cl.state = IOTLS_FEATURE_EARLY_DATA && c->early_status == IOTLS_EARLY_DATA_ACCEPTED
+                             ? IOTLS_CL_SEND_EOED
+                             : IOTLS_CL_SEND_CCS;
     return rc;
 }
 
@@ -932,6 +955,12 @@ static const iotls_hs_transition transitions[] = {
     {IOTLS_CL_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_server_finished},
 };
 
+static void fail(iotls_conn *c)
+{
+    c->hs.cl.state = IOTLS_CL_FAILED;
+    iotls_client_wipe(c);
+}
+
 int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
 {
     if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
@@ -946,21 +975,37 @@ int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
             break;
         }
     }
-    /* After the server Finished's handler, from this shallow frame, as the
-     * server's flight after its ClientHello's: the handler's frame is not
-     * under our CertificateVerify signature (docs/stack.md). */
-    if (rc == IOTLS_OK && c->hs.cl.state == IOTLS_CL_SEND_FLIGHT) {
-        rc = send_client_finished(c);
-        if (rc == IOTLS_OK) {
-            c->hs.cl.state = IOTLS_CL_CONNECTED;
-            iotls_conn_handshake_complete(c);
+    if (rc != IOTLS_OK)
+        fail(c);
+    return rc;
+}
+
+/* The states that send, each with its step (the send states above). */
+static const iotls_send_state send_states[] = {
+    {IOTLS_CL_SEND_EOED, send_end_of_early_data}, {IOTLS_CL_SEND_CCS, send_ccs},
+    {IOTLS_CL_SEND_CERT, send_certificate},       {IOTLS_CL_SEND_CV, send_certificate_verify},
+    {IOTLS_CL_SEND_FINISHED, send_finished},
+};
+
+int iotls_client_advance(iotls_conn *c)
+{
+    for (;;) {
+        iotls_send_step step = NULL;
+        for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
+            if (send_states[i].state == c->hs.cl.state)
+                step = send_states[i].step;
+        if (step == NULL)
+            return IOTLS_OK; /* a WAIT_ state, CONNECTED or FAILED: input comes next */
+        int rc = step(c);
+        /* hs_out could not take the message behind the ones queued: those
+         * are sealed, and the state runs again on the empty buffer. */
+        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && c->hs_out_len > 0)
+            rc = iotls_conn_flush(c);
+        if (rc != IOTLS_OK) {
+            fail(c);
+            return rc;
         }
     }
-    if (rc != IOTLS_OK) {
-        c->hs.cl.state = IOTLS_CL_FAILED;
-        iotls_client_wipe(c);
-    }
-    return rc;
 }
 
 int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)

@@ -16,8 +16,9 @@
 #include "crypto/crypto.h"
 #include "session_ref.h"
 
-/* Where the client handshake stands: the message it waits for next (the
- * diagram is at the top of client.c). */
+/* Where the client handshake stands (the diagram is at the top of
+ * client.c): a WAIT_ state names the message it waits for next; a SEND_
+ * state accepts nothing and sends (iotls_client_advance runs it). */
 enum iotls_client_phase {
     IOTLS_CL_IDLE = 0,      /* nothing sent yet */
     IOTLS_CL_WAIT_SH,       /* ClientHello (1 or 2) sent: ServerHello or HRR */
@@ -26,9 +27,11 @@ enum iotls_client_phase {
     IOTLS_CL_WAIT_CERT,     /* after CertificateRequest: Certificate */
     IOTLS_CL_WAIT_CV,       /* CertificateVerify */
     IOTLS_CL_WAIT_FINISHED, /* server Finished */
-    IOTLS_CL_SEND_FLIGHT,   /* server Finished checked: our second flight goes out as
-                             * soon as its handler returns (client.c,
-                             * iotls_client_handle); accepts nothing */
+    IOTLS_CL_SEND_EOED,     /* 0-RTT accepted: EndOfEarlyData */
+    IOTLS_CL_SEND_CCS,      /* [CCS], then our handshake write keys */
+    IOTLS_CL_SEND_CERT,     /* the server asked: our Certificate (maybe empty) */
+    IOTLS_CL_SEND_CV,       /* our CertificateVerify (our Certificate had a chain) */
+    IOTLS_CL_SEND_FINISHED, /* our Finished, then the application write keys */
     IOTLS_CL_CONNECTED,     /* our Finished sent: only NewSessionTicket et al. */
     IOTLS_CL_FAILED,        /* a fatal error happened: nothing more is accepted */
 };

@@ -36,6 +36,22 @@ static int role_handle(iotls_conn *c, uint8_t type, const uint8_t *msg, size_t l
     return IOTLS_ERR_INTERNAL;
 }
 
+/* The role's send states, after a record was processed: from here, not
+ * from under the message handler that led to them (docs/stack.md). */
+static int role_advance(iotls_conn *c)
+{
+    int rc = IOTLS_OK;
+#ifndef IOTLS_NO_CLIENT
+    if (c->role == IOTLS_ROLE_CLIENT)
+        rc = iotls_client_advance(c);
+#endif
+#ifndef IOTLS_NO_SERVER
+    if (c->role == IOTLS_ROLE_SERVER)
+        rc = iotls_server_advance(c);
+#endif
+    return rc == IOTLS_OK ? rc : iotls_conn_fail(c, rc);
+}
+
 static void role_wipe(iotls_conn *c)
 {
 #ifndef IOTLS_NO_CLIENT
@@ -574,6 +590,8 @@ int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *use
         memcpy(c->rx + c->rx_len, data + *used, take);
         *used += take;
         rc = rx_advance(c, take, want);
+        if (rc == IOTLS_OK)
+            rc = role_advance(c);
         if (rc != IOTLS_OK)
             return rc;
         if (take < want)
@@ -611,7 +629,8 @@ int iotls_conn_input_commit(iotls_conn *c, size_t n)
         return IOTLS_ERR_BAD_ARG;
     if (n == 0)
         return IOTLS_OK;
-    return rx_advance(c, n, want);
+    rc = rx_advance(c, n, want);
+    return rc == IOTLS_OK ? role_advance(c) : rc;
 }
 
 int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)

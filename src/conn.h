@@ -27,16 +27,6 @@
 #include "server_state.h"
 #include "transcript.h"
 
-/* Keeps a message handler out of its dispatcher's frame. A static function
- * called once is inlined, and the dispatcher's frame then holds the largest
- * handler's locals on every path through it, the deepest one included (the
- * CertificateVerify signature under the client's Finished: docs/stack.md). */
-#if defined(__GNUC__) || defined(__clang__)
-#define IOTLS_NOINLINE __attribute__((noinline))
-#else
-#define IOTLS_NOINLINE
-#endif
-
 /* The client identity a server seals into its tickets and gets back from
  * one on resumption: the leaf's SPKI SHA-256 and its printable subject,
  * NUL-ended (what iotls_conn_peer_text tells for it), empty when longer than 255
@@ -184,20 +174,12 @@ int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w);
 int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
 /* Seal everything in hs_out into handshake records (current write keys). */
 int iotls_conn_flush(iotls_conn *c);
-/* For a writer whose message did not fit in hs_out (rc ==
- * IOTLS_ERR_BUFFER_TOO_SMALL) on its first attempt behind queued messages:
- * seals those, so the message can be written again at the start of the
- * then empty buffer. Returns IOTLS_CONN_RETRY for that, else rc (or the
- * flush's error). Not a pointer to rc: it would sit in the writer's frame,
- * above the CertificateVerify signature (docs/stack.md). */
-#define IOTLS_CONN_RETRY 1 /* above every iotls_error code */
-int iotls_conn_retry_in_empty_hs_out(iotls_conn *c, int rc, int attempt);
 /* Signs the CertificateVerify content (RFC 8446 4.4.3: the transcript hash
  * so far, for the server's or the client's context) with key, and writes +
  * commits the message. Content and signature are made in place in hs_out,
  * not in stack buffers: this is the deepest call of a handshake
- * (docs/stack.md). When they do not fit behind the messages queued, those
- * are sealed first. */
+ * (docs/stack.md). When they do not fit behind the messages queued:
+ * IOTLS_ERR_BUFFER_TOO_SMALL, nothing written (a send state runs again). */
 int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
                                        int by_server);
 /* Client 0-RTT: seal all of data as application records under the current
@@ -266,6 +248,16 @@ typedef struct {
     iotls_hs_handler handler;
 } iotls_hs_transition;
 
+/* Both roles' sending steps are states too: in state, step writes its
+ * message and moves the state on (a message hs_out cannot take behind the
+ * ones queued is IOTLS_ERR_BUFFER_TOO_SMALL with nothing changed: the
+ * role's advance seals those and runs the state again). */
+typedef int (*iotls_send_step)(iotls_conn *c);
+typedef struct {
+    int state;
+    iotls_send_step step;
+} iotls_send_state;
+
 /* Queue the ClientHello. */
 int iotls_client_start(iotls_conn *c);
 /* One whole handshake message (header included) during the handshake:
@@ -275,6 +267,11 @@ int iotls_client_start(iotls_conn *c);
 int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
 /* NewSessionTicket after the handshake (body only). */
 int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len);
+/* Run the role's send states one after the other, until one waits for
+ * input; conn.c calls it after each record it processed, from a shallow
+ * frame. An error leaves the FAILED state, as in *_handle. */
+int iotls_client_advance(iotls_conn *c);
+int iotls_server_advance(iotls_conn *c);
 /* CertificateRequest after the handshake is not supported: client.c
  * answers whether post_handshake_auth was offered (it never is). */
 int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);

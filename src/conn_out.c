@@ -384,62 +384,49 @@ void iotls_conn_output_consume(iotls_conn *c, size_t n)
         c->tx_pos = c->tx_len = 0;
 }
 
-int iotls_conn_retry_in_empty_hs_out(iotls_conn *c, int rc, int attempt)
-{
-    if (rc != IOTLS_ERR_BUFFER_TOO_SMALL || attempt != 0 || c->hs_out_len == 0)
-        return rc;
-    rc = iotls_conn_flush(c);
-    return rc == IOTLS_OK ? IOTLS_CONN_RETRY : rc;
-}
-
 int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
                                        int by_server)
 {
     /* 64 spaces, the 34-byte context string with its 0x00, the hash. */
     const size_t content_len = 64 + 34 + c->hash_len;
-    for (int attempt = 0;; attempt++) {
-        /* The message as iotls_certificate_verify_write makes it, with the
-         * signature written by the provider right where the message holds
-         * it, and the signed content at the far end of hs_out's free space:
-         * a 512-byte signature buffer and the content on the stack would
-         * sit under the deepest call of the handshake (docs/stack.md). */
-        iotls_writer w;
-        iotls_conn_hs_writer(c, &w);
-        size_t msg = iotls_msg_begin(&w, IOTLS_HS_CERTIFICATE_VERIFY);
-        iotls_wr_u16(&w, scheme);
-        size_t mark = iotls_wr_vec_begin(&w, 2);
-        int rc = iotls_wr_error(&w);
-        size_t room = rc == IOTLS_OK ? w.cap - w.len : 0;
-        /* The far end: the transcript hash, then the content made from it. */
-        const size_t tail = content_len + IOTLS_MAX_HASH_LEN;
-        if (rc == IOTLS_OK && room <= tail)
-            rc = IOTLS_ERR_BUFFER_TOO_SMALL;
-        size_t content_used = 0;
-        uint8_t *content = rc == IOTLS_OK ? w.p + w.cap - tail : NULL;
-        if (rc == IOTLS_OK) {
-            room -= tail;
-            uint8_t *hash = content + content_len;
-            rc = iotls_transcript_hash(&c->transcript, hash);
-            if (rc == IOTLS_OK)
-                rc = iotls_certificate_verify_content(by_server, hash, c->hash_len, content,
-                                                      content_len, &content_used);
-        }
-        size_t sig_len = 0;
-        if (room > IOTLS_MAX_SIGNATURE_LEN)
-            room = IOTLS_MAX_SIGNATURE_LEN;
+    /* The message as iotls_certificate_verify_write makes it, with the
+     * signature written by the provider right where the message holds
+     * it, and the signed content at the far end of hs_out's free space:
+     * a 512-byte signature buffer and the content on the stack would
+     * sit under the deepest call of the handshake (docs/stack.md). */
+    iotls_writer w;
+    iotls_conn_hs_writer(c, &w);
+    size_t msg = iotls_msg_begin(&w, IOTLS_HS_CERTIFICATE_VERIFY);
+    iotls_wr_u16(&w, scheme);
+    size_t mark = iotls_wr_vec_begin(&w, 2);
+    int rc = iotls_wr_error(&w);
+    size_t room = rc == IOTLS_OK ? w.cap - w.len : 0;
+    /* The far end: the transcript hash, then the content made from it. */
+    const size_t tail = content_len + IOTLS_MAX_HASH_LEN;
+    if (rc == IOTLS_OK && room <= tail)
+        rc = IOTLS_ERR_BUFFER_TOO_SMALL;
+    size_t content_used = 0;
+    uint8_t *content = rc == IOTLS_OK ? w.p + w.cap - tail : NULL;
+    if (rc == IOTLS_OK) {
+        room -= tail;
+        uint8_t *hash = content + content_len;
+        rc = iotls_transcript_hash(&c->transcript, hash);
         if (rc == IOTLS_OK)
-            rc = iotls_pkey_sign(key, scheme, content, content_used, w.p + w.len, room, &sig_len);
-        if (content != NULL)
-            iotls_wipe(content, tail);
-        rc = iotls_conn_retry_in_empty_hs_out(c, rc, attempt);
-        if (rc == IOTLS_CONN_RETRY)
-            continue;
-        if (rc != IOTLS_OK)
-            return rc;
-        iotls_wr_reserve(&w, sig_len);
-        iotls_wr_vec_end(&w, mark, 2);
-        iotls_msg_end(&w, msg);
-        rc = iotls_wr_error(&w);
-        return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
+            rc = iotls_certificate_verify_content(by_server, hash, c->hash_len, content,
+                                                  content_len, &content_used);
     }
+    size_t sig_len = 0;
+    if (room > IOTLS_MAX_SIGNATURE_LEN)
+        room = IOTLS_MAX_SIGNATURE_LEN;
+    if (rc == IOTLS_OK)
+        rc = iotls_pkey_sign(key, scheme, content, content_used, w.p + w.len, room, &sig_len);
+    if (content != NULL)
+        iotls_wipe(content, tail);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_wr_reserve(&w, sig_len);
+    iotls_wr_vec_end(&w, mark, 2);
+    iotls_msg_end(&w, msg);
+    rc = iotls_wr_error(&w);
+    return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
 }

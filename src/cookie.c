@@ -148,14 +148,15 @@ int iotls__cookie_open(const iotls_conn *c, const iotls_client_hello *ch2, uint1
     return IOTLS_OK;
 }
 
-void iotls__hrr_params(iotls_server_hello_params *hp, const iotls_client_hello *ch, uint16_t suite,
-                       uint16_t group, const uint8_t *cookie, size_t cookie_len)
+void iotls__hrr_params(iotls_server_hello_params *hp, const uint8_t *session_id,
+                       size_t session_id_len, uint16_t suite, uint16_t group, const uint8_t *cookie,
+                       size_t cookie_len)
 {
     memset(hp, 0, sizeof *hp);
     hp->random = iotls_hrr_random;
     hp->is_hrr = 1;
-    hp->session_id_echo = ch->session_id.p;
-    hp->session_id_len = ch->session_id.len;
+    hp->session_id_echo = session_id;
+    hp->session_id_len = session_id_len;
     hp->cipher_suite = suite;
     hp->key_share_group = group;
     hp->cookie = cookie;
@@ -176,7 +177,8 @@ int iotls__hrr_rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2, 
     iotls_writer w;
     iotls_wr_init(&w, hrr, sizeof hrr);
     iotls_server_hello_params hp;
-    iotls__hrr_params(&hp, ch2, suite, group, ch2->cookie.p, ch2->cookie.len);
+    iotls__hrr_params(&hp, ch2->session_id.p, ch2->session_id.len, suite, group, ch2->cookie.p,
+                      ch2->cookie.len);
     int rc = iotls_server_hello_write(&w, &hp);
     if (rc == IOTLS_OK)
         rc = iotls_wr_error(&w);

@@ -18,7 +18,7 @@
 #include "conn.h"
 #include "msg/msg.h"
 
-#define IOTLS_COOKIE_MAX_LEN (6 + IOTLS_MAX_HASH_LEN + 32)
+/* IOTLS_COOKIE_MAX_LEN: server_state.h (the cookie waits there for SEND_HRR). */
 
 /* A cookie for the HelloRetryRequest that answers ch: suite and group
  * chosen, Hash(ClientHello1) (hash_len bytes). Without a cookie key in the
@@ -33,8 +33,9 @@ int iotls__cookie_open(const iotls_conn *c, const iotls_client_hello *ch2, uint1
                        uint16_t *group, iotls_bytes *ch1_hash);
 /* The HelloRetryRequest's fields: the same for the one we send and the
  * one written again from the cookie. */
-void iotls__hrr_params(iotls_server_hello_params *hp, const iotls_client_hello *ch, uint16_t suite,
-                       uint16_t group, const uint8_t *cookie, size_t cookie_len);
+void iotls__hrr_params(iotls_server_hello_params *hp, const uint8_t *session_id,
+                       size_t session_id_len, uint16_t suite, uint16_t group, const uint8_t *cookie,
+                       size_t cookie_len);
 /* The transcript up to the second ClientHello, from the cookie alone (RFC
  * 8446 4.4.1): message_hash(ClientHello1) || HelloRetryRequest. The
  * HelloRetryRequest is written again byte for byte: it depends only on the

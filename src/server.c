@@ -1,14 +1,21 @@
 /* The TLS 1.3 server handshake (RFC 8446 section 2, 4), sans I/O.
  *
- *   WAIT_CH --ClientHello--+--send HelloRetryRequest [CCS]--> WAIT_CH2
- *                          |                                      |
- *                          |<-------------ClientHello-------------+
- *                          | send ServerHello [CCS] {EncryptedExtensions}
- *                          |      [{CertificateRequest}]
+ *   WAIT_CH --ClientHello--+--no usable share--> SEND_HRR: HelloRetryRequest [CCS]
+ *                          |                                      v
+ *                          |<-------------ClientHello-------- WAIT_CH2
  *                          v
- *                     FLIGHT_REST: send [{Certificate} {CertificateVerify}]
- *                          |       {Finished} (no certificate when a PSK
- *                          |       authenticates); accepts nothing
+ *                       SEND_SH: ServerHello [CCS], handshake keys
+ *                          v
+ *                       SEND_EE: {EncryptedExtensions}
+ *        a PSK authenticates |                        | we verify clients
+ *        +-------------------+                        v
+ *        |                   |              SEND_CERT_REQUEST: {CertificateRequest}
+ *        |                   v                        |
+ *        |              SEND_CERT: {Certificate} <----+
+ *        |                   v
+ *        |              SEND_CV: {CertificateVerify}
+ *        v                   v
+ *   SEND_FINISHED: {Finished}, application write keys
  *        +-----------------+------------------+
  *        | 0-RTT accepted  | we asked for a   | otherwise
  *        v                 v certificate      |
@@ -16,10 +23,20 @@
  *        |                 | (empty, optional)        |
  *        | EndOfEarlyData  v                          | CertificateVerify
  *        +------------> WAIT_FINISHED <---------------+
- *                          |
- *                          | Finished: send {NewSessionTicket} x N
+ *                          | Finished
+ *                          v
+ *                     SEND_TICKETS: {NewSessionTicket}, one a run, x N
  *                          v
  *                        DONE          any error: FAILED, which accepts nothing
+ *
+ * WAIT_ states accept one message each (table "transitions"); SEND_
+ * states accept nothing and send (table "send_states"): conn.c runs
+ * iotls_server_advance after each record, which runs the send states one
+ * after the other until a WAIT_ state (or DONE). So every sending step
+ * returns before the next starts and none runs under a message handler:
+ * the deepest stacks of a handshake, the CertificateVerify signature and
+ * the key generation, are the dispatcher, one step's frame and the
+ * provider's call (docs/stack.md).
  *
  * conn.c hands every whole handshake message here. The message type is
  * checked against the state (table "transitions") before anything is
@@ -64,24 +81,18 @@
 
 typedef int (*sv_write_fn)(iotls_conn *c, iotls_writer *w, const void *arg);
 
-/* Writes one message into hs_out and commits it. When it does not fit
- * behind messages already queued, those are sealed first and the message
- * is written again at the start of the then empty buffer. */
+/* Writes one message into hs_out and commits it. A message that does not
+ * fit is IOTLS_ERR_BUFFER_TOO_SMALL, nothing committed: from a send state,
+ * iotls_server_advance then seals the messages queued and runs the state
+ * again on the empty buffer. */
 static int send_message(iotls_conn *c, sv_write_fn write_fn, const void *arg)
 {
-    for (int attempt = 0;; attempt++) {
-        iotls_writer w;
-        iotls_conn_hs_writer(c, &w);
-        int rc = write_fn(c, &w, arg);
-        if (rc == IOTLS_OK)
-            rc = iotls_wr_error(&w);
-        rc = iotls_conn_retry_in_empty_hs_out(c, rc, attempt);
-        if (rc == IOTLS_CONN_RETRY)
-            continue;
-        if (rc != IOTLS_OK)
-            return rc;
-        return iotls_conn_hs_commit(c, &w);
-    }
+    iotls_writer w;
+    iotls_conn_hs_writer(c, &w);
+    int rc = write_fn(c, &w, arg);
+    if (rc == IOTLS_OK)
+        rc = iotls_wr_error(&w);
+    return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
 }
 
 static int write_server_hello(iotls_conn *c, iotls_writer *w, const void *arg)
@@ -121,49 +132,247 @@ static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
     return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
 }
 
-/* RFC 8446 D.4: a client that sent a legacy_session_id is in middlebox
- * compatibility mode and expects one change_cipher_spec right after our
- * first handshake message (ServerHello or HelloRetryRequest). */
-static int maybe_send_ccs(iotls_conn *c, const iotls_client_hello *ch)
+/* A first ClientHello without a share we can use: its cookie (which
+ * binds fields of this ClientHello) is made now, while the message is at
+ * hand, and SEND_HRR sends the HelloRetryRequest. */
+static int ask_for_retry(iotls_conn *c, const iotls_client_hello *ch,
+                         const iotls__sv_choice *choice)
 {
-    if (ch->session_id.len == 0 || c->ccs_sent)
-        return IOTLS_OK;
-    return iotls_conn_send_ccs(c);
-}
-
-IOTLS_NOINLINE static int send_hello_retry_request(iotls_conn *c, const iotls_client_hello *ch,
-                                                   const iotls__sv_choice *choice)
-{
+    struct iotls_server_state *s = &c->hs.sv;
+    if (ch->session_id.len > sizeof s->session_id)
+        return IOTLS_ERR_INTERNAL;
     uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
-    uint8_t cookie[IOTLS_COOKIE_MAX_LEN];
     size_t cookie_len = 0;
     int rc = iotls_transcript_hash(&c->transcript, ch1_hash);
     if (rc == IOTLS_OK)
-        rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len, cookie,
-                                &cookie_len);
+        rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len,
+                                s->hrr_cookie, &cookie_len);
+    iotls_wipe(ch1_hash, sizeof ch1_hash);
     /* Our own transcript goes on too (the second ClientHello rebuilds it
      * from the cookie anyway, as a stateless server would). */
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hrr_substitute(&c->transcript);
+    if (rc != IOTLS_OK)
+        return rc;
+    s->hrr_cookie_len = (uint8_t)cookie_len;
+    s->hrr_group = choice->group;
+    memcpy(s->session_id, ch->session_id.p, ch->session_id.len);
+    s->session_id_len = (uint8_t)ch->session_id.len;
+    s->state = IOTLS_SV_SEND_HRR;
+    return IOTLS_OK;
+}
+
+/* The client's record limits on what we send, and our answer for
+ * EncryptedExtensions (kept until send_encrypted_extensions):
+ * record_size_limit (RFC 8449) wins over max_fragment_length (RFC 6066)
+ * when both come (RFC 8449 5); our own limit, the configured record size,
+ * goes back with record_size_limit. */
+static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch)
+{
+    size_t own = c->max_record_in;
+    if (!IOTLS_FEATURE_RECORD_SIZE)
+        return; /* built without: both are ignored, as an unknown extension */
+    if (ch->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT)) {
+        /* In TLS 1.3 the limit counts the content type byte (RFC 8449 4). */
+        size_t limit = (size_t)ch->record_size_limit - 1;
+        if (limit < c->max_record_out)
+            c->max_record_out = limit;
+        c->hs.sv.ee_record_size_limit = (uint16_t)(own + 1);
+    } else if (ch->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH)) {
+        size_t limit = (size_t)1 << (8 + ch->max_fragment_length);
+        if (limit < c->max_record_out)
+            c->max_record_out = limit;
+        c->hs.sv.ee_max_fragment_length = ch->max_fragment_length;
+    }
+}
+
+/* What the answer to an acceptable ClientHello needs from it, kept while
+ * it is at hand (the send states run after its handler has returned, so
+ * that its frame, the parsed ClientHello, the negotiation's choice, the
+ * ticket it opened, is under none of them): the session id to echo, the
+ * client's key share, the PSK's early secret, the ALPN choice, the record
+ * limits, the scheme we sign with. */
+static int answer_client_hello(iotls_conn *c, const iotls_client_hello *ch,
+                               const iotls__sv_choice *choice)
+{
+    struct iotls_server_state *s = &c->hs.sv;
+    if (choice->alpn.len >= c->alpn_cap || ch->session_id.len > sizeof s->session_id)
+        return IOTLS_ERR_INTERNAL;
+    /* The provider takes only the group's exact length (RFC 8446 4.2.8.2). */
+    if (choice->share.len > sizeof s->peer_share)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    memcpy(s->session_id, ch->session_id.p, ch->session_id.len);
+    s->session_id_len = (uint8_t)ch->session_id.len;
+    if (choice->share.len > 0)
+        memcpy(s->peer_share, choice->share.p, choice->share.len);
+    s->peer_share_len = (uint8_t)choice->share.len;
+    c->group = choice->group; /* 0: psk_ke, no key share */
+    s->psk_identity = choice->identity;
+
+    /* The PSK's early secret, and client_early_traffic_secret from it and
+     * Hash(ClientHello), kept from before the ServerHello. */
+    int rc = iotls_ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
+                           choice->resumed ? choice->psk_len : 0);
+    if (rc == IOTLS_OK && s->early_accepted)
+        rc = iotls_ks_early_traffic(&c->ks, s->ch_hash);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->resumed = choice->resumed && !choice->ext_psk;
+    c->ext_psk = choice->resumed && choice->ext_psk;
+    /* A full handshake's client certificate sets it in on_certificate. */
+    c->peer_auth = c->ext_psk                     ? IOTLS_PEER_AUTH_PSK
+                   : c->resumed && c->client_auth ? IOTLS_PEER_AUTH_RESUMED
+                                                  : IOTLS_PEER_AUTH_NONE;
+
+    if (choice->alpn.len > 0)
+        memcpy(c->alpn, choice->alpn.p, choice->alpn.len);
+    c->alpn[choice->alpn.len] = '\0';
+    s->alpn_len = (uint8_t)choice->alpn.len;
+    apply_record_limits(c, ch);
+    /* Unused when a PSK authenticates (no CertificateVerify). */
+    s->sig_scheme = choice->sig_scheme;
+    s->state = IOTLS_SV_SEND_SH;
+    return IOTLS_OK;
+}
+
+/* ---------------- send states ----------------
+ * Each writes one message (SEND_TICKETS: one ticket a run) and moves the
+ * state on; iotls_server_advance runs them one after the other, each
+ * returning before the next starts. */
+
+static int psk_authenticates(const iotls_conn *c)
+{
+    return c->resumed || c->ext_psk;
+}
+
+/* HelloRetryRequest [CCS] (RFC 8446 D.4: the client sent a
+ * legacy_session_id), in the clear; then the second ClientHello. */
+static int send_hello_retry_request(iotls_conn *c)
+{
+    struct iotls_server_state *s = &c->hs.sv;
     iotls_server_hello_params hp;
-    iotls__hrr_params(&hp, ch, choice->suite, choice->group, cookie, cookie_len);
-    if (rc == IOTLS_OK)
-        rc = send_message(c, write_server_hello, &hp);
+    iotls__hrr_params(&hp, s->session_id, s->session_id_len, c->suite, s->hrr_group, s->hrr_cookie,
+                      s->hrr_cookie_len);
+    int rc = send_message(c, write_server_hello, &hp);
     if (rc == IOTLS_OK)
         rc = iotls_conn_flush(c);
-    if (rc == IOTLS_OK)
-        rc = maybe_send_ccs(c, ch);
-    if (rc == IOTLS_OK) {
-        c->hrr = 1;
-        iotls_conn_event(c, IOTLS_EV_HRR, 0, 0, (int)choice->group, "sent");
+    if (rc == IOTLS_OK && s->session_id_len > 0 && !c->ccs_sent)
+        rc = iotls_conn_send_ccs(c);
+    if (rc != IOTLS_OK)
+        return rc;
+    c->hrr = 1;
+    iotls_conn_event(c, IOTLS_EV_HRR, 0, 0, (int)s->hrr_group, "sent");
+    s->state = IOTLS_SV_WAIT_CH2;
+    return IOTLS_OK;
+}
+
+/* ServerHello [CCS] and the handshake keys: our key share, the shared
+ * secret (a bad client share fails here, before anything is sent), the
+ * handshake secrets. */
+static int send_server_hello(iotls_conn *c)
+{
+    struct iotls_server_state *s = &c->hs.sv;
+    uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
+    uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
+    uint8_t random[32];
+    uint8_t hash[IOTLS_MAX_HASH_LEN];
+    size_t pub_len = 0, dhe_len = 0;
+
+    int rc = IOTLS_OK;
+    if (c->group != 0)
+        rc = iotls_kex_generate(&s->kex, c->group, pub, sizeof pub, &pub_len);
+    if (rc == IOTLS_OK && c->group != 0) {
+        s->kex_active = 1;
+        rc = iotls_kex_derive(&s->kex, s->peer_share, s->peer_share_len, dhe, sizeof dhe, &dhe_len);
     }
-    iotls_wipe(ch1_hash, sizeof ch1_hash);
+    if (s->kex_active) {
+        iotls_kex_free(&s->kex);
+        s->kex_active = 0;
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_random(random, sizeof random);
+    if (rc == IOTLS_OK) {
+        iotls_server_hello_params hp;
+        memset(&hp, 0, sizeof hp);
+        hp.random = random;
+        hp.session_id_echo = s->session_id;
+        hp.session_id_len = s->session_id_len;
+        hp.cipher_suite = c->suite;
+        hp.key_share_group = c->group;
+        hp.key_share = pub;
+        hp.key_share_len = pub_len;
+        hp.has_psk = psk_authenticates(c);
+        hp.selected_identity = s->psk_identity;
+        rc = send_message(c, write_server_hello, &hp);
+    }
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
+    iotls_wipe(dhe, sizeof dhe);
+    if (rc != IOTLS_OK)
+        return rc;
+    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
+    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
+    if (s->early_accepted)
+        iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
+
+    /* ServerHello goes out in the clear, then the optional CCS (RFC 8446
+     * D.4: the client sent a legacy_session_id); everything after it under
+     * the handshake keys. */
+    rc = iotls_conn_flush(c);
+    if (rc == IOTLS_OK && s->session_id_len > 0 && !c->ccs_sent)
+        rc = iotls_conn_send_ccs(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    /* Accepted 0-RTT: the client's early records come first, until its
+     * EndOfEarlyData. */
+    if (rc == IOTLS_OK && s->early_accepted)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
+    else if (rc == IOTLS_OK)
+        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    if (rc == IOTLS_OK)
+        s->state = IOTLS_SV_SEND_EE;
     return rc;
 }
 
-/* ---------------- the server's flight ---------------- */
+static int send_encrypted_extensions(iotls_conn *c)
+{
+    iotls_encrypted_extensions_params ee;
+    memset(&ee, 0, sizeof ee);
+    if (c->hs.sv.alpn_len > 0) {
+        ee.alpn = (const uint8_t *)c->alpn;
+        ee.alpn_len = c->hs.sv.alpn_len;
+    }
+    ee.server_name_ack = c->hs.sv.sni_ack;
+    ee.early_data = c->hs.sv.early_accepted;
+    ee.record_size_limit = c->hs.sv.ee_record_size_limit;
+    ee.max_fragment_length = c->hs.sv.ee_max_fragment_length;
+    /* RFC 8446 4.2.7: tells the client our groups, for next time. */
+    ee.groups = c->cfg->groups;
+    ee.group_count = c->cfg->group_count;
+    int rc = send_message(c, write_encrypted_extensions, &ee);
+    /* RFC 8446 4.3.2: no CertificateRequest when the PSK authenticates;
+     * and the PSK stands for our certificate too. */
+    if (rc == IOTLS_OK)
+        c->hs.sv.state = psk_authenticates(c) ? IOTLS_SV_SEND_FINISHED
+                         : c->cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE
+                             ? IOTLS_SV_SEND_CERT_REQUEST
+                             : IOTLS_SV_SEND_CERT;
+    return rc;
+}
 
-IOTLS_NOINLINE static int send_certificate(iotls_conn *c)
+static int send_certificate_request(iotls_conn *c)
+{
+    int rc = send_message(c, write_certificate_request, NULL);
+    if (rc == IOTLS_OK) {
+        c->hs.sv.cert_requested = 1;
+        c->hs.sv.state = IOTLS_SV_SEND_CERT;
+    }
+    return rc;
+}
+
+static int send_certificate(iotls_conn *c)
 {
     const iotls_config *cc = iotls__sv_cert_config(c);
     own_chain chain;
@@ -175,18 +384,30 @@ IOTLS_NOINLINE static int send_certificate(iotls_conn *c)
         if (rc != IOTLS_OK)
             return rc;
     }
-    return send_message(c, write_certificate, &chain);
+    int rc = send_message(c, write_certificate, &chain);
+    if (rc == IOTLS_OK)
+        c->hs.sv.state = IOTLS_SV_SEND_CV;
+    return rc;
 }
 
+/* The deepest call of a server's handshake, the signature (docs/stack.md):
+ * under this small frame and the dispatcher only. */
 static int send_certificate_verify(iotls_conn *c)
 {
     /* The key is only borrowed from the (shared, const) config: signing
      * does not change it, mbedTLS just wants a mutable context. */
-    return iotls_conn_send_certificate_verify(c, (iotls_pkey *)&iotls__sv_cert_config(c)->key,
-                                              c->own_sig_scheme, 1);
+    int rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&iotls__sv_cert_config(c)->key,
+                                                c->hs.sv.sig_scheme, 1);
+    if (rc == IOTLS_OK) {
+        c->own_sig_scheme = c->hs.sv.sig_scheme;
+        c->hs.sv.state = IOTLS_SV_SEND_FINISHED;
+    }
+    return rc;
 }
 
-IOTLS_NOINLINE static int send_finished(iotls_conn *c)
+/* {Finished}, the flight sealed, then the application write keys (the
+ * read keys stay the client's handshake keys until its Finished). */
+static int send_finished(iotls_conn *c)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t verify_data[IOTLS_MAX_HASH_LEN];
@@ -196,196 +417,18 @@ IOTLS_NOINLINE static int send_finished(iotls_conn *c)
     if (rc == IOTLS_OK)
         rc = send_message(c, write_finished, verify_data);
     iotls_wipe(verify_data, sizeof verify_data);
-    return rc;
-}
-
-/* ServerHello and the handshake keys. */
-static int send_server_hello(iotls_conn *c, const iotls_client_hello *ch,
-                             const iotls__sv_choice *choice)
-{
-    uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
-    uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN];
-    uint8_t random[32];
-    uint8_t hash[IOTLS_MAX_HASH_LEN];
-    size_t pub_len = 0, dhe_len = 0;
-
-    int rc = IOTLS_OK;
-    if (!choice->psk_ke)
-        rc = iotls_kex_generate(&c->hs.sv.kex, choice->group, pub, sizeof pub, &pub_len);
-    if (rc == IOTLS_OK && !choice->psk_ke) {
-        c->hs.sv.kex_active = 1;
-        /* A bad client share fails here, before anything is sent. */
-        rc = iotls_kex_derive(&c->hs.sv.kex, choice->share.p, choice->share.len, dhe, sizeof dhe,
-                              &dhe_len);
-    }
-    if (c->hs.sv.kex_active) {
-        iotls_kex_free(&c->hs.sv.kex);
-        c->hs.sv.kex_active = 0;
-    }
-    if (rc == IOTLS_OK)
-        rc = iotls_random(random, sizeof random);
-    if (rc == IOTLS_OK) {
-        iotls_server_hello_params hp;
-        memset(&hp, 0, sizeof hp);
-        hp.random = random;
-        hp.session_id_echo = ch->session_id.p;
-        hp.session_id_len = ch->session_id.len;
-        hp.cipher_suite = choice->suite;
-        hp.key_share_group = choice->group;
-        hp.key_share = pub;
-        hp.key_share_len = pub_len;
-        hp.has_psk = choice->resumed;
-        hp.selected_identity = choice->identity;
-        rc = send_message(c, write_server_hello, &hp);
-    }
-    if (rc == IOTLS_OK) {
-        c->group = choice->group;
-        rc = iotls_transcript_hash(&c->transcript, hash);
-    }
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
-                           choice->resumed ? choice->psk_len : 0);
-    /* client_early_traffic_secret hangs off the PSK's early secret and
-     * Hash(ClientHello), kept from before the ServerHello. */
-    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
-        rc = iotls_ks_early_traffic(&c->ks, c->hs.sv.ch_hash);
-    if (rc == IOTLS_OK)
-        rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
-    iotls_wipe(dhe, sizeof dhe);
-    if (rc == IOTLS_OK) {
-        c->resumed = choice->resumed && !choice->ext_psk;
-        c->ext_psk = choice->resumed && choice->ext_psk;
-        /* A full handshake's client certificate sets it in on_certificate. */
-        c->peer_auth = c->ext_psk                     ? IOTLS_PEER_AUTH_PSK
-                       : c->resumed && c->client_auth ? IOTLS_PEER_AUTH_RESUMED
-                                                      : IOTLS_PEER_AUTH_NONE;
-    }
-    if (rc != IOTLS_OK)
-        return rc;
-    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
-    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
-    if (c->hs.sv.early_accepted)
-        iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
-
-    /* ServerHello goes out in the clear, then the optional CCS; everything
-     * after it under the handshake keys. */
-    rc = iotls_conn_flush(c);
-    if (rc == IOTLS_OK)
-        rc = maybe_send_ccs(c, ch);
-    if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
-    /* Accepted 0-RTT: the client's early records come first, until its
-     * EndOfEarlyData. */
-    if (rc == IOTLS_OK && c->hs.sv.early_accepted)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
-    else if (rc == IOTLS_OK)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
-    return rc;
-}
-
-/* The client's record limits on what we send, and our answer in
- * EncryptedExtensions: record_size_limit (RFC 8449) wins over
- * max_fragment_length (RFC 6066) when both come (RFC 8449 5); our own
- * limit, the configured record size, goes back with record_size_limit. */
-static void apply_record_limits(iotls_conn *c, const iotls_client_hello *ch,
-                                iotls_encrypted_extensions_params *ee)
-{
-    size_t own = c->max_record_in;
-    if (!IOTLS_FEATURE_RECORD_SIZE)
-        return; /* built without: both are ignored, as an unknown extension */
-    if (ch->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT)) {
-        /* In TLS 1.3 the limit counts the content type byte (RFC 8449 4). */
-        size_t limit = (size_t)ch->record_size_limit - 1;
-        if (limit < c->max_record_out)
-            c->max_record_out = limit;
-        ee->record_size_limit = (uint16_t)(own + 1);
-    } else if (ch->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_MAX_FRAGMENT_LENGTH)) {
-        size_t limit = (size_t)1 << (8 + ch->max_fragment_length);
-        if (limit < c->max_record_out)
-            c->max_record_out = limit;
-        ee->max_fragment_length = ch->max_fragment_length;
-    }
-}
-
-/* The first part of the answer to an acceptable ClientHello, while it is at
- * hand: ServerHello [CCS] {EncryptedExtensions} {CertificateRequest}. The
- * rest, send_flight_rest, runs when the ClientHello's handler has returned,
- * so that the handler's frame (the parsed ClientHello, the negotiation's
- * choice, the ticket it opened) does not sit above the CertificateVerify
- * signature, the deepest stack of the server (docs/stack.md). */
-static int send_flight_start(iotls_conn *c, const iotls_client_hello *ch,
-                             const iotls__sv_choice *choice)
-{
-    if (choice->alpn.len >= c->alpn_cap)
-        return IOTLS_ERR_INTERNAL;
-    if (choice->alpn.len > 0)
-        memcpy(c->alpn, choice->alpn.p, choice->alpn.len);
-    c->alpn[choice->alpn.len] = '\0';
-
-    int rc = send_server_hello(c, ch, choice);
-    if (rc != IOTLS_OK)
-        return rc;
-
-    iotls_encrypted_extensions_params ee;
-    memset(&ee, 0, sizeof ee);
-    if (choice->alpn.len > 0) {
-        ee.alpn = choice->alpn.p;
-        ee.alpn_len = choice->alpn.len;
-    }
-    ee.server_name_ack = c->hs.sv.sni_ack;
-    ee.early_data = c->hs.sv.early_accepted;
-    apply_record_limits(c, ch, &ee);
-    /* RFC 8446 4.2.7: tells the client our groups, for next time. */
-    ee.groups = c->cfg->groups;
-    ee.group_count = c->cfg->group_count;
-    rc = send_message(c, write_encrypted_extensions, &ee);
-
-    /* RFC 8446 4.3.2: no CertificateRequest when the PSK authenticates;
-     * and the PSK stands for our certificate too. */
-    if (rc == IOTLS_OK && !choice->resumed && c->cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE) {
-        rc = send_message(c, write_certificate_request, NULL);
-        c->hs.sv.cert_requested = 1;
-    }
-    if (rc == IOTLS_OK) {
-        /* The scheme send_flight_rest signs with; 0 when a PSK authenticates. */
-        c->own_sig_scheme = choice->resumed ? 0 : choice->sig_scheme;
-        c->hs.sv.state = IOTLS_SV_FLIGHT_REST;
-    }
-    return rc;
-}
-
-/* The rest of the flight: {Certificate} {CertificateVerify} (not when a
- * PSK authenticates) {Finished}, then the application write keys. Its own
- * frame, with the Certificate and Finished writers beside the signature
- * rather than above it. */
-IOTLS_NOINLINE static int send_flight_rest(iotls_conn *c)
-{
-    int psk_auth = c->resumed || c->ext_psk;
-    int rc = IOTLS_OK;
-    if (!psk_auth)
-        rc = send_certificate(c);
-    if (rc == IOTLS_OK && !psk_auth)
-        rc = send_certificate_verify(c);
-    if (rc == IOTLS_OK)
-        rc = send_finished(c);
     if (rc == IOTLS_OK)
         rc = iotls_conn_flush(c);
-    if (rc != IOTLS_OK)
-        return rc;
-
-    rc = iotls_conn_derive_master(c);
-    if (rc != IOTLS_OK)
-        return rc;
-    /* Read keys stay the client's handshake keys until its Finished. */
-    rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_derive_master(c);
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
         c->hs.sv.state = c->hs.sv.early_accepted   ? IOTLS_SV_WAIT_EOED
                          : c->hs.sv.cert_requested ? IOTLS_SV_WAIT_CERT
                                                    : IOTLS_SV_WAIT_FINISHED;
     return rc;
 }
-
-/* ---------------- session tickets ---------------- */
 
 typedef struct {
     uint32_t lifetime;
@@ -404,62 +447,67 @@ static int write_new_session_ticket(iotls_conn *c, iotls_writer *w, const void *
                                           n->ticket_len, n->max_early_data);
 }
 
-/* cfg->ticket_count NewSessionTickets under the application keys; each
- * nonce gives its own PSK (RFC 8446 4.6.1). */
-static int send_tickets(iotls_conn *c)
+/* One of cfg->ticket_count NewSessionTickets under the application keys,
+ * each nonce its own PSK (RFC 8446 4.6.1); after the last, they are
+ * sealed and the server is done. */
+static int send_ticket(iotls_conn *c)
 {
     const iotls_config *cfg = c->cfg;
-    if (!IOTLS_FEATURE_RESUMPTION || cfg->ticket_count == 0 || !cfg->has_ticket_key)
-        return IOTLS_OK;
-    int rc = IOTLS_OK;
-    for (unsigned i = 0; i < cfg->ticket_count && i < 256 && rc == IOTLS_OK; i++) {
-        iotls__ticket_body t;
-        uint8_t ticket[IOTLS_TICKET_MAX_LEN];
-        uint8_t age_add[4];
-        nst_out n;
-        memset(&t, 0, sizeof t);
-        n.nonce = (uint8_t)i;
-        t.suite = c->suite;
-        t.psk_len = c->hash_len;
-        t.lifetime = iotls__ticket_lifetime_s(cfg);
-        t.issued_ms = iotls_config_now_ms(cfg);
-        t.max_early_data = cfg->max_early_data;
-        size_t alpn_len = strlen(c->alpn);
-        if (alpn_len >= sizeof t.alpn)
-            alpn_len = sizeof t.alpn - 1;
-        memcpy(t.alpn, c->alpn, alpn_len);
-        t.alpn[alpn_len] = '\0';
-        rc = iotls__ticket_sni_digest(c->server_name, t.sni_digest);
+    unsigned count = IOTLS_FEATURE_RESUMPTION && cfg->has_ticket_key ? cfg->ticket_count : 0;
+    if (count > 256)
+        count = 256; /* one byte of nonce each */
+    if (c->hs.sv.tickets_sent >= count) {
+        int rc = iotls_conn_flush(c);
         if (rc == IOTLS_OK)
-            rc = iotls_random(age_add, sizeof age_add);
-        t.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
-                    ((uint32_t)age_add[2] << 8) | age_add[3];
-        if (rc == IOTLS_OK)
-            rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t.psk);
-        /* The client identity goes into every ticket of an authenticated
-         * client, so that it resumes as that client (select_psk). */
-        const iotls_peer_id *client = c->client_auth ? c->client_id : NULL;
-        if (rc == IOTLS_OK)
-            rc = iotls__ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
-        iotls_wipe(&t, sizeof t);
-        if (rc != IOTLS_OK)
-            break;
-        n.lifetime = iotls__ticket_lifetime_s(cfg);
-        n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
-                    ((uint32_t)age_add[2] << 8) | age_add[3];
-        n.ticket = ticket;
-        n.max_early_data = cfg->max_early_data;
-        iotls_writer w;
-        iotls_conn_hs_writer(c, &w);
-        rc = write_new_session_ticket(c, &w, &n);
-        if (rc == IOTLS_OK)
-            rc = iotls_wr_error(&w);
-        /* After the handshake: not part of any transcript. */
-        if (rc == IOTLS_OK)
-            rc = iotls_conn_hs_commit_raw(c, &w);
+            c->hs.sv.state = IOTLS_SV_DONE;
+        return rc;
     }
+    iotls__ticket_body t;
+    uint8_t ticket[IOTLS_TICKET_MAX_LEN];
+    uint8_t age_add[4];
+    nst_out n;
+    memset(&t, 0, sizeof t);
+    n.nonce = (uint8_t)c->hs.sv.tickets_sent;
+    t.suite = c->suite;
+    t.psk_len = c->hash_len;
+    t.lifetime = iotls__ticket_lifetime_s(cfg);
+    t.issued_ms = iotls_config_now_ms(cfg);
+    t.max_early_data = cfg->max_early_data;
+    size_t alpn_len = strlen(c->alpn);
+    if (alpn_len >= sizeof t.alpn)
+        alpn_len = sizeof t.alpn - 1;
+    memcpy(t.alpn, c->alpn, alpn_len);
+    t.alpn[alpn_len] = '\0';
+    int rc = iotls__ticket_sni_digest(c->server_name, t.sni_digest);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls_random(age_add, sizeof age_add);
+    t.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
+                ((uint32_t)age_add[2] << 8) | age_add[3];
+    if (rc == IOTLS_OK)
+        rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t.psk);
+    /* The client identity goes into every ticket of an authenticated
+     * client, so that it resumes as that client (select_psk). */
+    const iotls_peer_id *client = c->client_auth ? c->client_id : NULL;
+    if (rc == IOTLS_OK)
+        rc = iotls__ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
+    iotls_wipe(&t, sizeof t);
+    if (rc != IOTLS_OK)
+        return rc;
+    n.lifetime = iotls__ticket_lifetime_s(cfg);
+    n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
+                ((uint32_t)age_add[2] << 8) | age_add[3];
+    n.ticket = ticket;
+    n.max_early_data = cfg->max_early_data;
+    iotls_writer w;
+    iotls_conn_hs_writer(c, &w);
+    rc = write_new_session_ticket(c, &w, &n);
+    if (rc == IOTLS_OK)
+        rc = iotls_wr_error(&w);
+    /* After the handshake: not part of any transcript. */
+    if (rc == IOTLS_OK)
+        rc = iotls_conn_hs_commit_raw(c, &w);
+    if (rc == IOTLS_OK)
+        c->hs.sv.tickets_sent++;
     return rc;
 }
 
@@ -505,11 +553,9 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK && c->hs.sv.early_accepted)
         rc = iotls_transcript_hash(&c->transcript, c->hs.sv.ch_hash);
     if (rc == IOTLS_OK && choice.share.len == 0 && !choice.psk_ke) {
-        rc = send_hello_retry_request(c, &ch, &choice);
-        if (rc == IOTLS_OK)
-            c->hs.sv.state = IOTLS_SV_WAIT_CH2;
+        rc = ask_for_retry(c, &ch, &choice);
     } else if (rc == IOTLS_OK) {
-        rc = send_flight_start(c, &ch, &choice);
+        rc = answer_client_hello(c, &ch, &choice);
     }
     iotls_wipe(choice.psk, sizeof choice.psk);
     return rc;
@@ -553,7 +599,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
         rc = iotls_transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
         c->hrr = 1;
-        rc = send_flight_start(c, &ch, &choice);
+        rc = answer_client_hello(c, &ch, &choice);
     }
     iotls_wipe(choice.psk, sizeof choice.psk);
     return rc;
@@ -674,10 +720,10 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
                                      sizeof c->client_id->subject);
         }
     }
-    c->hs.sv.state = IOTLS_SV_DONE;
+    c->hs.sv.state = IOTLS_SV_SEND_TICKETS;
     iotls_server_wipe(c); /* the cookie key has no further use */
     iotls_conn_handshake_complete(c);
-    return send_tickets(c);
+    return IOTLS_OK;
 }
 
 /* The one message each state accepts, and the read epoch it must arrive in
@@ -691,6 +737,13 @@ static const iotls_hs_transition transitions[] = {
     {IOTLS_SV_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify},
     {IOTLS_SV_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_finished},
 };
+
+static void fail(iotls_conn *c)
+{
+    c->hs.sv.state = IOTLS_SV_FAILED;
+    c->hs.skip_early_data = 0;
+    iotls_server_wipe(c);
+}
 
 int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
 {
@@ -706,15 +759,42 @@ int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size
             break;
         }
     }
-    /* After the ClientHello's handler, from this shallow frame. */
-    if (rc == IOTLS_OK && c->hs.sv.state == IOTLS_SV_FLIGHT_REST)
-        rc = send_flight_rest(c);
-    if (rc != IOTLS_OK) {
-        c->hs.sv.state = IOTLS_SV_FAILED;
-        c->hs.skip_early_data = 0;
-        iotls_server_wipe(c);
-    }
+    if (rc != IOTLS_OK)
+        fail(c);
     return rc;
+}
+
+/* The states that send, each with its step (the send states above). */
+static const iotls_send_state send_states[] = {
+    {IOTLS_SV_SEND_HRR, send_hello_retry_request},
+    {IOTLS_SV_SEND_SH, send_server_hello},
+    {IOTLS_SV_SEND_EE, send_encrypted_extensions},
+    {IOTLS_SV_SEND_CERT_REQUEST, send_certificate_request},
+    {IOTLS_SV_SEND_CERT, send_certificate},
+    {IOTLS_SV_SEND_CV, send_certificate_verify},
+    {IOTLS_SV_SEND_FINISHED, send_finished},
+    {IOTLS_SV_SEND_TICKETS, send_ticket},
+};
+
+int iotls_server_advance(iotls_conn *c)
+{
+    for (;;) {
+        iotls_send_step step = NULL;
+        for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
+            if (send_states[i].state == c->hs.sv.state)
+                step = send_states[i].step;
+        if (step == NULL)
+            return IOTLS_OK; /* a WAIT_ state, DONE or FAILED: input comes next */
+        int rc = step(c);
+        /* hs_out could not take the message behind the ones queued: those
+         * are sealed, and the state runs again on the empty buffer. */
+        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && c->hs_out_len > 0)
+            rc = iotls_conn_flush(c);
+        if (rc != IOTLS_OK) {
+            fail(c);
+            return rc;
+        }
+    }
 }
 
 void iotls_server_wipe(iotls_conn *c)
@@ -724,8 +804,10 @@ void iotls_server_wipe(iotls_conn *c)
     /* The state survives, as the client's: a failed or finished handshake
      * keeps refusing handshake messages. */
     int state = c->hs.sv.state;
+    unsigned tickets_sent = c->hs.sv.tickets_sent; /* SEND_TICKETS runs after the wipe */
     if (c->hs.sv.kex_active)
         iotls_kex_free(&c->hs.sv.kex);
     iotls_wipe(&c->hs.sv, sizeof c->hs.sv);
     c->hs.sv.state = state;
+    c->hs.sv.tickets_sent = tickets_sent;
 }

@@ -9,23 +9,33 @@
 
 #include "crypto/crypto.h"
 
-/* Where the server handshake stands: the one message each state accepts is
- * named after "WAIT_" (the diagram is at the top of server.c). */
+/* Where the server handshake stands (the diagram is at the top of
+ * server.c): a WAIT_ state accepts the one message named after "WAIT_"; a
+ * SEND_ state accepts nothing and sends the message named after "SEND_"
+ * (iotls_server_advance runs it). */
 enum iotls_server_hs_state {
-    IOTLS_SV_WAIT_CH = 0,   /* first ClientHello */
-    IOTLS_SV_WAIT_CH2,      /* second ClientHello, after our HelloRetryRequest */
-    IOTLS_SV_FLIGHT_REST,   /* ServerHello and EncryptedExtensions written: the rest of
-                             * our flight goes out as soon as the ClientHello's handler
-                             * returns (server.c, send_flight_rest); accepts nothing */
-    IOTLS_SV_WAIT_EOED,     /* 0-RTT accepted: EndOfEarlyData (under the early keys) */
-    IOTLS_SV_WAIT_CERT,     /* client Certificate (we sent CertificateRequest) */
-    IOTLS_SV_WAIT_CV,       /* client CertificateVerify */
-    IOTLS_SV_WAIT_FINISHED, /* client Finished */
-    IOTLS_SV_DONE,          /* handshake complete */
-    IOTLS_SV_FAILED,        /* a fatal error happened: nothing more is accepted */
+    IOTLS_SV_WAIT_CH = 0,       /* first ClientHello */
+    IOTLS_SV_SEND_HRR,          /* first ClientHello without a usable share: HelloRetryRequest */
+    IOTLS_SV_WAIT_CH2,          /* second ClientHello, after our HelloRetryRequest */
+    IOTLS_SV_SEND_SH,           /* ClientHello accepted: ServerHello, handshake keys */
+    IOTLS_SV_SEND_EE,           /* EncryptedExtensions */
+    IOTLS_SV_SEND_CERT_REQUEST, /* CertificateRequest (we verify clients) */
+    IOTLS_SV_SEND_CERT,         /* our Certificate (no PSK authenticates) */
+    IOTLS_SV_SEND_CV,           /* our CertificateVerify */
+    IOTLS_SV_SEND_FINISHED,     /* our Finished, then the application write keys */
+    IOTLS_SV_WAIT_EOED,         /* 0-RTT accepted: EndOfEarlyData (under the early keys) */
+    IOTLS_SV_WAIT_CERT,         /* client Certificate (we sent CertificateRequest) */
+    IOTLS_SV_WAIT_CV,           /* client CertificateVerify */
+    IOTLS_SV_WAIT_FINISHED,     /* client Finished */
+    IOTLS_SV_SEND_TICKETS,      /* handshake complete: our NewSessionTickets */
+    IOTLS_SV_DONE,              /* handshake complete, tickets sent */
+    IOTLS_SV_FAILED,            /* a fatal error happened: nothing more is accepted */
 };
 
 #define IOTLS_COOKIE_KEY_LEN 32
+/* A HelloRetryRequest cookie: version, suite, group, hash length,
+ * Hash(ClientHello1), tag (cookie.c). */
+#define IOTLS_COOKIE_MAX_LEN (6 + IOTLS_MAX_HASH_LEN + 32)
 
 struct iotls_server_state {
     int state; /* enum iotls_server_hs_state */
@@ -33,6 +43,33 @@ struct iotls_server_state {
     bool cert_requested; /* we sent a CertificateRequest */
     bool sni_done;       /* the SNI callback ran (it runs once per handshake) */
     bool sni_ack;        /* acknowledge server_name in EncryptedExtensions */
+
+    /* The answer to the ClientHello, for the send states after it: the
+     * legacy_session_id to echo, the client's key share (for c->group),
+     * the index of the PSK identity accepted, or for a HelloRetryRequest
+     * the group it asks for and its cookie; the selected ALPN name's
+     * length (the name is c->alpn), our
+     * record_size_limit or the max_fragment_length echoed in
+     * EncryptedExtensions (0: not sent), the scheme our CertificateVerify
+     * signs with (c->own_sig_scheme once it is sent). */
+    uint8_t session_id[32];
+    uint8_t session_id_len;
+    /* SEND_HRR and SEND_SH never wait at once: the HelloRetryRequest's
+     * cookie is sent before a second ClientHello brings its share. */
+    union {
+        uint8_t peer_share[IOTLS_MAX_KEX_PUBLIC_LEN];
+        uint8_t hrr_cookie[IOTLS_COOKIE_MAX_LEN];
+    };
+    uint8_t peer_share_len;
+    uint8_t hrr_cookie_len;
+    uint16_t psk_identity;
+    uint16_t hrr_group;
+    uint8_t alpn_len;
+    uint16_t ee_record_size_limit;
+    uint8_t ee_max_fragment_length;
+    uint16_t sig_scheme;
+    /* NewSessionTickets sent; survives the handshake's wipe. */
+    unsigned tickets_sent;
 
     /* Per-connection cookie key, used when the config has none. */
     bool own_cookie_key;

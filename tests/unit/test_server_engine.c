@@ -1425,6 +1425,96 @@ static void test_pair(void)
     config_free(&ccfg);
 }
 
+/* Length of the Certificate message that carries chain (RFC 8446 4.4.2:
+ * header, empty context, list length, each entry with no extensions). */
+static size_t certificate_msg_len(const iotls_x509 *chain)
+{
+    size_t len = 4 + 1 + 3;
+    for (size_t i = 0; i < iotls_x509_count(chain); i++) {
+        const uint8_t *der = NULL;
+        size_t der_len = 0;
+        CHECK_OK(iotls_x509_der(chain, i, &der, &der_len));
+        len += 3 + der_len + 2;
+    }
+    return len;
+}
+
+/* One in-memory handshake, mutual authentication, each side presenting a
+ * chain (leaf + CA). hs_out_extra > 0: the server's hs_out holds only its
+ * Certificate message plus that many bytes, so its flight does not fit at
+ * once; the client's hs_out only its Certificate plus the room its
+ * CertificateVerify needs. Returns the records the server sent in the
+ * handshake, 0 on failure. */
+static uint64_t pair_with_chains(size_t hs_out_extra)
+{
+    struct iotls_config scfg, ccfg;
+    config_init(&scfg, "srv256");
+    config_init(&ccfg, "cli");
+    CHECK_OK(iotls_x509_load_file(&scfg.cert, path_of(0, "ca.pem")));
+    CHECK_OK(iotls_x509_load_file(&ccfg.cert, path_of(0, "ca.pem")));
+    scfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
+    scfg.ticket_count = 0; /* the flight's records only */
+    iotls_conn *sv = server_new(&scfg);
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
+    CHECK(sv != NULL && cl != NULL);
+    uint64_t records = 0;
+    if (sv && cl) {
+        if (hs_out_extra > 0) {
+            size_t sv_cert = certificate_msg_len(&scfg.cert);
+            size_t cl_cert = certificate_msg_len(&ccfg.cert);
+            CHECK(sv_cert + hs_out_extra < sv->hs_out_cap && cl_cert + 400 < cl->hs_out_cap);
+            sv->hs_out_cap = sv_cert + hs_out_extra;
+            cl->hs_out_cap = cl_cert > 400 ? cl_cert : 400;
+        }
+        static tl_wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+             i++) {
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
+            if (a < 0 || b < 0 || (a == 0 && b == 0))
+                break;
+        }
+        CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+        CHECK_OK(iotls_conn_error(sv));
+        CHECK_OK(iotls_conn_error(cl));
+        CHECK(sv->client_auth && cl->client_auth && cl->peer_cert_verified);
+        CHECK(sv->own_sig_scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256 &&
+              cl->own_sig_scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256);
+        records = sv->records_out;
+        size_t n = 0;
+        CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"hello", 5, &n));
+        CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
+        uint8_t buf[16];
+        CHECK_OK(iotls_conn_read(sv, buf, sizeof buf, &n));
+        CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+    }
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    config_free(&scfg);
+    config_free(&ccfg);
+    return records;
+}
+
+/* The server's flight in pieces: its hs_out takes the Certificate (a
+ * chain) but not behind EncryptedExtensions and CertificateRequest, and
+ * the CertificateVerify not behind the Certificate. Each of those send
+ * states finds hs_out full, the queued messages are sealed, and the state
+ * runs again on the empty buffer: two more records than the flight in one
+ * piece (ServerHello, [EE CR], [Certificate], [CertificateVerify
+ * Finished] instead of ServerHello, [EE CR Certificate CV Finished]), the
+ * same handshake. */
+static void test_pair_flight_in_pieces(void)
+{
+    uint64_t whole = pair_with_chains(0);
+    uint64_t pieces = pair_with_chains(40);
+    CHECK(whole > 0 && pieces == whole + 2);
+    if (pieces != whole + 2)
+        fprintf(stderr, "  (server records: %llu whole, %llu in pieces)\n",
+                (unsigned long long)whole, (unsigned long long)pieces);
+}
+
 /* Largest record (header included) in a stretch of wire bytes. */
 static size_t largest_record(const uint8_t *p, size_t len)
 {
@@ -1525,6 +1615,7 @@ static void run_all(void)
     test_server_hello_in_memory();
     test_hrr_cookie_checks();
     test_pair();
+    test_pair_flight_in_pieces();
     test_pair_record_size(2048, 2048);
     test_pair_record_size(2048, 16384);
     test_pair_record_size(4096, 1024);
