@@ -196,8 +196,8 @@ static int drain_until_closed(iotls_conn *c)
         uint8_t sink[256];
         size_t n = 0;
         int rc = iotls_conn_read(c, sink, sizeof sink, &n);
-        if (rc == IOTLS_ERR_CLOSED)
-            return IOTLS_OK;
+        if (rc == IOTLS_OK && iotls_conn_peer_closed(c))
+            return IOTLS_OK; /* 0 bytes, every time, after close_notify */
         if (rc == IOTLS_OK)
             continue;
         if (rc != IOTLS_WANT_READ)
