@@ -574,30 +574,24 @@ static int rx_advance(iotls_conn *c, size_t n, size_t want)
     return rc;
 }
 
+/* The copying input, a thin layer over the zero-copy one (input_space /
+ * input_commit, below): the one path every received byte takes. */
 int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used)
 {
     *used = 0;
-    if (c->error != IOTLS_OK)
-        return c->error;
     while (*used < len) {
-        size_t want;
-        int rc = rx_want(c, &want);
-        if (rc != IOTLS_OK)
-            return iotls_conn_fail(c, rc);
-        if (want == 0)
-            break;
-        size_t take = len - *used < want ? len - *used : want;
-        memcpy(c->rx + c->rx_len, data + *used, take);
+        size_t cap;
+        uint8_t *space = iotls_conn_input_space(c, &cap);
+        if (space == NULL)
+            return c->error; /* IOTLS_OK: the engine takes nothing now */
+        size_t take = len - *used < cap ? len - *used : cap;
+        memcpy(space, data + *used, take);
         *used += take;
-        rc = rx_advance(c, take, want);
-        if (rc == IOTLS_OK)
-            rc = role_advance(c);
+        int rc = iotls_conn_input_commit(c, take);
         if (rc != IOTLS_OK)
             return rc;
-        if (take < want)
-            break;
     }
-    return IOTLS_OK;
+    return c->error;
 }
 
 uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap)

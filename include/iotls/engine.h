@@ -40,13 +40,15 @@ IOTLS_API iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_con
                                       iotls_role role, const char *server_name);
 /* Client: queue the ClientHello. Server: nothing (waits for one). */
 IOTLS_API int iotls_conn_start(iotls_conn *c);
-/* Feeds up to len received bytes; *used tells how many were taken (fewer
- * when decrypted application data waits to be read, or the output buffer
- * must drain first). Returns IOTLS_OK, IOTLS_WANT_READ / IOTLS_WANT_WRITE
+/* Input has one model, zero-copy (iotls_conn_input_space / _commit, below):
+ * this copying call is a thin layer over it for transports that already
+ * hold the bytes. Feeds up to len received bytes; *used tells how many
+ * were taken (fewer when decrypted application data waits to be read, or
+ * the output buffer must drain first). Returns IOTLS_OK, IOTLS_WANT_READ / IOTLS_WANT_WRITE
  * where noted (never errors: they say what the engine waits for), or a
  * fatal error (then the alert to send is queued in the output). */
 IOTLS_API int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used);
-/* Zero-copy input, instead of iotls_conn_input: receive straight into the
+/* Zero-copy input, the engine's input model: receive straight into the
  * connection's record buffer. iotls_conn_input_space tells where and how
  * many bytes the engine takes now (*cap; the rest of the current record's
  * header or body, so a transport never reads past a record); NULL and 0
