@@ -1309,11 +1309,9 @@ static void test_hrr_checks(int with_cookie)
     config_init(&cfg, "srv256");
     cfg.groups[0] = IOTLS_GROUP_SECP256R1;
     cfg.group_count = 1;
-    if (with_cookie) {
-        cfg.hrr_cookie = 1;
-        cfg.has_cookie_key = 1;
-        memset(cfg.cookie_key, 0x5a, sizeof cfg.cookie_key);
-    }
+    /* The public switch: it also makes the config's cookie key. */
+    CHECK_OK(iotls_config_set_hrr_cookie(&cfg, with_cookie));
+    CHECK(cfg.has_cookie_key == with_cookie);
     static const uint8_t stray_cookie[] = {1, 2, 3, 4, 5, 6, 7, 8};
     ch_spec s1 = spec_default();
     uint8_t cookie[128];
