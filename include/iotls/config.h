@@ -125,7 +125,7 @@ IOTLS_API int iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
  * against (both ClientHellos arrive on the same connection). On, the
  * HelloRetryRequest is stateless: an HMAC-sealed cookie carries it, at the
  * cost of interop: some clients (Mbed TLS 4.0) refuse a cookie they did not
- * send. docs/api.md says when to want it. */
+ * send. docs/api.md says why it is kept. */
 IOTLS_API int iotls_config_set_hrr_cookie(iotls_config *cfg, int on);
 /* Blocking API timeout for connect, handshake, read and write, in ms. 0:
  * reads and writes wait as long as it takes, connect and handshake give up
