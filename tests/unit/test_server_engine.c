@@ -1294,7 +1294,8 @@ static iotls_conn *start_hrr(const struct iotls_config *cfg, const ch_spec *s1, 
     CHECK(cfg->hrr_cookie ? sh.cookie.len > 0 : sh.cookie.len == 0);
     CHECK(c->hs.sv.state == IOTLS_SV_WAIT_CH2);
     *cookie_len = sh.cookie.len <= 128 ? sh.cookie.len : 0;
-    memcpy(cookie, sh.cookie.p, *cookie_len);
+    if (*cookie_len > 0) /* no cookie: sh.cookie.p is NULL */
+        memcpy(cookie, sh.cookie.p, *cookie_len);
     size_t n;
     iotls_conn_output(c, &n);
     iotls_conn_output_consume(c, n);
