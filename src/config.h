@@ -75,9 +75,10 @@ struct iotls_config {
     iotls_sni_fn sni_cb;
     void *sni_arg;
 
-    /* Server: HMAC key that seals the HelloRetryRequest cookie (cookie.c).
-     * Sharing one key between connections lets any of them accept the
-     * second ClientHello; without one each connection makes its own. */
+    /* Server: send a cookie in the HelloRetryRequest (iotls_config_set_hrr_cookie;
+     * off: the connection keeps the state), and the HMAC key that seals it
+     * (cookie.c), one for every connection of the config. */
+    int hrr_cookie;
     uint8_t cookie_key[32];
     int has_cookie_key;
 

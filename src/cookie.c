@@ -1,5 +1,7 @@
-/* The stateless HelloRetryRequest cookie of a server, and the transcript
- * rebuilt from it (the format is described in cookie.h). */
+/* The HelloRetryRequest cookie of a server (iotls_config_set_hrr_cookie),
+ * the transcript rebuilt from it (the format is described in cookie.h),
+ * and the digest of the ClientHello fields that must not change, which
+ * the cookie's tag binds and a server without cookie keeps. */
 #include <string.h>
 
 #include "cookie.h"
@@ -9,7 +11,7 @@
 #define COOKIE_HEAD_LEN 6
 _Static_assert(IOTLS_COOKIE_MAX_LEN == COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN + COOKIE_TAG_LEN,
                "cookie.h's size is the format's");
-#define FIELDS_DIGEST_LEN 32
+#define FIELDS_DIGEST_LEN IOTLS_HRR_FIELDS_LEN
 
 /* Longest HelloRetryRequest we write: header, version, random, session id,
  * suite, compression, extensions (supported_versions, key_share, cookie). */
@@ -29,7 +31,7 @@ static int digest_field(iotls_hash_ctx *h, const uint8_t *p, size_t len)
  * two ClientHellos (RFC 8446 4.1.2 lists what may: key_share, early_data,
  * cookie, pre_shared_key, padding). Each field is length-prefixed, and the
  * presence of the optional extensions is part of the digest. */
-static int fields_digest(const iotls_client_hello *ch, uint8_t out[FIELDS_DIGEST_LEN])
+int iotls__hrr_fields_digest(const iotls_client_hello *ch, uint8_t out[IOTLS_HRR_FIELDS_LEN])
 {
     const uint32_t bound =
         IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME) | IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_GROUPS) |
@@ -72,11 +74,11 @@ static int has_ext(const iotls_client_hello *ch, enum iotls_ext_id id)
     return (ch->exts_seen & IOTLS_EXT_BIT(id)) != 0;
 }
 
+/* The config's key (iotls_config_set_hrr_cookie makes sure it has one),
+ * shared by its connections. */
 static const uint8_t *cookie_key(const iotls_conn *c)
 {
-    if (c->cfg->has_cookie_key)
-        return c->cfg->cookie_key;
-    return c->hs.sv.own_cookie_key ? c->hs.sv.cookie_key : NULL;
+    return c->cfg->has_cookie_key ? c->cfg->cookie_key : NULL;
 }
 
 /* tag = HMAC-SHA256(key, head_and_hash || fields digest of ch). */
@@ -87,7 +89,7 @@ static int cookie_tag(const uint8_t *key, const uint8_t *cookie, size_t body_len
     if (body_len > COOKIE_HEAD_LEN + IOTLS_MAX_HASH_LEN)
         return IOTLS_ERR_INTERNAL;
     memcpy(input, cookie, body_len);
-    int rc = fields_digest(ch, input + body_len);
+    int rc = iotls__hrr_fields_digest(ch, input + body_len);
     if (rc == IOTLS_OK)
         rc = iotls_hmac(IOTLS_HASH_SHA256, key, IOTLS_COOKIE_KEY_LEN, input,
                         body_len + FIELDS_DIGEST_LEN, tag);
@@ -95,16 +97,12 @@ static int cookie_tag(const uint8_t *key, const uint8_t *cookie, size_t body_len
     return rc;
 }
 
-int iotls__cookie_make(iotls_conn *c, const iotls_client_hello *ch, uint16_t suite, uint16_t group,
-                       const uint8_t *ch1_hash, size_t hash_len, uint8_t *cookie,
+int iotls__cookie_make(const iotls_conn *c, const iotls_client_hello *ch, uint16_t suite,
+                       uint16_t group, const uint8_t *ch1_hash, size_t hash_len, uint8_t *cookie,
                        size_t *cookie_len)
 {
-    if (!c->cfg->has_cookie_key && !c->hs.sv.own_cookie_key) {
-        int rc = iotls_random(c->hs.sv.cookie_key, sizeof c->hs.sv.cookie_key);
-        if (rc != IOTLS_OK)
-            return rc;
-        c->hs.sv.own_cookie_key = 1;
-    }
+    if (!cookie_key(c))
+        return IOTLS_ERR_INTERNAL;
     cookie[0] = COOKIE_VERSION;
     cookie[1] = (uint8_t)(suite >> 8);
     cookie[2] = (uint8_t)suite;
@@ -159,7 +157,8 @@ void iotls__hrr_params(iotls_server_hello_params *hp, const uint8_t *session_id,
     hp->session_id_len = session_id_len;
     hp->cipher_suite = suite;
     hp->key_share_group = group;
-    hp->cookie = cookie;
+    /* No cookie (the default): no cookie extension. */
+    hp->cookie = cookie_len > 0 ? cookie : NULL;
     hp->cookie_len = cookie_len;
 }
 

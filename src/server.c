@@ -51,9 +51,9 @@
  * and a ClientHello offering one of them with a valid binder resumes (no
  * Certificate, CertificateVerify or CertificateRequest). That holds for the
  * second ClientHello after a HelloRetryRequest too (RFC 8446 4.1.4: the
- * client offers the PSK again, its binder over the transcript rebuilt from
- * the cookie: cookie.c). A ticket we cannot open or use is ignored (full
- * handshake). The external PSK is selected the same way (select_psk in
+ * client offers the PSK again, its binder over the transcript kept since
+ * the first ClientHello, or rebuilt from the cookie: cookie.c). A ticket we cannot open or use is
+ * ignored (full handshake). The external PSK is selected the same way (select_psk in
  * server_negotiate.c, where everything this file answers is decided).
  *
  * 0-RTT (RFC 8446 4.2.10): with cfg->max_early_data the tickets allow early
@@ -132,24 +132,32 @@ static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
     return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
 }
 
-/* A first ClientHello without a share we can use: its cookie (which
- * binds fields of this ClientHello) is made now, while the message is at
- * hand, and SEND_HRR sends the HelloRetryRequest. */
+/* A first ClientHello without a share we can use: what the second
+ * ClientHello is checked against is taken now, while this message is at
+ * hand (the digest of the fields it must repeat, or with
+ * iotls_config_set_hrr_cookie a cookie that binds them), and SEND_HRR
+ * sends the HelloRetryRequest. The transcript goes on with
+ * message_hash(ClientHello1) (RFC 8446 4.4.1). */
 static int ask_for_retry(iotls_conn *c, const iotls_client_hello *ch,
                          const iotls__sv_choice *choice)
 {
     struct iotls_server_state *s = &c->hs.sv;
     if (ch->session_id.len > sizeof s->session_id)
         return IOTLS_ERR_INTERNAL;
-    uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
     size_t cookie_len = 0;
-    int rc = iotls_transcript_hash(&c->transcript, ch1_hash);
-    if (rc == IOTLS_OK)
-        rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len,
-                                s->hrr_cookie, &cookie_len);
-    iotls_wipe(ch1_hash, sizeof ch1_hash);
-    /* Our own transcript goes on too (the second ClientHello rebuilds it
-     * from the cookie anyway, as a stateless server would). */
+    int rc;
+    if (c->cfg->hrr_cookie) {
+        uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
+        rc = iotls_transcript_hash(&c->transcript, ch1_hash);
+        if (rc == IOTLS_OK)
+            rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len,
+                                    s->hrr_cookie, &cookie_len);
+        iotls_wipe(ch1_hash, sizeof ch1_hash);
+    } else {
+        rc = iotls__hrr_fields_digest(ch, s->hrr_fields);
+    }
+    /* With a cookie the second ClientHello rebuilds the transcript from it
+     * anyway, as a stateless server would. */
     if (rc == IOTLS_OK)
         rc = iotls_transcript_hrr_substitute(&c->transcript);
     if (rc != IOTLS_OK)
@@ -561,14 +569,33 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     return rc;
 }
 
-/* The answer to our HelloRetryRequest. Everything it depends on comes from
- * the cookie and this message, so a server that forgot the first
- * ClientHello would reach the same result. */
+/* The second ClientHello against what the first decided, kept by the
+ * connection (the default): no cookie may come (we sent none), the fields
+ * RFC 8446 4.1.2 forbids to change have the first ClientHello's digest,
+ * the suite is c->suite and the group the one we asked for. */
+static int check_retry_kept(const iotls_conn *c, const iotls_client_hello *ch2,
+                            iotls__sv_choice *choice)
+{
+    const struct iotls_server_state *s = &c->hs.sv;
+    uint8_t fields[IOTLS_HRR_FIELDS_LEN];
+    if (ch2->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_COOKIE))
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    int rc = iotls__hrr_fields_digest(ch2, fields);
+    if (rc == IOTLS_OK && iotls_ct_memcmp(fields, s->hrr_fields, sizeof fields) != 0)
+        rc = IOTLS_ERR_ILLEGAL_PARAMETER;
+    choice->suite = c->suite;
+    choice->group = s->hrr_group;
+    return rc;
+}
+
+/* The answer to our HelloRetryRequest. With a cookie, everything it
+ * depends on comes from the cookie and this message, so a server that
+ * forgot the first ClientHello would reach the same result. */
 static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_client_hello ch;
     iotls__sv_choice choice;
-    iotls_bytes ch1_hash;
+    iotls_bytes ch1_hash = {NULL, 0};
     memset(&choice, 0, sizeof choice);
     int rc = iotls__sv_read_client_hello(msg, len, &ch);
     if (rc != IOTLS_OK)
@@ -578,7 +605,11 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     if (ch.early_data) /* RFC 8446 4.1.2: removed in the second ClientHello */
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
-    rc = iotls__cookie_open(c, &ch, &choice.suite, &choice.group, &ch1_hash);
+    int with_cookie = c->hs.sv.hrr_cookie_len > 0;
+    if (with_cookie)
+        rc = iotls__cookie_open(c, &ch, &choice.suite, &choice.group, &ch1_hash);
+    else
+        rc = check_retry_kept(c, &ch, &choice);
     if (rc != IOTLS_OK)
         return rc;
     rc = iotls__sv_check_retry(c, &ch, &choice);
@@ -589,9 +620,10 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK && c->suite == 0)
         rc = iotls_conn_set_suite(c, choice.suite);
     /* The transcript up to this message: message_hash(ClientHello1) and
-     * the HelloRetryRequest. A PSK offered again (RFC 8446 4.1.4) has its
-     * binder over them and this message up to the binders (4.2.11.2). */
-    if (rc == IOTLS_OK)
+     * the HelloRetryRequest (kept, or rebuilt from the cookie). A PSK
+     * offered again (RFC 8446 4.1.4) has its binder over them and this
+     * message up to the binders (4.2.11.2). */
+    if (rc == IOTLS_OK && with_cookie)
         rc = iotls__hrr_rebuild_transcript(c, &ch, choice.suite, choice.group, ch1_hash);
     if (rc == IOTLS_OK)
         rc = iotls__sv_negotiate(c, msg, &ch, IOTLS_OK, &choice);
@@ -721,7 +753,7 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
         }
     }
     c->hs.sv.state = IOTLS_SV_SEND_TICKETS;
-    iotls_server_wipe(c); /* the cookie key has no further use */
+    iotls_server_wipe(c); /* the handshake-only state has no further use */
     iotls_conn_handshake_complete(c);
     return IOTLS_OK;
 }

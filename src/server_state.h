@@ -33,9 +33,12 @@ enum iotls_server_hs_state {
 };
 
 #define IOTLS_COOKIE_KEY_LEN 32
-/* A HelloRetryRequest cookie: version, suite, group, hash length,
- * Hash(ClientHello1), tag (cookie.c). */
+/* A HelloRetryRequest cookie (iotls_config_set_hrr_cookie): version,
+ * suite, group, hash length, Hash(ClientHello1), tag (cookie.c). */
 #define IOTLS_COOKIE_MAX_LEN (6 + IOTLS_MAX_HASH_LEN + 32)
+/* SHA-256 over the first ClientHello's fields the second one must repeat
+ * (cookie.c: iotls__hrr_fields_digest). */
+#define IOTLS_HRR_FIELDS_LEN 32
 
 struct iotls_server_state {
     int state; /* enum iotls_server_hs_state */
@@ -47,18 +50,25 @@ struct iotls_server_state {
     /* The answer to the ClientHello, for the send states after it: the
      * legacy_session_id to echo, the client's key share (for c->group),
      * the index of the PSK identity accepted, or for a HelloRetryRequest
-     * the group it asks for and its cookie; the selected ALPN name's
+     * the group it asks for and either its cookie (hrr_cookie_len > 0) or
+     * the digest of the first ClientHello's fields the second one is
+     * checked against (no cookie, the default: the connection keeps what
+     * the second ClientHello needs; the suite is c->suite and the
+     * transcript already holds message_hash(ClientHello1) and the
+     * HelloRetryRequest); the selected ALPN name's
      * length (the name is c->alpn), our
      * record_size_limit or the max_fragment_length echoed in
      * EncryptedExtensions (0: not sent), the scheme our CertificateVerify
      * signs with (c->own_sig_scheme once it is sent). */
     uint8_t session_id[32];
     uint8_t session_id_len;
-    /* SEND_HRR and SEND_SH never wait at once: the HelloRetryRequest's
-     * cookie is sent before a second ClientHello brings its share. */
+    /* SEND_HRR and SEND_SH never wait at once, and the client's share
+     * is copied only after the second ClientHello passed its checks: the
+     * HelloRetryRequest's cookie, or the fields digest, share its bytes. */
     union {
         uint8_t peer_share[IOTLS_MAX_KEX_PUBLIC_LEN];
         uint8_t hrr_cookie[IOTLS_COOKIE_MAX_LEN];
+        uint8_t hrr_fields[IOTLS_HRR_FIELDS_LEN];
     };
     uint8_t peer_share_len;
     uint8_t hrr_cookie_len;
@@ -70,10 +80,6 @@ struct iotls_server_state {
     uint16_t sig_scheme;
     /* NewSessionTickets sent; survives the handshake's wipe. */
     unsigned tickets_sent;
-
-    /* Per-connection cookie key, used when the config has none. */
-    bool own_cookie_key;
-    uint8_t cookie_key[IOTLS_COOKIE_KEY_LEN];
 
     /* 0-RTT accepted: Hash(ClientHello) for client_early_traffic_secret,
      * kept until the key schedule restarts with the PSK. */

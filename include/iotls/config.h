@@ -120,6 +120,13 @@ IOTLS_API int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex);
 IOTLS_API int iotls_config_insecure_noverifycert(iotls_config *cfg);
 /* Middlebox compatibility mode (RFC 8446 D.4): on by default. */
 IOTLS_API int iotls_config_set_middlebox_compat(iotls_config *cfg, int on);
+/* Server: send a cookie in the HelloRetryRequest (RFC 8446 4.2.2), off by
+ * default. Off, the connection keeps what the second ClientHello is checked
+ * against (both ClientHellos arrive on the same connection). On, the
+ * HelloRetryRequest is stateless: an HMAC-sealed cookie carries it, at the
+ * cost of interop: some clients (Mbed TLS 4.0) refuse a cookie they did not
+ * send. docs/api.md says why it is kept. */
+IOTLS_API int iotls_config_set_hrr_cookie(iotls_config *cfg, int on);
 /* Blocking API timeout for connect, handshake, read and write, in ms. 0:
  * reads and writes wait as long as it takes, connect and handshake give up
  * after 30 s (a silent peer never blocks a handshake forever). */

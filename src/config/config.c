@@ -62,10 +62,6 @@ iotls_config *iotls_config_new(void)
     iotls_crl_init(&cfg->crl);
     iotls_x509_init(&cfg->cert);
     iotls_pkey_init(&cfg->key);
-    /* One HelloRetryRequest cookie key for every connection of this config,
-     * so a retried ClientHello may land on any of them. */
-    if (iotls_random(cfg->cookie_key, sizeof cfg->cookie_key) == IOTLS_OK)
-        cfg->has_cookie_key = 1;
     return cfg;
 }
 
@@ -586,6 +582,22 @@ int iotls_config_set_middlebox_compat(iotls_config *cfg, int on)
     if (!cfg)
         return IOTLS_ERR_BAD_ARG;
     cfg->middlebox_compat = on != 0;
+    return IOTLS_OK;
+}
+
+int iotls_config_set_hrr_cookie(iotls_config *cfg, int on)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    /* One cookie key for every connection of this config, made when the
+     * cookie is first wanted. */
+    if (on && !cfg->has_cookie_key) {
+        int rc = iotls_random(cfg->cookie_key, sizeof cfg->cookie_key);
+        if (rc != IOTLS_OK)
+            return rc;
+        cfg->has_cookie_key = 1;
+    }
+    cfg->hrr_cookie = on != 0;
     return IOTLS_OK;
 }
 

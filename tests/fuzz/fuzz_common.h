@@ -81,8 +81,7 @@ static inline void fuzz_rng_use(fuzz_rng *r)
 
 /* The server configurations, made once: a P-256 key and a self-signed
  * certificate for "fuzz.example" with a fixed validity period, so every
- * process makes byte-identical ones (the HelloRetryRequest cookie key
- * too). Variant 1 accepts only secp384r1, so
+ * process makes byte-identical ones (the ticket key too). Variant 1 accepts only secp384r1, so
  * the client (whose first share is x25519) gets a HelloRetryRequest. */
 static inline iotls_config *fuzz_server_config(int variant)
 {
@@ -105,7 +104,7 @@ static inline iotls_config *fuzz_server_config(int variant)
         FUZZ_REQUIRE(iotls_pki_make_cert(&spec, key_pem, NULL, NULL, cert_pem, sizeof cert_pem) ==
                      IOTLS_OK);
     }
-    /* iotls_config_new draws the HelloRetryRequest cookie key. */
+    /* iotls_config_new draws the ticket key. */
     fuzz_rng config_rng = {FUZZ_SEED_PKI + 1 + (uint64_t)variant};
     fuzz_rng_use(&config_rng);
     iotls_config *cfg = iotls_config_new();

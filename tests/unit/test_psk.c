@@ -328,6 +328,14 @@ static void test_psk_modes(void)
         r = run(scfg, bad);
         CHECK_RC(r.sv_err, IOTLS_ERR_DECRYPT_ERROR);
         CHECK(r.cl_peer_alert == IOTLS_ALERT_DECRYPT_ERROR);
+        /* The same with the HelloRetryRequest cookie: the binder is over
+         * the transcript rebuilt from it. */
+        CHECK_OK(iotls_config_set_hrr_cookie(scfg, 1));
+        r = run(scfg, ccfg);
+        CHECK_OK(r.hs_rc);
+        CHECK(r.ext_sv && r.ext_cl && r.cert_sent == 0 && r.group == IOTLS_GROUP_SECP384R1);
+        r = run(scfg, bad);
+        CHECK_RC(r.sv_err, IOTLS_ERR_DECRYPT_ERROR);
         iotls_config_free(bad);
         iotls_config_free(scfg);
         iotls_config_free(ccfg);

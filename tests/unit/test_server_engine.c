@@ -563,7 +563,8 @@ static void test_openssl_hrr(void)
     CHECK(ok);
     dump_on_failure("HRR no middlebox", &o, ok);
 
-    /* A per-config cookie key works the same. */
+    /* With the cookie (iotls_config_set_hrr_cookie), stateless. */
+    cfg.hrr_cookie = 1;
     cfg.has_cookie_key = 1;
     memset(cfg.cookie_key, 0x5a, sizeof cfg.cookie_key);
     cfg.suites[0] = IOTLS_TLS_AES_256_GCM_SHA384; /* SHA-384 cookie and transcript */
@@ -571,7 +572,7 @@ static void test_openssl_hrr(void)
     run_peer(&cfg, PEER_OPENSSL, extra, &o);
     ok = o.server_rc == IOTLS_OK && o.echoed && o.hrr && o.suite == IOTLS_TLS_AES_256_GCM_SHA384;
     CHECK(ok);
-    dump_on_failure("HRR SHA-384, config cookie key", &o, ok);
+    dump_on_failure("HRR SHA-384, cookie", &o, ok);
     check_keylog_matches(&o);
 
     /* Our preference is P-384 but the client sent a P-256 share: use it,
@@ -1277,7 +1278,8 @@ static void test_psk_only_client_hello(void)
 }
 
 /* Starts a connection that answered the first ClientHello (X25519 share
- * only) with a HelloRetryRequest for P-256; copies the cookie out. */
+ * only) with a HelloRetryRequest for P-256; copies the cookie out, which
+ * is there only when the config asks for one (cfg->hrr_cookie). */
 static iotls_conn *start_hrr(const struct iotls_config *cfg, const ch_spec *s1, uint8_t *cookie,
                              size_t *cookie_len)
 {
@@ -1288,23 +1290,30 @@ static iotls_conn *start_hrr(const struct iotls_config *cfg, const ch_spec *s1, 
     iotls_server_hello sh;
     size_t rec_len = 0;
     CHECK_OK(first_server_hello(c, &sh, &rec_len));
-    CHECK(sh.is_hrr && sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.cookie.len > 0 &&
-          sh.cookie.len <= 128);
+    CHECK(sh.is_hrr && sh.key_share_group == IOTLS_GROUP_SECP256R1 && sh.cookie.len <= 128);
+    CHECK(cfg->hrr_cookie ? sh.cookie.len > 0 : sh.cookie.len == 0);
     CHECK(c->hs.sv.state == IOTLS_SV_WAIT_CH2);
     *cookie_len = sh.cookie.len <= 128 ? sh.cookie.len : 0;
-    memcpy(cookie, sh.cookie.p, *cookie_len);
+    if (*cookie_len > 0) /* no cookie: sh.cookie.p is NULL */
+        memcpy(cookie, sh.cookie.p, *cookie_len);
     size_t n;
     iotls_conn_output(c, &n);
     iotls_conn_output_consume(c, n);
     return c;
 }
 
-static void test_hrr_cookie_checks(void)
+/* The second ClientHello is checked against the first, whether the
+ * connection kept what it needs (the default) or the cookie brings it. */
+static void test_hrr_checks(int with_cookie)
 {
     struct iotls_config cfg;
     config_init(&cfg, "srv256");
     cfg.groups[0] = IOTLS_GROUP_SECP256R1;
     cfg.group_count = 1;
+    /* The public switch: it also makes the config's cookie key. */
+    CHECK_OK(iotls_config_set_hrr_cookie(&cfg, with_cookie));
+    CHECK(cfg.has_cookie_key == with_cookie);
+    static const uint8_t stray_cookie[] = {1, 2, 3, 4, 5, 6, 7, 8};
     ch_spec s1 = spec_default();
     uint8_t cookie[128];
     size_t cookie_len = 0;
@@ -1313,7 +1322,7 @@ static void test_hrr_cookie_checks(void)
     iotls_conn *c = start_hrr(&cfg, &s1, cookie, &cookie_len);
     ch_spec s2 = s1;
     s2.share_groups = k_p256;
-    s2.cookie = cookie;
+    s2.cookie = cookie_len > 0 ? cookie : NULL;
     s2.cookie_len = cookie_len;
     CHECK_OK(feed(c, &s2));
     iotls_server_hello sh;
@@ -1326,21 +1335,33 @@ static void test_hrr_cookie_checks(void)
     static const struct {
         const char *what;
         int mutation;
+        int cookie_mode; /* 1: with a cookie only, 0: without only, -1: both */
     } cases[] = {
-        {"damaged cookie", 1}, {"no cookie", 2},           {"share for the wrong group", 3},
-        {"two shares", 4},     {"suites changed", 5},      {"early_data in CH2", 6},
-        {"random changed", 7}, {"a second HRR wanted", 8}, {"session id changed", 9},
+        {"damaged cookie", 1, 1},
+        {"no cookie", 2, 1},
+        {"a cookie we did not send", 10, 0},
+        {"share for the wrong group", 3, -1},
+        {"two shares", 4, -1},
+        {"suites changed", 5, -1},
+        {"early_data in CH2", 6, -1},
+        {"random changed", 7, -1},
+        {"a second HRR wanted", 8, -1},
+        {"session id changed", 9, -1},
+        {"supported_groups changed", 11, -1},
     };
+    static const uint16_t p256_only[] = {IOTLS_GROUP_SECP256R1};
     static const uint16_t two[] = {IOTLS_GROUP_SECP256R1, IOTLS_GROUP_X25519};
     static const uint16_t one_suite[] = {IOTLS_TLS_AES_128_GCM_SHA256};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].cookie_mode != -1 && cases[i].cookie_mode != with_cookie)
+            continue;
         c = start_hrr(&cfg, &s1, cookie, &cookie_len);
         CHECK(c != NULL);
         if (!c)
             continue;
         s2 = s1;
         s2.share_groups = k_p256;
-        s2.cookie = cookie;
+        s2.cookie = cookie_len > 0 ? cookie : NULL;
         s2.cookie_len = cookie_len;
         switch (cases[i].mutation) {
         case 1:
@@ -1372,13 +1393,22 @@ static void test_hrr_cookie_checks(void)
         case 9:
             s2.session_id_len = 16;
             break;
+        case 10:
+            s2.cookie = stray_cookie;
+            s2.cookie_len = sizeof stray_cookie;
+            break;
+        case 11:
+            s2.groups = p256_only;
+            s2.group_count = 1;
+            break;
         }
         int rc = feed(c, &s2);
         CHECK_RC(rc, IOTLS_ERR_ILLEGAL_PARAMETER);
         int alert_ok = output_is_alert(c, IOTLS_ALERT_ILLEGAL_PARAMETER);
         CHECK(alert_ok);
         if (rc != IOTLS_ERR_ILLEGAL_PARAMETER || !alert_ok)
-            fprintf(stderr, "  (case: %s)\n", cases[i].what);
+            fprintf(stderr, "  (case: %s, %s)\n", cases[i].what,
+                    with_cookie ? "cookie" : "no cookie");
         tl_conn_free(c);
     }
     config_free(&cfg);
@@ -1613,7 +1643,8 @@ static void run_all(void)
     test_psk_only_client_hello();
     test_many_unknown_extensions();
     test_server_hello_in_memory();
-    test_hrr_cookie_checks();
+    test_hrr_checks(0);
+    test_hrr_checks(1);
     test_pair();
     test_pair_flight_in_pieces();
     test_pair_record_size(2048, 2048);

@@ -316,8 +316,8 @@ static void exchange_ping(pair *p)
 }
 
 /* What only the handshake needed (key shares, the session offered, the
- * cookie key, the early-data budget: c->hs) is wiped when it completes,
- * all but the role's state number. */
+ * HelloRetryRequest's fields digest, the early-data budget: c->hs) is
+ * wiped when it completes, all but the role's state number. */
 static void expect_hs_wiped(const char *where, const iotls_conn *c)
 {
     static const struct iotls_hs_state zero;
