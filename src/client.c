@@ -285,9 +285,10 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         uint8_t hash[IOTLS_MAX_HASH_LEN];
         uint8_t binder_key[IOTLS_MAX_HASH_LEN];
         uint8_t binder[IOTLS_MAX_HASH_LEN];
-        /* The connection's schedule holds the early secret: unused until
-         * the ServerHello initializes it again, and a second key schedule
-         * (480 B) on the stack would sit on the deepest path. */
+        /* The early key schedule is the connection's own (the one
+         * borrowing outside the scratch region, src/scratch.h): unused
+         * until the ServerHello initializes it again, and a second key
+         * schedule (480 B) on the stack would sit on the deepest path. */
         iotls_key_schedule *early = &c->ks;
         rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, binders_offset, hash);
         if (rc == IOTLS_OK)

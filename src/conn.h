@@ -176,10 +176,11 @@ int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
 int iotls_conn_flush(iotls_conn *c);
 /* Signs the CertificateVerify content (RFC 8446 4.4.3: the transcript hash
  * so far, for the server's or the client's context) with key, and writes +
- * commits the message. Content and signature are made in place in hs_out,
- * not in stack buffers: this is the deepest call of a handshake
- * (docs/stack.md). When they do not fit behind the messages queued:
- * IOTLS_ERR_BUFFER_TOO_SMALL, nothing written (a send state runs again). */
+ * commits the message. The signature is made in place in hs_out, the
+ * content in the scratch region (src/scratch.h), not in stack buffers: this
+ * is the deepest call of a handshake (docs/stack.md). When they do not
+ * fit behind the messages queued: IOTLS_ERR_BUFFER_TOO_SMALL, nothing
+ * written (a send state runs again). */
 int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
                                        int by_server);
 /* Client 0-RTT: seal all of data as application records under the current

@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "conn_internal.h"
 #include "msg/msg.h"
+#include "scratch.h"
 
 /* Largest AEAD expansion of one record: header, content type byte, tag. */
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
@@ -384,6 +385,16 @@ void iotls_conn_output_consume(iotls_conn *c, size_t n)
         c->tx_pos = c->tx_len = 0;
 }
 
+void *iotls_conn_scratch(iotls_writer *w, size_t need)
+{
+    if (w->err != IOTLS_OK || w->cap - w->len < need + 15u)
+        return NULL;
+    uintptr_t end = (uintptr_t)(w->p + w->cap);
+    size_t at = (size_t)(((end - need) & ~(uintptr_t)15u) - (uintptr_t)w->p);
+    w->cap = at;
+    return w->p + at;
+}
+
 int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
                                        int by_server)
 {
@@ -391,7 +402,7 @@ int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t 
     const size_t content_len = 64 + 34 + c->hash_len;
     /* The message as iotls_certificate_verify_write makes it, with the
      * signature written by the provider right where the message holds
-     * it, and the signed content at the far end of hs_out's free space:
+     * it, and the signed content in the scratch region (src/scratch.h):
      * a 512-byte signature buffer and the content on the stack would
      * sit under the deepest call of the handshake (docs/stack.md). */
     iotls_writer w;
@@ -400,28 +411,26 @@ int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t 
     iotls_wr_u16(&w, scheme);
     size_t mark = iotls_wr_vec_begin(&w, 2);
     int rc = iotls_wr_error(&w);
-    size_t room = rc == IOTLS_OK ? w.cap - w.len : 0;
-    /* The far end: the transcript hash, then the content made from it. */
-    const size_t tail = content_len + IOTLS_MAX_HASH_LEN;
-    if (rc == IOTLS_OK && room <= tail)
-        rc = IOTLS_ERR_BUFFER_TOO_SMALL;
-    size_t content_used = 0;
-    uint8_t *content = rc == IOTLS_OK ? w.p + w.cap - tail : NULL;
+    struct iotls_scratch_cv *cv = NULL;
     if (rc == IOTLS_OK) {
-        room -= tail;
-        uint8_t *hash = content + content_len;
-        rc = iotls_transcript_hash(&c->transcript, hash);
-        if (rc == IOTLS_OK)
-            rc = iotls_certificate_verify_content(by_server, hash, c->hash_len, content,
-                                                  content_len, &content_used);
+        cv = iotls_conn_scratch(&w, sizeof *cv);
+        if (cv == NULL || w.cap == w.len)
+            rc = IOTLS_ERR_BUFFER_TOO_SMALL;
     }
+    size_t content_used = 0;
+    if (rc == IOTLS_OK)
+        rc = iotls_transcript_hash(&c->transcript, cv->hash);
+    if (rc == IOTLS_OK)
+        rc = iotls_certificate_verify_content(by_server, cv->hash, c->hash_len, cv->content,
+                                              content_len, &content_used);
+    size_t room = rc == IOTLS_OK ? w.cap - w.len : 0;
     size_t sig_len = 0;
     if (room > IOTLS_MAX_SIGNATURE_LEN)
         room = IOTLS_MAX_SIGNATURE_LEN;
     if (rc == IOTLS_OK)
-        rc = iotls_pkey_sign(key, scheme, content, content_used, w.p + w.len, room, &sig_len);
-    if (content != NULL)
-        iotls_wipe(content, tail);
+        rc = iotls_pkey_sign(key, scheme, cv->content, content_used, w.p + w.len, room, &sig_len);
+    if (cv != NULL)
+        iotls_wipe(cv, sizeof *cv);
     if (rc != IOTLS_OK)
         return rc;
     iotls_wr_reserve(&w, sig_len);

@@ -71,6 +71,7 @@
 #include "cookie.h"
 #include "iotls/error.h"
 #include "msg/msg.h"
+#include "scratch.h"
 #include "server_negotiate.h"
 #include "ticket.h"
 
@@ -470,47 +471,55 @@ static int send_ticket(iotls_conn *c)
             c->hs.sv.state = IOTLS_SV_DONE;
         return rc;
     }
-    iotls__ticket_body t;
-    uint8_t ticket[IOTLS_TICKET_MAX_LEN];
+    /* The body and the sealed ticket are kept in the scratch region
+     * (src/scratch.h), behind the message that copies the ticket: on the
+     * stack they were 1,160 B under the ticket's sealing (cm4). */
+    iotls_writer w;
+    iotls_conn_hs_writer(c, &w);
+    struct iotls_scratch_nst *scratch = iotls_conn_scratch(&w, sizeof *scratch);
+    if (scratch == NULL)
+        return IOTLS_ERR_BUFFER_TOO_SMALL; /* sealed behind the queued tickets, then again */
+    iotls__ticket_body *t = &scratch->ticket;
     uint8_t age_add[4];
     nst_out n;
-    memset(&t, 0, sizeof t);
+    memset(t, 0, sizeof *t);
     n.nonce = (uint8_t)c->hs.sv.tickets_sent;
-    t.suite = c->suite;
-    t.psk_len = c->hash_len;
-    t.lifetime = iotls__ticket_lifetime_s(cfg);
-    t.issued_ms = iotls_config_now_ms(cfg);
-    t.max_early_data = cfg->max_early_data;
+    t->suite = c->suite;
+    t->psk_len = c->hash_len;
+    t->lifetime = iotls__ticket_lifetime_s(cfg);
+    t->issued_ms = iotls_config_now_ms(cfg);
+    t->max_early_data = cfg->max_early_data;
     size_t alpn_len = strlen(c->alpn);
-    if (alpn_len >= sizeof t.alpn)
-        alpn_len = sizeof t.alpn - 1;
-    memcpy(t.alpn, c->alpn, alpn_len);
-    t.alpn[alpn_len] = '\0';
-    int rc = iotls__ticket_sni_digest(c->server_name, t.sni_digest);
+    if (alpn_len >= sizeof t->alpn)
+        alpn_len = sizeof t->alpn - 1;
+    memcpy(t->alpn, c->alpn, alpn_len);
+    t->alpn[alpn_len] = '\0';
+    int rc = iotls__ticket_sni_digest(c->server_name, t->sni_digest);
     if (rc == IOTLS_OK)
         rc = iotls_random(age_add, sizeof age_add);
-    t.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
-                ((uint32_t)age_add[2] << 8) | age_add[3];
+    t->age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
+                 ((uint32_t)age_add[2] << 8) | age_add[3];
     if (rc == IOTLS_OK)
-        rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t.psk);
+        rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t->psk);
     /* The client identity goes into every ticket of an authenticated
      * client, so that it resumes as that client (select_psk). */
     const iotls_peer_id *client = c->client_auth ? c->client_id : NULL;
     if (rc == IOTLS_OK)
-        rc = iotls__ticket_seal(cfg, t.issued_ms, &t, client, ticket, &n.ticket_len);
-    iotls_wipe(&t, sizeof t);
-    if (rc != IOTLS_OK)
+        rc = iotls__ticket_seal(cfg, t->issued_ms, t, client, scratch->sealed, &n.ticket_len);
+    iotls_wipe(t, sizeof *t);
+    if (rc != IOTLS_OK) {
+        iotls_wipe(scratch, sizeof *scratch);
         return rc;
+    }
     n.lifetime = iotls__ticket_lifetime_s(cfg);
     n.age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
                 ((uint32_t)age_add[2] << 8) | age_add[3];
-    n.ticket = ticket;
+    n.ticket = scratch->sealed;
     n.max_early_data = cfg->max_early_data;
-    iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
     rc = write_new_session_ticket(c, &w, &n);
     if (rc == IOTLS_OK)
         rc = iotls_wr_error(&w);
+    iotls_wipe(scratch, sizeof *scratch);
     /* After the handshake: not part of any transcript. */
     if (rc == IOTLS_OK)
         rc = iotls_conn_hs_commit_raw(c, &w);

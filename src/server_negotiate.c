@@ -5,6 +5,7 @@
  * iotls__sv_negotiate. No message is written here. */
 #include <string.h>
 
+#include "scratch.h"
 #include "server_negotiate.h"
 #include "ticket.h"
 
@@ -281,11 +282,6 @@ int iotls__sv_read_client_hello(const uint8_t *msg, size_t len, iotls_client_hel
  * chosen suite's hash and not expired, is selected; its binder must verify
  * (decrypt_error otherwise). Unusable identities are skipped, and with none
  * left the handshake goes on without a PSK. */
-typedef struct {
-    iotls__ticket_body ticket;
-    iotls_peer_id client;
-    uint8_t plain[IOTLS_TICKET_PLAIN_MAX];
-} psk_scratch;
 
 /* Whether any PSK could be accepted at all: tickets or an external PSK. */
 static int cfg_has_psk_source(const iotls_config *cfg)
@@ -337,16 +333,15 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     int rc = iotls__ticket_sni_digest(c->server_name, sni);
     if (rc != IOTLS_OK)
         return rc;
-    /* The ticket and its plaintext are kept in the free part of hs_out (in
-     * tx without a certificate), idle until the answer to this ClientHello
-     * is written there: on the stack they would sit under the whole server
-     * flight (docs/stack.md). Aligned from hs_out's or tx's start. */
+    /* The ticket and its plaintext are kept in the scratch region
+     * (src/scratch.h), idle until the answer to this ClientHello is written
+     * to hs_out: on the stack they would sit under the whole server flight
+     * (docs/stack.md). */
     iotls_writer room;
     iotls_conn_hs_writer(c, &room);
-    size_t pad = (16u - (size_t)(room.p - (c->hs_in_tx ? c->tx : c->hs_out)) % 16u) % 16u;
-    if (room.cap < pad + sizeof(psk_scratch))
-        return IOTLS_ERR_INTERNAL;
-    psk_scratch *scratch = (psk_scratch *)(void *)(room.p + pad);
+    struct iotls_scratch_psk *scratch = iotls_conn_scratch(&room, sizeof *scratch);
+    if (scratch == NULL)
+        return IOTLS_ERR_INTERNAL; /* src/scratch.h: a server's hs_out always has it */
     iotls__ticket_body *t = &scratch->ticket;
     size_t index = 0;
     bool found = false, ext_psk = false;
@@ -395,9 +390,10 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t binder_key[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
-    /* The connection's schedule holds the early secret for the binder:
-     * unused before send_server_hello initializes it again, and a second
-     * key schedule (480 B) on the stack would sit on the deepest path. */
+    /* The binder's early key schedule is the connection's own (the one
+     * borrowing outside the scratch region, src/scratch.h): unused before
+     * send_server_hello initializes it again, and a second key schedule
+     * (480 B) on the stack would sit on the deepest path. */
     iotls_key_schedule *early = &c->ks;
     const uint8_t *psk_key = ext_psk ? cfg->ext_psk : t->psk;
     size_t psk_key_len = ext_psk ? cfg->ext_psk_len : t->psk_len;
@@ -451,7 +447,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
             choice->share.len = 0;
         }
     }
-    iotls_wipe(t, sizeof *t);
+    iotls_wipe(scratch, sizeof *scratch);
     return rc;
 }
 

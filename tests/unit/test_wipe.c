@@ -12,7 +12,10 @@
  *   b. a fatal error: one byte of a record in flight corrupted, so the
  *      receiver fails with bad_record_mac (after and during the handshake);
  *   c. a received fatal alert: the other side of (b);
- *   d. iotls_conn_free in the middle of the handshake (client and server).
+ *   d. iotls_conn_free in the middle of the handshake (client and server);
+ *   e. resumption: a server that opens a ticket and seals new ones keeps
+ *      no PSK (nor its early secret) once those steps returned, as the
+ *      scratch region they work in must be wiped (src/scratch.h).
  *
  * After (b) and (c) the block is searched before iotls_conn_free as well:
  * a failed connection must not keep its keys until the application frees
@@ -399,6 +402,97 @@ out:
     expect_keys(where, p.keys_before);
 }
 
+/* ---------------- (e) resumption: the scratch region ---------------- */
+
+/* Each ticket the client receives: its PSK and the early secret the
+ * binders derive from it (needles), and the first one as a session blob. */
+typedef struct {
+    needles psks;
+    uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t blob_len;
+    unsigned count;
+} tickets_seen;
+
+static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
+{
+    (void)conn;
+    tickets_seen *seen = arg;
+    iotls_key_schedule ks;
+    char what[64];
+    snprintf(what, sizeof what, "PSK of ticket %u", seen->count);
+    add_needle(&seen->psks, t->psk, t->psk_len, what);
+    CHECK_OK(iotls_ks_init(&ks, iotls_suite_hash(t->cipher_suite), t->psk, t->psk_len));
+    snprintf(what, sizeof what, "early secret of ticket %u", seen->count);
+    add_needle(&seen->psks, ks.early_secret, t->psk_len, what);
+    iotls_ks_wipe(&ks);
+    if (seen->count++ == 0) {
+        static iotls_session sess;
+        CHECK_OK(iotls_session_from_ticket(&sess, t));
+        CHECK_OK(iotls_session_save(&sess, seen->blob, sizeof seen->blob, &seen->blob_len));
+    }
+}
+
+/* One connection of a server that issues two tickets; blob (may be NULL)
+ * offered by the client. Both blocks are searched once the tickets have
+ * arrived, before iotls_conn_free: the server opened a ticket (resumed:
+ * the ticket's PSK in the scratch region, its early secret in the key
+ * schedule for the binder) and sealed two (their PSKs in the scratch
+ * region), and none of that may be left once the steps returned. */
+static void resume_once(const char *cipher, tickets_seen *seen, const uint8_t *blob,
+                        size_t blob_len, int want_resumed)
+{
+    char where[160];
+    pair p;
+    memset(&p, 0, sizeof p);
+    iotls_mem_opts_init(&p.opts);
+    p.cl.cfg = make_cfg(0, 0, cipher, &p.cl.log);
+    p.sv.cfg = make_cfg(1, 1, cipher, &p.sv.log);
+    if (!p.cl.cfg || !p.sv.cfg) {
+        CHECK(0);
+        goto out;
+    }
+    /* Both connections' servers share one ticket key. */
+    static const uint8_t ticket_key[48] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    CHECK_OK(iotls_config_set_ticket_key(p.sv.cfg, ticket_key));
+    CHECK_OK(iotls_config_set_tickets(p.sv.cfg, 2));
+    CHECK_OK(iotls_config_set_ticket_cb(p.cl.cfg, on_ticket, seen));
+    if (side_init(&p.cl, IOTLS_ROLE_CLIENT) != 0 || side_init(&p.sv, IOTLS_ROLE_SERVER) != 0) {
+        CHECK(0);
+        goto out;
+    }
+    if (blob)
+        CHECK_OK(iotls_conn_borrow_session(p.cl.c, blob, blob_len));
+    CHECK_OK(iotls_conn_start(p.sv.c));
+    CHECK_OK(iotls_conn_start(p.cl.c));
+    CHECK_OK(iotls_mem_pair_run(p.cl.c, p.sv.c, &p.opts));
+    exchange_ping(&p); /* the tickets reach the client */
+    CHECK(p.sv.c->resumed == want_resumed && p.cl.c->resumed == want_resumed);
+    snprintf(where, sizeof where, "%s%s: server after its tickets", cipher,
+             want_resumed ? " resumed" : "");
+    expect_clean(where, p.sv.mem, p.sv.size, &seen->psks);
+    snprintf(where, sizeof where, "%s%s: client after the tickets", cipher,
+             want_resumed ? " resumed" : "");
+    expect_clean(where, p.cl.mem, p.cl.size, &seen->psks);
+out:
+    side_free_checked(&p.cl, NULL, NULL);
+    side_free_checked(&p.sv, NULL, NULL);
+}
+
+static void test_resumption(const char *cipher)
+{
+    static tickets_seen seen;
+    memset(&seen, 0, sizeof seen);
+    resume_once(cipher, &seen, NULL, 0, 0);
+    CHECK(seen.count == 2 && seen.blob_len > 0);
+    /* The search works: the blob holds the first ticket's PSK. */
+    CHECK(scan("session blob", seen.blob, seen.blob_len, &seen.psks, 0) == 1);
+    static uint8_t blob[IOTLS_SESSION_MAX_BLOB];
+    size_t blob_len = seen.blob_len;
+    memcpy(blob, seen.blob, blob_len);
+    resume_once(cipher, &seen, blob, blob_len, 1);
+    CHECK(seen.count == 4);
+}
+
 /* ---------------- (b) fatal error, (c) received alert ---------------- */
 
 typedef struct {
@@ -567,6 +661,8 @@ int main(void)
             test_free_mid_handshake(ciphers[i], 0);
         }
         test_orderly(ciphers[0], 1);
+        test_resumption(ciphers[0]);
+        test_resumption(ciphers[1]);
         test_free_mid_handshake(ciphers[1], 1);
     }
     char cmd[128];
