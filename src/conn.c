@@ -73,12 +73,11 @@ iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, 
                                  server_name);
 }
 
-iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers,
-                                  size_t buffers_len, const iotls_config *cfg, iotls_role role,
-                                  const char *server_name)
+iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, size_t buffers_len,
+                                  const iotls_config *cfg, iotls_role role, const char *server_name)
 {
-    if (!state || !cfg || ((uintptr_t)state & 15u) != 0 ||
-        state_len < iotls_conn_state_size(cfg) || !ROLE_BUILT(role))
+    if (!state || !cfg || ((uintptr_t)state & 15u) != 0 || state_len < iotls_conn_state_size(cfg) ||
+        !ROLE_BUILT(role))
         return NULL;
     size_t name_len = server_name ? strlen(server_name) : 0;
     if (name_len > IOTLS_MAX_SERVER_NAME)

@@ -142,8 +142,7 @@ int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len)
     c->rx_cap = s.rx;
     p += ALIGN_UP(s.rx);
     iotls_hs_reasm_init(&c->reasm, p, s.reasm);
-    c->reasm.max_msg =
-        c->cfg->max_handshake ? c->cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
+    c->reasm.max_msg = c->cfg->max_handshake ? c->cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
     p += ALIGN_UP(s.reasm);
     c->hs_in_tx = hs_in_tx(c->cfg);
     c->hs_out = c->hs_in_tx ? NULL : p;
