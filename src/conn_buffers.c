@@ -159,10 +159,12 @@ int iotls_conn_buffers_idle(const iotls_conn *c)
      * between flights (a partial message, our flight being sealed). After
      * it, nothing but a record on its way in or out does: the keys and
      * sequence numbers are in the state. A KeyUpdate owed to the peer is
-     * sent from tx at the next write, so it keeps them too. */
+     * sent from tx at the next write, so it keeps them too. A handshake
+     * message handed out of reasm is done with (reasm_pending counts what
+     * is not). */
     return c != NULL && c->rx != NULL && c->handshake_done && c->rx_len == 0 && !c->rx_hold &&
-           c->app_len == 0 && iotls_hs_reasm_pending(&c->reasm) == 0 && c->reasm.len == 0 &&
-           c->hs_out_len == 0 && c->tx_len == c->tx_pos && !c->key_update_pending;
+           c->app_len == 0 && iotls_hs_reasm_pending(&c->reasm) == 0 && c->hs_out_len == 0 &&
+           c->tx_len == c->tx_pos && !c->key_update_pending;
 }
 
 int iotls_conn_release_buffers(iotls_conn *c, void **mem)
