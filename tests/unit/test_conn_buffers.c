@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "enginepair.h"
 #include "iotls/engine.h"
 #include "testlib.h"
@@ -339,6 +340,41 @@ static void test_not_idle(const iotls_config *scfg, const iotls_config *ccfg)
     pair_free(&p);
 }
 
+/* A handshake message split over two records (a KeyUpdate here, sealed
+ * with the server's keys as a peer may send it): while its first part
+ * waits in the reassembler the buffers are busy; once it is handled they
+ * are idle again, though the reassembler has not been reset yet. */
+static void test_split_message(const iotls_config *scfg, const iotls_config *ccfg)
+{
+    static pair p;
+    if (pair_up(&p, scfg, ccfg) != 0) {
+        pair_free(&p);
+        return;
+    }
+    static const uint8_t key_update[5] = {24, 0, 0, 1, 0}; /* update_not_requested */
+    uint8_t rec[2][64];
+    size_t rec_len[2];
+    CHECK_OK(
+        iotls_record_seal(&p.sv.c->wr, 22, key_update, 3, 0, rec[0], sizeof rec[0], &rec_len[0]));
+    CHECK_OK(iotls_record_seal(&p.sv.c->wr, 22, key_update + 3, 2, 0, rec[1], sizeof rec[1],
+                               &rec_len[1]));
+    attach(&p.cl);
+    size_t used = 0;
+    CHECK_OK(iotls_conn_input(p.cl.c, rec[0], rec_len[0], &used));
+    CHECK(used == rec_len[0] && !iotls_conn_buffers_idle(p.cl.c));
+    void *mem = (void *)1;
+    CHECK_RC(iotls_conn_release_buffers(p.cl.c, &mem), IOTLS_ERR_BAD_STATE);
+    CHECK(mem == NULL);
+    CHECK_OK(iotls_conn_input(p.cl.c, rec[1], rec_len[1], &used));
+    iotls_info info;
+    CHECK_OK(iotls_conn_info(p.cl.c, &info));
+    CHECK(used == rec_len[1] && info.key_updates_received == 1);
+    CHECK(iotls_conn_buffers_idle(p.cl.c));
+    release_if_idle(&p.cl);
+    CHECK(p.cl.block == NULL);
+    pair_free(&p);
+}
+
 /* While detached: what needs buffers is BAD_STATE and leaves the
  * connection healthy; attaching again, everything works. */
 static void test_detached_calls(const iotls_config *scfg, const iotls_config *ccfg)
@@ -458,6 +494,7 @@ int main(void)
     test_sizes(scfg, ccfg);
     test_release_every_record(scfg, ccfg);
     test_not_idle(scfg, ccfg);
+    test_split_message(scfg, ccfg);
     test_detached_calls(scfg, ccfg);
     CHECK(g_free_count == POOL_BLOCKS);
 
