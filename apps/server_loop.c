@@ -14,7 +14,7 @@
  * when draining starts.
  *
  * A connection is one allocation: this file's state and the engine's
- * state (iotls_conn_state_size, about 3 KiB) after it. The engine's record
+ * state (iotls_conn_state_size, 2 to 3 KiB) after it. The engine's record
  * and handshake buffers (iotls_conn_buffers_size, 50 to 75 KiB) come from
  * the worker's pool for a connection's turn and go back after it when the
  * engine holds nothing in them (iotls_conn_buffers_idle); a handshake

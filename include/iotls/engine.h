@@ -36,7 +36,7 @@ typedef enum {
 IOTLS_API size_t iotls_conn_size(const iotls_config *cfg);
 /* What a connection holds for its whole life (struct, keys, sequence
  * numbers, counters, the selected ALPN protocol, a server's client
- * identity): about 3 KiB. */
+ * identity): 2 to 3 KiB. */
 IOTLS_API size_t iotls_conn_state_size(const iotls_config *cfg);
 /* Its record and handshake buffers (receive, reassembly, our flight,
  * sealed output): needed only while a record is received or sent, and all
