@@ -161,7 +161,10 @@ int iotls_conn_buffers_idle(const iotls_conn *c)
      * sequence numbers are in the state. A KeyUpdate owed to the peer is
      * sent from tx at the next write, so it keeps them too. A handshake
      * message handed out of reasm is done with (reasm_pending counts what
-     * is not). */
+     * is not). A server marks the handshake done before its send states
+     * write the tickets: those must have been written too. */
+    if (c != NULL && c->role == IOTLS_ROLE_SERVER && c->hs.sv.state == IOTLS_SV_SEND_TICKETS)
+        return 0;
     return c != NULL && c->rx != NULL && c->handshake_done && c->rx_len == 0 && !c->rx_hold &&
            c->app_len == 0 && iotls_hs_reasm_pending(&c->reasm) == 0 && c->hs_out_len == 0 &&
            c->tx_len == c->tx_pos && !c->key_update_pending;
