@@ -14,7 +14,11 @@
  * when draining starts.
  *
  * A connection is one allocation: this file's state and the engine's
- * memory (iotls_conn_size) after it. Request and response bytes waiting
+ * state (iotls_conn_state_size, 2 to 3 KiB) after it. The engine's record
+ * and handshake buffers (iotls_conn_buffers_size, 50 to 75 KiB) come from
+ * the worker's pool for a connection's turn and go back after it when the
+ * engine holds nothing in them (iotls_conn_buffers_idle); a handshake
+ * keeps its block until it is done. Request and response bytes waiting
  * for the engine get a buffer only while they wait.
  *
  * Timeouts: each connection sits in one of four lists of its worker, by
@@ -59,6 +63,14 @@
  * that a stalled client does not hold the stop up for the whole handshake
  * timeout (an established exchange gets the handshake timeout). */
 #define DRAIN_HANDSHAKE_MS 1000
+/* Buffer blocks a worker keeps when no connection uses them. Blocks are
+ * allocated when a connection needs one and none is free, so the pool
+ * grows to the number of connections busy at once; given back, a block
+ * beyond this many is freed: a burst of handshakes or transfers must not
+ * leave its peak of 50 to 75 KiB blocks held for good, while a steady load
+ * of up to this many busy connections per worker reuses its blocks
+ * without malloc or free. */
+#define POOL_KEEP 64
 
 atomic_int server_stop_requested;
 
@@ -82,7 +94,13 @@ struct sconn {
     server_app app;     /* bytes between the engine and echo/HTTP */
     trace_state *trace; /* -v only */
     iotls_conn *tls;
+    void *buffers; /* the engine's buffer block while attached, else NULL */
 };
+
+/* A free buffer block: its first bytes link it into the pool. */
+typedef struct pool_block {
+    struct pool_block *next;
+} pool_block;
 
 typedef struct {
     const server_opts *o;
@@ -94,6 +112,7 @@ typedef struct {
     pthread_mutex_t out_lock;
     size_t conn_mem; /* bytes per connection: this state and the engine's */
     size_t engine_off;
+    size_t buffers_len; /* one engine buffer block (iotls_conn_buffers_size) */
 } shared;
 
 typedef struct {
@@ -106,6 +125,9 @@ typedef struct {
     int64_t drain_hs_deadline; /* handshakes under way end by then */
     size_t open;
     sconn *lists[L_COUNT][2]; /* head, tail */
+    pool_block *pool;         /* free buffer blocks */
+    size_t pool_free;         /* how many */
+    unsigned long freed;      /* connections freed: conn_run's turn ended with c */
     uint8_t scratch[SCRATCH_LEN];
 } worker;
 
@@ -114,6 +136,62 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Attaches a buffer block to c's engine unless it has one: from the
+ * pool, or a new one. 0 when there is no memory for it. */
+static int buffers_get(worker *w, sconn *c)
+{
+    if (c->buffers)
+        return 1;
+    void *b = w->pool;
+    if (b) {
+        w->pool = w->pool->next;
+        w->pool_free--;
+    } else if ((b = aligned_alloc(16, w->sh->buffers_len)) == NULL) {
+        return 0;
+    }
+    if (iotls_conn_attach_buffers(c->tls, b, w->sh->buffers_len) != IOTLS_OK) {
+        free(b);
+        return 0;
+    }
+    c->buffers = b;
+    return 1;
+}
+
+/* A block back to the pool (wiped by the engine), or freed beyond
+ * POOL_KEEP. */
+static void pool_put(worker *w, void *b)
+{
+    if (w->pool_free >= POOL_KEEP) {
+        free(b);
+        return;
+    }
+    pool_block *p = b;
+    p->next = w->pool;
+    w->pool = p;
+    w->pool_free++;
+}
+
+/* After a turn: an idle engine gives its buffers back. */
+static void buffers_put_if_idle(worker *w, sconn *c)
+{
+    void *b = NULL;
+    if (c->buffers && iotls_conn_buffers_idle(c->tls) &&
+        iotls_conn_release_buffers(c->tls, &b) == IOTLS_OK) {
+        c->buffers = NULL;
+        pool_put(w, b);
+    }
+}
+
+static void pool_drop(worker *w)
+{
+    while (w->pool) {
+        pool_block *p = w->pool;
+        w->pool = p->next;
+        free(p);
+    }
+    w->pool_free = 0;
 }
 
 static void out_line(shared *sh, const char *fmt, ...)
@@ -263,9 +341,12 @@ static void conn_free(worker *w, sconn *c)
     (void)evq_del(&w->q, c->fd);
     close(c->fd);
     server_app_clear(&c->app);
-    iotls_conn_free(c->tls);
+    iotls_conn_free(c->tls); /* wipes attached buffers */
+    if (c->buffers)
+        pool_put(w, c->buffers);
     free(c->trace);
     free(c);
+    w->freed++;
     w->open--;
     atomic_fetch_sub(&sh->open, 1);
 }
@@ -300,7 +381,9 @@ static int begin_close(worker *w, sconn *c, int send_close_notify)
         conn_free(w, c);
         return 1;
     }
-    if (send_close_notify)
+    /* An idle connection's engine has no buffers to seal close_notify in;
+     * without memory for them it closes without one. */
+    if (send_close_notify && buffers_get(w, c))
         (void)iotls_conn_close(c->tls);
     server_app_clear(&c->app);
     c->state = ST_FLUSH;
@@ -441,7 +524,7 @@ static int linger_read(worker *w, sconn *c)
 /* One turn of a connection: move bytes between its socket and its engine,
  * and between the engine and the application, until nothing moves. May
  * free c. */
-static void conn_run(worker *w, sconn *c)
+static void conn_turn(worker *w, sconn *c)
 {
     const server_opts *o = w->sh->o;
     if (c->state == ST_LINGER) {
@@ -533,6 +616,22 @@ static void conn_run(worker *w, sconn *c)
     }
 }
 
+/* A turn with the engine's buffers attached for it, and given back after
+ * it when the engine holds nothing in them (the events to wait for were
+ * chosen with them attached). */
+static void conn_run(worker *w, sconn *c)
+{
+    if (c->state != ST_LINGER && !buffers_get(w, c)) {
+        out_line(w->sh, "conn %lu: closed (out of memory for its buffers)", c->id);
+        conn_free(w, c);
+        return;
+    }
+    unsigned long freed = w->freed;
+    conn_turn(w, c);
+    if (w->freed == freed) /* c still lives */
+        buffers_put_if_idle(w, c);
+}
+
 static void conn_new(worker *w, int fd, unsigned long id)
 {
     shared *sh = w->sh;
@@ -552,13 +651,26 @@ static void conn_new(worker *w, int fd, unsigned long id)
         trace_begin(tag);
         trace_save(c->trace);
     }
-    c->tls = iotls_conn_init((uint8_t *)c + sh->engine_off, sh->conn_mem - sh->engine_off,
-                             sh->o->cfg, IOTLS_ROLE_SERVER, NULL);
+    /* The handshake keeps a buffer block from the start to its end. */
+    void *b = w->pool;
+    if (b) {
+        w->pool = w->pool->next;
+        w->pool_free--;
+    } else {
+        b = aligned_alloc(16, sh->buffers_len);
+    }
+    if (b)
+        c->tls = iotls_conn_init_split((uint8_t *)c + sh->engine_off, sh->conn_mem - sh->engine_off,
+                                       b, sh->buffers_len, sh->o->cfg, IOTLS_ROLE_SERVER, NULL);
+    if (c->tls)
+        c->buffers = b;
     if (c->tls == NULL || iotls_conn_start(c->tls) != IOTLS_OK ||
         evq_add(&w->q, fd, c, EVQ_IN) != 0) {
         out_line(sh, "conn %lu from %s: refused (cannot start the engine)", id, c->peer);
         if (c->tls)
             iotls_conn_free(c->tls);
+        if (b)
+            pool_put(w, b);
         free(c->trace);
         free(c);
         close(fd);
@@ -715,7 +827,8 @@ int server_loop_run(const server_opts *o, int *lfd)
     atomic_init(&sh.once_code, APP_EXIT_OK);
     pthread_mutex_init(&sh.out_lock, NULL);
     sh.engine_off = (sizeof(sconn) + 63) & ~(size_t)63;
-    sh.conn_mem = sh.engine_off + iotls_conn_size(o->cfg);
+    sh.conn_mem = sh.engine_off + iotls_conn_state_size(o->cfg);
+    sh.buffers_len = (iotls_conn_buffers_size(o->cfg) + 15) & ~(size_t)15;
     int fl = fcntl(*lfd, F_GETFL);
     if (fl >= 0)
         (void)fcntl(*lfd, F_SETFL, fl | O_NONBLOCK);
@@ -773,6 +886,7 @@ int server_loop_run(const server_opts *o, int *lfd)
     for (unsigned i = 0; i < started; i++) {
         pthread_join(ws[i]->th, NULL);
         evq_close(&ws[i]->q);
+        pool_drop(ws[i]);
         free(ws[i]);
     }
     free(ws);

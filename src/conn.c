@@ -11,8 +11,6 @@
 #error "IOTLS_NO_CLIENT and IOTLS_NO_SERVER leave no role to build"
 #endif
 
-#define ALIGN_UP(n) (((n) + 15u) & ~(size_t)15u)
-
 /* A firmware image that is only a client (or only a server) builds without
  * the other state machine: IOTLS_NO_SERVER / IOTLS_NO_CLIENT. */
 #ifdef IOTLS_NO_CLIENT
@@ -63,133 +61,40 @@ static void role_wipe(iotls_conn *c)
         iotls_server_wipe(c);
 #endif
 }
-/* The largest expansion of one record (a CCM_8 record is 8 bytes smaller):
- * buffers are sized before the suite is known. */
-#define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
-
-typedef struct {
-    size_t rx, reasm, hs_out, tx, alpn, client_id;
-} buffer_sizes;
-
-/* Room for the selected ALPN protocol, NUL-ended: the longest name in our
- * list (a client accepts only a name it offered, a server picks one of its
- * own), 1 byte without a list. */
-static size_t alpn_room(const iotls_config *cfg)
-{
-    size_t longest = 0;
-    for (size_t pos = 0; pos < cfg->alpn_len; pos += 1u + cfg->alpn[pos])
-        if (cfg->alpn[pos] > longest)
-            longest = cfg->alpn[pos];
-    return longest + 1;
-}
-
-static size_t record_size(const iotls_config *cfg)
-{
-    size_t n = cfg->max_record_plain;
-    return n == 0 || n > IOTLS_MAX_PLAINTEXT ? IOTLS_MAX_PLAINTEXT : n;
-}
-
-/* Everything a client without a certificate ever puts in hs_out at once:
- * its ClientHello (fixed part, an HRR cookie, SNI, its ALPN list, a session
- * ticket and binder) or its Finished, or a KeyUpdate. */
-static size_t client_hello_room(const iotls_config *cfg)
-{
-    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + iotls_session_ticket_room(cfg);
-}
-
-/* The smallest peer record limit the flight's record overhead is sized for
- * (RFC 8449 allows 64; a smaller one with a large flight fails as an
- * internal error when the flight does not fit). */
-#define MIN_FRAGMENT_SIZED 512u
-
-/* A client that presents no certificate builds its messages in tx and
- * seals them in place: no hs_out of its own. A server always has one. */
-static int hs_in_tx(const iotls_config *cfg)
-{
-    return !cfg->has_cert;
-}
-
-static buffer_sizes sizes_for(const iotls_config *cfg)
-{
-    buffer_sizes s;
-    size_t max_hs = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-    size_t frag = record_size(cfg);
-    /* rx holds one record as received. With the full record size a peer may
-     * send anything RFC 8446 allows (2^14 + 256 of ciphertext); with a
-     * smaller one only what our announced limit allows: content, content
-     * type and tag (RFC 8449 4: the limit counts the inner plaintext). */
-    if (frag >= IOTLS_MAX_PLAINTEXT)
-        s.rx = IOTLS_MAX_RECORD;
-    else
-        s.rx = IOTLS_RECORD_HEADER_LEN + frag + 1 + IOTLS_AEAD_TAG_LEN;
-    /* The reassembler takes only the bytes of the message it completes (the
-     * rest of the record stays in rx), and whole messages inside one record
-     * are never copied: one message of max_hs at most. */
-    s.reasm = max_hs;
-    /* Our own flight: the largest message plus the small ones beside it. A
-     * client that presents no certificate only ever sends a ClientHello, a
-     * Finished or a KeyUpdate, and builds them in tx. */
-    size_t flight = hs_in_tx(cfg) ? client_hello_room(cfg) : max_hs + 4096;
-    s.hs_out = hs_in_tx(cfg) ? 0 : flight;
-    /* tx takes a whole sealed flight (plus a CCS and an alert), or one full
-     * application record. */
-    size_t per = frag < MIN_FRAGMENT_SIZED ? frag : MIN_FRAGMENT_SIZED;
-    s.tx = flight + RECORD_OVERHEAD * (flight / per + 3) + 64;
-    if (s.tx < frag + RECORD_OVERHEAD + 64)
-        s.tx = frag + RECORD_OVERHEAD + 64;
-    s.alpn = alpn_room(cfg);
-    /* Only a server that verifies clients keeps a client identity (for its
-     * tickets, and from them on resumption); a client config never sets
-     * verify_client, so devices pay nothing for it. */
-    s.client_id = cfg->verify_client != IOTLS_VERIFY_CLIENT_NONE ? sizeof(iotls_peer_id) : 0;
-    return s;
-}
-
-size_t iotls_conn_size(const iotls_config *cfg)
-{
-    buffer_sizes s = sizes_for(cfg);
-    return ALIGN_UP(sizeof(struct iotls_conn)) + ALIGN_UP(s.rx) + ALIGN_UP(s.reasm) +
-           ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx) + ALIGN_UP(s.alpn) + ALIGN_UP(s.client_id);
-}
-
 iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, iotls_role role,
                             const char *server_name)
 {
-    if (!mem || !cfg || ((uintptr_t)mem & 15u) != 0 || mem_len < iotls_conn_size(cfg) ||
+    if (!mem || !cfg || mem_len < iotls_conn_size(cfg))
+        return NULL;
+    /* The state is a prefix of the block, the buffers the rest: what
+     * iotls_conn_release_buffers hands back. */
+    size_t state = iotls_conn_state_size(cfg);
+    return iotls_conn_init_split(mem, state, (uint8_t *)mem + state, mem_len - state, cfg, role,
+                                 server_name);
+}
+
+iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, size_t buffers_len,
+                                  const iotls_config *cfg, iotls_role role, const char *server_name)
+{
+    if (!state || !cfg || ((uintptr_t)state & 15u) != 0 || state_len < iotls_conn_state_size(cfg) ||
         !ROLE_BUILT(role))
         return NULL;
     size_t name_len = server_name ? strlen(server_name) : 0;
     if (name_len > IOTLS_MAX_SERVER_NAME)
         return NULL;
-    memset(mem, 0, mem_len);
-    iotls_conn *c = mem;
-    buffer_sizes s = sizes_for(cfg);
-    uint8_t *p = (uint8_t *)mem + ALIGN_UP(sizeof *c);
-    c->rx = p;
-    c->rx_cap = s.rx;
-    p += ALIGN_UP(s.rx);
-    iotls_hs_reasm_init(&c->reasm, p, s.reasm);
-    c->reasm.max_msg = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-    p += ALIGN_UP(s.reasm);
-    c->hs_in_tx = hs_in_tx(cfg);
-    c->hs_out = c->hs_in_tx ? NULL : p;
-    c->hs_out_cap = c->hs_in_tx ? 0 : s.hs_out;
-    p += ALIGN_UP(s.hs_out);
-    c->tx = p;
-    c->tx_cap = s.tx;
-    p += ALIGN_UP(s.tx);
-    c->alpn = (char *)p;
-    c->alpn_cap = s.alpn;
-    p += ALIGN_UP(s.alpn);
-    c->client_id = s.client_id ? (iotls_peer_id *)(void *)p : NULL;
-
+    memset(state, 0, state_len);
+    iotls_conn *c = state;
     c->cfg = cfg;
+    iotls_conn_carve_state(c);
+    if (iotls_conn_attach_buffers(c, buffers, buffers_len) != IOTLS_OK)
+        return NULL;
+    memset(buffers, 0, buffers_len);
     c->cert_cfg = cfg;
     c->role = role;
     c->peer_alert = -1;
     c->alert_sent = -1;
-    c->max_record_out = record_size(cfg);
-    c->max_record_in = record_size(cfg);
+    c->max_record_out = iotls_conn_record_size(cfg);
+    c->max_record_in = iotls_conn_record_size(cfg);
     if (name_len > 0)
         memcpy(c->server_name, server_name, name_len);
     iotls_x509_init(&c->peer_chain);
@@ -202,6 +107,8 @@ int iotls_conn_start(iotls_conn *c)
 {
     if (c->error != IOTLS_OK)
         return c->error;
+    if (!c->rx)
+        return IOTLS_ERR_BAD_STATE; /* buffers detached: attach them first */
     if (c->role == IOTLS_ROLE_SERVER)
         return c->cfg->has_cert || c->cfg->has_ext_psk ? IOTLS_OK : IOTLS_ERR_CONFIG;
     const iotls_config *cfg = c->cfg;
@@ -579,6 +486,8 @@ static int rx_advance(iotls_conn *c, size_t n, size_t want)
 int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used)
 {
     *used = 0;
+    if (c->error == IOTLS_OK && !c->rx)
+        return IOTLS_ERR_BAD_STATE; /* buffers detached: attach them first */
     while (*used < len) {
         size_t cap;
         uint8_t *space = iotls_conn_input_space(c, &cap);
@@ -597,7 +506,7 @@ int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *use
 uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap)
 {
     *cap = 0;
-    if (c->error != IOTLS_OK)
+    if (c->error != IOTLS_OK || !c->rx)
         return NULL;
     size_t want;
     int rc = rx_want(c, &want);
@@ -615,6 +524,8 @@ int iotls_conn_input_commit(iotls_conn *c, size_t n)
 {
     if (c->error != IOTLS_OK)
         return c->error;
+    if (!c->rx)
+        return IOTLS_ERR_BAD_STATE; /* buffers detached: attach them first */
     size_t want;
     int rc = rx_want(c, &want);
     if (rc != IOTLS_OK)

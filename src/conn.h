@@ -69,7 +69,7 @@ struct iotls_conn {
     int error; /* sticky: the first fatal error */
     void *user;
 
-    /* ---- buffers (carved from the caller's memory after the struct) ---- */
+    /* ---- buffers: a block of their own, NULL while detached (conn_buffers.c) ---- */
     uint8_t *rx; /* one record being received / opened */
     size_t rx_cap;
     size_t rx_len;        /* bytes of the current record received so far */

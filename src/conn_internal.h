@@ -21,6 +21,11 @@ void iotls_conn_wipe_secrets(iotls_conn *c);
  * end and with every secret. */
 void iotls_conn_wipe_handshake(iotls_conn *c);
 
+/* The largest record plaintext of the configuration (its record size). */
+size_t iotls_conn_record_size(const iotls_config *cfg);
+/* Points alpn and client_id at their room after the struct (c->cfg set). */
+void iotls_conn_carve_state(iotls_conn *c);
+
 /* Limits against peers that make us work without progress. */
 #define IOTLS_MAX_EMPTY_RECORDS 32
 #define IOTLS_MAX_KEY_UPDATES_IN_ROW 32

@@ -308,7 +308,7 @@ int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n)
     *n = 0;
     if (c->error != IOTLS_OK)
         return c->error;
-    if (!c->handshake_done || c->close_notify_sent)
+    if (!c->handshake_done || c->close_notify_sent || !c->rx)
         return IOTLS_ERR_BAD_STATE;
     if (c->key_update_pending) {
         if (iotls_conn_tx_free(c) < 64)
@@ -353,6 +353,8 @@ int iotls_conn_close(iotls_conn *c)
         return IOTLS_OK;
     if (c->error != IOTLS_OK)
         return c->error;
+    if (!c->rx)
+        return IOTLS_ERR_BAD_STATE; /* buffers detached: attach them first */
     int rc = iotls_conn_send_alert(c, IOTLS_ALERT_CLOSE_NOTIFY);
     if (rc == IOTLS_OK)
         c->close_notify_sent = 1;
@@ -363,7 +365,7 @@ int iotls_conn_key_update(iotls_conn *c, int request_peer)
 {
     if (c->error != IOTLS_OK)
         return c->error;
-    if (!c->handshake_done || c->close_notify_sent)
+    if (!c->handshake_done || c->close_notify_sent || !c->rx)
         return IOTLS_ERR_BAD_STATE;
     if (iotls_conn_tx_free(c) < 64)
         return IOTLS_WANT_WRITE;

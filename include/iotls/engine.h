@@ -32,12 +32,56 @@ typedef enum {
     IOTLS_ROLE_SERVER = 1,
 } iotls_role;
 
+/* The whole block: iotls_conn_state_size + iotls_conn_buffers_size. */
 IOTLS_API size_t iotls_conn_size(const iotls_config *cfg);
+/* What a connection holds for its whole life (struct, keys, sequence
+ * numbers, counters, the selected ALPN protocol, a server's client
+ * identity): 2 to 3 KiB. */
+IOTLS_API size_t iotls_conn_state_size(const iotls_config *cfg);
+/* Its record and handshake buffers (receive, reassembly, our flight,
+ * sealed output): needed only while a record is received or sent, and all
+ * through the handshake. See iotls_conn_release_buffers. */
+IOTLS_API size_t iotls_conn_buffers_size(const iotls_config *cfg);
 /* server_name: client only (SNI and the certificate name check; NULL skips
  * both, which is only allowed with iotls_config_insecure_noverifycert or
- * pins). Returns NULL when mem is too small or misaligned. */
+ * pins). Returns NULL when mem is too small or misaligned (16 bytes). The
+ * state is the first iotls_conn_state_size bytes of mem, the buffers the
+ * rest (what iotls_conn_release_buffers hands back). */
 IOTLS_API iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg,
                                       iotls_role role, const char *server_name);
+/* The same with the state and the buffers in two blocks (each 16-byte
+ * aligned, at least iotls_conn_state_size / iotls_conn_buffers_size
+ * bytes): a server that pools buffers allocates only the state per
+ * connection. */
+IOTLS_API iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers,
+                                            size_t buffers_len, const iotls_config *cfg,
+                                            iotls_role role, const char *server_name);
+/* Idle connections without buffers (a gateway holding many): 1 when the
+ * buffers hold nothing the connection still needs: the handshake is done,
+ * no record is partly received or unread, no handshake message is partly
+ * reassembled or waiting to be sealed, every sealed byte was taken by
+ * iotls_conn_output_consume, and no KeyUpdate is owed. 0 otherwise, and
+ * when the buffers are detached. */
+IOTLS_API int iotls_conn_buffers_idle(const iotls_conn *c);
+/* When idle: wipes the buffers (they held plaintext), detaches them and
+ * gives their block back in *mem (iotls_conn_buffers_size bytes; the
+ * caller's to reuse for any connection of the same configuration, or to
+ * free; with iotls_conn_init it is the block's suffix, not a block of its
+ * own). IOTLS_ERR_BAD_STATE (and *mem NULL) when not idle. While detached,
+ * iotls_conn_input / _input_commit / _write / _close / _key_update /
+ * _start return IOTLS_ERR_BAD_STATE without failing the connection,
+ * iotls_conn_input_space gives NULL, iotls_conn_output nothing and
+ * iotls_conn_read IOTLS_WANT_READ (or the end of the stream): attach
+ * before the socket is read or data written. iotls_conn_free works either
+ * way (it never frees anything). */
+IOTLS_API int iotls_conn_release_buffers(iotls_conn *c, void **mem);
+/* Attaches a buffer block (16-byte aligned, at least
+ * iotls_conn_buffers_size bytes; its contents do not matter) to a
+ * connection whose buffers are detached. BAD_ARG for a block too small or
+ * misaligned, BAD_STATE when buffers are attached. */
+IOTLS_API int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len);
+/* 1 while buffers are attached. */
+IOTLS_API int iotls_conn_buffers_attached(const iotls_conn *c);
 /* Client: queue the ClientHello. Server: nothing (waits for one). */
 IOTLS_API int iotls_conn_start(iotls_conn *c);
 /* Input has one model, zero-copy (iotls_conn_input_space / _commit, below):
