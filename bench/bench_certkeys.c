@@ -1,5 +1,5 @@
 /* `iotls bench --cert-keys`: the CPU a peer can make us spend on the
- * certificate chain it presents, at the key limits (iotls_x509_check_keys:
+ * certificate chain it presents, at the key limits (iotls__x509_check_keys:
  * RSA up to --max-rsa-bits, public exponent up to 2^31-1). Before those
  * limits a chain of RSA-8192 keys with exponent N-2 cost seconds; now each
  * signature check with a presented key costs at most one exponentiation
@@ -18,7 +18,7 @@
  *     those after it: about n^2/2 checks.
  *
  * Each round does what a client does with a Certificate and a
- * CertificateVerify: parse the certificates (iotls_x509_add_der), verify the
+ * CertificateVerify: parse the certificates (iotls__x509_add_der), verify the
  * chain against a trust anchor that signed none of it (the attacker's
  * case), and check one signature with the leaf's key. CPU time of this
  * thread, median of the rounds. It measures; nothing is asserted. */
@@ -103,12 +103,12 @@ static int make_search(shape *s)
 
 static int load(shape *s)
 {
-    iotls_x509_init(&s->chain);
+    iotls__x509_init(&s->chain);
     for (int i = 0; i < NCERTS; i++)
-        if (iotls_x509_load_mem(&s->chain, (const uint8_t *)s->certs[i], strlen(s->certs[i])) !=
+        if (iotls__x509_load_mem(&s->chain, (const uint8_t *)s->certs[i], strlen(s->certs[i])) !=
             IOTLS_OK)
             return -1;
-    return iotls_x509_count(&s->chain) == NCERTS ? 0 : -1;
+    return iotls__x509_count(&s->chain) == NCERTS ? 0 : -1;
 }
 
 /* Bytes of the TLS 1.3 Certificate message carrying the chain. */
@@ -118,36 +118,36 @@ static size_t message_bytes(const shape *s)
     for (size_t i = 0; i < NCERTS; i++) {
         const uint8_t *der;
         size_t len;
-        if (iotls_x509_der(&s->chain, i, &der, &len) == IOTLS_OK)
+        if (iotls__x509_der(&s->chain, i, &der, &len) == IOTLS_OK)
             n += 3 + len + 2; /* cert_data, no extensions */
     }
     return n;
 }
 
 /* One client's work on the chain and a CertificateVerify; *verdict gets
- * iotls_x509_verify's answer. CPU ms. */
+ * iotls__x509_verify's answer. CPU ms. */
 static double one_round(const shape *s, const iotls_x509 *trust, unsigned max_rsa_bits,
                         const uint8_t *sig, size_t sig_len, const uint8_t *msg, size_t msg_len,
                         int *verdict, int *sig_ok)
 {
     iotls_x509 peer;
-    iotls_x509_init(&peer);
+    iotls__x509_init(&peer);
     double t0 = cpu_ms();
     for (size_t i = 0; i < NCERTS; i++) {
         const uint8_t *der;
         size_t len;
-        if (iotls_x509_der(&s->chain, i, &der, &len) == IOTLS_OK)
-            (void)iotls_x509_add_der(&peer, der, len);
+        if (iotls__x509_der(&s->chain, i, &der, &len) == IOTLS_OK)
+            (void)iotls__x509_add_der(&peer, der, len);
     }
     iotls_x509_policy policy = {.trust = trust,
                                 .host = "bench.iotls.test",
                                 .is_server_cert = 1,
                                 .max_rsa_bits = max_rsa_bits};
-    *verdict = iotls_x509_verify(&peer, &policy, NULL, 0);
-    *sig_ok = iotls_x509_verify_signature(&peer, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, msg_len, sig,
-                                          sig_len) == IOTLS_OK;
+    *verdict = iotls__x509_verify(&peer, &policy, NULL, 0);
+    *sig_ok = iotls__x509_verify_signature(&peer, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, msg_len, sig,
+                                           sig_len) == IOTLS_OK;
     double ms = cpu_ms() - t0;
-    iotls_x509_free(&peer);
+    iotls__x509_free(&peer);
     return ms;
 }
 
@@ -177,7 +177,7 @@ int bench_cert_keys(unsigned max_rsa_bits, int rounds)
            bits, NCERTS);
     fflush(stdout);
     double t0 = cpu_ms();
-    int key_rc = iotls_pki_make_rsa_key(bits, IOTLS_RSA_MAX_EXPONENT, straight.key, KEY_CAP);
+    int key_rc = iotls__pki_make_rsa_key(bits, IOTLS_RSA_MAX_EXPONENT, straight.key, KEY_CAP);
     if (key_rc == IOTLS_ERR_UNSUPPORTED) {
         /* The PSA provider on Mbed TLS 4: PSA holds no RSA key above
          * PSA_VENDOR_RSA_MAX_KEY_BITS, nor parses certificates with one. */
@@ -196,33 +196,33 @@ int bench_cert_keys(unsigned max_rsa_bits, int rounds)
     char anchor_key[1024], anchor[4096];
     iotls_cert_spec ca = {.subject = "CN=bench trusted CA", .is_ca = 1};
     iotls_x509 trust;
-    iotls_x509_init(&trust);
+    iotls__x509_init(&trust);
     if (iotls_pki_make_key(IOTLS_KEY_EC_P256, anchor_key, sizeof anchor_key) != IOTLS_OK ||
         iotls_pki_make_cert(&ca, anchor_key, NULL, NULL, anchor, sizeof anchor) != IOTLS_OK ||
-        iotls_x509_load_mem(&trust, (const uint8_t *)anchor, strlen(anchor)) != IOTLS_OK ||
+        iotls__x509_load_mem(&trust, (const uint8_t *)anchor, strlen(anchor)) != IOTLS_OK ||
         make_straight(&straight) != 0 || make_search(&search) != 0 || load(&straight) != 0 ||
         load(&search) != 0) {
         fprintf(stderr, "iotls bench: could not make the chains\n");
-        iotls_x509_free(&trust);
+        iotls__x509_free(&trust);
         return 1;
     }
 
     /* A CertificateVerify made with the key (content of any kind: the
      * work is the same). */
     iotls_pkey key;
-    iotls_pkey_init(&key);
+    iotls__pkey_init(&key);
     static const uint8_t msg[130] = {0x20};
     uint8_t sig[1024];
     size_t sig_len = 0;
     int rc =
-        iotls_pkey_load_mem(&key, (const uint8_t *)straight.key, strlen(straight.key) + 1, NULL);
+        iotls__pkey_load_mem(&key, (const uint8_t *)straight.key, strlen(straight.key) + 1, NULL);
     if (rc == IOTLS_OK)
-        rc = iotls_pkey_sign(&key, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, sizeof msg, sig, sizeof sig,
-                             &sig_len);
-    iotls_pkey_free(&key);
+        rc = iotls__pkey_sign(&key, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, sizeof msg, sig, sizeof sig,
+                              &sig_len);
+    iotls__pkey_free(&key);
     if (rc != IOTLS_OK) {
         fprintf(stderr, "iotls bench: could not sign with the key\n");
-        iotls_x509_free(&trust);
+        iotls__x509_free(&trust);
         return 1;
     }
 
@@ -230,8 +230,8 @@ int bench_cert_keys(unsigned max_rsa_bits, int rounds)
     double *one = calloc((size_t)rounds, sizeof *one);
     for (int r = 0; one && r < rounds; r++) {
         double a = cpu_ms();
-        (void)iotls_x509_verify_signature(&straight.chain, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg,
-                                          sizeof msg, sig, sig_len);
+        (void)iotls__x509_verify_signature(&straight.chain, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg,
+                                           sizeof msg, sig, sig_len);
         one[r] = cpu_ms() - a;
     }
     if (one)
@@ -260,8 +260,8 @@ int bench_cert_keys(unsigned max_rsa_bits, int rounds)
            worst, rounds, one_ms > 0 ? worst / one_ms : 0.0, worst_max);
     if (message_bytes(&straight) > 16384 || message_bytes(&search) > 16384)
         printf("  (a Certificate over 16384 bytes needs iotls_config_set_max_handshake_size)\n");
-    iotls_x509_free(&straight.chain);
-    iotls_x509_free(&search.chain);
-    iotls_x509_free(&trust);
+    iotls__x509_free(&straight.chain);
+    iotls__x509_free(&search.chain);
+    iotls__x509_free(&trust);
     return 0;
 }

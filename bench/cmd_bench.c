@@ -113,7 +113,7 @@ static void *side_main(void *p)
 {
     side_job *j = p;
     memtrack_reset_thread();
-    iotls_crypto_mem_thread_reset();
+    iotls__crypto_mem_thread_reset();
     double t0 = bench_now_ms();
     /* Callgrind's collection state is per thread and starts off in every
      * thread (--collect-atstart=no): on for exactly the handshake. */
@@ -124,7 +124,7 @@ static void *side_main(void *p)
         CALLGRIND_TOGGLE_COLLECT;
     j->ms = bench_now_ms() - t0;
     j->peak = memtrack_thread_peak();
-    j->hook = iotls_crypto_mem_thread_peak();
+    j->hook = iotls__crypto_mem_thread_peak();
     j->ok = conn != NULL;
     if (conn) {
         j->handshaken = 1;
@@ -325,7 +325,7 @@ static cert_counts cert_counts_now(void)
 {
     cert_counts c = {0, 0};
 #if BENCH_COLD
-    iotls_ossl_cert_cache_counts(&c.parsed, &c.hits);
+    iotls__ossl_cert_cache_counts(&c.parsed, &c.hits);
 #endif
     return c;
 }
@@ -336,7 +336,7 @@ static cert_counts cert_cache_set(int on)
 {
     cert_counts c = cert_counts_now();
 #if BENCH_COLD
-    iotls_ossl_cert_cache_set_enabled(on);
+    iotls__ossl_cert_cache_set_enabled(on);
 #else
     (void)on;
 #endif
@@ -760,7 +760,7 @@ int cmd_bench(int argc, char **argv)
      * library allocates anything; the provider installs it from a
      * constructor, which this call also links in (src/crypto/openssl/mem.c,
      * src/crypto/mbedtls_common/mem.c). */
-    iotls_crypto_mem_reset_peak();
+    iotls__crypto_mem_reset_peak();
     int rounds = 30, cg_rounds = 10, instructions = 0;
     size_t bulk_mib = 32, record_size = 0, max_hs = 0;
     int bulk_runs = 5;
@@ -831,7 +831,7 @@ int cmd_bench(int argc, char **argv)
     }
     /* The external PSK: random per run, the same for every stack. */
     uint8_t psk[BENCH_PSK_LEN];
-    if (iotls_random(psk, sizeof psk) != IOTLS_OK) {
+    if (iotls__random(psk, sizeof psk) != IOTLS_OK) {
         fprintf(stderr, "iotls bench: no random PSK\n");
         free(pki);
         return 1;
@@ -1055,7 +1055,7 @@ int cmd_bench(int argc, char **argv)
            "  free, minus what an empty thread touches (%zu B). A handshake counts only when\n"
            "  both sides report it as the kind measured (resumed / external PSK, x25519).\n",
            STACK_BYTES / 1024, pt.baseline);
-    iotls_wipe(psk, sizeof psk);
+    iotls__wipe(psk, sizeof psk);
     free(pki);
     return failures ? 1 : 0;
 }

@@ -4,26 +4,26 @@
 
 #include "iotls/error.h"
 
-void iotls_rd_init(iotls_reader *r, const uint8_t *p, size_t len)
+void iotls__rd_init(iotls_reader *r, const uint8_t *p, size_t len)
 {
     r->p = p;
     r->len = p ? len : 0;
     r->pos = 0;
 }
 
-size_t iotls_rd_remaining(const iotls_reader *r)
+size_t iotls__rd_remaining(const iotls_reader *r)
 {
     return r->len - r->pos;
 }
 
-int iotls_rd_done(const iotls_reader *r)
+int iotls__rd_done(const iotls_reader *r)
 {
     return r->pos == r->len ? IOTLS_OK : IOTLS_ERR_DECODE;
 }
 
 static int read_uint(iotls_reader *r, size_t n, uint32_t *v)
 {
-    if (iotls_rd_remaining(r) < n)
+    if (iotls__rd_remaining(r) < n)
         return IOTLS_ERR_DECODE;
     uint32_t x = 0;
     for (size_t i = 0; i < n; i++)
@@ -33,7 +33,7 @@ static int read_uint(iotls_reader *r, size_t n, uint32_t *v)
     return IOTLS_OK;
 }
 
-int iotls_rd_u8(iotls_reader *r, uint8_t *v)
+int iotls__rd_u8(iotls_reader *r, uint8_t *v)
 {
     uint32_t x;
     int rc = read_uint(r, 1, &x);
@@ -42,7 +42,7 @@ int iotls_rd_u8(iotls_reader *r, uint8_t *v)
     return rc;
 }
 
-int iotls_rd_u16(iotls_reader *r, uint16_t *v)
+int iotls__rd_u16(iotls_reader *r, uint16_t *v)
 {
     uint32_t x;
     int rc = read_uint(r, 2, &x);
@@ -51,18 +51,18 @@ int iotls_rd_u16(iotls_reader *r, uint16_t *v)
     return rc;
 }
 
-int iotls_rd_u24(iotls_reader *r, uint32_t *v)
+int iotls__rd_u24(iotls_reader *r, uint32_t *v)
 {
     return read_uint(r, 3, v);
 }
-int iotls_rd_u32(iotls_reader *r, uint32_t *v)
+int iotls__rd_u32(iotls_reader *r, uint32_t *v)
 {
     return read_uint(r, 4, v);
 }
 
-int iotls_rd_bytes(iotls_reader *r, size_t n, iotls_bytes *out)
+int iotls__rd_bytes(iotls_reader *r, size_t n, iotls_bytes *out)
 {
-    if (iotls_rd_remaining(r) < n)
+    if (iotls__rd_remaining(r) < n)
         return IOTLS_ERR_DECODE;
     out->p = r->p + r->pos;
     out->len = n;
@@ -70,10 +70,10 @@ int iotls_rd_bytes(iotls_reader *r, size_t n, iotls_bytes *out)
     return IOTLS_OK;
 }
 
-int iotls_rd_copy(iotls_reader *r, uint8_t *out, size_t n)
+int iotls__rd_copy(iotls_reader *r, uint8_t *out, size_t n)
 {
     iotls_bytes b;
-    int rc = iotls_rd_bytes(r, n, &b);
+    int rc = iotls__rd_bytes(r, n, &b);
     if (rc == IOTLS_OK && n > 0)
         memcpy(out, b.p, n);
     return rc;
@@ -87,22 +87,22 @@ static int read_vec(iotls_reader *r, size_t prefix, size_t min_len, size_t max_l
     int rc = read_uint(r, prefix, &n);
     if (rc != IOTLS_OK)
         return rc;
-    if (n < min_len || n > max_len || iotls_rd_remaining(r) < n) {
+    if (n < min_len || n > max_len || iotls__rd_remaining(r) < n) {
         r->pos = start;
         return IOTLS_ERR_DECODE;
     }
-    return iotls_rd_bytes(r, n, out);
+    return iotls__rd_bytes(r, n, out);
 }
 
-int iotls_rd_vec8(iotls_reader *r, size_t min_len, size_t max_len, iotls_bytes *out)
+int iotls__rd_vec8(iotls_reader *r, size_t min_len, size_t max_len, iotls_bytes *out)
 {
     return read_vec(r, 1, min_len, max_len, out);
 }
-int iotls_rd_vec16(iotls_reader *r, size_t min_len, size_t max_len, iotls_bytes *out)
+int iotls__rd_vec16(iotls_reader *r, size_t min_len, size_t max_len, iotls_bytes *out)
 {
     return read_vec(r, 2, min_len, max_len, out);
 }
-int iotls_rd_vec24(iotls_reader *r, size_t min_len, size_t max_len, iotls_bytes *out)
+int iotls__rd_vec24(iotls_reader *r, size_t min_len, size_t max_len, iotls_bytes *out)
 {
     return read_vec(r, 3, min_len, max_len, out);
 }
@@ -113,24 +113,24 @@ static int read_sub(iotls_reader *r, size_t prefix, size_t min_len, size_t max_l
     iotls_bytes b;
     int rc = read_vec(r, prefix, min_len, max_len, &b);
     if (rc == IOTLS_OK)
-        iotls_rd_init(sub, b.p, b.len);
+        iotls__rd_init(sub, b.p, b.len);
     return rc;
 }
 
-int iotls_rd_sub8(iotls_reader *r, size_t min_len, size_t max_len, iotls_reader *sub)
+int iotls__rd_sub8(iotls_reader *r, size_t min_len, size_t max_len, iotls_reader *sub)
 {
     return read_sub(r, 1, min_len, max_len, sub);
 }
-int iotls_rd_sub16(iotls_reader *r, size_t min_len, size_t max_len, iotls_reader *sub)
+int iotls__rd_sub16(iotls_reader *r, size_t min_len, size_t max_len, iotls_reader *sub)
 {
     return read_sub(r, 2, min_len, max_len, sub);
 }
-int iotls_rd_sub24(iotls_reader *r, size_t min_len, size_t max_len, iotls_reader *sub)
+int iotls__rd_sub24(iotls_reader *r, size_t min_len, size_t max_len, iotls_reader *sub)
 {
     return read_sub(r, 3, min_len, max_len, sub);
 }
 
-void iotls_wr_init(iotls_writer *w, uint8_t *p, size_t cap)
+void iotls__wr_init(iotls_writer *w, uint8_t *p, size_t cap)
 {
     w->p = p;
     w->cap = p ? cap : 0;
@@ -138,12 +138,12 @@ void iotls_wr_init(iotls_writer *w, uint8_t *p, size_t cap)
     w->err = IOTLS_OK;
 }
 
-int iotls_wr_error(const iotls_writer *w)
+int iotls__wr_error(const iotls_writer *w)
 {
     return w->err;
 }
 
-uint8_t *iotls_wr_reserve(iotls_writer *w, size_t n)
+uint8_t *iotls__wr_reserve(iotls_writer *w, size_t n)
 {
     if (w->err != IOTLS_OK)
         return NULL;
@@ -158,52 +158,52 @@ uint8_t *iotls_wr_reserve(iotls_writer *w, size_t n)
 
 static void write_uint(iotls_writer *w, size_t n, uint32_t v)
 {
-    uint8_t *at = iotls_wr_reserve(w, n);
+    uint8_t *at = iotls__wr_reserve(w, n);
     if (!at)
         return;
     for (size_t i = 0; i < n; i++)
         at[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-void iotls_wr_u8(iotls_writer *w, uint8_t v)
+void iotls__wr_u8(iotls_writer *w, uint8_t v)
 {
     write_uint(w, 1, v);
 }
-void iotls_wr_u16(iotls_writer *w, uint16_t v)
+void iotls__wr_u16(iotls_writer *w, uint16_t v)
 {
     write_uint(w, 2, v);
 }
-void iotls_wr_u24(iotls_writer *w, uint32_t v)
+void iotls__wr_u24(iotls_writer *w, uint32_t v)
 {
     write_uint(w, 3, v);
 }
-void iotls_wr_u32(iotls_writer *w, uint32_t v)
+void iotls__wr_u32(iotls_writer *w, uint32_t v)
 {
     write_uint(w, 4, v);
 }
 
-void iotls_wr_bytes(iotls_writer *w, const void *data, size_t n)
+void iotls__wr_bytes(iotls_writer *w, const void *data, size_t n)
 {
-    uint8_t *at = iotls_wr_reserve(w, n);
+    uint8_t *at = iotls__wr_reserve(w, n);
     if (at && n > 0)
         memcpy(at, data, n);
 }
 
-void iotls_wr_zeros(iotls_writer *w, size_t n)
+void iotls__wr_zeros(iotls_writer *w, size_t n)
 {
-    uint8_t *at = iotls_wr_reserve(w, n);
+    uint8_t *at = iotls__wr_reserve(w, n);
     if (at && n > 0)
         memset(at, 0, n);
 }
 
-size_t iotls_wr_vec_begin(iotls_writer *w, unsigned prefix_bytes)
+size_t iotls__wr_vec_begin(iotls_writer *w, unsigned prefix_bytes)
 {
     size_t mark = w->len;
     write_uint(w, prefix_bytes, 0);
     return mark;
 }
 
-void iotls_wr_vec_end(iotls_writer *w, size_t mark, unsigned prefix_bytes)
+void iotls__wr_vec_end(iotls_writer *w, size_t mark, unsigned prefix_bytes)
 {
     if (w->err != IOTLS_OK)
         return;

@@ -40,7 +40,7 @@
  *
  * WAIT_ states accept the messages of table "transitions"; SEND_ states
  * accept nothing and send (table "send_states"): conn.c runs
- * iotls_client_advance after each record, which runs them one after the
+ * iotls__client_advance after each record, which runs them one after the
  * other until a WAIT_ state (or CONNECTED). So every sending step returns
  * before the next starts and none runs under the server Finished's
  * handler: the deepest stack of a handshake, our CertificateVerify
@@ -116,11 +116,11 @@ static const char *sni_to_send(const iotls_conn *c, char out[IOTLS_MAX_SERVER_NA
 static int make_share(iotls_conn *c, uint16_t group)
 {
     struct iotls_client_state *s = &c->hs.cl;
-    iotls_kex_free(&s->kex);
+    iotls__kex_free(&s->kex);
     s->share_group = 0;
     s->share_pub_len = 0;
     int rc =
-        iotls_kex_generate(&s->kex, group, s->share_pub, sizeof s->share_pub, &s->share_pub_len);
+        iotls__kex_generate(&s->kex, group, s->share_pub, sizeof s->share_pub, &s->share_pub_len);
     if (rc != IOTLS_OK)
         return rc;
     s->share_group = group;
@@ -138,13 +138,13 @@ static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_le
     *ext_psk = false;
     *alg = IOTLS_HASH_NONE;
     if (IOTLS_FEATURE_RESUMPTION && s->has_session) {
-        *alg = iotls_suite_hash(s->session.suite);
+        *alg = iotls__suite_hash(s->session.suite);
         *key = s->session.psk;
         *key_len = s->session.psk_len;
     } else if (IOTLS_FEATURE_EXT_PSK && cfg->has_ext_psk) {
         int usable = 0;
         for (size_t i = 0; i < cfg->suite_count; i++)
-            usable |= iotls_suite_hash(cfg->suites[i]) == cfg->ext_psk_hash;
+            usable |= iotls__suite_hash(cfg->suites[i]) == cfg->ext_psk_hash;
         if (!usable)
             return 0;
         *alg = cfg->ext_psk_hash;
@@ -154,7 +154,7 @@ static int psk_to_offer(const iotls_conn *c, const uint8_t **key, size_t *key_le
     } else {
         return 0;
     }
-    return s->hrr_suite == 0 || iotls_suite_hash(s->hrr_suite) == *alg;
+    return s->hrr_suite == 0 || iotls__suite_hash(s->hrr_suite) == *alg;
 }
 
 /* What we announce for our record size (iotls_config_set_record_size):
@@ -239,13 +239,13 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
              * the real age by up to 1 ms; one less never does. A server
              * may refuse 0-RTT when our age is more than its own view
              * (GnuTLS does), and that view starts before ours. */
-            uint64_t now = iotls_config_now_ms(cfg);
+            uint64_t now = iotls__config_now_ms(cfg);
             uint64_t age_ms = now > s->session.received_ms ? now - s->session.received_ms - 1 : 0;
             psk.identity = s->session.ticket;
             psk.identity_len = s->session.ticket_len;
             psk.obfuscated_age = (uint32_t)age_ms + s->session.age_add; /* mod 2^32 */
         }
-        psk.binder_len = iotls_hash_len(psk_alg);
+        psk.binder_len = iotls__hash_len(psk_alg);
         p.psks = &psk;
         p.psk_count = 1;
         p.psk_ke = cfg->psk_ke != 0;
@@ -255,7 +255,7 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         size_t n = 0;
         for (size_t pass = 0; pass < 2; pass++)
             for (size_t i = 0; i < cfg->suite_count && n < IOTLS_MAX_SUITES; i++)
-                if ((iotls_suite_hash(cfg->suites[i]) == psk_alg) == (pass == 0))
+                if ((iotls__suite_hash(cfg->suites[i]) == psk_alg) == (pass == 0))
                     suites[n++] = cfg->suites[i];
         p.suites = suites;
         p.suite_count = n;
@@ -274,11 +274,11 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
 
     iotls_writer w;
     size_t binders_offset = 0;
-    iotls_conn_hs_writer(c, &w);
+    iotls__conn_hs_writer(c, &w);
     uint8_t *msg = c->hs_out + c->hs_out_len; /* after the writer: hs_out may live in tx */
-    int rc = iotls_client_hello_write(&w, &p, &binders_offset);
+    int rc = iotls__client_hello_write(&w, &p, &binders_offset);
     if (rc == IOTLS_OK)
-        rc = iotls_wr_error(&w);
+        rc = iotls__wr_error(&w);
     if (rc == IOTLS_OK && IOTLS_FEATURE_ANY_PSK && s->psk_offered) {
         /* binder = HMAC over the ClientHello up to the binders, with the
          * transcript before it (message_hash and HRR after a retry). */
@@ -290,32 +290,32 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
          * until the ServerHello initializes it again, and a second key
          * schedule (480 B) on the stack would sit on the deepest path. */
         iotls_key_schedule *early = &c->ks;
-        rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, binders_offset, hash);
+        rc = iotls__transcript_hash_with(&c->transcript, psk_alg, msg, binders_offset, hash);
         if (rc == IOTLS_OK)
-            rc = iotls_ks_init(early, psk_alg, psk_key, psk_key_len);
+            rc = iotls__ks_init(early, psk_alg, psk_key, psk_key_len);
         if (rc == IOTLS_OK)
-            rc = iotls_ks_binder_key(early, s->offered_ext_psk, binder_key);
+            rc = iotls__ks_binder_key(early, s->offered_ext_psk, binder_key);
         if (rc == IOTLS_OK)
-            rc = iotls_finished_verify_data(psk_alg, binder_key, hash, binder);
+            rc = iotls__finished_verify_data(psk_alg, binder_key, hash, binder);
         if (rc == IOTLS_OK)
-            rc = iotls_client_hello_set_binder(msg, w.len, binders_offset, 0, binder,
-                                               iotls_hash_len(psk_alg));
+            rc = iotls__client_hello_set_binder(msg, w.len, binders_offset, 0, binder,
+                                                iotls__hash_len(psk_alg));
         /* client_early_traffic_secret from Hash(ClientHello), binders in. */
         int with_early = IOTLS_FEATURE_EARLY_DATA && s->early_offered;
         if (rc == IOTLS_OK && with_early)
-            rc = iotls_transcript_hash_with(&c->transcript, psk_alg, msg, w.len, hash);
+            rc = iotls__transcript_hash_with(&c->transcript, psk_alg, msg, w.len, hash);
         if (rc == IOTLS_OK && with_early)
-            rc = iotls_ks_early_traffic(early, hash);
+            rc = iotls__ks_early_traffic(early, hash);
         if (rc == IOTLS_OK && with_early)
-            memcpy(s->early_traffic, early->client_early_traffic, iotls_hash_len(psk_alg));
-        iotls_ks_wipe(early);
-        iotls_wipe(binder_key, sizeof binder_key);
-        iotls_wipe(binder, sizeof binder);
+            memcpy(s->early_traffic, early->client_early_traffic, iotls__hash_len(psk_alg));
+        iotls__ks_wipe(early);
+        iotls__wipe(binder_key, sizeof binder_key);
+        iotls__wipe(binder, sizeof binder);
     }
     if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
+        rc = iotls__conn_hs_commit(c, &w);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls__conn_flush(c);
     return rc;
 }
 
@@ -326,7 +326,7 @@ static int send_compat_ccs(iotls_conn *c)
 {
     if (!c->cfg->middlebox_compat || c->ccs_sent)
         return IOTLS_OK;
-    return iotls_conn_send_ccs(c);
+    return iotls__conn_send_ccs(c);
 }
 
 /* Right after the first ClientHello: [CCS] (RFC 8446 D.4 puts it here
@@ -339,19 +339,19 @@ static int start_early_data(iotls_conn *c)
     int rc = send_compat_ccs(c);
     if (rc != IOTLS_OK)
         return rc;
-    c->hash = iotls_suite_hash(s->session.suite);
-    c->aead = iotls_suite_aead(s->session.suite);
-    c->hash_len = iotls_hash_len(c->hash);
-    iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", s->early_traffic);
-    rc = iotls_conn_set_write_secret(c, s->early_traffic, IOTLS_EPOCH_EARLY);
+    c->hash = iotls__suite_hash(s->session.suite);
+    c->aead = iotls__suite_aead(s->session.suite);
+    c->hash_len = iotls__hash_len(c->hash);
+    iotls__conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", s->early_traffic);
+    rc = iotls__conn_set_write_secret(c, s->early_traffic, IOTLS_EPOCH_EARLY);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_send_early_records(c, s->early_pending, s->early_pending_len);
+        rc = iotls__conn_send_early_records(c, s->early_pending, s->early_pending_len);
     if (rc == IOTLS_OK)
         c->early_bytes = (uint32_t)s->early_pending_len;
     return rc;
 }
 
-int iotls_client_start(iotls_conn *c)
+int iotls__client_start(iotls_conn *c)
 {
     const iotls_config *cfg = c->cfg;
     struct iotls_client_state *s = &c->hs.cl;
@@ -360,12 +360,12 @@ int iotls_client_start(iotls_conn *c)
     if (cfg->suite_count == 0 || cfg->group_count == 0 || cfg->sig_alg_count == 0)
         return IOTLS_ERR_CONFIG;
 
-    int rc = iotls_random(c->client_random, sizeof c->client_random);
+    int rc = iotls__random(c->client_random, sizeof c->client_random);
     if (rc != IOTLS_OK)
         return rc;
     s->session_id_len = 0;
     if (cfg->middlebox_compat) {
-        rc = iotls_random(s->session_id, sizeof s->session_id);
+        rc = iotls__random(s->session_id, sizeof s->session_id);
         if (rc != IOTLS_OK)
             return rc;
         s->session_id_len = sizeof s->session_id;
@@ -410,18 +410,18 @@ static int server_hello_prescan(const uint8_t *body, size_t len, iotls_bytes *ra
     uint8_t compression;
 
     *has_versions = 0;
-    iotls_rd_init(&r, body, len);
-    if (iotls_rd_u16(&r, &version) != IOTLS_OK || iotls_rd_bytes(&r, 32, random) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 0, 32, &session_id) != IOTLS_OK || iotls_rd_u16(&r, &suite) != IOTLS_OK ||
-        iotls_rd_u8(&r, &compression) != IOTLS_OK)
+    iotls__rd_init(&r, body, len);
+    if (iotls__rd_u16(&r, &version) != IOTLS_OK || iotls__rd_bytes(&r, 32, random) != IOTLS_OK ||
+        iotls__rd_vec8(&r, 0, 32, &session_id) != IOTLS_OK ||
+        iotls__rd_u16(&r, &suite) != IOTLS_OK || iotls__rd_u8(&r, &compression) != IOTLS_OK)
         return IOTLS_ERR_DECODE;
-    if (iotls_rd_remaining(&r) == 0)
+    if (iotls__rd_remaining(&r) == 0)
         return IOTLS_OK; /* a TLS 1.2 (or older) hello without extensions */
-    if (iotls_rd_sub16(&r, 0, 0xFFFF, &exts) != IOTLS_OK)
+    if (iotls__rd_sub16(&r, 0, 0xFFFF, &exts) != IOTLS_OK)
         return IOTLS_ERR_DECODE;
-    while (iotls_rd_remaining(&exts) > 0) {
-        if (iotls_rd_u16(&exts, &ext_type) != IOTLS_OK ||
-            iotls_rd_vec16(&exts, 0, 0xFFFF, &ext_data) != IOTLS_OK)
+    while (iotls__rd_remaining(&exts) > 0) {
+        if (iotls__rd_u16(&exts, &ext_type) != IOTLS_OK ||
+            iotls__rd_vec16(&exts, 0, 0xFFFF, &ext_data) != IOTLS_OK)
             return IOTLS_ERR_DECODE;
         if (ext_type == IOTLS_EXT_SUPPORTED_VERSIONS)
             *has_versions = 1;
@@ -443,21 +443,21 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
         /* A group we did not offer, or the one we already sent a share
          * for, cannot help. */
         if (!u16_in(cfg->groups, cfg->group_count, sh->key_share_group) ||
-            sh->key_share_group == s->share_group || !iotls_kex_supported(sh->key_share_group))
+            sh->key_share_group == s->share_group || !iotls__kex_supported(sh->key_share_group))
             return IOTLS_ERR_ILLEGAL_PARAMETER;
     }
     /* An HRR that would not change the ClientHello is illegal. */
     if (!has_group && (!has_cookie || sh->cookie.len == 0))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
-    int rc = iotls_conn_set_suite(c, sh->cipher_suite);
+    int rc = iotls__conn_set_suite(c, sh->cipher_suite);
     if (rc != IOTLS_OK)
         return rc;
     s->hrr_suite = sh->cipher_suite;
     /* Transcript: message_hash(ClientHello1) || HelloRetryRequest || ... */
-    rc = iotls_transcript_hrr_substitute(&c->transcript);
+    rc = iotls__transcript_hrr_substitute(&c->transcript);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
     c->hrr = 1;
@@ -466,11 +466,11 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
          * the second ClientHello goes out in the clear. */
         s->early_offered = 0;
         c->early_status = IOTLS_EARLY_DATA_REJECTED;
-        iotls_record_cipher_free(&c->wr);
+        iotls__record_cipher_free(&c->wr);
         c->wr_epoch = IOTLS_EPOCH_PLAIN;
     }
-    iotls_conn_event(c, IOTLS_EV_HRR, IOTLS_HS_SERVER_HELLO, len,
-                     has_group ? sh->key_share_group : s->share_group, NULL);
+    iotls__conn_event(c, IOTLS_EV_HRR, IOTLS_HS_SERVER_HELLO, len,
+                      has_group ? sh->key_share_group : s->share_group, NULL);
 
     if (has_group) {
         rc = make_share(c, sh->key_share_group);
@@ -511,7 +511,7 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     }
 
     iotls_server_hello sh;
-    rc = iotls_server_hello_parse(body, body_len, &sh);
+    rc = iotls__server_hello_parse(body, body_len, &sh);
     if (rc != IOTLS_OK)
         return rc;
     if (sh.is_hrr && c->hrr)
@@ -540,7 +540,7 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (resumed && (!IOTLS_FEATURE_ANY_PSK || !s->psk_offered))
         return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     /* RFC 8446 4.2.11: the one identity we sent, with a suite of its hash. */
-    if (resumed && (sh.selected_identity != 0 || iotls_suite_hash(sh.cipher_suite) != s->psk_alg))
+    if (resumed && (sh.selected_identity != 0 || iotls__suite_hash(sh.cipher_suite) != s->psk_alg))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     /* Without a PSK the (EC)DHE share is the only way to keys; psk_ke only
      * when we offered it. */
@@ -549,9 +549,9 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (has_share && sh.key_share_group != s->share_group)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
-    rc = iotls_conn_set_suite(c, sh.cipher_suite);
+    rc = iotls__conn_set_suite(c, sh.cipher_suite);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
 
@@ -559,9 +559,10 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     size_t dhe_len = 0;
     if (has_share)
-        rc = iotls_kex_derive(&s->kex, sh.key_share.p, sh.key_share.len, dhe, sizeof dhe, &dhe_len);
+        rc =
+            iotls__kex_derive(&s->kex, sh.key_share.p, sh.key_share.len, dhe, sizeof dhe, &dhe_len);
     /* The private key has done its one job. */
-    iotls_kex_free(&s->kex);
+    iotls__kex_free(&s->kex);
     const uint8_t *psk_key = NULL;
     size_t psk_len = 0;
     if (IOTLS_FEATURE_ANY_PSK && resumed) {
@@ -569,12 +570,12 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
         psk_len = s->offered_ext_psk ? cfg->ext_psk_len : s->session.psk_len;
     }
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(&c->ks, c->hash, psk_key, psk_len);
+        rc = iotls__ks_init(&c->ks, c->hash, psk_key, psk_len);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_hash(&c->transcript, hash);
+        rc = iotls__transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_handshake(&c->ks, has_share ? dhe : NULL, dhe_len, hash);
-    iotls_wipe(dhe, sizeof dhe);
+        rc = iotls__ks_handshake(&c->ks, has_share ? dhe : NULL, dhe_len, hash);
+    iotls__wipe(dhe, sizeof dhe);
     if (rc != IOTLS_OK)
         return rc;
     c->resumed = resumed && !s->offered_ext_psk;
@@ -582,11 +583,11 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (resumed) /* a full handshake's certificate check sets it */
         c->peer_auth = s->offered_ext_psk ? IOTLS_PEER_AUTH_PSK : IOTLS_PEER_AUTH_RESUMED;
     c->group = has_share ? s->share_group : 0;
-    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
-    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
+    iotls__conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
+    iotls__conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
     /* Our write keys stay plaintext until our second flight: a CCS in
      * compatibility mode goes out unprotected before it. */
-    rc = iotls_conn_set_read_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+    rc = iotls__conn_set_read_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc != IOTLS_OK)
         return rc;
     s->state = IOTLS_CL_WAIT_EE;
@@ -601,7 +602,7 @@ static int alpn_offered(const iotls_config *cfg, iotls_bytes name)
     size_t pos = 0;
     list.p = cfg->alpn;
     list.len = cfg->alpn_len;
-    while (iotls_alpn_next(list, &pos, &offered))
+    while (iotls__alpn_next(list, &pos, &offered))
         if (offered.len == name.len && memcmp(offered.p, name.p, name.len) == 0)
             return 1;
     return 0;
@@ -612,8 +613,8 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
     const iotls_config *cfg = c->cfg;
     struct iotls_client_state *s = &c->hs.cl;
     iotls_encrypted_extensions ee;
-    int rc =
-        iotls_encrypted_extensions_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &ee);
+    int rc = iotls__encrypted_extensions_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN,
+                                               &ee);
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.2: a response to an extension we did not send is
@@ -666,7 +667,7 @@ static int on_encrypted_extensions(iotls_conn *c, const uint8_t *msg, size_t len
         memcpy(c->alpn, ee.alpn.p, ee.alpn.len);
         c->alpn[ee.alpn.len] = '\0';
     }
-    rc = iotls_transcript_update(&c->transcript, msg, len);
+    rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
     /* A PSK handshake (resumed or external) is authenticated by the PSK:
@@ -688,7 +689,7 @@ static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
     struct iotls_client_state *s = &c->hs.cl;
     iotls_certificate_request cr;
     int rc =
-        iotls_certificate_request_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cr);
+        iotls__certificate_request_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cr);
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.3.2: zero length except in post-handshake authentication. */
@@ -702,14 +703,14 @@ static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
         for (size_t i = 0; i < cfg->sig_alg_count; i++) {
             uint16_t scheme = cfg->sig_algs[i];
             if (!is_pkcs1_scheme(scheme) &&
-                iotls_u16_list_contains(cr.signature_algorithms, scheme) &&
-                iotls_pkey_can_sign(&own->key, scheme)) {
+                iotls__u16_list_contains(cr.signature_algorithms, scheme) &&
+                iotls__pkey_can_sign(&own->key, scheme)) {
                 s->client_sig_scheme = scheme;
                 break;
             }
         }
     }
-    rc = iotls_transcript_update(&c->transcript, msg, len);
+    rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
     s->state = IOTLS_CL_WAIT_CERT;
@@ -719,7 +720,7 @@ static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
 static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate cert;
-    int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
+    int rc = iotls__certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
     if (rc != IOTLS_OK)
         return rc;
     if (cert.context.len != 0)
@@ -731,16 +732,16 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 
     iotls_bytes der;
     size_t pos = 0;
-    while (iotls_certificate_next(cert.certificate_list, &pos, &der)) {
-        rc = iotls_x509_add_der(&c->peer_chain, der.p, der.len);
+    while (iotls__certificate_next(cert.certificate_list, &pos, &der)) {
+        rc = iotls__x509_add_der(&c->peer_chain, der.p, der.len);
         if (rc != IOTLS_OK)
             return rc == IOTLS_ERR_NO_MEMORY ? rc : IOTLS_ERR_BAD_CERTIFICATE;
     }
     c->peer_cert_presented = 1;
-    rc = iotls_transcript_update(&c->transcript, msg, len);
+    rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
-    rc = iotls_conn_verify_peer_chain(c, 1);
+    rc = iotls__conn_verify_peer_chain(c, 1);
     if (rc != IOTLS_OK)
         return rc;
     c->hs.cl.state = IOTLS_CL_WAIT_CV;
@@ -752,29 +753,29 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
     const iotls_config *cfg = c->cfg;
     iotls_certificate_verify cv;
     int rc =
-        iotls_certificate_verify_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cv);
+        iotls__certificate_verify_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cv);
     if (rc != IOTLS_OK)
         return rc;
     /* Only a scheme we offered, never PKCS#1 v1.5 (RFC 8446 4.4.3), and one
      * that fits the leaf's key. */
     if (!u16_in(cfg->sig_algs, cfg->sig_alg_count, cv.scheme) || is_pkcs1_scheme(cv.scheme) ||
-        !iotls_x509_key_fits(&c->peer_chain, cv.scheme))
+        !iotls__x509_key_fits(&c->peer_chain, cv.scheme))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
     size_t content_len = 0;
-    rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..Certificate */
+    rc = iotls__transcript_hash(&c->transcript, hash); /* ClientHello..Certificate */
     if (rc == IOTLS_OK)
-        rc = iotls_certificate_verify_content(1, hash, c->hash_len, content, sizeof content,
-                                              &content_len);
+        rc = iotls__certificate_verify_content(1, hash, c->hash_len, content, sizeof content,
+                                               &content_len);
     if (rc == IOTLS_OK)
-        rc = iotls_x509_verify_signature(&c->peer_chain, cv.scheme, content, content_len,
-                                         cv.signature.p, cv.signature.len);
+        rc = iotls__x509_verify_signature(&c->peer_chain, cv.scheme, content, content_len,
+                                          cv.signature.p, cv.signature.len);
     if (rc != IOTLS_OK)
         return rc;
     c->peer_sig_scheme = cv.scheme;
-    rc = iotls_transcript_update(&c->transcript, msg, len);
+    rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc != IOTLS_OK)
         return rc;
     c->hs.cl.state = IOTLS_CL_WAIT_FINISHED;
@@ -784,7 +785,7 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
 /* ---------------- send states ----------------
  * After the server's Finished, each sending step of our second flight is
  * a state: its step writes one message and moves the state on, and
- * iotls_client_advance runs them one after the other, each returning
+ * iotls__client_advance runs them one after the other, each returning
  * before the next starts. */
 
 /* EndOfEarlyData (0-RTT accepted): under the early keys, sealed. */
@@ -793,12 +794,12 @@ static int send_end_of_early_data(iotls_conn *c)
     if (!IOTLS_FEATURE_EARLY_DATA)
         return IOTLS_ERR_INTERNAL; /* never entered: built without 0-RTT */
     iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
-    int rc = iotls_end_of_early_data_write(&w);
+    iotls__conn_hs_writer(c, &w);
+    int rc = iotls__end_of_early_data_write(&w);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
+        rc = iotls__conn_hs_commit(c, &w);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls__conn_flush(c);
     if (rc == IOTLS_OK)
         c->hs.cl.state = IOTLS_CL_SEND_CCS;
     return rc;
@@ -810,7 +811,7 @@ static int send_ccs(iotls_conn *c)
 {
     int rc = send_compat_ccs(c);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+        rc = iotls__conn_set_write_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK)
         c->hs.cl.state = c->hs.cl.cert_requested ? IOTLS_CL_SEND_CERT : IOTLS_CL_SEND_FINISHED;
     return rc;
@@ -825,22 +826,22 @@ static int send_certificate(iotls_conn *c)
     size_t der_lens[CLIENT_MAX_CHAIN];
     size_t count = 0;
     if (IOTLS_FEATURE_CLIENT_AUTH && c->hs.cl.client_sig_scheme != 0) {
-        count = iotls_x509_count(&own->cert);
+        count = iotls__x509_count(&own->cert);
         if (count == 0 || count > CLIENT_MAX_CHAIN)
             return IOTLS_ERR_CONFIG;
         for (size_t i = 0; i < count; i++) {
-            int rc = iotls_x509_der(&own->cert, i, &ders[i], &der_lens[i]);
+            int rc = iotls__x509_der(&own->cert, i, &ders[i], &der_lens[i]);
             if (rc != IOTLS_OK)
                 return rc;
         }
     }
     iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
-    int rc = iotls_certificate_write(&w, NULL, 0, ders, der_lens, count);
+    iotls__conn_hs_writer(c, &w);
+    int rc = iotls__certificate_write(&w, NULL, 0, ders, der_lens, count);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
+        rc = iotls__conn_hs_commit(c, &w);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls__conn_flush(c);
     if (rc == IOTLS_OK)
         c->hs.cl.state =
             IOTLS_FEATURE_CLIENT_AUTH && count > 0 ? IOTLS_CL_SEND_CV : IOTLS_CL_SEND_FINISHED;
@@ -857,8 +858,8 @@ static int send_certificate_verify(iotls_conn *c)
     struct iotls_client_state *s = &c->hs.cl;
     /* The provider's sign call takes a mutable key (mbedTLS updates RSA
      * blinding values inside it); the configuration is otherwise untouched. */
-    int rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&own_cert_cfg(c)->key,
-                                                s->client_sig_scheme, 0);
+    int rc = iotls__conn_send_certificate_verify(c, (iotls_pkey *)&own_cert_cfg(c)->key,
+                                                 s->client_sig_scheme, 0);
     if (rc != IOTLS_OK)
         return rc;
     c->own_sig_scheme = s->client_sig_scheme;
@@ -874,28 +875,28 @@ static int send_finished(iotls_conn *c)
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t verify_data[IOTLS_MAX_HASH_LEN];
     iotls_writer w;
-    int rc = iotls_transcript_hash(&c->transcript, hash);
+    int rc = iotls__transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, verify_data);
+        rc = iotls__finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, verify_data);
     if (rc == IOTLS_OK) {
-        iotls_conn_hs_writer(c, &w);
-        rc = iotls_finished_write(&w, verify_data, c->hash_len);
+        iotls__conn_hs_writer(c, &w);
+        rc = iotls__finished_write(&w, verify_data, c->hash_len);
     }
     if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit(c, &w);
-    iotls_wipe(verify_data, sizeof verify_data);
+        rc = iotls__conn_hs_commit(c, &w);
+    iotls__wipe(verify_data, sizeof verify_data);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls__conn_flush(c);
     /* The resumption secret is only for tickets. */
     if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
-        rc = iotls_transcript_hash(&c->transcript, hash); /* ClientHello..client Finished */
+        rc = iotls__transcript_hash(&c->transcript, hash); /* ClientHello..client Finished */
     if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
-        rc = iotls_ks_resumption(&c->ks, hash);
+        rc = iotls__ks_resumption(&c->ks, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
+        rc = iotls__conn_set_write_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK) {
         c->hs.cl.state = IOTLS_CL_CONNECTED;
-        iotls_conn_handshake_complete(c);
+        iotls__conn_handshake_complete(c);
     }
     return rc;
 }
@@ -905,20 +906,20 @@ static int check_server_finished(iotls_conn *c, const uint8_t *verify_data)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
-    int rc = iotls_transcript_hash(&c->transcript, hash); /* ..CertificateVerify */
+    int rc = iotls__transcript_hash(&c->transcript, hash); /* ..CertificateVerify */
     if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, expected);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, verify_data, c->hash_len) != 0)
+        rc = iotls__finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, expected);
+    if (rc == IOTLS_OK && iotls__ct_memcmp(expected, verify_data, c->hash_len) != 0)
         rc = IOTLS_ERR_DECRYPT_ERROR;
-    iotls_wipe(expected, sizeof expected);
+    iotls__wipe(expected, sizeof expected);
     return rc;
 }
 
 static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_bytes verify_data;
-    int rc = iotls_finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, c->hash_len,
-                                  &verify_data);
+    int rc = iotls__finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN,
+                                   c->hash_len, &verify_data);
     if (rc != IOTLS_OK)
         return rc;
 
@@ -926,12 +927,12 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc != IOTLS_OK)
         return rc;
 
-    rc = iotls_transcript_update(&c->transcript, msg, len);
+    rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_derive_master(c); /* over ClientHello..server Finished */
+        rc = iotls__conn_derive_master(c); /* over ClientHello..server Finished */
     if (rc != IOTLS_OK)
         return rc;
-    rc = iotls_conn_set_read_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
+    rc = iotls__conn_set_read_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     /* Our second flight: the send states, from [EndOfEarlyData] on. */
     if (rc == IOTLS_OK)
         c->hs.cl.state = IOTLS_FEATURE_EARLY_DATA && c->early_status == IOTLS_EARLY_DATA_ACCEPTED
@@ -959,10 +960,10 @@ static const iotls_hs_transition transitions[] = {
 static void fail(iotls_conn *c)
 {
     c->hs.cl.state = IOTLS_CL_FAILED;
-    iotls_client_wipe(c);
+    iotls__client_wipe(c);
 }
 
-int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
+int iotls__client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
 {
     if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
         return IOTLS_ERR_INTERNAL;
@@ -988,7 +989,7 @@ static const iotls_send_state send_states[] = {
     {IOTLS_CL_SEND_FINISHED, send_finished},
 };
 
-int iotls_client_advance(iotls_conn *c)
+int iotls__client_advance(iotls_conn *c)
 {
     for (;;) {
         iotls_send_step step = NULL;
@@ -1001,7 +1002,7 @@ int iotls_client_advance(iotls_conn *c)
         /* hs_out could not take the message behind the ones queued: those
          * are sealed, and the state runs again on the empty buffer. */
         if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && c->hs_out_len > 0)
-            rc = iotls_conn_flush(c);
+            rc = iotls__conn_flush(c);
         if (rc != IOTLS_OK) {
             fail(c);
             return rc;
@@ -1009,7 +1010,7 @@ int iotls_client_advance(iotls_conn *c)
     }
 }
 
-int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
+int iotls__client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     if (c->hs.cl.state != IOTLS_CL_CONNECTED)
@@ -1017,14 +1018,14 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_OK; /* no resumption built in: tickets are dropped unread */
     iotls_new_session_ticket nst;
-    int rc = iotls_new_session_ticket_parse(body, len, &nst);
+    int rc = iotls__new_session_ticket_parse(body, len, &nst);
     if (rc != IOTLS_OK)
         return rc;
     if (cfg->ticket_cb == NULL)
         return IOTLS_OK; /* nobody keeps sessions: a ticket is just dropped */
 
     uint8_t psk[IOTLS_MAX_HASH_LEN];
-    rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, nst.nonce.p, nst.nonce.len, psk);
+    rc = iotls__resumption_psk(c->hash, c->ks.resumption_master, nst.nonce.p, nst.nonce.len, psk);
     if (rc == IOTLS_OK) {
         iotls_ticket t;
         t.lifetime = nst.lifetime;
@@ -1035,11 +1036,11 @@ int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)
         t.ticket_len = nst.ticket.len;
         t.psk = psk;
         t.psk_len = c->hash_len;
-        t.received_ms = iotls_config_now_ms(cfg);
+        t.received_ms = iotls__config_now_ms(cfg);
         t.server_name = c->server_name;
         cfg->ticket_cb(cfg->ticket_arg, c, &t);
     }
-    iotls_wipe(psk, sizeof psk);
+    iotls__wipe(psk, sizeof psk);
     return rc;
 }
 
@@ -1061,8 +1062,8 @@ int iotls_conn_borrow_session_keyed(iotls_conn *c, const uint8_t *blob, size_t l
     s->has_session = 0;
     /* The key only checks the trailer here: the connection keeps the
      * fields it needs and references the rest of the blob, not the key. */
-    int rc =
-        iotls_session_ref_parse(&s->session, key, key_len, blob, len, iotls_config_now_ms(c->cfg));
+    int rc = iotls__session_ref_parse(&s->session, key, key_len, blob, len,
+                                      iotls__config_now_ms(c->cfg));
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.6.1 / 4.2.11: only with the server it came from, and a
@@ -1070,8 +1071,8 @@ int iotls_conn_borrow_session_keyed(iotls_conn *c, const uint8_t *blob, size_t l
     if (s->session.server_name_len != strlen(c->server_name) ||
         memcmp(s->session.server_name, c->server_name, s->session.server_name_len) != 0 ||
         !u16_in(c->cfg->suites, c->cfg->suite_count, s->session.suite) ||
-        s->session.ticket_len > iotls_session_ticket_room(c->cfg)) {
-        iotls_wipe(&s->session, sizeof s->session);
+        s->session.ticket_len > iotls__session_ticket_room(c->cfg)) {
+        iotls__wipe(&s->session, sizeof s->session);
         return IOTLS_ERR_SESSION_INVALID;
     }
     s->has_session = 1;
@@ -1103,18 +1104,18 @@ int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len)
         return IOTLS_ERR_BAD_STATE;
     if (len > s->session.max_early_data - c->early_bytes)
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_conn_send_early_records(c, data, len);
+    int rc = iotls__conn_send_early_records(c, data, len);
     if (rc == IOTLS_OK)
         c->early_bytes += (uint32_t)len;
     return rc;
 }
 
-void iotls_client_wipe(iotls_conn *c)
+void iotls__client_wipe(iotls_conn *c)
 {
     /* The phase survives: it is no secret, and the state machine must keep
      * refusing messages after a failure or accept tickets after success. */
     int state = c->hs.cl.state;
-    iotls_kex_free(&c->hs.cl.kex);
-    iotls_wipe(&c->hs.cl, sizeof c->hs.cl);
+    iotls__kex_free(&c->hs.cl.kex);
+    iotls__wipe(&c->hs.cl, sizeof c->hs.cl);
     c->hs.cl.state = state;
 }

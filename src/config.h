@@ -106,7 +106,7 @@ struct iotls_config {
     int has_ext_psk;
 
     /* Records sealed under one write key before we send a KeyUpdate (0:
-     * the AEAD's limit, see iotls_config_key_update_limit). */
+     * the AEAD's limit, see iotls__config_key_update_limit). */
     uint64_t key_update_limit;
 
     /* Server 0-RTT (RFC 8446 4.2.10, 8): max_early_data_size put in
@@ -125,20 +125,20 @@ struct iotls_config {
 };
 
 /* Blocking API objects hold their configuration (config.c). */
-void iotls_config_hold(const struct iotls_config *cfg);
+void iotls__config_hold(const struct iotls_config *cfg);
 /* The configured clock, 0 when none. */
-uint64_t iotls_config_now_ms(const struct iotls_config *cfg);
+uint64_t iotls__config_now_ms(const struct iotls_config *cfg);
 
 /* Defaults: AES-128-GCM, AES-256-GCM, ChaCha20 suites; x25519, secp256r1,
  * secp384r1; ECDSA P-256/P-384 and RSA-PSS; middlebox compat on. */
-void iotls_config_defaults(struct iotls_config *cfg);
+void iotls__config_defaults(struct iotls_config *cfg);
 
 /* Records one write key may seal before a KeyUpdate for aead: the
  * configured limit, or the AEAD's own (RFC 8446 5.5). */
-uint64_t iotls_config_key_update_limit(const struct iotls_config *cfg, iotls_aead_alg aead);
+uint64_t iotls__config_key_update_limit(const struct iotls_config *cfg, iotls_aead_alg aead);
 
 /* Suite → its hash and AEAD (0 / NONE when unknown). */
-iotls_hash_alg iotls_suite_hash(uint16_t suite);
-iotls_aead_alg iotls_suite_aead(uint16_t suite);
+iotls_hash_alg iotls__suite_hash(uint16_t suite);
+iotls_aead_alg iotls__suite_aead(uint16_t suite);
 
 #endif

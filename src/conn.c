@@ -25,11 +25,11 @@ static int role_handle(iotls_conn *c, uint8_t type, const uint8_t *msg, size_t l
 {
 #ifndef IOTLS_NO_CLIENT
     if (c->role == IOTLS_ROLE_CLIENT)
-        return iotls_client_handle(c, type, msg, len);
+        return iotls__client_handle(c, type, msg, len);
 #endif
 #ifndef IOTLS_NO_SERVER
     if (c->role == IOTLS_ROLE_SERVER)
-        return iotls_server_handle(c, type, msg, len);
+        return iotls__server_handle(c, type, msg, len);
 #endif
     return IOTLS_ERR_INTERNAL;
 }
@@ -41,24 +41,24 @@ static int role_advance(iotls_conn *c)
     int rc = IOTLS_OK;
 #ifndef IOTLS_NO_CLIENT
     if (c->role == IOTLS_ROLE_CLIENT)
-        rc = iotls_client_advance(c);
+        rc = iotls__client_advance(c);
 #endif
 #ifndef IOTLS_NO_SERVER
     if (c->role == IOTLS_ROLE_SERVER)
-        rc = iotls_server_advance(c);
+        rc = iotls__server_advance(c);
 #endif
-    return rc == IOTLS_OK ? rc : iotls_conn_fail(c, rc);
+    return rc == IOTLS_OK ? rc : iotls__conn_fail(c, rc);
 }
 
 static void role_wipe(iotls_conn *c)
 {
 #ifndef IOTLS_NO_CLIENT
     if (c->role == IOTLS_ROLE_CLIENT)
-        iotls_client_wipe(c);
+        iotls__client_wipe(c);
 #endif
 #ifndef IOTLS_NO_SERVER
     if (c->role == IOTLS_ROLE_SERVER)
-        iotls_server_wipe(c);
+        iotls__server_wipe(c);
 #endif
 }
 iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg, iotls_role role,
@@ -85,7 +85,7 @@ iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, 
     memset(state, 0, state_len);
     iotls_conn *c = state;
     c->cfg = cfg;
-    iotls_conn_carve_state(c);
+    iotls__conn_carve_state(c);
     if (iotls_conn_attach_buffers(c, buffers, buffers_len) != IOTLS_OK)
         return NULL;
     memset(buffers, 0, buffers_len);
@@ -93,12 +93,12 @@ iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, 
     c->role = role;
     c->peer_alert = -1;
     c->alert_sent = -1;
-    c->max_record_out = iotls_conn_record_size(cfg);
-    c->max_record_in = iotls_conn_record_size(cfg);
+    c->max_record_out = iotls__conn_record_size(cfg);
+    c->max_record_in = iotls__conn_record_size(cfg);
     if (name_len > 0)
         memcpy(c->server_name, server_name, name_len);
-    iotls_x509_init(&c->peer_chain);
-    if (iotls_transcript_init(&c->transcript) != IOTLS_OK)
+    iotls__x509_init(&c->peer_chain);
+    if (iotls__transcript_init(&c->transcript) != IOTLS_OK)
         return NULL;
     return c;
 }
@@ -126,39 +126,39 @@ int iotls_conn_start(iotls_conn *c)
 #ifdef IOTLS_NO_CLIENT
     return IOTLS_ERR_BAD_STATE;
 #else
-    int rc = iotls_client_start(c);
-    return rc == IOTLS_OK ? rc : iotls_conn_fail(c, rc);
+    int rc = iotls__client_start(c);
+    return rc == IOTLS_OK ? rc : iotls__conn_fail(c, rc);
 #endif
 }
 
-void iotls_conn_wipe_handshake(iotls_conn *c)
+void iotls__conn_wipe_handshake(iotls_conn *c)
 {
     role_wipe(c);
     c->hs.skip_early_data = false;
     c->hs.early_skip_budget = 0;
 }
 
-void iotls_conn_wipe_secrets(iotls_conn *c)
+void iotls__conn_wipe_secrets(iotls_conn *c)
 {
-    iotls_ks_wipe(&c->ks);
-    iotls_record_cipher_free(&c->rd);
-    iotls_record_cipher_free(&c->wr);
-    iotls_conn_wipe_handshake(c);
+    iotls__ks_wipe(&c->ks);
+    iotls__record_cipher_free(&c->rd);
+    iotls__record_cipher_free(&c->wr);
+    iotls__conn_wipe_handshake(c);
 }
 
 void iotls_conn_free(iotls_conn *c)
 {
     if (!c)
         return;
-    iotls_conn_wipe_secrets(c);
-    iotls_transcript_free(&c->transcript);
-    iotls_x509_free(&c->peer_chain);
+    iotls__conn_wipe_secrets(c);
+    iotls__transcript_free(&c->transcript);
+    iotls__x509_free(&c->peer_chain);
     /* Buffers hold decrypted data and handshake plaintext. */
-    iotls_wipe(c->rx, c->rx_cap);
-    iotls_hs_reasm_wipe(&c->reasm);
+    iotls__wipe(c->rx, c->rx_cap);
+    iotls__hs_reasm_wipe(&c->reasm);
     if (!c->hs_in_tx)
-        iotls_wipe(c->hs_out, c->hs_out_cap);
-    iotls_wipe(c->tx, c->tx_cap);
+        iotls__wipe(c->hs_out, c->hs_out_cap);
+    iotls__wipe(c->tx, c->tx_cap);
     c->app = NULL;
     c->app_len = 0;
     c->error = IOTLS_ERR_FAILED;
@@ -174,7 +174,7 @@ static uint8_t *peer_app_secret(iotls_conn *c)
 static int on_key_update(iotls_conn *c, const uint8_t *body, size_t len)
 {
     int requested = 0;
-    int rc = iotls_key_update_parse(body, len, &requested);
+    int rc = iotls__key_update_parse(body, len, &requested);
     if (rc != IOTLS_OK)
         return rc;
     /* An answer to one of our requests is owed to us; anything beyond is
@@ -184,18 +184,18 @@ static int on_key_update(iotls_conn *c, const uint8_t *body, size_t len)
     else if (++c->key_updates_in_row > IOTLS_MAX_KEY_UPDATES_IN_ROW)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     uint8_t *secret = peer_app_secret(c);
-    rc = iotls_next_traffic_secret(c->hash, secret, secret);
+    rc = iotls__next_traffic_secret(c->hash, secret, secret);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_read_secret(c, secret, IOTLS_EPOCH_APPLICATION);
+        rc = iotls__conn_set_read_secret(c, secret, IOTLS_EPOCH_APPLICATION);
     if (rc != IOTLS_OK)
         return rc;
     c->key_updates_received++;
-    iotls_conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, len, 0, NULL);
+    iotls__conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, len, 0, NULL);
     /* Answer an update_requested at once unless we already sent ours
      * (RFC 8446 4.6.3); if tx is full it goes out before the next write. */
     if (requested && !c->close_notify_sent) {
-        if (iotls_conn_tx_free(c) >= 64)
-            return iotls_conn_send_key_update(c, 0);
+        if (iotls__conn_tx_free(c) >= 64)
+            return iotls__conn_send_key_update(c, 0);
         c->key_update_pending = 1;
     }
     return IOTLS_OK;
@@ -211,7 +211,7 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
     case IOTLS_HS_NEW_SESSION_TICKET:
 #ifndef IOTLS_NO_CLIENT
         if (c->role == IOTLS_ROLE_CLIENT)
-            return iotls_client_on_ticket(c, body, body_len);
+            return iotls__client_on_ticket(c, body, body_len);
 #endif
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     default:
@@ -243,7 +243,7 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
         size_t used = 0;
         uint32_t keys_gen = c->rd_keys_gen;
         int rc =
-            iotls_hs_reasm_feed(&c->reasm, data + off, len - off, &used, &type, &msg, &msg_len);
+            iotls__hs_reasm_feed(&c->reasm, data + off, len - off, &used, &type, &msg, &msg_len);
         if (rc < 0)
             return rc;
         off += used;
@@ -253,8 +253,8 @@ static int on_handshake_payload(iotls_conn *c, const uint8_t *data, size_t len)
             c->flights_in++;
             c->last_dir = 2;
         }
-        iotls_conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
-        int more_in_record = off < len || iotls_hs_reasm_pending(&c->reasm) != 0;
+        iotls__conn_event(c, IOTLS_EV_HS_RECEIVED, type, msg_len, 0, NULL);
+        int more_in_record = off < len || iotls__hs_reasm_pending(&c->reasm) != 0;
         /* Whatever follows a key change in the same record came under the
          * old keys (RFC 8446 5.1). Refused before the message is acted on:
          * a handler that answers (a client's second flight after the
@@ -284,7 +284,7 @@ static int on_alert(iotls_conn *c, const uint8_t *data, size_t len)
         return IOTLS_ERR_DECODE;
     if (data[0] != 1 && data[0] != 2)
         return IOTLS_ERR_DECODE;
-    iotls_conn_event(c, IOTLS_EV_ALERT_RECEIVED, 0, len, data[1], NULL);
+    iotls__conn_event(c, IOTLS_EV_ALERT_RECEIVED, 0, len, data[1], NULL);
     if (data[1] == IOTLS_ALERT_CLOSE_NOTIFY) {
         c->close_notify_received = 1;
         return IOTLS_OK;
@@ -297,7 +297,7 @@ static int on_alert(iotls_conn *c, const uint8_t *data, size_t len)
     /* TLS 1.3: every other alert is fatal whatever its level (6.2). */
     c->peer_alert = data[1];
     c->error = IOTLS_ERR_ALERT_RECEIVED;
-    iotls_conn_wipe_secrets(c);
+    iotls__conn_wipe_secrets(c);
     return IOTLS_ERR_ALERT_RECEIVED;
 }
 
@@ -308,12 +308,12 @@ static int on_ccs(iotls_conn *c, const uint8_t *body, size_t len)
     if (len != 1 || body[0] != 1 || c->handshake_done || c->ccs_received)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     /* Not between the records of one handshake message (RFC 8446 5.1). */
-    if (iotls_hs_reasm_pending(&c->reasm) != 0)
+    if (iotls__hs_reasm_pending(&c->reasm) != 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     if (c->role == IOTLS_ROLE_SERVER && c->transcript.alg == IOTLS_HASH_NONE && c->flights_in == 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE; /* before any ClientHello */
     c->ccs_received = 1;
-    iotls_conn_event(c, IOTLS_EV_CCS_RECEIVED, 0, len, 0, NULL);
+    iotls__conn_event(c, IOTLS_EV_CCS_RECEIVED, 0, len, 0, NULL);
     return IOTLS_OK;
 }
 
@@ -355,14 +355,14 @@ static int process_record(iotls_conn *c)
         }
         if (outer_type != IOTLS_CT_APPLICATION_DATA)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
-        int rc = iotls_record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
+        int rc = iotls__record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
         if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->hs.skip_early_data)
             return skip_early_record(c, body_len); /* 0-RTT data we declined */
         if (rc != IOTLS_OK)
             return rc;
         /* RFC 8449 4: the inner plaintext (content, type, padding) is at
          * most our limit plus the content type byte. */
-        if (body_len - iotls_record_tag_len(&c->rd) > c->max_record_in + 1)
+        if (body_len - iotls__record_tag_len(&c->rd) > c->max_record_in + 1)
             return IOTLS_ERR_RECORD_OVERFLOW;
         c->hs.skip_early_data = 0;
     } else if (outer_type == IOTLS_CT_APPLICATION_DATA) {
@@ -375,7 +375,7 @@ static int process_record(iotls_conn *c)
         return skip_early_record(c, body_len);
     }
 
-    if (type != IOTLS_CT_HANDSHAKE && iotls_hs_reasm_pending(&c->reasm) != 0)
+    if (type != IOTLS_CT_HANDSHAKE && iotls__hs_reasm_pending(&c->reasm) != 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE; /* interleaved with a partial message */
 
     switch (type) {
@@ -427,7 +427,7 @@ static int process_record(iotls_conn *c)
 static int rx_body_len(const iotls_conn *c, size_t *body_len)
 {
     uint8_t type;
-    int rc = iotls_record_header(c->rx, c->rx_len, c->rd.active, &type, body_len);
+    int rc = iotls__record_header(c->rx, c->rx_len, c->rd.active, &type, body_len);
     if (rc == IOTLS_OK && *body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
         rc = IOTLS_ERR_RECORD_OVERFLOW;
     return rc;
@@ -442,7 +442,7 @@ static int rx_want(iotls_conn *c, size_t *want)
      * output drained during the handshake so it always fits. */
     if (!c->handshake_done && c->tx_len != c->tx_pos)
         return IOTLS_OK;
-    if (c->handshake_done && iotls_conn_tx_free(c) < 256)
+    if (c->handshake_done && iotls__conn_tx_free(c) < 256)
         return IOTLS_OK;
     if (c->rx_len < IOTLS_RECORD_HEADER_LEN) {
         *want = IOTLS_RECORD_HEADER_LEN - c->rx_len;
@@ -469,7 +469,7 @@ static int rx_advance(iotls_conn *c, size_t n, size_t want)
         size_t body_len;
         int rc = rx_body_len(c, &body_len);
         if (rc != IOTLS_OK)
-            return iotls_conn_fail(c, rc);
+            return iotls__conn_fail(c, rc);
         if (body_len != 0)
             return IOTLS_OK;
     }
@@ -477,7 +477,7 @@ static int rx_advance(iotls_conn *c, size_t n, size_t want)
     if (!c->rx_hold)
         c->rx_len = 0;
     if (rc != IOTLS_OK && rc != IOTLS_ERR_ALERT_RECEIVED)
-        return iotls_conn_fail(c, rc);
+        return iotls__conn_fail(c, rc);
     return rc;
 }
 
@@ -511,7 +511,7 @@ uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap)
     size_t want;
     int rc = rx_want(c, &want);
     if (rc != IOTLS_OK) {
-        iotls_conn_fail(c, rc);
+        iotls__conn_fail(c, rc);
         return NULL;
     }
     if (want == 0)
@@ -529,7 +529,7 @@ int iotls_conn_input_commit(iotls_conn *c, size_t n)
     size_t want;
     int rc = rx_want(c, &want);
     if (rc != IOTLS_OK)
-        return iotls_conn_fail(c, rc);
+        return iotls__conn_fail(c, rc);
     if (n > want)
         return IOTLS_ERR_BAD_ARG;
     if (n == 0)
@@ -549,7 +549,7 @@ int iotls_conn_read(iotls_conn *c, uint8_t *buf, size_t cap, size_t *n)
         *n = take;
         if (c->app_len == 0) {
             /* The record is consumed: wipe its plaintext, free rx. */
-            iotls_wipe(c->rx, c->rx_len);
+            iotls__wipe(c->rx, c->rx_len);
             c->rx_hold = 0;
             c->rx_len = 0;
             c->app = NULL;

@@ -3,12 +3,12 @@
  *
  * Data flow: iotls_conn_input() collects one record at a time in rx, opens
  * it, and dispatches: handshake payloads go through the reassembler and each
- * whole message to iotls_client_handle() / iotls_server_handle() during the
+ * whole message to iotls__client_handle() / iotls__server_handle() during the
  * handshake, or to the post-handshake handler after; application data stays
  * in rx until the application reads it; alerts and CCS are handled here.
  * The state machines write their messages into hs_out with
- * iotls_conn_hs_writer()/iotls_conn_hs_commit(), switch keys with
- * iotls_conn_set_*_secret(), and iotls_conn_flush() seals hs_out into
+ * iotls__conn_hs_writer()/iotls__conn_hs_commit(), switch keys with
+ * iotls_conn_set_*_secret(), and iotls__conn_flush() seals hs_out into
  * records in tx. */
 #ifndef IOTLS_CONN_H
 #define IOTLS_CONN_H
@@ -38,7 +38,7 @@ typedef struct {
 } iotls_peer_id;
 
 /* What only the handshake needs: alive from the start (or the first
- * ClientHello) to the handshake's end, when iotls_conn_handshake_complete
+ * ClientHello) to the handshake's end, when iotls__conn_handshake_complete
  * wipes it all but the role's state number (a client in CONNECTED still
  * takes tickets; both roles keep refusing handshake messages). Each role
  * has its own part, in a union: a connection has one role, and only that
@@ -167,13 +167,13 @@ struct iotls_conn {
 /* A writer over the free part of hs_out. Write ONE whole message with it,
  * then commit: the message is added to the transcript, traced, and kept for
  * the next flush. */
-void iotls_conn_hs_writer(iotls_conn *c, iotls_writer *w);
-int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w);
+void iotls__conn_hs_writer(iotls_conn *c, iotls_writer *w);
+int iotls__conn_hs_commit(iotls_conn *c, iotls_writer *w);
 /* Same, but the message is not added to the transcript (the caller already
  * did, e.g. a ClientHello whose binders it patched). */
-int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
+int iotls__conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
 /* Seal everything in hs_out into handshake records (current write keys). */
-int iotls_conn_flush(iotls_conn *c);
+int iotls__conn_flush(iotls_conn *c);
 /* Signs the CertificateVerify content (RFC 8446 4.4.3: the transcript hash
  * so far, for the server's or the client's context) with key, and writes +
  * commits the message. The signature is made in place in hs_out, the
@@ -181,27 +181,27 @@ int iotls_conn_flush(iotls_conn *c);
  * is the deepest call of a handshake (docs/stack.md). When they do not
  * fit behind the messages queued: IOTLS_ERR_BUFFER_TOO_SMALL, nothing
  * written (a send state runs again). */
-int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
-                                       int by_server);
+int iotls__conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
+                                        int by_server);
 /* Client 0-RTT: seal all of data as application records under the current
  * (early) write keys; BAD_ARG when tx cannot take it all. */
-int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);
+int iotls__conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);
 /* A change_cipher_spec record (middlebox compatibility); sets ccs_sent. */
-int iotls_conn_send_ccs(iotls_conn *c);
+int iotls__conn_send_ccs(iotls_conn *c);
 /* Install traffic keys derived from secret (HashLen bytes) for reading or
  * writing. epoch says which for the trace. Changing read keys while a
  * partial handshake message is buffered fails with UNEXPECTED_MESSAGE. */
-int iotls_conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch);
-int iotls_conn_set_write_secret(iotls_conn *c, const uint8_t *secret, int epoch);
+int iotls__conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch);
+int iotls__conn_set_write_secret(iotls_conn *c, const uint8_t *secret, int epoch);
 /* Negotiated suite: sets suite, hash, aead, hash_len; selects transcript. */
-int iotls_conn_set_suite(iotls_conn *c, uint16_t suite);
+int iotls__conn_set_suite(iotls_conn *c, uint16_t suite);
 /* Emit "LABEL <client_random hex> <secret hex>" to the keylog callback.
  * Without IOTLS_FEATURE_KEYLOG / _TRACE (iotls/features.h) these are empty
  * and every call with its label or detail string compiles away. */
 #if IOTLS_FEATURE_KEYLOG
-void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret);
+void iotls__conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret);
 #else
-static inline void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
+static inline void iotls__conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
 {
     (void)c;
     (void)label;
@@ -209,11 +209,11 @@ static inline void iotls_conn_keylog(iotls_conn *c, const char *label, const uin
 }
 #endif
 #if IOTLS_FEATURE_TRACE
-void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
-                      const char *detail);
+void iotls__conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
+                       const char *detail);
 #else
-static inline void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
-                                    const char *detail)
+static inline void iotls__conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len,
+                                     int value, const char *detail)
 {
     (void)c;
     (void)kind;
@@ -225,14 +225,14 @@ static inline void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, si
 #endif
 /* Verify the peer's chain per configuration (CA, host name for a server
  * certificate, pins). Sets peer_cert_verified and peer_auth. */
-int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
+int iotls__conn_verify_peer_chain(iotls_conn *c, int is_server_cert);
 /* Master secret, application traffic and exporter secrets from the
  * transcript so far (ClientHello..server Finished), and their key log
  * lines. */
-int iotls_conn_derive_master(iotls_conn *c);
+int iotls__conn_derive_master(iotls_conn *c);
 /* The handshake is complete: wipe what only it needed (the handshake secrets,
  * the transcript, c->hs), emit the event. */
-void iotls_conn_handshake_complete(iotls_conn *c);
+void iotls__conn_handshake_complete(iotls_conn *c);
 
 /* ---- implemented by client.c and server.c ---- */
 
@@ -260,24 +260,24 @@ typedef struct {
 } iotls_send_state;
 
 /* Queue the ClientHello. */
-int iotls_client_start(iotls_conn *c);
+int iotls__client_start(iotls_conn *c);
 /* One whole handshake message (header included) during the handshake:
  * through the role's transition table; an error leaves the role's FAILED
  * state, which accepts nothing. A bad argument is IOTLS_ERR_INTERNAL (only
  * conn.c calls them). */
-int iotls_client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
+int iotls__client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
 /* NewSessionTicket after the handshake (body only). */
-int iotls_client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len);
+int iotls__client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len);
 /* Run the role's send states one after the other, until one waits for
  * input; conn.c calls it after each record it processed, from a shallow
  * frame. An error leaves the FAILED state, as in *_handle. */
-int iotls_client_advance(iotls_conn *c);
-int iotls_server_advance(iotls_conn *c);
+int iotls__client_advance(iotls_conn *c);
+int iotls__server_advance(iotls_conn *c);
 /* CertificateRequest after the handshake is not supported: client.c
  * answers whether post_handshake_auth was offered (it never is). */
-int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
+int iotls__server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
 /* Wipe role-specific secrets (called from iotls_conn_free and on error). */
-void iotls_client_wipe(iotls_conn *c);
-void iotls_server_wipe(iotls_conn *c);
+void iotls__client_wipe(iotls_conn *c);
+void iotls__server_wipe(iotls_conn *c);
 
 #endif

@@ -32,7 +32,7 @@ static size_t alpn_room(const iotls_config *cfg)
     return longest + 1;
 }
 
-size_t iotls_conn_record_size(const iotls_config *cfg)
+size_t iotls__conn_record_size(const iotls_config *cfg)
 {
     size_t n = cfg->max_record_plain;
     return n == 0 || n > IOTLS_MAX_PLAINTEXT ? IOTLS_MAX_PLAINTEXT : n;
@@ -43,7 +43,7 @@ size_t iotls_conn_record_size(const iotls_config *cfg)
  * ticket and binder) or its Finished, or a KeyUpdate. */
 static size_t client_hello_room(const iotls_config *cfg)
 {
-    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + iotls_session_ticket_room(cfg);
+    return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + iotls__session_ticket_room(cfg);
 }
 
 /* The smallest peer record limit the flight's record overhead is sized for
@@ -62,7 +62,7 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
 {
     buffer_sizes s;
     size_t max_hs = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-    size_t frag = iotls_conn_record_size(cfg);
+    size_t frag = iotls__conn_record_size(cfg);
     /* rx holds one record as received. With the full record size a peer may
      * send anything RFC 8446 allows (2^14 + 256 of ciphertext); with a
      * smaller one only what our announced limit allows: content, content
@@ -115,7 +115,7 @@ size_t iotls_conn_size(const iotls_config *cfg)
     return iotls_conn_state_size(cfg) + iotls_conn_buffers_size(cfg);
 }
 
-void iotls_conn_carve_state(iotls_conn *c)
+void iotls__conn_carve_state(iotls_conn *c)
 {
     buffer_sizes s = sizes_for(c->cfg);
     uint8_t *p = (uint8_t *)c + ALIGN_UP(sizeof *c);
@@ -141,7 +141,7 @@ int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len)
     c->rx = p;
     c->rx_cap = s.rx;
     p += ALIGN_UP(s.rx);
-    iotls_hs_reasm_init(&c->reasm, p, s.reasm);
+    iotls__hs_reasm_init(&c->reasm, p, s.reasm);
     c->reasm.max_msg = c->cfg->max_handshake ? c->cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
     p += ALIGN_UP(s.reasm);
     c->hs_in_tx = hs_in_tx(c->cfg);
@@ -166,7 +166,7 @@ int iotls_conn_buffers_idle(const iotls_conn *c)
     if (c != NULL && c->role == IOTLS_ROLE_SERVER && c->hs.sv.state == IOTLS_SV_SEND_TICKETS)
         return 0;
     return c != NULL && c->rx != NULL && c->handshake_done && c->rx_len == 0 && !c->rx_hold &&
-           c->app_len == 0 && iotls_hs_reasm_pending(&c->reasm) == 0 && c->hs_out_len == 0 &&
+           c->app_len == 0 && iotls__hs_reasm_pending(&c->reasm) == 0 && c->hs_out_len == 0 &&
            c->tx_len == c->tx_pos && !c->key_update_pending;
 }
 
@@ -182,12 +182,12 @@ int iotls_conn_release_buffers(iotls_conn *c, void **mem)
      * connections draw from, so nothing of this one may stay in it. The
      * buffers are contiguous from rx: one wipe over the whole block. */
     size_t len = iotls_conn_buffers_size(c->cfg);
-    iotls_wipe(c->rx, len);
+    iotls__wipe(c->rx, len);
     *mem = c->rx;
     c->rx = NULL;
     c->rx_cap = c->rx_len = 0;
     c->app = NULL;
-    iotls_hs_reasm_init(&c->reasm, NULL, 0);
+    iotls__hs_reasm_init(&c->reasm, NULL, 0);
     c->hs_out = NULL;
     c->hs_out_cap = c->hs_out_len = 0;
     c->tx = NULL;

@@ -29,21 +29,21 @@ static void cert_detail(const iotls_conn *c, char *out, size_t cap)
     const iotls_config *cfg = c->cfg;
     int is_server_cert = c->role == IOTLS_ROLE_CLIENT;
     char text[320];
-    if (iotls_x509_count(&c->peer_chain) == 0)
+    if (iotls__x509_count(&c->peer_chain) == 0)
         return;
     /* The server's log names the refused client (an unknown CA's text
      * below names a lone leaf already). */
     if (!is_server_cert &&
-        !(c->error == IOTLS_ERR_CERT_UNKNOWN_CA && iotls_x509_count(&c->peer_chain) == 1)) {
+        !(c->error == IOTLS_ERR_CERT_UNKNOWN_CA && iotls__x509_count(&c->peer_chain) == 1)) {
         char subject[IOTLS_PEER_SUBJECT_MAX + 1];
-        if (iotls_x509_subject(&c->peer_chain, 0, subject, sizeof subject) == IOTLS_OK) {
+        if (iotls__x509_subject(&c->peer_chain, 0, subject, sizeof subject) == IOTLS_OK) {
             snprintf(text, sizeof text, "client certificate '%s'", subject);
             append(out, cap, text);
         }
     }
     if (c->error == IOTLS_ERR_CERT_PIN) {
         uint8_t spki[32];
-        if (iotls_x509_spki_sha256(&c->peer_chain, spki) != IOTLS_OK)
+        if (iotls__x509_spki_sha256(&c->peer_chain, spki) != IOTLS_OK)
             return;
         char hex[65];
         for (size_t i = 0; i < sizeof spki; i++)
@@ -68,13 +68,13 @@ static void cert_detail(const iotls_conn *c, char *out, size_t cap)
     policy.crl = &cfg->crl;
     policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
     policy.is_server_cert = is_server_cert;
-    /* As iotls_conn_verify_peer_chain: the system clock (0). */
+    /* As iotls__conn_verify_peer_chain: the system clock (0). */
     text[0] = '\0';
-    int verdict = iotls_x509_verify(&c->peer_chain, &policy, text, sizeof text);
+    int verdict = iotls__x509_verify(&c->peer_chain, &policy, text, sizeof text);
     if (verdict == IOTLS_OK)
         return;
     append(out, cap, text);
-    iotls_x509_explain(&c->peer_chain, verdict, policy.now, text, sizeof text);
+    iotls__x509_explain(&c->peer_chain, verdict, policy.now, text, sizeof text);
     append(out, cap, text);
     if (verdict == IOTLS_ERR_CRL_UNUSABLE)
         append(out, cap, "load a current CRL of the CA that issued the certificate");

@@ -20,7 +20,7 @@ static char *put_hex(char *out, const uint8_t *p, size_t n)
     return out;
 }
 
-void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
+void iotls__conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
 {
     if (!c->cfg->keylog)
         return;
@@ -38,14 +38,14 @@ void iotls_conn_keylog(iotls_conn *c, const char *label, const uint8_t *secret)
     p = put_hex(p, secret, c->hash_len);
     *p = '\0';
     c->cfg->keylog(c->cfg->keylog_arg, line);
-    iotls_wipe(line, sizeof line);
+    iotls__wipe(line, sizeof line);
 }
 #endif
 
 #if IOTLS_FEATURE_TRACE
 
-void iotls_conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
-                      const char *detail)
+void iotls__conn_event(iotls_conn *c, int kind, uint8_t hs_type, size_t len, int value,
+                       const char *detail)
 {
     if (!c->cfg->trace)
         return;
@@ -80,7 +80,7 @@ int iotls_conn_peer_text(const iotls_conn *c, int what, char *out, size_t cap)
     out[0] = '\0';
     if (what < IOTLS_PEER_SUBJECT || what > IOTLS_PEER_KEY)
         return IOTLS_ERR_BAD_ARG;
-    if (iotls_x509_count(&c->peer_chain) == 0) {
+    if (iotls__x509_count(&c->peer_chain) == 0) {
         /* Resumed: only the subject the ticket carried. */
         const iotls_peer_id *id = stored_client_id(c);
         if (id == NULL || what != IOTLS_PEER_SUBJECT)
@@ -94,16 +94,16 @@ int iotls_conn_peer_text(const iotls_conn *c, int what, char *out, size_t cap)
     int rc;
     switch (what) {
     case IOTLS_PEER_SUBJECT:
-        rc = iotls_x509_subject(&c->peer_chain, 0, out, cap);
+        rc = iotls__x509_subject(&c->peer_chain, 0, out, cap);
         break;
     case IOTLS_PEER_ISSUER:
-        rc = iotls_x509_issuer(&c->peer_chain, 0, out, cap);
+        rc = iotls__x509_issuer(&c->peer_chain, 0, out, cap);
         break;
     case IOTLS_PEER_SANS:
-        rc = iotls_x509_sans(&c->peer_chain, out, cap);
+        rc = iotls__x509_sans(&c->peer_chain, out, cap);
         break;
     default:
-        rc = iotls_x509_key_desc(&c->peer_chain, 0, out, cap);
+        rc = iotls__x509_key_desc(&c->peer_chain, 0, out, cap);
         break;
     }
     if (rc != IOTLS_OK)
@@ -120,9 +120,9 @@ int iotls_conn_peer_spki_sha256(const iotls_conn *c, uint8_t out[32])
         memcpy(out, id->spki_sha256, sizeof id->spki_sha256);
         return IOTLS_OK;
     }
-    if (iotls_x509_count(&c->peer_chain) == 0)
+    if (iotls__x509_count(&c->peer_chain) == 0)
         return IOTLS_ERR_BAD_STATE;
-    return iotls_x509_spki_sha256(&c->peer_chain, out);
+    return iotls__x509_spki_sha256(&c->peer_chain, out);
 }
 
 int iotls_conn_info(const iotls_conn *c, iotls_info *info)
@@ -149,7 +149,7 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
     info->client_auth = client_known(c);
     /* Only a completed handshake has authenticated anyone. */
     info->peer_auth = c->handshake_done ? c->peer_auth : IOTLS_PEER_AUTH_NONE;
-    info->peer_chain_len = iotls_x509_count(&c->peer_chain);
+    info->peer_chain_len = iotls__x509_count(&c->peer_chain);
     info->bytes_in = c->bytes_in;
     info->bytes_out = c->bytes_out;
     info->records_in = c->records_in;
@@ -167,12 +167,12 @@ int iotls_conn_info(const iotls_conn *c, iotls_info *info)
 
 size_t iotls_conn_peer_cert_count(const iotls_conn *c)
 {
-    return iotls_x509_count(&c->peer_chain);
+    return iotls__x509_count(&c->peer_chain);
 }
 
 int iotls_conn_peer_cert_der(const iotls_conn *c, size_t i, const uint8_t **der, size_t *len)
 {
-    return iotls_x509_der(&c->peer_chain, i, der, len);
+    return iotls__x509_der(&c->peer_chain, i, der, len);
 }
 
 int iotls_conn_error(const iotls_conn *c)

@@ -6,25 +6,25 @@
 #include "conn.h"
 
 /* Free bytes in tx after moving pending output to its start. */
-size_t iotls_conn_tx_free(iotls_conn *c);
+size_t iotls__conn_tx_free(iotls_conn *c);
 /* Seal an alert record into tx (fatal alerts drop unsent handshake data). */
-int iotls_conn_send_alert(iotls_conn *c, int description);
+int iotls__conn_send_alert(iotls_conn *c, int description);
 /* Record the first fatal error, queue its alert, wipe secrets; returns err
  * (or the earlier error). */
-int iotls_conn_fail(iotls_conn *c, int err);
+int iotls__conn_fail(iotls_conn *c, int err);
 /* Send a KeyUpdate and move our write keys forward. */
-int iotls_conn_send_key_update(iotls_conn *c, int request_peer);
+int iotls__conn_send_key_update(iotls_conn *c, int request_peer);
 /* Wipe every secret the connection holds (keys, schedule, ephemeral). */
-void iotls_conn_wipe_secrets(iotls_conn *c);
+void iotls__conn_wipe_secrets(iotls_conn *c);
 /* Wipe the handshake's own state (c->hs: key shares, cookie key, session,
  * early-data budget...) but the role's state number. At the handshake's
  * end and with every secret. */
-void iotls_conn_wipe_handshake(iotls_conn *c);
+void iotls__conn_wipe_handshake(iotls_conn *c);
 
 /* The largest record plaintext of the configuration (its record size). */
-size_t iotls_conn_record_size(const iotls_config *cfg);
+size_t iotls__conn_record_size(const iotls_config *cfg);
 /* Points alpn and client_id at their room after the struct (c->cfg set). */
-void iotls_conn_carve_state(iotls_conn *c);
+void iotls__conn_carve_state(iotls_conn *c);
 
 /* Limits against peers that make us work without progress. */
 #define IOTLS_MAX_EMPTY_RECORDS 32

@@ -31,7 +31,7 @@ static void tx_compact(iotls_conn *c)
     c->tx_pos = 0;
 }
 
-size_t iotls_conn_tx_free(iotls_conn *c)
+size_t iotls__conn_tx_free(iotls_conn *c)
 {
     tx_compact(c);
     return c->tx_cap - c->tx_len;
@@ -43,7 +43,7 @@ static void count_out(iotls_conn *c, size_t bytes, size_t records)
     c->records_out += records;
 }
 
-void iotls_conn_hs_writer(iotls_conn *c, iotls_writer *w)
+void iotls__conn_hs_writer(iotls_conn *c, iotls_writer *w)
 {
     if (c->hs_in_tx && c->hs_out_len == 0) {
         /* Messages go right after the queued records, one header's room
@@ -55,16 +55,16 @@ void iotls_conn_hs_writer(iotls_conn *c, iotls_writer *w)
         c->hs_out = c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN;
         c->hs_out_cap = avail > reserve ? avail - reserve : 0;
     }
-    iotls_wr_init(w, c->hs_out + c->hs_out_len, c->hs_out_cap - c->hs_out_len);
+    iotls__wr_init(w, c->hs_out + c->hs_out_len, c->hs_out_cap - c->hs_out_len);
 }
 
 static int hs_commit(iotls_conn *c, iotls_writer *w, int add_to_transcript)
 {
-    if (iotls_wr_error(w) != IOTLS_OK || w->len < IOTLS_HS_HEADER_LEN)
+    if (iotls__wr_error(w) != IOTLS_OK || w->len < IOTLS_HS_HEADER_LEN)
         return IOTLS_ERR_INTERNAL; /* our own message does not fit hs_out */
     const uint8_t *msg = c->hs_out + c->hs_out_len;
     if (add_to_transcript) {
-        int rc = iotls_transcript_update(&c->transcript, msg, w->len);
+        int rc = iotls__transcript_update(&c->transcript, msg, w->len);
         if (rc != IOTLS_OK)
             return rc;
     }
@@ -72,22 +72,22 @@ static int hs_commit(iotls_conn *c, iotls_writer *w, int add_to_transcript)
         c->flights_out++;
         c->last_dir = 1;
     }
-    iotls_conn_event(c, IOTLS_EV_HS_SENT, msg[0], w->len, 0, NULL);
+    iotls__conn_event(c, IOTLS_EV_HS_SENT, msg[0], w->len, 0, NULL);
     c->hs_out_len += w->len;
     return IOTLS_OK;
 }
 
-int iotls_conn_hs_commit(iotls_conn *c, iotls_writer *w)
+int iotls__conn_hs_commit(iotls_conn *c, iotls_writer *w)
 {
     return hs_commit(c, w, 1);
 }
 
-int iotls_conn_hs_commit_raw(iotls_conn *c, iotls_writer *w)
+int iotls__conn_hs_commit_raw(iotls_conn *c, iotls_writer *w)
 {
     return hs_commit(c, w, 0);
 }
 
-int iotls_conn_flush(iotls_conn *c)
+int iotls__conn_flush(iotls_conn *c)
 {
     if (c->hs_out_len == 0)
         return IOTLS_OK;
@@ -98,13 +98,13 @@ int iotls_conn_flush(iotls_conn *c)
     if (c->hs_in_tx && c->hs_out != c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN)
         return IOTLS_ERR_INTERNAL; /* tx changed under messages built in it */
     if (c->hs_in_tx)
-        rc = iotls_record_write_fragmented_in_place(&c->wr, IOTLS_CT_HANDSHAKE, c->tx + c->tx_len,
-                                                    c->hs_out_len, c->max_record_out,
-                                                    c->tx_cap - c->tx_len, &written);
+        rc = iotls__record_write_fragmented_in_place(&c->wr, IOTLS_CT_HANDSHAKE, c->tx + c->tx_len,
+                                                     c->hs_out_len, c->max_record_out,
+                                                     c->tx_cap - c->tx_len, &written);
     else
-        rc = iotls_record_write_fragmented(&c->wr, IOTLS_CT_HANDSHAKE, c->hs_out, c->hs_out_len,
-                                           c->max_record_out, c->tx + c->tx_len,
-                                           c->tx_cap - c->tx_len, &written);
+        rc = iotls__record_write_fragmented(&c->wr, IOTLS_CT_HANDSHAKE, c->hs_out, c->hs_out_len,
+                                            c->max_record_out, c->tx + c->tx_len,
+                                            c->tx_cap - c->tx_len, &written);
     if (rc != IOTLS_OK)
         return rc == IOTLS_ERR_BUFFER_TOO_SMALL ? IOTLS_ERR_INTERNAL : rc;
     size_t records = c->wr.active ? (size_t)(c->wr.seq - seq_before)
@@ -112,24 +112,24 @@ int iotls_conn_flush(iotls_conn *c)
     c->tx_len += written;
     count_out(c, written, records);
     if (!c->hs_in_tx) /* in place, the plaintext became the records */
-        iotls_wipe(c->hs_out, c->hs_out_len);
+        iotls__wipe(c->hs_out, c->hs_out_len);
     c->hs_out_len = 0;
     return IOTLS_OK;
 }
 
-int iotls_conn_send_ccs(iotls_conn *c)
+int iotls__conn_send_ccs(iotls_conn *c)
 {
     static const uint8_t ccs[] = {IOTLS_CT_CHANGE_CIPHER_SPEC, 0x03, 0x03, 0x00, 0x01, 0x01};
-    int rc = iotls_conn_flush(c);
+    int rc = iotls__conn_flush(c);
     if (rc != IOTLS_OK)
         return rc;
-    if (iotls_conn_tx_free(c) < sizeof ccs)
+    if (iotls__conn_tx_free(c) < sizeof ccs)
         return IOTLS_ERR_INTERNAL;
     memcpy(c->tx + c->tx_len, ccs, sizeof ccs);
     c->tx_len += sizeof ccs;
     c->ccs_sent = true;
     count_out(c, sizeof ccs, 1);
-    iotls_conn_event(c, IOTLS_EV_CCS_SENT, 0, 1, 0, NULL);
+    iotls__conn_event(c, IOTLS_EV_CCS_SENT, 0, 1, 0, NULL);
     return IOTLS_OK;
 }
 
@@ -151,44 +151,44 @@ static int install_keys(iotls_conn *c, iotls_record_cipher *rc_out, const uint8_
 {
     uint8_t key[IOTLS_MAX_AEAD_KEY_LEN];
     uint8_t iv[IOTLS_AEAD_NONCE_LEN];
-    size_t key_len = iotls_aead_key_len(c->aead);
+    size_t key_len = iotls__aead_key_len(c->aead);
     if (key_len == 0 || c->hash == IOTLS_HASH_NONE)
         return IOTLS_ERR_INTERNAL;
-    int rc = iotls_traffic_keys(c->hash, c->aead, secret, key, key_len, iv);
+    int rc = iotls__traffic_keys(c->hash, c->aead, secret, key, key_len, iv);
     if (rc == IOTLS_OK) {
-        iotls_record_cipher_free(rc_out);
-        rc = iotls_record_cipher_init(rc_out, c->aead, key, key_len, iv);
+        iotls__record_cipher_free(rc_out);
+        rc = iotls__record_cipher_init(rc_out, c->aead, key, key_len, iv);
     }
-    iotls_wipe(key, sizeof key);
-    iotls_wipe(iv, sizeof iv);
+    iotls__wipe(key, sizeof key);
+    iotls__wipe(iv, sizeof iv);
     return rc;
 }
 
-int iotls_conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch)
+int iotls__conn_set_read_secret(iotls_conn *c, const uint8_t *secret, int epoch)
 {
     /* RFC 8446 5.1: handshake messages must not span a key change. */
-    if (iotls_hs_reasm_pending(&c->reasm) != 0)
+    if (iotls__hs_reasm_pending(&c->reasm) != 0)
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     int rc = install_keys(c, &c->rd, secret);
     if (rc != IOTLS_OK)
         return rc;
     c->rd_epoch = epoch;
     c->rd_keys_gen++;
-    iotls_conn_event(c, IOTLS_EV_KEYS_READ, 0, 0, epoch, epoch_name(epoch));
+    iotls__conn_event(c, IOTLS_EV_KEYS_READ, 0, 0, epoch, epoch_name(epoch));
     return IOTLS_OK;
 }
 
-int iotls_conn_set_write_secret(iotls_conn *c, const uint8_t *secret, int epoch)
+int iotls__conn_set_write_secret(iotls_conn *c, const uint8_t *secret, int epoch)
 {
     /* Whatever was committed under the old keys leaves under them. */
-    int rc = iotls_conn_flush(c);
+    int rc = iotls__conn_flush(c);
     if (rc != IOTLS_OK)
         return rc;
     rc = install_keys(c, &c->wr, secret);
     if (rc != IOTLS_OK)
         return rc;
     c->wr_epoch = epoch;
-    iotls_conn_event(c, IOTLS_EV_KEYS_WRITE, 0, 0, epoch, epoch_name(epoch));
+    iotls__conn_event(c, IOTLS_EV_KEYS_WRITE, 0, 0, epoch, epoch_name(epoch));
     return IOTLS_OK;
 }
 
@@ -197,8 +197,8 @@ static int send_record(iotls_conn *c, uint8_t type, const uint8_t *data, size_t 
 {
     tx_compact(c);
     size_t written = 0;
-    int rc = iotls_record_seal(&c->wr, type, data, len, 0, c->tx + c->tx_len, c->tx_cap - c->tx_len,
-                               &written);
+    int rc = iotls__record_seal(&c->wr, type, data, len, 0, c->tx + c->tx_len,
+                                c->tx_cap - c->tx_len, &written);
     if (rc != IOTLS_OK)
         return rc;
     c->tx_len += written;
@@ -206,17 +206,17 @@ static int send_record(iotls_conn *c, uint8_t type, const uint8_t *data, size_t 
     return IOTLS_OK;
 }
 
-int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len)
+int iotls__conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len)
 {
-    int rc = iotls_conn_flush(c);
+    int rc = iotls__conn_flush(c);
     if (rc != IOTLS_OK)
         return rc;
     size_t need = 0;
     for (size_t off = 0; off < len; off += c->max_record_out) {
         size_t chunk = len - off < c->max_record_out ? len - off : c->max_record_out;
-        need += iotls_record_sealed_len(&c->wr, chunk, 0);
+        need += iotls__record_sealed_len(&c->wr, chunk, 0);
     }
-    if (!c->wr.active || iotls_conn_tx_free(c) < need + 64)
+    if (!c->wr.active || iotls__conn_tx_free(c) < need + 64)
         return IOTLS_ERR_BAD_ARG;
     for (size_t off = 0; off < len && rc == IOTLS_OK; off += c->max_record_out) {
         size_t chunk = len - off < c->max_record_out ? len - off : c->max_record_out;
@@ -225,7 +225,7 @@ int iotls_conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len
     return rc;
 }
 
-int iotls_conn_send_alert(iotls_conn *c, int description)
+int iotls__conn_send_alert(iotls_conn *c, int description)
 {
     uint8_t alert[2];
     int warning =
@@ -234,14 +234,14 @@ int iotls_conn_send_alert(iotls_conn *c, int description)
     alert[1] = (uint8_t)description;
     /* A fatal alert replaces whatever handshake data was still unsent. */
     if (!warning) {
-        iotls_wipe(c->hs_out, c->hs_out_len);
+        iotls__wipe(c->hs_out, c->hs_out_len);
         c->hs_out_len = 0;
     } else {
-        int rc = iotls_conn_flush(c);
+        int rc = iotls__conn_flush(c);
         if (rc != IOTLS_OK)
             return rc;
     }
-    if (iotls_conn_tx_free(c) < RECORD_OVERHEAD + sizeof alert) {
+    if (iotls__conn_tx_free(c) < RECORD_OVERHEAD + sizeof alert) {
         /* Make room: an unsent fatal alert matters more than unsent data. */
         if (warning)
             return IOTLS_WANT_WRITE;
@@ -250,22 +250,22 @@ int iotls_conn_send_alert(iotls_conn *c, int description)
     int rc = send_record(c, IOTLS_CT_ALERT, alert, sizeof alert);
     if (rc == IOTLS_OK) {
         c->alert_sent = description;
-        iotls_conn_event(c, IOTLS_EV_ALERT_SENT, 0, 2, description, NULL);
+        iotls__conn_event(c, IOTLS_EV_ALERT_SENT, 0, 2, description, NULL);
     }
     return rc;
 }
 
-int iotls_conn_fail(iotls_conn *c, int err)
+int iotls__conn_fail(iotls_conn *c, int err)
 {
     if (c->error != IOTLS_OK)
         return c->error;
     c->error = err;
     int alert = iotls_error_alert(err);
     if (alert >= 0 && !c->close_notify_sent)
-        (void)iotls_conn_send_alert(c, alert);
+        (void)iotls__conn_send_alert(c, alert);
     /* Nothing secret is needed any more except the keys that sealed the
      * alert, which go now too. */
-    iotls_conn_wipe_secrets(c);
+    iotls__conn_wipe_secrets(c);
     return err;
 }
 
@@ -275,21 +275,21 @@ static uint8_t *own_app_secret(iotls_conn *c)
     return c->role == IOTLS_ROLE_CLIENT ? c->ks.client_app_traffic : c->ks.server_app_traffic;
 }
 
-int iotls_conn_send_key_update(iotls_conn *c, int request_peer)
+int iotls__conn_send_key_update(iotls_conn *c, int request_peer)
 {
     iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
-    int rc = iotls_key_update_write(&w, request_peer);
+    iotls__conn_hs_writer(c, &w);
+    int rc = iotls__key_update_write(&w, request_peer);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit_raw(c, &w);
+        rc = iotls__conn_hs_commit_raw(c, &w);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls__conn_flush(c);
     if (rc != IOTLS_OK)
         return rc;
     uint8_t *secret = own_app_secret(c);
-    rc = iotls_next_traffic_secret(c->hash, secret, secret);
+    rc = iotls__next_traffic_secret(c->hash, secret, secret);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, secret, IOTLS_EPOCH_APPLICATION);
+        rc = iotls__conn_set_write_secret(c, secret, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK) {
         c->key_updates_sent++;
         /* The peer owes us one KeyUpdate for each request: those answers
@@ -297,7 +297,7 @@ int iotls_conn_send_key_update(iotls_conn *c, int request_peer)
          * sends no data otherwise (one-way traffic, automatic updates). */
         if (request_peer && c->key_update_answers_owed < UINT32_MAX)
             c->key_update_answers_owed++;
-        iotls_conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, 0, 1, NULL);
+        iotls__conn_event(c, IOTLS_EV_KEY_UPDATE, IOTLS_HS_KEY_UPDATE, 0, 1, NULL);
     }
     c->key_update_pending = 0;
     return rc;
@@ -311,28 +311,28 @@ int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n)
     if (!c->handshake_done || c->close_notify_sent || !c->rx)
         return IOTLS_ERR_BAD_STATE;
     if (c->key_update_pending) {
-        if (iotls_conn_tx_free(c) < 64)
+        if (iotls__conn_tx_free(c) < 64)
             return IOTLS_WANT_WRITE;
-        int rc = iotls_conn_send_key_update(c, 0);
+        int rc = iotls__conn_send_key_update(c, 0);
         if (rc != IOTLS_OK)
-            return iotls_conn_fail(c, rc);
+            return iotls__conn_fail(c, rc);
     }
-    uint64_t key_limit = iotls_config_key_update_limit(c->cfg, c->aead);
+    uint64_t key_limit = iotls__config_key_update_limit(c->cfg, c->aead);
     while (*n < len) {
         if (c->wr.seq >= key_limit) {
             /* RFC 8446 5.5: a fresh write key before the AEAD's limit; ask
              * the peer to rotate too (its answer is one small record). */
-            if (iotls_conn_tx_free(c) < 64)
+            if (iotls__conn_tx_free(c) < 64)
                 break;
-            int rc = iotls_conn_send_key_update(c, 1);
+            int rc = iotls__conn_send_key_update(c, 1);
             if (rc != IOTLS_OK)
-                return iotls_conn_fail(c, rc);
+                return iotls__conn_fail(c, rc);
         }
         size_t chunk = len - *n;
         if (chunk > c->max_record_out)
             chunk = c->max_record_out;
-        size_t need = iotls_record_sealed_len(&c->wr, chunk, 0);
-        if (iotls_conn_tx_free(c) < need) {
+        size_t need = iotls__record_sealed_len(&c->wr, chunk, 0);
+        if (iotls__conn_tx_free(c) < need) {
             /* Take a smaller piece rather than nothing when some room is left. */
             size_t room = c->tx_cap - c->tx_len;
             if (room <= RECORD_OVERHEAD + 256)
@@ -341,7 +341,7 @@ int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n)
         }
         int rc = send_record(c, IOTLS_CT_APPLICATION_DATA, data + *n, chunk);
         if (rc != IOTLS_OK)
-            return iotls_conn_fail(c, rc);
+            return iotls__conn_fail(c, rc);
         *n += chunk;
     }
     return *n > 0 || len == 0 ? IOTLS_OK : IOTLS_WANT_WRITE;
@@ -355,7 +355,7 @@ int iotls_conn_close(iotls_conn *c)
         return c->error;
     if (!c->rx)
         return IOTLS_ERR_BAD_STATE; /* buffers detached: attach them first */
-    int rc = iotls_conn_send_alert(c, IOTLS_ALERT_CLOSE_NOTIFY);
+    int rc = iotls__conn_send_alert(c, IOTLS_ALERT_CLOSE_NOTIFY);
     if (rc == IOTLS_OK)
         c->close_notify_sent = 1;
     return rc;
@@ -367,10 +367,10 @@ int iotls_conn_key_update(iotls_conn *c, int request_peer)
         return c->error;
     if (!c->handshake_done || c->close_notify_sent || !c->rx)
         return IOTLS_ERR_BAD_STATE;
-    if (iotls_conn_tx_free(c) < 64)
+    if (iotls__conn_tx_free(c) < 64)
         return IOTLS_WANT_WRITE;
-    int rc = iotls_conn_send_key_update(c, request_peer);
-    return rc == IOTLS_OK ? rc : iotls_conn_fail(c, rc);
+    int rc = iotls__conn_send_key_update(c, request_peer);
+    return rc == IOTLS_OK ? rc : iotls__conn_fail(c, rc);
 }
 
 const uint8_t *iotls_conn_output(const iotls_conn *c, size_t *len)
@@ -387,7 +387,7 @@ void iotls_conn_output_consume(iotls_conn *c, size_t n)
         c->tx_pos = c->tx_len = 0;
 }
 
-void *iotls_conn_scratch(iotls_writer *w, size_t need)
+void *iotls__conn_scratch(iotls_writer *w, size_t need)
 {
     if (w->err != IOTLS_OK || w->cap - w->len < need + 15u)
         return NULL;
@@ -397,47 +397,47 @@ void *iotls_conn_scratch(iotls_writer *w, size_t need)
     return w->p + at;
 }
 
-int iotls_conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
-                                       int by_server)
+int iotls__conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t scheme,
+                                        int by_server)
 {
     /* 64 spaces, the 34-byte context string with its 0x00, the hash. */
     const size_t content_len = 64 + 34 + c->hash_len;
-    /* The message as iotls_certificate_verify_write makes it, with the
+    /* The message as iotls__certificate_verify_write makes it, with the
      * signature written by the provider right where the message holds
      * it, and the signed content in the scratch region (src/scratch.h):
      * a 512-byte signature buffer and the content on the stack would
      * sit under the deepest call of the handshake (docs/stack.md). */
     iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
-    size_t msg = iotls_msg_begin(&w, IOTLS_HS_CERTIFICATE_VERIFY);
-    iotls_wr_u16(&w, scheme);
-    size_t mark = iotls_wr_vec_begin(&w, 2);
-    int rc = iotls_wr_error(&w);
+    iotls__conn_hs_writer(c, &w);
+    size_t msg = iotls__msg_begin(&w, IOTLS_HS_CERTIFICATE_VERIFY);
+    iotls__wr_u16(&w, scheme);
+    size_t mark = iotls__wr_vec_begin(&w, 2);
+    int rc = iotls__wr_error(&w);
     struct iotls_scratch_cv *cv = NULL;
     if (rc == IOTLS_OK) {
-        cv = iotls_conn_scratch(&w, sizeof *cv);
+        cv = iotls__conn_scratch(&w, sizeof *cv);
         if (cv == NULL || w.cap == w.len)
             rc = IOTLS_ERR_BUFFER_TOO_SMALL;
     }
     size_t content_used = 0;
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_hash(&c->transcript, cv->hash);
+        rc = iotls__transcript_hash(&c->transcript, cv->hash);
     if (rc == IOTLS_OK)
-        rc = iotls_certificate_verify_content(by_server, cv->hash, c->hash_len, cv->content,
-                                              content_len, &content_used);
+        rc = iotls__certificate_verify_content(by_server, cv->hash, c->hash_len, cv->content,
+                                               content_len, &content_used);
     size_t room = rc == IOTLS_OK ? w.cap - w.len : 0;
     size_t sig_len = 0;
     if (room > IOTLS_MAX_SIGNATURE_LEN)
         room = IOTLS_MAX_SIGNATURE_LEN;
     if (rc == IOTLS_OK)
-        rc = iotls_pkey_sign(key, scheme, cv->content, content_used, w.p + w.len, room, &sig_len);
+        rc = iotls__pkey_sign(key, scheme, cv->content, content_used, w.p + w.len, room, &sig_len);
     if (cv != NULL)
-        iotls_wipe(cv, sizeof *cv);
+        iotls__wipe(cv, sizeof *cv);
     if (rc != IOTLS_OK)
         return rc;
-    iotls_wr_reserve(&w, sig_len);
-    iotls_wr_vec_end(&w, mark, 2);
-    iotls_msg_end(&w, msg);
-    rc = iotls_wr_error(&w);
-    return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
+    iotls__wr_reserve(&w, sig_len);
+    iotls__wr_vec_end(&w, mark, 2);
+    iotls__msg_end(&w, msg);
+    rc = iotls__wr_error(&w);
+    return rc == IOTLS_OK ? iotls__conn_hs_commit(c, &w) : rc;
 }

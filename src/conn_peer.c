@@ -5,15 +5,15 @@
 #include "conn.h"
 #include "conn_internal.h"
 
-int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
+int iotls__conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
 {
     const iotls_config *cfg = c->cfg;
-    if (iotls_x509_count(&c->peer_chain) == 0)
+    if (iotls__x509_count(&c->peer_chain) == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
     c->peer_cert_presented = 1;
     /* Before any signature work, verified chain or not: the leaf's key
      * checks CertificateVerify even when nothing else is checked. */
-    int key_rc = iotls_x509_check_keys(&c->peer_chain, cfg->max_rsa_bits, NULL, 0);
+    int key_rc = iotls__x509_check_keys(&c->peer_chain, cfg->max_rsa_bits, NULL, 0);
     if (key_rc != IOTLS_OK)
         return key_rc;
     int chain_checked = 0;
@@ -33,7 +33,7 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
         policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
         policy.is_server_cert = is_server_cert;
         policy.max_rsa_bits = cfg->max_rsa_bits;
-        int rc = iotls_x509_verify(&c->peer_chain, &policy, NULL, 0);
+        int rc = iotls__x509_verify(&c->peer_chain, &policy, NULL, 0);
         if (rc != IOTLS_OK)
             return rc;
         chain_checked = 1;
@@ -43,12 +43,12 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
     }
     if (cfg->pin_count > 0) {
         uint8_t spki[32];
-        int rc = iotls_x509_spki_sha256(&c->peer_chain, spki);
+        int rc = iotls__x509_spki_sha256(&c->peer_chain, spki);
         if (rc != IOTLS_OK)
             return rc;
         int matched = 0;
         for (size_t i = 0; i < cfg->pin_count; i++)
-            matched |= iotls_ct_memcmp(spki, cfg->pins[i], sizeof spki) == 0;
+            matched |= iotls__ct_memcmp(spki, cfg->pins[i], sizeof spki) == 0;
         if (!matched)
             return IOTLS_ERR_CERT_PIN;
     }
@@ -59,11 +59,11 @@ int iotls_conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
     c->peer_auth = name_checked ? (is_server_cert ? IOTLS_PEER_AUTH_NAME : IOTLS_PEER_AUTH_CA)
                    : cfg->pin_count > 0 ? IOTLS_PEER_AUTH_PIN
                                         : IOTLS_PEER_AUTH_NONE;
-    iotls_conn_event(c, IOTLS_EV_CERT_VERIFIED, 0, iotls_x509_count(&c->peer_chain),
-                     cfg->insecure_noverifycert,
-                     cfg->insecure_noverifycert ? "NOT verified (insecure)"
-                     : name_checked             ? "verified"
-                                                : "key matches a pin (name not checked)");
+    iotls__conn_event(c, IOTLS_EV_CERT_VERIFIED, 0, iotls__x509_count(&c->peer_chain),
+                      cfg->insecure_noverifycert,
+                      cfg->insecure_noverifycert ? "NOT verified (insecure)"
+                      : name_checked             ? "verified"
+                                                 : "key matches a pin (name not checked)");
     return IOTLS_OK;
 }
 

@@ -21,9 +21,9 @@ static int digest_field(iotls_hash_ctx *h, const uint8_t *p, size_t len)
 {
     uint8_t prefix[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
                          (uint8_t)len};
-    int rc = iotls_hash_update(h, prefix, sizeof prefix);
+    int rc = iotls__hash_update(h, prefix, sizeof prefix);
     if (rc == IOTLS_OK && len > 0)
-        rc = iotls_hash_update(h, p, len);
+        rc = iotls__hash_update(h, p, len);
     return rc;
 }
 
@@ -58,14 +58,14 @@ int iotls__hrr_fields_digest(const iotls_client_hello *ch, uint8_t out[IOTLS_HRR
     };
     iotls_hash_ctx h;
     memset(&h, 0, sizeof h);
-    int rc = iotls_hash_init(&h, IOTLS_HASH_SHA256);
+    int rc = iotls__hash_init(&h, IOTLS_HASH_SHA256);
     if (rc == IOTLS_OK)
-        rc = iotls_hash_update(&h, head, sizeof head);
+        rc = iotls__hash_update(&h, head, sizeof head);
     for (size_t i = 0; rc == IOTLS_OK && i < sizeof fields / sizeof fields[0]; i++)
         rc = digest_field(&h, fields[i]->p, fields[i]->len);
     if (rc == IOTLS_OK)
-        rc = iotls_hash_snapshot(&h, out);
-    iotls_hash_free(&h);
+        rc = iotls__hash_snapshot(&h, out);
+    iotls__hash_free(&h);
     return rc;
 }
 
@@ -91,9 +91,9 @@ static int cookie_tag(const uint8_t *key, const uint8_t *cookie, size_t body_len
     memcpy(input, cookie, body_len);
     int rc = iotls__hrr_fields_digest(ch, input + body_len);
     if (rc == IOTLS_OK)
-        rc = iotls_hmac(IOTLS_HASH_SHA256, key, IOTLS_COOKIE_KEY_LEN, input,
-                        body_len + FIELDS_DIGEST_LEN, tag);
-    iotls_wipe(input, sizeof input);
+        rc = iotls__hmac(IOTLS_HASH_SHA256, key, IOTLS_COOKIE_KEY_LEN, input,
+                         body_len + FIELDS_DIGEST_LEN, tag);
+    iotls__wipe(input, sizeof input);
     return rc;
 }
 
@@ -133,13 +133,13 @@ int iotls__cookie_open(const iotls_conn *c, const iotls_client_hello *ch2, uint1
     int rc = cookie_tag(key, p, COOKIE_HEAD_LEN + hash_len, ch2, tag);
     if (rc != IOTLS_OK)
         return rc;
-    int differs = iotls_ct_memcmp(tag, p + COOKIE_HEAD_LEN + hash_len, COOKIE_TAG_LEN);
-    iotls_wipe(tag, sizeof tag);
+    int differs = iotls__ct_memcmp(tag, p + COOKIE_HEAD_LEN + hash_len, COOKIE_TAG_LEN);
+    iotls__wipe(tag, sizeof tag);
     if (differs)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     *suite = (uint16_t)((p[1] << 8) | p[2]);
     *group = (uint16_t)((p[3] << 8) | p[4]);
-    if (iotls_hash_len(iotls_suite_hash(*suite)) != hash_len)
+    if (iotls__hash_len(iotls__suite_hash(*suite)) != hash_len)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     ch1_hash->p = p + COOKIE_HEAD_LEN;
     ch1_hash->len = hash_len;
@@ -174,23 +174,24 @@ int iotls__hrr_rebuild_transcript(iotls_conn *c, const iotls_client_hello *ch2, 
 
     uint8_t hrr[HRR_MAX_LEN];
     iotls_writer w;
-    iotls_wr_init(&w, hrr, sizeof hrr);
+    iotls__wr_init(&w, hrr, sizeof hrr);
     iotls_server_hello_params hp;
     iotls__hrr_params(&hp, ch2->session_id.p, ch2->session_id.len, suite, group, ch2->cookie.p,
                       ch2->cookie.len);
-    int rc = iotls_server_hello_write(&w, &hp);
+    int rc = iotls__server_hello_write(&w, &hp);
     if (rc == IOTLS_OK)
-        rc = iotls_wr_error(&w);
+        rc = iotls__wr_error(&w);
     if (rc != IOTLS_OK)
         return rc;
 
-    iotls_transcript_free(&c->transcript);
-    rc = iotls_transcript_init(&c->transcript);
+    iotls__transcript_free(&c->transcript);
+    rc = iotls__transcript_init(&c->transcript);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_select(&c->transcript, iotls_suite_hash(suite));
+        rc = iotls__transcript_select(&c->transcript, iotls__suite_hash(suite));
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, synthetic, IOTLS_HS_HEADER_LEN + ch1_hash.len);
+        rc =
+            iotls__transcript_update(&c->transcript, synthetic, IOTLS_HS_HEADER_LEN + ch1_hash.len);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, hrr, w.len);
+        rc = iotls__transcript_update(&c->transcript, hrr, w.len);
     return rc;
 }

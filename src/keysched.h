@@ -12,26 +12,26 @@
 
 /* HKDF-Expand-Label(Secret, Label, Context, Length); label without the
  * "tls13 " prefix, which is added here. */
-int iotls_hkdf_expand_label(iotls_hash_alg alg, const uint8_t *secret, const char *label,
-                            const uint8_t *context, size_t context_len, uint8_t *out,
-                            size_t out_len);
+int iotls__hkdf_expand_label(iotls_hash_alg alg, const uint8_t *secret, const char *label,
+                             const uint8_t *context, size_t context_len, uint8_t *out,
+                             size_t out_len);
 /* Derive-Secret(Secret, Label, Messages) where the caller already hashed
  * the messages: transcript_hash is Hash(Messages), HashLen bytes. */
-int iotls_derive_secret(iotls_hash_alg alg, const uint8_t *secret, const char *label,
-                        const uint8_t *transcript_hash, uint8_t *out);
+int iotls__derive_secret(iotls_hash_alg alg, const uint8_t *secret, const char *label,
+                         const uint8_t *transcript_hash, uint8_t *out);
 
 /* Traffic key and IV of a traffic secret ("key", "iv"). */
-int iotls_traffic_keys(iotls_hash_alg alg, iotls_aead_alg aead, const uint8_t *traffic_secret,
-                       uint8_t *key, size_t key_len, uint8_t iv[IOTLS_AEAD_NONCE_LEN]);
+int iotls__traffic_keys(iotls_hash_alg alg, iotls_aead_alg aead, const uint8_t *traffic_secret,
+                        uint8_t *key, size_t key_len, uint8_t iv[IOTLS_AEAD_NONCE_LEN]);
 /* verify_data = HMAC(finished_key, transcript_hash), finished_key =
  * HKDF-Expand-Label(base_key, "finished", "", HashLen). */
-int iotls_finished_verify_data(iotls_hash_alg alg, const uint8_t *base_key,
-                               const uint8_t *transcript_hash, uint8_t *out);
+int iotls__finished_verify_data(iotls_hash_alg alg, const uint8_t *base_key,
+                                const uint8_t *transcript_hash, uint8_t *out);
 /* application_traffic_secret_N+1 ("traffic upd"). In place is allowed. */
-int iotls_next_traffic_secret(iotls_hash_alg alg, const uint8_t *secret, uint8_t *out);
+int iotls__next_traffic_secret(iotls_hash_alg alg, const uint8_t *secret, uint8_t *out);
 /* PSK of a ticket: HKDF-Expand-Label(res_master, "resumption", nonce). */
-int iotls_resumption_psk(iotls_hash_alg alg, const uint8_t *res_master, const uint8_t *nonce,
-                         size_t nonce_len, uint8_t *out);
+int iotls__resumption_psk(iotls_hash_alg alg, const uint8_t *res_master, const uint8_t *nonce,
+                          size_t nonce_len, uint8_t *out);
 
 /* Where the schedule stands for one connection. All secrets are HashLen. */
 typedef struct {
@@ -50,26 +50,26 @@ typedef struct {
 } iotls_key_schedule;
 
 /* Early Secret = HKDF-Extract(0, PSK or HashLen zeros). */
-int iotls_ks_init(iotls_key_schedule *ks, iotls_hash_alg alg, const uint8_t *psk, size_t psk_len);
+int iotls__ks_init(iotls_key_schedule *ks, iotls_hash_alg alg, const uint8_t *psk, size_t psk_len);
 /* binder_key = Derive-Secret(early, "ext binder" | "res binder", "") */
-int iotls_ks_binder_key(const iotls_key_schedule *ks, bool ext_psk, uint8_t *out);
+int iotls__ks_binder_key(const iotls_key_schedule *ks, bool ext_psk, uint8_t *out);
 /* client_early_traffic_secret from Hash(ClientHello). */
-int iotls_ks_early_traffic(iotls_key_schedule *ks, const uint8_t *ch_hash);
+int iotls__ks_early_traffic(iotls_key_schedule *ks, const uint8_t *ch_hash);
 /* Handshake Secret = HKDF-Extract(Derive-Secret(early, "derived", ""),
  * (EC)DHE or HashLen zeros when dhe == NULL), then the two handshake
  * traffic secrets from Hash(ClientHello..ServerHello). */
-int iotls_ks_handshake(iotls_key_schedule *ks, const uint8_t *dhe, size_t dhe_len,
-                       const uint8_t *ch_sh_hash);
+int iotls__ks_handshake(iotls_key_schedule *ks, const uint8_t *dhe, size_t dhe_len,
+                        const uint8_t *ch_sh_hash);
 /* Master Secret and the application traffic and exporter secrets from
  * Hash(ClientHello..server Finished). */
-int iotls_ks_master(iotls_key_schedule *ks, const uint8_t *ch_sf_hash);
+int iotls__ks_master(iotls_key_schedule *ks, const uint8_t *ch_sf_hash);
 /* resumption_master_secret from Hash(ClientHello..client Finished). */
-int iotls_ks_resumption(iotls_key_schedule *ks, const uint8_t *ch_cf_hash);
+int iotls__ks_resumption(iotls_key_schedule *ks, const uint8_t *ch_cf_hash);
 /* Wipes every secret. */
-void iotls_ks_wipe(iotls_key_schedule *ks);
+void iotls__ks_wipe(iotls_key_schedule *ks);
 
 /* The HKDF-Expand-Label "info" bytes, exposed for the tests. */
-int iotls_hkdf_label(const char *label, const uint8_t *context, size_t context_len, size_t out_len,
-                     uint8_t *info, size_t info_cap, size_t *info_len);
+int iotls__hkdf_label(const char *label, const uint8_t *context, size_t context_len, size_t out_len,
+                      uint8_t *info, size_t info_cap, size_t *info_len);
 
 #endif

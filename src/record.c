@@ -13,35 +13,35 @@
 
 /* ---- protection state ---- */
 
-int iotls_record_cipher_init(iotls_record_cipher *rc, iotls_aead_alg alg, const uint8_t *key,
-                             size_t key_len, const uint8_t iv[IOTLS_AEAD_NONCE_LEN])
+int iotls__record_cipher_init(iotls_record_cipher *rc, iotls_aead_alg alg, const uint8_t *key,
+                              size_t key_len, const uint8_t iv[IOTLS_AEAD_NONCE_LEN])
 {
     if (rc == NULL || key == NULL || iv == NULL)
         return IOTLS_ERR_BAD_ARG;
     /* A key change replaces the previous keys: release and wipe them. */
-    iotls_record_cipher_free(rc);
-    int err = iotls_aead_init(&rc->aead, alg, key, key_len);
+    iotls__record_cipher_free(rc);
+    int err = iotls__aead_init(&rc->aead, alg, key, key_len);
     if (err != IOTLS_OK)
         return err;
     memcpy(rc->iv, iv, IOTLS_AEAD_NONCE_LEN);
     rc->seq = 0;
-    rc->tag_len = (uint8_t)iotls_aead_tag_len(alg);
+    rc->tag_len = (uint8_t)iotls__aead_tag_len(alg);
     rc->active = 1;
     return IOTLS_OK;
 }
 
-void iotls_record_cipher_free(iotls_record_cipher *rc)
+void iotls__record_cipher_free(iotls_record_cipher *rc)
 {
     if (rc == NULL)
         return;
-    iotls_aead_free(&rc->aead);
-    iotls_wipe(rc->iv, sizeof(rc->iv));
+    iotls__aead_free(&rc->aead);
+    iotls__wipe(rc->iv, sizeof(rc->iv));
     rc->seq = 0;
     rc->active = 0;
     rc->tag_len = 0;
 }
 
-void iotls_record_nonce(const iotls_record_cipher *rc, uint8_t nonce[IOTLS_AEAD_NONCE_LEN])
+void iotls__record_nonce(const iotls_record_cipher *rc, uint8_t nonce[IOTLS_AEAD_NONCE_LEN])
 {
     /* RFC 8446 5.3: the 64-bit sequence number, big-endian, left-padded to
      * the IV length, XORed with the static IV. */
@@ -58,8 +58,8 @@ static int known_content_type(uint8_t type)
            type == IOTLS_CT_HANDSHAKE || type == IOTLS_CT_APPLICATION_DATA;
 }
 
-int iotls_record_header(const uint8_t *p, size_t len, int protected_expected, uint8_t *type,
-                        size_t *body_len)
+int iotls__record_header(const uint8_t *p, size_t len, int protected_expected, uint8_t *type,
+                         size_t *body_len)
 {
     if (p == NULL && len > 0)
         return IOTLS_ERR_BAD_ARG;
@@ -68,10 +68,10 @@ int iotls_record_header(const uint8_t *p, size_t len, int protected_expected, ui
     iotls_reader rd;
     uint8_t content_type, version_major, version_minor;
     uint16_t length;
-    iotls_rd_init(&rd, p, IOTLS_RECORD_HEADER_LEN);
-    if (iotls_rd_u8(&rd, &content_type) != IOTLS_OK ||
-        iotls_rd_u8(&rd, &version_major) != IOTLS_OK ||
-        iotls_rd_u8(&rd, &version_minor) != IOTLS_OK || iotls_rd_u16(&rd, &length) != IOTLS_OK)
+    iotls__rd_init(&rd, p, IOTLS_RECORD_HEADER_LEN);
+    if (iotls__rd_u8(&rd, &content_type) != IOTLS_OK ||
+        iotls__rd_u8(&rd, &version_major) != IOTLS_OK ||
+        iotls__rd_u8(&rd, &version_minor) != IOTLS_OK || iotls__rd_u16(&rd, &length) != IOTLS_OK)
         return IOTLS_ERR_DECODE;
     (void)version_minor; /* 0x0301 (first ClientHello) .. 0x0303: all allowed */
     if (version_major != 0x03)
@@ -92,28 +92,28 @@ int iotls_record_header(const uint8_t *p, size_t len, int protected_expected, ui
 static void write_header(uint8_t *out, uint8_t type, size_t body_len)
 {
     iotls_writer w;
-    iotls_wr_init(&w, out, IOTLS_RECORD_HEADER_LEN);
-    iotls_wr_u8(&w, type);
-    iotls_wr_u16(&w, 0x0303); /* legacy_record_version */
-    iotls_wr_u16(&w, (uint16_t)body_len);
+    iotls__wr_init(&w, out, IOTLS_RECORD_HEADER_LEN);
+    iotls__wr_u8(&w, type);
+    iotls__wr_u16(&w, 0x0303); /* legacy_record_version */
+    iotls__wr_u16(&w, (uint16_t)body_len);
 }
 
 /* ---- seal ---- */
 
-size_t iotls_record_sealed_len(const iotls_record_cipher *rc, size_t len, size_t pad_len)
+size_t iotls__record_sealed_len(const iotls_record_cipher *rc, size_t len, size_t pad_len)
 {
     if (rc == NULL || !rc->active)
         return IOTLS_RECORD_HEADER_LEN + len;
     return IOTLS_RECORD_HEADER_LEN + len + 1 + pad_len + rc->tag_len;
 }
 
-size_t iotls_record_tag_len(const iotls_record_cipher *rc)
+size_t iotls__record_tag_len(const iotls_record_cipher *rc)
 {
     return rc != NULL && rc->active ? rc->tag_len : 0;
 }
 
-int iotls_record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8_t *data,
-                      size_t len, size_t pad_len, uint8_t *out, size_t out_cap, size_t *out_len)
+int iotls__record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8_t *data,
+                       size_t len, size_t pad_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     if (rc == NULL || out == NULL || out_len == NULL || (data == NULL && len > 0))
         return IOTLS_ERR_BAD_ARG;
@@ -156,11 +156,11 @@ int iotls_record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8
     write_header(out, IOTLS_CT_APPLICATION_DATA, body_len);
 
     uint8_t nonce[IOTLS_AEAD_NONCE_LEN];
-    iotls_record_nonce(rc, nonce);
+    iotls__record_nonce(rc, nonce);
     int err =
-        iotls_aead_seal(&rc->aead, nonce, out, IOTLS_RECORD_HEADER_LEN, inner, inner_len, inner);
+        iotls__aead_seal(&rc->aead, nonce, out, IOTLS_RECORD_HEADER_LEN, inner, inner_len, inner);
     if (err != IOTLS_OK) {
-        iotls_wipe(out, total);
+        iotls__wipe(out, total);
         return err;
     }
     rc->seq++;
@@ -222,22 +222,22 @@ static size_t last_nonzero(const uint8_t *p, size_t len)
     size_t in_block = last_nonzero_bytes(block, 0, SCAN_BLOCK, SCAN_BLOCK);
     size_t have = (size_t)0 - (size_t)(in_block != SCAN_BLOCK);
     size_t found = ((last_block * SCAN_BLOCK + in_block) & have) | (len & ~have);
-    iotls_wipe(block, sizeof block);
-    iotls_wipe(last, sizeof last);
+    iotls__wipe(block, sizeof block);
+    iotls__wipe(last, sizeof last);
     /* The bytes after the last whole block come later, so they win. */
     return last_nonzero_bytes(p, blocks * SCAN_BLOCK, len, found);
 }
 #endif
 
-int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_len,
-                      uint8_t *content_type, uint8_t **content, size_t *content_len)
+int iotls__record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_len,
+                       uint8_t *content_type, uint8_t **content, size_t *content_len)
 {
     if (rc == NULL || record == NULL || content_type == NULL || content == NULL ||
         content_len == NULL)
         return IOTLS_ERR_BAD_ARG;
     uint8_t outer_type;
     size_t body_len;
-    int err = iotls_record_header(record, record_len, rc->active, &outer_type, &body_len);
+    int err = iotls__record_header(record, record_len, rc->active, &outer_type, &body_len);
     if (err == IOTLS_WANT_READ)
         return IOTLS_ERR_BAD_ARG; /* the caller must hand in a whole record */
     if (err != IOTLS_OK)
@@ -265,15 +265,15 @@ int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_le
         return IOTLS_ERR_INTERNAL;
 
     uint8_t nonce[IOTLS_AEAD_NONCE_LEN];
-    iotls_record_nonce(rc, nonce);
-    err = iotls_aead_open(&rc->aead, nonce, record, IOTLS_RECORD_HEADER_LEN, body, body_len, body);
+    iotls__record_nonce(rc, nonce);
+    err = iotls__aead_open(&rc->aead, nonce, record, IOTLS_RECORD_HEADER_LEN, body, body_len, body);
     if (err != IOTLS_OK)
         return err;
     rc->seq++;
 
     size_t inner_len = body_len - rc->tag_len;
     if (inner_len > MAX_INNER_PLAINTEXT) {
-        iotls_wipe(body, inner_len);
+        iotls__wipe(body, inner_len);
         return IOTLS_ERR_RECORD_OVERFLOW;
     }
     size_t type_pos = last_nonzero(body, inner_len);
@@ -286,7 +286,7 @@ int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_le
      * know: unexpected_message (RFC 8446 5 and 5.2). */
     if (inner_type != IOTLS_CT_ALERT && inner_type != IOTLS_CT_HANDSHAKE &&
         inner_type != IOTLS_CT_APPLICATION_DATA) {
-        iotls_wipe(body, inner_len);
+        iotls__wipe(body, inner_len);
         return IOTLS_ERR_UNEXPECTED_MESSAGE;
     }
     *content_type = inner_type;
@@ -297,7 +297,7 @@ int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_le
 
 /* ---- handshake reassembly ---- */
 
-void iotls_hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap)
+void iotls__hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap)
 {
     r->buf = buf;
     r->cap = buf != NULL ? cap : 0;
@@ -312,7 +312,7 @@ static uint8_t joined_byte(const iotls_hs_reasm *r, const uint8_t *data, size_t 
     return i < r->len ? r->buf[i] : data[i - r->len];
 }
 
-int iotls_hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len)
+int iotls__hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len)
 {
     if (r == NULL || (data == NULL && len > 0))
         return IOTLS_ERR_BAD_ARG;
@@ -361,8 +361,8 @@ static size_t reasm_limit(const iotls_hs_reasm *r)
     return r->max_msg != 0 && r->max_msg < r->cap ? r->max_msg : r->cap;
 }
 
-int iotls_hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
-                        uint8_t *type, const uint8_t **msg, size_t *msg_len)
+int iotls__hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
+                         uint8_t *type, const uint8_t **msg, size_t *msg_len)
 {
     if (r == NULL || used == NULL || type == NULL || msg == NULL || msg_len == NULL ||
         (data == NULL && len > 0))
@@ -374,7 +374,7 @@ int iotls_hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size
         r->consumed = 0;
     }
     if (r->consumed != 0)
-        return IOTLS_ERR_BAD_ARG; /* iotls_hs_reasm_add's leftovers: not mixed */
+        return IOTLS_ERR_BAD_ARG; /* iotls__hs_reasm_add's leftovers: not mixed */
     if (len == 0)
         return r->len == 0 ? IOTLS_ERR_DECODE : 0;
     size_t limit = reasm_limit(r);
@@ -420,7 +420,7 @@ int iotls_hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size
     return 1;
 }
 
-int iotls_hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, size_t *msg_len)
+int iotls__hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, size_t *msg_len)
 {
     if (r == NULL)
         return 0;
@@ -441,26 +441,26 @@ int iotls_hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, s
     return 1;
 }
 
-size_t iotls_hs_reasm_pending(const iotls_hs_reasm *r)
+size_t iotls__hs_reasm_pending(const iotls_hs_reasm *r)
 {
     return r != NULL ? r->len - r->consumed : 0;
 }
 
-void iotls_hs_reasm_wipe(iotls_hs_reasm *r)
+void iotls__hs_reasm_wipe(iotls_hs_reasm *r)
 {
     if (r == NULL)
         return;
     if (r->buf != NULL)
-        iotls_wipe(r->buf, r->cap);
+        iotls__wipe(r->buf, r->cap);
     r->len = 0;
     r->consumed = 0;
 }
 
 /* ---- fragmentation ---- */
 
-int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
-                                  const uint8_t *data, size_t len, size_t max_fragment,
-                                  uint8_t *out, size_t out_cap, size_t *out_len)
+int iotls__record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
+                                   const uint8_t *data, size_t len, size_t max_fragment,
+                                   uint8_t *out, size_t out_cap, size_t *out_len)
 {
     if (rc == NULL || out_len == NULL || (data == NULL && len > 0) || max_fragment == 0 ||
         (out == NULL && out_cap > 0))
@@ -473,12 +473,12 @@ int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
     size_t records = (len + max_fragment - 1) / max_fragment;
     size_t full = len / max_fragment;
     size_t rest = len % max_fragment;
-    size_t per_full = iotls_record_sealed_len(rc, max_fragment, 0);
+    size_t per_full = iotls__record_sealed_len(rc, max_fragment, 0);
     if (full > 0 && per_full > SIZE_MAX / full)
         return IOTLS_ERR_BUFFER_TOO_SMALL;
     size_t need = full * per_full;
     if (rest > 0)
-        need += iotls_record_sealed_len(rc, rest, 0);
+        need += iotls__record_sealed_len(rc, rest, 0);
     if (need > out_cap)
         return IOTLS_ERR_BUFFER_TOO_SMALL;
     /* Record i uses seq + i; none of them may reach 2^64-1. */
@@ -489,8 +489,8 @@ int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
     for (size_t off = 0; off < len;) {
         size_t chunk = len - off < max_fragment ? len - off : max_fragment;
         size_t rec_len = 0;
-        int err = iotls_record_seal(rc, content_type, data + off, chunk, 0, out + written,
-                                    out_cap - written, &rec_len);
+        int err = iotls__record_seal(rc, content_type, data + off, chunk, 0, out + written,
+                                     out_cap - written, &rec_len);
         if (err != IOTLS_OK)
             return err; /* only a crypto failure can get here */
         written += rec_len;
@@ -500,20 +500,20 @@ int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
     return IOTLS_OK;
 }
 
-int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
-                                           uint8_t *buf, size_t len, size_t max_fragment,
-                                           size_t cap, size_t *out_len)
+int iotls__record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
+                                            uint8_t *buf, size_t len, size_t max_fragment,
+                                            size_t cap, size_t *out_len)
 {
     if (rc == NULL || out_len == NULL || buf == NULL || max_fragment == 0 || len == 0)
         return IOTLS_ERR_BAD_ARG;
     if (max_fragment > IOTLS_MAX_PLAINTEXT)
         max_fragment = IOTLS_MAX_PLAINTEXT;
     size_t records = (len + max_fragment - 1) / max_fragment;
-    size_t per_full = iotls_record_sealed_len(rc, max_fragment, 0);
+    size_t per_full = iotls__record_sealed_len(rc, max_fragment, 0);
     size_t last = len - (records - 1) * max_fragment;
     if (records - 1 > SIZE_MAX / per_full)
         return IOTLS_ERR_BUFFER_TOO_SMALL;
-    size_t need = (records - 1) * per_full + iotls_record_sealed_len(rc, last, 0);
+    size_t need = (records - 1) * per_full + iotls__record_sealed_len(rc, last, 0);
     if (need > cap || IOTLS_RECORD_HEADER_LEN + len > cap)
         return IOTLS_ERR_BUFFER_TOO_SMALL;
     if (rc->active && (uint64_t)records > UINT64_MAX - rc->seq)
@@ -528,11 +528,11 @@ int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t cont
         size_t rec_len = 0;
         rc->seq = seq0 + i;
         int err =
-            iotls_record_seal(rc, content_type, buf + IOTLS_RECORD_HEADER_LEN + i * max_fragment,
-                              chunk, 0, buf + i * per_full, cap - i * per_full, &rec_len);
+            iotls__record_seal(rc, content_type, buf + IOTLS_RECORD_HEADER_LEN + i * max_fragment,
+                               chunk, 0, buf + i * per_full, cap - i * per_full, &rec_len);
         if (err != IOTLS_OK) {
             rc->seq = seq0;
-            iotls_wipe(buf, cap);
+            iotls__wipe(buf, cap);
             return err;
         }
     }

@@ -32,12 +32,12 @@ typedef struct {
     uint8_t tag_len; /* the suite's AEAD tag: 16, or 8 for CCM_8 */
 } iotls_record_cipher;
 
-int iotls_record_cipher_init(iotls_record_cipher *rc, iotls_aead_alg alg, const uint8_t *key,
-                             size_t key_len, const uint8_t iv[IOTLS_AEAD_NONCE_LEN]);
+int iotls__record_cipher_init(iotls_record_cipher *rc, iotls_aead_alg alg, const uint8_t *key,
+                              size_t key_len, const uint8_t iv[IOTLS_AEAD_NONCE_LEN]);
 /* Back to plaintext; wipes key and IV. */
-void iotls_record_cipher_free(iotls_record_cipher *rc);
+void iotls__record_cipher_free(iotls_record_cipher *rc);
 /* The per-record nonce: iv XOR the 64-bit sequence number (left-padded). */
-void iotls_record_nonce(const iotls_record_cipher *rc, uint8_t nonce[IOTLS_AEAD_NONCE_LEN]);
+void iotls__record_nonce(const iotls_record_cipher *rc, uint8_t nonce[IOTLS_AEAD_NONCE_LEN]);
 
 /* Parses a record header. Returns IOTLS_OK and the body length; or
  * IOTLS_WANT_READ if fewer than 5 bytes; IOTLS_ERR_RECORD_OVERFLOW when the
@@ -45,8 +45,8 @@ void iotls_record_nonce(const iotls_record_cipher *rc, uint8_t nonce[IOTLS_AEAD_
  * !protected_expected); IOTLS_ERR_UNEXPECTED_MESSAGE for an unknown content
  * type (RFC 8446 5), and IOTLS_ERR_DECODE when legacy_record_version is not
  * 0x03xx. */
-int iotls_record_header(const uint8_t *p, size_t len, int protected_expected, uint8_t *type,
-                        size_t *body_len);
+int iotls__record_header(const uint8_t *p, size_t len, int protected_expected, uint8_t *type,
+                         size_t *body_len);
 
 /* Writes one record carrying len bytes of content_type into out.
  * Unprotected: header + data (len <= max_plaintext). Protected:
@@ -57,12 +57,12 @@ int iotls_record_header(const uint8_t *p, size_t len, int protected_expected, ui
  * the whole TLSInnerPlaintext may be 2^14 + 1, so 2^14 bytes of content fit
  * in one protected record). IOTLS_ERR_INTERNAL instead of using sequence
  * number 2^64-1 (the caller must update keys before). */
-int iotls_record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8_t *data,
-                      size_t len, size_t pad_len, uint8_t *out, size_t out_cap, size_t *out_len);
+int iotls__record_seal(iotls_record_cipher *rc, uint8_t content_type, const uint8_t *data,
+                       size_t len, size_t pad_len, uint8_t *out, size_t out_cap, size_t *out_len);
 /* Output size of a record carrying len bytes with pad_len padding. */
-size_t iotls_record_sealed_len(const iotls_record_cipher *rc, size_t len, size_t pad_len);
+size_t iotls__record_sealed_len(const iotls_record_cipher *rc, size_t len, size_t pad_len);
 /* The tag length of rc's AEAD (0 while rc is not active). */
-size_t iotls_record_tag_len(const iotls_record_cipher *rc);
+size_t iotls__record_tag_len(const iotls_record_cipher *rc);
 
 /* Opens one whole record (header included) in place. Protected: decrypts,
  * strips padding, recovers the real content type; IOTLS_ERR_BAD_RECORD_MAC
@@ -74,8 +74,8 @@ size_t iotls_record_tag_len(const iotls_record_cipher *rc);
  * A change_cipher_spec record is passed through
  * unprotected even when rc is active (the caller decides if it is allowed).
  * On success *content points into record. */
-int iotls_record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_len,
-                      uint8_t *content_type, uint8_t **content, size_t *content_len);
+int iotls__record_open(iotls_record_cipher *rc, uint8_t *record, size_t record_len,
+                       uint8_t *content_type, uint8_t **content, size_t *content_len);
 
 /* ---- Handshake message reassembly ----
  * Handshake messages may be split across records and several may share one
@@ -90,17 +90,17 @@ typedef struct {
     size_t max_msg;  /* largest message accepted, header included (0: cap) */
 } iotls_hs_reasm;
 
-void iotls_hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap);
+void iotls__hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap);
 /* Appends a record's payload. IOTLS_ERR_HANDSHAKE_TOO_LARGE when a message
  * (as its header announces) would not fit the buffer; IOTLS_ERR_DECODE for
  * an empty payload (zero-length handshake records are forbidden). The
  * buffer holds the unconsumed bytes plus this payload, so drain
- * iotls_hs_reasm_next before the next add; several messages coalesced in one
+ * iotls__hs_reasm_next before the next add; several messages coalesced in one
  * record that together exceed cap also give IOTLS_ERR_HANDSHAKE_TOO_LARGE. */
-int iotls_hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len);
+int iotls__hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len);
 /* 1 and the next whole message when one is available, 0 when more bytes
  * are needed. The view stays valid until the next add. */
-int iotls_hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, size_t *msg_len);
+int iotls__hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, size_t *msg_len);
 /* The receive path's way in: takes from one record's payload only the bytes
  * the current message needs, so the buffer never holds more than one
  * message (its size is the largest message accepted, not that plus a
@@ -113,21 +113,21 @@ int iotls_hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, s
  * The view stays valid until the next feed (and, when into data, while data
  * does). The caller feeds the rest of the payload (data + *used) after
  * handling the message. */
-int iotls_hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
-                        uint8_t *type, const uint8_t **msg, size_t *msg_len);
+int iotls__hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
+                         uint8_t *type, const uint8_t **msg, size_t *msg_len);
 /* Bytes of a partial message held: must be 0 at a key change (RFC 8446
  * 5.1: a message must not span a key change → unexpected_message). */
-size_t iotls_hs_reasm_pending(const iotls_hs_reasm *r);
-void iotls_hs_reasm_wipe(iotls_hs_reasm *r);
+size_t iotls__hs_reasm_pending(const iotls_hs_reasm *r);
+void iotls__hs_reasm_wipe(iotls_hs_reasm *r);
 
 /* ---- Fragmentation ----
  * Splits a handshake message (or several, coalesced) into records of at
  * most max_fragment content bytes each, sealed with rc, appended to out.
  * Returns IOTLS_ERR_BUFFER_TOO_SMALL if they do not all fit (nothing is
  * written then: the caller flushes and retries). */
-int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
-                                  const uint8_t *data, size_t len, size_t max_fragment,
-                                  uint8_t *out, size_t out_cap, size_t *out_len);
+int iotls__record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
+                                   const uint8_t *data, size_t len, size_t max_fragment,
+                                   uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* The same, in place: the content lies at buf + IOTLS_RECORD_HEADER_LEN
  * (len bytes) and the records are written from buf on (cap bytes there).
@@ -135,8 +135,8 @@ int iotls_record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
  * record overwrites content not yet sealed; sequence numbers are as if
  * sealed in order. IOTLS_ERR_BUFFER_TOO_SMALL (nothing changed) when they do
  * not fit. */
-int iotls_record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
-                                           uint8_t *buf, size_t len, size_t max_fragment,
-                                           size_t cap, size_t *out_len);
+int iotls__record_write_fragmented_in_place(iotls_record_cipher *rc, uint8_t content_type,
+                                            uint8_t *buf, size_t len, size_t max_fragment,
+                                            size_t cap, size_t *out_len);
 
 #endif

@@ -13,7 +13,7 @@
  * below): the connection block pays nothing for the region.
  *
  * Lifetime: valid only within one send step or one handler, from
- * iotls_conn_scratch() to that step's return; never across a return to
+ * iotls__conn_scratch() to that step's return; never across a return to
  * conn.c (the next message, a flush or the transport overwrite it). A user
  * that put secrets in it wipes its member before it returns, on every path.
  *
@@ -32,7 +32,7 @@
 #include "conn.h"
 #include "ticket.h"
 
-/* CertificateVerify (iotls_conn_send_certificate_verify): the transcript
+/* CertificateVerify (iotls__conn_send_certificate_verify): the transcript
  * hash and the signed content made from it (RFC 8446 4.4.3: 64 spaces, the
  * 34-byte context string with its 0x00, the hash). The signature itself is
  * written in place in the message. */
@@ -78,10 +78,10 @@ _Static_assert(sizeof(struct iotls_scratch_nst) + 15u + IOTLS_TICKET_MAX_LEN + 6
 
 /* The region for one member of need bytes (sizeof that member), 16-byte
  * aligned at the far end of w's room (w: a writer from
- * iotls_conn_hs_writer), and w shortened so its message stops before it.
+ * iotls__conn_hs_writer), and w shortened so its message stops before it.
  * NULL, w unchanged, when the room behind what w has written cannot take
  * it (a send step answers IOTLS_ERR_BUFFER_TOO_SMALL: its state runs
  * again after a flush). */
-void *iotls_conn_scratch(iotls_writer *w, size_t need);
+void *iotls__conn_scratch(iotls_writer *w, size_t need);
 
 #endif

@@ -31,7 +31,7 @@
  *
  * WAIT_ states accept one message each (table "transitions"); SEND_
  * states accept nothing and send (table "send_states"): conn.c runs
- * iotls_server_advance after each record, which runs the send states one
+ * iotls__server_advance after each record, which runs the send states one
  * after the other until a WAIT_ state (or DONE). So every sending step
  * returns before the next starts and none runs under a message handler:
  * the deepest stacks of a handshake, the CertificateVerify signature and
@@ -43,7 +43,7 @@
  * parsed, so a message out of order never reaches a parser. Received
  * messages are added to the transcript here, after the values that need the
  * hash before them (CertificateVerify, Finished) are computed; messages we
- * send are added by iotls_conn_hs_commit.
+ * send are added by iotls__conn_hs_commit.
  *
  * Resumption: after the handshake we send cfg->ticket_count stateless
  * NewSessionTickets (the resumption PSK sealed under the current rotation
@@ -84,35 +84,35 @@ typedef int (*sv_write_fn)(iotls_conn *c, iotls_writer *w, const void *arg);
 
 /* Writes one message into hs_out and commits it. A message that does not
  * fit is IOTLS_ERR_BUFFER_TOO_SMALL, nothing committed: from a send state,
- * iotls_server_advance then seals the messages queued and runs the state
+ * iotls__server_advance then seals the messages queued and runs the state
  * again on the empty buffer. */
 static int send_message(iotls_conn *c, sv_write_fn write_fn, const void *arg)
 {
     iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
+    iotls__conn_hs_writer(c, &w);
     int rc = write_fn(c, &w, arg);
     if (rc == IOTLS_OK)
-        rc = iotls_wr_error(&w);
-    return rc == IOTLS_OK ? iotls_conn_hs_commit(c, &w) : rc;
+        rc = iotls__wr_error(&w);
+    return rc == IOTLS_OK ? iotls__conn_hs_commit(c, &w) : rc;
 }
 
 static int write_server_hello(iotls_conn *c, iotls_writer *w, const void *arg)
 {
     (void)c;
-    return iotls_server_hello_write(w, (const iotls_server_hello_params *)arg);
+    return iotls__server_hello_write(w, (const iotls_server_hello_params *)arg);
 }
 
 static int write_encrypted_extensions(iotls_conn *c, iotls_writer *w, const void *arg)
 {
     (void)c;
-    return iotls_encrypted_extensions_write(w, (const iotls_encrypted_extensions_params *)arg);
+    return iotls__encrypted_extensions_write(w, (const iotls_encrypted_extensions_params *)arg);
 }
 
 static int write_certificate_request(iotls_conn *c, iotls_writer *w, const void *arg)
 {
     (void)arg;
     /* RFC 8446 4.3.2: the context is empty in the main handshake. */
-    return iotls_certificate_request_write(w, NULL, 0, c->cfg->sig_algs, c->cfg->sig_alg_count);
+    return iotls__certificate_request_write(w, NULL, 0, c->cfg->sig_algs, c->cfg->sig_alg_count);
 }
 
 typedef struct {
@@ -125,12 +125,12 @@ static int write_certificate(iotls_conn *c, iotls_writer *w, const void *arg)
 {
     (void)c;
     const own_chain *chain = (const own_chain *)arg;
-    return iotls_certificate_write(w, NULL, 0, chain->ders, chain->lens, chain->count);
+    return iotls__certificate_write(w, NULL, 0, chain->ders, chain->lens, chain->count);
 }
 
 static int write_finished(iotls_conn *c, iotls_writer *w, const void *arg)
 {
-    return iotls_finished_write(w, (const uint8_t *)arg, c->hash_len);
+    return iotls__finished_write(w, (const uint8_t *)arg, c->hash_len);
 }
 
 /* A first ClientHello without a share we can use: what the second
@@ -149,18 +149,18 @@ static int ask_for_retry(iotls_conn *c, const iotls_client_hello *ch,
     int rc;
     if (c->cfg->hrr_cookie) {
         uint8_t ch1_hash[IOTLS_MAX_HASH_LEN];
-        rc = iotls_transcript_hash(&c->transcript, ch1_hash);
+        rc = iotls__transcript_hash(&c->transcript, ch1_hash);
         if (rc == IOTLS_OK)
             rc = iotls__cookie_make(c, ch, choice->suite, choice->group, ch1_hash, c->hash_len,
                                     s->hrr_cookie, &cookie_len);
-        iotls_wipe(ch1_hash, sizeof ch1_hash);
+        iotls__wipe(ch1_hash, sizeof ch1_hash);
     } else {
         rc = iotls__hrr_fields_digest(ch, s->hrr_fields);
     }
     /* With a cookie the second ClientHello rebuilds the transcript from it
      * anyway, as a stateless server would. */
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_hrr_substitute(&c->transcript);
+        rc = iotls__transcript_hrr_substitute(&c->transcript);
     if (rc != IOTLS_OK)
         return rc;
     s->hrr_cookie_len = (uint8_t)cookie_len;
@@ -220,10 +220,10 @@ static int answer_client_hello(iotls_conn *c, const iotls_client_hello *ch,
 
     /* The PSK's early secret, and client_early_traffic_secret from it and
      * Hash(ClientHello), kept from before the ServerHello. */
-    int rc = iotls_ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
-                           choice->resumed ? choice->psk_len : 0);
+    int rc = iotls__ks_init(&c->ks, c->hash, choice->resumed ? choice->psk : NULL,
+                            choice->resumed ? choice->psk_len : 0);
     if (rc == IOTLS_OK && s->early_accepted)
-        rc = iotls_ks_early_traffic(&c->ks, s->ch_hash);
+        rc = iotls__ks_early_traffic(&c->ks, s->ch_hash);
     if (rc != IOTLS_OK)
         return rc;
     c->resumed = choice->resumed && !choice->ext_psk;
@@ -246,7 +246,7 @@ static int answer_client_hello(iotls_conn *c, const iotls_client_hello *ch,
 
 /* ---------------- send states ----------------
  * Each writes one message (SEND_TICKETS: one ticket a run) and moves the
- * state on; iotls_server_advance runs them one after the other, each
+ * state on; iotls__server_advance runs them one after the other, each
  * returning before the next starts. */
 
 static int psk_authenticates(const iotls_conn *c)
@@ -264,13 +264,13 @@ static int send_hello_retry_request(iotls_conn *c)
                       s->hrr_cookie_len);
     int rc = send_message(c, write_server_hello, &hp);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls__conn_flush(c);
     if (rc == IOTLS_OK && s->session_id_len > 0 && !c->ccs_sent)
-        rc = iotls_conn_send_ccs(c);
+        rc = iotls__conn_send_ccs(c);
     if (rc != IOTLS_OK)
         return rc;
     c->hrr = 1;
-    iotls_conn_event(c, IOTLS_EV_HRR, 0, 0, (int)s->hrr_group, "sent");
+    iotls__conn_event(c, IOTLS_EV_HRR, 0, 0, (int)s->hrr_group, "sent");
     s->state = IOTLS_SV_WAIT_CH2;
     return IOTLS_OK;
 }
@@ -289,17 +289,18 @@ static int send_server_hello(iotls_conn *c)
 
     int rc = IOTLS_OK;
     if (c->group != 0)
-        rc = iotls_kex_generate(&s->kex, c->group, pub, sizeof pub, &pub_len);
+        rc = iotls__kex_generate(&s->kex, c->group, pub, sizeof pub, &pub_len);
     if (rc == IOTLS_OK && c->group != 0) {
         s->kex_active = 1;
-        rc = iotls_kex_derive(&s->kex, s->peer_share, s->peer_share_len, dhe, sizeof dhe, &dhe_len);
+        rc =
+            iotls__kex_derive(&s->kex, s->peer_share, s->peer_share_len, dhe, sizeof dhe, &dhe_len);
     }
     if (s->kex_active) {
-        iotls_kex_free(&s->kex);
+        iotls__kex_free(&s->kex);
         s->kex_active = 0;
     }
     if (rc == IOTLS_OK)
-        rc = iotls_random(random, sizeof random);
+        rc = iotls__random(random, sizeof random);
     if (rc == IOTLS_OK) {
         iotls_server_hello_params hp;
         memset(&hp, 0, sizeof hp);
@@ -315,31 +316,31 @@ static int send_server_hello(iotls_conn *c)
         rc = send_message(c, write_server_hello, &hp);
     }
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_hash(&c->transcript, hash);
+        rc = iotls__transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
-    iotls_wipe(dhe, sizeof dhe);
+        rc = iotls__ks_handshake(&c->ks, dhe_len > 0 ? dhe : NULL, dhe_len, hash);
+    iotls__wipe(dhe, sizeof dhe);
     if (rc != IOTLS_OK)
         return rc;
-    iotls_conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
-    iotls_conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
+    iotls__conn_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->ks.client_hs_traffic);
+    iotls__conn_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->ks.server_hs_traffic);
     if (s->early_accepted)
-        iotls_conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
+        iotls__conn_keylog(c, "CLIENT_EARLY_TRAFFIC_SECRET", c->ks.client_early_traffic);
 
     /* ServerHello goes out in the clear, then the optional CCS (RFC 8446
      * D.4: the client sent a legacy_session_id); everything after it under
      * the handshake keys. */
-    rc = iotls_conn_flush(c);
+    rc = iotls__conn_flush(c);
     if (rc == IOTLS_OK && s->session_id_len > 0 && !c->ccs_sent)
-        rc = iotls_conn_send_ccs(c);
+        rc = iotls__conn_send_ccs(c);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+        rc = iotls__conn_set_write_secret(c, c->ks.server_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     /* Accepted 0-RTT: the client's early records come first, until its
      * EndOfEarlyData. */
     if (rc == IOTLS_OK && s->early_accepted)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
+        rc = iotls__conn_set_read_secret(c, c->ks.client_early_traffic, IOTLS_EPOCH_EARLY);
     else if (rc == IOTLS_OK)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+        rc = iotls__conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK)
         s->state = IOTLS_SV_SEND_EE;
     return rc;
@@ -385,11 +386,11 @@ static int send_certificate(iotls_conn *c)
 {
     const iotls_config *cc = iotls__sv_cert_config(c);
     own_chain chain;
-    chain.count = iotls_x509_count(&cc->cert);
+    chain.count = iotls__x509_count(&cc->cert);
     if (chain.count == 0 || chain.count > MAX_OWN_CHAIN)
         return IOTLS_ERR_CONFIG;
     for (size_t i = 0; i < chain.count; i++) {
-        int rc = iotls_x509_der(&cc->cert, i, &chain.ders[i], &chain.lens[i]);
+        int rc = iotls__x509_der(&cc->cert, i, &chain.ders[i], &chain.lens[i]);
         if (rc != IOTLS_OK)
             return rc;
     }
@@ -405,8 +406,8 @@ static int send_certificate_verify(iotls_conn *c)
 {
     /* The key is only borrowed from the (shared, const) config: signing
      * does not change it, mbedTLS just wants a mutable context. */
-    int rc = iotls_conn_send_certificate_verify(c, (iotls_pkey *)&iotls__sv_cert_config(c)->key,
-                                                c->hs.sv.sig_scheme, 1);
+    int rc = iotls__conn_send_certificate_verify(c, (iotls_pkey *)&iotls__sv_cert_config(c)->key,
+                                                 c->hs.sv.sig_scheme, 1);
     if (rc == IOTLS_OK) {
         c->own_sig_scheme = c->hs.sv.sig_scheme;
         c->hs.sv.state = IOTLS_SV_SEND_FINISHED;
@@ -420,18 +421,18 @@ static int send_finished(iotls_conn *c)
 {
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t verify_data[IOTLS_MAX_HASH_LEN];
-    int rc = iotls_transcript_hash(&c->transcript, hash);
+    int rc = iotls__transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, verify_data);
+        rc = iotls__finished_verify_data(c->hash, c->ks.server_hs_traffic, hash, verify_data);
     if (rc == IOTLS_OK)
         rc = send_message(c, write_finished, verify_data);
-    iotls_wipe(verify_data, sizeof verify_data);
+    iotls__wipe(verify_data, sizeof verify_data);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_flush(c);
+        rc = iotls__conn_flush(c);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_derive_master(c);
+        rc = iotls__conn_derive_master(c);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
+        rc = iotls__conn_set_write_secret(c, c->ks.server_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc == IOTLS_OK)
         c->hs.sv.state = c->hs.sv.early_accepted   ? IOTLS_SV_WAIT_EOED
                          : c->hs.sv.cert_requested ? IOTLS_SV_WAIT_CERT
@@ -452,8 +453,8 @@ static int write_new_session_ticket(iotls_conn *c, iotls_writer *w, const void *
 {
     (void)c;
     const nst_out *n = (const nst_out *)arg;
-    return iotls_new_session_ticket_write(w, n->lifetime, n->age_add, &n->nonce, 1, n->ticket,
-                                          n->ticket_len, n->max_early_data);
+    return iotls__new_session_ticket_write(w, n->lifetime, n->age_add, &n->nonce, 1, n->ticket,
+                                           n->ticket_len, n->max_early_data);
 }
 
 /* One of cfg->ticket_count NewSessionTickets under the application keys,
@@ -466,7 +467,7 @@ static int send_ticket(iotls_conn *c)
     if (count > 256)
         count = 256; /* one byte of nonce each */
     if (c->hs.sv.tickets_sent >= count) {
-        int rc = iotls_conn_flush(c);
+        int rc = iotls__conn_flush(c);
         if (rc == IOTLS_OK)
             c->hs.sv.state = IOTLS_SV_DONE;
         return rc;
@@ -475,8 +476,8 @@ static int send_ticket(iotls_conn *c)
      * (src/scratch.h), behind the message that copies the ticket: on the
      * stack they were 1,160 B under the ticket's sealing (cm4). */
     iotls_writer w;
-    iotls_conn_hs_writer(c, &w);
-    struct iotls_scratch_nst *scratch = iotls_conn_scratch(&w, sizeof *scratch);
+    iotls__conn_hs_writer(c, &w);
+    struct iotls_scratch_nst *scratch = iotls__conn_scratch(&w, sizeof *scratch);
     if (scratch == NULL)
         return IOTLS_ERR_BUFFER_TOO_SMALL; /* sealed behind the queued tickets, then again */
     iotls__ticket_body *t = &scratch->ticket;
@@ -487,7 +488,7 @@ static int send_ticket(iotls_conn *c)
     t->suite = c->suite;
     t->psk_len = c->hash_len;
     t->lifetime = iotls__ticket_lifetime_s(cfg);
-    t->issued_ms = iotls_config_now_ms(cfg);
+    t->issued_ms = iotls__config_now_ms(cfg);
     t->max_early_data = cfg->max_early_data;
     size_t alpn_len = strlen(c->alpn);
     if (alpn_len >= sizeof t->alpn)
@@ -496,19 +497,19 @@ static int send_ticket(iotls_conn *c)
     t->alpn[alpn_len] = '\0';
     int rc = iotls__ticket_sni_digest(c->server_name, t->sni_digest);
     if (rc == IOTLS_OK)
-        rc = iotls_random(age_add, sizeof age_add);
+        rc = iotls__random(age_add, sizeof age_add);
     t->age_add = ((uint32_t)age_add[0] << 24) | ((uint32_t)age_add[1] << 16) |
                  ((uint32_t)age_add[2] << 8) | age_add[3];
     if (rc == IOTLS_OK)
-        rc = iotls_resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t->psk);
+        rc = iotls__resumption_psk(c->hash, c->ks.resumption_master, &n.nonce, 1, t->psk);
     /* The client identity goes into every ticket of an authenticated
      * client, so that it resumes as that client (select_psk). */
     const iotls_peer_id *client = c->client_auth ? c->client_id : NULL;
     if (rc == IOTLS_OK)
         rc = iotls__ticket_seal(cfg, t->issued_ms, t, client, scratch->sealed, &n.ticket_len);
-    iotls_wipe(t, sizeof *t);
+    iotls__wipe(t, sizeof *t);
     if (rc != IOTLS_OK) {
-        iotls_wipe(scratch, sizeof *scratch);
+        iotls__wipe(scratch, sizeof *scratch);
         return rc;
     }
     n.lifetime = iotls__ticket_lifetime_s(cfg);
@@ -518,11 +519,11 @@ static int send_ticket(iotls_conn *c)
     n.max_early_data = cfg->max_early_data;
     rc = write_new_session_ticket(c, &w, &n);
     if (rc == IOTLS_OK)
-        rc = iotls_wr_error(&w);
-    iotls_wipe(scratch, sizeof *scratch);
+        rc = iotls__wr_error(&w);
+    iotls__wipe(scratch, sizeof *scratch);
     /* After the handshake: not part of any transcript. */
     if (rc == IOTLS_OK)
-        rc = iotls_conn_hs_commit_raw(c, &w);
+        rc = iotls__conn_hs_commit_raw(c, &w);
     if (rc == IOTLS_OK)
         c->hs.sv.tickets_sent++;
     return rc;
@@ -532,11 +533,11 @@ static int send_ticket(iotls_conn *c)
 
 static int on_end_of_early_data(iotls_conn *c, const uint8_t *msg, size_t len)
 {
-    int rc = iotls_end_of_early_data_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN);
+    int rc = iotls__end_of_early_data_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
+        rc = iotls__conn_set_read_secret(c, c->ks.client_hs_traffic, IOTLS_EPOCH_HANDSHAKE);
     if (rc == IOTLS_OK)
         c->hs.sv.state = IOTLS_SV_WAIT_FINISHED; /* resumed: no client certificate */
     return rc;
@@ -564,17 +565,17 @@ static int on_client_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls__sv_negotiate(c, msg, &ch, group_rc, &choice);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_suite(c, choice.suite);
+        rc = iotls__conn_set_suite(c, choice.suite);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK && c->hs.sv.early_accepted)
-        rc = iotls_transcript_hash(&c->transcript, c->hs.sv.ch_hash);
+        rc = iotls__transcript_hash(&c->transcript, c->hs.sv.ch_hash);
     if (rc == IOTLS_OK && choice.share.len == 0 && !choice.psk_ke) {
         rc = ask_for_retry(c, &ch, &choice);
     } else if (rc == IOTLS_OK) {
         rc = answer_client_hello(c, &ch, &choice);
     }
-    iotls_wipe(choice.psk, sizeof choice.psk);
+    iotls__wipe(choice.psk, sizeof choice.psk);
     return rc;
 }
 
@@ -590,7 +591,7 @@ static int check_retry_kept(const iotls_conn *c, const iotls_client_hello *ch2,
     if (ch2->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_COOKIE))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     int rc = iotls__hrr_fields_digest(ch2, fields);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(fields, s->hrr_fields, sizeof fields) != 0)
+    if (rc == IOTLS_OK && iotls__ct_memcmp(fields, s->hrr_fields, sizeof fields) != 0)
         rc = IOTLS_ERR_ILLEGAL_PARAMETER;
     choice->suite = c->suite;
     choice->group = s->hrr_group;
@@ -627,7 +628,7 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     memcpy(c->client_random, ch.random.p, sizeof c->client_random);
     rc = iotls__sv_process_sni(c, &ch);
     if (rc == IOTLS_OK && c->suite == 0)
-        rc = iotls_conn_set_suite(c, choice.suite);
+        rc = iotls__conn_set_suite(c, choice.suite);
     /* The transcript up to this message: message_hash(ClientHello1) and
      * the HelloRetryRequest (kept, or rebuilt from the cookie). A PSK
      * offered again (RFC 8446 4.1.4) has its binder over them and this
@@ -637,12 +638,12 @@ static int on_client_hello2(iotls_conn *c, const uint8_t *msg, size_t len)
     if (rc == IOTLS_OK)
         rc = iotls__sv_negotiate(c, msg, &ch, IOTLS_OK, &choice);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
         c->hrr = 1;
         rc = answer_client_hello(c, &ch, &choice);
     }
-    iotls_wipe(choice.psk, sizeof choice.psk);
+    iotls__wipe(choice.psk, sizeof choice.psk);
     return rc;
 }
 
@@ -650,7 +651,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate cert;
     c->hs.skip_early_data = 0;
-    int rc = iotls_certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
+    int rc = iotls__certificate_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cert);
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.4.2: the context echoes CertificateRequest's, empty. */
@@ -661,7 +662,7 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
          * otherwise no CertificateVerify follows. */
         if (c->cfg->verify_client == IOTLS_VERIFY_CLIENT_REQUIRED)
             return IOTLS_ERR_CERT_REQUIRED;
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
         if (rc == IOTLS_OK)
             c->hs.sv.state = IOTLS_SV_WAIT_FINISHED;
         return rc;
@@ -670,15 +671,15 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
         return IOTLS_ERR_BAD_CERTIFICATE; /* well-formed, but more than we parse */
     size_t pos = 0;
     iotls_bytes der;
-    while (iotls_certificate_next(cert.certificate_list, &pos, &der)) {
-        rc = iotls_x509_add_der(&c->peer_chain, der.p, der.len);
+    while (iotls__certificate_next(cert.certificate_list, &pos, &der)) {
+        rc = iotls__x509_add_der(&c->peer_chain, der.p, der.len);
         if (rc != IOTLS_OK)
             return rc;
     }
     c->peer_cert_presented = 1;
-    rc = iotls_conn_verify_peer_chain(c, 0);
+    rc = iotls__conn_verify_peer_chain(c, 0);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK)
         c->hs.sv.state = IOTLS_SV_WAIT_CV;
     return rc;
@@ -688,7 +689,7 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate_verify cv;
     int rc =
-        iotls_certificate_verify_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cv);
+        iotls__certificate_verify_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &cv);
     if (rc != IOTLS_OK)
         return rc;
     /* RFC 8446 4.4.3: a scheme we offered in CertificateRequest. */
@@ -702,15 +703,15 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t content[64 + 34 + IOTLS_MAX_HASH_LEN];
     size_t content_len = 0;
-    rc = iotls_transcript_hash(&c->transcript, hash);
+    rc = iotls__transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_certificate_verify_content(0, hash, c->hash_len, content, sizeof content,
-                                              &content_len);
+        rc = iotls__certificate_verify_content(0, hash, c->hash_len, content, sizeof content,
+                                               &content_len);
     if (rc == IOTLS_OK)
-        rc = iotls_x509_verify_signature(&c->peer_chain, cv.scheme, content, content_len,
-                                         cv.signature.p, cv.signature.len);
+        rc = iotls__x509_verify_signature(&c->peer_chain, cv.scheme, content, content_len,
+                                          cv.signature.p, cv.signature.len);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     if (rc == IOTLS_OK) {
         c->peer_sig_scheme = cv.scheme;
         c->hs.sv.state = IOTLS_SV_WAIT_FINISHED;
@@ -724,24 +725,24 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
     c->hs.skip_early_data = 0;
-    int rc = iotls_finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, c->hash_len,
-                                  &received);
+    int rc = iotls__finished_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN,
+                                   c->hash_len, &received);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_hash(&c->transcript, hash);
+        rc = iotls__transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, expected);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, received.p, c->hash_len) != 0)
+        rc = iotls__finished_verify_data(c->hash, c->ks.client_hs_traffic, hash, expected);
+    if (rc == IOTLS_OK && iotls__ct_memcmp(expected, received.p, c->hash_len) != 0)
         rc = IOTLS_ERR_DECRYPT_ERROR;
-    iotls_wipe(expected, sizeof expected);
+    iotls__wipe(expected, sizeof expected);
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_update(&c->transcript, msg, len);
+        rc = iotls__transcript_update(&c->transcript, msg, len);
     /* The resumption secret is only for tickets. */
     if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
-        rc = iotls_transcript_hash(&c->transcript, hash);
+        rc = iotls__transcript_hash(&c->transcript, hash);
     if (rc == IOTLS_OK && IOTLS_FEATURE_RESUMPTION)
-        rc = iotls_ks_resumption(&c->ks, hash);
+        rc = iotls__ks_resumption(&c->ks, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_conn_set_read_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
+        rc = iotls__conn_set_read_secret(c, c->ks.client_app_traffic, IOTLS_EPOCH_APPLICATION);
     if (rc != IOTLS_OK)
         return rc;
     /* Certificate, CertificateVerify and Finished all checked. Resumed:
@@ -751,19 +752,19 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
                          c->peer_sig_scheme != 0 && c->client_id != NULL;
         if (c->client_auth) {
             /* What our tickets carry for this client. */
-            rc = iotls_x509_spki_sha256(&c->peer_chain, c->client_id->spki_sha256);
+            rc = iotls__x509_spki_sha256(&c->peer_chain, c->client_id->spki_sha256);
             if (rc != IOTLS_OK)
                 return rc;
             /* A subject too long for it is left empty, as in iotls_info:
              * the SPKI hash still names the client. */
             c->client_id->subject[0] = '\0';
-            (void)iotls_x509_subject(&c->peer_chain, 0, c->client_id->subject,
-                                     sizeof c->client_id->subject);
+            (void)iotls__x509_subject(&c->peer_chain, 0, c->client_id->subject,
+                                      sizeof c->client_id->subject);
         }
     }
     c->hs.sv.state = IOTLS_SV_SEND_TICKETS;
-    iotls_server_wipe(c); /* the handshake-only state has no further use */
-    iotls_conn_handshake_complete(c);
+    iotls__server_wipe(c); /* the handshake-only state has no further use */
+    iotls__conn_handshake_complete(c);
     return IOTLS_OK;
 }
 
@@ -783,10 +784,10 @@ static void fail(iotls_conn *c)
 {
     c->hs.sv.state = IOTLS_SV_FAILED;
     c->hs.skip_early_data = 0;
-    iotls_server_wipe(c);
+    iotls__server_wipe(c);
 }
 
-int iotls_server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
+int iotls__server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len)
 {
     if (!c || !msg || len < IOTLS_HS_HEADER_LEN || msg[0] != hs_type)
         return IOTLS_ERR_INTERNAL;
@@ -817,7 +818,7 @@ static const iotls_send_state send_states[] = {
     {IOTLS_SV_SEND_TICKETS, send_ticket},
 };
 
-int iotls_server_advance(iotls_conn *c)
+int iotls__server_advance(iotls_conn *c)
 {
     for (;;) {
         iotls_send_step step = NULL;
@@ -830,7 +831,7 @@ int iotls_server_advance(iotls_conn *c)
         /* hs_out could not take the message behind the ones queued: those
          * are sealed, and the state runs again on the empty buffer. */
         if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && c->hs_out_len > 0)
-            rc = iotls_conn_flush(c);
+            rc = iotls__conn_flush(c);
         if (rc != IOTLS_OK) {
             fail(c);
             return rc;
@@ -838,7 +839,7 @@ int iotls_server_advance(iotls_conn *c)
     }
 }
 
-void iotls_server_wipe(iotls_conn *c)
+void iotls__server_wipe(iotls_conn *c)
 {
     if (!c)
         return;
@@ -847,8 +848,8 @@ void iotls_server_wipe(iotls_conn *c)
     int state = c->hs.sv.state;
     unsigned tickets_sent = c->hs.sv.tickets_sent; /* SEND_TICKETS runs after the wipe */
     if (c->hs.sv.kex_active)
-        iotls_kex_free(&c->hs.sv.kex);
-    iotls_wipe(&c->hs.sv, sizeof c->hs.sv);
+        iotls__kex_free(&c->hs.sv.kex);
+    iotls__wipe(&c->hs.sv, sizeof c->hs.sv);
     c->hs.sv.state = state;
     c->hs.sv.tickets_sent = tickets_sent;
 }

@@ -24,7 +24,7 @@ static int check_client_hello(const iotls_client_hello *ch)
     /* RFC 8446 4.2.1: only supported_versions decides the version. Without
      * it the client speaks TLS 1.2 or older, which we do not. */
     if (!has_ext(ch, IOTLS_EXTID_SUPPORTED_VERSIONS) ||
-        !iotls_u16_list_contains(ch->supported_versions, IOTLS_TLS13))
+        !iotls__u16_list_contains(ch->supported_versions, IOTLS_TLS13))
         return IOTLS_ERR_PROTOCOL_VERSION;
     /* legacy_version: RFC 8446 D.5 demands protocol_version for 0x0300 or
      * less (SSL 3.0 and below). Anything else than 0x0303 next to a
@@ -59,8 +59,8 @@ static int check_client_hello(const iotls_client_hello *ch)
     /* RFC 8446 4.2.8: no share for a group the client does not list. */
     size_t pos = 0;
     iotls_key_share_entry entry;
-    while (iotls_key_share_next(ch->key_shares, &pos, &entry))
-        if (!iotls_u16_list_contains(ch->supported_groups, entry.group))
+    while (iotls__key_share_next(ch->key_shares, &pos, &entry))
+        if (!iotls__u16_list_contains(ch->supported_groups, entry.group))
             return IOTLS_ERR_ILLEGAL_PARAMETER;
     return IOTLS_OK;
 }
@@ -71,7 +71,7 @@ static int suite_ok(const iotls_config *cfg, uint16_t suite)
 {
     for (size_t i = 0; i < cfg->suite_count; i++)
         if (cfg->suites[i] == suite)
-            return iotls_suite_hash(suite) != IOTLS_HASH_NONE;
+            return iotls__suite_hash(suite) != IOTLS_HASH_NONE;
     return 0;
 }
 
@@ -79,7 +79,7 @@ static int group_ok(const iotls_config *cfg, uint16_t group)
 {
     for (size_t i = 0; i < cfg->group_count; i++)
         if (cfg->groups[i] == group)
-            return iotls_kex_supported(group);
+            return iotls__kex_supported(group);
     return 0;
 }
 
@@ -89,9 +89,9 @@ static uint16_t pick_suite_of(const iotls_config *cfg, const iotls_client_hello 
                               iotls_hash_alg alg)
 {
     for (size_t i = 0; i < cfg->suite_count; i++)
-        if (iotls_suite_hash(cfg->suites[i]) != IOTLS_HASH_NONE &&
-            (alg == IOTLS_HASH_NONE || iotls_suite_hash(cfg->suites[i]) == alg) &&
-            iotls_u16_list_contains(ch->cipher_suites, cfg->suites[i]))
+        if (iotls__suite_hash(cfg->suites[i]) != IOTLS_HASH_NONE &&
+            (alg == IOTLS_HASH_NONE || iotls__suite_hash(cfg->suites[i]) == alg) &&
+            iotls__u16_list_contains(ch->cipher_suites, cfg->suites[i]))
             return cfg->suites[i];
     return 0;
 }
@@ -106,7 +106,7 @@ static uint16_t pick_suite(const iotls_config *cfg, const iotls_client_hello *ch
 static int is_ext_psk_identity(const iotls_config *cfg, iotls_bytes identity)
 {
     return IOTLS_FEATURE_EXT_PSK && cfg->has_ext_psk && identity.len == cfg->ext_psk_identity_len &&
-           iotls_ct_memcmp(identity.p, cfg->ext_psk_identity, identity.len) == 0;
+           iotls__ct_memcmp(identity.p, cfg->ext_psk_identity, identity.len) == 0;
 }
 
 /* 1 when the client lists our external PSK's identity. */
@@ -118,7 +118,7 @@ static int ext_psk_offered(const iotls_config *cfg, const iotls_client_hello *ch
     int found = 0;
     if (!IOTLS_FEATURE_EXT_PSK || !cfg->has_ext_psk || !has_ext(ch, IOTLS_EXTID_PRE_SHARED_KEY))
         return 0;
-    while (iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age))
+    while (iotls__psk_identity_next(ch->psk_identities, &pos, &identity, &age))
         found |= is_ext_psk_identity(cfg, identity);
     return found;
 }
@@ -127,7 +127,7 @@ static int find_share(const iotls_client_hello *ch, uint16_t group, iotls_bytes 
 {
     size_t pos = 0;
     iotls_key_share_entry entry;
-    while (iotls_key_share_next(ch->key_shares, &pos, &entry))
+    while (iotls__key_share_next(ch->key_shares, &pos, &entry))
         if (entry.group == group) {
             *share = entry.key_exchange;
             return 1;
@@ -147,13 +147,13 @@ static int pick_group(const iotls_config *cfg, const iotls_client_hello *ch, uin
     share->p = NULL;
     share->len = 0;
     for (size_t i = 0; i < cfg->group_count; i++)
-        if (iotls_kex_supported(cfg->groups[i]) && find_share(ch, cfg->groups[i], share)) {
+        if (iotls__kex_supported(cfg->groups[i]) && find_share(ch, cfg->groups[i], share)) {
             *group = cfg->groups[i];
             return IOTLS_OK;
         }
     for (size_t i = 0; i < cfg->group_count; i++)
-        if (iotls_kex_supported(cfg->groups[i]) &&
-            iotls_u16_list_contains(ch->supported_groups, cfg->groups[i])) {
+        if (iotls__kex_supported(cfg->groups[i]) &&
+            iotls__u16_list_contains(ch->supported_groups, cfg->groups[i])) {
             *group = cfg->groups[i];
             return IOTLS_OK;
         }
@@ -176,8 +176,8 @@ static int pick_sig_scheme(const iotls_conn *c, const iotls_client_hello *ch, ui
         return IOTLS_ERR_MISSING_EXTENSION;
     for (size_t i = 0; i < c->cfg->sig_alg_count; i++) {
         uint16_t s = c->cfg->sig_algs[i];
-        if (iotls_u16_list_contains(ch->signature_algorithms, s) &&
-            iotls_pkey_can_sign(&cc->key, s)) {
+        if (iotls__u16_list_contains(ch->signature_algorithms, s) &&
+            iotls__pkey_can_sign(&cc->key, s)) {
             *scheme = s;
             return IOTLS_OK;
         }
@@ -189,7 +189,7 @@ static int alpn_contains(iotls_bytes list, iotls_bytes name)
 {
     size_t pos = 0;
     iotls_bytes offered;
-    while (iotls_alpn_next(list, &pos, &offered))
+    while (iotls__alpn_next(list, &pos, &offered))
         if (offered.len == name.len && memcmp(offered.p, name.p, name.len) == 0)
             return 1;
     return 0;
@@ -206,7 +206,7 @@ static int pick_alpn(const iotls_config *cfg, const iotls_client_hello *ch, iotl
     iotls_bytes ours = {cfg->alpn, cfg->alpn_len};
     size_t pos = 0;
     iotls_bytes name;
-    while (iotls_alpn_next(ours, &pos, &name))
+    while (iotls__alpn_next(ours, &pos, &name))
         if (alpn_contains(ch->alpn, name)) {
             *out = name;
             return IOTLS_OK;
@@ -267,14 +267,14 @@ int iotls__sv_check_retry(const iotls_conn *c, const iotls_client_hello *ch2,
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     size_t pos = 0, shares = 0;
     iotls_key_share_entry entry;
-    while (iotls_key_share_next(ch2->key_shares, &pos, &entry))
+    while (iotls__key_share_next(ch2->key_shares, &pos, &entry))
         shares++;
     return shares == 1 ? IOTLS_OK : IOTLS_ERR_ILLEGAL_PARAMETER;
 }
 
 int iotls__sv_read_client_hello(const uint8_t *msg, size_t len, iotls_client_hello *ch)
 {
-    int rc = iotls_client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, ch);
+    int rc = iotls__client_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, ch);
     return rc == IOTLS_OK ? check_client_hello(ch) : rc;
 }
 
@@ -318,17 +318,17 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     size_t ids = 0, binders = 0, pos = 0;
     iotls_bytes identity, binder;
     uint32_t age;
-    while (iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age))
+    while (iotls__psk_identity_next(ch->psk_identities, &pos, &identity, &age))
         ids++;
     pos = 0;
-    while (iotls_psk_binder_next(ch->psk_binders, &pos, &binder))
+    while (iotls__psk_binder_next(ch->psk_binders, &pos, &binder))
         binders++;
     if (ids != binders || ids == 0)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
-    iotls_hash_alg alg = iotls_suite_hash(choice->suite);
-    size_t hash_len = iotls_hash_len(alg);
-    uint64_t now = iotls_config_now_ms(cfg);
+    iotls_hash_alg alg = iotls__suite_hash(choice->suite);
+    size_t hash_len = iotls__hash_len(alg);
+    uint64_t now = iotls__config_now_ms(cfg);
     uint8_t sni[IOTLS_TICKET_SNI_DIGEST_LEN];
     int rc = iotls__ticket_sni_digest(c->server_name, sni);
     if (rc != IOTLS_OK)
@@ -338,8 +338,8 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
      * to hs_out: on the stack they would sit under the whole server flight
      * (docs/stack.md). */
     iotls_writer room;
-    iotls_conn_hs_writer(c, &room);
-    struct iotls_scratch_psk *scratch = iotls_conn_scratch(&room, sizeof *scratch);
+    iotls__conn_hs_writer(c, &room);
+    struct iotls_scratch_psk *scratch = iotls__conn_scratch(&room, sizeof *scratch);
     if (scratch == NULL)
         return IOTLS_ERR_INTERNAL; /* src/scratch.h: a server's hs_out always has it */
     iotls__ticket_body *t = &scratch->ticket;
@@ -348,7 +348,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     uint32_t found_age = 0;
     iotls_bytes chosen_identity = {NULL, 0};
     pos = 0;
-    while (!found && iotls_psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
+    while (!found && iotls__psk_identity_next(ch->psk_identities, &pos, &identity, &age)) {
         found_age = age;
         chosen_identity = identity;
         memset(t, 0, sizeof *t);
@@ -358,7 +358,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         } else if (cfg->has_ticket_key &&
                    iotls__ticket_open(cfg, now, identity, t, &scratch->client, scratch->plain) ==
                        IOTLS_OK &&
-                   iotls_suite_hash(t->suite) == alg && t->psk_len == hash_len &&
+                   iotls__suite_hash(t->suite) == alg && t->psk_len == hash_len &&
                    memcmp(t->sni_digest, sni, sizeof sni) == 0 &&
                    /* Resuming would skip the CertificateRequest we owe this
                     * client: a ticket of an unauthenticated client is for a
@@ -369,7 +369,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
                     * authenticated client makes a full handshake, so a
                     * device revoked after its ticket was issued is
                     * refused at once. */
-                   !(t->client_auth && (iotls_crl_count(&cfg->crl) > 0 || cfg->crl_failed)) &&
+                   !(t->client_auth && (iotls__crl_count(&cfg->crl) > 0 || cfg->crl_failed)) &&
                    /* A clock that reads 0 cannot tell the ticket's age:
                     * no resumption rather than no lifetime. */
                    now != 0 && now >= t->issued_ms &&
@@ -378,7 +378,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         }
         if (!found) {
             index++;
-            iotls_wipe(t, sizeof *t);
+            iotls__wipe(t, sizeof *t);
         }
     }
     if (!found)
@@ -386,7 +386,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
 
     pos = 0;
     for (size_t i = 0; i <= index; i++)
-        iotls_psk_binder_next(ch->psk_binders, &pos, &binder);
+        iotls__psk_binder_next(ch->psk_binders, &pos, &binder);
     uint8_t hash[IOTLS_MAX_HASH_LEN];
     uint8_t binder_key[IOTLS_MAX_HASH_LEN];
     uint8_t expected[IOTLS_MAX_HASH_LEN];
@@ -399,25 +399,25 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
     size_t psk_key_len = ext_psk ? cfg->ext_psk_len : t->psk_len;
     rc = binder.len == hash_len ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
     if (rc == IOTLS_OK)
-        rc = iotls_transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
+        rc = iotls__transcript_hash_with(&c->transcript, alg, msg, ch->binders_offset, hash);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_init(early, alg, psk_key, psk_key_len);
+        rc = iotls__ks_init(early, alg, psk_key, psk_key_len);
     if (rc == IOTLS_OK)
-        rc = iotls_ks_binder_key(early, ext_psk, binder_key);
+        rc = iotls__ks_binder_key(early, ext_psk, binder_key);
     if (rc == IOTLS_OK)
-        rc = iotls_finished_verify_data(alg, binder_key, hash, expected);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(expected, binder.p, hash_len) != 0)
+        rc = iotls__finished_verify_data(alg, binder_key, hash, expected);
+    if (rc == IOTLS_OK && iotls__ct_memcmp(expected, binder.p, hash_len) != 0)
         rc = IOTLS_ERR_DECRYPT_ERROR;
-    iotls_ks_wipe(early);
-    iotls_wipe(binder_key, sizeof binder_key);
-    iotls_wipe(expected, sizeof expected);
+    iotls__ks_wipe(early);
+    iotls__wipe(binder_key, sizeof binder_key);
+    iotls__wipe(expected, sizeof expected);
     /* The anti-replay key is the ticket itself, not this ClientHello's
      * binder: a replayed ClientHello carries the same ticket, and so does a
      * client that reuses one ticket for several 0-RTT attempts (OpenSSL's
      * s_client -sess_in does) - each ticket carries 0-RTT once per window. */
     if (rc == IOTLS_OK)
-        rc = iotls_hash(IOTLS_HASH_SHA256, chosen_identity.p, chosen_identity.len,
-                        choice->binder_hash);
+        rc = iotls__hash(IOTLS_HASH_SHA256, chosen_identity.p, chosen_identity.len,
+                         choice->binder_hash);
     if (rc == IOTLS_OK) {
         choice->ticket_max_early = t->max_early_data;
         choice->ticket_suite = t->suite;
@@ -447,7 +447,7 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
             choice->share.len = 0;
         }
     }
-    iotls_wipe(scratch, sizeof *scratch);
+    iotls__wipe(scratch, sizeof *scratch);
     return rc;
 }
 
@@ -473,7 +473,7 @@ static int early_data_policy(iotls_conn *c, const iotls__sv_choice *choice)
     if (cfg->early_replay == NULL)
         return 0; /* no way to refuse a replay: no 0-RTT */
     return cfg->early_replay(cfg->early_replay_arg, choice->binder_hash, sizeof choice->binder_hash,
-                             iotls_config_now_ms(cfg)) == 0;
+                             iotls__config_now_ms(cfg)) == 0;
 }
 
 /* Accepts or declines the early data a first ClientHello announces. */

@@ -18,7 +18,7 @@ static const uint8_t session_magic[4] = {'I', 'O', 'T', 'S'};
 /* RFC 8446 4.6.1: no ticket lives longer than 7 days. */
 #define MAX_LIFETIME_S 604800u
 
-size_t iotls_session_ticket_room(const iotls_config *cfg)
+size_t iotls__session_ticket_room(const iotls_config *cfg)
 {
     size_t max_hs = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
     return max_hs < IOTLS_SESSION_MAX_TICKET ? max_hs : IOTLS_SESSION_MAX_TICKET;
@@ -53,8 +53,8 @@ static int trailer(const uint8_t *key, size_t key_len, const uint8_t *data, size
                    uint8_t out[SESSION_DIGEST_LEN])
 {
     if (key && key_len > 0)
-        return iotls_hmac(IOTLS_HASH_SHA256, key, key_len, data, len, out);
-    return iotls_hash(IOTLS_HASH_SHA256, data, len, out);
+        return iotls__hmac(IOTLS_HASH_SHA256, key, key_len, data, len, out);
+    return iotls__hash(IOTLS_HASH_SHA256, data, len, out);
 }
 
 int iotls_session_save(const iotls_session *s, uint8_t *out, size_t cap, size_t *len)
@@ -72,23 +72,23 @@ int iotls_session_save_keyed(const iotls_session *s, const uint8_t *key, size_t 
     if (name_len > IOTLS_SESSION_MAX_NAME)
         return IOTLS_ERR_BAD_ARG;
     iotls_writer w;
-    iotls_wr_init(&w, out, cap);
-    iotls_wr_bytes(&w, session_magic, sizeof session_magic);
-    iotls_wr_u8(&w, SESSION_VERSION);
-    iotls_wr_u16(&w, s->suite);
-    iotls_wr_u32(&w, s->lifetime);
-    iotls_wr_u32(&w, s->age_add);
-    iotls_wr_u32(&w, (uint32_t)(s->received_ms >> 32));
-    iotls_wr_u32(&w, (uint32_t)s->received_ms);
-    iotls_wr_u32(&w, s->max_early_data);
-    iotls_wr_u8(&w, (uint8_t)s->psk_len);
-    iotls_wr_bytes(&w, s->psk, s->psk_len);
-    iotls_wr_u16(&w, (uint16_t)s->ticket_len);
-    iotls_wr_bytes(&w, s->ticket, s->ticket_len);
-    iotls_wr_u8(&w, (uint8_t)name_len);
-    iotls_wr_bytes(&w, s->server_name, name_len);
-    uint8_t *digest = iotls_wr_reserve(&w, SESSION_DIGEST_LEN);
-    int rc = iotls_wr_error(&w);
+    iotls__wr_init(&w, out, cap);
+    iotls__wr_bytes(&w, session_magic, sizeof session_magic);
+    iotls__wr_u8(&w, SESSION_VERSION);
+    iotls__wr_u16(&w, s->suite);
+    iotls__wr_u32(&w, s->lifetime);
+    iotls__wr_u32(&w, s->age_add);
+    iotls__wr_u32(&w, (uint32_t)(s->received_ms >> 32));
+    iotls__wr_u32(&w, (uint32_t)s->received_ms);
+    iotls__wr_u32(&w, s->max_early_data);
+    iotls__wr_u8(&w, (uint8_t)s->psk_len);
+    iotls__wr_bytes(&w, s->psk, s->psk_len);
+    iotls__wr_u16(&w, (uint16_t)s->ticket_len);
+    iotls__wr_bytes(&w, s->ticket, s->ticket_len);
+    iotls__wr_u8(&w, (uint8_t)name_len);
+    iotls__wr_bytes(&w, s->server_name, name_len);
+    uint8_t *digest = iotls__wr_reserve(&w, SESSION_DIGEST_LEN);
+    int rc = iotls__wr_error(&w);
     if (rc != IOTLS_OK)
         return rc;
     rc = trailer(key, key_len, out, w.len - SESSION_DIGEST_LEN, digest);
@@ -111,8 +111,8 @@ int iotls_session_expired(const iotls_session *s, uint64_t now_ms)
     return lifetime_passed(s->received_ms, s->lifetime, now_ms);
 }
 
-int iotls_session_ref_parse(iotls_session_ref *s, const uint8_t *key, size_t key_len,
-                            const uint8_t *blob, size_t len, uint64_t now_ms)
+int iotls__session_ref_parse(iotls_session_ref *s, const uint8_t *key, size_t key_len,
+                             const uint8_t *blob, size_t len, uint64_t now_ms)
 {
     uint8_t digest[SESSION_DIGEST_LEN];
     if (!s || (!blob && len > 0))
@@ -123,27 +123,27 @@ int iotls_session_ref_parse(iotls_session_ref *s, const uint8_t *key, size_t key
     if (trailer(key, key_len, blob, len - SESSION_DIGEST_LEN, digest) != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
     /* Constant time: with a device key the trailer is a MAC. */
-    if (iotls_ct_memcmp(digest, blob + len - SESSION_DIGEST_LEN, SESSION_DIGEST_LEN) != 0)
+    if (iotls__ct_memcmp(digest, blob + len - SESSION_DIGEST_LEN, SESSION_DIGEST_LEN) != 0)
         return IOTLS_ERR_SESSION_INVALID;
 
     iotls_reader r;
     iotls_bytes magic, psk, ticket, name;
     uint8_t version;
     uint32_t hi, lo;
-    iotls_rd_init(&r, blob, len - SESSION_DIGEST_LEN);
-    if (iotls_rd_bytes(&r, sizeof session_magic, &magic) != IOTLS_OK ||
+    iotls__rd_init(&r, blob, len - SESSION_DIGEST_LEN);
+    if (iotls__rd_bytes(&r, sizeof session_magic, &magic) != IOTLS_OK ||
         memcmp(magic.p, session_magic, sizeof session_magic) != 0 ||
-        iotls_rd_u8(&r, &version) != IOTLS_OK || version != SESSION_VERSION ||
-        iotls_rd_u16(&r, &s->suite) != IOTLS_OK || iotls_rd_u32(&r, &s->lifetime) != IOTLS_OK ||
-        iotls_rd_u32(&r, &s->age_add) != IOTLS_OK || iotls_rd_u32(&r, &hi) != IOTLS_OK ||
-        iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &s->max_early_data) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 1, IOTLS_SESSION_MAX_PSK, &psk) != IOTLS_OK ||
-        iotls_rd_vec16(&r, 1, IOTLS_SESSION_MAX_TICKET, &ticket) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 0, IOTLS_SESSION_MAX_NAME, &name) != IOTLS_OK ||
-        iotls_rd_done(&r) != IOTLS_OK)
+        iotls__rd_u8(&r, &version) != IOTLS_OK || version != SESSION_VERSION ||
+        iotls__rd_u16(&r, &s->suite) != IOTLS_OK || iotls__rd_u32(&r, &s->lifetime) != IOTLS_OK ||
+        iotls__rd_u32(&r, &s->age_add) != IOTLS_OK || iotls__rd_u32(&r, &hi) != IOTLS_OK ||
+        iotls__rd_u32(&r, &lo) != IOTLS_OK || iotls__rd_u32(&r, &s->max_early_data) != IOTLS_OK ||
+        iotls__rd_vec8(&r, 1, IOTLS_SESSION_MAX_PSK, &psk) != IOTLS_OK ||
+        iotls__rd_vec16(&r, 1, IOTLS_SESSION_MAX_TICKET, &ticket) != IOTLS_OK ||
+        iotls__rd_vec8(&r, 0, IOTLS_SESSION_MAX_NAME, &name) != IOTLS_OK ||
+        iotls__rd_done(&r) != IOTLS_OK)
         goto invalid;
-    iotls_hash_alg alg = iotls_suite_hash(s->suite);
-    if (alg == IOTLS_HASH_NONE || psk.len != iotls_hash_len(alg) || s->lifetime > MAX_LIFETIME_S ||
+    iotls_hash_alg alg = iotls__suite_hash(s->suite);
+    if (alg == IOTLS_HASH_NONE || psk.len != iotls__hash_len(alg) || s->lifetime > MAX_LIFETIME_S ||
         (name.len > 0 && memchr(name.p, 0, name.len) != NULL))
         goto invalid;
     s->received_ms = ((uint64_t)hi << 32) | lo;
@@ -154,12 +154,12 @@ int iotls_session_ref_parse(iotls_session_ref *s, const uint8_t *key, size_t key
     s->server_name = name.p;
     s->server_name_len = name.len;
     if (lifetime_passed(s->received_ms, s->lifetime, now_ms)) {
-        iotls_wipe(s, sizeof *s);
+        iotls__wipe(s, sizeof *s);
         return IOTLS_ERR_SESSION_EXPIRED;
     }
     return IOTLS_OK;
 invalid:
-    iotls_wipe(s, sizeof *s);
+    iotls__wipe(s, sizeof *s);
     return IOTLS_ERR_SESSION_INVALID;
 }
 
@@ -175,7 +175,7 @@ int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_le
         return IOTLS_ERR_BAD_ARG;
     memset(s, 0, sizeof *s);
     iotls_session_ref ref;
-    int rc = iotls_session_ref_parse(&ref, key, key_len, blob, len, now_ms);
+    int rc = iotls__session_ref_parse(&ref, key, key_len, blob, len, now_ms);
     if (rc != IOTLS_OK)
         return rc;
     s->suite = ref.suite;
@@ -190,12 +190,12 @@ int iotls_session_load_keyed(iotls_session *s, const uint8_t *key, size_t key_le
     if (ref.server_name_len > 0)
         memcpy(s->server_name, ref.server_name, ref.server_name_len);
     s->server_name[ref.server_name_len] = '\0';
-    iotls_wipe(&ref, sizeof ref);
+    iotls__wipe(&ref, sizeof ref);
     return IOTLS_OK;
 }
 
 void iotls_session_wipe(iotls_session *s)
 {
     if (s)
-        iotls_wipe(s, sizeof *s);
+        iotls__wipe(s, sizeof *s);
 }

@@ -28,12 +28,12 @@ typedef struct {
  * handshake message, and max_handshake bounds those in and out (a device
  * configured for small ones keeps a small ClientHello room), and at most
  * IOTLS_SESSION_MAX_TICKET. A longer one is SESSION_INVALID for it. */
-size_t iotls_session_ticket_room(const iotls_config *cfg);
+size_t iotls__session_ticket_room(const iotls_config *cfg);
 
 /* Checks the trailer (SHA-256, or HMAC-SHA256 under key) and the fields of
  * blob and references them. SESSION_INVALID / SESSION_EXPIRED (at now_ms;
  * 0: not checked) as iotls_session_load_keyed; r is wiped on failure. */
-int iotls_session_ref_parse(iotls_session_ref *r, const uint8_t *key, size_t key_len,
-                            const uint8_t *blob, size_t len, uint64_t now_ms);
+int iotls__session_ref_parse(iotls_session_ref *r, const uint8_t *key, size_t key_len,
+                             const uint8_t *blob, size_t len, uint64_t now_ms);
 
 #endif

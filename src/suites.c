@@ -4,7 +4,7 @@
 #include "config.h"
 #include "msg/msg.h"
 
-iotls_hash_alg iotls_suite_hash(uint16_t suite)
+iotls_hash_alg iotls__suite_hash(uint16_t suite)
 {
     switch (suite) {
     case IOTLS_TLS_AES_128_GCM_SHA256:
@@ -19,7 +19,7 @@ iotls_hash_alg iotls_suite_hash(uint16_t suite)
     }
 }
 
-iotls_aead_alg iotls_suite_aead(uint16_t suite)
+iotls_aead_alg iotls__suite_aead(uint16_t suite)
 {
     switch (suite) {
     case IOTLS_TLS_AES_128_GCM_SHA256:
@@ -95,7 +95,7 @@ const char *iotls_sig_scheme_name(uint16_t scheme)
     return "unknown";
 }
 
-void iotls_config_defaults(struct iotls_config *cfg)
+void iotls__config_defaults(struct iotls_config *cfg)
 {
     static const uint16_t suites[] = {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_TLS_AES_256_GCM_SHA384,
                                       IOTLS_TLS_CHACHA20_POLY1305_SHA256};
@@ -117,7 +117,7 @@ void iotls_config_defaults(struct iotls_config *cfg)
      * (Mbed TLS with p256-m: P-256 only) must not offer the others. */
     cfg->group_count = 0;
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
-        if (iotls_kex_supported(groups[i]))
+        if (iotls__kex_supported(groups[i]))
             cfg->groups[cfg->group_count++] = groups[i];
     memcpy(cfg->sig_algs, sigs, sizeof sigs);
     cfg->sig_alg_count = sizeof sigs / sizeof sigs[0];
@@ -129,12 +129,12 @@ void iotls_config_defaults(struct iotls_config *cfg)
     cfg->verify_client = IOTLS_VERIFY_CLIENT_NONE;
 }
 
-uint64_t iotls_config_now_ms(const struct iotls_config *cfg)
+uint64_t iotls__config_now_ms(const struct iotls_config *cfg)
 {
     return cfg->now_ms ? cfg->now_ms(cfg->now_arg) : 0;
 }
 
-uint64_t iotls_config_key_update_limit(const struct iotls_config *cfg, iotls_aead_alg aead)
+uint64_t iotls__config_key_update_limit(const struct iotls_config *cfg, iotls_aead_alg aead)
 {
     /* RFC 8446 5.5: AES-GCM may protect 2^24.5 full-size records per key;
      * 2^24 leaves room for the KeyUpdate and alerts. ChaCha20-Poly1305's

@@ -64,8 +64,8 @@ static int ticket_derive(const iotls_config *cfg, const char *label, int with_pe
         put_be64(info + label_len, period);
         info_len += 8;
     }
-    return iotls_hkdf_expand(IOTLS_HASH_SHA256, cfg->ticket_master, sizeof cfg->ticket_master, info,
-                             info_len, out, out_len);
+    return iotls__hkdf_expand(IOTLS_HASH_SHA256, cfg->ticket_master, sizeof cfg->ticket_master,
+                              info, info_len, out, out_len);
 }
 
 /* The AEAD context for period's key; the derived key is wiped here. */
@@ -74,8 +74,8 @@ static int ticket_aead(const iotls_config *cfg, uint64_t period, iotls_aead_ctx 
     uint8_t key[TICKET_KEY_LEN];
     int rc = ticket_derive(cfg, TICKET_KEY_LABEL, 1, period, key, sizeof key);
     if (rc == IOTLS_OK)
-        rc = iotls_aead_init(aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
-    iotls_wipe(key, sizeof key);
+        rc = iotls__aead_init(aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+    iotls__wipe(key, sizeof key);
     return rc;
 }
 
@@ -84,49 +84,49 @@ int iotls__ticket_seal(const iotls_config *cfg, uint64_t now, const iotls__ticke
 {
     uint8_t *plain = out + TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN;
     iotls_writer w;
-    iotls_wr_init(&w, plain, IOTLS_TICKET_PLAIN_MAX);
-    iotls_wr_u8(&w, TICKET_VERSION);
-    iotls_wr_u16(&w, t->suite);
-    iotls_wr_u8(&w, (uint8_t)t->psk_len);
-    iotls_wr_bytes(&w, t->psk, t->psk_len);
-    iotls_wr_u32(&w, t->age_add);
-    iotls_wr_u32(&w, (uint32_t)(t->issued_ms >> 32));
-    iotls_wr_u32(&w, (uint32_t)t->issued_ms);
-    iotls_wr_u32(&w, t->lifetime);
-    iotls_wr_bytes(&w, t->sni_digest, sizeof t->sni_digest);
-    iotls_wr_u32(&w, t->max_early_data);
+    iotls__wr_init(&w, plain, IOTLS_TICKET_PLAIN_MAX);
+    iotls__wr_u8(&w, TICKET_VERSION);
+    iotls__wr_u16(&w, t->suite);
+    iotls__wr_u8(&w, (uint8_t)t->psk_len);
+    iotls__wr_bytes(&w, t->psk, t->psk_len);
+    iotls__wr_u32(&w, t->age_add);
+    iotls__wr_u32(&w, (uint32_t)(t->issued_ms >> 32));
+    iotls__wr_u32(&w, (uint32_t)t->issued_ms);
+    iotls__wr_u32(&w, t->lifetime);
+    iotls__wr_bytes(&w, t->sni_digest, sizeof t->sni_digest);
+    iotls__wr_u32(&w, t->max_early_data);
     size_t alpn_len = strlen(t->alpn);
-    iotls_wr_u8(&w, (uint8_t)alpn_len);
-    iotls_wr_bytes(&w, (const uint8_t *)t->alpn, alpn_len);
-    iotls_wr_u8(&w, client != NULL);
+    iotls__wr_u8(&w, (uint8_t)alpn_len);
+    iotls__wr_bytes(&w, (const uint8_t *)t->alpn, alpn_len);
+    iotls__wr_u8(&w, client != NULL);
     if (client != NULL) {
         size_t subject_len = strlen(client->subject);
         if (subject_len > IOTLS_PEER_SUBJECT_MAX)
             subject_len = IOTLS_PEER_SUBJECT_MAX;
-        iotls_wr_bytes(&w, client->spki_sha256, sizeof client->spki_sha256);
-        iotls_wr_u8(&w, (uint8_t)subject_len);
-        iotls_wr_bytes(&w, (const uint8_t *)client->subject, subject_len);
+        iotls__wr_bytes(&w, client->spki_sha256, sizeof client->spki_sha256);
+        iotls__wr_u8(&w, (uint8_t)subject_len);
+        iotls__wr_bytes(&w, (const uint8_t *)client->subject, subject_len);
     }
-    int rc = iotls_wr_error(&w);
+    int rc = iotls__wr_error(&w);
     uint64_t period = now / ticket_period_ms(cfg);
     if (rc == IOTLS_OK)
         rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, out, TICKET_PREFIX_LEN);
     put_be64(out + TICKET_PREFIX_LEN, period);
     if (rc == IOTLS_OK)
-        rc = iotls_random(out + TICKET_NAME_LEN, IOTLS_AEAD_NONCE_LEN);
+        rc = iotls__random(out + TICKET_NAME_LEN, IOTLS_AEAD_NONCE_LEN);
     iotls_aead_ctx aead;
     memset(&aead, 0, sizeof aead);
     if (rc == IOTLS_OK)
         rc = ticket_aead(cfg, period, &aead);
     if (rc == IOTLS_OK) {
-        rc = iotls_aead_seal(&aead, out + TICKET_NAME_LEN, out, TICKET_NAME_LEN, plain, w.len,
-                             plain);
-        iotls_aead_free(&aead);
+        rc = iotls__aead_seal(&aead, out + TICKET_NAME_LEN, out, TICKET_NAME_LEN, plain, w.len,
+                              plain);
+        iotls__aead_free(&aead);
     }
     if (rc == IOTLS_OK)
         *out_len = TICKET_NAME_LEN + IOTLS_AEAD_NONCE_LEN + w.len + IOTLS_AEAD_TAG_LEN;
     else
-        iotls_wipe(plain, IOTLS_TICKET_PLAIN_MAX); /* not sealed: still the PSK in the clear */
+        iotls__wipe(plain, IOTLS_TICKET_PLAIN_MAX); /* not sealed: still the PSK in the clear */
     return rc;
 }
 
@@ -145,7 +145,7 @@ int iotls__ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
     if (period != current && (current == 0 || period != current - 1))
         return IOTLS_ERR_DECODE;
     int rc = ticket_derive(cfg, TICKET_NAME_LABEL, 0, 0, prefix, sizeof prefix);
-    if (rc == IOTLS_OK && iotls_ct_memcmp(ticket.p, prefix, sizeof prefix) != 0)
+    if (rc == IOTLS_OK && iotls__ct_memcmp(ticket.p, prefix, sizeof prefix) != 0)
         rc = IOTLS_ERR_DECODE;
     if (rc != IOTLS_OK)
         return rc;
@@ -154,9 +154,9 @@ int iotls__ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
     memset(&aead, 0, sizeof aead);
     rc = ticket_aead(cfg, period, &aead);
     if (rc == IOTLS_OK) {
-        rc = iotls_aead_open(&aead, ticket.p + TICKET_NAME_LEN, ticket.p, TICKET_NAME_LEN,
-                             ticket.p + head, ticket.len - head, plain);
-        iotls_aead_free(&aead);
+        rc = iotls__aead_open(&aead, ticket.p + TICKET_NAME_LEN, ticket.p, TICKET_NAME_LEN,
+                              ticket.p + head, ticket.len - head, plain);
+        iotls__aead_free(&aead);
     }
     if (rc != IOTLS_OK)
         return rc;
@@ -166,20 +166,20 @@ int iotls__ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
     iotls_bytes subject = {NULL, 0};
     uint8_t version, client_auth = 0;
     uint32_t hi, lo;
-    iotls_rd_init(&r, plain, plain_len);
-    if (iotls_rd_u8(&r, &version) != IOTLS_OK || version != TICKET_VERSION ||
-        iotls_rd_u16(&r, &t->suite) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 1, IOTLS_MAX_HASH_LEN, &psk) != IOTLS_OK ||
-        iotls_rd_u32(&r, &t->age_add) != IOTLS_OK || iotls_rd_u32(&r, &hi) != IOTLS_OK ||
-        iotls_rd_u32(&r, &lo) != IOTLS_OK || iotls_rd_u32(&r, &t->lifetime) != IOTLS_OK ||
-        iotls_rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
-        iotls_rd_u32(&r, &t->max_early_data) != IOTLS_OK ||
-        iotls_rd_vec8(&r, 0, 255, &alpn) != IOTLS_OK || iotls_rd_u8(&r, &client_auth) != IOTLS_OK ||
-        client_auth > 1 ||
+    iotls__rd_init(&r, plain, plain_len);
+    if (iotls__rd_u8(&r, &version) != IOTLS_OK || version != TICKET_VERSION ||
+        iotls__rd_u16(&r, &t->suite) != IOTLS_OK ||
+        iotls__rd_vec8(&r, 1, IOTLS_MAX_HASH_LEN, &psk) != IOTLS_OK ||
+        iotls__rd_u32(&r, &t->age_add) != IOTLS_OK || iotls__rd_u32(&r, &hi) != IOTLS_OK ||
+        iotls__rd_u32(&r, &lo) != IOTLS_OK || iotls__rd_u32(&r, &t->lifetime) != IOTLS_OK ||
+        iotls__rd_copy(&r, t->sni_digest, sizeof t->sni_digest) != IOTLS_OK ||
+        iotls__rd_u32(&r, &t->max_early_data) != IOTLS_OK ||
+        iotls__rd_vec8(&r, 0, 255, &alpn) != IOTLS_OK ||
+        iotls__rd_u8(&r, &client_auth) != IOTLS_OK || client_auth > 1 ||
         (client_auth &&
-         (iotls_rd_copy(&r, client->spki_sha256, sizeof client->spki_sha256) != IOTLS_OK ||
-          iotls_rd_vec8(&r, 0, IOTLS_PEER_SUBJECT_MAX, &subject) != IOTLS_OK)) ||
-        iotls_rd_done(&r) != IOTLS_OK) {
+         (iotls__rd_copy(&r, client->spki_sha256, sizeof client->spki_sha256) != IOTLS_OK ||
+          iotls__rd_vec8(&r, 0, IOTLS_PEER_SUBJECT_MAX, &subject) != IOTLS_OK)) ||
+        iotls__rd_done(&r) != IOTLS_OK) {
         rc = IOTLS_ERR_DECODE;
     } else {
         memcpy(t->psk, psk.p, psk.len);
@@ -192,11 +192,11 @@ int iotls__ticket_open(const iotls_config *cfg, uint64_t now, iotls_bytes ticket
             memcpy(client->subject, subject.p, subject.len);
         client->subject[subject.len] = '\0';
     }
-    iotls_wipe(plain, IOTLS_TICKET_PLAIN_MAX);
+    iotls__wipe(plain, IOTLS_TICKET_PLAIN_MAX);
     return rc;
 }
 
 int iotls__ticket_sni_digest(const char *server_name, uint8_t out[IOTLS_TICKET_SNI_DIGEST_LEN])
 {
-    return iotls_hash(IOTLS_HASH_SHA256, (const uint8_t *)server_name, strlen(server_name), out);
+    return iotls__hash(IOTLS_HASH_SHA256, (const uint8_t *)server_name, strlen(server_name), out);
 }

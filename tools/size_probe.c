@@ -18,7 +18,7 @@ int size_probe_entry(void *mem, size_t len, struct iotls_config *cfg, const uint
     size_t n = 0;
     const uint8_t *der = NULL;
     iotls_info info;
-    iotls_config_defaults(cfg);
+    iotls__config_defaults(cfg);
     if (iotls_conn_size(cfg) > len)
         return -1;
     iotls_conn *c = iotls_conn_init(mem, len, cfg, SIZE_PROBE_ROLE, "device.example");

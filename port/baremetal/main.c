@@ -58,7 +58,7 @@ static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
 
 static void measure_begin(step *s, const char *name)
 {
-    iotls_crypto_mem_reset_peak();
+    iotls__crypto_mem_reset_peak();
     step_begin(s, name);
 }
 

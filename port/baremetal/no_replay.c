@@ -7,19 +7,19 @@
 
 #include "replay.h"
 
-iotls_replay_store *iotls_replay_store_new(size_t entries, uint32_t window_ms)
+iotls_replay_store *iotls__replay_store_new(size_t entries, uint32_t window_ms)
 {
     (void)entries;
     (void)window_ms;
     return NULL;
 }
 
-void iotls_replay_store_free(iotls_replay_store *st)
+void iotls__replay_store_free(iotls_replay_store *st)
 {
     (void)st;
 }
 
-int iotls_replay_store_check(void *arg, const uint8_t *hash, size_t len, uint64_t now_ms)
+int iotls__replay_store_check(void *arg, const uint8_t *hash, size_t len, uint64_t now_ms)
 {
     (void)arg;
     (void)hash;

@@ -48,7 +48,7 @@ iotls_config *iotls_config_new(void)
     iotls_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg)
         return NULL;
-    iotls_config_defaults(cfg);
+    iotls__config_defaults(cfg);
     cfg->refs = 1;
     cfg->now_ms = realtime_ms;
     cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
@@ -56,16 +56,16 @@ iotls_config *iotls_config_new(void)
     cfg->early_window_ms = DEFAULT_EARLY_WINDOW_MS;
     /* Each config seals its tickets with its own random key until one is
      * loaded; a failure only leaves ticket issuing off. */
-    if (iotls_random(cfg->ticket_master, sizeof cfg->ticket_master) == IOTLS_OK)
+    if (iotls__random(cfg->ticket_master, sizeof cfg->ticket_master) == IOTLS_OK)
         cfg->has_ticket_key = 1;
-    iotls_x509_init(&cfg->ca);
-    iotls_crl_init(&cfg->crl);
-    iotls_x509_init(&cfg->cert);
-    iotls_pkey_init(&cfg->key);
+    iotls__x509_init(&cfg->ca);
+    iotls__crl_init(&cfg->crl);
+    iotls__x509_init(&cfg->cert);
+    iotls__pkey_init(&cfg->key);
     return cfg;
 }
 
-void iotls_config_hold(const iotls_config *cfg)
+void iotls__config_hold(const iotls_config *cfg)
 {
     /* The count is bookkeeping, not configuration: objects made from a
      * const configuration still hold it. */
@@ -80,18 +80,18 @@ void iotls_config_free(iotls_config *cfg)
     /* Connections still hold it: the last of them frees it. */
     if (__atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
-    iotls_x509_free(&cfg->ca);
-    iotls_crl_free(&cfg->crl);
-    iotls_x509_free(&cfg->cert);
-    iotls_pkey_free(&cfg->key);
-    iotls_replay_store_free(cfg->default_replay);
+    iotls__x509_free(&cfg->ca);
+    iotls__crl_free(&cfg->crl);
+    iotls__x509_free(&cfg->cert);
+    iotls__pkey_free(&cfg->key);
+    iotls__replay_store_free(cfg->default_replay);
     if (cfg->key_password) {
-        iotls_wipe(cfg->key_password, strlen(cfg->key_password));
+        iotls__wipe(cfg->key_password, strlen(cfg->key_password));
         free(cfg->key_password);
     }
     /* Pins and callback arguments are not secret, but the struct held the
      * key context: wipe all of it before it goes back to the heap. */
-    iotls_wipe(cfg, sizeof *cfg);
+    iotls__wipe(cfg, sizeof *cfg);
     free(cfg);
 }
 
@@ -162,7 +162,7 @@ int iotls_config_set_groups(iotls_config *cfg, const char *list)
     int r;
     while ((r = next_token(list, &pos, ",:", tok, sizeof tok)) == 1) {
         uint16_t g = group_by_name(tok);
-        if (g == 0 || !iotls_kex_supported(g) || contains(groups, n, g) || n == IOTLS_MAX_GROUPS)
+        if (g == 0 || !iotls__kex_supported(g) || contains(groups, n, g) || n == IOTLS_MAX_GROUPS)
             return IOTLS_ERR_CONFIG;
         groups[n++] = g;
     }
@@ -276,7 +276,7 @@ int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex)
     if (strncmp(hex, "sha256//", 8) == 0) {
         uint8_t raw[48];
         size_t raw_len = 0;
-        if (iotls_base64_decode(hex + 8, strlen(hex + 8), raw, sizeof raw, &raw_len) != IOTLS_OK ||
+        if (iotls__base64_decode(hex + 8, strlen(hex + 8), raw, sizeof raw, &raw_len) != IOTLS_OK ||
             raw_len != sizeof pin)
             return IOTLS_ERR_CONFIG;
         memcpy(cfg->pins[cfg->pin_count++], raw, sizeof pin);
@@ -333,9 +333,9 @@ static int check_readable(iotls_config *cfg, const char *what, const char *path)
 
 static int ca_loaded(iotls_config *cfg, int rc, const char *source)
 {
-    if (rc != IOTLS_OK || iotls_x509_count(&cfg->ca) == 0) {
-        iotls_x509_free(&cfg->ca);
-        iotls_x509_init(&cfg->ca);
+    if (rc != IOTLS_OK || iotls__x509_count(&cfg->ca) == 0) {
+        iotls__x509_free(&cfg->ca);
+        iotls__x509_init(&cfg->ca);
         cfg->has_ca = 0;
         if (rc == IOTLS_ERR_NO_MEMORY)
             return config_fail(cfg, rc, "CA %s: out of memory", source);
@@ -362,13 +362,13 @@ int iotls_config_set_ca_file(iotls_config *cfg, const char *path)
     cfg->error[0] = '\0';
     if (check_readable(cfg, "CA", path) != IOTLS_OK) {
         /* Fail closed as ca_loaded does, keeping the reason. */
-        iotls_x509_free(&cfg->ca);
-        iotls_x509_init(&cfg->ca);
+        iotls__x509_free(&cfg->ca);
+        iotls__x509_init(&cfg->ca);
         cfg->has_ca = 0;
         return IOTLS_ERR_KEY_LOAD;
     }
     return ca_loaded(
-        cfg, as_load_error(iotls_x509_load_anchors_file(&cfg->ca, path, &cfg->ca_skipped)), path);
+        cfg, as_load_error(iotls__x509_load_anchors_file(&cfg->ca, path, &cfg->ca_skipped)), path);
 }
 
 int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir)
@@ -376,7 +376,8 @@ int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir)
     if (!cfg || !dir)
         return IOTLS_ERR_BAD_ARG;
     cfg->error[0] = '\0';
-    return ca_loaded(cfg, as_load_error(iotls_x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)), dir);
+    return ca_loaded(cfg, as_load_error(iotls__x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)),
+                     dir);
 }
 
 int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
@@ -385,7 +386,7 @@ int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
         return IOTLS_ERR_BAD_ARG;
     cfg->error[0] = '\0';
     return ca_loaded(
-        cfg, as_load_error(iotls_x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)),
+        cfg, as_load_error(iotls__x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)),
         "in memory");
 }
 
@@ -421,7 +422,7 @@ int iotls_config_set_crl_file(iotls_config *cfg, const char *path)
         cfg->crl_failed = 1;
         return IOTLS_ERR_KEY_LOAD;
     }
-    return crl_loaded(cfg, iotls_crl_load_file(&cfg->crl, path), path);
+    return crl_loaded(cfg, iotls__crl_load_file(&cfg->crl, path), path);
 }
 
 int iotls_config_set_crl_mem(iotls_config *cfg, const uint8_t *data, size_t len)
@@ -429,17 +430,17 @@ int iotls_config_set_crl_mem(iotls_config *cfg, const uint8_t *data, size_t len)
     if (!cfg || !data || len == 0)
         return IOTLS_ERR_BAD_ARG;
     cfg->error[0] = '\0';
-    return crl_loaded(cfg, iotls_crl_load_mem(&cfg->crl, data, len), "in memory");
+    return crl_loaded(cfg, iotls__crl_load_mem(&cfg->crl, data, len), "in memory");
 }
 
 /* ---- our certificate and key ---- */
 
 static void drop_cert(iotls_config *cfg)
 {
-    iotls_x509_free(&cfg->cert);
-    iotls_pkey_free(&cfg->key);
-    iotls_x509_init(&cfg->cert);
-    iotls_pkey_init(&cfg->key);
+    iotls__x509_free(&cfg->cert);
+    iotls__pkey_free(&cfg->key);
+    iotls__x509_init(&cfg->cert);
+    iotls__pkey_init(&cfg->key);
     cfg->has_cert = 0;
 }
 
@@ -449,7 +450,7 @@ static int cert_half(iotls_config *cfg, int rc, const char *cert_name)
 {
     if (rc == IOTLS_ERR_NO_MEMORY)
         return config_fail(cfg, rc, "%s: out of memory", cert_name);
-    if (rc != IOTLS_OK || iotls_x509_count(&cfg->cert) == 0)
+    if (rc != IOTLS_OK || iotls__x509_count(&cfg->cert) == 0)
         return config_fail(cfg, IOTLS_ERR_KEY_LOAD,
                            "%s: no certificate in it (not PEM or DER, or unparsable)", cert_name);
     return IOTLS_OK;
@@ -462,7 +463,7 @@ static int cert_loaded(iotls_config *cfg, int rc, const char *cert_name, const c
     if (rc == IOTLS_ERR_NO_MEMORY) {
         config_fail(cfg, rc, "%s: out of memory", key_name);
     } else if (rc != IOTLS_OK) {
-        switch (iotls_pkey_load_why(&cfg->key)) {
+        switch (iotls__pkey_load_why(&cfg->key)) {
         case IOTLS_PKEY_WHY_PASSWORD_NEEDED:
             config_fail(cfg, rc,
                         "%s: the key is encrypted: give its passphrase "
@@ -483,7 +484,7 @@ static int cert_loaded(iotls_config *cfg, int rc, const char *cert_name, const c
                         key_name);
             break;
         }
-    } else if (iotls_x509_matches_key(&cfg->cert, &cfg->key) != 1) {
+    } else if (iotls__x509_matches_key(&cfg->cert, &cfg->key) != 1) {
         rc = config_fail(cfg, IOTLS_ERR_KEY_LOAD,
                          "%s and %s do not belong together (the certificate is for another key)",
                          cert_name, key_name);
@@ -507,14 +508,14 @@ int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const c
     snprintf(key_name, sizeof key_name, "key file %s", key_path);
     int rc = check_readable(cfg, "certificate file", cert_path);
     if (rc == IOTLS_OK)
-        rc = cert_half(cfg, iotls_x509_load_file(&cfg->cert, cert_path), cert_name);
+        rc = cert_half(cfg, iotls__x509_load_file(&cfg->cert, cert_path), cert_name);
     if (rc == IOTLS_OK)
         rc = check_readable(cfg, "key file", key_path);
     if (rc != IOTLS_OK) {
         drop_cert(cfg);
         return rc;
     }
-    rc = as_load_error(iotls_pkey_load_file(&cfg->key, key_path, cfg->key_password));
+    rc = as_load_error(iotls__pkey_load_file(&cfg->key, key_path, cfg->key_password));
     return cert_loaded(cfg, rc, cert_name, key_name);
 }
 
@@ -525,12 +526,12 @@ int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t
         return IOTLS_ERR_BAD_ARG;
     drop_cert(cfg);
     cfg->error[0] = '\0';
-    int rc = cert_half(cfg, iotls_x509_load_mem(&cfg->cert, cert_pem, cert_len), "certificate");
+    int rc = cert_half(cfg, iotls__x509_load_mem(&cfg->cert, cert_pem, cert_len), "certificate");
     if (rc != IOTLS_OK) {
         drop_cert(cfg);
         return rc;
     }
-    rc = as_load_error(iotls_pkey_load_mem(&cfg->key, key_pem, key_len, cfg->key_password));
+    rc = as_load_error(iotls__pkey_load_mem(&cfg->key, key_pem, key_len, cfg->key_password));
     return cert_loaded(cfg, rc, "certificate", "key");
 }
 
@@ -547,7 +548,7 @@ int iotls_config_set_key_password(iotls_config *cfg, const char *password)
         memcpy(copy, password, len + 1);
     }
     if (cfg->key_password) {
-        iotls_wipe(cfg->key_password, strlen(cfg->key_password));
+        iotls__wipe(cfg->key_password, strlen(cfg->key_password));
         free(cfg->key_password);
     }
     cfg->key_password = copy;
@@ -592,7 +593,7 @@ int iotls_config_set_hrr_cookie(iotls_config *cfg, int on)
     /* One cookie key for every connection of this config, made when the
      * cookie is first wanted. */
     if (on && !cfg->has_cookie_key) {
-        int rc = iotls_random(cfg->cookie_key, sizeof cfg->cookie_key);
+        int rc = iotls__random(cfg->cookie_key, sizeof cfg->cookie_key);
         if (rc != IOTLS_OK)
             return rc;
         cfg->has_cookie_key = 1;
@@ -756,8 +757,8 @@ int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path)
     }
     if (rc == IOTLS_OK)
         rc = iotls_config_set_ticket_key(cfg, key);
-    iotls_wipe(key, sizeof key);
-    iotls_wipe(buf, sizeof buf);
+    iotls__wipe(key, sizeof key);
+    iotls__wipe(buf, sizeof buf);
     return rc;
 }
 
@@ -778,10 +779,10 @@ int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t iden
         return IOTLS_ERR_BAD_ARG;
     if (!IOTLS_FEATURE_EXT_PSK)
         return IOTLS_ERR_UNSUPPORTED;
-    iotls_hash_alg alg = iotls_suite_hash(cipher_suite);
+    iotls_hash_alg alg = iotls__suite_hash(cipher_suite);
     if (alg == IOTLS_HASH_NONE)
         return IOTLS_ERR_BAD_ARG;
-    iotls_wipe(cfg->ext_psk, sizeof cfg->ext_psk);
+    iotls__wipe(cfg->ext_psk, sizeof cfg->ext_psk);
     memcpy(cfg->ext_psk_identity, identity, identity_len);
     cfg->ext_psk_identity_len = identity_len;
     memcpy(cfg->ext_psk, key, key_len);
@@ -820,12 +821,12 @@ int iotls_config_set_early_data(iotls_config *cfg, uint32_t max_bytes)
     if (max_bytes > 0 && cfg->early_replay == NULL) {
         if (!cfg->default_replay)
             cfg->default_replay =
-                iotls_replay_store_new(DEFAULT_REPLAY_ENTRIES, cfg->early_window_ms);
+                iotls__replay_store_new(DEFAULT_REPLAY_ENTRIES, cfg->early_window_ms);
         if (!cfg->default_replay) {
             cfg->max_early_data = 0;
             return IOTLS_ERR_NO_MEMORY;
         }
-        cfg->early_replay = iotls_replay_store_check;
+        cfg->early_replay = iotls__replay_store_check;
         cfg->early_replay_arg = cfg->default_replay;
     }
     return IOTLS_OK;
@@ -844,15 +845,15 @@ int iotls_config_set_early_data_window(iotls_config *cfg, uint32_t window_ms, si
 {
     if (!cfg || window_ms == 0 || entries == 0)
         return IOTLS_ERR_BAD_ARG;
-    iotls_replay_store *st = iotls_replay_store_new(entries, window_ms);
+    iotls_replay_store *st = iotls__replay_store_new(entries, window_ms);
     if (!st)
         return IOTLS_ERR_NO_MEMORY;
-    int ours = cfg->early_replay == iotls_replay_store_check;
-    iotls_replay_store_free(cfg->default_replay);
+    int ours = cfg->early_replay == iotls__replay_store_check;
+    iotls__replay_store_free(cfg->default_replay);
     cfg->default_replay = st;
     cfg->early_window_ms = window_ms;
     if (ours || cfg->early_replay == NULL) {
-        cfg->early_replay = iotls_replay_store_check;
+        cfg->early_replay = iotls__replay_store_check;
         cfg->early_replay_arg = st;
     }
     return IOTLS_OK;

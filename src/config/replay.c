@@ -10,7 +10,7 @@
  * first use may fall at the very start of that span (a client whose clock
  * runs ahead, ages counted in whole seconds, RTC drift across deep sleep),
  * and a copy then still passes until 2W later. Both times are read from
- * the server's clock (iotls_config_now_ms), so a step of that clock moves
+ * the server's clock (iotls__config_now_ms), so a step of that clock moves
  * both alike.
  *
  * A fixed ring of entries under a mutex: no allocation after creation.
@@ -44,7 +44,7 @@ struct iotls_replay_store {
     replay_entry entries[];
 };
 
-iotls_replay_store *iotls_replay_store_new(size_t entries, uint32_t window_ms)
+iotls_replay_store *iotls__replay_store_new(size_t entries, uint32_t window_ms)
 {
     if (entries == 0 || entries > (1u << 20))
         return NULL;
@@ -60,7 +60,7 @@ iotls_replay_store *iotls_replay_store_new(size_t entries, uint32_t window_ms)
     return st;
 }
 
-void iotls_replay_store_free(iotls_replay_store *st)
+void iotls__replay_store_free(iotls_replay_store *st)
 {
     if (!st)
         return;
@@ -74,7 +74,7 @@ static int expired(const iotls_replay_store *st, const replay_entry *e, uint64_t
     return !e->used || (now_ms >= e->at_ms && now_ms - e->at_ms > st->retain_ms);
 }
 
-int iotls_replay_store_check(void *arg, const uint8_t *hash, size_t len, uint64_t now_ms)
+int iotls__replay_store_check(void *arg, const uint8_t *hash, size_t len, uint64_t now_ms)
 {
     iotls_replay_store *st = arg;
     if (!st || !hash || len == 0)

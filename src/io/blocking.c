@@ -367,18 +367,18 @@ static int drain_early(iotls *t)
          * before it goes back to the heap. */
         uint8_t *grown = malloc(t->early_in_len + n);
         if (grown == NULL) {
-            iotls_wipe(tmp, sizeof tmp);
+            iotls__wipe(tmp, sizeof tmp);
             return IOTLS_ERR_NO_MEMORY;
         }
         if (t->early_in_len > 0) {
             memcpy(grown, t->early_in, t->early_in_len);
-            iotls_wipe(t->early_in, t->early_in_len);
+            iotls__wipe(t->early_in, t->early_in_len);
         }
         free(t->early_in);
         memcpy(grown + t->early_in_len, tmp, n);
         t->early_in = grown;
         t->early_in_len += n;
-        iotls_wipe(tmp, sizeof tmp);
+        iotls__wipe(tmp, sizeof tmp);
     }
 }
 
@@ -448,7 +448,7 @@ static iotls *new_object(const iotls_config *cfg, int role)
     if (t == NULL)
         return NULL;
     t->cfg = cfg;
-    iotls_config_hold(cfg);
+    iotls__config_hold(cfg);
     t->role = role;
     t->fd = -1;
     t->timeout_ms = cfg->timeout_ms;
@@ -503,7 +503,7 @@ static int start_engine(iotls *t, int fd, const char *server_name)
 static void drop_session(iotls *t)
 {
     if (t->session) {
-        iotls_wipe(t->session, t->session_len + t->session_key_len);
+        iotls__wipe(t->session, t->session_len + t->session_key_len);
         free(t->session);
     }
     t->session = NULL;
@@ -525,16 +525,16 @@ static int check_session_name(iotls *t, const char *server_name)
         return IOTLS_OK;
     const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
     iotls_session_ref ref;
-    int rc = iotls_session_ref_parse(&ref, key, t->session_key_len, t->session, t->session_len, 0);
+    int rc = iotls__session_ref_parse(&ref, key, t->session_key_len, t->session, t->session_len, 0);
     size_t name_len = server_name ? strlen(server_name) : 0;
     int suite_ok = 0;
     for (size_t i = 0; rc == IOTLS_OK && i < t->cfg->suite_count; i++)
         suite_ok |= t->cfg->suites[i] == ref.suite;
     if (rc == IOTLS_OK && (ref.server_name_len != name_len ||
                            (name_len > 0 && memcmp(ref.server_name, server_name, name_len) != 0) ||
-                           !suite_ok || ref.ticket_len > iotls_session_ticket_room(t->cfg)))
+                           !suite_ok || ref.ticket_len > iotls__session_ticket_room(t->cfg)))
         rc = IOTLS_ERR_SESSION_INVALID;
-    iotls_wipe(&ref, sizeof ref);
+    iotls__wipe(&ref, sizeof ref);
     if (rc == IOTLS_OK)
         return IOTLS_OK;
     drop_session(t);
@@ -1002,28 +1002,28 @@ void iotls_free(iotls *t)
     if (t->conn)
         iotls_conn_free(t->conn);
     if (t->mem) {
-        iotls_wipe(t->mem, t->mem_len);
+        iotls__wipe(t->mem, t->mem_len);
         free(t->mem);
     }
     if (t->own_fd && t->fd >= 0)
         close(t->fd);
     if (t->session) {
-        iotls_wipe(t->session, t->session_len + t->session_key_len);
+        iotls__wipe(t->session, t->session_len + t->session_key_len);
         free(t->session);
     }
     if (t->early_out) {
-        iotls_wipe(t->early_out, t->early_out_len);
+        iotls__wipe(t->early_out, t->early_out_len);
         free(t->early_out);
     }
     if (t->early_in) {
-        iotls_wipe(t->early_in, t->early_in_len);
+        iotls__wipe(t->early_in, t->early_in_len);
         free(t->early_in);
     }
     /* Ours was a hold on the configuration (iotls_config_free frees it
      * when the application has let go too). */
     iotls_config *cfg = (iotls_config *)t->cfg;
     /* The input buffer may hold records of this connection. */
-    iotls_wipe(t, sizeof *t);
+    iotls__wipe(t, sizeof *t);
     free(t);
     iotls_config_free(cfg);
 }
@@ -1125,8 +1125,9 @@ int iotls_set_session_keyed(iotls *t, const uint8_t *blob, size_t len, const uin
     if (!IOTLS_FEATURE_RESUMPTION)
         return IOTLS_ERR_UNSUPPORTED;
     iotls_session_ref check;
-    int rc = iotls_session_ref_parse(&check, key, key_len, blob, len, iotls_config_now_ms(t->cfg));
-    iotls_wipe(&check, sizeof check);
+    int rc =
+        iotls__session_ref_parse(&check, key, key_len, blob, len, iotls__config_now_ms(t->cfg));
+    iotls__wipe(&check, sizeof check);
     if (rc != IOTLS_OK)
         return rc;
     /* The engine checks the blob again when the connection starts, so the
@@ -1140,7 +1141,7 @@ int iotls_set_session_keyed(iotls *t, const uint8_t *blob, size_t len, const uin
     if (key_len > 0)
         memcpy(copy + len, key, key_len);
     if (t->session) {
-        iotls_wipe(t->session, t->session_len + t->session_key_len);
+        iotls__wipe(t->session, t->session_len + t->session_key_len);
         free(t->session);
     }
     t->session = copy;
@@ -1165,7 +1166,7 @@ int iotls_set_early_data(iotls *t, const void *data, size_t len)
         memcpy(copy, data, len);
     }
     if (t->early_out) {
-        iotls_wipe(t->early_out, t->early_out_len);
+        iotls__wipe(t->early_out, t->early_out_len);
         free(t->early_out);
     }
     t->early_out = copy;

@@ -12,7 +12,7 @@
 
 #define DEFAULT_MAX_STEPS 10000
 
-void iotls_mem_opts_init(iotls_mem_opts *opts)
+void iotls__mem_opts_init(iotls_mem_opts *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->failed_side = -1;
@@ -54,11 +54,12 @@ static int deliver(iotls_conn *from, iotls_conn *to, iotls_mem_opts *o, int dir,
     }
 }
 
-int iotls_mem_pair_step(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts, size_t *moved)
+int iotls__mem_pair_step(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts,
+                         size_t *moved)
 {
     iotls_mem_opts local;
     if (opts == NULL) {
-        iotls_mem_opts_init(&local);
+        iotls__mem_opts_init(&local);
         opts = &local;
     }
     size_t dummy = 0;
@@ -89,11 +90,11 @@ int iotls_mem_pair_step(iotls_conn *client, iotls_conn *server, iotls_mem_opts *
     return IOTLS_OK;
 }
 
-int iotls_mem_pair_run(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts)
+int iotls__mem_pair_run(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts)
 {
     iotls_mem_opts local;
     if (opts == NULL) {
-        iotls_mem_opts_init(&local);
+        iotls__mem_opts_init(&local);
         opts = &local;
     }
     if (client == NULL || server == NULL)
@@ -101,7 +102,7 @@ int iotls_mem_pair_run(iotls_conn *client, iotls_conn *server, iotls_mem_opts *o
     size_t max_steps = opts->max_steps ? opts->max_steps : DEFAULT_MAX_STEPS;
     for (size_t i = 0; i < max_steps; i++) {
         size_t moved = 0;
-        int rc = iotls_mem_pair_step(client, server, opts, &moved);
+        int rc = iotls__mem_pair_step(client, server, opts, &moved);
         if (rc != IOTLS_OK)
             return rc;
         int done = iotls_conn_handshake_done(client) && iotls_conn_handshake_done(server);

@@ -4,8 +4,8 @@
  * random generator).
  *
  *   iotls_conn_start(client); iotls_conn_start(server);
- *   rc = iotls_mem_pair_run(client, server, NULL);  // both handshakes
- *   iotls_conn_write(client, ...); iotls_mem_pair_step(client, server, NULL, &moved);
+ *   rc = iotls__mem_pair_run(client, server, NULL);  // both handshakes
+ *   iotls_conn_write(client, ...); iotls__mem_pair_step(client, server, NULL, &moved);
  *   iotls_conn_read(server, ...);
  */
 #ifndef IOTLS_IO_MEM_H
@@ -38,21 +38,21 @@ typedef struct {
     int failed_side; /* after a failure: IOTLS_ROLE_CLIENT / IOTLS_ROLE_SERVER, else -1 */
 } iotls_mem_opts;
 
-void iotls_mem_opts_init(iotls_mem_opts *opts);
+void iotls__mem_opts_init(iotls_mem_opts *opts);
 
 /* One exchange: the client's pending output to the server, then the
  * server's to the client. *moved (may be NULL) receives the number of
  * bytes delivered. Returns IOTLS_OK, or the first error an engine
  * reported while taking input (the alert it queued is delivered to the
  * other side before returning, so that side can see it). opts may be NULL. */
-int iotls_mem_pair_step(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts,
-                        size_t *moved);
+int iotls__mem_pair_step(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts,
+                         size_t *moved);
 
 /* Steps until both handshakes are complete and nothing is in flight, or an
  * engine fails (its error is returned). Both connections must have been
  * started (iotls_conn_start). IOTLS_ERR_BAD_STATE when nothing moves
  * before the handshakes are done (a stall), IOTLS_ERR_TIMEOUT after
  * max_steps. opts may be NULL. */
-int iotls_mem_pair_run(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts);
+int iotls__mem_pair_run(iotls_conn *client, iotls_conn *server, iotls_mem_opts *opts);
 
 #endif

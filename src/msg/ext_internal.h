@@ -32,35 +32,36 @@ typedef struct {
     uint16_t last_type;
 } iotls_ext_walker;
 
-void iotls_ext_walk_start(iotls_ext_walker *wk, iotls_bytes block, uint8_t hs_type, int is_hrr);
+void iotls__ext_walk_start(iotls_ext_walker *wk, iotls_bytes block, uint8_t hs_type, int is_hrr);
 /* 1 with the next extension's type and a reader over its extension_data,
  * 0 at the end of the block, or a negative error. */
-int iotls_ext_walk_next(iotls_ext_walker *wk, uint16_t *type, iotls_reader *data);
+int iotls__ext_walk_next(iotls_ext_walker *wk, uint16_t *type, iotls_reader *data);
 
 /* 1 when ext_type appears in RFC 8446's 4.2 table (or RFC 8449's
  * record_size_limit): an extension TLS 1.3 knows where it belongs. */
-int iotls_ext_in_table(uint16_t ext_type);
+int iotls__ext_in_table(uint16_t ext_type);
 
 /* extension_data parsers: each consumes the whole extension_data and returns
  * DECODE when anything is left over. */
-int iotls_ext_parse_empty(iotls_reader *data);
+int iotls__ext_parse_empty(iotls_reader *data);
 /* A u16 list in a 2-byte vector of [min_len, max_len] bytes, even length. */
-int iotls_ext_parse_u16_list(iotls_reader *data, size_t min_len, size_t max_len, iotls_bytes *list);
+int iotls__ext_parse_u16_list(iotls_reader *data, size_t min_len, size_t max_len,
+                              iotls_bytes *list);
 /* RFC 8449: a value under 64 → ILLEGAL_PARAMETER. */
-int iotls_ext_parse_record_size_limit(iotls_reader *data, uint16_t *limit);
+int iotls__ext_parse_record_size_limit(iotls_reader *data, uint16_t *limit);
 /* RFC 6066: a code outside 1..4 → ILLEGAL_PARAMETER. */
-int iotls_ext_parse_max_fragment_length(iotls_reader *data, uint8_t *code);
+int iotls__ext_parse_max_fragment_length(iotls_reader *data, uint8_t *code);
 /* One KeyShareEntry from r (not necessarily the whole of r). */
-int iotls_ext_read_key_share_entry(iotls_reader *r, iotls_key_share_entry *entry);
+int iotls__ext_read_key_share_entry(iotls_reader *r, iotls_key_share_entry *entry);
 /* Checks a ProtocolNameList body: names of 1..255 bytes, nothing left over;
  * *count gets the number of names. */
-int iotls_ext_check_alpn_list(iotls_bytes list, size_t *count);
+int iotls__ext_check_alpn_list(iotls_bytes list, size_t *count);
 
 /* Writing: begin writes the type and opens the 2-byte extension_data
  * vector; end closes it. */
-size_t iotls_ext_begin(iotls_writer *w, uint16_t ext_type);
-void iotls_ext_end(iotls_writer *w, size_t mark);
+size_t iotls__ext_begin(iotls_writer *w, uint16_t ext_type);
+void iotls__ext_end(iotls_writer *w, size_t mark);
 /* A 2-byte vector holding a u16 list. */
-void iotls_ext_write_u16_vec(iotls_writer *w, const uint16_t *values, size_t count);
+void iotls__ext_write_u16_vec(iotls_writer *w, const uint16_t *values, size_t count);
 
 #endif

@@ -80,12 +80,12 @@ static unsigned message_bit(uint8_t hs_type, int is_hrr)
     }
 }
 
-int iotls_ext_in_table(uint16_t ext_type)
+int iotls__ext_in_table(uint16_t ext_type)
 {
     return find_rule(ext_type) != NULL;
 }
 
-int iotls_ext_allowed(uint16_t ext_type, uint8_t hs_type, int is_hrr)
+int iotls__ext_allowed(uint16_t ext_type, uint8_t hs_type, int is_hrr)
 {
     unsigned bit = message_bit(hs_type, is_hrr);
     const ext_rule *rule = find_rule(ext_type);
@@ -97,7 +97,7 @@ int iotls_ext_allowed(uint16_t ext_type, uint8_t hs_type, int is_hrr)
     return (bit & (IN_CH | IN_CR | IN_NST)) != 0;
 }
 
-enum iotls_ext_id iotls_ext_id_of(uint16_t ext_type)
+enum iotls_ext_id iotls__ext_id_of(uint16_t ext_type)
 {
     switch (ext_type) {
     case IOTLS_EXT_SERVER_NAME:
@@ -141,38 +141,38 @@ enum iotls_ext_id iotls_ext_id_of(uint16_t ext_type)
 
 /* ---------------- handshake header ---------------- */
 
-size_t iotls_msg_begin(iotls_writer *w, uint8_t hs_type)
+size_t iotls__msg_begin(iotls_writer *w, uint8_t hs_type)
 {
     size_t mark = w->len;
-    iotls_wr_u8(w, hs_type);
-    (void)iotls_wr_vec_begin(w, 3);
+    iotls__wr_u8(w, hs_type);
+    (void)iotls__wr_vec_begin(w, 3);
     return mark;
 }
 
-void iotls_msg_end(iotls_writer *w, size_t mark)
+void iotls__msg_end(iotls_writer *w, size_t mark)
 {
-    iotls_wr_vec_end(w, mark + 1, 3);
+    iotls__wr_vec_end(w, mark + 1, 3);
 }
 
 /* ---------------- u16 lists ---------------- */
 
-size_t iotls_u16_list_count(iotls_bytes list)
+size_t iotls__u16_list_count(iotls_bytes list)
 {
     return list.p ? list.len / 2 : 0;
 }
 
-uint16_t iotls_u16_list_get(iotls_bytes list, size_t i)
+uint16_t iotls__u16_list_get(iotls_bytes list, size_t i)
 {
-    if (i >= iotls_u16_list_count(list))
+    if (i >= iotls__u16_list_count(list))
         return 0;
     return (uint16_t)((unsigned)list.p[2 * i] << 8 | list.p[2 * i + 1]);
 }
 
-int iotls_u16_list_contains(iotls_bytes list, uint16_t value)
+int iotls__u16_list_contains(iotls_bytes list, uint16_t value)
 {
-    size_t n = iotls_u16_list_count(list);
+    size_t n = iotls__u16_list_count(list);
     for (size_t i = 0; i < n; i++) {
-        if (iotls_u16_list_get(list, i) == value)
+        if (iotls__u16_list_get(list, i) == value)
             return 1;
     }
     return 0;
@@ -180,10 +180,10 @@ int iotls_u16_list_contains(iotls_bytes list, uint16_t value)
 
 /* ---------------- the walker ---------------- */
 
-void iotls_ext_walk_start(iotls_ext_walker *wk, iotls_bytes block, uint8_t hs_type, int is_hrr)
+void iotls__ext_walk_start(iotls_ext_walker *wk, iotls_bytes block, uint8_t hs_type, int is_hrr)
 {
     memset(wk, 0, sizeof(*wk));
-    iotls_rd_init(&wk->block, block.p, block.len);
+    iotls__rd_init(&wk->block, block.p, block.len);
     wk->hs_type = hs_type;
     wk->is_hrr = is_hrr;
     wk->check_legal = 1;
@@ -206,22 +206,22 @@ static int seen_before(iotls_ext_walker *wk, uint16_t ext_type)
     return 0;
 }
 
-int iotls_ext_walk_next(iotls_ext_walker *wk, uint16_t *type, iotls_reader *data)
+int iotls__ext_walk_next(iotls_ext_walker *wk, uint16_t *type, iotls_reader *data)
 {
-    if (iotls_rd_remaining(&wk->block) == 0)
+    if (iotls__rd_remaining(&wk->block) == 0)
         return 0;
     uint16_t ext_type;
-    int rc = iotls_rd_u16(&wk->block, &ext_type);
+    int rc = iotls__rd_u16(&wk->block, &ext_type);
     if (rc == IOTLS_OK)
-        rc = iotls_rd_sub16(&wk->block, 0, 0xFFFF, data);
+        rc = iotls__rd_sub16(&wk->block, 0, 0xFFFF, data);
     if (rc != IOTLS_OK)
         return rc;
     if (seen_before(wk, ext_type))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
-    if (wk->check_legal && !iotls_ext_allowed(ext_type, wk->hs_type, wk->is_hrr))
-        return iotls_ext_in_table(ext_type) ? IOTLS_ERR_ILLEGAL_PARAMETER
-                                            : IOTLS_ERR_UNSUPPORTED_EXTENSION;
-    wk->seen |= IOTLS_EXT_BIT(iotls_ext_id_of(ext_type));
+    if (wk->check_legal && !iotls__ext_allowed(ext_type, wk->hs_type, wk->is_hrr))
+        return iotls__ext_in_table(ext_type) ? IOTLS_ERR_ILLEGAL_PARAMETER
+                                             : IOTLS_ERR_UNSUPPORTED_EXTENSION;
+    wk->seen |= IOTLS_EXT_BIT(iotls__ext_id_of(ext_type));
     wk->last_type = ext_type;
     *type = ext_type;
     return 1;
@@ -229,27 +229,27 @@ int iotls_ext_walk_next(iotls_ext_walker *wk, uint16_t *type, iotls_reader *data
 
 /* ---------------- extension_data codecs ---------------- */
 
-int iotls_ext_parse_empty(iotls_reader *data)
+int iotls__ext_parse_empty(iotls_reader *data)
 {
-    return iotls_rd_done(data);
+    return iotls__rd_done(data);
 }
 
-int iotls_ext_parse_u16_list(iotls_reader *data, size_t min_len, size_t max_len, iotls_bytes *list)
+int iotls__ext_parse_u16_list(iotls_reader *data, size_t min_len, size_t max_len, iotls_bytes *list)
 {
-    int rc = iotls_rd_vec16(data, min_len, max_len, list);
+    int rc = iotls__rd_vec16(data, min_len, max_len, list);
     if (rc != IOTLS_OK)
         return rc;
     if (list->len % 2 != 0)
         return IOTLS_ERR_DECODE;
-    return iotls_rd_done(data);
+    return iotls__rd_done(data);
 }
 
-int iotls_ext_parse_record_size_limit(iotls_reader *data, uint16_t *limit)
+int iotls__ext_parse_record_size_limit(iotls_reader *data, uint16_t *limit)
 {
     uint16_t v;
-    int rc = iotls_rd_u16(data, &v);
+    int rc = iotls__rd_u16(data, &v);
     if (rc == IOTLS_OK)
-        rc = iotls_rd_done(data);
+        rc = iotls__rd_done(data);
     if (rc != IOTLS_OK)
         return rc;
     if (v < 64)
@@ -258,12 +258,12 @@ int iotls_ext_parse_record_size_limit(iotls_reader *data, uint16_t *limit)
     return IOTLS_OK;
 }
 
-int iotls_ext_parse_max_fragment_length(iotls_reader *data, uint8_t *code)
+int iotls__ext_parse_max_fragment_length(iotls_reader *data, uint8_t *code)
 {
     uint8_t v;
-    int rc = iotls_rd_u8(data, &v);
+    int rc = iotls__rd_u8(data, &v);
     if (rc == IOTLS_OK)
-        rc = iotls_rd_done(data);
+        rc = iotls__rd_done(data);
     if (rc != IOTLS_OK)
         return rc;
     if (v < 1 || v > 4)
@@ -272,22 +272,22 @@ int iotls_ext_parse_max_fragment_length(iotls_reader *data, uint8_t *code)
     return IOTLS_OK;
 }
 
-int iotls_ext_read_key_share_entry(iotls_reader *r, iotls_key_share_entry *entry)
+int iotls__ext_read_key_share_entry(iotls_reader *r, iotls_key_share_entry *entry)
 {
-    int rc = iotls_rd_u16(r, &entry->group);
+    int rc = iotls__rd_u16(r, &entry->group);
     if (rc == IOTLS_OK)
-        rc = iotls_rd_vec16(r, 1, 0xFFFF, &entry->key_exchange);
+        rc = iotls__rd_vec16(r, 1, 0xFFFF, &entry->key_exchange);
     return rc;
 }
 
-int iotls_ext_check_alpn_list(iotls_bytes list, size_t *count)
+int iotls__ext_check_alpn_list(iotls_bytes list, size_t *count)
 {
     iotls_reader r;
-    iotls_rd_init(&r, list.p, list.len);
+    iotls__rd_init(&r, list.p, list.len);
     size_t n = 0;
-    while (iotls_rd_remaining(&r) > 0) {
+    while (iotls__rd_remaining(&r) > 0) {
         iotls_bytes name;
-        int rc = iotls_rd_vec8(&r, 1, 255, &name);
+        int rc = iotls__rd_vec8(&r, 1, 255, &name);
         if (rc != IOTLS_OK)
             return rc;
         n++;
@@ -296,21 +296,21 @@ int iotls_ext_check_alpn_list(iotls_bytes list, size_t *count)
     return IOTLS_OK;
 }
 
-size_t iotls_ext_begin(iotls_writer *w, uint16_t ext_type)
+size_t iotls__ext_begin(iotls_writer *w, uint16_t ext_type)
 {
-    iotls_wr_u16(w, ext_type);
-    return iotls_wr_vec_begin(w, 2);
+    iotls__wr_u16(w, ext_type);
+    return iotls__wr_vec_begin(w, 2);
 }
 
-void iotls_ext_end(iotls_writer *w, size_t mark)
+void iotls__ext_end(iotls_writer *w, size_t mark)
 {
-    iotls_wr_vec_end(w, mark, 2);
+    iotls__wr_vec_end(w, mark, 2);
 }
 
-void iotls_ext_write_u16_vec(iotls_writer *w, const uint16_t *values, size_t count)
+void iotls__ext_write_u16_vec(iotls_writer *w, const uint16_t *values, size_t count)
 {
-    size_t mark = iotls_wr_vec_begin(w, 2);
+    size_t mark = iotls__wr_vec_begin(w, 2);
     for (size_t i = 0; i < count; i++)
-        iotls_wr_u16(w, values[i]);
-    iotls_wr_vec_end(w, mark, 2);
+        iotls__wr_u16(w, values[i]);
+    iotls__wr_vec_end(w, mark, 2);
 }

@@ -6,16 +6,16 @@
 #include "ext_internal.h"
 #include "iotls/error.h"
 
-int iotls_key_update_parse(const uint8_t *body, size_t len, int *update_requested)
+int iotls__key_update_parse(const uint8_t *body, size_t len, int *update_requested)
 {
     if (!body && len > 0)
         return IOTLS_ERR_BAD_ARG;
     iotls_reader r;
     uint8_t request;
-    iotls_rd_init(&r, body, len);
-    int rc = iotls_rd_u8(&r, &request);
+    iotls__rd_init(&r, body, len);
+    int rc = iotls__rd_u8(&r, &request);
     if (rc == IOTLS_OK)
-        rc = iotls_rd_done(&r);
+        rc = iotls__rd_done(&r);
     if (rc != IOTLS_OK)
         return rc;
     if (request > 1)
@@ -24,23 +24,23 @@ int iotls_key_update_parse(const uint8_t *body, size_t len, int *update_requeste
     return IOTLS_OK;
 }
 
-int iotls_key_update_write(iotls_writer *w, int update_requested)
+int iotls__key_update_write(iotls_writer *w, int update_requested)
 {
-    size_t msg = iotls_msg_begin(w, IOTLS_HS_KEY_UPDATE);
-    iotls_wr_u8(w, update_requested ? 1 : 0);
-    iotls_msg_end(w, msg);
-    return iotls_wr_error(w);
+    size_t msg = iotls__msg_begin(w, IOTLS_HS_KEY_UPDATE);
+    iotls__wr_u8(w, update_requested ? 1 : 0);
+    iotls__msg_end(w, msg);
+    return iotls__wr_error(w);
 }
 
-int iotls_end_of_early_data_parse(const uint8_t *body, size_t len)
+int iotls__end_of_early_data_parse(const uint8_t *body, size_t len)
 {
     (void)body;
     return len == 0 ? IOTLS_OK : IOTLS_ERR_DECODE;
 }
 
-int iotls_end_of_early_data_write(iotls_writer *w)
+int iotls__end_of_early_data_write(iotls_writer *w)
 {
-    size_t msg = iotls_msg_begin(w, IOTLS_HS_END_OF_EARLY_DATA);
-    iotls_msg_end(w, msg);
-    return iotls_wr_error(w);
+    size_t msg = iotls__msg_begin(w, IOTLS_HS_END_OF_EARLY_DATA);
+    iotls__msg_end(w, msg);
+    return iotls__wr_error(w);
 }

@@ -6,7 +6,7 @@
  * not allowed in that message (RFC 8446 4.2 table: IOTLS_ERR_ILLEGAL_PARAMETER),
  * nothing semantic (the state machines do that). Writers write the WHOLE
  * message, 4-byte header included, through an iotls_writer, and the caller
- * checks iotls_wr_error() once. */
+ * checks iotls__wr_error() once. */
 #ifndef IOTLS_MSG_H
 #define IOTLS_MSG_H
 
@@ -86,22 +86,22 @@ enum iotls_ext_id {
 #define IOTLS_EXT_BIT(id) (1u << (id))
 
 /* Extension type → id (IOTLS_EXTID_OTHER when unknown). */
-enum iotls_ext_id iotls_ext_id_of(uint16_t ext_type);
+enum iotls_ext_id iotls__ext_id_of(uint16_t ext_type);
 /* 1 when RFC 8446's table (4.2) allows ext_type in message hs_type;
  * extensions iotls does not know are "allowed" (ignored) in ClientHello,
  * CertificateRequest and NewSessionTicket only. HelloRetryRequest is passed
  * as hs_type IOTLS_HS_SERVER_HELLO with is_hrr = 1. */
-int iotls_ext_allowed(uint16_t ext_type, uint8_t hs_type, int is_hrr);
+int iotls__ext_allowed(uint16_t ext_type, uint8_t hs_type, int is_hrr);
 
 /* Handshake header helpers: begin writes type and a 3-byte length
  * placeholder, end fills it in. */
-size_t iotls_msg_begin(iotls_writer *w, uint8_t hs_type);
-void iotls_msg_end(iotls_writer *w, size_t mark);
+size_t iotls__msg_begin(iotls_writer *w, uint8_t hs_type);
+void iotls__msg_end(iotls_writer *w, size_t mark);
 
 /* u16 lists (cipher suites, groups, signature schemes, versions). */
-int iotls_u16_list_contains(iotls_bytes list, uint16_t value);
-size_t iotls_u16_list_count(iotls_bytes list);
-uint16_t iotls_u16_list_get(iotls_bytes list, size_t i);
+int iotls__u16_list_contains(iotls_bytes list, uint16_t value);
+size_t iotls__u16_list_count(iotls_bytes list);
+uint16_t iotls__u16_list_get(iotls_bytes list, size_t i);
 
 /* ---------------- ClientHello ---------------- */
 
@@ -141,17 +141,17 @@ typedef struct {
 /* Parses a ClientHello body. Duplicate extension → ILLEGAL_PARAMETER;
  * pre_shared_key not last → ILLEGAL_PARAMETER; malformed → DECODE. Key share
  * entries with a duplicate group → ILLEGAL_PARAMETER. */
-int iotls_client_hello_parse(const uint8_t *body, size_t len, iotls_client_hello *out);
+int iotls__client_hello_parse(const uint8_t *body, size_t len, iotls_client_hello *out);
 /* Iterates KeyShareEntry list: *pos starts at 0; returns 1 and the entry,
  * 0 at the end (the list was validated by the parser). */
-int iotls_key_share_next(iotls_bytes list, size_t *pos, iotls_key_share_entry *out);
+int iotls__key_share_next(iotls_bytes list, size_t *pos, iotls_key_share_entry *out);
 /* Iterates an ALPN ProtocolNameList body: returns 1 and a name, 0 at end. */
-int iotls_alpn_next(iotls_bytes list, size_t *pos, iotls_bytes *name);
+int iotls__alpn_next(iotls_bytes list, size_t *pos, iotls_bytes *name);
 /* Iterates PskIdentity list: 1 and identity + obfuscated age, 0 at end. */
-int iotls_psk_identity_next(iotls_bytes list, size_t *pos, iotls_bytes *identity,
-                            uint32_t *obfuscated_age);
+int iotls__psk_identity_next(iotls_bytes list, size_t *pos, iotls_bytes *identity,
+                             uint32_t *obfuscated_age);
 /* Iterates PskBinderEntry list. */
-int iotls_psk_binder_next(iotls_bytes list, size_t *pos, iotls_bytes *binder);
+int iotls__psk_binder_next(iotls_bytes list, size_t *pos, iotls_bytes *binder);
 
 typedef struct {
     uint16_t group;
@@ -198,12 +198,12 @@ typedef struct {
  * binder_len and *binders_offset gets the same offset as the parser's
  * (the 2-byte binders length, from the message start); the caller computes
  * the binders over msg[0..binders_offset) and patches them with
- * iotls_client_hello_set_binder. */
-int iotls_client_hello_write(iotls_writer *w, const iotls_client_hello_params *p,
-                             size_t *binders_offset);
+ * iotls__client_hello_set_binder. */
+int iotls__client_hello_write(iotls_writer *w, const iotls_client_hello_params *p,
+                              size_t *binders_offset);
 /* Overwrites binder i in a written ClientHello (msg = start of message). */
-int iotls_client_hello_set_binder(uint8_t *msg, size_t msg_len, size_t binders_offset, size_t i,
-                                  const uint8_t *binder, size_t binder_len);
+int iotls__client_hello_set_binder(uint8_t *msg, size_t msg_len, size_t binders_offset, size_t i,
+                                   const uint8_t *binder, size_t binder_len);
 
 /* ---------------- ServerHello / HelloRetryRequest ---------------- */
 
@@ -227,7 +227,7 @@ typedef struct {
 
 /* Extensions not allowed in SH/HRR → ILLEGAL_PARAMETER (per 4.2 table;
  * unknown ones too: a client never offers what it does not know). */
-int iotls_server_hello_parse(const uint8_t *body, size_t len, iotls_server_hello *out);
+int iotls__server_hello_parse(const uint8_t *body, size_t len, iotls_server_hello *out);
 
 typedef struct {
     const uint8_t *random; /* 32 bytes; ignored (iotls_hrr_random) for HRR */
@@ -244,7 +244,7 @@ typedef struct {
     uint16_t selected_identity;
 } iotls_server_hello_params;
 
-int iotls_server_hello_write(iotls_writer *w, const iotls_server_hello_params *p);
+int iotls__server_hello_write(iotls_writer *w, const iotls_server_hello_params *p);
 
 /* ---------------- EncryptedExtensions ---------------- */
 
@@ -258,8 +258,8 @@ typedef struct {
     iotls_bytes supported_groups; /* raw; informational */
 } iotls_encrypted_extensions;
 
-int iotls_encrypted_extensions_parse(const uint8_t *body, size_t len,
-                                     iotls_encrypted_extensions *out);
+int iotls__encrypted_extensions_parse(const uint8_t *body, size_t len,
+                                      iotls_encrypted_extensions *out);
 
 typedef struct {
     const uint8_t *alpn; /* selected name; NULL: none */
@@ -272,7 +272,7 @@ typedef struct {
     size_t group_count;
 } iotls_encrypted_extensions_params;
 
-int iotls_encrypted_extensions_write(iotls_writer *w, const iotls_encrypted_extensions_params *p);
+int iotls__encrypted_extensions_write(iotls_writer *w, const iotls_encrypted_extensions_params *p);
 
 /* ---------------- CertificateRequest ---------------- */
 
@@ -284,10 +284,10 @@ typedef struct {
 } iotls_certificate_request;
 
 /* signature_algorithms missing → MISSING_EXTENSION. */
-int iotls_certificate_request_parse(const uint8_t *body, size_t len,
-                                    iotls_certificate_request *out);
-int iotls_certificate_request_write(iotls_writer *w, const uint8_t *context, size_t context_len,
-                                    const uint16_t *sig_algs, size_t sig_alg_count);
+int iotls__certificate_request_parse(const uint8_t *body, size_t len,
+                                     iotls_certificate_request *out);
+int iotls__certificate_request_write(iotls_writer *w, const uint8_t *context, size_t context_len,
+                                     const uint16_t *sig_algs, size_t sig_alg_count);
 
 /* ---------------- Certificate ---------------- */
 
@@ -299,14 +299,14 @@ typedef struct {
 
 /* Any extension inside a CertificateEntry → UNSUPPORTED_EXTENSION (iotls
  * never requests status_request or SCTs); empty cert_data → DECODE. */
-int iotls_certificate_parse(const uint8_t *body, size_t len, iotls_certificate *out);
+int iotls__certificate_parse(const uint8_t *body, size_t len, iotls_certificate *out);
 /* Iterates the entries: 1 and the DER of the next certificate, 0 at end. */
-int iotls_certificate_next(iotls_bytes list, size_t *pos, iotls_bytes *der);
+int iotls__certificate_next(iotls_bytes list, size_t *pos, iotls_bytes *der);
 
 /* Writes a Certificate with the given DER certificates (leaf first); count
  * 0 writes the empty Certificate a client sends when it has none. */
-int iotls_certificate_write(iotls_writer *w, const uint8_t *context, size_t context_len,
-                            const uint8_t *const *ders, const size_t *der_lens, size_t count);
+int iotls__certificate_write(iotls_writer *w, const uint8_t *context, size_t context_len,
+                             const uint8_t *const *ders, const size_t *der_lens, size_t count);
 
 /* ---------------- CertificateVerify ---------------- */
 
@@ -315,21 +315,21 @@ typedef struct {
     iotls_bytes signature;
 } iotls_certificate_verify;
 
-int iotls_certificate_verify_parse(const uint8_t *body, size_t len, iotls_certificate_verify *out);
-int iotls_certificate_verify_write(iotls_writer *w, uint16_t scheme, const uint8_t *sig,
-                                   size_t sig_len);
+int iotls__certificate_verify_parse(const uint8_t *body, size_t len, iotls_certificate_verify *out);
+int iotls__certificate_verify_write(iotls_writer *w, uint16_t scheme, const uint8_t *sig,
+                                    size_t sig_len);
 /* The content that is signed (RFC 8446 4.4.3): 64 spaces, the context
  * string ("TLS 1.3, server CertificateVerify" or "... client ..."), 0x00,
  * then the transcript hash. out needs 64 + 34 + 48 bytes at most. */
-int iotls_certificate_verify_content(int by_server, const uint8_t *transcript_hash, size_t hash_len,
-                                     uint8_t *out, size_t cap, size_t *out_len);
+int iotls__certificate_verify_content(int by_server, const uint8_t *transcript_hash,
+                                      size_t hash_len, uint8_t *out, size_t cap, size_t *out_len);
 
 /* ---------------- Finished ---------------- */
 
 /* Body must be exactly hash_len bytes → else DECODE. */
-int iotls_finished_parse(const uint8_t *body, size_t len, size_t hash_len,
-                         iotls_bytes *verify_data);
-int iotls_finished_write(iotls_writer *w, const uint8_t *verify_data, size_t len);
+int iotls__finished_parse(const uint8_t *body, size_t len, size_t hash_len,
+                          iotls_bytes *verify_data);
+int iotls__finished_write(iotls_writer *w, const uint8_t *verify_data, size_t len);
 
 /* ---------------- NewSessionTicket ---------------- */
 
@@ -343,17 +343,17 @@ typedef struct {
 } iotls_new_session_ticket;
 
 /* lifetime over 7 days → ILLEGAL_PARAMETER; empty ticket → DECODE. */
-int iotls_new_session_ticket_parse(const uint8_t *body, size_t len, iotls_new_session_ticket *out);
-int iotls_new_session_ticket_write(iotls_writer *w, uint32_t lifetime, uint32_t age_add,
-                                   const uint8_t *nonce, size_t nonce_len, const uint8_t *ticket,
-                                   size_t ticket_len, uint32_t max_early_data);
+int iotls__new_session_ticket_parse(const uint8_t *body, size_t len, iotls_new_session_ticket *out);
+int iotls__new_session_ticket_write(iotls_writer *w, uint32_t lifetime, uint32_t age_add,
+                                    const uint8_t *nonce, size_t nonce_len, const uint8_t *ticket,
+                                    size_t ticket_len, uint32_t max_early_data);
 
 /* ---------------- KeyUpdate / EndOfEarlyData ---------------- */
 
 /* request_update must be 0 or 1 → else ILLEGAL_PARAMETER. */
-int iotls_key_update_parse(const uint8_t *body, size_t len, int *update_requested);
-int iotls_key_update_write(iotls_writer *w, int update_requested);
-int iotls_end_of_early_data_parse(const uint8_t *body, size_t len); /* must be empty */
-int iotls_end_of_early_data_write(iotls_writer *w);
+int iotls__key_update_parse(const uint8_t *body, size_t len, int *update_requested);
+int iotls__key_update_write(iotls_writer *w, int update_requested);
+int iotls__end_of_early_data_parse(const uint8_t *body, size_t len); /* must be empty */
+int iotls__end_of_early_data_write(iotls_writer *w);
 
 #endif

@@ -76,7 +76,7 @@ static inline int fuzz_rng_fill(void *arg, uint8_t *out, size_t len)
 /* Makes r the process's generator from now on. */
 static inline void fuzz_rng_use(fuzz_rng *r)
 {
-    iotls_random_override(fuzz_rng_fill, r);
+    iotls__random_override(fuzz_rng_fill, r);
 }
 
 /* The server configurations, made once: a P-256 key and a self-signed
@@ -108,7 +108,7 @@ static inline iotls_config *fuzz_server_config(int variant)
     fuzz_rng config_rng = {FUZZ_SEED_PKI + 1 + (uint64_t)variant};
     fuzz_rng_use(&config_rng);
     iotls_config *cfg = iotls_config_new();
-    iotls_random_override(NULL, NULL);
+    iotls__random_override(NULL, NULL);
     FUZZ_REQUIRE(cfg != NULL);
     FUZZ_REQUIRE(iotls_config_set_cert_mem(cfg, (const uint8_t *)cert_pem, strlen(cert_pem) + 1,
                                            (const uint8_t *)key_pem,

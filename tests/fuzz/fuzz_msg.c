@@ -47,11 +47,11 @@ static int parse_ok(int rc)
 
 static size_t u16_array(iotls_bytes list, uint16_t **out)
 {
-    size_t n = iotls_u16_list_count(list);
+    size_t n = iotls__u16_list_count(list);
     *out = malloc((n ? n : 1) * sizeof(uint16_t));
     REQUIRE(*out != NULL);
     for (size_t i = 0; i < n; i++)
-        (*out)[i] = iotls_u16_list_get(list, i);
+        (*out)[i] = iotls__u16_list_get(list, i);
     return n;
 }
 
@@ -62,7 +62,7 @@ static void client_hello(const uint8_t *msg, size_t msg_len)
     const uint8_t *body = msg + 4;
     size_t len = msg_len - 4;
     iotls_client_hello ch;
-    if (!parse_ok(iotls_client_hello_parse(body, len, &ch)))
+    if (!parse_ok(iotls__client_hello_parse(body, len, &ch)))
         return;
 
     iotls_client_hello_params p;
@@ -93,14 +93,14 @@ static void client_hello(const uint8_t *msg, size_t msg_len)
 
     size_t pos = 0, n = 0;
     iotls_key_share_entry e;
-    while (iotls_key_share_next(ch.key_shares, &pos, &e))
+    while (iotls__key_share_next(ch.key_shares, &pos, &e))
         n++;
     REQUIRE(pos == ch.key_shares.len);
     iotls_key_share_param *shares = malloc((n ? n : 1) * sizeof(*shares));
     REQUIRE(shares != NULL);
     pos = 0;
     for (size_t i = 0; i < n; i++) {
-        REQUIRE(iotls_key_share_next(ch.key_shares, &pos, &e));
+        REQUIRE(iotls__key_share_next(ch.key_shares, &pos, &e));
         shares[i].group = e.group;
         shares[i].key = e.key_exchange.p;
         shares[i].key_len = e.key_exchange.len;
@@ -110,7 +110,7 @@ static void client_hello(const uint8_t *msg, size_t msg_len)
 
     iotls_bytes alpn_name;
     pos = 0;
-    while (iotls_alpn_next(ch.alpn, &pos, &alpn_name))
+    while (iotls__alpn_next(ch.alpn, &pos, &alpn_name))
         REQUIRE(alpn_name.len >= 1);
     REQUIRE(pos == ch.alpn.len);
     if (ch.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN)) {
@@ -142,15 +142,15 @@ static void client_hello(const uint8_t *msg, size_t msg_len)
         size_t ipos = 0, bpos = 0, count = 0;
         iotls_bytes id, binder;
         uint32_t age;
-        while (iotls_psk_identity_next(ch.psk_identities, &ipos, &id, &age))
+        while (iotls__psk_identity_next(ch.psk_identities, &ipos, &id, &age))
             count++;
         REQUIRE(ipos == ch.psk_identities.len && count > 0);
         psks = malloc(count * sizeof(*psks));
         REQUIRE(psks != NULL);
         ipos = 0;
         for (size_t i = 0; i < count; i++) {
-            REQUIRE(iotls_psk_identity_next(ch.psk_identities, &ipos, &id, &age));
-            REQUIRE(iotls_psk_binder_next(ch.psk_binders, &bpos, &binder));
+            REQUIRE(iotls__psk_identity_next(ch.psk_identities, &ipos, &id, &age));
+            REQUIRE(iotls__psk_binder_next(ch.psk_binders, &bpos, &binder));
             psks[i].identity = id.p;
             psks[i].identity_len = id.len;
             psks[i].obfuscated_age = age;
@@ -161,26 +161,26 @@ static void client_hello(const uint8_t *msg, size_t msg_len)
             memcpy(copy, msg, msg_len);
             uint8_t saved[255];
             memcpy(saved, binder.p, binder.len);
-            REQUIRE(iotls_client_hello_set_binder(copy, msg_len, ch.binders_offset, i, saved,
-                                                  binder.len) == IOTLS_OK);
+            REQUIRE(iotls__client_hello_set_binder(copy, msg_len, ch.binders_offset, i, saved,
+                                                   binder.len) == IOTLS_OK);
             REQUIRE(memcmp(copy, msg, msg_len) == 0);
             free(copy);
         }
-        REQUIRE(!iotls_psk_binder_next(ch.psk_binders, &bpos, &binder));
+        REQUIRE(!iotls__psk_binder_next(ch.psk_binders, &bpos, &binder));
         p.psks = psks;
         p.psk_count = count;
     }
 
     iotls_writer w;
     size_t binders_offset = 0;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    int rc = iotls_client_hello_write(&w, &p, &binders_offset);
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    int rc = iotls__client_hello_write(&w, &p, &binders_offset);
     /* The rewrite adds supported_versions and may outgrow a 2^16 block. */
     REQUIRE(rc == IOTLS_OK || rc == IOTLS_ERR_BUFFER_TOO_SMALL);
     if (rc == IOTLS_OK) {
         iotls_client_hello again;
         REQUIRE(w.len >= 4);
-        REQUIRE(iotls_client_hello_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
+        REQUIRE(iotls__client_hello_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
         REQUIRE(same(again.random, ch.random) && same(again.session_id, ch.session_id));
         REQUIRE(same(again.cipher_suites, ch.cipher_suites));
         REQUIRE(same(again.server_name, ch.server_name));
@@ -196,7 +196,7 @@ static void client_hello(const uint8_t *msg, size_t msg_len)
         REQUIRE(again.binders_offset == binders_offset);
         if (!other_modes)
             REQUIRE(again.psk_modes.len <= ch.psk_modes.len);
-        REQUIRE(iotls_u16_list_contains(again.supported_versions, IOTLS_TLS13));
+        REQUIRE(iotls__u16_list_contains(again.supported_versions, IOTLS_TLS13));
     }
     free(psks);
     free(shares);
@@ -212,7 +212,7 @@ static void client_hello(const uint8_t *msg, size_t msg_len)
 static void server_hello(const uint8_t *body, size_t len)
 {
     iotls_server_hello sh;
-    if (!parse_ok(iotls_server_hello_parse(body, len, &sh)))
+    if (!parse_ok(iotls__server_hello_parse(body, len, &sh)))
         return;
     REQUIRE(sh.random.len == 32);
     REQUIRE(sh.is_hrr == (memcmp(sh.random.p, iotls_hrr_random, 32) == 0));
@@ -234,8 +234,8 @@ static void server_hello(const uint8_t *body, size_t len)
         .selected_identity = sh.selected_identity,
     };
     iotls_writer w;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    int rc = iotls_server_hello_write(&w, &p);
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    int rc = iotls__server_hello_write(&w, &p);
     /* A key_share for group 0 cannot be written (0 means "none"). */
     if (sh.key_share_group == 0 && (sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)))
         return;
@@ -243,7 +243,7 @@ static void server_hello(const uint8_t *body, size_t len)
     if (rc != IOTLS_OK)
         return;
     iotls_server_hello again;
-    REQUIRE(iotls_server_hello_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
+    REQUIRE(iotls__server_hello_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
     REQUIRE(again.is_hrr == sh.is_hrr && same(again.random, sh.random));
     REQUIRE(same(again.session_id_echo, sh.session_id_echo));
     REQUIRE(again.cipher_suite == sh.cipher_suite && again.selected_version == IOTLS_TLS13);
@@ -257,7 +257,7 @@ static void server_hello(const uint8_t *body, size_t len)
 static void encrypted_extensions(const uint8_t *body, size_t len)
 {
     iotls_encrypted_extensions ee;
-    if (!parse_ok(iotls_encrypted_extensions_parse(body, len, &ee)))
+    if (!parse_ok(iotls__encrypted_extensions_parse(body, len, &ee)))
         return;
     uint16_t *groups;
     size_t group_count = u16_array(ee.supported_groups, &groups);
@@ -272,12 +272,12 @@ static void encrypted_extensions(const uint8_t *body, size_t len)
         .group_count = group_count,
     };
     iotls_writer w;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    int rc = iotls_encrypted_extensions_write(&w, &p);
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    int rc = iotls__encrypted_extensions_write(&w, &p);
     REQUIRE(rc == IOTLS_OK || rc == IOTLS_ERR_BUFFER_TOO_SMALL);
     if (rc == IOTLS_OK) {
         iotls_encrypted_extensions again;
-        REQUIRE(iotls_encrypted_extensions_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
+        REQUIRE(iotls__encrypted_extensions_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
         REQUIRE(again.exts_seen == ee.exts_seen && same(again.alpn, ee.alpn));
         REQUIRE(again.server_name_ack == ee.server_name_ack && again.early_data == ee.early_data);
         REQUIRE(again.record_size_limit == ee.record_size_limit);
@@ -290,16 +290,17 @@ static void encrypted_extensions(const uint8_t *body, size_t len)
 static void certificate_request(const uint8_t *body, size_t len)
 {
     iotls_certificate_request cr;
-    if (!parse_ok(iotls_certificate_request_parse(body, len, &cr)))
+    if (!parse_ok(iotls__certificate_request_parse(body, len, &cr)))
         return;
     uint16_t *algs;
     size_t n = u16_array(cr.signature_algorithms, &algs);
     REQUIRE(n > 0);
     iotls_writer w;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    REQUIRE(iotls_certificate_request_write(&w, cr.context.p, cr.context.len, algs, n) == IOTLS_OK);
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    REQUIRE(iotls__certificate_request_write(&w, cr.context.p, cr.context.len, algs, n) ==
+            IOTLS_OK);
     iotls_certificate_request again;
-    REQUIRE(iotls_certificate_request_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
+    REQUIRE(iotls__certificate_request_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
     REQUIRE(same(again.context, cr.context));
     REQUIRE(same(again.signature_algorithms, cr.signature_algorithms));
     free(algs);
@@ -308,22 +309,22 @@ static void certificate_request(const uint8_t *body, size_t len)
 static void certificate(const uint8_t *body, size_t len)
 {
     iotls_certificate cert;
-    if (!parse_ok(iotls_certificate_parse(body, len, &cert)))
+    if (!parse_ok(iotls__certificate_parse(body, len, &cert)))
         return;
     const uint8_t **ders = malloc((cert.count ? cert.count : 1) * sizeof(*ders));
     size_t *lens = malloc((cert.count ? cert.count : 1) * sizeof(*lens));
     REQUIRE(ders && lens);
     size_t pos = 0, n = 0;
     iotls_bytes der;
-    while (iotls_certificate_next(cert.certificate_list, &pos, &der)) {
+    while (iotls__certificate_next(cert.certificate_list, &pos, &der)) {
         REQUIRE(n < cert.count && der.len > 0);
         ders[n] = der.p;
         lens[n++] = der.len;
     }
     REQUIRE(n == cert.count && pos == cert.certificate_list.len);
     iotls_writer w;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    int rc = iotls_certificate_write(&w, cert.context.p, cert.context.len, ders, lens, n);
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    int rc = iotls__certificate_write(&w, cert.context.p, cert.context.len, ders, lens, n);
     REQUIRE(rc == IOTLS_OK || (rc == IOTLS_ERR_BUFFER_TOO_SMALL && len + 4 > sizeof(out_buf)));
     if (rc == IOTLS_OK)
         REQUIRE(w.len == len + 4 && memcmp(out_buf + 4, body, len) == 0);
@@ -334,11 +335,11 @@ static void certificate(const uint8_t *body, size_t len)
 static void certificate_verify(const uint8_t *body, size_t len)
 {
     iotls_certificate_verify cv;
-    if (!parse_ok(iotls_certificate_verify_parse(body, len, &cv)))
+    if (!parse_ok(iotls__certificate_verify_parse(body, len, &cv)))
         return;
     iotls_writer w;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    REQUIRE(iotls_certificate_verify_write(&w, cv.scheme, cv.signature.p, cv.signature.len) ==
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    REQUIRE(iotls__certificate_verify_write(&w, cv.scheme, cv.signature.p, cv.signature.len) ==
             IOTLS_OK);
     REQUIRE(w.len == len + 4 && memcmp(out_buf + 4, body, len) == 0);
 }
@@ -348,11 +349,11 @@ static void finished(const uint8_t *body, size_t len)
     static const size_t hash_lens[] = {32, 48};
     for (size_t i = 0; i < 2; i++) {
         iotls_bytes vd;
-        if (!parse_ok(iotls_finished_parse(body, len, hash_lens[i], &vd)))
+        if (!parse_ok(iotls__finished_parse(body, len, hash_lens[i], &vd)))
             continue;
         iotls_writer w;
-        iotls_wr_init(&w, out_buf, sizeof(out_buf));
-        REQUIRE(iotls_finished_write(&w, vd.p, vd.len) == IOTLS_OK);
+        iotls__wr_init(&w, out_buf, sizeof(out_buf));
+        REQUIRE(iotls__finished_write(&w, vd.p, vd.len) == IOTLS_OK);
         REQUIRE(w.len == len + 4 && memcmp(out_buf + 4, body, len) == 0);
     }
 }
@@ -360,16 +361,16 @@ static void finished(const uint8_t *body, size_t len)
 static void new_session_ticket(const uint8_t *body, size_t len)
 {
     iotls_new_session_ticket nst;
-    if (!parse_ok(iotls_new_session_ticket_parse(body, len, &nst)))
+    if (!parse_ok(iotls__new_session_ticket_parse(body, len, &nst)))
         return;
     REQUIRE(nst.lifetime <= 604800 && nst.ticket.len > 0);
     iotls_writer w;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    REQUIRE(iotls_new_session_ticket_write(&w, nst.lifetime, nst.age_add, nst.nonce.p,
-                                           nst.nonce.len, nst.ticket.p, nst.ticket.len,
-                                           nst.max_early_data) == IOTLS_OK);
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    REQUIRE(iotls__new_session_ticket_write(&w, nst.lifetime, nst.age_add, nst.nonce.p,
+                                            nst.nonce.len, nst.ticket.p, nst.ticket.len,
+                                            nst.max_early_data) == IOTLS_OK);
     iotls_new_session_ticket again;
-    REQUIRE(iotls_new_session_ticket_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
+    REQUIRE(iotls__new_session_ticket_parse(out_buf + 4, w.len - 4, &again) == IOTLS_OK);
     REQUIRE(again.lifetime == nst.lifetime && again.age_add == nst.age_add);
     REQUIRE(same(again.nonce, nst.nonce) && same(again.ticket, nst.ticket));
     REQUIRE(again.max_early_data == nst.max_early_data);
@@ -378,18 +379,18 @@ static void new_session_ticket(const uint8_t *body, size_t len)
 static void key_update(const uint8_t *body, size_t len)
 {
     int requested = -1;
-    if (!parse_ok(iotls_key_update_parse(body, len, &requested)))
+    if (!parse_ok(iotls__key_update_parse(body, len, &requested)))
         return;
     REQUIRE(requested == 0 || requested == 1);
     iotls_writer w;
-    iotls_wr_init(&w, out_buf, sizeof(out_buf));
-    REQUIRE(iotls_key_update_write(&w, requested) == IOTLS_OK);
+    iotls__wr_init(&w, out_buf, sizeof(out_buf));
+    REQUIRE(iotls__key_update_write(&w, requested) == IOTLS_OK);
     REQUIRE(w.len == 5 && len == 1 && out_buf[4] == body[0]);
 }
 
 static void end_of_early_data(const uint8_t *body, size_t len)
 {
-    if (parse_ok(iotls_end_of_early_data_parse(body, len)))
+    if (parse_ok(iotls__end_of_early_data_parse(body, len)))
         REQUIRE(len == 0);
 }
 

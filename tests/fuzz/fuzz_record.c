@@ -5,7 +5,7 @@
  * protected (a fixed key and IV) or still plaintext, bit 3 whether the
  * rest is a sequence of records or of reassembler chunks.
  *
- * Records: each is parsed with iotls_record_header and, when whole, opened
+ * Records: each is parsed with iotls__record_header and, when whole, opened
  * from an exact-size copy; handshake payloads go to the reassembler. Every
  * record that opens is sealed again with the same key under a second
  * cipher state and opened back: the content type and bytes must survive.
@@ -43,7 +43,7 @@ static void drain(iotls_hs_reasm *r)
     uint8_t type;
     const uint8_t *msg;
     size_t msg_len;
-    while (iotls_hs_reasm_next(r, &type, &msg, &msg_len)) {
+    while (iotls__hs_reasm_next(r, &type, &msg, &msg_len)) {
         REQUIRE(msg_len >= 4 && msg[0] == type);
         REQUIRE(msg_len - 4 == ((size_t)msg[1] << 16 | (size_t)msg[2] << 8 | msg[3]));
         REQUIRE(msg_len <= REASM_CAP);
@@ -57,28 +57,28 @@ static void reseal(iotls_aead_alg alg, int protect, uint8_t type, const uint8_t 
     iotls_record_cipher wr, rd;
     memset(&wr, 0, sizeof wr);
     memset(&rd, 0, sizeof rd);
-    size_t key_len = iotls_aead_key_len(alg);
+    size_t key_len = iotls__aead_key_len(alg);
     if (protect) {
-        REQUIRE(iotls_record_cipher_init(&wr, alg, fixed_key, key_len, fixed_iv) == IOTLS_OK);
-        REQUIRE(iotls_record_cipher_init(&rd, alg, fixed_key, key_len, fixed_iv) == IOTLS_OK);
+        REQUIRE(iotls__record_cipher_init(&wr, alg, fixed_key, key_len, fixed_iv) == IOTLS_OK);
+        REQUIRE(iotls__record_cipher_init(&rd, alg, fixed_key, key_len, fixed_iv) == IOTLS_OK);
         if (type == IOTLS_CT_CHANGE_CIPHER_SPEC)
             goto out; /* never protected */
     } else {
         pad_len = 0;
     }
     size_t rec_len = 0;
-    int rc = iotls_record_seal(&wr, type, content, len, pad_len, out, sizeof out, &rec_len);
+    int rc = iotls__record_seal(&wr, type, content, len, pad_len, out, sizeof out, &rec_len);
     if (rc == IOTLS_ERR_BAD_ARG)
         goto out; /* content + padding over the limit */
     REQUIRE(rc == IOTLS_OK);
-    REQUIRE(rec_len == iotls_record_sealed_len(&wr, len, pad_len));
+    REQUIRE(rec_len == iotls__record_sealed_len(&wr, len, pad_len));
     uint8_t *copy = malloc(rec_len);
     REQUIRE(copy != NULL);
     memcpy(copy, out, rec_len);
     uint8_t type2;
     uint8_t *content2;
     size_t len2;
-    rc = iotls_record_open(&rd, copy, rec_len, &type2, &content2, &len2);
+    rc = iotls__record_open(&rd, copy, rec_len, &type2, &content2, &len2);
     if (len == 0 && protect && type != IOTLS_CT_APPLICATION_DATA) {
         /* Empty protected non-application records are the caller's call. */
     } else {
@@ -88,8 +88,8 @@ static void reseal(iotls_aead_alg alg, int protect, uint8_t type, const uint8_t 
         REQUIRE(type2 == type && len2 == len && (len == 0 || memcmp(content2, content, len) == 0));
     free(copy);
 out:
-    iotls_record_cipher_free(&wr);
-    iotls_record_cipher_free(&rd);
+    iotls__record_cipher_free(&wr);
+    iotls__record_cipher_free(&rd);
 }
 
 static void records(iotls_aead_alg alg, int protect, const uint8_t *p, size_t len,
@@ -98,12 +98,12 @@ static void records(iotls_aead_alg alg, int protect, const uint8_t *p, size_t le
     iotls_record_cipher rd;
     memset(&rd, 0, sizeof rd);
     if (protect)
-        REQUIRE(iotls_record_cipher_init(&rd, alg, fixed_key, iotls_aead_key_len(alg), fixed_iv) ==
-                IOTLS_OK);
+        REQUIRE(iotls__record_cipher_init(&rd, alg, fixed_key, iotls__aead_key_len(alg),
+                                          fixed_iv) == IOTLS_OK);
     while (len > 0) {
         uint8_t type = 0;
         size_t body_len = 0;
-        int rc = iotls_record_header(p, len, protect, &type, &body_len);
+        int rc = iotls__record_header(p, len, protect, &type, &body_len);
         if (rc != IOTLS_OK)
             break;
         REQUIRE(body_len <= IOTLS_MAX_CIPHERTEXT);
@@ -116,14 +116,14 @@ static void records(iotls_aead_alg alg, int protect, const uint8_t *p, size_t le
         uint8_t ctype;
         uint8_t *content;
         size_t content_len;
-        rc = iotls_record_open(&rd, copy, rec_len, &ctype, &content, &content_len);
+        rc = iotls__record_open(&rd, copy, rec_len, &ctype, &content, &content_len);
         if (rc == IOTLS_OK) {
             REQUIRE(content_len <= IOTLS_MAX_PLAINTEXT);
             REQUIRE(content_len == 0 ||
                     (content >= copy && content + content_len <= copy + rec_len));
             reseal(alg, protect, ctype, content, content_len, body_len & 0xff);
             if (ctype == IOTLS_CT_HANDSHAKE) {
-                if (iotls_hs_reasm_add(reasm, content, content_len) == IOTLS_OK)
+                if (iotls__hs_reasm_add(reasm, content, content_len) == IOTLS_OK)
                     drain(reasm);
             }
         }
@@ -131,7 +131,7 @@ static void records(iotls_aead_alg alg, int protect, const uint8_t *p, size_t le
         p += rec_len;
         len -= rec_len;
     }
-    iotls_record_cipher_free(&rd);
+    iotls__record_cipher_free(&rd);
 }
 
 static void chunks(const uint8_t *p, size_t len, iotls_hs_reasm *reasm)
@@ -145,14 +145,14 @@ static void chunks(const uint8_t *p, size_t len, iotls_hs_reasm *reasm)
         uint8_t *copy = malloc(n ? n : 1);
         REQUIRE(copy != NULL);
         memcpy(copy, p, n);
-        int rc = iotls_hs_reasm_add(reasm, copy, n);
+        int rc = iotls__hs_reasm_add(reasm, copy, n);
         free(copy);
         if (n == 0)
             REQUIRE(rc != IOTLS_OK);
         if (rc != IOTLS_OK)
             break;
         drain(reasm);
-        REQUIRE(iotls_hs_reasm_pending(reasm) <= REASM_CAP);
+        REQUIRE(iotls__hs_reasm_pending(reasm) <= REASM_CAP);
         p += n;
         len -= n;
     }
@@ -170,12 +170,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *reasm_buf = malloc(REASM_CAP);
     REQUIRE(reasm_buf != NULL);
     iotls_hs_reasm reasm;
-    iotls_hs_reasm_init(&reasm, reasm_buf, REASM_CAP);
+    iotls__hs_reasm_init(&reasm, reasm_buf, REASM_CAP);
     if (data[0] & 8)
         chunks(data + 1, size - 1, &reasm);
     else
         records(alg, protect, data + 1, size - 1, &reasm);
-    iotls_hs_reasm_wipe(&reasm);
+    iotls__hs_reasm_wipe(&reasm);
     free(reasm_buf);
     return 0;
 }

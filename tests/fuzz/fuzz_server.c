@@ -20,6 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_feed(c, data + 1, size - 1, data[0] >> 1);
     fuzz_report("server", c);
     fuzz_conn_free(c, mem);
-    iotls_random_override(NULL, NULL);
+    iotls__random_override(NULL, NULL);
     return 0;
 }

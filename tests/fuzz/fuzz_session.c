@@ -55,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *fixed = malloc(size);
         FUZZ_REQUIRE(fixed != NULL);
         memcpy(fixed, data, size - 32);
-        FUZZ_REQUIRE(iotls_hash(IOTLS_HASH_SHA256, data, size - 32, fixed + size - 32) == IOTLS_OK);
+        FUZZ_REQUIRE(iotls__hash(IOTLS_HASH_SHA256, data, size - 32, fixed + size - 32) ==
+                     IOTLS_OK);
         load_roundtrip(NULL, 0, fixed, size);
         free(fixed);
     }

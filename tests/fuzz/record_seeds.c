@@ -182,7 +182,7 @@ static void record(const char *dir, int variant, const char *tag)
     fuzz_conn_free(cl.c, cmem);
     fuzz_rng_use(&sv_rng);
     fuzz_conn_free(sv.c, smem);
-    iotls_random_override(NULL, NULL);
+    iotls__random_override(NULL, NULL);
     free(cl.sent.buf);
     free(sv.sent.buf);
 }
@@ -438,7 +438,7 @@ static void record_against_server(const char *dir, const char *tag, const char *
     close(fd);
     kill_peer(pid);
     fuzz_conn_free(c, mem);
-    iotls_random_override(NULL, NULL);
+    iotls__random_override(NULL, NULL);
     char name[64];
     snprintf(name, sizeof name, "%s-chunks0", tag);
     save(dir, "client", name, 0, &got);
@@ -484,7 +484,7 @@ static void record_against_client(const char *dir, const char *tag, const char *
     close(fd);
     kill_peer(pid);
     fuzz_conn_free(c, mem);
-    iotls_random_override(NULL, NULL);
+    iotls__random_override(NULL, NULL);
     char name[64];
     snprintf(name, sizeof name, "%s-chunks0", tag);
     save(dir, "server", name, 0, &got);

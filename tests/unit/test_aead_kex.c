@@ -98,31 +98,31 @@ static void test_aead_vector(const aead_vector *v)
     size_t pt_len = tl_unhex(v->pt, pt, sizeof pt);
     size_t ct_len = tl_unhex(v->ct, ct, sizeof ct);
     size_t tag_len = tl_unhex(v->tag, tag, sizeof tag);
-    CHECK(tag_len == iotls_aead_tag_len(v->alg));
+    CHECK(tag_len == iotls__aead_tag_len(v->alg));
     CHECK(ct_len == pt_len);
-    CHECK(iotls_aead_key_len(v->alg) == key_len);
+    CHECK(iotls__aead_key_len(v->alg) == key_len);
     size_t sealed_len = ct_len + tag_len;
 
     iotls_aead_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    CHECK_OK(iotls_aead_init(&ctx, v->alg, key, key_len));
+    CHECK_OK(iotls__aead_init(&ctx, v->alg, key, key_len));
 
     /* Separate buffers: ciphertext || tag exactly as published. */
-    CHECK_OK(iotls_aead_seal(&ctx, nonce, aad, aad_len, pt, pt_len, out));
+    CHECK_OK(iotls__aead_seal(&ctx, nonce, aad, aad_len, pt, pt_len, out));
     if (memcmp(out, ct, ct_len) != 0 || memcmp(out + ct_len, tag, tag_len) != 0) {
         fprintf(stderr, "%s: seal mismatch\n", v->name);
         CHECK_HEX(out, ct_len, v->ct);
         CHECK_HEX(out + ct_len, tag_len, v->tag);
     }
     memset(back, 0xAA, sizeof back);
-    CHECK_OK(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back));
+    CHECK_OK(iotls__aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back));
     CHECK(memcmp(back, pt, pt_len) == 0);
 
     /* In place, both ways. */
     memcpy(inplace, pt, pt_len);
-    CHECK_OK(iotls_aead_seal(&ctx, nonce, aad, aad_len, inplace, pt_len, inplace));
+    CHECK_OK(iotls__aead_seal(&ctx, nonce, aad, aad_len, inplace, pt_len, inplace));
     CHECK(memcmp(inplace, out, sealed_len) == 0);
-    CHECK_OK(iotls_aead_open(&ctx, nonce, aad, aad_len, inplace, sealed_len, inplace));
+    CHECK_OK(iotls__aead_open(&ctx, nonce, aad, aad_len, inplace, sealed_len, inplace));
     CHECK(memcmp(inplace, pt, pt_len) == 0);
 
     /* Tampering with the tag, the ciphertext, the AAD or the nonce: refused,
@@ -131,7 +131,7 @@ static void test_aead_vector(const aead_vector *v)
     memcpy(bad, out, sealed_len);
     bad[sealed_len - 1] ^= 0x01;
     memset(back, 0xAA, sizeof back);
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, bad, sealed_len, back),
+    CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, bad, sealed_len, back),
              IOTLS_ERR_BAD_RECORD_MAC);
     int wiped = 1;
     for (size_t i = 0; i < pt_len; i++)
@@ -139,7 +139,7 @@ static void test_aead_vector(const aead_vector *v)
     CHECK(wiped);
     memcpy(bad, out, sealed_len);
     bad[0] ^= 0x80;
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, bad, sealed_len, bad),
+    CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, bad, sealed_len, bad),
              IOTLS_ERR_BAD_RECORD_MAC);
     wiped = 1;
     for (size_t i = 0; i < pt_len; i++)
@@ -147,24 +147,24 @@ static void test_aead_vector(const aead_vector *v)
     CHECK(wiped);
     if (aad_len > 0) {
         aad[aad_len - 1] ^= 0x01;
-        CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back),
+        CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back),
                  IOTLS_ERR_BAD_RECORD_MAC);
         aad[aad_len - 1] ^= 0x01;
     }
     nonce[11] ^= 0x01;
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back),
+    CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back),
              IOTLS_ERR_BAD_RECORD_MAC);
     nonce[11] ^= 0x01;
     /* Shorter than a tag: cannot be authentic. */
-    CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, tag_len - 1, back),
+    CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, out, tag_len - 1, back),
              IOTLS_ERR_BAD_RECORD_MAC);
     /* A tag cut to its first bytes (a 16-byte tag read as an 8-byte one,
      * or the reverse): refused. */
     if (pt_len >= 8)
-        CHECK_RC(iotls_aead_open(&ctx, nonce, aad, aad_len, out, sealed_len - 8, back),
+        CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, out, sealed_len - 8, back),
                  IOTLS_ERR_BAD_RECORD_MAC);
 
-    iotls_aead_free(&ctx);
+    iotls__aead_free(&ctx);
     CHECK(ctx.active == 0);
     const uint8_t *raw = (const uint8_t *)&ctx;
     int zero = 1;
@@ -172,7 +172,7 @@ static void test_aead_vector(const aead_vector *v)
         zero &= raw[i] == 0;
     CHECK(zero);
     /* A freed context refuses to work. */
-    CHECK_RC(iotls_aead_seal(&ctx, nonce, aad, aad_len, pt, pt_len, out), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__aead_seal(&ctx, nonce, aad, aad_len, pt, pt_len, out), IOTLS_ERR_BAD_ARG);
 }
 
 static void test_aead_misc(void)
@@ -180,37 +180,37 @@ static void test_aead_misc(void)
     uint8_t key[32] = {0}, nonce[12] = {0}, out[32];
     iotls_aead_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    CHECK(iotls_aead_key_len(IOTLS_AEAD_NONE) == 0);
-    CHECK_RC(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_GCM, key, 32), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_aead_init(&ctx, IOTLS_AEAD_AES_256_GCM, key, 16), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_aead_init(&ctx, IOTLS_AEAD_NONE, key, 16), IOTLS_ERR_BAD_ARG);
+    CHECK(iotls__aead_key_len(IOTLS_AEAD_NONE) == 0);
+    CHECK_RC(iotls__aead_init(&ctx, IOTLS_AEAD_AES_128_GCM, key, 32), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__aead_init(&ctx, IOTLS_AEAD_AES_256_GCM, key, 16), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__aead_init(&ctx, IOTLS_AEAD_NONE, key, 16), IOTLS_ERR_BAD_ARG);
 
     /* Empty plaintext (GCM test case 1: tag 58e2fccefa7e3061367f1d57a4e7455a). */
-    CHECK_OK(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_GCM, key, 16));
-    CHECK_OK(iotls_aead_seal(&ctx, nonce, NULL, 0, NULL, 0, out));
+    CHECK_OK(iotls__aead_init(&ctx, IOTLS_AEAD_AES_128_GCM, key, 16));
+    CHECK_OK(iotls__aead_seal(&ctx, nonce, NULL, 0, NULL, 0, out));
     CHECK_HEX(out, 16, "58e2fccefa7e3061367f1d57a4e7455a");
-    CHECK_OK(iotls_aead_open(&ctx, nonce, NULL, 0, out, 16, NULL));
+    CHECK_OK(iotls__aead_open(&ctx, nonce, NULL, 0, out, 16, NULL));
     /* Re-keying an active context replaces the key (and frees the old). */
-    CHECK_OK(iotls_aead_init(&ctx, IOTLS_AEAD_CHACHA20_POLY1305, key, 32));
-    CHECK_RC(iotls_aead_open(&ctx, nonce, NULL, 0, out, 16, NULL), IOTLS_ERR_BAD_RECORD_MAC);
-    iotls_aead_free(&ctx);
-    iotls_aead_free(&ctx); /* twice is harmless */
+    CHECK_OK(iotls__aead_init(&ctx, IOTLS_AEAD_CHACHA20_POLY1305, key, 32));
+    CHECK_RC(iotls__aead_open(&ctx, nonce, NULL, 0, out, 16, NULL), IOTLS_ERR_BAD_RECORD_MAC);
+    iotls__aead_free(&ctx);
+    iotls__aead_free(&ctx); /* twice is harmless */
 
-    CHECK(iotls_aead_tag_len(IOTLS_AEAD_AES_128_CCM) == 16);
-    CHECK(iotls_aead_tag_len(IOTLS_AEAD_AES_128_CCM_8) == 8);
-    CHECK(iotls_aead_tag_len(IOTLS_AEAD_NONE) == 0);
-    CHECK_RC(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_CCM_8, key, 32), IOTLS_ERR_BAD_ARG);
+    CHECK(iotls__aead_tag_len(IOTLS_AEAD_AES_128_CCM) == 16);
+    CHECK(iotls__aead_tag_len(IOTLS_AEAD_AES_128_CCM_8) == 8);
+    CHECK(iotls__aead_tag_len(IOTLS_AEAD_NONE) == 0);
+    CHECK_RC(iotls__aead_init(&ctx, IOTLS_AEAD_AES_128_CCM_8, key, 32), IOTLS_ERR_BAD_ARG);
     /* One key, both tag lengths: a CCM_8 tag is not the first half of the
      * 16-byte one (the tag length is authenticated), so a CCM_8 record
      * never opens under CCM and the reverse. */
     uint8_t tag8[8];
-    CHECK_OK(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_CCM_8, key, 16));
-    CHECK_OK(iotls_aead_seal(&ctx, nonce, NULL, 0, NULL, 0, tag8));
-    CHECK_OK(iotls_aead_init(&ctx, IOTLS_AEAD_AES_128_CCM, key, 16));
-    CHECK_OK(iotls_aead_seal(&ctx, nonce, NULL, 0, NULL, 0, out));
+    CHECK_OK(iotls__aead_init(&ctx, IOTLS_AEAD_AES_128_CCM_8, key, 16));
+    CHECK_OK(iotls__aead_seal(&ctx, nonce, NULL, 0, NULL, 0, tag8));
+    CHECK_OK(iotls__aead_init(&ctx, IOTLS_AEAD_AES_128_CCM, key, 16));
+    CHECK_OK(iotls__aead_seal(&ctx, nonce, NULL, 0, NULL, 0, out));
     CHECK(memcmp(out, tag8, 8) != 0);
-    CHECK_RC(iotls_aead_open(&ctx, nonce, NULL, 0, tag8, 8, NULL), IOTLS_ERR_BAD_RECORD_MAC);
-    iotls_aead_free(&ctx);
+    CHECK_RC(iotls__aead_open(&ctx, nonce, NULL, 0, tag8, 8, NULL), IOTLS_ERR_BAD_RECORD_MAC);
+    iotls__aead_free(&ctx);
 }
 
 /* ---- key exchange ---- */
@@ -223,42 +223,42 @@ static void test_x25519_rfc7748(void)
     memset(&alice, 0, sizeof alice);
     memset(&bob, 0, sizeof bob);
 
-    CHECK(iotls_kex_supported(IOTLS_GROUP_X25519));
-    CHECK(iotls_kex_supported(IOTLS_GROUP_SECP256R1));
-    CHECK(iotls_kex_supported(IOTLS_GROUP_SECP384R1));
-    CHECK(!iotls_kex_supported(0x0019)); /* secp521r1: not offered */
-    CHECK(!iotls_kex_supported(0x001E)); /* x448 */
+    CHECK(iotls__kex_supported(IOTLS_GROUP_X25519));
+    CHECK(iotls__kex_supported(IOTLS_GROUP_SECP256R1));
+    CHECK(iotls__kex_supported(IOTLS_GROUP_SECP384R1));
+    CHECK(!iotls__kex_supported(0x0019)); /* secp521r1: not offered */
+    CHECK(!iotls__kex_supported(0x001E)); /* x448 */
 
     /* RFC 7748 6.1: both public keys and the shared secret. */
     tl_unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", priv, 32);
     CHECK_OK(
-        iotls_kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
+        iotls__kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
     CHECK(pub_len == 32);
     CHECK_HEX(pub, 32, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
     tl_unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", priv, 32);
-    CHECK_OK(iotls_kex_set_private(&bob, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
+    CHECK_OK(iotls__kex_set_private(&bob, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
     CHECK_HEX(pub, 32, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
 
-    CHECK_OK(iotls_kex_derive(&alice, pub, 32, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&alice, pub, 32, secret, sizeof secret, &secret_len));
     CHECK(secret_len == 32);
     CHECK_HEX(secret, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
     tl_unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", want, 32);
-    CHECK_OK(iotls_kex_derive(&bob, want, 32, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&bob, want, 32, secret, sizeof secret, &secret_len));
     CHECK_HEX(secret, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
 
     /* RFC 7748 5.2: arbitrary scalar and u-coordinate; the second u has its
      * top bit set, which X25519 must mask rather than reject. */
     tl_unhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4", priv, 32);
     CHECK_OK(
-        iotls_kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
+        iotls__kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
     tl_unhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c", want, 32);
-    CHECK_OK(iotls_kex_derive(&alice, want, 32, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&alice, want, 32, secret, sizeof secret, &secret_len));
     CHECK_HEX(secret, 32, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
     tl_unhex("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d", priv, 32);
     CHECK_OK(
-        iotls_kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
+        iotls__kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
     tl_unhex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493", want, 32);
-    CHECK_OK(iotls_kex_derive(&alice, want, 32, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&alice, want, 32, secret, sizeof secret, &secret_len));
     CHECK_HEX(secret, 32, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
 
     /* RFC 8448 section 3 (this revision of the trace): the client's and
@@ -266,18 +266,18 @@ static void test_x25519_rfc7748(void)
      * "handshake" extract step. */
     tl_unhex("70a1a8f491e82d530542c6d7a8dcd8cfa9e31f59bb336b550b13bfe199f542c5", priv, 32);
     CHECK_OK(
-        iotls_kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
+        iotls__kex_set_private(&alice, IOTLS_GROUP_X25519, priv, 32, pub, sizeof pub, &pub_len));
     CHECK_HEX(pub, 32, "4cfdfcd178b784bf328cae793b136f2aedce005ff183d7bb1495207236647037");
     tl_unhex("5aa93ea18f4c5e4a39856f573af4ec1503bad0d5cdabaffc26c1ab4c361f86c8", priv, 32);
     CHECK_OK(
-        iotls_kex_set_private(&bob, IOTLS_GROUP_X25519, priv, 32, want, sizeof want, &pub_len));
+        iotls__kex_set_private(&bob, IOTLS_GROUP_X25519, priv, 32, want, sizeof want, &pub_len));
     CHECK_HEX(want, 32, "c7bb6bdfc26350b929a08a41a76ddac210b096868d960c4845987dc3a7fa650a");
-    CHECK_OK(iotls_kex_derive(&alice, want, 32, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&alice, want, 32, secret, sizeof secret, &secret_len));
     CHECK_HEX(secret, 32, "1bea3fdfd25f94033804b68997a55d1931dc51124ad7f6e28959bb4672e3bd13");
-    CHECK_OK(iotls_kex_derive(&bob, pub, 32, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&bob, pub, 32, secret, sizeof secret, &secret_len));
     CHECK_HEX(secret, 32, "1bea3fdfd25f94033804b68997a55d1931dc51124ad7f6e28959bb4672e3bd13");
-    iotls_kex_free(&alice);
-    iotls_kex_free(&bob);
+    iotls__kex_free(&alice);
+    iotls__kex_free(&bob);
 }
 
 static void test_nist_rfc5903(uint16_t group, size_t coord, const char *i_hex, const char *gi_hex,
@@ -290,21 +290,21 @@ static void test_nist_rfc5903(uint16_t group, size_t coord, const char *i_hex, c
     memset(&b, 0, sizeof b);
 
     CHECK(tl_unhex(i_hex, priv, sizeof priv) == coord);
-    CHECK_OK(iotls_kex_set_private(&a, group, priv, coord, pub, sizeof pub, &pub_len));
+    CHECK_OK(iotls__kex_set_private(&a, group, priv, coord, pub, sizeof pub, &pub_len));
     CHECK(pub_len == 2 * coord + 1);
     CHECK_HEX(pub, pub_len, gi_hex);
     CHECK(tl_unhex(r_hex, priv, sizeof priv) == coord);
-    CHECK_OK(iotls_kex_set_private(&b, group, priv, coord, pub, sizeof pub, &pub_len));
+    CHECK_OK(iotls__kex_set_private(&b, group, priv, coord, pub, sizeof pub, &pub_len));
     CHECK_HEX(pub, pub_len, gr_hex);
 
-    CHECK_OK(iotls_kex_derive(&a, pub, pub_len, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&a, pub, pub_len, secret, sizeof secret, &secret_len));
     CHECK(secret_len == coord);
     CHECK_HEX(secret, secret_len, shared_hex);
     size_t gi_len = tl_unhex(gi_hex, pub, sizeof pub);
-    CHECK_OK(iotls_kex_derive(&b, pub, gi_len, secret, sizeof secret, &secret_len));
+    CHECK_OK(iotls__kex_derive(&b, pub, gi_len, secret, sizeof secret, &secret_len));
     CHECK_HEX(secret, secret_len, shared_hex);
-    iotls_kex_free(&a);
-    iotls_kex_free(&b);
+    iotls__kex_free(&a);
+    iotls__kex_free(&b);
 }
 
 static void test_round_trip(uint16_t group, size_t pub_want, size_t secret_want)
@@ -314,29 +314,30 @@ static void test_round_trip(uint16_t group, size_t pub_want, size_t secret_want)
     iotls_kex_ctx a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    CHECK_OK(iotls_kex_generate(&a, group, pub_a, sizeof pub_a, &la));
-    CHECK_OK(iotls_kex_generate(&b, group, pub_b, sizeof pub_b, &lb));
+    CHECK_OK(iotls__kex_generate(&a, group, pub_a, sizeof pub_a, &la));
+    CHECK_OK(iotls__kex_generate(&b, group, pub_b, sizeof pub_b, &lb));
     CHECK(la == pub_want && lb == pub_want);
     if (group != IOTLS_GROUP_X25519)
         CHECK(pub_a[0] == 0x04 && pub_b[0] == 0x04);
     CHECK(memcmp(pub_a, pub_b, la) != 0);
-    CHECK_OK(iotls_kex_derive(&a, pub_b, lb, sa, sizeof sa, &na));
-    CHECK_OK(iotls_kex_derive(&b, pub_a, la, sb, sizeof sb, &nb));
+    CHECK_OK(iotls__kex_derive(&a, pub_b, lb, sa, sizeof sa, &na));
+    CHECK_OK(iotls__kex_derive(&b, pub_a, la, sb, sizeof sb, &nb));
     CHECK(na == secret_want && nb == secret_want);
     CHECK(memcmp(sa, sb, na) == 0);
     /* Too small an output buffer. */
-    CHECK_RC(iotls_kex_derive(&a, pub_b, lb, sa, secret_want - 1, &na), IOTLS_ERR_BUFFER_TOO_SMALL);
-    CHECK_RC(iotls_kex_generate(&a, group, pub_a, pub_want - 1, &la), IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK_RC(iotls__kex_derive(&a, pub_b, lb, sa, secret_want - 1, &na),
+             IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK_RC(iotls__kex_generate(&a, group, pub_a, pub_want - 1, &la), IOTLS_ERR_BUFFER_TOO_SMALL);
 
     /* Free wipes everything, the private scalar included. */
-    iotls_kex_free(&a);
+    iotls__kex_free(&a);
     const uint8_t *raw = (const uint8_t *)&a;
     int zero = 1;
     for (size_t i = 0; i < sizeof a; i++)
         zero &= raw[i] == 0;
     CHECK(zero);
-    CHECK_RC(iotls_kex_derive(&a, pub_b, lb, sa, sizeof sa, &na), IOTLS_ERR_BAD_STATE);
-    iotls_kex_free(&b);
+    CHECK_RC(iotls__kex_derive(&a, pub_b, lb, sa, sizeof sa, &na), IOTLS_ERR_BAD_STATE);
+    iotls__kex_free(&b);
 }
 
 static void expect_rejected(iotls_kex_ctx *ctx, const uint8_t *peer, size_t len, const char *what)
@@ -344,7 +345,7 @@ static void expect_rejected(iotls_kex_ctx *ctx, const uint8_t *peer, size_t len,
     uint8_t secret[48];
     size_t secret_len = 0;
     memset(secret, 0xAA, sizeof secret);
-    int rc = iotls_kex_derive(ctx, peer, len, secret, sizeof secret, &secret_len);
+    int rc = iotls__kex_derive(ctx, peer, len, secret, sizeof secret, &secret_len);
     if (rc != IOTLS_ERR_ILLEGAL_PARAMETER)
         fprintf(stderr, "not rejected: %s\n", what);
     CHECK_RC(rc, IOTLS_ERR_ILLEGAL_PARAMETER);
@@ -358,7 +359,7 @@ static void test_invalid_points(void)
     memset(&ctx, 0, sizeof ctx);
 
     /* --- X25519 --- */
-    CHECK_OK(iotls_kex_generate(&ctx, IOTLS_GROUP_X25519, pub, sizeof pub, &pub_len));
+    CHECK_OK(iotls__kex_generate(&ctx, IOTLS_GROUP_X25519, pub, sizeof pub, &pub_len));
     expect_rejected(&ctx, pub, 31, "x25519 31 bytes");
     memcpy(peer, pub, 32);
     peer[32] = 0;
@@ -388,7 +389,7 @@ static void test_invalid_points(void)
         size_t secret_len = 0;
         memset(secret, 0xAA, sizeof secret);
         memset(peer, 0, 32);
-        CHECK_RC(iotls_kex_derive(&ctx, peer, 32, secret, sizeof secret, &secret_len),
+        CHECK_RC(iotls__kex_derive(&ctx, peer, 32, secret, sizeof secret, &secret_len),
                  IOTLS_ERR_ILLEGAL_PARAMETER);
         int untouched_or_zero = 1;
         for (size_t i = 0; i < 32; i++)
@@ -401,15 +402,15 @@ static void test_invalid_points(void)
         uint8_t opub[32], s1[32], s2[32];
         size_t olen = 0, n1 = 0, n2 = 0;
         memset(&other, 0, sizeof other);
-        CHECK_OK(iotls_kex_generate(&other, IOTLS_GROUP_X25519, opub, sizeof opub, &olen));
-        CHECK_OK(iotls_kex_derive(&ctx, opub, olen, s1, sizeof s1, &n1));
-        CHECK_OK(iotls_kex_derive(&other, pub, pub_len, s2, sizeof s2, &n2));
+        CHECK_OK(iotls__kex_generate(&other, IOTLS_GROUP_X25519, opub, sizeof opub, &olen));
+        CHECK_OK(iotls__kex_derive(&ctx, opub, olen, s1, sizeof s1, &n1));
+        CHECK_OK(iotls__kex_derive(&other, pub, pub_len, s2, sizeof s2, &n2));
         CHECK(n1 == 32 && n2 == 32 && memcmp(s1, s2, 32) == 0);
-        iotls_kex_free(&other);
+        iotls__kex_free(&other);
     }
 
     /* --- P-256 --- */
-    CHECK_OK(iotls_kex_generate(&ctx, IOTLS_GROUP_SECP256R1, pub, sizeof pub, &pub_len));
+    CHECK_OK(iotls__kex_generate(&ctx, IOTLS_GROUP_SECP256R1, pub, sizeof pub, &pub_len));
     CHECK(pub_len == 65);
     expect_rejected(&ctx, pub, 64, "p256 64 bytes");
     memcpy(peer, pub, 65);
@@ -440,7 +441,7 @@ static void test_invalid_points(void)
     memcpy(peer, pub, 65);
 
     /* --- P-384 --- */
-    CHECK_OK(iotls_kex_generate(&ctx, IOTLS_GROUP_SECP384R1, pub, sizeof pub, &pub_len));
+    CHECK_OK(iotls__kex_generate(&ctx, IOTLS_GROUP_SECP384R1, pub, sizeof pub, &pub_len));
     CHECK(pub_len == 97);
     expect_rejected(&ctx, peer, 65, "p256 point on p384");
     memcpy(peer, pub, 97);
@@ -453,16 +454,16 @@ static void test_invalid_points(void)
     /* set_private: bad scalars. */
     memset(priv, 0, sizeof priv);
     CHECK_RC(
-        iotls_kex_set_private(&ctx, IOTLS_GROUP_SECP256R1, priv, 32, pub, sizeof pub, &pub_len),
+        iotls__kex_set_private(&ctx, IOTLS_GROUP_SECP256R1, priv, 32, pub, sizeof pub, &pub_len),
         IOTLS_ERR_BAD_ARG);
     memset(priv, 0xff, sizeof priv); /* >= n */
     CHECK_RC(
-        iotls_kex_set_private(&ctx, IOTLS_GROUP_SECP384R1, priv, 48, pub, sizeof pub, &pub_len),
+        iotls__kex_set_private(&ctx, IOTLS_GROUP_SECP384R1, priv, 48, pub, sizeof pub, &pub_len),
         IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_kex_set_private(&ctx, IOTLS_GROUP_X25519, priv, 31, pub, sizeof pub, &pub_len),
+    CHECK_RC(iotls__kex_set_private(&ctx, IOTLS_GROUP_X25519, priv, 31, pub, sizeof pub, &pub_len),
              IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_kex_generate(&ctx, 0x0019, pub, sizeof pub, &pub_len), IOTLS_ERR_BAD_ARG);
-    iotls_kex_free(&ctx);
+    CHECK_RC(iotls__kex_generate(&ctx, 0x0019, pub, sizeof pub, &pub_len), IOTLS_ERR_BAD_ARG);
+    iotls__kex_free(&ctx);
 }
 
 /* ---- random ---- */
@@ -487,22 +488,22 @@ static int counting_rng(void *arg, uint8_t *out, size_t len)
 static void test_random(void)
 {
     uint8_t a[64], b[64], big[5000];
-    CHECK_OK(iotls_random(a, sizeof a));
-    CHECK_OK(iotls_random(b, sizeof b));
+    CHECK_OK(iotls__random(a, sizeof a));
+    CHECK_OK(iotls__random(b, sizeof b));
     CHECK(memcmp(a, b, sizeof a) != 0);
     /* More than one DRBG request's worth. */
     memset(big, 0, sizeof big);
-    CHECK_OK(iotls_random(big, sizeof big));
+    CHECK_OK(iotls__random(big, sizeof big));
     size_t zeros = 0;
     for (size_t i = 0; i < sizeof big; i++)
         zeros += big[i] == 0;
     CHECK(zeros < 100); /* about 20 expected; all-zero tail would mean a short fill */
     CHECK(memcmp(big + 4000, big + 4064, 64) != 0);
-    CHECK_OK(iotls_random(NULL, 0));
+    CHECK_OK(iotls__random(NULL, 0));
 
     counter_rng c = {0x10, 0, 0};
-    iotls_random_override(counting_rng, &c);
-    CHECK_OK(iotls_random(a, 4));
+    iotls__random_override(counting_rng, &c);
+    CHECK_OK(iotls__random(a, 4));
     CHECK_HEX(a, 4, "10111213");
     CHECK(c.calls == 1);
     /* Key generation draws from the override too: deterministic keys. */
@@ -512,22 +513,22 @@ static void test_random(void)
     memset(&k1, 0, sizeof k1);
     memset(&k2, 0, sizeof k2);
     c.next = 0x42;
-    CHECK_OK(iotls_kex_generate(&k1, IOTLS_GROUP_X25519, p1, sizeof p1, &l1));
+    CHECK_OK(iotls__kex_generate(&k1, IOTLS_GROUP_X25519, p1, sizeof p1, &l1));
     c.next = 0x42;
-    CHECK_OK(iotls_kex_generate(&k2, IOTLS_GROUP_X25519, p2, sizeof p2, &l2));
+    CHECK_OK(iotls__kex_generate(&k2, IOTLS_GROUP_X25519, p2, sizeof p2, &l2));
     CHECK(l1 == 32 && l2 == 32 && memcmp(p1, p2, 32) == 0);
-    iotls_kex_free(&k1);
-    iotls_kex_free(&k2);
+    iotls__kex_free(&k1);
+    iotls__kex_free(&k2);
 
     c.fail = 1;
-    CHECK_RC(iotls_random(a, 4), IOTLS_ERR_RANDOM);
-    CHECK_RC(iotls_kex_generate(&k1, IOTLS_GROUP_SECP256R1, big, sizeof big, &l1),
+    CHECK_RC(iotls__random(a, 4), IOTLS_ERR_RANDOM);
+    CHECK_RC(iotls__kex_generate(&k1, IOTLS_GROUP_SECP256R1, big, sizeof big, &l1),
              IOTLS_ERR_RANDOM);
-    iotls_kex_free(&k1);
+    iotls__kex_free(&k1);
 
-    iotls_random_override(NULL, NULL);
+    iotls__random_override(NULL, NULL);
     int calls = c.calls;
-    CHECK_OK(iotls_random(a, 16));
+    CHECK_OK(iotls__random(a, 16));
     CHECK(c.calls == calls);
     CHECK(memcmp(a, "\x10\x11\x12\x13", 4) != 0 || memcmp(a + 4, "\x14\x15", 2) != 0);
 }

@@ -41,47 +41,47 @@ static void test_record(iotls_aead_alg alg, size_t tag_len)
     iotls_record_cipher tx, rx;
     memset(&tx, 0, sizeof tx);
     memset(&rx, 0, sizeof rx);
-    CHECK_OK(iotls_record_cipher_init(&tx, alg, key, 16, iv));
-    CHECK_OK(iotls_record_cipher_init(&rx, alg, key, 16, iv));
-    CHECK(iotls_record_tag_len(&tx) == tag_len);
-    CHECK(iotls_record_sealed_len(&tx, 100, 3) == IOTLS_RECORD_HEADER_LEN + 100 + 1 + 3 + tag_len);
+    CHECK_OK(iotls__record_cipher_init(&tx, alg, key, 16, iv));
+    CHECK_OK(iotls__record_cipher_init(&rx, alg, key, 16, iv));
+    CHECK(iotls__record_tag_len(&tx) == tag_len);
+    CHECK(iotls__record_sealed_len(&tx, 100, 3) == IOTLS_RECORD_HEADER_LEN + 100 + 1 + 3 + tag_len);
 
     /* The largest record: 2^14 bytes of content, type and tag. */
     static uint8_t content[IOTLS_MAX_PLAINTEXT];
     for (size_t i = 0; i < sizeof content; i++)
         content[i] = (uint8_t)(i * 7);
     size_t len = 0;
-    CHECK_OK(iotls_record_seal(&tx, IOTLS_CT_APPLICATION_DATA, content, sizeof content, 0, buf,
-                               sizeof buf, &len));
+    CHECK_OK(iotls__record_seal(&tx, IOTLS_CT_APPLICATION_DATA, content, sizeof content, 0, buf,
+                                sizeof buf, &len));
     CHECK(len == IOTLS_RECORD_HEADER_LEN + sizeof content + 1 + tag_len);
     CHECK(((size_t)buf[3] << 8 | buf[4]) == sizeof content + 1 + tag_len);
     uint8_t type = 0, *got = NULL;
     size_t got_len = 0;
-    CHECK_OK(iotls_record_open(&rx, buf, len, &type, &got, &got_len));
+    CHECK_OK(iotls__record_open(&rx, buf, len, &type, &got, &got_len));
     CHECK(type == IOTLS_CT_APPLICATION_DATA && got_len == sizeof content &&
           memcmp(got, content, got_len) == 0);
 
     /* A one-byte alert: a body shorter than a 16-byte tag with CCM_8. */
-    CHECK_OK(iotls_record_seal(&tx, IOTLS_CT_ALERT, (const uint8_t *)"\x01", 1, 0, buf, sizeof buf,
-                               &len));
+    CHECK_OK(iotls__record_seal(&tx, IOTLS_CT_ALERT, (const uint8_t *)"\x01", 1, 0, buf, sizeof buf,
+                                &len));
     CHECK(len == IOTLS_RECORD_HEADER_LEN + 2 + tag_len);
-    CHECK_OK(iotls_record_open(&rx, buf, len, &type, &got, &got_len));
+    CHECK_OK(iotls__record_open(&rx, buf, len, &type, &got, &got_len));
     CHECK(type == IOTLS_CT_ALERT && got_len == 1 && got[0] == 1);
 
     /* One bit of the tag changed: refused. */
-    CHECK_OK(iotls_record_seal(&tx, IOTLS_CT_HANDSHAKE, content, 40, 0, buf, sizeof buf, &len));
+    CHECK_OK(iotls__record_seal(&tx, IOTLS_CT_HANDSHAKE, content, 40, 0, buf, sizeof buf, &len));
     buf[len - 1] ^= 0x01;
-    CHECK_RC(iotls_record_open(&rx, buf, len, &type, &got, &got_len), IOTLS_ERR_BAD_RECORD_MAC);
+    CHECK_RC(iotls__record_open(&rx, buf, len, &type, &got, &got_len), IOTLS_ERR_BAD_RECORD_MAC);
 
     /* A body shorter than the tag cannot be authentic. */
-    iotls_record_cipher_free(&rx);
-    CHECK_OK(iotls_record_cipher_init(&rx, alg, key, 16, iv));
+    iotls__record_cipher_free(&rx);
+    CHECK_OK(iotls__record_cipher_init(&rx, alg, key, 16, iv));
     uint8_t tiny[IOTLS_RECORD_HEADER_LEN + 7] = {IOTLS_CT_APPLICATION_DATA, 3, 3, 0, 7};
-    CHECK_RC(iotls_record_open(&rx, tiny, sizeof tiny, &type, &got, &got_len),
+    CHECK_RC(iotls__record_open(&rx, tiny, sizeof tiny, &type, &got, &got_len),
              IOTLS_ERR_BAD_RECORD_MAC);
-    iotls_record_cipher_free(&tx);
-    iotls_record_cipher_free(&rx);
-    CHECK(iotls_record_tag_len(&tx) == 0);
+    iotls__record_cipher_free(&tx);
+    iotls__record_cipher_free(&rx);
+    CHECK(iotls__record_tag_len(&tx) == 0);
 }
 
 /* ---------------- whole connections ---------------- */
@@ -125,7 +125,7 @@ static void pair_open(pair *p, const char *server_ciphers, const char *client_ci
     }
     CHECK_OK(iotls_conn_start(p->sv));
     CHECK_OK(iotls_conn_start(p->cl));
-    p->rc = iotls_mem_pair_run(p->cl, p->sv, NULL);
+    p->rc = iotls__mem_pair_run(p->cl, p->sv, NULL);
 }
 
 static void pair_close(pair *p)

@@ -894,11 +894,11 @@ static int read_client_hello(fake_server *f)
     }
     if (f->ch_len < 4 || f->ch[0] != IOTLS_HS_CLIENT_HELLO)
         return -1;
-    if (iotls_client_hello_parse(f->ch + 4, f->ch_len - 4, &f->chp) != IOTLS_OK)
+    if (iotls__client_hello_parse(f->ch + 4, f->ch_len - 4, &f->chp) != IOTLS_OK)
         return -1;
     size_t kpos = 0;
     iotls_key_share_entry e;
-    if (!iotls_key_share_next(f->chp.key_shares, &kpos, &e))
+    if (!iotls__key_share_next(f->chp.key_shares, &kpos, &e))
         return -1;
     f->ch_group = e.group;
     f->ch_share = e.key_exchange;
@@ -916,22 +916,22 @@ static int fake_begin(fake_server *f, iotls_config *cfg, const char *host)
         return -1;
     if (iotls_conn_start(f->c) != IOTLS_OK)
         return -1;
-    if (iotls_transcript_init(&f->tr) != IOTLS_OK)
+    if (iotls__transcript_init(&f->tr) != IOTLS_OK)
         return -1;
     if (read_client_hello(f) != 0)
         return -1;
-    return iotls_transcript_update(&f->tr, f->ch, f->ch_len);
+    return iotls__transcript_update(&f->tr, f->ch, f->ch_len);
 }
 
 static void fake_end(fake_server *f)
 {
     iotls_conn_free(f->c);
     free(f->mem);
-    iotls_transcript_free(&f->tr);
-    iotls_ks_wipe(&f->ks);
-    iotls_record_cipher_free(&f->wr);
-    iotls_record_cipher_free(&f->rd);
-    iotls_kex_free(&f->kex);
+    iotls__transcript_free(&f->tr);
+    iotls__ks_wipe(&f->ks);
+    iotls__record_cipher_free(&f->wr);
+    iotls__record_cipher_free(&f->rd);
+    iotls__kex_free(&f->kex);
 }
 
 /* Feeds bytes to the client; returns its result. */
@@ -970,7 +970,7 @@ static int send_plain(fake_server *f, const uint8_t *msg, size_t len, int add)
     rec[4] = (uint8_t)len;
     memcpy(rec + 5, msg, len);
     if (add)
-        iotls_transcript_update(&f->tr, msg, len);
+        iotls__transcript_update(&f->tr, msg, len);
     return feed(f, rec, len + 5);
 }
 
@@ -979,22 +979,22 @@ static int send_enc(fake_server *f, const uint8_t *msg, size_t len)
 {
     uint8_t rec[8192];
     size_t rec_len = 0;
-    int rc = iotls_record_seal(&f->wr, IOTLS_CT_HANDSHAKE, msg, len, 0, rec, sizeof rec, &rec_len);
+    int rc = iotls__record_seal(&f->wr, IOTLS_CT_HANDSHAKE, msg, len, 0, rec, sizeof rec, &rec_len);
     if (rc != IOTLS_OK)
         return rc;
-    iotls_transcript_update(&f->tr, msg, len);
+    iotls__transcript_update(&f->tr, msg, len);
     return feed(f, rec, rec_len);
 }
 
 static int install(fake_server *f, iotls_record_cipher *rc_out, const uint8_t *secret)
 {
     uint8_t key[32], iv[12];
-    iotls_aead_alg aead = iotls_suite_aead(f->suite);
-    size_t key_len = iotls_aead_key_len(aead);
-    int rc = iotls_traffic_keys(f->hash, aead, secret, key, key_len, iv);
+    iotls_aead_alg aead = iotls__suite_aead(f->suite);
+    size_t key_len = iotls__aead_key_len(aead);
+    int rc = iotls__traffic_keys(f->hash, aead, secret, key, key_len, iv);
     if (rc == IOTLS_OK) {
-        iotls_record_cipher_free(rc_out);
-        rc = iotls_record_cipher_init(rc_out, aead, key, key_len, iv);
+        iotls__record_cipher_free(rc_out);
+        rc = iotls__record_cipher_init(rc_out, aead, key, key_len, iv);
     }
     return rc;
 }
@@ -1016,12 +1016,12 @@ static int fake_server_hello(fake_server *f, const sh_opts *o)
     uint16_t group = f->ch_group;
     if (o->wrong_group)
         group = group == IOTLS_GROUP_SECP256R1 ? IOTLS_GROUP_X25519 : IOTLS_GROUP_SECP256R1;
-    if (iotls_random(random, sizeof random) != IOTLS_OK ||
-        iotls_kex_generate(&f->kex, group, pub, sizeof pub, &pub_len) != IOTLS_OK)
+    if (iotls__random(random, sizeof random) != IOTLS_OK ||
+        iotls__kex_generate(&f->kex, group, pub, sizeof pub, &pub_len) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     f->suite = o->suite ? o->suite : f->cfg->suites[0];
-    f->hash = iotls_suite_hash(f->suite);
-    f->hash_len = iotls_hash_len(f->hash);
+    f->hash = iotls__suite_hash(f->suite);
+    f->hash_len = iotls__hash_len(f->hash);
     memcpy(sid, f->chp.session_id.p, f->chp.session_id.len);
     if (o->bad_session_id && f->chp.session_id.len > 0)
         sid[0] ^= 1;
@@ -1039,20 +1039,20 @@ static int fake_server_hello(fake_server *f, const sh_opts *o)
     p.has_psk = o->with_psk;
     uint8_t msg[1024];
     iotls_writer w;
-    iotls_wr_init(&w, msg, sizeof msg);
-    if (iotls_server_hello_write(&w, &p) != IOTLS_OK || iotls_wr_error(&w) != IOTLS_OK)
+    iotls__wr_init(&w, msg, sizeof msg);
+    if (iotls__server_hello_write(&w, &p) != IOTLS_OK || iotls__wr_error(&w) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     if (o->compression)
         msg[4 + 2 + 32 + 1 + f->chp.session_id.len + 2] = 1;
-    iotls_transcript_select(&f->tr, f->hash);
+    iotls__transcript_select(&f->tr, f->hash);
     int rc = send_plain(f, msg, w.len, 1);
     if (rc != IOTLS_OK || group != f->ch_group)
         return rc;
     uint8_t dhe[IOTLS_MAX_KEX_SECRET_LEN], h[IOTLS_MAX_HASH_LEN];
     size_t dhe_len = 0;
-    if (iotls_kex_derive(&f->kex, f->ch_share.p, f->ch_share.len, dhe, sizeof dhe, &dhe_len) ||
-        iotls_ks_init(&f->ks, f->hash, NULL, 0) || iotls_transcript_hash(&f->tr, h) ||
-        iotls_ks_handshake(&f->ks, dhe, dhe_len, h) ||
+    if (iotls__kex_derive(&f->kex, f->ch_share.p, f->ch_share.len, dhe, sizeof dhe, &dhe_len) ||
+        iotls__ks_init(&f->ks, f->hash, NULL, 0) || iotls__transcript_hash(&f->tr, h) ||
+        iotls__ks_handshake(&f->ks, dhe, dhe_len, h) ||
         install(f, &f->wr, f->ks.server_hs_traffic) || install(f, &f->rd, f->ks.client_hs_traffic))
         return IOTLS_ERR_INTERNAL;
     return IOTLS_OK;
@@ -1061,8 +1061,8 @@ static int fake_server_hello(fake_server *f, const sh_opts *o)
 static int fake_hrr(fake_server *f, uint16_t group, const uint8_t *cookie, size_t cookie_len)
 {
     f->suite = f->cfg->suites[0];
-    f->hash = iotls_suite_hash(f->suite);
-    f->hash_len = iotls_hash_len(f->hash);
+    f->hash = iotls__suite_hash(f->suite);
+    f->hash_len = iotls__hash_len(f->hash);
     iotls_server_hello_params p;
     memset(&p, 0, sizeof p);
     p.is_hrr = 1;
@@ -1074,11 +1074,11 @@ static int fake_hrr(fake_server *f, uint16_t group, const uint8_t *cookie, size_
     p.cookie_len = cookie_len;
     uint8_t msg[1024];
     iotls_writer w;
-    iotls_wr_init(&w, msg, sizeof msg);
-    if (iotls_server_hello_write(&w, &p) != IOTLS_OK || iotls_wr_error(&w) != IOTLS_OK)
+    iotls__wr_init(&w, msg, sizeof msg);
+    if (iotls__server_hello_write(&w, &p) != IOTLS_OK || iotls__wr_error(&w) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
-    iotls_transcript_select(&f->tr, f->hash);
-    iotls_transcript_hrr_substitute(&f->tr);
+    iotls__transcript_select(&f->tr, f->hash);
+    iotls__transcript_hrr_substitute(&f->tr);
     return send_plain(f, msg, w.len, 1);
 }
 
@@ -1088,8 +1088,8 @@ static int fake_ee(fake_server *f, const iotls_encrypted_extensions_params *p)
     memset(&none, 0, sizeof none);
     uint8_t msg[512];
     iotls_writer w;
-    iotls_wr_init(&w, msg, sizeof msg);
-    if (iotls_encrypted_extensions_write(&w, p ? p : &none) != IOTLS_OK)
+    iotls__wr_init(&w, msg, sizeof msg);
+    if (iotls__encrypted_extensions_write(&w, p ? p : &none) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     return send_enc(f, msg, w.len);
 }
@@ -1098,12 +1098,12 @@ static int fake_certificate(fake_server *f, const uint8_t *context, size_t conte
 {
     const uint8_t *der;
     size_t der_len;
-    if (iotls_x509_der(&g_srv_chain, 0, &der, &der_len) != IOTLS_OK)
+    if (iotls__x509_der(&g_srv_chain, 0, &der, &der_len) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     static uint8_t msg[8192];
     iotls_writer w;
-    iotls_wr_init(&w, msg, sizeof msg);
-    if (iotls_certificate_write(&w, context, context_len, &der, &der_len, empty ? 0 : 1) !=
+    iotls__wr_init(&w, msg, sizeof msg);
+    if (iotls__certificate_write(&w, context, context_len, &der, &der_len, empty ? 0 : 1) !=
         IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     return send_enc(f, msg, w.len);
@@ -1114,17 +1114,17 @@ static int fake_cv(fake_server *f, uint16_t scheme, uint16_t sign_scheme, int co
 {
     uint8_t h[IOTLS_MAX_HASH_LEN], content[200], sig[IOTLS_MAX_SIGNATURE_LEN];
     size_t content_len = 0, sig_len = 0;
-    if (iotls_transcript_hash(&f->tr, h) ||
-        iotls_certificate_verify_content(1, h, f->hash_len, content, sizeof content,
-                                         &content_len) ||
-        iotls_pkey_sign(&g_srv_key, sign_scheme, content, content_len, sig, sizeof sig, &sig_len))
+    if (iotls__transcript_hash(&f->tr, h) ||
+        iotls__certificate_verify_content(1, h, f->hash_len, content, sizeof content,
+                                          &content_len) ||
+        iotls__pkey_sign(&g_srv_key, sign_scheme, content, content_len, sig, sizeof sig, &sig_len))
         return IOTLS_ERR_INTERNAL;
     if (corrupt)
         sig[sig_len / 2] ^= 0x10;
     uint8_t msg[600];
     iotls_writer w;
-    iotls_wr_init(&w, msg, sizeof msg);
-    if (iotls_certificate_verify_write(&w, scheme, sig, sig_len) != IOTLS_OK)
+    iotls__wr_init(&w, msg, sizeof msg);
+    if (iotls__certificate_verify_write(&w, scheme, sig, sig_len) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     return send_enc(f, msg, w.len);
 }
@@ -1132,20 +1132,20 @@ static int fake_cv(fake_server *f, uint16_t scheme, uint16_t sign_scheme, int co
 static int fake_finished(fake_server *f, int corrupt)
 {
     uint8_t h[IOTLS_MAX_HASH_LEN], vd[IOTLS_MAX_HASH_LEN];
-    if (iotls_transcript_hash(&f->tr, h) ||
-        iotls_finished_verify_data(f->hash, f->ks.server_hs_traffic, h, vd))
+    if (iotls__transcript_hash(&f->tr, h) ||
+        iotls__finished_verify_data(f->hash, f->ks.server_hs_traffic, h, vd))
         return IOTLS_ERR_INTERNAL;
     if (corrupt)
         vd[0] ^= 1;
     uint8_t msg[64];
     iotls_writer w;
-    iotls_wr_init(&w, msg, sizeof msg);
-    if (iotls_finished_write(&w, vd, f->hash_len) != IOTLS_OK)
+    iotls__wr_init(&w, msg, sizeof msg);
+    if (iotls__finished_write(&w, vd, f->hash_len) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     int rc = send_enc(f, msg, w.len);
     if (rc != IOTLS_OK || corrupt)
         return rc;
-    if (iotls_transcript_hash(&f->tr, h) || iotls_ks_master(&f->ks, h))
+    if (iotls__transcript_hash(&f->tr, h) || iotls__ks_master(&f->ks, h))
         return IOTLS_ERR_INTERNAL;
     return IOTLS_OK;
 }
@@ -1195,10 +1195,10 @@ static void test_mem_server_hello(void)
     CHECK(f.chp.server_name.len == 9 && memcmp(f.chp.server_name.p, "localhost", 9) == 0);
     CHECK(f.ch_group == IOTLS_GROUP_X25519);
     CHECK(f.ch_share.len == 32);
-    CHECK(iotls_u16_list_contains(f.chp.supported_versions, IOTLS_TLS13));
-    CHECK(iotls_u16_list_count(f.chp.supported_versions) == 1);
-    CHECK(iotls_u16_list_count(f.chp.cipher_suites) == 3);
-    CHECK(iotls_u16_list_count(f.chp.supported_groups) == 3);
+    CHECK(iotls__u16_list_contains(f.chp.supported_versions, IOTLS_TLS13));
+    CHECK(iotls__u16_list_count(f.chp.supported_versions) == 1);
+    CHECK(iotls__u16_list_count(f.chp.cipher_suites) == 3);
+    CHECK(iotls__u16_list_count(f.chp.supported_groups) == 3);
     CHECK((f.chp.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS_CERT)) != 0);
     CHECK((f.chp.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN)) == 0);
     CHECK((f.chp.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PRE_SHARED_KEY)) == 0);
@@ -1323,7 +1323,7 @@ static void test_mem_hrr(void)
     CHECK(f.ch_group == IOTLS_GROUP_SECP256R1);
     CHECK(f.ch_share.len == 65);
     CHECK(f.chp.cookie.len == 0);
-    iotls_transcript_update(&f.tr, f.ch, f.ch_len);
+    iotls__transcript_update(&f.tr, f.ch, f.ch_len);
     CHECK_RC(fake_hrr(&f, IOTLS_GROUP_SECP384R1, NULL, 0), IOTLS_ERR_UNEXPECTED_MESSAGE);
     check_alert_out(&f, IOTLS_ALERT_UNEXPECTED_MESSAGE);
     fake_end(&f);
@@ -1338,7 +1338,7 @@ static void test_mem_hrr(void)
     CHECK(f.ch_group == IOTLS_GROUP_X25519);
     CHECK(f.ch_share.len == 32 && memcmp(f.ch_share.p, share1, 32) == 0);
     CHECK(f.chp.cookie.len == sizeof cookie && memcmp(f.chp.cookie.p, cookie, sizeof cookie) == 0);
-    iotls_transcript_update(&f.tr, f.ch, f.ch_len);
+    iotls__transcript_update(&f.tr, f.ch, f.ch_len);
     {
         sh_opts o = {0};
         CHECK_OK(fake_server_hello(&f, &o));
@@ -1400,7 +1400,7 @@ static size_t client_flight(fake_server *f, uint8_t *hs, size_t cap, int *ccs)
         uint8_t ct;
         uint8_t *content;
         size_t content_len;
-        if (iotls_record_open(&f->rd, rec, rec_len, &ct, &content, &content_len) != IOTLS_OK ||
+        if (iotls__record_open(&f->rd, rec, rec_len, &ct, &content, &content_len) != IOTLS_OK ||
             ct != IOTLS_CT_HANDSHAKE || n + content_len > cap)
             return 0;
         memcpy(hs + n, content, content_len);
@@ -1435,8 +1435,8 @@ static void test_mem_full(void)
         static const uint16_t algs[] = {IOTLS_SIG_ECDSA_SECP256R1_SHA256};
         uint8_t msg[64];
         iotls_writer w;
-        iotls_wr_init(&w, msg, sizeof msg);
-        CHECK_OK(iotls_certificate_request_write(&w, NULL, 0, algs, 1));
+        iotls__wr_init(&w, msg, sizeof msg);
+        CHECK_OK(iotls__certificate_request_write(&w, NULL, 0, algs, 1));
         CHECK_OK(send_enc(&f, msg, w.len));
     }
     CHECK_OK(fake_certificate(&f, NULL, 0, 0));
@@ -1454,16 +1454,16 @@ static void test_mem_full(void)
         CHECK(n == sizeof empty_cert + 4 + f.hash_len);
         CHECK(n >= sizeof empty_cert && memcmp(hs, empty_cert, sizeof empty_cert) == 0);
         if (n == sizeof empty_cert + 4 + f.hash_len) {
-            iotls_transcript_update(&f.tr, hs, sizeof empty_cert);
+            iotls__transcript_update(&f.tr, hs, sizeof empty_cert);
             uint8_t h[IOTLS_MAX_HASH_LEN], vd[IOTLS_MAX_HASH_LEN];
-            CHECK_OK(iotls_transcript_hash(&f.tr, h));
-            CHECK_OK(iotls_finished_verify_data(f.hash, f.ks.client_hs_traffic, h, vd));
+            CHECK_OK(iotls__transcript_hash(&f.tr, h));
+            CHECK_OK(iotls__finished_verify_data(f.hash, f.ks.client_hs_traffic, h, vd));
             const uint8_t *fin = hs + sizeof empty_cert;
             CHECK(fin[0] == IOTLS_HS_FINISHED && fin[3] == f.hash_len);
             CHECK(memcmp(fin + 4, vd, f.hash_len) == 0);
-            iotls_transcript_update(&f.tr, fin, 4 + f.hash_len);
-            CHECK_OK(iotls_transcript_hash(&f.tr, h));
-            CHECK_OK(iotls_ks_resumption(&f.ks, h));
+            iotls__transcript_update(&f.tr, fin, 4 + f.hash_len);
+            CHECK_OK(iotls__transcript_hash(&f.tr, h));
+            CHECK_OK(iotls__ks_resumption(&f.ks, h));
         }
     }
     iotls_info info;
@@ -1479,17 +1479,17 @@ static void test_mem_full(void)
         uint8_t msg[128], rec[256];
         size_t rec_len = 0;
         iotls_writer w;
-        iotls_wr_init(&w, msg, sizeof msg);
-        CHECK_OK(iotls_new_session_ticket_write(&w, 3600, 0x01020304, nonce, sizeof nonce, ticket,
-                                                sizeof ticket - 1, 0));
-        CHECK_OK(
-            iotls_record_seal(&f.wr, IOTLS_CT_HANDSHAKE, msg, w.len, 0, rec, sizeof rec, &rec_len));
+        iotls__wr_init(&w, msg, sizeof msg);
+        CHECK_OK(iotls__new_session_ticket_write(&w, 3600, 0x01020304, nonce, sizeof nonce, ticket,
+                                                 sizeof ticket - 1, 0));
+        CHECK_OK(iotls__record_seal(&f.wr, IOTLS_CT_HANDSHAKE, msg, w.len, 0, rec, sizeof rec,
+                                    &rec_len));
         CHECK_OK(feed(&f, rec, rec_len));
         CHECK(tl.count == 1);
         CHECK(tl.lifetime == 3600);
         CHECK(tl.ticket_len == sizeof ticket - 1 && memcmp(tl.ticket, ticket, tl.ticket_len) == 0);
         uint8_t psk[IOTLS_MAX_HASH_LEN];
-        CHECK_OK(iotls_resumption_psk(f.hash, f.ks.resumption_master, nonce, sizeof nonce, psk));
+        CHECK_OK(iotls__resumption_psk(f.hash, f.ks.resumption_master, nonce, sizeof nonce, psk));
         CHECK(tl.psk_len == f.hash_len && memcmp(tl.psk, psk, f.hash_len) == 0);
     }
     fake_end(&f);
@@ -1507,8 +1507,8 @@ static void test_mem_full(void)
                                         IOTLS_SIG_ECDSA_SECP256R1_SHA256};
         uint8_t msg[64];
         iotls_writer w;
-        iotls_wr_init(&w, msg, sizeof msg);
-        CHECK_OK(iotls_certificate_request_write(&w, NULL, 0, algs, 2));
+        iotls__wr_init(&w, msg, sizeof msg);
+        CHECK_OK(iotls__certificate_request_write(&w, NULL, 0, algs, 2));
         CHECK_OK(send_enc(&f, msg, w.len));
     }
     CHECK_OK(fake_certificate(&f, NULL, 0, 0));
@@ -1523,30 +1523,30 @@ static void test_mem_full(void)
         CHECK(cert_len < n);
         if (cert_len < n) {
             iotls_certificate cm;
-            CHECK_OK(iotls_certificate_parse(hs + 4, cert_len - 4, &cm));
+            CHECK_OK(iotls__certificate_parse(hs + 4, cert_len - 4, &cm));
             CHECK(cm.count == 1);
             iotls_x509 peer;
-            iotls_x509_init(&peer);
+            iotls__x509_init(&peer);
             size_t pos = 0;
             iotls_bytes der;
-            CHECK(iotls_certificate_next(cm.certificate_list, &pos, &der) == 1);
-            CHECK_OK(iotls_x509_add_der(&peer, der.p, der.len));
-            iotls_transcript_update(&f.tr, hs, cert_len);
+            CHECK(iotls__certificate_next(cm.certificate_list, &pos, &der) == 1);
+            CHECK_OK(iotls__x509_add_der(&peer, der.p, der.len));
+            iotls__transcript_update(&f.tr, hs, cert_len);
             const uint8_t *cvm = hs + cert_len;
             CHECK(cvm[0] == IOTLS_HS_CERTIFICATE_VERIFY);
             size_t cv_len = 4 + ((size_t)cvm[1] << 16 | (size_t)cvm[2] << 8 | cvm[3]);
             CHECK(cert_len + cv_len < n);
             iotls_certificate_verify cv;
-            CHECK_OK(iotls_certificate_verify_parse(cvm + 4, cv_len - 4, &cv));
+            CHECK_OK(iotls__certificate_verify_parse(cvm + 4, cv_len - 4, &cv));
             CHECK(cv.scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256);
             uint8_t h[IOTLS_MAX_HASH_LEN], content[200];
             size_t content_len = 0;
-            CHECK_OK(iotls_transcript_hash(&f.tr, h));
-            CHECK_OK(iotls_certificate_verify_content(0, h, f.hash_len, content, sizeof content,
-                                                      &content_len));
-            CHECK_OK(iotls_x509_verify_signature(&peer, cv.scheme, content, content_len,
-                                                 cv.signature.p, cv.signature.len));
-            iotls_x509_free(&peer);
+            CHECK_OK(iotls__transcript_hash(&f.tr, h));
+            CHECK_OK(iotls__certificate_verify_content(0, h, f.hash_len, content, sizeof content,
+                                                       &content_len));
+            CHECK_OK(iotls__x509_verify_signature(&peer, cv.scheme, content, content_len,
+                                                  cv.signature.p, cv.signature.len));
+            iotls__x509_free(&peer);
         }
     }
     iotls_conn_info(f.c, &info);
@@ -1721,10 +1721,10 @@ int main(void)
         return tl_finish("client_engine");
     }
     CHECK(make_pki() == 0);
-    iotls_x509_init(&g_srv_chain);
-    iotls_pkey_init(&g_srv_key);
-    CHECK_OK(iotls_x509_load_file(&g_srv_chain, tmp_path("srv.pem")));
-    CHECK_OK(iotls_pkey_load_file(&g_srv_key, tmp_path("srv.key"), NULL));
+    iotls__x509_init(&g_srv_chain);
+    iotls__pkey_init(&g_srv_key);
+    CHECK_OK(iotls__x509_load_file(&g_srv_chain, tmp_path("srv.pem")));
+    CHECK_OK(iotls__pkey_load_file(&g_srv_key, tmp_path("srv.key"), NULL));
 
     test_mem_server_hello();
     test_mem_hrr();
@@ -1739,8 +1739,8 @@ int main(void)
     test_client_auth();
     test_negative_interop();
 
-    iotls_x509_free(&g_srv_chain);
-    iotls_pkey_free(&g_srv_key);
+    iotls__x509_free(&g_srv_chain);
+    iotls__pkey_free(&g_srv_key);
     if (tl_failures)
         fprintf(stderr, "(files in %s)\n", g_dir);
     else

@@ -18,7 +18,7 @@
  * only configuration (Mbed TLS with p256-m, make test-psa-p256m). */
 static int all_curves(void)
 {
-    return iotls_kex_supported(IOTLS_GROUP_X25519) && iotls_kex_supported(IOTLS_GROUP_SECP384R1);
+    return iotls__kex_supported(IOTLS_GROUP_X25519) && iotls__kex_supported(IOTLS_GROUP_SECP384R1);
 }
 
 static void test_defaults(void)
@@ -59,7 +59,7 @@ static void test_groups_p256_only(void)
 static void test_groups(void)
 {
     if (!all_curves()) {
-        CHECK(iotls_kex_supported(IOTLS_GROUP_SECP256R1));
+        CHECK(iotls__kex_supported(IOTLS_GROUP_SECP256R1));
         test_groups_p256_only();
         return;
     }
@@ -370,7 +370,7 @@ static void test_cert_mem(void)
     const uint8_t *cert = (const uint8_t *)leaf_cert, *key = (const uint8_t *)leaf_key;
     CHECK_OK(iotls_config_set_cert_mem(cfg, cert, strlen(leaf_cert), key, strlen(leaf_key)));
     CHECK(cfg->has_cert == 1);
-    CHECK(iotls_x509_count(&cfg->cert) == 1);
+    CHECK(iotls__x509_count(&cfg->cert) == 1);
 
     /* A key that is not the certificate's: refused, and no certificate is
      * left configured (rather than the old one silently kept). */
@@ -390,13 +390,13 @@ static void test_cert_mem(void)
     snprintf(chain, sizeof chain, "%s%s", leaf_cert, ca_cert);
     CHECK_OK(iotls_config_set_cert_mem(cfg, (const uint8_t *)chain, strlen(chain), key,
                                        strlen(leaf_key)));
-    CHECK(cfg->has_cert == 1 && iotls_x509_count(&cfg->cert) == 2);
+    CHECK(cfg->has_cert == 1 && iotls__x509_count(&cfg->cert) == 2);
     char subject[128];
-    CHECK_OK(iotls_x509_subject(&cfg->cert, 0, subject, sizeof subject));
+    CHECK_OK(iotls__x509_subject(&cfg->cert, 0, subject, sizeof subject));
     CHECK(strcmp(subject, "CN=device") == 0);
 
     CHECK_OK(iotls_config_set_ca_mem(cfg, (const uint8_t *)ca_cert, strlen(ca_cert)));
-    CHECK(cfg->has_ca == 1 && iotls_x509_count(&cfg->ca) == 1);
+    CHECK(cfg->has_ca == 1 && iotls__x509_count(&cfg->ca) == 1);
     CHECK_RC(iotls_config_set_ca_mem(cfg, (const uint8_t *)"junk", 4), IOTLS_ERR_KEY_LOAD);
     CHECK(cfg->has_ca == 0); /* fail closed */
     iotls_config_free(cfg);
@@ -474,7 +474,7 @@ static void test_cert_files(void)
     /* A directory holding one CA certificate (and a key, which is skipped). */
     CHECK_OK(iotls_config_set_ca_dir(cfg, dir));
     CHECK(cfg->has_ca == 1);
-    CHECK(iotls_x509_count(&cfg->ca) >= 1);
+    CHECK(iotls__x509_count(&cfg->ca) >= 1);
     iotls_config_free(cfg);
 
     unlink(cert_path);

@@ -355,9 +355,9 @@ static void test_split_message(const iotls_config *scfg, const iotls_config *ccf
     uint8_t rec[2][64];
     size_t rec_len[2];
     CHECK_OK(
-        iotls_record_seal(&p.sv.c->wr, 22, key_update, 3, 0, rec[0], sizeof rec[0], &rec_len[0]));
-    CHECK_OK(iotls_record_seal(&p.sv.c->wr, 22, key_update + 3, 2, 0, rec[1], sizeof rec[1],
-                               &rec_len[1]));
+        iotls__record_seal(&p.sv.c->wr, 22, key_update, 3, 0, rec[0], sizeof rec[0], &rec_len[0]));
+    CHECK_OK(iotls__record_seal(&p.sv.c->wr, 22, key_update + 3, 2, 0, rec[1], sizeof rec[1],
+                                &rec_len[1]));
     attach(&p.cl);
     size_t used = 0;
     CHECK_OK(iotls_conn_input(p.cl.c, rec[0], rec_len[0], &used));

@@ -77,7 +77,7 @@ static void handshake(iotls_config *ccfg, iotls_config *scfg, int server_checks,
     if (cl && sv) {
         CHECK_OK(iotls_conn_start(sv));
         CHECK_OK(iotls_conn_start(cl));
-        int rc = iotls_mem_pair_run(cl, sv, NULL);
+        int rc = iotls__mem_pair_run(cl, sv, NULL);
         iotls_conn *checker = server_checks ? sv : cl, *other = server_checks ? cl : sv;
         if (want == IOTLS_OK) {
             CHECK_OK(rc);
@@ -87,7 +87,7 @@ static void handshake(iotls_config *ccfg, iotls_config *scfg, int server_checks,
             CHECK(checker->alert_sent == iotls_error_alert(want));
             /* The client may think its handshake done before the server's
              * verdict arrives: let it read the alert. */
-            (void)iotls_mem_pair_step(cl, sv, NULL, NULL);
+            (void)iotls__mem_pair_step(cl, sv, NULL, NULL);
             CHECK_RC(iotls_conn_error(other), IOTLS_ERR_ALERT_RECEIVED);
             CHECK(other->peer_alert == iotls_error_alert(want));
         }
@@ -342,10 +342,10 @@ static int connect_once(iotls_config *ccfg, iotls_config *scfg, ticket_store *st
         st->len = 0;
         CHECK_OK(iotls_conn_start(sv));
         CHECK_OK(iotls_conn_start(cl));
-        (void)iotls_mem_pair_run(cl, sv, NULL);
+        (void)iotls__mem_pair_run(cl, sv, NULL);
         /* The tickets follow the server's handshake. */
         for (int i = 0; i < 4; i++)
-            (void)iotls_mem_pair_step(cl, sv, NULL, NULL);
+            (void)iotls__mem_pair_step(cl, sv, NULL, NULL);
         rc = iotls_conn_error(sv);
         if (rc == IOTLS_OK && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl)))
             rc = IOTLS_ERR_INTERNAL;

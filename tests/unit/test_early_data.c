@@ -459,19 +459,19 @@ static void test_replay_store(void)
 {
     /* Window 1 s: entries live 2 s (twice the window). */
     uint8_t a[32] = {1}, b[32] = {2}, c[32] = {3};
-    iotls_replay_store *st = iotls_replay_store_new(2, 1000);
+    iotls_replay_store *st = iotls__replay_store_new(2, 1000);
     CHECK(st != NULL);
-    CHECK(iotls_replay_store_check(st, a, 32, 5000) == 0);
-    CHECK(iotls_replay_store_check(st, a, 32, 5500) == 1); /* seen */
-    CHECK(iotls_replay_store_check(st, b, 32, 5600) == 0);
-    CHECK(iotls_replay_store_check(st, c, 32, 5700) == 1); /* full of live entries: refuse */
-    CHECK(iotls_replay_store_check(st, a, 32, 6500) == 1); /* past the window, still kept */
-    CHECK(iotls_replay_store_check(st, c, 32, 7000) == 1); /* a live for exactly 2W */
-    CHECK(iotls_replay_store_check(st, c, 32, 7001) == 0); /* a expired: room for c */
-    CHECK(iotls_replay_store_check(st, b, 32, 7002) == 1); /* b still live */
-    CHECK(iotls_replay_store_check(st, a, 32, 7700) == 0); /* a forgotten, b's slot free */
-    CHECK(iotls_replay_store_check(st, c, 32, 7701) == 1);
-    iotls_replay_store_free(st);
+    CHECK(iotls__replay_store_check(st, a, 32, 5000) == 0);
+    CHECK(iotls__replay_store_check(st, a, 32, 5500) == 1); /* seen */
+    CHECK(iotls__replay_store_check(st, b, 32, 5600) == 0);
+    CHECK(iotls__replay_store_check(st, c, 32, 5700) == 1); /* full of live entries: refuse */
+    CHECK(iotls__replay_store_check(st, a, 32, 6500) == 1); /* past the window, still kept */
+    CHECK(iotls__replay_store_check(st, c, 32, 7000) == 1); /* a live for exactly 2W */
+    CHECK(iotls__replay_store_check(st, c, 32, 7001) == 0); /* a expired: room for c */
+    CHECK(iotls__replay_store_check(st, b, 32, 7002) == 1); /* b still live */
+    CHECK(iotls__replay_store_check(st, a, 32, 7700) == 0); /* a forgotten, b's slot free */
+    CHECK(iotls__replay_store_check(st, c, 32, 7701) == 1);
+    iotls__replay_store_free(st);
 }
 
 int main(void)

@@ -124,7 +124,7 @@ static void test_client_hello(void)
     iotls_client_hello ch;
     memset(&ch, 0, sizeof ch);
     if (out && n > 9)
-        CHECK_OK(iotls_client_hello_parse(out + 9, n - 9, &ch));
+        CHECK_OK(iotls__client_hello_parse(out + 9, n - 9, &ch));
     uint32_t seen = ch.exts_seen;
     CHECK(((seen & IOTLS_EXT_BIT(IOTLS_EXTID_ALPN)) != 0) == IOTLS_FEATURE_ALPN);
     CHECK(((seen & IOTLS_EXT_BIT(IOTLS_EXTID_RECORD_SIZE_LIMIT)) != 0) ==

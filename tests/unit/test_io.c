@@ -94,8 +94,8 @@ static void test_mem_pair(void)
     mem_pair p;
     pair_open(&p, ccfg, scfg, "device.local");
     iotls_mem_opts o;
-    iotls_mem_opts_init(&o);
-    CHECK_OK(iotls_mem_pair_run(p.c, p.s, &o));
+    iotls__mem_opts_init(&o);
+    CHECK_OK(iotls__mem_pair_run(p.c, p.s, &o));
     CHECK(iotls_conn_handshake_done(p.c) && iotls_conn_handshake_done(p.s));
     CHECK(o.failed_side == -1);
     CHECK(o.bytes_to_server > 0 && o.bytes_to_client > o.bytes_to_server);
@@ -110,20 +110,20 @@ static void test_mem_pair(void)
     size_t n = 0, moved = 0;
     CHECK_OK(iotls_conn_write(p.c, (const uint8_t *)"ping", 4, &n));
     CHECK(n == 4);
-    CHECK_OK(iotls_mem_pair_step(p.c, p.s, &o, &moved));
+    CHECK_OK(iotls__mem_pair_step(p.c, p.s, &o, &moved));
     CHECK(moved > 4);
     uint8_t buf[16];
     CHECK_OK(iotls_conn_read(p.s, buf, sizeof buf, &n));
     CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
-    CHECK_OK(iotls_mem_pair_step(p.c, p.s, &o, &moved));
+    CHECK_OK(iotls__mem_pair_step(p.c, p.s, &o, &moved));
     CHECK(moved == 0);
     pair_close(&p);
 
     /* One byte at a time: every record and message split everywhere. */
     pair_open(&p, ccfg, scfg, "device.local");
-    iotls_mem_opts_init(&o);
+    iotls__mem_opts_init(&o);
     o.chunk = 1;
-    CHECK_OK(iotls_mem_pair_run(p.c, p.s, &o));
+    CHECK_OK(iotls__mem_pair_run(p.c, p.s, &o));
     CHECK(iotls_conn_handshake_done(p.c) && iotls_conn_handshake_done(p.s));
     pair_close(&p);
 
@@ -151,20 +151,20 @@ static void test_mem_tamper(void)
     pair_open(&p, ccfg, scfg, "device.local");
     size_t moved = 0;
     iotls_mem_opts o;
-    iotls_mem_opts_init(&o);
+    iotls__mem_opts_init(&o);
     o.chunk = 0;
     /* Step 1 delivers ClientHello and the whole server flight. */
-    CHECK_OK(iotls_mem_pair_step(p.c, p.s, &o, &moved));
+    CHECK_OK(iotls__mem_pair_step(p.c, p.s, &o, &moved));
     uint64_t flight_end = o.bytes_to_client;
     pair_close(&p);
     CHECK(flight_end > 200);
 
     pair_open(&p, ccfg, scfg, "device.local");
-    iotls_mem_opts_init(&o);
+    iotls__mem_opts_init(&o);
     uint64_t at = flight_end - 20;
     o.tap = flip_tap;
     o.tap_arg = &at;
-    int rc = iotls_mem_pair_run(p.c, p.s, &o);
+    int rc = iotls__mem_pair_run(p.c, p.s, &o);
     CHECK_RC(rc, IOTLS_ERR_BAD_RECORD_MAC);
     CHECK(o.failed_side == IOTLS_ROLE_CLIENT);
     CHECK(!iotls_conn_handshake_done(p.c));
@@ -177,8 +177,8 @@ static void test_mem_tamper(void)
 
     /* A client that checks a different name fails with bad_certificate. */
     pair_open(&p, ccfg, scfg, "other.local");
-    iotls_mem_opts_init(&o);
-    CHECK_RC(iotls_mem_pair_run(p.c, p.s, &o), IOTLS_ERR_CERT_HOSTNAME);
+    iotls__mem_opts_init(&o);
+    CHECK_RC(iotls__mem_pair_run(p.c, p.s, &o), IOTLS_ERR_CERT_HOSTNAME);
     CHECK(o.failed_side == IOTLS_ROLE_CLIENT);
     CHECK_RC(iotls_conn_error(p.s), IOTLS_ERR_ALERT_RECEIVED);
     pair_close(&p);
@@ -272,13 +272,13 @@ static void test_blocking_echo(void)
     CHECK_OK(iotls_peer_cert_der(t, 0, &der, &der_len));
     CHECK(der_len > 100 && der[0] == 0x30);
     iotls_x509 srv_chain;
-    iotls_x509_init(&srv_chain);
-    CHECK_OK(iotls_x509_load_mem(&srv_chain, (const uint8_t *)srv_cert, strlen(srv_cert)));
+    iotls__x509_init(&srv_chain);
+    CHECK_OK(iotls__x509_load_mem(&srv_chain, (const uint8_t *)srv_cert, strlen(srv_cert)));
     const uint8_t *want = NULL;
     size_t want_len = 0;
-    CHECK_OK(iotls_x509_der(&srv_chain, 0, &want, &want_len));
+    CHECK_OK(iotls__x509_der(&srv_chain, 0, &want, &want_len));
     CHECK(der_len == want_len && memcmp(der, want, der_len) == 0);
-    iotls_x509_free(&srv_chain);
+    iotls__x509_free(&srv_chain);
     CHECK_RC(iotls_peer_cert_der(t, 1, &der, &der_len), IOTLS_ERR_BAD_ARG);
 
     /* More than one record each way, echoed back intact. */
@@ -730,8 +730,8 @@ static peer_end hostile_peer(const iotls_config *cfg, int role, int fd, int *ale
     static const uint8_t bad_key_update[] = {IOTLS_HS_KEY_UPDATE, 0, 0, 1, 2};
     uint8_t rec[64];
     size_t n = 0;
-    if (iotls_record_seal(&c->wr, IOTLS_CT_HANDSHAKE, bad_key_update, sizeof bad_key_update, 0, rec,
-                          sizeof rec, &n) != IOTLS_OK ||
+    if (iotls__record_seal(&c->wr, IOTLS_CT_HANDSHAKE, bad_key_update, sizeof bad_key_update, 0,
+                           rec, sizeof rec, &n) != IOTLS_OK ||
         send(fd, rec, n, MSG_NOSIGNAL) != (ssize_t)n)
         goto out;
     int sending = 1, reset = 0;

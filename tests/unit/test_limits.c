@@ -21,7 +21,7 @@
  *
  * Our client and server engines run in memory (src/io/mem.h); records a
  * well-behaved peer would never send are sealed with the client's own
- * write keys (iotls_record_seal on its record state). */
+ * write keys (iotls__record_seal on its record state). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,7 +174,7 @@ static int pump(pair *p)
 {
     for (int i = 0; i < 16; i++) {
         size_t moved = 0;
-        int rc = iotls_mem_pair_step(p->cl, p->sv, NULL, &moved);
+        int rc = iotls__mem_pair_step(p->cl, p->sv, NULL, &moved);
         if (rc != IOTLS_OK || moved == 0)
             return rc;
     }
@@ -185,7 +185,7 @@ static int pair_connected(pair *p)
 {
     if (pair_open(p, "srv.pem", 0) != 0)
         return -1;
-    int rc = iotls_mem_pair_run(p->cl, p->sv, NULL);
+    int rc = iotls__mem_pair_run(p->cl, p->sv, NULL);
     CHECK_OK(rc);
     return rc == IOTLS_OK ? 0 : -1;
 }
@@ -198,7 +198,7 @@ static int client_sends(pair *p, uint8_t type, const uint8_t *data, size_t len)
     size_t rec_len = 0, used = 0;
     static const uint8_t none[1] = {0};
     int rc =
-        iotls_record_seal(&p->cl->wr, type, len ? data : none, len, 0, rec, sizeof rec, &rec_len);
+        iotls__record_seal(&p->cl->wr, type, len ? data : none, len, 0, rec, sizeof rec, &rec_len);
     CHECK_OK(rc);
     if (rc != IOTLS_OK)
         return rc;
@@ -287,7 +287,7 @@ static void handshake_opts(const char *srv_cert, const char *srv_key, const clie
 {
     pair p;
     if (pair_open_with(&p, srv_cert, srv_key, opts) == 0) {
-        int rc = iotls_mem_pair_run(p.cl, p.sv, NULL);
+        int rc = iotls__mem_pair_run(p.cl, p.sv, NULL);
         CHECK_RC(rc, want_client);
         CHECK_RC(iotls_conn_error(p.cl), want_client);
         if (want_alert >= 0) {

@@ -7,7 +7,7 @@
  *
  * Our client and server engines run in memory. The valid parts of every
  * input come from the real engines; forged records are sealed with
- * iotls_record_seal under traffic keys derived (iotls_traffic_keys) from
+ * iotls__record_seal under traffic keys derived (iotls__traffic_keys) from
  * the secrets the engines report through the key log callback, and whole
  * flights are opened the same way, changed, and sealed again. Each way of
  * forging has a control: the same path with the message left unchanged is
@@ -159,17 +159,17 @@ static const uint8_t *secret_of(const pair *p, const char *label)
 static int cipher_from(const pair *p, const uint8_t *secret, uint64_t seq, iotls_record_cipher *rc)
 {
     uint16_t suite = pair_suite(p);
-    iotls_hash_alg hash = iotls_suite_hash(suite);
-    iotls_aead_alg aead = iotls_suite_aead(suite);
-    size_t key_len = iotls_aead_key_len(aead);
+    iotls_hash_alg hash = iotls__suite_hash(suite);
+    iotls_aead_alg aead = iotls__suite_aead(suite);
+    size_t key_len = iotls__aead_key_len(aead);
     uint8_t key[IOTLS_MAX_AEAD_KEY_LEN];
     uint8_t iv[IOTLS_AEAD_NONCE_LEN];
     memset(rc, 0, sizeof *rc);
     if (!secret || hash == IOTLS_HASH_NONE || key_len == 0)
         return IOTLS_ERR_BAD_ARG;
-    int r = iotls_traffic_keys(hash, aead, secret, key, key_len, iv);
+    int r = iotls__traffic_keys(hash, aead, secret, key, key_len, iv);
     if (r == IOTLS_OK)
-        r = iotls_record_cipher_init(rc, aead, key, key_len, iv);
+        r = iotls__record_cipher_init(rc, aead, key, key_len, iv);
     rc->seq = seq;
     return r;
 }
@@ -183,8 +183,8 @@ static size_t seal(const pair *p, const char *label, uint64_t seq, uint8_t type,
     static const uint8_t none[1] = {0};
     int r = cipher_from(p, secret_of(p, label), seq, &rc);
     if (r == IOTLS_OK)
-        r = iotls_record_seal(&rc, type, len ? data : none, len, 0, out, cap, &n);
-    iotls_record_cipher_free(&rc);
+        r = iotls__record_seal(&rc, type, len ? data : none, len, 0, out, cap, &n);
+    iotls__record_cipher_free(&rc);
     CHECK_OK(r);
     return r == IOTLS_OK ? n : 0;
 }
@@ -208,7 +208,7 @@ static size_t open_flight(const pair *p, const char *label, const uint8_t *d, si
             break;
         }
         memcpy(rec, d + pos, l);
-        if (iotls_record_open(&rc, rec, l, &type, &content, &clen) != IOTLS_OK ||
+        if (iotls__record_open(&rc, rec, l, &type, &content, &clen) != IOTLS_OK ||
             type != IOTLS_CT_HANDSHAKE || len + clen > cap) {
             len = 0;
             break;
@@ -217,7 +217,7 @@ static size_t open_flight(const pair *p, const char *label, const uint8_t *d, si
         len += clen;
         pos += l;
     }
-    iotls_record_cipher_free(&rc);
+    iotls__record_cipher_free(&rc);
     CHECK(len > 0);
     return len;
 }
@@ -302,8 +302,8 @@ static int alert_in(const pair *p, int role, const uint8_t *r, size_t n)
                 if (cipher_from(p, logs[j]->secret[i], seq, &rc) != IOTLS_OK || n > sizeof rec)
                     return -1;
                 memcpy(rec, r, n);
-                int ok = iotls_record_open(&rc, rec, n, &type, &content, &clen) == IOTLS_OK;
-                iotls_record_cipher_free(&rc);
+                int ok = iotls__record_open(&rc, rec, n, &type, &content, &clen) == IOTLS_OK;
+                iotls__record_cipher_free(&rc);
                 if (ok)
                     return type == IOTLS_CT_ALERT && clen == 2 ? (content[0] == 2 ? content[1] : -2)
                                                                : -1;
@@ -423,7 +423,7 @@ static int stage_connected(pair *p)
 {
     if (pair_open(p, 0, NULL) != 0)
         return -1;
-    int rc = iotls_mem_pair_run(p->cl.c, p->sv.c, NULL);
+    int rc = iotls__mem_pair_run(p->cl.c, p->sv.c, NULL);
     CHECK_OK(rc);
     return rc == IOTLS_OK ? 0 : -1;
 }
@@ -435,7 +435,8 @@ static int send_sealed(iotls_conn *from, iotls_conn *to, uint8_t type, const uin
 {
     size_t n = 0;
     static const uint8_t none[1] = {0};
-    int rc = iotls_record_seal(&from->wr, type, len ? data : none, len, 0, g_rec, sizeof g_rec, &n);
+    int rc =
+        iotls__record_seal(&from->wr, type, len ? data : none, len, 0, g_rec, sizeof g_rec, &n);
     CHECK_OK(rc);
     return rc == IOTLS_OK ? feed(to, g_rec, n) : rc;
 }
@@ -479,13 +480,13 @@ static void test_empty_records(void)
                                                        : "SERVER_HANDSHAKE_TRAFFIC_SECRET";
                         rc = cipher_from(&p, secret_of(&p, label), 0, &cipher);
                         if (rc == IOTLS_OK)
-                            rc = iotls_record_seal(&cipher, types[t], none, 0, pads[pd], g_rec,
-                                                   sizeof g_rec, &n);
-                        iotls_record_cipher_free(&cipher);
+                            rc = iotls__record_seal(&cipher, types[t], none, 0, pads[pd], g_rec,
+                                                    sizeof g_rec, &n);
+                        iotls__record_cipher_free(&cipher);
                     } else {
                         iotls_conn *from = stage == 2 ? p.cl.c : p.sv.c;
-                        rc = iotls_record_seal(&from->wr, types[t], none, 0, pads[pd], g_rec,
-                                               sizeof g_rec, &n);
+                        rc = iotls__record_seal(&from->wr, types[t], none, 0, pads[pd], g_rec,
+                                                sizeof g_rec, &n);
                     }
                     CHECK_OK(rc);
                     CHECK_RC(feed(to, g_rec, n), IOTLS_ERR_UNEXPECTED_MESSAGE);
@@ -748,7 +749,7 @@ static void test_interleaved(void)
             size_t half = g_hs_len / 2, n;
             n = seal(&p, key, 0, IOTLS_CT_HANDSHAKE, g_hs, half, g_rec, sizeof g_rec);
             CHECK_OK(feed(p.cl.c, g_rec, n));
-            CHECK(iotls_hs_reasm_pending(&p.cl.c->reasm) > 0);
+            CHECK(iotls__hs_reasm_pending(&p.cl.c->reasm) > 0);
             if (i == 0) {
                 n = seal(&p, key, 1, IOTLS_CT_HANDSHAKE, g_hs + half, g_hs_len - half, g_rec,
                          sizeof g_rec);
@@ -781,7 +782,7 @@ static void test_interleaved(void)
             }
             n = seal(&p, key, 0, IOTLS_CT_HANDSHAKE, g_hs, half, g_rec, sizeof g_rec);
             CHECK_OK(feed(p.sv.c, g_rec, n));
-            CHECK(iotls_hs_reasm_pending(&p.sv.c->reasm) > 0);
+            CHECK(iotls__hs_reasm_pending(&p.sv.c->reasm) > 0);
             if (i == 0) {
                 n = seal(&p, key, 1, IOTLS_CT_HANDSHAKE, g_hs + half, g_hs_len - half, g_rec,
                          sizeof g_rec);

@@ -127,10 +127,10 @@ static int bytes_eq(iotls_bytes b, const char *hex)
 
 static size_t to_u16_array(iotls_bytes list, uint16_t *out, size_t cap)
 {
-    size_t n = iotls_u16_list_count(list);
+    size_t n = iotls__u16_list_count(list);
     CHECK(n <= cap);
     for (size_t i = 0; i < n && i < cap; i++)
-        out[i] = iotls_u16_list_get(list, i);
+        out[i] = iotls__u16_list_get(list, i);
     return n;
 }
 
@@ -138,10 +138,10 @@ static size_t to_u16_array(iotls_bytes list, uint16_t *out, size_t cap)
 #define WRITE_INTO(m, call)                                                                        \
     do {                                                                                           \
         iotls_writer w_;                                                                           \
-        iotls_wr_init(&w_, (m)->b, sizeof((m)->b));                                                \
+        iotls__wr_init(&w_, (m)->b, sizeof((m)->b));                                               \
         iotls_writer *w = &w_;                                                                     \
         CHECK_OK(call);                                                                            \
-        CHECK_OK(iotls_wr_error(w));                                                               \
+        CHECK_OK(iotls__wr_error(w));                                                              \
         (m)->len = w_.len;                                                                         \
     } while (0)
 
@@ -151,51 +151,51 @@ typedef int (*parse_fn)(const uint8_t *b, size_t n);
 static int p_ch(const uint8_t *b, size_t n)
 {
     iotls_client_hello x;
-    return iotls_client_hello_parse(b, n, &x);
+    return iotls__client_hello_parse(b, n, &x);
 }
 static int p_sh(const uint8_t *b, size_t n)
 {
     iotls_server_hello x;
-    return iotls_server_hello_parse(b, n, &x);
+    return iotls__server_hello_parse(b, n, &x);
 }
 static int p_ee(const uint8_t *b, size_t n)
 {
     iotls_encrypted_extensions x;
-    return iotls_encrypted_extensions_parse(b, n, &x);
+    return iotls__encrypted_extensions_parse(b, n, &x);
 }
 static int p_cr(const uint8_t *b, size_t n)
 {
     iotls_certificate_request x;
-    return iotls_certificate_request_parse(b, n, &x);
+    return iotls__certificate_request_parse(b, n, &x);
 }
 static int p_cert(const uint8_t *b, size_t n)
 {
     iotls_certificate x;
-    return iotls_certificate_parse(b, n, &x);
+    return iotls__certificate_parse(b, n, &x);
 }
 static int p_cv(const uint8_t *b, size_t n)
 {
     iotls_certificate_verify x;
-    return iotls_certificate_verify_parse(b, n, &x);
+    return iotls__certificate_verify_parse(b, n, &x);
 }
 static int p_fin32(const uint8_t *b, size_t n)
 {
     iotls_bytes x;
-    return iotls_finished_parse(b, n, 32, &x);
+    return iotls__finished_parse(b, n, 32, &x);
 }
 static int p_nst(const uint8_t *b, size_t n)
 {
     iotls_new_session_ticket x;
-    return iotls_new_session_ticket_parse(b, n, &x);
+    return iotls__new_session_ticket_parse(b, n, &x);
 }
 static int p_ku(const uint8_t *b, size_t n)
 {
     int x;
-    return iotls_key_update_parse(b, n, &x);
+    return iotls__key_update_parse(b, n, &x);
 }
 static int p_eoed(const uint8_t *b, size_t n)
 {
-    return iotls_end_of_early_data_parse(b, n);
+    return iotls__end_of_early_data_parse(b, n);
 }
 
 /* Every strict prefix of a valid body must fail, except at ok_at (where a
@@ -306,7 +306,7 @@ static void params_from_client_hello(const iotls_client_hello *ch, ch_store *st)
     }
     size_t pos = 0;
     iotls_key_share_entry e;
-    while (p->share_count < 8 && iotls_key_share_next(ch->key_shares, &pos, &e)) {
+    while (p->share_count < 8 && iotls__key_share_next(ch->key_shares, &pos, &e)) {
         st->shares[p->share_count].group = e.group;
         st->shares[p->share_count].key = e.key_exchange.p;
         st->shares[p->share_count].key_len = e.key_exchange.len;
@@ -333,8 +333,8 @@ static void params_from_client_hello(const iotls_client_hello *ch, ch_store *st)
         size_t ipos = 0, bpos = 0;
         iotls_bytes id, binder;
         uint32_t age;
-        while (p->psk_count < 8 && iotls_psk_identity_next(ch->psk_identities, &ipos, &id, &age)) {
-            CHECK(iotls_psk_binder_next(ch->psk_binders, &bpos, &binder));
+        while (p->psk_count < 8 && iotls__psk_identity_next(ch->psk_identities, &ipos, &id, &age)) {
+            CHECK(iotls__psk_binder_next(ch->psk_binders, &bpos, &binder));
             st->psks[p->psk_count].identity = id.p;
             st->psks[p->psk_count].identity_len = id.len;
             st->psks[p->psk_count].obfuscated_age = age;
@@ -394,23 +394,23 @@ static void test_extension_table(void)
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         for (size_t j = 0; j < 7; j++) {
             int want = table[i].where[j] == '1';
-            int got = iotls_ext_allowed(table[i].type, msgs[j].hs, msgs[j].hrr);
+            int got = iotls__ext_allowed(table[i].type, msgs[j].hs, msgs[j].hrr);
             if (got != want)
                 fprintf(stderr, "ext %u in message column %zu: got %d\n", table[i].type, j, got);
             CHECK(got == want);
         }
         /* Messages without extensions allow nothing. */
-        CHECK(!iotls_ext_allowed(table[i].type, IOTLS_HS_FINISHED, 0));
-        CHECK(!iotls_ext_allowed(table[i].type, IOTLS_HS_KEY_UPDATE, 0));
+        CHECK(!iotls__ext_allowed(table[i].type, IOTLS_HS_FINISHED, 0));
+        CHECK(!iotls__ext_allowed(table[i].type, IOTLS_HS_KEY_UPDATE, 0));
     }
-    CHECK(iotls_ext_id_of(IOTLS_EXT_KEY_SHARE) == IOTLS_EXTID_KEY_SHARE);
-    CHECK(iotls_ext_id_of(IOTLS_EXT_SERVER_NAME) == IOTLS_EXTID_SERVER_NAME);
-    CHECK(iotls_ext_id_of(IOTLS_EXT_RECORD_SIZE_LIMIT) == IOTLS_EXTID_RECORD_SIZE_LIMIT);
-    CHECK(iotls_ext_id_of(IOTLS_EXT_PRE_SHARED_KEY) == IOTLS_EXTID_PRE_SHARED_KEY);
-    CHECK(iotls_ext_id_of(IOTLS_EXT_SIGNATURE_ALGORITHMS_CERT) ==
+    CHECK(iotls__ext_id_of(IOTLS_EXT_KEY_SHARE) == IOTLS_EXTID_KEY_SHARE);
+    CHECK(iotls__ext_id_of(IOTLS_EXT_SERVER_NAME) == IOTLS_EXTID_SERVER_NAME);
+    CHECK(iotls__ext_id_of(IOTLS_EXT_RECORD_SIZE_LIMIT) == IOTLS_EXTID_RECORD_SIZE_LIMIT);
+    CHECK(iotls__ext_id_of(IOTLS_EXT_PRE_SHARED_KEY) == IOTLS_EXTID_PRE_SHARED_KEY);
+    CHECK(iotls__ext_id_of(IOTLS_EXT_SIGNATURE_ALGORITHMS_CERT) ==
           IOTLS_EXTID_SIGNATURE_ALGORITHMS_CERT);
-    CHECK(iotls_ext_id_of(IOTLS_EXT_EC_POINT_FORMATS) == IOTLS_EXTID_OTHER);
-    CHECK(iotls_ext_id_of(0xff01) == IOTLS_EXTID_OTHER);
+    CHECK(iotls__ext_id_of(IOTLS_EXT_EC_POINT_FORMATS) == IOTLS_EXTID_OTHER);
+    CHECK(iotls__ext_id_of(0xff01) == IOTLS_EXTID_OTHER);
     /* Every id has its own bit and they fit the 32-bit masks. */
     CHECK(IOTLS_EXTID_COUNT <= 32);
 }
@@ -419,26 +419,26 @@ static void test_u16_list(void)
 {
     static const uint8_t raw[] = {0x13, 0x01, 0x13, 0x03, 0x13, 0x02};
     iotls_bytes list = {raw, sizeof(raw)};
-    CHECK(iotls_u16_list_count(list) == 3);
-    CHECK(iotls_u16_list_get(list, 0) == 0x1301);
-    CHECK(iotls_u16_list_get(list, 2) == 0x1302);
-    CHECK(iotls_u16_list_get(list, 3) == 0);
-    CHECK(iotls_u16_list_contains(list, 0x1303));
-    CHECK(!iotls_u16_list_contains(list, 0x0113)); /* straddles two entries */
+    CHECK(iotls__u16_list_count(list) == 3);
+    CHECK(iotls__u16_list_get(list, 0) == 0x1301);
+    CHECK(iotls__u16_list_get(list, 2) == 0x1302);
+    CHECK(iotls__u16_list_get(list, 3) == 0);
+    CHECK(iotls__u16_list_contains(list, 0x1303));
+    CHECK(!iotls__u16_list_contains(list, 0x0113)); /* straddles two entries */
     iotls_bytes empty = {NULL, 0};
-    CHECK(iotls_u16_list_count(empty) == 0);
-    CHECK(!iotls_u16_list_contains(empty, 0));
+    CHECK(iotls__u16_list_count(empty) == 0);
+    CHECK(!iotls__u16_list_contains(empty, 0));
 }
 
 static void test_msg_header(void)
 {
     uint8_t buf[8];
     iotls_writer w;
-    iotls_wr_init(&w, buf, sizeof(buf));
-    size_t mark = iotls_msg_begin(&w, IOTLS_HS_FINISHED);
-    iotls_wr_u16(&w, 0xabcd);
-    iotls_msg_end(&w, mark);
-    CHECK_OK(iotls_wr_error(&w));
+    iotls__wr_init(&w, buf, sizeof(buf));
+    size_t mark = iotls__msg_begin(&w, IOTLS_HS_FINISHED);
+    iotls__wr_u16(&w, 0xabcd);
+    iotls__msg_end(&w, mark);
+    CHECK_OK(iotls__wr_error(&w));
     CHECK_HEX(buf, w.len, "14000002abcd");
 }
 
@@ -459,11 +459,11 @@ static void check_s3_client_hello(const iotls_client_hello *ch)
     CHECK(!ch->early_data && !ch->post_handshake_auth && ch->max_fragment_length == 0);
     size_t pos = 0;
     iotls_key_share_entry e;
-    CHECK(iotls_key_share_next(ch->key_shares, &pos, &e));
+    CHECK(iotls__key_share_next(ch->key_shares, &pos, &e));
     CHECK(e.group == 0x001d);
     CHECK(bytes_eq(e.key_exchange,
                    "4cfdfcd178b784bf328cae793b136f2aedce005ff183d7bb1495207236647037"));
-    CHECK(!iotls_key_share_next(ch->key_shares, &pos, &e));
+    CHECK(!iotls__key_share_next(ch->key_shares, &pos, &e));
     uint32_t want_seen =
         IOTLS_EXT_BIT(IOTLS_EXTID_SERVER_NAME) | IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_GROUPS) |
         IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE) | IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_VERSIONS) |
@@ -481,7 +481,7 @@ static void check_s3_client_hello(const iotls_client_hello *ch)
 static void client_hello_round_trip(const char *hex, iotls_client_hello *ch, msgbuf *trace)
 {
     load(trace, hex, IOTLS_HS_CLIENT_HELLO);
-    CHECK_OK(iotls_client_hello_parse(body(trace), body_len(trace), ch));
+    CHECK_OK(iotls__client_hello_parse(body(trace), body_len(trace), ch));
     check_truncations("ClientHello", p_ch, body(trace), body_len(trace),
                       hello_ext_offset(body(trace), 1));
 
@@ -491,8 +491,8 @@ static void client_hello_round_trip(const char *hex, iotls_client_hello *ch, msg
     strip_unsent_extensions(trace, &want);
     size_t binders_offset = 0;
     iotls_writer w;
-    iotls_wr_init(&w, got.b, sizeof(got.b));
-    CHECK_OK(iotls_client_hello_write(&w, &st.p, &binders_offset));
+    iotls__wr_init(&w, got.b, sizeof(got.b));
+    CHECK_OK(iotls__client_hello_write(&w, &st.p, &binders_offset));
     got.len = w.len;
     if (st.p.psks) {
         /* Binders were written as zeros; put the trace's in. */
@@ -500,9 +500,9 @@ static void client_hello_round_trip(const char *hex, iotls_client_hello *ch, msg
         CHECK(binders_offset == want.len - 2 - ch->psk_binders.len);
         size_t pos = 0;
         iotls_bytes binder;
-        for (size_t i = 0; iotls_psk_binder_next(ch->psk_binders, &pos, &binder); i++)
-            CHECK_OK(iotls_client_hello_set_binder(got.b, got.len, binders_offset, i, binder.p,
-                                                   binder.len));
+        for (size_t i = 0; iotls__psk_binder_next(ch->psk_binders, &pos, &binder); i++)
+            CHECK_OK(iotls__client_hello_set_binder(got.b, got.len, binders_offset, i, binder.p,
+                                                    binder.len));
     } else {
         CHECK(binders_offset == 0);
     }
@@ -535,20 +535,20 @@ static void test_trace_client_hellos(void)
     CHECK(ch.last_ext_type == IOTLS_EXT_PRE_SHARED_KEY);
     CHECK(ch.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PADDING));
     uint8_t digest[32];
-    CHECK_OK(iotls_hash(IOTLS_HASH_SHA256, m.b, ch.binders_offset, digest));
+    CHECK_OK(iotls__hash(IOTLS_HASH_SHA256, m.b, ch.binders_offset, digest));
     CHECK_HEX(digest, 32, S4_BINDER_HASH);
     size_t pos = 0;
     iotls_bytes identity, binder;
     uint32_t age;
-    CHECK(iotls_psk_identity_next(ch.psk_identities, &pos, &identity, &age));
+    CHECK(iotls__psk_identity_next(ch.psk_identities, &pos, &identity, &age));
     CHECK(identity.len == 0xb2);
     CHECK(identity.p[0] == 0xf3 && identity.p[0xb1] == 0x3b);
     CHECK(age == 0x933d0937);
-    CHECK(!iotls_psk_identity_next(ch.psk_identities, &pos, &identity, &age));
+    CHECK(!iotls__psk_identity_next(ch.psk_identities, &pos, &identity, &age));
     pos = 0;
-    CHECK(iotls_psk_binder_next(ch.psk_binders, &pos, &binder));
+    CHECK(iotls__psk_binder_next(ch.psk_binders, &pos, &binder));
     CHECK(bytes_eq(binder, S4_BINDER));
-    CHECK(!iotls_psk_binder_next(ch.psk_binders, &pos, &binder));
+    CHECK(!iotls__psk_binder_next(ch.psk_binders, &pos, &binder));
 
     /* Section 5: the ClientHello before and after the HelloRetryRequest
      * (the second carries the cookie and a P-256 share). */
@@ -559,7 +559,7 @@ static void test_trace_client_hellos(void)
     CHECK(ch.cookie.p[0] == 0xc8 && ch.cookie.p[0x71] == 0xb3);
     pos = 0;
     iotls_key_share_entry e;
-    CHECK(iotls_key_share_next(ch.key_shares, &pos, &e));
+    CHECK(iotls__key_share_next(ch.key_shares, &pos, &e));
     CHECK(e.group == 0x0017 && e.key_exchange.len == 65 && e.key_exchange.p[0] == 4);
 
     client_hello_round_trip(S6_CH, &ch, &m);
@@ -575,7 +575,7 @@ static void server_hello_round_trip(const char *hex, iotls_server_hello *sh)
     static msgbuf m;
     msgbuf got;
     load(&m, hex, IOTLS_HS_SERVER_HELLO);
-    CHECK_OK(iotls_server_hello_parse(body(&m), body_len(&m), sh));
+    CHECK_OK(iotls__server_hello_parse(body(&m), body_len(&m), sh));
     check_truncations("ServerHello", p_sh, body(&m), body_len(&m), hello_ext_offset(body(&m), 0));
     CHECK(sh->legacy_version == 0x0303);
     CHECK(sh->selected_version == 0x0304);
@@ -594,7 +594,7 @@ static void server_hello_round_trip(const char *hex, iotls_server_hello *sh)
         .has_psk = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_PRE_SHARED_KEY)) != 0,
         .selected_identity = sh->selected_identity,
     };
-    WRITE_INTO(&got, iotls_server_hello_write(w, &p));
+    WRITE_INTO(&got, iotls__server_hello_write(w, &p));
     CHECK_HEX(got.b, got.len, hex);
 }
 
@@ -637,7 +637,7 @@ static void encrypted_extensions_round_trip(const char *hex, iotls_encrypted_ext
     static msgbuf m;
     msgbuf got;
     load(&m, hex, IOTLS_HS_ENCRYPTED_EXTENSIONS);
-    CHECK_OK(iotls_encrypted_extensions_parse(body(&m), body_len(&m), ee));
+    CHECK_OK(iotls__encrypted_extensions_parse(body(&m), body_len(&m), ee));
     check_truncations("EncryptedExtensions", p_ee, body(&m), body_len(&m), (size_t)-1);
     uint16_t groups[32];
     size_t group_count = to_u16_array(ee->supported_groups, groups, 32);
@@ -651,7 +651,7 @@ static void encrypted_extensions_round_trip(const char *hex, iotls_encrypted_ext
         .groups = group_count ? groups : NULL,
         .group_count = group_count,
     };
-    WRITE_INTO(&got, iotls_encrypted_extensions_write(w, &p));
+    WRITE_INTO(&got, iotls__encrypted_extensions_write(w, &p));
     CHECK_HEX(got.b, got.len, hex);
 }
 
@@ -678,22 +678,23 @@ static void certificate_round_trip(const char *hex, iotls_certificate *cert)
     static msgbuf m;
     msgbuf got;
     load(&m, hex, IOTLS_HS_CERTIFICATE);
-    CHECK_OK(iotls_certificate_parse(body(&m), body_len(&m), cert));
+    CHECK_OK(iotls__certificate_parse(body(&m), body_len(&m), cert));
     check_truncations("Certificate", p_cert, body(&m), body_len(&m), (size_t)-1);
     const uint8_t *ders[4];
     size_t lens[4], n = 0, pos = 0;
     iotls_bytes der;
-    while (n < 4 && iotls_certificate_next(cert->certificate_list, &pos, &der)) {
+    while (n < 4 && iotls__certificate_next(cert->certificate_list, &pos, &der)) {
         ders[n] = der.p;
         lens[n++] = der.len;
     }
     CHECK(n == cert->count);
-    WRITE_INTO(&got, iotls_certificate_write(w, cert->context.p, cert->context.len, ders, lens, n));
+    WRITE_INTO(&got,
+               iotls__certificate_write(w, cert->context.p, cert->context.len, ders, lens, n));
     CHECK_HEX(got.b, got.len, hex);
 }
 
 /* The CertificateVerify signatures of the trace must verify over the content
- * iotls_certificate_verify_content builds from the transcript hash: that
+ * iotls__certificate_verify_content builds from the transcript hash: that
  * proves the builder byte for byte (RSA-PSS signatures are randomized, so
  * iotls cannot reproduce them, but it can check them). */
 static void check_cv_signature(const char *cert_hex, const char *cv_hex, int by_server,
@@ -704,39 +705,39 @@ static void check_cv_signature(const char *cert_hex, const char *cv_hex, int by_
     iotls_certificate_verify cv;
     load(&cert_msg, cert_hex, IOTLS_HS_CERTIFICATE);
     load(&cv_msg, cv_hex, IOTLS_HS_CERTIFICATE_VERIFY);
-    CHECK_OK(iotls_certificate_parse(body(&cert_msg), body_len(&cert_msg), &cert));
-    CHECK_OK(iotls_certificate_verify_parse(body(&cv_msg), body_len(&cv_msg), &cv));
+    CHECK_OK(iotls__certificate_parse(body(&cert_msg), body_len(&cert_msg), &cert));
+    CHECK_OK(iotls__certificate_verify_parse(body(&cv_msg), body_len(&cv_msg), &cv));
 
     iotls_hash_ctx h;
     memset(&h, 0, sizeof(h));
-    CHECK_OK(iotls_hash_init(&h, IOTLS_HASH_SHA256));
+    CHECK_OK(iotls__hash_init(&h, IOTLS_HASH_SHA256));
     for (size_t i = 0; transcript[i]; i++) {
         m.len = tl_unhex(transcript[i], m.b, sizeof(m.b));
-        CHECK_OK(iotls_hash_update(&h, m.b, m.len));
+        CHECK_OK(iotls__hash_update(&h, m.b, m.len));
     }
     uint8_t th[32], content[64 + 34 + 48];
     size_t content_len = 0;
-    CHECK_OK(iotls_hash_snapshot(&h, th));
-    iotls_hash_free(&h);
+    CHECK_OK(iotls__hash_snapshot(&h, th));
+    iotls__hash_free(&h);
 
     iotls_x509 chain;
     size_t pos = 0;
     iotls_bytes der;
-    iotls_x509_init(&chain);
-    CHECK(iotls_certificate_next(cert.certificate_list, &pos, &der));
-    CHECK_OK(iotls_x509_add_der(&chain, der.p, der.len));
-    CHECK_OK(iotls_certificate_verify_content(by_server, th, 32, content, sizeof(content),
-                                              &content_len));
+    iotls__x509_init(&chain);
+    CHECK(iotls__certificate_next(cert.certificate_list, &pos, &der));
+    CHECK_OK(iotls__x509_add_der(&chain, der.p, der.len));
+    CHECK_OK(iotls__certificate_verify_content(by_server, th, 32, content, sizeof(content),
+                                               &content_len));
     CHECK(content_len == 64 + 34 + 32);
-    CHECK_OK(iotls_x509_verify_signature(&chain, cv.scheme, content, content_len, cv.signature.p,
-                                         cv.signature.len));
+    CHECK_OK(iotls__x509_verify_signature(&chain, cv.scheme, content, content_len, cv.signature.p,
+                                          cv.signature.len));
     /* The other side's context string must not verify. */
-    CHECK_OK(iotls_certificate_verify_content(!by_server, th, 32, content, sizeof(content),
-                                              &content_len));
-    CHECK_RC(iotls_x509_verify_signature(&chain, cv.scheme, content, content_len, cv.signature.p,
-                                         cv.signature.len),
+    CHECK_OK(iotls__certificate_verify_content(!by_server, th, 32, content, sizeof(content),
+                                               &content_len));
+    CHECK_RC(iotls__x509_verify_signature(&chain, cv.scheme, content, content_len, cv.signature.p,
+                                          cv.signature.len),
              IOTLS_ERR_DECRYPT_ERROR);
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
 }
 
 static void test_trace_certificates(void)
@@ -746,9 +747,9 @@ static void test_trace_certificates(void)
     CHECK(cert.count == 1 && cert.context.len == 0);
     size_t pos = 0;
     iotls_bytes der;
-    CHECK(iotls_certificate_next(cert.certificate_list, &pos, &der));
+    CHECK(iotls__certificate_next(cert.certificate_list, &pos, &der));
     CHECK(der.len == 0x1b0 && der.p[0] == 0x30 && der.p[der.len - 1] == 0xe1);
-    CHECK(!iotls_certificate_next(cert.certificate_list, &pos, &der));
+    CHECK(!iotls__certificate_next(cert.certificate_list, &pos, &der));
     certificate_round_trip(S6_SCERT, &cert);
     CHECK(cert.count == 1);
     certificate_round_trip(S6_CCERT, &cert);
@@ -768,12 +769,12 @@ static void certificate_verify_round_trip(const char *hex, uint16_t scheme, size
     msgbuf m, got;
     iotls_certificate_verify cv;
     load(&m, hex, IOTLS_HS_CERTIFICATE_VERIFY);
-    CHECK_OK(iotls_certificate_verify_parse(body(&m), body_len(&m), &cv));
+    CHECK_OK(iotls__certificate_verify_parse(body(&m), body_len(&m), &cv));
     check_truncations("CertificateVerify", p_cv, body(&m), body_len(&m), (size_t)-1);
     CHECK(cv.scheme == scheme);
     CHECK(cv.signature.len == sig_len);
     WRITE_INTO(&got,
-               iotls_certificate_verify_write(w, cv.scheme, cv.signature.p, cv.signature.len));
+               iotls__certificate_verify_write(w, cv.scheme, cv.signature.p, cv.signature.len));
     CHECK_HEX(got.b, got.len, hex);
 }
 
@@ -787,7 +788,7 @@ static void test_trace_certificate_verify(void)
     uint8_t hash[48], out[64 + 34 + 48];
     size_t n = 0;
     memset(hash, 0xab, sizeof(hash));
-    CHECK_OK(iotls_certificate_verify_content(1, hash, 48, out, sizeof(out), &n));
+    CHECK_OK(iotls__certificate_verify_content(1, hash, 48, out, sizeof(out), &n));
     CHECK(n == sizeof(out));
     CHECK_HEX(
         out, n,
@@ -798,12 +799,12 @@ static void test_trace_certificate_verify(void)
         "7900"                                                             /* y, 0 */
         "abababababababababababababababababababababababababababababababab"
         "abababababababababababababababab");
-    CHECK_OK(iotls_certificate_verify_content(0, hash, 32, out, sizeof(out), &n));
+    CHECK_OK(iotls__certificate_verify_content(0, hash, 32, out, sizeof(out), &n));
     CHECK(n == 64 + 34 + 32);
     CHECK(memcmp(out + 64, "TLS 1.3, client CertificateVerify", 33) == 0 && out[97] == 0);
-    CHECK_RC(iotls_certificate_verify_content(1, hash, 48, out, sizeof(out) - 1, &n),
+    CHECK_RC(iotls__certificate_verify_content(1, hash, 48, out, sizeof(out) - 1, &n),
              IOTLS_ERR_BUFFER_TOO_SMALL);
-    CHECK_RC(iotls_certificate_verify_content(1, NULL, 32, out, sizeof(out), &n),
+    CHECK_RC(iotls__certificate_verify_content(1, NULL, 32, out, sizeof(out), &n),
              IOTLS_ERR_BAD_ARG);
 }
 
@@ -814,17 +815,17 @@ static void test_trace_finished(void)
         msgbuf m, got;
         iotls_bytes vd;
         load(&m, all[i], IOTLS_HS_FINISHED);
-        CHECK_OK(iotls_finished_parse(body(&m), body_len(&m), 32, &vd));
+        CHECK_OK(iotls__finished_parse(body(&m), body_len(&m), 32, &vd));
         CHECK(vd.p == body(&m) && vd.len == 32);
         check_truncations("Finished", p_fin32, body(&m), body_len(&m), (size_t)-1);
-        CHECK_RC(iotls_finished_parse(body(&m), body_len(&m), 48, &vd), IOTLS_ERR_DECODE);
-        WRITE_INTO(&got, iotls_finished_write(w, vd.p, vd.len));
+        CHECK_RC(iotls__finished_parse(body(&m), body_len(&m), 48, &vd), IOTLS_ERR_DECODE);
+        WRITE_INTO(&got, iotls__finished_write(w, vd.p, vd.len));
         CHECK_HEX(got.b, got.len, all[i]);
     }
     msgbuf m;
     load(&m, S3_SFIN, IOTLS_HS_FINISHED);
     iotls_bytes vd;
-    CHECK(iotls_finished_parse(body(&m), body_len(&m), 32, &vd) == IOTLS_OK &&
+    CHECK(iotls__finished_parse(body(&m), body_len(&m), 32, &vd) == IOTLS_OK &&
           bytes_eq(vd, "4c92b1b256d861a1830167827d3e288d1a76f03484e9ec886d4ff66149cbec2f"));
 }
 
@@ -833,7 +834,7 @@ static void test_trace_new_session_ticket(void)
     msgbuf m, got;
     iotls_new_session_ticket nst;
     load(&m, S3_NST, IOTLS_HS_NEW_SESSION_TICKET);
-    CHECK_OK(iotls_new_session_ticket_parse(body(&m), body_len(&m), &nst));
+    CHECK_OK(iotls__new_session_ticket_parse(body(&m), body_len(&m), &nst));
     check_truncations("NewSessionTicket", p_nst, body(&m), body_len(&m), (size_t)-1);
     CHECK(nst.lifetime == 30);
     CHECK(nst.age_add == 0x933d0932);
@@ -845,16 +846,16 @@ static void test_trace_new_session_ticket(void)
     iotls_client_hello ch;
     msgbuf chm;
     load(&chm, S4_CH, IOTLS_HS_CLIENT_HELLO);
-    CHECK_OK(iotls_client_hello_parse(body(&chm), body_len(&chm), &ch));
+    CHECK_OK(iotls__client_hello_parse(body(&chm), body_len(&chm), &ch));
     size_t pos = 0;
     iotls_bytes identity;
     uint32_t age;
-    CHECK(iotls_psk_identity_next(ch.psk_identities, &pos, &identity, &age));
+    CHECK(iotls__psk_identity_next(ch.psk_identities, &pos, &identity, &age));
     CHECK(identity.len == nst.ticket.len && memcmp(identity.p, nst.ticket.p, identity.len) == 0);
 
-    WRITE_INTO(&got, iotls_new_session_ticket_write(w, nst.lifetime, nst.age_add, nst.nonce.p,
-                                                    nst.nonce.len, nst.ticket.p, nst.ticket.len,
-                                                    nst.max_early_data));
+    WRITE_INTO(&got, iotls__new_session_ticket_write(w, nst.lifetime, nst.age_add, nst.nonce.p,
+                                                     nst.nonce.len, nst.ticket.p, nst.ticket.len,
+                                                     nst.max_early_data));
     CHECK_HEX(got.b, got.len, S3_NST);
 }
 
@@ -863,7 +864,7 @@ static void test_trace_certificate_request(void)
     msgbuf m, got;
     iotls_certificate_request cr;
     load(&m, S6_CR, IOTLS_HS_CERTIFICATE_REQUEST);
-    CHECK_OK(iotls_certificate_request_parse(body(&m), body_len(&m), &cr));
+    CHECK_OK(iotls__certificate_request_parse(body(&m), body_len(&m), &cr));
     check_truncations("CertificateRequest", p_cr, body(&m), body_len(&m), (size_t)-1);
     CHECK(cr.context.len == 0);
     CHECK(cr.exts_seen == IOTLS_EXT_BIT(IOTLS_EXTID_SIGNATURE_ALGORITHMS));
@@ -871,7 +872,7 @@ static void test_trace_certificate_request(void)
     uint16_t algs[64];
     size_t n = to_u16_array(cr.signature_algorithms, algs, 64);
     CHECK(n == 15 && algs[0] == 0x0403 && algs[14] == 0x0202);
-    WRITE_INTO(&got, iotls_certificate_request_write(w, cr.context.p, cr.context.len, algs, n));
+    WRITE_INTO(&got, iotls__certificate_request_write(w, cr.context.p, cr.context.len, algs, n));
     CHECK_HEX(got.b, got.len, S6_CR);
 }
 
@@ -879,25 +880,25 @@ static void test_key_update_and_end_of_early_data(void)
 {
     msgbuf m, got;
     load(&m, S4_EOED, IOTLS_HS_END_OF_EARLY_DATA);
-    CHECK_OK(iotls_end_of_early_data_parse(body(&m), body_len(&m)));
-    WRITE_INTO(&got, iotls_end_of_early_data_write(w));
+    CHECK_OK(iotls__end_of_early_data_parse(body(&m), body_len(&m)));
+    WRITE_INTO(&got, iotls__end_of_early_data_write(w));
     CHECK_HEX(got.b, got.len, S4_EOED);
     static const uint8_t one = 0;
-    CHECK_RC(iotls_end_of_early_data_parse(&one, 1), IOTLS_ERR_DECODE);
+    CHECK_RC(iotls__end_of_early_data_parse(&one, 1), IOTLS_ERR_DECODE);
 
     /* RFC 8446 4.6.3: KeyUpdate { KeyUpdateRequest request_update; }. */
-    WRITE_INTO(&got, iotls_key_update_write(w, 1));
+    WRITE_INTO(&got, iotls__key_update_write(w, 1));
     CHECK_HEX(got.b, got.len, "1800000101");
-    WRITE_INTO(&got, iotls_key_update_write(w, 0));
+    WRITE_INTO(&got, iotls__key_update_write(w, 0));
     CHECK_HEX(got.b, got.len, "1800000100");
     int requested = -1;
-    CHECK_OK(iotls_key_update_parse(got.b + 4, 1, &requested));
+    CHECK_OK(iotls__key_update_parse(got.b + 4, 1, &requested));
     CHECK(requested == 0);
     static const uint8_t req1 = 1, req2 = 2, req255 = 255;
-    CHECK_OK(iotls_key_update_parse(&req1, 1, &requested));
+    CHECK_OK(iotls__key_update_parse(&req1, 1, &requested));
     CHECK(requested == 1);
-    CHECK_RC(iotls_key_update_parse(&req2, 1, &requested), IOTLS_ERR_ILLEGAL_PARAMETER);
-    CHECK_RC(iotls_key_update_parse(&req255, 1, &requested), IOTLS_ERR_ILLEGAL_PARAMETER);
+    CHECK_RC(iotls__key_update_parse(&req2, 1, &requested), IOTLS_ERR_ILLEGAL_PARAMETER);
+    CHECK_RC(iotls__key_update_parse(&req255, 1, &requested), IOTLS_ERR_ILLEGAL_PARAMETER);
     check_truncations("KeyUpdate", p_ku, &req1, 1, (size_t)-1);
     check_truncations("EndOfEarlyData", p_eoed, NULL, 0, (size_t)-1);
 }
@@ -946,23 +947,23 @@ static int parse_exact(parse_fn parse, size_t len)
 }
 
 static iotls_client_hello last_ch;
-static int p_ch_keep(const uint8_t *b, size_t n) { return iotls_client_hello_parse(b, n, &last_ch); }
+static int p_ch_keep(const uint8_t *b, size_t n) { return iotls__client_hello_parse(b, n, &last_ch); }
 static iotls_server_hello last_sh;
-static int p_sh_keep(const uint8_t *b, size_t n) { return iotls_server_hello_parse(b, n, &last_sh); }
+static int p_sh_keep(const uint8_t *b, size_t n) { return iotls__server_hello_parse(b, n, &last_sh); }
 static iotls_encrypted_extensions last_ee;
 static int p_ee_keep(const uint8_t *b, size_t n)
 {
-    return iotls_encrypted_extensions_parse(b, n, &last_ee);
+    return iotls__encrypted_extensions_parse(b, n, &last_ee);
 }
 static iotls_certificate_request last_cr;
 static int p_cr_keep(const uint8_t *b, size_t n)
 {
-    return iotls_certificate_request_parse(b, n, &last_cr);
+    return iotls__certificate_request_parse(b, n, &last_cr);
 }
 static iotls_new_session_ticket last_nst;
 static int p_nst_keep(const uint8_t *b, size_t n)
 {
-    return iotls_new_session_ticket_parse(b, n, &last_nst);
+    return iotls__new_session_ticket_parse(b, n, &last_nst);
 }
 
 static int ch_rc(const char *exts)
@@ -1335,14 +1336,14 @@ static void test_certificate_rules(void)
     CHECK_OK(raw_rc(p_cert, "00" "000000"));
     uint8_t two[] = {0x01, 0x77, 0x00, 0x00, 0x0d, 0x00, 0x00, 0x02, 0x30, 0x00,
                      0x00, 0x00, 0x00, 0x00, 0x01, 0x31, 0x00, 0x00};
-    CHECK_OK(iotls_certificate_parse(two, sizeof(two), &cert));
+    CHECK_OK(iotls__certificate_parse(two, sizeof(two), &cert));
     CHECK(cert.count == 2 && cert.context.len == 1 && cert.context.p[0] == 0x77);
     size_t pos = 0;
     iotls_bytes der;
-    CHECK(iotls_certificate_next(cert.certificate_list, &pos, &der) && der.len == 2);
-    CHECK(iotls_certificate_next(cert.certificate_list, &pos, &der) && der.len == 1 &&
+    CHECK(iotls__certificate_next(cert.certificate_list, &pos, &der) && der.len == 2);
+    CHECK(iotls__certificate_next(cert.certificate_list, &pos, &der) && der.len == 1 &&
           der.p[0] == 0x31);
-    CHECK(!iotls_certificate_next(cert.certificate_list, &pos, &der));
+    CHECK(!iotls__certificate_next(cert.certificate_list, &pos, &der));
     check_truncations("Certificate(2)", p_cert, two, sizeof(two), (size_t)-1);
     /* Empty cert_data; an entry cut short inside the list. */
     CHECK_RC(raw_rc(p_cert, "00" "000005" "000000" "0000"), IOTLS_ERR_DECODE);
@@ -1376,10 +1377,10 @@ static void test_small_message_rules(void)
 
     uint8_t fin[48] = {0};
     iotls_bytes vd;
-    CHECK_OK(iotls_finished_parse(fin, 48, 48, &vd));
-    CHECK_RC(iotls_finished_parse(fin, 47, 48, &vd), IOTLS_ERR_DECODE);
-    CHECK_RC(iotls_finished_parse(fin, 33, 32, &vd), IOTLS_ERR_DECODE);
-    CHECK_RC(iotls_finished_parse(NULL, 0, 32, &vd), IOTLS_ERR_DECODE);
+    CHECK_OK(iotls__finished_parse(fin, 48, 48, &vd));
+    CHECK_RC(iotls__finished_parse(fin, 47, 48, &vd), IOTLS_ERR_DECODE);
+    CHECK_RC(iotls__finished_parse(fin, 33, 32, &vd), IOTLS_ERR_DECODE);
+    CHECK_RC(iotls__finished_parse(NULL, 0, 32, &vd), IOTLS_ERR_DECODE);
 }
 
 /* clang-format on */
@@ -1430,8 +1431,8 @@ static void test_client_hello_writer(void)
     msgbuf m;
     size_t binders_offset = 0;
     iotls_writer w;
-    iotls_wr_init(&w, m.b, sizeof(m.b));
-    CHECK_OK(iotls_client_hello_write(&w, &p, &binders_offset));
+    iotls__wr_init(&w, m.b, sizeof(m.b));
+    CHECK_OK(iotls__client_hello_write(&w, &p, &binders_offset));
     m.len = w.len;
     CHECK(m.b[0] == IOTLS_HS_CLIENT_HELLO);
     CHECK(m.b[4] == 3 && m.b[5] == 3); /* legacy_version */
@@ -1439,7 +1440,7 @@ static void test_client_hello_writer(void)
     CHECK(binders_offset == m.len - 2 - 33 - 49);
 
     iotls_client_hello ch;
-    CHECK_OK(iotls_client_hello_parse(body(&m), body_len(&m), &ch));
+    CHECK_OK(iotls__client_hello_parse(body(&m), body_len(&m), &ch));
     check_truncations("written ClientHello", p_ch, body(&m), body_len(&m),
                       hello_ext_offset(body(&m), 1));
     CHECK(ch.legacy_version == 0x0303);
@@ -1461,57 +1462,57 @@ static void test_client_hello_writer(void)
     CHECK(!(ch.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_OTHER)));
     size_t pos = 0;
     iotls_key_share_entry e;
-    CHECK(iotls_key_share_next(ch.key_shares, &pos, &e) && e.group == 0x001d &&
+    CHECK(iotls__key_share_next(ch.key_shares, &pos, &e) && e.group == 0x001d &&
           e.key_exchange.len == 32 && e.key_exchange.p[0] == 0x11);
-    CHECK(iotls_key_share_next(ch.key_shares, &pos, &e) && e.group == 0x0017 &&
+    CHECK(iotls__key_share_next(ch.key_shares, &pos, &e) && e.group == 0x0017 &&
           e.key_exchange.len == 65);
-    CHECK(!iotls_key_share_next(ch.key_shares, &pos, &e));
+    CHECK(!iotls__key_share_next(ch.key_shares, &pos, &e));
     pos = 0;
     iotls_bytes name;
-    CHECK(iotls_alpn_next(ch.alpn, &pos, &name) && name.len == 2 && name.p[0] == 'h');
-    CHECK(iotls_alpn_next(ch.alpn, &pos, &name) && name.len == 8);
-    CHECK(!iotls_alpn_next(ch.alpn, &pos, &name));
+    CHECK(iotls__alpn_next(ch.alpn, &pos, &name) && name.len == 2 && name.p[0] == 'h');
+    CHECK(iotls__alpn_next(ch.alpn, &pos, &name) && name.len == 8);
+    CHECK(!iotls__alpn_next(ch.alpn, &pos, &name));
     pos = 0;
     iotls_bytes id;
     uint32_t age;
-    CHECK(iotls_psk_identity_next(ch.psk_identities, &pos, &id, &age) && id.len == 1 &&
+    CHECK(iotls__psk_identity_next(ch.psk_identities, &pos, &id, &age) && id.len == 1 &&
           age == 0x01020304);
-    CHECK(iotls_psk_identity_next(ch.psk_identities, &pos, &id, &age) && id.len == 2 &&
+    CHECK(iotls__psk_identity_next(ch.psk_identities, &pos, &id, &age) && id.len == 2 &&
           id.p[1] == 0xcc && age == 0x0a0b0c0d);
-    CHECK(!iotls_psk_identity_next(ch.psk_identities, &pos, &id, &age));
+    CHECK(!iotls__psk_identity_next(ch.psk_identities, &pos, &id, &age));
 
     /* Patching the binders; the prefix before binders_offset is untouched. */
     msgbuf before = m;
     uint8_t b1[32], b2[48];
     memset(b1, 0xb1, sizeof(b1));
     memset(b2, 0xb2, sizeof(b2));
-    CHECK_OK(iotls_client_hello_set_binder(m.b, m.len, binders_offset, 1, b2, 48));
-    CHECK_OK(iotls_client_hello_set_binder(m.b, m.len, binders_offset, 0, b1, 32));
+    CHECK_OK(iotls__client_hello_set_binder(m.b, m.len, binders_offset, 1, b2, 48));
+    CHECK_OK(iotls__client_hello_set_binder(m.b, m.len, binders_offset, 0, b1, 32));
     CHECK(memcmp(m.b, before.b, binders_offset + 3) == 0);
     CHECK(memcmp(m.b + binders_offset + 3, b1, 32) == 0);
     CHECK(m.b[binders_offset + 35] == 48);
     CHECK(memcmp(m.b + binders_offset + 36, b2, 48) == 0);
     CHECK(binders_offset + 36 + 48 == m.len);
-    CHECK_RC(iotls_client_hello_set_binder(m.b, m.len, binders_offset, 2, b1, 32),
+    CHECK_RC(iotls__client_hello_set_binder(m.b, m.len, binders_offset, 2, b1, 32),
              IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_client_hello_set_binder(m.b, m.len, binders_offset, 1, b1, 32),
+    CHECK_RC(iotls__client_hello_set_binder(m.b, m.len, binders_offset, 1, b1, 32),
              IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_client_hello_set_binder(m.b, m.len, binders_offset + 1, 0, b1, 32),
+    CHECK_RC(iotls__client_hello_set_binder(m.b, m.len, binders_offset + 1, 0, b1, 32),
              IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_client_hello_set_binder(m.b, m.len, m.len + 1, 0, b1, 32), IOTLS_ERR_BAD_ARG);
-    CHECK_OK(iotls_client_hello_parse(body(&m), body_len(&m), &ch));
+    CHECK_RC(iotls__client_hello_set_binder(m.b, m.len, m.len + 1, 0, b1, 32), IOTLS_ERR_BAD_ARG);
+    CHECK_OK(iotls__client_hello_parse(body(&m), body_len(&m), &ch));
     pos = 0;
     iotls_bytes binder;
-    CHECK(iotls_psk_binder_next(ch.psk_binders, &pos, &binder) && binder.p[0] == 0xb1);
-    CHECK(iotls_psk_binder_next(ch.psk_binders, &pos, &binder) && binder.p[47] == 0xb2);
+    CHECK(iotls__psk_binder_next(ch.psk_binders, &pos, &binder) && binder.p[0] == 0xb1);
+    CHECK(iotls__psk_binder_next(ch.psk_binders, &pos, &binder) && binder.p[47] == 0xb2);
 
     /* Written after other bytes in the same buffer: offsets stay relative
      * to the message. */
     msgbuf shifted;
-    iotls_wr_init(&w, shifted.b, sizeof(shifted.b));
-    iotls_wr_zeros(&w, 5);
+    iotls__wr_init(&w, shifted.b, sizeof(shifted.b));
+    iotls__wr_zeros(&w, 5);
     size_t shifted_offset = 0;
-    CHECK_OK(iotls_client_hello_write(&w, &p, &shifted_offset));
+    CHECK_OK(iotls__client_hello_write(&w, &p, &shifted_offset));
     CHECK(shifted_offset == binders_offset);
     CHECK(w.len == before.len + 5 && memcmp(shifted.b + 5, before.b, before.len) == 0);
 
@@ -1519,9 +1520,9 @@ static void test_client_hello_writer(void)
     int bad = 0;
     for (size_t cap = 0; cap < before.len; cap++) {
         uint8_t *small = malloc(cap ? cap : 1);
-        iotls_wr_init(&w, small, cap);
+        iotls__wr_init(&w, small, cap);
         size_t off = 0;
-        if (iotls_client_hello_write(&w, &p, &off) != IOTLS_ERR_BUFFER_TOO_SMALL)
+        if (iotls__client_hello_write(&w, &p, &off) != IOTLS_ERR_BUFFER_TOO_SMALL)
             bad++;
         free(small);
     }
@@ -1529,32 +1530,32 @@ static void test_client_hello_writer(void)
 
     /* Parameter checks. */
     iotls_client_hello_params q = p;
-    iotls_wr_init(&w, m.b, sizeof(m.b));
-    CHECK_RC(iotls_client_hello_write(&w, &q, NULL), IOTLS_ERR_BAD_ARG); /* psks need the offset */
+    iotls__wr_init(&w, m.b, sizeof(m.b));
+    CHECK_RC(iotls__client_hello_write(&w, &q, NULL), IOTLS_ERR_BAD_ARG); /* psks need the offset */
     q.session_id_len = 33;
-    CHECK_RC(iotls_client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
     q = p;
     q.suite_count = 0;
-    CHECK_RC(iotls_client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
     q = p;
     q.server_name = "";
-    CHECK_RC(iotls_client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
     q = p;
     const iotls_psk_param short_binder[] = {{id1, 1, 0, 31}};
     q.psks = short_binder;
     q.psk_count = 1;
-    CHECK_RC(iotls_client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
     q = p;
     q.record_size_limit = 63;
-    CHECK_RC(iotls_client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__client_hello_write(&w, &q, &binders_offset), IOTLS_ERR_BAD_ARG);
     CHECK(w.len == 0);
 
     /* The smallest hello: no SNI, no groups (psk_ke only), no PSK. Then
      * no key_share either; only supported_versions is always there. */
     iotls_client_hello_params min = {.random = random, .suites = suites, .suite_count = 1};
-    iotls_wr_init(&w, m.b, sizeof(m.b));
+    iotls__wr_init(&w, m.b, sizeof(m.b));
     binders_offset = 99;
-    CHECK_OK(iotls_client_hello_write(&w, &min, &binders_offset));
+    CHECK_OK(iotls__client_hello_write(&w, &min, &binders_offset));
     CHECK(binders_offset == 0);
     CHECK_HEX(m.b, w.len,
               "01000032"
@@ -1568,8 +1569,8 @@ static void test_client_hello_writer(void)
     /* Groups but no share: an empty client_shares asks for an HRR. */
     min.groups = groups;
     min.group_count = 1;
-    iotls_wr_init(&w, m.b, sizeof(m.b));
-    CHECK_OK(iotls_client_hello_write(&w, &min, NULL));
+    iotls__wr_init(&w, m.b, sizeof(m.b));
+    CHECK_OK(iotls__client_hello_write(&w, &min, NULL));
     CHECK_HEX(m.b + w.len - 21, 21,
               "000a00040002001d"
               "003300020000"
@@ -1593,8 +1594,8 @@ static void test_server_hello_writer(void)
                                      .key_share_group = 0x0018,
                                      .cookie = cookie,
                                      .cookie_len = sizeof(cookie)};
-    WRITE_INTO(&m, iotls_server_hello_write(w, &hrr));
-    CHECK_OK(iotls_server_hello_parse(body(&m), body_len(&m), &sh));
+    WRITE_INTO(&m, iotls__server_hello_write(w, &hrr));
+    CHECK_OK(iotls__server_hello_parse(body(&m), body_len(&m), &sh));
     check_truncations("written HRR", p_sh, body(&m), body_len(&m), hello_ext_offset(body(&m), 0));
     CHECK(sh.is_hrr && sh.cipher_suite == 0x1302 && sh.key_share_group == 0x0018);
     CHECK(sh.session_id_echo.len == 32 && sh.cookie.len == 40 && sh.key_share.len == 0);
@@ -1606,7 +1607,7 @@ static void test_server_hello_writer(void)
     /* psk_ke: no key_share at all. */
     iotls_server_hello_params psk_only = {
         .random = random, .cipher_suite = 0x1301, .has_psk = 1, .selected_identity = 3};
-    WRITE_INTO(&m, iotls_server_hello_write(w, &psk_only));
+    WRITE_INTO(&m, iotls__server_hello_write(w, &psk_only));
     CHECK_HEX(m.b, m.len,
               "02000034"
               "0303"
@@ -1617,7 +1618,7 @@ static void test_server_hello_writer(void)
               "000c"
               "002900020003"
               "002b00020304");
-    CHECK_OK(iotls_server_hello_parse(body(&m), body_len(&m), &sh));
+    CHECK_OK(iotls__server_hello_parse(body(&m), body_len(&m), &sh));
     CHECK(!sh.is_hrr && sh.key_share_group == 0 && sh.selected_identity == 3);
 
     iotls_server_hello_params full = {.random = random,
@@ -1625,18 +1626,18 @@ static void test_server_hello_writer(void)
                                       .key_share_group = 0x001d,
                                       .key_share = key,
                                       .key_share_len = 32};
-    WRITE_INTO(&m, iotls_server_hello_write(w, &full));
-    CHECK_OK(iotls_server_hello_parse(body(&m), body_len(&m), &sh));
+    WRITE_INTO(&m, iotls__server_hello_write(w, &full));
+    CHECK_OK(iotls__server_hello_parse(body(&m), body_len(&m), &sh));
     CHECK(sh.key_share_group == 0x001d && sh.key_share.len == 32 && sh.key_share.p[31] == 0x33);
 
     iotls_writer w;
-    iotls_wr_init(&w, m.b, sizeof(m.b));
+    iotls__wr_init(&w, m.b, sizeof(m.b));
     full.key_share = NULL;
-    CHECK_RC(iotls_server_hello_write(&w, &full), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__server_hello_write(&w, &full), IOTLS_ERR_BAD_ARG);
     hrr.has_psk = 1;
-    CHECK_RC(iotls_server_hello_write(&w, &hrr), IOTLS_ERR_BAD_ARG);
-    iotls_wr_init(&w, m.b, 40);
-    CHECK_RC(iotls_server_hello_write(&w, &psk_only), IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK_RC(iotls__server_hello_write(&w, &hrr), IOTLS_ERR_BAD_ARG);
+    iotls__wr_init(&w, m.b, 40);
+    CHECK_RC(iotls__server_hello_write(&w, &psk_only), IOTLS_ERR_BUFFER_TOO_SMALL);
 }
 
 static void test_other_writers(void)
@@ -1648,45 +1649,45 @@ static void test_other_writers(void)
     iotls_encrypted_extensions_params eep = {
         .alpn = (const uint8_t *)"h2", .alpn_len = 2, .max_fragment_length = 3, .early_data = 1};
     iotls_encrypted_extensions ee;
-    WRITE_INTO(&m, iotls_encrypted_extensions_write(w, &eep));
+    WRITE_INTO(&m, iotls__encrypted_extensions_write(w, &eep));
     CHECK_HEX(m.b, m.len,
               "08000014"
               "0012"
               "002a0000"
               "0001000103"
               "001000050003026832");
-    CHECK_OK(iotls_encrypted_extensions_parse(body(&m), body_len(&m), &ee));
+    CHECK_OK(iotls__encrypted_extensions_parse(body(&m), body_len(&m), &ee));
     check_truncations("written EE", p_ee, body(&m), body_len(&m), (size_t)-1);
     CHECK(bytes_eq(ee.alpn, "6832") && ee.max_fragment_length == 3 && ee.early_data);
     CHECK(!ee.server_name_ack && ee.record_size_limit == 0);
     iotls_encrypted_extensions_params empty_ee = {0};
-    WRITE_INTO(&m, iotls_encrypted_extensions_write(w, &empty_ee));
+    WRITE_INTO(&m, iotls__encrypted_extensions_write(w, &empty_ee));
     CHECK_HEX(m.b, m.len, "080000020000");
-    iotls_wr_init(&w, m.b, sizeof(m.b));
+    iotls__wr_init(&w, m.b, sizeof(m.b));
     eep.alpn_len = 0;
-    CHECK_RC(iotls_encrypted_extensions_write(&w, &eep), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__encrypted_extensions_write(&w, &eep), IOTLS_ERR_BAD_ARG);
 
     /* CertificateRequest with a context (post-handshake style). */
     static const uint16_t algs[] = {0x0403, 0x0804};
     iotls_certificate_request cr;
-    WRITE_INTO(&m, iotls_certificate_request_write(w, (const uint8_t *)"\x01\x02", 2, algs, 2));
+    WRITE_INTO(&m, iotls__certificate_request_write(w, (const uint8_t *)"\x01\x02", 2, algs, 2));
     CHECK_HEX(m.b, m.len,
               "0d00000f"
               "020102"
               "000a"
               "000d000600040403"
               "0804");
-    CHECK_OK(iotls_certificate_request_parse(body(&m), body_len(&m), &cr));
+    CHECK_OK(iotls__certificate_request_parse(body(&m), body_len(&m), &cr));
     CHECK(bytes_eq(cr.context, "0102") && bytes_eq(cr.signature_algorithms, "04030804"));
-    iotls_wr_init(&w, m.b, sizeof(m.b));
-    CHECK_RC(iotls_certificate_request_write(&w, NULL, 0, algs, 0), IOTLS_ERR_BAD_ARG);
+    iotls__wr_init(&w, m.b, sizeof(m.b));
+    CHECK_RC(iotls__certificate_request_write(&w, NULL, 0, algs, 0), IOTLS_ERR_BAD_ARG);
 
     /* Certificate: two certificates, and the empty one a client sends. */
     static const uint8_t der1[] = {0x30, 0x03, 0x02, 0x01, 0x01}, der2[] = {0x30, 0x00};
     const uint8_t *ders[] = {der1, der2};
     const size_t lens[] = {sizeof(der1), sizeof(der2)};
     iotls_certificate cert;
-    WRITE_INTO(&m, iotls_certificate_write(w, NULL, 0, ders, lens, 2));
+    WRITE_INTO(&m, iotls__certificate_write(w, NULL, 0, ders, lens, 2));
     CHECK_HEX(m.b, m.len,
               "0b000015"
               "00"
@@ -1697,23 +1698,23 @@ static void test_other_writers(void)
               "000002"
               "3000"
               "0000");
-    CHECK_OK(iotls_certificate_parse(body(&m), body_len(&m), &cert));
+    CHECK_OK(iotls__certificate_parse(body(&m), body_len(&m), &cert));
     CHECK(cert.count == 2);
-    WRITE_INTO(&m, iotls_certificate_write(w, (const uint8_t *)"\x09", 1, NULL, NULL, 0));
+    WRITE_INTO(&m, iotls__certificate_write(w, (const uint8_t *)"\x09", 1, NULL, NULL, 0));
     CHECK_HEX(m.b, m.len,
               "0b000005"
               "0109"
               "000000");
-    CHECK_OK(iotls_certificate_parse(body(&m), body_len(&m), &cert));
+    CHECK_OK(iotls__certificate_parse(body(&m), body_len(&m), &cert));
     CHECK(cert.count == 0 && bytes_eq(cert.context, "09"));
-    iotls_wr_init(&w, m.b, sizeof(m.b));
+    iotls__wr_init(&w, m.b, sizeof(m.b));
     const size_t zero_len[] = {0};
-    CHECK_RC(iotls_certificate_write(&w, NULL, 0, ders, zero_len, 1), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__certificate_write(&w, NULL, 0, ders, zero_len, 1), IOTLS_ERR_BAD_ARG);
 
     /* NewSessionTicket without early data: no extension. */
     iotls_new_session_ticket nst;
-    WRITE_INTO(&m, iotls_new_session_ticket_write(w, 7200, 0xdeadbeef, (const uint8_t *)"\x00", 1,
-                                                  (const uint8_t *)"tkt", 3, 0));
+    WRITE_INTO(&m, iotls__new_session_ticket_write(w, 7200, 0xdeadbeef, (const uint8_t *)"\x00", 1,
+                                                   (const uint8_t *)"tkt", 3, 0));
     CHECK_HEX(m.b, m.len,
               "04000011"
               "00001c20"
@@ -1721,30 +1722,30 @@ static void test_other_writers(void)
               "0100"
               "0003746b74"
               "0000");
-    CHECK_OK(iotls_new_session_ticket_parse(body(&m), body_len(&m), &nst));
+    CHECK_OK(iotls__new_session_ticket_parse(body(&m), body_len(&m), &nst));
     CHECK(nst.lifetime == 7200 && nst.age_add == 0xdeadbeef && nst.max_early_data == 0);
     CHECK(nst.exts_seen == 0 && bytes_eq(nst.ticket, "746b74"));
-    iotls_wr_init(&w, m.b, sizeof(m.b));
-    CHECK_RC(iotls_new_session_ticket_write(&w, 604801, 0, NULL, 0, (const uint8_t *)"t", 1, 0),
+    iotls__wr_init(&w, m.b, sizeof(m.b));
+    CHECK_RC(iotls__new_session_ticket_write(&w, 604801, 0, NULL, 0, (const uint8_t *)"t", 1, 0),
              IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_new_session_ticket_write(&w, 1, 0, NULL, 0, NULL, 0, 0), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__new_session_ticket_write(&w, 1, 0, NULL, 0, NULL, 0, 0), IOTLS_ERR_BAD_ARG);
 
     /* CertificateVerify and Finished. */
     iotls_certificate_verify cv;
-    WRITE_INTO(&m, iotls_certificate_verify_write(w, 0x0403, (const uint8_t *)"\x30\x00", 2));
+    WRITE_INTO(&m, iotls__certificate_verify_write(w, 0x0403, (const uint8_t *)"\x30\x00", 2));
     CHECK_HEX(m.b, m.len,
               "0f000006"
               "0403"
               "0002"
               "3000");
-    CHECK_OK(iotls_certificate_verify_parse(body(&m), body_len(&m), &cv));
+    CHECK_OK(iotls__certificate_verify_parse(body(&m), body_len(&m), &cv));
     CHECK(cv.scheme == 0x0403 && bytes_eq(cv.signature, "3000"));
     uint8_t vd[48];
     memset(vd, 0xfd, sizeof(vd));
-    WRITE_INTO(&m, iotls_finished_write(w, vd, 48));
+    WRITE_INTO(&m, iotls__finished_write(w, vd, 48));
     CHECK(m.len == 52 && m.b[0] == 20 && m.b[3] == 48 && m.b[51] == 0xfd);
-    iotls_wr_init(&w, m.b, 51);
-    CHECK_RC(iotls_finished_write(&w, vd, 48), IOTLS_ERR_BUFFER_TOO_SMALL);
+    iotls__wr_init(&w, m.b, 51);
+    CHECK_RC(iotls__finished_write(&w, vd, 48), IOTLS_ERR_BUFFER_TOO_SMALL);
 }
 
 int main(void)

@@ -2,7 +2,7 @@
  * (src/crypto/openssl/x509.c), through whole handshakes in memory:
  *  - on (the default): a new server certificate is parsed by the first
  *    handshake and taken from the cache by the following ones;
- *  - off at run time (iotls_ossl_cert_cache_set_enabled(0), what
+ *  - off at run time (iotls__ossl_cert_cache_set_enabled(0), what
  *    `iotls bench` does for its "new peer certificate every handshake"
  *    figures): every handshake parses it and none uses the cache, even
  *    when the cache holds it;
@@ -51,10 +51,10 @@ static int handshake(void)
 static void rounds(unsigned long *parsed, unsigned long *hits)
 {
     unsigned long p0 = 0, h0 = 0, p1 = 0, h1 = 0;
-    iotls_ossl_cert_cache_counts(&p0, &h0);
+    iotls__ossl_cert_cache_counts(&p0, &h0);
     for (int i = 0; i < ROUNDS; i++)
         CHECK(handshake());
-    iotls_ossl_cert_cache_counts(&p1, &h1);
+    iotls__ossl_cert_cache_counts(&p1, &h1);
     *parsed = p1 - p0;
     *hits = h1 - h0;
 }
@@ -82,31 +82,31 @@ int main(void)
     CHECK_OK(iotls_config_set_cert_mem(g_server, (const uint8_t *)leaf_cert, strlen(leaf_cert),
                                        (const uint8_t *)leaf_key, strlen(leaf_key)));
     int built = IOTLS_OSSL_CERT_CACHE > 0;
-    CHECK(iotls_ossl_cert_cache_enabled() == built);
+    CHECK(iotls__ossl_cert_cache_enabled() == built);
     if (!built)
         printf("cache built out (IOTLS_OSSL_CERT_CACHE=0): every handshake must parse\n");
     unsigned long parsed, hits;
 
     /* Off first, so the certificate is not in the cache: off must not put
      * it there either. */
-    iotls_ossl_cert_cache_set_enabled(0);
-    CHECK(iotls_ossl_cert_cache_enabled() == 0);
+    iotls__ossl_cert_cache_set_enabled(0);
+    CHECK(iotls__ossl_cert_cache_enabled() == 0);
     rounds(&parsed, &hits);
     expect("new certificate", 0, parsed, hits, ROUNDS, 0);
 
     /* On: one parse, then the cache. */
-    iotls_ossl_cert_cache_set_enabled(1);
-    CHECK(iotls_ossl_cert_cache_enabled() == built);
+    iotls__ossl_cert_cache_set_enabled(1);
+    CHECK(iotls__ossl_cert_cache_enabled() == built);
     rounds(&parsed, &hits);
     expect("new certificate", built, parsed, hits, built ? 1 : ROUNDS, built ? ROUNDS - 1 : 0);
 
     /* Off with the certificate in the cache: still parsed every time. */
-    iotls_ossl_cert_cache_set_enabled(0);
+    iotls__ossl_cert_cache_set_enabled(0);
     rounds(&parsed, &hits);
     expect("cached certificate", 0, parsed, hits, ROUNDS, 0);
 
     /* On again: what the cache held is used again. */
-    iotls_ossl_cert_cache_set_enabled(1);
+    iotls__ossl_cert_cache_set_enabled(1);
     rounds(&parsed, &hits);
     expect("cached certificate", built, parsed, hits, built ? 0 : ROUNDS, built ? ROUNDS : 0);
 

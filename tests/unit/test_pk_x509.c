@@ -170,16 +170,16 @@ static void make_pki(void)
 
 static void load_chain(iotls_x509 *chain, const ident *a, const ident *b)
 {
-    iotls_x509_init(chain);
-    CHECK_OK(iotls_x509_load_mem(chain, (const uint8_t *)a->cert, strlen(a->cert)));
+    iotls__x509_init(chain);
+    CHECK_OK(iotls__x509_load_mem(chain, (const uint8_t *)a->cert, strlen(a->cert)));
     if (b != NULL)
-        CHECK_OK(iotls_x509_load_mem(chain, (const uint8_t *)b->cert, strlen(b->cert)));
+        CHECK_OK(iotls__x509_load_mem(chain, (const uint8_t *)b->cert, strlen(b->cert)));
 }
 
 static void load_key(iotls_pkey *key, const ident *id)
 {
-    iotls_pkey_init(key);
-    CHECK_OK(iotls_pkey_load_mem(key, (const uint8_t *)id->key, strlen(id->key), NULL));
+    iotls__pkey_init(key);
+    CHECK_OK(iotls__pkey_load_mem(key, (const uint8_t *)id->key, strlen(id->key), NULL));
 }
 
 /* ---- checks ---- */
@@ -267,9 +267,9 @@ static int verify(const ident *l, const ident *i, const ident *anchor, const cha
     load_chain(&chain, l, i);
     load_chain(&trust, anchor, NULL);
     iotls_x509_policy pol = {&trust, host, server, at, 0, NULL};
-    int rc = iotls_x509_verify(&chain, &pol, detail, cap);
-    iotls_x509_free(&chain);
-    iotls_x509_free(&trust);
+    int rc = iotls__x509_verify(&chain, &pol, detail, cap);
+    iotls__x509_free(&chain);
+    iotls__x509_free(&trust);
     return rc;
 }
 
@@ -352,20 +352,20 @@ static void test_verify(void)
 
     /* Bad arguments. */
     iotls_x509 empty, trust;
-    iotls_x509_init(&empty);
+    iotls__x509_init(&empty);
     load_chain(&trust, &ca, NULL);
     iotls_x509_policy pol = {&trust, NULL, 1, 0, 0, NULL};
-    CHECK_RC(iotls_x509_verify(&empty, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_verify(&empty, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
     pol.trust = &empty;
-    CHECK_RC(iotls_x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
+    CHECK_RC(iotls__x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
     pol.trust = NULL;
-    CHECK_RC(iotls_x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_BAD_ARG);
-    iotls_x509_free(&trust);
-    iotls_x509_free(&empty);
+    CHECK_RC(iotls__x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_BAD_ARG);
+    iotls__x509_free(&trust);
+    iotls__x509_free(&empty);
 }
 
 /* Certificates made by openssl that our profile must refuse. */
-/* iotls_x509_validity and iotls_x509_explain: the words iotls_error()
+/* iotls__x509_validity and iotls__x509_explain: the words iotls_error()
  * gets for a refused certificate. */
 static void test_explain(void)
 {
@@ -374,11 +374,11 @@ static void test_explain(void)
     char text[320], want[64];
 
     load_chain(&chain, &expired, &inter);
-    CHECK_OK(iotls_x509_validity(&chain, 0, &from, &to));
+    CHECK_OK(iotls__x509_validity(&chain, 0, &from, &to));
     CHECK(from == now - 10 * 86400);
     CHECK(to == now - 86400);
-    CHECK(iotls_x509_validity(&chain, 2, &from, &to) == IOTLS_ERR_BAD_ARG);
-    iotls_x509_explain(&chain, IOTLS_ERR_CERT_EXPIRED, now, text, sizeof text);
+    CHECK(iotls__x509_validity(&chain, 2, &from, &to) == IOTLS_ERR_BAD_ARG);
+    iotls__x509_explain(&chain, IOTLS_ERR_CERT_EXPIRED, now, text, sizeof text);
     CHECK(strstr(text, "device.example") != NULL);
     struct tm tm;
     time_t t = (time_t)(now - 86400);
@@ -391,17 +391,17 @@ static void test_explain(void)
     CHECK(strstr(text, want) != NULL);
     /* Within the validity (a year later the CA would be expired too, but
      * only the leaf is out of range at now - 5 days): nothing to say. */
-    iotls_x509_explain(&chain, IOTLS_ERR_CERT_EXPIRED, now - 5 * 86400, text, sizeof text);
+    iotls__x509_explain(&chain, IOTLS_ERR_CERT_EXPIRED, now - 5 * 86400, text, sizeof text);
     CHECK(strstr(text, "device.example") == NULL);
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
 
     load_chain(&chain, &other_leaf, NULL);
-    iotls_x509_explain(&chain, IOTLS_ERR_CERT_UNKNOWN_CA, now, text, sizeof text);
+    iotls__x509_explain(&chain, IOTLS_ERR_CERT_UNKNOWN_CA, now, text, sizeof text);
     CHECK(strstr(text, "device.example") != NULL && strstr(text, "issued by") != NULL &&
           strstr(text, "other CA") != NULL);
-    iotls_x509_explain(&chain, IOTLS_ERR_DECODE, now, text, sizeof text);
+    iotls__x509_explain(&chain, IOTLS_ERR_DECODE, now, text, sizeof text);
     CHECK(text[0] == '\0');
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
 }
 
 static void test_profile(void)
@@ -424,34 +424,34 @@ static void test_profile(void)
     load_chain(&trust, &ca, NULL);
     iotls_x509_policy pol = {&trust, NULL, 1, 0, 0, NULL};
 
-    iotls_x509_init(&chain);
+    iotls__x509_init(&chain);
     size_t n = read_file("weak.pem", pem, sizeof(pem));
-    CHECK_OK(iotls_x509_load_mem(&chain, pem, n));
-    CHECK_OK(iotls_x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert)));
-    CHECK_RC(iotls_x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
-    iotls_x509_free(&chain);
+    CHECK_OK(iotls__x509_load_mem(&chain, pem, n));
+    CHECK_OK(iotls__x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert)));
+    CHECK_RC(iotls__x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    iotls__x509_free(&chain);
 
     n = read_file("sha1.pem", pem, sizeof(pem));
-    CHECK_OK(iotls_x509_load_mem(&chain, pem, n));
-    CHECK_OK(iotls_x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert)));
-    CHECK_RC(iotls_x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
-    iotls_x509_free(&chain);
-    iotls_x509_free(&trust);
+    CHECK_OK(iotls__x509_load_mem(&chain, pem, n));
+    CHECK_OK(iotls__x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert)));
+    CHECK_RC(iotls__x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
+    iotls__x509_free(&chain);
+    iotls__x509_free(&trust);
 }
 
 /* Loads the PEM files names (NULL-ended, leaf first) into chain. */
 static void load_files(iotls_x509 *chain, const char *const *names)
 {
     static uint8_t pem[16384];
-    iotls_x509_init(chain);
+    iotls__x509_init(chain);
     for (; *names != NULL; names++) {
         size_t n = read_file(*names, pem, sizeof(pem));
         CHECK(n > 0);
-        CHECK_OK(iotls_x509_load_mem(chain, pem, n));
+        CHECK_OK(iotls__x509_load_mem(chain, pem, n));
     }
 }
 
-/* iotls_x509_verify of the files against anchor for device.example, RSA
+/* iotls__x509_verify of the files against anchor for device.example, RSA
  * maximum max_bits (0: the default). */
 static int verify_files(const char *const *names, const ident *anchor, unsigned max_bits,
                         char *detail, size_t cap)
@@ -460,9 +460,9 @@ static int verify_files(const char *const *names, const ident *anchor, unsigned 
     load_files(&chain, names);
     load_chain(&trust, anchor, NULL);
     iotls_x509_policy pol = {&trust, "device.example", 1, 0, max_bits, NULL};
-    int rc = iotls_x509_verify(&chain, &pol, detail, cap);
-    iotls_x509_free(&chain);
-    iotls_x509_free(&trust);
+    int rc = iotls__x509_verify(&chain, &pol, detail, cap);
+    iotls__x509_free(&chain);
+    iotls__x509_free(&trust);
     return rc;
 }
 
@@ -556,11 +556,11 @@ static void test_key_limits(void)
         uint8_t pem[8192];
         size_t n = read_file(big[1], pem, sizeof(pem)); /* big.pem */
         iotls_x509 big_ca;
-        iotls_x509_init(&big_ca);
+        iotls__x509_init(&big_ca);
         CHECK(n > 0);
-        CHECK_RC(iotls_x509_load_mem(&big_ca, pem, n), IOTLS_ERR_BAD_CERTIFICATE);
-        CHECK(iotls_x509_count(&big_ca) == 0);
-        iotls_x509_free(&big_ca);
+        CHECK_RC(iotls__x509_load_mem(&big_ca, pem, n), IOTLS_ERR_BAD_CERTIFICATE);
+        CHECK(iotls__x509_count(&big_ca) == 0);
+        iotls__x509_free(&big_ca);
     }
 #endif
     /* The edge chain's 2048-bit keys with a maximum of 2048. */
@@ -574,26 +574,26 @@ static void test_key_limits(void)
      * chain (verified or not). */
     iotls_x509 chain;
     load_files(&chain, bige);
-    CHECK_RC(iotls_x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
-    iotls_x509_free(&chain);
+    CHECK_RC(iotls__x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    iotls__x509_free(&chain);
 #if BIG_RSA_PARSES
     load_files(&chain, big);
-    CHECK_RC(iotls_x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
-    CHECK_OK(iotls_x509_check_keys(&chain, 8192, NULL, 0));
-    iotls_x509_free(&chain);
+    CHECK_RC(iotls__x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK_OK(iotls__x509_check_keys(&chain, 8192, NULL, 0));
+    iotls__x509_free(&chain);
 #endif
     load_files(&chain, edge);
-    CHECK_OK(iotls_x509_check_keys(&chain, 0, detail, sizeof(detail)));
+    CHECK_OK(iotls__x509_check_keys(&chain, 0, detail, sizeof(detail)));
     CHECK(detail[0] == '\0');
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
     /* Our usual chains: P-256, P-384, RSA-2048 with 65537. */
     load_chain(&chain, &leaf_rsa, &inter);
-    CHECK_OK(iotls_x509_check_keys(&chain, 0, NULL, 0));
-    iotls_x509_free(&chain);
+    CHECK_OK(iotls__x509_check_keys(&chain, 0, NULL, 0));
+    iotls__x509_free(&chain);
     load_chain(&chain, &leaf384, &inter384);
-    CHECK_OK(iotls_x509_check_keys(&chain, 0, NULL, 0));
-    iotls_x509_free(&chain);
-    CHECK_RC(iotls_x509_check_keys(NULL, 0, NULL, 0), IOTLS_ERR_BAD_ARG);
+    CHECK_OK(iotls__x509_check_keys(&chain, 0, NULL, 0));
+    iotls__x509_free(&chain);
+    CHECK_RC(iotls__x509_check_keys(NULL, 0, NULL, 0), IOTLS_ERR_BAD_ARG);
 }
 
 /* The TLS 1.3 CertificateVerify content (RFC 8446 4.4.3) for some hash. */
@@ -626,14 +626,14 @@ static void sign_verify(const ident *id, const char *name, uint16_t scheme)
     iotls_x509 chain;
     load_key(&key, id);
     load_chain(&chain, id, NULL);
-    CHECK(iotls_pkey_can_sign(&key, scheme) == 1);
-    CHECK(iotls_x509_key_fits(&chain, scheme) == 1);
+    CHECK(iotls__pkey_can_sign(&key, scheme) == 1);
+    CHECK(iotls__x509_key_fits(&chain, scheme) == 1);
 
     uint8_t msg[200], sig[IOTLS_MAX_SIGNATURE_LEN + 1];
     size_t msg_len = cv_content(msg), sig_len = 0;
-    CHECK_OK(iotls_pkey_sign(&key, scheme, msg, msg_len, sig, IOTLS_MAX_SIGNATURE_LEN, &sig_len));
+    CHECK_OK(iotls__pkey_sign(&key, scheme, msg, msg_len, sig, IOTLS_MAX_SIGNATURE_LEN, &sig_len));
     CHECK(sig_len > 0 && sig_len <= IOTLS_MAX_SIGNATURE_LEN);
-    CHECK_OK(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len));
+    CHECK_OK(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len));
 
     /* OpenSSL accepts our signature: PSS with salt length = hash length. */
     int pss = scheme >= IOTLS_SIG_RSA_PSS_RSAE_SHA256 && scheme <= IOTLS_SIG_RSA_PSS_RSAE_SHA512;
@@ -664,7 +664,7 @@ static void sign_verify(const ident *id, const char *name, uint16_t scheme)
     uint8_t osig[IOTLS_MAX_SIGNATURE_LEN];
     size_t osig_len = read_file("osig.bin", osig, sizeof(osig));
     CHECK(osig_len > 0);
-    CHECK_OK(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, osig, osig_len));
+    CHECK_OK(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, osig, osig_len));
     if (pss) {
         /* ... but only with the salt as long as the hash (RFC 8446 4.2.3):
          * OpenSSL's signatures with no salt, a SHA-1-sized one, one byte
@@ -684,7 +684,7 @@ static void sign_verify(const ident *id, const char *name, uint16_t scheme)
             CHECK(rc == 0);
             osig_len = read_file("osig.bin", osig, sizeof(osig));
             CHECK(osig_len > 0);
-            rc = iotls_x509_verify_signature(&chain, scheme, msg, msg_len, osig, osig_len);
+            rc = iotls__x509_verify_signature(&chain, scheme, msg, msg_len, osig, osig_len);
             CHECK_RC(rc, IOTLS_ERR_DECRYPT_ERROR);
             if (rc != IOTLS_ERR_DECRYPT_ERROR)
                 fprintf(stderr, "  (%s/%04x: PSS salt length %s accepted)\n", name, scheme, salt);
@@ -693,28 +693,28 @@ static void sign_verify(const ident *id, const char *name, uint16_t scheme)
 
     /* Any change is a decrypt_error. */
     sig[sig_len / 2] ^= 0x10;
-    CHECK_RC(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len),
+    CHECK_RC(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len),
              IOTLS_ERR_DECRYPT_ERROR);
     sig[sig_len / 2] ^= 0x10;
     msg[70] ^= 0x01;
-    CHECK_RC(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len),
+    CHECK_RC(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len),
              IOTLS_ERR_DECRYPT_ERROR);
     msg[70] ^= 0x01;
-    CHECK_RC(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len - 1),
+    CHECK_RC(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len - 1),
              IOTLS_ERR_DECRYPT_ERROR);
     sig[sig_len] = 0;
-    CHECK_RC(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len + 1),
+    CHECK_RC(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len + 1),
              IOTLS_ERR_DECRYPT_ERROR);
-    CHECK_RC(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, sig, 0),
+    CHECK_RC(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, sig, 0),
              IOTLS_ERR_DECRYPT_ERROR);
-    CHECK_OK(iotls_x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len));
+    CHECK_OK(iotls__x509_verify_signature(&chain, scheme, msg, msg_len, sig, sig_len));
 
     /* Too small an output buffer is refused before signing. */
-    CHECK_RC(iotls_pkey_sign(&key, scheme, msg, msg_len, sig, 16, &sig_len),
+    CHECK_RC(iotls__pkey_sign(&key, scheme, msg, msg_len, sig, 16, &sig_len),
              IOTLS_ERR_BUFFER_TOO_SMALL);
 
-    iotls_pkey_free(&key);
-    iotls_x509_free(&chain);
+    iotls__pkey_free(&key);
+    iotls__x509_free(&chain);
 }
 
 static void test_signatures(void)
@@ -732,19 +732,19 @@ static void test_signatures(void)
     size_t sig_len;
     load_key(&key, &leaf);
     load_chain(&chain, &leaf, NULL);
-    CHECK_OK(iotls_pkey_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256, NULL, 0, sig, sizeof(sig),
-                             &sig_len));
-    CHECK_OK(iotls_x509_verify_signature(&chain, IOTLS_SIG_ECDSA_SECP256R1_SHA256, NULL, 0, sig,
-                                         sig_len));
+    CHECK_OK(iotls__pkey_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256, NULL, 0, sig, sizeof(sig),
+                              &sig_len));
+    CHECK_OK(iotls__x509_verify_signature(&chain, IOTLS_SIG_ECDSA_SECP256R1_SHA256, NULL, 0, sig,
+                                          sig_len));
     /* A scheme that does not fit the key is the caller's mistake. */
-    CHECK_RC(iotls_pkey_sign(&key, IOTLS_SIG_ECDSA_SECP384R1_SHA384, NULL, 0, sig, sizeof(sig),
-                             &sig_len),
+    CHECK_RC(iotls__pkey_sign(&key, IOTLS_SIG_ECDSA_SECP384R1_SHA384, NULL, 0, sig, sizeof(sig),
+                              &sig_len),
              IOTLS_ERR_BAD_ARG);
     CHECK_RC(
-        iotls_pkey_sign(&key, IOTLS_SIG_RSA_PSS_RSAE_SHA256, NULL, 0, sig, sizeof(sig), &sig_len),
+        iotls__pkey_sign(&key, IOTLS_SIG_RSA_PSS_RSAE_SHA256, NULL, 0, sig, sizeof(sig), &sig_len),
         IOTLS_ERR_BAD_ARG);
-    iotls_pkey_free(&key);
-    iotls_x509_free(&chain);
+    iotls__pkey_free(&key);
+    iotls__x509_free(&chain);
 
     /* Scheme vs the peer's key: illegal_parameter, before any crypto. */
     iotls_x509 p256, p384, rsa;
@@ -753,35 +753,38 @@ static void test_signatures(void)
     load_chain(&rsa, &leaf_rsa, NULL);
     uint8_t msg[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint8_t junk[256] = {0x30};
-    CHECK_RC(iotls_x509_verify_signature(&p256, IOTLS_SIG_ECDSA_SECP384R1_SHA384, msg, 8, junk, 72),
+    CHECK_RC(
+        iotls__x509_verify_signature(&p256, IOTLS_SIG_ECDSA_SECP384R1_SHA384, msg, 8, junk, 72),
+        IOTLS_ERR_ILLEGAL_PARAMETER);
+    CHECK_RC(
+        iotls__x509_verify_signature(&p384, IOTLS_SIG_ECDSA_SECP256R1_SHA256, msg, 8, junk, 72),
+        IOTLS_ERR_ILLEGAL_PARAMETER);
+    CHECK_RC(iotls__x509_verify_signature(&p256, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, 8, junk, 256),
              IOTLS_ERR_ILLEGAL_PARAMETER);
-    CHECK_RC(iotls_x509_verify_signature(&p384, IOTLS_SIG_ECDSA_SECP256R1_SHA256, msg, 8, junk, 72),
+    CHECK_RC(iotls__x509_verify_signature(&rsa, IOTLS_SIG_ECDSA_SECP256R1_SHA256, msg, 8, junk, 72),
              IOTLS_ERR_ILLEGAL_PARAMETER);
-    CHECK_RC(iotls_x509_verify_signature(&p256, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, 8, junk, 256),
+    CHECK_RC(iotls__x509_verify_signature(&rsa, IOTLS_SIG_RSA_PKCS1_SHA256, msg, 8, junk, 256),
              IOTLS_ERR_ILLEGAL_PARAMETER);
-    CHECK_RC(iotls_x509_verify_signature(&rsa, IOTLS_SIG_ECDSA_SECP256R1_SHA256, msg, 8, junk, 72),
+    CHECK_RC(iotls__x509_verify_signature(&rsa, 0x0807 /* ed25519 */, msg, 8, junk, 64),
              IOTLS_ERR_ILLEGAL_PARAMETER);
-    CHECK_RC(iotls_x509_verify_signature(&rsa, IOTLS_SIG_RSA_PKCS1_SHA256, msg, 8, junk, 256),
-             IOTLS_ERR_ILLEGAL_PARAMETER);
-    CHECK_RC(iotls_x509_verify_signature(&rsa, 0x0807 /* ed25519 */, msg, 8, junk, 64),
-             IOTLS_ERR_ILLEGAL_PARAMETER);
-    CHECK_RC(iotls_x509_verify_signature(&rsa, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, 8, junk, 256),
+    CHECK_RC(iotls__x509_verify_signature(&rsa, IOTLS_SIG_RSA_PSS_RSAE_SHA256, msg, 8, junk, 256),
              IOTLS_ERR_DECRYPT_ERROR);
-    CHECK_RC(iotls_x509_verify_signature(&p256, IOTLS_SIG_ECDSA_SECP256R1_SHA256, msg, 8, junk, 72),
-             IOTLS_ERR_DECRYPT_ERROR);
+    CHECK_RC(
+        iotls__x509_verify_signature(&p256, IOTLS_SIG_ECDSA_SECP256R1_SHA256, msg, 8, junk, 72),
+        IOTLS_ERR_DECRYPT_ERROR);
 
     /* key_fits: certificates may use PKCS#1, CertificateVerify may not. */
-    CHECK(iotls_x509_key_fits(&p256, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
-    CHECK(iotls_x509_key_fits(&p256, IOTLS_SIG_ECDSA_SECP384R1_SHA384) == 0);
-    CHECK(iotls_x509_key_fits(&p256, IOTLS_SIG_RSA_PSS_RSAE_SHA256) == 0);
-    CHECK(iotls_x509_key_fits(&p384, IOTLS_SIG_ECDSA_SECP384R1_SHA384) == 1);
-    CHECK(iotls_x509_key_fits(&rsa, IOTLS_SIG_RSA_PSS_RSAE_SHA512) == 1);
-    CHECK(iotls_x509_key_fits(&rsa, IOTLS_SIG_RSA_PKCS1_SHA256) == 1);
-    CHECK(iotls_x509_key_fits(&rsa, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 0);
-    CHECK(iotls_x509_key_fits(&rsa, 0x0807) == 0);
-    iotls_x509_free(&p256);
-    iotls_x509_free(&p384);
-    iotls_x509_free(&rsa);
+    CHECK(iotls__x509_key_fits(&p256, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
+    CHECK(iotls__x509_key_fits(&p256, IOTLS_SIG_ECDSA_SECP384R1_SHA384) == 0);
+    CHECK(iotls__x509_key_fits(&p256, IOTLS_SIG_RSA_PSS_RSAE_SHA256) == 0);
+    CHECK(iotls__x509_key_fits(&p384, IOTLS_SIG_ECDSA_SECP384R1_SHA384) == 1);
+    CHECK(iotls__x509_key_fits(&rsa, IOTLS_SIG_RSA_PSS_RSAE_SHA512) == 1);
+    CHECK(iotls__x509_key_fits(&rsa, IOTLS_SIG_RSA_PKCS1_SHA256) == 1);
+    CHECK(iotls__x509_key_fits(&rsa, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 0);
+    CHECK(iotls__x509_key_fits(&rsa, 0x0807) == 0);
+    iotls__x509_free(&p256);
+    iotls__x509_free(&p384);
+    iotls__x509_free(&rsa);
 }
 
 static void test_can_sign(void)
@@ -803,16 +806,16 @@ static void test_can_sign(void)
     load_key(&p256, &leaf);
     load_key(&p384, &leaf384);
     load_key(&rsa, &leaf_rsa);
-    iotls_pkey_init(&none);
+    iotls__pkey_init(&none);
     for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-        CHECK(iotls_pkey_can_sign(&p256, schemes[i]) == want_p256[i]);
-        CHECK(iotls_pkey_can_sign(&p384, schemes[i]) == want_p384[i]);
-        CHECK(iotls_pkey_can_sign(&rsa, schemes[i]) == want_rsa[i]);
-        CHECK(iotls_pkey_can_sign(&none, schemes[i]) == 0);
+        CHECK(iotls__pkey_can_sign(&p256, schemes[i]) == want_p256[i]);
+        CHECK(iotls__pkey_can_sign(&p384, schemes[i]) == want_p384[i]);
+        CHECK(iotls__pkey_can_sign(&rsa, schemes[i]) == want_rsa[i]);
+        CHECK(iotls__pkey_can_sign(&none, schemes[i]) == 0);
     }
-    iotls_pkey_free(&p256);
-    iotls_pkey_free(&p384);
-    iotls_pkey_free(&rsa);
+    iotls__pkey_free(&p256);
+    iotls__pkey_free(&p384);
+    iotls__pkey_free(&rsa);
 }
 
 /* SHA-256 of the SubjectPublicKeyInfo, as openssl computes it. */
@@ -832,9 +835,9 @@ static void check_spki(const ident *id, const char *name)
     iotls_x509 chain;
     load_chain(&chain, id, NULL);
     uint8_t spki[32];
-    CHECK_OK(iotls_x509_spki_sha256(&chain, spki));
+    CHECK_OK(iotls__x509_spki_sha256(&chain, spki));
     CHECK_HEX(spki, 32, out);
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
 }
 
 static void test_describe(void)
@@ -846,21 +849,21 @@ static void test_describe(void)
     iotls_x509 chain;
     char text[256];
     load_chain(&chain, &leaf, &inter);
-    CHECK(iotls_x509_count(&chain) == 2);
-    CHECK_OK(iotls_x509_subject(&chain, 0, text, sizeof(text)));
+    CHECK(iotls__x509_count(&chain) == 2);
+    CHECK_OK(iotls__x509_subject(&chain, 0, text, sizeof(text)));
     CHECK(strcmp(text, "CN=device.example, O=iotls") == 0);
-    CHECK_OK(iotls_x509_issuer(&chain, 0, text, sizeof(text)));
+    CHECK_OK(iotls__x509_issuer(&chain, 0, text, sizeof(text)));
     CHECK(strcmp(text, "CN=iotls test intermediate, O=iotls") == 0);
-    CHECK_OK(iotls_x509_subject(&chain, 1, text, sizeof(text)));
+    CHECK_OK(iotls__x509_subject(&chain, 1, text, sizeof(text)));
     CHECK(strcmp(text, "CN=iotls test intermediate, O=iotls") == 0);
-    CHECK_RC(iotls_x509_subject(&chain, 2, text, sizeof(text)), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_x509_subject(&chain, 0, text, 8), IOTLS_ERR_BUFFER_TOO_SMALL);
-    CHECK_OK(iotls_x509_sans(&chain, text, sizeof(text)));
+    CHECK_RC(iotls__x509_subject(&chain, 2, text, sizeof(text)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__x509_subject(&chain, 0, text, 8), IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK_OK(iotls__x509_sans(&chain, text, sizeof(text)));
     CHECK(strcmp(text, "DNS:device.example, DNS:*.wild.example, IP:127.0.0.1, IP:::1") == 0);
-    CHECK_RC(iotls_x509_sans(&chain, text, 20), IOTLS_ERR_BUFFER_TOO_SMALL);
-    CHECK_OK(iotls_x509_key_desc(&chain, 0, text, sizeof(text)));
+    CHECK_RC(iotls__x509_sans(&chain, text, 20), IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK_OK(iotls__x509_key_desc(&chain, 0, text, sizeof(text)));
     CHECK(strcmp(text, "ECDSA P-256") == 0);
-    CHECK_RC(iotls_x509_key_desc(&chain, 0, text, 4), IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK_RC(iotls__x509_key_desc(&chain, 0, text, 4), IOTLS_ERR_BUFFER_TOO_SMALL);
 
     /* der(i) is the certificate as openssl encodes it from the PEM. */
     const uint8_t *der;
@@ -868,9 +871,9 @@ static void test_describe(void)
     uint8_t want[PEM_CAP];
     CHECK(run(NULL, 0, "openssl x509 -in inter.pem -outform DER -out inter.der") == 0);
     size_t want_len = read_file("inter.der", want, sizeof(want));
-    CHECK_OK(iotls_x509_der(&chain, 1, &der, &der_len));
+    CHECK_OK(iotls__x509_der(&chain, 1, &der, &der_len));
     CHECK(der_len == want_len && memcmp(der, want, want_len) == 0);
-    CHECK_RC(iotls_x509_der(&chain, 2, &der, &der_len), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__x509_der(&chain, 2, &der, &der_len), IOTLS_ERR_BAD_ARG);
 
     /* The public iotls_cert_describe (include/iotls/pki.h, what `iotls
      * client -v` prints for each certificate of the peer's chain): one DER
@@ -878,7 +881,7 @@ static void test_describe(void)
      * does not parse is an error with "?" in every field, never the text of
      * a previous call. */
     iotls_cert_text desc;
-    CHECK_OK(iotls_x509_der(&chain, 0, &der, &der_len));
+    CHECK_OK(iotls__x509_der(&chain, 0, &der, &der_len));
     CHECK_OK(iotls_cert_describe(der, der_len, &desc));
     CHECK(strcmp(desc.subject, "CN=device.example, O=iotls") == 0);
     CHECK(strcmp(desc.issuer, "CN=iotls test intermediate, O=iotls") == 0);
@@ -888,46 +891,46 @@ static void test_describe(void)
           strcmp(desc.key, "?") == 0);
     CHECK_RC(iotls_cert_describe(NULL, 0, &desc), IOTLS_ERR_BAD_CERTIFICATE);
     CHECK_RC(iotls_cert_describe(der, der_len, NULL), IOTLS_ERR_BAD_ARG);
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
     load_chain(&chain, &leaf_rsa, NULL);
-    CHECK_OK(iotls_x509_der(&chain, 0, &der, &der_len));
+    CHECK_OK(iotls__x509_der(&chain, 0, &der, &der_len));
     CHECK_OK(iotls_cert_describe(der, der_len, &desc));
     CHECK(strcmp(desc.key, "RSA-2048") == 0);
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
 
     load_chain(&chain, &leaf384, &leaf_rsa);
-    CHECK_OK(iotls_x509_key_desc(&chain, 0, text, sizeof(text)));
+    CHECK_OK(iotls__x509_key_desc(&chain, 0, text, sizeof(text)));
     CHECK(strcmp(text, "ECDSA P-384") == 0);
-    CHECK_OK(iotls_x509_key_desc(&chain, 1, text, sizeof(text)));
+    CHECK_OK(iotls__x509_key_desc(&chain, 1, text, sizeof(text)));
     CHECK(strcmp(text, "RSA-2048") == 0);
-    CHECK_OK(iotls_x509_sans(&chain, text, sizeof(text)));
+    CHECK_OK(iotls__x509_sans(&chain, text, sizeof(text)));
     CHECK(strcmp(text, "DNS:p384.example") == 0);
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
 
     load_chain(&chain, &ca, NULL);
-    CHECK_OK(iotls_x509_sans(&chain, text, sizeof(text)));
+    CHECK_OK(iotls__x509_sans(&chain, text, sizeof(text)));
     CHECK(strcmp(text, "") == 0);
-    iotls_x509_free(&chain);
+    iotls__x509_free(&chain);
 
     /* matches_key */
     iotls_pkey key, other, none;
     load_key(&key, &leaf);
     load_key(&other, &leaf_rsa);
-    iotls_pkey_init(&none);
+    iotls__pkey_init(&none);
     load_chain(&chain, &leaf, NULL);
-    CHECK(iotls_x509_matches_key(&chain, &key) == 1);
-    CHECK(iotls_x509_matches_key(&chain, &other) == 0);
-    CHECK(iotls_x509_matches_key(&chain, &none) == 0);
-    iotls_x509_free(&chain);
+    CHECK(iotls__x509_matches_key(&chain, &key) == 1);
+    CHECK(iotls__x509_matches_key(&chain, &other) == 0);
+    CHECK(iotls__x509_matches_key(&chain, &none) == 0);
+    iotls__x509_free(&chain);
     load_chain(&chain, &other_leaf, NULL); /* same spec, its own P-256 key */
-    CHECK(iotls_x509_matches_key(&chain, &key) == 0);
-    iotls_x509_free(&chain);
+    CHECK(iotls__x509_matches_key(&chain, &key) == 0);
+    iotls__x509_free(&chain);
     load_chain(&chain, &leaf_rsa, NULL);
-    CHECK(iotls_x509_matches_key(&chain, &other) == 1);
-    CHECK(iotls_x509_matches_key(&chain, &key) == 0);
-    iotls_x509_free(&chain);
-    iotls_pkey_free(&key);
-    iotls_pkey_free(&other);
+    CHECK(iotls__x509_matches_key(&chain, &other) == 1);
+    CHECK(iotls__x509_matches_key(&chain, &key) == 0);
+    iotls__x509_free(&chain);
+    iotls__pkey_free(&key);
+    iotls__pkey_free(&other);
 }
 
 static void test_loading(void)
@@ -935,12 +938,12 @@ static void test_loading(void)
     char out[2048];
     iotls_pkey key;
     iotls_x509 chain;
-    iotls_pkey_init(&key);
-    iotls_x509_init(&chain);
+    iotls__pkey_init(&key);
+    iotls__x509_init(&chain);
 
     /* Keys: PEM file, DER (PKCS#8), encrypted PKCS#8, legacy encrypted PEM. */
-    CHECK_OK(iotls_pkey_load_file(&key, path_of("leaf.key"), NULL));
-    CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
+    CHECK_OK(iotls__pkey_load_file(&key, path_of("leaf.key"), NULL));
+    CHECK(iotls__pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
     CHECK(run(out, sizeof(out),
               "openssl pkcs8 -topk8 -nocrypt -in leaf_rsa.key -outform DER -out rsa.der && "
               "openssl pkcs8 -topk8 -v2 des3 -passout pass:s3cret -in leaf.key "
@@ -948,45 +951,45 @@ static void test_loading(void)
               "openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:s3cret -in leaf.key "
               "-out enc_aes.pem && "
               "openssl ec -aes128 -passout pass:0ld -in leaf384.key -out legacy.pem") == 0);
-    CHECK_OK(iotls_pkey_load_file(&key, path_of("rsa.der"), NULL));
-    CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_RSA_PSS_RSAE_SHA256) == 1);
+    CHECK_OK(iotls__pkey_load_file(&key, path_of("rsa.der"), NULL));
+    CHECK(iotls__pkey_can_sign(&key, IOTLS_SIG_RSA_PSS_RSAE_SHA256) == 1);
 #if !defined(IOTLS_CRYPTO_BACKEND_OPENSSL) && MBEDTLS_VERSION_NUMBER >= 0x04000000
     /* TF-PSA-Crypto 1.0 has no DES left: a PBES2 key under DES-EDE3 is
      * refused whatever the password, and PBES2 with AES (OpenSSL 3's own
      * default) stands in for it below. */
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("enc.pem"), "s3cret"), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("enc.pem"), "s3cret"), IOTLS_ERR_KEY_LOAD);
     CHECK(run(out, sizeof(out), "cp enc_aes.pem enc.pem") == 0);
 #endif
-    CHECK_OK(iotls_pkey_load_file(&key, path_of("enc.pem"), "s3cret"));
-    CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("enc.pem"), "wrong"), IOTLS_ERR_KEY_LOAD);
-    CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 0);
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("enc.pem"), NULL), IOTLS_ERR_KEY_LOAD);
+    CHECK_OK(iotls__pkey_load_file(&key, path_of("enc.pem"), "s3cret"));
+    CHECK(iotls__pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("enc.pem"), "wrong"), IOTLS_ERR_KEY_LOAD);
+    CHECK(iotls__pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 0);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("enc.pem"), NULL), IOTLS_ERR_KEY_LOAD);
 #if defined(IOTLS_CRYPTO_BACKEND_OPENSSL)
     /* OpenSSL decrypts PBES2 with AES (its own default). */
-    CHECK_OK(iotls_pkey_load_file(&key, path_of("enc_aes.pem"), "s3cret"));
-    CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("enc_aes.pem"), "wrong"), IOTLS_ERR_KEY_LOAD);
+    CHECK_OK(iotls__pkey_load_file(&key, path_of("enc_aes.pem"), "s3cret"));
+    CHECK(iotls__pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP256R1_SHA256) == 1);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("enc_aes.pem"), "wrong"), IOTLS_ERR_KEY_LOAD);
 #elif MBEDTLS_VERSION_NUMBER < 0x03000000
     /* A known limit of mbedTLS 2.28: PBES2 with AES (OpenSSL 3's default
      * for encrypted keys) is not supported; DES-EDE3 is. */
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("enc_aes.pem"), "s3cret"), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("enc_aes.pem"), "s3cret"), IOTLS_ERR_KEY_LOAD);
 #endif
-    CHECK_OK(iotls_pkey_load_file(&key, path_of("legacy.pem"), "0ld"));
-    CHECK(iotls_pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP384R1_SHA384) == 1);
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("legacy.pem"), "new"), IOTLS_ERR_KEY_LOAD);
+    CHECK_OK(iotls__pkey_load_file(&key, path_of("legacy.pem"), "0ld"));
+    CHECK(iotls__pkey_can_sign(&key, IOTLS_SIG_ECDSA_SECP384R1_SHA384) == 1);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("legacy.pem"), "new"), IOTLS_ERR_KEY_LOAD);
 
     uint8_t buf[PEM_CAP];
     size_t n = read_file("enc.pem", buf, sizeof(buf)); /* not NUL-ended */
-    CHECK_OK(iotls_pkey_load_mem(&key, buf, n, "s3cret"));
+    CHECK_OK(iotls__pkey_load_mem(&key, buf, n, "s3cret"));
     n = read_file("rsa.der", buf, sizeof(buf));
-    CHECK_OK(iotls_pkey_load_mem(&key, buf, n, NULL));
-    CHECK_RC(iotls_pkey_load_mem(&key, buf, n / 2, NULL), IOTLS_ERR_KEY_LOAD);
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("no-such.key"), NULL), IOTLS_ERR_KEY_LOAD);
-    CHECK_RC(iotls_pkey_load_mem(&key, (const uint8_t *)"junk", 4, NULL), IOTLS_ERR_KEY_LOAD);
-    CHECK_RC(iotls_pkey_load_file(&key, path_of("leaf.pem"), NULL), IOTLS_ERR_KEY_LOAD);
-    CHECK_RC(iotls_pkey_load_mem(&key, NULL, 0, NULL), IOTLS_ERR_BAD_ARG);
-    iotls_pkey_free(&key);
+    CHECK_OK(iotls__pkey_load_mem(&key, buf, n, NULL));
+    CHECK_RC(iotls__pkey_load_mem(&key, buf, n / 2, NULL), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("no-such.key"), NULL), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls__pkey_load_mem(&key, (const uint8_t *)"junk", 4, NULL), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls__pkey_load_file(&key, path_of("leaf.pem"), NULL), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls__pkey_load_mem(&key, NULL, 0, NULL), IOTLS_ERR_BAD_ARG);
+    iotls__pkey_free(&key);
 
     /* Certificates: a PEM bundle file, a DER file, a directory. */
     CHECK(run(out, sizeof(out),
@@ -995,46 +998,46 @@ static void test_loading(void)
               "mkdir -p cadir && cp ca.pem other_ca.pem cadir/ && echo junk > cadir/README && "
               "mkdir -p emptydir && echo junk > emptydir/README && "
               "sed '3s/^./#/' leaf.pem > broken.pem && cat ca.pem broken.pem > half.pem") == 0);
-    CHECK_OK(iotls_x509_load_file(&chain, path_of("bundle.pem")));
-    CHECK(iotls_x509_count(&chain) == 2);
-    CHECK_OK(iotls_x509_load_file(&chain, path_of("leaf.der")));
-    CHECK(iotls_x509_count(&chain) == 3);
-    iotls_x509_free(&chain);
-    CHECK(iotls_x509_count(&chain) == 0);
+    CHECK_OK(iotls__x509_load_file(&chain, path_of("bundle.pem")));
+    CHECK(iotls__x509_count(&chain) == 2);
+    CHECK_OK(iotls__x509_load_file(&chain, path_of("leaf.der")));
+    CHECK(iotls__x509_count(&chain) == 3);
+    iotls__x509_free(&chain);
+    CHECK(iotls__x509_count(&chain) == 0);
 
-    CHECK_OK(iotls_x509_load_dir(&chain, path_of("cadir"), NULL));
-    CHECK(iotls_x509_count(&chain) == 2);
+    CHECK_OK(iotls__x509_load_dir(&chain, path_of("cadir"), NULL));
+    CHECK(iotls__x509_count(&chain) == 2);
     iotls_x509 leaf_chain;
     load_chain(&leaf_chain, &leaf, &inter);
     iotls_x509_policy pol = {&chain, "device.example", 1, 0, 0, NULL};
-    CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
-    iotls_x509_free(&leaf_chain);
-    iotls_x509_free(&chain);
-    CHECK_RC(iotls_x509_load_dir(&chain, path_of("emptydir"), NULL), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK_RC(iotls_x509_load_dir(&chain, path_of("no-such-dir"), NULL), IOTLS_ERR_KEY_LOAD);
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    iotls__x509_free(&leaf_chain);
+    iotls__x509_free(&chain);
+    CHECK_RC(iotls__x509_load_dir(&chain, path_of("emptydir"), NULL), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_load_dir(&chain, path_of("no-such-dir"), NULL), IOTLS_ERR_KEY_LOAD);
 
     /* Errors, and a failed load leaves the chain as it was. */
-    CHECK_RC(iotls_x509_load_file(&chain, path_of("no-such.pem")), IOTLS_ERR_KEY_LOAD);
-    CHECK_RC(iotls_x509_load_file(&chain, path_of("leaf.key")), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK_RC(iotls_x509_load_file(&chain, path_of("broken.pem")), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK_RC(iotls_x509_load_file(&chain, path_of("half.pem")), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK(iotls_x509_count(&chain) == 0);
-    CHECK_RC(iotls_x509_load_mem(&chain, (const uint8_t *)"junk", 4), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_load_file(&chain, path_of("no-such.pem")), IOTLS_ERR_KEY_LOAD);
+    CHECK_RC(iotls__x509_load_file(&chain, path_of("leaf.key")), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_load_file(&chain, path_of("broken.pem")), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_load_file(&chain, path_of("half.pem")), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK(iotls__x509_count(&chain) == 0);
+    CHECK_RC(iotls__x509_load_mem(&chain, (const uint8_t *)"junk", 4), IOTLS_ERR_BAD_CERTIFICATE);
     n = read_file("leaf.der", buf, sizeof(buf));
-    CHECK_RC(iotls_x509_add_der(&chain, buf, n - 1), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK_RC(iotls_x509_add_der(&chain, buf + 1, n - 1), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK(iotls_x509_count(&chain) == 0);
-    CHECK_OK(iotls_x509_add_der(&chain, buf, n));
-    CHECK(iotls_x509_count(&chain) == 1);
-    CHECK_OK(iotls_x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert) + 1));
-    CHECK(iotls_x509_count(&chain) == 2);
+    CHECK_RC(iotls__x509_add_der(&chain, buf, n - 1), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_add_der(&chain, buf + 1, n - 1), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK(iotls__x509_count(&chain) == 0);
+    CHECK_OK(iotls__x509_add_der(&chain, buf, n));
+    CHECK(iotls__x509_count(&chain) == 1);
+    CHECK_OK(iotls__x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert) + 1));
+    CHECK(iotls__x509_count(&chain) == 2);
     pol.trust = &chain;
     iotls_x509 trust;
     load_chain(&trust, &ca, NULL);
     pol.trust = &trust;
-    CHECK_OK(iotls_x509_verify(&chain, &pol, NULL, 0));
-    iotls_x509_free(&trust);
-    iotls_x509_free(&chain);
+    CHECK_OK(iotls__x509_verify(&chain, &pol, NULL, 0));
+    iotls__x509_free(&trust);
+    iotls__x509_free(&chain);
 }
 
 /* Trust anchors load as TLS libraries load system bundles: an Ed25519 root
@@ -1053,41 +1056,41 @@ static void test_anchor_bundles(void)
     iotls_x509 leaf_chain;
     load_chain(&leaf_chain, &leaf, &inter);
     iotls_x509 trust;
-    iotls_x509_init(&trust);
+    iotls__x509_init(&trust);
     iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0, NULL};
     size_t skipped = 99;
 
     /* As one file, in memory (not NUL-ended), in a directory. */
-    CHECK_OK(iotls_x509_load_anchors_file(&trust, path_of("ed_bundle.pem"), &skipped));
-    CHECK(iotls_x509_count(&trust) == 1 && skipped == 1);
-    CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
-    iotls_x509_free(&trust);
+    CHECK_OK(iotls__x509_load_anchors_file(&trust, path_of("ed_bundle.pem"), &skipped));
+    CHECK(iotls__x509_count(&trust) == 1 && skipped == 1);
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    iotls__x509_free(&trust);
     uint8_t buf[2 * PEM_CAP];
     size_t n = read_file("ed_bundle.pem", buf, sizeof(buf));
     skipped = 99;
-    CHECK_OK(iotls_x509_load_anchors_mem(&trust, buf, n, &skipped));
-    CHECK(iotls_x509_count(&trust) == 1 && skipped == 1);
-    CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
-    iotls_x509_free(&trust);
+    CHECK_OK(iotls__x509_load_anchors_mem(&trust, buf, n, &skipped));
+    CHECK(iotls__x509_count(&trust) == 1 && skipped == 1);
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    iotls__x509_free(&trust);
     skipped = 99;
-    CHECK_OK(iotls_x509_load_dir(&trust, path_of("eddir"), &skipped));
-    CHECK(iotls_x509_count(&trust) == 1 && skipped == 2); /* the Ed25519 root and the README */
-    CHECK_OK(iotls_x509_verify(&leaf_chain, &pol, NULL, 0));
-    iotls_x509_free(&trust);
+    CHECK_OK(iotls__x509_load_dir(&trust, path_of("eddir"), &skipped));
+    CHECK(iotls__x509_count(&trust) == 1 && skipped == 2); /* the Ed25519 root and the README */
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    iotls__x509_free(&trust);
     /* A block that does not decode is skipped too. */
     skipped = 99;
-    CHECK_OK(iotls_x509_load_anchors_file(&trust, path_of("ed_half.pem"), &skipped));
-    CHECK(iotls_x509_count(&trust) == 1 && skipped == 2);
-    iotls_x509_free(&trust);
+    CHECK_OK(iotls__x509_load_anchors_file(&trust, path_of("ed_half.pem"), &skipped));
+    CHECK(iotls__x509_count(&trust) == 1 && skipped == 2);
+    iotls__x509_free(&trust);
     /* Nothing usable: refused, the chain unchanged. */
-    CHECK_RC(iotls_x509_load_anchors_file(&trust, path_of("ed.pem"), &skipped),
+    CHECK_RC(iotls__x509_load_anchors_file(&trust, path_of("ed.pem"), &skipped),
              IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK_RC(iotls_x509_load_anchors_file(&trust, path_of("broken.pem"), &skipped),
+    CHECK_RC(iotls__x509_load_anchors_file(&trust, path_of("broken.pem"), &skipped),
              IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK(iotls_x509_count(&trust) == 0);
+    CHECK(iotls__x509_count(&trust) == 0);
     /* Our own chain stays all or nothing. */
-    CHECK_RC(iotls_x509_load_file(&trust, path_of("half.pem")), IOTLS_ERR_BAD_CERTIFICATE);
-    CHECK(iotls_x509_count(&trust) == 0);
+    CHECK_RC(iotls__x509_load_file(&trust, path_of("half.pem")), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK(iotls__x509_count(&trust) == 0);
 
     /* Through the configuration, which tells the application. */
     iotls_config *cfg = iotls_config_new();
@@ -1100,7 +1103,7 @@ static void test_anchor_bundles(void)
     CHECK(iotls_config_ca_skipped(cfg) == 0);
     CHECK_RC(iotls_config_set_ca_file(cfg, path_of("ed.pem")), IOTLS_ERR_KEY_LOAD);
     iotls_config_free(cfg);
-    iotls_x509_free(&leaf_chain);
+    iotls__x509_free(&leaf_chain);
 }
 
 static void test_pki_args(void)
@@ -1111,12 +1114,12 @@ static void test_pki_args(void)
     s.subject = "CN=x";
     CHECK_RC(iotls_pki_make_key((iotls_key_type)99, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
     /* RSA of a chosen size and exponent (the bench's keys at the limits). */
-    CHECK_RC(iotls_pki_make_rsa_key(1022, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_pki_make_rsa_key(8194, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_pki_make_rsa_key(1024, 65536, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_pki_make_rsa_key(1024, 1, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_pki_make_rsa_key(1024, 0x80000001u, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
-    CHECK_OK(iotls_pki_make_rsa_key(1024, 0x7fffffffu, key, sizeof(key)));
+    CHECK_RC(iotls__pki_make_rsa_key(1022, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__pki_make_rsa_key(8194, 65537, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__pki_make_rsa_key(1024, 65536, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__pki_make_rsa_key(1024, 1, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__pki_make_rsa_key(1024, 0x80000001u, key, sizeof(key)), IOTLS_ERR_BAD_ARG);
+    CHECK_OK(iotls__pki_make_rsa_key(1024, 0x7fffffffu, key, sizeof(key)));
     write_file("rsa_e31.key", key, strlen(key));
     char rsa_text[4096];
     CHECK(run(rsa_text, sizeof(rsa_text), "openssl pkey -in rsa_e31.key -noout -text") == 0);
@@ -1157,12 +1160,12 @@ static size_t der_of(const ident *id, uint8_t *out, size_t cap)
     const uint8_t *der = NULL;
     size_t len = 0;
     load_chain(&c, id, NULL);
-    CHECK_OK(iotls_x509_der(&c, 0, &der, &len));
+    CHECK_OK(iotls__x509_der(&c, 0, &der, &len));
     CHECK(len > 0 && len <= cap);
     if (len > cap)
         len = 0;
     memcpy(out, der, len);
-    iotls_x509_free(&c);
+    iotls__x509_free(&c);
     return len;
 }
 
@@ -1171,22 +1174,22 @@ static int verify_der(const uint8_t *leaf_der, size_t leaf_len, const uint8_t *i
                       size_t inter_len, int64_t at)
 {
     iotls_x509 chain, trust;
-    iotls_x509_init(&chain);
+    iotls__x509_init(&chain);
     load_chain(&trust, &ca, NULL);
-    int rc = iotls_x509_add_der(&chain, leaf_der, leaf_len);
+    int rc = iotls__x509_add_der(&chain, leaf_der, leaf_len);
     if (rc == IOTLS_OK)
-        rc = iotls_x509_add_der(&chain, inter_der, inter_len);
+        rc = iotls__x509_add_der(&chain, inter_der, inter_len);
     if (rc == IOTLS_OK) {
         /* The chain hands back exactly the bytes it was given. */
         const uint8_t *der = NULL;
         size_t len = 0;
-        CHECK_OK(iotls_x509_der(&chain, 0, &der, &len));
+        CHECK_OK(iotls__x509_der(&chain, 0, &der, &len));
         CHECK(len == leaf_len && memcmp(der, leaf_der, len) == 0);
         iotls_x509_policy pol = {&trust, "device.example", 1, at, 0, NULL};
-        rc = iotls_x509_verify(&chain, &pol, NULL, 0);
+        rc = iotls__x509_verify(&chain, &pol, NULL, 0);
     }
-    iotls_x509_free(&chain);
-    iotls_x509_free(&trust);
+    iotls__x509_free(&chain);
+    iotls__x509_free(&trust);
     return rc;
 }
 
@@ -1203,19 +1206,19 @@ static void test_peer_cert_reuse(void)
 
     /* Two chains holding the same certificates at once; one freed first. */
     iotls_x509 a, b, trust;
-    iotls_x509_init(&a);
-    iotls_x509_init(&b);
+    iotls__x509_init(&a);
+    iotls__x509_init(&b);
     load_chain(&trust, &ca, NULL);
-    CHECK_OK(iotls_x509_add_der(&a, leaf_der, leaf_len));
-    CHECK_OK(iotls_x509_add_der(&a, inter_der, inter_len));
-    CHECK_OK(iotls_x509_add_der(&b, leaf_der, leaf_len));
-    CHECK_OK(iotls_x509_add_der(&b, inter_der, inter_len));
+    CHECK_OK(iotls__x509_add_der(&a, leaf_der, leaf_len));
+    CHECK_OK(iotls__x509_add_der(&a, inter_der, inter_len));
+    CHECK_OK(iotls__x509_add_der(&b, leaf_der, leaf_len));
+    CHECK_OK(iotls__x509_add_der(&b, inter_der, inter_len));
     iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0, NULL};
-    CHECK_OK(iotls_x509_verify(&a, &pol, NULL, 0));
-    iotls_x509_free(&a);
-    CHECK_OK(iotls_x509_verify(&b, &pol, NULL, 0));
-    iotls_x509_free(&b);
-    iotls_x509_free(&trust);
+    CHECK_OK(iotls__x509_verify(&a, &pol, NULL, 0));
+    iotls__x509_free(&a);
+    CHECK_OK(iotls__x509_verify(&b, &pol, NULL, 0));
+    iotls__x509_free(&b);
+    iotls__x509_free(&trust);
 
     /* One bit of the signature flipped: same length, still parses, and
      * must fail as the forgery it is. */
@@ -1237,10 +1240,10 @@ static void test_peer_cert_reuse(void)
     for (size_t round = 0; round < 2; round++) {
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
             iotls_x509 c;
-            iotls_x509_init(&c);
+            iotls__x509_init(&c);
             other_len = der_of(all[i], other, sizeof(other));
-            CHECK_OK(iotls_x509_add_der(&c, other, other_len));
-            iotls_x509_free(&c);
+            CHECK_OK(iotls__x509_add_der(&c, other, other_len));
+            iotls__x509_free(&c);
         }
     }
     CHECK_OK(verify_der(leaf_der, leaf_len, inter_der, inter_len, 0));
@@ -1251,7 +1254,7 @@ static void test_peer_cert_reuse(void)
 static void test_mem_stats(void)
 {
     size_t cur = 1, peak = 1;
-    iotls_crypto_mem_reset_peak();
+    iotls__crypto_mem_reset_peak();
     iotls_crypto_mem_stats(&cur, &peak);
 #if defined(IOTLS_CRYPTO_BACKEND_OPENSSL) || defined(MBEDTLS_PLATFORM_MEMORY)
 #if defined(IOTLS_CRYPTO_BACKEND_OPENSSL)
@@ -1262,25 +1265,25 @@ static void test_mem_stats(void)
     CHECK(peak >= cur);
     /* A loaded key shows in the current total, the peak and this thread's
      * own peak, and freeing it gives the bytes back. */
-    iotls_crypto_mem_thread_reset();
-    CHECK(iotls_crypto_mem_thread_peak() == 0);
+    iotls__crypto_mem_thread_reset();
+    CHECK(iotls__crypto_mem_thread_peak() == 0);
     iotls_pkey key;
     load_key(&key, &leaf_rsa);
     size_t held = 0, peak_held = 0, after = 0;
     iotls_crypto_mem_stats(&held, &peak_held);
     CHECK(held > cur && peak_held >= held);
-    CHECK(iotls_crypto_mem_thread_peak() >= held - cur);
-    iotls_pkey_free(&key);
+    CHECK(iotls__crypto_mem_thread_peak() >= held - cur);
+    iotls__pkey_free(&key);
     iotls_crypto_mem_stats(&after, NULL);
     CHECK(after < held);
 #else
     /* This mbedTLS cannot route its allocations through us: 0/0. */
     CHECK(cur == 0 && peak == 0);
-    iotls_crypto_mem_thread_reset();
+    iotls__crypto_mem_thread_reset();
     iotls_pkey key;
     load_key(&key, &leaf_rsa);
-    CHECK(iotls_crypto_mem_thread_peak() == 0);
-    iotls_pkey_free(&key);
+    CHECK(iotls__crypto_mem_thread_peak() == 0);
+    iotls__pkey_free(&key);
 #endif
 }
 

@@ -165,7 +165,7 @@ static result run_named(iotls_config *scfg, iotls_config *ccfg, const char *name
     size_t ch_len = 0;
     const uint8_t *ch = iotls_conn_output(cl, &ch_len);
     iotls_client_hello parsed;
-    if (ch && ch_len > 9 && iotls_client_hello_parse(ch + 9, ch_len - 9, &parsed) == IOTLS_OK) {
+    if (ch && ch_len > 9 && iotls__client_hello_parse(ch + 9, ch_len - 9, &parsed) == IOTLS_OK) {
         r.cl_share_sent = (parsed.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
         r.first_suite = (uint16_t)(parsed.cipher_suites.p[0] << 8 | parsed.cipher_suites.p[1]);
     } else
@@ -246,12 +246,12 @@ static void test_setter(void)
     CHECK_OK(iotls_config_set_psk(cfg, big, IOTLS_MAX_PSK_IDENTITY, big, 64, 0x1302));
     CHECK(cfg->has_ext_psk && cfg->ext_psk_hash == IOTLS_HASH_SHA384 && cfg->ext_psk_len == 64);
     /* The key-update limit: configured below the AEAD's, capped above. */
-    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_AES_128_GCM) == (uint64_t)1 << 24);
-    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_CHACHA20_POLY1305) == (uint64_t)1 << 40);
+    CHECK(iotls__config_key_update_limit(cfg, IOTLS_AEAD_AES_128_GCM) == (uint64_t)1 << 24);
+    CHECK(iotls__config_key_update_limit(cfg, IOTLS_AEAD_CHACHA20_POLY1305) == (uint64_t)1 << 40);
     iotls_config_set_key_update_limit(cfg, 5);
-    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_AES_256_GCM) == 5);
+    CHECK(iotls__config_key_update_limit(cfg, IOTLS_AEAD_AES_256_GCM) == 5);
     iotls_config_set_key_update_limit(cfg, (uint64_t)1 << 30);
-    CHECK(iotls_config_key_update_limit(cfg, IOTLS_AEAD_AES_256_GCM) == (uint64_t)1 << 24);
+    CHECK(iotls__config_key_update_limit(cfg, IOTLS_AEAD_AES_256_GCM) == (uint64_t)1 << 24);
     iotls_config_free(cfg);
 }
 
@@ -260,7 +260,7 @@ static void test_psk_modes(void)
     static const uint16_t suites[2] = {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_TLS_AES_256_GCM_SHA384};
     for (size_t i = 0; i < 2; i++) {
         uint16_t suite = suites[i];
-        iotls_hash_alg alg = iotls_suite_hash(suite);
+        iotls_hash_alg alg = iotls__suite_hash(suite);
         /* PSK only on both sides: no certificate, no CA. */
         iotls_config *scfg = psk_config(suite, g_id, 0);
         iotls_config *ccfg = psk_config(suite, g_id, 0);
@@ -268,7 +268,7 @@ static void test_psk_modes(void)
         CHECK_OK(r.hs_rc);
         CHECK(r.ext_sv == 1 && r.ext_cl == 1 && !r.resumed && r.cert_sent == 0);
         CHECK(r.cl_auth == IOTLS_PEER_AUTH_PSK && r.sv_auth == IOTLS_PEER_AUTH_PSK);
-        CHECK(iotls_suite_hash(r.suite) == alg);
+        CHECK(iotls__suite_hash(r.suite) == alg);
         CHECK(r.group == IOTLS_GROUP_X25519 && r.cl_share_sent);
         /* The client lists the suites of the PSK's hash first. */
         CHECK(r.first_suite == suite);
@@ -285,7 +285,7 @@ static void test_psk_modes(void)
         r = run(scfg, ccfg);
         CHECK_OK(r.hs_rc);
         CHECK(r.ext_sv && r.ext_cl && r.group == 0 && r.cert_sent == 0);
-        CHECK(iotls_suite_hash(r.suite) == alg);
+        CHECK(iotls__suite_hash(r.suite) == alg);
 
         /* A client without ECC: psk_ke alone, no key share at all. */
         iotls_config_set_psk_ke(scfg, 1);

@@ -148,7 +148,7 @@ static void cipher_from_hex(iotls_record_cipher *rc, const char *key_hex, const 
     uint8_t key[16], iv[12];
     CHECK(tl_unhex(key_hex, key, sizeof key) == 16);
     CHECK(tl_unhex(iv_hex, iv, sizeof iv) == 12);
-    CHECK_OK(iotls_record_cipher_init(rc, IOTLS_AEAD_AES_128_GCM, key, sizeof key, iv));
+    CHECK_OK(iotls__record_cipher_init(rc, IOTLS_AEAD_AES_128_GCM, key, sizeof key, iv));
 }
 
 /* Opens the trace record with rc (whose seq must be the record's), checks
@@ -167,13 +167,13 @@ static void check_trace_record(iotls_record_cipher *rc, uint8_t want_type, const
     uint64_t seq = rc->seq;
     int failures_before = tl_failures;
 
-    CHECK(iotls_record_sealed_len(rc, payload_len, 0) == record_len);
+    CHECK(iotls__record_sealed_len(rc, payload_len, 0) == record_len);
 
     memcpy(copy, record, record_len);
     uint8_t type = 0;
     uint8_t *content = NULL;
     size_t content_len = 0;
-    CHECK_OK(iotls_record_open(rc, copy, record_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(rc, copy, record_len, &type, &content, &content_len));
     CHECK(type == want_type);
     CHECK(content_len == payload_len);
     CHECK(content == copy + IOTLS_RECORD_HEADER_LEN);
@@ -186,8 +186,8 @@ static void check_trace_record(iotls_record_cipher *rc, uint8_t want_type, const
     rc->seq = seq;
     size_t out_len = 0;
     memset(sealed, 0xEE, record_len + 64);
-    CHECK_OK(iotls_record_seal(rc, want_type, payload, payload_len, 0, sealed, record_len + 64,
-                               &out_len));
+    CHECK_OK(iotls__record_seal(rc, want_type, payload, payload_len, 0, sealed, record_len + 64,
+                                &out_len));
     CHECK(out_len == record_len);
     CHECK(memcmp(sealed, record, record_len) == 0);
     CHECK(sealed[record_len] == 0xEE); /* nothing written past the record */
@@ -196,15 +196,15 @@ static void check_trace_record(iotls_record_cipher *rc, uint8_t want_type, const
     /* And in place: the content already sits where the record body goes. */
     rc->seq = seq;
     memcpy(sealed + IOTLS_RECORD_HEADER_LEN, payload, payload_len);
-    CHECK_OK(iotls_record_seal(rc, want_type, sealed + IOTLS_RECORD_HEADER_LEN, payload_len, 0,
-                               sealed, record_len, &out_len));
+    CHECK_OK(iotls__record_seal(rc, want_type, sealed + IOTLS_RECORD_HEADER_LEN, payload_len, 0,
+                                sealed, record_len, &out_len));
     CHECK(out_len == record_len && memcmp(sealed, record, record_len) == 0);
 
     /* Exactly the record's size is enough; one byte less is not. */
     rc->seq = seq;
-    CHECK_RC(
-        iotls_record_seal(rc, want_type, payload, payload_len, 0, sealed, record_len - 1, &out_len),
-        IOTLS_ERR_BUFFER_TOO_SMALL);
+    CHECK_RC(iotls__record_seal(rc, want_type, payload, payload_len, 0, sealed, record_len - 1,
+                                &out_len),
+             IOTLS_ERR_BUFFER_TOO_SMALL);
     CHECK(rc->seq == seq);
     rc->seq = next_seq;
 
@@ -233,7 +233,7 @@ static void test_rfc8448_records(void)
         uint8_t *pay = unhex_new(CH_PAYLOAD, &pay_len);
         uint8_t type = 0, *content = NULL;
         size_t content_len = 0;
-        CHECK_OK(iotls_record_open(&plain, rec, rec_len, &type, &content, &content_len));
+        CHECK_OK(iotls__record_open(&plain, rec, rec_len, &type, &content, &content_len));
         CHECK(type == IOTLS_CT_HANDSHAKE && content_len == pay_len);
         CHECK(memcmp(content, pay, pay_len) == 0);
         free(rec);
@@ -274,7 +274,7 @@ static void test_rfc8448_records(void)
         uint8_t type, *content;
         size_t content_len;
         server_ap.seq = 0; /* the record was sent with seq 1 */
-        CHECK_RC(iotls_record_open(&server_ap, rec, rec_len, &type, &content, &content_len),
+        CHECK_RC(iotls__record_open(&server_ap, rec, rec_len, &type, &content, &content_len),
                  IOTLS_ERR_BAD_RECORD_MAC);
         CHECK(server_ap.seq == 0);
         free(rec);
@@ -286,7 +286,7 @@ static void test_rfc8448_records(void)
         uint8_t type, *content;
         size_t content_len;
         server_hs.seq = 0;
-        CHECK_RC(iotls_record_open(&server_hs, rec, rec_len, &type, &content, &content_len),
+        CHECK_RC(iotls__record_open(&server_hs, rec, rec_len, &type, &content, &content_len),
                  IOTLS_ERR_BAD_RECORD_MAC);
         free(rec);
     }
@@ -307,7 +307,7 @@ static void test_rfc8448_records(void)
             uint8_t type, *content;
             size_t content_len;
             client_ap.seq = 1;
-            int rc = iotls_record_open(&client_ap, copy, rec_len, &type, &content, &content_len);
+            int rc = iotls__record_open(&client_ap, copy, rec_len, &type, &content, &content_len);
             if (rc != IOTLS_ERR_BAD_RECORD_MAC) {
                 fprintf(stderr, "flipping byte %zu: %s\n", i, tl_errname(rc));
                 all_refused = 0;
@@ -318,13 +318,13 @@ static void test_rfc8448_records(void)
         free(copy);
     }
 
-    iotls_record_cipher_free(&server_hs);
+    iotls__record_cipher_free(&server_hs);
     CHECK(server_hs.active == 0);
     uint8_t zero_iv[12] = {0};
     CHECK(memcmp(server_hs.iv, zero_iv, 12) == 0);
-    iotls_record_cipher_free(&client_hs);
-    iotls_record_cipher_free(&server_ap);
-    iotls_record_cipher_free(&client_ap);
+    iotls__record_cipher_free(&client_hs);
+    iotls__record_cipher_free(&server_ap);
+    iotls__record_cipher_free(&client_ap);
 }
 
 /* ---- nonce and sequence numbers ---- */
@@ -335,12 +335,12 @@ static void test_nonce_and_seq(void)
     memset(&rc, 0, sizeof rc);
     uint8_t key[16] = {1}, iv[12], nonce[12];
     tl_unhex("000102030405060708090a0b", iv, sizeof iv);
-    CHECK_OK(iotls_record_cipher_init(&rc, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+    CHECK_OK(iotls__record_cipher_init(&rc, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
     CHECK(rc.active && rc.seq == 0);
-    iotls_record_nonce(&rc, nonce);
+    iotls__record_nonce(&rc, nonce);
     CHECK_HEX(nonce, 12, "000102030405060708090a0b");
     rc.seq = 0x1122334455667788u;
-    iotls_record_nonce(&rc, nonce);
+    iotls__record_nonce(&rc, nonce);
     /* 04^11 05^22 06^33 07^44 08^55 09^66 0a^77 0b^88 */
     CHECK_HEX(nonce, 12, "00010203 15273543 5d6f7d83");
 
@@ -349,33 +349,34 @@ static void test_nonce_and_seq(void)
     uint8_t out[64];
     size_t out_len;
     rc.seq = UINT64_MAX - 1;
-    CHECK_OK(iotls_record_seal(&rc, IOTLS_CT_APPLICATION_DATA, (const uint8_t *)"x", 1, 0, out,
-                               sizeof out, &out_len));
+    CHECK_OK(iotls__record_seal(&rc, IOTLS_CT_APPLICATION_DATA, (const uint8_t *)"x", 1, 0, out,
+                                sizeof out, &out_len));
     CHECK(rc.seq == UINT64_MAX);
-    CHECK_RC(iotls_record_seal(&rc, IOTLS_CT_APPLICATION_DATA, (const uint8_t *)"x", 1, 0, out,
-                               sizeof out, &out_len),
+    CHECK_RC(iotls__record_seal(&rc, IOTLS_CT_APPLICATION_DATA, (const uint8_t *)"x", 1, 0, out,
+                                sizeof out, &out_len),
              IOTLS_ERR_INTERNAL);
     CHECK(rc.seq == UINT64_MAX);
     /* The receiving side likewise. */
     iotls_record_cipher rx;
     memset(&rx, 0, sizeof rx);
-    CHECK_OK(iotls_record_cipher_init(&rx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+    CHECK_OK(iotls__record_cipher_init(&rx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
     rx.seq = UINT64_MAX - 1;
     uint8_t type, *content;
     size_t content_len;
-    CHECK_OK(iotls_record_open(&rx, out, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, out, out_len, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_APPLICATION_DATA && content_len == 1 && content[0] == 'x');
-    CHECK_RC(iotls_record_open(&rx, out, out_len, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, out, out_len, &type, &content, &content_len),
              IOTLS_ERR_INTERNAL);
 
     /* Re-initialising (a key update) resets the sequence number. */
-    CHECK_OK(iotls_record_cipher_init(&rc, IOTLS_AEAD_CHACHA20_POLY1305, out, 32, iv));
+    CHECK_OK(iotls__record_cipher_init(&rc, IOTLS_AEAD_CHACHA20_POLY1305, out, 32, iv));
     CHECK(rc.seq == 0 && rc.active);
-    iotls_record_cipher_free(&rc);
-    iotls_record_cipher_free(&rc);
-    iotls_record_cipher_free(&rx);
+    iotls__record_cipher_free(&rc);
+    iotls__record_cipher_free(&rc);
+    iotls__record_cipher_free(&rx);
     /* Wrong key length is refused and leaves the cipher inactive. */
-    CHECK_RC(iotls_record_cipher_init(&rc, IOTLS_AEAD_AES_256_GCM, key, 16, iv), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__record_cipher_init(&rc, IOTLS_AEAD_AES_256_GCM, key, 16, iv),
+             IOTLS_ERR_BAD_ARG);
     CHECK(!rc.active);
 }
 
@@ -386,49 +387,49 @@ static void test_header(void)
     uint8_t h[5] = {IOTLS_CT_APPLICATION_DATA, 0x03, 0x03, 0x00, 0x00};
     uint8_t type = 0;
     size_t len = 99;
-    CHECK_OK(iotls_record_header(h, 5, 1, &type, &len));
+    CHECK_OK(iotls__record_header(h, 5, 1, &type, &len));
     CHECK(type == IOTLS_CT_APPLICATION_DATA && len == 0);
-    CHECK_RC(iotls_record_header(h, 4, 1, &type, &len), IOTLS_WANT_READ);
-    CHECK_RC(iotls_record_header(h, 0, 1, &type, &len), IOTLS_WANT_READ);
+    CHECK_RC(iotls__record_header(h, 4, 1, &type, &len), IOTLS_WANT_READ);
+    CHECK_RC(iotls__record_header(h, 0, 1, &type, &len), IOTLS_WANT_READ);
 
     /* 2^14 + 256 protected is the limit; one more is record_overflow. */
     h[3] = 0x41, h[4] = 0x00;
-    CHECK_OK(iotls_record_header(h, 5, 1, &type, &len));
+    CHECK_OK(iotls__record_header(h, 5, 1, &type, &len));
     CHECK(len == 16640);
     h[4] = 0x01;
-    CHECK_RC(iotls_record_header(h, 5, 1, &type, &len), IOTLS_ERR_RECORD_OVERFLOW);
+    CHECK_RC(iotls__record_header(h, 5, 1, &type, &len), IOTLS_ERR_RECORD_OVERFLOW);
     /* 2^14 plaintext. */
     h[0] = IOTLS_CT_HANDSHAKE;
     h[3] = 0x40, h[4] = 0x00;
-    CHECK_OK(iotls_record_header(h, 5, 0, &type, &len));
+    CHECK_OK(iotls__record_header(h, 5, 0, &type, &len));
     CHECK(len == 16384 && type == IOTLS_CT_HANDSHAKE);
     h[4] = 0x01;
-    CHECK_RC(iotls_record_header(h, 5, 0, &type, &len), IOTLS_ERR_RECORD_OVERFLOW);
+    CHECK_RC(iotls__record_header(h, 5, 0, &type, &len), IOTLS_ERR_RECORD_OVERFLOW);
     h[3] = 0xff, h[4] = 0xff;
-    CHECK_RC(iotls_record_header(h, 5, 0, &type, &len), IOTLS_ERR_RECORD_OVERFLOW);
+    CHECK_RC(iotls__record_header(h, 5, 0, &type, &len), IOTLS_ERR_RECORD_OVERFLOW);
 
     /* Content types and versions. */
     h[3] = 0, h[4] = 2;
     for (unsigned t = 0; t < 256; t++) {
         h[0] = (uint8_t)t;
-        int rc = iotls_record_header(h, 5, 0, &type, &len);
+        int rc = iotls__record_header(h, 5, 0, &type, &len);
         int known = t >= 20 && t <= 23;
         CHECK(known ? rc == IOTLS_OK : rc == IOTLS_ERR_UNEXPECTED_MESSAGE);
     }
     h[0] = IOTLS_CT_ALERT;
     h[2] = 0x01; /* 0x0301: first ClientHello */
-    CHECK_OK(iotls_record_header(h, 5, 0, &type, &len));
+    CHECK_OK(iotls__record_header(h, 5, 0, &type, &len));
     h[2] = 0x04;
-    CHECK_OK(iotls_record_header(h, 5, 0, &type, &len));
+    CHECK_OK(iotls__record_header(h, 5, 0, &type, &len));
     h[1] = 0x02, h[2] = 0x00; /* SSL 2-ish */
-    CHECK_RC(iotls_record_header(h, 5, 0, &type, &len), IOTLS_ERR_DECODE);
+    CHECK_RC(iotls__record_header(h, 5, 0, &type, &len), IOTLS_ERR_DECODE);
     h[1] = 0x16;
-    CHECK_RC(iotls_record_header(h, 5, 0, &type, &len), IOTLS_ERR_DECODE);
+    CHECK_RC(iotls__record_header(h, 5, 0, &type, &len), IOTLS_ERR_DECODE);
 }
 
 /* Encrypts an arbitrary inner plaintext (content, type, padding already
  * laid out by the caller) as a record with rc's next sequence number: the
- * tool for building records that iotls_record_seal refuses to write. */
+ * tool for building records that iotls__record_seal refuses to write. */
 static size_t forge_record(iotls_record_cipher *rc, const uint8_t *inner, size_t inner_len,
                            uint8_t *out)
 {
@@ -440,8 +441,8 @@ static size_t forge_record(iotls_record_cipher *rc, const uint8_t *inner, size_t
     out[4] = (uint8_t)body;
     memmove(out + 5, inner, inner_len);
     uint8_t nonce[12];
-    iotls_record_nonce(rc, nonce);
-    CHECK_OK(iotls_aead_seal(&rc->aead, nonce, out, 5, out + 5, inner_len, out + 5));
+    iotls__record_nonce(rc, nonce);
+    CHECK_OK(iotls__aead_seal(&rc->aead, nonce, out, 5, out + 5, inner_len, out + 5));
     return 5 + body;
 }
 
@@ -463,56 +464,56 @@ static void test_limits_and_inner_plaintext(void)
 
     /* Plaintext records: 2^14 fits, 2^14 + 1 is refused. */
     CHECK_OK(
-        iotls_record_seal(&plain, IOTLS_CT_HANDSHAKE, data, 16384, 0, rec, sizeof rec, &out_len));
+        iotls__record_seal(&plain, IOTLS_CT_HANDSHAKE, data, 16384, 0, rec, sizeof rec, &out_len));
     CHECK(out_len == 16389);
     CHECK_HEX(rec, 5, "1603034000");
-    CHECK_OK(iotls_record_open(&plain, rec, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&plain, rec, out_len, &type, &content, &content_len));
     CHECK(content_len == 16384 && memcmp(content, data, 16384) == 0);
     CHECK_RC(
-        iotls_record_seal(&plain, IOTLS_CT_HANDSHAKE, data, 16385, 0, rec, sizeof rec, &out_len),
+        iotls__record_seal(&plain, IOTLS_CT_HANDSHAKE, data, 16385, 0, rec, sizeof rec, &out_len),
         IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_record_seal(&plain, 24, data, 10, 0, rec, sizeof rec, &out_len),
+    CHECK_RC(iotls__record_seal(&plain, 24, data, 10, 0, rec, sizeof rec, &out_len),
              IOTLS_ERR_BAD_ARG);
 
-    CHECK_OK(iotls_record_cipher_init(&tx, IOTLS_AEAD_AES_256_GCM, key, 32, iv));
-    CHECK_OK(iotls_record_cipher_init(&rx, IOTLS_AEAD_AES_256_GCM, key, 32, iv));
+    CHECK_OK(iotls__record_cipher_init(&tx, IOTLS_AEAD_AES_256_GCM, key, 32, iv));
+    CHECK_OK(iotls__record_cipher_init(&rx, IOTLS_AEAD_AES_256_GCM, key, 32, iv));
 
     /* Protected: TLSInnerPlaintext may be 2^14 + 1 (content + type). */
-    CHECK_OK(iotls_record_seal(&tx, IOTLS_CT_APPLICATION_DATA, data, 16384, 0, rec, sizeof rec,
-                               &out_len));
+    CHECK_OK(iotls__record_seal(&tx, IOTLS_CT_APPLICATION_DATA, data, 16384, 0, rec, sizeof rec,
+                                &out_len));
     CHECK(out_len == 5 + 16384 + 1 + 16);
-    CHECK_OK(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_APPLICATION_DATA && content_len == 16384);
     CHECK(memcmp(content, data, 16384) == 0);
-    CHECK_RC(iotls_record_seal(&tx, IOTLS_CT_APPLICATION_DATA, data, 16385, 0, rec, sizeof rec,
-                               &out_len),
+    CHECK_RC(iotls__record_seal(&tx, IOTLS_CT_APPLICATION_DATA, data, 16385, 0, rec, sizeof rec,
+                                &out_len),
              IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_record_seal(&tx, IOTLS_CT_APPLICATION_DATA, data, 16384, 1, rec, sizeof rec,
-                               &out_len),
+    CHECK_RC(iotls__record_seal(&tx, IOTLS_CT_APPLICATION_DATA, data, 16384, 1, rec, sizeof rec,
+                                &out_len),
              IOTLS_ERR_BAD_ARG);
     /* Padding counts toward the limit. */
     CHECK_OK(
-        iotls_record_seal(&tx, IOTLS_CT_HANDSHAKE, data, 100, 16284, rec, sizeof rec, &out_len));
+        iotls__record_seal(&tx, IOTLS_CT_HANDSHAKE, data, 100, 16284, rec, sizeof rec, &out_len));
     CHECK(out_len == 5 + 16385 + 16);
-    CHECK_OK(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_HANDSHAKE && content_len == 100 && memcmp(content, data, 100) == 0);
     CHECK_RC(
-        iotls_record_seal(&tx, IOTLS_CT_HANDSHAKE, data, 100, 16285, rec, sizeof rec, &out_len),
+        iotls__record_seal(&tx, IOTLS_CT_HANDSHAKE, data, 100, 16285, rec, sizeof rec, &out_len),
         IOTLS_ERR_BAD_ARG);
     CHECK(tx.seq == 2 && rx.seq == 2);
 
     /* Some padding: it is stripped and the type recovered behind it. */
-    CHECK(iotls_record_sealed_len(&tx, 3, 40) == 5 + 3 + 1 + 40 + 16);
-    CHECK_OK(iotls_record_seal(&tx, IOTLS_CT_ALERT, (const uint8_t *)"\x01\x00", 2, 40, rec,
-                               sizeof rec, &out_len));
+    CHECK(iotls__record_sealed_len(&tx, 3, 40) == 5 + 3 + 1 + 40 + 16);
+    CHECK_OK(iotls__record_seal(&tx, IOTLS_CT_ALERT, (const uint8_t *)"\x01\x00", 2, 40, rec,
+                                sizeof rec, &out_len));
     CHECK(out_len == 5 + 2 + 1 + 40 + 16);
-    CHECK_OK(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_ALERT && content_len == 2 && content[0] == 1 && content[1] == 0);
     /* Empty application data is a valid record. */
     CHECK_OK(
-        iotls_record_seal(&tx, IOTLS_CT_APPLICATION_DATA, NULL, 0, 0, rec, sizeof rec, &out_len));
+        iotls__record_seal(&tx, IOTLS_CT_APPLICATION_DATA, NULL, 0, 0, rec, sizeof rec, &out_len));
     CHECK(out_len == 5 + 1 + 16);
-    CHECK_OK(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_APPLICATION_DATA && content_len == 0);
 
     /* A forged inner plaintext of 2^14 + 1 content bytes plus the type:
@@ -520,43 +521,43 @@ static void test_limits_and_inner_plaintext(void)
     memcpy(inner, data, 16385);
     inner[16385] = IOTLS_CT_APPLICATION_DATA;
     out_len = forge_record(&rx, inner, 16386, rec);
-    CHECK_RC(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len),
              IOTLS_ERR_RECORD_OVERFLOW);
     /* Short content but padding past the limit. */
     memset(inner, 0, sizeof inner);
     inner[0] = 'a';
     inner[1] = IOTLS_CT_APPLICATION_DATA;
     out_len = forge_record(&rx, inner, 16386, rec);
-    CHECK_RC(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len),
              IOTLS_ERR_RECORD_OVERFLOW);
     /* Exactly at the limit with padding: fine. */
     out_len = forge_record(&rx, inner, 16385, rec);
-    CHECK_OK(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_APPLICATION_DATA && content_len == 1 && content[0] == 'a');
     /* A ciphertext header over 2^14 + 256 is refused before decrypting. */
     rec[3] = 0x41, rec[4] = 0x01;
-    CHECK_RC(iotls_record_open(&rx, rec, 5 + 16641, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, 5 + 16641, &type, &content, &content_len),
              IOTLS_ERR_RECORD_OVERFLOW);
 
     /* All-zero inner plaintext: no content type. */
     memset(inner, 0, 32);
     out_len = forge_record(&rx, inner, 32, rec);
-    CHECK_RC(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len),
              IOTLS_ERR_UNEXPECTED_MESSAGE);
     /* Empty inner plaintext (the record is just a tag). */
     out_len = forge_record(&rx, inner, 0, rec);
     CHECK(out_len == 5 + 16);
-    CHECK_RC(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len),
              IOTLS_ERR_UNEXPECTED_MESSAGE);
     /* change_cipher_spec or an unknown type inside a protected record. */
     inner[0] = 1;
     inner[1] = IOTLS_CT_CHANGE_CIPHER_SPEC;
     out_len = forge_record(&rx, inner, 2, rec);
-    CHECK_RC(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len),
              IOTLS_ERR_UNEXPECTED_MESSAGE);
     inner[1] = 0x42;
     out_len = forge_record(&rx, inner, 2, rec);
-    CHECK_RC(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len),
              IOTLS_ERR_UNEXPECTED_MESSAGE);
     /* The type is the last non-zero byte, whatever precedes it. */
     inner[0] = IOTLS_CT_HANDSHAKE;
@@ -565,7 +566,7 @@ static void test_limits_and_inner_plaintext(void)
     inner[3] = 0;
     inner[4] = 0;
     out_len = forge_record(&rx, inner, 5, rec);
-    CHECK_OK(iotls_record_open(&rx, rec, out_len, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, rec, out_len, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_ALERT && content_len == 2);
     CHECK(content[0] == IOTLS_CT_HANDSHAKE && content[1] == 0);
 
@@ -573,27 +574,27 @@ static void test_limits_and_inner_plaintext(void)
     uint64_t seq = rx.seq;
     memcpy(rec, "\x17\x03\x03\x00\x0f", 5);
     memset(rec + 5, 0, 15);
-    CHECK_RC(iotls_record_open(&rx, rec, 20, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, 20, &type, &content, &content_len),
              IOTLS_ERR_BAD_RECORD_MAC);
     CHECK(rx.seq == seq);
     /* Once protected, unprotected handshake and alert records are refused;
      * change_cipher_spec passes through as it is. */
     memcpy(rec, "\x15\x03\x03\x00\x02\x01\x00", 7);
-    CHECK_RC(iotls_record_open(&rx, rec, 7, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, 7, &type, &content, &content_len),
              IOTLS_ERR_UNEXPECTED_MESSAGE);
     memcpy(rec, "\x16\x03\x03\x00\x04\x14\x00\x00\x00", 9);
-    CHECK_RC(iotls_record_open(&rx, rec, 9, &type, &content, &content_len),
+    CHECK_RC(iotls__record_open(&rx, rec, 9, &type, &content, &content_len),
              IOTLS_ERR_UNEXPECTED_MESSAGE);
     memcpy(rec, "\x14\x03\x03\x00\x01\x01", 6);
-    CHECK_OK(iotls_record_open(&rx, rec, 6, &type, &content, &content_len));
+    CHECK_OK(iotls__record_open(&rx, rec, 6, &type, &content, &content_len));
     CHECK(type == IOTLS_CT_CHANGE_CIPHER_SPEC && content_len == 1 && content[0] == 1);
     CHECK(rx.seq == seq);
     /* The caller must hand in exactly one whole record. */
-    CHECK_RC(iotls_record_open(&rx, rec, 5, &type, &content, &content_len), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_record_open(&rx, rec, 3, &type, &content, &content_len), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__record_open(&rx, rec, 5, &type, &content, &content_len), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__record_open(&rx, rec, 3, &type, &content, &content_len), IOTLS_ERR_BAD_ARG);
 
-    iotls_record_cipher_free(&tx);
-    iotls_record_cipher_free(&rx);
+    iotls__record_cipher_free(&tx);
+    iotls__record_cipher_free(&rx);
 }
 
 /* ---- handshake reassembly ---- */
@@ -609,20 +610,20 @@ static void feed_flight(const uint8_t *flight, size_t flight_len, const size_t *
 {
     uint8_t buf[1024];
     iotls_hs_reasm r;
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     size_t got = 0, expect_off = 0, step = 0;
     int ok = 1;
     for (size_t off = 0; off < flight_len; step++) {
         size_t n = steps[step % nsteps];
         if (n > flight_len - off)
             n = flight_len - off;
-        if (iotls_hs_reasm_add(&r, flight + off, n) != IOTLS_OK)
+        if (iotls__hs_reasm_add(&r, flight + off, n) != IOTLS_OK)
             ok = 0;
         off += n;
         uint8_t type;
         const uint8_t *msg;
         size_t msg_len;
-        while (iotls_hs_reasm_next(&r, &type, &msg, &msg_len)) {
+        while (iotls__hs_reasm_next(&r, &type, &msg, &msg_len)) {
             if (got >= 4 || type != flight_types[got] || msg_len != flight_lens[got] ||
                 memcmp(msg, flight + expect_off, msg_len) != 0)
                 ok = 0;
@@ -630,21 +631,21 @@ static void feed_flight(const uint8_t *flight, size_t flight_len, const size_t *
             got++;
         }
         /* Whatever is held is an incomplete message. */
-        if (iotls_hs_reasm_pending(&r) != off - expect_off)
+        if (iotls__hs_reasm_pending(&r) != off - expect_off)
             ok = 0;
     }
     if (!ok || got != 4)
         fprintf(stderr, "reassembly failed: %s (%zu messages)\n", what, got);
     CHECK(ok && got == 4);
-    CHECK(iotls_hs_reasm_pending(&r) == 0);
-    iotls_hs_reasm_wipe(&r);
+    CHECK(iotls__hs_reasm_pending(&r) == 0);
+    iotls__hs_reasm_wipe(&r);
     int zero = 1;
     for (size_t i = 0; i < sizeof buf; i++)
         zero &= buf[i] == 0;
     CHECK(zero);
 }
 
-/* The same through iotls_hs_reasm_feed with a buffer of exactly the largest
+/* The same through iotls__hs_reasm_feed with a buffer of exactly the largest
  * message (445 bytes): it takes only what each message needs; messages whole
  * inside one piece come out as views into it (no copy). */
 static void feed_flight_by_message(const uint8_t *flight, size_t flight_len, const size_t *steps,
@@ -652,7 +653,7 @@ static void feed_flight_by_message(const uint8_t *flight, size_t flight_len, con
 {
     uint8_t buf[445];
     iotls_hs_reasm r;
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     size_t got = 0, expect_off = 0, step = 0, zero_copy = 0;
     int ok = 1;
     for (size_t off = 0; off < flight_len && ok; step++) {
@@ -665,7 +666,7 @@ static void feed_flight_by_message(const uint8_t *flight, size_t flight_len, con
             uint8_t type;
             const uint8_t *msg;
             size_t msg_len, used = 0;
-            int rc = iotls_hs_reasm_feed(&r, piece + pos, n - pos, &used, &type, &msg, &msg_len);
+            int rc = iotls__hs_reasm_feed(&r, piece + pos, n - pos, &used, &type, &msg, &msg_len);
             if (rc < 0 || used == 0 || used > n - pos)
                 ok = 0;
             pos += used;
@@ -677,7 +678,7 @@ static void feed_flight_by_message(const uint8_t *flight, size_t flight_len, con
             if (msg >= piece && msg < piece + n)
                 zero_copy++;
             /* Nothing of the next message is held yet. */
-            if (iotls_hs_reasm_pending(&r) != 0)
+            if (iotls__hs_reasm_pending(&r) != 0)
                 ok = 0;
             expect_off += msg_len;
             got++;
@@ -689,7 +690,7 @@ static void feed_flight_by_message(const uint8_t *flight, size_t flight_len, con
     CHECK(ok && got == 4);
     if (nsteps == 1 && steps[0] >= flight_len)
         CHECK(zero_copy == 4); /* one record: all four handed out in place */
-    iotls_hs_reasm_wipe(&r);
+    iotls__hs_reasm_wipe(&r);
 }
 
 static void test_reassembly_feed(void)
@@ -713,27 +714,27 @@ static void test_reassembly_feed(void)
     const uint8_t *msg;
     size_t msg_len, used;
     static const uint8_t big[4] = {11, 0, 0, 61};
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
-    CHECK_RC(iotls_hs_reasm_feed(&r, big, 4, &used, &type, &msg, &msg_len),
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
+    CHECK_RC(iotls__hs_reasm_feed(&r, big, 4, &used, &type, &msg, &msg_len),
              IOTLS_ERR_HANDSHAKE_TOO_LARGE);
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
-    CHECK(iotls_hs_reasm_feed(&r, big, 2, &used, &type, &msg, &msg_len) == 0 && used == 2);
-    CHECK_RC(iotls_hs_reasm_feed(&r, big + 2, 2, &used, &type, &msg, &msg_len),
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
+    CHECK(iotls__hs_reasm_feed(&r, big, 2, &used, &type, &msg, &msg_len) == 0 && used == 2);
+    CHECK_RC(iotls__hs_reasm_feed(&r, big + 2, 2, &used, &type, &msg, &msg_len),
              IOTLS_ERR_HANDSHAKE_TOO_LARGE);
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     r.max_msg = 20;
     static const uint8_t mid[4] = {11, 0, 0, 17};
-    CHECK_RC(iotls_hs_reasm_feed(&r, mid, 4, &used, &type, &msg, &msg_len),
+    CHECK_RC(iotls__hs_reasm_feed(&r, mid, 4, &used, &type, &msg, &msg_len),
              IOTLS_ERR_HANDSHAKE_TOO_LARGE);
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
-    CHECK_RC(iotls_hs_reasm_feed(&r, big, 0, &used, &type, &msg, &msg_len), IOTLS_ERR_DECODE);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
+    CHECK_RC(iotls__hs_reasm_feed(&r, big, 0, &used, &type, &msg, &msg_len), IOTLS_ERR_DECODE);
     /* A message of exactly the buffer's size fits. */
     uint8_t exact[64] = {20, 0, 0, 60};
-    CHECK(iotls_hs_reasm_feed(&r, exact, 30, &used, &type, &msg, &msg_len) == 0 && used == 30);
-    CHECK(iotls_hs_reasm_pending(&r) == 30);
-    CHECK(iotls_hs_reasm_feed(&r, exact + 30, 34, &used, &type, &msg, &msg_len) == 1);
+    CHECK(iotls__hs_reasm_feed(&r, exact, 30, &used, &type, &msg, &msg_len) == 0 && used == 30);
+    CHECK(iotls__hs_reasm_pending(&r) == 30);
+    CHECK(iotls__hs_reasm_feed(&r, exact + 30, 34, &used, &type, &msg, &msg_len) == 1);
     CHECK(used == 34 && msg_len == 64 && msg == buf && type == 20);
-    CHECK(iotls_hs_reasm_pending(&r) == 0);
+    CHECK(iotls__hs_reasm_pending(&r) == 0);
     free(flight);
 }
 
@@ -761,65 +762,65 @@ static void test_reassembly(void)
     size_t msg_len;
 
     /* Nothing yet; an empty record payload is illegal. */
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 0);
-    CHECK_RC(iotls_hs_reasm_add(&r, flight, 0), IOTLS_ERR_DECODE);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 0);
+    CHECK_RC(iotls__hs_reasm_add(&r, flight, 0), IOTLS_ERR_DECODE);
 
     /* Zero-length messages (EndOfEarlyData) and a message filling the
      * buffer exactly. */
     uint8_t two[4 + 4];
     memcpy(two, "\x05\x00\x00\x00\x05\x00\x00\x00", 8);
-    CHECK_OK(iotls_hs_reasm_add(&r, two, 8));
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && type == 5 && msg_len == 4);
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && type == 5 && msg_len == 4);
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 0);
+    CHECK_OK(iotls__hs_reasm_add(&r, two, 8));
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && type == 5 && msg_len == 4);
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && type == 5 && msg_len == 4);
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 0);
     uint8_t full[64];
     memset(full, 0x5a, sizeof full);
     full[0] = 20, full[1] = 0, full[2] = 0, full[3] = 60;
-    CHECK_OK(iotls_hs_reasm_add(&r, full, 30));
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 0);
-    CHECK(iotls_hs_reasm_pending(&r) == 30);
-    CHECK_OK(iotls_hs_reasm_add(&r, full + 30, 34));
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 1);
+    CHECK_OK(iotls__hs_reasm_add(&r, full, 30));
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 0);
+    CHECK(iotls__hs_reasm_pending(&r) == 30);
+    CHECK_OK(iotls__hs_reasm_add(&r, full + 30, 34));
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 1);
     CHECK(type == 20 && msg_len == 64 && memcmp(msg, full, 64) == 0);
 
     /* Too large: refused as soon as the header is complete, here when its
      * last byte arrives and no body byte has. */
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     full[3] = 61; /* 65 bytes with the header */
-    CHECK_OK(iotls_hs_reasm_add(&r, full, 3));
-    CHECK_RC(iotls_hs_reasm_add(&r, full + 3, 1), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    CHECK_OK(iotls__hs_reasm_add(&r, full, 3));
+    CHECK_RC(iotls__hs_reasm_add(&r, full + 3, 1), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     full[1] = 0xff; /* 16 MiB announced */
-    CHECK_RC(iotls_hs_reasm_add(&r, full, 4), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    CHECK_RC(iotls__hs_reasm_add(&r, full, 4), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
     /* ... also when it follows a good message in the same record. */
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     uint8_t pair[12];
     memcpy(pair, "\x05\x00\x00\x00\x0b\x01\x00\x00\x00\x00\x00\x00", 12);
-    CHECK_RC(iotls_hs_reasm_add(&r, pair, 12), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    CHECK_RC(iotls__hs_reasm_add(&r, pair, 12), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
     /* Several messages that fit one by one but not all at once (the
      * buffer holds a record's worth of unconsumed messages). */
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     uint8_t many[80];
     memset(many, 0, sizeof many);
     for (size_t i = 0; i < 80; i += 20)
         many[i] = 8, many[i + 3] = 16;
-    CHECK_RC(iotls_hs_reasm_add(&r, many, 80), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    CHECK_RC(iotls__hs_reasm_add(&r, many, 80), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
     /* Consumed messages free their space at the next add. */
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
     for (int round = 0; round < 10; round++) {
-        CHECK_OK(iotls_hs_reasm_add(&r, many, 40));
-        CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && msg_len == 20);
-        CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && msg_len == 20);
-        CHECK(iotls_hs_reasm_pending(&r) == 0);
+        CHECK_OK(iotls__hs_reasm_add(&r, many, 40));
+        CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && msg_len == 20);
+        CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && msg_len == 20);
+        CHECK(iotls__hs_reasm_pending(&r) == 0);
     }
     /* A partial message survives later adds intact. */
-    iotls_hs_reasm_init(&r, buf, sizeof buf);
-    CHECK_OK(iotls_hs_reasm_add(&r, many, 30)); /* one message and half of the next */
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 1);
-    CHECK(iotls_hs_reasm_pending(&r) == 10);
-    CHECK_OK(iotls_hs_reasm_add(&r, many + 30, 10));
-    CHECK(iotls_hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && msg_len == 20);
+    iotls__hs_reasm_init(&r, buf, sizeof buf);
+    CHECK_OK(iotls__hs_reasm_add(&r, many, 30)); /* one message and half of the next */
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 1);
+    CHECK(iotls__hs_reasm_pending(&r) == 10);
+    CHECK_OK(iotls__hs_reasm_add(&r, many + 30, 10));
+    CHECK(iotls__hs_reasm_next(&r, &type, &msg, &msg_len) == 1 && msg_len == 20);
     CHECK(memcmp(msg, many + 20, 20) == 0);
     free(flight);
 }
@@ -835,13 +836,13 @@ static size_t open_and_reassemble(iotls_record_cipher *rx, uint8_t *wire, size_t
     while (off < len) {
         uint8_t type;
         size_t body = 0;
-        CHECK_OK(iotls_record_header(wire + off, len - off, rx->active, &type, &body));
+        CHECK_OK(iotls__record_header(wire + off, len - off, rx->active, &type, &body));
         uint8_t *content;
         size_t content_len;
-        CHECK_OK(iotls_record_open(rx, wire + off, 5 + body, &type, &content, &content_len));
+        CHECK_OK(iotls__record_open(rx, wire + off, 5 + body, &type, &content, &content_len));
         CHECK(type == IOTLS_CT_HANDSHAKE);
         CHECK(content_len > 0 && content_len <= max_content);
-        CHECK_OK(iotls_hs_reasm_add(r, content, content_len));
+        CHECK_OK(iotls__hs_reasm_add(r, content, content_len));
         off += 5 + body;
         records++;
     }
@@ -860,25 +861,25 @@ static void test_fragmentation_in_place(size_t len, size_t max_fragment, int pro
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     if (protect) {
-        CHECK_OK(iotls_record_cipher_init(&a, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
-        CHECK_OK(iotls_record_cipher_init(&b, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        CHECK_OK(iotls__record_cipher_init(&a, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        CHECK_OK(iotls__record_cipher_init(&b, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
         a.seq = b.seq = 7;
     }
     size_t want_len = 0, got_len = 0;
-    CHECK_OK(iotls_record_write_fragmented(&a, IOTLS_CT_HANDSHAKE, msg, len, max_fragment, want,
-                                           sizeof want, &want_len));
+    CHECK_OK(iotls__record_write_fragmented(&a, IOTLS_CT_HANDSHAKE, msg, len, max_fragment, want,
+                                            sizeof want, &want_len));
     memset(buf, 0xEE, sizeof buf);
     memcpy(buf + 5, msg, len);
-    CHECK_RC(iotls_record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
-                                                    want_len - 1, &got_len),
+    CHECK_RC(iotls__record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
+                                                     want_len - 1, &got_len),
              IOTLS_ERR_BUFFER_TOO_SMALL);
     CHECK(memcmp(buf + 5, msg, len) == 0 && b.seq == (protect ? 7u : 0u));
-    CHECK_OK(iotls_record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
-                                                    want_len, &got_len));
+    CHECK_OK(iotls__record_write_fragmented_in_place(&b, IOTLS_CT_HANDSHAKE, buf, len, max_fragment,
+                                                     want_len, &got_len));
     CHECK(got_len == want_len && memcmp(buf, want, want_len) == 0);
     CHECK(a.seq == b.seq);
-    iotls_record_cipher_free(&a);
-    iotls_record_cipher_free(&b);
+    iotls__record_cipher_free(&a);
+    iotls__record_cipher_free(&b);
 }
 
 static void test_fragmentation(size_t max_fragment, int protect)
@@ -899,8 +900,8 @@ static void test_fragmentation(size_t max_fragment, int protect)
     memset(&tx, 0, sizeof tx);
     memset(&rx, 0, sizeof rx);
     if (protect) {
-        CHECK_OK(iotls_record_cipher_init(&tx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
-        CHECK_OK(iotls_record_cipher_init(&rx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        CHECK_OK(iotls__record_cipher_init(&tx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+        CHECK_OK(iotls__record_cipher_init(&rx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
         tx.seq = 5;
         rx.seq = 5;
     }
@@ -912,8 +913,8 @@ static void test_fragmentation(size_t max_fragment, int protect)
     /* One byte short: nothing written, sequence number unchanged. */
     memset(wire, 0xEE, sizeof wire);
     size_t out_len = 12345;
-    CHECK_RC(iotls_record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, msg, MSG_LEN, max_fragment,
-                                           wire, need - 1, &out_len),
+    CHECK_RC(iotls__record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, msg, MSG_LEN, max_fragment,
+                                            wire, need - 1, &out_len),
              IOTLS_ERR_BUFFER_TOO_SMALL);
     CHECK(out_len == 12345);
     CHECK(tx.seq == (protect ? 5u : 0u));
@@ -923,31 +924,31 @@ static void test_fragmentation(size_t max_fragment, int protect)
     CHECK(untouched);
 
     /* Exactly enough room. */
-    CHECK_OK(iotls_record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, msg, MSG_LEN, max_fragment,
-                                           wire, need, &out_len));
+    CHECK_OK(iotls__record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, msg, MSG_LEN, max_fragment,
+                                            wire, need, &out_len));
     CHECK(out_len == need);
     if (protect)
         CHECK(tx.seq == 5 + nrec);
 
     iotls_hs_reasm r;
-    iotls_hs_reasm_init(&r, reasm_buf, sizeof reasm_buf);
+    iotls__hs_reasm_init(&r, reasm_buf, sizeof reasm_buf);
     size_t got_records = open_and_reassemble(&rx, wire, out_len, &r, per);
     CHECK(got_records == nrec);
     uint8_t type;
     const uint8_t *out_msg;
     size_t out_msg_len;
-    CHECK(iotls_hs_reasm_next(&r, &type, &out_msg, &out_msg_len) == 1);
+    CHECK(iotls__hs_reasm_next(&r, &type, &out_msg, &out_msg_len) == 1);
     CHECK(type == 11 && out_msg_len == MSG_LEN);
     CHECK(out_msg_len == MSG_LEN && memcmp(out_msg, msg, MSG_LEN) == 0);
-    CHECK(iotls_hs_reasm_next(&r, &type, &out_msg, &out_msg_len) == 0);
-    CHECK(iotls_hs_reasm_pending(&r) == 0);
+    CHECK(iotls__hs_reasm_next(&r, &type, &out_msg, &out_msg_len) == 0);
+    CHECK(iotls__hs_reasm_pending(&r) == 0);
 
     /* The same message into a reassembly buffer one byte too small. */
-    iotls_hs_reasm_init(&r, reasm_buf, MSG_LEN - 1);
-    CHECK_RC(iotls_hs_reasm_add(&r, msg, 4), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    iotls__hs_reasm_init(&r, reasm_buf, MSG_LEN - 1);
+    CHECK_RC(iotls__hs_reasm_add(&r, msg, 4), IOTLS_ERR_HANDSHAKE_TOO_LARGE);
 
-    iotls_record_cipher_free(&tx);
-    iotls_record_cipher_free(&rx);
+    iotls__record_cipher_free(&tx);
+    iotls__record_cipher_free(&rx);
 }
 
 static void test_fragmentation_edges(void)
@@ -957,26 +958,26 @@ static void test_fragmentation_edges(void)
     iotls_record_cipher tx;
     memset(&tx, 0, sizeof tx);
     memset(data, 0x33, sizeof data);
-    CHECK_OK(iotls_record_cipher_init(&tx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
-    CHECK_RC(iotls_record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 100, 0, wire, sizeof wire,
-                                           &out_len),
+    CHECK_OK(iotls__record_cipher_init(&tx, IOTLS_AEAD_AES_128_GCM, key, 16, iv));
+    CHECK_RC(iotls__record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 100, 0, wire,
+                                            sizeof wire, &out_len),
              IOTLS_ERR_BAD_ARG);
     /* Nothing to send: no records. */
-    CHECK_OK(iotls_record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 0, 16, wire, sizeof wire,
-                                           &out_len));
+    CHECK_OK(iotls__record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 0, 16, wire, sizeof wire,
+                                            &out_len));
     CHECK(out_len == 0 && tx.seq == 0);
     /* Records that would need sequence number 2^64-1 are refused up front:
      * 4 records from 2^64-4 would use 2^64-4 .. 2^64-1. */
     tx.seq = UINT64_MAX - 3;
-    CHECK_RC(iotls_record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 100, 25, wire,
-                                           sizeof wire, &out_len),
+    CHECK_RC(iotls__record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 100, 25, wire,
+                                            sizeof wire, &out_len),
              IOTLS_ERR_INTERNAL);
     CHECK(tx.seq == UINT64_MAX - 3);
     tx.seq = UINT64_MAX - 4;
-    CHECK_OK(iotls_record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 100, 25, wire,
-                                           sizeof wire, &out_len));
+    CHECK_OK(iotls__record_write_fragmented(&tx, IOTLS_CT_HANDSHAKE, data, 100, 25, wire,
+                                            sizeof wire, &out_len));
     CHECK(tx.seq == UINT64_MAX && out_len == 4 * (5 + 25 + 17));
-    iotls_record_cipher_free(&tx);
+    iotls__record_cipher_free(&tx);
 }
 
 int main(void)

@@ -437,7 +437,7 @@ static bytes B(const char *hex)
 static void feed(iotls_transcript *t, const char *msg_hex)
 {
     bytes m = B(msg_hex);
-    CHECK_OK(iotls_transcript_update(t, m.b, m.len));
+    CHECK_OK(iotls__transcript_update(t, m.b, m.len));
 }
 
 /* The helpers below report failures at the caller's line. */
@@ -448,7 +448,7 @@ static void check_transcript_at(int line, const iotls_transcript *t, const char 
                                 uint8_t out[32])
 {
     memset(out, 0, 32);
-    CHECK_OK(iotls_transcript_hash(t, out));
+    CHECK_OK(iotls__transcript_hash(t, out));
     HEX_AT(line, "transcript hash", out, 32, want_hex);
 }
 #define check_transcript(...) check_transcript_at(__LINE__, __VA_ARGS__)
@@ -459,7 +459,8 @@ static void check_label_at(int line, const char *label, const uint8_t *context, 
 {
     uint8_t info[600];
     size_t info_len = 0;
-    CHECK_OK(iotls_hkdf_label(label, context, context_len, out_len, info, sizeof(info), &info_len));
+    CHECK_OK(
+        iotls__hkdf_label(label, context, context_len, out_len, info, sizeof(info), &info_len));
     HEX_AT(line, label, info, info_len, want_info_hex);
 }
 #define check_label(...) check_label_at(__LINE__, __VA_ARGS__)
@@ -469,7 +470,7 @@ static void check_keys_at(int line, const uint8_t *secret, const char *key_hex, 
     uint8_t key[16], iv[IOTLS_AEAD_NONCE_LEN];
     memset(key, 0, sizeof(key));
     memset(iv, 0, sizeof(iv));
-    CHECK_OK(iotls_traffic_keys(SHA256, AES128, secret, key, sizeof(key), iv));
+    CHECK_OK(iotls__traffic_keys(SHA256, AES128, secret, key, sizeof(key), iv));
     HEX_AT(line, "traffic key", key, sizeof(key), key_hex);
     HEX_AT(line, "traffic iv", iv, sizeof(iv), iv_hex);
 }
@@ -482,10 +483,10 @@ static void check_finished_at(int line, const uint8_t *base_key, const uint8_t *
                               const char *finished_msg_hex)
 {
     uint8_t finished_key[32], verify[32];
-    CHECK_OK(iotls_hkdf_expand_label(SHA256, base_key, "finished", NULL, 0, finished_key, 32));
+    CHECK_OK(iotls__hkdf_expand_label(SHA256, base_key, "finished", NULL, 0, finished_key, 32));
     HEX_AT(line, "finished_key", finished_key, 32, finished_key_hex);
     memset(verify, 0, sizeof(verify));
-    CHECK_OK(iotls_finished_verify_data(SHA256, base_key, transcript_hash, verify));
+    CHECK_OK(iotls__finished_verify_data(SHA256, base_key, transcript_hash, verify));
     HEX_AT(line, "verify_data", verify, 32, verify_hex);
     /* The Finished message is 14 00 00 20 || verify_data. */
     bytes msg = B(finished_msg_hex);
@@ -506,7 +507,7 @@ static void check_labels_common(const char *derived_info, const char *key_info, 
                                 const char *finished_info)
 {
     uint8_t empty_hash[32];
-    CHECK_OK(iotls_hash(SHA256, NULL, 0, empty_hash));
+    CHECK_OK(iotls__hash(SHA256, NULL, 0, empty_hash));
     check_label("derived", empty_hash, 32, 32, derived_info);
     check_label("key", NULL, 0, 16, key_info);
     check_label("iv", NULL, 0, 12, iv_info);
@@ -520,31 +521,31 @@ static void test_simple_1rtt(uint8_t resumption_psk[32])
     iotls_transcript t;
     iotls_key_schedule ks;
     uint8_t h[32], derived[32], empty_hash[32];
-    CHECK_OK(iotls_hash(SHA256, NULL, 0, empty_hash));
+    CHECK_OK(iotls__hash(SHA256, NULL, 0, empty_hash));
 
     check_labels_common(S3_DERIVED_INFO, S3_KEY_INFO, S3_IV_INFO, S3_FINISHED_INFO);
 
     /* The client hashes ClientHello before it knows the suite, so both
      * hashes run until ServerHello selects TLS_AES_128_GCM_SHA256. */
-    CHECK_OK(iotls_transcript_init(&t));
+    CHECK_OK(iotls__transcript_init(&t));
     feed(&t, S3_CH);
     feed(&t, S3_SH);
-    CHECK_RC(iotls_transcript_hash(&t, h), IOTLS_ERR_BAD_STATE);
-    CHECK_OK(iotls_transcript_hash_with(&t, SHA256, NULL, 0, h));
+    CHECK_RC(iotls__transcript_hash(&t, h), IOTLS_ERR_BAD_STATE);
+    CHECK_OK(iotls__transcript_hash_with(&t, SHA256, NULL, 0, h));
     CHECK_HEX(h, 32, S3_CH_SH_HASH);
-    CHECK_OK(iotls_transcript_select(&t, SHA256));
-    CHECK(iotls_transcript_hash_len(&t) == 32);
+    CHECK_OK(iotls__transcript_select(&t, SHA256));
+    CHECK(iotls__transcript_hash_len(&t) == 32);
     check_transcript(&t, S3_CH_SH_HASH, h);
 
     /* No PSK: early secret from HashLen zeros. */
-    CHECK_OK(iotls_ks_init(&ks, SHA256, NULL, 0));
+    CHECK_OK(iotls__ks_init(&ks, SHA256, NULL, 0));
     CHECK(ks.hash_len == 32);
     CHECK_HEX(ks.early_secret, 32, S3_EARLY);
-    CHECK_OK(iotls_derive_secret(SHA256, ks.early_secret, "derived", empty_hash, derived));
+    CHECK_OK(iotls__derive_secret(SHA256, ks.early_secret, "derived", empty_hash, derived));
     CHECK_HEX(derived, 32, S3_DERIVED_HS);
 
     bytes dhe = B(S3_DHE);
-    CHECK_OK(iotls_ks_handshake(&ks, dhe.b, dhe.len, h));
+    CHECK_OK(iotls__ks_handshake(&ks, dhe.b, dhe.len, h));
     CHECK_HEX(ks.handshake_secret, 32, S3_HS_SECRET);
     CHECK_HEX(ks.client_hs_traffic, 32, S3_C_HS_TRAFFIC);
     CHECK_HEX(ks.server_hs_traffic, 32, S3_S_HS_TRAFFIC);
@@ -559,14 +560,14 @@ static void test_simple_1rtt(uint8_t resumption_psk[32])
     feed(&t, S3_EE);
     feed(&t, S3_CERT);
     feed(&t, S3_CV);
-    CHECK_OK(iotls_transcript_hash(&t, h));
+    CHECK_OK(iotls__transcript_hash(&t, h));
     check_finished(ks.server_hs_traffic, h, S3_S_FINISHED_KEY, S3_S_VERIFY_DATA, S3_SFIN);
 
     feed(&t, S3_SFIN);
     check_transcript(&t, S3_CH_SF_HASH, h);
-    CHECK_OK(iotls_derive_secret(SHA256, ks.handshake_secret, "derived", empty_hash, derived));
+    CHECK_OK(iotls__derive_secret(SHA256, ks.handshake_secret, "derived", empty_hash, derived));
     CHECK_HEX(derived, 32, S3_DERIVED_MS);
-    CHECK_OK(iotls_ks_master(&ks, h));
+    CHECK_OK(iotls__ks_master(&ks, h));
     CHECK_HEX(ks.master_secret, 32, S3_MASTER);
     CHECK_HEX(ks.client_app_traffic, 32, S3_C_AP_TRAFFIC);
     CHECK_HEX(ks.server_app_traffic, 32, S3_S_AP_TRAFFIC);
@@ -584,7 +585,7 @@ static void test_simple_1rtt(uint8_t resumption_psk[32])
 
     feed(&t, S3_CFIN);
     check_transcript(&t, S3_CH_CF_HASH, h);
-    CHECK_OK(iotls_ks_resumption(&ks, h));
+    CHECK_OK(iotls__ks_resumption(&ks, h));
     CHECK_HEX(ks.resumption_master, 32, S3_RES_MASTER);
     check_label("res master", h, 32, 32, S3_RES_MASTER_INFO);
 
@@ -598,12 +599,12 @@ static void test_simple_1rtt(uint8_t resumption_psk[32])
     check_label("resumption", nst.b + 13, nonce_len, 32, S3_RESUMPTION_INFO);
     memset(resumption_psk, 0, 32);
     CHECK_OK(
-        iotls_resumption_psk(SHA256, ks.resumption_master, nst.b + 13, nonce_len, resumption_psk));
+        iotls__resumption_psk(SHA256, ks.resumption_master, nst.b + 13, nonce_len, resumption_psk));
     CHECK_HEX(resumption_psk, 32, S3_RESUMPTION_PSK);
 
-    iotls_ks_wipe(&ks);
+    iotls__ks_wipe(&ks);
     CHECK(all_zero((const uint8_t *)&ks, sizeof(ks)));
-    iotls_transcript_free(&t);
+    iotls__transcript_free(&t);
 }
 
 /* ======================= section 4: resumed 0-RTT ======================= */
@@ -613,63 +614,63 @@ static void test_resumed_0rtt(const uint8_t resumption_psk[32])
     iotls_transcript t;
     iotls_key_schedule ks;
     uint8_t h[32], derived[32], empty_hash[32], binder_key[32], binder[32], secret[32];
-    CHECK_OK(iotls_hash(SHA256, NULL, 0, empty_hash));
+    CHECK_OK(iotls__hash(SHA256, NULL, 0, empty_hash));
 
     check_labels_common(S4_DERIVED_INFO, S4_KEY_INFO, S4_IV_INFO, S4_FINISHED_INFO);
 
     /* The PSK is the one section 3 derived from its ticket. */
     CHECK_HEX(resumption_psk, 32, S4_PSK);
-    CHECK_OK(iotls_ks_init(&ks, SHA256, resumption_psk, 32));
+    CHECK_OK(iotls__ks_init(&ks, SHA256, resumption_psk, 32));
     CHECK_HEX(ks.early_secret, 32, S4_EARLY);
 
     /* PSK binder: a Finished-style MAC under the "res binder" key over the
      * ClientHello truncated before its binders list. */
-    CHECK_OK(iotls_ks_binder_key(&ks, 0, binder_key));
+    CHECK_OK(iotls__ks_binder_key(&ks, 0, binder_key));
     CHECK_HEX(binder_key, 32, S4_BINDER_KEY);
     bytes prefix = B(S4_CH_PREFIX);
     bytes ch = B(S4_CH);
     CHECK(prefix.len == 477 && ch.len == 512 && memcmp(ch.b, prefix.b, prefix.len) == 0);
 
-    CHECK_OK(iotls_transcript_init(&t));
-    CHECK_OK(iotls_transcript_hash_with(&t, SHA256, prefix.b, prefix.len, h));
+    CHECK_OK(iotls__transcript_init(&t));
+    CHECK_OK(iotls__transcript_hash_with(&t, SHA256, prefix.b, prefix.len, h));
     CHECK_HEX(h, 32, S4_BINDER_HASH);
-    CHECK_OK(iotls_hash(SHA256, prefix.b, prefix.len, h));
+    CHECK_OK(iotls__hash(SHA256, prefix.b, prefix.len, h));
     CHECK_HEX(h, 32, S4_BINDER_HASH);
 
     uint8_t binder_finished_key[32];
     CHECK_OK(
-        iotls_hkdf_expand_label(SHA256, binder_key, "finished", NULL, 0, binder_finished_key, 32));
+        iotls__hkdf_expand_label(SHA256, binder_key, "finished", NULL, 0, binder_finished_key, 32));
     CHECK_HEX(binder_finished_key, 32, S4_BINDER_FINISHED_KEY);
-    CHECK_OK(iotls_finished_verify_data(SHA256, binder_key, h, binder));
+    CHECK_OK(iotls__finished_verify_data(SHA256, binder_key, h, binder));
     CHECK_HEX(binder, 32, S4_BINDER);
     /* The sent ClientHello ends with binders<33> = binder<32>. */
     CHECK(ch.b[477] == 0x00 && ch.b[478] == 0x21 && ch.b[479] == 0x20);
-    CHECK(iotls_ct_memcmp(ch.b + 480, binder, 32) == 0);
+    CHECK(iotls__ct_memcmp(ch.b + 480, binder, 32) == 0);
     /* The other binder label gives another key. */
     uint8_t ext_binder_key[32];
-    CHECK_OK(iotls_ks_binder_key(&ks, 1, ext_binder_key));
+    CHECK_OK(iotls__ks_binder_key(&ks, 1, ext_binder_key));
     CHECK(memcmp(ext_binder_key, binder_key, 32) != 0);
 
     /* 0-RTT keys from Hash(ClientHello), before the suite is confirmed. */
-    CHECK_OK(iotls_transcript_update(&t, ch.b, ch.len));
-    CHECK_OK(iotls_transcript_hash_with(&t, SHA256, NULL, 0, h));
+    CHECK_OK(iotls__transcript_update(&t, ch.b, ch.len));
+    CHECK_OK(iotls__transcript_hash_with(&t, SHA256, NULL, 0, h));
     CHECK_HEX(h, 32, S4_CH_HASH);
     check_label("c e traffic", h, 32, 32, S4_C_E_TRAFFIC_INFO);
     check_label("e exp master", h, 32, 32, S4_E_EXP_MASTER_INFO);
-    CHECK_OK(iotls_ks_early_traffic(&ks, h));
+    CHECK_OK(iotls__ks_early_traffic(&ks, h));
     CHECK_HEX(ks.client_early_traffic, 32, S4_C_E_TRAFFIC);
-    CHECK_OK(iotls_derive_secret(SHA256, ks.early_secret, "e exp master", h, secret));
+    CHECK_OK(iotls__derive_secret(SHA256, ks.early_secret, "e exp master", h, secret));
     CHECK_HEX(secret, 32, S4_E_EXP_MASTER);
     check_keys(ks.client_early_traffic, S4_EARLY_KEY, S4_EARLY_IV);
 
-    CHECK_OK(iotls_derive_secret(SHA256, ks.early_secret, "derived", empty_hash, derived));
+    CHECK_OK(iotls__derive_secret(SHA256, ks.early_secret, "derived", empty_hash, derived));
     CHECK_HEX(derived, 32, S4_DERIVED_HS);
 
     feed(&t, S4_SH);
-    CHECK_OK(iotls_transcript_select(&t, SHA256));
+    CHECK_OK(iotls__transcript_select(&t, SHA256));
     check_transcript(&t, S4_CH_SH_HASH, h);
     bytes dhe = B(S4_DHE);
-    CHECK_OK(iotls_ks_handshake(&ks, dhe.b, dhe.len, h));
+    CHECK_OK(iotls__ks_handshake(&ks, dhe.b, dhe.len, h));
     CHECK_HEX(ks.handshake_secret, 32, S4_HS_SECRET);
     CHECK_HEX(ks.client_hs_traffic, 32, S4_C_HS_TRAFFIC);
     CHECK_HEX(ks.server_hs_traffic, 32, S4_S_HS_TRAFFIC);
@@ -683,14 +684,14 @@ static void test_resumed_0rtt(const uint8_t resumption_psk[32])
 
     /* Resumption: no Certificate / CertificateVerify. */
     feed(&t, S4_EE);
-    CHECK_OK(iotls_transcript_hash(&t, h));
+    CHECK_OK(iotls__transcript_hash(&t, h));
     check_finished(ks.server_hs_traffic, h, S4_S_FINISHED_KEY, S4_S_VERIFY_DATA, S4_SFIN);
 
     feed(&t, S4_SFIN);
     check_transcript(&t, S4_CH_SF_HASH, h);
-    CHECK_OK(iotls_derive_secret(SHA256, ks.handshake_secret, "derived", empty_hash, derived));
+    CHECK_OK(iotls__derive_secret(SHA256, ks.handshake_secret, "derived", empty_hash, derived));
     CHECK_HEX(derived, 32, S4_DERIVED_MS);
-    CHECK_OK(iotls_ks_master(&ks, h));
+    CHECK_OK(iotls__ks_master(&ks, h));
     CHECK_HEX(ks.master_secret, 32, S4_MASTER);
     CHECK_HEX(ks.client_app_traffic, 32, S4_C_AP_TRAFFIC);
     CHECK_HEX(ks.server_app_traffic, 32, S4_S_AP_TRAFFIC);
@@ -703,17 +704,17 @@ static void test_resumed_0rtt(const uint8_t resumption_psk[32])
 
     /* The client Finished also covers EndOfEarlyData. */
     feed(&t, S4_EOED);
-    CHECK_OK(iotls_transcript_hash(&t, h));
+    CHECK_OK(iotls__transcript_hash(&t, h));
     check_finished(ks.client_hs_traffic, h, S4_C_FINISHED_KEY, S4_C_VERIFY_DATA, S4_CFIN);
 
     feed(&t, S4_CFIN);
     check_transcript(&t, S4_CH_CF_HASH, h);
-    CHECK_OK(iotls_ks_resumption(&ks, h));
+    CHECK_OK(iotls__ks_resumption(&ks, h));
     CHECK_HEX(ks.resumption_master, 32, S4_RES_MASTER);
     check_label("res master", h, 32, 32, S4_RES_MASTER_INFO);
 
-    iotls_ks_wipe(&ks);
-    iotls_transcript_free(&t);
+    iotls__ks_wipe(&ks);
+    iotls__transcript_free(&t);
 }
 
 /* ======================= section 5: HelloRetryRequest ======================= */
@@ -723,17 +724,17 @@ static void test_hello_retry_request(void)
     iotls_transcript t;
     iotls_key_schedule ks;
     uint8_t h[32], derived[32], empty_hash[32];
-    CHECK_OK(iotls_hash(SHA256, NULL, 0, empty_hash));
+    CHECK_OK(iotls__hash(SHA256, NULL, 0, empty_hash));
 
     check_labels_common(S5_DERIVED_INFO, S5_KEY_INFO, S5_IV_INFO, S5_FINISHED_INFO);
 
     /* ClientHello1, then the HelloRetryRequest fixes the suite: ClientHello1
      * becomes message_hash before the HelloRetryRequest is added. */
-    CHECK_OK(iotls_transcript_init(&t));
-    CHECK_RC(iotls_transcript_hrr_substitute(&t), IOTLS_ERR_BAD_STATE);
+    CHECK_OK(iotls__transcript_init(&t));
+    CHECK_RC(iotls__transcript_hrr_substitute(&t), IOTLS_ERR_BAD_STATE);
     feed(&t, S5_CH1);
-    CHECK_OK(iotls_transcript_select(&t, SHA256));
-    CHECK_OK(iotls_transcript_hrr_substitute(&t));
+    CHECK_OK(iotls__transcript_select(&t, SHA256));
+    CHECK_OK(iotls__transcript_hrr_substitute(&t));
     feed(&t, S5_HRR);
     feed(&t, S5_CH2);
     feed(&t, S5_SH);
@@ -748,7 +749,7 @@ static void test_hello_retry_request(void)
         all[n++] = 0;
         all[n++] = 0;
         all[n++] = 32;
-        CHECK_OK(iotls_hash(SHA256, ch1.b, ch1.len, all + n));
+        CHECK_OK(iotls__hash(SHA256, ch1.b, ch1.len, all + n));
         n += 32;
         memcpy(all + n, hrr.b, hrr.len);
         n += hrr.len;
@@ -757,7 +758,7 @@ static void test_hello_retry_request(void)
         memcpy(all + n, sh.b, sh.len);
         n += sh.len;
         uint8_t manual[32];
-        CHECK_OK(iotls_hash(SHA256, all, n, manual));
+        CHECK_OK(iotls__hash(SHA256, all, n, manual));
         CHECK_HEX(manual, 32, S5_CH_SH_HASH);
 
         /* Without the substitution the hash is different: the trace's value
@@ -771,16 +772,16 @@ static void test_hello_retry_request(void)
         n += ch2.len;
         memcpy(all + n, sh.b, sh.len);
         n += sh.len;
-        CHECK_OK(iotls_hash(SHA256, all, n, manual));
+        CHECK_OK(iotls__hash(SHA256, all, n, manual));
         CHECK(memcmp(manual, h, 32) != 0);
     }
 
-    CHECK_OK(iotls_ks_init(&ks, SHA256, NULL, 0));
+    CHECK_OK(iotls__ks_init(&ks, SHA256, NULL, 0));
     CHECK_HEX(ks.early_secret, 32, S5_EARLY);
-    CHECK_OK(iotls_derive_secret(SHA256, ks.early_secret, "derived", empty_hash, derived));
+    CHECK_OK(iotls__derive_secret(SHA256, ks.early_secret, "derived", empty_hash, derived));
     CHECK_HEX(derived, 32, S5_DERIVED_HS);
     bytes dhe = B(S5_DHE);
-    CHECK_OK(iotls_ks_handshake(&ks, dhe.b, dhe.len, h));
+    CHECK_OK(iotls__ks_handshake(&ks, dhe.b, dhe.len, h));
     CHECK_HEX(ks.handshake_secret, 32, S5_HS_SECRET);
     CHECK_HEX(ks.client_hs_traffic, 32, S5_C_HS_TRAFFIC);
     CHECK_HEX(ks.server_hs_traffic, 32, S5_S_HS_TRAFFIC);
@@ -792,14 +793,14 @@ static void test_hello_retry_request(void)
     feed(&t, S5_EE);
     feed(&t, S5_CERT);
     feed(&t, S5_CV);
-    CHECK_OK(iotls_transcript_hash(&t, h));
+    CHECK_OK(iotls__transcript_hash(&t, h));
     check_finished(ks.server_hs_traffic, h, S5_S_FINISHED_KEY, S5_S_VERIFY_DATA, S5_SFIN);
 
     feed(&t, S5_SFIN);
     check_transcript(&t, S5_CH_SF_HASH, h);
-    CHECK_OK(iotls_derive_secret(SHA256, ks.handshake_secret, "derived", empty_hash, derived));
+    CHECK_OK(iotls__derive_secret(SHA256, ks.handshake_secret, "derived", empty_hash, derived));
     CHECK_HEX(derived, 32, S5_DERIVED_MS);
-    CHECK_OK(iotls_ks_master(&ks, h));
+    CHECK_OK(iotls__ks_master(&ks, h));
     CHECK_HEX(ks.master_secret, 32, S5_MASTER);
     CHECK_HEX(ks.client_app_traffic, 32, S5_C_AP_TRAFFIC);
     CHECK_HEX(ks.server_app_traffic, 32, S5_S_AP_TRAFFIC);
@@ -814,12 +815,12 @@ static void test_hello_retry_request(void)
 
     feed(&t, S5_CFIN);
     check_transcript(&t, S5_CH_CF_HASH, h);
-    CHECK_OK(iotls_ks_resumption(&ks, h));
+    CHECK_OK(iotls__ks_resumption(&ks, h));
     CHECK_HEX(ks.resumption_master, 32, S5_RES_MASTER);
     check_label("res master", h, 32, 32, S5_RES_MASTER_INFO);
 
-    iotls_ks_wipe(&ks);
-    iotls_transcript_free(&t);
+    iotls__ks_wipe(&ks);
+    iotls__transcript_free(&t);
 }
 
 /* ============ SHA-384 transcript and misuse (no published trace) ============ */
@@ -834,44 +835,44 @@ static void test_transcript_sha384(void)
     uint8_t got[48], want[48];
     iotls_transcript t;
 
-    CHECK_OK(iotls_transcript_init(&t));
-    CHECK_OK(iotls_transcript_update(&t, ch1.b, ch1.len));
-    CHECK_OK(iotls_transcript_hash_with(&t, IOTLS_HASH_SHA384, hrr.b, hrr.len, got));
+    CHECK_OK(iotls__transcript_init(&t));
+    CHECK_OK(iotls__transcript_update(&t, ch1.b, ch1.len));
+    CHECK_OK(iotls__transcript_hash_with(&t, IOTLS_HASH_SHA384, hrr.b, hrr.len, got));
     memcpy(all, ch1.b, ch1.len);
     memcpy(all + ch1.len, hrr.b, hrr.len);
-    CHECK_OK(iotls_hash(IOTLS_HASH_SHA384, all, ch1.len + hrr.len, want));
+    CHECK_OK(iotls__hash(IOTLS_HASH_SHA384, all, ch1.len + hrr.len, want));
     CHECK(memcmp(got, want, 48) == 0);
 
-    CHECK_OK(iotls_transcript_select(&t, IOTLS_HASH_SHA384));
-    CHECK(iotls_transcript_hash_len(&t) == 48);
-    CHECK_RC(iotls_transcript_select(&t, SHA256), IOTLS_ERR_BAD_STATE);
-    CHECK_OK(iotls_transcript_select(&t, IOTLS_HASH_SHA384));
-    CHECK_RC(iotls_transcript_hash_with(&t, SHA256, NULL, 0, got), IOTLS_ERR_BAD_STATE);
-    CHECK_OK(iotls_transcript_hash(&t, got));
-    CHECK_OK(iotls_hash(IOTLS_HASH_SHA384, ch1.b, ch1.len, want));
+    CHECK_OK(iotls__transcript_select(&t, IOTLS_HASH_SHA384));
+    CHECK(iotls__transcript_hash_len(&t) == 48);
+    CHECK_RC(iotls__transcript_select(&t, SHA256), IOTLS_ERR_BAD_STATE);
+    CHECK_OK(iotls__transcript_select(&t, IOTLS_HASH_SHA384));
+    CHECK_RC(iotls__transcript_hash_with(&t, SHA256, NULL, 0, got), IOTLS_ERR_BAD_STATE);
+    CHECK_OK(iotls__transcript_hash(&t, got));
+    CHECK_OK(iotls__hash(IOTLS_HASH_SHA384, ch1.b, ch1.len, want));
     CHECK(memcmp(got, want, 48) == 0);
 
-    CHECK_OK(iotls_transcript_hrr_substitute(&t));
-    CHECK_OK(iotls_transcript_update(&t, hrr.b, hrr.len));
-    CHECK_OK(iotls_transcript_update(&t, ch2.b, ch2.len));
-    CHECK_OK(iotls_transcript_hash(&t, got));
+    CHECK_OK(iotls__transcript_hrr_substitute(&t));
+    CHECK_OK(iotls__transcript_update(&t, hrr.b, hrr.len));
+    CHECK_OK(iotls__transcript_update(&t, ch2.b, ch2.len));
+    CHECK_OK(iotls__transcript_hash(&t, got));
     size_t n = 0;
     all[n++] = 0xfe;
     all[n++] = 0;
     all[n++] = 0;
     all[n++] = 48;
-    CHECK_OK(iotls_hash(IOTLS_HASH_SHA384, ch1.b, ch1.len, all + n));
+    CHECK_OK(iotls__hash(IOTLS_HASH_SHA384, ch1.b, ch1.len, all + n));
     n += 48;
     memcpy(all + n, hrr.b, hrr.len);
     n += hrr.len;
     memcpy(all + n, ch2.b, ch2.len);
     n += ch2.len;
-    CHECK_OK(iotls_hash(IOTLS_HASH_SHA384, all, n, want));
+    CHECK_OK(iotls__hash(IOTLS_HASH_SHA384, all, n, want));
     CHECK(memcmp(got, want, 48) == 0);
 
-    iotls_transcript_free(&t);
-    iotls_transcript_free(&t); /* freeing twice is harmless */
-    CHECK(iotls_transcript_hash_len(&t) == 0);
+    iotls__transcript_free(&t);
+    iotls__transcript_free(&t); /* freeing twice is harmless */
+    CHECK(iotls__transcript_hash_len(&t) == 0);
 }
 
 static void test_keysched_misuse(void)
@@ -880,51 +881,52 @@ static void test_keysched_misuse(void)
     memset(secret, 0x11, sizeof(secret));
 
     /* Wrong key length for the AEAD, unknown AEAD, unsupported hash. */
-    CHECK_RC(iotls_traffic_keys(SHA256, AES128, secret, key, 32, iv), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_traffic_keys(SHA256, IOTLS_AEAD_NONE, secret, key, 16, iv), IOTLS_ERR_BAD_ARG);
-    CHECK_OK(iotls_traffic_keys(SHA256, IOTLS_AEAD_CHACHA20_POLY1305, secret, key, 32, iv));
-    CHECK_RC(iotls_hkdf_expand_label(IOTLS_HASH_SHA512, secret, "key", NULL, 0, out, 16),
+    CHECK_RC(iotls__traffic_keys(SHA256, AES128, secret, key, 32, iv), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__traffic_keys(SHA256, IOTLS_AEAD_NONE, secret, key, 16, iv), IOTLS_ERR_BAD_ARG);
+    CHECK_OK(iotls__traffic_keys(SHA256, IOTLS_AEAD_CHACHA20_POLY1305, secret, key, 32, iv));
+    CHECK_RC(iotls__hkdf_expand_label(IOTLS_HASH_SHA512, secret, "key", NULL, 0, out, 16),
              IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_derive_secret(IOTLS_HASH_NONE, secret, "derived", secret, out),
+    CHECK_RC(iotls__derive_secret(IOTLS_HASH_NONE, secret, "derived", secret, out),
              IOTLS_ERR_BAD_ARG);
 
     /* HkdfLabel limits: label<7..255> with the prefix, context<0..255>. */
     uint8_t info[600], ctx[256];
     size_t info_len = 0;
     memset(ctx, 0, sizeof(ctx));
-    CHECK_RC(iotls_hkdf_label("", NULL, 0, 32, info, sizeof(info), &info_len), IOTLS_ERR_BAD_ARG);
-    CHECK_OK(iotls_hkdf_label("x", ctx, 255, 32, info, sizeof(info), &info_len));
+    CHECK_RC(iotls__hkdf_label("", NULL, 0, 32, info, sizeof(info), &info_len), IOTLS_ERR_BAD_ARG);
+    CHECK_OK(iotls__hkdf_label("x", ctx, 255, 32, info, sizeof(info), &info_len));
     CHECK(info_len == 2 + 1 + 7 + 1 + 255);
-    CHECK_RC(iotls_hkdf_label("x", ctx, 256, 32, info, sizeof(info), &info_len), IOTLS_ERR_BAD_ARG);
-    CHECK_RC(iotls_hkdf_label("derived", NULL, 0, 32, info, 10, &info_len),
+    CHECK_RC(iotls__hkdf_label("x", ctx, 256, 32, info, sizeof(info), &info_len),
+             IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__hkdf_label("derived", NULL, 0, 32, info, 10, &info_len),
              IOTLS_ERR_BUFFER_TOO_SMALL);
     char long_label[251];
     memset(long_label, 'a', 250);
     long_label[250] = 0;
-    CHECK_RC(iotls_hkdf_label(long_label, NULL, 0, 32, info, sizeof(info), &info_len),
+    CHECK_RC(iotls__hkdf_label(long_label, NULL, 0, 32, info, sizeof(info), &info_len),
              IOTLS_ERR_BAD_ARG);
     long_label[249] = 0; /* 6 + 249 = 255: the longest allowed */
-    CHECK_OK(iotls_hkdf_label(long_label, NULL, 0, 32, info, sizeof(info), &info_len));
+    CHECK_OK(iotls__hkdf_label(long_label, NULL, 0, 32, info, sizeof(info), &info_len));
     CHECK(info_len == 2 + 1 + 255 + 1);
 
     /* The walk refuses to run before init. */
     iotls_key_schedule ks;
     memset(&ks, 0, sizeof(ks));
-    CHECK_RC(iotls_ks_handshake(&ks, NULL, 0, secret), IOTLS_ERR_BAD_STATE);
-    CHECK_RC(iotls_ks_master(&ks, secret), IOTLS_ERR_BAD_STATE);
-    CHECK_RC(iotls_ks_binder_key(&ks, 0, out), IOTLS_ERR_BAD_STATE);
-    CHECK_RC(iotls_ks_init(&ks, IOTLS_HASH_SHA512, NULL, 0), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__ks_handshake(&ks, NULL, 0, secret), IOTLS_ERR_BAD_STATE);
+    CHECK_RC(iotls__ks_master(&ks, secret), IOTLS_ERR_BAD_STATE);
+    CHECK_RC(iotls__ks_binder_key(&ks, 0, out), IOTLS_ERR_BAD_STATE);
+    CHECK_RC(iotls__ks_init(&ks, IOTLS_HASH_SHA512, NULL, 0), IOTLS_ERR_BAD_ARG);
 
     /* SHA-384 walk: PSK-only (no (EC)DHE) handshake gives 48-byte secrets. */
-    CHECK_OK(iotls_ks_init(&ks, IOTLS_HASH_SHA384, NULL, 0));
+    CHECK_OK(iotls__ks_init(&ks, IOTLS_HASH_SHA384, NULL, 0));
     CHECK(ks.hash_len == 48);
     uint8_t zeros[48], early[48];
     memset(zeros, 0, sizeof(zeros));
-    CHECK_OK(iotls_hkdf_extract(IOTLS_HASH_SHA384, NULL, 0, zeros, 48, early));
+    CHECK_OK(iotls__hkdf_extract(IOTLS_HASH_SHA384, NULL, 0, zeros, 48, early));
     CHECK(memcmp(ks.early_secret, early, 48) == 0);
-    CHECK_OK(iotls_ks_handshake(&ks, NULL, 0, zeros));
+    CHECK_OK(iotls__ks_handshake(&ks, NULL, 0, zeros));
     CHECK(!all_zero(ks.client_hs_traffic, 48));
-    iotls_ks_wipe(&ks);
+    iotls__ks_wipe(&ks);
 }
 
 /* application_traffic_secret_N+1: in place gives the same as out of place,
@@ -934,11 +936,11 @@ static void test_key_update(void)
     uint8_t secret[32], next[32], expect[32];
     bytes s = B(S3_C_AP_TRAFFIC);
     memcpy(secret, s.b, 32);
-    CHECK_OK(iotls_next_traffic_secret(SHA256, secret, next));
-    CHECK_OK(iotls_hkdf_expand_label(SHA256, secret, "traffic upd", NULL, 0, expect, 32));
+    CHECK_OK(iotls__next_traffic_secret(SHA256, secret, next));
+    CHECK_OK(iotls__hkdf_expand_label(SHA256, secret, "traffic upd", NULL, 0, expect, 32));
     CHECK(memcmp(next, expect, 32) == 0);
     CHECK(memcmp(next, secret, 32) != 0);
-    CHECK_OK(iotls_next_traffic_secret(SHA256, secret, secret));
+    CHECK_OK(iotls__next_traffic_secret(SHA256, secret, secret));
     CHECK(memcmp(secret, next, 32) == 0);
 }
 

@@ -114,25 +114,25 @@ static void keylog_cb(void *arg, const char *line)
 static void config_init(struct iotls_config *cfg, const char *key_name)
 {
     memset(cfg, 0, sizeof *cfg);
-    iotls_config_defaults(cfg);
-    iotls_x509_init(&cfg->cert);
-    iotls_x509_init(&cfg->ca);
-    iotls_pkey_init(&cfg->key);
+    iotls__config_defaults(cfg);
+    iotls__x509_init(&cfg->cert);
+    iotls__x509_init(&cfg->ca);
+    iotls__pkey_init(&cfg->key);
     char name[64];
     snprintf(name, sizeof name, "%s.pem", key_name);
-    CHECK_OK(iotls_x509_load_file(&cfg->cert, path_of(0, name)));
+    CHECK_OK(iotls__x509_load_file(&cfg->cert, path_of(0, name)));
     snprintf(name, sizeof name, "%s.key", key_name);
-    CHECK_OK(iotls_pkey_load_file(&cfg->key, path_of(0, name), NULL));
+    CHECK_OK(iotls__pkey_load_file(&cfg->key, path_of(0, name), NULL));
     cfg->has_cert = 1;
-    CHECK_OK(iotls_x509_load_file(&cfg->ca, path_of(0, "ca.pem")));
+    CHECK_OK(iotls__x509_load_file(&cfg->ca, path_of(0, "ca.pem")));
     cfg->has_ca = 1;
 }
 
 static void config_free(struct iotls_config *cfg)
 {
-    iotls_x509_free(&cfg->cert);
-    iotls_x509_free(&cfg->ca);
-    iotls_pkey_free(&cfg->key);
+    iotls__x509_free(&cfg->cert);
+    iotls__x509_free(&cfg->ca);
+    iotls__pkey_free(&cfg->key);
 }
 
 static void set_alpn(struct iotls_config *cfg, const char *a, const char *b)
@@ -627,9 +627,9 @@ static void test_openssl_client_auth(void)
     cfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
     const char *self[] = {"-tls1_3", "-cert", path_of(4, "ca.pem"), "-key", path_of(5, "ca.key"),
                           NULL};
-    iotls_x509_free(&cfg.ca);
-    iotls_x509_init(&cfg.ca);
-    CHECK_OK(iotls_x509_load_file(&cfg.ca, path_of(6, "srv384.pem"))); /* not a CA */
+    iotls__x509_free(&cfg.ca);
+    iotls__x509_init(&cfg.ca);
+    CHECK_OK(iotls__x509_load_file(&cfg.ca, path_of(6, "srv384.pem"))); /* not a CA */
     run_peer(&cfg, PEER_OPENSSL, self, &o);
     ok = o.server_rc == IOTLS_ERR_CERT_UNKNOWN_CA && !o.echoed && strstr(o.log, "unknown ca");
     CHECK(ok);
@@ -853,36 +853,36 @@ static ch_spec spec_default(void)
 
 static void ext_begin(iotls_writer *w, uint16_t type, size_t *mark)
 {
-    iotls_wr_u16(w, type);
-    *mark = iotls_wr_vec_begin(w, 2);
+    iotls__wr_u16(w, type);
+    *mark = iotls__wr_vec_begin(w, 2);
 }
 
 /* A whole plaintext handshake record holding the ClientHello. */
 static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
 {
     iotls_writer w;
-    iotls_wr_init(&w, out, cap);
-    iotls_wr_u8(&w, IOTLS_CT_HANDSHAKE);
-    iotls_wr_u16(&w, 0x0301);
-    size_t rec = iotls_wr_vec_begin(&w, 2);
-    iotls_wr_u8(&w, IOTLS_HS_CLIENT_HELLO);
-    size_t msg = iotls_wr_vec_begin(&w, 3);
-    iotls_wr_u16(&w, s->legacy_version);
+    iotls__wr_init(&w, out, cap);
+    iotls__wr_u8(&w, IOTLS_CT_HANDSHAKE);
+    iotls__wr_u16(&w, 0x0301);
+    size_t rec = iotls__wr_vec_begin(&w, 2);
+    iotls__wr_u8(&w, IOTLS_HS_CLIENT_HELLO);
+    size_t msg = iotls__wr_vec_begin(&w, 3);
+    iotls__wr_u16(&w, s->legacy_version);
     for (int i = 0; i < 32; i++)
-        iotls_wr_u8(&w, s->random_byte);
-    size_t v = iotls_wr_vec_begin(&w, 1);
+        iotls__wr_u8(&w, s->random_byte);
+    size_t v = iotls__wr_vec_begin(&w, 1);
     for (size_t i = 0; i < s->session_id_len; i++)
-        iotls_wr_u8(&w, 0xA0);
-    iotls_wr_vec_end(&w, v, 1);
-    v = iotls_wr_vec_begin(&w, 2);
+        iotls__wr_u8(&w, 0xA0);
+    iotls__wr_vec_end(&w, v, 1);
+    v = iotls__wr_vec_begin(&w, 2);
     for (size_t i = 0; i < s->suite_count; i++)
-        iotls_wr_u16(&w, s->suites[i]);
-    iotls_wr_vec_end(&w, v, 2);
-    v = iotls_wr_vec_begin(&w, 1);
-    iotls_wr_bytes(&w, s->compression, s->compression_len);
-    iotls_wr_vec_end(&w, v, 1);
+        iotls__wr_u16(&w, s->suites[i]);
+    iotls__wr_vec_end(&w, v, 2);
+    v = iotls__wr_vec_begin(&w, 1);
+    iotls__wr_bytes(&w, s->compression, s->compression_len);
+    iotls__wr_vec_end(&w, v, 1);
 
-    size_t exts = iotls_wr_vec_begin(&w, 2);
+    size_t exts = iotls__wr_vec_begin(&w, 2);
     size_t e, l;
     uint32_t x = 1;
     for (size_t i = 0; i < s->unknown_exts; i++) {
@@ -892,101 +892,101 @@ static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
         size_t len = i % 2 ? (x >> 16) % 8 : 0;
         ext_begin(&w, (uint16_t)(i % 2 ? 0xfa00 + (x >> 24) % 5 : 0x8000 + i), &e);
         for (size_t j = 0; j < len; j++)
-            iotls_wr_u8(&w, (uint8_t)(x >> j));
-        iotls_wr_vec_end(&w, e, 2);
+            iotls__wr_u8(&w, (uint8_t)(x >> j));
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (s->versions) {
         ext_begin(&w, IOTLS_EXT_SUPPORTED_VERSIONS, &e);
-        l = iotls_wr_vec_begin(&w, 1);
+        l = iotls__wr_vec_begin(&w, 1);
         if (s->versions == 1)
-            iotls_wr_u16(&w, 0x0304);
-        iotls_wr_u16(&w, 0x0303);
-        iotls_wr_vec_end(&w, l, 1);
-        iotls_wr_vec_end(&w, e, 2);
+            iotls__wr_u16(&w, 0x0304);
+        iotls__wr_u16(&w, 0x0303);
+        iotls__wr_vec_end(&w, l, 1);
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (s->groups) {
         ext_begin(&w, IOTLS_EXT_SUPPORTED_GROUPS, &e);
-        l = iotls_wr_vec_begin(&w, 2);
+        l = iotls__wr_vec_begin(&w, 2);
         for (size_t i = 0; i < s->group_count; i++)
-            iotls_wr_u16(&w, s->groups[i]);
-        iotls_wr_vec_end(&w, l, 2);
-        iotls_wr_vec_end(&w, e, 2);
+            iotls__wr_u16(&w, s->groups[i]);
+        iotls__wr_vec_end(&w, l, 2);
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (!s->no_sig_algs) {
         ext_begin(&w, IOTLS_EXT_SIGNATURE_ALGORITHMS, &e);
-        l = iotls_wr_vec_begin(&w, 2);
-        iotls_wr_u16(&w, IOTLS_SIG_ECDSA_SECP256R1_SHA256);
-        iotls_wr_u16(&w, IOTLS_SIG_RSA_PSS_RSAE_SHA256);
-        iotls_wr_vec_end(&w, l, 2);
-        iotls_wr_vec_end(&w, e, 2);
+        l = iotls__wr_vec_begin(&w, 2);
+        iotls__wr_u16(&w, IOTLS_SIG_ECDSA_SECP256R1_SHA256);
+        iotls__wr_u16(&w, IOTLS_SIG_RSA_PSS_RSAE_SHA256);
+        iotls__wr_vec_end(&w, l, 2);
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (s->early_data) {
         ext_begin(&w, IOTLS_EXT_EARLY_DATA, &e);
-        iotls_wr_vec_end(&w, e, 2);
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (s->cookie) {
         ext_begin(&w, IOTLS_EXT_COOKIE, &e);
-        l = iotls_wr_vec_begin(&w, 2);
-        iotls_wr_bytes(&w, s->cookie, s->cookie_len);
-        iotls_wr_vec_end(&w, l, 2);
-        iotls_wr_vec_end(&w, e, 2);
+        l = iotls__wr_vec_begin(&w, 2);
+        iotls__wr_bytes(&w, s->cookie, s->cookie_len);
+        iotls__wr_vec_end(&w, l, 2);
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (!s->no_key_share) {
         ext_begin(&w, IOTLS_EXT_KEY_SHARE, &e);
-        l = iotls_wr_vec_begin(&w, 2);
+        l = iotls__wr_vec_begin(&w, 2);
         for (size_t i = 0; i < s->share_count; i++) {
             iotls_kex_ctx kex;
             memset(&kex, 0, sizeof kex);
             uint8_t pub[IOTLS_MAX_KEX_PUBLIC_LEN];
             size_t pub_len = 0;
-            CHECK_OK(iotls_kex_generate(&kex, s->share_groups[i], pub, sizeof pub, &pub_len));
-            iotls_kex_free(&kex);
-            iotls_wr_u16(&w, s->share_groups[i]);
-            size_t k = iotls_wr_vec_begin(&w, 2);
-            iotls_wr_bytes(&w, pub, pub_len);
-            iotls_wr_vec_end(&w, k, 2);
+            CHECK_OK(iotls__kex_generate(&kex, s->share_groups[i], pub, sizeof pub, &pub_len));
+            iotls__kex_free(&kex);
+            iotls__wr_u16(&w, s->share_groups[i]);
+            size_t k = iotls__wr_vec_begin(&w, 2);
+            iotls__wr_bytes(&w, pub, pub_len);
+            iotls__wr_vec_end(&w, k, 2);
         }
-        iotls_wr_vec_end(&w, l, 2);
-        iotls_wr_vec_end(&w, e, 2);
+        iotls__wr_vec_end(&w, l, 2);
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (s->repeat_versions) {
         ext_begin(&w, IOTLS_EXT_SUPPORTED_VERSIONS, &e);
-        l = iotls_wr_vec_begin(&w, 1);
-        iotls_wr_u16(&w, 0x0304);
-        iotls_wr_vec_end(&w, l, 1);
-        iotls_wr_vec_end(&w, e, 2);
+        l = iotls__wr_vec_begin(&w, 1);
+        iotls__wr_u16(&w, 0x0304);
+        iotls__wr_vec_end(&w, l, 1);
+        iotls__wr_vec_end(&w, e, 2);
     }
     if (s->psk_modes) {
         ext_begin(&w, IOTLS_EXT_PSK_KEY_EXCHANGE_MODES, &e);
-        l = iotls_wr_vec_begin(&w, 1);
+        l = iotls__wr_vec_begin(&w, 1);
         if (s->psk_modes & 2)
-            iotls_wr_u8(&w, 1);
+            iotls__wr_u8(&w, 1);
         if (s->psk_modes & 1)
-            iotls_wr_u8(&w, 0);
-        iotls_wr_vec_end(&w, l, 1);
-        iotls_wr_vec_end(&w, e, 2);
+            iotls__wr_u8(&w, 0);
+        iotls__wr_vec_end(&w, l, 1);
+        iotls__wr_vec_end(&w, e, 2);
     }
     size_t binders_at = 0, binder_at = 0;
     if (s->psk_id) {
         ext_begin(&w, IOTLS_EXT_PRE_SHARED_KEY, &e);
-        l = iotls_wr_vec_begin(&w, 2);
-        size_t id = iotls_wr_vec_begin(&w, 2);
-        iotls_wr_bytes(&w, s->psk_id, strlen(s->psk_id));
-        iotls_wr_vec_end(&w, id, 2);
-        iotls_wr_u32(&w, 0); /* obfuscated_ticket_age: 0 for an external PSK */
-        iotls_wr_vec_end(&w, l, 2);
+        l = iotls__wr_vec_begin(&w, 2);
+        size_t id = iotls__wr_vec_begin(&w, 2);
+        iotls__wr_bytes(&w, s->psk_id, strlen(s->psk_id));
+        iotls__wr_vec_end(&w, id, 2);
+        iotls__wr_u32(&w, 0); /* obfuscated_ticket_age: 0 for an external PSK */
+        iotls__wr_vec_end(&w, l, 2);
         binders_at = w.len;
-        l = iotls_wr_vec_begin(&w, 2);
-        iotls_wr_u8(&w, 32);
+        l = iotls__wr_vec_begin(&w, 2);
+        iotls__wr_u8(&w, 32);
         binder_at = w.len;
-        iotls_wr_zeros(&w, 32);
-        iotls_wr_vec_end(&w, l, 2);
-        iotls_wr_vec_end(&w, e, 2);
+        iotls__wr_zeros(&w, 32);
+        iotls__wr_vec_end(&w, l, 2);
+        iotls__wr_vec_end(&w, e, 2);
     }
-    iotls_wr_vec_end(&w, exts, 2);
-    iotls_wr_vec_end(&w, msg, 3);
-    iotls_wr_vec_end(&w, rec, 2);
-    CHECK_OK(iotls_wr_error(&w));
+    iotls__wr_vec_end(&w, exts, 2);
+    iotls__wr_vec_end(&w, msg, 3);
+    iotls__wr_vec_end(&w, rec, 2);
+    CHECK_OK(iotls__wr_error(&w));
     if (s->psk_id) {
         /* RFC 8446 4.2.11.2: HMAC over the ClientHello up to the binders,
          * with the binder key of the external PSK's early secret. */
@@ -994,11 +994,11 @@ static size_t build_client_hello(const ch_spec *s, uint8_t *out, size_t cap)
         uint8_t hash[32], key[32];
         iotls_key_schedule ks;
         memset(&ks, 0, sizeof ks);
-        CHECK_OK(iotls_hash(IOTLS_HASH_SHA256, m, binders_at - 5, hash));
-        CHECK_OK(iotls_ks_init(&ks, IOTLS_HASH_SHA256, s->psk_key, s->psk_key_len));
-        CHECK_OK(iotls_ks_binder_key(&ks, 1, key));
-        CHECK_OK(iotls_finished_verify_data(IOTLS_HASH_SHA256, key, hash, out + binder_at));
-        iotls_ks_wipe(&ks);
+        CHECK_OK(iotls__hash(IOTLS_HASH_SHA256, m, binders_at - 5, hash));
+        CHECK_OK(iotls__ks_init(&ks, IOTLS_HASH_SHA256, s->psk_key, s->psk_key_len));
+        CHECK_OK(iotls__ks_binder_key(&ks, 1, key));
+        CHECK_OK(iotls__finished_verify_data(IOTLS_HASH_SHA256, key, hash, out + binder_at));
+        iotls__ks_wipe(&ks);
     }
     return w.len;
 }
@@ -1120,7 +1120,7 @@ static int first_server_hello(iotls_conn *c, iotls_server_hello *sh, size_t *rec
         return -1;
     size_t len = ((size_t)p[3] << 8) | p[4];
     *rec_len = 5 + len;
-    return iotls_server_hello_parse(p + 9, len - 4, sh);
+    return iotls__server_hello_parse(p + 9, len - 4, sh);
 }
 
 static void test_server_hello_in_memory(void)
@@ -1460,10 +1460,10 @@ static void test_pair(void)
 static size_t certificate_msg_len(const iotls_x509 *chain)
 {
     size_t len = 4 + 1 + 3;
-    for (size_t i = 0; i < iotls_x509_count(chain); i++) {
+    for (size_t i = 0; i < iotls__x509_count(chain); i++) {
         const uint8_t *der = NULL;
         size_t der_len = 0;
-        CHECK_OK(iotls_x509_der(chain, i, &der, &der_len));
+        CHECK_OK(iotls__x509_der(chain, i, &der, &der_len));
         len += 3 + der_len + 2;
     }
     return len;
@@ -1480,8 +1480,8 @@ static uint64_t pair_with_chains(size_t hs_out_extra)
     struct iotls_config scfg, ccfg;
     config_init(&scfg, "srv256");
     config_init(&ccfg, "cli");
-    CHECK_OK(iotls_x509_load_file(&scfg.cert, path_of(0, "ca.pem")));
-    CHECK_OK(iotls_x509_load_file(&ccfg.cert, path_of(0, "ca.pem")));
+    CHECK_OK(iotls__x509_load_file(&scfg.cert, path_of(0, "ca.pem")));
+    CHECK_OK(iotls__x509_load_file(&ccfg.cert, path_of(0, "ca.pem")));
     scfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
     scfg.ticket_count = 0; /* the flight's records only */
     iotls_conn *sv = server_new(&scfg);

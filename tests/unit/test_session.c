@@ -118,7 +118,7 @@ static void test_blob(void)
     /* Version 2 with a correct digest: still refused. */
     memcpy(copy, blob, len);
     copy[4] = 2;
-    CHECK_OK(iotls_hash(IOTLS_HASH_SHA256, copy, len - 32, copy + len - 32));
+    CHECK_OK(iotls__hash(IOTLS_HASH_SHA256, copy, len - 32, copy + len - 32));
     CHECK_RC(iotls_session_load(&back, copy, len, 0), IOTLS_ERR_SESSION_INVALID);
     /* A PSK length that does not match the suite's hash. */
     s.suite = 0x1301;
@@ -140,7 +140,7 @@ static void test_blob(void)
     static const uint8_t other_key[16] = {2};
     uint8_t mac[32];
     CHECK_OK(iotls_session_save_keyed(&s, dev_key, sizeof dev_key, copy, sizeof copy, &len));
-    CHECK_OK(iotls_hmac(IOTLS_HASH_SHA256, dev_key, sizeof dev_key, copy, len - 32, mac));
+    CHECK_OK(iotls__hmac(IOTLS_HASH_SHA256, dev_key, sizeof dev_key, copy, len - 32, mac));
     CHECK(memcmp(mac, copy + len - 32, 32) == 0);
     CHECK_OK(iotls_session_load_keyed(&back, dev_key, sizeof dev_key, copy, len, 0));
     CHECK(back.psk_len == 48 && memcmp(back.psk, s.psk, 48) == 0);
@@ -472,7 +472,7 @@ static int rot_derive(const uint8_t master[48], const char *label, int with_peri
         put64(info + n, period);
         n += 8;
     }
-    return iotls_hkdf_expand(IOTLS_HASH_SHA256, master, 48, info, n, out, out_len);
+    return iotls__hkdf_expand(IOTLS_HASH_SHA256, master, 48, info, n, out, out_len);
 }
 
 /* Opens ticket `in` with the key of its own key name's period, puts
@@ -489,12 +489,12 @@ static size_t rot_reseal(const uint8_t master[48], const uint8_t *in, size_t in_
     size_t plain_len = in_len - head - IOTLS_AEAD_TAG_LEN;
     iotls_aead_ctx aead;
     int rc = rot_derive(master, "iotls ticket key", 1, get64(in + 8), key, sizeof key);
-    memset(&aead, 0, sizeof aead); /* iotls_aead_init frees what it is given */
+    memset(&aead, 0, sizeof aead); /* iotls__aead_init frees what it is given */
     if (rc == IOTLS_OK)
-        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+        rc = iotls__aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
     if (rc == IOTLS_OK) {
-        rc = iotls_aead_open(&aead, in + 16, in, 16, in + head, in_len - head, plain);
-        iotls_aead_free(&aead);
+        rc = iotls__aead_open(&aead, in + 16, in, 16, in + head, in_len - head, plain);
+        iotls__aead_free(&aead);
     }
     /* version(1) | suite(2) | psk<1> | age_add(4) | issued_ms(8) ... */
     size_t at = rc == IOTLS_OK && plain_len > 4 ? 1 + 2 + 1 + (size_t)plain[3] + 4 : 0;
@@ -508,15 +508,15 @@ static size_t rot_reseal(const uint8_t master[48], const uint8_t *in, size_t in_
         memcpy(out + 16, in + 16, IOTLS_AEAD_NONCE_LEN);
         rc = rot_derive(master, "iotls ticket key", 1, new_period, key, sizeof key);
     }
-    memset(&aead, 0, sizeof aead); /* iotls_aead_init frees what it is given */
+    memset(&aead, 0, sizeof aead); /* iotls__aead_init frees what it is given */
     if (rc == IOTLS_OK)
-        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+        rc = iotls__aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
     if (rc == IOTLS_OK) {
-        rc = iotls_aead_seal(&aead, out + 16, out, 16, plain, plain_len, out + head);
-        iotls_aead_free(&aead);
+        rc = iotls__aead_seal(&aead, out + 16, out, 16, plain, plain_len, out + head);
+        iotls__aead_free(&aead);
     }
-    iotls_wipe(key, sizeof key);
-    iotls_wipe(plain, sizeof plain);
+    iotls__wipe(key, sizeof key);
+    iotls__wipe(plain, sizeof plain);
     CHECK_OK(rc);
     return rc == IOTLS_OK ? in_len : 0;
 }
@@ -570,11 +570,11 @@ static uint32_t offered_age(iotls_config *ccfg, test_clock *cclk, const iotls_se
     iotls_client_hello ch;
     memset(&ch, 0, sizeof ch);
     CHECK(out != NULL && n > 9 && out[5] == IOTLS_HS_CLIENT_HELLO);
-    if (out && n > 9 && iotls_client_hello_parse(out + 9, n - 9, &ch) == IOTLS_OK) {
+    if (out && n > 9 && iotls__client_hello_parse(out + 9, n - 9, &ch) == IOTLS_OK) {
         size_t pos = 0;
         iotls_bytes identity;
         uint32_t obfuscated = 0;
-        CHECK(iotls_psk_identity_next(ch.psk_identities, &pos, &identity, &obfuscated) == 1);
+        CHECK(iotls__psk_identity_next(ch.psk_identities, &pos, &identity, &obfuscated) == 1);
         CHECK(identity.len == s->ticket_len && memcmp(identity.p, s->ticket, s->ticket_len) == 0);
         age = obfuscated - s->age_add; /* mod 2^32 */
     } else {
@@ -698,7 +698,7 @@ static void test_ticket_rotation(void)
     uint8_t shared[48];
     static uint8_t blob_a[IOTLS_SESSION_MAX_BLOB], blob_b[IOTLS_SESSION_MAX_BLOB];
     size_t len_a, len_b;
-    CHECK_OK(iotls_random(shared, sizeof shared));
+    CHECK_OK(iotls__random(shared, sizeof shared));
     iotls_config *a = server_config(&sclk), *b = server_config(&sclk);
     CHECK_OK(iotls_config_set_ticket_key(a, shared));
     CHECK_OK(iotls_config_set_ticket_key(b, shared));
@@ -939,19 +939,19 @@ static size_t reseal_tail(const uint8_t master[48], const uint8_t *in, size_t in
     memset(&aead, 0, sizeof aead);
     int rc = rot_derive(master, "iotls ticket key", 1, get64(in + 8), key, sizeof key);
     if (rc == IOTLS_OK)
-        rc = iotls_aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
+        rc = iotls__aead_init(&aead, IOTLS_AEAD_AES_256_GCM, key, sizeof key);
     if (rc == IOTLS_OK)
-        rc = iotls_aead_open(&aead, in + 16, in, 16, in + head, in_len - head, plain);
+        rc = iotls__aead_open(&aead, in + 16, in, 16, in + head, in_len - head, plain);
     if (rc == IOTLS_OK) {
         plain_len -= cut;
         memcpy(plain + plain_len, tail, tail_len);
         plain_len += tail_len;
         memcpy(out, in, head);
-        rc = iotls_aead_seal(&aead, out + 16, out, 16, plain, plain_len, out + head);
+        rc = iotls__aead_seal(&aead, out + 16, out, 16, plain, plain_len, out + head);
     }
-    iotls_aead_free(&aead);
-    iotls_wipe(key, sizeof key);
-    iotls_wipe(plain, sizeof plain);
+    iotls__aead_free(&aead);
+    iotls__wipe(key, sizeof key);
+    iotls__wipe(plain, sizeof plain);
     CHECK_OK(rc);
     return rc == IOTLS_OK ? head + plain_len + IOTLS_AEAD_TAG_LEN : 0;
 }

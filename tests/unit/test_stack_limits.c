@@ -1,9 +1,9 @@
 /* Limits that keep the engine's stack small (docs/stack.md).
  *
- * iotls_hkdf_expand_label builds HkdfLabel in a stack buffer sized for
+ * iotls__hkdf_expand_label builds HkdfLabel in a stack buffer sized for
  * labels of up to 32 characters (RFC 8446's are at most 12) and any context
  * up to 255 bytes (a ticket nonce can be that long). At that limit its
- * output must equal HKDF-Expand over the HkdfLabel that iotls_hkdf_label
+ * output must equal HKDF-Expand over the HkdfLabel that iotls__hkdf_label
  * writes into a buffer of the full RFC size; one character more is
  * BAD_ARG, not a truncated or overflowing label. */
 #include <string.h>
@@ -23,13 +23,13 @@ static void check_label(const char *label, size_t context_len)
     for (size_t i = 0; i < sizeof context; i++)
         context[i] = (uint8_t)(0xA0 ^ i);
     CHECK_OK(
-        iotls_hkdf_label(label, context, context_len, sizeof out, info, sizeof info, &info_len));
+        iotls__hkdf_label(label, context, context_len, sizeof out, info, sizeof info, &info_len));
     CHECK(info_len == 2 + 1 + 6 + strlen(label) + 1 + context_len);
-    CHECK_OK(iotls_hkdf_expand(IOTLS_HASH_SHA256, secret, sizeof secret, info, info_len, want,
-                               sizeof want));
+    CHECK_OK(iotls__hkdf_expand(IOTLS_HASH_SHA256, secret, sizeof secret, info, info_len, want,
+                                sizeof want));
     memset(out, 0, sizeof out);
-    CHECK_OK(iotls_hkdf_expand_label(IOTLS_HASH_SHA256, secret, label, context, context_len, out,
-                                     sizeof out));
+    CHECK_OK(iotls__hkdf_expand_label(IOTLS_HASH_SHA256, secret, label, context, context_len, out,
+                                      sizeof out));
     CHECK(memcmp(out, want, sizeof out) == 0);
 }
 
@@ -44,8 +44,9 @@ int main(void)
     check_label("resumption", 255);
 
     uint8_t secret[32] = {1}, out[32];
-    CHECK_RC(iotls_hkdf_expand_label(IOTLS_HASH_SHA256, secret, "abcdefghijklmnopqrstuvwxyz0123456",
-                                     NULL, 0, out, sizeof out),
+    CHECK_RC(iotls__hkdf_expand_label(IOTLS_HASH_SHA256, secret,
+                                      "abcdefghijklmnopqrstuvwxyz0123456", NULL, 0, out,
+                                      sizeof out),
              IOTLS_ERR_BAD_ARG);
     return tl_finish("stack_limits");
 }

@@ -3,7 +3,7 @@
  * Our client engine talks to our server engine in memory. Every secret the
  * engines derive is captured through the key log callback (handshake and
  * application traffic secrets, exporter secret), and the AEAD key and IV of
- * each traffic secret are derived from it with iotls_traffic_keys(). Then,
+ * each traffic secret are derived from it with iotls__traffic_keys(). Then,
  * for each way a connection can end, the WHOLE connection memory block (the
  * caller's iotls_conn_size() bytes: struct, record and handshake buffers) is
  * searched for any of those byte strings:
@@ -125,9 +125,9 @@ static void add_needle(needles *n, const uint8_t *p, size_t len, const char *wha
  * NULL) are left out. */
 static void needles_from(needles *n, const tl_keylog *k, uint16_t suite, const char *skip)
 {
-    iotls_hash_alg hash = iotls_suite_hash(suite);
-    iotls_aead_alg aead = iotls_suite_aead(suite);
-    size_t key_len = iotls_aead_key_len(aead);
+    iotls_hash_alg hash = iotls__suite_hash(suite);
+    iotls_aead_alg aead = iotls__suite_aead(suite);
+    size_t key_len = iotls__aead_key_len(aead);
     CHECK(hash != IOTLS_HASH_NONE && key_len > 0);
     CHECK(!k->malformed);
     for (size_t i = 0; i < k->count; i++) {
@@ -140,7 +140,7 @@ static void needles_from(needles *n, const tl_keylog *k, uint16_t suite, const c
             continue;
         uint8_t key[IOTLS_MAX_AEAD_KEY_LEN];
         uint8_t iv[IOTLS_AEAD_NONCE_LEN];
-        CHECK_OK(iotls_traffic_keys(hash, aead, k->secret[i], key, key_len, iv));
+        CHECK_OK(iotls__traffic_keys(hash, aead, k->secret[i], key, key_len, iv));
         snprintf(what, sizeof what, "key of %s", k->label[i]);
         add_needle(n, key, key_len, what);
         snprintf(what, sizeof what, "iv of %s", k->label[i]);
@@ -234,7 +234,7 @@ static int side_init(side *s, int role)
 static int pair_open(pair *p, const char *cipher, int mutual)
 {
     memset(p, 0, sizeof *p);
-    iotls_mem_opts_init(&p->opts);
+    iotls__mem_opts_init(&p->opts);
     p->keys_before = psa_keys();
     p->cl.cfg = make_cfg(0, mutual, cipher, &p->cl.log);
     p->sv.cfg = make_cfg(1, 1, cipher, &p->sv.log);
@@ -284,7 +284,7 @@ static int pump(pair *p)
 {
     for (int i = 0; i < 16; i++) {
         size_t moved = 0;
-        int rc = iotls_mem_pair_step(p->cl.c, p->sv.c, &p->opts, &moved);
+        int rc = iotls__mem_pair_step(p->cl.c, p->sv.c, &p->opts, &moved);
         if (rc != IOTLS_OK)
             return rc;
         if (moved == 0)
@@ -346,7 +346,7 @@ static void test_orderly(const char *cipher, int mutual)
         CHECK(0);
         goto out;
     }
-    CHECK_OK(iotls_mem_pair_run(p.cl.c, p.sv.c, &p.opts));
+    CHECK_OK(iotls__mem_pair_run(p.cl.c, p.sv.c, &p.opts));
     CHECK(iotls_conn_handshake_done(p.cl.c) && iotls_conn_handshake_done(p.sv.c));
     /* 2 handshake, 2 application traffic secrets, the exporter secret. */
     CHECK(p.cl.log.count == 5 && p.sv.log.count == 5);
@@ -421,10 +421,10 @@ static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
     char what[64];
     snprintf(what, sizeof what, "PSK of ticket %u", seen->count);
     add_needle(&seen->psks, t->psk, t->psk_len, what);
-    CHECK_OK(iotls_ks_init(&ks, iotls_suite_hash(t->cipher_suite), t->psk, t->psk_len));
+    CHECK_OK(iotls__ks_init(&ks, iotls__suite_hash(t->cipher_suite), t->psk, t->psk_len));
     snprintf(what, sizeof what, "early secret of ticket %u", seen->count);
     add_needle(&seen->psks, ks.early_secret, t->psk_len, what);
-    iotls_ks_wipe(&ks);
+    iotls__ks_wipe(&ks);
     if (seen->count++ == 0) {
         static iotls_session sess;
         CHECK_OK(iotls_session_from_ticket(&sess, t));
@@ -444,7 +444,7 @@ static void resume_once(const char *cipher, tickets_seen *seen, const uint8_t *b
     char where[160];
     pair p;
     memset(&p, 0, sizeof p);
-    iotls_mem_opts_init(&p.opts);
+    iotls__mem_opts_init(&p.opts);
     p.cl.cfg = make_cfg(0, 0, cipher, &p.cl.log);
     p.sv.cfg = make_cfg(1, 1, cipher, &p.sv.log);
     if (!p.cl.cfg || !p.sv.cfg) {
@@ -464,7 +464,7 @@ static void resume_once(const char *cipher, tickets_seen *seen, const uint8_t *b
         CHECK_OK(iotls_conn_borrow_session(p.cl.c, blob, blob_len));
     CHECK_OK(iotls_conn_start(p.sv.c));
     CHECK_OK(iotls_conn_start(p.cl.c));
-    CHECK_OK(iotls_mem_pair_run(p.cl.c, p.sv.c, &p.opts));
+    CHECK_OK(iotls__mem_pair_run(p.cl.c, p.sv.c, &p.opts));
     exchange_ping(&p); /* the tickets reach the client */
     CHECK(p.sv.c->resumed == want_resumed && p.cl.c->resumed == want_resumed);
     snprintf(where, sizeof where, "%s%s: server after its tickets", cipher,
@@ -525,7 +525,7 @@ static void test_error_after_handshake(const char *cipher)
         CHECK(0);
         goto out;
     }
-    CHECK_OK(iotls_mem_pair_run(p.cl.c, p.sv.c, &p.opts));
+    CHECK_OK(iotls__mem_pair_run(p.cl.c, p.sv.c, &p.opts));
     collect(&p, &all, NULL);
     CHECK(scan("live server", p.sv.mem, p.sv.size, &all, 0) > 0);
     expect_more_keys("live connections", p.keys_cfg);
@@ -572,7 +572,7 @@ static void test_error_during_handshake(const char *cipher)
     tamper t = {IOTLS_MEM_TO_CLIENT, 0, 0};
     p.opts.tap = tamper_tap;
     p.opts.tap_arg = &t;
-    CHECK_RC(iotls_mem_pair_run(p.cl.c, p.sv.c, &p.opts), IOTLS_ERR_BAD_RECORD_MAC);
+    CHECK_RC(iotls__mem_pair_run(p.cl.c, p.sv.c, &p.opts), IOTLS_ERR_BAD_RECORD_MAC);
     CHECK(t.done);
     CHECK(!iotls_conn_handshake_done(p.cl.c) && !iotls_conn_handshake_done(p.sv.c));
     CHECK_RC(iotls_conn_error(p.cl.c), IOTLS_ERR_BAD_RECORD_MAC);

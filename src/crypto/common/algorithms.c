@@ -10,7 +10,7 @@
 
 /* ---------------- hash and HKDF ---------------- */
 
-size_t iotls_hash_len(iotls_hash_alg alg)
+size_t iotls__hash_len(iotls_hash_alg alg)
 {
     switch (alg) {
     case IOTLS_HASH_SHA256:
@@ -24,11 +24,11 @@ size_t iotls_hash_len(iotls_hash_alg alg)
     }
 }
 
-int iotls_common_hkdf_expand_check(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len,
-                                   const uint8_t *info, size_t info_len, const uint8_t *out,
-                                   size_t out_len)
+int iotls__common_hkdf_expand_check(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                                    const uint8_t *info, size_t info_len, const uint8_t *out,
+                                    size_t out_len)
 {
-    size_t hash_len = iotls_hash_len(alg);
+    size_t hash_len = iotls__hash_len(alg);
     /* RFC 5869: PRK is at least HashLen, L at most 255 * HashLen. */
     if (hash_len == 0 || !prk || prk_len < hash_len || (!info && info_len > 0) || !out ||
         out_len > 255 * hash_len)
@@ -38,7 +38,7 @@ int iotls_common_hkdf_expand_check(iotls_hash_alg alg, const uint8_t *prk, size_
 
 /* ---------------- AEAD ---------------- */
 
-size_t iotls_aead_key_len(iotls_aead_alg alg)
+size_t iotls__aead_key_len(iotls_aead_alg alg)
 {
     switch (alg) {
     case IOTLS_AEAD_AES_128_GCM:
@@ -53,7 +53,7 @@ size_t iotls_aead_key_len(iotls_aead_alg alg)
     }
 }
 
-size_t iotls_aead_tag_len(iotls_aead_alg alg)
+size_t iotls__aead_tag_len(iotls_aead_alg alg)
 {
     switch (alg) {
     case IOTLS_AEAD_AES_128_GCM:
@@ -68,15 +68,15 @@ size_t iotls_aead_tag_len(iotls_aead_alg alg)
     }
 }
 
-int iotls_common_aead_key_ok(iotls_aead_alg alg, const uint8_t *key, size_t key_len)
+int iotls__common_aead_key_ok(iotls_aead_alg alg, const uint8_t *key, size_t key_len)
 {
-    size_t want = iotls_aead_key_len(alg);
+    size_t want = iotls__aead_key_len(alg);
     return key != NULL && want != 0 && key_len == want;
 }
 
-int iotls_common_aead_seal_check(int active, const uint8_t *nonce, const uint8_t *aad,
-                                 size_t aad_len, const uint8_t *in, size_t in_len,
-                                 const uint8_t *out)
+int iotls__common_aead_seal_check(int active, const uint8_t *nonce, const uint8_t *aad,
+                                  size_t aad_len, const uint8_t *in, size_t in_len,
+                                  const uint8_t *out)
 {
     if (!active || nonce == NULL || out == NULL || (aad == NULL && aad_len > 0) ||
         (in == NULL && in_len > 0))
@@ -84,9 +84,9 @@ int iotls_common_aead_seal_check(int active, const uint8_t *nonce, const uint8_t
     return IOTLS_OK;
 }
 
-int iotls_common_aead_open_check(int active, const uint8_t *nonce, const uint8_t *aad,
-                                 size_t aad_len, const uint8_t *in, size_t in_len,
-                                 const uint8_t *out, size_t tag_len, size_t *plain_len)
+int iotls__common_aead_open_check(int active, const uint8_t *nonce, const uint8_t *aad,
+                                  size_t aad_len, const uint8_t *in, size_t in_len,
+                                  const uint8_t *out, size_t tag_len, size_t *plain_len)
 {
     if (!active || nonce == NULL || in == NULL || (aad == NULL && aad_len > 0) || tag_len == 0)
         return IOTLS_ERR_BAD_ARG;
@@ -107,7 +107,7 @@ static const iotls_common_curve curves[] = {
     {IOTLS_GROUP_SECP384R1, 48, 97, 0},
 };
 
-const iotls_common_curve *iotls_common_kex_curve(uint16_t group)
+const iotls_common_curve *iotls__common_kex_curve(uint16_t group)
 {
     for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
         if (curves[i].group == group)
@@ -116,8 +116,8 @@ const iotls_common_curve *iotls_common_kex_curve(uint16_t group)
     return NULL;
 }
 
-int iotls_common_kex_derive_check(const iotls_common_curve *c, const uint8_t *peer, size_t peer_len,
-                                  size_t secret_cap)
+int iotls__common_kex_derive_check(const iotls_common_curve *c, const uint8_t *peer,
+                                   size_t peer_len, size_t secret_cap)
 {
     /* Libraries would otherwise accept compressed (and OpenSSL hybrid)
      * encodings on some curves. */
@@ -128,7 +128,7 @@ int iotls_common_kex_derive_check(const iotls_common_curve *c, const uint8_t *pe
     return IOTLS_OK;
 }
 
-int iotls_common_all_zero(const uint8_t *p, size_t len)
+int iotls__common_all_zero(const uint8_t *p, size_t len)
 {
     uint8_t acc = 0;
     for (size_t i = 0; i < len; i++)
@@ -138,7 +138,7 @@ int iotls_common_all_zero(const uint8_t *p, size_t len)
 
 /* ---------------- signature schemes ---------------- */
 
-int iotls_common_scheme_info(uint16_t scheme, iotls_common_scheme *out)
+int iotls__common_scheme_info(uint16_t scheme, iotls_common_scheme *out)
 {
     static const struct {
         uint16_t scheme;

@@ -20,25 +20,25 @@ int iotls_cert_describe(const uint8_t *der, size_t len, iotls_cert_text *out)
     if (der == NULL || len == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
     iotls_x509 cert;
-    iotls_x509_init(&cert);
-    int rc = iotls_x509_add_der(&cert, der, len);
+    iotls__x509_init(&cert);
+    int rc = iotls__x509_add_der(&cert, der, len);
     if (rc == IOTLS_OK) {
         /* A field the library cannot print stays "?": the others still help. */
-        if (iotls_x509_subject(&cert, 0, out->subject, sizeof out->subject) != IOTLS_OK)
+        if (iotls__x509_subject(&cert, 0, out->subject, sizeof out->subject) != IOTLS_OK)
             snprintf(out->subject, sizeof out->subject, "?");
-        if (iotls_x509_issuer(&cert, 0, out->issuer, sizeof out->issuer) != IOTLS_OK)
+        if (iotls__x509_issuer(&cert, 0, out->issuer, sizeof out->issuer) != IOTLS_OK)
             snprintf(out->issuer, sizeof out->issuer, "?");
-        if (iotls_x509_key_desc(&cert, 0, out->key, sizeof out->key) != IOTLS_OK)
+        if (iotls__x509_key_desc(&cert, 0, out->key, sizeof out->key) != IOTLS_OK)
             snprintf(out->key, sizeof out->key, "?");
-        if (iotls_x509_sans(&cert, out->names, sizeof out->names) != IOTLS_OK)
+        if (iotls__x509_sans(&cert, out->names, sizeof out->names) != IOTLS_OK)
             out->names[0] = '\0';
-        if (iotls_x509_validity(&cert, 0, &out->not_before, &out->not_after) != IOTLS_OK)
+        if (iotls__x509_validity(&cert, 0, &out->not_before, &out->not_after) != IOTLS_OK)
             out->not_before = out->not_after = 0;
-        if (iotls_x509_spki_sha256(&cert, out->spki_sha256) != IOTLS_OK ||
-            iotls_base64_encode(out->spki_sha256, sizeof out->spki_sha256, out->pin_base64,
-                                sizeof out->pin_base64) != IOTLS_OK)
+        if (iotls__x509_spki_sha256(&cert, out->spki_sha256) != IOTLS_OK ||
+            iotls__base64_encode(out->spki_sha256, sizeof out->spki_sha256, out->pin_base64,
+                                 sizeof out->pin_base64) != IOTLS_OK)
             out->pin_base64[0] = '\0';
     }
-    iotls_x509_free(&cert);
+    iotls__x509_free(&cert);
     return rc;
 }

@@ -18,7 +18,7 @@ static _Thread_local long long thread_current;
 static _Thread_local long long thread_base;
 static _Thread_local long long thread_peak;
 
-void iotls_common_mem_alloc(size_t bytes)
+void iotls__common_mem_alloc(size_t bytes)
 {
     size_t now = atomic_fetch_add(&mem_current, bytes) + bytes;
     size_t peak = atomic_load(&mem_peak);
@@ -29,13 +29,13 @@ void iotls_common_mem_alloc(size_t bytes)
         thread_peak = thread_current - thread_base;
 }
 
-void iotls_common_mem_free(size_t bytes)
+void iotls__common_mem_free(size_t bytes)
 {
     atomic_fetch_sub(&mem_current, bytes);
     thread_current -= (long long)bytes;
 }
 
-void iotls_common_mem_stats(size_t *current, size_t *peak)
+void iotls__common_mem_stats(size_t *current, size_t *peak)
 {
     if (current != NULL)
         *current = atomic_load(&mem_current);
@@ -43,18 +43,18 @@ void iotls_common_mem_stats(size_t *current, size_t *peak)
         *peak = atomic_load(&mem_peak);
 }
 
-void iotls_common_mem_reset_peak(void)
+void iotls__common_mem_reset_peak(void)
 {
     atomic_store(&mem_peak, atomic_load(&mem_current));
 }
 
-void iotls_crypto_mem_thread_reset(void)
+void iotls__crypto_mem_thread_reset(void)
 {
     thread_base = thread_current;
     thread_peak = 0;
 }
 
-size_t iotls_crypto_mem_thread_peak(void)
+size_t iotls__crypto_mem_thread_peak(void)
 {
     return thread_peak > 0 ? (size_t)thread_peak : 0;
 }

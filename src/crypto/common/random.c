@@ -1,6 +1,6 @@
-/* iotls_random's front: argument checks and the deterministic generator a
+/* iotls__random's front: argument checks and the deterministic generator a
  * test or fuzzer may swap in, the same for every provider; the provider's
- * own generator (iotls_provider_random) does the rest.
+ * own generator (iotls__provider_random) does the rest.
  *
  * Provider code, so it may use OS headers: a pthread mutex guards the
  * override where threads exist. */
@@ -17,39 +17,39 @@ static void *override_arg;
 
 #ifdef IOTLS_RANDOM_PTHREAD
 static pthread_mutex_t random_lock = PTHREAD_MUTEX_INITIALIZER;
-void iotls_common_random_lock(void)
+void iotls__common_random_lock(void)
 {
     pthread_mutex_lock(&random_lock);
 }
-void iotls_common_random_unlock(void)
+void iotls__common_random_unlock(void)
 {
     pthread_mutex_unlock(&random_lock);
 }
 #else
-void iotls_common_random_lock(void) {}
-void iotls_common_random_unlock(void) {}
+void iotls__common_random_lock(void) {}
+void iotls__common_random_unlock(void) {}
 #endif
 
-int iotls_random(uint8_t *out, size_t len)
+int iotls__random(uint8_t *out, size_t len)
 {
     if (out == NULL && len > 0)
         return IOTLS_ERR_BAD_ARG;
     if (len == 0)
         return IOTLS_OK;
 
-    iotls_common_random_lock();
+    iotls__common_random_lock();
     iotls_random_fn fn = override_fn;
     void *arg = override_arg;
-    iotls_common_random_unlock();
+    iotls__common_random_unlock();
     if (fn != NULL)
         return fn(arg, out, len) == 0 ? IOTLS_OK : IOTLS_ERR_RANDOM;
-    return iotls_provider_random(out, len);
+    return iotls__provider_random(out, len);
 }
 
-void iotls_random_override(iotls_random_fn fn, void *arg)
+void iotls__random_override(iotls_random_fn fn, void *arg)
 {
-    iotls_common_random_lock();
+    iotls__common_random_lock();
     override_fn = fn;
     override_arg = arg;
-    iotls_common_random_unlock();
+    iotls__common_random_unlock();
 }

@@ -1,6 +1,6 @@
 /* Certificate helpers that do not depend on the library: PEM sniffing, IP
  * literals (parsing a host name, printing an iPAddress SAN), the text of
- * iotls_x509_sans and the verdict texts both providers give; and the parts
+ * iotls__x509_sans and the verdict texts both providers give; and the parts
  * of the throwaway PKI (iotls_pki_make_cert) that do not depend on the
  * library: argument checks, the validity period, the serial and the
  * comma-separated subjectAltName lists of iotls_cert_spec. */
@@ -11,7 +11,7 @@
 #include "crypto_common.h"
 #include "iotls/error.h"
 
-int iotls_common_looks_pem(const uint8_t *data, size_t len)
+int iotls__common_looks_pem(const uint8_t *data, size_t len)
 {
     static const char marker[] = "-----BEGIN ";
     const size_t mlen = sizeof(marker) - 1;
@@ -132,7 +132,7 @@ static int parse_ipv6(const char *s, size_t len, uint8_t out[16])
     return 0;
 }
 
-size_t iotls_common_parse_ip_n(const char *text, size_t len, uint8_t out[16])
+size_t iotls__common_parse_ip_n(const char *text, size_t len, uint8_t out[16])
 {
     if (parse_ipv4(text, len, out) == 0)
         return 4;
@@ -145,12 +145,12 @@ size_t iotls_common_parse_ip_n(const char *text, size_t len, uint8_t out[16])
     return 0;
 }
 
-size_t iotls_common_parse_ip(const char *text, uint8_t out[16])
+size_t iotls__common_parse_ip(const char *text, uint8_t out[16])
 {
-    return iotls_common_parse_ip_n(text, strlen(text), out);
+    return iotls__common_parse_ip_n(text, strlen(text), out);
 }
 
-size_t iotls_common_host_len(const char *host)
+size_t iotls__common_host_len(const char *host)
 {
     size_t len = strlen(host);
     if (len > 0 && host[len - 1] == '.')
@@ -160,26 +160,26 @@ size_t iotls_common_host_len(const char *host)
 
 /* ---- verdict texts ---- */
 
-void iotls_common_set_detail(char *detail, size_t cap, const char *text, const char *more)
+void iotls__common_set_detail(char *detail, size_t cap, const char *text, const char *more)
 {
     if (detail == NULL || cap == 0)
         return;
     snprintf(detail, cap, "%s%s%s", text, more != NULL ? ": " : "", more != NULL ? more : "");
 }
 
-int iotls_common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *policy,
-                              char *detail, size_t detail_cap)
+int iotls__common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                               char *detail, size_t detail_cap)
 {
     if (detail != NULL && detail_cap > 0)
         detail[0] = '\0';
     if (chain == NULL || policy == NULL || policy->trust == NULL)
         return IOTLS_ERR_BAD_ARG;
-    if (iotls_x509_count(chain) == 0) {
-        iotls_common_set_detail(detail, detail_cap, "no certificate", NULL);
+    if (iotls__x509_count(chain) == 0) {
+        iotls__common_set_detail(detail, detail_cap, "no certificate", NULL);
         return IOTLS_ERR_BAD_CERTIFICATE;
     }
-    if (iotls_x509_count(policy->trust) == 0) {
-        iotls_common_set_detail(detail, detail_cap, "no trust anchors configured", NULL);
+    if (iotls__x509_count(policy->trust) == 0) {
+        iotls__common_set_detail(detail, detail_cap, "no trust anchors configured", NULL);
         return IOTLS_ERR_CERT_UNKNOWN_CA;
     }
     return IOTLS_OK;
@@ -187,16 +187,17 @@ int iotls_common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *
 
 /* ---- the key profile ---- */
 
-unsigned iotls_common_max_rsa_bits(unsigned configured)
+unsigned iotls__common_max_rsa_bits(unsigned configured)
 {
     return configured != 0 ? configured : IOTLS_RSA_DEFAULT_MAX_BITS;
 }
 
-const char *iotls_common_rsa_key_problem(size_t bits, int e_fits, uint64_t e, unsigned max_rsa_bits)
+const char *iotls__common_rsa_key_problem(size_t bits, int e_fits, uint64_t e,
+                                          unsigned max_rsa_bits)
 {
     if (bits < IOTLS_RSA_MIN_BITS)
         return "RSA modulus below 2048 bits";
-    if (bits > iotls_common_max_rsa_bits(max_rsa_bits))
+    if (bits > iotls__common_max_rsa_bits(max_rsa_bits))
         return "RSA modulus above the configured maximum (iotls_config_set_max_rsa_bits)";
     if (!e_fits || e > IOTLS_RSA_MAX_EXPONENT)
         return "RSA public exponent above 2^31-1";
@@ -205,7 +206,7 @@ const char *iotls_common_rsa_key_problem(size_t bits, int e_fits, uint64_t e, un
     return NULL;
 }
 
-int iotls_common_key_refused(char *detail, size_t cap, size_t index, const char *why)
+int iotls__common_key_refused(char *detail, size_t cap, size_t index, const char *why)
 {
     if (detail != NULL && cap > 0)
         snprintf(detail, cap,
@@ -215,8 +216,8 @@ int iotls_common_key_refused(char *detail, size_t cap, size_t index, const char 
     return IOTLS_ERR_CERT_KEY_REFUSED;
 }
 
-void iotls_common_revoked_detail(char *detail, size_t cap, const char *subject,
-                                 const uint8_t *serial, size_t serial_len, const char *issuer)
+void iotls__common_revoked_detail(char *detail, size_t cap, const char *subject,
+                                  const uint8_t *serial, size_t serial_len, const char *issuer)
 {
     if (detail == NULL || cap == 0)
         return;
@@ -233,13 +234,13 @@ void iotls_common_revoked_detail(char *detail, size_t cap, const char *subject,
              hex, issuer);
 }
 
-void iotls_common_host_detail(const iotls_x509 *chain, const char *host, char *detail,
-                              size_t detail_cap)
+void iotls__common_host_detail(const iotls_x509 *chain, const char *host, char *detail,
+                               size_t detail_cap)
 {
     if (detail == NULL || detail_cap == 0)
         return;
     char sans[200];
-    if (iotls_x509_sans(chain, sans, sizeof(sans)) != IOTLS_OK)
+    if (iotls__x509_sans(chain, sans, sizeof(sans)) != IOTLS_OK)
         snprintf(sans, sizeof(sans), "(too many to list)");
     snprintf(detail, detail_cap, "certificate is not for host '%s' (it names: %s)",
              host != NULL ? host : "", sans[0] != '\0' ? sans : "no subjectAltName");
@@ -253,12 +254,12 @@ static void utc_text(int64_t t, char *out, size_t cap)
         snprintf(out, cap, "%lld", (long long)t);
 }
 
-void iotls_x509_explain(const iotls_x509 *chain, int err, int64_t now, char *out, size_t cap)
+void iotls__x509_explain(const iotls_x509 *chain, int err, int64_t now, char *out, size_t cap)
 {
     if (out == NULL || cap == 0)
         return;
     out[0] = '\0';
-    size_t n = chain != NULL ? iotls_x509_count(chain) : 0;
+    size_t n = chain != NULL ? iotls__x509_count(chain) : 0;
     if (n == 0)
         return;
     char subject[160], issuer[160];
@@ -267,31 +268,32 @@ void iotls_x509_explain(const iotls_x509 *chain, int err, int64_t now, char *out
             now = (int64_t)time(NULL);
         for (size_t i = 0; i < n; i++) {
             int64_t from, to;
-            if (iotls_x509_validity(chain, i, &from, &to) != IOTLS_OK || (now >= from && now <= to))
+            if (iotls__x509_validity(chain, i, &from, &to) != IOTLS_OK ||
+                (now >= from && now <= to))
                 continue;
             char t_from[40], t_to[40], t_now[40];
             utc_text(from, t_from, sizeof t_from);
             utc_text(to, t_to, sizeof t_to);
             utc_text(now, t_now, sizeof t_now);
-            if (iotls_x509_subject(chain, i, subject, sizeof subject) != IOTLS_OK)
+            if (iotls__x509_subject(chain, i, subject, sizeof subject) != IOTLS_OK)
                 snprintf(subject, sizeof subject, "?");
             snprintf(out, cap, "'%s' is valid from %s to %s, the time now is %s", subject, t_from,
                      t_to, t_now);
             return;
         }
     } else if (err == IOTLS_ERR_CERT_UNKNOWN_CA) {
-        if (iotls_x509_subject(chain, n - 1, subject, sizeof subject) != IOTLS_OK)
+        if (iotls__x509_subject(chain, n - 1, subject, sizeof subject) != IOTLS_OK)
             snprintf(subject, sizeof subject, "?");
-        if (iotls_x509_issuer(chain, n - 1, issuer, sizeof issuer) != IOTLS_OK)
+        if (iotls__x509_issuer(chain, n - 1, issuer, sizeof issuer) != IOTLS_OK)
             snprintf(issuer, sizeof issuer, "?");
         snprintf(out, cap, "'%s' issued by '%s', which is not among the trusted CAs", subject,
                  issuer);
     }
 }
 
-/* ---- the text of iotls_x509_sans ---- */
+/* ---- the text of iotls__x509_sans ---- */
 
-void iotls_common_text_init(iotls_common_text *t, char *out, size_t cap)
+void iotls__common_text_init(iotls_common_text *t, char *out, size_t cap)
 {
     t->out = out;
     t->cap = cap;
@@ -357,8 +359,8 @@ static void put_ipv6(iotls_common_text *t, const uint8_t *p)
     }
 }
 
-void iotls_common_text_san(iotls_common_text *t, iotls_common_san_kind kind, const uint8_t *p,
-                           size_t n)
+void iotls__common_text_san(iotls_common_text *t, iotls_common_san_kind kind, const uint8_t *p,
+                            size_t n)
 {
     put_str(t, t->len > 0 ? ", " : "");
     switch (kind) {
@@ -389,7 +391,7 @@ void iotls_common_text_san(iotls_common_text *t, iotls_common_san_kind kind, con
     }
 }
 
-int iotls_common_text_finish(iotls_common_text *t)
+int iotls__common_text_finish(iotls_common_text *t)
 {
     if (t->overflow) {
         t->out[0] = '\0';
@@ -400,9 +402,9 @@ int iotls_common_text_finish(iotls_common_text *t)
 
 /* ---------------- throwaway PKI ---------------- */
 
-int iotls_common_cert_start(const iotls_cert_spec *spec, const char *subject_key_pem,
-                            const char *issuer_key_pem, const char *issuer_cert_pem, char *cert_pem,
-                            size_t cap, int64_t *not_before, int64_t *not_after)
+int iotls__common_cert_start(const iotls_cert_spec *spec, const char *subject_key_pem,
+                             const char *issuer_key_pem, const char *issuer_cert_pem,
+                             char *cert_pem, size_t cap, int64_t *not_before, int64_t *not_after)
 {
     if (spec == NULL || spec->subject == NULL || subject_key_pem == NULL || cert_pem == NULL ||
         cap == 0 || (issuer_key_pem == NULL) != (issuer_cert_pem == NULL))
@@ -418,9 +420,9 @@ int iotls_common_cert_start(const iotls_cert_spec *spec, const char *subject_key
     return IOTLS_OK;
 }
 
-int iotls_common_cert_serial(uint8_t serial[IOTLS_COMMON_SERIAL_LEN])
+int iotls__common_cert_serial(uint8_t serial[IOTLS_COMMON_SERIAL_LEN])
 {
-    if (iotls_random(serial, IOTLS_COMMON_SERIAL_LEN) != IOTLS_OK)
+    if (iotls__random(serial, IOTLS_COMMON_SERIAL_LEN) != IOTLS_OK)
         return IOTLS_ERR_RANDOM;
     serial[0] &= 0x7f;
     if (serial[0] == 0)
@@ -428,7 +430,7 @@ int iotls_common_cert_serial(uint8_t serial[IOTLS_COMMON_SERIAL_LEN])
     return IOTLS_OK;
 }
 
-int iotls_common_list_next(const char **cursor, const char **item, size_t *item_len)
+int iotls__common_list_next(const char **cursor, const char **item, size_t *item_len)
 {
     const char *p = *cursor;
     while (*p == ' ' || *p == ',')
@@ -449,7 +451,7 @@ int iotls_common_list_next(const char **cursor, const char **item, size_t *item_
     return 1;
 }
 
-int iotls_common_rsa_keygen_check(unsigned bits, uint32_t exponent)
+int iotls__common_rsa_keygen_check(unsigned bits, uint32_t exponent)
 {
     if (bits < 1024 || bits > 8192 || bits % 2 != 0)
         return IOTLS_ERR_BAD_ARG;

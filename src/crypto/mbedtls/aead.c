@@ -32,16 +32,16 @@ static mbedtls_cipher_type_t cipher_type(iotls_aead_alg alg)
     }
 }
 
-int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
+int iotls__aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
 {
-    if (ctx == NULL || !iotls_common_aead_key_ok(alg, key, key_len))
+    if (ctx == NULL || !iotls__common_aead_key_ok(alg, key, key_len))
         return IOTLS_ERR_BAD_ARG;
     const mbedtls_cipher_info_t *info = mbedtls_cipher_info_from_type(cipher_type(alg));
     if (info == NULL)
         return IOTLS_ERR_CRYPTO;
 
     /* Re-keying an active context (KeyUpdate) must not leak the old one. */
-    iotls_aead_free(ctx);
+    iotls__aead_free(ctx);
     mbedtls_cipher_init(&ctx->cipher);
     /* GCM, CCM and ChaCha20-Poly1305 use the same key schedule (the
      * forward cipher) for both directions, and the AEAD calls do not look
@@ -58,13 +58,13 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
     return IOTLS_OK;
 }
 
-int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
-                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
-                    uint8_t *out)
+int iotls__aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                     uint8_t *out)
 {
     static const uint8_t empty[1] = {0};
-    int rc = iotls_common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out);
+    int rc = iotls__common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                           in_len, out);
     if (rc != IOTLS_OK)
         return rc;
     /* mbedTLS asserts non-NULL pointers even for empty inputs. */
@@ -73,7 +73,7 @@ int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     if (in == NULL)
         in = empty;
     size_t written = 0;
-    size_t tag_len = iotls_aead_tag_len((iotls_aead_alg)ctx->alg);
+    size_t tag_len = iotls__aead_tag_len((iotls_aead_alg)ctx->alg);
     int ret =
         mbedtls_cipher_auth_encrypt_ext(&ctx->cipher, nonce, IOTLS_AEAD_NONCE_LEN, aad, aad_len, in,
                                         in_len, out, in_len + tag_len, &written, tag_len);
@@ -82,16 +82,16 @@ int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     return IOTLS_OK;
 }
 
-int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
-                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
-                    uint8_t *out)
+int iotls__aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                     uint8_t *out)
 {
     static const uint8_t empty[1] = {0};
     uint8_t scratch[1];
     size_t plain_len = 0;
-    size_t tag_len = ctx != NULL ? iotls_aead_tag_len((iotls_aead_alg)ctx->alg) : 0;
-    int rc = iotls_common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out, tag_len, &plain_len);
+    size_t tag_len = ctx != NULL ? iotls__aead_tag_len((iotls_aead_alg)ctx->alg) : 0;
+    int rc = iotls__common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                           in_len, out, tag_len, &plain_len);
     if (rc != IOTLS_OK)
         return rc;
     if (out == NULL)
@@ -112,7 +112,7 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     return IOTLS_ERR_CRYPTO;
 }
 
-void iotls_aead_free(iotls_aead_ctx *ctx)
+void iotls__aead_free(iotls_aead_ctx *ctx)
 {
     if (ctx == NULL)
         return;

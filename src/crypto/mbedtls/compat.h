@@ -27,21 +27,21 @@
 #endif
 
 /* f_rng for every mbedTLS call that wants one: the provider's generator, so
- * tests that override iotls_random also control key generation and
+ * tests that override iotls__random also control key generation and
  * signature nonces. */
-static inline int iotls_mbedtls_rng(void *unused, unsigned char *out, size_t len)
+static inline int iotls__mbedtls_rng(void *unused, unsigned char *out, size_t len)
 {
     (void)unused;
-    return iotls_random(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+    return iotls__random(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
 }
 
 /* mbedtls_pk_sign: 3.x adds the signature buffer's size. */
-static inline int iotls_compat_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t md_alg,
-                                       const unsigned char *hash, size_t hash_len,
-                                       unsigned char *sig, size_t sig_size, size_t *sig_len)
+static inline int iotls__compat_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t md_alg,
+                                        const unsigned char *hash, size_t hash_len,
+                                        unsigned char *sig, size_t sig_size, size_t *sig_len)
 {
 #if IOTLS_MBEDTLS_3
-    return mbedtls_pk_sign(pk, md_alg, hash, hash_len, sig, sig_size, sig_len, iotls_mbedtls_rng,
+    return mbedtls_pk_sign(pk, md_alg, hash, hash_len, sig, sig_size, sig_len, iotls__mbedtls_rng,
                            NULL);
 #else
     /* 2.28 is not told the buffer's size: refuse one that could be too
@@ -53,58 +53,58 @@ static inline int iotls_compat_pk_sign(mbedtls_pk_context *pk, mbedtls_md_type_t
         need = MBEDTLS_ECDSA_MAX_SIG_LEN(mbedtls_pk_get_bitlen(pk));
     if (need == 0 || sig_size < need)
         return MBEDTLS_ERR_PK_BAD_INPUT_DATA;
-    return mbedtls_pk_sign(pk, md_alg, hash, hash_len, sig, sig_len, iotls_mbedtls_rng, NULL);
+    return mbedtls_pk_sign(pk, md_alg, hash, hash_len, sig, sig_len, iotls__mbedtls_rng, NULL);
 #endif
 }
 
 /* mbedtls_pk_parse_key / _keyfile: 3.x add f_rng (used for blinding). The
  * buffer rules are the same: PEM must be NUL-ended and len must count the
  * NUL. */
-static inline int iotls_compat_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *key,
-                                            size_t key_len, const unsigned char *pwd,
-                                            size_t pwd_len)
+static inline int iotls__compat_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *key,
+                                             size_t key_len, const unsigned char *pwd,
+                                             size_t pwd_len)
 {
 #if IOTLS_MBEDTLS_3
-    return mbedtls_pk_parse_key(pk, key, key_len, pwd, pwd_len, iotls_mbedtls_rng, NULL);
+    return mbedtls_pk_parse_key(pk, key, key_len, pwd, pwd_len, iotls__mbedtls_rng, NULL);
 #else
     return mbedtls_pk_parse_key(pk, key, key_len, pwd, pwd_len);
 #endif
 }
 
-static inline int iotls_compat_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
-                                                const char *password)
+static inline int iotls__compat_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
+                                                 const char *password)
 {
 #if IOTLS_MBEDTLS_3
-    return mbedtls_pk_parse_keyfile(pk, path, password, iotls_mbedtls_rng, NULL);
+    return mbedtls_pk_parse_keyfile(pk, path, password, iotls__mbedtls_rng, NULL);
 #else
     return mbedtls_pk_parse_keyfile(pk, path, password);
 #endif
 }
 
 /* mbedtls_ecdsa_write_signature: 3.x adds the signature buffer's size. */
-static inline int iotls_compat_ecdsa_write_signature(mbedtls_ecdsa_context *ctx,
-                                                     mbedtls_md_type_t md_alg,
-                                                     const unsigned char *hash, size_t hash_len,
-                                                     unsigned char *sig, size_t sig_size,
-                                                     size_t *sig_len)
+static inline int iotls__compat_ecdsa_write_signature(mbedtls_ecdsa_context *ctx,
+                                                      mbedtls_md_type_t md_alg,
+                                                      const unsigned char *hash, size_t hash_len,
+                                                      unsigned char *sig, size_t sig_size,
+                                                      size_t *sig_len)
 {
 #if IOTLS_MBEDTLS_3
     return mbedtls_ecdsa_write_signature(ctx, md_alg, hash, hash_len, sig, sig_size, sig_len,
-                                         iotls_mbedtls_rng, NULL);
+                                         iotls__mbedtls_rng, NULL);
 #else
     if (sig_size < MBEDTLS_ECDSA_MAX_LEN)
         return MBEDTLS_ERR_ECP_BUFFER_TOO_SMALL;
     return mbedtls_ecdsa_write_signature(ctx, md_alg, hash, hash_len, sig, sig_len,
-                                         iotls_mbedtls_rng, NULL);
+                                         iotls__mbedtls_rng, NULL);
 #endif
 }
 
 /* mbedtls_pk_check_pair: 3.x adds f_rng. 0 when pub and prv are one pair. */
-static inline int iotls_compat_pk_check_pair(const mbedtls_pk_context *pub,
-                                             const mbedtls_pk_context *prv)
+static inline int iotls__compat_pk_check_pair(const mbedtls_pk_context *pub,
+                                              const mbedtls_pk_context *prv)
 {
 #if IOTLS_MBEDTLS_3
-    return mbedtls_pk_check_pair(pub, prv, iotls_mbedtls_rng, NULL);
+    return mbedtls_pk_check_pair(pub, prv, iotls__mbedtls_rng, NULL);
 #else
     return mbedtls_pk_check_pair(pub, prv);
 #endif
@@ -112,8 +112,8 @@ static inline int iotls_compat_pk_check_pair(const mbedtls_pk_context *pub,
 
 /* mbedtls_rsa_set_padding: void in 2.28, int (checks its arguments) in 3.x.
  * hash_id also names the MGF1 hash for PSS. */
-static inline int iotls_compat_rsa_set_padding(mbedtls_rsa_context *rsa, int padding,
-                                               mbedtls_md_type_t hash_id)
+static inline int iotls__compat_rsa_set_padding(mbedtls_rsa_context *rsa, int padding,
+                                                mbedtls_md_type_t hash_id)
 {
 #if IOTLS_MBEDTLS_3
     return mbedtls_rsa_set_padding(rsa, padding, hash_id);
@@ -127,7 +127,7 @@ static inline int iotls_compat_rsa_set_padding(mbedtls_rsa_context *rsa, int pad
  * 3.6 has mbedtls_ecp_keypair_get_group_id (mbedtls_pk_get_ec_group_id is
  * internal); 3.0-3.5 only offer a copy through mbedtls_ecp_export.
  * MBEDTLS_ECP_DP_NONE when pk is not an EC key. */
-static inline mbedtls_ecp_group_id iotls_compat_pk_ec_group(const mbedtls_pk_context *pk)
+static inline mbedtls_ecp_group_id iotls__compat_pk_ec_group(const mbedtls_pk_context *pk)
 {
     if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY))
         return MBEDTLS_ECP_DP_NONE;
@@ -156,9 +156,9 @@ static inline mbedtls_ecp_group_id iotls_compat_pk_ec_group(const mbedtls_pk_con
 
 /* mbedtls_x509write_crt_set_serial is deprecated from 3.4 in favour of the
  * raw-bytes form; serial is big-endian, positive (top bit clear). */
-static inline int iotls_compat_x509write_crt_set_serial(mbedtls_x509write_cert *crt,
-                                                        const unsigned char *serial,
-                                                        size_t serial_len)
+static inline int iotls__compat_x509write_crt_set_serial(mbedtls_x509write_cert *crt,
+                                                         const unsigned char *serial,
+                                                         size_t serial_len)
 {
 #if MBEDTLS_VERSION_NUMBER >= 0x03040000
     return mbedtls_x509write_crt_set_serial_raw(crt, (unsigned char *)serial, serial_len);
@@ -185,12 +185,12 @@ typedef struct {
     int rsa_pkcs1;              /* 1: PKCS#1 v1.5 (certificates only) */
 } iotls_mbedtls_scheme;
 
-/* 0 and *out filled for a scheme iotls knows (iotls_common_scheme_info,
+/* 0 and *out filled for a scheme iotls knows (iotls__common_scheme_info,
  * in mbedTLS's identifiers), -1 otherwise. */
-static inline int iotls_mbedtls_scheme_info(uint16_t scheme, iotls_mbedtls_scheme *out)
+static inline int iotls__mbedtls_scheme_info(uint16_t scheme, iotls_mbedtls_scheme *out)
 {
     iotls_common_scheme s;
-    if (iotls_common_scheme_info(scheme, &s) != 0)
+    if (iotls__common_scheme_info(scheme, &s) != 0)
         return -1;
     out->md = s.hash == IOTLS_HASH_SHA512   ? MBEDTLS_MD_SHA512
               : s.hash == IOTLS_HASH_SHA384 ? MBEDTLS_MD_SHA384

@@ -18,7 +18,7 @@
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
-/* mbedTLS's identifier of a group iotls_common_kex_curve knows. */
+/* mbedTLS's identifier of a group iotls__common_kex_curve knows. */
 static mbedtls_ecp_group_id curve_id(const iotls_common_curve *c)
 {
     switch (c->group) {
@@ -38,7 +38,7 @@ static mbedtls_ecp_group_id curve_id(const iotls_common_curve *c)
 static int kex_rng(void *arg, unsigned char *out, size_t len)
 {
     (void)arg;
-    return iotls_random(out, len) == IOTLS_OK ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
+    return iotls__random(out, len) == IOTLS_OK ? 0 : MBEDTLS_ERR_ECP_RANDOM_FAILED;
 }
 
 static int map_ecp_error(int ret)
@@ -48,22 +48,22 @@ static int map_ecp_error(int ret)
     return IOTLS_ERR_CRYPTO;
 }
 
-int iotls_kex_supported(uint16_t group)
+int iotls__kex_supported(uint16_t group)
 {
-    const iotls_common_curve *c = iotls_common_kex_curve(group);
+    const iotls_common_curve *c = iotls__common_kex_curve(group);
     return c != NULL && mbedtls_ecp_curve_info_from_grp_id(curve_id(c)) != NULL;
 }
 
 /* Loads the group into a fresh ctx (freeing whatever it held). */
 static int kex_start(iotls_kex_ctx *ctx, const iotls_common_curve *c)
 {
-    iotls_kex_free(ctx);
+    iotls__kex_free(ctx);
     mbedtls_ecp_group_init(&ctx->grp);
     mbedtls_mpi_init(&ctx->d);
     ctx->group = c->group;
     ctx->active = 1;
     if (mbedtls_ecp_group_load(&ctx->grp, curve_id(c)) != 0) {
-        iotls_kex_free(ctx);
+        iotls__kex_free(ctx);
         return IOTLS_ERR_CRYPTO;
     }
     return IOTLS_OK;
@@ -83,12 +83,12 @@ static int write_public(iotls_kex_ctx *ctx, const iotls_common_curve *c, const m
     return IOTLS_OK;
 }
 
-int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t pub_cap,
-                       size_t *pub_len)
+int iotls__kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t pub_cap,
+                        size_t *pub_len)
 {
     if (ctx == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const iotls_common_curve *c = iotls_common_kex_curve(group);
+    const iotls_common_curve *c = iotls__common_kex_curve(group);
     if (c == NULL)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -106,7 +106,7 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
         rc = write_public(ctx, c, &q, pub, pub_cap, pub_len);
     mbedtls_ecp_point_free(&q);
     if (rc != IOTLS_OK)
-        iotls_kex_free(ctx);
+        iotls__kex_free(ctx);
     return rc;
 }
 
@@ -129,12 +129,12 @@ static const uint8_t p384_base[97] = {
     0x9a, 0x14, 0x7c, 0xe9, 0xda, 0x31, 0x13, 0xb5, 0xf0, 0xb8, 0xc0, 0x0a, 0x60, 0xb1,
     0xce, 0x1d, 0x7e, 0x81, 0x9d, 0x7a, 0x43, 0x1d, 0x7c, 0x90, 0xea, 0x0e, 0x5f};
 
-int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *priv, size_t len,
-                          uint8_t *pub, size_t pub_cap, size_t *pub_len)
+int iotls__kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *priv, size_t len,
+                           uint8_t *pub, size_t pub_cap, size_t *pub_len)
 {
     if (ctx == NULL || priv == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const iotls_common_curve *c = iotls_common_kex_curve(group);
+    const iotls_common_curve *c = iotls__common_kex_curve(group);
     if (c == NULL || len != c->coord_len)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -177,23 +177,23 @@ int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *pri
     mbedtls_ecp_point_free(&g);
     mbedtls_ecp_point_free(&q);
     if (rc != IOTLS_OK)
-        iotls_kex_free(ctx);
+        iotls__kex_free(ctx);
     return rc;
 }
 
-int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
-                     size_t secret_cap, size_t *secret_len)
+int iotls__kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                      size_t secret_cap, size_t *secret_len)
 {
     if (ctx == NULL || secret == NULL || secret_len == NULL || (peer == NULL && peer_len > 0))
         return IOTLS_ERR_BAD_ARG;
     if (!ctx->active)
         return IOTLS_ERR_BAD_STATE;
-    const iotls_common_curve *c = iotls_common_kex_curve(ctx->group);
+    const iotls_common_curve *c = iotls__common_kex_curve(ctx->group);
     if (c == NULL)
         return IOTLS_ERR_BAD_STATE;
     /* Exact length, and for the NIST curves only the uncompressed form:
      * mbedTLS 3.x would otherwise accept compressed points on some curves. */
-    int rc = iotls_common_kex_derive_check(c, peer, peer_len, secret_cap);
+    int rc = iotls__common_kex_derive_check(c, peer, peer_len, secret_cap);
     if (rc != IOTLS_OK)
         return rc;
 
@@ -230,7 +230,7 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
     }
     /* RFC 7748 section 6.1 / RFC 8446 7.4.2: an all-zero X25519 result
      * means the peer sent a low-order point. */
-    if (c->montgomery && iotls_common_all_zero(secret, c->coord_len)) {
+    if (c->montgomery && iotls__common_all_zero(secret, c->coord_len)) {
         rc = IOTLS_ERR_ILLEGAL_PARAMETER;
         goto out;
     }
@@ -244,7 +244,7 @@ out:
     return rc;
 }
 
-void iotls_kex_free(iotls_kex_ctx *ctx)
+void iotls__kex_free(iotls_kex_ctx *ctx)
 {
     if (ctx == NULL)
         return;

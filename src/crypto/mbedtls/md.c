@@ -42,7 +42,7 @@ static int md_start(mbedtls_md_context_t *md, const mbedtls_md_info_t *info)
 }
 
 /* ctx must be empty (zero-filled) or freed: an active one would leak. */
-int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
+int iotls__hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
 {
     if (!ctx)
         return IOTLS_ERR_BAD_ARG;
@@ -63,7 +63,7 @@ int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
     return IOTLS_OK;
 }
 
-int iotls_hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
+int iotls__hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
 {
     if (!ctx || !ctx->active || (!data && len > 0))
         return IOTLS_ERR_BAD_ARG;
@@ -72,7 +72,7 @@ int iotls_hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
     return mbedtls_md_update(&ctx->md, data, len) == 0 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
-int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
+int iotls__hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
 {
     if (!dst || !src || !src->active || dst == src)
         return IOTLS_ERR_BAD_ARG;
@@ -94,20 +94,20 @@ int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
 }
 
 /* Finishing destroys the running state, so finish a copy instead. */
-int iotls_hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out)
+int iotls__hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out)
 {
     if (!ctx || !out)
         return IOTLS_ERR_BAD_ARG;
     iotls_hash_ctx tmp;
-    int rc = iotls_hash_clone(&tmp, ctx);
+    int rc = iotls__hash_clone(&tmp, ctx);
     if (rc != IOTLS_OK)
         return rc;
     rc = mbedtls_md_finish(&tmp.md, out) == 0 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
-    iotls_hash_free(&tmp);
+    iotls__hash_free(&tmp);
     return rc;
 }
 
-void iotls_hash_free(iotls_hash_ctx *ctx)
+void iotls__hash_free(iotls_hash_ctx *ctx)
 {
     if (!ctx)
         return;
@@ -116,7 +116,7 @@ void iotls_hash_free(iotls_hash_ctx *ctx)
     mbedtls_platform_zeroize(ctx, sizeof(*ctx));
 }
 
-int iotls_hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
+int iotls__hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
     if (!info || !out || (!data && len > 0))
@@ -126,8 +126,8 @@ int iotls_hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out
     return mbedtls_md(info, data, len, out) == 0 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
-int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
-               size_t len, uint8_t *out)
+int iotls__hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
+                size_t len, uint8_t *out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
     if (!info || !out || (!key && key_len > 0) || (!data && len > 0))
@@ -139,8 +139,8 @@ int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uin
     return mbedtls_md_hmac(info, key, key_len, data, len, out) == 0 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
-int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
-                       size_t ikm_len, uint8_t *prk_out)
+int iotls__hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
 {
     const mbedtls_md_info_t *info = md_info(alg);
     if (!info || !prk_out || (!salt && salt_len > 0) || (!ikm && ikm_len > 0))
@@ -155,13 +155,13 @@ int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
                : IOTLS_ERR_CRYPTO;
 }
 
-int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
-                      size_t info_len, uint8_t *out, size_t out_len)
+int iotls__hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                       size_t info_len, uint8_t *out, size_t out_len)
 {
     const mbedtls_md_info_t *md = md_info(alg);
     if (!md)
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
+    int rc = iotls__common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
     if (rc != IOTLS_OK || out_len == 0)
         return rc;
     if (!info)

@@ -32,7 +32,7 @@ static void rsa_lock(void) {}
 static void rsa_unlock(void) {}
 #endif
 
-void iotls_pkey_init(iotls_pkey *key)
+void iotls__pkey_init(iotls_pkey *key)
 {
     if (key == NULL)
         return;
@@ -53,18 +53,18 @@ static int why_of(int ret)
     return IOTLS_PKEY_WHY_FORMAT;
 }
 
-int iotls_pkey_load_why(const iotls_pkey *key)
+int iotls__pkey_load_why(const iotls_pkey *key)
 {
     return key != NULL ? key->why : IOTLS_PKEY_WHY_NONE;
 }
 
-void iotls_pkey_free(iotls_pkey *key)
+void iotls__pkey_free(iotls_pkey *key)
 {
     if (key == NULL)
         return;
     /* mbedtls_pk_free zeroizes the key material it owned. */
     mbedtls_pk_free(&key->pk);
-    iotls_pkey_init(key);
+    iotls__pkey_init(key);
 }
 
 static size_t password_len(const char *password)
@@ -72,18 +72,18 @@ static size_t password_len(const char *password)
     return password != NULL ? strlen(password) : 0;
 }
 
-int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
+int iotls__pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
 {
     if (key == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    iotls_pkey_free(key);
+    iotls__pkey_free(key);
 
     /* mbedTLS parses PEM only from a NUL-ended buffer whose length counts
      * the NUL; a caller's PEM without one gets a terminated copy. */
     const uint8_t *in = data;
     size_t in_len = len;
     uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && iotls_common_looks_pem(data, len)) {
+    if (data[len - 1] != '\0' && iotls__common_looks_pem(data, len)) {
         copy = malloc(len + 1);
         if (copy == NULL)
             return IOTLS_ERR_NO_MEMORY;
@@ -93,14 +93,14 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
         in_len = len + 1;
     }
 
-    int ret = iotls_compat_pk_parse_key(&key->pk, in, in_len, (const unsigned char *)password,
-                                        password_len(password));
+    int ret = iotls__compat_pk_parse_key(&key->pk, in, in_len, (const unsigned char *)password,
+                                         password_len(password));
     if (copy != NULL) {
         mbedtls_platform_zeroize(copy, len + 1);
         free(copy);
     }
     if (ret != 0) {
-        iotls_pkey_free(key);
+        iotls__pkey_free(key);
         key->why = why_of(ret);
         return IOTLS_ERR_KEY_LOAD;
     }
@@ -108,16 +108,16 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
     return IOTLS_OK;
 }
 
-int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password)
+int iotls__pkey_load_file(iotls_pkey *key, const char *path, const char *password)
 {
     if (key == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
-    iotls_pkey_free(key);
+    iotls__pkey_free(key);
     /* Missing file, unreadable contents and a wrong or missing password all
      * mean the same to the caller: this key cannot be used. */
-    int ret = iotls_compat_pk_parse_keyfile(&key->pk, path, password);
+    int ret = iotls__compat_pk_parse_keyfile(&key->pk, path, password);
     if (ret != 0) {
-        iotls_pkey_free(key);
+        iotls__pkey_free(key);
         key->why = why_of(ret);
         return IOTLS_ERR_KEY_LOAD;
     }
@@ -131,7 +131,7 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
 static int pk_fits_cv_scheme(const mbedtls_pk_context *pk, const iotls_mbedtls_scheme *s)
 {
     if (s->curve != MBEDTLS_ECP_DP_NONE)
-        return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA) && iotls_compat_pk_ec_group(pk) == s->curve;
+        return mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA) && iotls__compat_pk_ec_group(pk) == s->curve;
     if (s->rsa_pss) {
         /* EMSA-PSS needs emLen >= hLen + sLen + 2 with sLen = hLen. */
         return mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA &&
@@ -140,22 +140,22 @@ static int pk_fits_cv_scheme(const mbedtls_pk_context *pk, const iotls_mbedtls_s
     return 0; /* rsa_pkcs1_*: never in a TLS 1.3 CertificateVerify */
 }
 
-int iotls_pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
+int iotls__pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
 {
     iotls_mbedtls_scheme s;
-    if (key == NULL || !key->loaded || iotls_mbedtls_scheme_info(scheme, &s) != 0)
+    if (key == NULL || !key->loaded || iotls__mbedtls_scheme_info(scheme, &s) != 0)
         return 0;
     return pk_fits_cv_scheme(&key->pk, &s);
 }
 
-int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
-                    uint8_t *sig, size_t sig_cap, size_t *sig_len)
+int iotls__pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                     uint8_t *sig, size_t sig_cap, size_t *sig_len)
 {
     iotls_mbedtls_scheme s;
     if (key == NULL || sig == NULL || sig_len == NULL || (msg == NULL && msg_len != 0))
         return IOTLS_ERR_BAD_ARG;
     *sig_len = 0;
-    if (!key->loaded || iotls_mbedtls_scheme_info(scheme, &s) != 0 ||
+    if (!key->loaded || iotls__mbedtls_scheme_info(scheme, &s) != 0 ||
         !pk_fits_cv_scheme(&key->pk, &s))
         return IOTLS_ERR_BAD_ARG;
 
@@ -178,7 +178,7 @@ int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t
          * to the hash length, which for keys that pass pk_fits_cv_scheme is
          * exactly the hash length that RFC 8446 requires. This changes
          * the key, hence the lock held until the signature is made. */
-        if (iotls_compat_rsa_set_padding(mbedtls_pk_rsa(key->pk), MBEDTLS_RSA_PKCS_V21, s.md) !=
+        if (iotls__compat_rsa_set_padding(mbedtls_pk_rsa(key->pk), MBEDTLS_RSA_PKCS_V21, s.md) !=
             0) {
             rsa_unlock();
             mbedtls_platform_zeroize(hash, sizeof(hash));
@@ -186,7 +186,7 @@ int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t
         }
     }
 
-    ret = iotls_compat_pk_sign(&key->pk, s.md, hash, s.hash_len, sig, sig_cap, sig_len);
+    ret = iotls__compat_pk_sign(&key->pk, s.md, hash, s.hash_len, sig, sig_cap, sig_len);
     if (s.rsa_pss)
         rsa_unlock();
     mbedtls_platform_zeroize(hash, sizeof(hash));

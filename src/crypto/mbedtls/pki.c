@@ -39,7 +39,8 @@ static int make_rsa(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
     mbedtls_pk_init(&pk);
     int ret = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
     if (ret == 0)
-        ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), iotls_mbedtls_rng, NULL, bits, (int)exponent);
+        ret =
+            mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), iotls__mbedtls_rng, NULL, bits, (int)exponent);
     if (ret != 0) {
         mbedtls_pk_free(&pk);
         return IOTLS_ERR_CRYPTO;
@@ -63,7 +64,7 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
     if (ret == 0)
         ret = mbedtls_ecp_gen_key(type == IOTLS_KEY_EC_P256 ? MBEDTLS_ECP_DP_SECP256R1
                                                             : MBEDTLS_ECP_DP_SECP384R1,
-                                  mbedtls_pk_ec(pk), iotls_mbedtls_rng, NULL);
+                                  mbedtls_pk_ec(pk), iotls__mbedtls_rng, NULL);
     if (ret != 0) {
         mbedtls_pk_free(&pk);
         return IOTLS_ERR_CRYPTO;
@@ -71,9 +72,9 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
     return write_key_pem(&pk, key_pem, cap);
 }
 
-int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
+int iotls__pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
 {
-    if (key_pem == NULL || cap == 0 || iotls_common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
+    if (key_pem == NULL || cap == 0 || iotls__common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
         return IOTLS_ERR_BAD_ARG;
     key_pem[0] = '\0';
     return make_rsa(bits, exponent, key_pem, cap);
@@ -81,24 +82,24 @@ int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size
 
 /* ---- the calls iotls_pki_make_cert (mbedtls_common/pki.c) needs ---- */
 
-int iotls_mbpki_ready(void)
+int iotls__mbpki_ready(void)
 {
     return IOTLS_OK;
 }
 
-int iotls_mbpki_parse_key(mbedtls_pk_context *pk, const char *pem)
+int iotls__mbpki_parse_key(mbedtls_pk_context *pk, const char *pem)
 {
-    return iotls_compat_pk_parse_key(pk, (const unsigned char *)pem, strlen(pem) + 1, NULL, 0);
+    return iotls__compat_pk_parse_key(pk, (const unsigned char *)pem, strlen(pem) + 1, NULL, 0);
 }
 
-int iotls_mbpki_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv)
+int iotls__mbpki_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv)
 {
-    return iotls_compat_pk_check_pair(pub, prv);
+    return iotls__compat_pk_check_pair(pub, prv);
 }
 
-mbedtls_md_type_t iotls_mbpki_md_for_key(const mbedtls_pk_context *pk)
+mbedtls_md_type_t iotls__mbpki_md_for_key(const mbedtls_pk_context *pk)
 {
-    switch (iotls_compat_pk_ec_group(pk)) {
+    switch (iotls__compat_pk_ec_group(pk)) {
     case MBEDTLS_ECP_DP_SECP384R1:
         return MBEDTLS_MD_SHA384;
     case MBEDTLS_ECP_DP_SECP521R1:
@@ -108,22 +109,22 @@ mbedtls_md_type_t iotls_mbpki_md_for_key(const mbedtls_pk_context *pk)
     }
 }
 
-int iotls_mbpki_is_rsa(const mbedtls_pk_context *pk)
+int iotls__mbpki_is_rsa(const mbedtls_pk_context *pk)
 {
     return mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA;
 }
 
-int iotls_mbpki_set_serial(mbedtls_x509write_cert *w, const unsigned char *serial, size_t len)
+int iotls__mbpki_set_serial(mbedtls_x509write_cert *w, const unsigned char *serial, size_t len)
 {
-    return iotls_compat_x509write_crt_set_serial(w, serial, len);
+    return iotls__compat_x509write_crt_set_serial(w, serial, len);
 }
 
-int iotls_mbpki_write_crt_pem(mbedtls_x509write_cert *w, char *out, size_t cap)
+int iotls__mbpki_write_crt_pem(mbedtls_x509write_cert *w, char *out, size_t cap)
 {
-    return mbedtls_x509write_crt_pem(w, (unsigned char *)out, cap, iotls_mbedtls_rng, NULL);
+    return mbedtls_x509write_crt_pem(w, (unsigned char *)out, cap, iotls__mbedtls_rng, NULL);
 }
 
-void iotls_mbpki_pk_free(mbedtls_pk_context *pk)
+void iotls__mbpki_pk_free(mbedtls_pk_context *pk)
 {
     mbedtls_pk_free(pk);
 }

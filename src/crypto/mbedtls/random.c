@@ -60,9 +60,9 @@ static int ensure_seeded(void)
     return IOTLS_OK;
 }
 
-int iotls_provider_random(uint8_t *out, size_t len)
+int iotls__provider_random(uint8_t *out, size_t len)
 {
-    iotls_common_random_lock();
+    iotls__common_random_lock();
     int rc = ensure_seeded();
     /* One request is limited to MBEDTLS_CTR_DRBG_MAX_REQUEST bytes. */
     while (rc == IOTLS_OK && len > 0) {
@@ -72,6 +72,6 @@ int iotls_provider_random(uint8_t *out, size_t len)
         out += chunk;
         len -= chunk;
     }
-    iotls_common_random_unlock();
+    iotls__common_random_unlock();
     return rc;
 }

@@ -31,7 +31,7 @@
 /* What we accept anywhere in a chain: SHA-2 signatures, RSA >= 2048 bits,
  * the two NIST curves TLS 1.3 clients offer. mbedTLS checks a key against
  * it only next to the signature work; the presented keys are checked
- * before (iotls_x509_check_keys), with the upper bounds it lacks. */
+ * before (iotls__x509_check_keys), with the upper bounds it lacks. */
 static const mbedtls_x509_crt_profile iotls_profile = {
     .allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
                    MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
@@ -44,12 +44,12 @@ static const mbedtls_x509_crt_profile iotls_profile = {
     .rsa_min_bitlen = 2048,
 };
 
-int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
+int iotls__x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
 {
     if (chain == NULL || der == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
     int ret = mbedtls_x509_crt_parse_der(&chain->crt, der, len);
-    chain->count = iotls_mbx509_list_count(&chain->crt);
+    chain->count = iotls__mbx509_list_count(&chain->crt);
     if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
         return IOTLS_ERR_NO_MEMORY;
     return ret == 0 ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
@@ -72,7 +72,7 @@ static int rsa_exponent(const mbedtls_pk_context *pk, uint64_t *e)
     return 1;
 }
 
-/* NULL when pk is inside the profile of iotls_x509_check_keys, else why
+/* NULL when pk is inside the profile of iotls__x509_check_keys, else why
  * not. mbedTLS parses rsaEncryption keys as MBEDTLS_PK_RSA and EC keys as
  * MBEDTLS_PK_ECKEY; anything else (id-ecDH keys) signs nothing. */
 static const char *key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bits)
@@ -81,11 +81,11 @@ static const char *key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bi
     case MBEDTLS_PK_RSA: {
         uint64_t e = 0;
         int fits = rsa_exponent(pk, &e);
-        return iotls_common_rsa_key_problem(mbedtls_pk_get_bitlen(pk), fits, e, max_rsa_bits);
+        return iotls__common_rsa_key_problem(mbedtls_pk_get_bitlen(pk), fits, e, max_rsa_bits);
     }
     case MBEDTLS_PK_ECKEY:
     case MBEDTLS_PK_ECDSA: {
-        mbedtls_ecp_group_id id = iotls_compat_pk_ec_group(pk);
+        mbedtls_ecp_group_id id = iotls__compat_pk_ec_group(pk);
         return (id == MBEDTLS_ECP_DP_SECP256R1 || id == MBEDTLS_ECP_DP_SECP384R1)
                    ? NULL
                    : "EC key on a curve other than P-256 or P-384";
@@ -97,12 +97,12 @@ static const char *key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bi
 
 /* ---- what mbedtls_common/x509_load.c needs ---- */
 
-int iotls_mbx509_ready(void)
+int iotls__mbx509_ready(void)
 {
     return IOTLS_OK;
 }
 
-const char *iotls_mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
+const char *iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
 {
     return key_problem(&crt->pk, max_rsa_bits);
 }
@@ -117,22 +117,22 @@ static int validity_at(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *fl
     const int64_t now = *(const int64_t *)arg;
     (void)depth;
     *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
-    if (iotls_mbx509_time_unix(&crt->valid_to) < now)
+    if (iotls__mbx509_time_unix(&crt->valid_to) < now)
         *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
-    if (iotls_mbx509_time_unix(&crt->valid_from) > now)
+    if (iotls__mbx509_time_unix(&crt->valid_from) > now)
         *flags |= MBEDTLS_X509_BADCERT_FUTURE;
     return 0;
 }
 
-int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
-                      size_t detail_cap)
+int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
+                       size_t detail_cap)
 {
-    int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    int rc = iotls__common_verify_start(chain, policy, detail, detail_cap);
     if (rc == IOTLS_OK)
-        rc = iotls_x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
+        rc = iotls__x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
 
     /* The name is checked below, so mbedTLS gets no CN. mbedTLS's API
      * takes non-const lists although verification does not change them. */
@@ -140,43 +140,43 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
     uint32_t flags = 0;
     int ret = mbedtls_x509_crt_verify_with_profile(
         (mbedtls_x509_crt *)&chain->crt, (mbedtls_x509_crt *)&policy->trust->crt,
-        iotls_mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags,
+        iotls__mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags,
         now != 0 ? validity_at : NULL, now != 0 ? &now : NULL);
     if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-        iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
-                                NULL);
+        iotls__common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                 NULL);
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
                                                     : IOTLS_ERR_BAD_CERTIFICATE;
     }
     if (ret != 0 && flags == 0)
         flags = MBEDTLS_X509_BADCERT_OTHER;
-    rc = iotls_mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
+    rc = iotls__mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
 
     /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
      * 4.4.2.2). Both checks pass when the extension is absent. */
     if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
-        iotls_common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
-                                NULL);
+        iotls__common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                 NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (policy->is_server_cert) {
         if (mbedtls_x509_crt_check_extended_key_usage(
                 leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
-            iotls_common_set_detail(detail, detail_cap,
-                                    "certificate is not for TLS servers (no serverAuth)", NULL);
+            iotls__common_set_detail(detail, detail_cap,
+                                     "certificate is not for TLS servers (no serverAuth)", NULL);
             return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
         }
     } else if (mbedtls_x509_crt_check_extended_key_usage(
                    leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
-        iotls_common_set_detail(detail, detail_cap,
-                                "certificate is not for TLS clients (no clientAuth)", NULL);
+        iotls__common_set_detail(detail, detail_cap,
+                                 "certificate is not for TLS clients (no clientAuth)", NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
 
-    if (policy->host != NULL && !iotls_mbx509_host_matches(leaf, policy->host)) {
-        iotls_common_host_detail(chain, policy->host, detail, detail_cap);
+    if (policy->host != NULL && !iotls__mbx509_host_matches(leaf, policy->host)) {
+        iotls__common_host_detail(chain, policy->host, detail, detail_cap);
         return IOTLS_ERR_CERT_HOSTNAME;
     }
     return IOTLS_OK;
@@ -184,28 +184,28 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
 
 /* ---- the leaf's public key ---- */
 
-int iotls_x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
+int iotls__x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
 {
     iotls_mbedtls_scheme s;
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
-    if (leaf == NULL || iotls_mbedtls_scheme_info(scheme, &s) != 0)
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
+    if (leaf == NULL || iotls__mbedtls_scheme_info(scheme, &s) != 0)
         return 0;
     if (s.curve != MBEDTLS_ECP_DP_NONE)
         return mbedtls_pk_can_do(&leaf->pk, MBEDTLS_PK_ECDSA) &&
-               iotls_compat_pk_ec_group(&leaf->pk) == s.curve;
+               iotls__compat_pk_ec_group(&leaf->pk) == s.curve;
     return mbedtls_pk_get_type(&leaf->pk) == MBEDTLS_PK_RSA;
 }
 
-int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
-                                size_t msg_len, const uint8_t *sig, size_t sig_len)
+int iotls__x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
+                                 size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     iotls_mbedtls_scheme s;
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || (msg == NULL && msg_len != 0) || (sig == NULL && sig_len != 0))
         return IOTLS_ERR_BAD_ARG;
     /* rsa_pkcs1_* never appear in a TLS 1.3 CertificateVerify. */
-    if (iotls_mbedtls_scheme_info(scheme, &s) != 0 || s.rsa_pkcs1 ||
-        !iotls_x509_key_fits(chain, scheme))
+    if (iotls__mbedtls_scheme_info(scheme, &s) != 0 || s.rsa_pkcs1 ||
+        !iotls__x509_key_fits(chain, scheme))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     if (sig_len == 0)
         return IOTLS_ERR_DECRYPT_ERROR;
@@ -237,9 +237,9 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
     return ret == 0 ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
 }
 
-int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
+int iotls__x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
 {
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || out == NULL)
         return IOTLS_ERR_BAD_ARG;
     /* Room for an RSA-8192 SubjectPublicKeyInfo. */
@@ -255,9 +255,9 @@ int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
     return IOTLS_OK;
 }
 
-int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
-    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    const mbedtls_x509_crt *crt = iotls__mbx509_nth(chain, i);
     if (crt == NULL || out == NULL || cap == 0)
         return IOTLS_ERR_BAD_ARG;
     const mbedtls_pk_context *pk = &crt->pk;
@@ -265,7 +265,7 @@ int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap
     if (mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA) {
         n = snprintf(out, cap, "RSA-%zu", mbedtls_pk_get_bitlen(pk));
     } else if (mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY)) {
-        mbedtls_ecp_group_id id = iotls_compat_pk_ec_group(pk);
+        mbedtls_ecp_group_id id = iotls__compat_pk_ec_group(pk);
         const mbedtls_ecp_curve_info *info = mbedtls_ecp_curve_info_from_grp_id(id);
         const char *name = id == MBEDTLS_ECP_DP_SECP256R1   ? "P-256"
                            : id == MBEDTLS_ECP_DP_SECP384R1 ? "P-384"
@@ -283,10 +283,10 @@ int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap
     return IOTLS_OK;
 }
 
-int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
+int iotls__x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || key == NULL || !key->loaded)
         return 0;
-    return iotls_compat_pk_check_pair(&leaf->pk, &key->pk) == 0;
+    return iotls__compat_pk_check_pair(&leaf->pk, &key->pk) == 0;
 }

@@ -11,7 +11,7 @@
 
 #include "crypto/crypto.h"
 
-int iotls_ct_memcmp(const void *a, const void *b, size_t len)
+int iotls__ct_memcmp(const void *a, const void *b, size_t len)
 {
     const volatile unsigned char *pa = a;
     const volatile unsigned char *pb = b;
@@ -22,7 +22,7 @@ int iotls_ct_memcmp(const void *a, const void *b, size_t len)
     return diff != 0;
 }
 
-void iotls_wipe(void *p, size_t len)
+void iotls__wipe(void *p, size_t len)
 {
     /* mbedtls_platform_zeroize is written so that it is not optimised away. */
     if (p && len > 0)

@@ -15,7 +15,7 @@
  * the counting free, which expects its own header: it is installed from a
  * constructor, before main() (GCC and Clang; this file is only linked in
  * when a program refers to the accounting functions), and otherwise by the
- * first iotls_crypto_mem_reset_peak() call. The counters are in
+ * first iotls__crypto_mem_reset_peak() call. The counters are in
  * src/crypto/common/mem.c. Built only with the Mbed TLS providers
  * (CMakeLists.txt). */
 #include <stdatomic.h>
@@ -56,7 +56,7 @@ static void *counting_calloc(size_t n, size_t size)
     if (h == NULL)
         return NULL;
     h->size = bytes;
-    iotls_common_mem_alloc(bytes);
+    iotls__common_mem_alloc(bytes);
     return h + 1;
 }
 
@@ -65,7 +65,7 @@ static void counting_free(void *p)
     if (p == NULL)
         return;
     block_header *h = (block_header *)p - 1;
-    iotls_common_mem_free(h->size);
+    iotls__common_mem_free(h->size);
     UNDERLYING_FREE(h);
 }
 
@@ -85,13 +85,13 @@ __attribute__((constructor)) static void install_early(void)
 
 void iotls_crypto_mem_stats(size_t *current, size_t *peak)
 {
-    iotls_common_mem_stats(current, peak);
+    iotls__common_mem_stats(current, peak);
 }
 
-void iotls_crypto_mem_reset_peak(void)
+void iotls__crypto_mem_reset_peak(void)
 {
     install();
-    iotls_common_mem_reset_peak();
+    iotls__common_mem_reset_peak();
 }
 
 #else /* the library's allocations cannot be intercepted */
@@ -104,6 +104,6 @@ void iotls_crypto_mem_stats(size_t *current, size_t *peak)
         *peak = 0;
 }
 
-void iotls_crypto_mem_reset_peak(void) {}
+void iotls__crypto_mem_reset_peak(void) {}
 
 #endif

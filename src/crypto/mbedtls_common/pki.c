@@ -49,13 +49,13 @@ static int collect_sans(const char *list, unsigned char tag, san_entry *entries,
         return 0;
     const char *start;
     size_t len;
-    while (iotls_common_list_next(&list, &start, &len)) {
+    while (iotls__common_list_next(&list, &start, &len)) {
         if (*count >= MAX_SAN_ENTRIES || len > MAX_SAN_NAME)
             return -1;
         san_entry *e = &entries[*count];
         e->tag = tag;
         if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)) {
-            size_t ip_len = iotls_common_parse_ip_n(start, len, ip_store[*count]);
+            size_t ip_len = iotls__common_parse_ip_n(start, len, ip_store[*count]);
             if (ip_len == 0)
                 return -1;
             e->data = (const char *)ip_store[*count];
@@ -119,7 +119,7 @@ static int write_extensions(mbedtls_x509write_cert *w, const iotls_cert_spec *sp
     unsigned int usage;
     if (spec->is_ca)
         usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN;
-    else if (iotls_mbpki_is_rsa(subject_key))
+    else if (iotls__mbpki_is_rsa(subject_key))
         usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_ENCIPHERMENT;
     else
         usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
@@ -170,11 +170,11 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
                         size_t cap)
 {
     int64_t not_before, not_after;
-    int rc = iotls_common_cert_start(spec, subject_key_pem, issuer_key_pem, issuer_cert_pem,
-                                     cert_pem, cap, &not_before, &not_after);
+    int rc = iotls__common_cert_start(spec, subject_key_pem, issuer_key_pem, issuer_cert_pem,
+                                      cert_pem, cap, &not_before, &not_after);
     if (rc != IOTLS_OK)
         return rc;
-    rc = iotls_mbpki_ready();
+    rc = iotls__mbpki_ready();
     if (rc != IOTLS_OK)
         return rc;
     char from[16], to[16];
@@ -192,12 +192,12 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
     const char *issuer_dn = spec->subject;
     mbedtls_pk_context *signer = &subject_key;
 
-    if (iotls_mbpki_parse_key(&subject_key, subject_key_pem) != 0) {
+    if (iotls__mbpki_parse_key(&subject_key, subject_key_pem) != 0) {
         rc = IOTLS_ERR_KEY_LOAD;
         goto done;
     }
     if (issuer_key_pem != NULL) {
-        if (iotls_mbpki_parse_key(&issuer_key, issuer_key_pem) != 0) {
+        if (iotls__mbpki_parse_key(&issuer_key, issuer_key_pem) != 0) {
             rc = IOTLS_ERR_KEY_LOAD;
             goto done;
         }
@@ -208,7 +208,7 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
         }
         /* A certificate signed by a key other than its issuer's would
          * never verify: refuse it here rather than later. */
-        if (iotls_mbpki_check_pair(&issuer_crt.pk, &issuer_key) != 0) {
+        if (iotls__mbpki_check_pair(&issuer_crt.pk, &issuer_key) != 0) {
             rc = IOTLS_ERR_BAD_ARG;
             goto done;
         }
@@ -223,12 +223,12 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
     }
 
     uint8_t serial[IOTLS_COMMON_SERIAL_LEN];
-    rc = iotls_common_cert_serial(serial);
+    rc = iotls__common_cert_serial(serial);
     if (rc != IOTLS_OK)
         goto done;
 
     mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
-    mbedtls_x509write_crt_set_md_alg(&w, iotls_mbpki_md_for_key(signer));
+    mbedtls_x509write_crt_set_md_alg(&w, iotls__mbpki_md_for_key(signer));
     mbedtls_x509write_crt_set_subject_key(&w, &subject_key);
     mbedtls_x509write_crt_set_issuer_key(&w, signer);
     if (mbedtls_x509write_crt_set_subject_name(&w, spec->subject) != 0 ||
@@ -236,7 +236,7 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
         rc = IOTLS_ERR_BAD_ARG;
         goto done;
     }
-    if (iotls_mbpki_set_serial(&w, serial, sizeof(serial)) != 0 ||
+    if (iotls__mbpki_set_serial(&w, serial, sizeof(serial)) != 0 ||
         mbedtls_x509write_crt_set_validity(&w, from, to) != 0) {
         rc = IOTLS_ERR_CRYPTO;
         goto done;
@@ -245,7 +245,7 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
     if (rc != IOTLS_OK)
         goto done;
 
-    int ret = iotls_mbpki_write_crt_pem(&w, cert_pem, cap);
+    int ret = iotls__mbpki_write_crt_pem(&w, cert_pem, cap);
     if (ret != 0) {
         cert_pem[0] = '\0';
         rc = (ret == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL || ret == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL)
@@ -256,7 +256,7 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
 done:
     mbedtls_x509write_crt_free(&w);
     mbedtls_x509_crt_free(&issuer_crt);
-    iotls_mbpki_pk_free(&issuer_key);
-    iotls_mbpki_pk_free(&subject_key);
+    iotls__mbpki_pk_free(&issuer_key);
+    iotls__mbpki_pk_free(&subject_key);
     return rc;
 }

@@ -16,20 +16,20 @@
 #include <mbedtls/x509_crt.h>
 
 /* IOTLS_OK once the library can be used (PSA initialised), else why not. */
-int iotls_mbpki_ready(void);
+int iotls__mbpki_ready(void);
 /* mbedtls_pk_parse_key on a NUL-terminated PEM key: 0 or an Mbed TLS error. */
-int iotls_mbpki_parse_key(mbedtls_pk_context *pk, const char *pem);
+int iotls__mbpki_parse_key(mbedtls_pk_context *pk, const char *pem);
 /* 0 when prv is the private half of pub's key. */
-int iotls_mbpki_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv);
+int iotls__mbpki_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv);
 /* The signature hash that goes with a signer's key. */
-mbedtls_md_type_t iotls_mbpki_md_for_key(const mbedtls_pk_context *pk);
+mbedtls_md_type_t iotls__mbpki_md_for_key(const mbedtls_pk_context *pk);
 /* 1 for an RSA key, else 0. */
-int iotls_mbpki_is_rsa(const mbedtls_pk_context *pk);
+int iotls__mbpki_is_rsa(const mbedtls_pk_context *pk);
 /* The serial number from big-endian bytes: 0 or an Mbed TLS error. */
-int iotls_mbpki_set_serial(mbedtls_x509write_cert *w, const unsigned char *serial, size_t len);
+int iotls__mbpki_set_serial(mbedtls_x509write_cert *w, const unsigned char *serial, size_t len);
 /* The signed certificate as PEM into out: 0 or an Mbed TLS error. */
-int iotls_mbpki_write_crt_pem(mbedtls_x509write_cert *w, char *out, size_t cap);
+int iotls__mbpki_write_crt_pem(mbedtls_x509write_cert *w, char *out, size_t cap);
 /* Frees pk (wiping a private key). */
-void iotls_mbpki_pk_free(mbedtls_pk_context *pk);
+void iotls__mbpki_pk_free(mbedtls_pk_context *pk);
 
 #endif

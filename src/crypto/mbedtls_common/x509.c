@@ -25,7 +25,7 @@ typedef int iotls_mbx509_not_built;
 
 /* ---- chain storage ---- */
 
-void iotls_x509_init(iotls_x509 *chain)
+void iotls__x509_init(iotls_x509 *chain)
 {
     if (chain == NULL)
         return;
@@ -33,16 +33,16 @@ void iotls_x509_init(iotls_x509 *chain)
     chain->count = 0;
 }
 
-void iotls_x509_free(iotls_x509 *chain)
+void iotls__x509_free(iotls_x509 *chain)
 {
     if (chain == NULL)
         return;
     mbedtls_x509_crt_free(&chain->crt);
-    iotls_x509_init(chain);
+    iotls__x509_init(chain);
 }
 
 /* An empty mbedtls_x509_crt list is one node with no raw data. */
-size_t iotls_mbx509_list_count(const mbedtls_x509_crt *crt)
+size_t iotls__mbx509_list_count(const mbedtls_x509_crt *crt)
 {
     size_t n = 0;
     for (; crt != NULL && crt->raw.p != NULL; crt = crt->next)
@@ -50,7 +50,7 @@ size_t iotls_mbx509_list_count(const mbedtls_x509_crt *crt)
     return n;
 }
 
-const mbedtls_x509_crt *iotls_mbx509_nth(const iotls_x509 *chain, size_t i)
+const mbedtls_x509_crt *iotls__mbx509_nth(const iotls_x509 *chain, size_t i)
 {
     if (chain == NULL)
         return NULL;
@@ -62,17 +62,17 @@ const mbedtls_x509_crt *iotls_mbx509_nth(const iotls_x509 *chain, size_t i)
     return NULL;
 }
 
-size_t iotls_x509_count(const iotls_x509 *chain)
+size_t iotls__x509_count(const iotls_x509 *chain)
 {
     return chain != NULL ? chain->count : 0;
 }
 
 /* Appends every certificate of parsed (already checked) to chain, so that
  * a file or buffer is added whole or not at all. */
-int iotls_mbx509_append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
+int iotls__mbx509_append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
 {
     for (; parsed != NULL && parsed->raw.p != NULL; parsed = parsed->next) {
-        int rc = iotls_x509_add_der(chain, parsed->raw.p, parsed->raw.len);
+        int rc = iotls__x509_add_der(chain, parsed->raw.p, parsed->raw.len);
         if (rc != IOTLS_OK)
             return rc;
     }
@@ -83,24 +83,24 @@ int iotls_mbx509_append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed)
  * blocks that failed to parse (a certificate Mbed TLS cannot parse, such as
  * an Ed25519 one, is one of them). With skipped (trust anchors) those are
  * counted there; without, any of them fails the whole. */
-int iotls_mbx509_parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped)
+int iotls__mbx509_parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped)
 {
     if (ret == MBEDTLS_ERR_X509_FILE_IO_ERROR || ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
         return IOTLS_ERR_KEY_LOAD;
     if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
         return IOTLS_ERR_NO_MEMORY;
-    if (ret < 0 || (ret > 0 && skipped == NULL) || iotls_mbx509_list_count(parsed) == 0)
+    if (ret < 0 || (ret > 0 && skipped == NULL) || iotls__mbx509_list_count(parsed) == 0)
         return IOTLS_ERR_BAD_CERTIFICATE;
     if (skipped != NULL)
         *skipped = (size_t)ret;
     return IOTLS_OK;
 }
 
-int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len)
+int iotls__x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len)
 {
     if (der == NULL || len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    const mbedtls_x509_crt *crt = iotls__mbx509_nth(chain, i);
     if (crt == NULL)
         return IOTLS_ERR_BAD_ARG;
     *der = crt->raw.p;
@@ -110,7 +110,7 @@ int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_
 
 /* ---- revocation lists ---- */
 
-void iotls_crl_init(iotls_crl *crls)
+void iotls__crl_init(iotls_crl *crls)
 {
     if (crls == NULL)
         return;
@@ -120,17 +120,17 @@ void iotls_crl_init(iotls_crl *crls)
     crls->count = 0;
 }
 
-void iotls_crl_free(iotls_crl *crls)
+void iotls__crl_free(iotls_crl *crls)
 {
     if (crls == NULL)
         return;
 #if defined(MBEDTLS_X509_CRL_PARSE_C)
     mbedtls_x509_crl_free(&crls->crl);
 #endif
-    iotls_crl_init(crls);
+    iotls__crl_init(crls);
 }
 
-size_t iotls_crl_count(const iotls_crl *crls)
+size_t iotls__crl_count(const iotls_crl *crls)
 {
     return crls != NULL ? crls->count : 0;
 }
@@ -179,7 +179,7 @@ static int crl_take(iotls_crl *crls, mbedtls_x509_crl *parsed, int ret)
 }
 #endif
 
-int iotls_crl_load_file(iotls_crl *crls, const char *path)
+int iotls__crl_load_file(iotls_crl *crls, const char *path)
 {
     if (crls == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
@@ -192,7 +192,7 @@ int iotls_crl_load_file(iotls_crl *crls, const char *path)
 #endif
 }
 
-int iotls_crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
+int iotls__crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
 {
     if (crls == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
@@ -202,7 +202,7 @@ int iotls_crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
     int ret;
     /* A PEM buffer must end with its NUL for mbedTLS; copy when it does
      * not. */
-    if (iotls_common_looks_pem(data, len) && data[len - 1] != '\0') {
+    if (iotls__common_looks_pem(data, len) && data[len - 1] != '\0') {
         unsigned char *copy = calloc(1, len + 1);
         if (copy == NULL)
             return IOTLS_ERR_NO_MEMORY;
@@ -220,7 +220,7 @@ int iotls_crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
 #endif
 }
 
-mbedtls_x509_crl *iotls_mbx509_crl_list(const iotls_crl *crls)
+mbedtls_x509_crl *iotls__mbx509_crl_list(const iotls_crl *crls)
 {
 #if defined(MBEDTLS_X509_CRL_PARSE_C)
     if (crls != NULL && crls->count > 0)
@@ -264,12 +264,12 @@ static void revoked_detail(const iotls_x509 *chain, const mbedtls_x509_crl *crls
                 subject[0] = '\0';
             if (mbedtls_x509_dn_gets(issuer, sizeof issuer, &crl->issuer) < 0)
                 issuer[0] = '\0';
-            iotls_common_revoked_detail(detail, cap, subject, crt->serial.p, crt->serial.len,
-                                        issuer);
+            iotls__common_revoked_detail(detail, cap, subject, crt->serial.p, crt->serial.len,
+                                         issuer);
             return;
         }
     }
-    iotls_common_set_detail(detail, cap, "certificate is revoked", NULL);
+    iotls__common_set_detail(detail, cap, "certificate is revoked", NULL);
 }
 #endif
 
@@ -277,15 +277,15 @@ static void revoked_detail(const iotls_x509 *chain, const mbedtls_x509_crl *crls
     (MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE |  \
      MBEDTLS_X509_BADCRL_BAD_MD | MBEDTLS_X509_BADCRL_BAD_PK | MBEDTLS_X509_BADCRL_BAD_KEY)
 
-int iotls_mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
-                         char *detail, size_t detail_cap)
+int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
+                          char *detail, size_t detail_cap)
 {
-    const mbedtls_x509_crl *crl = iotls_mbx509_crl_list(crls);
+    const mbedtls_x509_crl *crl = iotls__mbx509_crl_list(crls);
     int crl_missing = 0;
 #if defined(MBEDTLS_X509_CRL_PARSE_C)
     /* mbedTLS checks a certificate only against a CRL of its issuer that
      * is there; the policy wants the leaf's issuer to have one. */
-    crl_missing = crl != NULL && !has_crl_for(crl, iotls_mbx509_nth(chain, 0));
+    crl_missing = crl != NULL && !has_crl_for(crl, iotls__mbx509_nth(chain, 0));
 #else
     (void)crl; /* always NULL: iotls_crl_load_* refuse without CRL support */
 #endif
@@ -296,15 +296,15 @@ int iotls_mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_
     int rc;
     if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_EXPIRED |
                  MBEDTLS_X509_BADCERT_FUTURE)) {
-        rc = iotls_mbx509_flags_to_error(flags, &what);
+        rc = iotls__mbx509_flags_to_error(flags, &what);
     } else if (crl_missing) {
         char issuer[160];
-        if (iotls_x509_issuer(chain, 0, issuer, sizeof issuer) != IOTLS_OK)
+        if (iotls__x509_issuer(chain, 0, issuer, sizeof issuer) != IOTLS_OK)
             issuer[0] = '\0';
         char more[240];
         snprintf(more, sizeof more, "none is loaded from '%s', the certificate's issuer", issuer);
-        iotls_common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
-                                more);
+        iotls__common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
+                                 more);
         return IOTLS_ERR_CRL_UNUSABLE;
     } else if (flags & IOTLS_MBX509_BADCRL) {
         what = "a CRL cannot be used";
@@ -316,7 +316,7 @@ int iotls_mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_
 #endif
         return IOTLS_ERR_CERT_REVOKED;
     } else {
-        rc = iotls_mbx509_flags_to_error(flags, &what);
+        rc = iotls__mbx509_flags_to_error(flags, &what);
     }
     char info[256];
     if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
@@ -325,7 +325,7 @@ int iotls_mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_
         if (*c == '\n')
             *c = (c[1] == '\0') ? '\0' : ';';
     }
-    iotls_common_set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
+    iotls__common_set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
     return rc;
 }
 
@@ -377,10 +377,10 @@ static int has_san_of(const mbedtls_x509_crt *crt, int tag)
 /* 1 when the leaf is for host: an IP literal must equal an iPAddress SAN;
  * a DNS name must match a dNSName SAN, or, only when the certificate has
  * no dNSName SAN at all, its subject CN (the OpenSSL rule). */
-int iotls_mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host)
+int iotls__mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host)
 {
     uint8_t ip[16];
-    size_t ip_len = iotls_common_parse_ip(host, ip);
+    size_t ip_len = iotls__common_parse_ip(host, ip);
     if (ip_len != 0) {
         for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL; s = s->next) {
             if (s->buf.p != NULL && s->buf.tag == IOTLS_MBX509_SAN_IP && s->buf.len == ip_len &&
@@ -390,7 +390,7 @@ int iotls_mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host)
         return 0;
     }
 
-    size_t hlen = iotls_common_host_len(host);
+    size_t hlen = iotls__common_host_len(host);
     if (hlen == 0)
         return 0;
 
@@ -424,13 +424,13 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
-int64_t iotls_mbx509_time_unix(const mbedtls_x509_time *t)
+int64_t iotls__mbx509_time_unix(const mbedtls_x509_time *t)
 {
     return days_from_civil(t->year, t->mon, t->day) * 86400 + (int64_t)t->hour * 3600 +
            (int64_t)t->min * 60 + t->sec;
 }
 
-int iotls_mbx509_flags_to_error(uint32_t flags, const char **what)
+int iotls__mbx509_flags_to_error(uint32_t flags, const char **what)
 {
     if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
         *what = "certificate chain does not lead to a trusted CA";
@@ -477,65 +477,65 @@ static int dn_text(const mbedtls_x509_name *dn, char *out, size_t cap)
     return IOTLS_OK;
 }
 
-int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+int iotls__x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
-    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    const mbedtls_x509_crt *crt = iotls__mbx509_nth(chain, i);
     if (crt == NULL)
         return IOTLS_ERR_BAD_ARG;
     return dn_text(&crt->subject, out, cap);
 }
 
-int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+int iotls__x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
-    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    const mbedtls_x509_crt *crt = iotls__mbx509_nth(chain, i);
     if (crt == NULL)
         return IOTLS_ERR_BAD_ARG;
     return dn_text(&crt->issuer, out, cap);
 }
 
-int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
+int iotls__x509_sans(const iotls_x509 *chain, char *out, size_t cap)
 {
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || out == NULL || cap == 0)
         return IOTLS_ERR_BAD_ARG;
     iotls_common_text t;
-    iotls_common_text_init(&t, out, cap);
+    iotls__common_text_init(&t, out, cap);
     for (const mbedtls_x509_sequence *s = &leaf->subject_alt_names; s != NULL; s = s->next) {
         if (s->buf.p == NULL)
             continue;
         switch (s->buf.tag) {
         case IOTLS_MBX509_SAN_DNS:
-            iotls_common_text_san(&t, IOTLS_SAN_DNS, s->buf.p, s->buf.len);
+            iotls__common_text_san(&t, IOTLS_SAN_DNS, s->buf.p, s->buf.len);
             break;
         case IOTLS_MBX509_SAN_RFC822:
-            iotls_common_text_san(&t, IOTLS_SAN_EMAIL, s->buf.p, s->buf.len);
+            iotls__common_text_san(&t, IOTLS_SAN_EMAIL, s->buf.p, s->buf.len);
             break;
         case IOTLS_MBX509_SAN_URI:
-            iotls_common_text_san(&t, IOTLS_SAN_URI, s->buf.p, s->buf.len);
+            iotls__common_text_san(&t, IOTLS_SAN_URI, s->buf.p, s->buf.len);
             break;
         case IOTLS_MBX509_SAN_IP:
-            iotls_common_text_san(&t, IOTLS_SAN_IP, s->buf.p, s->buf.len);
+            iotls__common_text_san(&t, IOTLS_SAN_IP, s->buf.p, s->buf.len);
             break;
         default:
             break; /* otherName and the rest: nothing a TLS peer is named by */
         }
     }
-    return iotls_common_text_finish(&t);
+    return iotls__common_text_finish(&t);
 }
 
-int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after)
+int iotls__x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after)
 {
-    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    const mbedtls_x509_crt *crt = iotls__mbx509_nth(chain, i);
     if (crt == NULL || not_before == NULL || not_after == NULL)
         return IOTLS_ERR_BAD_ARG;
-    *not_before = iotls_mbx509_time_unix(&crt->valid_from);
-    *not_after = iotls_mbx509_time_unix(&crt->valid_to);
+    *not_before = iotls__mbx509_time_unix(&crt->valid_from);
+    *not_after = iotls__mbx509_time_unix(&crt->valid_to);
     return IOTLS_OK;
 }
 
 /* ---- base64 (SPKI pins written as curl writes them) ---- */
 
-int iotls_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
+int iotls__base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     if (in == NULL || out == NULL || out_len == NULL)
         return IOTLS_ERR_BAD_ARG;
@@ -549,7 +549,7 @@ int iotls_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
     return IOTLS_OK;
 }
 
-int iotls_base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap)
+int iotls__base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap)
 {
     if (in == NULL || out == NULL)
         return IOTLS_ERR_BAD_ARG;

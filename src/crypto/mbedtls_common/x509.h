@@ -23,29 +23,29 @@
 #define IOTLS_MBX509_SAN_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
 
 /* Certificates in a list (an empty one is one node with no raw data). */
-size_t iotls_mbx509_list_count(const mbedtls_x509_crt *crt);
+size_t iotls__mbx509_list_count(const mbedtls_x509_crt *crt);
 /* The i-th certificate of chain (0: the leaf), or NULL. */
-const mbedtls_x509_crt *iotls_mbx509_nth(const iotls_x509 *chain, size_t i);
+const mbedtls_x509_crt *iotls__mbx509_nth(const iotls_x509 *chain, size_t i);
 /* Appends every certificate of parsed (already checked) to chain with
- * the provider's iotls_x509_add_der. */
-int iotls_mbx509_append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed);
+ * the provider's iotls__x509_add_der. */
+int iotls__mbx509_append_all(iotls_x509 *chain, const mbedtls_x509_crt *parsed);
 /* The iotls result of mbedtls_x509_crt_parse / _parse_file into parsed;
  * skipped: NULL for all or nothing, else where the count of certificates
  * that did not parse goes. */
-int iotls_mbx509_parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped);
+int iotls__mbx509_parse_result(int ret, const mbedtls_x509_crt *parsed, size_t *skipped);
 /* 1 when the leaf crt is for host (DNS name or IP literal), else 0. */
-int iotls_mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host);
+int iotls__mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host);
 /* An X.509 time as Unix time. */
-int64_t iotls_mbx509_time_unix(const mbedtls_x509_time *t);
+int64_t iotls__mbx509_time_unix(const mbedtls_x509_time *t);
 /* The list to give mbedtls_x509_crt_verify: NULL when crls holds none
  * (or mbedTLS is built without CRL support). */
-mbedtls_x509_crl *iotls_mbx509_crl_list(const iotls_crl *crls);
+mbedtls_x509_crl *iotls__mbx509_crl_list(const iotls_crl *crls);
 /* The verdict on mbedtls_x509_crt_verify's flags for chain under the
  * revocation policy of crypto.h: IOTLS_OK, or the error with its text in
  * detail (may be NULL). */
-int iotls_mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
-                         char *detail, size_t detail_cap);
+int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
+                          char *detail, size_t detail_cap);
 /* The iotls error for mbedtls_x509_crt_verify flags, *what its text. */
-int iotls_mbx509_flags_to_error(uint32_t flags, const char **what);
+int iotls__mbx509_flags_to_error(uint32_t flags, const char **what);
 
 #endif

@@ -21,7 +21,7 @@ static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *
 {
     if (chain == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    if (iotls_mbx509_ready() != IOTLS_OK)
+    if (iotls__mbx509_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
 
     /* Mbed TLS reads PEM only from a NUL-ended buffer whose length counts
@@ -29,7 +29,7 @@ static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *
     const uint8_t *in = data;
     size_t in_len = len;
     uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && iotls_common_looks_pem(data, len)) {
+    if (data[len - 1] != '\0' && iotls__common_looks_pem(data, len)) {
         copy = malloc(len + 1);
         if (copy == NULL)
             return IOTLS_ERR_NO_MEMORY;
@@ -42,9 +42,9 @@ static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
     int rc =
-        iotls_mbx509_parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed, skipped);
+        iotls__mbx509_parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed, skipped);
     if (rc == IOTLS_OK)
-        rc = iotls_mbx509_append_all(chain, &parsed);
+        rc = iotls__mbx509_append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
     free(copy);
     return rc;
@@ -60,30 +60,31 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
     (void)skipped;
     return IOTLS_ERR_UNSUPPORTED;
 #else
-    if (iotls_mbx509_ready() != IOTLS_OK)
+    if (iotls__mbx509_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
     int rc =
-        iotls_mbx509_parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed, skipped);
+        iotls__mbx509_parse_result(mbedtls_x509_crt_parse_file(&parsed, path), &parsed, skipped);
     if (rc == IOTLS_OK)
-        rc = iotls_mbx509_append_all(chain, &parsed);
+        rc = iotls__mbx509_append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
     return rc;
 #endif
 }
 
-int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
+int iotls__x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 {
     return load_mem(chain, data, len, NULL);
 }
 
-int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+int iotls__x509_load_file(iotls_x509 *chain, const char *path)
 {
     return load_file(chain, path, NULL);
 }
 
-int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+int iotls__x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len,
+                                 size_t *skipped)
 {
     size_t n = 0;
     int rc = load_mem(chain, data, len, &n);
@@ -92,7 +93,7 @@ int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t l
     return rc;
 }
 
-int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
+int iotls__x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     size_t n = 0;
     int rc = load_file(chain, path, &n);
@@ -101,7 +102,7 @@ int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *sk
     return rc;
 }
 
-int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
+int iotls__x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
 {
     if (skipped != NULL)
         *skipped = 0;
@@ -110,14 +111,14 @@ int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
 #if !defined(MBEDTLS_FS_IO)
     return IOTLS_ERR_UNSUPPORTED; /* no file system in Mbed TLS */
 #else
-    if (iotls_mbx509_ready() != IOTLS_OK)
+    if (iotls__mbx509_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
     /* A system CA directory holds files that are not certificates (links,
      * READMEs, CRLs): keep whatever parses, fail only when nothing did.
      * Mbed TLS returns how many files and certificates it skipped. */
-    size_t before = iotls_mbx509_list_count(&chain->crt);
+    size_t before = iotls__mbx509_list_count(&chain->crt);
     int ret = mbedtls_x509_crt_parse_path(&chain->crt, dir);
-    chain->count = iotls_mbx509_list_count(&chain->crt);
+    chain->count = iotls__mbx509_list_count(&chain->crt);
     if (ret < 0)
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
     if (skipped != NULL)
@@ -126,8 +127,8 @@ int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
 #endif
 }
 
-int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
-                          size_t detail_cap)
+int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
+                           size_t detail_cap)
 {
     if (detail != NULL && detail_cap > 0)
         detail[0] = '\0';
@@ -136,9 +137,9 @@ int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *
     size_t i = 0;
     for (const mbedtls_x509_crt *crt = &chain->crt; crt != NULL && crt->raw.p != NULL;
          crt = crt->next, i++) {
-        const char *why = iotls_mbx509_key_problem(crt, max_rsa_bits);
+        const char *why = iotls__mbx509_key_problem(crt, max_rsa_bits);
         if (why != NULL)
-            return iotls_common_key_refused(detail, detail_cap, i, why);
+            return iotls__common_key_refused(detail, detail_cap, i, why);
     }
     return IOTLS_OK;
 }

@@ -1,7 +1,7 @@
 /* AEAD through EVP_CIPHER: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305,
  * AES-128-CCM with a 16- or 8-byte tag.
  *
- * The context is keyed once in iotls_aead_init. Each seal/open then
+ * The context is keyed once in iotls__aead_init. Each seal/open then
  * re-initialises it with only the nonce and the direction (EVP_CipherInit_ex
  * with a NULL cipher and key keeps the key schedule), so one context serves
  * both directions, as in the mbedTLS backend. EVP_CipherUpdate allows the
@@ -72,7 +72,7 @@ static int keyed(const EVP_CIPHER *cipher, iotls_aead_alg alg, const uint8_t *ke
      * it anyway so the context does not rely on the default. CCM defaults
      * to 7 bytes (and a 12-byte tag): its nonce and tag lengths must be set
      * before the key. */
-    int tag_len = (int)iotls_aead_tag_len(alg);
+    int tag_len = (int)iotls__aead_tag_len(alg);
     if (EVP_CipherInit_ex(c, cipher, NULL, NULL, NULL, enc) != 1 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, IOTLS_AEAD_NONCE_LEN, NULL) != 1 ||
         (is_ccm(alg) && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, tag_len, NULL) != 1) ||
@@ -85,16 +85,16 @@ static int keyed(const EVP_CIPHER *cipher, iotls_aead_alg alg, const uint8_t *ke
     return IOTLS_OK;
 }
 
-int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
+int iotls__aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
 {
-    if (ctx == NULL || !iotls_common_aead_key_ok(alg, key, key_len))
+    if (ctx == NULL || !iotls__common_aead_key_ok(alg, key, key_len))
         return IOTLS_ERR_BAD_ARG;
     const EVP_CIPHER *cipher = cipher_for(alg);
     if (cipher == NULL)
         return IOTLS_ERR_CRYPTO;
 
     /* Re-keying an active context (KeyUpdate) must not leak the old one. */
-    iotls_aead_free(ctx);
+    iotls__aead_free(ctx);
     int rc = keyed(cipher, alg, key, 1, &ctx->cipher);
     /* The CCM implementations choose their bulk routine (the AES-NI one,
      * for one) by the direction given with the key, so a CCM context keyed
@@ -111,19 +111,19 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
     return IOTLS_OK;
 }
 
-int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
-                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
-                    uint8_t *out)
+int iotls__aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                     uint8_t *out)
 {
-    int rc = iotls_common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out);
+    int rc = iotls__common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                           in_len, out);
     if (rc != IOTLS_OK)
         return rc;
     if (aad_len > INT_MAX || in_len > INT_MAX)
         return IOTLS_ERR_BAD_ARG;
     EVP_CIPHER_CTX *c = ctx->cipher;
     int ccm = is_ccm(ctx->alg);
-    int tag_len = (int)iotls_aead_tag_len((iotls_aead_alg)ctx->alg);
+    int tag_len = (int)iotls__aead_tag_len((iotls_aead_alg)ctx->alg);
     int len = 0, fin = 0;
     int ok = EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 1) == 1;
     /* CCM: the plaintext length goes into the first block, before the AAD. */
@@ -173,15 +173,15 @@ static int ccm_open(EVP_CIPHER_CTX *c, const uint8_t *nonce, const uint8_t *aad,
     return IOTLS_OK;
 }
 
-int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
-                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
-                    uint8_t *out)
+int iotls__aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                     uint8_t *out)
 {
     uint8_t scratch[1];
     size_t plain_len = 0;
-    size_t tag_len = ctx != NULL ? iotls_aead_tag_len((iotls_aead_alg)ctx->alg) : 0;
-    int rc = iotls_common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out, tag_len, &plain_len);
+    size_t tag_len = ctx != NULL ? iotls__aead_tag_len((iotls_aead_alg)ctx->alg) : 0;
+    int rc = iotls__common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                           in_len, out, tag_len, &plain_len);
     if (rc != IOTLS_OK)
         return rc;
     if (aad_len > INT_MAX || plain_len > INT_MAX)
@@ -220,7 +220,7 @@ int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LE
     return IOTLS_OK;
 }
 
-void iotls_aead_free(iotls_aead_ctx *ctx)
+void iotls__aead_free(iotls_aead_ctx *ctx)
 {
     if (ctx == NULL)
         return;

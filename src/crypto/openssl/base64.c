@@ -6,7 +6,7 @@
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
-int iotls_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
+int iotls__base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     if (in == NULL || out == NULL || out_len == NULL)
         return IOTLS_ERR_BAD_ARG;
@@ -30,7 +30,7 @@ int iotls_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
     return rc;
 }
 
-int iotls_base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap)
+int iotls__base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap)
 {
     if (in == NULL || out == NULL)
         return IOTLS_ERR_BAD_ARG;

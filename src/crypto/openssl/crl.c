@@ -1,5 +1,5 @@
 /* Certificate revocation lists: loaded with OpenSSL's PEM and DER
- * readers into a stack that iotls_x509_verify hands to each verification
+ * readers into a stack that iotls__x509_verify hands to each verification
  * (X509_STORE_CTX_set0_crls), so the trust store stays the CA chain's. */
 #include <limits.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "iotls/error.h"
 #include "ossl.h"
 
-void iotls_crl_init(iotls_crl *crls)
+void iotls__crl_init(iotls_crl *crls)
 {
     if (crls == NULL)
         return;
@@ -23,15 +23,15 @@ void iotls_crl_init(iotls_crl *crls)
     crls->count = 0;
 }
 
-void iotls_crl_free(iotls_crl *crls)
+void iotls__crl_free(iotls_crl *crls)
 {
     if (crls == NULL)
         return;
     sk_X509_CRL_pop_free(crls->crls, X509_CRL_free);
-    iotls_crl_init(crls);
+    iotls__crl_init(crls);
 }
 
-size_t iotls_crl_count(const iotls_crl *crls)
+size_t iotls__crl_count(const iotls_crl *crls)
 {
     return crls != NULL ? crls->count : 0;
 }
@@ -60,7 +60,7 @@ static int parse_pem(BIO *bio, STACK_OF(X509_CRL) * parsed)
     }
 }
 
-int iotls_crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
+int iotls__crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
 {
     if (crls == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
@@ -73,7 +73,7 @@ int iotls_crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
     int rc = IOTLS_ERR_NO_MEMORY;
     if (parsed == NULL || bio == NULL)
         goto out;
-    if (iotls_common_looks_pem(data, len)) {
+    if (iotls__common_looks_pem(data, len)) {
         rc = parse_pem(bio, parsed);
     } else {
         X509_CRL *crl = d2i_X509_CRL_bio(bio, NULL);
@@ -100,16 +100,16 @@ out:
     return rc;
 }
 
-int iotls_crl_load_file(iotls_crl *crls, const char *path)
+int iotls__crl_load_file(iotls_crl *crls, const char *path)
 {
     if (crls == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = iotls_ossl_read_file(path, &data, &len);
+    int rc = iotls__ossl_read_file(path, &data, &len);
     if (rc != IOTLS_OK)
         return rc;
-    rc = len > 0 ? iotls_crl_load_mem(crls, data, len) : IOTLS_ERR_BAD_CERTIFICATE;
+    rc = len > 0 ? iotls__crl_load_mem(crls, data, len) : IOTLS_ERR_BAD_CERTIFICATE;
     free(data);
     return rc;
 }

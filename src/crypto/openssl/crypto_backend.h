@@ -40,7 +40,7 @@ typedef struct iotls_pkey {
 } iotls_pkey;
 
 /* One certificate: the parsed object and the DER exactly as it was given
- * (iotls_x509_der hands out views of it; OpenSSL keeps no public copy). */
+ * (iotls__x509_der hands out views of it; OpenSSL keeps no public copy). */
 typedef struct iotls_ossl_cert {
     X509 *x509;
     uint8_t *der;

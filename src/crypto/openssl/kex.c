@@ -6,8 +6,8 @@
  * The shared secret is the fixed-length x-coordinate (EVP_PKEY_derive pads
  * it to the field size) or the X25519 output.
  *
- * Private keys are drawn from iotls_random rather than from OpenSSL's own
- * generator, so that a test's iotls_random_override controls key
+ * Private keys are drawn from iotls__random rather than from OpenSSL's own
+ * generator, so that a test's iotls__random_override controls key
  * generation (and its failure) exactly as with the mbedTLS backend. The
  * draw is then handed to OpenSSL: a raw X25519 private key (clamped by
  * OpenSSL), or an EC scalar in [1, n-1] by rejection sampling (FIPS 186-4
@@ -27,7 +27,7 @@
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 
-/* OpenSSL's name of a NIST group iotls_common_kex_curve knows (X25519
+/* OpenSSL's name of a NIST group iotls__common_kex_curve knows (X25519
  * goes through EVP_PKEY_X25519 instead). */
 static const char *curve_name(const iotls_common_curve *c)
 {
@@ -55,15 +55,15 @@ static const EC_GROUP *ec_group(const iotls_common_curve *c)
     return NULL;
 }
 
-int iotls_kex_supported(uint16_t group)
+int iotls__kex_supported(uint16_t group)
 {
-    const iotls_common_curve *c = iotls_common_kex_curve(group);
+    const iotls_common_curve *c = iotls__common_kex_curve(group);
     if (c == NULL)
         return 0;
     return c->montgomery || ec_group(c) != NULL;
 }
 
-void iotls_kex_free(iotls_kex_ctx *ctx)
+void iotls__kex_free(iotls_kex_ctx *ctx)
 {
     if (ctx == NULL)
         return;
@@ -147,12 +147,12 @@ out:
 static int kex_from_private(iotls_kex_ctx *ctx, const iotls_common_curve *c, const uint8_t *priv,
                             uint8_t *pub, size_t *pub_len)
 {
-    iotls_kex_free(ctx);
+    iotls__kex_free(ctx);
     int rc = c->montgomery ? x25519_from_private(ctx, priv, pub, pub_len)
                            : ec_from_private(ctx, c, priv, pub, pub_len);
     if (rc != IOTLS_OK) {
         ERR_clear_error();
-        iotls_kex_free(ctx);
+        iotls__kex_free(ctx);
         return rc;
     }
     ctx->group = c->group;
@@ -160,12 +160,12 @@ static int kex_from_private(iotls_kex_ctx *ctx, const iotls_common_curve *c, con
     return IOTLS_OK;
 }
 
-int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t pub_cap,
-                       size_t *pub_len)
+int iotls__kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t pub_cap,
+                        size_t *pub_len)
 {
     if (ctx == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const iotls_common_curve *c = iotls_common_kex_curve(group);
+    const iotls_common_curve *c = iotls__common_kex_curve(group);
     if (c == NULL)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -177,7 +177,7 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
      * curves; a handful of redraws is plenty, and a generator that keeps
      * producing out-of-range values is broken. */
     for (int attempt = 0; attempt < 8; attempt++) {
-        if (iotls_random(priv, c->coord_len) != IOTLS_OK) {
+        if (iotls__random(priv, c->coord_len) != IOTLS_OK) {
             rc = IOTLS_ERR_RANDOM;
             break;
         }
@@ -189,16 +189,16 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
     if (rc == IOTLS_ERR_BAD_ARG)
         rc = IOTLS_ERR_RANDOM;
     if (rc != IOTLS_OK)
-        iotls_kex_free(ctx);
+        iotls__kex_free(ctx);
     return rc;
 }
 
-int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *priv, size_t len,
-                          uint8_t *pub, size_t pub_cap, size_t *pub_len)
+int iotls__kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *priv, size_t len,
+                           uint8_t *pub, size_t pub_cap, size_t *pub_len)
 {
     if (ctx == NULL || priv == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const iotls_common_curve *c = iotls_common_kex_curve(group);
+    const iotls_common_curve *c = iotls__common_kex_curve(group);
     if (c == NULL || len != c->coord_len)
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
@@ -248,19 +248,19 @@ bad:
     return NULL;
 }
 
-int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
-                     size_t secret_cap, size_t *secret_len)
+int iotls__kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                      size_t secret_cap, size_t *secret_len)
 {
     if (ctx == NULL || secret == NULL || secret_len == NULL || (peer == NULL && peer_len > 0))
         return IOTLS_ERR_BAD_ARG;
     if (!ctx->active)
         return IOTLS_ERR_BAD_STATE;
-    const iotls_common_curve *c = iotls_common_kex_curve(ctx->group);
+    const iotls_common_curve *c = iotls__common_kex_curve(ctx->group);
     if (c == NULL || ctx->key == NULL)
         return IOTLS_ERR_BAD_STATE;
     /* Exact length, and for the NIST curves only the uncompressed form:
      * OpenSSL would otherwise accept compressed and hybrid encodings. */
-    int rc = iotls_common_kex_derive_check(c, peer, peer_len, secret_cap);
+    int rc = iotls__common_kex_derive_check(c, peer, peer_len, secret_cap);
     if (rc != IOTLS_OK)
         return rc;
 
@@ -299,7 +299,7 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
     /* RFC 8446 7.4.2: an all-zero X25519 result means the peer sent a
      * low-order point. Checked here too, so it does not rest on the
      * library. */
-    if (c->montgomery && iotls_common_all_zero(secret, c->coord_len)) {
+    if (c->montgomery && iotls__common_all_zero(secret, c->coord_len)) {
         rc = IOTLS_ERR_ILLEGAL_PARAMETER;
         goto out;
     }

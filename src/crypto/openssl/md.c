@@ -90,7 +90,7 @@ static void ensure_fetched(void)
     (void)CRYPTO_THREAD_run_once(&fetch_once, fetch_all);
 }
 
-const EVP_MD *iotls_ossl_md(int alg)
+const EVP_MD *iotls__ossl_md(int alg)
 {
     if (alg != IOTLS_HASH_SHA256 && alg != IOTLS_HASH_SHA384 && alg != IOTLS_HASH_SHA512)
         return NULL;
@@ -108,11 +108,11 @@ const EVP_MD *iotls_ossl_md(int alg)
 }
 
 /* ctx must be empty (zero-filled) or freed: an active one would leak. */
-int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
+int iotls__hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
 {
     if (!ctx)
         return IOTLS_ERR_BAD_ARG;
-    const EVP_MD *md = iotls_ossl_md(alg);
+    const EVP_MD *md = iotls__ossl_md(alg);
     memset(ctx, 0, sizeof(*ctx));
     if (!md)
         return IOTLS_ERR_BAD_ARG;
@@ -129,7 +129,7 @@ int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
     return IOTLS_OK;
 }
 
-int iotls_hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
+int iotls__hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
 {
     if (!ctx || !ctx->active || (!data && len > 0))
         return IOTLS_ERR_BAD_ARG;
@@ -138,7 +138,7 @@ int iotls_hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
     return EVP_DigestUpdate(ctx->md, data, len) == 1 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
-int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
+int iotls__hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
 {
     if (!dst || !src || !src->active || dst == src)
         return IOTLS_ERR_BAD_ARG;
@@ -157,20 +157,20 @@ int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
 }
 
 /* Finishing destroys the running state, so finish a copy instead. */
-int iotls_hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out)
+int iotls__hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out)
 {
     if (!ctx || !out)
         return IOTLS_ERR_BAD_ARG;
     iotls_hash_ctx tmp;
-    int rc = iotls_hash_clone(&tmp, ctx);
+    int rc = iotls__hash_clone(&tmp, ctx);
     if (rc != IOTLS_OK)
         return rc;
     rc = EVP_DigestFinal_ex(tmp.md, out, NULL) == 1 ? IOTLS_OK : IOTLS_ERR_CRYPTO;
-    iotls_hash_free(&tmp);
+    iotls__hash_free(&tmp);
     return rc;
 }
 
-void iotls_hash_free(iotls_hash_ctx *ctx)
+void iotls__hash_free(iotls_hash_ctx *ctx)
 {
     if (!ctx)
         return;
@@ -179,9 +179,9 @@ void iotls_hash_free(iotls_hash_ctx *ctx)
     OPENSSL_cleanse(ctx, sizeof(*ctx));
 }
 
-int iotls_hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
+int iotls__hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
 {
-    const EVP_MD *md = iotls_ossl_md(alg);
+    const EVP_MD *md = iotls__ossl_md(alg);
     if (!md || !out || (!data && len > 0))
         return IOTLS_ERR_BAD_ARG;
     if (!data)
@@ -196,7 +196,7 @@ static int hmac_parts(int alg, const uint8_t *key, size_t key_len, const uint8_t
                       const uint8_t *b, size_t b_len, uint8_t *out)
 {
     ensure_fetched();
-    size_t hash_len = iotls_hash_len((iotls_hash_alg)alg);
+    size_t hash_len = iotls__hash_len((iotls_hash_alg)alg);
     if (hmac_template[alg] == NULL || hash_len == 0)
         return IOTLS_ERR_CRYPTO;
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(hmac_template[alg]);
@@ -217,10 +217,10 @@ static int hmac_parts(int alg, const uint8_t *key, size_t key_len, const uint8_t
     return IOTLS_OK;
 }
 
-int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
-               size_t len, uint8_t *out)
+int iotls__hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
+                size_t len, uint8_t *out)
 {
-    const EVP_MD *md = iotls_ossl_md(alg);
+    const EVP_MD *md = iotls__ossl_md(alg);
     if (!md || !out || (!key && key_len > 0) || (!data && len > 0) || key_len > INT_MAX)
         return IOTLS_ERR_BAD_ARG;
     if (hmac_template[alg] != NULL)
@@ -232,7 +232,7 @@ int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uin
         data = empty_input;
     unsigned int out_len = 0;
     if (HMAC(md, key, (int)key_len, data, len, out, &out_len) == NULL ||
-        out_len != iotls_hash_len(alg)) {
+        out_len != iotls__hash_len(alg)) {
         ERR_clear_error();
         return IOTLS_ERR_CRYPTO;
     }
@@ -247,7 +247,7 @@ static int hkdf_run(int alg, int mode, const uint8_t *key, size_t key_len, const
                     size_t out_len)
 {
     ensure_fetched();
-    const EVP_MD *md = iotls_ossl_md(alg);
+    const EVP_MD *md = iotls__ossl_md(alg);
     if (fetched_hkdf == NULL || md == NULL)
         return IOTLS_ERR_CRYPTO;
     EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(fetched_hkdf);
@@ -275,11 +275,11 @@ static int hkdf_run(int alg, int mode, const uint8_t *key, size_t key_len, const
     return rc;
 }
 
-int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
-                       size_t ikm_len, uint8_t *prk_out)
+int iotls__hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
 {
-    size_t hash_len = iotls_hash_len(alg);
-    if (!iotls_ossl_md(alg) || !prk_out || (!salt && salt_len > 0) || (!ikm && ikm_len > 0))
+    size_t hash_len = iotls__hash_len(alg);
+    if (!iotls__ossl_md(alg) || !prk_out || (!salt && salt_len > 0) || (!ikm && ikm_len > 0))
         return IOTLS_ERR_BAD_ARG;
     /* RFC 5869: no salt means HashLen zeros. Passed explicitly, so the
      * result does not depend on how a library version treats an empty
@@ -300,12 +300,12 @@ int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
                     prk_out, hash_len);
 }
 
-int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
-                      size_t info_len, uint8_t *out, size_t out_len)
+int iotls__hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                       size_t info_len, uint8_t *out, size_t out_len)
 {
-    if (!iotls_ossl_md(alg))
+    if (!iotls__ossl_md(alg))
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
+    int rc = iotls__common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
     if (rc != IOTLS_OK || out_len == 0)
         return rc;
     if (!info)
@@ -313,7 +313,7 @@ int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, co
     /* RFC 5869 2.3: up to HashLen bytes of output are the first block,
      * T(1) = HMAC-Hash(PRK, info || 0x01), cut to length; all the TLS 1.3
      * key schedule asks for. Longer outputs go through EVP_KDF. */
-    size_t hash_len = iotls_hash_len(alg);
+    size_t hash_len = iotls__hash_len(alg);
     if (out_len <= hash_len && hmac_template[alg] != NULL) {
         static const uint8_t counter = 0x01;
         uint8_t block[EVP_MAX_MD_SIZE];
@@ -327,7 +327,7 @@ int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, co
                     out_len);
 }
 
-int iotls_ct_memcmp(const void *a, const void *b, size_t len)
+int iotls__ct_memcmp(const void *a, const void *b, size_t len)
 {
     /* CRYPTO_memcmp is OpenSSL's constant-time comparison: no early exit,
      * 0 when equal. */
@@ -344,7 +344,7 @@ int iotls_ct_memcmp(const void *a, const void *b, size_t len)
  * times faster. */
 static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
 
-void iotls_wipe(void *p, size_t len)
+void iotls__wipe(void *p, size_t len)
 {
     if (p && len > 0)
         (void)wipe_memset(p, 0, len);

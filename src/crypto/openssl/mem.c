@@ -7,7 +7,7 @@
  * constructor, before main() and before any other code can call OpenSSL
  * (GCC and Clang; this file is only linked in when a program refers to
  * iotls_crypto_mem_stats or _reset_peak, and then the constructor runs).
- * With other compilers the first iotls_crypto_mem_reset_peak() call tries
+ * With other compilers the first iotls__crypto_mem_reset_peak() call tries
  * the same; if OpenSSL was already used by then, CRYPTO_set_mem_functions
  * refuses and the stats stay 0/0 ("cannot count").
  *
@@ -41,7 +41,7 @@ static void *counting_malloc(size_t n, const char *file, int line)
     if (h == NULL)
         return NULL;
     h->size = n;
-    iotls_common_mem_alloc(n);
+    iotls__common_mem_alloc(n);
     return h + 1;
 }
 
@@ -52,7 +52,7 @@ static void counting_free(void *p, const char *file, int line)
     if (p == NULL)
         return;
     block_header *h = (block_header *)p - 1;
-    iotls_common_mem_free(h->size);
+    iotls__common_mem_free(h->size);
     free(h);
 }
 
@@ -72,8 +72,8 @@ static void *counting_realloc(void *p, size_t n, const char *file, int line)
     if (h == NULL)
         return NULL; /* the old block is untouched and still counted */
     h->size = n;
-    iotls_common_mem_free(old_size);
-    iotls_common_mem_alloc(n);
+    iotls__common_mem_free(old_size);
+    iotls__common_mem_alloc(n);
     return h + 1;
 }
 
@@ -95,7 +95,7 @@ __attribute__((constructor)) static void install_early(void)
 void iotls_crypto_mem_stats(size_t *current, size_t *peak)
 {
     if (atomic_load(&mem_installed)) {
-        iotls_common_mem_stats(current, peak);
+        iotls__common_mem_stats(current, peak);
         return;
     }
     if (current != NULL)
@@ -104,8 +104,8 @@ void iotls_crypto_mem_stats(size_t *current, size_t *peak)
         *peak = 0;
 }
 
-void iotls_crypto_mem_reset_peak(void)
+void iotls__crypto_mem_reset_peak(void)
 {
     install();
-    iotls_common_mem_reset_peak();
+    iotls__common_mem_reset_peak();
 }

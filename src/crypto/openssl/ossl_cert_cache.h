@@ -16,15 +16,15 @@
  * (what it holds stays, unused); on = 1 (the start-up state): the cache is
  * used again. Any thread, any time; connections already running may see
  * the change or not. No effect when IOTLS_OSSL_CERT_CACHE is 0. */
-void iotls_ossl_cert_cache_set_enabled(int on);
+void iotls__ossl_cert_cache_set_enabled(int on);
 
 /* 1 when peer certificates go through the cache now: built in and not
  * turned off. */
-int iotls_ossl_cert_cache_enabled(void);
+int iotls__ossl_cert_cache_enabled(void);
 
-/* Peer certificates (iotls_x509_add_der) since the process started: those
+/* Peer certificates (iotls__x509_add_der) since the process started: those
  * parsed (DER decoded by OpenSSL) and those taken parsed from the cache.
  * Either pointer may be NULL. */
-void iotls_ossl_cert_cache_counts(unsigned long *parsed, unsigned long *hits);
+void iotls__ossl_cert_cache_counts(unsigned long *parsed, unsigned long *hits);
 
 #endif

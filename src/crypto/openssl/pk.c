@@ -21,10 +21,10 @@
 
 /* ---- helpers shared with x509.c and pki.c ---- */
 
-int iotls_ossl_scheme_info(uint16_t scheme, iotls_ossl_scheme *out)
+int iotls__ossl_scheme_info(uint16_t scheme, iotls_ossl_scheme *out)
 {
     iotls_common_scheme s;
-    if (iotls_common_scheme_info(scheme, &s) != 0)
+    if (iotls__common_scheme_info(scheme, &s) != 0)
         return -1;
     out->hash = (int)s.hash;
     out->hash_len = s.hash_len;
@@ -36,7 +36,7 @@ int iotls_ossl_scheme_info(uint16_t scheme, iotls_ossl_scheme *out)
     return 0;
 }
 
-int iotls_ossl_ec_group_is(const EVP_PKEY *key, const char *group)
+int iotls__ossl_ec_group_is(const EVP_PKEY *key, const char *group)
 {
     char name[64];
     size_t len = 0;
@@ -53,12 +53,12 @@ int iotls_ossl_ec_group_is(const EVP_PKEY *key, const char *group)
     return strcmp(name, group) == 0;
 }
 
-int iotls_ossl_key_fits_cv(const EVP_PKEY *key, const iotls_ossl_scheme *s)
+int iotls__ossl_key_fits_cv(const EVP_PKEY *key, const iotls_ossl_scheme *s)
 {
     if (key == NULL)
         return 0;
     if (s->curve != NULL)
-        return iotls_ossl_ec_group_is(key, s->curve);
+        return iotls__ossl_ec_group_is(key, s->curve);
     if (s->rsa_pss) {
         /* rsa_pss_rsae_*: an rsaEncryption key, and EMSA-PSS needs
          * emLen >= hLen + sLen + 2 with sLen = hLen. */
@@ -70,7 +70,7 @@ int iotls_ossl_key_fits_cv(const EVP_PKEY *key, const iotls_ossl_scheme *s)
 
 /* ---- loading ---- */
 
-void iotls_pkey_init(iotls_pkey *key)
+void iotls__pkey_init(iotls_pkey *key)
 {
     if (key == NULL)
         return;
@@ -79,17 +79,17 @@ void iotls_pkey_init(iotls_pkey *key)
     key->why = IOTLS_PKEY_WHY_NONE;
 }
 
-int iotls_pkey_load_why(const iotls_pkey *key)
+int iotls__pkey_load_why(const iotls_pkey *key)
 {
     return key != NULL ? key->why : IOTLS_PKEY_WHY_NONE;
 }
 
-void iotls_pkey_free(iotls_pkey *key)
+void iotls__pkey_free(iotls_pkey *key)
 {
     if (key == NULL)
         return;
     EVP_PKEY_free(key->key); /* clears the private key material */
-    iotls_pkey_init(key);
+    iotls__pkey_init(key);
 }
 
 /* The caller's password, and whether OpenSSL asked for one (the key is
@@ -126,7 +126,7 @@ static EVP_PKEY *parse_private_key(const uint8_t *data, size_t len, password_req
     BIO *bio = BIO_new_mem_buf(data, (int)len);
     if (bio == NULL)
         return NULL;
-    if (iotls_common_looks_pem(data, len)) {
+    if (iotls__common_looks_pem(data, len)) {
         key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, req);
     } else {
         const unsigned char *p = data;
@@ -144,11 +144,11 @@ static EVP_PKEY *parse_private_key(const uint8_t *data, size_t len, password_req
     return key;
 }
 
-int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
+int iotls__pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
 {
     if (key == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    iotls_pkey_free(key);
+    iotls__pkey_free(key);
     password_req req = {password, 0};
     EVP_PKEY *k = parse_private_key(data, len, &req);
     ERR_clear_error();
@@ -163,17 +163,17 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
     return IOTLS_OK;
 }
 
-int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password)
+int iotls__pkey_load_file(iotls_pkey *key, const char *path, const char *password)
 {
     if (key == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
-    iotls_pkey_free(key);
+    iotls__pkey_free(key);
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = iotls_ossl_read_file(path, &data, &len);
+    int rc = iotls__ossl_read_file(path, &data, &len);
     if (rc != IOTLS_OK)
         return rc;
-    rc = len > 0 ? iotls_pkey_load_mem(key, data, len, password) : IOTLS_ERR_KEY_LOAD;
+    rc = len > 0 ? iotls__pkey_load_mem(key, data, len, password) : IOTLS_ERR_KEY_LOAD;
     if (len == 0)
         key->why = IOTLS_PKEY_WHY_FORMAT;
     OPENSSL_cleanse(data, len);
@@ -183,23 +183,23 @@ int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password
 
 /* ---- signing ---- */
 
-int iotls_pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
+int iotls__pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
 {
     iotls_ossl_scheme s;
-    if (key == NULL || !key->loaded || iotls_ossl_scheme_info(scheme, &s) != 0)
+    if (key == NULL || !key->loaded || iotls__ossl_scheme_info(scheme, &s) != 0)
         return 0;
-    return iotls_ossl_key_fits_cv(key->key, &s);
+    return iotls__ossl_key_fits_cv(key->key, &s);
 }
 
-int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
-                    uint8_t *sig, size_t sig_cap, size_t *sig_len)
+int iotls__pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                     uint8_t *sig, size_t sig_cap, size_t *sig_len)
 {
     iotls_ossl_scheme s;
     if (key == NULL || sig == NULL || sig_len == NULL || (msg == NULL && msg_len != 0))
         return IOTLS_ERR_BAD_ARG;
     *sig_len = 0;
-    if (!key->loaded || iotls_ossl_scheme_info(scheme, &s) != 0 ||
-        !iotls_ossl_key_fits_cv(key->key, &s))
+    if (!key->loaded || iotls__ossl_scheme_info(scheme, &s) != 0 ||
+        !iotls__ossl_key_fits_cv(key->key, &s))
         return IOTLS_ERR_BAD_ARG;
 
     /* The largest signature this key can make (RSA: the modulus length;
@@ -211,7 +211,7 @@ int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t
         return IOTLS_ERR_BUFFER_TOO_SMALL;
 
     static const unsigned char empty[1] = {0};
-    const EVP_MD *md = iotls_ossl_md(s.hash);
+    const EVP_MD *md = iotls__ossl_md(s.hash);
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL; /* owned by mctx */
     int rc = IOTLS_ERR_CRYPTO;

@@ -88,9 +88,9 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
     return rc;
 }
 
-int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
+int iotls__pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
 {
-    if (key_pem == NULL || cap == 0 || iotls_common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
+    if (key_pem == NULL || cap == 0 || iotls__common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
         return IOTLS_ERR_BAD_ARG;
     key_pem[0] = '\0';
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
@@ -211,7 +211,7 @@ static int collect_sans(const char *list, int ip, GENERAL_NAMES *names)
         return IOTLS_OK;
     const char *start;
     size_t len;
-    while (iotls_common_list_next(&list, &start, &len)) {
+    while (iotls__common_list_next(&list, &start, &len)) {
         if (sk_GENERAL_NAME_num(names) >= MAX_SAN_ENTRIES || len > MAX_SAN_NAME)
             return IOTLS_ERR_BAD_ARG;
 
@@ -225,7 +225,7 @@ static int collect_sans(const char *list, int ip, GENERAL_NAMES *names)
         int ok;
         if (ip) {
             uint8_t addr[16];
-            size_t addr_len = iotls_common_parse_ip_n(start, len, addr);
+            size_t addr_len = iotls__common_parse_ip_n(start, len, addr);
             ok = addr_len != 0 && ASN1_OCTET_STRING_set(value, addr, (int)addr_len) == 1;
         } else {
             ok = len > 0 && ASN1_STRING_set(value, start, (int)len) == 1;
@@ -296,18 +296,18 @@ static int add_extensions(X509 *x, X509 *issuer, const iotls_cert_spec *spec, EV
 /* The signature hash that goes with the issuer's key. */
 static const EVP_MD *md_for_key(const EVP_PKEY *key)
 {
-    if (iotls_ossl_ec_group_is(key, "P-384"))
+    if (iotls__ossl_ec_group_is(key, "P-384"))
         return EVP_sha384();
-    if (iotls_ossl_ec_group_is(key, "secp521r1"))
+    if (iotls__ossl_ec_group_is(key, "secp521r1"))
         return EVP_sha512();
     return EVP_sha256();
 }
 
-/* A random positive serial (iotls_common_cert_serial). */
+/* A random positive serial (iotls__common_cert_serial). */
 static int set_serial(X509 *x)
 {
     uint8_t serial[IOTLS_COMMON_SERIAL_LEN];
-    int rc = iotls_common_cert_serial(serial);
+    int rc = iotls__common_cert_serial(serial);
     if (rc != IOTLS_OK)
         return rc;
     BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
@@ -321,8 +321,8 @@ int iotls_pki_make_cert(const iotls_cert_spec *spec, const char *subject_key_pem
                         size_t cap)
 {
     int64_t not_before, not_after;
-    int rc = iotls_common_cert_start(spec, subject_key_pem, issuer_key_pem, issuer_cert_pem,
-                                     cert_pem, cap, &not_before, &not_after);
+    int rc = iotls__common_cert_start(spec, subject_key_pem, issuer_key_pem, issuer_cert_pem,
+                                      cert_pem, cap, &not_before, &not_after);
     if (rc != IOTLS_OK)
         return rc;
 

@@ -4,7 +4,7 @@
  *
  * Tests and fuzzers can swap in a deterministic generator (src/crypto/common/random.c,
  * which also checks the arguments). Note that only what the backend
- * draws through iotls_random follows an override (key_share keys, serials
+ * draws through iotls__random follows an override (key_share keys, serials
  * of the throwaway PKI); OpenSSL's own internal draws (ECDSA nonces, PSS
  * salts, RSA key generation) always use its DRBG. */
 #include <limits.h>
@@ -57,7 +57,7 @@ static void drbg_setup(void)
     ERR_clear_error();
 }
 
-int iotls_provider_random(uint8_t *out, size_t len)
+int iotls__provider_random(uint8_t *out, size_t len)
 {
     (void)CRYPTO_THREAD_run_once(&drbg_once, drbg_setup);
     while (len > 0) {

@@ -4,7 +4,7 @@
  * public-key operations on the peer's leaf (CertificateVerify, pinning).
  *
  * The verdicts and their precedence follow the mbedTLS backend (see
- * iotls_x509_verify below), so both providers give the same error for the
+ * iotls__x509_verify below), so both providers give the same error for the
  * same chain. */
 #include <limits.h>
 #include <stdatomic.h>
@@ -39,7 +39,7 @@
 
 /* ---- files ---- */
 
-int iotls_ossl_read_file(const char *path, uint8_t **data, size_t *len)
+int iotls__ossl_read_file(const char *path, uint8_t **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
@@ -89,14 +89,14 @@ int iotls_ossl_read_file(const char *path, uint8_t **data, size_t *len)
 
 /* ---- chain storage ---- */
 
-void iotls_x509_init(iotls_x509 *chain)
+void iotls__x509_init(iotls_x509 *chain)
 {
     if (chain == NULL)
         return;
     memset(chain, 0, sizeof(*chain));
 }
 
-void iotls_x509_free(iotls_x509 *chain)
+void iotls__x509_free(iotls_x509 *chain)
 {
     if (chain == NULL)
         return;
@@ -106,7 +106,7 @@ void iotls_x509_free(iotls_x509 *chain)
     }
     free(chain->certs);
     X509_STORE_free(chain->store);
-    iotls_x509_init(chain);
+    iotls__x509_init(chain);
 }
 
 static X509 *leaf_of(const iotls_x509 *chain)
@@ -119,7 +119,7 @@ static X509 *nth(const iotls_x509 *chain, size_t i)
     return (chain != NULL && i < chain->count) ? chain->certs[i].x509 : NULL;
 }
 
-size_t iotls_x509_count(const iotls_x509 *chain)
+size_t iotls__x509_count(const iotls_x509 *chain)
 {
     return chain != NULL ? chain->count : 0;
 }
@@ -204,22 +204,22 @@ static CRYPTO_ONCE cert_cache_once = CRYPTO_ONCE_STATIC_INIT;
 static CRYPTO_RWLOCK *cert_cache_lock;
 static cert_cache_slot cert_cache[CERT_CACHE_SLOTS];
 static uint64_t cert_cache_clock;
-/* Turned off at run time by the bench (iotls_ossl_cert_cache_set_enabled);
+/* Turned off at run time by the bench (iotls__ossl_cert_cache_set_enabled);
  * counters for the tests. Relaxed atomics: nothing else is ordered by them. */
 static atomic_int cert_cache_on = 1;
 static atomic_ulong cert_parsed, cert_hits;
 
-void iotls_ossl_cert_cache_set_enabled(int on)
+void iotls__ossl_cert_cache_set_enabled(int on)
 {
     atomic_store_explicit(&cert_cache_on, on != 0, memory_order_relaxed);
 }
 
-int iotls_ossl_cert_cache_enabled(void)
+int iotls__ossl_cert_cache_enabled(void)
 {
     return IOTLS_OSSL_CERT_CACHE > 0 && atomic_load_explicit(&cert_cache_on, memory_order_relaxed);
 }
 
-void iotls_ossl_cert_cache_counts(unsigned long *parsed, unsigned long *hits)
+void iotls__ossl_cert_cache_counts(unsigned long *parsed, unsigned long *hits)
 {
     if (parsed)
         *parsed = atomic_load_explicit(&cert_parsed, memory_order_relaxed);
@@ -318,7 +318,7 @@ static void cert_cache_put(X509 *x, const uint8_t *der, size_t len)
 /* parse_der, through the cache. */
 static X509 *parse_der_cached(const uint8_t *der, size_t len)
 {
-    if (!iotls_ossl_cert_cache_enabled() || len > CERT_CACHE_MAX_DER)
+    if (!iotls__ossl_cert_cache_enabled() || len > CERT_CACHE_MAX_DER)
         return parse_peer_der(der, len);
     (void)CRYPTO_THREAD_run_once(&cert_cache_once, cert_cache_setup);
     if (cert_cache_lock == NULL)
@@ -339,7 +339,7 @@ static X509 *parse_der_cached(const uint8_t *der, size_t len)
     return x;
 }
 
-int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
+int iotls__x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
 {
     if (chain == NULL || der == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
@@ -476,7 +476,7 @@ static int parse_pem(const uint8_t *data, size_t len, pending *out, size_t *skip
 
 static int parse_any(const uint8_t *data, size_t len, pending *out, size_t *skipped)
 {
-    if (iotls_common_looks_pem(data, len))
+    if (iotls__common_looks_pem(data, len))
         return parse_pem(data, len, out, skipped);
     X509 *x = parse_der(data, len);
     if (x != NULL && skipped != NULL && !key_usable(x)) {
@@ -534,7 +534,7 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
         return IOTLS_ERR_BAD_ARG;
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = iotls_ossl_read_file(path, &data, &len);
+    int rc = iotls__ossl_read_file(path, &data, &len);
     if (rc != IOTLS_OK)
         return rc;
     rc = len > 0 ? load_mem(chain, data, len, skipped) : IOTLS_ERR_BAD_CERTIFICATE;
@@ -542,17 +542,18 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
     return rc;
 }
 
-int iotls_x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
+int iotls__x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
 {
     return load_mem(chain, data, len, NULL);
 }
 
-int iotls_x509_load_file(iotls_x509 *chain, const char *path)
+int iotls__x509_load_file(iotls_x509 *chain, const char *path)
 {
     return load_file(chain, path, NULL);
 }
 
-int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+int iotls__x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len,
+                                 size_t *skipped)
 {
     size_t n = 0;
     int rc = load_mem(chain, data, len, &n);
@@ -561,7 +562,7 @@ int iotls_x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t l
     return rc;
 }
 
-int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
+int iotls__x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     size_t n = 0;
     int rc = load_file(chain, path, &n);
@@ -570,7 +571,7 @@ int iotls_x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *sk
     return rc;
 }
 
-int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
+int iotls__x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
 {
     if (skipped != NULL)
         *skipped = 0;
@@ -607,7 +608,7 @@ int iotls_x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
     return chain->count > before ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
 }
 
-int iotls_x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len)
+int iotls__x509_der(const iotls_x509 *chain, size_t i, const uint8_t **der, size_t *len)
 {
     if (der == NULL || len == NULL || chain == NULL || i >= chain->count)
         return IOTLS_ERR_BAD_ARG;
@@ -634,7 +635,7 @@ static int rsa_exponent(const EVP_PKEY *key, uint64_t *e)
     return 1;
 }
 
-/* NULL when key is inside the profile of iotls_x509_check_keys, else why
+/* NULL when key is inside the profile of iotls__x509_check_keys, else why
  * not. OpenSSL on its own refuses only exponents above 64 bits with
  * moduli above 3072 bits (and moduli above 16384 bits). */
 static const char *key_problem(const EVP_PKEY *key, unsigned max_rsa_bits)
@@ -644,17 +645,17 @@ static const char *key_problem(const EVP_PKEY *key, unsigned max_rsa_bits)
         uint64_t e = 0;
         int fits = rsa_exponent(key, &e);
         int bits = EVP_PKEY_get_bits(key);
-        return iotls_common_rsa_key_problem(bits > 0 ? (size_t)bits : 0, fits, e, max_rsa_bits);
+        return iotls__common_rsa_key_problem(bits > 0 ? (size_t)bits : 0, fits, e, max_rsa_bits);
     }
     if (type == EVP_PKEY_EC)
-        return iotls_ossl_ec_group_is(key, "P-256") || iotls_ossl_ec_group_is(key, "P-384")
+        return iotls__ossl_ec_group_is(key, "P-256") || iotls__ossl_ec_group_is(key, "P-384")
                    ? NULL
                    : "EC key on a curve other than P-256 or P-384";
     return "a key type other than RSA or EC";
 }
 
-int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
-                          size_t detail_cap)
+int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
+                           size_t detail_cap)
 {
     if (detail != NULL && detail_cap > 0)
         detail[0] = '\0';
@@ -664,7 +665,7 @@ int iotls_x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *
     for (size_t i = 0; i < chain->count && rc == IOTLS_OK; i++) {
         const char *why = key_problem(X509_get0_pubkey(chain->certs[i].x509), max_rsa_bits);
         if (why != NULL)
-            rc = iotls_common_key_refused(detail, detail_cap, i, why);
+            rc = iotls__common_key_refused(detail, detail_cap, i, why);
     }
     ERR_clear_error();
     return rc;
@@ -789,9 +790,9 @@ static int collect_cb(int ok, X509_STORE_CTX *sctx)
             dn_text(X509_get_issuer_name(x), issuer, sizeof issuer) != IOTLS_OK)
             snprintf(st->revoked, sizeof st->revoked, "certificate is revoked");
         else
-            iotls_common_revoked_detail(st->revoked, sizeof st->revoked, subject,
-                                        ASN1_STRING_get0_data(serial),
-                                        (size_t)ASN1_STRING_length(serial), issuer);
+            iotls__common_revoked_detail(st->revoked, sizeof st->revoked, subject,
+                                         ASN1_STRING_get0_data(serial),
+                                         (size_t)ASN1_STRING_length(serial), issuer);
     }
     note(st, category, err, depth);
     return category == VF_FATAL ? 0 : 1;
@@ -827,7 +828,7 @@ static void check_profile(verify_state *st, STACK_OF(X509) * built, int anchored
         if (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS)
             key_ok = EVP_PKEY_get_bits(key) >= 2048;
         else if (type == EVP_PKEY_EC)
-            key_ok = iotls_ossl_ec_group_is(key, "P-256") || iotls_ossl_ec_group_is(key, "P-384");
+            key_ok = iotls__ossl_ec_group_is(key, "P-256") || iotls__ossl_ec_group_is(key, "P-384");
         if (!key_ok)
             note(st, VF_BAD_KEY, PROFILE_KEY, i);
 
@@ -859,7 +860,7 @@ static void detail_for(const verify_state *st, unsigned category, const char *wh
                              ? "signature algorithm outside the iotls profile"
                              : X509_verify_cert_error_string(st->err[i]);
     snprintf(more, sizeof(more), "%s (certificate %d of the chain)", reason, st->depth[i]);
-    iotls_common_set_detail(detail, cap, what, more);
+    iotls__common_set_detail(detail, cap, what, more);
 }
 
 /* Sets up the host or IP address OpenSSL checks. 0 on success, -1 when the
@@ -867,10 +868,10 @@ static void detail_for(const verify_state *st, unsigned category, const char *wh
 static int set_peer_name(X509_VERIFY_PARAM *param, const char *host)
 {
     uint8_t ip[16];
-    size_t ip_len = iotls_common_parse_ip(host, ip);
+    size_t ip_len = iotls__common_parse_ip(host, ip);
     if (ip_len != 0)
         return X509_VERIFY_PARAM_set1_ip(param, ip, ip_len) == 1 ? 0 : -2;
-    size_t hlen = iotls_common_host_len(host);
+    size_t hlen = iotls__common_host_len(host);
     if (hlen == 0)
         return -1; /* OpenSSL would take an empty name as "no check" */
     /* RFC 6125 6.4.3: a wildcard stands for one whole left-most label. */
@@ -902,7 +903,7 @@ static int run_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
     /* Any certificate in the trust list is an anchor, as in mbedTLS (an
      * intermediate may be trusted directly). */
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-    if (iotls_crl_count(policy->crl) > 0) {
+    if (iotls__crl_count(policy->crl) > 0) {
         /* The CRLs go with this verification only; the store stays the
          * CA chain's. */
         X509_STORE_CTX_set0_crls(sctx, policy->crl->crls);
@@ -964,12 +965,12 @@ static X509_STORE *store_without(const iotls_x509 *trust, X509 *leaf)
  * any signature work), trust, validity, revocation,
  * key profile, other chain faults, then the leaf's key usage, its
  * serverAuth / clientAuth purpose, and last the host name. */
-int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
-                      size_t detail_cap)
+int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
+                       size_t detail_cap)
 {
-    int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    int rc = iotls__common_verify_start(chain, policy, detail, detail_cap);
     if (rc == IOTLS_OK)
-        rc = iotls_x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
+        rc = iotls__x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
     X509 *leaf = leaf_of(chain);
@@ -990,8 +991,8 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
         X509_STORE_free(others);
     }
     if (rc != IOTLS_OK) {
-        iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
-                                NULL);
+        iotls__common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                 NULL);
         return rc;
     }
 
@@ -1015,8 +1016,8 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
             /* Worded as the Mbed TLS providers word it. */
             snprintf(more, sizeof more, "none is loaded from '%s', the certificate's issuer",
                      issuer);
-            iotls_common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
-                                    more);
+            iotls__common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
+                                     more);
         } else {
             detail_for(&st, VF_CRL, "a CRL cannot be used", detail, detail_cap);
         }
@@ -1043,28 +1044,28 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
      * 4.4.2.2), which OpenSSL's TLS purposes do not insist on (they also
      * take keyEncipherment). Passes when the extension is absent. */
     if (!(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-        iotls_common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
-                                NULL);
+        iotls__common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                 NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (st.flags & VF_PURPOSE) {
         if (st.depth[index_of(VF_PURPOSE)] == 0)
-            iotls_common_set_detail(detail, detail_cap,
-                                    policy->is_server_cert
-                                        ? "certificate is not for TLS servers (no serverAuth)"
-                                        : "certificate is not for TLS clients (no clientAuth)",
-                                    NULL);
+            iotls__common_set_detail(detail, detail_cap,
+                                     policy->is_server_cert
+                                         ? "certificate is not for TLS servers (no serverAuth)"
+                                         : "certificate is not for TLS clients (no clientAuth)",
+                                     NULL);
         else
             detail_for(&st, VF_PURPOSE, "a certificate in the chain may not be used for this",
                        detail, detail_cap);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (st.flags & VF_HOST) {
-        iotls_common_host_detail(chain, policy->host, detail, detail_cap);
+        iotls__common_host_detail(chain, policy->host, detail, detail_cap);
         return IOTLS_ERR_CERT_HOSTNAME;
     }
     if (st.flags != 0) {
-        iotls_common_set_detail(detail, detail_cap, "certificate chain is not acceptable", NULL);
+        iotls__common_set_detail(detail, detail_cap, "certificate chain is not acceptable", NULL);
         return IOTLS_ERR_BAD_CERTIFICATE;
     }
     return IOTLS_OK;
@@ -1072,36 +1073,36 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
 
 /* ---- the leaf's public key ---- */
 
-int iotls_x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
+int iotls__x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
 {
     iotls_ossl_scheme s;
     X509 *leaf = leaf_of(chain);
-    if (leaf == NULL || iotls_ossl_scheme_info(scheme, &s) != 0)
+    if (leaf == NULL || iotls__ossl_scheme_info(scheme, &s) != 0)
         return 0;
     EVP_PKEY *key = X509_get0_pubkey(leaf);
     if (key == NULL)
         return 0;
     if (s.curve != NULL)
-        return iotls_ossl_ec_group_is(key, s.curve);
+        return iotls__ossl_ec_group_is(key, s.curve);
     return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
 }
 
-int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
-                                size_t msg_len, const uint8_t *sig, size_t sig_len)
+int iotls__x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
+                                 size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     iotls_ossl_scheme s;
     X509 *leaf = leaf_of(chain);
     if (leaf == NULL || (msg == NULL && msg_len != 0) || (sig == NULL && sig_len != 0))
         return IOTLS_ERR_BAD_ARG;
     /* rsa_pkcs1_* never appear in a TLS 1.3 CertificateVerify. */
-    if (iotls_ossl_scheme_info(scheme, &s) != 0 || s.rsa_pkcs1 ||
-        !iotls_x509_key_fits(chain, scheme))
+    if (iotls__ossl_scheme_info(scheme, &s) != 0 || s.rsa_pkcs1 ||
+        !iotls__x509_key_fits(chain, scheme))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     if (sig_len == 0)
         return IOTLS_ERR_DECRYPT_ERROR;
 
     static const unsigned char empty[1] = {0};
-    const EVP_MD *md = iotls_ossl_md(s.hash);
+    const EVP_MD *md = iotls__ossl_md(s.hash);
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL; /* owned by mctx */
     if (mctx == NULL)
@@ -1130,7 +1131,7 @@ out:
     return rc;
 }
 
-int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
+int iotls__x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
 {
     X509 *leaf = leaf_of(chain);
     if (leaf == NULL || out == NULL)
@@ -1141,7 +1142,7 @@ int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
         ERR_clear_error();
         return IOTLS_ERR_CRYPTO;
     }
-    int rc = iotls_hash(IOTLS_HASH_SHA256, der, (size_t)n, out);
+    int rc = iotls__hash(IOTLS_HASH_SHA256, der, (size_t)n, out);
     OPENSSL_free(der);
     return rc;
 }
@@ -1176,7 +1177,7 @@ static int dn_text(const X509_NAME *dn, char *out, size_t cap)
     return rc;
 }
 
-int iotls_x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+int iotls__x509_subject(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
     X509 *x = nth(chain, i);
     if (x == NULL)
@@ -1199,7 +1200,7 @@ static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
     return IOTLS_OK;
 }
 
-int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after)
+int iotls__x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, int64_t *not_after)
 {
     X509 *x = nth(chain, i);
     if (x == NULL || not_before == NULL || not_after == NULL)
@@ -1208,7 +1209,7 @@ int iotls_x509_validity(const iotls_x509 *chain, size_t i, int64_t *not_before, 
     return rc != IOTLS_OK ? rc : asn1_time_unix(X509_get0_notAfter(x), not_after);
 }
 
-int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+int iotls__x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
     X509 *x = nth(chain, i);
     if (x == NULL)
@@ -1216,13 +1217,13 @@ int iotls_x509_issuer(const iotls_x509 *chain, size_t i, char *out, size_t cap)
     return dn_text(X509_get_issuer_name(x), out, cap);
 }
 
-int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
+int iotls__x509_sans(const iotls_x509 *chain, char *out, size_t cap)
 {
     X509 *leaf = leaf_of(chain);
     if (leaf == NULL || out == NULL || cap == 0)
         return IOTLS_ERR_BAD_ARG;
     iotls_common_text t;
-    iotls_common_text_init(&t, out, cap);
+    iotls__common_text_init(&t, out, cap);
     GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
     for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
         const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
@@ -1248,14 +1249,14 @@ int iotls_x509_sans(const iotls_x509 *chain, char *out, size_t cap)
         default:
             continue; /* otherName and the rest: nothing a TLS peer is named by */
         }
-        iotls_common_text_san(&t, kind, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
+        iotls__common_text_san(&t, kind, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
     }
     GENERAL_NAMES_free(names);
     ERR_clear_error();
-    return iotls_common_text_finish(&t);
+    return iotls__common_text_finish(&t);
 }
 
-int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
     X509 *x = nth(chain, i);
     if (x == NULL || out == NULL || cap == 0)
@@ -1290,7 +1291,7 @@ int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap
     return IOTLS_OK;
 }
 
-int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
+int iotls__x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
     X509 *leaf = leaf_of(chain);
     if (leaf == NULL || key == NULL || !key->loaded || key->key == NULL)

@@ -1,8 +1,8 @@
 /* AEAD through psa_aead_encrypt / psa_aead_decrypt: AES-128-GCM,
  * AES-256-GCM, ChaCha20-Poly1305, AES-128-CCM (PSA_ALG_CCM, 16-byte tag)
  * and AES-128-CCM_8 (PSA_ALG_CCM shortened to an 8-byte tag). The traffic key is imported once per
- * iotls_aead_init as a volatile PSA key (usage ENCRYPT | DECRYPT, one
- * algorithm), destroyed by iotls_aead_free and on re-keying.
+ * iotls__aead_init as a volatile PSA key (usage ENCRYPT | DECRYPT, one
+ * algorithm), destroyed by iotls__aead_free and on re-keying.
  *
  * Records are sealed and opened in place (out == in). The PSA API lets an
  * output buffer overlap its input; Mbed TLS copies the caller's buffers
@@ -17,9 +17,9 @@
 #include "iotls/error.h"
 #include "psa_glue.h"
 
-int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
+int iotls__aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
 {
-    if (ctx == NULL || !iotls_common_aead_key_ok(alg, key, key_len))
+    if (ctx == NULL || !iotls__common_aead_key_ok(alg, key, key_len))
         return IOTLS_ERR_BAD_ARG;
     psa_key_type_t type;
     psa_algorithm_t aalg;
@@ -45,8 +45,8 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
         return IOTLS_ERR_BAD_ARG;
     }
     /* Re-keying an active context (KeyUpdate) must not leak the old key. */
-    iotls_aead_free(ctx);
-    int rc = iotls_psa_ready();
+    iotls__aead_free(ctx);
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
 
@@ -55,69 +55,69 @@ int iotls_aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key,
     psa_set_key_bits(&attr, key_len * 8);
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT);
     psa_set_key_algorithm(&attr, aalg);
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_import_key(&attr, key, key_len, &ctx->key);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     psa_reset_key_attributes(&attr);
     if (st != PSA_SUCCESS) {
         mbedtls_platform_zeroize(ctx, sizeof(*ctx));
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     }
     ctx->alg = aalg;
-    ctx->tag_len = (uint8_t)iotls_aead_tag_len(alg);
+    ctx->tag_len = (uint8_t)iotls__aead_tag_len(alg);
     ctx->active = 1;
     return IOTLS_OK;
 }
 
-int iotls_aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
-                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
-                    uint8_t *out)
+int iotls__aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                     uint8_t *out)
 {
-    int rc = iotls_common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out);
+    int rc = iotls__common_aead_seal_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                           in_len, out);
     if (rc != IOTLS_OK)
         return rc;
     size_t written = 0;
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_aead_encrypt(ctx->key, ctx->alg, nonce, IOTLS_AEAD_NONCE_LEN, aad,
                                        aad_len, in, in_len, out, in_len + ctx->tag_len, &written);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (st != PSA_SUCCESS)
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     return written == in_len + ctx->tag_len ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
-int iotls_aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
-                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
-                    uint8_t *out)
+int iotls__aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
+                     const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
+                     uint8_t *out)
 {
     uint8_t scratch[1];
     size_t plain_len = 0;
-    int rc = iotls_common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
-                                          in_len, out, ctx != NULL ? ctx->tag_len : 0, &plain_len);
+    int rc = iotls__common_aead_open_check(ctx != NULL && ctx->active, nonce, aad, aad_len, in,
+                                           in_len, out, ctx != NULL ? ctx->tag_len : 0, &plain_len);
     if (rc != IOTLS_OK)
         return rc;
     if (out == NULL)
         out = scratch;
     size_t written = 0;
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_aead_decrypt(ctx->key, ctx->alg, nonce, IOTLS_AEAD_NONCE_LEN, aad,
                                        aad_len, in, in_len, out, plain_len, &written);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (st == PSA_SUCCESS && written == plain_len)
         return IOTLS_OK;
     /* Nothing of a forged record may be left for the caller to read. */
     mbedtls_platform_zeroize(out, plain_len);
     if (st == PSA_ERROR_INVALID_SIGNATURE)
         return IOTLS_ERR_BAD_RECORD_MAC;
-    return iotls_psa_error(st);
+    return iotls__psa_error(st);
 }
 
-void iotls_aead_free(iotls_aead_ctx *ctx)
+void iotls__aead_free(iotls_aead_ctx *ctx)
 {
     if (ctx == NULL)
         return;
     if (ctx->active)
-        iotls_psa_destroy(&ctx->key); /* wipes the key in the key store */
+        iotls__psa_destroy(&ctx->key); /* wipes the key in the key store */
     mbedtls_platform_zeroize(ctx, sizeof(*ctx));
 }

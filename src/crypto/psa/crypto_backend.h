@@ -15,7 +15,7 @@
  * with MBEDTLS_THREADING_C when iotls and other code use PSA from several
  * threads (without it the provider only serialises its own calls), and
  * not use a connection in a fork()ed child of a process that already used
- * the provider (the PSA generator cannot be reseeded: iotls_random fails
+ * the provider (the PSA generator cannot be reseeded: iotls__random fails
  * there instead of repeating the parent's output). */
 #ifndef IOTLS_CRYPTO_BACKEND_H
 #define IOTLS_CRYPTO_BACKEND_H

@@ -1,7 +1,7 @@
 /* psa_crypto_init() for the whole provider, and the small translations its
  * files share.
  *
- * Every provider function that reaches PSA goes through iotls_psa_ready()
+ * Every provider function that reaches PSA goes through iotls__psa_ready()
  * first, so an application never has to initialise PSA for iotls (it may:
  * psa_crypto_init() is idempotent). The first successful call is
  * remembered in an atomic flag so later calls cost one load; the call
@@ -29,25 +29,25 @@ static atomic_int psa_started;
 #if !defined(IOTLS_NO_THREADS) && (defined(__unix__) || defined(__APPLE__) || defined(ESP_PLATFORM))
 #include <pthread.h>
 static pthread_mutex_t psa_lock = PTHREAD_MUTEX_INITIALIZER;
-void iotls_psa_lock(void)
+void iotls__psa_lock(void)
 {
     pthread_mutex_lock(&psa_lock);
 }
-void iotls_psa_unlock(void)
+void iotls__psa_unlock(void)
 {
     pthread_mutex_unlock(&psa_lock);
 }
 #else
-void iotls_psa_lock(void) {}
-void iotls_psa_unlock(void) {}
+void iotls__psa_lock(void) {}
+void iotls__psa_unlock(void) {}
 #endif
 #endif
 
-int iotls_psa_ready(void)
+int iotls__psa_ready(void)
 {
     if (atomic_load_explicit(&psa_started, memory_order_acquire))
         return IOTLS_OK;
-    iotls_common_random_lock();
+    iotls__common_random_lock();
     int rc = IOTLS_OK;
     if (!atomic_load_explicit(&psa_started, memory_order_relaxed)) {
         if (psa_crypto_init() == PSA_SUCCESS) {
@@ -59,11 +59,11 @@ int iotls_psa_ready(void)
             rc = IOTLS_ERR_CRYPTO;
         }
     }
-    iotls_common_random_unlock();
+    iotls__common_random_unlock();
     return rc;
 }
 
-int iotls_psa_forked(void)
+int iotls__psa_forked(void)
 {
 #ifdef IOTLS_PSA_FORK_CHECK
     return atomic_load_explicit(&psa_started, memory_order_acquire) && init_pid != getpid();
@@ -72,7 +72,7 @@ int iotls_psa_forked(void)
 #endif
 }
 
-psa_algorithm_t iotls_psa_hash_alg(int alg)
+psa_algorithm_t iotls__psa_hash_alg(int alg)
 {
     switch (alg) {
     case IOTLS_HASH_SHA256:
@@ -86,17 +86,17 @@ psa_algorithm_t iotls_psa_hash_alg(int alg)
     }
 }
 
-void iotls_psa_destroy(psa_key_id_t *key)
+void iotls__psa_destroy(psa_key_id_t *key)
 {
     if (key == NULL || *key == PSA_KEY_ID_NULL)
         return;
-    iotls_psa_lock();
+    iotls__psa_lock();
     (void)psa_destroy_key(*key);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     *key = PSA_KEY_ID_NULL;
 }
 
-int iotls_psa_error(psa_status_t status)
+int iotls__psa_error(psa_status_t status)
 {
     if (status == PSA_ERROR_INSUFFICIENT_MEMORY)
         return IOTLS_ERR_NO_MEMORY;
@@ -105,10 +105,10 @@ int iotls_psa_error(psa_status_t status)
     return IOTLS_ERR_CRYPTO;
 }
 
-int iotls_psa_pk_info(const mbedtls_pk_context *pk, psa_key_type_t *type, size_t *bits)
+int iotls__psa_pk_info(const mbedtls_pk_context *pk, psa_key_type_t *type, size_t *bits)
 {
     psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
-    if (iotls_psa_ready() != IOTLS_OK ||
+    if (iotls__psa_ready() != IOTLS_OK ||
         mbedtls_pk_get_psa_attributes(pk, PSA_KEY_USAGE_VERIFY_HASH, &attr) != 0) {
         psa_reset_key_attributes(&attr);
         return IOTLS_ERR_CRYPTO;
@@ -119,10 +119,10 @@ int iotls_psa_pk_info(const mbedtls_pk_context *pk, psa_key_type_t *type, size_t
     return IOTLS_OK;
 }
 
-int iotls_psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, psa_key_id_t *key)
+int iotls__psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, psa_key_id_t *key)
 {
     *key = PSA_KEY_ID_NULL;
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
     psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
@@ -134,9 +134,9 @@ int iotls_psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, p
         psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_VERIFY_HASH);
         psa_set_key_algorithm(&attr, alg);
     }
-    iotls_psa_lock();
+    iotls__psa_lock();
     int ret = mbedtls_pk_import_into_psa(pk, &attr, key);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     psa_reset_key_attributes(&attr);
     if (ret != 0) {
         *key = PSA_KEY_ID_NULL;

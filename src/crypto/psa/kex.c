@@ -1,10 +1,10 @@
 /* TLS 1.3 key_share through PSA: X25519, secp256r1, secp384r1. Our key
  * pair is a volatile PSA key (usage DERIVE, PSA_ALG_ECDH), its public half
  * comes from psa_export_public_key, the shared secret from
- * psa_raw_key_agreement; iotls_kex_free destroys the key.
+ * psa_raw_key_agreement; iotls__kex_free destroys the key.
  *
- * The private key is drawn from iotls_random and imported rather than made
- * by psa_generate_key: iotls_random is psa_generate_random unless a test
+ * The private key is drawn from iotls__random and imported rather than made
+ * by psa_generate_key: iotls__random is psa_generate_random unless a test
  * swapped in its own generator, and tests rely on that swap controlling
  * key generation and its failure, whatever the provider (the OpenSSL
  * provider does the same). An X25519 key is any 32 bytes (clamped by the
@@ -39,7 +39,7 @@ static size_t key_bits(const iotls_common_curve *c)
     return c->montgomery ? 255 : c->coord_len * 8;
 }
 
-int iotls_kex_supported(uint16_t group)
+int iotls__kex_supported(uint16_t group)
 {
     switch (group) {
 #if defined(PSA_WANT_ECC_MONTGOMERY_255)
@@ -69,21 +69,21 @@ static int import_pair(iotls_kex_ctx *ctx, const iotls_common_curve *c, const ui
     psa_set_key_bits(&attr, key_bits(c));
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_DERIVE);
     psa_set_key_algorithm(&attr, PSA_ALG_ECDH);
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_import_key(&attr, priv, c->coord_len, &ctx->key);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     psa_reset_key_attributes(&attr);
     if (st != PSA_SUCCESS) {
         ctx->key = PSA_KEY_ID_NULL;
-        return st == PSA_ERROR_INVALID_ARGUMENT ? IOTLS_ERR_BAD_ARG : iotls_psa_error(st);
+        return st == PSA_ERROR_INVALID_ARGUMENT ? IOTLS_ERR_BAD_ARG : iotls__psa_error(st);
     }
     size_t len = 0;
-    iotls_psa_lock();
+    iotls__psa_lock();
     st = psa_export_public_key(ctx->key, pub, pub_cap, &len);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (st != PSA_SUCCESS || len != c->pub_len) {
-        iotls_psa_destroy(&ctx->key);
-        return st != PSA_SUCCESS ? iotls_psa_error(st) : IOTLS_ERR_CRYPTO;
+        iotls__psa_destroy(&ctx->key);
+        return st != PSA_SUCCESS ? iotls__psa_error(st) : IOTLS_ERR_CRYPTO;
     }
     ctx->group = c->group;
     ctx->active = 1;
@@ -96,18 +96,18 @@ static int import_pair(iotls_kex_ctx *ctx, const iotls_common_curve *c, const ui
 static int kex_start(iotls_kex_ctx *ctx, uint16_t group, size_t pub_cap,
                      const iotls_common_curve **curve)
 {
-    const iotls_common_curve *c = iotls_common_kex_curve(group);
-    if (c == NULL || !iotls_kex_supported(group))
+    const iotls_common_curve *c = iotls__common_kex_curve(group);
+    if (c == NULL || !iotls__kex_supported(group))
         return IOTLS_ERR_BAD_ARG;
     if (pub_cap < c->pub_len)
         return IOTLS_ERR_BUFFER_TOO_SMALL;
-    iotls_kex_free(ctx);
+    iotls__kex_free(ctx);
     *curve = c;
-    return iotls_psa_ready();
+    return iotls__psa_ready();
 }
 
-int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t pub_cap,
-                       size_t *pub_len)
+int iotls__kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t pub_cap,
+                        size_t *pub_len)
 {
     if (ctx == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
@@ -118,7 +118,7 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
     uint8_t priv[IOTLS_MAX_KEX_SECRET_LEN];
     rc = IOTLS_ERR_BAD_ARG;
     for (int i = 0; i < SCALAR_TRIES && rc == IOTLS_ERR_BAD_ARG; i++) {
-        rc = iotls_random(priv, c->coord_len);
+        rc = iotls__random(priv, c->coord_len);
         if (rc == IOTLS_OK)
             rc = import_pair(ctx, c, priv, pub, pub_cap, pub_len);
     }
@@ -126,16 +126,16 @@ int iotls_kex_generate(iotls_kex_ctx *ctx, uint16_t group, uint8_t *pub, size_t 
     if (rc == IOTLS_ERR_BAD_ARG)
         rc = IOTLS_ERR_RANDOM; /* a generator that only gives invalid scalars */
     if (rc != IOTLS_OK)
-        iotls_kex_free(ctx);
+        iotls__kex_free(ctx);
     return rc;
 }
 
-int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *priv, size_t len,
-                          uint8_t *pub, size_t pub_cap, size_t *pub_len)
+int iotls__kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *priv, size_t len,
+                           uint8_t *pub, size_t pub_cap, size_t *pub_len)
 {
     if (ctx == NULL || priv == NULL || pub == NULL || pub_len == NULL)
         return IOTLS_ERR_BAD_ARG;
-    const iotls_common_curve *cc = iotls_common_kex_curve(group);
+    const iotls_common_curve *cc = iotls__common_kex_curve(group);
     if (cc == NULL || len != cc->coord_len)
         return IOTLS_ERR_BAD_ARG;
     const iotls_common_curve *c = NULL;
@@ -145,39 +145,39 @@ int iotls_kex_set_private(iotls_kex_ctx *ctx, uint16_t group, const uint8_t *pri
     /* RFC 7748's clamping of an X25519 key is done by the library. */
     rc = import_pair(ctx, c, priv, pub, pub_cap, pub_len);
     if (rc != IOTLS_OK)
-        iotls_kex_free(ctx);
+        iotls__kex_free(ctx);
     return rc;
 }
 
-int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
-                     size_t secret_cap, size_t *secret_len)
+int iotls__kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                      size_t secret_cap, size_t *secret_len)
 {
     if (ctx == NULL || secret == NULL || secret_len == NULL || (peer == NULL && peer_len > 0))
         return IOTLS_ERR_BAD_ARG;
     if (!ctx->active)
         return IOTLS_ERR_BAD_STATE;
-    const iotls_common_curve *c = iotls_common_kex_curve(ctx->group);
+    const iotls_common_curve *c = iotls__common_kex_curve(ctx->group);
     if (c == NULL)
         return IOTLS_ERR_BAD_STATE;
     /* Exact length, and for the NIST curves only the uncompressed form. */
-    int rc = iotls_common_kex_derive_check(c, peer, peer_len, secret_cap);
+    int rc = iotls__common_kex_derive_check(c, peer, peer_len, secret_cap);
     if (rc != IOTLS_OK)
         return rc;
 
     /* The library rejects points off the curve, coordinates >= p, the
      * point at infinity and, for X25519, the known low-order points. */
     size_t len = 0;
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st =
         psa_raw_key_agreement(PSA_ALG_ECDH, ctx->key, peer, peer_len, secret, secret_cap, &len);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (st == PSA_ERROR_INVALID_ARGUMENT || st == PSA_ERROR_NOT_SUPPORTED) {
         rc = IOTLS_ERR_ILLEGAL_PARAMETER;
     } else if (st != PSA_SUCCESS) {
-        rc = iotls_psa_error(st);
+        rc = iotls__psa_error(st);
     } else if (len != c->coord_len) {
         rc = IOTLS_ERR_CRYPTO;
-    } else if (c->montgomery && iotls_common_all_zero(secret, c->coord_len)) {
+    } else if (c->montgomery && iotls__common_all_zero(secret, c->coord_len)) {
         /* RFC 7748 section 6.1 / RFC 8446 7.4.2: a low-order point. */
         rc = IOTLS_ERR_ILLEGAL_PARAMETER;
     }
@@ -189,11 +189,11 @@ int iotls_kex_derive(iotls_kex_ctx *ctx, const uint8_t *peer, size_t peer_len, u
     return IOTLS_OK;
 }
 
-void iotls_kex_free(iotls_kex_ctx *ctx)
+void iotls__kex_free(iotls_kex_ctx *ctx)
 {
     if (ctx == NULL)
         return;
     if (ctx->active || ctx->key != PSA_KEY_ID_NULL)
-        iotls_psa_destroy(&ctx->key); /* wipes the private key */
+        iotls__psa_destroy(&ctx->key); /* wipes the private key */
     mbedtls_platform_zeroize(ctx, sizeof(*ctx));
 }

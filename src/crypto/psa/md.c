@@ -13,15 +13,15 @@
 #include "psa_glue.h"
 
 /* ctx must be empty (zero-filled) or freed: an active one would leak. */
-int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
+int iotls__hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
 {
     if (!ctx)
         return IOTLS_ERR_BAD_ARG;
-    psa_algorithm_t halg = iotls_psa_hash_alg(alg);
+    psa_algorithm_t halg = iotls__psa_hash_alg(alg);
     memset(ctx, 0, sizeof(*ctx));
     if (halg == 0)
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
     ctx->op = psa_hash_operation_init();
@@ -29,24 +29,24 @@ int iotls_hash_init(iotls_hash_ctx *ctx, iotls_hash_alg alg)
     if (st != PSA_SUCCESS) {
         psa_hash_abort(&ctx->op);
         memset(ctx, 0, sizeof(*ctx));
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     }
     ctx->alg = alg;
     ctx->active = 1;
     return IOTLS_OK;
 }
 
-int iotls_hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
+int iotls__hash_update(iotls_hash_ctx *ctx, const uint8_t *data, size_t len)
 {
     if (!ctx || !ctx->active || (!data && len > 0))
         return IOTLS_ERR_BAD_ARG;
     if (len == 0)
         return IOTLS_OK;
     psa_status_t st = psa_hash_update(&ctx->op, data, len);
-    return st == PSA_SUCCESS ? IOTLS_OK : iotls_psa_error(st);
+    return st == PSA_SUCCESS ? IOTLS_OK : iotls__psa_error(st);
 }
 
-int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
+int iotls__hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
 {
     if (!dst || !src || !src->active || dst == src)
         return IOTLS_ERR_BAD_ARG;
@@ -56,7 +56,7 @@ int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
     if (st != PSA_SUCCESS) {
         psa_hash_abort(&dst->op);
         memset(dst, 0, sizeof(*dst));
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     }
     dst->alg = src->alg;
     dst->active = 1;
@@ -64,23 +64,23 @@ int iotls_hash_clone(iotls_hash_ctx *dst, const iotls_hash_ctx *src)
 }
 
 /* Finishing ends the operation, so finish a clone instead. */
-int iotls_hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out)
+int iotls__hash_snapshot(const iotls_hash_ctx *ctx, uint8_t *out)
 {
     if (!ctx || !out)
         return IOTLS_ERR_BAD_ARG;
     iotls_hash_ctx tmp;
-    int rc = iotls_hash_clone(&tmp, ctx);
+    int rc = iotls__hash_clone(&tmp, ctx);
     if (rc != IOTLS_OK)
         return rc;
     size_t len = 0;
-    size_t want = iotls_hash_len((iotls_hash_alg)ctx->alg);
+    size_t want = iotls__hash_len((iotls_hash_alg)ctx->alg);
     psa_status_t st = psa_hash_finish(&tmp.op, out, want, &len);
-    rc = st != PSA_SUCCESS ? iotls_psa_error(st) : len == want ? IOTLS_OK : IOTLS_ERR_CRYPTO;
-    iotls_hash_free(&tmp);
+    rc = st != PSA_SUCCESS ? iotls__psa_error(st) : len == want ? IOTLS_OK : IOTLS_ERR_CRYPTO;
+    iotls__hash_free(&tmp);
     return rc;
 }
 
-void iotls_hash_free(iotls_hash_ctx *ctx)
+void iotls__hash_free(iotls_hash_ctx *ctx)
 {
     if (!ctx)
         return;
@@ -89,18 +89,18 @@ void iotls_hash_free(iotls_hash_ctx *ctx)
     mbedtls_platform_zeroize(ctx, sizeof(*ctx));
 }
 
-int iotls_hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
+int iotls__hash(iotls_hash_alg alg, const uint8_t *data, size_t len, uint8_t *out)
 {
-    psa_algorithm_t halg = iotls_psa_hash_alg(alg);
+    psa_algorithm_t halg = iotls__psa_hash_alg(alg);
     if (halg == 0 || !out || (!data && len > 0))
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
-    size_t want = iotls_hash_len(alg), got = 0;
+    size_t want = iotls__hash_len(alg), got = 0;
     psa_status_t st = psa_hash_compute(halg, data, len, out, want, &got);
     if (st != PSA_SUCCESS)
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     return got == want ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
@@ -118,37 +118,37 @@ static int hmac_key(psa_algorithm_t halg, const uint8_t *key, size_t key_len, ps
     psa_set_key_type(&attr, PSA_KEY_TYPE_HMAC);
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_MESSAGE);
     psa_set_key_algorithm(&attr, PSA_ALG_HMAC(halg));
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_import_key(&attr, key, key_len, id);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     psa_reset_key_attributes(&attr);
     if (st != PSA_SUCCESS) {
         *id = PSA_KEY_ID_NULL;
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     }
     return IOTLS_OK;
 }
 
-int iotls_hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
-               size_t len, uint8_t *out)
+int iotls__hmac(iotls_hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *data,
+                size_t len, uint8_t *out)
 {
-    psa_algorithm_t halg = iotls_psa_hash_alg(alg);
+    psa_algorithm_t halg = iotls__psa_hash_alg(alg);
     if (halg == 0 || !out || (!key && key_len > 0) || (!data && len > 0))
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
     psa_key_id_t id = PSA_KEY_ID_NULL;
     rc = hmac_key(halg, key, key_len, &id);
     if (rc != IOTLS_OK)
         return rc;
-    size_t want = iotls_hash_len(alg), got = 0;
-    iotls_psa_lock();
+    size_t want = iotls__hash_len(alg), got = 0;
+    iotls__psa_lock();
     psa_status_t st = psa_mac_compute(id, PSA_ALG_HMAC(halg), data, len, out, want, &got);
-    iotls_psa_unlock();
-    iotls_psa_destroy(&id);
+    iotls__psa_unlock();
+    iotls__psa_destroy(&id);
     if (st != PSA_SUCCESS)
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     return got == want ? IOTLS_OK : IOTLS_ERR_CRYPTO;
 }
 
@@ -159,7 +159,7 @@ static int hkdf_run(psa_algorithm_t kdf, psa_key_derivation_step_t step1, const 
                     size_t in1_len, psa_key_derivation_step_t step2, const uint8_t *in2,
                     size_t in2_len, uint8_t *out, size_t out_len)
 {
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
     psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
@@ -173,28 +173,28 @@ static int hkdf_run(psa_algorithm_t kdf, psa_key_derivation_step_t step1, const 
     psa_key_derivation_abort(&op); /* wipes the PRK / intermediate blocks */
     if (st != PSA_SUCCESS) {
         mbedtls_platform_zeroize(out, out_len);
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     }
     return IOTLS_OK;
 }
 
-int iotls_hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
-                       size_t ikm_len, uint8_t *prk_out)
+int iotls__hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *prk_out)
 {
     static const uint8_t zeros[IOTLS_MAX_HASH_LEN] = {0};
-    psa_algorithm_t halg = iotls_psa_hash_alg(alg);
+    psa_algorithm_t halg = iotls__psa_hash_alg(alg);
     if (halg == 0 || !prk_out || (!salt && salt_len > 0) || (!ikm && ikm_len > 0))
         return IOTLS_ERR_BAD_ARG;
     /* RFC 5869: no salt means HashLen zeros (the same HMAC key as an empty
      * one, spelt out so no library has to agree on empty salts). */
     if (salt_len == 0) {
         salt = zeros;
-        salt_len = iotls_hash_len(alg);
+        salt_len = iotls__hash_len(alg);
     }
     if (ikm == NULL)
         ikm = zeros;
     return hkdf_run(PSA_ALG_HKDF_EXTRACT(halg), PSA_KEY_DERIVATION_INPUT_SALT, salt, salt_len,
-                    PSA_KEY_DERIVATION_INPUT_SECRET, ikm, ikm_len, prk_out, iotls_hash_len(alg));
+                    PSA_KEY_DERIVATION_INPUT_SECRET, ikm, ikm_len, prk_out, iotls__hash_len(alg));
 }
 
 /* HKDF-Expand (RFC 5869 2.3) spelt out on HMAC: T(i) = HMAC(PRK, T(i-1) |
@@ -215,9 +215,9 @@ static int hkdf_expand_hmac(psa_algorithm_t halg, size_t hash_len, const uint8_t
     for (uint8_t i = 1; st == PSA_SUCCESS && done < out_len; i++) {
         psa_mac_operation_t op = PSA_MAC_OPERATION_INIT;
         size_t got = 0;
-        iotls_psa_lock();
+        iotls__psa_lock();
         st = psa_mac_sign_setup(&op, key, PSA_ALG_HMAC(halg));
-        iotls_psa_unlock();
+        iotls__psa_unlock();
         if (st == PSA_SUCCESS)
             st = psa_mac_update(&op, t, t_len);
         if (st == PSA_SUCCESS)
@@ -237,29 +237,29 @@ static int hkdf_expand_hmac(psa_algorithm_t halg, size_t hash_len, const uint8_t
         }
     }
     mbedtls_platform_zeroize(t, sizeof(t));
-    iotls_psa_destroy(&key);
+    iotls__psa_destroy(&key);
     if (st != PSA_SUCCESS) {
         mbedtls_platform_zeroize(out, out_len);
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     }
     return IOTLS_OK;
 }
 
-int iotls_hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
-                      size_t info_len, uint8_t *out, size_t out_len)
+int iotls__hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
+                       size_t info_len, uint8_t *out, size_t out_len)
 {
     static const uint8_t empty[1] = {0};
-    psa_algorithm_t halg = iotls_psa_hash_alg(alg);
+    psa_algorithm_t halg = iotls__psa_hash_alg(alg);
     if (halg == 0)
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
+    int rc = iotls__common_hkdf_expand_check(alg, prk, prk_len, info, info_len, out, out_len);
     if (rc != IOTLS_OK || out_len == 0)
         return rc;
     if (!info)
         info = empty;
-    size_t hash_len = iotls_hash_len(alg);
+    size_t hash_len = iotls__hash_len(alg);
     if (prk_len != hash_len) {
-        rc = iotls_psa_ready();
+        rc = iotls__psa_ready();
         if (rc != IOTLS_OK)
             return rc;
         return hkdf_expand_hmac(halg, hash_len, prk, prk_len, info, info_len, out, out_len);

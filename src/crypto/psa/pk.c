@@ -2,7 +2,7 @@
  * then moved into the PSA key store with mbedtls_pk_get_psa_attributes +
  * mbedtls_pk_import_into_psa under the one policy TLS 1.3 needs (RSA-PSS
  * or ECDSA, any hash, sign only); the pk context is freed at once, so an
- * iotls_pkey holds nothing but the PSA key id, which iotls_pkey_free
+ * iotls_pkey holds nothing but the PSA key id, which iotls__pkey_free
  * destroys. CertificateVerify is made with psa_sign_hash. */
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +16,19 @@
 #include "iotls/error.h"
 #include "psa_glue.h"
 
-void iotls_pkey_init(iotls_pkey *key)
+void iotls__pkey_init(iotls_pkey *key)
 {
     if (key == NULL)
         return;
     memset(key, 0, sizeof(*key));
 }
 
-void iotls_pkey_free(iotls_pkey *key)
+void iotls__pkey_free(iotls_pkey *key)
 {
     if (key == NULL)
         return;
-    iotls_psa_destroy(&key->key); /* wipes the key in the key store */
-    iotls_pkey_init(key);
+    iotls__psa_destroy(&key->key); /* wipes the key in the key store */
+    iotls__pkey_init(key);
 }
 
 /* Why Mbed TLS refused a key file (PKCS#5 errors are private in Mbed TLS 4
@@ -44,7 +44,7 @@ static int why_of(int ret)
     return IOTLS_PKEY_WHY_FORMAT;
 }
 
-int iotls_pkey_load_why(const iotls_pkey *key)
+int iotls__pkey_load_why(const iotls_pkey *key)
 {
     return key != NULL ? key->why : IOTLS_PKEY_WHY_NONE;
 }
@@ -76,19 +76,19 @@ static int import_private(iotls_pkey *key, const mbedtls_pk_context *pk)
     psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_SIGN_HASH);
     psa_set_key_algorithm(&attr, sign_policy(type));
     psa_key_id_t id = PSA_KEY_ID_NULL;
-    iotls_psa_lock();
+    iotls__psa_lock();
     int ret = mbedtls_pk_import_into_psa(pk, &attr, &id);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     psa_reset_key_attributes(&attr);
     if (ret != 0)
         return ret == PSA_ERROR_INSUFFICIENT_MEMORY ? IOTLS_ERR_NO_MEMORY : IOTLS_ERR_KEY_LOAD;
     /* The size the key store settled on (the attributes may leave it 0). */
     psa_key_attributes_t got = PSA_KEY_ATTRIBUTES_INIT;
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_get_key_attributes(id, &got);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (st != PSA_SUCCESS) {
-        iotls_psa_destroy(&id);
+        iotls__psa_destroy(&id);
         return IOTLS_ERR_CRYPTO;
     }
     key->key = id;
@@ -99,12 +99,12 @@ static int import_private(iotls_pkey *key, const mbedtls_pk_context *pk)
     return IOTLS_OK;
 }
 
-int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
+int iotls__pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const char *password)
 {
     if (key == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    iotls_pkey_free(key);
-    int rc = iotls_psa_ready();
+    iotls__pkey_free(key);
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
 
@@ -113,7 +113,7 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
     const uint8_t *in = data;
     size_t in_len = len;
     uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && iotls_common_looks_pem(data, len)) {
+    if (data[len - 1] != '\0' && iotls__common_looks_pem(data, len)) {
         copy = malloc(len + 1);
         if (copy == NULL)
             return IOTLS_ERR_NO_MEMORY;
@@ -125,58 +125,58 @@ int iotls_pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const 
 
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
-    iotls_psa_lock();
-    int ret = iotls_psa_pk_parse_key(&pk, in, in_len, password);
-    iotls_psa_unlock();
+    iotls__psa_lock();
+    int ret = iotls__psa_pk_parse_key(&pk, in, in_len, password);
+    iotls__psa_unlock();
     if (copy != NULL) {
         mbedtls_platform_zeroize(copy, len + 1);
         free(copy);
     }
     rc = ret == 0 ? import_private(key, &pk) : IOTLS_ERR_KEY_LOAD;
-    iotls_psa_lock();
+    iotls__psa_lock();
     mbedtls_pk_free(&pk); /* destroys the library's own copy of the key */
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (rc != IOTLS_OK) {
-        iotls_pkey_free(key);
+        iotls__pkey_free(key);
         key->why = ret != 0 ? why_of(ret) : IOTLS_PKEY_WHY_FORMAT;
     }
     return rc;
 }
 
-int iotls_pkey_load_file(iotls_pkey *key, const char *path, const char *password)
+int iotls__pkey_load_file(iotls_pkey *key, const char *path, const char *password)
 {
     if (key == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
-    iotls_pkey_free(key);
+    iotls__pkey_free(key);
 #if !defined(MBEDTLS_FS_IO)
     /* Mbed TLS without a file system (a bare-metal board): keys come from
-     * memory (iotls_pkey_load_mem). */
+     * memory (iotls__pkey_load_mem). */
     (void)password;
     return IOTLS_ERR_UNSUPPORTED;
 #else
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
     /* Missing file, unreadable contents and a wrong or missing password all
      * mean the same to the caller: this key cannot be used. */
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
-    iotls_psa_lock();
-    int ret = iotls_psa_pk_parse_keyfile(&pk, path, password);
-    iotls_psa_unlock();
+    iotls__psa_lock();
+    int ret = iotls__psa_pk_parse_keyfile(&pk, path, password);
+    iotls__psa_unlock();
     rc = ret == 0 ? import_private(key, &pk) : IOTLS_ERR_KEY_LOAD;
-    iotls_psa_lock();
+    iotls__psa_lock();
     mbedtls_pk_free(&pk);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (rc != IOTLS_OK) {
-        iotls_pkey_free(key);
+        iotls__pkey_free(key);
         key->why = ret != 0 ? why_of(ret) : IOTLS_PKEY_WHY_FORMAT;
     }
     return rc;
 #endif
 }
 
-int iotls_psa_key_fits(psa_key_type_t type, size_t bits, const iotls_common_scheme *s)
+int iotls__psa_key_fits(psa_key_type_t type, size_t bits, const iotls_common_scheme *s)
 {
     if (s->curve != 0) {
         size_t want = s->curve == IOTLS_GROUP_SECP256R1 ? 256 : 384;
@@ -193,28 +193,28 @@ int iotls_psa_key_fits(psa_key_type_t type, size_t bits, const iotls_common_sche
 static int fits_cv_scheme(psa_key_type_t type, size_t bits, const iotls_common_scheme *s)
 {
     if (s->curve != 0)
-        return iotls_psa_key_fits(type, bits, s);
+        return iotls__psa_key_fits(type, bits, s);
     if (s->rsa_pss)
         return PSA_KEY_TYPE_IS_RSA(type) && PSA_BITS_TO_BYTES(bits) >= 2 * s->hash_len + 2;
     return 0; /* rsa_pkcs1_*: never in a TLS 1.3 CertificateVerify */
 }
 
-int iotls_pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
+int iotls__pkey_can_sign(const iotls_pkey *key, uint16_t scheme)
 {
     iotls_common_scheme s;
-    if (key == NULL || !key->loaded || iotls_common_scheme_info(scheme, &s) != 0)
+    if (key == NULL || !key->loaded || iotls__common_scheme_info(scheme, &s) != 0)
         return 0;
     return fits_cv_scheme(key->type, key->bits, &s);
 }
 
-int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
-                    uint8_t *sig, size_t sig_cap, size_t *sig_len)
+int iotls__pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                     uint8_t *sig, size_t sig_cap, size_t *sig_len)
 {
     iotls_common_scheme s;
     if (key == NULL || sig == NULL || sig_len == NULL || (msg == NULL && msg_len != 0))
         return IOTLS_ERR_BAD_ARG;
     *sig_len = 0;
-    if (!key->loaded || iotls_common_scheme_info(scheme, &s) != 0 ||
+    if (!key->loaded || iotls__common_scheme_info(scheme, &s) != 0 ||
         !fits_cv_scheme(key->type, key->bits, &s))
         return IOTLS_ERR_BAD_ARG;
 
@@ -224,20 +224,20 @@ int iotls_pkey_sign(iotls_pkey *key, uint16_t scheme, const uint8_t *msg, size_t
         return IOTLS_ERR_BUFFER_TOO_SMALL;
 
     uint8_t hash[IOTLS_MAX_HASH_LEN + 16];
-    int rc = iotls_hash(s.hash, msg, msg_len, hash);
+    int rc = iotls__hash(s.hash, msg, msg_len, hash);
     if (rc != IOTLS_OK)
         return rc;
-    psa_algorithm_t halg = iotls_psa_hash_alg(s.hash);
+    psa_algorithm_t halg = iotls__psa_hash_alg(s.hash);
     psa_algorithm_t alg = s.rsa_pss ? PSA_ALG_RSA_PSS(halg) : IOTLS_PSA_ECDSA(halg);
     size_t len = 0;
     /* RSA-PSS: the salt is the hash's length, as RFC 8446 requires.
      * ECDSA: PSA gives r||s, TLS wants the DER ECDSA-Sig-Value. */
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_sign_hash(key->key, alg, hash, s.hash_len, sig, sig_cap, &len);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     mbedtls_platform_zeroize(hash, sizeof(hash));
     if (st != PSA_SUCCESS)
-        return iotls_psa_error(st);
+        return iotls__psa_error(st);
     if (!s.rsa_pss && mbedtls_ecdsa_raw_to_der(key->bits, sig, len, sig, sig_cap, &len) != 0) {
         mbedtls_platform_zeroize(sig, sig_cap);
         return IOTLS_ERR_CRYPTO;

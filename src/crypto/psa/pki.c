@@ -22,7 +22,7 @@
  * library's default (65537, and no other kind of key takes one). */
 static int generate_pem(psa_key_attributes_t *attr, uint32_t exponent, char *key_pem, size_t cap)
 {
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK) {
         psa_reset_key_attributes(attr);
         return rc;
@@ -31,7 +31,7 @@ static int generate_pem(psa_key_attributes_t *attr, uint32_t exponent, char *key
     psa_set_key_usage_flags(attr, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_EXPORT);
     psa_key_id_t id = PSA_KEY_ID_NULL;
     psa_status_t st;
-    iotls_psa_lock();
+    iotls__psa_lock();
     if (exponent == 0) {
         st = psa_generate_key(attr, &id);
     } else {
@@ -42,22 +42,22 @@ static int generate_pem(psa_key_attributes_t *attr, uint32_t exponent, char *key
                               (uint8_t)(exponent >> 8), (uint8_t)exponent};
         st = psa_generate_key_custom(attr, &custom, e, sizeof e, &id);
     }
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     psa_reset_key_attributes(attr);
     if (st != PSA_SUCCESS)
-        return st == PSA_ERROR_NOT_SUPPORTED ? IOTLS_ERR_UNSUPPORTED : iotls_psa_error(st);
+        return st == PSA_ERROR_NOT_SUPPORTED ? IOTLS_ERR_UNSUPPORTED : iotls__psa_error(st);
 
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
-    iotls_psa_lock();
+    iotls__psa_lock();
     int ret = mbedtls_pk_copy_from_psa(id, &pk);
-    iotls_psa_unlock();
-    iotls_psa_destroy(&id);
-    iotls_psa_lock();
+    iotls__psa_unlock();
+    iotls__psa_destroy(&id);
+    iotls__psa_lock();
     if (ret == 0)
         ret = mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, cap);
     mbedtls_pk_free(&pk); /* wipes the private key */
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     if (ret != 0) {
         mbedtls_platform_zeroize(key_pem, cap);
         key_pem[0] = '\0';
@@ -95,9 +95,9 @@ int iotls_pki_make_key(iotls_key_type type, char *key_pem, size_t cap)
 
 /* PSA generates RSA keys up to PSA_VENDOR_RSA_MAX_KEY_BITS (4096 in Mbed
  * TLS' default configuration): a larger size is IOTLS_ERR_UNSUPPORTED. */
-int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
+int iotls__pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size_t cap)
 {
-    if (key_pem == NULL || cap == 0 || iotls_common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
+    if (key_pem == NULL || cap == 0 || iotls__common_rsa_keygen_check(bits, exponent) != IOTLS_OK)
         return IOTLS_ERR_BAD_ARG;
     key_pem[0] = '\0';
     if (bits > PSA_VENDOR_RSA_MAX_KEY_BITS)
@@ -111,70 +111,70 @@ int iotls_pki_make_rsa_key(unsigned bits, uint32_t exponent, char *key_pem, size
 
 /* ---- the calls iotls_pki_make_cert (mbedtls_common/pki.c) needs ---- */
 
-int iotls_mbpki_ready(void)
+int iotls__mbpki_ready(void)
 {
-    return iotls_psa_ready();
+    return iotls__psa_ready();
 }
 
-int iotls_mbpki_parse_key(mbedtls_pk_context *pk, const char *pem)
+int iotls__mbpki_parse_key(mbedtls_pk_context *pk, const char *pem)
 {
-    iotls_psa_lock();
-    int ret = iotls_psa_pk_parse_key(pk, (const unsigned char *)pem, strlen(pem) + 1, NULL);
-    iotls_psa_unlock();
+    iotls__psa_lock();
+    int ret = iotls__psa_pk_parse_key(pk, (const unsigned char *)pem, strlen(pem) + 1, NULL);
+    iotls__psa_unlock();
     return ret;
 }
 
 /* Mbed TLS 4 dropped the generator argument of this call and the next. */
-int iotls_mbpki_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv)
+int iotls__mbpki_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv)
 {
-    iotls_psa_lock();
+    iotls__psa_lock();
 #if MBEDTLS_VERSION_NUMBER >= 0x04000000
     int ret = mbedtls_pk_check_pair(pub, prv);
 #else
     int ret = mbedtls_pk_check_pair(pub, prv, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
 #endif
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     return ret;
 }
 
-int iotls_mbpki_write_crt_pem(mbedtls_x509write_cert *w, char *out, size_t cap)
+int iotls__mbpki_write_crt_pem(mbedtls_x509write_cert *w, char *out, size_t cap)
 {
-    iotls_psa_lock();
+    iotls__psa_lock();
 #if MBEDTLS_VERSION_NUMBER >= 0x04000000
     int ret = mbedtls_x509write_crt_pem(w, (unsigned char *)out, cap);
 #else
     int ret = mbedtls_x509write_crt_pem(w, (unsigned char *)out, cap, mbedtls_psa_get_random,
                                         MBEDTLS_PSA_RANDOM_STATE);
 #endif
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     return ret;
 }
 
-mbedtls_md_type_t iotls_mbpki_md_for_key(const mbedtls_pk_context *pk)
+mbedtls_md_type_t iotls__mbpki_md_for_key(const mbedtls_pk_context *pk)
 {
     psa_key_type_t type;
     size_t bits;
-    if (iotls_psa_pk_info(pk, &type, &bits) != IOTLS_OK || !PSA_KEY_TYPE_IS_ECC(type))
+    if (iotls__psa_pk_info(pk, &type, &bits) != IOTLS_OK || !PSA_KEY_TYPE_IS_ECC(type))
         return MBEDTLS_MD_SHA256;
     return bits > 384 ? MBEDTLS_MD_SHA512 : bits > 256 ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256;
 }
 
-int iotls_mbpki_is_rsa(const mbedtls_pk_context *pk)
+int iotls__mbpki_is_rsa(const mbedtls_pk_context *pk)
 {
     psa_key_type_t type;
     size_t bits;
-    return iotls_psa_pk_info(pk, &type, &bits) == IOTLS_OK && PSA_KEY_TYPE_IS_RSA(type);
+    return iotls__psa_pk_info(pk, &type, &bits) == IOTLS_OK && PSA_KEY_TYPE_IS_RSA(type);
 }
 
-int iotls_mbpki_set_serial(mbedtls_x509write_cert *w, const unsigned char *serial, size_t len)
+int iotls__mbpki_set_serial(mbedtls_x509write_cert *w, const unsigned char *serial, size_t len)
 {
     /* Not const in 3.6's prototype; the bytes are only read. */
     return mbedtls_x509write_crt_set_serial_raw(w, (unsigned char *)serial, len);
 }
 
-void iotls_mbpki_pk_free(mbedtls_pk_context *pk)
+void iotls__mbpki_pk_free(mbedtls_pk_context *pk)
 {
-    iotls_psa_lock();
+    iotls__psa_lock();
     mbedtls_pk_free(pk); /* wipes a private key */
-    iotls_psa_unlock();
+    iotls__psa_unlock();
 }

@@ -31,56 +31,56 @@
 
 /* psa_crypto_init() once per process (further calls are cheap): IOTLS_OK,
  * or IOTLS_ERR_CRYPTO when PSA cannot start (no entropy source, ...). */
-int iotls_psa_ready(void);
+int iotls__psa_ready(void);
 
 /* 1 in a fork()ed child of the process that initialised PSA: the child
  * holds a copy of the parent's generator state (random.c refuses to use
  * it). 0 elsewhere, and always 0 where there is no fork(). */
-int iotls_psa_forked(void);
+int iotls__psa_forked(void);
 
 /* Around every provider call that reaches the PSA key store or the PSA
  * generator (directly, or through mbedtls_pk / X.509): no-ops when Mbed
  * TLS has MBEDTLS_THREADING_C, which makes those thread-safe itself; a
  * mutex otherwise (Mbed TLS 3.6's default configuration, for one), so
  * that iotls' own threads (a server's connection threads) never race in
- * them. Never held while calling iotls_random, and never taken twice. */
+ * them. Never held while calling iotls__random, and never taken twice. */
 #if defined(MBEDTLS_THREADING_C)
-static inline void iotls_psa_lock(void) {}
-static inline void iotls_psa_unlock(void) {}
+static inline void iotls__psa_lock(void) {}
+static inline void iotls__psa_unlock(void) {}
 #else
-void iotls_psa_lock(void);
-void iotls_psa_unlock(void);
+void iotls__psa_lock(void);
+void iotls__psa_unlock(void);
 #endif
 
 /* PSA_ALG_SHA_256 / _384 / _512 for an iotls_hash_alg; 0 for another. */
-psa_algorithm_t iotls_psa_hash_alg(int alg);
+psa_algorithm_t iotls__psa_hash_alg(int alg);
 
 /* Destroys *key when it names one and sets it to PSA_KEY_ID_NULL.
  * psa_destroy_key wipes the key material in the key store. */
-void iotls_psa_destroy(psa_key_id_t *key);
+void iotls__psa_destroy(psa_key_id_t *key);
 
 /* The iotls error for a PSA failure that is ours, not the peer's. */
-int iotls_psa_error(psa_status_t status);
+int iotls__psa_error(psa_status_t status);
 
 /* A public key taken from a certificate, imported as a volatile PSA key
  * for verify_hash with alg (mbedtls_pk_get_psa_attributes +
  * mbedtls_pk_import_into_psa). alg 0 keeps the library's default policy
  * (enough to export the public key). */
-int iotls_psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, psa_key_id_t *key);
+int iotls__psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, psa_key_id_t *key);
 
 /* Type and size of a certificate's public key, without importing it.
  * IOTLS_OK, or IOTLS_ERR_CRYPTO when the library does not know the key. */
-int iotls_psa_pk_info(const mbedtls_pk_context *pk, psa_key_type_t *type, size_t *bits);
+int iotls__psa_pk_info(const mbedtls_pk_context *pk, psa_key_type_t *type, size_t *bits);
 
 /* 1 when a key of type/bits suits scheme's key: ECDSA on exactly its
  * curve, any RSA key for the RSA schemes (pk.c). */
-int iotls_psa_key_fits(psa_key_type_t type, size_t bits, const iotls_common_scheme *s);
+int iotls__psa_key_fits(psa_key_type_t type, size_t bits, const iotls_common_scheme *s);
 
 /* mbedtls_pk_parse_key / _keyfile with an optional password (NULL: none):
  * Mbed TLS 4 takes no generator, 3.6 wants one (PSA's). The buffer rules
  * are the same: PEM must be NUL-ended and len must count the NUL. */
-static inline int iotls_psa_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *key,
-                                         size_t key_len, const char *password)
+static inline int iotls__psa_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *key,
+                                          size_t key_len, const char *password)
 {
     const unsigned char *pwd = (const unsigned char *)password;
     size_t pwd_len = password != NULL ? strlen(password) : 0;
@@ -93,8 +93,8 @@ static inline int iotls_psa_pk_parse_key(mbedtls_pk_context *pk, const unsigned 
 }
 
 #if defined(MBEDTLS_FS_IO)
-static inline int iotls_psa_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
-                                             const char *password)
+static inline int iotls__psa_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
+                                              const char *password)
 {
 #if MBEDTLS_VERSION_NUMBER >= 0x04000000
     return mbedtls_pk_parse_keyfile(pk, path, password);

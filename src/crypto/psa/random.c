@@ -5,20 +5,20 @@
  *
  * fork(): a child inherits the DRBG state of a parent that had started
  * PSA, and TF-PSA-Crypto offers no call to reseed it, so the child would
- * repeat the parent's output (key shares, nonces). iotls_random fails with
+ * repeat the parent's output (key shares, nonces). iotls__random fails with
  * IOTLS_ERR_RANDOM there instead; docs/psa.md says what to do. */
 #include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "psa_glue.h"
 
-int iotls_provider_random(uint8_t *out, size_t len)
+int iotls__provider_random(uint8_t *out, size_t len)
 {
-    if (iotls_psa_ready() != IOTLS_OK || iotls_psa_forked())
+    if (iotls__psa_ready() != IOTLS_OK || iotls__psa_forked())
         return IOTLS_ERR_RANDOM;
     /* Mbed TLS splits a long request into DRBG-sized ones itself. */
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_generate_random(out, len);
-    iotls_psa_unlock();
+    iotls__psa_unlock();
     return st == PSA_SUCCESS ? IOTLS_OK : IOTLS_ERR_RANDOM;
 }

@@ -36,7 +36,7 @@
 /* What we accept anywhere in a chain: SHA-2 signatures, RSA >= 2048 bits;
  * key types and curves (the two NIST curves TLS 1.3 clients offer) are
  * checked by check_cert below, for the trust anchor too. The presented
- * keys are checked before any of that (iotls_x509_check_keys), with the
+ * keys are checked before any of that (iotls__x509_check_keys), with the
  * upper bounds Mbed TLS lacks. */
 static const mbedtls_x509_crt_profile iotls_profile = {
     .allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
@@ -47,15 +47,15 @@ static const mbedtls_x509_crt_profile iotls_profile = {
     .rsa_min_bitlen = 2048,
 };
 
-int iotls_x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
+int iotls__x509_add_der(iotls_x509 *chain, const uint8_t *der, size_t len)
 {
     if (chain == NULL || der == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    int rc = iotls_psa_ready();
+    int rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
     int ret = mbedtls_x509_crt_parse_der(&chain->crt, der, len);
-    chain->count = iotls_mbx509_list_count(&chain->crt);
+    chain->count = iotls__mbx509_list_count(&chain->crt);
     if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
         return IOTLS_ERR_NO_MEMORY;
     return ret == 0 ? IOTLS_OK : IOTLS_ERR_BAD_CERTIFICATE;
@@ -106,19 +106,20 @@ static int rsa_exponent(const mbedtls_x509_crt *crt, uint64_t *e)
     return 1;
 }
 
-/* NULL when the key of crt is inside the profile of iotls_x509_check_keys,
+/* NULL when the key of crt is inside the profile of iotls__x509_check_keys,
  * else why not. Type and curve from the key's PSA attributes, as the rest
  * of this file reads keys. */
 static const char *key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
 {
     psa_key_type_t type = 0;
     size_t bits = 0;
-    if (iotls_psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK)
+    if (iotls__psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK)
         return "a key type other than RSA or EC";
     if (PSA_KEY_TYPE_IS_RSA(type)) {
         uint64_t e = 0;
         int fits = rsa_exponent(crt, &e);
-        return iotls_common_rsa_key_problem(mbedtls_pk_get_bitlen(&crt->pk), fits, e, max_rsa_bits);
+        return iotls__common_rsa_key_problem(mbedtls_pk_get_bitlen(&crt->pk), fits, e,
+                                             max_rsa_bits);
     }
     if (PSA_KEY_TYPE_IS_ECC(type))
         return (PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_SECP_R1 &&
@@ -130,12 +131,12 @@ static const char *key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bit
 
 /* ---- what mbedtls_common/x509_load.c needs ---- */
 
-int iotls_mbx509_ready(void)
+int iotls__mbx509_ready(void)
 {
-    return iotls_psa_ready();
+    return iotls__psa_ready();
 }
 
-const char *iotls_mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
+const char *iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
 {
     return key_problem(crt, max_rsa_bits);
 }
@@ -148,7 +149,7 @@ static int key_acceptable(const mbedtls_pk_context *pk)
 {
     psa_key_type_t type;
     size_t bits;
-    if (iotls_psa_pk_info(pk, &type, &bits) != IOTLS_OK)
+    if (iotls__psa_pk_info(pk, &type, &bits) != IOTLS_OK)
         return 0;
     if (PSA_KEY_TYPE_IS_RSA(type))
         return 1;
@@ -170,24 +171,24 @@ static int check_cert(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *fla
     if (now == 0)
         return 0;
     *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
-    if (iotls_mbx509_time_unix(&crt->valid_to) < now)
+    if (iotls__mbx509_time_unix(&crt->valid_to) < now)
         *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
-    if (iotls_mbx509_time_unix(&crt->valid_from) > now)
+    if (iotls__mbx509_time_unix(&crt->valid_from) > now)
         *flags |= MBEDTLS_X509_BADCERT_FUTURE;
     return 0;
 }
 
-int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
-                      size_t detail_cap)
+int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
+                       size_t detail_cap)
 {
-    int rc = iotls_common_verify_start(chain, policy, detail, detail_cap);
+    int rc = iotls__common_verify_start(chain, policy, detail, detail_cap);
     if (rc == IOTLS_OK)
-        rc = iotls_x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
+        rc = iotls__x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
 
-    rc = iotls_psa_ready();
+    rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
     /* The name is checked below, so Mbed TLS gets no CN. Its API takes
@@ -195,46 +196,46 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
     int64_t now = policy->now;
     uint32_t flags = 0;
     /* Mbed TLS 4 checks the chain's signatures through PSA. */
-    iotls_psa_lock();
+    iotls__psa_lock();
     int ret = mbedtls_x509_crt_verify_with_profile(
         (mbedtls_x509_crt *)&chain->crt, (mbedtls_x509_crt *)&policy->trust->crt,
-        iotls_mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags, check_cert, &now);
-    iotls_psa_unlock();
+        iotls__mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags, check_cert, &now);
+    iotls__psa_unlock();
     if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-        iotls_common_set_detail(detail, detail_cap, "certificate chain could not be verified",
-                                NULL);
+        iotls__common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                 NULL);
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
                                                     : IOTLS_ERR_BAD_CERTIFICATE;
     }
     if (ret != 0 && flags == 0)
         flags = MBEDTLS_X509_BADCERT_OTHER;
-    rc = iotls_mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
+    rc = iotls__mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
 
     /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
      * 4.4.2.2). Both checks pass when the extension is absent. */
     if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
-        iotls_common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
-                                NULL);
+        iotls__common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                 NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (policy->is_server_cert) {
         if (mbedtls_x509_crt_check_extended_key_usage(
                 leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
-            iotls_common_set_detail(detail, detail_cap,
-                                    "certificate is not for TLS servers (no serverAuth)", NULL);
+            iotls__common_set_detail(detail, detail_cap,
+                                     "certificate is not for TLS servers (no serverAuth)", NULL);
             return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
         }
     } else if (mbedtls_x509_crt_check_extended_key_usage(
                    leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
-        iotls_common_set_detail(detail, detail_cap,
-                                "certificate is not for TLS clients (no clientAuth)", NULL);
+        iotls__common_set_detail(detail, detail_cap,
+                                 "certificate is not for TLS clients (no clientAuth)", NULL);
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
 
-    if (policy->host != NULL && !iotls_mbx509_host_matches(leaf, policy->host)) {
-        iotls_common_host_detail(chain, policy->host, detail, detail_cap);
+    if (policy->host != NULL && !iotls__mbx509_host_matches(leaf, policy->host)) {
+        iotls__common_host_detail(chain, policy->host, detail, detail_cap);
         return IOTLS_ERR_CERT_HOSTNAME;
     }
     return IOTLS_OK;
@@ -242,42 +243,42 @@ int iotls_x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
 
 /* ---- the leaf's public key ---- */
 
-int iotls_x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
+int iotls__x509_key_fits(const iotls_x509 *chain, uint16_t scheme)
 {
     iotls_common_scheme s;
     psa_key_type_t type;
     size_t bits;
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
-    if (leaf == NULL || iotls_common_scheme_info(scheme, &s) != 0 ||
-        iotls_psa_pk_info(&leaf->pk, &type, &bits) != IOTLS_OK)
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
+    if (leaf == NULL || iotls__common_scheme_info(scheme, &s) != 0 ||
+        iotls__psa_pk_info(&leaf->pk, &type, &bits) != IOTLS_OK)
         return 0;
-    return iotls_psa_key_fits(type, bits, &s);
+    return iotls__psa_key_fits(type, bits, &s);
 }
 
-int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
-                                size_t msg_len, const uint8_t *sig, size_t sig_len)
+int iotls__x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const uint8_t *msg,
+                                 size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     iotls_common_scheme s;
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || (msg == NULL && msg_len != 0) || (sig == NULL && sig_len != 0))
         return IOTLS_ERR_BAD_ARG;
     /* rsa_pkcs1_* never appear in a TLS 1.3 CertificateVerify. */
-    if (iotls_common_scheme_info(scheme, &s) != 0 || s.rsa_pkcs1 ||
-        !iotls_x509_key_fits(chain, scheme))
+    if (iotls__common_scheme_info(scheme, &s) != 0 || s.rsa_pkcs1 ||
+        !iotls__x509_key_fits(chain, scheme))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     if (sig_len == 0)
         return IOTLS_ERR_DECRYPT_ERROR;
 
     uint8_t hash[IOTLS_MAX_HASH_LEN + 16];
-    int rc = iotls_hash(s.hash, msg, msg_len, hash);
+    int rc = iotls__hash(s.hash, msg, msg_len, hash);
     if (rc != IOTLS_OK)
         return rc;
-    psa_algorithm_t halg = iotls_psa_hash_alg(s.hash);
+    psa_algorithm_t halg = iotls__psa_hash_alg(s.hash);
     /* RSA-PSS with the salt as long as the hash, as RFC 8446 4.2.3
      * requires; ECDSA of either kind (PSA_ALG_ECDSA verifies both). */
     psa_algorithm_t alg = s.rsa_pss ? PSA_ALG_RSA_PSS(halg) : PSA_ALG_ECDSA(halg);
     psa_key_id_t key = PSA_KEY_ID_NULL;
-    rc = iotls_psa_import_public(&leaf->pk, alg, &key);
+    rc = iotls__psa_import_public(&leaf->pk, alg, &key);
     if (rc != IOTLS_OK)
         return rc;
 
@@ -290,15 +291,15 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
          * valid signature. */
         size_t bits = s.curve == IOTLS_GROUP_SECP256R1 ? 256 : 384;
         if (mbedtls_ecdsa_der_to_raw(bits, sig, sig_len, raw, sizeof(raw), &check_len) != 0) {
-            iotls_psa_destroy(&key);
+            iotls__psa_destroy(&key);
             return IOTLS_ERR_DECRYPT_ERROR;
         }
         to_check = raw;
     }
-    iotls_psa_lock();
+    iotls__psa_lock();
     psa_status_t st = psa_verify_hash(key, alg, hash, s.hash_len, to_check, check_len);
-    iotls_psa_unlock();
-    iotls_psa_destroy(&key);
+    iotls__psa_unlock();
+    iotls__psa_destroy(&key);
     /* Any verdict but success is a bad signature; only running out of
      * memory is ours rather than the peer's. */
     if (st == PSA_ERROR_INSUFFICIENT_MEMORY)
@@ -306,27 +307,27 @@ int iotls_x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const 
     return st == PSA_SUCCESS ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
 }
 
-int iotls_x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
+int iotls__x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
 {
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || out == NULL)
         return IOTLS_ERR_BAD_ARG;
     /* pk_raw is the SubjectPublicKeyInfo exactly as the certificate holds
      * it. */
     if (leaf->pk_raw.p == NULL || leaf->pk_raw.len == 0)
         return IOTLS_ERR_CRYPTO;
-    return iotls_hash(IOTLS_HASH_SHA256, leaf->pk_raw.p, leaf->pk_raw.len, out);
+    return iotls__hash(IOTLS_HASH_SHA256, leaf->pk_raw.p, leaf->pk_raw.len, out);
 }
 
-int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
+int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
 {
-    const mbedtls_x509_crt *crt = iotls_mbx509_nth(chain, i);
+    const mbedtls_x509_crt *crt = iotls__mbx509_nth(chain, i);
     if (crt == NULL || out == NULL || cap == 0)
         return IOTLS_ERR_BAD_ARG;
     psa_key_type_t type = 0;
     size_t bits = 0;
     int n;
-    if (iotls_psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK) {
+    if (iotls__psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK) {
         n = snprintf(out, cap, "unknown key");
     } else if (PSA_KEY_TYPE_IS_RSA(type)) {
         n = snprintf(out, cap, "RSA-%zu", bits);
@@ -352,21 +353,21 @@ int iotls_x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap
 
 /* Compares the public halves: the leaf's, imported for the moment, and
  * our key's, both in PSA's export format. */
-int iotls_x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
+int iotls__x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
-    const mbedtls_x509_crt *leaf = iotls_mbx509_nth(chain, 0);
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || key == NULL || !key->loaded)
         return 0;
     psa_key_id_t pub = PSA_KEY_ID_NULL;
-    if (iotls_psa_import_public(&leaf->pk, 0, &pub) != IOTLS_OK)
+    if (iotls__psa_import_public(&leaf->pk, 0, &pub) != IOTLS_OK)
         return 0;
     uint8_t a[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE], b[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE];
     size_t a_len = 0, b_len = 0;
-    iotls_psa_lock();
+    iotls__psa_lock();
     int same = psa_export_public_key(pub, a, sizeof(a), &a_len) == PSA_SUCCESS &&
                psa_export_public_key(key->key, b, sizeof(b), &b_len) == PSA_SUCCESS &&
                a_len == b_len && memcmp(a, b, a_len) == 0;
-    iotls_psa_unlock();
-    iotls_psa_destroy(&pub);
+    iotls__psa_unlock();
+    iotls__psa_destroy(&pub);
     return same;
 }
