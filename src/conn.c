@@ -481,26 +481,34 @@ static int rx_advance(iotls_conn *c, size_t n, size_t want)
     return rc;
 }
 
-/* The copying input, a thin layer over the zero-copy one (input_space /
- * input_commit, below): the one path every received byte takes. */
+/* The copying input: the zero-copy steps of input_space / input_commit
+ * (below) with a copy between them, for transports that already hold the
+ * bytes. Each record is processed and returns before the send states run
+ * (role_advance), so its frame is not under theirs. */
 int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *used)
 {
     *used = 0;
-    if (c->error == IOTLS_OK && !c->rx)
+    if (c->error != IOTLS_OK)
+        return c->error;
+    if (!c->rx)
         return IOTLS_ERR_BAD_STATE; /* buffers detached: attach them first */
     while (*used < len) {
-        size_t cap;
-        uint8_t *space = iotls_conn_input_space(c, &cap);
-        if (space == NULL)
-            return c->error; /* IOTLS_OK: the engine takes nothing now */
-        size_t take = len - *used < cap ? len - *used : cap;
-        memcpy(space, data + *used, take);
+        size_t want;
+        int rc = rx_want(c, &want);
+        if (rc != IOTLS_OK)
+            return iotls__conn_fail(c, rc);
+        if (want == 0)
+            break; /* the engine takes nothing now */
+        size_t take = len - *used < want ? len - *used : want;
+        memcpy(c->rx + c->rx_len, data + *used, take);
         *used += take;
-        int rc = iotls_conn_input_commit(c, take);
+        rc = rx_advance(c, take, want);
+        if (rc == IOTLS_OK)
+            rc = role_advance(c);
         if (rc != IOTLS_OK)
             return rc;
     }
-    return c->error;
+    return IOTLS_OK;
 }
 
 uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap)

@@ -85,8 +85,8 @@ IOTLS_API int iotls_conn_buffers_attached(const iotls_conn *c);
 /* Client: queue the ClientHello. Server: nothing (waits for one). */
 IOTLS_API int iotls_conn_start(iotls_conn *c);
 /* Input has one model, zero-copy (iotls_conn_input_space / _commit, below):
- * this copying call is a thin layer over it for transports that already
- * hold the bytes. Feeds up to len received bytes; *used tells how many
+ * this copying call takes the same steps with a copy between them, for
+ * transports that already hold the bytes. Feeds up to len received bytes; *used tells how many
  * were taken (fewer when decrypted application data waits to be read, or
  * the output buffer must drain first). Returns IOTLS_OK, IOTLS_WANT_READ / IOTLS_WANT_WRITE
  * where noted (never errors: they say what the engine waits for), or a
