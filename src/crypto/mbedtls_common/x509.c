@@ -561,3 +561,50 @@ int iotls__base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap
 }
 
 #endif
+
+/* ---- after mbedtls_x509_crt_verify ---- */
+
+int iotls__mbx509_conclude(const iotls_x509 *chain, const iotls_x509_policy *policy, int ret,
+                           uint32_t flags, char *detail, size_t detail_cap)
+{
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
+    int rc;
+    if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        iotls__common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                 NULL);
+        return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
+                                                    : IOTLS_ERR_BAD_CERTIFICATE;
+    }
+    if (ret != 0 && flags == 0)
+        flags = MBEDTLS_X509_BADCERT_OTHER;
+    rc = iotls__mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
+    if (rc != IOTLS_OK)
+        return rc;
+
+    /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
+     * 4.4.2.2). Both checks pass when the extension is absent. */
+    if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
+        iotls__common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                 NULL);
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+    if (policy->is_server_cert) {
+        if (mbedtls_x509_crt_check_extended_key_usage(
+                leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
+            iotls__common_set_detail(detail, detail_cap,
+                                     "certificate is not for TLS servers (no serverAuth)", NULL);
+            return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+        }
+    } else if (mbedtls_x509_crt_check_extended_key_usage(
+                   leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
+        iotls__common_set_detail(detail, detail_cap,
+                                 "certificate is not for TLS clients (no clientAuth)", NULL);
+        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
+    }
+
+    if (policy->host != NULL && !iotls__mbx509_host_matches(leaf, policy->host)) {
+        iotls__common_host_detail(chain, policy->host, detail, detail_cap);
+        return IOTLS_ERR_CERT_HOSTNAME;
+    }
+    return IOTLS_OK;
+}

@@ -45,6 +45,12 @@ mbedtls_x509_crl *iotls__mbx509_crl_list(const iotls_crl *crls);
  * detail (may be NULL). */
 int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
                           char *detail, size_t detail_cap);
+/* What follows mbedtls_x509_crt_verify's result (ret, flags) in both
+ * providers: the verdict on the flags under the revocation policy, the
+ * leaf's key usage and extended key usage for its role (RFC 8446
+ * 4.4.2.2), and the host name. IOTLS_OK or the error, its text in detail. */
+int iotls__mbx509_conclude(const iotls_x509 *chain, const iotls_x509_policy *policy, int ret,
+                           uint32_t flags, char *detail, size_t detail_cap);
 /* The iotls error for mbedtls_x509_crt_verify flags, *what its text. */
 int iotls__mbx509_flags_to_error(uint32_t flags, const char **what);
 

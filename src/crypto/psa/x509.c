@@ -186,13 +186,13 @@ int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
         rc = iotls__x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
     if (rc != IOTLS_OK)
         return rc;
-    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
 
     rc = iotls__psa_ready();
     if (rc != IOTLS_OK)
         return rc;
-    /* The name is checked below, so Mbed TLS gets no CN. Its API takes
-     * non-const lists although verification does not change them. */
+    /* The name is checked afterwards (iotls__mbx509_conclude), so Mbed TLS
+     * gets no CN. Its API takes non-const lists although verification does
+     * not change them. */
     int64_t now = policy->now;
     uint32_t flags = 0;
     /* Mbed TLS 4 checks the chain's signatures through PSA. */
@@ -201,44 +201,7 @@ int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
         (mbedtls_x509_crt *)&chain->crt, (mbedtls_x509_crt *)&policy->trust->crt,
         iotls__mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags, check_cert, &now);
     iotls__psa_unlock();
-    if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-        iotls__common_set_detail(detail, detail_cap, "certificate chain could not be verified",
-                                 NULL);
-        return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
-                                                    : IOTLS_ERR_BAD_CERTIFICATE;
-    }
-    if (ret != 0 && flags == 0)
-        flags = MBEDTLS_X509_BADCERT_OTHER;
-    rc = iotls__mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
-    if (rc != IOTLS_OK)
-        return rc;
-
-    /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
-     * 4.4.2.2). Both checks pass when the extension is absent. */
-    if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
-        iotls__common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
-                                 NULL);
-        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
-    }
-    if (policy->is_server_cert) {
-        if (mbedtls_x509_crt_check_extended_key_usage(
-                leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
-            iotls__common_set_detail(detail, detail_cap,
-                                     "certificate is not for TLS servers (no serverAuth)", NULL);
-            return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
-        }
-    } else if (mbedtls_x509_crt_check_extended_key_usage(
-                   leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
-        iotls__common_set_detail(detail, detail_cap,
-                                 "certificate is not for TLS clients (no clientAuth)", NULL);
-        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
-    }
-
-    if (policy->host != NULL && !iotls__mbx509_host_matches(leaf, policy->host)) {
-        iotls__common_host_detail(chain, policy->host, detail, detail_cap);
-        return IOTLS_ERR_CERT_HOSTNAME;
-    }
-    return IOTLS_OK;
+    return iotls__mbx509_conclude(chain, policy, ret, flags, detail, detail_cap);
 }
 
 /* ---- the leaf's public key ---- */
