@@ -243,30 +243,12 @@ int main(int argc, char **argv)
     if ((rc = retained_restore(resume)) != 0)
         return rc;
 
-    /* The HTTP request. On the resumed boot it goes out as 0-RTT with the
-     * reading in its query (a sensor's "here is my value"), or the reading
-     * alone when there is no request. HTTP/1.1, so that a server that can
-     * keeps the connection open after its response: the KeyUpdate that
-     * follows the 0-RTT request must not reach a closed socket (whose reset
-     * would destroy the response still in flight). */
-    static char request[768];
-    size_t request_len = 0;
-    if (get != NULL) {
-        int n = snprintf(request, sizeof request, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", get,
-                         resume && early ? (strchr(get, '?') ? "&reading=" : "?reading=") : "",
-                         resume && early ? early : "", servername ? servername : "device");
-        if (n < 0 || (size_t)n >= sizeof request) {
-            printf("FAIL request too long\n");
-            return 2;
-        }
-        request_len = (size_t)n;
-    }
-    const char *zero_rtt = NULL;
-    size_t zero_rtt_len = 0;
-    if (resume && early != NULL) {
-        zero_rtt = get != NULL ? request : early;
-        zero_rtt_len = get != NULL ? request_len : strlen(early);
-    }
+    /* The HTTP request; on the resumed boot the 0-RTT data (startup.h). */
+    static job_request rq;
+    if ((rc = job_request_make(&rq, get, early, servername, resume)) != 0)
+        return rc;
+    const char *request = rq.text, *zero_rtt = rq.zero_rtt;
+    size_t request_len = rq.len, zero_rtt_len = rq.zero_rtt_len;
 
     step st;
     measure_begin(&st, "setup");

@@ -246,3 +246,26 @@ int startup_finish(void)
     printf("OK\n");
     return 0;
 }
+
+int job_request_make(job_request *r, const char *get, const char *early, const char *servername,
+                     int resume)
+{
+    r->len = 0;
+    r->zero_rtt = NULL;
+    r->zero_rtt_len = 0;
+    if (get != NULL) {
+        int n = snprintf(r->text, sizeof r->text, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", get,
+                         resume && early ? (strchr(get, '?') ? "&reading=" : "?reading=") : "",
+                         resume && early ? early : "", servername ? servername : "device");
+        if (n < 0 || (size_t)n >= sizeof r->text) {
+            printf("FAIL request too long\n");
+            return 2;
+        }
+        r->len = (size_t)n;
+    }
+    if (resume && early != NULL) {
+        r->zero_rtt = get != NULL ? r->text : early;
+        r->zero_rtt_len = get != NULL ? r->len : strlen(early);
+    }
+    return 0;
+}

@@ -17,6 +17,23 @@ int startup_begin(int argc, char **argv, const char *what);
 /* A job line's value ("key=value"), or NULL. */
 const char *job_get(const char *key);
 
+/* The job's HTTP request and what goes as 0-RTT, the same for both
+ * firmwares. With get (a path) the request is "GET path HTTP/1.1"; on the
+ * resumed boot with early (the reading) the reading goes in its query, and
+ * the whole request is the 0-RTT data; without get the reading alone is.
+ * HTTP/1.1, so that a server that can keeps the connection open after its
+ * response: a KeyUpdate that follows the 0-RTT request must not reach a
+ * closed socket (whose reset would destroy the response still in flight). */
+typedef struct {
+    char text[768];
+    size_t len;           /* 0: no request (no get) */
+    const char *zero_rtt; /* NULL: nothing goes as 0-RTT */
+    size_t zero_rtt_len;
+} job_request;
+/* 0, or 2 (the exit status) when the request does not fit (printed). */
+int job_request_make(job_request *r, const char *get, const char *early, const char *servername,
+                     int resume);
+
 /* "Flash": a whole file through semihosting, into the heap, NUL-terminated
  * with the NUL counted in *len (PEM parsers want it). NULL when missing. */
 uint8_t *flash_read(const char *path, size_t *len);

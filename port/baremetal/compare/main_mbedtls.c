@@ -211,25 +211,12 @@ int main(int argc, char **argv)
 #endif
     );
 
-    /* The same request as the iotls firmware's (main.c). */
-    static char request[768];
-    size_t request_len = 0;
-    if (get != NULL) {
-        int n = snprintf(request, sizeof request, "GET %s%s%s HTTP/1.1\r\nHost: %s\r\n\r\n", get,
-                         resume && early ? (strchr(get, '?') ? "&reading=" : "?reading=") : "",
-                         resume && early ? early : "", servername ? servername : "device");
-        if (n < 0 || (size_t)n >= sizeof request) {
-            printf("FAIL request too long\n");
-            return 2;
-        }
-        request_len = (size_t)n;
-    }
-    const char *zero_rtt = NULL;
-    size_t zero_rtt_len = 0;
-    if (resume && early != NULL) {
-        zero_rtt = get != NULL ? request : early;
-        zero_rtt_len = get != NULL ? request_len : strlen(early);
-    }
+    /* The same request as the iotls firmware's (startup.h). */
+    static job_request rq;
+    if (job_request_make(&rq, get, early, servername, resume) != 0)
+        return 2;
+    const char *request = rq.text, *zero_rtt = rq.zero_rtt;
+    size_t request_len = rq.len, zero_rtt_len = rq.zero_rtt_len;
 
     mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
     static mbedtls_ssl_config conf;
