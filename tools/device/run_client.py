@@ -139,8 +139,15 @@ def run_boot(args, elf, job_lines, job, timeout, connections=1):
     # port/baremetal/platform.c).
     with open(job, "w") as f:
         f.write("\n".join(job_lines + ["clock_ms=%d" % int(time.time() * 1000)]) + "\n")
-    logf = tempfile.TemporaryFile()
-    p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    # The emulator writes the log through a descriptor of its own, opened
+    # for appending; this process reads it through another. Reading through
+    # the emulator's descriptor would move the offset it writes at (one open
+    # file shares one offset), and its next line would overwrite the start.
+    log_path = job + ".log"
+    with open(log_path, "ab") as log_w:
+        p = subprocess.Popen(cmd, stdout=log_w, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+    log_r = open(log_path, "rb")
     deadline = time.time() + timeout
     why = None
     while p.poll() is None:
@@ -153,18 +160,17 @@ def run_boot(args, elf, job_lines, job, timeout, connections=1):
         elif connections == 2 and stats.get("connections", 0) == 2:
             # A warm reset whose retained region was lost starts over with
             # a full handshake and a second deep sleep: stop it there.
-            logf.seek(0)
-            if logf.read().count(b"\nDEEP_SLEEP ") >= 2:
+            log_r.seek(0)
+            if log_r.read().count(b"\nDEEP_SLEEP ") >= 2:
                 why = "the retained region did not survive the reset (a second full boot)"
-            logf.seek(0, 2)
         if why:
             p.kill()
             break
         time.sleep(0.05)
     rc = p.wait()
-    logf.seek(0)
-    out = logf.read().decode("utf-8", "replace")
-    logf.close()
+    log_r.seek(0)
+    out = log_r.read().decode("utf-8", "replace")
+    log_r.close()
     if why:
         out += "\nFAIL %s\n" % why
         rc = 124
