@@ -32,6 +32,7 @@ Exit status 0 only when every boot succeeded (2: usage or setup error).
 """
 import argparse
 import os
+import re
 import select
 import shutil
 import socket
@@ -195,6 +196,24 @@ def image_sizes(elf, cross):
         return None
 
 
+def error_names():
+    """{code: name} from include/iotls/error.h's enum: the firmware prints
+    its failures as numbers ("FAIL step: iotls error -25") and carries no
+    table of names; run-client names them."""
+    path = os.path.join(REPO, "include", "iotls", "error.h")
+    with open(path) as f:
+        enum = f.read().split("enum iotls_error", 1)[1].split("};", 1)[0]
+    return {int(v): k for k, v in re.findall(r"\b(IOTLS_[A-Z0-9_]+) = (-?\d+)", enum)}
+
+
+def name_error(line, names):
+    m = re.match(r"(FAIL .*): iotls error (-?\d+)$", line)
+    if not m:
+        return line
+    code = int(m.group(2))
+    return "%s: %s (%d)" % (m.group(1), names.get(code, "unknown iotls error"), code)
+
+
 RESPONSE_LINES = 25  # of the response shown; the rest is counted
 
 
@@ -229,6 +248,8 @@ def report(boot_name, board, out, raw=False):
                                        "WARM_BOOT", "DEEP_SLEEP",
                                        "TOTAL", "CONN_SIZE", "RECORD_BUFFERS", "FAIL",
                                        "OK"):
+            if line.startswith("FAIL "):
+                line = name_error(line, error_names())
             print("[%s] %s" % (boot_name, line))
         elif line.strip():
             print("[%s] qemu: %s" % (boot_name, line))

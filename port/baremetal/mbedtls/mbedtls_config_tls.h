@@ -3,11 +3,13 @@
  * TLS 1.3 client, so that the two TLS stacks run on the same boards with
  * the same crypto library configuration (crypto_config.h). Client only,
  * TLS 1.3 only, ECDHE and resumption with ECDHE (psk_dhe_ke; psk_ke off, as
- * in iotls), SNI, tickets, early data, no debug.
+ * in iotls), SNI, tickets, early data, record_size_limit, no debug: the
+ * profile of the iotls firmware (port/baremetal/build-firmware.sh: client
+ * only, resumption, 0-RTT, client certificate, record size; no ALPN, no
+ * external PSK, no key log or trace).
  * The record buffers (MBEDTLS_SSL_IN_CONTENT_LEN / OUT_CONTENT_LEN) are set
  * per build by build-mbedtls4.sh, which includes this file from a small
- * wrapper; below 16384 in, record_size_limit (RFC 8449) announces the
- * input size to the peer. */
+ * wrapper. */
 #ifndef IOTLS_BAREMETAL_MBEDTLS_CONFIG_TLS_H
 #define IOTLS_BAREMETAL_MBEDTLS_CONFIG_TLS_H
 
@@ -30,8 +32,9 @@
 /* 0-RTT from a resumed session (mbedtls_ssl_write_early_data). */
 #define MBEDTLS_SSL_EARLY_DATA
 
-#if defined(MBEDTLS_SSL_IN_CONTENT_LEN) && MBEDTLS_SSL_IN_CONTENT_LEN < 16384
+/* record_size_limit (RFC 8449): the iotls firmware has it too (its
+ * small-records runs announce 512), so both images carry the same
+ * features whatever the buffers. It announces MBEDTLS_SSL_IN_CONTENT_LEN. */
 #define MBEDTLS_SSL_RECORD_SIZE_LIMIT
-#endif
 
 #endif
