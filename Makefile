@@ -267,15 +267,17 @@ device:
 # (port/baremetal/compare/; run-client --stack mbedtls), with ESP-IDF's
 # record buffers and the smallest that worked (DEVICE_MBEDTLS_RECORDS);
 # tools/device/compare.py makes the table of docs/device.md from both.
-# make test-device builds and runs only the small-buffer one.
+# make test-device builds and runs only the small-buffer one. Also the iotls
+# firmware against Mbed TLS 4 with p256-m and P-256 only (run-client
+# --p256m; docs/device.md, "p256-m on the boards").
 device-compare:
 	@sh scripts/deps.sh device
 	JOBS=$(JOBS) sh port/baremetal/build-device.sh $(DEVICE_BUILD) compare
 
 # The full and the resumed 0-RTT handshake on both boards against openssl
-# s_server and iotls server, and Mbed TLS 4's client firmware on one board
-# per peer (tests/device/, a ctest project of its own in
-# DEVICE_BUILD/tests). Without a cross toolchain, QEMU or the Mbed TLS 4
+# s_server and iotls server, Mbed TLS 4's client firmware on one board per
+# peer, and the p256-m firmware's full handshake on both (tests/device/, a
+# ctest project of its own in DEVICE_BUILD/tests). Without a cross toolchain, QEMU or the Mbed TLS 4
 # tarball it says so ("device leg not run: why"): never a silent pass.
 test-device:
 	@sh scripts/deps.sh device || true

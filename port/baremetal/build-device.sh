@@ -7,7 +7,9 @@
 # Usage: port/baremetal/build-device.sh OUT [check | compare]
 # With "compare": the comparison firmware too (Mbed TLS 4's own TLS 1.3
 # client on the same boards, port/baremetal/compare/; `make device-compare`),
-# run with `run-client --stack mbedtls`.
+# run with `run-client --stack mbedtls`, and the iotls firmware again against
+# Mbed TLS 4 with p256-m and P-256 only (iotls-p256m-BOARD.elf), run with
+# `run-client --p256m`.
 # With "check", only says whether the device leg can run: exit 0, or 3 with
 # "device leg not run: why" on stderr (a cross toolchain, QEMU or the Mbed
 # TLS 4 tarball missing). Callers report that; it is never a pass.
@@ -48,6 +50,10 @@ for b in $BOARDS; do
     echo "device: $OUT/$b/iotls-$b.elf"
     sed 's/^/    /' "$OUT/$b/size.txt"
     if [ "$MODE" = compare ]; then
+        sh "$HERE/build-mbedtls4.sh" "$OUT/mbedtls4" "$b" p256m
+        sh "$HERE/build-firmware.sh" "$OUT" "$b" p256m >"$OUT/$b/size-p256m.txt"
+        echo "device: $OUT/$b/iotls-p256m-$b.elf (iotls with p256-m)"
+        sed 's/^/    /' "$OUT/$b/size-p256m.txt"
         # Record buffers IN/OUT: ESP-IDF's default, then the smallest that
         # still worked with the test peers (docs/device.md).
         for r in ${DEVICE_MBEDTLS_RECORDS:-16384/4096 1024/512}; do

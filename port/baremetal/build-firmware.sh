@@ -5,7 +5,7 @@
 # (port/baremetal/) and picolibc with its semihosting layer, linked with
 # the board's Mbed TLS 4 (build-mbedtls4.sh) into OUT/BOARD/iotls-BOARD.elf.
 #
-# Usage: port/baremetal/build-firmware.sh OUT BOARD [mbedtls IN OUT]   (BOARD: cm4 | rv32)
+# Usage: port/baremetal/build-firmware.sh OUT BOARD [mbedtls IN OUT | p256m]   (BOARD: cm4 | rv32)
 # OUT/mbedtls4/BOARD must hold the library. Exit status 1 on a compile error
 # or warning (-Werror).
 # With "mbedtls": the comparison firmware instead (compare/main_mbedtls.c:
@@ -13,6 +13,9 @@
 # IN and OUT bytes, default 16384 and 4096), OUT/BOARD/mbedtls-IN-OUT-BOARD.elf,
 # linked with OUT/mbedtls4/BOARD-tls-IN-OUT (build-mbedtls4.sh OUT/mbedtls4
 # BOARD tls IN OUT).
+# With "p256m": the same iotls firmware compiled and linked against Mbed TLS 4
+# with p256-m and P-256 only (build-mbedtls4.sh OUT/mbedtls4 BOARD p256m;
+# crypto_config_p256m.h), OUT/BOARD/iotls-p256m-BOARD.elf.
 set -eu
 OUT=${1:?usage: build-firmware.sh OUT BOARD}
 BOARD=${2:?usage: build-firmware.sh OUT BOARD}
@@ -27,6 +30,13 @@ LIB=$OUT/mbedtls4/$BOARD
 OBJ=$OUT/$BOARD/obj
 ELF=$OUT/$BOARD/iotls-$BOARD.elf
 X509_CONFIG=$HERE/mbedtls/mbedtls_config.h
+CRYPTO_CONFIG=$HERE/mbedtls/crypto_config.h
+if [ "$VARIANT" = p256m ]; then
+    LIB=$OUT/mbedtls4/$BOARD-p256m
+    OBJ=$OUT/$BOARD/obj-p256m
+    ELF=$OUT/$BOARD/iotls-p256m-$BOARD.elf
+    CRYPTO_CONFIG=$HERE/mbedtls/crypto_config_p256m.h
+fi
 if [ "$VARIANT" = mbedtls ]; then
     IN=${4:-16384}
     OUTLEN=${5:-4096}
@@ -68,7 +78,7 @@ PROFILE="-DIOTLS_NO_SERVER -DIOTLS_FEATURE_EXT_PSK=0 -DIOTLS_FEATURE_ALPN=0 \
 COMMON="$ARCH_FLAGS --specs=picolibc.specs -std=c11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
 -I$REPO/include -I$REPO/src -I$REPO/src/config -I$REPO/src/crypto/psa -I$OUT/mbedtls4/src/include -I$OUT/mbedtls4/src/tf-psa-crypto/include \
 -I$OUT/mbedtls4/src/tf-psa-crypto/drivers/builtin/include \
--DTF_PSA_CRYPTO_CONFIG_FILE=\"$HERE/mbedtls/crypto_config.h\" -DMBEDTLS_CONFIG_FILE=\"$X509_CONFIG\" \
+-DTF_PSA_CRYPTO_CONFIG_FILE=\"$CRYPTO_CONFIG\" -DMBEDTLS_CONFIG_FILE=\"$X509_CONFIG\" \
 -DIOTLS_NO_THREADS $PROFILE"
 # The engine's own stricter set (CMakeLists.txt: IOTLS_CORE_WARNINGS).
 CORE="-Wshadow -Wconversion"
@@ -112,6 +122,6 @@ for f in port/baremetal/main.c port/baremetal/startup.c port/baremetal/platform.
 done
 # shellcheck disable=SC2086
 $CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM \
-    -Wl,--defsym=__stack_size=$STACK -Wl,--gc-sections -Wl,-Map,"$OUT/$BOARD/iotls-$BOARD.map" \
+    -Wl,--defsym=__stack_size=$STACK -Wl,--gc-sections -Wl,-Map,"${ELF%.elf}.map" \
     -o "$ELF" $objs "$LIB/lib/libmbedx509.a" "$LIB/lib/libtfpsacrypto.a"
 $CROSS-size "$ELF"

@@ -5,12 +5,14 @@
 # the board configuration of port/baremetal/mbedtls/ (no file system, no
 # threads, no built-in entropy source).
 #
-# Usage: port/baremetal/build-mbedtls4.sh OUT BOARD [tls IN OUT]   (BOARD: cm4 | rv32)
+# Usage: port/baremetal/build-mbedtls4.sh OUT BOARD [tls IN OUT | p256m]   (BOARD: cm4 | rv32)
 #   tls: also Mbed TLS' own TLS 1.3 client (libmbedtls), for the comparison
 #        firmware (mbedtls_config_tls.h), with record buffers of IN and OUT
 #        bytes (MBEDTLS_SSL_IN/OUT_CONTENT_LEN; default 16384 and 4096, as
 #        ESP-IDF configures them), into OUT/BOARD-tls-IN-OUT, its
 #        configuration OUT/config-tls-IN-OUT.h
+#   p256m: P-256 served by p256-m and no other curve (crypto_config_p256m.h),
+#        for the p256-m firmware, into OUT/BOARD-p256m
 #   OUT/src              the unpacked source, shared by both boards
 #   OUT/BOARD/lib        libtfpsacrypto.a libmbedx509.a
 # The firmware compiles against the unpacked headers (OUT/src) with the same
@@ -31,7 +33,12 @@ board_flags "$BOARD"
 
 LIB=$OUT/$BOARD
 X509_CONFIG=$HERE/mbedtls/mbedtls_config.h
+CRYPTO_CONFIG=$HERE/mbedtls/crypto_config.h
 TARGETS="tfpsacrypto mbedx509"
+if [ "$VARIANT" = p256m ]; then
+    LIB=$OUT/$BOARD-p256m
+    CRYPTO_CONFIG=$HERE/mbedtls/crypto_config_p256m.h
+fi
 if [ "$VARIANT" = tls ]; then
     IN=${4:-16384}
     OUTLEN=${5:-4096}
@@ -50,7 +57,9 @@ fi
 if [ -f "$LIB/lib/libtfpsacrypto.a" ] && [ -f "$LIB/lib/libmbedx509.a" ] &&
     { [ "$VARIANT" != tls ] || [ -f "$LIB/lib/libmbedtls.a" ]; }; then
     # Rebuilt when the configuration changed since.
-    [ "$VARIANT" = tls ] && [ "$HERE/mbedtls/mbedtls_config_tls.h" -nt "$LIB/lib/libmbedtls.a" ] || exit 0
+    [ "$VARIANT" = tls ] && [ "$HERE/mbedtls/mbedtls_config_tls.h" -nt "$LIB/lib/libmbedtls.a" ] && rebuild=1
+    [ "$VARIANT" = p256m ] && [ "$HERE/mbedtls/crypto_config.h" -nt "$LIB/lib/libtfpsacrypto.a" ] && rebuild=1
+    [ -n "${rebuild:-}" ] || exit 0
 fi
 command -v "$CROSS-gcc" >/dev/null 2>&1 || { echo "device leg not run: $CROSS-gcc not found" >&2; exit 3; }
 
@@ -94,7 +103,7 @@ cmake -S "$OUT/src" -B "$LIB/build" -DCMAKE_TOOLCHAIN_FILE="$OUT/toolchain-$BOAR
     -DCMAKE_BUILD_TYPE=MinSizeRel -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF \
     -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DUSE_STATIC_MBEDTLS_LIBRARY=ON \
     -DMBEDTLS_CONFIG_FILE="$X509_CONFIG" \
-    -DTF_PSA_CRYPTO_CONFIG_FILE="$HERE/mbedtls/crypto_config.h" \
+    -DTF_PSA_CRYPTO_CONFIG_FILE="$CRYPTO_CONFIG" \
     -DPython3_EXECUTABLE="$(command -v python3)" \
     -DCMAKE_INSTALL_PREFIX="$LIB" -DCMAKE_INSTALL_LIBDIR=lib >"$LIB.configure.log" 2>&1 ||
     { tail -n 30 "$LIB.configure.log" >&2; exit 1; }

@@ -283,6 +283,11 @@ int main(int argc, char **argv)
         if (rc != IOTLS_OK)
             return fail("device certificate", rc);
     }
+    /* The key exchange groups offered, in order (a comparison of one
+     * group's cost on two builds: docs/device.md); else the build's default. */
+    if (job_get("groups") != NULL &&
+        (rc = iotls_config_set_groups(cfg, job_get("groups"))) != IOTLS_OK)
+        return fail("groups", rc);
     /* Small records (record_size_limit / max_fragment_length, where the
      * peer takes them) and a handshake buffer sized for the peer's chain. */
     if (job_get("record_size") != NULL &&

@@ -5,8 +5,8 @@ measured.
 
     run-client BOARD HOST:PORT --ca FILE [--cert FILE --key FILE]
                [--servername NAME] [--get PATH] [--resume | --warm-reset]
-               [--early-data TEXT] [--key-update]
-               [--stack mbedtls [--records IN/OUT]]
+               [--early-data TEXT] [--key-update] [--groups LIST]
+               [--stack mbedtls [--records IN/OUT] | --p256m]
 
 BOARD is cm4 (QEMU mps2-an386, Cortex-M4) or rv32 (QEMU virt, RV32IMC).
 The board has no IP stack: its UART is joined by QEMU to a TCP socket on
@@ -27,6 +27,9 @@ retained region (magic, CRC-32) and resets the board (AIRCR SYSRESETREQ on
 cm4, the virt test finisher on rv32); the boot after the reset finds the
 region intact and resumes. The relay opens the second TLS connection on
 the board's first bytes after the peer closed the first.
+
+--p256m: the iotls firmware linked with Mbed TLS 4 built with p256-m and
+P-256 only (make device-compare), which offers only secp256r1.
 
 Exit status 0 only when every boot succeeded (2: usage or setup error).
 """
@@ -294,6 +297,12 @@ def main():
     ap.add_argument("--records", default="16384/4096", metavar="IN/OUT",
                     help="--stack mbedtls: the build with these record buffers "
                          "(MBEDTLS_SSL_IN/OUT_CONTENT_LEN; default ESP-IDF's 16384/4096)")
+    ap.add_argument("--p256m", action="store_true",
+                    help="the iotls firmware against Mbed TLS 4 with p256-m and P-256 only "
+                         "(make device-compare)")
+    ap.add_argument("--groups", metavar="LIST",
+                    help="iotls: iotls_config_set_groups (e.g. secp256r1: the key exchange "
+                         "groups offered, in order)")
     ap.add_argument("--record-size", type=int,
                     help="iotls: iotls_config_set_record_size (record_size_limit and "
                          "max_fragment_length below 16384)")
@@ -316,18 +325,21 @@ def main():
         args.servername = "localhost"
     board = BOARDS[args.board]
     if args.stack == "mbedtls":
-        if args.record_size or args.max_handshake:
-            ap.error("--stack mbedtls: record buffers are chosen with --records IN/OUT")
+        if args.record_size or args.max_handshake or args.groups or args.p256m:
+            ap.error("--stack mbedtls: only --records IN/OUT chooses its build (no --groups, "
+                     "--record-size, --max-handshake or --p256m)")
         rin, _, rout = args.records.partition("/")
         if not (rin.isdigit() and rout.isdigit()):
             ap.error("--records IN/OUT, e.g. 16384/4096")
         elf = os.path.join(args.build, args.board,
                            "mbedtls-%s-%s-%s.elf" % (rin, rout, args.board))
     else:
-        elf = os.path.join(args.build, args.board, "iotls-%s.elf" % args.board)
+        elf = os.path.join(args.build, args.board,
+                           "iotls-%s%s.elf" % ("p256m-" if args.p256m else "", args.board))
     if not os.path.isfile(elf):
         print("run-client: no firmware at %s (run make device%s)"
-              % (elf, "-compare" if args.stack == "mbedtls" else ""), file=sys.stderr)
+              % (elf, "-compare" if args.stack == "mbedtls" or args.p256m else ""),
+              file=sys.stderr)
         return 2
     if shutil.which(board["qemu"][0]) is None:
         print("run-client: %s not found (make device installs it)" % board["qemu"][0],
@@ -362,6 +374,8 @@ def main():
                 lines.append("session=" + session)
             if args.key_update:
                 lines.append("keyupdate=1")
+            if args.groups:
+                lines.append("groups=" + args.groups)
             if args.record_size:
                 lines.append("record_size=%d" % args.record_size)
             if args.max_handshake:

@@ -8,6 +8,12 @@
  *     with an EC key, but the public-key code is shared),
  *   - SHA-256/384, HMAC, HKDF, AES-GCM and ChaCha20-Poly1305,
  *   - PEM and DER parsing of keys (pk) for the device key.
+ * The p256-m variant (crypto_config_p256m.h, which sets IOTLS_BAREMETAL_P256M
+ * and includes this file) serves P-256 with p256-m instead of the built-in
+ * ECC code and keeps no other curve: TF-PSA-Crypto 1.0 builds the built-in
+ * code for any other curve (or deterministic ECDSA, or key derivation into EC
+ * keys) asked for beside it, which is what p256-m is meant to leave out. So
+ * that build has no X25519 and the firmware offers only secp256r1.
  * No file system (no MBEDTLS_FS_IO: the PSA provider's file functions then say
  * IOTLS_ERR_UNSUPPORTED), no threads, no time() beyond what x509 needs for validity checks
  * (MBEDTLS_HAVE_TIME_DATE: the board's clock comes from the host), and no built-in entropy source:
@@ -21,7 +27,6 @@
 #define PSA_WANT_ALG_CHACHA20_POLY1305 1
 #define PSA_WANT_ALG_ECDH 1
 #define PSA_WANT_ALG_ECDSA 1
-#define PSA_WANT_ALG_DETERMINISTIC_ECDSA 1
 #define PSA_WANT_ALG_GCM 1
 #define PSA_WANT_ALG_HKDF 1
 #define PSA_WANT_ALG_HKDF_EXTRACT 1
@@ -33,8 +38,15 @@
 #define PSA_WANT_ALG_SHA_384 1
 #define PSA_WANT_ALG_SHA_512 1
 
-#define PSA_WANT_ECC_MONTGOMERY_255 1
 #define PSA_WANT_ECC_SECP_R1_256 1
+#if defined(IOTLS_BAREMETAL_P256M)
+/* Mbed TLS' small P-256 (32-bit code): ECDH, ECDSA and key generation. */
+#define MBEDTLS_PSA_P256M_DRIVER_ENABLED
+#else
+#define PSA_WANT_ECC_MONTGOMERY_255 1
+#define PSA_WANT_ALG_DETERMINISTIC_ECDSA 1
+#define PSA_WANT_KEY_TYPE_ECC_KEY_PAIR_DERIVE 1
+#endif
 
 #define PSA_WANT_KEY_TYPE_DERIVE 1
 #define PSA_WANT_KEY_TYPE_HMAC 1
@@ -47,7 +59,6 @@
 #define PSA_WANT_KEY_TYPE_ECC_KEY_PAIR_IMPORT 1
 #define PSA_WANT_KEY_TYPE_ECC_KEY_PAIR_EXPORT 1
 #define PSA_WANT_KEY_TYPE_ECC_KEY_PAIR_GENERATE 1
-#define PSA_WANT_KEY_TYPE_ECC_KEY_PAIR_DERIVE 1
 
 /* The board's calendar time (x509 validity): time() from the port. */
 #define MBEDTLS_HAVE_TIME
@@ -75,8 +86,10 @@
 #define MBEDTLS_PSA_DRIVER_GET_ENTROPY
 /* Keys live in RAM only: no PSA storage, no ITS over files. */
 #define MBEDTLS_PSA_KEY_STORE_DYNAMIC
+#if !defined(IOTLS_BAREMETAL_P256M)
 /* Fast reduction for the NIST curves (P-256 handshakes cost less). */
 #define MBEDTLS_ECP_NIST_OPTIM
+#endif
 #define MBEDTLS_HAVE_ASM
 
 #endif
