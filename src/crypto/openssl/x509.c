@@ -693,6 +693,7 @@ typedef struct {
     int err[VF_COUNT];   /* the first X509_V_ERR_* seen in each category */
     int depth[VF_COUNT]; /* ... and where in the chain */
     char revoked[320];   /* the detail naming the first revoked certificate */
+    int is_server_cert;  /* the chain's role, for that detail's words */
 } verify_state;
 
 static int dn_text(const X509_NAME *dn, char *out, size_t cap);
@@ -783,16 +784,19 @@ static int collect_cb(int ok, X509_STORE_CTX *sctx)
     unsigned category = classify(err);
     if (category == VF_REVOKED && !(st->flags & VF_REVOKED)) {
         X509 *x = X509_STORE_CTX_get_current_cert(sctx);
+        X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
         const ASN1_INTEGER *serial = x != NULL ? X509_get0_serialNumber(x) : NULL;
-        char subject[160], issuer[160];
-        if (x == NULL || serial == NULL ||
-            dn_text(X509_get_subject_name(x), subject, sizeof subject) != IOTLS_OK ||
-            dn_text(X509_get_issuer_name(x), issuer, sizeof issuer) != IOTLS_OK)
-            snprintf(st->revoked, sizeof st->revoked, "certificate is revoked");
-        else
-            iotls__common_revoked_detail(st->revoked, sizeof st->revoked, subject,
-                                         ASN1_STRING_get0_data(serial),
-                                         (size_t)ASN1_STRING_length(serial), issuer);
+        char leaf_subject[160], subject[160], issuer[160];
+        int named =
+            x != NULL && serial != NULL &&
+            dn_text(X509_get_subject_name(x), subject, sizeof subject) == IOTLS_OK &&
+            dn_text(X509_get_issuer_name(x), issuer, sizeof issuer) == IOTLS_OK &&
+            (depth == 0 || (leaf != NULL && dn_text(X509_get_subject_name(leaf), leaf_subject,
+                                                    sizeof leaf_subject) == IOTLS_OK));
+        iotls__common_revoked_detail(
+            st->revoked, sizeof st->revoked, st->is_server_cert, depth == 0 ? NULL : leaf_subject,
+            named ? subject : NULL, named ? ASN1_STRING_get0_data(serial) : NULL,
+            named ? (size_t)ASN1_STRING_length(serial) : 0, named ? issuer : NULL);
     }
     note(st, category, err, depth);
     return category == VF_FATAL ? 0 : 1;
@@ -887,6 +891,7 @@ static int run_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
                       verify_state *st, int *leaf_anchor)
 {
     *leaf_anchor = 0;
+    st->is_server_cert = policy->is_server_cert;
     X509_STORE_CTX *sctx = X509_STORE_CTX_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     int rc = IOTLS_ERR_NO_MEMORY;
