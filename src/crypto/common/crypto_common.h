@@ -86,7 +86,17 @@ typedef struct {
 /* 0 and *out filled for a scheme iotls knows, -1 otherwise. */
 int iotls__common_scheme_info(uint16_t scheme, iotls_common_scheme *out);
 
-/* ---- Certificates (x509.c) ---- */
+/* ---- Certificates (x509_load.c, x509.c) ---- */
+
+/* What each provider gives x509_load.c, which defines the
+ * iotls__x509_load_* entry points of crypto.h (but iotls__x509_load_dir)
+ * on them: append every certificate of a PEM or DER buffer / file to
+ * chain. skipped NULL: all or nothing (IOTLS_ERR_BAD_CERTIFICATE when any
+ * does not parse); else certificates the library cannot use are skipped
+ * and counted there, IOTLS_ERR_BAD_CERTIFICATE only when none loaded.
+ * A file that cannot be read: IOTLS_ERR_KEY_LOAD. */
+int iotls__x509_parse_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped);
+int iotls__x509_parse_file(iotls_x509 *chain, const char *path, size_t *skipped);
 
 /* 1 when data holds a PEM armour line somewhere within len bytes. */
 int iotls__common_looks_pem(const uint8_t *data, size_t len);

@@ -21,6 +21,7 @@ typedef int iotls_mbx509_not_built;
 
 #include "crypto/common/crypto_common.h"
 #include "iotls/error.h"
+#include "crypto/mbedtls_common/pem_input.h"
 #include "crypto/mbedtls_common/x509.h"
 
 /* ---- chain storage ---- */
@@ -197,21 +198,14 @@ int iotls__crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
     if (crls == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
 #if defined(MBEDTLS_X509_CRL_PARSE_C)
+    iotls_mb_input in;
+    int rc = iotls__mb_input_begin(&in, data, len);
+    if (rc != IOTLS_OK)
+        return rc;
     mbedtls_x509_crl parsed;
     mbedtls_x509_crl_init(&parsed);
-    int ret;
-    /* A PEM buffer must end with its NUL for mbedTLS; copy when it does
-     * not. */
-    if (iotls__common_looks_pem(data, len) && data[len - 1] != '\0') {
-        unsigned char *copy = calloc(1, len + 1);
-        if (copy == NULL)
-            return IOTLS_ERR_NO_MEMORY;
-        memcpy(copy, data, len);
-        ret = mbedtls_x509_crl_parse(&parsed, copy, len + 1);
-        free(copy);
-    } else {
-        ret = mbedtls_x509_crl_parse(&parsed, data, len);
-    }
+    int ret = mbedtls_x509_crl_parse(&parsed, in.data, in.len);
+    iotls__mb_input_end(&in);
     return crl_take(crls, &parsed, ret);
 #else
     (void)data;

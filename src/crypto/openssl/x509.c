@@ -508,9 +508,10 @@ static int append_all(iotls_x509 *chain, pending *p)
     return rc;
 }
 
-/* skipped: NULL for all or nothing, else where the count of skipped
- * certificates goes (set to 0 first). */
-static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+/* The provider hooks of crypto_common.h: the iotls__x509_load_* entry
+ * points (common/x509_load.c) parse through these. skipped is set to 0
+ * first. */
+int iotls__x509_parse_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
 {
     if (skipped != NULL)
         *skipped = 0;
@@ -526,7 +527,7 @@ static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *
     return rc;
 }
 
-static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
+int iotls__x509_parse_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     if (skipped != NULL)
         *skipped = 0;
@@ -537,37 +538,8 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
     int rc = iotls__ossl_read_file(path, &data, &len);
     if (rc != IOTLS_OK)
         return rc;
-    rc = len > 0 ? load_mem(chain, data, len, skipped) : IOTLS_ERR_BAD_CERTIFICATE;
+    rc = len > 0 ? iotls__x509_parse_mem(chain, data, len, skipped) : IOTLS_ERR_BAD_CERTIFICATE;
     free(data);
-    return rc;
-}
-
-int iotls__x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
-{
-    return load_mem(chain, data, len, NULL);
-}
-
-int iotls__x509_load_file(iotls_x509 *chain, const char *path)
-{
-    return load_file(chain, path, NULL);
-}
-
-int iotls__x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len,
-                                 size_t *skipped)
-{
-    size_t n = 0;
-    int rc = load_mem(chain, data, len, &n);
-    if (skipped != NULL)
-        *skipped = n;
-    return rc;
-}
-
-int iotls__x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
-{
-    size_t n = 0;
-    int rc = load_file(chain, path, &n);
-    if (skipped != NULL)
-        *skipped = n;
     return rc;
 }
 
@@ -596,7 +568,7 @@ int iotls__x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
         /* Counted as mbedtls_x509_crt_parse_path counts: the certificates
          * skipped in a file, or the file when nothing in it loaded. */
         size_t in_file = 0;
-        int one = load_file(chain, path, &in_file);
+        int one = iotls__x509_parse_file(chain, path, &in_file);
         if (one == IOTLS_ERR_NO_MEMORY)
             rc = one;
         else if (skipped != NULL)
