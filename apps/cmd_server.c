@@ -106,6 +106,10 @@ static void usage(FILE *out)
         "                       --psk-hash sha256|sha384 (default: the first --ciphers\n"
         "                       suite's, else sha256)\n"
         "  --psk-ke             prefer PSK without ECDHE (psk_ke) when the client offers it\n"
+        "  --hrr-cookie         stateless HelloRetryRequest: it carries a cookie the client\n"
+        "                       must echo (RFC 8446 4.2.2); without, the connection keeps that\n"
+        "                       state. Some clients (Mbed TLS 4.0) refuse a cookie they did\n"
+        "                       not send\n"
         "  --key-update-limit N KeyUpdate after N records under one key (tests)\n"
         "  -v                   trace handshakes on stderr\n"
         "SIGINT/SIGTERM stop accepting (new connections are refused), let open exchanges\n"
@@ -134,7 +138,7 @@ int cmd_server(int argc, char **argv)
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *ready_file = NULL,
                *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL,
                *key_pass = NULL, *replay_redis = NULL;
-    int psk_ke = 0;
+    int psk_ke = 0, hrr_cookie = 0;
     unsigned long key_update_limit = 0;
     unsigned long early_max = 0, ticket_rotation = 0;
     /* Tickets by default, as openssl s_server: a client can try resumption
@@ -200,6 +204,8 @@ int cmd_server(int argc, char **argv)
             key_update_limit = app_parse_num("--key-update-limit", v, 1, 16777216);
         else if (app_opt_flag(argv, i, "--psk-ke"))
             psk_ke = 1;
+        else if (app_opt_flag(argv, i, "--hrr-cookie"))
+            hrr_cookie = 1;
         else if ((v = app_opt_value(argc, argv, &i, "--record-size")))
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
@@ -270,6 +276,10 @@ int cmd_server(int argc, char **argv)
         iotls_config_set_psk_ke(cfg, IOTLS_PSK_KE_ONLY);
     if (key_update_limit)
         iotls_config_set_key_update_limit(cfg, key_update_limit);
+    if (hrr_cookie && (rc = iotls_config_set_hrr_cookie(cfg, 1)) != IOTLS_OK) {
+        fprintf(stderr, "iotls: --hrr-cookie: %s\n", iotls_error_string(rc));
+        goto out;
+    }
     if (cert && (rc = app_set_cert(cfg, cert, key, key_pass)) != IOTLS_OK)
         goto out;
     if (ca) {

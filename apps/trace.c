@@ -106,7 +106,9 @@ static void on_event(void *arg, const iotls_conn *conn, const iotls_event *ev)
         snprintf(line, sizeof line, "   handshake complete");
         break;
     case IOTLS_EV_HRR:
-        snprintf(line, sizeof line, "   HelloRetryRequest: key share for %s needed",
+        /* A server's detail says whether it carried a cookie. */
+        snprintf(line, sizeof line, "   HelloRetryRequest%s%s: key share for %s needed",
+                 ev->detail ? " " : "", ev->detail ? ev->detail : "",
                  iotls_group_name((uint16_t)ev->value));
         break;
     case IOTLS_EV_CERT_VERIFIED:

@@ -32,8 +32,8 @@ static void cert_detail(const iotls_conn *c, char *out, size_t cap)
     if (iotls__x509_count(&c->peer_chain) == 0)
         return;
     /* The server's log names the refused client (an unknown CA's text
-     * below names a lone leaf already). */
-    if (!is_server_cert &&
+     * below names a lone leaf already, a revocation's names it always). */
+    if (!is_server_cert && c->error != IOTLS_ERR_CERT_REVOKED &&
         !(c->error == IOTLS_ERR_CERT_UNKNOWN_CA && iotls__x509_count(&c->peer_chain) == 1)) {
         char subject[IOTLS_PEER_SUBJECT_MAX + 1];
         if (iotls__x509_subject(&c->peer_chain, 0, subject, sizeof subject) == IOTLS_OK) {

@@ -270,7 +270,8 @@ static int send_hello_retry_request(iotls_conn *c)
     if (rc != IOTLS_OK)
         return rc;
     c->hrr = 1;
-    iotls__conn_event(c, IOTLS_EV_HRR, 0, 0, (int)s->hrr_group, "sent");
+    iotls__conn_event(c, IOTLS_EV_HRR, 0, 0, (int)s->hrr_group,
+                      s->hrr_cookie_len > 0 ? "sent with a cookie" : "sent");
     s->state = IOTLS_SV_WAIT_CH2;
     return IOTLS_OK;
 }

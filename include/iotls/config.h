@@ -174,7 +174,8 @@ enum iotls_event_kind {
     IOTLS_EV_CCS_SENT = 7,
     IOTLS_EV_CCS_RECEIVED = 8,
     IOTLS_EV_HANDSHAKE_DONE = 9,
-    IOTLS_EV_HRR = 10,           /* HelloRetryRequest sent or received: value = group */
+    IOTLS_EV_HRR = 10,           /* HelloRetryRequest sent or received: value = group;
+                                  * a server's detail "sent" or "sent with a cookie" */
     IOTLS_EV_CERT_VERIFIED = 11, /* peer chain verified (or skipped, value = 1) */
     IOTLS_EV_KEY_UPDATE = 12,    /* value: 1 sent, 0 received */
 };

@@ -2,7 +2,8 @@
 # (openssl s_client, gnutls-cli, wolfssl_peer client) and our own client.
 # Included at the end of tests/interop/CMakeLists.txt. One test per
 # (client peer, server certificate) runs the 3 suites x 3 groups matrix; one
-# per peer runs HRR, client auth, TLS 1.2-only client and 1 MiB echo.
+# per peer runs HRR (with and without --hrr-cookie), client auth, TLS
+# 1.2-only client and 1 MiB echo.
 
 # The server under test is always our command, even when IOTLS_INTEROP_CLIENT
 # swaps IOTLS for a stand-in client (harness self-check).

@@ -8,7 +8,8 @@
 #     SET   ccm   the 2 CCM suites x 3 groups (ECDSA; RSA with x25519), 1 MiB each
 #     SET   ecdsa-p256 | ecdsa-p384 | rsa2048 | chain   3 suites x 3 groups with that
 #                                                      server certificate
-#           features                                   HRR, client auth (ECDSA, RSA,
+#           features                                   HRR (state kept; with --hrr-cookie,
+#                                                      the cookie seen), client auth (ECDSA, RSA,
 #                                                      optional, required), TLS 1.2-only
 #                                                      client, 1 MiB echoed
 # What was negotiated is asserted from our server's per-connection line
@@ -85,10 +86,12 @@ ossl_group() {
 }
 
 # peer_client TAG INPUT UNTIL [suite=S] [groups=a,b] [ccert=client-ecdsa|client-rsa]
-#   [version=tls12]: runs the peer's client against $IA_PORT (see ia_client).
-#   The client verifies our server against ca.pem with the name localhost.
+#   [version=tls12] [trace=FILE]: runs the peer's client against $IA_PORT (see
+#   ia_client). The client verifies our server against ca.pem with the name
+#   localhost. trace (openssl only): s_client -trace, every message with its
+#   extensions as received and sent, into FILE.
 peer_client() {
-    local tag=$1 input=$2 until=$3 kv suite='' groups='' ccert='' version=tls13 a=() g prio
+    local tag=$1 input=$2 until=$3 kv suite='' groups='' ccert='' version=tls13 trace='' a=() g prio
     shift 3
     for kv in "$@"; do
         case $kv in
@@ -96,9 +99,11 @@ peer_client() {
         groups=*) groups=${kv#*=} ;;
         ccert=*) ccert=${kv#*=} ;;
         version=*) version=${kv#*=} ;;
+        trace=*) trace=${kv#*=} ;;
         *) ia_die "peer_client: bad knob $kv" ;;
         esac
     done
+    [ -z "$trace" ] || [ "$PEER" = openssl ] || ia_die "peer_client: trace= is for openssl only"
     case $PEER in
     openssl)
         IA_CLIENT_CMD=(openssl s_client)
@@ -115,6 +120,7 @@ peer_client() {
             )")
         fi
         [ -n "$ccert" ] && a+=(-cert "$PKI/$ccert.pem" -key "$PKI/$ccert.key")
+        [ -n "$trace" ] && a+=(-trace -msgfile "$trace")
         ;;
     gnutls)
         IA_CLIENT_CMD=(gnutls-cli)
@@ -236,17 +242,49 @@ matrix() {
     done
 }
 
+# hrr_cookies TRACE: the cookie extensions in an s_client -trace, one
+# line per HelloRetryRequest (a ServerHello before the second ClientHello)
+# and per ClientHello: "hrr" or "ch2" where a cookie was seen.
+hrr_cookies() {
+    awk '/^ +ClientHello,/ { msg = (++ch == 2) ? "ch2" : "ch1" }
+         /^ +ServerHello,/ { msg = (ch == 1) ? "hrr" : "sh" }
+         /extension_type=cookie/ { print msg }' "$1"
+}
+
+# cell_hrr [cookie]: the client's first (only) key share must be for a
+# group our server does not take. gnutls-cli sends one share per group
+# family (x25519 and the NIST curves), so it gets secp256r1 first: same
+# family as secp384r1. Our server's -v trace says whether its
+# HelloRetryRequest carried a cookie (--hrr-cookie); with openssl's client
+# its -trace shows the cookie on the wire, and echoed in the second
+# ClientHello, or no cookie at all without the option.
 cell_hrr() {
-    # The client's first (only) key share must be for a group our server does
-    # not take. gnutls-cli sends one share per group family (x25519 and the
-    # NIST curves), so it gets secp256r1 first: same family as secp384r1.
-    local first=x25519
+    local cookie=${1:-} first=x25519 opt=() trace=() want_trace want_cookies
     [ "$PEER" = gnutls ] && first=secp256r1
-    ia_cell_begin "server $CLI hrr: server --groups secp384r1, client share $first first"
-    if our_server ecdsa-p256 --groups secp384r1; then
-        round_trip "c$CELLNO" "after a HelloRetryRequest" groups="$first,secp384r1"
+    if [ "$cookie" = cookie ]; then
+        opt=(--hrr-cookie)
+        want_trace='HelloRetryRequest sent with a cookie: key share for secp384r1 needed'
+        want_cookies='hrr ch2'
+    else
+        want_trace='HelloRetryRequest sent: key share for secp384r1 needed'
+        want_cookies=''
+    fi
+    ia_cell_begin "server $CLI hrr${cookie:+ with cookie}: server --groups secp384r1${cookie:+ --hrr-cookie}, client share $first first"
+    if our_server ecdsa-p256 --groups secp384r1 -v "${opt[@]}"; then
+        [ "$PEER" = openssl ] && trace=(trace="$IA_WORK/c$CELLNO.trace")
+        round_trip "c$CELLNO" "after a HelloRetryRequest" groups="$first,secp384r1" "${trace[@]}"
         expect_sline ' secp384r1 \(HRR\) ' "secp384r1 after a HelloRetryRequest"
         [ "$PEER" = iotls ] && expect_client 'HelloRetryRequest|\bHRR\b' "the HelloRetryRequest"
+        grep -qF -- "$want_trace" "$IA_SERVER_LOG" ||
+            ia_fail "our server's -v trace does not say '$want_trace'"
+        if [ "$PEER" = openssl ]; then
+            local seen
+            seen=$(hrr_cookies "$IA_WORK/c$CELLNO.trace" | tr '\n' ' ' | sed 's/ $//')
+            grep -q 'ServerHello,' "$IA_WORK/c$CELLNO.trace" 2>/dev/null ||
+                ia_fail "s_client -trace wrote no messages"
+            [ "$seen" = "$want_cookies" ] ||
+                ia_fail "cookies in s_client -trace: '${seen:-none}', want '${want_cookies:-none}'"
+        fi
     fi
     ia_cell_end
 }
@@ -347,6 +385,7 @@ ccm)
     ;;
 features)
     cell_hrr
+    cell_hrr cookie
     cell_client_auth client-ecdsa required
     cell_client_auth client-rsa required
     cell_client_auth client-ecdsa optional

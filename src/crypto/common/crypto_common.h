@@ -86,7 +86,17 @@ typedef struct {
 /* 0 and *out filled for a scheme iotls knows, -1 otherwise. */
 int iotls__common_scheme_info(uint16_t scheme, iotls_common_scheme *out);
 
-/* ---- Certificates (x509.c) ---- */
+/* ---- Certificates (x509_load.c, x509.c) ---- */
+
+/* What each provider gives x509_load.c, which defines the
+ * iotls__x509_load_* entry points of crypto.h (but iotls__x509_load_dir)
+ * on them: append every certificate of a PEM or DER buffer / file to
+ * chain. skipped NULL: all or nothing (IOTLS_ERR_BAD_CERTIFICATE when any
+ * does not parse); else certificates the library cannot use are skipped
+ * and counted there, IOTLS_ERR_BAD_CERTIFICATE only when none loaded.
+ * A file that cannot be read: IOTLS_ERR_KEY_LOAD. */
+int iotls__x509_parse_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped);
+int iotls__x509_parse_file(iotls_x509 *chain, const char *path, size_t *skipped);
 
 /* 1 when data holds a PEM armour line somewhere within len bytes. */
 int iotls__common_looks_pem(const uint8_t *data, size_t len);
@@ -123,11 +133,17 @@ const char *iotls__common_rsa_key_problem(size_t bits, int e_fits, uint64_t e,
 /* "a certificate in the chain has a key we do not accept: why (certificate
  * index of the chain)" into detail; returns IOTLS_ERR_CERT_KEY_REFUSED. */
 int iotls__common_key_refused(char *detail, size_t cap, size_t index, const char *why);
-/* "certificate is revoked: 'subject' (serial HEX) is on the CRL of
- * 'issuer'" into detail; serial is the certificate's serialNumber as its
- * big-endian bytes (leading zero bytes are not printed), in upper-case hex
- * as openssl x509 -serial prints it. */
-void iotls__common_revoked_detail(char *detail, size_t cap, const char *subject,
+/* Which certificate a CRL lists, for IOTLS_ERR_CERT_REVOKED's detail:
+ * "server|client certificate 'subject' (serial HEX) is on the CRL of
+ * 'issuer'" for the leaf; for a CA of the chain, leaf_subject names the
+ * leaf: "... certificate 'leaf': its CA certificate 'subject' (serial HEX)
+ * is on the CRL of 'issuer'" (leaf_subject NULL: the leaf is the one).
+ * serial is the certificate's serialNumber as its big-endian bytes
+ * (leading zero bytes are not printed), in upper-case hex as openssl x509
+ * -serial prints it. subject or issuer NULL (their text could not be
+ * made): a sentence without names. */
+void iotls__common_revoked_detail(char *detail, size_t cap, int is_server_cert,
+                                  const char *leaf_subject, const char *subject,
                                   const uint8_t *serial, size_t serial_len, const char *issuer);
 /* The detail text for a leaf that is not for host (lists the leaf's
  * subjectAltNames through iotls__x509_sans). */

@@ -216,11 +216,20 @@ int iotls__common_key_refused(char *detail, size_t cap, size_t index, const char
     return IOTLS_ERR_CERT_KEY_REFUSED;
 }
 
-void iotls__common_revoked_detail(char *detail, size_t cap, const char *subject,
+void iotls__common_revoked_detail(char *detail, size_t cap, int is_server_cert,
+                                  const char *leaf_subject, const char *subject,
                                   const uint8_t *serial, size_t serial_len, const char *issuer)
 {
     if (detail == NULL || cap == 0)
         return;
+    /* The error's own text says "revoked" already (iotls_error_string):
+     * this says which certificate, on whose CRL, and nothing twice. */
+    const char *role = is_server_cert ? "server" : "client";
+    if (subject == NULL || issuer == NULL) {
+        snprintf(detail, cap, "a certificate of the %s certificate chain is on a CRL of its issuer",
+                 role);
+        return;
+    }
     while (serial_len > 1 && serial[0] == 0) {
         serial++;
         serial_len--;
@@ -230,8 +239,13 @@ void iotls__common_revoked_detail(char *detail, size_t cap, const char *subject,
     for (size_t i = 0; i < serial_len && n + 2 < sizeof hex; i++, n += 2)
         snprintf(hex + n, 3, "%02X", serial[i]);
     hex[n] = '\0';
-    snprintf(detail, cap, "certificate is revoked: '%s' (serial %s) is on the CRL of '%s'", subject,
-             hex, issuer);
+    if (leaf_subject == NULL)
+        snprintf(detail, cap, "%s certificate '%s' (serial %s) is on the CRL of '%s'", role,
+                 subject, hex, issuer);
+    else
+        snprintf(detail, cap,
+                 "%s certificate '%s': its CA certificate '%s' (serial %s) is on the CRL of '%s'",
+                 role, leaf_subject, subject, hex, issuer);
 }
 
 void iotls__common_host_detail(const iotls_x509 *chain, const char *host, char *detail,

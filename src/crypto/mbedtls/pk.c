@@ -12,6 +12,7 @@
 #include "compat.h"
 #include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
+#include "crypto/mbedtls_common/pem_input.h"
 #include "iotls/error.h"
 
 /* RSA-PSS signing sets the padding on the key's RSA context, and a server's
@@ -78,27 +79,14 @@ int iotls__pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const
         return IOTLS_ERR_BAD_ARG;
     iotls__pkey_free(key);
 
-    /* mbedTLS parses PEM only from a NUL-ended buffer whose length counts
-     * the NUL; a caller's PEM without one gets a terminated copy. */
-    const uint8_t *in = data;
-    size_t in_len = len;
-    uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && iotls__common_looks_pem(data, len)) {
-        copy = malloc(len + 1);
-        if (copy == NULL)
-            return IOTLS_ERR_NO_MEMORY;
-        memcpy(copy, data, len);
-        copy[len] = '\0';
-        in = copy;
-        in_len = len + 1;
-    }
+    iotls_mb_input in;
+    int rc = iotls__mb_input_begin(&in, data, len);
+    if (rc != IOTLS_OK)
+        return rc;
 
-    int ret = iotls__compat_pk_parse_key(&key->pk, in, in_len, (const unsigned char *)password,
+    int ret = iotls__compat_pk_parse_key(&key->pk, in.data, in.len, (const unsigned char *)password,
                                          password_len(password));
-    if (copy != NULL) {
-        mbedtls_platform_zeroize(copy, len + 1);
-        free(copy);
-    }
+    iotls__mb_input_end(&in);
     if (ret != 0) {
         iotls__pkey_free(key);
         key->why = why_of(ret);

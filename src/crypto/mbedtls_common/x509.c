@@ -21,6 +21,7 @@ typedef int iotls_mbx509_not_built;
 
 #include "crypto/common/crypto_common.h"
 #include "iotls/error.h"
+#include "crypto/mbedtls_common/pem_input.h"
 #include "crypto/mbedtls_common/x509.h"
 
 /* ---- chain storage ---- */
@@ -197,21 +198,14 @@ int iotls__crl_load_mem(iotls_crl *crls, const uint8_t *data, size_t len)
     if (crls == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
 #if defined(MBEDTLS_X509_CRL_PARSE_C)
+    iotls_mb_input in;
+    int rc = iotls__mb_input_begin(&in, data, len);
+    if (rc != IOTLS_OK)
+        return rc;
     mbedtls_x509_crl parsed;
     mbedtls_x509_crl_init(&parsed);
-    int ret;
-    /* A PEM buffer must end with its NUL for mbedTLS; copy when it does
-     * not. */
-    if (iotls__common_looks_pem(data, len) && data[len - 1] != '\0') {
-        unsigned char *copy = calloc(1, len + 1);
-        if (copy == NULL)
-            return IOTLS_ERR_NO_MEMORY;
-        memcpy(copy, data, len);
-        ret = mbedtls_x509_crl_parse(&parsed, copy, len + 1);
-        free(copy);
-    } else {
-        ret = mbedtls_x509_crl_parse(&parsed, data, len);
-    }
+    int ret = mbedtls_x509_crl_parse(&parsed, in.data, in.len);
+    iotls__mb_input_end(&in);
     return crl_take(crls, &parsed, ret);
 #else
     (void)data;
@@ -248,28 +242,29 @@ static int has_crl_for(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *crt)
 }
 
 /* Names the first certificate of chain that a loaded CRL of its issuer
- * lists. */
-static void revoked_detail(const iotls_x509 *chain, const mbedtls_x509_crl *crls, char *detail,
-                           size_t cap)
+ * lists (and the leaf, when that is a CA certificate above it). */
+static void revoked_detail(const iotls_x509 *chain, const mbedtls_x509_crl *crls,
+                           int is_server_cert, char *detail, size_t cap)
 {
-    for (const mbedtls_x509_crt *crt = &chain->crt; crt != NULL && crt->raw.p != NULL;
-         crt = crt->next) {
+    const mbedtls_x509_crt *leaf = &chain->crt;
+    for (const mbedtls_x509_crt *crt = leaf; crt != NULL && crt->raw.p != NULL; crt = crt->next) {
         for (const mbedtls_x509_crl *crl = crls; crl != NULL && crl->version != 0;
              crl = crl->next) {
             if (!same_name(&crl->issuer_raw, &crt->issuer_raw) ||
                 !mbedtls_x509_crt_is_revoked(crt, crl))
                 continue;
-            char subject[160], issuer[160];
-            if (mbedtls_x509_dn_gets(subject, sizeof subject, &crt->subject) < 0)
-                subject[0] = '\0';
-            if (mbedtls_x509_dn_gets(issuer, sizeof issuer, &crl->issuer) < 0)
-                issuer[0] = '\0';
-            iotls__common_revoked_detail(detail, cap, subject, crt->serial.p, crt->serial.len,
-                                         issuer);
+            char leaf_subject[160], subject[160], issuer[160];
+            int named = mbedtls_x509_dn_gets(subject, sizeof subject, &crt->subject) >= 0 &&
+                        mbedtls_x509_dn_gets(issuer, sizeof issuer, &crl->issuer) >= 0 &&
+                        (crt == leaf || mbedtls_x509_dn_gets(leaf_subject, sizeof leaf_subject,
+                                                             &leaf->subject) >= 0);
+            iotls__common_revoked_detail(detail, cap, is_server_cert,
+                                         crt == leaf ? NULL : leaf_subject, named ? subject : NULL,
+                                         crt->serial.p, crt->serial.len, named ? issuer : NULL);
             return;
         }
     }
-    iotls__common_set_detail(detail, cap, "certificate is revoked", NULL);
+    iotls__common_revoked_detail(detail, cap, is_server_cert, NULL, NULL, NULL, 0, NULL);
 }
 #endif
 
@@ -277,8 +272,8 @@ static void revoked_detail(const iotls_x509 *chain, const mbedtls_x509_crl *crls
     (MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE |  \
      MBEDTLS_X509_BADCRL_BAD_MD | MBEDTLS_X509_BADCRL_BAD_PK | MBEDTLS_X509_BADCRL_BAD_KEY)
 
-int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
-                          char *detail, size_t detail_cap)
+int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, int is_server_cert,
+                          uint32_t flags, char *detail, size_t detail_cap)
 {
     const mbedtls_x509_crl *crl = iotls__mbx509_crl_list(crls);
     int crl_missing = 0;
@@ -312,7 +307,9 @@ int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32
         flags &= IOTLS_MBX509_BADCRL; /* say only what is wrong with it */
     } else if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
 #if defined(MBEDTLS_X509_CRL_PARSE_C)
-        revoked_detail(chain, crl, detail, detail_cap);
+        revoked_detail(chain, crl, is_server_cert, detail, detail_cap);
+#else
+        (void)is_server_cert;
 #endif
         return IOTLS_ERR_CERT_REVOKED;
     } else {
@@ -577,7 +574,8 @@ int iotls__mbx509_conclude(const iotls_x509 *chain, const iotls_x509_policy *pol
     }
     if (ret != 0 && flags == 0)
         flags = MBEDTLS_X509_BADCERT_OTHER;
-    rc = iotls__mbx509_verdict(chain, policy->crl, flags, detail, detail_cap);
+    rc = iotls__mbx509_verdict(chain, policy->crl, policy->is_server_cert, flags, detail,
+                               detail_cap);
     if (rc != IOTLS_OK)
         return rc;
 

@@ -42,9 +42,9 @@ int64_t iotls__mbx509_time_unix(const mbedtls_x509_time *t);
 mbedtls_x509_crl *iotls__mbx509_crl_list(const iotls_crl *crls);
 /* The verdict on mbedtls_x509_crt_verify's flags for chain under the
  * revocation policy of crypto.h: IOTLS_OK, or the error with its text in
- * detail (may be NULL). */
-int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
-                          char *detail, size_t detail_cap);
+ * detail (may be NULL; is_server_cert words it for the chain's role). */
+int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, int is_server_cert,
+                          uint32_t flags, char *detail, size_t detail_cap);
 /* What follows mbedtls_x509_crt_verify's result (ret, flags) in both
  * providers: the verdict on the flags under the revocation policy, the
  * leaf's key usage and extended key usage for its role (RFC 8446

@@ -13,50 +13,40 @@
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "crypto/mbedtls_common/x509.h"
+#include "crypto/mbedtls_common/pem_input.h"
 #include "crypto/mbedtls_common/x509_load.h"
 
-/* skipped: NULL for all or nothing, else where the count of skipped
- * certificates goes. */
-static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+/* The provider hooks of crypto_common.h: the iotls__x509_load_* entry
+ * points (common/x509_load.c) parse through these. */
+int iotls__x509_parse_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
 {
     if (chain == NULL || data == NULL || len == 0)
         return IOTLS_ERR_BAD_ARG;
     if (iotls__mbx509_ready() != IOTLS_OK)
         return IOTLS_ERR_CRYPTO;
 
-    /* Mbed TLS reads PEM only from a NUL-ended buffer whose length counts
-     * the NUL. */
-    const uint8_t *in = data;
-    size_t in_len = len;
-    uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && iotls__common_looks_pem(data, len)) {
-        copy = malloc(len + 1);
-        if (copy == NULL)
-            return IOTLS_ERR_NO_MEMORY;
-        memcpy(copy, data, len);
-        copy[len] = '\0';
-        in = copy;
-        in_len = len + 1;
-    }
-
+    iotls_mb_input in;
+    int rc = iotls__mb_input_begin(&in, data, len);
+    if (rc != IOTLS_OK)
+        return rc;
     mbedtls_x509_crt parsed;
     mbedtls_x509_crt_init(&parsed);
-    int rc =
-        iotls__mbx509_parse_result(mbedtls_x509_crt_parse(&parsed, in, in_len), &parsed, skipped);
+    rc = iotls__mbx509_parse_result(mbedtls_x509_crt_parse(&parsed, in.data, in.len), &parsed,
+                                    skipped);
     if (rc == IOTLS_OK)
         rc = iotls__mbx509_append_all(chain, &parsed);
     mbedtls_x509_crt_free(&parsed);
-    free(copy);
+    iotls__mb_input_end(&in);
     return rc;
 }
 
-static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
+int iotls__x509_parse_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     if (chain == NULL || path == NULL)
         return IOTLS_ERR_BAD_ARG;
 #if !defined(MBEDTLS_FS_IO)
     /* Mbed TLS without a file system (a bare-metal board): certificates
-     * come from memory (load_mem). */
+     * come from memory (iotls__x509_parse_mem). */
     (void)skipped;
     return IOTLS_ERR_UNSUPPORTED;
 #else
@@ -71,35 +61,6 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
     mbedtls_x509_crt_free(&parsed);
     return rc;
 #endif
-}
-
-int iotls__x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
-{
-    return load_mem(chain, data, len, NULL);
-}
-
-int iotls__x509_load_file(iotls_x509 *chain, const char *path)
-{
-    return load_file(chain, path, NULL);
-}
-
-int iotls__x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len,
-                                 size_t *skipped)
-{
-    size_t n = 0;
-    int rc = load_mem(chain, data, len, &n);
-    if (skipped != NULL)
-        *skipped = n;
-    return rc;
-}
-
-int iotls__x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
-{
-    size_t n = 0;
-    int rc = load_file(chain, path, &n);
-    if (skipped != NULL)
-        *skipped = n;
-    return rc;
 }
 
 int iotls__x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)

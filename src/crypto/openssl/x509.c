@@ -508,9 +508,10 @@ static int append_all(iotls_x509 *chain, pending *p)
     return rc;
 }
 
-/* skipped: NULL for all or nothing, else where the count of skipped
- * certificates goes (set to 0 first). */
-static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
+/* The provider hooks of crypto_common.h: the iotls__x509_load_* entry
+ * points (common/x509_load.c) parse through these. skipped is set to 0
+ * first. */
+int iotls__x509_parse_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *skipped)
 {
     if (skipped != NULL)
         *skipped = 0;
@@ -526,7 +527,7 @@ static int load_mem(iotls_x509 *chain, const uint8_t *data, size_t len, size_t *
     return rc;
 }
 
-static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
+int iotls__x509_parse_file(iotls_x509 *chain, const char *path, size_t *skipped)
 {
     if (skipped != NULL)
         *skipped = 0;
@@ -537,37 +538,8 @@ static int load_file(iotls_x509 *chain, const char *path, size_t *skipped)
     int rc = iotls__ossl_read_file(path, &data, &len);
     if (rc != IOTLS_OK)
         return rc;
-    rc = len > 0 ? load_mem(chain, data, len, skipped) : IOTLS_ERR_BAD_CERTIFICATE;
+    rc = len > 0 ? iotls__x509_parse_mem(chain, data, len, skipped) : IOTLS_ERR_BAD_CERTIFICATE;
     free(data);
-    return rc;
-}
-
-int iotls__x509_load_mem(iotls_x509 *chain, const uint8_t *data, size_t len)
-{
-    return load_mem(chain, data, len, NULL);
-}
-
-int iotls__x509_load_file(iotls_x509 *chain, const char *path)
-{
-    return load_file(chain, path, NULL);
-}
-
-int iotls__x509_load_anchors_mem(iotls_x509 *chain, const uint8_t *data, size_t len,
-                                 size_t *skipped)
-{
-    size_t n = 0;
-    int rc = load_mem(chain, data, len, &n);
-    if (skipped != NULL)
-        *skipped = n;
-    return rc;
-}
-
-int iotls__x509_load_anchors_file(iotls_x509 *chain, const char *path, size_t *skipped)
-{
-    size_t n = 0;
-    int rc = load_file(chain, path, &n);
-    if (skipped != NULL)
-        *skipped = n;
     return rc;
 }
 
@@ -596,7 +568,7 @@ int iotls__x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
         /* Counted as mbedtls_x509_crt_parse_path counts: the certificates
          * skipped in a file, or the file when nothing in it loaded. */
         size_t in_file = 0;
-        int one = load_file(chain, path, &in_file);
+        int one = iotls__x509_parse_file(chain, path, &in_file);
         if (one == IOTLS_ERR_NO_MEMORY)
             rc = one;
         else if (skipped != NULL)
@@ -693,6 +665,7 @@ typedef struct {
     int err[VF_COUNT];   /* the first X509_V_ERR_* seen in each category */
     int depth[VF_COUNT]; /* ... and where in the chain */
     char revoked[320];   /* the detail naming the first revoked certificate */
+    int is_server_cert;  /* the chain's role, for that detail's words */
 } verify_state;
 
 static int dn_text(const X509_NAME *dn, char *out, size_t cap);
@@ -783,16 +756,19 @@ static int collect_cb(int ok, X509_STORE_CTX *sctx)
     unsigned category = classify(err);
     if (category == VF_REVOKED && !(st->flags & VF_REVOKED)) {
         X509 *x = X509_STORE_CTX_get_current_cert(sctx);
+        X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
         const ASN1_INTEGER *serial = x != NULL ? X509_get0_serialNumber(x) : NULL;
-        char subject[160], issuer[160];
-        if (x == NULL || serial == NULL ||
-            dn_text(X509_get_subject_name(x), subject, sizeof subject) != IOTLS_OK ||
-            dn_text(X509_get_issuer_name(x), issuer, sizeof issuer) != IOTLS_OK)
-            snprintf(st->revoked, sizeof st->revoked, "certificate is revoked");
-        else
-            iotls__common_revoked_detail(st->revoked, sizeof st->revoked, subject,
-                                         ASN1_STRING_get0_data(serial),
-                                         (size_t)ASN1_STRING_length(serial), issuer);
+        char leaf_subject[160], subject[160], issuer[160];
+        int named =
+            x != NULL && serial != NULL &&
+            dn_text(X509_get_subject_name(x), subject, sizeof subject) == IOTLS_OK &&
+            dn_text(X509_get_issuer_name(x), issuer, sizeof issuer) == IOTLS_OK &&
+            (depth == 0 || (leaf != NULL && dn_text(X509_get_subject_name(leaf), leaf_subject,
+                                                    sizeof leaf_subject) == IOTLS_OK));
+        iotls__common_revoked_detail(
+            st->revoked, sizeof st->revoked, st->is_server_cert, depth == 0 ? NULL : leaf_subject,
+            named ? subject : NULL, named ? ASN1_STRING_get0_data(serial) : NULL,
+            named ? (size_t)ASN1_STRING_length(serial) : 0, named ? issuer : NULL);
     }
     note(st, category, err, depth);
     return category == VF_FATAL ? 0 : 1;
@@ -887,6 +863,7 @@ static int run_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, 
                       verify_state *st, int *leaf_anchor)
 {
     *leaf_anchor = 0;
+    st->is_server_cert = policy->is_server_cert;
     X509_STORE_CTX *sctx = X509_STORE_CTX_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     int rc = IOTLS_ERR_NO_MEMORY;

@@ -13,6 +13,7 @@
 
 #include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
+#include "crypto/mbedtls_common/pem_input.h"
 #include "iotls/error.h"
 #include "psa_glue.h"
 
@@ -108,30 +109,17 @@ int iotls__pkey_load_mem(iotls_pkey *key, const uint8_t *data, size_t len, const
     if (rc != IOTLS_OK)
         return rc;
 
-    /* Mbed TLS parses PEM only from a NUL-ended buffer whose length counts
-     * the NUL; a caller's PEM without one gets a terminated copy. */
-    const uint8_t *in = data;
-    size_t in_len = len;
-    uint8_t *copy = NULL;
-    if (data[len - 1] != '\0' && iotls__common_looks_pem(data, len)) {
-        copy = malloc(len + 1);
-        if (copy == NULL)
-            return IOTLS_ERR_NO_MEMORY;
-        memcpy(copy, data, len);
-        copy[len] = '\0';
-        in = copy;
-        in_len = len + 1;
-    }
+    iotls_mb_input in;
+    rc = iotls__mb_input_begin(&in, data, len);
+    if (rc != IOTLS_OK)
+        return rc;
 
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
     iotls__psa_lock();
-    int ret = iotls__psa_pk_parse_key(&pk, in, in_len, password);
+    int ret = iotls__psa_pk_parse_key(&pk, in.data, in.len, password);
     iotls__psa_unlock();
-    if (copy != NULL) {
-        mbedtls_platform_zeroize(copy, len + 1);
-        free(copy);
-    }
+    iotls__mb_input_end(&in);
     rc = ret == 0 ? import_private(key, &pk) : IOTLS_ERR_KEY_LOAD;
     iotls__psa_lock();
     mbedtls_pk_free(&pk); /* destroys the library's own copy of the key */
