@@ -98,7 +98,7 @@ iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, 
     c->role = role;
     c->peer_alert = -1;
     c->alert_sent = -1;
-    c->max_record_out = iotls__conn_record_size(cfg);
+    c->max_record_out = iotls__conn_send_record_size(cfg);
     c->max_record_in = iotls__conn_record_size(cfg);
     if (name_len > 0)
         memcpy(c->server_name, server_name, name_len);

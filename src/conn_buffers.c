@@ -42,6 +42,12 @@ size_t iotls__conn_record_size(const iotls_config *cfg)
     return n == 0 || n > IOTLS_MAX_PLAINTEXT ? IOTLS_MAX_PLAINTEXT : n;
 }
 
+size_t iotls__conn_send_record_size(const iotls_config *cfg)
+{
+    size_t n = cfg->max_record_send;
+    return n == 0 || n > IOTLS_MAX_PLAINTEXT ? iotls__conn_record_size(cfg) : n;
+}
+
 /* Everything a client ever puts in tx at once before its first flight
  * leaves: its ClientHello (fixed part, an HRR cookie, SNI, its ALPN list, a
  * session ticket and binder), or a KeyUpdate. */
@@ -181,10 +187,11 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
      * are never copied: one message of max_hs at most. */
     s.reasm = max_hs;
     /* tx takes our whole flight, built and sealed in place, or one full
-     * application record. */
+     * record of the size we send. */
+    size_t send = iotls__conn_send_record_size(cfg);
     s.tx = tx_for_flight(flight_room(cfg, max_hs));
-    if (s.tx < frag + RECORD_OVERHEAD + 64)
-        s.tx = frag + RECORD_OVERHEAD + 64;
+    if (s.tx < send + RECORD_OVERHEAD + 64)
+        s.tx = send + RECORD_OVERHEAD + 64;
     s.alpn = alpn_room(cfg);
     /* Only a server that verifies clients keeps a client identity (for its
      * tickets, and from them on resumption); a client config never sets

@@ -1695,6 +1695,78 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
     config_free(&ccfg);
 }
 
+/* A send record size apart from the record size: the client receives
+ * records of 16 KiB (nothing announced) but sends records of at most
+ * 4096 B, so its send buffer holds its flight or one such record, not a
+ * 16 KiB one; the server's records to it are not limited. */
+static void test_pair_send_record_size(void)
+{
+    struct iotls_config scfg, ccfg, full;
+    config_init(&scfg, "srv256");
+    config_init(&ccfg, "cli");
+    config_init(&full, "cli");
+    CHECK_RC(iotls_config_set_send_record_size(&ccfg, 511), IOTLS_ERR_CONFIG);
+    CHECK_RC(iotls_config_set_send_record_size(&ccfg, 16385), IOTLS_ERR_CONFIG);
+    CHECK_OK(iotls_config_set_send_record_size(&ccfg, 4096));
+    /* rx and reasm as before; tx no longer one 16 KiB record but the
+     * client's flight (its ClientHello's room, about 5.6 KB). */
+    CHECK(iotls_conn_buffers_size(&ccfg) + 8192 < iotls_conn_buffers_size(&full));
+    iotls_conn *sv = server_new(&scfg);
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
+        static tl_wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+             i++) {
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
+            if (a < 0 || b < 0 || (a == 0 && b == 0))
+                break;
+        }
+        CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+        iotls_info ci, si;
+        CHECK_OK(iotls_conn_info(cl, &ci));
+        CHECK_OK(iotls_conn_info(sv, &si));
+        CHECK(ci.record_size_in == 16384 && ci.record_size_out == 4096);
+        CHECK(si.record_size_in == 16384 && si.record_size_out == 16384);
+        /* 10000 bytes each way: the client's in records of at most 4096 B,
+         * the server's in one record. */
+        static uint8_t data[10000], got[10000];
+        for (size_t i = 0; i < sizeof data; i++)
+            data[i] = (uint8_t)(i * 13);
+        for (int dir = 0; dir < 2; dir++) {
+            iotls_conn *from = dir ? sv : cl, *to = dir ? cl : sv;
+            tl_wire *wire = dir ? &to_cl : &to_sv;
+            size_t n = 0, total = 0, sent = 0, largest = 0;
+            for (int i = 0; i < 40 && total < sizeof data; i++) {
+                if (sent < sizeof data) {
+                    CHECK_OK(iotls_conn_write(from, data + sent, sizeof data - sent, &n));
+                    CHECK(n > 0);
+                    sent += n;
+                    size_t out_len;
+                    const uint8_t *out = iotls_conn_output(from, &out_len);
+                    size_t rec = out ? largest_record(out, out_len) : 0;
+                    largest = rec > largest ? rec : largest;
+                }
+                (void)tl_shuttle(from, wire, to, NULL);
+                size_t r = 0;
+                while (iotls_conn_read(to, got + total, sizeof got - total, &r) == IOTLS_OK &&
+                       r > 0)
+                    total += r;
+            }
+            CHECK(total == sizeof data && memcmp(got, data, sizeof data) == 0);
+            CHECK(dir ? largest == 5 + sizeof data + 17 : largest <= 5 + 4096 + 17);
+        }
+    }
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    config_free(&scfg);
+    config_free(&ccfg);
+    config_free(&full);
+}
+
 static void run_all(void)
 {
     test_client_hello_refusals();
@@ -1705,6 +1777,7 @@ static void run_all(void)
     test_hrr_checks(1);
     test_pair();
     test_pair_chain_sizes();
+    test_pair_send_record_size();
     test_pair_record_size(2048, 2048);
     test_pair_record_size(2048, 16384);
     test_pair_record_size(4096, 1024);
