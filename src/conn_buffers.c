@@ -157,15 +157,17 @@ static size_t flight_room(const iotls_config *cfg, size_t max_hs)
 
 /* The smallest tx whose in-place room (iotls__conn_in_place_room) takes
  * the flight, with the records that may be queued before its last part:
- * a ServerHello or EndOfEarlyData sealed on its own and a
- * change_cipher_spec; 64 bytes more for an alert. */
+ * a ServerHello or EndOfEarlyData sealed on its own (its header and tag)
+ * and a change_cipher_spec. An alert needs no room of its own: a fatal
+ * one replaces unsent output, close_notify waits for the transport. */
 static size_t tx_for_flight(size_t flight)
 {
-    size_t need = flight + 2 * RECORD_OVERHEAD + 6 + 64;
+    size_t need = flight + RECORD_OVERHEAD + 6;
+    /* No smaller tx can take it: the room is at most this much less. */
     size_t tx =
-        need + IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (need / IOTLS_MIN_FRAGMENT_SIZED + 2);
+        need + IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (need / IOTLS_MIN_FRAGMENT_SIZED + 1);
     while (iotls__conn_in_place_room(tx) < need)
-        tx += RECORD_OVERHEAD;
+        tx++;
     return tx;
 }
 
