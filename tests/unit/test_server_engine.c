@@ -1565,6 +1565,52 @@ static int pair_with_chains(int large, size_t record, int swap_chain)
     return result;
 }
 
+/* An SNI callback that presents the large chain for "localhost". */
+static struct iotls_config g_big_cfg;
+static const iotls_config *sni_pick_big(void *arg, const char *name)
+{
+    (void)arg;
+    return strcmp(name, "localhost") == 0 ? &g_big_cfg : NULL;
+}
+
+/* A server with an SNI callback may present another configuration's
+ * chain, unknown when its buffers are sized: its certificate room is
+ * max_handshake. Its own chain is small; the chain the callback picks,
+ * about 15.5 KB, still goes out whole at record size 1024. */
+static void test_pair_sni_chain(void)
+{
+    struct iotls_config scfg, ccfg;
+    config_with_chain(&scfg, "srv256", "srv256", 1024);
+    config_with_chain(&g_big_cfg, "srv256", "srvbig", 1024);
+    config_with_chain(&ccfg, "cli", "cli", 1024);
+    size_t without = iotls_conn_buffers_size(&scfg);
+    scfg.sni_cb = sni_pick_big;
+    CHECK(iotls_conn_buffers_size(&scfg) > without + 12000);
+    iotls_conn *sv = server_new(&scfg);
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
+        static tl_wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+             i++) {
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
+            if (a < 0 || b < 0 || (a == 0 && b == 0))
+                break;
+        }
+        CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+        CHECK_OK(iotls_conn_error(sv));
+        CHECK(sv->cert_cfg == &g_big_cfg && cl->peer_cert_verified);
+    }
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    config_free(&scfg);
+    config_free(&ccfg);
+    config_free(&g_big_cfg);
+}
+
 /* Our flight is sized from our chain, not from max_handshake: a server
  * and a client presenting chains near the largest a peer accepts complete
  * (their tx takes the flight sealed), at the default record size and at
@@ -1777,6 +1823,7 @@ static void run_all(void)
     test_hrr_checks(1);
     test_pair();
     test_pair_chain_sizes();
+    test_pair_sni_chain();
     test_pair_send_record_size();
     test_pair_record_size(2048, 2048);
     test_pair_record_size(2048, 16384);
