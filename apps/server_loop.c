@@ -15,11 +15,12 @@
  *
  * A connection is one allocation: this file's state and the engine's
  * state (iotls_conn_state_size, 2 to 3 KiB) after it. The engine's record
- * and handshake buffers (iotls_conn_buffers_size, 50 to 75 KiB) come from
- * the worker's pool for a connection's turn and go back after it when the
- * engine holds nothing in them (iotls_conn_buffers_idle); a handshake
- * keeps its block until it is done. Request and response bytes waiting
- * for the engine get a buffer only while they wait.
+ * and handshake buffers (iotls_conn_buffers_size, about 50 KiB at the
+ * default record size) come from the worker's pool for a connection's
+ * turn and go back after it when the engine holds nothing in them
+ * (iotls_conn_buffers_idle); a handshake keeps its block until it is
+ * done. Request and response bytes waiting for the engine get a buffer
+ * only while they wait.
  *
  * Timeouts: each connection sits in one of four lists of its worker, by
  * what it waits for (handshake, idle, a send to progress, closing); a list

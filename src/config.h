@@ -63,6 +63,7 @@ struct iotls_config {
 
     size_t max_handshake;    /* largest handshake message in or out */
     size_t max_record_plain; /* record size: largest plaintext we receive and send (512..16384) */
+    size_t max_record_send;  /* largest plaintext we send (512..16384); 0: the record size */
     uint32_t timeout_ms;
     uint32_t connect_timeout_ms; /* TCP connect; 0: timeout_ms */
 

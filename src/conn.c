@@ -47,6 +47,10 @@ static int role_advance(iotls_conn *c)
     if (c->role == IOTLS_ROLE_SERVER)
         rc = iotls__server_advance(c);
 #endif
+    /* A message tx cannot take even with nothing queued before it: our
+     * flight is larger than the connection was sized for. */
+    if (rc == IOTLS_ERR_BUFFER_TOO_SMALL)
+        rc = IOTLS_ERR_FLIGHT_TOO_LARGE;
     return rc == IOTLS_OK ? rc : iotls__conn_fail(c, rc);
 }
 
@@ -86,6 +90,7 @@ iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, 
     iotls_conn *c = state;
     c->cfg = cfg;
     iotls__conn_carve_state(c);
+    iotls__conn_fix_layout(c);
     if (iotls_conn_attach_buffers(c, buffers, buffers_len) != IOTLS_OK)
         return NULL;
     memset(buffers, 0, buffers_len);
@@ -93,7 +98,7 @@ iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, 
     c->role = role;
     c->peer_alert = -1;
     c->alert_sent = -1;
-    c->max_record_out = iotls__conn_record_size(cfg);
+    c->max_record_out = iotls__conn_send_record_size(cfg);
     c->max_record_in = iotls__conn_record_size(cfg);
     if (name_len > 0)
         memcpy(c->server_name, server_name, name_len);
@@ -156,8 +161,6 @@ void iotls_conn_free(iotls_conn *c)
     /* Buffers hold decrypted data and handshake plaintext. */
     iotls__wipe(c->rx, c->rx_cap);
     iotls__hs_reasm_wipe(&c->reasm);
-    if (!c->hs_in_tx)
-        iotls__wipe(c->hs_out, c->hs_out_cap);
     iotls__wipe(c->tx, c->tx_cap);
     c->app = NULL;
     c->app_len = 0;

@@ -6,10 +6,11 @@
  * whole message to iotls__client_handle() / iotls__server_handle() during the
  * handshake, or to the post-handshake handler after; application data stays
  * in rx until the application reads it; alerts and CCS are handled here.
- * The state machines write their messages into hs_out with
- * iotls__conn_hs_writer()/iotls__conn_hs_commit(), switch keys with
+ * The state machines write their messages with
+ * iotls__conn_hs_writer()/iotls__conn_hs_commit() into hs_out, the free part
+ * of tx behind the queued records, switch keys with
  * iotls_conn_set_*_secret(), and iotls__conn_flush() seals hs_out into
- * records in tx. */
+ * records in place. */
 #ifndef IOTLS_CONN_H
 #define IOTLS_CONN_H
 
@@ -77,15 +78,20 @@ struct iotls_conn {
     size_t app_len;       /* bytes not yet read by the application */
     bool rx_hold;         /* rx holds an opened record whose data is unread */
     iotls_hs_reasm reasm; /* incoming handshake messages */
-    uint8_t *hs_out;      /* outgoing handshake messages before sealing */
+    /* Our handshake messages before sealing: built in the free part of tx,
+     * right behind the queued records, and sealed there in place (no
+     * buffer of their own; NULL until the first message of a flight). */
+    uint8_t *hs_out;
     size_t hs_out_cap;
-    bool hs_in_tx; /* hs_out is the free part of tx, sealed in place (a client
-                     that presents no certificate: no buffer of its own) */
     size_t hs_out_len;
     uint8_t *tx; /* records ready to send */
     size_t tx_cap;
     size_t tx_len;
     size_t tx_pos; /* bytes already taken by the transport */
+    /* The buffers' sizes, fixed when the connection was made: attaching and
+     * releasing a block use these, not the configuration's sizes now (a
+     * configuration changed since must not move the layout). */
+    size_t rx_size, reasm_size, tx_size;
 
     /* ---- protection ---- */
     iotls_record_cipher rd;
@@ -164,15 +170,17 @@ struct iotls_conn {
 
 /* ---- services for client.c / server.c ---- */
 
-/* A writer over the free part of hs_out. Write ONE whole message with it,
- * then commit: the message is added to the transcript, traced, and kept for
- * the next flush. */
+/* A writer over the free part of hs_out (tx behind the queued records,
+ * less the room their records' headers and tags take when sealed in
+ * place). Write ONE whole message with it, then commit: the message is
+ * added to the transcript, traced, and kept for the next flush. */
 void iotls__conn_hs_writer(iotls_conn *c, iotls_writer *w);
 int iotls__conn_hs_commit(iotls_conn *c, iotls_writer *w);
 /* Same, but the message is not added to the transcript (the caller already
  * did, e.g. a ClientHello whose binders it patched). */
 int iotls__conn_hs_commit_raw(iotls_conn *c, iotls_writer *w);
-/* Seal everything in hs_out into handshake records (current write keys). */
+/* Seal everything in hs_out into handshake records in place (current write
+ * keys); IOTLS_ERR_FLIGHT_TOO_LARGE when their records do not fit tx. */
 int iotls__conn_flush(iotls_conn *c);
 /* Signs the CertificateVerify content (RFC 8446 4.4.3: the transcript hash
  * so far, for the server's or the client's context) with key, and writes +
@@ -252,7 +260,9 @@ typedef struct {
 /* Both roles' sending steps are states too: in state, step writes its
  * message and moves the state on (a message hs_out cannot take behind the
  * ones queued is IOTLS_ERR_BUFFER_TOO_SMALL with nothing changed: the
- * role's advance seals those and runs the state again). */
+ * role's advance seals those and runs the state again; with nothing
+ * queued, the flight is larger than tx was sized for, and the driver fails
+ * the connection with IOTLS_ERR_FLIGHT_TOO_LARGE). */
 typedef int (*iotls_send_step)(iotls_conn *c);
 typedef struct {
     int state;

@@ -9,6 +9,10 @@
 
 #include "conn.h"
 #include "conn_internal.h"
+#include "iotls/features.h"
+#include "msg/msg.h"
+#include "scratch.h"
+#include "ticket.h"
 
 #define ALIGN_UP(n) (((n) + 15u) & ~(size_t)15u)
 
@@ -17,7 +21,7 @@
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
 typedef struct {
-    size_t rx, reasm, hs_out, tx, alpn, client_id;
+    size_t rx, reasm, tx, alpn, client_id;
 } buffer_sizes;
 
 /* Room for the selected ALPN protocol, NUL-ended: the longest name in our
@@ -38,24 +42,133 @@ size_t iotls__conn_record_size(const iotls_config *cfg)
     return n == 0 || n > IOTLS_MAX_PLAINTEXT ? IOTLS_MAX_PLAINTEXT : n;
 }
 
-/* Everything a client without a certificate ever puts in hs_out at once:
- * its ClientHello (fixed part, an HRR cookie, SNI, its ALPN list, a session
- * ticket and binder) or its Finished, or a KeyUpdate. */
+size_t iotls__conn_send_record_size(const iotls_config *cfg)
+{
+    size_t n = cfg->max_record_send;
+    return n == 0 || n > IOTLS_MAX_PLAINTEXT ? iotls__conn_record_size(cfg) : n;
+}
+
+/* Everything a client ever puts in tx at once before its first flight
+ * leaves: its ClientHello (fixed part, an HRR cookie, SNI, its ALPN list, a
+ * session ticket and binder), or a KeyUpdate. */
 static size_t client_hello_room(const iotls_config *cfg)
 {
     return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + iotls__session_ticket_room(cfg);
 }
 
-/* The smallest peer record limit the flight's record overhead is sized for
- * (RFC 8449 allows 64; a smaller one with a large flight fails as an
- * internal error when the flight does not fit). */
-#define MIN_FRAGMENT_SIZED 512u
-
-/* A client that presents no certificate builds its messages in tx and
- * seals them in place: no hs_out of its own. A server always has one. */
-static int hs_in_tx(const iotls_config *cfg)
+/* Our Certificate message for chain (RFC 8446 4.4.2: context, list, and
+ * per entry its length, DER and empty extensions). */
+static size_t certificate_msg_len(const iotls_x509 *chain)
 {
-    return !cfg->has_cert;
+    size_t len = IOTLS_HS_HEADER_LEN + 1 + 3;
+    for (size_t i = 0; i < iotls__x509_count(chain); i++) {
+        const uint8_t *der = NULL;
+        size_t der_len = 0;
+        if (iotls__x509_der(chain, i, &der, &der_len) == IOTLS_OK)
+            len += 3 + der_len + 2;
+    }
+    return len;
+}
+
+/* The longest signature the configuration's key makes with a scheme it
+ * may use: an ECDSA signature is DER, at most 2 + 2 x (2 + 1 + the field
+ * size); for RSA the modulus is not known here, so the largest iotls
+ * signs with (RSA-4096). */
+static size_t signature_room(const iotls_config *cfg)
+{
+    static const struct {
+        uint16_t scheme;
+        uint16_t len;
+    } ecdsa[] = {{IOTLS_SIG_ECDSA_SECP256R1_SHA256, 72}, {IOTLS_SIG_ECDSA_SECP384R1_SHA384, 104}};
+    size_t longest = 0;
+    for (size_t i = 0; i < cfg->sig_alg_count; i++) {
+        if (!iotls__pkey_can_sign(&cfg->key, cfg->sig_algs[i]))
+            continue;
+        size_t len = IOTLS_MAX_SIGNATURE_LEN;
+        for (size_t k = 0; k < sizeof ecdsa / sizeof ecdsa[0]; k++)
+            if (ecdsa[k].scheme == cfg->sig_algs[i])
+                len = ecdsa[k].len;
+        if (len > longest)
+            longest = len;
+    }
+    return longest;
+}
+
+/* The longest flight a configuration with a certificate sends, as a
+ * server (which includes what a client sends: EndOfEarlyData, its
+ * Certificate, CertificateVerify and Finished): ServerHello (a session id
+ * echo, the largest key share; a HelloRetryRequest with its cookie is
+ * smaller), EncryptedExtensions (the longest ALPN name, server_name,
+ * early_data, record_size_limit, max_fragment_length, supported_groups),
+ * CertificateRequest (the signature algorithms), our Certificate, the
+ * CertificateVerify with the longest signature and the transcript hash and
+ * signed content behind it while it is made (src/scratch.h), Finished. A
+ * server with an SNI callback may present another configuration's chain,
+ * unknown until the ClientHello: its certificate room is max_handshake,
+ * the bound on every handshake message. */
+static size_t certificate_flight(const iotls_config *cfg, size_t max_hs)
+{
+    size_t server_hello = IOTLS_HS_HEADER_LEN + 2 + 32 + 1 + 32 + 2 + 1 + 2 + 6 +
+                          (4 + 2 + 2 + IOTLS_MAX_KEX_PUBLIC_LEN) + 6;
+    size_t encrypted_extensions = IOTLS_HS_HEADER_LEN + 2 + (4 + 2 + 1 + alpn_room(cfg)) + 4 + 4 +
+                                  (4 + 2) + (4 + 1) + (4 + 2 + 2 * IOTLS_MAX_GROUPS);
+    size_t certificate_request = IOTLS_HS_HEADER_LEN + 1 + 2 + (4 + 2 + 2 * IOTLS_MAX_SIG_ALGS);
+    size_t certificate = certificate_msg_len(&cfg->cert);
+    size_t signature = signature_room(cfg);
+    if (cfg->sni_cb != NULL) {
+        if (certificate < max_hs)
+            certificate = max_hs;
+        signature = IOTLS_MAX_SIGNATURE_LEN;
+    }
+    size_t certificate_verify =
+        IOTLS_HS_HEADER_LEN + 2 + 2 + signature + sizeof(struct iotls_scratch_cv) + 15u;
+    size_t finished = IOTLS_HS_HEADER_LEN + IOTLS_MAX_HASH_LEN;
+    return server_hello + encrypted_extensions + certificate_request + certificate +
+           certificate_verify + finished;
+}
+
+/* A server's NewSessionTickets after the handshake, all sealed at once
+ * (at most 256: one byte of nonce each), and the scratch region the last
+ * one is made in. */
+static size_t tickets_room(const iotls_config *cfg)
+{
+    size_t count = cfg->ticket_count > 256 ? 256 : cfg->ticket_count;
+    if (!IOTLS_FEATURE_RESUMPTION || count == 0)
+        return 0;
+    size_t ticket = IOTLS_HS_HEADER_LEN + 4 + 4 + 1 + 1 + 2 + IOTLS_TICKET_MAX_LEN + 2 + 8;
+    return count * ticket + sizeof(struct iotls_scratch_nst) + 15u;
+}
+
+/* The largest flight of the configuration: what its messages hold, not
+ * max_handshake (which bounds what the peer sends us). The role is not
+ * known here; a configuration with a certificate is sized for a server's
+ * flight, which covers a client's. */
+static size_t flight_room(const iotls_config *cfg, size_t max_hs)
+{
+    size_t flight = client_hello_room(cfg);
+    if (cfg->has_cert) {
+        size_t own = certificate_flight(cfg, max_hs);
+        if (own > flight)
+            flight = own;
+    }
+    size_t tickets = tickets_room(cfg);
+    return tickets > flight ? tickets : flight;
+}
+
+/* The smallest tx whose in-place room (iotls__conn_in_place_room) takes
+ * the flight, with the records that may be queued before its last part:
+ * a ServerHello or EndOfEarlyData sealed on its own (its header and tag)
+ * and a change_cipher_spec. An alert needs no room of its own: a fatal
+ * one replaces unsent output, close_notify waits for the transport. */
+static size_t tx_for_flight(size_t flight)
+{
+    size_t need = flight + RECORD_OVERHEAD + 6;
+    /* No smaller tx can take it: the room is at most this much less. */
+    size_t tx =
+        need + IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (need / IOTLS_MIN_FRAGMENT_SIZED + 1);
+    while (iotls__conn_in_place_room(tx) < need)
+        tx++;
+    return tx;
 }
 
 static buffer_sizes sizes_for(const iotls_config *cfg)
@@ -75,17 +188,12 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
      * rest of the record stays in rx), and whole messages inside one record
      * are never copied: one message of max_hs at most. */
     s.reasm = max_hs;
-    /* Our own flight: the largest message plus the small ones beside it. A
-     * client that presents no certificate only ever sends a ClientHello, a
-     * Finished or a KeyUpdate, and builds them in tx. */
-    size_t flight = hs_in_tx(cfg) ? client_hello_room(cfg) : max_hs + 4096;
-    s.hs_out = hs_in_tx(cfg) ? 0 : flight;
-    /* tx takes a whole sealed flight (plus a CCS and an alert), or one full
-     * application record. */
-    size_t per = frag < MIN_FRAGMENT_SIZED ? frag : MIN_FRAGMENT_SIZED;
-    s.tx = flight + RECORD_OVERHEAD * (flight / per + 3) + 64;
-    if (s.tx < frag + RECORD_OVERHEAD + 64)
-        s.tx = frag + RECORD_OVERHEAD + 64;
+    /* tx takes our whole flight, built and sealed in place, or one full
+     * record of the size we send. */
+    size_t send = iotls__conn_send_record_size(cfg);
+    s.tx = tx_for_flight(flight_room(cfg, max_hs));
+    if (s.tx < send + RECORD_OVERHEAD + 64)
+        s.tx = send + RECORD_OVERHEAD + 64;
     s.alpn = alpn_room(cfg);
     /* Only a server that verifies clients keeps a client identity (for its
      * tickets, and from them on resumption); a client config never sets
@@ -107,7 +215,7 @@ size_t iotls_conn_buffers_size(const iotls_config *cfg)
     if (!cfg)
         return 0;
     buffer_sizes s = sizes_for(cfg);
-    return ALIGN_UP(s.rx) + ALIGN_UP(s.reasm) + ALIGN_UP(s.hs_out) + ALIGN_UP(s.tx);
+    return ALIGN_UP(s.rx) + ALIGN_UP(s.reasm) + ALIGN_UP(s.tx);
 }
 
 size_t iotls_conn_size(const iotls_config *cfg)
@@ -130,26 +238,38 @@ int iotls_conn_buffers_attached(const iotls_conn *c)
     return c != NULL && c->rx != NULL;
 }
 
+/* The connection's buffers as laid out when it was made (c->cfg's sizes
+ * then), so that a configuration changed since cannot move them. */
+static size_t layout_len(const iotls_conn *c)
+{
+    return ALIGN_UP(c->rx_size) + ALIGN_UP(c->reasm_size) + ALIGN_UP(c->tx_size);
+}
+
+void iotls__conn_fix_layout(iotls_conn *c)
+{
+    buffer_sizes s = sizes_for(c->cfg);
+    c->rx_size = s.rx;
+    c->reasm_size = s.reasm;
+    c->tx_size = s.tx;
+}
+
 int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len)
 {
-    if (!c || !mem || ((uintptr_t)mem & 15u) != 0 || len < iotls_conn_buffers_size(c->cfg))
+    if (!c || !mem || ((uintptr_t)mem & 15u) != 0 || len < layout_len(c))
         return IOTLS_ERR_BAD_ARG;
     if (c->rx != NULL)
         return IOTLS_ERR_BAD_STATE;
-    buffer_sizes s = sizes_for(c->cfg);
     uint8_t *p = mem;
     c->rx = p;
-    c->rx_cap = s.rx;
-    p += ALIGN_UP(s.rx);
-    iotls__hs_reasm_init(&c->reasm, p, s.reasm);
-    c->reasm.max_msg = c->cfg->max_handshake ? c->cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-    p += ALIGN_UP(s.reasm);
-    c->hs_in_tx = hs_in_tx(c->cfg);
-    c->hs_out = c->hs_in_tx ? NULL : p;
-    c->hs_out_cap = c->hs_in_tx ? 0 : s.hs_out;
-    p += ALIGN_UP(s.hs_out);
+    c->rx_cap = c->rx_size;
+    p += ALIGN_UP(c->rx_size);
+    iotls__hs_reasm_init(&c->reasm, p, c->reasm_size);
+    c->reasm.max_msg = c->reasm_size;
+    p += ALIGN_UP(c->reasm_size);
+    c->hs_out = NULL;
+    c->hs_out_cap = 0;
     c->tx = p;
-    c->tx_cap = s.tx;
+    c->tx_cap = c->tx_size;
     return IOTLS_OK;
 }
 
@@ -181,8 +301,7 @@ int iotls_conn_release_buffers(iotls_conn *c, void **mem)
      * hs_out our handshake messages): the block goes to a pool other
      * connections draw from, so nothing of this one may stay in it. The
      * buffers are contiguous from rx: one wipe over the whole block. */
-    size_t len = iotls_conn_buffers_size(c->cfg);
-    iotls__wipe(c->rx, len);
+    iotls__wipe(c->rx, layout_len(c));
     *mem = c->rx;
     c->rx = NULL;
     c->rx_cap = c->rx_len = 0;

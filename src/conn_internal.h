@@ -7,6 +7,15 @@
 
 /* Free bytes in tx after moving pending output to its start. */
 size_t iotls__conn_tx_free(iotls_conn *c);
+/* The smallest peer record limit our flights' record overhead is sized
+ * for (RFC 8449 allows 64; a smaller one with a flight near tx's size
+ * fails with IOTLS_ERR_FLIGHT_TOO_LARGE). */
+#define IOTLS_MIN_FRAGMENT_SIZED 512u
+
+/* How many bytes of handshake messages a flight built in avail free bytes
+ * of tx may hold: sealed in place, in records of 512 B or more, they then
+ * fit those bytes (conn_out.c; conn_buffers.c sizes tx with it). */
+size_t iotls__conn_in_place_room(size_t avail);
 /* Seal an alert record into tx (fatal alerts drop unsent handshake data). */
 int iotls__conn_send_alert(iotls_conn *c, int description);
 /* Record the first fatal error, queue its alert, wipe secrets; returns err
@@ -23,8 +32,14 @@ void iotls__conn_wipe_handshake(iotls_conn *c);
 
 /* The largest record plaintext of the configuration (its record size). */
 size_t iotls__conn_record_size(const iotls_config *cfg);
+/* The largest record plaintext it sends before the peer's limits: its send
+ * record size, or its record size. */
+size_t iotls__conn_send_record_size(const iotls_config *cfg);
 /* Points alpn and client_id at their room after the struct (c->cfg set). */
 void iotls__conn_carve_state(iotls_conn *c);
+/* Fixes the buffers' sizes from c->cfg, once, when the connection is
+ * made: attaching and releasing blocks keep to them. */
+void iotls__conn_fix_layout(iotls_conn *c);
 
 /* Limits against peers that make us work without progress. */
 #define IOTLS_MAX_EMPTY_RECORDS 32

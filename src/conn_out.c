@@ -11,9 +11,6 @@
 /* Largest AEAD expansion of one record: header, content type byte, tag. */
 #define RECORD_OVERHEAD (IOTLS_RECORD_HEADER_LEN + 1 + IOTLS_AEAD_TAG_LEN)
 
-/* The smallest peer record limit the in-place flight's room is kept for. */
-#define MIN_FRAGMENT_SIZED 512u
-
 static void tx_compact(iotls_conn *c)
 {
     if (c->tx_pos == 0)
@@ -21,11 +18,11 @@ static void tx_compact(iotls_conn *c)
     size_t left = c->tx_len - c->tx_pos;
     /* Messages built in tx after the records move with them. */
     size_t move = left;
-    if (c->hs_in_tx && c->hs_out_len > 0)
+    if (c->hs_out_len > 0)
         move = (size_t)(c->hs_out + c->hs_out_len - c->tx) - c->tx_pos;
     if (move > 0)
         memmove(c->tx, c->tx + c->tx_pos, move);
-    if (c->hs_in_tx && c->hs_out_len > 0)
+    if (c->hs_out_len > 0)
         c->hs_out -= c->tx_pos;
     c->tx_len = left;
     c->tx_pos = 0;
@@ -37,6 +34,16 @@ size_t iotls__conn_tx_free(iotls_conn *c)
     return c->tx_cap - c->tx_len;
 }
 
+size_t iotls__conn_in_place_room(size_t avail)
+{
+    /* The messages start one record header in (where their first record's
+     * header goes); every further record of 512 B or more needs its
+     * header, content type and tag, kept free at the end. */
+    size_t reserve =
+        IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (avail / IOTLS_MIN_FRAGMENT_SIZED + 1);
+    return avail > reserve ? avail - reserve : 0;
+}
+
 static void count_out(iotls_conn *c, size_t bytes, size_t records)
 {
     c->bytes_out += bytes;
@@ -45,23 +52,21 @@ static void count_out(iotls_conn *c, size_t bytes, size_t records)
 
 void iotls__conn_hs_writer(iotls_conn *c, iotls_writer *w)
 {
-    if (c->hs_in_tx && c->hs_out_len == 0) {
-        /* Messages go right after the queued records, one header's room
-         * ahead of where their first record will start; the room for the
-         * other records' headers and tags is kept free at the end. */
-        size_t avail = c->tx_cap - c->tx_len;
-        size_t reserve =
-            IOTLS_RECORD_HEADER_LEN + RECORD_OVERHEAD * (avail / MIN_FRAGMENT_SIZED + 1);
+    if (c->hs_out_len == 0) {
+        /* A flight's first message goes right after the queued records. */
+        tx_compact(c);
         c->hs_out = c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN;
-        c->hs_out_cap = avail > reserve ? avail - reserve : 0;
+        c->hs_out_cap = iotls__conn_in_place_room(c->tx_cap - c->tx_len);
     }
     iotls__wr_init(w, c->hs_out + c->hs_out_len, c->hs_out_cap - c->hs_out_len);
 }
 
 static int hs_commit(iotls_conn *c, iotls_writer *w, int add_to_transcript)
 {
-    if (iotls__wr_error(w) != IOTLS_OK || w->len < IOTLS_HS_HEADER_LEN)
-        return IOTLS_ERR_INTERNAL; /* our own message does not fit hs_out */
+    if (iotls__wr_error(w) != IOTLS_OK)
+        return IOTLS_ERR_FLIGHT_TOO_LARGE; /* our own message does not fit tx */
+    if (w->len < IOTLS_HS_HEADER_LEN)
+        return IOTLS_ERR_INTERNAL;
     const uint8_t *msg = c->hs_out + c->hs_out_len;
     if (add_to_transcript) {
         int rc = iotls__transcript_update(&c->transcript, msg, w->len);
@@ -94,25 +99,18 @@ int iotls__conn_flush(iotls_conn *c)
     tx_compact(c);
     size_t written = 0;
     uint64_t seq_before = c->wr.seq;
-    int rc;
-    if (c->hs_in_tx && c->hs_out != c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN)
+    if (c->hs_out != c->tx + c->tx_len + IOTLS_RECORD_HEADER_LEN)
         return IOTLS_ERR_INTERNAL; /* tx changed under messages built in it */
-    if (c->hs_in_tx)
-        rc = iotls__record_write_fragmented_in_place(&c->wr, IOTLS_CT_HANDSHAKE, c->tx + c->tx_len,
+    int rc = iotls__record_write_fragmented_in_place(&c->wr, IOTLS_CT_HANDSHAKE, c->tx + c->tx_len,
                                                      c->hs_out_len, c->max_record_out,
                                                      c->tx_cap - c->tx_len, &written);
-    else
-        rc = iotls__record_write_fragmented(&c->wr, IOTLS_CT_HANDSHAKE, c->hs_out, c->hs_out_len,
-                                            c->max_record_out, c->tx + c->tx_len,
-                                            c->tx_cap - c->tx_len, &written);
+    /* More records than tx was sized for: a peer record limit below 512. */
     if (rc != IOTLS_OK)
-        return rc == IOTLS_ERR_BUFFER_TOO_SMALL ? IOTLS_ERR_INTERNAL : rc;
+        return rc == IOTLS_ERR_BUFFER_TOO_SMALL ? IOTLS_ERR_FLIGHT_TOO_LARGE : rc;
     size_t records = c->wr.active ? (size_t)(c->wr.seq - seq_before)
                                   : (c->hs_out_len + c->max_record_out - 1) / c->max_record_out;
     c->tx_len += written;
     count_out(c, written, records);
-    if (!c->hs_in_tx) /* in place, the plaintext became the records */
-        iotls__wipe(c->hs_out, c->hs_out_len);
     c->hs_out_len = 0;
     return IOTLS_OK;
 }

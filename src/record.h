@@ -124,7 +124,9 @@ void iotls__hs_reasm_wipe(iotls_hs_reasm *r);
  * Splits a handshake message (or several, coalesced) into records of at
  * most max_fragment content bytes each, sealed with rc, appended to out.
  * Returns IOTLS_ERR_BUFFER_TOO_SMALL if they do not all fit (nothing is
- * written then: the caller flushes and retries). */
+ * written then). The engine seals its flights in place (below); this
+ * copying form is the reference unit.record checks the in-place one
+ * against, byte for byte (a firmware's linker drops it). */
 int iotls__record_write_fragmented(iotls_record_cipher *rc, uint8_t content_type,
                                    const uint8_t *data, size_t len, size_t max_fragment,
                                    uint8_t *out, size_t out_cap, size_t *out_len);

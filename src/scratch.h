@@ -3,14 +3,16 @@
  * sit under the deepest call of the handshake, docs/stack.md) and never
  * needed across steps.
  *
- * Where it lives: at the far end of the free part of hs_out (of tx for a
- * side that presents no certificate), behind the message being written.
- * That space is idle then: nothing is queued behind the message a step
- * writes, and the step shortens its writer so the message cannot reach the
- * region. The smallest such space (src/conn.c: a certificate-less side's
- * ClientHello room at max_handshake 512; a server with a certificate has
- * max_handshake + 4 KiB) takes every user with its message (checked
- * below): the connection block pays nothing for the region.
+ * Where it lives: at the far end of the free part of hs_out (of tx, where
+ * the messages are built), behind the message being written. That space
+ * is idle then: nothing is queued behind the message a step writes, and
+ * the step shortens its writer so the message cannot reach the region.
+ * The smallest tx (src/conn_buffers.c: the ClientHello room at
+ * max_handshake 512) takes the ticket selection (checked below); the
+ * flight room of a configuration with a certificate counts the
+ * CertificateVerify's member behind it, and the tickets' room the
+ * NewSessionTicket's member behind the last one. The region needs no
+ * buffer of its own.
  *
  * Lifetime: valid only within one send step or one handler, from
  * iotls__conn_scratch() to that step's return; never across a return to
@@ -64,11 +66,11 @@ union iotls_scratch {
     struct iotls_scratch_nst nst;
 };
 
-/* The smallest hs_out room (src/conn.c, client_hello_room at max_handshake
- * 512) takes each user with what it writes: the ticket selection writes
- * nothing, a NewSessionTicket has the largest ticket and 64 B around it,
- * the CertificateVerify is no user of a certificate-less side. 15 B are
- * the alignment. */
+/* The smallest room (src/conn_buffers.c, client_hello_room at
+ * max_handshake 512) takes each user with what it writes: the ticket
+ * selection writes nothing, a NewSessionTicket has the largest ticket and
+ * 64 B around it (the tickets' room counts them too); the CertificateVerify
+ * is counted in the certificate flight's room. 15 B are the alignment. */
 #define IOTLS_SCRATCH_SMALLEST_ROOM (1280u + IOTLS_MAX_SERVER_NAME + 512u)
 _Static_assert(sizeof(struct iotls_scratch_psk) + 15u <= IOTLS_SCRATCH_SMALLEST_ROOM,
                "the ticket selection's scratch must fit the smallest hs_out room");

@@ -335,13 +335,13 @@ static int select_psk(iotls_conn *c, const uint8_t *msg, const iotls_client_hell
         return rc;
     /* The ticket and its plaintext are kept in the scratch region
      * (src/scratch.h), idle until the answer to this ClientHello is written
-     * to hs_out: on the stack they would sit under the whole server flight
+     * to tx: on the stack they would sit under the whole server flight
      * (docs/stack.md). */
     iotls_writer room;
     iotls__conn_hs_writer(c, &room);
     struct iotls_scratch_psk *scratch = iotls__conn_scratch(&room, sizeof *scratch);
     if (scratch == NULL)
-        return IOTLS_ERR_INTERNAL; /* src/scratch.h: a server's hs_out always has it */
+        return IOTLS_ERR_INTERNAL; /* src/scratch.h: the smallest tx has it */
     iotls__ticket_body *t = &scratch->ticket;
     size_t index = 0;
     bool found = false, ext_psk = false;

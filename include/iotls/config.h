@@ -158,6 +158,14 @@ IOTLS_API int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits);
  * ignores them and sends larger records is a record_overflow: use 16384 to
  * talk to every peer. */
 IOTLS_API int iotls_config_set_record_size(iotls_config *cfg, size_t bytes);
+/* Largest record plaintext this side sends, from 512 to 16384; default:
+ * the record size above. Nothing is announced (smaller records are always
+ * allowed) and receiving is unchanged: it only shrinks the send buffer,
+ * which then holds our handshake flight or one record of this size (ESP-IDF
+ * configures Mbed TLS with 16384 in and 4096 out). The peer's
+ * record_size_limit or max_fragment_length may lower it further. Larger
+ * application writes go out in several records. */
+IOTLS_API int iotls_config_set_send_record_size(iotls_config *cfg, size_t bytes);
 
 /* NSS key log lines ("CLIENT_HANDSHAKE_TRAFFIC_SECRET <cr> <secret>"). */
 typedef void (*iotls_keylog_fn)(void *arg, const char *line);
@@ -374,8 +382,9 @@ typedef struct {
     int external_psk;                 /* authenticated by the external PSK */
     uint32_t key_updates_sent, key_updates_received;
     /* Record plaintext sizes (iotls_config_set_record_size): the largest this
-     * side accepts, and the largest it sends, which the peer's
-     * record_size_limit or max_fragment_length may have lowered. */
+     * side accepts, and the largest it sends (iotls_config_set_send_record_size,
+     * or the record size), which the peer's record_size_limit or
+     * max_fragment_length may have lowered. */
     uint32_t record_size_in, record_size_out;
 } iotls_info;
 

@@ -38,9 +38,12 @@ IOTLS_API size_t iotls_conn_size(const iotls_config *cfg);
  * numbers, counters, the selected ALPN protocol, a server's client
  * identity): 2 to 3 KiB. */
 IOTLS_API size_t iotls_conn_state_size(const iotls_config *cfg);
-/* Its record and handshake buffers (receive, reassembly, our flight,
- * sealed output): needed only while a record is received or sent, and all
- * through the handshake. See iotls_conn_release_buffers. */
+/* Its record and handshake buffers (receive, reassembly, sealed output,
+ * in which our flights are built): needed only while a record is received
+ * or sent, and all through the handshake. Sized from the configuration:
+ * its record sizes, max_handshake, and what it sends (its certificate
+ * chain and key, ALPN list, tickets). A connection keeps the sizes it was
+ * made with. See iotls_conn_release_buffers. */
 IOTLS_API size_t iotls_conn_buffers_size(const iotls_config *cfg);
 /* server_name: client only (SNI and the certificate name check; NULL skips
  * both, which is only allowed with iotls_config_insecure_noverifycert or
@@ -76,8 +79,9 @@ IOTLS_API int iotls_conn_buffers_idle(const iotls_conn *c);
  * way (it never frees anything). */
 IOTLS_API int iotls_conn_release_buffers(iotls_conn *c, void **mem);
 /* Attaches a buffer block (16-byte aligned, at least
- * iotls_conn_buffers_size bytes; its contents do not matter) to a
- * connection whose buffers are detached. BAD_ARG for a block too small or
+ * iotls_conn_buffers_size bytes of the configuration as it was when the
+ * connection was made; its contents do not matter) to a connection whose
+ * buffers are detached. BAD_ARG for a block too small or
  * misaligned, BAD_STATE when buffers are attached. */
 IOTLS_API int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len);
 /* 1 while buffers are attached. */

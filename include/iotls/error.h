@@ -63,6 +63,11 @@ enum iotls_error {
     IOTLS_ERR_RANDOM = -62,    /* the random generator failed */
     IOTLS_ERR_KEY_LOAD = -63,  /* key or certificate file could not be loaded */
     IOTLS_ERR_NO_MEMORY = -64, /* outside the engine: allocation failed */
+    /* Our own handshake flight does not fit the connection's buffers: a
+     * certificate chain larger than the configuration's when the
+     * connection was sized (iotls_conn_size), or a peer record limit
+     * below 512 bytes. internal_error is sent. */
+    IOTLS_ERR_FLIGHT_TOO_LARGE = -65,
 
     /* The connection's end. */
     IOTLS_ERR_ALERT_RECEIVED = -80, /* the peer sent a fatal alert (see peer_alert) */

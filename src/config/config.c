@@ -650,6 +650,16 @@ int iotls_config_set_record_size(iotls_config *cfg, size_t bytes)
     return IOTLS_OK;
 }
 
+int iotls_config_set_send_record_size(iotls_config *cfg, size_t bytes)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    if (bytes < 512 || bytes > 16384)
+        return IOTLS_ERR_CONFIG;
+    cfg->max_record_send = bytes;
+    return IOTLS_OK;
+}
+
 int iotls_config_set_keylog(iotls_config *cfg, iotls_keylog_fn fn, void *arg)
 {
     if (!cfg)

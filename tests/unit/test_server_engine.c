@@ -90,6 +90,14 @@ static int make_pki(void)
         "openssl req -new -key cli.key -subj /CN=iotls-test-client -out cli.csr && openssl x509"
         " -req -in cli.csr -CA ca.pem -CAkey ca.key -set_serial 77 -days 2 -extfile cli.ext"
         " -out cli.pem",
+        /* The same keys in certificates of about 14.9 KB (a long comment
+         * extension): with the CA, a Certificate message near the 16 KiB a
+         * peer accepts by default (max_handshake). */
+        "c=$(head -c 14500 /dev/zero | tr '\\0' x) && printf 'nsComment=%s\\n' \"$c\" >big.ext"
+        " && cat srv.ext big.ext >srvbig.ext && cat cli.ext big.ext >clibig.ext"
+        " && openssl x509 -req -in srv256.csr -CA ca.pem -CAkey ca.key -set_serial 90 -days 2"
+        " -extfile srvbig.ext -out srvbig.pem && openssl x509 -req -in cli.csr -CA ca.pem"
+        " -CAkey ca.key -set_serial 91 -days 2 -extfile clibig.ext -out clibig.pem",
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (tl_run_quiet(g_dir, cmds[i]) != 0)
@@ -1469,33 +1477,119 @@ static size_t certificate_msg_len(const iotls_x509 *chain)
     return len;
 }
 
+/* A configuration presenting a chain: cert_name's certificate and the CA,
+ * with key_name's key, at record size record. */
+static void config_with_chain(struct iotls_config *cfg, const char *key_name, const char *cert_name,
+                              size_t record)
+{
+    char name[64];
+    config_init(cfg, key_name);
+    iotls__x509_free(&cfg->cert);
+    iotls__x509_init(&cfg->cert);
+    snprintf(name, sizeof name, "%s.pem", cert_name);
+    CHECK_OK(iotls__x509_load_file(&cfg->cert, path_of(0, name)));
+    CHECK_OK(iotls__x509_load_file(&cfg->cert, path_of(0, "ca.pem")));
+    CHECK_OK(iotls_config_set_record_size(cfg, record));
+}
+
 /* One in-memory handshake, mutual authentication, each side presenting a
- * chain (leaf + CA). hs_out_extra > 0: the server's hs_out holds only its
- * Certificate message plus that many bytes, so its flight does not fit at
- * once; the client's hs_out only its Certificate plus the room its
- * CertificateVerify needs. Returns the records the server sent in the
- * handshake, 0 on failure. */
-static uint64_t pair_with_chains(size_t hs_out_extra)
+ * chain (leaf + CA): the small certificates or those of about 14.9 KB.
+ * swap_chain: the server's (1) or the client's (2) configuration gets the
+ * large chain after its connection was made (for the small one), what a
+ * configuration in use must not do: that side's flight does not fit and
+ * fails with IOTLS_ERR_FLIGHT_TOO_LARGE, internal_error to the peer.
+ * Returns the failing side's error, or IOTLS_OK when both completed. */
+static int pair_with_chains(int large, size_t record, int swap_chain)
 {
     struct iotls_config scfg, ccfg;
-    config_init(&scfg, "srv256");
-    config_init(&ccfg, "cli");
-    CHECK_OK(iotls__x509_load_file(&scfg.cert, path_of(0, "ca.pem")));
-    CHECK_OK(iotls__x509_load_file(&ccfg.cert, path_of(0, "ca.pem")));
+    config_with_chain(&scfg, "srv256", large ? "srvbig" : "srv256", record);
+    config_with_chain(&ccfg, "cli", large ? "clibig" : "cli", record);
     scfg.verify_client = IOTLS_VERIFY_CLIENT_REQUIRED;
-    scfg.ticket_count = 0; /* the flight's records only */
+    scfg.ticket_count = 0;
     iotls_conn *sv = server_new(&scfg);
     iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
     CHECK(sv != NULL && cl != NULL);
-    uint64_t records = 0;
+    int result = IOTLS_ERR_INTERNAL;
+    if (swap_chain) {
+        struct iotls_config *swapped = swap_chain == 1 ? &scfg : &ccfg;
+        iotls__x509_free(&swapped->cert);
+        iotls__x509_init(&swapped->cert);
+        CHECK_OK(iotls__x509_load_file(&swapped->cert,
+                                       path_of(0, swap_chain == 1 ? "srvbig.pem" : "clibig.pem")));
+        CHECK_OK(iotls__x509_load_file(&swapped->cert, path_of(0, "ca.pem")));
+    }
     if (sv && cl) {
-        if (hs_out_extra > 0) {
+        if (large) {
+            /* Near the largest a peer takes: its reassembly buffer. */
             size_t sv_cert = certificate_msg_len(&scfg.cert);
             size_t cl_cert = certificate_msg_len(&ccfg.cert);
-            CHECK(sv_cert + hs_out_extra < sv->hs_out_cap && cl_cert + 400 < cl->hs_out_cap);
-            sv->hs_out_cap = sv_cert + hs_out_extra;
-            cl->hs_out_cap = cl_cert > 400 ? cl_cert : 400;
+            CHECK(sv_cert > 15000 && sv_cert <= cl->reasm.max_msg);
+            CHECK(cl_cert > 15000 && cl_cert <= sv->reasm.max_msg);
         }
+        static tl_wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+             i++) {
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
+            if (a < 0 || b < 0 || (a == 0 && b == 0))
+                break;
+        }
+        if (swap_chain) {
+            iotls_conn *failing = swap_chain == 1 ? sv : cl, *peer = swap_chain == 1 ? cl : sv;
+            result = iotls_conn_error(failing);
+            CHECK(!iotls_conn_handshake_done(failing));
+            CHECK(failing->alert_sent == IOTLS_ALERT_INTERNAL_ERROR);
+            /* The alert reaches the peer. */
+            (void)tl_shuttle(failing, swap_chain == 1 ? &to_cl : &to_sv, peer, NULL);
+            CHECK(peer->peer_alert == IOTLS_ALERT_INTERNAL_ERROR);
+        } else {
+            CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+            CHECK_OK(iotls_conn_error(sv));
+            CHECK_OK(iotls_conn_error(cl));
+            CHECK(sv->client_auth && cl->client_auth && cl->peer_cert_verified);
+            size_t n = 0;
+            CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"hello", 5, &n));
+            CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
+            uint8_t buf[16];
+            CHECK_OK(iotls_conn_read(sv, buf, sizeof buf, &n));
+            CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+            result = IOTLS_OK;
+        }
+    }
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    config_free(&scfg);
+    config_free(&ccfg);
+    return result;
+}
+
+/* An SNI callback that presents the large chain for "localhost". */
+static struct iotls_config g_big_cfg;
+static const iotls_config *sni_pick_big(void *arg, const char *name)
+{
+    (void)arg;
+    return strcmp(name, "localhost") == 0 ? &g_big_cfg : NULL;
+}
+
+/* A server with an SNI callback may present another configuration's
+ * chain, unknown when its buffers are sized: its certificate room is
+ * max_handshake. Its own chain is small; the chain the callback picks,
+ * about 15.5 KB, still goes out whole at record size 1024. */
+static void test_pair_sni_chain(void)
+{
+    struct iotls_config scfg, ccfg;
+    config_with_chain(&scfg, "srv256", "srv256", 1024);
+    config_with_chain(&g_big_cfg, "srv256", "srvbig", 1024);
+    config_with_chain(&ccfg, "cli", "cli", 1024);
+    size_t without = iotls_conn_buffers_size(&scfg);
+    scfg.sni_cb = sni_pick_big;
+    CHECK(iotls_conn_buffers_size(&scfg) > without + 12000);
+    iotls_conn *sv = server_new(&scfg);
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
         static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
@@ -1508,41 +1602,46 @@ static uint64_t pair_with_chains(size_t hs_out_extra)
         }
         CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
         CHECK_OK(iotls_conn_error(sv));
-        CHECK_OK(iotls_conn_error(cl));
-        CHECK(sv->client_auth && cl->client_auth && cl->peer_cert_verified);
-        CHECK(sv->own_sig_scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256 &&
-              cl->own_sig_scheme == IOTLS_SIG_ECDSA_SECP256R1_SHA256);
-        records = sv->records_out;
-        size_t n = 0;
-        CHECK_OK(iotls_conn_write(cl, (const uint8_t *)"hello", 5, &n));
-        CHECK(tl_shuttle(cl, &to_sv, sv, NULL) > 0);
-        uint8_t buf[16];
-        CHECK_OK(iotls_conn_read(sv, buf, sizeof buf, &n));
-        CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+        CHECK(sv->cert_cfg == &g_big_cfg && cl->peer_cert_verified);
     }
     tl_conn_free(sv);
     tl_conn_free(cl);
     config_free(&scfg);
     config_free(&ccfg);
-    return records;
+    config_free(&g_big_cfg);
 }
 
-/* The server's flight in pieces: its hs_out takes the Certificate (a
- * chain) but not behind EncryptedExtensions and CertificateRequest, and
- * the CertificateVerify not behind the Certificate. Each of those send
- * states finds hs_out full, the queued messages are sealed, and the state
- * runs again on the empty buffer: two more records than the flight in one
- * piece (ServerHello, [EE CR], [Certificate], [CertificateVerify
- * Finished] instead of ServerHello, [EE CR Certificate CV Finished]), the
- * same handshake. */
-static void test_pair_flight_in_pieces(void)
+/* Our flight is sized from our chain, not from max_handshake: a server
+ * and a client presenting chains near the largest a peer accepts complete
+ * (their tx takes the flight sealed), at the default record size and at
+ * 1024; the buffers grow with the chain (at record size 1024 the flight,
+ * not one application record, sizes tx); and a chain larger than the
+ * connection was sized for fails cleanly. */
+static void test_pair_chain_sizes(void)
 {
-    uint64_t whole = pair_with_chains(0);
-    uint64_t pieces = pair_with_chains(40);
-    CHECK(whole > 0 && pieces == whole + 2);
-    if (pieces != whole + 2)
-        fprintf(stderr, "  (server records: %llu whole, %llu in pieces)\n",
-                (unsigned long long)whole, (unsigned long long)pieces);
+    CHECK_OK(pair_with_chains(0, 16384, 0));
+    CHECK_OK(pair_with_chains(1, 16384, 0));
+    CHECK_OK(pair_with_chains(0, 1024, 0));
+    CHECK_OK(pair_with_chains(1, 1024, 0));
+
+    struct iotls_config small, big, certless;
+    config_with_chain(&small, "srv256", "srv256", 1024);
+    config_with_chain(&big, "srv256", "srvbig", 1024);
+    config_with_chain(&certless, "srv256", "srv256", 1024);
+    certless.has_cert = 0;
+    size_t small_len = iotls_conn_buffers_size(&small), big_len = iotls_conn_buffers_size(&big);
+    /* rx (one 1024-byte record), reasm (max_handshake) and a tx that
+     * holds the large chain's Certificate. */
+    CHECK(small_len < big_len && big_len > 1024 + 16384 + certificate_msg_len(&big.cert));
+    /* A small chain's flight is within the ClientHello's room, which every
+     * configuration has: its certificate costs no buffer. */
+    CHECK(small_len == iotls_conn_buffers_size(&certless));
+    config_free(&small);
+    config_free(&big);
+    config_free(&certless);
+
+    CHECK_RC(pair_with_chains(0, 1024, 1), IOTLS_ERR_FLIGHT_TOO_LARGE);
+    CHECK_RC(pair_with_chains(0, 1024, 2), IOTLS_ERR_FLIGHT_TOO_LARGE);
 }
 
 /* Largest record (header included) in a stretch of wire bytes. */
@@ -1602,13 +1701,18 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
         static uint8_t data[10000], got[10000];
         for (size_t i = 0; i < sizeof data; i++)
             data[i] = (uint8_t)(i * 7);
-        size_t n = 0, total = 0;
-        CHECK_OK(iotls_conn_write(sv, data, sizeof data, &n));
-        CHECK(n == sizeof data);
-        size_t out_len;
-        const uint8_t *out = iotls_conn_output(sv, &out_len);
-        CHECK(out != NULL && largest_record(out, out_len) <= cl_size + 5 + 17);
+        size_t n = 0, total = 0, sent = 0;
+        /* tx takes what its room allows (the flight's size or one record),
+         * the rest after the transport took it. */
         for (int i = 0; i < 40 && total < sizeof data; i++) {
+            if (sent < sizeof data) {
+                CHECK_OK(iotls_conn_write(sv, data + sent, sizeof data - sent, &n));
+                CHECK(n > 0);
+                sent += n;
+                size_t out_len;
+                const uint8_t *out = iotls_conn_output(sv, &out_len);
+                CHECK(out != NULL && largest_record(out, out_len) <= cl_size + 5 + 17);
+            }
             (void)tl_shuttle(sv, &to_cl, cl, NULL);
             size_t r = 0;
             while (iotls_conn_read(cl, got + total, sizeof got - total, &r) == IOTLS_OK && r > 0)
@@ -1637,6 +1741,78 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
     config_free(&ccfg);
 }
 
+/* A send record size apart from the record size: the client receives
+ * records of 16 KiB (nothing announced) but sends records of at most
+ * 4096 B, so its send buffer holds its flight or one such record, not a
+ * 16 KiB one; the server's records to it are not limited. */
+static void test_pair_send_record_size(void)
+{
+    struct iotls_config scfg, ccfg, full;
+    config_init(&scfg, "srv256");
+    config_init(&ccfg, "cli");
+    config_init(&full, "cli");
+    CHECK_RC(iotls_config_set_send_record_size(&ccfg, 511), IOTLS_ERR_CONFIG);
+    CHECK_RC(iotls_config_set_send_record_size(&ccfg, 16385), IOTLS_ERR_CONFIG);
+    CHECK_OK(iotls_config_set_send_record_size(&ccfg, 4096));
+    /* rx and reasm as before; tx no longer one 16 KiB record but the
+     * client's flight (its ClientHello's room, about 5.6 KB). */
+    CHECK(iotls_conn_buffers_size(&ccfg) + 8192 < iotls_conn_buffers_size(&full));
+    iotls_conn *sv = server_new(&scfg);
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
+        static tl_wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+             i++) {
+            int a = tl_shuttle(cl, &to_sv, sv, NULL);
+            int b = tl_shuttle(sv, &to_cl, cl, NULL);
+            if (a < 0 || b < 0 || (a == 0 && b == 0))
+                break;
+        }
+        CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+        iotls_info ci, si;
+        CHECK_OK(iotls_conn_info(cl, &ci));
+        CHECK_OK(iotls_conn_info(sv, &si));
+        CHECK(ci.record_size_in == 16384 && ci.record_size_out == 4096);
+        CHECK(si.record_size_in == 16384 && si.record_size_out == 16384);
+        /* 10000 bytes each way: the client's in records of at most 4096 B,
+         * the server's in one record. */
+        static uint8_t data[10000], got[10000];
+        for (size_t i = 0; i < sizeof data; i++)
+            data[i] = (uint8_t)(i * 13);
+        for (int dir = 0; dir < 2; dir++) {
+            iotls_conn *from = dir ? sv : cl, *to = dir ? cl : sv;
+            tl_wire *wire = dir ? &to_cl : &to_sv;
+            size_t n = 0, total = 0, sent = 0, largest = 0;
+            for (int i = 0; i < 40 && total < sizeof data; i++) {
+                if (sent < sizeof data) {
+                    CHECK_OK(iotls_conn_write(from, data + sent, sizeof data - sent, &n));
+                    CHECK(n > 0);
+                    sent += n;
+                    size_t out_len;
+                    const uint8_t *out = iotls_conn_output(from, &out_len);
+                    size_t rec = out ? largest_record(out, out_len) : 0;
+                    largest = rec > largest ? rec : largest;
+                }
+                (void)tl_shuttle(from, wire, to, NULL);
+                size_t r = 0;
+                while (iotls_conn_read(to, got + total, sizeof got - total, &r) == IOTLS_OK &&
+                       r > 0)
+                    total += r;
+            }
+            CHECK(total == sizeof data && memcmp(got, data, sizeof data) == 0);
+            CHECK(dir ? largest == 5 + sizeof data + 17 : largest <= 5 + 4096 + 17);
+        }
+    }
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    config_free(&scfg);
+    config_free(&ccfg);
+    config_free(&full);
+}
+
 static void run_all(void)
 {
     test_client_hello_refusals();
@@ -1646,7 +1822,9 @@ static void run_all(void)
     test_hrr_checks(0);
     test_hrr_checks(1);
     test_pair();
-    test_pair_flight_in_pieces();
+    test_pair_chain_sizes();
+    test_pair_sni_chain();
+    test_pair_send_record_size();
     test_pair_record_size(2048, 2048);
     test_pair_record_size(2048, 16384);
     test_pair_record_size(4096, 1024);

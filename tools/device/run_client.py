@@ -6,6 +6,7 @@ measured.
     run-client BOARD HOST:PORT --ca FILE [--cert FILE --key FILE]
                [--servername NAME] [--get PATH] [--resume | --warm-reset]
                [--early-data TEXT] [--key-update] [--groups LIST]
+               [--record-size N] [--send-record-size N] [--max-handshake N]
                [--stack mbedtls [--records IN/OUT] | --p256m]
 
 BOARD is cm4 (QEMU mps2-an386, Cortex-M4) or rv32 (QEMU virt, RV32IMC).
@@ -306,6 +307,9 @@ def main():
     ap.add_argument("--record-size", type=int,
                     help="iotls: iotls_config_set_record_size (record_size_limit and "
                          "max_fragment_length below 16384)")
+    ap.add_argument("--send-record-size", type=int,
+                    help="iotls: iotls_config_set_send_record_size (records sent, "
+                         "nothing announced)")
     ap.add_argument("--raw", action="store_true",
                     help="also print the board's STEP lines as they are (tools/device/compare.py)")
     ap.add_argument("--max-handshake", type=int,
@@ -325,9 +329,10 @@ def main():
         args.servername = "localhost"
     board = BOARDS[args.board]
     if args.stack == "mbedtls":
-        if args.record_size or args.max_handshake or args.groups or args.p256m:
+        if args.record_size or args.max_handshake or args.send_record_size or args.groups \
+                or args.p256m:
             ap.error("--stack mbedtls: only --records IN/OUT chooses its build (no --groups, "
-                     "--record-size, --max-handshake or --p256m)")
+                     "--record-size, --send-record-size, --max-handshake or --p256m)")
         rin, _, rout = args.records.partition("/")
         if not (rin.isdigit() and rout.isdigit()):
             ap.error("--records IN/OUT, e.g. 16384/4096")
@@ -380,6 +385,8 @@ def main():
                 lines.append("record_size=%d" % args.record_size)
             if args.max_handshake:
                 lines.append("max_handshake=%d" % args.max_handshake)
+            if args.send_record_size:
+                lines.append("send_record_size=%d" % args.send_record_size)
             if mode == "warm":
                 # The boot after the reset draws on seed bytes of its own.
                 seed_warm = os.path.join(work, "seed-warm-2.bin")
