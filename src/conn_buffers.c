@@ -192,5 +192,10 @@ int iotls_conn_release_buffers(iotls_conn *c, void **mem)
     c->hs_out_cap = c->hs_out_len = 0;
     c->tx = NULL;
     c->tx_cap = c->tx_len = c->tx_pos = 0;
+    /* What the crypto library allocated for the record keys goes too (with
+     * the OpenSSL provider, most of an idle connection's memory); the next
+     * record rebuilds it from the key in the state. */
+    iotls__aead_park(&c->rd.aead);
+    iotls__aead_park(&c->wr.aead);
     return IOTLS_OK;
 }
