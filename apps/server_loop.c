@@ -150,6 +150,10 @@ static int buffers_get(worker *w, sconn *c)
         w->pool_free--;
     } else if ((b = aligned_alloc(16, w->sh->buffers_len)) == NULL) {
         return 0;
+    } else {
+        /* The engine wipes only what a connection wrote into a block:
+         * zeros in, so that every block in the pool holds zeros. */
+        memset(b, 0, w->sh->buffers_len);
     }
     if (iotls_conn_attach_buffers(c->tls, b, w->sh->buffers_len) != IOTLS_OK) {
         free(b);

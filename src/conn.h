@@ -86,6 +86,13 @@ struct iotls_conn {
     size_t tx_cap;
     size_t tx_len;
     size_t tx_pos; /* bytes already taken by the transport */
+    /* What iotls_conn_release_buffers must wipe: the most of rx and tx
+     * written since the buffers were attached (reasm keeps its own,
+     * reasm.high), or the whole block when anything but records went in
+     * (the handshake, a post-handshake message and its scratch). */
+    size_t rx_high;
+    size_t tx_high;
+    bool wipe_whole_block;
 
     /* ---- protection ---- */
     iotls_record_cipher rd;

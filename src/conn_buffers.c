@@ -150,6 +150,9 @@ int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len)
     p += ALIGN_UP(s.hs_out);
     c->tx = p;
     c->tx_cap = s.tx;
+    c->rx_high = c->tx_high = 0;
+    /* The handshake's scratch lies anywhere in the block. */
+    c->wipe_whole_block = !c->handshake_done;
     return IOTLS_OK;
 }
 
@@ -179,10 +182,22 @@ int iotls_conn_release_buffers(iotls_conn *c, void **mem)
         return IOTLS_ERR_BAD_STATE;
     /* rx held decrypted records and tx our plaintext before sealing (and
      * hs_out our handshake messages): the block goes to a pool other
-     * connections draw from, so nothing of this one may stay in it. The
-     * buffers are contiguous from rx: one wipe over the whole block. */
-    size_t len = iotls_conn_buffers_size(c->cfg);
-    iotls__wipe(c->rx, len);
+     * connections draw from, so nothing of this one may stay in it. Only
+     * what was written since the buffers were attached needs it: records
+     * in and out touch the start of rx, reasm and tx (their high-water
+     * marks), a small exchange a few hundred of the 50 to 75 KiB. After
+     * the handshake, a handshake message built since, or a failure
+     * (whose alert or flight may have stopped half-written), the whole
+     * block, as one wipe: the buffers are contiguous from rx. */
+    if (c->wipe_whole_block || c->error != IOTLS_OK) {
+        iotls__wipe(c->rx, iotls_conn_buffers_size(c->cfg));
+    } else {
+        iotls__conn_rx_written(c, c->rx_len);
+        iotls__conn_tx_written(c);
+        iotls__wipe(c->rx, c->rx_high);
+        iotls__wipe(c->reasm.buf, c->reasm.high);
+        iotls__wipe(c->tx, c->tx_high);
+    }
     *mem = c->rx;
     c->rx = NULL;
     c->rx_cap = c->rx_len = 0;

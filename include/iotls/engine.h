@@ -63,7 +63,10 @@ IOTLS_API iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void 
  * iotls_conn_output_consume, and no KeyUpdate is owed. 0 otherwise, and
  * when the buffers are detached. */
 IOTLS_API int iotls_conn_buffers_idle(const iotls_conn *c);
-/* When idle: wipes the buffers (they held plaintext), detaches them and
+/* When idle: wipes the buffers (they held plaintext: every byte written
+ * since they were attached, which after a record or two each way is a few
+ * hundred bytes at the start of each buffer, after the handshake or a
+ * post-handshake message the whole block), detaches them and
  * gives their block back in *mem (iotls_conn_buffers_size bytes; the
  * caller's to reuse for any connection of the same configuration, or to
  * free; with iotls_conn_init it is the block's suffix, not a block of its
