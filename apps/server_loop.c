@@ -16,9 +16,9 @@
  * A connection is one allocation: this file's state and the engine's
  * state (iotls_conn_state_size, 2 to 3 KiB) after it. The engine's record
  * and handshake buffers (iotls_conn_buffers_size, 50 to 75 KiB) come from
- * the worker's pool for a connection's turn and go back after it when the
- * engine holds nothing in them (iotls_conn_buffers_idle); a handshake
- * keeps its block until it is done. Request and response bytes waiting
+ * the worker's pool (server_pool.c) for a connection's turn and go back
+ * after it when the engine holds nothing in them (iotls_conn_buffers_idle);
+ * a handshake keeps its block until it is done. Request and response bytes waiting
  * for the engine get a buffer only while they wait.
  *
  * Timeouts: each connection sits in one of four lists of its worker, by
@@ -46,8 +46,9 @@
 
 #include "exit_codes.h"
 #include "iotls/engine.h"
-#include "server_evq.h"
 #include "server_app.h"
+#include "server_evq.h"
+#include "server_pool.h"
 #include "trace.h"
 
 #ifndef MSG_NOSIGNAL
@@ -63,14 +64,6 @@
  * that a stalled client does not hold the stop up for the whole handshake
  * timeout (an established exchange gets the handshake timeout). */
 #define DRAIN_HANDSHAKE_MS 1000
-/* Buffer blocks a worker keeps when no connection uses them. Blocks are
- * allocated when a connection needs one and none is free, so the pool
- * grows to the number of connections busy at once; given back, a block
- * beyond this many is freed: a burst of handshakes or transfers must not
- * leave its peak of 50 to 75 KiB blocks held for good, while a steady load
- * of up to this many busy connections per worker reuses its blocks
- * without malloc or free. */
-#define POOL_KEEP 64
 
 atomic_int server_stop_requested;
 
@@ -97,11 +90,6 @@ struct sconn {
     void *buffers; /* the engine's buffer block while attached, else NULL */
 };
 
-/* A free buffer block: its first bytes link it into the pool. */
-typedef struct pool_block {
-    struct pool_block *next;
-} pool_block;
-
 typedef struct {
     const server_opts *o;
     int lfd;
@@ -125,8 +113,7 @@ typedef struct {
     int64_t drain_hs_deadline; /* handshakes under way end by then */
     size_t open;
     sconn *lists[L_COUNT][2]; /* head, tail */
-    pool_block *pool;         /* free buffer blocks */
-    size_t pool_free;         /* how many */
+    buf_pool pool;            /* free buffer blocks */
     unsigned long freed;      /* connections freed: conn_run's turn ended with c */
     uint8_t scratch[SCRATCH_LEN];
 } worker;
@@ -144,37 +131,15 @@ static int buffers_get(worker *w, sconn *c)
 {
     if (c->buffers)
         return 1;
-    void *b = w->pool;
-    if (b) {
-        w->pool = w->pool->next;
-        w->pool_free--;
-    } else if ((b = aligned_alloc(16, w->sh->buffers_len)) == NULL) {
+    void *b = pool_take(&w->pool);
+    if (b == NULL)
         return 0;
-    } else {
-        /* The engine wipes only what a connection wrote into a block:
-         * zeros in, so that every block in the pool holds zeros. */
-        memset(b, 0, w->sh->buffers_len);
-    }
     if (iotls_conn_attach_buffers(c->tls, b, w->sh->buffers_len) != IOTLS_OK) {
         free(b);
         return 0;
     }
     c->buffers = b;
     return 1;
-}
-
-/* A block back to the pool (wiped by the engine), or freed beyond
- * POOL_KEEP. */
-static void pool_put(worker *w, void *b)
-{
-    if (w->pool_free >= POOL_KEEP) {
-        free(b);
-        return;
-    }
-    pool_block *p = b;
-    p->next = w->pool;
-    w->pool = p;
-    w->pool_free++;
 }
 
 /* After a turn: an idle engine gives its buffers back. */
@@ -184,18 +149,8 @@ static void buffers_put_if_idle(worker *w, sconn *c)
     if (c->buffers && iotls_conn_buffers_idle(c->tls) &&
         iotls_conn_release_buffers(c->tls, &b) == IOTLS_OK) {
         c->buffers = NULL;
-        pool_put(w, b);
+        pool_put(&w->pool, b);
     }
-}
-
-static void pool_drop(worker *w)
-{
-    while (w->pool) {
-        pool_block *p = w->pool;
-        w->pool = p->next;
-        free(p);
-    }
-    w->pool_free = 0;
 }
 
 static void out_line(shared *sh, const char *fmt, ...)
@@ -347,7 +302,7 @@ static void conn_free(worker *w, sconn *c)
     server_app_clear(&c->app);
     iotls_conn_free(c->tls); /* wipes attached buffers */
     if (c->buffers)
-        pool_put(w, c->buffers);
+        pool_put(&w->pool, c->buffers);
     free(c->trace);
     free(c);
     w->freed++;
@@ -656,13 +611,7 @@ static void conn_new(worker *w, int fd, unsigned long id)
         trace_save(c->trace);
     }
     /* The handshake keeps a buffer block from the start to its end. */
-    void *b = w->pool;
-    if (b) {
-        w->pool = w->pool->next;
-        w->pool_free--;
-    } else {
-        b = aligned_alloc(16, sh->buffers_len);
-    }
+    void *b = pool_take(&w->pool);
     if (b)
         c->tls = iotls_conn_init_split((uint8_t *)c + sh->engine_off, sh->conn_mem - sh->engine_off,
                                        b, sh->buffers_len, sh->o->cfg, IOTLS_ROLE_SERVER, NULL);
@@ -674,7 +623,7 @@ static void conn_new(worker *w, int fd, unsigned long id)
         if (c->tls)
             iotls_conn_free(c->tls);
         if (b)
-            pool_put(w, b);
+            pool_put(&w->pool, b);
         free(c->trace);
         free(c);
         close(fd);
@@ -815,7 +764,9 @@ static void *worker_main(void *arg)
             else
                 conn_run(w, ev[i].ptr);
         }
-        expire(w, now_ms());
+        int64_t t = now_ms();
+        expire(w, t);
+        pool_trim(&w->pool, t);
     }
     stop_listening(w);
     return NULL;
@@ -855,6 +806,7 @@ int server_loop_run(const server_opts *o, int *lfd)
             break;
         }
         w->sh = &sh;
+        pool_init(&w->pool, sh.buffers_len);
         /* NULL marks the listening socket. Set before the thread starts:
          * a --once worker that saw itself not listening would end. */
         w->listening = 1;
@@ -890,7 +842,7 @@ int server_loop_run(const server_opts *o, int *lfd)
     for (unsigned i = 0; i < started; i++) {
         pthread_join(ws[i]->th, NULL);
         evq_close(&ws[i]->q);
-        pool_drop(ws[i]);
+        pool_drop(&ws[i]->pool);
         free(ws[i]);
     }
     free(ws);
