@@ -102,7 +102,8 @@ void iotls__aead_free(iotls_aead_ctx *ctx);
  * what the library allocated for it and keeps only what rebuilds it, which
  * the next seal or open does (IOTLS_ERR_NO_MEMORY when it cannot). The
  * OpenSSL provider frees its EVP_CIPHER_CTXs, 1.2 KiB per context, and
- * keeps the key; Mbed TLS and PSA keep their contexts (a no-op). */
+ * keeps the key; Mbed TLS and PSA keep their contexts (a no-op: see
+ * their aead.c). */
 void iotls__aead_park(iotls_aead_ctx *ctx);
 
 /* ---- Key exchange (TLS 1.3 key_share) ---- */
