@@ -124,8 +124,9 @@ void *__libc_realloc(void *old, size_t n)
     resolve();
     if (is_boot(old)) {
         void *p = __libc_malloc(n);
-        if (p != NULL)
-            memcpy(p, old, n); /* boot blocks are never the last bytes read */
+        size_t left = (size_t)(boot + sizeof boot - (unsigned char *)old);
+        if (p != NULL) /* the old size is unknown: what there is, at most n */
+            memcpy(p, old, n < left ? n : left);
         return p;
     }
     uncounted(old);
