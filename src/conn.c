@@ -504,6 +504,7 @@ int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *use
             break; /* the engine takes nothing now */
         size_t take = len - *used < want ? len - *used : want;
         memcpy(c->rx + c->rx_len, data + *used, take);
+        iotls__conn_rx_written(c, c->rx_len + take);
         *used += take;
         rc = rx_advance(c, take, want);
         if (rc == IOTLS_OK)
@@ -528,6 +529,8 @@ uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap)
     if (want == 0)
         return NULL;
     *cap = want;
+    /* The transport may fill all of it. */
+    iotls__conn_rx_written(c, c->rx_len + want);
     return c->rx + c->rx_len;
 }
 

@@ -92,6 +92,13 @@ struct iotls_conn {
      * releasing a block use these, not the configuration's sizes now (a
      * configuration changed since must not move the layout). */
     size_t rx_size, reasm_size, tx_size;
+    /* What iotls_conn_release_buffers must wipe: the most of rx and tx
+     * written since the buffers were attached (reasm keeps its own,
+     * reasm.high), or the whole block when anything but records went in
+     * (the handshake, a post-handshake message and its scratch). */
+    size_t rx_high;
+    size_t tx_high;
+    bool wipe_whole_block;
 
     /* ---- protection ---- */
     iotls_record_cipher rd;

@@ -30,6 +30,20 @@ void iotls__conn_wipe_secrets(iotls_conn *c);
  * end and with every secret. */
 void iotls__conn_wipe_handshake(iotls_conn *c);
 
+/* The high-water marks iotls_conn_release_buffers wipes up to: rx holds
+ * bytes up to end (the transport may have written them), tx up to tx_len
+ * (called before tx_len goes down). */
+static inline void iotls__conn_rx_written(iotls_conn *c, size_t end)
+{
+    if (end > c->rx_high)
+        c->rx_high = end;
+}
+static inline void iotls__conn_tx_written(iotls_conn *c)
+{
+    if (c->tx_len > c->tx_high)
+        c->tx_high = c->tx_len;
+}
+
 /* The largest record plaintext of the configuration (its record size). */
 size_t iotls__conn_record_size(const iotls_config *cfg);
 /* The largest record plaintext it sends before the peer's limits: its send

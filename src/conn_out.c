@@ -24,6 +24,7 @@ static void tx_compact(iotls_conn *c)
         memmove(c->tx, c->tx + c->tx_pos, move);
     if (c->hs_out_len > 0)
         c->hs_out -= c->tx_pos;
+    iotls__conn_tx_written(c);
     c->tx_len = left;
     c->tx_pos = 0;
 }
@@ -52,6 +53,10 @@ static void count_out(iotls_conn *c, size_t bytes, size_t records)
 
 void iotls__conn_hs_writer(iotls_conn *c, iotls_writer *w)
 {
+    /* Messages and their scratch (iotls__conn_scratch, at the far end of
+     * the free space) go anywhere in tx: rare after the handshake
+     * (tickets, KeyUpdate), so the release wipes everything. */
+    c->wipe_whole_block = 1;
     if (c->hs_out_len == 0) {
         /* A flight's first message goes right after the queued records. */
         tx_compact(c);
@@ -243,6 +248,7 @@ int iotls__conn_send_alert(iotls_conn *c, int description)
         /* Make room: an unsent fatal alert matters more than unsent data. */
         if (warning)
             return IOTLS_WANT_WRITE;
+        iotls__conn_tx_written(c);
         c->tx_len = c->tx_pos = 0;
     }
     int rc = send_record(c, IOTLS_CT_ALERT, alert, sizeof alert);
@@ -381,8 +387,10 @@ void iotls_conn_output_consume(iotls_conn *c, size_t n)
 {
     size_t left = c->tx_len - c->tx_pos;
     c->tx_pos += n < left ? n : left;
-    if (c->tx_pos == c->tx_len)
+    if (c->tx_pos == c->tx_len) {
+        iotls__conn_tx_written(c);
         c->tx_pos = c->tx_len = 0;
+    }
 }
 
 void *iotls__conn_scratch(iotls_writer *w, size_t need)

@@ -304,6 +304,13 @@ void iotls__hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap)
     r->len = 0;
     r->consumed = 0;
     r->max_msg = 0;
+    r->high = 0;
+}
+
+static void reasm_grown(iotls_hs_reasm *r)
+{
+    if (r->len > r->high)
+        r->high = r->len;
 }
 
 /* Byte i of the concatenation held || data. */
@@ -353,6 +360,7 @@ int iotls__hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len)
 
     memcpy(r->buf + r->len, data, len);
     r->len = total;
+    reasm_grown(r);
     return IOTLS_OK;
 }
 
@@ -398,6 +406,7 @@ int iotls__hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, siz
             return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
         memcpy(r->buf + r->len, data, take);
         r->len += take;
+        reasm_grown(r);
         *used = take;
         if (r->len < HS_HEADER_LEN)
             return 0;
@@ -410,6 +419,7 @@ int iotls__hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, siz
     if (take > 0)
         memcpy(r->buf + r->len, data + *used, take);
     r->len += take;
+    reasm_grown(r);
     *used += take;
     if (r->len < total)
         return 0;

@@ -88,6 +88,7 @@ typedef struct {
     size_t len;      /* bytes held */
     size_t consumed; /* bytes of messages already handed out */
     size_t max_msg;  /* largest message accepted, header included (0: cap) */
+    size_t high;     /* most bytes buf held since init: what a wipe must cover */
 } iotls_hs_reasm;
 
 void iotls__hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap);

@@ -66,11 +66,16 @@ IOTLS_API iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void 
  * iotls_conn_output_consume, and no KeyUpdate is owed. 0 otherwise, and
  * when the buffers are detached. */
 IOTLS_API int iotls_conn_buffers_idle(const iotls_conn *c);
-/* When idle: wipes the buffers (they held plaintext), detaches them and
+/* When idle: wipes the buffers (they held plaintext: every byte written
+ * since they were attached, which after a record or two each way is a few
+ * hundred bytes at the start of each buffer, after the handshake or a
+ * post-handshake message the whole block), detaches them and
  * gives their block back in *mem (iotls_conn_buffers_size bytes; the
  * caller's to reuse for any connection of the same configuration, or to
  * free; with iotls_conn_init it is the block's suffix, not a block of its
- * own). IOTLS_ERR_BAD_STATE (and *mem NULL) when not idle. While detached,
+ * own). The crypto provider also gives back what it allocated for the
+ * record keys (the OpenSSL provider's cipher contexts, 2.4 KiB), rebuilt
+ * at the next record. IOTLS_ERR_BAD_STATE (and *mem NULL) when not idle. While detached,
  * iotls_conn_input / _input_commit / _write / _close / _key_update /
  * _start return IOTLS_ERR_BAD_STATE without failing the connection,
  * iotls_conn_input_space gives NULL, iotls_conn_output nothing and

@@ -98,6 +98,13 @@ int iotls__aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_L
                      const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len,
                      uint8_t *out);
 void iotls__aead_free(iotls_aead_ctx *ctx);
+/* An idle connection's context (iotls_conn_release_buffers): gives back
+ * what the library allocated for it and keeps only what rebuilds it, which
+ * the next seal or open does (IOTLS_ERR_NO_MEMORY when it cannot). The
+ * OpenSSL provider frees its EVP_CIPHER_CTXs, 1.2 KiB per context, and
+ * keeps the key; Mbed TLS and PSA keep their contexts (a no-op: see
+ * their aead.c). */
+void iotls__aead_park(iotls_aead_ctx *ctx);
 
 /* ---- Key exchange (TLS 1.3 key_share) ---- */
 

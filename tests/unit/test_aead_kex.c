@@ -164,6 +164,26 @@ static void test_aead_vector(const aead_vector *v)
         CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, out, sealed_len - 8, back),
                  IOTLS_ERR_BAD_RECORD_MAC);
 
+    /* Parked (an idle connection's context): the next open and seal key
+     * it again, with the same results as before, in either order. */
+    iotls__aead_park(&ctx);
+#ifdef IOTLS_CRYPTO_BACKEND_OPENSSL
+    CHECK(ctx.cipher == NULL && ctx.decrypt == NULL); /* libcrypto's given back */
+#endif
+    memset(back, 0xAA, sizeof back);
+    CHECK_OK(iotls__aead_open(&ctx, nonce, aad, aad_len, out, sealed_len, back));
+    CHECK(memcmp(back, pt, pt_len) == 0);
+    iotls__aead_park(&ctx);
+    iotls__aead_park(&ctx); /* twice: still one context to rebuild */
+    uint8_t again[160];
+    CHECK_OK(iotls__aead_seal(&ctx, nonce, aad, aad_len, pt, pt_len, again));
+    CHECK(memcmp(again, out, sealed_len) == 0);
+    iotls__aead_park(&ctx);
+    CHECK_RC(iotls__aead_open(&ctx, nonce, aad, aad_len, bad, sealed_len, back),
+             IOTLS_ERR_BAD_RECORD_MAC);
+    /* A parked context is freed and wiped like any other (below). */
+    iotls__aead_park(&ctx);
+
     iotls__aead_free(&ctx);
     CHECK(ctx.active == 0);
     const uint8_t *raw = (const uint8_t *)&ctx;

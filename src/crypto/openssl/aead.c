@@ -12,7 +12,13 @@
  * AAD and data each go in one call, and on decryption the expected tag is
  * set before the data and the data call itself verifies it (there is no
  * Final). And a CCM context works in the one direction it was keyed for,
- * so CCM has a second context, keyed for decryption. */
+ * so CCM has a second context, keyed for decryption.
+ *
+ * A context costs libcrypto about 1.2 KiB (the EVP_CIPHER_CTX and the
+ * provider's AES-GCM state with its key schedule and GHASH table), two per
+ * connection: most of what an idle gateway connection holds. So
+ * iotls__aead_park frees them and the context keeps the key it was given;
+ * the next seal or open keys new ones (docs/memory.md measures both). */
 #include <limits.h>
 #include <string.h>
 
@@ -85,6 +91,8 @@ static int keyed(const EVP_CIPHER *cipher, iotls_aead_alg alg, const uint8_t *ke
     return IOTLS_OK;
 }
 
+static int unpark(iotls_aead_ctx *ctx);
+
 int iotls__aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key, size_t key_len)
 {
     if (ctx == NULL || !iotls__common_aead_key_ok(alg, key, key_len))
@@ -95,20 +103,51 @@ int iotls__aead_init(iotls_aead_ctx *ctx, iotls_aead_alg alg, const uint8_t *key
 
     /* Re-keying an active context (KeyUpdate) must not leak the old one. */
     iotls__aead_free(ctx);
-    int rc = keyed(cipher, alg, key, 1, &ctx->cipher);
+    if (key_len > sizeof ctx->key)
+        return IOTLS_ERR_BAD_ARG;
+    memcpy(ctx->key, key, key_len);
+    ctx->key_len = (uint8_t)key_len;
+    ctx->alg = (int)alg;
+    int rc = unpark(ctx);
+    if (rc != IOTLS_OK) {
+        OPENSSL_cleanse(ctx, sizeof(*ctx));
+        return rc;
+    }
+    ctx->active = 1;
+    return IOTLS_OK;
+}
+
+/* Keys the libcrypto contexts from ctx->key unless they are there (a
+ * parked context's first use after iotls__aead_park). */
+static int unpark(iotls_aead_ctx *ctx)
+{
+    if (ctx->cipher != NULL)
+        return IOTLS_OK;
+    iotls_aead_alg alg = (iotls_aead_alg)ctx->alg;
+    const EVP_CIPHER *cipher = cipher_for(alg);
+    if (cipher == NULL)
+        return IOTLS_ERR_CRYPTO;
+    int rc = keyed(cipher, alg, ctx->key, 1, &ctx->cipher);
     /* The CCM implementations choose their bulk routine (the AES-NI one,
      * for one) by the direction given with the key, so a CCM context keyed
      * for encryption does not decrypt: CCM gets one keyed for each. */
     if (rc == IOTLS_OK && is_ccm(alg))
-        rc = keyed(cipher, alg, key, 0, &ctx->decrypt);
+        rc = keyed(cipher, alg, ctx->key, 0, &ctx->decrypt);
     if (rc != IOTLS_OK) {
         EVP_CIPHER_CTX_free(ctx->cipher);
-        OPENSSL_cleanse(ctx, sizeof(*ctx));
-        return rc;
+        ctx->cipher = NULL;
     }
-    ctx->alg = (int)alg;
-    ctx->active = 1;
-    return IOTLS_OK;
+    return rc;
+}
+
+void iotls__aead_park(iotls_aead_ctx *ctx)
+{
+    if (ctx == NULL || !ctx->active)
+        return;
+    EVP_CIPHER_CTX_free(ctx->cipher); /* cleanses the key schedule */
+    EVP_CIPHER_CTX_free(ctx->decrypt);
+    ctx->cipher = NULL;
+    ctx->decrypt = NULL;
 }
 
 int iotls__aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_LEN],
@@ -121,6 +160,9 @@ int iotls__aead_seal(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_L
         return rc;
     if (aad_len > INT_MAX || in_len > INT_MAX)
         return IOTLS_ERR_BAD_ARG;
+    rc = unpark(ctx);
+    if (rc != IOTLS_OK)
+        return rc;
     EVP_CIPHER_CTX *c = ctx->cipher;
     int ccm = is_ccm(ctx->alg);
     int tag_len = (int)iotls__aead_tag_len((iotls_aead_alg)ctx->alg);
@@ -188,6 +230,9 @@ int iotls__aead_open(iotls_aead_ctx *ctx, const uint8_t nonce[IOTLS_AEAD_NONCE_L
         return IOTLS_ERR_BAD_ARG;
     if (out == NULL)
         out = scratch;
+    rc = unpark(ctx);
+    if (rc != IOTLS_OK)
+        return rc;
 
     /* The tag is copied first: with out == in it stays in place anyway,
      * but a caller's out may overlap the tag otherwise. */

@@ -25,6 +25,10 @@ typedef struct iotls_aead_ctx {
     EVP_CIPHER_CTX *decrypt; /* CCM only: keyed for decryption (aead.c says why) */
     int alg;
     int active;
+    /* The key (IOTLS_MAX_AEAD_KEY_LEN bytes at most), from which a parked
+     * context (cipher NULL while active: iotls__aead_park) is rebuilt. */
+    uint8_t key[32];
+    uint8_t key_len;
 } iotls_aead_ctx;
 
 typedef struct iotls_kex_ctx {
