@@ -22,6 +22,7 @@
 enum iotls_client_phase {
     IOTLS_CL_IDLE = 0,      /* nothing sent yet */
     IOTLS_CL_WAIT_SH,       /* ClientHello (1 or 2) sent: ServerHello or HRR */
+    IOTLS_CL_SEND_CH2,      /* after a HelloRetryRequest: [CCS] ClientHello2 */
     IOTLS_CL_WAIT_EE,       /* handshake keys in: EncryptedExtensions */
     IOTLS_CL_WAIT_CERT_CR,  /* CertificateRequest or Certificate */
     IOTLS_CL_WAIT_CERT,     /* after CertificateRequest: Certificate */
@@ -41,7 +42,9 @@ struct iotls_client_state {
 
     /* Our (EC)DHE share: the private half lives in kex until the server's
      * share arrives; the public half is kept to resend it unchanged in a
-     * ClientHello2 after a cookie-only HelloRetryRequest. */
+     * ClientHello2 after a cookie-only HelloRetryRequest. A HelloRetryRequest
+     * that asks for another group destroys it (share_group 0) and SEND_CH2
+     * makes the new one. */
     iotls_kex_ctx kex;
     uint16_t share_group;
     uint8_t share_pub[IOTLS_MAX_KEX_PUBLIC_LEN];
@@ -51,6 +54,7 @@ struct iotls_client_state {
     size_t session_id_len;
 
     uint16_t hrr_suite;     /* suite the HelloRetryRequest chose; 0 when none */
+    uint16_t hrr_group;     /* group it asked a share for; 0: none (cookie only) */
     bool sni_sent;          /* server_name went out: an empty ack is allowed */
     bool psk_offered;       /* the last ClientHello offered a PSK: session or external */
     bool offered_ext_psk;   /* ... and it was the config's external PSK */
@@ -60,11 +64,28 @@ struct iotls_client_state {
      * must live until the handshake is done (iotls_conn_borrow_session). */
     iotls_session_ref session;
 
-    /* 0-RTT: data handed to iotls_conn_write_early before the start (the
-     * caller keeps it alive until iotls_conn_start), whether the
-     * ClientHello offered early_data, and its traffic secret. */
-    const uint8_t *early_pending;
-    size_t early_pending_len;
+    /* Bytes outside the connection that a ClientHello step sends, two
+     * views whose lives do not meet (one place, so the state does not
+     * grow). Before the start, the 0-RTT data handed to
+     * iotls_conn_write_early (the caller keeps it alive until
+     * iotls_conn_start, which sends it). After a HelloRetryRequest, its
+     * cookie, inside the received message (rx, or the reassembler for a
+     * message over several records): that stays put until the next record
+     * comes in, and conn.c runs SEND_CH2, which echoes it, right after the
+     * HelloRetryRequest's record (a HelloRetryRequest ends its record,
+     * RFC 8446 5.1). */
+    union {
+        struct {
+            const uint8_t *early_pending;
+            size_t early_pending_len;
+        };
+        struct {
+            const uint8_t *hrr_cookie;
+            size_t hrr_cookie_len;
+        };
+    };
+    /* 0-RTT: whether the ClientHello offered early_data, and its traffic
+     * secret. */
     bool early_offered;
     uint8_t early_traffic[IOTLS_MAX_HASH_LEN];
 
