@@ -54,7 +54,6 @@ struct iotls_client_state {
     size_t session_id_len;
 
     uint16_t hrr_suite;     /* suite the HelloRetryRequest chose; 0 when none */
-    uint16_t hrr_group;     /* group it asked a share for; 0: none (cookie only) */
     bool sni_sent;          /* server_name went out: an empty ack is allowed */
     bool psk_offered;       /* the last ClientHello offered a PSK: session or external */
     bool offered_ext_psk;   /* ... and it was the config's external PSK */
@@ -91,6 +90,11 @@ struct iotls_client_state {
 
     bool cert_requested;        /* the server sent CertificateRequest */
     uint16_t client_sig_scheme; /* scheme we will sign with; 0: empty Certificate */
+
+    /* The group the HelloRetryRequest asked a share for; 0: none (cookie
+     * only). Last: the struct's tail padding takes it on Cortex-M4, RV32
+     * and x86_64 (short enums leave no hole beside hrr_suite on Cortex-M4). */
+    uint16_t hrr_group;
 };
 
 #endif
