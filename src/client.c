@@ -41,9 +41,9 @@
  *   any error: FAILED, which accepts nothing.
  *
  * WAIT_ states accept the messages of table "transitions"; SEND_ states
- * accept nothing and send (table "send_states"): conn.c runs
- * iotls__client_advance after each record, which runs them one after the
- * other until a WAIT_ state (or CONNECTED). So every sending step returns
+ * accept nothing and send (table "send_states"): after each record,
+ * conn.c's advance loop (role_advance) runs them one after the other,
+ * through iotls__client_step, until a WAIT_ state (or CONNECTED). So every sending step returns
  * before the next starts and none runs under the handler of the message
  * that led to it (the HelloRetryRequest's, the server Finished's): the
  * deepest stack of a handshake, our CertificateVerify signature, is the
@@ -796,7 +796,7 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
 /* ---------------- send states ----------------
  * The second ClientHello after a HelloRetryRequest, and after the server's
  * Finished each sending step of our second flight, is a state: its step
- * writes one message and moves the state on, and iotls__client_advance
+ * writes one message and moves the state on, and conn.c's advance loop
  * runs them one after the other, each returning before the next starts. */
 
 /* After a HelloRetryRequest: [CCS] (RFC 8446 D.4) and the second
@@ -992,7 +992,7 @@ static const iotls_hs_transition transitions[] = {
     {IOTLS_CL_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_server_finished},
 };
 
-static void fail(iotls_conn *c)
+void iotls__client_fail(iotls_conn *c)
 {
     c->hs.cl.state = IOTLS_CL_FAILED;
     iotls__client_wipe(c);
@@ -1013,7 +1013,7 @@ int iotls__client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, siz
         }
     }
     if (rc != IOTLS_OK)
-        fail(c);
+        iotls__client_fail(c);
     return rc;
 }
 
@@ -1027,25 +1027,12 @@ static const iotls_send_state send_states[] = {
     {IOTLS_CL_SEND_FINISHED, send_finished},
 };
 
-int iotls__client_advance(iotls_conn *c)
+int iotls__client_step(iotls_conn *c)
 {
-    for (;;) {
-        iotls_send_step step = NULL;
-        for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
-            if (send_states[i].state == c->hs.cl.state)
-                step = send_states[i].step;
-        if (step == NULL)
-            return IOTLS_OK; /* a WAIT_ state, CONNECTED or FAILED: input comes next */
-        int rc = step(c);
-        /* hs_out could not take the message behind the ones queued: those
-         * are sealed, and the state runs again on the empty buffer. */
-        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && c->hs_out_len > 0)
-            rc = iotls__conn_flush(c);
-        if (rc != IOTLS_OK) {
-            fail(c);
-            return rc;
-        }
-    }
+    for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
+        if (send_states[i].state == c->hs.cl.state)
+            return send_states[i].step(c);
+    return IOTLS__NO_SEND_STATE;
 }
 
 int iotls__client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)

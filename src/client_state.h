@@ -18,7 +18,8 @@
 
 /* Where the client handshake stands (the diagram is at the top of
  * client.c): a WAIT_ state names the message it waits for next; a SEND_
- * state accepts nothing and sends (iotls__client_advance runs it). */
+ * state accepts nothing and sends (conn.c's advance loop runs it, through
+ * iotls__client_step). */
 enum iotls_client_phase {
     IOTLS_CL_IDLE = 0,      /* nothing sent yet */
     IOTLS_CL_WAIT_SH,       /* ClientHello (1 or 2) sent: ServerHello or HRR */

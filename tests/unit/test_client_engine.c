@@ -1408,8 +1408,9 @@ static void finish_handshake(fake_server *f)
 /* The second ClientHello is the SEND_CH2 state's, not the
  * HelloRetryRequest handler's: the handler (called here directly, as
  * conn.c does for each message) only checks the message and keeps what
- * the ClientHello needs; the advance loop (which conn.c runs after the
- * record) makes the new share and writes [CCS] ClientHello2. */
+ * the ClientHello needs; the state's step (which conn.c's advance loop
+ * runs after the record) makes the new share and writes [CCS]
+ * ClientHello2. */
 static void test_mem_hrr_send_state(void)
 {
     fake_server f;
@@ -1429,8 +1430,9 @@ static void test_mem_hrr_send_state(void)
     CHECK(f.c->hs.cl.hrr_group == IOTLS_GROUP_SECP256R1);
     iotls_conn_output(f.c, &out_len);
     CHECK(out_len == 0); /* nothing sent under the handler */
-    CHECK_OK(iotls__client_advance(f.c));
+    CHECK_OK(iotls__client_step(f.c));
     CHECK(f.c->hs.cl.state == IOTLS_CL_WAIT_SH);
+    CHECK(iotls__client_step(f.c) == IOTLS__NO_SEND_STATE); /* WAIT_SH sends nothing */
     CHECK(f.c->hs.cl.share_group == IOTLS_GROUP_SECP256R1);
     iotls__transcript_update(&f.tr, msg, len);
     CHECK(read_client_hello(&f) == 0);
@@ -1452,7 +1454,7 @@ static void test_mem_hrr_send_state(void)
     CHECK(f.c->hs.cl.hrr_cookie_len == sizeof cookie);
     iotls_conn_output(f.c, &out_len);
     CHECK(out_len == 0);
-    CHECK_OK(iotls__client_advance(f.c));
+    CHECK_OK(iotls__client_step(f.c));
     CHECK(f.c->hs.cl.state == IOTLS_CL_WAIT_SH);
     CHECK(f.c->hs.cl.hrr_cookie == NULL && f.c->hs.cl.hrr_cookie_len == 0);
     CHECK(read_client_hello(&f) == 0);
