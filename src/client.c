@@ -2,9 +2,11 @@
  * whole handshake messages handed in by conn.c (through the table
  * "transitions") and writes its answers into hs_out through conn.c.
  *
- *   IDLE --start: send ClientHello [CCS] [early data]--> WAIT_SH --+
- *                                                       |  ^    | HelloRetryRequest (once):
- *                                                       |  +----+ send [CCS] ClientHello2
+ *   IDLE --start: send ClientHello [CCS] [early data]--> WAIT_SH ---------+
+ *                                                       |  ^            | HelloRetryRequest
+ *                                                       |  |            v (once)
+ *                                                       |  +-- SEND_CH2: [a share for the
+ *                                                       |      group asked], [CCS] ClientHello2
  *                                                       | ServerHello
  *                                                       v
  *                                                    WAIT_EE
@@ -39,13 +41,15 @@
  *   any error: FAILED, which accepts nothing.
  *
  * WAIT_ states accept the messages of table "transitions"; SEND_ states
- * accept nothing and send (table "send_states"): conn.c runs
- * iotls__client_advance after each record, which runs them one after the
- * other until a WAIT_ state (or CONNECTED). So every sending step returns
- * before the next starts and none runs under the server Finished's
- * handler: the deepest stack of a handshake, our CertificateVerify
- * signature, is the dispatcher, SEND_CV's step and the signature
- * (docs/stack.md).
+ * accept nothing and send (table "send_states"): after each record,
+ * conn.c's advance loop (role_advance) runs them one after the other,
+ * through iotls__client_step, until a WAIT_ state (or CONNECTED). So every sending step returns
+ * before the next starts and none runs under the handler of the message
+ * that led to it (the HelloRetryRequest's, the server Finished's): the
+ * deepest stack of a handshake, our CertificateVerify signature, is the
+ * dispatcher, SEND_CV's step and the signature, and the new key share
+ * after a HelloRetryRequest is the dispatcher, SEND_CH2's step and the key
+ * generation (docs/stack.md).
  *
  * Every message is checked against the state before it is parsed: anything
  * else is unexpected_message. conn.c does not add received messages to the
@@ -112,13 +116,20 @@ static const char *sni_to_send(const iotls_conn *c, char out[IOTLS_MAX_SERVER_NA
     return out;
 }
 
-/* A fresh key pair for group; the previous one (if any) is freed. */
-static int make_share(iotls_conn *c, uint16_t group)
+/* Destroys our key share (its private key wiped), if any. */
+static void drop_share(iotls_conn *c)
 {
     struct iotls_client_state *s = &c->hs.cl;
     iotls__kex_free(&s->kex);
     s->share_group = 0;
     s->share_pub_len = 0;
+}
+
+/* A fresh key pair for group; the previous one (if any) is freed. */
+static int make_share(iotls_conn *c, uint16_t group)
+{
+    struct iotls_client_state *s = &c->hs.cl;
+    drop_share(c);
     int rc =
         iotls__kex_generate(&s->kex, group, s->share_pub, sizeof s->share_pub, &s->share_pub_len);
     if (rc != IOTLS_OK)
@@ -267,9 +278,11 @@ static int send_client_hello(iotls_conn *c, const uint8_t *cookie, size_t cookie
         p.share_count = 0;
     }
     /* 0-RTT (RFC 8446 4.2.10): only in the first ClientHello, with a
-     * ticket that allows it, when the application has data for it. */
-    s->early_offered = IOTLS_FEATURE_EARLY_DATA && s->psk_offered && s->hrr_suite == 0 &&
-                       s->session.max_early_data > 0 && s->early_pending_len > 0 && !c->hrr;
+     * ticket that allows it, when the application has data for it (the
+     * pending data is only read then: after a HelloRetryRequest its place
+     * holds the cookie, client_state.h). */
+    s->early_offered = IOTLS_FEATURE_EARLY_DATA && !c->hrr && s->hrr_suite == 0 && s->psk_offered &&
+                       s->session.max_early_data > 0 && s->early_pending_len > 0;
     p.early_data = s->early_offered;
 
     iotls_writer w;
@@ -430,7 +443,9 @@ static int server_hello_prescan(const uint8_t *body, size_t len, iotls_bytes *ra
 }
 
 /* HelloRetryRequest (RFC 8446 4.1.4): the common ServerHello checks are
- * done; sh is parsed from msg. */
+ * done; sh is parsed from msg. Checks it and keeps what the second
+ * ClientHello needs (the group, the cookie, the transcript with
+ * message_hash); SEND_CH2 writes that ClientHello. */
 static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
                                   const iotls_server_hello *sh)
 {
@@ -472,19 +487,15 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
     iotls__conn_event(c, IOTLS_EV_HRR, IOTLS_HS_SERVER_HELLO, len,
                       has_group ? sh->key_share_group : s->share_group, NULL);
 
-    if (has_group) {
-        rc = make_share(c, sh->key_share_group);
-        if (rc != IOTLS_OK)
-            return rc;
-    }
-    rc = send_compat_ccs(c);
-    if (rc != IOTLS_OK)
-        return rc;
-    /* The cookie is a view into msg, which stays valid during this call. */
-    rc = send_client_hello(c, has_cookie ? sh->cookie.p : NULL, has_cookie ? sh->cookie.len : 0);
-    if (rc != IOTLS_OK)
-        return rc;
-    s->state = IOTLS_CL_WAIT_SH;
+    /* A share for another group replaces ours: the old private key is of
+     * no more use. A cookie-only HelloRetryRequest keeps it, sent again. */
+    s->hrr_group = has_group ? sh->key_share_group : 0;
+    if (has_group)
+        drop_share(c);
+    /* A view into msg: valid until SEND_CH2 has run (client_state.h). */
+    s->hrr_cookie = has_cookie ? sh->cookie.p : NULL;
+    s->hrr_cookie_len = has_cookie ? sh->cookie.len : 0;
+    s->state = IOTLS_CL_SEND_CH2;
     return IOTLS_OK;
 }
 
@@ -783,10 +794,34 @@ static int on_certificate_verify(iotls_conn *c, const uint8_t *msg, size_t len)
 }
 
 /* ---------------- send states ----------------
- * After the server's Finished, each sending step of our second flight is
- * a state: its step writes one message and moves the state on, and
- * iotls__client_advance runs them one after the other, each returning
- * before the next starts. */
+ * The second ClientHello after a HelloRetryRequest, and after the server's
+ * Finished each sending step of our second flight, is a state: its step
+ * writes one message and moves the state on, and conn.c's advance loop
+ * runs them one after the other, each returning before the next starts. */
+
+/* After a HelloRetryRequest: [CCS] (RFC 8446 D.4) and the second
+ * ClientHello, with a new share when the server asked for another group
+ * (its key generation under this step, not under the HelloRetryRequest's
+ * handler). A run again finds the share made and the CCS sent, and writes
+ * the same message. */
+static int send_client_hello2(iotls_conn *c)
+{
+    struct iotls_client_state *s = &c->hs.cl;
+    int rc = IOTLS_OK;
+    if (s->hrr_group != 0 && s->share_group != s->hrr_group)
+        rc = make_share(c, s->hrr_group);
+    if (rc == IOTLS_OK)
+        rc = send_compat_ccs(c);
+    if (rc == IOTLS_OK)
+        rc = send_client_hello(c, s->hrr_cookie, s->hrr_cookie_len);
+    if (rc != IOTLS_OK)
+        return rc;
+    /* The cookie's view ends with this record's turn. */
+    s->hrr_cookie = NULL;
+    s->hrr_cookie_len = 0;
+    s->state = IOTLS_CL_WAIT_SH;
+    return IOTLS_OK;
+}
 
 /* EndOfEarlyData (0-RTT accepted): under the early keys, sealed. */
 static int send_end_of_early_data(iotls_conn *c)
@@ -957,7 +992,7 @@ static const iotls_hs_transition transitions[] = {
     {IOTLS_CL_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_server_finished},
 };
 
-static void fail(iotls_conn *c)
+void iotls__client_fail(iotls_conn *c)
 {
     c->hs.cl.state = IOTLS_CL_FAILED;
     iotls__client_wipe(c);
@@ -978,36 +1013,26 @@ int iotls__client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, siz
         }
     }
     if (rc != IOTLS_OK)
-        fail(c);
+        iotls__client_fail(c);
     return rc;
 }
 
 /* The states that send, each with its step (the send states above). */
 static const iotls_send_state send_states[] = {
-    {IOTLS_CL_SEND_EOED, send_end_of_early_data}, {IOTLS_CL_SEND_CCS, send_ccs},
-    {IOTLS_CL_SEND_CERT, send_certificate},       {IOTLS_CL_SEND_CV, send_certificate_verify},
+    {IOTLS_CL_SEND_CH2, send_client_hello2},
+    {IOTLS_CL_SEND_EOED, send_end_of_early_data},
+    {IOTLS_CL_SEND_CCS, send_ccs},
+    {IOTLS_CL_SEND_CERT, send_certificate},
+    {IOTLS_CL_SEND_CV, send_certificate_verify},
     {IOTLS_CL_SEND_FINISHED, send_finished},
 };
 
-int iotls__client_advance(iotls_conn *c)
+int iotls__client_step(iotls_conn *c)
 {
-    for (;;) {
-        iotls_send_step step = NULL;
-        for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
-            if (send_states[i].state == c->hs.cl.state)
-                step = send_states[i].step;
-        if (step == NULL)
-            return IOTLS_OK; /* a WAIT_ state, CONNECTED or FAILED: input comes next */
-        int rc = step(c);
-        /* hs_out could not take the message behind the ones queued: those
-         * are sealed, and the state runs again on the empty buffer. */
-        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && c->hs_out_len > 0)
-            rc = iotls__conn_flush(c);
-        if (rc != IOTLS_OK) {
-            fail(c);
-            return rc;
-        }
-    }
+    for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
+        if (send_states[i].state == c->hs.cl.state)
+            return send_states[i].step(c);
+    return IOTLS__NO_SEND_STATE;
 }
 
 int iotls__client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len)

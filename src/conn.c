@@ -34,24 +34,53 @@ static int role_handle(iotls_conn *c, uint8_t type, const uint8_t *msg, size_t l
     return IOTLS_ERR_INTERNAL;
 }
 
-/* The role's send states, after a record was processed: from here, not
- * from under the message handler that led to them (docs/stack.md). */
-static int role_advance(iotls_conn *c)
+/* The step of the role's send state, run once (IOTLS__NO_SEND_STATE:
+ * the state sends nothing). */
+static int role_step(iotls_conn *c)
 {
-    int rc = IOTLS_OK;
 #ifndef IOTLS_NO_CLIENT
     if (c->role == IOTLS_ROLE_CLIENT)
-        rc = iotls__client_advance(c);
+        return iotls__client_step(c);
 #endif
 #ifndef IOTLS_NO_SERVER
     if (c->role == IOTLS_ROLE_SERVER)
-        rc = iotls__server_advance(c);
+        return iotls__server_step(c);
 #endif
-    /* A message tx cannot take even with nothing queued before it: our
-     * flight is larger than the connection was sized for. */
-    if (rc == IOTLS_ERR_BUFFER_TOO_SMALL)
-        rc = IOTLS_ERR_FLIGHT_TOO_LARGE;
-    return rc == IOTLS_OK ? rc : iotls__conn_fail(c, rc);
+    return IOTLS__NO_SEND_STATE;
+}
+
+static void role_fail(iotls_conn *c)
+{
+#ifndef IOTLS_NO_CLIENT
+    if (c->role == IOTLS_ROLE_CLIENT)
+        iotls__client_fail(c);
+#endif
+#ifndef IOTLS_NO_SERVER
+    if (c->role == IOTLS_ROLE_SERVER)
+        iotls__server_fail(c);
+#endif
+}
+
+/* The advance loop, one for both roles: after a record was processed, the
+ * role's send states one after the other, until one waits for input. From
+ * here, not from under the message handler that led to them: each step
+ * returns before the next starts (docs/stack.md). */
+static int role_advance(iotls_conn *c)
+{
+    for (;;) {
+        int rc = role_step(c);
+        if (rc == IOTLS__NO_SEND_STATE)
+            return IOTLS_OK; /* a WAIT_ state, the end or FAILED: input comes next */
+        /* tx could not take the message behind the ones queued: those are
+         * sealed, and the state runs again behind them. With nothing
+         * queued, our flight is larger than the connection was sized for. */
+        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL)
+            rc = c->hs_out_len > 0 ? iotls__conn_flush(c) : IOTLS_ERR_FLIGHT_TOO_LARGE;
+        if (rc != IOTLS_OK) {
+            role_fail(c);
+            return iotls__conn_fail(c, rc);
+        }
+    }
 }
 
 static void role_wipe(iotls_conn *c)

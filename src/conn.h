@@ -267,9 +267,9 @@ typedef struct {
 /* Both roles' sending steps are states too: in state, step writes its
  * message and moves the state on (a message hs_out cannot take behind the
  * ones queued is IOTLS_ERR_BUFFER_TOO_SMALL with nothing changed: the
- * role's advance seals those and runs the state again; with nothing
- * queued, the flight is larger than tx was sized for, and the driver fails
- * the connection with IOTLS_ERR_FLIGHT_TOO_LARGE). */
+ * advance loop seals those and runs the state again; with nothing queued,
+ * the flight is larger than tx was sized for, and the loop fails the
+ * connection with IOTLS_ERR_FLIGHT_TOO_LARGE). */
 typedef int (*iotls_send_step)(iotls_conn *c);
 typedef struct {
     int state;
@@ -285,11 +285,20 @@ int iotls__client_start(iotls_conn *c);
 int iotls__client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);
 /* NewSessionTicket after the handshake (body only). */
 int iotls__client_on_ticket(iotls_conn *c, const uint8_t *body, size_t len);
-/* Run the role's send states one after the other, until one waits for
- * input; conn.c calls it after each record it processed, from a shallow
- * frame. An error leaves the FAILED state, as in *_handle. */
-int iotls__client_advance(iotls_conn *c);
-int iotls__server_advance(iotls_conn *c);
+/* The role's send states: conn.c's advance loop (role_advance) runs them
+ * one after the other after each record it processed, from a shallow
+ * frame, until one waits for input. *_step runs the step of the send
+ * state the role is in, once, and returns its result;
+ * IOTLS__NO_SEND_STATE when that state sends nothing (a WAIT_ state, the
+ * end, FAILED). The call through the table is made here, in the role's
+ * file, where the stack report resolves it (tools/indirect_calls.rules). */
+#define IOTLS__NO_SEND_STATE 1
+int iotls__client_step(iotls_conn *c);
+int iotls__server_step(iotls_conn *c);
+/* The role's FAILED state, which accepts nothing, its secrets wiped: after
+ * a step's error (the handlers fail by themselves). */
+void iotls__client_fail(iotls_conn *c);
+void iotls__server_fail(iotls_conn *c);
 /* CertificateRequest after the handshake is not supported: client.c
  * answers whether post_handshake_auth was offered (it never is). */
 int iotls__server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, size_t len);

@@ -30,9 +30,10 @@
  *                        DONE          any error: FAILED, which accepts nothing
  *
  * WAIT_ states accept one message each (table "transitions"); SEND_
- * states accept nothing and send (table "send_states"): conn.c runs
- * iotls__server_advance after each record, which runs the send states one
- * after the other until a WAIT_ state (or DONE). So every sending step
+ * states accept nothing and send (table "send_states"): after each
+ * record, conn.c's advance loop (role_advance) runs the send states one
+ * after the other, through iotls__server_step, until a WAIT_ state (or
+ * DONE). So every sending step
  * returns before the next starts and none runs under a message handler:
  * the deepest stacks of a handshake, the CertificateVerify signature and
  * the key generation, are the dispatcher, one step's frame and the
@@ -84,7 +85,7 @@ typedef int (*sv_write_fn)(iotls_conn *c, iotls_writer *w, const void *arg);
 
 /* Writes one message into hs_out and commits it. A message that does not
  * fit is IOTLS_ERR_BUFFER_TOO_SMALL, nothing committed: from a send state,
- * iotls__server_advance then seals the messages queued and runs the state
+ * conn.c's advance loop then seals the messages queued and runs the state
  * again on the empty buffer. */
 static int send_message(iotls_conn *c, sv_write_fn write_fn, const void *arg)
 {
@@ -246,7 +247,7 @@ static int answer_client_hello(iotls_conn *c, const iotls_client_hello *ch,
 
 /* ---------------- send states ----------------
  * Each writes one message (SEND_TICKETS: one ticket a run) and moves the
- * state on; iotls__server_advance runs them one after the other, each
+ * state on; conn.c's advance loop runs them one after the other, each
  * returning before the next starts. */
 
 static int psk_authenticates(const iotls_conn *c)
@@ -781,7 +782,7 @@ static const iotls_hs_transition transitions[] = {
     {IOTLS_SV_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_finished},
 };
 
-static void fail(iotls_conn *c)
+void iotls__server_fail(iotls_conn *c)
 {
     c->hs.sv.state = IOTLS_SV_FAILED;
     c->hs.skip_early_data = 0;
@@ -803,7 +804,7 @@ int iotls__server_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, siz
         }
     }
     if (rc != IOTLS_OK)
-        fail(c);
+        iotls__server_fail(c);
     return rc;
 }
 
@@ -819,25 +820,12 @@ static const iotls_send_state send_states[] = {
     {IOTLS_SV_SEND_TICKETS, send_ticket},
 };
 
-int iotls__server_advance(iotls_conn *c)
+int iotls__server_step(iotls_conn *c)
 {
-    for (;;) {
-        iotls_send_step step = NULL;
-        for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
-            if (send_states[i].state == c->hs.sv.state)
-                step = send_states[i].step;
-        if (step == NULL)
-            return IOTLS_OK; /* a WAIT_ state, DONE or FAILED: input comes next */
-        int rc = step(c);
-        /* hs_out could not take the message behind the ones queued: those
-         * are sealed, and the state runs again on the empty buffer. */
-        if (rc == IOTLS_ERR_BUFFER_TOO_SMALL && c->hs_out_len > 0)
-            rc = iotls__conn_flush(c);
-        if (rc != IOTLS_OK) {
-            fail(c);
-            return rc;
-        }
-    }
+    for (size_t i = 0; i < sizeof send_states / sizeof send_states[0]; i++)
+        if (send_states[i].state == c->hs.sv.state)
+            return send_states[i].step(c);
+    return IOTLS__NO_SEND_STATE;
 }
 
 void iotls__server_wipe(iotls_conn *c)

@@ -12,7 +12,7 @@
 /* Where the server handshake stands (the diagram is at the top of
  * server.c): a WAIT_ state accepts the one message named after "WAIT_"; a
  * SEND_ state accepts nothing and sends the message named after "SEND_"
- * (iotls__server_advance runs it). */
+ * (conn.c's advance loop runs it, through iotls__server_step). */
 enum iotls_server_hs_state {
     IOTLS_SV_WAIT_CH = 0,       /* first ClientHello */
     IOTLS_SV_SEND_HRR,          /* first ClientHello without a usable share: HelloRetryRequest */

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "conn.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
 #include "keysched.h"
@@ -1058,7 +1059,10 @@ static int fake_server_hello(fake_server *f, const sh_opts *o)
     return IOTLS_OK;
 }
 
-static int fake_hrr(fake_server *f, uint16_t group, const uint8_t *cookie, size_t cookie_len)
+/* A HelloRetryRequest into msg (cap bytes), the server's transcript
+ * turned into message_hash(ClientHello1); the message is not added. */
+static int hrr_message(fake_server *f, uint16_t group, const uint8_t *cookie, size_t cookie_len,
+                       uint8_t *msg, size_t cap, size_t *len)
 {
     f->suite = f->cfg->suites[0];
     f->hash = iotls__suite_hash(f->suite);
@@ -1072,14 +1076,22 @@ static int fake_hrr(fake_server *f, uint16_t group, const uint8_t *cookie, size_
     p.key_share_group = group;
     p.cookie = cookie;
     p.cookie_len = cookie_len;
-    uint8_t msg[1024];
     iotls_writer w;
-    iotls__wr_init(&w, msg, sizeof msg);
+    iotls__wr_init(&w, msg, cap);
     if (iotls__server_hello_write(&w, &p) != IOTLS_OK || iotls__wr_error(&w) != IOTLS_OK)
         return IOTLS_ERR_INTERNAL;
     iotls__transcript_select(&f->tr, f->hash);
     iotls__transcript_hrr_substitute(&f->tr);
-    return send_plain(f, msg, w.len, 1);
+    *len = w.len;
+    return IOTLS_OK;
+}
+
+static int fake_hrr(fake_server *f, uint16_t group, const uint8_t *cookie, size_t cookie_len)
+{
+    uint8_t msg[1024];
+    size_t len = 0;
+    int rc = hrr_message(f, group, cookie, cookie_len, msg, sizeof msg, &len);
+    return rc == IOTLS_OK ? send_plain(f, msg, len, 1) : rc;
 }
 
 static int fake_ee(fake_server *f, const iotls_encrypted_extensions_params *p)
@@ -1377,6 +1389,121 @@ static void test_mem_hrr(void)
     CHECK(read_client_hello(&f) == 0);
     CHECK(f.ccs_seen == 0);
     fake_end(&f);
+    iotls_config_free(cfg);
+}
+
+/* The rest of a full handshake after the (second) ClientHello: the
+ * client must end connected. */
+static void finish_handshake(fake_server *f)
+{
+    sh_opts o = {0};
+    CHECK_OK(fake_server_hello(f, &o));
+    CHECK_OK(fake_ee(f, NULL));
+    CHECK_OK(fake_certificate(f, NULL, 0, 0));
+    CHECK_OK(fake_cv(f, IOTLS_SIG_ECDSA_SECP256R1_SHA256, IOTLS_SIG_ECDSA_SECP256R1_SHA256, 0));
+    CHECK_OK(fake_finished(f, 0));
+    CHECK(iotls_conn_handshake_done(f->c));
+}
+
+/* The second ClientHello is the SEND_CH2 state's, not the
+ * HelloRetryRequest handler's: the handler (called here directly, as
+ * conn.c does for each message) only checks the message and keeps what
+ * the ClientHello needs; the state's step (which conn.c's advance loop
+ * runs after the record) makes the new share and writes [CCS]
+ * ClientHello2. */
+static void test_mem_hrr_send_state(void)
+{
+    fake_server f;
+    iotls_config *cfg = mem_cfg();
+    uint8_t msg[1024];
+    size_t len = 0;
+    size_t out_len = 1;
+    static const uint8_t cookie[] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
+
+    /* Another group: the X25519 share is destroyed by the handler, the
+     * P-256 one made by the step and kept until the ServerHello. */
+    CHECK(fake_begin(&f, cfg, "localhost") == 0);
+    CHECK_OK(hrr_message(&f, IOTLS_GROUP_SECP256R1, NULL, 0, msg, sizeof msg, &len));
+    CHECK_OK(iotls__client_handle(f.c, IOTLS_HS_SERVER_HELLO, msg, len));
+    CHECK(f.c->hs.cl.state == IOTLS_CL_SEND_CH2);
+    CHECK(f.c->hs.cl.share_group == 0 && f.c->hs.cl.share_pub_len == 0);
+    CHECK(f.c->hs.cl.hrr_group == IOTLS_GROUP_SECP256R1);
+    iotls_conn_output(f.c, &out_len);
+    CHECK(out_len == 0); /* nothing sent under the handler */
+    CHECK_OK(iotls__client_step(f.c));
+    CHECK(f.c->hs.cl.state == IOTLS_CL_WAIT_SH);
+    CHECK(iotls__client_step(f.c) == IOTLS__NO_SEND_STATE); /* WAIT_SH sends nothing */
+    CHECK(f.c->hs.cl.share_group == IOTLS_GROUP_SECP256R1);
+    iotls__transcript_update(&f.tr, msg, len);
+    CHECK(read_client_hello(&f) == 0);
+    CHECK(f.ccs_seen == 1);
+    CHECK(f.ch_group == IOTLS_GROUP_SECP256R1 && f.ch_share.len == 65);
+    iotls__transcript_update(&f.tr, f.ch, f.ch_len);
+    finish_handshake(&f);
+    fake_end(&f);
+
+    /* Cookie only: the handler keeps the share and a view of the cookie;
+     * the step sends both. */
+    CHECK(fake_begin(&f, cfg, "localhost") == 0);
+    uint8_t share1[32];
+    memcpy(share1, f.ch_share.p, 32);
+    CHECK_OK(hrr_message(&f, 0, cookie, sizeof cookie, msg, sizeof msg, &len));
+    CHECK_OK(iotls__client_handle(f.c, IOTLS_HS_SERVER_HELLO, msg, len));
+    CHECK(f.c->hs.cl.state == IOTLS_CL_SEND_CH2);
+    CHECK(f.c->hs.cl.share_group == IOTLS_GROUP_X25519 && f.c->hs.cl.share_pub_len == 32);
+    CHECK(f.c->hs.cl.hrr_cookie_len == sizeof cookie);
+    iotls_conn_output(f.c, &out_len);
+    CHECK(out_len == 0);
+    CHECK_OK(iotls__client_step(f.c));
+    CHECK(f.c->hs.cl.state == IOTLS_CL_WAIT_SH);
+    CHECK(f.c->hs.cl.hrr_cookie == NULL && f.c->hs.cl.hrr_cookie_len == 0);
+    CHECK(read_client_hello(&f) == 0);
+    CHECK(f.ch_group == IOTLS_GROUP_X25519 && memcmp(f.ch_share.p, share1, 32) == 0);
+    CHECK(f.chp.cookie.len == sizeof cookie && memcmp(f.chp.cookie.p, cookie, sizeof cookie) == 0);
+    fake_end(&f);
+
+    /* A HelloRetryRequest over two records, fed apart and together: its
+     * cookie is in the reassembler, not in rx, when SEND_CH2 echoes it
+     * after the second record. */
+    uint8_t big_cookie[300];
+    for (size_t i = 0; i < sizeof big_cookie; i++)
+        big_cookie[i] = (uint8_t)(i * 7 + 1);
+    for (int together = 0; together < 2; together++) {
+        CHECK(fake_begin(&f, cfg, "localhost") == 0);
+        CHECK_OK(hrr_message(&f, IOTLS_GROUP_SECP256R1, big_cookie, sizeof big_cookie, msg,
+                             sizeof msg, &len));
+        uint8_t recs[2 * 5 + sizeof msg];
+        size_t half = len / 2;
+        size_t n = 0;
+        for (int part = 0; part < 2; part++) {
+            size_t from = part == 0 ? 0 : half;
+            size_t count = part == 0 ? half : len - half;
+            recs[n] = IOTLS_CT_HANDSHAKE;
+            recs[n + 1] = 3;
+            recs[n + 2] = 3;
+            recs[n + 3] = (uint8_t)(count >> 8);
+            recs[n + 4] = (uint8_t)count;
+            memcpy(recs + n + 5, msg + from, count);
+            n += 5 + count;
+        }
+        if (together) {
+            CHECK_OK(feed(&f, recs, n));
+        } else {
+            CHECK_OK(feed(&f, recs, 5 + half));
+            CHECK(f.c->hs.cl.state == IOTLS_CL_WAIT_SH); /* half a message: no answer */
+            iotls_conn_output(f.c, &out_len);
+            CHECK(out_len == 0);
+            CHECK_OK(feed(&f, recs + 5 + half, n - 5 - half));
+        }
+        iotls__transcript_update(&f.tr, msg, len);
+        CHECK(read_client_hello(&f) == 0);
+        CHECK(f.ch_group == IOTLS_GROUP_SECP256R1);
+        CHECK(f.chp.cookie.len == sizeof big_cookie &&
+              memcmp(f.chp.cookie.p, big_cookie, sizeof big_cookie) == 0);
+        iotls__transcript_update(&f.tr, f.ch, f.ch_len);
+        finish_handshake(&f);
+        fake_end(&f);
+    }
     iotls_config_free(cfg);
 }
 
@@ -1728,6 +1855,7 @@ int main(void)
 
     test_mem_server_hello();
     test_mem_hrr();
+    test_mem_hrr_send_state();
     test_mem_full();
     test_mem_negative();
 
