@@ -23,7 +23,7 @@
  * the request as 0-RTT data). It holds for mbedTLS, the library a device
  * runs, 2.28 and 3.6 alike (docs/memory.md has both measurements); the
  * OpenSSL provider is the gateway's and needs more. */
-#define DEVICE_BUDGET_FULL_KIB 25
+#define DEVICE_BUDGET_FULL_KIB 18
 #define DEVICE_BUDGET_RESUMED_KIB 13
 
 #endif

@@ -71,7 +71,7 @@ if [ "$mode" = profile ]; then
             [ "$(get resumed_budget)" = $((resumed_kib * 1024)) ] && echo 1)" \
         "$(get full_budget) / $(get resumed_budget) B, header $full_kib / $resumed_kib KiB"
     # The documents state the header's budget in the rows for the demo's
-    # device: "| demo device, full handshake ... | **25 KiB** | ...".
+    # device: "| demo device, full handshake ... | **18 KiB** | ...".
     readme_line=$(grep -F "within a budget of $full_kib / $resumed_kib KiB" "$src/README.md")
     cell "README.md budget" "$([ -n "$readme_line" ] && echo 1)" \
         "README states: ${readme_line:-no 'within a budget of $full_kib / $resumed_kib KiB'}"
