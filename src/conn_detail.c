@@ -70,7 +70,7 @@ static void cert_detail(const iotls_conn *c, char *out, size_t cap)
     policy.is_server_cert = is_server_cert;
     /* As iotls__conn_verify_peer_chain: the system clock (0). */
     text[0] = '\0';
-    int verdict = iotls__x509_verify(&c->peer_chain, &policy, text, sizeof text);
+    int verdict = iotls__x509_verify_explain(&c->peer_chain, &policy, text, sizeof text);
     if (verdict == IOTLS_OK)
         return;
     append(out, cap, text);

@@ -13,7 +13,7 @@ int iotls__conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
     c->peer_cert_presented = 1;
     /* Before any signature work, verified chain or not: the leaf's key
      * checks CertificateVerify even when nothing else is checked. */
-    int key_rc = iotls__x509_check_keys(&c->peer_chain, cfg->max_rsa_bits, NULL, 0);
+    int key_rc = iotls__x509_check_keys(&c->peer_chain, cfg->max_rsa_bits);
     if (key_rc != IOTLS_OK)
         return key_rc;
     int chain_checked = 0;
@@ -33,7 +33,7 @@ int iotls__conn_verify_peer_chain(iotls_conn *c, int is_server_cert)
         policy.host = is_server_cert && c->server_name[0] ? c->server_name : NULL;
         policy.is_server_cert = is_server_cert;
         policy.max_rsa_bits = cfg->max_rsa_bits;
-        int rc = iotls__x509_verify(&c->peer_chain, &policy, NULL, 0);
+        int rc = iotls__x509_verify(&c->peer_chain, &policy);
         if (rc != IOTLS_OK)
             return rc;
         chain_checked = 1;

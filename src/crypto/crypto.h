@@ -256,10 +256,9 @@ typedef struct {
 /* IOTLS_ERR_CERT_KEY_REFUSED when any certificate of chain (leaf and every
  * other one, as presented) has a key outside that profile, with
  * max_rsa_bits (0: the default) as the RSA maximum; IOTLS_OK otherwise.
- * Reads the keys only: no signature work, so it runs before any. detail
- * as in iotls__x509_verify. */
-int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
-                           size_t detail_cap);
+ * Reads the keys only: no signature work, so it runs before any. The
+ * words for a refusal come from iotls__x509_verify_explain. */
+int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits);
 
 /* Verifies chain (leaf first, as sent): first its keys
  * (iotls__x509_check_keys, before any signature), then the path up to a
@@ -267,13 +266,18 @@ int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char 
  * name (DNS SAN, IP SAN, or CN when no SAN). Returns the specific error:
  * IOTLS_ERR_CERT_KEY_REFUSED, IOTLS_ERR_CERT_UNKNOWN_CA,
  * IOTLS_ERR_CERT_EXPIRED, IOTLS_ERR_CRL_UNUSABLE, IOTLS_ERR_CERT_REVOKED
- * (in that order: a verdict from an unusable CRL is not trusted; the
- * detail names the revoked certificate's subject and serial),
+ * (in that order: a verdict from an unusable CRL is not trusted),
  * IOTLS_ERR_CERT_HOSTNAME,
  * IOTLS_ERR_UNSUPPORTED_CERTIFICATE (usage), IOTLS_ERR_BAD_CERTIFICATE (other).
- * If detail is non-NULL, a short text explaining the failure goes there. */
-int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
-                       size_t detail_cap);
+ * The verdict alone: it writes no text, so that the handshake, which
+ * runs it, does not link the words explaining a refusal. */
+int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy);
+/* The same verification and the same verdict, with a short text
+ * explaining a refusal in detail ("" when verified; for a revocation it
+ * names the revoked certificate's subject and serial). For whoever asks
+ * why (iotls_conn_error_detail, tools); detail may be NULL. */
+int iotls__x509_verify_explain(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                               char *detail, size_t detail_cap);
 /* Verifies a signature made with the leaf's public key (chain index 0).
  * IOTLS_ERR_DECRYPT_ERROR when it does not verify,
  * IOTLS_ERR_ILLEGAL_PARAMETER when scheme does not fit the key. */

@@ -267,7 +267,9 @@ static int verify(const ident *l, const ident *i, const ident *anchor, const cha
     load_chain(&chain, l, i);
     load_chain(&trust, anchor, NULL);
     iotls_x509_policy pol = {&trust, host, server, at, 0, NULL};
-    int rc = iotls__x509_verify(&chain, &pol, detail, cap);
+    int rc = iotls__x509_verify_explain(&chain, &pol, detail, cap);
+    /* The handshake's verdict-only call decides the same. */
+    CHECK_RC(iotls__x509_verify(&chain, &pol), rc);
     iotls__x509_free(&chain);
     iotls__x509_free(&trust);
     return rc;
@@ -355,11 +357,11 @@ static void test_verify(void)
     iotls__x509_init(&empty);
     load_chain(&trust, &ca, NULL);
     iotls_x509_policy pol = {&trust, NULL, 1, 0, 0, NULL};
-    CHECK_RC(iotls__x509_verify(&empty, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_verify(&empty, &pol), IOTLS_ERR_BAD_CERTIFICATE);
     pol.trust = &empty;
-    CHECK_RC(iotls__x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_CERT_UNKNOWN_CA);
+    CHECK_RC(iotls__x509_verify(&trust, &pol), IOTLS_ERR_CERT_UNKNOWN_CA);
     pol.trust = NULL;
-    CHECK_RC(iotls__x509_verify(&trust, &pol, NULL, 0), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__x509_verify(&trust, &pol), IOTLS_ERR_BAD_ARG);
     iotls__x509_free(&trust);
     iotls__x509_free(&empty);
 }
@@ -428,13 +430,13 @@ static void test_profile(void)
     size_t n = read_file("weak.pem", pem, sizeof(pem));
     CHECK_OK(iotls__x509_load_mem(&chain, pem, n));
     CHECK_OK(iotls__x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert)));
-    CHECK_RC(iotls__x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK_RC(iotls__x509_verify(&chain, &pol), IOTLS_ERR_CERT_KEY_REFUSED);
     iotls__x509_free(&chain);
 
     n = read_file("sha1.pem", pem, sizeof(pem));
     CHECK_OK(iotls__x509_load_mem(&chain, pem, n));
     CHECK_OK(iotls__x509_load_mem(&chain, (const uint8_t *)inter.cert, strlen(inter.cert)));
-    CHECK_RC(iotls__x509_verify(&chain, &pol, NULL, 0), IOTLS_ERR_BAD_CERTIFICATE);
+    CHECK_RC(iotls__x509_verify(&chain, &pol), IOTLS_ERR_BAD_CERTIFICATE);
     iotls__x509_free(&chain);
     iotls__x509_free(&trust);
 }
@@ -460,7 +462,9 @@ static int verify_files(const char *const *names, const ident *anchor, unsigned 
     load_files(&chain, names);
     load_chain(&trust, anchor, NULL);
     iotls_x509_policy pol = {&trust, "device.example", 1, 0, max_bits, NULL};
-    int rc = iotls__x509_verify(&chain, &pol, detail, cap);
+    int rc = iotls__x509_verify_explain(&chain, &pol, detail, cap);
+    /* The handshake's verdict-only call decides the same. */
+    CHECK_RC(iotls__x509_verify(&chain, &pol), rc);
     iotls__x509_free(&chain);
     iotls__x509_free(&trust);
     return rc;
@@ -574,26 +578,27 @@ static void test_key_limits(void)
      * chain (verified or not). */
     iotls_x509 chain;
     load_files(&chain, bige);
-    CHECK_RC(iotls__x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK_RC(iotls__x509_check_keys(&chain, 0), IOTLS_ERR_CERT_KEY_REFUSED);
     iotls__x509_free(&chain);
 #if BIG_RSA_PARSES
     load_files(&chain, big);
-    CHECK_RC(iotls__x509_check_keys(&chain, 0, NULL, 0), IOTLS_ERR_CERT_KEY_REFUSED);
-    CHECK_OK(iotls__x509_check_keys(&chain, 8192, NULL, 0));
+    CHECK_RC(iotls__x509_check_keys(&chain, 0), IOTLS_ERR_CERT_KEY_REFUSED);
+    CHECK_OK(iotls__x509_check_keys(&chain, 8192));
     iotls__x509_free(&chain);
 #endif
     load_files(&chain, edge);
-    CHECK_OK(iotls__x509_check_keys(&chain, 0, detail, sizeof(detail)));
+    CHECK_OK(iotls__x509_check_keys(&chain, 0));
+    CHECK_OK(verify_files(edge, &ca, 0, detail, sizeof(detail)));
     CHECK(detail[0] == '\0');
     iotls__x509_free(&chain);
     /* Our usual chains: P-256, P-384, RSA-2048 with 65537. */
     load_chain(&chain, &leaf_rsa, &inter);
-    CHECK_OK(iotls__x509_check_keys(&chain, 0, NULL, 0));
+    CHECK_OK(iotls__x509_check_keys(&chain, 0));
     iotls__x509_free(&chain);
     load_chain(&chain, &leaf384, &inter384);
-    CHECK_OK(iotls__x509_check_keys(&chain, 0, NULL, 0));
+    CHECK_OK(iotls__x509_check_keys(&chain, 0));
     iotls__x509_free(&chain);
-    CHECK_RC(iotls__x509_check_keys(NULL, 0, NULL, 0), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__x509_check_keys(NULL, 0), IOTLS_ERR_BAD_ARG);
 }
 
 /* The TLS 1.3 CertificateVerify content (RFC 8446 4.4.3) for some hash. */
@@ -1010,7 +1015,7 @@ static void test_loading(void)
     iotls_x509 leaf_chain;
     load_chain(&leaf_chain, &leaf, &inter);
     iotls_x509_policy pol = {&chain, "device.example", 1, 0, 0, NULL};
-    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol));
     iotls__x509_free(&leaf_chain);
     iotls__x509_free(&chain);
     CHECK_RC(iotls__x509_load_dir(&chain, path_of("emptydir"), NULL), IOTLS_ERR_BAD_CERTIFICATE);
@@ -1035,7 +1040,7 @@ static void test_loading(void)
     iotls_x509 trust;
     load_chain(&trust, &ca, NULL);
     pol.trust = &trust;
-    CHECK_OK(iotls__x509_verify(&chain, &pol, NULL, 0));
+    CHECK_OK(iotls__x509_verify(&chain, &pol));
     iotls__x509_free(&trust);
     iotls__x509_free(&chain);
 }
@@ -1063,19 +1068,19 @@ static void test_anchor_bundles(void)
     /* As one file, in memory (not NUL-ended), in a directory. */
     CHECK_OK(iotls__x509_load_anchors_file(&trust, path_of("ed_bundle.pem"), &skipped));
     CHECK(iotls__x509_count(&trust) == 1 && skipped == 1);
-    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol));
     iotls__x509_free(&trust);
     uint8_t buf[2 * PEM_CAP];
     size_t n = read_file("ed_bundle.pem", buf, sizeof(buf));
     skipped = 99;
     CHECK_OK(iotls__x509_load_anchors_mem(&trust, buf, n, &skipped));
     CHECK(iotls__x509_count(&trust) == 1 && skipped == 1);
-    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol));
     iotls__x509_free(&trust);
     skipped = 99;
     CHECK_OK(iotls__x509_load_dir(&trust, path_of("eddir"), &skipped));
     CHECK(iotls__x509_count(&trust) == 1 && skipped == 2); /* the Ed25519 root and the README */
-    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol, NULL, 0));
+    CHECK_OK(iotls__x509_verify(&leaf_chain, &pol));
     iotls__x509_free(&trust);
     /* A block that does not decode is skipped too. */
     skipped = 99;
@@ -1186,7 +1191,7 @@ static int verify_der(const uint8_t *leaf_der, size_t leaf_len, const uint8_t *i
         CHECK_OK(iotls__x509_der(&chain, 0, &der, &len));
         CHECK(len == leaf_len && memcmp(der, leaf_der, len) == 0);
         iotls_x509_policy pol = {&trust, "device.example", 1, at, 0, NULL};
-        rc = iotls__x509_verify(&chain, &pol, NULL, 0);
+        rc = iotls__x509_verify(&chain, &pol);
     }
     iotls__x509_free(&chain);
     iotls__x509_free(&trust);
@@ -1214,9 +1219,9 @@ static void test_peer_cert_reuse(void)
     CHECK_OK(iotls__x509_add_der(&b, leaf_der, leaf_len));
     CHECK_OK(iotls__x509_add_der(&b, inter_der, inter_len));
     iotls_x509_policy pol = {&trust, "device.example", 1, 0, 0, NULL};
-    CHECK_OK(iotls__x509_verify(&a, &pol, NULL, 0));
+    CHECK_OK(iotls__x509_verify(&a, &pol));
     iotls__x509_free(&a);
-    CHECK_OK(iotls__x509_verify(&b, &pol, NULL, 0));
+    CHECK_OK(iotls__x509_verify(&b, &pol));
     iotls__x509_free(&b);
     iotls__x509_free(&trust);
 

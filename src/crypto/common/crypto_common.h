@@ -115,24 +115,67 @@ size_t iotls__common_host_len(const char *host);
 
 /* "text" or "text: more" into detail (when detail is non-NULL). */
 void iotls__common_set_detail(char *detail, size_t cap, const char *text, const char *more);
+
+/* What a verification found, kept as facts so that its words are written
+ * only when someone asks for them (iotls__x509_verify_explain): the
+ * verdict path of the handshake fills this in and references no text, so
+ * an image that never asks links none. */
+typedef enum {
+    IOTLS_WHY_NONE = 0,
+    IOTLS_WHY_NO_CERT,              /* the chain is empty */
+    IOTLS_WHY_NO_ANCHORS,           /* no trust anchors configured */
+    IOTLS_WHY_KEY_REFUSED,          /* key_problem of certificate index */
+    IOTLS_WHY_NOT_VERIFIED,         /* the library could not run the verification */
+    IOTLS_WHY_FLAGS,                /* the library's verdict flags (the provider's own) */
+    IOTLS_WHY_CRL_MISSING,          /* no CRL of the leaf's issuer is loaded */
+    IOTLS_WHY_CRL_BAD,              /* a CRL cannot be used (flags) */
+    IOTLS_WHY_REVOKED,              /* a CRL lists a certificate of the chain */
+    IOTLS_WHY_NO_DIGITAL_SIGNATURE, /* the leaf's key usage */
+    IOTLS_WHY_NO_SERVER_AUTH,       /* the leaf's extended key usage, server role */
+    IOTLS_WHY_NO_CLIENT_AUTH,       /* the same, client role */
+    IOTLS_WHY_HOST,                 /* the leaf is not for policy->host */
+} iotls_why_reason;
+
+typedef struct {
+    iotls_why_reason reason;
+    uint32_t flags;  /* IOTLS_WHY_FLAGS / _CRL_BAD: the provider's flags */
+    size_t index;    /* IOTLS_WHY_KEY_REFUSED: which certificate */
+    int key_problem; /* IOTLS_WHY_KEY_REFUSED: an IOTLS_KEY_* */
+} iotls_x509_why;
+
 /* The opening checks of iotls__x509_verify, the same for every provider:
- * empties detail, then IOTLS_ERR_BAD_ARG, IOTLS_ERR_BAD_CERTIFICATE (no
- * certificate) or IOTLS_ERR_CERT_UNKNOWN_CA (no trust anchors) with the
- * detail text; IOTLS_OK when verification can go on. */
+ * IOTLS_ERR_BAD_ARG, IOTLS_ERR_BAD_CERTIFICATE (no certificate) or
+ * IOTLS_ERR_CERT_UNKNOWN_CA (no trust anchors), the reason in why;
+ * IOTLS_OK when verification can go on. */
 int iotls__common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *policy,
-                               char *detail, size_t detail_cap);
+                               iotls_x509_why *why);
+/* The text of the reasons every provider words alike (no certificate, no
+ * trust anchors, a refused key, key usage, role, host name) into detail:
+ * 1 when why was one of those, 0 when the provider words it itself. */
+int iotls__common_explain(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                          const iotls_x509_why *why, char *detail, size_t detail_cap);
+
+/* Why a key is outside the profile of iotls__x509_check_keys (0: it is
+ * inside); the text only in iotls__common_key_problem_text. */
+enum {
+    IOTLS_KEY_OK = 0,
+    IOTLS_KEY_RSA_SMALL,
+    IOTLS_KEY_RSA_LARGE,
+    IOTLS_KEY_RSA_EXPONENT_LARGE,
+    IOTLS_KEY_RSA_EXPONENT_BAD,
+    IOTLS_KEY_EC_CURVE,
+    IOTLS_KEY_OTHER_TYPE,
+};
 /* The key profile of iotls__x509_check_keys (crypto.h), decided here so
  * that both providers draw the same lines; they only read the numbers.
  * The RSA maximum a policy asks for: configured, or the default for 0. */
 unsigned iotls__common_max_rsa_bits(unsigned configured);
-/* NULL when an RSA key of bits with the public exponent e is inside the
- * profile, else why not. e_fits is 0 when the exponent did not fit in 64
- * bits (then e is not looked at). */
-const char *iotls__common_rsa_key_problem(size_t bits, int e_fits, uint64_t e,
-                                          unsigned max_rsa_bits);
-/* "a certificate in the chain has a key we do not accept: why (certificate
- * index of the chain)" into detail; returns IOTLS_ERR_CERT_KEY_REFUSED. */
-int iotls__common_key_refused(char *detail, size_t cap, size_t index, const char *why);
+/* IOTLS_KEY_OK when an RSA key of bits with the public exponent e is
+ * inside the profile, else why not. e_fits is 0 when the exponent did not
+ * fit in 64 bits (then e is not looked at). */
+int iotls__common_rsa_key_problem(size_t bits, int e_fits, uint64_t e, unsigned max_rsa_bits);
+/* The words for an IOTLS_KEY_* problem. */
+const char *iotls__common_key_problem_text(int problem);
 /* Which certificate a CRL lists, for IOTLS_ERR_CERT_REVOKED's detail:
  * "server|client certificate 'subject' (serial HEX) is on the CRL of
  * 'issuer'" for the leaf; for a CA of the chain, leaf_subject names the

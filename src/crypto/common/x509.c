@@ -168,18 +168,17 @@ void iotls__common_set_detail(char *detail, size_t cap, const char *text, const 
 }
 
 int iotls__common_verify_start(const iotls_x509 *chain, const iotls_x509_policy *policy,
-                               char *detail, size_t detail_cap)
+                               iotls_x509_why *why)
 {
-    if (detail != NULL && detail_cap > 0)
-        detail[0] = '\0';
+    why->reason = IOTLS_WHY_NONE;
     if (chain == NULL || policy == NULL || policy->trust == NULL)
         return IOTLS_ERR_BAD_ARG;
     if (iotls__x509_count(chain) == 0) {
-        iotls__common_set_detail(detail, detail_cap, "no certificate", NULL);
+        why->reason = IOTLS_WHY_NO_CERT;
         return IOTLS_ERR_BAD_CERTIFICATE;
     }
     if (iotls__x509_count(policy->trust) == 0) {
-        iotls__common_set_detail(detail, detail_cap, "no trust anchors configured", NULL);
+        why->reason = IOTLS_WHY_NO_ANCHORS;
         return IOTLS_ERR_CERT_UNKNOWN_CA;
     }
     return IOTLS_OK;
@@ -192,28 +191,78 @@ unsigned iotls__common_max_rsa_bits(unsigned configured)
     return configured != 0 ? configured : IOTLS_RSA_DEFAULT_MAX_BITS;
 }
 
-const char *iotls__common_rsa_key_problem(size_t bits, int e_fits, uint64_t e,
-                                          unsigned max_rsa_bits)
+int iotls__common_rsa_key_problem(size_t bits, int e_fits, uint64_t e, unsigned max_rsa_bits)
 {
     if (bits < IOTLS_RSA_MIN_BITS)
-        return "RSA modulus below 2048 bits";
+        return IOTLS_KEY_RSA_SMALL;
     if (bits > iotls__common_max_rsa_bits(max_rsa_bits))
-        return "RSA modulus above the configured maximum (iotls_config_set_max_rsa_bits)";
+        return IOTLS_KEY_RSA_LARGE;
     if (!e_fits || e > IOTLS_RSA_MAX_EXPONENT)
-        return "RSA public exponent above 2^31-1";
+        return IOTLS_KEY_RSA_EXPONENT_LARGE;
     if (e < 3 || (e & 1u) == 0)
-        return "RSA public exponent not an odd number of at least 3";
-    return NULL;
+        return IOTLS_KEY_RSA_EXPONENT_BAD;
+    return IOTLS_KEY_OK;
 }
 
-int iotls__common_key_refused(char *detail, size_t cap, size_t index, const char *why)
+/* ---- the texts, written only when asked for ---- */
+
+const char *iotls__common_key_problem_text(int problem)
 {
-    if (detail != NULL && cap > 0)
-        snprintf(detail, cap,
-                 "a certificate in the chain has a key we do not accept: %s "
-                 "(certificate %zu of the chain)",
-                 why, index);
-    return IOTLS_ERR_CERT_KEY_REFUSED;
+    switch (problem) {
+    case IOTLS_KEY_RSA_SMALL:
+        return "RSA modulus below 2048 bits";
+    case IOTLS_KEY_RSA_LARGE:
+        return "RSA modulus above the configured maximum (iotls_config_set_max_rsa_bits)";
+    case IOTLS_KEY_RSA_EXPONENT_LARGE:
+        return "RSA public exponent above 2^31-1";
+    case IOTLS_KEY_RSA_EXPONENT_BAD:
+        return "RSA public exponent not an odd number of at least 3";
+    case IOTLS_KEY_EC_CURVE:
+        return "EC key on a curve other than P-256 or P-384";
+    default:
+        return "a key type other than RSA or EC";
+    }
+}
+
+int iotls__common_explain(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                          const iotls_x509_why *why, char *detail, size_t detail_cap)
+{
+    switch (why->reason) {
+    case IOTLS_WHY_NO_CERT:
+        iotls__common_set_detail(detail, detail_cap, "no certificate", NULL);
+        return 1;
+    case IOTLS_WHY_NO_ANCHORS:
+        iotls__common_set_detail(detail, detail_cap, "no trust anchors configured", NULL);
+        return 1;
+    case IOTLS_WHY_KEY_REFUSED:
+        if (detail != NULL && detail_cap > 0)
+            snprintf(detail, detail_cap,
+                     "a certificate in the chain has a key we do not accept: %s "
+                     "(certificate %zu of the chain)",
+                     iotls__common_key_problem_text(why->key_problem), why->index);
+        return 1;
+    case IOTLS_WHY_NOT_VERIFIED:
+        iotls__common_set_detail(detail, detail_cap, "certificate chain could not be verified",
+                                 NULL);
+        return 1;
+    case IOTLS_WHY_NO_DIGITAL_SIGNATURE:
+        iotls__common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
+                                 NULL);
+        return 1;
+    case IOTLS_WHY_NO_SERVER_AUTH:
+        iotls__common_set_detail(detail, detail_cap,
+                                 "certificate is not for TLS servers (no serverAuth)", NULL);
+        return 1;
+    case IOTLS_WHY_NO_CLIENT_AUTH:
+        iotls__common_set_detail(detail, detail_cap,
+                                 "certificate is not for TLS clients (no clientAuth)", NULL);
+        return 1;
+    case IOTLS_WHY_HOST:
+        iotls__common_host_detail(chain, policy->host, detail, detail_cap);
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 void iotls__common_revoked_detail(char *detail, size_t cap, int is_server_cert,

@@ -72,10 +72,10 @@ static int rsa_exponent(const mbedtls_pk_context *pk, uint64_t *e)
     return 1;
 }
 
-/* NULL when pk is inside the profile of iotls__x509_check_keys, else why
- * not. mbedTLS parses rsaEncryption keys as MBEDTLS_PK_RSA and EC keys as
- * MBEDTLS_PK_ECKEY; anything else (id-ecDH keys) signs nothing. */
-static const char *key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bits)
+/* IOTLS_KEY_OK when pk is inside the profile of iotls__x509_check_keys,
+ * else an IOTLS_KEY_* saying why not. mbedTLS parses rsaEncryption keys as MBEDTLS_PK_RSA and EC
+ * keys as MBEDTLS_PK_ECKEY; anything else (id-ecDH keys) signs nothing. */
+static int key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bits)
 {
     switch (mbedtls_pk_get_type(pk)) {
     case MBEDTLS_PK_RSA: {
@@ -87,11 +87,11 @@ static const char *key_problem(const mbedtls_pk_context *pk, unsigned max_rsa_bi
     case MBEDTLS_PK_ECDSA: {
         mbedtls_ecp_group_id id = iotls__compat_pk_ec_group(pk);
         return (id == MBEDTLS_ECP_DP_SECP256R1 || id == MBEDTLS_ECP_DP_SECP384R1)
-                   ? NULL
-                   : "EC key on a curve other than P-256 or P-384";
+                   ? IOTLS_KEY_OK
+                   : IOTLS_KEY_EC_CURVE;
     }
     default:
-        return "a key type other than RSA or EC";
+        return IOTLS_KEY_OTHER_TYPE;
     }
 }
 
@@ -102,7 +102,7 @@ int iotls__mbx509_ready(void)
     return IOTLS_OK;
 }
 
-const char *iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
+int iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
 {
     return key_problem(&crt->pk, max_rsa_bits);
 }
@@ -124,12 +124,12 @@ static int validity_at(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *fl
     return 0;
 }
 
-int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
-                       size_t detail_cap)
+int iotls__mbx509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                         iotls_x509_why *why)
 {
-    int rc = iotls__common_verify_start(chain, policy, detail, detail_cap);
+    int rc = iotls__common_verify_start(chain, policy, why);
     if (rc == IOTLS_OK)
-        rc = iotls__x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
+        rc = iotls__mbx509_check_keys(chain, policy->max_rsa_bits, why);
     if (rc != IOTLS_OK)
         return rc;
 
@@ -142,7 +142,7 @@ int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
         (mbedtls_x509_crt *)&chain->crt, (mbedtls_x509_crt *)&policy->trust->crt,
         iotls__mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags,
         now != 0 ? validity_at : NULL, now != 0 ? &now : NULL);
-    return iotls__mbx509_conclude(chain, policy, ret, flags, detail, detail_cap);
+    return iotls__mbx509_conclude(chain, policy, ret, flags, why);
 }
 
 /* ---- the leaf's public key ---- */

@@ -272,8 +272,8 @@ static void revoked_detail(const iotls_x509 *chain, const mbedtls_x509_crl *crls
     (MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE |  \
      MBEDTLS_X509_BADCRL_BAD_MD | MBEDTLS_X509_BADCRL_BAD_PK | MBEDTLS_X509_BADCRL_BAD_KEY)
 
-int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, int is_server_cert,
-                          uint32_t flags, char *detail, size_t detail_cap)
+int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
+                          iotls_x509_why *why)
 {
     const mbedtls_x509_crl *crl = iotls__mbx509_crl_list(crls);
     int crl_missing = 0;
@@ -283,38 +283,36 @@ int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, int is
     crl_missing = crl != NULL && !has_crl_for(crl, iotls__mbx509_nth(chain, 0));
 #else
     (void)crl; /* always NULL: iotls_crl_load_* refuse without CRL support */
+    (void)chain;
 #endif
     if (flags == 0 && !crl_missing)
         return IOTLS_OK;
 
-    const char *what = "";
-    int rc;
+    why->reason = IOTLS_WHY_FLAGS;
+    why->flags = flags;
     if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_EXPIRED |
-                 MBEDTLS_X509_BADCERT_FUTURE)) {
-        rc = iotls__mbx509_flags_to_error(flags, &what);
-    } else if (crl_missing) {
-        char issuer[160];
-        if (iotls__x509_issuer(chain, 0, issuer, sizeof issuer) != IOTLS_OK)
-            issuer[0] = '\0';
-        char more[240];
-        snprintf(more, sizeof more, "none is loaded from '%s', the certificate's issuer", issuer);
-        iotls__common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
-                                 more);
+                 MBEDTLS_X509_BADCERT_FUTURE))
+        return iotls__mbx509_flags_to_error(flags);
+    if (crl_missing) {
+        why->reason = IOTLS_WHY_CRL_MISSING;
         return IOTLS_ERR_CRL_UNUSABLE;
-    } else if (flags & IOTLS_MBX509_BADCRL) {
-        what = "a CRL cannot be used";
-        rc = IOTLS_ERR_CRL_UNUSABLE;
-        flags &= IOTLS_MBX509_BADCRL; /* say only what is wrong with it */
-    } else if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
-#if defined(MBEDTLS_X509_CRL_PARSE_C)
-        revoked_detail(chain, crl, is_server_cert, detail, detail_cap);
-#else
-        (void)is_server_cert;
-#endif
-        return IOTLS_ERR_CERT_REVOKED;
-    } else {
-        rc = iotls__mbx509_flags_to_error(flags, &what);
     }
+    if (flags & IOTLS_MBX509_BADCRL) {
+        why->reason = IOTLS_WHY_CRL_BAD;
+        why->flags = flags & IOTLS_MBX509_BADCRL; /* say only what is wrong with it */
+        return IOTLS_ERR_CRL_UNUSABLE;
+    }
+    if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
+        why->reason = IOTLS_WHY_REVOKED;
+        return IOTLS_ERR_CERT_REVOKED;
+    }
+    return iotls__mbx509_flags_to_error(flags);
+}
+
+/* The text of the flags' verdict: what (the sentence of
+ * iotls__mbx509_flags_text), then mbedTLS' own words for the flags. */
+static void flags_detail(const char *what, uint32_t flags, char *detail, size_t detail_cap)
+{
     char info[256];
     if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
         info[0] = '\0';
@@ -323,6 +321,56 @@ int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, int is
             *c = (c[1] == '\0') ? '\0' : ';';
     }
     iotls__common_set_detail(detail, detail_cap, what, info[0] != '\0' ? info : NULL);
+}
+
+static void explain(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                    const iotls_x509_why *why, char *detail, size_t detail_cap)
+{
+    if (iotls__common_explain(chain, policy, why, detail, detail_cap))
+        return;
+    switch (why->reason) {
+    case IOTLS_WHY_FLAGS:
+        flags_detail(iotls__mbx509_flags_text(why->flags), why->flags, detail, detail_cap);
+        break;
+    case IOTLS_WHY_CRL_BAD:
+        flags_detail("a CRL cannot be used", why->flags, detail, detail_cap);
+        break;
+    case IOTLS_WHY_CRL_MISSING: {
+        char issuer[160];
+        if (iotls__x509_issuer(chain, 0, issuer, sizeof issuer) != IOTLS_OK)
+            issuer[0] = '\0';
+        char more[240];
+        snprintf(more, sizeof more, "none is loaded from '%s', the certificate's issuer", issuer);
+        iotls__common_set_detail(detail, detail_cap, "no CRL to check the certificate against",
+                                 more);
+        break;
+    }
+    case IOTLS_WHY_REVOKED:
+#if defined(MBEDTLS_X509_CRL_PARSE_C)
+        revoked_detail(chain, iotls__mbx509_crl_list(policy->crl), policy->is_server_cert, detail,
+                       detail_cap);
+#endif
+        break;
+    default:
+        break;
+    }
+}
+
+int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy)
+{
+    iotls_x509_why why;
+    return iotls__mbx509_verify(chain, policy, &why);
+}
+
+int iotls__x509_verify_explain(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                               char *detail, size_t detail_cap)
+{
+    iotls_x509_why why;
+    int rc = iotls__mbx509_verify(chain, policy, &why);
+    if (detail != NULL && detail_cap > 0)
+        detail[0] = '\0';
+    if (rc != IOTLS_OK)
+        explain(chain, policy, &why, detail, detail_cap);
     return rc;
 }
 
@@ -427,37 +475,42 @@ int64_t iotls__mbx509_time_unix(const mbedtls_x509_time *t)
            (int64_t)t->min * 60 + t->sec;
 }
 
-int iotls__mbx509_flags_to_error(uint32_t flags, const char **what)
+int iotls__mbx509_flags_to_error(uint32_t flags)
 {
-    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) {
-        *what = "certificate chain does not lead to a trusted CA";
+    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
         return IOTLS_ERR_CERT_UNKNOWN_CA;
-    }
-    if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
-        *what = (flags & MBEDTLS_X509_BADCERT_EXPIRED) ? "certificate has expired"
-                                                       : "certificate is not yet valid";
+    if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
         return IOTLS_ERR_CERT_EXPIRED;
-    }
-    if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
-        *what = "certificate is revoked";
+    if (flags & MBEDTLS_X509_BADCERT_REVOKED)
         return IOTLS_ERR_CERT_REVOKED;
-    }
-    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
-        *what = "certificate is not for this host";
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
         return IOTLS_ERR_CERT_HOSTNAME;
-    }
+    /* error.h: unsupported_certificate covers key types we refuse. */
     if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
-                 MBEDTLS_X509_BADCERT_NS_CERT_TYPE)) {
-        *what = "a certificate in the chain may not be used for this";
+                 MBEDTLS_X509_BADCERT_NS_CERT_TYPE | MBEDTLS_X509_BADCERT_BAD_PK |
+                 MBEDTLS_X509_BADCERT_BAD_KEY))
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
-    }
-    if (flags & (MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY)) {
-        /* error.h: unsupported_certificate covers key types we refuse. */
-        *what = "a certificate in the chain has a key type or size we do not accept";
-        return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
-    }
-    *what = "certificate chain is not acceptable";
     return IOTLS_ERR_BAD_CERTIFICATE;
+}
+
+const char *iotls__mbx509_flags_text(uint32_t flags)
+{
+    if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+        return "certificate chain does not lead to a trusted CA";
+    if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
+        return "certificate has expired";
+    if (flags & MBEDTLS_X509_BADCERT_FUTURE)
+        return "certificate is not yet valid";
+    if (flags & MBEDTLS_X509_BADCERT_REVOKED)
+        return "certificate is revoked";
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+        return "certificate is not for this host";
+    if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+                 MBEDTLS_X509_BADCERT_NS_CERT_TYPE))
+        return "a certificate in the chain may not be used for this";
+    if (flags & (MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY))
+        return "a certificate in the chain has a key type or size we do not accept";
+    return "certificate chain is not acceptable";
 }
 
 /* ---- names ---- */
@@ -562,46 +615,40 @@ int iotls__base64_encode(const uint8_t *in, size_t in_len, char *out, size_t cap
 /* ---- after mbedtls_x509_crt_verify ---- */
 
 int iotls__mbx509_conclude(const iotls_x509 *chain, const iotls_x509_policy *policy, int ret,
-                           uint32_t flags, char *detail, size_t detail_cap)
+                           uint32_t flags, iotls_x509_why *why)
 {
     const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
-    int rc;
     if (ret != 0 && ret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-        iotls__common_set_detail(detail, detail_cap, "certificate chain could not be verified",
-                                 NULL);
+        why->reason = IOTLS_WHY_NOT_VERIFIED;
         return ret == MBEDTLS_ERR_X509_ALLOC_FAILED ? IOTLS_ERR_NO_MEMORY
                                                     : IOTLS_ERR_BAD_CERTIFICATE;
     }
     if (ret != 0 && flags == 0)
         flags = MBEDTLS_X509_BADCERT_OTHER;
-    rc = iotls__mbx509_verdict(chain, policy->crl, policy->is_server_cert, flags, detail,
-                               detail_cap);
+    int rc = iotls__mbx509_verdict(chain, policy->crl, flags, why);
     if (rc != IOTLS_OK)
         return rc;
 
     /* TLS 1.3 signs with the leaf key: it needs digitalSignature (RFC 8446
      * 4.4.2.2). Both checks pass when the extension is absent. */
     if (mbedtls_x509_crt_check_key_usage(leaf, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
-        iotls__common_set_detail(detail, detail_cap, "certificate key usage lacks digitalSignature",
-                                 NULL);
+        why->reason = IOTLS_WHY_NO_DIGITAL_SIGNATURE;
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (policy->is_server_cert) {
         if (mbedtls_x509_crt_check_extended_key_usage(
                 leaf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
-            iotls__common_set_detail(detail, detail_cap,
-                                     "certificate is not for TLS servers (no serverAuth)", NULL);
+            why->reason = IOTLS_WHY_NO_SERVER_AUTH;
             return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
         }
     } else if (mbedtls_x509_crt_check_extended_key_usage(
                    leaf, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0) {
-        iotls__common_set_detail(detail, detail_cap,
-                                 "certificate is not for TLS clients (no clientAuth)", NULL);
+        why->reason = IOTLS_WHY_NO_CLIENT_AUTH;
         return IOTLS_ERR_UNSUPPORTED_CERTIFICATE;
     }
 
     if (policy->host != NULL && !iotls__mbx509_host_matches(leaf, policy->host)) {
-        iotls__common_host_detail(chain, policy->host, detail, detail_cap);
+        why->reason = IOTLS_WHY_HOST;
         return IOTLS_ERR_CERT_HOSTNAME;
     }
     return IOTLS_OK;

@@ -1,7 +1,7 @@
 /* What the two providers built on Mbed TLS' X.509 module share
  * (src/crypto/mbedtls/ for mbedTLS 2.28 / 3.6, src/crypto/psa/ for Mbed
  * TLS 4 and 3.6): the chain as an mbedtls_x509_crt list, host name
- * matching, the policy's clock, the verdict texts and the names of a
+ * matching, the policy's clock, the verdicts and their texts, the names of a
  * certificate. Everything here reads fields public in all those versions.
  * Internal to src/crypto/; compiled to nothing with the OpenSSL provider. */
 #ifndef IOTLS_MBEDTLS_X509_COMMON_H
@@ -13,6 +13,7 @@
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
+#include "crypto/common/crypto_common.h"
 #include "crypto/crypto.h"
 
 /* GeneralName tags as they appear in crt->subject_alt_names entries. */
@@ -41,17 +42,27 @@ int64_t iotls__mbx509_time_unix(const mbedtls_x509_time *t);
  * (or mbedTLS is built without CRL support). */
 mbedtls_x509_crl *iotls__mbx509_crl_list(const iotls_crl *crls);
 /* The verdict on mbedtls_x509_crt_verify's flags for chain under the
- * revocation policy of crypto.h: IOTLS_OK, or the error with its text in
- * detail (may be NULL; is_server_cert words it for the chain's role). */
-int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, int is_server_cert,
-                          uint32_t flags, char *detail, size_t detail_cap);
+ * revocation policy of crypto.h: IOTLS_OK, or the error with its reason
+ * in why. */
+int iotls__mbx509_verdict(const iotls_x509 *chain, const iotls_crl *crls, uint32_t flags,
+                          iotls_x509_why *why);
 /* What follows mbedtls_x509_crt_verify's result (ret, flags) in both
  * providers: the verdict on the flags under the revocation policy, the
  * leaf's key usage and extended key usage for its role (RFC 8446
- * 4.4.2.2), and the host name. IOTLS_OK or the error, its text in detail. */
+ * 4.4.2.2), and the host name. IOTLS_OK or the error, its reason in why
+ * (no text: iotls__x509_verify_explain writes that from why). */
 int iotls__mbx509_conclude(const iotls_x509 *chain, const iotls_x509_policy *policy, int ret,
-                           uint32_t flags, char *detail, size_t detail_cap);
-/* The iotls error for mbedtls_x509_crt_verify flags, *what its text. */
-int iotls__mbx509_flags_to_error(uint32_t flags, const char **what);
+                           uint32_t flags, iotls_x509_why *why);
+/* The iotls error for mbedtls_x509_crt_verify flags. */
+int iotls__mbx509_flags_to_error(uint32_t flags);
+/* The sentence for the same flags. */
+const char *iotls__mbx509_flags_text(uint32_t flags);
+/* iotls__x509_check_keys with the refused key's index and problem in why. */
+int iotls__mbx509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, iotls_x509_why *why);
+/* The provider's verification (each provider's x509.c defines it): the
+ * verdict of crypto.h's iotls__x509_verify, its reason in why. The shared
+ * iotls__x509_verify and iotls__x509_verify_explain run it. */
+int iotls__mbx509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                         iotls_x509_why *why);
 
 #endif

@@ -88,19 +88,26 @@ int iotls__x509_load_dir(iotls_x509 *chain, const char *dir, size_t *skipped)
 #endif
 }
 
-int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
-                           size_t detail_cap)
+int iotls__mbx509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, iotls_x509_why *why)
 {
-    if (detail != NULL && detail_cap > 0)
-        detail[0] = '\0';
     if (chain == NULL)
         return IOTLS_ERR_BAD_ARG;
     size_t i = 0;
     for (const mbedtls_x509_crt *crt = &chain->crt; crt != NULL && crt->raw.p != NULL;
          crt = crt->next, i++) {
-        const char *why = iotls__mbx509_key_problem(crt, max_rsa_bits);
-        if (why != NULL)
-            return iotls__common_key_refused(detail, detail_cap, i, why);
+        int problem = iotls__mbx509_key_problem(crt, max_rsa_bits);
+        if (problem != IOTLS_KEY_OK) {
+            why->reason = IOTLS_WHY_KEY_REFUSED;
+            why->index = i;
+            why->key_problem = problem;
+            return IOTLS_ERR_CERT_KEY_REFUSED;
+        }
     }
     return IOTLS_OK;
+}
+
+int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits)
+{
+    iotls_x509_why why;
+    return iotls__mbx509_check_keys(chain, max_rsa_bits, &why);
 }

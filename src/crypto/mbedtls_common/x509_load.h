@@ -10,9 +10,9 @@
 /* IOTLS_OK when the library can parse certificates now (PSA initialised,
  * since Mbed TLS 4 parses keys into PSA). */
 int iotls__mbx509_ready(void);
-/* NULL when crt's key is inside the profile of iotls__x509_check_keys
- * (include/iotls/config.h: key types, curves, RSA sizes and exponent),
- * else why not. */
-const char *iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits);
+/* IOTLS_KEY_OK when crt's key is inside the profile of
+ * iotls__x509_check_keys (include/iotls/config.h: key types, curves, RSA
+ * sizes and exponent), else an IOTLS_KEY_* saying why not. */
+int iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits);
 
 #endif

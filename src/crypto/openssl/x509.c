@@ -607,10 +607,10 @@ static int rsa_exponent(const EVP_PKEY *key, uint64_t *e)
     return 1;
 }
 
-/* NULL when key is inside the profile of iotls__x509_check_keys, else why
- * not. OpenSSL on its own refuses only exponents above 64 bits with
+/* IOTLS_KEY_OK when key is inside the profile of iotls__x509_check_keys,
+ * else an IOTLS_KEY_* saying why not. OpenSSL on its own refuses only exponents above 64 bits with
  * moduli above 3072 bits (and moduli above 16384 bits). */
-static const char *key_problem(const EVP_PKEY *key, unsigned max_rsa_bits)
+static int key_problem(const EVP_PKEY *key, unsigned max_rsa_bits)
 {
     int type = key != NULL ? EVP_PKEY_get_base_id(key) : EVP_PKEY_NONE;
     if (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS) {
@@ -621,26 +621,34 @@ static const char *key_problem(const EVP_PKEY *key, unsigned max_rsa_bits)
     }
     if (type == EVP_PKEY_EC)
         return iotls__ossl_ec_group_is(key, "P-256") || iotls__ossl_ec_group_is(key, "P-384")
-                   ? NULL
-                   : "EC key on a curve other than P-256 or P-384";
-    return "a key type other than RSA or EC";
+                   ? IOTLS_KEY_OK
+                   : IOTLS_KEY_EC_CURVE;
+    return IOTLS_KEY_OTHER_TYPE;
 }
 
-int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, char *detail,
-                           size_t detail_cap)
+/* iotls__x509_check_keys with the refused key's index and problem in why. */
+static int check_keys(const iotls_x509 *chain, unsigned max_rsa_bits, iotls_x509_why *why)
 {
-    if (detail != NULL && detail_cap > 0)
-        detail[0] = '\0';
     if (chain == NULL)
         return IOTLS_ERR_BAD_ARG;
     int rc = IOTLS_OK;
     for (size_t i = 0; i < chain->count && rc == IOTLS_OK; i++) {
-        const char *why = key_problem(X509_get0_pubkey(chain->certs[i].x509), max_rsa_bits);
-        if (why != NULL)
-            rc = iotls__common_key_refused(detail, detail_cap, i, why);
+        int problem = key_problem(X509_get0_pubkey(chain->certs[i].x509), max_rsa_bits);
+        if (problem != IOTLS_KEY_OK) {
+            why->reason = IOTLS_WHY_KEY_REFUSED;
+            why->index = i;
+            why->key_problem = problem;
+            rc = IOTLS_ERR_CERT_KEY_REFUSED;
+        }
     }
     ERR_clear_error();
     return rc;
+}
+
+int iotls__x509_check_keys(const iotls_x509 *chain, unsigned max_rsa_bits)
+{
+    iotls_x509_why why;
+    return check_keys(chain, max_rsa_bits, &why);
 }
 
 /* ---- verification ---- */
@@ -942,14 +950,22 @@ static X509_STORE *store_without(const iotls_x509 *trust, X509 *leaf)
  * any signature work), trust, validity, revocation,
  * key profile, other chain faults, then the leaf's key usage, its
  * serverAuth / clientAuth purpose, and last the host name. */
-int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
-                       size_t detail_cap)
+/* The verdict with its text written as it is found (detail may be NULL):
+ * this provider serves gateways, where the words cost nothing that
+ * matters, so its verdict and explanation stay one path. */
+static int verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
+                  size_t detail_cap)
 {
-    int rc = iotls__common_verify_start(chain, policy, detail, detail_cap);
+    if (detail != NULL && detail_cap > 0)
+        detail[0] = '\0';
+    iotls_x509_why why;
+    int rc = iotls__common_verify_start(chain, policy, &why);
     if (rc == IOTLS_OK)
-        rc = iotls__x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
-    if (rc != IOTLS_OK)
+        rc = check_keys(chain, policy->max_rsa_bits, &why);
+    if (rc != IOTLS_OK) {
+        (void)iotls__common_explain(chain, policy, &why, detail, detail_cap);
         return rc;
+    }
     X509 *leaf = leaf_of(chain);
 
     verify_state st;
@@ -1046,6 +1062,17 @@ int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
         return IOTLS_ERR_BAD_CERTIFICATE;
     }
     return IOTLS_OK;
+}
+
+int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy)
+{
+    return verify(chain, policy, NULL, 0);
+}
+
+int iotls__x509_verify_explain(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                               char *detail, size_t detail_cap)
+{
+    return verify(chain, policy, detail, detail_cap);
 }
 
 /* ---- the leaf's public key ---- */

@@ -106,15 +106,15 @@ static int rsa_exponent(const mbedtls_x509_crt *crt, uint64_t *e)
     return 1;
 }
 
-/* NULL when the key of crt is inside the profile of iotls__x509_check_keys,
- * else why not. Type and curve from the key's PSA attributes, as the rest
- * of this file reads keys. */
-static const char *key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
+/* IOTLS_KEY_OK when the key of crt is inside the profile of
+ * iotls__x509_check_keys, else an IOTLS_KEY_* saying why not. Type and curve from the key's PSA
+ * attributes, as the rest of this file reads keys. */
+static int key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
 {
     psa_key_type_t type = 0;
     size_t bits = 0;
     if (iotls__psa_pk_info(&crt->pk, &type, &bits) != IOTLS_OK)
-        return "a key type other than RSA or EC";
+        return IOTLS_KEY_OTHER_TYPE;
     if (PSA_KEY_TYPE_IS_RSA(type)) {
         uint64_t e = 0;
         int fits = rsa_exponent(crt, &e);
@@ -124,9 +124,9 @@ static const char *key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bit
     if (PSA_KEY_TYPE_IS_ECC(type))
         return (PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_SECP_R1 &&
                 (bits == 256 || bits == 384))
-                   ? NULL
-                   : "EC key on a curve other than P-256 or P-384";
-    return "a key type other than RSA or EC";
+                   ? IOTLS_KEY_OK
+                   : IOTLS_KEY_EC_CURVE;
+    return IOTLS_KEY_OTHER_TYPE;
 }
 
 /* ---- what mbedtls_common/x509_load.c needs ---- */
@@ -136,7 +136,7 @@ int iotls__mbx509_ready(void)
     return iotls__psa_ready();
 }
 
-const char *iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
+int iotls__mbx509_key_problem(const mbedtls_x509_crt *crt, unsigned max_rsa_bits)
 {
     return key_problem(crt, max_rsa_bits);
 }
@@ -178,12 +178,12 @@ static int check_cert(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *fla
     return 0;
 }
 
-int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy, char *detail,
-                       size_t detail_cap)
+int iotls__mbx509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
+                         iotls_x509_why *why)
 {
-    int rc = iotls__common_verify_start(chain, policy, detail, detail_cap);
+    int rc = iotls__common_verify_start(chain, policy, why);
     if (rc == IOTLS_OK)
-        rc = iotls__x509_check_keys(chain, policy->max_rsa_bits, detail, detail_cap);
+        rc = iotls__mbx509_check_keys(chain, policy->max_rsa_bits, why);
     if (rc != IOTLS_OK)
         return rc;
 
@@ -201,7 +201,7 @@ int iotls__x509_verify(const iotls_x509 *chain, const iotls_x509_policy *policy,
         (mbedtls_x509_crt *)&chain->crt, (mbedtls_x509_crt *)&policy->trust->crt,
         iotls__mbx509_crl_list(policy->crl), &iotls_profile, NULL, &flags, check_cert, &now);
     iotls__psa_unlock();
-    return iotls__mbx509_conclude(chain, policy, ret, flags, detail, detail_cap);
+    return iotls__mbx509_conclude(chain, policy, ret, flags, why);
 }
 
 /* ---- the leaf's public key ---- */

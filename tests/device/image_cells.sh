@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# What the iotls firmware (make device: iotls-BOARD.elf) links for its
+# certificate checks: the handshake asks the provider for the verdict alone
+# (iotls__x509_verify), so the words that explain a refused certificate
+# (iotls__x509_verify_explain and what writes them, Mbed TLS'
+# mbedtls_x509_crt_verify_info) stay out of a firmware that never asks for
+# them (it calls no iotls_conn_error_detail): docs/device.md, "Where the
+# flash goes". The verdict's own functions must be there, so that a renamed
+# symbol cannot make the check pass on nothing.
+#
+# Usage: image_cells.sh BOARD      BOARD: cm4 | rv32
+# Environment as device_cells.sh.
+set -u
+BOARD=${1:?usage: image_cells.sh BOARD}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../interop/lib.sh"
+ia_init "device-image-$BOARD"
+W=$IA_WORK
+ELF=$IOTLS_DEVICE_BUILD/$BOARD/iotls-$BOARD.elf
+case $BOARD in
+cm4) NM=arm-none-eabi-nm ;;
+*) NM=riscv64-unknown-elf-nm ;;
+esac
+
+ia_cell_begin "device $BOARD firmware: certificate verdict linked, its explanation not"
+if [ ! -f "$ELF" ]; then
+    ia_fail "no firmware at $ELF (make device builds it)"
+else
+    "$NM" "$ELF" >"$W/nm.txt" 2>&1 || ia_fail "$NM failed on $ELF"
+    for sym in iotls__x509_verify iotls__mbx509_verify iotls__mbx509_conclude \
+        iotls__x509_check_keys; do
+        grep -q " $sym\$" "$W/nm.txt" || ia_fail "image lacks the verdict's $sym"
+    done
+    for sym in iotls__x509_verify_explain iotls__common_explain iotls__common_host_detail \
+        iotls__common_key_problem_text iotls__mbx509_flags_text iotls__common_set_detail \
+        mbedtls_x509_crt_verify_info; do
+        ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links $sym, which only explains a refusal"
+    done
+fi
+ia_cell_end
+ia_finish
