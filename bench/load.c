@@ -511,6 +511,19 @@ static void sweep(uint64_t now, int ending)
     }
 }
 
+/* epoll_wait with a timeout in microseconds where the C library has
+ * epoll_pwait2 (glibc 2.35); else rounded up to milliseconds. */
+static int wait_events(struct epoll_event *evs, int max, uint64_t timeout_us)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+    struct timespec ts = {(time_t)(timeout_us / 1000000u), (long)(timeout_us % 1000000u) * 1000};
+    int n = epoll_pwait2(L.epfd, evs, max, &ts, NULL);
+    if (n >= 0 || errno != ENOSYS)
+        return n;
+#endif
+    return epoll_wait(L.epfd, evs, max, (int)((timeout_us + 999) / 1000));
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -725,7 +738,19 @@ int main(int argc, char **argv)
                 }
             }
         }
-        int n = epoll_wait(L.epfd, evs, 256, 5);
+        /* Wake up for the next start when it is due, not at the next 5 ms
+         * tick: starts bunched by the tick reach the server as bursts, and
+         * their wait behind each other (in the server and here) was most
+         * of the tail latency measured at a fixed rate. */
+        uint64_t wait_us = 5000;
+        if (starting && L.open < L.connections) {
+            uint64_t next_start = t0 + (scheduled * 1000000u + L.rate - 1) / L.rate;
+            uint64_t t = now_us();
+            wait_us = next_start > t ? next_start - t : 0;
+            if (wait_us > 5000)
+                wait_us = 5000;
+        }
+        int n = wait_events(evs, 256, wait_us);
         now = now_us();
         for (int i = 0; i < n; i++) {
             slot *s = evs[i].data.ptr;
