@@ -23,7 +23,7 @@
 #   sessions a nice 0 process got about a third of its CPU and the latency
 #   runs measured that, not the servers. Needs root for a negative value;
 #   PRIORITY= (empty) leaves both at the caller's priority;
-# - repeats, interleaved: REPEATS rounds (default 3), each round running
+# - repeats, interleaved: REPEATS rounds (default 5), each round running
 #   both servers one after the other, in alternating order (nginx first in
 #   odd rounds), so that a burst of load elsewhere hits both; the summary
 #   gives the median over the rounds and the range (min-max);
@@ -41,7 +41,7 @@
 #                           (default 1 and 0): the server's "per core" figure
 #                           is handshakes per CPU-second it used
 #   PRIORITY                nice value of their scheduling groups (default -10)
-#   REPEATS                 rounds of throughput and of latency runs (default 3)
+#   REPEATS                 rounds of throughput and of latency runs (default 5)
 #   RATE_SECONDS            length of each throughput and latency run (default
 #                           10; QUICK: 5)
 #   RATE_CONNECTIONS        handshakes in flight in the throughput runs (default 64)
@@ -67,7 +67,7 @@ FREEPORT=$BUILD/tests/interop/interop_freeport
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 PRIORITY=${PRIORITY--10}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 if [ -n "${QUICK:-}" ]; then
     RATE_SECONDS=${RATE_SECONDS:-5}
     IDLE_COUNTS=${IDLE_COUNTS-}
