@@ -134,8 +134,11 @@ busy_ticks() {
 
 # ON_SERVER_CPU / ON_LOAD_CPU: the prefixes that run a command pinned to
 # its CPU, in a session and scheduling group of its own at PRIORITY (see
-# the header). Every step execs the next: the process started in the
-# background keeps its PID, which the script waits for and stops.
+# the header). Every step execs the next (setsid too: a job of a script,
+# not being a process group leader, needs no fork), so the process started
+# in the background keeps its PID, which the script waits for and stops. A
+# load generator in its own session does not get the terminal's ^C: it
+# ends with its run.
 PIN='echo "$0" >/proc/self/autogroup 2>/dev/null; exec nice -n "$0" taskset -c "$1" "${@:2}"'
 if [ -n "$PRIORITY" ]; then
     ON_SERVER_CPU=(setsid bash -c "$PIN" "$PRIORITY" "$SERVER_CPU")
