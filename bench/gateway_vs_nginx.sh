@@ -5,27 +5,60 @@
 # docs/measurements/gateway.md.
 #
 #   bench/gateway_vs_nginx.sh [BUILD_DIR]     (default: build-openssl)
+#   QUICK=1 bench/gateway_vs_nginx.sh         (handshakes and latency only,
+#                                              5 s runs: about 4 minutes)
 #
 # BUILD_DIR is a build configured with -DIOTLS_BENCH=ON -DIOTLS_TESTS=ON
 # (iotls, iotls-load and the freeport helper; the OpenSSL provider is the
-# fair one against nginx, which uses OpenSSL). Environment:
+# fair one against nginx, which uses OpenSSL).
+#
+# How the figures are kept apart from the machine's other jobs (a 2-CPU
+# machine shared with builds and tests):
+# - one CPU each: the server (nginx: worker_processes 1; iotls server:
+#   --workers 1) is pinned to SERVER_CPU, iotls-load to LOAD_CPU (taskset);
+# - priority: each of them starts in a session of its own (setsid), whose
+#   scheduling group (Linux autogroup) gets the nice value PRIORITY (default
+#   -10). With autogroups, which this machine has, a plain `nice` only
+#   ranks a process within its own session: against the other jobs'
+#   sessions a nice 0 process got about a third of its CPU and the latency
+#   runs measured that, not the servers. Needs root for a negative value;
+#   PRIORITY= (empty) leaves both at the caller's priority;
+# - repeats, interleaved: REPEATS rounds (default 5), each round running
+#   both servers one after the other, in alternating order (nginx first in
+#   odd rounds), so that a burst of load elsewhere hits both; the summary
+#   gives the median over the rounds and the range (min-max);
+# - the rate of the latency runs: 80 % of the median of nginx's throughput
+#   runs of the same kind (all throughput rounds run before the latency
+#   rounds);
+# - the machine's load: the load average at the start and end, and for
+#   each run the CPU time the two CPUs spent on anything but the server and
+#   the load generator ("others"), from /proc/stat; iotls-load prints its
+#   own CPU time (cpu_s): near the run's length, the load generator, not
+#   the server, was the bottleneck.
+#
+# Environment:
 #   SERVER_CPU / LOAD_CPU   CPUs the server and the load generator are pinned to
 #                           (default 1 and 0): the server's "per core" figure
 #                           is handshakes per CPU-second it used
-#   RATE_SECONDS            length of each throughput and latency run (default 10)
+#   PRIORITY                nice value of their scheduling groups (default -10)
+#   REPEATS                 rounds of throughput and of latency runs (default 5)
+#   RATE_SECONDS            length of each throughput and latency run (default
+#                           10; QUICK: 5)
 #   RATE_CONNECTIONS        handshakes in flight in the throughput runs (default 64)
+#   LAT_CONNECTIONS         most connections open in the latency runs (default 1000)
 #   IDLE_COUNTS             open connections for the memory runs ("5000 18000";
-#                           empty: none)
+#                           QUICK: none; empty: none)
 #   IDLE_PER_LOADER         connections per iotls-load process in the memory
 #                           runs (default 5000: each process needs a descriptor
 #                           per connection, 20,000 allowed per process here)
 #   IDLE_RAMP               new connections per second in the memory runs, over
 #                           all loaders (default 400: on a busy 2-CPU machine
 #                           faster ramps made handshakes time out)
-# Latency is measured at 80 % of nginx's peak rate (of the throughput run of
-# the same kind), for both servers.
-# Prints one line per measurement; the server logs and iotls-load summaries
-# stay in the work directory it names.
+# Latency is measured at 80 % of nginx's peak rate (of the throughput runs of
+# the same kind), for both servers: p50 / p90 / p99 from the client's
+# connect() to its handshake done, as iotls-load sees it.
+# Prints one line per measurement, then the summary; the server logs and
+# iotls-load summaries stay in the work directory it names.
 set -u
 BUILD=${1:-build-openssl}
 IOTLS=$BUILD/iotls
@@ -33,8 +66,15 @@ LOAD=$BUILD/iotls-load
 FREEPORT=$BUILD/tests/interop/interop_freeport
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
+PRIORITY=${PRIORITY--10}
+REPEATS=${REPEATS:-5}
+if [ -n "${QUICK:-}" ]; then
+    RATE_SECONDS=${RATE_SECONDS:-5}
+    IDLE_COUNTS=${IDLE_COUNTS-}
+fi
 RATE_SECONDS=${RATE_SECONDS:-10}
 RATE_CONNECTIONS=${RATE_CONNECTIONS:-64}
+LAT_CONNECTIONS=${LAT_CONNECTIONS:-1000}
 IDLE_COUNTS=${IDLE_COUNTS-"5000 18000"}
 IDLE_PER_LOADER=${IDLE_PER_LOADER:-5000}
 IDLE_RAMP=${IDLE_RAMP:-400}
@@ -85,6 +125,28 @@ rss_kb() {
     echo $t
 }
 field() { sed -n "s/^$2: \([0-9.]*\).*/\1/p" "$1" | head -n 1; }
+# busy_ticks: the ticks CPUs SERVER_CPU and LOAD_CPU spent on anything
+# (user, nice, system, irq, softirq, steal), from /proc/stat.
+busy_ticks() {
+    awk -v a="cpu$SERVER_CPU" -v b="cpu$LOAD_CPU" \
+        '$1 == a || $1 == b { t += $2 + $3 + $4 + $7 + $8 + $9 } END { print t }' /proc/stat
+}
+
+# ON_SERVER_CPU / ON_LOAD_CPU: the prefixes that run a command pinned to
+# its CPU, in a session and scheduling group of its own at PRIORITY (see
+# the header). Every step execs the next (setsid too: a job of a script,
+# not being a process group leader, needs no fork), so the process started
+# in the background keeps its PID, which the script waits for and stops. A
+# load generator in its own session does not get the terminal's ^C: it
+# ends with its run.
+PIN='echo "$0" >/proc/self/autogroup 2>/dev/null; exec nice -n "$0" taskset -c "$1" "${@:2}"'
+if [ -n "$PRIORITY" ]; then
+    ON_SERVER_CPU=(setsid bash -c "$PIN" "$PRIORITY" "$SERVER_CPU")
+    ON_LOAD_CPU=(setsid bash -c "$PIN" "$PRIORITY" "$LOAD_CPU")
+else
+    ON_SERVER_CPU=(taskset -c "$SERVER_CPU")
+    ON_LOAD_CPU=(taskset -c "$LOAD_CPU")
+fi
 
 # ---- the servers ----
 # SERVER_PIDS: the processes whose CPU and memory count (nginx: master + worker).
@@ -93,13 +155,13 @@ start_iotls() {
     port=$("$FREEPORT")
     # --tickets 1: one ticket per handshake, as nginx below (NumTickets 1);
     # --workers 1: one event-loop thread, as nginx's one worker process.
-    taskset -c "$SERVER_CPU" timeout 3600 "$IOTLS" server --port "$port" \
+    "${ON_SERVER_CPU[@]}" timeout 3600 "$IOTLS" server --port "$port" \
         --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --tickets 1 --workers 1 \
         >"$W/iotls.log" 2>&1 &
     SERVER_WRAPPER=$!
     PIDS+=($!)
     for _ in $(seq 1 100); do listening "$port" && break; sleep 0.05; done
-    # taskset execs timeout(1), which runs the server as its child.
+    # The prefix execs timeout(1), which runs the server as its child.
     SERVER_PIDS=("$(pgrep -P "$SERVER_WRAPPER" | head -n 1)")
     PORT=$port
 }
@@ -130,7 +192,7 @@ http {
     }
 }
 CONF
-    taskset -c "$SERVER_CPU" timeout 3600 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" \
+    "${ON_SERVER_CPU[@]}" timeout 3600 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" \
         -g 'daemon off;' >"$W/nginx/out.log" 2>&1 &
     PIDS+=($!)
     SERVER_WRAPPER=$!
@@ -150,33 +212,71 @@ stop_server() {
 }
 
 # ---- the measurements ----
-# rate NAME KIND(full|resumed): as many handshakes as the server takes in
-# RATE_SECONDS (RATE_CONNECTIONS in flight), and the server's CPU time.
-rate() {
-    local name=$1 kind=$2 out=$W/$1-$2-rate.out args=() c0 c1 cpu hs
+# RESULTS: one line per run: phase name kind round, then the figures
+# (throughput: handshakes/s, handshakes per CPU-second; latency: p50, p99,
+# handshakes/s); the summary takes medians and ranges from it.
+RESULTS=$W/results
+: >"$RESULTS"
+# load_run NAME KIND OUT ARGS...: one iotls-load run on LOAD_CPU, with the
+# server's CPU seconds (SRV_CPU) and the other jobs' on the two CPUs
+# (OTHERS_CPU) over it.
+load_run() {
+    local name=$1 kind=$2 out=$3 args=() c0 c1 b0 b1 own
+    shift 3
     [ "$kind" = resumed ] && args=(--resume-ratio 1)
     c0=$(cpu_ticks "${SERVER_PIDS[@]}")
-    taskset -c "$LOAD_CPU" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --connections "$RATE_CONNECTIONS" \
-        --rate 20000 --duration "$RATE_SECONDS" "${args[@]}" >"$out" 2>"$out.err"
+    b0=$(busy_ticks)
+    "${ON_LOAD_CPU[@]}" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" "$@" "${args[@]}" \
+        >"$out" 2>"$out.err"
+    b1=$(busy_ticks)
     c1=$(cpu_ticks "${SERVER_PIDS[@]}")
-    cpu=$(echo "($c1 - $c0) / $CLK_TCK" | bc -l)
-    hs=$(field "$out" "$kind")
-    PEAK=$(field "$out" handshakes_per_s)
-    printf '%-6s %-8s throughput: %s handshakes (%s resumed, %s errors) in %ss = %s/s; server CPU %.2f s = %.0f handshakes per CPU-second; latency %s\n' \
-        "$name" "$kind" "$(field "$out" handshakes)" "$(field "$out" resumed)" "$(field "$out" errors)" \
-        "$RATE_SECONDS" "$(field "$out" handshakes_per_s)" "$cpu" "$(echo "$hs / ($cpu + 0.0001)" | bc -l)" \
-        "$(sed -n 's/^latency_ms: //p' "$out")"
+    own=$(field "$out" cpu_s)
+    SRV_CPU=$(echo "($c1 - $c0) / $CLK_TCK" | bc -l)
+    OTHERS_CPU=$(echo "x = ($b1 - $b0) / $CLK_TCK - $SRV_CPU - ${own:-0}; if (x < 0) x = 0; x" | bc -l)
 }
-# latency NAME KIND RATE: RATE handshakes a second for RATE_SECONDS (80 %
-# of nginx's peak for that kind): the percentiles of a server near its load.
+# rate NAME KIND(full|resumed) ROUND: as many handshakes as the server
+# takes in RATE_SECONDS (RATE_CONNECTIONS in flight), and the server's CPU
+# time.
+rate() {
+    local name=$1 kind=$2 round=$3 out=$W/$1-$2-rate.$3.out hs per_cpu
+    load_run "$name" "$kind" "$out" --connections "$RATE_CONNECTIONS" --rate 20000 \
+        --duration "$RATE_SECONDS"
+    hs=$(field "$out" "$kind")
+    per_cpu=$(echo "$hs / ($SRV_CPU + 0.0001)" | bc -l)
+    printf '%-6s %-8s throughput: %s handshakes (%s resumed, %s errors) in %ss = %s/s; server CPU %.2f s = %.0f handshakes per CPU-second; iotls-load CPU %s s, others %.2f s; latency %s\n' \
+        "$name" "$kind" "$(field "$out" handshakes)" "$(field "$out" resumed)" "$(field "$out" errors)" \
+        "$RATE_SECONDS" "$(field "$out" handshakes_per_s)" "$SRV_CPU" "$per_cpu" \
+        "$(field "$out" cpu_s)" "$OTHERS_CPU" "$(sed -n 's/^latency_ms: //p' "$out")"
+    echo "rate $name $kind $round $(field "$out" handshakes_per_s) $per_cpu" >>"$RESULTS"
+}
+# latency NAME KIND RATE ROUND: RATE handshakes a second for RATE_SECONDS
+# (80 % of nginx's peak for that kind): the percentiles of a server near
+# its load.
 latency() {
-    local name=$1 kind=$2 rate=$3 out=$W/$1-$2-latency.out args=()
-    [ "$kind" = resumed ] && args=(--resume-ratio 1)
-    taskset -c "$LOAD_CPU" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --connections 1000 \
-        --rate "$rate" --duration "$RATE_SECONDS" "${args[@]}" >"$out" 2>"$out.err"
-    printf '%-6s %-8s at %s/s: %s handshakes (%s/s), %s errors, latency_ms %s\n' "$name" "$kind" \
-        "$rate" "$(field "$out" handshakes)" "$(field "$out" handshakes_per_s)" "$(field "$out" errors)" \
+    local name=$1 kind=$2 rate=$3 round=$4 out=$W/$1-$2-latency.$4.out
+    load_run "$name" "$kind" "$out" --connections "$LAT_CONNECTIONS" --rate "$rate" \
+        --duration "$RATE_SECONDS"
+    printf '%-6s %-8s at %s/s: %s handshakes (%s/s), %s errors, server CPU %.2f s, iotls-load CPU %s s, others %.2f s; latency_ms %s\n' \
+        "$name" "$kind" "$rate" "$(field "$out" handshakes)" "$(field "$out" handshakes_per_s)" \
+        "$(field "$out" errors)" "$SRV_CPU" "$(field "$out" cpu_s)" "$OTHERS_CPU" \
         "$(sed -n 's/^latency_ms: //p' "$out")"
+    echo "latency $name $kind $round $(sed -n 's/^latency_ms: p50 \([0-9.]*\) p90 [0-9.]* p99 \([0-9.]*\).*/\1 \2/p' "$out") $(field "$out" handshakes_per_s)" >>"$RESULTS"
+}
+# spread PHASE NAME KIND COLUMN: "median (min-max)" of a column of RESULTS
+# (5 is the first figure) over the rounds.
+spread() {
+    awk -v p="$1" -v n="$2" -v k="$3" -v c="$4" '$1 == p && $2 == n && $3 == k { print $c }' \
+        "$RESULTS" | sort -g | awk '{ v[NR] = $1 } END {
+            if (!NR) { print "-"; exit }
+            m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf "%.1f (%.1f-%.1f)", m, v[1], v[NR] }'
+}
+median() { spread "$@" | cut -d' ' -f1; }
+# order ROUND: the servers in the order of that round (nginx first in odd ones).
+order() { if [ $(($1 % 2)) -eq 1 ]; then echo nginx iotls; else echo iotls nginx; fi; }
+start_checked() {
+    "start_$1"
+    listening "$PORT" || { echo "gateway_vs_nginx: $1 did not start (see $W)" >&2; exit 1; }
 }
 # loaders_sum FIELD FILE...: the sum of FIELD ("open" or "errors") over the
 # last progress line of each iotls-load stderr file.
@@ -201,7 +301,7 @@ idle() {
     while [ "$left" -gt 0 ]; do
         each=$((left < IDLE_PER_LOADER ? left : IDLE_PER_LOADER))
         # Starting goes on (replacing failed ones) until stopped below.
-        taskset -c "$LOAD_CPU" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --connections "$each" \
+        "${ON_LOAD_CPU[@]}" "$LOAD" "127.0.0.1:$PORT" --ca "$PKI/ca.pem" --connections "$each" \
             --rate "$rate" --duration 3000 --hold 3600 >"$W/$name-idle-$n.$k.out" \
             2>"$W/$name-idle-$n.$k.err" &
         pid=$!
@@ -232,24 +332,41 @@ idle() {
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# iotls server of $BUILD ($(sed -n 's/^IOTLS_CRYPTO:STRING=//p' "$BUILD/CMakeCache.txt") provider), $(nginx -v 2>&1), $(openssl version)"
-echo "# server on CPU $SERVER_CPU, iotls-load on CPU $LOAD_CPU; throughput runs: $RATE_CONNECTIONS in flight for $RATE_SECONDS s"
-# nginx first: its peak rates set the latency runs' rate (80 %).
+echo "# server on CPU $SERVER_CPU, iotls-load on CPU $LOAD_CPU, scheduling groups at nice ${PRIORITY:-(unchanged)}; $REPEATS rounds; throughput runs: $RATE_CONNECTIONS in flight for $RATE_SECONDS s"
+for round in $(seq 1 "$REPEATS"); do
+    for name in $(order "$round"); do
+        start_checked "$name"
+        for kind in full resumed; do rate "$name" "$kind" "$round"; done
+        stop_server
+    done
+done
+# nginx's median peak of each kind sets the latency runs' rate (80 %).
 declare -A LAT_RATE
-for name in nginx iotls; do
-    "start_$name"
-    listening "$PORT" || { echo "gateway_vs_nginx: $name did not start (see $W)" >&2; exit 1; }
-    for kind in full resumed; do
-        rate "$name" "$kind"
-        [ "$name" = nginx ] && LAT_RATE[$kind]=$(echo "$PEAK * 0.8 / 1" | bc)
+for kind in full resumed; do
+    LAT_RATE[$kind]=$(echo "$(median rate nginx "$kind" 5) * 0.8 / 1" | bc)
+done
+echo "# latency runs: ${LAT_RATE[full]} full / ${LAT_RATE[resumed]} resumed handshakes a second (80 % of nginx's median peak), at most $LAT_CONNECTIONS open, $RATE_SECONDS s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq 1 "$REPEATS"); do
+    for name in $(order "$round"); do
+        start_checked "$name"
+        for kind in full resumed; do latency "$name" "$kind" "${LAT_RATE[$kind]}" "$round"; done
+        stop_server
     done
-    for kind in full resumed; do
-        latency "$name" "$kind" "${LAT_RATE[$kind]}"
+done
+echo "# summary over $REPEATS rounds: median (min-max); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for kind in full resumed; do
+    for name in nginx iotls; do
+        printf '%-6s %-8s handshakes/s %s; per CPU-second %s; at %s/s: p50 %s ms, p99 %s ms\n' \
+            "$name" "$kind" "$(spread rate "$name" "$kind" 5)" "$(spread rate "$name" "$kind" 6)" \
+            "${LAT_RATE[$kind]}" "$(spread latency "$name" "$kind" 5)" "$(spread latency "$name" "$kind" 6)"
     done
-    stop_server
+    printf 'iotls/nginx %-8s per CPU-second %.2fx, p99 %.2fx (medians)\n' "$kind" \
+        "$(echo "$(median rate iotls "$kind" 6) / ($(median rate nginx "$kind" 6) + 0.0001)" | bc -l)" \
+        "$(echo "$(median latency iotls "$kind" 6) / ($(median latency nginx "$kind" 6) + 0.0001)" | bc -l)"
 done
 for n in $IDLE_COUNTS; do
     for name in iotls nginx; do
-        "start_$name"
+        start_checked "$name"
         sleep 1
         idle "$name" "$n"
         stop_server

@@ -5,7 +5,8 @@
 #                         them resuming, client certificates, 0-RTT, against
 #                         `iotls server --tickets 1 --early-data`: handshakes
 #                         and resumed > 0, resumed handshakes offered 0-RTT,
-#                         no error, a progress line on stderr
+#                         no error, a progress line on stderr, the latency
+#                         percentiles and the load generator's CPU time
 #   load-openssl-server   the same against openssl s_server (no client
 #                         certificate): also early data accepted
 #   load-refuses-remote   a target outside 127.0.0.0/8 and ::1 is refused
@@ -49,6 +50,8 @@ check_summary() {
         fail "$cell" "no progress line on stderr" "$W/$tag.err"
     elif ! grep -qE '^latency_ms: p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+' "$out"; then
         fail "$cell" "no latency percentiles" "$out"
+    elif ! grep -qE '^cpu_s: [0-9.]+ \(user [0-9.]+, system [0-9.]+\)' "$out"; then
+        fail "$cell" "no CPU time of the load generator" "$out"
     else
         pass "$cell"
     fi
