@@ -51,6 +51,18 @@ int tl_shuttle(iotls_conn *from, tl_wire *w, iotls_conn *to, tl_wire *copy)
     return progress || used > 0;
 }
 
+int tl_handshake(iotls_conn *cl, tl_wire *to_sv, iotls_conn *sv, tl_wire *to_cl)
+{
+    for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
+         i++) {
+        int a = tl_shuttle(cl, to_sv, sv, NULL);
+        int b = tl_shuttle(sv, to_cl, cl, NULL);
+        if (a < 0 || b < 0 || (a == 0 && b == 0))
+            break;
+    }
+    return iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl);
+}
+
 const char *tl_path_of(const char *dir, char *buf, size_t cap, const char *name)
 {
     snprintf(buf, cap, "%s/%s", dir, name);

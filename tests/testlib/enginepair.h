@@ -29,6 +29,11 @@ typedef struct {
  * < 0: the receiver's error. */
 int tl_shuttle(iotls_conn *from, tl_wire *w, iotls_conn *to, tl_wire *copy);
 
+/* Shuttles between a client and a server (its wires to_sv and to_cl) until
+ * both handshakes are done, one side fails, or nothing moves (at most 50
+ * rounds). 1 when both are done. */
+int tl_handshake(iotls_conn *cl, tl_wire *to_sv, iotls_conn *sv, tl_wire *to_cl);
+
 /* dir/name into buf; returns buf. */
 const char *tl_path_of(const char *dir, char *buf, size_t cap, const char *name);
 /* Runs cmd in dir with its output appended to dir/openssl-gen.log; the

@@ -1439,13 +1439,7 @@ static void test_pair(void)
         static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
-        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
-             i++) {
-            int a = tl_shuttle(cl, &to_sv, sv, NULL);
-            int b = tl_shuttle(sv, &to_cl, cl, NULL);
-            if (a < 0 || b < 0 || (a == 0 && b == 0))
-                break;
-        }
+        tl_handshake(cl, &to_sv, sv, &to_cl);
         CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
         CHECK_OK(iotls_conn_error(sv));
         CHECK_OK(iotls_conn_error(cl));
@@ -1529,13 +1523,7 @@ static int pair_with_chains(int large, size_t record, int swap_chain)
         static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
-        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
-             i++) {
-            int a = tl_shuttle(cl, &to_sv, sv, NULL);
-            int b = tl_shuttle(sv, &to_cl, cl, NULL);
-            if (a < 0 || b < 0 || (a == 0 && b == 0))
-                break;
-        }
+        tl_handshake(cl, &to_sv, sv, &to_cl);
         if (swap_chain) {
             iotls_conn *failing = swap_chain == 1 ? sv : cl, *peer = swap_chain == 1 ? cl : sv;
             result = iotls_conn_error(failing);
@@ -1593,13 +1581,7 @@ static void test_pair_sni_chain(void)
         static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
-        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
-             i++) {
-            int a = tl_shuttle(cl, &to_sv, sv, NULL);
-            int b = tl_shuttle(sv, &to_cl, cl, NULL);
-            if (a < 0 || b < 0 || (a == 0 && b == 0))
-                break;
-        }
+        tl_handshake(cl, &to_sv, sv, &to_cl);
         CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
         CHECK_OK(iotls_conn_error(sv));
         CHECK(sv->cert_cfg == &g_big_cfg && cl->peer_cert_verified);
@@ -1680,13 +1662,7 @@ static void test_pair_record_size(size_t cl_size, size_t sv_size)
         static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
-        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
-             i++) {
-            int a = tl_shuttle(cl, &to_sv, sv, NULL);
-            int b = tl_shuttle(sv, &to_cl, cl, NULL);
-            if (a < 0 || b < 0 || (a == 0 && b == 0))
-                break;
-        }
+        tl_handshake(cl, &to_sv, sv, &to_cl);
         CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
         size_t small = cl_size < sv_size ? cl_size : sv_size;
         CHECK(cl->max_record_out == (cl_size < 16384 ? small : 16384));
@@ -1764,13 +1740,7 @@ static void test_pair_send_record_size(void)
         static tl_wire to_sv, to_cl;
         to_sv.len = to_cl.len = 0;
         CHECK_OK(iotls_conn_start(cl));
-        for (int i = 0; i < 50 && !(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
-             i++) {
-            int a = tl_shuttle(cl, &to_sv, sv, NULL);
-            int b = tl_shuttle(sv, &to_cl, cl, NULL);
-            if (a < 0 || b < 0 || (a == 0 && b == 0))
-                break;
-        }
+        tl_handshake(cl, &to_sv, sv, &to_cl);
         CHECK(iotls_conn_handshake_done(sv) && iotls_conn_handshake_done(cl));
         iotls_info ci, si;
         CHECK_OK(iotls_conn_info(cl, &ci));
