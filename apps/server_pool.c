@@ -43,9 +43,9 @@ void *pool_take(buf_pool *p)
     return fresh;
 }
 
-/* Blocks freed here lie inside the heap (75 KiB is under glibc's mmap
- * threshold), where free() keeps their pages resident; malloc_trim gives
- * the whole free pages back. */
+/* Blocks freed here lie inside the heap (a block of about 49 KiB is
+ * under glibc's mmap threshold), where free() keeps their pages resident;
+ * malloc_trim gives the whole free pages back. */
 static void give_back_pages(void)
 {
 #if defined(__GLIBC__)

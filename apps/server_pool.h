@@ -1,7 +1,7 @@
 /* A worker's pool of engine buffer blocks (`iotls server`): the record and
- * handshake buffers (iotls_conn_buffers_size, 50 to 75 KiB) a connection
- * takes for its turn and gives back when its engine is idle. One per
- * worker thread, so no locking. */
+ * handshake buffers (iotls_conn_buffers_size, about 49 KiB at the default
+ * record size) a connection takes for its turn and gives back when its
+ * engine is idle. One per worker thread, so no locking. */
 #ifndef IOTLS_APP_SERVER_POOL_H
 #define IOTLS_APP_SERVER_POOL_H
 

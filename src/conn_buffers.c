@@ -300,15 +300,15 @@ int iotls_conn_release_buffers(iotls_conn *c, void **mem)
     *mem = NULL;
     if (!iotls_conn_buffers_idle(c))
         return IOTLS_ERR_BAD_STATE;
-    /* rx held decrypted records and tx our plaintext before sealing (and
-     * hs_out our handshake messages): the block goes to a pool other
+    /* rx held decrypted records and tx our plaintext and handshake
+     * messages before sealing: the block goes to a pool other
      * connections draw from, so nothing of this one may stay in it. Only
      * what was written since the buffers were attached needs it: records
      * in and out touch the start of rx, reasm and tx (their high-water
-     * marks), a small exchange a few hundred of the 50 to 75 KiB. After
-     * the handshake, a handshake message built since, or a failure
-     * (whose alert or flight may have stopped half-written), the whole
-     * block, as one wipe: the buffers are contiguous from rx. */
+     * marks), a small exchange a few hundred of the block's 49 KiB or
+     * more. After the handshake, a handshake message built since, or a
+     * failure (whose alert or flight may have stopped half-written), the
+     * whole block, as one wipe: the buffers are contiguous from rx. */
     if (c->wipe_whole_block || c->error != IOTLS_OK) {
         iotls__wipe(c->rx, layout_len(c));
     } else {
