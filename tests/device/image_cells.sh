@@ -17,10 +17,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ia_init "device-image-$BOARD"
 W=$IA_WORK
 ELF=$IOTLS_DEVICE_BUILD/$BOARD/iotls-$BOARD.elf
-case $BOARD in
-cm4) NM=arm-none-eabi-nm ;;
-*) NM=riscv64-unknown-elf-nm ;;
-esac
+. "$HERE/../../port/baremetal/boards.sh"
+board_flags "$BOARD" || exit 2
+NM=$CROSS-nm
 
 ia_cell_begin "device $BOARD firmware: certificate verdict linked, its explanation not"
 if [ ! -f "$ELF" ]; then

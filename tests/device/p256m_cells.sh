@@ -21,10 +21,9 @@ ia_init "device-p256m-$BOARD"
 PKI=$IA_PKI
 W=$IA_WORK
 ELF=$IOTLS_DEVICE_BUILD/$BOARD/iotls-p256m-$BOARD.elf
-case $BOARD in
-cm4) NM=arm-none-eabi-nm ;;
-*) NM=riscv64-unknown-elf-nm ;;
-esac
+. "$HERE/../../port/baremetal/boards.sh"
+board_flags "$BOARD" || exit 2
+NM=$CROSS-nm
 
 ia_cell_begin "device $BOARD p256-m firmware: image holds p256-m and no built-in ECC"
 if [ ! -f "$ELF" ]; then
