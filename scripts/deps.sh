@@ -3,7 +3,8 @@
 # Uses sudo when not root. Safe to run again: it does nothing when
 # everything is there.
 #
-# Usage: scripts/deps.sh [GROUP...]   (default: demo)
+# Usage: scripts/deps.sh [--list] [GROUP...]   (default: demo)
+#   --list prints the groups' packages, one a line, and installs nothing
 #   demo   build the library and the iotls command (make, make demo,
 #          make install): compiler, CMake, pkg-config and the crypto
 #          provider's library, CRYPTO=mbedtls (default) or CRYPTO=openssl
@@ -38,6 +39,11 @@ BENCH="$DEMO libssl-dev libwolfssl-dev libgnutls28-dev valgrind"
 TEST="$BENCH libmbedtls-dev openssl gnutls-bin tshark iproute2 procps mosquitto mosquitto-clients nginx haproxy redis-server libhiredis-dev jq"
 FUZZ="clang libclang-rt-14-dev"
 
+LIST=0
+if [ "${1:-}" = --list ]; then
+    LIST=1
+    shift
+fi
 [ $# -eq 0 ] && set -- demo
 PKGS=""
 for group in "$@"; do
@@ -53,11 +59,17 @@ picolibc-arm-none-eabi gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf \
 picolibc-riscv64-unknown-elf cmake python3 python3-jinja2 python3-jsonschema"
         ;;
     *)
-        echo "usage: scripts/deps.sh [demo|test|bench|fuzz|mbedtls4|device]..." >&2
+        echo "usage: scripts/deps.sh [--list] [demo|test|bench|fuzz|mbedtls4|device]..." >&2
         exit 2
         ;;
     esac
 done
+
+if [ $LIST = 1 ]; then
+    # shellcheck disable=SC2086
+    printf '%s\n' $PKGS | awk '!seen[$0]++'
+    exit 0
+fi
 
 missing=""
 for p in $PKGS; do

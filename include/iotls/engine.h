@@ -135,9 +135,12 @@ IOTLS_API int iotls_conn_input_eof(iotls_conn *c);
  * (IOTLS_WANT_WRITE when the output buffer is full: not an error, drain
  * it first). */
 IOTLS_API int iotls_conn_write(iotls_conn *c, const uint8_t *data, size_t len, size_t *n);
-/* Queue close_notify. */
+/* Queue close_notify. IOTLS_WANT_WRITE when the output buffer has no room
+ * for it (not an error: send the output, then call again). */
 IOTLS_API int iotls_conn_close(iotls_conn *c);
-/* Queue a KeyUpdate (and switch our write keys). */
+/* Queue a KeyUpdate (and switch our write keys). IOTLS_WANT_WRITE when the
+ * output buffer has no room for it (not an error: send the output, then
+ * call again). */
 IOTLS_API int iotls_conn_key_update(iotls_conn *c, int request_peer);
 /* The error that failed the connection (0 while healthy). */
 IOTLS_API int iotls_conn_error(const iotls_conn *c);

@@ -28,8 +28,8 @@ extern "C" {
  *
  * Results: IOTLS_OK (0) or a byte count on success, a negative
  * IOTLS_ERR_* code on failure (iotls_error() says why). In non-blocking
- * mode (iotls_set_nonblocking) connect, accept, handshake, read, write and
- * close may also return IOTLS_WANT_READ or IOTLS_WANT_WRITE: these are
+ * mode (iotls_set_nonblocking) connect, accept, handshake, read, write,
+ * key update and close may also return IOTLS_WANT_READ or IOTLS_WANT_WRITE: these are
  * NOT errors, only "call again when the socket is readable / writable";
  * the connection is intact. */
 
@@ -67,7 +67,8 @@ IOTLS_API ssize_t iotls_read(iotls *t, void *buf, size_t len);
  * return IOTLS_WANT_WRITE / WANT_READ (not errors: retry when the socket
  * is ready); iotls_write(t, NULL, 0) sends records still queued. */
 IOTLS_API ssize_t iotls_write(iotls *t, const void *buf, size_t len);
-/* Start a KeyUpdate; request_peer asks the peer to update too. */
+/* Start a KeyUpdate; request_peer asks the peer to update too. IOTLS_OK,
+ * WANT_READ / WANT_WRITE (non-blocking, not errors), or an error. */
 IOTLS_API int iotls_key_update(iotls *t, int request_peer);
 /* close_notify, then close the socket if iotls opened it (iotls_connect,
  * iotls_accept), as iotls_close_socket does (lingering up to 2 s, or the

@@ -891,8 +891,16 @@ int iotls_key_update(iotls *t, int request_peer)
     if (rc != IOTLS_OK)
         return rc;
     rc = iotls_conn_key_update(t->conn, request_peer);
+    if (rc == IOTLS_WANT_WRITE) {
+        /* No room for it behind records still queued: send those first
+         * (non-blocking: WANT_WRITE until the socket takes them). */
+        rc = flush_out(t, deadline_in(t->timeout_ms));
+        if (rc != IOTLS_OK)
+            return io_fail(t, "key update", rc);
+        rc = iotls_conn_key_update(t->conn, request_peer);
+    }
     if (rc != IOTLS_OK)
-        return fail(t, "key update", rc, NULL);
+        return fail_or_want(t, "key update", rc, NULL);
     rc = flush_out(t, deadline_in(t->timeout_ms));
     if (rc != IOTLS_OK && rc != IOTLS_WANT_WRITE)
         return io_fail(t, "key update", rc);

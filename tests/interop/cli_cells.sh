@@ -311,6 +311,15 @@ client_cells() {
         ia_expect_trace 'issuer.*CN ?= ?iotls interop intermediate CA' "the leaf's issuer"
         ia_expect_trace 'subject.*CN ?= ?iotls interop intermediate CA' "the intermediate's subject"
         ia_expect_trace 'issuer.*CN ?= ?iotls interop root CA' "the intermediate's issuer"
+        # Each certificate's validity, names and pin (hex and sha256//), as --show-certs.
+        [ "$(grep -cE 'valid: +[0-9-]+ [0-9:]+ UTC to [0-9-]+ [0-9:]+ UTC' "$IA_ERR")" = 2 ] ||
+            ia_fail "-v does not print two validity lines"
+        ia_expect_trace 'names: +DNS:localhost' "the leaf's names"
+        for c in chain-leaf int; do
+            grep -qE "^ +$(spki_pin "$PKI/$c.pem")$" "$IA_ERR" || ia_fail "-v does not print $c's hex pin"
+        done
+        [ "$(grep -cE 'pin: +sha256//[A-Za-z0-9+/]{43}=$' "$IA_ERR")" = 2 ] ||
+            ia_fail "-v does not print two sha256// pins"
         ia_expect_trace '\b1 round trip\b' "1 round trip"
         ia_expect_trace 'bytes.*\b[1-9][0-9]* sent.*\b[1-9][0-9]* received' "bytes sent and received"
         for m in ClientHello ServerHello EncryptedExtensions Certificate CertificateVerify Finished; do
@@ -431,6 +440,8 @@ convention_cells() {
     grep -q -- "--no-such-option.*iotls client --help" "$IA_ERR" || ia_fail "no hint to --help: $(head -c 200 "$IA_ERR")"
     "$IOTLS" server --port 0 --no-such-option >/dev/null 2>"$IA_WORK/u2.err"
     [ "$(grep -c '' "$IA_WORK/u2.err")" = 1 ] || ia_fail "server: $(grep -c '' "$IA_WORK/u2.err") lines on stderr, want 1"
+    grep -q -- "--no-such-option.*iotls server --help" "$IA_WORK/u2.err" ||
+        ia_fail "server: no hint to --help: $(head -c 200 "$IA_WORK/u2.err")"
     ia_cell_end
 
     ia_cell_begin "cli conventions: -k and --cacert: aliases of --insecure (warning included) and --ca"
@@ -496,6 +507,34 @@ convention_cells() {
         [ $el -ge 400 ] && [ $el -le 2500 ] || ia_fail "took $el ms with --timeout 0.5"
         ia_server_stop
     fi
+    ia_cell_end
+
+    # A port whose accept queue is full (freeport --full): the TCP connect
+    # hangs, so only the connect's own timeout can end it.
+    ia_cell_begin "cli conventions: --connect-timeout bounds the TCP connect alone: 0.5 ends a hanging connect (--timeout 10); --timeout 0.3 does not cut a connect given 2 s"
+    local full_port
+    ia_spawn -- "$IA_FREEPORT" --full >"$IA_WORK/full.port" 2>"$IA_WORK/full.err"
+    local full_pid=$IA_SPAWNED
+    t0=$SECONDS
+    while [ ! -s "$IA_WORK/full.port" ] && [ $((SECONDS - t0)) -lt 5 ]; do sleep 0.05; done
+    full_port=$(head -n 1 "$IA_WORK/full.port")
+    [ -n "$full_port" ] || ia_fail "freeport --full printed no port: $(head -c 200 "$IA_WORK/full.err")"
+    if [ -n "$full_port" ]; then
+        t0=$(now_ms)
+        ia_client ct1 "$EMPTY" exit -- 127.0.0.1:$full_port --ca "$PKI/ca.pem" --servername localhost \
+            --connect-timeout 0.5 --timeout 10
+        el=$(($(now_ms) - t0))
+        ia_expect_rc 6
+        expect_one_error 'connect failed: timed out' "the connect's time-out"
+        [ $el -ge 400 ] && [ $el -le 2500 ] || ia_fail "took $el ms with --connect-timeout 0.5"
+        t0=$(now_ms)
+        ia_client ct2 "$EMPTY" exit -- 127.0.0.1:$full_port --ca "$PKI/ca.pem" --servername localhost \
+            --connect-timeout 2 --timeout 0.3
+        el=$(($(now_ms) - t0))
+        ia_expect_rc 6
+        [ $el -ge 1800 ] && [ $el -le 4500 ] || ia_fail "took $el ms with --connect-timeout 2 --timeout 0.3"
+    fi
+    ia__stop_checked "$full_pid"
     ia_cell_end
 
     ia_cell_begin "cli conventions: --timeout and --connect-timeout refuse what is not seconds"

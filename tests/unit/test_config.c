@@ -441,6 +441,11 @@ static void test_cert_files(void)
           strstr(iotls_config_error(cfg), other_path) != NULL);
     CHECK_RC(iotls_config_set_cert_file(cfg, cert_path, ca_path), IOTLS_ERR_KEY_LOAD);
     CHECK(strstr(iotls_config_error(cfg), "not a private key") != NULL);
+    /* A key where the certificate should be: not a certificate. */
+    CHECK_RC(iotls_config_set_cert_file(cfg, key_path, key_path), IOTLS_ERR_KEY_LOAD);
+    CHECK(strstr(iotls_config_error(cfg), "certificate file ") != NULL &&
+          strstr(iotls_config_error(cfg), key_path) != NULL &&
+          strstr(iotls_config_error(cfg), "no certificate in it (not PEM or DER") != NULL);
     CHECK_OK(iotls_config_set_cert_file(cfg, cert_path, key_path));
     CHECK(strcmp(iotls_config_error(cfg), "") == 0);
 

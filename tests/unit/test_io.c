@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "conn_internal.h"
 #include "crypto/crypto.h"
 #include "io/mem.h"
 #include "msg/msg.h"
@@ -191,6 +192,7 @@ static void test_mem_tamper(void)
 
 typedef struct {
     const iotls_config *cfg;
+    iotls *srv; /* when set: accept with it, then free it (cfg unused) */
     int fd;
     int mode; /* 0 echo until close_notify; 1 handshake then drop TCP; 2 silent */
     int rc;   /* handshake result */
@@ -208,9 +210,14 @@ static void *server_thread(void *arg)
             ;
         return NULL;
     }
-    iotls *srv = iotls_server_new(job->cfg);
+    iotls *srv = job->srv ? job->srv : iotls_server_new(job->cfg);
     iotls *t = NULL;
     job->rc = iotls_accept_socket(srv, job->fd, &t);
+    if (job->srv) {
+        /* The accepted connection outlives the server object. */
+        iotls_free(srv);
+        srv = NULL;
+    }
     snprintf(job->err, sizeof job->err, "%s", iotls_error(t));
     if (job->rc == IOTLS_OK) {
         if (job->mode == 1) {
@@ -321,19 +328,28 @@ static void test_blocking_echo(void)
 }
 
 /* A configuration may be freed while objects made from it live (libtls
- * counts references too): the client's is freed before it connects. Under
- * ASan (make test-asan) a use after free fails this test. */
+ * counts references too): the client's is freed before it connects; the
+ * server's right after iotls_server_new, and the server object after the
+ * accept, so the accepted connection echoes on with neither. Under ASan
+ * (make test-asan) a use after free fails this test. */
 static void test_config_lifetime(void)
 {
     iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
     iotls *t = iotls_client_new(ccfg);
     CHECK(t != NULL);
     iotls_config_free(ccfg); /* t holds it now */
+    iotls *srv = iotls_server_new(scfg);
+    CHECK(srv != NULL);
+    iotls_config_free(scfg); /* srv holds it now, then the accepted connection */
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     pthread_t th;
     server_job job;
-    start_server(&th, &job, scfg, sv[1], 0);
+    memset(&job, 0, sizeof job);
+    job.srv = srv;
+    job.fd = sv[1];
+    if (pthread_create(&th, NULL, server_thread, &job) != 0)
+        abort();
     CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
     CHECK(iotls_write(t, "lifetime", 8) == 8);
     char b[16];
@@ -341,10 +357,10 @@ static void test_config_lifetime(void)
     CHECK_OK(iotls_close(t));
     pthread_join(th, NULL);
     CHECK_OK(job.rc);
-    iotls_free(t); /* the last holder: frees the client configuration */
+    CHECK(job.end == 0); /* the server echoed until our close_notify */
+    iotls_free(t);       /* the last holder: frees the client configuration */
     close(sv[0]);
     close(sv[1]);
-    iotls_config_free(scfg);
 }
 
 static void test_blocking_errors(void)
@@ -489,6 +505,62 @@ static void test_nonblocking(void)
     CHECK(r == 3 && memcmp(b, "abc", 3) == 0);
     CHECK_OK(iotls_close(t));
     pthread_join(th, NULL);
+    CHECK(job.end == 0);
+    iotls_free(t);
+    close(sv[0]);
+    close(sv[1]);
+    iotls_config_free(ccfg);
+    iotls_config_free(scfg);
+}
+
+/* A KeyUpdate asked for while the engine's output buffer is full (records
+ * queued through iotls_engine(t), not sent yet): iotls_key_update sends
+ * what is queued first, then the KeyUpdate; the connection goes on. */
+static void test_key_update_output_full(void)
+{
+    iotls_config *ccfg = client_cfg(), *scfg = server_cfg();
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pthread_t th;
+    server_job job;
+    start_server(&th, &job, scfg, sv[1], 0);
+    iotls *t = iotls_client_new(ccfg);
+    CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
+    iotls_conn *c = iotls_engine(t);
+    static uint8_t data[16384];
+    memset(data, 'q', sizeof data);
+    size_t written = 0, n = 0;
+    int rc = IOTLS_OK;
+    for (int i = 0; i < 100 && rc == IOTLS_OK; i++) {
+        rc = iotls_conn_write(c, data, sizeof data, &n);
+        written += n;
+    }
+    size_t room = iotls__conn_tx_free(c);
+    if (room > 22) { /* a record's header, content type and tag: 22 bytes */
+        CHECK_OK(iotls_conn_write(c, data, room - 22, &n));
+        written += n;
+    }
+    CHECK(iotls__conn_tx_free(c) < 64); /* no room for a KeyUpdate */
+    CHECK_OK(iotls_key_update(t, 1));
+    CHECK(strcmp(iotls_error(t), "no error") == 0);
+    CHECK(iotls_write(t, "after", 5) == 5);
+    static uint8_t in[16384];
+    size_t got = 0, tail = 0;
+    while (got < written + 5) {
+        ssize_t r = iotls_read(t, in, sizeof in);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        tail = (size_t)r;
+    }
+    CHECK(got == written + 5);
+    CHECK(tail >= 5 && memcmp(in + tail - 5, "after", 5) == 0);
+    iotls_info info;
+    CHECK_OK(iotls_get_info(t, &info));
+    CHECK(info.key_updates_sent >= 1);
+    CHECK_OK(iotls_close(t));
+    pthread_join(th, NULL);
+    CHECK_OK(job.rc);
     CHECK(job.end == 0);
     iotls_free(t);
     close(sv[0]);
@@ -845,6 +917,7 @@ int main(void)
     test_config_lifetime();
     test_blocking_errors();
     test_nonblocking();
+    test_key_update_output_full();
     test_tcp();
 #if IOTLS_FEATURE_CLIENT_AUTH
     test_alert_behind_failed_write();
