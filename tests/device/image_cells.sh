@@ -7,7 +7,8 @@
 # them (it calls no iotls_conn_error_detail): docs/device.md, "Where the
 # flash goes". The verdict's own functions must be there, so that a renamed
 # symbol cannot make the check pass on nothing. And as a TLS client: the
-# server's code stays out (second cell).
+# server's code stays out (second cell); the heap is measured by the port
+# (third cell).
 #
 # Usage: image_cells.sh BOARD      BOARD: cm4 | rv32
 # Environment as device_cells.sh.
@@ -49,6 +50,18 @@ if [ -f "$ELF" ]; then
     # server's ticket keys), in the PSA provider.
     for sym in iotls__server_handle hkdf_expand_hmac; do
         ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links $sym, which only a server uses"
+    done
+fi
+ia_cell_end
+
+# The measuring belongs to the port, as in the comparison firmware: the
+# port counts Mbed TLS' heap (platform.c), the TLS layer carries no
+# allocation accounting of its own (iotls_crypto_mem_stats).
+ia_cell_begin "device $BOARD firmware: Mbed TLS' heap counted by the port, not by the provider"
+if [ -f "$ELF" ]; then
+    grep -q " port_mbedtls_heap_peak\$" "$W/nm.txt" || ia_fail "image lacks port_mbedtls_heap_peak"
+    for sym in iotls_crypto_mem_stats iotls__crypto_mem_reset_peak iotls__common_mem_alloc; do
+        ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links the provider's accounting ($sym)"
     done
 fi
 ia_cell_end
