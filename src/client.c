@@ -406,42 +406,6 @@ int iotls__client_start(iotls_conn *c)
     return rc;
 }
 
-/* Reads just enough of a ServerHello to see whether it carries
- * supported_versions at all. A TLS 1.2 ServerHello may hold extensions the
- * TLS 1.3 parser rightly rejects, and the answer to it is protocol_version
- * (or the downgrade check), not illegal_parameter. */
-static int server_hello_prescan(const uint8_t *body, size_t len, iotls_bytes *random,
-                                int *has_versions)
-{
-    iotls_reader r;
-    iotls_reader exts;
-    iotls_bytes session_id;
-    iotls_bytes ext_data;
-    uint16_t version;
-    uint16_t suite;
-    uint16_t ext_type;
-    uint8_t compression;
-
-    *has_versions = 0;
-    iotls__rd_init(&r, body, len);
-    if (iotls__rd_u16(&r, &version) != IOTLS_OK || iotls__rd_bytes(&r, 32, random) != IOTLS_OK ||
-        iotls__rd_vec8(&r, 0, 32, &session_id) != IOTLS_OK ||
-        iotls__rd_u16(&r, &suite) != IOTLS_OK || iotls__rd_u8(&r, &compression) != IOTLS_OK)
-        return IOTLS_ERR_DECODE;
-    if (iotls__rd_remaining(&r) == 0)
-        return IOTLS_OK; /* a TLS 1.2 (or older) hello without extensions */
-    if (iotls__rd_sub16(&r, 0, 0xFFFF, &exts) != IOTLS_OK)
-        return IOTLS_ERR_DECODE;
-    while (iotls__rd_remaining(&exts) > 0) {
-        if (iotls__rd_u16(&exts, &ext_type) != IOTLS_OK ||
-            iotls__rd_vec16(&exts, 0, 0xFFFF, &ext_data) != IOTLS_OK)
-            return IOTLS_ERR_DECODE;
-        if (ext_type == IOTLS_EXT_SUPPORTED_VERSIONS)
-            *has_versions = 1;
-    }
-    return IOTLS_OK;
-}
-
 /* HelloRetryRequest (RFC 8446 4.1.4): the common ServerHello checks are
  * done; sh is parsed from msg. Checks it and keeps what the second
  * ClientHello needs (the group, the cookie, the transcript with
@@ -504,27 +468,20 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     const iotls_config *cfg = c->cfg;
     struct iotls_client_state *s = &c->hs.cl;
-    const uint8_t *body = msg + IOTLS_HS_HEADER_LEN;
-    size_t body_len = len - IOTLS_HS_HEADER_LEN;
-    iotls_bytes random;
-    int has_versions = 0;
-
-    int rc = server_hello_prescan(body, body_len, &random, &has_versions);
+    /* The parser checks a hello without supported_versions (an older
+     * server's, with TLS 1.2 extensions) for framing and duplicates only. */
+    iotls_server_hello sh;
+    int rc = iotls__server_hello_parse(msg + IOTLS_HS_HEADER_LEN, len - IOTLS_HS_HEADER_LEN, &sh);
     if (rc != IOTLS_OK)
         return rc;
-    if (!has_versions) {
+    if (!(sh.exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_SUPPORTED_VERSIONS))) {
         /* The server chose TLS 1.2 or older. If it could do 1.3 (sentinel
          * present), someone in the middle removed our offer. */
-        const uint8_t *tail = random.p + 24;
+        const uint8_t *tail = sh.random.p + 24;
         if (memcmp(tail, downgrade_tls12, 8) == 0 || memcmp(tail, downgrade_tls11, 8) == 0)
             return IOTLS_ERR_ILLEGAL_PARAMETER;
         return IOTLS_ERR_PROTOCOL_VERSION;
     }
-
-    iotls_server_hello sh;
-    rc = iotls__server_hello_parse(body, body_len, &sh);
-    if (rc != IOTLS_OK)
-        return rc;
     if (sh.is_hrr && c->hrr)
         return IOTLS_ERR_UNEXPECTED_MESSAGE; /* RFC 8446 4.1.4: a second HRR */
     /* Checks common to ServerHello and HelloRetryRequest. */

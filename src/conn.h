@@ -258,9 +258,9 @@ void iotls__conn_handshake_complete(iotls_conn *c);
  * the messages before it (CertificateVerify, Finished). */
 typedef int (*iotls_hs_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
 typedef struct {
-    int state;
+    uint8_t state; /* the role's state enum */
     uint8_t hs_type;
-    int epoch;
+    uint8_t epoch;
     iotls_hs_handler handler;
 } iotls_hs_transition;
 

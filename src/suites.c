@@ -4,71 +4,66 @@
 #include "config.h"
 #include "msg/msg.h"
 
+/* Each suite's hash, AEAD and name in one row, at its code's place: the
+ * TLS 1.3 suites are 0x1301 to 0x1305 (RFC 8446 B.4). */
+static const struct suite_row {
+    uint8_t hash; /* iotls_hash_alg */
+    uint8_t aead; /* iotls_aead_alg */
+    const char *name;
+} suite_rows[] = {
+    {IOTLS_HASH_SHA256, IOTLS_AEAD_AES_128_GCM, "TLS_AES_128_GCM_SHA256"},
+    {IOTLS_HASH_SHA384, IOTLS_AEAD_AES_256_GCM, "TLS_AES_256_GCM_SHA384"},
+    {IOTLS_HASH_SHA256, IOTLS_AEAD_CHACHA20_POLY1305, "TLS_CHACHA20_POLY1305_SHA256"},
+    {IOTLS_HASH_SHA256, IOTLS_AEAD_AES_128_CCM, "TLS_AES_128_CCM_SHA256"},
+    {IOTLS_HASH_SHA256, IOTLS_AEAD_AES_128_CCM_8, "TLS_AES_128_CCM_8_SHA256"},
+};
+_Static_assert(IOTLS_TLS_AES_256_GCM_SHA384 == IOTLS_TLS_AES_128_GCM_SHA256 + 1 &&
+                   IOTLS_TLS_CHACHA20_POLY1305_SHA256 == IOTLS_TLS_AES_128_GCM_SHA256 + 2 &&
+                   IOTLS_TLS_AES_128_CCM_SHA256 == IOTLS_TLS_AES_128_GCM_SHA256 + 3 &&
+                   IOTLS_TLS_AES_128_CCM_8_SHA256 == IOTLS_TLS_AES_128_GCM_SHA256 + 4,
+               "suite_rows is indexed by the suite's code");
+
+static const struct suite_row *suite_row(uint16_t suite)
+{
+    size_t i = (size_t)suite - IOTLS_TLS_AES_128_GCM_SHA256;
+    return i < sizeof suite_rows / sizeof suite_rows[0] ? &suite_rows[i] : NULL;
+}
+
 iotls_hash_alg iotls__suite_hash(uint16_t suite)
 {
-    switch (suite) {
-    case IOTLS_TLS_AES_128_GCM_SHA256:
-    case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
-    case IOTLS_TLS_AES_128_CCM_SHA256:
-    case IOTLS_TLS_AES_128_CCM_8_SHA256:
-        return IOTLS_HASH_SHA256;
-    case IOTLS_TLS_AES_256_GCM_SHA384:
-        return IOTLS_HASH_SHA384;
-    default:
-        return IOTLS_HASH_NONE;
-    }
+    const struct suite_row *r = suite_row(suite);
+    return r ? (iotls_hash_alg)r->hash : IOTLS_HASH_NONE;
 }
 
 iotls_aead_alg iotls__suite_aead(uint16_t suite)
 {
-    switch (suite) {
-    case IOTLS_TLS_AES_128_GCM_SHA256:
-        return IOTLS_AEAD_AES_128_GCM;
-    case IOTLS_TLS_AES_256_GCM_SHA384:
-        return IOTLS_AEAD_AES_256_GCM;
-    case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
-        return IOTLS_AEAD_CHACHA20_POLY1305;
-    case IOTLS_TLS_AES_128_CCM_SHA256:
-        return IOTLS_AEAD_AES_128_CCM;
-    case IOTLS_TLS_AES_128_CCM_8_SHA256:
-        return IOTLS_AEAD_AES_128_CCM_8;
-    default:
-        return IOTLS_AEAD_NONE;
-    }
+    const struct suite_row *r = suite_row(suite);
+    return r ? (iotls_aead_alg)r->aead : IOTLS_AEAD_NONE;
 }
 
 const char *iotls_suite_name(uint16_t suite)
 {
-    switch (suite) {
-    case IOTLS_TLS_AES_128_GCM_SHA256:
-        return "TLS_AES_128_GCM_SHA256";
-    case IOTLS_TLS_AES_256_GCM_SHA384:
-        return "TLS_AES_256_GCM_SHA384";
-    case IOTLS_TLS_CHACHA20_POLY1305_SHA256:
-        return "TLS_CHACHA20_POLY1305_SHA256";
-    case IOTLS_TLS_AES_128_CCM_SHA256:
-        return "TLS_AES_128_CCM_SHA256";
-    case IOTLS_TLS_AES_128_CCM_8_SHA256:
-        return "TLS_AES_128_CCM_8_SHA256";
-    default:
-        return "unknown";
-    }
+    const struct suite_row *r = suite_row(suite);
+    return r ? r->name : "unknown";
 }
 
 const char *iotls_group_name(uint16_t group)
 {
-    switch (group) {
-    case IOTLS_GROUP_X25519:
-        return "x25519";
-    case IOTLS_GROUP_SECP256R1:
-        return "secp256r1";
-    case IOTLS_GROUP_SECP384R1:
-        return "secp384r1";
-    case 0:
-        return "none";
-    default:
-        return "unknown";
-    }
+    /* Not a switch: 0 and the codes 23, 24 and 29 compiled to a table of
+     * 30 pointers. */
+    static const struct {
+        uint16_t group;
+        const char *name;
+    } names[] = {
+        {IOTLS_GROUP_X25519, "x25519"},
+        {IOTLS_GROUP_SECP256R1, "secp256r1"},
+        {IOTLS_GROUP_SECP384R1, "secp384r1"},
+        {0, "none"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].group == group)
+            return names[i].name;
+    return "unknown";
 }
 
 const char *iotls_sig_scheme_name(uint16_t scheme)

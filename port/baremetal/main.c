@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "board.h"
-#include "crypto/crypto.h"
 #include "iotls/engine.h"
 #include "iotls/session.h"
 #include "iotls/config.h"
@@ -52,21 +51,6 @@ static void on_ticket(void *arg, const iotls_conn *conn, const iotls_ticket *t)
         tickets_seen++;
     }
     iotls_session_wipe(&s);
-}
-
-/* ---------------------------------------------------------- measuring -- */
-
-static void measure_begin(step *s, const char *name)
-{
-    iotls__crypto_mem_reset_peak();
-    step_begin(s, name);
-}
-
-static void measure_end(const step *s)
-{
-    size_t heap_now = 0, heap_peak = 0;
-    iotls_crypto_mem_stats(&heap_now, &heap_peak);
-    step_end(s, heap_peak);
 }
 
 /* ---------------------------------------------------------- transport -- */
@@ -253,7 +237,7 @@ int main(int argc, char **argv)
     size_t request_len = rq.len, zero_rtt_len = rq.zero_rtt_len;
 
     step st;
-    measure_begin(&st, "setup");
+    step_begin(&st, "setup");
     iotls_config *cfg = iotls_config_new();
     if (cfg == NULL)
         return fail("config", IOTLS_ERR_NO_MEMORY);
@@ -322,12 +306,12 @@ int main(int argc, char **argv)
             (rc = iotls_conn_write_early(c, (const uint8_t *)zero_rtt, zero_rtt_len)) != IOTLS_OK)
             return fail("early data", rc);
     }
-    measure_end(&st);
+    step_end(&st);
     printf("CONN_SIZE %zu\n", conn_size);
 
-    measure_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
+    step_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
     rc = handshake(c);
-    measure_end(&st);
+    step_end(&st);
     if (rc != IOTLS_OK)
         return fail("handshake", rc);
     iotls_info info;
@@ -347,33 +331,33 @@ int main(int argc, char **argv)
             return fail("not resumed", IOTLS_ERR_SESSION_INVALID);
         if (zero_rtt != NULL && es != IOTLS_EARLY_DATA_ACCEPTED) {
             /* Rejected 0-RTT is lost: it goes again, as 1-RTT. */
-            measure_begin(&st, "early_data_resend");
+            step_begin(&st, "early_data_resend");
             rc = write_all(c, (const uint8_t *)zero_rtt, zero_rtt_len);
-            measure_end(&st);
+            step_end(&st);
             if (rc != IOTLS_OK)
                 return fail("resend", rc);
         }
     }
 
     if (key_update) {
-        measure_begin(&st, "key_update");
+        step_begin(&st, "key_update");
         rc = iotls_conn_key_update(c, 1);
         if (rc == IOTLS_OK)
             rc = flush(c);
-        measure_end(&st);
+        step_end(&st);
         if (rc != IOTLS_OK)
             return fail("key update", rc);
         printf("KEY_UPDATE sent (peer asked to update too)\n");
     }
 
     if (get != NULL) {
-        measure_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
+        step_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
         rc = IOTLS_OK;
         if (zero_rtt == NULL) /* else the request went as 0-RTT (or was resent) */
             rc = write_all(c, (const uint8_t *)request, request_len);
         if (rc == IOTLS_OK)
             rc = read_response(c);
-        measure_end(&st);
+        step_end(&st);
         if (rc != IOTLS_OK)
             return fail("GET", rc);
         printf("RESPONSE_BEGIN\n%s\nRESPONSE_END\n", response);
@@ -382,19 +366,19 @@ int main(int argc, char **argv)
     }
 
     if (!resume && keep_session) {
-        measure_begin(&st, "ticket");
+        step_begin(&st, "ticket");
         rc = wait_ticket(c);
-        measure_end(&st);
+        step_end(&st);
         if (rc != IOTLS_OK)
             return fail("no NewSessionTicket", rc);
         printf("TICKET kept in retained RAM (%u bytes)\n", (unsigned)retained.len);
     }
 
-    measure_begin(&st, "close_notify");
+    step_begin(&st, "close_notify");
     rc = iotls_conn_close(c);
     if (rc == IOTLS_OK)
         rc = flush(c);
-    measure_end(&st);
+    step_end(&st);
     if (rc != IOTLS_OK && rc != IOTLS_ERR_CLOSED)
         return fail("close", rc);
     if (warm && !resume && (rc = drain_until_closed(c)) != IOTLS_OK)

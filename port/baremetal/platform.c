@@ -1,11 +1,14 @@
 /* The C library's and Mbed TLS's hooks into the board: the heap (one fixed
- * arena with a high-water mark), the millisecond clock, and the stack
+ * arena with a high-water mark, and Mbed TLS' part of it counted), the
+ * millisecond clock, and the stack
  * painting that measures the stack's high-water mark. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <mbedtls/platform.h>
 #include <mbedtls/platform_time.h>
 #include <semihost.h>
 
@@ -35,6 +38,53 @@ void *sbrk(ptrdiff_t incr)
 size_t port_arena_peak(void)
 {
     return arena_peak;
+}
+
+/* Mbed TLS' own allocations, counted for both firmwares alike: a size
+ * header in front of each block. The port counts them, not the TLS stack,
+ * so that neither firmware's TLS layer carries the measuring. */
+typedef union {
+    max_align_t align;
+    size_t size;
+} block_header;
+static size_t mbedtls_heap_now, mbedtls_heap_peak;
+
+static void *counting_calloc(size_t n, size_t size)
+{
+    if (size != 0 && n > ((size_t)-1 - sizeof(block_header)) / size)
+        return NULL;
+    block_header *h = calloc(1, sizeof(block_header) + n * size);
+    if (h == NULL)
+        return NULL;
+    h->size = n * size;
+    mbedtls_heap_now += h->size;
+    if (mbedtls_heap_now > mbedtls_heap_peak)
+        mbedtls_heap_peak = mbedtls_heap_now;
+    return h + 1;
+}
+
+static void counting_free(void *p)
+{
+    if (p == NULL)
+        return;
+    block_header *h = (block_header *)p - 1;
+    mbedtls_heap_now -= h->size;
+    free(h);
+}
+
+void port_mbedtls_heap_install(void)
+{
+    mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
+}
+
+void port_mbedtls_heap_reset_peak(void)
+{
+    mbedtls_heap_peak = mbedtls_heap_now;
+}
+
+size_t port_mbedtls_heap_peak(void)
+{
+    return mbedtls_heap_peak;
 }
 
 /* Calendar time, for certificate validity and ticket ages: the host's

@@ -12,6 +12,12 @@
 #endif
 
 size_t port_arena_peak(void);
+/* Mbed TLS' allocations (mbedtls_platform_set_calloc_free): installed by
+ * startup_begin before the library allocates anything; the peak since the
+ * last reset (step_begin), as STEP lines print it. */
+void port_mbedtls_heap_install(void);
+void port_mbedtls_heap_reset_peak(void);
+size_t port_mbedtls_heap_peak(void);
 /* Emulation: the host's Unix time in ms when it launched the board. */
 void port_set_host_clock(uint64_t epoch_ms);
 uint64_t port_now_ms(void);

@@ -107,6 +107,7 @@ int startup_begin(int argc, char **argv, const char *what)
 {
     board_init();
     port_stack_paint();
+    port_mbedtls_heap_install();
     printf("BOARD %s%s%s\n", board_name(), what ? " " : "", what ? what : "");
     /* The job file is the last argument (QEMU may put the image's name
      * first). */
@@ -222,20 +223,21 @@ void step_begin(step *s, const char *name)
 {
     s->name = name;
     port_stack_paint();
+    port_mbedtls_heap_reset_peak();
     s->tx0 = wire_tx;
     s->rx0 = wire_rx;
     s->wait0 = board_wait_instructions();
     s->insns0 = board_instructions();
 }
 
-void step_end(const step *s, size_t heap_peak)
+void step_end(const step *s)
 {
     uint64_t insns = board_instructions() - s->insns0;
     uint64_t wait = board_wait_instructions() - s->wait0;
     printf("STEP %s insns=%llu wait=%llu tx=%llu rx=%llu mbedtls_heap_peak=%zu stack_peak=%zu\n",
            s->name, (unsigned long long)(insns - wait), (unsigned long long)wait,
            (unsigned long long)(wire_tx - s->tx0), (unsigned long long)(wire_rx - s->rx0),
-           heap_peak, port_stack_peak());
+           port_mbedtls_heap_peak(), port_stack_peak());
 }
 
 int startup_finish(void)

@@ -79,14 +79,14 @@ void wire_send(const uint8_t *p, size_t n);
 size_t wire_recv(uint8_t *p, size_t cap);
 
 /* The measured step: instructions (UART polling left out), bytes on the
- * wire, stack high-water (painted). The heap figure is the firmware's own. */
+ * wire, Mbed TLS' heap high-water (platform.h), stack high-water (painted). */
 typedef struct {
     const char *name;
     uint64_t insns0, wait0, tx0, rx0;
 } step;
 void step_begin(step *s, const char *name);
 /* Prints "STEP name insns= wait= tx= rx= mbedtls_heap_peak= stack_peak=". */
-void step_end(const step *s, size_t heap_peak);
+void step_end(const step *s);
 
 /* The closing lines: totals and "OK". */
 int startup_finish(void);

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# What the iotls firmware (make device: iotls-BOARD.elf) links for its
+# What the iotls firmware (make device: iotls-BOARD.elf) links. For its
 # certificate checks: the handshake asks the provider for the verdict alone
 # (iotls__x509_verify), so the words that explain a refused certificate
 # (iotls__x509_verify_explain and what writes them, Mbed TLS'
 # mbedtls_x509_crt_verify_info) stay out of a firmware that never asks for
 # them (it calls no iotls_conn_error_detail): docs/device.md, "Where the
 # flash goes". The verdict's own functions must be there, so that a renamed
-# symbol cannot make the check pass on nothing.
+# symbol cannot make the check pass on nothing. And as a TLS client: the
+# server's code stays out (second cell); the heap is measured by the port
+# (third cell).
 #
 # Usage: image_cells.sh BOARD      BOARD: cm4 | rv32
 # Environment as device_cells.sh.
@@ -34,6 +36,32 @@ else
         iotls__common_key_problem_text iotls__mbx509_flags_text iotls__common_set_detail \
         mbedtls_x509_crt_verify_info; do
         ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links $sym, which only explains a refusal"
+    done
+fi
+ia_cell_end
+
+# The firmware is a TLS client (IOTLS_NO_SERVER, build-firmware.sh): what
+# only a server needs stays out, also where it lives in a file both roles
+# share. The client's own HKDF-Expand must be there.
+ia_cell_begin "device $BOARD firmware: a client, without the server's code"
+if [ -f "$ELF" ]; then
+    grep -q " iotls__hkdf_expand\$" "$W/nm.txt" || ia_fail "image lacks iotls__hkdf_expand"
+    # hkdf_expand_hmac: HKDF-Expand for a PRK longer than the hash (the
+    # server's ticket keys), in the PSA provider.
+    for sym in iotls__server_handle hkdf_expand_hmac; do
+        ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links $sym, which only a server uses"
+    done
+fi
+ia_cell_end
+
+# The measuring belongs to the port, as in the comparison firmware: the
+# port counts Mbed TLS' heap (platform.c), the TLS layer carries no
+# allocation accounting of its own (iotls_crypto_mem_stats).
+ia_cell_begin "device $BOARD firmware: Mbed TLS' heap counted by the port, not by the provider"
+if [ -f "$ELF" ]; then
+    grep -q " port_mbedtls_heap_peak\$" "$W/nm.txt" || ia_fail "image lacks port_mbedtls_heap_peak"
+    for sym in iotls_crypto_mem_stats iotls__crypto_mem_reset_peak iotls__common_mem_alloc; do
+        ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links the provider's accounting ($sym)"
     done
 fi
 ia_cell_end

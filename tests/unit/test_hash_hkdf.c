@@ -125,6 +125,14 @@ static void test_hkdf(void)
         uint8_t long_prk[48], got[40], want[64], block[32 + 10 + 1];
         for (int i = 0; i < 48; i++)
             long_prk[i] = (uint8_t)(0xa0 + i);
+#if defined(IOTLS_NO_SERVER) && defined(IOTLS_CRYPTO_BACKEND_PSA)
+        /* The PSA provider spells this out for the server alone: a
+         * client-only build refuses it instead. */
+        CHECK(iotls__hkdf_expand(IOTLS_HASH_SHA256, long_prk, 48, info, 10, got, 40) ==
+              IOTLS_ERR_UNSUPPORTED);
+        (void)want;
+        (void)block;
+#else
         CHECK_OK(iotls__hkdf_expand(IOTLS_HASH_SHA256, long_prk, 48, info, 10, got, 40));
         memcpy(block, info, 10);
         block[10] = 1;
@@ -134,6 +142,7 @@ static void test_hkdf(void)
         block[42] = 2;
         CHECK_OK(iotls__hmac(IOTLS_HASH_SHA256, long_prk, 48, block, 43, want + 32));
         CHECK(memcmp(got, want, 40) == 0);
+#endif
     }
 
     /* Test case 2: long inputs, an output of three blocks. */

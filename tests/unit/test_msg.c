@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "crypto/crypto.h"
 #include "iotls/error.h"
 #include "msg/msg.h"
@@ -403,16 +404,75 @@ static void test_extension_table(void)
         CHECK(!iotls__ext_allowed(table[i].type, IOTLS_HS_FINISHED, 0));
         CHECK(!iotls__ext_allowed(table[i].type, IOTLS_HS_KEY_UPDATE, 0));
     }
-    CHECK(iotls__ext_id_of(IOTLS_EXT_KEY_SHARE) == IOTLS_EXTID_KEY_SHARE);
-    CHECK(iotls__ext_id_of(IOTLS_EXT_SERVER_NAME) == IOTLS_EXTID_SERVER_NAME);
-    CHECK(iotls__ext_id_of(IOTLS_EXT_RECORD_SIZE_LIMIT) == IOTLS_EXTID_RECORD_SIZE_LIMIT);
-    CHECK(iotls__ext_id_of(IOTLS_EXT_PRE_SHARED_KEY) == IOTLS_EXTID_PRE_SHARED_KEY);
-    CHECK(iotls__ext_id_of(IOTLS_EXT_SIGNATURE_ALGORITHMS_CERT) ==
-          IOTLS_EXTID_SIGNATURE_ALGORITHMS_CERT);
-    CHECK(iotls__ext_id_of(IOTLS_EXT_EC_POINT_FORMATS) == IOTLS_EXTID_OTHER);
-    CHECK(iotls__ext_id_of(0xff01) == IOTLS_EXTID_OTHER);
+    /* Every extension iotls knows has its own id; the table's others and
+     * the unknown ones share IOTLS_EXTID_OTHER. */
+    static const struct {
+        uint16_t type;
+        enum iotls_ext_id id;
+    } ids[] = {
+        {IOTLS_EXT_SERVER_NAME, IOTLS_EXTID_SERVER_NAME},
+        {IOTLS_EXT_MAX_FRAGMENT_LENGTH, IOTLS_EXTID_MAX_FRAGMENT_LENGTH},
+        {IOTLS_EXT_STATUS_REQUEST, IOTLS_EXTID_STATUS_REQUEST},
+        {IOTLS_EXT_SUPPORTED_GROUPS, IOTLS_EXTID_SUPPORTED_GROUPS},
+        {IOTLS_EXT_SIGNATURE_ALGORITHMS, IOTLS_EXTID_SIGNATURE_ALGORITHMS},
+        {IOTLS_EXT_ALPN, IOTLS_EXTID_ALPN},
+        {IOTLS_EXT_PADDING, IOTLS_EXTID_PADDING},
+        {IOTLS_EXT_RECORD_SIZE_LIMIT, IOTLS_EXTID_RECORD_SIZE_LIMIT},
+        {IOTLS_EXT_PRE_SHARED_KEY, IOTLS_EXTID_PRE_SHARED_KEY},
+        {IOTLS_EXT_EARLY_DATA, IOTLS_EXTID_EARLY_DATA},
+        {IOTLS_EXT_SUPPORTED_VERSIONS, IOTLS_EXTID_SUPPORTED_VERSIONS},
+        {IOTLS_EXT_COOKIE, IOTLS_EXTID_COOKIE},
+        {IOTLS_EXT_PSK_KEY_EXCHANGE_MODES, IOTLS_EXTID_PSK_KEY_EXCHANGE_MODES},
+        {IOTLS_EXT_CERTIFICATE_AUTHORITIES, IOTLS_EXTID_CERTIFICATE_AUTHORITIES},
+        {IOTLS_EXT_POST_HANDSHAKE_AUTH, IOTLS_EXTID_POST_HANDSHAKE_AUTH},
+        {IOTLS_EXT_SIGNATURE_ALGORITHMS_CERT, IOTLS_EXTID_SIGNATURE_ALGORITHMS_CERT},
+        {IOTLS_EXT_KEY_SHARE, IOTLS_EXTID_KEY_SHARE},
+        {IOTLS_EXT_USE_SRTP, IOTLS_EXTID_OTHER},
+        {IOTLS_EXT_OID_FILTERS, IOTLS_EXTID_OTHER},
+        {IOTLS_EXT_EC_POINT_FORMATS, IOTLS_EXTID_OTHER},
+        {0xff01, IOTLS_EXTID_OTHER},
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        CHECK(iotls__ext_id_of(ids[i].type) == ids[i].id);
     /* Every id has its own bit and they fit the 32-bit masks. */
     CHECK(IOTLS_EXTID_COUNT <= 32);
+}
+
+/* Each suite's hash, AEAD and name (RFC 8446 B.4), and the names of the
+ * groups, with the codes around them unknown. */
+static void test_suite_properties(void)
+{
+    static const struct {
+        uint16_t suite;
+        iotls_hash_alg hash;
+        iotls_aead_alg aead;
+        const char *name;
+    } suites[] = {
+        {IOTLS_TLS_AES_128_GCM_SHA256, IOTLS_HASH_SHA256, IOTLS_AEAD_AES_128_GCM,
+         "TLS_AES_128_GCM_SHA256"},
+        {IOTLS_TLS_AES_256_GCM_SHA384, IOTLS_HASH_SHA384, IOTLS_AEAD_AES_256_GCM,
+         "TLS_AES_256_GCM_SHA384"},
+        {IOTLS_TLS_CHACHA20_POLY1305_SHA256, IOTLS_HASH_SHA256, IOTLS_AEAD_CHACHA20_POLY1305,
+         "TLS_CHACHA20_POLY1305_SHA256"},
+        {IOTLS_TLS_AES_128_CCM_SHA256, IOTLS_HASH_SHA256, IOTLS_AEAD_AES_128_CCM,
+         "TLS_AES_128_CCM_SHA256"},
+        {IOTLS_TLS_AES_128_CCM_8_SHA256, IOTLS_HASH_SHA256, IOTLS_AEAD_AES_128_CCM_8,
+         "TLS_AES_128_CCM_8_SHA256"},
+        {0x1300, IOTLS_HASH_NONE, IOTLS_AEAD_NONE, "unknown"},
+        {0x1306, IOTLS_HASH_NONE, IOTLS_AEAD_NONE, "unknown"},
+        {0x0000, IOTLS_HASH_NONE, IOTLS_AEAD_NONE, "unknown"},
+        {0xc02f, IOTLS_HASH_NONE, IOTLS_AEAD_NONE, "unknown"}, /* a TLS 1.2 suite */
+    };
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+        CHECK(iotls__suite_hash(suites[i].suite) == suites[i].hash);
+        CHECK(iotls__suite_aead(suites[i].suite) == suites[i].aead);
+        CHECK(strcmp(iotls_suite_name(suites[i].suite), suites[i].name) == 0);
+    }
+    CHECK(strcmp(iotls_group_name(IOTLS_GROUP_X25519), "x25519") == 0);
+    CHECK(strcmp(iotls_group_name(IOTLS_GROUP_SECP256R1), "secp256r1") == 0);
+    CHECK(strcmp(iotls_group_name(IOTLS_GROUP_SECP384R1), "secp384r1") == 0);
+    CHECK(strcmp(iotls_group_name(0), "none") == 0);
+    CHECK(strcmp(iotls_group_name(0x0019), "unknown") == 0);
 }
 
 static void test_u16_list(void)
@@ -1751,6 +1811,7 @@ static void test_other_writers(void)
 int main(void)
 {
     test_extension_table();
+    test_suite_properties();
     test_u16_list();
     test_msg_header();
     test_trace_client_hellos();

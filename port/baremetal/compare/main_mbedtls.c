@@ -26,48 +26,6 @@
 #include "platform.h"
 #include "startup.h"
 
-/* Mbed TLS' heap, counted the way the iotls firmware's PSA provider counts
- * it: a size header in front of each block. */
-typedef union {
-    max_align_t align;
-    size_t size;
-} block_header;
-static size_t heap_now, heap_peak;
-
-static void *counting_calloc(size_t n, size_t size)
-{
-    if (size != 0 && n > ((size_t)-1 - sizeof(block_header)) / size)
-        return NULL;
-    block_header *h = calloc(1, sizeof(block_header) + n * size);
-    if (h == NULL)
-        return NULL;
-    h->size = n * size;
-    heap_now += h->size;
-    if (heap_now > heap_peak)
-        heap_peak = heap_now;
-    return h + 1;
-}
-
-static void counting_free(void *p)
-{
-    if (p == NULL)
-        return;
-    block_header *h = (block_header *)p - 1;
-    heap_now -= h->size;
-    free(h);
-}
-
-static void measure_begin(step *s, const char *name)
-{
-    heap_peak = heap_now;
-    step_begin(s, name);
-}
-
-static void measure_end(const step *s)
-{
-    step_end(s, heap_peak);
-}
-
 static int uart_send(void *ctx, const unsigned char *buf, size_t len)
 {
     (void)ctx;
@@ -218,13 +176,12 @@ int main(int argc, char **argv)
     const char *request = rq.text, *zero_rtt = rq.zero_rtt;
     size_t request_len = rq.len, zero_rtt_len = rq.zero_rtt_len;
 
-    mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
     static mbedtls_ssl_config conf;
     static mbedtls_x509_crt ca, cert;
     static mbedtls_pk_context key;
     static mbedtls_ssl_session session;
     step st;
-    measure_begin(&st, "setup");
+    step_begin(&st, "setup");
     if (psa_crypto_init() != PSA_SUCCESS)
         return fail("psa_crypto_init", -1);
     mbedtls_x509_crt_init(&ca);
@@ -284,9 +241,9 @@ int main(int argc, char **argv)
         if ((ret = mbedtls_ssl_set_session(&ssl, &session)) != 0)
             return fail("set session", ret);
     }
-    measure_end(&st);
+    step_end(&st);
 
-    measure_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
+    step_begin(&st, resume ? "handshake_resumed_0rtt" : "handshake_full");
     size_t early_sent = 0;
     if (zero_rtt != NULL) {
         /* Drives the handshake past the ClientHello and writes the reading
@@ -307,7 +264,7 @@ int main(int argc, char **argv)
     do
         ret = mbedtls_ssl_handshake(&ssl);
     while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
-    measure_end(&st);
+    step_end(&st);
     if (ret != 0)
         return fail("handshake", ret);
     /* Mbed TLS has no "resumed?" call: a handshake that verified no
@@ -331,9 +288,9 @@ int main(int argc, char **argv)
             (es != MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED || early_sent < zero_rtt_len)) {
             /* Rejected or unsent 0-RTT goes (again), as 1-RTT. */
             size_t from = es == MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED ? early_sent : 0;
-            measure_begin(&st, "early_data_resend");
+            step_begin(&st, "early_data_resend");
             ret = write_all((const unsigned char *)zero_rtt + from, zero_rtt_len - from);
-            measure_end(&st);
+            step_end(&st);
             if (ret != 0)
                 return fail("resend", ret);
         }
@@ -342,11 +299,11 @@ int main(int argc, char **argv)
         printf("KEY_UPDATE not done: Mbed TLS 4 has no KeyUpdate API\n");
 
     if (get != NULL) {
-        measure_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
+        step_begin(&st, zero_rtt != NULL ? "http_response" : "http_get");
         ret = zero_rtt == NULL ? write_all((const unsigned char *)request, request_len) : 0;
         if (ret == 0)
             ret = read_response();
-        measure_end(&st);
+        step_end(&st);
         if (ret != 0)
             return fail("GET", ret);
         printf("RESPONSE_BEGIN\n%s\nRESPONSE_END\n", response);
@@ -355,7 +312,7 @@ int main(int argc, char **argv)
     }
 
     if (!resume && keep_session) {
-        measure_begin(&st, "ticket");
+        step_begin(&st, "ticket");
         unsigned char sink[256];
         ret = 0;
         while (tickets_seen == 0 &&
@@ -364,15 +321,15 @@ int main(int argc, char **argv)
             if (ret == 0)
                 ret = -1; /* closed without a ticket */
         }
-        measure_end(&st);
+        step_end(&st);
         if (tickets_seen == 0)
             return fail("no NewSessionTicket", ret);
         printf("TICKET kept in retained RAM (%u bytes)\n", (unsigned)retained.len);
     }
 
-    measure_begin(&st, "close_notify");
+    step_begin(&st, "close_notify");
     ret = mbedtls_ssl_close_notify(&ssl);
-    measure_end(&st);
+    step_end(&st);
     if (ret != 0)
         return fail("close", ret);
     /* Before the deep sleep's system reset: the peer's close_notify, so

@@ -197,10 +197,12 @@ int iotls__hkdf_extract(iotls_hash_alg alg, const uint8_t *salt, size_t salt_len
                     PSA_KEY_DERIVATION_INPUT_SECRET, ikm, ikm_len, prk_out, iotls__hash_len(alg));
 }
 
+#ifndef IOTLS_NO_SERVER
 /* HKDF-Expand (RFC 5869 2.3) spelt out on HMAC: T(i) = HMAC(PRK, T(i-1) |
  * info | i). Only for a PRK longer than HashLen, which RFC 5869 allows and
  * iotls uses (the server's ticket keys come from a 48-byte master key),
- * but Mbed TLS' PSA_ALG_HKDF_EXPAND refuses. */
+ * but Mbed TLS' PSA_ALG_HKDF_EXPAND refuses. The client's key schedule
+ * only expands HashLen secrets, so a client-only build leaves it out. */
 static int hkdf_expand_hmac(psa_algorithm_t halg, size_t hash_len, const uint8_t *prk,
                             size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *out,
                             size_t out_len)
@@ -244,6 +246,7 @@ static int hkdf_expand_hmac(psa_algorithm_t halg, size_t hash_len, const uint8_t
     }
     return IOTLS_OK;
 }
+#endif
 
 int iotls__hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, const uint8_t *info,
                        size_t info_len, uint8_t *out, size_t out_len)
@@ -259,10 +262,14 @@ int iotls__hkdf_expand(iotls_hash_alg alg, const uint8_t *prk, size_t prk_len, c
         info = empty;
     size_t hash_len = iotls__hash_len(alg);
     if (prk_len != hash_len) {
+#ifdef IOTLS_NO_SERVER
+        return IOTLS_ERR_UNSUPPORTED;
+#else
         rc = iotls__psa_ready();
         if (rc != IOTLS_OK)
             return rc;
         return hkdf_expand_hmac(halg, hash_len, prk, prk_len, info, info_len, out, out_len);
+#endif
     }
     return hkdf_run(PSA_ALG_HKDF_EXPAND(halg), PSA_KEY_DERIVATION_INPUT_SECRET, prk, prk_len,
                     PSA_KEY_DERIVATION_INPUT_INFO, info, info_len, out, out_len);
