@@ -47,6 +47,8 @@ static void usage(FILE *out)
         "  -k, --insecure       DANGER: do not verify the server certificate\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
+        "  --reassemble-in-place  no handshake buffer: a message spanning records is joined\n"
+        "                       in the record buffer (a layout that does not fit fails)\n"
         "  --max-rsa-bits N     largest RSA key in the server's chain (2048..8192, default 4096)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
@@ -497,7 +499,7 @@ int cmd_client(int argc, char **argv)
                *key = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *get = NULL,
                *sess_out = NULL, *sess_in = NULL, *early_file = NULL, *psk = NULL,
                *psk_identity = NULL, *psk_hash = NULL, *key_pass = NULL;
-    int psk_ke = 0, key_update = 0;
+    int psk_ke = 0, key_update = 0, reasm_in_place = 0;
     unsigned long key_update_limit = 0;
     const char *pins[8];
     size_t pin_count = 0;
@@ -564,6 +566,8 @@ int cmd_client(int argc, char **argv)
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
+        else if (app_opt_flag(argv, i, "--reassemble-in-place"))
+            reasm_in_place = 1;
         else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
             max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
@@ -674,6 +678,8 @@ int cmd_client(int argc, char **argv)
         iotls_config_set_key_update_limit(cfg, key_update_limit);
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    if (reasm_in_place)
+        (void)iotls_config_set_reassemble_in_place(cfg, 1);
     if (max_rsa_bits)
         (void)iotls_config_set_max_rsa_bits(cfg, (unsigned)max_rsa_bits);
     if (record_size)

@@ -102,13 +102,16 @@ typedef struct {
     size_t engine, own, peak;
 } device_ram;
 
-/* The README's device profile (device_profile.h): small records, and a
- * handshake limit that fits the gateway's certificate chain. */
+/* The README's device profile (device_profile.h): small records, a
+ * handshake limit that fits the gateway's certificate chain, and no
+ * handshake buffer of its own (the gateway's flight fits one record). */
 static int set_device_profile(iotls_config *cfg)
 {
     int rc = iotls_config_set_record_size(cfg, DEVICE_RECORD_SIZE);
     if (rc == IOTLS_OK)
         rc = iotls_config_set_max_handshake_size(cfg, DEVICE_MAX_HANDSHAKE);
+    if (rc == IOTLS_OK && DEVICE_REASSEMBLE_IN_PLACE)
+        rc = iotls_config_set_reassemble_in_place(cfg, 1);
     return rc;
 }
 

@@ -78,6 +78,8 @@ static void usage(FILE *out)
         "  --http               answer HTTP/1.x requests with the negotiated parameters\n"
         "  --keylog FILE        append NSS key log lines (also $SSLKEYLOGFILE)\n"
         "  --max-handshake N    largest handshake message accepted (512..262144)\n"
+        "  --reassemble-in-place  no handshake buffer: a message spanning records is joined\n"
+        "                       in the record buffer (a layout that does not fit fails)\n"
         "  --max-rsa-bits N     largest RSA key in the client's chain (2048..8192, default 4096)\n"
         "  --record-size N      largest record plaintext received and sent (512..16384);\n"
         "                       below 16384 announced as record_size_limit/max_fragment_length\n"
@@ -138,7 +140,7 @@ int cmd_server(int argc, char **argv)
                *alpn = NULL, *groups = NULL, *ciphers = NULL, *keylog = NULL, *ready_file = NULL,
                *ticket_keys = NULL, *psk = NULL, *psk_identity = NULL, *psk_hash = NULL,
                *key_pass = NULL, *replay_redis = NULL;
-    int psk_ke = 0, hrr_cookie = 0;
+    int psk_ke = 0, hrr_cookie = 0, reasm_in_place = 0;
     unsigned long key_update_limit = 0;
     unsigned long early_max = 0, ticket_rotation = 0;
     /* Tickets by default, as openssl s_server: a client can try resumption
@@ -210,6 +212,8 @@ int cmd_server(int argc, char **argv)
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
+        else if (app_opt_flag(argv, i, "--reassemble-in-place"))
+            reasm_in_place = 1;
         else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
             max_rsa_bits = app_parse_num("--max-rsa-bits", v, 2048, 8192);
         else if ((v = app_opt_value(argc, argv, &i, "--timeout")))
@@ -306,6 +310,8 @@ int cmd_server(int argc, char **argv)
     }
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    if (reasm_in_place)
+        (void)iotls_config_set_reassemble_in_place(cfg, 1);
     if (max_rsa_bits)
         (void)iotls_config_set_max_rsa_bits(cfg, (unsigned)max_rsa_bits);
     if (record_size)

@@ -15,6 +15,12 @@
  * certificate, about 0.5 KiB) fits, with room for a longer name or key. */
 #define DEVICE_MAX_HANDSHAKE 1024
 
+/* A handshake message spanning records is reassembled in the receive
+ * buffer (iotls_config_set_reassemble_in_place): no buffer of
+ * DEVICE_MAX_HANDSHAKE bytes beside it. The gateway's flight (about 1 KiB)
+ * fits one record of DEVICE_RECORD_SIZE, so no message spans records. */
+#define DEVICE_REASSEMBLE_IN_PLACE 1
+
 /* Peak heap of the device's connection thread from iotls_client_new to the
  * end of its HTTP exchange (engine block, blocking API, crypto library;
  * not the configuration, parsed once at boot), in KiB of 1024 bytes: the

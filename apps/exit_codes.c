@@ -48,6 +48,7 @@ int app_exit_for(int err)
     case IOTLS_ERR_UNSUPPORTED_EXTENSION:
     case IOTLS_ERR_DECRYPT_ERROR:
     case IOTLS_ERR_HANDSHAKE_TOO_LARGE:
+    case IOTLS_ERR_REASSEMBLY_ROOM: /* the peer's record layout, against our buffer */
     case IOTLS_ERR_NO_APPLICATION_PROTOCOL:
     case IOTLS_ERR_INSUFFICIENT_SECURITY:
     case IOTLS_ERR_TOO_MANY_EMPTY:

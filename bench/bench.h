@@ -32,6 +32,7 @@ typedef struct {
     const char *group;       /* "x25519" (BENCH_GROUP) or "secp256r1" (--group) */
     size_t record_size;      /* iotls only: iotls_config_set_record_size (0: default) */
     size_t max_handshake;    /* iotls only: iotls_config_set_max_handshake_size (0: default) */
+    int reassemble_in_place; /* iotls only: iotls_config_set_reassemble_in_place, as Mbed TLS */
     bench_kind kind;
     const uint8_t *psk; /* BENCH_PSK_LEN bytes (BENCH_PSK) */
 } bench_params;

@@ -88,6 +88,8 @@ static void *iotls_setup(const bench_params *p)
             rc = iotls_config_set_record_size(c, p->record_size);
         if (!rc && p->max_handshake)
             rc = iotls_config_set_max_handshake_size(c, p->max_handshake);
+        if (!rc && p->reassemble_in_place)
+            rc = iotls_config_set_reassemble_in_place(c, 1);
         /* psk_ke stays off (the default): psk_dhe_ke only. */
         if (!rc && p->kind == BENCH_PSK)
             rc = iotls_config_set_psk(c, (const uint8_t *)BENCH_PSK_IDENTITY,

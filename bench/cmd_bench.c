@@ -432,7 +432,7 @@ static int callgrind_child(const char *name, const bench_params *params, int rou
  * callgrind_annotate. extra: iotls-only settings passed on (may be empty).
  * cold: with iotls' certificate cache off (--cert-cache-off). */
 static double run_callgrind(const char *self, const char *name, bench_kind kind, int rounds,
-                            const char *dir, char *const extra[6], int cold)
+                            const char *dir, char *const extra[7], int cold)
 {
     char outfile[512], outopt[560], nrounds[16];
     snprintf(outfile, sizeof outfile, "%s/callgrind.%s%s.%s.out", dir, name, cold ? "-nocache" : "",
@@ -459,12 +459,13 @@ static double run_callgrind(const char *self, const char *name, bench_kind kind,
                     NULL,
                     NULL,
                     NULL,
+                    NULL,
                     NULL};
     /* Then the optional arguments: the flag, and extra up to its first NULL. */
-    size_t n = sizeof argv / sizeof argv[0] - 8;
+    size_t n = sizeof argv / sizeof argv[0] - 9;
     if (cold)
         argv[n++] = "--cert-cache-off";
-    for (size_t k = 0; k < 6 && extra[k] != NULL; k++)
+    for (size_t k = 0; k < 7 && extra[k] != NULL; k++)
         argv[n++] = extra[k];
     fflush(NULL);
     pid_t pid = fork();
@@ -615,7 +616,7 @@ static void usage(void)
             "usage: iotls bench [--rounds N] [--bulk-mib N] [--bulk-runs N]\n"
             "                   [--instructions [--cg-rounds N]] [--group x25519|secp256r1]\n"
             "                   [--record-size N] [--max-handshake N] [--resume | --psk]\n"
-            "                   (any of the last four: iotls alone)\n"
+            "                   (any of the last four: iotls alone) [--reassemble-in-place]\n"
             "       iotls bench --callgrind iotls|openssl|wolfssl|gnutls|mbedtls4|cryptoonly\n"
             "                   [--kind full|resumed|psk] [--group G] [--rounds N]%s\n"
             "       iotls bench --cert-keys [--max-rsa-bits N] [--rounds N]\n"
@@ -628,6 +629,9 @@ static void usage(void)
             "                  (what `make bench` runs; takes a minute or two)\n"
             "  --resume, --psk iotls alone, resumed (or external-PSK) handshakes only, with\n"
             "                  --record-size / --max-handshake (default: full handshakes only)\n"
+            "  --reassemble-in-place  iotls reassembles a handshake message spanning records\n"
+            "                  in its record buffer, as Mbed TLS 4 does (no handshake buffer);\n"
+            "                  every stack still runs\n"
             "  --cert-keys     CPU time of the worst certificate chains the key limits allow\n"
             "                  (RSA up to --max-rsa-bits, default 4096; exponent up to 2^31-1)\n"
             "%s",
@@ -764,7 +768,7 @@ int cmd_bench(int argc, char **argv)
     int rounds = 30, cg_rounds = 10, instructions = 0;
     size_t bulk_mib = 32, record_size = 0, max_hs = 0;
     int bulk_runs = 5;
-    int resume = 0, psk_only = 0, cert_keys = 0;
+    int resume = 0, psk_only = 0, cert_keys = 0, reasm_in_place = 0;
     unsigned long max_rsa_bits = 0;
     bench_kind child_kind = BENCH_FULL;
     int cold = 0; /* the child, with the certificate cache off */
@@ -806,6 +810,8 @@ int cmd_bench(int argc, char **argv)
             psk_only = 1;
         else if (app_opt_flag(argv, i, "--instructions"))
             instructions = 1;
+        else if (app_opt_flag(argv, i, "--reassemble-in-place"))
+            reasm_in_place = 1;
         else if (app_opt_flag(argv, i, "--cert-keys"))
             cert_keys = 1;
         else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
@@ -844,6 +850,7 @@ int cmd_bench(int argc, char **argv)
                            .group = group,
                            .record_size = record_size,
                            .max_handshake = max_hs,
+                           .reassemble_in_place = reasm_in_place,
                            .kind = child_kind,
                            .psk = psk};
     if (callgrind) {
@@ -868,7 +875,7 @@ int cmd_bench(int argc, char **argv)
                                   (!iotls_alone || psk_only) && !other_group};
     /* Bulk once per stack, after a full handshake (or of the only kind run). */
     int bulk_kind = run_kind[BENCH_FULL] ? BENCH_FULL : resume ? BENCH_RESUMED : BENCH_PSK;
-    char *extra[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    char *extra[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     {
         int e = 0;
         if (other_group) {
@@ -883,6 +890,8 @@ int cmd_bench(int argc, char **argv)
             extra[e++] = "--max-handshake";
             extra[e++] = (char *)max_hs_arg;
         }
+        if (reasm_in_place)
+            extra[e++] = "--reassemble-in-place";
     }
 
     painted pt = {{aligned_alloc(4096, STACK_BYTES), aligned_alloc(4096, STACK_BYTES)}, 0};
@@ -904,6 +913,8 @@ int cmd_bench(int argc, char **argv)
            run_kind[BENCH_PSK] ? (iotls_alone ? "external PSK" : ", external PSK") : "",
            BENCH_SUITE, group, rounds, bulk_mib, kind_names[bulk_kind], bulk_runs,
            iotls_crypto_backend_name());
+    if (reasm_in_place)
+        printf("iotls reassembles handshake messages in its record buffer, as Mbed TLS does\n");
     for (size_t s = 1; s < nstacks; s++)
         printf("peer: %s\n", all_stacks[s]->version());
 

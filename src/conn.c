@@ -254,6 +254,20 @@ static int on_post_handshake(iotls_conn *c, uint8_t type, const uint8_t *msg, si
 
 /* ---- the receive path ---- */
 
+/* Reassembly in rx (iotls_config_set_reassemble_in_place): the first part
+ * of a handshake message spanning records is held at the front of rx, and
+ * the record being received lies right behind it. 0 otherwise. */
+static size_t rx_front(const iotls_conn *c)
+{
+    return c->reasm.in_place ? iotls__hs_reasm_pending(&c->reasm) : 0;
+}
+
+/* Where the record being received starts in rx. */
+static uint8_t *rx_record(const iotls_conn *c)
+{
+    return c->rx + rx_front(c);
+}
+
 /* The messages after which the sender's keys may change: ClientHello,
  * ServerHello (and HelloRetryRequest), EndOfEarlyData, Finished and
  * KeyUpdate must end their record (RFC 8446 5.1). This is the one place
@@ -366,16 +380,17 @@ static int skip_early_record(iotls_conn *c, size_t body_len)
 
 static int process_record(iotls_conn *c)
 {
-    uint8_t outer_type = c->rx[0];
+    uint8_t *record = rx_record(c);
+    uint8_t outer_type = record[0];
     size_t body_len = c->rx_len - IOTLS_RECORD_HEADER_LEN;
     c->bytes_in += c->rx_len;
     c->records_in++;
 
     if (outer_type == IOTLS_CT_CHANGE_CIPHER_SPEC)
-        return on_ccs(c, c->rx + IOTLS_RECORD_HEADER_LEN, body_len);
+        return on_ccs(c, record + IOTLS_RECORD_HEADER_LEN, body_len);
 
     uint8_t type = outer_type;
-    uint8_t *content = c->rx + IOTLS_RECORD_HEADER_LEN;
+    uint8_t *content = record + IOTLS_RECORD_HEADER_LEN;
     size_t content_len = body_len;
     if (c->rd.active) {
         if (outer_type == IOTLS_CT_ALERT && !c->handshake_done && content_len == 2 &&
@@ -387,7 +402,7 @@ static int process_record(iotls_conn *c)
         }
         if (outer_type != IOTLS_CT_APPLICATION_DATA)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
-        int rc = iotls__record_open(&c->rd, c->rx, c->rx_len, &type, &content, &content_len);
+        int rc = iotls__record_open(&c->rd, record, c->rx_len, &type, &content, &content_len);
         if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->hs.skip_early_data)
             return skip_early_record(c, body_len); /* 0-RTT data we declined */
         if (rc != IOTLS_OK)
@@ -414,6 +429,12 @@ static int process_record(iotls_conn *c)
     case IOTLS_CT_HANDSHAKE:
         if (content_len == 0)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
+        /* In rx: the payload joins the part held at the front, right
+         * before the record's header. */
+        if (rx_front(c) > 0) {
+            memmove(record, content, content_len);
+            content = record;
+        }
         return on_handshake_payload(c, content, content_len);
     case IOTLS_CT_ALERT:
         /* RFC 8446 5.4: an empty alert record, padded or not, is
@@ -459,9 +480,13 @@ static int process_record(iotls_conn *c)
 static int rx_body_len(const iotls_conn *c, size_t *body_len)
 {
     uint8_t type;
-    int rc = iotls__record_header(c->rx, c->rx_len, c->rd.active, &type, body_len);
+    int rc = iotls__record_header(rx_record(c), c->rx_len, c->rd.active, &type, body_len);
     if (rc == IOTLS_OK && *body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
         rc = IOTLS_ERR_RECORD_OVERFLOW;
+    /* Reassembly in rx: a record within our limit that does not fit behind
+     * the part of a message held at the front. The peer broke no rule. */
+    else if (rc == IOTLS_OK && *body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap - rx_front(c))
+        rc = IOTLS_ERR_REASSEMBLY_ROOM;
     return rc;
 }
 
@@ -532,8 +557,8 @@ int iotls_conn_input(iotls_conn *c, const uint8_t *data, size_t len, size_t *use
         if (want == 0)
             break; /* the engine takes nothing now */
         size_t take = len - *used < want ? len - *used : want;
-        memcpy(c->rx + c->rx_len, data + *used, take);
-        iotls__conn_rx_written(c, c->rx_len + take);
+        memcpy(rx_record(c) + c->rx_len, data + *used, take);
+        iotls__conn_rx_written(c, rx_front(c) + c->rx_len + take);
         *used += take;
         rc = rx_advance(c, take, want);
         if (rc == IOTLS_OK)
@@ -559,8 +584,8 @@ uint8_t *iotls_conn_input_space(iotls_conn *c, size_t *cap)
         return NULL;
     *cap = want;
     /* The transport may fill all of it. */
-    iotls__conn_rx_written(c, c->rx_len + want);
-    return c->rx + c->rx_len;
+    iotls__conn_rx_written(c, rx_front(c) + c->rx_len + want);
+    return rx_record(c) + c->rx_len;
 }
 
 int iotls_conn_input_commit(iotls_conn *c, size_t n)

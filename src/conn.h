@@ -92,6 +92,9 @@ struct iotls_conn {
      * releasing a block use these, not the configuration's sizes now (a
      * configuration changed since must not move the layout). */
     size_t rx_size, reasm_size, tx_size;
+    /* Reassembly in rx (iotls_config_set_reassemble_in_place): the largest
+     * handshake message; 0 when reasm has a buffer of its own. */
+    size_t rx_reasm_max;
     /* What iotls_conn_release_buffers must wipe: the most of rx and tx
      * written since the buffers were attached (reasm keeps its own,
      * reasm.high), or the whole block when anything but records went in

@@ -186,8 +186,9 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
         s.rx = IOTLS_RECORD_HEADER_LEN + frag + 1 + IOTLS_AEAD_TAG_LEN;
     /* The reassembler takes only the bytes of the message it completes (the
      * rest of the record stays in rx), and whole messages inside one record
-     * are never copied: one message of max_hs at most. */
-    s.reasm = max_hs;
+     * are never copied: one message of max_hs at most. Reassembling in rx
+     * needs no buffer at all. */
+    s.reasm = cfg->reassemble_in_place ? 0 : max_hs;
     /* tx takes our whole flight, built and sealed in place, or one full
      * record of the size we send. */
     size_t send = iotls__conn_send_record_size(cfg);
@@ -251,6 +252,15 @@ void iotls__conn_fix_layout(iotls_conn *c)
     c->rx_size = s.rx;
     c->reasm_size = s.reasm;
     c->tx_size = s.tx;
+    c->rx_reasm_max = 0;
+    if (c->cfg->reassemble_in_place) {
+        /* A message spanning records is at most rx less a record header (its
+         * last record brings at least one byte); the record layout limits
+         * it further, checked at each record's header (conn.c). */
+        size_t max_hs = c->cfg->max_handshake ? c->cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
+        size_t room = s.rx - IOTLS_RECORD_HEADER_LEN;
+        c->rx_reasm_max = max_hs < room ? max_hs : room;
+    }
 }
 
 int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len)
@@ -263,8 +273,12 @@ int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len)
     c->rx = p;
     c->rx_cap = c->rx_size;
     p += ALIGN_UP(c->rx_size);
-    iotls__hs_reasm_init(&c->reasm, p, c->reasm_size);
-    c->reasm.max_msg = c->reasm_size;
+    if (c->rx_reasm_max != 0) {
+        iotls__hs_reasm_init_in_place(&c->reasm, c->rx, c->rx_reasm_max);
+    } else {
+        iotls__hs_reasm_init(&c->reasm, p, c->reasm_size);
+        c->reasm.max_msg = c->reasm_size;
+    }
     p += ALIGN_UP(c->reasm_size);
     c->hs_out = NULL;
     c->hs_out_cap = 0;

@@ -69,6 +69,9 @@ static const error_entry error_table[] = {
     {IOTLS_ERR_FLIGHT_TOO_LARGE, "IOTLS_ERR_FLIGHT_TOO_LARGE",
      "our handshake flight does not fit the connection's buffers (certificate chain larger "
      "than when the connection was sized)"},
+    {IOTLS_ERR_REASSEMBLY_ROOM, "IOTLS_ERR_REASSEMBLY_ROOM",
+     "a handshake message spanning records does not fit the record buffer with the record "
+     "that continues it (reassembly in place)"},
     {IOTLS_ERR_ALERT_RECEIVED, "IOTLS_ERR_ALERT_RECEIVED", "peer sent a fatal alert"},
     {IOTLS_ERR_CLOSED, "IOTLS_ERR_CLOSED", "peer closed the connection (close_notify)"},
     {IOTLS_ERR_EOF, "IOTLS_ERR_EOF", "connection closed without close_notify"},

@@ -12,6 +12,7 @@ int iotls_error_alert(int err)
     case IOTLS_ERR_RANDOM:
     case IOTLS_ERR_NO_MEMORY:
     case IOTLS_ERR_FLIGHT_TOO_LARGE:
+    case IOTLS_ERR_REASSEMBLY_ROOM:
         return IOTLS_ALERT_INTERNAL_ERROR;
     case IOTLS_ERR_DECODE:
     case IOTLS_ERR_HANDSHAKE_TOO_LARGE:

@@ -305,6 +305,48 @@ void iotls__hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap)
     r->consumed = 0;
     r->max_msg = 0;
     r->high = 0;
+    r->in_place = false;
+}
+
+void iotls__hs_reasm_init_in_place(iotls_hs_reasm *r, uint8_t *front, size_t max_msg)
+{
+    iotls__hs_reasm_init(r, NULL, 0);
+    r->buf = front;
+    r->max_msg = max_msg;
+    r->in_place = true;
+}
+
+/* In place: the held bytes (at buf) and data are one run. A whole message
+ * at its start is handed out where it lies; an incomplete one is moved to
+ * buf and held. */
+static int reasm_feed_in_place(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
+                               uint8_t *type, const uint8_t **msg, size_t *msg_len)
+{
+    if (r->len > 0 && data != r->buf + r->len)
+        return IOTLS_ERR_BAD_ARG; /* the payload was not joined to the held bytes */
+    if (len == 0)
+        return r->len == 0 ? IOTLS_ERR_DECODE : 0;
+    const uint8_t *start = r->len > 0 ? r->buf : data;
+    size_t avail = r->len + len;
+    size_t total = 0;
+    if (avail >= HS_HEADER_LEN) {
+        size_t body = ((size_t)start[1] << 16) | ((size_t)start[2] << 8) | (size_t)start[3];
+        total = HS_HEADER_LEN + body;
+        if (total > r->max_msg)
+            return IOTLS_ERR_HANDSHAKE_TOO_LARGE;
+    }
+    if (avail < HS_HEADER_LEN || avail < total) {
+        memmove(r->buf, start, avail);
+        r->len = avail;
+        *used = len;
+        return 0;
+    }
+    *type = start[0];
+    *msg = start;
+    *msg_len = total;
+    *used = total - r->len;
+    r->len = 0;
+    return 1;
 }
 
 static void reasm_grown(iotls_hs_reasm *r)
@@ -321,7 +363,7 @@ static uint8_t joined_byte(const iotls_hs_reasm *r, const uint8_t *data, size_t 
 
 int iotls__hs_reasm_add(iotls_hs_reasm *r, const uint8_t *data, size_t len)
 {
-    if (r == NULL || (data == NULL && len > 0))
+    if (r == NULL || r->in_place || (data == NULL && len > 0))
         return IOTLS_ERR_BAD_ARG;
     /* RFC 8446 5.1: zero-length handshake fragments are forbidden. */
     if (len == 0)
@@ -376,6 +418,8 @@ int iotls__hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, siz
         (data == NULL && len > 0))
         return IOTLS_ERR_BAD_ARG;
     *used = 0;
+    if (r->in_place)
+        return reasm_feed_in_place(r, data, len, used, type, msg, msg_len);
     /* The message handed out last time is done with. */
     if (r->consumed > 0 && r->consumed == r->len) {
         r->len = 0;
@@ -460,6 +504,8 @@ void iotls__hs_reasm_wipe(iotls_hs_reasm *r)
 {
     if (r == NULL)
         return;
+    /* In place, the held bytes are in the caller's record buffer (cap 0),
+     * which its owner wipes. */
     if (r->buf != NULL)
         iotls__wipe(r->buf, r->cap);
     r->len = 0;

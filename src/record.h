@@ -5,6 +5,7 @@
 #ifndef IOTLS_RECORD_H
 #define IOTLS_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,9 +90,21 @@ typedef struct {
     size_t consumed; /* bytes of messages already handed out */
     size_t max_msg;  /* largest message accepted, header included (0: cap) */
     size_t high;     /* most bytes buf held since init: what a wipe must cover */
+    /* No buffer of its own: buf is the front of the caller's record buffer,
+     * which keeps the partial message there (len bytes) and receives the
+     * next record right behind it (iotls__hs_reasm_init_in_place). */
+    bool in_place;
 } iotls_hs_reasm;
 
 void iotls__hs_reasm_init(iotls_hs_reasm *r, uint8_t *buf, size_t cap);
+/* Reassembly in the record buffer, as Mbed TLS does it: no buffer of its
+ * own (cap 0, nothing of its own to wipe). front is the start of the
+ * caller's record buffer. A partial message is moved to front by
+ * iotls__hs_reasm_feed; the caller receives the next record behind it
+ * (front + iotls__hs_reasm_pending), opens it in place there and moves its
+ * payload down to front + pending before feeding it, so held bytes and
+ * payload are one run. max_msg bounds every message (header included). */
+void iotls__hs_reasm_init_in_place(iotls_hs_reasm *r, uint8_t *front, size_t max_msg);
 /* Appends a record's payload. IOTLS_ERR_HANDSHAKE_TOO_LARGE when a message
  * (as its header announces) would not fit the buffer; IOTLS_ERR_DECODE for
  * an empty payload (zero-length handshake records are forbidden). The
@@ -113,7 +126,10 @@ int iotls__hs_reasm_next(iotls_hs_reasm *r, uint8_t *type, const uint8_t **msg, 
  * is handed out as a view into data (no copy); otherwise into the buffer.
  * The view stays valid until the next feed (and, when into data, while data
  * does). The caller feeds the rest of the payload (data + *used) after
- * handling the message. */
+ * handling the message. In place (iotls__hs_reasm_init_in_place), data
+ * must lie right behind the held bytes (IOTLS_ERR_BAD_ARG otherwise): a
+ * message is handed out as a view into front or data, and an incomplete
+ * one is moved to front and held there (0 returned, all of data used). */
 int iotls__hs_reasm_feed(iotls_hs_reasm *r, const uint8_t *data, size_t len, size_t *used,
                          uint8_t *type, const uint8_t **msg, size_t *msg_len);
 /* Bytes of a partial message held: must be 0 at a key change (RFC 8446

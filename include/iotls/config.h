@@ -141,6 +141,20 @@ IOTLS_API int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms
  * 1024 (a refused ticket then fails with HANDSHAKE_TOO_LARGE when the
  * server's chain does not fit; docs/memory.md). */
 IOTLS_API int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+/* on = 1: no buffer of its own for a handshake message that spans records
+ * (max_handshake bytes less per connection): it is reassembled in the
+ * record buffer, as Mbed TLS does. Its first part stays at the front, the
+ * next record is received behind it and its payload joined to it. The
+ * limit this brings: the first part plus the whole record that continues
+ * it must fit one record of the record size (iotls_config_set_record_size,
+ * plus the record's 22 bytes of overhead), else IOTLS_ERR_REASSEMBLY_ROOM
+ * (internal_error); a message longer than that record is
+ * IOTLS_ERR_HANDSHAKE_TOO_LARGE, as over max_handshake. A peer that fills
+ * its records up to our limit cannot make a message span records then:
+ * fine for a small flight, refused for a chain longer than a record
+ * (docs/memory.md, "Reassembly in rx"). Default 0: a buffer of
+ * max_handshake bytes, any record layout. */
+IOTLS_API int iotls_config_set_reassemble_in_place(iotls_config *cfg, int on);
 /* Largest RSA modulus (bits) accepted in the peer's certificate chain, from
  * 2048 to 8192; default 4096. Every certificate the peer presents is
  * checked before any signature work, whether or not the chain is verified

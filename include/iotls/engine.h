@@ -38,8 +38,9 @@ IOTLS_API size_t iotls_conn_size(const iotls_config *cfg);
  * numbers, counters, the selected ALPN protocol, a server's client
  * identity): 2 to 3 KiB. */
 IOTLS_API size_t iotls_conn_state_size(const iotls_config *cfg);
-/* Its record and handshake buffers (receive, reassembly, sealed output,
- * in which our flights are built): needed only while a record is received
+/* Its record and handshake buffers (receive, reassembly unless it is done
+ * in the receive buffer, iotls_config_set_reassemble_in_place; sealed
+ * output, in which our flights are built): needed only while a record is received
  * or sent, and all through the handshake. Sized from the configuration:
  * its record sizes, max_handshake, and what it sends (its certificate
  * chain and key, ALPN list, tickets). A connection keeps the sizes it was

@@ -68,6 +68,12 @@ enum iotls_error {
      * connection was sized (iotls_conn_size), or a peer record limit
      * below 512 bytes. internal_error is sent. */
     IOTLS_ERR_FLIGHT_TOO_LARGE = -65,
+    /* Reassembly in the record buffer (iotls_config_set_reassemble_in_place):
+     * the record that continues a handshake message spanning records does
+     * not fit the record buffer behind the message's first part. The peer
+     * broke no rule, our buffer is too small for its record layout:
+     * internal_error is sent. */
+    IOTLS_ERR_REASSEMBLY_ROOM = -66,
 
     /* The connection's end. */
     IOTLS_ERR_ALERT_RECEIVED = -80, /* the peer sent a fatal alert (see peer_alert) */

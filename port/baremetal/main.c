@@ -288,6 +288,14 @@ int main(int argc, char **argv)
         (rc = iotls_config_set_max_handshake_size(
              cfg, strtoul(job_get("max_handshake"), NULL, 10))) != IOTLS_OK)
         return fail("handshake size", rc);
+    /* A message spanning records is reassembled in the record buffer, as
+     * Mbed TLS does: no handshake buffer of its own (max_handshake bytes
+     * less). The first part and the record continuing it must fit one
+     * record then; reassemble_in_place=0 gives the separate buffer back. */
+    const char *in_place = job_get("reassemble_in_place");
+    if ((rc = iotls_config_set_reassemble_in_place(
+             cfg, in_place == NULL || strtoul(in_place, NULL, 10) != 0)) != IOTLS_OK)
+        return fail("reassembly", rc);
     size_t conn_size = iotls_conn_size(cfg);
     /* The engine wants 16-byte alignment (malloc gives 8 here). */
     void *mem = aligned_alloc(16, (conn_size + 15u) & ~(size_t)15u);

@@ -628,6 +628,14 @@ int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
     return IOTLS_OK;
 }
 
+int iotls_config_set_reassemble_in_place(iotls_config *cfg, int on)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    cfg->reassemble_in_place = on != 0;
+    return IOTLS_OK;
+}
+
 int iotls_config_set_max_rsa_bits(iotls_config *cfg, unsigned bits)
 {
     if (!cfg)

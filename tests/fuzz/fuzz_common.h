@@ -11,7 +11,7 @@
  * states instead of bouncing off a bad MAC.
  *
  * Input format for both connection fuzzers: byte 0 is a selector (bit 0:
- * server configuration variant, see fuzz_server_config; bits 1-7: seed of
+ * configuration variant, see fuzz_server_config and fuzz_client_config; bits 1-7: seed of
  * the chunk sizes, 0 = the whole stream at once; bit 1 also picks the
  * zero-copy input path), the rest is the peer's byte stream. */
 #ifndef IOTLS_FUZZ_COMMON_H
@@ -123,15 +123,21 @@ static inline iotls_config *fuzz_server_config(int variant)
 /* The client configuration: no certificate verification, so the fuzzer
  * can reach CertificateVerify, Finished and the post-handshake messages
  * without a chain to a trust anchor. */
-static inline iotls_config *fuzz_client_config(void)
+/* Variant 1 reassembles a handshake message spanning records in the
+ * record buffer (iotls_config_set_reassemble_in_place); its ClientHello is
+ * the same, so the recorded server streams answer both. */
+static inline iotls_config *fuzz_client_config(int variant)
 {
-    static iotls_config *cfg;
-    if (cfg)
-        return cfg;
-    cfg = iotls_config_new();
+    static iotls_config *cfgs[2];
+    variant &= 1;
+    if (cfgs[variant])
+        return cfgs[variant];
+    iotls_config *cfg = iotls_config_new();
     FUZZ_REQUIRE(cfg != NULL);
     iotls_config_insecure_noverifycert(cfg);
     FUZZ_REQUIRE(iotls_config_set_alpn(cfg, "http/1.1") == IOTLS_OK);
+    FUZZ_REQUIRE(iotls_config_set_reassemble_in_place(cfg, variant) == IOTLS_OK);
+    cfgs[variant] = cfg;
     return cfg;
 }
 

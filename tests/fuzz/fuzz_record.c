@@ -11,7 +11,12 @@
  * cipher state and opened back: the content type and bytes must survive.
  * Chunks: a length byte then that many bytes, each appended to the
  * reassembler (whose buffer is exactly sized), draining whole messages
- * after each. Messages handed out must have the length their header says. */
+ * after each. Messages handed out must have the length their header says.
+ * Bit 4 (with bit 3): the chunks go to the reassembler in place, as the
+ * receive path that reassembles in its record buffer feeds it: each chunk
+ * joined right behind the part held at the front of an exactly sized
+ * buffer, the input's end when it does not fit (the engine refuses that
+ * record), messages handed out from inside that buffer. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +163,50 @@ static void chunks(const uint8_t *p, size_t len, iotls_hs_reasm *reasm)
     }
 }
 
+#define RX_CAP 1024
+
+static void chunks_in_place(const uint8_t *p, size_t len)
+{
+    uint8_t *rx = malloc(RX_CAP);
+    REQUIRE(rx != NULL);
+    iotls_hs_reasm r;
+    iotls__hs_reasm_init_in_place(&r, rx, RX_CAP - 5);
+    while (len > 0) {
+        size_t n = p[0];
+        p++;
+        len--;
+        if (n > len)
+            n = len;
+        size_t front = iotls__hs_reasm_pending(&r);
+        if (front + n > RX_CAP)
+            break;
+        memcpy(rx + front, p, n);
+        p += n;
+        len -= n;
+        size_t pos = 0;
+        int rc = 0;
+        do {
+            uint8_t type;
+            const uint8_t *msg;
+            size_t msg_len, used = 0;
+            rc = iotls__hs_reasm_feed(&r, rx + front + pos, n - pos, &used, &type, &msg, &msg_len);
+            if (rc < 0)
+                break;
+            REQUIRE(used <= n - pos && (used > 0 || n == pos));
+            pos += used;
+            if (rc == 1) {
+                REQUIRE(msg >= rx && msg + msg_len <= rx + front + n);
+                REQUIRE(msg_len == 4 + (((size_t)msg[1] << 16) | ((size_t)msg[2] << 8) | msg[3]));
+                REQUIRE(type == msg[0] && iotls__hs_reasm_pending(&r) == 0);
+            }
+        } while (rc == 1 && pos < n);
+        if (rc < 0)
+            break;
+        REQUIRE(pos == n && iotls__hs_reasm_pending(&r) < RX_CAP - 5);
+    }
+    free(rx);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -171,7 +220,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(reasm_buf != NULL);
     iotls_hs_reasm reasm;
     iotls__hs_reasm_init(&reasm, reasm_buf, REASM_CAP);
-    if (data[0] & 8)
+    if ((data[0] & 24) == 24)
+        chunks_in_place(data + 1, size - 1);
+    else if (data[0] & 8)
         chunks(data + 1, size - 1, &reasm);
     else
         records(alg, protect, data + 1, size - 1, &reasm);

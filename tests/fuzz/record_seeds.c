@@ -122,7 +122,7 @@ static void record(const char *dir, int variant, const char *tag)
 {
     fuzz_rng cl_rng = {FUZZ_SEED_CLIENT}, sv_rng = {FUZZ_SEED_SERVER};
     iotls_config *scfg = fuzz_server_config(variant);
-    iotls_config *ccfg = fuzz_client_config();
+    iotls_config *ccfg = fuzz_client_config(0);
     void *cmem, *smem;
     end cl = {0}, sv = {0};
     cl.rng = &cl_rng;
@@ -424,7 +424,7 @@ static void record_against_server(const char *dir, const char *tag, const char *
         exit(1);
     }
     /* Exactly as fuzz_client.c: the configuration first, then the generator. */
-    const iotls_config *cfg = fuzz_client_config();
+    const iotls_config *cfg = fuzz_client_config(0);
     fuzz_rng rng = {FUZZ_SEED_CLIENT};
     fuzz_rng_use(&rng);
     void *mem;

@@ -111,6 +111,63 @@ for pair in "2048 2048" "2048 16384" "4096 512"; do
     ia_cell_end
 done
 
+# Reassembly in the receive buffer (--reassemble-in-place: no handshake
+# buffer). openssl s_server cutting its records at 512 (-max_send_frag):
+# its Certificate spans records, each continuing record fits our 1024- or
+# 2048-byte buffer behind the part held; 1 MiB comes back reversed. Our
+# server at 512 against our client at 1024 the same. At 512 against
+# s_server filling its records to our limit, the record that continues the
+# Certificate does not fit behind its first part: our client fails with
+# internal_error (a limit of ours, not the peer's fault) and s_server gets
+# that alert.
+for size in 1024 2048; do
+    ia_cell_begin "rsl client $size in place vs openssl -max_send_frag 512"
+    N=$((N + 1))
+    if ia_start_server "o$N" -- openssl s_server -accept "127.0.0.1:{PORT}" -naccept 1 -tls1_3 \
+        -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" -rev -max_send_frag 512 \
+        2>"$IA_WORK/start$N.err"; then
+        ia_client "c$N" "$BIG" "size:$BIG_SIZE" -- 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+            --record-size $size --reassemble-in-place
+        ia_expect_rc 0
+        cmp -s "$IA_OUT" "$IA_WORK/big.rev" || ia_fail "1 MiB not echoed intact ($(stat -c %s "$IA_OUT") bytes back)"
+        ia_server_wait 2>/dev/null
+    else
+        started 1
+    fi
+    ia_cell_end
+done
+
+ia_cell_begin "rsl client 1024 in place vs our server 512"
+N=$((N + 1))
+if ia_start_server "s$N" -- "$IOTLS" server --port 0 --ready-file "{READY}" --once \
+    --cert "$PKI/ecdsa-p256.pem" --key "$PKI/ecdsa-p256.key" --timeout 20 \
+    --record-size 512 2>"$IA_WORK/start$N.err"; then
+    ia_client "c$N" "$BIG" "size:$BIG_SIZE" -- 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+        --record-size 1024 --reassemble-in-place
+    ia_expect_rc 0
+    cmp -s "$IA_OUT" "$BIG" || ia_fail "1 MiB not echoed intact ($(stat -c %s "$IA_OUT") bytes back)"
+    ia_server_stop 2>/dev/null
+else
+    started 1
+fi
+ia_cell_end
+
+ia_cell_begin "rsl client 512 in place vs openssl filling its records (refused)"
+N=$((N + 1))
+if ia_start_server "o$N" -- openssl s_server -accept "127.0.0.1:{PORT}" -naccept 1 -tls1_3 \
+    -cert "$PKI/ecdsa-p256.pem" -key "$PKI/ecdsa-p256.key" -rev 2>"$IA_WORK/start$N.err"; then
+    : >"$IA_WORK/empty"
+    ia_client "c$N" "$IA_WORK/empty" eof -- 127.0.0.1:$IA_PORT "${OUR_COMMON[@]}" \
+        --record-size 512 --reassemble-in-place
+    ia_expect_error internal_error "reassembly in place"
+    ia_server_wait 2>/dev/null
+    grep -q "alert internal error" "$IA_SERVER_LOG" ||
+        ia_fail "s_server did not get our internal_error alert"
+else
+    started 1
+fi
+ia_cell_end
+
 # openssl s_client -maxfraglen 2048 against our server --record-size 2048:
 # our EncryptedExtensions echo max_fragment_length; 1 MiB goes both ways
 # in records of at most 2048 + 17 bytes.

@@ -464,6 +464,206 @@ static void test_split_message(const iotls_config *scfg, const iotls_config *ccf
     pair_free(&p);
 }
 
+/* ---- reassembly in rx (iotls_config_set_reassemble_in_place) ---- */
+
+/* A NewSessionTicket of total bytes (header included; at least 16): its
+ * ticket fills the rest, the nonce is seq. */
+static size_t make_ticket_msg(uint8_t *out, size_t total, uint8_t seq)
+{
+    size_t body = total - 4, ticket = body - (4 + 4 + 1 + 1 + 2 + 2);
+    size_t i = 0;
+    out[i++] = 4;
+    out[i++] = (uint8_t)(body >> 16);
+    out[i++] = (uint8_t)(body >> 8);
+    out[i++] = (uint8_t)body;
+    static const uint8_t lifetime_age[8] = {0, 0, 0x0e, 0x10, 1, 2, 3, 4};
+    memcpy(out + i, lifetime_age, 8);
+    i += 8;
+    out[i++] = 1;
+    out[i++] = seq;
+    out[i++] = (uint8_t)(ticket >> 8);
+    out[i++] = (uint8_t)ticket;
+    for (size_t k = 0; k < ticket; k++)
+        out[i++] = (uint8_t)(k * 7u + seq);
+    out[i++] = 0;
+    out[i++] = 0;
+    return i;
+}
+
+/* The server's handshake records to the client, sealed with its keys as a
+ * peer may cut them: cuts[k] bytes of msgs (pad[k] bytes of padding) per
+ * record. The client's result for the last record; the client must take
+ * every record whole before it. */
+static int send_cut(pair *p, const uint8_t *msgs, const size_t *cuts, const size_t *pad,
+                    size_t nrec)
+{
+    uint8_t rec[2048];
+    size_t off = 0;
+    int rc = IOTLS_OK;
+    attach(&p->cl);
+    for (size_t k = 0; k < nrec && rc == IOTLS_OK; k++) {
+        size_t rec_len = 0, used = 0;
+        CHECK_OK(iotls__record_seal(&p->sv.c->wr, 22, msgs + off, cuts[k], pad ? pad[k] : 0, rec,
+                                    sizeof rec, &rec_len));
+        off += cuts[k];
+        rc = iotls_conn_input(p->cl.c, rec, rec_len, &used);
+        if (rc == IOTLS_OK)
+            CHECK(used == rec_len);
+        /* A message still partial: busy, its part held in rx. */
+        if (rc == IOTLS_OK && k + 1 < nrec)
+            CHECK(!iotls_conn_buffers_idle(p->cl.c));
+    }
+    return rc;
+}
+
+/* A client that reassembles in rx (record size 1024: rx 1046 B) beside a
+ * server sending records of at most 512: every message that spans records
+ * fits behind its first part. Handshake, then tickets cut as a peer may:
+ * one over many records, the end of one + a whole one + the start of the
+ * next in one record; the buffers come back with every byte written wiped
+ * (the pool holds a pattern). Then the layouts refused: the record that
+ * continues a message does not fit behind its first part (padding makes
+ * it so; the separate reassembly buffer takes the same records), a record
+ * of another type, or a key change, inside a partial message. */
+static void test_in_place_records(const iotls_config *scfg_base, const iotls_config *ccfg_base,
+                                  int in_place)
+{
+    (void)scfg_base;
+    (void)ccfg_base;
+    iotls_config *scfg = iotls_config_new();
+    iotls_config *ccfg = iotls_config_new();
+    CHECK(scfg && ccfg);
+    if (!scfg || !ccfg)
+        return;
+    CHECK_OK(iotls_config_set_cert_mem(scfg, (const uint8_t *)leaf_cert, strlen(leaf_cert) + 1,
+                                       (const uint8_t *)leaf_key, strlen(leaf_key) + 1));
+    CHECK_OK(iotls_config_set_send_record_size(scfg, 512));
+    CHECK_OK(iotls_config_set_tickets(scfg, 2));
+    CHECK_OK(iotls_config_set_ca_mem(ccfg, (const uint8_t *)ca_cert, strlen(ca_cert) + 1));
+    CHECK_OK(iotls_config_set_ticket_cb(ccfg, on_ticket, NULL));
+    CHECK_OK(iotls_config_set_record_size(ccfg, 1024));
+    CHECK_OK(iotls_config_set_reassemble_in_place(ccfg, in_place));
+    static pair p;
+    static uint8_t msgs[3000];
+    size_t n1, n2, n3;
+
+    /* Tickets over many records, and several messages in one record. */
+    if (pair_up(&p, scfg, ccfg) == 0) {
+        attach(&p.cl);
+        CHECK(p.cl.c->reasm.in_place == (in_place != 0));
+        if (in_place)
+            CHECK(p.cl.c->reasm.cap == 0 && p.cl.c->reasm.buf == p.cl.c->rx);
+        release_if_idle(&p.cl);
+        unsigned tickets = g_tickets;
+        for (size_t i = 0; i < g_free_count; i++)
+            pattern_fill(g_free[i], g_block_len);
+        g_patterned = 1;
+        n1 = make_ticket_msg(msgs, 300, 1);
+        size_t ones[300], one_pad[300];
+        for (size_t k = 0; k < 300; k++) {
+            ones[k] = 1;
+            one_pad[k] = k % 5; /* padded records too */
+        }
+        CHECK_OK(send_cut(&p, msgs, ones, one_pad, n1));
+        release_if_idle(&p.cl);
+        CHECK(p.cl.block == NULL && g_tickets == tickets + 1);
+        n1 = make_ticket_msg(msgs, 600, 2);
+        n2 = make_ticket_msg(msgs + n1, 100, 3);
+        n3 = make_ticket_msg(msgs + n1 + n2, 400, 4);
+        size_t cuts[3] = {500, n1 - 500 + n2 + 2, n3 - 2};
+        CHECK_OK(send_cut(&p, msgs, cuts, NULL, 3));
+        release_if_idle(&p.cl);
+        CHECK(p.cl.block == NULL && g_tickets == tickets + 4);
+        /* Only a few records' worth of the block was written. */
+        CHECK(p.cl.untouched + 2048 > p.cl.buffers_len);
+        g_patterned = 0;
+        for (size_t i = 0; i < g_free_count; i++)
+            memset(g_free[i], 0, g_block_len);
+    }
+    pair_free(&p);
+
+    /* 700 bytes held, then a record of 300 bytes padded by 200: 522 bytes
+     * behind 700 in 1046. The peer broke no rule: internal_error. */
+    if (pair_up(&p, scfg, ccfg) == 0) {
+        n1 = make_ticket_msg(msgs, 1000, 5);
+        size_t cuts[2] = {700, n1 - 700}, pad[2] = {0, 200};
+        int rc = send_cut(&p, msgs, cuts, pad, 2);
+        iotls_info info;
+        CHECK_OK(iotls_conn_info(p.cl.c, &info));
+        if (in_place) {
+            CHECK_RC(rc, IOTLS_ERR_REASSEMBLY_ROOM);
+            CHECK(info.alert_sent == IOTLS_ALERT_INTERNAL_ERROR);
+        } else {
+            CHECK_OK(rc);
+            CHECK(info.alert_sent == -1);
+        }
+    }
+    pair_free(&p);
+
+    /* Inside a partial message: application data, then (separately) a
+     * KeyUpdate that ends with the start of the next message in its
+     * record. unexpected_message (RFC 8446 5.1). */
+    for (int kind = 0; kind < 2; kind++) {
+        if (pair_up(&p, scfg, ccfg) != 0) {
+            pair_free(&p);
+            continue;
+        }
+        int rc;
+        if (kind == 0) {
+            n1 = make_ticket_msg(msgs, 200, 6);
+            size_t cut = 50;
+            CHECK_OK(send_cut(&p, msgs, &cut, NULL, 1));
+            uint8_t rec[64];
+            size_t rec_len = 0, used = 0;
+            CHECK_OK(iotls__record_seal(&p.sv.c->wr, 23, (const uint8_t *)"data", 4, 0, rec,
+                                        sizeof rec, &rec_len));
+            rc = iotls_conn_input(p.cl.c, rec, rec_len, &used);
+        } else {
+            static const uint8_t key_update[5] = {24, 0, 0, 1, 0};
+            memcpy(msgs, key_update, 5);
+            n1 = make_ticket_msg(msgs + 5, 200, 7);
+            size_t cut = 5 + 2;
+            rc = send_cut(&p, msgs, &cut, NULL, 1);
+        }
+        iotls_info info;
+        CHECK_OK(iotls_conn_info(p.cl.c, &info));
+        CHECK_RC(rc, IOTLS_ERR_UNEXPECTED_MESSAGE);
+        CHECK(info.alert_sent == IOTLS_ALERT_UNEXPECTED_MESSAGE);
+        pair_free(&p);
+    }
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
+/* During the handshake, before any key: the start of a ServerHello, then a
+ * change_cipher_spec (or an alert) inside it: unexpected_message. */
+static void test_partial_then_other_type(const iotls_config *ccfg)
+{
+    static const uint8_t hello_start[] = {22, 3, 3, 0, 10, 2, 0, 0, 80, 3, 3, 1, 2, 3, 4};
+    static const uint8_t ccs[] = {20, 3, 3, 0, 1, 1};
+    static const uint8_t alert[] = {21, 3, 3, 0, 2, 2, 40};
+    for (int kind = 0; kind < 2; kind++) {
+        iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+        CHECK(cl != NULL);
+        if (!cl)
+            return;
+        CHECK_OK(iotls_conn_start(cl));
+        size_t n;
+        (void)iotls_conn_output(cl, &n);
+        iotls_conn_output_consume(cl, n);
+        size_t used = 0;
+        CHECK_OK(iotls_conn_input(cl, hello_start, sizeof hello_start, &used));
+        CHECK(used == sizeof hello_start && iotls__hs_reasm_pending(&cl->reasm) == 10);
+        int rc = kind == 0 ? iotls_conn_input(cl, ccs, sizeof ccs, &used)
+                           : iotls_conn_input(cl, alert, sizeof alert, &used);
+        CHECK_RC(rc, IOTLS_ERR_UNEXPECTED_MESSAGE);
+        iotls_info info;
+        CHECK_OK(iotls_conn_info(cl, &info));
+        CHECK(info.alert_sent == IOTLS_ALERT_UNEXPECTED_MESSAGE);
+        tl_conn_free(cl);
+    }
+}
+
 /* While detached: what needs buffers is BAD_STATE and leaves the
  * connection healthy; attaching again, everything works. */
 static void test_detached_calls(const iotls_config *scfg, const iotls_config *ccfg)
@@ -636,17 +836,33 @@ int main(void)
 
     test_sizes(scfg, ccfg);
     test_layout_fixed(scfg);
-    for (int ccm = 0; ccm < 2; ccm++) {
-        if (ccm) {
-            CHECK_OK(iotls_config_set_ciphers(ccfg, "aes128ccm"));
-            CHECK_OK(iotls_config_set_ciphers(scfg, "aes128ccm"));
+    /* Every test again with reassembly in rx on both sides (no reasm
+     * buffer: max_handshake less per connection). */
+    for (int in_place = 0; in_place < 2; in_place++) {
+        CHECK_OK(iotls_config_set_reassemble_in_place(ccfg, in_place));
+        CHECK_OK(iotls_config_set_reassemble_in_place(scfg, in_place));
+        if (in_place) {
+            CHECK_OK(iotls_config_set_ciphers(ccfg, "aes128gcm"));
+            CHECK_OK(iotls_config_set_ciphers(scfg, "aes128gcm"));
         }
-        g_want_suite = ccm ? 0x1304 : 0x1301;
-        test_release_every_record(scfg, ccfg);
-        test_wipe_only_written(scfg, ccfg);
-        test_not_idle(scfg, ccfg);
-        test_split_message(scfg, ccfg);
-        test_detached_calls(scfg, ccfg);
+        if (in_place)
+            CHECK(iotls_conn_buffers_size(ccfg) + 16384 == cb &&
+                  iotls_conn_buffers_size(scfg) + 16384 == sb);
+        for (int ccm = 0; ccm < 2; ccm++) {
+            if (ccm) {
+                CHECK_OK(iotls_config_set_ciphers(ccfg, "aes128ccm"));
+                CHECK_OK(iotls_config_set_ciphers(scfg, "aes128ccm"));
+            }
+            g_want_suite = ccm ? 0x1304 : 0x1301;
+            test_release_every_record(scfg, ccfg);
+            test_wipe_only_written(scfg, ccfg);
+            test_not_idle(scfg, ccfg);
+            test_split_message(scfg, ccfg);
+            test_detached_calls(scfg, ccfg);
+            CHECK(g_free_count == POOL_BLOCKS);
+        }
+        test_in_place_records(scfg, ccfg, in_place);
+        test_partial_then_other_type(ccfg);
         CHECK(g_free_count == POOL_BLOCKS);
     }
 

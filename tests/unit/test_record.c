@@ -738,6 +738,130 @@ static void test_reassembly_feed(void)
     free(flight);
 }
 
+/* In place (iotls__hs_reasm_init_in_place), as the receive path does it:
+ * each piece is a record's payload, put right behind the part held at the
+ * front of the record buffer (where the record is received and opened),
+ * then fed from there. Messages come out as views into that buffer; an
+ * incomplete one is moved to its front; the buffer is never written past
+ * the held part plus one piece. */
+static void feed_flight_in_place(const uint8_t *flight, size_t flight_len, const size_t *steps,
+                                 size_t nsteps, const char *what)
+{
+    uint8_t rx[1024];
+    iotls_hs_reasm r;
+    iotls__hs_reasm_init_in_place(&r, rx, 445);
+    size_t got = 0, expect_off = 0, step = 0, high = 0;
+    int ok = r.cap == 0 && iotls__hs_reasm_pending(&r) == 0;
+    for (size_t off = 0; off < flight_len && ok; step++) {
+        size_t n = steps[step % nsteps];
+        if (n > flight_len - off)
+            n = flight_len - off;
+        size_t front = iotls__hs_reasm_pending(&r);
+        if (front + n > sizeof rx) {
+            ok = 0;
+            break;
+        }
+        memcpy(rx + front, flight + off, n);
+        if (front + n > high)
+            high = front + n;
+        size_t pos = 0;
+        while (pos < n && ok) {
+            uint8_t type;
+            const uint8_t *msg;
+            size_t msg_len, used = 0;
+            int rc =
+                iotls__hs_reasm_feed(&r, rx + front + pos, n - pos, &used, &type, &msg, &msg_len);
+            if (rc < 0 || used == 0 || used > n - pos)
+                ok = 0;
+            pos += used;
+            if (rc != 1)
+                continue;
+            if (got >= 4 || type != flight_types[got] || msg_len != flight_lens[got] ||
+                memcmp(msg, flight + expect_off, msg_len) != 0 || msg < rx ||
+                msg + msg_len > rx + high)
+                ok = 0;
+            if (iotls__hs_reasm_pending(&r) != 0)
+                ok = 0;
+            expect_off += msg_len;
+            got++;
+        }
+        /* What is left of a piece is held at the front, whole. */
+        if (ok && expect_off < off + n &&
+            (iotls__hs_reasm_pending(&r) != off + n - expect_off ||
+             memcmp(rx, flight + expect_off, off + n - expect_off) != 0))
+            ok = 0;
+        off += n;
+    }
+    if (!ok || got != 4 || r.high != 0)
+        fprintf(stderr, "FAIL reassembly (in place, %s): got %zu messages\n", what, got);
+    CHECK(ok && got == 4 && r.high == 0);
+}
+
+static void test_reassembly_in_place(void)
+{
+    size_t flight_len;
+    uint8_t *flight = unhex_new(SERVER_FLIGHT_PAYLOAD, &flight_len);
+    static const size_t one[] = {1};
+    static const size_t whole[] = {657};
+    static const size_t two[] = {300, 357};
+    static const size_t odd[] = {3, 2, 1, 40, 500, 7};
+    static const size_t split_hdr[] = {42, 2, 600};
+    /* Many records: one byte each. */
+    feed_flight_in_place(flight, flight_len, one, 1, "1-byte records");
+    feed_flight_in_place(flight, flight_len, whole, 1, "all in one record");
+    /* One message over two records. */
+    feed_flight_in_place(flight, flight_len, two, 2, "two records");
+    /* 500: the end of a partial message, then whole messages, then the
+     * start of the next, in one record. */
+    feed_flight_in_place(flight, flight_len, odd, 6, "odd splits");
+    feed_flight_in_place(flight, flight_len, split_hdr, 3, "split inside a header");
+
+    uint8_t rx[64];
+    iotls_hs_reasm r;
+    uint8_t type;
+    const uint8_t *msg;
+    size_t msg_len, used;
+    /* A header over max_msg is refused at once, whole or split across
+     * records. */
+    static const uint8_t big[4] = {11, 0, 0, 61};
+    iotls__hs_reasm_init_in_place(&r, rx, 64);
+    memcpy(rx, big, 4);
+    CHECK_RC(iotls__hs_reasm_feed(&r, rx, 4, &used, &type, &msg, &msg_len),
+             IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    iotls__hs_reasm_init_in_place(&r, rx, 64);
+    memcpy(rx + 10, big, 2);
+    CHECK(iotls__hs_reasm_feed(&r, rx + 10, 2, &used, &type, &msg, &msg_len) == 0 && used == 2);
+    CHECK(iotls__hs_reasm_pending(&r) == 2 && rx[0] == big[0] && rx[1] == big[1]);
+    memcpy(rx + 2, big + 2, 2);
+    CHECK_RC(iotls__hs_reasm_feed(&r, rx + 2, 2, &used, &type, &msg, &msg_len),
+             IOTLS_ERR_HANDSHAKE_TOO_LARGE);
+    /* A payload not joined right behind the held part is the caller's bug;
+     * an empty payload is a decode error; the copying calls are refused. */
+    iotls__hs_reasm_init_in_place(&r, rx, 64);
+    static const uint8_t part[3] = {20, 0, 0};
+    memcpy(rx, part, 3);
+    CHECK(iotls__hs_reasm_feed(&r, rx, 3, &used, &type, &msg, &msg_len) == 0);
+    CHECK_RC(iotls__hs_reasm_feed(&r, rx + 4, 1, &used, &type, &msg, &msg_len), IOTLS_ERR_BAD_ARG);
+    CHECK_RC(iotls__hs_reasm_add(&r, part, 3), IOTLS_ERR_BAD_ARG);
+    iotls__hs_reasm_init_in_place(&r, rx, 64);
+    CHECK_RC(iotls__hs_reasm_feed(&r, rx, 0, &used, &type, &msg, &msg_len), IOTLS_ERR_DECODE);
+    /* A message of exactly max_msg, over two records. */
+    uint8_t exact[64] = {20, 0, 0, 60};
+    for (size_t i = 4; i < sizeof exact; i++)
+        exact[i] = (uint8_t)i;
+    memcpy(rx, exact, 30);
+    CHECK(iotls__hs_reasm_feed(&r, rx, 30, &used, &type, &msg, &msg_len) == 0 && used == 30);
+    CHECK(iotls__hs_reasm_pending(&r) == 30);
+    memcpy(rx + 30, exact + 30, 34);
+    CHECK(iotls__hs_reasm_feed(&r, rx + 30, 34, &used, &type, &msg, &msg_len) == 1);
+    CHECK(used == 34 && msg_len == 64 && msg == rx && type == 20 && memcmp(msg, exact, 64) == 0);
+    CHECK(iotls__hs_reasm_pending(&r) == 0);
+    /* Nothing of its own to wipe: the record buffer's owner wipes it. */
+    iotls__hs_reasm_wipe(&r);
+    CHECK(rx[4] == 4 && r.len == 0);
+    free(flight);
+}
+
 static void test_reassembly(void)
 {
     size_t flight_len;
@@ -988,6 +1112,7 @@ int main(void)
     test_limits_and_inner_plaintext();
     test_reassembly();
     test_reassembly_feed();
+    test_reassembly_in_place();
     test_fragmentation(16384, 1);
     test_fragmentation(1024, 1);
     test_fragmentation(20000, 1); /* clamped to 2^14 */

@@ -16,8 +16,12 @@ The scenario per board and peer, each stack in one run of two boots:
 Record buffers: ESP-IDF's default for Mbed TLS (16384 in / 4096 out; iotls
 receives any record and sends records of at most 4096 bytes,
 iotls_config_set_send_record_size) and the smallest that
-worked with the peer (--small-*: found by trying, docs/device.md). No
-KeyUpdate in the comparison: Mbed TLS 4 has none.
+worked with the peer (--small-*: found by trying, docs/device.md). Like
+Mbed TLS, the iotls firmware reassembles a handshake message spanning
+records in its record buffer (iotls_config_set_reassemble_in_place); the
+rows "with a handshake buffer of its own" run it with one
+(run_client.py --reasm-buffer). No KeyUpdate in the comparison: Mbed TLS 4
+has none.
 """
 import argparse
 import os
@@ -121,8 +125,12 @@ def main():
                                   "when not given)")
     ap.add_argument("--boards", default="cm4,rv32")
     ap.add_argument("--peers", default="iotls,openssl")
-    ap.add_argument("--small-iotls", default="512/1024", metavar="RECORD/HANDSHAKE",
-                    help="iotls' small configuration: record size and handshake buffer")
+    ap.add_argument("--small-iotls", default="1024/1024", metavar="RECORD/HANDSHAKE",
+                    help="iotls' small configuration, reassembling in the record buffer as "
+                         "Mbed TLS does: record size and largest handshake message")
+    ap.add_argument("--small-iotls-buffer", default="512/1024", metavar="RECORD/HANDSHAKE",
+                    help="iotls' small configuration with a handshake buffer of its own: "
+                         "record size and handshake buffer")
     ap.add_argument("--small-mbedtls-iotls", default="1024/512", metavar="IN/OUT",
                     help="Mbed TLS' smallest buffers that worked with iotls server")
     ap.add_argument("--small-mbedtls-openssl", default="1024/512", metavar="IN/OUT",
@@ -136,11 +144,18 @@ def main():
     boards = args.boards.split(",")
     peers = args.peers.split(",")
     rec, hs = args.small_iotls.split("/")
+    rec_b, hs_b = args.small_iotls_buffer.split("/")
     configs = {
         # Like for like with ESP-IDF's Mbed TLS: any record up to 16 KiB is
-        # received, records of at most 4096 bytes are sent.
+        # received, records of at most 4096 bytes are sent; a handshake
+        # message spanning records is reassembled in the record buffer (the
+        # firmware's default), with the limit Mbed TLS has too.
         ("iotls", "default"): lambda peer: ["--send-record-size", "4096"],
         ("iotls", "small"): lambda peer: ["--record-size", rec, "--max-handshake", hs],
+        # The same with a handshake buffer of its own (any record layout).
+        ("iotls", "default-buffer"): lambda peer: ["--send-record-size", "4096", "--reasm-buffer"],
+        ("iotls", "small-buffer"): lambda peer: ["--record-size", rec_b, "--max-handshake", hs_b,
+                                                 "--reasm-buffer"],
         ("mbedtls", "default"): lambda peer: ["--stack", "mbedtls", "--records", "16384/4096"],
         ("mbedtls", "small"): lambda peer: ["--stack", "mbedtls", "--records",
                                             getattr(args, "small_mbedtls_" + peer)],
@@ -187,14 +202,22 @@ def main():
 
     for peer in peers:
         pname = "iotls server" if peer == "iotls" else "openssl s_server"
-        small = {"iotls": "%s-byte records, %s-byte handshake buffer" % (rec, hs),
+        small = {"iotls": "%s-byte records, messages up to %s bytes" % (rec, hs),
+                 "iotls-buffer": "%s-byte records, %s-byte handshake buffer" % (rec_b, hs_b),
                  "mbedtls": getattr(args, "small_mbedtls_" + peer) + " in/out"}
         row("**%s**: peak RAM, first boot (heap arena high-water + handshake stack), default "
-            "records (both 16 KiB in, 4 KiB out: ESP-IDF's Mbed TLS buffers)" % pname,
+            "records (both 16 KiB in, 4 KiB out: ESP-IDF's Mbed TLS buffers; both reassemble "
+            "a handshake message in the record buffer)" % pname,
             lambda b, s: peak(b, peer, s, "default"))
         row("**%s**: peak RAM as above, small records (iotls %s; Mbed TLS %s)"
             % (pname, small["iotls"], small["mbedtls"]),
             lambda b, s: peak(b, peer, s, "small"))
+        row("**%s**: peak RAM, default records, iotls with a handshake buffer of its own "
+            "(16 KiB: any record layout)" % pname,
+            lambda b, s: peak(b, peer, s, "default-buffer" if s == "iotls" else "default"))
+        row("**%s**: peak RAM, small records, iotls with a handshake buffer of its own "
+            "(iotls %s; Mbed TLS %s)" % (pname, small["iotls-buffer"], small["mbedtls"]),
+            lambda b, s: peak(b, peer, s, "small-buffer" if s == "iotls" else "small"))
         row("**%s**: full handshake instructions" % pname,
             lambda b, s: steps(b, peer, s, "default", ("full", "handshake_full"))["insns"])
         row("**%s**: resumed 0-RTT handshake instructions" % pname,
