@@ -33,7 +33,7 @@
 # - the load generator: one process on its CPU, the same for both servers;
 #   in the throughput and latency runs it verifies the server's chain on
 #   its first handshakes and then pins the leaf's key (--verify-once), a
-#   quarter less CPU per full handshake, so that it gets nearer to a
+#   sixth less CPU per full handshake, so that it gets nearer to a
 #   server's peak (docs/measurements/gateway.md);
 # - the machine's load: the load average at the start and end, and for
 #   each run the CPU time the two CPUs spent on anything but the server and

@@ -17,9 +17,9 @@
  * SHA-256, iotls_config_add_pin_sha256, the way a pinned client checks a
  * server). They still check that the server holds that key (its
  * CertificateVerify signature) and the rest of the handshake; they skip
- * the chain's verification, about a quarter of this process's CPU per
- * full handshake, so that one CPU of load generator gets nearer to a
- * server's peak.
+ * the chain's verification (a sixth of this process's CPU per full
+ * handshake, measured), so that one CPU of load generator gets nearer to
+ * a server's peak.
  *
  * It is a lab tool aimed at servers on this host: the target must be a
  * loopback address (127.0.0.0/8 or ::1), and the run is bounded in
