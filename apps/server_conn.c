@@ -72,20 +72,16 @@ static void trace_out(const worker *w, sconn *c)
         trace_save(c->trace);
 }
 
-void peer_name(int fd, char *out, size_t cap)
+void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
     char addr[INET6_ADDRSTRLEN] = "?";
     snprintf(out, cap, "?");
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
         snprintf(out, cap, "%s:%d", addr, ntohs(a->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
         inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
         snprintf(out, cap, "[%s]:%d", addr, ntohs(a->sin6_port));
     }
@@ -441,7 +437,7 @@ void conn_run(worker *w, sconn *c)
         buffers_put_if_idle(w, c);
 }
 
-void conn_new(worker *w, int fd, unsigned long id)
+void conn_new(worker *w, int fd, unsigned long id, const char *peer)
 {
     shared *sh = w->sh;
     sconn *c = calloc(1, sh->conn_mem);
@@ -453,7 +449,7 @@ void conn_new(worker *w, int fd, unsigned long id)
     }
     c->fd = fd;
     c->id = id;
-    peer_name(fd, c->peer, sizeof c->peer);
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
     if (sh->o->verbose && (c->trace = calloc(1, sizeof *c->trace)) != NULL) {
         char tag[32];
         snprintf(tag, sizeof tag, "[conn %lu] ", id);

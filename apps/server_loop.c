@@ -79,13 +79,16 @@ static void stop_listening(worker *w)
     atomic_fetch_add(&w->sh->detached, 1);
 }
 
-/* accept4 where there is one (Linux, the BSDs); else accept and fcntl. */
-static int accept_nonblocking(int lfd)
+/* accept4 where there is one (Linux, the BSDs); else accept and fcntl.
+ * The peer's address comes with it (no getpeername per connection). */
+static int accept_nonblocking(int lfd, struct sockaddr_storage *ss)
 {
+    socklen_t sl = sizeof *ss;
+    ss->ss_family = AF_UNSPEC;
 #ifdef SOCK_NONBLOCK
-    return accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return accept4(lfd, (struct sockaddr *)ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
-    int fd = accept(lfd, NULL, NULL);
+    int fd = accept(lfd, (struct sockaddr *)ss, &sl);
     if (fd >= 0) {
         (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -98,7 +101,9 @@ static void accept_some(worker *w)
 {
     shared *sh = w->sh;
     for (int i = 0; i < ACCEPT_BATCH && w->listening; i++) {
-        int fd = accept_nonblocking(sh->lfd);
+        struct sockaddr_storage ss;
+        char peer[48];
+        int fd = accept_nonblocking(sh->lfd, &ss);
         if (fd < 0) {
             if (errno == EINTR)
                 continue;
@@ -107,8 +112,7 @@ static void accept_some(worker *w)
         unsigned long id = atomic_fetch_add(&sh->next_id, 1);
         if (atomic_fetch_add(&sh->open, 1) >= sh->o->max_connections) {
             atomic_fetch_sub(&sh->open, 1);
-            char peer[48];
-            peer_name(fd, peer, sizeof peer);
+            peer_name(&ss, peer, sizeof peer);
             out_line(sh, "conn %lu from %s: refused (too many connections)", id, peer);
             close(fd);
             continue;
@@ -119,7 +123,8 @@ static void accept_some(worker *w)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (sh->o->once)
             stop_listening(w);
-        conn_new(w, fd, id);
+        peer_name(&ss, peer, sizeof peer);
+        conn_new(w, fd, id, peer);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "iotls/engine.h"
@@ -123,10 +124,11 @@ void out_line(shared *sh, const char *fmt, ...);
 
 /* ---- server_conn.c ---- */
 
-/* "ADDR:PORT" of the socket's peer ("?" when unknown). */
-void peer_name(int fd, char *out, size_t cap);
-/* An accepted socket becomes a connection of w (or is refused and closed). */
-void conn_new(worker *w, int fd, unsigned long id);
+/* "ADDR:PORT" of a peer's address as accept gave it ("?" when not IP). */
+void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap);
+/* An accepted socket (its peer "ADDR:PORT") becomes a connection of w (or
+ * is refused and closed). */
+void conn_new(worker *w, int fd, unsigned long id, const char *peer);
 /* A turn of c, its buffers attached for it. May free c. */
 void conn_run(worker *w, sconn *c);
 /* The end of c: its last lines, its socket and its memory. */

@@ -5,7 +5,8 @@
 #   many-clients        GATEWAY_CLIENTS (500; 64 in the sanitizer build, whose
 #                       handshakes are many times slower) connections held
 #                       open at once by iotls-load against --workers 2: every
-#                       handshake done, no error
+#                       handshake done, no error, each logged with the
+#                       client's address and port
 #   max-connections     --max-connections 2: a third connection is accepted
 #                       and closed at once with a "refused (too many
 #                       connections)" line; once one closes, a TLS client
@@ -71,8 +72,8 @@ else
             "$W/l1.out" "$W/l1.err"
     elif [ -z "$peak" ] || [ "$peak" -lt "$N" ]; then
         fail $cell "at most ${peak:-0} connections open at once, want $N" "$W/l1.err"
-    elif [ "$(grep -cE '^conn [0-9]+ from .*TLSv1\.3' "$W/s1.log")" -lt "$N" ]; then
-        fail $cell "the server logged fewer than $N handshakes" "$W/s1.log"
+    elif [ "$(grep -cE '^conn [0-9]+ from 127\.0\.0\.1:[1-9][0-9]*: TLSv1\.3' "$W/s1.log")" -lt "$N" ]; then
+        fail $cell "the server logged fewer than $N handshakes from 127.0.0.1:PORT" "$W/s1.log"
     else
         pass $cell
     fi
@@ -90,7 +91,7 @@ else
     third=$(timeout 5 cat <&7 2>/dev/null | wc -c)
     third_rc=${PIPESTATUS[0]}
     exec 7<&-
-    if ! wait_log "$W/s2.log" '^conn 3 from .*: refused \(too many connections\)' 3; then
+    if ! wait_log "$W/s2.log" '^conn 3 from 127\.0\.0\.1:[1-9][0-9]*: refused \(too many connections\)' 3; then
         fail $cell "no refusal line for the third connection" "$W/s2.log"
     elif [ "$third" != 0 ]; then
         fail $cell "the refused connection got $third bytes (rc $third_rc)" "$W/s2.log"

@@ -9,6 +9,11 @@
 #                         percentiles and the load generator's CPU time
 #   load-openssl-server   the same against openssl s_server (no client
 #                         certificate): also early data accepted
+#   load-verify-each      full handshakes only, against our server: every
+#                         one verified the chain and name, none pinned
+#   load-verify-once      the same with --verify-once: the first handshakes
+#                         verified the chain and name, the later ones (at
+#                         least one) matched the pin of the leaf verified
 #   load-refuses-remote   a target outside 127.0.0.0/8 and ::1 is refused
 #                         (exit 2) before any connection is made
 #   load-counts-errors    a port where nothing listens: every handshake is
@@ -78,6 +83,39 @@ else
     # The server saw the client certificates (the first connection is a full one).
     grep -q 'client="O=iotls test, CN=iotls interop client ecdsa"' "$W/s1.log" ||
         fail "$cell-mtls" "our server saw no client certificate" "$W/s1.log"
+fi
+
+# full_counts CELL TAG ONCE(0|1): the verification counts of a run of
+# full handshakes only.
+full_counts() {
+    local cell=$1 out=$W/$2.out full chain pinned
+    full=$(field "$out" full)
+    chain=$(field "$out" full_chain_verified)
+    pinned=$(field "$out" full_leaf_pinned)
+    if [ "$LOAD_RC" != 0 ] || [ "$(field "$out" errors)" != 0 ]; then
+        fail "$cell" "iotls-load exit code $LOAD_RC, errors $(field "$out" errors)" "$out" "$W/$2.err"
+    elif [ -z "$full" ] || [ "$full" -le 1 ] || [ -z "$chain" ] || [ -z "$pinned" ]; then
+        fail "$cell" "want more than one full handshake and the verification counts" "$out"
+    elif [ $((chain + pinned)) != "$full" ]; then
+        fail "$cell" "chain-verified + pinned != full handshakes" "$out"
+    elif [ "$3" = 0 ] && [ "$pinned" != 0 ]; then
+        fail "$cell" "$pinned handshakes pinned without --verify-once" "$out"
+    elif [ "$3" = 1 ] && { [ "$chain" -lt 1 ] || [ "$pinned" -lt 1 ]; }; then
+        fail "$cell" "want at least one chain-verified and one pinned handshake" "$out"
+    else
+        pass "$cell"
+    fi
+}
+if [ -n "${PORT:-}" ]; then
+    # Two connections at a time: the first ones verify, later ones pin.
+    FULL=(--connections 2 --rate 40 --duration 1 --ca "$PKI/ca.pem")
+    run_load l5 "127.0.0.1:$PORT" "${FULL[@]}"
+    full_counts load-verify-each l5 0
+    run_load l6 "127.0.0.1:$PORT" "${FULL[@]}" --verify-once
+    full_counts load-verify-once l6 1
+else
+    fail load-verify-each "our server did not start" "$W/s1.log"
+    fail load-verify-once "our server did not start" "$W/s1.log"
 fi
 
 cell=load-openssl-server
