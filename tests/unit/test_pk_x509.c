@@ -845,6 +845,64 @@ static void check_spki(const ident *id, const char *name)
     iotls__x509_free(&chain);
 }
 
+/* 1 when the EC key file name (SEC1, or PKCS#8 around SEC1) carries the
+ * optional publicKey beside the private key. */
+static int key_file_has_public(const char *name)
+{
+    char out[4096];
+    return run(out, sizeof(out),
+               "f=%s; if head -n 1 $f | grep -q 'EC PRIVATE'; then openssl asn1parse -in $f; "
+               "else openssl asn1parse -in $f -strparse "
+               "$(openssl asn1parse -in $f | awk -F: '/OCTET STRING/ {o = $1 + 0} END {print o}'); "
+               "fi | grep -q 'BIT STRING'",
+               name) == 0;
+}
+
+/* iotls__x509_matches_key with the key in each file format a device may
+ * hold, with and without the public key stored beside the private one:
+ * with it, the stored public key is what is compared with the
+ * certificate's (nothing computed); without it, the one the library
+ * derived while parsing. Either way the leaf's own key matches and the
+ * key of another certificate (same subject, its own P-256 key) does not. */
+static void test_matches_key_files(void)
+{
+    char out[4096];
+    int rc = run(out, sizeof(out),
+                 "for k in leaf other_leaf; do "
+                 "openssl ec -in $k.key -out $k-sec1.key && "
+                 "openssl ec -in $k.key -no_public -out $k-sec1-nopub.key && "
+                 "openssl pkcs8 -topk8 -nocrypt -in $k-sec1.key -out $k-p8.key && "
+                 "openssl pkcs8 -topk8 -nocrypt -in $k-sec1-nopub.key -out $k-p8-nopub.key "
+                 "|| exit 1; done");
+    CHECK(rc == 0);
+    if (rc != 0) {
+        fprintf(stderr, "openssl: %s\n", out);
+        return;
+    }
+    static const struct {
+        const char *suffix;
+        int has_public;
+    } forms[] = {{"sec1", 1}, {"sec1-nopub", 0}, {"p8", 1}, {"p8-nopub", 0}};
+    iotls_x509 chain;
+    load_chain(&chain, &leaf, NULL);
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        char own[64], foreign[64];
+        snprintf(own, sizeof(own), "leaf-%s.key", forms[i].suffix);
+        snprintf(foreign, sizeof(foreign), "other_leaf-%s.key", forms[i].suffix);
+        /* The files are what they are named: the test covers both cases. */
+        CHECK(key_file_has_public(own) == forms[i].has_public);
+        CHECK(key_file_has_public(foreign) == forms[i].has_public);
+        iotls_pkey key;
+        iotls__pkey_init(&key);
+        CHECK_OK(iotls__pkey_load_file(&key, path_of(own), NULL));
+        CHECK(iotls__x509_matches_key(&chain, &key) == 1);
+        CHECK_OK(iotls__pkey_load_file(&key, path_of(foreign), NULL));
+        CHECK(iotls__x509_matches_key(&chain, &key) == 0);
+        iotls__pkey_free(&key);
+    }
+    iotls__x509_free(&chain);
+}
+
 static void test_describe(void)
 {
     check_spki(&leaf, "leaf");
@@ -936,6 +994,7 @@ static void test_describe(void)
     iotls__x509_free(&chain);
     iotls__pkey_free(&key);
     iotls__pkey_free(&other);
+    test_matches_key_files();
 }
 
 static void test_loading(void)

@@ -22,11 +22,19 @@ records in its record buffer (iotls_config_set_reassemble_in_place); the
 rows "with a handshake buffer of its own" run it with one
 (run_client.py --reasm-buffer). No KeyUpdate in the comparison: Mbed TLS 4
 has none.
+
+With the default records each configuration runs --runs times (5) and every
+figure is the median of its runs (the lower middle one for an even count):
+a handshake's instruction count moves by about 2 % either way from run to
+run, with the key shares (most of a handshake is Mbed TLS' bignum
+arithmetic, whose cost depends on the values), on both stacks, so the
+ratio of two single runs moves by up to 4 %.
 """
 import argparse
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +118,19 @@ def run(args, board, peer, port, extra):
     return res
 
 
+def median_of(runs):
+    """One result of several runs of a configuration: each figure the
+    median (lower middle) of its values."""
+    res = {"steps": {}, "arena": {}}
+    for key in runs[0]["steps"]:
+        fields = runs[0]["steps"][key]
+        res["steps"][key] = {k: statistics.median_low([r["steps"][key][k] for r in runs])
+                             for k in fields}
+    for key in runs[0]["arena"]:
+        res["arena"][key] = statistics.median_low([r["arena"][key] for r in runs])
+    return res
+
+
 def image(args, board, elf_base):
     sums, _ = image_breakdown.parse(os.path.join(args.build, board, elf_base + ".map"))
     tls = sum(sums[p][0] for p in TLS_PARTS)
@@ -125,6 +146,9 @@ def main():
                                   "when not given)")
     ap.add_argument("--boards", default="cm4,rv32")
     ap.add_argument("--peers", default="iotls,openssl")
+    ap.add_argument("--runs", type=int, default=5,
+                    help="runs of each default-records configuration, whose figures are "
+                         "the medians (the instruction rows come from these)")
     ap.add_argument("--small-iotls", default="1024/1024", metavar="RECORD/HANDSHAKE",
                     help="iotls' small configuration, reassembling in the record buffer as "
                          "Mbed TLS does: record size and largest handshake message")
@@ -166,10 +190,12 @@ def main():
         try:
             for board in boards:
                 for (stack, size), extra in configs.items():
-                    print("compare: %s %s records on %s against %s" % (stack, size, board, peer),
+                    n = max(1, args.runs) if size == "default" else 1
+                    print("compare: %s %s records on %s against %s (%d run%s)"
+                          % (stack, size, board, peer, n, "" if n == 1 else "s"),
                           file=sys.stderr)
-                    results[(board, peer, stack, size)] = run(args, board, peer, port,
-                                                              extra(peer))
+                    results[(board, peer, stack, size)] = median_of(
+                        [run(args, board, peer, port, extra(peer)) for _ in range(n)])
         finally:
             os.killpg(proc.pid, 15)
             proc.wait()

@@ -200,22 +200,32 @@ int iotls__x509_verify_signature(const iotls_x509 *chain, uint16_t scheme, const
     return ret == 0 ? IOTLS_OK : IOTLS_ERR_DECRYPT_ERROR;
 }
 
-int iotls__x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
+/* SHA-256 of the SubjectPublicKeyInfo of the public key pk holds, as
+ * mbedtls_pk_write_pubkey_der encodes it, whether pk is a certificate's
+ * key or a parsed private key: nothing is computed, a parsed private key
+ * holds its public half (read from the key file, or derived by mbedTLS
+ * while parsing a file without one). */
+static int pk_spki_sha256(const mbedtls_pk_context *pk, uint8_t out[32])
 {
-    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
-    if (leaf == NULL || out == NULL)
-        return IOTLS_ERR_BAD_ARG;
     /* Room for an RSA-8192 SubjectPublicKeyInfo. */
     unsigned char buf[1200];
     /* mbedtls_pk_write_pubkey_der writes at the end of buf and returns the
      * length; 2.28 takes a non-const key it does not change. */
-    int n = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&leaf->pk, buf, sizeof(buf));
+    int n = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)pk, buf, sizeof(buf));
     if (n <= 0)
         return IOTLS_ERR_CRYPTO;
     if (mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), buf + sizeof(buf) - (size_t)n,
                    (size_t)n, out) != 0)
         return IOTLS_ERR_CRYPTO;
     return IOTLS_OK;
+}
+
+int iotls__x509_spki_sha256(const iotls_x509 *chain, uint8_t out[32])
+{
+    const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
+    if (leaf == NULL || out == NULL)
+        return IOTLS_ERR_BAD_ARG;
+    return pk_spki_sha256(&leaf->pk, out);
 }
 
 int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t cap)
@@ -246,10 +256,18 @@ int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t ca
     return IOTLS_OK;
 }
 
+/* Compares the public key the leaf names with the one the key file holds,
+ * as OpenSSL's X509_check_private_key does, rather than with one computed
+ * from the private key (mbedtls_pk_check_pair: a scalar multiplication for
+ * an EC key). Where the file had no public key, mbedTLS derived it from
+ * the private key while parsing, so a key that does not belong to the
+ * certificate is refused either way. */
 int iotls__x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
     const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || key == NULL || !key->loaded)
         return 0;
-    return iotls__compat_pk_check_pair(&leaf->pk, &key->pk) == 0;
+    uint8_t a[32], b[32];
+    return pk_spki_sha256(&leaf->pk, a) == IOTLS_OK && pk_spki_sha256(&key->pk, b) == IOTLS_OK &&
+           memcmp(a, b, sizeof(a)) == 0;
 }

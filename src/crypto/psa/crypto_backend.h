@@ -52,6 +52,12 @@ typedef struct iotls_pkey {
     psa_key_id_t key;    /* the private key, usage SIGN_HASH */
     psa_key_type_t type; /* PSA_KEY_TYPE_RSA_KEY_PAIR or an ECC key pair type */
     size_t bits;
+    /* SHA-256 of its public half as the key file gave it (or as Mbed TLS
+     * derived it while parsing a file without one): what the certificate
+     * must name (iotls__x509_matches_key), kept because key holds the
+     * private key only and exporting its public half from there would be
+     * a scalar multiplication on every check. */
+    uint8_t pub_sha256[32];
     int loaded;
     int why; /* enum iotls_pkey_why of the last failed load */
 } iotls_pkey;

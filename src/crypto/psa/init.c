@@ -144,3 +144,26 @@ int iotls__psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, 
     }
     return IOTLS_OK;
 }
+
+int iotls__psa_key_public_sha256(psa_key_id_t key, uint8_t out[32])
+{
+    uint8_t raw[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE];
+    size_t raw_len = 0;
+    iotls__psa_lock();
+    psa_status_t st = psa_export_public_key(key, raw, sizeof(raw), &raw_len);
+    iotls__psa_unlock();
+    if (st != PSA_SUCCESS)
+        return iotls__psa_error(st);
+    return iotls__hash(IOTLS_HASH_SHA256, raw, raw_len, out);
+}
+
+int iotls__psa_public_sha256(const mbedtls_pk_context *pk, uint8_t out[32])
+{
+    psa_key_id_t pub = PSA_KEY_ID_NULL;
+    int rc = iotls__psa_import_public(pk, 0, &pub);
+    if (rc != IOTLS_OK)
+        return rc;
+    rc = iotls__psa_key_public_sha256(pub, out);
+    iotls__psa_destroy(&pub);
+    return rc;
+}

@@ -3,7 +3,8 @@
  * mbedtls_pk_import_into_psa under the one policy TLS 1.3 needs (RSA-PSS
  * or ECDSA, any hash, sign only); the pk context is freed at once, so an
  * iotls_pkey holds nothing but the PSA key id, which iotls__pkey_free
- * destroys. CertificateVerify is made with psa_sign_hash. */
+ * destroys, and the digest of its public half (iotls__x509_matches_key).
+ * CertificateVerify is made with psa_sign_hash. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,8 @@ static psa_algorithm_t sign_policy(psa_key_type_t type)
     return IOTLS_PSA_ECDSA(PSA_ALG_ANY_HASH);
 }
 
-/* Moves the private key in pk into the key store as key->key. */
+/* Moves the private key in pk into the key store as key->key, and keeps
+ * the digest of its public half. */
 static int import_private(iotls_pkey *key, const mbedtls_pk_context *pk)
 {
     psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
@@ -92,11 +94,21 @@ static int import_private(iotls_pkey *key, const mbedtls_pk_context *pk)
         iotls__psa_destroy(&id);
         return IOTLS_ERR_CRYPTO;
     }
-    key->key = id;
     key->type = psa_get_key_type(&got);
     key->bits = psa_get_key_bits(&got);
-    key->loaded = 1;
     psa_reset_key_attributes(&got);
+    /* The public half as the file gave it: an RSA key's from the key
+     * store, an EC key's from pk (exporting it from the key store would be
+     * a scalar multiplication). */
+    int rc = key->type == PSA_KEY_TYPE_RSA_KEY_PAIR
+                 ? iotls__psa_key_public_sha256(id, key->pub_sha256)
+                 : iotls__psa_public_sha256(pk, key->pub_sha256);
+    if (rc != IOTLS_OK) {
+        iotls__psa_destroy(&id);
+        return rc == IOTLS_ERR_NO_MEMORY ? rc : IOTLS_ERR_KEY_LOAD;
+    }
+    key->key = id;
+    key->loaded = 1;
     return IOTLS_OK;
 }
 

@@ -68,6 +68,22 @@ int iotls__psa_error(psa_status_t status);
  * (enough to export the public key). */
 int iotls__psa_import_public(const mbedtls_pk_context *pk, psa_algorithm_t alg, psa_key_id_t *key);
 
+/* SHA-256 of a public key in PSA's export format (the point, or the
+ * RSAPublicKey): what iotls__x509_matches_key compares.
+ * iotls__psa_key_public_sha256 exports it from a key in the key store,
+ * which computes nothing for a public key or an RSA key pair (n and e are
+ * part of the private key) but is a scalar multiplication for an ECC key
+ * pair. iotls__psa_public_sha256 takes the public key pk holds, whether
+ * pk is a certificate's key or a parsed EC private key: never computed
+ * here, since a parsed EC key holds the public half the file gave (SEC1
+ * and PKCS#8 files written by OpenSSL and by Mbed TLS carry it) or that
+ * Mbed TLS derived from the private key while parsing a file without it;
+ * importing it as a public key only checks that the point is on the
+ * curve. (Mbed TLS 4 keeps no public half beside a parsed RSA private
+ * key: that one is exported from the key store.) */
+int iotls__psa_key_public_sha256(psa_key_id_t key, uint8_t out[32]);
+int iotls__psa_public_sha256(const mbedtls_pk_context *pk, uint8_t out[32]);
+
 /* Type and size of a certificate's public key, without importing it.
  * IOTLS_OK, or IOTLS_ERR_CRYPTO when the library does not know the key. */
 int iotls__psa_pk_info(const mbedtls_pk_context *pk, psa_key_type_t *type, size_t *bits);

@@ -314,23 +314,19 @@ int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t ca
     return IOTLS_OK;
 }
 
-/* Compares the public halves: the leaf's, imported for the moment, and
- * our key's, both in PSA's export format. */
+/* Compares the public key the leaf names with the one the key file holds
+ * (its digest, kept when the key was loaded), as OpenSSL's
+ * X509_check_private_key does: nothing is computed from the private key
+ * here. Where the file had no public key, Mbed TLS derived it from the
+ * private key while parsing, so a key that does not belong to the
+ * certificate is refused either way. */
 int iotls__x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
     const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
     if (leaf == NULL || key == NULL || !key->loaded)
         return 0;
-    psa_key_id_t pub = PSA_KEY_ID_NULL;
-    if (iotls__psa_import_public(&leaf->pk, 0, &pub) != IOTLS_OK)
+    uint8_t leaf_sha256[32];
+    if (iotls__psa_public_sha256(&leaf->pk, leaf_sha256) != IOTLS_OK)
         return 0;
-    uint8_t a[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE], b[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE];
-    size_t a_len = 0, b_len = 0;
-    iotls__psa_lock();
-    int same = psa_export_public_key(pub, a, sizeof(a), &a_len) == PSA_SUCCESS &&
-               psa_export_public_key(key->key, b, sizeof(b), &b_len) == PSA_SUCCESS &&
-               a_len == b_len && memcmp(a, b, a_len) == 0;
-    iotls__psa_unlock();
-    iotls__psa_destroy(&pub);
-    return same;
+    return memcmp(leaf_sha256, key->pub_sha256, sizeof(leaf_sha256)) == 0;
 }
