@@ -456,14 +456,37 @@ static int cert_half(iotls_config *cfg, int rc, const char *cert_name)
     return IOTLS_OK;
 }
 
+/* Why the key was refused. A passphrase was given and what it decrypted
+ * did not parse: traditional PEM's cipher has no check but its padding,
+ * which a wrong passphrase passes about once in 256 decryptions, and the
+ * library then reports a format error. When the key cannot be read
+ * without a passphrase at all, the passphrase is what is wrong. */
+static int why_key_refused(const iotls_config *cfg, const char *key_path, const uint8_t *key_mem,
+                           size_t key_len)
+{
+    int why = iotls__pkey_load_why(&cfg->key);
+    if (why != IOTLS_PKEY_WHY_FORMAT || cfg->key_password == NULL)
+        return why;
+    iotls_pkey probe;
+    iotls__pkey_init(&probe);
+    if (key_path != NULL)
+        (void)iotls__pkey_load_file(&probe, key_path, NULL);
+    else
+        (void)iotls__pkey_load_mem(&probe, key_mem, key_len, NULL);
+    int encrypted = iotls__pkey_load_why(&probe) == IOTLS_PKEY_WHY_PASSWORD_NEEDED;
+    iotls__pkey_free(&probe);
+    return encrypted ? IOTLS_PKEY_WHY_PASSWORD_WRONG : why;
+}
+
 /* Both halves are loaded: they must belong together, or every handshake
  * would fail later with a CertificateVerify the peer rejects. */
-static int cert_loaded(iotls_config *cfg, int rc, const char *cert_name, const char *key_name)
+static int cert_loaded(iotls_config *cfg, int rc, int why, const char *cert_name,
+                       const char *key_name)
 {
     if (rc == IOTLS_ERR_NO_MEMORY) {
         config_fail(cfg, rc, "%s: out of memory", key_name);
     } else if (rc != IOTLS_OK) {
-        switch (iotls__pkey_load_why(&cfg->key)) {
+        switch (why) {
         case IOTLS_PKEY_WHY_PASSWORD_NEEDED:
             config_fail(cfg, rc,
                         "%s: the key is encrypted: give its passphrase "
@@ -516,7 +539,8 @@ int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const c
         return rc;
     }
     rc = as_load_error(iotls__pkey_load_file(&cfg->key, key_path, cfg->key_password));
-    return cert_loaded(cfg, rc, cert_name, key_name);
+    int why = rc == IOTLS_OK ? IOTLS_PKEY_WHY_NONE : why_key_refused(cfg, key_path, NULL, 0);
+    return cert_loaded(cfg, rc, why, cert_name, key_name);
 }
 
 int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
@@ -532,7 +556,8 @@ int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t
         return rc;
     }
     rc = as_load_error(iotls__pkey_load_mem(&cfg->key, key_pem, key_len, cfg->key_password));
-    return cert_loaded(cfg, rc, "certificate", "key");
+    int why = rc == IOTLS_OK ? IOTLS_PKEY_WHY_NONE : why_key_refused(cfg, NULL, key_pem, key_len);
+    return cert_loaded(cfg, rc, why, "certificate", "key");
 }
 
 int iotls_config_set_key_password(iotls_config *cfg, const char *password)

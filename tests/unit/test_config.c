@@ -464,6 +464,24 @@ static void test_cert_files(void)
     CHECK_OK(iotls_config_set_key_password(cfg, "wrong"));
     CHECK_RC(iotls_config_set_cert_file(cfg, cert_path, enc_path), IOTLS_ERR_KEY_LOAD);
     CHECK(strstr(iotls_config_error(cfg), "passphrase does not decrypt") != NULL);
+    /* A wrong passphrase whose decryption passes the padding check (about
+     * one random encryption in 256 does; this file is made so that it
+     * always does: under "wrong" its first block starts 30 82 and its last
+     * byte is 01) and then does not parse: still the passphrase's fault. */
+    static const char wrong_but_padded[] =
+        "-----BEGIN EC PRIVATE KEY-----\n"
+        "Proc-Type: 4,ENCRYPTED\n"
+        "DEK-Info: AES-128-CBC,5A17C0FFEE5A17C00011223344556677\n"
+        "\n"
+        "ypD2wWOsVLXlAyxyD+k5ghAHqaGFPa3OZoOc0dicG6rX6iwVtCluoJQpuwTMm687\n"
+        "-----END EC PRIVATE KEY-----\n";
+    char padded_path[160];
+    snprintf(padded_path, sizeof padded_path, "%s/padded.pem", dir);
+    FILE *padded = fopen(padded_path, "w");
+    CHECK(padded != NULL && fputs(wrong_but_padded, padded) >= 0 && fclose(padded) == 0);
+    CHECK_RC(iotls_config_set_cert_file(cfg, cert_path, padded_path), IOTLS_ERR_KEY_LOAD);
+    CHECK(strstr(iotls_config_error(cfg), "passphrase does not decrypt") != NULL);
+    unlink(padded_path);
     CHECK_OK(iotls_config_set_key_password(cfg, "s3cret"));
     CHECK_OK(iotls_config_set_cert_file(cfg, cert_path, enc_path));
     CHECK(cfg->has_cert == 1);
