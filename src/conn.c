@@ -403,8 +403,11 @@ static int process_record(iotls_conn *c)
         if (outer_type != IOTLS_CT_APPLICATION_DATA)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         int rc = iotls__record_open(&c->rd, record, c->rx_len, &type, &content, &content_len);
-        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->hs.skip_early_data)
-            return skip_early_record(c, body_len); /* 0-RTT data we declined */
+        /* 0-RTT data we declined; never between the records of one
+         * handshake message (RFC 8446 5.1), where it is a bad record. */
+        if (rc == IOTLS_ERR_BAD_RECORD_MAC && c->hs.skip_early_data &&
+            iotls__hs_reasm_pending(&c->reasm) == 0)
+            return skip_early_record(c, body_len);
         if (rc != IOTLS_OK)
             return rc;
         /* RFC 8449 4: the inner plaintext (content, type, padding) is at
@@ -417,7 +420,7 @@ static int process_record(iotls_conn *c)
          * HelloRetryRequest arrive before any read keys: skip them within
          * the budget (RFC 8446 4.2.10); otherwise nothing may be protected
          * yet. */
-        if (!c->hs.skip_early_data)
+        if (!c->hs.skip_early_data || iotls__hs_reasm_pending(&c->reasm) != 0)
             return IOTLS_ERR_UNEXPECTED_MESSAGE;
         return skip_early_record(c, body_len);
     }

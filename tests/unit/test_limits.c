@@ -527,6 +527,49 @@ static void test_early_data_budget(void)
     iotls_config_free(cfg);
 }
 
+/* After a HelloRetryRequest the server skips the client's 0-RTT records,
+ * which come before its second ClientHello; never between two records of
+ * that ClientHello (RFC 8446 5.1: nothing may be interleaved with a
+ * handshake message's fragments). */
+static void test_early_record_inside_partial_hello(void)
+{
+    uint8_t ch[2048];
+    size_t ch_len = hello_with_early_data(ch, sizeof ch);
+    CHECK(ch_len > 0);
+    iotls_config *cfg = make_cfg("srv.pem", "srv.key");
+    /* The client's only share is X25519: a server that takes P-256 alone
+     * asks again. */
+    CHECK(cfg == NULL || iotls_config_set_groups(cfg, "secp256r1") == IOTLS_OK);
+    void *mem = NULL;
+    iotls_conn *sv = cfg ? conn_new(cfg, IOTLS_ROLE_SERVER, &mem) : NULL;
+    CHECK(sv != NULL);
+    if (sv && ch_len > 0) {
+        size_t used = 0, n = 0;
+        CHECK_OK(iotls_conn_start(sv));
+        CHECK_OK(iotls_conn_input(sv, ch, ch_len, &used));
+        CHECK(used == ch_len);
+        CHECK(sv->hs.skip_early_data == 1 && !sv->rd.active);
+        CHECK(iotls_conn_output(sv, &n) != NULL); /* the HelloRetryRequest */
+        iotls_conn_output_consume(sv, n);
+        static const uint8_t early[5 + 32] = {IOTLS_CT_APPLICATION_DATA, 3, 3, 0, 32};
+        /* Before the second ClientHello: skipped. */
+        CHECK_OK(iotls_conn_input(sv, early, sizeof early, &used));
+        CHECK(used == sizeof early);
+        /* The first 8 bytes of a second ClientHello announcing 200 bytes... */
+        static const uint8_t part[5 + 8] = {
+            IOTLS_CT_HANDSHAKE, 3, 3, 0, 8, 1 /* client_hello */, 0, 0, 200, 3, 3, 0, 0};
+        CHECK_OK(iotls_conn_input(sv, part, sizeof part, &used));
+        CHECK(used == sizeof part);
+        /* ... then a 0-RTT record: refused, not skipped. */
+        CHECK_RC(iotls_conn_input(sv, early, sizeof early, &used), IOTLS_ERR_UNEXPECTED_MESSAGE);
+        CHECK(sv->alert_sent == IOTLS_ALERT_UNEXPECTED_MESSAGE);
+    }
+    if (sv)
+        iotls_conn_free(sv);
+    free(mem);
+    iotls_config_free(cfg);
+}
+
 /* ---------------- blocking API: a peer that never answers ---------------- */
 
 static void test_timeout(int server)
@@ -585,6 +628,7 @@ int main(void)
         test_client_chain_keys();
         test_server_chain_keys();
         test_early_data_budget();
+        test_early_record_inside_partial_hello();
         test_timeout(0);
         test_timeout(1);
     }
