@@ -102,7 +102,7 @@ static void accept_some(worker *w)
     shared *sh = w->sh;
     for (int i = 0; i < ACCEPT_BATCH && w->listening; i++) {
         struct sockaddr_storage ss;
-        char peer[48];
+        char peer[INET6_ADDRSTRLEN + 8]; /* "[address]:port" */
         int fd = accept_nonblocking(sh->lfd, &ss);
         if (fd < 0) {
             if (errno == EINTR)

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -35,9 +36,9 @@ struct sconn {
     unsigned events; /* registered with the event set */
     int64_t deadline;
     unsigned long id;
-    char peer[48];
-    int err;       /* first error (0: none, the connection ended well) */
-    int sys_errno; /* with IOTLS_ERR_IO */
+    char peer[INET6_ADDRSTRLEN + 8]; /* "[address]:port" */
+    int err;                         /* first error (0: none, the connection ended well) */
+    int sys_errno;                   /* with IOTLS_ERR_IO */
     int peer_eof;
     int announced;      /* the handshake line is printed */
     server_app app;     /* bytes between the engine and echo/HTTP */

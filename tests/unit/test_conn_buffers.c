@@ -525,11 +525,8 @@ static int send_cut(pair *p, const uint8_t *msgs, const size_t *cuts, const size
  * continues a message does not fit behind its first part (padding makes
  * it so; the separate reassembly buffer takes the same records), a record
  * of another type, or a key change, inside a partial message. */
-static void test_in_place_records(const iotls_config *scfg_base, const iotls_config *ccfg_base,
-                                  int in_place)
+static void test_in_place_records(int in_place)
 {
-    (void)scfg_base;
-    (void)ccfg_base;
     iotls_config *scfg = iotls_config_new();
     iotls_config *ccfg = iotls_config_new();
     CHECK(scfg && ccfg);
@@ -861,7 +858,7 @@ int main(void)
             test_detached_calls(scfg, ccfg);
             CHECK(g_free_count == POOL_BLOCKS);
         }
-        test_in_place_records(scfg, ccfg, in_place);
+        test_in_place_records(in_place);
         test_partial_then_other_type(ccfg);
         CHECK(g_free_count == POOL_BLOCKS);
     }

@@ -259,9 +259,11 @@ int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t ca
 /* Compares the public key the leaf names with the one the key file holds,
  * as OpenSSL's X509_check_private_key does, rather than with one computed
  * from the private key (mbedtls_pk_check_pair: a scalar multiplication for
- * an EC key). Where the file had no public key, mbedTLS derived it from
- * the private key while parsing, so a key that does not belong to the
- * certificate is refused either way. */
+ * an EC key). Where the file had no public key, mbedTLS derived it
+ * from the private key while parsing, so another certificate's key is
+ * refused. What is not caught: a damaged file whose stored public key
+ * is not its private key's (the peer then refuses our CertificateVerify),
+ * as with OpenSSL. */
 int iotls__x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
     const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);

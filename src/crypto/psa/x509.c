@@ -317,9 +317,11 @@ int iotls__x509_key_desc(const iotls_x509 *chain, size_t i, char *out, size_t ca
 /* Compares the public key the leaf names with the one the key file holds
  * (its digest, kept when the key was loaded), as OpenSSL's
  * X509_check_private_key does: nothing is computed from the private key
- * here. Where the file had no public key, Mbed TLS derived it from the
- * private key while parsing, so a key that does not belong to the
- * certificate is refused either way. */
+ * here. Where the file had no public key, Mbed TLS derived it
+ * from the private key while parsing, so another certificate's key is
+ * refused. What is not caught: a damaged file whose stored public key
+ * is not its private key's (the peer then refuses our CertificateVerify),
+ * as with OpenSSL. */
 int iotls__x509_matches_key(const iotls_x509 *chain, const iotls_pkey *key)
 {
     const mbedtls_x509_crt *leaf = iotls__mbx509_nth(chain, 0);
