@@ -254,12 +254,12 @@ void iotls__conn_fix_layout(iotls_conn *c)
     c->tx_size = s.tx;
     c->rx_reasm_max = 0;
     if (c->cfg->reassemble_in_place) {
-        /* A message spanning records is at most rx less what its last
-         * record adds around its last byte: a header, and once protected
-         * the content type and a tag (the largest). The record layout
-         * limits it further, checked at each record's header (conn.c). */
+        /* A message spanning records is at most rx less a record header (its
+         * last record brings at least one byte); the record layout limits
+         * it further, checked at each record's header (conn.c): a protected
+         * last record also needs its content type and tag. */
         size_t max_hs = c->cfg->max_handshake ? c->cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-        size_t room = s.rx - IOTLS_RECORD_HEADER_LEN - 1 - IOTLS_AEAD_TAG_LEN;
+        size_t room = s.rx - IOTLS_RECORD_HEADER_LEN;
         c->rx_reasm_max = max_hs < room ? max_hs : room;
     }
 }
