@@ -34,6 +34,7 @@
 #include "config.h"
 #include "conn.h"
 #include "conn_internal.h"
+#include "crypto/crypto.h"
 #include "io/mem.h"
 #include "iotls/engine.h"
 #include "iotls/iotls.h"
@@ -533,6 +534,13 @@ static void test_early_data_budget(void)
  * handshake message's fragments). */
 static void test_early_record_inside_partial_hello(void)
 {
+    if (!iotls__kex_supported(IOTLS_GROUP_X25519)) {
+        /* P-256 alone (Mbed TLS with p256-m): no second group, so no
+         * HelloRetryRequest to bring this about. */
+        printf("limits: 0-RTT record inside a second ClientHello: not run, "
+               "the crypto library has one group\n");
+        return;
+    }
     uint8_t ch[2048];
     size_t ch_len = hello_with_early_data(ch, sizeof ch);
     CHECK(ch_len > 0);
