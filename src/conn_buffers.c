@@ -22,6 +22,7 @@
 
 typedef struct {
     size_t rx, reasm, tx, alpn, client_id;
+    size_t rx_reasm_max; /* reassembling in rx: the largest message; else 0 */
 } buffer_sizes;
 
 /* Room for the selected ALPN protocol, NUL-ended: the longest name in our
@@ -189,6 +190,15 @@ static buffer_sizes sizes_for(const iotls_config *cfg)
      * are never copied: one message of max_hs at most. Reassembling in rx
      * needs no buffer at all. */
     s.reasm = cfg->reassemble_in_place ? 0 : max_hs;
+    /* In rx, a message spanning records is at most rx less a record header
+     * (its last record brings at least one byte); the record layout limits
+     * it further, checked at each record's header (conn.c): a protected
+     * last record also needs its content type and tag. */
+    s.rx_reasm_max = 0;
+    if (cfg->reassemble_in_place) {
+        size_t room = s.rx - IOTLS_RECORD_HEADER_LEN;
+        s.rx_reasm_max = max_hs < room ? max_hs : room;
+    }
     /* tx takes our whole flight, built and sealed in place, or one full
      * record of the size we send. */
     size_t send = iotls__conn_send_record_size(cfg);
@@ -252,16 +262,7 @@ void iotls__conn_fix_layout(iotls_conn *c)
     c->rx_size = s.rx;
     c->reasm_size = s.reasm;
     c->tx_size = s.tx;
-    c->rx_reasm_max = 0;
-    if (c->cfg->reassemble_in_place) {
-        /* A message spanning records is at most rx less a record header (its
-         * last record brings at least one byte); the record layout limits
-         * it further, checked at each record's header (conn.c): a protected
-         * last record also needs its content type and tag. */
-        size_t max_hs = c->cfg->max_handshake ? c->cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-        size_t room = s.rx - IOTLS_RECORD_HEADER_LEN;
-        c->rx_reasm_max = max_hs < room ? max_hs : room;
-    }
+    c->rx_reasm_max = s.rx_reasm_max;
 }
 
 int iotls_conn_attach_buffers(iotls_conn *c, void *mem, size_t len)
