@@ -7,8 +7,8 @@
 # them (it calls no iotls_conn_error_detail): docs/device.md, "Where the
 # flash goes". The verdict's own functions must be there, so that a renamed
 # symbol cannot make the check pass on nothing. And as a TLS client: the
-# server's code stays out (second cell); the heap is measured by the port
-# (third cell).
+# server's code stays out (second cell); the configuration keeps no
+# failure texts (third cell); the heap is measured by the port (fourth).
 #
 # Usage: image_cells.sh BOARD      BOARD: cm4 | rv32
 # Environment as device_cells.sh.
@@ -50,6 +50,24 @@ if [ -f "$ELF" ]; then
     # server's ticket keys), in the PSA provider.
     for sym in iotls__server_handle hkdf_expand_hmac; do
         ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links $sym, which only a server uses"
+    done
+fi
+ia_cell_end
+
+# The configuration's load-failure texts are written by iotls_config_error
+# alone (src/config/config.c), which the firmware never calls: its
+# setters keep only what failed and why. Searched as the words themselves,
+# which a renamed function cannot hide; the setters the firmware calls must
+# be there, so that the cell cannot pass on an image without them.
+ia_cell_begin "device $BOARD firmware: the configuration's failure texts stay out"
+if [ -f "$ELF" ]; then
+    for sym in iotls_config_set_ca_mem iotls_config_set_cert_mem; do
+        grep -q " $sym\$" "$W/nm.txt" || ia_fail "image lacks $sym"
+    done
+    grep -q " iotls_config_error\$" "$W/nm.txt" && ia_fail "image links iotls_config_error"
+    for text in "no usable certificate" "do not belong together" "not a private key in PEM" \
+        "passphrase does not decrypt" "no certificate in it" "out of memory"; do
+        ! LC_ALL=C grep -a -q "$text" "$ELF" || ia_fail "image holds the text \"$text\""
     done
 fi
 ia_cell_end
