@@ -237,7 +237,9 @@ IOTLS_API int iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, 
  * from a file shared by several processes (48 bytes raw or as 96 hex
  * digits). Processes sharing the master and a synchronised clock rotate
  * in step with no coordination (how: docs/architecture.md, "Session
- * resumption"). */
+ * resumption"). A client-only build (IOTLS_NO_SERVER, CMake
+ * -DIOTLS_SERVER=OFF) draws no master and says IOTLS_ERR_UNSUPPORTED for a
+ * count > 0. */
 IOTLS_API int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
 IOTLS_API int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
 IOTLS_API int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);

@@ -54,10 +54,13 @@ iotls_config *iotls_config_new(void)
     cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
     cfg->ticket_rotation_s = IOTLS_DEFAULT_TICKET_ROTATION_S;
     cfg->early_window_ms = DEFAULT_EARLY_WINDOW_MS;
+#ifndef IOTLS_NO_SERVER
     /* Each config seals its tickets with its own random key until one is
-     * loaded; a failure only leaves ticket issuing off. */
+     * loaded; a failure only leaves ticket issuing off. A client-only build
+     * issues no tickets: it draws no key. */
     if (iotls__random(cfg->ticket_master, sizeof cfg->ticket_master) == IOTLS_OK)
         cfg->has_ticket_key = 1;
+#endif
     iotls__x509_init(&cfg->ca);
     iotls__crl_init(&cfg->crl);
     iotls__x509_init(&cfg->cert);
@@ -802,7 +805,12 @@ int iotls_config_set_tickets(iotls_config *cfg, unsigned count)
 {
     if (!cfg || count > 16)
         return IOTLS_ERR_BAD_ARG;
-    if (!IOTLS_FEATURE_RESUMPTION && count > 0)
+#ifdef IOTLS_NO_SERVER
+    const int can_issue = 0; /* only the server's code sends tickets */
+#else
+    const int can_issue = IOTLS_FEATURE_RESUMPTION;
+#endif
+    if (!can_issue && count > 0)
         return IOTLS_ERR_UNSUPPORTED;
     if (count > 0 && !cfg->has_ticket_key)
         return IOTLS_ERR_CONFIG;

@@ -51,6 +51,14 @@ if [ -f "$ELF" ]; then
     for sym in iotls__server_handle hkdf_expand_hmac; do
         ! grep -q " $sym\$" "$W/nm.txt" || ia_fail "image links $sym, which only a server uses"
     done
+    # iotls_config_new draws no ticket master (only a server seals
+    # tickets): what it calls, which must include calloc so that an empty
+    # disassembly cannot pass.
+    "$CROSS-objdump" -d --disassemble=iotls_config_new "$ELF" >"$W/config_new.txt" 2>&1 ||
+        ia_fail "$CROSS-objdump failed on $ELF"
+    grep -q "<calloc>" "$W/config_new.txt" || ia_fail "no disassembly of iotls_config_new calling calloc"
+    ! grep -q "<iotls__random>" "$W/config_new.txt" ||
+        ia_fail "iotls_config_new draws a ticket key (iotls__random), which only a server uses"
 fi
 ia_cell_end
 
