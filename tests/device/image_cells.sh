@@ -7,8 +7,9 @@
 # them (it calls no iotls_conn_error_detail): docs/device.md, "Where the
 # flash goes". The verdict's own functions must be there, so that a renamed
 # symbol cannot make the check pass on nothing. And as a TLS client: the
-# server's code stays out (second cell); the configuration keeps no
-# failure texts (third cell); the heap is measured by the port (fourth).
+# server's code stays out (second cell); certificate dates need no 64-bit
+# division (third); the configuration keeps no failure texts (fourth); the
+# heap is measured by the port (fifth).
 #
 # Usage: image_cells.sh BOARD      BOARD: cm4 | rv32
 # Environment as device_cells.sh.
@@ -59,6 +60,20 @@ if [ -f "$ELF" ]; then
     grep -q "<calloc>" "$W/config_new.txt" || ia_fail "no disassembly of iotls_config_new calling calloc"
     ! grep -q "<iotls__random>" "$W/config_new.txt" ||
         ia_fail "iotls_config_new draws a ticket key (iotls__random), which only a server uses"
+fi
+ia_cell_end
+
+# A certificate's dates become seconds in 32-bit day arithmetic
+# (src/crypto/mbedtls_common/x509.c: years 0..9999): no 64-bit division
+# helper from the C library for it.
+ia_cell_begin "device $BOARD firmware: certificate dates without 64-bit division"
+if [ -f "$ELF" ]; then
+    "$CROSS-objdump" -d --disassemble=iotls__mbx509_time_unix "$ELF" >"$W/time_unix.txt" 2>&1 ||
+        ia_fail "$CROSS-objdump failed on $ELF"
+    grep -q "<iotls__mbx509_time_unix>:" "$W/time_unix.txt" ||
+        ia_fail "no disassembly of iotls__mbx509_time_unix"
+    ! grep -qE "<(__aeabi_ldivmod|__divdi3|__moddi3)>" "$W/time_unix.txt" ||
+        ia_fail "iotls__mbx509_time_unix calls a 64-bit division"
 fi
 ia_cell_end
 
