@@ -47,9 +47,13 @@ struct iotls_config {
     /* Holders: the application (iotls_config_new) and each blocking-API
      * object made from it; the last iotls_config_free / iotls_free frees. */
     int refs;
-    /* What the last failed setter that loads files found wrong
-     * (iotls_config_error); empty when it succeeded. */
+    /* What the last failed setter that loads files found wrong: its
+     * subject ("CA in memory") and error_why (config.c: enum config_why,
+     * 0 when it succeeded; error_errno for a file that cannot be opened).
+     * iotls_config_error writes the text into error when asked. */
     char error[320];
+    int error_why;
+    int error_errno;
 
     uint8_t alpn[IOTLS_MAX_ALPN_WIRE]; /* ProtocolNameList body: len-prefixed names */
     size_t alpn_len;

@@ -83,7 +83,10 @@ IOTLS_API int iotls_config_set_key_password(iotls_config *cfg, const char *passw
  * one line naming the file and the cause (not found and the system's
  * reason, not PEM or DER, encrypted without or with a wrong passphrase,
  * certificate and key not belonging together); "" when it succeeded. As
- * libtls' tls_config_error. */
+ * libtls' tls_config_error. The words are made here, the first time they
+ * are asked for, and kept in the configuration: call it where its setters
+ * are called, not while another thread uses the same function or a setter
+ * on the same configuration. */
 IOTLS_API const char *iotls_config_error(const iotls_config *cfg);
 IOTLS_API int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t cert_len,
                                         const uint8_t *key_pem, size_t key_len);
@@ -234,7 +237,9 @@ IOTLS_API int iotls_config_set_ticket_cb(iotls_config *cfg, iotls_ticket_fn fn, 
  * from a file shared by several processes (48 bytes raw or as 96 hex
  * digits). Processes sharing the master and a synchronised clock rotate
  * in step with no coordination (how: docs/architecture.md, "Session
- * resumption"). */
+ * resumption"). A client-only build (IOTLS_NO_SERVER, CMake
+ * -DIOTLS_SERVER=OFF) draws no master and says IOTLS_ERR_UNSUPPORTED for a
+ * count > 0. */
 IOTLS_API int iotls_config_set_tickets(iotls_config *cfg, unsigned count);
 IOTLS_API int iotls_config_set_ticket_key_file(iotls_config *cfg, const char *path);
 IOTLS_API int iotls_config_set_ticket_key(iotls_config *cfg, const uint8_t key[48]);

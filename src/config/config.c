@@ -54,10 +54,13 @@ iotls_config *iotls_config_new(void)
     cfg->ticket_lifetime = DEFAULT_TICKET_LIFETIME_S;
     cfg->ticket_rotation_s = IOTLS_DEFAULT_TICKET_ROTATION_S;
     cfg->early_window_ms = DEFAULT_EARLY_WINDOW_MS;
+#ifndef IOTLS_NO_SERVER
     /* Each config seals its tickets with its own random key until one is
-     * loaded; a failure only leaves ticket issuing off. */
+     * loaded; a failure only leaves ticket issuing off. A client-only build
+     * issues no tickets: it draws no key. */
     if (iotls__random(cfg->ticket_master, sizeof cfg->ticket_master) == IOTLS_OK)
         cfg->has_ticket_key = 1;
+#endif
     iotls__x509_init(&cfg->ca);
     iotls__crl_init(&cfg->crl);
     iotls__x509_init(&cfg->cert);
@@ -304,18 +307,98 @@ int iotls_config_add_pin_sha256(iotls_config *cfg, const char *hex)
 
 /* ---- what went wrong (iotls_config_error) ---- */
 
-static int config_fail(iotls_config *cfg, int rc, const char *fmt, ...)
+/* A failing setter records only what failed (the subject: "CA in memory",
+ * "certificate file x.pem") and why, as one of these; the words for the
+ * reason are written by iotls_config_error alone, so a firmware that never
+ * asks for them does not carry them (docs/device.md, "Image"). */
+enum config_why {
+    WHY_NONE = 0,
+    WHY_TEXT,   /* error holds the finished text */
+    WHY_SYSTEM, /* the file cannot be opened: error_errno says why */
+    WHY_NO_MEMORY,
+    WHY_CA_UNUSABLE, /* no certificate of the CA file could be used */
+    WHY_CRL_UNBUILT, /* the crypto library has no CRL support */
+    WHY_NOT_CRL,
+    WHY_NO_CERT, /* the certificate half */
+    WHY_KEY_PASSWORD_NEEDED,
+    WHY_KEY_PASSWORD_WRONG,
+    WHY_KEY_CIPHER, /* encrypted with a scheme the library cannot decrypt */
+    WHY_NOT_KEY,
+    WHY_KEY_MISMATCH, /* the subject names both halves */
+};
+
+static void config_clear_error(iotls_config *cfg)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
-    va_end(ap);
+    cfg->error[0] = '\0';
+    cfg->error_why = WHY_NONE;
+}
+
+/* subject, or "subject and other" when other is given. */
+static int config_fail(iotls_config *cfg, int rc, int why, const char *subject, const char *other)
+{
+    snprintf(cfg->error, sizeof cfg->error, "%s%s%s", subject, other ? " and " : "",
+             other ? other : "");
+    cfg->error_why = why;
     return rc;
 }
 
 const char *iotls_config_error(const iotls_config *cfg)
 {
-    return cfg ? cfg->error : "no configuration (out of memory?)";
+    if (!cfg)
+        return "no configuration (out of memory?)";
+    if (cfg->error_why == WHY_NONE || cfg->error_why == WHY_TEXT)
+        return cfg->error;
+    /* The text replaces the subject in the configuration the first time it
+     * is asked for (config.h: not while another thread changes or asks the
+     * same configuration). A configuration comes from iotls_config_new,
+     * never from a const object, so writing through it is defined. */
+    iotls_config *w = (iotls_config *)cfg;
+    char subject[sizeof w->error];
+    memcpy(subject, w->error, sizeof subject);
+    const char *fmt;
+    const char *more = "";
+    switch (w->error_why) {
+    case WHY_SYSTEM:
+        fmt = "%s: %s";
+        more = strerror(w->error_errno);
+        break;
+    case WHY_NO_MEMORY:
+        fmt = "%s: out of memory";
+        break;
+    case WHY_CA_UNUSABLE:
+        fmt = "%s: no usable certificate (PEM or DER, RSA or EC key)";
+        break;
+    case WHY_CRL_UNBUILT:
+        fmt = "%s: the crypto library was built without CRL support";
+        break;
+    case WHY_NOT_CRL:
+        fmt = "%s: not a CRL in PEM or DER";
+        break;
+    case WHY_NO_CERT:
+        fmt = "%s: no certificate in it (not PEM or DER, or unparsable)";
+        break;
+    case WHY_KEY_PASSWORD_NEEDED:
+        fmt = "%s: the key is encrypted: give its passphrase "
+              "(iotls_config_set_key_password, iotls --key-pass)";
+        break;
+    case WHY_KEY_PASSWORD_WRONG:
+        fmt = "%s: the passphrase does not decrypt the key";
+        break;
+    case WHY_KEY_CIPHER:
+        fmt = "%s: the key is encrypted with a scheme the crypto library (%s) cannot "
+              "decrypt; re-encrypt it as traditional PEM (openssl ec|rsa -aes128)";
+        more = iotls_crypto_backend_name();
+        break;
+    case WHY_KEY_MISMATCH:
+        fmt = "%s do not belong together (the certificate is for another key)";
+        break;
+    default:
+        fmt = "%s: not a private key in PEM or DER (or of an unsupported type)";
+        break;
+    }
+    snprintf(w->error, sizeof w->error, fmt, subject, more);
+    w->error_why = WHY_TEXT;
+    return w->error;
 }
 
 /* A file the provider is about to read: say which and why when it cannot
@@ -323,8 +406,12 @@ const char *iotls_config_error(const iotls_config *cfg)
 static int check_readable(iotls_config *cfg, const char *what, const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return config_fail(cfg, IOTLS_ERR_KEY_LOAD, "%s %s: %s", what, path, strerror(errno));
+    if (f == NULL) {
+        cfg->error_errno = errno;
+        char subject[sizeof cfg->error];
+        snprintf(subject, sizeof subject, "%s %s", what, path);
+        return config_fail(cfg, IOTLS_ERR_KEY_LOAD, WHY_SYSTEM, subject, NULL);
+    }
     fclose(f);
     return IOTLS_OK;
 }
@@ -337,10 +424,12 @@ static int ca_loaded(iotls_config *cfg, int rc, const char *source)
         iotls__x509_free(&cfg->ca);
         iotls__x509_init(&cfg->ca);
         cfg->has_ca = 0;
+        char subject[sizeof cfg->error];
+        snprintf(subject, sizeof subject, "CA %s", source);
         if (rc == IOTLS_ERR_NO_MEMORY)
-            return config_fail(cfg, rc, "CA %s: out of memory", source);
-        return config_fail(cfg, rc == IOTLS_OK ? IOTLS_ERR_KEY_LOAD : rc,
-                           "CA %s: no usable certificate (PEM or DER, RSA or EC key)", source);
+            return config_fail(cfg, rc, WHY_NO_MEMORY, subject, NULL);
+        return config_fail(cfg, rc == IOTLS_OK ? IOTLS_ERR_KEY_LOAD : rc, WHY_CA_UNUSABLE, subject,
+                           NULL);
     }
     cfg->has_ca = 1;
     return IOTLS_OK;
@@ -359,7 +448,7 @@ int iotls_config_set_ca_file(iotls_config *cfg, const char *path)
 {
     if (!cfg || !path)
         return IOTLS_ERR_BAD_ARG;
-    cfg->error[0] = '\0';
+    config_clear_error(cfg);
     if (check_readable(cfg, "CA", path) != IOTLS_OK) {
         /* Fail closed as ca_loaded does, keeping the reason. */
         iotls__x509_free(&cfg->ca);
@@ -375,7 +464,7 @@ int iotls_config_set_ca_dir(iotls_config *cfg, const char *dir)
 {
     if (!cfg || !dir)
         return IOTLS_ERR_BAD_ARG;
-    cfg->error[0] = '\0';
+    config_clear_error(cfg);
     return ca_loaded(cfg, as_load_error(iotls__x509_load_dir(&cfg->ca, dir, &cfg->ca_skipped)),
                      dir);
 }
@@ -384,7 +473,7 @@ int iotls_config_set_ca_mem(iotls_config *cfg, const uint8_t *pem, size_t len)
 {
     if (!cfg || !pem || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    cfg->error[0] = '\0';
+    config_clear_error(cfg);
     return ca_loaded(
         cfg, as_load_error(iotls__x509_load_anchors_mem(&cfg->ca, pem, len, &cfg->ca_skipped)),
         "in memory");
@@ -405,19 +494,20 @@ static int crl_loaded(iotls_config *cfg, int rc, const char *source)
     if (rc == IOTLS_OK)
         return IOTLS_OK;
     cfg->crl_failed = 1;
+    char subject[sizeof cfg->error];
+    snprintf(subject, sizeof subject, "CRL %s", source);
     if (rc == IOTLS_ERR_NO_MEMORY)
-        return config_fail(cfg, rc, "CRL %s: out of memory", source);
+        return config_fail(cfg, rc, WHY_NO_MEMORY, subject, NULL);
     if (rc == IOTLS_ERR_UNSUPPORTED)
-        return config_fail(cfg, rc, "CRL %s: the crypto library was built without CRL support",
-                           source);
-    return config_fail(cfg, IOTLS_ERR_KEY_LOAD, "CRL %s: not a CRL in PEM or DER", source);
+        return config_fail(cfg, rc, WHY_CRL_UNBUILT, subject, NULL);
+    return config_fail(cfg, IOTLS_ERR_KEY_LOAD, WHY_NOT_CRL, subject, NULL);
 }
 
 int iotls_config_set_crl_file(iotls_config *cfg, const char *path)
 {
     if (!cfg || !path)
         return IOTLS_ERR_BAD_ARG;
-    cfg->error[0] = '\0';
+    config_clear_error(cfg);
     if (check_readable(cfg, "CRL", path) != IOTLS_OK) {
         cfg->crl_failed = 1;
         return IOTLS_ERR_KEY_LOAD;
@@ -429,7 +519,7 @@ int iotls_config_set_crl_mem(iotls_config *cfg, const uint8_t *data, size_t len)
 {
     if (!cfg || !data || len == 0)
         return IOTLS_ERR_BAD_ARG;
-    cfg->error[0] = '\0';
+    config_clear_error(cfg);
     return crl_loaded(cfg, iotls__crl_load_mem(&cfg->crl, data, len), "in memory");
 }
 
@@ -449,10 +539,9 @@ static void drop_cert(iotls_config *cfg)
 static int cert_half(iotls_config *cfg, int rc, const char *cert_name)
 {
     if (rc == IOTLS_ERR_NO_MEMORY)
-        return config_fail(cfg, rc, "%s: out of memory", cert_name);
+        return config_fail(cfg, rc, WHY_NO_MEMORY, cert_name, NULL);
     if (rc != IOTLS_OK || iotls__x509_count(&cfg->cert) == 0)
-        return config_fail(cfg, IOTLS_ERR_KEY_LOAD,
-                           "%s: no certificate in it (not PEM or DER, or unparsable)", cert_name);
+        return config_fail(cfg, IOTLS_ERR_KEY_LOAD, WHY_NO_CERT, cert_name, NULL);
     return IOTLS_OK;
 }
 
@@ -484,33 +573,16 @@ static int cert_loaded(iotls_config *cfg, int rc, int why, const char *cert_name
                        const char *key_name)
 {
     if (rc == IOTLS_ERR_NO_MEMORY) {
-        config_fail(cfg, rc, "%s: out of memory", key_name);
+        config_fail(cfg, rc, WHY_NO_MEMORY, key_name, NULL);
     } else if (rc != IOTLS_OK) {
-        switch (why) {
-        case IOTLS_PKEY_WHY_PASSWORD_NEEDED:
-            config_fail(cfg, rc,
-                        "%s: the key is encrypted: give its passphrase "
-                        "(iotls_config_set_key_password, iotls --key-pass)",
-                        key_name);
-            break;
-        case IOTLS_PKEY_WHY_PASSWORD_WRONG:
-            config_fail(cfg, rc, "%s: the passphrase does not decrypt the key", key_name);
-            break;
-        case IOTLS_PKEY_WHY_CIPHER:
-            config_fail(cfg, rc,
-                        "%s: the key is encrypted with a scheme the crypto library (%s) cannot "
-                        "decrypt; re-encrypt it as traditional PEM (openssl ec|rsa -aes128)",
-                        key_name, iotls_crypto_backend_name());
-            break;
-        default:
-            config_fail(cfg, rc, "%s: not a private key in PEM or DER (or of an unsupported type)",
-                        key_name);
-            break;
-        }
+        config_fail(cfg, rc,
+                    why == IOTLS_PKEY_WHY_PASSWORD_NEEDED  ? WHY_KEY_PASSWORD_NEEDED
+                    : why == IOTLS_PKEY_WHY_PASSWORD_WRONG ? WHY_KEY_PASSWORD_WRONG
+                    : why == IOTLS_PKEY_WHY_CIPHER         ? WHY_KEY_CIPHER
+                                                           : WHY_NOT_KEY,
+                    key_name, NULL);
     } else if (iotls__x509_matches_key(&cfg->cert, &cfg->key) != 1) {
-        rc = config_fail(cfg, IOTLS_ERR_KEY_LOAD,
-                         "%s and %s do not belong together (the certificate is for another key)",
-                         cert_name, key_name);
+        rc = config_fail(cfg, IOTLS_ERR_KEY_LOAD, WHY_KEY_MISMATCH, cert_name, key_name);
     }
     if (rc != IOTLS_OK) {
         drop_cert(cfg);
@@ -525,7 +597,7 @@ int iotls_config_set_cert_file(iotls_config *cfg, const char *cert_path, const c
     if (!cfg || !cert_path || !key_path)
         return IOTLS_ERR_BAD_ARG;
     drop_cert(cfg);
-    cfg->error[0] = '\0';
+    config_clear_error(cfg);
     char cert_name[160], key_name[160];
     snprintf(cert_name, sizeof cert_name, "certificate file %s", cert_path);
     snprintf(key_name, sizeof key_name, "key file %s", key_path);
@@ -549,7 +621,7 @@ int iotls_config_set_cert_mem(iotls_config *cfg, const uint8_t *cert_pem, size_t
     if (!cfg || !cert_pem || !key_pem || cert_len == 0 || key_len == 0)
         return IOTLS_ERR_BAD_ARG;
     drop_cert(cfg);
-    cfg->error[0] = '\0';
+    config_clear_error(cfg);
     int rc = cert_half(cfg, iotls__x509_load_mem(&cfg->cert, cert_pem, cert_len), "certificate");
     if (rc != IOTLS_OK) {
         drop_cert(cfg);
@@ -733,7 +805,12 @@ int iotls_config_set_tickets(iotls_config *cfg, unsigned count)
 {
     if (!cfg || count > 16)
         return IOTLS_ERR_BAD_ARG;
-    if (!IOTLS_FEATURE_RESUMPTION && count > 0)
+#ifdef IOTLS_NO_SERVER
+    const int can_issue = 0; /* only the server's code sends tickets */
+#else
+    const int can_issue = IOTLS_FEATURE_RESUMPTION;
+#endif
+    if (!can_issue && count > 0)
         return IOTLS_ERR_UNSUPPORTED;
     if (count > 0 && !cfg->has_ticket_key)
         return IOTLS_ERR_CONFIG;

@@ -494,10 +494,19 @@ static void test_cert_files(void)
     CHECK_RC(iotls_config_set_ca_file(cfg, missing), IOTLS_ERR_KEY_LOAD);
     CHECK(cfg->has_ca == 0);
     CHECK(strstr(iotls_config_error(cfg), missing) != NULL);
+    /* The text is made when first asked for (config.c): a second call
+     * gives the same words, and a setter that succeeds clears them. */
+    static const uint8_t not_pem[] = "not a certificate";
+    CHECK_RC(iotls_config_set_ca_mem(cfg, not_pem, sizeof not_pem - 1), IOTLS_ERR_KEY_LOAD);
+    CHECK(strcmp(iotls_config_error(cfg),
+                 "CA in memory: no usable certificate (PEM or DER, RSA or EC key)") == 0);
+    CHECK(strcmp(iotls_config_error(cfg),
+                 "CA in memory: no usable certificate (PEM or DER, RSA or EC key)") == 0);
     /* A directory holding one CA certificate (and a key, which is skipped). */
     CHECK_OK(iotls_config_set_ca_dir(cfg, dir));
     CHECK(cfg->has_ca == 1);
     CHECK(iotls__x509_count(&cfg->ca) >= 1);
+    CHECK(strcmp(iotls_config_error(cfg), "") == 0);
     iotls_config_free(cfg);
 
     unlink(cert_path);

@@ -404,6 +404,22 @@ static void test_explain(void)
     iotls__x509_explain(&chain, IOTLS_ERR_DECODE, now, text, sizeof text);
     CHECK(text[0] == '\0');
     iotls__x509_free(&chain);
+
+    /* The ends of what a certificate can say: 1950-01-01 (UTCTime's first
+     * year) and 9999-12-31 23:59:59 (RFC 5280 4.1.2.5's "no well-defined
+     * expiration date"), read back to the second. */
+    iotls_cert_spec s;
+    memset(&s, 0, sizeof s);
+    s.subject = "CN=long.example";
+    s.not_before = -631152000;
+    s.not_after = INT64_C(253402300799);
+    ident long_lived;
+    make(&long_lived, IOTLS_KEY_EC_P256, &s, &ca, "long_lived");
+    load_chain(&chain, &long_lived, NULL);
+    CHECK_OK(iotls__x509_validity(&chain, 0, &from, &to));
+    CHECK(from == -631152000);
+    CHECK(to == INT64_C(253402300799));
+    iotls__x509_free(&chain);
 }
 
 static void test_profile(void)

@@ -458,20 +458,23 @@ int iotls__mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host)
 /* ---- the policy's clock and the verdict texts ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+ * days_from_civil). In 32 bits: Mbed TLS' parser only gives years of four
+ * digits (0..9999, about 3.7 million days either way), and a 32-bit
+ * microcontroller then divides without the C library's 64-bit division
+ * (which nothing else of the firmware needs on Cortex-M). */
+static int32_t days_from_civil(int32_t y, int32_t m, int32_t d)
 {
     y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const int32_t era = (y >= 0 ? y : y - 399) / 400;
+    const int32_t yoe = y - era * 400;
+    const int32_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
 }
 
 int64_t iotls__mbx509_time_unix(const mbedtls_x509_time *t)
 {
-    return days_from_civil(t->year, t->mon, t->day) * 86400 + (int64_t)t->hour * 3600 +
+    return (int64_t)days_from_civil(t->year, t->mon, t->day) * 86400 + (int64_t)t->hour * 3600 +
            (int64_t)t->min * 60 + t->sec;
 }
 
