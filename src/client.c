@@ -418,6 +418,10 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
     int has_group = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
     int has_cookie = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_COOKIE)) != 0;
 
+    /* Without a share of ours (IOTLS_PSK_KE_ONLY) our ClientHello had no
+     * key_share or supported_groups to answer (RFC 8446 4.2). */
+    if (has_group && s->share_group == 0)
+        return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     if (has_group) {
         /* A group we did not offer, or the one we already sent a share
          * for, cannot help. */
@@ -514,6 +518,10 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
      * when we offered it. */
     if (!has_share && (!resumed || !cfg->psk_ke))
         return IOTLS_ERR_MISSING_EXTENSION;
+    /* A share answering a ClientHello that had none (IOTLS_PSK_KE_ONLY):
+     * its group 0 would otherwise match our "no share". */
+    if (has_share && s->share_group == 0)
+        return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     if (has_share && sh.key_share_group != s->share_group)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 
