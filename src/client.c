@@ -515,9 +515,13 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (resumed && (sh.selected_identity != 0 || iotls__suite_hash(sh.cipher_suite) != s->psk_alg))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     /* Without a PSK the (EC)DHE share is the only way to keys; psk_ke only
-     * when we offered it. */
-    if (!has_share && (!resumed || !cfg->psk_ke))
+     * when we offered it: a PSK selected without the key_share our
+     * psk_dhe_ke asked for is inconsistent, illegal_parameter (RFC 8446
+     * 4.2.11). */
+    if (!has_share && !resumed)
         return IOTLS_ERR_MISSING_EXTENSION;
+    if (!has_share && !cfg->psk_ke)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
     /* A share answering a ClientHello that had none (IOTLS_PSK_KE_ONLY):
      * its group 0 would otherwise match our "no share". */
     if (has_share && s->share_group == 0)
