@@ -418,6 +418,10 @@ static int on_hello_retry_request(iotls_conn *c, const uint8_t *msg, size_t len,
     int has_group = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_KEY_SHARE)) != 0;
     int has_cookie = (sh->exts_seen & IOTLS_EXT_BIT(IOTLS_EXTID_COOKIE)) != 0;
 
+    /* Without a share of ours (IOTLS_PSK_KE_ONLY) our ClientHello had no
+     * key_share or supported_groups to answer (RFC 8446 4.2). */
+    if (has_group && s->share_group == 0)
+        return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     if (has_group) {
         /* A group we did not offer, or the one we already sent a share
          * for, cannot help. */
@@ -511,9 +515,17 @@ static int on_server_hello(iotls_conn *c, const uint8_t *msg, size_t len)
     if (resumed && (sh.selected_identity != 0 || iotls__suite_hash(sh.cipher_suite) != s->psk_alg))
         return IOTLS_ERR_ILLEGAL_PARAMETER;
     /* Without a PSK the (EC)DHE share is the only way to keys; psk_ke only
-     * when we offered it. */
-    if (!has_share && (!resumed || !cfg->psk_ke))
+     * when we offered it: a PSK selected without the key_share our
+     * psk_dhe_ke asked for is inconsistent, illegal_parameter (RFC 8446
+     * 4.2.11). */
+    if (!has_share && !resumed)
         return IOTLS_ERR_MISSING_EXTENSION;
+    if (!has_share && !cfg->psk_ke)
+        return IOTLS_ERR_ILLEGAL_PARAMETER;
+    /* A share answering a ClientHello that had none (IOTLS_PSK_KE_ONLY):
+     * its group 0 would otherwise match our "no share". */
+    if (has_share && s->share_group == 0)
+        return IOTLS_ERR_UNSUPPORTED_EXTENSION;
     if (has_share && sh.key_share_group != s->share_group)
         return IOTLS_ERR_ILLEGAL_PARAMETER;
 

@@ -483,7 +483,12 @@ static int process_record(iotls_conn *c)
 static int rx_body_len(const iotls_conn *c, size_t *body_len)
 {
     uint8_t type;
-    int rc = iotls__record_header(rx_record(c), c->rx_len, c->rd.active, &type, body_len);
+    /* Declined 0-RTT records skipped before any read keys (after a
+     * HelloRetryRequest) are protected records all the same: up to
+     * 2^14 + 256 bytes (RFC 8446 5.2). */
+    int protected_expected =
+        c->rd.active || (c->hs.skip_early_data && rx_record(c)[0] == IOTLS_CT_APPLICATION_DATA);
+    int rc = iotls__record_header(rx_record(c), c->rx_len, protected_expected, &type, body_len);
     if (rc == IOTLS_OK && *body_len + IOTLS_RECORD_HEADER_LEN > c->rx_cap)
         rc = IOTLS_ERR_RECORD_OVERFLOW;
     /* Reassembly in rx: a record within our limit that does not fit behind

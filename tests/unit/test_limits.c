@@ -578,6 +578,59 @@ static void test_early_record_inside_partial_hello(void)
     iotls_config_free(cfg);
 }
 
+/* After a HelloRetryRequest the 0-RTT records are skipped unopened, but
+ * they are still protected records: up to 2^14 + 256 bytes of ciphertext
+ * (RFC 8446 5.2), not the 2^14 of a plaintext one. A client's full 16 KiB
+ * early record (content, type, tag: 16401 bytes) is skipped, one over
+ * 2^14 + 256 is record_overflow. */
+static void test_full_early_record_after_retry(void)
+{
+    if (!iotls__kex_supported(IOTLS_GROUP_X25519)) {
+        printf("limits: full-size 0-RTT record after a HelloRetryRequest: not run, "
+               "the crypto library has one group\n");
+        return;
+    }
+    uint8_t ch[2048];
+    size_t ch_len = hello_with_early_data(ch, sizeof ch);
+    CHECK(ch_len > 0);
+    iotls_config *cfg = make_cfg("srv.pem", "srv.key");
+    CHECK(cfg == NULL || iotls_config_set_groups(cfg, "secp256r1") == IOTLS_OK);
+    void *mem = NULL;
+    iotls_conn *sv = cfg ? conn_new(cfg, IOTLS_ROLE_SERVER, &mem) : NULL;
+    CHECK(sv != NULL);
+    if (sv && ch_len > 0) {
+        size_t used = 0, n = 0;
+        CHECK_OK(iotls_conn_start(sv));
+        CHECK_OK(iotls_conn_input(sv, ch, ch_len, &used));
+        CHECK(sv->hs.skip_early_data == 1 && !sv->rd.active);
+        CHECK(iotls_conn_output(sv, &n) != NULL); /* the HelloRetryRequest */
+        iotls_conn_output_consume(sv, n);
+        static uint8_t rec[5 + IOTLS_MAX_CIPHERTEXT + 1];
+        memset(rec, 0xa5, sizeof rec);
+        rec[0] = IOTLS_CT_APPLICATION_DATA;
+        rec[1] = 0x03;
+        rec[2] = 0x03;
+        size_t body = IOTLS_MAX_PLAINTEXT + 1 + IOTLS_AEAD_TAG_LEN;
+        rec[3] = (uint8_t)(body >> 8);
+        rec[4] = (uint8_t)body;
+        int rc = iotls_conn_input(sv, rec, 5 + body, &used);
+        if (rc != IOTLS_OK)
+            fprintf(stderr, "  (a %zu-byte 0-RTT record after the HelloRetryRequest: rc %d)\n",
+                    body, rc);
+        CHECK_OK(rc);
+        CHECK(used == 5 + body);
+        body = IOTLS_MAX_CIPHERTEXT + 1;
+        rec[3] = (uint8_t)(body >> 8);
+        rec[4] = (uint8_t)body;
+        CHECK_RC(iotls_conn_input(sv, rec, 5 + body, &used), IOTLS_ERR_RECORD_OVERFLOW);
+        CHECK(sv->alert_sent == IOTLS_ALERT_RECORD_OVERFLOW);
+    }
+    if (sv)
+        iotls_conn_free(sv);
+    free(mem);
+    iotls_config_free(cfg);
+}
+
 /* ---------------- blocking API: a peer that never answers ---------------- */
 
 static void test_timeout(int server)
@@ -637,6 +690,7 @@ int main(void)
         test_server_chain_keys();
         test_early_data_budget();
         test_early_record_inside_partial_hello();
+        test_full_early_record_after_retry();
         test_timeout(0);
         test_timeout(1);
     }

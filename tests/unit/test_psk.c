@@ -675,6 +675,110 @@ static void test_ca_without_name(void)
     iotls_config_free(psk_only);
 }
 
+/* ---------------- a key share answered that was never sent ----------------
+ * A client without ECC (IOTLS_PSK_KE_ONLY) sends neither supported_groups
+ * nor key_share. A ServerHello or HelloRetryRequest with a key_share then
+ * answers an extension the client did not send: unsupported_extension (RFC
+ * 8446 4.2), and the HelloRetryRequest names a group the client never
+ * listed (4.2.8). */
+
+/* A ServerHello (or HelloRetryRequest) record for cl's ClientHello: its
+ * session id, the PSK's suite, the PSK selected (SH only) and a key_share
+ * for group (none when with_share is 0). */
+static size_t hello_for(const iotls_conn *cl, int hrr, int with_share, uint16_t group, uint8_t *out,
+                        size_t cap)
+{
+    static const uint8_t random[32] = {1};
+    static const uint8_t share[32] = {9};
+    iotls_server_hello_params hp;
+    memset(&hp, 0, sizeof hp);
+    hp.random = random;
+    hp.is_hrr = hrr;
+    hp.session_id_echo = cl->hs.cl.session_id;
+    hp.session_id_len = cl->hs.cl.session_id_len;
+    hp.cipher_suite = IOTLS_TLS_AES_128_GCM_SHA256;
+    /* The writer leaves out a key_share of group 0: write X25519's and
+     * patch the group afterwards. */
+    hp.key_share_group = !with_share ? 0 : group != 0 ? group : IOTLS_GROUP_X25519;
+    hp.key_share = share;
+    hp.key_share_len = sizeof share;
+    hp.has_psk = !hrr;
+    iotls_writer w;
+    iotls__wr_init(&w, out + 5, cap - 5);
+    if (iotls__server_hello_write(&w, &hp) != IOTLS_OK)
+        return 0;
+    if (with_share && group == 0) {
+        /* key_share: type 0x0033, length, then the group. */
+        for (size_t i = 0; i + 6 <= w.len; i++)
+            if (out[5 + i] == 0x00 && out[5 + i + 1] == 0x33 && out[5 + i + 4] == 0x00 &&
+                out[5 + i + 5] == 0x1d) {
+                out[5 + i + 5] = 0x00;
+                break;
+            }
+    }
+    out[0] = IOTLS_CT_HANDSHAKE;
+    out[1] = 0x03;
+    out[2] = 0x03;
+    out[3] = (uint8_t)(w.len >> 8);
+    out[4] = (uint8_t)w.len;
+    return 5 + w.len;
+}
+
+static void test_share_not_offered(void)
+{
+    for (int hrr = 0; hrr < 2; hrr++) {
+        /* SH: group 0, which matches the client's "no share" unless the
+         * client knows it sent none; HRR: a group the config lists. */
+        uint16_t group = hrr ? IOTLS_GROUP_X25519 : 0;
+        iotls_config *ccfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+        iotls_config_set_psk_ke(ccfg, IOTLS_PSK_KE_ONLY);
+        iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, NULL);
+        CHECK(cl != NULL);
+        if (cl != NULL) {
+            CHECK_OK(iotls_conn_start(cl));
+            size_t n = 0;
+            CHECK(iotls_conn_output(cl, &n) != NULL);
+            iotls_conn_output_consume(cl, n);
+            uint8_t rec[512];
+            size_t len = hello_for(cl, hrr, 1, group, rec, sizeof rec);
+            CHECK(len > 0);
+            size_t used = 0;
+            int rc = iotls_conn_input(cl, rec, len, &used);
+            if (rc != IOTLS_ERR_UNSUPPORTED_EXTENSION)
+                fprintf(stderr, "  (%s with a key_share: rc %d)\n",
+                        hrr ? "HelloRetryRequest" : "ServerHello", rc);
+            CHECK_RC(rc, IOTLS_ERR_UNSUPPORTED_EXTENSION);
+            CHECK(cl->alert_sent == IOTLS_ALERT_UNSUPPORTED_EXTENSION);
+        }
+        tl_conn_free(cl);
+        iotls_config_free(ccfg);
+    }
+}
+
+/* RFC 8446 4.2.11: a client that offered psk_dhe_ke alone checks that a
+ * ServerHello selecting its PSK carries a key_share, and aborts with
+ * illegal_parameter when it does not. */
+static void test_psk_without_share(void)
+{
+    iotls_config *ccfg = psk_config(IOTLS_TLS_AES_128_GCM_SHA256, g_id, 0);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, NULL);
+    CHECK(cl != NULL);
+    if (cl != NULL) {
+        CHECK_OK(iotls_conn_start(cl));
+        size_t n = 0;
+        CHECK(iotls_conn_output(cl, &n) != NULL);
+        iotls_conn_output_consume(cl, n);
+        uint8_t rec[512];
+        size_t len = hello_for(cl, 0, 0, 0, rec, sizeof rec);
+        CHECK(len > 0);
+        size_t used = 0;
+        CHECK_RC(iotls_conn_input(cl, rec, len, &used), IOTLS_ERR_ILLEGAL_PARAMETER);
+        CHECK(cl->alert_sent == IOTLS_ALERT_ILLEGAL_PARAMETER);
+    }
+    tl_conn_free(cl);
+    iotls_config_free(ccfg);
+}
+
 int main(void)
 {
     CHECK_OK(make_pki());
@@ -683,5 +787,7 @@ int main(void)
     test_unknown_identity();
     test_key_update_limit();
     test_ca_without_name();
+    test_share_not_offered();
+    test_psk_without_share();
     return tl_finish("psk");
 }
