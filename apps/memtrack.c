@@ -44,9 +44,10 @@ static _Thread_local int tl_tracing, tl_in_trace;
 static _Thread_local trace_block *tl_live, *tl_at_peak; /* __libc_calloc: not counted */
 static _Thread_local int tl_nlive, tl_npeak;
 
+/* Called only while tracing: the allocator's hot path pays one test. */
 static void trace_add(void *p, size_t size)
 {
-    if (!tl_tracing || tl_in_trace || tl_nlive == TRACE_MAX)
+    if (tl_in_trace || tl_nlive == TRACE_MAX)
         return;
     tl_in_trace = 1;
     trace_block *b = &tl_live[tl_nlive++];
@@ -58,8 +59,6 @@ static void trace_add(void *p, size_t size)
 
 static void trace_del(void *p)
 {
-    if (!tl_tracing)
-        return;
     for (int i = 0; i < tl_nlive; i++)
         if (tl_live[i].p == p) {
             tl_live[i] = tl_live[--tl_nlive];
@@ -116,8 +115,10 @@ void *malloc(size_t n)
 {
     void *p = __libc_malloc(n);
     if (p) {
-        trace_add(p, malloc_usable_size(p));
-        account((long long)malloc_usable_size(p));
+        size_t got = malloc_usable_size(p);
+        if (tl_tracing)
+            trace_add(p, got);
+        account((long long)got);
     }
     return p;
 }
@@ -126,8 +127,10 @@ void *calloc(size_t n, size_t size)
 {
     void *p = __libc_calloc(n, size);
     if (p) {
-        trace_add(p, malloc_usable_size(p));
-        account((long long)malloc_usable_size(p));
+        size_t got = malloc_usable_size(p);
+        if (tl_tracing)
+            trace_add(p, got);
+        account((long long)got);
     }
     return p;
 }
@@ -136,9 +139,9 @@ void *realloc(void *old, size_t n)
 {
     size_t before = old ? malloc_usable_size(old) : 0;
     void *p = __libc_realloc(old, n);
-    if (old && (p || n == 0))
+    if (tl_tracing && old && (p || n == 0))
         trace_del(old);
-    if (p)
+    if (tl_tracing && p)
         trace_add(p, malloc_usable_size(p));
     if (p)
         account((long long)malloc_usable_size(p) - (long long)before);
@@ -150,7 +153,8 @@ void *realloc(void *old, size_t n)
 void free(void *p)
 {
     if (p) {
-        trace_del(p);
+        if (tl_tracing)
+            trace_del(p);
         account(-(long long)malloc_usable_size(p));
     }
     __libc_free(p);
