@@ -19,6 +19,7 @@
  * asserted: it measures. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,13 +113,19 @@ typedef struct {
 static void *side_main(void *p)
 {
     side_job *j = p;
-    /* IOTLS_HEAP_TRACE=client|server: what that side's peak is made of,
-     * the blocks with their call stacks (tools/heap_at_peak.py groups
-     * them). Tracing costs stack: the deepest stack is then not valid. */
+    /* IOTLS_HEAP_TRACE=client|server, in a build compiled with
+     * -DIOTLS_HEAP_TRACE: what that side's peak is made of, the blocks
+     * with their call stacks (tools/heap_at_peak.py groups them). Tracing
+     * costs stack and time: the other figures are then not valid. */
     const char *trace = getenv("IOTLS_HEAP_TRACE");
     int tracing = trace && strcmp(trace, j->is_server ? "server" : "client") == 0 && !j->prime;
-    if (tracing)
-        memtrack_trace_thread(1);
+    if (tracing && !memtrack_trace_thread(1)) {
+        static atomic_int said;
+        if (!atomic_exchange(&said, 1))
+            fprintf(stderr, "iotls bench: IOTLS_HEAP_TRACE: not in this build (compile it "
+                            "with -DIOTLS_HEAP_TRACE, e.g. in CMAKE_C_FLAGS)\n");
+        tracing = 0;
+    }
     memtrack_reset_thread();
     iotls__crypto_mem_thread_reset();
     double t0 = bench_now_ms();

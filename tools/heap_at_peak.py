@@ -10,10 +10,15 @@ allocated them (the first rule of RULES whose function is on the block's
 call stack), the bytes as the bench counts them (malloc_usable_size, the
 crypto library's allocator hook header included).
 
-Usage:
-  IOTLS_HEAP_TRACE=client build-psa/iotls bench --rounds 1 2>trace.txt >/dev/null
-  tools/heap_at_peak.py build-psa/iotls trace.txt iotls [N] [--blocks]
-  tools/heap_at_peak.py build-psa/iotls trace.txt MbedTLS4
+The trace is compiled in only with -DIOTLS_HEAP_TRACE (it would cost every
+allocation a test otherwise), in a build directory of its own:
+
+  cmake -S . -B build-trace -DCMAKE_C_FLAGS=-DIOTLS_HEAP_TRACE -DIOTLS_BENCH=ON \
+      -DIOTLS_CRYPTO=psa -DPSA_INCLUDE_DIR=... (as build-psa/)
+  cmake --build build-trace --target iotls_cli
+  IOTLS_HEAP_TRACE=client build-trace/iotls bench --rounds 1 2>trace.txt >/dev/null
+  tools/heap_at_peak.py build-trace/iotls trace.txt iotls [N] [--blocks]
+  tools/heap_at_peak.py build-trace/iotls trace.txt MbedTLS4
 N picks the stack's N-th dump (0: the warm-up round; default 1, the first
 measured full handshake); --blocks lists every block with its callers.
 """
