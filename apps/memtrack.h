@@ -7,6 +7,7 @@
 #define IOTLS_MEMTRACK_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 int memtrack_available(void);
 /* Start counting this thread's peak from its current usage. */
@@ -15,5 +16,11 @@ void memtrack_reset_thread(void);
  * the reset. */
 size_t memtrack_thread_peak(void);
 size_t memtrack_thread_current(void);
+/* Diagnostic: keep this thread's live blocks with their call stacks (on),
+ * then print the ones live at its peak and stop (dump). 0 (and nothing
+ * kept) unless the program was compiled with -DIOTLS_HEAP_TRACE and
+ * memtrack_available() is 1. */
+int memtrack_trace_thread(int on);
+void memtrack_trace_dump(FILE *out);
 
 #endif

@@ -19,6 +19,7 @@
  * asserted: it measures. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,19 @@ typedef struct {
 static void *side_main(void *p)
 {
     side_job *j = p;
+    /* IOTLS_HEAP_TRACE=client|server, in a build compiled with
+     * -DIOTLS_HEAP_TRACE: what that side's peak is made of, the blocks
+     * with their call stacks (tools/heap_at_peak.py groups them). Tracing
+     * costs stack and time: the other figures are then not valid. */
+    const char *trace = getenv("IOTLS_HEAP_TRACE");
+    int tracing = trace && strcmp(trace, j->is_server ? "server" : "client") == 0 && !j->prime;
+    if (tracing && !memtrack_trace_thread(1)) {
+        static atomic_int said;
+        if (!atomic_exchange(&said, 1))
+            fprintf(stderr, "iotls bench: IOTLS_HEAP_TRACE: not in this build (compile it "
+                            "with -DIOTLS_HEAP_TRACE, e.g. in CMAKE_C_FLAGS)\n");
+        tracing = 0;
+    }
     memtrack_reset_thread();
     iotls__crypto_mem_thread_reset();
     double t0 = bench_now_ms();
@@ -125,6 +139,14 @@ static void *side_main(void *p)
     j->ms = bench_now_ms() - t0;
     j->peak = memtrack_thread_peak();
     j->hook = iotls__crypto_mem_thread_peak();
+    if (tracing) {
+        static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&dump_lock);
+        fprintf(stderr, "=== heap at the peak: %s %s, peak %zu\n", j->st->name,
+                j->is_server ? "server" : "client", j->peak);
+        memtrack_trace_dump(stderr);
+        pthread_mutex_unlock(&dump_lock);
+    }
     j->ok = conn != NULL;
     if (conn) {
         j->handshaken = 1;
@@ -219,8 +241,17 @@ static int run_round(const bench_stack *st, void *ctx, size_t bulk, painted *pt,
     for (int k = 0; k < 2; k++) {
         if (started[k])
             pthread_join(th[k], NULL);
-        if (pt && stack_used)
-            stack_used[k] = stack_touched(pt->mem[k]) - pt->baseline;
+        if (pt && stack_used) {
+            size_t touched = stack_touched(pt->mem[k]);
+            stack_used[k] = touched - pt->baseline;
+            /* IOTLS_STACK_TRACE: the deepest byte written, for a watchpoint
+             * (tools/deepest_frames.py) in a run without address
+             * randomisation, where it is the same in every run. */
+            if (getenv("IOTLS_STACK_TRACE"))
+                fprintf(stderr, "stack: %s %s deepest %p used %zu\n", st->name,
+                        k ? "server" : "client", (void *)(pt->mem[k] + STACK_BYTES - touched),
+                        stack_used[k]);
+        }
     }
     close(sv[0]);
     close(sv[1]);

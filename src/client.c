@@ -697,6 +697,8 @@ static int on_certificate_request(iotls_conn *c, const uint8_t *msg, size_t len)
     return IOTLS_OK;
 }
 
+/* Takes the chain into c->peer_chain; verify_server_chain checks it once
+ * this frame, with the message's parse state, is gone (the table's then). */
 static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
 {
     iotls_certificate cert;
@@ -718,10 +720,12 @@ static int on_certificate(iotls_conn *c, const uint8_t *msg, size_t len)
             return rc == IOTLS_ERR_NO_MEMORY ? rc : IOTLS_ERR_BAD_CERTIFICATE;
     }
     c->peer_cert_presented = 1;
-    rc = iotls__transcript_update(&c->transcript, msg, len);
-    if (rc != IOTLS_OK)
-        return rc;
-    rc = iotls__conn_verify_peer_chain(c, 1);
+    return iotls__transcript_update(&c->transcript, msg, len);
+}
+
+static int verify_server_chain(iotls_conn *c)
+{
+    int rc = iotls__conn_verify_peer_chain(c, 1);
     if (rc != IOTLS_OK)
         return rc;
     c->hs.cl.state = IOTLS_CL_WAIT_CV;
@@ -948,17 +952,20 @@ static int on_server_finished(iotls_conn *c, const uint8_t *msg, size_t len)
 /* The messages each state accepts, and the read epoch they must arrive in
  * (ServerHello in the clear, the rest under the handshake keys). */
 static const iotls_hs_transition transitions[] = {
-    {IOTLS_CL_WAIT_SH, IOTLS_HS_SERVER_HELLO, IOTLS_EPOCH_PLAIN, on_server_hello},
+    {IOTLS_CL_WAIT_SH, IOTLS_HS_SERVER_HELLO, IOTLS_EPOCH_PLAIN, on_server_hello, NULL},
     {IOTLS_CL_WAIT_EE, IOTLS_HS_ENCRYPTED_EXTENSIONS, IOTLS_EPOCH_HANDSHAKE,
-     on_encrypted_extensions},
+     on_encrypted_extensions, NULL},
     /* Without a PSK the server must authenticate with a certificate:
      * CertificateVerify or Finished here is unexpected_message. */
     {IOTLS_CL_WAIT_CERT_CR, IOTLS_HS_CERTIFICATE_REQUEST, IOTLS_EPOCH_HANDSHAKE,
-     on_certificate_request},
-    {IOTLS_CL_WAIT_CERT_CR, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate},
-    {IOTLS_CL_WAIT_CERT, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate},
-    {IOTLS_CL_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify},
-    {IOTLS_CL_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_server_finished},
+     on_certificate_request, NULL},
+    {IOTLS_CL_WAIT_CERT_CR, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate,
+     verify_server_chain},
+    {IOTLS_CL_WAIT_CERT, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate,
+     verify_server_chain},
+    {IOTLS_CL_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify,
+     NULL},
+    {IOTLS_CL_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_server_finished, NULL},
 };
 
 void iotls__client_fail(iotls_conn *c)
@@ -978,6 +985,8 @@ int iotls__client_handle(iotls_conn *c, uint8_t hs_type, const uint8_t *msg, siz
         if (transitions[i].state == c->hs.cl.state && transitions[i].hs_type == hs_type &&
             transitions[i].epoch == c->rd_epoch) {
             rc = transitions[i].handler(c, msg, len);
+            if (rc == IOTLS_OK && transitions[i].then != NULL)
+                rc = transitions[i].then(c);
             break;
         }
     }

@@ -258,13 +258,19 @@ void iotls__conn_handshake_complete(iotls_conn *c);
  * read under epoch (enum iotls_epoch) goes to handler; anything else is
  * unexpected_message, refused before it is parsed. The handler adds its
  * message to the transcript itself, after the values that need the hash of
- * the messages before it (CertificateVerify, Finished). */
+ * the messages before it (CertificateVerify, Finished). then, when set,
+ * runs after the handler returned, from the dispatcher, before the next
+ * message: the client's check of the chain its Certificate handler took,
+ * so the library's signature checks do not run under the handler's parse
+ * state (the client's deepest stack, docs/psa.md). */
 typedef int (*iotls_hs_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
+typedef int (*iotls_hs_then)(iotls_conn *c);
 typedef struct {
     uint8_t state; /* the role's state enum */
     uint8_t hs_type;
     uint8_t epoch;
     iotls_hs_handler handler;
+    iotls_hs_then then; /* NULL: nothing after the handler */
 } iotls_hs_transition;
 
 /* Both roles' sending steps are states too: in state, step writes its

@@ -774,12 +774,13 @@ static int on_finished(iotls_conn *c, const uint8_t *msg, size_t len)
  * (a ClientHello in the clear, the client's second flight under the
  * handshake keys, EndOfEarlyData under the early keys). */
 static const iotls_hs_transition transitions[] = {
-    {IOTLS_SV_WAIT_CH, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello},
-    {IOTLS_SV_WAIT_CH2, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello2},
-    {IOTLS_SV_WAIT_EOED, IOTLS_HS_END_OF_EARLY_DATA, IOTLS_EPOCH_EARLY, on_end_of_early_data},
-    {IOTLS_SV_WAIT_CERT, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate},
-    {IOTLS_SV_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify},
-    {IOTLS_SV_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_finished},
+    {IOTLS_SV_WAIT_CH, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello, NULL},
+    {IOTLS_SV_WAIT_CH2, IOTLS_HS_CLIENT_HELLO, IOTLS_EPOCH_PLAIN, on_client_hello2, NULL},
+    {IOTLS_SV_WAIT_EOED, IOTLS_HS_END_OF_EARLY_DATA, IOTLS_EPOCH_EARLY, on_end_of_early_data, NULL},
+    {IOTLS_SV_WAIT_CERT, IOTLS_HS_CERTIFICATE, IOTLS_EPOCH_HANDSHAKE, on_certificate, NULL},
+    {IOTLS_SV_WAIT_CV, IOTLS_HS_CERTIFICATE_VERIFY, IOTLS_EPOCH_HANDSHAKE, on_certificate_verify,
+     NULL},
+    {IOTLS_SV_WAIT_FINISHED, IOTLS_HS_FINISHED, IOTLS_EPOCH_HANDSHAKE, on_finished, NULL},
 };
 
 void iotls__server_fail(iotls_conn *c)
