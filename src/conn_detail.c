@@ -149,5 +149,8 @@ int iotls_conn_error_detail(const iotls_conn *c, char *out, size_t cap)
         alert_hint(c, out, cap);
     else if (c->error == IOTLS_ERR_CERT_REQUIRED && c->role == IOTLS_ROLE_SERVER)
         append(out, cap, "the client sent no certificate");
+    else if (c->error == IOTLS_ERR_CONFIG && c->role == IOTLS_ROLE_SERVER && c->cert_cfg != NULL &&
+             c->cert_cfg != c->cfg && !c->cert_cfg->has_cert)
+        append(out, cap, "the configuration the SNI callback chose has no certificate");
     return IOTLS_OK;
 }

@@ -265,6 +265,13 @@ int iotls__conn_fail(iotls_conn *c, int err)
         return c->error;
     c->error = err;
     int alert = iotls_error_alert(err);
+    /* A configuration found unusable once the handshake runs (the one an
+     * SNI callback chose has no certificate): our fault, the peer broke no
+     * rule, but it must learn that the handshake is over. (Before a
+     * connection exists, IOTLS_ERR_CONFIG sends nothing: there is no one
+     * to tell.) */
+    if (err == IOTLS_ERR_CONFIG)
+        alert = IOTLS_ALERT_INTERNAL_ERROR;
     if (alert >= 0 && !c->close_notify_sent)
         (void)iotls__conn_send_alert(c, alert);
     /* Nothing secret is needed any more except the keys that sealed the

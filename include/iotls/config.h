@@ -290,7 +290,9 @@ IOTLS_API int iotls_config_set_key_update_limit(iotls_config *cfg, uint64_t reco
 IOTLS_API int iotls_config_set_time_cb(iotls_config *cfg, uint64_t (*now_ms)(void *arg), void *arg);
 
 /* Server: choose the certificate by the client's server_name. Return a
- * config whose cert/key to use (or NULL to keep the default). */
+ * config whose cert/key to use (or NULL to keep the default). One without
+ * a certificate fails the handshake with IOTLS_ERR_CONFIG and sends the
+ * client internal_error. */
 typedef const iotls_config *(*iotls_sni_fn)(void *arg, const char *server_name);
 IOTLS_API int iotls_config_set_sni_cb(iotls_config *cfg, iotls_sni_fn fn, void *arg);
 

@@ -124,7 +124,10 @@ enum iotls_alert {
 IOTLS_API const char *iotls_error_name(int err);
 /* One-line human explanation of an error code. */
 IOTLS_API const char *iotls_error_string(int err);
-/* The alert description to send for err, or -1 when none is sent. */
+/* The alert description to send for err, or -1 when none is sent.
+ * IOTLS_ERR_CONFIG gives -1 (configuration calls fail outside any
+ * connection), but a connection that finds its configuration unusable
+ * mid-handshake sends internal_error. */
 IOTLS_API int iotls_error_alert(int err);
 /* Name of an alert description, e.g. "decode_error"; "unknown" otherwise. */
 IOTLS_API const char *iotls_alert_name(int alert);

@@ -78,6 +78,7 @@ struct iotls {
      * handshake, returned first by iotls_read. */
     uint8_t *early_in;
     size_t early_in_len, early_in_off;
+    size_t early_in_cap; /* bytes allocated at early_in */
     char errbuf[640];
 };
 
@@ -353,33 +354,57 @@ static uint32_t handshake_timeout(const iotls *t)
     return t->timeout_ms ? t->timeout_ms : DEFAULT_HANDSHAKE_TIMEOUT_MS;
 }
 
+/* Room in t->early_in for more bytes. The block doubles, from one chunk
+ * of drain_early up to the configuration's max_early_data (the engine takes
+ * no more, RFC 8446 4.2.10), so n bytes cost O(n) copying and O(log n)
+ * allocations. Not realloc: the old block holds plaintext and must be
+ * wiped before it goes back to the heap. */
+static int early_in_reserve(iotls *t, size_t more, size_t first)
+{
+    if (more <= t->early_in_cap - t->early_in_len)
+        return IOTLS_OK;
+    if (more > SIZE_MAX - t->early_in_len)
+        return IOTLS_ERR_NO_MEMORY;
+    size_t need = t->early_in_len + more;
+    size_t cap = t->early_in_cap == 0             ? first
+                 : t->early_in_cap > SIZE_MAX / 2 ? need
+                                                  : t->early_in_cap * 2;
+    if (cap > t->cfg->max_early_data)
+        cap = t->cfg->max_early_data;
+    if (cap < need)
+        cap = need;
+    uint8_t *grown = malloc(cap);
+    if (grown == NULL)
+        return IOTLS_ERR_NO_MEMORY;
+    if (t->early_in != NULL) {
+        memcpy(grown, t->early_in, t->early_in_len);
+        iotls__wipe(t->early_in, t->early_in_cap);
+        free(t->early_in);
+    }
+    t->early_in = grown;
+    t->early_in_cap = cap;
+    return IOTLS_OK;
+}
+
 /* Server: accepted 0-RTT data waits in the engine before the handshake
  * ends and blocks further input until read: move it aside. */
 static int drain_early(iotls *t)
 {
     uint8_t tmp[1024];
+    int rc = IOTLS_OK;
     for (;;) {
         size_t n = 0;
         if (iotls_conn_handshake_done(t->conn) ||
             iotls_conn_read(t->conn, tmp, sizeof tmp, &n) != IOTLS_OK || n == 0)
-            return IOTLS_OK;
-        /* Not realloc: the old block holds plaintext and must be wiped
-         * before it goes back to the heap. */
-        uint8_t *grown = malloc(t->early_in_len + n);
-        if (grown == NULL) {
-            iotls__wipe(tmp, sizeof tmp);
-            return IOTLS_ERR_NO_MEMORY;
-        }
-        if (t->early_in_len > 0) {
-            memcpy(grown, t->early_in, t->early_in_len);
-            iotls__wipe(t->early_in, t->early_in_len);
-        }
-        free(t->early_in);
-        memcpy(grown + t->early_in_len, tmp, n);
-        t->early_in = grown;
+            break;
+        rc = early_in_reserve(t, n, sizeof tmp);
+        if (rc != IOTLS_OK)
+            break;
+        memcpy(t->early_in + t->early_in_len, tmp, n);
         t->early_in_len += n;
-        iotls__wipe(tmp, sizeof tmp);
     }
+    iotls__wipe(tmp, sizeof tmp);
+    return rc;
 }
 
 static int do_handshake(iotls *t)
@@ -1000,7 +1025,7 @@ size_t iotls_memory_used(const iotls *t)
     if (t == NULL)
         return 0;
     return sizeof *t + t->mem_len + t->session_len + t->session_key_len + t->early_out_len +
-           t->early_in_len;
+           t->early_in_cap;
 }
 
 void iotls_free(iotls *t)
@@ -1024,7 +1049,7 @@ void iotls_free(iotls *t)
         free(t->early_out);
     }
     if (t->early_in) {
-        iotls__wipe(t->early_in, t->early_in_len);
+        iotls__wipe(t->early_in, t->early_in_cap);
         free(t->early_in);
     }
     /* Ours was a hold on the configuration (iotls_config_free frees it

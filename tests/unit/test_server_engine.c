@@ -1593,6 +1593,52 @@ static void test_pair_sni_chain(void)
     config_free(&g_big_cfg);
 }
 
+/* An SNI callback that answers "localhost" with a configuration holding
+ * no certificate: our misconfiguration, found in the ClientHello. */
+static struct iotls_config g_certless_cfg;
+static const iotls_config *sni_pick_certless(void *arg, const char *name)
+{
+    (void)arg;
+    return strcmp(name, "localhost") == 0 ? &g_certless_cfg : NULL;
+}
+
+/* The server fails with IOTLS_ERR_CONFIG, and the client, which broke no
+ * rule, still learns that the handshake is over: internal_error. */
+static void test_pair_sni_certless(void)
+{
+    struct iotls_config scfg, ccfg;
+    config_with_chain(&scfg, "srv256", "srv256", 16384);
+    config_with_chain(&g_certless_cfg, "srv256", "srv256", 16384);
+    g_certless_cfg.has_cert = 0;
+    config_with_chain(&ccfg, "cli", "cli", 16384);
+    scfg.sni_cb = sni_pick_certless;
+    iotls_conn *sv = server_new(&scfg);
+    iotls_conn *cl = tl_conn_new(&ccfg, IOTLS_ROLE_CLIENT, "localhost");
+    CHECK(sv != NULL && cl != NULL);
+    if (sv && cl) {
+        static tl_wire to_sv, to_cl;
+        to_sv.len = to_cl.len = 0;
+        CHECK_OK(iotls_conn_start(cl));
+        tl_handshake(cl, &to_sv, sv, &to_cl);
+        CHECK_RC(iotls_conn_error(sv), IOTLS_ERR_CONFIG);
+        CHECK(sv->cert_cfg == &g_certless_cfg);
+        CHECK(sv->alert_sent == IOTLS_ALERT_INTERNAL_ERROR);
+        (void)tl_shuttle(sv, &to_cl, cl, NULL);
+        CHECK(!iotls_conn_handshake_done(cl));
+        CHECK_RC(iotls_conn_error(cl), IOTLS_ERR_ALERT_RECEIVED);
+        CHECK(cl->peer_alert == IOTLS_ALERT_INTERNAL_ERROR);
+        /* The server's log says which configuration it was. */
+        char detail[256];
+        CHECK_OK(iotls_conn_error_detail(sv, detail, sizeof detail));
+        CHECK(strstr(detail, "SNI callback") != NULL);
+    }
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    config_free(&scfg);
+    config_free(&ccfg);
+    config_free(&g_certless_cfg);
+}
+
 /* Our flight is sized from our chain, not from max_handshake: a server
  * and a client presenting chains near the largest a peer accepts complete
  * (their tx takes the flight sealed), at the default record size and at
@@ -1794,6 +1840,7 @@ static void run_all(void)
     test_pair();
     test_pair_chain_sizes();
     test_pair_sni_chain();
+    test_pair_sni_certless();
     test_pair_send_record_size();
     test_pair_record_size(2048, 2048);
     test_pair_record_size(2048, 16384);
