@@ -53,7 +53,13 @@ static void *counting_calloc(size_t n, size_t size)
 {
     if (size != 0 && n > ((size_t)-1 - sizeof(block_header)) / size)
         return NULL;
+#ifdef PORT_HEAP_MAP
+    port_heap_map_caller = (uintptr_t)__builtin_return_address(0);
+#endif
     block_header *h = calloc(1, sizeof(block_header) + n * size);
+#ifdef PORT_HEAP_MAP
+    port_heap_map_caller = 0;
+#endif
     if (h == NULL)
         return NULL;
     h->size = n * size;
