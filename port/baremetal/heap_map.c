@@ -123,7 +123,6 @@ void port_heap_map_print(void)
     printf("HEAPMAP peak=%zu blocks=%zu lost=%zu\n", peak_seen, n_at_peak, lost);
     for (size_t i = 0; i < n_at_peak; i++)
         printf("HEAPBLOCK addr=0x%lx size=%zu usable=%zu caller=0x%lx mbedtls=%d\n",
-               (unsigned long)(uintptr_t)at_peak[i].p, at_peak[i].size,
-               at_peak[i].usable, (unsigned long)at_peak[i].caller,
-               at_peak[i].mbedtls);
+               (unsigned long)(uintptr_t)at_peak[i].p, at_peak[i].size, at_peak[i].usable,
+               (unsigned long)at_peak[i].caller, at_peak[i].mbedtls);
 }
