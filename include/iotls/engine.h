@@ -50,7 +50,10 @@ IOTLS_API size_t iotls_conn_buffers_size(const iotls_config *cfg);
  * both, which is only allowed with iotls_config_insecure_noverifycert or
  * pins). Returns NULL when mem is too small or misaligned (16 bytes). The
  * state is the first iotls_conn_state_size bytes of mem, the buffers the
- * rest (what iotls_conn_release_buffers hands back). */
+ * rest (what iotls_conn_release_buffers hands back). mem need not be
+ * zeroed: the state is cleared here, the buffers are not (every byte of
+ * them is written before it is read or sent; iotls_conn_free wipes them
+ * all). */
 IOTLS_API iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg,
                                       iotls_role role, const char *server_name);
 /* The same with the state and the buffers in two blocks (each 16-byte
