@@ -816,12 +816,14 @@ int iotls_config_set_psk_ke(iotls_config *cfg, int on)
 int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
                          const uint8_t *key, size_t key_len, uint16_t cipher_suite)
 {
-    if (!cfg || !identity || !key || identity_len == 0 ||
-        identity_len > sizeof cfg->ext_psk_identity || key_len < 16 ||
-        key_len > sizeof cfg->ext_psk)
+    if (!cfg || !identity || !key || identity_len == 0)
         return IOTLS_ERR_BAD_ARG;
+    /* Before the lengths: without the feature the rooms are one byte. */
     if (!IOTLS_FEATURE_EXT_PSK)
         return IOTLS_ERR_UNSUPPORTED;
+    if (identity_len > sizeof cfg->ext_psk_identity || key_len < 16 ||
+        key_len > sizeof cfg->ext_psk)
+        return IOTLS_ERR_BAD_ARG;
     iotls_hash_alg alg = iotls__suite_hash(cipher_suite);
     if (alg == IOTLS_HASH_NONE)
         return IOTLS_ERR_BAD_ARG;
