@@ -80,6 +80,7 @@ struct iotls_config {
     int middlebox_compat;
 
     size_t max_handshake;    /* largest handshake message in or out */
+    size_t max_ticket;       /* longest ticket a client offers; 0: IOTLS_SESSION_MAX_TICKET */
     int reassemble_in_place; /* a message spanning records joined in rx: no reasm buffer */
     size_t max_record_plain; /* record size: largest plaintext we receive and send (512..16384) */
     size_t max_record_send;  /* largest plaintext we send (512..16384); 0: the record size */

@@ -183,7 +183,8 @@ IOTLS_API void *iotls_conn_user(const iotls_conn *c);
 /* Client, before iotls_conn_start: offer the session in blob
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
  * other server name, suite not configured, ticket longer than the
- * configuration's max handshake size) or SESSION_EXPIRED. BORROWED,
+ * configuration's max handshake size or max ticket size) or
+ * SESSION_EXPIRED. BORROWED,
  * as the name says: the blob is checked and the connection keeps pointing
  * into it (its ticket), so keep it alive and unchanged until
  * iotls_conn_handshake_done() or iotls_conn_free(). A copy would make every

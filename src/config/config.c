@@ -21,6 +21,7 @@
 #define DEFAULT_REPLAY_ENTRIES 4096u
 #include "crypto/crypto.h"
 #include "iotls/iotls.h"
+#include "iotls/session.h"
 
 #define NAME_MAX_LEN 64
 #define TICKET_KEY_FILE_LEN 48
@@ -650,6 +651,16 @@ int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
     if (bytes < 512 || bytes > 262144)
         return IOTLS_ERR_CONFIG;
     cfg->max_handshake = bytes;
+    return IOTLS_OK;
+}
+
+int iotls_config_set_max_ticket_size(iotls_config *cfg, size_t bytes)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    if (bytes < 1 || bytes > IOTLS_SESSION_MAX_TICKET)
+        return IOTLS_ERR_CONFIG;
+    cfg->max_ticket = bytes;
     return IOTLS_OK;
 }
 
