@@ -42,11 +42,15 @@ size_t port_arena_peak(void)
 
 /* Mbed TLS' own allocations, counted for both firmwares alike: a size
  * header in front of each block. The port counts them, not the TLS stack,
- * so that neither firmware's TLS layer carries the measuring. */
+ * so that neither firmware's TLS layer carries the measuring. The header
+ * keeps 8-byte alignment, the most Mbed TLS needs here (no long double):
+ * one of max_align_t's size cost 16 B a block on cm4 and 32 B on rv32,
+ * 1.1 to 2.6 KB of each firmware's peak (docs/device.md). */
 typedef union {
-    max_align_t align;
+    uint64_t align;
     size_t size;
 } block_header;
+_Static_assert(sizeof(block_header) == 8, "the counting header is 8 bytes");
 static size_t mbedtls_heap_now, mbedtls_heap_peak;
 
 static void *counting_calloc(size_t n, size_t size)

@@ -10,8 +10,8 @@ ELF is the measurement image that ran (OUT/BOARD/*.elf). Prints every
 block in address order (with the gap to the next one: the allocator's
 header and any free hole), then the sums per caller function. A block
 asked for through Mbed TLS' calloc hook is named by Mbed TLS' caller and
-counts the port's counting header (platform.c: 16 B on cm4, 32 B on rv32)
-in "asked"; the sums by part leave it out."""
+counts the port's 8-byte counting header (platform.c) in "asked"; the sums
+by part leave it out."""
 import re
 import subprocess
 import sys
@@ -46,8 +46,8 @@ def main():
     out, elf = sys.argv[1], sys.argv[2]
     rv32 = "rv32" in elf
     tool = "riscv64-unknown-elf-addr2line" if rv32 else "arm-none-eabi-addr2line"
-    # sizeof(max_align_t): the port's counting header (platform.c).
-    header = 32 if rv32 else 16
+    # The port's counting header (platform.c).
+    header = 8
     blocks, peak = [], None
     for line in open(out, errors="replace"):
         m = re.search(r"HEAPMAP peak=(\d+)", line)
