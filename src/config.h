@@ -9,6 +9,7 @@
 
 #include "crypto/crypto.h"
 #include "iotls/config.h"
+#include "iotls/features.h"
 
 #define IOTLS_MAX_SUITES 5
 #define IOTLS_MAX_GROUPS 3
@@ -21,6 +22,23 @@
 #define IOTLS_MAX_EXT_PSK 64
 #define IOTLS_DEFAULT_TICKET_ROTATION_S 86400u
 #define IOTLS_MIN_TICKET_ROTATION_S 60u
+
+/* A build without ALPN or external PSKs (include/iotls/features.h) keeps a
+ * byte for their lists, not their room: their setters refuse, and a
+ * configuration stays in RAM for as long as its connections (on a device
+ * 450 B of the 3.2 KB). */
+#if IOTLS_FEATURE_ALPN
+#define IOTLS_CONFIG_ALPN_ROOM IOTLS_MAX_ALPN_WIRE
+#else
+#define IOTLS_CONFIG_ALPN_ROOM 1
+#endif
+#if IOTLS_FEATURE_EXT_PSK
+#define IOTLS_CONFIG_PSK_IDENTITY_ROOM IOTLS_MAX_PSK_IDENTITY
+#define IOTLS_CONFIG_EXT_PSK_ROOM IOTLS_MAX_EXT_PSK
+#else
+#define IOTLS_CONFIG_PSK_IDENTITY_ROOM 1
+#define IOTLS_CONFIG_EXT_PSK_ROOM 1
+#endif
 
 struct iotls_config {
     uint16_t suites[IOTLS_MAX_SUITES]; /* preference order */
@@ -55,7 +73,7 @@ struct iotls_config {
     int error_why;
     int error_errno;
 
-    uint8_t alpn[IOTLS_MAX_ALPN_WIRE]; /* ProtocolNameList body: len-prefixed names */
+    uint8_t alpn[IOTLS_CONFIG_ALPN_ROOM]; /* ProtocolNameList body: len-prefixed names */
     size_t alpn_len;
 
     int insecure_noverifycert;
@@ -66,6 +84,7 @@ struct iotls_config {
     int middlebox_compat;
 
     size_t max_handshake;    /* largest handshake message in or out */
+    size_t max_ticket;       /* longest ticket a client offers; 0: IOTLS_SESSION_MAX_TICKET */
     int reassemble_in_place; /* a message spanning records joined in rx: no reasm buffer */
     size_t max_record_plain; /* record size: largest plaintext we receive and send (512..16384) */
     size_t max_record_send;  /* largest plaintext we send (512..16384); 0: the record size */
@@ -104,9 +123,9 @@ struct iotls_config {
 
     /* One external (provisioned) PSK (RFC 8446 2.2): its identity, key and
      * the hash of the suites it may be used with. */
-    uint8_t ext_psk_identity[IOTLS_MAX_PSK_IDENTITY];
+    uint8_t ext_psk_identity[IOTLS_CONFIG_PSK_IDENTITY_ROOM];
     size_t ext_psk_identity_len;
-    uint8_t ext_psk[IOTLS_MAX_EXT_PSK];
+    uint8_t ext_psk[IOTLS_CONFIG_EXT_PSK_ROOM];
     size_t ext_psk_len;
     iotls_hash_alg ext_psk_hash;
     int has_ext_psk;

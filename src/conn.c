@@ -120,9 +120,12 @@ iotls_conn *iotls_conn_init_split(void *state, size_t state_len, void *buffers, 
     c->cfg = cfg;
     iotls__conn_carve_state(c);
     iotls__conn_fix_layout(c);
+    /* The buffers are not cleared: every byte of them is written before it
+     * is read or sent, and what was written is wiped (release, free), so
+     * their contents as given do not matter (a board whose malloc clears
+     * every block pays for one clear of the block, not two). */
     if (iotls_conn_attach_buffers(c, buffers, buffers_len) != IOTLS_OK)
         return NULL;
-    memset(buffers, 0, buffers_len);
     c->cert_cfg = cfg;
     c->role = role;
     c->peer_alert = -1;
@@ -187,10 +190,12 @@ void iotls_conn_free(iotls_conn *c)
     iotls__conn_wipe_secrets(c);
     iotls__transcript_free(&c->transcript);
     iotls__x509_free(&c->peer_chain);
-    /* Buffers hold decrypted data and handshake plaintext. */
-    iotls__wipe(c->rx, c->rx_cap);
-    iotls__hs_reasm_wipe(&c->reasm);
-    iotls__wipe(c->tx, c->tx_cap);
+    /* Buffers hold decrypted data and handshake plaintext: the whole
+     * block, as one wipe (alignment padding included, so a block given
+     * back is all zeros whatever it held when given). */
+    iotls__conn_wipe_buffers(c);
+    c->reasm.len = 0;
+    c->reasm.consumed = 0;
     c->app = NULL;
     c->app_len = 0;
     c->error = IOTLS_ERR_FAILED;

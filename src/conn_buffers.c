@@ -256,6 +256,12 @@ static size_t layout_len(const iotls_conn *c)
     return ALIGN_UP(c->rx_size) + ALIGN_UP(c->reasm_size) + ALIGN_UP(c->tx_size);
 }
 
+void iotls__conn_wipe_buffers(iotls_conn *c)
+{
+    if (c->rx != NULL)
+        iotls__wipe(c->rx, layout_len(c));
+}
+
 void iotls__conn_fix_layout(iotls_conn *c)
 {
     buffer_sizes s = sizes_for(c->cfg);

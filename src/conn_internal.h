@@ -54,6 +54,8 @@ void iotls__conn_carve_state(iotls_conn *c);
 /* Fixes the buffers' sizes from c->cfg, once, when the connection is
  * made: attaching and releasing blocks keep to them. */
 void iotls__conn_fix_layout(iotls_conn *c);
+/* Wipes the attached buffers' whole block (nothing when detached). */
+void iotls__conn_wipe_buffers(iotls_conn *c);
 
 /* Limits against peers that make us work without progress. */
 #define IOTLS_MAX_EMPTY_RECORDS 32

@@ -21,7 +21,8 @@ static const uint8_t session_magic[4] = {'I', 'O', 'T', 'S'};
 size_t iotls__session_ticket_room(const iotls_config *cfg)
 {
     size_t max_hs = cfg->max_handshake ? cfg->max_handshake : IOTLS_DEFAULT_MAX_HANDSHAKE;
-    return max_hs < IOTLS_SESSION_MAX_TICKET ? max_hs : IOTLS_SESSION_MAX_TICKET;
+    size_t room = cfg->max_ticket ? cfg->max_ticket : IOTLS_SESSION_MAX_TICKET;
+    return max_hs < room ? max_hs : room;
 }
 
 int iotls_session_from_ticket(iotls_session *s, const iotls_ticket *t)

@@ -144,6 +144,14 @@ IOTLS_API int iotls_config_set_connect_timeout_ms(iotls_config *cfg, uint32_t ms
  * 1024 (a refused ticket then fails with HANDSHAKE_TOO_LARGE when the
  * server's chain does not fit; docs/memory.md). */
 IOTLS_API int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes);
+/* Client: the longest session ticket it offers, from 1 to
+ * IOTLS_SESSION_MAX_TICKET (4096, the default). The send buffer keeps
+ * room for the ClientHello with a ticket of the smaller of this and the max
+ * handshake size: a device that resumes with its own gateway's tickets,
+ * whose size it knows, need not keep 4 KiB for a ticket. A saved session
+ * with a longer ticket is refused, IOTLS_ERR_SESSION_INVALID (a full
+ * handshake instead). IOTLS_ERR_CONFIG out of range. */
+IOTLS_API int iotls_config_set_max_ticket_size(iotls_config *cfg, size_t bytes);
 /* on = 1: no buffer of its own for a handshake message that spans records
  * (max_handshake bytes less per connection): it is reassembled in the
  * record buffer, as Mbed TLS does. Its first part stays at the front, the

@@ -50,7 +50,10 @@ IOTLS_API size_t iotls_conn_buffers_size(const iotls_config *cfg);
  * both, which is only allowed with iotls_config_insecure_noverifycert or
  * pins). Returns NULL when mem is too small or misaligned (16 bytes). The
  * state is the first iotls_conn_state_size bytes of mem, the buffers the
- * rest (what iotls_conn_release_buffers hands back). */
+ * rest (what iotls_conn_release_buffers hands back). mem need not be
+ * zeroed: the state is cleared here, the buffers are not (every byte of
+ * them is written before it is read or sent; iotls_conn_free wipes them
+ * all). */
 IOTLS_API iotls_conn *iotls_conn_init(void *mem, size_t mem_len, const iotls_config *cfg,
                                       iotls_role role, const char *server_name);
 /* The same with the state and the buffers in two blocks (each 16-byte
@@ -180,7 +183,8 @@ IOTLS_API void *iotls_conn_user(const iotls_conn *c);
 /* Client, before iotls_conn_start: offer the session in blob
  * (iotls_session_save) for resumption. Fails with SESSION_INVALID (damaged,
  * other server name, suite not configured, ticket longer than the
- * configuration's max handshake size) or SESSION_EXPIRED. BORROWED,
+ * configuration's max handshake size or max ticket size) or
+ * SESSION_EXPIRED. BORROWED,
  * as the name says: the blob is checked and the connection keeps pointing
  * into it (its ticket), so keep it alive and unchanged until
  * iotls_conn_handshake_done() or iotls_conn_free(). A copy would make every

@@ -16,6 +16,11 @@
 # With "p256m": the same iotls firmware compiled and linked against Mbed TLS 4
 # with p256-m and P-256 only (build-mbedtls4.sh OUT/mbedtls4 BOARD p256m;
 # crypto_config_p256m.h), OUT/BOARD/iotls-p256m-BOARD.elf.
+# With HEAP_MAP=1 in the environment: a measurement build, never the
+# measured image (give it an OUT of its own, whose mbedtls4/ may be a link
+# to the device build's): the allocator is wrapped (heap_map.c) and the
+# boot ends by printing the blocks the arena held at its high-water mark
+# (tools/device/heap_map.py names their callers).
 set -eu
 OUT=${1:?usage: build-firmware.sh OUT BOARD}
 BOARD=${2:?usage: build-firmware.sh OUT BOARD}
@@ -82,6 +87,13 @@ COMMON="$ARCH_FLAGS --specs=picolibc.specs -std=c11 -Wall -Wextra -Werror -ffunc
 -DIOTLS_NO_THREADS $PROFILE"
 # The engine's own stricter set (CMakeLists.txt: IOTLS_CORE_WARNINGS).
 CORE="-Wshadow -Wconversion"
+PORT_EXTRA=""
+LINK_EXTRA=""
+if [ "${HEAP_MAP:-0}" = 1 ]; then
+    COMMON="$COMMON -DPORT_HEAP_MAP"
+    PORT_EXTRA="port/baremetal/heap_map.c"
+    LINK_EXTRA="-Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=aligned_alloc -Wl,--wrap=free"
+fi
 
 compile() { # src extra-flags
     src=$1
@@ -96,11 +108,11 @@ cd "$REPO"
 if [ "$VARIANT" = mbedtls ]; then
     for f in port/baremetal/compare/main_mbedtls.c port/baremetal/startup.c \
         port/baremetal/platform.c port/baremetal/entropy.c \
-        port/baremetal/board_$BOARD.c port/baremetal/atomic.c; do
+        port/baremetal/board_$BOARD.c port/baremetal/atomic.c $PORT_EXTRA; do
         objs="$objs $(compile "$f" "$CORE -I$HERE")" || exit 1
     done
     # shellcheck disable=SC2086
-    $CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM \
+    $CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM $LINK_EXTRA \
         -Wl,--defsym=__stack_size=$STACK -Wl,--gc-sections -Wl,-Map,"${ELF%.elf}.map" \
         -o "$ELF" $objs "$LIB/lib/libmbedtls.a" "$LIB/lib/libmbedx509.a" "$LIB/lib/libtfpsacrypto.a"
     $CROSS-size "$ELF"
@@ -122,11 +134,11 @@ for f in src/crypto/psa/*.c src/crypto/common/*.c src/crypto/mbedtls_common/*.c 
     objs="$objs $(compile "$f" "-D_POSIX_C_SOURCE=200809L")" || exit 1
 done
 for f in port/baremetal/main.c port/baremetal/startup.c port/baremetal/platform.c port/baremetal/entropy.c \
-    port/baremetal/board_$BOARD.c port/baremetal/atomic.c port/baremetal/no_replay.c; do
+    port/baremetal/board_$BOARD.c port/baremetal/atomic.c port/baremetal/no_replay.c $PORT_EXTRA; do
     objs="$objs $(compile "$f" "$CORE")" || exit 1
 done
 # shellcheck disable=SC2086
-$CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM \
+$CC $ARCH_FLAGS --specs=picolibc.specs --oslib=semihost --crt0=semihost $MEM $LINK_EXTRA \
     -Wl,--defsym=__stack_size=$STACK -Wl,--gc-sections -Wl,-Map,"${ELF%.elf}.map" \
     -o "$ELF" $objs "$LIB/lib/libmbedx509.a" "$LIB/lib/libtfpsacrypto.a"
 $CROSS-size "$ELF"

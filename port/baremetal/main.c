@@ -288,6 +288,13 @@ int main(int argc, char **argv)
         (rc = iotls_config_set_max_handshake_size(
              cfg, strtoul(job_get("max_handshake"), NULL, 10))) != IOTLS_OK)
         return fail("handshake size", rc);
+    /* The longest ticket offered: a device that knows its gateway's
+     * tickets keeps less room for one in the send buffer (a longer one is
+     * refused, SESSION_INVALID: the retained session is not used). */
+    if (job_get("max_ticket") != NULL &&
+        (rc = iotls_config_set_max_ticket_size(cfg, strtoul(job_get("max_ticket"), NULL, 10))) !=
+            IOTLS_OK)
+        return fail("ticket size", rc);
     /* A message spanning records is reassembled in the record buffer, as
      * Mbed TLS does: no handshake buffer of its own (max_handshake bytes
      * less). The first part and the record continuing it must fit one

@@ -42,18 +42,28 @@ size_t port_arena_peak(void)
 
 /* Mbed TLS' own allocations, counted for both firmwares alike: a size
  * header in front of each block. The port counts them, not the TLS stack,
- * so that neither firmware's TLS layer carries the measuring. */
+ * so that neither firmware's TLS layer carries the measuring. The header
+ * keeps 8-byte alignment, the most Mbed TLS needs here (no long double):
+ * one of max_align_t's size cost 16 B a block on cm4 and 32 B on rv32,
+ * 1.1 to 2.6 KB of each firmware's peak (docs/device.md). */
 typedef union {
-    max_align_t align;
+    uint64_t align;
     size_t size;
 } block_header;
+_Static_assert(sizeof(block_header) == 8, "the counting header is 8 bytes");
 static size_t mbedtls_heap_now, mbedtls_heap_peak;
 
 static void *counting_calloc(size_t n, size_t size)
 {
     if (size != 0 && n > ((size_t)-1 - sizeof(block_header)) / size)
         return NULL;
+#ifdef PORT_HEAP_MAP
+    port_heap_map_caller = (uintptr_t)__builtin_return_address(0);
+#endif
     block_header *h = calloc(1, sizeof(block_header) + n * size);
+#ifdef PORT_HEAP_MAP
+    port_heap_map_caller = 0;
+#endif
     if (h == NULL)
         return NULL;
     h->size = n * size;

@@ -24,5 +24,11 @@ uint64_t port_now_ms(void);
 void port_stack_paint(void);
 size_t port_stack_peak(void);
 size_t port_stack_size(void);
+#ifdef PORT_HEAP_MAP
+/* The measurement build's map of the arena at its high-water mark
+ * (heap_map.c): the caller recorded for a block Mbed TLS asks for. */
+extern volatile uintptr_t port_heap_map_caller;
+void port_heap_map_print(void);
+#endif
 
 #endif

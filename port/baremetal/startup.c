@@ -245,6 +245,9 @@ int startup_finish(void)
     printf("TOTAL wire_tx=%llu wire_rx=%llu arena_peak=%zu stack_size=%zu\n",
            (unsigned long long)wire_tx, (unsigned long long)wire_rx, port_arena_peak(),
            port_stack_size());
+#ifdef PORT_HEAP_MAP
+    port_heap_map_print();
+#endif
     printf("OK\n");
     return 0;
 }

@@ -21,6 +21,7 @@
 #define DEFAULT_REPLAY_ENTRIES 4096u
 #include "crypto/crypto.h"
 #include "iotls/iotls.h"
+#include "iotls/session.h"
 
 #define NAME_MAX_LEN 64
 #define TICKET_KEY_FILE_LEN 48
@@ -725,6 +726,16 @@ int iotls_config_set_max_handshake_size(iotls_config *cfg, size_t bytes)
     return IOTLS_OK;
 }
 
+int iotls_config_set_max_ticket_size(iotls_config *cfg, size_t bytes)
+{
+    if (!cfg)
+        return IOTLS_ERR_BAD_ARG;
+    if (bytes < 1 || bytes > IOTLS_SESSION_MAX_TICKET)
+        return IOTLS_ERR_CONFIG;
+    cfg->max_ticket = bytes;
+    return IOTLS_OK;
+}
+
 int iotls_config_set_reassemble_in_place(iotls_config *cfg, int on)
 {
     if (!cfg)
@@ -893,12 +904,14 @@ int iotls_config_set_psk_ke(iotls_config *cfg, int on)
 int iotls_config_set_psk(iotls_config *cfg, const uint8_t *identity, size_t identity_len,
                          const uint8_t *key, size_t key_len, uint16_t cipher_suite)
 {
-    if (!cfg || !identity || !key || identity_len == 0 ||
-        identity_len > sizeof cfg->ext_psk_identity || key_len < 16 ||
-        key_len > sizeof cfg->ext_psk)
+    if (!cfg || !identity || !key || identity_len == 0)
         return IOTLS_ERR_BAD_ARG;
+    /* Before the lengths: without the feature the rooms are one byte. */
     if (!IOTLS_FEATURE_EXT_PSK)
         return IOTLS_ERR_UNSUPPORTED;
+    if (identity_len > sizeof cfg->ext_psk_identity || key_len < 16 ||
+        key_len > sizeof cfg->ext_psk)
+        return IOTLS_ERR_BAD_ARG;
     iotls_hash_alg alg = iotls__suite_hash(cipher_suite);
     if (alg == IOTLS_HASH_NONE)
         return IOTLS_ERR_BAD_ARG;

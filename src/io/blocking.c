@@ -563,10 +563,11 @@ static int check_session_name(iotls *t, const char *server_name)
     if (rc == IOTLS_OK)
         return IOTLS_OK;
     drop_session(t);
-    return set_error(t, "connect", rc,
-                     "the session was saved for another server name, for a cipher suite no "
-                     "longer configured, or its ticket is over the max handshake size "
-                     "(dropped: connect again for a full handshake)");
+    return set_error(
+        t, "connect", rc,
+        "the session was saved for another server name, for a cipher suite no "
+        "longer configured, or its ticket is over the max handshake or max ticket size "
+        "(dropped: connect again for a full handshake)");
 }
 
 int iotls_connect_socket(iotls *t, int fd, const char *servername)

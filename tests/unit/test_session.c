@@ -1295,6 +1295,46 @@ static void test_large_ticket(void)
         CHECK_RESUMED(run(scfg, small, offered, offered_len, 0), 0);
         iotls_config_free(small);
     }
+    /* The same with the default max handshake size and a max ticket size
+     * of 1,000 B (a device that knows its gateway's tickets): a send
+     * buffer at least 3,096 B smaller than the default client's (its room
+     * for a 4,096-B ticket, and that ticket's record overhead), a
+     * 1,001-B ticket refused up front, a 1,000-B one offered. */
+    {
+        test_clock small_clk = cclk;
+        iotls_config *small = client_config(&small_clk, &st);
+        CHECK_RC(iotls_config_set_max_ticket_size(small, 0), IOTLS_ERR_CONFIG);
+        CHECK_RC(iotls_config_set_max_ticket_size(small, IOTLS_SESSION_MAX_TICKET + 1),
+                 IOTLS_ERR_CONFIG);
+        /* At record size 1024, where the ClientHello sizes the send buffer
+         * (at 4096 or more one application record may). */
+        iotls_config *full = client_config(&small_clk, &st);
+        CHECK_OK(iotls_config_set_record_size(full, 1024));
+        CHECK_OK(iotls_config_set_record_size(small, 1024));
+        CHECK_OK(iotls_config_set_max_ticket_size(small, 1000));
+        CHECK(iotls_conn_buffers_size(small) + 3096 <= iotls_conn_buffers_size(full));
+        iotls_config_free(full);
+        static uint8_t offered[IOTLS_SESSION_MAX_BLOB];
+        size_t offered_len = blob_with_ticket(st.blob, st.len, big_ticket, 1001, offered);
+        iotls_conn *cl = tl_conn_new(small, IOTLS_ROLE_CLIENT, g_name);
+        CHECK(cl != NULL);
+        if (cl) {
+            CHECK_RC(iotls_conn_borrow_session(cl, offered, offered_len),
+                     IOTLS_ERR_SESSION_INVALID);
+            tl_conn_free(cl);
+        }
+        iotls *t = iotls_client_new(small);
+        CHECK(t != NULL);
+        CHECK_OK(iotls_set_session(t, offered, offered_len));
+        CHECK_RC(iotls_connect(t, "127.0.0.1", "9", g_name), IOTLS_ERR_SESSION_INVALID);
+        iotls_free(t);
+        offered_len = blob_with_ticket(st.blob, st.len, big_ticket, 1000, offered);
+        CHECK_RESUMED(run(scfg, small, offered, offered_len, 0), 0);
+        /* And a session of our own server, whose tickets are shorter,
+         * resumes. */
+        CHECK_RESUMED(run(scfg, small, st.blob, st.len, 0), 1);
+        iotls_config_free(small);
+    }
 
     iotls_session s;
     iotls_ticket tk;

@@ -159,6 +159,10 @@ def main():
                     help="Mbed TLS' smallest buffers that worked with iotls server")
     ap.add_argument("--small-mbedtls-openssl", default="1024/512", metavar="IN/OUT",
                     help="Mbed TLS' smallest buffers that worked with openssl s_server")
+    ap.add_argument("--iotls-max-ticket", type=int, metavar="N",
+                    help="iotls' longest offered ticket in every configuration "
+                         "(run-client --max-ticket: the send buffer's room for one; "
+                         "default none, 4096)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="iotls-compare-")
     if args.pki is None:
@@ -194,8 +198,11 @@ def main():
                     print("compare: %s %s records on %s against %s (%d run%s)"
                           % (stack, size, board, peer, n, "" if n == 1 else "s"),
                           file=sys.stderr)
+                    opts = extra(peer)
+                    if stack == "iotls" and args.iotls_max_ticket:
+                        opts += ["--max-ticket", str(args.iotls_max_ticket)]
                     results[(board, peer, stack, size)] = median_of(
-                        [run(args, board, peer, port, extra(peer)) for _ in range(n)])
+                        [run(args, board, peer, port, opts) for _ in range(n)])
         finally:
             os.killpg(proc.pid, 15)
             proc.wait()

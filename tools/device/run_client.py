@@ -7,7 +7,7 @@ measured.
                [--servername NAME] [--get PATH] [--resume | --warm-reset]
                [--early-data TEXT] [--key-update] [--groups LIST]
                [--record-size N] [--send-record-size N] [--max-handshake N]
-               [--reasm-buffer]
+               [--max-ticket N] [--reasm-buffer]
                [--stack mbedtls [--records IN/OUT] | --p256m]
 
 BOARD is cm4 (QEMU mps2-an386, Cortex-M4) or rv32 (QEMU virt, RV32IMC).
@@ -315,6 +315,10 @@ def main():
                     help="also print the board's STEP lines as they are (tools/device/compare.py)")
     ap.add_argument("--max-handshake", type=int,
                     help="iotls: iotls_config_set_max_handshake_size")
+    ap.add_argument("--max-ticket", type=int,
+                    help="iotls: iotls_config_set_max_ticket_size (the send buffer's room "
+                         "for a ticket; a longer one is refused and the device does a full "
+                         "handshake)")
     ap.add_argument("--reasm-buffer", action="store_true",
                     help="iotls: a handshake buffer of its own (max_handshake bytes) instead "
                          "of the firmware's reassembly in the record buffer "
@@ -335,10 +339,10 @@ def main():
     board = BOARDS[args.board]
     if args.stack == "mbedtls":
         if args.record_size or args.max_handshake or args.send_record_size or args.groups \
-                or args.p256m or args.reasm_buffer:
+                or args.p256m or args.reasm_buffer or args.max_ticket:
             ap.error("--stack mbedtls: only --records IN/OUT chooses its build (no --groups, "
-                     "--record-size, --send-record-size, --max-handshake, --reasm-buffer or "
-                     "--p256m)")
+                     "--record-size, --send-record-size, --max-handshake, --max-ticket, "
+                     "--reasm-buffer or --p256m)")
         rin, _, rout = args.records.partition("/")
         if not (rin.isdigit() and rout.isdigit()):
             ap.error("--records IN/OUT, e.g. 16384/4096")
@@ -393,6 +397,8 @@ def main():
                 lines.append("max_handshake=%d" % args.max_handshake)
             if args.send_record_size:
                 lines.append("send_record_size=%d" % args.send_record_size)
+            if args.max_ticket:
+                lines.append("max_ticket=%d" % args.max_ticket)
             if args.reasm_buffer:
                 lines.append("reassemble_in_place=0")
             if mode == "warm":
