@@ -60,6 +60,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "conn_internal.h"
 #include "msg/msg.h"
 
 /* RFC 8446 4.1.3: the last 8 bytes of ServerHello.random of a TLS 1.3
@@ -1111,6 +1112,34 @@ int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len)
     if (rc == IOTLS_OK)
         c->early_bytes += (uint32_t)len;
     return rc;
+}
+
+size_t iotls_conn_early_room(const iotls_conn *c)
+{
+    if (!IOTLS_FEATURE_EARLY_DATA || !c || c->role != IOTLS_ROLE_CLIENT || c->error != IOTLS_OK)
+        return 0;
+    const struct iotls_client_state *s = &c->hs.cl;
+    if (!s->has_session || s->session.max_early_data == 0)
+        return 0;
+    size_t fit;
+    uint32_t left;
+    if (s->state == IOTLS_CL_IDLE) {
+        /* Sealed at the start behind the ClientHello and the CCS: tx less
+         * the longest ClientHello this configuration sends (in plaintext
+         * records), whatever the actual one turns out to be. */
+        size_t hello = iotls__conn_client_hello_room(c->cfg);
+        hello += (hello + c->max_record_out - 1) / c->max_record_out * IOTLS_RECORD_HEADER_LEN + 6;
+        fit = c->tx_cap > hello ? iotls__conn_early_fit(c, c->tx_cap - hello) : 0;
+        left = s->session.max_early_data;
+    } else {
+        if (s->state != IOTLS_CL_WAIT_SH || !s->early_offered || c->wr_epoch != IOTLS_EPOCH_EARLY ||
+            c->hs_out_len > 0)
+            return 0;
+        /* What iotls_conn_output_consume would compact away is free too. */
+        fit = iotls__conn_early_fit(c, c->tx_cap - (c->tx_len - c->tx_pos));
+        left = s->session.max_early_data - c->early_bytes;
+    }
+    return fit < left ? fit : left;
 }
 
 void iotls__client_wipe(iotls_conn *c)

@@ -204,6 +204,9 @@ int iotls__conn_send_certificate_verify(iotls_conn *c, iotls_pkey *key, uint16_t
 /* Client 0-RTT: seal all of data as application records under the current
  * (early) write keys; BAD_ARG when tx cannot take it all. */
 int iotls__conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len);
+/* The most early data iotls__conn_send_early_records takes into
+ * free_bytes of tx (iotls_conn_early_room). */
+size_t iotls__conn_early_fit(const iotls_conn *c, size_t free_bytes);
 /* A change_cipher_spec record (middlebox compatibility); sets ccs_sent. */
 int iotls__conn_send_ccs(iotls_conn *c);
 /* Install traffic keys derived from secret (HashLen bytes) for reading or

@@ -52,7 +52,7 @@ size_t iotls__conn_send_record_size(const iotls_config *cfg)
 /* Everything a client ever puts in tx at once before its first flight
  * leaves: its ClientHello (fixed part, an HRR cookie, SNI, its ALPN list, a
  * session ticket and binder), or a KeyUpdate. */
-static size_t client_hello_room(const iotls_config *cfg)
+size_t iotls__conn_client_hello_room(const iotls_config *cfg)
 {
     return 1280u + IOTLS_MAX_SERVER_NAME + cfg->alpn_len + iotls__session_ticket_room(cfg);
 }
@@ -146,7 +146,7 @@ static size_t tickets_room(const iotls_config *cfg)
  * flight, which covers a client's. */
 static size_t flight_room(const iotls_config *cfg, size_t max_hs)
 {
-    size_t flight = client_hello_room(cfg);
+    size_t flight = iotls__conn_client_hello_room(cfg);
     if (cfg->has_cert) {
         size_t own = certificate_flight(cfg, max_hs);
         if (own > flight)

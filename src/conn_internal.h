@@ -49,6 +49,8 @@ size_t iotls__conn_record_size(const iotls_config *cfg);
 /* The largest record plaintext it sends before the peer's limits: its send
  * record size, or its record size. */
 size_t iotls__conn_send_record_size(const iotls_config *cfg);
+/* The longest ClientHello (or KeyUpdate) a client puts in tx at once. */
+size_t iotls__conn_client_hello_room(const iotls_config *cfg);
 /* Points alpn and client_id at their room after the struct (c->cfg set). */
 void iotls__conn_carve_state(iotls_conn *c);
 /* Fixes the buffers' sizes from c->cfg, once, when the connection is

@@ -209,6 +209,22 @@ static int send_record(iotls_conn *c, uint8_t type, const uint8_t *data, size_t 
     return IOTLS_OK;
 }
 
+/* The most early data iotls__conn_send_early_records takes into free_bytes
+ * of tx: records of max_record_out, each with at most RECORD_OVERHEAD,
+ * behind the 64 bytes it leaves free. */
+size_t iotls__conn_early_fit(const iotls_conn *c, size_t free_bytes)
+{
+    if (free_bytes <= 64 + RECORD_OVERHEAD)
+        return 0;
+    size_t room = free_bytes - 64;
+    size_t per_record = c->max_record_out + RECORD_OVERHEAD;
+    size_t fit = room / per_record * c->max_record_out;
+    size_t rest = room % per_record;
+    if (rest > RECORD_OVERHEAD)
+        fit += rest - RECORD_OVERHEAD;
+    return fit;
+}
+
 int iotls__conn_send_early_records(iotls_conn *c, const uint8_t *data, size_t len)
 {
     int rc = iotls__conn_flush(c);

@@ -200,10 +200,24 @@ IOTLS_API int iotls_conn_borrow_session_keyed(iotls_conn *c, const uint8_t *blob
 /* Client, after iotls_conn_borrow_session: send data as 0-RTT early data. Before
  * iotls_conn_start the data is only referenced (keep it alive until
  * iotls_conn_start returns) and goes out right after the ClientHello; after
- * the start (until the ServerHello) it is sealed at once. BAD_STATE when the
- * session allows no early data; BAD_ARG when the total would exceed its
- * max_early_data_size or the output buffer. */
+ * the start (until the ServerHello) it is sealed at once, appended to what
+ * was written before. BAD_STATE when the session allows no early data;
+ * BAD_ARG when the total would exceed its max_early_data_size or the output
+ * buffer (then, before the start, iotls_conn_start fails with BAD_ARG).
+ * More than one output buffer holds (a full 16 KiB max_early_data_size
+ * does not fit behind the ClientHello): write what iotls_conn_early_room
+ * says before the start, then, after the start and before any input,
+ * send the output, consume it, and write the next iotls_conn_early_room
+ * bytes, until all is written. */
 IOTLS_API int iotls_conn_write_early(iotls_conn *c, const uint8_t *data, size_t len);
+/* Client: the most bytes iotls_conn_write_early takes now, never more than
+ * the session's max_early_data_size less what was written. Before
+ * iotls_conn_start, what is sure to fit behind the longest ClientHello the
+ * configuration sends; after it, what fits in the output buffer's free
+ * room (iotls_conn_output_consume frees more). 0 when no early data can be
+ * written: no session allowing it, not offered (an expired session), after
+ * the ServerHello, or an error. */
+IOTLS_API size_t iotls_conn_early_room(const iotls_conn *c);
 /* IOTLS_EARLY_DATA_NONE / _ACCEPTED / _REJECTED (final once the server's
  * EncryptedExtensions is processed, on either side). */
 IOTLS_API int iotls_conn_early_data_status(const iotls_conn *c);

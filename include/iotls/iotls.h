@@ -126,10 +126,15 @@ IOTLS_API int iotls_set_session(iotls *t, const uint8_t *blob, size_t len);
 IOTLS_API int iotls_set_session_keyed(iotls *t, const uint8_t *blob, size_t len, const uint8_t *key,
                                       size_t key_len);
 /* Client, before connect, after iotls_set_session: data (copied) sent as
- * 0-RTT early data with the ClientHello when the session allows it.
- * After the handshake iotls_get_info().early_data tells what happened:
- * REJECTED (or NONE when the session did not allow it) means the server
- * never saw the data and the application must write it again. */
+ * 0-RTT early data with the ClientHello when the session allows it: any
+ * length up to the session's max_early_data, in as many records as it
+ * takes (what does not fit behind the ClientHello follows as soon as that
+ * is sent, before the server's answer is read). More than the session
+ * allows is not sent early at all. After the handshake
+ * iotls_get_info().early_data tells what happened: ACCEPTED means all of
+ * it reached the server (early_data_bytes counts it); REJECTED (or NONE
+ * when the session did not allow it, or the data was longer) means the
+ * server never saw the data and the application must write it again. */
 IOTLS_API int iotls_set_early_data(iotls *t, const void *data, size_t len);
 
 #ifdef __cplusplus

@@ -74,6 +74,8 @@ struct iotls {
     size_t session_key_len;
     uint8_t *early_out; /* client: 0-RTT data to send (iotls_set_early_data) */
     size_t early_out_len;
+    size_t early_out_sent;      /* of it, handed to the engine in this connection */
+    uint32_t session_early_max; /* the session's max_early_data (check_session_name) */
     /* Server: accepted 0-RTT data the engine delivered during the
      * handshake, returned first by iotls_read. */
     uint8_t *early_in;
@@ -407,6 +409,38 @@ static int drain_early(iotls *t)
     return rc;
 }
 
+/* Client, with tx sent: the next part of the 0-RTT data that did not fit
+ * behind the ClientHello, as much as tx now takes. Before any input, so the
+ * engine still takes early data (until the ServerHello): all of it goes
+ * early or, when the engine did not offer it (an expired session), none.
+ * Returns 1 when something was written, 0 when nothing is left, or an
+ * error. */
+static int write_more_early(iotls *t)
+{
+    if (t->role != IOTLS_ROLE_CLIENT || t->early_out_sent == 0 ||
+        t->early_out_sent >= t->early_out_len)
+        return 0;
+    size_t room = iotls_conn_early_room(t->conn);
+    size_t left = t->early_out_len - t->early_out_sent;
+    if (room == 0) {
+        /* Only when the early data was not offered: nothing was sealed and
+         * it stays NONE. A prefix sent as accepted 0-RTT must never be all
+         * the server gets. */
+        iotls_info info;
+        if (iotls_conn_info(t->conn, &info) == IOTLS_OK && info.early_data_bytes == 0) {
+            t->early_out_sent = t->early_out_len;
+            return 0;
+        }
+        return fail(t, "handshake", IOTLS_ERR_INTERNAL, "early data does not fit the output");
+    }
+    size_t n = room < left ? room : left;
+    int rc = iotls_conn_write_early(t->conn, t->early_out + t->early_out_sent, n);
+    if (rc != IOTLS_OK)
+        return fail(t, "handshake", rc, "early data");
+    t->early_out_sent += n;
+    return 1;
+}
+
 static int do_handshake(iotls *t)
 {
     if (t->failed)
@@ -420,6 +454,11 @@ static int do_handshake(iotls *t)
             return io_fail(t, "handshake", rc);
         if (iotls_conn_handshake_done(t->conn))
             return IOTLS_OK;
+        rc = write_more_early(t);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            continue;
         if (t->role == IOTLS_ROLE_SERVER && drain_early(t) != IOTLS_OK)
             return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
         int err = IOTLS_OK;
@@ -499,6 +538,7 @@ static int start_engine(iotls *t, int fd, const char *server_name)
     if (t->mem == NULL)
         return fail(t, "handshake", IOTLS_ERR_NO_MEMORY, NULL);
     t->mem_len = need;
+    t->early_out_sent = 0;
     t->conn = iotls_conn_init(t->mem, need, cfg, t->role, server_name);
     if (t->conn == NULL)
         return fail(t, "handshake", IOTLS_ERR_CONFIG, "the engine rejected the configuration");
@@ -508,10 +548,21 @@ static int start_engine(iotls *t, int fd, const char *server_name)
         const uint8_t *key = t->session_key_len > 0 ? t->session + t->session_len : NULL;
         if (iotls_conn_borrow_session_keyed(t->conn, t->session, t->session_len, key,
                                             t->session_key_len) == IOTLS_OK &&
-            t->early_out_len > 0) {
-            /* Without 0-RTT in the session the data is simply not sent
-             * early (early_data NONE): the application writes it later. */
-            (void)iotls_conn_write_early(t->conn, t->early_out, t->early_out_len);
+            t->early_out_len > 0 && t->early_out_len <= t->session_early_max) {
+            /* Without 0-RTT in the session, or more data than it allows,
+             * the data is simply not sent early (early_data NONE): the
+             * application writes it later. Otherwise what surely fits
+             * behind the ClientHello goes with it, the rest once tx is
+             * sent (write_more_early). */
+            size_t first = iotls_conn_early_room(t->conn);
+            if (first > t->early_out_len)
+                first = t->early_out_len;
+            if (first > 0) {
+                int rc = iotls_conn_write_early(t->conn, t->early_out, first);
+                if (rc != IOTLS_OK)
+                    return fail(t, "handshake", rc, "early data");
+                t->early_out_sent = first;
+            }
         }
     }
     t->fd = fd;
@@ -555,6 +606,7 @@ static int check_session_name(iotls *t, const char *server_name)
     int suite_ok = 0;
     for (size_t i = 0; rc == IOTLS_OK && i < t->cfg->suite_count; i++)
         suite_ok |= t->cfg->suites[i] == ref.suite;
+    t->session_early_max = rc == IOTLS_OK ? ref.max_early_data : 0;
     if (rc == IOTLS_OK && (ref.server_name_len != name_len ||
                            (name_len > 0 && memcmp(ref.server_name, server_name, name_len) != 0) ||
                            !suite_ok || ref.ticket_len > iotls__session_ticket_room(t->cfg)))

@@ -1,7 +1,8 @@
 # 0-RTT early data cells (early_cells.sh): our client with openssl s_server
 # -early_data (accepted) and without (rejected, resent), openssl s_client
 # -early_data with our server (accepted, then a replay refused), our client
-# with our server; the same with gnutls-serv --earlydata / without it and
+# with our server; 16 KiB of 0-RTT from our client at our server and at
+# s_server; the same with gnutls-serv --earlydata / without it and
 # gnutls-cli --resume --earlydata. Included at the end of
 # tests/interop/CMakeLists.txt.
 if(TARGET iotls_cli)

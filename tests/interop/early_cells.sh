@@ -10,6 +10,11 @@
 #                                   --early-data: accepted; the same session's 0-RTT
 #                                   a second time (a replay of the binder) is rejected
 #   client-server-early             our client with our server: accepted and echoed
+#   client-server-early-16k         the same with 16384 bytes (the ticket's whole
+#                                   max_early_data_size, more than fits behind the
+#                                   ClientHello in our client's tx): accepted whole
+#   client-openssl-early-16k        16384 bytes of 0-RTT from our client at openssl
+#                                   s_server -early_data: accepted, all lines printed
 #   client-gnutls-early-accepted    our client --early-data, gnutls-serv --earlydata: our
 #                                   client reports "accepted", gnutls-serv's debug log
 #                                   (-d 5) shows the early record it decrypted (gnutls-serv
@@ -128,6 +133,46 @@ elif ! grep -q "early data accepted" "$W/e2.err" || ! grep -q "early data: accep
     fail $cell "not accepted" "$W/e2.err" "$W/s2.log"
 elif ! grep -qF "$EARLY" "$W/e2.out" || ! grep -q "hello e2" "$W/e2.out"; then
     fail $cell "early data or the later line not echoed" "$W/e2.out"
+else
+    pass $cell
+fi
+
+# ---- 16 KiB of 0-RTT: more than our client's tx holds behind the ClientHello ----
+# 256 lines of 64 bytes: exactly a max_early_data_size of 16384.
+for i in $(seq 1 256); do
+    printf 'early-line-%04d-%s\n' "$i" "$(printf '%047d' 0 | tr 0 x)"
+done >"$W/early16k.txt"
+EARLY16K_LEN=$(wc -c <"$W/early16k.txt")
+cell="client-server-early-16k"
+if [ "$EARLY16K_LEN" -ne 16384 ]; then
+    fail $cell "test file is $EARLY16K_LEN bytes, not 16384"
+elif ! our_server s4 --tickets 1 --early-data 16384; then
+    fail $cell "our server did not start" "$W/s4.log"
+elif ! our_client k1 "$PORT" --sess-out "$W/k1.sess" || [ ! -s "$W/k1.sess" ]; then
+    fail $cell "no ticket" "$W/k1.err" "$W/s4.log"
+elif ! our_client k2 "$PORT" --sess-in "$W/k1.sess" --early-data "$W/early16k.txt"; then
+    fail $cell "0-RTT connection failed" "$W/k2.err" "$W/s4.log"
+elif ! grep -q "early data accepted (16384 bytes in 0-RTT)" "$W/k2.err" || \
+     ! grep -q "early data: accepted 16384" "$W/s4.log"; then
+    fail $cell "not accepted whole" "$W/k2.err" "$W/s4.log"
+elif ! head -c 16384 "$W/k2.out" | cmp -s - "$W/early16k.txt" || ! grep -q "hello k2" "$W/k2.out"; then
+    fail $cell "early data or the later line not echoed whole" "$W/k2.out"
+else
+    pass $cell
+fi
+
+cell="client-openssl-early-16k"
+oss_server oss3 -early_data
+if ! our_client o16a "$PORT" --sess-out "$W/o16a.sess" || [ ! -s "$W/o16a.sess" ]; then
+    fail $cell "no ticket from the full handshake" "$W/o16a.err" "$W/oss3.log"
+elif ! our_client o16b "$PORT" --sess-in "$W/o16a.sess" --early-data "$W/early16k.txt"; then
+    fail $cell "0-RTT connection failed" "$W/o16b.err" "$W/oss3.log"
+elif ! grep -q "early data accepted (16384 bytes in 0-RTT)" "$W/o16b.err"; then
+    fail $cell "early data not accepted whole" "$W/o16b.err" "$W/oss3.log"
+elif ! grep -q "Early data received" "$W/oss3.log" || \
+     ! grep -q "^early-line-0256-" "$W/oss3.log" || \
+     [ "$(grep -c '^early-line-' "$W/oss3.log")" -ne 256 ]; then
+    fail $cell "s_server did not print all 256 lines of early data" "$W/oss3.log"
 else
     pass $cell
 fi

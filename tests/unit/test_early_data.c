@@ -9,6 +9,8 @@
  *    report REJECTED, the server never sees the data, the client resends it
  *    after the handshake;
  *  - more early data than the ticket allows: unexpected_message;
+ *  - 16 KiB, more than tx holds behind the ClientHello: written in parts
+ *    as iotls_conn_early_room allows, all of it accepted;
  *  - the same first flight (ClientHello + early records) fed to a second
  *    server connection of the same config: its early data is refused;
  *  - after such a declined flight, a flood of empty or tiny records the
@@ -395,6 +397,105 @@ static void test_early_data(void)
     iotls_config_free(off_cfg);
 }
 
+/* 16 KiB of early data, more than fits behind the ClientHello in the
+ * client's tx: iotls_conn_early_room says what write_early takes (before
+ * the start: what surely fits; after it: what the free tx takes); more than
+ * that, or past the ticket's max_early_data_size, is BAD_ARG and never
+ * overruns tx. Written part by part as tx is sent, all of it arrives as
+ * accepted 0-RTT, in order. */
+static void test_early_room(void)
+{
+    enum { EARLY_FULL = 16384 };
+    test_clock sclk = {1700000000000ull}, cclk = {1700000000000ull};
+    static ticket_store st;
+    iotls_config *scfg = server_config(&sclk, EARLY_FULL);
+    iotls_config *ccfg = client_config(&cclk, &st);
+    memset(&st, 0, sizeof st);
+    CHECK_OK(run(scfg, ccfg, NULL, 0, NULL, 0, NULL, NULL).hs_rc);
+    CHECK(st.count == 1 && st.max_early == EARLY_FULL);
+    static uint8_t early[EARLY_FULL], got[EARLY_FULL + 1];
+    for (size_t i = 0; i < sizeof early; i++)
+        early[i] = (uint8_t)(i * 7 + (i >> 9));
+
+    iotls_conn *sv = tl_conn_new(scfg, IOTLS_ROLE_SERVER, NULL);
+    iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+    CHECK(sv != NULL && cl != NULL);
+    CHECK_OK(iotls_conn_start(sv));
+    CHECK(iotls_conn_early_room(cl) == 0); /* no session yet */
+    CHECK_OK(iotls_conn_borrow_session(cl, st.blob, st.len));
+    size_t room = iotls_conn_early_room(cl);
+    CHECK(room > 0 && room < EARLY_FULL);
+    /* The whole of it before the start: refused at the start, as before. */
+    {
+        iotls_conn *whole = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, g_name);
+        CHECK_OK(iotls_conn_borrow_session(whole, st.blob, st.len));
+        CHECK_OK(iotls_conn_write_early(whole, early, sizeof early));
+        CHECK_RC(iotls_conn_start(whole), IOTLS_ERR_BAD_ARG);
+        tl_conn_free(whole);
+    }
+    CHECK_OK(iotls_conn_write_early(cl, early, room));
+    CHECK_OK(iotls_conn_start(cl));
+    size_t written = room;
+    static tl_wire to_sv, to_cl;
+    to_sv.len = to_cl.len = 0;
+    int parts = 1;
+    while (written < sizeof early) {
+        room = iotls_conn_early_room(cl);
+        if (room < sizeof early - written) {
+            /* One byte more than the room: refused, nothing queued. */
+            size_t before = 0;
+            (void)iotls_conn_output(cl, &before);
+            CHECK_RC(iotls_conn_write_early(cl, early + written, room + 1), IOTLS_ERR_BAD_ARG);
+            size_t after = 0;
+            (void)iotls_conn_output(cl, &after);
+            CHECK(after == before);
+            CHECK_OK(iotls_conn_error(cl));
+        }
+        if (room > sizeof early - written)
+            room = sizeof early - written;
+        if (room > 0) {
+            CHECK_OK(iotls_conn_write_early(cl, early + written, room));
+            written += room;
+            parts++;
+        }
+        /* The transport takes tx. */
+        size_t n = 0;
+        const uint8_t *out = iotls_conn_output(cl, &n);
+        CHECK(out != NULL && to_sv.len + n <= sizeof to_sv.buf);
+        if (out == NULL || to_sv.len + n > sizeof to_sv.buf)
+            break;
+        memcpy(to_sv.buf + to_sv.len, out, n);
+        to_sv.len += n;
+        iotls_conn_output_consume(cl, n);
+    }
+    CHECK(written == sizeof early && parts >= 2);
+    /* The session's limit: nothing more, whatever tx takes. */
+    CHECK(iotls_conn_early_room(cl) == 0);
+    CHECK_RC(iotls_conn_write_early(cl, early, 1), IOTLS_ERR_BAD_ARG);
+
+    size_t got_len = 0;
+    for (int i = 0; i < 60; i++) {
+        int a = tl_shuttle(cl, &to_sv, sv, NULL);
+        size_t n = 0;
+        while (got_len < sizeof got &&
+               iotls_conn_read(sv, got + got_len, sizeof got - got_len, &n) == IOTLS_OK && n > 0)
+            got_len += n;
+        int b = tl_shuttle(sv, &to_cl, cl, NULL);
+        if (a < 0 || b < 0 || (a == 0 && b == 0))
+            break;
+    }
+    CHECK_OK(iotls_conn_error(cl));
+    CHECK_OK(iotls_conn_error(sv));
+    CHECK(iotls_conn_handshake_done(cl) && iotls_conn_handshake_done(sv));
+    CHECK(iotls_conn_early_data_status(cl) == IOTLS_EARLY_DATA_ACCEPTED);
+    CHECK(iotls_conn_early_data_status(sv) == IOTLS_EARLY_DATA_ACCEPTED);
+    CHECK(got_len == sizeof early && memcmp(got, early, sizeof early) == 0);
+    tl_conn_free(sv);
+    tl_conn_free(cl);
+    iotls_config_free(scfg);
+    iotls_config_free(ccfg);
+}
+
 /* A client whose clock runs 6 s ahead (RTC drift across deep sleep, an NTP
  * step) with a 10 s window: its first flight passes the age check from its
  * first use until 16 s later, so the store must remember it past the
@@ -479,6 +580,7 @@ int main(void)
     CHECK_OK(make_pki());
     test_replay_store();
     test_early_data();
+    test_early_room();
     test_replay_fast_client();
     return tl_finish("early_data");
 }
