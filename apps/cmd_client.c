@@ -719,8 +719,9 @@ int cmd_client(int argc, char **argv)
         fprintf(stderr, "connecting to %s port %s\n", host, port);
     rc = iotls_connect(t, host, port, servername);
     if (rc == IOTLS_ERR_SESSION_INVALID) {
-        /* --sess-in saved for another server name: refused before
-         * connecting and dropped, so the second try is a full handshake. */
+        /* --sess-in saved for another server name, or its ticket over
+         * --max-ticket / --max-handshake: refused before connecting and
+         * dropped, so the second try is a full handshake. */
         fprintf(stderr, "iotls: --sess-in %s: %s; doing a full handshake\n", sess_in,
                 iotls_error(t));
         rc = iotls_connect(t, host, port, servername);
