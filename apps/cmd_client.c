@@ -58,6 +58,8 @@ static void usage(FILE *out)
         "  --get PATH           send an HTTP GET for PATH and print the response\n"
         "  --sess-out FILE      save the last session ticket received (for --sess-in)\n"
         "  --sess-in FILE       resume the session saved in FILE (full handshake if refused)\n"
+        "  --max-ticket N       longest session ticket offered (1..4096, default 4096): the\n"
+        "                       send buffer keeps room for it; a longer one, a full handshake\n"
         "  --early-data FILE    with --sess-in: send FILE's contents as 0-RTT early data\n"
         "                       (sent again after the handshake if the server refuses it)\n"
         "  --psk HEX --psk-identity ID  external PSK (authenticates the server; no CA\n"
@@ -506,8 +508,8 @@ int cmd_client(int argc, char **argv)
     const char *crls[APP_MAX_CRLS];
     size_t crl_count = 0;
     int insecure = 0, verbose = 0, quiet = 0, show_certs = 0;
-    unsigned long max_hs = 0, max_rsa_bits = 0, record_size = 0, timeout = DEFAULT_TIMEOUT_MS,
-                  connect_timeout = 0;
+    unsigned long max_hs = 0, max_ticket = 0, max_rsa_bits = 0, record_size = 0,
+                  timeout = DEFAULT_TIMEOUT_MS, connect_timeout = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -566,6 +568,8 @@ int cmd_client(int argc, char **argv)
             record_size = app_parse_num("--record-size", v, 512, 16384);
         else if ((v = app_opt_value(argc, argv, &i, "--max-handshake")))
             max_hs = app_parse_num("--max-handshake", v, 512, 262144);
+        else if ((v = app_opt_value(argc, argv, &i, "--max-ticket")))
+            max_ticket = app_parse_num("--max-ticket", v, 1, 4096);
         else if (app_opt_flag(argv, i, "--reassemble-in-place"))
             reasm_in_place = 1;
         else if ((v = app_opt_value(argc, argv, &i, "--max-rsa-bits")))
@@ -678,6 +682,8 @@ int cmd_client(int argc, char **argv)
         iotls_config_set_key_update_limit(cfg, key_update_limit);
     if (max_hs)
         (void)iotls_config_set_max_handshake_size(cfg, max_hs);
+    if (max_ticket)
+        (void)iotls_config_set_max_ticket_size(cfg, max_ticket);
     if (reasm_in_place)
         (void)iotls_config_set_reassemble_in_place(cfg, 1);
     if (max_rsa_bits)
@@ -713,8 +719,9 @@ int cmd_client(int argc, char **argv)
         fprintf(stderr, "connecting to %s port %s\n", host, port);
     rc = iotls_connect(t, host, port, servername);
     if (rc == IOTLS_ERR_SESSION_INVALID) {
-        /* --sess-in saved for another server name: refused before
-         * connecting and dropped, so the second try is a full handshake. */
+        /* --sess-in saved for another server name, or its ticket over
+         * --max-ticket / --max-handshake: refused before connecting and
+         * dropped, so the second try is a full handshake. */
         fprintf(stderr, "iotls: --sess-in %s: %s; doing a full handshake\n", sess_in,
                 iotls_error(t));
         rc = iotls_connect(t, host, port, servername);

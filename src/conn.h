@@ -265,7 +265,9 @@ void iotls__conn_handshake_complete(iotls_conn *c);
  * runs after the handler returned, from the dispatcher, before the next
  * message: the client's check of the chain its Certificate handler took,
  * so the library's signature checks do not run under the handler's parse
- * state (the client's deepest stack, docs/psa.md). */
+ * state (the client's deepest stack, docs/psa.md). Only the client's
+ * dispatcher (src/client.c) runs it: the server's rows have none, and a
+ * server row given one needs iotls__server_handle to call it. */
 typedef int (*iotls_hs_handler)(iotls_conn *c, const uint8_t *msg, size_t len);
 typedef int (*iotls_hs_then)(iotls_conn *c);
 typedef struct {

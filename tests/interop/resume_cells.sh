@@ -6,7 +6,8 @@
 # Cells: our client resumes with openssl s_server (also with an RSA client
 # certificate sealed in a ticket over 1,024 B) and gnutls-serv; openssl
 # s_client ("Reused, TLSv1.3") and gnutls-cli --resume resume with our
-# server; our client with our server; a ticket
+# server; our client with our server (also a ticket over --max-ticket:
+# not offered); a ticket
 # from another server key gives a full handshake; two servers sharing
 # --ticket-keys resume each other's tickets; a damaged session file is
 # refused (full handshake); resumption after a HelloRetryRequest, our
@@ -135,6 +136,21 @@ else
     elif ! our_client c4 "$S1" --sess-in "$W/c3.sess" || ! grep -q "(resumed)" "$W/c4.err" \
         || ! grep -q "hello c4" "$W/c4.out"; then
         fail $cell "not resumed" "$W/c4.err" "$W/s1.log"
+    else
+        pass $cell
+    fi
+
+    # ---- --max-ticket (iotls_config_set_max_ticket_size): a saved ticket
+    # longer than it is not offered (a full handshake, and the client says
+    # why); one within it resumes ----
+    cell="client-max-ticket"
+    if ! our_client c4s "$S1" --sess-in "$W/c3.sess" --max-ticket 16; then
+        fail $cell "handshake failed with a ticket over --max-ticket" "$W/c4s.err" "$W/s1.log"
+    elif grep -q "(resumed)" "$W/c4s.err" || ! grep -q "doing a full handshake" "$W/c4s.err"; then
+        fail $cell "a ticket over --max-ticket 16 was offered" "$W/c4s.err"
+    elif ! our_client c4l "$S1" --sess-in "$W/c3.sess" --max-ticket 1024 \
+        || ! grep -q "(resumed)" "$W/c4l.err"; then
+        fail $cell "not resumed with a ticket within --max-ticket 1024" "$W/c4l.err" "$W/s1.log"
     else
         pass $cell
     fi

@@ -286,6 +286,18 @@ static void test_scalars(void)
     CHECK(cfg->max_handshake == 262144);
     CHECK_RC(iotls_config_set_max_handshake_size(cfg, 262145), IOTLS_ERR_CONFIG);
 
+    /* Longest ticket a client offers: 1..IOTLS_SESSION_MAX_TICKET, 0 (the
+     * default, 4096) until set; out of range leaves it unchanged. */
+    CHECK(cfg->max_ticket == 0);
+    CHECK_RC(iotls_config_set_max_ticket_size(cfg, 0), IOTLS_ERR_CONFIG);
+    CHECK_RC(iotls_config_set_max_ticket_size(cfg, 4097), IOTLS_ERR_CONFIG);
+    CHECK(cfg->max_ticket == 0);
+    CHECK_OK(iotls_config_set_max_ticket_size(cfg, 1));
+    CHECK(cfg->max_ticket == 1);
+    CHECK_OK(iotls_config_set_max_ticket_size(cfg, 4096));
+    CHECK(cfg->max_ticket == 4096);
+    CHECK_RC(iotls_config_set_max_ticket_size(NULL, 512), IOTLS_ERR_BAD_ARG);
+
     /* RSA modulus maximum: 2048..8192, 0 (the default 4096) until set. */
     CHECK(cfg->max_rsa_bits == 0);
     CHECK_RC(iotls_config_set_max_rsa_bits(cfg, 2047), IOTLS_ERR_CONFIG);

@@ -460,8 +460,9 @@ int iotls__mbx509_host_matches(const mbedtls_x509_crt *crt, const char *host)
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
  * days_from_civil). In 32 bits: Mbed TLS' parser only gives years of four
  * digits (0..9999, about 3.7 million days either way), and a 32-bit
- * microcontroller then divides without the C library's 64-bit division
- * (which nothing else of the firmware needs on Cortex-M). */
+ * microcontroller then divides in one instruction, not by a call to the C
+ * library's 64-bit division (which the firmware still links on Cortex-M:
+ * Mbed TLS' clock goes through picolibc's gmtime_r). */
 static int32_t days_from_civil(int32_t y, int32_t m, int32_t d)
 {
     y -= m <= 2;
