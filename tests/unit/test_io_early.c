@@ -357,9 +357,13 @@ static void test_early_data_blocking(void)
                base_bytes, extra, EARLY_MAX);
         /* Doubling up to the limit allocates at most 1.94 n here (1, 2,
          * 4, 8, 16 KiB); the rest of the bound is slack for what 0-RTT adds
-         * in the crypto library (the early traffic secret), which differs
-         * by provider. A block per chunk allocates 8.5 n. */
-        CHECK(early_accept_bytes > base_bytes && extra < 4ull * EARLY_MAX);
+         * in the crypto library, which differs by provider: the early
+         * traffic secret, and with PSA (without
+         * MBEDTLS_PSA_ASSUME_EXCLUSIVE_BUFFERS) a copy of each record's
+         * input and output while it is opened, about 2 n more (4.1 n in
+         * all measured on Mbed TLS 4). A block per chunk allocates 8.5 n
+         * for the drain alone. */
+        CHECK(early_accept_bytes > base_bytes && extra < 6ull * EARLY_MAX);
     } else {
         printf("allocation counting not available here (sanitizer, valgrind or not glibc): "
                "early data checked whole and intact only\n");
