@@ -162,6 +162,22 @@ static void *server_thread(void *arg)
 
 /* One connection: the client offers the stored session (if any) with
  * early (len bytes, may be 0) as 0-RTT, then closes. */
+/* Our close_notify ends the server's read loop; its "ok" (and the ticket
+ * before it) still come. */
+static void close_expect_ok(iotls *t)
+{
+    CHECK_OK(iotls_close(t));
+    char ok[2];
+    size_t got = 0;
+    while (got < sizeof ok) {
+        ssize_t r = iotls_read(t, ok + got, sizeof ok - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    CHECK(got == 2 && memcmp(ok, "ok", 2) == 0);
+}
+
 static void connect_once(const iotls_config *ccfg, const iotls_config *scfg, ticket_store *st,
                          const uint8_t *early, size_t early_len, server_job *job,
                          iotls_info *client_info)
@@ -182,18 +198,7 @@ static void connect_once(const iotls_config *ccfg, const iotls_config *scfg, tic
         CHECK_OK(iotls_set_early_data(t, early, early_len));
     CHECK_OK(iotls_connect_socket(t, sv[0], "device.local"));
     CHECK_OK(iotls_get_info(t, client_info));
-    /* Our close_notify ends the server's read loop; its "ok" (and the
-     * ticket before it) still come. */
-    CHECK_OK(iotls_close(t));
-    char ok[2];
-    size_t got = 0;
-    while (got < sizeof ok) {
-        ssize_t r = iotls_read(t, ok + got, sizeof ok - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    CHECK(got == 2 && memcmp(ok, "ok", 2) == 0);
+    close_expect_ok(t);
     pthread_join(th, NULL);
     iotls_free(t);
     close(sv[0]);
@@ -260,16 +265,7 @@ static int connect_nonblocking(const iotls_config *ccfg, const iotls_config *scf
      * server's read ends too. */
     CHECK_OK(iotls_set_nonblocking(t, 0));
     if (rc == IOTLS_OK) {
-        CHECK_OK(iotls_close(t));
-        char ok[2];
-        size_t got = 0;
-        while (got < sizeof ok) {
-            ssize_t r = iotls_read(t, ok + got, sizeof ok - got);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        CHECK(got == 2 && memcmp(ok, "ok", 2) == 0);
+        close_expect_ok(t);
     } else {
         shutdown(sv[0], SHUT_RDWR);
     }

@@ -724,6 +724,21 @@ static size_t hello_for(const iotls_conn *cl, int hrr, int with_share, uint16_t 
     return 5 + w.len;
 }
 
+/* Starts cl, takes its ClientHello away and hands it hello_for's answer:
+ * what iotls_conn_input says of it. */
+static int answer_hello(iotls_conn *cl, int hrr, int with_share, uint16_t group)
+{
+    CHECK_OK(iotls_conn_start(cl));
+    size_t n = 0;
+    CHECK(iotls_conn_output(cl, &n) != NULL);
+    iotls_conn_output_consume(cl, n);
+    uint8_t rec[512];
+    size_t len = hello_for(cl, hrr, with_share, group, rec, sizeof rec);
+    CHECK(len > 0);
+    size_t used = 0;
+    return iotls_conn_input(cl, rec, len, &used);
+}
+
 static void test_share_not_offered(void)
 {
     for (int hrr = 0; hrr < 2; hrr++) {
@@ -735,15 +750,7 @@ static void test_share_not_offered(void)
         iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, NULL);
         CHECK(cl != NULL);
         if (cl != NULL) {
-            CHECK_OK(iotls_conn_start(cl));
-            size_t n = 0;
-            CHECK(iotls_conn_output(cl, &n) != NULL);
-            iotls_conn_output_consume(cl, n);
-            uint8_t rec[512];
-            size_t len = hello_for(cl, hrr, 1, group, rec, sizeof rec);
-            CHECK(len > 0);
-            size_t used = 0;
-            int rc = iotls_conn_input(cl, rec, len, &used);
+            int rc = answer_hello(cl, hrr, 1, group);
             if (rc != IOTLS_ERR_UNSUPPORTED_EXTENSION)
                 fprintf(stderr, "  (%s with a key_share: rc %d)\n",
                         hrr ? "HelloRetryRequest" : "ServerHello", rc);
@@ -764,15 +771,7 @@ static void test_psk_without_share(void)
     iotls_conn *cl = tl_conn_new(ccfg, IOTLS_ROLE_CLIENT, NULL);
     CHECK(cl != NULL);
     if (cl != NULL) {
-        CHECK_OK(iotls_conn_start(cl));
-        size_t n = 0;
-        CHECK(iotls_conn_output(cl, &n) != NULL);
-        iotls_conn_output_consume(cl, n);
-        uint8_t rec[512];
-        size_t len = hello_for(cl, 0, 0, 0, rec, sizeof rec);
-        CHECK(len > 0);
-        size_t used = 0;
-        CHECK_RC(iotls_conn_input(cl, rec, len, &used), IOTLS_ERR_ILLEGAL_PARAMETER);
+        CHECK_RC(answer_hello(cl, 0, 0, 0), IOTLS_ERR_ILLEGAL_PARAMETER);
         CHECK(cl->alert_sent == IOTLS_ALERT_ILLEGAL_PARAMETER);
     }
     tl_conn_free(cl);
